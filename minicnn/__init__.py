@@ -1,0 +1,63 @@
+"""minicnn: a small deep-learning framework on NumPy (CPU) and CuPy (GPU).
+
+``import minicnn as mc`` gives PyTorch-style tensors, autograd, layers, optimisers and models
+whose kernels are plain array code meant to be read.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from . import backend, ops
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import cuda
+from .creation import (
+    arange,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import cat, exp, log, matmul, sqrt, stack, where
+from .ops import clip as clamp
+from .random import manual_seed
+from .serialization import load, save
+
+float32 = _np.dtype(_np.float32)
+float64 = _np.dtype(_np.float64)
+float16 = _np.dtype(_np.float16)
+int64 = _np.dtype(_np.int64)
+int32 = _np.dtype(_np.int32)
+uint8 = _np.dtype(_np.uint8)
+bool_ = _np.dtype(_np.bool_)
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # nn, optim, data, models and summary load on first use, keeping `import minicnn` fast.
+    import importlib
+
+    if name in ("nn", "optim", "data", "models", "utils"):
+        return importlib.import_module(f".{name}", __name__)
+    if name == "summary":
+        from .summary import summary
+
+        return summary
+    raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
+
+
+__all__ = [
+    "Function", "GradcheckError", "Tensor", "arange", "backend", "cat", "clamp", "cuda",
+    "enable_grad", "exp", "float16", "float32", "float64", "from_numpy", "full", "gradcheck",
+    "int32", "int64", "is_grad_enabled", "load", "log", "manual_seed", "matmul", "no_grad",
+    "ones", "ones_like", "ops", "rand", "randint", "randn", "save", "set_grad_enabled", "sqrt",
+    "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
+]

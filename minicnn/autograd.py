@@ -1,0 +1,588 @@
+"""Tensor and define-by-run reverse-mode autograd.
+
+The whole engine is this file. A :class:`Tensor` wraps one backend array. Calling an op
+runs a :class:`Function`: its ``forward`` computes on raw arrays and the Function becomes the
+output tensor's graph node, remembering its input tensors. ``Tensor.backward`` orders the
+nodes topologically (iteratively, so a 2,000-layer chain is fine), walks them in reverse
+and asks each node's ``backward`` for the gradients of its inputs, which are summed per
+tensor exactly like PyTorch accumulates them. The engine knows nothing about any op.
+
+After ``backward`` each visited node drops its inputs and saved arrays (unless
+``retain_graph=True``), so activations are freed as soon as their gradient is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's name
+    """Context manager / decorator that turns graph recording on or off."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+
+class no_grad(set_grad_enabled):  # noqa: N801
+    """``with mc.no_grad():`` records no graph (inference, optimiser updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):  # noqa: N801
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+_FLOAT_KINDS = "f"
+DEFAULT_DTYPE = np.dtype(np.float32)
+
+
+def _as_array(data: Any, dtype: Any = None, device: Any = None):
+    """Turn ``data`` into a backend array: Python floats become float32 like torch."""
+    if isinstance(data, Tensor):
+        data = data.array
+    xp = backend.get_array_module(data)
+    if device is not None:
+        xp = backend.xp_for_device(device)
+    if dtype is not None:
+        arr = xp.asarray(data, dtype=dtype)
+    elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
+        arr = xp.asarray(data)
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == np.float64:
+            arr = arr.astype(DEFAULT_DTYPE)
+        arr = xp.asarray(arr)
+    if device is not None:
+        arr = backend.to_device(arr, device)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Attributes: ``array`` (the raw NumPy/CuPy array), ``requires_grad``, ``grad`` (a Tensor
+    or None), ``grad_fn`` (the Function that produced it, None for leaves).
+    """
+
+    __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
+        self.array = _as_array(data, dtype, device)
+        self.grad: Tensor | None = None
+        self.grad_fn: Function | None = None
+        self._requires_grad = False
+        self._retain_grad = False
+        self.requires_grad = requires_grad
+
+    # -- basic properties -------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag and self.array.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(f"only floating point tensors can require gradients, got dtype {self.array.dtype}")
+        if not flag and self.grad_fn is not None:
+            raise RuntimeError("requires_grad can only be switched off on leaf tensors; use .detach()")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        self.requires_grad = flag
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    def dim(self) -> int:
+        return self.array.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.array.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.array)
+
+    @property
+    def xp(self):
+        return backend.get_array_module(self.array)
+
+    @property
+    def data(self) -> Tensor:
+        """A detached tensor sharing this tensor's array (like ``torch.Tensor.data``)."""
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.array = value.array if isinstance(value, Tensor) else _as_array(value)
+
+    def numel(self) -> int:
+        return int(self.array.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(")
+        extra = ""
+        if self.device != "cpu":
+            extra += f", device='{self.device}'"
+        if self.dtype != DEFAULT_DTYPE and self.dtype.kind == "f":
+            extra += f", dtype={self.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # -- conversion ---------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """A host NumPy copy of the data."""
+        return np.array(backend.to_numpy(self.array), copy=True)
+
+    def item(self) -> Any:
+        if self.array.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.array.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self.array).tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = backend.to_numpy(self.array)
+        return a.astype(dtype) if dtype is not None else a
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing the data, cut from the graph."""
+        return Tensor(self.array)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def clone(self) -> Tensor:
+        return _ops.clone(self)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``.to(device)``, ``.to(dtype)`` or both; differentiable like torch's."""
+        device = kwargs.get("device")
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, str) or isinstance(a, tuple):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None and backend.device_str(device) != self.device:
+            out = _ops.to_device(out, device)
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            out = _ops.astype(out, dtype)
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str = 0) -> Tensor:
+        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    # -- autograd -----------------------------------------------------------------------
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        self._retain_grad = True
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if grad is None:
+            if self.array.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs, got shape {self.shape}")
+            g = self.xp.ones_like(self.array)
+        else:
+            g = _as_array(grad, dtype=self.dtype)
+            if g.shape != self.array.shape:
+                raise ValueError(f"backward: grad has shape {g.shape}, expected {self.shape}")
+        run_backward(self, g, retain_graph)
+
+    # -- arithmetic: defined in minicnn.ops, bound here --------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("in-place assignment to a tensor that requires grad")
+        self.array[_ops.plain_index(index)] = value.array if isinstance(value, Tensor) else value
+
+    # comparisons give non-differentiable boolean tensors
+    def _compare(self, other: Any, op: str) -> Tensor:
+        b = other.array if isinstance(other, Tensor) else other
+        return Tensor(getattr(self.array, op)(b))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "__eq__")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "__ne__")
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, "__lt__")
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, "__le__")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, "__gt__")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, "__ge__")
+
+    __hash__ = object.__hash__
+
+    # -- methods that forward to minicnn.ops ---------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+        return _ops.sum(self, axis=axis if dim is None else dim, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+        return _ops.mean(self, axis=axis if dim is None else dim, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+        return _ops.max(self, axis=axis if dim is None else dim, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+        return _ops.min(self, axis=axis if dim is None else dim, keepdims=keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, dim: Any = None, unbiased: bool = True,
+            correction: int | None = None) -> Tensor:
+        ddof = (1 if unbiased else 0) if correction is None else correction
+        return _ops.var(self, axis=axis if dim is None else dim, keepdims=keepdims, correction=ddof)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+        axis = axis if dim is None else dim
+        return Tensor(self.xp.argmax(self.array, axis=axis, keepdims=keepdims))
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+        axis = axis if dim is None else dim
+        return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims))
+
+    def exp(self) -> Tensor:
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        return _ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return _ops.abs(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return _ops.clip(self, min, max)
+
+    clamp = clip
+
+    def relu(self) -> Tensor:
+        return _ops.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return _ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return _ops.tanh(self)
+
+    def softmax(self, dim: int) -> Tensor:
+        return _ops.softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return _ops.log_softmax(self, dim)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, *shape)
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return _ops.reshape(self, other.shape)
+
+    def expand(self, *shape: Any) -> Tensor:
+        return _ops.expand(self, *shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return _ops.transpose(self, *axes)
+
+    def permute(self, *axes: Any) -> Tensor:
+        return _ops.permute(self, *axes)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        return _ops.permute(self, *reversed(range(self.ndim)))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return _ops.unsqueeze(self, dim)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+
+class Function:
+    """One differentiable op: ``forward`` and ``backward`` side by side, on raw arrays.
+
+    Subclasses implement
+      * ``forward(self, *xs) -> y``: compute the output from input arrays; save on ``self``
+        what backward needs (skip saving when ``self.requires_grad`` is False);
+      * ``backward(self, gy) -> gx`` or a tuple with one entry per input (None where an
+        input needs no gradient; ``self.needs_input_grad[i]`` says which do).
+    Non-tensor settings (axis, stride, ...) are keyword arguments of ``apply``.
+    """
+
+    inputs: tuple[Tensor, ...] = ()
+    requires_grad: bool = False
+    needs_input_grad: tuple[bool, ...] = ()
+
+    def __init__(self, **params: Any) -> None:
+        self.__dict__.update(params)
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        fn = cls(**params)
+        tensors = _as_tensors(inputs, cls.__name__)
+        needs = tuple(t.requires_grad for t in tensors)
+        fn.requires_grad = _grad_enabled and any(needs)
+        fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
+        y = fn.forward(*(t.array for t in tensors))
+        out = Tensor.__new__(Tensor)
+        out.array, out.grad, out._retain_grad = y, None, False
+        out._requires_grad = fn.requires_grad
+        out.grad_fn = None
+        if fn.requires_grad:
+            fn.inputs = tensors
+            out.grad_fn = fn
+        return out
+
+    def forward(self, *xs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, gy: Any) -> Any:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop inputs and saved arrays; the node can no longer run backward."""
+        self.__dict__.clear()
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
+    """Wrap scalars/arrays as constant tensors (matching the first tensor's dtype and
+    device) and check that all tensors share one device."""
+    ref = next((x for x in inputs if isinstance(x, Tensor)), None)
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif ref is not None and isinstance(x, (int, float, bool)) and ref.dtype.kind == "f":
+            out.append(Tensor(ref.xp.asarray(x, dtype=ref.dtype)))
+        else:
+            out.append(Tensor(x, device=None if ref is None else ref.device))
+    devices = {t.device for t in out}
+    if len(devices) > 1:
+        raise RuntimeError(f"{op}: expected all tensors on one device, got {', '.join(sorted(devices))}")
+    return tuple(out)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors reachable from ``root`` that need a gradient, inputs before outputs
+    (iterative depth-first search, so graph depth is not limited by Python's stack)."""
+    order: list[Tensor] = []
+    seen: set[int] = {id(root)}
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        stack.append((t, True))
+        fn = t.grad_fn
+        if fn is None:
+            continue
+        if getattr(fn, "released", False):
+            raise RuntimeError(
+                "Trying to backward through the graph a second time; "
+                "pass retain_graph=True to the first backward() call"
+            )
+        for inp in fn.inputs:
+            if inp.requires_grad and id(inp) not in seen:
+                seen.add(id(inp))
+                stack.append((inp, False))
+    return order
+
+
+def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
+    grads: dict[int, Any] = {id(root): grad}
+    for t in reversed(_topological_order(root)):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        fn = t.grad_fn
+        if fn is None or t._retain_grad:
+            if t.grad is None:
+                t.grad = Tensor(g.copy() if fn is None else g)
+            else:
+                t.grad.array = t.grad.array + g
+        if fn is None:
+            continue
+        in_grads = fn.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for inp, gi in zip(fn.inputs, in_grads):
+            if gi is None or not inp.requires_grad:
+                continue
+            if gi.shape != inp.array.shape:
+                raise RuntimeError(
+                    f"{type(fn).__name__}.backward returned a gradient of shape {tuple(gi.shape)} "
+                    f"for an input of shape {inp.shape}"
+                )
+            if gi.dtype != inp.array.dtype:
+                gi = gi.astype(inp.array.dtype)
+            key = id(inp)
+            grads[key] = gi if key not in grads else grads[key] + gi
+        if not retain_graph:
+            fn.release()
+
+
+def iter_tensors(obj: Any) -> Iterator[Tensor]:
+    if isinstance(obj, Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for o in obj:
+            yield from iter_tensors(o)
+
+
+def grad_enabled_wrapper(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*a: Any, **k: Any) -> Any:
+        with enable_grad():
+            return fn(*a, **k)
+
+    return wrapper
+
+
+from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)

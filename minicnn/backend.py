@@ -1,0 +1,146 @@
+"""Array backends and devices.
+
+minicnn computes on NumPy arrays (device ``"cpu"``) or CuPy arrays (device ``"cuda:N"``).
+Everything above this module writes against ``xp = get_array_module(x)`` and never imports
+CuPy itself. CuPy is imported lazily, the first time a CUDA device is asked for, so that
+``import minicnn`` stays fast and works where CuPy is absent.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+_cupy: Any = None
+_cupy_error: Exception | None = None
+
+
+def _import_cupy():
+    """Import CuPy once; return the module or None (and remember why)."""
+    global _cupy, _cupy_error
+    if _cupy is None and _cupy_error is None:
+        try:
+            import cupy  # noqa: PLC0415
+
+            _cupy = cupy
+        except Exception as exc:  # ImportError, or a broken CUDA install
+            _cupy_error = exc
+    return _cupy
+
+
+def cupy_if_loaded():
+    """CuPy if something already imported it, else None. Never triggers an import."""
+    return sys.modules.get("cupy") if _cupy is None else _cupy
+
+
+def is_cupy_array(x: Any) -> bool:
+    cp = cupy_if_loaded()
+    return cp is not None and isinstance(x, cp.ndarray)
+
+
+def get_array_module(*arrays: Any):
+    """numpy, or cupy if any argument is a CuPy array (like ``cupy.get_array_module``)."""
+    cp = cupy_if_loaded()
+    if cp is not None:
+        for a in arrays:
+            if isinstance(a, cp.ndarray):
+                return cp
+    return np
+
+
+def parse_device(device: Any) -> tuple[str, int]:
+    """``"cpu"`` -> ("cpu", 0); ``"cuda"`` -> ("cuda", 0); ``"cuda:1"`` -> ("cuda", 1)."""
+    if device is None:
+        return ("cpu", 0)
+    if isinstance(device, tuple):
+        return device
+    s = str(device).strip().lower()
+    if s == "cpu":
+        return ("cpu", 0)
+    if s == "cuda" or s == "gpu":
+        return ("cuda", 0)
+    if s.startswith("cuda:"):
+        idx = s[5:]
+        if idx.isdigit():
+            return ("cuda", int(idx))
+    raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def device_str(device: Any) -> str:
+    kind, idx = parse_device(device)
+    return "cpu" if kind == "cpu" else f"cuda:{idx}"
+
+
+def device_of(x: Any) -> str:
+    """The device string of an array: ``"cpu"`` or ``"cuda:N"``."""
+    if is_cupy_array(x):
+        return f"cuda:{x.device.id}"
+    return "cpu"
+
+
+def require_cupy():
+    """CuPy, or a RuntimeError that says how to get it."""
+    cp = _import_cupy()
+    if cp is None:
+        raise RuntimeError(
+            "device 'cuda' needs CuPy, which could not be imported "
+            f"({type(_cupy_error).__name__}: {_cupy_error}). "
+            "Install it with `pip install minicnn[cuda12]` (or [cuda13]) on a machine with an NVIDIA GPU."
+        )
+    return cp
+
+
+def xp_for_device(device: Any):
+    kind, _ = parse_device(device)
+    return np if kind == "cpu" else require_cupy()
+
+
+def to_device(x: Any, device: Any):
+    """Move (or keep) an array on ``device``; copies only when the device changes."""
+    kind, idx = parse_device(device)
+    if kind == "cpu":
+        if is_cupy_array(x):
+            return x.get()
+        return np.asarray(x)
+    cp = require_cupy()
+    with cp.cuda.Device(idx):
+        if isinstance(x, cp.ndarray) and x.device.id == idx:
+            return x
+        return cp.asarray(x)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host NumPy array (a copy if the array lives on a GPU)."""
+    if is_cupy_array(x):
+        return x.get()
+    return np.asarray(x)
+
+
+class cuda:  # noqa: N801 - exposed as ``mc.cuda`` like ``torch.cuda``
+    """``mc.cuda.is_available()`` / ``mc.cuda.device_count()``."""
+
+    @staticmethod
+    def is_available() -> bool:
+        cp = _import_cupy()
+        if cp is None:
+            return False
+        try:
+            return cp.cuda.runtime.getDeviceCount() > 0
+        except Exception:
+            return False
+
+    @staticmethod
+    def device_count() -> int:
+        return cp_device_count() if cuda.is_available() else 0
+
+    @staticmethod
+    def synchronize() -> None:
+        cp = cupy_if_loaded()
+        if cp is not None:
+            cp.cuda.Device().synchronize()
+
+
+def cp_device_count() -> int:
+    return _import_cupy().cuda.runtime.getDeviceCount()

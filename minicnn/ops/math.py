@@ -1,0 +1,296 @@
+"""Elementwise arithmetic, matmul and pointwise math, each with its local derivative.
+
+Binary ops broadcast like NumPy; :func:`unbroadcast` sums a gradient back to the shape of
+the input that was broadcast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes that broadcasting added or stretched to reach ``g.shape``."""
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy):  # d(a+b)/da = 1, d(a+b)/db = 1
+        sa, sb = self.shapes
+        return unbroadcast(gy, sa), unbroadcast(gy, sb)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy):  # d/da = 1, d/db = -1
+        sa, sb = self.shapes
+        return unbroadcast(gy, sa), unbroadcast(-gy, sb) if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        if self.requires_grad:
+            self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):  # d(ab)/da = b, d(ab)/db = a
+        ga = unbroadcast(gy * self.b, self.a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * self.a, self.b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        if self.requires_grad:
+            self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        a, b = self.a, self.b
+        ga = unbroadcast(gy / b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        xp = backend.get_array_module(a, b)
+        y = xp.power(a, b)
+        if self.requires_grad:
+            self.a, self.b, self.y = a, b, y
+        return y
+
+    def backward(self, gy):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a
+        xp = backend.get_array_module(gy)
+        a, b, y = self.a, self.b, self.y
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(gy * b * xp.power(a, b - 1), a.shape)
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                loga = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), xp.where(a == 0, -xp.inf, xp.nan))
+            gb = unbroadcast(xp.where((a == 0) & (b >= 0), 0, gy * y * loga).astype(y.dtype), b.shape)
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy's rules: 1-d operands are promoted, leading dims broadcast."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul: both operands need at least one dimension")
+        ka = a.shape[-1]
+        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if ka != kb:
+            raise ValueError(
+                f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match "
+                f"(inner dimensions {ka} != {kb})"
+            )
+        if self.requires_grad:
+            self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):  # dA = gY B^T, dB = A^T gY (with 1-d promotion undone)
+        xp = backend.get_array_module(gy)
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = gy
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape if a.ndim > 1 else (1, a.shape[0]))
+            ga = ga.reshape(a.shape)
+        if self.needs_input_grad[1]:
+            gb = xp.swapaxes(a2, -1, -2) @ g2
+            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Exp(Function):
+    def forward(self, x):
+        y = backend.get_array_module(x).exp(x)
+        self.y = y
+        return y
+
+    def backward(self, gy):  # d exp(x) = exp(x)
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return backend.get_array_module(x).log(x)
+
+    def backward(self, gy):  # d log(x) = 1/x
+        return gy / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        y = backend.get_array_module(x).sqrt(x)
+        self.y = y
+        return y
+
+    def backward(self, gy):  # d sqrt(x) = 1 / (2 sqrt(x))
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.x = x
+        return backend.get_array_module(x).abs(x)
+
+    def backward(self, gy):  # d|x| = sign(x), 0 at 0 (torch's choice)
+        return gy * backend.get_array_module(gy).sign(self.x)
+
+
+class Clip(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.pass_mask = xp.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            self.pass_mask &= x >= self.lo
+        if self.hi is not None:
+            self.pass_mask &= x <= self.hi
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):  # 1 inside [lo, hi] (bounds included, like torch), else 0
+        return gy * self.pass_mask
+
+
+class Where(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return backend.get_array_module(a).where(self.cond, a, b)
+
+    def backward(self, gy):
+        zero = gy.dtype.type(0)
+        xp = backend.get_array_module(gy)
+        ga = unbroadcast(xp.where(self.cond, gy, zero), self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = unbroadcast(xp.where(self.cond, zero, gy), self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class AsType(Function):
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.in_dtype)
+
+
+class ToDevice(Function):
+    def forward(self, x):
+        self.src = backend.device_of(x)
+        return backend.to_device(x, self.device)
+
+    def backward(self, gy):
+        return backend.to_device(gy, self.src)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    return Add.apply(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    return Sub.apply(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return Mul.apply(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    return Div.apply(a, b)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
+    return Pow.apply(a, b)
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    return MatMul.apply(a, b)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(x)
+
+
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp to [min, max]; the gradient passes where min <= x <= max."""
+    return Clip.apply(x, lo=min, hi=max)
+
+
+clamp = clip
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    cond = condition.array if isinstance(condition, Tensor) else condition
+    return Where.apply(a, b, cond=cond)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
+
+
+def astype(x: Tensor, dtype: Any) -> Tensor:
+    return AsType.apply(x, dtype=np.dtype(dtype))
+
+
+def to_device(x: Tensor, device: Any) -> Tensor:
+    return ToDevice.apply(x, device=device)

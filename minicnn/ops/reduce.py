@@ -1,0 +1,117 @@
+"""Reductions: sum, mean, max, min, var, each with its backward.
+
+``axis`` is None (all), an int or a tuple; ``keepdims`` as in NumPy (``dim``/``keepdim`` are
+torch's names for the same).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend
+from ..autograd import Function, Tensor
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise IndexError(f"dimension {a} out of range for a {ndim}-d tensor")
+        out.append(a % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _expand(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """Re-insert reduced axes so ``g`` broadcasts against the input."""
+    if keepdims:
+        return g
+    xp = backend.get_array_module(g)
+    return xp.expand_dims(g, axes) if axes else g
+
+
+class Sum(Function):
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):  # every input element contributes with weight 1
+        xp = backend.get_array_module(gy)
+        return xp.broadcast_to(_expand(gy, self.axes, self.keepdims), self.in_shape).copy()
+
+
+class Mean(Function):
+    def forward(self, x):
+        self.in_shape = x.shape
+        self.n = 1
+        for a in self.axes:
+            self.n *= x.shape[a]
+        return x.mean(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):  # weight 1/n each
+        xp = backend.get_array_module(gy)
+        return xp.broadcast_to(_expand(gy, self.axes, self.keepdims) / self.n, self.in_shape).astype(gy.dtype)
+
+
+class MaxMin(Function):
+    """max or min; the gradient is shared equally among tied extrema (torch's rule for a
+    full reduction, and a deterministic choice for ``dim=`` reductions)."""
+
+    def forward(self, x):
+        if x.size == 0:
+            raise RuntimeError(f"{self.op}: cannot reduce an empty tensor")
+        y = getattr(x, self.op)(axis=self.axes, keepdims=True)
+        self.mask = x == y
+        return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, gy):
+        g = _expand(gy, self.axes, self.keepdims)
+        count = self.mask.sum(axis=self.axes, keepdims=True)
+        return (self.mask * (g / count)).astype(gy.dtype)
+
+
+class Var(Function):
+    def forward(self, x):
+        self.n = 1
+        for a in self.axes:
+            self.n *= x.shape[a]
+        mean = x.mean(axis=self.axes, keepdims=True)
+        self.centered = x - mean
+        denom = max(self.n - self.correction, 0)
+        return (self.centered**2).sum(axis=self.axes, keepdims=self.keepdims) / denom
+
+    def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction)
+        g = _expand(gy, self.axes, self.keepdims)
+        denom = max(self.n - self.correction, 0)
+        return (g * self.centered * (2.0 / denom)).astype(gy.dtype)
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
+    axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+    return Sum.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims)
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
+    axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+    return Mean.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims)
+
+
+def max(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
+    axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="max")
+
+
+def min(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
+    axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="min")
+
+
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1, dim: Any = None,
+        keepdim: Any = None, unbiased: bool | None = None) -> Tensor:
+    """Variance with Bessel's ``correction`` (1 = unbiased, torch's default)."""
+    axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    return Var.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, correction=correction)

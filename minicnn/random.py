@@ -1,0 +1,53 @@
+"""The library's one source of randomness.
+
+Every random draw in minicnn (initialisation, dropout masks, shuffling, augmentation) goes
+through :func:`generator`, so ``mc.manual_seed(s)`` makes two runs bit-identical on a CPU.
+On a GPU, draws for CuPy arrays come from CuPy's generator, seeded by the same call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .backend import cupy_if_loaded
+
+_seed: int | None = None
+_np_rng: np.random.Generator = np.random.default_rng()
+_cp_rng: Any = None
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random source minicnn uses."""
+    global _seed, _np_rng, _cp_rng
+    _seed = int(seed)
+    _np_rng = np.random.default_rng(_seed)
+    _cp_rng = None  # re-created lazily from the seed on first GPU use
+
+
+def generator(xp: Any = np):
+    """The library generator for array module ``xp`` (numpy or cupy)."""
+    global _cp_rng
+    if xp is np:
+        return _np_rng
+    if _cp_rng is None:
+        seed = _seed if _seed is not None else int(_np_rng.integers(2**63))
+        _cp_rng = xp.random.default_rng(seed)
+    return _cp_rng
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The NumPy generator's state as plain data (for checkpoints)."""
+    return {"seed": -1 if _seed is None else _seed, "bit_generator": _np_rng.bit_generator.state}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    global _seed, _np_rng, _cp_rng
+    seed = int(state.get("seed", -1))
+    _seed = None if seed < 0 else seed
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["bit_generator"]
+    _np_rng = rng
+    cp = cupy_if_loaded()
+    _cp_rng = None if cp is None else _cp_rng
