@@ -509,16 +509,21 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from ``root`` that need a gradient, inputs before outputs
-    (iterative depth-first search, so graph depth is not limited by Python's stack)."""
+    """Tensors reachable from ``root`` that need a gradient, each after all of its inputs
+    (iterative post-order depth-first search, so graph depth is not limited by Python's
+    stack). A tensor's "done" marker sits below its inputs on the stack, so it is emitted
+    only once every input's subgraph has been."""
     order: list[Tensor] = []
-    seen: set[int] = {id(root)}
+    visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
+        t, done = stack.pop()
+        if done:
             order.append(t)
             continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
         stack.append((t, True))
         fn = t.grad_fn
         if fn is None:
@@ -529,8 +534,7 @@ def _topological_order(root: Tensor) -> list[Tensor]:
                 "pass retain_graph=True to the first backward() call"
             )
         for inp in fn.inputs:
-            if inp.requires_grad and id(inp) not in seen:
-                seen.add(id(inp))
+            if inp.requires_grad and id(inp) not in visited:
                 stack.append((inp, False))
     return order
 

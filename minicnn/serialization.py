@@ -1,9 +1,284 @@
-"""mc.save / mc.load (stub: filled in by the optimiser/serialization work)."""
+"""``mc.save`` / ``mc.load``: checkpoints as ``.npz`` archives that never hold pickles.
+
+A checkpoint is any nesting of dicts, lists and tuples whose leaves are arrays and plain
+Python values, e.g. ``{'model': model.state_dict(), 'optimizer': opt.state_dict(),
+'epoch': 3, 'rng': mc.random.get_rng_state()}``. The file is an ordinary NumPy ``.npz`` (a zip
+archive) holding
+
+* one entry per array: ``a0``, ``a1``, ... (``.npy`` members, readable by ``np.load``);
+* one entry ``structure``: UTF-8 JSON (stored as a uint8 array) describing the tree::
+
+      {"format": "minicnn", "version": 1, "root": NODE}
+
+  where a NODE is a JSON null/bool/int/float/string for a Python None/bool/int/float/str, or an
+  object tagged by ``"type"``: ``{"type": "dict" | "odict", "keys": [...], "values": [...]}``
+  (parallel lists, so key order and key types, int vs str, survive), ``{"type": "list" |
+  "tuple", "items": [...]}``, ``{"type": "ndarray" | "npscalar", "entry": "a3"}`` or
+  ``{"type": "tensor", "entry": "a4", "requires_grad": bool, "parameter": bool}``.
+
+What comes back: NumPy arrays as NumPy arrays (dtype, shape, 0-d and empty ones kept), NumPy
+scalars as NumPy scalars, CuPy arrays as host NumPy arrays, ``mc.Tensor`` / ``mc.nn.Parameter``
+as CPU Tensors / Parameters (data and ``requires_grad``; not ``.grad``), ``OrderedDict`` as
+``OrderedDict``, other dict subclasses as ``dict``. An object reached twice is stored twice.
+Anything else (functions, sets, object arrays, ...) is a TypeError at save time.
+
+Safety: ``mc.load`` reads with ``np.load(..., allow_pickle=False)`` and builds only the types
+above, so a crafted file cannot run code; anything unexpected raises :class:`CheckpointError`
+(a ValueError) naming the file. ``mc.save`` is atomic: it writes a temporary file in the
+target's directory, fsyncs it and renames it over ``path``, so a crash never leaves a partial
+checkpoint under the real name. ``path`` is used exactly as given (no ``.npz`` is appended).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import Tensor
+
+FORMAT = "minicnn"
+VERSION = 1
+_STRUCTURE = "structure"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def save(obj, path):
-    raise NotImplementedError
+class CheckpointError(ValueError):
+    """A file that ``mc.load`` cannot read as a minicnn checkpoint."""
 
 
-def load(path):
-    raise NotImplementedError
+# -- saving -------------------------------------------------------------------------------
+def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
+    """Write ``obj`` (nested dicts/lists/tuples of arrays, Tensors and Python scalars) to ``path``.
+
+    ``compress=True`` deflates the arrays (smaller, slower). The write is atomic.
+    """
+    entries: dict[str, np.ndarray] = {}
+    root = _encode(obj, entries, "obj", set())
+    header = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, ensure_ascii=False)
+    arrays = {_STRUCTURE: np.frombuffer(header.encode("utf-8"), dtype=np.uint8), **entries}
+
+    path = os.fsdecode(os.fspath(path))
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = _file_mode(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            # a file object, not a name: np.savez would append ".npz" to a name
+            (np.savez_compressed if compress else np.savez)(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _encode(obj: Any, entries: dict[str, np.ndarray], where: str, active: set[int]) -> Any:
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, Tensor):
+        from .nn.module import Parameter  # noqa: PLC0415 - nn loads lazily
+
+        return {
+            "type": "tensor", "entry": _add_array(obj.array, entries, where),
+            "requires_grad": bool(obj.requires_grad), "parameter": isinstance(obj, Parameter),
+        }
+    if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
+        return {"type": "ndarray", "entry": _add_array(obj, entries, where)}
+    if isinstance(obj, np.generic):
+        return {"type": "npscalar", "entry": _add_array(np.asarray(obj), entries, where)}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in active:
+            raise ValueError(f"mc.save: {where} contains itself (a cyclic structure cannot be saved)")
+        active.add(id(obj))
+        try:
+            if isinstance(obj, dict):
+                keys = [_encode_key(k, f"{where} key {k!r}") for k in obj]
+                values = [_encode(v, entries, f"{where}[{k!r}]", active) for k, v in obj.items()]
+                kind = "odict" if isinstance(obj, OrderedDict) else "dict"
+                return {"type": kind, "keys": keys, "values": values}
+            items = [_encode(v, entries, f"{where}[{i}]", active) for i, v in enumerate(obj)]
+            return {"type": "tuple" if isinstance(obj, tuple) else "list", "items": items}
+        finally:
+            active.discard(id(obj))
+    raise TypeError(
+        f"mc.save: cannot save {where} of type {type(obj).__name__}; a checkpoint holds dicts, lists, tuples, "
+        "arrays, Tensors, NumPy scalars and None/bool/int/float/str"
+    )
+
+
+def _encode_key(key: Any, where: str) -> Any:
+    if key is None or isinstance(key, (bool, int, float, str)):
+        return key
+    if isinstance(key, tuple):
+        return {"type": "tuple", "items": [_encode_key(k, where) for k in key]}
+    raise TypeError(
+        f"mc.save: cannot save {where} of type {type(key).__name__}; dict keys must be str, int, float, bool, "
+        "None or tuples of those"
+    )
+
+
+def _add_array(array: Any, entries: dict[str, np.ndarray], where: str) -> str:
+    arr = backend.to_numpy(array)
+    if arr.dtype.hasobject:
+        raise TypeError(f"mc.save: cannot save {where}: arrays of Python objects (dtype {arr.dtype}) need pickle")
+    name = f"a{len(entries)}"
+    entries[name] = arr
+    return name
+
+
+def _file_mode(path: str) -> int:
+    """The permission bits a plain ``open(path, 'w')`` would give (mkstemp's are 0o600)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable (best effort; not possible on every platform)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- loading ------------------------------------------------------------------------------
+def load(path: str | os.PathLike) -> Any:
+    """Read a checkpoint written by :func:`save`. Never unpickles; raises :class:`CheckpointError`
+    (a ValueError naming the file) for anything that is not a valid checkpoint."""
+    path = os.fsdecode(os.fspath(path))
+    with open(path, "rb") as f:
+        if f.read(4) not in _ZIP_MAGIC:
+            raise CheckpointError(f"mc.load: {path!r} is not a minicnn checkpoint (not an .npz/zip archive)")
+        f.seek(0)
+        try:
+            with np.load(f, allow_pickle=False) as npz:
+                return _Reader(npz, path).read()
+        except CheckpointError:
+            raise
+        except MemoryError:
+            raise
+        except Exception as exc:  # zip, npy-header, zlib, JSON and other format errors
+            raise CheckpointError(
+                f"mc.load: {path!r} is corrupt or truncated, or not a minicnn checkpoint ({type(exc).__name__}: {exc})"
+            ) from exc
+
+
+class _Reader:
+    """Checks the JSON structure and rebuilds the object, reading each array it names."""
+
+    def __init__(self, npz: Any, path: str) -> None:
+        self.npz = npz
+        self.path = path
+        self.unused = set(npz.files)
+
+    def fail(self, message: str) -> CheckpointError:
+        return CheckpointError(f"mc.load: {self.path!r}: {message}")
+
+    def read(self) -> Any:
+        if _STRUCTURE not in self.unused:
+            raise self.fail("no 'structure' entry: not a file written by mc.save")
+        raw = self.entry(_STRUCTURE)
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise self.fail("the 'structure' entry is not UTF-8 JSON bytes")
+        header = json.loads(raw.tobytes().decode("utf-8"))
+        if not isinstance(header, dict) or header.get("format") != FORMAT or "root" not in header:
+            raise self.fail("the 'structure' entry is not a minicnn checkpoint header")
+        if header.get("version") != VERSION:
+            raise self.fail(f"format version {header.get('version')!r}; this minicnn reads version {VERSION}")
+        obj = self.node(header["root"])
+        if self.unused:
+            raise self.fail(f"entries not described by the structure: {sorted(self.unused)}")
+        return obj
+
+    def entry(self, name: Any) -> np.ndarray:
+        if not isinstance(name, str) or name not in self.unused:
+            raise self.fail(f"the structure names a missing or repeated array entry {name!r}")
+        self.unused.discard(name)
+        try:
+            arr = self.npz[name]
+        except ValueError as exc:
+            raise self.fail(f"cannot read array entry {name!r} (mc.load never unpickles): {exc}") from exc
+        if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
+            raise self.fail(f"entry {name!r} is not a plain .npy array")
+        return arr
+
+    def node(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict):
+            raise self.fail(f"malformed structure node {_short(node)}")
+        kind = node.get("type")
+        fields = {
+            "dict": {"keys", "values"}, "odict": {"keys", "values"}, "list": {"items"}, "tuple": {"items"},
+            "ndarray": {"entry"}, "npscalar": {"entry"}, "tensor": {"entry", "requires_grad", "parameter"},
+        }.get(kind)
+        if fields is None or set(node) != fields | {"type"}:
+            raise self.fail(f"malformed structure node {_short(node)}")
+        if kind in ("list", "tuple"):
+            items = [self.node(v) for v in self.list_field(node, "items")]
+            return items if kind == "list" else tuple(items)
+        if kind in ("dict", "odict"):
+            keys = [self.key(k) for k in self.list_field(node, "keys")]
+            values = self.list_field(node, "values")
+            if len(keys) != len(values):
+                raise self.fail(f"a dict node has {len(keys)} keys and {len(values)} values")
+            out = OrderedDict() if kind == "odict" else {}
+            for k, v in zip(keys, values):
+                out[k] = self.node(v)
+            return out
+        arr = self.entry(node["entry"])
+        if kind == "ndarray":
+            return arr
+        if kind == "npscalar":
+            if arr.ndim != 0:
+                raise self.fail(f"npscalar entry {node['entry']!r} is not 0-d")
+            return arr[()]
+        if not isinstance(node["requires_grad"], bool) or not isinstance(node["parameter"], bool):
+            raise self.fail(f"malformed tensor node {_short(node)}")
+        if node["parameter"]:
+            from .nn.module import Parameter  # noqa: PLC0415
+
+            return Parameter(arr, requires_grad=node["requires_grad"])
+        return Tensor(arr, requires_grad=node["requires_grad"])
+
+    def key(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, dict) and node.get("type") == "tuple" and set(node) == {"type", "items"}:
+            return tuple(self.key(k) for k in self.list_field(node, "items"))
+        raise self.fail(f"malformed dict key {_short(node)}")
+
+    def list_field(self, node: dict, name: str) -> list:
+        value = node[name]
+        if not isinstance(value, list):
+            raise self.fail(f"malformed structure node {_short(node)}")
+        return value
+
+
+def _short(node: Any) -> str:
+    text = repr(node)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+__all__ = ["CheckpointError", "load", "save"]

@@ -122,10 +122,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = gy
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
         if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+            g2 = g2[..., None]
+        if a.ndim == 1:
+            g2 = g2[..., None, :]
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape if a.ndim > 1 else (1, a.shape[0]))
@@ -179,12 +179,12 @@ class Clip(Function):
         xp = backend.get_array_module(x)
         self.pass_mask = xp.ones(x.shape, dtype=bool)
         if self.lo is not None:
-            self.pass_mask &= x >= self.lo
+            self.pass_mask &= x > self.lo
         if self.hi is not None:
-            self.pass_mask &= x <= self.hi
+            self.pass_mask &= x < self.hi
         return xp.clip(x, self.lo, self.hi)
 
-    def backward(self, gy):  # 1 inside [lo, hi] (bounds included, like torch), else 0
+    def backward(self, gy):  # 1 strictly inside (lo, hi), 0 elsewhere (torch's subgradient)
         return gy * self.pass_mask
 
 
@@ -272,7 +272,7 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
 
 
 def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Clamp to [min, max]; the gradient passes where min <= x <= max."""
+    """Clamp to [min, max]; the gradient passes where min < x < max (as in torch)."""
     return Clip.apply(x, lo=min, hi=max)
 
 

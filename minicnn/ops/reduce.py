@@ -6,6 +6,7 @@ torch's names for the same).
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .. import backend
@@ -18,9 +19,9 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise IndexError(f"dimension {a} out of range for a {ndim}-d tensor")
-        out.append(a % max(ndim, 1))
+        out.append(a % builtins.max(ndim, 1))
     return tuple(sorted(set(out)))
 
 
@@ -79,12 +80,12 @@ class Var(Function):
             self.n *= x.shape[a]
         mean = x.mean(axis=self.axes, keepdims=True)
         self.centered = x - mean
-        denom = max(self.n - self.correction, 0)
+        denom = builtins.max(self.n - self.correction, 0)
         return (self.centered**2).sum(axis=self.axes, keepdims=self.keepdims) / denom
 
     def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction)
         g = _expand(gy, self.axes, self.keepdims)
-        denom = max(self.n - self.correction, 0)
+        denom = builtins.max(self.n - self.correction, 0)
         return (g * self.centered * (2.0 / denom)).astype(gy.dtype)
 
 

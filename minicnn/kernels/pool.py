@@ -1,0 +1,339 @@
+"""Pooling kernels on NCHW arrays: max, average, adaptive average and adaptive max.
+
+Shapes: x (N, C, H, W) -> y (N, C, OH, OW). Per spatial axis, with kernel k, stride s,
+padding p and dilation d (torch's rule)::
+
+    out = floor((in + 2*p - d*(k-1) - 1) / s) + 1
+
+``ceil_mode`` rounds up instead, but drops the last window if it would start past the input
+and its left padding ((out-1)*s >= in + p), so every window starts on real data or left padding.
+
+How the fixed-window kernels work: loop over the k_h*k_w kernel offsets, never over pixels.
+Offset (i, j) of every window at once is one strided view of the (padded) input::
+
+    x_pad[:, :, i*d : i*d + s*(OH-1) + 1 : s,  j*d : j*d + s*(OW-1) + 1 : s]   # (N, C, OH, OW)
+
+Max pooling keeps a running maximum over these views; average pooling sums them. Backward
+walks the same views and adds the output gradient into the matching strided view of the input
+gradient: overlapping windows (stride < kernel) simply accumulate, with no scatter and no
+``np.add.at``.
+
+Cost (M = N*C*OH*OW output pixels, K = k_h*k_w offsets): forward and backward each make O(K)
+elementwise passes over M elements. Extra memory: a padded copy of x when padding or
+ceil_mode need one, and for max-pool backward one small integer per output pixel (the offset
+number of the argmax; uint8 for kernels up to 255 offsets).
+
+Adaptive pooling splits an axis of length ``in`` into ``out`` bins, bin i covering
+[floor(i*in/out), ceil((i+1)*in/out)); neighbouring bins overlap when ``out`` does not divide
+``in``. Adaptive average pooling is then a linear map, ``y = A_h @ x @ A_w^T``; adaptive max
+pooling loops over the OH*OW bins (few), vectorised over N and C.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..backend import get_array_module
+
+IntPair = int | tuple[int, int]
+
+
+def pair(v: IntPair, name: str = "value", op: str = "pool") -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``; anything else is a ValueError naming ``op``."""
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    if isinstance(v, (tuple, list)) and len(v) == 1:
+        return int(v[0]), int(v[0])
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        return int(v[0]), int(v[1])
+    raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """Number of windows along one axis (torch's formula, including its ceil_mode rule)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window would start in the right padding: drop it
+    return out
+
+
+class PoolGeometry(NamedTuple):
+    """Everything a fixed-window pooling kernel needs, per axis (h, w)."""
+
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    ph: int
+    pw: int
+    dh: int
+    dw: int
+    oh: int
+    ow: int
+
+
+def pool_geometry(x_shape: tuple[int, ...], kernel_size: IntPair, stride: IntPair | None = None,
+                  padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False,
+                  op: str = "pool2d") -> PoolGeometry:
+    """Validate the settings like torch does and compute the output size. x_shape: (N, C, H, W)."""
+    kh, kw = pair(kernel_size, "kernel_size", op)
+    sh, sw = (kh, kw) if stride is None or stride == () or stride == [] else pair(stride, "stride", op)
+    ph, pw = pair(padding, "padding", op)
+    dh, dw = pair(dilation, "dilation", op)
+    if min(kh, kw) <= 0 or min(sh, sw) <= 0 or min(dh, dw) <= 0:
+        raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, "
+                         f"got kernel_size={(kh, kw)}, stride={(sh, sw)}, dilation={(dh, dw)}")
+    if ph < 0 or pw < 0 or ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"{op}: padding must be between 0 and half the kernel size, "
+                         f"got padding={(ph, pw)} for kernel_size={(kh, kw)}")
+    H, W = x_shape[-2:]
+    oh = pool_output_size(H, kh, sh, ph, dh, ceil_mode)
+    ow = pool_output_size(W, kw, sw, pw, dw, ceil_mode)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{op}: input of shape {tuple(x_shape)} is too small for kernel_size={(kh, kw)}, "
+                         f"stride={(sh, sw)}, padding={(ph, pw)}, dilation={(dh, dw)}: "
+                         f"the output would be {oh}x{ow}")
+    return PoolGeometry(kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+def _padded_extent(g: PoolGeometry) -> tuple[int, int]:
+    """Rows and columns of the padded input that the windows actually read."""
+    return (g.oh - 1) * g.sh + g.dh * (g.kh - 1) + 1, (g.ow - 1) * g.sw + g.dw * (g.kw - 1) + 1
+
+
+def _pad(x: Any, g: PoolGeometry, value: float) -> Any:
+    """x placed at (ph, pw) in an array of the padded extent, filled with ``value``.
+    Returns x itself when no padding is needed (the windows then read inside x)."""
+    H, W = x.shape[-2:]
+    hp, wp = _padded_extent(g)
+    if g.ph == 0 and g.pw == 0 and hp <= H and wp <= W:
+        return x
+    xp = get_array_module(x)
+    out = xp.full(x.shape[:-2] + (hp, wp), value, dtype=x.dtype)
+    h, w = min(H, hp - g.ph), min(W, wp - g.pw)  # ceil_mode may read past x, floor may stop short
+    out[..., g.ph:g.ph + h, g.pw:g.pw + w] = x[..., :h, :w]
+    return out
+
+
+def _window_view(a: Any, g: PoolGeometry, i: int, j: int) -> Any:
+    """Kernel offset (i, j) of every window: a strided (N, C, OH, OW) view of padded ``a``."""
+    r, c = i * g.dh, j * g.dw
+    return a[..., r:r + g.sh * (g.oh - 1) + 1:g.sh, c:c + g.sw * (g.ow - 1) + 1:g.sw]
+
+
+def _offsets(g: PoolGeometry) -> list[tuple[int, int, int]]:
+    """(k, i, j) for every kernel offset in row-major order: torch's window scan order."""
+    return [(i * g.kw + j, i, j) for i in range(g.kh) for j in range(g.kw)]
+
+
+def _grad_buffer(x_shape: tuple[int, ...], g: PoolGeometry, xp: Any, dtype: Any) -> Any:
+    """Zeros covering both the padded extent and the input (so the input can be cut out)."""
+    hp, wp = _padded_extent(g)
+    H, W = x_shape[-2:]
+    return xp.zeros(tuple(x_shape[:-2]) + (max(hp, g.ph + H), max(wp, g.pw + W)), dtype=dtype)
+
+
+def _crop(gx_pad: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
+    H, W = x_shape[-2:]
+    if gx_pad.shape[-2:] == (H, W):
+        return gx_pad
+    return get_array_module(gx_pad).ascontiguousarray(gx_pad[..., g.ph:g.ph + H, g.pw:g.pw + W])
+
+
+def _add_where(dst: Any, src: Any, mask: Any) -> None:
+    """``dst += src`` where ``mask``, in place (``dst`` may be a strided view)."""
+    xp = get_array_module(dst)
+    if xp is np:
+        np.add(dst, src, out=dst, where=mask)
+    else:  # CuPy ufuncs have no where=
+        dst += src * mask
+
+
+# -- max pooling --------------------------------------------------------------------------------
+def max_pool2d_forward(x: Any, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                       dilation: IntPair = 1, ceil_mode: bool = False,
+                       with_argmax: bool = False) -> tuple[Any, Any]:
+    """y (N, C, OH, OW) and, if ``with_argmax``, the kernel offset k = i*kw + j of each output's
+    maximum (else None). Padding holds -inf, so it never wins against real data.
+
+    Ties go to the first maximum in row-major window order and NaN wins, exactly torch's
+    ``if (val > maxval || isnan(val))``: a later offset replaces the running max only if it is
+    strictly greater (or NaN).
+    """
+    xp = get_array_module(x)
+    g = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    x_pad = _pad(x, g, -np.inf)
+    offsets = _offsets(g)
+    y = _window_view(x_pad, g, 0, 0).copy()
+    if not with_argmax:
+        for _, i, j in offsets[1:]:
+            xp.maximum(y, _window_view(x_pad, g, i, j), out=y)  # maximum propagates NaN, as torch does
+        return y, None
+
+    argmax = xp.zeros(y.shape, dtype=xp.uint8 if len(offsets) <= 255 else xp.int32)
+    better = xp.empty(y.shape, dtype=bool)
+    for k, i, j in offsets[1:]:
+        win = _window_view(x_pad, g, i, j)
+        xp.greater(win, y, out=better)
+        better |= xp.isnan(win)
+        xp.copyto(y, win, where=better)
+        xp.copyto(argmax, k, where=better)
+    return y, argmax
+
+
+def max_pool2d_backward(gy: Any, argmax: Any, x_shape: tuple[int, ...], kernel_size: IntPair,
+                        stride: IntPair | None = None, padding: IntPair = 0, dilation: IntPair = 1,
+                        ceil_mode: bool = False) -> Any:
+    """gx (x_shape): each output gradient goes to the input pixel its window's maximum came from.
+
+    For each kernel offset k, the outputs whose argmax is k add their gradient into the strided
+    view of gx at that offset; overlapping windows accumulate.
+    """
+    xp = get_array_module(gy)
+    g = pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)
+    is_k = xp.empty(gy.shape, dtype=bool)
+    for k, i, j in _offsets(g):
+        xp.equal(argmax, k, out=is_k)
+        _add_where(_window_view(gx_pad, g, i, j), gy, is_k)
+    return _crop(gx_pad, x_shape, g)
+
+
+def max_pool2d_indices(argmax: Any, x_shape: tuple[int, ...], kernel_size: IntPair,
+                       stride: IntPair | None = None, padding: IntPair = 0, dilation: IntPair = 1,
+                       ceil_mode: bool = False) -> Any:
+    """torch's ``return_indices``: int64 (N, C, OH, OW), each the flat position row*W + col of the
+    maximum in its (H, W) input plane (unpadded coordinates)."""
+    xp = get_array_module(argmax)
+    g = pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    W = x_shape[-1]
+    i, j = xp.divmod(argmax.astype(xp.int64), g.kw)
+    rows = (xp.arange(g.oh) * g.sh - g.ph)[:, None] + i * g.dh
+    cols = (xp.arange(g.ow) * g.sw - g.pw)[None, :] + j * g.dw
+    return rows * W + cols
+
+
+# -- average pooling ----------------------------------------------------------------------------
+def avg_pool2d_divisor(x_shape: tuple[int, ...], g: PoolGeometry, count_include_pad: bool = True,
+                       divisor_override: int | None = None) -> Any:
+    """The (OH, OW) numbers each window sum is divided by (NumPy array), as torch computes them.
+
+    Per axis a window covers [start, start + k) with start = o*s - p. It is first clipped to the
+    padded input [-p, in + p) (ceil_mode windows may overhang it): that length counts the
+    padding. Clipped further to the input [0, in) it counts only real pixels. The divisor is
+    the product of the two axes' lengths (or ``divisor_override``).
+    """
+    if divisor_override is not None:
+        return np.full((g.oh, g.ow), float(divisor_override))
+
+    def lengths(size: int, k: int, s: int, p: int, out: int) -> np.ndarray:
+        start = np.arange(out) * s - p
+        end = np.minimum(start + k, size + p)
+        if count_include_pad:
+            return end - start
+        return np.minimum(end, size) - np.maximum(start, 0)
+
+    H, W = x_shape[-2:]
+    return np.outer(lengths(H, g.kh, g.sh, g.ph, g.oh), lengths(W, g.kw, g.sw, g.pw, g.ow)).astype(np.float64)
+
+
+def avg_pool2d_forward(x: Any, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                       ceil_mode: bool = False, count_include_pad: bool = True,
+                       divisor_override: int | None = None) -> Any:
+    """y (N, C, OH, OW): the sum of each zero-padded window divided by torch's divisor."""
+    xp = get_array_module(x)
+    g = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    x_pad = _pad(x, g, 0.0)
+    y = _window_view(x_pad, g, 0, 0).copy()
+    for _, i, j in _offsets(g)[1:]:
+        y += _window_view(x_pad, g, i, j)
+    y /= xp.asarray(avg_pool2d_divisor(x.shape, g, count_include_pad, divisor_override), dtype=x.dtype)
+    return y
+
+
+def avg_pool2d_backward(gy: Any, x_shape: tuple[int, ...], kernel_size: IntPair, stride: IntPair | None = None,
+                        padding: IntPair = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                        divisor_override: int | None = None) -> Any:
+    """gx (x_shape): every pixel of a window receives the window's gradient / divisor."""
+    xp = get_array_module(gy)
+    g = pool_geometry(x_shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    g_share = gy / xp.asarray(avg_pool2d_divisor(x_shape, g, count_include_pad, divisor_override), dtype=gy.dtype)
+    gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)
+    for _, i, j in _offsets(g):
+        _window_view(gx_pad, g, i, j)[...] += g_share
+    return _crop(gx_pad, x_shape, g)
+
+
+# -- adaptive pooling ---------------------------------------------------------------------------
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """torch's bins along one axis: bin i is [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+def adaptive_averaging_matrix(size: int, out: int, xp: Any = np, dtype: Any = np.float32) -> Any:
+    """A (out, size) with A[i, h] = 1/len(bin i) if h is in bin i, else 0."""
+    i = np.arange(out)[:, None]
+    h = np.arange(size)[None, :]
+    start, end = (i * size) // out, -(-((i + 1) * size) // out)
+    inside = (h >= start) & (h < end)
+    return xp.asarray(inside / (end - start), dtype=dtype)
+
+
+def adaptive_avg_pool2d_forward(x: Any, output_size: tuple[int, int]) -> Any:
+    """y (N, C, OH, OW) = A_h @ x @ A_w^T: average over rows of each bin, then over columns."""
+    xp = get_array_module(x)
+    (H, W), (OH, OW) = x.shape[-2:], output_size
+    a_h = adaptive_averaging_matrix(H, OH, xp, x.dtype)
+    a_w = adaptive_averaging_matrix(W, OW, xp, x.dtype)
+    return a_h @ (x @ a_w.T)
+
+
+def adaptive_avg_pool2d_backward(gy: Any, x_shape: tuple[int, ...]) -> Any:
+    """gx (x_shape) = A_h^T @ gy @ A_w, the transpose of the forward linear map."""
+    xp = get_array_module(gy)
+    (H, W), (OH, OW) = x_shape[-2:], gy.shape[-2:]
+    a_h = adaptive_averaging_matrix(H, OH, xp, gy.dtype)
+    a_w = adaptive_averaging_matrix(W, OW, xp, gy.dtype)
+    return a_h.T @ (gy @ a_w)
+
+
+def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[Any, Any]:
+    """y (N, C, OH, OW) and int64 indices (flat row*W + col in each input plane, as torch).
+
+    One iteration per output bin: flatten the bin's (N, C, bh, bw) block to (N, C, bh*bw) and
+    take argmax, which returns the first maximum in row-major order (torch's tie rule).
+    """
+    xp = get_array_module(x)
+    (H, W), (OH, OW) = x.shape[-2:], output_size
+    lead = x.shape[:-2]
+    y = xp.empty(lead + (OH, OW), dtype=x.dtype)
+    idx = xp.empty(lead + (OH, OW), dtype=xp.int64)
+    for a, (h0, h1) in enumerate(adaptive_bins(H, OH)):
+        for b, (w0, w1) in enumerate(adaptive_bins(W, OW)):
+            block = x[..., h0:h1, w0:w1].reshape(lead + (-1,))
+            k = xp.argmax(block, axis=-1)
+            y[..., a, b] = xp.take_along_axis(block, k[..., None], axis=-1)[..., 0]
+            idx[..., a, b] = (h0 + k // (w1 - w0)) * W + w0 + k % (w1 - w0)
+    return y, idx
+
+
+def adaptive_max_pool2d_backward(gy: Any, indices: Any, x_shape: tuple[int, ...]) -> Any:
+    """gx (x_shape): scatter each output gradient to its argmax, one output bin at a time.
+
+    Within one bin every (n, c) plane receives exactly one gradient, so the fancy-indexed ``+=``
+    has no repeated targets; overlapping bins accumulate across iterations.
+    """
+    xp = get_array_module(gy)
+    H, W = x_shape[-2:]
+    planes = int(np.prod(x_shape[:-2]))
+    gx = xp.zeros((planes, H * W), dtype=gy.dtype)
+    g2 = gy.reshape(planes, -1)
+    i2 = indices.reshape(planes, -1)
+    rows = xp.arange(planes)
+    for b in range(g2.shape[1]):
+        gx[rows, i2[:, b]] += g2[:, b]
+    return gx.reshape(x_shape)

@@ -1,0 +1,199 @@
+"""The optimiser base class: parameter groups, per-parameter state, state dicts.
+
+Like ``torch.optim.Optimizer``: ``param_groups`` is a list of dicts, each holding ``'params'``
+(a list of Parameters) and that group's hyper-parameters; ``state`` maps a parameter to a dict
+of its buffers (momentum, moving averages, step count). Subclasses implement ``_update`` for
+one parameter; the base class walks the groups, skips parameters without a gradient and hands
+raw arrays over, so updates run on NumPy/CuPy arrays in place and record no graph.
+
+``state_dict()`` has torch's layout, with parameters replaced by their position counted
+through all groups in order::
+
+    {'state': {0: {'step': 3, 'exp_avg': ndarray, ...}, ...},
+     'param_groups': [{'lr': 0.001, ..., 'params': [0, 1, 2]}, ...]}
+
+Arrays in a state dict are host NumPy copies (like ``Module.state_dict``), so it can be saved
+with ``mc.save`` and is not changed by later steps; ``load_state_dict`` moves them back onto
+each parameter's device and dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor, enable_grad
+
+
+class Optimizer:
+    """Base class of all optimisers.
+
+    Args:
+        params: an iterable of Parameters (Tensors), or of dicts with a ``'params'`` entry and
+            per-group hyper-parameters that override ``defaults``.
+        defaults: the hyper-parameters of groups that do not set them.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params should be an iterable of Tensors or dicts, got a single Tensor"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{type(self).__name__}: params must be an ordered collection (list, generator), not a set")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], Mapping):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -- groups ------------------------------------------------------------------------
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
+        """Append a group: ``{'params': [...], 'lr': ..., ...}``; missing settings take the defaults."""
+        if not isinstance(param_group, Mapping):
+            raise TypeError(f"{type(self).__name__}: a param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError(f"{type(self).__name__}: a param group needs a 'params' entry")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{type(self).__name__}: params must be an ordered collection (list, generator), not a set")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__} can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__} can't optimize a non-leaf Tensor")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{type(self).__name__}: a parameter group contains the same parameter twice")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one parameter group")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self.param_groups.append(group)
+
+    # -- the update ----------------------------------------------------------------------
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(p, {})
+                self._update(p.array, p.grad.array, state, group)
+        return loss
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Update the array ``param`` in place from ``grad`` (never written to)."""
+        raise NotImplementedError
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop the gradients (``set_to_none``) or replace them with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    # a fresh array: the old one may be shared with other tensors
+                    p.grad.array = p.grad.xp.zeros_like(p.grad.array)
+
+    # -- state dicts ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` (host copies)."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {
+            index[id(p)]: {k: _host_copy(v) for k, v in s.items()} for p, s in self.state.items() if id(p) in index
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyper-parameters and buffers saved by :meth:`state_dict`.
+
+        The optimiser must have been built with the same number of groups and group sizes.
+        Buffers are copied onto each parameter's device; floating ones take its dtype.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
+        saved_groups = list(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}.load_state_dict: loaded state dict has {len(saved_groups)} parameter groups, "
+                f"the optimizer has {len(self.param_groups)}"
+            )
+        by_index: dict[int, Tensor] = {}
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"{name}.load_state_dict: parameter group {i} has {len(saved['params'])} parameters in the "
+                    f"loaded state dict, {len(group['params'])} in the optimizer"
+                )
+            by_index.update(zip(saved["params"], group["params"]))
+        state: dict[Tensor, dict[str, Any]] = {}
+        for key, buffers in state_dict["state"].items():
+            if key not in by_index:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which no group lists")
+            p = by_index[key]
+            state[p] = {k: _onto_param(v, p, k) for k, v in buffers.items()}
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            new = {k: v for k, v in saved.items() if k != "params"}
+            new["params"] = group["params"]
+            new_groups.append(new)
+        self.param_groups = new_groups
+        self.state = state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _host_copy(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        value = value.array
+    if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
+        return np.array(backend.to_numpy(value), copy=True)
+    return value
+
+
+def _onto_param(value: Any, p: Tensor, key: str) -> Any:
+    """A saved buffer as a fresh array on ``p``'s device (floating ones in ``p``'s dtype)."""
+    if isinstance(value, Tensor):
+        value = value.array
+    is_array = isinstance(value, np.ndarray) or backend.is_cupy_array(value)
+    if key == "step":
+        # an int here; a torch-converted state dict may carry it as a 0-d float array
+        return int(value.item()) if is_array else int(value)
+    if not is_array:
+        return value
+    dtype = p.dtype if value.dtype.kind == "f" else value.dtype
+    arr = backend.to_device(value, p.device)
+    return backend.get_array_module(arr).array(arr, dtype=dtype, copy=True)

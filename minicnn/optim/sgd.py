@@ -1,0 +1,65 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
+
+torch's algorithm, per parameter p with gradient g (all arrays of p's shape, cost O(numel)):
+
+    g = -g                              if maximize
+    g = g + weight_decay * p            if weight_decay != 0
+    if momentum != 0:
+        b = g                           at the first step (no dampening)
+        b = momentum * b + (1 - dampening) * g   afterwards
+        g = g + momentum * b            if nesterov else  g = b
+    p = p - lr * g
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        if lr < 0.0:
+            raise ValueError(f"SGD: invalid learning rate {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"SGD: invalid momentum {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"SGD: invalid weight_decay {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        momentum, wd = group["momentum"], group["weight_decay"]
+        g = -grad if group["maximize"] else grad
+        if wd != 0:
+            g = g + wd * param
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = get_array_module(param).array(g, dtype=param.dtype, copy=True)
+                state["momentum_buffer"] = buf
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        param -= group["lr"] * g

@@ -1,0 +1,80 @@
+"""Shared test helpers: run the same computation in minicnn and torch and compare."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import minicnn as mc
+
+torch.set_num_threads(int(os.environ.get("MINICNN_TEST_THREADS", "1")))
+
+SHARED = Path(os.environ.get("MINICNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+
+
+def devices() -> list[Any]:
+    """``cpu`` always; ``cuda`` as a case that is skipped with a reason where no GPU is."""
+    return [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.cuda,
+                pytest.mark.skipif(not mc.cuda.is_available(), reason="CUDA: no GPU/CuPy (mc.cuda.is_available() is False)"),
+            ],
+        ),
+    ]
+
+
+def compare_with_torch(
+    mc_fn: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    arrays: Sequence[np.ndarray],
+    grad_inputs: Sequence[bool] | None = None,
+    dtype: Any = np.float64,
+    device: str = "cpu",
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int = 0,
+) -> None:
+    """Run ``mc_fn`` and ``torch_fn`` on the same inputs; compare outputs and, for float
+    inputs flagged in ``grad_inputs``, the gradients of sum(out * g) for a random g."""
+    tol = dict(TOL[np.dtype(dtype).type])
+    if rtol is not None:
+        tol["rtol"] = rtol
+    if atol is not None:
+        tol["atol"] = atol
+    arrays = [np.asarray(a) for a in arrays]
+    if grad_inputs is None:
+        grad_inputs = [a.dtype.kind == "f" for a in arrays]
+    cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+    mt = [mc.tensor(a, requires_grad=bool(g), device=device) for a, g in zip(cast, grad_inputs)]
+    tt = [torch.tensor(a, requires_grad=bool(g)) for a, g in zip(cast, grad_inputs)]
+    mo = mc_fn(*mt)
+    to = torch_fn(*tt)
+    assert tuple(mo.shape) == tuple(to.shape), f"shape {mo.shape} vs torch {tuple(to.shape)}"
+    assert mo.dtype == np.dtype(str(to.dtype).replace("torch.", "")), f"dtype {mo.dtype} vs torch {to.dtype}"
+    np.testing.assert_allclose(mo.numpy(), to.detach().numpy(), **tol, err_msg="forward")
+    if not any(grad_inputs) or not to.requires_grad:
+        return
+    g = np.random.default_rng(seed).standard_normal(to.shape).astype(dtype)
+    (mo * mc.tensor(g, device=device)).sum().backward()
+    (to * torch.tensor(g)).sum().backward()
+    for i, (m, t) in enumerate(zip(mt, tt)):
+        if not grad_inputs[i]:
+            continue
+        tg = np.zeros(t.shape, dtype=dtype) if t.grad is None else t.grad.numpy()
+        mg = np.zeros(m.shape, dtype=dtype) if m.grad is None else m.grad.numpy()
+        np.testing.assert_allclose(mg, tg, **tol, err_msg=f"gradient of input {i}")
+
+
+def rand(rng: np.random.Generator, shape: Sequence[int], low: float = -2.0, high: float = 2.0) -> np.ndarray:
+    return rng.uniform(low, high, size=tuple(shape))

@@ -1,0 +1,180 @@
+"""The autograd engine: accumulation, deep graphs, no_grad, detach, memory release."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+import minicnn as mc
+import minicnn.nn.functional as F
+
+
+def test_gradients_accumulate_across_backward_calls_like_torch():
+    a = np.array([1.0, -2.0, 3.0])
+    x, tx = mc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for _ in range(3):
+        (x * x).sum().backward()
+        (tx * tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_shared_subexpression_and_diamond():
+    a = np.array([0.5, 1.5])
+    x, tx = mc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for t, lib in ((x, mc), (tx, torch)):
+        h = lib.exp(t) * 2
+        y = (h * h + h.sum() * t - lib.log(h)).sum()
+        y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_deep_chain_of_2000_layers_needs_no_recursion():
+    x = mc.tensor(np.ones(3), requires_grad=True)
+    y = x
+    for _ in range(2000):
+        y = y * 1.001 + 0.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 1.001**2000), rtol=1e-10)
+
+
+def test_no_grad_records_nothing_and_detach_cuts_the_graph():
+    x = mc.randn(3, requires_grad=True)
+    with mc.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    z = (x * 2).detach()
+    assert z.is_leaf and not z.requires_grad
+    w = x * 3
+    assert w.requires_grad and not w.is_leaf
+
+    @mc.no_grad()
+    def f(t):
+        return t * t
+
+    assert not f(x).requires_grad
+    assert mc.is_grad_enabled()
+
+
+def test_requires_grad_only_propagates_from_inputs_that_require_it():
+    a = mc.randn(2)
+    b = mc.randn(2, requires_grad=True)
+    assert not (a * 2).requires_grad
+    assert (a * b).requires_grad
+    (a * b).sum().backward()
+    assert a.grad is None and b.grad is not None
+    with pytest.raises(RuntimeError):
+        mc.tensor([1, 2]).requires_grad = True
+
+
+def test_second_backward_without_retain_graph_raises_and_retain_graph_allows_it():
+    x = mc.tensor([2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8.0])
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_non_scalar_backward_needs_grad_argument():
+    x = mc.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar"):
+        (x * 2).backward()
+    (x * 2).backward(np.ones(3, dtype=np.float32))
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 2.0))
+
+
+def test_retain_grad_on_intermediate():
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
+
+
+def test_leaf_grads_do_not_alias_each_other():
+    a, b = mc.randn(3, requires_grad=True), mc.randn(3, requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.array *= 5
+    np.testing.assert_allclose(b.grad.numpy(), np.ones(3))
+
+
+def test_float32_stays_float32():
+    x = mc.randn(4, 3, requires_grad=True)
+    y = F.relu(x * 2.5 + 1) / 3
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_buffers_released_after_backward_and_memory_stays_flat():
+    """A training loop's traced memory does not grow over 1,000 steps."""
+    mc.manual_seed(0)
+    model = mc.nn.Sequential(mc.nn.Linear(20, 32), mc.nn.ReLU(), mc.nn.Linear(32, 4))
+    x, t = mc.randn(16, 20), mc.tensor(np.arange(16) % 4)
+
+    def step():
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        with mc.no_grad():
+            for p in model.parameters():
+                p.array -= 0.01 * p.grad.array
+                p.grad = None
+
+    for _ in range(20):
+        step()
+    gc.collect()
+    tracemalloc.start()
+    step()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(1000):
+        step()
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 64 * 1024, f"memory grew by {grown} bytes over 1000 steps"
+
+
+def test_nodes_drop_saved_arrays_after_backward():
+    x = mc.randn(100, 100, requires_grad=True)
+    y = mc.exp(x)
+    node = y.grad_fn
+    assert hasattr(node, "y")
+    y.sum().backward()
+    assert not hasattr(node, "y") and not getattr(node, "inputs", ())
+
+
+def test_tensor_basics():
+    t = mc.tensor([[1, 2], [3, 4]])
+    assert t.dtype == np.int64 and t.shape == (2, 2) and t.ndim == 2 and len(t) == 2
+    f = mc.tensor([1.0, 2.0])
+    assert f.dtype == np.float32 and f.device == "cpu"
+    assert mc.tensor(np.zeros(2)).dtype == np.float64
+    assert mc.zeros(2, 3).shape == (2, 3) and mc.ones((2,)).numpy().tolist() == [1.0, 1.0]
+    assert mc.arange(5).dtype == np.int64 and mc.arange(0, 1, 0.5).dtype == np.float32
+    assert mc.tensor([3.5]).item() == 3.5
+    assert (t > 2).numpy().tolist() == [[False, False], [True, True]]
+    a = np.arange(3.0)
+    s = mc.from_numpy(a)
+    a[0] = 7
+    assert s.numpy()[0] == 7
+    c = mc.tensor(a)
+    a[1] = 9
+    assert c.numpy()[1] == 1
+    n = c.numpy()
+    n[2] = 100
+    assert c.numpy()[2] == 2  # .numpy() is a host copy
+    assert "requires_grad=True" in repr(mc.zeros(1, requires_grad=True))
+
+
+def test_manual_seed_makes_draws_reproducible():
+    mc.manual_seed(123)
+    a = mc.randn(5).numpy(), mc.rand(3).numpy()
+    mc.manual_seed(123)
+    b = mc.randn(5).numpy(), mc.rand(3).numpy()
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])

@@ -1,0 +1,109 @@
+"""Device logic that needs no GPU, import cost, and mc.gradcheck itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import devices
+
+import minicnn as mc
+from minicnn import backend
+
+
+@pytest.mark.parametrize("s,expected", [("cpu", ("cpu", 0)), ("cuda", ("cuda", 0)), ("cuda:1", ("cuda", 1)),
+                                        ("CUDA:0", ("cuda", 0)), (None, ("cpu", 0))])
+def test_parse_device(s, expected):
+    assert backend.parse_device(s) == expected
+
+
+@pytest.mark.parametrize("bad", ["tpu", "cuda:x", "cuda:", "gpu:0"])
+def test_parse_device_rejects_garbage(bad):
+    with pytest.raises(ValueError, match="unknown device"):
+        backend.parse_device(bad)
+
+
+def test_numpy_arrays_are_cpu_and_numpy():
+    a = np.zeros(3)
+    assert backend.get_array_module(a) is np and backend.device_of(a) == "cpu"
+    assert mc.zeros(2).device == "cpu"
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+BLOCK_CUPY = "import sys; sys.modules['cupy'] = None\n"  # makes `import cupy` raise ImportError
+
+
+def test_cuda_request_without_cupy_gives_a_clear_error():
+    r = _run(BLOCK_CUPY + """
+import minicnn as mc
+assert mc.cuda.is_available() is False
+try:
+    mc.zeros(2).to('cuda')
+except RuntimeError as e:
+    assert 'CuPy' in str(e) and 'minicnn[cuda12]' in str(e), e
+    print('ok')
+""")
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+
+
+def test_import_is_fast_and_does_not_import_cupy_or_torch():
+    r = _run(BLOCK_CUPY + """
+import time
+t = time.perf_counter()
+import minicnn
+dt = time.perf_counter() - t
+import sys
+assert 'torch' not in sys.modules and 'tqdm' not in sys.modules and 'matplotlib' not in sys.modules
+print(dt)
+""")
+    assert r.returncode == 0, r.stderr
+    # generous bound for a loaded CI box; measured ~0.15 s on an idle one
+    assert float(r.stdout.strip()) < 1.0
+
+
+@pytest.mark.parametrize("device", devices())
+def test_state_dict_is_host_numpy(device):
+    m = mc.nn.Linear(3, 2).to(device)
+    assert m.weight.device.startswith(device)
+    assert all(type(v) is np.ndarray for v in m.state_dict().values())
+
+
+def test_mixing_devices_names_both():
+    class FakeTensor(mc.Tensor):
+        @property
+        def device(self):
+            return "cuda:0"
+
+    a = mc.zeros(2)
+    b = FakeTensor(np.zeros(2, dtype=np.float32))
+    with pytest.raises(RuntimeError, match="cpu.*cuda:0|cuda:0.*cpu"):
+        a + b
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    class BadSquare(mc.Function):
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, gy):
+            return gy * 3 * self.x  # wrong: should be 2x
+
+    x = mc.tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
+    with pytest.raises(mc.GradcheckError, match=r"input 0 .*index \(2,\)") as err:
+        mc.gradcheck(lambda t: BadSquare.apply(t), [x])
+    import re
+
+    analytic, numeric = (float(v) for v in re.findall(r"(?:analytic|numerical) (-?[\d.e+-]+)", str(err.value)))
+    assert analytic / numeric == pytest.approx(1.5, rel=1e-6)  # 3x vs the true 2x
+    assert mc.gradcheck(lambda t: t * t, [x])
+
+
+def test_gradcheck_demands_float64():
+    with pytest.raises(TypeError, match="float64"):
+        mc.gradcheck(lambda t: t * 2, [mc.randn(3, requires_grad=True)])

@@ -1,0 +1,165 @@
+"""Elementwise arithmetic, pointwise math, activations and matmul against torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from conftest import compare_with_torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import minicnn as mc
+import minicnn.nn.functional as F
+
+SETTINGS = settings(max_examples=30, deadline=None)
+dtypes = st.sampled_from([np.float32, np.float64])
+shapes = array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5)
+pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=1, max_side=4)
+
+BINARY = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b),
+    "div": (lambda a, b: a / b, lambda a, b: a / b),
+    "pow": (lambda a, b: a**b, lambda a, b: a**b),
+    "where": (lambda a, b: mc.where(a > b, a, b), lambda a, b: torch.where(a > b, a, b)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@SETTINGS
+@given(shp=pairs, dtype=dtypes, seed=st.integers(0, 2**16))
+def test_binary_broadcasting(name, shp, dtype, seed):
+    rng = np.random.default_rng(seed)
+    sa, sb = shp.input_shapes
+    a = rng.uniform(0.5, 2.0, sa)  # positive: valid for pow's log and away from div's pole
+    b = rng.uniform(0.5, 2.0, sb) * rng.choice([-1, 1], sb) if name != "pow" else rng.uniform(-2, 2, sb)
+    f, g = BINARY[name]
+    compare_with_torch(f, g, [a, b], dtype=dtype)
+
+
+@pytest.mark.parametrize("scalar", [2, 0.5, -3.0])
+def test_scalar_operands_keep_dtype(scalar):
+    a = np.random.default_rng(0).uniform(0.5, 2, (3, 4))
+    for f in (lambda x: x + scalar, lambda x: scalar - x, lambda x: x * scalar, lambda x: scalar / x,
+              lambda x: x**scalar, lambda x: -x):
+        compare_with_torch(f, f, [a], dtype=np.float32)
+
+
+UNARY = {
+    "exp": (mc.exp, torch.exp, (-3, 3)),
+    "log": (mc.log, torch.log, (0.1, 5)),
+    "sqrt": (mc.sqrt, torch.sqrt, (0.1, 5)),
+    "abs": (lambda x: x.abs(), torch.abs, (-3, 3)),
+    "clip": (lambda x: x.clip(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7), (-2, 2)),
+    "clip_lo": (lambda x: mc.clamp(x, min=0.1), lambda x: x.clamp(min=0.1), (-2, 2)),
+    "relu": (F.relu, TF.relu, (-3, 3)),
+    "relu6": (F.relu6, TF.relu6, (-3, 9)),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), (-3, 3)),
+    "sigmoid": (F.sigmoid, torch.sigmoid, (-30, 30)),
+    "tanh": (F.tanh, torch.tanh, (-4, 4)),
+    "softmax0": (lambda x: F.softmax(x, 0), lambda x: TF.softmax(x, 0), (-50, 50)),
+    "softmax-1": (lambda x: F.softmax(x, -1), lambda x: TF.softmax(x, -1), (-50, 50)),
+    "log_softmax0": (lambda x: F.log_softmax(x, 0), lambda x: TF.log_softmax(x, 0), (-50, 50)),
+    "log_softmax-1": (lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1), (-50, 50)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5), dtype=dtypes, seed=st.integers(0, 2**16))
+def test_unary(name, shape, dtype, seed):
+    f, g, (lo, hi) = UNARY[name]
+    x = np.random.default_rng(seed).uniform(lo, hi, shape)
+    if name.startswith(("relu", "leaky", "abs", "clip")):
+        x[np.abs(x) < 1e-3] = 0.5  # keep finite differences and torch away from the kink
+    compare_with_torch(f, g, [x], dtype=dtype)
+
+
+def test_activation_kinks_match_torch():
+    """Subgradients at the kinks follow torch: relu'(0)=0, relu6'(6)=0, clip passes at bounds."""
+    x = np.array([-1.0, 0.0, 6.0, 3.0, 0.7, -0.5])
+    for f, g in [(F.relu, TF.relu), (F.relu6, TF.relu6), (lambda t: t.abs(), torch.abs),
+                 (lambda t: t.clip(-0.5, 0.7), lambda t: t.clamp(-0.5, 0.7))]:
+        compare_with_torch(f, g, [x])
+
+
+def test_softmax_is_stable_for_huge_logits():
+    x = mc.tensor([[1000.0, 0.0, -1000.0]])
+    assert np.isfinite(F.softmax(x, 1).numpy()).all()
+    assert np.isfinite(F.log_softmax(x, 1).numpy()).all()
+    assert np.isfinite(F.sigmoid(mc.tensor([-1000.0, 1000.0])).numpy()).all()
+
+
+MATMUL_SHAPES = [
+    ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
+    ((2, 3), (5, 3, 4)), ((1, 2, 3), (5, 3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((4,), (2, 4, 3)),
+    ((2, 5, 4), (4,)), ((0, 3), (3, 2)),
+]
+
+
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul(sa, sb, dtype):
+    rng = np.random.default_rng(1)
+    compare_with_torch(lambda a, b: a @ b, torch.matmul, [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype)
+
+
+@SETTINGS
+@given(n=st.integers(0, 4), i=st.integers(1, 5), o=st.integers(1, 5), bias=st.booleans(), lead=st.booleans())
+def test_linear(n, i, o, bias, lead):
+    rng = np.random.default_rng(n * 100 + i * 10 + o)
+    shape = (2, n, i) if lead else (n, i)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((o, i))] + ([rng.standard_normal(o)] if bias else [])
+    compare_with_torch(F.linear, TF.linear, arrays)
+
+
+def test_matmul_shape_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(4, 5\)"):
+        mc.randn(2, 3) @ mc.randn(4, 5)
+
+
+def test_linear_shape_error_names_layer_and_shapes():
+    layer = mc.nn.Linear(4, 3)
+    with pytest.raises(ValueError, match=r"Linear\(4, 3\).*\(2, 5\)"):
+        layer(mc.randn(2, 5))
+
+
+GRADCHECK = {
+    "add": (lambda a, b: a + b, [(2, 3), (3,)]),
+    "sub": (lambda a, b: a - b, [(2, 1), (1, 3)]),
+    "mul": (lambda a, b: a * b, [(2, 3), (2, 1)]),
+    "div": (lambda a, b: a / b, [(2, 3), (3,)]),
+    "pow": (lambda a, b: a**b, [(2, 3), (2, 3)]),
+    "matmul": (lambda a, b: a @ b, [(2, 3, 4), (4, 2)]),
+    "matmul_vec": (lambda a, b: a @ b, [(4,), (3, 4, 2)]),
+    "exp": (mc.exp, [(2, 3)]),
+    "log": (mc.log, [(2, 3)]),
+    "sqrt": (mc.sqrt, [(2, 3)]),
+    "abs": (lambda x: x.abs(), [(2, 3)]),
+    "clip": (lambda x: x.clip(0.8, 1.5), [(2, 3)]),
+    "where": (lambda a, b: mc.where(a > 1.2, a, b), [(2, 3), (3,)]),
+    "relu": (F.relu, [(3, 4)]),
+    "relu6": (F.relu6, [(3, 4)]),
+    "leaky_relu": (lambda x: F.leaky_relu(x - 1.2, 0.1), [(3, 4)]),
+    "sigmoid": (F.sigmoid, [(3, 4)]),
+    "tanh": (F.tanh, [(3, 4)]),
+    "softmax": (lambda x: F.softmax(x, 1), [(3, 4)]),
+    "log_softmax": (lambda x: F.log_softmax(x, 0), [(3, 4)]),
+    "linear": (F.linear, [(3, 4), (2, 4), (2,)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK))
+def test_gradcheck_float64(name):
+    fn, shapes_ = GRADCHECK[name]
+    rng = np.random.default_rng(7)
+    inputs = []
+    for s in shapes_:
+        a = rng.uniform(0.5, 2.0, s)
+        a[np.abs(a - 1.2) < 0.02] += 0.1  # keep away from kinks used above
+        inputs.append(mc.tensor(a, requires_grad=True))
+    assert mc.gradcheck(fn, inputs)

@@ -1,0 +1,119 @@
+"""Losses against torch: cross_entropy (weights, label smoothing, ignore_index, reductions,
+spatial targets), nll_loss, mse_loss; errors for bad shapes and dtypes; gradchecks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from conftest import compare_with_torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+import minicnn.nn.functional as F
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@SETTINGS
+@given(n=st.integers(1, 6), c=st.integers(1, 5), spatial=st.sampled_from([(), (3,), (2, 3)]),
+       reduction=st.sampled_from(["mean", "sum", "none"]), smoothing=st.sampled_from([0.0, 0.1, 0.5]),
+       weighted=st.booleans(), ignore=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 999))
+def test_cross_entropy(n, c, spatial, reduction, smoothing, weighted, ignore, dtype, seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((n, c) + spatial) * 3
+    target = rng.integers(0, c, (n,) + spatial)
+    if ignore:
+        target.reshape(-1)[0] = -100
+        if target.size == 1:
+            target.reshape(-1)[0] = 0  # an all-ignored mean is nan in torch too; keep one
+    weight = rng.uniform(0.2, 2.0, c) if weighted else None
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+
+    def mc_fn(x, t, *w):
+        return F.cross_entropy(x, t, weight=w[0] if w else None, **kw)
+
+    def torch_fn(x, t, *w):
+        return TF.cross_entropy(x, t, weight=w[0] if w else None, **kw)
+
+    arrays = [logits, target] + ([weight] if weighted else [])
+    compare_with_torch(mc_fn, torch_fn, arrays, grad_inputs=[True, False, False], dtype=dtype)
+
+
+@SETTINGS
+@given(n=st.integers(1, 6), c=st.integers(1, 5), reduction=st.sampled_from(["mean", "sum", "none"]),
+       weighted=st.booleans(), seed=st.integers(0, 999))
+def test_nll_loss(n, c, reduction, weighted, seed):
+    rng = np.random.default_rng(seed)
+    logp = np.log(rng.dirichlet(np.ones(c), n))
+    target = rng.integers(0, c, n)
+    weight = rng.uniform(0.2, 2.0, c) if weighted else None
+
+    def mc_fn(x, t, *w):
+        return F.nll_loss(x, t, weight=w[0] if w else None, reduction=reduction)
+
+    def torch_fn(x, t, *w):
+        return TF.nll_loss(x, t, weight=w[0] if w else None, reduction=reduction)
+
+    compare_with_torch(mc_fn, torch_fn, [logp, target] + ([weight] if weighted else []),
+                       grad_inputs=[True, False, False])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss(reduction):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    compare_with_torch(lambda x, y: F.mse_loss(x, y, reduction=reduction),
+                       lambda x, y: TF.mse_loss(x, y, reduction=reduction), [a, b])
+
+
+def test_loss_modules_match_functional():
+    rng = np.random.default_rng(1)
+    x, t = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    w = rng.uniform(0.5, 1.5, 4)
+    compare_with_torch(lambda a, b: mc.nn.CrossEntropyLoss(weight=mc.tensor(w), label_smoothing=0.2)(a, b),
+                       lambda a, b: torch.nn.CrossEntropyLoss(weight=torch.tensor(w), label_smoothing=0.2)(a, b),
+                       [x, t], grad_inputs=[True, False])
+    compare_with_torch(lambda a, b: mc.nn.MSELoss()(a, b), lambda a, b: torch.nn.MSELoss()(a, b), [x, x[::-1].copy()])
+
+
+def test_cross_entropy_errors():
+    x = mc.randn(4, 3)
+    with pytest.raises(ValueError, match=r"cross_entropy.*\(4, 3\).*\(5,\)"):
+        F.cross_entropy(x, mc.tensor([0, 1, 2, 0, 1]))
+    with pytest.raises(TypeError, match="cross_entropy.*integer"):
+        F.cross_entropy(x, mc.tensor([0.0, 1.0, 2.0, 0.0]))
+    with pytest.raises(IndexError):
+        F.cross_entropy(x, mc.tensor([0, 1, 3, 0]))
+    with pytest.raises(ValueError, match="mse_loss"):
+        F.mse_loss(x, mc.randn(4))
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    x = mc.tensor([[1e4, -1e4, 0.0]], requires_grad=True)
+    loss = F.cross_entropy(x, mc.tensor([1]))
+    loss.backward()
+    assert np.isfinite(loss.item()) and np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradcheck_cross_entropy(smoothing, reduction):
+    rng = np.random.default_rng(2)
+    x = mc.tensor(rng.standard_normal((3, 4, 2)), requires_grad=True)
+    t = mc.tensor(np.array([[0, 3], [1, -100], [2, 2]]))
+    w = mc.tensor(rng.uniform(0.5, 2, 4))
+    assert mc.gradcheck(lambda a: F.cross_entropy(a, t, weight=w, reduction=reduction, label_smoothing=smoothing),
+                        [x])
+
+
+def test_gradcheck_nll_and_mse():
+    rng = np.random.default_rng(3)
+    x = mc.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    y = mc.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = mc.tensor(np.array([0, 2, 1, 1]))
+    assert mc.gradcheck(lambda a: F.nll_loss(a, t), [x])
+    assert mc.gradcheck(lambda a, b: F.mse_loss(a, b), [x, y])

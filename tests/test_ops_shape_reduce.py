@@ -1,0 +1,185 @@
+"""Reductions, shape ops, indexing, cat/stack/pad against torch, plus float64 gradchecks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from conftest import compare_with_torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes
+
+import minicnn as mc
+import minicnn.nn.functional as F
+
+SETTINGS = settings(max_examples=30, deadline=None)
+dtypes = st.sampled_from([np.float32, np.float64])
+
+
+@st.composite
+def shape_and_axis(draw, min_dims=1):
+    shape = draw(array_shapes(min_dims=min_dims, max_dims=4, min_side=1, max_side=4))
+    nd = len(shape)
+    axis = draw(st.one_of(st.none(), st.integers(-nd, nd - 1),
+                          st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple)))
+    return shape, axis
+
+
+def _torch_dim(axis, nd):
+    return tuple(range(nd)) if axis is None else axis
+
+
+@pytest.mark.parametrize("op", ["sum", "mean"])
+@SETTINGS
+@given(sa=shape_and_axis(), keep=st.booleans(), dtype=dtypes, seed=st.integers(0, 999))
+def test_sum_mean(op, sa, keep, dtype, seed):
+    shape, axis = sa
+    x = np.random.default_rng(seed).standard_normal(shape)
+    compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep),
+                       lambda t: getattr(t, op)(dim=_torch_dim(axis, len(shape)), keepdim=keep), [x], dtype=dtype)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@SETTINGS
+@given(sa=shape_and_axis(), keep=st.booleans(), dtype=dtypes, seed=st.integers(0, 999))
+def test_max_min(op, sa, keep, dtype, seed):
+    shape, axis = sa
+    x = np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape).astype(float)  # no ties
+    def tfn(t):
+        if axis is None:
+            return getattr(t, op)() if not keep else getattr(t, "a" + op)(dim=tuple(range(t.ndim)), keepdim=True)
+        return getattr(t, "a" + op)(dim=axis, keepdim=keep)
+
+    compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep), tfn, [x], dtype=dtype)
+
+
+def test_max_full_reduction_splits_ties_like_torch():
+    x = np.array([[1.0, 3.0], [3.0, 0.0]])
+    compare_with_torch(lambda t: t.max(), lambda t: t.max(), [x])
+
+
+@SETTINGS
+@given(sa=shape_and_axis(), keep=st.booleans(), unbiased=st.booleans(), seed=st.integers(0, 999))
+def test_var(sa, keep, unbiased, seed):
+    shape, axis = sa
+    n = int(np.prod([shape[a] for a in ((axis,) if isinstance(axis, int) else axis or range(len(shape)))]))
+    assume(n > int(unbiased))
+    x = np.random.default_rng(seed).standard_normal(shape)
+    compare_with_torch(lambda t: t.var(axis=axis, keepdims=keep, unbiased=unbiased),
+                       lambda t: t.var(dim=_torch_dim(axis, len(shape)), keepdim=keep, unbiased=unbiased), [x])
+
+
+def test_dim_alias_and_empty_batch():
+    x = np.zeros((0, 3))
+    compare_with_torch(lambda t: t.sum(dim=1), lambda t: t.sum(dim=1), [x])
+    compare_with_torch(lambda t: (t * 2).mean(dim=0), lambda t: (t * 2).mean(dim=0), [np.ones((2, 3))])
+
+
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), seed=st.integers(0, 999), dtype=dtypes)
+def test_reshape_flatten_transpose(shape, seed, dtype):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    nd = len(shape)
+    perm = tuple(np.random.default_rng(seed).permutation(nd).tolist())
+    compare_with_torch(lambda t: t.reshape(-1), lambda t: t.reshape(-1), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.permute(*perm), lambda t: t.permute(*perm), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.flatten(), lambda t: t.flatten(), [x], dtype=dtype)
+    if nd >= 2:
+        compare_with_torch(lambda t: t.transpose(0, -1), lambda t: t.transpose(0, -1), [x], dtype=dtype)
+        compare_with_torch(lambda t: F.flatten(t, 1), lambda t: torch.flatten(t, 1), [x], dtype=dtype)
+        compare_with_torch(lambda t: t.view(shape[0], -1), lambda t: t.reshape(shape[0], -1), [x], dtype=dtype)
+        compare_with_torch(lambda t: t.T, lambda t: t.permute(*reversed(range(nd))), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.squeeze(), lambda t: t.squeeze(), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.unsqueeze(-1), lambda t: t.unsqueeze(-1), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.unsqueeze(0).squeeze(0), lambda t: t.unsqueeze(0).squeeze(0), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.expand(2, *shape), lambda t: t.expand(2, *shape), [x], dtype=dtype)
+
+
+INDEXES = [
+    (slice(None),), (0,), (-1,), (slice(1, None, 2),), (Ellipsis, 0), (None, 0), (slice(None), [0, 2, 0]),
+    ([1, 1, 0],), ([[0, 1], [1, 1]],), (np.array([True, False, True]),), ([0, 2], [1, 1]), (slice(None, 2), 1),
+]
+
+
+@pytest.mark.parametrize("index", INDEXES, ids=[str(i) for i in range(len(INDEXES))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_indexing_with_scatter_add_backward(index, dtype):
+    x = np.random.default_rng(3).standard_normal((3, 3, 2))
+    idx = index if len(index) > 1 else index[0]
+    torch_idx = tuple(torch.tensor(i) if isinstance(i, (list, np.ndarray)) else i for i in index)
+    torch_idx = torch_idx if len(torch_idx) > 1 else torch_idx[0]
+    compare_with_torch(lambda t: t[idx], lambda t: t[torch_idx], [x], dtype=dtype)
+
+
+def test_indexing_with_tensor_index():
+    x = np.arange(12.0).reshape(4, 3)
+    compare_with_torch(lambda t: t[mc.tensor([3, 0, 3])], lambda t: t[torch.tensor([3, 0, 3])], [x])
+
+
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), n=st.integers(1, 3),
+       seed=st.integers(0, 999), data=st.data())
+def test_cat_stack(shape, n, seed, data):
+    nd = len(shape)
+    axis = data.draw(st.integers(-nd, nd - 1))
+    rng = np.random.default_rng(seed)
+    sizes = [data.draw(st.integers(0, 3)) for _ in range(n)]
+    parts = []
+    for s in sizes:
+        sh = list(shape)
+        sh[axis] = s
+        parts.append(rng.standard_normal(sh))
+    compare_with_torch(lambda *ts: mc.cat(ts, axis), lambda *ts: torch.cat(ts, axis), parts)
+    same = [rng.standard_normal(shape) for _ in range(n)]
+    ax = data.draw(st.integers(-nd - 1, nd))
+    compare_with_torch(lambda *ts: mc.stack(ts, dim=ax), lambda *ts: torch.stack(ts, ax), same)
+
+
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=4, min_side=2, max_side=4), data=st.data(), seed=st.integers(0, 99))
+def test_pad(shape, data, seed):
+    k = data.draw(st.integers(1, len(shape)))
+    pads = data.draw(st.lists(st.integers(-1, 2), min_size=2 * k, max_size=2 * k))
+    value = data.draw(st.sampled_from([0.0, 1.5]))
+    x = np.random.default_rng(seed).standard_normal(shape)
+    compare_with_torch(lambda t: F.pad(t, pads, value=value), lambda t: TF.pad(t, pads, value=value), [x])
+
+
+def test_shape_errors():
+    x = mc.randn(2, 3)
+    with pytest.raises(ValueError, match="reshape"):
+        x.reshape(4, 2)
+    with pytest.raises(ValueError, match="cat"):
+        mc.cat([mc.randn(2, 3), mc.randn(3, 2)], axis=0)
+    with pytest.raises(IndexError):
+        x.sum(axis=2)
+
+
+GRADCHECK = {
+    "sum": (lambda x: x.sum(axis=(0, 2), keepdims=True), (2, 3, 2)),
+    "mean": (lambda x: x.mean(axis=1), (2, 3, 2)),
+    "max": (lambda x: x.max(axis=1), (2, 3, 2)),
+    "min": (lambda x: x.min(), (2, 3, 2)),
+    "var": (lambda x: x.var(axis=0), (3, 4)),
+    "reshape": (lambda x: x.reshape(3, 4) * mc.arange(12.0).reshape(3, 4).double(), (2, 6)),
+    "permute": (lambda x: x.permute(2, 0, 1), (2, 3, 2)),
+    "transpose": (lambda x: x.transpose(0, 1), (2, 3)),
+    "flatten": (lambda x: F.flatten(x, 1), (2, 3, 2)),
+    "squeeze": (lambda x: x.unsqueeze(1).squeeze(), (2, 3)),
+    "expand": (lambda x: x.expand(4, 2, 3), (2, 3)),
+    "getitem_basic": (lambda x: x[1:, ::2], (3, 4)),
+    "getitem_advanced": (lambda x: x[[0, 0, 2], 1:], (3, 4)),
+    "cat": (lambda x: mc.cat([x, x * x], axis=1), (2, 3)),
+    "stack": (lambda x: mc.stack([x, x.exp()], axis=2), (2, 3)),
+    "pad": (lambda x: F.pad(x, (1, 2, 0, 1), value=0.5), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK))
+def test_gradcheck_float64(name):
+    fn, shape = GRADCHECK[name]
+    x = mc.tensor(np.random.default_rng(11).permutation(int(np.prod(shape))).reshape(shape) / 7.0 + 0.3,
+                  requires_grad=True)
+    assert mc.gradcheck(fn, [x])
