@@ -65,8 +65,8 @@ def _fetch(url: str, dest: Path, *, desc: str, timeout: float, progress: bool) -
         total = int(length) if length and length.isdigit() else None
         received = 0
         # disable=None: a bar on a terminal, silence in logs and tests.
-        bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=None if progress else True)
-        with bar:
+        disable = None if progress else True
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=disable) as bar:
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
                 received += len(chunk)
@@ -105,8 +105,9 @@ def download_verified(
             os.close(fd)
             tmp = Path(name)
             _fetch(url, tmp, desc=filename, timeout=timeout, progress=progress)
-            content = read_idx_bytes(tmp) if filename.endswith(".gz") else tmp.read_bytes()
+            content = read_idx_bytes(tmp, gzipped=filename.endswith(".gz"))
             check_sha256(content, sha256, source=url)
+            os.chmod(tmp, 0o644)  # mkstemp made it private; a data file is for everyone to read
             os.replace(tmp, target)
             tmp = None
             return target
@@ -127,5 +128,5 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, (ChecksumError, IDXError)):
-        return f"corrupt download ({str(exc).split(': ', 1)[-1]})"
+        return f"corrupt download ({str(exc).split(': ', 1)[-1]})"  # without the "<file>: " prefix
     return f"{type(exc).__name__}: {exc}"

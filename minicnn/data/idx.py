@@ -48,20 +48,21 @@ _TYPE_CODES: dict[int, np.dtype] = {
 }
 
 
-def read_idx_bytes(path: str | os.PathLike) -> bytes:
-    """The content of an IDX file: decompressed if ``path`` ends in ``.gz``, else as stored.
+def read_idx_bytes(path: str | os.PathLike, *, gzipped: bool | None = None) -> bytes:
+    """The content of an IDX file: gunzipped if ``gzipped`` (default: if ``path`` ends in ``.gz``).
 
     Raises IDXError for a broken gzip stream (bad header, corrupt data, CRC or length
     mismatch, truncation) and FileNotFoundError for a missing file.
     """
     path = Path(path)
     raw = path.read_bytes()
-    if path.suffix != ".gz":
+    if not (path.suffix == ".gz" if gzipped is None else gzipped):
         return raw
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        raise IDXError(f"{path}: corrupt gzip file ({type(exc).__name__}: {exc}); delete it and fetch it again") from exc
+        reason = f"{type(exc).__name__}: {exc}"
+        raise IDXError(f"{path}: corrupt gzip file ({reason}); delete it and fetch it again") from exc
 
 
 def parse_idx(buf: bytes, *, source: str = "<bytes>", magic: int | None = None) -> np.ndarray:

@@ -1,10 +1,33 @@
-"""(stub: filled in by the kernels work)"""
+"""Dropout layers: active in training mode, the identity after ``.eval()``."""
+
+from __future__ import annotations
+
+from ..autograd import Tensor
+from ..kernels.dropout import check_probability
+from ..ops import dropout as D
 from .module import Module
 
 
 class Dropout(Module):
-    pass
+    """Inverted dropout: zero elements with probability p, scale the rest by 1/(1-p)."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p = check_probability(p, type(self).__name__)
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return D.dropout(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
 
 
-class Dropout2d(Module):
-    pass
+class Dropout2d(Dropout):
+    """Channel dropout: zero whole feature maps of (N, C, H, W) with probability p."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Dropout2d(p={self.p}): expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, "
+                             f"got shape {x.shape}")
+        return D.dropout2d(x, self.p, self.training, self.inplace)

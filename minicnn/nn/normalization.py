@@ -1,14 +1,129 @@
-"""(stub: filled in by the kernels work)"""
-from .module import Module
+"""Normalisation layers: BatchNorm1d, BatchNorm2d and LocalResponseNorm, torch's signatures.
+
+BatchNorm registers ``weight`` and ``bias`` (ones and zeros; ``bias=False`` drops the shift,
+as in recent torch), then the buffers
+``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (int64 0), so its
+state-dict keys and their order equal torch's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import DEFAULT_DTYPE, Tensor
+from ..ops import norm as N
+from . import init
+from .module import Module, Parameter
 
 
-class BatchNorm1d(Module):
-    pass
+class _BatchNorm(Module):
+    _expected = ""  # the accepted input layout, for error messages
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        xp = backend.xp_for_device(device)
+        if affine:
+            self.weight = Parameter(xp.ones(num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(xp.zeros(num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", xp.zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", xp.ones(num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", xp.zeros((), dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def _check_input(self, x: Tensor) -> None:
+        raise NotImplementedError
+
+    def _shape_error(self, x: Tensor) -> ValueError:
+        return ValueError(f"{self._name()}: expected input of shape {self._expected.format(C=self.num_features)}, "
+                          f"got {x.shape}")
+
+    def _name(self) -> str:
+        return f"{type(self).__name__}({self.num_features})"
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.array += 1
+            if self.momentum is None:  # cumulative moving average of all batches so far
+                momentum = 1.0 / float(self.num_batches_tracked.array)
+        # Batch statistics in training, and also in evaluation when no running stats exist.
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        keep_running = not self.training or self.track_running_stats
+        return N.batch_norm(x, self.running_mean if keep_running else None,
+                            self.running_var if keep_running else None, self.weight, self.bias,
+                            use_batch_stats, momentum, self.eps, _layer=self._name())
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
-class BatchNorm2d(Module):
-    pass
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) inputs, statistics per channel."""
+
+    _expected = "(N, {C}) or (N, {C}, L)"
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise self._shape_error(x)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) inputs, statistics per channel over N, H and W."""
+
+    _expected = "(N, {C}, H, W)"
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise self._shape_error(x)
 
 
 class LocalResponseNorm(Module):
-    pass
+    """b_c = a_c / (k + alpha/size * sum of a_c'^2 over `size` neighbouring channels)^beta.
+
+    AlexNet's paper used size=5, k=2, alpha=1e-4, beta=0.75 with alpha *not* divided by size;
+    with torch's (and this) definition that is ``LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)``.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return N.local_response_norm(x, self.size, self.alpha, self.beta, self.k,
+                                     _layer=f"LocalResponseNorm({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,18 +1,81 @@
-"""(stub: filled in by the kernels work)"""
+"""Pooling layers: thin Modules over ``mc.nn.functional``'s pools, torch's signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Tensor
+from ..ops import pool as P
 from .module import Module
 
 
-class MaxPool2d(Module):
-    pass
+class _Pool(Module):
+    def _name(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
 
 
-class AvgPool2d(Module):
-    pass
+class MaxPool2d(_Pool):
+    """Max over k x k windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
+
+    def __init__(self, kernel_size: P.IntPair, stride: P.IntPair | None = None, padding: P.IntPair = 0,
+                 dilation: P.IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, x: Tensor) -> Any:
+        return P.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices, _layer=self._name())
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
-class AdaptiveAvgPool2d(Module):
-    pass
+class AvgPool2d(_Pool):
+    """Mean over k x k windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
+
+    def __init__(self, kernel_size: P.IntPair, stride: P.IntPair | None = None, padding: P.IntPair = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return P.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override, _layer=self._name())
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveMaxPool2d(Module):
-    pass
+class AdaptiveAvgPool2d(_Pool):
+    """Average over torch's adaptive bins to a fixed output size (None keeps that axis)."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return P.adaptive_avg_pool2d(x, self.output_size, _layer=self._name())
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(_Pool):
+    """Max over torch's adaptive bins to a fixed output size (None keeps that axis)."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x: Tensor) -> Any:
+        return P.adaptive_max_pool2d(x, self.output_size, self.return_indices, _layer=self._name())
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

@@ -1,9 +1,44 @@
-"""Differentiable dropout (stub: filled in by the kernels work)."""
+"""Differentiable inverted dropout and channel dropout (kernels in kernels/dropout.py)."""
+
+from __future__ import annotations
+
+from ..autograd import Function, Tensor, is_grad_enabled
+from ..kernels import dropout as K
 
 
-def dropout(x, p=0.5, training=True):
-    raise NotImplementedError
+class Dropout(Function):
+    def forward(self, x):
+        y, mask = K.dropout_forward(x, self.p, self.channelwise)
+        if self.requires_grad:
+            self.mask = mask  # backward reuses the forward mask
+        return y
+
+    def backward(self, gy):
+        return K.dropout_backward(gy, self.mask)
 
 
-def dropout2d(x, p=0.5, training=True):
-    raise NotImplementedError
+def _dropout(x: Tensor, p: float, training: bool, inplace: bool, channelwise: bool, op: str) -> Tensor:
+    p = K.check_probability(p, op)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
+    if channelwise and x.ndim < 2:
+        raise ValueError(f"{op}: expected an input of shape (N, C, *), got shape {x.shape}")
+    if not training or p == 0.0:
+        return x  # identity, the same tensor (as torch)
+    if inplace and not (is_grad_enabled() and x.requires_grad):
+        # Nothing is recorded, so x may be overwritten. With autograd recording, the result is
+        # computed out of place instead, so tensors saved by earlier ops stay intact.
+        x.array *= K.dropout_mask(K.mask_shape(x.shape, channelwise), p, x.dtype, x.xp)
+        return x
+    return Dropout.apply(x, p=p, channelwise=channelwise)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p)
+    in training; the identity otherwise."""
+    return _dropout(x, p, training, inplace, False, "dropout")
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout: zero whole (n, c) feature maps of x (N, C, H, W) with probability p."""
+    return _dropout(x, p, training, inplace, True, "dropout2d")

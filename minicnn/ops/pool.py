@@ -1,17 +1,128 @@
-"""Differentiable pooling (stub: filled in by the kernels work)."""
+"""Differentiable pooling with torch.nn.functional's signatures (kernels in kernels/pool.py).
+
+Inputs are (N, C, H, W) or unbatched (C, H, W), like torch. ``return_indices=True`` makes the
+max pools return ``(output, indices)``, the indices an int64 tensor (no gradient) of flat
+positions row*W + col in each input plane.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..kernels import pool as K
+
+IntPair = int | tuple[int, int]
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    raise NotImplementedError
+def check_pool_input(x: Tensor, op: str) -> None:
+    """ValueError unless x is (C, H, W) or (N, C, H, W); TypeError unless floating point."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    raise NotImplementedError
+class MaxPool2d(Function):
+    def forward(self, x):
+        settings = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        y, argmax = K.max_pool2d_forward(x, *settings, with_argmax=self.requires_grad or self.indices_out is not None)
+        if self.indices_out is not None:  # a list the caller reads after apply()
+            self.indices_out.append(K.max_pool2d_indices(argmax, x.shape, *settings))
+        if self.requires_grad:
+            self.argmax, self.x_shape = argmax, x.shape
+        return y
+
+    def backward(self, gy):
+        settings = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return K.max_pool2d_backward(gy, self.argmax, self.x_shape, *settings)
 
 
-def adaptive_avg_pool2d(x, output_size):
-    raise NotImplementedError
+class AvgPool2d(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x_shape = x.shape
+        return K.avg_pool2d_forward(x, *self.settings)
+
+    def backward(self, gy):
+        return K.avg_pool2d_backward(gy, self.x_shape, *self.settings)
 
 
-def adaptive_max_pool2d(x, output_size, return_indices=False):
-    raise NotImplementedError
+class AdaptiveAvgPool2d(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x_shape = x.shape
+        return K.adaptive_avg_pool2d_forward(x, self.output_size)
+
+    def backward(self, gy):
+        return K.adaptive_avg_pool2d_backward(gy, self.x_shape)
+
+
+class AdaptiveMaxPool2d(Function):
+    def forward(self, x):
+        y, indices = K.adaptive_max_pool2d_forward(x, self.output_size)
+        if self.indices_out is not None:
+            self.indices_out.append(indices)
+        if self.requires_grad:
+            self.indices, self.x_shape = indices, x.shape
+        return y
+
+    def backward(self, gy):
+        return K.adaptive_max_pool2d_backward(gy, self.indices, self.x_shape)
+
+
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False,
+               _layer: str = "max_pool2d") -> Tensor | tuple[Tensor, Tensor]:
+    """Max over each (dilated) window: x (N, C, H, W) -> (N, C, OH, OW); see kernels/pool.py."""
+    check_pool_input(x, _layer)
+    K.pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, _layer)
+    sink: list[Any] | None = [] if return_indices else None
+    y = MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                        ceil_mode=ceil_mode, indices_out=sink)
+    return (y, Tensor(sink[0])) if return_indices else y
+
+
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None,
+               _layer: str = "avg_pool2d") -> Tensor:
+    """Mean over each window: x (N, C, H, W) -> (N, C, OH, OW), torch's divisor rules."""
+    check_pool_input(x, _layer)
+    K.pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, _layer)
+    if divisor_override is not None and int(divisor_override) <= 0:
+        raise ValueError(f"{_layer}: divisor_override must be positive, got {divisor_override}")
+    settings = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return AvgPool2d.apply(x, settings=settings)
+
+
+def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str) -> tuple[int, int]:
+    """An int, or a pair whose None entries keep the input's size -> (OH, OW)."""
+    if output_size is None or isinstance(output_size, int):
+        pair: tuple[Any, Any] = (output_size, output_size)
+    elif isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        pair = tuple(output_size)  # type: ignore[assignment]
+    else:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(int(x_shape[-2 + i]) if v is None else int(v) for i, v in enumerate(pair))
+    if min(out) <= 0:
+        raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
+    if min(x_shape[-2:]) <= 0:
+        raise ValueError(f"{op}: input of shape {tuple(x_shape)} has an empty spatial axis")
+    return out  # type: ignore[return-value]
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: Any, _layer: str = "adaptive_avg_pool2d") -> Tensor:
+    """Average over torch's adaptive bins: x (N, C, H, W) -> (N, C, *output_size)."""
+    check_pool_input(x, _layer)
+    return AdaptiveAvgPool2d.apply(x, output_size=adaptive_output_size(x.shape, output_size, _layer))
+
+
+def adaptive_max_pool2d(x: Tensor, output_size: Any, return_indices: bool = False,
+                        _layer: str = "adaptive_max_pool2d") -> Tensor | tuple[Tensor, Tensor]:
+    """Max over torch's adaptive bins: x (N, C, H, W) -> (N, C, *output_size)."""
+    check_pool_input(x, _layer)
+    sink: list[Any] | None = [] if return_indices else None
+    y = AdaptiveMaxPool2d.apply(x, output_size=adaptive_output_size(x.shape, output_size, _layer), indices_out=sink)
+    return (y, Tensor(sink[0])) if return_indices else y

@@ -95,8 +95,10 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                state = self.state.setdefault(p, {})
+                state = self.state.get(p, {})
                 self._update(p.array, p.grad.array, state, group)
+                if state:  # like torch, parameters that need no buffers (plain SGD) get no entry
+                    self.state[p] = state
         return loss
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:

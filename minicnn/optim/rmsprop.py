@@ -79,8 +79,7 @@ class RMSprop(Optimizer):
         if group["centered"]:
             grad_avg = state["grad_avg"]
             lerp_(grad_avg, g, 1 - alpha)
-            avg = square_avg - grad_avg * grad_avg
-            xp.sqrt(avg, out=avg)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
         else:
             avg = xp.sqrt(square_avg)
         avg += group["eps"]

@@ -1,0 +1,245 @@
+"""MNIST and Fashion-MNIST, read from the four standard gzipped IDX files.
+
+Where the files are looked for, in this order, each file on its own (``.gz`` or uncompressed):
+
+1. ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``): torchvision's layout, and where
+   downloads go;
+2. ``root/`` itself: a flat directory holding the files, e.g. ``root="../shared/data/mnist"``;
+3. for Fashion-MNIST also Debian's ``/usr/share/datasets/fashion-mnist/``
+   (``apt-get install dataset-fashion-mnist``).
+
+``root=None`` means ``$MINICNN_DATA`` or else ``~/.cache/minicnn``. Missing files are
+downloaded (``download=True``, the default) from the mirrors, see
+:mod:`minicnn.data.download`. Every file's decompressed content must have the SHA-256 listed
+below, whether it was downloaded or found, or it is rejected with an error naming it.
+
+The whole split is held in memory as arrays, like torchvision: ``.data`` (N, 28, 28) uint8
+and ``.targets`` (N,) int64. Items are raw: ``ds[i]`` is ``(image (28, 28) uint8, label int)``
+unless a transform is given. Transforms are batch transforms: the dataset applies
+``transform`` to a batch of images (B, 28, 28) in :meth:`MNIST.get_batch` (and to a batch of
+one in ``ds[i]``), so ``transforms.ToTensor()`` turns it into float32 (B, 1, 28, 28) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import Dataset
+from .download import download_verified, mirror_list
+from .errors import DatasetNotFoundError, DownloadError
+from .idx import read_images_and_labels
+
+DATA_ENV = "MINICNN_DATA"
+"""Environment variable naming the default data root."""
+OFFLINE_ENV = "MINICNN_OFFLINE"
+"""Set (to anything but 0) to never download, like ``download=False``."""
+
+
+def default_root() -> Path:
+    """``$MINICNN_DATA`` if set, else ``~/.cache/minicnn``."""
+    env = os.environ.get(DATA_ENV, "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "minicnn"
+
+
+class MNIST(Dataset):
+    """The MNIST handwritten digits: 60,000 training and 10,000 test images, 28 x 28.
+
+    Args:
+        root: the data directory (see the module docstring); None: ``$MINICNN_DATA`` or
+            ``~/.cache/minicnn``.
+        train: the training split, else the test split.
+        download: fetch missing files (into ``root/MNIST/raw/``).
+        transform: applied to image batches (B, 28, 28) uint8, e.g. ``transforms.ToTensor()``.
+        target_transform: applied to label batches (B,) int64.
+        mirrors: base URLs to download from instead of the class's ``mirrors``
+            (``$MINICNN_MNIST_MIRROR`` still comes first).
+        timeout: network timeout in seconds (default ``$MINICNN_DOWNLOAD_TIMEOUT`` or 15).
+        progress: show a progress bar while downloading (on a terminal).
+
+    Attributes: ``data`` (N, 28, 28) uint8, ``targets`` (N,) int64, ``classes``, ``files``
+    (the two files read), ``mean`` and ``std`` (of the training pixels scaled to [0, 1], for
+    ``transforms.Normalize``).
+
+    Raises:
+        DatasetNotFoundError: files missing and not downloadable; says what to do.
+        ChecksumError, IDXError: a file is corrupt or not the expected one (named).
+    """
+
+    mirrors: tuple[str, ...] = (
+        "http://yann.lecun.com/exdb/mnist/",
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    )
+    mirror_env = "MINICNN_MNIST_MIRROR"
+    system_dirs: tuple[str, ...] = ()
+    install_hint = ""
+    # (file name without .gz, SHA-256 of its decompressed content): images first, then labels.
+    resources: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+        "train": (
+            ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+            ("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        ),
+        "test": (
+            ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+            ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+        ),
+    }
+    classes: tuple[str, ...] = (
+        "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
+        "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine",
+    )  # fmt: skip
+    mean: tuple[float, ...] = (0.1307,)
+    std: tuple[float, ...] = (0.3081,)
+
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        train: bool = True,
+        download: bool = True,
+        transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[np.ndarray], Any] | None = None,
+        *,
+        mirrors: Sequence[str] | None = None,
+        timeout: float | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        self.train = bool(train)
+        self.transform = transform
+        self.target_transform = target_transform
+        self.files = self._locate(download, mirrors, timeout, progress)
+        (_, images_sha), (_, labels_sha) = self.resources[self.split]
+        self.data, self.targets = read_images_and_labels(*self.files, sha256=(images_sha, labels_sha))
+
+    @property
+    def split(self) -> str:
+        return "train" if self.train else "test"
+
+    @property
+    def raw_folder(self) -> Path:
+        """``root/<ClassName>/raw``: torchvision's place for the files, and where downloads go."""
+        return self.root / type(self).__name__ / "raw"
+
+    def search_dirs(self) -> list[Path]:
+        """The directories searched for the files, in order."""
+        dirs = [self.raw_folder, self.root, *map(Path, self.system_dirs)]
+        return list(dict.fromkeys(dirs))
+
+    def _find(self, stem: str) -> Path | None:
+        """The first existing ``stem`` (uncompressed) or ``stem.gz`` in :meth:`search_dirs`."""
+        for directory in self.search_dirs():
+            for name in (stem, stem + ".gz"):
+                if (directory / name).is_file():
+                    return directory / name
+        return None
+
+    def _locate(
+        self, download: bool, mirrors: Sequence[str] | None, timeout: float | None, progress: bool
+    ) -> tuple[Path, Path]:
+        """The paths of this split's image and label files, downloading missing ones if allowed."""
+        wanted = self.resources[self.split]
+        found = {stem: self._find(stem) for stem, _ in wanted}
+        failure = ""
+        if download and os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
+            download, failure = False, f"${OFFLINE_ENV} is set"
+        if download:
+            urls = mirror_list(self.mirrors, self.mirror_env, mirrors)
+            for stem, sha in wanted:
+                if found[stem] is None:
+                    try:
+                        found[stem] = download_verified(
+                            stem + ".gz", urls, self.raw_folder, sha, timeout=timeout, progress=progress
+                        )
+                    except DownloadError as exc:
+                        failure = str(exc)
+                        break  # the mirrors are unreachable or bad: the next file would fail alike
+        missing = [stem for stem, path in found.items() if path is None]
+        if missing:
+            raise DatasetNotFoundError(self._not_found_message(missing, download, failure))
+        images, labels = (found[stem] for stem, _ in wanted)
+        return images, labels
+
+    def _not_found_message(self, missing: list[str], download: bool, failure: str) -> str:
+        name = type(self).__name__
+        looked = "\n".join(f"  {d}" for d in self.search_dirs())
+        if not download:
+            why = (f"{failure}, so nothing was downloaded." if failure
+                   else "download=False, so nothing was downloaded (download=True fetches them).")
+        else:
+            why = "Downloading failed: " + failure.replace("\n", "\n  ")
+        hint = f"\n{self.install_hint}" if self.install_hint else ""
+        return (
+            f"{name} ({self.split} split): missing {', '.join(s + '.gz' for s in missing)} "
+            f"(or the same names without .gz, uncompressed).\n"
+            f"Looked in:\n{looked}\n"
+            f"{why}\n"
+            f"To use the files you have, point minicnn at the directory DIR holding them "
+            f"(directly, or in DIR/{name}/raw/):\n"
+            f'  in Python:           {name}(root="DIR")\n'
+            f"  on the command line: python -m minicnn train ... --data-dir DIR\n"
+            f"  in the environment:  export {DATA_ENV}=DIR\n"
+            f"To download from another site: export {self.mirror_env}=URL (a base URL serving the .gz files)."
+            f"{hint}"
+        )
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        """``(image, label)``: (28, 28) uint8 and an int, or as the transforms make them."""
+        images, targets = self.get_batch(np.array([operator.index(index)]))
+        return images[0], (int(targets[0]) if self.target_transform is None else targets[0])
+
+    def get_batch(self, indices: np.ndarray) -> tuple[Any, Any]:
+        """Images ``data[indices]`` and labels ``targets[indices]``, each through its transform."""
+        images, targets = self.data[indices], self.targets[indices]
+        if self.transform is not None:
+            images = self.transform(images)
+        if self.target_transform is not None:
+            targets = self.target_transform(targets)
+        return images, targets
+
+    def __repr__(self) -> str:
+        lines = [
+            f"Dataset {type(self).__name__}",
+            f"    Number of datapoints: {len(self)}",
+            f"    Root location: {self.root}",
+            f"    Split: {self.split.capitalize()}",
+        ]
+        if self.transform is not None:
+            lines.append(f"    Transform: {self.transform!r}")
+        return "\n".join(lines)
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: 28 x 28 grey images of 10 kinds of clothing; MNIST's format.
+
+    Same arguments and attributes as :class:`MNIST`; files go to ``root/FashionMNIST/raw/``,
+    and Debian's ``/usr/share/datasets/fashion-mnist/`` is searched too. The mirror
+    variable is ``$MINICNN_FASHION_MNIST_MIRROR``.
+    """
+
+    mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+    mirror_env = "MINICNN_FASHION_MNIST_MIRROR"
+    system_dirs = ("/usr/share/datasets/fashion-mnist",)
+    install_hint = "On Debian or Ubuntu, `apt-get install dataset-fashion-mnist` installs the files."
+    # SHA-256 of the decompressed files, as published by several independent projects for the
+    # archives whose gzip MD5s match Zalando's (8d4fb7e6..., 25c81989..., bef4ecab..., bb300cfd...).
+    resources = {
+        "train": (
+            ("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+            ("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+        ),
+        "test": (
+            ("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+            ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        ),
+    }
+    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+    mean = (0.2860,)
+    std = (0.3530,)

@@ -1,0 +1,26 @@
+"""``mc.models``: the classic CNN architectures, each written to read like its paper's table.
+
+Constructors take ``num_classes`` (default 1000; LeNet 10). Where torchvision has the model,
+the state-dict keys equal torchvision's, so its weights load with
+``model.load_state_dict({k: v.numpy() for k, v in tv_model.state_dict().items()})``.
+Each model class has ``input_size`` (C, H, W), its native input size.
+"""
+
+from .alexnet import AlexNet, AlexNet2012, alexnet
+from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
+from .inception import Inception3, InceptionOutputs, inception_v3
+from .inception_resnet import InceptionResNetV1, InceptionResNetV2, inception_resnet_v1, inception_resnet_v2
+from .inception_v4 import InceptionV4, inception_v4
+from .lenet import LeNet5, LeNet5Classic, lenet5
+from .mobilenet import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2
+from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
+
+__all__ = [
+    "VGG", "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "GoogLeNet", "GoogLeNetOutputs",
+    "Inception3", "InceptionOutputs", "InceptionResNetV1", "InceptionResNetV2", "InceptionV4", "LeNet5",
+    "LeNet5Classic", "MobileNetV1", "MobileNetV2", "ResNet", "alexnet", "googlenet", "inception_resnet_v1",
+    "inception_resnet_v2", "inception_v3", "inception_v4", "lenet5", "mobilenet_v1", "mobilenet_v2",
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
+    "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+]  # fmt: skip

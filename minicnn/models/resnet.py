@@ -1,0 +1,199 @@
+"""ResNet (He, Zhang, Ren & Sun, "Deep residual learning for image recognition", CVPR
+2016), Table 1 of the paper, in torchvision's layout (state-dict keys equal torchvision's).
+
+Each block learns a residual F(x) and outputs relu(F(x) + shortcut(x)): when F is near zero
+the block is near the identity, so a deeper network is never harder to fit than a
+shallower one and the gradient reaches early layers through the identity paths::
+
+    stage    output    18            34            50               101              152
+    conv1    112x112   7x7/2 64, then 3x3/2 max pool
+    layer1   56x56     [3x3 64]x2 x2  ... x3       [1x1 64, 3x3 64, 1x1 256] x3  x3    x3
+    layer2   28x28     [3x3 128]x2 x2 ... x4       [1x1 128, 3x3 128, 1x1 512] x4 x4   x8
+    layer3   14x14     [3x3 256]x2 x2 ... x6       [... 1024] x6                  x23   x36
+    layer4   7x7       [3x3 512]x2 x2 ... x3       [... 2048] x3                  x3    x3
+             1x1       global average pool, fc
+
+BasicBlock (two 3x3 convolutions) builds ResNet-18/34, Bottleneck (1x1 reduce, 3x3, 1x1
+expand by 4) ResNet-50/101/152. Like torchvision ("ResNet v1.5") the stride of a
+downsampling bottleneck sits on its 3x3 convolution. When a shortcut must change the
+shape (stride 2 or more channels) the paper offers two options: "B" projects with a 1x1
+convolution + batch norm (torchvision's, the default), "A" keeps the identity, subsampled
+by the stride and padded with zero channels, and adds no parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import nn
+from ..autograd import Tensor
+from ..nn import functional as F
+from ._blocks import init_torchvision_style
+
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class ZeroPadShortcut(nn.Module):
+    """Option A: identity subsampled by ``stride`` with zero channels appended.
+    (N, C_in, H, W) -> (N, C_out, ceil(H/stride), ceil(W/stride)); no parameters."""
+
+    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__()
+        self.in_planes, self.out_planes, self.stride = in_planes, out_planes, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        extra = self.out_planes - self.in_planes
+        return F.pad(x, (0, 0, 0, 0, 0, extra)) if extra > 0 else x
+
+    def extra_repr(self) -> str:
+        return f"{self.in_planes}, {self.out_planes}, stride={self.stride}"
+
+
+def make_shortcut(kind: str, in_planes: int, out_planes: int, stride: int) -> nn.Module | None:
+    """The shortcut of a block whose output shape differs from its input (None if not)."""
+    if stride == 1 and in_planes == out_planes:
+        return None
+    if kind == "B":
+        return nn.Sequential(conv1x1(in_planes, out_planes, stride), nn.BatchNorm2d(out_planes))
+    if kind == "A":
+        return ZeroPadShortcut(in_planes, out_planes, stride)
+    raise ValueError(f"ResNet: shortcut must be 'A' or 'B', got {kind!r}")
+
+
+class BasicBlock(nn.Module):
+    """relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x)); planes -> planes."""
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce to ``planes``, 3x3 (with the stride), 1x1 expand to 4 x planes, + shortcut."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = conv1x1(inplanes, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+class ResNet(nn.Module):
+    """(N, 3, H, W) -> logits (N, num_classes); native 224x224, any H, W >= 32 works."""
+
+    input_size = (3, 224, 224)
+
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: list[int],
+        num_classes: int = 1000,
+        shortcut: str = "B",
+        zero_init_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"ResNet: shortcut must be 'A' or 'B', got {shortcut!r}")
+        self.shortcut = shortcut
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, 64, layers[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        init_torchvision_style(self, linear_std=None)
+        if zero_init_residual:  # each block starts as the identity (Goyal et al. 2017)
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.zeros_(m.bn3.weight)
+                elif isinstance(m, BasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
+
+    def _make_layer(
+        self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int, stride: int = 1
+    ) -> nn.Sequential:
+        out = planes * block.expansion
+        layers = [block(self.inplanes, planes, stride, make_shortcut(self.shortcut, self.inplanes, out, stride))]
+        self.inplanes = out
+        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(self.flatten(self.avgpool(x)))
+
+
+def _resnet(block: Any, layers: list[int], num_classes: int, shortcut: str, **kwargs: Any) -> ResNet:
+    return ResNet(block, layers, num_classes=num_classes, shortcut=shortcut, **kwargs)
+
+
+def resnet18(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNet-18: BasicBlock x [2, 2, 2, 2] (11,689,512 parameters with shortcut B)."""
+    return _resnet(BasicBlock, [2, 2, 2, 2], num_classes, shortcut, **kwargs)
+
+
+def resnet34(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNet-34: BasicBlock x [3, 4, 6, 3] (21,797,672 parameters with shortcut B)."""
+    return _resnet(BasicBlock, [3, 4, 6, 3], num_classes, shortcut, **kwargs)
+
+
+def resnet50(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNet-50: Bottleneck x [3, 4, 6, 3] (25,557,032 parameters with shortcut B)."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, **kwargs)
+
+
+def resnet101(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNet-101: Bottleneck x [3, 4, 23, 3] (44,549,160 parameters with shortcut B)."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, **kwargs)
+
+
+def resnet152(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNet-152: Bottleneck x [3, 8, 36, 3] (60,192,808 parameters with shortcut B)."""
+    return _resnet(Bottleneck, [3, 8, 36, 3], num_classes, shortcut, **kwargs)
+
+
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]

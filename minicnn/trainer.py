@@ -1,0 +1,299 @@
+"""The training loop behind ``python -m minicnn train``: data, model, optimiser, schedule,
+per-epoch evaluation, checkpoints, metrics and plots.
+
+Reproducibility: everything random (initialisation, shuffling, augmentation, dropout)
+draws from the library generator, seeded by ``--seed``. Each epoch ends with a checkpoint
+holding the model, the optimiser, the scheduler and the generator's state, so a run that
+is killed mid-epoch and resumed from the newest checkpoint replays the lost epoch exactly
+and ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import models, nn, optim, random
+from .autograd import no_grad
+from .data import DataLoader, FashionMNIST, MNIST, Subset, transforms
+from .nn import functional as F
+from .serialization import load, save
+
+# dataset name -> (class, normalisation mean, std, image shape)
+DATASETS: dict[str, tuple[Any, float, float, tuple[int, int, int]]] = {
+    "mnist": (MNIST, 0.1307, 0.3081, (1, 28, 28)),
+    "fashion-mnist": (FashionMNIST, 0.2860, 0.3530, (1, 28, 28)),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a run; saved in each checkpoint so ``eval`` can rebuild the model."""
+
+    model: str = "lenet5"
+    dataset: str = "mnist"
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    optimizer: str = "sgd"
+    schedule: str = "cosine"
+    device: str = "cpu"
+    data_dir: str | None = None
+    out: str | None = None
+    seed: int = 0
+    limit_train: int | None = None
+    limit_test: int | None = None
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_model(name: str, num_classes: int) -> nn.Module:
+    if not hasattr(models, name) or name.startswith("_"):
+        known = ", ".join(models.__all__) if hasattr(models, "__all__") else "see mc.models"
+        raise SystemExit(f"unknown model {name!r}; known models: {known}")
+    return getattr(models, name)(num_classes=num_classes)
+
+
+def _check_fit(model: nn.Module, cfg: TrainConfig) -> None:
+    expected = getattr(model, "input_size", None)
+    shape = DATASETS[cfg.dataset][3]
+    if expected is not None and tuple(expected) != shape:
+        raise SystemExit(
+            f"model {cfg.model} expects images of shape {tuple(expected)}, dataset {cfg.dataset} gives {shape}; "
+            "pick a model that fits the dataset (lenet5 fits mnist and fashion-mnist)"
+        )
+
+
+def make_loaders(cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
+    if cfg.dataset not in DATASETS:
+        raise SystemExit(f"unknown dataset {cfg.dataset!r}; known: {', '.join(DATASETS)}")
+    cls, mean, std, _ = DATASETS[cfg.dataset]
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
+    train_set = cls(root=cfg.data_dir, train=True, download=True, transform=tf)
+    test_set = cls(root=cfg.data_dir, train=False, download=True, transform=tf)
+    if cfg.limit_train:
+        train_set = Subset(train_set, np.arange(min(cfg.limit_train, len(train_set))))
+    if cfg.limit_test:
+        test_set = Subset(test_set, np.arange(min(cfg.limit_test, len(test_set))))
+    train = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, device=cfg.device)
+    test = DataLoader(test_set, batch_size=1000, shuffle=False, device=cfg.device)
+    return train, test
+
+
+def make_optimizer(cfg: TrainConfig, params: Any) -> optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; choose sgd, adam, adamw or rmsprop")
+
+
+def make_scheduler(cfg: TrainConfig, opt: optim.Optimizer, steps_per_epoch: int) -> Any:
+    """Stepped once per batch: cosine annealing over the whole run, or constant."""
+    if cfg.schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs * steps_per_epoch, 1))
+    if cfg.schedule == "constant":
+        return None
+    raise SystemExit(f"unknown schedule {cfg.schedule!r}; choose cosine or constant")
+
+
+def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float]:
+    """(mean loss, accuracy) over the loader, in eval mode without a graph."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    with no_grad():
+        for x, y in loader:
+            logits = model(x)
+            total_loss += float(F.cross_entropy(logits, y, reduction="sum").item())
+            correct += int((logits.array.argmax(axis=1) == y.array).sum())
+            n += len(y)
+    model.train(was_training)
+    return total_loss / max(n, 1), correct / max(n, 1)
+
+
+def newest_checkpoint(out: Path) -> Path | None:
+    ckpts = sorted(out.glob("checkpoint-epoch*.npz"), key=lambda p: int(p.stem.rsplit("epoch", 1)[1]))
+    return ckpts[-1] if ckpts else None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
+
+
+def train(cfg: TrainConfig, resume: str | None = None, kill_at_step: int | None = None,
+          log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) a training run; returns the final metrics record."""
+    random.manual_seed(cfg.seed)
+    out = Path(cfg.out or f"runs/{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out.mkdir(parents=True, exist_ok=True)
+    num_classes = 10
+    model = build_model(cfg.model, num_classes).to(cfg.device)
+    _check_fit(model, cfg)
+    train_loader, test_loader = make_loaders(cfg)
+    opt = make_optimizer(cfg, model.parameters())
+    sched = make_scheduler(cfg, opt, len(train_loader))
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+
+    if resume is not None:
+        path = Path(resume)
+        ckpt_path = newest_checkpoint(path) if path.is_dir() else path
+        if ckpt_path is None or not ckpt_path.exists():
+            log(f"no checkpoint found in {path}; starting from scratch")
+        else:
+            ckpt = load(ckpt_path)
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+            if sched is not None and ckpt.get("scheduler") is not None:
+                sched.load_state_dict(ckpt["scheduler"])
+            random.set_rng_state(ckpt["rng"])
+            history = list(ckpt["history"])
+            start_epoch = int(ckpt["epoch"])
+            log(f"resumed from {ckpt_path} (epoch {start_epoch} done)")
+
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    step = start_epoch * len(train_loader)
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        seen = correct = 0
+        loss_sum = 0.0
+        bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)
+        for x, y in bar:
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            step += 1
+            n = len(y)
+            seen += n
+            loss_sum += float(loss.item()) * n
+            correct += int((logits.array.argmax(axis=1) == y.array).sum())
+            if cfg.progress and step % 10 == 0:
+                rate = seen / (time.perf_counter() - t0)
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}")
+            if kill_at_step is not None and step == kill_at_step:
+                os.kill(os.getpid(), signal.SIGKILL)  # test hook: die like a killed process
+        train_seconds = time.perf_counter() - t0
+        test_loss, test_acc = evaluate(model, test_loader)
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / max(seen, 1),
+            "train_acc": correct / max(seen, 1),
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "seconds": train_seconds,
+            "images_per_s": seen / train_seconds if train_seconds > 0 else math.nan,
+            "lr": opt.param_groups[0]["lr"],
+        }
+        history.append(record)
+        log(
+            f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f} | "
+            f"test loss {test_loss:.4f} acc {test_acc:.4f} | {record['images_per_s']:.0f} img/s"
+        )
+        save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": None if sched is None else sched.state_dict(),
+                "epoch": epoch + 1,
+                "rng": random.get_rng_state(),
+                "history": history,
+                "config": asdict(cfg),
+            },
+            out / f"checkpoint-epoch{epoch + 1}.npz",
+        )
+        _atomic_write_text(out / "metrics.json", json.dumps(history, indent=2))
+
+    write_plots(out, history, model, log)
+    return history[-1] if history else {}
+
+
+def write_plots(out: Path, history: list[dict[str, Any]], model: nn.Module, log: Callable[[str], None]) -> None:
+    """``curves.png`` (loss and accuracy per epoch) and ``filters.png`` (first conv layer)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed: skipped curves.png and filters.png (pip install minicnn[plot])")
+        return
+    if history:
+        epochs = [h["epoch"] for h in history]
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        a1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
+        a1.plot(epochs, [h["test_loss"] for h in history], "o-", label="test")
+        a1.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+        a1.legend()
+        a2.plot(epochs, [100 * h["train_acc"] for h in history], "o-", label="train")
+        a2.plot(epochs, [100 * h["test_acc"] for h in history], "o-", label="test")
+        a2.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+        a2.legend()
+        fig.tight_layout()
+        fig.savefig(out / "curves.png", dpi=100)
+        plt.close(fig)
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is not None:
+        w = conv.weight.numpy()
+        k = w.shape[0]
+        cols = min(k, 8)
+        rows = math.ceil(k / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.5 * rows), squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if i < k:
+                f = w[i].mean(axis=0) if w.shape[1] != 3 else np.moveaxis(w[i], 0, -1)
+                f = (f - f.min()) / (f.max() - f.min() + 1e-12)
+                ax.imshow(f, cmap="gray" if f.ndim == 2 else None, interpolation="nearest")
+                ax.set_title(str(i), fontsize=8)
+        fig.suptitle("first convolution's kernels")
+        fig.tight_layout()
+        fig.savefig(out / "filters.png", dpi=100)
+        plt.close(fig)
+
+
+def evaluate_checkpoint(path: str, data_dir: str | None = None, device: str = "cpu",
+                        log: Callable[[str], None] = print) -> float:
+    """Rebuild the model recorded in a checkpoint and report its test accuracy."""
+    ckpt = load(path)
+    cfg = TrainConfig(**{k: v for k, v in ckpt["config"].items() if k in TrainConfig.__dataclass_fields__})
+    cfg.device = device
+    if data_dir is not None:
+        cfg.data_dir = data_dir
+    model = build_model(cfg.model, 10).to(device)
+    model.load_state_dict(ckpt["model"])
+    _, test_loader = make_loaders(cfg)
+    loss, acc = evaluate(model, test_loader)
+    log(f"{path}: {cfg.model} on {cfg.dataset} test set ({len(test_loader.dataset)} images): "
+        f"accuracy {100 * acc:.2f} %, loss {loss:.4f}")
+    return acc

@@ -1,0 +1,160 @@
+"""Dataset, TensorDataset, Subset and DataLoader: coverage, order, shuffling, collation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+from minicnn.data import DataLoader, Dataset, Subset, TensorDataset, default_collate
+from minicnn.random import generator
+
+
+def epoch_indices(loader: DataLoader) -> list[np.ndarray]:
+    """The sample ids of each batch, for a dataset whose first field is arange(n)."""
+    return [batch[0].numpy() for batch in loader]
+
+
+def make(n: int) -> TensorDataset:
+    return TensorDataset(np.arange(n), np.arange(n) * 10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans())
+def test_every_sample_once_per_epoch(n: int, batch_size: int, drop_last: bool, shuffle: bool) -> None:
+    loader = DataLoader(make(n), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
+    # torch is the oracle for the number of batches.
+    assert len(loader) == len(torch.utils.data.DataLoader(range(n), batch_size=batch_size, drop_last=drop_last))
+    batches = epoch_indices(loader)
+    assert len(batches) == len(loader)
+    full, rest = divmod(n, batch_size)
+    sizes = [len(b) for b in batches]
+    assert sizes == [batch_size] * full + ([rest] if rest and not drop_last else [])
+    seen = np.concatenate(batches) if batches else np.array([], int)
+    assert len(np.unique(seen)) == len(seen)  # nothing twice
+    if not drop_last:
+        assert sorted(seen.tolist()) == list(range(n))  # everything once
+    if not shuffle:
+        assert seen.tolist() == list(range(len(seen)))  # in order
+
+
+def test_fields_stay_aligned_and_typed() -> None:
+    loader = DataLoader(make(10), batch_size=4, shuffle=True)
+    for ids, tens in loader:
+        assert isinstance(ids, mc.Tensor) and isinstance(tens, mc.Tensor)
+        assert ids.dtype == np.int64
+        np.testing.assert_array_equal(tens.numpy(), ids.numpy() * 10)
+
+
+def test_shuffle_reproducible_and_new_each_epoch() -> None:
+    loader = DataLoader(make(50), batch_size=8, shuffle=True)
+    mc.manual_seed(7)
+    first = [np.concatenate(epoch_indices(loader)) for _ in range(3)]
+    mc.manual_seed(7)
+    again = [np.concatenate(epoch_indices(loader)) for _ in range(3)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1]) and not np.array_equal(first[1], first[2])
+    mc.manual_seed(8)
+    assert not np.array_equal(np.concatenate(epoch_indices(loader)), first[0])
+
+
+def test_order_is_drawn_when_iteration_starts() -> None:
+    loader = DataLoader(make(30), batch_size=30, shuffle=True)
+    mc.manual_seed(1)
+    it = iter(loader)
+    generator().random(5)  # another draw between iter() and the first batch
+    first = next(it)[0].numpy()
+    mc.manual_seed(1)
+    np.testing.assert_array_equal(next(iter(loader))[0].numpy(), first)
+
+
+class NoItems(TensorDataset):
+    def __getitem__(self, index: int) -> tuple:
+        raise AssertionError("array-backed batching must not go through __getitem__")
+
+
+def test_array_backed_datasets_batch_without_getitem() -> None:
+    ds = NoItems(np.arange(20), np.arange(20))
+    assert sum(len(b[0]) for b in DataLoader(ds, batch_size=6, shuffle=True)) == 20
+    sub = Subset(ds, [19, 3, 5, 7])
+    assert [b[0].numpy().tolist() for b in DataLoader(sub, batch_size=3)] == [[19, 3, 5], [7]]
+
+
+class Squares(Dataset):
+    """A generic dataset: samples come one at a time from __getitem__."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.calls = n, 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> tuple:
+        self.calls += 1
+        return np.full((2, 3), index, np.float32), index * index
+
+
+class Plain:
+    """Not a minicnn Dataset at all: only __len__ and __getitem__."""
+
+    def __len__(self) -> int:
+        return 5
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return np.array([index, -index])
+
+
+def test_generic_datasets_are_collated_per_sample() -> None:
+    ds = Squares(7)
+    batches = list(DataLoader(ds, batch_size=3))
+    assert ds.calls == 7
+    images, targets = batches[2]
+    assert images.shape == (1, 2, 3) and images.dtype == np.float32
+    assert targets.dtype == np.int64 and targets.numpy().tolist() == [36]
+    single = list(DataLoader(Plain(), batch_size=2))
+    assert all(isinstance(b, mc.Tensor) for b in single)  # one field: a Tensor, not a tuple
+    assert single[1].numpy().tolist() == [[2, -2], [3, -3]]
+
+
+def test_default_collate() -> None:
+    ids, xs, flags = default_collate([(1, 0.5, True), (2, 1.5, False)])
+    assert ids.dtype == np.int64 and ids.tolist() == [1, 2]
+    assert xs.dtype == np.float32 and xs.tolist() == [0.5, 1.5]
+    assert flags.dtype == np.bool_
+    stacked = default_collate([mc.tensor([1.0, 2.0]), np.array([3.0, 4.0], np.float32)])
+    assert stacked.shape == (2, 2) and stacked.tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match="empty"):
+        default_collate([])
+
+
+def test_loader_transform_applies_to_inputs_only() -> None:
+    loader = DataLoader(make(4), batch_size=4, transform=lambda x: x + 100)
+    ids, tens = next(iter(loader))
+    assert ids.numpy().tolist() == [100, 101, 102, 103]
+    assert tens.numpy().tolist() == [0, 10, 20, 30]
+
+
+def test_tensor_dataset() -> None:
+    ds = TensorDataset(mc.tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([5, 6]))
+    assert len(ds) == 2
+    x, y = ds[1]
+    assert x.tolist() == [3.0, 4.0] and y == 6
+    with pytest.raises(ValueError, match=r"differ in their first dimension: \[2, 3\]"):
+        TensorDataset(np.zeros(2), np.zeros(3))
+    with pytest.raises(ValueError, match="at least one"):
+        TensorDataset()
+
+
+def test_arguments_checked() -> None:
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        DataLoader(make(3), batch_size=0)
+    with pytest.raises(ValueError, match="unknown device"):
+        DataLoader(make(3), device="tpu")
+    ((ids, _),) = DataLoader(make(3), batch_size=3, device="cpu")
+    assert ids.device == "cpu"
+    with pytest.raises(TypeError):
+        Dataset()  # abstract

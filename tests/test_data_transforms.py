@@ -1,0 +1,184 @@
+"""Transforms against results known by construction (small arrays, hand-computed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import minicnn as mc
+from minicnn.data.transforms import (
+    Compose,
+    Normalize,
+    Pad,
+    RandomCrop,
+    RandomHorizontalFlip,
+    ToTensor,
+    crop_per_sample,
+)
+
+# --- ToTensor -----------------------------------------------------------------------------
+
+
+def test_to_tensor_scales_uint8_batch() -> None:
+    images = np.array([[[0, 51, 102]], [[153, 204, 255]]], np.uint8)  # (B=2, H=1, W=3)
+    out = ToTensor()(images)
+    assert out.shape == (2, 1, 1, 3) and out.dtype == np.float32
+    expected = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], np.float32)  # k * 51 / 255 = k / 5
+    np.testing.assert_array_equal(out.reshape(-1), expected)
+
+
+def test_to_tensor_layouts() -> None:
+    single = np.array([[0, 255], [255, 0]], np.uint8)  # (H, W)
+    np.testing.assert_array_equal(ToTensor()(single), [[[0, 1], [1, 0]]])
+    # (B, H, W, C): channel 0 all 0, channel 1 all 255
+    hwc = np.zeros((2, 2, 3, 2), np.uint8)
+    hwc[..., 1] = 255
+    out = ToTensor()(hwc)
+    assert out.shape == (2, 2, 2, 3)
+    assert (out[:, 0] == 0).all() and (out[:, 1] == 1).all()
+    floats = np.array([[[0.5, 2.0]]])  # float64 (1, 1, 2): converted, not scaled
+    out = ToTensor()(floats)
+    assert out.dtype == np.float32 and out.tolist() == [[[[0.5, 2.0]]]]
+    with pytest.raises(ValueError, match=r"ToTensor: expected images .* got shape \(3,\)"):
+        ToTensor()(np.zeros(3, np.uint8))
+
+
+# --- Normalize ----------------------------------------------------------------------------
+
+
+def test_normalize_per_channel() -> None:
+    x = np.array([[[[1.5]], [[3.0]]]], np.float32)  # (B=1, C=2, 1, 1)
+    out = Normalize((0.5, 1.0), (0.5, 2.0))(x)
+    np.testing.assert_array_equal(out, [[[[2.0]], [[1.0]]]])  # (1.5-0.5)/0.5, (3-1)/2
+    assert x[0, 0, 0, 0] == 1.5  # input untouched
+    single = np.array([[[1.0, 3.0]]], np.float32)  # (C=1, H=1, W=2), one mean for all channels
+    np.testing.assert_array_equal(Normalize(1.0, 2.0)(single), [[[0.0, 1.0]]])
+    same = Normalize(1.0, 2.0, inplace=True)(single)
+    assert same is single and single.tolist() == [[[0.0, 1.0]]]
+
+
+def test_normalize_errors() -> None:
+    with pytest.raises(TypeError, match="apply ToTensor"):
+        Normalize(0.5, 0.5)(np.zeros((1, 1, 2, 2), np.uint8))
+    with pytest.raises(ValueError, match="2 mean values for 3 channels"):
+        Normalize((0, 0), (1, 1))(np.zeros((1, 3, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="std must not be zero"):
+        Normalize(0, 0)
+
+
+def test_compose_runs_in_order() -> None:
+    tf = Compose([ToTensor(), Normalize(0.5, 0.5)])
+    out = tf(np.array([[[0, 255]]], np.uint8))
+    np.testing.assert_array_equal(out, [[[[-1.0, 1.0]]]])
+    assert "ToTensor()" in repr(tf)
+
+
+# --- Pad ----------------------------------------------------------------------------------
+
+X = np.array([[1, 2], [3, 4]], np.float32)
+
+
+def test_pad_constant_forms() -> None:
+    out = Pad(1)(X[None, None])
+    assert out.shape == (1, 1, 4, 4)
+    np.testing.assert_array_equal(out[0, 0], [[0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]])
+    # (left/right, top/bottom)
+    np.testing.assert_array_equal(Pad((1, 0), fill=9)(X), [[9, 1, 2, 9], [9, 3, 4, 9]])
+    # (left, top, right, bottom)
+    np.testing.assert_array_equal(Pad((0, 1, 2, 0))(X), [[0, 0, 0, 0], [1, 2, 0, 0], [3, 4, 0, 0]])
+
+
+def test_pad_modes() -> None:
+    row = np.array([[1, 2, 3]], np.float32)  # (H=1, W=3)
+    np.testing.assert_array_equal(Pad((2, 0), padding_mode="edge")(row), [[1, 1, 1, 2, 3, 3, 3]])
+    np.testing.assert_array_equal(Pad((2, 0), padding_mode="reflect")(row), [[3, 2, 1, 2, 3, 2, 1]])
+    np.testing.assert_array_equal(Pad((2, 0), padding_mode="symmetric")(row), [[2, 1, 1, 2, 3, 3, 2]])
+    # torch.nn.functional.pad as a second oracle (reflect, replicate) on a batch
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 4)).astype(np.float32)
+    for mode, torch_mode in (("reflect", "reflect"), ("edge", "replicate")):
+        expected = torch.nn.functional.pad(torch.from_numpy(x), (1, 2, 3, 1), mode=torch_mode).numpy()
+        np.testing.assert_array_equal(Pad((1, 3, 2, 1), padding_mode=mode)(x), expected)
+
+
+def test_pad_errors() -> None:
+    with pytest.raises(ValueError, match="padding must be"):
+        Pad((1, 2, 3))
+    with pytest.raises(ValueError, match="padding_mode"):
+        Pad(1, padding_mode="wrap")
+
+
+# --- RandomCrop ---------------------------------------------------------------------------
+
+
+def test_crop_per_sample_matches_slicing() -> None:
+    x = np.arange(3 * 2 * 5 * 6).reshape(3, 2, 5, 6)
+    top, left = np.array([0, 2, 1]), np.array([3, 0, 1])
+    out = crop_per_sample(x, top, left, 3, 3)
+    assert out.shape == (3, 2, 3, 3)
+    for b in range(3):
+        np.testing.assert_array_equal(out[b], x[b, :, top[b] : top[b] + 3, left[b] : left[b] + 3])
+
+
+def window_offsets(out: np.ndarray, padded: np.ndarray) -> list[tuple[int, int]]:
+    """For each sample, the offsets (t, l) with padded[b, :, t:t+h, l:l+w] == out[b]."""
+    h, w = out.shape[-2:]
+    found = []
+    for b in range(len(out)):
+        hits = [
+            (t, l)
+            for t in range(padded.shape[-2] - h + 1)
+            for l in range(padded.shape[-1] - w + 1)
+            if np.array_equal(padded[b, :, t : t + h, l : l + w], out[b])
+        ]
+        assert len(hits) == 1, f"sample {b} is not exactly one window of its input"
+        found.append(hits[0])
+    return found
+
+
+def test_random_crop_takes_one_window_per_sample() -> None:
+    mc.manual_seed(0)
+    x = (np.arange(200 * 2 * 4 * 4).reshape(200, 2, 4, 4) + 1).astype(np.float32)  # all distinct, no zeros
+    out = RandomCrop(4, padding=1)(x)
+    assert out.shape == (200, 2, 4, 4) and out.dtype == np.float32
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    offsets = window_offsets(out, padded)
+    assert set(offsets) == {(t, l) for t in range(3) for l in range(3)}  # every shift occurs
+    mc.manual_seed(0)
+    np.testing.assert_array_equal(RandomCrop(4, padding=1)(x), out)  # reproducible
+
+
+def test_random_crop_single_sample_and_errors() -> None:
+    x = np.arange(2 * 5 * 5, dtype=np.float32).reshape(2, 5, 5)  # (C, H, W)
+    out = RandomCrop((2, 3))(x)
+    assert out.shape == (2, 2, 3)
+    window_offsets(out[None], x[None])
+    with pytest.raises(ValueError, match="larger than the"):
+        RandomCrop(6)(x)
+    with pytest.raises(ValueError, match=r"apply ToTensor\(\) first"):
+        RandomCrop(2)(np.zeros((8, 5, 5), np.uint8))
+    with pytest.raises(ValueError, match="expected a batch"):
+        RandomCrop(2)(np.zeros((5, 5), np.float32))
+
+
+# --- RandomHorizontalFlip -----------------------------------------------------------------
+
+
+def test_flip_all_or_none() -> None:
+    x = np.arange(2 * 1 * 2 * 3, dtype=np.float32).reshape(2, 1, 2, 3)
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(x)[0, 0], [[2, 1, 0], [5, 4, 3]])
+    np.testing.assert_array_equal(RandomHorizontalFlip(0.0)(x), x)
+
+
+def test_flip_random_subset() -> None:
+    mc.manual_seed(3)
+    x = np.tile(np.array([1, 2, 3], np.float32), (300, 1, 2, 1))  # (300, 1, 2, 3)
+    out = RandomHorizontalFlip()(x)
+    flipped = (out[:, 0, :, 0] == 3).all(axis=1)
+    kept = (out == x).all(axis=(1, 2, 3))
+    assert (flipped ^ kept).all()  # each sample wholly flipped or wholly kept
+    assert 0.35 < flipped.mean() < 0.65
+    mc.manual_seed(3)
+    np.testing.assert_array_equal(RandomHorizontalFlip()(x), out)
+    single = RandomHorizontalFlip(1.0)(x[0])
+    assert single.shape == (1, 2, 3) and single[0, 0].tolist() == [3, 2, 1]
