@@ -50,14 +50,49 @@ def __getattr__(name: str):
     if name == "summary":
         from .summary import summary
 
+        globals()["summary"] = summary  # the import bound the submodule to this name; rebind the function
         return summary
     raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
 
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "backend", "cat", "clamp", "cuda",
-    "enable_grad", "exp", "float16", "float32", "float64", "from_numpy", "full", "gradcheck",
-    "int32", "int64", "is_grad_enabled", "load", "log", "manual_seed", "matmul", "no_grad",
-    "ones", "ones_like", "ops", "rand", "randint", "randn", "save", "set_grad_enabled", "sqrt",
-    "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "backend",
+    "cat",
+    "clamp",
+    "cuda",
+    "enable_grad",
+    "exp",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "gradcheck",
+    "int32",
+    "int64",
+    "is_grad_enabled",
+    "load",
+    "log",
+    "manual_seed",
+    "matmul",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "ops",
+    "rand",
+    "randint",
+    "randn",
+    "save",
+    "set_grad_enabled",
+    "sqrt",
+    "stack",
+    "tensor",
+    "uint8",
+    "where",
+    "zeros",
+    "zeros_like",
 ]

@@ -1,8 +1,8 @@
 """Command line: ``python -m minicnn train|eval|summary``.
 
-    python -m minicnn train lenet5 --data-dir ../shared/data/mnist
-    python -m minicnn eval runs/lenet5-.../checkpoint-epoch5.npz
-    python -m minicnn summary lenet5
+python -m minicnn train lenet5 --data-dir ../shared/data/mnist
+python -m minicnn eval runs/lenet5-.../checkpoint-epoch5.npz
+python -m minicnn summary lenet5
 """
 
 from __future__ import annotations
@@ -35,8 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=None, help=DATA_HELP)
     t.add_argument("--out", default=None, help="output directory (default runs/<model>-<time>/)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
-                   help="continue from a checkpoint file, or from the newest one in --out")
+    t.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="CHECKPOINT",
+        help="continue from a checkpoint file, or from the newest one in --out",
+    )
     t.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
     t.add_argument("--limit-test", type=int, default=None, help="use only the first N test images")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -65,10 +71,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.resume == "" and args.out is None:
                 raise SystemExit("--resume without a checkpoint path needs --out (the run directory to continue)")
             cfg = TrainConfig(
-                model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                momentum=args.momentum, weight_decay=args.weight_decay, optimizer=args.optimizer,
-                schedule=args.schedule, device=args.device, data_dir=args.data_dir, out=args.out, seed=args.seed,
-                limit_train=args.limit_train, limit_test=args.limit_test, progress=not args.no_progress,
+                model=args.model,
+                dataset=args.dataset,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                momentum=args.momentum,
+                weight_decay=args.weight_decay,
+                optimizer=args.optimizer,
+                schedule=args.schedule,
+                device=args.device,
+                data_dir=args.data_dir,
+                out=args.out,
+                seed=args.seed,
+                limit_train=args.limit_train,
+                limit_test=args.limit_test,
+                progress=not args.no_progress,
             )
             resume = None if args.resume is None else (args.resume or args.out)
             train(cfg, resume=resume, kill_at_step=args.kill_at_step)

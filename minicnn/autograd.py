@@ -361,8 +361,14 @@ class Tensor:
     def min(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
         return _ops.min(self, axis=axis if dim is None else dim, keepdims=keepdims)
 
-    def var(self, axis: Any = None, keepdims: bool = False, dim: Any = None, unbiased: bool = True,
-            correction: int | None = None) -> Tensor:
+    def var(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        dim: Any = None,
+        unbiased: bool = True,
+        correction: int | None = None,
+    ) -> Tensor:
         ddof = (1 if unbiased else 0) if correction is None else correction
         return _ops.var(self, axis=axis if dim is None else dim, keepdims=keepdims, correction=ddof)
 

@@ -26,8 +26,14 @@ def _outputs(out: Any) -> list[Tensor]:
     return [o for o in out if isinstance(o, Tensor)]
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any] | Tensor, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any] | Tensor,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
     """True if analytic and numerical gradients agree for every input that requires grad;
     otherwise raise :class:`GradcheckError` naming the input, the worst index and both values."""
     if isinstance(inputs, Tensor):

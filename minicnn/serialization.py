@@ -31,9 +31,7 @@ checkpoint under the real name. ``path`` is used exactly as given (no ``.npz`` i
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections import OrderedDict
 from typing import Any
 
@@ -58,6 +56,9 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
 
     ``compress=True`` deflates the arrays (smaller, slower). The write is atomic.
     """
+    import json  # noqa: PLC0415 - json and tempfile load on first use, keeping `import minicnn` fast
+    import tempfile  # noqa: PLC0415
+
     entries: dict[str, np.ndarray] = {}
     root = _encode(obj, entries, "obj", set())
     header = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, ensure_ascii=False)
@@ -85,19 +86,21 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
 
 
 def _encode(obj: Any, entries: dict[str, np.ndarray], where: str, active: set[int]) -> Any:
+    if isinstance(obj, np.generic):  # before float: np.float64 is a float subclass
+        return {"type": "npscalar", "entry": _add_array(np.asarray(obj), entries, where)}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, Tensor):
         from .nn.module import Parameter  # noqa: PLC0415 - nn loads lazily
 
         return {
-            "type": "tensor", "entry": _add_array(obj.array, entries, where),
-            "requires_grad": bool(obj.requires_grad), "parameter": isinstance(obj, Parameter),
+            "type": "tensor",
+            "entry": _add_array(obj.array, entries, where),
+            "requires_grad": bool(obj.requires_grad),
+            "parameter": isinstance(obj, Parameter),
         }
     if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
         return {"type": "ndarray", "entry": _add_array(obj, entries, where)}
-    if isinstance(obj, np.generic):
-        return {"type": "npscalar", "entry": _add_array(np.asarray(obj), entries, where)}
     if isinstance(obj, (dict, list, tuple)):
         if id(obj) in active:
             raise ValueError(f"mc.save: {where} contains itself (a cyclic structure cannot be saved)")
@@ -196,8 +199,15 @@ class _Reader:
         return CheckpointError(f"mc.load: {self.path!r}: {message}")
 
     def read(self) -> Any:
+        import json  # noqa: PLC0415
+
         if _STRUCTURE not in self.unused:
-            raise self.fail("no 'structure' entry: not a file written by mc.save")
+            hint = (
+                " (it looks like a torch.save file, which holds pickles)"
+                if any(name.endswith("data.pkl") for name in self.unused)
+                else ""
+            )
+            raise self.fail(f"no 'structure' entry: not a file written by mc.save{hint}")
         raw = self.entry(_STRUCTURE)
         if raw.dtype != np.uint8 or raw.ndim != 1:
             raise self.fail("the 'structure' entry is not UTF-8 JSON bytes")
@@ -230,8 +240,13 @@ class _Reader:
             raise self.fail(f"malformed structure node {_short(node)}")
         kind = node.get("type")
         fields = {
-            "dict": {"keys", "values"}, "odict": {"keys", "values"}, "list": {"items"}, "tuple": {"items"},
-            "ndarray": {"entry"}, "npscalar": {"entry"}, "tensor": {"entry", "requires_grad", "parameter"},
+            "dict": {"keys", "values"},
+            "odict": {"keys", "values"},
+            "list": {"items"},
+            "tuple": {"items"},
+            "ndarray": {"entry"},
+            "npscalar": {"entry"},
+            "tensor": {"entry", "requires_grad", "parameter"},
         }.get(kind)
         if fields is None or set(node) != fields | {"type"}:
             raise self.fail(f"malformed structure node {_short(node)}")

@@ -66,7 +66,7 @@ class Summary(list):
         out.append(f"Parameters: {t['params']:,} ({t['trainable_params']:,} trainable)")
         if t["params_in_pass"] != t["params"]:
             out.append(f"  of which used in this pass: {t['params_in_pass']:,}")
-        out.append(f"Multiply-adds per sample: {t['multiply_adds']:,} ({t['multiply_adds'] / 1e9:.3f} G)")
+        out.append(f"Multiply-adds per sample: {t['multiply_adds']:,} ({_si(t['multiply_adds'])})")
         out.append(f"Depth (weight layers on the longest path): {t['depth']}")
         if t["receptive_field"] is not None:
             out.append(f"Receptive field of the last spatial layer: {_fmt_pair(t['receptive_field'])}")
@@ -88,6 +88,13 @@ class Summary(list):
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _si(n: float) -> str:
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.3f} {unit}"
+    return str(n)
 
 
 def _fmt_shape(shape: Any) -> str:
@@ -119,8 +126,10 @@ def _is_weight_layer(m: nn.Module) -> bool:
 
 def layer_kind(m: nn.Module) -> str:
     """The aggregation kind: 'conv 3x3', 'depthwise 3x3', 'grouped conv 5x5', 'linear',
-    'batch norm', 'pool', 'activation', ... ."""
+    'batch norm', 'pool', 'activation', ...; a module may name its own with ``summary_kind``."""
     name = type(m).__name__
+    if getattr(m, "summary_kind", None):
+        return str(m.summary_kind)
     weight = getattr(m, "_parameters", {}).get("weight")
     if isinstance(m, nn.Linear):
         return "linear"
@@ -142,7 +151,7 @@ def layer_kind(m: nn.Module) -> str:
         return "dropout"
     if name == "LocalResponseNorm":
         return "lrn"
-    return name
+    return "other"
 
 
 def _multiply_adds(m: nn.Module, out: Any) -> int:
@@ -178,11 +187,9 @@ def _merge(records: list[_Record], out_ndim: int) -> _Record:
 def _through_layer(m: nn.Module, rec: _Record, x: Any, out: Any) -> _Record:
     """The record of a layer's output from the record of its input."""
     depth = rec.depth + (1 if _is_weight_layer(m) else 0)
-    if not isinstance(out, Tensor) or out.ndim != 4 or rec.rf is None:
-        return _Record(None, None, depth) if not isinstance(out, Tensor) or out.ndim != 4 else _Record(
-            (1, 1) if rec.rf is None else rec.rf, (1, 1) if rec.jump is None else rec.jump, depth
-        )
-    rf, jump = rec.rf, rec.jump
+    if not isinstance(out, Tensor) or out.ndim != 4:
+        return _Record(None, None, depth)
+    rf, jump = rec.rf or (1, 1), rec.jump or (1, 1)
     if hasattr(m, "kernel_size") and hasattr(m, "stride"):
         k, s = _pair(m.kernel_size), _pair(m.stride if m.stride is not None else m.kernel_size)
         d = _pair(getattr(m, "dilation", 1))

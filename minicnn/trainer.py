@@ -24,7 +24,7 @@ import numpy as np
 
 from . import models, nn, optim, random
 from .autograd import no_grad
-from .data import DataLoader, FashionMNIST, MNIST, Subset, transforms
+from .data import MNIST, DataLoader, FashionMNIST, Subset, transforms
 from .nn import functional as F
 from .serialization import load, save
 
@@ -146,8 +146,9 @@ def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
     return tqdm(iterable, total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
 
 
-def train(cfg: TrainConfig, resume: str | None = None, kill_at_step: int | None = None,
-          log: Callable[[str], None] = print) -> dict[str, Any]:
+def train(
+    cfg: TrainConfig, resume: str | None = None, kill_at_step: int | None = None, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Run (or resume) a training run; returns the final metrics record."""
     random.manual_seed(cfg.seed)
     out = Path(cfg.out or f"runs/{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -282,8 +283,9 @@ def write_plots(out: Path, history: list[dict[str, Any]], model: nn.Module, log:
         plt.close(fig)
 
 
-def evaluate_checkpoint(path: str, data_dir: str | None = None, device: str = "cpu",
-                        log: Callable[[str], None] = print) -> float:
+def evaluate_checkpoint(
+    path: str, data_dir: str | None = None, device: str = "cpu", log: Callable[[str], None] = print
+) -> float:
     """Rebuild the model recorded in a checkpoint and report its test accuracy."""
     ckpt = load(path)
     cfg = TrainConfig(**{k: v for k, v in ckpt["config"].items() if k in TrainConfig.__dataclass_fields__})
@@ -294,6 +296,8 @@ def evaluate_checkpoint(path: str, data_dir: str | None = None, device: str = "c
     model.load_state_dict(ckpt["model"])
     _, test_loader = make_loaders(cfg)
     loss, acc = evaluate(model, test_loader)
-    log(f"{path}: {cfg.model} on {cfg.dataset} test set ({len(test_loader.dataset)} images): "
-        f"accuracy {100 * acc:.2f} %, loss {loss:.4f}")
+    log(
+        f"{path}: {cfg.model} on {cfg.dataset} test set ({len(test_loader.dataset)} images): "
+        f"accuracy {100 * acc:.2f} %, loss {loss:.4f}"
+    )
     return acc

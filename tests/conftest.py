@@ -28,7 +28,9 @@ def devices() -> list[Any]:
             "cuda",
             marks=[
                 pytest.mark.cuda,
-                pytest.mark.skipif(not mc.cuda.is_available(), reason="CUDA: no GPU/CuPy (mc.cuda.is_available() is False)"),
+                pytest.mark.skipif(
+                    not mc.cuda.is_available(), reason="CUDA: no GPU/CuPy (mc.cuda.is_available() is False)"
+                ),
             ],
         ),
     ]

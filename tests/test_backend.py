@@ -13,8 +13,10 @@ import minicnn as mc
 from minicnn import backend
 
 
-@pytest.mark.parametrize("s,expected", [("cpu", ("cpu", 0)), ("cuda", ("cuda", 0)), ("cuda:1", ("cuda", 1)),
-                                        ("CUDA:0", ("cuda", 0)), (None, ("cpu", 0))])
+@pytest.mark.parametrize(
+    "s,expected",
+    [("cpu", ("cpu", 0)), ("cuda", ("cuda", 0)), ("cuda:1", ("cuda", 1)), ("CUDA:0", ("cuda", 0)), (None, ("cpu", 0))],
+)
 def test_parse_device(s, expected):
     assert backend.parse_device(s) == expected
 
@@ -39,7 +41,9 @@ BLOCK_CUPY = "import sys; sys.modules['cupy'] = None\n"  # makes `import cupy` r
 
 
 def test_cuda_request_without_cupy_gives_a_clear_error():
-    r = _run(BLOCK_CUPY + """
+    r = _run(
+        BLOCK_CUPY
+        + """
 import minicnn as mc
 assert mc.cuda.is_available() is False
 try:
@@ -47,12 +51,15 @@ try:
 except RuntimeError as e:
     assert 'CuPy' in str(e) and 'minicnn[cuda12]' in str(e), e
     print('ok')
-""")
+"""
+    )
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
 
 
 def test_import_is_fast_and_does_not_import_cupy_or_torch():
-    r = _run(BLOCK_CUPY + """
+    r = _run(
+        BLOCK_CUPY
+        + """
 import time
 t = time.perf_counter()
 import minicnn
@@ -60,7 +67,8 @@ dt = time.perf_counter() - t
 import sys
 assert 'torch' not in sys.modules and 'tqdm' not in sys.modules and 'matplotlib' not in sys.modules
 print(dt)
-""")
+"""
+    )
     assert r.returncode == 0, r.stderr
     # generous bound for a loaded CI box; measured ~0.15 s on an idle one
     assert float(r.stdout.strip()) < 1.0

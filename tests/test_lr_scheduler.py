@@ -123,8 +123,11 @@ PLATEAU = {
     "min_lr-list": dict(patience=0, factor=0.5, min_lr=[0.02, 0.001]),
     "min_lr-eps": dict(patience=0, factor=0.5, min_lr=0.01, eps=1e-3),
 }
-METRICS = [1.0, 0.9, 0.9, 0.95, 0.91, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7999, 0.85, 0.6, 0.61, 0.62, 0.63, 0.64, 0.7,
-           0.5, 0.5, 0.49, 0.55, 0.56, 0.57, 0.3, 0.31, 0.32, 0.33, 0.34, 0.35]
+METRICS = [
+    float(m)
+    for m in "1.0 0.9 0.9 0.95 0.91 0.8 0.8 0.8 0.8 0.8 0.7999 0.85 0.6 0.61 0.62 0.63 0.64 0.7 "
+    "0.5 0.5 0.49 0.55 0.56 0.57 0.3 0.31 0.32 0.33 0.34 0.35".split()
+]
 
 
 @pytest.mark.parametrize("metrics", [METRICS, [-m for m in METRICS]], ids=["falling", "rising"])

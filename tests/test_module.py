@@ -21,7 +21,8 @@ class MiniNet(nn.Module):
         self.heads = lib.ModuleList([lib.Linear(8, 2), lib.Linear(8, 3, bias=False)])
         self.extra = lib.ModuleDict({"b": lib.Linear(2, 2), "a": lib.Identity()})
         self.scale = (nn.Parameter if lib is nn else torch.nn.Parameter)(
-            mc.ones(1).array if lib is nn else torch.ones(1))
+            mc.ones(1).array if lib is nn else torch.ones(1)
+        )
         self.register_buffer("steps", np.zeros(1) if lib is nn else torch.zeros(1))
 
     def forward(self, x):
@@ -127,13 +128,16 @@ def test_default_init_bounds_like_torch():
     assert np.abs(lin.bias.numpy()).max() <= bound
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("kaiming_uniform_", dict(a=0.0, nonlinearity="relu")),
-    ("kaiming_normal_", dict(mode="fan_out", nonlinearity="relu")),
-    ("xavier_uniform_", dict(gain=2.0)),
-    ("normal_", dict(mean=0.5, std=0.2)),
-    ("trunc_normal_", dict(std=1.0, a=-0.5, b=1.0)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("kaiming_uniform_", dict(a=0.0, nonlinearity="relu")),
+        ("kaiming_normal_", dict(mode="fan_out", nonlinearity="relu")),
+        ("xavier_uniform_", dict(gain=2.0)),
+        ("normal_", dict(mean=0.5, std=0.2)),
+        ("trunc_normal_", dict(std=1.0, a=-0.5, b=1.0)),
+    ],
+)
 def test_init_distributions_match_torch(name, kwargs):
     """Moments of a large draw agree with torch's draw of the same init."""
     shape = (256, 128, 3, 3)

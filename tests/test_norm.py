@@ -21,21 +21,36 @@ TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol
 
 # -- local response norm -----------------------------------------------------------------------
 @SETTINGS
-@given(size=st.integers(1, 7), shape=st.sampled_from([(2, 6, 5), (2, 7, 3, 4), (1, 3, 2, 2, 3), (2, 1, 3, 3)]),
-       alpha=st.floats(1e-4, 1.0), beta=st.sampled_from([0.75, 0.5, 1.3]), k=st.floats(0.5, 3.0),
-       seed=st.integers(0, 2**16))
+@given(
+    size=st.integers(1, 7),
+    shape=st.sampled_from([(2, 6, 5), (2, 7, 3, 4), (1, 3, 2, 2, 3), (2, 1, 3, 3)]),
+    alpha=st.floats(1e-4, 1.0),
+    beta=st.sampled_from([0.75, 0.5, 1.3]),
+    k=st.floats(0.5, 3.0),
+    seed=st.integers(0, 2**16),
+)
 def test_lrn_matches_torch(size, shape, alpha, beta, k, seed):
     x = np.random.default_rng(seed).standard_normal(shape) * 2
-    compare_with_torch(lambda t: F.local_response_norm(t, size, alpha, beta, k),
-                       lambda t: TF.local_response_norm(t, size, alpha, beta, k), [x], seed=seed)
+    compare_with_torch(
+        lambda t: F.local_response_norm(t, size, alpha, beta, k),
+        lambda t: TF.local_response_norm(t, size, alpha, beta, k),
+        [x],
+        seed=seed,
+    )
 
 
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("size", [2, 5])
 def test_lrn_float32_alexnet_shape(device, size):
     x = np.random.default_rng(0).standard_normal((2, 96, 7, 7)) * 3
-    compare_with_torch(lambda t: F.local_response_norm(t, size), lambda t: TF.local_response_norm(t, size), [x],
-                       dtype=np.float32, device=device, **TOL[np.float32])
+    compare_with_torch(
+        lambda t: F.local_response_norm(t, size),
+        lambda t: TF.local_response_norm(t, size),
+        [x],
+        dtype=np.float32,
+        device=device,
+        **TOL[np.float32],
+    )
 
 
 @pytest.mark.parametrize("size", [4, 5])
@@ -49,7 +64,7 @@ def test_lrn_reproduces_alexnet_paper_constants():
     with alpha = 5 * 1e-4 (torch divides alpha by the window size)."""
     a = np.random.default_rng(2).standard_normal((2, 8, 3, 3)) * 30
     sq = np.pad(a * a, ((0, 0), (2, 2), (0, 0), (0, 0)))
-    window = sum(sq[:, i:i + 8] for i in range(5))
+    window = sum(sq[:, i : i + 8] for i in range(5))
     paper = a / (2.0 + 1e-4 * window) ** 0.75
     ours = nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)(mc.tensor(a)).numpy()
     np.testing.assert_allclose(ours, paper, rtol=1e-12)
@@ -63,9 +78,15 @@ def test_lrn_layer_repr_and_errors():
 
 # -- batch norm: functional --------------------------------------------------------------------
 @SETTINGS
-@given(shape=st.sampled_from([(4, 3), (3, 2, 5), (2, 3, 4, 5), (5, 1, 2, 2)]), affine=st.sampled_from(["both", "weight",
-       "none"]), training=st.booleans(), momentum=st.floats(0.0, 1.0), eps=st.sampled_from([1e-5, 1e-3]),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+@given(
+    shape=st.sampled_from([(4, 3), (3, 2, 5), (2, 3, 4, 5), (5, 1, 2, 2)]),
+    affine=st.sampled_from(["both", "weight", "none"]),
+    training=st.booleans(),
+    momentum=st.floats(0.0, 1.0),
+    eps=st.sampled_from([1e-5, 1e-3]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
 def test_batch_norm_functional_matches_torch(shape, affine, training, momentum, eps, dtype, seed):
     rng = np.random.default_rng(seed)
     C = shape[1]
@@ -92,8 +113,9 @@ def test_batch_norm_functional_matches_torch(shape, affine, training, momentum, 
 
 def test_batch_norm_without_running_stats_uses_batch_statistics():
     x = np.random.default_rng(3).standard_normal((6, 3, 2, 2))
-    compare_with_torch(lambda t: F.batch_norm(t, None, None, training=True),
-                       lambda t: TF.batch_norm(t, None, None, training=True), [x])
+    compare_with_torch(
+        lambda t: F.batch_norm(t, None, None, training=True), lambda t: TF.batch_norm(t, None, None, training=True), [x]
+    )
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -176,7 +198,9 @@ def test_batch_norm_layer_defaults():
 
 
 def test_batch_norm_errors_name_the_layer():
-    with pytest.raises(ValueError, match=r"BatchNorm2d\(16\): expected input of shape \(N, 16, H, W\), got \(2, 8, 5, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm2d\(16\): expected input of shape \(N, 16, H, W\), got \(2, 8, 5, 5\)"
+    ):
         nn.BatchNorm2d(16)(mc.randn(2, 8, 5, 5))
     with pytest.raises(ValueError, match=r"BatchNorm1d\(4\).*\(N, 4\) or \(N, 4, L\).*\(2, 4, 3, 3\)"):
         nn.BatchNorm1d(4)(mc.randn(2, 4, 3, 3))

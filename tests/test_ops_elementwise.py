@@ -44,8 +44,14 @@ def test_binary_broadcasting(name, shp, dtype, seed):
 @pytest.mark.parametrize("scalar", [2, 0.5, -3.0])
 def test_scalar_operands_keep_dtype(scalar):
     a = np.random.default_rng(0).uniform(0.5, 2, (3, 4))
-    for f in (lambda x: x + scalar, lambda x: scalar - x, lambda x: x * scalar, lambda x: scalar / x,
-              lambda x: x**scalar, lambda x: -x):
+    for f in (
+        lambda x: x + scalar,
+        lambda x: scalar - x,
+        lambda x: x * scalar,
+        lambda x: scalar / x,
+        lambda x: x**scalar,
+        lambda x: -x,
+    ):
         compare_with_torch(f, f, [a], dtype=np.float32)
 
 
@@ -82,8 +88,12 @@ def test_unary(name, shape, dtype, seed):
 def test_activation_kinks_match_torch():
     """Subgradients at the kinks follow torch: relu'(0)=0, relu6'(6)=0, clip passes at bounds."""
     x = np.array([-1.0, 0.0, 6.0, 3.0, 0.7, -0.5])
-    for f, g in [(F.relu, TF.relu), (F.relu6, TF.relu6), (lambda t: t.abs(), torch.abs),
-                 (lambda t: t.clip(-0.5, 0.7), lambda t: t.clamp(-0.5, 0.7))]:
+    for f, g in [
+        (F.relu, TF.relu),
+        (F.relu6, TF.relu6),
+        (lambda t: t.abs(), torch.abs),
+        (lambda t: t.clip(-0.5, 0.7), lambda t: t.clamp(-0.5, 0.7)),
+    ]:
         compare_with_torch(f, g, [x])
 
 
@@ -95,9 +105,17 @@ def test_softmax_is_stable_for_huge_logits():
 
 
 MATMUL_SHAPES = [
-    ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
-    ((2, 3), (5, 3, 4)), ((1, 2, 3), (5, 3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((4,), (2, 4, 3)),
-    ((2, 5, 4), (4,)), ((0, 3), (3, 2)),
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3,), (3, 4)),
+    ((2, 3), (3, 4)),
+    ((5, 2, 3), (3, 4)),
+    ((2, 3), (5, 3, 4)),
+    ((1, 2, 3), (5, 3, 4)),
+    ((2, 1, 2, 3), (3, 3, 2)),
+    ((4,), (2, 4, 3)),
+    ((2, 5, 4), (4,)),
+    ((0, 3), (3, 2)),
 ]
 
 
@@ -105,7 +123,9 @@ MATMUL_SHAPES = [
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul(sa, sb, dtype):
     rng = np.random.default_rng(1)
-    compare_with_torch(lambda a, b: a @ b, torch.matmul, [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype)
+    compare_with_torch(
+        lambda a, b: a @ b, torch.matmul, [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype
+    )
 
 
 @SETTINGS

@@ -18,10 +18,17 @@ SETTINGS = settings(max_examples=40, deadline=None)
 
 
 @SETTINGS
-@given(n=st.integers(1, 6), c=st.integers(1, 5), spatial=st.sampled_from([(), (3,), (2, 3)]),
-       reduction=st.sampled_from(["mean", "sum", "none"]), smoothing=st.sampled_from([0.0, 0.1, 0.5]),
-       weighted=st.booleans(), ignore=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=st.integers(0, 999))
+@given(
+    n=st.integers(1, 6),
+    c=st.integers(1, 5),
+    spatial=st.sampled_from([(), (3,), (2, 3)]),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    smoothing=st.sampled_from([0.0, 0.1, 0.5]),
+    weighted=st.booleans(),
+    ignore=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 999),
+)
 def test_cross_entropy(n, c, spatial, reduction, smoothing, weighted, ignore, dtype, seed):
     rng = np.random.default_rng(seed)
     logits = rng.standard_normal((n, c) + spatial) * 3
@@ -44,8 +51,13 @@ def test_cross_entropy(n, c, spatial, reduction, smoothing, weighted, ignore, dt
 
 
 @SETTINGS
-@given(n=st.integers(1, 6), c=st.integers(1, 5), reduction=st.sampled_from(["mean", "sum", "none"]),
-       weighted=st.booleans(), seed=st.integers(0, 999))
+@given(
+    n=st.integers(1, 6),
+    c=st.integers(1, 5),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    weighted=st.booleans(),
+    seed=st.integers(0, 999),
+)
 def test_nll_loss(n, c, reduction, weighted, seed):
     rng = np.random.default_rng(seed)
     logp = np.log(rng.dirichlet(np.ones(c), n))
@@ -58,25 +70,30 @@ def test_nll_loss(n, c, reduction, weighted, seed):
     def torch_fn(x, t, *w):
         return TF.nll_loss(x, t, weight=w[0] if w else None, reduction=reduction)
 
-    compare_with_torch(mc_fn, torch_fn, [logp, target] + ([weight] if weighted else []),
-                       grad_inputs=[True, False, False])
+    compare_with_torch(
+        mc_fn, torch_fn, [logp, target] + ([weight] if weighted else []), grad_inputs=[True, False, False]
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss(reduction):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
-    compare_with_torch(lambda x, y: F.mse_loss(x, y, reduction=reduction),
-                       lambda x, y: TF.mse_loss(x, y, reduction=reduction), [a, b])
+    compare_with_torch(
+        lambda x, y: F.mse_loss(x, y, reduction=reduction), lambda x, y: TF.mse_loss(x, y, reduction=reduction), [a, b]
+    )
 
 
 def test_loss_modules_match_functional():
     rng = np.random.default_rng(1)
     x, t = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
     w = rng.uniform(0.5, 1.5, 4)
-    compare_with_torch(lambda a, b: mc.nn.CrossEntropyLoss(weight=mc.tensor(w), label_smoothing=0.2)(a, b),
-                       lambda a, b: torch.nn.CrossEntropyLoss(weight=torch.tensor(w), label_smoothing=0.2)(a, b),
-                       [x, t], grad_inputs=[True, False])
+    compare_with_torch(
+        lambda a, b: mc.nn.CrossEntropyLoss(weight=mc.tensor(w), label_smoothing=0.2)(a, b),
+        lambda a, b: torch.nn.CrossEntropyLoss(weight=torch.tensor(w), label_smoothing=0.2)(a, b),
+        [x, t],
+        grad_inputs=[True, False],
+    )
     compare_with_torch(lambda a, b: mc.nn.MSELoss()(a, b), lambda a, b: torch.nn.MSELoss()(a, b), [x, x[::-1].copy()])
 
 
@@ -106,8 +123,7 @@ def test_gradcheck_cross_entropy(smoothing, reduction):
     x = mc.tensor(rng.standard_normal((3, 4, 2)), requires_grad=True)
     t = mc.tensor(np.array([[0, 3], [1, -100], [2, 2]]))
     w = mc.tensor(rng.uniform(0.5, 2, 4))
-    assert mc.gradcheck(lambda a: F.cross_entropy(a, t, weight=w, reduction=reduction, label_smoothing=smoothing),
-                        [x])
+    assert mc.gradcheck(lambda a: F.cross_entropy(a, t, weight=w, reduction=reduction, label_smoothing=smoothing), [x])
 
 
 def test_gradcheck_nll_and_mse():

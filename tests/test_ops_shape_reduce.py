@@ -22,8 +22,13 @@ dtypes = st.sampled_from([np.float32, np.float64])
 def shape_and_axis(draw, min_dims=1):
     shape = draw(array_shapes(min_dims=min_dims, max_dims=4, min_side=1, max_side=4))
     nd = len(shape)
-    axis = draw(st.one_of(st.none(), st.integers(-nd, nd - 1),
-                          st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple)))
+    axis = draw(
+        st.one_of(
+            st.none(),
+            st.integers(-nd, nd - 1),
+            st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple),
+        )
+    )
     return shape, axis
 
 
@@ -37,8 +42,12 @@ def _torch_dim(axis, nd):
 def test_sum_mean(op, sa, keep, dtype, seed):
     shape, axis = sa
     x = np.random.default_rng(seed).standard_normal(shape)
-    compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep),
-                       lambda t: getattr(t, op)(dim=_torch_dim(axis, len(shape)), keepdim=keep), [x], dtype=dtype)
+    compare_with_torch(
+        lambda t: getattr(t, op)(axis=axis, keepdims=keep),
+        lambda t: getattr(t, op)(dim=_torch_dim(axis, len(shape)), keepdim=keep),
+        [x],
+        dtype=dtype,
+    )
 
 
 @pytest.mark.parametrize("op", ["max", "min"])
@@ -47,6 +56,7 @@ def test_sum_mean(op, sa, keep, dtype, seed):
 def test_max_min(op, sa, keep, dtype, seed):
     shape, axis = sa
     x = np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape).astype(float)  # no ties
+
     def tfn(t):
         if axis is None:
             return getattr(t, op)() if not keep else getattr(t, "a" + op)(dim=tuple(range(t.ndim)), keepdim=True)
@@ -67,8 +77,11 @@ def test_var(sa, keep, unbiased, seed):
     n = int(np.prod([shape[a] for a in ((axis,) if isinstance(axis, int) else axis or range(len(shape)))]))
     assume(n > int(unbiased))
     x = np.random.default_rng(seed).standard_normal(shape)
-    compare_with_torch(lambda t: t.var(axis=axis, keepdims=keep, unbiased=unbiased),
-                       lambda t: t.var(dim=_torch_dim(axis, len(shape)), keepdim=keep, unbiased=unbiased), [x])
+    compare_with_torch(
+        lambda t: t.var(axis=axis, keepdims=keep, unbiased=unbiased),
+        lambda t: t.var(dim=_torch_dim(axis, len(shape)), keepdim=keep, unbiased=unbiased),
+        [x],
+    )
 
 
 def test_dim_alias_and_empty_batch():
@@ -98,8 +111,18 @@ def test_reshape_flatten_transpose(shape, seed, dtype):
 
 
 INDEXES = [
-    (slice(None),), (0,), (-1,), (slice(1, None, 2),), (Ellipsis, 0), (None, 0), (slice(None), [0, 2, 0]),
-    ([1, 1, 0],), ([[0, 1], [1, 1]],), (np.array([True, False, True]),), ([0, 2], [1, 1]), (slice(None, 2), 1),
+    (slice(None),),
+    (0,),
+    (-1,),
+    (slice(1, None, 2),),
+    (Ellipsis, 0),
+    (None, 0),
+    (slice(None), [0, 2, 0]),
+    ([1, 1, 0],),
+    ([[0, 1], [1, 1]],),
+    (np.array([True, False, True]),),
+    ([0, 2], [1, 1]),
+    (slice(None, 2), 1),
 ]
 
 
@@ -119,8 +142,12 @@ def test_indexing_with_tensor_index():
 
 
 @SETTINGS
-@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), n=st.integers(1, 3),
-       seed=st.integers(0, 999), data=st.data())
+@given(
+    shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+    n=st.integers(1, 3),
+    seed=st.integers(0, 999),
+    data=st.data(),
+)
 def test_cat_stack(shape, n, seed, data):
     nd = len(shape)
     axis = data.draw(st.integers(-nd, nd - 1))
@@ -180,6 +207,7 @@ GRADCHECK = {
 @pytest.mark.parametrize("name", sorted(GRADCHECK))
 def test_gradcheck_float64(name):
     fn, shape = GRADCHECK[name]
-    x = mc.tensor(np.random.default_rng(11).permutation(int(np.prod(shape))).reshape(shape) / 7.0 + 0.3,
-                  requires_grad=True)
+    x = mc.tensor(
+        np.random.default_rng(11).permutation(int(np.prod(shape))).reshape(shape) / 7.0 + 0.3, requires_grad=True
+    )
     assert mc.gradcheck(fn, [x])

@@ -94,8 +94,9 @@ def test_steps_match_torch(case, dtype):
 def test_sgd_random_settings(lr, momentum, dampening, weight_decay, nesterov, maximize, seed):
     if nesterov and (momentum == 0 or dampening != 0):
         dampening, momentum = 0.0, momentum or 0.9
-    kw = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
-              maximize=maximize)
+    kw = dict(
+        lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov, maximize=maximize
+    )
     run_against_torch(SGD, kw, seed=seed, shapes=[(4, 3), (2,)])
 
 
@@ -128,8 +129,9 @@ def test_adam_random_settings(cls, lr, beta1, beta2, eps, weight_decay, amsgrad,
     seed=st.integers(0, 2**16),
 )
 def test_rmsprop_random_settings(lr, alpha, eps, weight_decay, momentum, centered, maximize, seed):
-    kw = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered,
-              maximize=maximize)
+    kw = dict(
+        lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered, maximize=maximize
+    )
     run_against_torch(RMSprop, kw, seed=seed, shapes=[(4, 3), (2,)])
 
 
@@ -285,6 +287,13 @@ def test_params_without_grad_are_skipped():
     np.testing.assert_array_equal(b.numpy(), np.ones(2))
     assert b not in opt.state and opt.state[a]["step"] == 1
     assert list(opt.state_dict()["state"]) == [0]
+
+
+def test_gradient_of_wrong_shape_raises():
+    p = mc.nn.Parameter(np.ones((2, 3)))
+    p.grad = mc.Tensor(np.ones(3))
+    with pytest.raises(ValueError, match=r"SGD.step: a parameter of shape \(2, 3\) has a gradient of shape \(3,\)"):
+        SGD([p], lr=0.1).step()
 
 
 def test_plain_sgd_keeps_no_state():

@@ -44,8 +44,15 @@ def torch_valid(fn, xt) -> bool:
 
 # -- max pooling -------------------------------------------------------------------------------
 @SETTINGS
-@given(s=pool_settings(), n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(1, 11), w=st.integers(1, 11),
-       ties=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    s=pool_settings(),
+    n=st.integers(1, 2),
+    c=st.integers(1, 3),
+    h=st.integers(1, 11),
+    w=st.integers(1, 11),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_max_pool2d_matches_torch(s, n, c, h, w, ties, seed):
     x = input_array(seed, (n, c, h, w), ties)
     xt = torch.tensor(x, requires_grad=True)
@@ -72,12 +79,19 @@ def test_max_pool2d_matches_torch(s, n, c, h, w, ties, seed):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_max_pool2d_overlapping_alexnet_setting(device, dtype):
     x = np.random.default_rng(0).standard_normal((2, 4, 13, 13))
-    compare_with_torch(lambda t: F.max_pool2d(t, 3, 2), lambda t: TF.max_pool2d(t, 3, 2), [x], dtype=dtype,
-                       device=device)
+    compare_with_torch(
+        lambda t: F.max_pool2d(t, 3, 2), lambda t: TF.max_pool2d(t, 3, 2), [x], dtype=dtype, device=device
+    )
 
 
-@pytest.mark.parametrize("settings_", [dict(kernel_size=3, stride=2), dict(kernel_size=2, stride=1, padding=1),
-                                       dict(kernel_size=3, stride=2, ceil_mode=True)])
+@pytest.mark.parametrize(
+    "settings_",
+    [
+        dict(kernel_size=3, stride=2),
+        dict(kernel_size=2, stride=1, padding=1),
+        dict(kernel_size=3, stride=2, ceil_mode=True),
+    ],
+)
 def test_max_pool2d_ties_route_gradient_like_torch(settings_):
     """Constant input: every window is one big tie; torch sends each gradient to the first
     element of its window (row-major), overlapping windows accumulate."""
@@ -104,8 +118,12 @@ def test_max_pool2d_nan_propagates_like_torch():
 
 def test_max_pool2d_unbatched_and_float32():
     x = np.random.default_rng(2).standard_normal((3, 9, 8))
-    compare_with_torch(lambda t: F.max_pool2d(t, 2, 2, 1, ceil_mode=True),
-                       lambda t: TF.max_pool2d(t, 2, 2, 1, ceil_mode=True), [x], dtype=np.float32)
+    compare_with_torch(
+        lambda t: F.max_pool2d(t, 2, 2, 1, ceil_mode=True),
+        lambda t: TF.max_pool2d(t, 2, 2, 1, ceil_mode=True),
+        [x],
+        dtype=np.float32,
+    )
 
 
 def test_max_pool2d_no_grad_path_equals_grad_path():
@@ -123,9 +141,16 @@ def test_max_pool2d_gradcheck():
 
 # -- average pooling ---------------------------------------------------------------------------
 @SETTINGS
-@given(s=pool_settings(dilation=False), count_include_pad=st.booleans(),
-       divisor_override=st.one_of(st.none(), st.integers(1, 5)), n=st.integers(1, 2), c=st.integers(1, 3),
-       h=st.integers(1, 11), w=st.integers(1, 11), seed=st.integers(0, 2**16))
+@given(
+    s=pool_settings(dilation=False),
+    count_include_pad=st.booleans(),
+    divisor_override=st.one_of(st.none(), st.integers(1, 5)),
+    n=st.integers(1, 2),
+    c=st.integers(1, 3),
+    h=st.integers(1, 11),
+    w=st.integers(1, 11),
+    seed=st.integers(0, 2**16),
+)
 def test_avg_pool2d_matches_torch(s, count_include_pad, divisor_override, n, c, h, w, seed):
     s.pop("dilation")
     s.update(count_include_pad=count_include_pad, divisor_override=divisor_override)
@@ -142,9 +167,13 @@ def test_avg_pool2d_ceil_mode_clipped_divisor_float32(device):
     """ceil_mode windows hanging past the padded input divide by their clipped size."""
     x = np.random.default_rng(4).standard_normal((2, 3, 8, 7))
     for cip in (True, False):
-        compare_with_torch(lambda t, c=cip: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=c),
-                           lambda t, c=cip: TF.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=c),
-                           [x], dtype=np.float32, device=device)
+        compare_with_torch(
+            lambda t, c=cip: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=c),
+            lambda t, c=cip: TF.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=c),
+            [x],
+            dtype=np.float32,
+            device=device,
+        )
 
 
 def test_avg_pool2d_gradcheck():
@@ -153,16 +182,26 @@ def test_avg_pool2d_gradcheck():
 
 
 # -- adaptive pooling --------------------------------------------------------------------------
-ADAPTIVE_CASES = [((7, 5), (3, 2)), ((10, 10), (3, 4)), ((5, 5), (5, 5)), ((4, 9), (7, 3)), ((1, 1), (2, 2)),
-                  ((6, 6), (1, 1)), ((13, 13), (6, 6)), ((8, 5), (None, 3)), ((9, 7), 4)]
+ADAPTIVE_CASES = [
+    ((7, 5), (3, 2)),
+    ((10, 10), (3, 4)),
+    ((5, 5), (5, 5)),
+    ((4, 9), (7, 3)),
+    ((1, 1), (2, 2)),
+    ((6, 6), (1, 1)),
+    ((13, 13), (6, 6)),
+    ((8, 5), (None, 3)),
+    ((9, 7), 4),
+]
 
 
 @pytest.mark.parametrize("hw,out", ADAPTIVE_CASES)
 def test_adaptive_avg_pool2d_matches_torch(hw, out):
     x = np.random.default_rng(6).standard_normal((2, 3) + hw)
     compare_with_torch(lambda t: F.adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [x])
-    compare_with_torch(lambda t: F.adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [x],
-                       dtype=np.float32)
+    compare_with_torch(
+        lambda t: F.adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [x], dtype=np.float32
+    )
 
 
 @pytest.mark.parametrize("hw,out", ADAPTIVE_CASES)
@@ -184,10 +223,20 @@ def test_adaptive_max_pool2d_matches_torch(hw, out, ties):
 @pytest.mark.parametrize("device", devices())
 def test_adaptive_pools_on_device(device):
     x = np.random.default_rng(9).standard_normal((2, 3, 7, 9))
-    compare_with_torch(lambda t: F.adaptive_max_pool2d(t, (3, 4)), lambda t: TF.adaptive_max_pool2d(t, (3, 4)),
-                       [x], dtype=np.float32, device=device)
-    compare_with_torch(lambda t: F.adaptive_avg_pool2d(t, (3, 4)), lambda t: TF.adaptive_avg_pool2d(t, (3, 4)),
-                       [x], dtype=np.float32, device=device)
+    compare_with_torch(
+        lambda t: F.adaptive_max_pool2d(t, (3, 4)),
+        lambda t: TF.adaptive_max_pool2d(t, (3, 4)),
+        [x],
+        dtype=np.float32,
+        device=device,
+    )
+    compare_with_torch(
+        lambda t: F.adaptive_avg_pool2d(t, (3, 4)),
+        lambda t: TF.adaptive_avg_pool2d(t, (3, 4)),
+        [x],
+        dtype=np.float32,
+        device=device,
+    )
 
 
 def test_adaptive_pools_gradcheck():
@@ -197,11 +246,17 @@ def test_adaptive_pools_gradcheck():
 
 
 # -- layers and errors -------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [
-    lambda m: m.MaxPool2d(3, 2), lambda m: m.MaxPool2d((3, 2), (1, 2), 1, 2, ceil_mode=True),
-    lambda m: m.AvgPool2d(3), lambda m: m.AvgPool2d(2, 1, 1, ceil_mode=True, count_include_pad=False),
-    lambda m: m.AdaptiveAvgPool2d((6, None)), lambda m: m.AdaptiveMaxPool2d(2),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.MaxPool2d(3, 2),
+        lambda m: m.MaxPool2d((3, 2), (1, 2), 1, 2, ceil_mode=True),
+        lambda m: m.AvgPool2d(3),
+        lambda m: m.AvgPool2d(2, 1, 1, ceil_mode=True, count_include_pad=False),
+        lambda m: m.AdaptiveAvgPool2d((6, None)),
+        lambda m: m.AdaptiveMaxPool2d(2),
+    ],
+)
 def test_pool_layers_match_torch_layers(make):
     ours, theirs = make(nn), make(torch.nn)
     assert repr(ours) == repr(theirs)

@@ -25,8 +25,14 @@ def _require_mnist() -> None:
 
 def _cli(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "minicnn", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-m", "minicnn", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=full_env,
+    )
 
 
 def _final_weights(run: Path) -> dict[str, np.ndarray]:
@@ -77,8 +83,19 @@ def test_kill_mid_epoch_and_resume_gives_the_same_weights(tmp_path):
 
 def test_same_seed_gives_bit_identical_weights_and_other_seed_differs(tmp_path):
     _require_mnist()
-    args = ("--limit-train", "256", "--limit-test", "100", "--epochs", "1", "--batch-size", "64", "--no-progress",
-            "--data-dir", str(MNIST_DIR))
+    args = (
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "100",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--no-progress",
+        "--data-dir",
+        str(MNIST_DIR),
+    )
     runs = []
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         r = _cli("train", "lenet5", *args, "--seed", seed, "--out", str(tmp_path / name))
@@ -91,8 +108,17 @@ def test_same_seed_gives_bit_identical_weights_and_other_seed_differs(tmp_path):
 
 def test_without_data_or_network_the_error_says_what_to_do(tmp_path):
     # MINICNN_OFFLINE=1: no download is tried (tests never reach outside this machine)
-    r = _cli("train", "lenet5", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "run"),
-             env={"MINICNN_DATA": str(tmp_path / "empty"), "MINICNN_OFFLINE": "1"}, timeout=300)
+    r = _cli(
+        "train",
+        "lenet5",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "run"),
+        env={"MINICNN_DATA": str(tmp_path / "empty"), "MINICNN_OFFLINE": "1"},
+        timeout=300,
+    )
     assert r.returncode == 2, r.stderr[-3000:]
     assert "train-images-idx3-ubyte" in r.stderr
     assert "--data-dir" in r.stderr and "MINICNN_DATA" in r.stderr

@@ -1,0 +1,1 @@
+from . import batchnorm, dropout, lrn, pool  # noqa: F401,E402  (pooling, normalisation and dropout kernels)

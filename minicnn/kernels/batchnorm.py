@@ -47,8 +47,9 @@ def channel_sum(v: Any) -> Any:
     return v.reshape(N, C, -1).sum(axis=2).sum(axis=0)
 
 
-def batch_norm_train_forward(x: Any, weight: Any | None, bias: Any | None,
-                             eps: float = 1e-5) -> tuple[Any, Any, Any, Any, Any]:
+def batch_norm_train_forward(
+    x: Any, weight: Any | None, bias: Any | None, eps: float = 1e-5
+) -> tuple[Any, Any, Any, Any, Any]:
     """(y, mean, biased var, xhat, inv_std) using this batch's statistics."""
     xp = get_array_module(x)
     m = x.size // x.shape[1]
@@ -63,18 +64,18 @@ def batch_norm_train_forward(x: Any, weight: Any | None, bias: Any | None,
     return y, mean, var, xhat, inv_std
 
 
-def update_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, m: int,
-                         momentum: float) -> None:
+def update_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, m: int, momentum: float) -> None:
     """In place: exponential moving averages of the batch mean and the unbiased batch variance
     (m values per channel). momentum = 1/t gives the cumulative average of t batches."""
     running_mean *= 1.0 - momentum
     running_mean += momentum * mean
     running_var *= 1.0 - momentum
-    running_var += momentum * var
+    running_var += momentum * var * (m / (m - 1))
 
 
-def batch_norm_eval_forward(x: Any, running_mean: Any, running_var: Any, weight: Any | None,
-                            bias: Any | None, eps: float = 1e-5) -> tuple[Any, Any]:
+def batch_norm_eval_forward(
+    x: Any, running_mean: Any, running_var: Any, weight: Any | None, bias: Any | None, eps: float = 1e-5
+) -> tuple[Any, Any]:
     """(y, inv_std): y = (x - running_mean) * inv_std * gamma + beta, as one scale and shift."""
     xp = get_array_module(x)
     inv_std = 1.0 / xp.sqrt(running_var + eps)
@@ -85,8 +86,9 @@ def batch_norm_eval_forward(x: Any, running_mean: Any, running_var: Any, weight:
     return y, inv_std
 
 
-def batch_norm_train_backward(gy: Any, xhat: Any, inv_std: Any, weight: Any | None,
-                              need_x_grad: bool = True) -> tuple[Any, Any, Any]:
+def batch_norm_train_backward(
+    gy: Any, xhat: Any, inv_std: Any, weight: Any | None, need_x_grad: bool = True
+) -> tuple[Any, Any, Any]:
     """(dx or None, dgamma, dbeta) for the batch-statistics forward."""
     m = gy.size // gy.shape[1]
     dbeta = channel_sum(gy)
@@ -102,8 +104,15 @@ def batch_norm_train_backward(gy: Any, xhat: Any, inv_std: Any, weight: Any | No
     return dx, dgamma, dbeta
 
 
-def batch_norm_eval_backward(gy: Any, x: Any, running_mean: Any, inv_std: Any, weight: Any | None,
-                             need_x_grad: bool = True, need_param_grads: bool = True) -> tuple[Any, Any, Any]:
+def batch_norm_eval_backward(
+    gy: Any,
+    x: Any,
+    running_mean: Any,
+    inv_std: Any,
+    weight: Any | None,
+    need_x_grad: bool = True,
+    need_param_grads: bool = True,
+) -> tuple[Any, Any, Any]:
     """(dx, dgamma, dbeta) for the running-statistics forward, where the statistics are
     constants: dx = g * gamma * inv_std. Entries not asked for are None."""
     nd = gy.ndim

@@ -39,16 +39,16 @@ def _channel_padded(shape: tuple[int, int, int], before: int, after: int, xp: An
     N, C, M = shape
     buf = xp.empty((N, before + C + after, M), dtype=dtype)
     buf[:, :before] = 0
-    buf[:, before + C:] = 0
-    return buf, buf[:, before:before + C]
+    buf[:, before + C :] = 0
+    return buf, buf[:, before : before + C]
 
 
 def _sliding_channel_sum(buf: Any, C: int, n: int) -> Any:
     """(N, C, M) with out[:, c] = buf[:, c] + buf[:, c+1] + ... + buf[:, c+n-1]."""
     xp = get_array_module(buf)
-    out = buf[:, 0:C].copy() if n == 1 else xp.add(buf[:, 0:C], buf[:, 1:C + 1])
+    out = buf[:, 0:C].copy() if n == 1 else xp.add(buf[:, 0:C], buf[:, 1 : C + 1])
     for o in range(2, n):
-        out += buf[:, o:o + C]
+        out += buf[:, o : o + C]
     return out
 
 
@@ -63,8 +63,7 @@ def _negative_power(s: Any, beta: float) -> Any:
     return xp.power(s, -beta)
 
 
-def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                k: float = 1.0) -> tuple[Any, Any, Any]:
+def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> tuple[Any, Any, Any]:
     """b (shape of a), and the scale s and s^(-beta) (both (N, C, M)) that backward reuses."""
     xp = get_array_module(a)
     N, C = a.shape[:2]
@@ -78,14 +77,15 @@ def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75,
     return (a3 * s_pow).reshape(a.shape), s, s_pow
 
 
-def lrn_backward(gb: Any, a: Any, b: Any, s: Any, s_pow: Any, size: int, alpha: float = 1e-4,
-                 beta: float = 0.75) -> Any:
+def lrn_backward(
+    gb: Any, a: Any, b: Any, s: Any, s_pow: Any, size: int, alpha: float = 1e-4, beta: float = 0.75
+) -> Any:
     """grad_a (shape of a) from grad_b, the input a, the output b, and s, s^(-beta) of forward."""
     xp = get_array_module(gb)
     N, C = a.shape[:2]
     g3, a3, b3 = gb.reshape(N, C, -1), a.reshape(N, C, -1), b.reshape(N, C, -1)
     # adjoint window: pad (n-1)//2 before and n//2 after, the mirror of the forward padding
-    buf, inner = _channel_padded(a3.shape, size // 2, (size - 1) // 2, xp, gb.dtype)
+    buf, inner = _channel_padded(a3.shape, (size - 1) // 2, size // 2, xp, gb.dtype)
     xp.multiply(g3, b3, out=inner)
     inner /= s  # g_c * b_c / s_c
     back = _sliding_channel_sum(buf, C, size)

@@ -51,8 +51,9 @@ def pair(v: IntPair, name: str = "value", op: str = "pool") -> tuple[int, int]:
     raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
 
 
-def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
-                     ceil_mode: bool = False) -> int:
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil_mode: bool = False
+) -> int:
     """Number of windows along one axis (torch's formula, including its ceil_mode rule)."""
     span = size + 2 * padding - dilation * (kernel - 1) - 1
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
@@ -76,27 +77,39 @@ class PoolGeometry(NamedTuple):
     ow: int
 
 
-def pool_geometry(x_shape: tuple[int, ...], kernel_size: IntPair, stride: IntPair | None = None,
-                  padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False,
-                  op: str = "pool2d") -> PoolGeometry:
+def pool_geometry(
+    x_shape: tuple[int, ...],
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    op: str = "pool2d",
+) -> PoolGeometry:
     """Validate the settings like torch does and compute the output size. x_shape: (N, C, H, W)."""
     kh, kw = pair(kernel_size, "kernel_size", op)
     sh, sw = (kh, kw) if stride is None or stride == () or stride == [] else pair(stride, "stride", op)
     ph, pw = pair(padding, "padding", op)
     dh, dw = pair(dilation, "dilation", op)
     if min(kh, kw) <= 0 or min(sh, sw) <= 0 or min(dh, dw) <= 0:
-        raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, "
-                         f"got kernel_size={(kh, kw)}, stride={(sh, sw)}, dilation={(dh, dw)}")
+        raise ValueError(
+            f"{op}: kernel_size, stride and dilation must be positive, "
+            f"got kernel_size={(kh, kw)}, stride={(sh, sw)}, dilation={(dh, dw)}"
+        )
     if ph < 0 or pw < 0 or ph > kh // 2 or pw > kw // 2:
-        raise ValueError(f"{op}: padding must be between 0 and half the kernel size, "
-                         f"got padding={(ph, pw)} for kernel_size={(kh, kw)}")
+        raise ValueError(
+            f"{op}: padding must be between 0 and half the kernel size, "
+            f"got padding={(ph, pw)} for kernel_size={(kh, kw)}"
+        )
     H, W = x_shape[-2:]
     oh = pool_output_size(H, kh, sh, ph, dh, ceil_mode)
     ow = pool_output_size(W, kw, sw, pw, dw, ceil_mode)
     if oh < 1 or ow < 1:
-        raise ValueError(f"{op}: input of shape {tuple(x_shape)} is too small for kernel_size={(kh, kw)}, "
-                         f"stride={(sh, sw)}, padding={(ph, pw)}, dilation={(dh, dw)}: "
-                         f"the output would be {oh}x{ow}")
+        raise ValueError(
+            f"{op}: input of shape {tuple(x_shape)} is too small for kernel_size={(kh, kw)}, "
+            f"stride={(sh, sw)}, padding={(ph, pw)}, dilation={(dh, dw)}: "
+            f"the output would be {oh}x{ow}"
+        )
     return PoolGeometry(kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
@@ -115,14 +128,14 @@ def _pad(x: Any, g: PoolGeometry, value: float) -> Any:
     xp = get_array_module(x)
     out = xp.full(x.shape[:-2] + (hp, wp), value, dtype=x.dtype)
     h, w = min(H, hp - g.ph), min(W, wp - g.pw)  # ceil_mode may read past x, floor may stop short
-    out[..., g.ph:g.ph + h, g.pw:g.pw + w] = x[..., :h, :w]
+    out[..., g.ph : g.ph + h, g.pw : g.pw + w] = x[..., :h, :w]
     return out
 
 
 def _window_view(a: Any, g: PoolGeometry, i: int, j: int) -> Any:
     """Kernel offset (i, j) of every window: a strided (N, C, OH, OW) view of padded ``a``."""
     r, c = i * g.dh, j * g.dw
-    return a[..., r:r + g.sh * (g.oh - 1) + 1:g.sh, c:c + g.sw * (g.ow - 1) + 1:g.sw]
+    return a[..., r : r + g.sh * (g.oh - 1) + 1 : g.sh, c : c + g.sw * (g.ow - 1) + 1 : g.sw]
 
 
 def _offsets(g: PoolGeometry) -> list[tuple[int, int, int]]:
@@ -141,15 +154,21 @@ def _crop(gx_pad: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
     H, W = x_shape[-2:]
     if gx_pad.shape[-2:] == (H, W):
         return gx_pad
-    return get_array_module(gx_pad).ascontiguousarray(gx_pad[..., g.ph:g.ph + H, g.pw:g.pw + W])
+    return get_array_module(gx_pad).ascontiguousarray(gx_pad[..., g.ph : g.ph + H, g.pw : g.pw + W])
 
 
 # -- max pooling --------------------------------------------------------------------------------
-def max_pool2d_forward(x: Any, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
-                       dilation: IntPair = 1, ceil_mode: bool = False,
-                       with_argmax: bool = False) -> tuple[Any, Any]:
+def max_pool2d_forward(
+    x: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    with_argmax: bool = False,
+) -> tuple[Any, Any]:
     """y (N, C, OH, OW) and, if ``with_argmax``, the kernel offset k = i*kw + j of each output's
-    maximum (else None). Padding holds -inf, so it never wins against real data.
+    maximum (else None). Padding holds -inf, so it never wins against real (finite) data.
 
     Ties go to the first maximum in row-major window order and NaN wins, exactly torch's
     ``if (val > maxval || isnan(val))``: a later offset replaces the running max only if it is
@@ -174,16 +193,26 @@ def max_pool2d_forward(x: Any, kernel_size: IntPair, stride: IntPair | None = No
         xp.copyto(win, _window_view(x_pad, g, i, j))
         xp.greater(win, y, out=better)
         better |= xp.isnan(win)
-        # argmax = where(better, k, argmax), written branch-free: offsets come in increasing k,
-        # so every stored argmax is below k and max(argmax, better*k) picks k exactly where better.
-        xp.maximum(argmax, better * argmax.dtype.type(k), out=argmax)
+        # argmax = where(better, k, argmax), written branch-free (a masked write is several
+        # times slower): offsets come in increasing k, so every stored argmax is below k and
+        # max(argmax, better*k) picks k exactly where better.
+        candidate = better.astype(argmax.dtype)
+        candidate *= k
+        xp.maximum(argmax, candidate, out=argmax)
         xp.maximum(y, win, out=y)
     return y, argmax
 
 
-def max_pool2d_backward(gy: Any, argmax: Any, x_shape: tuple[int, ...], kernel_size: IntPair,
-                        stride: IntPair | None = None, padding: IntPair = 0, dilation: IntPair = 1,
-                        ceil_mode: bool = False) -> Any:
+def max_pool2d_backward(
+    gy: Any,
+    argmax: Any,
+    x_shape: tuple[int, ...],
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+) -> Any:
     """gx (x_shape): each output gradient goes to the input pixel its window's maximum came from.
 
     For each kernel offset k, the outputs whose argmax is k add their gradient into the strided
@@ -199,9 +228,15 @@ def max_pool2d_backward(gy: Any, argmax: Any, x_shape: tuple[int, ...], kernel_s
     return _crop(gx_pad, x_shape, g)
 
 
-def max_pool2d_indices(argmax: Any, x_shape: tuple[int, ...], kernel_size: IntPair,
-                       stride: IntPair | None = None, padding: IntPair = 0, dilation: IntPair = 1,
-                       ceil_mode: bool = False) -> Any:
+def max_pool2d_indices(
+    argmax: Any,
+    x_shape: tuple[int, ...],
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+) -> Any:
     """torch's ``return_indices``: int64 (N, C, OH, OW), each the flat position row*W + col of the
     maximum in its (H, W) input plane (unpadded coordinates)."""
     xp = get_array_module(argmax)
@@ -214,8 +249,9 @@ def max_pool2d_indices(argmax: Any, x_shape: tuple[int, ...], kernel_size: IntPa
 
 
 # -- average pooling ----------------------------------------------------------------------------
-def avg_pool2d_divisor(x_shape: tuple[int, ...], g: PoolGeometry, count_include_pad: bool = True,
-                       divisor_override: int | None = None) -> Any:
+def avg_pool2d_divisor(
+    x_shape: tuple[int, ...], g: PoolGeometry, count_include_pad: bool = True, divisor_override: int | None = None
+) -> Any:
     """The (OH, OW) numbers each window sum is divided by (NumPy array), as torch computes them.
 
     Per axis a window covers [start, start + k) with start = o*s - p. It is first clipped to the
@@ -237,9 +273,15 @@ def avg_pool2d_divisor(x_shape: tuple[int, ...], g: PoolGeometry, count_include_
     return np.outer(lengths(H, g.kh, g.sh, g.ph, g.oh), lengths(W, g.kw, g.sw, g.pw, g.ow)).astype(np.float64)
 
 
-def avg_pool2d_forward(x: Any, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
-                       ceil_mode: bool = False, count_include_pad: bool = True,
-                       divisor_override: int | None = None) -> Any:
+def avg_pool2d_forward(
+    x: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
     """y (N, C, OH, OW): the sum of each zero-padded window divided by torch's divisor."""
     xp = get_array_module(x)
     g = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
@@ -251,9 +293,16 @@ def avg_pool2d_forward(x: Any, kernel_size: IntPair, stride: IntPair | None = No
     return y
 
 
-def avg_pool2d_backward(gy: Any, x_shape: tuple[int, ...], kernel_size: IntPair, stride: IntPair | None = None,
-                        padding: IntPair = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-                        divisor_override: int | None = None) -> Any:
+def avg_pool2d_backward(
+    gy: Any,
+    x_shape: tuple[int, ...],
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
     """gx (x_shape): every pixel of a window receives the window's gradient / divisor."""
     xp = get_array_module(gy)
     g = pool_geometry(x_shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")

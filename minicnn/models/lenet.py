@@ -344,6 +344,7 @@ class EuclideanRBF(nn.Module):
     the class whose prototype is nearest has the largest score."""
 
     is_weight_layer = True
+    summary_kind = "rbf"
 
     def __init__(self, in_features: int = 84, num_classes: int = 10) -> None:
         super().__init__()

@@ -1,6 +1,6 @@
 """``mc.nn``: modules, layers, initialisation and the functional API."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor
 from ..kernels.dropout import check_probability
-from ..ops import dropout as D
+from ..ops.dropout import dropout, dropout2d
 from .module import Module
 
 
@@ -17,7 +17,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return D.dropout(x, self.p, self.training, self.inplace)
+        return dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -28,6 +28,7 @@ class Dropout2d(Dropout):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4):
-            raise ValueError(f"Dropout2d(p={self.p}): expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, "
-                             f"got shape {x.shape}")
-        return D.dropout2d(x, self.p, self.training, self.inplace)
+            raise ValueError(
+                f"Dropout2d(p={self.p}): expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {x.shape}"
+            )
+        return dropout2d(x, self.p, self.training, self.inplace)

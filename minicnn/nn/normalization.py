@@ -22,9 +22,18 @@ from .module import Module, Parameter
 class _BatchNorm(Module):
     _expected = ""  # the accepted input layout, for error messages
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
-                 bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -65,8 +74,9 @@ class _BatchNorm(Module):
         raise NotImplementedError
 
     def _shape_error(self, x: Tensor) -> ValueError:
-        return ValueError(f"{self._name()}: expected input of shape {self._expected.format(C=self.num_features)}, "
-                          f"got {x.shape}")
+        return ValueError(
+            f"{self._name()}: expected input of shape {self._expected.format(C=self.num_features)}, got {x.shape}"
+        )
 
     def _name(self) -> str:
         return f"{type(self).__name__}({self.num_features})"
@@ -81,13 +91,23 @@ class _BatchNorm(Module):
         # Batch statistics in training, and also in evaluation when no running stats exist.
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep_running = not self.training or self.track_running_stats
-        return N.batch_norm(x, self.running_mean if keep_running else None,
-                            self.running_var if keep_running else None, self.weight, self.bias,
-                            use_batch_stats, momentum, self.eps, _layer=self._name())
+        return N.batch_norm(
+            x,
+            self.running_mean if keep_running else None,
+            self.running_var if keep_running else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            momentum,
+            self.eps,
+            _layer=self._name(),
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -122,8 +142,9 @@ class LocalResponseNorm(Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x: Tensor) -> Tensor:
-        return N.local_response_norm(x, self.size, self.alpha, self.beta, self.k,
-                                     _layer=f"LocalResponseNorm({self.extra_repr()})")
+        return N.local_response_norm(
+            x, self.size, self.alpha, self.beta, self.k, _layer=f"LocalResponseNorm({self.extra_repr()})"
+        )
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

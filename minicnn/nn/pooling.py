@@ -17,8 +17,15 @@ class _Pool(Module):
 class MaxPool2d(_Pool):
     """Max over k x k windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
 
-    def __init__(self, kernel_size: P.IntPair, stride: P.IntPair | None = None, padding: P.IntPair = 0,
-                 dilation: P.IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(
+        self,
+        kernel_size: P.IntPair,
+        stride: P.IntPair | None = None,
+        padding: P.IntPair = 0,
+        dilation: P.IntPair = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -26,19 +33,36 @@ class MaxPool2d(_Pool):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x: Tensor) -> Any:
-        return P.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices, _layer=self._name())
+        return P.max_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+            _layer=self._name(),
+        )
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class AvgPool2d(_Pool):
     """Mean over k x k windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
 
-    def __init__(self, kernel_size: P.IntPair, stride: P.IntPair | None = None, padding: P.IntPair = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+    def __init__(
+        self,
+        kernel_size: P.IntPair,
+        stride: P.IntPair | None = None,
+        padding: P.IntPair = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -46,8 +70,16 @@ class AvgPool2d(_Pool):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        return P.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override, _layer=self._name())
+        return P.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+            _layer=self._name(),
+        )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -136,18 +136,30 @@ def _ce_inputs(op: str, x: Any, target: Any, weight: Any, reduction: str) -> tup
     return (x, target) if weight is None else (x, target, weight)
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,  # noqa: A002
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits against integer class targets (torch's semantics)."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     args = _ce_inputs("cross_entropy", input, target, weight, reduction)
-    return CrossEntropy.apply(*args, ignore_index=ignore_index, reduction=reduction,
-                              label_smoothing=float(label_smoothing))
+    return CrossEntropy.apply(
+        *args, ignore_index=ignore_index, reduction=reduction, label_smoothing=float(label_smoothing)
+    )
 
 
-def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,  # noqa: A002
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of log-probabilities against integer class targets."""
     args = _ce_inputs("nll_loss", input, target, weight, reduction)
     return NLLLoss.apply(*args, ignore_index=ignore_index, reduction=reduction)

@@ -109,8 +109,7 @@ class MatMul(Function):
         kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if ka != kb:
             raise ValueError(
-                f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match "
-                f"(inner dimensions {ka} != {kb})"
+                f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match (inner dimensions {ka} != {kb})"
             )
         if self.requires_grad:
             self.a, self.b = a, b

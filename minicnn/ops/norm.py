@@ -17,8 +17,9 @@ class BatchNorm(Function):
         if self.training:
             y, mean, var, xhat, inv_std = BN.batch_norm_train_forward(x, weight, bias, self.eps)
             if self.running_mean is not None and self.running_var is not None:
-                BN.update_running_stats(self.running_mean, self.running_var, mean, var,
-                                        x.size // x.shape[1], self.momentum)
+                BN.update_running_stats(
+                    self.running_mean, self.running_var, mean, var, x.size // x.shape[1], self.momentum
+                )
             if self.requires_grad:
                 self.xhat, self.inv_std, self.weight = xhat, inv_std, weight
         else:
@@ -34,8 +35,9 @@ class BatchNorm(Function):
             gx, gw, gb = BN.batch_norm_train_backward(gy, self.xhat, self.inv_std, self.weight, need_x)
         else:
             need_params = any(self.needs_input_grad[1:])
-            gx, gw, gb = BN.batch_norm_eval_backward(gy, self.x, self.mean, self.inv_std, self.weight,
-                                                     need_x, need_params)
+            gx, gw, gb = BN.batch_norm_eval_backward(
+                gy, self.x, self.mean, self.inv_std, self.weight, need_x, need_params
+            )
         grads = [gx]
         if self.has_weight:
             grads.append(gw)
@@ -46,13 +48,23 @@ class BatchNorm(Function):
 
 def _check_channel_vector(v: Tensor | None, name: str, C: int, x_shape: tuple[int, ...], op: str) -> None:
     if v is not None and tuple(v.shape) != (C,):
-        raise ValueError(f"{op}: {name} of shape {tuple(v.shape)} does not fit input of shape {x_shape} "
-                         f"(expected ({C},), one value per channel)")
+        raise ValueError(
+            f"{op}: {name} of shape {tuple(v.shape)} does not fit input of shape {x_shape} "
+            f"(expected ({C},), one value per channel)"
+        )
 
 
-def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
-               _layer: str = "batch_norm") -> Tensor:
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    _layer: str = "batch_norm",
+) -> Tensor:
     """Normalise each channel of x (N, C, *) with batch statistics (training) or the running
     ones (evaluation), then scale by weight and shift by bias. In training the running
     statistics, when given, are updated in place (unbiased variance), like torch."""
@@ -61,21 +73,31 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if x.dtype.kind != "f":
         raise TypeError(f"{_layer}: expected a floating point input, got dtype {x.dtype}")
     C = x.shape[1]
-    for v, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
-                    (bias, "bias")):
+    for v, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
         _check_channel_vector(v, name, C, x.shape, _layer)
     if training and x.numel() // max(C, 1) <= 1:
-        raise ValueError(f"{_layer}: expected more than 1 value per channel when training, got input of shape {x.shape}")
+        raise ValueError(
+            f"{_layer}: expected more than 1 value per channel when training, got input of shape {x.shape}"
+        )
     if not training and (running_mean is None or running_var is None):
         raise ValueError(f"{_layer}: running_mean and running_var must be given in evaluation mode (training=False)")
     if training and momentum is None:
-        raise ValueError(f"{_layer}: momentum must be a number (the BatchNorm modules turn momentum=None "
-                         "into the cumulative average 1/num_batches_tracked)")
+        raise ValueError(
+            f"{_layer}: momentum must be a number (the BatchNorm modules turn momentum=None "
+            "into the cumulative average 1/num_batches_tracked)"
+        )
     params = [p for p in (weight, bias) if p is not None]
-    return BatchNorm.apply(x, *params, has_weight=weight is not None, has_bias=bias is not None,
-                           training=bool(training), momentum=momentum, eps=float(eps),
-                           running_mean=None if running_mean is None else running_mean.array,
-                           running_var=None if running_var is None else running_var.array)
+    return BatchNorm.apply(
+        x,
+        *params,
+        has_weight=weight is not None,
+        has_bias=bias is not None,
+        training=bool(training),
+        momentum=momentum,
+        eps=float(eps),
+        running_mean=None if running_mean is None else running_mean.array,
+        running_var=None if running_var is None else running_var.array,
+    )
 
 
 class LocalResponseNorm(Function):
@@ -89,8 +111,9 @@ class LocalResponseNorm(Function):
         return LRN.lrn_backward(gb, self.a, self.b, self.s, self.s_pow, self.size, self.alpha, self.beta)
 
 
-def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0,
-                        _layer: str = "local_response_norm") -> Tensor:
+def local_response_norm(
+    x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, _layer: str = "local_response_norm"
+) -> Tensor:
     """LRN across channels, torch's definition b_c = a_c / (k + alpha/n * sum a_c'^2)^beta.
     x: (N, C, *) with at least 3 dimensions. AlexNet's paper constants need alpha=5e-4 here
     (kernels/lrn.py explains)."""
@@ -101,4 +124,3 @@ def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float =
     if int(size) < 1:
         raise ValueError(f"{_layer}: size must be a positive integer, got {size}")
     return LocalResponseNorm.apply(x, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))
-

@@ -73,21 +73,42 @@ class AdaptiveMaxPool2d(Function):
         return K.adaptive_max_pool2d_backward(gy, self.indices, self.x_shape)
 
 
-def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
-               dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False,
-               _layer: str = "max_pool2d") -> Tensor | tuple[Tensor, Tensor]:
+def max_pool2d(
+    x: Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    _layer: str = "max_pool2d",
+) -> Tensor | tuple[Tensor, Tensor]:
     """Max over each (dilated) window: x (N, C, H, W) -> (N, C, OH, OW); see kernels/pool.py."""
     check_pool_input(x, _layer)
     K.pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, _layer)
     sink: list[Any] | None = [] if return_indices else None
-    y = MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
-                        ceil_mode=ceil_mode, indices_out=sink)
+    y = MaxPool2d.apply(
+        x,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        indices_out=sink,
+    )
     return (y, Tensor(sink[0])) if return_indices else y
 
 
-def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None,
-               _layer: str = "avg_pool2d") -> Tensor:
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+    _layer: str = "avg_pool2d",
+) -> Tensor:
     """Mean over each window: x (N, C, H, W) -> (N, C, OH, OW), torch's divisor rules."""
     check_pool_input(x, _layer)
     K.pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, _layer)
@@ -119,8 +140,9 @@ def adaptive_avg_pool2d(x: Tensor, output_size: Any, _layer: str = "adaptive_avg
     return AdaptiveAvgPool2d.apply(x, output_size=adaptive_output_size(x.shape, output_size, _layer))
 
 
-def adaptive_max_pool2d(x: Tensor, output_size: Any, return_indices: bool = False,
-                        _layer: str = "adaptive_max_pool2d") -> Tensor | tuple[Tensor, Tensor]:
+def adaptive_max_pool2d(
+    x: Tensor, output_size: Any, return_indices: bool = False, _layer: str = "adaptive_max_pool2d"
+) -> Tensor | tuple[Tensor, Tensor]:
     """Max over torch's adaptive bins: x (N, C, H, W) -> (N, C, *output_size)."""
     check_pool_input(x, _layer)
     sink: list[Any] | None = [] if return_indices else None

@@ -109,8 +109,15 @@ def min(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, ke
     return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="min")
 
 
-def var(x: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1, dim: Any = None,
-        keepdim: Any = None, unbiased: bool | None = None) -> Tensor:
+def var(
+    x: Tensor,
+    axis: Any = None,
+    keepdims: bool = False,
+    correction: int = 1,
+    dim: Any = None,
+    keepdim: Any = None,
+    unbiased: bool | None = None,
+) -> Tensor:
     """Variance with Bessel's ``correction`` (1 = unbiased, torch's default)."""
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     if unbiased is not None:

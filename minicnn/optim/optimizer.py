@@ -95,6 +95,11 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                if p.grad.shape != p.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.step: a parameter of shape {p.shape} has a gradient of shape "
+                        f"{p.grad.shape}"
+                    )
                 state = self.state.get(p, {})
                 self._update(p.array, p.grad.array, state, group)
                 if state:  # like torch, parameters that need no buffers (plain SGD) get no entry

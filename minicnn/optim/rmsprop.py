@@ -53,7 +53,12 @@ class RMSprop(Optimizer):
         if alpha < 0.0:
             raise ValueError(f"RMSprop: invalid alpha value {alpha}")
         defaults = dict(
-            lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
+            lr=lr,
+            momentum=momentum,
+            alpha=alpha,
+            eps=eps,
+            centered=centered,
+            weight_decay=weight_decay,
             maximize=maximize,
         )
         super().__init__(params, defaults)

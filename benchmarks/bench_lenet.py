@@ -1,0 +1,219 @@
+"""One epoch of LeNet-5 training on MNIST in minicnn and in PyTorch, same run, same threads.
+
+    python benchmarks/bench_lenet.py [--data-dir ../shared/data/mnist] [--threads 2 1] [--quick]
+
+For each thread count a fresh child process (BLAS threads are fixed at import) trains both
+frameworks for one epoch (batch 128, SGD lr 0.05 momentum 0.9, as the issue fixes), in
+alternating segments of ~1/10 epoch so that machine noise hits both alike, then times
+inference at batch 1000 over the test set, alternating again. It prints images/s of each,
+the ratio minicnn/PyTorch (higher is better for minicnn), medians over segments, and test
+accuracy after the epoch. A third child runs minicnn alone to report its peak RSS.
+OPENBLAS_CORETYPE is left as the machine sets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
+BATCH, LR, MOMENTUM = 128, 0.05, 0.9
+
+
+def _load(data_dir: str):
+    import numpy as np
+
+    from minicnn.data import MNIST
+
+    tr, te = MNIST(root=data_dir, train=True, download=False), MNIST(root=data_dir, train=False, download=False)
+    norm = lambda a: ((a.astype(np.float32) / 255.0 - 0.1307) / 0.3081)[:, None]  # noqa: E731
+    return norm(tr.data), tr.targets, norm(te.data), te.targets
+
+
+def _torch_lenet():
+    import torch.nn as tnn
+
+    return tnn.Sequential(
+        tnn.Conv2d(1, 6, 5, padding=2),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(400, 120),
+        tnn.ReLU(),
+        tnn.Linear(120, 84),
+        tnn.ReLU(),
+        tnn.Linear(84, 10),
+    )
+
+
+def child(args: argparse.Namespace) -> dict:
+    import numpy as np
+    import torch
+
+    import minicnn as mc
+    import minicnn.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    xtr, ytr, xte, yte = _load(args.data_dir)
+    n_train = len(xtr) if not args.quick else 6400
+    mc.manual_seed(0)
+    torch.manual_seed(0)
+    ours = mc.models.lenet5()
+    theirs = _torch_lenet()
+    opt_m = mc.optim.SGD(ours.parameters(), lr=LR, momentum=MOMENTUM)
+    opt_t = torch.optim.SGD(theirs.parameters(), lr=LR, momentum=MOMENTUM)
+    order = np.random.default_rng(0).permutation(len(xtr))[:n_train]
+    batches = [order[i : i + BATCH] for i in range(0, n_train, BATCH)]
+
+    def step_m(idx):
+        loss = F.cross_entropy(ours(mc.tensor(xtr[idx])), mc.tensor(ytr[idx]))
+        opt_m.zero_grad()
+        loss.backward()
+        opt_m.step()
+
+    def step_t(idx):
+        loss = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xtr[idx])), torch.from_numpy(ytr[idx]))
+        opt_t.zero_grad()
+        loss.backward()
+        opt_t.step()
+
+    # warm-up (allocators, BLAS threads) on a few batches, not counted
+    for idx in batches[:3]:
+        step_m(idx)
+        step_t(idx)
+    segs = 10
+    seg_len = max(1, len(batches) // segs)
+    rates = {"minicnn": [], "torch": []}
+    total = {"minicnn": 0.0, "torch": 0.0}
+    for s in range(0, len(batches), seg_len):
+        chunk = batches[s : s + seg_len]
+        imgs = sum(len(b) for b in chunk)
+        for name, fn in (
+            (("minicnn", step_m), ("torch", step_t))
+            if (s // seg_len) % 2 == 0
+            else (("torch", step_t), ("minicnn", step_m))
+        ):
+            t0 = time.perf_counter()
+            for idx in chunk:
+                fn(idx)
+            dt = time.perf_counter() - t0
+            total[name] += dt
+            rates[name].append(imgs / dt)
+
+    def acc_m():
+        with mc.no_grad():
+            ours.eval()
+            pred = np.concatenate(
+                [ours(mc.tensor(xte[i : i + 1000])).numpy().argmax(1) for i in range(0, len(xte), 1000)]
+            )
+            ours.train()
+        return float((pred == yte).mean())
+
+    def acc_t():
+        with torch.no_grad():
+            pred = np.concatenate(
+                [theirs(torch.from_numpy(xte[i : i + 1000])).numpy().argmax(1) for i in range(0, len(xte), 1000)]
+            )
+        return float((pred == yte).mean())
+
+    infer = {"minicnn": [], "torch": []}
+    for r in range(3 if args.quick else 5):
+        for name, fn in (
+            (("minicnn", acc_m), ("torch", acc_t)) if r % 2 == 0 else (("torch", acc_t), ("minicnn", acc_m))
+        ):
+            t0 = time.perf_counter()
+            acc = fn()
+            infer[name].append(len(xte) / (time.perf_counter() - t0))
+            infer[name + "_acc"] = acc
+    return {
+        "threads": args.threads,
+        "train_images": n_train,
+        "train_img_s": {k: n_train / total[k] for k in total},
+        "train_img_s_median_segment": {k: statistics.median(v) for k, v in rates.items()},
+        "infer_img_s_median": {k: statistics.median(infer[k]) for k in ("minicnn", "torch")},
+        "test_acc": {"minicnn": infer["minicnn_acc"], "torch": infer["torch_acc"]},
+    }
+
+
+def rss_child(args: argparse.Namespace) -> dict:
+    """minicnn alone: one epoch (or the quick share), then peak RSS."""
+    import numpy as np
+
+    import minicnn as mc
+    import minicnn.nn.functional as F
+
+    xtr, ytr, _, _ = _load(args.data_dir)
+    n_train = len(xtr) if not args.quick else 6400
+    mc.manual_seed(0)
+    model = mc.models.lenet5()
+    opt = mc.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    order = np.random.default_rng(0).permutation(len(xtr))[:n_train]
+    for i in range(0, n_train, BATCH):
+        idx = order[i : i + BATCH]
+        loss = F.cross_entropy(model(mc.tensor(xtr[idx])), mc.tensor(ytr[idx]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _spawn(args: argparse.Namespace, threads: int, mode: str) -> dict:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    cmd = [sys.executable, __file__, "--child", mode, "--threads", str(threads), "--data-dir", args.data_dir]
+    if args.quick:
+        cmd.append("--quick")
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"child failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=os.environ.get("MINICNN_DATA", str(DEFAULT_DATA)))
+    p.add_argument("--threads", type=int, nargs="+", default=[2, 1])
+    p.add_argument("--quick", action="store_true", help="6,400 training images instead of 60,000")
+    p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        args.threads = args.threads[0]
+        print(json.dumps(child(args) if args.child == "compare" else rss_child(args)))
+        return
+    results = [_spawn(args, t, "compare") for t in args.threads]
+    rss = _spawn(args, args.threads[0], "rss")
+    print(
+        f"LeNet-5, one MNIST epoch, batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}"
+        f"{' (quick: 6,400 images)' if args.quick else ''}"
+    )
+    print(
+        f"{'threads':>7} | {'train img/s minicnn':>19} {'torch':>9} {'ratio':>6} | "
+        f"{'infer img/s minicnn':>19} {'torch':>9} {'ratio':>6} | {'test acc minicnn':>16} {'torch':>7}"
+    )
+    for r in results:
+        tr, inf, acc = r["train_img_s"], r["infer_img_s_median"], r["test_acc"]
+        print(
+            f"{r['threads']:>7} | {tr['minicnn']:>19.0f} {tr['torch']:>9.0f} {tr['minicnn'] / tr['torch']:>6.2f} | "
+            f"{inf['minicnn']:>19.0f} {inf['torch']:>9.0f} {inf['minicnn'] / inf['torch']:>6.2f} | "
+            f"{100 * acc['minicnn']:>15.2f}% {100 * acc['torch']:>6.2f}%"
+        )
+    print(f"peak RSS of a minicnn-only training run ({args.threads[0]} threads): {rss['peak_rss_mib']:.0f} MiB")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"runs": results, "rss": rss}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Dropout and Dropout2d: statistics, scaling, mask reuse in backward, modes and seeding.
+
+Dropout draws from minicnn's own generator, so masks cannot equal torch's; the tests check
+the distribution and the exact algebra instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import devices
+
+import minicnn as mc
+import minicnn.nn as nn
+import minicnn.nn.functional as F
+
+
+def keep_fraction_tolerance(p: float, n: int) -> float:
+    """Six standard deviations of the observed keep fraction of n Bernoulli(1-p) draws."""
+    return 6 * np.sqrt(p * (1 - p) / n)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_keep_rate_and_scaling(p, device):
+    mc.manual_seed(0)
+    x = mc.ones(100, 1000, device=device) * 3.0
+    y = F.dropout(x, p).numpy()
+    kept = y != 0
+    assert abs(kept.mean() - (1 - p)) < keep_fraction_tolerance(p, y.size)
+    np.testing.assert_allclose(y[kept], 3.0 / (1 - p), rtol=1e-6)  # inverted: survivors scaled by 1/(1-p)
+    assert abs(y.mean() - 3.0) < 3.0 * 6 * np.sqrt(p / (1 - p) / y.size)  # E[y] = x
+
+
+@pytest.mark.parametrize("fn", [F.dropout, F.dropout2d])
+def test_backward_reuses_the_forward_mask(fn):
+    mc.manual_seed(1)
+    x = mc.tensor(np.random.default_rng(0).uniform(1, 2, (4, 8, 5, 5)), requires_grad=True)
+    y = fn(x, 0.4)
+    g = np.random.default_rng(1).standard_normal(y.shape)
+    (y * mc.tensor(g)).sum().backward()
+    mask = y.numpy() / x.numpy()  # 0 or 1/(1-p) per element
+    assert set(np.unique(np.round(mask, 12))) <= {0.0, round(1 / 0.6, 12)}
+    np.testing.assert_allclose(x.grad.numpy(), g * mask, rtol=1e-12)
+
+
+def test_dropout2d_zeroes_whole_channels():
+    mc.manual_seed(2)
+    x = mc.tensor(np.random.default_rng(0).uniform(1, 2, (64, 32, 4, 3)))
+    y = F.dropout2d(x, 0.3).numpy()
+    zero_maps = (y == 0).all(axis=(2, 3))
+    kept_maps = (y != 0).all(axis=(2, 3))
+    assert (zero_maps | kept_maps).all()  # every (n, c) map is dropped or kept whole
+    assert abs(kept_maps.mean() - 0.7) < keep_fraction_tolerance(0.3, zero_maps.size)
+    np.testing.assert_allclose(y[kept_maps], x.numpy()[kept_maps] / 0.7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [F.dropout, F.dropout2d])
+def test_p_zero_and_eval_are_identity(fn):
+    x = mc.randn(2, 3, 4, 4, requires_grad=True)
+    assert fn(x, 0.0) is x
+    assert fn(x, 0.7, training=False) is x
+
+
+@pytest.mark.parametrize("fn", [F.dropout, F.dropout2d])
+def test_p_one_gives_zeros_without_division_by_zero(fn):
+    x = mc.randn(2, 3, 4, 4, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero RuntimeWarning
+        y = fn(x, 1.0)
+        y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), 0.0)
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+
+
+def test_manual_seed_makes_masks_reproducible():
+    x = mc.ones(50, 50)
+    mc.manual_seed(7)
+    a = F.dropout(x, 0.5).numpy()
+    b = F.dropout(x, 0.5).numpy()
+    mc.manual_seed(7)
+    c = F.dropout(x, 0.5).numpy()
+    np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(a, b)
+
+
+def test_dropout_gradcheck():
+    x = mc.tensor(np.random.default_rng(3).standard_normal((3, 4, 2, 2)), requires_grad=True)
+
+    def seeded(fn):  # gradcheck calls fn many times: reseed so every call draws the same mask
+        def run(t):
+            mc.manual_seed(11)
+            return fn(t, 0.3)
+
+        return run
+
+    assert mc.gradcheck(seeded(F.dropout), [x])
+    assert mc.gradcheck(seeded(F.dropout2d), [x])
+
+
+def test_inplace_without_graph_overwrites_input():
+    mc.manual_seed(4)
+    x = mc.ones(10, 10)
+    y = F.dropout(x, 0.5, inplace=True)
+    assert y is x and set(np.unique(x.numpy())) <= {0.0, 2.0}
+    # with a graph, the input stays intact and gradients still flow
+    x = mc.ones(10, 10, requires_grad=True)
+    y = F.dropout(x, 0.5, inplace=True)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.numpy(), 1.0)
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())
+
+
+def test_layers_follow_training_mode():
+    mc.manual_seed(5)
+    for ours, theirs in [(nn.Dropout(0.25), torch.nn.Dropout(0.25)), (nn.Dropout2d(), torch.nn.Dropout2d())]:
+        assert repr(ours) == repr(theirs)
+        x = mc.ones(8, 16, 4, 4)
+        assert (ours(x).numpy() == 0).any()
+        ours.eval()
+        assert ours(x) is x
+        ours.train()
+        assert (ours(x).numpy() == 0).any()
+
+
+def test_invalid_probability_and_shapes():
+    with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError, match="dropout: .*between 0 and 1"):
+        F.dropout(mc.randn(3), -0.1)
+    with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\).*got shape \(3, 4\)"):
+        nn.Dropout2d()(mc.randn(3, 4))
+    with pytest.raises(TypeError, match="floating point"):
+        F.dropout(mc.tensor(np.ones(4, dtype=np.int64)), 0.5)
