@@ -81,9 +81,7 @@ class Summary(list):
         for kind, k in sorted(self.by_kind.items(), key=lambda kv: -kv[1]["multiply_adds"]):
             p = 100 * k["params"] / t["params_in_pass"] if t["params_in_pass"] else 0.0
             m = 100 * k["multiply_adds"] / t["multiply_adds"] if t["multiply_adds"] else 0.0
-            lines.append(
-                f"{kind:<18}{k['layers']:>7}{k['params']:>16,}{p:>6.1f}%{k['multiply_adds']:>17,}{m:>6.1f}%"
-            )
+            lines.append(f"{kind:<18}{k['layers']:>7}{k['params']:>16,}{p:>6.1f}%{k['multiply_adds']:>17,}{m:>6.1f}%")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -218,30 +216,34 @@ def summary(
     input_size: Sequence[int] | None = None,
     *,
     batch_size: int = 1,
-    dtype: Any = np.float32,
-    device: str = "cpu",
+    dtype: Any = None,
+    device: str | None = None,
     verbose: bool = True,
 ) -> Summary:
     """Run ``model`` once on zeros of shape (batch_size, *input_size) and describe each layer.
 
-    ``input_size`` is (C, H, W) (or a full (N, C, H, W) shape); by default the model's
-    ``input_size`` attribute. Returns a :class:`Summary`: the list of row dicts (keys
-    ``name``, ``type``, ``kind``, ``output_shape``, ``params``, ``multiply_adds``,
-    ``receptive_field``, ``jump``, ``depth``) with ``.totals`` and ``.by_kind``; prints the
-    table when ``verbose``.
+    ``input_size`` is (C, H, W) or (features,), to which a batch axis is added, or else a
+    full input shape such as (N, C, H, W); by default the model's ``input_size`` attribute.
+    Returns a :class:`Summary`: the list of row dicts (keys ``name``, ``type``, ``kind``,
+    ``output_shape``, ``params``, ``multiply_adds``, ``receptive_field``, ``jump``,
+    ``depth``) with ``.totals`` and ``.by_kind``; prints the table when ``verbose``.
+    ``dtype`` and ``device`` default to those of the model's first parameter.
     """
     if input_size is None:
         input_size = getattr(model, "input_size", None)
         if input_size is None:
             raise ValueError(f"summary: {type(model).__name__} has no input_size attribute; pass input_size=(C, H, W)")
     shape = tuple(int(s) for s in input_size)
-    if len(shape) == 3:
+    if len(shape) in (1, 3):  # (C, H, W) or (features,): one sample
         shape = (batch_size, *shape)
     if len(shape) < 2:
-        raise ValueError(f"summary: input_size must be (C, H, W) or (N, C, H, W), got {tuple(input_size)}")
+        raise ValueError(f"summary: input_size must be (C, H, W) or a full input shape, got {tuple(input_size)}")
 
     from .backend import xp_for_device
 
+    first = next(iter(model.parameters()), None)
+    dtype = (first.dtype if first is not None else np.float32) if dtype is None else dtype
+    device = (first.device if first is not None else "cpu") if device is None else device
     xp = xp_for_device(device)
     x = Tensor(xp.zeros(shape, dtype=dtype))
     records: dict[int, _Record] = {id(x): _Record((1, 1), (1, 1), 0) if len(shape) == 4 else _Record(None, None, 0)}

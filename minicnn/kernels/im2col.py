@@ -55,47 +55,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import backend
+from .conv_shapes import Geometry, geometry, padding_pairs
 
-Pair = tuple[int, int]
-Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
-
-
-def pair(v: Any, name: str = "value") -> Pair:
-    """``3 -> (3, 3)``; ``(2, 3) -> (2, 3)``."""
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
+BLOCK_BYTES = 1 << 20  # cache blocking: about half of a typical L2 cache
 
 
-def padding_pairs(padding: Any) -> Padding:
-    """``p -> ((p, p), (p, p))``, ``(ph, pw) -> ((ph, ph), (pw, pw))``; explicit
-    ``((top, bottom), (left, right))`` is returned as is."""
-    if isinstance(padding, (tuple, list)) and len(padding) == 2 and isinstance(padding[0], (tuple, list)):
-        (t, b), (le, r) = padding
-        return (int(t), int(b)), (int(le), int(r))
-    ph, pw = pair(padding, "padding")
-    return (ph, ph), (pw, pw)
+def plane_blocks(xp: Any, planes: int, bytes_per_plane: int):
+    """(start, stop) ranges over a stack of ``planes`` 2-d planes, each range about
+    ``BLOCK_BYTES`` so that a block's working set stays in the CPU cache while a loop over
+    kernel offsets passes over it kh*kw times. A GPU gets a single block."""
+    step = planes if xp is not np else max(1, min(planes, BLOCK_BYTES // max(1, bytes_per_plane)))
+    for p0 in range(0, planes, step):
+        yield p0, min(planes, p0 + step)
 
 
-def conv_output_size(size: int, kernel: int, stride: int, pad: Pair, dilation: int) -> int:
-    """``floor((size + pad_before + pad_after - dilation*(kernel-1) - 1) / stride) + 1``."""
-    return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _geometry(hw: Pair, kernel_size: Any, stride: Any, padding: Any, dilation: Any):
-    (kh, kw), (sh, sw), (dh, dw) = pair(kernel_size), pair(stride), pair(dilation)
-    pads = padding_pairs(padding)
-    oh = conv_output_size(hw[0], kh, sh, pads[0], dh)
-    ow = conv_output_size(hw[1], kw, sw, pads[1], dw)
-    if oh < 1 or ow < 1:
-        raise ValueError(
-            f"im2col: a {kh}x{kw} kernel (dilation {(dh, dw)}) does not fit an input of size {hw} "
-            f"padded by {pads}: the output would be {oh}x{ow}"
-        )
-    return (kh, kw), (sh, sw), pads, (dh, dw), (oh, ow)
+def _geometry(x_shape: tuple, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> Geometry:
+    """The sliding-window geometry of ``x_shape`` (as a convolution with one filter)."""
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    return geometry(x_shape, (1, x_shape[1], kh, kw), stride, padding, dilation, op="im2col")
 
 
 def pad2d(x: Any, padding: Any, *, batch_last: bool = False) -> Any:
@@ -108,44 +88,28 @@ def pad2d(x: Any, padding: Any, *, batch_last: bool = False) -> Any:
     (pt, pb), (pl, pr) = padding_pairs(padding)
     n, c, h, w = x.shape
     if batch_last:
-        x = x.transpose(1, 2, 3, 0)
         out = xp.empty((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
-        inner = out[:, pt : pt + h, pl : pl + w, :]
-        hw_axes = (1, 2)
+        out[:, pt : pt + h, pl : pl + w, :] = x.transpose(1, 2, 3, 0)
     else:
         if pt == pb == pl == pr == 0:
             return x
         out = xp.empty((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
-        inner = out[:, :, pt : pt + h, pl : pl + w]
-        hw_axes = (2, 3)
-    inner[...] = x
-    _zero_border(out, (pt, pb), (pl, pr), hw_axes)
-    return out
-
-
-def _zero_border(out: Any, ph: Pair, pw: Pair, hw_axes: Pair) -> None:
-    """Zero the padding strips of ``out`` (cheaper than zeroing the whole array)."""
-    ah, aw = hw_axes
-    hp, wp = out.shape[ah], out.shape[aw]
-    for axis, (before, after), size in ((ah, ph, hp), (aw, pw, wp)):
+        out[:, :, pt : pt + h, pl : pl + w] = x
+    hw_axes = (1, 2) if batch_last else (2, 3)
+    for axis, (before, after) in zip(hw_axes, ((pt, pb), (pl, pr))):  # zero the padding strips
+        size = out.shape[axis]
         for lo, hi in ((0, before), (size - after, size)):
             if hi > lo:
                 index = [slice(None)] * out.ndim
                 index[axis] = slice(lo, hi)
                 out[tuple(index)] = 0
+    return out
 
 
-def _windows(xpad: Any, kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair, hw_axes: Pair) -> Any:
-    """A read-only strided view of all windows: the padded array's axes with (H, W) replaced
-    by (OH, OW), followed by two new axes (kh, kw). No data is copied."""
-    xp = backend.get_array_module(xpad)
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)  # extent of one dilated window
-    win = xp.lib.stride_tricks.sliding_window_view(xpad, span, axis=hw_axes)
-    index = [slice(None)] * xpad.ndim + [slice(None, None, dh), slice(None, None, dw)]
-    index[hw_axes[0]] = slice(None, sh * (oh - 1) + 1, sh)
-    index[hw_axes[1]] = slice(None, sw * (ow - 1) + 1, sw)
-    return win[tuple(index)]
+def _planes(a: Any, batch_last: bool) -> Any:
+    """View a padded input as a stack of planes with the spatial axes at 1 and 2:
+    (N*C, Hp, Wp) for NCHW, (C, Hp, Wp, N) as it is for ``batch_last``."""
+    return a if batch_last else a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
 
 
 def im2col(
@@ -161,22 +125,30 @@ def im2col(
     """Columns of all convolution windows of ``x`` (N, C, H, W).
 
     Returns (N, C*kh*kw, OH*OW), or (C*kh*kw, OH*OW*N) when ``batch_last``. ``padding`` is
-    an int, a pair (ph, pw) or ((top, bottom), (left, right)). ``out``: optional buffer of at
-    least as many elements, written in place (the conv kernels reuse one workspace).
+    an int, a pair (ph, pw) or ((top, bottom), (left, right)). ``out``: optional buffer with
+    at least that many elements, written in place (the conv kernels reuse one workspace).
     """
     xp = backend.get_array_module(x)
-    n, c, h, w = x.shape
-    kernel, stride, pads, dilation, (oh, ow) = _geometry((h, w), kernel_size, stride, padding, dilation)
-    xpad = pad2d(x, pads, batch_last=batch_last)
-    if batch_last:  # (C, OH, OW, N, kh, kw) -> (C, kh, kw, OH, OW, N)
-        view = _windows(xpad, kernel, stride, dilation, (oh, ow), (1, 2)).transpose(0, 4, 5, 1, 2, 3)
-        matrix = (c * kernel[0] * kernel[1], oh * ow * n)
-    else:  # (N, C, OH, OW, kh, kw) -> (N, C, kh, kw, OH, OW)
-        view = _windows(xpad, kernel, stride, dilation, (oh, ow), (2, 3)).transpose(0, 1, 4, 5, 2, 3)
-        matrix = (n, c * kernel[0] * kernel[1], oh * ow)
-    cols = xp.empty(view.shape, dtype=x.dtype) if out is None else out.reshape(-1)[: view.size].reshape(view.shape)
-    cols[...] = view  # the one copy: every window into its column
-    return cols.reshape(matrix)
+    g = _geometry(x.shape, kernel_size, stride, padding, dilation)
+    planes = _planes(xp.ascontiguousarray(pad2d(x, g.pads, batch_last=batch_last)), batch_last)
+    # All windows as a strided view, no copy: (planes, OH', OW'[, N], span_h, span_w), where
+    # span = dilation*(k-1)+1 is the extent of a dilated window; keep every stride-th origin
+    # and every dilation-th tap, then move the kernel axes in front of the pixels.
+    span = (g.dilation[0] * (g.kh - 1) + 1, g.dilation[1] * (g.kw - 1) + 1)
+    windows = xp.lib.stride_tricks.sliding_window_view(planes, span, axis=(1, 2))
+    rows, cols = g.offset(0, 0)
+    if batch_last:
+        view = windows[:, rows, cols, :, :: g.dilation[0], :: g.dilation[1]].transpose(0, 4, 5, 1, 2, 3)
+        matrix = (g.c * g.kh * g.kw, g.oh * g.ow * g.n)
+    else:
+        view = windows[:, rows, cols, :: g.dilation[0], :: g.dilation[1]].transpose(0, 3, 4, 1, 2)
+        matrix = (g.n, g.c * g.kh * g.kw, g.oh * g.ow)
+    if out is None:
+        columns = xp.empty(view.shape, dtype=x.dtype)
+    else:
+        columns = out.reshape(-1)[: view.size].reshape(view.shape)
+    columns[...] = view  # the one copy: every window into its column
+    return columns.reshape(matrix)
 
 
 def col2im(
@@ -197,33 +169,33 @@ def col2im(
     several windows receive the sum of their columns; padding positions are dropped.
     """
     xp = backend.get_array_module(cols)
-    n, c, h, w = x_shape
-    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), (oh, ow) = _geometry(
-        (h, w), kernel_size, stride, padding, dilation
-    )
+    g = _geometry(x_shape, kernel_size, stride, padding, dilation)
     if out is None:
         out = xp.empty(x_shape, dtype=cols.dtype)
-    hp, wp = h + pt + pb, w + pl + pr
-    if batch_last:
-        cols = cols.reshape(c, kh, kw, oh, ow, n)
-        acc = xp.zeros((c, hp, wp, n), dtype=cols.dtype)
-        hw = (1, 2)
-    else:
-        cols = cols.reshape(n, c, kh, kw, oh, ow)
-        padded = pt or pb or pl or pr
-        acc = xp.zeros((n, c, hp, wp), dtype=cols.dtype) if padded else out
-        if not padded:
-            acc[...] = 0
-        hw = (2, 3)
-    for i in range(kh):
-        for j in range(kw):
-            index = [slice(None)] * acc.ndim
-            index[hw[0]] = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            index[hw[1]] = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            target = acc[tuple(index)]
-            target += cols[:, i, j] if batch_last else cols[:, :, i, j]
-    if batch_last:
-        out[...] = acc[:, pt : pt + h, pl : pl + w, :].transpose(3, 0, 1, 2)
-    elif acc is not out:
-        out[...] = acc[:, :, pt : pt + h, pl : pl + w]
+    elif not out.flags.c_contiguous:
+        raise ValueError("col2im: out must be C-contiguous")
+    hp, wp = g.h + sum(g.pads[0]), g.w + sum(g.pads[1])
+    if batch_last:  # planes are channels, each (Hp, Wp, N)
+        cols = cols.reshape(g.c, g.kh, g.kw, g.oh, g.ow, g.n)
+        plane_shape = (hp, wp, g.n)
+    else:  # planes are (image, channel) pairs, each (Hp, Wp)
+        cols = cols.reshape(g.n * g.c, g.kh, g.kw, g.oh, g.ow)
+        plane_shape = (hp, wp)
+    acc = None
+    crop = g.crop()
+    plane_size = hp * wp * (g.n if batch_last else 1)
+    for p0, p1 in plane_blocks(xp, cols.shape[0], plane_size * cols.itemsize):
+        if acc is None:  # one zero-padded block, reused: it stays in cache
+            acc = xp.empty((p1 - p0, *plane_shape), dtype=cols.dtype)
+        a = acc[: p1 - p0]
+        a[...] = 0
+        for i in range(g.kh):
+            for j in range(g.kw):
+                rows, columns = g.offset(i, j)
+                target = a[:, rows, columns]  # a strided view: += adds in place
+                target += cols[p0:p1, i, j]
+        if batch_last:
+            out[:, p0:p1] = a[:, crop[0], crop[1]].transpose(3, 0, 1, 2)
+        else:
+            out.reshape(g.n * g.c, g.h, g.w)[p0:p1] = a[:, crop[0], crop[1]]
     return out

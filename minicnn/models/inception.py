@@ -24,8 +24,9 @@ The ideas, in the order of the network (299x299 input):
     Mixed_7b, 7c      InceptionE (expanded 1x3 | 3x1 branches)             8x8x2048
     avg pool, dropout 0.5, fc
 
-27,161,264 parameters with the auxiliary head, 23,834,568 without. Smallest input: 75x75
-(in training mode with the auxiliary head, the 17x17 grid must be at least 5x5: 139x139).
+27,161,264 parameters with the auxiliary head, 23,834,568 without. Smallest input: 75x75;
+in training mode the auxiliary head (5x5/3 pool, then a 5x5 convolution) needs the full
+17x17 grid, i.e. 299x299 inputs.
 """
 
 from __future__ import annotations

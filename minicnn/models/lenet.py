@@ -111,7 +111,7 @@ class Subsampling(nn.Module):
         self.bias = nn.Parameter(np.zeros(channels, dtype=np.float32))
 
     def forward(self, x: Tensor) -> Tensor:
-        pooled = F.avg_pool2d(x, self.kernel_size)
+        pooled = F.avg_pool2d(x, self.kernel_size, _layer=f"Subsampling({self.extra_repr()})")
         return pooled * self.weight.reshape(1, -1, 1, 1) + self.bias.reshape(1, -1, 1, 1)
 
     def multiply_adds(self, output_shape: Sequence[int]) -> int:
@@ -178,13 +178,15 @@ class PartialConv2d(nn.Module):
         return cat([self.weight, zero], 0)[self.index]
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.dense_weight(), self.bias)
+        return F.conv2d(x, self.dense_weight(), self.bias, _layer=f"PartialConv2d({self.extra_repr()})")
 
     def multiply_adds(self, output_shape: Sequence[int]) -> int:
         return int(np.prod(output_shape[2:])) * self.connections * self.kernel_size**2
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections={self.connections}"
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections={self.connections}"
+        )
 
 
 # The fixed RBF prototypes: 7x12 bitmaps of the ten digits (12 rows of 7 pixels; "#" -> +1,

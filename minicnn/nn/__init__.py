@@ -15,5 +15,5 @@ __all__ = [
     "CrossEntropyLoss", "Dropout", "Dropout2d", "Flatten", "Identity", "LeakyReLU", "Linear",
     "LocalResponseNorm", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
     "NLLLoss", "Parameter", "ReLU", "ReLU6", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "functional", "init",
+    "functional", "init", "utils",
 ]

@@ -34,8 +34,8 @@ _ELEMENTWISE = (ReLU, ReLU6, LeakyReLU, Tanh, Sigmoid, Dropout, Dropout2d, Ident
 
 class FullyConvolutional(Module):
     """``features`` followed by the head as convolutions: (N, C, H, W) -> class-score map
-    (N, num_classes, (H' - h) // 1 + 1, ...) where H' x W' is the feature map of the input
-    and h x w that of the native input size; 1 x 1 at the native size. ``stride`` is the
+    (N, num_classes, H' - h + 1, W' - w + 1), where H' x W' is the feature map of the input
+    and h x w that of the native input size (1 x 1 at the native size). ``stride`` is the
     input distance between neighbouring cells of the score map."""
 
     def __init__(self, features: Module, classifier: Sequential, input_size: Sequence[int], stride: int) -> None:

@@ -1,5 +1,93 @@
-"""Differentiable conv2d (stub: filled in by the kernels work)."""
+"""Differentiable 2-d convolution: checks the arguments, then calls the kernels.
+
+The arithmetic lives in :mod:`minicnn.kernels.conv` (direct, im2col + GEMM) and
+:mod:`minicnn.kernels.depthwise`; this module adds the graph node and clear errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..kernels.conv import ALGOS, conv2d_backward, conv2d_forward
+from ..kernels.conv_shapes import geometry
+from .shape import reshape
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    raise NotImplementedError("conv2d")
+class Conv2d(Function):
+    """x (N, C, H, W), w (O, C/groups, kh, kw)[, b (O,)] -> y (N, O, OH, OW).
+
+    Settings: stride, padding, dilation, groups, algo. Backward asks the kernel only for the
+    gradients that are needed (the first layer of a network needs no dX).
+    """
+
+    def forward(self, x, w, *maybe_b):
+        b = maybe_b[0] if maybe_b else None
+        y = conv2d_forward(x, w, b, self.stride, self.padding, self.dilation, self.groups, self.algo)
+        if self.requires_grad:
+            self.x, self.w, self.has_bias = x, w, b is not None
+        return y
+
+    def backward(self, gy):
+        need = self.needs_input_grad
+        dx, dw, db = conv2d_backward(
+            gy, self.x, self.w, self.stride, self.padding, self.dilation, self.groups, self.algo,
+            need_dx=need[0], need_dw=need[1], need_db=self.has_bias and need[2],
+        )
+        return (dx, dw, db) if self.has_bias else (dx, dw)
+
+
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    algo: str = "auto",
+    _layer: str = "conv2d",
+) -> Tensor:
+    """``torch.nn.functional.conv2d``: x (N, C, H, W) or unbatched (C, H, W), weight
+    (O, C/groups, kh, kw), bias (O,) or None. ``padding``: int, pair, ``"same"`` or ``"valid"``.
+
+    ``algo``: ``"auto"`` (default), ``"direct"``, ``"im2col"`` or ``"depthwise"`` (see
+    :mod:`minicnn.kernels.conv`); all give the same result up to rounding.
+    """
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{_layer}: input and weight must be Tensors, got {type(x).__name__} and {type(weight).__name__}")
+    if weight.ndim != 4:
+        raise ValueError(f"{_layer}: weight must be 4-d (out_channels, in_channels/groups, kh, kw), got shape {weight.shape}")
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"{_layer}: expected a 4-d input (N, C, H, W) or a 3-d unbatched input (C, H, W), got shape {x.shape}"
+        )
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{_layer}: groups must be a positive int, got {groups!r}")
+    o, cg = weight.shape[:2]
+    if o % groups:
+        raise ValueError(f"{_layer}: out_channels ({o}) must be divisible by groups ({groups})")
+    channels = x.shape[-3]
+    if channels != cg * groups:
+        batch = "N, " if x.ndim == 4 else ""
+        raise ValueError(
+            f"{_layer}: expected input of shape ({batch}{cg * groups}, H, W) "
+            f"(weight {weight.shape} with groups={groups} needs {cg * groups} input channels), "
+            f"got input of shape {x.shape}"
+        )
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"{_layer}: bias must have shape ({o},) to match weight {weight.shape}, got {bias.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{_layer}: input is {x.dtype} but {name} is {t.dtype}; convert one of them")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{_layer}: expected a floating point input, got {x.dtype}")
+    if algo not in ALGOS:
+        raise ValueError(f"{_layer}: algo must be one of {ALGOS}, got {algo!r}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = reshape(x, (1, *x.shape))
+    geometry(x.shape, weight.shape, stride, padding, dilation, groups, op=_layer)  # raises on a bad fit
+    settings = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, algo=algo)
+    y = Conv2d.apply(x, weight, **settings) if bias is None else Conv2d.apply(x, weight, bias, **settings)
+    return reshape(y, y.shape[1:]) if unbatched else y

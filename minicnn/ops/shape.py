@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors
 
@@ -72,10 +74,12 @@ class GetItem(Function):
         gx = xp.zeros(self.in_shape, dtype=self.dtype)
         if _is_basic(self.index):
             gx[self.index] = gy  # basic slicing selects each element at most once
-        elif xp is backend.np:
-            xp.add.at(gx, self.index, gy)
+        elif xp is np:
+            np.add.at(gx, self.index, gy)  # repeated indices accumulate
         else:
-            xp.add.at(gx, self.index, gy)  # cupyx.scatter_add semantics
+            import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
+
+            cupyx.scatter_add(gx, self.index, gy)
         return gx
 
 
