@@ -14,8 +14,7 @@ After ``backward`` each visited node drops its inputs and saved arrays (unless
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -264,7 +263,7 @@ class Tensor:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs, got shape {self.shape}")
             g = self.xp.ones_like(self.array)
         else:
-            g = _as_array(grad, dtype=self.dtype)
+            g = self.xp.array(_as_array(grad, dtype=self.dtype), copy=True)
             if g.shape != self.array.shape:
                 raise ValueError(f"backward: grad has shape {g.shape}, expected {self.shape}")
         run_backward(self, g, retain_graph)
@@ -545,8 +544,23 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+def _base_id(a: Any) -> int:
+    """Identity of the memory behind ``a`` (the array a chain of views ends in)."""
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return id(a)
+
+
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
+    """Walk the graph from ``root`` backwards, summing gradients per tensor.
+
+    A backward may pass its incoming gradient through unchanged (``Add`` hands ``gy`` to
+    both inputs). To store gradients without a defensive copy yet never let two tensors'
+    ``.grad`` share memory, each gradient array (traced to its base) is handed out once;
+    a second claim on the same memory gets a copy.
+    """
     grads: dict[int, Any] = {id(root): grad}
+    handed: set[int] = {_base_id(grad)}
     for t in reversed(_topological_order(root)):
         g = grads.pop(id(t), None)
         if g is None:
@@ -554,7 +568,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
         fn = t.grad_fn
         if fn is None or t._retain_grad:
             if t.grad is None:
-                t.grad = Tensor(g.copy() if fn is None else g)
+                t.grad = Tensor(g if fn is None else g.copy())
             else:
                 t.grad.array = t.grad.array + g
         if fn is None:
@@ -573,26 +587,17 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             if gi.dtype != inp.array.dtype:
                 gi = gi.astype(inp.array.dtype)
             key = id(inp)
-            grads[key] = gi if key not in grads else grads[key] + gi
+            if key in grads:
+                grads[key] = grads[key] + gi  # a fresh array
+                continue
+            base = _base_id(gi)
+            if base in handed:
+                gi = gi.copy()
+                base = id(gi)
+            handed.add(base)
+            grads[key] = gi
         if not retain_graph:
             fn.release()
-
-
-def iter_tensors(obj: Any) -> Iterator[Tensor]:
-    if isinstance(obj, Tensor):
-        yield obj
-    elif isinstance(obj, (list, tuple)):
-        for o in obj:
-            yield from iter_tensors(o)
-
-
-def grad_enabled_wrapper(fn: Any) -> Any:
-    @functools.wraps(fn)
-    def wrapper(*a: Any, **k: Any) -> Any:
-        with enable_grad():
-            return fn(*a, **k)
-
-    return wrapper
 
 
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)

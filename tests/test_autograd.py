@@ -103,6 +103,16 @@ def test_leaf_grads_do_not_alias_each_other():
     np.testing.assert_allclose(b.grad.numpy(), np.ones(3))
 
 
+def test_leaf_grads_never_share_memory_even_through_views():
+    a, c = mc.randn(2, 3, requires_grad=True), mc.randn(6, requires_grad=True)
+    (a + c.reshape(2, 3)).sum().backward()
+    assert not np.shares_memory(a.grad.array, c.grad.array)
+    g = np.ones((2, 3), dtype=np.float32)
+    a.grad = None
+    a.backward(g)
+    assert not np.shares_memory(a.grad.array, g)
+
+
 def test_float32_stays_float32():
     x = mc.randn(4, 3, requires_grad=True)
     y = F.relu(x * 2.5 + 1) / 3

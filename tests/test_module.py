@@ -165,3 +165,10 @@ def test_assigning_non_parameter_to_parameter_slot_raises():
         m.weight = mc.zeros(2, 2)
     m.bias = None
     assert "bias" not in m.state_dict()
+
+
+def test_missing_num_batches_tracked_is_accepted_like_torch():
+    m = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    sd = m.state_dict()
+    del sd["1.num_batches_tracked"]
+    assert m.load_state_dict(sd) == ([], [])

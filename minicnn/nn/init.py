@@ -40,16 +40,27 @@ def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 def _fill(t: Tensor, draw: Any) -> Tensor:
     """Replace the data of ``t`` (same shape, dtype, device) with ``draw(generator)``."""
     rng = random.generator(t.xp)
-    t.array[...] = t.xp.asarray(draw(rng), dtype=t.dtype)
+    new = t.xp.asarray(draw(rng), dtype=t.dtype)
+    if new.shape == t.shape:
+        t.array = new  # the fresh draw becomes the data: no second pass over memory
+    else:
+        t.array[...] = new
     return t
 
 
+def _draw_dtype(t: Tensor) -> Any:
+    """Draw float32 tensors in float32 (half the time and memory of a float64 draw)."""
+    return np.float32 if t.dtype == np.float32 else np.float64
+
+
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    return _fill(t, lambda g: g.uniform(a, b, size=t.shape))
+    dt = _draw_dtype(t)
+    return _fill(t, lambda g: g.random(t.shape, dtype=dt) * dt(b - a) + dt(a))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    return _fill(t, lambda g: g.normal(mean, std, size=t.shape))
+    dt = _draw_dtype(t)
+    return _fill(t, lambda g: g.standard_normal(t.shape, dtype=dt) * dt(std) + dt(mean))
 
 
 def constant_(t: Tensor, val: float) -> Tensor:

@@ -244,7 +244,8 @@ class Module:
                 for name, t in reg.items():
                     if t is not None and name not in m._non_persistent:
                         own[pre + name] = t
-        missing = [k for k in own if k not in state_dict]
+        # like torch, a BatchNorm checkpoint without num_batches_tracked (older format) loads
+        missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(
