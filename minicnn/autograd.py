@@ -554,25 +554,31 @@ def _base_id(a: Any) -> int:
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     """Walk the graph from ``root`` backwards, summing gradients per tensor.
 
-    A backward may pass its incoming gradient through unchanged (``Add`` hands ``gy`` to
-    both inputs). To store gradients without a defensive copy yet never let two tensors'
-    ``.grad`` share memory, each gradient array (traced to its base) is handed out once;
-    a second claim on the same memory gets a copy.
+    Backward functions never modify their incoming gradient, but may pass it on unchanged
+    or as a view (``Add`` hands ``gy`` to both inputs). Leaves store their gradient without
+    a copy unless its memory already backs another leaf's ``.grad`` from this pass, so no
+    two ``.grad`` arrays ever share memory.
     """
     grads: dict[int, Any] = {id(root): grad}
-    handed: set[int] = {_base_id(grad)}
+    leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
     for t in reversed(_topological_order(root)):
         g = grads.pop(id(t), None)
         if g is None:
             continue
         fn = t.grad_fn
-        if fn is None or t._retain_grad:
+        if fn is None:
             if t.grad is None:
-                t.grad = Tensor(g if fn is None else g.copy())
+                base = _base_id(g)
+                if base in leaf_bases:
+                    g = g.copy()
+                    base = id(g)
+                leaf_bases.add(base)
+                t.grad = Tensor(g)
             else:
                 t.grad.array = t.grad.array + g
-        if fn is None:
             continue
+        if t._retain_grad:
+            t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.array + g)
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -587,15 +593,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             if gi.dtype != inp.array.dtype:
                 gi = gi.astype(inp.array.dtype)
             key = id(inp)
-            if key in grads:
-                grads[key] = grads[key] + gi  # a fresh array
-                continue
-            base = _base_id(gi)
-            if base in handed:
-                gi = gi.copy()
-                base = id(gi)
-            handed.add(base)
-            grads[key] = gi
+            grads[key] = gi if key not in grads else grads[key] + gi
         if not retain_graph:
             fn.release()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from conftest import compare_with_torch
+from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
@@ -29,16 +29,17 @@ BINARY = {
 }
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("name", sorted(BINARY))
 @SETTINGS
 @given(shp=pairs, dtype=dtypes, seed=st.integers(0, 2**16))
-def test_binary_broadcasting(name, shp, dtype, seed):
+def test_binary_broadcasting(device, name, shp, dtype, seed):
     rng = np.random.default_rng(seed)
     sa, sb = shp.input_shapes
     a = rng.uniform(0.5, 2.0, sa)  # positive: valid for pow's log and away from div's pole
     b = rng.uniform(0.5, 2.0, sb) * rng.choice([-1, 1], sb) if name != "pow" else rng.uniform(-2, 2, sb)
     f, g = BINARY[name]
-    compare_with_torch(f, g, [a, b], dtype=dtype)
+    compare_with_torch(f, g, [a, b], dtype=dtype, device=device)
 
 
 @pytest.mark.parametrize("scalar", [2, 0.5, -3.0])
@@ -74,15 +75,16 @@ UNARY = {
 }
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("name", sorted(UNARY))
 @SETTINGS
 @given(shape=array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5), dtype=dtypes, seed=st.integers(0, 2**16))
-def test_unary(name, shape, dtype, seed):
+def test_unary(device, name, shape, dtype, seed):
     f, g, (lo, hi) = UNARY[name]
     x = np.random.default_rng(seed).uniform(lo, hi, shape)
     if name.startswith(("relu", "leaky", "abs", "clip")):
         x[np.abs(x) < 1e-3] = 0.5  # keep finite differences and torch away from the kink
-    compare_with_torch(f, g, [x], dtype=dtype)
+    compare_with_torch(f, g, [x], dtype=dtype, device=device)
 
 
 def test_activation_kinks_match_torch():
@@ -119,22 +121,24 @@ MATMUL_SHAPES = [
 ]
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul(sa, sb, dtype):
+def test_matmul(device, sa, sb, dtype):
     rng = np.random.default_rng(1)
     compare_with_torch(
-        lambda a, b: a @ b, torch.matmul, [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype
+        lambda a, b: a @ b, torch.matmul, [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype, device=device
     )
 
 
+@pytest.mark.parametrize("device", devices())
 @SETTINGS
 @given(n=st.integers(0, 4), i=st.integers(1, 5), o=st.integers(1, 5), bias=st.booleans(), lead=st.booleans())
-def test_linear(n, i, o, bias, lead):
+def test_linear(device, n, i, o, bias, lead):
     rng = np.random.default_rng(n * 100 + i * 10 + o)
     shape = (2, n, i) if lead else (n, i)
     arrays = [rng.standard_normal(shape), rng.standard_normal((o, i))] + ([rng.standard_normal(o)] if bias else [])
-    compare_with_torch(F.linear, TF.linear, arrays)
+    compare_with_torch(F.linear, TF.linear, arrays, device=device)
 
 
 def test_matmul_shape_error_names_both_shapes():

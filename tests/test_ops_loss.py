@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from conftest import compare_with_torch
+from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +29,8 @@ SETTINGS = settings(max_examples=40, deadline=None)
     dtype=st.sampled_from([np.float32, np.float64]),
     seed=st.integers(0, 999),
 )
-def test_cross_entropy(n, c, spatial, reduction, smoothing, weighted, ignore, dtype, seed):
+@pytest.mark.parametrize("device", devices())
+def test_cross_entropy(device, n, c, spatial, reduction, smoothing, weighted, ignore, dtype, seed):
     rng = np.random.default_rng(seed)
     logits = rng.standard_normal((n, c) + spatial) * 3
     target = rng.integers(0, c, (n,) + spatial)
@@ -47,7 +48,7 @@ def test_cross_entropy(n, c, spatial, reduction, smoothing, weighted, ignore, dt
         return TF.cross_entropy(x, t, weight=w[0] if w else None, **kw)
 
     arrays = [logits, target] + ([weight] if weighted else [])
-    compare_with_torch(mc_fn, torch_fn, arrays, grad_inputs=[True, False, False], dtype=dtype)
+    compare_with_torch(mc_fn, torch_fn, arrays, grad_inputs=[True, False, False], dtype=dtype, device=device)
 
 
 @SETTINGS
@@ -58,7 +59,8 @@ def test_cross_entropy(n, c, spatial, reduction, smoothing, weighted, ignore, dt
     weighted=st.booleans(),
     seed=st.integers(0, 999),
 )
-def test_nll_loss(n, c, reduction, weighted, seed):
+@pytest.mark.parametrize("device", devices())
+def test_nll_loss(device, n, c, reduction, weighted, seed):
     rng = np.random.default_rng(seed)
     logp = np.log(rng.dirichlet(np.ones(c), n))
     target = rng.integers(0, c, n)
@@ -71,7 +73,11 @@ def test_nll_loss(n, c, reduction, weighted, seed):
         return TF.nll_loss(x, t, weight=w[0] if w else None, reduction=reduction)
 
     compare_with_torch(
-        mc_fn, torch_fn, [logp, target] + ([weight] if weighted else []), grad_inputs=[True, False, False]
+        mc_fn,
+        torch_fn,
+        [logp, target] + ([weight] if weighted else []),
+        grad_inputs=[True, False, False],
+        device=device,
     )
 
 

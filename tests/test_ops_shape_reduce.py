@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from conftest import compare_with_torch
+from conftest import compare_with_torch, devices
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
@@ -36,10 +36,11 @@ def _torch_dim(axis, nd):
     return tuple(range(nd)) if axis is None else axis
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("op", ["sum", "mean"])
 @SETTINGS
 @given(sa=shape_and_axis(), keep=st.booleans(), dtype=dtypes, seed=st.integers(0, 999))
-def test_sum_mean(op, sa, keep, dtype, seed):
+def test_sum_mean(device, op, sa, keep, dtype, seed):
     shape, axis = sa
     x = np.random.default_rng(seed).standard_normal(shape)
     compare_with_torch(
@@ -47,13 +48,15 @@ def test_sum_mean(op, sa, keep, dtype, seed):
         lambda t: getattr(t, op)(dim=_torch_dim(axis, len(shape)), keepdim=keep),
         [x],
         dtype=dtype,
+        device=device,
     )
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("op", ["max", "min"])
 @SETTINGS
 @given(sa=shape_and_axis(), keep=st.booleans(), dtype=dtypes, seed=st.integers(0, 999))
-def test_max_min(op, sa, keep, dtype, seed):
+def test_max_min(device, op, sa, keep, dtype, seed):
     shape, axis = sa
     x = np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape).astype(float)  # no ties
 
@@ -62,7 +65,7 @@ def test_max_min(op, sa, keep, dtype, seed):
             return getattr(t, op)() if not keep else getattr(t, "a" + op)(dim=tuple(range(t.ndim)), keepdim=True)
         return getattr(t, "a" + op)(dim=axis, keepdim=keep)
 
-    compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep), tfn, [x], dtype=dtype)
+    compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep), tfn, [x], dtype=dtype, device=device)
 
 
 def test_max_full_reduction_splits_ties_like_torch():
@@ -90,24 +93,29 @@ def test_dim_alias_and_empty_batch():
     compare_with_torch(lambda t: (t * 2).mean(dim=0), lambda t: (t * 2).mean(dim=0), [np.ones((2, 3))])
 
 
+@pytest.mark.parametrize("device", devices())
 @SETTINGS
 @given(shape=array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), seed=st.integers(0, 999), dtype=dtypes)
-def test_reshape_flatten_transpose(shape, seed, dtype):
+def test_reshape_flatten_transpose(device, shape, seed, dtype):
     x = np.random.default_rng(seed).standard_normal(shape)
     nd = len(shape)
     perm = tuple(np.random.default_rng(seed).permutation(nd).tolist())
-    compare_with_torch(lambda t: t.reshape(-1), lambda t: t.reshape(-1), [x], dtype=dtype)
-    compare_with_torch(lambda t: t.permute(*perm), lambda t: t.permute(*perm), [x], dtype=dtype)
-    compare_with_torch(lambda t: t.flatten(), lambda t: t.flatten(), [x], dtype=dtype)
+    compare_with_torch(lambda t: t.reshape(-1), lambda t: t.reshape(-1), [x], dtype=dtype, device=device)
+    compare_with_torch(lambda t: t.permute(*perm), lambda t: t.permute(*perm), [x], dtype=dtype, device=device)
+    compare_with_torch(lambda t: t.flatten(), lambda t: t.flatten(), [x], dtype=dtype, device=device)
     if nd >= 2:
-        compare_with_torch(lambda t: t.transpose(0, -1), lambda t: t.transpose(0, -1), [x], dtype=dtype)
-        compare_with_torch(lambda t: F.flatten(t, 1), lambda t: torch.flatten(t, 1), [x], dtype=dtype)
-        compare_with_torch(lambda t: t.view(shape[0], -1), lambda t: t.reshape(shape[0], -1), [x], dtype=dtype)
-        compare_with_torch(lambda t: t.T, lambda t: t.permute(*reversed(range(nd))), [x], dtype=dtype)
-    compare_with_torch(lambda t: t.squeeze(), lambda t: t.squeeze(), [x], dtype=dtype)
-    compare_with_torch(lambda t: t.unsqueeze(-1), lambda t: t.unsqueeze(-1), [x], dtype=dtype)
-    compare_with_torch(lambda t: t.unsqueeze(0).squeeze(0), lambda t: t.unsqueeze(0).squeeze(0), [x], dtype=dtype)
-    compare_with_torch(lambda t: t.expand(2, *shape), lambda t: t.expand(2, *shape), [x], dtype=dtype)
+        compare_with_torch(lambda t: t.transpose(0, -1), lambda t: t.transpose(0, -1), [x], dtype=dtype, device=device)
+        compare_with_torch(lambda t: F.flatten(t, 1), lambda t: torch.flatten(t, 1), [x], dtype=dtype, device=device)
+        compare_with_torch(
+            lambda t: t.view(shape[0], -1), lambda t: t.reshape(shape[0], -1), [x], dtype=dtype, device=device
+        )
+        compare_with_torch(lambda t: t.T, lambda t: t.permute(*reversed(range(nd))), [x], dtype=dtype, device=device)
+    compare_with_torch(lambda t: t.squeeze(), lambda t: t.squeeze(), [x], dtype=dtype, device=device)
+    compare_with_torch(lambda t: t.unsqueeze(-1), lambda t: t.unsqueeze(-1), [x], dtype=dtype, device=device)
+    compare_with_torch(
+        lambda t: t.unsqueeze(0).squeeze(0), lambda t: t.unsqueeze(0).squeeze(0), [x], dtype=dtype, device=device
+    )
+    compare_with_torch(lambda t: t.expand(2, *shape), lambda t: t.expand(2, *shape), [x], dtype=dtype, device=device)
 
 
 INDEXES = [
@@ -126,14 +134,15 @@ INDEXES = [
 ]
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("index", INDEXES, ids=[str(i) for i in range(len(INDEXES))])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_indexing_with_scatter_add_backward(index, dtype):
+def test_indexing_with_scatter_add_backward(device, index, dtype):
     x = np.random.default_rng(3).standard_normal((3, 3, 2))
     idx = index if len(index) > 1 else index[0]
     torch_idx = tuple(torch.tensor(i) if isinstance(i, (list, np.ndarray)) else i for i in index)
     torch_idx = torch_idx if len(torch_idx) > 1 else torch_idx[0]
-    compare_with_torch(lambda t: t[idx], lambda t: t[torch_idx], [x], dtype=dtype)
+    compare_with_torch(lambda t: t[idx], lambda t: t[torch_idx], [x], dtype=dtype, device=device)
 
 
 def test_indexing_with_tensor_index():
@@ -148,7 +157,8 @@ def test_indexing_with_tensor_index():
     seed=st.integers(0, 999),
     data=st.data(),
 )
-def test_cat_stack(shape, n, seed, data):
+@pytest.mark.parametrize("device", devices())
+def test_cat_stack(device, shape, n, seed, data):
     nd = len(shape)
     axis = data.draw(st.integers(-nd, nd - 1))
     rng = np.random.default_rng(seed)
@@ -158,20 +168,23 @@ def test_cat_stack(shape, n, seed, data):
         sh = list(shape)
         sh[axis] = s
         parts.append(rng.standard_normal(sh))
-    compare_with_torch(lambda *ts: mc.cat(ts, axis), lambda *ts: torch.cat(ts, axis), parts)
+    compare_with_torch(lambda *ts: mc.cat(ts, axis), lambda *ts: torch.cat(ts, axis), parts, device=device)
     same = [rng.standard_normal(shape) for _ in range(n)]
     ax = data.draw(st.integers(-nd - 1, nd))
-    compare_with_torch(lambda *ts: mc.stack(ts, dim=ax), lambda *ts: torch.stack(ts, ax), same)
+    compare_with_torch(lambda *ts: mc.stack(ts, dim=ax), lambda *ts: torch.stack(ts, ax), same, device=device)
 
 
+@pytest.mark.parametrize("device", devices())
 @SETTINGS
 @given(shape=array_shapes(min_dims=1, max_dims=4, min_side=2, max_side=4), data=st.data(), seed=st.integers(0, 99))
-def test_pad(shape, data, seed):
+def test_pad(device, shape, data, seed):
     k = data.draw(st.integers(1, len(shape)))
     pads = data.draw(st.lists(st.integers(-1, 2), min_size=2 * k, max_size=2 * k))
     value = data.draw(st.sampled_from([0.0, 1.5]))
     x = np.random.default_rng(seed).standard_normal(shape)
-    compare_with_torch(lambda t: F.pad(t, pads, value=value), lambda t: TF.pad(t, pads, value=value), [x])
+    compare_with_torch(
+        lambda t: F.pad(t, pads, value=value), lambda t: TF.pad(t, pads, value=value), [x], device=device
+    )
 
 
 def test_shape_errors():

@@ -4,25 +4,33 @@ Shapes: x (N, C, H, W), weight (C*m, 1, kh, kw) with channel multiplier m (usual
 bias (C*m,) -> y (N, C*m, OH, OW); output channel c*m + k is input channel c filtered by
 weight[c*m + k]. OH and OW as for any convolution (see :mod:`minicnn.kernels.conv_shapes`).
 
-Each output channel sums only kh*kw products, so the im2col GEMM would have an inner
-dimension of kh*kw (9) -- too short for BLAS to shine -- and its column matrix would be
-kh*kw times the input. Instead this kernel never builds columns; it loops over the kernel
-offsets (i, j) and, for all images, channels and pixels at once::
+Each output sums only kh*kw products, so an im2col GEMM would have an inner dimension of
+kh*kw (9): too short for BLAS, and its column matrix would be kh*kw times the input. This
+kernel never builds columns. It loops over the kernel taps (i, j) and, for all images,
+channels and pixels at once::
 
-    forward   y           += xpad[..., rows_ij, cols_ij] * w[:, i, j]      (per channel)
-    dW        dw[:, i, j]  = sum over images and pixels of gy * xpad[..., rows_ij, cols_ij]
-    dX        dxpad[..., rows_ij, cols_ij] += gy * w[:, i, j]
+    forward   y          += x_ij * w[:, i, j]                 (per channel)
+    dW        dw[:, i, j] = sum over images and pixels of gy * x_ij
+    dX        dx_ij      += gy * w[:, i, j]
 
-where ``rows_ij, cols_ij`` is the strided slice that offset (i, j) reads (one input pixel per
-output pixel). Cost: N*C*m*OH*OW*kh*kw multiply-adds each way -- 1/(C/groups) of a dense
-convolution's. Extra memory: a padded copy of the input and a few cache-sized scratch blocks.
+where ``x_ij`` is the part of the padded input that tap (i, j) multiplies -- one input pixel
+per output pixel, a shifted (and, for stride > 1, strided) slice. Cost: N*C*m*OH*OW*kh*kw
+multiply-adds each way, 1/(C/groups) of a dense convolution's. Extra memory: cache-sized
+scratch blocks only.
 
-Cache blocking: every step above is a whole-array NumPy expression that streams its operands
-through memory, kh*kw times. To keep them in the CPU cache instead, the images x channels
-are treated as one stack of 2-d planes and processed in blocks of planes of about
-``BLOCK_BYTES`` (a loop over memory blocks, not over images or pixels; the GPU gets one
-block, see :func:`minicnn.kernels.im2col.plane_blocks`). On CPU this is 2-3 times faster
-than the unblocked loop.
+Two tricks make the NumPy loops fast:
+
+* Cache blocking: images x channels form one stack of 2-d planes, processed in blocks of
+  about ``BLOCK_BYTES`` (:func:`minicnn.kernels.im2col.plane_blocks`). A block is padded into
+  a small reused buffer and all kh*kw taps pass over it while it sits in the CPU cache (a
+  loop over memory blocks, not over images or pixels; a GPU gets one block).
+* Flat planes (stride 1): NumPy pays per row, and a 56-wide row is short. Stored as one long
+  row of Hp*Wp values, a padded plane turns every tap into ONE contiguous run: output
+  (oh, ow) sits at flat position oh*Wp + ow, and tap (i, j) reads the run that starts at
+  i*dilation_h*Wp + j*dilation_w. The price: each output row is computed Wp wide, and its
+  last Wp-OW values (which wrap around into the next row) are garbage and dropped -- about
+  (kw-1)/OW extra work. In backward the garbage columns of gy are set to zero, so they add
+  nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +39,52 @@ from typing import Any
 
 from .. import backend
 from .conv_shapes import Geometry, geometry
-from .im2col import pad2d, plane_blocks
+from .im2col import plane_blocks
+
+
+class _Planes:
+    """How a block of padded planes is stored and where each kernel tap reads it."""
+
+    def __init__(self, g: Geometry, m: int) -> None:
+        self.g, self.m = g, m
+        self.hp, self.wp = g.h + sum(g.pads[0]), g.w + sum(g.pads[1])
+        self.flat = g.stride == (1, 1)
+        (dh, dw) = g.dilation
+        if self.flat:
+            # one extra zero row: the runs of the last taps reach (kw-1)*dw < Wp values past the end
+            self.grid = (self.hp + 1, self.wp)
+            self.out = (g.oh * self.wp,)
+            n = g.oh * self.wp
+            starts = [i * dh * self.wp + j * dw for i in range(g.kh) for j in range(g.kw)]
+            self.taps = [(slice(s, s + n),) for s in starts]
+            self.pix = "q"  # einsum letters of the pixel axes
+        else:
+            self.grid = (self.hp, self.wp)
+            self.out = (g.oh, g.ow)
+            self.taps = [g.offset(i, j) for i in range(g.kh) for j in range(g.kw)]
+            self.pix = "hw"
+
+    def buffer(self, xp: Any, planes: int, dtype: Any) -> Any:
+        """A zeroed (planes, 1, *grid) buffer; ``fill`` later writes only the interior."""
+        return xp.zeros((planes, 1, *self.grid), dtype=dtype)
+
+    def fill(self, buf: Any, x_block: Any) -> Any:
+        """Copy x planes (b, H, W) into the interior of ``buf``; return the tap-able view
+        (b, 1, Hp*Wp') for flat planes, (b, 1, Hp, Wp) otherwise."""
+        b = x_block.shape[0]
+        rows, cols = self.g.crop()
+        buf[:b, 0, rows, cols] = x_block
+        return buf[:b].reshape(b, 1, -1) if self.flat else buf[:b]
+
+    def valid(self, out_block: Any) -> Any:
+        """(b, m, *out) -> the (b, m, OH, OW) view without the garbage columns."""
+        if not self.flat:
+            return out_block
+        return out_block.reshape(out_block.shape[0], self.m, self.g.oh, self.wp)[..., : self.g.ow]
+
+    def tap_weights(self, w_block: Any, t: int) -> Any:
+        """Weights of tap t for each plane and multiplier, shaped to broadcast: (b, m, 1[, 1])."""
+        return w_block[:, :, t].reshape(w_block.shape[0], self.m, *(1,) * len(self.out))
 
 
 def _check(g: Geometry) -> int:
@@ -45,43 +98,43 @@ def _check(g: Geometry) -> int:
 
 
 def _plane_weights(w: Any, g: Geometry, m: int) -> Any:
-    """The weights of every plane of the (N*C) stack: (N*C, m, kh, kw) (small: no pixels)."""
+    """Weights of every plane of the (N*C) stack: (N*C, m, kh*kw) (small: no pixels)."""
     xp = backend.get_array_module(w)
-    per_channel = w.reshape(g.c, m, g.kh, g.kw)
-    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, g.c, m, g.kh, g.kw))).reshape(
-        g.n * g.c, m, g.kh, g.kw
+    per_channel = w.reshape(1, g.c, m, g.kh * g.kw)
+    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, g.c, m, g.kh * g.kw))).reshape(
+        g.n * g.c, m, g.kh * g.kw
     )
 
 
 def conv2d_depthwise(
     x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int | None = None
 ) -> Any:
-    """Depthwise convolution forward: a sum over kernel offsets of shifted slices times
+    """Depthwise convolution forward: a sum over kernel taps of shifted slices times
     per-channel weights. ``groups`` defaults to (and must equal) the number of channels."""
     xp = backend.get_array_module(x)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)
+    lay = _Planes(g, m)
     planes = g.n * g.c
-    xpad = xp.ascontiguousarray(pad2d(x, g.pads))
-    xpad = xpad.reshape(planes, 1, *xpad.shape[2:])  # (N*C, 1, Hp, Wp)
-    wp = _plane_weights(w, g, m)  # (N*C, m, kh, kw)
+    xs = x.reshape(planes, g.h, g.w)
+    wp = _plane_weights(w, g, m)
     y = xp.empty((planes, m, g.oh, g.ow), dtype=x.dtype)
-    plane_bytes = (xpad[0].size + 2 * m * g.oh * g.ow) * x.itemsize
-    tmp = None
+    plane_bytes = (lay.hp * lay.wp + 2 * m * g.oh * lay.wp) * x.itemsize
+    pad = acc = tmp = None
     for p0, p1 in plane_blocks(xp, planes, plane_bytes):
-        xb, yb, wb = xpad[p0:p1], y[p0:p1], wp[p0:p1]
-        if tmp is None:
-            tmp = xp.empty(yb.shape, dtype=x.dtype)
-        t = tmp[: p1 - p0]
-        for i in range(g.kh):
-            for j in range(g.kw):
-                rows, cols = g.offset(i, j)
-                wij = wb[:, :, i, j, None, None]  # (planes, m, 1, 1)
-                if i == 0 and j == 0:
-                    xp.multiply(xb[:, :, rows, cols], wij, out=yb)
-                else:
-                    xp.multiply(xb[:, :, rows, cols], wij, out=t)
-                    yb += t
+        if pad is None:  # scratch for the first (largest) block, reused by the others
+            pad = lay.buffer(xp, p1 - p0, x.dtype)
+            acc = xp.empty((p1 - p0, m, *lay.out), dtype=x.dtype)
+            tmp = xp.empty_like(acc)
+        xb = lay.fill(pad, xs[p0:p1])
+        a, t, wb = acc[: p1 - p0], tmp[: p1 - p0], wp[p0:p1]
+        for k, tap in enumerate(lay.taps):
+            if k == 0:
+                xp.multiply(xb[(..., *tap)], lay.tap_weights(wb, k), out=a)
+            else:
+                xp.multiply(xb[(..., *tap)], lay.tap_weights(wb, k), out=t)
+                a += t
+        y[p0:p1] = lay.valid(a)
     y = y.reshape(g.n, g.o, g.oh, g.ow)
     if b is not None:
         y += b[:, None, None]
@@ -94,52 +147,57 @@ def conv2d_depthwise_backward(
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv2d_depthwise`; entries not asked for are None.
 
-    dW sums, per offset, the products of gy with the input slice over images and pixels
-    (one ``einsum`` per block and offset); dX accumulates gy * w into the strided slices of
-    a padded block, which is then cropped.
+    Per block of planes and per tap: dW sums gy * x_ij over pixels (one ``einsum``; the
+    images are summed at the end), dX adds gy * w_ij onto the tap's slice of a zeroed padded
+    block, which is then cropped into dx.
     """
     xp = backend.get_array_module(gy)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)
-    planes = g.n * g.c
-    gyp = xp.ascontiguousarray(gy).reshape(planes, m, g.oh, g.ow)
     gb = gy.sum(axis=(0, 2, 3)) if need_db else None
     if not (need_dx or need_dw):
         return None, None, gb
-    hp = g.h + g.pads[0][0] + g.pads[0][1]
-    wpad = g.w + g.pads[1][0] + g.pads[1][1]
-    if need_dw:
-        xpad = xp.ascontiguousarray(pad2d(x, g.pads)).reshape(planes, hp, wpad)
-        dw_planes = xp.empty((planes, m, g.kh, g.kw), dtype=gy.dtype)
-    if need_dx:
-        wp = _plane_weights(w, g, m)
-        gx = xp.empty((planes, g.h, g.w), dtype=gy.dtype)
-    plane_bytes = (2 * hp * wpad + (m + 1) * g.oh * g.ow) * gy.itemsize
-    acc = tmp = None
-    crop = g.crop()
+    lay = _Planes(g, m)
+    planes = g.n * g.c
+    gys = gy.reshape(planes, m, g.oh, g.ow)
+    xs = x.reshape(planes, g.h, g.w)
+    wp = _plane_weights(w, g, m) if need_dx else None
+    dw_planes = xp.empty((planes, m, g.kh * g.kw), dtype=gy.dtype) if need_dw else None
+    dx = xp.empty((planes, g.h, g.w), dtype=gy.dtype) if need_dx else None
+    plane_bytes = (2 * lay.hp * lay.wp + 2 * m * g.oh * lay.wp) * gy.itemsize
+    first = True
     for p0, p1 in plane_blocks(xp, planes, plane_bytes):
-        gb_ = gyp[p0:p1]  # (planes, m, OH, OW)
+        n = p1 - p0
+        if first:  # scratch for the first (largest) block, reused by the others
+            first = False
+            gwide = xp.zeros((n, m, g.oh, lay.wp), dtype=gy.dtype) if lay.flat else None  # zero garbage columns
+            xpad = lay.buffer(xp, n, gy.dtype) if need_dw else None
+            dxpad = lay.buffer(xp, n, gy.dtype) if need_dx else None
+            tmp = xp.empty((n, 1, *lay.out), dtype=gy.dtype) if need_dx else None
+        if lay.flat:
+            gwide[:n, :, :, : g.ow] = gys[p0:p1]
+            gyb = gwide[:n].reshape(n, m, -1)
+        else:
+            gyb = gys[p0:p1]
+        if need_dw:
+            xb = lay.fill(xpad, xs[p0:p1])[:, 0]
         if need_dx:
-            if acc is None:
-                acc = xp.empty((p1 - p0, hp, wpad), dtype=gy.dtype)
-                tmp = xp.empty((p1 - p0, g.oh, g.ow), dtype=gy.dtype)
-            a, t = acc[: p1 - p0], tmp[: p1 - p0]
-            a[...] = 0
-            wb = wp[p0:p1]
-        for i in range(g.kh):
-            for j in range(g.kw):
-                rows, cols = g.offset(i, j)
-                if need_dw:
-                    dw_planes[p0:p1, :, i, j] = xp.einsum("pmhw,phw->pm", gb_, xpad[p0:p1, rows, cols])
-                if need_dx:
-                    if m == 1:
-                        xp.multiply(gb_[:, 0], wb[:, 0, i, j, None, None], out=t)
-                    else:  # sum the m output channels that read this input channel
-                        xp.einsum("pmhw,pm->phw", gb_, wb[:, :, i, j], out=t)
-                    target = a[:, rows, cols]  # a strided view: += adds in place
-                    target += t
+            acc = dxpad[:n].reshape(n, 1, -1) if lay.flat else dxpad[:n]
+            acc[...] = 0
+            t, wb = tmp[:n], wp[p0:p1]
+        for k, tap in enumerate(lay.taps):
+            if need_dw:
+                dw_planes[p0:p1, :, k] = xp.einsum(f"pm{lay.pix},p{lay.pix}->pm", gyb, xb[(..., *tap)])
+            if need_dx:
+                if m == 1:
+                    xp.multiply(gyb, lay.tap_weights(wb, k), out=t)
+                else:  # sum the m output channels that read this input channel
+                    xp.einsum(f"pm{lay.pix},pm->p{lay.pix}", gyb, wb[:, :, k], out=t[:, 0])
+                target = acc[(..., *tap)]  # a view: += adds in place
+                target += t
         if need_dx:
-            gx[p0:p1] = a[:, crop[0], crop[1]]
-    dx = gx.reshape(x.shape) if need_dx else None
-    dw = dw_planes.reshape(g.n, g.o, g.kh, g.kw).sum(axis=0).reshape(w.shape) if need_dw else None
+            rows, cols = g.crop()
+            dx[p0:p1] = dxpad[:n, 0, rows, cols]
+    dx = dx.reshape(x.shape) if need_dx else None
+    dw = dw_planes.reshape(g.n, g.o, g.kh * g.kw).sum(axis=0).reshape(w.shape) if need_dw else None
     return dx, dw, gb

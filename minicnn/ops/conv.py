@@ -23,7 +23,9 @@ class Conv2d(Function):
 
     def forward(self, x, w, *maybe_b):
         b = maybe_b[0] if maybe_b else None
-        y = conv2d_forward(x, w, b, self.stride, self.padding, self.dilation, self.groups, self.algo)
+        # the kernel may keep intermediates for backward in ctx (small im2col column matrices)
+        self.ctx = {} if self.requires_grad and self.needs_input_grad[1] else None
+        y = conv2d_forward(x, w, b, self.stride, self.padding, self.dilation, self.groups, self.algo, self.ctx)
         if self.requires_grad:
             self.x, self.w, self.has_bias = x, w, b is not None
         return y
@@ -32,7 +34,7 @@ class Conv2d(Function):
         need = self.needs_input_grad
         dx, dw, db = conv2d_backward(
             gy, self.x, self.w, self.stride, self.padding, self.dilation, self.groups, self.algo,
-            need_dx=need[0], need_dw=need[1], need_db=self.has_bias and need[2],
+            need_dx=need[0], need_dw=need[1], need_db=self.has_bias and need[2], ctx=self.ctx,
         )
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
@@ -55,9 +57,13 @@ def conv2d(
     :mod:`minicnn.kernels.conv`); all give the same result up to rounding.
     """
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(f"{_layer}: input and weight must be Tensors, got {type(x).__name__} and {type(weight).__name__}")
+        raise TypeError(
+            f"{_layer}: input and weight must be Tensors, got {type(x).__name__} and {type(weight).__name__}"
+        )
     if weight.ndim != 4:
-        raise ValueError(f"{_layer}: weight must be 4-d (out_channels, in_channels/groups, kh, kw), got shape {weight.shape}")
+        raise ValueError(
+            f"{_layer}: weight must be 4-d (out_channels, in_channels/groups, kh, kw), got shape {weight.shape}"
+        )
     if x.ndim not in (3, 4):
         raise ValueError(
             f"{_layer}: expected a 4-d input (N, C, H, W) or a 3-d unbatched input (C, H, W), got shape {x.shape}"
