@@ -84,14 +84,19 @@ TARGETS = {"LeNet conv1": 1.5, "LeNet conv2": 1.5, "MobileNet dw": 1.0, "max_poo
 VGG = "VGG 3x3"
 
 
-PAUSE_S = 0.15  # idle gap before each timed run, see _timed
+PAUSE_S = 0.15  # idle gap before each sample, see _timed
 
 
 def _timed(run) -> float:
-    """Seconds of one call. BLAS and OpenMP worker threads keep spinning for up to ~0.1 s after
-    their last job (OpenBLAS's default thread timeout); without a pause, the library timed
-    second would share the cores with the first one's spinning threads."""
+    """Seconds of one call, measured fairly for two libraries in one process.
+
+    BLAS and OpenMP worker threads keep spinning for up to ~0.1 s after their last job
+    (OpenBLAS's default thread timeout): without a pause, the library timed second would share
+    the cores with the first one's spinning threads. After a pause, though, the first call is
+    slow (threads asleep, caches cold), so one untimed call comes before the timed one.
+    """
     time.sleep(PAUSE_S)
+    run()
     t = time.perf_counter()
     run()
     return time.perf_counter() - t
@@ -108,8 +113,10 @@ def _median_pair(run_mc, run_torch, repeats: int) -> tuple[float, float]:
     return float(np.median(t_mc)), float(np.median(t_torch))
 
 
-def _pair_of_runs(make_mc, make_torch, x_np: np.ndarray, needs_dx: bool):
-    """Forward and forward+backward closures for both libraries on the same data."""
+def _pair_of_runs(make_mc, make_torch, x_np: np.ndarray, needs_dx: bool, params_mc=(), params_torch=()):
+    """Forward and forward+backward closures for both libraries on the same data. Before each
+    backward the gradients are reset to None, as ``optimizer.zero_grad()`` does in training
+    (otherwise each run would also time the accumulation into the previous run's ``.grad``)."""
     xm = mc.tensor(x_np, requires_grad=needs_dx)
     xt = torch.tensor(x_np, requires_grad=needs_dx)
     fm, ft = make_mc, make_torch
@@ -126,9 +133,13 @@ def _pair_of_runs(make_mc, make_torch, x_np: np.ndarray, needs_dx: bool):
             ft(xt)
 
     def mc_fb():
+        for t in (xm, *params_mc):
+            t.grad = None
         fm(xm).backward(gym)
 
     def torch_fb():
+        for t in (xt, *params_torch):
+            t.grad = None
         ft(xt).backward(gyt)
 
     return mc_fwd, torch_fwd, mc_fb, torch_fb
@@ -149,7 +160,7 @@ def _gemm_ceiling(case: tuple, repeats: int) -> float:
     wg = rng.standard_normal((g, og, ck), dtype=np.float32)
     per_image = rng.standard_normal((n, g, ck, pix), dtype=np.float32)
     y_img = np.empty((n, g, og, pix), dtype=np.float32)
-    whole = per_image.reshape(g, ck, n * pix)  # same numbers, one wide matrix per group
+    whole = per_image.reshape(g, ck, n * pix)  # the same amount of data as one wide matrix per group
     y_whole = np.empty((g, og, n * pix), dtype=np.float32)
     best = float("inf")
     for run in (lambda: np.matmul(wg, per_image, out=y_img), lambda: np.matmul(wg, whole, out=y_whole)):
@@ -173,7 +184,10 @@ def bench_conv(name: str, case: tuple, repeats: int) -> dict:
     runs = _pair_of_runs(
         lambda xm: mc.nn.functional.conv2d(xm, wm, bm, s, p, 1, g),
         lambda xt: F.conv2d(xt, wt, bt, s, p, 1, g),
-        x, needs_dx,
+        x,
+        needs_dx,
+        (wm, bm),
+        (wt, bt),
     )
     fwd = _median_pair(runs[0], runs[1], repeats)
     fb = _median_pair(runs[2], runs[3], repeats)
@@ -274,11 +288,15 @@ def main() -> None:
     except Exception:
         blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()} cpus)")
     print(f"# minicnn {mc.__version__} vs torch {torch.__version__}, numpy {np.__version__}")
-    print(f"# threads: torch {torch.get_num_threads()}, numpy BLAS {blas_threads} (set by {THREAD_METHOD}); "
-          f"repeats {repeats}, medians of alternating runs")
+    print(
+        f"# threads: torch {torch.get_num_threads()}, numpy BLAS {blas_threads} (set by {THREAD_METHOD}); "
+        f"repeats {repeats}, medians of alternating runs"
+    )
     print()
-    print("| case | algo | fwd mc ms | fwd torch ms | fwd ratio | f+b mc ms | f+b torch ms | f+b ratio | target "
-          "| GEMM ceiling GFLOP/s | mc GFLOP/s | share |")
+    print(
+        "| case | algo | fwd mc ms | fwd torch ms | fwd ratio | f+b mc ms | f+b torch ms | f+b ratio | target "
+        "| GEMM ceiling GFLOP/s | mc GFLOP/s | share |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     cases = [(k, v, bench_conv) for k, v in CONV_CASES.items()] + [(k, v, bench_other) for k, v in OTHER_CASES.items()]
@@ -294,13 +312,16 @@ def main() -> None:
         n, c, h, w, o, k, s, p, g = CONV_CASES[VGG]
         act = n * c * h * w * 4 / 2**20
         print()
-        print(f"Peak memory of one conv forward+backward at the VGG case (input {act:.0f} MiB, "
-              f"im2col budget {conv_kernels.get_im2col_budget() / 2**20:.0f} MiB), RSS high-water mark increase: "
-              + ", ".join(f"{lib} {('n/a' if v is None else f'{v / 2**20:.0f} MiB')}" for lib, v in peaks.items()))
+        print(
+            f"Peak memory of one conv forward+backward at the VGG case (input {act:.0f} MiB, "
+            f"im2col budget {conv_kernels.get_im2col_budget() / 2**20:.0f} MiB), RSS high-water mark increase: "
+            + ", ".join(f"{lib} {('n/a' if v is None else f'{v / 2**20:.0f} MiB')}" for lib, v in peaks.items())
+        )
     if ARGS.json:
         with open(ARGS.json, "w") as f:
-            json.dump({"threads": torch.get_num_threads(), "repeats": repeats, "rows": rows, "peak_bytes": peaks},
-                      f, indent=1)
+            json.dump(
+                {"threads": torch.get_num_threads(), "repeats": repeats, "rows": rows, "peak_bytes": peaks}, f, indent=1
+            )
 
 
 if __name__ == "__main__":

@@ -65,28 +65,36 @@ def child(args: argparse.Namespace) -> dict:
     import minicnn.nn.functional as F
 
     torch.set_num_threads(args.threads)
+    dev = args.device
+    tdev = torch.device("cuda" if dev.startswith("cuda") else "cpu")
     xtr, ytr, xte, yte = _load(args.data_dir)
     n_train = len(xtr) if not args.quick else 6400
     mc.manual_seed(0)
     torch.manual_seed(0)
-    ours = mc.models.lenet5()
-    theirs = _torch_lenet()
+    ours = mc.models.lenet5().to(dev)
+    theirs = _torch_lenet().to(tdev)
     opt_m = mc.optim.SGD(ours.parameters(), lr=LR, momentum=MOMENTUM)
     opt_t = torch.optim.SGD(theirs.parameters(), lr=LR, momentum=MOMENTUM)
     order = np.random.default_rng(0).permutation(len(xtr))[:n_train]
     batches = [order[i : i + BATCH] for i in range(0, n_train, BATCH)]
 
     def step_m(idx):
-        loss = F.cross_entropy(ours(mc.tensor(xtr[idx])), mc.tensor(ytr[idx]))
+        loss = F.cross_entropy(ours(mc.tensor(xtr[idx], device=dev)), mc.tensor(ytr[idx], device=dev))
         opt_m.zero_grad()
         loss.backward()
         opt_m.step()
 
     def step_t(idx):
-        loss = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xtr[idx])), torch.from_numpy(ytr[idx]))
+        x, y = torch.from_numpy(xtr[idx]).to(tdev), torch.from_numpy(ytr[idx]).to(tdev)
+        loss = torch.nn.functional.cross_entropy(theirs(x), y)
         opt_t.zero_grad()
         loss.backward()
         opt_t.step()
+
+    def sync():
+        if dev != "cpu":
+            mc.cuda.synchronize()
+            torch.cuda.synchronize()
 
     # warm-up (allocators, BLAS threads) on a few batches, not counted
     for idx in batches[:3]:
@@ -104,9 +112,11 @@ def child(args: argparse.Namespace) -> dict:
             if (s // seg_len) % 2 == 0
             else (("torch", step_t), ("minicnn", step_m))
         ):
+            sync()
             t0 = time.perf_counter()
             for idx in chunk:
                 fn(idx)
+            sync()
             dt = time.perf_counter() - t0
             total[name] += dt
             rates[name].append(imgs / dt)
@@ -137,6 +147,8 @@ def child(args: argparse.Namespace) -> dict:
             infer[name].append(len(xte) / (time.perf_counter() - t0))
             infer[name + "_acc"] = acc
     return {
+        "device": dev,
+        "batch": BATCH,
         "threads": args.threads,
         "train_images": n_train,
         "train_img_s": {k: n_train / total[k] for k in total},
@@ -172,7 +184,20 @@ def _spawn(args: argparse.Namespace, threads: int, mode: str) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    cmd = [sys.executable, __file__, "--child", mode, "--threads", str(threads), "--data-dir", args.data_dir]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--threads",
+        str(threads),
+        "--data-dir",
+        args.data_dir,
+        "--device",
+        args.device,
+        "--batch-size",
+        str(args.batch_size),
+    ]
     if args.quick:
         cmd.append("--quick")
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -182,21 +207,25 @@ def _spawn(args: argparse.Namespace, threads: int, mode: str) -> dict:
 
 
 def main() -> None:
+    global BATCH
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", default=os.environ.get("MINICNN_DATA", str(DEFAULT_DATA)))
     p.add_argument("--threads", type=int, nargs="+", default=[2, 1])
     p.add_argument("--quick", action="store_true", help="6,400 training images instead of 60,000")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (both frameworks on that device)")
+    p.add_argument("--batch-size", type=int, default=BATCH, help="training batch (the issue's figure: 128)")
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    BATCH = args.batch_size
     if args.child:
         args.threads = args.threads[0]
         print(json.dumps(child(args) if args.child == "compare" else rss_child(args)))
         return
     results = [_spawn(args, t, "compare") for t in args.threads]
-    rss = _spawn(args, args.threads[0], "rss")
+    rss = _spawn(args, args.threads[0], "rss") if args.device == "cpu" else {"peak_rss_mib": float("nan")}
     print(
-        f"LeNet-5, one MNIST epoch, batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}"
+        f"LeNet-5, one MNIST epoch on {args.device}, batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}"
         f"{' (quick: 6,400 images)' if args.quick else ''}"
     )
     print(

@@ -9,16 +9,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import compare_with_torch, devices
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
 from minicnn.kernels import conv as K
 from minicnn.kernels import depthwise as D
+from minicnn.kernels import im2col as im2col_module
 from minicnn.kernels.conv_shapes import resolve_padding
 from minicnn.kernels.im2col import col2im, im2col
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.")
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -53,8 +56,19 @@ def conv_settings(draw, depthwise: bool = False):
     w = draw(st.integers(span[1], span[1] + 6))
     n = draw(st.sampled_from([1, 1, 2, 3]))
     bias = draw(st.booleans())
-    return dict(n=n, c=c, h=h, w=w, o=o, kernel=(kh, kw), stride=stride, padding=padding,
-                dilation=dilation, groups=groups, bias=bias)
+    return dict(
+        n=n,
+        c=c,
+        h=h,
+        w=w,
+        o=o,
+        kernel=(kh, kw),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+    )
 
 
 def make_arrays(cfg: dict, dtype=np.float64, seed: int = 0):
@@ -234,6 +248,41 @@ def test_every_algorithm_and_layout_agrees_with_every_other(cfg):
             np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-10, err_msg=name)
 
 
+@SETTINGS
+@given(cfg=conv_settings(depthwise=True))
+def test_depthwise_kernel_matches_torch(cfg):
+    x, w, b = make_arrays(cfg)
+    y_ref = torch_conv(cfg, x, w, b)
+    gy = np.random.default_rng(2).standard_normal(y_ref.shape)
+    y_ref, grads_ref = torch_conv(cfg, x, w, b, gy)
+    y, grads = mc_conv(cfg, x, w, b, gy, "depthwise")
+    close(y, y_ref)
+    for g, g_ref in zip(grads, grads_ref):
+        if g_ref is not None:
+            close(g, g_ref)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_cache_blocks_of_one_plane(monkeypatch, stride):
+    """Force one plane per cache block (the small test shapes otherwise fit in one block)."""
+    monkeypatch.setattr(im2col_module, "BLOCK_BYTES", 1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 7, 9))
+    for algo, w, groups in [
+        ("depthwise", rng.standard_normal((8, 1, 3, 3)), 4),
+        ("im2col", rng.standard_normal((6, 2, 3, 3)), 2),
+    ]:
+        cfg = dict(stride=stride, padding=1, dilation=1, groups=groups)
+        gy = rng.standard_normal(torch_conv(cfg, x, w, None).shape)
+        y_ref, grads_ref = torch_conv(cfg, x, w, None, gy)
+        for batch_last in (False, True):
+            monkeypatch.setattr(K, "_batch_last_pays", lambda g, bl=batch_last: bl)
+            y, grads = mc_conv(cfg, x, w, None, gy, algo)
+            close(y, y_ref)
+            close(grads[0], grads_ref[0])
+            close(grads[1], grads_ref[1])
+
+
 def test_backward_computes_only_what_is_asked():
     cfg = dict(n=2, c=3, h=7, w=6, o=4, kernel=(3, 3), stride=1, padding=1, dilation=1, groups=1, bias=True)
     x, w, _ = make_arrays(cfg)
@@ -252,6 +301,29 @@ def test_first_layer_gets_no_input_gradient():
     x = mc.randn(4, 1, 28, 28)
     conv(x).sum().backward()
     assert x.grad is None and conv.weight.grad is not None and conv.bias.grad is not None
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "algo,groups,c,o,stride,padding",
+    [
+        ("direct", 2, 4, 6, 2, 1),
+        ("im2col", 1, 3, 5, 1, "same"),
+        ("im2col", 2, 4, 4, (2, 1), 0),
+        ("depthwise", 4, 4, 8, 1, 1),
+    ],
+)
+def test_conv2d_on_every_device(device, dtype, algo, groups, c, o, stride, padding):
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((3, c, 11, 12)), rng.standard_normal((o, c // groups, 3, 3)), rng.standard_normal(o)
+    compare_with_torch(
+        lambda x, w, b: mc.nn.functional.conv2d(x, w, b, stride, padding, 1, groups, algo=algo),
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, 1, groups),
+        [x, w, b],
+        dtype=dtype,
+        device=device,
+    )
 
 
 # -- gradcheck, one per algorithm --------------------------------------------------------------

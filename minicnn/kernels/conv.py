@@ -18,15 +18,17 @@ Algorithms (``algo=``), all computing the same numbers:
 * ``"im2col"`` -- :func:`conv2d_im2col`: copy every window into a column (``im2col``), then
   one GEMM per group does all the multiply-adds: ``y = W (O/g, C/g*kh*kw) @ cols``. Backward
   is two more GEMMs, ``dW = gy @ cols^T`` and ``dcols = W^T @ gy``, and ``col2im`` folds
-  dcols back onto the input. The column matrix is kh*kw/stride^2 times larger than the input,
-  so it lives in one reused *workspace* whose size is capped by a budget
-  (:func:`set_im2col_budget`, default 256 MiB); a larger batch is processed in chunks. The
-  columns are rebuilt in backward instead of being kept, so a deep network does not hold one
-  column matrix per layer. A 1x1 convolution with stride 1 and no padding needs no im2col at
-  all: the input, viewed as (N, C, H*W), already is the column matrix.
+  dcols back onto the input. A 1x1 convolution with stride 1 and no padding needs no im2col
+  at all: the input, viewed as (N, C, H*W), already is the column matrix.
+  Memory: the column matrix is kh*kw/stride^2 times larger than the input, so it lives in one
+  reused *workspace* capped by a budget (:func:`set_im2col_budget`, default 256 MiB); a batch
+  whose columns exceed it is processed in chunks of images (on CPU the chunks are also kept
+  cache-sized, ``CACHE_CHUNK_BYTES``, which is faster). Backward rebuilds the columns instead
+  of keeping them, so a deep network does not hold one column matrix per layer -- except small
+  ones (up to ``KEEP_COLUMNS_BYTES``), which are kept to save the second im2col.
 * ``"depthwise"`` -- :mod:`minicnn.kernels.depthwise` for groups == C (MobileNet): each
   channel has its own kh x kw filter, so there is nothing to gain from a GEMM; a loop over the
-  kernel offsets multiplies shifted slices by per-channel weights.
+  kernel offsets multiplies shifted slices by per-channel weights (never building columns).
 
 ``algo="auto"`` (:func:`choose_algo`) takes depthwise when groups == C > 1, else im2col.
 """
@@ -131,8 +133,16 @@ def conv2d_direct(
 
 
 def conv2d_direct_backward(
-    gy: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    need_dx: bool = True, need_dw: bool = True, need_db: bool = True,
+    gy: Any,
+    x: Any,
+    w: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    need_dx: bool = True,
+    need_dw: bool = True,
+    need_db: bool = True,
 ) -> tuple[Any, Any, Any]:
     """Gradients of :func:`conv2d_direct`, step for step:
 
@@ -163,10 +173,10 @@ def conv2d_direct_backward(
 
 
 def _batch_last_pays(g: Geometry) -> bool:
-    """Whether to use (C*kh*kw, OH*OW*N) columns: for small output maps. NumPy's per-row
-    cost dominates the image-major copies when rows are shorter than ~16 elements, while the
-    transposes that the batch-last layout needs are cheap for small maps."""
-    return g.ow < 16 and g.stride[1] == 1 and not g.pointwise
+    """Whether to use (C*kh*kw, OH*OW*N) columns: for small output maps (width <= 16, stride 1).
+    NumPy pays per row it copies, and image-major rows are only OW long; the transposes that
+    the batch-last layout needs instead are cheap for small maps (measured break-even: OW ~ 28)."""
+    return g.ow <= 16 and g.stride[1] == 1 and not g.pointwise
 
 
 def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False) -> Any:
@@ -181,8 +191,16 @@ def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False)
 
 
 def conv2d_im2col(
-    x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    *, batch_last: bool | None = None, ctx: dict | None = None,
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    *,
+    batch_last: bool | None = None,
+    ctx: dict | None = None,
 ) -> Any:
     """Convolution as im2col + one GEMM per group (all groups and images in one ``matmul``).
 
@@ -221,9 +239,19 @@ def conv2d_im2col(
 
 
 def conv2d_im2col_backward(
-    gy: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    need_dx: bool = True, need_dw: bool = True, need_db: bool = True,
-    *, batch_last: bool | None = None, ctx: dict | None = None,
+    gy: Any,
+    x: Any,
+    w: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    need_dx: bool = True,
+    need_dw: bool = True,
+    need_db: bool = True,
+    *,
+    batch_last: bool | None = None,
+    ctx: dict | None = None,
 ) -> tuple[Any, Any, Any]:
     """Gradients of :func:`conv2d_im2col`; only those asked for are computed.
 
@@ -258,8 +286,9 @@ def conv2d_im2col_backward(
             if need_dx:
                 buf = _workspace(xp, groups * g.ck * p * n, gy.dtype).reshape(groups, g.ck, p * n)
                 dcols = xp.matmul(wt, gyc, out=buf)
-                col2im(dcols, (n, g.c, g.h, g.w), g.kernel, g.stride, g.pads, g.dilation,
-                       batch_last=True, out=gx[n0:n1])
+                col2im(
+                    dcols, (n, g.c, g.h, g.w), g.kernel, g.stride, g.pads, g.dilation, batch_last=True, out=gx[n0:n1]
+                )
             continue
         gyc = gy[n0:n1].reshape(n, groups, og, p)
         if need_dw:  # (n, groups, CK, OH*OW) @ (n, groups, OH*OW, O/g), summed over the images
@@ -293,15 +322,20 @@ def _resolve_algo(algo: str, x_shape: tuple, w_shape: tuple, groups: int) -> str
     if algo == "auto":
         return choose_algo(x_shape, w_shape, groups)
     if algo == "depthwise" and not (groups == x_shape[1] and w_shape[0] % groups == 0):
-        raise ValueError(
-            f"conv2d: algo='depthwise' needs groups == input channels ({x_shape[1]}), got groups={groups}"
-        )
+        raise ValueError(f"conv2d: algo='depthwise' needs groups == input channels ({x_shape[1]}), got groups={groups}")
     return algo
 
 
 def conv2d_forward(
-    x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    algo: str = "auto", ctx: dict | None = None,
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    algo: str = "auto",
+    ctx: dict | None = None,
 ) -> Any:
     """y = conv2d(x, w) + b with the chosen algorithm; see the module docstring. ``ctx``: a dict
     in which a kernel may leave intermediates for :func:`conv2d_backward` (pass the same one)."""
@@ -313,8 +347,17 @@ def conv2d_forward(
 
 
 def conv2d_backward(
-    gy: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    algo: str = "auto", need_dx: bool = True, need_dw: bool = True, need_db: bool = True,
+    gy: Any,
+    x: Any,
+    w: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    algo: str = "auto",
+    need_dx: bool = True,
+    need_dw: bool = True,
+    need_db: bool = True,
     ctx: dict | None = None,
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) for ``gy`` = dL/dy; entries not asked for are None."""

@@ -117,8 +117,15 @@ class Geometry(NamedTuple):
         return slice(pt, pt + self.h), slice(pl, pl + self.w)
 
 
-def geometry(x_shape: tuple, w_shape: tuple, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-             groups: int = 1, op: str = "conv2d") -> Geometry:
+def geometry(
+    x_shape: tuple,
+    w_shape: tuple,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    op: str = "conv2d",
+) -> Geometry:
     """Check that a weight of ``w_shape`` fits an input of ``x_shape`` and resolve the settings
     (``op`` names the caller in error messages)."""
     n, c, h, w = x_shape

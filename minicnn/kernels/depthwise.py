@@ -82,9 +82,10 @@ class _Planes:
             return out_block
         return out_block.reshape(out_block.shape[0], self.m, self.g.oh, self.wp)[..., : self.g.ow]
 
-    def tap_weights(self, w_block: Any, t: int) -> Any:
-        """Weights of tap t for each plane and multiplier, shaped to broadcast: (b, m, 1[, 1])."""
-        return w_block[:, :, t].reshape(w_block.shape[0], self.m, *(1,) * len(self.out))
+    def per_plane(self, v: Any) -> Any:
+        """A (b, m) array of per-plane values (a tap's weights, the bias) shaped to broadcast
+        against a block's outputs: (b, m, 1[, 1])."""
+        return v.reshape(v.shape[0], self.m, *(1,) * len(self.out))
 
 
 def _check(g: Geometry) -> int:
@@ -97,12 +98,13 @@ def _check(g: Geometry) -> int:
     return g.o // g.c
 
 
-def _plane_weights(w: Any, g: Geometry, m: int) -> Any:
-    """Weights of every plane of the (N*C) stack: (N*C, m, kh*kw) (small: no pixels)."""
-    xp = backend.get_array_module(w)
-    per_channel = w.reshape(1, g.c, m, g.kh * g.kw)
-    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, g.c, m, g.kh * g.kw))).reshape(
-        g.n * g.c, m, g.kh * g.kw
+def _per_plane(v: Any, g: Geometry, m: int) -> Any:
+    """Per-channel values (weights (C*m, 1, kh, kw) or bias (C*m,)) repeated for every plane of
+    the (N*C) stack: (N*C, m, rest) (small: no pixels)."""
+    xp = backend.get_array_module(v)
+    per_channel = v.reshape(1, g.c, m, -1)
+    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, *per_channel.shape[1:]))).reshape(
+        g.n * g.c, m, -1
     )
 
 
@@ -117,7 +119,8 @@ def conv2d_depthwise(
     lay = _Planes(g, m)
     planes = g.n * g.c
     xs = x.reshape(planes, g.h, g.w)
-    wp = _plane_weights(w, g, m)
+    wp = _per_plane(w, g, m)
+    bp = None if b is None else _per_plane(b, g, m)[:, :, 0]
     y = xp.empty((planes, m, g.oh, g.ow), dtype=x.dtype)
     plane_bytes = (lay.hp * lay.wp + 2 * m * g.oh * lay.wp) * x.itemsize
     pad = acc = tmp = None
@@ -130,20 +133,27 @@ def conv2d_depthwise(
         a, t, wb = acc[: p1 - p0], tmp[: p1 - p0], wp[p0:p1]
         for k, tap in enumerate(lay.taps):
             if k == 0:
-                xp.multiply(xb[(..., *tap)], lay.tap_weights(wb, k), out=a)
+                xp.multiply(xb[(..., *tap)], lay.per_plane(wb[:, :, k]), out=a)
             else:
-                xp.multiply(xb[(..., *tap)], lay.tap_weights(wb, k), out=t)
+                xp.multiply(xb[(..., *tap)], lay.per_plane(wb[:, :, k]), out=t)
                 a += t
+        if bp is not None:
+            a += lay.per_plane(bp[p0:p1])  # while the block is in the cache
         y[p0:p1] = lay.valid(a)
-    y = y.reshape(g.n, g.o, g.oh, g.ow)
-    if b is not None:
-        y += b[:, None, None]
-    return y
+    return y.reshape(g.n, g.o, g.oh, g.ow)
 
 
 def conv2d_depthwise_backward(
-    gy: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int | None = None,
-    need_dx: bool = True, need_dw: bool = True, need_db: bool = True,
+    gy: Any,
+    x: Any,
+    w: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int | None = None,
+    need_dx: bool = True,
+    need_dw: bool = True,
+    need_db: bool = True,
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv2d_depthwise`; entries not asked for are None.
 
@@ -161,7 +171,7 @@ def conv2d_depthwise_backward(
     planes = g.n * g.c
     gys = gy.reshape(planes, m, g.oh, g.ow)
     xs = x.reshape(planes, g.h, g.w)
-    wp = _plane_weights(w, g, m) if need_dx else None
+    wp = _per_plane(w, g, m) if need_dx else None
     dw_planes = xp.empty((planes, m, g.kh * g.kw), dtype=gy.dtype) if need_dw else None
     dx = xp.empty((planes, g.h, g.w), dtype=gy.dtype) if need_dx else None
     plane_bytes = (2 * lay.hp * lay.wp + 2 * m * g.oh * lay.wp) * gy.itemsize
@@ -190,9 +200,9 @@ def conv2d_depthwise_backward(
                 dw_planes[p0:p1, :, k] = xp.einsum(f"pm{lay.pix},p{lay.pix}->pm", gyb, xb[(..., *tap)])
             if need_dx:
                 if m == 1:
-                    xp.multiply(gyb, lay.tap_weights(wb, k), out=t)
+                    xp.multiply(gyb, lay.per_plane(wb[:, :, k]), out=t)
                 else:  # sum the m output channels that read this input channel
-                    xp.einsum(f"pm{lay.pix},pm->p{lay.pix}", gyb, wb[:, :, k], out=t[:, 0])
+                    t[:, 0] = xp.einsum(f"pm{lay.pix},pm->p{lay.pix}", gyb, wb[:, :, k])
                 target = acc[(..., *tap)]  # a view: += adds in place
                 target += t
         if need_dx:

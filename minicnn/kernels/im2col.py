@@ -60,7 +60,7 @@ import numpy as np
 from .. import backend
 from .conv_shapes import Geometry, geometry, padding_pairs
 
-BLOCK_BYTES = 1 << 20  # cache blocking: about half of a typical L2 cache
+BLOCK_BYTES = 4 << 20  # cache blocking: a block of planes should stay in the (L2/L3) cache; 4 MiB measured best
 
 
 def plane_blocks(xp: Any, planes: int, bytes_per_plane: int):

@@ -76,8 +76,15 @@ class Conv2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-            algo=self.algo, _layer=f"{type(self).__name__}({self.extra_repr()})",
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            algo=self.algo,
+            _layer=f"{type(self).__name__}({self.extra_repr()})",
         )
 
     def extra_repr(self) -> str:

@@ -33,8 +33,18 @@ class Conv2d(Function):
     def backward(self, gy):
         need = self.needs_input_grad
         dx, dw, db = conv2d_backward(
-            gy, self.x, self.w, self.stride, self.padding, self.dilation, self.groups, self.algo,
-            need_dx=need[0], need_dw=need[1], need_db=self.has_bias and need[2], ctx=self.ctx,
+            gy,
+            self.x,
+            self.w,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.algo,
+            need_dx=need[0],
+            need_dw=need[1],
+            need_db=self.has_bias and need[2],
+            ctx=self.ctx,
         )
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
