@@ -574,6 +574,8 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
                     base = id(g)
                 leaf_bases.add(base)
                 t.grad = Tensor(g)
+            elif getattr(getattr(t.grad.array, "flags", None), "writeable", True):
+                t.grad.array += g  # the leaf owns this memory (see above): accumulate in place
             else:
                 t.grad.array = t.grad.array + g
             continue

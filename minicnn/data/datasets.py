@@ -168,8 +168,11 @@ class MNIST(Dataset):
         name = type(self).__name__
         looked = "\n".join(f"  {d}" for d in self.search_dirs())
         if not download:
-            why = (f"{failure}, so nothing was downloaded." if failure
-                   else "download=False, so nothing was downloaded (download=True fetches them).")
+            why = (
+                f"{failure}, so nothing was downloaded."
+                if failure
+                else "download=False, so nothing was downloaded (download=True fetches them)."
+            )
         else:
             why = "Downloading failed: " + failure.replace("\n", "\n  ")
         hint = f"\n{self.install_hint}" if self.install_hint else ""

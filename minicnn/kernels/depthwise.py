@@ -103,9 +103,7 @@ def _per_plane(v: Any, g: Geometry, m: int) -> Any:
     the (N*C) stack: (N*C, m, rest) (small: no pixels)."""
     xp = backend.get_array_module(v)
     per_channel = v.reshape(1, g.c, m, -1)
-    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, *per_channel.shape[1:]))).reshape(
-        g.n * g.c, m, -1
-    )
+    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, *per_channel.shape[1:]))).reshape(g.n * g.c, m, -1)
 
 
 def conv2d_depthwise(

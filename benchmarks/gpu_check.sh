@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The prepared GPU check (issue: GPU through CuPy). Finishes in under 8 minutes on one GPU.
+#
+# Needs on the GPU machine: CuPy, PyTorch (CUDA), torchvision, pytest, hypothesis; no network.
+# MNIST must be reachable: $MINICNN_DATA, or ../shared/data/mnist, or .data/mnist inside the
+# checkout (copy it there and carry it: `mkdir -p .data && cp -r ../shared/data/mnist .data/`).
+#
+#   bash benchmarks/gpu_check.sh            # writes $OUT (or ./gpu_check_out) and prints
+#                                           # one JSON summary line at the end
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/gpu_check_out}"
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+if [ -z "${MINICNN_DATA:-}" ]; then
+    for d in ../shared/data/mnist .data/mnist; do
+        [ -f "$d/train-images-idx3-ubyte.gz" ] && export MINICNN_DATA="$(cd "$d" && pwd)" && break
+    done
+fi
+export MINICNN_SHARED="${MINICNN_SHARED:-$(cd "${MINICNN_DATA:-.}/../.." 2>/dev/null && pwd)}"
+export MINICNN_OFFLINE=1
+
+python - <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False"}'; exit 1; }
+import minicnn as mc, cupy
+assert mc.cuda.is_available()
+print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(), "| CuPy", cupy.__version__)
+EOF
+
+echo "== 1. test suite with the GPU cases enabled"
+timeout 300 python -m pytest -q -p no:cacheprovider 2>&1 | tee "$OUT/pytest.txt" | tail -5
+TESTS=$(tail -1 "$OUT/pytest.txt")
+
+echo "== 2. kernels on the GPU against PyTorch CUDA"
+timeout 150 python benchmarks/bench_kernels.py --device cuda --json "$OUT/kernels.json" 2>&1 | tee "$OUT/kernels.txt"
+
+echo "== 3. one LeNet-5 MNIST epoch on the GPU, batch 128 and 1024"
+timeout 120 python benchmarks/bench_lenet.py --device cuda --threads 1 --json "$OUT/lenet128.json" 2>&1 | tee "$OUT/lenet128.txt"
+timeout 90 python benchmarks/bench_lenet.py --device cuda --threads 1 --batch-size 1024 --json "$OUT/lenet1024.json" \
+    2>&1 | tee "$OUT/lenet1024.txt"
+
+python - "$OUT" "$TESTS" <<'EOF'
+import json, sys, pathlib
+out, tests = pathlib.Path(sys.argv[1]), sys.argv[2]
+summary = {"gpu_check": "done", "tests": tests}
+for name in ("kernels", "lenet128", "lenet1024"):
+    p = out / f"{name}.json"
+    summary[name] = json.loads(p.read_text()) if p.exists() else "missing"
+for name in ("lenet128", "lenet1024"):
+    r = summary[name]
+    if isinstance(r, dict):
+        run = r["runs"][0]
+        summary[name] = {"train_ratio": run["train_img_s"]["minicnn"] / run["train_img_s"]["torch"],
+                         "train_img_s": run["train_img_s"], "test_acc": run["test_acc"]}
+print(json.dumps(summary))
+EOF
