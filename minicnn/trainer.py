@@ -42,8 +42,8 @@ class TrainConfig:
     model: str = "lenet5"
     dataset: str = "mnist"
     epochs: int = 5
-    batch_size: int = 64
-    lr: float = 0.05
+    batch_size: int = 32
+    lr: float = 0.02
     momentum: float = 0.9
     weight_decay: float = 5e-4
     optimizer: str = "sgd"
