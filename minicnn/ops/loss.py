@@ -48,6 +48,36 @@ def _classes_back(g2: Any, shape: tuple[int, ...]) -> Any:
     return xp.moveaxis(g2.reshape(moved), -1, 1)
 
 
+def _flat_targets(op: str, x: Any, target: Any, maybe_weight: tuple, ignore_index: int) -> tuple[Any, ...]:
+    """Logits as (rows, C), each row's class index (0 where ignored), the class weights and
+    each row's weight w[y] (0 where ignored)."""
+    xp = backend.get_array_module(x)
+    x2 = _classes_last(x)
+    t = target.reshape(-1)
+    c = x2.shape[1]
+    w = maybe_weight[0] if maybe_weight else xp.ones(c, dtype=x.dtype)
+    keep = t != ignore_index
+    t_safe = xp.where(keep, t, 0)
+    if xp.any((t_safe < 0) | (t_safe >= c)):
+        raise IndexError(f"{op}: target holds a class index outside [0, {c})")
+    return x2, t_safe, w, w[t_safe] * keep, keep
+
+
+def _reduce(loss: Any, reduction: str, denom: Any, shape: tuple, dtype: Any) -> Any:
+    """Per-row losses -> 'none' (in the target's shape), 'sum', or the weighted 'mean'."""
+    if reduction == "none":
+        return loss.reshape(shape).astype(dtype)
+    total = loss.sum()
+    return (total / denom if reduction == "mean" else total).astype(dtype)
+
+
+def _scale_rows(g: Any, gy: Any, reduction: str, denom: Any) -> Any:
+    """Multiply per-row gradients (rows, C) by the upstream gradient of the reduction."""
+    if reduction == "none":
+        return g * gy.reshape(-1, 1)
+    return g * (gy / denom if reduction == "mean" else gy)
+
+
 class CrossEntropy(Function):
     """loss_i = (1-eps) w[y_i] (-log p_i[y_i]) + eps/C sum_c w[c] (-log p_i[c])
 
@@ -57,29 +87,18 @@ class CrossEntropy(Function):
     def forward(self, x, target, *maybe_weight):
         xp = backend.get_array_module(x)
         self.in_shape = x.shape
-        x2 = _classes_last(x)
-        t = target.reshape(-1)
-        n, c = x2.shape
-        w = maybe_weight[0] if maybe_weight else xp.ones(c, dtype=x.dtype)
-        keep = t != self.ignore_index
-        t_safe = xp.where(keep, t, 0)
-        if xp.any((t_safe < 0) | (t_safe >= c)):
-            raise IndexError(f"cross_entropy: target holds a class index outside [0, {c})")
+        x2, t, w, wy, keep = _flat_targets("cross_entropy", x, target, maybe_weight, self.ignore_index)
+        c = x2.shape[1]
         shifted = x2 - x2.max(axis=1, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        rows = xp.arange(n)
-        wy = w[t_safe] * keep  # weight of each sample's class; 0 where ignored
         eps = self.label_smoothing
-        loss = -(1 - eps) * wy * logp[rows, t_safe]
+        loss = -(1 - eps) * wy * logp[xp.arange(len(t)), t]
         if eps:
             loss = loss - (eps / c) * (logp * w).sum(axis=1) * keep
-        denom = wy.sum() if self.reduction == "mean" else None
+        self.denom = wy.sum()
         if self.requires_grad:
-            self.logp, self.t, self.w, self.wy, self.keep, self.denom = logp, t_safe, w, wy, keep, denom
-        if self.reduction == "none":
-            return loss.reshape(target.shape).astype(x.dtype)
-        total = loss.sum()
-        return (total / denom if self.reduction == "mean" else total).astype(x.dtype)
+            self.logp, self.t, self.w, self.wy, self.keep = logp, t, w, wy, keep
+        return _reduce(loss, self.reduction, self.denom, target.shape, x.dtype)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -90,12 +109,7 @@ class CrossEntropy(Function):
         g[xp.arange(n), self.t] -= (1 - eps) * self.wy
         if eps:
             g += (eps / c) * (self.w.sum() * p - self.w) * self.keep[:, None]
-        if self.reduction == "none":
-            g *= gy.reshape(-1, 1)
-        elif self.reduction == "mean":
-            g *= gy / self.denom
-        else:
-            g *= gy
+        g = _scale_rows(g, gy, self.reduction, self.denom)
         return _classes_back(g.astype(gy.dtype), self.in_shape), None, None
 
 
@@ -105,28 +119,18 @@ class NLLLoss(Function):
     def forward(self, x, target, *maybe_weight):
         xp = backend.get_array_module(x)
         self.in_shape = x.shape
-        x2 = _classes_last(x)
-        t = target.reshape(-1)
-        n, c = x2.shape
-        w = maybe_weight[0] if maybe_weight else xp.ones(c, dtype=x.dtype)
-        keep = t != self.ignore_index
-        t_safe = xp.where(keep, t, 0)
-        if xp.any((t_safe < 0) | (t_safe >= c)):
-            raise IndexError(f"nll_loss: target holds a class index outside [0, {c})")
-        wy = w[t_safe] * keep
-        loss = -wy * x2[xp.arange(n), t_safe]
-        self.t, self.wy, self.n, self.c = t_safe, wy, n, c
-        self.denom = wy.sum()
-        if self.reduction == "none":
-            return loss.reshape(target.shape).astype(x.dtype)
-        return (loss.sum() / self.denom if self.reduction == "mean" else loss.sum()).astype(x.dtype)
+        x2, self.t, _, self.wy, _ = _flat_targets("nll_loss", x, target, maybe_weight, self.ignore_index)
+        self.n, self.c = x2.shape
+        loss = -self.wy * x2[xp.arange(self.n), self.t]
+        self.denom = self.wy.sum()
+        return _reduce(loss, self.reduction, self.denom, target.shape, x.dtype)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         g = xp.zeros((self.n, self.c), dtype=gy.dtype)
-        scale = gy.reshape(-1) if self.reduction == "none" else (gy / self.denom if self.reduction == "mean" else gy)
-        g[xp.arange(self.n), self.t] = -self.wy * scale
-        return _classes_back(g, self.in_shape), None, None
+        g[xp.arange(self.n), self.t] = -self.wy
+        g = _scale_rows(g, gy, self.reduction, self.denom)
+        return _classes_back(g.astype(gy.dtype), self.in_shape), None, None
 
 
 def _ce_inputs(op: str, x: Any, target: Any, weight: Any, reduction: str) -> tuple[Any, ...]:
