@@ -116,6 +116,24 @@ def test_max_pool2d_nan_propagates_like_torch():
     np.testing.assert_array_equal(im.numpy(), it.numpy())
 
 
+@pytest.mark.parametrize("kernel,stride", [(2, 2), (3, 2), (2, 1)])
+def test_max_pool2d_nan_and_ties_route_like_torch(kernel, stride):
+    # several NaNs in one window (torch: the last one wins), zero ties (the first one wins);
+    # (2, 2) on a 6x6 input takes the tiling backward path
+    x = np.maximum(np.random.default_rng(3).standard_normal((2, 3, 6, 6)), 0)
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = x[1, 2, 2, 3] = x[1, 2, 3, 2] = np.nan
+    xt = torch.tensor(x, requires_grad=True)
+    yt, it = TF.max_pool2d(xt, kernel, stride, return_indices=True)
+    g = np.arange(yt.numel(), dtype=np.float64).reshape(yt.shape) + 1
+    yt.backward(torch.tensor(g))
+    xm = mc.tensor(x, requires_grad=True)
+    ym, im = F.max_pool2d(xm, kernel, stride, return_indices=True)
+    (ym * mc.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(ym.numpy(), yt.detach().numpy())  # NaN == NaN here
+    np.testing.assert_array_equal(im.numpy(), it.numpy())
+    np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
+
+
 def test_max_pool2d_unbatched_and_float32():
     x = np.random.default_rng(2).standard_normal((3, 9, 8))
     compare_with_torch(

@@ -16,7 +16,9 @@ Offset (i, j) of every window at once is one strided view of the (padded) input:
 Max pooling keeps a running maximum over these views; average pooling sums them. Backward
 walks the same views and adds the output gradient into the matching strided view of the input
 gradient: overlapping windows (stride < kernel) simply accumulate, with no scatter and no
-``np.add.at``.
+``np.add.at``. When the windows tile the input (stride == kernel, no padding or dilation,
+sizes divisible) each input pixel has exactly one window, and backward writes the routed
+gradients straight into gx viewed as (N, C, OH, kh, OW, kw): no zero fill, no accumulation.
 
 Cost (M = N*C*OH*OW output pixels, K = k_h*k_w offsets): forward and backward each make O(K)
 elementwise passes over M elements. Extra memory: a padded copy of x when padding or
@@ -189,17 +191,33 @@ def max_pool2d_forward(
     argmax = xp.zeros(y.shape, dtype=xp.uint8 if len(offsets) <= 255 else xp.int32)
     win = xp.empty_like(y)
     better = xp.empty(y.shape, dtype=bool)
+    candidate = xp.empty_like(argmax)
     for k, i, j in offsets[1:]:
         xp.copyto(win, _window_view(x_pad, g, i, j))
         xp.greater(win, y, out=better)
-        better |= xp.isnan(win)
         # argmax = where(better, k, argmax), written branch-free (a masked write is several
         # times slower): offsets come in increasing k, so every stored argmax is below k and
         # max(argmax, better*k) picks k exactly where better.
-        candidate = better.astype(argmax.dtype)
-        candidate *= k
+        xp.multiply(better, argmax.dtype.type(k), out=candidate)
         xp.maximum(argmax, candidate, out=argmax)
         xp.maximum(y, win, out=y)
+    if xp.isnan(y).any():  # rare: redo the scan with torch's NaN rule (a NaN always wins)
+        return _max_pool2d_nan_scan(x_pad, g, offsets, argmax.dtype)
+    return y, argmax
+
+
+def _max_pool2d_nan_scan(x_pad: Any, g: PoolGeometry, offsets: list, index_dtype: Any) -> tuple[Any, Any]:
+    """The argmax scan of :func:`max_pool2d_forward` with ``better = (val > max) | isnan(val)``:
+    the last NaN of a window wins, as in torch. Only run when the output holds a NaN (the
+    comparisons without the isnan test are cheaper and agree wherever there is none)."""
+    xp = get_array_module(x_pad)
+    y = _window_view(x_pad, g, 0, 0).copy()
+    argmax = xp.zeros(y.shape, dtype=index_dtype)
+    for k, i, j in offsets[1:]:
+        win = _window_view(x_pad, g, i, j)
+        better = (win > y) | xp.isnan(win)
+        argmax = xp.maximum(argmax, better * argmax.dtype.type(k))
+        y = xp.where(better, win, y)
     return y, argmax
 
 
@@ -220,12 +238,37 @@ def max_pool2d_backward(
     """
     xp = get_array_module(gy)
     g = pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    if _tiles(x_shape, g):
+        return _max_pool2d_backward_tiles(gy, argmax, x_shape, g)
     gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)
     routed = xp.empty_like(gy)
     for k, i, j in _offsets(g):
         xp.multiply(gy, argmax == k, out=routed)  # the gradients whose maximum sat at offset k
         _window_view(gx_pad, g, i, j)[...] += routed
     return _crop(gx_pad, x_shape, g)
+
+
+def _tiles(x_shape: tuple[int, ...], g: PoolGeometry) -> bool:
+    """Whether the windows tile the input: stride == kernel, no padding or dilation, and the
+    windows cover every pixel (LeNet's and VGG's 2x2/2 pooling on even sizes)."""
+    return (
+        (g.sh, g.sw) == (g.kh, g.kw)
+        and (g.ph, g.pw, g.dh, g.dw) == (0, 0, 1, 1)
+        and (g.oh * g.kh, g.ow * g.kw) == tuple(x_shape[-2:])
+    )
+
+
+def _max_pool2d_backward_tiles(gy: Any, argmax: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
+    """Backward for tiling windows: every input pixel lies in exactly one window, so gx viewed
+    as (N, C, OH, kh, OW, kw) is *written* once per offset -- no zero fill, no accumulation."""
+    xp = get_array_module(gy)
+    gx = xp.empty(x_shape, dtype=gy.dtype)
+    tiles = gx.reshape(*x_shape[:-2], g.oh, g.kh, g.ow, g.kw)
+    here = xp.empty(gy.shape, dtype=bool)
+    for k, i, j in _offsets(g):
+        xp.equal(argmax, k, out=here)
+        xp.multiply(gy, here, out=tiles[..., :, i, :, j])
+    return gx
 
 
 def max_pool2d_indices(
