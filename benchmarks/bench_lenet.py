@@ -159,21 +159,21 @@ def child(args: argparse.Namespace) -> dict:
 
 
 def rss_child(args: argparse.Namespace) -> dict:
-    """minicnn alone: one epoch (or the quick share), then peak RSS."""
-    import numpy as np
-
+    """minicnn alone, as ``python -m minicnn train`` feeds it (MNIST held as uint8, each batch
+    converted and normalised by the DataLoader): one epoch (or the quick share), then peak RSS."""
     import minicnn as mc
     import minicnn.nn.functional as F
+    from minicnn.data import MNIST, DataLoader, Subset, transforms
 
-    xtr, ytr, _, _ = _load(args.data_dir)
-    n_train = len(xtr) if not args.quick else 6400
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MNIST.mean, MNIST.std)])
+    data = MNIST(root=args.data_dir, train=True, download=False, transform=tf)
+    if args.quick:
+        data = Subset(data, range(6400))
     mc.manual_seed(0)
     model = mc.models.lenet5()
     opt = mc.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    order = np.random.default_rng(0).permutation(len(xtr))[:n_train]
-    for i in range(0, n_train, BATCH):
-        idx = order[i : i + BATCH]
-        loss = F.cross_entropy(model(mc.tensor(xtr[idx])), mc.tensor(ytr[idx]))
+    for x, y in DataLoader(data, batch_size=BATCH, shuffle=True):
+        loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
