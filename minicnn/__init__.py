@@ -45,12 +45,11 @@ def __getattr__(name: str):
     # nn, optim, data, models and summary load on first use, keeping `import minicnn` fast.
     import importlib
 
-    if name in ("nn", "optim", "data", "models", "utils"):
+    if name in ("nn", "optim", "data", "models"):
         return importlib.import_module(f".{name}", __name__)
     if name == "summary":
-        from .summary import summary
+        from .summarize import summary
 
-        globals()["summary"] = summary  # the import bound the submodule to this name; rebind the function
         return summary
     raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
 

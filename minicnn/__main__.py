@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, device=args.device)
         elif args.command == "summary":
             from . import models
-            from .summary import summary
+            from .summarize import summary
 
             kwargs = {} if args.num_classes is None else {"num_classes": args.num_classes}
             model = getattr(models, args.model)(**kwargs)
