@@ -181,3 +181,10 @@ def test_summary_errors() -> None:
     assert rows.totals["multiply_adds"] == 3 * 2  # per sample (a batch of 5)
     rows = mc.summary(mc.nn.Sequential(mc.nn.Linear(3, 2)), (3,), verbose=False)
     assert rows[0]["output_shape"] == (1, 2)
+
+
+def test_summary_stays_callable_after_its_module_is_imported():
+    import minicnn.summarize  # noqa: F401  (a submodule import must not shadow mc.summary)
+
+    assert callable(mc.summary)
+    assert mc.summary(M.lenet5(), (1, 28, 28), verbose=False).totals["params"] == 61706
