@@ -31,6 +31,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=7, help="timed repeats per case (median is reported)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--only", default=None, help="comma-separated case names to run")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda: both libraries on the GPU (no GEMM ceiling, no RSS)")
     p.add_argument("--peak", default=None, help=argparse.SUPPRESS)  # internal: "minicnn" or "torch"
     return p.parse_args()
 
@@ -67,6 +68,25 @@ from minicnn.kernels import conv as conv_kernels  # noqa: E402
 
 if ARGS.threads:
     torch.set_num_threads(ARGS.threads)
+DEVICE = ARGS.device
+TORCH_DEVICE = torch.device("cuda" if DEVICE.startswith("cuda") else "cpu")
+ON_GPU = DEVICE != "cpu"
+
+
+def _sync() -> None:
+    """Wait for queued GPU work, so that a timer measures it (no-op on the CPU)."""
+    if ON_GPU:
+        mc.cuda.synchronize()
+        torch.cuda.synchronize()
+
+
+def _mc(a: np.ndarray, requires_grad: bool = False):
+    return mc.tensor(a, requires_grad=requires_grad, device=DEVICE)
+
+
+def _torch(a: np.ndarray, requires_grad: bool = False):
+    return torch.tensor(a, requires_grad=requires_grad, device=TORCH_DEVICE)
+
 
 # name: (N, C_in, H, W, C_out, k, stride, pad, groups)
 CONV_CASES = {
@@ -97,8 +117,10 @@ def _timed(run) -> float:
     """
     time.sleep(PAUSE_S)
     run()
+    _sync()
     t = time.perf_counter()
     run()
+    _sync()
     return time.perf_counter() - t
 
 
@@ -117,12 +139,12 @@ def _pair_of_runs(make_mc, make_torch, x_np: np.ndarray, needs_dx: bool, params_
     """Forward and forward+backward closures for both libraries on the same data. Before each
     backward the gradients are reset to None, as ``optimizer.zero_grad()`` does in training
     (otherwise each run would also time the accumulation into the previous run's ``.grad``)."""
-    xm = mc.tensor(x_np, requires_grad=needs_dx)
-    xt = torch.tensor(x_np, requires_grad=needs_dx)
+    xm = _mc(x_np, needs_dx)
+    xt = _torch(x_np, needs_dx)
     fm, ft = make_mc, make_torch
     with torch.no_grad():
         gy = np.random.default_rng(1).standard_normal(tuple(ft(xt).shape)).astype(np.float32)
-    gym, gyt = mc.tensor(gy), torch.tensor(gy)
+    gym, gyt = _mc(gy), _torch(gy)
 
     def mc_fwd():
         with mc.no_grad():
@@ -178,8 +200,8 @@ def bench_conv(name: str, case: tuple, repeats: int) -> dict:
     x = rng.standard_normal((n, c, h, w), dtype=np.float32)
     wt_np = (rng.standard_normal((o, c // g, k, k)) / np.sqrt(c // g * k * k)).astype(np.float32)
     b_np = rng.standard_normal(o).astype(np.float32)
-    wm, bm = mc.tensor(wt_np, requires_grad=True), mc.tensor(b_np, requires_grad=True)
-    wt, bt = torch.tensor(wt_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+    wm, bm = _mc(wt_np, True), _mc(b_np, True)
+    wt, bt = _torch(wt_np, True), _torch(b_np, True)
     needs_dx = name != "LeNet conv1"
     runs = _pair_of_runs(
         lambda xm: mc.nn.functional.conv2d(xm, wm, bm, s, p, 1, g),
@@ -194,7 +216,7 @@ def bench_conv(name: str, case: tuple, repeats: int) -> dict:
     algo = conv_kernels.choose_algo(x.shape, wt_np.shape, g)
     flops = _conv_flops(case) * (3 if needs_dx else 2)
     row = {"case": name, "shape": case, "algo": algo, "fwd": fwd, "fwd_bwd": fb, "gflops_fwd_bwd": flops / fb[0] / 1e9}
-    if algo == "im2col":
+    if algo == "im2col" and not ON_GPU:
         row["gemm_ceiling_gflops"] = _gemm_ceiling(case, repeats)
         row["share_of_ceiling"] = row["gflops_fwd_bwd"] / row["gemm_ceiling_gflops"]
     return row
@@ -287,7 +309,7 @@ def main() -> None:
         blas_threads = max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
     except Exception:
         blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()} cpus)")
-    print(f"# minicnn {mc.__version__} vs torch {torch.__version__}, numpy {np.__version__}")
+    print(f"# minicnn {mc.__version__} vs torch {torch.__version__}, numpy {np.__version__}, device {DEVICE}")
     print(
         f"# threads: torch {torch.get_num_threads()}, numpy BLAS {blas_threads} (set by {THREAD_METHOD}); "
         f"repeats {repeats}, medians of alternating runs"
@@ -307,7 +329,7 @@ def main() -> None:
         rows.append(row)
         print(_table_row(row), flush=True)
     peaks = {}
-    if not only or VGG in only:
+    if not ON_GPU and (not only or VGG in only):
         peaks = {lib: _peak_in_subprocess(lib) for lib in ("minicnn", "torch")}
         n, c, h, w, o, k, s, p, g = CONV_CASES[VGG]
         act = n * c * h * w * 4 / 2**20
@@ -320,7 +342,15 @@ def main() -> None:
     if ARGS.json:
         with open(ARGS.json, "w") as f:
             json.dump(
-                {"threads": torch.get_num_threads(), "repeats": repeats, "rows": rows, "peak_bytes": peaks}, f, indent=1
+                {
+                    "device": DEVICE,
+                    "threads": torch.get_num_threads(),
+                    "repeats": repeats,
+                    "rows": rows,
+                    "peak_bytes": peaks,
+                },
+                f,
+                indent=1,
             )
 
 

@@ -2,8 +2,9 @@
 # The prepared GPU check (issue: GPU through CuPy). Finishes in under 8 minutes on one GPU.
 #
 # Needs on the GPU machine: CuPy, PyTorch (CUDA), torchvision, pytest, hypothesis; no network.
-# MNIST must be reachable: $MINICNN_DATA, or ../shared/data/mnist, or .data/mnist inside the
-# checkout (copy it there and carry it: `mkdir -p .data && cp -r ../shared/data/mnist .data/`).
+# MNIST must be reachable as <shared>/data/mnist, with <shared> = $MINICNN_SHARED, ../shared, or
+# .shared inside the checkout (git-ignored; copy it there and carry it to the GPU machine:
+# `mkdir -p .shared/data && cp -r ../shared/data/mnist .shared/data/`).
 #
 #   bash benchmarks/gpu_check.sh            # writes $OUT (or ./gpu_check_out) and prints
 #                                           # one JSON summary line at the end
@@ -12,12 +13,12 @@ cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu_check_out}"
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-if [ -z "${MINICNN_DATA:-}" ]; then
-    for d in ../shared/data/mnist .data/mnist; do
-        [ -f "$d/train-images-idx3-ubyte.gz" ] && export MINICNN_DATA="$(cd "$d" && pwd)" && break
+if [ -z "${MINICNN_SHARED:-}" ]; then
+    for d in ../shared .shared; do
+        [ -f "$d/data/mnist/train-images-idx3-ubyte.gz" ] && export MINICNN_SHARED="$(cd "$d" && pwd)" && break
     done
 fi
-export MINICNN_SHARED="${MINICNN_SHARED:-$(cd "${MINICNN_DATA:-.}/../.." 2>/dev/null && pwd)}"
+export MINICNN_DATA="${MINICNN_SHARED:-.}/data/mnist"
 export MINICNN_OFFLINE=1
 
 python - <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False"}'; exit 1; }
