@@ -21,7 +21,7 @@ fi
 export MINICNN_DATA="${MINICNN_SHARED:-.}/data/mnist"
 export MINICNN_OFFLINE=1
 
-python - <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False"}'; exit 1; }
+python - 2>"$OUT/gpu_probe.txt" <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False (see gpu_probe.txt)"}'; exit 1; }
 import minicnn as mc, cupy
 assert mc.cuda.is_available()
 print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(), "| CuPy", cupy.__version__)
