@@ -60,7 +60,7 @@ class TrainConfig:
 
 def build_model(name: str, num_classes: int) -> nn.Module:
     if not hasattr(models, name) or name.startswith("_"):
-        known = ", ".join(models.__all__) if hasattr(models, "__all__") else "see mc.models"
+        known = ", ".join(n for n in getattr(models, "__all__", []) if n[0].islower()) or "see mc.models"
         raise SystemExit(f"unknown model {name!r}; known models: {known}")
     return getattr(models, name)(num_classes=num_classes)
 
