@@ -95,11 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, device=args.device)
         elif args.command == "summary":
-            from . import models
             from .summarize import summary
+            from .trainer import build_model
 
-            kwargs = {} if args.num_classes is None else {"num_classes": args.num_classes}
-            model = getattr(models, args.model)(**kwargs)
+            model = build_model(args.model, args.num_classes)
             size = tuple(args.input_size) if args.input_size else getattr(model, "input_size", (3, 224, 224))
             summary(model, size)
     except DatasetNotFoundError as exc:

@@ -58,11 +58,14 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def build_model(name: str, num_classes: int) -> nn.Module:
-    if not hasattr(models, name) or name.startswith("_"):
+def build_model(name: str, num_classes: int | None) -> nn.Module:
+    """``mc.models.<name>(num_classes=...)`` (the constructor's default when None), or a
+    SystemExit listing the known names."""
+    if not hasattr(models, name) or not name[0].islower():
         known = ", ".join(n for n in getattr(models, "__all__", []) if n[0].islower()) or "see mc.models"
         raise SystemExit(f"unknown model {name!r}; known models: {known}")
-    return getattr(models, name)(num_classes=num_classes)
+    ctor = getattr(models, name)
+    return ctor() if num_classes is None else ctor(num_classes=num_classes)
 
 
 def _check_fit(model: nn.Module, cfg: TrainConfig) -> None:
