@@ -305,6 +305,31 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return _ops.matmul(other, self)
 
+    def _inplace(self, other: Any, op: str) -> Tensor:
+        """``x += y`` (and -=, *=, /=): in place on the array when no graph is involved, as in
+        an optimiser step under ``no_grad``. A leaf that requires grad refuses, like torch;
+        where the graph must record the op, the result is computed out of place and the
+        name is rebound to it."""
+        recording = is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if recording:
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError("a leaf Tensor that requires grad is being used in an in-place operation")
+            return getattr(self, f"__{op}__")(other)
+        getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, "add")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, "sub")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, "truediv")
+
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
 
@@ -348,17 +373,17 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- methods that forward to minicnn.ops ---------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
-        return _ops.sum(self, axis=axis if dim is None else dim, keepdims=keepdims)
+    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
+        return _ops.sum(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
-        return _ops.mean(self, axis=axis if dim is None else dim, keepdims=keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
+        return _ops.mean(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
 
-    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
-        return _ops.max(self, axis=axis if dim is None else dim, keepdims=keepdims)
+    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
+        return _ops.max(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
 
-    def min(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
-        return _ops.min(self, axis=axis if dim is None else dim, keepdims=keepdims)
+    def min(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
+        return _ops.min(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
 
     def var(
         self,
@@ -367,17 +392,19 @@ class Tensor:
         dim: Any = None,
         unbiased: bool = True,
         correction: int | None = None,
+        keepdim: Any = None,
     ) -> Tensor:
         ddof = (1 if unbiased else 0) if correction is None else correction
-        return _ops.var(self, axis=axis if dim is None else dim, keepdims=keepdims, correction=ddof)
+        keep = keepdims if keepdim is None else keepdim
+        return _ops.var(self, axis=axis if dim is None else dim, keepdims=keep, correction=ddof)
 
-    def argmax(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+    def argmax(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
         axis = axis if dim is None else dim
-        return Tensor(self.xp.argmax(self.array, axis=axis, keepdims=keepdims))
+        return Tensor(self.xp.argmax(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
 
-    def argmin(self, axis: Any = None, keepdims: bool = False, dim: Any = None) -> Tensor:
+    def argmin(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
         axis = axis if dim is None else dim
-        return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims))
+        return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
 
     def exp(self) -> Tensor:
         return _ops.exp(self)

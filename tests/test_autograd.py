@@ -188,3 +188,56 @@ def test_manual_seed_makes_draws_reproducible():
     b = mc.randn(5).numpy(), mc.rand(3).numpy()
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_in_place_operators_like_torch():
+    lin = mc.nn.Linear(2, 1)
+    before = lin.weight.numpy()
+    lin(mc.ones((1, 2))).sum().backward()
+    with mc.no_grad():
+        for p in lin.parameters():
+            p -= 0.1 * p.grad  # a hand-written SGD step updates the parameter itself
+    np.testing.assert_allclose(lin.weight.numpy(), before - 0.1, rtol=1e-6)
+    assert lin.weight.is_leaf and lin.weight.requires_grad
+    w = mc.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w += 1
+    h = w * 2
+    h *= 3  # a non-leaf in a graph: recorded (out of place), gradients stay right
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 6.0])
+    c = mc.tensor([1.0, 2.0])
+    c /= 2
+    np.testing.assert_allclose(c.numpy(), [0.5, 1.0])
+
+
+def test_type_promotion_follows_torch():
+    x, i = mc.tensor([1.0, 2.0]), mc.tensor([1, 2])
+    tx, ti = torch.tensor([1.0, 2.0]), torch.tensor([1, 2])
+    cases = [
+        (x * np.int64(3), tx * np.int64(3)),
+        (x * 2.5, tx * 2.5),
+        (i + x, ti + tx),
+        (i / i, ti / ti),
+        (i + 2.5, ti + 2.5),
+        (x + mc.tensor(np.float64(2)), tx + torch.tensor(2.0, dtype=torch.float64)),
+        (i + mc.tensor(np.float64(2)), ti + torch.tensor(2.0, dtype=torch.float64)),
+        (x.double() + x, tx.double() + tx),
+        (i * 3, ti * 3),
+    ]
+    for ours, theirs in cases:
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (ours.dtype, theirs.dtype)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_reductions_of_a_0d_tensor_and_keepdim_alias():
+    t = mc.tensor(3.0)
+    assert t.sum(dim=0).item() == 3.0 and t.max(dim=-1).item() == 3.0 and t.mean(dim=0).item() == 3.0
+    assert mc.randn(2, 3).sum(dim=0, keepdim=True).shape == (1, 3)
+    assert mc.randn(2, 3).var(dim=1, keepdim=True).shape == (2, 1)
+
+
+def test_pow_with_zero_exponent_has_zero_gradient_at_zero():
+    x = mc.tensor([0.0, 1.0], requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])

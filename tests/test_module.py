@@ -172,3 +172,20 @@ def test_missing_num_batches_tracked_is_accepted_like_torch():
     sd = m.state_dict()
     del sd["1.num_batches_tracked"]
     assert m.load_state_dict(sd) == ([], [])
+
+
+def test_shared_submodule_is_saved_under_both_names_like_torch():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = self.b = nn.Linear(2, 2)
+
+    class TorchTwice(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = self.b = torch.nn.Linear(2, 2)
+
+    ours, theirs = Twice(), TorchTwice()
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert len(list(ours.parameters())) == 2

@@ -219,31 +219,31 @@ class Module:
         return self.to(np.float64)
 
     # -- state dict -------------------------------------------------------------------------
+    def _state_tensors(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, tensor) of every parameter and persistent buffer in torch's order:
+        a module's parameters, its buffers, then its children. Unlike ``named_modules`` this
+        does not skip a submodule registered under two names: torch saves it under both."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                yield prefix + name, b
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_tensors(f"{prefix}{name}.")
+
     def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
         """Ordered mapping of dotted names to host NumPy copies of parameters and buffers,
         per module: its parameters, then its buffers, then its children (torch's order)."""
-        out: OrderedDict[str, np.ndarray] = OrderedDict()
-        for mprefix, m in self.named_modules(prefix.rstrip(".")):
-            pre = f"{mprefix}." if mprefix else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[pre + name] = backend.to_numpy(p.array).copy()
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[pre + name] = backend.to_numpy(b.array).copy()
-        return out
+        pre = f"{prefix.rstrip('.')}." if prefix else ""
+        return OrderedDict((k, backend.to_numpy(t.array).copy()) for k, t in self._state_tensors(pre))
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
         """Copy values into parameters and buffers by name. With ``strict`` a KeyError lists
         missing and unexpected keys; a shape mismatch is always a ValueError. Returns
         (missing_keys, unexpected_keys)."""
-        own: dict[str, Tensor] = {}
-        for mprefix, m in self.named_modules():
-            pre = f"{mprefix}." if mprefix else ""
-            for reg in (m._parameters, m._buffers):
-                for name, t in reg.items():
-                    if t is not None and name not in m._non_persistent:
-                        own[pre + name] = t
+        own: dict[str, Tensor] = dict(self._state_tensors())
         # like torch, a BatchNorm checkpoint without num_batches_tracked (older format) loads
         missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
         unexpected = [k for k in state_dict if k not in own]

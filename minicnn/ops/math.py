@@ -82,8 +82,10 @@ class Pow(Function):
         xp = backend.get_array_module(gy)
         a, b, y = self.a, self.b, self.y
         ga = gb = None
-        if self.needs_input_grad[0]:
-            ga = unbroadcast(gy * b * xp.power(a, b - 1), a.shape)
+        if self.needs_input_grad[0]:  # 0 where the exponent is 0 (torch's rule; avoids 0 * inf at a = 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = xp.where(b == 0, 0, gy * b * xp.power(a, b - 1)).astype(y.dtype)
+            ga = unbroadcast(ga, a.shape)
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 loga = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), xp.where(a == 0, -xp.inf, xp.nan))
@@ -226,24 +228,74 @@ class ToDevice(Function):
         return backend.to_device(gy, self.src)
 
 
+def _category(dt: np.dtype) -> int:
+    return 0 if dt.kind == "b" else (1 if dt.kind in "iu" else 2)
+
+
+_SCALAR_DEFAULT = {0: np.dtype(bool), 1: np.dtype(np.int64), 2: np.dtype(np.float32)}
+
+
+def result_dtype(*operands: Any) -> np.dtype:
+    """torch's type promotion. Operands with dimensions decide the dtype; a 0-d tensor or a
+    Python/NumPy scalar only counts when its category (bool < integer < float) is higher:
+    then a 0-d tensor brings its own dtype and a scalar the default one (float32, int64).
+    So ``float32 tensor * 2.0`` and ``* np.float64(2)`` stay float32, ``int tensor + 0.5`` is
+    float32."""
+    tiers: list[list[np.dtype]] = [[], [], []]
+    for o in operands:
+        arr = o.array if isinstance(o, Tensor) else o
+        if hasattr(arr, "dtype") and getattr(arr, "ndim", 0) > 0:
+            tiers[0].append(np.dtype(arr.dtype))
+        elif isinstance(o, Tensor) or (hasattr(arr, "dtype") and not isinstance(arr, np.generic)):
+            tiers[1].append(np.dtype(arr.dtype))
+        else:  # a Python number or a NumPy scalar
+            tiers[2].append(_SCALAR_DEFAULT[_category(np.asarray(arr).dtype)])
+    result: np.dtype | None = None
+    for i, tier in enumerate(tiers):
+        if not tier:
+            continue
+        top = max(_category(d) for d in tier)  # across categories the higher one wins as it is
+        dt = np.result_type(*[d for d in tier if _category(d) == top])
+        if result is None or _category(dt) > _category(result):
+            result = dt if result is None or i < 2 else _SCALAR_DEFAULT[_category(dt)]
+    return result if result is not None else np.dtype(np.float32)
+
+
+def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of :func:`result_dtype` (float32 if ``floating`` and the
+    result would be an integer or bool: true division, powers with a negative exponent)."""
+    dt = result_dtype(a, b)
+    if floating and dt.kind != "f":
+        dt = np.dtype(np.float32)
+    ref = a if isinstance(a, Tensor) else b
+    out = []
+    for x in (a, b):
+        if isinstance(x, Tensor):
+            out.append(x if x.dtype == dt else astype(x, dt))
+        else:
+            out.append(Tensor(ref.xp.asarray(x, dtype=dt)) if isinstance(ref, Tensor) else Tensor(x, dtype=dt))
+    return out[0], out[1]
+
+
 def add(a: Any, b: Any) -> Tensor:
-    return Add.apply(a, b)
+    return Add.apply(*_promote(a, b))
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    return Sub.apply(a, b)
+    return Sub.apply(*_promote(a, b))
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return Mul.apply(a, b)
+    return Mul.apply(*_promote(a, b))
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return Div.apply(a, b)
+    """True division; integer operands give float32 like torch."""
+    return Div.apply(*_promote(a, b, floating=True))
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
-    return Pow.apply(a, b)
+    return Pow.apply(*_promote(a, b))
 
 
 def neg(x: Tensor) -> Tensor:
@@ -280,7 +332,7 @@ clamp = clip
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = condition.array if isinstance(condition, Tensor) else condition
-    return Where.apply(a, b, cond=cond)
+    return Where.apply(*_promote(a, b), cond=cond)
 
 
 def clone(x: Tensor) -> Tensor:

@@ -22,6 +22,8 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
         if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise IndexError(f"dimension {a} out of range for a {ndim}-d tensor")
         out.append(a % builtins.max(ndim, 1))
+    if ndim == 0:  # like torch, dim 0 / -1 of a 0-d tensor is valid and reduces nothing
+        return ()
     return tuple(sorted(set(out)))
 
 
