@@ -187,3 +187,8 @@ def test_gradcheck_float64(name):
         a[np.abs(a - 1.2) < 0.02] += 0.1  # keep away from kinks used above
         inputs.append(mc.tensor(a, requires_grad=True))
     assert mc.gradcheck(fn, inputs)
+
+
+def test_linear_dtype_mismatch_is_a_type_error():
+    with pytest.raises(TypeError, match=r"Linear\(3, 2\).*float32.*float64"):
+        mc.nn.Linear(3, 2).double()(mc.randn(4, 3))

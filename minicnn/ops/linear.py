@@ -32,6 +32,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = 
             f"{_layer}: input of shape {x.shape} does not fit weight of shape {weight.shape} "
             f"(expected input (*, {weight.shape[1] if weight.ndim == 2 else '?'}))"
         )
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise TypeError(f"{_layer}: input is {x.dtype} but the weight is {weight.dtype}; convert one of them")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"{_layer}: bias of shape {bias.shape} does not fit weight of shape {weight.shape}")
     return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

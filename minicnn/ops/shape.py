@@ -166,7 +166,7 @@ def permute(x: Tensor, *axes: Any) -> Tensor:
 def transpose(x: Tensor, *axes: Any) -> Tensor:
     """``transpose(x, d0, d1)`` swaps two dims (torch); ``transpose(x)`` reverses them and a
     full permutation of three or more dims permutes, as in NumPy."""
-    if len(axes) == 2 and all(isinstance(a, int) for a in axes):
+    if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         d0, d1 = (_norm_axis(a, x.ndim, "transpose") for a in axes)
         perm = list(range(x.ndim))
         perm[d0], perm[d1] = perm[d1], perm[d0]
