@@ -264,6 +264,8 @@ def result_dtype(*operands: Any) -> np.dtype:
 def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
     """Both operands as tensors of :func:`result_dtype` (float32 if ``floating`` and the
     result would be an integer or bool: true division, powers with a negative exponent)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
+        return a, b  # the common case: nothing to promote
     dt = result_dtype(a, b)
     if floating and dt.kind != "f":
         dt = np.dtype(np.float32)
