@@ -74,6 +74,11 @@ def child(args: argparse.Namespace) -> dict:
     ours = mc.models.lenet5().to(dev)
     theirs = _torch_lenet().to(tdev)
     opt_m = mc.optim.SGD(ours.parameters(), lr=LR, momentum=MOMENTUM)
+    # minicnn with the batch split among `threads` processes (mc.parallel.DataParallel), same init
+    use_dp = dev == "cpu" and args.threads > 1
+    ours_dp = mc.models.lenet5()
+    ours_dp.load_state_dict(ours.state_dict())
+    opt_dp = mc.optim.SGD(ours_dp.parameters(), lr=LR, momentum=MOMENTUM)
     opt_t = torch.optim.SGD(theirs.parameters(), lr=LR, momentum=MOMENTUM)
     order = np.random.default_rng(0).permutation(len(xtr))[:n_train]
     batches = [order[i : i + BATCH] for i in range(0, n_train, BATCH)]
@@ -83,6 +88,14 @@ def child(args: argparse.Namespace) -> dict:
         opt_m.zero_grad()
         loss.backward()
         opt_m.step()
+
+    dp = mc.parallel.DataParallel(ours_dp, F.cross_entropy, workers=args.threads) if use_dp else None
+
+    def run_dp(chunk):
+        for idx in chunk:
+            opt_dp.zero_grad()
+            dp.forward_backward(xtr[idx], ytr[idx])
+            opt_dp.step()
 
     def step_t(idx):
         x, y = torch.from_numpy(xtr[idx]).to(tdev), torch.from_numpy(ytr[idx]).to(tdev)
@@ -100,22 +113,26 @@ def child(args: argparse.Namespace) -> dict:
     for idx in batches[:3]:
         step_m(idx)
         step_t(idx)
+    if use_dp:
+        run_dp(batches[:3])
     segs = 10
     seg_len = max(1, len(batches) // segs)
-    rates = {"minicnn": [], "torch": []}
-    total = {"minicnn": 0.0, "torch": 0.0}
+    contenders = [
+        ("minicnn", lambda chunk: [step_m(i) for i in chunk]),
+        ("torch", lambda chunk: [step_t(i) for i in chunk]),
+    ]
+    if use_dp:
+        contenders.append(("minicnn_dp", run_dp))
+    rates = {name: [] for name, _ in contenders}
+    total = {name: 0.0 for name, _ in contenders}
     for s in range(0, len(batches), seg_len):
         chunk = batches[s : s + seg_len]
         imgs = sum(len(b) for b in chunk)
-        for name, fn in (
-            (("minicnn", step_m), ("torch", step_t))
-            if (s // seg_len) % 2 == 0
-            else (("torch", step_t), ("minicnn", step_m))
-        ):
+        k = (s // seg_len) % len(contenders)
+        for name, fn in contenders[k:] + contenders[:k]:  # rotate who goes first
             sync()
             t0 = time.perf_counter()
-            for idx in chunk:
-                fn(idx)
+            fn(chunk)
             sync()
             dt = time.perf_counter() - t0
             total[name] += dt
@@ -137,15 +154,23 @@ def child(args: argparse.Namespace) -> dict:
             )
         return float((pred == yte).mean())
 
-    infer = {"minicnn": [], "torch": []}
+    def acc_dp():
+        ours_dp.eval()
+        pred = np.concatenate([dp.forward(xte[i : i + 1000]).numpy().argmax(1) for i in range(0, len(xte), 1000)])
+        ours_dp.train()
+        return float((pred == yte).mean())
+
+    readers = [("minicnn", acc_m), ("torch", acc_t)] + ([("minicnn_dp", acc_dp)] if use_dp else [])
+    infer = {name: [] for name, _ in readers}
     for r in range(3 if args.quick else 5):
-        for name, fn in (
-            (("minicnn", acc_m), ("torch", acc_t)) if r % 2 == 0 else (("torch", acc_t), ("minicnn", acc_m))
-        ):
+        k = r % len(readers)
+        for name, fn in readers[k:] + readers[:k]:
             t0 = time.perf_counter()
             acc = fn()
             infer[name].append(len(xte) / (time.perf_counter() - t0))
             infer[name + "_acc"] = acc
+    if dp is not None:
+        dp.close()
     return {
         "device": dev,
         "batch": BATCH,
@@ -153,8 +178,8 @@ def child(args: argparse.Namespace) -> dict:
         "train_images": n_train,
         "train_img_s": {k: n_train / total[k] for k in total},
         "train_img_s_median_segment": {k: statistics.median(v) for k, v in rates.items()},
-        "infer_img_s_median": {k: statistics.median(infer[k]) for k in ("minicnn", "torch")},
-        "test_acc": {"minicnn": infer["minicnn_acc"], "torch": infer["torch_acc"]},
+        "infer_img_s_median": {name: statistics.median(infer[name]) for name, _ in readers},
+        "test_acc": {name: infer[name + "_acc"] for name, _ in readers},
     }
 
 
@@ -234,10 +259,17 @@ def main() -> None:
     )
     for r in results:
         tr, inf, acc = r["train_img_s"], r["infer_img_s_median"], r["test_acc"]
+        for name in [k for k in ("minicnn", "minicnn_dp") if k in tr]:
+            label = f"{r['threads']}" if name == "minicnn" else f"{r['threads']} procs"
+            print(
+                f"{label:>7} | {tr[name]:>19.0f} {tr['torch']:>9.0f} {tr[name] / tr['torch']:>6.2f} | "
+                f"{inf[name]:>19.0f} {inf['torch']:>9.0f} {inf[name] / inf['torch']:>6.2f} | "
+                f"{100 * acc[name]:>15.2f}% {100 * acc['torch']:>6.2f}%"
+            )
+    if any("minicnn_dp" in r["train_img_s"] for r in results):
         print(
-            f"{r['threads']:>7} | {tr['minicnn']:>19.0f} {tr['torch']:>9.0f} {tr['minicnn'] / tr['torch']:>6.2f} | "
-            f"{inf['minicnn']:>19.0f} {inf['torch']:>9.0f} {inf['minicnn'] / inf['torch']:>6.2f} | "
-            f"{100 * acc['minicnn']:>15.2f}% {100 * acc['torch']:>6.2f}%"
+            "'N procs': minicnn's batch split among N processes with one BLAS thread each "
+            "(mc.parallel.DataParallel), against torch with N threads"
         )
     print(f"peak RSS of a minicnn-only training run ({args.threads[0]} threads): {rss['peak_rss_mib']:.0f} MiB")
     if args.json:

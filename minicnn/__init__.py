@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import backend, ops
+from . import backend, memory, ops
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda
 from .creation import (
@@ -30,6 +30,8 @@ from .ops import clip as clamp
 from .random import manual_seed
 from .serialization import load, save
 
+memory._apply_on_import()
+
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
 float16 = _np.dtype(_np.float16)
@@ -42,10 +44,10 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # nn, optim, data, models and summary load on first use, keeping `import minicnn` fast.
+    # nn, optim, data, models, parallel and summary load on first use, keeping `import minicnn` fast.
     import importlib
 
-    if name in ("nn", "optim", "data", "models"):
+    if name in ("nn", "optim", "data", "models", "parallel"):
         return importlib.import_module(f".{name}", __name__)
     if name == "summary":
         from .summarize import summary

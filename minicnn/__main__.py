@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
     t.add_argument("--limit-test", type=int, default=None, help="use only the first N test images")
+    t.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="CPU: split each batch among this many processes (mc.parallel.DataParallel), e.g. the number of cores",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--kill-at-step", type=int, default=None, help=argparse.SUPPRESS)  # test hook
 
@@ -86,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=args.seed,
                 limit_train=args.limit_train,
                 limit_test=args.limit_test,
+                workers=args.workers,
                 progress=not args.no_progress,
             )
             resume = None if args.resume is None else (args.resume or args.out)

@@ -26,6 +26,7 @@ from . import models, nn, optim, random
 from .autograd import no_grad
 from .data import MNIST, DataLoader, FashionMNIST, Subset, transforms
 from .nn import functional as F
+from .parallel import DataParallel
 from .serialization import load, save
 
 # dataset name -> (class, normalisation mean, std, image shape)
@@ -54,6 +55,7 @@ class TrainConfig:
     seed: int = 0
     limit_train: int | None = None
     limit_test: int | None = None
+    workers: int = 1
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -115,14 +117,15 @@ def make_scheduler(cfg: TrainConfig, opt: optim.Optimizer, steps_per_epoch: int)
     raise SystemExit(f"unknown schedule {cfg.schedule!r}; choose cosine or constant")
 
 
-def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float]:
-    """(mean loss, accuracy) over the loader, in eval mode without a graph."""
+def evaluate(model: nn.Module, loader: DataLoader, forward: Callable[[Any], Any] | None = None) -> tuple[float, float]:
+    """(mean loss, accuracy) over the loader, in eval mode without a graph. ``forward``: what
+    computes the logits (default ``model``; a DataParallel's ``forward`` splits the batches)."""
     was_training = model.training
     model.eval()
     total_loss, correct, n = 0.0, 0, 0
     with no_grad():
         for x, y in loader:
-            logits = model(x)
+            logits = (forward or model)(x)
             total_loss += float(F.cross_entropy(logits, y, reduction="sum").item())
             correct += int((logits.array.argmax(axis=1) == y.array).sum())
             n += len(y)
@@ -182,6 +185,31 @@ def train(
             log(f"resumed from {ckpt_path} (epoch {start_epoch} done)")
 
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    dp = DataParallel(model, F.cross_entropy, workers=cfg.workers) if cfg.workers > 1 else None
+    try:
+        return _epochs(
+            cfg, out, model, opt, sched, train_loader, test_loader, history, start_epoch, dp, kill_at_step, log
+        )
+    finally:
+        if dp is not None:
+            dp.close()
+
+
+def _epochs(
+    cfg: TrainConfig,
+    out: Path,
+    model: nn.Module,
+    opt: optim.Optimizer,
+    sched: Any,
+    train_loader: DataLoader,
+    test_loader: DataLoader,
+    history: list[dict[str, Any]],
+    start_epoch: int,
+    dp: DataParallel | None,
+    kill_at_step: int | None,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """The epochs of :func:`train` from ``start_epoch`` on; ``dp`` splits each batch among processes."""
     step = start_epoch * len(train_loader)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
@@ -190,17 +218,21 @@ def train(
         loss_sum = 0.0
         bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)
         for x, y in bar:
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
             opt.zero_grad()
-            loss.backward()
+            if dp is None:
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+                loss.backward()
+                loss_value = float(loss.item())
+            else:
+                loss_value, logits = dp.forward_backward(x, y)
             opt.step()
             if sched is not None:
                 sched.step()
             step += 1
             n = len(y)
             seen += n
-            loss_sum += float(loss.item()) * n
+            loss_sum += loss_value * n
             correct += int((logits.array.argmax(axis=1) == y.array).sum())
             if cfg.progress and step % 10 == 0:
                 rate = seen / (time.perf_counter() - t0)
@@ -208,7 +240,7 @@ def train(
             if kill_at_step is not None and step == kill_at_step:
                 os.kill(os.getpid(), signal.SIGKILL)  # test hook: die like a killed process
         train_seconds = time.perf_counter() - t0
-        test_loss, test_acc = evaluate(model, test_loader)
+        test_loss, test_acc = evaluate(model, test_loader, None if dp is None else dp.forward)
         record = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / max(seen, 1),

@@ -81,6 +81,27 @@ def test_kill_mid_epoch_and_resume_gives_the_same_weights(tmp_path):
     assert [h["test_acc"] for h in hist_a] == [h["test_acc"] for h in hist_b]
 
 
+def test_workers_split_the_batch_and_follow_the_single_process_run(tmp_path):
+    """--workers 2 (mc.parallel.DataParallel) computes the same gradients up to float rounding,
+    so after 20 steps the weights agree closely with a one-process run; kill + resume works too."""
+    _require_mnist()
+    data = ("--data-dir", str(MNIST_DIR))
+    one, two, killed = tmp_path / "one", tmp_path / "two", tmp_path / "killed"
+    for out, extra in ((one, ()), (two, ("--workers", "2"))):
+        r = _cli("train", "lenet5", *SMALL, *data, "--out", str(out), *extra)
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = _final_weights(one), _final_weights(two)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-3, atol=1e-4, err_msg=k)
+    r = _cli("train", "lenet5", *SMALL, *data, "--out", str(killed), "--workers", "2", "--kill-at-step", "15")
+    assert r.returncode == -9, (r.returncode, r.stderr[-3000:])
+    r = _cli("train", "lenet5", *SMALL, *data, "--out", str(killed), "--workers", "2", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    c = _final_weights(killed)
+    for k in b:
+        np.testing.assert_array_equal(b[k], c[k], err_msg=k)
+
+
 def test_same_seed_gives_bit_identical_weights_and_other_seed_differs(tmp_path):
     _require_mnist()
     args = (

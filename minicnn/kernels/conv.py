@@ -215,7 +215,7 @@ def conv2d_im2col(
     xp = backend.get_array_module(x)
     g = geometry(x.shape, w.shape, stride, padding, dilation, groups)
     if batch_last is None:
-        batch_last = _batch_last_pays(g)
+        batch_last = xp is np and _batch_last_pays(g)  # the CUDA im2col is image-major
     if g.pointwise:
         x = xp.ascontiguousarray(x)
     og, p = g.o // groups, g.oh * g.ow
@@ -263,7 +263,7 @@ def conv2d_im2col_backward(
     xp = backend.get_array_module(gy)
     g = geometry(x.shape, w.shape, stride, padding, dilation, groups)
     if batch_last is None:
-        batch_last = _batch_last_pays(g)
+        batch_last = xp is np and _batch_last_pays(g)  # the CUDA im2col is image-major
     og, p = g.o // groups, g.oh * g.ow
     gy = xp.ascontiguousarray(gy).reshape(g.n, g.o, p)
     gb = gy.sum(axis=(0, 2)) if need_db else None

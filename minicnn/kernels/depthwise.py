@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
+from . import cuda
 from .conv_shapes import Geometry, geometry
 from .im2col import plane_blocks
 
@@ -111,6 +112,8 @@ def conv2d_depthwise(
 ) -> Any:
     """Depthwise convolution forward: a sum over kernel taps of shifted slices times
     per-channel weights. ``groups`` defaults to (and must equal) the number of channels."""
+    if cuda.enabled_for(x, w, b):
+        return cuda.depthwise.conv2d_depthwise(x, w, b, stride, padding, dilation, groups)
     xp = backend.get_array_module(x)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)
@@ -159,6 +162,10 @@ def conv2d_depthwise_backward(
     images are summed at the end), dX adds gy * w_ij onto the tap's slice of a zeroed padded
     block, which is then cropped into dx.
     """
+    if cuda.enabled_for(gy, x, w):
+        return cuda.depthwise.conv2d_depthwise_backward(
+            gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db
+        )
     xp = backend.get_array_module(gy)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import random
 from ..backend import get_array_module
+from . import cuda
 
 
 def check_probability(p: float, op: str = "dropout") -> float:
@@ -50,6 +51,8 @@ def mask_shape(x_shape: tuple[int, ...], channelwise: bool = False) -> tuple[int
 
 def dropout_forward(x: Any, p: float, channelwise: bool = False) -> tuple[Any, Any]:
     """(y, mask), the mask shaped by :func:`mask_shape`."""
+    if cuda.enabled_for(x):
+        return cuda.dropout.dropout_forward(x, p, channelwise)
     mask = dropout_mask(mask_shape(x.shape, channelwise), p, x.dtype, get_array_module(x))
     return x * mask, mask
 

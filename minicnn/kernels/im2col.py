@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from . import cuda
 from .conv_shapes import Geometry, geometry, padding_pairs
 
 BLOCK_BYTES = 4 << 20  # cache blocking: a block of planes should stay in the (L2/L3) cache; 4 MiB measured best
@@ -128,6 +129,8 @@ def im2col(
     an int, a pair (ph, pw) or ((top, bottom), (left, right)). ``out``: optional buffer with
     at least that many elements, written in place (the conv kernels reuse one workspace).
     """
+    if not batch_last and cuda.enabled_for(x):
+        return cuda.im2col.im2col(x, kernel_size, stride, padding, dilation, out=out)
     xp = backend.get_array_module(x)
     g = _geometry(x.shape, kernel_size, stride, padding, dilation)
     planes = _planes(xp.ascontiguousarray(pad2d(x, g.pads, batch_last=batch_last)), batch_last)
@@ -168,6 +171,8 @@ def col2im(
     array of ``x_shape`` (N, C, H, W) (written into ``out`` if given). Pixels covered by
     several windows receive the sum of their columns; padding positions are dropped.
     """
+    if not batch_last and cuda.enabled_for(cols, out):
+        return cuda.im2col.col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=out)
     xp = backend.get_array_module(cols)
     g = _geometry(x_shape, kernel_size, stride, padding, dilation)
     if out is None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_array_module
+from . import cuda
 
 
 def _channel_padded(shape: tuple[int, int, int], before: int, after: int, xp: Any, dtype: Any) -> tuple[Any, Any]:
@@ -65,6 +66,8 @@ def _negative_power(s: Any, beta: float) -> Any:
 
 def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> tuple[Any, Any, Any]:
     """b (shape of a), and the scale s and s^(-beta) (both (N, C, M)) that backward reuses."""
+    if cuda.enabled_for(a):
+        return cuda.lrn.lrn_forward(a, size, alpha, beta, k)
     xp = get_array_module(a)
     N, C = a.shape[:2]
     a3 = a.reshape(N, C, -1)
@@ -81,6 +84,8 @@ def lrn_backward(
     gb: Any, a: Any, b: Any, s: Any, s_pow: Any, size: int, alpha: float = 1e-4, beta: float = 0.75
 ) -> Any:
     """grad_a (shape of a) from grad_b, the input a, the output b, and s, s^(-beta) of forward."""
+    if cuda.enabled_for(gb, a, b, s, s_pow):
+        return cuda.lrn.lrn_backward(gb, a, b, s, s_pow, size, alpha, beta)
     xp = get_array_module(gb)
     N, C = a.shape[:2]
     g3, a3, b3 = gb.reshape(N, C, -1), a.reshape(N, C, -1), b.reshape(N, C, -1)

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import get_array_module
+from . import cuda
 
 IntPair = int | tuple[int, int]
 
@@ -176,6 +177,8 @@ def max_pool2d_forward(
     ``if (val > maxval || isnan(val))``: a later offset replaces the running max only if it is
     strictly greater (or NaN).
     """
+    if cuda.enabled_for(x):
+        return cuda.pool.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, with_argmax)
     xp = get_array_module(x)
     g = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     x_pad = _pad(x, g, -np.inf)
@@ -236,6 +239,8 @@ def max_pool2d_backward(
     For each kernel offset k, the outputs whose argmax is k add their gradient into the strided
     view of gx at that offset; overlapping windows accumulate.
     """
+    if cuda.enabled_for(gy, argmax):
+        return cuda.pool.max_pool2d_backward(gy, argmax, x_shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = get_array_module(gy)
     g = pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     if _tiles(x_shape, g):

@@ -1,0 +1,164 @@
+"""CUDA max pooling with argmax routing, twin of :func:`minicnn.kernels.pool.max_pool2d_forward`
+and :func:`~minicnn.kernels.pool.max_pool2d_backward`.
+
+Shapes: x (N, C, H, W) -> y (N, C, OH, OW) and argmax (N, C, OH, OW), the kernel offset
+``k = i*kw + j`` of each window's maximum (uint8 when kh*kw <= 255, else int32, like the
+twin). Sizes, ``ceil_mode`` and the checks come from :func:`minicnn.kernels.pool.pool_geometry`.
+
+Thread mapping:
+
+* forward: one thread per output (n, c, oh, ow). It scans its window's taps in row-major
+  order -- torch's order -- starting from tap 0's value (even if it is -inf or NaN) with
+  argmax 0; a later tap replaces the running maximum iff ``v > max || isnan(v)``. Taps in
+  the padding or past the input (ceil_mode) read -inf. So ties go to the first maximum and
+  the last NaN wins, exactly as in the twin and in torch.
+* backward: one thread per INPUT pixel (n, c, h, w), gathering. For each tap (i, j) it
+  solves ``h + ph = oh*sh + i*dh`` (and the same for w) for the window (oh, ow) that reads
+  this pixel through that tap; if that window exists and its argmax is k = i*kw + j, the
+  window's gradient is this pixel's. The thread adds them in tap order and writes gx once.
+
+Why no atomics: the scatter formulation (a thread per output adding gy into gx at its
+argmax) needs ``atomicAdd`` where windows overlap (stride < kernel), which makes float sums
+depend on thread timing. The gather writes each gx element once, deterministically, with
+no zero fill beforehand.
+
+Cost: forward reads kh*kw values per output (neighbouring threads read neighbouring
+pixels) and writes y and one small integer per output; backward reads, per input pixel,
+at most kh*kw argmax values and their gy, and writes gx once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import backend
+from .. import pool as twin
+from .launch import Kernel, check_float_dtype
+
+SOURCE = r"""
+// one thread per output (n, c, oh, ow): scan the window, keep the maximum and its tap number
+extern "C" __global__ void max_pool2d_forward_kernel(
+    const T* __restrict__ x, T* __restrict__ y, I* __restrict__ argmax,
+    long long H, long long W, long long OH, long long OW,
+    long long kh, long long kw, long long sh, long long sw, long long ph, long long pw,
+    long long dh, long long dw, long long total)
+{
+    const T neg_inf = -__int_as_float(0x7f800000);
+    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (long long)blockDim.x * gridDim.x) {
+        const long long ow = idx % OW;
+        const long long oh = (idx / OW) % OH;
+        const T* plane = x + (idx / (OW * OH)) * H * W;
+        const long long h0 = oh * sh - ph, w0 = ow * sw - pw;
+        T best = neg_inf;
+        long long best_k = 0;
+        for (long long i = 0; i < kh; ++i) {
+            const long long h = h0 + i * dh;
+            for (long long j = 0; j < kw; ++j) {
+                const long long w = w0 + j * dw;
+                const T v = (h >= 0 && h < H && w >= 0 && w < W) ? plane[h * W + w] : neg_inf;
+                const long long k = i * kw + j;
+                if (k == 0 || v > best || isnan(v)) {  // torch's rule: first maximum, last NaN
+                    best = v;
+                    best_k = k;
+                }
+            }
+        }
+        y[idx] = best;
+        argmax[idx] = (I)best_k;
+    }
+}
+
+// one thread per input pixel (n, c, h, w): gather gy of every window whose maximum is this pixel
+extern "C" __global__ void max_pool2d_backward_kernel(
+    const T* __restrict__ gy, const I* __restrict__ argmax, T* __restrict__ gx,
+    long long H, long long W, long long OH, long long OW,
+    long long kh, long long kw, long long sh, long long sw, long long ph, long long pw,
+    long long dh, long long dw, long long total)
+{
+    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (long long)blockDim.x * gridDim.x) {
+        const long long w = idx % W;
+        const long long h = (idx / W) % H;
+        const long long plane = (idx / (W * H)) * OH * OW;
+        T acc = 0;
+        for (long long i = 0; i < kh; ++i) {
+            const long long hs = h + ph - i * dh;             // = oh * sh for the window using tap i here
+            if (hs < 0 || hs % sh != 0 || hs / sh >= OH) continue;
+            for (long long j = 0; j < kw; ++j) {
+                const long long ws = w + pw - j * dw;
+                if (ws < 0 || ws % sw != 0 || ws / sw >= OW) continue;
+                const long long o = plane + (hs / sh) * OW + ws / sw;
+                if ((long long)argmax[o] == i * kw + j) acc += gy[o];
+            }
+        }
+        gx[idx] = acc;
+    }
+}
+"""
+
+KERNEL = Kernel(SOURCE, typedefs=("T", "I"))
+
+
+def _settings(x_shape: tuple[int, ...], g: twin.PoolGeometry) -> tuple[int, ...]:
+    H, W = x_shape[-2:]
+    return (H, W, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw)
+
+
+def max_pool2d_forward(
+    x: Any,
+    kernel_size: twin.IntPair,
+    stride: twin.IntPair | None = None,
+    padding: twin.IntPair = 0,
+    dilation: twin.IntPair = 1,
+    ceil_mode: bool = False,
+    with_argmax: bool = False,
+) -> tuple[Any, Any]:
+    """y (N, C, OH, OW) and, if ``with_argmax``, the kernel offset of each maximum (else None)."""
+    xp = backend.get_array_module(x)
+    check_float_dtype("max_pool2d", x)
+    g = twin.pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    out_shape = tuple(x.shape[:-2]) + (g.oh, g.ow)
+    y = xp.empty(out_shape, dtype=x.dtype)
+    # the argmax is written in any case (one small integer per output); it is returned on request
+    argmax = xp.empty(out_shape, dtype=np.uint8 if g.kh * g.kw <= 255 else np.int32)
+    total = y.size
+    KERNEL.run("max_pool2d_forward_kernel", total, xp.ascontiguousarray(x), y, argmax, *_settings(x.shape, g), total)
+    return y, (argmax if with_argmax else None)
+
+
+def max_pool2d_backward(
+    gy: Any,
+    argmax: Any,
+    x_shape: tuple[int, ...],
+    kernel_size: twin.IntPair,
+    stride: twin.IntPair | None = None,
+    padding: twin.IntPair = 0,
+    dilation: twin.IntPair = 1,
+    ceil_mode: bool = False,
+) -> Any:
+    """gx (x_shape): each input pixel gathers the gradients of the windows whose maximum it is."""
+    xp = backend.get_array_module(gy)
+    check_float_dtype("max_pool2d backward", gy)
+    x_shape = tuple(int(s) for s in x_shape)
+    g = twin.pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    out_shape = x_shape[:-2] + (g.oh, g.ow)
+    if tuple(gy.shape) != out_shape or tuple(argmax.shape) != out_shape:
+        raise ValueError(
+            f"max_pool2d backward: gy and argmax must have shape {out_shape} for an input of shape {x_shape}, "
+            f"got {tuple(gy.shape)} and {tuple(argmax.shape)}"
+        )
+    gx = xp.empty(x_shape, dtype=gy.dtype)
+    total = gx.size
+    KERNEL.run(
+        "max_pool2d_backward_kernel",
+        total,
+        xp.ascontiguousarray(gy),
+        xp.ascontiguousarray(argmax),
+        gx,
+        *_settings(x_shape, g),
+        total,
+    )
+    return gx

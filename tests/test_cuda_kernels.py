@@ -1,0 +1,769 @@
+"""The CUDA kernels of minicnn.kernels.cuda against their array-code twins and against torch.
+
+Without a GPU the kernel sources are checked twice: NVRTC compiles each for float and double
+(CUDA syntax and types), and the host runner executes them on NumPy arrays through g++ (the
+exact index arithmetic of the CUDA code), under several emulated launch shapes. The "cuda"
+cases run the same comparisons on CuPy arrays where a GPU is available. A fake CuPy module
+(NumPy arrays dressed as device arrays, RawModule compiled by the host runner) exercises the
+GPU launch path -- grid sizes, argument conversion, module cache -- on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import types
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import TOL, devices
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+from minicnn import backend
+from minicnn import random as mc_random
+from minicnn.kernels import cuda
+from minicnn.kernels import depthwise as depthwise_twin
+from minicnn.kernels import dropout as dropout_twin
+from minicnn.kernels import im2col as im2col_twin
+from minicnn.kernels import lrn as lrn_twin
+from minicnn.kernels import pool as pool_twin
+from minicnn.kernels.conv_shapes import resolve_padding
+from minicnn.kernels.cuda import host, launch
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="the host runner of the CUDA kernels needs g++")
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MODULES = [cuda.im2col, cuda.pool, cuda.lrn, cuda.depthwise, cuda.dropout]
+DTYPES = [np.float32, np.float64]
+KERNEL_TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+# (grid, block, reverse) of the emulated host launch: one thread, and two multi-thread shapes
+LAUNCHES = [(1, 1, False), (3, 4, True), (2, 5, False)]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def on(device: str, a: np.ndarray) -> Any:
+    """``a`` as an array of ``device``: NumPy (host runner) or CuPy (GPU)."""
+    return backend.to_device(a, device)
+
+
+def host_launch(device: str, shape: tuple[int, int, bool]) -> Any:
+    """The emulated launch shape for host runs (a GPU chooses its own)."""
+    return host.emulated_launch(*shape) if device == "cpu" else contextlib.nullcontext()
+
+
+def as_torch(a: Any, requires_grad: bool = False) -> torch.Tensor:
+    """A CPU torch tensor of ``a``: torch on the CPU is the oracle for GPU cases too (as in
+    conftest.compare_with_torch), free of TF32 convolutions and of cuDNN's algorithm choice."""
+    return torch.tensor(backend.to_numpy(a), requires_grad=requires_grad)
+
+
+def t2n(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def check(actual: Any, expected: Any, dtype: Any, exact: bool = False, what: str = "") -> None:
+    """``actual`` equals ``expected`` (bit for bit if ``exact``; NaN == NaN), same shape and dtype."""
+    a, e = backend.to_numpy(actual), backend.to_numpy(expected)
+    assert a.shape == e.shape, f"{what}: shape {a.shape} vs {e.shape}"
+    assert a.dtype == e.dtype, f"{what}: dtype {a.dtype} vs {e.dtype}"
+    if exact:
+        np.testing.assert_array_equal(a, e, err_msg=what)
+    else:
+        np.testing.assert_allclose(a, e, **KERNEL_TOL[np.dtype(dtype).type], err_msg=what)
+
+
+def check_torch(actual: Any, expected: torch.Tensor, dtype: Any, what: str = "") -> None:
+    a = backend.to_numpy(actual)
+    np.testing.assert_allclose(a, t2n(expected), **TOL[np.dtype(dtype).type], err_msg=f"{what} vs torch")
+
+
+def twin(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """The array-code twin (with the CUDA kernels switched off, so CuPy arrays stay array code)."""
+    return cuda.array_code(fn, *args, **kwargs)
+
+
+@st.composite
+def window(draw, max_pad: int = 2):
+    """kernel (kh, kw), stride, dilation and padding ((top, bottom), (left, right)) of a conv window."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = draw(st.sampled_from([1, 1, 2, 3, (1, 2), (2, 1)]))
+    dilation = draw(st.sampled_from([1, 1, 2, (1, 2), (2, 1)]))
+    pads = tuple((draw(st.integers(0, max_pad)), draw(st.integers(0, max_pad))) for _ in range(2))
+    return (kh, kw), stride, dilation, pads
+
+
+def spatial_size(draw, k: int, d: int, pad: int) -> int:
+    """An input size with at least one window along an axis."""
+    span = d * (k - 1) + 1
+    return draw(st.integers(max(1, span - pad), span + 4))
+
+
+def pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# -- compilation --------------------------------------------------------------------------------
+def type_bindings(kernel: launch.Kernel) -> list[dict[str, Any]]:
+    if "I" in kernel.typedefs:
+        return [{"T": t, "I": i} for t in DTYPES for i in (np.uint8, np.int32)]
+    return [{"T": t} for t in DTYPES]
+
+
+PTX_TYPES = {"float": ".f32", "double": ".f64", "long long": ".u64", "int": ".u32", "unsigned char": ".u8"}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_nvrtc_compiles_every_kernel(module):
+    """Each source compiles with NVRTC for float and double without a diagnostic; its PTX has
+    one entry per kernel, whose parameters match the signatures the launcher reads from the
+    source (so the arguments Kernel.run passes have the sizes the GPU expects); and it uses
+    neither atomics nor shared memory."""
+    nvrtc = pytest.importorskip("cuda.bindings.nvrtc")
+    kernel = module.KERNEL
+    for bound in type_bindings(kernel):
+        source = kernel.source_for(bound).encode()
+        err, prog = nvrtc.nvrtcCreateProgram(source, b"kernel.cu", 0, [], [])
+        assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS
+        try:
+            # the options CuPy's RawModule compiles with: ours, -ftz=true, and an architecture
+            options = [o.encode() for o in (*launch.NVRTC_OPTIONS, "-ftz=true", "--gpu-architecture=compute_80")]
+            (result,) = nvrtc.nvrtcCompileProgram(prog, len(options), options)
+            _, size = nvrtc.nvrtcGetProgramLogSize(prog)
+            log = b" " * size
+            nvrtc.nvrtcGetProgramLog(prog, log)
+            log = log.rstrip(b"\0 ").decode()
+            assert result == nvrtc.nvrtcResult.NVRTC_SUCCESS, log
+            assert log == "", f"NVRTC diagnostics for {bound}:\n{log}"
+            _, size = nvrtc.nvrtcGetPTXSize(prog)
+            ptx = b" " * size
+            nvrtc.nvrtcGetPTX(prog, ptx)
+            ptx = ptx.rstrip(b"\0 ").decode()
+        finally:
+            nvrtc.nvrtcDestroyProgram(prog)
+        entries = dict(re.findall(r"\.entry\s+(\w+)\s*\(([^)]*)\)", ptx))
+        assert set(entries) == set(kernel.names)
+        resolved = {**launch.FIXED_TYPES, **{k: np.dtype(v) for k, v in bound.items()}}
+        for name, params in kernel.signatures.items():
+            got = re.findall(r"\.param\s+(\.\w+)", entries[name])
+            want = [".u64" if p.pointer else PTX_TYPES[launch.C_NAMES[resolved[p.ctype]]] for p in params]
+            assert got == want, f"{name} {bound}: PTX params {got}, launcher passes {want}"
+        assert "atom." not in ptx and ".shared" not in ptx
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_host_compiles_without_warnings(module):
+    for bound in type_bindings(module.KERNEL):
+        assert host.compiler_warnings(module.KERNEL.source_for(bound)) == ""
+
+
+def test_signatures_are_read_from_the_source():
+    sig = launch.parse_signatures(
+        """// extern "C" __global__ void commented_out(int x)
+        extern "C" __global__ void k(const T* __restrict__ x, I *idx, long long n, float p) { }"""
+    )
+    assert list(sig) == ["k"]
+    assert sig["k"] == (
+        launch.Param("T", True, "x"),
+        launch.Param("I", True, "idx"),
+        launch.Param("long long", False, "n"),
+        launch.Param("float", False, "p"),
+    )
+    with pytest.raises(ValueError, match="unsupported type"):
+        launch.Kernel('extern "C" __global__ void k(short* x) { }')
+    with pytest.raises(ValueError, match="no extern"):
+        launch.Kernel("__global__ void k(T* x) { }")
+
+
+# -- launcher mechanics -------------------------------------------------------------------------
+SCALE = launch.Kernel(
+    r"""
+extern "C" __global__ void scale(const T* __restrict__ x, T* __restrict__ y, T factor, long long n) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
+        y[i] = x[i] * factor;
+}
+"""
+)
+
+
+def test_run_checks_its_arguments():
+    x = np.arange(6.0)
+    y = np.empty(6)
+    SCALE.run("scale", 6, x, y, 2.5, 6)
+    np.testing.assert_array_equal(y, x * 2.5)
+    with pytest.raises(TypeError, match="dtype float64"):
+        SCALE.run("scale", 6, x, y.astype(np.float32), 2.0, 6)
+    with pytest.raises(TypeError, match="unsupported dtype int64"):
+        SCALE.run("scale", 6, np.arange(6), np.arange(6), 2, 6)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        SCALE.run("scale", 3, x[::2], y[:3], 2.0, 3)
+    with pytest.raises(TypeError, match="takes 4 arguments"):
+        SCALE.run("scale", 6, x, y, 2.0)
+    with pytest.raises(TypeError, match="must be an integer"):
+        SCALE.run("scale", 6, x, y, 2.0, 6.5)
+    with pytest.raises(ValueError, match="not in this source"):
+        SCALE.run("nope", 6, x, y, 2.0, 6)
+
+
+def test_float_scalars_take_the_kernel_dtype():
+    x = np.ones(3, dtype=np.float32)
+    y = np.empty(3, dtype=np.float32)
+    SCALE.run("scale", 3, x, y, 0.1, 3)  # 0.1 passed as a C float, rounded once
+    np.testing.assert_array_equal(y, np.float32(0.1))
+
+
+def test_emulated_threads_cover_every_index_once():
+    """A kernel that counts visits: under any emulated launch shape every index is visited once."""
+    count = launch.Kernel(
+        r"""extern "C" __global__ void visit(T* hits, long long n) {
+        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+             i += (long long)blockDim.x * gridDim.x)
+            hits[i] += 1;
+        }"""
+    )
+    for shape in [(1, 1, False), (3, 4, True), (7, 3, False), (50, 2, True)]:
+        hits = np.zeros(23)
+        with host.emulated_launch(*shape):
+            count.run("visit", 23, hits, 23)
+        np.testing.assert_array_equal(hits, 1)
+    with pytest.raises(ValueError, match="positive"):
+        host.emulated_launch(0, 1).__enter__()
+
+
+def test_host_cache_and_missing_compiler(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINICNN_KERNEL_CACHE", str(tmp_path / "cache"))
+    source = SCALE.source_for({"T": np.float64}) + "\n// test_host_cache_and_missing_compiler\n"
+    host.compile_library(source)
+    libraries = list((tmp_path / "cache").glob("*.so"))
+    assert len(libraries) == 1 and libraries[0].with_suffix(".log").exists()
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")]  # no temporaries left
+    monkeypatch.setattr(host.shutil, "which", lambda name: None)
+    host.compile_library(source)  # cached: no compiler needed
+    with pytest.raises(RuntimeError, match="g\\+\\+ was not found"):
+        host.compile_library(source + "// another source\n")
+
+
+def test_switch_and_enabled_for():
+    x = np.ones(3)
+    assert cuda.cuda_kernels_enabled()
+    with cuda.use_cuda_kernels(False):
+        assert not cuda.cuda_kernels_enabled()
+        with cuda.use_cuda_kernels(True):
+            assert cuda.cuda_kernels_enabled()
+        assert not cuda.cuda_kernels_enabled()
+    assert cuda.cuda_kernels_enabled()
+    assert not cuda.enabled_for(x)  # NumPy arrays take the array code
+    seen = []
+    cuda.array_code(lambda: seen.append(cuda.cuda_kernels_enabled()))
+    assert seen == [False] and cuda.cuda_kernels_enabled()
+
+
+def test_launchers_reject_other_dtypes():
+    with pytest.raises(TypeError, match="float32 or float64"):
+        cuda.im2col.im2col(np.ones((1, 1, 3, 3), dtype=np.float16), 2)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        cuda.pool.max_pool2d_forward(np.ones((1, 1, 3, 3), dtype=np.int64), 2)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        cuda.lrn.lrn_forward(np.ones((1, 2, 3), dtype=np.float16), 3)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        cuda.depthwise.conv2d_depthwise(np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        cuda.dropout.dropout_forward(np.ones((2, 3), dtype=np.float16), 0.5)
+
+
+# -- im2col / col2im ----------------------------------------------------------------------------
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(data=st.data())
+def test_im2col_col2im(device, data):
+    dtype = data.draw(st.sampled_from(DTYPES))
+    (kh, kw), stride, dilation, pads = data.draw(window())
+    (pt, pb), (pl, pr) = pads
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    n, c = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
+    h, w = spatial_size(data.draw, kh, dh, pt + pb), spatial_size(data.draw, kw, dw, pl + pr)
+    out_kind = data.draw(st.sampled_from([None, "exact", "larger"]))
+    shape = data.draw(st.sampled_from(LAUNCHES))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x_np = rng.standard_normal((n, c, h, w)).astype(dtype)
+    x = on(device, x_np)
+    settings_ = ((kh, kw), stride, pads, dilation)
+
+    expected = twin(im2col_twin.im2col, x, *settings_)
+    out = None
+    if out_kind is not None:
+        out = on(device, np.full(expected.size + (7 if out_kind == "larger" else 0), np.nan, dtype=dtype))
+    with host_launch(device, shape):
+        cols = cuda.im2col.im2col(x, *settings_, out=out)
+    check(cols, expected, dtype, exact=True, what="im2col vs twin")
+    if out is not None:  # written into the first elements of out, the rest untouched
+        check(out[: expected.size].reshape(expected.shape), expected, dtype, exact=True, what="im2col out")
+        assert np.isnan(backend.to_numpy(out[expected.size :])).all()
+    xt = F.pad(as_torch(x_np), (pl, pr, pt, pb))
+    check_torch(cols, F.unfold(xt, (kh, kw), dilation=(dh, dw), stride=(sh, sw)), dtype, "im2col")
+
+    g_np = rng.standard_normal(expected.shape).astype(dtype)
+    g = on(device, g_np)
+    expected_x = twin(im2col_twin.col2im, g, (n, c, h, w), *settings_)
+    out = None if data.draw(st.booleans()) else on(device, np.full((n, c, h, w), np.nan, dtype=dtype))
+    with host_launch(device, shape):
+        gx = cuda.im2col.col2im(g, (n, c, h, w), *settings_, out=out)
+    check(gx, expected_x, dtype, exact=device == "cpu", what="col2im vs twin")
+    if out is not None:
+        assert gx is out
+    folded = F.fold(as_torch(g_np), (h + pt + pb, w + pl + pr), (kh, kw), dilation=(dh, dw), stride=(sh, sw))
+    check_torch(gx, folded[:, :, pt : pt + h, pl : pl + w], dtype, "col2im")
+
+
+def test_im2col_delegates_what_it_does_not_cover():
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 6))
+    for kwargs in [dict(batch_last=True), dict(out=np.zeros(2000, dtype=np.float32))]:
+        np.testing.assert_array_equal(
+            cuda.im2col.im2col(x, 3, 1, 1, 1, **kwargs), im2col_twin.im2col(x, 3, 1, 1, 1, **kwargs)
+        )
+    cols = im2col_twin.im2col(x, 3, 1, 1, 1, batch_last=True)
+    np.testing.assert_array_equal(
+        cuda.im2col.col2im(cols, x.shape, 3, 1, 1, 1, batch_last=True),
+        im2col_twin.col2im(cols, x.shape, 3, 1, 1, 1, batch_last=True),
+    )
+    with pytest.raises(ValueError, match="C-contiguous"):
+        cuda.im2col.col2im(im2col_twin.im2col(x, 3), x.shape, 3, out=np.empty((2, 3, 5, 12))[..., ::2])
+    with pytest.raises(ValueError, match="do not fit"):
+        cuda.im2col.col2im(np.zeros((2, 27, 11)), x.shape, 3)
+
+
+# -- max pooling --------------------------------------------------------------------------------
+def pool_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str, dtype: Any) -> np.ndarray:
+    """Normal values, or small integers (many ties), optionally with NaNs."""
+    if kind == "normal":
+        x = rng.standard_normal(shape)
+    else:
+        x = rng.integers(-1, 2, size=shape).astype(np.float64)
+        if kind == "nan":
+            x[rng.random(shape) < 0.15] = np.nan
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(data=st.data())
+def test_max_pool2d(device, data):
+    dtype = data.draw(st.sampled_from(DTYPES))
+    kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    stride = data.draw(st.sampled_from([None, 1, 2, 3, (1, 2), (2, 1)]))
+    dilation = data.draw(st.sampled_from([1, 1, 2, (1, 2)]))
+    ph, pw = data.draw(st.integers(0, kh // 2)), data.draw(st.integers(0, kw // 2))
+    ceil_mode = data.draw(st.booleans())
+    (dh, dw) = pair(dilation)
+    n, c = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
+    h, w = spatial_size(data.draw, kh, dh, 2 * ph), spatial_size(data.draw, kw, dw, 2 * pw)
+    kind = data.draw(st.sampled_from(["normal", "ties", "nan"]))
+    shape = data.draw(st.sampled_from(LAUNCHES))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    settings_ = ((kh, kw), stride, (ph, pw), dilation, ceil_mode)
+    try:
+        g = pool_twin.pool_geometry((n, c, h, w), *settings_)
+    except ValueError:
+        assume(False)
+    x_np = pool_input(rng, (n, c, h, w), kind, dtype)
+    x = on(device, x_np)
+
+    y_ref, arg_ref = twin(pool_twin.max_pool2d_forward, x, *settings_, with_argmax=True)
+    with host_launch(device, shape):
+        y, arg = cuda.pool.max_pool2d_forward(x, *settings_, with_argmax=True)
+        y_only, none = cuda.pool.max_pool2d_forward(x, *settings_)
+    check(y, y_ref, dtype, exact=True, what="max_pool2d y vs twin")
+    check(arg, arg_ref, dtype, exact=True, what="max_pool2d argmax vs twin")
+    check(y_only, y_ref, dtype, exact=True, what="max_pool2d y (no argmax)")
+    assert none is None
+
+    xt = as_torch(x_np, requires_grad=True)
+    yt, it = F.max_pool2d(xt, (kh, kw), stride, (ph, pw), dilation, ceil_mode, return_indices=True)
+    np.testing.assert_array_equal(backend.to_numpy(y), t2n(yt), err_msg="max_pool2d vs torch")
+    indices = pool_twin.max_pool2d_indices(backend.to_numpy(arg), (n, c, h, w), *settings_)
+    real = backend.to_numpy(y) != -np.inf  # a window entirely in the padding has no meaningful index
+    np.testing.assert_array_equal(indices[real], t2n(it)[real], err_msg="max_pool2d indices vs torch")
+
+    gy_np = rng.standard_normal((n, c, g.oh, g.ow)).astype(dtype)
+    gy = on(device, gy_np)
+    gx_ref = twin(pool_twin.max_pool2d_backward, gy, arg_ref, (n, c, h, w), *settings_)
+    with host_launch(device, shape):
+        gx = cuda.pool.max_pool2d_backward(gy, arg_ref, (n, c, h, w), *settings_)
+    check(gx, gx_ref, dtype, exact=device == "cpu", what="max_pool2d backward vs twin")
+    if real.all():  # torch's backward aborts on the out-of-range index of an all-padding window
+        yt.backward(as_torch(gy_np))
+        check_torch(gx, xt.grad, dtype, "max_pool2d backward")
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize(
+    "x_shape, kernel_size, stride, padding",
+    [
+        ((2, 3, 8, 6), 2, 2, 0),  # the twin's tiling backward path
+        ((1, 2, 17, 19), (16, 17), 1, (8, 8)),  # 272 offsets: int32 argmax
+        ((3, 5, 6), 3, 2, 1),  # no batch axis: (C, H, W)
+    ],
+)
+def test_max_pool2d_special_cases(device, x_shape, kernel_size, stride, padding):
+    rng = np.random.default_rng(1)
+    shape = x_shape
+    x = on(device, pool_input(rng, shape, "ties", np.float64))
+    settings_ = (kernel_size, stride, padding)
+    y_ref, arg_ref = twin(pool_twin.max_pool2d_forward, x, *settings_, with_argmax=True)
+    y, arg = cuda.pool.max_pool2d_forward(x, *settings_, with_argmax=True)
+    assert arg.dtype == arg_ref.dtype
+    check(y, y_ref, np.float64, exact=True, what="y")
+    check(arg, arg_ref, np.float64, exact=True, what="argmax")
+    gy = on(device, rng.standard_normal(y.shape))
+    gx = cuda.pool.max_pool2d_backward(gy, arg, shape, *settings_)
+    check(gx, twin(pool_twin.max_pool2d_backward, gy, arg_ref, shape, *settings_), np.float64, what="gx")
+
+
+# -- LRN ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(data=st.data())
+def test_lrn(device, data):
+    dtype = data.draw(st.sampled_from(DTYPES))
+    size = data.draw(st.integers(1, 7))
+    alpha = data.draw(st.sampled_from([1e-4, 0.5, 2.0]))
+    beta = data.draw(st.sampled_from([0.75, 0.75, 0.5, 1.3]))
+    k = data.draw(st.sampled_from([1.0, 2.0, 0.5]))
+    trailing = data.draw(st.sampled_from([(), (5,), (3, 4), (2, 1, 3)]))
+    shape = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 7)), *trailing)
+    launch_shape = data.draw(st.sampled_from(LAUNCHES))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    a_np = (2 * rng.standard_normal(shape)).astype(dtype)
+    a = on(device, a_np)
+
+    b_ref, s_ref, p_ref = twin(lrn_twin.lrn_forward, a, size, alpha, beta, k)
+    with host_launch(device, launch_shape):
+        b, s, s_pow = cuda.lrn.lrn_forward(a, size, alpha, beta, k)
+    for got, ref, what in [(b, b_ref, "b"), (s, s_ref, "s"), (s_pow, p_ref, "s_pow")]:
+        check(got, ref, dtype, what=f"lrn forward {what} vs twin")
+    gb_np = rng.standard_normal(shape).astype(dtype)
+    gb = on(device, gb_np)
+    ga_ref = twin(lrn_twin.lrn_backward, gb, a, b_ref, s_ref, p_ref, size, alpha, beta)
+    with host_launch(device, launch_shape):
+        ga = cuda.lrn.lrn_backward(gb, a, b, s, s_pow, size, alpha, beta)
+    check(ga, ga_ref, dtype, what="lrn backward vs twin")
+
+    if trailing:  # torch wants at least (N, C, L)
+        at = as_torch(a_np, requires_grad=True)
+        bt = F.local_response_norm(at, size, alpha, beta, k)
+        check_torch(b, bt, dtype, "lrn forward")
+        bt.backward(as_torch(gb_np))
+        check_torch(ga, at.grad, dtype, "lrn backward")
+
+
+# -- depthwise convolution ----------------------------------------------------------------------
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(data=st.data())
+def test_depthwise(device, data):
+    dtype = data.draw(st.sampled_from(DTYPES))
+    (kh, kw), stride, dilation, pads = data.draw(window())
+    padding = data.draw(st.sampled_from(["explicit", "explicit", "int", "same", "valid"]))
+    if padding == "same":
+        stride = 1
+    padding = {"explicit": pads, "int": pads[0][0]}.get(padding, padding)
+    (pt, pb), (pl, pr) = resolve_padding(padding, (kh, kw), stride, dilation)
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    n, c, m = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    h, w = spatial_size(data.draw, kh, dh, pt + pb), spatial_size(data.draw, kw, dw, pl + pr)
+    has_bias = data.draw(st.booleans())
+    need = data.draw(st.sampled_from([(True, True, True), (True, False, False), (False, True, False)]))
+    launch_shape = data.draw(st.sampled_from(LAUNCHES))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x_np = rng.standard_normal((n, c, h, w)).astype(dtype)
+    w_np = rng.standard_normal((c * m, 1, kh, kw)).astype(dtype)
+    b_np = rng.standard_normal(c * m).astype(dtype) if has_bias else None
+    x, wt = on(device, x_np), on(device, w_np)
+    b = None if b_np is None else on(device, b_np)
+    conv = (stride, padding, dilation, c)
+
+    y_ref = twin(depthwise_twin.conv2d_depthwise, x, wt, b, *conv)
+    with host_launch(device, launch_shape):
+        y = cuda.depthwise.conv2d_depthwise(x, wt, b, *conv)
+    check(y, y_ref, dtype, what="depthwise forward vs twin")
+    gy_np = rng.standard_normal(y_ref.shape).astype(dtype)
+    gy = on(device, gy_np)
+    refs = twin(depthwise_twin.conv2d_depthwise_backward, gy, x, wt, *conv, *need)
+    with host_launch(device, launch_shape):
+        grads = cuda.depthwise.conv2d_depthwise_backward(gy, x, wt, *conv, *need)
+    for got, ref, wanted, what in zip(grads, refs, need, ("dx", "dw", "db")):
+        assert (got is None) == (not wanted) == (ref is None), what
+        if wanted:
+            check(got, ref, dtype, what=f"depthwise {what} vs twin")
+
+    xt, wtt = as_torch(x_np, True), as_torch(w_np, True)
+    bt = None if b_np is None else as_torch(b_np, True)
+    yt = F.conv2d(F.pad(xt, (pl, pr, pt, pb)), wtt, bt, (sh, sw), 0, (dh, dw), c)
+    check_torch(y, yt, dtype, "depthwise forward")
+    yt.backward(as_torch(gy_np))
+    db_oracle = bt.grad if bt is not None else torch.from_numpy(gy_np.sum(axis=(0, 2, 3)))
+    for got, tgrad, what in zip(grads, (xt.grad, wtt.grad, db_oracle), ("dx", "dw", "db")):
+        if got is not None:
+            check_torch(got, tgrad, dtype, f"depthwise {what}")
+
+
+def test_depthwise_errors_name_the_op():
+    x = np.ones((1, 2, 5, 5))
+    with pytest.raises(ValueError, match="depthwise"):
+        cuda.depthwise.conv2d_depthwise(x, np.ones((2, 2, 3, 3)), None, 1, 0, 1, 1)
+    with pytest.raises(ValueError, match="gy must have shape"):
+        cuda.depthwise.conv2d_depthwise_backward(np.ones((1, 2, 4, 4)), x, np.ones((2, 1, 3, 3)))
+
+
+# -- dropout ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.7, 0.999])
+def test_dropout_equals_twin_bit_for_bit(device, dtype, p):
+    x = on(device, np.random.default_rng(3).standard_normal((4, 3, 5, 7)).astype(dtype))
+    mc.manual_seed(11)
+    y_ref, mask_ref = twin(dropout_twin.dropout_forward, x, p)
+    mc.manual_seed(11)
+    with host_launch(device, (3, 4, True)):
+        y, mask = cuda.dropout.dropout_forward(x, p)
+    check(mask, mask_ref, dtype, exact=True, what="mask")
+    check(y, y_ref, dtype, exact=True, what="y")
+    values = set(np.unique(backend.to_numpy(mask)).tolist())
+    assert values <= {0.0, float(np.asarray(1.0 / (1.0 - p), dtype=dtype))}
+    if p == 0.25:
+        kept = backend.to_numpy(mask).astype(bool).mean()
+        assert 0.6 < kept < 0.9  # 420 draws: keep rate 0.75 within about 7 standard deviations
+
+
+@pytest.mark.parametrize("device", devices())
+def test_dropout_delegates_channelwise_and_p_one(device):
+    x = on(device, np.random.default_rng(4).standard_normal((2, 3, 4, 4)))
+    for p, channelwise in [(0.5, True), (1.0, False), (1.0, True)]:
+        mc.manual_seed(5)
+        y_ref, mask_ref = twin(dropout_twin.dropout_forward, x, p, channelwise)
+        mc.manual_seed(5)
+        y, mask = cuda.dropout.dropout_forward(x, p, channelwise)
+        check(y, y_ref, np.float64, exact=True, what=f"y p={p} channelwise={channelwise}")
+        check(mask, mask_ref, np.float64, exact=True, what=f"mask p={p} channelwise={channelwise}")
+
+
+def test_non_contiguous_inputs():
+    """The launchers accept strided views (they copy them to contiguous memory first)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 9, 8)).transpose(1, 0, 3, 2)[:, ::2]  # (3, 2, 8, 9), strided
+    assert not x.flags.c_contiguous
+    cols = cuda.im2col.im2col(x, 3, 2, 1)
+    np.testing.assert_array_equal(cols, im2col_twin.im2col(x, 3, 2, 1))
+    g = np.ascontiguousarray(rng.standard_normal(cols.shape).transpose(0, 2, 1)).transpose(0, 2, 1)
+    np.testing.assert_allclose(cuda.im2col.col2im(g, x.shape, 3, 2, 1), im2col_twin.col2im(g, x.shape, 3, 2, 1))
+    y, arg = cuda.pool.max_pool2d_forward(x, 3, 2, 1, with_argmax=True)
+    y_ref, arg_ref = pool_twin.max_pool2d_forward(x, 3, 2, 1, with_argmax=True)
+    np.testing.assert_array_equal(y, y_ref)
+    gy = rng.standard_normal(y.shape[::-1]).T
+    np.testing.assert_array_equal(
+        cuda.pool.max_pool2d_backward(gy, arg_ref.T.copy().T, x.shape, 3, 2, 1),
+        pool_twin.max_pool2d_backward(gy, arg_ref, x.shape, 3, 2, 1),
+    )
+    outs, refs = cuda.lrn.lrn_forward(x, 4), lrn_twin.lrn_forward(x, 4)
+    for got, ref in zip(outs, refs):
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
+    gb = rng.standard_normal(x.shape[::-1]).T
+    np.testing.assert_allclose(
+        cuda.lrn.lrn_backward(gb, x, *outs, 4), lrn_twin.lrn_backward(gb, x, *refs, 4), rtol=1e-12, atol=1e-12
+    )
+    w = rng.standard_normal((2, 1, 3, 3, 2))[..., 0]  # (C*m = 2, 1, 3, 3), strided
+    y = cuda.depthwise.conv2d_depthwise(x, w, None, 1, 1)
+    np.testing.assert_allclose(y, depthwise_twin.conv2d_depthwise(x, w, None, 1, 1), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape[::-1]).T
+    for got, ref in zip(
+        cuda.depthwise.conv2d_depthwise_backward(gy, x, w, 1, 1),
+        depthwise_twin.conv2d_depthwise_backward(gy, x, w, 1, 1),
+    ):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    mc.manual_seed(2)
+    y_ref, mask_ref = dropout_twin.dropout_forward(x, 0.5)
+    mc.manual_seed(2)
+    y, mask = cuda.dropout.dropout_forward(x, 0.5)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(mask, mask_ref)
+
+
+# -- the GPU launch path, on a fake CuPy ----------------------------------------------------------
+class _FakeDevice:
+    def __init__(self, index: int = 0) -> None:
+        self.id = index
+
+    def __enter__(self) -> _FakeDevice:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+class FakeGpuArray(np.ndarray):
+    """A NumPy array posing as a CuPy array on device 0."""
+
+    @property
+    def device(self) -> _FakeDevice:
+        return _FakeDevice(0)
+
+    def get(self) -> np.ndarray:
+        return np.array(self)
+
+
+class FakeRawModule:
+    """cupy.RawModule stand-in: "compiles" with the host runner and launches the kernel as the
+    given grid of blocks, one emulated thread after another. Scalars must be NumPy scalars
+    (CuPy would pass a Python float as a double whatever the parameter's type)."""
+
+    created: list[tuple[str, tuple]] = []
+
+    def __init__(self, code: str, options: tuple = ()) -> None:
+        self.code, self.options = code, options
+        FakeRawModule.created.append((code, options))
+
+    def get_function(self, name: str) -> Any:
+        def call(grid: tuple, block: tuple, args: tuple) -> None:
+            assert len(grid) == 1 and len(block) == 1 and grid[0] >= 1 and block[0] >= 1
+            converted = []
+            for a in args:
+                if isinstance(a, FakeGpuArray):
+                    converted.append(("ptr", a))
+                else:
+                    assert isinstance(a, np.generic), f"{name}: scalar {a!r} is not a NumPy scalar"
+                    converted.append(("scalar", a))
+            with host.emulated_launch(grid[0], block[0]):
+                host.launch(self.code, name, converted)
+
+        return call
+
+
+class FakeCupy(types.ModuleType):
+    """Just enough of CuPy for the launchers: NumPy functions whose arrays come back as FakeGpuArray."""
+
+    ndarray = FakeGpuArray
+    RawModule = FakeRawModule
+    cuda = types.SimpleNamespace(Device=_FakeDevice)
+
+    def __init__(self) -> None:
+        super().__init__("fake_cupy")
+        self.random = types.SimpleNamespace(default_rng=lambda seed: _FakeGenerator(np.random.default_rng(seed)))
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(np, name)
+        if callable(attr) and not isinstance(attr, type):
+
+            def on_device(*args: Any, **kwargs: Any) -> Any:
+                result = attr(*args, **kwargs)
+                return result.view(FakeGpuArray) if isinstance(result, np.ndarray) else result
+
+            return on_device
+        return attr
+
+
+class _FakeGenerator:
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def random(self, *args: Any, **kwargs: Any) -> FakeGpuArray:
+        return self.rng.random(*args, **kwargs).view(FakeGpuArray)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """Install FakeCupy as minicnn's CuPy; the kernels' module caches start (and end) empty."""
+    monkeypatch.setattr(backend, "_cupy", FakeCupy())
+    monkeypatch.setattr(mc_random, "_cp_rng", None)
+    for module in MODULES:
+        monkeypatch.setattr(module.KERNEL, "_gpu_modules", {})
+    FakeRawModule.created.clear()
+    return lambda a: np.ascontiguousarray(a).view(FakeGpuArray)
+
+
+@pytest.mark.parametrize("max_blocks", [1, launch.MAX_BLOCKS])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gpu_launch_path_on_fake_cupy(fake_gpu, monkeypatch, max_blocks, dtype):
+    """Every launcher through Kernel._run_gpu: 256-thread blocks, a grid capped at max_blocks
+    (1: one block loops over all indices), NumPy scalars of the declared types, one module
+    per dtype binding -- results equal to the twins on NumPy arrays."""
+    monkeypatch.setattr(launch, "MAX_BLOCKS", max_blocks)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 9, 10)).astype(dtype)
+    gpu = fake_gpu
+
+    conv = ((3, 2), (2, 1), ((1, 0), (2, 1)), (1, 2))
+    cols = cuda.im2col.im2col(gpu(x), *conv)
+    assert isinstance(cols, FakeGpuArray)
+    check(cols, im2col_twin.im2col(x, *conv), dtype, exact=True, what="im2col")
+    g = rng.standard_normal(cols.shape).astype(dtype)
+    check(cuda.im2col.col2im(gpu(g), x.shape, *conv), im2col_twin.col2im(g, x.shape, *conv), dtype, what="col2im")
+
+    pool = (3, 2, 1, 1, True)
+    y, arg = cuda.pool.max_pool2d_forward(gpu(x), *pool, with_argmax=True)
+    y_ref, arg_ref = pool_twin.max_pool2d_forward(x, *pool, with_argmax=True)
+    check(y, y_ref, dtype, exact=True, what="max_pool2d y")
+    check(arg, arg_ref, dtype, exact=True, what="max_pool2d argmax")
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    check(
+        cuda.pool.max_pool2d_backward(gpu(gy), arg, x.shape, *pool),
+        pool_twin.max_pool2d_backward(gy, arg_ref, x.shape, *pool),
+        dtype,
+        what="max_pool2d backward",
+    )
+
+    lrn = (4, 0.3, 0.6, 1.5)
+    outs = cuda.lrn.lrn_forward(gpu(x), *lrn)
+    refs = lrn_twin.lrn_forward(x, *lrn)
+    for got, ref in zip(outs, refs):
+        check(got, ref, dtype, what="lrn forward")
+    gb = rng.standard_normal(x.shape).astype(dtype)
+    check(
+        cuda.lrn.lrn_backward(gpu(gb), gpu(x), *outs, *lrn[:3]),
+        lrn_twin.lrn_backward(gb, x, *refs, *lrn[:3]),
+        dtype,
+        what="lrn backward",
+    )
+
+    w = rng.standard_normal((6, 1, 3, 2)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    dconv = ((1, 2), "valid", (2, 1), 3)
+    y = cuda.depthwise.conv2d_depthwise(gpu(x), gpu(w), gpu(b), *dconv)
+    check(y, depthwise_twin.conv2d_depthwise(x, w, b, *dconv), dtype, what="depthwise forward")
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    grads = cuda.depthwise.conv2d_depthwise_backward(gpu(gy), gpu(x), gpu(w), *dconv)
+    for got, ref in zip(grads, depthwise_twin.conv2d_depthwise_backward(gy, x, w, *dconv)):
+        check(got, ref, dtype, what="depthwise backward")
+
+    mc.manual_seed(3)
+    y_ref, mask_ref = dropout_twin.dropout_forward(x, 0.4)
+    mc.manual_seed(3)  # the fake GPU generator is NumPy's, seeded alike: the same draws
+    y, mask = cuda.dropout.dropout_forward(gpu(x), 0.4)
+    check(mask, mask_ref, dtype, exact=True, what="dropout mask")
+    check(y, y_ref, dtype, exact=True, what="dropout y")
+
+    # one RawModule per kernel source for this dtype (pool: one index type), built with the
+    # launcher's options; a second call reuses it
+    assert len(FakeRawModule.created) == len(MODULES)
+    assert all(options == launch.NVRTC_OPTIONS for _, options in FakeRawModule.created)
+    cuda.im2col.im2col(gpu(x), *conv)
+    assert len(FakeRawModule.created) == len(MODULES)
+
+
+def test_enabled_for_on_fake_cupy(fake_gpu):
+    gpu = fake_gpu
+    f32, f64 = gpu(np.ones(3, np.float32)), gpu(np.ones(3))
+    assert cuda.enabled_for(f32) and cuda.enabled_for(f64, None)
+    assert cuda.enabled_for(f32, gpu(np.zeros(3, np.uint8)))  # an index array beside a float one
+    assert not cuda.enabled_for(gpu(np.ones(3, np.float16)))
+    assert not cuda.enabled_for(f32, f64)  # mixed float dtypes: array code
+    assert not cuda.enabled_for(f32, np.ones(3, np.float32))  # one array on the host
+    assert not cuda.enabled_for(None)
+    with cuda.use_cuda_kernels(False):
+        assert not cuda.enabled_for(f32)
+    with pytest.raises(TypeError, match="all NumPy or all CuPy"):
+        SCALE.run("scale", 3, f32, np.ones(3, np.float32), 1.0, 3)
