@@ -32,6 +32,11 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--only", default=None, help="comma-separated case names to run")
     p.add_argument("--device", default="cpu", help="cpu, or cuda: both libraries on the GPU (no GEMM ceiling, no RSS)")
+    p.add_argument(
+        "--array-code",
+        action="store_true",
+        help="cuda: time minicnn's array code on CuPy instead of its CUDA kernels (use_cuda_kernels(False))",
+    )
     p.add_argument("--peak", default=None, help=argparse.SUPPRESS)  # internal: "minicnn" or "torch"
     return p.parse_args()
 
@@ -309,7 +314,13 @@ def main() -> None:
         blas_threads = max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
     except Exception:
         blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()} cpus)")
+    if ARGS.array_code:
+        from minicnn.kernels.cuda import use_cuda_kernels  # noqa: PLC0415
+
+        use_cuda_kernels(False).__enter__()  # for the whole run
     print(f"# minicnn {mc.__version__} vs torch {torch.__version__}, numpy {np.__version__}, device {DEVICE}")
+    if DEVICE != "cpu":
+        print(f"# minicnn kernels on the GPU: {'array code (CuPy)' if ARGS.array_code else 'CUDA kernels'}")
     print(
         f"# threads: torch {torch.get_num_threads()}, numpy BLAS {blas_threads} (set by {THREAD_METHOD}); "
         f"repeats {repeats}, medians of alternating runs"

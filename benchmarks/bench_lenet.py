@@ -7,7 +7,11 @@ frameworks for one epoch (batch 128, SGD lr 0.05 momentum 0.9, as the issue fixe
 alternating segments of ~1/10 epoch so that machine noise hits both alike, then times
 inference at batch 1000 over the test set, alternating again. It prints images/s of each,
 the ratio minicnn/PyTorch (higher is better for minicnn), medians over segments, and test
-accuracy after the epoch. A third child runs minicnn alone to report its peak RSS.
+accuracy after the epoch. With more than one thread a third contender runs in the same
+segments: minicnn with each batch split among that many processes, one BLAS thread each
+(``mc.parallel.DataParallel``, what ``python -m minicnn train --workers N`` uses), printed as
+the row "N procs". Further children run minicnn alone to report peak RSS (one process, and
+the calling process plus the largest worker with DataParallel).
 OPENBLAS_CORETYPE is left as the machine sets it.
 """
 
@@ -197,12 +201,17 @@ def rss_child(args: argparse.Namespace) -> dict:
     mc.manual_seed(0)
     model = mc.models.lenet5()
     opt = mc.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    for x, y in DataLoader(data, batch_size=BATCH, shuffle=True):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    workers = args.threads if args.child == "rss_dp" else 1
+    with mc.parallel.DataParallel(model, F.cross_entropy, workers=workers) as dp:
+        for x, y in DataLoader(data, batch_size=BATCH, shuffle=True):
+            opt.zero_grad()
+            dp.forward_backward(x, y)
+            opt.step()
+    return {
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "workers": workers,
+        "worker_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers > 1 else 0.0,
+    }
 
 
 def _spawn(args: argparse.Namespace, threads: int, mode: str) -> dict:
@@ -245,10 +254,11 @@ def main() -> None:
     BATCH = args.batch_size
     if args.child:
         args.threads = args.threads[0]
-        print(json.dumps(child(args) if args.child == "compare" else rss_child(args)))
+        print(json.dumps(child(args) if args.child == "compare" else rss_child(args)))  # rss or rss_dp
         return
     results = [_spawn(args, t, "compare") for t in args.threads]
     rss = _spawn(args, args.threads[0], "rss") if args.device == "cpu" else {"peak_rss_mib": float("nan")}
+    rss_dp = _spawn(args, max(args.threads), "rss_dp") if args.device == "cpu" and max(args.threads) > 1 else None
     print(
         f"LeNet-5, one MNIST epoch on {args.device}, batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}"
         f"{' (quick: 6,400 images)' if args.quick else ''}"
@@ -272,8 +282,13 @@ def main() -> None:
             "(mc.parallel.DataParallel), against torch with N threads"
         )
     print(f"peak RSS of a minicnn-only training run ({args.threads[0]} threads): {rss['peak_rss_mib']:.0f} MiB")
+    if rss_dp is not None:
+        print(
+            f"peak RSS with {rss_dp['workers']} processes: {rss_dp['peak_rss_mib']:.0f} MiB (calling process) + "
+            f"{rss_dp['worker_peak_rss_mib']:.0f} MiB (largest worker; pages shared through fork counted in both)"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({"runs": results, "rss": rss}, indent=2))
+        Path(args.json).write_text(json.dumps({"runs": results, "rss": rss, "rss_dp": rss_dp}, indent=2))
 
 
 if __name__ == "__main__":

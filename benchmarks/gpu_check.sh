@@ -33,6 +33,9 @@ TESTS=$(tail -1 "$OUT/pytest.txt")
 
 echo "== 2. kernels on the GPU against PyTorch CUDA"
 timeout 150 python benchmarks/bench_kernels.py --device cuda --json "$OUT/kernels.json" 2>&1 | tee "$OUT/kernels.txt"
+echo "== 2b. the same with minicnn's array code on CuPy instead of its CUDA kernels"
+timeout 100 python benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 --json "$OUT/kernels_array_code.json" \
+    2>&1 | tee "$OUT/kernels_array_code.txt"
 
 echo "== 3. one LeNet-5 MNIST epoch on the GPU, batch 128 and 1024"
 timeout 120 python benchmarks/bench_lenet.py --device cuda --threads 1 --json "$OUT/lenet128.json" 2>&1 | tee "$OUT/lenet128.txt"
@@ -43,7 +46,7 @@ python - "$OUT" "$TESTS" <<'EOF'
 import json, sys, pathlib
 out, tests = pathlib.Path(sys.argv[1]), sys.argv[2]
 summary = {"gpu_check": "done", "tests": tests}
-for name in ("kernels", "lenet128", "lenet1024"):
+for name in ("kernels", "kernels_array_code", "lenet128", "lenet1024"):
     p = out / f"{name}.json"
     summary[name] = json.loads(p.read_text()) if p.exists() else "missing"
 for name in ("lenet128", "lenet1024"):
