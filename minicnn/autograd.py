@@ -88,6 +88,7 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
+    _vc: list[int] | None = None  # version counter, shared with views (see _version)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         self.array = _as_array(data, dtype, device)
@@ -96,6 +97,25 @@ class Tensor:
         self._requires_grad = False
         self._retain_grad = False
         self.requires_grad = requires_grad
+
+    # -- version counter ----------------------------------------------------------------
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's memory has seen (0 if none). A tensor made
+        as a view of another (reshape, transpose, basic indexing...) shares its counter, as
+        in torch, so backward can tell when memory an op kept was written (_check_saved)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        if self._vc is None:
+            self._vc = [0]
+        self._vc[0] = value
+
+    def _share_version(self, other: Tensor) -> None:
+        if other._vc is None:
+            other._vc = [0]
+        self._vc = other._vc
 
     # -- basic properties -------------------------------------------------------------
     @property
@@ -316,6 +336,7 @@ class Tensor:
                 raise RuntimeError("a leaf Tensor that requires grad is being used in an in-place operation")
             return getattr(self, f"__{op}__")(other)
         getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+        self._version += 1
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -346,6 +367,7 @@ class Tensor:
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError("in-place assignment to a tensor that requires grad")
         self.array[_ops.plain_index(index)] = value.array if isinstance(value, Tensor) else value
+        self._version += 1
 
     # comparisons give non-differentiable boolean tensors
     def _compare(self, other: Any, op: str) -> Tensor:
@@ -497,13 +519,21 @@ class Function:
         needs = tuple(t.requires_grad for t in tensors)
         fn.requires_grad = _grad_enabled and any(needs)
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
+        if fn.requires_grad:
+            fn.versions = tuple(t._version for t in tensors)
         y = fn.forward(*(t.array for t in tensors))
         out = Tensor.__new__(Tensor)
         out.array, out.grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
         out.grad_fn = None
+        if getattr(y, "base", None) is not None:  # a view of an input shares its version counter
+            for t in tensors:
+                if t.array is y.base or backend.get_array_module(y).may_share_memory(y, t.array):
+                    out._share_version(t)
+                    break
         if fn.requires_grad:
             fn.inputs = tensors
+            fn.out_version = out._version
             out.grad_fn = fn
         return out
 
@@ -578,6 +608,39 @@ def _base_id(a: Any) -> int:
     return id(a)
 
 
+def _holds(fn: Function, array: Any) -> bool:
+    """Whether ``fn`` kept (in an attribute, or a tuple/list/dict attribute) an array whose
+    memory may overlap ``array``'s."""
+    xp = backend.get_array_module(array)
+    for v in fn.__dict__.values():
+        items = v.values() if isinstance(v, dict) else v if isinstance(v, (tuple, list)) else (v,)
+        for a in items:
+            if not (isinstance(a, np.ndarray) or backend.is_cupy_array(a)):
+                continue
+            if xp.may_share_memory(a, array):
+                return True
+    return False
+
+
+def _check_saved(fn: Function, out: Tensor) -> None:
+    """torch's in-place check: an input (or the output) of ``fn`` that was written in place
+    after ``fn`` ran, while ``fn`` keeps that very memory for its backward, would make the
+    gradient silently wrong; raise instead. Writes to memory ``fn`` did not keep are fine
+    (``y = x + 1; x += 1`` still differentiates, as in torch)."""
+    changed = [(i, t) for i, (t, v) in enumerate(zip(fn.inputs, fn.versions)) if t._version != v]
+    if out._version != fn.out_version:
+        changed.append(("output", out))
+    for which, t in changed:
+        if _holds(fn, t.array):
+            expected = fn.out_version if which == "output" else fn.versions[which]
+            what = "its output" if which == "output" else f"input {which}"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: {what} of {type(fn).__name__}, of shape {t.shape}, is at version {t._version}; "
+                f"expected version {expected} instead"
+            )
+
+
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     """Walk the graph from ``root`` backwards, summing gradients per tensor.
 
@@ -608,6 +671,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             continue
         if t._retain_grad:
             t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.array + g)
+        _check_saved(fn, t)
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

@@ -241,3 +241,118 @@ def test_pow_with_zero_exponent_has_zero_gradient_at_zero():
     x = mc.tensor([0.0, 1.0], requires_grad=True)
     (x**0).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+# -- in-place writes to memory a backward needs: torch's version-counter check -------------------
+def _inplace_scenarios():
+    """(name, body) where body(lib, ones, randn, no_grad, sgd) builds a graph, writes in place,
+    and returns (loss, the leaves whose gradients to compare)."""
+
+    def mul_input(lib, ones, randn, no_grad, sgd):
+        w, x = randn(3, True), randn(3, False)
+        y = (w * x).sum()
+        x += 1  # Mul keeps x for w's gradient
+        return y, [w]
+
+    def add_input(lib, ones, randn, no_grad, sgd):
+        w, x = randn(3, True), randn(3, False)
+        y = (w + x).sum()
+        x += 1  # Add keeps nothing: fine
+        return y, [w]
+
+    def setitem_input(lib, ones, randn, no_grad, sgd):
+        w, x = randn(3, True), randn(3, False)
+        y = (w * x).sum()
+        x[0] = 5.0
+        return y, [w]
+
+    def exp_output(lib, ones, randn, no_grad, sgd):
+        a = randn(3, True)
+        b = a.exp()  # exp keeps its output
+        with no_grad():
+            b += 1
+        return b.sum(), [a]
+
+    def view_of_input_written(lib, ones, randn, no_grad, sgd):
+        w, x = randn(3, True), randn(3, False)
+        y = (w * x).sum()
+        v = x[:2]  # a view shares x's version counter
+        v += 1
+        return y, [w]
+
+    def step_on_unsaved_leaf(lib, ones, randn, no_grad, sgd):
+        w, b = randn(3, True), randn(3, True)
+        y = (w * 2.0 + b).sum()  # b goes through Add only
+        with no_grad():
+            b -= 0.1
+        return y, [w, b]
+
+    return [mul_input, add_input, setitem_input, exp_output, view_of_input_written, step_on_unsaved_leaf]
+
+
+@pytest.mark.parametrize("scenario", _inplace_scenarios(), ids=lambda f: f.__name__)
+def test_inplace_modification_check_agrees_with_torch(scenario) -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    draws = [rng.standard_normal(3) for _ in range(4)]
+
+    def run(lib: str):
+        it = iter(draws)
+        if lib == "torch":
+
+            def randn(shape, grad):
+                return torch.tensor(next(it), requires_grad=grad)
+
+            no_grad = torch.no_grad
+        else:
+
+            def randn(shape, grad):
+                return mc.tensor(next(it), requires_grad=grad)
+
+            no_grad = mc.no_grad
+        loss, leaves = scenario(lib, None, randn, no_grad, None)
+        try:
+            loss.backward()
+        except RuntimeError as exc:
+            assert "modified by an inplace operation" in str(exc)
+            return None
+        return [np.asarray(leaf.grad.numpy()) for leaf in leaves]
+
+    ours, theirs = run("minicnn"), run("torch")
+    assert (ours is None) == (theirs is None), f"torch {'raised' if theirs is None else 'did not raise'}"
+    if ours is not None:
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_optimizer_step_before_a_second_backward_is_caught_like_torch() -> None:
+    import torch
+
+    w0 = np.random.default_rng(1).standard_normal((2, 3))
+    x0 = np.random.default_rng(2).standard_normal((4, 3))
+    for lib in ("minicnn", "torch"):
+        if lib == "torch":
+            w = torch.tensor(w0, requires_grad=True)
+            y = (torch.tensor(x0, requires_grad=True) @ w.T).sum()
+            opt = torch.optim.SGD([w], lr=0.1)
+        else:
+            w = mc.tensor(w0, requires_grad=True)
+            y = (mc.tensor(x0, requires_grad=True) @ w.T).sum()
+            opt = mc.optim.SGD([w], lr=0.1)
+        y.backward(retain_graph=True)
+        opt.step()
+        # the matmul keeps w (through the view w.T, which shares w's version) for x's gradient
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+
+
+def test_relu_output_written_in_place_keeps_a_correct_gradient() -> None:
+    # torch's relu keeps its output and refuses here; minicnn's keeps a mask computed in
+    # forward, so the write cannot corrupt the gradient and backward goes through.
+    x = mc.tensor(np.array([-1.0, 2.0, 3.0]), requires_grad=True)
+    y = mc.nn.functional.relu(x * 1.0)
+    with mc.no_grad():
+        y += 10.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0])

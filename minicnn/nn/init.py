@@ -45,6 +45,7 @@ def _fill(t: Tensor, draw: Any) -> Tensor:
         t.array = new  # the fresh draw becomes the data: no second pass over memory
     else:
         t.array[...] = new
+        t._version += 1
     return t
 
 
@@ -65,6 +66,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 def constant_(t: Tensor, val: float) -> Tensor:
     t.array[...] = val
+    t._version += 1
     return t
 
 

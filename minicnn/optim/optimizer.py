@@ -102,6 +102,7 @@ class Optimizer:
                     )
                 state = self.state.get(p, {})
                 self._update(p.array, p.grad.array, state, group)
+                p._version += 1  # an in-place write, as torch counts it
                 if state:  # like torch, parameters that need no buffers (plain SGD) get no entry
                     self.state[p] = state
         return loss
