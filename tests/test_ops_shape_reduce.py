@@ -68,6 +68,25 @@ def test_max_min(device, op, sa, keep, dtype, seed):
     compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep), tfn, [x], dtype=dtype, device=device)
 
 
+@pytest.mark.parametrize("op", ["max", "min"])
+@SETTINGS
+@given(sa=shape_and_axis(), keep=st.booleans(), seed=st.integers(0, 999))
+def test_max_min_with_ties_route_gradients_like_torch(op, sa, keep, seed):
+    """Few distinct values, so ties are common: over one int dim the gradient goes to the first
+    extremum (torch's max(dim) index), over several dims or all it is split (torch's amax/max())."""
+    shape, axis = sa
+    x = np.random.default_rng(seed).integers(0, 3, shape).astype(float)
+
+    def tfn(t):
+        if isinstance(axis, int):
+            return getattr(t, op)(dim=axis, keepdim=keep).values
+        if axis is None:
+            return getattr(t, op)() if not keep else getattr(t, "a" + op)(dim=tuple(range(t.ndim)), keepdim=True)
+        return getattr(t, "a" + op)(dim=axis, keepdim=keep)
+
+    compare_with_torch(lambda t: getattr(t, op)(axis=axis, keepdims=keep), tfn, [x], dtype=np.float64)
+
+
 def test_max_full_reduction_splits_ties_like_torch():
     x = np.array([[1.0, 3.0], [3.0, 0.0]])
     compare_with_torch(lambda t: t.max(), lambda t: t.max(), [x])

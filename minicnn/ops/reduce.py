@@ -9,6 +9,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
 
@@ -59,18 +61,29 @@ class Mean(Function):
 
 
 class MaxMin(Function):
-    """max or min; the gradient is shared equally among tied extrema (torch's rule for a
-    full reduction, and a deterministic choice for ``dim=`` reductions)."""
+    """max or min. Over one dimension given as an int (``x.max(dim=1)``) the gradient goes to
+    the first extremum along it, as with torch's ``max(dim)``, whose index picks one element;
+    over all elements or several dimensions it is shared equally among tied extrema, torch's
+    rule for ``max()`` and ``amax``."""
 
     def forward(self, x):
         if x.size == 0:
             raise RuntimeError(f"{self.op}: cannot reduce an empty tensor")
         y = getattr(x, self.op)(axis=self.axes, keepdims=True)
-        self.mask = x == y
+        if self.first:  # one-hot of the first extremum (NaN counts as one, as in torch)
+            (axis,) = self.axes
+            xp = backend.get_array_module(x)
+            index = getattr(xp, f"arg{self.op}")(x, axis=axis, keepdims=True)
+            positions = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
+            self.mask = positions == index
+        else:
+            self.mask = x == y
         return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, gy):
         g = _expand(gy, self.axes, self.keepdims)
+        if self.first:
+            return (self.mask * g).astype(gy.dtype)
         count = self.mask.sum(axis=self.axes, keepdims=True)
         return (self.mask * (g / count)).astype(gy.dtype)
 
@@ -103,12 +116,14 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, k
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
-    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="max")
+    first = isinstance(axis, (int, np.integer)) and x.ndim > 0
+    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="max", first=first)
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
-    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="min")
+    first = isinstance(axis, (int, np.integer)) and x.ndim > 0
+    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="min", first=first)
 
 
 def var(
