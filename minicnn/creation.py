@@ -50,12 +50,16 @@ def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = 
     return Tensor(xp.full(_shape((size,)), fill_value, dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(t.xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    xp = t.xp if device is None else backend.xp_for_device(device)
+    out = Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return out if device is None else out.to(device)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(t.xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    xp = t.xp if device is None else backend.xp_for_device(device)
+    out = Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return out if device is None else out.to(device)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:

@@ -115,3 +115,12 @@ def test_gradcheck_catches_a_wrong_backward():
 def test_gradcheck_demands_float64():
     with pytest.raises(TypeError, match="float64"):
         mc.gradcheck(lambda t: t * 2, [mc.randn(3, requires_grad=True)])
+
+
+@pytest.mark.parametrize("device", devices())
+def test_zeros_like_and_ones_like_take_a_device(device) -> None:
+    t = mc.ones(2, 3)
+    for fn, value in ((mc.zeros_like, 0.0), (mc.ones_like, 1.0)):
+        out = fn(t, device=device)
+        assert out.device.startswith(device) and out.shape == (2, 3) and out.dtype == t.dtype
+        np.testing.assert_array_equal(out.numpy(), np.full((2, 3), value, np.float32))

@@ -158,3 +158,12 @@ def test_arguments_checked() -> None:
     assert ids.device == "cpu"
     with pytest.raises(TypeError):
         Dataset()  # abstract
+
+
+def test_torch_keywords_num_workers_and_pin_memory_are_accepted() -> None:
+    data = mc.data.TensorDataset(mc.tensor(np.arange(10.0)))
+    a = [b[0].numpy() for b in mc.data.DataLoader(data, batch_size=4, num_workers=2, pin_memory=True)]
+    b = [b[0].numpy() for b in mc.data.DataLoader(data, batch_size=4)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)) and len(a) == len(b) == 3
+    with pytest.raises(ValueError, match="num_workers"):
+        mc.data.DataLoader(data, batch_size=4, num_workers=-1)

@@ -182,3 +182,17 @@ def test_flip_random_subset() -> None:
     np.testing.assert_array_equal(RandomHorizontalFlip()(x), out)
     single = RandomHorizontalFlip(1.0)(x[0])
     assert single.shape == (1, 2, 3) and single[0, 0].tolist() == [3, 2, 1]
+
+
+def test_random_crop_pad_if_needed_pads_both_sides_by_the_shortfall_like_torchvision() -> None:
+    import torchvision.transforms as tvt
+
+    img = np.arange(5 * 6, dtype=np.float32).reshape(1, 1, 5, 6) + 1
+    mc.manual_seed(0)
+    out = RandomCrop(8, pad_if_needed=True)(img)
+    padded = np.pad(img[0, 0], ((3, 3), (2, 2)))  # torchvision: shortfall 3 rows, 2 columns, on each side
+    assert out.shape == (1, 1, 8, 8)
+    windows = [padded[i : i + 8, j : j + 8] for i in range(padded.shape[0] - 7) for j in range(padded.shape[1] - 7)]
+    assert any(np.array_equal(out[0, 0], w) for w in windows)
+    theirs = tvt.RandomCrop(8, pad_if_needed=True)(torch.from_numpy(img[0]))
+    assert tuple(theirs.shape[-2:]) == out.shape[-2:]

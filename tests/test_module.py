@@ -12,6 +12,7 @@ import torch
 
 import minicnn as mc
 import minicnn.nn as nn
+import minicnn.nn.functional as F
 
 
 class MiniNet(nn.Module):
@@ -189,3 +190,25 @@ def test_shared_submodule_is_saved_under_both_names_like_torch():
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     assert len(list(ours.parameters())) == 2
+
+
+def test_functional_flatten_keeps_the_batch_axis_by_default() -> None:
+    import torch
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    assert F.flatten(mc.tensor(x)).shape == tuple(torch.flatten(torch.tensor(x), 1).shape) == (2, 48)
+    assert F.flatten(mc.tensor(x), 0).shape == (96,)
+
+
+def test_loss_class_weights_are_buffers_like_torch() -> None:
+    import torch
+
+    w = np.array([1.0, 2.0, 3.0], np.float32)
+    for ours, theirs in (
+        (mc.nn.CrossEntropyLoss(weight=mc.tensor(w)), torch.nn.CrossEntropyLoss(weight=torch.tensor(w))),
+        (mc.nn.NLLLoss(weight=mc.tensor(w)), torch.nn.NLLLoss(weight=torch.tensor(w))),
+    ):
+        assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+        ours.load_state_dict({k: v.numpy() * 2 for k, v in theirs.state_dict().items()})
+        np.testing.assert_array_equal(ours.weight.numpy(), 2 * w)
+    assert list(mc.nn.CrossEntropyLoss().state_dict()) == list(torch.nn.CrossEntropyLoss().state_dict()) == []

@@ -54,7 +54,15 @@ class DataLoader:
         drop_last: bool = False,
         transform: Callable[[Any], Any] | None = None,
         device: Any = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
     ) -> None:
+        # num_workers / pin_memory: torch's keywords, accepted so torch code runs unchanged.
+        # Batches are one fancy-indexing copy in this process (no per-sample loop to spread
+        # over workers), and NumPy has no pinned memory: neither changes what is loaded.
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if device is not None:

@@ -69,6 +69,9 @@ class ToTensor:
 
     (H, W) -> (1, H, W); (B, H, W) -> (B, 1, H, W); (B, H, W, C) -> (B, C, H, W). Other
     dtypes are converted to float32 without scaling (as torchvision's ``ToTensor``).
+    Unlike torchvision's per-sample ``ToTensor``, a 3-d array is read as a *batch* of
+    greyscale images (these transforms work on batches): give a single colour image
+    (H, W, C) as (1, H, W, C). The result is an array, which the DataLoader wraps.
     """
 
     def __call__(self, images: Any) -> Any:
@@ -184,7 +187,9 @@ class RandomCrop:
     """Crop each sample at a random place to ``size`` (int or (height, width)).
 
     ``padding`` (optional, as :class:`Pad`, with ``fill`` and ``padding_mode``) is applied
-    first: ``RandomCrop(28, padding=4)`` shifts each image by up to 4 pixels. One offset pair
+    first: ``RandomCrop(28, padding=4)`` shifts each image by up to 4 pixels. With
+    ``pad_if_needed`` an image smaller than ``size`` is then padded on both sides by the
+    shortfall, as in torchvision. One offset pair
     is drawn per sample, uniformly over all valid positions.
     """
 
@@ -192,11 +197,13 @@ class RandomCrop:
         self,
         size: int | Sequence[int],
         padding: int | Sequence[int] | None = None,
+        pad_if_needed: bool = False,
         fill: float = 0,
         padding_mode: str = "constant",
     ) -> None:
         self.size = _pair(size, "RandomCrop size")
         self.pad = Pad(padding, fill, padding_mode) if padding is not None else None
+        self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
 
     def __call__(self, x: Any) -> Any:
         xp = get_array_module(x)
@@ -205,6 +212,10 @@ class RandomCrop:
             batch = self.pad(batch)
         n, _, height, width = batch.shape
         h, w = self.size
+        if self.pad_if_needed and (h > height or w > width):  # torchvision: pad both sides by the shortfall
+            dh, dw = max(h - height, 0), max(w - width, 0)
+            batch = Pad((dw, dh), self.fill, self.padding_mode)(batch)
+            n, _, height, width = batch.shape
         if h > height or w > width:
             raise ValueError(f"RandomCrop: crop size {self.size} is larger than the (padded) image {(height, width)}")
         rng = generator(xp)

@@ -1,5 +1,7 @@
 """``mc.nn.functional``: the differentiable ops with torch.nn.functional's signatures."""
 
+from typing import Any
+
 from ..ops import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -9,7 +11,6 @@ from ..ops import (
     cross_entropy,
     dropout,
     dropout2d,
-    flatten,
     leaky_relu,
     linear,
     local_response_norm,
@@ -24,6 +25,15 @@ from ..ops import (
     softmax,
     tanh,
 )
+from ..ops import (
+    flatten as _flatten,
+)
+
+
+def flatten(x: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
+    """torch.flatten with the functional API's default ``start_dim=1`` (keeps the batch axis)."""
+    return _flatten(x, start_dim, end_dim)
+
 
 __all__ = [
     "adaptive_avg_pool2d",

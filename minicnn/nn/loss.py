@@ -14,7 +14,8 @@ class CrossEntropyLoss(Module):
         self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
     ) -> None:
         super().__init__()
-        self.weight, self.ignore_index = weight, ignore_index
+        self.register_buffer("weight", weight)  # in the state dict when given, as in torch
+        self.ignore_index = ignore_index
         self.reduction, self.label_smoothing = reduction, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
@@ -24,7 +25,8 @@ class CrossEntropyLoss(Module):
 class NLLLoss(Module):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__()
-        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.reduction = ignore_index, reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return L.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
