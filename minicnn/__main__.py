@@ -76,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.resume == "" and args.out is None:
                 raise SystemExit("--resume without a checkpoint path needs --out (the run directory to continue)")
+            if args.workers < 1:
+                raise SystemExit(f"--workers must be at least 1, got {args.workers}")
+            if args.workers > 1 and args.device != "cpu":
+                raise SystemExit(
+                    f"--workers {args.workers} splits batches among CPU processes; on --device {args.device} "
+                    "leave it at 1 (one process already uses the whole GPU)"
+                )
             cfg = TrainConfig(
                 model=args.model,
                 dataset=args.dataset,

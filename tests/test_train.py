@@ -150,3 +150,10 @@ def test_summary_command_prints_the_table():
     r = _cli("summary", "lenet5")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "61,706" in r.stdout or "61706" in r.stdout
+
+
+def test_workers_option_is_checked_before_anything_runs():
+    r = _cli("train", "lenet5", "--workers", "0")
+    assert r.returncode != 0 and "--workers must be at least 1" in r.stderr
+    r = _cli("train", "lenet5", "--workers", "2", "--device", "cuda")
+    assert r.returncode != 0 and "CPU processes" in r.stderr
