@@ -35,11 +35,12 @@ from minicnn.kernels import lrn as lrn_twin
 from minicnn.kernels import pool as pool_twin
 from minicnn.kernels.conv_shapes import resolve_padding
 from minicnn.kernels.cuda import host, launch
+from minicnn.optim.sgd import sgd_step as sgd_twin
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="the host runner of the CUDA kernels needs g++")
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-MODULES = [cuda.im2col, cuda.pool, cuda.lrn, cuda.depthwise, cuda.dropout]
+MODULES = [cuda.im2col, cuda.pool, cuda.lrn, cuda.depthwise, cuda.dropout, cuda.sgd]
 DTYPES = [np.float32, np.float64]
 KERNEL_TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 # (grid, block, reverse) of the emulated host launch: one thread, and two multi-thread shapes
@@ -552,6 +553,51 @@ def test_dropout_delegates_channelwise_and_p_one(device):
         check(mask, mask_ref, np.float64, exact=True, what=f"mask p={p} channelwise={channelwise}")
 
 
+# -- SGD step -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(
+    momentum=st.sampled_from([0.0, 0.9]),
+    dampening=st.sampled_from([0.0, 0.3]),
+    weight_decay=st.sampled_from([0.0, 5e-4]),
+    nesterov=st.booleans(),
+    maximize=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    launch_shape=st.sampled_from(LAUNCHES),
+)
+def test_sgd_step(device, momentum, dampening, weight_decay, nesterov, maximize, dtype, launch_shape):
+    """Three steps of the fused kernel against the array-code step and torch.optim.SGD."""
+    assume(not nesterov or (momentum > 0 and dampening == 0))
+    rng = np.random.default_rng(7)
+    p0 = rng.standard_normal((3, 5)).astype(dtype)
+    grads = [rng.standard_normal((3, 5)).astype(dtype) for _ in range(3)]
+    settings_ = dict(momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+    p, buf = on(device, p0.copy()), None
+    q, qbuf = on(device, p0.copy()), None
+    tp = torch.tensor(p0.copy(), requires_grad=True)
+    opt = torch.optim.SGD([tp], lr=0.1, maximize=maximize, **settings_)
+    for g in grads:
+        with host_launch(device, launch_shape):
+            buf = cuda.sgd.sgd_step(p, on(device, g), buf, 0.1, maximize=maximize, **settings_)
+        qbuf = twin(sgd_twin, q, on(device, g), qbuf, 0.1, maximize=maximize, **settings_)
+        tp.grad = torch.tensor(g)
+        opt.step()
+        check(p, q, dtype, what="param")
+        assert (buf is None) == (qbuf is None) == (momentum == 0)
+        if buf is not None:
+            check(buf, qbuf, dtype, what="momentum buffer")
+        check_torch(p, tp, dtype, what="param")
+
+
+def test_sgd_optimizer_uses_the_kernel_only_for_gpu_arrays(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cuda.sgd, "sgd_step", lambda *a, **k: calls.append(a))
+    w = mc.tensor(np.ones(3, np.float32), requires_grad=True)
+    w.grad = mc.tensor(np.ones(3, np.float32))
+    mc.optim.SGD([w], lr=0.1, momentum=0.9).step()
+    assert calls == [] and np.allclose(w.numpy(), 0.9)
+
+
 def test_non_contiguous_inputs():
     """The launchers accept strided views (they copy them to contiguous memory first)."""
     rng = np.random.default_rng(5)
@@ -745,6 +791,14 @@ def test_gpu_launch_path_on_fake_cupy(fake_gpu, monkeypatch, max_blocks, dtype):
     y, mask = cuda.dropout.dropout_forward(gpu(x), 0.4)
     check(mask, mask_ref, dtype, exact=True, what="dropout mask")
     check(y, y_ref, dtype, exact=True, what="dropout y")
+
+    p_ref, p_gpu = x.copy(), gpu(x.copy())
+    buf_ref = buf_gpu = None
+    for _ in range(2):
+        buf_gpu = cuda.sgd.sgd_step(p_gpu, gpu(gb), buf_gpu, 0.1, 0.9, 0.0, 5e-4, True)
+        buf_ref = sgd_twin(p_ref, gb, buf_ref, 0.1, 0.9, 0.0, 5e-4, True)
+    check(p_gpu, p_ref, dtype, what="sgd param")
+    check(buf_gpu, buf_ref, dtype, what="sgd momentum buffer")
 
     # one RawModule per kernel source for this dtype (pool: one index type), built with the
     # launcher's options; a second call reuses it

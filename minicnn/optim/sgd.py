@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ..kernels import cuda
 from .optimizer import Optimizer
 
 
@@ -53,17 +54,46 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
-        momentum, wd = group["momentum"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd != 0:
-            g = g + wd * param
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = get_array_module(param).array(g, dtype=param.dtype, copy=True)
-                state["momentum_buffer"] = buf
-            else:
-                buf *= momentum
-                buf += (1 - group["dampening"]) * g
-            g = g + momentum * buf if group["nesterov"] else buf
-        param -= group["lr"] * g
+        step = cuda.sgd.sgd_step if cuda.enabled_for(param, grad, state.get("momentum_buffer")) else sgd_step
+        buf = step(
+            param,
+            grad,
+            state.get("momentum_buffer"),
+            group["lr"],
+            group["momentum"],
+            group["dampening"],
+            group["weight_decay"],
+            group["nesterov"],
+            group["maximize"],
+        )
+        if buf is not None:
+            state["momentum_buffer"] = buf
+
+
+def sgd_step(
+    param: Any,
+    grad: Any,
+    buf: Any,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    maximize: bool = False,
+) -> Any:
+    """One SGD update of the array ``param`` in place (the algorithm in the module docstring);
+    returns the momentum buffer (``buf`` updated in place, a new one at the first step, None
+    without momentum). ``grad`` is never written. On a GPU the CUDA twin
+    :func:`minicnn.kernels.cuda.sgd.sgd_step` does it in one fused pass."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    if momentum != 0:
+        if buf is None:
+            buf = get_array_module(param).array(g, dtype=param.dtype, copy=True)
+        else:
+            buf *= momentum
+            buf += (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    param -= lr * g
+    return buf

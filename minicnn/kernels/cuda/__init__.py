@@ -28,7 +28,7 @@ from typing import Any
 
 from .launch import Kernel, array_code, cuda_kernels_enabled, enabled_for, use_cuda_kernels
 
-_SUBMODULES = ("depthwise", "dropout", "host", "im2col", "launch", "lrn", "pool")
+_SUBMODULES = ("depthwise", "dropout", "host", "im2col", "launch", "lrn", "pool", "sgd")
 
 
 def __getattr__(name: str) -> Any:
