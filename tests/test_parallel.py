@@ -204,3 +204,30 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_batchnorm_statistics_come_from_the_first_share_and_reach_the_workers() -> None:
+    """BatchNorm in a DataParallel step: each share is normalised with its own statistics (as
+    in DistributedDataParallel without SyncBatchNorm); running statistics are worker 0's and
+    are broadcast, so every worker normalises eval batches with the same ones."""
+
+    def model() -> mc.nn.Module:
+        mc.manual_seed(0)
+        return mc.nn.Sequential(mc.nn.Conv2d(1, 3, 3), mc.nn.BatchNorm2d(3), mc.nn.Flatten(), mc.nn.Linear(3 * 36, 5))
+
+    x, y = _batch(12)
+    x = x.astype(np.float32)
+    dp_model, ref = model(), model()
+    with DataParallel(dp_model, F.cross_entropy, workers=2) as dp:
+        loss, out = dp.forward_backward(x, y)
+        F.cross_entropy(ref(mc.tensor(x[:6])), mc.tensor(y[:6])).backward()  # worker 0's share alone
+        bn, bn_ref = dp_model[1], ref[1]
+        np.testing.assert_allclose(bn.running_mean.numpy(), bn_ref.running_mean.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(bn.running_var.numpy(), bn_ref.running_var.numpy(), rtol=1e-6)
+        assert int(bn.num_batches_tracked.numpy()) == 1
+        second = model()(mc.tensor(x[6:]))  # the worker's share, normalised by its own statistics
+        np.testing.assert_allclose(out.numpy()[6:], second.numpy(), rtol=1e-5, atol=1e-6)
+        dp_model.eval()
+        ref.eval()
+        with mc.no_grad():
+            np.testing.assert_allclose(dp.forward(x).numpy(), ref(mc.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
