@@ -658,6 +658,9 @@ class _FakeDevice:
     def __init__(self, index: int = 0) -> None:
         self.id = index
 
+    def synchronize(self) -> None:
+        return None
+
     def __enter__(self) -> _FakeDevice:
         return self
 
@@ -682,6 +685,7 @@ class FakeRawModule:
     (CuPy would pass a Python float as a double whatever the parameter's type)."""
 
     created: list[tuple[str, tuple]] = []
+    launched: list[str] = []
 
     def __init__(self, code: str, options: tuple = ()) -> None:
         self.code, self.options = code, options
@@ -697,6 +701,7 @@ class FakeRawModule:
                 else:
                     assert isinstance(a, np.generic), f"{name}: scalar {a!r} is not a NumPy scalar"
                     converted.append(("scalar", a))
+            FakeRawModule.launched.append(name)
             with host.emulated_launch(grid[0], block[0]):
                 host.launch(self.code, name, converted)
 
@@ -708,7 +713,7 @@ class FakeCupy(types.ModuleType):
 
     ndarray = FakeGpuArray
     RawModule = FakeRawModule
-    cuda = types.SimpleNamespace(Device=_FakeDevice)
+    cuda = types.SimpleNamespace(Device=_FakeDevice, runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
 
     def __init__(self) -> None:
         super().__init__("fake_cupy")
@@ -733,6 +738,15 @@ class _FakeGenerator:
     def random(self, *args: Any, **kwargs: Any) -> FakeGpuArray:
         return self.rng.random(*args, **kwargs).view(FakeGpuArray)
 
+    def __getattr__(self, name: str) -> Any:
+        draw = getattr(self.rng, name)
+
+        def on_device(*args: Any, **kwargs: Any) -> Any:
+            result = draw(*args, **kwargs)
+            return result.view(FakeGpuArray) if isinstance(result, np.ndarray) else result
+
+        return on_device
+
 
 @pytest.fixture
 def fake_gpu(monkeypatch):
@@ -742,6 +756,7 @@ def fake_gpu(monkeypatch):
     for module in MODULES:
         monkeypatch.setattr(module.KERNEL, "_gpu_modules", {})
     FakeRawModule.created.clear()
+    FakeRawModule.launched.clear()
     return lambda a: np.ascontiguousarray(a).view(FakeGpuArray)
 
 
@@ -835,3 +850,62 @@ def test_enabled_for_on_fake_cupy(fake_gpu):
         assert not cuda.enabled_for(f32)
     with pytest.raises(TypeError, match="all NumPy or all CuPy"):
         SCALE.run("scale", 3, f32, np.ones(3, np.float32), 1.0, 3)
+
+
+def test_training_steps_on_fake_cupy_use_every_kernel_and_match_the_cpu(fake_gpu):
+    """A small network with every layer that has a CUDA kernel, trained three SGD steps with
+    model.to("cuda") on the fake CuPy (the kernels run through the GPU launch path and the host
+    runner), against the same steps on the CPU: same losses and weights to float tolerance."""
+
+    def build() -> mc.nn.Module:
+        return mc.nn.Sequential(
+            mc.nn.Conv2d(3, 8, 3, padding=1),
+            mc.nn.LocalResponseNorm(3),
+            mc.nn.ReLU(),
+            mc.nn.MaxPool2d(3, 2, padding=1),
+            mc.nn.Conv2d(8, 8, 3, padding=1),  # needs dX: col2im
+            mc.nn.Conv2d(8, 8, 3, padding=1, groups=8),
+            mc.nn.BatchNorm2d(8),
+            mc.nn.ReLU(),
+            mc.nn.Flatten(),
+            mc.nn.Linear(8 * 4 * 4, 5),
+        )
+
+    mc.manual_seed(0)
+    cpu = build()
+    gpu = build()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to("cuda")
+    assert mc.cuda.is_available() and all(isinstance(p.array, FakeGpuArray) for p in gpu.parameters())
+    opts = [mc.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3) for m in (cpu, gpu)]
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x, y = rng.standard_normal((4, 3, 8, 8)).astype(np.float32), rng.integers(0, 5, 4)
+        losses = []
+        for model, opt, device in ((cpu, opts[0], "cpu"), (gpu, opts[1], "cuda")):
+            loss = mc.nn.functional.cross_entropy(model(mc.tensor(x, device=device)), mc.tensor(y, device=device))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.item()))
+        assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    for (name, a), b in zip(cpu.state_dict().items(), gpu.state_dict().values()):
+        assert type(b) is np.ndarray, name  # state_dict of a GPU model is host NumPy
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=name)
+    dropped = mc.nn.functional.dropout(mc.tensor(np.ones((64, 64), np.float32), device="cuda"), 0.5)
+    assert isinstance(dropped.array, FakeGpuArray) and set(np.unique(dropped.numpy())) == {0.0, 2.0}
+    kernels = set(FakeRawModule.launched)
+    for name in (
+        "im2col_kernel",
+        "col2im_kernel",
+        "lrn_forward_kernel",
+        "lrn_backward_kernel",
+        "max_pool2d_forward_kernel",
+        "max_pool2d_backward_kernel",
+        "depthwise_forward_kernel",
+        "depthwise_dx_kernel",
+        "depthwise_dw_partial_kernel",
+        "dropout_forward_kernel",
+        "sgd_step_kernel",
+    ):
+        assert name in kernels, f"{name} never ran; launched: {sorted(kernels)}"
