@@ -909,3 +909,36 @@ def test_training_steps_on_fake_cupy_use_every_kernel_and_match_the_cpu(fake_gpu
         "sgd_step_kernel",
     ):
         assert name in kernels, f"{name} never ran; launched: {sorted(kernels)}"
+
+
+def test_training_command_on_fake_cupy_matches_the_cpu(fake_gpu, tmp_path):
+    """trainer.train with device="cuda" (DataLoader batches moved to the device, checkpoints
+    written from a GPU model, evaluation on the GPU) against the same run on the CPU."""
+    from conftest import SHARED
+
+    from minicnn.trainer import TrainConfig, train
+
+    mnist = SHARED / "data" / "mnist"
+    if not (mnist / "train-images-idx3-ubyte.gz").exists():
+        pytest.fail(f"the real MNIST is expected in {mnist}")
+    runs = {}
+    for device in ("cpu", "cuda"):
+        cfg = TrainConfig(
+            device=device,
+            epochs=1,
+            batch_size=32,
+            limit_train=96,
+            limit_test=64,
+            data_dir=str(mnist),
+            out=str(tmp_path / device),
+            progress=False,
+        )
+        runs[device] = train(cfg, log=lambda _: None)
+        runs[device]["weights"] = mc.load(tmp_path / device / "checkpoint-epoch1.npz")["model"]
+    assert runs["cuda"]["train_loss"] == pytest.approx(runs["cpu"]["train_loss"], rel=1e-5)
+    assert runs["cuda"]["test_acc"] == runs["cpu"]["test_acc"]
+    for name, a in runs["cpu"]["weights"].items():
+        np.testing.assert_allclose(runs["cuda"]["weights"][name], a, rtol=1e-4, atol=1e-5, err_msg=name)
+    assert {"im2col_kernel", "col2im_kernel", "max_pool2d_forward_kernel", "sgd_step_kernel"} <= set(
+        FakeRawModule.launched
+    )
