@@ -30,8 +30,9 @@ How it works:
 Where it differs from one process: BatchNorm normalises each share with that share's
 statistics (as DistributedDataParallel without SyncBatchNorm does), and its running
 statistics come from worker 0's share (broadcast to the others every step). Dropout masks
-of worker r come from a generator seeded from the library seed and r, so a run is
-reproducible for a given number of workers; those generators are not in checkpoints.
+of worker r come from a generator seeded from the library seed and r (and the epoch, after
+``set_epoch``), so a run is reproducible for a given number of workers, and a resumed run
+that calls ``set_epoch`` as the training command does draws what the uninterrupted one drew.
 Linux only (it needs ``fork``); CPU only (on a GPU one process already uses the device).
 """
 
@@ -111,6 +112,7 @@ class DataParallel:
         self._procs: list[Any] = []
         self._blas = None
         self._closed = False
+        self._epoch: int | None = None
         if self.workers == 1:
             return
         state_arrays = [t.array for t in self._state]
@@ -149,6 +151,7 @@ class DataParallel:
         controller = _blas_controller()
         if controller is not None:
             controller.limit(limits=1, user_api="blas")
+        epoch: int | None = None
         random.manual_seed(int(np.random.SeedSequence([base_seed, rank]).generate_state(1)[0]))
         grads = self._grad_views[rank - 1]
         while True:
@@ -158,6 +161,9 @@ class DataParallel:
                 return
             if header["op"] == "stop":
                 return
+            if header.get("epoch") != epoch:  # set_epoch: draws depend on (seed, rank, epoch) only
+                epoch = header["epoch"]
+                random.manual_seed(int(np.random.SeedSequence([base_seed, rank, epoch]).generate_state(1)[0]))
             try:
                 x = _recv_array(conn, header["x"])
                 target = _recv_array(conn, header["target"]) if "target" in header else None
@@ -201,7 +207,7 @@ class DataParallel:
         for v, t in zip(self._state_views, self._state):
             v[...] = t.array
         for rank, (conn, (a, b)) in enumerate(zip(self._conns, shares[1:]), start=1):
-            header = {"op": op, "training": self.module.training, "x": _spec(x[a:b])}
+            header = {"op": op, "training": self.module.training, "epoch": self._epoch, "x": _spec(x[a:b])}
             if target is not None:
                 header["target"] = _spec(target[a:b])
             try:
@@ -292,6 +298,14 @@ class DataParallel:
         return Tensor(np.concatenate([out] + [o for _, o in replies]))
 
     __call__ = forward
+
+    def set_epoch(self, epoch: int) -> None:
+        """Re-seed the workers' generators from (library seed, rank, ``epoch``) before their next
+        share, as torch's ``DistributedSampler.set_epoch``: their draws (dropout masks) in an
+        epoch then do not depend on earlier epochs, so a run resumed from a checkpoint draws
+        what the uninterrupted run drew. (The calling process's generator is the library's
+        own, whose state checkpoints hold.)"""
+        self._epoch = int(epoch)
 
     def _check_open(self) -> None:
         if self._closed:

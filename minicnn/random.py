@@ -16,14 +16,30 @@ from .backend import cupy_if_loaded
 _seed: int | None = None
 _np_rng: np.random.Generator = np.random.default_rng()
 _cp_rng: Any = None
+_epoch: int | None = None  # set by begin_epoch: the CuPy generator is derived from (seed, epoch)
 
 
 def manual_seed(seed: int) -> None:
     """Seed every random source minicnn uses."""
-    global _seed, _np_rng, _cp_rng
+    global _seed, _np_rng, _cp_rng, _epoch
     _seed = int(seed)
     _np_rng = np.random.default_rng(_seed)
     _cp_rng = None  # re-created lazily from the seed on first GPU use
+    _epoch = None
+
+
+def begin_epoch(epoch: int) -> None:
+    """Re-derive the generators a checkpoint cannot hold from the seed and ``epoch``.
+
+    The NumPy generator's state goes into checkpoints (:func:`get_rng_state`), but CuPy's
+    cuRAND-based generator cannot be saved. The training loop calls this at the start of
+    every epoch, so that GPU draws (dropout masks) in epoch e depend only on (seed, e): a run
+    resumed from the checkpoint of epoch e-1 draws exactly what the uninterrupted run drew.
+    (:class:`minicnn.parallel.DataParallel` does the same for its workers with ``set_epoch``.)
+    """
+    global _cp_rng, _epoch
+    _epoch = int(epoch)
+    _cp_rng = None
 
 
 def generator(xp: Any = np):
@@ -33,6 +49,8 @@ def generator(xp: Any = np):
         return _np_rng
     if _cp_rng is None:
         seed = _seed if _seed is not None else int(_np_rng.integers(2**63))
+        if _epoch is not None:
+            seed = int(np.random.SeedSequence([seed, _epoch]).generate_state(1, np.uint64)[0])
         _cp_rng = xp.random.default_rng(seed)
     return _cp_rng
 

@@ -212,6 +212,9 @@ def _epochs(
     """The epochs of :func:`train` from ``start_epoch`` on; ``dp`` splits each batch among processes."""
     step = start_epoch * len(train_loader)
     for epoch in range(start_epoch, cfg.epochs):
+        random.begin_epoch(epoch)  # GPU draws depend on (seed, epoch) only: resumable
+        if dp is not None:
+            dp.set_epoch(epoch)
         model.train()
         t0 = time.perf_counter()
         seen = correct = 0

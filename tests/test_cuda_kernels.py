@@ -942,3 +942,25 @@ def test_training_command_on_fake_cupy_matches_the_cpu(fake_gpu, tmp_path):
     assert {"im2col_kernel", "col2im_kernel", "max_pool2d_forward_kernel", "sgd_step_kernel"} <= set(
         FakeRawModule.launched
     )
+
+
+def test_gpu_draws_of_an_epoch_depend_only_on_seed_and_epoch(fake_gpu):
+    """random.begin_epoch: CuPy's generator cannot be checkpointed, so the training loop
+    re-derives it each epoch; a resumed run (fresh process, checkpointed NumPy state, epoch 2)
+    draws what the uninterrupted run drew in epoch 2."""
+    mc.manual_seed(5)
+    mc_random.begin_epoch(0)
+    mc_random.generator(backend._cupy).random(1000, dtype=np.float32)
+    mc_random.begin_epoch(1)
+    mc_random.generator(backend._cupy).random(77, dtype=np.float32)
+    state = mc_random.get_rng_state()
+    mc_random.begin_epoch(2)
+    straight = mc_random.generator(backend._cupy).random(10, dtype=np.float32)
+
+    mc.manual_seed(123)  # another process...
+    mc_random.set_rng_state(state)  # ...resumed from the checkpoint
+    mc_random.begin_epoch(2)
+    resumed = mc_random.generator(backend._cupy).random(10, dtype=np.float32)
+    np.testing.assert_array_equal(resumed, straight)
+    mc_random.begin_epoch(3)
+    assert not np.array_equal(mc_random.generator(backend._cupy).random(10, dtype=np.float32), straight)

@@ -231,3 +231,22 @@ def test_batchnorm_statistics_come_from_the_first_share_and_reach_the_workers() 
         ref.eval()
         with mc.no_grad():
             np.testing.assert_allclose(dp.forward(x).numpy(), ref(mc.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_set_epoch_makes_worker_dropout_depend_only_on_seed_and_epoch() -> None:
+    """With set_epoch (the training command calls it every epoch) the workers' dropout masks
+    in epoch e do not depend on what they drew before: a resumed run draws the same."""
+
+    def run(epochs: list[int]) -> np.ndarray:
+        mc.manual_seed(0)
+        m = mc.nn.Sequential(mc.nn.Flatten(), mc.nn.Dropout(0.5), mc.nn.Linear(64, 5))
+        x, y = _batch(8)
+        with DataParallel(m, F.cross_entropy, workers=2) as dp:
+            for e in epochs:
+                dp.set_epoch(e)
+                _, out = dp.forward_backward(x.astype(np.float32), y)
+        return out.numpy()[4:]  # the worker's share
+
+    straight, resumed, other = run([0, 1, 2]), run([2]), run([0, 1, 3])
+    np.testing.assert_array_equal(straight, resumed)
+    assert not np.array_equal(straight, other)
