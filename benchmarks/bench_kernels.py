@@ -76,6 +76,10 @@ if ARGS.threads:
 DEVICE = ARGS.device
 TORCH_DEVICE = torch.device("cuda" if DEVICE.startswith("cuda") else "cpu")
 ON_GPU = DEVICE != "cpu"
+# minicnn computes in float32 (cuBLAS SGEMM); torch's cuDNN convolutions default to TF32, a
+# 10-bit-mantissa tensor-core format several times faster. Compare float32 with float32:
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def _sync() -> None:
@@ -321,6 +325,7 @@ def main() -> None:
     print(f"# minicnn {mc.__version__} vs torch {torch.__version__}, numpy {np.__version__}, device {DEVICE}")
     if DEVICE != "cpu":
         print(f"# minicnn kernels on the GPU: {'array code (CuPy)' if ARGS.array_code else 'CUDA kernels'}")
+        print("# both in float32: torch's TF32 (cudnn.allow_tf32, cuda.matmul.allow_tf32) switched off")
     print(
         f"# threads: torch {torch.get_num_threads()}, numpy BLAS {blas_threads} (set by {THREAD_METHOD}); "
         f"repeats {repeats}, medians of alternating runs"

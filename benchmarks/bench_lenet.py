@@ -69,6 +69,8 @@ def child(args: argparse.Namespace) -> dict:
     import minicnn.nn.functional as F
 
     torch.set_num_threads(args.threads)
+    torch.backends.cudnn.allow_tf32 = False  # float32 against float32 (minicnn has no TF32 path)
+    torch.backends.cuda.matmul.allow_tf32 = False
     dev = args.device
     tdev = torch.device("cuda" if dev.startswith("cuda") else "cpu")
     xtr, ytr, xte, yte = _load(args.data_dir)
