@@ -125,9 +125,12 @@ def pair(v: Any) -> tuple[int, int]:
 
 # -- compilation --------------------------------------------------------------------------------
 def type_bindings(kernel: launch.Kernel) -> list[dict[str, Any]]:
+    bindings = [{"T": t} for t in DTYPES]
     if "I" in kernel.typedefs:
-        return [{"T": t, "I": i} for t in DTYPES for i in (np.uint8, np.int32)]
-    return [{"T": t} for t in DTYPES]
+        bindings = [{**b, "I": i} for b in bindings for i in (np.uint8, np.int32)]
+    if launch.INDEX in kernel.typedefs:  # 32-bit indices for all but the largest tensors
+        bindings = [{**b, launch.INDEX: i} for b in bindings for i in (np.int32, np.int64)]
+    return bindings
 
 
 PTX_TYPES = {"float": ".f32", "double": ".f64", "long long": ".u64", "int": ".u32", "unsigned char": ".u8"}
@@ -852,10 +855,25 @@ def test_enabled_for_on_fake_cupy(fake_gpu):
         SCALE.run("scale", 3, f32, np.ones(3, np.float32), 1.0, 3)
 
 
-def test_training_steps_on_fake_cupy_use_every_kernel_and_match_the_cpu(fake_gpu):
+def test_index_type_is_32_bit_unless_a_size_needs_64():
+    class Big:
+        size = 2**31
+
+    limit = 2**31 - launch.BLOCK * launch.MAX_BLOCKS
+    assert launch.index_dtype(10, np.empty(10)) == np.int32
+    assert launch.index_dtype(limit - 1) == np.int32
+    assert launch.index_dtype(limit) == np.int64
+    assert launch.index_dtype(1, np.empty(1), Big()) == np.int64
+
+
+@pytest.mark.parametrize("index", ["by size", "int64"])
+def test_training_steps_on_fake_cupy_use_every_kernel_and_match_the_cpu(fake_gpu, monkeypatch, index):
     """A small network with every layer that has a CUDA kernel, trained three SGD steps with
     model.to("cuda") on the fake CuPy (the kernels run through the GPU launch path and the host
-    runner), against the same steps on the CPU: same losses and weights to float tolerance."""
+    runner), against the same steps on the CPU: same losses and weights to float tolerance.
+    Run with the index type chosen by size (int32 here) and forced to int64 (huge tensors)."""
+    if index == "int64":
+        monkeypatch.setattr(launch, "index_dtype", lambda *_: np.dtype(np.int64))
 
     def build() -> mc.nn.Module:
         return mc.nn.Sequential(

@@ -7,8 +7,9 @@ CPU path, and call these launchers when :func:`enabled_for` their arguments.
 
 Design, so that the GPU code is tested without a GPU:
 
-1. Every kernel is a grid-stride loop over ``long long`` indices, written against a type
-   name ``T`` that a prepended ``typedef`` binds to float or double. NVRTC compiles each
+1. Every kernel is a grid-stride loop over ``IDX`` indices, written against a type name
+   ``T``; prepended ``typedef`` lines bind ``T`` to float or double and ``IDX`` to ``int``
+   (or ``long long`` for tensors of 2**31 elements and more). NVRTC compiles each
    source for both (``tests/test_cuda_kernels.py``), which catches CUDA syntax and type errors.
 2. The same source also compiles with g++ behind a small prelude that defines ``threadIdx``,
    ``blockIdx``, ``blockDim`` and ``gridDim`` as host variables (:mod:`.host`): one host

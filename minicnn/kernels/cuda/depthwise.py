@@ -42,25 +42,25 @@ SOURCE = r"""
 // one thread per output (n, co, oh, ow): the window of input channel co / m times filter co
 extern "C" __global__ void depthwise_forward_kernel(
     const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ y,
-    long long C, long long m, long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long pt, long long pl,
-    long long dh, long long dw, long long has_bias, long long total)
+    IDX C, IDX m, IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX pt, IDX pl,
+    IDX dh, IDX dw, IDX has_bias, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long ow = idx % OW;
-        const long long oh = (idx / OW) % OH;
-        const long long co = (idx / (OW * OH)) % (C * m);
-        const long long n = idx / (OW * OH * C * m);
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX ow = idx % OW;
+        const IDX oh = (idx / OW) % OH;
+        const IDX co = (idx / (OW * OH)) % (C * m);
+        const IDX n = idx / (OW * OH * C * m);
         const T* plane = x + (n * C + co / m) * H * W;
         const T* filter = w + co * kh * kw;
-        const long long h0 = oh * sh - pt, w0 = ow * sw - pl;
+        const IDX h0 = oh * sh - pt, w0 = ow * sw - pl;
         T acc = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long h = h0 + i * dh;
+        for (IDX i = 0; i < kh; ++i) {
+            const IDX h = h0 + i * dh;
             if (h < 0 || h >= H) continue;
-            for (long long j = 0; j < kw; ++j) {
-                const long long ww = w0 + j * dw;
+            for (IDX j = 0; j < kw; ++j) {
+                const IDX ww = w0 + j * dw;
                 if (ww < 0 || ww >= W) continue;
                 acc += plane[h * W + ww] * filter[i * kw + j];
             }
@@ -73,28 +73,28 @@ extern "C" __global__ void depthwise_forward_kernel(
 // one thread per input pixel (n, c, h, w): gather gy * w over the taps and the m filters reading it
 extern "C" __global__ void depthwise_dx_kernel(
     const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ dx,
-    long long C, long long m, long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long pt, long long pl,
-    long long dh, long long dw, long long total)
+    IDX C, IDX m, IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX pt, IDX pl,
+    IDX dh, IDX dw, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long ww = idx % W;
-        const long long h = (idx / W) % H;
-        const long long c = (idx / (W * H)) % C;
-        const long long n = idx / (W * H * C);
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX ww = idx % W;
+        const IDX h = (idx / W) % H;
+        const IDX c = (idx / (W * H)) % C;
+        const IDX n = idx / (W * H * C);
         const T* grads = gy + (n * C + c) * m * OH * OW;  // output channels c*m ... c*m + m-1
         const T* filters = w + c * m * kh * kw;
         T acc = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long hs = h + pt - i * dh;              // = oh * sh for the output using tap i here
+        for (IDX i = 0; i < kh; ++i) {
+            const IDX hs = h + pt - i * dh;              // = oh * sh for the output using tap i here
             if (hs < 0 || hs % sh != 0 || hs / sh >= OH) continue;
-            for (long long j = 0; j < kw; ++j) {
-                const long long ws = ww + pl - j * dw;
+            for (IDX j = 0; j < kw; ++j) {
+                const IDX ws = ww + pl - j * dw;
                 if (ws < 0 || ws % sw != 0 || ws / sw >= OW) continue;
-                const long long o = (hs / sh) * OW + ws / sw;
+                const IDX o = (hs / sh) * OW + ws / sw;
                 T tap = 0;
-                for (long long k = 0; k < m; ++k) tap += grads[k * OH * OW + o] * filters[k * kh * kw + i * kw + j];
+                for (IDX k = 0; k < m; ++k) tap += grads[k * OH * OW + o] * filters[k * kh * kw + i * kw + j];
                 acc += tap;
             }
         }
@@ -105,24 +105,24 @@ extern "C" __global__ void depthwise_dx_kernel(
 // one thread per (n, co, tap): this image's share of dw[co, tap], summed over the outputs
 extern "C" __global__ void depthwise_dw_partial_kernel(
     const T* __restrict__ gy, const T* __restrict__ x, T* __restrict__ partial,
-    long long C, long long m, long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long pt, long long pl,
-    long long dh, long long dw, long long total)
+    IDX C, IDX m, IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX pt, IDX pl,
+    IDX dh, IDX dw, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long tap = idx % (kh * kw);
-        const long long i = tap / kw, j = tap % kw;
-        const long long co = (idx / (kh * kw)) % (C * m);
-        const long long n = idx / (kh * kw * C * m);
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX tap = idx % (kh * kw);
+        const IDX i = tap / kw, j = tap % kw;
+        const IDX co = (idx / (kh * kw)) % (C * m);
+        const IDX n = idx / (kh * kw * C * m);
         const T* grads = gy + (n * C * m + co) * OH * OW;
         const T* plane = x + (n * C + co / m) * H * W;
         T acc = 0;
-        for (long long oh = 0; oh < OH; ++oh) {
-            const long long h = oh * sh - pt + i * dh;
+        for (IDX oh = 0; oh < OH; ++oh) {
+            const IDX h = oh * sh - pt + i * dh;
             if (h < 0 || h >= H) continue;
-            for (long long ow = 0; ow < OW; ++ow) {
-                const long long ww = ow * sw - pl + j * dw;
+            for (IDX ow = 0; ow < OW; ++ow) {
+                const IDX ww = ow * sw - pl + j * dw;
                 if (ww < 0 || ww >= W) continue;
                 acc += grads[oh * OW + ow] * plane[h * W + ww];
             }

@@ -35,10 +35,10 @@ SOURCE = r"""
 // one thread per element: keep (u >= p) with the inverted-dropout scale, in one pass
 extern "C" __global__ void dropout_forward_kernel(
     const float* __restrict__ u, const T* __restrict__ x, T* __restrict__ y, T* __restrict__ mask,
-    float p, T scale, long long total)
+    float p, T scale, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
         const T keep = u[idx] >= p ? scale : (T)0;
         mask[idx] = keep;
         y[idx] = x[idx] * keep;

@@ -1,13 +1,13 @@
 """Run CUDA kernel sources on the CPU: compile them with g++ behind a prelude that emulates CUDA.
 
 Every kernel in :mod:`minicnn.kernels.cuda` is written as a grid-stride loop over
-``long long`` indices, so ONE thread runs all of them. The prelude below makes the same
-source a valid C++ file: ``__global__``/``__device__`` vanish, ``threadIdx``, ``blockIdx``,
-``blockDim`` and ``gridDim`` become plain variables (by default thread 0 of a one-thread
-grid), and the few CUDA intrinsics the kernels use get host versions. The source is
-compiled to a shared library and called through ``ctypes`` on NumPy arrays: the exact index
-arithmetic of the CUDA code runs on the CPU, where it can be compared with the array code
-and with torch.
+``IDX`` indices (``int`` or ``long long``, bound per launch), so ONE thread runs all of
+them. The prelude below makes the same source a valid C++ file: ``__global__`` and
+``__device__`` vanish, ``threadIdx``, ``blockIdx``, ``blockDim`` and ``gridDim`` become plain
+variables (by default thread 0 of a one-thread grid), and the few CUDA intrinsics the kernels
+use get host versions. The source is compiled to a shared library and called through
+``ctypes`` on NumPy arrays: the exact index arithmetic of the CUDA code runs on the CPU,
+where it can be compared with the array code and with torch.
 
 :func:`emulated_launch` runs a kernel as ``grid x block`` emulated threads one after
 another (optionally in reverse order): every index is then handled by the thread that owns

@@ -42,22 +42,22 @@ SOURCE = r"""
 // one thread per (n, c, oh, ow): copy the kh*kw taps of its window into the column matrix
 extern "C" __global__ void im2col_kernel(
     const T* __restrict__ x, T* __restrict__ cols,
-    long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long pt, long long pl,
-    long long dh, long long dw, long long total)
+    IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX pt, IDX pl,
+    IDX dh, IDX dw, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long ow = idx % OW;
-        const long long oh = (idx / OW) % OH;
-        const long long nc = idx / (OW * OH);              // n*C + c: the (image, channel) plane
-        const long long h0 = oh * sh - pt, w0 = ow * sw - pl;
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX ow = idx % OW;
+        const IDX oh = (idx / OW) % OH;
+        const IDX nc = idx / (OW * OH);              // n*C + c: the (image, channel) plane
+        const IDX h0 = oh * sh - pt, w0 = ow * sw - pl;
         const T* plane = x + nc * H * W;
         T* out = cols + nc * kh * kw * OH * OW + oh * OW + ow;  // row (c*kh + 0)*kw + 0
-        for (long long i = 0; i < kh; ++i) {
-            const long long h = h0 + i * dh;
-            for (long long j = 0; j < kw; ++j) {
-                const long long w = w0 + j * dw;
+        for (IDX i = 0; i < kh; ++i) {
+            const IDX h = h0 + i * dh;
+            for (IDX j = 0; j < kw; ++j) {
+                const IDX w = w0 + j * dw;
                 out[(i * kw + j) * OH * OW] = (h >= 0 && h < H && w >= 0 && w < W) ? plane[h * W + w] : (T)0;
             }
         }
@@ -67,23 +67,23 @@ extern "C" __global__ void im2col_kernel(
 // one thread per input pixel (n, c, h, w): gather the column entries of every window tap on it
 extern "C" __global__ void col2im_kernel(
     const T* __restrict__ cols, T* __restrict__ x,
-    long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long pt, long long pl,
-    long long dh, long long dw, long long total)
+    IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX pt, IDX pl,
+    IDX dh, IDX dw, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long w = idx % W;
-        const long long h = (idx / W) % H;
-        const long long nc = idx / (W * H);
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX w = idx % W;
+        const IDX h = (idx / W) % H;
+        const IDX nc = idx / (W * H);
         const T* rows = cols + nc * kh * kw * OH * OW;
         T acc = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long hs = h + pt - i * dh;             // = oh * sh for the window using tap i here
+        for (IDX i = 0; i < kh; ++i) {
+            const IDX hs = h + pt - i * dh;             // = oh * sh for the window using tap i here
             if (hs < 0 || hs % sh != 0 || hs / sh >= OH) continue;
-            const long long oh = hs / sh;
-            for (long long j = 0; j < kw; ++j) {
-                const long long ws = w + pl - j * dw;
+            const IDX oh = hs / sh;
+            for (IDX j = 0; j < kw; ++j) {
+                const IDX ws = w + pl - j * dw;
                 if (ws < 0 || ws % sw != 0 || ws / sw >= OW) continue;
                 acc += rows[(i * kw + j) * OH * OW + oh * OW + ws / sw];
             }

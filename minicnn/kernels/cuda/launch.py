@@ -14,8 +14,13 @@ array type:
 * NumPy arrays: the same source runs on the CPU (:mod:`minicnn.kernels.cuda.host`), which
   is how the kernels are tested where there is no GPU.
 
-Scalar arguments: Python ints are passed as ``long long`` (int64), floats as the C type the
-parameter declares (``T`` is the kernel dtype).
+Scalar arguments: Python ints are passed as the integer type the parameter declares, floats
+as the C type the parameter declares (``T`` is the kernel dtype).
+
+Index type: sources write their indices and sizes as ``IDX``. A launch binds it to ``int``
+when every array and the grid-stride range fit in 32 bits (all but the largest tensors),
+else to ``long long``: a GPU divides 32-bit integers several times faster than 64-bit ones,
+and the kernels' index arithmetic (``idx % OW``, ``idx / OW``...) is a good part of their work.
 
 The array-code kernels call these CUDA versions for CuPy arrays when :func:`enabled_for`
 says so; ``with use_cuda_kernels(False):`` switches that off (the tests use it to compare
@@ -38,6 +43,7 @@ from . import host
 
 BLOCK = 256
 MAX_BLOCKS = 65535 * 8
+INDEX = "IDX"  # the index type name of the sources, bound per launch (see index_dtype)
 NVRTC_OPTIONS: tuple[str, ...] = ()  # CuPy adds the architecture; the default C++ dialect suffices
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -100,6 +106,13 @@ def check_float_dtype(op: str, *arrays: Any) -> np.dtype:
     return dtypes.pop()
 
 
+def index_dtype(n_threads: int, *arrays: Any) -> np.dtype:
+    """int32 when every index a grid-stride kernel forms fits: each array's size and the
+    thread count, plus one grid's stride (at most BLOCK * MAX_BLOCKS), below 2**31; else int64."""
+    largest = max([int(n_threads), *(int(a.size) for a in arrays)])
+    return np.dtype(np.int32 if largest + BLOCK * MAX_BLOCKS < 2**31 else np.int64)
+
+
 # -- kernel sources -----------------------------------------------------------------------------
 class Param(NamedTuple):
     """One kernel parameter: its C base type (``T``, ``long long``...), whether it is a pointer, its name."""
@@ -138,7 +151,7 @@ class Kernel:
 
     def __init__(self, source: str, typedefs: tuple[str, ...] = ("T",)) -> None:
         self.source = source
-        self.typedefs = tuple(typedefs)
+        self.typedefs = tuple(typedefs) + ((INDEX,) if re.search(rf"\b{INDEX}\b", source) else ())
         self.signatures = parse_signatures(source)
         if not self.signatures:
             raise ValueError('Kernel: the source defines no extern "C" __global__ kernel')
@@ -157,9 +170,14 @@ class Kernel:
         lines = [f"typedef {C_NAMES[np.dtype(types[t])]} {t};\n" for t in self.typedefs]
         return "".join(lines) + self.source
 
-    def bind(self, name: str, args: tuple[Any, ...], typedefs: dict[str, Any] | None = None) -> dict[str, np.dtype]:
-        """The dtype of each type name, read from the first pointer argument declared with it."""
+    def bind(
+        self, name: str, args: tuple[Any, ...], typedefs: dict[str, Any] | None = None, n_threads: int = 0
+    ) -> dict[str, np.dtype]:
+        """The dtype of each type name, read from the first pointer argument declared with it
+        (``IDX`` from the sizes: :func:`index_dtype`)."""
         types = {t: np.dtype(d) for t, d in (typedefs or {}).items()}
+        if INDEX in self.typedefs and INDEX not in types:
+            types[INDEX] = index_dtype(n_threads, *(a for a in args if hasattr(a, "size")))
         for p, a in zip(self.signatures[name], args):
             if p.pointer and p.ctype in self.typedefs and p.ctype not in types:
                 types[p.ctype] = np.dtype(a.dtype)
@@ -183,7 +201,7 @@ class Kernel:
             raise ValueError(f"kernel {name!r} is not in this source (it has {', '.join(self.names)})")
         if len(args) != len(params):
             raise TypeError(f"kernel {name}: takes {len(params)} arguments, got {len(args)}")
-        types = self.bind(name, args, typedefs)
+        types = self.bind(name, args, typedefs, int(n_threads))
         resolved = {**FIXED_TYPES, **types}
         converted, arrays = [], []
         for p, a in zip(params, args):

@@ -34,17 +34,17 @@ SOURCE = r"""
 // one thread per element (n, c, m): sum of squares over its channel window, then the scale
 extern "C" __global__ void lrn_forward_kernel(
     const T* __restrict__ a, T* __restrict__ b, T* __restrict__ s, T* __restrict__ s_pow,
-    long long C, long long M, long long before, long long after,
-    T alpha_over_size, T k, T beta, long long beta_is_three_quarters, long long total)
+    IDX C, IDX M, IDX before, IDX after,
+    T alpha_over_size, T k, T beta, IDX beta_is_three_quarters, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long c = (idx / M) % C;
-        const long long lo = c - before > 0 ? c - before : 0;
-        const long long hi = c + after < C - 1 ? c + after : C - 1;
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX c = (idx / M) % C;
+        const IDX lo = c - before > 0 ? c - before : 0;
+        const IDX hi = c + after < C - 1 ? c + after : C - 1;
         const T* column = a + idx - c * M;              // channel 0 at this (n, m)
         T sum = 0;
-        for (long long cc = lo; cc <= hi; ++cc) {
+        for (IDX cc = lo; cc <= hi; ++cc) {
             const T v = column[cc * M];
             sum += v * v;
         }
@@ -66,17 +66,17 @@ extern "C" __global__ void lrn_forward_kernel(
 extern "C" __global__ void lrn_backward_kernel(
     const T* __restrict__ g, const T* __restrict__ a, const T* __restrict__ b,
     const T* __restrict__ s, const T* __restrict__ s_pow, T* __restrict__ ga,
-    long long C, long long M, long long before, long long after, T coef, long long total)
+    IDX C, IDX M, IDX before, IDX after, T coef, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long c = (idx / M) % C;
-        const long long lo = c - before > 0 ? c - before : 0;
-        const long long hi = c + after < C - 1 ? c + after : C - 1;
-        const long long base = idx - c * M;             // channel 0 at this (n, m)
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX c = (idx / M) % C;
+        const IDX lo = c - before > 0 ? c - before : 0;
+        const IDX hi = c + after < C - 1 ? c + after : C - 1;
+        const IDX base = idx - c * M;             // channel 0 at this (n, m)
         T sum = 0;
-        for (long long cc = lo; cc <= hi; ++cc) {
-            const long long o = base + cc * M;
+        for (IDX cc = lo; cc <= hi; ++cc) {
+            const IDX o = base + cc * M;
             sum += g[o] * b[o] / s[o];
         }
         T back = sum * a[idx];

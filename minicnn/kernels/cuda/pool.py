@@ -41,25 +41,25 @@ SOURCE = r"""
 // one thread per output (n, c, oh, ow): scan the window, keep the maximum and its tap number
 extern "C" __global__ void max_pool2d_forward_kernel(
     const T* __restrict__ x, T* __restrict__ y, I* __restrict__ argmax,
-    long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long ph, long long pw,
-    long long dh, long long dw, long long total)
+    IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX ph, IDX pw,
+    IDX dh, IDX dw, IDX total)
 {
     const T neg_inf = -__int_as_float(0x7f800000);
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long ow = idx % OW;
-        const long long oh = (idx / OW) % OH;
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX ow = idx % OW;
+        const IDX oh = (idx / OW) % OH;
         const T* plane = x + (idx / (OW * OH)) * H * W;
-        const long long h0 = oh * sh - ph, w0 = ow * sw - pw;
+        const IDX h0 = oh * sh - ph, w0 = ow * sw - pw;
         T best = neg_inf;
-        long long best_k = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long h = h0 + i * dh;
-            for (long long j = 0; j < kw; ++j) {
-                const long long w = w0 + j * dw;
+        IDX best_k = 0;
+        for (IDX i = 0; i < kh; ++i) {
+            const IDX h = h0 + i * dh;
+            for (IDX j = 0; j < kw; ++j) {
+                const IDX w = w0 + j * dw;
                 const T v = (h >= 0 && h < H && w >= 0 && w < W) ? plane[h * W + w] : neg_inf;
-                const long long k = i * kw + j;
+                const IDX k = i * kw + j;
                 if (k == 0 || v > best || isnan(v)) {  // torch's rule: first maximum, last NaN
                     best = v;
                     best_k = k;
@@ -74,24 +74,24 @@ extern "C" __global__ void max_pool2d_forward_kernel(
 // one thread per input pixel (n, c, h, w): gather gy of every window whose maximum is this pixel
 extern "C" __global__ void max_pool2d_backward_kernel(
     const T* __restrict__ gy, const I* __restrict__ argmax, T* __restrict__ gx,
-    long long H, long long W, long long OH, long long OW,
-    long long kh, long long kw, long long sh, long long sw, long long ph, long long pw,
-    long long dh, long long dw, long long total)
+    IDX H, IDX W, IDX OH, IDX OW,
+    IDX kh, IDX kw, IDX sh, IDX sw, IDX ph, IDX pw,
+    IDX dh, IDX dw, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
-        const long long w = idx % W;
-        const long long h = (idx / W) % H;
-        const long long plane = (idx / (W * H)) * OH * OW;
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
+        const IDX w = idx % W;
+        const IDX h = (idx / W) % H;
+        const IDX plane = (idx / (W * H)) * OH * OW;
         T acc = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long hs = h + ph - i * dh;             // = oh * sh for the window using tap i here
+        for (IDX i = 0; i < kh; ++i) {
+            const IDX hs = h + ph - i * dh;             // = oh * sh for the window using tap i here
             if (hs < 0 || hs % sh != 0 || hs / sh >= OH) continue;
-            for (long long j = 0; j < kw; ++j) {
-                const long long ws = w + pw - j * dw;
+            for (IDX j = 0; j < kw; ++j) {
+                const IDX ws = w + pw - j * dw;
                 if (ws < 0 || ws % sw != 0 || ws / sw >= OW) continue;
-                const long long o = plane + (hs / sh) * OW + ws / sw;
-                if ((long long)argmax[o] == i * kw + j) acc += gy[o];
+                const IDX o = plane + (hs / sh) * OW + ws / sw;
+                if ((IDX)argmax[o] == i * kw + j) acc += gy[o];
             }
         }
         gx[idx] = acc;

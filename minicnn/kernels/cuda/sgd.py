@@ -35,10 +35,10 @@ SOURCE = r"""
 extern "C" __global__ void sgd_step_kernel(
     T* __restrict__ p, const T* __restrict__ g, T* __restrict__ buf,
     T lr, T momentum, T one_minus_dampening, T weight_decay,
-    long long nesterov, long long maximize, long long first, long long total)
+    IDX nesterov, IDX maximize, IDX first, IDX total)
 {
-    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)blockDim.x * gridDim.x) {
+    for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (IDX)blockDim.x * gridDim.x) {
         T d = maximize ? -g[idx] : g[idx];
         if (weight_decay != (T)0) d = d + weight_decay * p[idx];
         if (momentum != (T)0) {
