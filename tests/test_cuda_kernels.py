@@ -530,6 +530,19 @@ def test_depthwise(device, data):
             check_torch(got, tgrad, dtype, f"depthwise {what}")
 
 
+@pytest.mark.parametrize("threads", [1, 432, 10**9])  # 432: 4 bands of 3 rows (the last empty)
+def test_depthwise_dw_bands(monkeypatch, threads):
+    """dW's output rows split into bands to occupy a GPU: one band, a few multi-row bands, one
+    row per band -- all equal to the twin."""
+    monkeypatch.setattr(cuda.depthwise, "DW_THREADS", threads)
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((2, 3, 11, 9)), rng.standard_normal((6, 1, 3, 3))
+    gy = rng.standard_normal((2, 6, 9, 7))
+    _, dw, _ = cuda.depthwise.conv2d_depthwise_backward(gy, x, w, need_dx=False, need_db=False)
+    _, dw_ref, _ = depthwise_twin.conv2d_depthwise_backward(gy, x, w, need_dx=False, need_db=False)
+    check(dw, dw_ref, np.float64, what=f"dw with DW_THREADS={threads}")
+
+
 def test_depthwise_errors_name_the_op():
     x = np.ones((1, 2, 5, 5))
     with pytest.raises(ValueError, match="depthwise"):

@@ -14,9 +14,12 @@ Thread mapping:
   pixel through the tap, and adds ``gy[n, co, oh, ow] * w[co, i, j]`` over the m output
   channels co of channel c. One write per pixel, no zero fill.
 * dw: a deterministic two-stage reduction. Stage 1 is a kernel with one thread per
-  (n, co, tap): it loops over the OH*OW outputs and writes the partial sum
-  ``sum_{oh, ow} gy[n, co, oh, ow] * x[n, co // m, oh*sh - top + i*dh, ow*sw - left + j*dw]``
-  into an (N, C*m, kh*kw) buffer; stage 2 sums the N partials with array code.
+  (n, co, tap, band): it loops over the outputs of one band of output rows and writes the
+  partial sum ``sum_{oh in band, ow} gy[n, co, oh, ow] * x[n, co // m, oh*sh - top + i*dh,
+  ow*sw - left + j*dw]`` into an (N, C*m, kh*kw, bands) buffer; stage 2 sums the partials
+  over images and bands with array code. The bands (up to OH, one row each) are as many as
+  it takes to reach about ``DW_THREADS`` threads: N*C*m*kh*kw alone (37k for MobileNet's
+  first depthwise layer at batch 32) would leave most of a large GPU idle.
 * db: ``gy.sum(axis=(0, 2, 3))`` in array code (CuPy's reduction is fast).
 
 Why no atomics: the scatter form of dx (a thread per output adding into the input pixels of
@@ -25,8 +28,8 @@ its window) and the one-stage dw (all threads adding into kh*kw weights) need
 the few dw addresses. Gathers and per-image partial sums give the same result on every run.
 
 Cost: forward and dx each do N*C*m*OH*OW*kh*kw multiply-adds, reading x (or gy) from
-cache-friendly neighbouring positions; dw does the same number in N*C*m*kh*kw threads plus
-an (N, C*m, kh*kw) buffer.
+cache-friendly neighbouring positions; dw does the same number in N*C*m*kh*kw*bands threads
+plus an (N, C*m, kh*kw, bands) buffer.
 """
 
 from __future__ import annotations
@@ -102,23 +105,28 @@ extern "C" __global__ void depthwise_dx_kernel(
     }
 }
 
-// one thread per (n, co, tap): this image's share of dw[co, tap], summed over the outputs
+// one thread per (n, co, tap, band): the share of dw[co, tap] from one image and one band of
+// output rows (bands split the pixel loop so that enough threads exist to fill the GPU)
 extern "C" __global__ void depthwise_dw_partial_kernel(
     const T* __restrict__ gy, const T* __restrict__ x, T* __restrict__ partial,
     IDX C, IDX m, IDX H, IDX W, IDX OH, IDX OW,
     IDX kh, IDX kw, IDX sh, IDX sw, IDX pt, IDX pl,
-    IDX dh, IDX dw, IDX total)
+    IDX dh, IDX dw, IDX bands, IDX total)
 {
     for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
          idx += (IDX)blockDim.x * gridDim.x) {
-        const IDX tap = idx % (kh * kw);
+        const IDX band = idx % bands;
+        const IDX rest = idx / bands;
+        const IDX tap = rest % (kh * kw);
         const IDX i = tap / kw, j = tap % kw;
-        const IDX co = (idx / (kh * kw)) % (C * m);
-        const IDX n = idx / (kh * kw * C * m);
+        const IDX co = (rest / (kh * kw)) % (C * m);
+        const IDX n = rest / (kh * kw * C * m);
         const T* grads = gy + (n * C * m + co) * OH * OW;
         const T* plane = x + (n * C + co / m) * H * W;
+        const IDX rows = (OH + bands - 1) / bands;
+        const IDX oh1 = (band + 1) * rows < OH ? (band + 1) * rows : OH;
         T acc = 0;
-        for (IDX oh = 0; oh < OH; ++oh) {
+        for (IDX oh = band * rows; oh < oh1; ++oh) {
             const IDX h = oh * sh - pt + i * dh;
             if (h < 0 || h >= H) continue;
             for (IDX ow = 0; ow < OW; ++ow) {
@@ -133,6 +141,7 @@ extern "C" __global__ void depthwise_dw_partial_kernel(
 """
 
 KERNEL = Kernel(SOURCE)
+DW_THREADS = 2**18  # dW: split the output rows into bands until about this many threads exist
 
 
 def _settings(g: Geometry, m: int) -> tuple[int, ...]:
@@ -199,7 +208,9 @@ def conv2d_depthwise_backward(
         dx = xp.empty(x.shape, dtype=gy.dtype)
         KERNEL.run("depthwise_dx_kernel", dx.size, gy, xp.ascontiguousarray(w), dx, *_settings(g, m), dx.size)
     if need_dw:
-        partial = xp.empty((g.n, g.o, g.kh * g.kw), dtype=gy.dtype)
+        taps = g.n * g.o * g.kh * g.kw
+        bands = max(1, min(g.oh, -(-DW_THREADS // max(taps, 1))))
+        partial = xp.empty((g.n, g.o, g.kh * g.kw, bands), dtype=gy.dtype)
         KERNEL.run(
             "depthwise_dw_partial_kernel",
             partial.size,
@@ -207,7 +218,8 @@ def conv2d_depthwise_backward(
             xp.ascontiguousarray(x),
             partial,
             *_settings(g, m),
+            bands,
             partial.size,
         )
-        dw = partial.sum(axis=0).reshape(w.shape)
+        dw = partial.sum(axis=(0, 3)).reshape(w.shape)
     return dx, dw, gb
