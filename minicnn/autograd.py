@@ -527,8 +527,9 @@ class Function:
         out._requires_grad = fn.requires_grad
         out.grad_fn = None
         if getattr(y, "base", None) is not None:  # a view of an input shares its version counter
+            base = _base_id(y)
             for t in tensors:
-                if t.array is y.base or backend.get_array_module(y).may_share_memory(y, t.array):
+                if _base_id(t.array) == base:  # the same memory behind both (no device call)
                     out._share_version(t)
                     break
         if fn.requires_grad:
