@@ -205,6 +205,12 @@ class DataParallel:
         bounds = np.linspace(0, n, self.workers + 1).round().astype(int)
         shares = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
         for v, t in zip(self._state_views, self._state):
+            if t.array.shape != v.shape or t.array.dtype != v.dtype or not isinstance(t.array, np.ndarray):
+                raise RuntimeError(
+                    "DataParallel: a parameter or buffer changed shape, dtype or device since the workers "
+                    f"were started ({v.dtype}{list(v.shape)} -> {t.array.dtype}{list(t.array.shape)}); "
+                    "close this DataParallel and create a new one"
+                )
             v[...] = t.array
         for rank, (conn, (a, b)) in enumerate(zip(self._conns, shares[1:]), start=1):
             header = {"op": op, "training": self.module.training, "epoch": self._epoch, "x": _spec(x[a:b])}

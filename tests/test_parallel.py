@@ -250,3 +250,12 @@ def test_set_epoch_makes_worker_dropout_depend_only_on_seed_and_epoch() -> None:
     straight, resumed, other = run([0, 1, 2]), run([2]), run([0, 1, 3])
     np.testing.assert_array_equal(straight, resumed)
     assert not np.array_equal(straight, other)
+
+
+def test_a_module_changed_under_the_workers_is_refused() -> None:
+    m = _model()
+    x, y = _batch(6)
+    with DataParallel(m, F.cross_entropy, workers=2) as dp:
+        m.double()  # the workers' replicas are still float32
+        with pytest.raises(RuntimeError, match="changed shape, dtype or device"):
+            dp.forward_backward(x, y)
