@@ -48,6 +48,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from . import backend, random
 from .autograd import Tensor, no_grad
@@ -110,7 +111,7 @@ class DataParallel:
                 )
         self._conns: list[Any] = []
         self._procs: list[Any] = []
-        self._blas = None
+        self._blas: Any = None  # ThreadpoolController of this process, with more than one worker
         self._closed = False
         self._epoch: int | None = None
         if self.workers == 1:
@@ -139,7 +140,7 @@ class DataParallel:
             theirs.close()
             self._conns.append(ours)
             self._procs.append(proc)
-        self._blas = _blas_controller()
+        self._blas = ThreadpoolController()
 
     # -- the worker processes -------------------------------------------------------------
 
@@ -148,11 +149,9 @@ class DataParallel:
         the calling process is gone (end of file on the pipe)."""
         for other in [parent_end, *self._conns]:  # the calling process's pipe ends, inherited through fork
             other.close()
-        controller = _blas_controller()
-        if controller is not None:
-            controller.limit(limits=1, user_api="blas")
+        ThreadpoolController().limit(limits=1, user_api="blas")  # for the worker's whole life
         epoch: int | None = None
-        random.manual_seed(int(np.random.SeedSequence([base_seed, rank]).generate_state(1)[0]))
+        random.manual_seed(random.derived_seed(base_seed, rank))
         grads = self._grad_views[rank - 1]
         while True:
             try:
@@ -163,7 +162,7 @@ class DataParallel:
                 return
             if header.get("epoch") != epoch:  # set_epoch: draws depend on (seed, rank, epoch) only
                 epoch = header["epoch"]
-                random.manual_seed(int(np.random.SeedSequence([base_seed, rank, epoch]).generate_state(1)[0]))
+                random.manual_seed(random.derived_seed(base_seed, rank, epoch))
             try:
                 x = _recv_array(conn, header["x"])
                 target = _recv_array(conn, header["target"]) if "target" in header else None
@@ -258,30 +257,33 @@ class DataParallel:
         if self.workers == 1 or len(x) < self.workers:
             loss, out = self._compute(x, target, True)
             return loss, Tensor(out)
-        with _OneBlasThread(self._blas):
+        with self._blas.limit(limits=1, user_api="blas"):
             return self._forward_backward(x, target)
+
+    def _own_share_then_gather(self, compute: Callable[[], Any]) -> tuple[Any, list[tuple[float, np.ndarray]]]:
+        """``compute()`` this process's share while the workers compute theirs, then their
+        (loss, output) replies. Should ``compute`` fail, every reply is still read, so the
+        pipes stay in step for the next call."""
+        try:
+            own = compute()
+        except BaseException:
+            self._gather_all(quiet=True)
+            raise
+        return own, self._gather_all()
 
     def _forward_backward(self, x: np.ndarray, target: np.ndarray) -> tuple[float, Tensor]:
         n = len(x)
         shares = self._scatter("forward_backward", x, target)
         a, b = shares[0]
-        losses, outs = [0.0] * self.workers, [None] * self.workers
-        try:
-            losses[0], outs[0] = self._compute(x[a:b], target[a:b], True, scale=(b - a) / n)
-        except BaseException:
-            self._gather_all(quiet=True)  # read every worker's reply: the pipes stay in step
-            raise
-        replies = self._gather_all()
-        for rank in range(1, self.workers):
-            losses[rank], outs[rank] = replies[rank - 1]
-        for rank in range(1, self.workers):
-            a, b = shares[rank]
+        own, replies = self._own_share_then_gather(lambda: self._compute(x[a:b], target[a:b], True, (b - a) / n))
+        results = [own, *replies]
+        for (a, b), grads in zip(shares[1:], self._grad_views):
             w = (b - a) / n
-            for p, g in zip(self._params, self._grad_views[rank - 1]):
+            for p, g in zip(self._params, grads):
                 share = g * p.dtype.type(w)
                 p.grad = Tensor(share if p.grad is None else p.grad.array + share)
-        loss = sum(lo * (b - a) / n for lo, (a, b) in zip(losses, shares))
-        return loss, Tensor(np.concatenate(outs))
+        loss = sum(lo * (b - a) / n for (lo, _), (a, b) in zip(results, shares))
+        return loss, Tensor(np.concatenate([out for _, out in results]))
 
     def forward(self, x: Any) -> Tensor:
         """The module's output for the whole batch without a graph (evaluation), split among
@@ -290,18 +292,13 @@ class DataParallel:
         x = _array(x)
         if self.workers == 1 or len(x) < self.workers:
             return Tensor(self._compute(x, None, False)[1])
-        with _OneBlasThread(self._blas):
+        with self._blas.limit(limits=1, user_api="blas"):
             return self._forward(x)
 
     def _forward(self, x: np.ndarray) -> Tensor:
         a, b = self._scatter("forward", x, None)[0]
-        try:
-            out = self._compute(x[a:b], None, False)[1]
-        except BaseException:
-            self._gather_all(quiet=True)
-            raise
-        replies = self._gather_all()
-        return Tensor(np.concatenate([out] + [o for _, o in replies]))
+        own, replies = self._own_share_then_gather(lambda: self._compute(x[a:b], None, False))
+        return Tensor(np.concatenate([out for _, out in [own, *replies]]))
 
     __call__ = forward
 
@@ -318,7 +315,7 @@ class DataParallel:
             raise RuntimeError("DataParallel: already closed")
 
     def close(self) -> None:
-        """Stop the workers and give the BLAS its threads back. Idempotent."""
+        """Stop the workers. Idempotent."""
         if getattr(self, "_closed", True):
             return
         self._closed = True
@@ -344,27 +341,3 @@ class DataParallel:
     def __del__(self) -> None:
         if not sys.is_finalizing():
             self.close()
-
-
-def _blas_controller() -> Any:
-    """threadpoolctl's controller of this process's thread pools, or None without it."""
-    try:
-        from threadpoolctl import ThreadpoolController  # noqa: PLC0415
-    except ImportError:
-        return None
-    return ThreadpoolController()
-
-
-class _OneBlasThread:
-    """Context: this process's BLAS on one thread, restored on exit (no-op without a controller)."""
-
-    def __init__(self, controller: Any) -> None:
-        self.controller, self.limiter = controller, None
-
-    def __enter__(self) -> None:
-        if self.controller is not None:
-            self.limiter = self.controller.limit(limits=1, user_api="blas")
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.limiter is not None:
-            self.limiter.restore_original_limits()

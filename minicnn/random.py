@@ -42,6 +42,12 @@ def begin_epoch(epoch: int) -> None:
     _cp_rng = None
 
 
+def derived_seed(*key: int) -> int:
+    """A seed for an independent stream named by ``key`` (e.g. (seed, epoch) or
+    (seed, rank, epoch)), from NumPy's SeedSequence: distinct keys give unrelated streams."""
+    return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1, np.uint64)[0])
+
+
 def generator(xp: Any = np):
     """The library generator for array module ``xp`` (numpy or cupy)."""
     global _cp_rng
@@ -50,7 +56,7 @@ def generator(xp: Any = np):
     if _cp_rng is None:
         seed = _seed if _seed is not None else int(_np_rng.integers(2**63))
         if _epoch is not None:
-            seed = int(np.random.SeedSequence([seed, _epoch]).generate_state(1, np.uint64)[0])
+            seed = derived_seed(seed, _epoch)
         _cp_rng = xp.random.default_rng(seed)
     return _cp_rng
 
