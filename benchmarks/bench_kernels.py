@@ -74,7 +74,10 @@ from minicnn.kernels import conv as conv_kernels  # noqa: E402
 if ARGS.threads:
     torch.set_num_threads(ARGS.threads)
 DEVICE = ARGS.device
-TORCH_DEVICE = torch.device("cuda" if DEVICE.startswith("cuda") else "cpu")
+# MINICNN_BENCH_TORCH_DEVICE: the GPU dry run on the fake CuPy (tests/test_gpu_dry_run.py) keeps torch on the CPU
+TORCH_DEVICE = torch.device(
+    os.environ.get("MINICNN_BENCH_TORCH_DEVICE") or ("cuda" if DEVICE.startswith("cuda") else "cpu")
+)
 ON_GPU = DEVICE != "cpu"
 # minicnn computes in float32 (cuBLAS SGEMM); torch's cuDNN convolutions default to TF32, a
 # 10-bit-mantissa tensor-core format several times faster. Compare float32 with float32:
@@ -86,6 +89,7 @@ def _sync() -> None:
     """Wait for queued GPU work, so that a timer measures it (no-op on the CPU)."""
     if ON_GPU:
         mc.cuda.synchronize()
+    if TORCH_DEVICE.type == "cuda":
         torch.cuda.synchronize()
 
 

@@ -7,7 +7,8 @@ frameworks for one epoch (batch 128, SGD lr 0.05 momentum 0.9, as the issue fixe
 alternating segments of ~1/10 epoch so that machine noise hits both alike, then times
 inference at batch 1000 over the test set, alternating again. It prints images/s of each,
 the ratio minicnn/PyTorch (higher is better for minicnn), medians over segments, and test
-accuracy after the epoch. With more than one thread a third contender runs in the same
+accuracy after the epoch. Both start from the same weights (torch's initial draw), so their
+accuracies agree up to float rounding. With more than one thread a third contender runs in the same
 segments: minicnn with each batch split among that many processes, one BLAS thread each
 (``mc.parallel.DataParallel``, what ``python -m minicnn train --workers N`` uses), printed as
 the row "N procs". Further children run minicnn alone to report peak RSS (one process, and
@@ -61,6 +62,16 @@ def _torch_lenet():
     )
 
 
+def _torch_device(device: str):
+    """torch's device for ``--device``: the same, unless MINICNN_BENCH_TORCH_DEVICE overrides it
+    (the GPU dry run on the fake CuPy, tests/test_gpu_dry_run.py, keeps torch on the CPU)."""
+    import torch
+
+    return torch.device(
+        os.environ.get("MINICNN_BENCH_TORCH_DEVICE") or ("cuda" if device.startswith("cuda") else "cpu")
+    )
+
+
 def child(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
@@ -72,13 +83,19 @@ def child(args: argparse.Namespace) -> dict:
     torch.backends.cudnn.allow_tf32 = False  # float32 against float32 (minicnn has no TF32 path)
     torch.backends.cuda.matmul.allow_tf32 = False
     dev = args.device
-    tdev = torch.device("cuda" if dev.startswith("cuda") else "cpu")
+    tdev = _torch_device(dev)
     xtr, ytr, xte, yte = _load(args.data_dir)
     n_train = len(xtr) if not args.quick else 6400
     mc.manual_seed(0)
     torch.manual_seed(0)
-    ours = mc.models.lenet5().to(dev)
-    theirs = _torch_lenet().to(tdev)
+    # one initial network for both: torch's draw, copied into minicnn (the two modules list their
+    # parameters in the same order). Trained on the same batches, they then stay equal to float
+    # rounding, and so do their test accuracies.
+    theirs = _torch_lenet()
+    ours = mc.models.lenet5()
+    ours.load_state_dict({k: t.numpy() for k, t in zip(ours.state_dict(), theirs.state_dict().values())})
+    ours.to(dev)
+    theirs.to(tdev)
     opt_m = mc.optim.SGD(ours.parameters(), lr=LR, momentum=MOMENTUM)
     # minicnn with the batch split among `threads` processes (mc.parallel.DataParallel), same init
     use_dp = dev == "cpu" and args.threads > 1
@@ -113,6 +130,7 @@ def child(args: argparse.Namespace) -> dict:
     def sync():
         if dev != "cpu":
             mc.cuda.synchronize()
+        if tdev.type == "cuda":
             torch.cuda.synchronize()
 
     # warm-up (allocators, BLAS threads) on a few batches, not counted
@@ -148,7 +166,7 @@ def child(args: argparse.Namespace) -> dict:
         with mc.no_grad():
             ours.eval()
             pred = np.concatenate(
-                [ours(mc.tensor(xte[i : i + 1000])).numpy().argmax(1) for i in range(0, len(xte), 1000)]
+                [ours(mc.tensor(xte[i : i + 1000], device=dev)).numpy().argmax(1) for i in range(0, len(xte), 1000)]
             )
             ours.train()
         return float((pred == yte).mean())
@@ -156,7 +174,10 @@ def child(args: argparse.Namespace) -> dict:
     def acc_t():
         with torch.no_grad():
             pred = np.concatenate(
-                [theirs(torch.from_numpy(xte[i : i + 1000])).numpy().argmax(1) for i in range(0, len(xte), 1000)]
+                [
+                    theirs(torch.from_numpy(xte[i : i + 1000]).to(tdev)).cpu().numpy().argmax(1)
+                    for i in range(0, len(xte), 1000)
+                ]
             )
         return float((pred == yte).mean())
 

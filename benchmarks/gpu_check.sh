@@ -8,6 +8,11 @@
 #
 #   bash benchmarks/gpu_check.sh            # writes $OUT (or ./gpu_check_out) and prints
 #                                           # one JSON summary line at the end
+#
+# GPU_CHECK_DRY_RUN=1 runs the same steps without a GPU, shortened (no test suite, --quick
+# benchmarks, four kernel cases), on the fake CuPy of tests/fake_gpu with torch on the CPU: it
+# checks that this script and the benchmarks' GPU code paths run and that the summary is
+# written, never speed (tests/test_gpu_dry_run.py runs it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu_check_out}"
@@ -20,6 +25,14 @@ if [ -z "${MINICNN_SHARED:-}" ]; then
 fi
 export MINICNN_DATA="${MINICNN_SHARED:-.}/data/mnist"
 export MINICNN_OFFLINE=1
+QUICK=()
+KERNEL_CASES=()
+if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then
+    export PYTHONPATH="$PWD/tests/fake_gpu:$PYTHONPATH" MINICNN_BENCH_TORCH_DEVICE=cpu
+    QUICK=(--quick)
+    KERNEL_CASES=(--only "LeNet conv2,MobileNet dw,max_pool2d 3x3/2,LRN(5)")
+    echo "== dry run: the fake CuPy of tests/fake_gpu, torch on the CPU; no speed is measured"
+fi
 
 python - 2>"$OUT/gpu_probe.txt" <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False (see gpu_probe.txt)"}'; exit 1; }
 import minicnn as mc, cupy
@@ -28,32 +41,28 @@ print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(), "| CuPy
 EOF
 
 echo "== 1. test suite with the GPU cases enabled"
-timeout 300 python -m pytest -q -p no:cacheprovider 2>&1 | tee "$OUT/pytest.txt" | tail -5
+if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then
+    echo "skipped (dry run)" >"$OUT/pytest.txt"
+else
+    # (the dry run of this script, a CPU-only test, is left to CI)
+    timeout 300 python -m pytest -q -p no:cacheprovider --ignore=tests/test_gpu_dry_run.py 2>&1 \
+        | tee "$OUT/pytest.txt" | tail -5
+fi
 TESTS=$(tail -1 "$OUT/pytest.txt")
 
 echo "== 2. kernels on the GPU against PyTorch CUDA"
-timeout 150 python benchmarks/bench_kernels.py --device cuda --json "$OUT/kernels.json" 2>&1 | tee "$OUT/kernels.txt"
+timeout 150 python benchmarks/bench_kernels.py --device cuda ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} --json "$OUT/kernels.json" \
+    2>&1 | tee "$OUT/kernels.txt"
 echo "== 2b. the same with minicnn's array code on CuPy instead of its CUDA kernels"
-timeout 100 python benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 --json "$OUT/kernels_array_code.json" \
+timeout 100 python benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} \
+    --json "$OUT/kernels_array_code.json" \
     2>&1 | tee "$OUT/kernels_array_code.txt"
 
 echo "== 3. one LeNet-5 MNIST epoch on the GPU, batch 128 and 1024"
-timeout 120 python benchmarks/bench_lenet.py --device cuda --threads 1 --json "$OUT/lenet128.json" 2>&1 | tee "$OUT/lenet128.txt"
-timeout 90 python benchmarks/bench_lenet.py --device cuda --threads 1 --batch-size 1024 --json "$OUT/lenet1024.json" \
+timeout 120 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --json "$OUT/lenet128.json" \
+    2>&1 | tee "$OUT/lenet128.txt"
+timeout 90 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --batch-size 1024 \
+    --json "$OUT/lenet1024.json" \
     2>&1 | tee "$OUT/lenet1024.txt"
 
-python - "$OUT" "$TESTS" <<'EOF'
-import json, sys, pathlib
-out, tests = pathlib.Path(sys.argv[1]), sys.argv[2]
-summary = {"gpu_check": "done", "tests": tests}
-for name in ("kernels", "kernels_array_code", "lenet128", "lenet1024"):
-    p = out / f"{name}.json"
-    summary[name] = json.loads(p.read_text()) if p.exists() else "missing"
-for name in ("lenet128", "lenet1024"):
-    r = summary[name]
-    if isinstance(r, dict):
-        run = r["runs"][0]
-        summary[name] = {"train_ratio": run["train_img_s"]["minicnn"] / run["train_img_s"]["torch"],
-                         "train_img_s": run["train_img_s"], "test_acc": run["test_acc"]}
-print(json.dumps(summary))
-EOF
+python benchmarks/gpu_summary.py "$OUT" "$TESTS" "${GPU_CHECK_DRY_RUN:-}"

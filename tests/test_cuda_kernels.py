@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import types
+import sys
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import TOL, devices
+from fake_gpu import cupy as fake_cupy
+from fake_gpu import cupyx as fake_cupyx
+from fake_gpu.cupy import FakeGpuArray
+from fake_gpu.cupy import RawModule as FakeRawModule
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -670,104 +674,11 @@ def test_non_contiguous_inputs():
 
 
 # -- the GPU launch path, on a fake CuPy ----------------------------------------------------------
-class _FakeDevice:
-    def __init__(self, index: int = 0) -> None:
-        self.id = index
-
-    def synchronize(self) -> None:
-        return None
-
-    def __enter__(self) -> _FakeDevice:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-
-class FakeGpuArray(np.ndarray):
-    """A NumPy array posing as a CuPy array on device 0."""
-
-    @property
-    def device(self) -> _FakeDevice:
-        return _FakeDevice(0)
-
-    def get(self) -> np.ndarray:
-        return np.array(self)
-
-
-class FakeRawModule:
-    """cupy.RawModule stand-in: "compiles" with the host runner and launches the kernel as the
-    given grid of blocks, one emulated thread after another. Scalars must be NumPy scalars
-    (CuPy would pass a Python float as a double whatever the parameter's type)."""
-
-    created: list[tuple[str, tuple]] = []
-    launched: list[str] = []
-
-    def __init__(self, code: str, options: tuple = ()) -> None:
-        self.code, self.options = code, options
-        FakeRawModule.created.append((code, options))
-
-    def get_function(self, name: str) -> Any:
-        def call(grid: tuple, block: tuple, args: tuple) -> None:
-            assert len(grid) == 1 and len(block) == 1 and grid[0] >= 1 and block[0] >= 1
-            converted = []
-            for a in args:
-                if isinstance(a, FakeGpuArray):
-                    converted.append(("ptr", a))
-                else:
-                    assert isinstance(a, np.generic), f"{name}: scalar {a!r} is not a NumPy scalar"
-                    converted.append(("scalar", a))
-            FakeRawModule.launched.append(name)
-            with host.emulated_launch(grid[0], block[0]):
-                host.launch(self.code, name, converted)
-
-        return call
-
-
-class FakeCupy(types.ModuleType):
-    """Just enough of CuPy for the launchers: NumPy functions whose arrays come back as FakeGpuArray."""
-
-    ndarray = FakeGpuArray
-    RawModule = FakeRawModule
-    cuda = types.SimpleNamespace(Device=_FakeDevice, runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
-
-    def __init__(self) -> None:
-        super().__init__("fake_cupy")
-        self.random = types.SimpleNamespace(default_rng=lambda seed: _FakeGenerator(np.random.default_rng(seed)))
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(np, name)
-        if callable(attr) and not isinstance(attr, type):
-
-            def on_device(*args: Any, **kwargs: Any) -> Any:
-                result = attr(*args, **kwargs)
-                return result.view(FakeGpuArray) if isinstance(result, np.ndarray) else result
-
-            return on_device
-        return attr
-
-
-class _FakeGenerator:
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
-
-    def random(self, *args: Any, **kwargs: Any) -> FakeGpuArray:
-        return self.rng.random(*args, **kwargs).view(FakeGpuArray)
-
-    def __getattr__(self, name: str) -> Any:
-        draw = getattr(self.rng, name)
-
-        def on_device(*args: Any, **kwargs: Any) -> Any:
-            result = draw(*args, **kwargs)
-            return result.view(FakeGpuArray) if isinstance(result, np.ndarray) else result
-
-        return on_device
-
-
 @pytest.fixture
 def fake_gpu(monkeypatch):
-    """Install FakeCupy as minicnn's CuPy; the kernels' module caches start (and end) empty."""
-    monkeypatch.setattr(backend, "_cupy", FakeCupy())
+    """Install the fake CuPy (tests/fake_gpu) as minicnn's CuPy; the kernels' module caches start (and end) empty."""
+    monkeypatch.setattr(backend, "_cupy", fake_cupy)
+    monkeypatch.setitem(sys.modules, "cupyx", fake_cupyx)
     monkeypatch.setattr(mc_random, "_cp_rng", None)
     for module in MODULES:
         monkeypatch.setattr(module.KERNEL, "_gpu_modules", {})

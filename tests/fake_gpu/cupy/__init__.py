@@ -1,0 +1,180 @@
+"""A fake CuPy: NumPy arrays posing as arrays on GPU 0 (see ``tests/fake_gpu/README.md``).
+
+What it keeps of CuPy's behaviour, because minicnn's GPU code depends on it:
+
+* ``cupy.ndarray`` is its own type (``FakeGpuArray``), with ``.device.id`` and ``.get()``;
+  functions of the module (``cupy.empty``, ``cupy.asarray``, ...) return it.
+* Elementwise operations and reductions refuse host arrays mixed with device arrays
+  (``TypeError``, like CuPy's "Unsupported type <class 'numpy.ndarray'>"); Python and NumPy
+  scalars are accepted.
+* What CuPy returns as a 0-d array (a full reduction, an element) is a 0-d device array here
+  too, never a NumPy scalar.
+* ``RawModule`` "compiles" the CUDA source with the host runner and launches the kernel as the
+  grid it is given (one emulated thread after another) when that grid is small, and as one
+  thread otherwise (every kernel is a grid-stride loop, so one thread covers all indices).
+* ``random.default_rng`` is NumPy's generator, so draws equal the CPU's for one seed.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numpy as np
+
+__version__ = "fake (NumPy " + np.__version__ + ")"
+
+EMULATED_THREADS_UP_TO = 1 << 14
+"""A launch of at most this many threads runs as its grid; a larger one as a single thread."""
+
+
+class _Device:
+    def __init__(self, index: int = 0) -> None:
+        self.id = index
+
+    def synchronize(self) -> None:
+        return None
+
+    def __enter__(self) -> _Device:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _host(a: Any) -> Any:
+    """The NumPy view of a device array; a host array is refused, a scalar passes."""
+    if isinstance(a, FakeGpuArray):
+        return a.view(np.ndarray)
+    if isinstance(a, np.ndarray):
+        raise TypeError(f"Unsupported type {type(a)} (fake CuPy: a host array mixed with device arrays)")
+    if isinstance(a, (list, tuple)):
+        return type(a)(_host(x) for x in a)
+    return a
+
+
+def _device(r: Any) -> Any:
+    if isinstance(r, np.ndarray):
+        return r.view(FakeGpuArray)
+    if isinstance(r, np.generic):
+        return np.asarray(r).view(FakeGpuArray)
+    if isinstance(r, tuple):
+        return tuple(_device(x) for x in r)
+    return r
+
+
+class FakeGpuArray(np.ndarray):
+    """A NumPy array posing as a CuPy array on device 0."""
+
+    @property
+    def device(self) -> _Device:
+        return _Device(0)
+
+    def get(self) -> np.ndarray:
+        return np.array(self.view(np.ndarray))
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # ufunc.at(a, indices, b): the indices may be host arrays, as in indexing
+        args = [_index(a) if method == "at" and i == 1 else _host(a) for i, a in enumerate(inputs)]
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(_host(o) for o in out)
+        if "where" in kwargs:
+            kwargs["where"] = _host(kwargs["where"])
+        result = getattr(ufunc, method)(*args, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return None if method == "at" else _device(result)
+
+    def __getitem__(self, key: Any) -> Any:
+        return _device(super().__getitem__(_index(key)))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(_index(key), _host(value))
+
+
+def _index(key: Any) -> Any:
+    """An index for the NumPy view: device index arrays unwrapped (CuPy also takes host ones)."""
+    if isinstance(key, tuple):
+        return tuple(_index(k) for k in key)
+    return key.view(np.ndarray) if isinstance(key, FakeGpuArray) else key
+
+
+def _as_device(fn: Any) -> Any:
+    def on_device(*args: Any, **kwargs: Any) -> Any:
+        return _device(fn(*args, **kwargs))
+
+    on_device.__name__ = getattr(fn, "__name__", "fn")
+    return on_device
+
+
+def __getattr__(name: str) -> Any:
+    """Any other name: NumPy's, with array results coming back as device arrays."""
+    attr = getattr(np, name)
+    if callable(attr) and not isinstance(attr, type):
+        return _as_device(attr)
+    return attr
+
+
+ndarray = FakeGpuArray
+
+
+def asnumpy(a: Any) -> np.ndarray:
+    return a.get() if isinstance(a, FakeGpuArray) else np.asarray(a)
+
+
+class RawModule:
+    """cupy.RawModule stand-in: "compiles" with the host runner and launches the kernel as the
+    given grid of blocks. Scalars must be NumPy scalars (CuPy would pass a Python float as a
+    double whatever the parameter's type). ``created`` and ``launched`` record what happened."""
+
+    created: list[tuple[str, tuple]] = []
+    launched: list[str] = []
+
+    def __init__(self, code: str, options: tuple = (), **_: Any) -> None:
+        self.code, self.options = code, options
+        RawModule.created.append((code, options))
+
+    def get_function(self, name: str) -> Any:
+        from minicnn.kernels.cuda import host  # noqa: PLC0415
+
+        def call(grid: tuple, block: tuple, args: tuple) -> None:
+            assert len(grid) == 1 and len(block) == 1 and grid[0] >= 1 and block[0] >= 1
+            converted = []
+            for a in args:
+                if isinstance(a, FakeGpuArray):
+                    converted.append(("ptr", a))
+                else:
+                    assert isinstance(a, np.generic), f"{name}: scalar {a!r} is not a NumPy scalar"
+                    converted.append(("scalar", a))
+            RawModule.launched.append(name)
+            threads = grid[0] * block[0]
+            shape = (grid[0], block[0]) if threads <= EMULATED_THREADS_UP_TO else (1, 1)
+            with host.emulated_launch(*shape):
+                host.launch(self.code, name, converted)
+
+        return call
+
+
+class _Generator:
+    def __init__(self, seed: Any) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def __getattr__(self, name: str) -> Any:
+        return _as_device(getattr(self.rng, name))
+
+
+random = types.SimpleNamespace(default_rng=_Generator)
+lib = types.SimpleNamespace(
+    stride_tricks=types.SimpleNamespace(
+        as_strided=_as_device(np.lib.stride_tricks.as_strided),
+        sliding_window_view=_as_device(np.lib.stride_tricks.sliding_window_view),
+    )
+)
+cuda = types.SimpleNamespace(
+    Device=_Device,
+    runtime=types.SimpleNamespace(
+        getDeviceCount=lambda: 1,
+        getDeviceProperties=lambda i: {"name": b"fake GPU (NumPy arrays, kernels through g++)"},
+    ),
+)
