@@ -682,6 +682,7 @@ def fake_gpu(monkeypatch):
     monkeypatch.setattr(mc_random, "_cp_rng", None)
     for module in MODULES:
         monkeypatch.setattr(module.KERNEL, "_gpu_modules", {})
+        monkeypatch.setattr(module.KERNEL, "_gpu_functions", {})
     FakeRawModule.created.clear()
     FakeRawModule.launched.clear()
     return lambda a: np.ascontiguousarray(a).view(FakeGpuArray)

@@ -159,7 +159,9 @@ class Kernel:
             for p in params:
                 if p.ctype not in FIXED_TYPES and p.ctype not in self.typedefs:
                     raise ValueError(f"Kernel {name}: parameter {p.name} has unsupported type {p.ctype!r}")
-        self._gpu_modules: dict[tuple, Any] = {}
+        self._gpu_modules: dict[tuple, Any] = {}  # (dtypes of the type names, device) -> RawModule
+        self._gpu_functions: dict[tuple, Any] = {}  # (dtypes, device, kernel name) -> its function
+        self._plans: dict[tuple, tuple] = {}  # (kernel name, dtypes) -> (pointer?, dtype, name) per parameter
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -202,43 +204,59 @@ class Kernel:
         if len(args) != len(params):
             raise TypeError(f"kernel {name}: takes {len(params)} arguments, got {len(args)}")
         types = self.bind(name, args, typedefs, int(n_threads))
-        resolved = {**FIXED_TYPES, **types}
+        key = tuple(types[t] for t in self.typedefs)
+        plan = self._plans.get((name, key))
+        if plan is None:  # each parameter: (is a pointer, its dtype, its name)
+            resolved = {**FIXED_TYPES, **types}
+            plan = self._plans[(name, key)] = tuple((p.pointer, resolved[p.ctype], p.name) for p in params)
         converted, arrays = [], []
-        for p, a in zip(params, args):
-            dtype = resolved[p.ctype]
-            if p.pointer:
+        for (pointer, dtype, pname), a in zip(plan, args):
+            if pointer:
                 if not hasattr(a, "dtype") or not hasattr(a, "flags"):
-                    raise TypeError(f"kernel {name}: argument {p.name} must be an array, got {type(a).__name__}")
-                if np.dtype(a.dtype) != dtype:
-                    raise TypeError(f"kernel {name}: argument {p.name} must have dtype {dtype}, got {a.dtype}")
+                    raise TypeError(f"kernel {name}: argument {pname} must be an array, got {type(a).__name__}")
+                if a.dtype != dtype:
+                    raise TypeError(f"kernel {name}: argument {pname} must have dtype {dtype}, got {a.dtype}")
                 if not a.flags.c_contiguous:
-                    raise ValueError(f"kernel {name}: argument {p.name} must be C-contiguous")
+                    raise ValueError(f"kernel {name}: argument {pname} must be C-contiguous")
                 arrays.append(a)
-                converted.append(("ptr", a))
-            else:
-                if dtype.kind in "iu" and int(a) != a:
-                    raise TypeError(f"kernel {name}: argument {p.name} must be an integer, got {a!r}")
-                converted.append(("scalar", dtype.type(a)))
-        on_gpu = [backend.is_cupy_array(a) for a in arrays]
-        if any(on_gpu) and not all(on_gpu):
+            elif type(a) is not int and dtype.kind in "iu" and int(a) != a:
+                raise TypeError(f"kernel {name}: argument {pname} must be an integer, got {a!r}")
+            converted.append(a if pointer else dtype.type(a))  # an int out of the type's range raises
+        cp = backend.cupy_if_loaded()
+        on_gpu = 0 if cp is None else sum(isinstance(a, cp.ndarray) for a in arrays)
+        if on_gpu and on_gpu != len(arrays):
             raise TypeError(f"kernel {name}: arrays must be all NumPy or all CuPy arrays")
         if n_threads <= 0:
             return
-        if arrays and all(on_gpu):
-            self._run_gpu(name, int(n_threads), types, converted, arrays)
+        if on_gpu:
+            self._run_gpu(cp, name, int(n_threads), key, converted, arrays)
         else:
-            host.launch(self.source_for(types), name, converted)
+            host.launch(
+                self.source_for(types), name, [("ptr" if q[0] else "scalar", a) for q, a in zip(plan, converted)]
+            )
 
-    def _run_gpu(self, name: str, n: int, types: dict[str, np.dtype], args: list, arrays: list) -> None:
-        cp = backend.cupy_if_loaded()
+    def _run_gpu(self, cp: Any, name: str, n: int, key: tuple, args: list, arrays: list) -> None:
+        """Launch on the arrays' GPU: the module for this type binding and device is compiled
+        once, its kernel functions fetched once, both cached."""
         device = arrays[0].device.id
-        if any(a.device.id != device for a in arrays):
+        if len(arrays) > 1 and any(a.device.id != device for a in arrays[1:]):
             raise ValueError(f"kernel {name}: arrays are on different GPUs")
-        key = (tuple(str(types[t]) for t in self.typedefs), device)
-        with cp.cuda.Device(device):
-            module = self._gpu_modules.get(key)
-            if module is None:
-                module = cp.RawModule(code=self.source_for(types), options=NVRTC_OPTIONS)
-                self._gpu_modules[key] = module
-            blocks = min((n + BLOCK - 1) // BLOCK, MAX_BLOCKS)
-            module.get_function(name)((blocks,), (BLOCK,), tuple(value for _, value in args))
+        fn = self._gpu_functions.get((key, device, name))
+        if fn is None:
+            with cp.cuda.Device(device):
+                module = self._gpu_modules.get((key, device))
+                if module is None:
+                    types = dict(zip(self.typedefs, key))
+                    module = cp.RawModule(code=self.source_for(types), options=NVRTC_OPTIONS)
+                    self._gpu_modules[(key, device)] = module
+                fn = self._gpu_functions[(key, device, name)] = module.get_function(name)
+        blocks = min((n + BLOCK - 1) // BLOCK, MAX_BLOCKS)
+        if device == _current_device(cp):
+            fn((blocks,), (BLOCK,), tuple(args))
+        else:
+            with cp.cuda.Device(device):
+                fn((blocks,), (BLOCK,), tuple(args))
+
+
+def _current_device(cp: Any) -> int:
+    return cp.cuda.runtime.getDevice()

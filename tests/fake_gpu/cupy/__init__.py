@@ -175,6 +175,7 @@ cuda = types.SimpleNamespace(
     Device=_Device,
     runtime=types.SimpleNamespace(
         getDeviceCount=lambda: 1,
+        getDevice=lambda: 0,
         getDeviceProperties=lambda i: {"name": b"fake GPU (NumPy arrays, kernels through g++)"},
     ),
 )
