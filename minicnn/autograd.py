@@ -202,7 +202,7 @@ class Tensor:
     def item(self) -> Any:
         if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.array.reshape(()).item()
+        return backend.to_numpy(self.array).reshape(()).item()
 
     def tolist(self) -> Any:
         return backend.to_numpy(self.array).tolist()

@@ -101,9 +101,7 @@ def to_device(x: Any, device: Any):
     """Move (or keep) an array on ``device``; copies only when the device changes."""
     kind, idx = parse_device(device)
     if kind == "cpu":
-        if is_cupy_array(x):
-            return x.get()
-        return np.asarray(x)
+        return to_numpy(x)
     cp = require_cupy()
     with cp.cuda.Device(idx):
         if isinstance(x, cp.ndarray) and x.device.id == idx:
@@ -114,8 +112,44 @@ def to_device(x: Any, device: Any):
 def to_numpy(x: Any) -> np.ndarray:
     """A host NumPy array (a copy if the array lives on a GPU)."""
     if is_cupy_array(x):
+        if _deferred:
+            raise_deferred()
         return x.get()
     return np.asarray(x)
+
+
+# -- checks of device data, without stopping the GPU ------------------------------------------
+_deferred: list[tuple[Any, type[Exception], str]] = []
+MAX_DEFERRED = 64
+"""Pending device checks beyond this many are settled at once (one host sync)."""
+
+
+def raise_if(flag: Any, error: type[Exception], message: str) -> None:
+    """``raise error(message)`` if the 0-d array ``flag`` is true (nonzero).
+
+    A NumPy flag is read now. Reading a GPU flag would stop the host until the GPU has caught
+    up (a sync per call, and no more overlap of Python with GPU work), so it is read later: at
+    the next copy of a device array to the host (``Tensor.item()``, ``.numpy()``, ``float()``,
+    printing), at ``mc.cuda.synchronize()``, or when more than :data:`MAX_DEFERRED` checks are
+    pending. This is torch's device-side assert, with a message that names the op: the
+    error surfaces a little after the call that caused it.
+    """
+    if not is_cupy_array(flag):
+        if flag:
+            raise error(message)
+        return
+    _deferred.append((flag, error, message))
+    if len(_deferred) > MAX_DEFERRED:
+        raise_deferred()
+
+
+def raise_deferred() -> None:
+    """Read the pending device checks (oldest first); raise the first that failed, dropping the rest."""
+    while _deferred:
+        flag, error, message = _deferred.pop(0)
+        if bool(flag):
+            _deferred.clear()
+            raise error(message + " (checked on the GPU, raised at the next host read)")
 
 
 class cuda:  # noqa: N801 - exposed as ``mc.cuda`` like ``torch.cuda``
@@ -137,9 +171,11 @@ class cuda:  # noqa: N801 - exposed as ``mc.cuda`` like ``torch.cuda``
 
     @staticmethod
     def synchronize() -> None:
+        """Wait for the GPU; then raise what the pending device checks found (:func:`raise_if`)."""
         cp = cupy_if_loaded()
         if cp is not None:
             cp.cuda.Device().synchronize()
+        raise_deferred()
 
 
 def cp_device_count() -> int:

@@ -25,7 +25,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     if isinstance(data, Tensor):
         data = data.array
     arr = Tensor(data, dtype=dtype, device=device).array
-    if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
+    if arr is data or (isinstance(data, np.ndarray) and not backend.is_cupy_array(arr) and np.shares_memory(arr, data)):
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
 

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import minicnn as mc
 from minicnn import backend
 from minicnn import random as mc_random
+from minicnn.kernels import cross_entropy as ce_twin
 from minicnn.kernels import cuda
 from minicnn.kernels import depthwise as depthwise_twin
 from minicnn.kernels import dropout as dropout_twin
@@ -58,7 +59,7 @@ def _host_runner_needs_gxx(request):
 
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-MODULES = [cuda.im2col, cuda.pool, cuda.lrn, cuda.depthwise, cuda.dropout, cuda.sgd]
+MODULES = [cuda.im2col, cuda.pool, cuda.lrn, cuda.depthwise, cuda.dropout, cuda.sgd, cuda.cross_entropy]
 DTYPES = [np.float32, np.float64]
 KERNEL_TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 # (grid, block, reverse) of the emulated host launch: one thread, and two multi-thread shapes
@@ -555,6 +556,68 @@ def test_depthwise_errors_name_the_op():
         cuda.depthwise.conv2d_depthwise_backward(np.ones((1, 2, 4, 4)), x, np.ones((2, 1, 3, 3)))
 
 
+# -- softmax cross-entropy ----------------------------------------------------------------------
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(data=st.data())
+def test_cross_entropy(device, data):
+    """Per-row forward values and dx of the kernels against the array code, and the reduced
+    loss and its gradient against torch: weights, ignore_index, label smoothing, spatial
+    targets, three target dtypes; a class outside [0, C) sets the flag and drops the row."""
+    dtype = data.draw(st.sampled_from(DTYPES))
+    tdtype = data.draw(st.sampled_from([np.int64, np.int32, np.uint8]))
+    n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 7))
+    spatial = data.draw(st.sampled_from([(), (3,), (2, 3)]))
+    weighted, eps = data.draw(st.booleans()), data.draw(st.sampled_from([0.0, 0.0, 0.1, 1.0]))
+    ignore = data.draw(st.sampled_from([-100, 0, 2]))
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]))
+    bad = data.draw(st.booleans()) and tdtype != np.uint8
+    launch_shape = data.draw(st.sampled_from(LAUNCHES))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x_np = (3 * rng.standard_normal((n, c, *spatial))).astype(dtype)
+    t_np = rng.integers(0, c, (n, *spatial)).astype(tdtype)
+    if ignore >= 0:  # some rows ignored
+        t_np.reshape(-1)[::2] = ignore
+    if bad:
+        t_np.reshape(-1)[-1] = c + 3 if data.draw(st.booleans()) else -1
+    w_np = rng.uniform(0.2, 2.0, c).astype(dtype) if weighted else None
+    x, t = on(device, x_np), on(device, t_np)
+    w = None if w_np is None else on(device, w_np)
+
+    ref = twin(ce_twin.cross_entropy_forward, x, t, w, ignore, eps)
+    with host_launch(device, launch_shape):
+        rows = cuda.cross_entropy.cross_entropy_forward(x, t, w, ignore, eps)
+    assert bool(rows.bad) == bool(ref.bad) == bad
+    for what in ("loss", "wy", "lse"):
+        check(getattr(rows, what), getattr(ref, what), dtype, what=f"cross_entropy {what} vs twin")
+    check(rows.kept.astype(bool), ref.kept, dtype, exact=True, what="kept")
+    r = rows.loss.size
+    scale_np = rng.standard_normal(r if reduction == "none" else ()).astype(dtype)
+    scale = on(device, scale_np)
+    dx_ref = twin(ce_twin.cross_entropy_backward, scale, x, ref, w, eps)
+    with host_launch(device, launch_shape):
+        dx = cuda.cross_entropy.cross_entropy_backward(scale, x, rows, w, eps)
+    check(dx, dx_ref, dtype, what="cross_entropy dx vs twin")
+    if bad:
+        return  # torch raises (or asserts on a GPU); the op's test checks our error
+
+    xt = as_torch(x_np, requires_grad=True)
+    wt = None if w_np is None else as_torch(w_np)
+    tt = torch.from_numpy(t_np.astype(np.int64))
+    lt = F.cross_entropy(xt, tt, wt, ignore_index=ignore, reduction=reduction, label_smoothing=eps)
+    loss, denom = backend.to_numpy(rows.loss), backend.to_numpy(rows.wy).sum()
+    if reduction == "mean" and not denom:
+        return  # every row ignored: 0/0, NaN in both
+    got = {"none": loss.reshape(t_np.shape), "sum": loss.sum(), "mean": loss.sum() / denom}[reduction]
+    np.testing.assert_allclose(got, t2n(lt), **TOL[np.dtype(dtype).type], err_msg="loss vs torch")
+    g_np = rng.standard_normal(tuple(lt.shape)).astype(dtype)  # upstream gradient of the reduced loss
+    lt.backward(as_torch(g_np))
+    row_scale = g_np.reshape(-1) if reduction == "none" else (g_np / denom if reduction == "mean" else g_np)
+    with host_launch(device, launch_shape):
+        dx_t = cuda.cross_entropy.cross_entropy_backward(on(device, row_scale.astype(dtype)), x, rows, w, eps)
+    check_torch(dx_t, xt.grad, dtype, "cross_entropy dx")
+
+
 # -- dropout ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -757,6 +820,18 @@ def test_gpu_launch_path_on_fake_cupy(fake_gpu, monkeypatch, max_blocks, dtype):
     check(p_gpu, p_ref, dtype, what="sgd param")
     check(buf_gpu, buf_ref, dtype, what="sgd momentum buffer")
 
+    t = rng.integers(0, 9, (2, 9, 10))
+    rows = cuda.cross_entropy.cross_entropy_forward(gpu(x), gpu(t), None, 0, 0.1)
+    rows_ref = ce_twin.cross_entropy_forward(x, t, None, 0, 0.1)
+    check(rows.loss, rows_ref.loss, dtype, what="cross_entropy loss")
+    scale = np.asarray(0.5, dtype)
+    check(
+        cuda.cross_entropy.cross_entropy_backward(gpu(scale), gpu(x), rows, None, 0.1),
+        ce_twin.cross_entropy_backward(scale, x, rows_ref, None, 0.1),
+        dtype,
+        what="cross_entropy dx",
+    )
+
     # one RawModule per kernel source for this dtype (pool: one index type), built with the
     # launcher's options; a second call reuses it
     assert len(FakeRawModule.created) == len(MODULES)
@@ -850,8 +925,37 @@ def test_training_steps_on_fake_cupy_use_every_kernel_and_match_the_cpu(fake_gpu
         "depthwise_dw_partial_kernel",
         "dropout_forward_kernel",
         "sgd_step_kernel",
+        "cross_entropy_forward_kernel",
+        "cross_entropy_backward_kernel",
     ):
         assert name in kernels, f"{name} never ran; launched: {sorted(kernels)}"
+
+
+def test_bad_targets_on_the_gpu_raise_at_the_next_host_read(fake_gpu, monkeypatch):
+    """A class index outside [0, C) is found on the device and raised, with the op's message,
+    at the next copy to the host or mc.cuda.synchronize() -- not at the call, which would stop
+    the host for the GPU at every loss (a NumPy input raises at the call)."""
+    logits = mc.tensor(np.zeros((4, 3), np.float32), requires_grad=True, device="cuda")
+    for fn in (mc.nn.functional.cross_entropy, mc.nn.functional.nll_loss):
+        bad = mc.tensor(np.array([0, 1, 3, 2]), device="cuda")
+        loss = fn(logits, bad)  # no error yet
+        loss.backward()
+        with pytest.raises(IndexError, match=r"outside \[0, 3\).*checked on the GPU"):
+            loss.item()
+        loss = fn(logits, mc.tensor(np.array([0, 1, -1, 2]), device="cuda"))
+        with pytest.raises(IndexError, match="outside"):
+            mc.cuda.synchronize()
+        assert np.isfinite(fn(logits, mc.tensor(np.array([0, 1, 2, 2]), device="cuda")).item())  # settled
+        with pytest.raises(IndexError, match=r"outside \[0, 3\)$"):
+            fn(mc.tensor(np.zeros((4, 3), np.float32)), mc.tensor(np.array([0, 1, 3, 2])))  # NumPy: now
+    monkeypatch.setattr(backend, "MAX_DEFERRED", 3)
+    good = mc.tensor(np.array([0, 1, 2, 2]), device="cuda")
+    for _ in range(2):
+        mc.nn.functional.cross_entropy(logits, good)
+    mc.nn.functional.cross_entropy(logits, mc.tensor(np.array([5, 1, 2, 2]), device="cuda"))
+    with pytest.raises(IndexError, match="outside"):  # a fourth pending check settles them all
+        mc.nn.functional.cross_entropy(logits, good)
+    assert not backend._deferred
 
 
 def test_training_command_on_fake_cupy_matches_the_cpu(fake_gpu, tmp_path):

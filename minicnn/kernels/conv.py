@@ -25,7 +25,8 @@ Algorithms (``algo=``), all computing the same numbers:
   whose columns exceed it is processed in chunks of images (on CPU the chunks are also kept
   cache-sized, ``CACHE_CHUNK_BYTES``, which is faster). Backward rebuilds the columns instead
   of keeping them, so a deep network does not hold one column matrix per layer -- except small
-  ones (up to ``KEEP_COLUMNS_BYTES``), which are kept to save the second im2col.
+  ones (up to ``KEEP_COLUMNS_BYTES``, ``GPU_KEEP_COLUMNS_BYTES`` on a GPU), which are kept
+  to save the second im2col.
 * ``"depthwise"`` -- :mod:`minicnn.kernels.depthwise` for groups == C (MobileNet): each
   channel has its own kh x kw filter, so there is nothing to gain from a GEMM; a loop over the
   kernel offsets multiplies shifted slices by per-channel weights (never building columns).
@@ -56,6 +57,9 @@ _budget = 256 * 2**20
 # memory (LeNet-5 step at batch 128: -8 % at 1 thread, -4 % at 2 threads, against 16 MiB kept).
 CACHE_CHUNK_BYTES = 4 * 2**20
 KEEP_COLUMNS_BYTES = 1 * 2**20
+# GPU: no cache to block for, and launches cost more than memory: keep up to 32 MiB of columns
+# per layer (LeNet-5 at batch 128: both layers), one im2col launch fewer per layer and step.
+GPU_KEEP_COLUMNS_BYTES = 32 * 2**20
 _workspaces: dict[Any, Any] = {}
 
 
@@ -94,6 +98,14 @@ def _workspace(xp: Any, size: int, dtype: Any) -> Any:
         _workspaces.pop(key, None)  # drop the old buffer before allocating the larger one
         buf = _workspaces[key] = np.empty(size, dtype=dtype)
     return buf[:size]
+
+
+def _accumulate(total: Any, part: Any) -> Any:
+    """``total + part``, in place; the first part is the total (no zero fill, no add)."""
+    if total is None:
+        return part
+    total += part
+    return total
 
 
 def _chunks(xp: Any, n: int, bytes_per_image: int):
@@ -227,7 +239,7 @@ def conv2d_im2col(
     wg = w.reshape(groups, og, g.ck)
     y = xp.empty((g.n, g.o, p), dtype=x.dtype)
     col_bytes = 0 if g.pointwise else groups * g.ck * p * x.itemsize
-    keep = ctx is not None and 0 < g.n * col_bytes <= KEEP_COLUMNS_BYTES
+    keep = ctx is not None and 0 < g.n * col_bytes <= (KEEP_COLUMNS_BYTES if xp is np else GPU_KEEP_COLUMNS_BYTES)
     for n0, n1 in [(0, g.n)] if keep else _chunks(xp, g.n, col_bytes):
         n = n1 - n0
         cols = _columns(x[n0:n1], g, xp, batch_last, keep)
@@ -278,7 +290,7 @@ def conv2d_im2col_backward(
         x = xp.ascontiguousarray(x)
     kept = (ctx or {}).get("columns")
     gx = xp.empty(x.shape, dtype=gy.dtype) if need_dx else None
-    gw = xp.zeros((groups, g.ck, og), dtype=gy.dtype) if need_dw else None  # dW^T per group
+    gw = None  # dW^T per group (groups, C/g*kh*kw, O/g), summed over the chunks
     wt = w.reshape(groups, og, g.ck).transpose(0, 2, 1)  # (groups, C/g*kh*kw, O/g)
     per_image = (0 if g.pointwise else groups * g.ck * p) + (g.ck * g.o if need_dw and not batch_last else 0)
     for n0, n1 in [(0, g.n)] if kept is not None else _chunks(xp, g.n, per_image * gy.itemsize):
@@ -287,7 +299,7 @@ def conv2d_im2col_backward(
         if batch_last:
             gyc = xp.ascontiguousarray(gy[n0:n1].transpose(1, 2, 0)).reshape(groups, og, p * n)
             if need_dw:  # (groups, CK, OH*OW*n) @ (groups, OH*OW*n, O/g)
-                gw += xp.matmul(cols, gyc.transpose(0, 2, 1))
+                gw = _accumulate(gw, xp.matmul(cols, gyc.transpose(0, 2, 1)))
             if need_dx:
                 buf = _workspace(xp, groups * g.ck * p * n, gy.dtype).reshape(groups, g.ck, p * n)
                 dcols = xp.matmul(wt, gyc, out=buf)
@@ -297,7 +309,7 @@ def conv2d_im2col_backward(
             continue
         gyc = gy[n0:n1].reshape(n, groups, og, p)
         if need_dw:  # (n, groups, CK, OH*OW) @ (n, groups, OH*OW, O/g), summed over the images
-            gw += xp.matmul(cols, gyc.transpose(0, 1, 3, 2)).sum(axis=0)
+            gw = _accumulate(gw, xp.matmul(cols, gyc.transpose(0, 1, 3, 2)).sum(axis=0))
         if need_dx:
             if g.pointwise:  # W^T @ gy already is the input gradient
                 xp.matmul(wt, gyc, out=gx[n0:n1].reshape(n, groups, g.ck, p))

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
+from ..kernels import cross_entropy as ce
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -32,43 +35,31 @@ def _check(op: str, x: Tensor, target: Tensor, weight: Tensor | None, reduction:
         raise ValueError(f"{op}: weight must have shape ({c},), got {weight.shape}")
 
 
-def _classes_last(x: Any) -> Any:
-    """(N, C, d...) -> (N*d..., C); (C,) -> (1, C)."""
-    if x.ndim == 1:
-        return x[None]
-    xp = backend.get_array_module(x)
-    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
-
-
-def _classes_back(g2: Any, shape: tuple[int, ...]) -> Any:
-    if len(shape) == 1:
-        return g2[0]
-    xp = backend.get_array_module(g2)
-    moved = (shape[0],) + shape[2:] + (shape[1],)
-    return xp.moveaxis(g2.reshape(moved), -1, 1)
-
-
 def _flat_targets(op: str, x: Any, target: Any, maybe_weight: tuple, ignore_index: int) -> tuple[Any, ...]:
-    """Logits as (rows, C), each row's class index (0 where ignored), the class weights and
-    each row's weight w[y] (0 where ignored)."""
+    """Logits as (rows, C), each row's class index (0 where ignored) and weight w[y] (0 where
+    ignored). A class outside [0, C) raises (on a GPU at the next host read: backend.raise_if)."""
     xp = backend.get_array_module(x)
-    x2 = _classes_last(x)
-    t = target.reshape(-1)
+    x2 = ce.classes_last(x)
     c = x2.shape[1]
-    w = maybe_weight[0] if maybe_weight else xp.ones(c, dtype=x.dtype)
-    keep = t != ignore_index
-    t_safe = xp.where(keep, t, 0)
-    if xp.any((t_safe < 0) | (t_safe >= c)):
-        raise IndexError(f"{op}: target holds a class index outside [0, {c})")
-    return x2, t_safe, w, w[t_safe] * keep, keep
+    keep = target.reshape(-1) != ignore_index
+    t = xp.where(keep, target.reshape(-1), 0)
+    if t.dtype.kind == "i":  # negative indices become huge: one comparison finds both ends
+        t = t.view(f"u{t.dtype.itemsize}")
+    outside = t >= c
+    backend.raise_if(outside.any(), IndexError, f"{op}: target holds a class index outside [0, {c})")
+    if xp is not np:  # until then, stay inside x
+        keep &= ~outside
+        t = xp.where(keep, t, 0)
+    wy = keep.astype(x.dtype) if not maybe_weight else maybe_weight[0][t] * keep
+    return x2, t, wy
 
 
 def _reduce(loss: Any, reduction: str, denom: Any, shape: tuple, dtype: Any) -> Any:
     """Per-row losses -> 'none' (in the target's shape), 'sum', or the weighted 'mean'."""
     if reduction == "none":
-        return loss.reshape(shape).astype(dtype)
+        return loss.reshape(shape).astype(dtype, copy=False)
     total = loss.sum()
-    return (total / denom if reduction == "mean" else total).astype(dtype)
+    return (total / denom if reduction == "mean" else total).astype(dtype, copy=False)
 
 
 def _scale_rows(g: Any, gy: Any, reduction: str, denom: Any) -> Any:
@@ -82,35 +73,26 @@ class CrossEntropy(Function):
     """loss_i = (1-eps) w[y_i] (-log p_i[y_i]) + eps/C sum_c w[c] (-log p_i[c])
 
     d loss_i / d x_i = (1-eps) w[y_i] (p_i - onehot(y_i)) + eps/C (sum(w) p_i - w).
+    (kernels/cross_entropy.py; a fused CUDA kernel for CuPy arrays.)
     """
 
     def forward(self, x, target, *maybe_weight):
-        xp = backend.get_array_module(x)
-        self.in_shape = x.shape
-        x2, t, w, wy, keep = _flat_targets("cross_entropy", x, target, maybe_weight, self.ignore_index)
-        c = x2.shape[1]
-        shifted = x2 - x2.max(axis=1, keepdims=True)
-        logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        eps = self.label_smoothing
-        loss = -(1 - eps) * wy * logp[xp.arange(len(t)), t]
-        if eps:
-            loss = loss - (eps / c) * (logp * w).sum(axis=1) * keep
-        self.denom = wy.sum()
+        weight = maybe_weight[0] if maybe_weight else None
+        rows = ce.cross_entropy_forward(x, target, weight, self.ignore_index, self.label_smoothing)
+        c = x.shape[0] if x.ndim == 1 else x.shape[1]
+        backend.raise_if(rows.bad, IndexError, f"cross_entropy: target holds a class index outside [0, {c})")
+        self.denom = rows.wy.sum() if self.reduction == "mean" else None
         if self.requires_grad:
-            self.logp, self.t, self.w, self.wy, self.keep = logp, t, w, wy, keep
-        return _reduce(loss, self.reduction, self.denom, target.shape, x.dtype)
+            self.x, self.rows, self.weight = x, rows, weight
+        return _reduce(rows.loss, self.reduction, self.denom, target.shape, x.dtype)
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
-        p = xp.exp(self.logp)
-        n, c = p.shape
-        eps = self.label_smoothing
-        g = (1 - eps) * self.wy[:, None] * p
-        g[xp.arange(n), self.t] -= (1 - eps) * self.wy
-        if eps:
-            g += (eps / c) * (self.w.sum() * p - self.w) * self.keep[:, None]
-        g = _scale_rows(g, gy, self.reduction, self.denom)
-        return _classes_back(g.astype(gy.dtype), self.in_shape), None, None
+        if self.reduction == "none":
+            scale = gy.reshape(-1)
+        else:
+            scale = gy / self.denom if self.reduction == "mean" else gy
+        g = ce.cross_entropy_backward(scale, self.x, self.rows, self.weight, self.label_smoothing)
+        return g.astype(gy.dtype, copy=False), None, None
 
 
 class NLLLoss(Function):
@@ -119,7 +101,7 @@ class NLLLoss(Function):
     def forward(self, x, target, *maybe_weight):
         xp = backend.get_array_module(x)
         self.in_shape = x.shape
-        x2, self.t, _, self.wy, _ = _flat_targets("nll_loss", x, target, maybe_weight, self.ignore_index)
+        x2, self.t, self.wy = _flat_targets("nll_loss", x, target, maybe_weight, self.ignore_index)
         self.n, self.c = x2.shape
         loss = -self.wy * x2[xp.arange(self.n), self.t]
         self.denom = self.wy.sum()
@@ -130,7 +112,7 @@ class NLLLoss(Function):
         g = xp.zeros((self.n, self.c), dtype=gy.dtype)
         g[xp.arange(self.n), self.t] = -self.wy
         g = _scale_rows(g, gy, self.reduction, self.denom)
-        return _classes_back(g.astype(gy.dtype), self.in_shape), None, None
+        return ce.classes_back(g.astype(gy.dtype, copy=False), self.in_shape), None, None
 
 
 def _ce_inputs(op: str, x: Any, target: Any, weight: Any, reduction: str) -> tuple[Any, ...]:

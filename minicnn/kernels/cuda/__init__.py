@@ -1,9 +1,10 @@
 """CUDA kernels for the operations where CuPy's array API is slow on a GPU.
 
-For CuPy arrays, im2col/col2im, max pooling (argmax routing), LRN, depthwise convolution
-and the dropout mask run as hand-written CUDA kernels (``cupy.RawModule``) instead of array
-code; the array-code kernels in :mod:`minicnn.kernels` stay the reference ("twin") and the
-CPU path, and call these launchers when :func:`enabled_for` their arguments.
+For CuPy arrays, im2col/col2im, max pooling (argmax routing), LRN, depthwise convolution,
+the dropout mask, softmax cross-entropy and the SGD update run as hand-written CUDA kernels
+(``cupy.RawModule``) instead of array code; the array-code kernels in :mod:`minicnn.kernels`
+stay the reference ("twin") and the CPU path, and call these launchers when
+:func:`enabled_for` their arguments.
 
 Design, so that the GPU code is tested without a GPU:
 
@@ -29,7 +30,7 @@ from typing import Any
 
 from .launch import Kernel, array_code, cuda_kernels_enabled, enabled_for, use_cuda_kernels
 
-_SUBMODULES = ("depthwise", "dropout", "host", "im2col", "launch", "lrn", "pool", "sgd")
+_SUBMODULES = ("cross_entropy", "depthwise", "dropout", "host", "im2col", "launch", "lrn", "pool", "sgd")
 
 
 def __getattr__(name: str) -> Any:

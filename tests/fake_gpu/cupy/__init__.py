@@ -53,6 +53,15 @@ def _host(a: Any) -> Any:
     return a
 
 
+def _has_host_array(values: Any) -> bool:
+    for v in values:
+        if isinstance(v, np.ndarray) and not isinstance(v, FakeGpuArray):
+            return True
+        if isinstance(v, (list, tuple)) and _has_host_array(v):
+            return True
+    return False
+
+
 def _device(r: Any) -> Any:
     if isinstance(r, np.ndarray):
         return r.view(FakeGpuArray)
@@ -86,6 +95,13 @@ class FakeGpuArray(np.ndarray):
             return out[0] if len(out) == 1 else out
         return None if method == "at" else _device(result)
 
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        """NumPy functions on device arrays run (CuPy dispatches them to its own), but refuse a
+        host array beside a device one, as CuPy's versions do."""
+        if _has_host_array(args) or _has_host_array(kwargs.values()):
+            raise TypeError(f"fake CuPy: numpy.{func.__name__} got a host NumPy array beside a device array")
+        return super().__array_function__(func, types, args, kwargs)
+
     def __getitem__(self, key: Any) -> Any:
         return _device(super().__getitem__(_index(key)))
 
@@ -100,11 +116,27 @@ def _index(key: Any) -> Any:
     return key.view(np.ndarray) if isinstance(key, FakeGpuArray) else key
 
 
-def _as_device(fn: Any) -> Any:
-    def on_device(*args: Any, **kwargs: Any) -> Any:
-        return _device(fn(*args, **kwargs))
+_CONVERTERS = {"array", "asarray", "asanyarray"}  # the functions that take host arrays
 
-    on_device.__name__ = getattr(fn, "__name__", "fn")
+
+def _unwrap(v: Any) -> Any:
+    if isinstance(v, FakeGpuArray):
+        return v.view(np.ndarray)
+    if isinstance(v, (list, tuple)):
+        return type(v)(_unwrap(x) for x in v)
+    return v
+
+
+def _as_device(fn: Any, name: str = "") -> Any:
+    """A CuPy function made of NumPy's: host arrays refused (but by the converters), device
+    arrays computed on as NumPy arrays, array results returned as device arrays."""
+
+    def on_device(*args: Any, **kwargs: Any) -> Any:
+        if name not in _CONVERTERS and (_has_host_array(args) or _has_host_array(kwargs.values())):
+            raise TypeError(f"fake CuPy: cupy.{name} got a host NumPy array (CuPy takes device arrays)")
+        return _device(fn(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+
+    on_device.__name__ = name or getattr(fn, "__name__", "fn")
     return on_device
 
 
@@ -112,7 +144,7 @@ def __getattr__(name: str) -> Any:
     """Any other name: NumPy's, with array results coming back as device arrays."""
     attr = getattr(np, name)
     if callable(attr) and not isinstance(attr, type):
-        return _as_device(attr)
+        return _as_device(attr, name)
     return attr
 
 
