@@ -686,9 +686,35 @@ def test_sgd_step(device, momentum, dampening, weight_decay, nesterov, maximize,
         check_torch(p, tp, dtype, what="param")
 
 
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("count", [1, 3, cuda.sgd.SLOTS, cuda.sgd.SLOTS + 1, 2 * cuda.sgd.SLOTS + 3])
+def test_sgd_step_many(device, count):
+    """The multi-tensor launch: any number of tensors (several launches of SLOTS), sizes from 0
+    up, some with a momentum buffer and some at their first step (separate launches) -- each
+    tensor updated as the one-tensor array code updates it."""
+    rng = np.random.default_rng(count)
+    shapes = [(int(rng.integers(0, 4)), int(rng.integers(1, 40))) for _ in range(count)]
+    ps = [rng.standard_normal(s) for s in shapes]
+    gs = [rng.standard_normal(s) for s in shapes]
+    bufs = [None if i % 3 == 0 else rng.standard_normal(s) for i, s in enumerate(shapes)]
+    settings_ = (0.1, 0.9, 0.2, 1e-3, False, True)
+    got_p = [on(device, p.copy()) for p in ps]
+    got_b = cuda.sgd.sgd_step_many(
+        got_p, [on(device, g) for g in gs], [None if b is None else on(device, b.copy()) for b in bufs], *settings_
+    )
+    for i in range(count):
+        ref_p, ref_b = ps[i].copy(), None if bufs[i] is None else bufs[i].copy()
+        ref_b = sgd_twin(ref_p, gs[i], ref_b, *settings_)
+        check(got_p[i], ref_p, np.float64, what=f"param {i}")
+        check(got_b[i], ref_b, np.float64, what=f"buffer {i}")
+    p = on(device, ps[0].copy())
+    assert cuda.sgd.sgd_step_many([p], [on(device, gs[0])], [None], 0.1) == [None]  # no momentum: no buffers
+    check(p, ps[0] - 0.1 * gs[0], np.float64, what="plain step")
+
+
 def test_sgd_optimizer_uses_the_kernel_only_for_gpu_arrays(monkeypatch):
     calls = []
-    monkeypatch.setattr(cuda.sgd, "sgd_step", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(cuda.sgd, "sgd_step_many", lambda *a, **k: calls.append(a))
     w = mc.tensor(np.ones(3, np.float32), requires_grad=True)
     w.grad = mc.tensor(np.ones(3, np.float32))
     mc.optim.SGD([w], lr=0.1, momentum=0.9).step()

@@ -92,6 +92,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            todo = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -100,8 +101,9 @@ class Optimizer:
                         f"{type(self).__name__}.step: a parameter of shape {p.shape} has a gradient of shape "
                         f"{p.grad.shape}"
                     )
-                state = self.state.get(p, {})
-                self._update(p.array, p.grad.array, state, group)
+                todo.append((p, self.state.get(p, {})))
+            self._update_group([(p.array, p.grad.array, state) for p, state in todo], group)
+            for p, state in todo:
                 p._version += 1  # an in-place write, as torch counts it
                 if state:  # like torch, parameters that need no buffers (plain SGD) get no entry
                     self.state[p] = state
@@ -110,6 +112,12 @@ class Optimizer:
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Update the array ``param`` in place from ``grad`` (never written to)."""
         raise NotImplementedError
+
+    def _update_group(self, items: list[tuple[Any, Any, dict[str, Any]]], group: dict[str, Any]) -> None:
+        """Update the (param, grad, state) items of one group: one :meth:`_update` each, unless
+        an optimiser does several at once (SGD's multi-tensor GPU kernel)."""
+        for param, grad, state in items:
+            self._update(param, grad, state, group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop the gradients (``set_to_none``) or replace them with zeros."""

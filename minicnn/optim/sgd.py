@@ -53,21 +53,31 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
+    def _settings(self, group: dict[str, Any]) -> tuple:
+        names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+        return tuple(group[k] for k in names)
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
-        step = cuda.sgd.sgd_step if cuda.enabled_for(param, grad, state.get("momentum_buffer")) else sgd_step
-        buf = step(
-            param,
-            grad,
-            state.get("momentum_buffer"),
-            group["lr"],
-            group["momentum"],
-            group["dampening"],
-            group["weight_decay"],
-            group["nesterov"],
-            group["maximize"],
-        )
+        buf = sgd_step(param, grad, state.get("momentum_buffer"), *self._settings(group))
         if buf is not None:
             state["momentum_buffer"] = buf
+
+    def _update_group(self, items: list[tuple[Any, Any, dict[str, Any]]], group: dict[str, Any]) -> None:
+        """GPU parameters of one dtype and device go to the multi-tensor CUDA kernel together
+        (one launch per few tensors, like torch's foreach SGD); the rest one by one."""
+        fused: dict[tuple, list] = {}
+        for item in items:
+            param, grad, state = item
+            if cuda.enabled_for(param, grad, state.get("momentum_buffer")):
+                fused.setdefault((param.dtype, param.device.id), []).append(item)
+            else:
+                self._update(param, grad, state, group)
+        for batch in fused.values():
+            params, grads, states = zip(*batch)
+            bufs = [s.get("momentum_buffer") for s in states]
+            for state, buf in zip(states, cuda.sgd.sgd_step_many(params, grads, bufs, *self._settings(group))):
+                if buf is not None:
+                    state["momentum_buffer"] = buf
 
 
 def sgd_step(

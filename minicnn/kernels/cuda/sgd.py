@@ -17,8 +17,10 @@ float it multiplies a float32 array with. On a GPU the compiler may fuse a multi
 add into one FMA (one rounding instead of two), so results agree with the array code to
 float tolerance, not bit for bit.
 
-Thread mapping: one thread per element (grid-stride loop); each thread reads and writes only
-its own element of p and b.
+Thread mapping: one launch updates up to ``SLOTS`` tensors (:func:`sgd_step_many`: the
+optimiser hands it all GPU parameters of a group, so LeNet-5's ten take two launches instead of
+ten, torch's "foreach" SGD does the same); one thread per element of the tensors laid end to
+end (grid-stride loop); each thread reads and writes only its own element of p and b.
 
 Cost: per element one read of g, a read and write of p, and (with momentum) of b.
 """
@@ -30,28 +32,107 @@ from typing import Any
 from ... import backend
 from .launch import Kernel, check_float_dtype
 
-SOURCE = r"""
-// one thread per element: the whole SGD step (weight decay, momentum, Nesterov, lr) in one pass
+SLOTS = 8
+"""Tensors per launch: the kernel takes SLOTS (param, grad, buffer, size) groups of arguments."""
+
+
+def _source(slots: int) -> str:
+    """The kernel for ``slots`` tensors. Thread idx indexes their concatenation; the chain of
+    comparisons finds its tensor k and the index j inside it (slots is small, and every thread
+    of a warp usually takes the same branch)."""
+    params = ",\n    ".join(
+        f"T* __restrict__ p{k}, const T* __restrict__ g{k}, T* __restrict__ b{k}, IDX n{k}" for k in range(slots)
+    )
+    pick = "\n        else ".join(
+        f"if ((j -= n{k - 1}) < n{k}) {{ p = p{k}; g = g{k}; b = b{k}; }}"
+        if k
+        else f"if (j < n0) {{ p = p0; g = g0; b = b0; }}"
+        for k in range(slots)
+    )
+    return f"""
+// one thread per element of the {slots} tensors, laid end to end: the whole SGD step in one pass
 extern "C" __global__ void sgd_step_kernel(
-    T* __restrict__ p, const T* __restrict__ g, T* __restrict__ buf,
-    T lr, T momentum, T one_minus_dampening, T weight_decay,
-    IDX nesterov, IDX maximize, IDX first, IDX total)
-{
+    T lr, T momentum, T one_minus_dampening, T weight_decay, IDX nesterov, IDX maximize, IDX first, IDX total,
+    {params})
+{{
     for (IDX idx = (IDX)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
-         idx += (IDX)blockDim.x * gridDim.x) {
-        T d = maximize ? -g[idx] : g[idx];
-        if (weight_decay != (T)0) d = d + weight_decay * p[idx];
-        if (momentum != (T)0) {
-            const T b = first ? d : momentum * buf[idx] + one_minus_dampening * d;
-            buf[idx] = b;
-            d = nesterov ? d + momentum * b : b;
-        }
-        p[idx] = p[idx] - lr * d;
-    }
-}
+         idx += (IDX)blockDim.x * gridDim.x) {{
+        IDX j = idx;
+        T* p = p0;
+        const T* g = g0;
+        T* b = b0;
+        {pick}
+        T d = maximize ? -g[j] : g[j];
+        if (weight_decay != (T)0) d = d + weight_decay * p[j];
+        if (momentum != (T)0) {{
+            const T m = first ? d : momentum * b[j] + one_minus_dampening * d;
+            b[j] = m;
+            d = nesterov ? d + momentum * m : m;
+        }}
+        p[j] = p[j] - lr * d;
+    }}
+}}
 """
 
+
+SOURCE = _source(SLOTS)
 KERNEL = Kernel(SOURCE)
+
+
+def sgd_step_many(
+    params: list[Any],
+    grads: list[Any],
+    bufs: list[Any],
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    maximize: bool = False,
+) -> list[Any]:
+    """Update every parameter in place (one float dtype, one GPU, C-contiguous); returns the
+    momentum buffers (updated, new at the first step, or None without momentum).
+
+    One launch per SLOTS tensors that share the ``first`` flag (momentum buffer still to create).
+    """
+    if not params:
+        return []
+    xp = backend.get_array_module(params[0])
+    dtype = check_float_dtype("sgd", *params, *grads, *bufs)
+    for param in params:
+        if not param.flags.c_contiguous:
+            raise ValueError("sgd (CUDA kernel): the parameter must be C-contiguous (it is updated in place)")
+    out = list(bufs)
+    batches: dict[bool, list[int]] = {}
+    for i, (param, buf) in enumerate(zip(params, bufs)):
+        first = momentum != 0 and buf is None
+        if first:
+            out[i] = xp.empty(param.shape, dtype=dtype)
+        batches.setdefault(first, []).append(i)
+    unused = xp.empty(1, dtype=dtype)  # fills empty slots; never touched (size 0, or no momentum)
+    one_minus_dampening = dtype.type(1 - dampening)
+    for first, members in batches.items():
+        for start in range(0, len(members), SLOTS):
+            slots: list[Any] = []
+            for i in members[start : start + SLOTS]:
+                buf = out[i] if momentum != 0 else unused
+                slots += [params[i], xp.ascontiguousarray(grads[i]), buf, params[i].size]
+            total = sum(slots[3::4])
+            slots += [unused, unused, unused, 0] * (SLOTS - len(slots) // 4)
+            KERNEL.run(
+                "sgd_step_kernel",
+                total,
+                lr,
+                momentum,
+                one_minus_dampening,
+                weight_decay,
+                int(nesterov),
+                int(maximize),
+                int(first),
+                total,
+                *slots,
+            )
+    return out if momentum != 0 else [None] * len(params)
 
 
 def sgd_step(
@@ -66,28 +147,4 @@ def sgd_step(
     maximize: bool = False,
 ) -> Any:
     """Update ``param`` in place; the momentum buffer (updated, new at the first step, or None)."""
-    xp = backend.get_array_module(param)
-    dtype = check_float_dtype("sgd", param, grad, buf)
-    if not param.flags.c_contiguous:
-        raise ValueError("sgd (CUDA kernel): the parameter must be C-contiguous (it is updated in place)")
-    first = momentum != 0 and buf is None
-    if momentum != 0 and buf is None:
-        buf = xp.empty(param.shape, dtype=dtype)
-    scratch = buf if buf is not None else xp.empty(1, dtype=dtype)  # never touched without momentum
-    one_minus_dampening = dtype.type(1 - dampening)
-    KERNEL.run(
-        "sgd_step_kernel",
-        param.size,
-        param,
-        xp.ascontiguousarray(grad),
-        scratch,
-        lr,
-        momentum,
-        one_minus_dampening,
-        weight_decay,
-        int(nesterov),
-        int(maximize),
-        int(first),
-        param.size,
-    )
-    return buf if momentum != 0 else None
+    return sgd_step_many([param], [grad], [buf], lr, momentum, dampening, weight_decay, nesterov, maximize)[0]
