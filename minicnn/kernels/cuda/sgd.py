@@ -46,7 +46,7 @@ def _source(slots: int) -> str:
     pick = "\n        else ".join(
         f"if ((j -= n{k - 1}) < n{k}) {{ p = p{k}; g = g{k}; b = b{k}; }}"
         if k
-        else f"if (j < n0) {{ p = p0; g = g0; b = b0; }}"
+        else "if (j < n0) { p = p0; g = g0; b = b0; }"
         for k in range(slots)
     )
     return f"""
