@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import models, nn, optim, random
+from . import backend, models, nn, optim, random
 from .autograd import no_grad
 from .data import MNIST, DataLoader, FashionMNIST, Subset, transforms
 from .nn import functional as F
@@ -122,15 +122,44 @@ def evaluate(model: nn.Module, loader: DataLoader, forward: Callable[[Any], Any]
     computes the logits (default ``model``; a DataParallel's ``forward`` splits the batches)."""
     was_training = model.training
     model.eval()
-    total_loss, correct, n = 0.0, 0, 0
+    totals = _Totals()
     with no_grad():
         for x, y in loader:
             logits = (forward or model)(x)
-            total_loss += float(F.cross_entropy(logits, y, reduction="sum").item())
-            correct += int((logits.array.argmax(axis=1) == y.array).sum())
-            n += len(y)
+            totals.add(F.cross_entropy(logits, y).array, logits.array, y.array)
     model.train(was_training)
+    total_loss, correct, n = totals.read()
     return total_loss / max(n, 1), correct / max(n, 1)
+
+
+class _Totals:
+    """Running sums of batch-mean losses (times batch sizes) and of correct predictions. The
+    per-batch values stay where they were computed until :meth:`read`: reading each on the
+    host would stop a GPU's queue at every step; a read every few steps costs one transfer."""
+
+    def __init__(self) -> None:
+        self.loss_sum, self.correct, self.seen = 0.0, 0, 0
+        self._losses: list[Any] = []
+        self._sizes: list[int] = []
+        self._hits: list[Any] = []
+
+    def add(self, mean_loss: Any, logits: Any, target: Any) -> None:
+        self._losses.append(mean_loss)
+        self._sizes.append(len(target))
+        self._hits.append((logits.argmax(axis=1) == target).sum())
+
+    def read(self) -> tuple[float, int, int]:
+        """(loss sum, correct, seen) so far."""
+        if self._sizes:
+            xp = backend.get_array_module(*self._hits)
+            losses = backend.to_numpy(xp.stack([xp.asarray(v) for v in self._losses])).astype(np.float64)
+            hits = backend.to_numpy(xp.stack(self._hits))
+            for loss, size, hit in zip(losses.tolist(), self._sizes, hits.tolist()):
+                self.loss_sum += loss * size
+                self.correct += int(hit)
+                self.seen += size
+            self._losses, self._sizes, self._hits = [], [], []
+        return self.loss_sum, self.correct, self.seen
 
 
 def newest_checkpoint(out: Path) -> Path | None:
@@ -217,8 +246,7 @@ def _epochs(
             dp.set_epoch(epoch)
         model.train()
         t0 = time.perf_counter()
-        seen = correct = 0
-        loss_sum = 0.0
+        totals = _Totals()
         bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)
         for x, y in bar:
             opt.zero_grad()
@@ -226,22 +254,21 @@ def _epochs(
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)
                 loss.backward()
-                loss_value = float(loss.item())
+                loss_value = loss.array
             else:
                 loss_value, logits = dp.forward_backward(x, y)
             opt.step()
             if sched is not None:
                 sched.step()
             step += 1
-            n = len(y)
-            seen += n
-            loss_sum += loss_value * n
-            correct += int((logits.array.argmax(axis=1) == y.array).sum())
+            totals.add(loss_value, logits.array, y.array)
             if cfg.progress and step % 10 == 0:
+                loss_sum, correct, seen = totals.read()
                 rate = seen / (time.perf_counter() - t0)
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}")
             if kill_at_step is not None and step == kill_at_step:
                 os.kill(os.getpid(), signal.SIGKILL)  # test hook: die like a killed process
+        loss_sum, correct, seen = totals.read()
         train_seconds = time.perf_counter() - t0
         test_loss, test_acc = evaluate(model, test_loader, None if dp is None else dp.forward)
         record = {
