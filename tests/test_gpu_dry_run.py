@@ -83,6 +83,7 @@ def test_gpu_check_dry_run(tmp_path):
     for name in ("lenet128", "lenet1024"):
         assert summary[name]["train_img_s"]["minicnn"] > 0 and summary[name]["train_img_s"]["torch"] > 0
         # one initial network, the same batches: minicnn on the (fake) GPU learns what torch learns
-        assert summary["targets"][f"{name} accuracy = torch's (within 0.3 %)"], summary[name]
+        assert summary["targets"][f"{name} accuracy = torch's (within 1 %)"], summary[name]
+        assert abs(summary[name]["test_acc"]["minicnn"] - summary[name]["test_acc"]["torch"]) < 0.002
     assert summary["lenet128"]["test_acc"]["minicnn"] > 0.8, summary["lenet128"]
     assert "kernels on the GPU" in r.stdout and "LeNet-5, one MNIST epoch on cuda" in r.stdout
