@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The prepared GPU check (issue: GPU through CuPy). Finishes in under 8 minutes on one GPU.
+# The prepared GPU check (issue: GPU through CuPy). Finishes in under 8 minutes on one GPU (each
+# step has a time limit; usually far less).
 #
 # Needs on the GPU machine: CuPy, PyTorch (CUDA), torchvision, pytest, hypothesis; no network.
 # MNIST must be reachable as <shared>/data/mnist, with <shared> = $MINICNN_SHARED, ../shared, or
@@ -40,29 +41,30 @@ assert mc.cuda.is_available()
 print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(), "| CuPy", cupy.__version__)
 EOF
 
-echo "== 1. test suite with the GPU cases enabled"
+# Order: the measurements first (the targets), the test suite last; each step has its own time
+# limit (at most 60 + 45 + 90 + 50 + 220 s), so that a slow step cannot take the others' time.
+echo "== 1. one LeNet-5 MNIST epoch on the GPU, batch 128 and 1024 (minicnn and torch CUDA)"
+timeout 60 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --json "$OUT/lenet128.json" \
+    2>&1 | tee "$OUT/lenet128.txt"
+timeout 45 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --batch-size 1024 \
+    --json "$OUT/lenet1024.json" 2>&1 | tee "$OUT/lenet1024.txt"
+
+echo "== 2. kernels on the GPU against PyTorch CUDA ($SECONDS s so far)"
+timeout 90 python benchmarks/bench_kernels.py --device cuda ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} --json "$OUT/kernels.json" \
+    2>&1 | tee "$OUT/kernels.txt"
+echo "== 2b. the same with minicnn's array code on CuPy instead of its CUDA kernels"
+timeout 50 python benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} \
+    --json "$OUT/kernels_array_code.json" 2>&1 | tee "$OUT/kernels_array_code.txt"
+
+echo "== 3. test suite with the GPU cases enabled ($SECONDS s so far)"
 if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then
     echo "skipped (dry run)" >"$OUT/pytest.txt"
 else
     # (the dry run of this script, a CPU-only test, is left to CI)
-    timeout 300 python -m pytest -q -p no:cacheprovider --ignore=tests/test_gpu_dry_run.py 2>&1 \
+    timeout 220 python -m pytest -q -p no:cacheprovider --ignore=tests/test_gpu_dry_run.py 2>&1 \
         | tee "$OUT/pytest.txt" | tail -5
 fi
 TESTS=$(tail -1 "$OUT/pytest.txt")
-
-echo "== 2. kernels on the GPU against PyTorch CUDA"
-timeout 150 python benchmarks/bench_kernels.py --device cuda ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} --json "$OUT/kernels.json" \
-    2>&1 | tee "$OUT/kernels.txt"
-echo "== 2b. the same with minicnn's array code on CuPy instead of its CUDA kernels"
-timeout 100 python benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} \
-    --json "$OUT/kernels_array_code.json" \
-    2>&1 | tee "$OUT/kernels_array_code.txt"
-
-echo "== 3. one LeNet-5 MNIST epoch on the GPU, batch 128 and 1024"
-timeout 120 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --json "$OUT/lenet128.json" \
-    2>&1 | tee "$OUT/lenet128.txt"
-timeout 90 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --batch-size 1024 \
-    --json "$OUT/lenet1024.json" \
-    2>&1 | tee "$OUT/lenet1024.txt"
+echo "== done in $SECONDS s"
 
 python benchmarks/gpu_summary.py "$OUT" "$TESTS" "${GPU_CHECK_DRY_RUN:-}"

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import numpy as np
 import pytest
 import torch
@@ -14,6 +15,10 @@ import torch
 import minicnn as mc
 
 torch.set_num_threads(int(os.environ.get("MINICNN_TEST_THREADS", "1")))
+# No per-example deadline anywhere: on a GPU the first example of a test also compiles its
+# kernels (NVRTC), which a 200 ms deadline would report as a flaky failure.
+hypothesis.settings.register_profile("minicnn", deadline=None)
+hypothesis.settings.load_profile("minicnn")
 
 SHARED = Path(os.environ.get("MINICNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
