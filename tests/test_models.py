@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from conftest import devices
 
 import minicnn as mc
 from minicnn import models as M
@@ -503,3 +504,39 @@ def test_one_sgd_step_lowers_the_loss(name: str, build: Any, size: int, channels
     with mc.no_grad():
         loss1 = _loss(model, x, y)
     assert np.isfinite(loss0.item()) and loss1.item() < loss0.item()
+
+
+# --------------------------------------------------------------------------------------
+# every family on the GPU computes what it computes on the CPU
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", devices()[1:])  # the "cuda" case only: the CPU is the reference
+@pytest.mark.parametrize("name, build, size, channels", SGD_CASES, ids=[c[0] for c in SGD_CASES])
+def test_family_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, size: int, channels: int) -> None:
+    """Loss, input gradient and every parameter gradient of one training-mode forward and
+    backward (auxiliary heads on; dropout off; batch norm on its running statistics: batch
+    statistics of 2 images at 1x1 resolution amplify float rounding), with
+    ``model.to(device)``, equal the CPU's to float32 tolerance."""
+    mc.manual_seed(0)
+    cpu = build()
+    gpu = build()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to(device)
+    rng = np.random.default_rng(3)
+    x_np = rng.standard_normal((2, channels, size, size)).astype(np.float32)
+    results = []
+    for model, dev in ((cpu, "cpu"), (gpu, device)):
+        model.train()
+        for m in model.modules():
+            if isinstance(m, (mc.nn.Dropout, mc.nn.Dropout2d, mc.nn.BatchNorm2d, mc.nn.BatchNorm1d)):
+                m.eval()
+        x = mc.tensor(x_np, requires_grad=True, device=dev)
+        loss = _loss(model, x, mc.tensor(np.array([1, 7]), device=dev))
+        loss.backward()
+        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
+    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
+    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
+    assert rel_err(gx_gpu, gx_cpu) < 1e-3, "input gradient"
+    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
+        assert rel_err(a, b) < 1e-3, pname
