@@ -48,7 +48,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from . import backend, random
 from .autograd import Tensor, no_grad
@@ -140,7 +139,7 @@ class DataParallel:
             theirs.close()
             self._conns.append(ours)
             self._procs.append(proc)
-        self._blas = ThreadpoolController()
+        self._blas = _threadpools()
 
     # -- the worker processes -------------------------------------------------------------
 
@@ -149,7 +148,7 @@ class DataParallel:
         the calling process is gone (end of file on the pipe)."""
         for other in [parent_end, *self._conns]:  # the calling process's pipe ends, inherited through fork
             other.close()
-        ThreadpoolController().limit(limits=1, user_api="blas")  # for the worker's whole life
+        _threadpools().limit(limits=1, user_api="blas")  # for the worker's whole life
         epoch: int | None = None
         random.manual_seed(random.derived_seed(base_seed, rank))
         grads = self._grad_views[rank - 1]
@@ -341,3 +340,11 @@ class DataParallel:
     def __del__(self) -> None:
         if not sys.is_finalizing():
             self.close()
+
+
+def _threadpools() -> Any:
+    """threadpoolctl's controller of this process's BLAS pools (imported when workers start:
+    ``import minicnn`` and one-process training do not need threadpoolctl)."""
+    from threadpoolctl import ThreadpoolController  # noqa: PLC0415
+
+    return ThreadpoolController()

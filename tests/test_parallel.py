@@ -17,6 +17,9 @@ import minicnn as mc
 from minicnn.nn import functional as F
 from minicnn.parallel import DataParallel
 
+# a dependency of minicnn, installed wherever minicnn is (CI); a bare GPU machine may lack it
+pytest.importorskip("threadpoolctl", reason="DataParallel's workers limit BLAS threads through threadpoolctl")
+
 
 def _model(seed: int = 0) -> mc.nn.Module:
     mc.manual_seed(seed)

@@ -49,7 +49,12 @@ def test_one_epoch_of_lenet5_reaches_98_percent(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics) == 1 and metrics[0]["test_acc"] >= 0.98, metrics
     assert (out / "checkpoint-epoch1.npz").exists()
-    assert (out / "curves.png").exists() and (out / "filters.png").exists()
+    try:  # the plots need matplotlib (the [plot] extra, installed by CI); without it they are skipped
+        import matplotlib  # noqa: F401, PLC0415
+
+        assert (out / "curves.png").exists() and (out / "filters.png").exists()
+    except ImportError:
+        assert "matplotlib is not installed" in r.stdout + r.stderr
     r = _cli("eval", str(out / "checkpoint-epoch1.npz"), "--data-dir", str(MNIST_DIR))
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"{100 * metrics[0]['test_acc']:.2f} %" in r.stdout
@@ -84,6 +89,7 @@ def test_kill_mid_epoch_and_resume_gives_the_same_weights(tmp_path):
 def test_workers_split_the_batch_and_follow_the_single_process_run(tmp_path):
     """--workers 2 (mc.parallel.DataParallel) computes the same gradients up to float rounding,
     so after 20 steps the weights agree closely with a one-process run; kill + resume works too."""
+    pytest.importorskip("threadpoolctl", reason="DataParallel's workers limit BLAS threads through threadpoolctl")
     _require_mnist()
     data = ("--data-dir", str(MNIST_DIR))
     one, two, killed = tmp_path / "one", tmp_path / "two", tmp_path / "killed"
