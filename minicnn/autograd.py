@@ -366,7 +366,10 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError("in-place assignment to a tensor that requires grad")
-        self.array[_ops.plain_index(index)] = value.array if isinstance(value, Tensor) else value
+        value = value.array if isinstance(value, Tensor) else value
+        if isinstance(value, np.ndarray) and backend.is_cupy_array(self.array):
+            value = backend.to_device(value, self.device)  # CuPy takes no host array here
+        self.array[_ops.plain_index(index)] = value
         self._version += 1
 
     # comparisons give non-differentiable boolean tensors

@@ -1037,3 +1037,22 @@ def test_gpu_draws_of_an_epoch_depend_only_on_seed_and_epoch(fake_gpu):
     np.testing.assert_array_equal(resumed, straight)
     mc_random.begin_epoch(3)
     assert not np.array_equal(mc_random.generator(backend._cupy).random(10, dtype=np.float32), straight)
+
+
+def test_init_and_assignment_of_gpu_tensors(fake_gpu):
+    """Every nn.init function draws with CuPy's generator API (which has no ``normal``), and a
+    host array assigned into a GPU tensor is moved to the device first (CuPy refuses it)."""
+    t = mc.zeros((64, 32), device="cuda")
+    for name, args in [
+        ("uniform_", ()), ("normal_", ()), ("trunc_normal_", (0.0, 1.0, -0.5, 0.5)), ("kaiming_uniform_", ()),
+        ("kaiming_normal_", ()), ("xavier_uniform_", ()), ("xavier_normal_", ()), ("constant_", (0.5,)),
+    ]:  # fmt: skip
+        getattr(mc.nn.init, name)(t, *args)
+        assert isinstance(t.array, FakeGpuArray) and t.dtype == np.float32, name
+    assert t.numpy().min() == t.numpy().max() == 0.5
+    mc.nn.init.trunc_normal_(t, 0.0, 1.0, -0.5, 0.5)
+    assert -0.5 <= t.numpy().min() and t.numpy().max() <= 0.5
+    t[1:3] = np.ones((2, 32), np.float32)
+    t[np.array([5])] = np.full((1, 32), 2.0, np.float32)
+    assert isinstance(t.array, FakeGpuArray)
+    assert (t.numpy()[1:3] == 1).all() and (t.numpy()[5] == 2).all()

@@ -189,9 +189,12 @@ def max_pool2d_forward(
             xp.maximum(y, _window_view(x_pad, g, i, j), out=y)  # maximum propagates NaN, as torch does
         return y, None
 
+    index_dtype = np.uint8 if len(offsets) <= 255 else np.int32
+    if xp is not np:  # on a GPU, asking whether y holds a NaN would wait for it: take the NaN rule at once
+        return _max_pool2d_nan_scan(x_pad, g, offsets, index_dtype)
     # Each offset's view is copied once into a contiguous buffer: the comparisons and updates
     # below then run on contiguous memory, several times faster than on the strided view.
-    argmax = xp.zeros(y.shape, dtype=xp.uint8 if len(offsets) <= 255 else xp.int32)
+    argmax = xp.zeros(y.shape, dtype=index_dtype)
     win = xp.empty_like(y)
     better = xp.empty(y.shape, dtype=bool)
     candidate = xp.empty_like(argmax)

@@ -109,11 +109,11 @@ def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
 
-    def draw(g: Any) -> Any:
-        x = g.normal(mean, std, size=t.shape)
+    def draw(g: Any) -> Any:  # standard_normal: CuPy's generator has no normal()
+        x = mean + std * g.standard_normal(t.shape)
         bad = (x < a) | (x > b)
         while bad.any():
-            x[bad] = g.normal(mean, std, size=int(bad.sum()))
+            x[bad] = mean + std * g.standard_normal(int(bad.sum()))
             bad = (x < a) | (x > b)
         return x
 

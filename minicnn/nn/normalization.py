@@ -87,7 +87,8 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1
             if self.momentum is None:  # cumulative moving average of all batches so far
-                momentum = 1.0 / float(self.num_batches_tracked.array)
+                # a 0-d array of the statistics' dtype: no host read on a GPU
+                momentum = (1.0 / self.num_batches_tracked.array).astype(x.dtype)
         # Batch statistics in training, and also in evaluation when no running stats exist.
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep_running = not self.training or self.track_running_stats

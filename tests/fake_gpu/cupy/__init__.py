@@ -189,10 +189,19 @@ class RawModule:
 
 
 class _Generator:
+    """NumPy's generator with only the methods CuPy's ``Generator`` has (no ``normal``,
+    ``choice``, ``permutation``, ``shuffle``)."""
+
+    METHODS = {"beta", "binomial", "chisquare", "dirichlet", "exponential", "f", "gamma", "geometric",
+               "hypergeometric", "integers", "logseries", "poisson", "power", "random", "standard_exponential",
+               "standard_gamma", "standard_normal", "uniform"}  # fmt: skip
+
     def __init__(self, seed: Any) -> None:
         self.rng = np.random.default_rng(seed)
 
     def __getattr__(self, name: str) -> Any:
+        if name not in self.METHODS:
+            raise AttributeError(f"fake CuPy: cupy.random.Generator has no attribute {name!r}")
         return _as_device(getattr(self.rng, name))
 
 
