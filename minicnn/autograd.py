@@ -63,21 +63,16 @@ def _as_array(data: Any, dtype: Any = None, device: Any = None):
     """Turn ``data`` into a backend array: Python floats become float32 like torch."""
     if isinstance(data, Tensor):
         data = data.array
+    if device is not None:  # converted where it is, then copied once (host -> GPU, GPU -> GPU)
+        return backend.to_device(_as_array(data, dtype), device)
     xp = backend.get_array_module(data)
-    if device is not None:
-        xp = backend.xp_for_device(device)
-    if dtype is not None:
-        arr = xp.asarray(data, dtype=dtype)
-    elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
-        arr = xp.asarray(data)
-    else:
-        arr = np.asarray(data)
-        if arr.dtype == np.float64:
-            arr = arr.astype(DEFAULT_DTYPE)
-        arr = xp.asarray(arr)
-    if device is not None:
-        arr = backend.to_device(arr, device)
-    return arr
+    with backend.array_scope(data):  # a GPU array is converted on its own GPU
+        if dtype is not None:
+            return xp.asarray(data, dtype=dtype)
+        if isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
+            return xp.asarray(data)
+    arr = np.asarray(data)
+    return arr.astype(DEFAULT_DTYPE) if arr.dtype == np.float64 else arr
 
 
 class Tensor:
@@ -278,14 +273,17 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if grad is None:
-            if self.array.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs, got shape {self.shape}")
-            g = self.xp.ones_like(self.array)
-        else:
-            g = self.xp.array(_as_array(grad, dtype=self.dtype), copy=True)
-            if g.shape != self.array.shape:
-                raise ValueError(f"backward: grad has shape {g.shape}, expected {self.shape}")
+        with backend.array_scope(self.array):
+            if grad is None:
+                if self.array.size != 1:
+                    raise RuntimeError(
+                        f"grad can be implicitly created only for scalar outputs, got shape {self.shape}"
+                    )
+                g = self.xp.ones_like(self.array)
+            else:
+                g = self.xp.array(_as_array(grad, dtype=self.dtype), copy=True)
+                if g.shape != self.array.shape:
+                    raise ValueError(f"backward: grad has shape {g.shape}, expected {self.shape}")
         run_backward(self, g, retain_graph)
 
     # -- arithmetic: defined in minicnn.ops, bound here --------------------------------
@@ -524,7 +522,8 @@ class Function:
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
             fn.versions = tuple(t._version for t in tensors)
-        y = fn.forward(*(t.array for t in tensors))
+        with backend.array_scope(tensors[0].array) if tensors else backend._NO_SCOPE:  # their GPU
+            y = fn.forward(*(t.array for t in tensors))
         out = Tensor.__new__(Tensor)
         out.array, out.grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
@@ -565,7 +564,8 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
         if isinstance(x, Tensor):
             out.append(x)
         elif ref is not None and isinstance(x, (int, float, bool)) and ref.dtype.kind == "f":
-            out.append(Tensor(ref.xp.asarray(x, dtype=ref.dtype)))
+            with backend.array_scope(ref.array):
+                out.append(Tensor(ref.xp.asarray(x, dtype=ref.dtype)))
         else:
             out.append(Tensor(x, device=None if ref is None else ref.device))
     devices = {t.device for t in out}
@@ -657,42 +657,47 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
     for t in reversed(_topological_order(root)):
         g = grads.pop(id(t), None)
-        if g is None:
+        if g is not None:
+            with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
+                _backward_step(t, g, grads, leaf_bases, retain_graph)
+
+
+def _backward_step(t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool) -> None:
+    """Give ``g`` = dL/dt to a leaf's ``.grad``, or pass it through ``t``'s op to its inputs."""
+    fn = t.grad_fn
+    if fn is None:
+        if t.grad is None:
+            base = _base_id(g)
+            if base in leaf_bases:
+                g = g.copy()
+                base = id(g)
+            leaf_bases.add(base)
+            t.grad = Tensor(g)
+        elif getattr(getattr(t.grad.array, "flags", None), "writeable", True):
+            t.grad.array += g  # the leaf owns this memory (see above): accumulate in place
+        else:
+            t.grad.array = t.grad.array + g
+        return
+    if t._retain_grad:
+        t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.array + g)
+    _check_saved(fn, t)
+    in_grads = fn.backward(g)
+    if not isinstance(in_grads, tuple):
+        in_grads = (in_grads,)
+    for inp, gi in zip(fn.inputs, in_grads):
+        if gi is None or not inp.requires_grad:
             continue
-        fn = t.grad_fn
-        if fn is None:
-            if t.grad is None:
-                base = _base_id(g)
-                if base in leaf_bases:
-                    g = g.copy()
-                    base = id(g)
-                leaf_bases.add(base)
-                t.grad = Tensor(g)
-            elif getattr(getattr(t.grad.array, "flags", None), "writeable", True):
-                t.grad.array += g  # the leaf owns this memory (see above): accumulate in place
-            else:
-                t.grad.array = t.grad.array + g
-            continue
-        if t._retain_grad:
-            t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.array + g)
-        _check_saved(fn, t)
-        in_grads = fn.backward(g)
-        if not isinstance(in_grads, tuple):
-            in_grads = (in_grads,)
-        for inp, gi in zip(fn.inputs, in_grads):
-            if gi is None or not inp.requires_grad:
-                continue
-            if gi.shape != inp.array.shape:
-                raise RuntimeError(
-                    f"{type(fn).__name__}.backward returned a gradient of shape {tuple(gi.shape)} "
-                    f"for an input of shape {inp.shape}"
-                )
-            if gi.dtype != inp.array.dtype:
-                gi = gi.astype(inp.array.dtype)
-            key = id(inp)
-            grads[key] = gi if key not in grads else grads[key] + gi
-        if not retain_graph:
-            fn.release()
+        if gi.shape != inp.array.shape:
+            raise RuntimeError(
+                f"{type(fn).__name__}.backward returned a gradient of shape {tuple(gi.shape)} "
+                f"for an input of shape {inp.shape}"
+            )
+        if gi.dtype != inp.array.dtype:
+            gi = gi.astype(inp.array.dtype)
+        key = id(inp)
+        grads[key] = gi if key not in grads else grads[key] + gi
+    if not retain_graph:
+        fn.release()
 
 
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)

@@ -8,6 +8,7 @@ CuPy itself. CuPy is imported lazily, the first time a CUDA device is asked for,
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -95,6 +96,33 @@ def require_cupy():
 def xp_for_device(device: Any):
     kind, _ = parse_device(device)
     return np if kind == "cpu" else require_cupy()
+
+
+_NO_SCOPE = contextlib.nullcontext()
+
+
+def array_scope(a: Any) -> Any:
+    """The context in which CuPy allocates and launches on ``a``'s GPU.
+
+    CuPy works on its *current* device: every ``cupy.empty``, elementwise kernel and GEMM
+    runs there, wherever its inputs live. minicnn's ops, backward steps and optimiser
+    updates therefore enter the device of their arrays (``cupy.cuda.Device(N)``), so that
+    tensors on ``"cuda:1"`` work without the caller switching devices, as in torch. For a host
+    array, or one on the current GPU already, this is a shared no-op context."""
+    cp = cupy_if_loaded()
+    if cp is None or not isinstance(a, cp.ndarray):
+        return _NO_SCOPE
+    idx = a.device.id
+    return _NO_SCOPE if idx == cp.cuda.runtime.getDevice() else cp.cuda.Device(idx)
+
+
+def device_scope(device: Any) -> Any:
+    """:func:`array_scope` for a device name (``"cpu"``, ``"cuda:N"``, None = cpu)."""
+    kind, idx = parse_device(device)
+    if kind == "cpu":
+        return _NO_SCOPE
+    cp = require_cupy()
+    return _NO_SCOPE if idx == cp.cuda.runtime.getDevice() else cp.cuda.Device(idx)
 
 
 def to_device(x: Any, device: Any):

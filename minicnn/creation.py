@@ -37,48 +37,56 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     xp = backend.xp_for_device(device)
-    return Tensor(xp.zeros(_shape(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    with backend.device_scope(device):
+        return Tensor(xp.zeros(_shape(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     xp = backend.xp_for_device(device)
-    return Tensor(xp.ones(_shape(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    with backend.device_scope(device):
+        return Tensor(xp.ones(_shape(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     xp = backend.xp_for_device(device)
-    return Tensor(xp.full(_shape((size,)), fill_value, dtype=_dtype(dtype)), requires_grad=requires_grad)
+    with backend.device_scope(device):
+        return Tensor(xp.full(_shape((size,)), fill_value, dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     xp = t.xp if device is None else backend.xp_for_device(device)
-    out = Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    with backend.array_scope(t.array) if device is None else backend.device_scope(device):
+        out = Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
     return out if device is None else out.to(device)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     xp = t.xp if device is None else backend.xp_for_device(device)
-    out = Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    with backend.array_scope(t.array) if device is None else backend.device_scope(device):
+        out = Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
     return out if device is None else out.to(device)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Standard normal samples from the library generator."""
     xp = backend.xp_for_device(device)
-    a = random.generator(xp).standard_normal(_shape(size), dtype=np.float64).astype(_dtype(dtype))
+    with backend.device_scope(device):
+        a = random.generator(xp).standard_normal(_shape(size), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(a, requires_grad=requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform [0, 1) samples from the library generator."""
     xp = backend.xp_for_device(device)
-    a = random.generator(xp).random(_shape(size), dtype=np.float64).astype(_dtype(dtype))
+    with backend.device_scope(device):
+        a = random.generator(xp).random(_shape(size), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(a, requires_grad=requires_grad)
 
 
 def randint(low: int, high: int, size: Any, dtype: Any = np.int64, device: Any = None) -> Tensor:
     xp = backend.xp_for_device(device)
-    return Tensor(random.generator(xp).integers(low, high, size=_shape((size,))).astype(dtype))
+    with backend.device_scope(device):
+        return Tensor(random.generator(xp).integers(low, high, size=_shape((size,))).astype(dtype))
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None) -> Tensor:
@@ -89,4 +97,5 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else DEFAULT_DTYPE
-    return Tensor(xp.arange(start, end, step, dtype=dtype))
+    with backend.device_scope(device):
+        return Tensor(xp.arange(start, end, step, dtype=dtype))

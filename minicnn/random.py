@@ -11,20 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from .backend import cupy_if_loaded
-
 _seed: int | None = None
 _np_rng: np.random.Generator = np.random.default_rng()
-_cp_rng: Any = None
-_epoch: int | None = None  # set by begin_epoch: the CuPy generator is derived from (seed, epoch)
+_cp_rngs: dict[int, Any] = {}  # CuPy generators by GPU (each keeps its state on its device)
+_epoch: int | None = None  # set by begin_epoch: the CuPy generators are derived from (seed, epoch)
 
 
 def manual_seed(seed: int) -> None:
     """Seed every random source minicnn uses."""
-    global _seed, _np_rng, _cp_rng, _epoch
+    global _seed, _np_rng, _epoch
     _seed = int(seed)
     _np_rng = np.random.default_rng(_seed)
-    _cp_rng = None  # re-created lazily from the seed on first GPU use
+    _cp_rngs.clear()  # re-created lazily from the seed on first GPU use
     _epoch = None
 
 
@@ -37,9 +35,9 @@ def begin_epoch(epoch: int) -> None:
     resumed from the checkpoint of epoch e-1 draws exactly what the uninterrupted run drew.
     (:class:`minicnn.parallel.DataParallel` does the same for its workers with ``set_epoch``.)
     """
-    global _cp_rng, _epoch
+    global _epoch
     _epoch = int(epoch)
-    _cp_rng = None
+    _cp_rngs.clear()
 
 
 def derived_seed(*key: int) -> int:
@@ -49,16 +47,21 @@ def derived_seed(*key: int) -> int:
 
 
 def generator(xp: Any = np):
-    """The library generator for array module ``xp`` (numpy or cupy)."""
-    global _cp_rng
+    """The library generator for array module ``xp`` (numpy or cupy). For CuPy, the one of
+    the current GPU (ops run on their inputs' GPU): GPU 0 draws from the seed itself, GPU k
+    from a stream derived from (seed, k)."""
     if xp is np:
         return _np_rng
-    if _cp_rng is None:
+    device = xp.cuda.runtime.getDevice()
+    rng = _cp_rngs.get(device)
+    if rng is None:
         seed = _seed if _seed is not None else int(_np_rng.integers(2**63))
         if _epoch is not None:
             seed = derived_seed(seed, _epoch)
-        _cp_rng = xp.random.default_rng(seed)
-    return _cp_rng
+        if device:
+            seed = derived_seed(seed, 2**32 + device)
+        rng = _cp_rngs[device] = xp.random.default_rng(seed)
+    return rng
 
 
 def get_rng_state() -> dict[str, Any]:
@@ -67,11 +70,9 @@ def get_rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    global _seed, _np_rng, _cp_rng
+    global _seed, _np_rng
     seed = int(state.get("seed", -1))
     _seed = None if seed < 0 else seed
     rng = np.random.default_rng()
     rng.bit_generator.state = state["bit_generator"]
     _np_rng = rng
-    cp = cupy_if_loaded()
-    _cp_rng = None if cp is None else _cp_rng

@@ -146,14 +146,16 @@ class _Totals:
     def add(self, mean_loss: Any, logits: Any, target: Any) -> None:
         self._losses.append(mean_loss)
         self._sizes.append(len(target))
-        self._hits.append((logits.argmax(axis=1) == target).sum())
+        with backend.array_scope(logits):
+            self._hits.append((logits.argmax(axis=1) == target).sum())
 
     def read(self) -> tuple[float, int, int]:
         """(loss sum, correct, seen) so far."""
         if self._sizes:
             xp = backend.get_array_module(*self._hits)
-            losses = backend.to_numpy(xp.stack([xp.asarray(v) for v in self._losses])).astype(np.float64)
-            hits = backend.to_numpy(xp.stack(self._hits))
+            with backend.array_scope(self._hits[0]):
+                losses = backend.to_numpy(xp.stack([xp.asarray(v) for v in self._losses])).astype(np.float64)
+                hits = backend.to_numpy(xp.stack(self._hits))
             for loss, size, hit in zip(losses.tolist(), self._sizes, hits.tolist()):
                 self.loss_sum += loss * size
                 self.correct += int(hit)

@@ -768,7 +768,7 @@ def fake_gpu(monkeypatch):
     """Install the fake CuPy (tests/fake_gpu) as minicnn's CuPy; the kernels' module caches start (and end) empty."""
     monkeypatch.setattr(backend, "_cupy", fake_cupy)
     monkeypatch.setitem(sys.modules, "cupyx", fake_cupyx)
-    monkeypatch.setattr(mc_random, "_cp_rng", None)
+    monkeypatch.setattr(mc_random, "_cp_rngs", {})
     for module in MODULES:
         monkeypatch.setattr(module.KERNEL, "_gpu_modules", {})
         monkeypatch.setattr(module.KERNEL, "_gpu_functions", {})
@@ -985,8 +985,8 @@ def test_bad_targets_on_the_gpu_raise_at_the_next_host_read(fake_gpu, monkeypatc
 
 
 def test_training_command_on_fake_cupy_matches_the_cpu(fake_gpu, tmp_path):
-    """trainer.train with device="cuda" (DataLoader batches moved to the device, checkpoints
-    written from a GPU model, evaluation on the GPU) against the same run on the CPU."""
+    """trainer.train with device="cuda" and "cuda:1" (DataLoader batches moved to the device,
+    checkpoints written from a GPU model, evaluation on the GPU) against the same run on the CPU."""
     from conftest import SHARED
 
     from minicnn.trainer import TrainConfig, train
@@ -995,7 +995,7 @@ def test_training_command_on_fake_cupy_matches_the_cpu(fake_gpu, tmp_path):
     if not (mnist / "train-images-idx3-ubyte.gz").exists():
         pytest.fail(f"the real MNIST is expected in {mnist}")
     runs = {}
-    for device in ("cpu", "cuda"):
+    for device in ("cpu", "cuda", "cuda:1"):
         cfg = TrainConfig(
             device=device,
             epochs=1,
@@ -1008,10 +1008,11 @@ def test_training_command_on_fake_cupy_matches_the_cpu(fake_gpu, tmp_path):
         )
         runs[device] = train(cfg, log=lambda _: None)
         runs[device]["weights"] = mc.load(tmp_path / device / "checkpoint-epoch1.npz")["model"]
-    assert runs["cuda"]["train_loss"] == pytest.approx(runs["cpu"]["train_loss"], rel=1e-5)
-    assert runs["cuda"]["test_acc"] == runs["cpu"]["test_acc"]
-    for name, a in runs["cpu"]["weights"].items():
-        np.testing.assert_allclose(runs["cuda"]["weights"][name], a, rtol=1e-4, atol=1e-5, err_msg=name)
+    for gpu in ("cuda", "cuda:1"):
+        assert runs[gpu]["train_loss"] == pytest.approx(runs["cpu"]["train_loss"], rel=1e-5)
+        assert runs[gpu]["test_acc"] == runs["cpu"]["test_acc"]
+        for name, a in runs["cpu"]["weights"].items():
+            np.testing.assert_allclose(runs[gpu]["weights"][name], a, rtol=1e-4, atol=1e-5, err_msg=name)
     assert {"im2col_kernel", "col2im_kernel", "max_pool2d_forward_kernel", "sgd_step_kernel"} <= set(
         FakeRawModule.launched
     )
@@ -1056,3 +1057,53 @@ def test_init_and_assignment_of_gpu_tensors(fake_gpu):
     t[np.array([5])] = np.full((1, 32), 2.0, np.float32)
     assert isinstance(t.array, FakeGpuArray)
     assert (t.numpy()[1:3] == 1).all() and (t.numpy()[5] == 2).all()
+
+
+def test_a_second_gpu(fake_gpu):
+    """A model and its data on "cuda:1" while GPU 0 stays current (the caller never switches):
+    every op, backward step, optimiser update, init and draw runs on GPU 1 (the fake, like
+    CuPy, refuses a kernel on one GPU over arrays of another), and training equals the CPU's."""
+    import fake_gpu.cupy as fc
+
+    assert mc.cuda.device_count() == fc.DEVICES == 2
+
+    def build() -> mc.nn.Module:
+        return mc.nn.Sequential(
+            mc.nn.Conv2d(3, 6, 3, padding=1, bias=False),  # (a bias before BN gets noise, which Adam amplifies)
+            mc.nn.BatchNorm2d(6),
+            mc.nn.ReLU(),
+            mc.nn.MaxPool2d(2),
+            mc.nn.Conv2d(6, 6, 3, padding=1, groups=6),
+            mc.nn.LocalResponseNorm(3),
+            mc.nn.Flatten(),
+            mc.nn.Dropout(0.0),
+            mc.nn.Linear(6 * 4 * 4, 5),
+        )
+
+    mc.manual_seed(0)
+    cpu, gpu = build(), build()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to("cuda:1")
+    for opt_cls, kwargs in ((mc.optim.SGD, dict(lr=0.1, momentum=0.9)), (mc.optim.Adam, dict(lr=0.01))):
+        opts = [opt_cls(m.parameters(), **kwargs) for m in (cpu, gpu)]
+        rng = np.random.default_rng(1)
+        for _ in range(2):
+            x, y = rng.standard_normal((4, 3, 8, 8)).astype(np.float32), rng.integers(0, 5, 4)
+            losses = []
+            for model, opt, device in ((cpu, opts[0], "cpu"), (gpu, opts[1], "cuda:1")):
+                loss = mc.nn.functional.cross_entropy(model(mc.tensor(x, device=device)), mc.tensor(y, device=device))
+                opt.zero_grad(set_to_none=False)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+                assert fc._current[0] == 0
+            assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    for (name, a), b in zip(cpu.state_dict().items(), gpu.state_dict().values()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=name)
+    assert all(p.array.device.id == 1 for p in gpu.parameters())
+    t = mc.randn(3, 4, device="cuda:1")
+    mc.nn.init.kaiming_uniform_(t)
+    for u in (t, mc.zeros(2, device="cuda:1"), mc.arange(3, device="cuda:1"), mc.zeros_like(t), t * 2 + 1):
+        assert u.array.device.id == 1
+    dropped = mc.nn.functional.dropout(mc.ones(64, 64, device="cuda:1"), 0.5)
+    assert dropped.array.device.id == 1 and set(np.unique(dropped.numpy())) == {0.0, 2.0}

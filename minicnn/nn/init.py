@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import random
+from .. import backend, random
 from ..autograd import Tensor
 
 
@@ -39,8 +39,8 @@ def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 
 def _fill(t: Tensor, draw: Any) -> Tensor:
     """Replace the data of ``t`` (same shape, dtype, device) with ``draw(generator)``."""
-    rng = random.generator(t.xp)
-    new = t.xp.asarray(draw(rng), dtype=t.dtype)
+    with backend.array_scope(t.array):  # draws and allocates on t's GPU
+        new = t.xp.asarray(draw(random.generator(t.xp)), dtype=t.dtype)
     if new.shape == t.shape:
         t.array = new  # the fresh draw becomes the data: no second pass over memory
     else:

@@ -174,7 +174,8 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.array = p.grad.xp.zeros_like(p.grad.array)
+                with backend.array_scope(p.grad.array):
+                    p.grad.array = p.grad.xp.zeros_like(p.grad.array)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self, like torch."""

@@ -39,23 +39,24 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
         xp = backend.xp_for_device(device)
-        if affine:
-            self.weight = Parameter(xp.ones(num_features, dtype=dt))
-            if bias:
-                self.bias = Parameter(xp.zeros(num_features, dtype=dt))
+        with backend.device_scope(device):  # allocate on that GPU
+            if affine:
+                self.weight = Parameter(xp.ones(num_features, dtype=dt))
+                if bias:
+                    self.bias = Parameter(xp.zeros(num_features, dtype=dt))
+                else:
+                    self.register_parameter("bias", None)
             else:
+                self.register_parameter("weight", None)
                 self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", xp.zeros(num_features, dtype=dt))
-            self.register_buffer("running_var", xp.ones(num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", xp.zeros((), dtype=np.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+            if track_running_stats:
+                self.register_buffer("running_mean", xp.zeros(num_features, dtype=dt))
+                self.register_buffer("running_var", xp.ones(num_features, dtype=dt))
+                self.register_buffer("num_batches_tracked", xp.zeros((), dtype=np.int64))
+            else:
+                self.register_buffer("running_mean", None)
+                self.register_buffer("running_var", None)
+                self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -85,10 +86,11 @@ class _BatchNorm(Module):
         self._check_input(x)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.array += 1
-            if self.momentum is None:  # cumulative moving average of all batches so far
-                # a 0-d array of the statistics' dtype: no host read on a GPU
-                momentum = (1.0 / self.num_batches_tracked.array).astype(x.dtype)
+            with backend.array_scope(self.num_batches_tracked.array):  # on its GPU
+                self.num_batches_tracked.array += 1
+                if self.momentum is None:  # cumulative moving average of all batches so far
+                    # a 0-d array of the statistics' dtype: no host read on a GPU
+                    momentum = (1.0 / self.num_batches_tracked.array).astype(x.dtype)
         # Batch statistics in training, and also in evaluation when no running stats exist.
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep_running = not self.training or self.track_running_stats

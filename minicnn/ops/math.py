@@ -275,7 +275,11 @@ def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
         if isinstance(x, Tensor):
             out.append(x if x.dtype == dt else astype(x, dt))
         else:
-            out.append(Tensor(ref.xp.asarray(x, dtype=dt)) if isinstance(ref, Tensor) else Tensor(x, dtype=dt))
+            if isinstance(ref, Tensor):
+                with backend.array_scope(ref.array):
+                    out.append(Tensor(ref.xp.asarray(x, dtype=dt)))
+            else:
+                out.append(Tensor(x, dtype=dt))
     return out[0], out[1]
 
 

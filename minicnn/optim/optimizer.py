@@ -117,7 +117,8 @@ class Optimizer:
         """Update the (param, grad, state) items of one group: one :meth:`_update` each, unless
         an optimiser does several at once (SGD's multi-tensor GPU kernel)."""
         for param, grad, state in items:
-            self._update(param, grad, state, group)
+            with backend.array_scope(param):  # buffers are created and updated on param's GPU
+                self._update(param, grad, state, group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop the gradients (``set_to_none``) or replace them with zeros."""
@@ -129,7 +130,8 @@ class Optimizer:
                     p.grad = None
                 else:
                     # a fresh array: the old one may be shared with other tensors
-                    p.grad.array = p.grad.xp.zeros_like(p.grad.array)
+                    with backend.array_scope(p.grad.array):
+                        p.grad.array = p.grad.xp.zeros_like(p.grad.array)
 
     # -- state dicts ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

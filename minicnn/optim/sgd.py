@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import backend
 from ..backend import get_array_module
 from ..kernels import cuda
 from .optimizer import Optimizer
@@ -71,11 +72,14 @@ class SGD(Optimizer):
             if cuda.enabled_for(param, grad, state.get("momentum_buffer")):
                 fused.setdefault((param.dtype, param.device.id), []).append(item)
             else:
-                self._update(param, grad, state, group)
+                with backend.array_scope(param):
+                    self._update(param, grad, state, group)
         for batch in fused.values():
             params, grads, states = zip(*batch)
             bufs = [s.get("momentum_buffer") for s in states]
-            for state, buf in zip(states, cuda.sgd.sgd_step_many(params, grads, bufs, *self._settings(group))):
+            with backend.array_scope(params[0]):
+                new_bufs = cuda.sgd.sgd_step_many(params, grads, bufs, *self._settings(group))
+            for state, buf in zip(states, new_bufs):
                 if buf is not None:
                     state["momentum_buffer"] = buf
 

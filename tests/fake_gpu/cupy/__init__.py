@@ -28,23 +28,48 @@ EMULATED_THREADS_UP_TO = 1 << 14
 """A launch of at most this many threads runs as its grid; a larger one as a single thread."""
 
 
+DEVICES = 2
+"""Fake GPUs: 0 and 1. Like CuPy, arrays live on the device that was current when they were
+made, and a kernel (an elementwise op, a reduction, a RawModule launch...) runs on the current
+device and refuses arrays of another (CuPy: "The device where the array resides (1) is
+different from the current device (0)", without peer access)."""
+_current = [0]
+
+
 class _Device:
-    def __init__(self, index: int = 0) -> None:
-        self.id = index
+    """``cupy.cuda.Device(i)``: a context that makes GPU i current; ``Device()`` is the current one."""
+
+    def __init__(self, index: int | None = None) -> None:
+        self.id = _current[0] if index is None else int(index)
+        if not 0 <= self.id < DEVICES:
+            raise ValueError(f"fake CuPy: no device {self.id} (there are {DEVICES})")
+        self._saved: list[int] = []
 
     def synchronize(self) -> None:
         return None
 
     def __enter__(self) -> _Device:
+        self._saved.append(_current[0])
+        _current[0] = self.id
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        return None
+        _current[0] = self._saved.pop()
+
+
+def _on_current_device(a: FakeGpuArray) -> None:
+    if a._dev != _current[0]:
+        raise ValueError(
+            f"fake CuPy: the device where the array resides ({a._dev}) is different from the current "
+            f"device ({_current[0]})"
+        )
 
 
 def _host(a: Any) -> Any:
-    """The NumPy view of a device array; a host array is refused, a scalar passes."""
+    """The NumPy view of a device array (which must be on the current device); a host array is
+    refused, a scalar passes."""
     if isinstance(a, FakeGpuArray):
+        _on_current_device(a)
         return a.view(np.ndarray)
     if isinstance(a, np.ndarray):
         raise TypeError(f"Unsupported type {type(a)} (fake CuPy: a host array mixed with device arrays)")
@@ -73,11 +98,17 @@ def _device(r: Any) -> Any:
 
 
 class FakeGpuArray(np.ndarray):
-    """A NumPy array posing as a CuPy array on device 0."""
+    """A NumPy array posing as a CuPy array on the device that was current when it was made
+    (a view stays on its base's device)."""
+
+    _dev = 0
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._dev = obj._dev if isinstance(obj, FakeGpuArray) else _current[0]
 
     @property
     def device(self) -> _Device:
-        return _Device(0)
+        return _Device(self._dev)
 
     def get(self) -> np.ndarray:
         return np.array(self.view(np.ndarray))
@@ -103,9 +134,14 @@ class FakeGpuArray(np.ndarray):
         return super().__array_function__(func, types, args, kwargs)
 
     def __getitem__(self, key: Any) -> Any:
-        return _device(super().__getitem__(_index(key)))
+        r = super().__getitem__(_index(key))
+        if isinstance(r, np.generic):  # CuPy gives a 0-d array on the array's device
+            r = np.asarray(r).view(FakeGpuArray)
+            r._dev = self._dev
+        return r
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        _on_current_device(self)  # a copy kernel on the current device
         super().__setitem__(_index(key), _host(value))
 
 
@@ -119,11 +155,13 @@ def _index(key: Any) -> Any:
 _CONVERTERS = {"array", "asarray", "asanyarray"}  # the functions that take host arrays
 
 
-def _unwrap(v: Any) -> Any:
+def _unwrap(v: Any, converter: bool = False) -> Any:
     if isinstance(v, FakeGpuArray):
+        if not converter:  # cupy.asarray(a) of another device's array copies it here
+            _on_current_device(v)
         return v.view(np.ndarray)
     if isinstance(v, (list, tuple)):
-        return type(v)(_unwrap(x) for x in v)
+        return type(v)(_unwrap(x, converter) for x in v)
     return v
 
 
@@ -134,7 +172,15 @@ def _as_device(fn: Any, name: str = "") -> Any:
     def on_device(*args: Any, **kwargs: Any) -> Any:
         if name not in _CONVERTERS and (_has_host_array(args) or _has_host_array(kwargs.values())):
             raise TypeError(f"fake CuPy: cupy.{name} got a host NumPy array (CuPy takes device arrays)")
-        return _device(fn(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+        conv = name in _CONVERTERS
+        result = _device(fn(*_unwrap(args, conv), **{k: _unwrap(v, conv) for k, v in kwargs.items()}))
+        source = args[0] if args else None
+        if conv and isinstance(source, FakeGpuArray) and isinstance(result, FakeGpuArray):
+            if source._dev != _current[0]:  # cupy.asarray(a) of another GPU's array: a copy here
+                result = np.array(result.view(np.ndarray)).view(FakeGpuArray)
+            elif np.may_share_memory(result, source):
+                result._dev = source._dev  # nothing to convert: a itself (or a view)
+        return result
 
     on_device.__name__ = name or getattr(fn, "__name__", "fn")
     return on_device
@@ -175,6 +221,7 @@ class RawModule:
             converted = []
             for a in args:
                 if isinstance(a, FakeGpuArray):
+                    _on_current_device(a)  # a kernel reads the current device's memory
                     converted.append(("ptr", a))
                 else:
                     assert isinstance(a, np.generic), f"{name}: scalar {a!r} is not a NumPy scalar"
@@ -215,8 +262,8 @@ lib = types.SimpleNamespace(
 cuda = types.SimpleNamespace(
     Device=_Device,
     runtime=types.SimpleNamespace(
-        getDeviceCount=lambda: 1,
-        getDevice=lambda: 0,
+        getDeviceCount=lambda: DEVICES,
+        getDevice=lambda: _current[0],
         getDeviceProperties=lambda i: {"name": b"fake GPU (NumPy arrays, kernels through g++)"},
     ),
 )
