@@ -1107,3 +1107,19 @@ def test_a_second_gpu(fake_gpu):
         assert u.array.device.id == 1
     dropped = mc.nn.functional.dropout(mc.ones(64, 64, device="cuda:1"), 0.5)
     assert dropped.array.device.id == 1 and set(np.unique(dropped.numpy())) == {0.0, 2.0}
+
+
+def test_out_of_range_array_indices_on_the_gpu_raise(fake_gpu):
+    """CuPy wraps an out-of-range integer array index around (the fake does too); minicnn
+    checks such indices on the device and raises at the next host read, as NumPy and torch
+    raise (torch: a device-side assert). In-range and negative indices work as on the CPU."""
+    x = mc.tensor(np.arange(15.0).reshape(3, 5), requires_grad=True, device="cuda")
+    y = x[:, mc.tensor(np.array([0, 7]), device="cuda")]  # no error yet: wrapped to column 2
+    with pytest.raises(IndexError, match=r"out of bounds for axis 1 with size 5.*checked on the GPU"):
+        y.sum().item()
+    y = x[mc.tensor(np.array([-1, 0]), device="cuda"), 1:3]
+    np.testing.assert_array_equal(y.numpy(), np.arange(15.0).reshape(3, 5)[[-1, 0], 1:3])
+    y.sum().backward()
+    assert x.grad.numpy().sum() == 4
+    with pytest.raises(IndexError, match=r"out of bounds for axis 0 with size 3$"):
+        mc.tensor(np.arange(15.0).reshape(3, 5))[np.array([3])]  # the CPU: at once

@@ -67,6 +67,8 @@ class GetItem(Function):
 
     def forward(self, x):
         self.in_shape, self.dtype = x.shape, x.dtype
+        if backend.is_cupy_array(x) and not _is_basic(self.index):
+            _check_array_indices(self.index, x.shape)
         return x[self.index]
 
     def backward(self, gy):
@@ -81,6 +83,48 @@ class GetItem(Function):
 
             cupyx.scatter_add(gx, self.index, gy)
         return gx
+
+
+def index_axes(index: Any, ndim: int) -> list[tuple[Any, int | None]]:
+    """Each part of an index with the axis of x it applies to (None for ``None``, ``...``
+    and boolean masks, which are not checked)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    consumed = sum(p.ndim if _is_mask(p) else 0 if p is None or p is Ellipsis else 1 for p in parts)
+    out, axis = [], 0
+    for p in parts:
+        if p is Ellipsis:
+            axis += ndim - consumed
+            out.append((p, None))
+        elif p is None:
+            out.append((p, None))
+        elif _is_mask(p):
+            out.append((p, None))
+            axis += p.ndim
+        else:
+            out.append((p, axis))
+            axis += 1
+    return out
+
+
+def _is_mask(p: Any) -> bool:
+    dtype = getattr(p, "dtype", None)
+    return dtype is not None and np.dtype(dtype).kind == "b"
+
+
+def _check_array_indices(index: Any, shape: tuple[int, ...]) -> None:
+    """CuPy wraps out-of-range integer array indices around (NumPy and torch raise): check
+    them on the device, raised at the next host read (backend.raise_if, like torch's
+    device-side assert); Python ints are checked here."""
+    for part, axis in index_axes(index, len(shape)):
+        if axis is None or axis >= len(shape) or isinstance(part, slice):
+            continue
+        n = shape[axis]
+        if isinstance(part, (int, np.integer)):
+            if not -n <= part < n:
+                raise IndexError(f"index {part} is out of bounds for axis {axis} with size {n}")
+        elif backend.is_cupy_array(part) and part.dtype.kind in "iu" and part.size:
+            bad = ((part < -n) | (part >= n)).any()
+            backend.raise_if(bad, IndexError, f"index: an index is out of bounds for axis {axis} with size {n}")
 
 
 def _is_basic(index: Any) -> bool:

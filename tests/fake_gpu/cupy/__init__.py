@@ -134,7 +134,7 @@ class FakeGpuArray(np.ndarray):
         return super().__array_function__(func, types, args, kwargs)
 
     def __getitem__(self, key: Any) -> Any:
-        r = super().__getitem__(_index(key))
+        r = super().__getitem__(_wrapped(_index(key), self.shape))
         if isinstance(r, np.generic):  # CuPy gives a 0-d array on the array's device
             r = np.asarray(r).view(FakeGpuArray)
             r._dev = self._dev
@@ -143,6 +143,22 @@ class FakeGpuArray(np.ndarray):
     def __setitem__(self, key: Any, value: Any) -> None:
         _on_current_device(self)  # a copy kernel on the current device
         super().__setitem__(_index(key), _host(value))
+
+
+def _wrapped(key: Any, shape: tuple[int, ...]) -> Any:
+    """Integer array indices taken modulo their axis's size: CuPy wraps out-of-range indices
+    around where NumPy raises (CuPy's documented difference)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    if not any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts):
+        return key
+    from minicnn.ops.shape import index_axes  # noqa: PLC0415  (the same axis bookkeeping)
+
+    out = []
+    for p, axis in index_axes(parts, len(shape)):
+        if isinstance(p, np.ndarray) and p.dtype.kind in "iu" and axis is not None and shape[axis]:
+            p = p % shape[axis]
+        out.append(p)
+    return tuple(out) if isinstance(key, tuple) else out[0]
 
 
 def _index(key: Any) -> Any:
