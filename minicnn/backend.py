@@ -116,6 +116,26 @@ def array_scope(a: Any) -> Any:
     return _NO_SCOPE if idx == cp.cuda.runtime.getDevice() else cp.cuda.Device(idx)
 
 
+_constants: dict[tuple, Any] = {}
+MAX_CONSTANTS = 256
+
+
+def device_constant(key: tuple, make: Any, like: Any) -> Any:
+    """``make()``, a small host array that depends only on ``key`` (a pooling divisor, an
+    averaging matrix), as an array where ``like`` lives: on a GPU uploaded once per key and
+    device and then reused, instead of one host-to-device copy per call."""
+    if not is_cupy_array(like):
+        return make()
+    k = (key, like.device.id)
+    a = _constants.get(k)
+    if a is None:
+        if len(_constants) >= MAX_CONSTANTS:
+            _constants.clear()
+        with array_scope(like):
+            a = _constants[k] = cupy_if_loaded().asarray(make())
+    return a
+
+
 def device_scope(device: Any) -> Any:
     """:func:`array_scope` for a device name (``"cpu"``, ``"cuda:N"``, None = cpu)."""
     kind, idx = parse_device(device)

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import backend
 from ..backend import get_array_module
 from . import cuda
 
@@ -324,6 +325,13 @@ def avg_pool2d_divisor(
     return np.outer(lengths(H, g.kh, g.sh, g.ph, g.oh), lengths(W, g.kw, g.sw, g.pw, g.ow)).astype(np.float64)
 
 
+def _divisor(x_shape: tuple, g: PoolGeometry, count_include_pad: bool, divisor_override: Any, like: Any) -> Any:
+    """:func:`avg_pool2d_divisor` in ``like``'s dtype, where ``like`` lives (cached on a GPU)."""
+    key = ("avg_pool2d_divisor", tuple(x_shape[-2:]), g, count_include_pad, divisor_override, like.dtype.str)
+    make = lambda: avg_pool2d_divisor(x_shape, g, count_include_pad, divisor_override).astype(like.dtype)  # noqa: E731
+    return backend.device_constant(key, make, like)
+
+
 def avg_pool2d_forward(
     x: Any,
     kernel_size: IntPair,
@@ -334,13 +342,12 @@ def avg_pool2d_forward(
     divisor_override: int | None = None,
 ) -> Any:
     """y (N, C, OH, OW): the sum of each zero-padded window divided by torch's divisor."""
-    xp = get_array_module(x)
     g = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     x_pad = _pad(x, g, 0.0)
     y = _window_view(x_pad, g, 0, 0).copy()
     for _, i, j in _offsets(g)[1:]:
         y += _window_view(x_pad, g, i, j)
-    y /= xp.asarray(avg_pool2d_divisor(x.shape, g, count_include_pad, divisor_override), dtype=x.dtype)
+    y /= _divisor(x.shape, g, count_include_pad, divisor_override, x)
     return y
 
 
@@ -357,7 +364,7 @@ def avg_pool2d_backward(
     """gx (x_shape): every pixel of a window receives the window's gradient / divisor."""
     xp = get_array_module(gy)
     g = pool_geometry(x_shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
-    g_share = gy / xp.asarray(avg_pool2d_divisor(x_shape, g, count_include_pad, divisor_override), dtype=gy.dtype)
+    g_share = gy / _divisor(x_shape, g, count_include_pad, divisor_override, gy)
     gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)
     for _, i, j in _offsets(g):
         _window_view(gx_pad, g, i, j)[...] += g_share
@@ -379,21 +386,23 @@ def adaptive_averaging_matrix(size: int, out: int, xp: Any = np, dtype: Any = np
     return xp.asarray(inside / (end - start), dtype=dtype)
 
 
+def _averaging(size: int, out: int, like: Any) -> Any:
+    """:func:`adaptive_averaging_matrix` where ``like`` lives (cached on a GPU)."""
+    key = ("adaptive_averaging_matrix", size, out, like.dtype.str)
+    return backend.device_constant(key, lambda: adaptive_averaging_matrix(size, out, np, like.dtype), like)
+
+
 def adaptive_avg_pool2d_forward(x: Any, output_size: tuple[int, int]) -> Any:
     """y (N, C, OH, OW) = A_h @ x @ A_w^T: average over rows of each bin, then over columns."""
-    xp = get_array_module(x)
     (H, W), (OH, OW) = x.shape[-2:], output_size
-    a_h = adaptive_averaging_matrix(H, OH, xp, x.dtype)
-    a_w = adaptive_averaging_matrix(W, OW, xp, x.dtype)
+    a_h, a_w = _averaging(H, OH, x), _averaging(W, OW, x)
     return a_h @ (x @ a_w.T)
 
 
 def adaptive_avg_pool2d_backward(gy: Any, x_shape: tuple[int, ...]) -> Any:
     """gx (x_shape) = A_h^T @ gy @ A_w, the transpose of the forward linear map."""
-    xp = get_array_module(gy)
     (H, W), (OH, OW) = x_shape[-2:], gy.shape[-2:]
-    a_h = adaptive_averaging_matrix(H, OH, xp, gy.dtype)
-    a_w = adaptive_averaging_matrix(W, OW, xp, gy.dtype)
+    a_h, a_w = _averaging(H, OH, gy), _averaging(W, OW, gy)
     return a_h.T @ (gy @ a_w)
 
 
