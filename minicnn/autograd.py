@@ -555,6 +555,17 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
+def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
+    """``value`` as an array of ``dtype`` where ``like`` lives. A scalar becomes a 0-d array,
+    on a GPU uploaded once per value, dtype and device and then shared (``2 * x`` in a training
+    loop copies nothing to the device after the first step; ops never write to their inputs)."""
+    dtype = np.dtype(dtype)
+    if not isinstance(value, (int, float, bool, np.generic)):  # an array or a list: converted, not cached
+        with backend.array_scope(like):
+            return backend.get_array_module(like).asarray(value, dtype=dtype)
+    return backend.device_constant(("scalar", type(value), value, dtype.str), lambda: np.asarray(value, dtype), like)
+
+
 def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
     """Wrap scalars/arrays as constant tensors (matching the first tensor's dtype and
     device) and check that all tensors share one device."""
@@ -564,8 +575,7 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
         if isinstance(x, Tensor):
             out.append(x)
         elif ref is not None and isinstance(x, (int, float, bool)) and ref.dtype.kind == "f":
-            with backend.array_scope(ref.array):
-                out.append(Tensor(ref.xp.asarray(x, dtype=ref.dtype)))
+            out.append(Tensor(scalar_like(x, ref.dtype, ref.array)))
         else:
             out.append(Tensor(x, device=None if ref is None else ref.device))
     devices = {t.device for t in out}

@@ -1128,8 +1128,8 @@ def test_out_of_range_array_indices_on_the_gpu_raise(fake_gpu):
 
 
 def test_pooling_constants_are_uploaded_once_per_gpu(fake_gpu, monkeypatch):
-    """avg_pool2d's divisor and the adaptive pools' averaging matrices are host-computed
-    constants: on a GPU each is uploaded once per (shape, dtype, device) and reused."""
+    """avg_pool2d's divisor, the adaptive pools' averaging matrices and the Python scalars of
+    ops are host constants: on a GPU each is uploaded once per (shape, dtype, device) and reused."""
     monkeypatch.setattr(backend, "_constants", {})
     x = mc.tensor(np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32), device="cuda")
     for _ in range(3):
@@ -1140,3 +1140,8 @@ def test_pooling_constants_are_uploaded_once_per_gpu(fake_gpu, monkeypatch):
     y = mc.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
     yt = F.avg_pool2d(torch.from_numpy(x.numpy()), 3, 2, 1, count_include_pad=False)
     np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-6, atol=1e-6)
+    backend._constants.clear()  # Python scalars in ops: one 0-d upload per value, dtype and GPU
+    for _ in range(3):
+        y = 1.7159 * mc.nn.functional.tanh(x * 0.5) + 1
+    assert len(backend._constants) == 3
+    np.testing.assert_allclose(y.numpy(), 1.7159 * np.tanh(x.numpy() * 0.5) + 1, rtol=1e-6)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -276,8 +276,7 @@ def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
             out.append(x if x.dtype == dt else astype(x, dt))
         else:
             if isinstance(ref, Tensor):
-                with backend.array_scope(ref.array):
-                    out.append(Tensor(ref.xp.asarray(x, dtype=dt)))
+                out.append(Tensor(scalar_like(x, dt, ref.array)))
             else:
                 out.append(Tensor(x, dtype=dt))
     return out[0], out[1]
