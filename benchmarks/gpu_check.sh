@@ -26,6 +26,7 @@ if [ -z "${MINICNN_SHARED:-}" ]; then
 fi
 export MINICNN_DATA="${MINICNN_SHARED:-.}/data/mnist"
 export MINICNN_OFFLINE=1
+PY="$(command -v python || command -v python3)"  # a bare machine may have only python3
 QUICK=()
 KERNEL_CASES=()
 if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then
@@ -35,7 +36,7 @@ if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then
     echo "== dry run: the fake CuPy of tests/fake_gpu, torch on the CPU; no speed is measured"
 fi
 
-python - 2>"$OUT/gpu_probe.txt" <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False (see gpu_probe.txt)"}'; exit 1; }
+"$PY" - 2>"$OUT/gpu_probe.txt" <<'EOF' || { echo '{"gpu_check": "no GPU: mc.cuda.is_available() is False (see gpu_probe.txt)"}'; exit 1; }
 import minicnn as mc, cupy
 assert mc.cuda.is_available()
 print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(), "| CuPy", cupy.__version__)
@@ -44,16 +45,16 @@ EOF
 # Order: the measurements first (the targets), the test suite last; each step has its own time
 # limit (at most 60 + 45 + 90 + 50 + 220 s), so that a slow step cannot take the others' time.
 echo "== 1. one LeNet-5 MNIST epoch on the GPU, batch 128 and 1024 (minicnn and torch CUDA)"
-timeout 60 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --json "$OUT/lenet128.json" \
+timeout 60 "$PY" benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --json "$OUT/lenet128.json" \
     2>&1 | tee "$OUT/lenet128.txt"
-timeout 45 python benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --batch-size 1024 \
+timeout 45 "$PY" benchmarks/bench_lenet.py --device cuda --threads 1 ${QUICK[@]+"${QUICK[@]}"} --batch-size 1024 \
     --json "$OUT/lenet1024.json" 2>&1 | tee "$OUT/lenet1024.txt"
 
 echo "== 2. kernels on the GPU against PyTorch CUDA ($SECONDS s so far)"
-timeout 90 python benchmarks/bench_kernels.py --device cuda ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} --json "$OUT/kernels.json" \
+timeout 90 "$PY" benchmarks/bench_kernels.py --device cuda ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} --json "$OUT/kernels.json" \
     2>&1 | tee "$OUT/kernels.txt"
 echo "== 2b. the same with minicnn's array code on CuPy instead of its CUDA kernels"
-timeout 50 python benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} \
+timeout 50 "$PY" benchmarks/bench_kernels.py --device cuda --array-code --repeats 3 ${QUICK[@]+"${QUICK[@]}"} ${KERNEL_CASES[@]+"${KERNEL_CASES[@]}"} \
     --json "$OUT/kernels_array_code.json" 2>&1 | tee "$OUT/kernels_array_code.txt"
 
 echo "== 3. test suite with the GPU cases enabled ($SECONDS s so far)"
@@ -61,10 +62,10 @@ if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then
     echo "skipped (dry run)" >"$OUT/pytest.txt"
 else
     # (the dry run of this script, a CPU-only test, is left to CI)
-    timeout 220 python -m pytest -q -p no:cacheprovider --ignore=tests/test_gpu_dry_run.py 2>&1 \
+    timeout 220 "$PY" -m pytest -q -p no:cacheprovider --ignore=tests/test_gpu_dry_run.py 2>&1 \
         | tee "$OUT/pytest.txt" | tail -5
 fi
 TESTS=$(tail -1 "$OUT/pytest.txt")
 echo "== done in $SECONDS s"
 
-python benchmarks/gpu_summary.py "$OUT" "$TESTS" "${GPU_CHECK_DRY_RUN:-}"
+"$PY" benchmarks/gpu_summary.py "$OUT" "$TESTS" "${GPU_CHECK_DRY_RUN:-}"
