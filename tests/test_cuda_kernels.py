@@ -1145,3 +1145,41 @@ def test_pooling_constants_are_uploaded_once_per_gpu(fake_gpu, monkeypatch):
         y = 1.7159 * mc.nn.functional.tanh(x * 0.5) + 1
     assert len(backend._constants) == 3
     np.testing.assert_allclose(y.numpy(), 1.7159 * np.tanh(x.numpy() * 0.5) + 1, rtol=1e-6)
+
+
+def test_a_lenet_training_step_on_the_gpu_launches_few_kernels_and_never_waits(fake_gpu):
+    """The GPU budget of one LeNet-5 training step at batch 128 (forward, cross-entropy,
+    backward, SGD with momentum), counted on the fake: no host read at all (the GPU never
+    stalls the Python side), the 11 CUDA kernel launches of docs/gpu.md, and at most 60
+    launches in all (it was about 105 with a host sync before the fused cross-entropy and the
+    multi-tensor SGD). A regression here costs GPU throughput, which no CPU test would show."""
+    import fake_gpu.cupy as fc
+
+    model = mc.models.lenet5().to("cuda")
+    opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(0)
+    x_np, y_np = rng.standard_normal((128, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 128)
+
+    def step() -> mc.Tensor:
+        x, y = mc.tensor(x_np, device="cuda"), mc.tensor(y_np, device="cuda")
+        opt.zero_grad()
+        loss = mc.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    step()  # the first step creates the momentum buffers
+    fc.counts.clear()
+    FakeRawModule.launched.clear()
+    loss = step()
+    assert fc.counts["host reads"] == 0
+    assert sorted(FakeRawModule.launched) == sorted(
+        ["im2col_kernel"] * 2
+        + ["col2im_kernel"]
+        + ["max_pool2d_forward_kernel", "max_pool2d_backward_kernel"] * 2
+        + ["cross_entropy_forward_kernel", "cross_entropy_backward_kernel"]
+        + ["sgd_step_kernel"] * 2
+    )
+    assert fc.counts["kernels"] <= 60, fc.counts
+    assert np.isfinite(loss.item())  # reads the loss and the two steps' pending target checks
+    assert fc.counts["host reads"] == 3

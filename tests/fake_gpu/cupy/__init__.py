@@ -17,12 +17,18 @@ What it keeps of CuPy's behaviour, because minicnn's GPU code depends on it:
 
 from __future__ import annotations
 
+import collections
 import types
 from typing import Any
 
 import numpy as np
 
 __version__ = "fake (NumPy " + np.__version__ + ")"
+
+counts = collections.Counter()
+"""What the fake saw: "kernels" (elementwise operations, reductions, functions that compute,
+RawModule launches) and "host reads" (get, item, bool/int/float of a device array). Tests
+clear it and count one training step: the GPU's per-step budget, without a GPU."""
 
 EMULATED_THREADS_UP_TO = 1 << 14
 """A launch of at most this many threads runs as its grid; a larger one as a single thread."""
@@ -97,6 +103,17 @@ def _device(r: Any) -> Any:
     return r
 
 
+def _host_read(name: str) -> Any:
+    """A method that reads a device value on the host (CuPy: a copy, after waiting for the GPU)."""
+
+    def read(self: FakeGpuArray, *args: Any) -> Any:
+        counts["host reads"] += 1
+        return getattr(self.view(np.ndarray), name)(*args)
+
+    read.__name__ = name
+    return read
+
+
 class FakeGpuArray(np.ndarray):
     """A NumPy array posing as a CuPy array on the device that was current when it was made
     (a view stays on its base's device)."""
@@ -111,9 +128,15 @@ class FakeGpuArray(np.ndarray):
         return _Device(self._dev)
 
     def get(self) -> np.ndarray:
+        counts["host reads"] += 1
         return np.array(self.view(np.ndarray))
 
+    item, tolist = _host_read("item"), _host_read("tolist")
+    __bool__, __float__ = _host_read("__bool__"), _host_read("__float__")
+    __int__, __index__ = _host_read("__int__"), _host_read("__index__")
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        counts["kernels"] += 1
         # ufunc.at(a, indices, b): the indices may be host arrays, as in indexing
         args = [_index(a) if method == "at" and i == 1 else _host(a) for i, a in enumerate(inputs)]
         out = kwargs.get("out")
@@ -169,6 +192,9 @@ def _index(key: Any) -> Any:
 
 
 _CONVERTERS = {"array", "asarray", "asanyarray"}  # the functions that take host arrays
+_NO_KERNEL = {"empty", "empty_like", "asarray", "ascontiguousarray", "array", "asanyarray", "moveaxis", "stack"}
+"""Functions counted as no kernel launch: allocation, views, and conversions that are copies
+only when needed (what they copy is a transfer or a copy kernel, counted nowhere: a lower bound)."""
 
 
 def _unwrap(v: Any, converter: bool = False) -> Any:
@@ -186,6 +212,8 @@ def _as_device(fn: Any, name: str = "") -> Any:
     arrays computed on as NumPy arrays, array results returned as device arrays."""
 
     def on_device(*args: Any, **kwargs: Any) -> Any:
+        if name not in _NO_KERNEL:
+            counts["kernels"] += 1
         if name not in _CONVERTERS and (_has_host_array(args) or _has_host_array(kwargs.values())):
             raise TypeError(f"fake CuPy: cupy.{name} got a host NumPy array (CuPy takes device arrays)")
         conv = name in _CONVERTERS
@@ -243,6 +271,7 @@ class RawModule:
                     assert isinstance(a, np.generic), f"{name}: scalar {a!r} is not a NumPy scalar"
                     converted.append(("scalar", a))
             RawModule.launched.append(name)
+            counts["kernels"] += 1
             threads = grid[0] * block[0]
             shape = (grid[0], block[0]) if threads <= EMULATED_THREADS_UP_TO else (1, 1)
             with host.emulated_launch(*shape):
