@@ -159,9 +159,17 @@ class Kernel:
             for p in params:
                 if p.ctype not in FIXED_TYPES and p.ctype not in self.typedefs:
                     raise ValueError(f"Kernel {name}: parameter {p.name} has unsupported type {p.ctype!r}")
+        # per kernel: the positions of its pointer and scalar parameters, and for each type
+        # name (but IDX) the position of the first pointer declared with it, or None
+        self._layout: dict[str, tuple] = {}
+        for name, params in self.signatures.items():
+            pointers = tuple(i for i, p in enumerate(params) if p.pointer)
+            scalars = tuple(i for i, p in enumerate(params) if not p.pointer)
+            first = [next((i for i in pointers if params[i].ctype == t), None) for t in self.typedefs if t != INDEX]
+            self._layout[name] = (pointers, scalars, tuple(first))
         self._gpu_modules: dict[tuple, Any] = {}  # (dtypes of the type names, device) -> RawModule
         self._gpu_functions: dict[tuple, Any] = {}  # (dtypes, device, kernel name) -> its function
-        self._plans: dict[tuple, tuple] = {}  # (kernel name, dtypes) -> (pointer?, dtype, name) per parameter
+        self._plans: dict[tuple, tuple] = {}  # (kernel name, dtypes of the type names) -> dtype per parameter
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -203,25 +211,40 @@ class Kernel:
             raise ValueError(f"kernel {name!r} is not in this source (it has {', '.join(self.names)})")
         if len(args) != len(params):
             raise TypeError(f"kernel {name}: takes {len(params)} arguments, got {len(args)}")
-        types = self.bind(name, args, typedefs, int(n_threads))
-        key = tuple(types[t] for t in self.typedefs)
-        plan = self._plans.get((name, key))
-        if plan is None:  # each parameter: (is a pointer, its dtype, its name)
-            resolved = {**FIXED_TYPES, **types}
-            plan = self._plans[(name, key)] = tuple((p.pointer, resolved[p.ctype], p.name) for p in params)
-        converted, arrays = [], []
-        for (pointer, dtype, pname), a in zip(plan, args):
-            if pointer:
-                if not hasattr(a, "dtype") or not hasattr(a, "flags"):
-                    raise TypeError(f"kernel {name}: argument {pname} must be an array, got {type(a).__name__}")
-                if a.dtype != dtype:
-                    raise TypeError(f"kernel {name}: argument {pname} must have dtype {dtype}, got {a.dtype}")
-                if not a.flags.c_contiguous:
-                    raise ValueError(f"kernel {name}: argument {pname} must be C-contiguous")
-                arrays.append(a)
-            elif type(a) is not int and dtype.kind in "iu" and int(a) != a:
-                raise TypeError(f"kernel {name}: argument {pname} must be an integer, got {a!r}")
-            converted.append(a if pointer else dtype.type(a))  # an int out of the type's range raises
+        pointers, scalars, first = self._layout[name]
+        for i in pointers:
+            if not hasattr(args[i], "dtype") or not hasattr(args[i], "flags"):
+                raise TypeError(
+                    f"kernel {name}: argument {params[i].name} must be an array, got {type(args[i]).__name__}"
+                )
+        # the dtypes of the type names: read from the arguments (fast), or by bind() when
+        # typedefs are given, a type name has no pointer, or this binding is new (it validates)
+        plan = key = None
+        if typedefs is None and None not in first:
+            key = tuple(args[i].dtype for i in first)
+            if INDEX in self.typedefs:
+                key += (index_dtype(int(n_threads), *(args[i] for i in pointers)),)
+            plan = self._plans.get((name, key))
+        if plan is None:
+            types = self.bind(name, args, typedefs, int(n_threads))
+            key = tuple(types[t] for t in self.typedefs)
+            plan = self._plans.get((name, key))
+            if plan is None:  # each parameter's dtype
+                resolved = {**FIXED_TYPES, **types}
+                plan = self._plans[(name, key)] = tuple(resolved[p.ctype] for p in params)
+        converted = list(args)
+        for i in pointers:
+            a = args[i]
+            if a.dtype != plan[i]:
+                raise TypeError(f"kernel {name}: argument {params[i].name} must have dtype {plan[i]}, got {a.dtype}")
+            if not a.flags.c_contiguous:
+                raise ValueError(f"kernel {name}: argument {params[i].name} must be C-contiguous")
+        for i in scalars:
+            a, dtype = args[i], plan[i]
+            if type(a) is not int and dtype.kind in "iu" and int(a) != a:
+                raise TypeError(f"kernel {name}: argument {params[i].name} must be an integer, got {a!r}")
+            converted[i] = dtype.type(a)  # an int out of the type's range raises
+        arrays = [args[i] for i in pointers]
         cp = backend.cupy_if_loaded()
         on_gpu = 0 if cp is None else sum(isinstance(a, cp.ndarray) for a in arrays)
         if on_gpu and on_gpu != len(arrays):
@@ -231,15 +254,16 @@ class Kernel:
         if on_gpu:
             self._run_gpu(cp, name, int(n_threads), key, converted, arrays)
         else:
+            types = dict(zip(self.typedefs, key))
             host.launch(
-                self.source_for(types), name, [("ptr" if q[0] else "scalar", a) for q, a in zip(plan, converted)]
+                self.source_for(types), name, [("ptr" if p.pointer else "scalar", a) for p, a in zip(params, converted)]
             )
 
     def _run_gpu(self, cp: Any, name: str, n: int, key: tuple, args: list, arrays: list) -> None:
         """Launch on the arrays' GPU: the module for this type binding and device is compiled
         once, its kernel functions fetched once, both cached."""
         device = arrays[0].device.id
-        if len(arrays) > 1 and any(a.device.id != device for a in arrays[1:]):
+        if _several_gpus(cp) and any(a.device.id != device for a in arrays[1:]):
             raise ValueError(f"kernel {name}: arrays are on different GPUs")
         fn = self._gpu_functions.get((key, device, name))
         if fn is None:
@@ -260,3 +284,14 @@ class Kernel:
 
 def _current_device(cp: Any) -> int:
     return cp.cuda.runtime.getDevice()
+
+
+_gpu_count: dict[int, int] = {}
+
+
+def _several_gpus(cp: Any) -> bool:
+    """Whether this process sees more than one GPU (asked once per CuPy module)."""
+    count = _gpu_count.get(id(cp))
+    if count is None:
+        count = _gpu_count[id(cp)] = cp.cuda.runtime.getDeviceCount()
+    return count > 1
