@@ -536,7 +536,9 @@ def test_family_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, si
         loss.backward()
         results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
     (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
+    # float32 through up to ~100 layers, GEMMs summed in another order (cuBLAS vs OpenBLAS):
+    # relative errors of 1e-4..1e-3 are rounding; a wrong kernel gives O(1)
     assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 1e-3, "input gradient"
+    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
     for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 1e-3, pname
+        assert rel_err(a, b) < 3e-3, pname
