@@ -1,18 +1,23 @@
-"""A fake CuPy: NumPy arrays posing as arrays on GPU 0 (see ``tests/fake_gpu/README.md``).
+"""A fake CuPy: NumPy arrays posing as arrays on two fake GPUs (see ``tests/fake_gpu/README.md``).
 
 What it keeps of CuPy's behaviour, because minicnn's GPU code depends on it:
 
 * ``cupy.ndarray`` is its own type (``FakeGpuArray``), with ``.device.id`` and ``.get()``;
   functions of the module (``cupy.empty``, ``cupy.asarray``, ...) return it.
-* Elementwise operations and reductions refuse host arrays mixed with device arrays
+* Elementwise operations, reductions and functions refuse host arrays mixed with device arrays
   (``TypeError``, like CuPy's "Unsupported type <class 'numpy.ndarray'>"); Python and NumPy
-  scalars are accepted.
+  scalars are accepted, and the converters (``asarray``...) take host arrays.
 * What CuPy returns as a 0-d array (a full reduction, an element) is a 0-d device array here
   too, never a NumPy scalar.
+* Devices: arrays belong to the device that was current when they were made
+  (``cupy.cuda.Device(i)`` switches), and a kernel refuses arrays of another device.
+* Integer array indices wrap around instead of raising, as in CuPy.
 * ``RawModule`` "compiles" the CUDA source with the host runner and launches the kernel as the
   grid it is given (one emulated thread after another) when that grid is small, and as one
   thread otherwise (every kernel is a grid-stride loop, so one thread covers all indices).
-* ``random.default_rng`` is NumPy's generator, so draws equal the CPU's for one seed.
+* ``random.default_rng`` is NumPy's generator restricted to the methods CuPy's has, so draws
+  equal the CPU's for one seed.
+* ``counts`` records kernel launches and host reads (the per-step GPU budget is tested on it).
 """
 
 from __future__ import annotations
