@@ -417,7 +417,9 @@ def test_max_pool2d(device, data):
     gx_ref = twin(pool_twin.max_pool2d_backward, gy, arg_ref, (n, c, h, w), *settings_)
     with host_launch(device, shape):
         gx = cuda.pool.max_pool2d_backward(gy, arg_ref, (n, c, h, w), *settings_)
-    check(gx, gx_ref, dtype, exact=device == "cpu", what="max_pool2d backward vs twin")
+    # not bit for bit: where windows overlap, the twin sums a pixel's gradients in float64
+    # (np.bincount), the kernel in float32 (a gather)
+    check(gx, gx_ref, dtype, what="max_pool2d backward vs twin")
     if real.all():  # torch's backward aborts on the out-of-range index of an all-padding window
         yt.backward(as_torch(gy_np))
         check_torch(gx, xt.grad, dtype, "max_pool2d backward")
@@ -734,9 +736,11 @@ def test_non_contiguous_inputs():
     y_ref, arg_ref = pool_twin.max_pool2d_forward(x, 3, 2, 1, with_argmax=True)
     np.testing.assert_array_equal(y, y_ref)
     gy = rng.standard_normal(y.shape[::-1]).T
-    np.testing.assert_array_equal(
+    np.testing.assert_allclose(  # the twin sums overlaps in another order (np.bincount)
         cuda.pool.max_pool2d_backward(gy, arg_ref.T.copy().T, x.shape, 3, 2, 1),
         pool_twin.max_pool2d_backward(gy, arg_ref, x.shape, 3, 2, 1),
+        rtol=1e-12,
+        atol=1e-12,
     )
     outs, refs = cuda.lrn.lrn_forward(x, 4), lrn_twin.lrn_forward(x, 4)
     for got, ref in zip(outs, refs):
