@@ -522,7 +522,7 @@ class Function:
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
             fn.versions = tuple(t._version for t in tensors)
-        with backend.array_scope(tensors[0].array) if tensors else backend._NO_SCOPE:  # their GPU
+        with backend.array_scope(tensors[0].array if tensors else None):  # on their GPU
             y = fn.forward(*(t.array for t in tensors))
         out = Tensor.__new__(Tensor)
         out.array, out.grad, out._retain_grad = y, None, False
