@@ -67,13 +67,14 @@ class SGD(Optimizer):
         """GPU parameters of one dtype and device go to the multi-tensor CUDA kernel together
         (one launch per few tensors, like torch's foreach SGD); the rest one by one."""
         fused: dict[tuple, list] = {}
+        rest = []
         for item in items:
             param, grad, state = item
             if cuda.enabled_for(param, grad, state.get("momentum_buffer")):
                 fused.setdefault((param.dtype, param.device.id), []).append(item)
             else:
-                with backend.array_scope(param):
-                    self._update(param, grad, state, group)
+                rest.append(item)
+        super()._update_group(rest, group)  # one by one
         for batch in fused.values():
             params, grads, states = zip(*batch)
             bufs = [s.get("momentum_buffer") for s in states]
