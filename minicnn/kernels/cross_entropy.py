@@ -66,6 +66,25 @@ def classes_back(g2: Any, shape: tuple[int, ...]) -> Any:
     return xp.moveaxis(g2.reshape(moved), -1, 1)
 
 
+def class_indices(target: Any, c: int, ignore_index: int) -> tuple[Any, Any, Any]:
+    """(t, kept, bad) for the targets of R rows: each row's class (0 where not kept), whether
+    the row counts, and a 0-d flag: some row that is not ignored has a class outside [0, C).
+    Bad rows are not kept, so that indexing with t stays inside x (on a GPU without asking
+    the flag, which would wait for the device)."""
+    xp = get_array_module(target)
+    t = target.reshape(-1)
+    kept = t != ignore_index
+    t = xp.where(kept, t, 0)
+    if t.dtype.kind == "i":  # negative indices become huge: one comparison finds both ends
+        t = t.view(np.dtype(f"u{t.dtype.itemsize}"))
+    outside = t >= c
+    bad = outside.any()
+    if xp is not np or bad:
+        kept &= ~outside
+        t = xp.where(kept, t, 0)
+    return t, kept, bad
+
+
 def cross_entropy_forward(
     x: Any, target: Any, weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0
 ) -> Rows:
@@ -75,16 +94,7 @@ def cross_entropy_forward(
     xp = get_array_module(x)
     x2 = classes_last(x)
     rows, c = x2.shape
-    t = target.reshape(-1)
-    kept = t != ignore_index
-    t = xp.where(kept, t, 0)
-    if t.dtype.kind == "i":  # negative indices become huge: one comparison finds both ends
-        t = t.view(np.dtype(f"u{t.dtype.itemsize}"))
-    outside = t >= c
-    bad = outside.any()
-    if xp is not np or bad:  # bad rows: inside x and out of the loss (on a GPU: always, no host sync)
-        kept &= ~outside
-        t = xp.where(kept, t, 0)
+    t, kept, bad = class_indices(target, c, ignore_index)
     m = x2.max(axis=1, keepdims=True)
     shifted = x2 - m
     log_sum = xp.log(xp.exp(shifted).sum(axis=1))

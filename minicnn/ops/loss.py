@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import cross_entropy as ce
@@ -38,18 +36,10 @@ def _check(op: str, x: Tensor, target: Tensor, weight: Tensor | None, reduction:
 def _flat_targets(op: str, x: Any, target: Any, maybe_weight: tuple, ignore_index: int) -> tuple[Any, ...]:
     """Logits as (rows, C), each row's class index (0 where ignored) and weight w[y] (0 where
     ignored). A class outside [0, C) raises (on a GPU at the next host read: backend.raise_if)."""
-    xp = backend.get_array_module(x)
     x2 = ce.classes_last(x)
     c = x2.shape[1]
-    keep = target.reshape(-1) != ignore_index
-    t = xp.where(keep, target.reshape(-1), 0)
-    if t.dtype.kind == "i":  # negative indices become huge: one comparison finds both ends
-        t = t.view(f"u{t.dtype.itemsize}")
-    outside = t >= c
-    backend.raise_if(outside.any(), IndexError, f"{op}: target holds a class index outside [0, {c})")
-    if xp is not np:  # until then, stay inside x
-        keep &= ~outside
-        t = xp.where(keep, t, 0)
+    t, keep, bad = ce.class_indices(target, c, ignore_index)
+    backend.raise_if(bad, IndexError, f"{op}: target holds a class index outside [0, {c})")
     wy = keep.astype(x.dtype) if not maybe_weight else maybe_weight[0][t] * keep
     return x2, t, wy
 
