@@ -620,6 +620,27 @@ def test_cross_entropy(device, data):
     check_torch(dx_t, xt.grad, dtype, "cross_entropy dx")
 
 
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("scale_value", [np.inf, np.nan])
+def test_cross_entropy_backward_ignored_rows_are_zero(device, eps, scale_value):
+    """Ignored rows get dx = 0 whatever the scale (1/0 = inf for a 'mean' over no weight; nan
+    from upstream), in the kernel and in its twin; a kept row of weight 0 gets 0 * inf = nan."""
+    x_np = np.random.default_rng(0).standard_normal((4, 3))
+    t_np = np.array([-100, 1, -100, 2])
+    w_np = np.array([1.0, 0.0, 0.0])  # the kept rows have weight 0
+    x, t, w = on(device, x_np), on(device, t_np), on(device, w_np)
+    for scale_np in (np.array(scale_value), np.full(4, scale_value)):
+        scale = on(device, scale_np)
+        ref = twin(ce_twin.cross_entropy_forward, x, t, w, -100, eps)
+        rows = cuda.cross_entropy.cross_entropy_forward(x, t, w, -100, eps)
+        dx_ref = backend.to_numpy(twin(ce_twin.cross_entropy_backward, scale, x, ref, w, eps))
+        dx = backend.to_numpy(cuda.cross_entropy.cross_entropy_backward(scale, x, rows, w, eps))
+        for d in (dx, dx_ref):
+            np.testing.assert_array_equal(d[[0, 2]], 0.0)
+            assert np.isnan(d[[1, 3]]).all()
+
+
 # -- dropout ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -81,6 +81,68 @@ def test_nll_loss(device, n, c, reduction, weighted, seed):
     )
 
 
+@SETTINGS
+@given(
+    n=st.integers(1, 5),
+    c=st.integers(1, 5),
+    spatial=st.sampled_from([(), (2,)]),
+    reduction=st.sampled_from(["mean", "mean", "sum", "none"]),
+    smoothing=st.sampled_from([0.0, 0.1]),
+    case=st.sampled_from(["all ignored", "zero weights", "all weights zero", "mixed"]),
+    nll=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 999),
+)
+@pytest.mark.parametrize("device", devices())
+def test_losses_over_no_weight_match_torch(device, n, c, spatial, reduction, smoothing, case, nll, dtype, seed):
+    """A 'mean' over no weight is 0/0: the loss is nan (also with label smoothing, where
+    (nll + smoothing)/0 would be inf) and, as in torch, ignored rows get a zero gradient
+    (not 0 * inf = nan), while kept rows of weight 0 get nan."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c) + spatial) * 2
+    target = rng.integers(0, c, (n,) + spatial)
+    weight = rng.uniform(0.2, 2.0, c)
+    if case == "all ignored":
+        target[...] = -100
+    elif case == "zero weights":
+        weight[target.reshape(-1)] = 0.0
+    elif case == "all weights zero":
+        weight[:] = 0.0
+    else:  # some ignored, the rest of weight 0
+        target.reshape(-1)[::2] = -100
+        weight[target[target >= 0]] = 0.0
+    weighted = case != "all ignored" or bool(seed % 2)
+    kw = dict(reduction=reduction)
+    if nll:
+        mc_loss, torch_loss = F.nll_loss, TF.nll_loss
+    else:
+        mc_loss, torch_loss = F.cross_entropy, TF.cross_entropy
+        kw["label_smoothing"] = smoothing
+
+    def mc_fn(a, t, *w):
+        return mc_loss(a, t, weight=w[0] if w else None, **kw)
+
+    def torch_fn(a, t, *w):
+        return torch_loss(a, t, weight=w[0] if w else None, **kw)
+
+    arrays = [x, target] + ([weight] if weighted else [])
+    compare_with_torch(mc_fn, torch_fn, arrays, grad_inputs=[True, False, False], dtype=dtype, device=device)
+
+
+def test_all_ignored_mean_has_a_zero_gradient():
+    """The reproducer of the audit: minicnn's gradient was 0 * inf = nan everywhere."""
+    for loss_fn in (F.cross_entropy, F.nll_loss):
+        x = mc.randn(3, 4, requires_grad=True)
+        loss = loss_fn(x, mc.tensor(np.full(3, -100)))
+        loss.backward()
+        assert np.isnan(loss.item())
+        np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+    x = mc.randn(3, 4, requires_grad=True)
+    w = mc.tensor(np.array([0.0, 0.0, 1.0, 2.0], np.float32))
+    loss = F.cross_entropy(x, mc.tensor([0, 1, 0]), weight=w, label_smoothing=0.1)
+    assert np.isnan(loss.item())  # was inf
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss(reduction):
     rng = np.random.default_rng(0)

@@ -17,7 +17,9 @@ value for 'sum' and 'mean', 1/sum(wy) folded in for 'mean'; one per row for 'non
 
     dx_c = s ((1-eps) wy (p_c - [c == t]) + kept eps/C (sum(w) p_c - w_c))
 
-Bad rows are reported (``bad``) and count as ignored, so that nothing reads outside x; the
+Ignored rows get dx = 0 exactly, whatever s is (torch skips them: an all-ignored 'mean' has
+s = 1/0 = inf and a zero gradient); a kept row of weight 0 under that s gets 0 * inf = nan,
+as in torch. Bad rows are reported (``bad``) and count as ignored, so that nothing reads outside x; the
 caller raises. Backward recomputes p from x and lse rather than keeping log p (one R x C
 array less between the passes).
 
@@ -116,10 +118,13 @@ def cross_entropy_backward(scale: Any, x: Any, rows: Rows, weight: Any = None, l
     n, c = x2.shape
     p = xp.exp(x2 - rows.lse[:, None])
     eps = label_smoothing
-    coef = (1 - eps) * rows.wy * scale
-    g = p * coef[:, None]
-    g[xp.arange(n), rows.target] -= coef
-    if eps:
-        w_sum, w = (c, 1) if weight is None else (weight.sum(), weight)
-        g += (eps / c) * (w_sum * p - w) * (rows.kept * scale)[:, None]
+    # 0 for ignored rows even where scale is inf or nan (1/0 for a 'mean' over no weight)
+    scale = xp.where(rows.kept, scale, xp.zeros((), dtype=x.dtype))
+    with np.errstate(invalid="ignore"):  # a kept row of weight 0 under that inf: 0 * inf = nan, as torch
+        coef = (1 - eps) * rows.wy * scale
+        g = p * coef[:, None]
+        g[xp.arange(n), rows.target] -= coef
+        if eps:
+            w_sum, w = (c, 1) if weight is None else (weight.sum(), weight)
+            g += (eps / c) * (w_sum * p - w) * scale[:, None]
     return classes_back(g.astype(x.dtype, copy=False), x.shape)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import cross_entropy as ce
@@ -34,29 +36,51 @@ def _check(op: str, x: Tensor, target: Tensor, weight: Tensor | None, reduction:
 
 
 def _flat_targets(op: str, x: Any, target: Any, maybe_weight: tuple, ignore_index: int) -> tuple[Any, ...]:
-    """Logits as (rows, C), each row's class index (0 where ignored) and weight w[y] (0 where
-    ignored). A class outside [0, C) raises (on a GPU at the next host read: backend.raise_if)."""
+    """Logits as (rows, C), each row's class index (0 where ignored), weight w[y] (0 where
+    ignored) and whether it is kept. A class outside [0, C) raises (on a GPU at the next host
+    read: backend.raise_if)."""
     x2 = ce.classes_last(x)
     c = x2.shape[1]
     t, keep, bad = ce.class_indices(target, c, ignore_index)
     backend.raise_if(bad, IndexError, f"{op}: target holds a class index outside [0, {c})")
     wy = keep.astype(x.dtype) if not maybe_weight else maybe_weight[0][t] * keep
-    return x2, t, wy
+    return x2, t, wy, keep
 
 
-def _reduce(loss: Any, reduction: str, denom: Any, shape: tuple, dtype: Any) -> Any:
-    """Per-row losses -> 'none' (in the target's shape), 'sum', or the weighted 'mean'."""
+def _reduce(loss: Any, reduction: str, denom: Any, shape: tuple, dtype: Any, smoothed: bool = False) -> Any:
+    """Per-row losses -> 'none' (in the target's shape), 'sum', or the weighted 'mean'.
+
+    A 'mean' over no weight (every row ignored, or all w[y] = 0) is 0/0 = nan, as in torch;
+    with label smoothing torch adds the smoothing term's sum/0 to that nan, so the result is
+    nan there too (not the inf that (nll + smoothing)/0 would give). Chosen with ``where``:
+    no value is read on the host."""
     if reduction == "none":
         return loss.reshape(shape).astype(dtype, copy=False)
     total = loss.sum()
-    return (total / denom if reduction == "mean" else total).astype(dtype, copy=False)
+    if reduction == "sum":
+        return total.astype(dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):  # torch does not warn either
+        mean = total / denom
+    if smoothed:
+        xp = backend.get_array_module(mean)
+        mean = xp.where(denom == 0, xp.asarray(np.nan, dtype=mean.dtype), mean)
+    return mean.astype(dtype, copy=False)
 
 
-def _scale_rows(g: Any, gy: Any, reduction: str, denom: Any) -> Any:
-    """Multiply per-row gradients (rows, C) by the upstream gradient of the reduction."""
+def _row_scale(gy: Any, reduction: str, denom: Any, kept: Any) -> Any:
+    """The gradient of the reduced loss with respect to each row's loss, shape (R,). It is 0
+    for ignored rows whatever gy and 1/denom are, as in torch, which skips them: an all-ignored
+    'mean' (1/0 = inf) still gives a zero gradient, while a kept row of weight 0 gets
+    0 * inf = nan, as torch's does."""
+    xp = backend.get_array_module(gy)
     if reduction == "none":
-        return g * gy.reshape(-1, 1)
-    return g * (gy / denom if reduction == "mean" else gy)
+        scale = gy.reshape(-1)
+    elif reduction == "mean":
+        with np.errstate(divide="ignore"):
+            scale = gy / denom
+    else:
+        scale = gy
+    return xp.where(kept, scale, xp.zeros((), dtype=scale.dtype))
 
 
 class CrossEntropy(Function):
@@ -74,13 +98,16 @@ class CrossEntropy(Function):
         self.denom = rows.wy.sum() if self.reduction == "mean" else None
         if self.requires_grad:
             self.x, self.rows, self.weight = x, rows, weight
-        return _reduce(rows.loss, self.reduction, self.denom, target.shape, x.dtype)
+        return _reduce(rows.loss, self.reduction, self.denom, target.shape, x.dtype, self.label_smoothing > 0)
 
     def backward(self, gy):
         if self.reduction == "none":
             scale = gy.reshape(-1)
+        elif self.reduction == "mean":  # 1/0 = inf when no row counts: the kernels give ignored rows 0
+            with np.errstate(divide="ignore"):
+                scale = gy / self.denom
         else:
-            scale = gy / self.denom if self.reduction == "mean" else gy
+            scale = gy
         g = ce.cross_entropy_backward(scale, self.x, self.rows, self.weight, self.label_smoothing)
         return g.astype(gy.dtype, copy=False), None, None
 
@@ -91,7 +118,7 @@ class NLLLoss(Function):
     def forward(self, x, target, *maybe_weight):
         xp = backend.get_array_module(x)
         self.in_shape = x.shape
-        x2, self.t, self.wy = _flat_targets("nll_loss", x, target, maybe_weight, self.ignore_index)
+        x2, self.t, self.wy, self.kept = _flat_targets("nll_loss", x, target, maybe_weight, self.ignore_index)
         self.n, self.c = x2.shape
         loss = -self.wy * x2[xp.arange(self.n), self.t]
         self.denom = self.wy.sum()
@@ -100,8 +127,8 @@ class NLLLoss(Function):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         g = xp.zeros((self.n, self.c), dtype=gy.dtype)
-        g[xp.arange(self.n), self.t] = -self.wy
-        g = _scale_rows(g, gy, self.reduction, self.denom)
+        with np.errstate(invalid="ignore"):  # 0 * inf = nan for a kept row of weight 0 over a zero 'mean'
+            g[xp.arange(self.n), self.t] = -self.wy * _row_scale(gy, self.reduction, self.denom, self.kept)
         return ce.classes_back(g.astype(gy.dtype, copy=False), self.in_shape), None, None
 
 
