@@ -362,14 +362,25 @@ def test_im2col_delegates_what_it_does_not_cover():
 
 # -- max pooling --------------------------------------------------------------------------------
 def pool_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str, dtype: Any) -> np.ndarray:
-    """Normal values, or small integers (many ties), optionally with NaNs."""
+    """Normal values, or small integers (many ties), optionally with NaNs or many -infs."""
     if kind == "normal":
         x = rng.standard_normal(shape)
     else:
         x = rng.integers(-1, 2, size=shape).astype(np.float64)
         if kind == "nan":
             x[rng.random(shape) < 0.15] = np.nan
+        if kind == "-inf":  # windows whose real pixels are all -inf point at their first real one
+            x[rng.random(shape) < 0.8] = -np.inf
     return x.astype(dtype)
+
+
+def windows_with_real_pixels(x_shape: tuple[int, ...], g: Any) -> np.ndarray:
+    """(OH, OW) bool: the window has a real (unpadded) pixel; torch's index of any other one is
+    meaningless (and its backward aborts on it)."""
+    i0, j0 = np.divmod(pool_twin._first_real_offsets(g, np.int64), g.kw)
+    rows = (np.arange(g.oh) * g.sh - g.ph)[:, None] + i0 * g.dh
+    cols = (np.arange(g.ow) * g.sw - g.pw)[None, :] + j0 * g.dw
+    return (rows >= 0) & (rows < x_shape[-2]) & (cols >= 0) & (cols < x_shape[-1])
 
 
 @pytest.mark.parametrize("device", devices())
@@ -385,7 +396,7 @@ def test_max_pool2d(device, data):
     (dh, dw) = pair(dilation)
     n, c = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
     h, w = spatial_size(data.draw, kh, dh, 2 * ph), spatial_size(data.draw, kw, dw, 2 * pw)
-    kind = data.draw(st.sampled_from(["normal", "ties", "nan"]))
+    kind = data.draw(st.sampled_from(["normal", "ties", "nan", "-inf"]))
     shape = data.draw(st.sampled_from(LAUNCHES))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     settings_ = ((kh, kw), stride, (ph, pw), dilation, ceil_mode)
@@ -409,7 +420,7 @@ def test_max_pool2d(device, data):
     yt, it = F.max_pool2d(xt, (kh, kw), stride, (ph, pw), dilation, ceil_mode, return_indices=True)
     np.testing.assert_array_equal(backend.to_numpy(y), t2n(yt), err_msg="max_pool2d vs torch")
     indices = pool_twin.max_pool2d_indices(backend.to_numpy(arg), (n, c, h, w), *settings_)
-    real = backend.to_numpy(y) != -np.inf  # a window entirely in the padding has no meaningful index
+    real = np.broadcast_to(windows_with_real_pixels((h, w), g), indices.shape)
     np.testing.assert_array_equal(indices[real], t2n(it)[real], err_msg="max_pool2d indices vs torch")
 
     gy_np = rng.standard_normal((n, c, g.oh, g.ow)).astype(dtype)

@@ -134,6 +134,62 @@ def test_max_pool2d_nan_and_ties_route_like_torch(kernel, stride):
     np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
 
 
+def test_max_pool2d_all_neg_inf_windows_point_at_their_first_real_pixel():
+    """The audit's reproducer: torch starts each window's scan at its first real pixel, so
+    -inf windows never point into the padding, and their gradient is not lost."""
+    x = np.full((1, 1, 4, 4), -np.inf)
+    xt = torch.tensor(x, requires_grad=True)
+    yt, it = TF.max_pool2d(xt, 2, padding=1, return_indices=True)
+    assert it.numpy().ravel().tolist() == [0, 1, 3, 4, 5, 7, 12, 13, 15]
+    xm = mc.tensor(x, requires_grad=True)
+    ym, im = F.max_pool2d(xm, 2, padding=1, return_indices=True)
+    np.testing.assert_array_equal(im.numpy(), it.numpy())
+    g = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    yt.backward(torch.tensor(g))
+    (ym * mc.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
+
+
+@SETTINGS
+@given(
+    s=pool_settings(),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    p_neg_inf=st.sampled_from([0.3, 0.8, 1.0]),
+    nan=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # sum(y * gy) meets inf - inf
+def test_max_pool2d_neg_inf_windows_match_torch(device, s, h, w, p_neg_inf, nan, seed):
+    """Inputs mostly -inf (and some NaN) with padding: values, indices and gradients as torch,
+    on the array code and (device cuda) the CUDA kernel."""
+    from minicnn.kernels import pool as K
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, (2, 2, h, w)).astype(np.float64)
+    x[rng.random(x.shape) < p_neg_inf] = -np.inf
+    if nan:
+        x[rng.random(x.shape) < 0.1] = np.nan
+    xt = torch.tensor(x, requires_grad=True)
+    if not torch_valid(lambda t: TF.max_pool2d(t, **s), xt):
+        return
+    g = K.pool_geometry(x.shape, s["kernel_size"], s["stride"], s["padding"], s["dilation"], s["ceil_mode"])
+    i0, j0 = np.divmod(K._first_real_offsets(g, np.int64), g.kw)
+    rows = (np.arange(g.oh) * g.sh - g.ph)[:, None] + i0 * g.dh
+    cols = (np.arange(g.ow) * g.sw - g.pw)[None, :] + j0 * g.dw
+    assume(bool(((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)).all()))  # else torch's index is garbage
+    yt, it = TF.max_pool2d(xt, **s, return_indices=True)
+    xm = mc.tensor(x, requires_grad=True, device=device)
+    ym, im = F.max_pool2d(xm, **s, return_indices=True)
+    np.testing.assert_array_equal(ym.numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(im.numpy(), it.numpy())
+    gy = rng.standard_normal(yt.shape)
+    yt.backward(torch.tensor(gy))
+    (ym * mc.tensor(gy, device=device)).sum().backward()
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_max_pool2d_unbatched_and_float32():
     x = np.random.default_rng(2).standard_normal((3, 9, 8))
     compare_with_torch(

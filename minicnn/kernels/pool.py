@@ -184,7 +184,10 @@ def max_pool2d_forward(
 
     Ties go to the first maximum in row-major window order and NaN wins, exactly torch's
     ``if (val > maxval || isnan(val))``: a later offset replaces the running max only if it is
-    strictly greater (or NaN).
+    strictly greater (or NaN). torch starts that scan from -inf with the index of the window's
+    first *real* pixel, so a window whose real pixels are all -inf points at its first real
+    pixel, never into the padding: with padding, outputs equal to -inf get that offset
+    (:func:`_first_real_offsets`; on the CPU only when some output is -inf).
     """
     if cuda.enabled_for(x):
         return cuda.pool.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, with_argmax)
@@ -218,7 +221,38 @@ def max_pool2d_forward(
         xp.maximum(y, win, out=y)
     if xp.isnan(y).any():  # rare: redo the scan with torch's NaN rule (a NaN always wins)
         return _max_pool2d_nan_scan(x_pad, g, offsets, argmax.dtype)
-    return y, argmax
+    return y, _point_neg_inf_at_real_pixels(y, argmax, g)
+
+
+def _first_real_offsets(g: PoolGeometry, dtype: Any) -> np.ndarray:
+    """(OH, OW): the offset k = i0*kw + j0 of each window's first real (unpadded) pixel in
+    row-major order, i0 the first tap with oh*sh - ph + i0*dh >= 0 (likewise j0): where torch's
+    scan starts. Kept inside the kernel (i0 <= kh-1) for a window with no real pixel at all,
+    whose index torch leaves meaningless."""
+
+    def first(out: int, s: int, p: int, d: int, k: int) -> np.ndarray:
+        before = p - np.arange(out) * s  # padding rows in front of the window's first tap
+        return np.clip(-(-before // d), 0, k - 1)
+
+    k0 = first(g.oh, g.sh, g.ph, g.dh, g.kh)[:, None] * g.kw + first(g.ow, g.sw, g.pw, g.dw, g.kw)[None, :]
+    return k0.astype(dtype)
+
+
+def _point_neg_inf_at_real_pixels(y: Any, argmax: Any, g: PoolGeometry) -> Any:
+    """argmax where every output equal to -inf (all its real pixels -inf, or none real) points at
+    its window's first real pixel, as torch's. Only padding can make the scan's offset differ:
+    without it tap 0 is always real. On a GPU one ``where`` (asking whether any output is -inf
+    would wait for the device); on the CPU a comparison, and the fix only where needed."""
+    if g.ph == 0 and g.pw == 0:
+        return argmax
+    xp = get_array_module(y)
+    neg = y == -np.inf
+    if xp is np and not neg.any():
+        return argmax
+    k0 = backend.device_constant(
+        ("max_pool2d_first_real", g, argmax.dtype.str), lambda: _first_real_offsets(g, argmax.dtype), argmax
+    )
+    return xp.where(neg, k0, argmax)
 
 
 def _max_pool2d_nan_scan(x_pad: Any, g: PoolGeometry, offsets: list, index_dtype: Any) -> tuple[Any, Any]:
@@ -233,7 +267,7 @@ def _max_pool2d_nan_scan(x_pad: Any, g: PoolGeometry, offsets: list, index_dtype
         better = (win > y) | xp.isnan(win)
         argmax = xp.maximum(argmax, better * argmax.dtype.type(k))
         y = xp.where(better, win, y)
-    return y, argmax
+    return y, _point_neg_inf_at_real_pixels(y, argmax, g)
 
 
 def max_pool2d_backward(

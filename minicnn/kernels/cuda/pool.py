@@ -7,11 +7,13 @@ twin). Sizes, ``ceil_mode`` and the checks come from :func:`minicnn.kernels.pool
 
 Thread mapping:
 
-* forward: one thread per output (n, c, oh, ow). It scans its window's taps in row-major
-  order -- torch's order -- starting from tap 0's value (even if it is -inf or NaN) with
-  argmax 0; a later tap replaces the running maximum iff ``v > max || isnan(v)``. Taps in
-  the padding or past the input (ceil_mode) read -inf. So ties go to the first maximum and
-  the last NaN wins, exactly as in the twin and in torch.
+* forward: one thread per output (n, c, oh, ow). It scans its window's real taps (those in
+  the padding or past the input are skipped) in row-major order -- torch's order --
+  starting, as torch does, from -inf with the argmax of the first real tap; a tap replaces
+  the running maximum iff ``v > max || isnan(v)``. So ties go to the first maximum, the
+  last NaN wins, and a window whose real pixels are all -inf points at its first real
+  pixel (never into the padding), exactly as in the twin and in torch. An all-padding
+  window gives -inf (the value the twin's -inf padding gives).
 * backward: one thread per INPUT pixel (n, c, h, w), gathering. For each tap (i, j) it
   solves ``h + ph = oh*sh + i*dh`` (and the same for w) for the window (oh, ow) that reads
   this pixel through that tap; if that window exists and its argmax is k = i*kw + j, the
@@ -52,17 +54,25 @@ extern "C" __global__ void max_pool2d_forward_kernel(
         const IDX oh = (idx / OW) % OH;
         const T* plane = x + (idx / (OW * OH)) * H * W;
         const IDX h0 = oh * sh - ph, w0 = ow * sw - pw;
+        // the first real (unpadded) tap, where torch's scan starts (kept inside the kernel
+        // for a window with no real pixel, whose index is meaningless)
+        IDX i0 = h0 < 0 ? (-h0 + dh - 1) / dh : 0, j0 = w0 < 0 ? (-w0 + dw - 1) / dw : 0;
+        if (i0 > kh - 1) i0 = kh - 1;
+        if (j0 > kw - 1) j0 = kw - 1;
         T best = neg_inf;
-        IDX best_k = 0;
-        for (IDX i = 0; i < kh; ++i) {
+        IDX best_k = i0 * kw + j0;
+        for (IDX i = i0; i < kh; ++i) {
             const IDX h = h0 + i * dh;
-            for (IDX j = 0; j < kw; ++j) {
+            if (h >= H) break;
+            if (h < 0) continue;  // only where i0 was clamped: no real row
+            for (IDX j = j0; j < kw; ++j) {
                 const IDX w = w0 + j * dw;
-                const T v = (h >= 0 && h < H && w >= 0 && w < W) ? plane[h * W + w] : neg_inf;
-                const IDX k = i * kw + j;
-                if (k == 0 || v > best || isnan(v)) {  // torch's rule: first maximum, last NaN
+                if (w >= W) break;
+                if (w < 0) continue;
+                const T v = plane[h * W + w];
+                if (v > best || isnan(v)) {  // torch's rule: first maximum, last NaN
                     best = v;
-                    best_k = k;
+                    best_k = i * kw + j;
                 }
             }
         }
