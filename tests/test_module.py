@@ -65,20 +65,57 @@ def test_load_torch_weights_and_forward_equal():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_load_state_dict_strict_lists_missing_and_unexpected():
-    m = MiniNet(nn)
+def _error(fn):
+    """(type, message) of the exception ``fn()`` raises."""
+    with pytest.raises(Exception) as err:
+        fn()
+    return type(err.value), str(err.value)
+
+
+def test_load_state_dict_errors_are_runtime_errors_worded_like_torch():
+    ours, theirs = nn.Linear(3, 4), torch.nn.Linear(3, 4)
+    for edit in (
+        lambda sd: sd.pop("bias"),
+        lambda sd: sd.update(junk=np.zeros(1, np.float32)),
+        lambda sd: (sd.pop("bias"), sd.update(junk=np.zeros(1, np.float32))),
+        lambda sd: sd.update(weight=np.zeros((4, 4), np.float32)),
+        lambda sd: (sd.pop("bias"), sd.update(junk=np.zeros(1, np.float32), weight=np.zeros((4, 4), np.float32))),
+    ):
+        sd = ours.state_dict()
+        edit(sd)
+        before = ours.state_dict()
+        for strict in (True, False):
+            if not strict and "weight" in sd and sd["weight"].shape == (4, 3):
+                continue  # no error without strict
+            tsd = {k: torch.from_numpy(v) for k, v in sd.items()}
+            kind, msg = _error(lambda sd=sd, strict=strict: ours.load_state_dict(sd, strict=strict))
+            tkind, tmsg = _error(lambda tsd=tsd, strict=strict: theirs.load_state_dict(tsd, strict))
+            assert kind is tkind is RuntimeError
+            assert msg == tmsg.replace("torch.Size([", "(").replace("])", ")")
+            # unlike torch, a failed load leaves the model as it was
+            assert all(np.array_equal(a, b) for a, b in zip(ours.state_dict().values(), before.values()))
+
+
+def test_load_state_dict_returns_incompatible_keys_like_torch():
+    m, t = MiniNet(nn), TorchMiniNet()
     sd = m.state_dict()
     del sd["body.0.weight"]
     sd["bogus.weight"] = np.zeros(1)
-    with pytest.raises(KeyError) as err:
+    with pytest.raises(RuntimeError) as err:
         m.load_state_dict(sd)
-    assert "body.0.weight" in str(err.value) and "bogus.weight" in str(err.value)
-    missing, unexpected = m.load_state_dict(sd, strict=False)
+    assert '"body.0.weight"' in str(err.value) and '"bogus.weight"' in str(err.value)
+    result = m.load_state_dict(sd, strict=False)
+    tresult = t.load_state_dict({k: torch.as_tensor(v) for k, v in sd.items()}, strict=False)
+    missing, unexpected = result
     assert missing == ["body.0.weight"] and unexpected == ["bogus.weight"]
+    assert result.missing_keys == tresult.missing_keys and result.unexpected_keys == tresult.unexpected_keys
+    assert repr(result) == repr(tresult) and result._fields == tresult._fields
+    ok, tok = m.load_state_dict(m.state_dict()), t.load_state_dict(t.state_dict())
+    assert ok == ([], []) and repr(ok) == repr(tok) == "<All keys matched successfully>"
     sd = m.state_dict()
     sd["body.0.weight"] = np.zeros((3, 3))
-    with pytest.raises(ValueError, match="size mismatch for body.0.weight"):
-        m.load_state_dict(sd)
+    with pytest.raises(RuntimeError, match="size mismatch for body.0.weight"):
+        m.load_state_dict(sd, strict=False)
 
 
 def test_state_dict_is_a_copy_and_loading_copies():
@@ -212,3 +249,263 @@ def test_loss_class_weights_are_buffers_like_torch() -> None:
         ours.load_state_dict({k: v.numpy() * 2 for k, v in theirs.state_dict().items()})
         np.testing.assert_array_equal(ours.weight.numpy(), 2 * w)
     assert list(mc.nn.CrossEntropyLoss().state_dict()) == list(torch.nn.CrossEntropyLoss().state_dict()) == []
+
+
+# -- registration rules, as torch ----------------------------------------------------------
+LIBS = {"mc": (nn, mc.zeros), "torch": (torch.nn, torch.zeros)}
+
+
+def both(fn):
+    """``fn(lib, zeros)`` on minicnn and on torch: each result, or (exception type, message)."""
+    out = []
+    for lib, zeros in LIBS.values():
+        try:
+            out.append(fn(lib, zeros))
+        except Exception as exc:  # noqa: BLE001 - the exception is the result compared
+            out.append((type(exc), str(exc).replace("torch.nn.Parameter", "Parameter")))
+    return out
+
+
+def test_buffer_persistence_follows_the_latest_registration():
+    def reregister(lib, zeros):
+        m = lib.Linear(2, 2)
+        m.register_buffer("b", zeros(2), persistent=False)
+        m.register_buffer("b", zeros(2))
+        return list(m.state_dict())
+
+    def delete_and_reregister(lib, zeros):
+        m = lib.Linear(2, 2)
+        m.register_buffer("b", zeros(2), persistent=False)
+        del m.b
+        m.register_buffer("b", zeros(2))
+        return list(m.state_dict())
+
+    def replaced_by_parameter(lib, zeros):
+        m = lib.Linear(2, 2)
+        m.register_buffer("b", zeros(2), persistent=False)
+        m.b = lib.Parameter(zeros(2))
+        del m.b
+        m.register_buffer("b", zeros(2))
+        return list(m.state_dict()), [n for n, _ in m.named_buffers()]
+
+    for fn in (reregister, delete_and_reregister, replaced_by_parameter):
+        ours, theirs = both(fn)
+        assert ours == theirs
+    assert both(reregister)[0] == ["weight", "bias", "b"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda lib, z: lib.Linear(2, 2).register_buffer("weight", z(2)),
+        lambda lib, z: lib.Linear(2, 2).register_buffer("forward", z(2)),
+        lambda lib, z: lib.Linear(2, 2).register_buffer("a.b", z(2)),
+        lambda lib, z: lib.Linear(2, 2).register_buffer("", z(2)),
+        lambda lib, z: lib.Linear(2, 2).register_buffer(3, z(2)),
+        lambda lib, z: lib.Linear(2, 2).register_buffer("b", [1, 2]),
+        lambda lib, z: lib.Linear(2, 2).register_buffer("b", 1.5),
+        lambda lib, z: lib.Linear(2, 2).register_parameter("w2", z(2)),
+        lambda lib, z: lib.Linear(2, 2).register_parameter("a.b", None),
+        lambda lib, z: lib.Linear(2, 2).register_parameter("", None),
+        lambda lib, z: lib.Linear(2, 2).register_parameter(1, None),
+        lambda lib, z: lib.Linear(2, 2).register_parameter("training", None),
+        lambda lib, z: lib.Linear(2, 2).add_module("weight", lib.ReLU()),
+        lambda lib, z: lib.Linear(2, 2).add_module("a.b", lib.ReLU()),
+        lambda lib, z: lib.Linear(2, 2).add_module("", lib.ReLU()),
+        lambda lib, z: lib.Linear(2, 2).add_module("x", 3),
+        lambda lib, z: lib.Linear(2, 2).train("yes"),
+        lambda lib, z: lib.Linear(2, 2).train(1),
+    ],
+)
+def test_bad_registrations_raise_like_torch(case):
+    ours, theirs = both(case)
+    assert ours[0] is theirs[0] and ours[0] in (KeyError, TypeError, ValueError)
+    if ours[0] is not TypeError:  # TypeErrors name the types: Tensor vs torch.FloatTensor
+        assert ours[1] == theirs[1]
+
+
+def test_registration_that_torch_accepts():
+    def fn(lib, zeros):
+        m = lib.Linear(2, 2)
+        m.register_buffer("b", zeros(2))
+        m.register_buffer("b", None)  # re-registering a buffer
+        m.register_parameter("bias", None)  # a parameter slot
+        m.register_parameter("w2", lib.Parameter(zeros(1)))
+        m.add_module("child", lib.ReLU())
+        m.add_module("child", None)
+        m.b = zeros(3)
+        return list(m.state_dict()), [n for n, _ in m.named_parameters()], [n for n, _ in m.named_modules()]
+
+    ours, theirs = both(fn)
+    assert ours == theirs == (["weight", "w2", "b"], ["weight", "w2"], [""])
+    m = nn.Linear(2, 2)
+    m.register_buffer("arr", np.ones(2))  # NumPy arrays are minicnn's tensors too
+    assert isinstance(m.arr, mc.Tensor) and list(m.state_dict()) == ["weight", "bias", "arr"]
+    with pytest.raises(TypeError):
+        m.arr = [1.0, 2.0]
+
+
+def _shared_init(self, lib):
+    """a under two names, and again inside seq: torch's dedup is per parent."""
+    type(self).__mro__[1].__init__(self)
+    self.a = lib.Linear(1, 1)
+    self.b = self.a
+    self.seq = lib.Sequential(lib.ReLU(), self.a)
+
+
+class Shared(torch.nn.Module):
+    __init__ = _shared_init
+
+
+MiniShared = type("Shared", (nn.Module,), {"__init__": _shared_init})  # torch's class name, for messages
+
+
+def test_shared_children_visited_like_torch():
+    ours, theirs = MiniShared(nn), Shared(torch.nn)
+    for fn in (
+        lambda m: [n for n, _ in m.named_children()],
+        lambda m: [type(c).__name__ for c in m.children()],
+        lambda m: [type(c).__name__ for c in m.modules()],
+        lambda m: [n for n, _ in m.named_modules()],
+        lambda m: [n for n, _ in m.named_modules(remove_duplicate=False)],
+        lambda m: [n for n, _ in m.named_modules(prefix="p")],
+        lambda m: [n for n, _ in m.named_parameters()],
+        lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)],
+        lambda m: [n for n, _ in m.named_parameters(prefix="p", recurse=False)],
+        lambda m: [n for n, _ in m.named_buffers(remove_duplicate=False)],
+        lambda m: list(m.state_dict()),
+        lambda m: list(m.state_dict(prefix="pre.")),
+    ):
+        assert fn(ours) == fn(theirs)
+    seen, tseen = [], []
+    ours.apply(lambda m: seen.append(type(m).__name__))
+    theirs.apply(lambda m: tseen.append(type(m).__name__))
+    assert seen[:-1] == tseen[:-1] == ["Linear", "ReLU", "Linear", "Sequential"]
+    assert seen.count("Linear") == 2  # once under a/b, once inside seq, as torch
+
+
+def test_state_dict_keep_vars_and_destination():
+    m = nn.Linear(2, 3)
+    sd = m.state_dict(keep_vars=True)
+    assert sd["weight"] is m.weight and sd["bias"] is m.bias
+    dest = {"x": 1}
+    assert m.state_dict(destination=dest, prefix="l.") is dest and list(dest) == ["x", "l.weight", "l.bias"]
+
+
+def _result(fn):
+    """``fn()``, or (exception type, message with torch's class name for minicnn's)."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - the exception is the result compared
+        return (type(exc), str(exc).replace("MiniShared", "Shared"))
+
+
+def test_get_submodule_and_get_parameter_like_torch():
+    ours, theirs = MiniShared(nn), Shared(torch.nn)
+    for target in ("seq.1", "", "seq", "seq.5", "a.weight", "zz.a"):
+        o = _result(lambda t=target: type(ours.get_submodule(t)).__name__)
+        assert o == _result(lambda t=target: type(theirs.get_submodule(t)).__name__)
+    for target in ("seq.1.weight", "seq.1", "seq.1.zz", "x", "seq.1.training", "a.bias"):
+        o = _result(lambda t=target: ours.get_parameter(t).shape)
+        assert o == _result(lambda t=target: tuple(theirs.get_parameter(t).shape))
+    assert MiniNet(nn).get_buffer("steps") is not None
+    with pytest.raises(AttributeError, match="not a buffer"):
+        MiniNet(nn).get_buffer("scale")
+
+
+def _layout(m):
+    """The children of a container as (name, type name) pairs."""
+    return [(name, type(c).__name__) for name, c in m._modules.items()]
+
+
+@pytest.mark.parametrize("kind", ["Sequential", "ModuleList"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c, lib: c.__delitem__(1),
+        lambda c, lib: c.__delitem__(-1),
+        lambda c, lib: c.__delitem__(slice(0, 2)),
+        lambda c, lib: c.__delitem__(slice(None, None, 2)),
+        lambda c, lib: c.__setitem__(0, lib.Sigmoid()),
+        lambda c, lib: c.__setitem__(-2, lib.Sigmoid()),
+        lambda c, lib: c.__setitem__(3, lib.Sigmoid()),
+        lambda c, lib: c.__delitem__(3),
+        lambda c, lib: c.__setitem__(0, 3),
+        lambda c, lib: c.insert(0, lib.Sigmoid()),
+        lambda c, lib: c.insert(1, lib.Sigmoid()),
+        lambda c, lib: c.insert(3, lib.Sigmoid()),
+        lambda c, lib: c.append(lib.Sigmoid()).extend([lib.Tanh()]),
+        lambda c, lib: type(c.pop(1)).__name__,
+        lambda c, lib: type(c[-3]).__name__,
+        lambda c, lib: c[3],
+    ],
+)
+def test_indexed_containers_edit_like_torch(kind, edit):
+    def fn(lib, zeros):
+        c = getattr(lib, kind)(lib.ReLU(), lib.Tanh(), lib.Identity()) if kind == "Sequential" else None
+        if c is None:
+            c = lib.ModuleList([lib.ReLU(), lib.Tanh(), lib.Identity()])
+        r = edit(c, lib)
+        return (r if isinstance(r, str) else None), _layout(c)
+
+    ours, theirs = both(fn)
+    if isinstance(theirs, tuple) and isinstance(theirs[0], type):
+        assert ours[0] is theirs[0]
+    else:
+        assert ours == theirs
+
+
+def test_sequential_deletion_renumbers_named_children_like_torch():
+    def fn(lib, zeros):
+        s = lib.Sequential(OrderedDict(a=lib.ReLU(), b=lib.Tanh(), c=lib.Identity()))
+        del s[1]
+        s.insert(0, lib.Sigmoid())
+        return _layout(s), list(s(zeros(2)).shape)
+
+    ours, theirs = both(fn)
+    assert ours[0] == theirs[0]
+
+
+def test_module_dict_methods_like_torch():
+    def fn(lib, zeros):
+        d = lib.ModuleDict({"a": lib.ReLU()})
+        d.update([("b", lib.Tanh())])
+        d.update(OrderedDict(c=lib.Identity(), a=lib.Sigmoid()))
+        popped = type(d.pop("b")).__name__
+        del d["c"]
+        return popped, list(d.keys()), [type(v).__name__ for v in d.values()], [k for k, _ in d.items()], "a" in d
+
+    ours, theirs = both(fn)
+    assert ours == theirs
+    for bad in (3, [("a",)], [3]):
+        o, t = both(lambda lib, zeros, bad=bad: lib.ModuleDict().update(bad))
+        assert o[0] is t[0]
+        if bad != [3]:
+            assert o[1] == t[1]
+    d = nn.ModuleDict({"x": nn.ReLU()})
+    d.clear()
+    assert len(d) == 0
+
+
+def test_forward_hooks_like_torch():
+    def fn(lib, zeros):
+        calls = []
+        m = lib.Linear(2, 2)
+        h1 = m.register_forward_pre_hook(lambda mod, args: calls.append(("pre", len(args))))
+        h2 = m.register_forward_pre_hook(lambda mod, args: args[0] * 0, prepend=True)  # not a tuple: wrapped
+        h3 = m.register_forward_hook(lambda mod, args, out: calls.append(("post", tuple(out.shape))))
+        h4 = m.register_forward_hook(lambda mod, args, out: out + 1)
+        h5 = m.register_forward_hook(lambda mod, a, kw, out: calls.append(("kw", sorted(kw))), with_kwargs=True)
+        y = m(zeros(3, 2) + 1)  # the pre-hook zeroes the input, the hook adds 1
+        for h in (h1, h2, h3, h4, h5):
+            h.remove()
+        h1.remove()  # removing twice is harmless
+        z = m(zeros(3, 2))
+        return calls, np.round(y.detach().numpy() - m.bias.detach().numpy(), 5).tolist(), tuple(z.shape)
+
+    ours, theirs = both(fn)
+    assert ours == theirs
+    m = nn.Identity()
+    with m.register_forward_hook(lambda mod, args, out: out * 2):
+        assert m(mc.ones(1)).item() == 2
+    assert m(mc.ones(1)).item() == 1

@@ -8,9 +8,11 @@ saved in the state dict but not trained) and ``_modules`` (children). Dotted nam
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,6 +32,55 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class _IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as torch: ``(missing_keys, unexpected_keys)``."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+    __str__ = __repr__
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` / ``register_forward_pre_hook``: ``remove()``
+    unregisters the hook (also on leaving a ``with`` block)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: OrderedDict[int, Any]) -> None:
+        self.hooks = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def _is_array(value: Any) -> bool:
+    """A NumPy or CuPy array: minicnn takes these wherever torch takes a Tensor."""
+    return isinstance(value, np.ndarray) or backend.is_cupy_array(value)
+
+
+def _check_name(kind: str, name: Any) -> None:
+    """torch's checks of a parameter / buffer / module name."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain "."' + (f", got: {name}" if kind == "module" else ""))
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+
+
 class Module:
     """Base class of every layer and model. Subclasses define ``forward``."""
 
@@ -40,6 +91,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration by attribute assignment -----------------------------------------
@@ -47,17 +100,13 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() has run")
         if isinstance(value, Parameter):
-            self._buffers.pop(name, None)
-            self._modules.pop(name, None)
-            self.__dict__.pop(name, None)
-            self._parameters[name] = value
+            self._forget(name, keep=self._parameters)
+            self.register_parameter(name, value)
         elif isinstance(value, Module):
-            self._parameters.pop(name, None)
-            self._buffers.pop(name, None)
-            self.__dict__.pop(name, None)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif name in self._buffers:
-            self._buffers[name] = None if value is None else (value if isinstance(value, Tensor) else Tensor(value))
+            self._buffers[name] = self._as_buffer(name, value)
         elif name in self._parameters or name in self._modules:
             if value is not None:
                 kind = "parameter" if name in self._parameters else "module"
@@ -65,6 +114,25 @@ class Module:
             (self._parameters if name in self._parameters else self._modules)[name] = None
         else:
             object.__setattr__(self, name, value)
+
+    def _forget(self, name: str, keep: dict[str, Any]) -> None:
+        """Remove ``name`` from the instance dict and every registry but ``keep`` (where it is
+        about to be set, keeping its position)."""
+        for reg in (self.__dict__, self._parameters, self._buffers, self._modules):
+            if reg is not keep:
+                reg.pop(name, None)
+        self._non_persistent.discard(name)
+
+    @staticmethod
+    def _as_buffer(name: str, value: Any) -> Tensor | None:
+        """A buffer's value: None, a Tensor, or a NumPy/CuPy array (wrapped); else TypeError."""
+        if value is None or isinstance(value, Tensor):
+            return value
+        if _is_array(value):
+            return Tensor(value)
+        raise TypeError(
+            f"cannot assign {type(value).__name__!r} object to buffer {name!r} (Tensor, array or None required)"
+        )
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
@@ -77,79 +145,189 @@ class Module:
         for reg in (self._parameters, self._buffers, self._modules):
             if name in reg:
                 del reg[name]
+                self._non_persistent.discard(name)
                 return
         object.__delattr__(self, name)
 
+    def _check_new(self, kind: str, name: Any, registry: dict[str, Any]) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot register {kind} {name!r} before Module.__init__() has run")
+        _check_name(kind, name)
+        if name in self.__dict__ and self.__dict__[name] is None:
+            # a plain ``self.bias = None`` before ``register_parameter("bias", None)``: torch would
+            # refuse it, minicnn lets the registration replace a None placeholder
+            del self.__dict__[name]
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        if param is None:
-            self._parameters[name] = None
-        else:
-            setattr(self, name, param)
+        """Add a Parameter (or None: a declared, absent one such as ``bias=False``) named ``name``."""
+        self._check_new("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' (Parameter or None required)"
+            )
+        self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
-        """A named array saved in the state dict but not trained (e.g. running_mean)."""
-        self.__dict__.pop(name, None)
-        self._buffers[name] = None if tensor is None else (tensor if isinstance(tensor, Tensor) else Tensor(tensor))
-        if not persistent:
+        """A named array saved in the state dict (unless ``persistent=False``) but not trained
+        (e.g. running_mean). ``tensor`` is a Tensor, a NumPy/CuPy array or None."""
+        self._check_new("buffer", name, self._buffers)
+        self._buffers[name] = self._as_buffer(name, tensor)
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def register_module(self, name: str, module: Module | None) -> None:
+        """Add a child module (or None) named ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new("module", name, self._modules)
         self._modules[name] = module
 
     add_module = register_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` (``""`` is self); AttributeError if none."""
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter at the dotted path ``target`` (``"features.0.weight"``); AttributeError if none."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``"bn.running_mean"``); AttributeError if none."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return mod._buffers[name]
 
     # -- calling ---------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward``; a non-None result replaces the
+        positional arguments (a non-tuple is wrapped in one). ``with_kwargs``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``; a non-None result replaces
+        the output. ``with_kwargs``: ``hook(module, args, kwargs, output)``."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    @staticmethod
+    def _add_hook(
+        hooks: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool, with_kwargs: bool
+    ) -> RemovableHandle:
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (hook, with_kwargs)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # -- traversal -------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "", memo: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) of self and every submodule, depth first in registration order.
+        A module reachable under several names comes once, unless ``remove_duplicate=False``."""
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) of the direct children; a child registered under two names comes once."""
+        seen: set[int] = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
                 yield name, m
 
     def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def _named(self, registry: str, recurse: bool) -> Iterator[tuple[str, Any]]:
+    def _named(self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
-        mods = self.named_modules() if recurse else iter([("", self)])
-        for prefix, m in mods:
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for mod_prefix, m in mods:
             for name, v in getattr(m, registry).items():
                 if v is None or id(v) in seen:
                     continue
-                seen.add(id(v))
-                yield (f"{prefix}.{name}" if prefix else name), v
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        for name, p in self._named("_parameters", recurse):
-            yield (f"{prefix}.{name}" if prefix else name), p
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter); a shared parameter comes once unless ``remove_duplicate=False``."""
+        yield from self._named("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        for name, b in self._named("_buffers", recurse):
-            yield (f"{prefix}.{name}" if prefix else name), b
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer), persistent or not; a shared buffer comes once unless ``remove_duplicate=False``."""
+        yield from self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -157,6 +335,9 @@ class Module:
 
     # -- modes -------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode`` must be a bool, as in torch) on self and every submodule."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
@@ -178,7 +359,9 @@ class Module:
                     p.grad.array = p.grad.xp.zeros_like(p.grad.array)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call ``fn`` on every submodule (children first) and on self, like torch."""
+        """Call ``fn`` on every submodule (children first) and on self, like torch: once per
+        child of each module (a child registered under two names of one parent once), so a
+        module that two different parents hold is visited under each."""
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -234,38 +417,52 @@ class Module:
             if m is not None:
                 yield from m._state_tensors(f"{prefix}{name}.")
 
-    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
+    def state_dict(
+        self, *, destination: dict[str, Any] | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Any]:
         """Ordered mapping of dotted names to host NumPy copies of parameters and buffers,
-        per module: its parameters, then its buffers, then its children (torch's order)."""
-        pre = f"{prefix.rstrip('.')}." if prefix else ""
-        return OrderedDict((k, backend.to_numpy(t.array).copy()) for k, t in self._state_tensors(pre))
+        per module: its parameters, then its buffers, then its children (torch's order).
+        ``keep_vars=True`` maps to the Parameters and buffer Tensors themselves instead.
+        ``destination``: a dict to fill (and return) instead of a new OrderedDict."""
+        out: Any = OrderedDict() if destination is None else destination
+        for k, t in self._state_tensors(prefix):
+            out[k] = t if keep_vars else backend.to_numpy(t.array).copy()
+        return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
-        """Copy values into parameters and buffers by name. With ``strict`` a KeyError lists
-        missing and unexpected keys; a shape mismatch is always a ValueError. Returns
-        (missing_keys, unexpected_keys)."""
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
+        """Copy values (Tensors or anything ``np.asarray`` takes) into parameters and buffers by name.
+
+        Returns ``_IncompatibleKeys(missing_keys, unexpected_keys)``. Like torch, a RuntimeError
+        ("Error(s) in loading state_dict for ...") lists missing and unexpected keys when
+        ``strict``, and shape mismatches always. Unlike torch, nothing is copied when it raises.
+        """
         own: dict[str, Tensor] = dict(self._state_tensors())
         # like torch, a BatchNorm checkpoint without num_batches_tracked (older format) loads
         missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"Error(s) in loading state_dict for {type(self).__name__}: "
-                f"missing keys: {missing}; unexpected keys: {unexpected}"
-            )
+        errors = []
+        if strict and missing:
+            errors.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+        arrays: dict[str, np.ndarray] = {}
         for k, t in own.items():
             if k not in state_dict:
                 continue
             value = state_dict[k]
-            arr = backend.to_numpy(value.array if isinstance(value, Tensor) else value)
-            arr = np.asarray(arr)
+            arr = np.asarray(backend.to_numpy(value.array if isinstance(value, Tensor) else value))
             if arr.shape != t.shape:
-                raise ValueError(
-                    f"size mismatch for {k}: copying a param with shape {arr.shape}, "
-                    f"the shape in the current model is {t.shape}"
+                errors.append(
+                    f"size mismatch for {k}: copying a param with shape {arr.shape} from checkpoint, "
+                    f"the shape in current model is {t.shape}."
                 )
+            arrays[k] = arr
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        for k, arr in arrays.items():
+            t = own[k]
             t.array = backend.to_device(arr.astype(t.dtype, copy=True), t.device)
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
     # -- printing -------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -285,8 +482,68 @@ class Module:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
 
-class Sequential(Module):
-    """Modules applied in order; ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
+def _abs_index(idx: Any, size: int) -> int:
+    """``idx`` (negative counts from the end) as a position in ``range(size)``; IndexError if outside."""
+    idx = operator.index(idx)
+    if not -size <= idx < size:
+        raise IndexError(f"index {idx} is out of range")
+    return idx % size
+
+
+class _Indexed(Module):
+    """What Sequential and ModuleList share: children reached by position, renumbered 0..n-1
+    after a deletion or an insertion (torch's numbering)."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def _key(self, idx: int) -> str:
+        return list(self._modules)[_abs_index(idx, len(self))]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        setattr(self, self._key(idx), module)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key(idx)]
+        for key in keys:
+            delattr(self, key)
+        self._renumber(list(self._modules.values()))
+
+    def _renumber(self, modules: list[Module]) -> None:
+        self._modules.clear()
+        self._modules.update((str(i), m) for i, m in enumerate(modules))
+
+    def insert(self, index: int, module: Module) -> _Indexed:
+        """Insert ``module`` before position ``index`` (like ``list.insert``) and renumber."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        modules = list(self._modules.values())
+        modules.insert(operator.index(index), module)
+        self._renumber(modules)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> _Indexed:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def append(self, module: Module) -> _Indexed:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def pop(self, idx: int = -1) -> Module:
+        """Remove and return the module at ``idx`` (renumbering the rest)."""
+        module = self[idx]
+        del self[idx]
+        return module
+
+
+class Sequential(_Indexed):
+    """Modules applied in order; ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``.
+    Deleting or inserting renumbers the children 0..n-1, names given by a dict included (torch)."""
 
     def __init__(self, *modules: Any) -> None:
         super().__init__()
@@ -306,56 +563,41 @@ class Sequential(Module):
         mods = list(self._modules.items())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(mods[idx]))
-        return mods[idx][1]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
+        return mods[_abs_index(idx, len(mods))][1]
 
 
-class ModuleList(Module):
+class ModuleList(_Indexed):
+    """A list of modules, registered as children ``0``, ``1``, ..."""
+
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         for m in modules or ():
             self.append(m)
 
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for m in modules:
-            self.append(m)
-        return self
-
     def __getitem__(self, idx: int | slice) -> Any:
         mods = list(self._modules.values())
-        return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[idx]
+        return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[_abs_index(idx, len(mods))]
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
 
 
 class ModuleDict(Module):
-    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
+    """An ordered dict of modules, each registered as a child under its key."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
-        for k, m in (modules or {}).items():
-            self.add_module(k, m)
+        if modules is not None:
+            self.update(modules)
 
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
 
     def __contains__(self, key: str) -> bool:
         return key in self._modules
@@ -374,3 +616,31 @@ class ModuleDict(Module):
 
     def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module under ``key``."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) modules from a mapping or from an iterable of (key, module) pairs."""
+        if isinstance(modules, Mapping):
+            pairs: Iterable[Any] = modules.items()
+        elif isinstance(modules, Iterable):
+            pairs = modules
+        else:
+            raise TypeError(
+                "ModuleDict.update should be called with an iterable of key/value pairs, "
+                f"but got {type(modules).__name__}"
+            )
+        for j, pair in enumerate(pairs):
+            if not isinstance(pair, Iterable) or isinstance(pair, (str, bytes)):
+                raise TypeError(f"ModuleDict update sequence element #{j} should be Iterable; is {type(pair).__name__}")
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{j} has length {len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]
