@@ -25,7 +25,7 @@ from .creation import (
     zeros_like,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .ops import cat, exp, log, matmul, sqrt, stack, where
+from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
 from .random import manual_seed
 from .serialization import load, save
@@ -80,6 +80,8 @@ __all__ = [
     "log",
     "manual_seed",
     "matmul",
+    "maximum",
+    "minimum",
     "no_grad",
     "ones",
     "ones_like",

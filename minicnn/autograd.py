@@ -44,9 +44,17 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's nam
 
 
 class no_grad(set_grad_enabled):  # noqa: N801
-    """``with mc.no_grad():`` records no graph (inference, optimiser updates)."""
+    """``with mc.no_grad():`` records no graph (inference, optimiser updates). Also a decorator,
+    with or without parentheses."""
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Any = None) -> Any:
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        self.__init__()
+        return self(func)
+
+    def __init__(self, func: Any = None) -> None:
         super().__init__(False)
 
 
@@ -68,11 +76,16 @@ def _as_array(data: Any, dtype: Any = None, device: Any = None):
     xp = backend.get_array_module(data)
     with backend.array_scope(data):  # a GPU array is converted on its own GPU
         if dtype is not None:
-            return xp.asarray(data, dtype=dtype)
-        if isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
-            return xp.asarray(data)
-    arr = np.asarray(data)
-    return arr.astype(DEFAULT_DTYPE) if arr.dtype == np.float64 else arr
+            arr = xp.asarray(data, dtype=dtype)
+        elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
+            arr = xp.asarray(data)
+        else:
+            arr = np.asarray(data)
+            if arr.dtype == np.float64:
+                arr = arr.astype(DEFAULT_DTYPE)
+    if arr.dtype.kind in "OUSVM":  # objects, strings, bytes, datetimes: not numbers
+        raise TypeError(f"a tensor holds numbers or bools; got {type(data).__name__} of dtype {arr.dtype}")
+    return arr
 
 
 class Tensor:
@@ -83,7 +96,12 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
-    _vc: list[int] | None = None  # version counter, shared with views (see _version)
+    # version counter, shared with views: [in-place writes so far, the count at the last write
+    # that autograd recorded] (see _version); the version at which grad_fn was recorded
+    _vc: list[int] | None = None
+    _graph_version = 0
+    _superseded_by: Tensor | None = None  # the result of a recorded in-place op on this tensor
+    _view_of: Tensor | None = None  # the input this tensor is a view of (made by an op)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         self.array = _as_array(data, dtype, device)
@@ -104,18 +122,18 @@ class Tensor:
     @_version.setter
     def _version(self, value: int) -> None:
         if self._vc is None:
-            self._vc = [0]
+            self._vc = [0, 0]
         self._vc[0] = value
 
     def _share_version(self, other: Tensor) -> None:
         if other._vc is None:
-            other._vc = [0]
+            other._vc = [0, 0]
         self._vc = other._vc
 
     # -- basic properties -------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        return self._requires_grad if self._superseded_by is None else _latest(self)._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -131,7 +149,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self.grad_fn is None
+        return _latest(self).grad_fn is None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -216,8 +234,11 @@ class Tensor:
         return a.astype(dtype) if dtype is not None else a
 
     def detach(self) -> Tensor:
-        """A new leaf sharing the data, cut from the graph."""
-        return Tensor(self.array)
+        """A new leaf sharing the data (and its version counter: an in-place write to either is
+        seen by backward through the other), cut from the graph."""
+        out = Tensor(self.array)
+        out._share_version(self)
+        return out
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -264,13 +285,18 @@ class Tensor:
     # -- autograd -----------------------------------------------------------------------
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward."""
-        self._retain_grad = True
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        _latest(self)._retain_grad = True
 
     def zero_grad(self) -> None:
         self.grad = None
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+    def backward(self, grad: Any = None, retain_graph: bool = False, *, gradient: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient=`` is torch's name
+        for ``grad``)."""
+        self = _latest(self)
+        grad = gradient if grad is None else grad
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         with backend.array_scope(self.array):
@@ -324,18 +350,48 @@ class Tensor:
         return _ops.matmul(other, self)
 
     def _inplace(self, other: Any, op: str) -> Tensor:
-        """``x += y`` (and -=, *=, /=): in place on the array when no graph is involved, as in
-        an optimiser step under ``no_grad``. A leaf that requires grad refuses, like torch;
-        where the graph must record the op, the result is computed out of place and the
-        name is rebound to it."""
-        recording = is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
-        if recording:
-            if self.requires_grad and self.is_leaf:
-                raise RuntimeError("a leaf Tensor that requires grad is being used in an in-place operation")
-            return getattr(self, f"__{op}__")(other)
-        getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+        """``x += y`` (and -=, *=, /=, **=), as in torch: the result is written into x's memory,
+        so every alias and view of x sees it. With no graph to record (an optimiser step under
+        ``no_grad``) that is all; otherwise see :meth:`_record_inplace`."""
+        self = _latest(self)
+        if not _records(self, other):
+            getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+            self._version += 1
+            return self
+        return self._record_inplace(lambda old: getattr(old, f"__{op}__")(other), f"__i{op}__")
+
+    def _record_inplace(self, compute: Any, what: str) -> Tensor:
+        """An in-place write that autograd records. The op runs out of place on a copy of the
+        old value (so its backward keeps what it needs), the result is written into this
+        tensor's memory, and a new tensor on that memory becomes the op's output. Ops given
+        this tensor afterwards use that output (``_latest``); graph nodes recorded before keep
+        the old value's history, as torch's version-tracked graph does. Refused like torch: a
+        leaf that requires grad, or a view of one; a result of another shape, or of a dtype
+        that cannot be cast back."""
+        base = self
+        while base is not None:
+            if base.is_leaf and base.requires_grad:
+                kind = "a leaf Tensor" if base is self else "a view of a leaf Tensor"
+                raise RuntimeError(f"{what}: {kind} that requires grad is being used in an in-place operation")
+            base = base._view_of
+        out = compute(_ops.clone(self))
+        if out.shape != self.shape:
+            raise RuntimeError(f"{what}: output with shape {self.shape} doesn't match the broadcast shape {out.shape}")
+        if out.dtype != self.dtype:
+            if not np.can_cast(out.dtype, self.dtype, "same_kind"):
+                raise RuntimeError(f"{what}: result type {out.dtype} can't be cast to the output type {self.dtype}")
+            out = _ops.astype(out, self.dtype)
+        self.array[...] = out.array
         self._version += 1
-        return self
+        self._vc[1] = self._vc[0]  # views of this memory computed before now are stale
+        out.array = self.array
+        out._share_version(self)
+        out._view_of = self._view_of
+        out._graph_version = out._version
+        if out.grad_fn is not None:
+            out.grad_fn.out_version = out._version
+        self._superseded_by = out
+        return out
 
     def __iadd__(self, other: Any) -> Tensor:
         return self._inplace(other, "add")
@@ -348,6 +404,9 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(other, "truediv")
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._inplace(other, "pow")
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
@@ -362,15 +421,56 @@ class Tensor:
         return _ops.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("in-place assignment to a tensor that requires grad")
-        value = value.array if isinstance(value, Tensor) else value
+        """``x[index] = value`` in x's memory; recorded by autograd (see :meth:`_record_inplace`)
+        when x or value requires grad, so both get their gradients, as in torch."""
+        self = _latest(self)
+        index = _ops.plain_index(index)
+        if _records(self, value):
+            value = _latest(value) if isinstance(value, Tensor) else value
+            if isinstance(value, Tensor) and _writes_back(self, index, value):
+                self._graph_version = self._vc[1]  # the values index_put records are all described
+            self._record_inplace(lambda old: _ops.index_put(old, index, value), "setitem")
+            return
+        value = _latest(value).array if isinstance(value, Tensor) else value
         if isinstance(value, np.ndarray) and backend.is_cupy_array(self.array):
             value = backend.to_device(value, self.device)  # CuPy takes no host array here
-        self.array[_ops.plain_index(index)] = value
+        self.array[index] = value
         self._version += 1
 
-    # comparisons give non-differentiable boolean tensors
+    # in-place methods (torch's trailing underscore), recorded like ``x += y``
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._inplace(other if alpha == 1 else other * alpha, "add")
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._inplace(other if alpha == 1 else other * alpha, "sub")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, "truediv")
+
+    def pow_(self, other: Any) -> Tensor:
+        return self._inplace(other, "pow")
+
+    def copy_(self, src: Any) -> Tensor:
+        self[...] = src
+        return _latest(self)
+
+    def fill_(self, value: Any) -> Tensor:
+        self[...] = value
+        return _latest(self)
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        t = _latest(self)
+        if not _records(t, min) and not _records(t, max):
+            return t.copy_(_ops.clip(t.detach(), min, max))
+        return t._record_inplace(lambda old: _ops.clip(old, min, max), "clamp_")
+
+    # comparisons and bitwise ops give non-differentiable tensors
     def _compare(self, other: Any, op: str) -> Tensor:
         b = other.array if isinstance(other, Tensor) else other
         return Tensor(getattr(self.array, op)(b))
@@ -393,6 +493,37 @@ class Tensor:
     def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, "__ge__")
 
+    def _bitwise(self, other: Any, op: str) -> Tensor:
+        if self.dtype.kind not in "biu" or (isinstance(other, Tensor) and other.dtype.kind not in "biu"):
+            raise TypeError(f"{op.strip('_')}: only bool and integer tensors, got {self.dtype}")
+        return self._compare(other, op)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._bitwise(other, "__and__")
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._bitwise(other, "__or__")
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._bitwise(other, "__xor__")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self) -> Tensor:
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"~ (bitwise not): only bool and integer tensors, got {self.dtype}")
+        return Tensor(~self.array)
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu" or self.array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     __hash__ = object.__hash__
 
     # -- methods that forward to minicnn.ops ---------------------------------------------
@@ -411,12 +542,14 @@ class Tensor:
     def var(
         self,
         axis: Any = None,
-        keepdims: bool = False,
-        dim: Any = None,
         unbiased: bool = True,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
         correction: int | None = None,
         keepdim: Any = None,
     ) -> Tensor:
+        """Variance over ``axis``; positional order as torch's ``var(dim, unbiased, keepdim)``."""
         ddof = (1 if unbiased else 0) if correction is None else correction
         keep = keepdims if keepdim is None else keepdim
         return _ops.var(self, axis=axis if dim is None else dim, keepdims=keep, correction=ddof)
@@ -428,6 +561,32 @@ class Tensor:
     def argmin(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
         axis = axis if dim is None else dim
         return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
+
+    def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        """Maximum over ``dim`` (all dims by default); tied maxima share the gradient (torch's amax)."""
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        return _ops.amin(self, dim, keepdim)
+
+    def std(self, axis: Any = None, unbiased: bool = True, keepdims: bool = False, **kwargs: Any) -> Tensor:
+        """Standard deviation: the square root of :meth:`var` (same arguments)."""
+        return self.var(axis, unbiased, keepdims, **kwargs).sqrt()
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Tensor(self.xp.all(self.array, axis=dim, keepdims=keepdim))
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Tensor(self.xp.any(self.array, axis=dim, keepdims=keepdim))
+
+    def pow(self, exponent: Any) -> Tensor:
+        return _ops.pow(self, exponent)
+
+    def t(self) -> Tensor:
+        """Transpose of a tensor of at most 2 dimensions (torch's ``t()``)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.T
 
     def exp(self) -> Tensor:
         return _ops.exp(self)
@@ -522,8 +681,17 @@ class Function:
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
             fn.versions = tuple(t._version for t in tensors)
+            for t in tensors:
+                if t.grad_fn is not None and t._vc is not None and t._vc[1] > t._graph_version:
+                    raise RuntimeError(
+                        f"{cls.__name__}: an input of shape {t.shape} was written by an in-place operation on "
+                        "another view of its memory after it was computed, so its graph no longer describes "
+                        "its values; use the in-place op's result (or clone() before writing)"
+                    )
         with backend.array_scope(tensors[0].array if tensors else None):  # on their GPU
             y = fn.forward(*(t.array for t in tensors))
+        if fn.requires_grad and y.dtype.kind not in _FLOAT_KINDS:  # integer/bool results: constants
+            fn.requires_grad = False
         out = Tensor.__new__(Tensor)
         out.array, out.grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
@@ -533,10 +701,11 @@ class Function:
             for t in tensors:
                 if _base_id(t.array) == base:  # the same memory behind both (no device call)
                     out._share_version(t)
+                    out._view_of = t
                     break
         if fn.requires_grad:
             fn.inputs = tensors
-            fn.out_version = out._version
+            fn.out_version = out._graph_version = out._version
             out.grad_fn = fn
         return out
 
@@ -568,7 +737,9 @@ def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
 
 def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
     """Wrap scalars/arrays as constant tensors (matching the first tensor's dtype and
-    device) and check that all tensors share one device."""
+    device) and check that all tensors share one device. A tensor that a recorded in-place
+    op wrote to stands for that op's result (``y = z = x * 2; y += 1; z * 3`` uses ``y``)."""
+    inputs = [_latest(x) if isinstance(x, Tensor) and x._superseded_by is not None else x for x in inputs]
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
     for x in inputs:
@@ -582,6 +753,37 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
     if len(devices) > 1:
         raise RuntimeError(f"{op}: expected all tensors on one device, got {', '.join(sorted(devices))}")
     return tuple(out)
+
+
+def _latest(t: Tensor) -> Tensor:
+    while t._superseded_by is not None:
+        t = t._superseded_by
+    return t
+
+
+def _writes_back(t: Tensor, index: Any, value: Tensor) -> bool:
+    """Whether ``t[index] = value`` ends Python's ``t[index] op= ...``: ``value`` is the result of
+    the one recorded in-place write to ``t``'s memory since ``t`` was computed, made on the
+    view ``t[index]`` itself. Then ``t``'s graph plus this assignment describe all of ``t``."""
+    if value._view_of is not t or t._vc is None:
+        return False
+    if not (value._graph_version == t._vc[0] == t._vc[1] == t._graph_version + 1):
+        return False
+    view = t.array[index]
+    return (
+        view.shape == value.array.shape
+        and view.strides == value.array.strides
+        and _data_ptr(view) == _data_ptr(value.array)
+    )
+
+
+def _data_ptr(a: Any) -> int:
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
+
+
+def _records(t: Tensor, other: Any) -> bool:
+    """Whether an in-place write of ``other`` into ``t`` must be recorded in the graph."""
+    return _grad_enabled and (t.requires_grad or (isinstance(other, Tensor) and _latest(other).requires_grad))
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

@@ -48,9 +48,14 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value as in torch
+    (bool -> bool, int -> int64, float -> float32) unless given."""
+    if dtype is None:
+        kind = np.asarray(fill_value).dtype.kind
+        dtype = np.bool_ if kind == "b" else np.int64 if kind in "iu" else DEFAULT_DTYPE
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(xp.full(_shape((size,)), fill_value, dtype=_dtype(dtype)), requires_grad=requires_grad)
+        return Tensor(xp.full(_shape((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -90,12 +95,20 @@ def randint(low: int, high: int, size: Any, dtype: Any = np.int64, device: Any =
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None) -> Tensor:
-    """Like torch.arange: integers give int64, any float gives float32."""
+    """Like torch.arange: integers give int64, any float gives float32; values ``start + i*step``
+    are computed in float64 and then rounded once (so a float32 range does not drift)."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: from {start} to {end} runs against the sign of step {step}")
     xp = backend.xp_for_device(device)
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else DEFAULT_DTYPE
+    dtype = np.dtype(dtype)
     with backend.device_scope(device):
+        if dtype.kind == "f":
+            return Tensor(xp.arange(start, end, step, dtype=np.float64).astype(dtype))
         return Tensor(xp.arange(start, end, step, dtype=dtype))

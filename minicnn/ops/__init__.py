@@ -17,8 +17,11 @@ from .math import (
     clone,
     div,
     exp,
+    index_put,
     log,
     matmul,
+    maximum,
+    minimum,
     mul,
     neg,
     pow,
@@ -30,7 +33,7 @@ from .math import (
 )
 from .norm import batch_norm, local_response_norm
 from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
-from .reduce import max, mean, min, sum, var
+from .reduce import amax, amin, max, mean, min, sum, var
 from .shape import (
     cat,
     expand,
@@ -51,6 +54,8 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
     "add",
+    "amax",
+    "amin",
     "astype",
     "avg_pool2d",
     "batch_norm",
@@ -67,6 +72,7 @@ __all__ = [
     "expand",
     "flatten",
     "getitem",
+    "index_put",
     "leaky_relu",
     "linear",
     "local_response_norm",
@@ -75,8 +81,10 @@ __all__ = [
     "matmul",
     "max",
     "max_pool2d",
+    "maximum",
     "mean",
     "min",
+    "minimum",
     "mse_loss",
     "mul",
     "neg",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor, scalar_like
+from ..autograd import DEFAULT_DTYPE, Function, Tensor, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -47,26 +47,31 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        if self.requires_grad:
-            self.a, self.b = a, b
+        self.shapes = a.shape, b.shape
+        if self.requires_grad:  # each gradient needs the other input: keep only what is needed
+            self.a = a if self.needs_input_grad[1] else None
+            self.b = b if self.needs_input_grad[0] else None
         return a * b
 
     def backward(self, gy):  # d(ab)/da = b, d(ab)/db = a
-        ga = unbroadcast(gy * self.b, self.a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(gy * self.a, self.b.shape) if self.needs_input_grad[1] else None
+        sa, sb = self.shapes
+        ga = unbroadcast(gy * self.b, sa) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * self.a, sb) if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Div(Function):
     def forward(self, a, b):
-        if self.requires_grad:
-            self.a, self.b = a, b
+        self.shapes = a.shape, b.shape
+        if self.requires_grad:  # da needs b; db needs a and b
+            self.a = a if self.needs_input_grad[1] else None
+            self.b = b
         return a / b
 
     def backward(self, gy):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-        a, b = self.a, self.b
-        ga = unbroadcast(gy / b, a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        (sa, sb), a, b = self.shapes, self.a, self.b
+        ga = unbroadcast(gy / b, sa) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * a / (b * b), sb) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -202,6 +207,46 @@ class Where(Function):
         return ga, gb
 
 
+class MaximumMinimum(Function):
+    """Elementwise ``maximum``/``minimum`` of two tensors (torch.maximum): the gradient goes to
+    the larger (smaller) input, in halves where they tie; where either is NaN (the result is
+    NaN) both get all of it, as in torch."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a)
+        self.shapes = a.shape, b.shape
+        if self.requires_grad:
+            a_loses, b_loses = (a < b, a > b) if self.op == "maximum" else (a > b, a < b)
+            tie = a == b
+            self.share_a = xp.where(tie, 0.5, xp.where(a_loses, 0.0, 1.0)).astype(a.dtype)
+            self.share_b = xp.where(tie, 0.5, xp.where(b_loses, 0.0, 1.0)).astype(a.dtype)
+        return getattr(xp, self.op)(a, b)
+
+    def backward(self, gy):
+        ga = unbroadcast(gy * self.share_a, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * self.share_b, self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class IndexPut(Function):
+    """``x[index] = v`` out of place (what a recorded ``x[index] = v`` computes): the gradient
+    of x is ``gy`` with the written places zeroed, v's is ``gy[index]`` summed to v's shape."""
+
+    def forward(self, x, v):
+        self.v_shape = v.shape
+        y = x.copy()
+        y[self.index] = v
+        return y
+
+    def backward(self, gy):
+        gx = None
+        if self.needs_input_grad[0]:
+            gx = gy.copy()
+            gx[self.index] = 0
+        gv = unbroadcast(gy[self.index], self.v_shape) if self.needs_input_grad[1] else None
+        return gx, gv
+
+
 class Clone(Function):
     def forward(self, x):
         return x.copy()
@@ -311,16 +356,21 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul.apply(a, b)
 
 
+def _floating(x: Tensor) -> Tensor:
+    """Integer and bool inputs of float functions (exp, log, sqrt) become float32, as in torch."""
+    return x if x.dtype.kind == "f" else astype(x, DEFAULT_DTYPE)
+
+
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
@@ -328,8 +378,34 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
 
 
 def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Clamp to [min, max]; the gradient passes where min < x < max (as in torch)."""
+    """Clamp to [min, max]; with number bounds the gradient passes where min < x < max (as in
+    torch). Tensor bounds are differentiable too: then this is ``minimum(maximum(x, min), max)``
+    (ties share the gradient, as in torch; where x is NaN, torch's clamp with both tensor bounds
+    gives the bounds no gradient, this gives them maximum's and minimum's).)"""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
     return Clip.apply(x, lo=min, hi=max)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum (torch.maximum); NaN propagates."""
+    return MaximumMinimum.apply(*_promote(a, b), op="maximum")
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum (torch.minimum); NaN propagates."""
+    return MaximumMinimum.apply(*_promote(a, b), op="minimum")
+
+
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """``x`` with ``x[index]`` replaced by ``value`` (broadcast to the indexed shape), a new tensor."""
+    v = value if isinstance(value, Tensor) else Tensor(value, dtype=x.dtype, device=x.device)
+    if v.dtype != x.dtype:
+        v = astype(v, x.dtype)
+    return IndexPut.apply(x, v, index=index)
 
 
 clamp = clip

@@ -16,17 +16,20 @@ from ..autograd import Function, Tensor
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    if axis is None:
+    """The reduced axes, sorted: None or an empty tuple is every axis (as in torch)."""
+    if axis is None or (isinstance(axis, (tuple, list)) and len(axis) == 0):
         return tuple(range(ndim))
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:
         if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise IndexError(f"dimension {a} out of range for a {ndim}-d tensor")
+        if a % builtins.max(ndim, 1) in out:
+            raise RuntimeError(f"dim {a % builtins.max(ndim, 1)} appears multiple times in the list of dims")
         out.append(a % builtins.max(ndim, 1))
     if ndim == 0:  # like torch, dim 0 / -1 of a 0-d tensor is valid and reduces nothing
         return ()
-    return tuple(sorted(set(out)))
+    return tuple(sorted(out))
 
 
 def _expand(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
@@ -76,8 +79,9 @@ class MaxMin(Function):
             index = getattr(xp, f"arg{self.op}")(x, axis=axis, keepdims=True)
             positions = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
             self.mask = positions == index
-        else:
-            self.mask = x == y
+        else:  # every extremum; where the result is NaN, the NaNs are
+            xp = backend.get_array_module(x)
+            self.mask = (x == y) | (xp.isnan(x) & xp.isnan(y)) if x.dtype.kind == "f" else x == y
         return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, gy):
@@ -98,10 +102,10 @@ class Var(Function):
         denom = builtins.max(self.n - self.correction, 0)
         return (self.centered**2).sum(axis=self.axes, keepdims=self.keepdims) / denom
 
-    def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction)
+    def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction); NaN when n <= correction
         g = _expand(gy, self.axes, self.keepdims)
         denom = builtins.max(self.n - self.correction, 0)
-        return (g * self.centered * (2.0 / denom)).astype(gy.dtype)
+        return (g * self.centered * (2.0 / denom if denom else float("nan"))).astype(gy.dtype)
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
@@ -124,6 +128,16 @@ def min(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, ke
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     first = isinstance(axis, (int, np.integer)) and x.ndim > 0
     return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="min", first=first)
+
+
+def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (every dim when empty); tied maxima share the gradient."""
+    return MaxMin.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim, op="max", first=False)
+
+
+def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (every dim when empty); tied minima share the gradient."""
+    return MaxMin.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim, op="min", first=False)
 
 
 def var(

@@ -1,0 +1,323 @@
+"""Tensor semantics that torch users rely on: in-place writes inside a graph, assignment of
+values that require grad, version sharing of detach(), non-differentiable integer results,
+reductions' corner cases and the smaller Tensor methods -- each against torch."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import compare_with_torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, basic_indices, mutually_broadcastable_shapes
+
+import minicnn as mc
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+def _outcome(lib, body):
+    """body(lib, t) -> (tensors to compare, leaves whose .grad to compare); or the error."""
+    rng = np.random.default_rng(0)
+
+    def t(shape, grad=False, dtype=np.float64):
+        a = rng.uniform(0.5, 2.0, shape).astype(dtype)
+        return lib.tensor(a, requires_grad=grad)
+
+    try:
+        outs, leaves = body(lib, t)
+    except RuntimeError as exc:
+        return "raises", str(exc)
+    return [np.asarray(o.detach().numpy() if lib is torch else o.numpy()) for o in outs], [
+        np.asarray(leaf.grad.numpy()) for leaf in leaves
+    ]
+
+
+def _graph_inplace_cases():
+    def alias_sees_the_write(lib, t):
+        x = t(3, True)
+        y = x * 2
+        z = y
+        y += 1
+        (z * z).sum().backward()
+        return [y, z], [x]
+
+    def view_of_a_non_leaf_written(lib, t):
+        x = t(3, True)
+        y = x * 2
+        v = y[0:2]
+        v += 1
+        v.sum().backward()
+        return [y, v], [x]
+
+    def view_of_a_leaf_refused(lib, t):
+        x = t(3, True)
+        v = x[0:2]
+        v += 1
+        return [x], []
+
+    def constant_times_a_tensor_that_requires_grad(lib, t):
+        x, w = lib.ones(3, dtype=lib.float64), t(3, True)
+        alias = x
+        x *= w
+        x.sum().backward()
+        return [alias, x], [w]
+
+    def result_of_another_shape_refused(lib, t):
+        y = t(3, True) * 2
+        y += lib.ones(2, 3, dtype=lib.float64)
+        return [y], []
+
+    def product_with_its_own_input(lib, t):
+        x = t(3, True)
+        y = x * 2
+        y *= x
+        y.sum().backward()
+        return [y], [x]
+
+    def output_kept_by_exp_refused_at_backward(lib, t):
+        x = t(3, True)
+        y = x.exp()
+        y += 1
+        y.sum().backward()
+        return [y], [x]
+
+    def power_after_a_use(lib, t):
+        x = t(3, True)
+        y = x * 2
+        a = y * 1
+        y **= 2
+        (a + y).sum().backward()
+        return [a, y], [x]
+
+    def augmented_assignment_through_an_index(lib, t):
+        x = t((2, 2), True)
+        y = x * 1
+        y[:, 0] += x[:, 1]
+        (y * y).sum().backward()
+        return [y], [x]
+
+    def assignment_of_a_value_that_requires_grad(lib, t):
+        x = t(3, True)
+        b = lib.zeros(3, dtype=lib.float64)
+        b[0] = x[1] * 2
+        (b * x).sum().backward()
+        return [b], [x]
+
+    def assignment_into_a_non_leaf(lib, t):
+        x = t(3, True)
+        y = x * 2
+        y[0] = 0
+        (y * y).sum().backward()
+        return [y], [x]
+
+    def assignment_into_a_leaf_refused(lib, t):
+        x = t(3, True)
+        x[0] = 1.0
+        return [x], []
+
+    def float_into_int_refused(lib, t):
+        y = lib.zeros(3, dtype=lib.int64)
+        y += t(3, True)
+        return [y], []
+
+    def in_place_methods(lib, t):
+        x, w = t(3, True), t(3, True)
+        y = x * 1
+        y.mul_(w).add_(x, alpha=3).clamp_(0.0, 8.0)
+        z = x * 1
+        z.zero_()
+        z.copy_(w * w)
+        (y * z).sum().backward()
+        return [y, z], [x, w]
+
+    def detach_shares_the_version_counter(lib, t):
+        x = t(2, True)
+        y = x.exp()
+        y.detach().add_(1)
+        y.sum().backward()
+        return [y], [x]
+
+    return [v for k, v in sorted(locals().items())]
+
+
+@pytest.mark.parametrize("case", _graph_inplace_cases(), ids=lambda f: f.__name__)
+def test_in_place_writes_inside_a_graph_agree_with_torch(case):
+    ours, theirs = _outcome(mc, case), _outcome(torch, case)
+    assert (ours[0] == "raises") == (theirs[0] == "raises"), f"minicnn {ours} vs torch {theirs}"
+    if ours[0] == "raises":
+        return
+    for a, b in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_view_used_after_its_base_was_rewritten_in_place_is_refused_not_wrong():
+    # torch regenerates such a view's history; minicnn names the problem instead of
+    # returning the gradient of the old value
+    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    v = y[1:]
+    y *= 3
+    with pytest.raises(RuntimeError, match="in-place operation on another view"):
+        v * 1
+
+
+def _no_negative_steps(index) -> bool:  # torch has none
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(not isinstance(p, slice) or (p.step or 1) > 0 for p in parts)
+
+
+@SETTINGS
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_assignment_of_values_that_require_grad_against_torch(data, dtype):
+    shape = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    index = data.draw(basic_indices(shape, allow_newaxis=False, allow_ellipsis=True).filter(_no_negative_steps))
+    target_shape = np.empty(shape)[index].shape
+    value_shape = data.draw(
+        st.sampled_from([target_shape, target_shape[1:] if target_shape else (), (1,) * len(target_shape)])
+    )
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x, v = rng.standard_normal(shape), rng.standard_normal(value_shape)
+
+    def assign(lib):
+        def f(x, v):
+            y = x * 1.5
+            y[index] = v * 2
+            return y * x
+
+        return f
+
+    compare_with_torch(assign(mc), assign(torch), [x, v], dtype=dtype)
+
+
+def test_gradcheck_of_index_put_and_maximum():
+    rng = np.random.default_rng(3)
+    x = mc.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    v = mc.tensor(rng.standard_normal(4), requires_grad=True)
+    assert mc.gradcheck(lambda x, v: mc.ops.index_put(x, (1,), v) * x, [x, v])
+    a = mc.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = mc.tensor(rng.standard_normal((1, 4)), requires_grad=True)
+    assert mc.gradcheck(lambda a, b: mc.maximum(a, b) * mc.minimum(a, b), [a, b])
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@SETTINGS
+@given(shp=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 99))
+def test_maximum_minimum_against_torch(name, shp, seed):
+    rng = np.random.default_rng(seed)
+    # few distinct values, so ties (where the gradient is shared) are common
+    a, b = (rng.integers(-2, 3, s).astype(np.float64) for s in shp.input_shapes)
+    a[a == 2] = np.nan
+    compare_with_torch(getattr(mc, name), getattr(torch, name), [a, b])
+
+
+def test_clamp_with_tensor_bounds_against_torch():
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, np.nan])
+    lo, hi = np.zeros(6), np.ones(6)
+    compare_with_torch(lambda x, lo, hi: x.clamp(lo, hi), lambda x, lo, hi: x.clamp(lo, hi), [x[:5], lo[:5], hi[:5]])
+    compare_with_torch(lambda x, lo: x.clamp(min=lo), lambda x, lo: x.clamp(min=lo), [x, lo])
+    compare_with_torch(lambda x, hi: x.clamp(max=hi), lambda x, hi: x.clamp(max=hi), [x, hi])
+
+
+def test_integer_results_do_not_require_grad():
+    x = mc.tensor([1.5, 2.5], requires_grad=True)
+    assert not x.long().requires_grad and not x.to(mc.int64).requires_grad
+    (x * x.long()).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])  # torch: the cast is a constant
+
+
+def test_stack_and_cat_take_any_iterable():
+    gen = (mc.full((2,), float(i)) for i in range(3))
+    np.testing.assert_array_equal(mc.stack(gen).numpy(), [[0, 0], [1, 1], [2, 2]])
+    np.testing.assert_array_equal(mc.cat(mc.ones(1) for _ in range(3)).numpy(), [1, 1, 1])
+
+
+@SETTINGS
+@given(
+    start=st.floats(-100, 100),
+    length=st.integers(1, 300),
+    step=st.floats(0.01, 3).map(lambda s: round(s, 3)).filter(lambda s: s > 0),
+    sign=st.sampled_from([1, -1]),
+)
+def test_float_arange_does_not_drift_like_torch(start, length, step, sign):
+    step = sign * step
+    end = start + step * (length - 0.5)
+    ours, theirs = mc.arange(start, end, step), torch.arange(start, end, step)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_arange_and_full_dtypes_and_errors():
+    with pytest.raises(ValueError, match="sign of step"):
+        mc.arange(0, 10, -1)
+    with pytest.raises(ValueError, match="nonzero"):
+        mc.arange(0, 10, 0)
+    for value in (3, True, 1.5):
+        assert str(mc.full((2,), value).dtype) == str(torch.full((2,), value).dtype).replace("torch.", "")
+
+
+def test_reduction_corner_cases_like_torch():
+    x = np.random.default_rng(0).standard_normal((4, 1, 3))
+    for dims in [(), (0, 2), -1]:
+        compare_with_torch(lambda t, d=dims: t.sum(dim=d), lambda t, d=dims: t.sum(dim=d), [x])
+    with pytest.raises(RuntimeError, match="multiple times"):
+        mc.tensor(x).sum(dim=(0, 0))
+    compare_with_torch(lambda t: t.var(0, False), lambda t: t.var(0, False), [x])  # (dim, unbiased)
+    compare_with_torch(lambda t: t.std(2, True, True), lambda t: t.std(2, True, True), [x])
+    compare_with_torch(lambda t: t.amax(1), lambda t: t.amax(1), [np.array([[3.0, 1.0, 3.0]])])
+    compare_with_torch(lambda t: t.amin((0, 1)), lambda t: t.amin((0, 1)), [np.array([[1.0, 1.0], [2.0, 1.0]])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn: no degrees of freedom
+        compare_with_torch(lambda t: t.var(dim=1), lambda t: t.var(dim=1), [x], rtol=0, atol=0)
+        compare_with_torch(lambda t: t.max(), lambda t: t.max(), [np.array([1.0, np.nan, 3.0])])
+
+
+def test_float_functions_of_integer_tensors_are_float32():
+    i = np.array([1, 2, 3])
+    for name in ("exp", "log", "sqrt"):
+        ours, theirs = getattr(mc.tensor(i), name)(), getattr(torch.tensor(i), name)()
+        assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_small_tensor_protocols_like_torch():
+    m = mc.tensor([True, False, True])
+    np.testing.assert_array_equal((~m).numpy(), [False, True, False])
+    np.testing.assert_array_equal((m & ~m).numpy(), [False] * 3)
+    np.testing.assert_array_equal((m | ~m).numpy(), [True] * 3)
+    np.testing.assert_array_equal(mc.arange(3)[~m].numpy(), [1])
+    with pytest.raises(TypeError):
+        ~mc.ones(2)
+    assert list(range(mc.tensor(3))) == [0, 1, 2]
+    with pytest.raises(TypeError, match="0-d"):
+        iter(mc.tensor(1.0))
+    assert [t.item() for t in mc.tensor([4, 5])] == [4, 5]
+    with pytest.raises(RuntimeError, match="requires_grad=False"):
+        mc.ones(2).retain_grad()
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).backward(gradient=mc.ones(2))
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+    assert mc.randn(2, 3).t().shape == (3, 2)
+    assert bool(mc.tensor([1, 0]).any()) and not bool(mc.tensor([1, 0]).all())
+
+
+def test_no_grad_decorates_with_or_without_parentheses():
+    @mc.no_grad
+    def bare(x):
+        return x * 2
+
+    @mc.no_grad()
+    def called(x):
+        return x * 2
+
+    x = mc.ones(2, requires_grad=True)
+    assert not bare(x).requires_grad and not called(x).requires_grad and (x * 2).requires_grad
+
+
+@pytest.mark.parametrize("data", [np.array(["a", "b"]), [{"a": 1}], np.array([object()])])
+def test_tensors_hold_numbers_only(data):
+    with pytest.raises(TypeError, match="numbers or bools"):
+        mc.tensor(data)
