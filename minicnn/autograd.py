@@ -195,6 +195,7 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self) -> str:
+        self = _latest(self)
         body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(")
         extra = ""
         if self.device != "cpu":

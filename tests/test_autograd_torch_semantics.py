@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import compare_with_torch
+from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, basic_indices, mutually_broadcastable_shapes
@@ -170,9 +170,10 @@ def _no_negative_steps(index) -> bool:  # torch has none
     return all(not isinstance(p, slice) or (p.step or 1) > 0 for p in parts)
 
 
+@pytest.mark.parametrize("device", devices())
 @SETTINGS
 @given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
-def test_assignment_of_values_that_require_grad_against_torch(data, dtype):
+def test_assignment_of_values_that_require_grad_against_torch(device, data, dtype):
     shape = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
     index = data.draw(basic_indices(shape, allow_newaxis=False, allow_ellipsis=True).filter(_no_negative_steps))
     target_shape = np.empty(shape)[index].shape
@@ -190,7 +191,7 @@ def test_assignment_of_values_that_require_grad_against_torch(data, dtype):
 
         return f
 
-    compare_with_torch(assign(mc), assign(torch), [x, v], dtype=dtype)
+    compare_with_torch(assign(mc), assign(torch), [x, v], dtype=dtype, device=device)
 
 
 def test_gradcheck_of_index_put_and_maximum():
@@ -203,15 +204,16 @@ def test_gradcheck_of_index_put_and_maximum():
     assert mc.gradcheck(lambda a, b: mc.maximum(a, b) * mc.minimum(a, b), [a, b])
 
 
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
 @SETTINGS
 @given(shp=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 99))
-def test_maximum_minimum_against_torch(name, shp, seed):
+def test_maximum_minimum_against_torch(device, name, shp, seed):
     rng = np.random.default_rng(seed)
     # few distinct values, so ties (where the gradient is shared) are common
     a, b = (rng.integers(-2, 3, s).astype(np.float64) for s in shp.input_shapes)
     a[a == 2] = np.nan
-    compare_with_torch(getattr(mc, name), getattr(torch, name), [a, b])
+    compare_with_torch(getattr(mc, name), getattr(torch, name), [a, b], device=device)
 
 
 def test_clamp_with_tensor_bounds_against_torch():
