@@ -1,4 +1,14 @@
-"""Model surgery: ``fully_convolutional`` turns a classifier's fully connected head into
+"""``mc.nn.utils``: gradient clipping, flattening parameters to one vector and back, and
+model surgery.
+
+Gradient clipping, as ``torch.nn.utils``: ``clip_grad_norm_`` scales all gradients together
+so that their joint ``norm_type``-norm is at most ``max_norm``; ``clip_grad_value_`` clamps
+each gradient element to ``[-clip_value, clip_value]``. Both run on the gradients' own arrays
+(NumPy or CuPy) and never read a GPU value back to the host: the total norm stays a 0-d tensor
+on the device and the scale factor is applied unconditionally (a factor of 1 when no clipping
+is needed), as in torch.
+
+Model surgery: ``fully_convolutional`` turns a classifier's fully connected head into
 convolutions, so that the network slides over images larger than it was trained on.
 
 A Linear layer that reads the flattened C x H x W feature map is the same computation as a
@@ -18,11 +28,15 @@ The model declares its head by its layout, the one LeNet-5 (modern), AlexNet and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor, no_grad
+from ..ops.shape import cat
 from .activation import LeakyReLU, ReLU, ReLU6, Sigmoid, Tanh
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
@@ -30,6 +44,120 @@ from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter, Sequential
 
 _ELEMENTWISE = (ReLU, ReLU6, LeakyReLU, Tanh, Sigmoid, Dropout, Dropout2d, Identity)
+
+
+# -- gradient clipping ------------------------------------------------------------------------
+def _tensor_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def _vector_norm(x: Any, norm_type: float) -> Any:
+    """torch.linalg.vector_norm of the array ``x`` (all elements) as a 0-d array of its device:
+    max |x| for inf, min |x| for -inf, the count of nonzeros for 0, else (sum |x|^p)^(1/p)."""
+    xp = backend.get_array_module(x)
+    a = xp.abs(x)
+    if norm_type == math.inf:
+        return a.max()
+    if norm_type == -math.inf:
+        return a.min()
+    if norm_type == 0:
+        return (a != 0).sum().astype(x.dtype)
+    if norm_type == 1:
+        return a.sum()
+    if norm_type == 2:
+        return xp.sqrt((a * a).sum())
+    return (a**norm_type).sum() ** (1.0 / norm_type)
+
+
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """Scale the gradients of ``parameters`` (one tensor or an iterable; those without a
+    gradient are skipped) in place so that their total norm is at most ``max_norm``.
+
+    The total norm is the ``norm_type``-norm of the per-gradient norms (``inf`` for the largest
+    magnitude), i.e. the norm of all gradients concatenated. Every gradient is multiplied by
+    ``min(max_norm / (total_norm + 1e-6), 1)``. Returns the total norm (before clipping) as a
+    0-d Tensor on the gradients' device (float32 0 when there is no gradient). With
+    ``error_if_nonfinite`` a nan/inf total norm raises RuntimeError, on a GPU at the next host
+    read (``mc.backend.raise_if``) rather than by stopping the GPU now. ``foreach`` is accepted
+    for torch compatibility and ignored.
+    """
+    del foreach  # an implementation hint in torch; one path here
+    grads = [p.grad for p in _tensor_list(parameters) if p.grad is not None]
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not grads:
+        return Tensor(np.array(0.0, dtype=np.float32))
+    first = grads[0].device
+    norms = []
+    for g in grads:
+        with backend.array_scope(g.array):
+            norms.append(backend.to_device(_vector_norm(g.array, norm_type), first))
+    with backend.device_scope(first):
+        xp = backend.get_array_module(norms[0])
+        total = _vector_norm(xp.stack(norms), norm_type)
+        if error_if_nonfinite:
+            backend.raise_if(
+                ~xp.isfinite(total),
+                RuntimeError,
+                f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot "
+                "be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+                "`error_if_nonfinite=False`",
+            )
+        # xp.minimum propagates nan as torch's clamp does
+        coef = xp.minimum(max_norm / (total + 1e-6), xp.asarray(1.0, dtype=total.dtype))
+    for g in grads:
+        with backend.array_scope(g.array):
+            # a new array rather than an in-place write: a gradient array may be shared
+            g.array = g.array * backend.to_device(coef, g.device).astype(g.dtype)
+    return Tensor(total)
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
+    """Clamp every gradient element of ``parameters`` to ``[-clip_value, clip_value]`` (those
+    without a gradient are skipped; nan stays nan). ``foreach`` is accepted and ignored."""
+    del foreach
+    clip_value = float(clip_value)
+    for p in _tensor_list(parameters):
+        if p.grad is not None:
+            g = p.grad.array
+            with backend.array_scope(g):
+                p.grad.array = backend.get_array_module(g).clip(g, -clip_value, clip_value).astype(g.dtype)
+
+
+# -- parameters as one vector ---------------------------------------------------------------
+def _check_one_device(tensors: list[Tensor], name: str) -> None:
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        raise TypeError(f"{name}: found parameters on different devices {sorted(devices)}")
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and concatenated into one 1-d tensor (differentiable, as torch)."""
+    params = _tensor_list(parameters)
+    _check_one_device(params, "parameters_to_vector")
+    return cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Make each parameter's data the next slice of the 1-d ``vec``, reshaped: like torch's
+    ``param.data = ...``, a view that shares memory with ``vec``."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected Tensor, but got: {type(vec).__name__}")
+    params = _tensor_list(parameters)
+    _check_one_device(params + [vec], "vector_to_parameters")
+    flat = vec.array.reshape(-1)
+    pointer = 0
+    for p in params:
+        n = p.numel()
+        if pointer + n > flat.size:
+            raise RuntimeError(f"vector_to_parameters: {flat.size} elements are too few for the parameters")
+        p.array = flat[pointer : pointer + n].reshape(p.shape)
+        pointer += n
 
 
 class FullyConvolutional(Module):
@@ -140,4 +268,11 @@ def fully_convolutional(model: Module, input_size: Sequence[int] | None = None) 
     return FullyConvolutional(model.features, Sequential(*layers), input_size, _chain_stride(model.features))
 
 
-__all__ = ["FullyConvolutional", "fully_convolutional"]
+__all__ = [
+    "FullyConvolutional",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "fully_convolutional",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
