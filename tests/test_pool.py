@@ -294,6 +294,95 @@ def test_adaptive_max_pool2d_matches_torch(hw, out, ties):
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@SETTINGS
+@given(
+    h=st.integers(1, 12),
+    w=st.integers(1, 12),
+    oh=st.integers(1, 14),
+    ow=st.integers(1, 14),
+    special=st.sampled_from([None, np.inf, -np.inf, np.nan]),
+    grad_inf=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+@pytest.mark.parametrize("device", devices())
+def test_adaptive_avg_pool2d_keeps_non_finite_values_in_their_bins(
+    device, h, w, oh, ow, special, grad_inf, dtype, seed
+):
+    """Any sizes (tiling, out > in, overlapping bins), with an inf or NaN pixel: it spoils only
+    the outputs of the bins holding it, and an inf in gy only the gradients of its bin's
+    pixels, as in torch (the old dense A_h @ x @ A_w^T made 0 * inf = NaN elsewhere)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 2, h, w)).astype(dtype)
+    if special is not None:
+        x[1, 0, rng.integers(h), rng.integers(w)] = special
+    xt = torch.tensor(x, requires_grad=True)
+    yt = TF.adaptive_avg_pool2d(xt, (oh, ow))
+    xm = mc.tensor(x, requires_grad=True, device=device)
+    ym = F.adaptive_avg_pool2d(xm, (oh, ow))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    assert ym.dtype == dtype
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), **tol)
+    g = rng.standard_normal(yt.shape).astype(dtype)
+    if grad_inf:
+        g[0, 1, rng.integers(oh), rng.integers(ow)] = np.inf
+    yt.backward(torch.tensor(g))
+    ym.backward(mc.tensor(g, device=device))
+    assert xm.grad.dtype == dtype
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), **tol)
+
+
+def test_adaptive_avg_pool2d_inf_pixel_audit_case():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 0] = np.inf
+    np.testing.assert_array_equal(F.adaptive_avg_pool2d(mc.tensor(x), 2).numpy().ravel(), [np.inf, 4.5, 10.5, 12.5])
+    y = F.adaptive_avg_pool2d(mc.tensor(x), 3).numpy()  # overlapping bins: only those holding (0, 0)
+    np.testing.assert_array_equal(y, TF.adaptive_avg_pool2d(torch.tensor(x), 3).numpy())
+
+
+@SETTINGS
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    oh=st.integers(1, 10),
+    ow=st.integers(1, 10),
+    p_nan=st.sampled_from([0.1, 0.4]),
+    neg_inf=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+@pytest.mark.parametrize("device", devices())
+def test_adaptive_max_pool2d_nan_takes_the_last_nan_like_torch(device, h, w, oh, ow, p_nan, neg_inf, seed):
+    """torch scans each bin with ``val > max || isnan(val)``: the last NaN wins (argmax took the
+    first), ties go to the first maximum, a bin of -inf to its first pixel."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, (2, 2, h, w)).astype(np.float64)
+    if neg_inf:
+        x[rng.random(x.shape) < 0.6] = -np.inf
+    x[rng.random(x.shape) < p_nan] = np.nan
+    xt = torch.tensor(x, requires_grad=True)
+    yt, it = TF.adaptive_max_pool2d(xt, (oh, ow), return_indices=True)
+    xm = mc.tensor(x, requires_grad=True, device=device)
+    ym, im = F.adaptive_max_pool2d(xm, (oh, ow), return_indices=True)
+    np.testing.assert_array_equal(ym.numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(im.numpy(), it.numpy())
+    g = rng.standard_normal(yt.shape)
+    yt.backward(torch.tensor(g))
+    ym.backward(mc.tensor(g, device=device))
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_adaptive_pools_reject_a_bare_none_output_size():
+    x = mc.randn(1, 2, 5, 5)
+    for fn, tfn in ((F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d), (F.adaptive_max_pool2d, TF.adaptive_max_pool2d)):
+        with pytest.raises(TypeError):
+            tfn(torch.randn(1, 2, 5, 5), None)
+        with pytest.raises(TypeError, match="output_size"):
+            fn(x, None)
+        assert fn(x, (None, 2)).shape == (1, 2, 5, 2)  # None inside a pair keeps that axis
+    with pytest.raises(TypeError, match="output_size"):
+        nn.AdaptiveAvgPool2d(None)(x)
+
+
 @pytest.mark.parametrize("device", devices())
 def test_adaptive_pools_on_device(device):
     x = np.random.default_rng(9).standard_normal((2, 3, 7, 9))
@@ -317,6 +406,9 @@ def test_adaptive_pools_gradcheck():
     x = mc.tensor(np.random.default_rng(10).standard_normal((1, 2, 7, 5)), requires_grad=True)
     assert mc.gradcheck(lambda t: F.adaptive_avg_pool2d(t, (3, 2)), [x])
     assert mc.gradcheck(lambda t: F.adaptive_max_pool2d(t, (3, 2)), [x])
+    # tiling bins, out > in, and one axis of each kind (the kernels' separate paths)
+    for out in [(7, 1), (1, 5), (14, 3), (2, 9), (None, 10)]:
+        assert mc.gradcheck(lambda t, out=out: F.adaptive_avg_pool2d(t, out), [x])
 
 
 # -- layers and errors -------------------------------------------------------------------------

@@ -30,8 +30,10 @@ number of the argmax; uint8 for kernels up to 255 offsets).
 
 Adaptive pooling splits an axis of length ``in`` into ``out`` bins, bin i covering
 [floor(i*in/out), ceil((i+1)*in/out)); neighbouring bins overlap when ``out`` does not divide
-``in``. Adaptive average pooling is then a linear map, ``y = A_h @ x @ A_w^T``; adaptive max
-pooling loops over the OH*OW bins (few), vectorised over N and C.
+``in``. Adaptive average pooling reshapes and averages when the bins tile the input, and
+otherwise sums each axis's bins over the few offsets within a bin (separable: rows, then
+columns), so that a non-finite pixel stays in its bins; adaptive max pooling loops over the
+OH*OW bins (few), vectorised over N and C.
 """
 
 from __future__ import annotations
@@ -438,40 +440,145 @@ def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
     return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
 
 
-def adaptive_averaging_matrix(size: int, out: int, xp: Any = np, dtype: Any = np.float32) -> Any:
-    """A (out, size) with A[i, h] = 1/len(bin i) if h is in bin i, else 0."""
-    i = np.arange(out)[:, None]
-    h = np.arange(size)[None, :]
-    start, end = (i * size) // out, -(-((i + 1) * size) // out)
-    inside = (h >= start) & (h < end)
-    return xp.asarray(inside / (end - start), dtype=dtype)
+def _bin_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of torch's ``out`` bins along an axis of ``size`` (int64 arrays)."""
+    i = np.arange(out, dtype=np.int64)
+    start = (i * size) // out
+    return start, -(-((i + 1) * size) // out) - start
 
 
-def _averaging(size: int, out: int, like: Any) -> Any:
-    """:func:`adaptive_averaging_matrix` where ``like`` lives (cached on a GPU)."""
-    key = ("adaptive_averaging_matrix", size, out, like.dtype.str)
-    return backend.device_constant(key, lambda: adaptive_averaging_matrix(size, out, np, like.dtype), like)
+def _gather_sum_plan(first: np.ndarray, count: np.ndarray, size: int, pad: bool) -> list[tuple[np.ndarray, Any]]:
+    """For out[p] = sum over t < count[p] of a[first[p] + t]: per t, the positions read and,
+    for a t that only some p reach, the mask of those p (else None). With ``pad`` the
+    positions a run does not reach read slot ``size``, a zero appended to ``a`` (no mask);
+    without, they are clipped inside ``a`` and masked."""
+    plan = []
+    for t in range(int(count.max())):
+        if t < count.min():
+            plan.append((first + t, None))
+        elif pad:
+            plan.append((np.where(count > t, first + t, size), None))
+        else:
+            plan.append((np.minimum(first + t, size - 1), count > t))
+    return plan
+
+
+def _gather_sum(a: Any, axis: int, first: np.ndarray, count: np.ndarray, key: tuple) -> Any:
+    """out (a's shape with P = ``len(first)`` along ``axis``, -2 or -1): out[p] = sum over
+    t < count[p] of a[first[p] + t] along ``axis`` -- sums over contiguous runs, one gather
+    per t (a few). Positions a run does not reach are never multiplied by 0, so inf and NaN
+    stay inside their runs: they are masked with ``where``, or, when the output is the larger
+    (P > a's length: a backward pass), read from a zero appended to ``a`` (cheaper than a
+    masked pass over the output). Index arrays are uploaded once per key where ``a`` lives."""
+    xp = get_array_module(a)
+    size = a.shape[axis]
+    pad = len(first) > size and count.min() < count.max()
+    if pad:
+        zero = xp.zeros(a.shape[:-2] + ((1, a.shape[-1]) if axis == -2 else (a.shape[-2], 1)), dtype=a.dtype)
+        a = xp.concatenate([a, zero], axis=axis)
+    out = None
+    for t, (pos, mask) in enumerate(_gather_sum_plan(first, count, size, pad)):
+        v = xp.take(a, backend.device_constant(key + ("pos", t), lambda pos=pos: pos, a), axis=axis)
+        if mask is not None:
+            shaped = mask[:, None] if axis == -2 else mask
+            v = xp.where(backend.device_constant(key + ("mask", t), lambda m=shaped: m, a), v, a.dtype.type(0))
+        if out is None:
+            out = v
+        else:
+            out += v
+    return out
+
+
+def _per_bin(values: np.ndarray, axis: int, like: Any, key: tuple) -> Any:
+    """``values`` (one per bin) in ``like``'s dtype, shaped to broadcast along ``axis``."""
+    shaped = values[:, None] if axis == -2 else values
+    return backend.device_constant(key, lambda: shaped.astype(like.dtype), like)
+
+
+def _bin_mean(x: Any, axis: int, out: int) -> Any:
+    """Adaptive average along one axis (-2 or -1): ``out`` bin means of x along ``axis``."""
+    size = x.shape[axis]
+    start, length = _bin_bounds(size, out)
+    key = ("adaptive_avg_pool", size, out, axis, x.dtype.str)
+    s = _gather_sum(x, axis, start, length, key)
+    return s / _per_bin(length, axis, x, key + ("length",))
+
+
+def _bin_mean_backward(gy: Any, axis: int, size: int) -> Any:
+    """The transpose of :func:`_bin_mean`: each position of ``size`` gathers gy / len(bin) of
+    the bins holding it -- a contiguous run of bins (several when out > size: gathering, not
+    scattering, so bins sharing a start need no atomic or duplicate-safe add)."""
+    out = gy.shape[axis]
+    start, length = _bin_bounds(size, out)
+    h = np.arange(size, dtype=np.int64)
+    first = np.searchsorted(start + length, h, side="right")  # first bin ending after h
+    last = np.searchsorted(start, h, side="right") - 1  # last bin starting at or before h
+    key = ("adaptive_avg_pool_backward", size, out, axis, gy.dtype.str)
+    share = gy / _per_bin(length, axis, gy, key + ("length",))
+    return _gather_sum(share, axis, first, last - first + 1, key)
 
 
 def adaptive_avg_pool2d_forward(x: Any, output_size: tuple[int, int]) -> Any:
-    """y (N, C, OH, OW) = A_h @ x @ A_w^T: average over rows of each bin, then over columns."""
+    """y (N, C, OH, OW): the mean of each (row bin) x (column bin) block.
+
+    When the bins tile the input (H % OH == 0 and W % OW == 0: global pooling, identity,
+    14 -> 7) x is viewed as (N, C, OH, kh, OW, kw) blocks and summed over kh, then kw strided
+    views (one contiguous mean when OW == 1): about two reads of x. Otherwise the mean is
+    separable: the row bins first, as sums over the at most ceil(H/OH) + 1 offsets within a
+    bin (one gather of an (N, C, OH, W) block each), then the column bins likewise on that
+    (N, C, OH, W) result. Cost: about (ceil(H/OH) + 1)
+    passes over N*C*OH*W values plus (ceil(W/OW) + 1) over N*C*OH*OW. Every output reads
+    only its own bin, so an inf or NaN pixel spoils only the bins holding it (as in torch;
+    a dense averaging-matrix product would give 0 * inf = NaN everywhere).
+    """
     (H, W), (OH, OW) = x.shape[-2:], output_size
-    a_h, a_w = _averaging(H, OH, x), _averaging(W, OW, x)
-    return a_h @ (x @ a_w.T)
+    lead = x.shape[:-2]
+    if H % OH == 0 and W % OW == 0:
+        kh, kw = H // OH, W // OW
+        if OW == 1:  # global pooling and the like: one contiguous reduction
+            return x.reshape(lead + (OH, kh * W)).mean(axis=-1)[..., None]
+        # sums of kh, then kw strided views (much faster than a mean over two inner axes)
+        blocks = x.reshape(lead + (OH, kh, OW, kw))
+        rows = blocks[..., 0, :, :].copy()
+        for i in range(1, kh):
+            rows += blocks[..., i, :, :]
+        y = rows[..., 0].copy()
+        for j in range(1, kw):
+            y += rows[..., j]
+        y /= y.dtype.type(kh * kw)
+        return y
+    return _bin_mean(_bin_mean(x, -2, OH), -1, OW)
 
 
 def adaptive_avg_pool2d_backward(gy: Any, x_shape: tuple[int, ...]) -> Any:
-    """gx (x_shape) = A_h^T @ gy @ A_w, the transpose of the forward linear map."""
+    """gx (x_shape): each pixel receives gy / (bin size) of every bin holding it.
+
+    Tiling bins: gy / (kh*kw) repeated over each (kh, kw) block (about one write of gx).
+    Otherwise the transpose of the forward, column bins then row bins, each position
+    gathering from its (contiguous) run of bins: about (ceil(OW/W) + 1) passes over
+    N*C*OH*W values and (ceil(OH/H) + 1) over N*C*H*W. An inf in gy reaches only its bin's
+    pixels.
+    """
     (H, W), (OH, OW) = x_shape[-2:], gy.shape[-2:]
-    a_h, a_w = _averaging(H, OH, gy), _averaging(W, OW, gy)
-    return a_h.T @ (gy @ a_w)
+    lead = tuple(x_shape[:-2])
+    xp = get_array_module(gy)
+    if H % OH == 0 and W % OW == 0:
+        kh, kw = H // OH, W // OW
+        share = gy / gy.dtype.type(kh * kw)
+        if OW == 1:  # one value per (row bin): a contiguous broadcast
+            return xp.ascontiguousarray(xp.broadcast_to(share[..., None], lead + (OH, kh, W))).reshape(x_shape)
+        return xp.repeat(xp.repeat(share, kw, axis=-1), kh, axis=-2)
+    return _bin_mean_backward(_bin_mean_backward(gy, -1, W), -2, H)
 
 
 def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[Any, Any]:
     """y (N, C, OH, OW) and int64 indices (flat row*W + col in each input plane, as torch).
 
     One iteration per output bin: flatten the bin's (N, C, bh, bw) block to (N, C, bh*bw) and
-    take argmax, which returns the first maximum in row-major order (torch's tie rule).
+    take argmax, which returns the first maximum in row-major order (torch's tie rule; a
+    block of -inf gives its first pixel, as torch). A block holding NaN takes its *last* NaN,
+    as torch's scan ``val > max || isnan(val)`` does (argmax would give the first): two more
+    passes over the block (isnan, and an argmax over it reversed).
     """
     xp = get_array_module(x)
     (H, W), (OH, OW) = x.shape[-2:], output_size
@@ -481,7 +588,9 @@ def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[A
     for a, (h0, h1) in enumerate(adaptive_bins(H, OH)):
         for b, (w0, w1) in enumerate(adaptive_bins(W, OW)):
             block = x[..., h0:h1, w0:w1].reshape(lead + (-1,))
-            k = xp.argmax(block, axis=-1)
+            nan = xp.isnan(block)
+            last_nan = block.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+            k = xp.where(nan.any(axis=-1), last_nan, xp.argmax(block, axis=-1))
             y[..., a, b] = xp.take_along_axis(block, k[..., None], axis=-1)[..., 0]
             idx[..., a, b] = (h0 + k // (w1 - w0)) * W + w0 + k % (w1 - w0)
     return y, idx

@@ -119,8 +119,11 @@ def avg_pool2d(
 
 
 def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str) -> tuple[int, int]:
-    """An int, or a pair whose None entries keep the input's size -> (OH, OW)."""
-    if output_size is None or isinstance(output_size, int):
+    """An int, or a pair whose None entries keep the input's size -> (OH, OW). A bare None is
+    a TypeError, as in torch (only the entries of a pair may be None)."""
+    if output_size is None:
+        raise TypeError(f"{op}: output_size must be an int or a pair (whose entries may be None), got None")
+    if isinstance(output_size, int):
         pair: tuple[Any, Any] = (output_size, output_size)
     elif isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         pair = tuple(output_size)  # type: ignore[assignment]
