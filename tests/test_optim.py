@@ -204,8 +204,7 @@ def test_state_dict_layout_matches_torch(case):
         for name, tval in tstate.items():
             np.testing.assert_allclose(np.asarray(ours["state"][i][name]), tval.numpy(), rtol=1e-12, atol=1e-14)
     for og, tg in zip(ours["param_groups"], theirs["param_groups"]):
-        assert list(og)[-1] == "params" and og["params"] == tg["params"]
-        assert set(og) <= set(tg)
+        assert list(og) == list(tg)  # torch's settings, flags included, in torch's order
         assert all(og[k] == tg[k] for k in og)
 
 
@@ -425,3 +424,65 @@ def test_state_lives_on_param_device(case, device):
     np.testing.assert_allclose(dev.numpy(), cpu.numpy(), rtol=1e-5, atol=1e-6)
     sd = opt_dev.state_dict()
     assert all(isinstance(v, (int, np.ndarray)) for v in sd["state"][0].values())
+
+
+FLAGS = {
+    SGD: dict(foreach=None, differentiable=False, fused=None),
+    Adam: dict(foreach=None, capturable=False, differentiable=False, fused=None),
+    AdamW: dict(foreach=None, capturable=False, differentiable=False, fused=None),
+    RMSprop: dict(capturable=False, foreach=None, differentiable=False),
+}
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop])
+def test_torch_flags_accepted_and_stored_like_torch(cls):
+    """foreach (any value), fused=False/None, differentiable=False, capturable=False, maximize:
+    accepted; defaults and param groups hold them in torch's order."""
+    mp, tp = [mc.nn.Parameter(np.ones(2))], [torch.nn.Parameter(torch.ones(2))]
+    for kw in ({}, dict(foreach=True), dict(foreach=False, maximize=True), {**FLAGS[cls], "maximize": False}):
+        ours, theirs = cls(mp, lr=0.1, **kw), TORCH[cls](tp, lr=0.1, **kw)
+        assert list(ours.defaults.items()) == list(theirs.defaults.items())
+        assert [k for k in ours.param_groups[0]] == [k for k in theirs.param_groups[0]]
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop])
+@pytest.mark.parametrize("flag", ["fused", "differentiable", "capturable"])
+def test_unsupported_torch_flags_raise_not_implemented(cls, flag):
+    p = mc.nn.Parameter(np.ones(2))
+    if flag not in FLAGS[cls]:  # torch has no such argument for this optimiser either
+        with pytest.raises(TypeError):
+            cls([p], lr=0.1, **{flag: False})
+        return
+    with pytest.raises(NotImplementedError, match=f"{flag}=True"):
+        cls([p], lr=0.1, **{flag: True})
+
+
+def test_state_is_a_defaultdict_like_torch():
+    mp = [mc.nn.Parameter(np.ones(2)) for _ in range(2)]
+    tp = [torch.nn.Parameter(torch.ones(2, dtype=torch.float64)) for _ in range(2)]
+    ours, theirs = Adam(mp, lr=0.1), torch.optim.Adam(tp, lr=0.1)
+    assert ours.state[mp[0]] == theirs.state[tp[0]] == {}
+    assert len(ours.state) == len(theirs.state) == 1
+    assert ours.state_dict()["state"] == {k: v for k, v in theirs.state_dict()["state"].items()} == {0: {}}
+    for m, t in zip(mp, tp):
+        m.grad, t.grad = mc.tensor(np.full(2, 0.5)), torch.full((2,), 0.5, dtype=torch.float64)
+    ours.step()
+    theirs.step()
+    assert list(ours.state_dict()["state"]) == list(theirs.state_dict()["state"]) == [0, 1]
+    assert list(ours.state[mp[0]]) == list(theirs.state[tp[0]])
+    ours.load_state_dict(ours.state_dict())
+    assert ours.state[mc.nn.Parameter(np.ones(1))] == {}  # still a defaultdict after loading
+    assert list(ours.state_dict()["state"]) == [0, 1]  # the stranger is in no group
+
+
+def test_old_state_dict_without_torch_flags_loads():
+    """A state dict saved before the flags existed gets them from the defaults, as torch's __setstate__."""
+    p = mc.nn.Parameter(np.ones(2))
+    opt = Adam([p], lr=0.1)
+    sd = opt.state_dict()
+    for key in ("foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay"):
+        del sd["param_groups"][0][key]
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["decoupled_weight_decay"] is False and opt.param_groups[0]["fused"] is None
+    p.grad = mc.tensor(np.ones(2))
+    opt.step()

@@ -12,6 +12,16 @@ through all groups in order::
     {'state': {0: {'step': 3, 'exp_avg': ndarray, ...}, ...},
      'param_groups': [{'lr': 0.001, ..., 'params': [0, 1, 2]}, ...]}
 
+``state`` is a ``defaultdict(dict)`` as in torch: ``opt.state[p]`` of a parameter without
+buffers is ``{}`` (and, as in torch, from then on an empty entry in ``state_dict()``).
+
+The constructors accept torch's implementation flags: ``foreach`` (a hint, ignored: minicnn has
+one implementation per optimiser; on a GPU, SGD batches parameters into a multi-tensor kernel
+on its own) and ``fused`` / ``differentiable`` / ``capturable``, which must stay off: minicnn has
+no fused kernels for them, updates raw arrays outside autograd and has no CUDA graphs, so
+asking for them raises NotImplementedError rather than silently doing something else. They
+are kept in ``defaults`` and every param group, so state dicts have torch's keys.
+
 Arrays in a state dict are host NumPy copies (like ``Module.state_dict``), so it can be saved
 with ``mc.save`` and is not changed by later steps; ``load_state_dict`` moves them back onto
 each parameter's device and dtype.
@@ -19,6 +29,7 @@ each parameter's device and dtype.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -39,7 +50,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -170,7 +181,7 @@ class Optimizer:
                     f"loaded state dict, {len(group['params'])} in the optimizer"
                 )
             by_index.update(zip(saved["params"], group["params"]))
-        state: dict[Tensor, dict[str, Any]] = {}
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, buffers in state_dict["state"].items():
             if key not in by_index:
                 raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which no group lists")
@@ -179,6 +190,8 @@ class Optimizer:
         new_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             new = {k: v for k, v in saved.items() if k != "params"}
+            for k, v in self.defaults.items():  # settings newer than the state dict
+                new.setdefault(k, v)
             new["params"] = group["params"]
             new_groups.append(new)
         self.param_groups = new_groups
@@ -192,6 +205,20 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def check_torch_flags(
+    name: str, *, fused: bool | None = None, differentiable: bool = False, capturable: bool = False
+) -> None:
+    """Refuse torch's implementation switches that minicnn cannot honour (see the module docstring)."""
+    why = {
+        "fused": "minicnn has no fused optimiser kernels (on a GPU, SGD already updates many parameters per launch)",
+        "differentiable": "minicnn's updates run on raw arrays outside autograd",
+        "capturable": "minicnn has no CUDA graphs to capture the step in",
+    }
+    for flag, value in (("fused", fused), ("differentiable", differentiable), ("capturable", capturable)):
+        if value:
+            raise NotImplementedError(f"{name}: {flag}=True is not supported: {why[flag]}")
 
 
 def _host_copy(value: Any) -> Any:

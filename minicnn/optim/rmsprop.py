@@ -24,11 +24,13 @@ from typing import Any
 
 from ..backend import get_array_module
 from .adam import lerp_
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_torch_flags
 
 
 class RMSprop(Optimizer):
-    """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False)``."""
+    """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+    capturable=False, foreach=None, maximize=False, differentiable=False)`` (torch's order; the
+    implementation flags as in :mod:`.optimizer`)."""
 
     def __init__(
         self,
@@ -39,9 +41,12 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        check_torch_flags("RMSprop", differentiable=differentiable, capturable=capturable)
         if lr < 0.0:
             raise ValueError(f"RMSprop: invalid learning rate {lr}")
         if eps < 0.0:
@@ -59,7 +64,10 @@ class RMSprop(Optimizer):
             eps=eps,
             centered=centered,
             weight_decay=weight_decay,
+            capturable=capturable,
+            foreach=foreach,
             maximize=maximize,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults)
 

@@ -19,11 +19,12 @@ from typing import Any
 from .. import backend
 from ..backend import get_array_module
 from ..kernels import cuda
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_torch_flags
 
 
 class SGD(Optimizer):
-    """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)``."""
+    """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
+    foreach=None, differentiable=False, fused=None)``; the last three as in :mod:`.optimizer`."""
 
     def __init__(
         self,
@@ -35,7 +36,11 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
+        check_torch_flags("SGD", fused=fused, differentiable=differentiable)
         if lr < 0.0:
             raise ValueError(f"SGD: invalid learning rate {lr}")
         if momentum < 0.0:
@@ -51,6 +56,9 @@ class SGD(Optimizer):
             weight_decay=weight_decay,
             nesterov=nesterov,
             maximize=maximize,
+            foreach=foreach,
+            differentiable=differentiable,
+            fused=fused,
         )
         super().__init__(params, defaults)
 
