@@ -336,3 +336,57 @@ def test_items_and_batches(mnist_dir: Path) -> None:
         seen.append(labels.numpy())
     assert len(seen) == 10 == len(loader)
     np.testing.assert_array_equal(np.bincount(np.concatenate(seen)), np.bincount(raw.targets))
+
+
+class CountingToTensor(transforms.ToTensor):
+    """ToTensor that counts its per-sample and batched calls."""
+
+    def __init__(self) -> None:
+        self.samples = self.batches = 0
+
+    def __call__(self, pic: np.ndarray) -> np.ndarray:
+        self.samples += 1
+        return super().__call__(pic)
+
+    def apply_batch(self, images: np.ndarray) -> np.ndarray:
+        self.batches += 1
+        return super().apply_batch(images)
+
+
+def test_transforms_are_per_sample_as_in_torchvision(mnist_dir: Path) -> None:
+    """``transform`` gets one image (28, 28) and ``target_transform`` one int, as torchvision's."""
+    images_seen, labels_seen = [], []
+
+    def flatten(image: np.ndarray) -> np.ndarray:
+        images_seen.append((image.shape, image.dtype))
+        return image.reshape(-1).astype(np.float32) / 255
+
+    def one_hot(label: int) -> np.ndarray:
+        labels_seen.append(type(label))
+        return np.eye(10, dtype=np.float32)[label]
+
+    raw = MNIST(mnist_dir, train=False, download=False)
+    ds = MNIST(mnist_dir, train=False, download=False, transform=flatten, target_transform=one_hot)
+    image, label = ds[3]
+    assert image.shape == (784,) and label.shape == (10,) and label[raw.targets[3]] == 1
+    images, labels = next(iter(DataLoader(ds, batch_size=4)))
+    assert images.shape == (4, 784) and labels.shape == (4, 10)
+    np.testing.assert_array_equal(images.numpy(), raw.data[:4].reshape(4, -1) / np.float32(255))
+    assert set(images_seen) == {((28, 28), np.dtype(np.uint8))} and set(labels_seen) == {int}
+    # A batched transform runs once per batch, with the same result as one image at a time.
+    counting = CountingToTensor()
+    ds = MNIST(mnist_dir, train=False, download=False, transform=counting)
+    batch, _ = ds.get_batch(np.arange(10))
+    assert (counting.batches, counting.samples) == (1, 0) and batch.shape == (10, 1, 28, 28)
+    np.testing.assert_array_equal(batch, np.stack([ds[i][0] for i in range(10)]))
+    # A random transform draws per image, in order: batch and one-by-one agree from one seed.
+    crop = transforms.Compose([transforms.ToTensor(), transforms.RandomCrop(28, padding=3)])
+    ds = MNIST(mnist_dir, train=False, download=False, transform=crop)
+    mc.manual_seed(5)
+    batch, _ = ds.get_batch(np.arange(50))
+    mc.manual_seed(5)
+    np.testing.assert_array_equal(batch, np.stack([ds[i][0] for i in range(50)]))
+    # ds[i] hands out a copy: writing into it leaves the dataset alone.
+    image, _ = raw[0]
+    image[:] = 7
+    assert not (raw.data[0] == 7).all()

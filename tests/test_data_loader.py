@@ -123,7 +123,7 @@ def test_generic_datasets_are_collated_per_sample() -> None:
 def test_default_collate() -> None:
     ids, xs, flags = default_collate([(1, 0.5, True), (2, 1.5, False)])
     assert ids.dtype == np.int64 and ids.tolist() == [1, 2]
-    assert xs.dtype == np.float32 and xs.tolist() == [0.5, 1.5]
+    assert xs.dtype == np.float64 and xs.tolist() == [0.5, 1.5]  # Python floats: float64, as torch
     assert flags.dtype == np.bool_
     stacked = default_collate([mc.tensor([1.0, 2.0]), np.array([3.0, 4.0], np.float32)])
     assert stacked.shape == (2, 2) and stacked.tolist() == [[1, 2], [3, 4]]
@@ -167,3 +167,137 @@ def test_torch_keywords_num_workers_and_pin_memory_are_accepted() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(a, b)) and len(a) == len(b) == 3
     with pytest.raises(ValueError, match="num_workers"):
         mc.data.DataLoader(data, batch_size=4, num_workers=-1)
+
+
+# --- default_collate against torch's ------------------------------------------------------
+
+
+def as_plain(batch: object) -> object:
+    """torch's or minicnn's batch as nested plain data: arrays as ("array", dtype, values)."""
+    if isinstance(batch, torch.Tensor):
+        batch = batch.numpy()
+    if isinstance(batch, np.ndarray):
+        return ("array", batch.dtype.name, batch.tolist())
+    if isinstance(batch, dict):
+        return {key: as_plain(value) for key, value in batch.items()}
+    if isinstance(batch, (tuple, list)) and batch and all(isinstance(s, (str, bytes)) for s in batch):
+        return ("strings", list(batch))
+    if isinstance(batch, (tuple, list)):
+        return [as_plain(field) for field in batch]
+    return batch
+
+
+POINT = __import__("collections").namedtuple("POINT", "x y")
+COLLATE_CASES = [
+    [1.5, 2.5],  # Python floats: float64
+    [1, 2],
+    [True, False],
+    [1, 2.5],  # mixed: torch's default float
+    [True, 2],
+    ["a", "b"],
+    [b"a", b"b"],
+    [np.float32(1), np.float32(2)],
+    [np.int32(1), np.int32(2)],
+    [np.array(1.0), np.array(2.0)],
+    [{"x": 1, "name": "a"}, {"x": 2, "name": "b"}],
+    [{"img": np.ones((2, 2), np.uint8), "meta": {"id": 3, "tag": "p", "w": 0.5}}] * 3,
+    [(1, ("a", 2.0)), (3, ("b", 4.0))],
+    [[1, 2], [3, 4]],
+    [POINT(1, 2.0), POINT(3, 4.0)],
+]
+
+
+@pytest.mark.parametrize("samples", COLLATE_CASES, ids=lambda s: repr(s)[:40])
+def test_default_collate_matches_torch(samples: list) -> None:
+    ours = default_collate(samples)
+    assert as_plain(ours) == as_plain(torch.utils.data.default_collate(samples))
+    for leaf in ours.values() if isinstance(ours, dict) else ours if isinstance(ours, tuple) else [ours]:
+        assert not (isinstance(leaf, np.ndarray) and leaf.dtype.kind in "SUO")  # never object or unicode arrays
+
+
+def test_default_collate_keeps_structure_types() -> None:
+    assert isinstance(default_collate([POINT(1, 2.0), POINT(3, 4.0)]), POINT)
+    batch = default_collate([{"x": (1, "a")}, {"x": (2, "b")}])
+    assert isinstance(batch, dict) and batch["x"][1] == ["a", "b"] and batch["x"][0].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "samples, error, match",
+    [
+        ([np.array(["a"]), np.array(["b"])], TypeError, "dtype <U1"),
+        ([np.array([1], dtype=object)] * 2, TypeError, "dtype object"),
+        ([None, None], TypeError, "NoneType"),
+        ([1, "a"], TypeError, "among numbers"),
+        ([(1, 2), (3,)], ValueError, "different numbers of fields"),
+        ([np.zeros(2), np.zeros(3)], ValueError, "different shapes"),
+        ([{"x": 1}, {"z": 2}], ValueError, "same keys"),
+    ],
+)
+def test_default_collate_refuses_what_torch_refuses(samples: list, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        default_collate(samples)
+
+
+class Records(Dataset):
+    """Samples that are dicts with an array, a label, a name and a nested tuple."""
+
+    def __len__(self) -> int:
+        return 5
+
+    def __getitem__(self, index: int) -> dict:
+        return {"x": np.full(3, index, np.float32), "y": index, "name": f"item{index}", "pair": (index, 0.5)}
+
+
+def test_loader_yields_dicts_of_tensors_and_lists_of_str() -> None:
+    batches = list(DataLoader(Records(), batch_size=2))
+    first = batches[0]
+    assert set(first) == {"x", "y", "name", "pair"}
+    assert isinstance(first["x"], mc.Tensor) and first["x"].shape == (2, 3)
+    assert first["y"].dtype == np.int64 and first["name"] == ["item0", "item1"]
+    assert first["pair"][1].dtype == np.float64 and first["pair"][0].numpy().tolist() == [0, 1]
+    assert batches[-1]["name"] == ["item4"]
+    with pytest.raises(TypeError, match="dicts"):
+        next(iter(DataLoader(Records(), batch_size=2, transform=lambda x: x)))
+
+
+def test_loader_transform_is_per_sample() -> None:
+    ds = TensorDataset(np.arange(24, dtype=np.float32).reshape(6, 2, 2), np.arange(6))
+    seen = []
+
+    def flatten(x: np.ndarray) -> np.ndarray:
+        seen.append(x.shape)
+        return x.reshape(-1)
+
+    images, labels = next(iter(DataLoader(ds, batch_size=4, transform=flatten)))
+    assert images.shape == (4, 4) and labels.shape == (4,) and seen == [(2, 2)] * 4
+
+
+class WholeBatchFlattener(TensorDataset):
+    """A broken get_batch: flattens the images of the whole batch into one vector."""
+
+    def get_batch(self, indices: np.ndarray) -> tuple:
+        images, labels = super().get_batch(indices)
+        return images.reshape(-1), labels
+
+
+def test_loader_rejects_fields_of_different_first_dimensions() -> None:
+    ds = WholeBatchFlattener(np.zeros((8, 28, 28), np.uint8), np.arange(8))
+    with pytest.raises(ValueError, match=r"a batch of 4 samples, but batch\[0\] \(shape \(3136,\)\) has first dim"):
+        next(iter(DataLoader(ds, batch_size=4)))
+    one_field = TensorDataset(np.zeros((8, 2)))
+    (sums,) = next(iter(DataLoader(one_field, batch_size=3, transform=lambda x: x.sum())))  # per sample
+    assert sums.shape == (3,)
+    with pytest.raises(ValueError, match=r"batch of 3 samples, but batch\[0\] \(shape \(\)\) has first dimension None"):
+        next(iter(DataLoader(one_field, batch_size=3, transform=WrongBatched())))
+
+
+class WrongBatched:
+    """Claims batched = True but sums the whole batch: the loader catches it."""
+
+    batched = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x.sum()
+
+    def apply_batch(self, batch: np.ndarray) -> np.ndarray:
+        return batch.sum()

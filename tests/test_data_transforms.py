@@ -22,7 +22,7 @@ from minicnn.data.transforms import (
 
 def test_to_tensor_scales_uint8_batch() -> None:
     images = np.array([[[0, 51, 102]], [[153, 204, 255]]], np.uint8)  # (B=2, H=1, W=3)
-    out = ToTensor()(images)
+    out = ToTensor().apply_batch(images)
     assert out.shape == (2, 1, 1, 3) and out.dtype == np.float32
     expected = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], np.float32)  # k * 51 / 255 = k / 5
     np.testing.assert_array_equal(out.reshape(-1), expected)
@@ -31,17 +31,19 @@ def test_to_tensor_scales_uint8_batch() -> None:
 def test_to_tensor_layouts() -> None:
     single = np.array([[0, 255], [255, 0]], np.uint8)  # (H, W)
     np.testing.assert_array_equal(ToTensor()(single), [[[0, 1], [1, 0]]])
-    # (B, H, W, C): channel 0 all 0, channel 1 all 255
-    hwc = np.zeros((2, 2, 3, 2), np.uint8)
+    # one (H, W, C) image, as torchvision: channel 0 all 0, channel 1 all 255
+    hwc = np.zeros((2, 3, 2), np.uint8)
     hwc[..., 1] = 255
     out = ToTensor()(hwc)
+    assert out.shape == (2, 2, 3) and (out[0] == 0).all() and (out[1] == 1).all()
+    # a batch (B, H, W, C) through apply_batch
+    out = ToTensor().apply_batch(np.stack([hwc, hwc]))
     assert out.shape == (2, 2, 2, 3)
     assert (out[:, 0] == 0).all() and (out[:, 1] == 1).all()
-    floats = np.array([[[0.5, 2.0]]])  # float64 (1, 1, 2): converted, not scaled
-    out = ToTensor()(floats)
-    assert out.dtype == np.float32 and out.tolist() == [[[[0.5, 2.0]]]]
-    with pytest.raises(ValueError, match=r"ToTensor: expected images .* got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"ToTensor: expected an image .* got shape \(3,\)"):
         ToTensor()(np.zeros(3, np.uint8))
+    with pytest.raises(ValueError, match=r"apply_batch"):
+        ToTensor()(np.zeros((2, 2, 3, 2), np.uint8))
 
 
 # --- Normalize ----------------------------------------------------------------------------
@@ -69,8 +71,9 @@ def test_normalize_errors() -> None:
 
 def test_compose_runs_in_order() -> None:
     tf = Compose([ToTensor(), Normalize(0.5, 0.5)])
-    out = tf(np.array([[[0, 255]]], np.uint8))
-    np.testing.assert_array_equal(out, [[[[-1.0, 1.0]]]])
+    out = tf(np.array([[0, 255]], np.uint8))
+    np.testing.assert_array_equal(out, [[[-1.0, 1.0]]])
+    np.testing.assert_array_equal(tf.apply_batch(np.array([[[0, 255]]], np.uint8)), [[[[-1.0, 1.0]]]])
     assert "ToTensor()" in repr(tf)
 
 
@@ -196,3 +199,161 @@ def test_random_crop_pad_if_needed_pads_both_sides_by_the_shortfall_like_torchvi
     assert any(np.array_equal(out[0, 0], w) for w in windows)
     theirs = tvt.RandomCrop(8, pad_if_needed=True)(torch.from_numpy(img[0]))
     assert tuple(theirs.shape[-2:]) == out.shape[-2:]
+
+
+# --- per-sample semantics and the batched fast path -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [(np.float64, 1 / 255), (np.float32, 1.0), (np.int32, 1), (np.int64, 1), (np.bool_, 1), (np.uint8, 1)],
+)
+def test_to_tensor_dtypes_like_torchvision(dtype: type, scale: float) -> None:
+    """torchvision 0.29's ToTensor scales uint8 only; every other dtype is kept, values unchanged."""
+    import torchvision.transforms as tvt
+
+    raw = np.arange(35, dtype=np.uint8).reshape(5, 7) % 3
+    for image in (raw.astype(dtype) * scale, np.stack([raw, raw + 1, raw + 2], axis=-1).astype(dtype) * scale):
+        image = image.astype(dtype)
+        expected = tvt.ToTensor()(image)
+        out = ToTensor()(image)
+        assert out.dtype == expected.numpy().dtype and out.shape == tuple(expected.shape)
+        np.testing.assert_array_equal(out, expected.numpy())
+        assert not np.shares_memory(out, image)
+        batch = ToTensor().apply_batch(np.stack([image, image]))
+        assert batch.dtype == out.dtype
+        np.testing.assert_array_equal(batch, np.stack([out, out]))
+
+
+def sample_by_sample(transform, batch: np.ndarray, seed: int) -> np.ndarray:
+    mc.manual_seed(seed)
+    return np.stack([transform(sample) for sample in batch])
+
+
+@pytest.mark.parametrize(
+    "make, raw",
+    [
+        (lambda: ToTensor(), True),
+        (lambda: Normalize((0.5, 0.2), (0.25, 2.0)), False),
+        (lambda: Pad((1, 2, 0, 3), padding_mode="reflect"), False),
+        (lambda: Pad(-1), False),
+        (lambda: RandomCrop(4, padding=2), False),
+        (lambda: RandomCrop((3, 5), pad_if_needed=True, padding_mode="edge"), False),
+        (lambda: RandomHorizontalFlip(), False),
+        (lambda: Compose([ToTensor(), Normalize(0.5, 0.5), RandomCrop(5, padding=1)]), True),
+    ],
+)
+def test_apply_batch_equals_the_transform_of_each_sample(make, raw: bool) -> None:
+    """A batched transform's apply_batch is the per-sample transform, stacked; random ones draw
+    per sample in sample order, so they give the very same images from the same seed."""
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, (40, 5, 6), np.uint8) if raw else rng.standard_normal((40, 2, 5, 6), np.float32)
+    transform = make()
+    assert transform.batched is True
+    expected = sample_by_sample(transform, batch, seed=7)
+    mc.manual_seed(7)
+    out = transform.apply_batch(batch)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_random_transforms_draw_independently_per_sample_in_batch_mode() -> None:
+    batch = np.broadcast_to(np.arange(30, dtype=np.float32).reshape(1, 1, 5, 6), (400, 1, 5, 6))
+    mc.manual_seed(0)
+    tf = Compose([RandomCrop(4, padding=1), RandomHorizontalFlip()])
+    out = tf.apply_batch(batch)
+    distinct = {o.tobytes() for o in out}
+    assert len(distinct) > 30  # 9 offsets x 2 flips = 18 and more distinct images seen, not one for all
+    mc.manual_seed(0)
+    np.testing.assert_array_equal(tf.apply_batch(batch), out)
+
+
+def test_compose_with_a_user_callable_is_not_batched() -> None:
+    from minicnn.data.transforms import apply_per_sample, is_batched
+
+    calls = []
+
+    def flatten(x: np.ndarray) -> np.ndarray:
+        calls.append(x.shape)
+        return x.reshape(-1)
+
+    tf = Compose([ToTensor(), flatten])
+    assert not is_batched(tf) and is_batched(Compose([ToTensor()])) and not is_batched(flatten)
+    out = apply_per_sample(tf, np.zeros((3, 4, 5), np.uint8))
+    assert out.shape == (3, 20) and calls == [(1, 4, 5)] * 3
+    with pytest.raises(TypeError, match="not every transform is batched"):
+        tf.apply_batch(np.zeros((3, 4, 5), np.uint8))
+
+
+def test_apply_batch_rejects_stacks_of_the_wrong_rank() -> None:
+    with pytest.raises(ValueError, match="Normalize.apply_batch"):
+        Normalize(0.5, 0.5).apply_batch(np.zeros((3, 4, 5), np.float32))  # B would be read as C
+    with pytest.raises(ValueError, match=r"RandomCrop.apply_batch.*apply ToTensor\(\) first"):
+        RandomCrop(2).apply_batch(np.zeros((3, 4, 5), np.uint8))
+    with pytest.raises(ValueError, match="RandomHorizontalFlip.apply_batch"):
+        RandomHorizontalFlip().apply_batch(np.zeros((3, 4, 5), np.float32))
+    with pytest.raises(ValueError, match="Pad.apply_batch"):
+        Pad(1).apply_batch(np.zeros((3, 4), np.float32))
+
+
+def test_flip_of_a_tensor_is_a_tensor_with_gradients() -> None:
+    x = mc.tensor(np.arange(12, dtype=np.float32).reshape(2, 1, 2, 3), requires_grad=True)
+    out = RandomHorizontalFlip(1.0)(x)
+    assert isinstance(out, mc.Tensor)
+    np.testing.assert_array_equal(out.numpy(), x.numpy()[..., ::-1])
+    (out * mc.tensor(np.arange(12, dtype=np.float32).reshape(2, 1, 2, 3))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.arange(12, dtype=np.float32).reshape(2, 1, 2, 3)[..., ::-1])
+    single = RandomHorizontalFlip(0.0)(x[0])
+    assert isinstance(single, mc.Tensor) and single.shape == (1, 2, 3)
+    assert isinstance(Normalize(0.5, 0.5)(x), mc.Tensor)
+
+
+# --- Pad against torchvision --------------------------------------------------------------
+
+
+PAD_AMOUNTS = (-4, -1, 0, 1, 4, 5, 6)
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+def test_pad_matches_torchvision_including_negative_and_too_large(mode: str) -> None:
+    """Every (left, top, right, bottom) from PAD_AMOUNTS that leaves an image: the same array
+    as torchvision.transforms.v2.functional.pad, or an error where torchvision raises."""
+    import itertools
+
+    import torchvision.transforms.v2.functional as tvf
+
+    x = np.random.default_rng(0).standard_normal((2, 5, 6)).astype(np.float32)  # (C, H=5, W=6)
+    checked = raised = 0
+    for pad in itertools.product(PAD_AMOUNTS, repeat=4):
+        left, top, right, bottom = pad
+        if max(-left, 0) + max(-right, 0) >= 6 or max(-top, 0) + max(-bottom, 0) >= 5:
+            continue  # cropped to nothing: minicnn raises; torchvision's slicing gives nonsense shapes
+        try:
+            expected = tvf.pad(torch.from_numpy(x), list(pad), fill=0.5, padding_mode=mode).numpy()
+        except (RuntimeError, IndexError):
+            with pytest.raises(ValueError, match="padding"):
+                Pad(pad, fill=0.5, padding_mode=mode)(x)
+            raised += 1
+            continue
+        np.testing.assert_array_equal(Pad(pad, fill=0.5, padding_mode=mode)(x), expected, err_msg=str(pad))
+        checked += 1
+    assert checked > 500
+    assert (raised > 0) == (mode in ("reflect", "symmetric"))
+
+
+def test_pad_forms_and_limits() -> None:
+    x = np.arange(30, dtype=np.float32).reshape(1, 5, 6)
+    np.testing.assert_array_equal(Pad((3,))(x), Pad(3)(x))  # one-element sequence, as torchvision
+    np.testing.assert_array_equal(Pad(-1)(x), x[:, 1:-1, 1:-1])  # negative padding crops
+    np.testing.assert_array_equal(Pad((-1, 2))(x), np.pad(x[:, :, 1:-1], ((0, 0), (2, 2), (0, 0))))
+    Pad(4, padding_mode="reflect")(x)  # 4 < 5 and 4 < 6
+    with pytest.raises(ValueError, match="reflect padding of 5 along H must be smaller than"):
+        Pad(5, padding_mode="reflect")(x)
+    Pad(5, padding_mode="symmetric")(x)  # at most the size: fine
+    with pytest.raises(ValueError, match="symmetric padding of 7 along W must be at most"):
+        Pad((7, 0), padding_mode="symmetric")(x)
+    with pytest.raises(ValueError, match="crops the image"):
+        Pad((-3, 0))(x)
+    for bad in ((1, 2, 3), (), 1.5, (1.5, 2), True, "2"):
+        with pytest.raises(ValueError, match="padding must be"):
+            Pad(bad)

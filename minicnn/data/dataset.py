@@ -13,8 +13,8 @@ Samples and batches are host arrays (NumPy), never Tensors: the DataLoader wraps
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from numbers import Number
+from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -30,29 +30,89 @@ def _host_array(x: Any) -> np.ndarray:
     return backend.to_numpy(x)
 
 
-def default_collate(samples: Sequence[Any]) -> Any:
-    """Stack a list of samples into a batch.
+_BAD_KINDS = "SaUO"  # NumPy dtype kinds of strings and Python objects: no Tensor holds them
 
-    A sample is an array-like (array, Tensor, number) or a tuple/list of them; the batch is
-    one array with a new leading axis, or a tuple with one array per field. Python ints
-    become int64 and Python floats float32 (minicnn's default float).
+
+def _collate_error(found: Any) -> TypeError:
+    return TypeError(
+        f"default_collate: batch must contain arrays, Tensors, numbers, str, dicts, tuples or lists; found {found}"
+    )
+
+
+def default_collate(samples: Sequence[Any]) -> Any:
+    """Stack a list of samples into a batch, as torch's ``default_collate``.
+
+    By the type of the first sample:
+
+    - array or Tensor: stacked along a new first axis (all must have one shape);
+    - NumPy scalar: an array of its dtype; Python float: float64 (as torch); Python int:
+      int64; Python bool: bool; Python ints and floats mixed: float32 (torch's default float);
+    - str or bytes: the list of them (torch does the same);
+    - dict: a dict of the collated values of each key (all samples need the same keys);
+    - tuple or list: a tuple with one collated batch per field (a namedtuple stays one);
+      nested ones recursively.
+
+    Arrays of strings or Python objects are refused (TypeError), as torch does: no Tensor
+    can hold them.
     """
     if len(samples) == 0:
         raise ValueError("default_collate: cannot collate an empty list of samples")
     first = samples[0]
+    if isinstance(first, (Tensor, np.ndarray)) or backend.is_cupy_array(first):
+        return _stack(samples)
+    if isinstance(first, (str, bytes)):
+        return list(samples)
+    if isinstance(first, np.generic):
+        batch = np.asarray(samples)
+        if batch.dtype.kind in _BAD_KINDS:
+            raise _collate_error(f"a mix of {type(first).__name__} and other types (dtype {batch.dtype})")
+        return batch
+    if isinstance(first, (bool, int, float)):
+        return _collate_python_numbers(samples)
+    if isinstance(first, Mapping):
+        keys = list(first)
+        for s in samples:
+            if not isinstance(s, Mapping) or set(s) != set(keys):
+                got = sorted(map(str, s)) if isinstance(s, Mapping) else type(s).__name__
+                expected = sorted(map(str, keys))
+                raise ValueError(f"default_collate: dict samples need the same keys: {expected} and {got}")
+        return {key: default_collate([s[key] for s in samples]) for key in keys}
     if isinstance(first, (tuple, list)):
-        if any(len(s) != len(first) for s in samples):
+        if any(not isinstance(s, (tuple, list)) or len(s) != len(first) for s in samples):
             raise ValueError("default_collate: samples have different numbers of fields")
-        return tuple(default_collate(field) for field in zip(*samples))
-    if isinstance(first, bool):
-        return np.asarray(samples, dtype=np.bool_)
-    if isinstance(first, int):
-        return np.asarray(samples, dtype=np.int64)
-    if isinstance(first, float):
-        return np.asarray(samples, dtype=np.float32)
-    if isinstance(first, Number) or np.isscalar(first):
-        return np.asarray(samples)
-    return np.stack([_host_array(s) for s in samples])
+        fields = [default_collate(field) for field in zip(*samples)]
+        if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple
+            return type(first)(*fields)
+        return tuple(fields)
+    raise _collate_error(type(first))
+
+
+def _stack(samples: Sequence[Any]) -> np.ndarray:
+    """Arrays or Tensors stacked on the host along a new first axis."""
+    arrays = [_host_array(s) for s in samples]
+    for a in arrays:
+        if a.dtype.kind in _BAD_KINDS:
+            raise _collate_error(f"an array of dtype {a.dtype}")
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"default_collate: samples of different shapes cannot be stacked: {sorted(shapes)}")
+    return np.stack(arrays)
+
+
+def _collate_python_numbers(samples: Sequence[Any]) -> np.ndarray:
+    """Python bools, ints and floats -> one array, with the dtype torch's collate gives."""
+    if not all(isinstance(s, (Real, np.bool_)) for s in samples):
+        bad = next(type(s) for s in samples if not isinstance(s, (Real, np.bool_)))
+        raise _collate_error(f"{bad} among numbers")
+    if isinstance(samples[0], float):
+        dtype: Any = np.float64  # torch: collate_float_fn uses float64
+    elif all(isinstance(s, (bool, np.bool_)) for s in samples):
+        dtype = np.bool_
+    elif all(isinstance(s, (int, np.integer, np.bool_)) for s in samples):
+        dtype = np.int64
+    else:
+        dtype = np.float32  # torch.tensor([1, 2.5]): the default float dtype
+    return np.asarray(samples, dtype=dtype)
 
 
 class Dataset(ABC):

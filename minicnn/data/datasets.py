@@ -14,10 +14,14 @@ downloaded (``download=True``, the default) from the mirrors, see
 below, whether it was downloaded or found, or it is rejected with an error naming it.
 
 The whole split is held in memory as arrays, like torchvision: ``.data`` (N, 28, 28) uint8
-and ``.targets`` (N,) int64. Items are raw: ``ds[i]`` is ``(image (28, 28) uint8, label int)``
-unless a transform is given. Transforms are batch transforms: the dataset applies
-``transform`` to a batch of images (B, 28, 28) in :meth:`MNIST.get_batch` (and to a batch of
-one in ``ds[i]``), so ``transforms.ToTensor()`` turns it into float32 (B, 1, 28, 28) in [0, 1].
+and ``.targets`` (N,) int64. As in torchvision, ``transform`` is a per-sample transform:
+``ds[i]`` is ``(transform(image), target_transform(label))`` for one image (28, 28) uint8 (a
+copy) and one label (a Python int), or the raw pair without transforms.
+:meth:`MNIST.get_batch` (the DataLoader's path) gives the same samples, stacked: it applies a
+transform that declares ``batched = True`` (minicnn's own transforms and ``Compose`` of
+them, see :mod:`minicnn.data.transforms`) to the whole batch (B, 28, 28) at once, and calls
+any other callable once per sample. So ``transforms.ToTensor()`` makes each image float32
+(1, 28, 28) in [0, 1], and ``lambda im: im.reshape(-1)`` makes it (784,).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from .dataset import Dataset
 from .download import download_verified, mirror_list
 from .errors import DatasetNotFoundError, DownloadError
 from .idx import read_images_and_labels
+from .transforms import apply_per_sample
 
 DATA_ENV = "MINICNN_DATA"
 """Environment variable naming the default data root."""
@@ -55,8 +60,10 @@ class MNIST(Dataset):
             ``~/.cache/minicnn``.
         train: the training split, else the test split.
         download: fetch missing files (into ``root/MNIST/raw/``).
-        transform: applied to image batches (B, 28, 28) uint8, e.g. ``transforms.ToTensor()``.
-        target_transform: applied to label batches (B,) int64.
+        transform: applied to each image (28, 28) uint8, as in torchvision, e.g.
+            ``transforms.ToTensor()``; batches go through ``apply_batch`` when it declares
+            ``batched = True``.
+        target_transform: applied to each label (a Python int), the same way.
         mirrors: base URLs to download from instead of the class's ``mirrors``
             (``$MINICNN_MNIST_MIRROR`` still comes first).
         timeout: network timeout in seconds (default ``$MINICNN_DOWNLOAD_TIMEOUT`` or 15).
@@ -102,7 +109,7 @@ class MNIST(Dataset):
         train: bool = True,
         download: bool = True,
         transform: Callable[[np.ndarray], Any] | None = None,
-        target_transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
         *,
         mirrors: Sequence[str] | None = None,
         timeout: float | None = None,
@@ -194,17 +201,27 @@ class MNIST(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        """``(image, label)``: (28, 28) uint8 and an int, or as the transforms make them."""
-        images, targets = self.get_batch(np.array([operator.index(index)]))
-        return images[0], (int(targets[0]) if self.target_transform is None else targets[0])
+        """``(image, label)``: (28, 28) uint8 and an int, each through its transform if given."""
+        index = operator.index(index)
+        image, target = self.data[index].copy(), int(self.targets[index])  # a copy: transforms may write
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
 
     def get_batch(self, indices: np.ndarray) -> tuple[Any, Any]:
-        """Images ``data[indices]`` and labels ``targets[indices]``, each through its transform."""
+        """The samples at ``indices``, stacked: what ``ds[i]`` gives for each, collated.
+
+        Images ``data[indices]`` (B, 28, 28) and labels ``targets[indices]`` (B,) int64, each
+        through its transform by :func:`~minicnn.data.transforms.apply_per_sample`: in one
+        call for a batched transform, else sample by sample.
+        """
         images, targets = self.data[indices], self.targets[indices]
         if self.transform is not None:
-            images = self.transform(images)
+            images = apply_per_sample(self.transform, images)
         if self.target_transform is not None:
-            targets = self.target_transform(targets)
+            targets = apply_per_sample(self.target_transform, targets, item=int)
         return images, targets
 
     def __repr__(self) -> str:
