@@ -52,6 +52,13 @@ SCHEDULERS = {
     "LinearLR-down": ("LinearLR", dict(start_factor=1.0, end_factor=0.1, total_iters=10)),
     "LambdaLR-object": ("LambdaLR", dict(lr_lambda=Scale(0.95))),
     "LambdaLR-list": ("LambdaLR", dict(lr_lambda=[_half_on_odd, Scale(0.9)])),
+    "ConstantLR": ("ConstantLR", dict()),
+    "ConstantLR-0.7-9": ("ConstantLR", dict(factor=0.7, total_iters=9)),
+    "PolynomialLR": ("PolynomialLR", dict()),
+    "PolynomialLR-2.5": ("PolynomialLR", dict(total_iters=12, power=2.5)),
+    "WarmRestarts-5": ("CosineAnnealingWarmRestarts", dict(T_0=5)),
+    "WarmRestarts-3x2-eta": ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.001)),
+    "WarmRestarts-1x3": ("CosineAnnealingWarmRestarts", dict(T_0=1, T_mult=3)),
 }
 
 
@@ -214,3 +221,172 @@ def test_errors():
         lr_scheduler.CosineAnnealingLR(mopt, T_max=0)
     with pytest.raises(ValueError, match="start_factor"):
         lr_scheduler.LinearLR(mopt, start_factor=0)
+
+
+def momenta(opt) -> list[float]:
+    """Each group's momentum (SGD) or beta1 (Adam)."""
+    return [g["betas"][0] if "betas" in g else g["momentum"] for g in opt.param_groups]
+
+
+ONE_CYCLE = {
+    "default": dict(max_lr=0.5, total_steps=40),
+    "per-group": dict(max_lr=[0.5, 0.2], epochs=4, steps_per_epoch=9, pct_start=0.25, base_momentum=[0.8, 0.7]),
+    "linear": dict(max_lr=1.0, total_steps=23, anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0),
+    "three-phase": dict(max_lr=0.3, total_steps=31, three_phase=True, pct_start=0.4),
+    "no-momentum": dict(max_lr=0.3, total_steps=10, cycle_momentum=False),
+}
+
+
+@pytest.mark.parametrize("adam", [False, True], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("name", list(ONE_CYCLE))
+def test_one_cycle_lr_and_momentum_match_torch(name, adam):
+    kw = ONE_CYCLE[name]
+    if adam:
+        mp, tp = (
+            [mc.nn.Parameter(np.zeros(2)) for _ in range(2)],
+            [torch.nn.Parameter(torch.zeros(2)) for _ in range(2)],
+        )
+        mopt = mc.optim.Adam([{"params": [p]} for p in mp], lr=1.0, betas=(0.9, 0.99))
+        topt = torch.optim.Adam([{"params": [p]} for p in tp], lr=1.0, betas=(0.9, 0.99))
+    else:
+        mopt, topt = make_optimizers()
+    ms, ts = lr_scheduler.OneCycleLR(mopt, **kw), torch.optim.lr_scheduler.OneCycleLR(topt, **kw)
+    steps = ms.total_steps
+    assert steps == ts.total_steps
+    for t in range(steps):
+        assert_same_lrs(ms.get_last_lr(), ts.get_last_lr(), f"{name} step {t}")
+        assert momenta(mopt) == momenta(topt), f"{name} step {t}"
+        for key in ("initial_lr", "max_lr", "min_lr"):
+            assert [g[key] for g in mopt.param_groups] == [g[key] for g in topt.param_groups]
+        mopt.step()
+        topt.step()
+        if t < steps - 1:
+            ms.step()
+            ts.step()
+    ms.step()  # epoch == total_steps: torch allows it
+    with pytest.raises(ValueError, match="total_steps"):
+        ms.step()
+
+
+def test_one_cycle_state_dict_round_trip(tmp_path):
+    def fresh():
+        mopt, _ = make_optimizers()
+        return mopt, lr_scheduler.OneCycleLR(mopt, **ONE_CYCLE["three-phase"])
+
+    def advance(opt, sched, n):
+        out = []
+        for _ in range(n):
+            opt.step()
+            sched.step()
+            out.append((sched.get_last_lr(), momenta(opt)))
+        return out
+
+    opt, sched = fresh()
+    full = advance(opt, sched, 30)
+    opt, sched = fresh()
+    advance(opt, sched, 12)
+    mc.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp_path / "ckpt")
+    ckpt = mc.load(tmp_path / "ckpt")
+    opt2, sched2 = fresh()
+    opt2.load_state_dict(ckpt["optimizer"])
+    sched2.load_state_dict(ckpt["scheduler"])
+    assert advance(opt2, sched2, 18) == full[12:]
+
+
+SEQUENTIAL = {
+    "warmup-cosine": (
+        [("LinearLR", dict(start_factor=0.1, total_iters=5)), ("CosineAnnealingLR", dict(T_max=20, eta_min=0.001))],
+        [5],
+    ),
+    "three": (
+        [
+            ("ConstantLR", dict(factor=0.5, total_iters=3)),
+            ("ExponentialLR", dict(gamma=0.9)),
+            ("StepLR", dict(step_size=4)),
+        ],
+        [4, 11],
+    ),
+    "restarts-then-poly": (
+        [("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2)), ("PolynomialLR", dict(total_iters=10, power=2.0))],
+        [9],
+    ),
+    "lambda-multistep": ([("LambdaLR", dict(lr_lambda=Scale(0.8))), ("MultiStepLR", dict(milestones=[0, 3, 6]))], [2]),
+    "one": ([("StepLR", dict(step_size=2))], []),
+}
+
+
+def build_sequential(name, mopt, topt):
+    parts, milestones = SEQUENTIAL[name]
+    ours = [getattr(lr_scheduler, cls)(mopt, **kw) for cls, kw in parts]
+    theirs = [getattr(torch.optim.lr_scheduler, cls)(topt, **kw) for cls, kw in parts]
+    return (
+        lr_scheduler.SequentialLR(mopt, ours, milestones),
+        torch.optim.lr_scheduler.SequentialLR(topt, theirs, milestones),
+    )
+
+
+@pytest.mark.parametrize("name", list(SEQUENTIAL))
+def test_sequential_lr_matches_torch(name):
+    mopt, topt = make_optimizers()
+    ms, ts = build_sequential(name, mopt, topt)
+    assert_same_lrs(ms.get_last_lr(), ts.get_last_lr(), "after construction")
+    for t in range(STEPS):
+        mopt.step()
+        topt.step()
+        ms.step()
+        ts.step()
+        assert ms.last_epoch == ts.last_epoch
+        assert_same_lrs(ms.get_last_lr(), ts.get_last_lr(), f"{name} step {t}")
+        assert_same_lrs([g["lr"] for g in mopt.param_groups], [g["lr"] for g in topt.param_groups], f"{name} {t}")
+
+
+@pytest.mark.parametrize("name", ["warmup-cosine", "three", "restarts-then-poly"])
+def test_sequential_lr_state_dict_round_trip(name, tmp_path):
+    def fresh():
+        mopt, topt = make_optimizers()
+        return mopt, build_sequential(name, mopt, topt)[0]
+
+    def advance(opt, sched, n):
+        out = []
+        for _ in range(n):
+            opt.step()
+            sched.step()
+            out.append(sched.get_last_lr())
+        return out
+
+    opt, sched = fresh()
+    full = advance(opt, sched, STEPS)
+    opt, sched = fresh()
+    advance(opt, sched, 8)
+    mc.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp_path / "ckpt")
+    ckpt = mc.load(tmp_path / "ckpt")
+    opt2, sched2 = fresh()
+    opt2.load_state_dict(ckpt["optimizer"])
+    sched2.load_state_dict(ckpt["scheduler"])
+    assert advance(opt2, sched2, STEPS - 8) == full[8:]
+
+
+def test_new_scheduler_errors():
+    mopt, _ = make_optimizers()
+    other, _ = make_optimizers()
+    with pytest.raises(ValueError, match="T_0"):
+        lr_scheduler.CosineAnnealingWarmRestarts(mopt, T_0=0)
+    with pytest.raises(ValueError, match="T_mult"):
+        lr_scheduler.CosineAnnealingWarmRestarts(mopt, T_0=2, T_mult=0)
+    with pytest.raises(ValueError, match="factor"):
+        lr_scheduler.ConstantLR(mopt, factor=1.5)
+    with pytest.raises(ValueError, match="total_steps"):
+        lr_scheduler.OneCycleLR(mopt, max_lr=0.1)
+    with pytest.raises(ValueError, match="pct_start"):
+        lr_scheduler.OneCycleLR(mopt, max_lr=0.1, total_steps=10, pct_start=1.5)
+    with pytest.raises(ValueError, match="anneal_strategy"):
+        lr_scheduler.OneCycleLR(mopt, max_lr=0.1, total_steps=10, anneal_strategy="exp")
+    with pytest.raises(ValueError, match="one value per param group"):
+        lr_scheduler.OneCycleLR(mopt, max_lr=[0.1], total_steps=10)
+    step = lr_scheduler.StepLR(mopt, 2)
+    with pytest.raises(ValueError, match="milestone"):
+        lr_scheduler.SequentialLR(mopt, [step], [3])
+    with pytest.raises(ValueError, match="same optimizer"):
+        lr_scheduler.SequentialLR(mopt, [step, lr_scheduler.StepLR(other, 2)], [3])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        lr_scheduler.SequentialLR(mopt, [step, lr_scheduler.ReduceLROnPlateau(mopt)], [3])
