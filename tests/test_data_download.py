@@ -118,9 +118,12 @@ def test_download_verifies_and_loads(tmp_path: Path, mnist_dir: Path) -> None:
         train = MNIST(tmp_path, train=True, mirrors=[url], progress=False)
         test = MNIST(tmp_path, train=False, mirrors=[url], progress=False)
     raw = tmp_path / "MNIST" / "raw"
-    assert sorted(p.name for p in raw.iterdir()) == sorted(f"{f}.gz" for f in FILES)
+    # the .gz files and, as torchvision's download leaves them, the uncompressed ones
+    assert sorted(p.name for p in raw.iterdir()) == sorted([f"{f}.gz" for f in FILES] + list(FILES))
     for f in FILES:  # byte-identical copies
-        assert (raw / f"{f}.gz").read_bytes() == (mnist_dir / f"{f}.gz").read_bytes()
+        gz = (mnist_dir / f"{f}.gz").read_bytes()
+        assert (raw / f"{f}.gz").read_bytes() == gz
+        assert (raw / f).read_bytes() == gzip.decompress(gz)
     assert train.data.shape == (60000, 28, 28) and train.data.dtype == np.uint8
     assert train.targets.shape == (60000,) and train.targets.dtype == np.int64
     assert test.data.shape == (10000, 28, 28) and len(test) == 10000
@@ -131,6 +134,26 @@ def test_download_verifies_and_loads(tmp_path: Path, mnist_dir: Path) -> None:
     # Now present: loading again needs no server.
     again = MNIST(tmp_path, train=False, download=False)
     np.testing.assert_array_equal(again.targets, test.targets)
+
+
+@pytest.mark.parametrize("cls", [MNIST, FashionMNIST])
+def test_torchvision_reads_the_folder_minicnn_downloaded(
+    tmp_path: Path, mnist_dir: Path, cls: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``torchvision.datasets.MNIST(root, download=False)`` on the root minicnn downloaded into."""
+    import torchvision
+
+    if cls is FashionMNIST:  # the loopback server has MNIST's files: let them verify as Fashion-MNIST's
+        monkeypatch.setattr(FashionMNIST, "resources", MNIST.resources)
+    with serve(MirrorTree, mnist_dir) as url:
+        ours = {train: cls(tmp_path, train=train, mirrors=[url], progress=False) for train in (True, False)}
+    assert not leftovers(tmp_path / cls.__name__ / "raw")
+    for train in (True, False):
+        theirs = getattr(torchvision.datasets, cls.__name__)(str(tmp_path), train=train, download=False)
+        np.testing.assert_array_equal(theirs.data.numpy(), ours[train].data)
+        np.testing.assert_array_equal(theirs.targets.numpy(), ours[train].targets)
+    # minicnn reads the folder again, verified, without a server
+    assert len(cls(tmp_path, train=False, download=False)) == 10000
 
 
 def test_checksum_mismatch_keeps_nothing(tmp_path: Path, mnist_dir: Path) -> None:

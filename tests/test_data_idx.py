@@ -164,3 +164,12 @@ def test_sha256_checked_on_decompressed_content(tmp_path: Path) -> None:
     assert read_idx(path, sha256=good).tolist() == [1, 2, 3]
     with pytest.raises(ChecksumError, match=rf"l\.gz: SHA-256 of the decompressed content is {good}, expected 0+1"):
         read_idx(path, sha256="0" * 63 + "1")
+
+
+def test_labels_must_be_class_indices_without_a_checksum(tmp_path: Path, images: np.ndarray) -> None:
+    write_idx(tmp_path / "img.gz", images)
+    write_idx(tmp_path / "lbl.gz", np.array([3, 12, 9], np.uint8))
+    with pytest.raises(IDXError, match=r"lbl.gz: label 12 at index 1 is not a class index below 10 \(1 such"):
+        read_images_and_labels(tmp_path / "img.gz", tmp_path / "lbl.gz")
+    x, y = read_images_and_labels(tmp_path / "img.gz", tmp_path / "lbl.gz", num_classes=13)
+    assert y.tolist() == [3, 12, 9]

@@ -10,8 +10,11 @@ Where the files are looked for, in this order, each file on its own (``.gz`` or 
 
 ``root=None`` means ``$MINICNN_DATA`` or else ``~/.cache/minicnn``. Missing files are
 downloaded (``download=True``, the default) from the mirrors, see
-:mod:`minicnn.data.download`. Every file's decompressed content must have the SHA-256 listed
-below, whether it was downloaded or found, or it is rejected with an error naming it.
+:mod:`minicnn.data.download`, into ``root/MNIST/raw/``: each ``.gz`` file and, as
+torchvision does, its uncompressed content under the name without ``.gz``, so that
+``torchvision.datasets.MNIST(root, download=False)`` reads the same folder. Every file's
+decompressed content must have the SHA-256 listed below, whether it was downloaded or found,
+or it is rejected with an error naming it.
 
 The whole split is held in memory as arrays, like torchvision: ``.data`` (N, 28, 28) uint8
 and ``.targets`` (N,) int64. As in torchvision, ``transform`` is a per-sample transform:
@@ -59,7 +62,7 @@ class MNIST(Dataset):
         root: the data directory (see the module docstring); None: ``$MINICNN_DATA`` or
             ``~/.cache/minicnn``.
         train: the training split, else the test split.
-        download: fetch missing files (into ``root/MNIST/raw/``).
+        download: fetch missing files (into ``root/MNIST/raw/``, ``.gz`` and uncompressed).
         transform: applied to each image (28, 28) uint8, as in torchvision, e.g.
             ``transforms.ToTensor()``; batches go through ``apply_batch`` when it declares
             ``batched = True``.
@@ -160,7 +163,13 @@ class MNIST(Dataset):
                 if found[stem] is None:
                     try:
                         found[stem] = download_verified(
-                            stem + ".gz", urls, self.raw_folder, sha, timeout=timeout, progress=progress
+                            stem + ".gz",
+                            urls,
+                            self.raw_folder,
+                            sha,
+                            timeout=timeout,
+                            progress=progress,
+                            uncompressed=True,  # torchvision reads only the uncompressed files
                         )
                     except DownloadError as exc:
                         failure = str(exc)

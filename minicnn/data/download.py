@@ -1,12 +1,15 @@
 """Verified downloads: try each mirror in turn, keep a file only once its checksum holds.
 
-:func:`download_verified` streams ``<mirror>/<filename>`` into a hidden temporary file in the
-destination directory (with a tqdm progress bar), checks that the server sent every byte it
-announced, decompresses it and compares the SHA-256 of the *decompressed* content (so a
-mirror that recompressed the file still verifies), and only then renames it into place, which
-is atomic. Whatever goes wrong (refused connection, timeout, short transfer, bad gzip, wrong
-checksum), the temporary file is removed and the next mirror is tried; nothing is ever left
-under the real name unless it verified.
+:func:`download_verified` streams ``<mirror>/<filename>`` into a hidden temporary file in
+the destination directory (with a tqdm progress bar), checks that the server sent every byte
+it announced, decompresses it and compares the SHA-256 of the *decompressed* content (so a
+mirror that recompressed the file still verifies), and only then renames it into place,
+which is atomic. With ``uncompressed=True`` (the datasets' downloads) the verified
+decompressed content is also written beside it, atomically too, under the name without
+``.gz``: the layout torchvision's ``MNIST(root, download=False)`` reads. Whatever goes wrong
+(refused connection, timeout, short transfer, bad gzip, wrong checksum), the temporary file
+is removed and the next mirror is tried; nothing is ever left under the real name unless it
+verified.
 
 Settings from the environment:
 
@@ -83,12 +86,18 @@ def download_verified(
     *,
     timeout: float | None = None,
     progress: bool = True,
+    uncompressed: bool = False,
 ) -> Path:
     """Download ``filename`` from the first mirror that delivers a verified copy.
 
     Each URL is ``mirror.rstrip('/') + '/' + filename``. ``sha256`` is the hex SHA-256 of the
     decompressed content (of the file itself if it is not ``.gz``). Returns
     ``dest_dir / filename``. Raises :class:`DownloadError` listing why each mirror failed.
+
+    ``uncompressed=True`` (for a ``.gz`` file) also writes the verified decompressed content
+    next to it under the name without ``.gz``, atomically, as torchvision's download does
+    (torchvision reads only those): ``MNIST/raw/train-images-idx3-ubyte`` beside
+    ``train-images-idx3-ubyte.gz``.
     """
     if not mirrors:
         raise DownloadError(f"cannot download {filename}: no mirror given")
@@ -107,6 +116,8 @@ def download_verified(
             _fetch(url, tmp, desc=filename, timeout=timeout, progress=progress)
             content = read_idx_bytes(tmp, gzipped=filename.endswith(".gz"))
             check_sha256(content, sha256, source=url)
+            if uncompressed and filename.endswith(".gz"):
+                write_atomic(dest_dir / filename.removesuffix(".gz"), content)
             os.chmod(tmp, 0o644)  # mkstemp made it private; a data file is for everyone to read
             os.replace(tmp, target)
             tmp = None
@@ -117,6 +128,24 @@ def download_verified(
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
     raise DownloadError(f"could not download {filename}:\n  " + "\n  ".join(failures))
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a hidden temporary file renamed into place.
+
+    Readers see the old file or the whole new one, never a part; on any error the temporary
+    file is removed and nothing is left under ``path``'s name that was not there before.
+    """
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _describe(exc: BaseException) -> str:

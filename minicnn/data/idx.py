@@ -123,16 +123,24 @@ def read_images_and_labels(
     labels_path: str | os.PathLike,
     *,
     sha256: tuple[str | None, str | None] = (None, None),
+    num_classes: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """An MNIST-style pair: images (N, H, W) uint8 and labels (N,) int64.
 
-    Checks both magic numbers, the optional SHA-256 of each file's decompressed content, and
-    that both files hold the same number of items.
+    Checks both magic numbers, the optional SHA-256 of each file's decompressed content, that
+    both files hold the same number of items, and that every label is a class index below
+    ``num_classes`` (10 for MNIST and Fashion-MNIST), with or without a SHA-256.
     """
     images = read_idx(images_path, magic=IMAGES_MAGIC, sha256=sha256[0])
     labels = read_idx(labels_path, magic=LABELS_MAGIC, sha256=sha256[1])
     if len(images) != len(labels):
         raise IDXError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
+    bad = np.flatnonzero(labels >= num_classes)  # uint8: never negative
+    if bad.size:
+        raise IDXError(
+            f"{labels_path}: label {int(labels[bad[0]])} at index {int(bad[0])} is not a class index below "
+            f"{num_classes} ({bad.size} such labels); the file is corrupt or not a label file of this dataset"
+        )
     return images, labels.astype(np.int64)
 
 
