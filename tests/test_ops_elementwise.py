@@ -99,6 +99,25 @@ def test_activation_kinks_match_torch():
         compare_with_torch(f, g, [x])
 
 
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu"])
+def test_activation_special_values_match_torch(device, dtype, name):
+    """NaN passes its gradient through relu and relu6 (torch's masks are "not x <= 0" and
+    "not (x <= 0 or x >= 6)"); -0.0, +-inf and the kinks get torch's values; an inf upstream
+    gradient does not leak into masked positions (0, not 0 * inf = NaN)."""
+    f, g, _ = UNARY[name]
+    x = np.array([0.0, -0.0, 6.0, -1e-30, 1e-30, 5.999, 6.001, -3, 3, 100, -100, np.inf, -np.inf, np.nan, np.nan])
+    for gy in (np.linspace(-1.0, 2.0, x.size), np.full(x.size, np.inf)):
+        xm = mc.tensor(x.astype(dtype), requires_grad=True, device=device)
+        xt = torch.tensor(x.astype(dtype), requires_grad=True)
+        ym, yt = f(xm), g(xt)
+        np.testing.assert_array_equal(ym.numpy(), yt.detach().numpy())
+        ym.backward(mc.tensor(gy.astype(dtype), device=device))
+        yt.backward(torch.tensor(gy.astype(dtype)))
+        np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
+
+
 def test_softmax_is_stable_for_huge_logits():
     x = mc.tensor([[1000.0, 0.0, -1000.0]])
     assert np.isfinite(F.softmax(x, 1).numpy()).all()
@@ -192,3 +211,14 @@ def test_gradcheck_float64(name):
 def test_linear_dtype_mismatch_is_a_type_error():
     with pytest.raises(TypeError, match=r"Linear\(3, 2\).*float32.*float64"):
         mc.nn.Linear(3, 2).double()(mc.randn(4, 3))
+
+
+def test_activation_layer_reprs_match_torch():
+    for make in (
+        lambda m: m.ReLU(),
+        lambda m: m.ReLU(inplace=True),
+        lambda m: m.ReLU6(inplace=True),
+        lambda m: m.LeakyReLU(0.2, inplace=True),
+        lambda m: m.LeakyReLU(),
+    ):
+        assert repr(make(mc.nn)) == repr(make(torch.nn))

@@ -3,6 +3,8 @@ spatial targets), nll_loss, mse_loss; errors for bad shapes and dtypes; gradchec
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ import torch.nn.functional as TF
 from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import minicnn as mc
 import minicnn.nn.functional as F
@@ -152,6 +155,46 @@ def test_mse_loss(reduction):
     )
 
 
+@SETTINGS
+@given(
+    shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 999),
+)
+@pytest.mark.parametrize("device", devices())
+def test_mse_loss_broadcasts_with_a_warning_like_torch(device, shapes, reduction, dtype, seed):
+    """torch broadcasts differing shapes with a UserWarning; both gradients are summed over
+    the broadcast axes."""
+    a_shape, b_shape = shapes.input_shapes
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    differ = a_shape != b_shape
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_with_torch(
+            lambda x, y: F.mse_loss(x, y, reduction=reduction),
+            lambda x, y: TF.mse_loss(x, y, reduction=reduction),
+            [a, b],
+            dtype=dtype,
+            device=device,
+        )
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    ours = [m for m in messages if "different to the input size" in m]
+    assert len(ours) == (2 if differ else 0), messages  # one from torch, one from minicnn
+
+
+def test_mse_loss_broadcast_warning_and_error():
+    x = mc.randn(4, 1, requires_grad=True)
+    with pytest.warns(UserWarning, match=r"target size \(4,\) that is different to the input size \(4, 1\)"):
+        loss = F.mse_loss(x, mc.randn(4), reduction="none")
+    assert loss.shape == (4, 4)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        mc.nn.MSELoss()(x, mc.randn(1, 4))
+    with pytest.raises(ValueError, match=r"mse_loss.*\(4, 3\).*\(4,\).*do not broadcast"):
+        F.mse_loss(mc.randn(4, 3), mc.randn(4))
+
+
 def test_loss_modules_match_functional():
     rng = np.random.default_rng(1)
     x, t = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
@@ -201,3 +244,9 @@ def test_gradcheck_nll_and_mse():
     t = mc.tensor(np.array([0, 2, 1, 1]))
     assert mc.gradcheck(lambda a: F.nll_loss(a, t), [x])
     assert mc.gradcheck(lambda a, b: F.mse_loss(a, b), [x, y])
+    # broadcast: (4, 3) against (3,) and (4, 1) against (1, 3): both gradients summed over the broadcast
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert mc.gradcheck(lambda a, b: F.mse_loss(a, b), [x, mc.tensor(rng.standard_normal(3), requires_grad=True)])
+        col, row = (mc.tensor(rng.standard_normal(s), requires_grad=True) for s in ((4, 1), (1, 3)))
+        assert mc.gradcheck(lambda a, b: F.mse_loss(a, b, reduction="sum"), [col, row])

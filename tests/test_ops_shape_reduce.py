@@ -206,6 +206,40 @@ def test_pad(device, shape, data, seed):
     )
 
 
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4), data=st.data())
+def test_pad_raises_like_torch_when_negative_pads_crop_too_much(shape, data):
+    """torch crops by the negative pads first: more than the axis holds is an error (minicnn
+    used to return a wrong shape); anything else matches torch."""
+    k = data.draw(st.integers(1, len(shape)))
+    pads = data.draw(st.lists(st.integers(-6, 3), min_size=2 * k, max_size=2 * k))
+    x = np.random.default_rng(0).standard_normal(shape)
+    try:
+        expected = TF.pad(torch.tensor(x), pads)
+    except RuntimeError:
+        with pytest.raises(ValueError, match=r"pad: negative padding .* of dim \d+ crops more than its size \d+"):
+            F.pad(mc.tensor(x), pads)
+        return
+    np.testing.assert_array_equal(F.pad(mc.tensor(x), pads).numpy(), expected.numpy())
+
+
+def test_pad_error_names_the_dim_size_and_pads():
+    with pytest.raises(ValueError, match=r"\(1, -5\) of dim 1 crops more than its size 4.*\(3, 4\).*\(1, -5\)"):
+        F.pad(mc.randn(3, 4), (1, -5))
+    assert F.pad(mc.randn(3, 4), (3, -4)).shape == (3, 3)  # crops all 4, then pads 3: allowed, as torch
+
+
+@pytest.mark.parametrize("start,end", [(1, 0), (2, 1), (-1, 0), (2, -2), (-1, -3)])
+def test_flatten_start_after_end_raises_like_torch(start, end):
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        torch.flatten(torch.ones(2, 3, 4), start, end)
+    x = mc.ones(2, 3, 4)
+    for fn in (lambda: F.flatten(x, start, end), lambda: x.flatten(start, end), lambda: mc.nn.Flatten(start, end)(x)):
+        with pytest.raises(ValueError, match="start_dim cannot come after end_dim"):
+            fn()
+    assert x.flatten(0, -2).shape == tuple(torch.ones(2, 3, 4).flatten(0, -2).shape)
+
+
 def test_shape_errors():
     x = mc.randn(2, 3)
     with pytest.raises(ValueError, match="reshape"):

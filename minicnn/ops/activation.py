@@ -13,21 +13,26 @@ class ReLU(Function):
         xp = backend.get_array_module(x)
         y = xp.maximum(x, 0)
         if self.requires_grad:
-            self.mask = x > 0
+            # torch's threshold_backward: 0 where y <= 0, else gy -- so a NaN input (y NaN)
+            # passes its gradient; y is never negative, so that is y != 0 (-0.0 included)
+            self.mask = y != 0
         return y
 
-    def backward(self, gy):  # 1 where x > 0, else 0 (0 at 0, like torch)
-        return gy * self.mask
+    def backward(self, gy):  # 1 where x > 0 or x is NaN, else 0 (0 at 0, like torch)
+        xp = backend.get_array_module(gy)
+        return xp.where(self.mask, gy, gy.dtype.type(0))  # not gy * mask: an inf gy stays out
 
 
 class ReLU6(Function):
     def forward(self, x):
-        if self.requires_grad:
-            self.mask = (x > 0) & (x < 6)
-        return backend.get_array_module(x).clip(x, 0, 6)
+        y = backend.get_array_module(x).clip(x, 0, 6)
+        if self.requires_grad:  # torch's hardtanh_backward: 0 where x <= 0 or x >= 6, so NaN passes
+            self.mask = (y != 0) & (y != 6)
+        return y
 
-    def backward(self, gy):  # 1 on the open interval (0, 6)
-        return gy * self.mask
+    def backward(self, gy):  # 1 on the open interval (0, 6) and at NaN
+        xp = backend.get_array_module(gy)
+        return xp.where(self.mask, gy, gy.dtype.type(0))
 
 
 class LeakyReLU(Function):

@@ -7,6 +7,7 @@ class indices. Semantics equal ``torch.nn.functional`` including ``weight``,
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -169,12 +170,27 @@ def nll_loss(
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """Mean squared error; shapes must match (torch broadcasts with a warning; we refuse)."""
+    """Mean squared error over the broadcast of ``input`` and ``target``.
+
+    As torch: shapes that differ but broadcast give a UserWarning (it is usually a mistake,
+    e.g. (N, 1) outputs against (N,) targets make an (N, N) loss) and are broadcast; the
+    gradients of both are summed over the broadcast axes. Shapes that do not broadcast raise."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    target_shape = target.shape if hasattr(target, "shape") else ()
-    if tuple(target_shape) != input.shape:
-        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {tuple(target_shape)} differ")
+    target_shape = tuple(target.shape) if hasattr(target, "shape") else ()
+    if target_shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, target_shape)
+        except ValueError:
+            raise ValueError(
+                f"mse_loss: input of shape {input.shape} and target of shape {target_shape} do not broadcast"
+            ) from None
+        warnings.warn(
+            f"Using a target size {target_shape} that is different to the input size {input.shape}. "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=2,
+        )
     d = input - target
     sq = d * d
     if reduction == "none":

@@ -225,6 +225,11 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(x, 1)
     s = _norm_axis(start_dim, x.ndim, "flatten")
     e = _norm_axis(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(
+            f"flatten() has invalid args: start_dim cannot come after end_dim "
+            f"(start_dim={start_dim}, end_dim={end_dim} for a {x.ndim}-d tensor)"
+        )
     shape = x.shape[:s] + (-1 if x.numel() else _prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shape)
 
@@ -286,5 +291,12 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
         raise ValueError(f"pad: padding {tuple(pad)} needs pairs for at most {x.ndim} dimensions")
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+        d = x.ndim - 1 - i
+        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
+        if max(-before, 0) + max(-after, 0) > x.shape[d]:  # torch crops first, then pads
+            raise ValueError(
+                f"pad: negative padding ({before}, {after}) of dim {d} crops more than its size {x.shape[d]} "
+                f"(input shape {x.shape}, pad {tuple(pad)})"
+            )
+        widths[d] = (before, after)
     return Pad.apply(x, widths=widths, value=value)
