@@ -24,16 +24,23 @@ Anything else (functions, sets, object arrays, ...) is a TypeError at save time.
 
 Safety: ``mc.load`` reads with ``np.load(..., allow_pickle=False)`` and builds only the types
 above, so a crafted file cannot run code; anything unexpected raises :class:`CheckpointError`
-(a ValueError) naming the file. ``mc.save`` is atomic: it writes a temporary file in the
-target's directory, fsyncs it and renames it over ``path``, so a crash never leaves a partial
-checkpoint under the real name. ``path`` is used exactly as given (no ``.npz`` is appended).
+(a ValueError) naming the file. ``mc.save`` to a path is atomic: it writes a temporary file in
+the target's directory, fsyncs it and renames it over the path, so a crash never leaves a
+partial checkpoint under the real name. The path is used exactly as given (no ``.npz`` is
+appended).
+
+Like ``torch.save`` / ``torch.load``, both also take a binary file object instead of a path
+(``io.BytesIO``, ``open(name, "wb")`` / ``"rb"``): ``save`` writes the archive at the current
+position, ``load`` reads it from the current position (a stream that cannot seek is read
+into memory first), with the same checks as for a path.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections import OrderedDict
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -51,10 +58,11 @@ class CheckpointError(ValueError):
 
 
 # -- saving -------------------------------------------------------------------------------
-def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
-    """Write ``obj`` (nested dicts/lists/tuples of arrays, Tensors and Python scalars) to ``path``.
+def save(obj: Any, f: str | os.PathLike | IO[bytes], *, compress: bool = False) -> None:
+    """Write ``obj`` (nested dicts/lists/tuples of arrays, Tensors and Python scalars) to ``f``,
+    a path (written atomically) or a binary file object (written at its position).
 
-    ``compress=True`` deflates the arrays (smaller, slower). The write is atomic.
+    ``compress=True`` deflates the arrays (smaller, slower).
     """
     import json  # noqa: PLC0415 - json and tempfile load on first use, keeping `import minicnn` fast
     import tempfile  # noqa: PLC0415
@@ -63,17 +71,26 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
     root = _encode(obj, entries, "obj", set())
     header = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, ensure_ascii=False)
     arrays = {_STRUCTURE: np.frombuffer(header.encode("utf-8"), dtype=np.uint8), **entries}
+    write = np.savez_compressed if compress else np.savez
 
-    path = os.fsdecode(os.fspath(path))
+    if _is_file_object(f, "write"):
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("mc.save: the file object is in text mode; open it in binary mode ('wb')")
+        write(f, **arrays)
+        if hasattr(f, "flush"):
+            f.flush()
+        return
+
+    path = os.fsdecode(os.fspath(f))
     directory = os.path.dirname(os.path.abspath(path))
     mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as out:
             # a file object, not a name: np.savez would append ".npz" to a name
-            (np.savez_compressed if compress else np.savez)(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
+            write(out, **arrays)
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -83,6 +100,11 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
             pass
         raise
     _fsync_directory(directory)
+
+
+def _is_file_object(f: Any, method: str) -> bool:
+    """A file-like object (has ``method``) rather than a path (str, bytes, os.PathLike)."""
+    return hasattr(f, method) and not isinstance(f, (str, bytes, os.PathLike))
 
 
 def _encode(obj: Any, entries: dict[str, np.ndarray], where: str, active: set[int]) -> Any:
@@ -166,25 +188,40 @@ def _fsync_directory(directory: str) -> None:
 
 
 # -- loading ------------------------------------------------------------------------------
-def load(path: str | os.PathLike) -> Any:
-    """Read a checkpoint written by :func:`save`. Never unpickles; raises :class:`CheckpointError`
-    (a ValueError naming the file) for anything that is not a valid checkpoint."""
-    path = os.fsdecode(os.fspath(path))
-    with open(path, "rb") as f:
-        if f.read(4) not in _ZIP_MAGIC:
-            raise CheckpointError(f"mc.load: {path!r} is not a minicnn checkpoint (not an .npz/zip archive)")
-        f.seek(0)
-        try:
-            with np.load(f, allow_pickle=False) as npz:
-                return _Reader(npz, path).read()
-        except CheckpointError:
-            raise
-        except MemoryError:
-            raise
-        except Exception as exc:  # zip, npy-header, zlib, JSON and other format errors
-            raise CheckpointError(
-                f"mc.load: {path!r} is corrupt or truncated, or not a minicnn checkpoint ({type(exc).__name__}: {exc})"
-            ) from exc
+def load(f: str | os.PathLike | IO[bytes]) -> Any:
+    """Read a checkpoint written by :func:`save` from a path or a binary file object. Never
+    unpickles; raises :class:`CheckpointError` (a ValueError naming the file) for anything that
+    is not a valid checkpoint."""
+    if not _is_file_object(f, "read"):
+        path = os.fsdecode(os.fspath(f))
+        with open(path, "rb") as stream:
+            return _load_stream(stream, path)
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("mc.load: the file object is in text mode; open it in binary mode ('rb')")
+    name = getattr(f, "name", None)
+    where = name if isinstance(name, str) else f"<{type(f).__name__}>"
+    seekable = getattr(f, "seekable", None)
+    if seekable is None or not seekable():
+        f = io.BytesIO(f.read())  # zip archives are read from the end: the stream must seek
+    return _load_stream(f, where)
+
+
+def _load_stream(stream: IO[bytes], where: str) -> Any:
+    start = stream.tell()
+    if stream.read(4) not in _ZIP_MAGIC:
+        raise CheckpointError(f"mc.load: {where!r} is not a minicnn checkpoint (not an .npz/zip archive)")
+    stream.seek(start)
+    try:
+        with np.load(stream, allow_pickle=False) as npz:
+            return _Reader(npz, where).read()
+    except CheckpointError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # zip, npy-header, zlib, JSON and other format errors
+        raise CheckpointError(
+            f"mc.load: {where!r} is corrupt or truncated, or not a minicnn checkpoint ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 class _Reader:

@@ -297,6 +297,78 @@ def test_missing_file_raises_file_not_found(tmp_path):
         mc.load(tmp_path / "nope.npz")
 
 
+# -- file objects, as torch.save / torch.load -------------------------------------------------
+class Stream:
+    """A binary stream that cannot seek (a pipe, a socket)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._data.read(n)
+
+    def seekable(self) -> bool:
+        return False
+
+
+LOADERS = {
+    "path": (lambda p: mc.load(p), lambda p: p.name),
+    "open file": (lambda p: _load_open(p), lambda p: p.name),
+    "BytesIO": (lambda p: mc.load(io.BytesIO(p.read_bytes())), lambda p: "BytesIO"),
+    "stream": (lambda p: mc.load(Stream(p.read_bytes())), lambda p: "Stream"),
+}
+
+
+def _load_open(path: Path):
+    with open(path, "rb") as f:
+        return mc.load(f)
+
+
+@pytest.fixture(params=list(LOADERS))
+def loader(request):
+    """(load(path) through a path / open file / BytesIO / unseekable stream, the name an error must give)."""
+    return LOADERS[request.param]
+
+
+def test_file_objects_round_trip(tmp_path):
+    ckpt = {"model": small_model().state_dict(), "epoch": 3, "t": mc.tensor([1.0, 2.0], requires_grad=True)}
+    buf = io.BytesIO()
+    mc.save(ckpt, buf)
+    assert buf.tell() == len(buf.getvalue()) > 0  # left at the end, as torch.save
+    buf.seek(0)
+    out = mc.load(buf)
+    assert list(out["model"]) == list(ckpt["model"]) and out["epoch"] == 3 and out["t"].requires_grad
+    for k, v in ckpt["model"].items():
+        np.testing.assert_array_equal(out["model"][k], v)
+    with open(tmp_path / "f.ckpt", "wb") as f:
+        f.write(b"prefix")  # written at the current position
+        mc.save({"a": np.arange(3)}, f, compress=True)
+    with open(tmp_path / "f.ckpt", "rb") as f:
+        assert f.read(6) == b"prefix"
+        np.testing.assert_array_equal(mc.load(f)["a"], np.arange(3))
+    assert mc.load(Stream(buf.getvalue()))["epoch"] == 3
+    mc.save({"b": 1}, tmp_path / "p.ckpt")
+    assert mc.load(io.BytesIO((tmp_path / "p.ckpt").read_bytes())) == {"b": 1}  # the same bytes as a path
+
+
+def test_text_mode_file_objects_are_refused(tmp_path):
+    with open(tmp_path / "t.txt", "w") as f, pytest.raises(TypeError, match="binary mode"):
+        mc.save({"a": 1}, f)
+    (tmp_path / "t.txt").write_text("hello")
+    with open(tmp_path / "t.txt") as f, pytest.raises(TypeError, match="binary mode"):
+        mc.load(f)
+
+
+def test_torch_save_to_a_buffer_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "pwned"
+    buf = io.BytesIO()
+    torch.save({"w": Payload(marker)}, buf)
+    buf.seek(0)
+    with pytest.raises(CheckpointError, match="torch.save"):
+        mc.load(buf)
+    assert not marker.exists()
+
+
 # -- hostile and broken files -------------------------------------------------------------
 class Payload:
     """Unpickling this creates the file at ``target``: proof that code ran."""
@@ -332,7 +404,7 @@ def test_pickle_payload_is_live(tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["object entry", "object structure", "raw pickle", "npy pickle", "torch.save"])
-def test_pickled_payload_raises_and_runs_nothing(variant, tmp_path):
+def test_pickled_payload_raises_and_runs_nothing(variant, tmp_path, loader):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.npz"
     evil = np.array([Payload(marker)], dtype=object)
@@ -347,8 +419,9 @@ def test_pickled_payload_raises_and_runs_nothing(variant, tmp_path):
             np.save(f, evil, allow_pickle=True)
     else:
         torch.save({"w": Payload(marker)}, path)
-    with pytest.raises(CheckpointError, match="evil.npz"):
-        mc.load(path)
+    load, name = loader
+    with pytest.raises(CheckpointError, match=name(path)):
+        load(path)
     assert not marker.exists()
 
 
@@ -375,11 +448,12 @@ def test_pickled_payload_raises_and_runs_nothing(variant, tmp_path):
         lambda p: write_npz(p, "[" * 100_000 + "]" * 100_000),
     ],
 )
-def test_malformed_structure_raises_clear_error(make, tmp_path):
+def test_malformed_structure_raises_clear_error(make, tmp_path, loader):
     path = tmp_path / "bad.npz"
     make(path)
-    with pytest.raises(CheckpointError, match="bad.npz"):
-        mc.load(path)
+    load, name = loader
+    with pytest.raises(CheckpointError, match=name(path)):
+        load(path)
 
 
 def test_non_npy_member_raises(tmp_path):
@@ -391,18 +465,19 @@ def test_non_npy_member_raises(tmp_path):
 
 
 @pytest.mark.parametrize("keep", [0, 3, 10, 0.5, -30])
-def test_truncated_file_raises_naming_it(keep, tmp_path):
+def test_truncated_file_raises_naming_it(keep, tmp_path, loader):
     path = tmp_path / "ckpt.npz"
     mc.save({"model": small_model().state_dict(), "epoch": 1}, path)
     data = path.read_bytes()
     n = int(len(data) * keep) if isinstance(keep, float) else (len(data) + keep if keep < 0 else keep)
     path.write_bytes(data[:n])
-    with pytest.raises(CheckpointError, match="ckpt.npz"):
-        mc.load(path)
+    load, name = loader
+    with pytest.raises(CheckpointError, match=name(path)):
+        load(path)
 
 
 @pytest.mark.parametrize("compress", [False, True])
-def test_flipped_byte_in_array_data_is_detected(compress, tmp_path):
+def test_flipped_byte_in_array_data_is_detected(compress, tmp_path, loader):
     path = tmp_path / "ckpt.npz"
     mc.save({"w": np.arange(1000.0)}, path, compress=compress)
     data = bytearray(path.read_bytes())
@@ -410,8 +485,9 @@ def test_flipped_byte_in_array_data_is_detected(compress, tmp_path):
         info = z.getinfo("a0.npy")
     data[info.header_offset + 30 + len(info.filename) + len(info.extra) + info.compress_size // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match="ckpt.npz"):
-        mc.load(path)
+    load, name = loader
+    with pytest.raises(CheckpointError, match=name(path)):
+        load(path)
 
 
 def test_checkpoint_error_is_a_value_error():
