@@ -556,3 +556,37 @@ def test_auto_algorithm_choice():
     assert K.choose_algo((2, 8, 5, 5), (16, 1, 3, 3), 8) == "depthwise"
     assert K.choose_algo((2, 8, 5, 5), (8, 4, 3, 3), 2) == "im2col"
     assert K.choose_algo((2, 1, 5, 5), (6, 1, 5, 5), 1) == "im2col"
+
+
+def _params(cls) -> list[tuple[str, object]]:
+    import inspect
+
+    return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+
+
+def test_conv2d_and_linear_signatures_are_torchs():
+    """torch's positional order, factory kwargs included; Conv2d's own ``algo`` comes after,
+    keyword-only."""
+    for ours, theirs in ((mc.nn.Conv2d, torch.nn.Conv2d), (mc.nn.Linear, torch.nn.Linear)):
+        mine, torchs = _params(ours), _params(theirs)
+        assert mine[: len(torchs)] == torchs
+    assert _params(mc.nn.Conv2d)[len(_params(torch.nn.Conv2d)) :] == [("algo", "auto")]
+    with pytest.raises(TypeError):
+        mc.nn.Conv2d(1, 2, 3, 1, 0, 1, 1, True, "zeros", None, None, "direct")  # algo is keyword-only
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", [None, np.float64, "float64"])
+def test_conv2d_and_linear_take_device_and_dtype(device, dtype):
+    expected = np.float32 if dtype is None else np.float64
+    conv = mc.nn.Conv2d(3, 4, 3, 1, 1, 1, 1, True, "zeros", device, dtype, algo="im2col")
+    lin = mc.nn.Linear(5, 2, True, device, dtype)
+    where = mc.zeros(1, device=device).device
+    for layer in (conv, lin):
+        for p in (layer.weight, layer.bias):
+            assert p.dtype == expected and p.device == where
+    assert conv.algo == "im2col"
+    x = mc.randn(2, 3, 5, 5, device=device).to(expected)
+    assert conv(x).shape == (2, 4, 5, 5) and conv(x).dtype == expected
+    assert lin(mc.randn(2, 5, device=device).to(expected)).dtype == expected
+    assert mc.nn.Conv2d(3, 4, 3, dtype=None).weight.dtype == np.float32

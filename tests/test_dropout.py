@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 from conftest import devices
 
 import minicnn as mc
@@ -131,7 +132,23 @@ def test_invalid_probability_and_shapes():
         nn.Dropout(1.5)
     with pytest.raises(ValueError, match="dropout: .*between 0 and 1"):
         F.dropout(mc.randn(3), -0.1)
-    with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\).*got shape \(3, 4\)"):
-        nn.Dropout2d()(mc.randn(3, 4))
+    with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\).*got shape \(3,\)"):
+        nn.Dropout2d()(mc.randn(3))
     with pytest.raises(TypeError, match="floating point"):
         F.dropout(mc.tensor(np.ones(4, dtype=np.int64)), 0.5)
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (4, 6, 3, 2, 2), (8, 16, 10)])
+@pytest.mark.parametrize("layer", [True, False])
+def test_dropout2d_other_ranks_warn_and_drop_whole_channels_like_torch(shape, layer):
+    """torch 2.14 warns for 2-D, 3-D and 5-D inputs and drops whole (n, c) slices (for 2-D,
+    single elements); it used to be a ValueError in the layer."""
+    fn = nn.Dropout2d(0.5) if layer else (lambda t: F.dropout2d(t, 0.5))
+    tfn = torch.nn.Dropout2d(0.5) if layer else (lambda t: TF.dropout2d(t, 0.5))
+    with pytest.warns(UserWarning, match="dropout2d: Received a") as ours:
+        y = fn(mc.ones(*shape)).numpy()
+    with pytest.warns(UserWarning, match="dropout2d: Received a") as theirs:
+        tfn(torch.ones(*shape))
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    per_channel = y.reshape(shape[0], shape[1], -1)
+    assert (per_channel == per_channel[..., :1]).all() and set(np.unique(y)) == {0.0, 2.0}

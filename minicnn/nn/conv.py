@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
+from .. import backend
+from ..autograd import DEFAULT_DTYPE, Tensor
 from ..kernels.conv import ALGOS
 from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
@@ -21,8 +22,9 @@ class Conv2d(Module):
     ``weight``: (out_channels, in_channels/groups, kh, kw), ``bias``: (out_channels,).
     Init as torch: weight ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
     bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels/groups * kh * kw.
-    ``algo`` ("auto", "direct", "im2col", "depthwise") forces a kernel, see
-    :mod:`minicnn.kernels.conv`.
+    ``device`` and ``dtype`` are torch's factory arguments (None: the CPU, float32).
+    ``algo`` ("auto", "direct", "im2col", "depthwise"; keyword-only, minicnn's own) forces a
+    kernel, see :mod:`minicnn.kernels.conv`.
     """
 
     def __init__(
@@ -36,8 +38,10 @@ class Conv2d(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
         algo: str = "auto",
-        dtype: Any = np.float32,
     ) -> None:
         super().__init__()
         if groups < 1 or in_channels % groups or out_channels % groups:
@@ -60,12 +64,15 @@ class Conv2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride, self.padding, self.dilation = pair(stride, "stride"), padding, pair(dilation, "dilation")
         self.groups, self.padding_mode, self.algo = groups, padding_mode, algo
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        xp = backend.xp_for_device(device)
+        with backend.device_scope(device):  # allocate (and draw the init) on that device, as torch
+            self.weight = Parameter(xp.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dt))
+            if bias:
+                self.bias = Parameter(xp.empty(out_channels, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

@@ -24,11 +24,11 @@ class Dropout(Module):
 
 
 class Dropout2d(Dropout):
-    """Channel dropout: zero whole feature maps of (N, C, H, W) with probability p."""
+    """Channel dropout: zero whole feature maps of (N, C, H, W) with probability p.
+
+    Other ranks of at least 2 warn and run, as in torch 2.14 (see ``F.dropout2d``)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(
-                f"Dropout2d(p={self.p}): expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {x.shape}"
-            )
+        if x.ndim < 2:
+            raise ValueError(f"Dropout2d(p={self.p}): expected an input of shape (N, C, *), got shape {x.shape}")
         return dropout2d(x, self.p, self.training, self.inplace)

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
+from .. import backend
+from ..autograd import DEFAULT_DTYPE, Tensor
 from ..ops.linear import linear
 from ..ops.shape import flatten
 from . import init
@@ -18,16 +19,23 @@ class Linear(Module):
     """y = x W^T + b; x: (*, in_features) -> (*, out_features).
 
     Init as torch: W ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a=sqrt(5)), b likewise.
+    ``device`` and ``dtype`` are torch's factory arguments (None: the CPU, float32).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
-        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        xp = backend.xp_for_device(device)
+        with backend.device_scope(device):  # allocate (and draw the init) on that device, as torch
+            self.weight = Parameter(xp.empty((out_features, in_features), dtype=dt))
+            if bias:
+                self.bias = Parameter(xp.empty(out_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..kernels import dropout as K
 
@@ -40,5 +42,26 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
 
 
 def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Channel dropout: zero whole (n, c) feature maps of x (N, C, H, W) with probability p."""
+    """Channel dropout: zero whole (n, c) feature maps of x (N, C, H, W) with probability p.
+
+    As torch 2.14, other ranks warn and still drop whole (n, c) slices: a 3-D input is taken
+    as (N, C, L), a 2-D one as (N, C) (so elementwise), a 5-D one as (N, C, D, H, W)."""
+    if x.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif x.ndim != 4:
+        warnings.warn(
+            f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will result in an error "
+            "in a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
+            "that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
+            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning,
+            stacklevel=2,
+        )
     return _dropout(x, p, training, inplace, True, "dropout2d")
