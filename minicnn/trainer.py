@@ -27,7 +27,7 @@ from .autograd import no_grad
 from .data import MNIST, DataLoader, FashionMNIST, Subset, transforms
 from .nn import functional as F
 from .parallel import DataParallel
-from .serialization import load, save
+from .serialization import CheckpointError, load, save
 
 # dataset name -> (class, normalisation mean, std, image shape)
 DATASETS: dict[str, tuple[Any, float, float, tuple[int, int, int]]] = {
@@ -59,6 +59,22 @@ class TrainConfig:
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def validate(self) -> None:
+        """Raise ValueError for a setting no run can use (the command line's argparse types
+        refuse them first): counts below 1, negative or non-finite rates, an unknown device."""
+        counts = {"epochs": self.epochs, "batch_size": self.batch_size, "workers": self.workers}
+        counts.update(
+            {k: v for k, v in (("limit_train", self.limit_train), ("limit_test", self.limit_test)) if v is not None}
+        )
+        for name, value in counts.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("lr", "momentum", "weight_decay"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"TrainConfig.{name} must be a finite number >= 0, got {value!r}")
+        backend.parse_device(self.device)
+
 
 def build_model(name: str, num_classes: int | None) -> nn.Module:
     """``mc.models.<name>(num_classes=...)`` (the constructor's default when None), or a
@@ -87,9 +103,9 @@ def make_loaders(cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
     train_set = cls(root=cfg.data_dir, train=True, download=True, transform=tf)
     test_set = cls(root=cfg.data_dir, train=False, download=True, transform=tf)
-    if cfg.limit_train:
+    if cfg.limit_train is not None:
         train_set = Subset(train_set, np.arange(min(cfg.limit_train, len(train_set))))
-    if cfg.limit_test:
+    if cfg.limit_test is not None:
         test_set = Subset(test_set, np.arange(min(cfg.limit_test, len(test_set))))
     train = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, device=cfg.device)
     test = DataLoader(test_set, batch_size=1000, shuffle=False, device=cfg.device)
@@ -164,6 +180,36 @@ class _Totals:
         return self.loss_sum, self.correct, self.seen
 
 
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch", "rng", "history", "config")
+"""What every checkpoint of :func:`train` holds."""
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint written by :func:`train`, or a :class:`CheckpointError` (one line, naming
+    ``path``) if it is missing, unreadable, corrupt or some other file."""
+    try:
+        ckpt = load(path)
+    except CheckpointError:
+        raise
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {exc.strerror or exc}") from exc
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt] if isinstance(ckpt, dict) else list(CHECKPOINT_KEYS)
+    if missing or not isinstance(ckpt["config"], dict):
+        lacks = ", ".join(missing) if missing else "a config dict"
+        raise CheckpointError(f"{str(path)!r} is not a checkpoint of `python -m minicnn train` (it lacks {lacks})")
+    return ckpt
+
+
+def _restore(what: str, path: Any, restore: Callable[[], Any]) -> None:
+    """Run ``restore()`` (a load_state_dict); a mismatch becomes a CheckpointError naming ``path``."""
+    try:
+        restore()
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        message = " ".join(message.split())  # one line
+        raise CheckpointError(f"{str(path)!r}: its {what} does not fit: {message}") from exc
+
+
 def newest_checkpoint(out: Path) -> Path | None:
     ckpts = sorted(out.glob("checkpoint-epoch*.npz"), key=lambda p: int(p.stem.rsplit("epoch", 1)[1]))
     return ckpts[-1] if ckpts else None
@@ -186,7 +232,12 @@ def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
 def train(
     cfg: TrainConfig, resume: str | None = None, kill_at_step: int | None = None, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Run (or resume) a training run; returns the final metrics record."""
+    """Run (or resume) a training run; returns the final metrics record.
+
+    Raises ValueError for an unusable ``cfg``, :class:`CheckpointError` for a checkpoint to
+    resume from that cannot be used, and the data errors of :mod:`minicnn.data`.
+    """
+    cfg.validate()
     random.manual_seed(cfg.seed)
     out = Path(cfg.out or f"runs/{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
@@ -205,12 +256,12 @@ def train(
         if ckpt_path is None or not ckpt_path.exists():
             log(f"no checkpoint found in {path}; starting from scratch")
         else:
-            ckpt = load(ckpt_path)
-            model.load_state_dict(ckpt["model"])
-            opt.load_state_dict(ckpt["optimizer"])
+            ckpt = read_checkpoint(ckpt_path)
+            _restore(f"model (for {cfg.model})", ckpt_path, lambda: model.load_state_dict(ckpt["model"]))
+            _restore("optimizer state", ckpt_path, lambda: opt.load_state_dict(ckpt["optimizer"]))
             if sched is not None and ckpt.get("scheduler") is not None:
-                sched.load_state_dict(ckpt["scheduler"])
-            random.set_rng_state(ckpt["rng"])
+                _restore("scheduler state", ckpt_path, lambda: sched.load_state_dict(ckpt["scheduler"]))
+            _restore("generator state", ckpt_path, lambda: random.set_rng_state(ckpt["rng"]))
             history = list(ckpt["history"])
             start_epoch = int(ckpt["epoch"])
             log(f"resumed from {ckpt_path} (epoch {start_epoch} done)")
@@ -353,14 +404,22 @@ def write_plots(out: Path, history: list[dict[str, Any]], model: nn.Module, log:
 def evaluate_checkpoint(
     path: str, data_dir: str | None = None, device: str = "cpu", log: Callable[[str], None] = print
 ) -> float:
-    """Rebuild the model recorded in a checkpoint and report its test accuracy."""
-    ckpt = load(path)
-    cfg = TrainConfig(**{k: v for k, v in ckpt["config"].items() if k in TrainConfig.__dataclass_fields__})
+    """Rebuild the model recorded in a checkpoint and report its test accuracy.
+
+    Raises :class:`CheckpointError` for a missing, corrupt or foreign file."""
+    ckpt = read_checkpoint(path)
+    try:
+        cfg = TrainConfig(**{k: v for k, v in ckpt["config"].items() if k in TrainConfig.__dataclass_fields__})
+    except TypeError as exc:
+        raise CheckpointError(f"{str(path)!r}: its config is not a TrainConfig: {exc}") from exc
     cfg.device = device
     if data_dir is not None:
         cfg.data_dir = data_dir
+    for name in ("limit_train", "limit_test"):  # older versions wrote 0 for "no limit"
+        if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
+            setattr(cfg, name, None)
     model = build_model(cfg.model, 10).to(device)
-    model.load_state_dict(ckpt["model"])
+    _restore(f"model (for {cfg.model})", path, lambda: model.load_state_dict(ckpt["model"]))
     _, test_loader = make_loaders(cfg)
     loss, acc = evaluate(model, test_loader)
     log(

@@ -160,6 +160,130 @@ def test_summary_command_prints_the_table():
 
 def test_workers_option_is_checked_before_anything_runs():
     r = _cli("train", "lenet5", "--workers", "0")
-    assert r.returncode != 0 and "--workers must be at least 1" in r.stderr
+    assert r.returncode == 2 and "argument --workers: must be at least 1" in r.stderr
     r = _cli("train", "lenet5", "--workers", "2", "--device", "cuda")
     assert r.returncode != 0 and "CPU processes" in r.stderr
+
+
+# --- arguments and expected errors: a usage message or one line, never a traceback ---------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("train", "--limit-train", "0"), "argument --limit-train: must be at least 1, got 0"),
+        (("train", "--limit-train", "-5"), "argument --limit-train: must be at least 1, got -5"),
+        (("train", "--limit-test", "0"), "argument --limit-test: must be at least 1"),
+        (("train", "--epochs", "0"), "argument --epochs: must be at least 1, got 0"),
+        (("train", "--epochs", "-1"), "argument --epochs: must be at least 1, got -1"),
+        (("train", "--epochs", "two"), "argument --epochs: invalid int value: 'two'"),
+        (("train", "--batch-size", "0"), "argument --batch-size: must be at least 1"),
+        (("train", "--lr", "-1"), "argument --lr: must be a finite number >= 0, got -1"),
+        (("train", "--lr", "nan"), "argument --lr: must be a finite number >= 0"),
+        (("train", "--momentum", "-0.1"), "argument --momentum: must be a finite number >= 0"),
+        (("train", "--weight-decay", "-0.001"), "argument --weight-decay: must be a finite number >= 0"),
+        (("train", "--seed", "-1"), "argument --seed: must be at least 0"),
+        (("train", "--device", "tpu"), "argument --device: unknown device 'tpu'"),
+        (("train", "--resume"), "--resume without a checkpoint path needs --out"),
+        (("eval", "x.npz", "--device", "gpu:0"), "argument --device: unknown device"),
+        (("summary", "lenet5", "--input-size", "28"), "argument --input-size: expected 3 arguments"),
+        (("summary", "lenet5", "--input-size", "1", "0", "28"), "argument --input-size: must be at least 1"),
+        (("summary", "lenet5", "--num-classes", "0"), "argument --num-classes: must be at least 1"),
+    ],
+)
+def test_bad_arguments_end_in_a_usage_error(args: tuple, message: str, capsys: pytest.CaptureFixture) -> None:
+    from minicnn.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage:" in err
+
+
+def test_zero_lr_is_allowed_as_in_torch() -> None:
+    from minicnn.__main__ import _parser
+
+    args = _parser().parse_args(["train", "--lr", "0", "--momentum", "0", "--weight-decay", "0"])
+    assert (args.lr, args.momentum, args.weight_decay) == (0.0, 0.0, 0.0)
+
+
+def test_train_config_is_validated_for_api_callers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minicnn.trainer import TrainConfig, train
+
+    monkeypatch.setenv("MINICNN_OFFLINE", "1")  # whatever happens, no download
+    monkeypatch.setenv("MINICNN_DATA", str(tmp_path / "empty"))
+    for bad in ({"limit_train": 0}, {"epochs": 0}, {"batch_size": -1}, {"lr": -0.1}, {"device": "tpu"}):
+        with pytest.raises(ValueError):
+            train(TrainConfig(out=str(tmp_path / "run"), **bad))
+    assert not (tmp_path / "run").exists()
+
+
+def _one_line_error(r: subprocess.CompletedProcess, status: int, *fragments: str) -> None:
+    assert r.returncode == status, (r.returncode, r.stderr[-3000:])
+    assert "Traceback" not in r.stderr and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
+    for fragment in fragments:
+        assert fragment in r.stderr, r.stderr
+
+
+OFFLINE = {"MINICNN_OFFLINE": "1"}  # the commands below must fail before any data; never download
+
+
+def test_eval_of_a_missing_or_corrupt_or_foreign_checkpoint(tmp_path: Path) -> None:
+    r = _cli("eval", str(tmp_path / "missing.npz"), env=OFFLINE)
+    _one_line_error(r, 1, "missing.npz", "No such file")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip archive")
+    _one_line_error(_cli("eval", str(corrupt), env=OFFLINE), 1, "corrupt.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    _one_line_error(_cli("eval", str(tmp_path / "text.npz"), env=OFFLINE), 1, "text.npz", "not a minicnn checkpoint")
+    weights_only = tmp_path / "weights.npz"
+    mc.save(mc.models.lenet5().state_dict(), weights_only)
+    _one_line_error(
+        _cli("eval", str(weights_only), env=OFFLINE), 1, "weights.npz", "not a checkpoint of `python -m minicnn train`"
+    )
+
+
+def test_checkpoint_that_does_not_fit_the_model_and_a_corrupt_one_to_resume(tmp_path: Path) -> None:
+    _require_mnist()
+    data = ("--data-dir", str(MNIST_DIR))
+    out = tmp_path / "run"
+    small = ("--limit-train", "64", "--limit-test", "10", "--epochs", "1", "--no-progress")
+    r = _cli("train", "lenet5", *small, *data, "--out", str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    ckpt = mc.load(out / "checkpoint-epoch1.npz")
+    del ckpt["model"]["features.0.weight"]
+    mc.save(ckpt, tmp_path / "broken.npz")
+    _one_line_error(
+        _cli("eval", str(tmp_path / "broken.npz"), *data), 1, "broken.npz", "model (for lenet5) does not fit"
+    )
+    (out / "checkpoint-epoch1.npz").write_bytes((out / "checkpoint-epoch1.npz").read_bytes()[:300])
+    r = _cli("train", "lenet5", *small, "--epochs", "2", *data, "--out", str(out), "--resume")
+    _one_line_error(r, 1, "checkpoint-epoch1.npz")
+
+
+def test_limit_train_counts_images(tmp_path: Path) -> None:
+    _require_mnist()
+    out = tmp_path / "run"
+    r = _cli(
+        "train", "lenet5", "--limit-train", "5", "--limit-test", "3", "--batch-size", "2", "--epochs", "1",
+        "--no-progress", "--data-dir", str(MNIST_DIR), "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert mc.load(out / "checkpoint-epoch1.npz")["optimizer"]["state"]  # it trained
+    (record,) = json.loads((out / "metrics.json").read_text())
+    assert record["train_acc"] * 5 == pytest.approx(round(record["train_acc"] * 5))  # a fraction of 5 images
+    assert record["test_acc"] * 3 == pytest.approx(round(record["test_acc"] * 3))
+
+
+def test_cuda_without_cupy_is_one_line(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is importable here: --device cuda would run")
+    r = _cli("train", "lenet5", "--device", "cuda", "--no-progress", "--out", str(tmp_path / "run"), env=OFFLINE)
+    _one_line_error(r, 1, "--device cuda", "CuPy")
+    assert not (tmp_path / "run").exists()
+    _one_line_error(_cli("eval", str(tmp_path / "x.npz"), "--device", "cuda:1", env=OFFLINE), 1, "CuPy")
+    r = _cli("summary", "lenet5", "--input-size", "3", "28", "28")
+    _one_line_error(r, 1, "lenet5 cannot run on an input of shape (3, 28, 28)")
