@@ -1164,15 +1164,20 @@ def test_out_of_range_array_indices_on_the_gpu_raise(fake_gpu):
 
 
 def test_pooling_constants_are_uploaded_once_per_gpu(fake_gpu, monkeypatch):
-    """avg_pool2d's divisor, the adaptive pools' averaging matrices and the Python scalars of
+    """avg_pool2d's divisor, the adaptive average pool's bin tables and the Python scalars of
     ops are host constants: on a GPU each is uploaded once per (shape, dtype, device) and reused."""
     monkeypatch.setattr(backend, "_constants", {})
     x = mc.tensor(np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32), device="cuda")
     for _ in range(3):
         mc.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
         mc.nn.functional.adaptive_avg_pool2d(x, (2, 3))
-    assert len(backend._constants) == 3  # the divisor, and the row and column matrices
-    assert all(isinstance(a, FakeGpuArray) and a.dtype == np.float32 for a in backend._constants.values())
+    # the divisor, and per axis the bins' lengths and gather positions (7 -> 2 and 7 -> 3 have
+    # bins of one length each: no mask)
+    assert len(backend._constants) == 5
+    assert all(isinstance(a, FakeGpuArray) for a in backend._constants.values())
+    kinds = sorted(a.dtype.kind for a in backend._constants.values())
+    assert kinds == ["f", "f", "f", "i", "i"]
+    assert all(a.dtype == np.float32 for a in backend._constants.values() if a.dtype.kind == "f")
     y = mc.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
     yt = F.avg_pool2d(torch.from_numpy(x.numpy()), 3, 2, 1, count_include_pad=False)
     np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-6, atol=1e-6)

@@ -447,20 +447,15 @@ def _bin_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return start, -(-((i + 1) * size) // out) - start
 
 
-def _gather_sum_plan(first: np.ndarray, count: np.ndarray, size: int, pad: bool) -> list[tuple[np.ndarray, Any]]:
-    """For out[p] = sum over t < count[p] of a[first[p] + t]: per t, the positions read and,
-    for a t that only some p reach, the mask of those p (else None). With ``pad`` the
-    positions a run does not reach read slot ``size``, a zero appended to ``a`` (no mask);
+def _gather_sum_plan(first: np.ndarray, count: np.ndarray, size: int, pad: bool) -> tuple[np.ndarray, np.ndarray]:
+    """For out[p] = sum over t < count[p] of a[first[p] + t]: the (T, P) positions read at
+    each t and the (T, P) mask of the p that t reaches. With ``pad`` the positions a run does
+    not reach read slot ``size``, a zero appended to ``a`` (the mask is then not needed);
     without, they are clipped inside ``a`` and masked."""
-    plan = []
-    for t in range(int(count.max())):
-        if t < count.min():
-            plan.append((first + t, None))
-        elif pad:
-            plan.append((np.where(count > t, first + t, size), None))
-        else:
-            plan.append((np.minimum(first + t, size - 1), count > t))
-    return plan
+    t = np.arange(int(count.max()), dtype=np.int64)[:, None]
+    reached = t < count[None, :]
+    pos = np.where(reached, first[None, :] + t, size if pad else np.minimum(first[None, :] + t, size - 1))
+    return pos, reached
 
 
 def _gather_sum(a: Any, axis: int, first: np.ndarray, count: np.ndarray, key: tuple) -> Any:
@@ -469,19 +464,24 @@ def _gather_sum(a: Any, axis: int, first: np.ndarray, count: np.ndarray, key: tu
     per t (a few). Positions a run does not reach are never multiplied by 0, so inf and NaN
     stay inside their runs: they are masked with ``where``, or, when the output is the larger
     (P > a's length: a backward pass), read from a zero appended to ``a`` (cheaper than a
-    masked pass over the output). Index arrays are uploaded once per key where ``a`` lives."""
+    masked pass over the output). The position and mask tables are uploaded once per key
+    where ``a`` lives (two small constants)."""
     xp = get_array_module(a)
     size = a.shape[axis]
-    pad = len(first) > size and count.min() < count.max()
+    full = int(count.min())  # offsets below this reach every p: no mask
+    pad = len(first) > size and full < count.max()
     if pad:
         zero = xp.zeros(a.shape[:-2] + ((1, a.shape[-1]) if axis == -2 else (a.shape[-2], 1)), dtype=a.dtype)
         a = xp.concatenate([a, zero], axis=axis)
+    pos = backend.device_constant(key + ("pos", pad), lambda: _gather_sum_plan(first, count, size, pad)[0], a)
+    if not pad and full < count.max():
+        mask = _gather_sum_plan(first, count, size, pad)[1]
+        mask = backend.device_constant(key + ("mask",), lambda: mask[:, :, None] if axis == -2 else mask, a)
     out = None
-    for t, (pos, mask) in enumerate(_gather_sum_plan(first, count, size, pad)):
-        v = xp.take(a, backend.device_constant(key + ("pos", t), lambda pos=pos: pos, a), axis=axis)
-        if mask is not None:
-            shaped = mask[:, None] if axis == -2 else mask
-            v = xp.where(backend.device_constant(key + ("mask", t), lambda m=shaped: m, a), v, a.dtype.type(0))
+    for t in range(int(count.max())):
+        v = xp.take(a, pos[t], axis=axis)
+        if t >= full and not pad:
+            v = xp.where(mask[t], v, a.dtype.type(0))
         if out is None:
             out = v
         else:
