@@ -5,7 +5,10 @@
 - :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :class:`DataLoader`: batches
   gathered by fancy indexing, shuffled with the library RNG (:mod:`.dataset`, :mod:`.dataloader`).
 - :mod:`.transforms`: ``Compose``, ``ToTensor``, ``Normalize``, ``Pad``, ``RandomCrop``,
-  ``RandomHorizontalFlip``, vectorised over a batch.
+  ``RandomHorizontalFlip``. A transform is torchvision's per-sample one (``ds[i]`` applies
+  it to one image); minicnn's own also run vectorised over a whole batch
+  (``batched = True``, ``apply_batch``), which the datasets and the DataLoader use, while
+  any other callable is called once per sample.
 
 A typical pipeline::
 
