@@ -119,7 +119,7 @@ def cross_entropy_backward(scale: Any, x: Any, rows: Rows, weight: Any = None, l
     p = xp.exp(x2 - rows.lse[:, None])
     eps = label_smoothing
     # 0 for ignored rows even where scale is inf or nan (1/0 for a 'mean' over no weight)
-    scale = xp.where(rows.kept, scale, xp.zeros((), dtype=x.dtype))
+    scale = xp.where(rows.kept, scale, x.dtype.type(0))
     with np.errstate(invalid="ignore"):  # a kept row of weight 0 under that inf: 0 * inf = nan, as torch
         coef = (1 - eps) * rows.wy * scale
         g = p * coef[:, None]

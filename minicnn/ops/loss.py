@@ -64,7 +64,7 @@ def _reduce(loss: Any, reduction: str, denom: Any, shape: tuple, dtype: Any, smo
         mean = total / denom
     if smoothed:
         xp = backend.get_array_module(mean)
-        mean = xp.where(denom == 0, xp.asarray(np.nan, dtype=mean.dtype), mean)
+        mean = xp.where(denom == 0, mean.dtype.type(np.nan), mean)
     return mean.astype(dtype, copy=False)
 
 
@@ -81,7 +81,7 @@ def _row_scale(gy: Any, reduction: str, denom: Any, kept: Any) -> Any:
             scale = gy / denom
     else:
         scale = gy
-    return xp.where(kept, scale, xp.zeros((), dtype=scale.dtype))
+    return xp.where(kept, scale, scale.dtype.type(0))
 
 
 class CrossEntropy(Function):
