@@ -111,7 +111,7 @@ def clip_grad_norm_(
         # xp.minimum propagates nan as torch's clamp does
         coef = xp.minimum(max_norm / (total + 1e-6), xp.asarray(1.0, dtype=total.dtype))
     for g in grads:
-        with backend.array_scope(g.array):
+        with backend.array_scope(g.array), np.errstate(invalid="ignore"):  # inf * 0 gives nan quietly, as torch
             # a new array rather than an in-place write: a gradient array may be shared
             g.array = g.array * backend.to_device(coef, g.device).astype(g.dtype)
     return Tensor(total)
