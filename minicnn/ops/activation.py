@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
 
@@ -19,8 +21,7 @@ class ReLU(Function):
         return y
 
     def backward(self, gy):  # 1 where x > 0 or x is NaN, else 0 (0 at 0, like torch)
-        xp = backend.get_array_module(gy)
-        return xp.where(self.mask, gy, gy.dtype.type(0))  # not gy * mask: an inf gy stays out
+        return _masked(gy, self.mask)
 
 
 class ReLU6(Function):
@@ -31,8 +32,16 @@ class ReLU6(Function):
         return y
 
     def backward(self, gy):  # 1 on the open interval (0, 6) and at NaN
-        xp = backend.get_array_module(gy)
-        return xp.where(self.mask, gy, gy.dtype.type(0))
+        return _masked(gy, self.mask)
+
+
+def _masked(gy: Any, mask: Any) -> Any:
+    """gy where mask, else 0 -- also where gy is inf or NaN (gy * mask would give 0 * inf = NaN
+    there; torch gives 0). On the CPU ``where`` over a random mask branches and takes ~10x a
+    multiply, so the multiply is used when gy is finite (one cheap check); a GPU takes ``where``."""
+    if isinstance(gy, np.ndarray) and np.isfinite(gy).all():
+        return gy * mask
+    return backend.get_array_module(gy).where(mask, gy, gy.dtype.type(0))
 
 
 class LeakyReLU(Function):
