@@ -39,9 +39,10 @@ def _masked(gy: Any, mask: Any) -> Any:
     """gy where mask, else 0 -- also where gy is inf or NaN (gy * mask would give 0 * inf = NaN
     there; torch gives 0). On the CPU ``where`` over a random mask branches and takes ~10x a
     multiply, so the multiply is used when gy is finite (one cheap check); a GPU takes ``where``."""
-    if isinstance(gy, np.ndarray) and np.isfinite(gy).all():
+    xp = backend.get_array_module(gy)
+    if xp is np and np.isfinite(gy).all():
         return gy * mask
-    return backend.get_array_module(gy).where(mask, gy, gy.dtype.type(0))
+    return xp.where(mask, gy, gy.dtype.type(0))
 
 
 class LeakyReLU(Function):
