@@ -323,3 +323,20 @@ def test_no_grad_decorates_with_or_without_parentheses():
 def test_tensors_hold_numbers_only(data):
     with pytest.raises(TypeError, match="numbers or bools"):
         mc.tensor(data)
+
+
+def test_cat_stack_and_clamp_promote_like_torch():
+    for ours, theirs in [
+        (mc.cat([mc.ones(2), mc.tensor([1, 2])]), torch.cat([torch.ones(2), torch.tensor([1, 2])])),
+        (
+            mc.stack([mc.ones(2, dtype=mc.float64), mc.ones(2)]),
+            torch.stack([torch.ones(2, dtype=torch.float64), torch.ones(2)]),
+        ),
+        (mc.tensor([1, 5]).clamp(min=1.5), torch.tensor([1, 5]).clamp(min=1.5)),
+        (mc.tensor([1, 5]).clamp(max=2), torch.tensor([1, 5]).clamp(max=2)),
+    ]:
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = mc.ones(2, requires_grad=True)
+    mc.cat([x, mc.tensor([1, 2])]).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])

@@ -387,6 +387,8 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)
+    if x.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
+        x = astype(x, DEFAULT_DTYPE)  # an integer tensor clamped to a float bound is float32, as in torch
     return Clip.apply(x, lo=min, hi=max)
 
 

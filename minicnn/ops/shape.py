@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors
+from .math import astype, result_dtype
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
@@ -259,10 +260,18 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     return GetItem.apply(x, index=plain_index(index))
 
 
+def _common_dtype(ts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """The tensors in torch's promoted dtype (float32 with int64 gives float32, not NumPy's float64)."""
+    if len({t.dtype for t in ts}) <= 1:
+        return ts
+    dt = result_dtype(*ts)
+    return tuple(t if t.dtype == dt else astype(t, dt) for t in ts)
+
+
 def cat(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Tensor:
     """Concatenate along ``axis`` (``dim=`` is accepted as in torch)."""
     axis = axis if dim is None else dim
-    ts = _as_tensors(tensors, "cat")
+    ts = _common_dtype(_as_tensors(tensors, "cat"))
     if not ts:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     nd = ts[0].ndim
@@ -275,7 +284,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Ten
 
 def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Tensor:
     axis = axis if dim is None else dim
-    ts = _as_tensors(tensors, "stack")
+    ts = _common_dtype(_as_tensors(tensors, "stack"))
     if not ts:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     if any(t.shape != ts[0].shape for t in ts):
