@@ -112,9 +112,39 @@ def test_gradcheck_catches_a_wrong_backward():
     assert mc.gradcheck(lambda t: t * t, [x])
 
 
-def test_gradcheck_demands_float64():
-    with pytest.raises(TypeError, match="float64"):
-        mc.gradcheck(lambda t: t * 2, [mc.randn(3, requires_grad=True)])
+def test_gradcheck_warns_about_float32_like_torch():
+    with pytest.warns(UserWarning, match="float64"):
+        mc.gradcheck(lambda t: t * 2, [mc.randn(3, requires_grad=True)], atol=1e-2, eps=1e-2)
+
+
+class _BadSquare(mc.Function):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return gy * 3 * self.x  # wrong: should be 2x
+
+
+def test_gradcheck_checks_outputs_however_nested():
+    x = mc.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    for wrap in (lambda y: (x.tanh(), (y,)), lambda y: {"a": x.tanh(), "b": [y]}):
+        with pytest.raises(mc.GradcheckError, match="input 0"):
+            mc.gradcheck(lambda t, wrap=wrap: wrap(_BadSquare.apply(t)), [x])
+        assert mc.gradcheck(lambda t, wrap=wrap: wrap(t * t), [x])
+
+
+def test_gradcheck_leaves_its_inputs_alone_and_takes_non_leaves():
+    base = np.random.default_rng(1).standard_normal((4, 3))
+    x = mc.from_numpy(base.T).requires_grad_()  # non-contiguous memory of the caller
+    x.grad = mc.full((3, 4), 7.0, dtype=mc.float64)
+    assert mc.gradcheck(lambda t: (t * t).tanh(), [x])
+    np.testing.assert_array_equal(x.grad.numpy(), 7.0)  # untouched, as torch's gradcheck
+    assert np.shares_memory(x.array, base) and not x.array.flags.c_contiguous
+    non_leaf = mc.tensor(base, requires_grad=True) * 2.0
+    assert mc.gradcheck(lambda t: t.tanh(), [non_leaf])
+    with pytest.raises(mc.GradcheckError):
+        mc.gradcheck(lambda t: _BadSquare.apply(t), [non_leaf])
 
 
 @pytest.mark.parametrize("device", devices())
