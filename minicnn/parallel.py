@@ -113,6 +113,7 @@ class DataParallel:
         self._blas: Any = None  # ThreadpoolController of this process, with more than one worker
         self._closed = False
         self._epoch: int | None = None
+        self._epoch_calls = 0  # set_epoch calls: each one re-seeds the workers
         if self.workers == 1:
             return
         state_arrays = [t.array for t in self._state]
@@ -128,7 +129,7 @@ class DataParallel:
             for r in range(self.workers - 1)
         ]
         seed = random.get_rng_state()["seed"]
-        base = seed if seed >= 0 else int(random.generator().integers(2**62))
+        base = self._unseeded_base = seed if seed >= 0 else int(random.generator().integers(2**62))
         ctx = multiprocessing.get_context("fork")
         for rank in range(1, self.workers):
             ours, theirs = ctx.Pipe()
@@ -149,7 +150,7 @@ class DataParallel:
         for other in [parent_end, *self._conns]:  # the calling process's pipe ends, inherited through fork
             other.close()
         _threadpools().limit(limits=1, user_api="blas")  # for the worker's whole life
-        epoch: int | None = None
+        draws = None  # the (library seeding, set_epoch call) the generator was last seeded for
         random.manual_seed(random.derived_seed(base_seed, rank))
         grads = self._grad_views[rank - 1]
         while True:
@@ -159,9 +160,9 @@ class DataParallel:
                 return
             if header["op"] == "stop":
                 return
-            if header.get("epoch") != epoch:  # set_epoch: draws depend on (seed, rank, epoch) only
-                epoch = header["epoch"]
-                random.manual_seed(random.derived_seed(base_seed, rank, epoch))
+            if header["draws"] != draws:  # re-seeded or set_epoch: draws depend on (seed, rank, epoch) only
+                draws, (seed, epoch) = header["draws"], (header["draws"][2], header["epoch"])
+                random.manual_seed(random.derived_seed(seed, rank, *([] if epoch is None else [epoch])))
             try:
                 x = _recv_array(conn, header["x"])
                 target = _recv_array(conn, header["target"]) if "target" in header else None
@@ -210,8 +211,16 @@ class DataParallel:
                     "close this DataParallel and create a new one"
                 )
             v[...] = t.array
+        seed = random.get_rng_state()["seed"]
+        draws = [random.generation(), self._epoch_calls, seed if seed >= 0 else self._unseeded_base]
         for rank, (conn, (a, b)) in enumerate(zip(self._conns, shares[1:]), start=1):
-            header = {"op": op, "training": self.module.training, "epoch": self._epoch, "x": _spec(x[a:b])}
+            header = {
+                "op": op,
+                "training": self.module.training,
+                "epoch": self._epoch,
+                "draws": draws,
+                "x": _spec(x[a:b]),
+            }
             if target is not None:
                 header["target"] = _spec(target[a:b])
             try:
@@ -305,9 +314,12 @@ class DataParallel:
         """Re-seed the workers' generators from (library seed, rank, ``epoch``) before their next
         share, as torch's ``DistributedSampler.set_epoch``: their draws (dropout masks) in an
         epoch then do not depend on earlier epochs, so a run resumed from a checkpoint draws
-        what the uninterrupted run drew. (The calling process's generator is the library's
+        what the uninterrupted run drew. Calling it again with the same epoch repeats that
+        epoch's draws; so does ``mc.manual_seed`` (the workers re-seed at their next share
+        whenever the library was seeded). (The calling process's generator is the library's
         own, whose state checkpoints hold.)"""
         self._epoch = int(epoch)
+        self._epoch_calls += 1
 
     def _check_open(self) -> None:
         if self._closed:

@@ -15,15 +15,23 @@ _seed: int | None = None
 _np_rng: np.random.Generator = np.random.default_rng()
 _cp_rngs: dict[int, Any] = {}  # CuPy generators by GPU (each keeps its state on its device)
 _epoch: int | None = None  # set by begin_epoch: the CuPy generators are derived from (seed, epoch)
+_generation = 0  # counts manual_seed / set_rng_state calls (DataParallel's workers follow them)
 
 
 def manual_seed(seed: int) -> None:
-    """Seed every random source minicnn uses."""
-    global _seed, _np_rng, _epoch
-    _seed = int(seed)
+    """Seed every random source minicnn uses. Any integer, as torch: a negative seed is taken
+    modulo 2**64."""
+    global _seed, _np_rng, _epoch, _generation
+    _seed = int(seed) % 2**64
     _np_rng = np.random.default_rng(_seed)
     _cp_rngs.clear()  # re-created lazily from the seed on first GPU use
     _epoch = None
+    _generation += 1
+
+
+def generation() -> int:
+    """How many times the generators were seeded or restored (manual_seed, set_rng_state)."""
+    return _generation
 
 
 def begin_epoch(epoch: int) -> None:
@@ -70,7 +78,8 @@ def get_rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    global _seed, _np_rng
+    global _seed, _np_rng, _generation
+    _generation += 1
     seed = int(state.get("seed", -1))
     _seed = None if seed < 0 else seed
     rng = np.random.default_rng()

@@ -255,6 +255,38 @@ def test_set_epoch_makes_worker_dropout_depend_only_on_seed_and_epoch() -> None:
     assert not np.array_equal(straight, other)
 
 
+def test_manual_seed_and_a_repeated_set_epoch_repeat_the_workers_draws() -> None:
+    """mc.manual_seed reaches workers that are already running (they re-seed at their next
+    share), and set_epoch(e) called again repeats epoch e's draws, as torch's sampler does."""
+    mc.manual_seed(0)
+    m = mc.nn.Sequential(mc.nn.Flatten(), mc.nn.Dropout(0.5), mc.nn.Linear(64, 5))
+    x, y = _batch(8)
+
+    def worker_share(dp) -> np.ndarray:
+        return dp.forward_backward(x.astype(np.float32), y)[1].numpy()[4:]
+
+    with DataParallel(m, F.cross_entropy, workers=2) as dp:
+        mc.manual_seed(3)
+        a, a_next = worker_share(dp), worker_share(dp)
+        mc.manual_seed(3)
+        np.testing.assert_array_equal(worker_share(dp), a)
+        assert not np.array_equal(a, a_next)
+        dp.set_epoch(1)
+        b = worker_share(dp)
+        worker_share(dp)
+        dp.set_epoch(1)
+        np.testing.assert_array_equal(worker_share(dp), b)
+
+
+def test_any_integer_seeds_like_torch() -> None:
+    for seed in (-5, 2**63, 2**64 - 1):
+        mc.manual_seed(seed)
+        a = mc.randn(3).numpy()
+        mc.manual_seed(seed)
+        np.testing.assert_array_equal(mc.randn(3).numpy(), a)
+        torch.manual_seed(seed)  # torch takes the same seeds
+
+
 def test_a_module_changed_under_the_workers_is_refused() -> None:
     m = _model()
     x, y = _batch(6)
