@@ -260,7 +260,13 @@ def train(
             _restore(f"model (for {cfg.model})", ckpt_path, lambda: model.load_state_dict(ckpt["model"]))
             _restore("optimizer state", ckpt_path, lambda: opt.load_state_dict(ckpt["optimizer"]))
             if sched is not None and ckpt.get("scheduler") is not None:
+                planned = getattr(sched, "T_max", None)
                 _restore("scheduler state", ckpt_path, lambda: sched.load_state_dict(ckpt["scheduler"]))
+                if getattr(sched, "T_max", None) != planned:  # torch's load_state_dict keeps the saved plan too
+                    log(
+                        f"note: the checkpoint's learning-rate schedule spans {sched.T_max} steps, these settings "
+                        f"{planned}; the checkpoint's schedule goes on (start a new run for another length)"
+                    )
             _restore("generator state", ckpt_path, lambda: random.set_rng_state(ckpt["rng"]))
             history = list(ckpt["history"])
             start_epoch = int(ckpt["epoch"])

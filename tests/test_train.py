@@ -86,6 +86,17 @@ def test_kill_mid_epoch_and_resume_gives_the_same_weights(tmp_path):
     assert [h["test_acc"] for h in hist_a] == [h["test_acc"] for h in hist_b]
 
 
+def test_resuming_with_more_epochs_says_the_saved_schedule_goes_on(tmp_path):
+    _require_mnist()
+    small = ("--limit-train", "640", "--limit-test", "200", "--batch-size", "64", "--no-progress")
+    run = ("--data-dir", str(MNIST_DIR), "--out", str(tmp_path / "run"), *small)
+    r = _cli("train", "lenet5", *run, "--epochs", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _cli("train", "lenet5", *run, "--epochs", "2", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "the checkpoint's learning-rate schedule spans 10 steps, these settings 20" in r.stdout
+
+
 def test_workers_split_the_batch_and_follow_the_single_process_run(tmp_path):
     """--workers 2 (mc.parallel.DataParallel) computes the same gradients up to float rounding,
     so after 20 steps the weights agree closely with a one-process run; kill + resume works too."""
