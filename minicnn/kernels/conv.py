@@ -204,7 +204,8 @@ def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False)
         return x.reshape(n, g.groups, g.ck, g.h * g.w)  # the input itself: no copy
     buf = None if keep else _workspace(xp, n * g.groups * g.ck * g.oh * g.ow, x.dtype)
     cols = im2col(x, g.kernel, g.stride, g.pads, g.dilation, batch_last=batch_last, out=buf)
-    return cols.reshape(g.groups, g.ck, -1) if batch_last else cols.reshape(n, g.groups, g.ck, -1)
+    p = g.oh * g.ow  # explicit sizes, not -1: a reshape cannot infer them when C (so g.ck) is 0
+    return cols.reshape(g.groups, g.ck, p * n) if batch_last else cols.reshape(n, g.groups, g.ck, p)
 
 
 def conv2d_im2col(
@@ -317,6 +318,8 @@ def conv2d_im2col_backward(
                 buf = _workspace(xp, n * groups * g.ck * p, gy.dtype).reshape(n, groups, g.ck, p)
                 dcols = xp.matmul(wt, gyc, out=buf)
                 col2im(dcols, (n, g.c, g.h, g.w), g.kernel, g.stride, g.pads, g.dilation, out=gx[n0:n1])
+    if need_dw and gw is None:  # no chunk at all (a batch of 0 images): dW is a sum of nothing
+        gw = xp.zeros((groups, g.ck, og), dtype=gy.dtype)
     gw = gw.transpose(0, 2, 1).reshape(w.shape) if need_dw else None
     return gx, gw, gb
 

@@ -103,8 +103,10 @@ def _per_plane(v: Any, g: Geometry, m: int) -> Any:
     """Per-channel values (weights (C*m, 1, kh, kw) or bias (C*m,)) repeated for every plane of
     the (N*C) stack: (N*C, m, rest) (small: no pixels)."""
     xp = backend.get_array_module(v)
-    per_channel = v.reshape(1, g.c, m, -1)
-    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, *per_channel.shape[1:]))).reshape(g.n * g.c, m, -1)
+    per_channel = v.reshape(1, g.c, m, v.size // (g.c * m))  # sizes spelled out: N may be 0
+    return xp.ascontiguousarray(xp.broadcast_to(per_channel, (g.n, *per_channel.shape[1:]))).reshape(
+        g.n * g.c, *per_channel.shape[2:]
+    )
 
 
 def conv2d_depthwise(

@@ -65,6 +65,12 @@ def conv2d(
 
     ``algo``: ``"auto"`` (default), ``"direct"``, ``"im2col"`` or ``"depthwise"`` (see
     :mod:`minicnn.kernels.conv`); all give the same result up to rounding.
+
+    Empty inputs: a batch of 0 images gives an empty output and zero dW, db. With 0 input
+    channels (x (N, 0, H, W), w (O, 0, kh, kw)) every output is an empty sum plus the bias, so y
+    is the bias broadcast over (N, O, OH, OW) and db sums gy. torch 2.14 returns shape
+    (N, 0, OH, OW) there -- not the O output channels of its own weight (its backward still gives
+    db O zeros) -- a quirk minicnn does not copy: it returns the mathematically sensible result.
     """
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(
