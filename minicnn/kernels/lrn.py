@@ -35,6 +35,15 @@ from ..backend import get_array_module
 from . import cuda
 
 
+def ncm_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(N, C, M) of the kernels' view of an (N, C, *) array, M the product of the trailing
+    dims -- spelled out because a reshape cannot infer M (-1) when N or C is 0."""
+    m = 1
+    for d in shape[2:]:
+        m *= int(d)
+    return int(shape[0]), int(shape[1]), m
+
+
 def _channel_padded(shape: tuple[int, int, int], before: int, after: int, xp: Any, dtype: Any) -> tuple[Any, Any]:
     """An (N, before + C + after, M) buffer with zeroed margins, and its (N, C, M) interior view."""
     N, C, M = shape
@@ -69,8 +78,8 @@ def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: f
     if cuda.enabled_for(a):
         return cuda.lrn.lrn_forward(a, size, alpha, beta, k)
     xp = get_array_module(a)
-    N, C = a.shape[:2]
-    a3 = a.reshape(N, C, -1)
+    N, C, M = ncm_shape(a.shape)
+    a3 = a.reshape(N, C, M)
     buf, inner = _channel_padded(a3.shape, size // 2, (size - 1) // 2, xp, a.dtype)
     xp.multiply(a3, a3, out=inner)
     s = _sliding_channel_sum(buf, C, size)  # sum of squares over each channel's window
@@ -87,8 +96,9 @@ def lrn_backward(
     if cuda.enabled_for(gb, a, b, s, s_pow):
         return cuda.lrn.lrn_backward(gb, a, b, s, s_pow, size, alpha, beta)
     xp = get_array_module(gb)
-    N, C = a.shape[:2]
-    g3, a3, b3 = gb.reshape(N, C, -1), a.reshape(N, C, -1), b.reshape(N, C, -1)
+    shape3 = ncm_shape(a.shape)
+    C = shape3[1]
+    g3, a3, b3 = gb.reshape(shape3), a.reshape(shape3), b.reshape(shape3)
     # adjoint window: pad (n-1)//2 before and n//2 after, the mirror of the forward padding
     buf, inner = _channel_padded(a3.shape, (size - 1) // 2, size // 2, xp, gb.dtype)
     xp.multiply(g3, b3, out=inner)

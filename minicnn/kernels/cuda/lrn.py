@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import backend
+from ..lrn import ncm_shape
 from .launch import Kernel, check_float_dtype
 
 SOURCE = r"""
@@ -93,8 +94,8 @@ def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: f
     """b (shape of a), and s and s^(-beta), both (N, C, M)."""
     xp = backend.get_array_module(a)
     dtype = check_float_dtype("local_response_norm", a)
-    N, C = a.shape[:2]
-    a3 = xp.ascontiguousarray(a).reshape(N, C, -1)
+    C = a.shape[1]
+    a3 = xp.ascontiguousarray(a).reshape(ncm_shape(a.shape))  # (N, C, M), spelled out: N or C may be 0
     b, s, s_pow = (xp.empty(a3.shape, dtype=dtype) for _ in range(3))
     KERNEL.run(
         "lrn_forward_kernel",
@@ -122,8 +123,9 @@ def lrn_backward(
     """grad_a (shape of a) from grad_b, a, b, and s, s^(-beta) of the forward pass."""
     xp = backend.get_array_module(gb)
     check_float_dtype("local_response_norm backward", gb, a, b, s, s_pow)
-    N, C = a.shape[:2]
-    g3, a3, b3, s3, p3 = (xp.ascontiguousarray(v).reshape(N, C, -1) for v in (gb, a, b, s, s_pow))
+    shape3 = ncm_shape(a.shape)  # (N, C, M), spelled out: N or C may be 0
+    C = shape3[1]
+    g3, a3, b3, s3, p3 = (xp.ascontiguousarray(v).reshape(shape3) for v in (gb, a, b, s, s_pow))
     ga = xp.empty(a3.shape, dtype=a3.dtype)
     KERNEL.run(
         "lrn_backward_kernel",
