@@ -37,22 +37,26 @@ from ..backend import get_array_module
 
 def per_channel(v: Any, ndim: int) -> Any:
     """A (C,) vector shaped (1, C, 1, ...) to broadcast against an ndim-dimensional x."""
-    return v.reshape((1, -1) + (1,) * (ndim - 2))
+    return v.reshape((1, v.shape[0]) + (1,) * (ndim - 2))  # C spelled out: it may be 0
 
 
 def channel_sum(v: Any) -> Any:
     """(C,) sums over every axis but 1. Summing the contiguous trailing axis first is both
     faster and more accurate (pairwise summation) than one reduction over axes (0, 2, 3)."""
     N, C = v.shape[:2]
-    return v.reshape(N, C, -1).sum(axis=2).sum(axis=0)
+    m = 1
+    for d in v.shape[2:]:
+        m *= d
+    return v.reshape(N, C, m).sum(axis=2).sum(axis=0)  # sizes spelled out, not -1: N or C may be 0
 
 
 def batch_norm_train_forward(
     x: Any, weight: Any | None, bias: Any | None, eps: float = 1e-5
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """(y, mean, biased var, xhat, inv_std) using this batch's statistics."""
+    """(y, mean, biased var, xhat, inv_std) using this batch's statistics. An empty batch
+    (N = 0) gives an empty y, and mean = var = 0 (sums of nothing; never used, not NaN)."""
     xp = get_array_module(x)
-    m = x.size // x.shape[1]
+    m = max(1, x.size // max(1, x.shape[1]))
     mean = channel_sum(x) / m
     xhat = x - per_channel(mean, x.ndim)
     var = channel_sum(xhat * xhat) / m
@@ -90,7 +94,7 @@ def batch_norm_train_backward(
     gy: Any, xhat: Any, inv_std: Any, weight: Any | None, need_x_grad: bool = True
 ) -> tuple[Any, Any, Any]:
     """(dx or None, dgamma, dbeta) for the batch-statistics forward."""
-    m = gy.size // gy.shape[1]
+    m = max(1, gy.size // max(1, gy.shape[1]))  # an empty batch: the sums below are 0, dx empty
     dbeta = channel_sum(gy)
     dgamma = channel_sum(gy * xhat)
     if not need_x_grad:

@@ -16,7 +16,9 @@ class BatchNorm(Function):
         bias = params[-1] if self.has_bias else None
         if self.training:
             y, mean, var, xhat, inv_std = BN.batch_norm_train_forward(x, weight, bias, self.eps)
-            if self.running_mean is not None and self.running_var is not None:
+            # an empty batch (N = 0) leaves the running statistics as they are, as torch does
+            # (the module still counts it in num_batches_tracked, as torch's does)
+            if self.running_mean is not None and self.running_var is not None and x.size:
                 BN.update_running_stats(
                     self.running_mean, self.running_var, mean, var, x.size // x.shape[1], self.momentum
                 )
@@ -75,7 +77,8 @@ def batch_norm(
     C = x.shape[1]
     for v, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
         _check_channel_vector(v, name, C, x.shape, _layer)
-    if training and x.numel() // max(C, 1) <= 1:
+    # like torch, refuse only exactly one value per channel: an empty batch (N or C = 0) is fine
+    if training and x.numel() // max(C, 1) == 1:
         raise ValueError(
             f"{_layer}: expected more than 1 value per channel when training, got input of shape {x.shape}"
         )
