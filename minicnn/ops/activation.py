@@ -83,6 +83,9 @@ class Tanh(Function):
 class Softmax(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
+        if x.size == 0:  # e.g. a dimension of length 0: max() has no identity; torch returns the empty shape
+            self.y = xp.empty_like(x)
+            return self.y
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         y = e / e.sum(axis=self.axis, keepdims=True)
         self.y = y
@@ -96,6 +99,9 @@ class Softmax(Function):
 class LogSoftmax(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
+        if x.size == 0:  # as in Softmax: nothing to normalise, the empty shape
+            self.y = xp.empty_like(x)
+            return self.y
         shifted = x - x.max(axis=self.axis, keepdims=True)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.y = y

@@ -5,12 +5,21 @@ from __future__ import annotations
 from ..autograd import Function, Tensor
 
 
+def _rows(shape: tuple[int, ...]) -> int:
+    """The number of rows of the (rows, features) view of a (*, features) array, spelled out:
+    a reshape cannot infer it (-1) when features is 0 (in_features = 0, out_features = 0)."""
+    rows = 1
+    for d in shape[:-1]:
+        rows *= int(d)
+    return rows
+
+
 class Linear(Function):
     """x: (*, in), W: (out, in), b: (out,) -> y: (*, out). Cost: 2 * rows * in * out flops
     forward; backward dX = gY W and dW = gY^T X, db = sum of gY over rows."""
 
     def forward(self, x, w, *maybe_b):
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x.reshape(_rows(x.shape), x.shape[-1])
         y = x2 @ w.T
         if maybe_b:
             y += maybe_b[0]
@@ -19,7 +28,7 @@ class Linear(Function):
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, gy):
-        g2 = gy.reshape(-1, gy.shape[-1])
+        g2 = gy.reshape(_rows(gy.shape), gy.shape[-1])
         gx = (g2 @ self.w).reshape(self.x_shape) if self.needs_input_grad[0] else None
         gw = g2.T @ self.x2 if self.needs_input_grad[1] else None
         gb = g2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
