@@ -296,10 +296,10 @@ def max_pool2d_backward(
     if xp is np:
         return _max_pool2d_backward_scatter(gy, argmax, x_shape, g)
     gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)
-    routed = xp.empty_like(gy)
+    zero = gy.dtype.type(0)
     for k, i, j in _offsets(g):
-        xp.multiply(gy, argmax == k, out=routed)  # the gradients whose maximum sat at offset k
-        _window_view(gx_pad, g, i, j)[...] += routed
+        # the gradients whose maximum sat at offset k; where, not gy * mask: 0 * inf would be NaN
+        _window_view(gx_pad, g, i, j)[...] += xp.where(argmax == k, gy, zero)
     return _crop(gx_pad, x_shape, g)
 
 
@@ -332,14 +332,28 @@ def _tiles(x_shape: tuple[int, ...], g: PoolGeometry) -> bool:
 
 def _max_pool2d_backward_tiles(gy: Any, argmax: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
     """Backward for tiling windows: every input pixel lies in exactly one window, so gx viewed
-    as (N, C, OH, kh, OW, kw) is *written* once per offset -- no zero fill, no accumulation."""
+    as (N, C, OH, kh, OW, kw) is *written* once per offset -- no zero fill, no accumulation.
+
+    Offset k of every window receives ``gy where argmax == k, else 0``. Written as
+    ``gy * (argmax == k)`` that would turn an inf or NaN in gy into NaN at the other pixels of
+    its window (0 * inf), where torch writes 0. On the CPU ``where`` over a random mask
+    branches and costs several multiplies, so the multiply is kept when gy is finite (one
+    ``isfinite`` pass over gy, the size of the output: a quarter of gx for 2x2 windows); a
+    GPU (array code) takes ``where`` at once -- asking whether gy is finite would wait for it.
+    Cost: K = kh*kw passes over the N*C*OH*OW outputs, writing each gx element once.
+    """
     xp = get_array_module(gy)
     gx = xp.empty(x_shape, dtype=gy.dtype)
     tiles = gx.reshape(*x_shape[:-2], g.oh, g.kh, g.ow, g.kw)
-    here = xp.empty(gy.shape, dtype=bool)
+    if xp is np and np.isfinite(gy).all():
+        here = np.empty(gy.shape, dtype=bool)
+        for k, i, j in _offsets(g):
+            np.equal(argmax, k, out=here)
+            np.multiply(gy, here, out=tiles[..., :, i, :, j])
+        return gx
+    zero = gy.dtype.type(0)
     for k, i, j in _offsets(g):
-        xp.equal(argmax, k, out=here)
-        xp.multiply(gy, here, out=tiles[..., :, i, :, j])
+        tiles[..., :, i, :, j] = xp.where(argmax == k, gy, zero)
     return gx
 
 
@@ -587,7 +601,7 @@ def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[A
     idx = xp.empty(lead + (OH, OW), dtype=xp.int64)
     for a, (h0, h1) in enumerate(adaptive_bins(H, OH)):
         for b, (w0, w1) in enumerate(adaptive_bins(W, OW)):
-            block = x[..., h0:h1, w0:w1].reshape(lead + (-1,))
+            block = x[..., h0:h1, w0:w1].reshape(lead + ((h1 - h0) * (w1 - w0),))  # not -1: N may be 0
             nan = xp.isnan(block)
             last_nan = block.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
             k = xp.where(nan.any(axis=-1), last_nan, xp.argmax(block, axis=-1))
@@ -606,8 +620,9 @@ def adaptive_max_pool2d_backward(gy: Any, indices: Any, x_shape: tuple[int, ...]
     H, W = x_shape[-2:]
     planes = int(np.prod(x_shape[:-2]))
     gx = xp.zeros((planes, H * W), dtype=gy.dtype)
-    g2 = gy.reshape(planes, -1)
-    i2 = indices.reshape(planes, -1)
+    bins = gy.shape[-2] * gy.shape[-1]  # spelled out, not -1: there may be no planes (N or C 0)
+    g2 = gy.reshape(planes, bins)
+    i2 = indices.reshape(planes, bins)
     rows = xp.arange(planes)
     for b in range(g2.shape[1]):
         gx[rows, i2[:, b]] += g2[:, b]
