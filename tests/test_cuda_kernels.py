@@ -460,6 +460,27 @@ def test_max_pool2d_special_cases(device, x_shape, kernel_size, stride, padding)
     check(gx, twin(pool_twin.max_pool2d_backward, gy, arg_ref, shape, *settings_), np.float64, what="gx")
 
 
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("kernel_size, stride", [(2, 2), (3, 2)])  # tiling and overlapping windows
+@pytest.mark.parametrize("special", [np.inf, np.nan])
+def test_max_pool2d_backward_routes_an_inf_or_nan_only_to_the_argmax(device, kernel_size, stride, special):
+    """The kernel adds a window's gradient at its argmax alone (a branch, not gy * mask): an
+    inf or NaN in gy never reaches the window's other pixels, as in torch and the twin."""
+    rng = np.random.default_rng(2)
+    shape = (2, 3, 8, 8)
+    x_np = rng.standard_normal(shape)
+    x = on(device, x_np)
+    y, arg = cuda.pool.max_pool2d_forward(x, kernel_size, stride, with_argmax=True)
+    gy_np = rng.standard_normal(y.shape)
+    gy_np[0, 0, 0, 0] = gy_np[1, 2, 2, 1] = special
+    gx = cuda.pool.max_pool2d_backward(on(device, gy_np), arg, shape, kernel_size, stride)
+    xt = as_torch(x_np, requires_grad=True)
+    F.max_pool2d(xt, kernel_size, stride).backward(as_torch(gy_np))
+    check(gx, t2n(xt.grad), np.float64, what="max_pool2d backward vs torch")
+    gx_twin = twin(pool_twin.max_pool2d_backward, on(device, gy_np), arg, shape, kernel_size, stride)
+    check(gx, gx_twin, np.float64, what="max_pool2d backward vs twin")
+
+
 # -- LRN ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("device", devices())
 @SETTINGS

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import minicnn as mc
 import minicnn.nn as nn
 import minicnn.nn.functional as F
+from minicnn.kernels.cuda import use_cuda_kernels as cuda_kernels_enabled
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -132,6 +133,48 @@ def test_max_pool2d_nan_and_ties_route_like_torch(kernel, stride):
     np.testing.assert_array_equal(ym.numpy(), yt.detach().numpy())  # NaN == NaN here
     np.testing.assert_array_equal(im.numpy(), it.numpy())
     np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("cuda_kernels", [True, False])  # on a GPU: the CUDA kernel, or the array code
+@pytest.mark.parametrize(
+    "shape, kernel, stride",
+    [
+        ((3, 4, 8, 8), 2, 2),  # tiling windows (LeNet's 2x2/2): the write-once backward
+        ((2, 3, 9, 6), 3, 3),
+        ((2, 3, 9, 9), 3, 2),  # overlapping windows
+        ((2, 3, 6, 6), 3, 1),
+    ],
+)
+@pytest.mark.parametrize("special", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool2d_backward_sends_an_inf_or_nan_gradient_only_to_the_argmax(
+    device, cuda_kernels, shape, kernel, stride, special, dtype
+):
+    """torch routes each output gradient to its window's maximum alone; gy * (argmax == k) made
+    0 * inf = NaN at the window's other pixels (the tiling path did)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = TF.max_pool2d(xt, kernel, stride)
+    g = rng.standard_normal(yt.shape).astype(dtype)
+    g[0, 0, 0, 0] = special
+    g[-1, -1, -1, -1] = special
+    g[1, 2, 1, 0] = np.inf
+    yt.backward(torch.tensor(g))
+    xm = mc.tensor(x, requires_grad=True, device=device)
+    with cuda_kernels_enabled(cuda_kernels):
+        F.max_pool2d(xm, kernel, stride).backward(mc.tensor(g, device=device))
+    np.testing.assert_array_equal(np.isnan(xm.grad.numpy()), np.isnan(xt.grad.numpy()))
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=0)
+
+
+def test_max_pool2d_tiling_backward_audit_case():
+    x = mc.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    g = np.ones((1, 1, 2, 2))
+    g[0, 0, 0, 0] = np.inf
+    F.max_pool2d(x, 2).backward(mc.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0, :2, :2], [[0, 0], [0, np.inf]])
 
 
 def test_max_pool2d_all_neg_inf_windows_point_at_their_first_real_pixel():
