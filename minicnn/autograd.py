@@ -681,9 +681,9 @@ class Function:
         fn.requires_grad = _grad_enabled and any(needs)
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
-            fn.versions = tuple(t._version for t in tensors)
+            fn.versions = tuple(0 if t._vc is None else t._vc[0] for t in tensors)
             for t in tensors:
-                if t.grad_fn is not None and t._vc is not None and t._vc[1] > t._graph_version:
+                if t._vc is not None and t._vc[1] > t._graph_version and t.grad_fn is not None:
                     raise RuntimeError(
                         f"{cls.__name__}: an input of shape {t.shape} was written by an in-place operation on "
                         "another view of its memory after it was computed, so its graph no longer describes "
@@ -740,12 +740,13 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
     """Wrap scalars/arrays as constant tensors (matching the first tensor's dtype and
     device) and check that all tensors share one device. A tensor that a recorded in-place
     op wrote to stands for that op's result (``y = z = x * 2; y += 1; z * 3`` uses ``y``)."""
-    inputs = [_latest(x) if isinstance(x, Tensor) and x._superseded_by is not None else x for x in inputs]
+    if not isinstance(inputs, (tuple, list)):
+        inputs = list(inputs)  # a generator (mc.cat(t for t in ...)) is read once
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
     for x in inputs:
         if isinstance(x, Tensor):
-            out.append(x)
+            out.append(x if x._superseded_by is None else _latest(x))
         elif ref is not None and isinstance(x, (int, float, bool)) and ref.dtype.kind == "f":
             out.append(Tensor(scalar_like(x, ref.dtype, ref.array)))
         else:
