@@ -13,13 +13,22 @@ from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, s
 from .backend import cuda
 from .creation import (
     arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
     from_numpy,
     full,
+    full_like,
+    is_tensor,
+    linspace,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
     tensor,
     zeros,
     zeros_like,
@@ -39,6 +48,9 @@ int64 = _np.dtype(_np.int64)
 int32 = _np.dtype(_np.int32)
 uint8 = _np.dtype(_np.uint8)
 bool_ = _np.dtype(_np.bool_)
+bool = bool_  # noqa: A001  (torch's name: mc.bool)
+int8 = _np.dtype(_np.int8)
+int16 = _np.dtype(_np.int16)
 
 __version__ = "0.1.0"
 
@@ -57,6 +69,18 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "bool",
+    "int16",
+    "int8",
+    "randn_like",
+    "rand_like",
+    "linspace",
+    "is_tensor",
+    "full_like",
+    "eye",
+    "empty_like",
+    "empty",
+    "as_tensor",
     "Function",
     "GradcheckError",
     "Tensor",

@@ -29,18 +29,32 @@ def is_grad_enabled() -> bool:
 
 
 class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's name
-    """Context manager / decorator that turns graph recording on or off."""
+    """Turn graph recording on or off, as torch's: called plainly it switches at once
+    (``mc.set_grad_enabled(False)``); as a context manager until the block ends; as a
+    decorator inside the function only."""
 
     def __init__(self, mode: bool) -> None:
+        global _grad_enabled
         self.mode = bool(mode)
+        self._saved: list[bool] = []
+        self._before: bool | None = None
+        if type(self) is set_grad_enabled:  # the plain call takes effect now (no_grad() does not)
+            self._before, _grad_enabled = _grad_enabled, self.mode
+
+    def __call__(self, func: Any) -> Any:  # used as a decorator: undo the switch made by __init__
+        global _grad_enabled
+        if self._before is not None:
+            _grad_enabled, self._before = self._before, None
+        return super().__call__(func)
 
     def __enter__(self) -> None:
         global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, self.mode
+        self._saved.append(_grad_enabled if self._before is None else self._before)
+        self._before, _grad_enabled = None, self.mode
 
     def __exit__(self, *exc: Any) -> None:
         global _grad_enabled
-        _grad_enabled = self._prev
+        _grad_enabled = self._saved.pop()
 
 
 class no_grad(set_grad_enabled):  # noqa: N801
@@ -250,11 +264,15 @@ class Tensor:
         return _ops.clone(self)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``.to(device)``, ``.to(dtype)`` or both; differentiable like torch's."""
+        """``.to(device)``, ``.to(dtype)``, both, or ``.to(other)`` (other's device and dtype);
+        differentiable like torch's. Returns ``self`` when nothing changes, unless ``copy=True``.
+        (``non_blocking`` is accepted: copies are synchronous.)"""
         device = kwargs.get("device")
         dtype = kwargs.get("dtype")
         for a in args:
-            if isinstance(a, str) or isinstance(a, tuple):
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str) or isinstance(a, tuple):
                 device = a
             else:
                 dtype = a
@@ -263,6 +281,8 @@ class Tensor:
             out = _ops.to_device(out, device)
         if dtype is not None and np.dtype(dtype) != out.dtype:
             out = _ops.astype(out, dtype)
+        if out is self and kwargs.get("copy", False):
+            out = _ops.clone(self)
         return out
 
     def cpu(self) -> Tensor:
@@ -279,6 +299,15 @@ class Tensor:
 
     def long(self) -> Tensor:
         return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def half(self) -> Tensor:
+        return self.to(np.float16)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)

@@ -10,9 +10,17 @@ from . import backend, random
 from .autograd import DEFAULT_DTYPE, Tensor
 
 
-def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
+    """The shape from varargs ``(2, 3)``, one sequence ``((2, 3),)`` or torch's ``size=``."""
+    if keyword is not None:
+        if size:
+            raise TypeError("give the size either positionally or as size=, not both")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.dtype.kind in "iu"):
+            raise TypeError(f"a size must be a sequence of integers, got {s!r}")
     return tuple(int(s) for s in size)
 
 
@@ -35,16 +43,16 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return Tensor(a)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def zeros(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(xp.zeros(_shape(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+        return Tensor(xp.zeros(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def ones(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(xp.ones(_shape(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+        return Tensor(xp.ones(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -72,26 +80,48 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device:
     return out if device is None else out.to(device)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def randn(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
     """Standard normal samples from the library generator."""
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        a = random.generator(xp).standard_normal(_shape(size), dtype=np.float64).astype(_dtype(dtype))
+        if _dtype(dtype).kind != "f":
+            raise TypeError(f"randn: needs a floating point dtype, got {_dtype(dtype)}")
+        a = random.generator(xp).standard_normal(_shape(dims, size), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(a, requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def rand(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
     """Uniform [0, 1) samples from the library generator."""
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        a = random.generator(xp).random(_shape(size), dtype=np.float64).astype(_dtype(dtype))
+        dt = _dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"rand: needs a floating point dtype, got {dt}")
+        # float32 is drawn as float32: a float64 draw rounded to float32 can give 1.0, outside [0, 1)
+        a = random.generator(xp).random(_shape(dims, size), dtype=np.float32 if dt == np.float32 else np.float64)
+        a = a.astype(dt, copy=False)
     return Tensor(a, requires_grad=requires_grad)
 
 
-def randint(low: int, high: int, size: Any, dtype: Any = np.int64, device: Any = None) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Any = None,
+    dtype: Any = np.int64,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers uniform in [low, high); ``randint(high, size)`` means low = 0, as in torch."""
+    if size is None:  # randint(high, size)
+        if high is None:
+            raise TypeError("randint: a size is needed")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(random.generator(xp).integers(low, high, size=_shape((size,))).astype(dtype))
+        a = random.generator(xp).integers(low, high, size=_shape((size,))).astype(dtype)
+    return Tensor(a, requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None) -> Tensor:
@@ -112,3 +142,70 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         if dtype.kind == "f":
             return Tensor(xp.arange(start, end, step, dtype=np.float64).astype(dtype))
         return Tensor(xp.arange(start, end, step, dtype=dtype))
+
+
+def empty(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
+    """An uninitialised tensor (its values are whatever the memory held)."""
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):
+        return Tensor(xp.empty(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def _like(t: Tensor, make: Any, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
+    """``make(xp, shape, dtype)`` with t's shape, dtype and device unless given (``*_like``)."""
+    dev = t.device if device is None else device
+    xp = backend.xp_for_device(dev)
+    with backend.device_scope(dev):
+        return Tensor(make(xp, t.shape, np.dtype(dtype or t.dtype)), requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return _like(t, lambda xp, shape, dt: xp.empty(shape, dtype=dt), dtype, requires_grad, device)
+
+
+def full_like(
+    t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    return _like(t, lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt), dtype, requires_grad, device)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device or t.device)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device or t.device)
+
+
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive (computed in float64)."""
+    if int(steps) < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):
+        a = xp.linspace(start, end, int(steps), dtype=np.float64).astype(_dtype(dtype))
+    return Tensor(a, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """The n x m identity matrix (m = n by default)."""
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):
+        return Tensor(xp.eye(int(n), None if m is None else int(m), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """A tensor sharing memory with ``data`` where it can (a NumPy array of the dtype and device
+    asked for; a Tensor itself), else a converted copy, as torch.as_tensor."""
+    if isinstance(data, Tensor):
+        out = data
+        if dtype is not None or device is not None:
+            out = out.to(*(a for a in (device, dtype) if a is not None))
+        return out
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)

@@ -7,6 +7,7 @@ Each function fills a tensor in place and returns it. ``fan_in`` of a weight of 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,14 +17,21 @@ from ..autograd import Tensor
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity"):
+    """torch's recommended gain for a nonlinearity (``param``: leaky_relu's negative slope)."""
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    if nonlinearity in linear or nonlinearity in ("sigmoid", "identity"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -38,14 +46,14 @@ def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 
 
 def _fill(t: Tensor, draw: Any) -> Tensor:
-    """Replace the data of ``t`` (same shape, dtype, device) with ``draw(generator)``."""
+    """Write ``draw(generator)`` into the memory of ``t`` (same shape, dtype, device), in place
+    like torch: views of ``t`` (``w.data``, ``w[0]``) see it, and its version counter tells
+    a backward that kept the old values."""
+    if t.dtype.kind != "f":
+        raise TypeError(f"random initialisation needs a floating point tensor, got {t.dtype}")
     with backend.array_scope(t.array):  # draws and allocates on t's GPU
-        new = t.xp.asarray(draw(random.generator(t.xp)), dtype=t.dtype)
-    if new.shape == t.shape:
-        t.array = new  # the fresh draw becomes the data: no second pass over memory
-    else:
-        t.array[...] = new
-        t._version += 1
+        t.array[...] = t.xp.asarray(draw(random.generator(t.xp)), dtype=t.dtype)
+    t._version += 1
     return t
 
 
@@ -78,17 +86,33 @@ def ones_(t: Tensor) -> Tensor:
     return constant_(t, 1.0)
 
 
+def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode {mode!r} not supported, please use one of fan_in, fan_out")
+    fan = _calculate_fan_in_and_fan_out(t)[0 if mode == "fan_in" else 1]
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def _empty_noop(t: Tensor) -> bool:
+    if 0 in t.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015)."""
-    fan = _calculate_fan_in_and_fan_out(t)[0 if mode == "fan_in" else 1]
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    if _empty_noop(t):
+        return t
+    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound)
 
 
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan)."""
-    fan = _calculate_fan_in_and_fan_out(t)[0 if mode == "fan_in" else 1]
-    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    if _empty_noop(t):
+        return t
+    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
 
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
@@ -104,17 +128,63 @@ def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
 
 
 def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
-    """N(mean, std^2) restricted to [a, b] (absolute bounds, as in torch), by rejection:
-    redraw the samples that fall outside until none do."""
+    """N(mean, std^2) restricted to [a, b] (absolute bounds, as in torch), by rejection
+    sampling of the standard normal restricted to [lo, hi] = [(a-mean)/std, (b-mean)/std]."""
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
+    lo, hi = (a - mean) / std, (b - mean) / std
+    return _fill(t, lambda g: mean + std * truncated_standard_normal(g, t.shape, lo, hi, t.xp))
 
-    def draw(g: Any) -> Any:  # standard_normal: CuPy's generator has no normal()
-        x = mean + std * g.standard_normal(t.shape)
-        bad = (x < a) | (x > b)
-        while bad.any():
-            x[bad] = mean + std * g.standard_normal(int(bad.sum()))
-            bad = (x < a) | (x > b)
-        return x
 
-    return _fill(t, draw)
+def _phi_between(lo: float, hi: float) -> float:
+    """P(lo <= Z <= hi) for a standard normal Z, accurate in either tail."""
+    if lo >= 0:
+        return 0.5 * (math.erfc(lo / math.sqrt(2)) - math.erfc(hi / math.sqrt(2)))
+    if hi <= 0:
+        return _phi_between(-hi, -lo)
+    return 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
+
+
+def truncated_standard_normal(g: Any, shape: tuple[int, ...], lo: float, hi: float, xp: Any = np) -> Any:
+    """Samples of N(0, 1) restricted to [lo, hi], shape ``shape``, from generator ``g`` of array
+    module ``xp`` (NumPy's or CuPy's: only ``random`` and ``standard_normal`` are used).
+
+    Rejection sampling with the proposal that accepts most often (Robert 1995): the normal
+    itself (accepts P(lo <= Z <= hi); the default [-2, 2] keeps 95 %); a uniform on [lo, hi]
+    accepted with probability exp((m^2 - z^2)/2), m the point of [lo, hi] nearest 0 (narrow
+    windows); or, in a tail, lo + an exponential of rate lam = (lo + sqrt(lo^2 + 4))/2 accepted
+    with exp(-(z - lam)^2 / 2). Each round draws about n / acceptance candidates at once; the
+    expected number of rounds is small (a window 6 standard deviations out takes ~2)."""
+    n = int(np.prod(shape))
+    flip = hi <= 0  # a left tail: sample the right one and negate
+    if flip:
+        lo, hi = -hi, -lo
+    nearest = 0.0 if lo < 0 < hi else lo
+    lam = (lo + math.sqrt(lo * lo + 4)) / 2
+    if lo < 8:
+        mass = _phi_between(lo, hi)
+        accept = {
+            "normal": mass,
+            "uniform": math.sqrt(2 * math.pi) * math.exp(nearest * nearest / 2) * mass / (hi - lo),
+            "exponential": lam * math.sqrt(2 * math.pi) * math.exp(lam * lo - lam * lam / 2) * mass if lo >= 0 else 0,
+        }
+    else:  # far out (the mass underflows): the exponential accepts > 60 % of a window wider than 1/lo,
+        accept = {"uniform": 0.3, "exponential": 0.6 if hi - lo > 1 / lo else 0.0}  # the uniform > 30 % otherwise
+    proposal = max(accept, key=accept.get)
+    parts, have = [], 0
+    while have < n:
+        m = int((n - have) / max(accept[proposal], 1e-3) * 1.1) + 16
+        if proposal == "normal":
+            z = g.standard_normal(m)
+            keep = (z >= lo) & (z <= hi)
+        elif proposal == "uniform":
+            z = lo + (hi - lo) * g.random(m)
+            keep = g.random(m) < xp.exp((nearest * nearest - z * z) / 2)
+        else:
+            z = lo - xp.log1p(-g.random(m)) / lam
+            keep = (z <= hi) & (g.random(m) < xp.exp(-((z - lam) ** 2) / 2))
+        z = z[keep]
+        parts.append(z)
+        have += int(z.size)
+    out = xp.concatenate(parts)[:n].reshape(shape)
+    return -out if flip else out

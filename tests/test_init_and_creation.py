@@ -1,0 +1,165 @@
+"""nn.init in place and in the tails, grad-mode switching, and the tensor factories, against torch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import devices
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+from minicnn.nn import init
+
+RANDOM_INITS = [
+    (init.uniform_, dict(a=-1.0, b=2.0)),
+    (init.normal_, dict(mean=1.0, std=2.0)),
+    (init.kaiming_uniform_, dict(a=0.1)),
+    (init.kaiming_normal_, dict(mode="fan_out", nonlinearity="relu")),
+    (init.xavier_uniform_, dict(gain=2.0)),
+    (init.xavier_normal_, dict()),
+    (init.trunc_normal_, dict(std=0.5)),
+]
+
+
+@pytest.mark.parametrize("fn, kwargs", RANDOM_INITS, ids=lambda v: getattr(v, "__name__", ""))
+def test_random_inits_write_into_the_tensor_like_torch(fn, kwargs):
+    lin = mc.nn.Linear(4, 3, bias=False)
+    before = lin.weight.numpy()
+    fn(lin.weight.data, **kwargs)  # torch's idiom: through .data, a view of the same memory
+    assert not np.array_equal(lin.weight.numpy(), before)
+    w = mc.zeros(4, 4)
+    fn(w[1:3], **kwargs)  # a slice
+    assert np.all(w.numpy()[[0, 3]] == 0) and np.all(w.numpy()[1:3] != 0)
+    x = mc.ones(1, 4, requires_grad=True)
+    y = lin(x).sum()
+    fn(lin.weight, **kwargs)  # the version counter moves: backward refuses, as torch's
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+@pytest.mark.parametrize("fn", [init.kaiming_uniform_, init.kaiming_normal_])
+def test_kaiming_of_an_empty_tensor_is_a_no_op_with_torchs_warning(fn):
+    with pytest.warns(UserWarning, match="zero-element"):
+        fn(mc.zeros(3, 0))
+    with pytest.warns(UserWarning, match="zero-element"):
+        torch.nn.init.kaiming_uniform_(torch.zeros(3, 0))
+    with pytest.warns(UserWarning, match="zero-element"):  # torch's Linear(0, 5) warns too
+        assert mc.nn.Linear(0, 5).weight.shape == (5, 0)
+
+
+def test_init_argument_checks_like_torch():
+    with pytest.raises(ValueError, match="mode"):
+        init.kaiming_uniform_(mc.zeros(3, 3), mode="bad")
+    with pytest.raises(TypeError, match="floating"):
+        init.normal_(mc.zeros(3, dtype=mc.int64))
+    for name in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+        assert init.calculate_gain(name) == torch.nn.init.calculate_gain(name) == 1
+    with pytest.raises(ValueError):
+        init.calculate_gain("leaky_relu", True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lo=st.floats(-9, 9),
+    width=st.sampled_from([1e-4, 0.01, 0.5, 1.0, 3.0, 30.0]),
+    mean=st.floats(-2, 2),
+    std=st.floats(0.05, 3),
+)
+def test_trunc_normal_in_any_window_matches_the_truncated_normal(lo, width, mean, std):
+    """torch draws by the inverse CDF; minicnn by rejection with the best proposal. Both must
+    give N(mean, std^2) restricted to [a, b] quickly, even 9 standard deviations out (plain
+    rejection would loop for hours there)."""
+    a, b = mean + std * lo, mean + std * (lo + width)
+    t = mc.zeros(20000, dtype=mc.float64)
+    init.trunc_normal_(t, mean, std, a, b)
+    x = t.numpy()
+    assert x.min() >= a and x.max() <= b
+    # the truncated normal's mean: mean + std * (phi(lo) - phi(hi)) / (Phi(hi) - Phi(lo))
+    hi = lo + width
+    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    mass = init._phi_between(lo, hi)
+    if mass > 1e-12:  # else the window is beyond float precision of the formula; bounds suffice
+        expected = mean + std * (pdf(lo) - pdf(hi)) / mass
+        spread = std * width / math.sqrt(12)
+        assert abs(x.mean() - expected) < 5 * spread / math.sqrt(x.size) + 1e-9 * abs(expected)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_trunc_normal_on_the_device(device):
+    t = mc.zeros(1000, device=device)
+    init.trunc_normal_(t, 0.0, 1.0, 6.0, 7.0)
+    x = t.numpy()
+    assert x.min() >= 6 and x.max() <= 7 and 6.05 < x.mean() < 6.3
+
+
+def test_set_grad_enabled_called_plainly_switches_at_once_like_torch():
+    x = mc.ones(2, requires_grad=True)
+    try:
+        mc.set_grad_enabled(False)
+        assert not mc.is_grad_enabled() and not (x * 2).requires_grad
+        mc.set_grad_enabled(True)
+        assert (x * 2).requires_grad
+        with mc.set_grad_enabled(False):
+            assert not mc.is_grad_enabled()
+        assert mc.is_grad_enabled()
+
+        @mc.set_grad_enabled(False)
+        def inside():
+            return mc.is_grad_enabled()
+
+        assert mc.is_grad_enabled() and not inside() and mc.is_grad_enabled()
+        with mc.no_grad():
+            with mc.enable_grad():
+                assert mc.is_grad_enabled()
+            assert not mc.is_grad_enabled()
+    finally:
+        mc.set_grad_enabled(True)
+
+
+def test_factories_like_torch():
+    mc.manual_seed(0)
+    assert mc.randint(10, (3,)).shape == (3,) and mc.randint(10, (3,)).dtype == np.int64
+    assert mc.zeros(size=(2, 3)).shape == mc.ones(size=[2, 3]).shape == mc.rand(size=(2, 3)).shape == (2, 3)
+    with pytest.raises(TypeError):
+        mc.zeros(2.5)
+    with pytest.raises(TypeError):
+        mc.rand(2, dtype=mc.int64)
+    pairs = [
+        (mc.linspace(-1, 2, 7), torch.linspace(-1, 2, 7)),
+        (mc.eye(2, 3), torch.eye(2, 3)),
+        (mc.full_like(mc.ones(2, dtype=mc.float64), 7), torch.full_like(torch.ones(2, dtype=torch.float64), 7)),
+        (
+            mc.empty_like(mc.ones(2, 2, dtype=mc.int64)).shape,
+            torch.empty_like(torch.ones(2, 2, dtype=torch.int64)).shape,
+        ),
+    ]
+    for ours, theirs in pairs:
+        if isinstance(ours, mc.Tensor):
+            assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+        else:
+            assert tuple(ours) == tuple(theirs)
+    assert mc.randn_like(mc.ones(3, dtype=mc.float64)).dtype == np.float64
+    assert mc.rand_like(mc.ones(3)).shape == (3,)
+    a = np.ones(3)
+    assert np.shares_memory(mc.as_tensor(a).array, a) and mc.is_tensor(mc.ones(1)) and not mc.is_tensor(a)
+    assert mc.bool == np.bool_ and mc.int8 == np.int8
+
+
+def test_rand_float32_stays_below_one():
+    mc.manual_seed(0)
+    x = mc.rand(4_000_000).numpy()
+    assert x.dtype == np.float32 and x.max() < 1.0 and x.min() >= 0.0
+
+
+def test_to_copy_other_and_short_casts_like_torch():
+    x = mc.ones(2)
+    y = x.to(mc.float32, copy=True)
+    y += 1
+    np.testing.assert_array_equal(x.numpy(), [1, 1])
+    assert x.to(mc.ones(1, dtype=mc.float64)).dtype == np.float64
+    assert (x.int().dtype, x.half().dtype, x.bool().dtype) == (np.int32, np.float16, np.bool_)
