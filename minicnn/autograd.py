@@ -385,7 +385,9 @@ class Tensor:
         ``no_grad``) that is all; otherwise see :meth:`_record_inplace`."""
         self = _latest(self)
         if not _records(self, other):
-            getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+            _check_writable(self.array, f"__i{op}__")
+            with backend.array_scope(self.array):  # on the tensor's GPU, whichever is current
+                getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
             self._version += 1
             return self
         return self._record_inplace(lambda old: getattr(old, f"__{op}__")(other), f"__i{op}__")
@@ -411,7 +413,9 @@ class Tensor:
             if not np.can_cast(out.dtype, self.dtype, "same_kind"):
                 raise RuntimeError(f"{what}: result type {out.dtype} can't be cast to the output type {self.dtype}")
             out = _ops.astype(out, self.dtype)
-        self.array[...] = out.array
+        _check_writable(self.array, what)
+        with backend.array_scope(self.array):
+            self.array[...] = out.array
         self._version += 1
         self._vc[1] = self._vc[0]  # views of this memory computed before now are stale
         out.array = self.array
@@ -464,7 +468,15 @@ class Tensor:
         value = _latest(value).array if isinstance(value, Tensor) else value
         if isinstance(value, np.ndarray) and backend.is_cupy_array(self.array):
             value = backend.to_device(value, self.device)  # CuPy takes no host array here
-        self.array[index] = value
+        _check_writable(self.array, "setitem")
+        with backend.array_scope(self.array):
+            mask = _ops.fill_mask(
+                index, self.shape, np.shape(value) if not backend.is_cupy_array(value) else value.shape
+            )
+            if mask is not None:  # x[mask] = 0: no count of the mask's true elements (a GPU wait)
+                self.xp.copyto(self.array, self.xp.asarray(value, dtype=self.dtype), where=mask)
+            else:
+                self.array[index] = value
         self._version += 1
 
     # in-place methods (torch's trailing underscore), recorded like ``x += y``
@@ -503,7 +515,8 @@ class Tensor:
     # comparisons and bitwise ops give non-differentiable tensors
     def _compare(self, other: Any, op: str) -> Tensor:
         b = other.array if isinstance(other, Tensor) else other
-        return Tensor(getattr(self.array, op)(b))
+        with backend.array_scope(self.array):
+            return Tensor(getattr(self.array, op)(b))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, "__eq__")
@@ -542,7 +555,8 @@ class Tensor:
     def __invert__(self) -> Tensor:
         if self.dtype.kind not in "biu":
             raise TypeError(f"~ (bitwise not): only bool and integer tensors, got {self.dtype}")
-        return Tensor(~self.array)
+        with backend.array_scope(self.array):
+            return Tensor(~self.array)
 
     def __index__(self) -> int:
         if self.dtype.kind not in "iu" or self.array.size != 1:
@@ -586,11 +600,13 @@ class Tensor:
 
     def argmax(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
         axis = axis if dim is None else dim
-        return Tensor(self.xp.argmax(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
+        with backend.array_scope(self.array):
+            return Tensor(self.xp.argmax(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
 
     def argmin(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
         axis = axis if dim is None else dim
-        return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
+        with backend.array_scope(self.array):
+            return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
 
     def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
         """Maximum over ``dim`` (all dims by default); tied maxima share the gradient (torch's amax)."""
@@ -604,10 +620,12 @@ class Tensor:
         return self.var(axis, unbiased, keepdims, **kwargs).sqrt()
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Tensor(self.xp.all(self.array, axis=dim, keepdims=keepdim))
+        with backend.array_scope(self.array):
+            return Tensor(self.xp.all(self.array, axis=dim, keepdims=keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Tensor(self.xp.any(self.array, axis=dim, keepdims=keepdim))
+        with backend.array_scope(self.array):
+            return Tensor(self.xp.any(self.array, axis=dim, keepdims=keepdim))
 
     def pow(self, exponent: Any) -> Tensor:
         return _ops.pow(self, exponent)
@@ -808,6 +826,22 @@ def _writes_back(t: Tensor, index: Any, value: Tensor) -> bool:
     )
 
 
+def _writable(a: Any) -> bool:
+    """Whether writing into ``a`` in place is safe: not NumPy-read-only, and no two elements
+    on one address (a stride of 0, as ``expand`` makes; CuPy has no read-only flag for it)."""
+    if not getattr(getattr(a, "flags", None), "writeable", True):
+        return False
+    return not any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
+
+
+def _check_writable(a: Any, what: str) -> None:
+    if not _writable(a):
+        raise RuntimeError(
+            f"{what}: unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location (an expand()ed or read-only view); clone() it before writing"
+        )
+
+
 def _data_ptr(a: Any) -> int:
     return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
 
@@ -916,7 +950,7 @@ def _backward_step(t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int
                 base = id(g)
             leaf_bases.add(base)
             t.grad = Tensor(g)
-        elif getattr(getattr(t.grad.array, "flags", None), "writeable", True):
+        elif _writable(t.grad.array):
             t.grad.array += g  # the leaf owns this memory (see above): accumulate in place
         else:
             t.grad.array = t.grad.array + g

@@ -68,7 +68,7 @@ def gradcheck(
 
     outs = _outputs(fn(*args))
     rng = np.random.default_rng(seed)
-    projections = [o.xp.asarray(rng.standard_normal(o.shape)) for o in outs]
+    projections = [backend.to_device(rng.standard_normal(o.shape), o.device) for o in outs]  # on o's GPU
 
     def scalar() -> float:
         with no_grad():

@@ -1209,6 +1209,68 @@ def test_pooling_constants_are_uploaded_once_per_gpu(fake_gpu, monkeypatch):
     np.testing.assert_allclose(y.numpy(), 1.7159 * np.tanh(x.numpy() * 0.5) + 1, rtol=1e-6)
 
 
+def test_writes_comparisons_and_reductions_of_tensors_on_a_second_gpu(fake_gpu):
+    """In-place arithmetic, assignment (plain and recorded), in-place methods, comparisons,
+    bitwise ops, all/any and argmax of tensors on "cuda:1" run on GPU 1 while GPU 0 is current
+    (CuPy launches on the current GPU; the fake refuses arrays of another, as CuPy does)."""
+    base = np.arange(12.0).reshape(3, 4)
+    x = mc.tensor(base, device="cuda:1")
+    x += 1
+    x[0] = 5.0
+    x[:, 1:] *= 2
+    x[x > 20] = 0.0  # a boolean mask and one value
+    x.clamp_(0, 15)
+    expected = base + 1
+    expected[0] = 5.0
+    expected[:, 1:] *= 2
+    expected[expected > 20] = 0.0
+    np.testing.assert_array_equal(x.numpy(), np.clip(expected, 0, 15))
+    m = x > 3
+    assert bool((m & ~m).any().item()) is False and bool((m | ~m).all().item())
+    assert x.argmax().item() == int(np.argmax(np.clip(expected, 0, 15)))
+    w = mc.tensor(base, device="cuda:1", requires_grad=True)
+    y = w * 1
+    y[0] = 0.0  # recorded
+    y[y > 5] = 1.0  # recorded, a where on the device
+    y += w
+    y.sum().backward()
+    grad = np.ones((3, 4))
+    grad[0] = 0
+    grad[1:][(base[1:]) > 5] = 0
+    np.testing.assert_array_equal(w.grad.numpy(), grad + 1)
+    assert w.grad.device == "cuda:1"
+
+
+def test_masked_fill_on_the_gpu_never_waits(fake_gpu):
+    """x[mask] = value with one value is a where (CuPy's mask indexing reads the mask's count on
+    the host); recorded or not, forward and backward."""
+    import fake_gpu.cupy as fc
+
+    x = mc.tensor(np.arange(6.0).reshape(2, 3), device="cuda", requires_grad=True)
+    fc.counts.clear()
+    y = x * 1
+    y[y > 2] = 7.0
+    (y * y).sum().backward()
+    z = mc.zeros(2, 3, device="cuda")
+    z[x.detach() > 2] = 1.0
+    assert fc.counts["host reads"] == 0
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 2, 4], [0, 0, 0]])
+    np.testing.assert_array_equal(z.numpy(), [[0, 0, 0], [1, 1, 1]])
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_writes_into_an_expanded_view_are_refused_like_torch(fake_gpu, device):
+    """An expand()ed view has many elements on one address: NumPy marks it read-only, CuPy does
+    not (its threads would race on the write), torch refuses; so does minicnn, on both."""
+    e = mc.ones(1, 3, device=device).expand(4, 3)
+    for write in (lambda: e.__iadd__(1), lambda: e.__setitem__(0, 2.0), lambda: e.fill_(0)):
+        with pytest.raises(RuntimeError, match="single memory location"):
+            write()
+    t = torch.ones(1, 3).expand(4, 3)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        t += 1
+
+
 def test_a_lenet_training_step_on_the_gpu_launches_few_kernels_and_never_waits(fake_gpu):
     """The GPU budget of one LeNet-5 training step at batch 128 (forward, cross-entropy,
     backward, SGD with momentum), counted on the fake: no host read at all (the GPU never

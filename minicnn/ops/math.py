@@ -230,21 +230,44 @@ class MaximumMinimum(Function):
 
 class IndexPut(Function):
     """``x[index] = v`` out of place (what a recorded ``x[index] = v`` computes): the gradient
-    of x is ``gy`` with the written places zeroed, v's is ``gy[index]`` summed to v's shape."""
+    of x is ``gy`` with the written places zeroed, v's is ``gy[index]`` summed to v's shape.
+    A boolean mask with one value (torch's masked_fill) is a ``where`` instead: selecting with
+    a mask needs the count of its true elements, which on a GPU waits for the device."""
 
     def forward(self, x, v):
         self.v_shape = v.shape
+        xp = backend.get_array_module(x)
+        if self.mask is not None:
+            return xp.where(self.mask, v, x)
         y = x.copy()
         y[self.index] = v
         return y
 
     def backward(self, gy):
-        gx = None
+        xp = backend.get_array_module(gy)
+        zero = gy.dtype.type(0)
+        gx = gv = None
+        if self.mask is not None:
+            if self.needs_input_grad[0]:
+                gx = xp.where(self.mask, zero, gy)
+            if self.needs_input_grad[1]:
+                gv = xp.where(self.mask, gy, zero).sum().reshape(self.v_shape)
+            return gx, gv
         if self.needs_input_grad[0]:
             gx = gy.copy()
             gx[self.index] = 0
         gv = unbroadcast(gy[self.index], self.v_shape) if self.needs_input_grad[1] else None
         return gx, gv
+
+
+def fill_mask(index: Any, x_shape: tuple[int, ...], value_shape: tuple[int, ...]) -> Any:
+    """``index`` reshaped to broadcast against x when it is one boolean mask over x's leading
+    dims and the value is a single number (``x[mask] = 0``), else None."""
+    if value_shape != () or not hasattr(index, "dtype") or index.dtype != np.bool_:
+        return None
+    if index.ndim > len(x_shape) or tuple(index.shape) != tuple(x_shape[: index.ndim]):
+        return None
+    return index.reshape(tuple(index.shape) + (1,) * (len(x_shape) - index.ndim))
 
 
 class Clone(Function):
@@ -407,7 +430,7 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     v = value if isinstance(value, Tensor) else Tensor(value, dtype=x.dtype, device=x.device)
     if v.dtype != x.dtype:
         v = astype(v, x.dtype)
-    return IndexPut.apply(x, v, index=index)
+    return IndexPut.apply(x, v, index=index, mask=fill_mask(index, x.shape, v.shape))
 
 
 clamp = clip

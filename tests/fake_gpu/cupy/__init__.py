@@ -229,6 +229,9 @@ def _as_device(fn: Any, name: str = "") -> Any:
                 result = np.array(result.view(np.ndarray)).view(FakeGpuArray)
             elif np.may_share_memory(result, source):
                 result._dev = source._dev  # nothing to convert: a itself (or a view)
+        elif conv and isinstance(source, np.ndarray) and isinstance(result, FakeGpuArray):
+            if np.may_share_memory(result.view(np.ndarray), source):  # host -> device: a copy, as in CuPy
+                result = np.array(result.view(np.ndarray)).view(FakeGpuArray)
         return result
 
     on_device.__name__ = name or getattr(fn, "__name__", "fn")
