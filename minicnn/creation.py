@@ -59,7 +59,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = 
     """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value as in torch
     (bool -> bool, int -> int64, float -> float32) unless given."""
     if dtype is None:
-        kind = np.asarray(fill_value).dtype.kind
+        kind = (fill_value.dtype if hasattr(fill_value, "dtype") else np.asarray(fill_value).dtype).kind
         dtype = np.bool_ if kind == "b" else np.int64 if kind in "iu" else DEFAULT_DTYPE
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
