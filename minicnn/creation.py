@@ -127,6 +127,7 @@ def randint(
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None) -> Tensor:
     """Like torch.arange: integers give int64, any float gives float32; values ``start + i*step``
     are computed in float64 and then rounded once (so a float32 range does not drift)."""
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
     if step == 0:
