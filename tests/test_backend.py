@@ -93,18 +93,19 @@ def test_mixing_devices_names_both():
         a + b
 
 
+class _BadSquare(mc.Function):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return gy * 3 * self.x  # wrong: should be 2x
+
+
 def test_gradcheck_catches_a_wrong_backward():
-    class BadSquare(mc.Function):
-        def forward(self, x):
-            self.x = x
-            return x * x
-
-        def backward(self, gy):
-            return gy * 3 * self.x  # wrong: should be 2x
-
     x = mc.tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
     with pytest.raises(mc.GradcheckError, match=r"input 0 .*index \(2,\)") as err:
-        mc.gradcheck(lambda t: BadSquare.apply(t), [x])
+        mc.gradcheck(lambda t: _BadSquare.apply(t), [x])
     import re
 
     analytic, numeric = (float(v) for v in re.findall(r"(?:analytic|numerical) (-?[\d.e+-]+)", str(err.value)))
@@ -115,15 +116,6 @@ def test_gradcheck_catches_a_wrong_backward():
 def test_gradcheck_warns_about_float32_like_torch():
     with pytest.warns(UserWarning, match="float64"):
         mc.gradcheck(lambda t: t * 2, [mc.randn(3, requires_grad=True)], atol=1e-2, eps=1e-2)
-
-
-class _BadSquare(mc.Function):
-    def forward(self, x):
-        self.x = x
-        return x * x
-
-    def backward(self, gy):
-        return gy * 3 * self.x  # wrong: should be 2x
 
 
 def test_gradcheck_checks_outputs_however_nested():

@@ -67,6 +67,21 @@ def build(name: str, opt, torch_opt):
     return getattr(lr_scheduler, cls)(opt, **kw), getattr(torch.optim.lr_scheduler, cls)(torch_opt, **kw)
 
 
+def assert_resumes_exactly(fresh, advance, total, cut, tmp_path):
+    """``total`` steps straight equal ``cut`` steps, a save/load of optimiser and scheduler
+    through mc.save, and the rest."""
+    opt, sched = fresh()
+    full = advance(opt, sched, total)
+    opt, sched = fresh()
+    advance(opt, sched, cut)
+    mc.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp_path / "ckpt")
+    ckpt = mc.load(tmp_path / "ckpt")
+    opt2, sched2 = fresh()
+    opt2.load_state_dict(ckpt["optimizer"])
+    sched2.load_state_dict(ckpt["scheduler"])
+    assert advance(opt2, sched2, total - cut) == full[cut:]
+
+
 def step_side_by_side(name, mopt, topt, ms, ts):
     """STEPS epochs of both schedulers; their lrs (reported and in the groups) must agree."""
     assert_same_lrs(ms.get_last_lr(), ts.get_last_lr(), "after construction")
@@ -287,16 +302,7 @@ def test_one_cycle_state_dict_round_trip(tmp_path):
             out.append((sched.get_last_lr(), momenta(opt)))
         return out
 
-    opt, sched = fresh()
-    full = advance(opt, sched, 30)
-    opt, sched = fresh()
-    advance(opt, sched, 12)
-    mc.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp_path / "ckpt")
-    ckpt = mc.load(tmp_path / "ckpt")
-    opt2, sched2 = fresh()
-    opt2.load_state_dict(ckpt["optimizer"])
-    sched2.load_state_dict(ckpt["scheduler"])
-    assert advance(opt2, sched2, 18) == full[12:]
+    assert_resumes_exactly(fresh, advance, 30, 12, tmp_path)
 
 
 SEQUENTIAL = {
@@ -351,16 +357,7 @@ def test_sequential_lr_state_dict_round_trip(name, tmp_path):
             out.append(sched.get_last_lr())
         return out
 
-    opt, sched = fresh()
-    full = advance(opt, sched, STEPS)
-    opt, sched = fresh()
-    advance(opt, sched, 8)
-    mc.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp_path / "ckpt")
-    ckpt = mc.load(tmp_path / "ckpt")
-    opt2, sched2 = fresh()
-    opt2.load_state_dict(ckpt["optimizer"])
-    sched2.load_state_dict(ckpt["scheduler"])
-    assert advance(opt2, sched2, STEPS - 8) == full[8:]
+    assert_resumes_exactly(fresh, advance, STEPS, 8, tmp_path)
 
 
 def test_new_scheduler_errors():
