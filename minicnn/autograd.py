@@ -116,10 +116,11 @@ class Tensor:
     _graph_version = 0
     _superseded_by: Tensor | None = None  # the result of a recorded in-place op on this tensor
     _view_of: Tensor | None = None  # the input this tensor is a view of (made by an op)
+    _view_index: Any = None  # for a view made by basic indexing (x[i], x[a:b]): the index
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         self.array = _as_array(data, dtype, device)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn: Function | None = None
         self._requires_grad = False
         self._retain_grad = False
@@ -145,6 +146,16 @@ class Tensor:
         self._vc = other._vc
 
     # -- basic properties -------------------------------------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward (leaves, and tensors that retain_grad()). Read
+        through an alias of a tensor that a recorded in-place op rewrote, it is the result's."""
+        return self._grad if self._superseded_by is None else _latest(self)._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad if self._superseded_by is None else _latest(self)._requires_grad
@@ -198,7 +209,7 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self.array = value.array if isinstance(value, Tensor) else _as_array(value)
+        _latest(self).array = value.array if isinstance(value, Tensor) else _as_array(value)
 
     def numel(self) -> int:
         return int(self.array.size)
@@ -256,6 +267,7 @@ class Tensor:
         return out
 
     def detach_(self) -> Tensor:
+        self = _latest(self)
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -327,6 +339,8 @@ class Tensor:
         for ``grad``)."""
         self = _latest(self)
         grad = gradient if grad is None else grad
+        if self._vc is not None and self._vc[1] > self._graph_version:
+            raise _stale("backward", self)
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         with backend.array_scope(self.array):
@@ -420,11 +434,19 @@ class Tensor:
         self._vc[1] = self._vc[0]  # views of this memory computed before now are stale
         out.array = self.array
         out._share_version(self)
-        out._view_of = self._view_of
+        out._view_of, out._view_index = self._view_of, self._view_index
         out._graph_version = out._version
+        out._retain_grad, self._retain_grad = self._retain_grad, False
         if out.grad_fn is not None:
             out.grad_fn.out_version = out._version
         self._superseded_by = out
+        if self._view_of is not None and self._view_index is not None:
+            # a write through y[index]: y's own history must now say y[index] = out (torch's
+            # CopySlices); recorded on y the same way, so y (and its base, if y is a view) go on
+            base = _latest(self._view_of)
+            base._graph_version = base._vc[1]  # the index_put below describes the new values
+            base._record_inplace(lambda old: _ops.index_put(old, self._view_index, out), what)
+            out._graph_version = out._version
         return out
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -671,7 +693,15 @@ class Tensor:
     def reshape(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """``reshape`` that never copies (torch's rule): a shape the strides cannot express raises."""
+        out = _ops.reshape(self, *shape)
+        if out.array.size and out.array is not self.array and _base_id(out.array) != _base_id(self.array):
+            raise RuntimeError(
+                f"view size is not compatible with input tensor's size and stride (shape {self.shape} -> "
+                f"{out.shape}); use .reshape(...) instead"
+            )
+        return out
 
     def view_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
@@ -730,18 +760,16 @@ class Function:
         if fn.requires_grad:
             fn.versions = tuple(0 if t._vc is None else t._vc[0] for t in tensors)
             for t in tensors:
-                if t._vc is not None and t._vc[1] > t._graph_version and t.grad_fn is not None:
-                    raise RuntimeError(
-                        f"{cls.__name__}: an input of shape {t.shape} was written by an in-place operation on "
-                        "another view of its memory after it was computed, so its graph no longer describes "
-                        "its values; use the in-place op's result (or clone() before writing)"
-                    )
+                if t._vc is not None and t._vc[1] > t._graph_version:
+                    raise _stale(cls.__name__, t)
         with backend.array_scope(tensors[0].array if tensors else None):  # on their GPU
             y = fn.forward(*(t.array for t in tensors))
+        if isinstance(y, np.generic):  # NumPy reductions give scalars: keep a (writable) 0-d array
+            y = np.asarray(y)
         if fn.requires_grad and y.dtype.kind not in _FLOAT_KINDS:  # integer/bool results: constants
             fn.requires_grad = False
         out = Tensor.__new__(Tensor)
-        out.array, out.grad, out._retain_grad = y, None, False
+        out.array, out._grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
         out.grad_fn = None
         if getattr(y, "base", None) is not None:  # a view of an input shares its version counter
@@ -802,6 +830,15 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
     if len(devices) > 1:
         raise RuntimeError(f"{op}: expected all tensors on one device, got {', '.join(sorted(devices))}")
     return tuple(out)
+
+
+def _stale(what: str, t: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"{what}: a tensor of shape {t.shape} was computed before an in-place write, recorded by autograd, to "
+        "memory it shares (through its base or another view), so its graph no longer describes its values. torch "
+        "regenerates such a view's history; minicnn refuses: take the view again after the write (y[1:], not "
+        "an older v = y[1:]), or clone() before writing"
+    )
 
 
 def _latest(t: Tensor) -> Tensor:

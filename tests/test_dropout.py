@@ -107,12 +107,24 @@ def test_inplace_without_graph_overwrites_input():
     x = mc.ones(10, 10)
     y = F.dropout(x, 0.5, inplace=True)
     assert y is x and set(np.unique(x.numpy())) <= {0.0, 2.0}
-    # with a graph, the input stays intact and gradients still flow
+    # in a graph, as torch: a leaf that requires grad refuses; a non-leaf is written in place
+    # (aliases see it) and the write is recorded, so gradients flow through the mask
     x = mc.ones(10, 10, requires_grad=True)
-    y = F.dropout(x, 0.5, inplace=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        F.dropout(x, 0.5, inplace=True)
+    h = x * 1.0
+    alias = h
+    y = F.dropout(h, 0.5, inplace=True)
     y.sum().backward()
-    np.testing.assert_array_equal(x.numpy(), 1.0)
+    np.testing.assert_array_equal(alias.numpy(), y.numpy())
     np.testing.assert_array_equal(x.grad.numpy(), y.numpy())
+    # without a graph, an op that kept the input notices the write (its version moved)
+    w = mc.ones(4, requires_grad=True)
+    c = mc.ones(4)
+    s = (w * c).sum()
+    F.dropout(c, 0.5, inplace=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.backward()
 
 
 def test_layers_follow_training_mode():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from ..autograd import Function, Tensor, is_grad_enabled
+from .. import backend
+from ..autograd import Function, Tensor, _check_writable, _latest, is_grad_enabled
 from ..kernels import dropout as K
 
 
@@ -27,10 +28,14 @@ def _dropout(x: Tensor, p: float, training: bool, inplace: bool, channelwise: bo
         raise ValueError(f"{op}: expected an input of shape (N, C, *), got shape {x.shape}")
     if not training or p == 0.0:
         return x  # identity, the same tensor (as torch)
-    if inplace and not (is_grad_enabled() and x.requires_grad):
-        # Nothing is recorded, so x may be overwritten. With autograd recording, the result is
-        # computed out of place instead, so tensors saved by earlier ops stay intact.
-        x.array *= K.dropout_mask(K.mask_shape(x.shape, channelwise), p, x.dtype, x.xp)
+    if inplace:  # written into x's memory, as torch; recorded like any in-place op when needed
+        x = _latest(x)
+        if is_grad_enabled() and x.requires_grad:
+            return x._record_inplace(lambda old: Dropout.apply(old, p=p, channelwise=channelwise), f"{op}_")
+        _check_writable(x.array, f"{op}_")
+        with backend.array_scope(x.array):
+            x.array *= K.dropout_mask(K.mask_shape(x.shape, channelwise), p, x.dtype, x.xp)
+        x._version += 1  # an op that kept x for its backward notices
         return x
     return Dropout.apply(x, p=p, channelwise=channelwise)
 

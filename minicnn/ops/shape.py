@@ -70,7 +70,10 @@ class GetItem(Function):
         self.in_shape, self.dtype = x.shape, x.dtype
         if backend.is_cupy_array(x) and not _is_basic(self.index):
             _check_array_indices(self.index, x.shape)
-        return x[self.index]
+        y = x[self.index]
+        if isinstance(y, np.generic):  # every axis indexed by an int: a 0-d view, as torch's x[i, j]
+            y = x[(*self.index, Ellipsis) if isinstance(self.index, tuple) else (self.index, Ellipsis)]
+        return y
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -257,7 +260,11 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    return GetItem.apply(x, index=plain_index(index))
+    index = plain_index(index)
+    out = GetItem.apply(x, index=index)
+    if out._view_of is not None and _is_basic(index):
+        out._view_index = index  # an in-place write through out is also recorded on x
+    return out
 
 
 def _common_dtype(ts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
