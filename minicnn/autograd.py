@@ -483,8 +483,8 @@ class Tensor:
         index = _ops.plain_index(index)
         if _records(self, value):
             value = _latest(value) if isinstance(value, Tensor) else value
-            if isinstance(value, Tensor) and _writes_back(self, index, value):
-                self._graph_version = self._vc[1]  # the values index_put records are all described
+            if isinstance(value, Tensor) and _written_already(self, index, value):
+                return  # the end of Python's ``y[index] op= v``: recorded on y by the view's write
             self._record_inplace(lambda old: _ops.index_put(old, index, value), "setitem")
             return
         value = _latest(value).array if isinstance(value, Tensor) else value
@@ -847,13 +847,13 @@ def _latest(t: Tensor) -> Tensor:
     return t
 
 
-def _writes_back(t: Tensor, index: Any, value: Tensor) -> bool:
-    """Whether ``t[index] = value`` ends Python's ``t[index] op= ...``: ``value`` is the result of
-    the one recorded in-place write to ``t``'s memory since ``t`` was computed, made on the
-    view ``t[index]`` itself. Then ``t``'s graph plus this assignment describe all of ``t``."""
-    if value._view_of is not t or t._vc is None:
+def _written_already(t: Tensor, index: Any, value: Tensor) -> bool:
+    """Whether ``t[index] = value`` has nothing left to do: ``value`` is the result of an in-place
+    write through the view ``t[index]`` itself (Python's ``t[index] op= v`` assigns it back),
+    which :meth:`Tensor._record_inplace` already recorded on ``t``, and nothing wrote since."""
+    if value._view_of is None or _latest(value._view_of) is not t or t._vc is None:
         return False
-    if not (value._graph_version == t._vc[0] == t._vc[1] == t._graph_version + 1):
+    if not (value._graph_version == t._graph_version == t._vc[0]):
         return False
     view = t.array[index]
     return (
