@@ -117,6 +117,7 @@ class Tensor:
     _superseded_by: Tensor | None = None  # the result of a recorded in-place op on this tensor
     _view_of: Tensor | None = None  # the input this tensor is a view of (made by an op)
     _view_index: Any = None  # for a view made by basic indexing (x[i], x[a:b]): the index
+    _hooks: dict[int, Any] | None = None  # register_hook's functions
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         self.array = _as_array(data, dtype, device)
@@ -325,6 +326,19 @@ class Tensor:
         return self.to(dtype)
 
     # -- autograd -----------------------------------------------------------------------
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` with the gradient of this tensor when backward computes it; a
+        returned tensor replaces it (for a leaf, before it is added to ``.grad``), as torch's.
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        t = _latest(self)
+        if not t.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if t._hooks is None:
+            t._hooks = {}
+        key = max(t._hooks, default=-1) + 1
+        t._hooks[key] = hook
+        return _HookHandle(t._hooks, key)
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward."""
         if not self.requires_grad:
@@ -386,6 +400,18 @@ class Tensor:
 
     def __rpow__(self, other: Any) -> Tensor:
         return _ops.pow(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.remainder(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
@@ -973,7 +999,37 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
         g = grads.pop(id(t), None)
         if g is not None:
             with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
+                if t._hooks:
+                    g = _run_hooks(t, g)
                 _backward_step(t, g, grads, leaf_bases, retain_graph)
+
+
+def _run_hooks(t: Tensor, g: Any) -> Any:
+    """``g`` after ``t``'s hooks, in registration order; each may return a replacement."""
+    for hook in list(t._hooks.values()):
+        out = hook(Tensor(g))
+        if out is not None:
+            new = out.array if isinstance(out, Tensor) else backend.to_device(np.asarray(out), t.device)
+            if new.shape != g.shape:
+                raise RuntimeError(f"hook returned a gradient of shape {tuple(new.shape)}, expected {tuple(g.shape)}")
+            g = new.astype(g.dtype, copy=False)
+    return g
+
+
+class _HookHandle:
+    """What register_hook returns: ``remove()`` takes the hook out (also as a context manager)."""
+
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self.hooks, self.key = hooks, key
+
+    def remove(self) -> None:
+        self.hooks.pop(self.key, None)
+
+    def __enter__(self) -> _HookHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
 
 
 def _backward_step(t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool) -> None:

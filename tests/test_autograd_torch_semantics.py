@@ -412,3 +412,49 @@ def test_cat_stack_and_clamp_promote_like_torch():
     x = mc.ones(2, requires_grad=True)
     mc.cat([x, mc.tensor([1, 2])]).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("device", devices())
+@SETTINGS
+@given(shp=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 99))
+def test_remainder_and_floor_divide_against_torch(device, shp, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(-10, 10, shp.input_shapes[0])
+    b = rng.uniform(0.5, 3, shp.input_shapes[1]) * rng.choice([-1, 1], shp.input_shapes[1])
+    compare_with_torch(lambda x, y: x % y, lambda x, y: x % y, [a, b], device=device)
+    compare_with_torch(lambda x, y: x // y, lambda x, y: x // y, [a, b], grad_inputs=[False, False], device=device)
+    ints = [rng.integers(-9, 10, s) for s in shp.input_shapes]
+    ints[1][ints[1] == 0] = 3
+    for f in (lambda x, y: x % y, lambda x, y: x // y, lambda x, y: 7 % y, lambda x, y: x // 2):
+        compare_with_torch(f, f, ints, device=device)
+
+
+def test_remainder_gradcheck_and_floor_divide_has_no_derivative():
+    rng = np.random.default_rng(0)
+    a = mc.tensor(rng.uniform(0.3, 0.7, (3, 4)) + rng.integers(-3, 3, (3, 4)), requires_grad=True)
+    b = mc.tensor(np.full((1, 4), 1.0) + rng.uniform(0.01, 0.02, (1, 4)), requires_grad=True)
+    assert mc.gradcheck(lambda a, b: a % b, [a, b])
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        (a // 2).sum().backward()
+
+
+def test_register_hook_like_torch():
+    for lib in (mc, torch):
+        x = lib.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+        handle = x.register_hook(lambda g: g * 2)  # a leaf: before accumulation
+        (x * x).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [4.0, -8.0, 12.0])
+        handle.remove()
+        x.grad = None
+        (x * x).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [2.0, -4.0, 6.0])
+        y = x * 3
+        seen = []
+        y.register_hook(lambda g, seen=seen: seen.append(g.numpy().copy()))  # observes, returns None
+        y.register_hook(lambda g: g * 0)  # replaces: nothing reaches x
+        x.grad = None
+        (y * y).sum().backward()
+        np.testing.assert_array_equal(seen[0], [6.0, -12.0, 18.0])
+        np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+        with pytest.raises(RuntimeError):
+            lib.ones(2).register_hook(lambda g: g)

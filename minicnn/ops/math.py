@@ -270,6 +270,34 @@ def fill_mask(index: Any, x_shape: tuple[int, ...], value_shape: tuple[int, ...]
     return index.reshape(tuple(index.shape) + (1,) * (len(x_shape) - index.ndim))
 
 
+class FloorDivide(Function):
+    """``a // b`` rounded toward -inf (Python's and torch's). Not differentiable, as in torch:
+    its backward raises."""
+
+    def forward(self, a, b):
+        return backend.get_array_module(a).floor_divide(a, b)
+
+    def backward(self, gy):
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented")
+
+
+class Remainder(Function):
+    """``a % b`` with the sign of b (Python's and torch's remainder): a - floor(a/b) * b.
+    d/da = 1, d/db = -floor(a/b)."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a)
+        self.shapes = a.shape, b.shape
+        if self.requires_grad and self.needs_input_grad[1]:
+            self.quotient = xp.floor_divide(a, b)
+        return xp.remainder(a, b)
+
+    def backward(self, gy):
+        ga = unbroadcast(gy, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * self.quotient, self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
 class Clone(Function):
     def forward(self, x):
         return x.copy()
@@ -369,6 +397,14 @@ def div(a: Any, b: Any) -> Tensor:
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     return Pow.apply(*_promote(a, b))
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    return FloorDivide.apply(*_promote(a, b))
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    return Remainder.apply(*_promote(a, b))
 
 
 def neg(x: Tensor) -> Tensor:
