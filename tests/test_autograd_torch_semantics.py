@@ -458,3 +458,15 @@ def test_register_hook_like_torch():
         np.testing.assert_array_equal(x.grad.numpy(), 0.0)
         with pytest.raises(RuntimeError):
             lib.ones(2).register_hook(lambda g: g)
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+def test_softmax_without_dim_takes_torchs_deprecated_choice(shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    pairs = ((mc.nn.functional.softmax, torch.nn.functional.softmax), (mc.nn.Softmax(), torch.nn.Softmax()))
+    for ours, theirs in pairs:
+        with pytest.warns(UserWarning, match="Implicit dimension"):
+            got = ours(mc.tensor(x))
+        with pytest.warns(UserWarning, match="Implicit dimension"):
+            want = theirs(torch.tensor(x))
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)

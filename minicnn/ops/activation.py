@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -113,8 +114,13 @@ class LogSoftmax(Function):
 
 
 def _dim(x: Tensor, dim: Any, op: str) -> int:
-    if dim is None:
-        raise TypeError(f"{op}: pass dim= explicitly (implicit dim is deprecated in torch)")
+    if dim is None:  # torch's deprecated implicit choice, with its warning
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+        warnings.warn(
+            f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an argument.",
+            UserWarning,
+            stacklevel=3,
+        )
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise IndexError(f"{op}: dimension {dim} out of range for a {x.ndim}-d tensor")
     return dim % max(x.ndim, 1)
