@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -163,3 +164,162 @@ def test_to_copy_other_and_short_casts_like_torch():
     np.testing.assert_array_equal(x.numpy(), [1, 1])
     assert x.to(mc.ones(1, dtype=mc.float64)).dtype == np.float64
     assert (x.int().dtype, x.half().dtype, x.bool().dtype) == (np.int32, np.float16, np.bool_)
+
+
+def _gram(w: np.ndarray) -> np.ndarray:
+    """W W^T for a wide (or square) matrix, W^T W for a tall one: gain^2 I when W is (semi-)orthogonal."""
+    return w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3, 3), (4, 4)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_orthogonal_is_semi_orthogonal_like_torch(shape, gain):
+    ours = init.orthogonal_(mc.zeros(*shape, dtype=mc.float64), gain=gain).numpy().reshape(shape[0], -1)
+    theirs = torch.nn.init.orthogonal_(torch.zeros(*shape, dtype=torch.float64), gain=gain).numpy()
+    theirs = theirs.reshape(shape[0], -1)
+    for w in (ours, theirs):
+        np.testing.assert_allclose(_gram(w), gain**2 * np.eye(min(w.shape)), atol=1e-12)
+    w32 = init.orthogonal_(mc.zeros(*shape), gain=gain).numpy().reshape(shape[0], -1)  # float32: drawn in float32
+    np.testing.assert_allclose(_gram(w32), gain**2 * np.eye(min(w32.shape)), atol=1e-5)
+    assert not np.allclose(
+        ours, init.orthogonal_(mc.zeros(*shape, dtype=mc.float64), gain=gain).numpy().reshape(ours.shape)
+    )
+
+
+def test_orthogonal_of_an_empty_tensor_is_a_no_op_like_torch():
+    t = mc.zeros(0, 3)
+    assert init.orthogonal_(t) is t and t.shape == torch.nn.init.orthogonal_(torch.zeros(0, 3)).shape
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4), (1, 6), (0, 2)])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_eye_equals_torchs(shape, dtype):
+    t = mc.ones(*shape, dtype=getattr(mc, dtype))
+    assert init.eye_(t) is t
+    expected = torch.nn.init.eye_(torch.ones(*shape, dtype=getattr(torch, dtype))).numpy()
+    np.testing.assert_array_equal(t.numpy(), expected)
+    assert t.dtype == expected.dtype
+
+
+@pytest.mark.parametrize(
+    "shape, groups",
+    [
+        ((4, 2, 3), 1),
+        ((2, 4, 5), 1),
+        ((6, 4, 3, 3), 2),
+        ((6, 2, 5, 4, 3), 3),
+        ((2, 5, 3, 3), 1),
+        ((4, 4, 1, 1), 4),
+        ((8, 3, 2, 2), 2),
+        ((4, 2, 3), -2),  # torch accepts a negative divisor and writes no ones
+    ],
+)
+def test_dirac_equals_torchs(shape, groups):
+    t = mc.ones(*shape, dtype=mc.float64)
+    assert init.dirac_(t, groups) is t
+    np.testing.assert_array_equal(t.numpy(), torch.nn.init.dirac_(torch.ones(*shape, dtype=torch.float64), groups))
+
+
+def test_dirac_is_the_identity_convolution():
+    x = mc.randn(2, 6, 5, 5)
+    conv = mc.nn.Conv2d(6, 6, 3, padding=1, groups=2, bias=False)
+    init.dirac_(conv.weight.data, groups=2)
+    np.testing.assert_allclose(conv(x).numpy(), x.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "shape, sparsity", [((10, 7), 0.25), ((6, 4), 0.5), ((5, 3), 0.0), ((4, 3), 1.5), ((4, 3), -0.5)]
+)
+def test_sparse_zeros_per_column_like_torch(shape, sparsity):
+    t = mc.zeros(*shape, dtype=mc.float64)
+    assert init.sparse_(t, sparsity, std=0.5) is t
+    theirs = torch.nn.init.sparse_(torch.zeros(*shape, dtype=torch.float64), sparsity, std=0.5).numpy()
+    np.testing.assert_array_equal((t.numpy() == 0).sum(0), (theirs == 0).sum(0))
+
+
+def test_sparse_picks_other_rows_per_column_and_draws_normal_values():
+    mc.manual_seed(0)
+    w = init.sparse_(mc.zeros(2000, 50, dtype=mc.float64), 0.3, std=2.0).numpy()
+    assert np.all((w == 0).sum(0) == 600)
+    assert len({tuple(np.flatnonzero(w[:, j] == 0)[:5]) for j in range(50)}) > 40  # not the same rows each time
+    nonzero = w[w != 0]
+    assert abs(nonzero.mean()) < 0.05 and abs(nonzero.std() - 2.0) < 0.05
+
+
+def test_new_init_dimension_errors_like_torch():
+    cases = [
+        (lambda m: m.orthogonal_, lambda: (mc.zeros(3),), lambda: (torch.zeros(3),)),
+        (lambda m: m.eye_, lambda: (mc.zeros(2, 2, 2),), lambda: (torch.zeros(2, 2, 2),)),
+        (lambda m: m.eye_, lambda: (mc.zeros(3),), lambda: (torch.zeros(3),)),
+        (lambda m: m.dirac_, lambda: (mc.zeros(3, 3),), lambda: (torch.zeros(3, 3),)),
+        (lambda m: m.dirac_, lambda: (mc.zeros(1, 1, 1, 1, 1, 1),), lambda: (torch.zeros(1, 1, 1, 1, 1, 1),)),
+        (lambda m: m.dirac_, lambda: (mc.zeros(5, 2, 3), 2), lambda: (torch.zeros(5, 2, 3), 2)),
+        (lambda m: m.dirac_, lambda: (mc.zeros(4, 2, 3), 0), lambda: (torch.zeros(4, 2, 3), 0)),
+        (lambda m: m.sparse_, lambda: (mc.zeros(3), 0.5), lambda: (torch.zeros(3), 0.5)),
+        (lambda m: m.sparse_, lambda: (mc.zeros(2, 2, 2), 0.5), lambda: (torch.zeros(2, 2, 2), 0.5)),
+    ]
+    for fn, ours, theirs in cases:
+        with pytest.raises(Exception) as expected:
+            fn(torch.nn.init)(*theirs())
+        with pytest.raises(expected.type, match=re.escape(str(expected.value))):
+            fn(init)(*ours())
+    with pytest.raises(TypeError, match="floating"):  # torch: NotImplementedError from its normal_ kernel
+        init.orthogonal_(mc.zeros(3, 3, dtype=mc.int64))
+
+
+NEW_INITS = [
+    (init.orthogonal_, dict(gain=2.0)),
+    (init.eye_, dict()),
+    (init.sparse_, dict(sparsity=0.5, std=1.0)),
+]
+
+
+@pytest.mark.parametrize("fn, kwargs", NEW_INITS, ids=lambda v: getattr(v, "__name__", ""))
+def test_new_inits_write_into_the_tensor_like_torch(fn, kwargs):
+    lin = mc.nn.Linear(4, 3, bias=False)
+    lin.weight.data[...] = 7.0
+    out = fn(lin.weight.data, **kwargs)  # torch's idiom: through .data, a view of the same memory
+    assert out.shape == (3, 4) and not np.any(lin.weight.numpy() == 7.0)
+    w = mc.full((4, 4), 7.0)
+    fn(w[1:3], **kwargs)  # a slice
+    assert np.all(w.numpy()[[0, 3]] == 7) and not np.any(w.numpy()[1:3] == 7)
+    x = mc.ones(1, 4, requires_grad=True)
+    y = lin(x).sum()
+    version = lin.weight._version
+    assert fn(lin.weight, **kwargs) is lin.weight and lin.weight._version > version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_dirac_writes_into_the_tensor_and_bumps_the_version():
+    conv = mc.nn.Conv2d(2, 2, 3, bias=False)
+    y = conv(mc.ones(1, 2, 5, 5, requires_grad=True)).sum()
+    version = conv.weight._version
+    assert init.dirac_(conv.weight) is conv.weight and conv.weight._version > version
+    np.testing.assert_array_equal(conv.weight.numpy(), torch.nn.init.dirac_(torch.empty(2, 2, 3, 3)).numpy())
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+@pytest.mark.parametrize("fn, kwargs", [(init.orthogonal_, {}), (init.sparse_, dict(sparsity=0.3))])
+def test_new_random_inits_are_reproducible_under_manual_seed(fn, kwargs):
+    mc.manual_seed(123)
+    a = fn(mc.zeros(6, 4), **kwargs).numpy()
+    b = fn(mc.zeros(6, 4), **kwargs).numpy()
+    mc.manual_seed(123)
+    np.testing.assert_array_equal(fn(mc.zeros(6, 4), **kwargs).numpy(), a)
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_new_inits_on_the_device(device):
+    for shape in ((3, 5), (5, 3), (4, 2, 3, 3)):
+        t = mc.zeros(*shape, device=device)
+        w = init.orthogonal_(t, gain=2.0).numpy().reshape(shape[0], -1)
+        np.testing.assert_allclose(_gram(w), 4 * np.eye(min(w.shape)), atol=1e-5)
+        assert str(t.device).startswith(device)
+    np.testing.assert_array_equal(init.eye_(mc.ones(2, 3, device=device)).numpy(), np.eye(2, 3))
+    ours = init.dirac_(mc.ones(6, 4, 3, 3, device=device), groups=2).numpy()
+    np.testing.assert_array_equal(ours, torch.nn.init.dirac_(torch.ones(6, 4, 3, 3), groups=2).numpy())
+    w = init.sparse_(mc.zeros(10, 7, device=device), 0.25).numpy()
+    assert np.all((w == 0).sum(0) == 3)

@@ -127,6 +127,83 @@ def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
+def orthogonal_(tensor: Tensor, gain: float = 1) -> Tensor:
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013), as torch: the tensor is seen as
+    rows = shape[0] by cols = numel / rows; A ~ N(0, 1) of that shape (transposed when rows < cols)
+    is factored A = QR and W = gain * Q * sign(diag(R)) (the sign fix makes Q Haar-uniform), transposed
+    back. So W W^T = gain^2 I when rows <= cols, W^T W = gain^2 I otherwise. A zero-element tensor is
+    left as it is."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    dt, xp = _draw_dtype(tensor), tensor.xp
+
+    def draw(g: Any) -> Any:
+        a = g.standard_normal((rows, cols), dtype=dt)
+        if rows < cols:
+            a = a.T
+        q, r = xp.linalg.qr(a)
+        q = q * xp.sign(xp.diagonal(r))
+        if rows < cols:
+            q = q.T
+        return (q * dt(gain)).reshape(tensor.shape)
+
+    return _fill(tensor, draw)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity of a 2-D tensor: W[i, j] = 1 if i == j else 0 (also when it is not square)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    with backend.array_scope(tensor.array):
+        tensor.array[...] = tensor.xp.eye(*tensor.shape, dtype=tensor.dtype)
+    tensor._version += 1
+    return tensor
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The Dirac delta of a 3-, 4- or 5-D convolution weight (out, in, *kernel), as torch: zeros but
+    W[g * out_g + d, d, *centre] = 1 for each group g < groups and d < min(out_g, in), where
+    out_g = out / groups and centre = kernel // 2, so the convolution copies its inputs, group by group."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out = tensor.shape[0]
+    if out % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_g = out // groups
+    xp = tensor.xp
+    with backend.array_scope(tensor.array):
+        tensor.array[...] = 0
+        d = xp.arange(max(min(out_g, tensor.shape[1]), 0))
+        g = xp.arange(max(groups, 0))
+        rows, cols = (g[:, None] * out_g + d).ravel(), xp.tile(d, g.size)
+        tensor.array[(rows, cols) + tuple(k // 2 for k in tensor.shape[2:])] = 1
+    tensor._version += 1
+    return tensor
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+    """A sparse 2-D matrix (Martens 2010), as torch: W ~ N(0, std^2), then in each column the rows
+    perm[:ceil(sparsity * rows)] of a fresh random permutation of the rows are zeroed. The
+    permutations are argsorts of uniform draws (CuPy's generator has no ``permutation``)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    dt, xp = _draw_dtype(tensor), tensor.xp
+
+    def draw(g: Any) -> Any:
+        w = g.standard_normal((rows, cols), dtype=dt) * dt(std)
+        perms = xp.argsort(g.random((rows, cols)), axis=0)  # column j: a random permutation of the rows
+        w[perms[:num_zeros], xp.arange(cols)] = 0
+        return w
+
+    return _fill(tensor, draw)
+
+
 def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
     """N(mean, std^2) restricted to [a, b] (absolute bounds, as in torch), by rejection
     sampling of the standard normal restricted to [lo, hi] = [(a-mean)/std, (b-mean)/std]."""
