@@ -323,3 +323,30 @@ def test_new_inits_on_the_device(device):
     np.testing.assert_array_equal(ours, torch.nn.init.dirac_(torch.ones(6, 4, 3, 3), groups=2).numpy())
     w = init.sparse_(mc.zeros(10, 7, device=device), 0.25).numpy()
     assert np.all((w == 0).sum(0) == 3)
+
+
+def test_initialisers_take_torchs_argument_names():
+    import inspect
+
+    for name in (
+        "uniform_",
+        "normal_",
+        "constant_",
+        "zeros_",
+        "ones_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "trunc_normal_",
+        "orthogonal_",
+        "eye_",
+        "dirac_",
+        "sparse_",
+    ):
+        ours = list(inspect.signature(getattr(init, name)).parameters)
+        theirs = [p for p in inspect.signature(getattr(torch.nn.init, name)).parameters if p != "generator"]
+        assert ours == theirs, (name, ours, theirs)
+    w = mc.zeros(3, 4)
+    init.kaiming_uniform_(tensor=w, a=1.0)
+    assert (w.numpy() != 0).all()

@@ -38,93 +38,93 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
-    if t.ndim < 2:
-        raise ValueError(f"fan in and fan out need a tensor of at least 2 dimensions, got shape {t.shape}")
-    receptive = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
-    return t.shape[1] * receptive, t.shape[0] * receptive
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    if tensor.ndim < 2:
+        raise ValueError(f"fan in and fan out need a tensor of at least 2 dimensions, got shape {tensor.shape}")
+    receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def _fill(t: Tensor, draw: Any) -> Tensor:
-    """Write ``draw(generator)`` into the memory of ``t`` (same shape, dtype, device), in place
-    like torch: views of ``t`` (``w.data``, ``w[0]``) see it, and its version counter tells
+def _fill(tensor: Tensor, draw: Any) -> Tensor:
+    """Write ``draw(generator)`` into the memory of ``tensor`` (same shape, dtype, device), in place
+    like torch: views of it (``w.data``, ``w[0]``) see it, and its version counter tells
     a backward that kept the old values."""
-    if t.dtype.kind != "f":
-        raise TypeError(f"random initialisation needs a floating point tensor, got {t.dtype}")
-    with backend.array_scope(t.array):  # draws and allocates on t's GPU
-        t.array[...] = t.xp.asarray(draw(random.generator(t.xp)), dtype=t.dtype)
-    t._version += 1
-    return t
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"random initialisation needs a floating point tensor, got {tensor.dtype}")
+    with backend.array_scope(tensor.array):  # draws and allocates on the tensor's GPU
+        tensor.array[...] = tensor.xp.asarray(draw(random.generator(tensor.xp)), dtype=tensor.dtype)
+    tensor._version += 1
+    return tensor
 
 
-def _draw_dtype(t: Tensor) -> Any:
+def _draw_dtype(tensor: Tensor) -> Any:
     """Draw float32 tensors in float32 (half the time and memory of a float64 draw)."""
-    return np.float32 if t.dtype == np.float32 else np.float64
+    return np.float32 if tensor.dtype == np.float32 else np.float64
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    dt = _draw_dtype(t)
-    return _fill(t, lambda g: g.random(t.shape, dtype=dt) * dt(b - a) + dt(a))
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    dt = _draw_dtype(tensor)
+    return _fill(tensor, lambda g: g.random(tensor.shape, dtype=dt) * dt(b - a) + dt(a))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    dt = _draw_dtype(t)
-    return _fill(t, lambda g: g.standard_normal(t.shape, dtype=dt) * dt(std) + dt(mean))
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    dt = _draw_dtype(tensor)
+    return _fill(tensor, lambda g: g.standard_normal(tensor.shape, dtype=dt) * dt(std) + dt(mean))
 
 
-def constant_(t: Tensor, val: float) -> Tensor:
-    t.array[...] = val
-    t._version += 1
-    return t
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    tensor.array[...] = val
+    tensor._version += 1
+    return tensor
 
 
-def zeros_(t: Tensor) -> Tensor:
-    return constant_(t, 0.0)
+def zeros_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 0.0)
 
 
-def ones_(t: Tensor) -> Tensor:
-    return constant_(t, 1.0)
+def ones_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 1.0)
 
 
-def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode {mode!r} not supported, please use one of fan_in, fan_out")
-    fan = _calculate_fan_in_and_fan_out(t)[0 if mode == "fan_in" else 1]
+    fan = _calculate_fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def _empty_noop(t: Tensor) -> bool:
-    if 0 in t.shape:
+def _empty_noop(tensor: Tensor) -> bool:
+    if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return True
     return False
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015)."""
-    if _empty_noop(t):
-        return t
-    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
-    return uniform_(t, -bound, bound)
+    if _empty_noop(tensor):
+        return tensor
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan)."""
-    if _empty_noop(t):
-        return t
-    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
+    if _empty_noop(tensor):
+        return tensor
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound)
+    return uniform_(tensor, -bound, bound)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1) -> Tensor:
@@ -204,13 +204,13 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
     return _fill(tensor, draw)
 
 
-def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
     """N(mean, std^2) restricted to [a, b] (absolute bounds, as in torch), by rejection
     sampling of the standard normal restricted to [lo, hi] = [(a-mean)/std, (b-mean)/std]."""
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
     lo, hi = (a - mean) / std, (b - mean) / std
-    return _fill(t, lambda g: mean + std * truncated_standard_normal(g, t.shape, lo, hi, t.xp))
+    return _fill(tensor, lambda g: mean + std * truncated_standard_normal(g, tensor.shape, lo, hi, tensor.xp))
 
 
 def _phi_between(lo: float, hi: float) -> float:
