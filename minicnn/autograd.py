@@ -432,14 +432,15 @@ class Tensor:
             return self
         return self._record_inplace(lambda old: getattr(old, f"__{op}__")(other), f"__i{op}__")
 
-    def _record_inplace(self, compute: Any, what: str) -> Tensor:
+    def _record_inplace(self, compute: Any, what: str, written: bool = False) -> Tensor:
         """An in-place write that autograd records. The op runs out of place on a copy of the
         old value (so its backward keeps what it needs), the result is written into this
         tensor's memory, and a new tensor on that memory becomes the op's output. Ops given
         this tensor afterwards use that output (``_latest``); graph nodes recorded before keep
         the old value's history, as torch's version-tracked graph does. Refused like torch: a
         leaf that requires grad, or a view of one; a result of another shape, or of a dtype
-        that cannot be cast back."""
+        that cannot be cast back. ``written``: the memory already holds the result (a base
+        re-described after a write through its view), only the graph changes."""
         base = self
         while base is not None:
             if base.is_leaf and base.requires_grad:
@@ -453,9 +454,10 @@ class Tensor:
             if not np.can_cast(out.dtype, self.dtype, "same_kind"):
                 raise RuntimeError(f"{what}: result type {out.dtype} can't be cast to the output type {self.dtype}")
             out = _ops.astype(out, self.dtype)
-        _check_writable(self.array, what)
-        with backend.array_scope(self.array):
-            self.array[...] = out.array
+        if not written:
+            _check_writable(self.array, what)
+            with backend.array_scope(self.array):
+                self.array[...] = out.array
         self._version += 1
         self._vc[1] = self._vc[0]  # views of this memory computed before now are stale
         out.array = self.array
@@ -471,7 +473,7 @@ class Tensor:
             # CopySlices); recorded on y the same way, so y (and its base, if y is a view) go on
             base = _latest(self._view_of)
             base._graph_version = base._vc[1]  # the index_put below describes the new values
-            base._record_inplace(lambda old: _ops.index_put(old, self._view_index, out), what)
+            base._record_inplace(lambda old: _ops.index_put(old, self._view_index, out), what, written=True)
             out._graph_version = out._version
         return out
 
@@ -780,7 +782,7 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         fn = cls(**params)
         tensors = _as_tensors(inputs, cls.__name__)
-        needs = tuple(t.requires_grad for t in tensors)
+        needs = tuple(t._requires_grad for t in tensors)  # (the latest tensors: _as_tensors)
         fn.requires_grad = _grad_enabled and any(needs)
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
@@ -940,7 +942,7 @@ def _topological_order(root: Tensor) -> list[Tensor]:
                 "pass retain_graph=True to the first backward() call"
             )
         for inp in fn.inputs:
-            if inp.requires_grad and id(inp) not in visited:
+            if inp._requires_grad and id(inp) not in visited:
                 stack.append((inp, False))
     return order
 
@@ -1036,26 +1038,26 @@ def _backward_step(t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int
     """Give ``g`` = dL/dt to a leaf's ``.grad``, or pass it through ``t``'s op to its inputs."""
     fn = t.grad_fn
     if fn is None:
-        if t.grad is None:
+        if t._grad is None:
             base = _base_id(g)
             if base in leaf_bases:
                 g = g.copy()
                 base = id(g)
             leaf_bases.add(base)
-            t.grad = Tensor(g)
-        elif _writable(t.grad.array):
-            t.grad.array += g  # the leaf owns this memory (see above): accumulate in place
+            t._grad = Tensor(g)
+        elif _writable(t._grad.array):
+            t._grad.array += g  # the leaf owns this memory (see above): accumulate in place
         else:
-            t.grad.array = t.grad.array + g
+            t._grad.array = t._grad.array + g
         return
     if t._retain_grad:
-        t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.array + g)
+        t._grad = Tensor(g.copy()) if t._grad is None else Tensor(t._grad.array + g)
     _check_saved(fn, t)
     in_grads = fn.backward(g)
     if not isinstance(in_grads, tuple):
         in_grads = (in_grads,)
     for inp, gi in zip(fn.inputs, in_grads):
-        if gi is None or not inp.requires_grad:
+        if gi is None or not inp._requires_grad:
             continue
         if gi.shape != inp.array.shape:
             raise RuntimeError(
