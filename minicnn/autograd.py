@@ -96,10 +96,34 @@ def _as_array(data: Any, dtype: Any = None, device: Any = None):
         else:
             arr = np.asarray(data)
             if arr.dtype == np.float64:
-                arr = arr.astype(DEFAULT_DTYPE)
+                arr = arr.astype(_sequence_dtype(data))
     if arr.dtype.kind in "OUSVM":  # objects, strings, bytes, datetimes: not numbers
         raise TypeError(f"a tensor holds numbers or bools; got {type(data).__name__} of dtype {arr.dtype}")
     return arr
+
+
+def _sequence_dtype(data: Any) -> np.dtype:
+    """torch's dtype for a (nested) sequence that NumPy made float64: every Python float counts
+    as the default float32, a Python int as int64, a NumPy scalar as its own dtype, and the
+    highest category (bool < int < float) decides among them (``[np.float64(1), 2.0]`` is
+    float64, ``[np.float16(1), 2]`` float16, ``[1.5, 2.0]`` float32)."""
+    if not isinstance(data, (list, tuple)):
+        return np.dtype(DEFAULT_DTYPE)  # a Python float
+    kinds: set[type] = set()
+    stack = [data]
+    while stack:
+        seq = stack.pop()
+        kinds.update(map(type, seq))
+        stack.extend(item for item in seq if isinstance(item, (list, tuple)))
+    scalars = [np.dtype(k) for k in kinds if issubclass(k, np.generic)]
+    if not scalars:
+        return np.dtype(DEFAULT_DTYPE)
+    dtypes = scalars + [
+        np.dtype(d) for k, d in ((float, DEFAULT_DTYPE), (int, np.int64), (bool, np.bool_)) if k in kinds
+    ]
+    category = {"b": 0, "i": 1, "u": 1, "f": 2}
+    top = max(category.get(d.kind, 2) for d in dtypes)
+    return np.result_type(*[d for d in dtypes if category.get(d.kind, 2) == top])
 
 
 class Tensor:
@@ -118,11 +142,12 @@ class Tensor:
     _view_of: Tensor | None = None  # the input this tensor is a view of (made by an op)
     _view_index: Any = None  # for a view made by basic indexing (x[i], x[a:b]): the index
     _hooks: dict[int, Any] | None = None  # register_hook's functions
+    _grad_fn: Function | None = None  # the op that made it (grad_fn)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         self.array = _as_array(data, dtype, device)
         self._grad: Tensor | None = None
-        self.grad_fn: Function | None = None
+        self._grad_fn: Function | None = None
         self._requires_grad = False
         self._retain_grad = False
         self.requires_grad = requires_grad
@@ -169,13 +194,19 @@ class Tensor:
             raise RuntimeError("requires_grad can only be switched off on leaf tensors; use .detach()")
         self._requires_grad = bool(flag)
 
-    def requires_grad_(self, flag: bool = True) -> Tensor:
-        self.requires_grad = flag
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
         return self
 
     @property
+    def grad_fn(self) -> Function | None:
+        """The op that made this tensor (None for a leaf); read through an alias of a tensor that a
+        recorded in-place op rewrote, the op of the result, as torch's single tensor object shows."""
+        return self._grad_fn if self._superseded_by is None else _latest(self)._grad_fn
+
+    @property
     def is_leaf(self) -> bool:
-        return _latest(self).grad_fn is None
+        return _latest(self)._grad_fn is None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -269,7 +300,7 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         self = _latest(self)
-        self.grad_fn = None
+        self._grad_fn = None
         self._requires_grad = False
         return self
 
@@ -348,27 +379,18 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    def backward(self, grad: Any = None, retain_graph: bool = False, *, gradient: Any = None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient=`` is torch's name
-        for ``grad``)."""
-        self = _latest(self)
-        grad = gradient if grad is None else grad
-        if self._vc is not None and self._vc[1] > self._graph_version:
-            raise _stale("backward", self)
-        if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        with backend.array_scope(self.array):
-            if grad is None:
-                if self.array.size != 1:
-                    raise RuntimeError(
-                        f"grad can be implicitly created only for scalar outputs, got shape {self.shape}"
-                    )
-                g = self.xp.ones_like(self.array)
-            else:
-                g = self.xp.array(_as_array(grad, dtype=self.dtype), copy=True)
-                if g.shape != self.array.shape:
-                    raise ValueError(f"backward: grad has shape {g.shape}, expected {self.shape}")
-        run_backward(self, g, retain_graph)
+    def backward(
+        self,
+        grad: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+        *,
+        gradient: Any = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, or with ``inputs`` only into
+        those tensors' (leaves or not). ``gradient=`` is torch's name for ``grad``."""
+        backward(self, gradient if grad is None else grad, retain_graph, create_graph, inputs)
 
     # -- arithmetic: defined in minicnn.ops, bound here --------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -465,8 +487,8 @@ class Tensor:
         out._view_of, out._view_index = self._view_of, self._view_index
         out._graph_version = out._version
         out._retain_grad, self._retain_grad = self._retain_grad, False
-        if out.grad_fn is not None:
-            out.grad_fn.out_version = out._version
+        if out._grad_fn is not None:
+            out._grad_fn.out_version = out._version
         self._superseded_by = out
         if self._view_of is not None and self._view_index is not None:
             # a write through y[index]: y's own history must now say y[index] = out (torch's
@@ -621,11 +643,19 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- methods that forward to minicnn.ops ---------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
-        return _ops.sum(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
+    def sum(
+        self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None, *, dtype: Any = None
+    ) -> Tensor:
+        """Sum over ``axis`` (``dim``); with ``dtype`` the tensor is cast first, as torch's."""
+        x = self if dtype is None else self.to(dtype)
+        return _ops.sum(x, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
-        return _ops.mean(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
+    def mean(
+        self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None, *, dtype: Any = None
+    ) -> Tensor:
+        """Mean over ``axis`` (``dim``); with ``dtype`` the tensor is cast first, as torch's."""
+        x = self if dtype is None else self.to(dtype)
+        return _ops.mean(x, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
 
     def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
         return _ops.max(self, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
@@ -799,7 +829,7 @@ class Function:
         out = Tensor.__new__(Tensor)
         out.array, out._grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
-        out.grad_fn = None
+        out._grad_fn = None
         if getattr(y, "base", None) is not None:  # a view of an input shares its version counter
             base = _base_id(y)
             for t in tensors:
@@ -810,7 +840,7 @@ class Function:
         if fn.requires_grad:
             fn.inputs = tensors
             fn.out_version = out._graph_version = out._version
-            out.grad_fn = fn
+            out._grad_fn = fn
         return out
 
     def forward(self, *xs: Any) -> Any:
@@ -916,14 +946,14 @@ def _records(t: Tensor, other: Any) -> bool:
     return _grad_enabled and (t.requires_grad or (isinstance(other, Tensor) and _latest(other).requires_grad))
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from ``root`` that need a gradient, each after all of its inputs
+def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Tensors reachable from ``roots`` that need a gradient, each after all of its inputs
     (iterative post-order depth-first search, so graph depth is not limited by Python's
     stack). A tensor's "done" marker sits below its inputs on the stack, so it is emitted
     only once every input's subgraph has been."""
     order: list[Tensor] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
     while stack:
         t, done = stack.pop()
         if done:
@@ -933,7 +963,7 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(t))
         stack.append((t, True))
-        fn = t.grad_fn
+        fn = t._grad_fn
         if fn is None:
             continue
         if getattr(fn, "released", False):
@@ -987,23 +1017,70 @@ def _check_saved(fn: Function, out: Tensor) -> None:
             )
 
 
-def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
-    """Walk the graph from ``root`` backwards, summing gradients per tensor.
+def run_backward(
+    roots: Sequence[Tensor],
+    grads_in: Sequence[Any],
+    retain_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+    capture: bool = False,
+) -> dict[int, Any]:
+    """Walk the graph from ``roots`` (seeded with ``grads_in``) backwards, summing gradients
+    per tensor.
+
+    Without ``inputs``, every leaf that requires grad gets its gradient added to ``.grad``
+    (``Tensor.backward``). With ``inputs``, only those tensors get it (non-leaves too) and
+    only the part of the graph that leads to them runs (``backward(inputs=...)``). With
+    ``capture`` (``minicnn.autograd.grad``) no leaf's ``.grad`` is touched: the gradients of
+    ``inputs`` are returned, keyed by ``id``. ``retain_grad()`` tensors keep theirs in all
+    three cases, as in torch.
 
     Backward functions never modify their incoming gradient, but may pass it on unchanged
     or as a view (``Add`` hands ``gy`` to both inputs). Leaves store their gradient without
     a copy unless its memory already backs another leaf's ``.grad`` from this pass, so no
     two ``.grad`` arrays ever share memory.
     """
-    grads: dict[int, Any] = {id(root): grad}
+    grads: dict[int, Any] = {}
+    for root, g in zip(roots, grads_in):
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+    order = _topological_order(roots)
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    needed = None  # with inputs: the tensors whose gradient flows on to one of them
+    if wanted is not None:
+        needed = set()
+        for t in order:  # inputs before the ops that use them
+            fn = t._grad_fn
+            if id(t) in wanted or (fn is not None and any(id(i) in needed for i in fn.inputs)):
+                needed.add(id(t))
+    store = None if wanted is None else set() if capture else wanted  # whose .grad may be written
+    captured: dict[int, Any] = {}
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
-    for t in reversed(_topological_order(root)):
+    for t in reversed(order):
         g = grads.pop(id(t), None)
-        if g is not None:
-            with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
-                if t._hooks:
-                    g = _run_hooks(t, g)
-                _backward_step(t, g, grads, leaf_bases, retain_graph)
+        if g is None or (needed is not None and id(t) not in needed):
+            continue
+        with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
+            if t._hooks:
+                g = _run_hooks(t, g)
+            if capture and id(t) in wanted:
+                captured[id(t)] = g
+            _backward_step(t, g, grads, leaf_bases, retain_graph, store)
+    return captured
+
+
+def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
+    """``t.grad += g``; a first gradient is kept without a copy unless its memory already
+    backs another ``.grad`` from this pass (``leaf_bases``)."""
+    if t._grad is None:
+        base = _base_id(g)
+        if base in leaf_bases:
+            g = g.copy()
+            base = id(g)
+        leaf_bases.add(base)
+        t._grad = Tensor(g)
+    elif _writable(t._grad.array):
+        t._grad.array += g  # this tensor owns the memory (see above): accumulate in place
+    else:
+        t._grad.array = t._grad.array + g
 
 
 def _run_hooks(t: Tensor, g: Any) -> Any:
@@ -1034,24 +1111,19 @@ class _HookHandle:
         self.remove()
 
 
-def _backward_step(t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool) -> None:
-    """Give ``g`` = dL/dt to a leaf's ``.grad``, or pass it through ``t``'s op to its inputs."""
-    fn = t.grad_fn
-    if fn is None:
-        if t._grad is None:
-            base = _base_id(g)
-            if base in leaf_bases:
-                g = g.copy()
-                base = id(g)
-            leaf_bases.add(base)
-            t._grad = Tensor(g)
-        elif _writable(t._grad.array):
-            t._grad.array += g  # the leaf owns this memory (see above): accumulate in place
-        else:
-            t._grad.array = t._grad.array + g
-        return
-    if t._retain_grad:
+def _backward_step(
+    t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool, store: set[int] | None
+) -> None:
+    """Add ``g`` = dL/dt to ``t.grad`` where it belongs there (a leaf, when ``store`` is None;
+    else ``t`` in ``store``; or a ``retain_grad()`` tensor), and pass it through ``t``'s op to
+    its inputs."""
+    fn = t._grad_fn
+    if (fn is None and store is None) or (store is not None and id(t) in store):
+        _accumulate(t, g, leaf_bases)
+    elif fn is not None and t._retain_grad:
         t._grad = Tensor(g.copy()) if t._grad is None else Tensor(t._grad.array + g)
+    if fn is None:
+        return
     _check_saved(fn, t)
     in_grads = fn.backward(g)
     if not isinstance(in_grads, tuple):
@@ -1070,6 +1142,117 @@ def _backward_step(t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int
         grads[key] = gi if key not in grads else grads[key] + gi
     if not retain_graph:
         fn.release()
+
+
+def _seeds(outputs: Any, grads: Any, what: str) -> tuple[list[Tensor], list[Any]]:
+    """The latest tensors of ``outputs`` (one or a sequence) and their seed gradients (ones
+    for a one-element output given no gradient)."""
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if grads is None or isinstance(grads, Tensor) or not isinstance(grads, (tuple, list)):
+        grads = [grads] * len(outs) if grads is None else [grads]
+    if len(grads) != len(outs):
+        raise RuntimeError(f"{what}: got {len(grads)} gradients for {len(outs)} outputs")
+    roots, seeds = [], []
+    for i, (out, g) in enumerate(zip(outs, grads)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{what}: outputs must be tensors, got {type(out).__name__}")
+        out = _latest(out)
+        if out._vc is not None and out._vc[1] > out._graph_version:
+            raise _stale(what, out)
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        with backend.array_scope(out.array):
+            if g is None:
+                if out.array.size != 1:
+                    raise RuntimeError(f"grad can be implicitly created only for scalar outputs, got shape {out.shape}")
+                seed = out.xp.ones_like(out.array)
+            else:
+                seed = out.xp.array(_as_array(g, dtype=out.dtype), copy=True)
+                if seed.shape != out.array.shape:
+                    raise ValueError(f"{what}: grad has shape {seed.shape}, expected {out.shape}")
+        roots.append(out)
+        seeds.append(seed)
+    return roots, seeds
+
+
+def _check_graph_flags(create_graph: bool, what: str) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            f"{what}: create_graph=True (higher-order gradients) is not supported: minicnn's backward "
+            "functions run on raw arrays and record no graph"
+        )
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """torch.autograd.backward: the sum of ``tensors``' gradients (each seeded with its entry of
+    ``grad_tensors``; ones for one-element tensors) accumulated into every leaf's ``.grad``, or
+    with ``inputs`` (a tensor or a sequence) only into those tensors'."""
+    _check_graph_flags(create_graph, "backward")
+    roots, seeds = _seeds(tensors, grad_tensors, "backward")
+    if inputs is not None:
+        inputs = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    run_backward(roots, seeds, bool(retain_graph), inputs)
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """torch.autograd.grad: the gradients of the sum of ``outputs`` (seeded by ``grad_outputs``)
+    with respect to each of ``inputs``, returned as a tuple; no leaf's ``.grad`` changes.
+    An input the outputs do not depend on raises, or gives None with ``allow_unused=True``
+    (zeros with ``materialize_grads=True``)."""
+    _check_graph_flags(create_graph, "grad")
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True is not supported")
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False."
+        )
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
+    roots, seeds = _seeds(outputs, grad_outputs, "grad")
+    wrt = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
+    for t in wrt:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    captured = run_backward(roots, seeds, bool(retain_graph), wrt, capture=True)
+    result: list[Tensor | None] = []
+    for i, t in enumerate(wrt):
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+        if g is None and materialize_grads:
+            g = t.xp.zeros_like(t.array)
+        result.append(None if g is None else Tensor(g.copy() if _shares(g, captured, id(t)) else g))
+    return tuple(result)
+
+
+def _shares(g: Any, captured: dict[int, Any], key: int) -> bool:
+    """Whether ``g`` has memory in common with another captured gradient (then it is copied,
+    so that no two returned gradients alias)."""
+    base = _base_id(g)
+    return any(k != key and _base_id(other) == base for k, other in captured.items())
 
 
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)

@@ -188,14 +188,27 @@ def _fsync_directory(directory: str) -> None:
 
 
 # -- loading ------------------------------------------------------------------------------
-def load(f: str | os.PathLike | IO[bytes]) -> Any:
+def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool | None = None) -> Any:
     """Read a checkpoint written by :func:`save` from a path or a binary file object. Never
     unpickles; raises :class:`CheckpointError` (a ValueError naming the file) for anything that
-    is not a valid checkpoint."""
+    is not a valid checkpoint.
+
+    ``map_location`` (None, or a device string such as ``"cpu"`` or ``"cuda:0"``) is where
+    Tensors and Parameters in the checkpoint are put; None means the CPU, where :func:`save`
+    left them. Plain arrays (state dicts) stay host NumPy
+    arrays, as ``state_dict()`` gives them. ``weights_only`` is torch's flag, accepted and
+    ignored: loading never runs code whatever it says."""
+    if map_location is not None:
+        if not isinstance(map_location, str):
+            raise TypeError(
+                f"mc.load: map_location must be None or a device string ('cpu', 'cuda', 'cuda:1'), got "
+                f"{type(map_location).__name__} (checkpoints hold CPU data, so there is nothing to remap)"
+            )
+        backend.parse_device(map_location)
     if not _is_file_object(f, "read"):
         path = os.fsdecode(os.fspath(f))
         with open(path, "rb") as stream:
-            return _load_stream(stream, path)
+            return _move(_load_stream(stream, path), map_location)
     if isinstance(f, io.TextIOBase):
         raise TypeError("mc.load: the file object is in text mode; open it in binary mode ('rb')")
     name = getattr(f, "name", None)
@@ -203,7 +216,27 @@ def load(f: str | os.PathLike | IO[bytes]) -> Any:
     seekable = getattr(f, "seekable", None)
     if seekable is None or not seekable():
         f = io.BytesIO(f.read())  # zip archives are read from the end: the stream must seek
-    return _load_stream(f, where)
+    return _move(_load_stream(f, where), map_location)
+
+
+def _move(obj: Any, device: str | None) -> Any:
+    """``obj`` with every Tensor (Parameters stay Parameters) on ``device``; None: unchanged."""
+    if device is None or backend.parse_device(device)[0] == "cpu":
+        return obj
+    if isinstance(obj, Tensor):
+        moved = obj.to(device)
+        if type(obj) is not Tensor:  # a Parameter
+            moved = type(obj)(moved.array, requires_grad=obj.requires_grad)
+        return moved
+    if isinstance(obj, dict):
+        out = type(obj)() if isinstance(obj, OrderedDict) else {}
+        for k, v in obj.items():
+            out[k] = _move(v, device)
+        return out
+    if isinstance(obj, (list, tuple)):
+        items = [_move(v, device) for v in obj]
+        return items if isinstance(obj, list) else tuple(items)
+    return obj
 
 
 def _load_stream(stream: IO[bytes], where: str) -> Any:

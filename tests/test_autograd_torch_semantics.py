@@ -470,3 +470,199 @@ def test_softmax_without_dim_takes_torchs_deprecated_choice(shape):
         with pytest.warns(UserWarning, match="Implicit dimension"):
             want = theirs(torch.tensor(x))
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+# -- backward(inputs=...), autograd.backward and autograd.grad ----------------------------------
+
+
+def _graph(lib, arrays):
+    """x, w, b leaves; y = relu(x @ w) * 2 (retains grad); out1 = (y * b).sum(); out2 = (y ** 2).mean()."""
+    x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+    y = (x @ w).relu() * 2
+    y.retain_grad()
+    return (x, w, b), y, (y * b).sum(), (y**2).mean()
+
+
+@SETTINGS
+@given(
+    n=st.integers(1, 4),
+    k=st.integers(1, 4),
+    m=st.integers(1, 4),
+    which=st.lists(st.sampled_from(["x", "w", "b", "y"]), min_size=1, max_size=3, unique=True),
+    seed=st.integers(0, 2**16),
+)
+def test_backward_with_inputs_fills_only_those_grads(n, k, m, which, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in ((n, k), (k, m), (n, m))]
+    got = {}
+    for lib in (mc, torch):
+        leaves, y, out1, _ = _graph(lib, arrays)
+        named = dict(zip("xwb", leaves), y=y)
+        out1.backward(inputs=[named[w] for w in which])
+        got[lib] = {name: None if t.grad is None else np.asarray(t.grad.numpy()) for name, t in named.items()}
+    for name in "xwby":
+        ours, theirs = got[mc][name], got[torch][name]
+        assert (ours is None) == (theirs is None), name
+        if ours is not None:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(
+    n=st.integers(1, 4),
+    k=st.integers(1, 4),
+    m=st.integers(1, 4),
+    which=st.lists(st.sampled_from(["x", "w", "b", "y"]), min_size=1, max_size=4, unique=True),
+    two_outputs=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_autograd_grad_equals_torch_and_leaves_grad_alone(n, k, m, which, two_outputs, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in ((n, k), (k, m), (n, m))]
+    seeds = [rng.standard_normal(()), rng.standard_normal(())]
+    results = {}
+    for lib in (mc, torch):
+        leaves, y, out1, out2 = _graph(lib, arrays)
+        named = dict(zip("xwb", leaves), y=y)
+        outputs = [out1, out2] if two_outputs else out1
+        grad_outputs = [lib.tensor(s) for s in seeds] if two_outputs else None
+        grads = lib.autograd.grad(outputs, [named[w] for w in which], grad_outputs, allow_unused=True)
+        assert all(t.grad is None for t in leaves)  # no leaf's .grad is written
+        results[lib] = (
+            [None if g is None else np.asarray(g.numpy()) for g in grads],
+            None if y.grad is None else np.asarray(y.grad.numpy()),
+        )
+    (ours, ours_y), (theirs, theirs_y) = results[mc], results[torch]
+    for g_m, g_t in zip(ours, theirs):
+        assert (g_m is None) == (g_t is None)
+        if g_m is not None:
+            np.testing.assert_allclose(g_m, g_t, rtol=1e-12, atol=1e-12)
+    assert (ours_y is None) == (theirs_y is None)  # retain_grad() still holds, where y is on the way
+    if ours_y is not None:
+        np.testing.assert_allclose(ours_y, theirs_y, rtol=1e-12, atol=1e-12)
+
+
+def test_autograd_grad_unused_inputs_hooks_and_errors_as_torch():
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        out = (x * x).sum()
+        with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+            lib.autograd.grad(out, [a], retain_graph=True)
+        ga, gx = lib.autograd.grad(out, [a, x], allow_unused=True, retain_graph=True)
+        assert ga is None and np.allclose(gx.numpy(), [2, 4, 6])
+        ga, _ = lib.autograd.grad(out, [a, x], materialize_grads=True, retain_graph=True)
+        assert np.array_equal(ga.numpy(), [0.0, 0.0])
+        with pytest.raises(ValueError, match="allow_unused"):
+            lib.autograd.grad(out, [x], allow_unused=False, materialize_grads=True)
+        handle = x.register_hook(lambda g: g * 10)  # an input's hook runs before its gradient is returned
+        (gx,) = lib.autograd.grad(out, x, retain_graph=True)
+        assert np.allclose(gx.numpy(), [20, 40, 60])
+        handle.remove()
+        with pytest.raises(RuntimeError, match="only for scalar outputs"):
+            lib.autograd.grad(x * 3, x)
+        (gx,) = lib.autograd.grad(x * 3, x, grad_outputs=lib.ones(3, dtype=x.dtype))
+        assert np.allclose(gx.numpy(), 3)
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            lib.autograd.grad(lib.ones(2).sum(), [x])
+        with pytest.raises(RuntimeError, match="cannot be empty"):
+            (x * 3).sum().backward(inputs=[])
+        assert x.grad is None
+
+
+def test_backward_with_inputs_skips_the_rest_of_the_graph():
+    """Only the ops between the output and ``inputs`` run: a hook on a tensor off that path
+    is not called, as in torch."""
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        calls = []
+        h = (w * 2).relu()
+        h.register_hook(lambda g, calls=calls: calls.append("h"))
+        (x * h).sum().backward(inputs=[x])
+        assert calls == [] and w.grad is None and np.allclose(x.grad.numpy(), [6, 8])
+
+
+def test_autograd_grad_results_do_not_alias():
+    """``a + b`` hands one gradient array to both inputs; the two returned gradients must not
+    share memory (writing one would change the other)."""
+    a = mc.tensor([1.0, 2.0], requires_grad=True)
+    b = mc.tensor([3.0, 4.0], requires_grad=True)
+    ga, gb = mc.autograd.grad((a + b) * 1.0, [a, b], grad_outputs=mc.ones(2))
+    ga.array += 1
+    assert np.array_equal(gb.numpy(), [1.0, 1.0])
+
+
+def test_create_graph_is_refused_clearly():
+    x = mc.tensor([1.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        (x * x).sum().backward(create_graph=True)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        mc.autograd.grad((x * x).sum(), x, create_graph=True)
+
+
+def test_autograd_backward_sums_several_outputs_as_torch():
+    grads = {}
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y1, y2 = x * 3, (x * x).sum()
+        lib.autograd.backward([y1, y2], [lib.tensor([1.0, 2.0, 3.0], dtype=x.dtype), None])
+        grads[lib] = x.grad.numpy()
+    np.testing.assert_allclose(grads[mc], grads[torch])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [np.float64(1.0), np.float64(2.0)],
+        [np.float32(1.0), 2.0],
+        [1, np.float64(2.0)],
+        [[np.float64(1.0)], [2.0]],
+        [(1.0,), (np.float64(2.0),)],
+        [np.int32(1), 2.0],
+        [np.int32(1), 2],
+        [np.float16(1.0), 2],
+        [np.float16(1.0), 2.0],
+        [np.float16(1.0), np.float32(2.0)],
+        [True, np.int8(3)],
+        [np.uint8(1), 2.5],
+        [1.5, 2],
+        [[1.5], [2.5]],
+    ],
+)
+def test_tensor_from_a_list_with_numpy_scalars_takes_torchs_dtype(data):
+    """A NumPy scalar in a list keeps its dtype, a Python float counts as float32: torch's rule."""
+    expected = torch.tensor(data).dtype
+    got = mc.tensor(data)
+    assert str(got.dtype) == str(expected).removeprefix("torch.")
+    np.testing.assert_array_equal(got.numpy(), torch.tensor(data).numpy())
+
+
+def test_reductions_take_torchs_dtype_and_requires_grad_keyword():
+    x = mc.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    for name in ("sum", "mean"):
+        y = getattr(x, name)(dtype=mc.float64)
+        t = getattr(torch.tensor([1.0, 2.0, 4.0]), name)(dtype=torch.float64)
+        assert y.dtype == np.float64 and y.item() == t.item()
+        y.backward()
+        assert x.grad.dtype == np.float32
+        x.grad = None
+    w = mc.zeros(2).requires_grad_(requires_grad=True)
+    assert w.requires_grad
+
+
+def test_grad_fn_through_an_old_name_is_the_results():
+    """torch has one tensor object, so ``z = y; y += 1`` leaves ``z.grad_fn`` the addition's;
+    minicnn's old object reports its result's node too."""
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y
+    mul = y.grad_fn
+    y += 1
+    assert z.grad_fn is y.grad_fn and z.grad_fn is not mul
+    assert "Add" in repr(z) and not z.is_leaf
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = tx * 2
+    tz = ty
+    ty += 1
+    assert tz.grad_fn is ty.grad_fn and type(tz.grad_fn).__name__.startswith("Add")

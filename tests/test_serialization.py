@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -493,3 +494,31 @@ def test_flipped_byte_in_array_data_is_detected(compress, tmp_path, loader):
 def test_checkpoint_error_is_a_value_error():
     assert issubclass(CheckpointError, ValueError)
     assert serialization.load is mc.load and serialization.save is mc.save
+
+
+@pytest.mark.parametrize("device", devices())
+def test_load_map_location_puts_tensors_on_the_device(tmp_path, device):
+    """torch.load's map_location: Tensors and Parameters land on that device (Parameters stay
+    Parameters); plain arrays, as state_dict() gives them, stay host NumPy."""
+    where = mc.zeros(1, device=device).device
+    path = tmp_path / "ck.npz"
+    p = mc.nn.Parameter(mc.tensor([1.0, 2.0]))
+    mc.save({"p": p, "t": [mc.tensor([3.0])], "a": np.ones(2), "n": 4}, path)
+    out = mc.load(path, map_location=device, weights_only=True)
+    assert isinstance(out["p"], mc.nn.Parameter) and out["p"].requires_grad and out["p"].device == where
+    assert out["t"][0].device == where and np.array_equal(out["t"][0].numpy(), [3.0])
+    assert isinstance(out["a"], np.ndarray) and out["n"] == 4
+    with open(path, "rb") as f:
+        assert mc.load(f, map_location=device)["p"].device == where
+
+
+def test_load_map_location_errors():
+    buf = io.BytesIO()
+    mc.save({"x": mc.tensor([1.0])}, buf)
+    buf.seek(0)
+    with pytest.raises(ValueError, match="unknown device"):
+        mc.load(buf, map_location="tpu")
+    with pytest.raises(TypeError, match="map_location"):
+        mc.load(buf, map_location={"cuda:1": "cuda:0"})
+    buf.seek(0)
+    assert mc.load(buf, map_location="cpu")["x"].device == "cpu"
