@@ -789,6 +789,219 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self
 
+    # -- torch's other spellings, comparisons and factories as methods ---------------------
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """``self / other``; ``rounding_mode="floor"`` is ``//`` (no derivative, as in torch)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
+
+    def neg(self) -> Tensor:
+        return -self
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return self // other
+
+    def remainder(self, other: Any) -> Tensor:
+        return self % other
+
+    subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
+
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+        return _ops.clip(self, min, None)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        return _ops.clip(self, None, max)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``value`` where ``mask`` (a bool tensor) is True, else self, broadcast together;
+        differentiable in self and in a tensor ``value`` (0-d), as torch's."""
+        mask = mask if isinstance(mask, Tensor) else Tensor(mask, device=self.device)
+        if mask.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise RuntimeError(
+                f"masked_fill only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)"
+            )
+        value = value.to(self.dtype) if isinstance(value, Tensor) else value
+        return _ops.where(mask, value, self)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        t = _latest(self)
+        shape = np.broadcast_shapes(tuple(mask.shape if isinstance(mask, Tensor) else np.shape(mask)), t.shape)
+        if shape != t.shape:
+            raise RuntimeError(f"masked_fill_: output with shape {t.shape} doesn't match the broadcast shape {shape}")
+        if not _records(t, value):
+            return t.copy_(t.detach().masked_fill(mask, value.detach() if isinstance(value, Tensor) else value))
+        return t._record_inplace(lambda old: old.masked_fill(mask, value), "masked_fill_")
+
+    def eq(self, other: Any) -> Tensor:
+        return self == other
+
+    def ne(self, other: Any) -> Tensor:
+        return self != other
+
+    def lt(self, other: Any) -> Tensor:
+        return self < other
+
+    def le(self, other: Any) -> Tensor:
+        return self <= other
+
+    def gt(self, other: Any) -> Tensor:
+        return self > other
+
+    def ge(self, other: Any) -> Tensor:
+        return self >= other
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def equal(self, other: Tensor) -> bool:
+        """True if both have the same shape and the same values (torch.equal)."""
+        return self.shape == other.shape and bool((self == other).all())
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        b = other.array if isinstance(other, Tensor) else other
+        with backend.array_scope(self.array):
+            return Tensor(self.xp.isclose(self.array, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def _unary_test(self, name: str) -> Tensor:
+        with backend.array_scope(self.array):
+            return Tensor(getattr(self.xp, name)(self.array))
+
+    def isnan(self) -> Tensor:
+        return self._unary_test("isnan")
+
+    def isinf(self) -> Tensor:
+        return self._unary_test("isinf")
+
+    def isfinite(self) -> Tensor:
+        return self._unary_test("isfinite")
+
+    def logical_not(self) -> Tensor:
+        return self._unary_test("logical_not")
+
+    def _logical(self, other: Any, name: str) -> Tensor:
+        b = other.array if isinstance(other, Tensor) else other
+        with backend.array_scope(self.array):
+            return Tensor(getattr(self.xp, name)(self.array, b))
+
+    def logical_and(self, other: Any) -> Tensor:
+        return self._logical(other, "logical_and")
+
+    def logical_or(self, other: Any) -> Tensor:
+        return self._logical(other, "logical_or")
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return self._logical(other, "logical_xor")
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """Indices of the non-zero elements: an (n, ndim) int64 tensor, or a tuple of ndim (n,)
+        tensors with ``as_tuple``. Its size depends on the data, so on a GPU it waits for it."""
+        with backend.array_scope(self.array):
+            idx = self.xp.nonzero(self.array if self.ndim else self.array.reshape(1))
+            if as_tuple:
+                return tuple(Tensor(i.astype(np.int64)) for i in idx)
+            if self.ndim == 0:  # (1, 0) or (0, 0), as torch
+                return Tensor(self.xp.zeros((len(idx[0]), 0), np.int64))
+            return Tensor(self.xp.stack(idx, axis=1).astype(np.int64))
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        with backend.array_scope(self.array):
+            return Tensor(self.xp.asarray(self.xp.count_nonzero(self.array, axis=dim), dtype=np.int64))
+
+    def _new(self, make: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+        out = make(self.dtype if dtype is None else dtype, self.device if device is None else device)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import zeros  # noqa: PLC0415
+
+        return self._new(lambda dt, dev: zeros(*size, dtype=dt, device=dev), dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import ones  # noqa: PLC0415
+
+        return self._new(lambda dt, dev: ones(*size, dtype=dt, device=dev), dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        from .creation import empty  # noqa: PLC0415
+
+        return self._new(lambda dt, dev: empty(*size, dtype=dt, device=dev), dtype, device, requires_grad)
+
+    def new_full(
+        self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        from .creation import full  # noqa: PLC0415
+
+        return self._new(lambda dt, dev: full(size, fill_value, dtype=dt, device=dev), dtype, device, requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding a copy of ``data``, with self's dtype and device unless given."""
+        data = data.detach().array if isinstance(data, Tensor) else data
+        return self._new(lambda dt, dev: Tensor(_as_array(data, dt, dev).copy()), dtype, device, requires_grad)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(*other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(*other.shape)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        """The last two dimensions swapped (torch's ``mT``)."""
+        if self.ndim < 2:
+            raise RuntimeError(
+                f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor."
+            )
+        return _ops.transpose(self, -2, -1)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return _ops.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
+        from .nn import init  # noqa: PLC0415
+
+        return init.uniform_(self._fillable("uniform_"), from_, to)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        from .nn import init  # noqa: PLC0415
+
+        return init.normal_(self._fillable("normal_"), mean, std)
+
+    def _fillable(self, what: str) -> Tensor:
+        """The tensor a random fill writes into; refused for one that requires grad while grad
+        mode is on (a leaf: torch's error; a non-leaf: the fill would not be recorded)."""
+        t = _latest(self)
+        if _grad_enabled and t.requires_grad:
+            if t._grad_fn is None:
+                raise RuntimeError(
+                    f"{what}: a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            raise RuntimeError(f"{what}: a random fill of a tensor in a graph is not recorded; clone() or detach() it")
+        return t
+
 
 class Function:
     """One differentiable op: ``forward`` and ``backward`` side by side, on raw arrays.

@@ -1,0 +1,226 @@
+"""torch's Tensor methods that are other spellings of minicnn's ops, tests, masks and factories:
+each against torch on hypothesis-generated shapes (forward, and backward where differentiable),
+plus float64 gradchecks of the differentiable ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import compare_with_torch, devices
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import minicnn as mc
+
+SETTINGS = settings(max_examples=30, deadline=None)
+shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4)
+
+
+def _values(rng, shape, specials=False):
+    a = rng.uniform(-3, 3, shape)
+    if specials and a.size:
+        flat = a.reshape(-1)
+        flat[rng.integers(0, a.size, max(1, a.size // 3))] = rng.choice([np.nan, np.inf, -np.inf, 0.0, 1.0])
+    return a
+
+
+@SETTINGS
+@given(shapes=pairs, alpha=st.sampled_from([1, 2.5, -1]), seed=st.integers(0, 2**16))
+def test_arithmetic_spellings_equal_torch(shapes, alpha, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (_values(rng, s) for s in shapes.input_shapes)
+    b = np.where(np.abs(b) < 0.2, 0.5, b)  # away from 0 for div
+    for name, kwargs in (("add", {"alpha": alpha}), ("sub", {"alpha": alpha}), ("mul", {}), ("div", {})):
+        compare_with_torch(
+            lambda x, y, name=name, kw=kwargs: getattr(x, name)(y, **kw),
+            lambda x, y, name=name, kw=kwargs: getattr(x, name)(y, **kw),
+            [a, b],
+        )
+    for ours, theirs in (
+        ("subtract", "subtract"),
+        ("multiply", "multiply"),
+        ("divide", "divide"),
+        ("true_divide", "true_divide"),
+    ):
+        compare_with_torch(lambda x, y, n=ours: getattr(x, n)(y), lambda x, y, n=theirs: getattr(x, n)(y), [a, b])
+    compare_with_torch(lambda x: x.neg(), lambda x: x.neg(), [a])
+    compare_with_torch(lambda x: x.negative(), lambda x: x.negative(), [a])
+    compare_with_torch(
+        lambda x, y: x.div(y, rounding_mode="floor"),
+        lambda x, y: x.div(y, rounding_mode="floor"),
+        [a, b],
+        [False, False],
+    )
+    compare_with_torch(lambda x, y: x.remainder(y), lambda x, y: x.remainder(y), [a, b])
+    compare_with_torch(lambda x, y: x.floor_divide(y), lambda x, y: x.floor_divide(y), [a, b], [False, False])
+
+
+@SETTINGS
+@given(shape=shapes, lo=st.floats(-2, 0), hi=st.floats(0, 2), seed=st.integers(0, 2**16))
+def test_clamp_min_and_max_equal_torch(shape, lo, hi, seed):
+    a = _values(np.random.default_rng(seed), shape)
+    compare_with_torch(lambda x: x.clamp_min(lo), lambda x: x.clamp_min(lo), [a])
+    compare_with_torch(lambda x: x.clamp_max(hi), lambda x: x.clamp_max(hi), [a])
+
+
+@SETTINGS
+@given(shapes=pairs, value_kind=st.sampled_from(["float", "tensor", "inf"]), seed=st.integers(0, 2**16))
+def test_masked_fill_equals_torch(shapes, value_kind, seed):
+    rng = np.random.default_rng(seed)
+    xs, ms = shapes.input_shapes
+    a, mask = _values(rng, xs), rng.random(ms) < 0.5
+    if value_kind == "tensor":
+        v = np.array(rng.standard_normal())
+        compare_with_torch(
+            lambda x, m, val: x.masked_fill(m, val), lambda x, m, val: x.masked_fill(m, val), [a, mask, v]
+        )
+    else:
+        val = -np.inf if value_kind == "inf" else 1.5
+        with np.errstate(invalid="ignore"):  # the comparison's sum(out * g) meets inf - inf
+            compare_with_torch(lambda x, m: x.masked_fill(m, val), lambda x, m: x.masked_fill(m, val), [a, mask])
+
+
+def test_masked_fill_in_place_and_errors_as_torch():
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        y.masked_fill_(y > 3, 0.0)
+        y.sum().backward()
+        assert np.array_equal(x.grad.numpy(), [2.0, 0.0, 0.0]) and np.array_equal(y.detach().numpy(), [2.0, 0.0, 0.0])
+        with pytest.raises(RuntimeError, match="only supports boolean masks"):
+            x.masked_fill(lib.tensor([1, 0, 1]), 0.0)
+        with pytest.raises(RuntimeError, match="0-dimensional value tensor"):
+            x.masked_fill(x > 1, lib.tensor([1.0, 2.0]))
+        wide = lib.tensor([[True], [False]])
+        assert tuple(x.masked_fill(wide, 0.0).shape) == (2, 3)  # out of place: broadcast
+        with pytest.raises(RuntimeError, match="shape"):
+            x.detach().masked_fill_(wide, 0.0)  # in place: self's shape
+
+
+def test_gradcheck_masked_fill_and_alpha():
+    rng = np.random.default_rng(0)
+    x = mc.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    v = mc.tensor(rng.standard_normal(()), requires_grad=True)
+    mask = mc.tensor(rng.random((1, 4)) < 0.5)
+    assert mc.gradcheck(lambda a, b: a.masked_fill(mask, b), [x, v])
+    y = mc.tensor(rng.standard_normal((4,)), requires_grad=True)
+    assert mc.gradcheck(lambda a, b: a.add(b, alpha=-2.5).sub(b, alpha=0.5), [x, y])
+
+
+@SETTINGS
+@given(shapes=pairs, seed=st.integers(0, 2**16))
+def test_comparisons_and_tests_equal_torch(shapes, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (_values(rng, s, specials=True) for s in shapes.input_shapes)
+    b = np.where(
+        rng.random(b.shape) < 0.3,
+        np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))[tuple(slice(0, n) for n in b.shape)]
+        if b.shape
+        else b,
+        b,
+    )
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    ma, mb = mc.tensor(a), mc.tensor(b)
+    for name in (
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "greater",
+        "greater_equal",
+        "less",
+        "less_equal",
+        "not_equal",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+    ):
+        np.testing.assert_array_equal(getattr(ma, name)(mb).numpy(), getattr(ta, name)(tb).numpy(), err_msg=name)
+    for name in ("isnan", "isinf", "isfinite", "logical_not"):
+        np.testing.assert_array_equal(getattr(ma, name)().numpy(), getattr(ta, name)().numpy(), err_msg=name)
+    for equal_nan in (False, True):
+        np.testing.assert_array_equal(
+            ma.isclose(mb, equal_nan=equal_nan).numpy(), ta.isclose(tb, equal_nan=equal_nan).numpy()
+        )
+    if a.shape == b.shape:
+        assert ma.equal(mb) == torch.equal(ta, tb) and ma.equal(ma) == torch.equal(ta, ta)
+        assert ma.allclose(mb) == ta.allclose(tb)
+    np.testing.assert_array_equal(ma.nonzero().numpy(), ta.nonzero().numpy())
+    for ours, theirs in zip(ma.nonzero(as_tuple=True), ta.nonzero(as_tuple=True)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ma.count_nonzero().item() == ta.count_nonzero().item()
+    if a.ndim:
+        np.testing.assert_array_equal(ma.count_nonzero(dim=0).numpy(), ta.count_nonzero(dim=0).numpy())
+
+
+def test_nonzero_of_0d_tensors_as_torch():
+    for v in (0.0, 3.0):
+        assert mc.tensor(v).nonzero().shape == tuple(torch.tensor(v).nonzero().shape)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_new_factories_as_torch(device):
+    x = mc.tensor([[1.0, 2.0]], dtype=mc.float64, device=device)
+    t = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    cases = [
+        (lambda z: z.new_zeros(2, 3), None),
+        (lambda z: z.new_zeros((2, 3)), None),
+        (lambda z: z.new_ones(2), None),
+        (lambda z: z.new_full((2,), 3), None),
+        (lambda z: z.new_tensor([1, 2]), None),
+        (lambda z: z.new_tensor([1.5, 2]), None),
+    ]
+    for make, _ in cases:
+        ours, theirs = make(x), make(t)
+        assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert ours.device == x.device
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert x.new_empty(4).shape == (4,) and x.new_ones(2, dtype=mc.int64).dtype == np.int64
+    w = x.new_zeros(3, requires_grad=True)
+    assert w.requires_grad and w.is_leaf
+    src = mc.tensor([1.0, 2.0], requires_grad=True)
+    copy = x.new_tensor(src)
+    assert not copy.requires_grad and copy.dtype == np.float64
+    copy.array[0] = 9.0
+    assert src.numpy()[0] == 1.0  # a copy, as torch's new_tensor
+
+
+def test_type_as_expand_as_reshape_as_mt_swapaxes_as_torch():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 4))
+    compare_with_torch(lambda x: x.mT, lambda x: x.mT, [a])
+    compare_with_torch(lambda x: x.swapaxes(0, 2), lambda x: x.swapaxes(0, 2), [a])
+    compare_with_torch(lambda x: x.swapdims(-1, 1), lambda x: x.swapdims(-1, 1), [a])
+    compare_with_torch(lambda x, y: x.reshape_as(y), lambda x, y: x.reshape_as(y), [a, np.zeros((4, 6))], [True, False])
+    compare_with_torch(
+        lambda x, y: x.expand_as(y), lambda x, y: x.expand_as(y), [a[:, :1], np.zeros((5, 2, 3, 4))], [True, False]
+    )
+    assert (
+        mc.tensor([1.5]).type_as(mc.tensor([1])).dtype == torch.tensor([1.5]).type_as(torch.tensor([1])).numpy().dtype
+    )
+    with pytest.raises(RuntimeError, match="mT"):
+        _ = mc.tensor([1.0]).mT
+
+
+def test_random_fills_in_place_as_torch():
+    mc.manual_seed(0)
+    w = mc.zeros(1000)
+    alias = w[:10]
+    assert w.uniform_(-2.0, 3.0) is w
+    assert w.numpy().min() >= -2.0 and w.numpy().max() < 3.0 and np.array_equal(alias.numpy(), w.numpy()[:10])
+    assert abs(w.normal_(5.0, 0.1).numpy().mean() - 5.0) < 0.05
+    p = mc.zeros(3, requires_grad=True)
+    tp = torch.zeros(3, requires_grad=True)
+    for t in (p, tp):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            t.normal_()
+    with mc.no_grad():
+        p.uniform_()
+    assert p.numpy().any()
+    with pytest.raises(RuntimeError, match="not recorded"):
+        (p * 2).uniform_()
