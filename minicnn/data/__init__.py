@@ -2,8 +2,13 @@
 
 - :class:`MNIST`, :class:`FashionMNIST`: the standard IDX files, found locally or downloaded
   from mirrors and verified by SHA-256 (:mod:`.datasets`, :mod:`.download`, :mod:`.idx`).
-- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :class:`DataLoader`: batches
-  gathered by fancy indexing, shuffled with the library RNG (:mod:`.dataset`, :mod:`.dataloader`).
+- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :class:`ConcatDataset`,
+  :func:`random_split`, :class:`IterableDataset`, :class:`ChainDataset`, :class:`DataLoader`:
+  ``torch.utils.data``'s, with batches gathered by fancy indexing and shuffled with the library
+  RNG (:mod:`.dataset`, :mod:`.dataloader`).
+- Samplers (:mod:`.sampler`): :class:`Sampler`, :class:`SequentialSampler`,
+  :class:`RandomSampler`, :class:`SubsetRandomSampler`, :class:`WeightedRandomSampler`,
+  :class:`BatchSampler`; their ``generator=`` is a :class:`numpy.random.Generator`.
 - :mod:`.transforms`: ``Compose``, ``ToTensor``, ``Normalize``, ``Pad``, ``RandomCrop``,
   ``RandomHorizontalFlip``. A transform is torchvision's per-sample one (``ds[i]`` applies
   it to one image); minicnn's own also run vectorised over a whole batch
@@ -20,27 +25,55 @@ A typical pipeline::
 """
 
 from . import transforms
-from .dataloader import DataLoader
-from .dataset import Dataset, Subset, TensorDataset, default_collate
+from .dataloader import DataLoader, get_worker_info
+from .dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 from .datasets import MNIST, FashionMNIST, default_root
 from .download import download_verified
 from .errors import ChecksumError, DatasetNotFoundError, DownloadError, IDXError
 from .idx import read_idx, read_images_and_labels, write_idx
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
     "MNIST",
+    "BatchSampler",
+    "ChainDataset",
     "ChecksumError",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
     "DatasetNotFoundError",
     "DownloadError",
     "FashionMNIST",
     "IDXError",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
     "Subset",
+    "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
     "default_collate",
     "default_root",
     "download_verified",
+    "get_worker_info",
+    "random_split",
     "read_idx",
     "read_images_and_labels",
     "transforms",

@@ -8,19 +8,30 @@ the :class:`Dataset` default falls back to ``default_collate([self[i] for i in i
 
 Samples and batches are host arrays (NumPy), never Tensors: the DataLoader wraps batches into
 :class:`~minicnn.Tensor` at the very end, on the device asked for.
+
+Also here, as in ``torch.utils.data``: :class:`ConcatDataset` (``ds1 + ds2``),
+:func:`random_split`, and :class:`IterableDataset` / :class:`ChainDataset` for streams of
+samples that have no index.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from numbers import Real
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from .sampler import _check_generator, _rng
+
+T_co = TypeVar("T_co", covariant=True)
 
 
 def _host_array(x: Any) -> np.ndarray:
@@ -115,15 +126,16 @@ def _collate_python_numbers(samples: Sequence[Any]) -> np.ndarray:
     return np.asarray(samples, dtype=dtype)
 
 
-class Dataset(ABC):
+class Dataset(ABC, Generic[T_co]):
     """Base class of map-style datasets: ``len(ds)`` samples, ``ds[i]`` the i-th.
 
     Subclasses implement ``__len__`` and ``__getitem__``; array-backed ones should also
-    override :meth:`get_batch` with a vectorised version.
+    override :meth:`get_batch` with a vectorised version. ``ds1 + ds2`` is their
+    :class:`ConcatDataset`.
     """
 
     @abstractmethod
-    def __getitem__(self, index: int) -> Any: ...
+    def __getitem__(self, index: int) -> T_co: ...
 
     @abstractmethod
     def __len__(self) -> int: ...
@@ -131,6 +143,9 @@ class Dataset(ABC):
     def get_batch(self, indices: np.ndarray) -> Any:
         """The samples at ``indices`` (1-D int array), collated into a batch."""
         return _collate_items(self, indices)
+
+    def __add__(self, other: Dataset[Any]) -> ConcatDataset:
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -184,6 +199,181 @@ def fetch_batch(dataset: Any, indices: np.ndarray) -> Any:
     return get_batch(indices) if get_batch is not None else _collate_items(dataset, indices)
 
 
+def samples_at(dataset: Any, keys: Sequence[Any]) -> list[Any]:
+    """``[dataset[k] for k in keys]``, or ``dataset.__getitems__(keys)`` if it has one (torch's
+    protocol for fetching a batch of samples at once)."""
+    getitems = getattr(dataset, "__getitems__", None)
+    return list(getitems(list(keys))) if getitems else [dataset[k] for k in keys]
+
+
 def _collate_items(dataset: Any, indices: np.ndarray) -> Any:
     """The per-sample path: ``dataset[i]`` for each index, then :func:`default_collate`."""
-    return default_collate([dataset[int(i)] for i in indices])
+    return default_collate(samples_at(dataset, np.asarray(indices).tolist()))
+
+
+class ConcatDataset(Dataset):
+    """The samples of ``datasets`` one after the other (torch's ConcatDataset).
+
+    ``ds[i]`` finds its dataset by bisecting ``cumulative_sizes``; negative indices count
+    from the end (ValueError beyond ``-len(ds)``, IndexError beyond ``len(ds) - 1``).
+    :meth:`get_batch` groups the indices by dataset, fetches each group with that dataset's
+    vectorised ``get_batch`` (or sample by sample), and puts the samples back in order.
+
+    Raises ValueError for an empty list of datasets and TypeError for an IterableDataset in
+    it (torch raises AssertionError for both).
+    """
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset (see ChainDataset)")
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    @staticmethod
+    def cumsum(sequence: Iterable[Any]) -> list[int]:
+        """The running totals of the datasets' lengths."""
+        return list(itertools.accumulate(len(d) for d in sequence))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += n
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        if which == len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
+
+    def get_batch(self, indices: np.ndarray) -> Any:
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if indices.size and indices.min() < -n:
+            raise ValueError("absolute value of index should not exceed dataset length")
+        if indices.size and indices.max() >= n:
+            raise IndexError(f"ConcatDataset: index {int(indices.max())} is out of range for {n} samples")
+        indices = np.where(indices < 0, indices + n, indices)
+        ends = np.asarray(self.cumulative_sizes)
+        which = np.searchsorted(ends, indices, side="right")  # the dataset of each index
+        local = indices - (ends - [len(d) for d in self.datasets])[which]
+        parts = np.unique(which)
+        if len(parts) <= 1:  # one dataset (or no index at all)
+            return fetch_batch(self.datasets[parts[0] if len(parts) else 0], local)
+        positions = [np.flatnonzero(which == k) for k in parts]
+        pieces = [fetch_batch(self.datasets[k], local[p]) for k, p in zip(parts, positions)]
+        return _concat_batches(pieces, np.argsort(np.concatenate(positions)))
+
+
+def _concat_batches(pieces: list[Any], order: np.ndarray) -> Any:
+    """Batches of the same structure joined along the sample axis, then samples taken in ``order``."""
+    first = pieces[0]
+    if isinstance(first, Mapping):
+        if any(not isinstance(p, Mapping) or set(p) != set(first) for p in pieces):
+            raise ValueError("ConcatDataset: the datasets give batches of different structures (dict keys)")
+        return {key: _concat_batches([p[key] for p in pieces], order) for key in first}
+    if isinstance(first, tuple):
+        if any(not isinstance(p, tuple) or len(p) != len(first) for p in pieces):
+            raise ValueError("ConcatDataset: the datasets give batches with different numbers of fields")
+        fields = [_concat_batches(list(f), order) for f in zip(*pieces)]
+        return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
+    if isinstance(first, list):  # of str or bytes
+        joined = [item for p in pieces for item in p]
+        return [joined[i] for i in order.tolist()]
+    arrays = [_host_array(p) for p in pieces]
+    if len({a.shape[1:] for a in arrays}) > 1:
+        shapes = sorted({a.shape[1:] for a in arrays})
+        raise ValueError(f"ConcatDataset: the datasets give samples of different shapes: {shapes}")
+    return np.concatenate(arrays)[order]
+
+
+def random_split(
+    dataset: Any, lengths: Sequence[int | float], generator: np.random.Generator | None = None
+) -> list[Subset]:
+    """``dataset`` split at random into non-overlapping :class:`Subset` s of the given lengths.
+
+    ``lengths``: integers summing to ``len(dataset)``, or fractions summing to 1, which become
+    ``floor(frac * len(dataset))`` with the remainder handed out one by one from the first
+    split on (torch's rounding; a split of length 0 warns). One permutation of
+    ``range(len(dataset))`` is drawn from ``generator`` (a :class:`numpy.random.Generator`)
+    or minicnn's. Raises ValueError for a fraction outside [0, 1], negative or non-integer
+    lengths, or lengths whose sum is not ``len(dataset)``.
+    """
+    lengths = list(lengths)
+    n = len(dataset)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = []
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
+            sizes.append(math.floor(n * frac))
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.", stacklevel=2
+                )
+        lengths = sizes
+    if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in lengths):
+        raise ValueError(
+            f"random_split: lengths must be non-negative integers or fractions summing to 1, got {lengths}"
+        )
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    _check_generator(generator, "random_split")
+    order = _rng(generator).permutation(n)
+    ends = list(itertools.accumulate(int(k) for k in lengths))
+    return [Subset(dataset, order[end - int(k) : end]) for end, k in zip(ends, lengths)]
+
+
+class IterableDataset(Dataset[T_co]):
+    """Base class of datasets that are streams: ``iter(ds)`` yields the samples.
+
+    Subclasses implement ``__iter__`` (and ``__len__`` if they know their length; otherwise
+    ``len(ds)`` raises TypeError, as torch). They have no index: ``ds[i]`` raises
+    NotImplementedError. A :class:`~minicnn.data.DataLoader` over one batches consecutive
+    samples and refuses ``shuffle``, ``sampler`` and ``batch_sampler``. ``ds1 + ds2`` is their
+    :class:`ChainDataset`.
+    """
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[T_co]: ...
+
+    def __getitem__(self, index: int) -> T_co:
+        raise NotImplementedError(
+            f"{type(self).__name__} is an IterableDataset: its samples come from iter(), not by index"
+        )
+
+    def __len__(self) -> int:
+        # TypeError, as for an object without __len__ (list(ds) then falls back to iteration).
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
+    def __add__(self, other: Any) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """IterableDatasets one after the other (lazily, as torch's ChainDataset)."""
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = datasets
+
+    def _checked(self) -> Iterator[Any]:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            yield d
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self._checked():
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._checked())
