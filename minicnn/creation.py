@@ -38,9 +38,9 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def from_numpy(a: np.ndarray) -> Tensor:
-    """A tensor sharing memory with the NumPy array ``a``."""
-    return Tensor(a)
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the NumPy array ``ndarray``."""
+    return Tensor(ndarray)
 
 
 def zeros(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
@@ -66,17 +66,17 @@ def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = 
         return Tensor(xp.full(_shape((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    xp = t.xp if device is None else backend.xp_for_device(device)
-    with backend.array_scope(t.array) if device is None else backend.device_scope(device):
-        out = Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    xp = input.xp if device is None else backend.xp_for_device(device)
+    with backend.array_scope(input.array) if device is None else backend.device_scope(device):
+        out = Tensor(xp.zeros(input.shape, dtype=input.dtype if dtype is None else dtype), requires_grad=requires_grad)
     return out if device is None else out.to(device)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    xp = t.xp if device is None else backend.xp_for_device(device)
-    with backend.array_scope(t.array) if device is None else backend.device_scope(device):
-        out = Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    xp = input.xp if device is None else backend.xp_for_device(device)
+    with backend.array_scope(input.array) if device is None else backend.device_scope(device):
+        out = Tensor(xp.ones(input.shape, dtype=input.dtype if dtype is None else dtype), requires_grad=requires_grad)
     return out if device is None else out.to(device)
 
 
@@ -104,27 +104,35 @@ def rand(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any
 
 
 def randint(
-    low: int,
+    low: int = 0,
     high: int | None = None,
     size: Any = None,
-    dtype: Any = np.int64,
+    dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Integers uniform in [low, high); ``randint(high, size)`` means low = 0, as in torch."""
-    if size is None:  # randint(high, size)
-        if high is None:
+    """Integers uniform in [low, high); ``randint(high, size)`` means low = 0, as in torch.
+    ``dtype`` None means int64."""
+    if size is None:  # randint(high, size): the size came second
+        if high is None or isinstance(high, (int, np.integer)):
             raise TypeError("randint: a size is needed")
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        a = random.generator(xp).integers(low, high, size=_shape((size,))).astype(dtype)
+        a = random.generator(xp).integers(low, high, size=_shape((size,))).astype(np.int64 if dtype is None else dtype)
     return Tensor(a, requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None) -> Tensor:
+def arange(
+    start: float = 0,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Like torch.arange: integers give int64, any float gives float32; values ``start + i*step``
     are computed in float64 and then rounded once (so a float32 range does not drift)."""
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -141,8 +149,10 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     dtype = np.dtype(dtype)
     with backend.device_scope(device):
         if dtype.kind == "f":
-            return Tensor(xp.arange(start, end, step, dtype=np.float64).astype(dtype))
-        return Tensor(xp.arange(start, end, step, dtype=dtype))
+            a = xp.arange(start, end, step, dtype=np.float64).astype(dtype)
+        else:
+            a = xp.arange(start, end, step, dtype=dtype)
+    return Tensor(a, requires_grad=requires_grad)
 
 
 def empty(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
@@ -157,25 +167,35 @@ def _like(t: Tensor, make: Any, dtype: Any, requires_grad: bool, device: Any) ->
     dev = t.device if device is None else device
     xp = backend.xp_for_device(dev)
     with backend.device_scope(dev):
-        return Tensor(make(xp, t.shape, np.dtype(dtype or t.dtype)), requires_grad=requires_grad)
+        return Tensor(make(xp, t.shape, np.dtype(t.dtype if dtype is None else dtype)), requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _like(t, lambda xp, shape, dt: xp.empty(shape, dtype=dt), dtype, requires_grad, device)
+def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return _like(input, lambda xp, shape, dt: xp.empty(shape, dtype=dt), dtype, requires_grad, device)
 
 
 def full_like(
-    t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
-    return _like(t, lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt), dtype, requires_grad, device)
+    return _like(input, lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt), dtype, requires_grad, device)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device or t.device)
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return rand(
+        input.shape,
+        dtype=input.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=device or input.device,
+    )
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device or t.device)
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return randn(
+        input.shape,
+        dtype=input.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=device or input.device,
+    )
 
 
 def linspace(

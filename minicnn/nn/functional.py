@@ -30,9 +30,9 @@ from ..ops import (
 )
 
 
-def flatten(x: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
+def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
     """torch.flatten with the functional API's default ``start_dim=1`` (keeps the batch axis)."""
-    return _flatten(x, start_dim, end_dim)
+    return _flatten(input, start_dim, end_dim)
 
 
 __all__ = [

@@ -1,4 +1,7 @@
-"""Loss layers: thin Modules over ``mc.nn.functional``."""
+"""Loss layers: thin Modules over ``mc.nn.functional``, with torch's constructor signatures.
+
+``size_average``/``reduce`` are torch's deprecated form of ``reduction``: when either is given
+it sets ``self.reduction`` once, here, with torch's warning (as torch's ``_Loss`` does)."""
 
 from __future__ import annotations
 
@@ -11,31 +14,53 @@ from .module import Module
 
 class CrossEntropyLoss(Module):
     def __init__(
-        self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)  # in the state dict when given, as in torch
         self.ignore_index = ignore_index
-        self.reduction, self.label_smoothing = reduction, label_smoothing
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        self.label_smoothing = label_smoothing
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return L.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(Module):
-    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
-        self.ignore_index, self.reduction = ignore_index, reduction
+        self.ignore_index = ignore_index
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return L.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class MSELoss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return L.mse_loss(input, target, self.reduction)
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.mse_loss(input, target, reduction=self.reduction)

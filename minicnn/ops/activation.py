@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, _latest, is_grad_enabled
+from .math import astype
 
 
 class ReLU(Function):
@@ -113,42 +115,66 @@ class LogSoftmax(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
-def _dim(x: Tensor, dim: Any, op: str) -> int:
-    if dim is None:  # torch's deprecated implicit choice, with its warning
+def _dim(x: Tensor, dim: Any, op: str, stacklevel: int) -> int:
+    if dim is None:  # torch's deprecated implicit choice, with its warning (at torch's stack level)
         dim = 0 if x.ndim in (0, 1, 3) else 1
         warnings.warn(
             f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an argument.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise IndexError(f"{op}: dimension {dim} out of range for a {x.ndim}-d tensor")
     return dim % max(x.ndim, 1)
 
 
-def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    return ReLU.apply(x)
+def _maybe_inplace(input: Tensor, inplace: bool, fn: Callable[[Tensor], Tensor], op: str) -> Tensor:
+    """``fn(input)``; with ``inplace`` written into input's memory and returned as torch's
+    ``relu_`` does: a plain write when no graph is recorded, else an in-place op that autograd
+    records (refused, as in torch, for a leaf that requires grad)."""
+    if not inplace:
+        return fn(input)
+    t = _latest(input)
+    if not (is_grad_enabled() and t.requires_grad):
+        return t.copy_(fn(t.detach()))
+    return t._record_inplace(fn, f"{op}_")
 
 
-def relu6(x: Tensor, inplace: bool = False) -> Tensor:
-    return ReLU6.apply(x)
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0) elementwise, any shape; ``inplace=True`` overwrites input (torch's relu_)."""
+    return _maybe_inplace(input, inplace, ReLU.apply, "relu")
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return LeakyReLU.apply(x, slope=negative_slope)
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(input, 0), 6) elementwise; ``inplace=True`` overwrites input."""
+    return _maybe_inplace(input, inplace, ReLU6.apply, "relu6")
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(x)
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input where input > 0, else negative_slope * input; ``inplace=True`` overwrites input."""
+    return _maybe_inplace(input, inplace, lambda t: LeakyReLU.apply(t, slope=negative_slope), "leaky_relu")
 
 
-def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(x)
+def sigmoid(input: Tensor) -> Tensor:
+    return Sigmoid.apply(input)
 
 
-def softmax(x: Tensor, dim: Any = None) -> Tensor:
-    return Softmax.apply(x, axis=_dim(x, dim, "softmax"))
+def tanh(input: Tensor) -> Tensor:
+    return Tanh.apply(input)
 
 
-def log_softmax(x: Tensor, dim: Any = None) -> Tensor:
-    return LogSoftmax.apply(x, axis=_dim(x, dim, "log_softmax"))
+def _cast(input: Tensor, dtype: Any) -> Tensor:
+    """torch's ``dtype=`` of softmax: the input is cast before the op (the gradient flows back
+    through the cast to the input's dtype)."""
+    return input if dtype is None or np.dtype(dtype) == input.dtype else astype(input, dtype)
+
+
+def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(input) / sum(exp(input)) along ``dim`` (computed stably), any shape. ``dtype``: cast
+    the input to it first. ``_stacklevel`` places the implicit-dim warning, as in torch."""
+    return Softmax.apply(_cast(input, dtype), axis=_dim(input, dim, "softmax", _stacklevel))
+
+
+def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """input - logsumexp(input) along ``dim``, any shape; ``dtype`` and ``_stacklevel`` as softmax."""
+    return LogSoftmax.apply(_cast(input, dtype), axis=_dim(input, dim, "log_softmax", _stacklevel))

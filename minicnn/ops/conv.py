@@ -50,7 +50,7 @@ class Conv2d(Function):
 
 
 def conv2d(
-    x: Tensor,
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: Any = 1,
@@ -60,56 +60,56 @@ def conv2d(
     algo: str = "auto",
     _layer: str = "conv2d",
 ) -> Tensor:
-    """``torch.nn.functional.conv2d``: x (N, C, H, W) or unbatched (C, H, W), weight
+    """``torch.nn.functional.conv2d``: input (N, C, H, W) or unbatched (C, H, W), weight
     (O, C/groups, kh, kw), bias (O,) or None. ``padding``: int, pair, ``"same"`` or ``"valid"``.
 
     ``algo``: ``"auto"`` (default), ``"direct"``, ``"im2col"`` or ``"depthwise"`` (see
     :mod:`minicnn.kernels.conv`); all give the same result up to rounding.
 
     Empty inputs: a batch of 0 images gives an empty output and zero dW, db. With 0 input
-    channels (x (N, 0, H, W), w (O, 0, kh, kw)) every output is an empty sum plus the bias, so y
+    channels (input (N, 0, H, W), w (O, 0, kh, kw)) every output is an empty sum plus the bias, so y
     is the bias broadcast over (N, O, OH, OW) and db sums gy. torch 2.14 returns shape
     (N, 0, OH, OW) there -- not the O output channels of its own weight (its backward still gives
     db O zeros) -- a quirk minicnn does not copy: it returns the mathematically sensible result.
     """
-    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(
-            f"{_layer}: input and weight must be Tensors, got {type(x).__name__} and {type(weight).__name__}"
+            f"{_layer}: input and weight must be Tensors, got {type(input).__name__} and {type(weight).__name__}"
         )
     if weight.ndim != 4:
         raise ValueError(
             f"{_layer}: weight must be 4-d (out_channels, in_channels/groups, kh, kw), got shape {weight.shape}"
         )
-    if x.ndim not in (3, 4):
+    if input.ndim not in (3, 4):
         raise ValueError(
-            f"{_layer}: expected a 4-d input (N, C, H, W) or a 3-d unbatched input (C, H, W), got shape {x.shape}"
+            f"{_layer}: expected a 4-d input (N, C, H, W) or a 3-d unbatched input (C, H, W), got shape {input.shape}"
         )
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{_layer}: groups must be a positive int, got {groups!r}")
     o, cg = weight.shape[:2]
     if o % groups:
         raise ValueError(f"{_layer}: out_channels ({o}) must be divisible by groups ({groups})")
-    channels = x.shape[-3]
+    channels = input.shape[-3]
     if channels != cg * groups:
-        batch = "N, " if x.ndim == 4 else ""
+        batch = "N, " if input.ndim == 4 else ""
         raise ValueError(
             f"{_layer}: expected input of shape ({batch}{cg * groups}, H, W) "
             f"(weight {weight.shape} with groups={groups} needs {cg * groups} input channels), "
-            f"got input of shape {x.shape}"
+            f"got input of shape {input.shape}"
         )
     if bias is not None and tuple(bias.shape) != (o,):
         raise ValueError(f"{_layer}: bias must have shape ({o},) to match weight {weight.shape}, got {bias.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"{_layer}: input is {x.dtype} but {name} is {t.dtype}; convert one of them")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{_layer}: expected a floating point input, got {x.dtype}")
+        if t is not None and t.dtype != input.dtype:
+            raise TypeError(f"{_layer}: input is {input.dtype} but {name} is {t.dtype}; convert one of them")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{_layer}: expected a floating point input, got {input.dtype}")
     if algo not in ALGOS:
         raise ValueError(f"{_layer}: algo must be one of {ALGOS}, got {algo!r}")
-    unbatched = x.ndim == 3
+    unbatched = input.ndim == 3
     if unbatched:
-        x = reshape(x, (1, *x.shape))
-    geometry(x.shape, weight.shape, stride, padding, dilation, groups, op=_layer)  # raises on a bad fit
+        input = reshape(input, (1, *input.shape))
+    geometry(input.shape, weight.shape, stride, padding, dilation, groups, op=_layer)  # raises on a bad fit
     settings = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, algo=algo)
-    y = Conv2d.apply(x, weight, **settings) if bias is None else Conv2d.apply(x, weight, bias, **settings)
+    y = Conv2d.apply(input, weight, **settings) if bias is None else Conv2d.apply(input, weight, bias, **settings)
     return reshape(y, y.shape[1:]) if unbatched else y

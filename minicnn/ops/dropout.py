@@ -40,18 +40,18 @@ def _dropout(x: Tensor, p: float, training: bool, inplace: bool, channelwise: bo
     return Dropout.apply(x, p=p, channelwise=channelwise)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p)
     in training; the identity otherwise."""
-    return _dropout(x, p, training, inplace, False, "dropout")
+    return _dropout(input, p, training, inplace, False, "dropout")
 
 
-def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Channel dropout: zero whole (n, c) feature maps of x (N, C, H, W) with probability p.
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout: zero whole (n, c) feature maps of input (N, C, H, W) with probability p.
 
     As torch 2.14, other ranks warn and still drop whole (n, c) slices: a 3-D input is taken
     as (N, C, L), a 2-D one as (N, C) (so elementwise), a 5-D one as (N, C, D, H, W)."""
-    if x.ndim == 3:
+    if input.ndim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
             "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
@@ -60,13 +60,13 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = 
             UserWarning,
             stacklevel=2,
         )
-    elif x.ndim != 4:
+    elif input.ndim != 4:
         warnings.warn(
-            f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will result in an error "
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result in an error "
             "in a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
             "that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
             "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
             UserWarning,
             stacklevel=2,
         )
-    return _dropout(x, p, training, inplace, True, "dropout2d")
+    return _dropout(input, p, training, inplace, True, "dropout2d")

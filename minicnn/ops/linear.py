@@ -35,14 +35,14 @@ class Linear(Function):
         return gx, gw, gb
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = "linear") -> Tensor:
-    if x.ndim < 1 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = "linear") -> Tensor:
+    if input.ndim < 1 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"{_layer}: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+            f"{_layer}: input of shape {input.shape} does not fit weight of shape {weight.shape} "
             f"(expected input (*, {weight.shape[1] if weight.ndim == 2 else '?'}))"
         )
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        raise TypeError(f"{_layer}: input is {x.dtype} but the weight is {weight.dtype}; convert one of them")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise TypeError(f"{_layer}: input is {input.dtype} but the weight is {weight.dtype}; convert one of them")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"{_layer}: bias of shape {bias.shape} does not fit weight of shape {weight.shape}")
-    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    return Linear.apply(input, weight) if bias is None else Linear.apply(input, weight, bias)

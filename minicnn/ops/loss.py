@@ -133,6 +133,37 @@ class NLLLoss(Function):
         return ce.classes_back(g.astype(gy.dtype, copy=False), self.in_shape), None, None
 
 
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str, stacklevel: int = 3) -> str:
+    """torch's deprecated ``size_average``/``reduce`` pair as a ``reduction``
+    (torch.nn._reduction.legacy_get_string): both None keep ``reduction``; otherwise a None
+    counts as True, reduce false gives 'none', else size_average false 'sum', else 'mean', with
+    torch's deprecation warning (placed at the caller of the loss)."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    result = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{result}' instead.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return result
+
+
+def _reduction(reduction: str) -> str:
+    """torch's deprecated alias 'elementwise_mean' of 'mean' (torch.nn._reduction.get_enum),
+    with its warning; other values unchanged (checked by the loss)."""
+    if reduction == "elementwise_mean":
+        warnings.warn(
+            "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "mean"
+    return reduction
+
+
 def _ce_inputs(op: str, x: Any, target: Any, weight: Any, reduction: str) -> tuple[Any, ...]:
     target = target if isinstance(target, Tensor) else Tensor(target)
     weight = None if weight is None else (weight if isinstance(weight, Tensor) else Tensor(weight, dtype=x.dtype))
@@ -144,11 +175,17 @@ def cross_entropy(
     input: Tensor,
     target: Any,
     weight: Any = None,
-    ignore_index: int = -100,  # noqa: A002
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits against integer class targets (torch's semantics)."""
+    """Cross-entropy of logits against integer class targets (torch's semantics).
+
+    input (N, C) or (N, C, d1, ...) or unbatched (C,); target (N,) or (N, d1, ...) or ();
+    weight (C,). ``size_average``/``reduce``: torch's deprecated form of ``reduction``."""
+    reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     args = _ce_inputs("cross_entropy", input, target, weight, reduction)
@@ -161,22 +198,36 @@ def nll_loss(
     input: Tensor,
     target: Any,
     weight: Any = None,
-    ignore_index: int = -100,  # noqa: A002
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of log-probabilities against integer class targets."""
+    """Negative log-likelihood of log-probabilities against integer class targets (shapes as
+    :func:`cross_entropy`)."""
+    reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     args = _ce_inputs("nll_loss", input, target, weight, reduction)
     return NLLLoss.apply(*args, ignore_index=ignore_index, reduction=reduction)
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Tensor:
     """Mean squared error over the broadcast of ``input`` and ``target``.
 
     As torch: shapes that differ but broadcast give a UserWarning (it is usually a mistake,
     e.g. (N, 1) outputs against (N,) targets make an (N, N) loss) and are broadcast; the
-    gradients of both are summed over the broadcast axes. Shapes that do not broadcast raise."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    gradients of both are summed over the broadcast axes. Shapes that do not broadcast raise.
+
+    ``weight`` (input's shape exactly, as torch 2.14 demands) scales each squared error
+    (broadcast with it to the loss's shape); then 'mean' is sum(weight * (input - target)^2) /
+    sum(weight) -- the sum of ``weight`` itself, not of its broadcast -- and 'sum', 'none' as
+    usual. ``weight`` gets a gradient too when it requires one."""
     target_shape = tuple(target.shape) if hasattr(target, "shape") else ()
     if target_shape != input.shape:
         try:
@@ -191,8 +242,24 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
             UserWarning,
             stacklevel=2,
         )
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is None:
+        reduction = _reduction(reduction)
+    if reduction not in _REDUCTIONS:  # torch's weighted path refuses 'elementwise_mean' too
+        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     d = input - target
     sq = d * d
+    if weight is not None:
+        weight = weight if isinstance(weight, Tensor) else Tensor(weight, dtype=input.dtype)
+        if weight.shape != input.shape:
+            raise ValueError(
+                f"mse_loss: weight of shape {weight.shape} must have the input's shape {input.shape} "
+                "(torch: Weights and input must have the same size.)"
+            )
+        sq = sq * weight
+        if reduction == "mean":  # 0/0 = nan when every weight is 0, as in torch (which does not warn)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return sq.sum() / weight.sum()
     if reduction == "none":
         return sq
     return sq.sum() if reduction == "sum" else sq.mean()

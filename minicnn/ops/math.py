@@ -411,8 +411,9 @@ def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
-def matmul(a: Any, b: Any) -> Tensor:
-    return MatMul.apply(a, b)
+def matmul(input: Any, other: Any) -> Tensor:
+    """Matrix product with NumPy's/torch's rules: 1-d operands are promoted, leading dims broadcast."""
+    return MatMul.apply(input, other)
 
 
 def _floating(x: Tensor) -> Tensor:
@@ -420,45 +421,45 @@ def _floating(x: Tensor) -> Tensor:
     return x if x.dtype.kind == "f" else astype(x, DEFAULT_DTYPE)
 
 
-def exp(x: Tensor) -> Tensor:
-    return Exp.apply(_floating(x))
+def exp(input: Tensor) -> Tensor:
+    return Exp.apply(_floating(input))
 
 
-def log(x: Tensor) -> Tensor:
-    return Log.apply(_floating(x))
+def log(input: Tensor) -> Tensor:
+    return Log.apply(_floating(input))
 
 
-def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(_floating(x))
+def sqrt(input: Tensor) -> Tensor:
+    return Sqrt.apply(_floating(input))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
     return Abs.apply(x)
 
 
-def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Clamp to [min, max]; with number bounds the gradient passes where min < x < max (as in
-    torch). Tensor bounds are differentiable too: then this is ``minimum(maximum(x, min), max)``
-    (ties share the gradient, as in torch; where x is NaN, torch's clamp with both tensor bounds
+def clip(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp to [min, max]; with number bounds the gradient passes where min < input < max (as in
+    torch). Tensor bounds are differentiable too: then this is ``minimum(maximum(input, min), max)``
+    (ties share the gradient, as in torch; where input is NaN, torch's clamp with both tensor bounds
     gives the bounds no gradient, this gives them maximum's and minimum's).)"""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
+        out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
-    if x.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
-        x = astype(x, DEFAULT_DTYPE)  # an integer tensor clamped to a float bound is float32, as in torch
-    return Clip.apply(x, lo=min, hi=max)
+    if input.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
+        input = astype(input, DEFAULT_DTYPE)  # an integer tensor clamped to a float bound is float32, as in torch
+    return Clip.apply(input, lo=min, hi=max)
 
 
-def maximum(a: Any, b: Any) -> Tensor:
+def maximum(input: Any, other: Any) -> Tensor:
     """Elementwise maximum (torch.maximum); NaN propagates."""
-    return MaximumMinimum.apply(*_promote(a, b), op="maximum")
+    return MaximumMinimum.apply(*_promote(input, other), op="maximum")
 
 
-def minimum(a: Any, b: Any) -> Tensor:
+def minimum(input: Any, other: Any) -> Tensor:
     """Elementwise minimum (torch.minimum); NaN propagates."""
-    return MaximumMinimum.apply(*_promote(a, b), op="minimum")
+    return MaximumMinimum.apply(*_promote(input, other), op="minimum")
 
 
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
@@ -472,9 +473,10 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
 clamp = clip
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other`` (all three broadcast together)."""
     cond = condition.array if isinstance(condition, Tensor) else condition
-    return Where.apply(*_promote(a, b), cond=cond)
+    return Where.apply(*_promote(input, other), cond=cond)
 
 
 def clone(x: Tensor) -> Tensor:

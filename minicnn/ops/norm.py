@@ -57,7 +57,7 @@ def _check_channel_vector(v: Tensor | None, name: str, C: int, x_shape: tuple[in
 
 
 def batch_norm(
-    x: Tensor,
+    input: Tensor,
     running_mean: Tensor | None,
     running_var: Tensor | None,
     weight: Tensor | None = None,
@@ -67,20 +67,20 @@ def batch_norm(
     eps: float = 1e-5,
     _layer: str = "batch_norm",
 ) -> Tensor:
-    """Normalise each channel of x (N, C, *) with batch statistics (training) or the running
+    """Normalise each channel of input (N, C, *) with batch statistics (training) or the running
     ones (evaluation), then scale by weight and shift by bias. In training the running
     statistics, when given, are updated in place (unbiased variance), like torch."""
-    if x.ndim < 2:
-        raise ValueError(f"{_layer}: expected an input of shape (N, C, *), got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{_layer}: expected a floating point input, got dtype {x.dtype}")
-    C = x.shape[1]
+    if input.ndim < 2:
+        raise ValueError(f"{_layer}: expected an input of shape (N, C, *), got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{_layer}: expected a floating point input, got dtype {input.dtype}")
+    C = input.shape[1]
     for v, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
-        _check_channel_vector(v, name, C, x.shape, _layer)
+        _check_channel_vector(v, name, C, input.shape, _layer)
     # like torch, refuse only exactly one value per channel: an empty batch (N or C = 0) is fine
-    if training and x.numel() // max(C, 1) == 1:
+    if training and input.numel() // max(C, 1) == 1:
         raise ValueError(
-            f"{_layer}: expected more than 1 value per channel when training, got input of shape {x.shape}"
+            f"{_layer}: expected more than 1 value per channel when training, got input of shape {input.shape}"
         )
     if not training and (running_mean is None or running_var is None):
         raise ValueError(f"{_layer}: running_mean and running_var must be given in evaluation mode (training=False)")
@@ -91,7 +91,7 @@ def batch_norm(
         )
     params = [p for p in (weight, bias) if p is not None]
     return BatchNorm.apply(
-        x,
+        input,
         *params,
         has_weight=weight is not None,
         has_bias=bias is not None,
@@ -115,15 +115,20 @@ class LocalResponseNorm(Function):
 
 
 def local_response_norm(
-    x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, _layer: str = "local_response_norm"
+    input: Tensor,
+    size: int,
+    alpha: float = 1e-4,
+    beta: float = 0.75,
+    k: float = 1.0,
+    _layer: str = "local_response_norm",
 ) -> Tensor:
     """LRN across channels, torch's definition b_c = a_c / (k + alpha/n * sum a_c'^2)^beta.
-    x: (N, C, *) with at least 3 dimensions. AlexNet's paper constants need alpha=5e-4 here
+    input: (N, C, *) with at least 3 dimensions. AlexNet's paper constants need alpha=5e-4 here
     (kernels/lrn.py explains)."""
-    if x.ndim < 3:
-        raise ValueError(f"{_layer}: expected an input of 3 or more dimensions (N, C, *), got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{_layer}: expected a floating point input, got dtype {x.dtype}")
+    if input.ndim < 3:
+        raise ValueError(f"{_layer}: expected an input of 3 or more dimensions (N, C, *), got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{_layer}: expected a floating point input, got dtype {input.dtype}")
     if int(size) < 1:
         raise ValueError(f"{_layer}: size must be a positive integer, got {size}")
-    return LocalResponseNorm.apply(x, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))
+    return LocalResponseNorm.apply(input, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))

@@ -74,7 +74,7 @@ class AdaptiveMaxPool2d(Function):
 
 
 def max_pool2d(
-    x: Tensor,
+    input: Tensor,
     kernel_size: IntPair,
     stride: IntPair | None = None,
     padding: IntPair = 0,
@@ -83,12 +83,12 @@ def max_pool2d(
     return_indices: bool = False,
     _layer: str = "max_pool2d",
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Max over each (dilated) window: x (N, C, H, W) -> (N, C, OH, OW); see kernels/pool.py."""
-    check_pool_input(x, _layer)
-    K.pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, _layer)
+    """Max over each (dilated) window: input (N, C, H, W) -> (N, C, OH, OW); see kernels/pool.py."""
+    check_pool_input(input, _layer)
+    K.pool_geometry(input.shape, kernel_size, stride, padding, dilation, ceil_mode, _layer)
     sink: list[Any] | None = [] if return_indices else None
     y = MaxPool2d.apply(
-        x,
+        input,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,
@@ -100,7 +100,7 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    x: Tensor,
+    input: Tensor,
     kernel_size: IntPair,
     stride: IntPair | None = None,
     padding: IntPair = 0,
@@ -109,13 +109,13 @@ def avg_pool2d(
     divisor_override: int | None = None,
     _layer: str = "avg_pool2d",
 ) -> Tensor:
-    """Mean over each window: x (N, C, H, W) -> (N, C, OH, OW), torch's divisor rules."""
-    check_pool_input(x, _layer)
-    K.pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, _layer)
+    """Mean over each window: input (N, C, H, W) -> (N, C, OH, OW), torch's divisor rules."""
+    check_pool_input(input, _layer)
+    K.pool_geometry(input.shape, kernel_size, stride, padding, 1, ceil_mode, _layer)
     if divisor_override is not None and int(divisor_override) <= 0:
         raise ValueError(f"{_layer}: divisor_override must be positive, got {divisor_override}")
     settings = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return AvgPool2d.apply(x, settings=settings)
+    return AvgPool2d.apply(input, settings=settings)
 
 
 def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str) -> tuple[int, int]:
@@ -137,17 +137,19 @@ def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str) ->
     return out  # type: ignore[return-value]
 
 
-def adaptive_avg_pool2d(x: Tensor, output_size: Any, _layer: str = "adaptive_avg_pool2d") -> Tensor:
-    """Average over torch's adaptive bins: x (N, C, H, W) -> (N, C, *output_size)."""
-    check_pool_input(x, _layer)
-    return AdaptiveAvgPool2d.apply(x, output_size=adaptive_output_size(x.shape, output_size, _layer))
+def adaptive_avg_pool2d(input: Tensor, output_size: Any, _layer: str = "adaptive_avg_pool2d") -> Tensor:
+    """Average over torch's adaptive bins: input (N, C, H, W) -> (N, C, *output_size)."""
+    check_pool_input(input, _layer)
+    return AdaptiveAvgPool2d.apply(input, output_size=adaptive_output_size(input.shape, output_size, _layer))
 
 
 def adaptive_max_pool2d(
-    x: Tensor, output_size: Any, return_indices: bool = False, _layer: str = "adaptive_max_pool2d"
+    input: Tensor, output_size: Any, return_indices: bool = False, _layer: str = "adaptive_max_pool2d"
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Max over torch's adaptive bins: x (N, C, H, W) -> (N, C, *output_size)."""
-    check_pool_input(x, _layer)
+    """Max over torch's adaptive bins: input (N, C, H, W) -> (N, C, *output_size)."""
+    check_pool_input(input, _layer)
     sink: list[Any] | None = [] if return_indices else None
-    y = AdaptiveMaxPool2d.apply(x, output_size=adaptive_output_size(x.shape, output_size, _layer), indices_out=sink)
+    y = AdaptiveMaxPool2d.apply(
+        input, output_size=adaptive_output_size(input.shape, output_size, _layer), indices_out=sink
+    )
     return (y, Tensor(sink[0])) if return_indices else y

@@ -299,20 +299,21 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
     return Stack.apply(*ts, axis=_norm_axis(axis, ts[0].ndim + 1, "stack"))
 
 
-def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST dim."""
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST dim; a
+    negative width crops. ``value`` fills the new places (None means 0, as in torch)."""
     if mode != "constant":
         raise NotImplementedError(f"pad: mode {mode!r} (only 'constant')")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: padding {tuple(pad)} needs pairs for at most {x.ndim} dimensions")
-    widths = [(0, 0)] * x.ndim
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: padding {tuple(pad)} needs pairs for at most {input.ndim} dimensions")
+    widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
-        d = x.ndim - 1 - i
+        d = input.ndim - 1 - i
         before, after = int(pad[2 * i]), int(pad[2 * i + 1])
-        if max(-before, 0) + max(-after, 0) > x.shape[d]:  # torch crops first, then pads
+        if max(-before, 0) + max(-after, 0) > input.shape[d]:  # torch crops first, then pads
             raise ValueError(
-                f"pad: negative padding ({before}, {after}) of dim {d} crops more than its size {x.shape[d]} "
-                f"(input shape {x.shape}, pad {tuple(pad)})"
+                f"pad: negative padding ({before}, {after}) of dim {d} crops more than its size {input.shape[d]} "
+                f"(input shape {input.shape}, pad {tuple(pad)})"
             )
         widths[d] = (before, after)
-    return Pad.apply(x, widths=widths, value=value)
+    return Pad.apply(input, widths=widths, value=0 if value is None else value)
