@@ -57,24 +57,35 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's nam
         _grad_enabled = self._saved.pop()
 
 
-class no_grad(set_grad_enabled):  # noqa: N801
+class _GradMode(set_grad_enabled):
+    """A fixed mode, usable as ``with mode():``, ``@mode()`` and bare ``@mode`` (torch's
+    ``orig_func``)."""
+
+    MODE = False
+
+    def __new__(cls, orig_func: Any = None) -> Any:
+        self = super().__new__(cls)
+        if orig_func is None:
+            return self
+        self.__init__()
+        return self(orig_func)
+
+    def __init__(self, orig_func: Any = None) -> None:
+        super().__init__(self.MODE)
+
+
+class no_grad(_GradMode):  # noqa: N801
     """``with mc.no_grad():`` records no graph (inference, optimiser updates). Also a decorator,
     with or without parentheses."""
 
-    def __new__(cls, func: Any = None) -> Any:
-        self = super().__new__(cls)
-        if func is None:
-            return self
-        self.__init__()
-        return self(func)
-
-    def __init__(self, func: Any = None) -> None:
-        super().__init__(False)
+    MODE = False
 
 
-class enable_grad(set_grad_enabled):  # noqa: N801
-    def __init__(self) -> None:
-        super().__init__(True)
+class enable_grad(_GradMode):  # noqa: N801
+    """``with mc.enable_grad():`` records a graph again inside a ``no_grad`` block. Also a
+    decorator, with or without parentheses."""
+
+    MODE = True
 
 
 _FLOAT_KINDS = "f"

@@ -188,16 +188,25 @@ def _fsync_directory(directory: str) -> None:
 
 
 # -- loading ------------------------------------------------------------------------------
-def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool | None = None) -> Any:
+def load(
+    f: str | os.PathLike | IO[bytes],
+    map_location: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+) -> Any:
     """Read a checkpoint written by :func:`save` from a path or a binary file object. Never
     unpickles; raises :class:`CheckpointError` (a ValueError naming the file) for anything that
     is not a valid checkpoint.
 
     ``map_location`` (None, or a device string such as ``"cpu"`` or ``"cuda:0"``) is where
     Tensors and Parameters in the checkpoint are put; None means the CPU, where :func:`save`
-    left them. Plain arrays (state dicts) stay host NumPy
-    arrays, as ``state_dict()`` gives them. ``weights_only`` is torch's flag, accepted and
-    ignored: loading never runs code whatever it says."""
+    left them. Plain arrays (state dicts) stay host NumPy arrays, as ``state_dict()`` gives
+    them. ``weights_only`` is torch's flag, accepted and ignored: loading never runs code
+    whatever it says. ``mmap=True`` (torch: map the file instead of reading it) is refused:
+    the arrays are read from a zip archive."""
+    if mmap:
+        raise NotImplementedError("mc.load: mmap=True is not supported; checkpoints are read from a zip archive")
     if map_location is not None:
         if not isinstance(map_location, str):
             raise TypeError(

@@ -666,3 +666,21 @@ def test_grad_fn_through_an_old_name_is_the_results():
     tz = ty
     ty += 1
     assert tz.grad_fn is ty.grad_fn and type(tz.grad_fn).__name__.startswith("Add")
+
+
+def test_enable_grad_and_no_grad_as_bare_decorators_like_torch():
+    @mc.enable_grad
+    def inner(x):
+        return x * 2
+
+    @torch.enable_grad
+    def inner_t(x):
+        return x * 2
+
+    x, tx = mc.tensor([1.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)
+    with mc.no_grad(), torch.no_grad():
+        assert inner(x).requires_grad and inner_t(tx).requires_grad
+        assert not (x * 2).requires_grad
+    assert mc.enable_grad(orig_func=None) is not None and mc.no_grad(orig_func=None) is not None
+    p, tp = mc.nn.Parameter(), torch.nn.Parameter()
+    assert p.shape == tuple(tp.shape) == (0,) and p.requires_grad and str(p.dtype) == "float32"

@@ -522,3 +522,13 @@ def test_load_map_location_errors():
         mc.load(buf, map_location={"cuda:1": "cuda:0"})
     buf.seek(0)
     assert mc.load(buf, map_location="cpu")["x"].device == "cpu"
+
+
+def test_load_refuses_mmap_clearly():
+    buf = io.BytesIO()
+    mc.save({"x": np.ones(2)}, buf)
+    buf.seek(0)
+    with pytest.raises(NotImplementedError, match="mmap"):
+        mc.load(buf, mmap=True)
+    buf.seek(0)
+    assert mc.load(buf, mmap=None)["x"].shape == (2,)

@@ -75,11 +75,7 @@ for _name in TORCH_TAKES_NOTHING:
 
 # Differences in files other owners are changing; each is reported to them. Remove an entry
 # when it is fixed (a stale entry fails test_signatures_match_torch).
-NOT_YET_MATCHED = {
-    ("mc.enable_grad", "orig_func"): "minicnn/autograd.py: enable_grad(orig_func=None), usable as a bare decorator",
-    ("mc.load", "mmap"): "minicnn/serialization.py: accept (and ignore or refuse clearly) mmap=None",
-    ("nn.Parameter", "data"): "minicnn/nn/module.py: Parameter(data=None) is an empty parameter in torch",
-}
+NOT_YET_MATCHED: dict[tuple[str, str], str] = {}
 
 # Top-level torch names minicnn also has that are not compared here.
 SKIPPED_TOP_LEVEL = {

@@ -23,7 +23,9 @@ from ..autograd import Tensor
 class Parameter(Tensor):
     """A trainable leaf tensor (``requires_grad=True`` by default)."""
 
-    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:  # torch's empty parameter
+            data = np.empty(0, dtype=np.float32)
         super().__init__(data.array if isinstance(data, Tensor) else data)
         if self.array.dtype.kind == "f":
             self.requires_grad = requires_grad
