@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import backend, memory, ops
+from . import backend, functions, memory, ops
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda
 from .creation import (
@@ -29,10 +29,12 @@ from .creation import (
     randint,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
+from .functions import *  # noqa: F403  (torch's function forms of Tensor methods: mc.sum, mc.argmax, ...)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
@@ -51,6 +53,30 @@ bool_ = _np.dtype(_np.bool_)
 bool = bool_  # noqa: A001  (torch's name: mc.bool)
 int8 = _np.dtype(_np.int8)
 int16 = _np.dtype(_np.int16)
+# torch's other dtype names
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+concat = concatenate = cat
+
+
+def get_default_dtype() -> _np.dtype:
+    """The dtype of tensors made from Python floats: float32, as torch's default."""
+    return float32
+
+
+class inference_mode(no_grad):  # noqa: N801
+    """torch.inference_mode: here the same as :class:`no_grad` (``mode=False`` records again)."""
+
+    def __new__(cls, mode: bool = True) -> inference_mode:
+        return set_grad_enabled.__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        set_grad_enabled.__init__(self, not mode)
+
 
 __version__ = "0.1.0"
 
@@ -69,6 +95,18 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    *functions.__all__,  # noqa: F405
+    "concat",
+    "concatenate",
+    "double",
+    "float",
+    "get_default_dtype",
+    "half",
+    "inference_mode",
+    "int",
+    "long",
+    "randperm",
+    "short",
     "bool",
     "int16",
     "int8",

@@ -676,39 +676,52 @@ class Tensor:
 
     def var(
         self,
-        axis: Any = None,
-        unbiased: bool = True,
-        keepdims: bool = False,
-        *,
         dim: Any = None,
+        unbiased: bool = True,
+        keepdim: bool = False,
+        *,
         correction: int | None = None,
-        keepdim: Any = None,
+        axis: Any = None,
+        keepdims: Any = None,
     ) -> Tensor:
-        """Variance over ``axis``; positional order as torch's ``var(dim, unbiased, keepdim)``."""
+        """Variance over ``dim``, with Bessel's correction unless ``unbiased=False``
+        (``correction=``, torch's newer spelling, overrides it); positional order as torch's
+        ``var(dim, unbiased, keepdim)``. ``axis``/``keepdims``: NumPy's names."""
         ddof = (1 if unbiased else 0) if correction is None else correction
-        keep = keepdims if keepdim is None else keepdim
-        return _ops.var(self, axis=axis if dim is None else dim, keepdims=keep, correction=ddof)
+        keep = keepdim if keepdims is None else keepdims
+        return _ops.var(self, axis=dim if axis is None else axis, keepdims=keep, correction=ddof)
 
-    def argmax(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
-        axis = axis if dim is None else dim
-        with backend.array_scope(self.array):
-            return Tensor(self.xp.argmax(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
-
-    def argmin(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
-        axis = axis if dim is None else dim
-        with backend.array_scope(self.array):
-            return Tensor(self.xp.argmin(self.array, axis=axis, keepdims=keepdims if keepdim is None else keepdim))
-
-    def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
-        """Maximum over ``dim`` (all dims by default); tied maxima share the gradient (torch's amax)."""
-        return _ops.amax(self, dim, keepdim)
-
-    def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
-        return _ops.amin(self, dim, keepdim)
-
-    def std(self, axis: Any = None, unbiased: bool = True, keepdims: bool = False, **kwargs: Any) -> Tensor:
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: bool = True,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
+        axis: Any = None,
+        keepdims: Any = None,
+    ) -> Tensor:
         """Standard deviation: the square root of :meth:`var` (same arguments)."""
-        return self.var(axis, unbiased, keepdims, **kwargs).sqrt()
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
+
+    def _arg_extreme(self, name: str, dim: Any, keepdim: bool) -> Tensor:
+        with backend.array_scope(self.array):
+            return Tensor(getattr(self.xp, name)(self.array, axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+
+    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None) -> Tensor:
+        """Index of the largest value along ``dim`` (of the flattened tensor if None), int64;
+        the first one where several tie, and a NaN counts as the largest, as in torch."""
+        return self._arg_extreme("argmax", dim if axis is None else axis, keepdim if keepdims is None else keepdims)
+
+    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None) -> Tensor:
+        return self._arg_extreme("argmin", dim if axis is None else axis, keepdim if keepdims is None else keepdims)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Maximum over ``dim`` (all dims if None or ()); tied maxima share the gradient (torch's amax)."""
+        return _ops.amax(self, () if dim is None else dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _ops.amin(self, () if dim is None else dim, keepdim)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         with backend.array_scope(self.array):
@@ -753,11 +766,11 @@ class Tensor:
     def tanh(self) -> Tensor:
         return _ops.tanh(self)
 
-    def softmax(self, dim: int) -> Tensor:
-        return _ops.softmax(self, dim)
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _ops.softmax(self, dim, dtype=dtype)
 
-    def log_softmax(self, dim: int) -> Tensor:
-        return _ops.log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _ops.log_softmax(self, dim, dtype=dtype)
 
     def reshape(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, *shape)
@@ -989,7 +1002,8 @@ class Tensor:
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         return _ops.transpose(self, axis0, axis1)
 
-    swapdims = swapaxes
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return _ops.transpose(self, dim0, dim1)
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
         from .nn import init  # noqa: PLC0415

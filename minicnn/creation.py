@@ -125,6 +125,17 @@ def randint(
     return Tensor(a, requires_grad=requires_grad)
 
 
+def randperm(n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype``), drawn from minicnn's
+    generator (seeded by ``mc.manual_seed``), as torch.randperm."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise RuntimeError(f"randperm: n must be a non-negative integer, got {n!r}")
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):
+        a = random.generator(xp).permutation(int(n)).astype(np.int64 if dtype is None else dtype)
+    return Tensor(a, requires_grad=requires_grad)
+
+
 def arange(
     start: float = 0,
     end: float | None = None,

@@ -59,6 +59,11 @@ DELIBERATE = {
     ("mc.stack", "dim"): "API.md fixes mc.stack(tensors, axis) (dim= accepted as an alias): axis is 2nd positional",
     ("F.flatten", "start_dim"): "API.md fixes F.flatten(x, start_dim=1), keeping the batch axis like nn.Flatten "
     "(torch.nn.functional has no flatten; this compares with torch.flatten, whose default is 0)",
+    ("mc.concat", "dim"): "mc.concat is mc.cat (API.md fixes axis as its 2nd positional, dim= an alias)",
+    ("mc.randperm", "dtype"): "dtype=None means int64, torch's default (minicnn has no torch.int64 object to name)",
+    ("mc.var", "correction"): "correction=None: the unbiased flag decides (torch's legacy overload var(dim, unbiased, "
+    "keepdim) shares the positional slots; torch's documented default is correction=1, the same result)",
+    ("mc.std", "correction"): "as mc.var",
     ("mc.save", "pickle_module"): "API.md: mc.save never pickles (npz-based format)",
     ("mc.save", "pickle_protocol"): "API.md: mc.save never pickles (npz-based format)",
     ("mc.save", "_use_new_zipfile_serialization"): "a private switch of torch's own file format",
@@ -153,13 +158,21 @@ def signature_params(obj: Any) -> list[Param]:
     return [Param(p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()]
 
 
+# torch builtins that carry no docstring: their signatures as torch's documentation gives them
+UNDOCUMENTED_TORCH = {
+    "log_softmax": "log_softmax(input, dim, dtype=None)",
+    "masked_fill": "masked_fill(input, mask, value)",
+    "relu": "relu(input)",
+}
+
+
 def torch_params(obj: Any, name: str) -> list[Param]:
     """inspect's view of a torch callable; the doc line where inspect cannot see one, or sees
     only ``(*args, **kwargs)`` of a dispatch wrapper (F.max_pool2d) whose doc names the real ones."""
     try:
         params = signature_params(obj)
     except (ValueError, TypeError):
-        return doc_params(name, obj.__doc__)
+        return doc_params(name, obj.__doc__ or UNDOCUMENTED_TORCH.get(name))
     only_varargs = [p.kind for p in params] == [P.VAR_POSITIONAL, P.VAR_KEYWORD]
     if only_varargs and (obj.__doc__ or "").strip().startswith(f"{name}("):
         return doc_params(name, obj.__doc__)

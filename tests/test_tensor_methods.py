@@ -114,14 +114,8 @@ def test_gradcheck_masked_fill_and_alpha():
 @given(shapes=pairs, seed=st.integers(0, 2**16))
 def test_comparisons_and_tests_equal_torch(shapes, seed):
     rng = np.random.default_rng(seed)
-    a, b = (_values(rng, s, specials=True) for s in shapes.input_shapes)
-    b = np.where(
-        rng.random(b.shape) < 0.3,
-        np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))[tuple(slice(0, n) for n in b.shape)]
-        if b.shape
-        else b,
-        b,
-    )
+    # a few values, so equal pairs are common; nan and inf among them
+    a, b = (rng.choice([-1.0, 0.0, 1.0, 2.5, np.nan, np.inf, -np.inf], s) for s in shapes.input_shapes)
     ta, tb = torch.tensor(a), torch.tensor(b)
     ma, mb = mc.tensor(a), mc.tensor(b)
     for name in (
@@ -224,3 +218,103 @@ def test_random_fills_in_place_as_torch():
     assert p.numpy().any()
     with pytest.raises(RuntimeError, match="not recorded"):
         (p * 2).uniform_()
+
+
+# -- torch's function forms: mc.sum(x, 1) is x.sum(1) -------------------------------------------
+
+
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), seed=st.integers(0, 2**16))
+def test_function_forms_equal_torchs(shape, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.choice([-1.0, 0.0, 0.5, 2.0], shape)  # ties on purpose: max/min pick as torch does
+    dim = int(rng.integers(0, len(shape)))
+    cases = [
+        ("sum", (dim,), {}),
+        ("mean", (), {"dim": dim, "keepdim": True}),
+        ("amax", (dim,), {}),
+        ("amin", (), {}),
+        ("var", (dim,), {"correction": 0}),  # (a dim of size 1 with correction 1: nan, tested elsewhere)
+        ("abs", (), {}),
+        ("neg", (), {}),
+        ("relu", (), {}),
+        ("sigmoid", (), {}),
+        ("tanh", (), {}),
+        ("softmax", (dim,), {}),
+        ("log_softmax", (dim,), {"dtype": torch.float64}),
+        ("flatten", (), {}),
+        ("unsqueeze", (dim,), {}),
+        ("squeeze", (), {}),
+        ("clone", (), {}),
+        ("pow", (2.0,), {}),
+        ("mul", (3.0,), {}),
+        ("transpose", (0, -1), {}),
+        ("reshape", ((-1,),), {}),
+        ("permute", (tuple(reversed(range(len(shape)))),), {}),
+    ]
+    for name, args, kwargs in cases:
+        mine_kwargs = {k: (mc.float64 if v is torch.float64 else v) for k, v in kwargs.items()}
+        compare_with_torch(
+            lambda x, n=name, a=args, k=mine_kwargs: getattr(mc, n)(x, *a, **k),
+            lambda x, n=name, a=args, k=kwargs: getattr(torch, n)(x, *a, **k),
+            [a],
+        )
+    for name in ("argmax", "argmin"):
+        compare_with_torch(
+            lambda x, n=name: getattr(mc, n)(x, dim=dim), lambda x, n=name: getattr(torch, n)(x, dim=dim), [a], [False]
+        )
+    for name in ("max", "min"):
+        compare_with_torch(lambda x, n=name: getattr(mc, n)(x), lambda x, n=name: getattr(torch, n)(x), [a])
+        compare_with_torch(  # torch's (values, indices) along a dim: values and their gradient
+            lambda x, n=name: getattr(mc, n)(x, dim)[0], lambda x, n=name: getattr(torch, n)(x, dim)[0], [a]
+        )
+        ours, theirs = (
+            getattr(mc, name)(mc.tensor(a), dim, keepdim=True),
+            getattr(torch, name)(torch.tensor(a), dim, True),
+        )
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        assert ours.values.shape == tuple(theirs.values.shape)
+        b = rng.choice([-1.0, 0.5], shape)
+        compare_with_torch(
+            lambda x, y, n=name: getattr(mc, n)(x, y), lambda x, y, n=name: getattr(torch, n)(x, y), [a, b]
+        )
+    t = torch.tensor(a)
+    for name in ("isnan", "isfinite", "nonzero", "count_nonzero", "numel"):
+        ours, theirs = getattr(mc, name)(mc.tensor(a)), getattr(torch, name)(t)
+        np.testing.assert_array_equal(
+            np.asarray(ours.numpy() if isinstance(ours, mc.Tensor) else ours), np.asarray(theirs)
+        )
+    assert mc.equal(mc.tensor(a), mc.tensor(a)) and mc.allclose(mc.tensor(a), mc.tensor(a))
+
+
+def test_torchs_other_names_and_helpers():
+    assert (mc.float, mc.double, mc.half, mc.long, mc.int, mc.short) == (
+        mc.float32,
+        mc.float64,
+        mc.float16,
+        mc.int64,
+        mc.int32,
+        mc.int16,
+    )
+    for ours, theirs in ((mc.float, torch.float), (mc.long, torch.long), (mc.int, torch.int), (mc.half, torch.half)):
+        assert str(ours) == str(theirs).removeprefix("torch.")
+    assert mc.get_default_dtype() == np.float32 and str(torch.get_default_dtype()) == "torch.float32"
+    assert mc.concat is mc.cat and mc.concatenate is mc.cat
+    mc.manual_seed(3)
+    p = mc.randperm(10)
+    assert p.dtype == np.int64 and sorted(p.numpy().tolist()) == list(range(10))
+    mc.manual_seed(3)
+    assert np.array_equal(mc.randperm(10).numpy(), p.numpy())
+    with pytest.raises(RuntimeError):
+        mc.randperm(-1)
+    x = mc.ones(2, requires_grad=True)
+    with mc.inference_mode():
+        assert not (x * 2).requires_grad
+    with mc.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @mc.inference_mode()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad and (x * 2).requires_grad

@@ -1,0 +1,105 @@
+"""torch's function forms of Tensor methods: ``mc.sum(x, 1)`` is ``x.sum(1)``, ``mc.argmax(x,
+dim=1)`` is ``x.argmax(dim=1)``, and so on for every name in :data:`METHODS`.
+
+Each function takes the tensor as its first argument, named ``input`` as in torch, and passes
+the rest on to the method of that name; its signature (what ``help`` and ``inspect`` show) is
+the method's with ``self`` renamed. A first argument that is not a Tensor (a list, a NumPy
+array) is converted with ``mc.tensor`` first, as torch's functions accept Python numbers.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .autograd import Tensor
+
+# Tensor methods that torch also offers as ``torch.<name>(input, ...)``
+METHODS = (
+    "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "clone", "count_nonzero",
+    "div", "divide", "eq", "equal", "flatten", "floor_divide", "ge", "greater", "greater_equal", "gt",
+    "isclose", "isfinite", "isinf", "isnan", "le", "less", "less_equal", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "lt", "masked_fill", "mean", "mul", "multiply", "ne", "neg",
+    "negative", "nonzero", "not_equal", "numel", "pow", "relu", "remainder", "sigmoid",
+    "softmax", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "tanh", "unsqueeze", "var",
+)  # fmt: skip
+
+
+def _function_form(name: str) -> Callable[..., Any]:
+    method = getattr(Tensor, name)
+
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - torch's name
+        return getattr(input if isinstance(input, Tensor) else Tensor(input), name)(*args, **kwargs)
+
+    params = list(inspect.signature(method).parameters.values())
+    function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [params[0].replace(name="input"), *params[1:]]
+    )
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``mc.{name}(input, ...)`` is ``input.{name}(...)`` (torch's function form)."
+    return function
+
+
+for _name in METHODS:
+    globals()[_name] = _function_form(_name)
+
+
+def reshape(input: Any, shape: Any) -> Tensor:  # noqa: A002 - torch's names
+    """torch.reshape(input, shape): ``input.reshape(*shape)``."""
+    return _tensor(input).reshape(*shape) if isinstance(shape, (tuple, list)) else _tensor(input).reshape(shape)
+
+
+def permute(input: Any, dims: Any) -> Tensor:  # noqa: A002
+    """torch.permute(input, dims): ``input.permute(*dims)``."""
+    return _tensor(input).permute(*dims)
+
+
+def transpose(input: Any, dim0: int, dim1: int) -> Tensor:  # noqa: A002
+    """torch.transpose(input, dim0, dim1): the two dims swapped."""
+    return _tensor(input).transpose(dim0, dim1)
+
+
+def true_divide(dividend: Any, divisor: Any) -> Tensor:
+    """torch.true_divide: ``dividend / divisor``."""
+    return _tensor(dividend) / divisor
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class MaxMin(NamedTuple):
+    """``mc.max(x, dim)`` / ``mc.min(x, dim)``: torch's ``(values, indices)`` pair."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002 - torch's names
+    """torch.max: ``max(x)`` the largest value (0-d); ``max(x, dim, keepdim=False)`` the pair
+    ``(values, indices)`` along ``dim`` (``_, predicted = mc.max(logits, 1)``); ``max(x, other)``
+    with a tensor ``other`` is :func:`maximum`. (``Tensor.max(dim)`` gives the values only,
+    as minicnn's API fixes; ``x.argmax(dim)`` gives the indices.)"""
+    return _extreme(input, dim, keepdim, "max")
+
+
+def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """torch.min: as :func:`max`, for the smallest values (``min(x, other)`` is :func:`minimum`)."""
+    return _extreme(input, dim, keepdim, "min")
+
+
+def _extreme(input: Any, dim: Any, keepdim: bool, kind: str) -> Any:  # noqa: A002
+    from . import ops  # noqa: PLC0415
+
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if isinstance(dim, Tensor):
+        return (ops.maximum if kind == "max" else ops.minimum)(x, dim)
+    if dim is None:
+        return getattr(x, kind)()
+    values = getattr(x, kind)(dim=dim, keepdim=keepdim)
+    indices = (x.argmax if kind == "max" else x.argmin)(dim=dim, keepdim=keepdim)
+    return MaxMin(values, indices)
+
+
+__all__ = [*METHODS, "max", "min", "MaxMin", "permute", "reshape", "transpose", "true_divide"]
