@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from . import ops
 from .autograd import Tensor
 
 # Tensor methods that torch also offers as ``torch.<name>(input, ...)``
@@ -102,4 +103,13 @@ def _extreme(input: Any, dim: Any, keepdim: bool, kind: str) -> Any:  # noqa: A0
     return MaxMin(values, indices)
 
 
-__all__ = [*METHODS, "max", "min", "MaxMin", "permute", "reshape", "transpose", "true_divide"]
+# ops that are torch functions as they stand (minicnn/ops/index.py, ops/shape.py)
+OPS = (
+    "argsort", "chunk", "diag", "diagonal", "flip", "gather", "index_select", "moveaxis", "movedim", "narrow",
+    "roll", "scatter", "scatter_add", "sort", "split", "take_along_dim", "tile", "topk", "tril", "triu", "unbind",
+)  # fmt: skip
+
+for _name in OPS:
+    globals()[_name] = getattr(ops, "movedim" if _name == "moveaxis" else _name)
+
+__all__ = [*METHODS, *OPS, "max", "min", "MaxMin", "permute", "reshape", "transpose", "true_divide"]

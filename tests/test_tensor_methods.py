@@ -318,3 +318,45 @@ def test_torchs_other_names_and_helpers():
         return t * 2
 
     assert not f(x).requires_grad and (x * 2).requires_grad
+
+
+def test_indexing_and_rearranging_methods_and_functions_equal_torchs():
+    """The Tensor methods and mc.<name> functions over minicnn/ops/index.py and ops/shape.py
+    (tests/test_index_ops.py checks the ops themselves): torch's call forms, same results."""
+    rng = np.random.default_rng(0)
+    a = rng.permutation(24).astype(np.float64).reshape(2, 3, 4)  # distinct values: no ties
+    idx = rng.integers(0, 3, (2, 3, 4))
+    calls = [
+        lambda lib, x: x.gather(1, lib.tensor(idx)),
+        lambda lib, x: lib.gather(x, 1, lib.tensor(idx)),
+        lambda lib, x: x.scatter(1, lib.tensor(idx[:, :1]), 7.0),
+        lambda lib, x: x.scatter_add(2, lib.tensor(idx[..., :2]), x[..., :2]),
+        lambda lib, x: x.index_select(2, lib.tensor([3, 0])),
+        lambda lib, x: lib.take_along_dim(x, lib.tensor(idx), 1),
+        lambda lib, x: x.topk(2)[0],
+        lambda lib, x: lib.topk(x, 2, dim=1, largest=False).values,
+        lambda lib, x: x.sort(descending=True)[0],
+        lambda lib, x: lib.sort(x, 0).values,
+        lambda lib, x: x.argsort(dim=1) * 1.0,
+        lambda lib, x: x.flip(0, 2),
+        lambda lib, x: lib.flip(x, (1,)),
+        lambda lib, x: x.roll(1, 2),
+        lambda lib, x: x.repeat(2, 1, 1),
+        lambda lib, x: x.tile(2),
+        lambda lib, x: lib.tile(x, (1, 2)),
+        lambda lib, x: x.narrow(2, 1, 2),
+        lambda lib, x: x.chunk(2, 2)[1],
+        lambda lib, x: x.split(3, 2)[0],
+        lambda lib, x: lib.split(x, [1, 3], 2)[1],
+        lambda lib, x: x.unbind(1)[2],
+        lambda lib, x: x.movedim(0, 2),
+        lambda lib, x: lib.moveaxis(x, 2, 0),
+        lambda lib, x: x[0].diag(),
+        lambda lib, x: x.diagonal(0, 1, 2),
+        lambda lib, x: x.tril(),
+        lambda lib, x: lib.triu(x, 1),
+    ]
+    for call in calls:
+        compare_with_torch(lambda x, c=call: c(mc, x), lambda x, c=call: c(torch, x), [a])
+    ours, theirs = mc.tensor(a).topk(3, dim=2), torch.tensor(a).topk(3, dim=2)
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())

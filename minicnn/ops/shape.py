@@ -1,4 +1,6 @@
-"""Shape ops (reshape, transpose, indexing, concatenation, padding) and their backward.
+"""Shape ops (reshape, transpose, indexing, concatenation, padding; flip, roll, repeat/tile,
+views along a dim (narrow, chunk, split, unbind), movedim, diagonals and triangles) and their
+backward.
 
 Each backward undoes the forward's data movement: reshape back, transpose with the inverse
 permutation, scatter-add into the indexed positions, split a concatenation, crop a padding.
@@ -317,3 +319,323 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             )
         widths[d] = (before, after)
     return Pad.apply(input, widths=widths, value=0 if value is None else value)
+
+
+# -- flip, roll, repeat/tile, views along a dim (narrow, chunk, split, unbind), movedim,
+# -- diagonals and triangles --------------------------------------------------------------
+# Copies (flip, roll, repeat, tril/triu, diag) are Functions whose backward undoes the data
+# movement: flip back, roll back, sum the tiles, mask again, take the diagonal. The views
+# (narrow, chunk, split, unbind) are basic-index getitems, so they share memory and the
+# version counter with their input and in-place writes through them are recorded on it;
+# diagonal is a strided view of its own (see Diagonal).
+
+
+def _norm_dim(dim: int, ndim: int, op: str) -> int:
+    """``dim`` in [0, ndim) by torch's rule: a 0-d tensor takes dim 0 or -1 as if it were 1-d."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _dims_arg(dims: Any) -> tuple[int, ...]:
+    """An int, or a sequence of ints (also as varargs: ``flip(x, 0, 1)``), as a tuple."""
+    if isinstance(dims, (int, np.integer)):
+        return (int(dims),)
+    return tuple(int(d) for d in dims)
+
+
+def _norm_dims(dims: Sequence[int], ndim: int, op: str) -> tuple[int, ...]:
+    out = tuple(_norm_dim(d, ndim, op) for d in dims)
+    for d in out:
+        if out.count(d) > 1:
+            raise RuntimeError(f"{op}: dim {d} appears multiple times in the list of dims {tuple(dims)}")
+    return out
+
+
+class Flip(Function):
+    """Reverse the order of the elements along ``dims`` (a copy, as torch's)."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).flip(x, axis=self.dims).copy()
+
+    def backward(self, gy):
+        return backend.get_array_module(gy).flip(gy, axis=self.dims)
+
+
+class Roll(Function):
+    """Shift cyclically by ``shifts`` along ``dims`` (None: over the flattened tensor)."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).roll(x, self.shifts, axis=self.dims)
+
+    def backward(self, gy):
+        neg = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
+        return backend.get_array_module(gy).roll(gy, neg, axis=self.dims)
+
+
+class Repeat(Function):
+    """Tile ``x`` (padded with leading 1-dims to len(reps)) ``reps[i]`` times along dim i.
+    Backward: view ``gy`` as (reps[0], n[0], reps[1], n[1], ...) and sum over the reps."""
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = len(self.reps) - x.ndim
+        return backend.get_array_module(x).tile(x.reshape((1,) * lead + x.shape), self.reps)
+
+    def backward(self, gy):
+        sizes = (1,) * (len(self.reps) - len(self.in_shape)) + tuple(self.in_shape)
+        split = [v for r, n in zip(self.reps, sizes) for v in (r, n)]
+        return gy.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(self.in_shape)
+
+
+class Triangle(Function):
+    """``tril`` (lower=True) or ``triu`` of the last two dims: entries with
+    ``j - i <= diagonal`` (tril) or ``>= diagonal`` (triu) kept, the others set to 0."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        rows, cols = x.shape[-2:]
+        tri = xp.tri(rows, cols, self.diagonal if self.lower else self.diagonal - 1, dtype=bool)
+        self.keep = tri if self.lower else ~tri
+        return xp.where(self.keep, x, x.dtype.type(0))
+
+    def backward(self, gy):
+        return backend.get_array_module(gy).where(self.keep, gy, gy.dtype.type(0))
+
+
+class DiagEmbed(Function):
+    """A 1-d x of length n as the ``offset``-th diagonal of an (n+|offset|)^2 matrix of zeros."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).diag(x, self.offset)
+
+    def backward(self, gy):
+        return backend.get_array_module(gy).diagonal(gy, self.offset).copy()
+
+
+def _diagonal_view(a: Any, offset: int, dim1: int, dim2: int) -> Any:
+    """``a.diagonal(...)`` as a writable view (NumPy hands out a read-only one; CuPy's is writable)."""
+    d = backend.get_array_module(a).diagonal(a, offset, dim1, dim2)
+    flags = getattr(d, "flags", None)
+    if getattr(flags, "writeable", True) is False and a.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+class Diagonal(Function):
+    """The elements ``x[..., i, ..., i + offset, ...]`` (i along dim1, i + offset along dim2)
+    as a view: dim1 and dim2 removed, the diagonal appended as the last dim. Backward writes
+    ``gy`` onto the diagonal of zeros."""
+
+    def forward(self, x):
+        self.in_shape, self.dtype = x.shape, x.dtype
+        return _diagonal_view(x, self.offset, self.dim1, self.dim2)
+
+    def backward(self, gy):
+        gx = backend.get_array_module(gy).zeros(self.in_shape, dtype=self.dtype)
+        _diagonal_view(gx, self.offset, self.dim1, self.dim2)[...] = gy
+        return gx
+
+
+def flip(input: Tensor, dims: Any, *more: int) -> Tensor:
+    """A copy of ``input`` with the order of the elements along ``dims`` (an int or a
+    sequence; varargs accepted like Tensor.flip) reversed."""
+    dims = _norm_dims(_dims_arg(dims) + tuple(int(d) for d in more), input.ndim, "flip")
+    return Flip.apply(input, dims=dims if input.ndim else ())  # a 0-d tensor: nothing to reverse
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift the elements cyclically: by ``shifts[i]`` along ``dims[i]`` (ints or sequences
+    of equal length); with ``dims=None`` the tensor is flattened, rolled and reshaped back."""
+    shifts = _dims_arg(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0")
+        return Roll.apply(input, shifts=shifts[0], dims=None)
+    dims = _dims_arg(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
+    if input.ndim == 0:
+        raise IndexError(f"roll: dimension specified as {dims[0]} but tensor has no dimensions")
+    return Roll.apply(input, shifts=shifts, dims=tuple(_norm_dim(d, input.ndim, "roll") for d in dims))
+
+
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
+    """torch's ``Tensor.repeat``: ``input`` tiled ``sizes[i]`` times along dim i (a tuple or
+    varargs, at least input.ndim of them; extra leading ones add dims)."""
+    reps = _shape_arg(sizes)
+    if len(reps) < input.ndim:
+        raise RuntimeError(
+            f"repeat: number of dimensions of repeat dims ({len(reps)}) can not be smaller than number of "
+            f"dimensions of tensor ({input.ndim})"
+        )
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat: trying to create tensor with negative dimension: repeats {reps}")
+    return Repeat.apply(input, reps=reps)
+
+
+def tile(input: Tensor, dims: Any) -> Tensor:
+    """``repeat`` with ``dims`` padded by leading ones to input.ndim (torch.tile)."""
+    reps = _dims_arg(dims)
+    return repeat(input, (1,) * (input.ndim - len(reps)) + reps)
+
+
+def _slice_along(dim: int, part: Any) -> tuple[Any, ...]:
+    """An index that applies ``part`` to dim ``dim`` and takes all of the dims before it."""
+    return (slice(None),) * dim + (part,)
+
+
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """The view ``input[..., start:start + length, ...]`` along ``dim``; a negative start
+    counts from the end."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = _norm_dim(dim, input.ndim, "narrow")
+    n, start, length = input.shape[d], int(start), int(length)
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative, got {length}")
+    if not -n <= start <= n:
+        raise IndexError(f"narrow(): start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    start = start + n if start < 0 else start
+    if start + length > n:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return getitem(input, _slice_along(d, slice(start, start + length)))
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of ``tensor`` along ``dim``: pieces of ``split_size`` (an int; the last may be
+    smaller) or of the given sizes (a sequence summing to the dim's size)."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = _norm_dim(dim, tensor.ndim, "split")
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+        if size == 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        count = max(-(-n // size), 1) if size else 1
+        sizes = [min(size, n - i * size) for i in range(count)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got {sizes}")
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), "
+                f"but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(getitem(tensor, _slice_along(d, slice(start, start + s))))
+        start += s
+    return tuple(out)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most ``chunks`` views of equal size ceil(n / chunks) along ``dim`` (the last may be
+    smaller, and there may be fewer), as torch.chunk; an empty dim gives ``chunks`` empty views."""
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _norm_dim(dim, input.ndim, "chunk")
+    n = input.shape[d]
+    if n == 0:
+        return split(input, [0] * chunks, d)
+    return split(input, -(-n // chunks), d)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The views ``input[..., i, ...]`` along ``dim`` (that dim removed), for every i."""
+    if input.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+    d = _norm_dim(dim, input.ndim, "unbind")
+    return tuple(getitem(input, _slice_along(d, i)) for i in range(input.shape[d]))
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """``input`` with its dims ``source`` moved to positions ``destination`` (ints or equal-
+    length sequences); the other dims keep their order (a view, like permute)."""
+    src, dst = _dims_arg(source), _dims_arg(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
+            f"number of dims as destination ({list(dst)} dims)"
+        )
+    src_n = tuple(_norm_dim(s, input.ndim, "movedim") for s in src)
+    dst_n = tuple(_norm_dim(s, input.ndim, "movedim") for s in dst)
+    for name, given, dims in (("source", src, src_n), ("destination", dst, dst_n)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    if input.ndim == 0:  # nothing to move (NumPy's transpose takes no axes for a 0-d array)
+        return reshape(input, ())
+    order = [k for k in range(input.ndim) if k not in src_n]
+    for dst_k, src_k in sorted(zip(dst_n, src_n)):
+        order.insert(dst_k, src_k)
+    return Permute.apply(input, axes=tuple(order))
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The view of the ``offset``-th diagonal of ``input`` over dims ``dim1`` and ``dim2``
+    (offset > 0 above the main diagonal): those two dims removed, the diagonal appended as
+    the last dim. In-place writes through it reach ``input``, also inside a graph."""
+    d1 = _norm_dim(dim1, input.ndim, "diagonal")
+    d2 = _norm_dim(dim2, input.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    offset = int(offset)
+    out = Diagonal.apply(input, offset=offset, dim1=d1, dim2=d2)
+    if out._view_of is not None:  # a write through out is recorded on input as input[index] = out
+        out._view_index = _diagonal_index(input, offset, d1, d2, out.shape)
+    return out
+
+
+def _diagonal_index(x: Tensor, offset: int, d1: int, d2: int, out_shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """An integer-array index of every dim of x whose ``x[index]`` is ``diagonal(x, ...)``
+    (the arrays broadcast to the diagonal's shape: the other dims in order, then the diagonal)."""
+    xp, nd = x.xp, len(out_shape)
+    with backend.array_scope(x.array):
+        diag = xp.arange(out_shape[-1]).reshape((1,) * (nd - 1) + (-1,))
+        rest = iter(range(nd - 1))
+        index = []
+        for k in range(x.ndim):
+            if k == d1:
+                index.append(diag + max(-offset, 0))
+            elif k == d2:
+                index.append(diag + max(offset, 0))
+            else:
+                p = next(rest)
+                index.append(xp.arange(x.shape[k]).reshape([-1 if j == p else 1 for j in range(nd)]))
+    return tuple(index)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-d input: the square matrix with it on the ``diagonal``-th diagonal (zeros
+    elsewhere). A 2-d input: a copy of its ``diagonal``-th diagonal (1-d)."""
+    if input.ndim == 1:
+        return DiagEmbed.apply(input, offset=int(diagonal))
+    if input.ndim == 2:
+        from .math import clone
+
+        return clone(Diagonal.apply(input, offset=int(diagonal), dim1=0, dim2=1))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def _triangle(input: Tensor, diagonal: int, lower: bool) -> Tensor:
+    name = "tril" if lower else "triu"
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got shape {input.shape}")
+    return Triangle.apply(input, diagonal=int(diagonal), lower=lower)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (entries with col - row <= diagonal), zeros above."""
+    return _triangle(input, diagonal, True)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (entries with col - row >= diagonal), zeros below."""
+    return _triangle(input, diagonal, False)

@@ -1,0 +1,356 @@
+"""Indexing along a dimension: gather/scatter, index_select, take_along_dim, sort and topk.
+
+All of them pick (or place) one element per position of an integer ``index`` tensor along
+``dim``, and every other dimension is walked by position. With ``x`` of shape (..., n, ...)
+and ``index`` of shape S (same number of dims):
+
+* ``gather``:       ``out[p] = x[p with p[dim] := index[p]]``, out shape S;
+* ``scatter``:      ``out = x.clone(); out[p with p[dim] := index[p]] = src[p]``;
+* ``scatter_add``:  the same with ``+=`` (repeated positions accumulate);
+* ``index_select``: ``gather`` with a 1-d index broadcast over the other dims;
+* ``take_along_dim``: ``gather`` after broadcasting x and index against each other;
+* ``sort`` / ``argsort`` / ``topk``: a stable argsort along dim, then ``gather``.
+
+The element coordinates of every position are an "open grid" (one ``arange`` per dim,
+shaped to broadcast, with ``index`` in place of dim's), so a gather is one fancy-indexing
+read and the backward of a gather is one scatter-add. Scatter-adds go through a flat
+(C-order) position per element and ``np.add.at`` on the raveled target (``cupyx.scatter_add``
+on CuPy): O(|index|) work, no Python loop over elements. Sorting costs O(n log n) per slice
+(topk sorts fully: simple, stable, and deterministic).
+
+Errors follow torch's types: IndexError for a dim out of range, RuntimeError for an index of
+the wrong dtype, the wrong number of dims, a size that does not fit, or an index out of
+bounds (on a GPU that last check is deferred: :func:`minicnn.backend.raise_if`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor
+from .math import clone
+from .shape import _norm_dim, expand, reshape
+
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+
+
+# -- helpers on raw arrays ----------------------------------------------------------------
+def _grid(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
+    """The coordinates, in an array that ``index`` addresses along ``dim``, of the element
+    each position of ``index`` picks: ``index`` itself for ``dim`` and an ``arange`` shaped to
+    broadcast for every other dim (the open grid of ``index.shape``)."""
+    nd, index = index.ndim, index.astype(np.int64, copy=False)  # int32 * a large stride would overflow
+    return tuple(
+        index if d == dim else xp.arange(n).reshape([n if k == d else 1 for k in range(nd)])
+        for d, n in enumerate(index.shape)
+    )
+
+
+def _add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
+    """``target[grid] += values`` with repeated positions accumulated, in place. ``target``
+    is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path)."""
+    xp = backend.get_array_module(target)
+    flat, stride = None, 1
+    for d in reversed(range(target.ndim)):
+        term = grid[d] * stride
+        flat = term if flat is None else flat + term
+        stride *= target.shape[d]
+    flat = xp.broadcast_to(flat, values.shape).reshape(-1)
+    if xp is np:
+        np.add.at(target.reshape(-1), flat, values.reshape(-1))
+    else:
+        import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
+
+        cupyx.scatter_add(target.reshape(-1), flat, values.reshape(-1))
+
+
+def _check_bounds(index: Any, n: int, dim: int, op: str, allow_negative: bool = False) -> None:
+    """Raise RuntimeError if an entry of ``index`` is outside [0, n) (or [-n, n))."""
+    if index.size == 0:
+        return
+    low = -n if allow_negative else 0
+    bad = (index < low) | (index >= n)
+    if backend.is_cupy_array(index):
+        backend.raise_if(bad.any(), RuntimeError, f"{op}: an index is out of bounds for dimension {dim} with size {n}")
+    elif bad.any():
+        raise RuntimeError(f"{op}: index {int(index[bad].flat[0])} is out of bounds for dimension {dim} with size {n}")
+
+
+def _sort_order(a: Any, axis: int, descending: bool) -> Any:
+    """Stable argsort along ``axis`` as int64. Descending keeps equal elements in their
+    original order too (argsort of the reversed array, reversed back); NaN counts as the
+    largest value, as in torch (NumPy and CuPy sort it last)."""
+    xp = backend.get_array_module(a)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    rev = xp.argsort(xp.flip(a, axis), axis=axis, kind="stable")
+    return ((a.shape[axis] - 1) - xp.flip(rev, axis)).astype(np.int64, copy=False)
+
+
+# -- Functions ---------------------------------------------------------------------------
+class Gather(Function):
+    """``x[grid(index)]``: inputs x (..., n, ...) and index (same ndim; any size along dim,
+    at most x's elsewhere). Backward scatter-adds ``gy`` into zeros of x's shape."""
+
+    def forward(self, x, index):
+        xp, n = backend.get_array_module(x), x.shape[self.dim]
+        _check_bounds(index, n, self.dim, self.op, self.allow_negative)
+        if self.allow_negative:  # counted from the end; the scatter-add of backward needs them >= 0
+            index = xp.where(index < 0, index + n, index)
+        grid = _grid(xp, index, self.dim)
+        if self.requires_grad:
+            self.in_shape, self.dtype, self.grid = x.shape, x.dtype, grid
+        return x[grid]
+
+    def backward(self, gy):
+        gx = backend.get_array_module(gy).zeros(self.in_shape, dtype=self.dtype)
+        _add_at(gx, self.grid, gy)
+        return gx, None
+
+
+class Scatter(Function):
+    """``out = x.copy(); out[grid(index)] = src[:index.shape]`` (or a number, ``value``).
+    Backward: x's gradient is ``gy`` with the written places zeroed, src's is ``gy[grid]``
+    (zeros where src is larger than index), as torch's."""
+
+    def forward(self, x, index, src=None):
+        _check_bounds(index, x.shape[self.dim], self.dim, "scatter()")
+        grid = _grid(backend.get_array_module(x), index, self.dim)
+        part = tuple(slice(0, n) for n in index.shape)
+        y = x.copy()
+        y[grid] = self.value if src is None else src[part]
+        if self.requires_grad:
+            self.grid, self.part = grid, part
+            self.src_shape = None if src is None else src.shape
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        gx = gsrc = None
+        if self.needs_input_grad[0]:
+            gx = gy.copy()
+            gx[self.grid] = 0
+        if self.src_shape is not None and self.needs_input_grad[2]:
+            gsrc = xp.zeros(self.src_shape, dtype=gy.dtype)
+            gsrc[self.part] = gy[self.grid]
+        return gx, None, gsrc
+
+
+class ScatterAdd(Function):
+    """``out = x.copy(); out[grid(index)] += src[:index.shape]``, repeated places summed.
+    Backward: x's gradient is ``gy``, src's is ``gy[grid]`` (zeros beyond index's shape)."""
+
+    def forward(self, x, index, src):
+        _check_bounds(index, x.shape[self.dim], self.dim, "scatter_add()")
+        grid = _grid(backend.get_array_module(x), index, self.dim)
+        part = tuple(slice(0, n) for n in index.shape)
+        y = x.copy()  # C-contiguous, as _add_at needs
+        _add_at(y, grid, src[part])
+        if self.requires_grad:
+            self.grid, self.part, self.src_shape = grid, part, src.shape
+        return y
+
+    def backward(self, gy):
+        gsrc = None
+        if self.needs_input_grad[2]:
+            gsrc = backend.get_array_module(gy).zeros(self.src_shape, dtype=gy.dtype)
+            gsrc[self.part] = gy[self.grid]
+        return gy if self.needs_input_grad[0] else None, None, gsrc
+
+
+# -- argument checks -----------------------------------------------------------------------
+def _as_index(index: Any, like: Tensor, op: str, dtypes: tuple[np.dtype, ...] = _INDEX_DTYPES) -> Tensor:
+    if not isinstance(index, Tensor):
+        index = Tensor(index, device=like.device)
+    if index.dtype not in dtypes:
+        names = " or ".join(str(d) for d in dtypes)
+        raise RuntimeError(f"{op}: expected dtype {names} for index, got {index.dtype}")
+    return index
+
+
+def _at_least_1d(t: Tensor) -> Tensor:
+    return reshape(t, 1) if t.ndim == 0 else t
+
+
+def _check_fits(x: Tensor, index: Tensor, dim: int, op: str, src: Tensor | None = None) -> None:
+    """torch's shape rules: index has x's number of dims (a 0-d tensor counts as 1-d), and is
+    no larger than x apart from ``dim`` (and no larger than src anywhere)."""
+    if max(index.ndim, 1) != max(x.ndim, 1):
+        raise RuntimeError(
+            f"{op}: index tensor must have the same number of dimensions as input tensor "
+            f"(index shape {index.shape}, input shape {x.shape})"
+        )
+    if src is not None and max(src.ndim, 1) != max(index.ndim, 1):
+        raise RuntimeError(
+            f"{op}: index tensor must have the same number of dimensions as src tensor "
+            f"(index shape {index.shape}, src shape {src.shape})"
+        )
+    xs, ix = _at_least_1d(x).shape, _at_least_1d(index).shape
+    ss = None if src is None else _at_least_1d(src).shape
+    for d, n in enumerate(ix):
+        if (d != dim and n > xs[d]) or (ss is not None and n > ss[d]):
+            where = f"self {list(xs)} apart from dimension {dim}"
+            if ss is not None:
+                where += f" and src {list(ss)}"
+            raise RuntimeError(
+                f"{op}: size does not match at dimension {d}: expected index {list(ix)} to be no larger than {where}"
+            )
+
+
+# -- public functions ---------------------------------------------------------------------
+def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` for dim 0 (and so on): out has index's
+    shape; index (int64 or int32) has input's number of dims and is no larger than input
+    apart from ``dim``. Differentiable in input (repeated indices add their gradients)."""
+    if sparse_grad:
+        raise NotImplementedError("gather: sparse_grad=True (minicnn's gradients are dense)")
+    index = _as_index(index, input, "gather()")
+    d = _norm_dim(dim, input.ndim, "gather")
+    _check_fits(input, index, d, "gather()")
+    out = Gather.apply(_at_least_1d(input), _at_least_1d(index), dim=d, op="gather()", allow_negative=False)
+    return reshape(out, ()) if index.ndim == 0 else out
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+    """A copy of ``input`` with ``out[... index[p] ...] = src[p]`` along ``dim`` for every
+    position p of index (torch's out-of-place ``scatter``); ``src`` may be a tensor of
+    input's dtype (no smaller than index) or a number (also accepted as ``value=``). Where
+    index repeats a place, which write wins is unspecified (as in torch)."""
+    if src is None and value is None:
+        raise TypeError("scatter(): expected a tensor src or a number value")
+    src = value if src is None else src
+    index = _as_index(index, input, "scatter()")
+    d = _norm_dim(dim, input.ndim, "scatter")
+    x, idx = _at_least_1d(input), _at_least_1d(index)
+    if isinstance(src, Tensor):
+        if src.dtype != input.dtype:
+            raise RuntimeError(
+                f"scatter(): expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
+            )
+        _check_fits(input, index, d, "scatter()", src)
+        out = Scatter.apply(x, idx, _at_least_1d(src), dim=d, value=None)
+    else:
+        if not isinstance(src, (int, float, bool, np.number, np.bool_)):
+            raise TypeError(f"scatter(): src must be a Tensor or a number, not {type(src).__name__}")
+        _check_fits(input, index, d, "scatter()")
+        out = Scatter.apply(x, idx, dim=d, value=input.dtype.type(src))  # a NumPy scalar: CuPy takes it
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``out[... index[p] ...] += src[p]`` along ``dim``; repeated
+    places accumulate. ``src`` is a tensor of input's dtype, no smaller than index."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src.dtype != input.dtype:
+        raise RuntimeError(
+            f"scatter_add(): expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
+        )
+    index = _as_index(index, input, "scatter_add()")
+    d = _norm_dim(dim, input.ndim, "scatter_add")
+    _check_fits(input, index, d, "scatter_add()", src)
+    out = ScatterAdd.apply(_at_least_1d(input), _at_least_1d(index), _at_least_1d(src), dim=d)
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries ``index`` (a 1-d or 0-d int64/int32 tensor) of ``input`` along ``dim``:
+    out has input's shape with ``dim``'s size replaced by len(index). Differentiable in
+    input (repeated indices add their gradients)."""
+    index = _as_index(index, input, "index_select()")
+    if index.ndim > 1:
+        raise IndexError(f"index_select(): index is supposed to be a vector, got shape {index.shape}")
+    d = _norm_dim(dim, input.ndim, "index_select")
+    if input.ndim == 0:
+        if index.numel() != 1:
+            raise RuntimeError(f"index_select(): index to scalar can have only 1 value, got {index.numel()} value(s)")
+        return reshape(gather(reshape(input, 1), 0, reshape(index, 1)), ())
+    index = reshape(index, [-1 if k == d else 1 for k in range(input.ndim)])
+    shape = tuple(index.shape[d] if k == d else n for k, n in enumerate(input.shape))
+    return Gather.apply(input, expand(index, shape), dim=d, op="index_select()", allow_negative=False)
+
+
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """``gather`` after broadcasting ``input`` and ``indices`` (int64) against each other in
+    every dim but ``dim``; with ``dim=None`` both are flattened first. Along a given dim,
+    negative indices count from the end (torch wraps any out-of-range index around there;
+    minicnn raises for indices outside [-n, n))."""
+    indices = _as_index(indices, input, "take_along_dim()", (np.dtype(np.int64),))
+    if dim is None:
+        return gather(reshape(input, -1), 0, reshape(indices, -1))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(
+            "take_along_dim(): input and indices should have the same number of dimensions, but got "
+            f"{input.ndim} dimensions for input, and {indices.ndim} dimensions for indices"
+        )
+    if input.ndim == 0:
+        raise IndexError("take_along_dim(): dimension specified as 0 but tensor has no dimensions")
+    d = _norm_dim(dim, input.ndim, "take_along_dim")
+    shape = []
+    for k, (a, b) in enumerate(zip(input.shape, indices.shape)):
+        if k != d and a != b and 1 not in (a, b):
+            raise RuntimeError(
+                f"take_along_dim(): the size of input ({a}) must match the size of indices ({b}) "
+                f"at non-singleton dimension {k}"
+            )
+        shape.append(max(a, b) if min(a, b) else 0)
+    x_shape = tuple(input.shape[d] if k == d else n for k, n in enumerate(shape))
+    i_shape = tuple(indices.shape[d] if k == d else n for k, n in enumerate(shape))
+    x = input if input.shape == x_shape else expand(input, x_shape)
+    idx = indices if indices.shape == i_shape else expand(indices, i_shape)
+    return Gather.apply(x, idx, dim=d, op="take_along_dim()", allow_negative=True)
+
+
+class TopKResult(NamedTuple):
+    """What :func:`topk` returns (torch.return_types.topk)."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class SortResult(NamedTuple):
+    """What :func:`sort` returns (torch.return_types.sort)."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The int64 indices that sort ``input`` along ``dim``. The sort is always stable (equal
+    elements keep their order, also when descending); ``stable=False`` gives the same result,
+    which torch allows (its CPU sort orders ties differently for slices longer than 16).
+    NaN sorts as the largest value."""
+    d = _norm_dim(dim, input.ndim, "argsort")
+    a = input.array.reshape(1) if input.ndim == 0 else input.array
+    with backend.array_scope(a):
+        order = _sort_order(a, d, descending)
+    return Tensor(order.reshape(()) if input.ndim == 0 else order)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+    """``(values, indices)`` of ``input`` sorted along ``dim`` (see :func:`argsort` for ties
+    and NaN); values are differentiable, their gradient goes back to the picked places."""
+    indices = argsort(input, dim, descending, stable)
+    return SortResult(gather(input, dim, indices), indices)
+
+
+def topk(  # noqa: A002
+    input: Tensor, k: int, dim: int | None = None, largest: bool = True, sorted: bool = True
+) -> TopKResult:
+    """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) elements
+    along ``dim`` (None: the last), in sorted order. Among equal elements the lower index comes first (torch's
+    CPU topk picks and orders ties otherwise: the values agree, the indices of ties may not);
+    ``sorted=False`` returns the same sorted result. NaN counts as the largest value."""
+    d = _norm_dim(-1 if dim is None else dim, input.ndim, "topk")
+    n = input.shape[d] if input.ndim else 1
+    k = int(k)
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk(): selected index k out of range (k={k} for dimension {d} of size {n})")
+    if input.ndim == 0:  # torch gives the element itself, even for k=0
+        return TopKResult(clone(input), Tensor(np.zeros((), np.int64), device=input.device))
+    order = argsort(input, d, descending=largest)
+    indices = Tensor(order.array[(slice(None),) * d + (slice(0, k),)])
+    return TopKResult(gather(input, d, indices), indices)
