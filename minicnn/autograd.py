@@ -701,8 +701,11 @@ class Tensor:
         axis: Any = None,
         keepdims: Any = None,
     ) -> Tensor:
-        """Standard deviation: the square root of :meth:`var` (same arguments)."""
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
+        """Standard deviation: the square root of :meth:`var` (same arguments); its gradient is 0
+        where all values are equal, as torch's."""
+        ddof = (1 if unbiased else 0) if correction is None else correction
+        keep = keepdim if keepdims is None else keepdims
+        return _ops.std(self, axis=dim if axis is None else axis, keepdims=keep, correction=ddof)
 
     def _arg_extreme(self, name: str, dim: Any, keepdim: bool) -> Tensor:
         with backend.array_scope(self.array):
@@ -812,6 +815,146 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         return self
+
+    # -- more elementwise math, reductions and products (ops/math.py, reduce.py, linalg.py) ----
+    def sin(self) -> Tensor:
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return _ops.cos(self)
+
+    def tan(self) -> Tensor:
+        return _ops.tan(self)
+
+    def asin(self) -> Tensor:
+        return _ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return _ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return _ops.atan(self)
+
+    def arcsin(self) -> Tensor:
+        return _ops.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _ops.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _ops.arctan(self)
+
+    def sinh(self) -> Tensor:
+        return _ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _ops.cosh(self)
+
+    def reciprocal(self) -> Tensor:
+        return _ops.reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        return _ops.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return _ops.square(self)
+
+    def log2(self) -> Tensor:
+        return _ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return _ops.log10(self)
+
+    def log1p(self) -> Tensor:
+        return _ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _ops.expm1(self)
+
+    def exp2(self) -> Tensor:
+        return _ops.exp2(self)
+
+    def floor(self) -> Tensor:
+        return _ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _ops.trunc(self)
+
+    def fix(self) -> Tensor:
+        return _ops.fix(self)
+
+    def frac(self) -> Tensor:
+        return _ops.frac(self)
+
+    def sign(self) -> Tensor:
+        return _ops.sign(self)
+
+    def trace(self) -> Tensor:
+        return _ops.trace(self)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return _ops.round(self, decimals=decimals)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _ops.fmod(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _ops.hypot(self, other)
+
+    def atan2(self, other: Any) -> Tensor:
+        return _ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        return _ops.lerp(self, end, weight)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _ops.prod(self, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _ops.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _ops.cumprod(self, dim, dtype=dtype)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        return _ops.norm(self, p, dim, keepdim, dtype)
+
+    def dist(self, other: Any, p: float = 2) -> Tensor:
+        return _ops.dist(self, other, p)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _ops.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _ops.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def mm(self, mat2: Any) -> Tensor:
+        return _ops.mm(self, mat2)
+
+    def bmm(self, mat2: Any) -> Tensor:
+        return _ops.bmm(self, mat2)
+
+    def mv(self, vec: Any) -> Tensor:
+        return _ops.mv(self, vec)
+
+    def dot(self, tensor: Any) -> Tensor:
+        return _ops.dot(self, tensor)
+
+    def outer(self, vec2: Any) -> Tensor:
+        return _ops.outer(self, vec2)
+
+    ger = outer
+
+    def addmm(self, mat1: Any, mat2: Any, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        return _ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
     # -- indexing, sorting and rearranging (minicnn/ops/index.py, ops/shape.py) -------------
     def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:

@@ -107,6 +107,11 @@ def _extreme(input: Any, dim: Any, keepdim: bool, kind: str) -> Any:  # noqa: A0
 OPS = (
     "argsort", "chunk", "diag", "diagonal", "flip", "gather", "index_select", "moveaxis", "movedim", "narrow",
     "roll", "scatter", "scatter_add", "sort", "split", "take_along_dim", "tile", "topk", "tril", "triu", "unbind",
+    # ops/math.py, reduce.py, linalg.py
+    "acos", "arccos", "arcsin", "arctan", "arctan2", "asin", "atan", "atan2", "ceil", "cos", "cosh", "exp2",
+    "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log1p", "log2", "log10", "reciprocal", "round",
+    "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc", "cumprod", "cumsum", "dist", "logsumexp",
+    "nanmean", "nansum", "norm", "prod", "addmm", "bmm", "dot", "einsum", "ger", "mm", "mv", "outer", "trace",
 )  # fmt: skip
 
 for _name in OPS:

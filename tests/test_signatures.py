@@ -60,6 +60,8 @@ DELIBERATE = {
     ("F.flatten", "start_dim"): "API.md fixes F.flatten(x, start_dim=1), keeping the batch axis like nn.Flatten "
     "(torch.nn.functional has no flatten; this compares with torch.flatten, whose default is 0)",
     ("mc.concat", "dim"): "mc.concat is mc.cat (API.md fixes axis as its 2nd positional, dim= an alias)",
+    ("mc.norm", "dtype"): "torch.norm(input, p, dim, keepdim, out, dtype): minicnn has no out=, so dtype comes "
+    "5th (pass it by keyword, as torch's docs do)",
     ("mc.randperm", "dtype"): "dtype=None means int64, torch's default (minicnn has no torch.int64 object to name)",
     ("mc.var", "correction"): "correction=None: the unbiased flag decides (torch's legacy overload var(dim, unbiased, "
     "keepdim) shares the positional slots; torch's documented default is correction=1, the same result)",
@@ -386,6 +388,7 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "softplus": dict(input=X4 * 10, beta=2.0, threshold=5.0),
     "conv2d": dict(input=X4, weight=W4, bias=B4, stride=1, padding=1, dilation=1, groups=1),
     "linear": dict(input=X4[:, 0, 0], weight=RNG.standard_normal((5, 6)), bias=RNG.standard_normal(5)),
     "avg_pool2d": dict(input=X4, kernel_size=2, stride=2, padding=1, ceil_mode=True, count_include_pad=False),

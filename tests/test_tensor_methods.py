@@ -4,6 +4,8 @@ plus float64 gradchecks of the differentiable ones."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -235,6 +237,7 @@ def test_function_forms_equal_torchs(shape, seed):
         ("amax", (dim,), {}),
         ("amin", (), {}),
         ("var", (dim,), {"correction": 0}),  # (a dim of size 1 with correction 1: nan, tested elsewhere)
+        ("std", (), {"dim": dim, "correction": 0}),  # ties: equal values give std 0, where torch's gradient is 0
         ("abs", (), {}),
         ("neg", (), {}),
         ("relu", (), {}),
@@ -360,3 +363,60 @@ def test_indexing_and_rearranging_methods_and_functions_equal_torchs():
         compare_with_torch(lambda x, c=call: c(mc, x), lambda x, c=call: c(torch, x), [a])
     ours, theirs = mc.tensor(a).topk(3, dim=2), torch.tensor(a).topk(3, dim=2)
     np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+
+
+def test_std_and_var_at_zero_spread_and_too_few_values_as_torch():
+    for data in ([2.0], [1.0, 1.0], [1.0, 3.0, 4.0]):
+        for call in (lambda x: x.var(), lambda x: x.std(), lambda x: x.std(correction=0), lambda x: x.std(0, True)):
+            grads = []
+            for lib in (mc, torch):
+                x = lib.tensor(data, dtype=lib.float64, requires_grad=True)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    call(x).backward()
+                grads.append((x.grad.numpy(), [str(w.message)[:22] for w in caught]))
+            np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12)
+            assert bool(grads[0][1]) == bool(grads[1][1])  # torch's degrees-of-freedom warning, or none
+
+
+def test_math_methods_and_functions_equal_torchs():
+    """Tensor methods and mc.<name> over ops/math.py, reduce.py, linalg.py (tests/test_math_ops.py
+    checks the ops themselves): torch's call forms, same results and gradients."""
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.2, 0.9, (3, 4))
+    m = rng.standard_normal((4, 2))
+    unary = "sin cos tan asin acos atan arcsin arccos arctan sinh cosh reciprocal rsqrt square log2 log10 log1p expm1 "
+    unary += "exp2 floor ceil trunc fix frac sign"
+    for name in unary.split():
+        compare_with_torch(lambda x, n=name: getattr(x, n)(), lambda x, n=name: getattr(x, n)(), [a])
+        compare_with_torch(lambda x, n=name: getattr(mc, n)(x), lambda x, n=name: getattr(torch, n)(x), [a])
+    calls = [
+        lambda lib, x: x.round(decimals=1),
+        lambda lib, x: lib.round(x),
+        lambda lib, x: x.fmod(0.3),
+        lambda lib, x: x.hypot(x * 2),
+        lambda lib, x: x.atan2(x + 1),
+        lambda lib, x: lib.arctan2(x, x + 1),
+        lambda lib, x: x.lerp(x * 3, 0.25),
+        lambda lib, x: x.prod(1, keepdim=True),
+        lambda lib, x: lib.prod(x),
+        lambda lib, x: x.cumsum(0),
+        lambda lib, x: lib.cumprod(x, 1),
+        lambda lib, x: x.logsumexp(1),
+        lambda lib, x: x.norm(),
+        lambda lib, x: lib.norm(x, 1, 0),
+        lambda lib, x: x.dist(x * 2, 3),
+        lambda lib, x: x.nansum(0),
+        lambda lib, x: x.nanmean(),
+        lambda lib, x: x.mm(lib.tensor(m)),
+        lambda lib, x: x[None].bmm(lib.tensor(m)[None]),
+        lambda lib, x: x.mv(lib.tensor(m[:, 0])),
+        lambda lib, x: x[0].dot(x[1]),
+        lambda lib, x: x[0].outer(x[1]),
+        lambda lib, x: x[0].ger(x[1]),
+        lambda lib, x: x[:, :2].addmm(x, lib.tensor(m), beta=0.5, alpha=2.0),
+        lambda lib, x: x[:, :3].trace(),
+        lambda lib, x: lib.einsum("ij,jk->ik", x, lib.tensor(m)),
+    ]
+    for call in calls:
+        compare_with_torch(lambda x, c=call: c(mc, x), lambda x, c=call: c(torch, x), [a])

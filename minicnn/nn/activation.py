@@ -1,4 +1,10 @@
-"""Activation layers: thin Modules over ``mc.nn.functional``."""
+"""Activation layers: thin Modules over ``mc.nn.functional``.
+
+``inplace=True`` (ReLU, ReLU6, LeakyReLU) is accepted and printed, as torch's, but the layers
+compute out of place: the values and gradients are the same, and in minicnn a recorded
+in-place write costs a copy of the old value rather than saving one (the torchvision-style
+models pass ``inplace=True`` everywhere). ``F.relu(x, inplace=True)`` does write into ``x``.
+"""
 
 from __future__ import annotations
 
@@ -62,3 +68,18 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
         return A.log_softmax(x, self.dim)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (F.softplus)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"

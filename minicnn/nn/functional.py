@@ -28,6 +28,7 @@ from ..ops import (
 from ..ops import (
     flatten as _flatten,
 )
+from ..ops.activation import softplus
 
 
 def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
@@ -57,5 +58,6 @@ __all__ = [
     "relu6",
     "sigmoid",
     "softmax",
+    "softplus",
     "tanh",
 ]

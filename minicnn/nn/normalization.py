@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import DEFAULT_DTYPE, Tensor
-from ..ops import norm as N
+from ..ops.norm import batch_norm, local_response_norm
 from . import init
 from .module import Module, Parameter
 
@@ -94,7 +94,7 @@ class _BatchNorm(Module):
         # Batch statistics in training, and also in evaluation when no running stats exist.
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep_running = not self.training or self.track_running_stats
-        return N.batch_norm(
+        return batch_norm(
             x,
             self.running_mean if keep_running else None,
             self.running_var if keep_running else None,
@@ -145,7 +145,7 @@ class LocalResponseNorm(Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x: Tensor) -> Tensor:
-        return N.local_response_norm(
+        return local_response_norm(
             x, self.size, self.alpha, self.beta, self.k, _layer=f"LocalResponseNorm({self.extra_repr()})"
         )
 

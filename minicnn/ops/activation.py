@@ -115,6 +115,29 @@ class LogSoftmax(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
+class Softplus(Function):
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold`` (torch's
+    switch to the linear asymptote). Computed as ``max(z, 0) + log1p(exp(-|z|))`` with z = beta x,
+    which never exponentiates a large positive number. d/dx = sigmoid(beta x), 1 past the threshold."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        z = x * self.beta
+        linear = z > self.threshold
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+        if self.requires_grad:
+            self.z, self.linear = z, linear
+        return xp.where(linear, x, soft.astype(x.dtype))
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        z = self.z
+        e = xp.exp(-xp.abs(z))  # sigmoid(z) without overflow
+        sig = xp.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(gy.dtype)
+        return xp.where(self.linear, gy, gy * sig)
+
+
 def _dim(x: Tensor, dim: Any, op: str, stacklevel: int) -> int:
     if dim is None:  # torch's deprecated implicit choice, with its warning (at torch's stack level)
         dim = 0 if x.ndim in (0, 1, 3) else 1
@@ -178,3 +201,11 @@ def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = N
 def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """input - logsumexp(input) along ``dim``, any shape; ``dtype`` and ``_stacklevel`` as softmax."""
     return LogSoftmax.apply(_cast(input, dtype), axis=_dim(input, dim, "log_softmax", _stacklevel))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * input)) / beta`` elementwise, any shape, reverting to ``input`` where
+    ``beta * input > threshold`` (torch.nn.functional.softplus); floating inputs only, as in torch."""
+    if input.dtype.kind != "f":
+        raise TypeError(f"softplus: expected a floating point input, got dtype {input.dtype}")
+    return Softplus.apply(input, beta=beta, threshold=threshold)

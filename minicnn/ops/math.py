@@ -6,6 +6,8 @@ the input that was broadcast.
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -489,3 +491,458 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
 
 def to_device(x: Tensor, device: Any) -> Tensor:
     return ToDevice.apply(x, device=device)
+
+
+# -- pointwise math (torch.sin ... torch.lerp) -------------------------------------------
+# Each op: forward on the raw array, its derivative in backward. Integer and bool inputs of
+# the float functions are float32 (``_floating``), as in torch. Constants are Python floats,
+# which keep an array's dtype (a NumPy float64 scalar would make float32 arrays float64).
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+class Sin(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return backend.get_array_module(x).sin(x)
+
+    def backward(self, gy):  # d sin x = cos x
+        return gy * backend.get_array_module(gy).cos(self.x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return backend.get_array_module(x).cos(x)
+
+    def backward(self, gy):  # d cos x = -sin x
+        return -gy * backend.get_array_module(gy).sin(self.x)
+
+
+class Tan(Function):
+    def forward(self, x):
+        y = backend.get_array_module(x).tan(x)
+        if self.requires_grad:
+            self.y = y
+        return y
+
+    def backward(self, gy):  # d tan x = 1 + tan^2 x
+        return gy * (1 + self.y * self.y)
+
+
+class Asin(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        with np.errstate(invalid="ignore"):  # NaN outside [-1, 1]
+            return backend.get_array_module(x).arcsin(x)
+
+    def backward(self, gy):  # d asin x = 1 / sqrt(1 - x^2)
+        xp = backend.get_array_module(gy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return gy / xp.sqrt(1 - self.x * self.x)
+
+
+class Acos(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        with np.errstate(invalid="ignore"):  # NaN outside [-1, 1]
+            return backend.get_array_module(x).arccos(x)
+
+    def backward(self, gy):  # d acos x = -1 / sqrt(1 - x^2)
+        xp = backend.get_array_module(gy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -gy / xp.sqrt(1 - self.x * self.x)
+
+
+class Atan(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return backend.get_array_module(x).arctan(x)
+
+    def backward(self, gy):  # d atan x = 1 / (1 + x^2)
+        return gy / (1 + self.x * self.x)
+
+
+class Sinh(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return backend.get_array_module(x).sinh(x)
+
+    def backward(self, gy):  # d sinh x = cosh x
+        return gy * backend.get_array_module(gy).cosh(self.x)
+
+
+class Cosh(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return backend.get_array_module(x).cosh(x)
+
+    def backward(self, gy):  # d cosh x = sinh x
+        return gy * backend.get_array_module(gy).sinh(self.x)
+
+
+class Reciprocal(Function):
+    def forward(self, x):
+        with np.errstate(divide="ignore"):
+            y = 1 / x
+        if self.requires_grad:
+            self.y = y
+        return y
+
+    def backward(self, gy):  # d (1/x) = -1/x^2 = -y^2
+        return -gy * self.y * self.y
+
+
+class Rsqrt(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = 1 / xp.sqrt(x)
+        if self.requires_grad:
+            self.y = y
+        return y
+
+    def backward(self, gy):  # d x^(-1/2) = -x^(-3/2) / 2 = -y^3 / 2
+        return -0.5 * gy * self.y * self.y * self.y
+
+
+class Square(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return x * x
+
+    def backward(self, gy):  # d x^2 = 2x
+        return 2 * gy * self.x
+
+
+class Log2(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return backend.get_array_module(x).log2(x)
+
+    def backward(self, gy):  # d log2 x = 1 / (x ln 2)
+        return gy / (self.x * _LN2)
+
+
+class Log10(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return backend.get_array_module(x).log10(x)
+
+    def backward(self, gy):  # d log10 x = 1 / (x ln 10)
+        return gy / (self.x * _LN10)
+
+
+class Log1p(Function):
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return backend.get_array_module(x).log1p(x)
+
+    def backward(self, gy):  # d log(1 + x) = 1 / (1 + x)
+        return gy / (self.x + 1)
+
+
+class Expm1(Function):
+    def forward(self, x):
+        y = backend.get_array_module(x).expm1(x)
+        if self.requires_grad:
+            self.y = y
+        return y
+
+    def backward(self, gy):  # d (e^x - 1) = e^x = y + 1
+        return gy * (self.y + 1)
+
+
+class Exp2(Function):
+    def forward(self, x):
+        y = backend.get_array_module(x).exp2(x)
+        if self.requires_grad:
+            self.y = y
+        return y
+
+    def backward(self, gy):  # d 2^x = 2^x ln 2
+        return gy * self.y * _LN2
+
+
+class Frac(Function):
+    def forward(self, x):
+        with np.errstate(invalid="ignore"):  # frac(inf) is NaN
+            return x - backend.get_array_module(x).trunc(x)
+
+    def backward(self, gy):  # d (x - trunc x) = 1 (trunc is piecewise constant)
+        return gy
+
+
+class Rounding(Function):
+    """floor, ceil, trunc, round (half to even, at ``decimals`` places) and sign: piecewise
+    constant, so their gradient is zero, as in torch (not an error)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.op == "round" and self.decimals:  # torch's: scale, round half to even, unscale
+            scale = 10.0 ** builtins.abs(self.decimals)
+            if self.decimals > 0:
+                return xp.rint(x * scale) / scale
+            return xp.rint(x / scale) * scale
+        if self.op == "sign" and x.dtype.kind == "f":  # torch's sign(NaN) is 0
+            return xp.where(xp.isnan(x), x.dtype.type(0), xp.sign(x))
+        return getattr(xp, {"round": "rint"}.get(self.op, self.op))(x)
+
+    def backward(self, gy):
+        return backend.get_array_module(gy).zeros_like(gy)
+
+
+class Fmod(Function):
+    """``fmod(a, b) = a - trunc(a / b) * b``, the C remainder (sign of a).
+    d/da = 1, d/db = -trunc(a / b), as in torch."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a)
+        self.shapes = a.shape, b.shape
+        if a.dtype.kind in "iu" and bool((b == 0).any()):
+            raise ZeroDivisionError("fmod: integer division by zero")
+        if self.requires_grad and self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.quotient = xp.trunc(a / b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.fmod(a, b)
+
+    def backward(self, gy):
+        ga = unbroadcast(gy, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * self.quotient, self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Hypot(Function):
+    def forward(self, a, b):
+        y = backend.get_array_module(a).hypot(a, b)
+        if self.requires_grad:
+            self.a, self.b, self.y = a, b, y
+        return y
+
+    def backward(self, gy):  # d/da = a / y, d/db = b / y (NaN at a = b = 0, as in torch)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = unbroadcast(gy * self.a / self.y, self.a.shape) if self.needs_input_grad[0] else None
+            gb = unbroadcast(gy * self.b / self.y, self.b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Atan2(Function):
+    def forward(self, a, b):
+        if self.requires_grad:
+            self.a, self.b = a, b
+        return backend.get_array_module(a).arctan2(a, b)
+
+    def backward(self, gy):  # d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2); 0 at a = b = 0 (torch)
+        xp = backend.get_array_module(gy)
+        a, b = self.a, self.b
+        r2 = a * a + b * b
+        with np.errstate(divide="ignore"):
+            inv = xp.where(r2 == 0, r2.dtype.type(0), 1 / r2)
+        ga = unbroadcast(gy * b * inv, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * a * inv, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Lerp(Function):
+    """``start + weight * (end - start)``, computed as torch does (from ``end`` when
+    weight >= 0.5, so weight = 1 gives ``end`` exactly). d/dstart = 1 - w, d/dend = w,
+    d/dweight = end - start."""
+
+    def forward(self, start, end, weight):
+        xp = backend.get_array_module(start)
+        self.shapes = start.shape, end.shape, weight.shape
+        diff = end - start
+        if self.requires_grad:
+            self.weight = weight
+            self.diff = diff if self.needs_input_grad[2] else None
+        return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+    def backward(self, gy):
+        w = self.weight
+        g0 = unbroadcast(gy * (1 - w), self.shapes[0]) if self.needs_input_grad[0] else None
+        g1 = unbroadcast(gy * w, self.shapes[1]) if self.needs_input_grad[1] else None
+        g2 = unbroadcast(gy * self.diff, self.shapes[2]) if self.needs_input_grad[2] else None
+        return g0, g1, g2
+
+
+def sin(input: Tensor) -> Tensor:
+    """Elementwise sine (any shape; integer inputs give float32)."""
+    return Sin.apply(_floating(input))
+
+
+def cos(input: Tensor) -> Tensor:
+    return Cos.apply(_floating(input))
+
+
+def tan(input: Tensor) -> Tensor:
+    return Tan.apply(_floating(input))
+
+
+def asin(input: Tensor) -> Tensor:
+    return Asin.apply(_floating(input))
+
+
+def acos(input: Tensor) -> Tensor:
+    return Acos.apply(_floating(input))
+
+
+def atan(input: Tensor) -> Tensor:
+    return Atan.apply(_floating(input))
+
+
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def sinh(input: Tensor) -> Tensor:
+    return Sinh.apply(_floating(input))
+
+
+def cosh(input: Tensor) -> Tensor:
+    return Cosh.apply(_floating(input))
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    """1 / input elementwise (integer inputs give float32)."""
+    return Reciprocal.apply(_floating(input))
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    """1 / sqrt(input) elementwise."""
+    return Rsqrt.apply(_floating(input))
+
+
+def square(input: Tensor) -> Tensor:
+    """input * input; keeps integer dtypes (bool becomes int64), as torch's."""
+    if input.dtype == np.bool_:
+        input = astype(input, np.int64)
+    return Square.apply(input)
+
+
+def log2(input: Tensor) -> Tensor:
+    return Log2.apply(_floating(input))
+
+
+def log10(input: Tensor) -> Tensor:
+    return Log10.apply(_floating(input))
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + input), accurate for small input."""
+    return Log1p.apply(_floating(input))
+
+
+def expm1(input: Tensor) -> Tensor:
+    """exp(input) - 1, accurate for small input."""
+    return Expm1.apply(_floating(input))
+
+
+def exp2(input: Tensor) -> Tensor:
+    return Exp2.apply(_floating(input))
+
+
+def _not_bool(input: Tensor, op: str, integers: bool = True) -> None:
+    """torch implements the rounding functions for numbers but not for bool (and frac and
+    round with decimals not for integers either)."""
+    if input.dtype == np.bool_ or (not integers and input.dtype.kind != "f"):
+        raise TypeError(f"{op}: not implemented for dtype {input.dtype}")
+
+
+def floor(input: Tensor) -> Tensor:
+    """Round down elementwise; integer inputs are returned as they are (a copy). Zero gradient."""
+    _not_bool(input, "floor")
+    return Rounding.apply(input, op="floor") if input.dtype.kind == "f" else clone(input)
+
+
+def ceil(input: Tensor) -> Tensor:
+    """Round up elementwise. Zero gradient."""
+    _not_bool(input, "ceil")
+    return Rounding.apply(input, op="ceil") if input.dtype.kind == "f" else clone(input)
+
+
+def trunc(input: Tensor) -> Tensor:
+    """Round toward zero elementwise. Zero gradient."""
+    _not_bool(input, "trunc")
+    return Rounding.apply(input, op="trunc") if input.dtype.kind == "f" else clone(input)
+
+
+fix = trunc
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even (torch's and NumPy's rint), at ``decimals`` places after the point
+    (negative: before it) as torch does: rint(x * 10^d) / 10^d. Zero gradient."""
+    _not_bool(input, "round", integers=decimals == 0)
+    if input.dtype.kind != "f":
+        return clone(input)
+    return Rounding.apply(input, op="round", decimals=int(decimals))
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 elementwise (0 for NaN, as torch's); keeps the dtype. Zero gradient."""
+    if input.dtype == np.bool_:
+        return clone(input)
+    return Rounding.apply(input, op="sign")
+
+
+def frac(input: Tensor) -> Tensor:
+    """input - trunc(input) (sign of input); floating inputs only, as in torch. Gradient 1."""
+    _not_bool(input, "frac", integers=False)
+    return Frac.apply(input)
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """The C remainder ``input - trunc(input / other) * other`` (sign of input; ``remainder``
+    has the sign of other), broadcasting; integer division by zero raises, as in torch."""
+    return Fmod.apply(*_promote(input, other))
+
+
+def hypot(input: Any, other: Any) -> Tensor:
+    """sqrt(input^2 + other^2) elementwise, broadcasting; floating inputs only, as in torch."""
+    a, b = _promote(input, other)
+    if a.dtype.kind != "f":
+        raise TypeError(f"hypot: not implemented for dtype {a.dtype}")
+    return Hypot.apply(a, b)
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    """The angle of the point (other, input), in (-pi, pi], broadcasting; integers give float32."""
+    return Atan2.apply(*_promote(input, other, floating=True))
+
+
+arctan2 = atan2
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``input + weight * (end - input)``, all three broadcast together. ``input`` and ``end``
+    are floating tensors of one dtype; ``weight`` a number or a tensor of that dtype (a 0-d
+    tensor of another float dtype is converted), as torch requires."""
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):
+        raise TypeError("lerp: input and end must be tensors")
+    if input.dtype.kind != "f":
+        raise TypeError(f"lerp: not implemented for dtype {input.dtype}")
+    if end.dtype != input.dtype:
+        raise TypeError(f"lerp: expected dtype {input.dtype} for `end` but got dtype {end.dtype}")
+    if isinstance(weight, Tensor):
+        if weight.dtype != input.dtype:
+            if weight.ndim > 0 or weight.dtype.kind != "f":
+                raise TypeError(f"lerp: expected dtype {input.dtype} for `weight` but got dtype {weight.dtype}")
+            weight = astype(weight, input.dtype)
+    else:
+        weight = Tensor(scalar_like(weight, input.dtype, input.array))
+    return Lerp.apply(input, end, weight)

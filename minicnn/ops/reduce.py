@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min, var, each with its backward.
+"""Reductions: sum, mean, max, min, var, prod, logsumexp, norm, dist, nansum, nanmean, and the
+cumulative cumsum and cumprod, each with its backward.
 
 ``axis`` is None (all), an int or a tuple; ``keepdims`` as in NumPy (``dim``/``keepdim`` are
 torch's names for the same).
@@ -7,12 +8,15 @@ torch's names for the same).
 from __future__ import annotations
 
 import builtins
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from .math import _floating, _promote, astype, clone, sub
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -100,7 +104,16 @@ class Var(Function):
         mean = x.mean(axis=self.axes, keepdims=True)
         self.centered = x - mean
         denom = builtins.max(self.n - self.correction, 0)
-        return (self.centered**2).sum(axis=self.axes, keepdims=self.keepdims) / denom
+        squares = (self.centered**2).sum(axis=self.axes, keepdims=self.keepdims)
+        if denom == 0:  # torch's warning; the result is NaN (0/0), without NumPy's own warning
+            warnings.warn(
+                "var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
+                "(input numel divided by output numel).",
+                UserWarning,
+                stacklevel=4,
+            )
+            return squares * float("nan")
+        return squares / denom
 
     def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction); NaN when n <= correction
         g = _expand(gy, self.axes, self.keepdims)
@@ -154,3 +167,315 @@ def var(
     if unbiased is not None:
         correction = 1 if unbiased else 0
     return Var.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, correction=correction)
+
+
+class SqrtOfVar(Function):
+    """std = sqrt(var): d std / d var = 1 / (2 std), and 0 where std is 0 (all values equal),
+    as torch's std backward, where a plain sqrt would give inf * 0 = NaN."""
+
+    def forward(self, v):
+        xp = backend.get_array_module(v)
+        self.y = xp.sqrt(v)
+        return self.y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        safe = xp.where(self.y == 0, 1, self.y)
+        return xp.where(self.y == 0, 0, gy / (2 * safe)).astype(gy.dtype, copy=False)
+
+
+def std(x: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Standard deviation: the square root of :func:`var`, with torch's zero gradient where
+    the values are all equal."""
+    return SqrtOfVar.apply(var(x, axis, keepdims, correction))
+
+
+# -- products, cumulative ops, logsumexp, norms, NaN-ignoring sums ------------------------
+
+
+def _reduced_size(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _exclusive_cumprod(x: Any, axis: int, reverse: bool = False) -> Any:
+    """[1, x0, x0 x1, ...] along ``axis`` (the product of the elements before each one; with
+    ``reverse``, of those after it)."""
+    xp = backend.get_array_module(x)
+    m = xp.moveaxis(x, axis, -1)
+    if reverse:
+        m = m[..., ::-1]
+    out = xp.concatenate([xp.ones_like(m[..., :1]), xp.cumprod(m[..., :-1], axis=-1)], axis=-1)
+    if reverse:
+        out = out[..., ::-1]
+    return xp.moveaxis(out, -1, axis)
+
+
+def _reverse_cumsum(g: Any, axis: int) -> Any:
+    """sum_{j >= i} g_j along ``axis``: the adjoint of cumsum."""
+    xp = backend.get_array_module(g)
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+class Prod(Function):
+    """Product over ``axes``. d y / d x_i is the product of the other elements, computed as
+    (product of those before i) * (product of those after i) along the reduced axis, so zeros
+    are exact without a division: one zero gets the product of the rest, the others 0; with two
+    zeros everything is 0 (torch's prod_safe_zeros_backward). Cost: two cumulative products."""
+
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        dtype = np.int64 if x.dtype.kind in "biu" else None  # torch: integer products are int64
+        return x.prod(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
+
+    def backward(self, gy):
+        x = self.x
+        g = _expand(gy, self.axes, self.keepdims)
+        if len(self.axes) == x.ndim:  # over everything: along the flattened tensor
+            flat = x.reshape(-1)
+            others = (_exclusive_cumprod(flat, 0) * _exclusive_cumprod(flat, 0, reverse=True)).reshape(x.shape)
+        else:
+            (axis,) = self.axes
+            others = _exclusive_cumprod(x, axis) * _exclusive_cumprod(x, axis, reverse=True)
+        return (g * others).astype(gy.dtype)
+
+
+class Cumsum(Function):
+    def forward(self, x):
+        dtype = np.int64 if x.dtype.kind in "biu" else None  # as torch: integer sums are int64
+        return backend.get_array_module(x).cumsum(x, axis=self.axis, dtype=dtype)
+
+    def backward(self, gy):  # y_j = sum_{i <= j} x_i, so dx_i = sum_{j >= i} gy_j
+        return _reverse_cumsum(gy, self.axis)
+
+
+class Cumprod(Function):
+    """y_j = prod_{i <= j} x_i. dx_k = sum_{j >= k} gy_j prod_{i <= j, i != k} x_i. Before the
+    first zero along the axis that is reverse_cumsum(gy * y)_k / x_k (y vanishes from the first
+    zero on); at the first zero it is reverse_cumsum(gy * cumprod(x with that zero set to 1));
+    after it, 0 (every product includes the zero). Exact with zeros, as torch's. Cost: three
+    cumulative scans, no host synchronisation."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        dtype = np.int64 if x.dtype.kind in "biu" else None
+        y = xp.cumprod(x, axis=self.axis, dtype=dtype)
+        if self.requires_grad:
+            self.x, self.y = x, y
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, y, axis = self.x, self.y, self.axis
+        zero = x == 0
+        seen = xp.cumsum(zero, axis=axis)  # zeros so far, this one included
+        before = seen == 0
+        first = zero & (seen == 1)
+        one = x.dtype.type(1)
+        g_before = _reverse_cumsum(gy * y, axis) / xp.where(before, x, one)
+        g_first = _reverse_cumsum(gy * xp.cumprod(xp.where(first, one, x), axis=axis), axis)
+        return xp.where(before, g_before, xp.where(first, g_first, x.dtype.type(0)))
+
+
+class LogSumExp(Function):
+    """log(sum(exp(x))) over ``axes``, computed as m + log(sum(exp(x - m))) with m the maximum
+    (0 where m is infinite, as torch: a row of -inf gives -inf, one +inf gives +inf).
+    d/dx = exp(x - y) = softmax(x) (NaN for a row of -inf, as torch's)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if _reduced_size(x.shape, self.axes) == 0:  # empty sum: log 0
+            shape = [1 if i in self.axes else n for i, n in enumerate(x.shape)]
+            y = xp.full(shape, -xp.inf, dtype=x.dtype)
+        else:
+            m = x.max(axis=self.axes, keepdims=True)
+            m = xp.where(xp.isinf(m), x.dtype.type(0), m)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        if self.requires_grad:
+            self.x, self.y = x, y
+        return y if self.keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _expand(gy, self.axes, self.keepdims) * xp.exp(self.x - self.y)
+
+
+class VectorNorm(Function):
+    """(sum |x|^p)^(1/p) over ``axes``; p = inf / -inf: max / min |x|; p = 0: the count of
+    nonzeros. Backward is torch's norm_backward: p = 2: x / norm (0 where the norm is 0);
+    p = 1: sign(x); p = +-inf: sign(x) shared equally among the extrema; p = 0: zero; other p:
+    sign(x) |x|^(p-1) / norm^(p-1) (0 where the norm is 0, or for p < 1 where x is 0)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        p = self.p
+        a = xp.abs(x)
+        if (p < 0 or p == math.inf) and _reduced_size(x.shape, self.axes) == 0:
+            raise RuntimeError(
+                f"norm: cannot compute the {p} norm of an empty tensor: the operation does not have an identity"
+            )
+        if builtins.abs(p) == math.inf:
+            norm = a.max(axis=self.axes, keepdims=True) if p > 0 else a.min(axis=self.axes, keepdims=True)
+        elif p == 0:
+            norm = (x != 0).sum(axis=self.axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            norm = a.sum(axis=self.axes, keepdims=True)
+        elif p == 2:
+            norm = xp.sqrt((x * x).sum(axis=self.axes, keepdims=True))
+        else:
+            with np.errstate(divide="ignore", over="ignore"):
+                norm = (a**p).sum(axis=self.axes, keepdims=True) ** (1.0 / p)
+        if self.requires_grad:
+            self.x, self.norm = x, norm
+        return norm if self.keepdims else norm.reshape([n for i, n in enumerate(norm.shape) if i not in self.axes])
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, norm, p = self.x, self.norm, self.p
+        g = _expand(gy, self.axes, self.keepdims)
+        zero = x.dtype.type(0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 0:
+                return xp.zeros_like(x)
+            if p == 1:
+                return xp.sign(x) * g
+            if p == 2:
+                return g * xp.where(norm == 0, zero, x / norm)
+            if builtins.abs(p) == math.inf:
+                a = xp.abs(x)
+                mask = (a == norm) | xp.isnan(a)
+                count = mask.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+                return xp.sign(x) * (g / count * mask)
+            if p < 1:
+                scaled = xp.sign(x) * xp.where(x == 0, zero, xp.abs(x) ** (p - 1))
+                return scaled * g * norm ** (1 - p)
+            scaled = xp.sign(x) * xp.abs(x) ** (p - 1) if p < 2 else x * xp.abs(x) ** (p - 2)
+            return scaled * xp.where(norm == 0, zero, g / norm ** (p - 1))
+
+
+class NanSum(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.keep = ~xp.isnan(x)
+        return xp.nansum(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):  # 1 where x is a number, 0 at NaN
+        return _expand(gy, self.axes, self.keepdims) * self.keep
+
+
+class NanMean(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        keep = ~xp.isnan(x)
+        count = keep.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+        if self.requires_grad:
+            self.keep, self.count = keep, count
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = xp.nansum(x, axis=self.axes, keepdims=True) / count
+        return y if self.keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
+
+    def backward(self, gy):  # 1/count where x is a number, 0 at NaN (NaN where all are NaN, as torch)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (_expand(gy, self.axes, self.keepdims) / self.count) * self.keep
+
+
+def _cast_to(x: Tensor, dtype: Any) -> Tensor:
+    """torch's ``dtype=`` of reductions: the input is converted first."""
+    return x if dtype is None or np.dtype(dtype) == x.dtype else astype(x, dtype)
+
+
+def _one_dim(dim: Any, ndim: int, op: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not -builtins.max(ndim, 1) <= dim < builtins.max(ndim, 1):
+        raise IndexError(f"{op}: dimension {dim} out of range for a {ndim}-d tensor")
+    return int(dim) % builtins.max(ndim, 1)
+
+
+def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product of all elements (``dim=None``) or along the one dimension ``dim``.
+    Integer and bool inputs give int64, as in torch; ``dtype`` converts the input first.
+    The gradient is exact where the input has zeros (see :class:`Prod`)."""
+    x = _cast_to(input, dtype)
+    if dim is None:
+        axes = _axes(None, x.ndim)
+    else:
+        axis = _one_dim(dim, x.ndim, "prod")
+        axes = (axis,) if x.ndim else ()  # dim 0 of a 0-d tensor reduces nothing
+    return Prod.apply(x, axes=axes, keepdims=keepdim)
+
+
+def _cumulative(fn: type[Function], input: Tensor, dim: Any, dtype: Any, op: str) -> Tensor:
+    x = _cast_to(input, dtype)
+    axis = _one_dim(dim, x.ndim, op)
+    if x.ndim == 0:  # torch: a 0-d tensor along dim 0 is itself (integers as int64)
+        return astype(x, np.int64) if x.dtype.kind in "biu" else clone(x)
+    return fn.apply(x, axis=axis)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sum along ``dim`` (same shape); integer and bool inputs give int64, as in torch."""
+    return _cumulative(Cumsum, input, dim, dtype, "cumsum")
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running product along ``dim`` (same shape); exact gradient with zeros (see :class:`Cumprod`)."""
+    return _cumulative(Cumprod, input, dim, dtype, "cumprod")
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(input))) over ``dim`` (an int or a tuple), computed stably; integer inputs
+    give float32. An empty reduction gives -inf."""
+    x = _floating(input)
+    return LogSumExp.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """torch.norm: the vector p-norm of ``input`` over ``dim`` (None or an empty tuple: every
+    element, as one vector). ``p``: a number (2, 1, inf, -inf, 0 = count of nonzeros, any
+    other), None (= 2) or ``'fro'`` (the 2-norm over at most two dims). The nuclear norm
+    (``'nuc'``) is not implemented. Floating inputs only, as in torch; ``dtype`` converts first."""
+    x = _cast_to(input, dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: expected a floating point input, got dtype {x.dtype}")
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: the nuclear norm (p='nuc') is not implemented in minicnn")
+        if p != "fro":
+            raise ValueError(f"norm: order {p!r} is not supported (a number, None, 'fro' or 'nuc')")
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise ValueError(f"norm: p='fro' needs at most 2 dims, got dim={tuple(dim)}")
+        p = 2
+    p = 2.0 if p is None else float(p)
+    return VectorNorm.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim, p=p)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The p-norm of ``input - other`` (broadcast), over all elements; floating inputs only."""
+    a, b = _promote(input, other)
+    if a.dtype.kind != "f":
+        raise TypeError(f"dist: expected floating point inputs, got dtype {a.dtype}")
+    d = sub(a, b)
+    return VectorNorm.apply(d, axes=_axes(None, d.ndim), keepdims=False, p=float(p))
+
+
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Sum treating NaN as zero (its gradient there is 0); integer inputs are summed as int64."""
+    x = _cast_to(input, dtype)
+    if x.dtype.kind != "f":
+        return Sum.apply(_cast_to(x, np.int64), axes=_axes(dim, x.ndim), keepdims=keepdim)
+    return NanSum.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Mean of the non-NaN elements (NaN where there are none); floating inputs only, as torch."""
+    x = _cast_to(input, dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"nanmean: expected a floating point input, got dtype {x.dtype}")
+    return NanMean.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)
