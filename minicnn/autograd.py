@@ -1237,6 +1237,36 @@ class Tensor:
         return t
 
 
+def _inplace_form(name: str) -> Any:
+    """``t.<name>_(...)``: ``t.<name>(...)`` written into t's memory, recorded in the graph when
+    t or a tensor argument requires grad (see :meth:`Tensor._record_inplace`), as torch's."""
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        t = _latest(self)
+        if any(_records(t, a) for a in (*args, *kwargs.values(), None)):
+            return t._record_inplace(lambda old: getattr(old, name)(*args, **kwargs), f"{name}_")
+        out = getattr(t.detach(), name)(*args, **kwargs)
+        if out.shape != t.shape:
+            raise RuntimeError(f"{name}_: output with shape {t.shape} doesn't match the broadcast shape {out.shape}")
+        if not np.can_cast(out.dtype, t.dtype, "same_kind"):
+            raise RuntimeError(f"{name}_: result type {out.dtype} can't be cast to the desired output type {t.dtype}")
+        return t.copy_(out)
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"In-place :meth:`{name}` (torch's ``{name}_``)."
+    return method
+
+
+# torch's in-place twins of ops that keep the shape: x.exp_(), x.relu_(), x.scatter_(dim, index, src)...
+INPLACE = (
+    "abs", "neg", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "reciprocal", "rsqrt",
+    "square", "floor", "ceil", "round", "trunc", "frac", "sign", "log1p", "expm1", "log2", "log10",
+    "clamp_min", "clamp_max", "fmod", "remainder", "lerp", "floor_divide", "cumsum", "scatter", "scatter_add",
+)  # fmt: skip
+for _name in INPLACE:
+    setattr(Tensor, f"{_name}_", _inplace_form(_name))
+
+
 class Function:
     """One differentiable op: ``forward`` and ``backward`` side by side, on raw arrays.
 

@@ -420,3 +420,57 @@ def test_math_methods_and_functions_equal_torchs():
     ]
     for call in calls:
         compare_with_torch(lambda x, c=call: c(mc, x), lambda x, c=call: c(torch, x), [a])
+
+
+INPLACE_CALLS = {
+    "clamp_min": (0.5,),
+    "clamp_max": (0.5,),
+    "fmod": (0.7,),
+    "remainder": (0.7,),
+    "lerp": ("end", 0.3),
+    "cumsum": (0,),
+    "floor_divide": (0.3,),
+    "scatter": (0, "index", "src"),
+    "scatter_add": (0, "index", "src"),
+}
+
+
+@pytest.mark.parametrize("name", mc.autograd.INPLACE)
+def test_inplace_forms_equal_torchs(name):
+    """x.<name>_(...) inside a graph (recorded: an alias sees the new values and the gradient
+    flows through the write) and outside one (a view sees it), against torch."""
+    rng = np.random.default_rng(0)
+    a, end = rng.uniform(0.1, 0.9, (3, 4)), rng.uniform(0, 1, (3, 4))
+    results = []
+    for lib in (mc, torch):
+        extra = {
+            "end": lib.tensor(end),
+            "index": lib.tensor([[2, 0, 1, 0]]),
+            "src": lib.ones(1, 4, dtype=lib.float64),
+        }
+        args = [extra.get(v, v) if isinstance(v, str) else v for v in INPLACE_CALLS.get(name, ())]
+        x = lib.tensor(a, requires_grad=True)
+        y = x * 1.5
+        alias = y
+        getattr(y, f"{name}_")(*args)
+        out = [alias.detach().numpy().copy()]
+        if name != "floor_divide":  # no derivative, in both
+            (alias * alias).sum().backward()
+            out.append(x.grad.numpy())
+        plain = lib.tensor(a)
+        view = plain[1:]
+        assert getattr(plain, f"{name}_")(*args) is not None
+        out.append(view.numpy().copy())
+        results.append(out)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_inplace_forms_refuse_what_torch_refuses():
+    for lib in (mc, torch):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            lib.tensor([1, 4]).sqrt_()
+        with pytest.raises(RuntimeError, match="leaf"):
+            lib.tensor([1.0, 4.0], requires_grad=True).exp_()
+        with pytest.raises(RuntimeError):
+            lib.tensor([1.0, 4.0]).lerp_(lib.ones(3, 2), 0.5)  # the result would not fit
