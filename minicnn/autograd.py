@@ -1108,6 +1108,8 @@ class Tensor:
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
         b = other.array if isinstance(other, Tensor) else other
+        if isinstance(b, (int, float)) and self.dtype.kind == "f":  # compared in self's precision, as torch
+            b = scalar_like(b, self.dtype, self.array)
         with backend.array_scope(self.array):
             return Tensor(self.xp.isclose(self.array, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -1188,7 +1190,13 @@ class Tensor:
     def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
         """A new leaf holding a copy of ``data``, with self's dtype and device unless given."""
         data = data.detach().array if isinstance(data, Tensor) else data
-        return self._new(lambda dt, dev: Tensor(_as_array(data, dt, dev).copy()), dtype, device, requires_grad)
+
+        def make(dt: Any, dev: Any) -> Tensor:
+            a = _as_array(data, dt, dev)
+            with backend.array_scope(a):  # the copy stays on a's GPU
+                return Tensor(a.copy())
+
+        return self._new(make, dtype, device, requires_grad)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -1518,7 +1526,8 @@ def run_backward(
     """
     grads: dict[int, Any] = {}
     for root, g in zip(roots, grads_in):
-        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+        with backend.array_scope(g):
+            grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
     order = _topological_order(roots)
     wanted = None if inputs is None else {id(t) for t in inputs}
     needed = None  # with inputs: the tensors whose gradient flows on to one of them
@@ -1719,9 +1728,10 @@ def grad(
                 f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                 "Set allow_unused=True if this is the desired behavior."
             )
-        if g is None and materialize_grads:
-            g = t.xp.zeros_like(t.array)
-        result.append(None if g is None else Tensor(g.copy() if _shares(g, captured, id(t)) else g))
+        with backend.array_scope(t.array):  # on t's GPU
+            if g is None and materialize_grads:
+                g = t.xp.zeros_like(t.array)
+            result.append(None if g is None else Tensor(g.copy() if _shares(g, captured, id(t)) else g))
     return tuple(result)
 
 

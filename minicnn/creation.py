@@ -132,7 +132,10 @@ def randperm(n: int, *, dtype: Any = None, device: Any = None, requires_grad: bo
         raise RuntimeError(f"randperm: n must be a non-negative integer, got {n!r}")
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        a = random.generator(xp).permutation(int(n)).astype(np.int64 if dtype is None else dtype)
+        g = random.generator(xp)
+        # CuPy's Generator has no permutation: the order of n random keys is one, drawn uniformly
+        a = g.permutation(int(n)) if xp is np else xp.argsort(g.random(int(n), dtype=np.float64))
+        a = a.astype(np.int64 if dtype is None else dtype, copy=False)
     return Tensor(a, requires_grad=requires_grad)
 
 

@@ -232,11 +232,8 @@ def _move(obj: Any, device: str | None) -> Any:
     """``obj`` with every Tensor (Parameters stay Parameters) on ``device``; None: unchanged."""
     if device is None or backend.parse_device(device)[0] == "cpu":
         return obj
-    if isinstance(obj, Tensor):
-        moved = obj.to(device)
-        if type(obj) is not Tensor:  # a Parameter
-            moved = type(obj)(moved.array, requires_grad=obj.requires_grad)
-        return moved
+    if isinstance(obj, Tensor):  # a new leaf (Tensor or Parameter) there, not a copy in a graph
+        return type(obj)(backend.to_device(obj.array, device), requires_grad=obj.requires_grad)
     if isinstance(obj, dict):
         out = type(obj)() if isinstance(obj, OrderedDict) else {}
         for k, v in obj.items():

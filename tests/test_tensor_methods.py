@@ -474,3 +474,36 @@ def test_inplace_forms_refuse_what_torch_refuses():
             lib.tensor([1.0, 4.0], requires_grad=True).exp_()
         with pytest.raises(RuntimeError):
             lib.tensor([1.0, 4.0]).lerp_(lib.ones(3, 2), 0.5)  # the result would not fit
+
+
+@pytest.mark.parametrize("device", devices())
+def test_new_ops_on_each_device(device):
+    """GPU-specific paths of today's additions: CuPy's Generator has no permutation (randperm),
+    its scatter-add takes no small ints or bools, a loaded Tensor must stay a leaf there, and
+    integer fmod by zero is checked without a host sync."""
+    mc.manual_seed(0)
+    p = mc.randperm(50, device=device)
+    assert p.device == mc.zeros(1, device=device).device and sorted(p.numpy().tolist()) == list(range(50))
+    for dtype in (np.int8, np.uint8, np.int16, np.bool_, np.int32, np.float32):
+        x = mc.zeros(2, 3, dtype=dtype, device=device)
+        src = mc.ones(2, 3, dtype=dtype, device=device)
+        idx = mc.tensor([[0, 0, 2], [1, 1, 1]], device=device)
+        got = x.scatter_add(1, idx, src).numpy()
+        want = torch.zeros(2, 3, dtype=getattr(torch, np.dtype(dtype).name if dtype is not np.bool_ else "bool"))
+        want = want.scatter_add(1, torch.tensor([[0, 0, 2], [1, 1, 1]]), torch.ones_like(want)).numpy()
+        np.testing.assert_array_equal(got, want)
+    buf = __import__("io").BytesIO()
+    mc.save({"w": mc.tensor([1.0, 2.0], requires_grad=True)}, buf)
+    buf.seek(0)
+    w = mc.load(buf, map_location=device)["w"]
+    assert w.is_leaf and w.requires_grad
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])
+    a = mc.tensor([1.0, 2.0], requires_grad=True, device=device)
+    b = mc.tensor([3.0], requires_grad=True, device=device)
+    ga, gb = mc.autograd.grad((a * 2).sum(), [a, b], materialize_grads=True)
+    assert ga.device == gb.device == a.device and np.array_equal(gb.numpy(), [0.0])
+    n = a.new_tensor([5.0, 6.0])
+    assert n.device == a.device and not n.requires_grad
+    with pytest.raises(ZeroDivisionError):
+        mc.tensor([3, 4], device=device).fmod(mc.tensor([1, 0], device=device)).numpy()

@@ -61,10 +61,22 @@ def _add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
     flat = xp.broadcast_to(flat, values.shape).reshape(-1)
     if xp is np:
         np.add.at(target.reshape(-1), flat, values.reshape(-1))
-    else:
+    elif target.dtype in _CUPY_ADD_AT_DTYPES:
         import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
         cupyx.scatter_add(target.reshape(-1), flat, values.reshape(-1))
+    else:  # CuPy's add.at takes no small ints or bools: add up in int64, cast back as np.add.at would
+        import cupyx  # noqa: PLC0415
+
+        acc = target.reshape(-1).astype(np.int64)
+        cupyx.scatter_add(acc, flat, values.reshape(-1).astype(np.int64))
+        target.reshape(-1)[...] = acc.astype(target.dtype)
+
+
+# the dtypes cupyx.scatter_add (cupy.add.at) supports
+_CUPY_ADD_AT_DTYPES = tuple(
+    np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float16, np.float32, np.float64)
+)
 
 
 def _check_bounds(index: Any, n: int, dim: int, op: str, allow_negative: bool = False) -> None:
@@ -95,9 +107,12 @@ class Gather(Function):
     """``x[grid(index)]``: inputs x (..., n, ...) and index (same ndim; any size along dim,
     at most x's elsewhere). Backward scatter-adds ``gy`` into zeros of x's shape."""
 
+    trusted = False
+
     def forward(self, x, index):
         xp, n = backend.get_array_module(x), x.shape[self.dim]
-        _check_bounds(index, n, self.dim, self.op, self.allow_negative)
+        if not self.trusted:  # sort/topk's own indices are in range by construction
+            _check_bounds(index, n, self.dim, self.op, self.allow_negative)
         if self.allow_negative:  # counted from the end; the scatter-add of backward needs them >= 0
             index = xp.where(index < 0, index + n, index)
         grid = _grid(xp, index, self.dim)
@@ -212,6 +227,13 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     _check_fits(input, index, d, "gather()")
     out = Gather.apply(_at_least_1d(input), _at_least_1d(index), dim=d, op="gather()", allow_negative=False)
     return reshape(out, ()) if index.ndim == 0 else out
+
+
+def _gather_sorted(input: Tensor, dim: int, indices: Tensor) -> Tensor:
+    """:func:`gather` of sort's or topk's own indices (input at least 1-d), which are in range
+    by construction: no bounds check (on a GPU: no pending device check per call)."""
+    d = _norm_dim(dim, input.ndim, "gather")
+    return Gather.apply(input, indices, dim=d, op="gather()", allow_negative=False, trusted=True)
 
 
 def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
@@ -334,7 +356,9 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     """``(values, indices)`` of ``input`` sorted along ``dim`` (see :func:`argsort` for ties
     and NaN); values are differentiable, their gradient goes back to the picked places."""
     indices = argsort(input, dim, descending, stable)
-    return SortResult(gather(input, dim, indices), indices)
+    if input.ndim == 0:
+        return SortResult(gather(input, dim, indices), indices)
+    return SortResult(_gather_sorted(input, dim, indices), indices)
 
 
 def topk(  # noqa: A002
@@ -353,4 +377,4 @@ def topk(  # noqa: A002
         return TopKResult(clone(input), Tensor(np.zeros((), np.int64), device=input.device))
     order = argsort(input, d, descending=largest)
     indices = Tensor(order.array[(slice(None),) * d + (slice(0, k),)])
-    return TopKResult(gather(input, d, indices), indices)
+    return TopKResult(_gather_sorted(input, d, indices), indices)

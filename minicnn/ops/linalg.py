@@ -245,8 +245,9 @@ def _label_sizes(labels: list[str], shapes: list[tuple[int, ...]]) -> dict[str, 
 
 
 def _einsum(xp: Any, equation: str, *arrays: Any) -> Any:
-    """xp.einsum; NumPy's with optimize=True (pairwise contractions through BLAS)."""
-    return xp.einsum(equation, *arrays, optimize=True) if xp is np else xp.einsum(equation, *arrays)
+    """xp.einsum with optimize=True: pairwise contractions in a greedy order, through BLAS or
+    cuBLAS (CuPy's default order, right to left, can build a huge outer product first)."""
+    return xp.einsum(equation, *arrays, optimize=True)
 
 
 class Einsum(Function):

@@ -6,7 +6,15 @@ from typing import Any
 
 import numpy as np
 
+# the dtypes CuPy's scatter_add (cupy.add.at) takes; it raises TypeError for the others
+SUPPORTED = tuple(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float16, np.float32, np.float64))
+
 
 def scatter_add(a: Any, slices: Any, value: Any) -> None:
-    """``a[slices] += value`` with repeated indices accumulated (``numpy.add.at``)."""
+    """``a[slices] += value`` with repeated indices accumulated (``numpy.add.at``); refuses the
+    dtypes real CuPy refuses."""
+    if np.dtype(a.dtype) not in SUPPORTED:
+        raise TypeError(
+            f"cupy.add.at only supports int32, int64, float16, float32, float64, uint32, uint64 (got {a.dtype})"
+        )
     np.add.at(a, slices, value)
