@@ -708,8 +708,13 @@ class Tensor:
         return _ops.std(self, axis=dim if axis is None else axis, keepdims=keep, correction=ddof)
 
     def _arg_extreme(self, name: str, dim: Any, keepdim: bool) -> Tensor:
-        with backend.array_scope(self.array):
-            return Tensor(getattr(self.xp, name)(self.array, axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+        xp, a = self.xp, self.array
+        with backend.array_scope(a):
+            index = getattr(xp, name)(a, axis=dim, keepdims=keepdim)
+            if xp is not np and a.dtype.kind == "f":  # CuPy's reduction may pick any NaN: the first, as NumPy
+                nan = xp.isnan(a)
+                index = xp.where(nan.any(axis=dim, keepdims=keepdim), xp.argmax(nan, axis=dim, keepdims=keepdim), index)
+            return Tensor(index.astype(np.int64, copy=False))
 
     def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None) -> Tensor:
         """Index of the largest value along ``dim`` (of the flattened tensor if None), int64;
