@@ -38,6 +38,7 @@ from .functions import *  # noqa: F403  (torch's function forms of Tensor method
 from .gradcheck import GradcheckError, gradcheck
 from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
+from .ops import clip as clip
 from .random import manual_seed
 from .serialization import load, save
 
@@ -96,6 +97,7 @@ def __getattr__(name: str):
 
 __all__ = [
     *functions.__all__,  # noqa: F405
+    "clip",
     "concat",
     "concatenate",
     "double",

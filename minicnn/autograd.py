@@ -572,11 +572,13 @@ class Tensor:
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(other, "mul")
 
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(other, "truediv")
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return self._inplace(other, "truediv")
+        return _inplace_form("div", "div_")(self, other, rounding_mode=rounding_mode)
 
-    def pow_(self, other: Any) -> Tensor:
-        return self._inplace(other, "pow")
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace(exponent, "pow")
 
     def copy_(self, src: Any) -> Tensor:
         self[...] = src
@@ -590,10 +592,7 @@ class Tensor:
         return self.fill_(0)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        t = _latest(self)
-        if not _records(t, min) and not _records(t, max):
-            return t.copy_(_ops.clip(t.detach(), min, max))
-        return t._record_inplace(lambda old: _ops.clip(old, min, max), "clamp_")
+        return _inplace_form("clip", "clamp_")(self, min, max)
 
     # comparisons and bitwise ops give non-differentiable tensors
     def _compare(self, other: Any, op: str) -> Tensor:
@@ -780,12 +779,12 @@ class Tensor:
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
         return _ops.log_softmax(self, dim, dtype=dtype)
 
-    def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, *shape)
+    def reshape(self, *args: Any, shape: Any = None) -> Tensor:
+        return _ops.reshape(self, *_sizes(args, shape))
 
-    def view(self, *shape: Any) -> Tensor:
+    def view(self, *args: Any, size: Any = None) -> Tensor:
         """``reshape`` that never copies (torch's rule): a shape the strides cannot express raises."""
-        out = _ops.reshape(self, *shape)
+        out = _ops.reshape(self, *_sizes(args, size))
         if out.array.size and out.array is not self.array and _base_id(out.array) != _base_id(self.array):
             raise RuntimeError(
                 f"view size is not compatible with input tensor's size and stride (shape {self.shape} -> "
@@ -796,14 +795,20 @@ class Tensor:
     def view_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
 
-    def expand(self, *shape: Any) -> Tensor:
-        return _ops.expand(self, *shape)
+    def expand(self, *args: Any, size: Any = None) -> Tensor:
+        return _ops.expand(self, *_sizes(args, size))
 
-    def transpose(self, *axes: Any) -> Tensor:
+    def transpose(self, *axes: Any, dim0: int | None = None, dim1: int | None = None) -> Tensor:
+        """``transpose(d0, d1)`` swaps two dims (torch; also as ``dim0=, dim1=``); ``transpose()``
+        reverses them and a full permutation permutes, as NumPy's (minicnn's API contract)."""
+        if dim0 is not None or dim1 is not None:
+            if dim0 is None or dim1 is None or axes:
+                raise TypeError("transpose: give both dim0 and dim1, by position or by keyword")
+            axes = (dim0, dim1)
         return _ops.transpose(self, *axes)
 
-    def permute(self, *axes: Any) -> Tensor:
-        return _ops.permute(self, *axes)
+    def permute(self, *args: Any, dims: Any = None) -> Tensor:
+        return _ops.permute(self, *_sizes(args, dims))
 
     @property
     def T(self) -> Tensor:  # noqa: N802
@@ -986,16 +991,17 @@ class Tensor:
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         return _ops.argsort(self, dim, descending, stable)
 
-    def flip(self, *dims: Any) -> Tensor:
-        return _ops.flip(self, *dims)
+    def flip(self, *args: Any, dims: Any = None) -> Tensor:
+        return _ops.flip(self, *_sizes(args, dims))
 
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         return _ops.roll(self, shifts, dims)
 
-    def repeat(self, *sizes: Any) -> Tensor:
-        return _ops.repeat(self, *sizes)
+    def repeat(self, *args: Any, repeats: Any = None) -> Tensor:
+        return _ops.repeat(self, *_sizes(args, repeats))
 
-    def tile(self, *dims: Any) -> Tensor:
+    def tile(self, *args: Any, dims: Any = None) -> Tensor:
+        dims = _sizes(args, dims)
         return _ops.tile(self, dims[0] if len(dims) == 1 else dims)
 
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
@@ -1038,12 +1044,13 @@ class Tensor:
         return self * other
 
     def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-        """``self / other``; ``rounding_mode="floor"`` is ``//`` (no derivative, as in torch)."""
+        """``self / other``; ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient, with a
+        zero gradient, as torch's."""
         if rounding_mode is None:
             return self / other
-        if rounding_mode == "floor":
-            return self // other
-        raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
+        from .ops.math import div_rounded  # noqa: PLC0415
+
+        return div_rounded(self, other, rounding_mode)
 
     def neg(self) -> Tensor:
         return -self
@@ -1075,7 +1082,10 @@ class Tensor:
             raise RuntimeError(
                 f"masked_fill only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)"
             )
-        value = value.to(self.dtype) if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            value = value.to(self.dtype)
+        else:  # cast to self's dtype, as torch (2.7 into an int tensor is 2)
+            value = Tensor(scalar_like(value, self.dtype, self.array))
         return _ops.where(mask, value, self)
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
@@ -1170,20 +1180,29 @@ class Tensor:
         out = make(self.dtype if dtype is None else dtype, self.device if device is None else device)
         return out.requires_grad_(requires_grad) if requires_grad else out
 
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_zeros(
+        self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         from .creation import zeros  # noqa: PLC0415
 
-        return self._new(lambda dt, dev: zeros(*size, dtype=dt, device=dev), dtype, device, requires_grad)
+        shape = _sizes(sizes, size)
+        return self._new(lambda dt, dev: zeros(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_ones(
+        self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         from .creation import ones  # noqa: PLC0415
 
-        return self._new(lambda dt, dev: ones(*size, dtype=dt, device=dev), dtype, device, requires_grad)
+        shape = _sizes(sizes, size)
+        return self._new(lambda dt, dev: ones(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
-    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_empty(
+        self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         from .creation import empty  # noqa: PLC0415
 
-        return self._new(lambda dt, dev: empty(*size, dtype=dt, device=dev), dtype, device, requires_grad)
+        shape = _sizes(sizes, size)
+        return self._new(lambda dt, dev: empty(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_full(
         self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
@@ -1211,6 +1230,24 @@ class Tensor:
 
     def reshape_as(self, other: Tensor) -> Tensor:
         return self.reshape(*other.shape)
+
+    def maximum(self, other: Any) -> Tensor:
+        return _ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return _ops.minimum(self, other)
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802
+        """Conjugate transpose of the last two dims: for real tensors, :attr:`mT`."""
+        return self.mT
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802
+        """Conjugate transpose of a matrix: for real tensors, ``t()`` (at most 2-d, as torch)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+        return self.t()
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
@@ -1250,19 +1287,30 @@ class Tensor:
         return t
 
 
-def _inplace_form(name: str) -> Any:
+def _sizes(args: tuple[Any, ...], keyword: Any) -> tuple[Any, ...]:
+    """The sizes of ``x.m(*sizes)``, or of torch's keyword form ``x.m(name=sizes)``."""
+    if keyword is None:
+        return args
+    if args:
+        raise TypeError("sizes given both positionally and by keyword")
+    return tuple(keyword) if isinstance(keyword, (tuple, list)) else (keyword,)
+
+
+def _inplace_form(name: str, public: str | None = None) -> Any:
     """``t.<name>_(...)``: ``t.<name>(...)`` written into t's memory, recorded in the graph when
-    t or a tensor argument requires grad (see :meth:`Tensor._record_inplace`), as torch's."""
+    t or a tensor argument requires grad (see :meth:`Tensor._record_inplace`), as torch's.
+    ``public``: the method's name in error messages (default ``<name>_``)."""
+    label = public or f"{name}_"
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         t = _latest(self)
         if any(_records(t, a) for a in (*args, *kwargs.values(), None)):
-            return t._record_inplace(lambda old: getattr(old, name)(*args, **kwargs), f"{name}_")
+            return t._record_inplace(lambda old: getattr(old, name)(*args, **kwargs), label)
         out = getattr(t.detach(), name)(*args, **kwargs)
         if out.shape != t.shape:
-            raise RuntimeError(f"{name}_: output with shape {t.shape} doesn't match the broadcast shape {out.shape}")
+            raise RuntimeError(f"{label}: output with shape {t.shape} doesn't match the broadcast shape {out.shape}")
         if not np.can_cast(out.dtype, t.dtype, "same_kind"):
-            raise RuntimeError(f"{name}_: result type {out.dtype} can't be cast to the desired output type {t.dtype}")
+            raise RuntimeError(f"{label}: result type {out.dtype} can't be cast to the desired output type {t.dtype}")
         return t.copy_(out)
 
     method.__name__ = method.__qualname__ = f"{name}_"
@@ -1275,6 +1323,8 @@ INPLACE = (
     "abs", "neg", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "reciprocal", "rsqrt",
     "square", "floor", "ceil", "round", "trunc", "frac", "sign", "log1p", "expm1", "log2", "log10",
     "clamp_min", "clamp_max", "fmod", "remainder", "lerp", "floor_divide", "cumsum", "scatter", "scatter_add",
+    "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "exp2", "fix", "atan2", "arctan2",
+    "hypot", "cumprod", "tril", "triu", "addmm",
 )  # fmt: skip
 for _name in INPLACE:
     setattr(Tensor, f"{_name}_", _inplace_form(_name))

@@ -77,17 +77,17 @@ class MaxMin(NamedTuple):
     indices: Tensor
 
 
-def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002 - torch's names
+def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:  # noqa: A001, A002
     """torch.max: ``max(x)`` the largest value (0-d); ``max(x, dim, keepdim=False)`` the pair
     ``(values, indices)`` along ``dim`` (``_, predicted = mc.max(logits, 1)``); ``max(x, other)``
     with a tensor ``other`` is :func:`maximum`. (``Tensor.max(dim)`` gives the values only,
     as minicnn's API fixes; ``x.argmax(dim)`` gives the indices.)"""
-    return _extreme(input, dim, keepdim, "max")
+    return _extreme(input, dim if other is None else other, keepdim, "max")
 
 
-def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:  # noqa: A001, A002
     """torch.min: as :func:`max`, for the smallest values (``min(x, other)`` is :func:`minimum`)."""
-    return _extreme(input, dim, keepdim, "min")
+    return _extreme(input, dim if other is None else other, keepdim, "min")
 
 
 def _extreme(input: Any, dim: Any, keepdim: bool, kind: str) -> Any:  # noqa: A002

@@ -388,6 +388,7 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "relu_": dict(input=X4 - 0.5),
     "softplus": dict(input=X4 * 10, beta=2.0, threshold=5.0),
     "conv2d": dict(input=X4, weight=W4, bias=B4, stride=1, padding=1, dilation=1, groups=1),
     "linear": dict(input=X4[:, 0, 0], weight=RNG.standard_normal((5, 6)), bias=RNG.standard_normal(5)),

@@ -429,7 +429,12 @@ INPLACE_CALLS = {
     "remainder": (0.7,),
     "lerp": ("end", 0.3),
     "cumsum": (0,),
+    "cumprod": (1,),
     "floor_divide": (0.3,),
+    "atan2": ("end",),
+    "arctan2": ("end",),
+    "hypot": ("end",),
+    "addmm": ("m1", "m2"),
     "scatter": (0, "index", "src"),
     "scatter_add": (0, "index", "src"),
 }
@@ -445,6 +450,8 @@ def test_inplace_forms_equal_torchs(name):
     for lib in (mc, torch):
         extra = {
             "end": lib.tensor(end),
+            "m1": lib.tensor(end[:, :2]),
+            "m2": lib.tensor(end[:2]),
             "index": lib.tensor([[2, 0, 1, 0]]),
             "src": lib.ones(1, 4, dtype=lib.float64),
         }
@@ -507,3 +514,82 @@ def test_new_ops_on_each_device(device):
     assert n.device == a.device and not n.requires_grad
     with pytest.raises(ZeroDivisionError):
         mc.tensor([3, 4], device=device).fmod(mc.tensor([1, 0], device=device)).numpy()
+
+
+@SETTINGS
+@given(shapes=pairs, mode=st.sampled_from(["floor", "trunc"]), ints=st.booleans(), seed=st.integers(0, 2**16))
+def test_div_rounding_modes_equal_torch(shapes, mode, ints, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (rng.uniform(-9, 9, s) for s in shapes.input_shapes)
+    b = np.where(np.abs(b) < 0.5, 1.5, b)
+    if ints:
+        a, b = np.round(a).astype(np.int64), np.where(np.round(b) == 0, 3, np.round(b)).astype(np.int64)
+    compare_with_torch(
+        lambda x, y: x.div(y, rounding_mode=mode),
+        lambda x, y: x.div(y, rounding_mode=mode),
+        [a, b],
+        None if ints else [True, True],  # a zero gradient, as torch's
+    )
+    compare_with_torch(
+        lambda x, y: mc.div(x, y, rounding_mode=mode),
+        lambda x, y: torch.div(x, y, rounding_mode=mode),
+        [a, b],
+        [False, False],
+    )
+
+
+def test_div_rounding_errors_and_in_place_as_torch():
+    for lib in (mc, torch):
+        with pytest.raises((ZeroDivisionError, RuntimeError)):
+            lib.tensor([1, 2]).div(lib.tensor([1, 0]), rounding_mode="floor")
+        with pytest.raises((ValueError, RuntimeError), match="rounding_mode"):
+            lib.tensor([1.0]).div(2, rounding_mode="round")
+        y = lib.tensor([7.0, -7.0])
+        y.div_(2, rounding_mode="trunc")
+        assert np.array_equal(y.numpy(), [3.0, -3.0])
+
+
+def test_audit_findings_match_torch():
+    """Differences an audit against torch found, each now equal to torch."""
+    for d in ([1, 2], [True, False], np.array([3, 4], np.uint8)):  # float functions of ints: float32
+        for name in ("sigmoid", "tanh"):
+            ours, theirs = getattr(mc.tensor(d), name)(), getattr(torch.tensor(d), name)()
+            assert ours.dtype == np.float32 and np.allclose(ours.numpy(), theirs.numpy())
+    for d, v in (([0, 2, 0], 2.7), ([True, False, True], 1), ([1.0, 2.0, 3.0], -np.inf)):  # value cast to self's dtype
+        m = [False, True, False]
+        ours, theirs = mc.tensor(d).masked_fill(mc.tensor(m), v), torch.tensor(d).masked_fill(torch.tensor(m), v)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.") and np.array_equal(
+            ours.numpy(), theirs.numpy()
+        )
+    for lib in (mc, torch):  # einsum with a 0-d operand differentiates
+        s, v = lib.tensor(2.0, requires_grad=True), lib.ones(3, requires_grad=True)
+        lib.einsum(",i->i", s, v).sum().backward()
+        assert s.grad.item() == 3.0 and np.array_equal(v.grad.numpy(), [2.0, 2.0, 2.0])
+    values, indices = mc.max(mc.zeros((0, 3)), 1)  # an empty tensor along a non-empty dim
+    assert values.shape == indices.shape == (0,)
+    with pytest.raises(RuntimeError):
+        mc.zeros((0, 3)).max(0)
+    assert mc.tensor(np.array([200, 100], np.uint8)).sum().item() == 300  # ints add up in int64
+    assert mc.tensor(np.array([200, 100], np.uint8)).sum().dtype == np.int64
+    x, t = mc.ones(2, 3), torch.ones(2, 3)
+    for call in (
+        lambda z: z.flip(dims=(0,)),
+        lambda z: z.tile(dims=(2,)),
+        lambda z: z.repeat(repeats=(2, 1)),
+        lambda z: z.new_zeros(size=(4,)),
+        lambda z: z.transpose(dim0=0, dim1=1),
+        lambda z: z.permute(dims=(1, 0)),
+        lambda z: z.reshape(shape=(6,)),
+        lambda z: z.view(size=(3, 2)),
+        lambda z: z[:1].expand(size=(4, 3)),
+        lambda z: z.maximum(z * 2),
+        lambda z: z.mH,
+        lambda z: z.H,
+    ):
+        assert call(x).shape == tuple(call(t).shape)
+    assert mc.max(x, other=x * 3).numpy().max() == 3.0 and mc.clip(x, 0, 0.5).numpy().max() == 0.5
+    for lib in (mc, torch):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            lib.tensor([1, 2]).clamp_(0.5)
+    y = mc.tensor([-1.0, 2.0])
+    assert mc.nn.functional.relu_(y) is not None and np.array_equal(y.numpy(), [0.0, 2.0])

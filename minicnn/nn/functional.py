@@ -31,6 +31,11 @@ from ..ops import (
 from ..ops.activation import softplus
 
 
+def relu_(input: Any) -> Any:
+    """torch.nn.functional.relu_: ``relu(input, inplace=True)``."""
+    return relu(input, inplace=True)
+
+
 def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
     """torch.flatten with the functional API's default ``start_dim=1`` (keeps the batch axis)."""
     return _flatten(input, start_dim, end_dim)
@@ -55,6 +60,7 @@ __all__ = [
     "nll_loss",
     "pad",
     "relu",
+    "relu_",
     "relu6",
     "sigmoid",
     "softmax",

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _latest, is_grad_enabled
-from .math import astype
+from .math import _floating, astype
 
 
 class ReLU(Function):
@@ -179,11 +179,16 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return Sigmoid.apply(input)
+    return Sigmoid.apply(_as_float(input))
 
 
 def tanh(input: Tensor) -> Tensor:
-    return Tanh.apply(input)
+    return Tanh.apply(_as_float(input))
+
+
+def _as_float(input: Any) -> Any:
+    """Integer and bool inputs become float32 (torch's rule for float functions)."""
+    return _floating(input) if isinstance(input, Tensor) else input
 
 
 def _cast(input: Tensor, dtype: Any) -> Tensor:
@@ -195,12 +200,12 @@ def _cast(input: Tensor, dtype: Any) -> Tensor:
 def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """exp(input) / sum(exp(input)) along ``dim`` (computed stably), any shape. ``dtype``: cast
     the input to it first. ``_stacklevel`` places the implicit-dim warning, as in torch."""
-    return Softmax.apply(_cast(input, dtype), axis=_dim(input, dim, "softmax", _stacklevel))
+    return Softmax.apply(_as_float(_cast(input, dtype)), axis=_dim(input, dim, "softmax", _stacklevel))
 
 
 def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """input - logsumexp(input) along ``dim``, any shape; ``dtype`` and ``_stacklevel`` as softmax."""
-    return LogSoftmax.apply(_cast(input, dtype), axis=_dim(input, dim, "log_softmax", _stacklevel))
+    return LogSoftmax.apply(_as_float(_cast(input, dtype)), axis=_dim(input, dim, "log_softmax", _stacklevel))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

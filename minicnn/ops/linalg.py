@@ -283,7 +283,7 @@ class Einsum(Function):
             g = xp.broadcast_to(g.reshape([self.sizes[c] if c in seen else 1 for c in term]), full_shape)
             axes = tuple(i for i, (n, m) in enumerate(zip(shape, full_shape)) if n != m)
             g = g.sum(axis=axes, keepdims=True) if axes else g
-            grads.append(xp.ascontiguousarray(g, dtype=gy.dtype))
+            grads.append(xp.ascontiguousarray(g, dtype=gy.dtype).reshape(shape))  # (ascontiguousarray: >= 1-d)
         return tuple(grads)
 
 

@@ -405,6 +405,39 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     return FloorDivide.apply(*_promote(a, b))
 
 
+class DivRounded(Function):
+    """``a / b`` rounded toward -inf (``mode="floor"``, Python's ``//``) or toward 0
+    (``"trunc"``), in the operands' promoted dtype. Piecewise constant: the gradient is zero
+    for both inputs, as torch's ``div(..., rounding_mode=...)``. Integer division by zero
+    raises ZeroDivisionError (on a GPU at the next host read, see backend.raise_if)."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a)
+        self.shapes = a.shape, b.shape
+        if a.dtype.kind in "iub":
+            backend.raise_if((b == 0).any(), ZeroDivisionError, "div: integer division by zero")
+            b = xp.where(b == 0, 1, b)  # (the values are discarded by the error)
+            q = xp.floor_divide(a, b)
+            if self.mode == "trunc":  # floor rounded toward 0 where the quotient is negative and inexact
+                q = q + ((q < 0) & (q * b != a))
+            return q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.floor_divide(a, b) if self.mode == "floor" else xp.trunc(a / b)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        return xp.zeros(self.shapes[0], gy.dtype), xp.zeros(self.shapes[1], gy.dtype)
+
+
+def div_rounded(a: Any, b: Any, rounding_mode: str) -> Tensor:
+    """torch.div with ``rounding_mode`` "floor" or "trunc" (see :class:`DivRounded`)."""
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
+        )
+    return DivRounded.apply(*_promote(a, b), mode=rounding_mode)
+
+
 def remainder(a: Any, b: Any) -> Tensor:
     return Remainder.apply(*_promote(a, b))
 

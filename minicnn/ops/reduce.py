@@ -47,6 +47,8 @@ def _expand(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 class Sum(Function):
     def forward(self, x):
         self.in_shape = x.shape
+        if x.dtype.kind in "biu":  # bools and integers add up in int64, as torch (NumPy: uint64 for uints)
+            return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=np.int64)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):  # every input element contributes with weight 1
@@ -74,7 +76,7 @@ class MaxMin(Function):
     rule for ``max()`` and ``amax``."""
 
     def forward(self, x):
-        if x.size == 0:
+        if any(x.shape[a] == 0 for a in self.axes) or (x.size == 0 and not self.axes):
             raise RuntimeError(f"{self.op}: cannot reduce an empty tensor")
         y = getattr(x, self.op)(axis=self.axes, keepdims=True)
         if self.first:  # one-hot of the first extremum (NaN counts as one, as in torch)
