@@ -152,6 +152,7 @@ class Tensor:
     _superseded_by: Tensor | None = None  # the result of a recorded in-place op on this tensor
     _view_of: Tensor | None = None  # the input this tensor is a view of (made by an op)
     _view_index: Any = None  # for a view made by basic indexing (x[i], x[a:b]): the index
+    _view_inverse: Any = None  # for a view of all of its input (reshape, permute): view -> input's shape
     _hooks: dict[int, Any] | None = None  # register_hook's functions
     _grad_fn: Function | None = None  # the op that made it (grad_fn)
 
@@ -495,18 +496,25 @@ class Tensor:
         self._vc[1] = self._vc[0]  # views of this memory computed before now are stale
         out.array = self.array
         out._share_version(self)
-        out._view_of, out._view_index = self._view_of, self._view_index
+        out._view_of, out._view_index, out._view_inverse = self._view_of, self._view_index, self._view_inverse
         out._graph_version = out._version
         out._retain_grad, self._retain_grad = self._retain_grad, False
         if out._grad_fn is not None:
             out._grad_fn.out_version = out._version
         self._superseded_by = out
-        if self._view_of is not None and self._view_index is not None:
-            # a write through y[index]: y's own history must now say y[index] = out (torch's
-            # CopySlices); recorded on y the same way, so y (and its base, if y is a view) go on
+        if self._view_of is not None and (self._view_index is not None or self._view_inverse is not None):
+            # a write through a view v of y: y's own history must now say y[index] = out (torch's
+            # CopySlices), or for a view of all of y (reshape, transpose) y = inverse(out);
+            # recorded on y the same way, so y (and its base, if y is a view) go on
+            if self._view_index is not None:
+                index = self._view_index
+                rebuild = lambda old: _ops.index_put(old, index, out)  # noqa: E731
+            else:
+                inverse = self._view_inverse
+                rebuild = lambda old: inverse(out)  # noqa: E731
             base = _latest(self._view_of)
-            base._graph_version = base._vc[1]  # the index_put below describes the new values
-            base._record_inplace(lambda old: _ops.index_put(old, self._view_index, out), what, written=True)
+            base._graph_version = base._vc[1]  # the rebuilt node below describes the new values
+            base._record_inplace(rebuild, what, written=True)
             out._graph_version = out._version
         return out
 

@@ -684,3 +684,35 @@ def test_enable_grad_and_no_grad_as_bare_decorators_like_torch():
     assert mc.enable_grad(orig_func=None) is not None and mc.no_grad(orig_func=None) is not None
     p, tp = mc.nn.Parameter(), torch.nn.Parameter()
     assert p.shape == tuple(tp.shape) == (0,) and p.requires_grad and str(p.dtype) == "float32"
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda c: c.t().mul_(2),
+        lambda c: c.transpose(0, 1).add_(1),
+        lambda c: c.reshape(12).mul_(3),
+        lambda c: c.view(2, 6)[0].mul_(5),
+        lambda c: c.unsqueeze(0).sub_(1),
+        lambda c: c.flatten().exp_(),
+        lambda c: c.mT.relu_(),
+        lambda c: c.t()[1].mul_(4),
+        lambda c: c.permute(1, 0).reshape(12).mul_(2),
+        lambda c: c.movedim(0, 1)[2:].zero_(),
+        lambda c: c.reshape(2, 6).t().add_(c.reshape(6, 2).detach().clone()),
+    ],
+)
+def test_write_through_a_reshape_or_transpose_view_is_recorded_on_the_base(write):
+    """torch regenerates the base's history after a write through any view; minicnn records
+    a view of all of its input (reshape, transpose, permute, movedim...) as base = inverse(view),
+    as it records base[index] = view for indexing: the base goes on, with torch's gradients."""
+    a_np = np.random.default_rng(0).standard_normal((3, 4))
+    results = []
+    for lib in (mc, torch):
+        a = lib.tensor(a_np, requires_grad=True)
+        c = a * 1.0
+        write(c)
+        (c * c).sum().backward()
+        results.append((c.detach().numpy(), a.grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)

@@ -199,7 +199,21 @@ class Pad(Function):
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    return Reshape.apply(x, shape=_shape_arg(shape))
+    in_shape = x.shape
+    return _whole_view(Reshape.apply(x, shape=_shape_arg(shape)), lambda v: Reshape.apply(v, shape=in_shape))
+
+
+def _permuted(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    back = tuple(int(a) for a in np.argsort(axes))
+    return _whole_view(Permute.apply(x, axes=axes), lambda v: Permute.apply(v, axes=back))
+
+
+def _whole_view(out: Tensor, inverse: Any) -> Tensor:
+    """``out``; if it is a view of all of its input's memory, marked so that an in-place write
+    through it is also recorded on the input, as ``input = inverse(out)`` (Tensor._record_inplace)."""
+    if out._view_of is not None:
+        out._view_inverse = inverse
+    return out
 
 
 def expand(x: Tensor, *shape: Any) -> Tensor:
@@ -210,7 +224,7 @@ def permute(x: Tensor, *axes: Any) -> Tensor:
     axes = _shape_arg(axes)
     if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
         raise ValueError(f"permute: axes {axes} are not a permutation of a {x.ndim}-d tensor's dimensions")
-    return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
+    return _permuted(x, tuple(a % x.ndim for a in axes))
 
 
 def transpose(x: Tensor, *axes: Any) -> Tensor:
@@ -220,9 +234,9 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
         d0, d1 = (_norm_axis(a, x.ndim, "transpose") for a in axes)
         perm = list(range(x.ndim))
         perm[d0], perm[d1] = perm[d1], perm[d0]
-        return Permute.apply(x, axes=tuple(perm))
+        return _permuted(x, tuple(perm))
     if not axes:
-        return Permute.apply(x, axes=tuple(reversed(range(x.ndim))))
+        return _permuted(x, tuple(reversed(range(x.ndim))))
     return permute(x, *axes)
 
 
@@ -575,7 +589,7 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     order = [k for k in range(input.ndim) if k not in src_n]
     for dst_k, src_k in sorted(zip(dst_n, src_n)):
         order.insert(dst_k, src_k)
-    return Permute.apply(input, axes=tuple(order))
+    return _permuted(input, tuple(order))
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
