@@ -593,3 +593,15 @@ def test_audit_findings_match_torch():
             lib.tensor([1, 2]).clamp_(0.5)
     y = mc.tensor([-1.0, 2.0])
     assert mc.nn.functional.relu_(y) is not None and np.array_equal(y.numpy(), [0.0, 2.0])
+
+
+def test_linear_with_a_vector_weight_as_torch():
+    rng = np.random.default_rng(0)
+    compare_with_torch(
+        lambda x, w: mc.nn.functional.linear(x, w),
+        lambda x, w: torch.nn.functional.linear(x, w),
+        [rng.standard_normal((2, 4, 3)), rng.standard_normal(3)],
+    )
+    for lib in (mc, torch):  # with a bias, torch refuses a vector weight
+        with pytest.raises((ValueError, RuntimeError)):
+            lib.nn.functional.linear(lib.ones(4, 3), lib.ones(3), lib.ones(1))
