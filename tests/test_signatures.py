@@ -75,7 +75,7 @@ DELIBERATE = {
 }
 # torch declares Module.__init__(*args, **kwargs) but refuses any argument (checked by
 # test_torch_modules_without_parameters_refuse_arguments): they take nothing, as ours do.
-TORCH_TAKES_NOTHING = ("Module", "Sigmoid", "Tanh")
+TORCH_TAKES_NOTHING = ("Module", "Sigmoid", "Tanh", "LogSigmoid", "Softsign")
 for _name in TORCH_TAKES_NOTHING:
     for _p in ("*args", "**kwargs"):
         DELIBERATE[(f"nn.{_name}", _p)] = "torch's *args/**kwargs refuse every argument (TypeError)"
@@ -388,6 +388,22 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "gelu": dict(input=X4, approximate="tanh"),
+    "silu": dict(input=X4),
+    "elu": dict(input=X4, alpha=0.5),
+    "selu": dict(input=X4),
+    "celu": dict(input=X4, alpha=2.0),
+    "mish": dict(input=X4),
+    "hardswish": dict(input=X4 * 3),
+    "hardsigmoid": dict(input=X4 * 3),
+    "hardtanh": dict(input=X4, min_val=-0.5, max_val=0.7),
+    "logsigmoid": dict(input=X4),
+    "softsign": dict(input=X4),
+    "threshold": dict(input=X4, threshold=0.1, value=-2.0),
+    "softmin": dict(input=X4, dim=1),
+    "glu": dict(input=X4, dim=-1),
+    "prelu": dict(input=X4, weight=np.array([0.1, 0.2, 0.3])),
+    "leaky_relu_": dict(input=X4 - 0.2, negative_slope=0.2),
     "relu_": dict(input=X4 - 0.5),
     "softplus": dict(input=X4 * 10, beta=2.0, threshold=5.0),
     "conv2d": dict(input=X4, weight=W4, bias=B4, stride=1, padding=1, dilation=1, groups=1),

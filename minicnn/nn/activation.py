@@ -8,9 +8,16 @@ models pass ``inplace=True`` everywhere). ``F.relu(x, inplace=True)`` does write
 
 from __future__ import annotations
 
-from ..autograd import Tensor
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import DEFAULT_DTYPE, Tensor
 from ..ops import activation as A
-from .module import Module
+from . import init
+from .module import Module, Parameter
 
 
 class ReLU(Module):
@@ -83,3 +90,193 @@ class Softplus(Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+def _inplace_repr(inplace: bool) -> str:
+    return "inplace=True" if inplace else ""
+
+
+class GELU(Module):
+    """x Phi(x), or its tanh approximation (F.gelu)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x sigmoid(x) (F.silu); ``inplace`` accepted and printed, computed out of place."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.silu(x)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class SELU(SiLU):
+    """SELU's scaled elu (F.selu)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.selu(x)
+
+
+class Mish(SiLU):
+    """x tanh(softplus(x)) (F.mish)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.mish(x)
+
+
+class Hardswish(Module):
+    """x relu6(x + 3) / 6 (F.hardswish); ``inplace`` accepted but not printed, as torch's."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.hardswish(x)
+
+
+class Hardsigmoid(Hardswish):
+    """relu6(x + 3) / 6 (F.hardsigmoid)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.hardsigmoid(x)
+
+
+class ELU(Module):
+    """x for x > 0, alpha (exp(x) - 1) otherwise (F.elu)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(ELU):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)) (F.celu)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.celu(x, self.alpha)
+
+
+class Hardtanh(Module):
+    """clip(x, min_val, max_val) (F.hardtanh). ``min_value``/``max_value``: torch's deprecated names."""
+
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> None:
+        super().__init__()
+        if min_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`", FutureWarning, 2)
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("keyword argument `max_value` is deprecated and rename to `max_val`", FutureWarning, 2)
+            max_val = max_value
+        if max_val <= min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val = min_val, max_val
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)) (F.logsigmoid)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.logsigmoid(x)
+
+
+class Softsign(Module):
+    """x / (1 + |x|) (F.softsign)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.softsign(x)
+
+
+class Threshold(Module):
+    """x where x > threshold, else value (F.threshold)."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value = threshold, value
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class Softmin(Softmax):
+    """softmax(-x) along ``dim`` (F.softmin)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.softmin(x, self.dim, _stacklevel=5)
+
+
+class GLU(Module):
+    """a sigmoid(b) for the two halves of x along ``dim`` (F.glu): (*, 2n, *) -> (*, n, *)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x where x > 0, else weight * x with a learnt ``weight`` of shape (num_parameters,): one slope
+    for all channels, or one per channel (axis 1 of the input). Init: every slope ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        xp = backend.xp_for_device(device)
+        with backend.device_scope(device):
+            self.weight = Parameter(xp.empty(num_parameters, dtype=dt))
+            self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -214,3 +215,418 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     if input.dtype.kind != "f":
         raise TypeError(f"softplus: expected a floating point input, got dtype {input.dtype}")
     return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+# -- more of torch.nn.functional's activations ------------------------------------------
+# Elementwise unless stated: input (*) -> output (*), one pass forward, one backward, O(numel).
+# At a kink each backward takes torch's subgradient. At a NaN input torch's scalar loop and its
+# vectorised loop disagree for some ops (hardtanh, hardswish, elu): the gradients here are the
+# vectorised loop's, which is what all but the tail of a tensor gets. Floating inputs only (torch raises for integers),
+# except hardtanh and threshold, which torch also runs on integers.
+
+
+def _float_only(input: Tensor, op: str) -> Tensor:
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
+    return input
+
+
+def _no_bool(input: Tensor, op: str) -> Tensor:
+    if input.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: expected a floating point or integer input, got dtype {input.dtype}")
+    return input
+
+
+def _stable_sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)) without exponentiating a large positive number; x's dtype."""
+    xp = backend.get_array_module(x)
+    with np.errstate(over="ignore"):
+        e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _stable_softplus(x: Any) -> Any:
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); no overflow."""
+    xp = backend.get_array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+# erf, which NumPy lacks: a degree-40 Chebyshev interpolant of math.erf on [0, 6] (built once,
+# from 41 values of math.erf), odd-extended; |erf(x)| rounds to 1 beyond 6 (erfc(6) ~ 2e-17).
+# Absolute error ~2e-14 in float64, which is what gelu needs (it uses 1 + erf).
+_ERF_CUT = 6.0
+_ERF_CHEB = [
+    float(c)
+    for c in np.polynomial.chebyshev.chebinterpolate(np.vectorize(lambda t: math.erf((t + 1) * _ERF_CUT / 2)), 40)
+]
+
+
+def _erf(x: Any) -> Any:
+    """erf elementwise, computed in float64 (Clenshaw's recurrence), returned in float64."""
+    xp = backend.get_array_module(x)
+    x = x.astype(np.float64)
+    t = xp.minimum(xp.abs(x), _ERF_CUT) * (2 / _ERF_CUT) - 1  # [0, 6] -> [-1, 1]
+    b1 = xp.zeros_like(t)
+    b2 = xp.zeros_like(t)
+    for c in reversed(_ERF_CHEB[1:]):
+        b1, b2 = 2 * t * b1 - b2 + c, b1
+    return xp.where(xp.abs(x) >= _ERF_CUT, xp.sign(x), xp.sign(x) * (t * b1 - b2 + _ERF_CHEB[0]))
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K = math.sqrt(2 / math.pi)  # torch's kBeta
+_GELU_C = 0.044715  # torch's kKappa
+
+
+class GELU(Function):
+    """'none': x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (torch's formula);
+    'tanh': x (1 + tanh(k (x + c x^3))) / 2, k = sqrt(2/pi), c = 0.044715."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.x = x
+        if self.approximate == "tanh":
+            return 0.5 * x * (1 + xp.tanh(_GELU_K * (x + _GELU_C * x * x * x)))
+        return (x * 0.5 * (1 + _erf(x * _SQRT1_2))).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x = self.x
+        if self.approximate == "tanh":  # d/dx: (1 + th) / 2 + x/2 (1 - th^2) k (1 + 3c x^2)
+            th = xp.tanh(_GELU_K * (x + _GELU_C * x * x * x))
+            return gy * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * _GELU_K * (1 + 3 * _GELU_C * x * x))
+        x64 = x.astype(np.float64)  # Phi(x) + x phi(x)
+        d = 0.5 * (1 + _erf(x64 * _SQRT1_2)) + x64 * _INV_SQRT_2PI * xp.exp(-0.5 * x64 * x64)
+        return gy * d.astype(gy.dtype, copy=False)
+
+
+class SiLU(Function):
+    """x sigmoid(x); d/dx = s (1 + x (1 - s))."""
+
+    def forward(self, x):
+        s = _stable_sigmoid(x)
+        if self.requires_grad:
+            self.x, self.s = x, s
+        return x * s
+
+    def backward(self, gy):
+        s = self.s
+        return gy * (s * (1 + self.x * (1 - s)))
+
+
+class ELU(Function):
+    """torch's elu kernel: x <= 0 ? neg * (exp(x * ipt) - 1) : pos * x with neg = alpha * scale,
+    pos = scale, ipt = input_scale (ELU: scale = ipt = 1; SELU: its constants; CELU: ipt =
+    1/alpha). d/dx = ipt * neg * exp(x * ipt) for x <= 0 (so at 0) and NaN at NaN, pos for x > 0."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        neg_side = ~(x > 0)
+        with np.errstate(over="ignore", invalid="ignore"):  # exp of a large x is discarded by where
+            e = xp.exp(x * self.ipt)
+        if self.requires_grad:
+            self.neg_side, self.e = neg_side, e
+        return xp.where(neg_side, self.neg * (e - 1), self.pos * x)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        return xp.where(self.neg_side, gy * (self.ipt * self.neg) * self.e, gy * self.pos)
+
+
+class Mish(Function):
+    """x tanh(softplus(x)); d/dx = tsp + x sigmoid(x) (1 - tsp^2), tsp = tanh(softplus(x))."""
+
+    def forward(self, x):
+        tsp = backend.get_array_module(x).tanh(_stable_softplus(x))
+        if self.requires_grad:
+            self.x, self.tsp = x, tsp
+        return x * tsp
+
+    def backward(self, gy):
+        x, tsp = self.x, self.tsp
+        return gy * (tsp + x * _stable_sigmoid(x) * (1 - tsp * tsp))
+
+
+class Hardswish(Function):
+    """x relu6(x + 3) / 6; d/dx = 0 for x <= -3, x/3 + 1/2 for -3 < x < 3 (NaN at NaN), 1 for x >= 3."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.x = x
+        return x * xp.clip(x + 3, 0, 6) / 6
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x = self.x
+        return xp.where(x <= -3, gy.dtype.type(0), xp.where(x >= 3, gy, gy * (x / 3 + 0.5)))
+
+
+class Hardsigmoid(Function):
+    """relu6(x + 3) / 6; d/dx = 1/6 on the open interval (-3, 3), else 0 (at NaN too)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.mask = (x > -3) & (x < 3)
+        return xp.clip(x + 3, 0, 6) / 6
+
+    def backward(self, gy):
+        return _masked(gy / 6, self.mask)
+
+
+class Hardtanh(Function):
+    """clip(x, lo, hi); d/dx = 1 on the open interval (lo, hi), else 0 (0 at NaN)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.mask = (x > self.lo) & (x < self.hi)
+        return xp.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return _masked(gy, self.mask)
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)); d/dx = sigmoid(-x)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.x = x
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * _stable_sigmoid(-self.x)
+
+
+class Softsign(Function):
+    """x / (1 + |x|); d/dx = 1 / (1 + |x|)^2."""
+
+    def forward(self, x):
+        d = 1 + backend.get_array_module(x).abs(x)
+        if self.requires_grad:
+            self.d = d
+        return x / d
+
+    def backward(self, gy):
+        return gy / (self.d * self.d)
+
+
+class Threshold(Function):
+    """x <= threshold ? value : x; d/dx = 0 where x <= threshold, else 1 (so 1 at NaN)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        below = x <= self.threshold
+        if self.requires_grad:
+            self.mask = ~below
+        return xp.where(below, x.dtype.type(self.value), x)
+
+    def backward(self, gy):
+        return _masked(gy, self.mask)
+
+
+class Softmin(Softmax):
+    """softmax(-x) along ``axis``; backward: -(softmax's backward)."""
+
+    def forward(self, x):
+        return super().forward(-x)
+
+    def backward(self, gy):
+        return -super().backward(gy)
+
+
+class GLU(Function):
+    """Gated linear unit along ``axis`` (even length 2n): a, b = the two halves, y = a sigmoid(b),
+    (..., 2n, ...) -> (..., n, ...). da = gy s, db = gy a s (1 - s)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        a, b = xp.split(x, 2, axis=self.axis)
+        s = _stable_sigmoid(b)
+        if self.requires_grad:
+            self.a, self.s = a, s
+        return a * s
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        a, s = self.a, self.s
+        gs = gy * s
+        return xp.concatenate([gs, gs * a * (1 - s)], axis=self.axis)
+
+
+class PReLU(Function):
+    """x > 0 ? x : w x with a learnt slope w: one for all, or one per channel (axis 1; a 1-d input
+    has one channel). x (N, C, *) and w (C,) or (1,) or (); dx = x > 0 ? gy : w gy,
+    dw = sum of (x > 0 ? 0 : x gy) over all but the channel axis."""
+
+    def forward(self, x, w):
+        xp = backend.get_array_module(x)
+        wb = self._broadcastable(w, x.ndim)
+        pos = x > 0
+        if self.requires_grad:
+            self.x, self.w, self.pos = x, w, pos
+        return xp.where(pos, x, wb * x)
+
+    @staticmethod
+    def _broadcastable(w: Any, ndim: int) -> Any:
+        if w.size == 1:
+            return w.reshape(())
+        return w.reshape((-1,) + (1,) * (ndim - 2))  # (C, 1, ..., 1) against (N, C, ...)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, w, pos = self.x, self.w, self.pos
+        zero = gy.dtype.type(0)
+        gx = xp.where(pos, gy, self._broadcastable(w, x.ndim) * gy) if self.needs_input_grad[0] else None
+        gw = None
+        if self.needs_input_grad[1]:
+            gwx = xp.where(pos, zero, x * gy)
+            if w.size == 1:
+                gw = gwx.sum().reshape(w.shape)
+            else:
+                gw = gwx.sum(axis=tuple(i for i in range(x.ndim) if i != 1)).reshape(w.shape)
+        return gx, gw
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x) (Phi: the standard normal CDF), or its tanh approximation with ``approximate='tanh'``."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate argument must be either 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(_float_only(input, "gelu"), approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x sigmoid(x) (swish); ``inplace=True`` overwrites input."""
+    return _maybe_inplace(_float_only(input, "silu"), inplace, SiLU.apply, "silu")
+
+
+def _elu(input: Tensor, inplace: bool, op: str, alpha: float, scale: float, input_scale: float) -> Tensor:
+    fn = ELU.apply  # the coefficients as torch's kernel forms them
+    return _maybe_inplace(
+        _float_only(input, op),
+        inplace,
+        lambda t: fn(t, neg=alpha * scale, pos=scale, ipt=input_scale),
+        op,
+    )
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise; ``inplace=True`` overwrites input."""
+    return _elu(input, inplace, "elu", float(alpha), 1.0, 1.0)
+
+
+# torch's (and Klambauer et al.'s) constants
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with SELU's alpha ~ 1.6733 and scale ~ 1.0507."""
+    return _elu(input, inplace, "selu", SELU_ALPHA, SELU_SCALE, 1.0)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)); alpha must not be 0."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (it divides the input)")
+    return _elu(input, inplace, "celu", float(alpha), 1.0, 1.0 / alpha)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)); ``inplace=True`` overwrites input."""
+    return _maybe_inplace(_float_only(input, "mish"), inplace, Mish.apply, "mish")
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6; ``inplace=True`` overwrites input."""
+    return _maybe_inplace(_float_only(input, "hardswish"), inplace, Hardswish.apply, "hardswish")
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6; ``inplace=True`` overwrites input."""
+    return _maybe_inplace(_float_only(input, "hardsigmoid"), inplace, Hardsigmoid.apply, "hardsigmoid")
+
+
+def _int_bound(input: Tensor, v: float) -> Any:
+    """A bound for an integer input: truncated to an integer, as torch converts the scalar."""
+    return int(v) if input.dtype.kind in "iu" else v
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """clip(input, min_val, max_val); also on integer inputs (bounds truncated), as torch."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}")
+    _no_bool(input, "hardtanh")
+    lo, hi = _int_bound(input, min_val), _int_bound(input, max_val)
+    return _maybe_inplace(input, inplace, lambda t: Hardtanh.apply(t, lo=lo, hi=hi), "hardtanh")
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(input)), computed as -softplus(-input)."""
+    return LogSigmoid.apply(_float_only(input, "logsigmoid"))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """input / (1 + |input|); integer inputs give float32, as torch's."""
+    if input.dtype.kind == "b":
+        raise TypeError("softsign: expected a floating point or integer input, got dtype bool")
+    return Softsign.apply(_as_float(input))
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """input where input > threshold, else value; also on integer inputs (both truncated), as torch."""
+    _no_bool(input, "threshold")
+    th, v = _int_bound(input, threshold), _int_bound(input, value)
+    return _maybe_inplace(input, inplace, lambda t: Threshold.apply(t, threshold=th, value=v), "threshold")
+
+
+def softmin(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """softmax(-input) along ``dim``; ``dtype`` casts the input first, ``_stacklevel`` as softmax."""
+    axis = _dim(input, dim, "softmin", _stacklevel)
+    return Softmin.apply(_float_only(_cast(input, dtype), "softmin"), axis=axis)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) for the halves a, b of input along ``dim``; that dimension's size halves."""
+    _float_only(input, "glu")
+    if input.ndim == 0:
+        raise ValueError("glu: does not support scalars because halving size must be even")
+    if not -input.ndim <= dim < input.ndim:
+        raise IndexError(f"glu: dimension {dim} out of range for a {input.ndim}-d tensor")
+    axis = dim % input.ndim
+    if input.shape[axis] % 2:
+        raise ValueError(
+            f"glu: halving dimension must be even, but dimension {axis} is size {input.shape[axis]} "
+            f"(input shape {tuple(input.shape)})"
+        )
+    return GLU.apply(input, axis=axis)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """input where input > 0, else weight * input; weight: one slope (numel 1, at most 1-d) or
+    one per channel, shape (C,) for input (N, C, *)."""
+    _float_only(input, "prelu")
+    if weight.dtype != input.dtype:
+        raise TypeError(f"prelu: type promoting not supported, got input {input.dtype} and weight {weight.dtype}")
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: expected weight to be a scalar or 1-d tensor, got shape {tuple(weight.shape)}")
+    if weight.numel() != 1:
+        if input.ndim == 0:
+            raise ValueError(f"prelu: a 0-d input takes a single slope, got weight of shape {tuple(weight.shape)}")
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if weight.numel() != channels:
+            raise ValueError(
+                f"prelu: weight has {weight.numel()} slopes but the input (shape {tuple(input.shape)}) "
+                f"has {channels} channels"
+            )
+    return PReLU.apply(input, weight)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """torch.nn.functional.leaky_relu_: ``leaky_relu(input, negative_slope, inplace=True)``."""
+    return leaky_relu(_float_only(input, "leaky_relu_"), negative_slope, inplace=True)
