@@ -388,6 +388,24 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "conv_transpose2d": dict(
+        input=X4,
+        weight=RNG.standard_normal((3, 2, 3, 3)),
+        bias=None,
+        stride=2,
+        padding=1,
+        output_padding=1,
+        groups=1,
+        dilation=1,
+    ),
+    "unfold": dict(input=X4, kernel_size=2, dilation=1, padding=1, stride=2),
+    "fold": dict(
+        input=RNG.standard_normal((2, 12, 9)), output_size=(4, 4), kernel_size=2, dilation=1, padding=0, stride=1
+    ),
+    "interpolate": dict(input=X4, size=None, scale_factor=1.5, mode="bilinear", align_corners=False),
+    "conv1d": dict(input=X4[:, :, 0], weight=RNG.standard_normal((4, 3, 2)), bias=None, stride=1, padding=1),
+    "max_pool1d": dict(input=X4[:, :, 0], kernel_size=2, stride=2, padding=1, ceil_mode=True),
+    "avg_pool1d": dict(input=X4[:, :, 0], kernel_size=3, stride=1, padding=1, count_include_pad=False),
     "gelu": dict(input=X4, approximate="tanh"),
     "silu": dict(input=X4),
     "elu": dict(input=X4, alpha=0.5),

@@ -12,6 +12,8 @@ from ..autograd import DEFAULT_DTYPE, Tensor
 from ..kernels.conv import ALGOS
 from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
+from ..ops.conv1d import conv1d
+from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from . import init
 from .module import Module, Parameter
 
@@ -108,4 +110,232 @@ class Conv2d(Module):
             s += f", padding_mode={self.padding_mode}"
         if self.algo != "auto":
             s += f", algo={self.algo}"
+        return s
+
+
+# -- transposed convolution, unfold and fold ----------------------------------------------
+
+
+class ConvTranspose2d(Module):
+    """Transposed 2-d convolution (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, OH, OW),
+    ``OH = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1``.
+
+    ``weight``: (in_channels, out_channels/groups, kh, kw) -- torch's layout -- and ``bias``:
+    (out_channels,). Init as torch: weight ~ kaiming_uniform(a=sqrt(5)) and bias ~ U(-b, b),
+    b = 1/sqrt(fan_in), where torch's fan_in of this weight is out_channels/groups * kh * kw.
+    ``forward(x, output_size=None)``: an (H, W) target (optionally with the batch and channel
+    sizes in front) picks the output_padding, as torch.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups:
+            raise ValueError(f"ConvTranspose2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"ConvTranspose2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f'ConvTranspose2d: only "zeros" padding mode is supported, got {padding_mode!r}')
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride, self.padding = pair(stride, "stride"), pair(padding, "padding")
+        self.output_padding, self.dilation = pair(output_padding, "output_padding"), pair(dilation, "dilation")
+        self.groups, self.padding_mode = groups, padding_mode
+        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        xp = backend.xp_for_device(device)
+        with backend.device_scope(device):
+            self.weight = Parameter(xp.empty((in_channels, out_channels // groups, *self.kernel_size), dtype=dt))
+            if bias:
+                self.bias = Parameter(xp.empty(out_channels, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+            self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, int]:
+        """torch's rule: the output_padding that makes the output ``output_size``."""
+        if output_size is None:
+            return self.output_padding
+        size = [int(v) for v in output_size]
+        if len(size) == x.ndim:
+            size = size[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must have 2 or {x.ndim} elements, got {output_size!r}")
+        result = []
+        for a in range(2):
+            low = (x.shape[-2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+            low += self.dilation[a] * (self.kernel_size[a] - 1) + 1
+            high = low + self.stride[a] - 1
+            if not low <= size[a] <= high:
+                raise ValueError(
+                    f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
+                    f"{low} to {high} (for an input of {tuple(x.shape[-2:])})"
+                )
+            result.append(size[a] - low)
+        return result[0], result[1]
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        return conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+            _layer=f"{type(self).__name__}({self.extra_repr()})",
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Unfold(Module):
+    """Sliding blocks as columns, ``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L)."""
+
+    def __init__(self, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+
+
+class Fold(Module):
+    """Columns added back onto their blocks, ``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size)."""
+
+    def __init__(
+        self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+    ) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+            f"padding={self.padding}, stride={self.stride}"
+        )
+
+
+class Conv1d(Module):
+    """1-d convolution over (N, C_in, L) or (C_in, L) -> (N, C_out, OL), as the 2-d one on
+    (N, C_in, 1, L). ``weight``: (out_channels, in_channels/groups, k), ``bias``: (out_channels,);
+    init as torch (as :class:`Conv2d`, fan_in = in_channels/groups * k)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv1d: padding_mode={padding_mode!r} (only 'zeros' is implemented)")
+
+        def single(v: Any) -> tuple[int]:
+            return (int(v[0]),) if isinstance(v, (tuple, list)) else (int(v),)
+
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv1d: padding must be 'same', 'valid', an int or a 1-tuple, got {padding!r}")
+            if padding == "same" and single(stride) != (1,):
+                raise ValueError("Conv1d: padding='same' is not supported for strided convolutions")
+        else:
+            padding = single(padding)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = single(kernel_size), single(stride), padding
+        self.dilation, self.groups, self.padding_mode = single(dilation), groups, padding_mode
+        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        xp = backend.xp_for_device(device)
+        with backend.device_scope(device):
+            self.weight = Parameter(xp.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dt))
+            if bias:
+                self.bias = Parameter(xp.empty(out_channels, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+            self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * self.kernel_size[0]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return conv1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride[0],
+            padding,
+            self.dilation[0],
+            self.groups,
+            _layer=f"{type(self).__name__}({self.extra_repr()})",
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
         return s

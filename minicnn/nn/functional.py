@@ -47,6 +47,9 @@ from ..ops.activation import (
     softsign,
     threshold,
 )
+from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d
+from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.upsample import interpolate
 
 
 def relu_(input: Any) -> Any:
@@ -62,26 +65,32 @@ def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
 __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "celu",
+    "conv1d",
     "conv2d",
+    "conv_transpose2d",
     "cross_entropy",
     "dropout",
     "dropout2d",
     "elu",
     "flatten",
+    "fold",
     "gelu",
     "glu",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "interpolate",
     "leaky_relu",
     "leaky_relu_",
     "linear",
     "local_response_norm",
     "log_softmax",
     "logsigmoid",
+    "max_pool1d",
     "max_pool2d",
     "mish",
     "mse_loss",
@@ -100,4 +109,5 @@ __all__ = [
     "softsign",
     "tanh",
     "threshold",
+    "unfold",
 ]

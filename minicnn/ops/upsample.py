@@ -1,0 +1,126 @@
+"""Differentiable resizing: ``interpolate`` with modes nearest, nearest-exact and bilinear.
+
+Argument handling follows ``torch.nn.functional.interpolate`` (its errors and their types
+included); the arithmetic is in :mod:`minicnn.kernels.upsample`. Inputs: (N, C, H, W) for
+every mode, and (N, C, L) for the nearest modes (resized as (N, C, 1, L)).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..kernels import upsample as K
+from .conv_transpose import ShapeError
+from .shape import reshape
+
+MODES = ("nearest", "nearest-exact", "bilinear")
+_TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+
+
+class UpsampleNearest2d(Function):
+    """x (N, C, H, W) -> x[:, :, hi, wi] (N, C, OH, OW); backward scatter-adds."""
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return K.upsample_nearest2d(x, self.hi, self.wi)
+
+    def backward(self, gy):
+        return K.upsample_nearest2d_backward(gy, self.x_shape, self.hi, self.wi)
+
+
+class UpsampleBilinear2d(Function):
+    """x (N, C, H, W) -> bilinear samples (N, C, OH, OW); backward scatter-adds with the weights."""
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return K.upsample_bilinear2d(x, self.h_idx, self.w_idx)
+
+    def backward(self, gy):
+        return K.upsample_bilinear2d_backward(gy, self.x_shape, self.h_idx, self.w_idx)
+
+
+def _per_axis(value: Any, dim: int, what: str, in_sizes: list[int]) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        if len(value) != dim:
+            raise ValueError(
+                f"interpolate: input and {what} must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {in_sizes} and {what} of {tuple(value)}"
+            )
+        return list(value)
+    return [value] * dim
+
+
+def interpolate(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """``torch.nn.functional.interpolate`` for (N, C, H, W) input (and (N, C, L) with the nearest
+    modes). Exactly one of ``size`` (int or per-axis sizes) and ``scale_factor`` (float or
+    per-axis floats; output size ``floor(in * scale_factor)``). ``align_corners`` only with
+    ``"bilinear"`` (default False). With a scale factor the source indices use 1/scale_factor,
+    as torch, unless ``recompute_scale_factor=True`` (then in/out, as with ``size``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
+    if mode not in _TORCH_MODES:
+        raise NotImplementedError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(
+                "interpolate: align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
+    elif align_corners is None:
+        align_corners = False
+    dim = input.ndim - 2
+    in_sizes = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("interpolate: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("interpolate: either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("interpolate: recompute_scale_factor is not meaningful with an explicit size.")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented in minicnn")
+    if mode not in MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in minicnn (only {MODES})")
+    if input.ndim != 4 and not (input.ndim == 3 and mode != "bilinear"):
+        raise NotImplementedError(
+            f"interpolate: got {input.ndim}-d input {input.shape}, but mode {mode!r} needs (N, C, H, W)"
+            + ("" if mode == "bilinear" else " or (N, C, L)")
+        )
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"interpolate: expected a floating point input, got {input.dtype}")
+    if size is not None:
+        sizes = _per_axis(size, dim, "output size", in_sizes)
+        if not all(isinstance(s, int) for s in sizes):
+            raise TypeError(f"interpolate: size must be an int or a tuple of ints, got {size!r}")
+        scales = [None] * dim
+    else:
+        scales = [float(s) for s in _per_axis(scale_factor, dim, "scale_factor", in_sizes)]
+        sizes = [math.floor(n * s) for n, s in zip(in_sizes, scales)]
+        if recompute_scale_factor:
+            scales = [None] * dim
+    if min(sizes, default=1) < 1 or min(in_sizes, default=1) < 1:
+        raise ShapeError(
+            f"interpolate: input and output sizes should be greater than 0, got input {in_sizes} and output {sizes}"
+        )
+    x = input
+    if dim == 1:  # (N, C, L) as (N, C, 1, L)
+        x = reshape(x, (*x.shape[:2], 1, x.shape[2]))
+        in_sizes, sizes, scales = [1, *in_sizes], [1, *sizes], [None, *scales]
+    (h, w), (oh, ow), (sh, sw) = in_sizes, sizes, scales
+    if mode == "bilinear":
+        h_idx = K.linear_indices(h, oh, sh, align_corners, x.dtype)
+        w_idx = K.linear_indices(w, ow, sw, align_corners, x.dtype)
+        y = UpsampleBilinear2d.apply(x, h_idx=h_idx, w_idx=w_idx)
+    else:
+        exact = mode == "nearest-exact"
+        y = UpsampleNearest2d.apply(x, hi=K.nearest_indices(h, oh, sh, exact), wi=K.nearest_indices(w, ow, sw, exact))
+    return reshape(y, (*y.shape[:2], y.shape[3])) if dim == 1 else y
