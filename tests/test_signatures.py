@@ -388,6 +388,28 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "layer_norm": dict(
+        input=X4,
+        normalized_shape=(6, 6),
+        weight=RNG.standard_normal((6, 6)),
+        bias=RNG.standard_normal((6, 6)),
+        eps=1e-3,
+    ),
+    "group_norm": dict(input=X4, num_groups=3, weight=RNG.standard_normal(3), bias=RNG.standard_normal(3), eps=1e-3),
+    "instance_norm": dict(
+        input=X4,
+        running_mean=RNG.standard_normal(3),
+        running_var=RNG.uniform(0.5, 2, 3),
+        weight=RNG.standard_normal(3),
+        bias=RNG.standard_normal(3),
+        use_input_stats=True,
+        momentum=0.2,
+        eps=1e-3,
+    ),
+    "one_hot": dict(input=np.array([[0, 3], [2, 1]]), num_classes=5),
+    "pixel_shuffle": dict(input=RNG.standard_normal((2, 8, 3, 3)), upscale_factor=2),
+    "pixel_unshuffle": dict(input=X4, downscale_factor=3),
+    "channel_shuffle": dict(input=RNG.standard_normal((2, 6, 2, 2)), groups=3),
     "conv_transpose2d": dict(
         input=X4,
         weight=RNG.standard_normal((3, 2, 3, 3)),

@@ -28,11 +28,13 @@ from .activation import (
 )
 from .conv import Conv1d, Conv2d, ConvTranspose2d, Fold, Unfold
 from .dropout import Dropout, Dropout2d
+from .layernorm import GroupNorm, InstanceNorm2d, LayerNorm
 from .linear import Flatten, Identity, Linear
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .shape_layers import ChannelShuffle, ConstantPad2d, PixelShuffle, PixelUnshuffle, Unflatten, ZeroPad2d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "CELU",
+    "ChannelShuffle",
+    "ConstantPad2d",
     "Conv1d",
     "Conv2d",
     "ConvTranspose2d",
@@ -55,11 +59,14 @@ __all__ = [
     "functional",
     "GELU",
     "GLU",
+    "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
     "Identity",
     "init",
+    "InstanceNorm2d",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LocalResponseNorm",
@@ -74,6 +81,8 @@ __all__ = [
     "MSELoss",
     "NLLLoss",
     "Parameter",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "PReLU",
     "ReLU",
     "ReLU6",
@@ -87,9 +96,11 @@ __all__ = [
     "Softsign",
     "Tanh",
     "Threshold",
+    "Unflatten",
     "Unfold",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
     "utils",
+    "ZeroPad2d",
 ]

@@ -49,6 +49,9 @@ from ..ops.activation import (
 )
 from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.groupnorm import group_norm, instance_norm, layer_norm
+from ..ops.one_hot import one_hot
+from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.upsample import interpolate
 
 
@@ -69,6 +72,7 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "celu",
+    "channel_shuffle",
     "conv1d",
     "conv2d",
     "conv_transpose2d",
@@ -80,10 +84,13 @@ __all__ = [
     "fold",
     "gelu",
     "glu",
+    "group_norm",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "instance_norm",
     "interpolate",
+    "layer_norm",
     "leaky_relu",
     "leaky_relu_",
     "linear",
@@ -95,7 +102,10 @@ __all__ = [
     "mish",
     "mse_loss",
     "nll_loss",
+    "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "prelu",
     "relu",
     "relu6",
