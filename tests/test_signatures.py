@@ -388,6 +388,18 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "binary_cross_entropy": dict(
+        input=RNG.uniform(0.1, 0.9, (4, 3)), target=RNG.uniform(0, 1, (4, 3)), reduction="sum"
+    ),
+    "binary_cross_entropy_with_logits": dict(
+        input=RNG.standard_normal((4, 3)), target=RNG.uniform(0, 1, (4, 3)), pos_weight=RNG.uniform(0.5, 2, 3)
+    ),
+    "l1_loss": dict(input=RNG.standard_normal((4, 3)), target=RNG.standard_normal((4, 3)), reduction="none"),
+    "smooth_l1_loss": dict(input=RNG.standard_normal((4, 3)), target=RNG.standard_normal((4, 3)), beta=0.5),
+    "huber_loss": dict(input=RNG.standard_normal((4, 3)), target=RNG.standard_normal((4, 3)), delta=0.7),
+    "kl_div": dict(input=RNG.standard_normal((4, 3)), target=RNG.uniform(0, 1, (4, 3)), reduction="batchmean"),
+    "cosine_similarity": dict(x1=RNG.standard_normal((4, 3)), x2=RNG.standard_normal((4, 3)), dim=1, eps=1e-6),
+    "normalize": dict(input=RNG.standard_normal((4, 3)), p=3.0, dim=0, eps=1e-6),
     "layer_norm": dict(
         input=X4,
         normalized_shape=(6, 6),

@@ -30,7 +30,17 @@ from .conv import Conv1d, Conv2d, ConvTranspose2d, Fold, Unfold
 from .dropout import Dropout, Dropout2d
 from .layernorm import GroupNorm, InstanceNorm2d, LayerNorm
 from .linear import Flatten, Identity, Linear
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
@@ -44,6 +54,8 @@ __all__ = [
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "CELU",
     "ChannelShuffle",
     "ConstantPad2d",
@@ -63,9 +75,12 @@ __all__ = [
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
+    "HuberLoss",
     "Identity",
     "init",
     "InstanceNorm2d",
+    "KLDivLoss",
+    "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -90,6 +105,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "SiLU",
+    "SmoothL1Loss",
     "Softmax",
     "Softmin",
     "Softplus",

@@ -50,8 +50,17 @@ from ..ops.activation import (
 from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
+from ..ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    smooth_l1_loss,
+)
 from ..ops.one_hot import one_hot
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
+from ..ops.similarity import cosine_similarity, normalize
 from ..ops.upsample import interpolate
 
 
@@ -71,11 +80,14 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "celu",
     "channel_shuffle",
     "conv1d",
     "conv2d",
     "conv_transpose2d",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
     "dropout2d",
@@ -88,8 +100,11 @@ __all__ = [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "huber_loss",
     "instance_norm",
     "interpolate",
+    "kl_div",
+    "l1_loss",
     "layer_norm",
     "leaky_relu",
     "leaky_relu_",
@@ -102,6 +117,7 @@ __all__ = [
     "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
     "pixel_shuffle",
@@ -113,6 +129,7 @@ __all__ = [
     "selu",
     "sigmoid",
     "silu",
+    "smooth_l1_loss",
     "softmax",
     "softmin",
     "softplus",

@@ -64,3 +64,86 @@ class MSELoss(Module):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return L.mse_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(Module):
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        self.register_buffer("weight", weight)
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(Module):
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        pos_weight: Any = None,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.binary_cross_entropy_with_logits(
+            input, target, self.weight, pos_weight=self.pos_weight, reduction=self.reduction
+        )
+
+
+class L1Loss(Module):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(Module):
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
+        super().__init__()
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(Module):
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(Module):
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
+        super().__init__()
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return L.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -1,8 +1,11 @@
-"""Losses: cross-entropy (fused log-softmax + NLL), NLL and mean squared error.
+"""Losses: cross-entropy (fused log-softmax + NLL), NLL and mean squared error; then the
+pointwise losses (binary cross-entropy with and without logits, L1, smooth L1, Huber, KL
+divergence), which share one base class for weights, broadcasting and reductions.
 
-Shapes: ``input`` (N, C) or (N, C, d1, ...) logits; ``target`` (N,) or (N, d1, ...) integer
-class indices. Semantics equal ``torch.nn.functional`` including ``weight``,
-``ignore_index``, ``label_smoothing`` and the weighted-mean normalisation.
+Classification shapes: ``input`` (N, C) or (N, C, d1, ...) logits; ``target`` (N,) or
+(N, d1, ...) integer class indices. Semantics equal ``torch.nn.functional`` including
+``weight``, ``ignore_index``, ``label_smoothing``, the weighted-mean normalisation and the
+deprecated ``size_average``/``reduce``.
 """
 
 from __future__ import annotations
@@ -263,3 +266,459 @@ def mse_loss(
     if reduction == "none":
         return sq
     return sq.sum() if reduction == "sum" else sq.mean()
+
+
+# -- pointwise losses: BCE, BCE with logits, L1, smooth L1, Huber, KL divergence --------------
+#
+# Each is an elementwise loss l(x, t) over the broadcast of input x and target t, optionally
+# times a weight w, then reduced. One Function per loss: its ``pointwise`` gives l and the local
+# derivatives dl/dx, dl/dt (same shapes, only those asked for); the shared base multiplies by w,
+# reduces, and in backward scales, multiplies and sums each gradient back to its input's shape.
+# Cost: a few elementwise passes over the broadcast shape, forward and backward alike.
+
+
+def _as_loss_tensor(value: Any, like: Tensor) -> Tensor:
+    """A target/weight given as an array or number becomes a Tensor of ``like``'s dtype and device."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, dtype=like.dtype, device=like.device)
+
+
+def _float_input(op: str, x: Any) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must have a floating dtype, got {x.dtype}")
+
+
+def _float_target(x: Tensor, t: Tensor) -> Tensor:
+    """An integer or bool target counts as the input's dtype (torch promotes it so)."""
+    return t if t.dtype.kind == "f" else Tensor(t.array, dtype=x.dtype)
+
+
+def _size_warning(x: Tensor, t: Tensor, op: str, stacklevel: int = 3) -> None:
+    """torch's warning for a target whose shape differs from the input's (then broadcast);
+    shapes that do not broadcast raise."""
+    if t.shape == x.shape:
+        return
+    try:
+        np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"{op}: input of shape {x.shape} and target of shape {t.shape} do not broadcast") from None
+    warnings.warn(
+        f"Using a target size {t.shape} that is different to the input size {x.shape}. "
+        "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction (expected one of {allowed})")
+
+
+def _not_differentiable(op: str, name: str, value: Tensor | None) -> None:
+    """torch refuses a ``weight``/``pos_weight`` that requires grad in BCE (no derivative formula)."""
+    from ..autograd import is_grad_enabled
+
+    if value is not None and value.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{op}: the function is not differentiable with respect to argument '{name}'. "
+            "This input cannot have requires_grad True."
+        )
+
+
+class _PointwiseLoss(Function):
+    """reduce(w * l(x, t)) for an elementwise l over the broadcast of x and t.
+
+    Settings: ``reduction`` ('none', 'sum', 'mean'); ``divisor`` (the result is divided by
+    it, default 1); ``dtype`` of the loss. Class attribute ``mean_by``: 'numel' (the mean over
+    the loss's elements) or 'weight' (sum(w * l) / sum(w), the sum over w itself).
+    Inputs: x, t and optionally w (broadcasting with l's shape). Gradients:
+    dx = g w dl/dx, dt = g w dl/dt, dw = g l, each summed back over the broadcast axes; for
+    the mean by weight g = gy / sum(w) and dw gets -g result more (sum(w) grows by 1 per element)."""
+
+    mean_by = "numel"
+    divisor = 1  # a further division of the reduced loss (kl_div's 'batchmean')
+
+    def pointwise(self, x: Any, t: Any, need_x: bool, need_t: bool) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
+
+    def forward(self, x, t, *maybe_w):
+        need = self.needs_input_grad
+        loss, self.dx, self.dt = self.pointwise(x, t, need[0], need[1])
+        loss = loss.astype(self.dtype, copy=False)
+        self.shapes = tuple(a.shape for a in (x, t, *maybe_w))
+        self.w = maybe_w[0].astype(self.dtype, copy=False) if maybe_w else None
+        wl = loss if self.w is None else loss * self.w
+        self.out_shape = wl.shape
+        if self.w is not None and self.requires_grad and need[2]:
+            self.e = loss
+        if self.reduction == "none":
+            out = wl
+        elif self.reduction == "sum":
+            out = wl.sum()
+        else:
+            self.denom = self.w.sum() if self.mean_by == "weight" and self.w is not None else wl.size
+            with np.errstate(divide="ignore", invalid="ignore"):  # an empty or all-zero-weight mean is nan
+                out = self.result = wl.sum() / self.denom
+        if self.divisor != 1:
+            with np.errstate(divide="ignore", invalid="ignore"):  # kl_div's 'batchmean' of an empty batch: nan
+                out = out / self.divisor
+        return out.astype(self.dtype, copy=False)
+
+    def backward(self, gy):
+        from .math import unbroadcast
+
+        xp = backend.get_array_module(gy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.divisor != 1:
+                gy = gy / self.divisor
+            if self.reduction == "mean":
+                gy = gy / self.denom
+        g = xp.broadcast_to(gy, self.out_shape)
+        gl = g if self.w is None else g * self.w
+        out = []
+        for i, d in enumerate((self.dx, self.dt)):
+            need = self.needs_input_grad[i]
+            out.append(unbroadcast(gl * d, self.shapes[i]).astype(self.inputs[i].dtype, copy=False) if need else None)
+        if self.w is not None:
+            gw = None
+            if self.needs_input_grad[2]:
+                gw = unbroadcast(g * self.e, self.shapes[2])
+                if self.reduction == "mean" and self.mean_by == "weight":  # d sum(w) / dw = 1 per element of w
+                    gw = gw - gy * self.result
+                gw = gw.astype(self.inputs[2].dtype, copy=False)
+            out.append(gw)
+        return tuple(out)
+
+
+_BCE_EPS = float(np.float32(1e-12))  # torch's bound is a C float: 9.99999996e-13
+
+
+class BinaryCrossEntropy(_PointwiseLoss):
+    """l = (t - 1) max(log(1 - x), -100) - t max(log x, -100)   (torch's clamp of the logs)
+
+    dl/dx = (x - t) / max(x (1 - x), 1e-12);  dl/dt = log(1 - x) - log(x) (unclamped, as torch)."""
+
+    def pointwise(self, x, t, need_x, need_t):
+        xp = backend.get_array_module(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_x, log_1mx = xp.log(x), xp.log1p(-x)
+            loss = (t - 1) * xp.maximum(log_1mx, -100.0) - t * xp.maximum(log_x, -100.0)
+            dx = (x - t) / xp.maximum((1 - x) * x, _BCE_EPS) if need_x else None
+            dt = log_1mx - log_x if need_t else None
+        return loss, dx, dt
+
+
+def _log_sigmoid(x: Any) -> Any:
+    """log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|)), stable for any x."""
+    xp = backend.get_array_module(x)
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)) without overflow: exp of -|x| only."""
+    xp = backend.get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class BinaryCrossEntropyWithLogits(_PointwiseLoss):
+    """With L = 1 + (p - 1) t (p = pos_weight, 1 when absent) and ls = log sigmoid:
+
+    l = (1 - t) x - L ls(x);  dl/dx = L sigmoid(x) - p t;  dl/dt = ls(-x) - p ls(x)
+    (= -x without pos_weight)."""
+
+    def pointwise(self, x, t, need_x, need_t):
+        ls = _log_sigmoid(x)
+        p = self.pos_weight
+        big_l = 1 if p is None else (p - 1) * t + 1
+        loss = (1 - t) * x - big_l * ls
+        dx = dt = None
+        if need_x:
+            dx = _sigmoid(x) - t if p is None else big_l * _sigmoid(x) - p * t
+        if need_t:
+            dt = -x if p is None else _log_sigmoid(-x) - p * ls
+        return loss, dx, dt
+
+
+class L1(_PointwiseLoss):
+    """l = |x - t|;  dl/dx = sign(x - t) (0 at x = t), dl/dt = -dl/dx."""
+
+    mean_by = "weight"  # used only when a weight is given: sum(w l) / sum(w), as torch
+
+    def pointwise(self, x, t, need_x, need_t):
+        d = x - t
+        s = backend.get_array_module(d).sign(d) if need_x or need_t else None
+        return abs(d), s, None if s is None else -s
+
+
+class SmoothL1(_PointwiseLoss):
+    """l = 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - t);
+    dl/dx = clip(d / beta, -1, 1), dl/dt = -dl/dx."""
+
+    def pointwise(self, x, t, need_x, need_t):
+        xp = backend.get_array_module(x)
+        d = x - t
+        z = xp.abs(d)
+        loss = xp.where(z < self.beta, 0.5 * d * d / self.beta, z - 0.5 * self.beta)
+        g = xp.clip(d / self.beta, -1, 1) if need_x or need_t else None
+        return loss, g, None if g is None else -g
+
+
+class Huber(_PointwiseLoss):
+    """l = 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = x - t);
+    dl/dx = clip(d, -delta, delta), dl/dt = -dl/dx. With a weight 'mean' is over the elements
+    (torch's ``weighted_loss.mean()``, unlike l1_loss's sum(w l) / sum(w))."""
+
+    def pointwise(self, x, t, need_x, need_t):
+        xp = backend.get_array_module(x)
+        d = x - t
+        z = xp.abs(d)
+        loss = xp.where(z < self.delta, 0.5 * d * d, self.delta * (z - 0.5 * self.delta))
+        g = xp.clip(d, -self.delta, self.delta) if need_x or need_t else None
+        return loss, g, None if g is None else -g
+
+
+class KLDiv(_PointwiseLoss):
+    """log_target False: l = t log t - t x (0 where t = 0), dl/dx = -t, dl/dt = log t + 1 - x
+    (nan at t = 0, as torch's xlogy gradient t/t gives);
+    log_target True: l = e^t (t - x), dl/dx = -e^t, dl/dt = e^t (t - x + 1)."""
+
+    def pointwise(self, x, t, need_x, need_t):
+        xp = backend.get_array_module(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.log_target:
+                et = xp.exp(t)
+                loss = et * (t - x)
+                dx = -et if need_x else None
+                dt = et * (t - x + 1) if need_t else None
+            else:
+                log_t = xp.log(t)
+                loss = xp.where(t == 0, 0, t * log_t) - t * x
+                dx = -t if need_x else None
+                dt = log_t + t / t - x if need_t else None
+        return loss, dx, dt
+
+
+def _same_shape_weight(op: str, x: Tensor, weight: Any) -> Tensor:
+    weight = _as_loss_tensor(weight, x)
+    if weight.shape != x.shape:
+        raise ValueError(
+            f"{op}: weight of shape {weight.shape} must have the input's shape {x.shape} "
+            "(torch: Weights and input must have the same size.)"
+        )
+    return weight
+
+
+def _broadcast_to_input(op: str, name: str, x: Tensor, value: Tensor, *others: Tensor) -> None:
+    """``value`` (with ``others``) must broadcast to exactly the input's shape (torch writes
+    the loss in place into an input-shaped tensor)."""
+    shapes = [x.shape, value.shape] + [o.shape for o in others]
+    try:
+        ok = np.broadcast_shapes(*shapes) == x.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {value.shape} does not broadcast to the input's shape {x.shape}")
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy of probabilities ``input`` in [0, 1] against ``target`` in [0, 1].
+
+    input and target: any shape, the same (torch raises otherwise); weight broadcasts to it.
+    loss = -w (t log x + (1 - t) log(1 - x)) with each log clamped at -100, as torch, so
+    probabilities 0 and 1 give finite losses. An input or target outside [0, 1] (or nan) raises
+    RuntimeError with torch's message. ``weight`` is not differentiable (torch refuses one that
+    requires grad); ``target`` is."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
+    _check_reduction(op, reduction)
+    _float_input(op, input)
+    target = _as_loss_tensor(target, input)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{op}: Using a target size {target.shape} that is different to the input size {input.shape} "
+            "is deprecated. Please ensure they have the same size."
+        )
+    if target.dtype != input.dtype:
+        raise TypeError(f"{op}: target dtype {target.dtype} must equal the input's dtype {input.dtype}")
+    args = [input, target]
+    if weight is not None:
+        weight = _as_loss_tensor(weight, input)
+        _broadcast_to_input(op, "weight", input, weight, target)
+        _not_differentiable(op, "weight", weight)
+        args.append(weight)
+    for name, a in (("input", input.array), ("target", target.array)):
+        backend.raise_if(
+            (~((a >= 0) & (a <= 1))).any(), RuntimeError, f"{op}: all elements of {name} should be between 0 and 1"
+        )
+    return BinaryCrossEntropy.apply(*args, reduction=reduction, dtype=input.dtype)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """Binary cross-entropy of logits (sigmoid folded in, stable for any logit).
+
+    input and target: the same shape (torch raises otherwise); weight and pos_weight (the
+    weight of positive targets, typically (C,) for (N, C) input) broadcast to it.
+    loss = w ((1 - t) x - (1 + (p - 1) t) log sigmoid(x)). The loss has the result dtype of
+    input and target. Gradients for input and target; torch refuses a weight or pos_weight that
+    requires grad, and so does this."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
+    _check_reduction(op, reduction)
+    _float_input(op, input)
+    target = _float_target(input, _as_loss_tensor(target, input))
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: Target size {target.shape} must be the same as input size {input.shape}")
+    dtype = np.result_type(input.dtype, target.dtype)
+    args = [input, target]
+    if weight is not None:
+        weight = _as_loss_tensor(weight, input)
+        _broadcast_to_input(op, "weight", input, weight)
+        _not_differentiable(op, "weight", weight)
+        args.append(weight)
+    pw = None
+    if pos_weight is not None:
+        pos_weight = _as_loss_tensor(pos_weight, input)
+        _broadcast_to_input(op, "pos_weight", input, pos_weight)
+        _not_differentiable(op, "pos_weight", pos_weight)
+        pw = pos_weight.array.astype(dtype, copy=False)
+    return BinaryCrossEntropyWithLogits.apply(*args, reduction=reduction, dtype=dtype, pos_weight=pw)
+
+
+def _regression_args(op: str, input: Tensor, target: Any) -> tuple[Tensor, Tensor]:
+    _float_input(op, input)
+    target = _float_target(input, _as_loss_tensor(target, input))
+    _size_warning(input, target, op, stacklevel=4)
+    return input, target
+
+
+def _weighted_reduction(op: str, reduction: str, weight: Any) -> str:
+    """Without a weight 'elementwise_mean' is torch's deprecated 'mean'; torch's weighted
+    path refuses it."""
+    if weight is None:
+        reduction = _reduction(reduction)
+    _check_reduction(op, reduction)
+    return reduction
+
+
+def l1_loss(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Tensor:
+    """Mean absolute error over the broadcast of ``input`` and ``target`` (torch warns when
+    their shapes differ, as here). ``weight`` (the input's shape exactly) scales each error;
+    'mean' is then sum(w |x - t|) / sum(w), as torch. Gradients for input, target and weight."""
+    op = "l1_loss"
+    input, target = _regression_args(op, input, target)
+    reduction = _weighted_reduction(op, legacy_reduction(size_average, reduce, reduction), weight)
+    args = [input, target] + ([] if weight is None else [_same_shape_weight(op, input, weight)])
+    dtype = np.result_type(input.dtype, target.dtype)
+    return L1.apply(*args, reduction=reduction, dtype=dtype)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Smooth L1 over the broadcast of ``input`` and ``target``: 0.5 d^2 / beta where
+    |d| < beta, |d| - 0.5 beta elsewhere; beta = 0 is the L1 loss; beta < 0 raises."""
+    op = "smooth_l1_loss"
+    input, target = _regression_args(op, input, target)
+    reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
+    _check_reduction(op, reduction)
+    if beta < 0:
+        raise RuntimeError(f"{op} does not support negative values for beta, got beta={beta}.")
+    dtype = np.result_type(input.dtype, target.dtype)
+    if beta == 0.0:
+        return L1.apply(input, target, reduction=reduction, dtype=dtype)
+    return SmoothL1.apply(input, target, reduction=reduction, dtype=dtype, beta=float(beta))
+
+
+def huber_loss(
+    input: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Any = None,
+) -> Tensor:
+    """Huber loss over the broadcast of ``input`` and ``target``: 0.5 d^2 where |d| < delta,
+    delta (|d| - 0.5 delta) elsewhere; delta must be positive. The loss has the input's dtype
+    (as torch's). ``weight`` (the input's shape exactly) scales each term; 'mean' is then the
+    plain mean of w l over its elements (torch's choice, unlike :func:`l1_loss`)."""
+    op = "huber_loss"
+    input, target = _regression_args(op, input, target)
+    reduction = _weighted_reduction(op, reduction, weight)
+    if delta <= 0:
+        raise RuntimeError(f"{op} does not support non-positive values for delta, got delta={delta}.")
+    args = [input, target] + ([] if weight is None else [_same_shape_weight(op, input, weight)])
+    return Huber.apply(*args, reduction=reduction, dtype=input.dtype, delta=float(delta))
+
+
+def kl_div(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence of log-probabilities ``input`` from ``target``
+    (probabilities, or log-probabilities with ``log_target``), over their broadcast.
+
+    Pointwise t (log t - x) (0 where t = 0), or e^t (t - x) with log_target. Reductions as
+    torch: 'batchmean' is the sum over input.shape[0] (the KL divergence per sample; no division
+    for a 0-d input); 'mean' (over every element) warns that it will become 'batchmean'. As
+    torch, the division for 'batchmean' follows the ``reduction`` argument even when the legacy
+    ``size_average``/``reduce`` pair set the reduction. Gradients for input and target."""
+    op = "kl_div"
+    _float_input(op, input)
+    target = _float_target(input, _as_loss_tensor(target, input))
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: input of shape {input.shape} and target of shape {target.shape} do not broadcast"
+        ) from None
+    if size_average is not None or reduce is not None:
+        applied = legacy_reduction(size_average, reduce, reduction)
+    else:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the support size."
+                "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                UserWarning,
+                stacklevel=2,
+            )
+        _check_reduction(op, reduction, _REDUCTIONS + ("batchmean", "elementwise_mean"))
+        applied = "sum" if reduction == "batchmean" else _reduction(reduction)
+    dtype = np.result_type(input.dtype, target.dtype)
+    divisor = input.shape[0] if reduction == "batchmean" and input.ndim != 0 else 1
+    return KLDiv.apply(input, target, reduction=applied, dtype=dtype, log_target=bool(log_target), divisor=divisor)
