@@ -372,25 +372,28 @@ class _PointwiseLoss(Function):
         from .math import unbroadcast
 
         xp = backend.get_array_module(gy)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # (an all-zero-weight mean: nan, as torch)
             if self.divisor != 1:
                 gy = gy / self.divisor
             if self.reduction == "mean":
                 gy = gy / self.denom
-        g = xp.broadcast_to(gy, self.out_shape)
-        gl = g if self.w is None else g * self.w
+            g = xp.broadcast_to(gy, self.out_shape)
+            gl = g if self.w is None else g * self.w
         out = []
-        for i, d in enumerate((self.dx, self.dt)):
-            need = self.needs_input_grad[i]
-            out.append(unbroadcast(gl * d, self.shapes[i]).astype(self.inputs[i].dtype, copy=False) if need else None)
-        if self.w is not None:
-            gw = None
-            if self.needs_input_grad[2]:
-                gw = unbroadcast(g * self.e, self.shapes[2])
-                if self.reduction == "mean" and self.mean_by == "weight":  # d sum(w) / dw = 1 per element of w
-                    gw = gw - gy * self.result
-                gw = gw.astype(self.inputs[2].dtype, copy=False)
-            out.append(gw)
+        with np.errstate(invalid="ignore"):
+            for i, d in enumerate((self.dx, self.dt)):
+                need = self.needs_input_grad[i]
+                out.append(
+                    unbroadcast(gl * d, self.shapes[i]).astype(self.inputs[i].dtype, copy=False) if need else None
+                )
+            if self.w is not None:
+                gw = None
+                if self.needs_input_grad[2]:
+                    gw = unbroadcast(g * self.e, self.shapes[2])
+                    if self.reduction == "mean" and self.mean_by == "weight":  # d sum(w) / dw = 1 per element of w
+                        gw = gw - gy * self.result
+                    gw = gw.astype(self.inputs[2].dtype, copy=False)
+                out.append(gw)
         return tuple(out)
 
 
