@@ -524,6 +524,7 @@ def test_cosine_similarity(device, shapes, dim, eps, zero_row, dtype, seed):
         [a, b],
         dtype=dtype,
         device=device,
+        atol=1e-4 if dtype == np.float32 else None,  # float32: gradients that are 0 up to rounding (1.5e-5 seen)
     )
 
 
