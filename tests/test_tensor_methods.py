@@ -605,3 +605,25 @@ def test_linear_with_a_vector_weight_as_torch():
     for lib in (mc, torch):  # with a bias, torch refuses a vector weight
         with pytest.raises((ValueError, RuntimeError)):
             lib.nn.functional.linear(lib.ones(4, 3), lib.ones(3), lib.ones(1))
+
+
+@pytest.mark.parametrize("device", devices())
+def test_mixed_devices_in_losses_and_norms_raise_clearly(device):
+    """Arguments passed to an op as raw arrays (BCE's pos_weight, instance norm's running
+    statistics) are checked like tensor inputs: on another device, a clear error (on a GPU the
+    arithmetic would otherwise fail in CuPy, or half-update the running statistics)."""
+    import minicnn.nn.functional as F
+
+    other = "cpu" if device == "cuda" else "cuda"
+    x = mc.randn(2, 3, 4, 4, device=device)
+    if device == "cpu" and not mc.cuda.is_available():  # the other device is missing: same device, no error
+        assert F.binary_cross_entropy_with_logits(x, x.sigmoid(), pos_weight=mc.ones(4)).shape == ()
+        return
+    with pytest.raises(RuntimeError, match="one device"):
+        F.binary_cross_entropy_with_logits(x, x.sigmoid(), pos_weight=mc.ones(4, device=other))
+    rm, rv = mc.zeros(3, device=other), mc.ones(3, device=other)
+    with pytest.raises(RuntimeError, match="one device"):
+        F.instance_norm(x, rm, rv)
+    assert np.array_equal(rm.numpy(), np.zeros(3))  # untouched
+    with pytest.raises(RuntimeError, match="num_classes"):
+        F.one_hot(mc.tensor([0, 1], device=device), num_classes=-2)

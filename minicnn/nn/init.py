@@ -73,7 +73,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.array[...] = val
+    with backend.array_scope(tensor.array):  # written on the tensor's GPU
+        tensor.array[...] = val
     tensor._version += 1
     return tensor
 

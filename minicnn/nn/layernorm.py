@@ -159,9 +159,10 @@ class InstanceNorm2d(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.array[...] = 0
-            self.running_var.array[...] = 1
-            self.num_batches_tracked.array[...] = 0
+            with backend.array_scope(self.running_mean.array):  # written on the buffers' GPU
+                self.running_mean.array[...] = 0
+                self.running_var.array[...] = 1
+                self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()

@@ -183,6 +183,10 @@ def instance_norm(
         raise ValueError(f"{_layer}: running_mean and running_var must either both be None or neither be None")
     for v, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
         _check_channel_vector(v, name, C, input.shape, _layer)
+        if v is not None and v.device != input.device:  # (the running stats are updated as raw arrays)
+            raise RuntimeError(
+                f"{_layer}: expected all tensors on one device, got {name} on {v.device}, input on {input.device}"
+            )
     if not use_input_stats:
         if running_mean is None:
             raise ValueError(f"{_layer}: running_mean and running_var must be given when use_input_stats is False")

@@ -561,10 +561,11 @@ def binary_cross_entropy(
         _broadcast_to_input(op, "weight", input, weight, target)
         _not_differentiable(op, "weight", weight)
         args.append(weight)
-    for name, a in (("input", input.array), ("target", target.array)):
-        backend.raise_if(
-            (~((a >= 0) & (a <= 1))).any(), RuntimeError, f"{op}: all elements of {name} should be between 0 and 1"
-        )
+    with backend.array_scope(input.array):  # the check runs on the input's GPU
+        for name, a in (("input", input.array), ("target", target.array)):
+            backend.raise_if(
+                (~((a >= 0) & (a <= 1))).any(), RuntimeError, f"{op}: all elements of {name} should be between 0 and 1"
+            )
     return BinaryCrossEntropy.apply(*args, reduction=reduction, dtype=input.dtype)
 
 
@@ -603,7 +604,13 @@ def binary_cross_entropy_with_logits(
         pos_weight = _as_loss_tensor(pos_weight, input)
         _broadcast_to_input(op, "pos_weight", input, pos_weight)
         _not_differentiable(op, "pos_weight", pos_weight)
-        pw = pos_weight.array.astype(dtype, copy=False)
+        if pos_weight.device != input.device:  # (passed to the op as a raw array, so apply cannot check it)
+            raise RuntimeError(
+                f"{op}: expected all tensors on one device, got pos_weight on {pos_weight.device}, "
+                f"input on {input.device}"
+            )
+        with backend.array_scope(input.array):
+            pw = pos_weight.array.astype(dtype, copy=False)
     return BinaryCrossEntropyWithLogits.apply(*args, reduction=reduction, dtype=dtype, pos_weight=pw)
 
 

@@ -37,6 +37,8 @@ def one_hot(tensor: Tensor | None = None, num_classes: int = -1, *, input: Tenso
             if idx.size == 0:
                 raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
             num_classes = int(idx.max()) + 1
+        if num_classes < 0:  # (checked on the host: no deferred GPU check needed)
+            raise RuntimeError(f"one_hot: num_classes must be non-negative or -1, got {num_classes}")
         if idx.size:
             backend.raise_if(idx.min() < 0, RuntimeError, "one_hot: Class values must be non-negative.")
             backend.raise_if(
@@ -44,7 +46,5 @@ def one_hot(tensor: Tensor | None = None, num_classes: int = -1, *, input: Tenso
                 RuntimeError,
                 f"one_hot: Class values must be smaller than num_classes ({num_classes}).",
             )
-        elif num_classes < 0:
-            raise RuntimeError(f"one_hot: num_classes must be non-negative or -1, got {num_classes}")
         classes = xp.arange(int(num_classes), dtype=np.int64)
         return Tensor((idx[..., None] == classes).astype(np.int64))

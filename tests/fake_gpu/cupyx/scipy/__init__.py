@@ -1,0 +1,1 @@
+"""The fake CuPy's ``cupyx.scipy``: ``special.erf`` only (see ``tests/fake_gpu/README.md``)."""
