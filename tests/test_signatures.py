@@ -75,7 +75,7 @@ DELIBERATE = {
 }
 # torch declares Module.__init__(*args, **kwargs) but refuses any argument (checked by
 # test_torch_modules_without_parameters_refuse_arguments): they take nothing, as ours do.
-TORCH_TAKES_NOTHING = ("Module", "Sigmoid", "Tanh", "LogSigmoid", "Softsign")
+TORCH_TAKES_NOTHING = ("Module", "Sigmoid", "Tanh", "LogSigmoid", "Softsign", "Tanhshrink")
 for _name in TORCH_TAKES_NOTHING:
     for _p in ("*args", "**kwargs"):
         DELIBERATE[(f"nn.{_name}", _p)] = "torch's *args/**kwargs refuse every argument (TypeError)"
@@ -388,6 +388,15 @@ def _t(a: Any, lib: str) -> Any:
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "tanhshrink": dict(input=X4),
+    "softshrink": dict(input=X4, lambd=0.3),
+    "hardshrink": dict(input=X4, lambd=0.3),
+    "pairwise_distance": dict(
+        x1=RNG.standard_normal((4, 3)), x2=RNG.standard_normal((4, 3)), p=3.0, eps=1e-5, keepdim=True
+    ),
+    "upsample": dict(input=X4, size=None, scale_factor=2, mode="bilinear", align_corners=False),
+    "upsample_nearest": dict(input=X4, size=(9, 7)),
+    "upsample_bilinear": dict(input=X4, scale_factor=2),
     "binary_cross_entropy": dict(
         input=RNG.uniform(0.1, 0.9, (4, 3)), target=RNG.uniform(0, 1, (4, 3)), reduction="sum"
     ),
@@ -500,8 +509,12 @@ def test_every_functional_has_a_keyword_call():
 @pytest.mark.parametrize("name", sorted(F_KEYWORD_CALLS))
 def test_functional_keyword_calls_match_torch(name):
     kw = F_KEYWORD_CALLS[name]
-    ours = getattr(F, name)(**{k: _t(v, "mc") for k, v in kw.items()})
-    theirs = getattr(TF, name)(**{k: _t(v, "torch") for k, v in kw.items()})
+    with warnings.catch_warnings(record=True) as caught:  # the deprecated upsample*: both warn
+        warnings.simplefilter("always")
+        ours = getattr(F, name)(**{k: _t(v, "mc") for k, v in kw.items()})
+        n_ours = len(caught)
+        theirs = getattr(TF, name)(**{k: _t(v, "torch") for k, v in kw.items()})
+    assert (n_ours > 0) == (len(caught) > n_ours), [str(w.message) for w in caught]
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
 
 

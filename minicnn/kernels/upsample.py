@@ -113,7 +113,7 @@ def upsample_nearest2d_backward(gy: Any, x_shape: tuple, hi: Any, wi: Any) -> An
     n, c, h, w = x_shape
     hi, wi = _on(xp, hi, wi)
     flat = (hi[:, None] * w + wi[None, :]).reshape(-1)  # each output pixel's source, flat in H*W
-    return _scatter_last(gy.reshape(n * c, -1), flat, h * w).reshape(x_shape)
+    return _scatter_last(gy.reshape(n * c, gy.shape[2] * gy.shape[3]), flat, h * w).reshape(x_shape)
 
 
 def upsample_bilinear2d(x: Any, h_idx: tuple, w_idx: tuple) -> Any:

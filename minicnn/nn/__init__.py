@@ -7,6 +7,7 @@ from .activation import (
     GELU,
     GLU,
     SELU,
+    Hardshrink,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -22,13 +23,16 @@ from .activation import (
     Softmax,
     Softmin,
     Softplus,
+    Softshrink,
     Softsign,
     Tanh,
+    Tanhshrink,
     Threshold,
 )
 from .conv import Conv1d, Conv2d, ConvTranspose2d, Fold, Unfold
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout2d
-from .layernorm import GroupNorm, InstanceNorm2d, LayerNorm
+from .layernorm import GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .linear import Flatten, Identity, Linear
 from .loss import (
     BCELoss,
@@ -62,6 +66,7 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "ConvTranspose2d",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -72,12 +77,14 @@ __all__ = [
     "GELU",
     "GLU",
     "GroupNorm",
+    "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
     "HuberLoss",
     "Identity",
     "init",
+    "InstanceNorm1d",
     "InstanceNorm2d",
     "KLDivLoss",
     "L1Loss",
@@ -95,6 +102,7 @@ __all__ = [
     "ModuleList",
     "MSELoss",
     "NLLLoss",
+    "PairwiseDistance",
     "Parameter",
     "PixelShuffle",
     "PixelUnshuffle",
@@ -109,8 +117,10 @@ __all__ = [
     "Softmax",
     "Softmin",
     "Softplus",
+    "Softshrink",
     "Softsign",
     "Tanh",
+    "Tanhshrink",
     "Threshold",
     "Unflatten",
     "Unfold",

@@ -1,5 +1,6 @@
 """``mc.nn.functional``: the differentiable ops with torch.nn.functional's signatures."""
 
+import warnings
 from typing import Any
 
 from ..ops import (
@@ -33,6 +34,7 @@ from ..ops.activation import (
     elu,
     gelu,
     glu,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
@@ -44,7 +46,9 @@ from ..ops.activation import (
     silu,
     softmin,
     softplus,
+    softshrink,
     softsign,
+    tanhshrink,
     threshold,
 )
 from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d
@@ -60,13 +64,33 @@ from ..ops.loss import (
 )
 from ..ops.one_hot import one_hot
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
-from ..ops.similarity import cosine_similarity, normalize
+from ..ops.similarity import cosine_similarity, normalize, pairwise_distance
 from ..ops.upsample import interpolate
 
 
 def relu_(input: Any) -> Any:
     """torch.nn.functional.relu_: ``relu(input, inplace=True)``."""
     return relu(input, inplace=True)
+
+
+def upsample(
+    input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest", align_corners: Any = None
+) -> Any:
+    """Deprecated in torch in favour of :func:`interpolate`, which it calls (with torch's warning)."""
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Any, size: Any = None, scale_factor: Any = None) -> Any:
+    """Deprecated in torch: ``interpolate(..., mode="nearest")`` (with torch's warning)."""
+    warnings.warn("nn.functional.upsample_nearest is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Any, size: Any = None, scale_factor: Any = None) -> Any:
+    """Deprecated in torch: ``interpolate(..., mode="bilinear", align_corners=True)`` (with torch's warning)."""
+    warnings.warn("nn.functional.upsample_bilinear is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
@@ -97,6 +121,7 @@ __all__ = [
     "gelu",
     "glu",
     "group_norm",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
@@ -120,6 +145,7 @@ __all__ = [
     "normalize",
     "one_hot",
     "pad",
+    "pairwise_distance",
     "pixel_shuffle",
     "pixel_unshuffle",
     "prelu",
@@ -133,8 +159,13 @@ __all__ = [
     "softmax",
     "softmin",
     "softplus",
+    "softshrink",
     "softsign",
     "tanh",
+    "tanhshrink",
     "threshold",
     "unfold",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

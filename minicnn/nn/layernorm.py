@@ -168,11 +168,15 @@ class InstanceNorm2d(Module):
         self.reset_running_stats()
         _reset_affine(self)
 
+    _spatial = 2  # H, W (InstanceNorm1d: L)
+
     def forward(self, input: Tensor) -> Tensor:
         name = f"{type(self).__name__}({self.num_features})"
-        if input.ndim not in (3, 4):
-            raise ValueError(f"{name}: expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
-        feature_dim = input.ndim - 3
+        full = 2 + self._spatial
+        if input.ndim not in (full - 1, full):
+            dims = ("H, W", "L")[self._spatial == 1]
+            raise ValueError(f"{name}: expected input of shape (N, C, {dims}) or (C, {dims}), got {input.shape}")
+        feature_dim = input.ndim - 1 - self._spatial
         if input.shape[feature_dim] != self.num_features:
             if self.affine:
                 raise ValueError(
@@ -183,7 +187,7 @@ class InstanceNorm2d(Module):
                 f"{name}: input's size at dim={feature_dim} does not match num_features (unused, as affine=False)",
                 stacklevel=2,
             )
-        x = unsqueeze(input, 0) if input.ndim == 3 else input
+        x = unsqueeze(input, 0) if input.ndim == full - 1 else input
         y = instance_norm(
             x,
             self.running_mean,
@@ -195,10 +199,17 @@ class InstanceNorm2d(Module):
             self.eps,
             _layer=name,
         )
-        return squeeze(y, 0) if input.ndim == 3 else y
+        return squeeze(y, 0) if input.ndim == full - 1 else y
 
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
+
+
+class InstanceNorm1d(InstanceNorm2d):
+    """:class:`InstanceNorm2d` for (N, C, L) or (C, L): each channel of each sample normalised
+    over L."""
+
+    _spatial = 1

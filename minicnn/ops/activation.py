@@ -322,7 +322,7 @@ class SiLU(Function):
 
 
 class ELU(Function):
-    """torch's elu kernel: x <= 0 ? neg * (exp(x * ipt) - 1) : pos * x with neg = alpha * scale,
+    """torch's elu kernel: x <= 0 ? neg * expm1(x * ipt) : pos * x with neg = alpha * scale,
     pos = scale, ipt = input_scale (ELU: scale = ipt = 1; SELU: its constants; CELU: ipt =
     1/alpha). d/dx = ipt * neg * exp(x * ipt) for x <= 0 (so at 0) and NaN at NaN, pos for x > 0."""
 
@@ -331,9 +331,10 @@ class ELU(Function):
         neg_side = ~(x > 0)
         with np.errstate(over="ignore", invalid="ignore"):  # exp of a large x is discarded by where
             e = xp.exp(x * self.ipt)
+            em1 = xp.expm1(x * self.ipt)  # exp(z) - 1 without cancellation near 0, as torch
         if self.requires_grad:
             self.neg_side, self.e = neg_side, e
-        return xp.where(neg_side, self.neg * (e - 1), self.pos * x)
+        return xp.where(neg_side, self.neg * em1, self.pos * x)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -635,3 +636,28 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """torch.nn.functional.leaky_relu_: ``leaky_relu(input, negative_slope, inplace=True)``."""
     return leaky_relu(_float_only(input, "leaky_relu_"), negative_slope, inplace=True)
+
+
+# -- shrinkage: compositions of differentiable ops (their gradients follow) ------------------
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x); d/dx = tanh(x)^2."""
+    return input - tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between (and at +-lambd): d/dx is 1
+    outside [-lambd, lambd], 0 inside, as torch."""
+    from .math import where  # noqa: PLC0415
+
+    _float_only(input, "softshrink")
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, input * 0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0: d/dx is 1 where it passes, 0 elsewhere, as torch."""
+    from .math import where  # noqa: PLC0415
+
+    _float_only(input, "hardshrink")
+    return where((input > lambd) | (input < -lambd), input, input * 0)

@@ -74,9 +74,13 @@ def _normalize(
     layout: tuple[int, int, int],
     eps: float,
     weight_shape: tuple[int, ...],
+    op: str = "normalisation",
     **running: object,
 ) -> Tensor:
     params = [p for p in (weight, bias) if p is not None]
+    for p, name in ((weight, "weight"), (bias, "bias")):
+        if p is not None and p.dtype != input.dtype:  # torch: "mixed dtype ... expect parameter to have scalar type"
+            raise TypeError(f"{op}: input is {input.dtype} but the {name} is {p.dtype}; convert one of them")
     return NormalizeRows.apply(
         input,
         *params,
@@ -116,7 +120,7 @@ def layer_norm(
             raise ValueError(f"{_layer}: expected {name} of shape {shape} (normalized_shape), got {tuple(v.shape)}")
     M = _prod(shape)
     R = _prod(input.shape[: input.ndim - k])
-    return _normalize(input, weight, bias, (R, M), (R, M, 1), eps, shape)
+    return _normalize(input, weight, bias, (R, M), (R, M, 1), eps, shape, _layer)
 
 
 def _check_channel_vector(v: Tensor | None, name: str, C: int, x_shape: tuple[int, ...], op: str) -> None:
@@ -156,7 +160,7 @@ def group_norm(
             f"{_layer}: expected more than 1 value per channel when training, got input of shape {input.shape} "
             f"and num_groups={num_groups}"
         )
-    return _normalize(input, weight, bias, (N * G, C // G * S), (N, C, S), eps, (C,))
+    return _normalize(input, weight, bias, (N * G, C // G * S), (N, C, S), eps, (C,), _layer)
 
 
 def instance_norm(
@@ -201,4 +205,4 @@ def instance_norm(
         running = dict(
             running_mean=running_mean.array, running_var=running_var.array, momentum=float(momentum), batch=N
         )
-    return _normalize(input, weight, bias, (N * C, S), (N, C, S), eps, (C,), **running)
+    return _normalize(input, weight, bias, (N * C, S), (N, C, S), eps, (C,), _layer, **running)

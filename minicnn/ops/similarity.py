@@ -106,3 +106,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, o
     with no_grad():
         out.copy_(input / clip(norm(input, p, dim, keepdim=True), min=eps))
     return out
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (broadcast), as torch: (*, D) and (*, D) -> (*)."""
+    return norm(x1 - x2 + eps, p, -1, keepdim)
