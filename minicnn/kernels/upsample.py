@@ -22,6 +22,11 @@ Backward is the transpose: every output gradient is added back onto the input po
 was read from, with the same weights -- a scatter-add (repeated indices accumulate), done as
 one 1-d ``np.add.at`` (``cupyx.scatter_add`` on a GPU) over flat positions.
 
+Known difference: the nearest rules follow torch's float32 index arithmetic for every dtype.
+torch's float64 kernels round some products differently, so for float64 input with a
+non-integer scale factor (or some 1-d sizes) an output pixel can read the neighbouring input
+pixel (about 1-8 % of such configurations, found by an audit); float32 input matches exactly.
+
 Cost: nearest reads and writes N*C*OH*OW elements; bilinear ~3*N*C*OH*(W + OW) flops
 (the H pass makes an (N, C, OH, W) intermediate). Backward: the same number of scatter-adds.
 """
