@@ -97,15 +97,7 @@ class Conv2d(Module):
         )
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
+        s = _conv_repr(self)
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode}"
         if self.algo != "auto":
@@ -209,18 +201,7 @@ class ConvTranspose2d(Module):
         )
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_repr(self, output_padding=self.output_padding)
 
 
 class Unfold(Module):
@@ -329,13 +310,21 @@ class Conv1d(Module):
         )
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_repr(self)
+
+
+def _conv_repr(m: Module, **extra: Any) -> str:
+    """torch's convolution repr: channels, kernel and stride, then each setting that is not its
+    default (padding, dilation, the ``extra`` ones such as output_padding, groups, bias)."""
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    zeros, ones = (0,) * len(m.kernel_size), (1,) * len(m.kernel_size)
+    settings = [("padding", m.padding, zeros), ("dilation", m.dilation, ones)]
+    settings += [(name, value, zeros) for name, value in extra.items()]
+    for name, value, default in settings:
+        if value != default:
+            s += f", {name}={value}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    return s

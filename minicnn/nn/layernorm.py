@@ -22,6 +22,7 @@ from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.shape import squeeze, unsqueeze
 from . import init
 from .module import Module, Parameter
+from .normalization import register_running_stats, reset_running_stats
 
 
 def _affine_params(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, device: Any, dtype: Any) -> None:
@@ -146,23 +147,10 @@ class InstanceNorm2d(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_params(self, (num_features,), affine, bias, device, dtype)
         dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-        xp = backend.xp_for_device(device)
-        with backend.device_scope(device):
-            if track_running_stats:
-                self.register_buffer("running_mean", xp.zeros(num_features, dtype=dt))
-                self.register_buffer("running_var", xp.ones(num_features, dtype=dt))
-                self.register_buffer("num_batches_tracked", xp.zeros((), dtype=np.int64))
-            else:
-                self.register_buffer("running_mean", None)
-                self.register_buffer("running_var", None)
-                self.register_buffer("num_batches_tracked", None)
+        register_running_stats(self, num_features, track_running_stats, dt, device)
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            with backend.array_scope(self.running_mean.array):  # written on the buffers' GPU
-                self.running_mean.array[...] = 0
-                self.running_var.array[...] = 1
-                self.num_batches_tracked.array[...] = 0
+        reset_running_stats(self)
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()

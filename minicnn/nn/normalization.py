@@ -49,21 +49,10 @@ class _BatchNorm(Module):
             else:
                 self.register_parameter("weight", None)
                 self.register_parameter("bias", None)
-            if track_running_stats:
-                self.register_buffer("running_mean", xp.zeros(num_features, dtype=dt))
-                self.register_buffer("running_var", xp.ones(num_features, dtype=dt))
-                self.register_buffer("num_batches_tracked", xp.zeros((), dtype=np.int64))
-            else:
-                self.register_buffer("running_mean", None)
-                self.register_buffer("running_var", None)
-                self.register_buffer("num_batches_tracked", None)
+        register_running_stats(self, num_features, track_running_stats, dt, device)
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            with backend.array_scope(self.running_mean.array):  # written on the buffers' GPU
-                self.running_mean.array[...] = 0
-                self.running_var.array[...] = 1
-                self.num_batches_tracked.array[...] = 0
+        reset_running_stats(self)
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -152,3 +141,22 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def register_running_stats(module: Module, num_features: int, track: bool, dtype: Any, device: Any) -> None:
+    """The buffers running_mean (zeros), running_var (ones) and num_batches_tracked (0), or
+    None for each when not tracked: torch's names and initial values (batch and instance norm)."""
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):  # allocate on that GPU
+        module.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype) if track else None)
+        module.register_buffer("running_var", xp.ones(num_features, dtype=dtype) if track else None)
+        module.register_buffer("num_batches_tracked", xp.zeros((), dtype=np.int64) if track else None)
+
+
+def reset_running_stats(module: Module) -> None:
+    """Back to the initial running statistics, in place, on the buffers' GPU."""
+    if module.running_mean is not None:
+        with backend.array_scope(module.running_mean.array):
+            module.running_mean.array[...] = 0
+            module.running_var.array[...] = 1
+            module.num_batches_tracked.array[...] = 0
