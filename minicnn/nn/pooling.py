@@ -33,8 +33,10 @@ class MaxPool2d(_Pool):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
+    _pool = staticmethod(P.max_pool2d)
+
     def forward(self, x: Tensor) -> Any:
-        return P.max_pool2d(
+        return self._pool(
             x,
             self.kernel_size,
             self.stride,
@@ -114,41 +116,11 @@ class AdaptiveMaxPool2d(_Pool):
         return f"output_size={self.output_size}"
 
 
-class MaxPool1d(_Pool):
-    """Max over windows of k along L; stride defaults to kernel_size. (N, C, L) -> (N, C, OL)."""
+class MaxPool1d(MaxPool2d):
+    """Max over windows of k along L; stride defaults to kernel_size. (N, C, L) -> (N, C, OL)
+    (MaxPool2d's settings and repr, over one dimension)."""
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-
-    def forward(self, x: Tensor) -> Any:
-        return max_pool1d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-            _layer=self._name(),
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
+    _pool = staticmethod(max_pool1d)
 
 
 class AvgPool1d(_Pool):
