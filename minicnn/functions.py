@@ -91,8 +91,6 @@ def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None
 
 
 def _extreme(input: Any, dim: Any, keepdim: bool, kind: str) -> Any:  # noqa: A002
-    from . import ops  # noqa: PLC0415
-
     x = input if isinstance(input, Tensor) else Tensor(input)
     if isinstance(dim, Tensor):
         return (ops.maximum if kind == "max" else ops.minimum)(x, dim)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _latest, is_grad_enabled
-from .math import _floating, astype
+from .math import _floating, astype, where
 
 
 class ReLU(Function):
@@ -63,12 +63,8 @@ class LeakyReLU(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        # numerically stable: never exponentiate a large positive number
-        e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
-        self.y = y
-        return y
+        self.y = _stable_sigmoid(x)  # never exponentiates a large positive number
+        return self.y
 
     def backward(self, gy):  # s (1 - s)
         return gy * self.y * (1 - self.y)
@@ -126,16 +122,14 @@ class Softplus(Function):
         z = x * self.beta
         linear = z > self.threshold
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+            soft = _stable_softplus(z) / self.beta
         if self.requires_grad:
             self.z, self.linear = z, linear
         return xp.where(linear, x, soft.astype(x.dtype))
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
-        z = self.z
-        e = xp.exp(-xp.abs(z))  # sigmoid(z) without overflow
-        sig = xp.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(gy.dtype)
+        sig = _stable_sigmoid(self.z).astype(gy.dtype, copy=False)
         return xp.where(self.linear, gy, gy * sig)
 
 
@@ -249,6 +243,12 @@ def _stable_softplus(x: Any) -> Any:
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); no overflow."""
     xp = backend.get_array_module(x)
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _stable_log_sigmoid(x: Any) -> Any:
+    """log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)); no overflow."""
+    xp = backend.get_array_module(x)
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
 # erf, which NumPy lacks: a degree-40 Chebyshev interpolant of math.erf on [0, 6] (built once,
@@ -400,10 +400,9 @@ class LogSigmoid(Function):
     """log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)); d/dx = sigmoid(-x)."""
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
         if self.requires_grad:
             self.x = x
-        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+        return _stable_log_sigmoid(x)
 
     def backward(self, gy):
         return gy * _stable_sigmoid(-self.x)
@@ -649,15 +648,11 @@ def tanhshrink(input: Tensor) -> Tensor:
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between (and at +-lambd): d/dx is 1
     outside [-lambd, lambd], 0 inside, as torch."""
-    from .math import where  # noqa: PLC0415
-
     _float_only(input, "softshrink")
     return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, input * 0))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0: d/dx is 1 where it passes, 0 elsewhere, as torch."""
-    from .math import where  # noqa: PLC0415
-
     _float_only(input, "hardshrink")
     return where((input > lambd) | (input < -lambd), input, input * 0)

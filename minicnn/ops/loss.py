@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, is_grad_enabled
 from ..kernels import cross_entropy as ce
+from .activation import _stable_log_sigmoid as _log_sigmoid
+from .activation import _stable_sigmoid as _sigmoid
+from .math import unbroadcast
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -320,8 +323,6 @@ def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCT
 
 def _not_differentiable(op: str, name: str, value: Tensor | None) -> None:
     """torch refuses a ``weight``/``pos_weight`` that requires grad in BCE (no derivative formula)."""
-    from ..autograd import is_grad_enabled
-
     if value is not None and value.requires_grad and is_grad_enabled():
         raise RuntimeError(
             f"{op}: the function is not differentiable with respect to argument '{name}'. "
@@ -369,8 +370,6 @@ class _PointwiseLoss(Function):
         return out.astype(self.dtype, copy=False)
 
     def backward(self, gy):
-        from .math import unbroadcast
-
         xp = backend.get_array_module(gy)
         with np.errstate(divide="ignore", invalid="ignore"):  # (an all-zero-weight mean: nan, as torch)
             if self.divisor != 1:
@@ -413,19 +412,6 @@ class BinaryCrossEntropy(_PointwiseLoss):
             dx = (x - t) / xp.maximum((1 - x) * x, _BCE_EPS) if need_x else None
             dt = log_1mx - log_x if need_t else None
         return loss, dx, dt
-
-
-def _log_sigmoid(x: Any) -> Any:
-    """log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|)), stable for any x."""
-    xp = backend.get_array_module(x)
-    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
-
-
-def _sigmoid(x: Any) -> Any:
-    """1 / (1 + exp(-x)) without overflow: exp of -|x| only."""
-    xp = backend.get_array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 class BinaryCrossEntropyWithLogits(_PointwiseLoss):

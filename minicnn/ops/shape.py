@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors
-from .math import astype, result_dtype
+from .math import astype, clone, result_dtype
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
@@ -632,8 +632,6 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim == 1:
         return DiagEmbed.apply(input, offset=int(diagonal))
     if input.ndim == 2:
-        from .math import clone
-
         return clone(Diagonal.apply(input, offset=int(diagonal), dim1=0, dim2=1))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
 
