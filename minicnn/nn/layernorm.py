@@ -16,36 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
 from ..autograd import DEFAULT_DTYPE, Tensor
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.shape import squeeze, unsqueeze
-from . import init
-from .module import Module, Parameter
-from .normalization import register_running_stats, reset_running_stats
-
-
-def _affine_params(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, device: Any, dtype: Any) -> None:
-    """Register weight (ones) and bias (zeros) of ``shape``, or None in their place."""
-    dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-    xp = backend.xp_for_device(device)
-    with backend.device_scope(device):
-        if affine:
-            module.weight = Parameter(xp.ones(shape, dtype=dt))
-            if bias:
-                module.bias = Parameter(xp.zeros(shape, dtype=dt))
-            else:
-                module.register_parameter("bias", None)
-        else:
-            module.register_parameter("weight", None)
-            module.register_parameter("bias", None)
-
-
-def _reset_affine(module: Module) -> None:
-    if module.weight is not None:
-        init.ones_(module.weight)
-    if module.bias is not None:
-        init.zeros_(module.bias)
+from .module import Module
+from .normalization import register_affine, register_running_stats, reset_affine, reset_running_stats
 
 
 class LayerNorm(Module):
@@ -66,10 +41,10 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        _affine_params(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
+        register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
 
     def reset_parameters(self) -> None:
-        _reset_affine(self)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return layer_norm(
@@ -104,10 +79,10 @@ class GroupNorm(Module):
                 f"GroupNorm: num_channels ({num_channels}) must be divisible by a positive num_groups ({num_groups})"
             )
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        _affine_params(self, (num_channels,), affine, bias, device, dtype)
+        register_affine(self, (num_channels,), affine, bias, dtype, device)
 
     def reset_parameters(self) -> None:
-        _reset_affine(self)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         name = f"GroupNorm({self.num_groups}, {self.num_channels})"
@@ -145,7 +120,7 @@ class InstanceNorm2d(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        _affine_params(self, (num_features,), affine, bias, device, dtype)
+        register_affine(self, (num_features,), affine, bias, dtype, device)
         dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
         register_running_stats(self, num_features, track_running_stats, dt, device)
 
@@ -154,7 +129,7 @@ class InstanceNorm2d(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        _reset_affine(self)
+        reset_affine(self)
 
     _spatial = 2  # H, W (InstanceNorm1d: L)
 

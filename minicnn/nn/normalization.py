@@ -38,17 +38,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-        xp = backend.xp_for_device(device)
-        with backend.device_scope(device):  # allocate on that GPU
-            if affine:
-                self.weight = Parameter(xp.ones(num_features, dtype=dt))
-                if bias:
-                    self.bias = Parameter(xp.zeros(num_features, dtype=dt))
-                else:
-                    self.register_parameter("bias", None)
-            else:
-                self.register_parameter("weight", None)
-                self.register_parameter("bias", None)
+        register_affine(self, (num_features,), affine, bias, dt, device)
         register_running_stats(self, num_features, track_running_stats, dt, device)
 
     def reset_running_stats(self) -> None:
@@ -56,10 +46,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input(self, x: Tensor) -> None:
         raise NotImplementedError
@@ -160,3 +147,22 @@ def reset_running_stats(module: Module) -> None:
             module.running_mean.array[...] = 0
             module.running_var.array[...] = 1
             module.num_batches_tracked.array[...] = 0
+
+
+def register_affine(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, dtype: Any, device: Any) -> None:
+    """The parameters weight (ones) and bias (zeros) of ``shape``, or None in their place
+    (without ``affine``; bias alone without ``bias``): batch, layer, group and instance norm.
+    ``dtype`` None: float32."""
+    dtype = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):  # allocate on that GPU
+        module.register_parameter("weight", Parameter(xp.ones(shape, dtype=dtype)) if affine else None)
+        module.register_parameter("bias", Parameter(xp.zeros(shape, dtype=dtype)) if affine and bias else None)
+
+
+def reset_affine(module: Module) -> None:
+    """weight back to ones and bias to zeros, in place, where they exist."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from ..autograd import Function, Tensor
 from ..kernels import layernorm as LN
-from .norm import batch_norm
+from .norm import _check_channel_vector, batch_norm
+from .shape import _prod
 
 
 class NormalizeRows(Function):
@@ -52,13 +53,6 @@ class NormalizeRows(Function):
         if self.has_bias:
             grads.append(None if gb is None else gb.reshape(self.weight_shape))
         return tuple(grads)
-
-
-def _prod(xs: Sequence[int]) -> int:
-    p = 1
-    for v in xs:
-        p *= int(v)
-    return p
 
 
 def _check_float(input: Tensor, op: str) -> None:
@@ -121,14 +115,6 @@ def layer_norm(
     M = _prod(shape)
     R = _prod(input.shape[: input.ndim - k])
     return _normalize(input, weight, bias, (R, M), (R, M, 1), eps, shape, _layer)
-
-
-def _check_channel_vector(v: Tensor | None, name: str, C: int, x_shape: tuple[int, ...], op: str) -> None:
-    if v is not None and tuple(v.shape) != (C,):
-        raise ValueError(
-            f"{op}: {name} of shape {tuple(v.shape)} does not fit input of shape {x_shape} "
-            f"(expected ({C},), one value per channel)"
-        )
 
 
 def group_norm(
