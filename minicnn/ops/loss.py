@@ -234,34 +234,13 @@ def mse_loss(
     (broadcast with it to the loss's shape); then 'mean' is sum(weight * (input - target)^2) /
     sum(weight) -- the sum of ``weight`` itself, not of its broadcast -- and 'sum', 'none' as
     usual. ``weight`` gets a gradient too when it requires one."""
-    target_shape = tuple(target.shape) if hasattr(target, "shape") else ()
-    if target_shape != input.shape:
-        try:
-            np.broadcast_shapes(input.shape, target_shape)
-        except ValueError:
-            raise ValueError(
-                f"mse_loss: input of shape {input.shape} and target of shape {target_shape} do not broadcast"
-            ) from None
-        warnings.warn(
-            f"Using a target size {target_shape} that is different to the input size {input.shape}. "
-            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=2,
-        )
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    if weight is None:
-        reduction = _reduction(reduction)
-    if reduction not in _REDUCTIONS:  # torch's weighted path refuses 'elementwise_mean' too
-        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    target = _as_loss_tensor(target, input)
+    _size_warning(input, target, "mse_loss")
+    reduction = _weighted_reduction("mse_loss", legacy_reduction(size_average, reduce, reduction), weight)
     d = input - target
     sq = d * d
     if weight is not None:
-        weight = weight if isinstance(weight, Tensor) else Tensor(weight, dtype=input.dtype)
-        if weight.shape != input.shape:
-            raise ValueError(
-                f"mse_loss: weight of shape {weight.shape} must have the input's shape {input.shape} "
-                "(torch: Weights and input must have the same size.)"
-            )
+        weight = _same_shape_weight("mse_loss", input, weight)
         sq = sq * weight
         if reduction == "mean":  # 0/0 = nan when every weight is 0, as in torch (which does not warn)
             with np.errstate(divide="ignore", invalid="ignore"):
