@@ -12,6 +12,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, _latest, is_grad_enabled
 from .math import _floating, astype, where
+from .math import require_float as _float_only
 
 
 class ReLU(Function):
@@ -206,9 +207,7 @@ def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * input)) / beta`` elementwise, any shape, reverting to ``input`` where
     ``beta * input > threshold`` (torch.nn.functional.softplus); floating inputs only, as in torch."""
-    if input.dtype.kind != "f":
-        raise TypeError(f"softplus: expected a floating point input, got dtype {input.dtype}")
-    return Softplus.apply(input, beta=beta, threshold=threshold)
+    return Softplus.apply(_float_only(input, "softplus"), beta=beta, threshold=threshold)
 
 
 # -- more of torch.nn.functional's activations ------------------------------------------
@@ -217,12 +216,6 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 # vectorised loop disagree for some ops (hardtanh, hardswish, elu): the gradients here are the
 # vectorised loop's, which is what all but the tail of a tensor gets. Floating inputs only (torch raises for integers),
 # except hardtanh and threshold, which torch also runs on integers.
-
-
-def _float_only(input: Tensor, op: str) -> Tensor:
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
-    return input
 
 
 def _no_bool(input: Tensor, op: str) -> Tensor:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..autograd import Function, Tensor
 from ..kernels import layernorm as LN
+from .math import require_float as _check_float
 from .norm import _check_channel_vector, batch_norm
 from .shape import _prod
 
@@ -53,11 +54,6 @@ class NormalizeRows(Function):
         if self.has_bias:
             grads.append(None if gb is None else gb.reshape(self.weight_shape))
         return tuple(grads)
-
-
-def _check_float(input: Tensor, op: str) -> None:
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
 
 
 def _normalize(

@@ -20,7 +20,7 @@ from ..autograd import Function, Tensor, is_grad_enabled
 from ..kernels import cross_entropy as ce
 from .activation import _stable_log_sigmoid as _log_sigmoid
 from .activation import _stable_sigmoid as _sigmoid
-from .math import unbroadcast
+from .math import require_float, unbroadcast
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -267,10 +267,7 @@ def _as_loss_tensor(value: Any, like: Tensor) -> Tensor:
 
 
 def _float_input(op: str, x: Any) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must have a floating dtype, got {x.dtype}")
+    require_float(x, op)
 
 
 def _float_target(x: Tensor, t: Tensor) -> Tensor:

@@ -451,6 +451,16 @@ def matmul(input: Any, other: Any) -> Tensor:
     return MatMul.apply(input, other)
 
 
+def require_float(x: Any, op: str, name: str = "input") -> Tensor:
+    """``x`` itself if it is a floating-point Tensor; else TypeError naming the op (the ops that
+    torch runs on floating inputs only: activations, norms, losses, norm/nanmean...)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point {name}, got dtype {x.dtype}")
+    return x
+
+
 def _floating(x: Tensor) -> Tensor:
     """Integer and bool inputs of float functions (exp, log, sqrt) become float32, as in torch."""
     return x if x.dtype.kind == "f" else astype(x, DEFAULT_DTYPE)

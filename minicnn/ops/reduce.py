@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from .math import _floating, _promote, astype, clone, sub
+from .math import _floating, _promote, astype, clone, require_float, sub
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -444,8 +444,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     other), None (= 2) or ``'fro'`` (the 2-norm over at most two dims). The nuclear norm
     (``'nuc'``) is not implemented. Floating inputs only, as in torch; ``dtype`` converts first."""
     x = _cast_to(input, dtype)
-    if x.dtype.kind != "f":
-        raise TypeError(f"norm: expected a floating point input, got dtype {x.dtype}")
+    require_float(x, "norm")
     if isinstance(p, str):
         if p == "nuc":
             raise NotImplementedError("norm: the nuclear norm (p='nuc') is not implemented in minicnn")
@@ -478,6 +477,5 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Mean of the non-NaN elements (NaN where there are none); floating inputs only, as torch."""
     x = _cast_to(input, dtype)
-    if x.dtype.kind != "f":
-        raise TypeError(f"nanmean: expected a floating point input, got dtype {x.dtype}")
+    require_float(x, "nanmean")
     return NanMean.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled, no_grad
-from .math import clip, unbroadcast
+from .math import clip, require_float, unbroadcast
 from .reduce import norm
 
 
@@ -58,13 +58,6 @@ class CosineSimilarity(Function):
         return tuple(grads)
 
 
-def _check_float(op: str, name: str, x: Any) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point {name}, got dtype {x.dtype}")
-
-
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine similarity of x1 and x2 along ``dim``: sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)),
     each vector divided by its own clamped norm first (torch's order, which keeps |y| <= 1).
@@ -72,8 +65,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     x1, x2: floating tensors that broadcast together (to shape S); the result has shape S
     without ``dim``. Gradients for both inputs."""
     op = "cosine_similarity"
-    _check_float(op, "x1", x1)
-    _check_float(op, "x2", x2)
+    require_float(x1, op, "x1")
+    require_float(x2, op, "x2")
     try:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
@@ -93,7 +86,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, o
 
     Shape: any, kept. ``out``: as torch, the result is written into it (same shape as input)
     and the op is then not differentiable (an input that requires grad raises RuntimeError)."""
-    _check_float("normalize", "input", input)
+    require_float(input, "normalize", "input")
     if out is None:
         return input / clip(norm(input, p, dim, keepdim=True), min=eps)
     if input.requires_grad and is_grad_enabled():
