@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 from conftest import compare_with_torch, devices, rand
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
@@ -484,9 +484,28 @@ def test_pools1d_match_torch(case, count_include_pad):
     shape, k, s, p, d, ceil = case
     x = rand(np.random.default_rng(31), shape)
     mkw = dict(kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
+    # a max-pool window made of padding only: torch's index points outside the row and its
+    # backward writes into the next channel (test_max_pool1d_window_of_padding_only); compared apart
+    out_len = TF.max_pool1d(torch.zeros(shape), **mkw).shape[-1]
+    step = k if s is None else s
+    assume(all(any(0 <= o * step - p + j * d < shape[-1] for j in range(k)) for o in range(out_len)))
     compare_with_torch(lambda t: max_pool1d(t, **mkw), lambda t: TF.max_pool1d(t, **mkw), [x])
     akw = dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil, count_include_pad=count_include_pad)
     compare_with_torch(lambda t: avg_pool1d(t, **akw), lambda t: TF.avg_pool1d(t, **akw), [x])
+
+
+def test_max_pool1d_window_of_padding_only():
+    """(1, 2, 1) input, kernel 2, padding 1, dilation 2: the one window is all padding. The output
+    is -inf in both; torch's index is 1, outside the row of length 1, so its backward puts channel
+    0's gradient into channel 1. minicnn sends that gradient nowhere."""
+    x = np.array([0.3, 0.7]).reshape(1, 2, 1)
+    _, idx = TF.max_pool1d(torch.tensor(x), 2, None, 1, 2, return_indices=True)
+    assert idx.max().item() >= x.shape[-1]  # torch's out-of-row index
+    t = mc.tensor(x, requires_grad=True)
+    y = max_pool1d(t, 2, None, 1, 2)
+    assert np.all(np.isneginf(y.numpy()))
+    y.backward(mc.ones(1, 2, 1, dtype=mc.float64))
+    assert np.array_equal(t.grad.numpy(), np.zeros((1, 2, 1)))
 
 
 def test_1d_ops_unbatched_indices_and_gradcheck():

@@ -555,6 +555,7 @@ def test_normalize(device, shape, p, dims, eps, zero_row, dtype, seed):
         dtype=dtype,
         device=device,
         rtol=1e-4 if dtype == np.float32 else 1e-8,
+        atol=1e-4 if dtype == np.float32 else None,  # float32: gradients that are 0 up to rounding (1.3e-5 seen)
     )
 
 
