@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-
-from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor
 from ..kernels.conv import ALGOS
 from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
 from ..ops.conv1d import conv1d
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
-from . import init
-from .module import Module, Parameter
+from .linear import register_weight_and_bias, reset_weight_and_bias
+from .module import Module
 
 
 class Conv2d(Module):
@@ -66,22 +62,12 @@ class Conv2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride, self.padding, self.dilation = pair(stride, "stride"), padding, pair(dilation, "dilation")
         self.groups, self.padding_mode, self.algo = groups, padding_mode, algo
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-        xp = backend.xp_for_device(device)
-        with backend.device_scope(device):  # allocate (and draw the init) on that device, as torch
-            self.weight = Parameter(xp.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dt))
-            if bias:
-                self.bias = Parameter(xp.empty(out_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-            self.reset_parameters()
+        register_weight_and_bias(
+            self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
+        )
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return conv2d(
@@ -148,22 +134,12 @@ class ConvTranspose2d(Module):
         self.stride, self.padding = pair(stride, "stride"), pair(padding, "padding")
         self.output_padding, self.dilation = pair(output_padding, "output_padding"), pair(dilation, "dilation")
         self.groups, self.padding_mode = groups, padding_mode
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-        xp = backend.xp_for_device(device)
-        with backend.device_scope(device):
-            self.weight = Parameter(xp.empty((in_channels, out_channels // groups, *self.kernel_size), dtype=dt))
-            if bias:
-                self.bias = Parameter(xp.empty(out_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-            self.reset_parameters()
+        register_weight_and_bias(
+            self, (in_channels, out_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
+        )
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, int]:
         """torch's rule: the output_padding that makes the output ``output_size``."""
@@ -279,22 +255,12 @@ class Conv1d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = single(kernel_size), single(stride), padding
         self.dilation, self.groups, self.padding_mode = single(dilation), groups, padding_mode
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-        xp = backend.xp_for_device(device)
-        with backend.device_scope(device):
-            self.weight = Parameter(xp.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dt))
-            if bias:
-                self.bias = Parameter(xp.empty(out_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-            self.reset_parameters()
+        register_weight_and_bias(
+            self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
+        )
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * self.kernel_size[0]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def forward(self, x: Tensor) -> Tensor:
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]

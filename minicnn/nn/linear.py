@@ -27,21 +27,10 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
-        xp = backend.xp_for_device(device)
-        with backend.device_scope(device):  # allocate (and draw the init) on that device, as torch
-            self.weight = Parameter(xp.empty((out_features, in_features), dtype=dt))
-            if bias:
-                self.bias = Parameter(xp.empty(out_features, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-            self.reset_parameters()
+        register_weight_and_bias(self, (out_features, in_features), out_features, bias, dtype, device)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return linear(x, self.weight, self.bias, _layer=f"Linear({self.in_features}, {self.out_features})")
@@ -68,3 +57,28 @@ class Identity(Module):
 
     def forward(self, x: Any) -> Any:
         return x
+
+
+def register_weight_and_bias(
+    module: Module, weight_shape: tuple[int, ...], out_features: int, bias: bool, dtype: Any, device: Any
+) -> None:
+    """The parameters weight (``weight_shape``) and bias (``(out_features,)``, or None without
+    ``bias``) of Linear and the convolutions, allocated on ``device`` (``dtype`` None: float32)
+    and drawn there by ``module.reset_parameters()``, as torch."""
+    dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):  # allocate (and draw the init) on that device, as torch
+        module.register_parameter("weight", Parameter(xp.empty(weight_shape, dtype=dt)))
+        module.register_parameter("bias", Parameter(xp.empty(out_features, dtype=dt)) if bias else None)
+        module.reset_parameters()
+
+
+def reset_weight_and_bias(module: Module) -> None:
+    """torch's default init of Linear and the convolutions: weight kaiming_uniform_(a=sqrt(5)),
+    bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with the weight's fan_in (in/groups * kernel size;
+    for a transposed convolution out/groups * kernel size, from its (in, out/groups, k...) layout)."""
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(module.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(module.bias, -bound, bound)
