@@ -17,8 +17,12 @@ import minicnn as mc
 torch.set_num_threads(int(os.environ.get("MINICNN_TEST_THREADS", "1")))
 # No per-example deadline anywhere: on a GPU the first example of a test also compiles its
 # kernels (NVRTC), which a 200 ms deadline would report as a flaky failure.
-hypothesis.settings.register_profile("minicnn", deadline=None)
-hypothesis.settings.load_profile("minicnn")
+# The default profile is derandomised (numpy's choice for its own suite): every run draws the
+# same examples, so CI reruns what passed here; a change to a test draws new ones.
+# MINICNN_HYPOTHESIS=explore draws fresh examples each run (or per --hypothesis-seed) to hunt.
+hypothesis.settings.register_profile("minicnn", deadline=None, derandomize=True, database=None)
+hypothesis.settings.register_profile("explore", deadline=None)
+hypothesis.settings.load_profile("explore" if os.environ.get("MINICNN_HYPOTHESIS") == "explore" else "minicnn")
 
 SHARED = Path(os.environ.get("MINICNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 

@@ -1,5 +1,5 @@
 """Layer, group and instance norm; one_hot, pixel (un)shuffle, channel shuffle, Unflatten and
-the 2-d pads, against torch."""
+the constant 2-d pads, against torch (the other pads: test_pad.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,8 @@ from hypothesis import strategies as st
 import minicnn as mc
 from minicnn.backend import to_numpy
 from minicnn.nn.layernorm import GroupNorm, InstanceNorm2d, LayerNorm
-from minicnn.nn.shape_layers import (
-    ChannelShuffle,
-    ConstantPad2d,
-    PixelShuffle,
-    PixelUnshuffle,
-    Unflatten,
-    ZeroPad2d,
-)
+from minicnn.nn.padding import ConstantPad2d, ZeroPad2d
+from minicnn.nn.shape_layers import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 from minicnn.ops.groupnorm import group_norm, instance_norm, layer_norm
 from minicnn.ops.one_hot import one_hot
 from minicnn.ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle, unflatten

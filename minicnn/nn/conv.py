@@ -10,6 +10,7 @@ from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
 from ..ops.conv1d import conv1d
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.pad import pad
 from .linear import register_weight_and_bias, reset_weight_and_bias
 from .module import Module
 
@@ -47,8 +48,7 @@ class Conv2d(Module):
                 f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
                 f"must be divisible by groups ({groups})"
             )
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} (only 'zeros' is implemented)")
+        _check_padding_mode(padding_mode)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be 'same', 'valid', an int or a pair, got {padding!r}")
@@ -65,17 +65,19 @@ class Conv2d(Module):
         register_weight_and_bias(
             self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
         )
+        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
 
     def reset_parameters(self) -> None:
         reset_weight_and_bias(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        x, padding = _pad_by_mode(self, x)
         return conv2d(
             x,
             self.weight,
             self.bias,
             self.stride,
-            self.padding,
+            padding,
             self.dilation,
             self.groups,
             algo=self.algo,
@@ -84,8 +86,6 @@ class Conv2d(Module):
 
     def extra_repr(self) -> str:
         s = _conv_repr(self)
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
         if self.algo != "auto":
             s += f", algo={self.algo}"
         return s
@@ -239,8 +239,7 @@ class Conv1d(Module):
                 f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) "
                 f"must be divisible by groups ({groups})"
             )
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv1d: padding_mode={padding_mode!r} (only 'zeros' is implemented)")
+        _check_padding_mode(padding_mode)
 
         def single(v: Any) -> tuple[int]:
             return (int(v[0]),) if isinstance(v, (tuple, list)) else (int(v),)
@@ -258,12 +257,14 @@ class Conv1d(Module):
         register_weight_and_bias(
             self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
         )
+        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
 
     def reset_parameters(self) -> None:
         reset_weight_and_bias(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        x, padding = _pad_by_mode(self, x)
+        padding = padding if isinstance(padding, str) else padding[0]
         return conv1d(
             x,
             self.weight,
@@ -293,4 +294,36 @@ def _conv_repr(m: Module, **extra: Any) -> str:
         s += f", groups={m.groups}"
     if m.bias is None:
         s += ", bias=False"
+    if m.padding_mode != "zeros":
+        s += f", padding_mode={m.padding_mode}"
     return s
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _check_padding_mode(padding_mode: str) -> None:
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, but got padding_mode={padding_mode!r}")
+
+
+def _reversed_padding(padding: Any, kernel_size: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    """torch's ``_reversed_padding_repeated_twice``: the F.pad widths, last dim first, that a
+    padding_mode other than "zeros" pads with ('same' puts the odd extra pixel at the end)."""
+    if padding == "valid":
+        return (0,) * (2 * len(kernel_size))
+    if padding == "same":
+        widths: list[int] = []
+        for k, d in zip(reversed(kernel_size), reversed(dilation)):
+            total = d * (k - 1)
+            widths += [total // 2, total - total // 2]
+        return tuple(widths)
+    return tuple(p for p in reversed(padding) for _ in range(2))
+
+
+def _pad_by_mode(m: Module, x: Tensor) -> tuple[Tensor, Any]:
+    """For padding_mode "zeros", ``x`` and the layer's padding (the kernel pads); otherwise x
+    padded by F.pad in that mode and padding 0, as torch."""
+    if m.padding_mode == "zeros":
+        return x, m.padding
+    return pad(x, m._reversed_padding_repeated_twice, m.padding_mode), (0,) * len(m.kernel_size)

@@ -1,5 +1,6 @@
-"""Layers that only move data: PixelShuffle, PixelUnshuffle, ChannelShuffle, Unflatten,
-ZeroPad2d and ConstantPad2d, with torch's constructor arguments, attributes and reprs."""
+"""Layers that only move data: PixelShuffle, PixelUnshuffle, ChannelShuffle and Unflatten,
+with torch's constructor arguments, attributes and reprs (the padding layers are in
+``nn/padding.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle, unflatten
-from ..ops.shape import pad
 from .module import Module
 
 
@@ -76,36 +76,3 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-def _quadruple(padding: int | Sequence[int]) -> tuple[int, ...]:
-    """torch's rule: an int pads all four sides; a sequence is kept as given (left, right, top,
-    bottom), and F.pad reads it pairwise from the last dim."""
-    if isinstance(padding, (int, np.integer)):
-        return (int(padding),) * 4
-    return tuple(padding)
-
-
-class ConstantPad2d(Module):
-    """Pad the last two dims with ``value``: padding (left, right, top, bottom), or an int for all
-    four; negative widths crop, as F.pad."""
-
-    def __init__(self, padding: int | Sequence[int], value: float) -> None:
-        super().__init__()
-        self.padding, self.value = _quadruple(padding), value
-
-    def forward(self, input: Tensor) -> Tensor:
-        return pad(input, self.padding, "constant", self.value)
-
-    def extra_repr(self) -> str:
-        return f"padding={self.padding}, value={self.value}"
-
-
-class ZeroPad2d(ConstantPad2d):
-    """ConstantPad2d with value 0."""
-
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
-
-    def extra_repr(self) -> str:
-        return f"{self.padding}"

@@ -104,6 +104,7 @@ from .math import (
     where,
 )
 from .norm import batch_norm, local_response_norm
+from .pad import pad
 from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 from .reduce import (
     amax,
@@ -134,7 +135,6 @@ from .shape import (
     getitem,
     movedim,
     narrow,
-    pad,
     permute,
     plain_index,
     repeat,

@@ -1,9 +1,9 @@
-"""Shape ops (reshape, transpose, indexing, concatenation, padding; flip, roll, repeat/tile,
+"""Shape ops (reshape, transpose, indexing, concatenation; flip, roll, repeat/tile,
 views along a dim (narrow, chunk, split, unbind), movedim, diagonals and triangles) and their
 backward.
 
 Each backward undoes the forward's data movement: reshape back, transpose with the inverse
-permutation, scatter-add into the indexed positions, split a concatenation, crop a padding.
+permutation, scatter-add into the indexed positions, split a concatenation. Padding is in ``ops/pad.py``.
 """
 
 from __future__ import annotations
@@ -172,32 +172,6 @@ class Stack(Function):
         return tuple(xp.take(gy, i, axis=self.axis) for i in range(self.n))
 
 
-class Pad(Function):
-    """Constant padding; ``widths`` is NumPy's per-axis ((before, after), ...)."""
-
-    def forward(self, x):
-        xp = backend.get_array_module(x)
-        self.in_shape = x.shape
-        if any(b < 0 or a < 0 for b, a in self.widths):
-            # negative padding crops, as in torch
-            sl = tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(self.widths, x.shape))
-            x = x[sl]
-            widths = [(max(b, 0), max(a, 0)) for b, a in self.widths]
-        else:
-            widths = self.widths
-        self.pos = widths
-        return xp.pad(x, widths, mode="constant", constant_values=self.value)
-
-    def backward(self, gy):
-        xp = backend.get_array_module(gy)
-        sl = tuple(slice(b, gy.shape[i] - a) for i, (b, a) in enumerate(self.pos))
-        g = gy[sl]
-        if g.shape != self.in_shape:  # undo a negative-pad crop with zeros
-            widths = [(max(-b, 0), max(-a, 0)) for b, a in self.widths]
-            g = xp.pad(g, widths)
-        return g
-
-
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     in_shape = x.shape
     return _whole_view(Reshape.apply(x, shape=_shape_arg(shape)), lambda v: Reshape.apply(v, shape=in_shape))
@@ -313,26 +287,6 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
     if any(t.shape != ts[0].shape for t in ts):
         raise ValueError(f"stack: all tensors need one shape, got {[t.shape for t in ts]}")
     return Stack.apply(*ts, axis=_norm_axis(axis, ts[0].ndim + 1, "stack"))
-
-
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST dim; a
-    negative width crops. ``value`` fills the new places (None means 0, as in torch)."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} (only 'constant')")
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: padding {tuple(pad)} needs pairs for at most {input.ndim} dimensions")
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(pad) // 2):
-        d = input.ndim - 1 - i
-        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
-        if max(-before, 0) + max(-after, 0) > input.shape[d]:  # torch crops first, then pads
-            raise ValueError(
-                f"pad: negative padding ({before}, {after}) of dim {d} crops more than its size {input.shape[d]} "
-                f"(input shape {input.shape}, pad {tuple(pad)})"
-            )
-        widths[d] = (before, after)
-    return Pad.apply(input, widths=widths, value=0 if value is None else value)
 
 
 # -- flip, roll, repeat/tile, views along a dim (narrow, chunk, split, unbind), movedim,
