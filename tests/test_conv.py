@@ -534,8 +534,8 @@ def test_layer_argument_errors():
         mc.nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="strided"):
         mc.nn.Conv2d(3, 4, 3, stride=2, padding="same")
-    with pytest.raises(NotImplementedError, match="padding_mode"):
-        mc.nn.Conv2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode"):
+        mc.nn.Conv2d(3, 4, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="algo"):
         mc.nn.Conv2d(3, 4, 3, algo="winograd")
 

@@ -13,10 +13,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
-from minicnn.nn.conv import Conv1d, ConvTranspose2d, Fold, Unfold
-from minicnn.nn.pooling import AvgPool1d, MaxPool1d
+from minicnn.nn.conv import Conv1d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
+from minicnn.nn.pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, MaxPool1d
 from minicnn.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
-from minicnn.ops.conv1d import avg_pool1d, conv1d, max_pool1d
+from minicnn.ops.conv1d import (
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    max_pool1d,
+)
 from minicnn.ops.conv_transpose import conv_transpose2d, fold, unfold
 from minicnn.ops.upsample import interpolate
 
@@ -320,7 +327,7 @@ def test_conv_transpose2d_module_output_size_and_errors():
 @st.composite
 def resize_cases(draw):
     h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    mode = draw(st.sampled_from(["nearest", "nearest-exact", "bilinear"]))
+    mode = draw(st.sampled_from(["nearest", "nearest-exact", "bilinear", "area"]))
     align = draw(st.booleans()) if mode == "bilinear" else None
     how = draw(st.sampled_from(["size", "scale", "scale_pair", "recompute"]))
     if how == "size":
@@ -345,6 +352,39 @@ def test_interpolate_matches_torch(case, dtype):
         [x],
         dtype=dtype,
     )
+
+
+@FAST
+@given(
+    mode=st.sampled_from(["nearest", "nearest-exact", "linear", "area"]),
+    length=st.integers(1, 9),
+    how=st.sampled_from([dict(size=1), dict(size=7), dict(size=(12,)), dict(scale_factor=1.5), dict(scale_factor=2.5)])
+    | st.sampled_from([dict(scale_factor=(0.75,), recompute_scale_factor=True), dict(scale_factor=3.0)]),
+    align=st.booleans(),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
+def test_interpolate_1d_matches_torch(mode, length, how, align, dtype):
+    """(N, C, L) input: nearest, nearest-exact, linear (with both corner rules) and area."""
+    factor = how.get("scale_factor")
+    if factor is not None:  # a non-empty output
+        assume(math.floor(length * (factor[0] if isinstance(factor, tuple) else factor)) >= 1)
+    kw = dict(how, align_corners=align if mode == "linear" else None)
+    compare_with_torch(
+        lambda t: interpolate(t, mode=mode, **kw),
+        lambda t: TF.interpolate(t, mode=mode, **kw),
+        [rand(np.random.default_rng(length), (2, 3, length))],
+        dtype=dtype,
+    )
+
+
+@pytest.mark.parametrize("mode", ["linear", "area"])
+def test_interpolate_linear_and_area_gradcheck(mode):
+    x = mc.tensor(rand(np.random.default_rng(29), (2, 2, 5)), requires_grad=True)
+    for kw in (dict(size=8), dict(scale_factor=0.6)):
+        assert mc.gradcheck(lambda t, kw=kw: interpolate(t, mode=mode, **kw), [x])
+    if mode == "area":
+        x4 = mc.tensor(rand(np.random.default_rng(30), (1, 2, 5, 4)), requires_grad=True)
+        assert mc.gradcheck(lambda t: interpolate(t, size=(3, 6), mode="area"), [x4])
 
 
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
@@ -374,7 +414,7 @@ def test_interpolate_nearest_gradcheck(mode):
 
 
 @pytest.mark.parametrize("device", devices())
-@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "area"])
 def test_interpolate_devices(device, mode):
     x = rand(np.random.default_rng(25), (2, 3, 5, 6))
     compare_with_torch(
@@ -398,6 +438,8 @@ def test_interpolate_devices(device, mode):
         dict(scale_factor=0.1),
         dict(size=3, recompute_scale_factor=True),
         dict(size=(3.0, 2)),
+        dict(size=3, mode="linear"),
+        dict(size=3, mode="area", align_corners=False),
     ],
 )
 def test_interpolate_errors_match_torch(kw):
@@ -566,10 +608,26 @@ def test_1d_errors_match_torch(call):
         lambda nn: nn.MaxPool1d(3, 2, 1, 2, False, True),
         lambda nn: nn.AvgPool1d(3),
         lambda nn: nn.AvgPool1d(3, 2, 1, True, False),
+        lambda nn: nn.ConvTranspose1d(3, 4, 3),
+        lambda nn: nn.ConvTranspose1d(4, 6, (2,), stride=2, padding=1, output_padding=1, groups=2, bias=False),
+        lambda nn: nn.ConvTranspose1d(3, 2, 2, stride=3, dilation=2),
+        lambda nn: nn.AdaptiveAvgPool1d(4),
+        lambda nn: nn.AdaptiveMaxPool1d((3,)),
     ],
 )
 def test_1d_modules_match_torch(make):
-    ns = type("nn", (), dict(Conv1d=Conv1d, MaxPool1d=MaxPool1d, AvgPool1d=AvgPool1d))
+    ns = type(
+        "nn",
+        (),
+        dict(
+            Conv1d=Conv1d,
+            MaxPool1d=MaxPool1d,
+            AvgPool1d=AvgPool1d,
+            ConvTranspose1d=ConvTranspose1d,
+            AdaptiveAvgPool1d=AdaptiveAvgPool1d,
+            AdaptiveMaxPool1d=AdaptiveMaxPool1d,
+        ),
+    )
     ours, theirs = make(ns), make(torch.nn)
     assert repr(ours) == repr(theirs)
     theirs_sd = theirs.state_dict()
@@ -578,6 +636,101 @@ def test_1d_modules_match_torch(make):
     ours.load_state_dict({k: mc.tensor(v.numpy()) for k, v in theirs_sd.items()})
     x = rand(np.random.default_rng(36), (2, getattr(ours, "in_channels", 3), 9)).astype(np.float32)
     compare_with_torch(ours, theirs, [x], dtype=np.float32, grad_inputs=[True])
+
+
+@st.composite
+def conv_transpose1d_cases(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    p = draw(st.integers(0, 2))
+    op = draw(st.integers(0, max(s, d) - 1))
+    length = draw(st.integers(1, 7))
+    assume((length - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1)
+    return draw(st.sampled_from([(), (2,)])), c, o, length, k, s, p, op, d, groups, draw(st.booleans())
+
+
+@FAST
+@given(conv_transpose1d_cases(), st.sampled_from([np.float32, np.float64]))
+def test_conv_transpose1d_matches_torch(case, dtype):
+    batch, c, o, length, k, s, p, op, d, groups, with_bias = case
+    rng = np.random.default_rng(37)
+    arrays = [rand(rng, (*batch, c, length)), rand(rng, (c, o // groups, k))] + [rand(rng, (o,))] * with_bias
+    kw = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=d)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else {}
+    compare_with_torch(
+        lambda *t: conv_transpose1d(*t, **kw), lambda *t: TF.conv_transpose1d(*t, **kw), arrays, dtype=dtype, **tol
+    )
+
+
+@FAST
+@given(
+    batch=st.sampled_from([(), (1,), (2,)]),
+    length=st.integers(1, 12),
+    out=st.integers(1, 8),
+    seed=st.integers(0, 2**16),
+)
+def test_adaptive_pools1d_match_torch(batch, length, out, seed):
+    shape = (*batch, 3, length)
+    x = np.random.default_rng(seed).permutation(math.prod(shape)).reshape(shape) / 7.0  # distinct: no max ties
+    compare_with_torch(lambda t: adaptive_avg_pool1d(t, out), lambda t: TF.adaptive_avg_pool1d(t, out), [x])
+    compare_with_torch(lambda t: adaptive_max_pool1d(t, out), lambda t: TF.adaptive_max_pool1d(t, out), [x])
+    _, ours = adaptive_max_pool1d(mc.tensor(x), (out,), return_indices=True)
+    _, theirs = TF.adaptive_max_pool1d(torch.tensor(x), (out,), return_indices=True)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.dtype == np.int64
+
+
+def test_1d_transposed_and_adaptive_gradcheck():
+    rng = np.random.default_rng(38)
+    x = mc.tensor(rand(rng, (2, 4, 5)), requires_grad=True)
+    w, b = mc.tensor(rand(rng, (4, 3, 3)), requires_grad=True), mc.tensor(rand(rng, (6,)), requires_grad=True)
+    assert mc.gradcheck(lambda a, u, v: conv_transpose1d(a, u, v, 2, 1, 1, 2, 1), [x, w, b])
+    assert mc.gradcheck(lambda a: adaptive_avg_pool1d(a, 3), [x])
+    distinct = mc.tensor(rng.permutation(40).reshape(2, 4, 5).astype(np.float64), requires_grad=True)
+    assert mc.gradcheck(lambda a: adaptive_max_pool1d(a, 3), [distinct])
+
+
+@pytest.mark.parametrize("device", devices())
+def test_1d_transposed_and_adaptive_on_device(device):
+    rng = np.random.default_rng(39)
+    arrays = [rand(rng, (2, 4, 7)), rand(rng, (4, 3, 3)), rand(rng, (6,))]
+    kw = dict(stride=2, padding=1, output_padding=1, groups=2)
+    compare_with_torch(
+        lambda *t: conv_transpose1d(*t, **kw), lambda *t: TF.conv_transpose1d(*t, **kw), arrays, device=device
+    )
+    compare_with_torch(
+        lambda t: adaptive_avg_pool1d(t, 3), lambda t: TF.adaptive_avg_pool1d(t, 3), arrays[:1], device=device
+    )
+    compare_with_torch(
+        lambda t: adaptive_max_pool1d(t, 4), lambda t: TF.adaptive_max_pool1d(t, 4), arrays[:1], device=device
+    )
+
+
+def test_conv_transpose1d_output_size_and_errors_as_torch():
+    ours, theirs = ConvTranspose1d(3, 2, 3, stride=3), torch.nn.ConvTranspose1d(3, 2, 3, stride=3)
+    ours.load_state_dict({k: mc.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    x = rand(np.random.default_rng(40), (1, 3, 4))
+    for size in ([13], (1, 2, 14), None):
+        np.testing.assert_allclose(
+            ours(mc.tensor(x, dtype=mc.float32), output_size=size).numpy(),
+            theirs(torch.tensor(x, dtype=torch.float32), output_size=size).detach().numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    same_error(lambda: ours(mc.tensor(x), output_size=[20]), lambda: theirs(torch.tensor(x), output_size=[20]))
+    for kwargs in (dict(groups=2), dict(padding_mode="reflect")):
+        same_error(
+            lambda kw=kwargs: ConvTranspose1d(3, 6, 3, **kw), lambda kw=kwargs: torch.nn.ConvTranspose1d(3, 6, 3, **kw)
+        )
+    w = mc.tensor(rand(np.random.default_rng(41), (3, 2, 3)))
+    same_error(
+        lambda: conv_transpose1d(mc.tensor(x), w[:2]),
+        lambda: TF.conv_transpose1d(torch.tensor(x), torch.tensor(w.numpy()[:2])),
+    )
+    same_error(
+        lambda: adaptive_avg_pool1d(mc.tensor(x), (2, 3)), lambda: TF.adaptive_avg_pool1d(torch.tensor(x), (2, 3))
+    )
 
 
 def test_conv1d_default_init_statistics():

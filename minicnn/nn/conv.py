@@ -1,4 +1,5 @@
-"""The Conv2d layer (PyTorch's signature, parameter names and initialisation)."""
+"""The convolution layers: Conv2d, Conv1d, ConvTranspose2d/1d, Unfold and Fold (PyTorch's
+signatures, parameter names and initialisation)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from ..autograd import Tensor
 from ..kernels.conv import ALGOS
 from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
-from ..ops.conv1d import conv1d
+from ..ops.conv1d import conv1d, conv_transpose1d
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.pad import pad
 from .linear import register_weight_and_bias, reset_weight_and_bias
@@ -105,6 +106,9 @@ class ConvTranspose2d(Module):
     sizes in front) picks the output_padding, as torch.
     """
 
+    dims = 2
+    _conv = staticmethod(conv_transpose2d)
+
     def __init__(
         self,
         in_channels: int,
@@ -121,50 +125,59 @@ class ConvTranspose2d(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        name = type(self).__name__
         if groups < 1 or in_channels % groups:
-            raise ValueError(f"ConvTranspose2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode != "zeros":
-            raise ValueError(f'ConvTranspose2d: only "zeros" padding mode is supported, got {padding_mode!r}')
+            raise ValueError(f'{name}: only "zeros" padding mode is supported, got {padding_mode!r}')
         if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
+            raise ValueError(f"{name}: padding must be an int or a tuple of {self.dims} ints, got {padding!r}")
+        tup = self._tuple
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride, self.padding = pair(stride, "stride"), pair(padding, "padding")
-        self.output_padding, self.dilation = pair(output_padding, "output_padding"), pair(dilation, "dilation")
+        self.kernel_size = tup(kernel_size, "kernel_size")
+        self.stride, self.padding = tup(stride, "stride"), tup(padding, "padding")
+        self.output_padding, self.dilation = tup(output_padding, "output_padding"), tup(dilation, "dilation")
         self.groups, self.padding_mode = groups, padding_mode
         register_weight_and_bias(
             self, (in_channels, out_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
         )
 
+    @staticmethod
+    def _tuple(v: Any, name: str) -> tuple[int, ...]:
+        return pair(v, name)
+
     def reset_parameters(self) -> None:
         reset_weight_and_bias(self)
 
-    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, int]:
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
         """torch's rule: the output_padding that makes the output ``output_size``."""
         if output_size is None:
             return self.output_padding
+        k = self.dims
         size = [int(v) for v in output_size]
         if len(size) == x.ndim:
-            size = size[-2:]
-        if len(size) != 2:
-            raise ValueError(f"ConvTranspose2d: output_size must have 2 or {x.ndim} elements, got {output_size!r}")
+            size = size[-k:]
+        if len(size) != k:
+            raise ValueError(
+                f"{type(self).__name__}: output_size must have {k} or {x.ndim} elements, got {output_size!r}"
+            )
         result = []
-        for a in range(2):
-            low = (x.shape[-2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+        for a in range(k):
+            low = (x.shape[-k + a] - 1) * self.stride[a] - 2 * self.padding[a]
             low += self.dilation[a] * (self.kernel_size[a] - 1) + 1
             high = low + self.stride[a] - 1
             if not low <= size[a] <= high:
                 raise ValueError(
-                    f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
-                    f"{low} to {high} (for an input of {tuple(x.shape[-2:])})"
+                    f"{type(self).__name__}: requested an output size of {size}, but valid sizes range from "
+                    f"{low} to {high} (for an input of {tuple(x.shape[-k:])})"
                 )
             result.append(size[a] - low)
-        return result[0], result[1]
+        return tuple(result)
 
     def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
-        return conv_transpose2d(
+        return self._conv(
             x,
             self.weight,
             self.bias,
@@ -178,6 +191,19 @@ class ConvTranspose2d(Module):
 
     def extra_repr(self) -> str:
         return _conv_repr(self, output_padding=self.output_padding)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """Transposed 1-d convolution (N, C_in, L) or (C_in, L) -> (N, C_out, OL),
+    ``OL = (L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``; ``weight``:
+    (in_channels, out_channels/groups, k). Everything else as :class:`ConvTranspose2d`."""
+
+    dims = 1
+    _conv = staticmethod(conv_transpose1d)
+
+    @staticmethod
+    def _tuple(v: Any, name: str) -> tuple[int, ...]:
+        return _single(v)
 
 
 class Unfold(Module):
@@ -241,19 +267,16 @@ class Conv1d(Module):
             )
         _check_padding_mode(padding_mode)
 
-        def single(v: Any) -> tuple[int]:
-            return (int(v[0]),) if isinstance(v, (tuple, list)) else (int(v),)
-
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv1d: padding must be 'same', 'valid', an int or a 1-tuple, got {padding!r}")
-            if padding == "same" and single(stride) != (1,):
+            if padding == "same" and _single(stride) != (1,):
                 raise ValueError("Conv1d: padding='same' is not supported for strided convolutions")
         else:
-            padding = single(padding)
+            padding = _single(padding)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = single(kernel_size), single(stride), padding
-        self.dilation, self.groups, self.padding_mode = single(dilation), groups, padding_mode
+        self.kernel_size, self.stride, self.padding = _single(kernel_size), _single(stride), padding
+        self.dilation, self.groups, self.padding_mode = _single(dilation), groups, padding_mode
         register_weight_and_bias(
             self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
         )
@@ -297,6 +320,11 @@ def _conv_repr(m: Module, **extra: Any) -> str:
     if m.padding_mode != "zeros":
         s += f", padding_mode={m.padding_mode}"
     return s
+
+
+def _single(v: Any) -> tuple[int]:
+    """``3`` or ``(3,)`` -> (3,), the 1-d layers' stored form (torch's)."""
+    return (int(v[0]),) if isinstance(v, (tuple, list)) else (int(v),)
 
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

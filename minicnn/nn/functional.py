@@ -51,7 +51,14 @@ from ..ops.activation import (
     tanhshrink,
     threshold,
 )
-from ..ops.conv1d import avg_pool1d, conv1d, max_pool1d
+from ..ops.conv1d import (
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    max_pool1d,
+)
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.loss import (
@@ -99,7 +106,9 @@ def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
 
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "avg_pool1d",
     "avg_pool2d",
@@ -110,6 +119,7 @@ __all__ = [
     "channel_shuffle",
     "conv1d",
     "conv2d",
+    "conv_transpose1d",
     "conv_transpose2d",
     "cosine_similarity",
     "cross_entropy",

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..ops import pool as P
-from ..ops.conv1d import avg_pool1d, max_pool1d
+from ..ops.conv1d import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .module import Module
 
 
@@ -91,12 +91,14 @@ class AvgPool2d(_Pool):
 class AdaptiveAvgPool2d(_Pool):
     """Average over torch's adaptive bins to a fixed output size (None keeps that axis)."""
 
+    _pool = staticmethod(P.adaptive_avg_pool2d)
+
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x: Tensor) -> Tensor:
-        return P.adaptive_avg_pool2d(x, self.output_size, _layer=self._name())
+        return self._pool(x, self.output_size, _layer=self._name())
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -109,11 +111,25 @@ class AdaptiveMaxPool2d(_Pool):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
+    _pool = staticmethod(P.adaptive_max_pool2d)
+
     def forward(self, x: Tensor) -> Any:
-        return P.adaptive_max_pool2d(x, self.output_size, self.return_indices, _layer=self._name())
+        return self._pool(x, self.output_size, self.return_indices, _layer=self._name())
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average over torch's adaptive bins along L: (N, C, L) -> (N, C, output_size)."""
+
+    _pool = staticmethod(adaptive_avg_pool1d)
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max over torch's adaptive bins along L: (N, C, L) -> (N, C, output_size)."""
+
+    _pool = staticmethod(adaptive_max_pool1d)
 
 
 class MaxPool1d(MaxPool2d):

@@ -1,4 +1,4 @@
-"""1-d convolution and pools: the 2-d ops on an (N, C, 1, L) view.
+"""1-d convolution, transposed convolution and pools: the 2-d ops on an (N, C, 1, L) view.
 
 A sequence (N, C, L) is an image one row high; the kernel is (1, k), stride (1, s), padding
 (0, p), dilation (1, d). Nothing is copied (reshapes are views) and the 2-d kernels do the
@@ -14,7 +14,7 @@ from typing import Any
 from ..autograd import Tensor
 from . import pool as P
 from .conv import conv2d
-from .conv_transpose import ShapeError
+from .conv_transpose import ShapeError, conv_transpose2d
 from .shape import reshape
 
 
@@ -113,3 +113,47 @@ def avg_pool1d(
     except ValueError as e:
         raise ShapeError(str(e)) from None
     return _as_sequence(y)
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    _layer: str = "conv_transpose1d",
+) -> Tensor:
+    """``torch.nn.functional.conv_transpose1d``: input (N, C_in, L) or (C_in, L), weight
+    (C_in, C_out/groups, k), bias (C_out,) -> (N, C_out, OL) with
+    ``OL = (L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``."""
+    x = _as_rows(input, _layer)
+    if not isinstance(weight, Tensor) or weight.ndim != 3:
+        got = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
+        raise ShapeError(f"{_layer}: weight must be 3-d (in_channels, out_channels/groups, k), got {got}")
+    s, p = (1, _single(stride, "stride", _layer)), (0, _single(padding, "padding", _layer))
+    op, d = (0, _single(output_padding, "output_padding", _layer)), (1, _single(dilation, "dilation", _layer))
+    w = reshape(weight, (*weight.shape[:2], 1, weight.shape[2]))
+    return _as_sequence(conv_transpose2d(x, w, bias, s, p, op, groups, d, _layer=_layer))
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any, _layer: str = "adaptive_avg_pool1d") -> Tensor:
+    """Average over torch's adaptive bins: (N, C, L) or (C, L) -> (N, C, output_size)."""
+    x = _as_rows(input, _layer)
+    n = _single(output_size, "output_size", _layer)
+    return _as_sequence(P.adaptive_avg_pool2d(x, (1, n), _layer=_layer))
+
+
+def adaptive_max_pool1d(
+    input: Tensor, output_size: Any, return_indices: bool = False, _layer: str = "adaptive_max_pool1d"
+) -> Any:
+    """Max over torch's adaptive bins: (N, C, L) or (C, L) -> (N, C, output_size); with
+    ``return_indices`` also the int64 positions in L of the maxima."""
+    x = _as_rows(input, _layer)
+    n = _single(output_size, "output_size", _layer)
+    out = P.adaptive_max_pool2d(x, (1, n), return_indices, _layer=_layer)
+    if return_indices:
+        return _as_sequence(out[0]), _as_sequence(out[1])
+    return _as_sequence(out)

@@ -1,8 +1,10 @@
-"""Differentiable resizing: ``interpolate`` with modes nearest, nearest-exact and bilinear.
+"""Differentiable resizing: ``interpolate`` with modes nearest, nearest-exact, linear,
+bilinear and area.
 
 Argument handling follows ``torch.nn.functional.interpolate`` (its errors and their types
-included); the arithmetic is in :mod:`minicnn.kernels.upsample`. Inputs: (N, C, H, W) for
-every mode, and (N, C, L) for the nearest modes (resized as (N, C, 1, L)).
+included); the arithmetic is in :mod:`minicnn.kernels.upsample`, and "area" is the adaptive
+average pool to the output size, as in torch. Inputs: (N, C, H, W) for nearest, bilinear and
+area, (N, C, L) for nearest, linear and area (the 1-d ones resized as (N, C, 1, L)).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import Any
 
 from ..autograd import Function, Tensor
 from ..kernels import upsample as K
+from .conv1d import adaptive_avg_pool1d
 from .conv_transpose import ShapeError
+from .pool import adaptive_avg_pool2d
 from .shape import reshape
 
-MODES = ("nearest", "nearest-exact", "bilinear")
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+_NEEDS = {"linear": 3, "bilinear": 4}  # the input rank a mode takes; the others take 3 or 4
 _TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 
 
@@ -61,11 +66,12 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """``torch.nn.functional.interpolate`` for (N, C, H, W) input (and (N, C, L) with the nearest
-    modes). Exactly one of ``size`` (int or per-axis sizes) and ``scale_factor`` (float or
-    per-axis floats; output size ``floor(in * scale_factor)``). ``align_corners`` only with
-    ``"bilinear"`` (default False). With a scale factor the source indices use 1/scale_factor,
-    as torch, unless ``recompute_scale_factor=True`` (then in/out, as with ``size``)."""
+    """``torch.nn.functional.interpolate`` for (N, C, H, W) and (N, C, L) input (which mode
+    takes which: the module docstring). Exactly one of ``size`` (int or per-axis sizes) and
+    ``scale_factor`` (float or per-axis floats; output size ``floor(in * scale_factor)``).
+    ``align_corners`` only with "linear" and "bilinear" (default False). With a scale factor
+    the source indices use 1/scale_factor, as torch, unless ``recompute_scale_factor=True``
+    (then in/out, as with ``size``)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
     if mode not in _TORCH_MODES:
@@ -90,10 +96,11 @@ def interpolate(
         raise NotImplementedError("interpolate: antialias=True is not implemented in minicnn")
     if mode not in MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in minicnn (only {MODES})")
-    if input.ndim != 4 and not (input.ndim == 3 and mode != "bilinear"):
+    if input.ndim not in (3, 4) or _NEEDS.get(mode, input.ndim) != input.ndim:
+        needs = {3: "(N, C, L)", 4: "(N, C, H, W)"}
         raise NotImplementedError(
-            f"interpolate: got {input.ndim}-d input {input.shape}, but mode {mode!r} needs (N, C, H, W)"
-            + ("" if mode == "bilinear" else " or (N, C, L)")
+            f"interpolate: got {input.ndim}-d input {input.shape}, but mode {mode!r} needs "
+            + (needs[_NEEDS[mode]] if mode in _NEEDS else "(N, C, L) or (N, C, H, W)")
         )
     if input.dtype.kind != "f":
         raise NotImplementedError(f"interpolate: expected a floating point input, got {input.dtype}")
@@ -111,12 +118,14 @@ def interpolate(
         raise ShapeError(
             f"interpolate: input and output sizes should be greater than 0, got input {in_sizes} and output {sizes}"
         )
+    if mode == "area":
+        return adaptive_avg_pool2d(input, sizes) if dim == 2 else adaptive_avg_pool1d(input, sizes)
     x = input
     if dim == 1:  # (N, C, L) as (N, C, 1, L)
         x = reshape(x, (*x.shape[:2], 1, x.shape[2]))
         in_sizes, sizes, scales = [1, *in_sizes], [1, *sizes], [None, *scales]
     (h, w), (oh, ow), (sh, sw) = in_sizes, sizes, scales
-    if mode == "bilinear":
+    if mode in ("linear", "bilinear"):
         h_idx = K.linear_indices(h, oh, sh, align_corners, x.dtype)
         w_idx = K.linear_indices(w, ow, sw, align_corners, x.dtype)
         y = UpsampleBilinear2d.apply(x, h_idx=h_idx, w_idx=w_idx)
