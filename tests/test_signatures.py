@@ -75,7 +75,7 @@ DELIBERATE = {
 }
 # torch declares Module.__init__(*args, **kwargs) but refuses any argument (checked by
 # test_torch_modules_without_parameters_refuse_arguments): they take nothing, as ours do.
-TORCH_TAKES_NOTHING = ("Module", "Sigmoid", "Tanh", "LogSigmoid", "Softsign", "Tanhshrink")
+TORCH_TAKES_NOTHING = ("Module", "Sigmoid", "Tanh", "LogSigmoid", "Softsign", "Tanhshrink", "Softmax2d")
 for _name in TORCH_TAKES_NOTHING:
     for _p in ("*args", "**kwargs"):
         DELIBERATE[(f"nn.{_name}", _p)] = "torch's *args/**kwargs refuse every argument (TypeError)"
@@ -149,11 +149,29 @@ def doc_params(name: str, doc: str | None) -> list[Param]:
                 try:
                     value = ast.literal_eval(default.strip())
                 except (ValueError, SyntaxError):
-                    value = Unparsed(default.strip())
+                    value = _arithmetic(default.strip())
             params.append(
                 Param(head.split(":")[0].strip(), P.KEYWORD_ONLY if kw_only else P.POSITIONAL_OR_KEYWORD, value)
             )
     return params
+
+
+def _arithmetic(text: str) -> Any:
+    """A default written as arithmetic on numbers in torch's docstrings ("1./8") as its value;
+    anything else as Unparsed."""
+    ops = {ast.Div: lambda a, b: a / b, ast.Mult: lambda a, b: a * b}
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](value(node.left), value(node.right))
+        raise ValueError(text)
+
+    try:
+        return value(ast.parse(text, mode="eval").body)
+    except (ValueError, SyntaxError):
+        return Unparsed(text)
 
 
 def signature_params(obj: Any) -> list[Param]:
@@ -497,6 +515,21 @@ F_KEYWORD_CALLS = {
     ),
     "dropout": dict(input=X4, p=0.3, training=False),
     "dropout2d": dict(input=X4, p=0.3, training=False),
+    "dropout1d": dict(input=X4[:, :, 0], p=0.3, training=False),
+    "dropout3d": dict(input=X4[:, None], p=0.3, training=False, inplace=False),
+    "alpha_dropout": dict(input=X4, p=0.3, training=False),
+    "feature_alpha_dropout": dict(input=X4, p=0.3, training=False),
+    "rrelu": dict(input=X4, lower=0.1, upper=0.3, training=False),
+    "rrelu_": dict(input=X4 - 0.2, lower=0.1, upper=0.2, training=False),
+    "elu_": dict(input=X4 - 0.2, alpha=0.5),
+    "celu_": dict(input=X4 - 0.2, alpha=0.5),
+    "selu_": dict(input=X4 - 0.2),
+    "hardtanh_": dict(input=X4, min_val=-0.3, max_val=0.4),
+    "threshold_": dict(input=X4, threshold=0.1, value=-2.0),
+    "max_pool1d_with_indices": dict(input=X4[:, :, 0], kernel_size=2, stride=1, padding=1, ceil_mode=True),
+    "max_pool2d_with_indices": dict(input=X4, kernel_size=2, stride=1, padding=1, dilation=1, return_indices=False),
+    "adaptive_max_pool1d_with_indices": dict(input=X4[:, :, 0], output_size=3),
+    "adaptive_max_pool2d_with_indices": dict(input=X4, output_size=(2, 3)),
     "leaky_relu": dict(input=X4, negative_slope=0.2),
     "local_response_norm": dict(input=X4, size=3, alpha=1e-2, beta=0.7, k=2.0),
     "log_softmax": dict(input=X4, dim=1),
@@ -527,7 +560,8 @@ def test_functional_keyword_calls_match_torch(name):
         n_ours = len(caught)
         theirs = getattr(TF, name)(**{k: _t(v, "torch") for k, v in kw.items()})
     assert (n_ours > 0) == (len(caught) > n_ours), [str(w.message) for w in caught]
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+    for o, t in zip(*((r,) if isinstance(r, (mc.Tensor, torch.Tensor)) else r for r in (ours, theirs)), strict=True):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_flatten_keyword_call():

@@ -8,6 +8,13 @@ Scaling the kept activations during training ("inverted" dropout) keeps E[y] = x
 evaluation needs no rescaling: dropout is then the identity. Backward multiplies the output
 gradient by the same mask: dy/dx = mask.
 
+Alpha dropout (Klambauer et al. 2017, for SELU networks) sets a dropped element to SELU's
+negative saturation value instead of 0 and then corrects mean and variance with an affine
+map, so that zero-mean unit-variance activations keep those moments:
+``y = a (x m + alpha' (1 - m)) + b`` with ``alpha' = -1.7580993408473766`` (= -scale*alpha
+of SELU), ``a = ((1 - p)(1 + p alpha'^2))^(-1/2)`` and ``b = -a alpha' p``. The gradient is
+``a m``, so the backward is the same mask multiplication with mask values a and 0.
+
 Draws come from ``minicnn.random.generator(xp)``, so ``mc.manual_seed`` makes masks
 reproducible. Cost: one uniform draw per mask element and two elementwise passes; the mask
 (x's dtype, or one value per channel for dropout2d) is kept for backward.
@@ -60,3 +67,22 @@ def dropout_forward(x: Any, p: float, channelwise: bool = False) -> tuple[Any, A
 def dropout_backward(gy: Any, mask: Any) -> Any:
     """grad_x = grad_y * mask (the very mask of the forward pass)."""
     return gy * mask
+
+
+SELU_SATURATION = -1.7580993408473766  # SELU's limit at -inf: -scale * alpha
+
+
+def alpha_dropout_forward(x: Any, p: float, channelwise: bool = False) -> tuple[Any, Any]:
+    """(y, grad_mask) for alpha dropout: y = x * grad_mask + shift, where grad_mask is a on
+    kept elements and 0 on dropped ones (shaped by :func:`mask_shape`, broadcast over x).
+    p = 1 drops everything to 0, as torch."""
+    xp = get_array_module(x)
+    shape = mask_shape(x.shape, channelwise)
+    if p >= 1.0:
+        mask = xp.zeros(shape, dtype=x.dtype)
+        return x * mask, mask
+    kept = random.generator(xp).random(shape, dtype=np.float32) >= p
+    a = (1.0 / np.sqrt((1.0 - p) * (1.0 + p * SELU_SATURATION**2))).astype(x.dtype)
+    grad_mask = kept * a
+    shift = (1.0 - kept) * (a * SELU_SATURATION) - a * SELU_SATURATION * p
+    return x * grad_mask + shift.astype(x.dtype, copy=False), grad_mask.astype(x.dtype, copy=False)

@@ -72,6 +72,30 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+class Softmax2d(Module):
+    """Softmax over the channels of every pixel: (N, C, H, W) or (C, H, W), along dim -3."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D instead")
+        return A.softmax(x, -3)
+
+
+class RReLU(Module):
+    """Randomised leaky ReLU (F.rrelu): per-element slopes from U(lower, upper) in training,
+    the mean slope (lower+upper)/2 in eval mode."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.rrelu(x, self.lower, self.upper, self.training)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
         return A.log_softmax(x, self.dim)

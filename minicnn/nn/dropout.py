@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor
 from ..kernels.dropout import check_probability
-from ..ops.dropout import dropout, dropout2d
+from ..ops.dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from .module import Module
 
 
@@ -32,3 +32,31 @@ class Dropout2d(Dropout):
         if x.ndim < 2:
             raise ValueError(f"Dropout2d(p={self.p}): expected an input of shape (N, C, *), got shape {x.shape}")
         return dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Dropout1d(Dropout):
+    """Channel dropout for sequences: zero whole rows of (N, C, L) or (C, L)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return dropout1d(x, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Channel dropout for volumes: zero whole maps of (N, C, D, H, W) or (C, D, H, W)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return dropout3d(x, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(Dropout):
+    """Alpha dropout for SELU networks: keeps zero mean and unit variance (see F.alpha_dropout)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return alpha_dropout(x, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels of (N, C, *)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return feature_alpha_dropout(x, self.p, self.training, self.inplace)

@@ -31,18 +31,24 @@ from ..ops import (
 )
 from ..ops.activation import (
     celu,
+    celu_,
     elu,
+    elu_,
     gelu,
     glu,
     hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
+    hardtanh_,
     leaky_relu_,
     logsigmoid,
     mish,
     prelu,
+    rrelu,
+    rrelu_,
     selu,
+    selu_,
     silu,
     softmin,
     softplus,
@@ -50,6 +56,7 @@ from ..ops.activation import (
     softsign,
     tanhshrink,
     threshold,
+    threshold_,
 )
 from ..ops.conv1d import (
     adaptive_avg_pool1d,
@@ -60,6 +67,7 @@ from ..ops.conv1d import (
     max_pool1d,
 )
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.loss import (
     binary_cross_entropy,
@@ -100,6 +108,42 @@ def upsample_bilinear(input: Any, size: Any = None, scale_factor: Any = None) ->
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
+def max_pool1d_with_indices(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """torch's ``max_pool1d_with_indices``: always (output, indices), whatever ``return_indices``."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """torch's ``max_pool2d_with_indices``: always (output, indices), whatever ``return_indices``."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """torch's ``adaptive_max_pool1d_with_indices``: always (output, indices)."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """torch's ``adaptive_max_pool2d_with_indices``: always (output, indices)."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
 def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
     """torch.flatten with the functional API's default ``start_dim=1`` (keeps the batch axis)."""
     return _flatten(input, start_dim, end_dim)
@@ -109,13 +153,17 @@ __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
+    "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices",
+    "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "celu_",
     "channel_shuffle",
     "conv1d",
     "conv2d",
@@ -124,8 +172,12 @@ __all__ = [
     "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout1d",
     "dropout2d",
+    "dropout3d",
     "elu",
+    "elu_",
+    "feature_alpha_dropout",
     "flatten",
     "fold",
     "gelu",
@@ -135,6 +187,7 @@ __all__ = [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hardtanh_",
     "huber_loss",
     "instance_norm",
     "interpolate",
@@ -148,7 +201,9 @@ __all__ = [
     "log_softmax",
     "logsigmoid",
     "max_pool1d",
+    "max_pool1d_with_indices",
     "max_pool2d",
+    "max_pool2d_with_indices",
     "mish",
     "mse_loss",
     "nll_loss",
@@ -162,7 +217,10 @@ __all__ = [
     "relu",
     "relu6",
     "relu_",
+    "rrelu",
+    "rrelu_",
     "selu",
+    "selu_",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
@@ -174,6 +232,7 @@ __all__ = [
     "tanh",
     "tanhshrink",
     "threshold",
+    "threshold_",
     "unfold",
     "upsample",
     "upsample_bilinear",

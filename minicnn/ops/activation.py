@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, random
 from ..autograd import Function, Tensor, _latest, is_grad_enabled
 from .math import _floating, astype, where
 from .math import require_float as _float_only
@@ -583,6 +583,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return _maybe_inplace(input, inplace, lambda t: Threshold.apply(t, threshold=th, value=v), "threshold")
 
 
+_threshold = threshold  # for threshold_, whose argument ``threshold`` (torch's name) hides the function
+
+
 def softmin(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """softmax(-input) along ``dim``; ``dtype`` casts the input first, ``_stacklevel`` as softmax."""
     axis = _dim(input, dim, "softmin", _stacklevel)
@@ -628,6 +631,64 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """torch.nn.functional.leaky_relu_: ``leaky_relu(input, negative_slope, inplace=True)``."""
     return leaky_relu(_float_only(input, "leaky_relu_"), negative_slope, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """torch.nn.functional.elu_: ``elu(input, alpha, inplace=True)``."""
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """torch.nn.functional.celu_: ``celu(input, alpha, inplace=True)``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """torch.nn.functional.selu_: ``selu(input, inplace=True)``."""
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """torch.nn.functional.hardtanh_: ``hardtanh(input, min_val, max_val, inplace=True)``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """torch.nn.functional.threshold_: ``threshold(input, threshold, value, inplace=True)``."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+class RReLU(Function):
+    """Randomised leaky ReLU in training: y = x for x > 0, r x otherwise with one slope
+    r ~ U(lower, upper) drawn per element; dy/dx = 1 or r (the drawn slopes, kept)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        r = random.generator(xp).uniform(self.lower, self.upper, x.shape).astype(x.dtype, copy=False)
+        slope = xp.where(x > 0, x.dtype.type(1), r)
+        if self.requires_grad:
+            self.slope = slope
+        return x * slope
+
+    def backward(self, gy):
+        return gy * self.slope
+
+
+def rrelu(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Randomised leaky ReLU (Xu et al. 2015): in training each negative element gets its own
+    slope drawn from U(lower, upper); otherwise leaky_relu with the mean slope (lower+upper)/2.
+    ``inplace=True`` overwrites input."""
+    _float_only(input, "rrelu")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    return _maybe_inplace(input, inplace, lambda t: RReLU.apply(t, lower=lower, upper=upper), "rrelu")
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """torch.nn.functional.rrelu_: ``rrelu(..., inplace=True)``."""
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 # -- shrinkage: compositions of differentiable ops (their gradients follow) ------------------
