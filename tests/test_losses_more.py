@@ -590,7 +590,7 @@ def test_similarity_signatures_keywords_and_errors():
         S.normalize(mc.tensor(a, requires_grad=True), out=out)
     with pytest.raises(ValueError, match=r"out has shape \(2,\)"):
         S.normalize(mc.tensor(a), out=mc.tensor(np.zeros(2)))
-    with pytest.raises(IndexError, match=r"range of \[-2, 1\], got 2"):
+    with pytest.raises(IndexError, match=r"range of \[-2, 1\], but got 2"):
         S.cosine_similarity(mc.tensor(a), mc.tensor(b), dim=2)
     with pytest.raises(IndexError):
         S.normalize(mc.tensor(a), dim=2)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend, random
 from ..autograd import Function, Tensor, _latest, is_grad_enabled
+from .dims import wrap_dim
 from .math import _floating, astype, where
 from .math import require_float as _float_only
 
@@ -142,9 +143,7 @@ def _dim(x: Tensor, dim: Any, op: str, stacklevel: int) -> int:
             UserWarning,
             stacklevel=stacklevel,
         )
-    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
-        raise IndexError(f"{op}: dimension {dim} out of range for a {x.ndim}-d tensor")
-    return dim % max(x.ndim, 1)
+    return wrap_dim(dim, x.ndim, op)
 
 
 def _maybe_inplace(input: Tensor, inplace: bool, fn: Callable[[Tensor], Tensor], op: str) -> Tensor:
@@ -597,9 +596,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     _float_only(input, "glu")
     if input.ndim == 0:
         raise ValueError("glu: does not support scalars because halving size must be even")
-    if not -input.ndim <= dim < input.ndim:
-        raise IndexError(f"glu: dimension {dim} out of range for a {input.ndim}-d tensor")
-    axis = dim % input.ndim
+    axis = wrap_dim(dim, input.ndim, "glu")
     if input.shape[axis] % 2:
         raise ValueError(
             f"glu: halving dimension must be even, but dimension {axis} is size {input.shape[axis]} "

@@ -31,8 +31,9 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from .dims import wrap_dim
 from .math import clone
-from .shape import _norm_dim, expand, reshape
+from .shape import expand, reshape
 
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
 
@@ -223,7 +224,7 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     if sparse_grad:
         raise NotImplementedError("gather: sparse_grad=True (minicnn's gradients are dense)")
     index = _as_index(index, input, "gather()")
-    d = _norm_dim(dim, input.ndim, "gather")
+    d = wrap_dim(dim, input.ndim, "gather")
     _check_fits(input, index, d, "gather()")
     out = Gather.apply(_at_least_1d(input), _at_least_1d(index), dim=d, op="gather()", allow_negative=False)
     return reshape(out, ()) if index.ndim == 0 else out
@@ -232,7 +233,7 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
 def _gather_sorted(input: Tensor, dim: int, indices: Tensor) -> Tensor:
     """:func:`gather` of sort's or topk's own indices (input at least 1-d), which are in range
     by construction: no bounds check (on a GPU: no pending device check per call)."""
-    d = _norm_dim(dim, input.ndim, "gather")
+    d = wrap_dim(dim, input.ndim, "gather")
     return Gather.apply(input, indices, dim=d, op="gather()", allow_negative=False, trusted=True)
 
 
@@ -245,7 +246,7 @@ def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any 
         raise TypeError("scatter(): expected a tensor src or a number value")
     src = value if src is None else src
     index = _as_index(index, input, "scatter()")
-    d = _norm_dim(dim, input.ndim, "scatter")
+    d = wrap_dim(dim, input.ndim, "scatter")
     x, idx = _at_least_1d(input), _at_least_1d(index)
     if isinstance(src, Tensor):
         if src.dtype != input.dtype:
@@ -272,7 +273,7 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
             f"scatter_add(): expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
         )
     index = _as_index(index, input, "scatter_add()")
-    d = _norm_dim(dim, input.ndim, "scatter_add")
+    d = wrap_dim(dim, input.ndim, "scatter_add")
     _check_fits(input, index, d, "scatter_add()", src)
     out = ScatterAdd.apply(_at_least_1d(input), _at_least_1d(index), _at_least_1d(src), dim=d)
     return reshape(out, ()) if input.ndim == 0 else out
@@ -285,7 +286,7 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     index = _as_index(index, input, "index_select()")
     if index.ndim > 1:
         raise IndexError(f"index_select(): index is supposed to be a vector, got shape {index.shape}")
-    d = _norm_dim(dim, input.ndim, "index_select")
+    d = wrap_dim(dim, input.ndim, "index_select")
     if input.ndim == 0:
         if index.numel() != 1:
             raise RuntimeError(f"index_select(): index to scalar can have only 1 value, got {index.numel()} value(s)")
@@ -310,7 +311,7 @@ def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tenso
         )
     if input.ndim == 0:
         raise IndexError("take_along_dim(): dimension specified as 0 but tensor has no dimensions")
-    d = _norm_dim(dim, input.ndim, "take_along_dim")
+    d = wrap_dim(dim, input.ndim, "take_along_dim")
     shape = []
     for k, (a, b) in enumerate(zip(input.shape, indices.shape)):
         if k != d and a != b and 1 not in (a, b):
@@ -345,7 +346,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     elements keep their order, also when descending); ``stable=False`` gives the same result,
     which torch allows (its CPU sort orders ties differently for slices longer than 16).
     NaN sorts as the largest value."""
-    d = _norm_dim(dim, input.ndim, "argsort")
+    d = wrap_dim(dim, input.ndim, "argsort")
     a = input.array.reshape(1) if input.ndim == 0 else input.array
     with backend.array_scope(a):
         order = _sort_order(a, d, descending)
@@ -368,7 +369,7 @@ def topk(  # noqa: A002
     along ``dim`` (None: the last), in sorted order. Among equal elements the lower index comes first (torch's
     CPU topk picks and orders ties otherwise: the values agree, the indices of ties may not);
     ``sorted=False`` returns the same sorted result. NaN counts as the largest value."""
-    d = _norm_dim(-1 if dim is None else dim, input.ndim, "topk")
+    d = wrap_dim(-1 if dim is None else dim, input.ndim, "topk")
     n = input.shape[d] if input.ndim else 1
     k = int(k)
     if not 0 <= k <= n:

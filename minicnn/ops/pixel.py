@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd import Tensor
-from .shape import _norm_dim, permute, reshape
+from .dims import wrap_dim
+from .shape import permute, reshape
 
 
 def _factor(value: int, name: str, op: str) -> int:
@@ -92,7 +93,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     sizes = tuple(int(s) for s in sizes)
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
-    d = _norm_dim(dim, input.ndim, "unflatten")
+    d = wrap_dim(dim, input.ndim, "unflatten")
     n = input.shape[d] if input.ndim else 1
     if sizes.count(-1) > 1:
         raise RuntimeError(f"unflatten: only one dimension can be inferred, got sizes {list(sizes)}")

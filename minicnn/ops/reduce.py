@@ -16,21 +16,15 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from .dims import wrap_dim, wrap_dims
 from .math import _floating, _promote, astype, clone, require_float, sub
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+def _axes(axis: Any, ndim: int, op: str = "reduction") -> tuple[int, ...]:
     """The reduced axes, sorted: None or an empty tuple is every axis (as in torch)."""
     if axis is None or (isinstance(axis, (tuple, list)) and len(axis) == 0):
         return tuple(range(ndim))
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    out = []
-    for a in axes:
-        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
-            raise IndexError(f"dimension {a} out of range for a {ndim}-d tensor")
-        if a % builtins.max(ndim, 1) in out:
-            raise RuntimeError(f"dim {a % builtins.max(ndim, 1)} appears multiple times in the list of dims")
-        out.append(a % builtins.max(ndim, 1))
+    out = wrap_dims(axis if isinstance(axis, (tuple, list)) else (axis,), ndim, op)
     if ndim == 0:  # like torch, dim 0 / -1 of a 0-d tensor is valid and reduces nothing
         return ()
     return tuple(sorted(out))
@@ -125,34 +119,34 @@ class Var(Function):
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
-    return Sum.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims)
+    return Sum.apply(x, axes=_axes(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
-    return Mean.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims)
+    return Mean.apply(x, axes=_axes(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     first = isinstance(axis, (int, np.integer)) and x.ndim > 0
-    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="max", first=first)
+    return MaxMin.apply(x, axes=_axes(axis, x.ndim, "max"), keepdims=keepdims, op="max", first=first)
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     first = isinstance(axis, (int, np.integer)) and x.ndim > 0
-    return MaxMin.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, op="min", first=first)
+    return MaxMin.apply(x, axes=_axes(axis, x.ndim, "min"), keepdims=keepdims, op="min", first=first)
 
 
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (every dim when empty); tied maxima share the gradient."""
-    return MaxMin.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim, op="max", first=False)
+    return MaxMin.apply(x, axes=_axes(dim, x.ndim, "amax"), keepdims=keepdim, op="max", first=False)
 
 
 def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (every dim when empty); tied minima share the gradient."""
-    return MaxMin.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim, op="min", first=False)
+    return MaxMin.apply(x, axes=_axes(dim, x.ndim, "amin"), keepdims=keepdim, op="min", first=False)
 
 
 def var(
@@ -168,7 +162,7 @@ def var(
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    return Var.apply(x, axes=_axes(axis, x.ndim), keepdims=keepdims, correction=correction)
+    return Var.apply(x, axes=_axes(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)
 
 
 class SqrtOfVar(Function):
@@ -392,30 +386,22 @@ def _cast_to(x: Tensor, dtype: Any) -> Tensor:
     return x if dtype is None or np.dtype(dtype) == x.dtype else astype(x, dtype)
 
 
-def _one_dim(dim: Any, ndim: int, op: str) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
-    if not -builtins.max(ndim, 1) <= dim < builtins.max(ndim, 1):
-        raise IndexError(f"{op}: dimension {dim} out of range for a {ndim}-d tensor")
-    return int(dim) % builtins.max(ndim, 1)
-
-
 def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Product of all elements (``dim=None``) or along the one dimension ``dim``.
     Integer and bool inputs give int64, as in torch; ``dtype`` converts the input first.
     The gradient is exact where the input has zeros (see :class:`Prod`)."""
     x = _cast_to(input, dtype)
     if dim is None:
-        axes = _axes(None, x.ndim)
+        axes = _axes(None, x.ndim, "prod")
     else:
-        axis = _one_dim(dim, x.ndim, "prod")
+        axis = wrap_dim(dim, x.ndim, "prod")
         axes = (axis,) if x.ndim else ()  # dim 0 of a 0-d tensor reduces nothing
     return Prod.apply(x, axes=axes, keepdims=keepdim)
 
 
 def _cumulative(fn: type[Function], input: Tensor, dim: Any, dtype: Any, op: str) -> Tensor:
     x = _cast_to(input, dtype)
-    axis = _one_dim(dim, x.ndim, op)
+    axis = wrap_dim(dim, x.ndim, op)
     if x.ndim == 0:  # torch: a 0-d tensor along dim 0 is itself (integers as int64)
         return astype(x, np.int64) if x.dtype.kind in "biu" else clone(x)
     return fn.apply(x, axis=axis)
@@ -435,7 +421,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over ``dim`` (an int or a tuple), computed stably; integer inputs
     give float32. An empty reduction gives -inf."""
     x = _floating(input)
-    return LogSumExp.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)
+    return LogSumExp.apply(x, axes=_axes(dim, x.ndim, "logsumexp"), keepdims=keepdim)
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -454,7 +440,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
             raise ValueError(f"norm: p='fro' needs at most 2 dims, got dim={tuple(dim)}")
         p = 2
     p = 2.0 if p is None else float(p)
-    return VectorNorm.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim, p=p)
+    return VectorNorm.apply(x, axes=_axes(dim, x.ndim, "norm"), keepdims=keepdim, p=p)
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
@@ -463,19 +449,19 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     if a.dtype.kind != "f":
         raise TypeError(f"dist: expected floating point inputs, got dtype {a.dtype}")
     d = sub(a, b)
-    return VectorNorm.apply(d, axes=_axes(None, d.ndim), keepdims=False, p=float(p))
+    return VectorNorm.apply(d, axes=_axes(None, d.ndim, "dist"), keepdims=False, p=float(p))
 
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Sum treating NaN as zero (its gradient there is 0); integer inputs are summed as int64."""
     x = _cast_to(input, dtype)
     if x.dtype.kind != "f":
-        return Sum.apply(_cast_to(x, np.int64), axes=_axes(dim, x.ndim), keepdims=keepdim)
-    return NanSum.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)
+        return Sum.apply(_cast_to(x, np.int64), axes=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
+    return NanSum.apply(x, axes=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Mean of the non-NaN elements (NaN where there are none); floating inputs only, as torch."""
     x = _cast_to(input, dtype)
     require_float(x, "nanmean")
-    return NanMean.apply(x, axes=_axes(dim, x.ndim), keepdims=keepdim)
+    return NanMean.apply(x, axes=_axes(dim, x.ndim, "nanmean"), keepdims=keepdim)

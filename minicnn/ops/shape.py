@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors
+from .dims import wrap_dim, wrap_dims
 from .math import astype, clone, result_dtype
 
 
@@ -22,12 +23,6 @@ def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
-
-
-def _norm_axis(axis: int, ndim: int, op: str) -> int:
-    if not -ndim <= axis < max(ndim, 1):
-        raise IndexError(f"{op}: dimension {axis} out of range for a {ndim}-d tensor")
-    return axis % max(ndim, 1)
 
 
 class Reshape(Function):
@@ -205,7 +200,7 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
     """``transpose(x, d0, d1)`` swaps two dims (torch); ``transpose(x)`` reverses them and a
     full permutation of three or more dims permutes, as in NumPy."""
     if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
-        d0, d1 = (_norm_axis(a, x.ndim, "transpose") for a in axes)
+        d0, d1 = (wrap_dim(a, x.ndim, "transpose") for a in axes)
         perm = list(range(x.ndim))
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return _permuted(x, tuple(perm))
@@ -217,8 +212,8 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
-    s = _norm_axis(start_dim, x.ndim, "flatten")
-    e = _norm_axis(end_dim, x.ndim, "flatten")
+    s = wrap_dim(start_dim, x.ndim, "flatten")
+    e = wrap_dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(
             f"flatten() has invalid args: start_dim cannot come after end_dim "
@@ -239,13 +234,13 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {_norm_axis(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        dims = {wrap_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, shape)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = _norm_axis(dim, x.ndim + 1, "unsqueeze")
+    d = wrap_dim(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
@@ -272,7 +267,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Ten
     if not ts:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     nd = ts[0].ndim
-    ax = _norm_axis(axis, nd, "cat")
+    ax = wrap_dim(axis, nd, "cat")
     for t in ts:
         if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax):
             raise ValueError(f"cat: shapes {[t.shape for t in ts]} differ outside dimension {ax}")
@@ -286,7 +281,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
         raise ValueError("stack: expected a non-empty sequence of tensors")
     if any(t.shape != ts[0].shape for t in ts):
         raise ValueError(f"stack: all tensors need one shape, got {[t.shape for t in ts]}")
-    return Stack.apply(*ts, axis=_norm_axis(axis, ts[0].ndim + 1, "stack"))
+    return Stack.apply(*ts, axis=wrap_dim(axis, ts[0].ndim + 1, "stack"))
 
 
 # -- flip, roll, repeat/tile, views along a dim (narrow, chunk, split, unbind), movedim,
@@ -298,27 +293,11 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
 # diagonal is a strided view of its own (see Diagonal).
 
 
-def _norm_dim(dim: int, ndim: int, op: str) -> int:
-    """``dim`` in [0, ndim) by torch's rule: a 0-d tensor takes dim 0 or -1 as if it were 1-d."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
-
-
 def _dims_arg(dims: Any) -> tuple[int, ...]:
     """An int, or a sequence of ints (also as varargs: ``flip(x, 0, 1)``), as a tuple."""
     if isinstance(dims, (int, np.integer)):
         return (int(dims),)
     return tuple(int(d) for d in dims)
-
-
-def _norm_dims(dims: Sequence[int], ndim: int, op: str) -> tuple[int, ...]:
-    out = tuple(_norm_dim(d, ndim, op) for d in dims)
-    for d in out:
-        if out.count(d) > 1:
-            raise RuntimeError(f"{op}: dim {d} appears multiple times in the list of dims {tuple(dims)}")
-    return out
 
 
 class Flip(Function):
@@ -409,7 +388,7 @@ class Diagonal(Function):
 def flip(input: Tensor, dims: Any, *more: int) -> Tensor:
     """A copy of ``input`` with the order of the elements along ``dims`` (an int or a
     sequence; varargs accepted like Tensor.flip) reversed."""
-    dims = _norm_dims(_dims_arg(dims) + tuple(int(d) for d in more), input.ndim, "flip")
+    dims = wrap_dims(_dims_arg(dims) + tuple(int(d) for d in more), input.ndim, "flip")
     return Flip.apply(input, dims=dims if input.ndim else ())  # a 0-d tensor: nothing to reverse
 
 
@@ -426,7 +405,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
     if input.ndim == 0:
         raise IndexError(f"roll: dimension specified as {dims[0]} but tensor has no dimensions")
-    return Roll.apply(input, shifts=shifts, dims=tuple(_norm_dim(d, input.ndim, "roll") for d in dims))
+    return Roll.apply(input, shifts=shifts, dims=tuple(wrap_dim(d, input.ndim, "roll") for d in dims))
 
 
 def repeat(input: Tensor, *sizes: Any) -> Tensor:
@@ -459,7 +438,7 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     counts from the end."""
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
-    d = _norm_dim(dim, input.ndim, "narrow")
+    d = wrap_dim(dim, input.ndim, "narrow")
     n, start, length = input.shape[d], int(start), int(length)
     if length < 0:
         raise RuntimeError(f"narrow(): length must be non-negative, got {length}")
@@ -476,7 +455,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
     smaller) or of the given sizes (a sequence summing to the dim's size)."""
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
-    d = _norm_dim(dim, tensor.ndim, "split")
+    d = wrap_dim(dim, tensor.ndim, "split")
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)
@@ -509,7 +488,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    d = _norm_dim(dim, input.ndim, "chunk")
+    d = wrap_dim(dim, input.ndim, "chunk")
     n = input.shape[d]
     if n == 0:
         return split(input, [0] * chunks, d)
@@ -520,7 +499,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The views ``input[..., i, ...]`` along ``dim`` (that dim removed), for every i."""
     if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
-    d = _norm_dim(dim, input.ndim, "unbind")
+    d = wrap_dim(dim, input.ndim, "unbind")
     return tuple(getitem(input, _slice_along(d, i)) for i in range(input.shape[d]))
 
 
@@ -533,8 +512,8 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
             f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
             f"number of dims as destination ({list(dst)} dims)"
         )
-    src_n = tuple(_norm_dim(s, input.ndim, "movedim") for s in src)
-    dst_n = tuple(_norm_dim(s, input.ndim, "movedim") for s in dst)
+    src_n = tuple(wrap_dim(s, input.ndim, "movedim") for s in src)
+    dst_n = tuple(wrap_dim(s, input.ndim, "movedim") for s in dst)
     for name, given, dims in (("source", src, src_n), ("destination", dst, dst_n)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
@@ -550,8 +529,8 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     """The view of the ``offset``-th diagonal of ``input`` over dims ``dim1`` and ``dim2``
     (offset > 0 above the main diagonal): those two dims removed, the diagonal appended as
     the last dim. In-place writes through it reach ``input``, also inside a graph."""
-    d1 = _norm_dim(dim1, input.ndim, "diagonal")
-    d2 = _norm_dim(dim2, input.ndim, "diagonal")
+    d1 = wrap_dim(dim1, input.ndim, "diagonal")
+    d2 = wrap_dim(dim2, input.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     offset = int(offset)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled, no_grad
+from .dims import wrap_dim
 from .math import clip, require_float, unbroadcast
 from .reduce import norm
 
@@ -71,10 +72,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"{op}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast") from None
-    ndim = max(len(shape), 1)
-    if not -ndim <= dim < ndim:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], got {dim})")
-    dim %= ndim
+    dim = wrap_dim(dim, len(shape), op)
     out_shape = shape[:dim] + shape[dim + 1 :]
     return CosineSimilarity.apply(x1, x2, dim=dim, eps=float(eps), shape=shape, out_shape=out_shape)
 
