@@ -405,6 +405,8 @@ def _t(a: Any, lib: str) -> Any:
 
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
+_POOLED2, _INDICES2 = (t.numpy() for t in TF.max_pool2d(torch.tensor(X4), 2, return_indices=True))
+_POOLED1, _INDICES1 = (t.numpy() for t in TF.max_pool1d(torch.tensor(X4[:, :, 0]), 2, return_indices=True))
 F_KEYWORD_CALLS = {
     "tanhshrink": dict(input=X4),
     "softshrink": dict(input=X4, lambd=0.3),
@@ -530,6 +532,12 @@ F_KEYWORD_CALLS = {
     "max_pool2d_with_indices": dict(input=X4, kernel_size=2, stride=1, padding=1, dilation=1, return_indices=False),
     "adaptive_max_pool1d_with_indices": dict(input=X4[:, :, 0], output_size=3),
     "adaptive_max_pool2d_with_indices": dict(input=X4, output_size=(2, 3)),
+    "max_unpool2d": dict(
+        input=_POOLED2, indices=_INDICES2, kernel_size=2, stride=2, padding=0, output_size=list(X4.shape[-2:])
+    ),
+    "max_unpool1d": dict(input=_POOLED1, indices=_INDICES1, kernel_size=2, stride=None, padding=0, output_size=None),
+    "lp_pool2d": dict(input=np.abs(X4) + 0.1, norm_type=2.0, kernel_size=2, stride=1, ceil_mode=False),
+    "lp_pool1d": dict(input=np.abs(X4[:, :, 0]) + 0.1, norm_type=3, kernel_size=2, stride=None, ceil_mode=True),
     "leaky_relu": dict(input=X4, negative_slope=0.2),
     "local_response_norm": dict(input=X4, size=3, alpha=1e-2, beta=0.7, k=2.0),
     "log_softmax": dict(input=X4, dim=1),

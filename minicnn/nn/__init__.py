@@ -77,6 +77,7 @@ from .pooling import (
     MaxPool2d,
 )
 from .shape_layers import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
+from .unpool import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -126,6 +127,8 @@ __all__ = [
     "InstanceNorm2d",
     "KLDivLoss",
     "L1Loss",
+    "LPPool1d",
+    "LPPool2d",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -135,6 +138,8 @@ __all__ = [
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
     "Mish",
     "Module",
     "ModuleDict",

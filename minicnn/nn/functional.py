@@ -80,6 +80,7 @@ from ..ops.loss import (
 from ..ops.one_hot import one_hot
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.similarity import cosine_similarity, normalize, pairwise_distance
+from ..ops.unpool import lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d
 from ..ops.upsample import interpolate
 
 
@@ -200,10 +201,14 @@ __all__ = [
     "local_response_norm",
     "log_softmax",
     "logsigmoid",
+    "lp_pool1d",
+    "lp_pool2d",
     "max_pool1d",
     "max_pool1d_with_indices",
     "max_pool2d",
     "max_pool2d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
     "mish",
     "mse_loss",
     "nll_loss",
