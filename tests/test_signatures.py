@@ -404,9 +404,10 @@ def _t(a: Any, lib: str) -> Any:
     return mc.tensor(a) if lib == "mc" else torch.tensor(a)
 
 
-# name -> keyword arguments written for torch (arrays are converted for each library)
 _POOLED2, _INDICES2 = (t.numpy() for t in TF.max_pool2d(torch.tensor(X4), 2, return_indices=True))
 _POOLED1, _INDICES1 = (t.numpy() for t in TF.max_pool1d(torch.tensor(X4[:, :, 0]), 2, return_indices=True))
+
+# name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
     "tanhshrink": dict(input=X4),
     "softshrink": dict(input=X4, lambd=0.3),
