@@ -277,3 +277,37 @@ def test_gradcheck_float64(name):
         np.random.default_rng(11).permutation(int(np.prod(shape))).reshape(shape) / 7.0 + 0.3, requires_grad=True
     )
     assert mc.gradcheck(fn, [x])
+
+
+ZERO_D_DIM_CALLS = {
+    "transpose(0, -1)": lambda m, x: m.transpose(x, 0, -1),
+    "flatten(0, -1)": lambda m, x: m.flatten(x, 0, -1),
+    "squeeze(-1)": lambda m, x: m.squeeze(x, -1),
+    "squeeze(1)": lambda m, x: m.squeeze(x, 1),
+    "unsqueeze(-1)": lambda m, x: m.unsqueeze(x, -1),
+    "unsqueeze(-2)": lambda m, x: m.unsqueeze(x, -2),
+    "stack(-1)": lambda m, x: m.stack([x, x], -1),
+    "stack(1)": lambda m, x: m.stack([x, x], 1),
+    "sum(-1)": lambda m, x: m.sum(x, -1),
+    "sum((0, -1))": lambda m, x: m.sum(x, (0, -1)),
+    "softmax(-1)": lambda m, x: m.softmax(x, -1),
+    "softmax(1)": lambda m, x: m.softmax(x, 1),
+    "prod(0)": lambda m, x: m.prod(x, 0),
+    "cumsum(-1)": lambda m, x: m.cumsum(x, -1),
+    "flip(0)": lambda m, x: m.flip(x, (0,)),
+    "movedim(0, -1)": lambda m, x: m.movedim(x, 0, -1),
+    "argmax(-1)": lambda m, x: m.argmax(x, -1),
+}
+
+
+@pytest.mark.parametrize("name", list(ZERO_D_DIM_CALLS))
+def test_dims_of_a_0d_tensor_as_torch(name):
+    """One dim rule (ops/dims.py): a 0-d tensor takes dims 0 and -1 as if it were 1-d."""
+    call = ZERO_D_DIM_CALLS[name]
+    try:
+        expected = tuple(call(torch, torch.tensor(2.0)).shape)
+    except (IndexError, RuntimeError):
+        with pytest.raises((IndexError, RuntimeError)):
+            call(mc, mc.tensor(2.0))
+        return
+    assert tuple(call(mc, mc.tensor(2.0)).shape) == expected

@@ -201,6 +201,8 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
     full permutation of three or more dims permutes, as in NumPy."""
     if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         d0, d1 = (wrap_dim(a, x.ndim, "transpose") for a in axes)
+        if x.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+            return _permuted(x, ())
         perm = list(range(x.ndim))
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return _permuted(x, tuple(perm))
