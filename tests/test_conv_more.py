@@ -327,8 +327,8 @@ def test_conv_transpose2d_module_output_size_and_errors():
 @st.composite
 def resize_cases(draw):
     h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    mode = draw(st.sampled_from(["nearest", "nearest-exact", "bilinear", "area"]))
-    align = draw(st.booleans()) if mode == "bilinear" else None
+    mode = draw(st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic", "area"]))
+    align = draw(st.booleans()) if mode in ("bilinear", "bicubic") else None
     how = draw(st.sampled_from(["size", "scale", "scale_pair", "recompute"]))
     if how == "size":
         kw = dict(size=(draw(st.integers(1, 12)), draw(st.integers(1, 12))))
@@ -400,11 +400,12 @@ def test_interpolate_3d_nearest_and_positional_call(mode):
     )
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("align", [False, True])
-def test_interpolate_bilinear_gradcheck(align):
+def test_interpolate_bilinear_and_bicubic_gradcheck(mode, align):
     x = mc.tensor(rand(np.random.default_rng(23), (2, 2, 4, 5)), requires_grad=True)
-    assert mc.gradcheck(lambda t: interpolate(t, size=(7, 3), mode="bilinear", align_corners=align), [x])
-    assert mc.gradcheck(lambda t: interpolate(t, scale_factor=1.5, mode="bilinear", align_corners=align), [x])
+    assert mc.gradcheck(lambda t: interpolate(t, size=(7, 3), mode=mode, align_corners=align), [x])
+    assert mc.gradcheck(lambda t: interpolate(t, scale_factor=1.5, mode=mode, align_corners=align), [x])
 
 
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
@@ -414,7 +415,7 @@ def test_interpolate_nearest_gradcheck(mode):
 
 
 @pytest.mark.parametrize("device", devices())
-@pytest.mark.parametrize("mode", ["nearest", "bilinear", "area"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic", "area"])
 def test_interpolate_devices(device, mode):
     x = rand(np.random.default_rng(25), (2, 3, 5, 6))
     compare_with_torch(
@@ -449,7 +450,7 @@ def test_interpolate_errors_match_torch(kw):
 
 def test_interpolate_unsupported_is_not_implemented():
     x = mc.tensor(rand(np.random.default_rng(27), (2, 3, 5, 4)))
-    for kw in (dict(mode="bicubic"), dict(mode="bilinear", antialias=True)):
+    for kw in (dict(mode="trilinear"), dict(mode="bilinear", antialias=True)):
         with pytest.raises(NotImplementedError):
             interpolate(x, size=3, **kw)
     same_error(

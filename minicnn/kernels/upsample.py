@@ -1,9 +1,11 @@
-"""Resizing images (``torch.nn.functional.interpolate``): nearest and bilinear, as gathers.
+"""Resizing images (``torch.nn.functional.interpolate``): nearest, bilinear and bicubic, as
+gathers.
 
-Shapes: x (N, C, H, W) -> y (N, C, OH, OW). Both modes are separable: every output row oh
-reads one (nearest) or two (bilinear) input rows chosen by a *source index* rule, and every
-column likewise, so the indices and weights are 1-d arrays computed once per axis (on the
-host, then moved to x's device) and the resize is fancy indexing over the whole batch.
+Shapes: x (N, C, H, W) -> y (N, C, OH, OW). Every mode is separable: every output row oh
+reads one (nearest), two (bilinear) or four (bicubic) input rows -- its *taps* -- chosen by a
+*source index* rule and weighted, and every column likewise, so the taps and weights are small
+arrays (out_size, T) computed once per axis (on the host, then moved to x's device) and the
+resize is fancy indexing over the whole batch.
 
 Source index of output position ``o`` along an axis of input size ``n`` and output size
 ``m``, with ``scale = 1/scale_factor`` when the caller passed a scale factor (torch's rule,
@@ -17,6 +19,10 @@ otherwise -- torch's ``UpSample.h``, including the float32 arithmetic of the nea
   An axis with m == n is copied as it is (torch's CPU kernel; scale factor or not).
   Then ``i0 = min(floor(src), n-1)``, ``i1 = i0 + 1`` (``i0`` at the last row), ``lam = src - i0``,
   and ``y = (1-lam)*x[i0] + lam*x[i1]``, first along H, then along W.
+* ``bicubic``: ``src = (o + 0.5)*scale - 0.5`` (not clamped) or ``o * (n-1)/(m-1)`` with
+  align_corners; taps ``floor(src) - 1 .. floor(src) + 2`` clamped into [0, n-1], weighted by
+  Keys' cubic convolution kernel with ``A = -0.75`` at the distances ``1 + t, t, 1 - t, 2 - t``
+  (``t = src - floor(src)``); an axis with m == n is copied, as in torch's CPU kernel.
 
 Backward is the transpose: every output gradient is added back onto the input positions it
 was read from, with the same weights -- a scatter-add (repeated indices accumulate), done as
@@ -27,7 +33,7 @@ torch's float64 kernels round some products differently, so for float64 input wi
 non-integer scale factor (or some 1-d sizes) an output pixel can read the neighbouring input
 pixel (about 1-8 % of such configurations, found by an audit); float32 input matches exactly.
 
-Cost: nearest reads and writes N*C*OH*OW elements; bilinear ~3*N*C*OH*(W + OW) flops
+Cost: nearest reads and writes N*C*OH*OW elements; a T-tap mode ~2T*N*C*OH*(W + OW) flops
 (the H pass makes an (N, C, OH, W) intermediate). Backward: the same number of scatter-adds.
 """
 
@@ -85,6 +91,46 @@ def linear_indices(
     return i0, i1, lam
 
 
+CUBIC_A = -0.75  # the cubic convolution parameter of torch (and OpenCV)
+
+
+def _cubic_weights(t: Any) -> Any:
+    """Keys' cubic convolution weights (..., 4) of the taps at distances 1+t, t, 1-t, 2-t."""
+    a = t.dtype.type(CUBIC_A)
+
+    def near(x: Any) -> Any:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Any) -> Any:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    one = t.dtype.type(1)
+    return np.stack([far(t + one), near(t), near(one - t), far(one - t + one)], axis=-1)
+
+
+def cubic_indices(
+    in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, dtype: Any
+) -> tuple[Any, Any]:
+    """(taps, weights), each (out_size, 4): ``y[o] = sum_k weights[o, k] * x[taps[o, k]]``."""
+    ct = compute_dtype(dtype)
+    o = np.arange(out_size).astype(ct)
+    if out_size == in_size:  # copied as it is (weights 0, 1, 0, 0)
+        src = o
+    elif align_corners:
+        src = (ct(in_size - 1) / ct(out_size - 1) if out_size > 1 else ct(0)) * o
+    else:
+        src = _scale(in_size, out_size, scale_factor, ct) * (o + ct(0.5)) - ct(0.5)
+    base = np.floor(src)
+    taps = np.clip(base.astype(np.int64)[:, None] + np.arange(-1, 3), 0, in_size - 1)
+    return taps, _cubic_weights((src - base).astype(ct)).astype(ct)
+
+
+def linear_taps(in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, dtype: Any) -> tuple:
+    """:func:`linear_indices` as (taps, weights), each (out_size, 2)."""
+    i0, i1, lam = linear_indices(in_size, out_size, scale_factor, align_corners, dtype)
+    return np.stack([i0, i1], axis=-1), np.stack([1 - lam, lam], axis=-1)
+
+
 def _scatter_last(g: Any, index: Any, size: int) -> Any:
     """out (..., size) with ``out[..., index[j]] += g[..., j]`` (repeated indices accumulate)."""
     xp = backend.get_array_module(g)
@@ -121,24 +167,24 @@ def upsample_nearest2d_backward(gy: Any, x_shape: tuple, hi: Any, wi: Any) -> An
     return _scatter_last(gy.reshape(n * c, gy.shape[2] * gy.shape[3]), flat, h * w).reshape(x_shape)
 
 
-def upsample_bilinear2d(x: Any, h_idx: tuple, w_idx: tuple) -> Any:
-    """y (N, C, OH, OW) from x (N, C, H, W) and the (i0, i1, lam) of each axis (:func:`linear_indices`)."""
+def upsample_taps2d(x: Any, h_taps: tuple, w_taps: tuple) -> Any:
+    """y (N, C, OH, OW) from x (N, C, H, W) and each axis' (taps, weights), (OH, T) and (OW, T):
+    the weighted taps along H first, then along W."""
     xp = backend.get_array_module(x)
-    h0, h1, lh = _on(xp, *h_idx)
-    w0, w1, lw = _on(xp, *w_idx)
-    lh, lw = lh.astype(x.dtype)[:, None], lw.astype(x.dtype)
-    t = x[:, :, h0, :] * (1 - lh) + x[:, :, h1, :] * lh  # (N, C, OH, W)
-    return t[..., w0] * (1 - lw) + t[..., w1] * lw
+    (hi, hw), (wi, ww) = _on(xp, *h_taps), _on(xp, *w_taps)
+    hw, ww = hw.astype(x.dtype), ww.astype(x.dtype)
+    t = sum(x[:, :, hi[:, k], :] * hw[:, k, None] for k in range(hi.shape[1]))  # (N, C, OH, W)
+    return sum(t[..., wi[:, k]] * ww[:, k] for k in range(wi.shape[1]))
 
 
-def upsample_bilinear2d_backward(gy: Any, x_shape: tuple, h_idx: tuple, w_idx: tuple) -> Any:
-    """gx (N, C, H, W): the W pass and then the H pass of :func:`upsample_bilinear2d`, transposed."""
+def upsample_taps2d_backward(gy: Any, x_shape: tuple, h_taps: tuple, w_taps: tuple) -> Any:
+    """gx (N, C, H, W): the W pass and then the H pass of :func:`upsample_taps2d`, transposed
+    (each a scatter-add of the T weighted copies of the gradient onto their taps)."""
     xp = backend.get_array_module(gy)
-    h0, h1, lh = _on(xp, *h_idx)
-    w0, w1, lw = _on(xp, *w_idx)
-    lh, lw = lh.astype(gy.dtype), lw.astype(gy.dtype)
+    (hi, hw), (wi, ww) = _on(xp, *h_taps), _on(xp, *w_taps)
+    hw, ww = hw.astype(gy.dtype), ww.astype(gy.dtype)
     n, c, h, w = x_shape
-    gt = _scatter_last(xp.concatenate([gy * (1 - lw), gy * lw], axis=-1), xp.concatenate([w0, w1]), w)
+    gt = _scatter_last(xp.concatenate([gy * ww[:, k] for k in range(wi.shape[1])], axis=-1), wi.T.reshape(-1), w)
     gt = gt.transpose(0, 1, 3, 2)  # (N, C, W, OH): the H axis last for the second scatter
-    gx = _scatter_last(xp.concatenate([gt * (1 - lh), gt * lh], axis=-1), xp.concatenate([h0, h1]), h)
+    gx = _scatter_last(xp.concatenate([gt * hw[:, k] for k in range(hi.shape[1])], axis=-1), hi.T.reshape(-1), h)
     return xp.ascontiguousarray(gx.transpose(0, 1, 3, 2))

@@ -1,10 +1,10 @@
 """Differentiable resizing: ``interpolate`` with modes nearest, nearest-exact, linear,
-bilinear and area.
+bilinear, bicubic and area.
 
 Argument handling follows ``torch.nn.functional.interpolate`` (its errors and their types
 included); the arithmetic is in :mod:`minicnn.kernels.upsample`, and "area" is the adaptive
-average pool to the output size, as in torch. Inputs: (N, C, H, W) for nearest, bilinear and
-area, (N, C, L) for nearest, linear and area (the 1-d ones resized as (N, C, 1, L)).
+average pool to the output size, as in torch. Inputs: (N, C, H, W) for nearest, bilinear,
+bicubic and area; (N, C, L) for nearest, linear and area (resized as (N, C, 1, L)).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from .conv_transpose import ShapeError
 from .pool import adaptive_avg_pool2d
 from .shape import reshape
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
-_NEEDS = {"linear": 3, "bilinear": 4}  # the input rank a mode takes; the others take 3 or 4
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
+_NEEDS = {"linear": 3, "bilinear": 4, "bicubic": 4}  # the input rank a mode takes; the others take 3 or 4
 _TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 
 
@@ -35,15 +35,16 @@ class UpsampleNearest2d(Function):
         return K.upsample_nearest2d_backward(gy, self.x_shape, self.hi, self.wi)
 
 
-class UpsampleBilinear2d(Function):
-    """x (N, C, H, W) -> bilinear samples (N, C, OH, OW); backward scatter-adds with the weights."""
+class UpsampleTaps2d(Function):
+    """x (N, C, H, W) -> weighted taps (N, C, OH, OW) (bilinear, bicubic); backward scatter-adds
+    with the weights."""
 
     def forward(self, x):
         self.x_shape = x.shape
-        return K.upsample_bilinear2d(x, self.h_idx, self.w_idx)
+        return K.upsample_taps2d(x, self.h_taps, self.w_taps)
 
     def backward(self, gy):
-        return K.upsample_bilinear2d_backward(gy, self.x_shape, self.h_idx, self.w_idx)
+        return K.upsample_taps2d_backward(gy, self.x_shape, self.h_taps, self.w_taps)
 
 
 def _per_axis(value: Any, dim: int, what: str, in_sizes: list[int]) -> list[Any]:
@@ -69,7 +70,7 @@ def interpolate(
     """``torch.nn.functional.interpolate`` for (N, C, H, W) and (N, C, L) input (which mode
     takes which: the module docstring). Exactly one of ``size`` (int or per-axis sizes) and
     ``scale_factor`` (float or per-axis floats; output size ``floor(in * scale_factor)``).
-    ``align_corners`` only with "linear" and "bilinear" (default False). With a scale factor
+    ``align_corners`` only with "linear", "bilinear" and "bicubic" (default False). With a scale factor
     the source indices use 1/scale_factor, as torch, unless ``recompute_scale_factor=True``
     (then in/out, as with ``size``)."""
     if not isinstance(input, Tensor):
@@ -125,10 +126,10 @@ def interpolate(
         x = reshape(x, (*x.shape[:2], 1, x.shape[2]))
         in_sizes, sizes, scales = [1, *in_sizes], [1, *sizes], [None, *scales]
     (h, w), (oh, ow), (sh, sw) = in_sizes, sizes, scales
-    if mode in ("linear", "bilinear"):
-        h_idx = K.linear_indices(h, oh, sh, align_corners, x.dtype)
-        w_idx = K.linear_indices(w, ow, sw, align_corners, x.dtype)
-        y = UpsampleBilinear2d.apply(x, h_idx=h_idx, w_idx=w_idx)
+    if mode in ("linear", "bilinear", "bicubic"):
+        taps = K.cubic_indices if mode == "bicubic" else K.linear_taps
+        h_taps, w_taps = taps(h, oh, sh, align_corners, x.dtype), taps(w, ow, sw, align_corners, x.dtype)
+        y = UpsampleTaps2d.apply(x, h_taps=h_taps, w_taps=w_taps)
     else:
         exact = mode == "nearest-exact"
         y = UpsampleNearest2d.apply(x, hi=K.nearest_indices(h, oh, sh, exact), wi=K.nearest_indices(w, ow, sw, exact))
