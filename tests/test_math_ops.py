@@ -663,6 +663,14 @@ EQUATIONS = [
     "...ij->ij",  # the broadcast dims summed away (torch's; NumPy refuses this one)
     "ij->...ij",
     " i j , j k -> i k ",
+    "ii->i",  # a diagonal
+    "ii",  # the trace
+    "bii->bi",
+    "iij,jk->ik",
+    "iji->j",
+    "ii,ij->j",
+    "...ii->...i",
+    "aab,bcc->ac",
 ]
 
 
@@ -675,8 +683,9 @@ def einsum_shapes(rng, equation, broadcast):
     out = []
     for term in lhs.split(","):
         shape = []
+        ones = {c for c in term if broadcast and rng.random() < 0.25}  # a label repeated in a term keeps one size
         for part in term.split("..."):
-            shape += [1 if broadcast and rng.random() < 0.25 else sizes[c] for c in part]
+            shape += [1 if c in ones else sizes[c] for c in part]
             shape += [None]
         shape.pop()
         if None in shape:  # the ellipsis: a suffix of the broadcast dims, some of size 1
@@ -708,8 +717,10 @@ def test_einsum_forms_gradcheck_and_refusals():
     np.testing.assert_allclose(L.einsum("ij,jk->ik", [mc.tensor(A), mc.tensor(B)]).numpy(), expected)  # a list
     np.testing.assert_allclose(L.einsum(mc.tensor(A), [0, 1], mc.tensor(B), [1, 2], [0, 2]).numpy(), expected)
     np.testing.assert_allclose(L.einsum(mc.tensor(A), [0, 1], mc.tensor(B), [1, 2]).numpy(), expected)
-    with pytest.raises(NotImplementedError, match="repeats a subscript"):
-        L.einsum("ii->i", mc.tensor(np.ones((3, 3))))
+    assert mc.gradcheck(lambda x: L.einsum("ii->i", x), [mc.tensor(rng.standard_normal((3, 3)), requires_grad=True)])
+    assert mc.gradcheck(
+        lambda x, y: L.einsum("bii,ij->bj", x, y), [mc.tensor(rng.standard_normal((2, 3, 3)), requires_grad=True), b]
+    )
     with pytest.raises(TypeError, match="einsum"):
         L.einsum("ij,jk->ik", mc.tensor(A.astype(np.float32)), mc.tensor(B))
     for eq, shapes in [
@@ -720,6 +731,7 @@ def test_einsum_forms_gradcheck_and_refusals():
         ("ij->k", [(2, 2)]),  # unknown output subscript
         ("i1->i", [(2, 2)]),  # not a letter
         ("ij->i", [(2, 2, 2)]),  # rank mismatch
+        ("ii->i", [(2, 3)]),  # a repeated subscript of two sizes
     ]:
         arrays = [np.ones(s) for s in shapes]
         _refused(

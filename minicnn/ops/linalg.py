@@ -22,6 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from .math import MatMul, _promote, unbroadcast
+from .shape import diagonal
 
 # -- matrix products ---------------------------------------------------------------------
 
@@ -176,8 +177,7 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]:
     """The equation with ``...`` replaced by fresh letters (right-aligned, as broadcasting
     aligns them) and the output made explicit: (one label string per operand, output labels).
-    Raises torch's errors for malformed equations, NotImplementedError for a label repeated
-    inside one operand (a diagonal)."""
+    Raises torch's errors for malformed equations."""
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
@@ -209,11 +209,6 @@ def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[st
         if "..." in term:
             k = len(shape) - len(term.replace("...", ""))
             term = term.replace("...", ell[ell_ndim - k :])
-        if len(set(term)) != len(term):
-            raise NotImplementedError(
-                f"einsum: operand term {term!r} of {equation!r} repeats a subscript (a diagonal); minicnn's einsum "
-                "supports each subscript at most once per operand"
-            )
         labels.append(term)
     if arrow:
         if rhs.count("...") > 1:
@@ -291,8 +286,8 @@ def einsum(*args: Any) -> Tensor:
     """torch.einsum: ``einsum(equation, *operands)`` (or the operands as one list, or the
     sublist form ``einsum(op1, [0, 1], op2, [1, 2], [0, 2])``). Labels are letters; ``...``
     stands for broadcast dimensions; without ``->`` the output is the labels seen once, in
-    alphabetical order, after the broadcast dims. Operands must share a dtype. Not supported:
-    a label repeated inside one operand (``'ii->i'``; NotImplementedError)."""
+    alphabetical order, after the broadcast dims. A label repeated inside one operand reads
+    that operand's diagonal (``'ii->i'``, ``'ii'`` is the trace). Operands must share a dtype."""
     if not args:
         raise TypeError("einsum(): must specify the equation string and at least one operand")
     if isinstance(args[0], Tensor):
@@ -311,8 +306,27 @@ def einsum(*args: Any) -> Tensor:
     _same_dtype("einsum", *operands)
     shapes = [t.shape for t in operands]
     labels, out = _parse_einsum(equation, shapes)
+    for k in range(len(operands)):
+        operands[k], labels[k] = _diagonals(operands[k], labels[k], k)
+    shapes = [t.shape for t in operands]
     sizes = _label_sizes(labels, shapes)
     return Einsum.apply(*operands, labels=labels, out=out, sizes=sizes)
+
+
+def _diagonals(x: Tensor, term: str, k: int) -> tuple[Tensor, str]:
+    """A subscript repeated inside one operand ("ii", "bii") reads its diagonal: the two dims
+    become one, taken by the differentiable ``diagonal`` (which moves it last), until every
+    subscript of the term is distinct."""
+    while len(set(term)) != len(term):
+        c = next(c for c in term if term.count(c) > 1)
+        i, j = term.index(c), term.index(c, term.index(c) + 1)
+        if x.shape[i] != x.shape[j]:
+            raise ValueError(
+                f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't match, "
+                f"{x.shape[i]} != {x.shape[j]}"
+            )
+        x, term = diagonal(x, 0, i, j), term[:i] + term[i + 1 : j] + term[j + 1 :] + c
+    return x, term
 
 
 def _sublist_equation(args: tuple[Any, ...]) -> tuple[str, list[Tensor]]:
