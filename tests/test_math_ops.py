@@ -463,12 +463,49 @@ def test_norm_options_and_refusals():
         compare_with_torch(lambda t, p=p: R.norm(t, p), lambda t, p=p: torch.norm(t, p), [zero])
     with pytest.raises(TypeError, match="norm"):
         R.norm(mc.tensor([1, 2]))
-    with pytest.raises(NotImplementedError, match="nuc"):
-        R.norm(mc.tensor(x[0]), "nuc")
+    for bad in (dict(dim=None), dict(dim=(0,))):  # a 3-d input needs its two dims; one dim is no matrix
+        with pytest.raises(ValueError, match="2-tuple"):
+            R.norm(mc.tensor(x), "nuc", **bad)
+    with pytest.raises(ValueError, match="at least 2 dims"):
+        R.norm(mc.tensor(x[0, 0]), "nuc")
     with pytest.raises(ValueError, match="fro"):
         R.norm(mc.tensor(x), "fro", (0, 1, 2))
     with pytest.raises(ValueError, match="order"):
         R.norm(mc.tensor(x), "foo")
+
+
+@SETTINGS
+@given(
+    batch=st.sampled_from([(), (2,), (2, 1)]),
+    m=st.integers(1, 4),
+    n=st.integers(1, 4),
+    order=st.booleans(),
+    keepdim=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=seeds,
+)
+def test_nuclear_norm_matches_torch(batch, m, n, order, keepdim, dtype, seed):
+    """Sum of singular values of the matrices over two dims (full rank: random matrices)."""
+    x = np.random.default_rng(seed).standard_normal((m, *batch, n))
+    dim = (0, -1) if order else (-1, 0)
+    if not batch and order and not keepdim:
+        dim = None  # the 2-d default
+    tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else {}
+    compare_with_torch(
+        lambda t: R.norm(t, "nuc", dim, keepdim), lambda t: torch.norm(t, "nuc", dim, keepdim), [x], dtype=dtype, **tol
+    )
+
+
+@pytest.mark.parametrize("device", devices())
+def test_nuclear_norm_on_device(device):
+    x = np.random.default_rng(9).standard_normal((3, 2, 4))
+    compare_with_torch(lambda t: R.norm(t, "nuc", (0, 2)), lambda t: torch.norm(t, "nuc", (0, 2)), [x], device=device)
+
+
+def test_nuclear_norm_gradcheck():
+    x = mc.tensor(np.random.default_rng(8).standard_normal((2, 3, 4)), requires_grad=True)
+    assert mc.gradcheck(lambda a: R.norm(a, "nuc", (1, 2)), [x])
+    assert mc.gradcheck(lambda a: R.norm(a, "nuc", (2, 0), keepdim=True), [x])
 
 
 @pytest.mark.parametrize("p", [2, 1, 3, math.inf])
