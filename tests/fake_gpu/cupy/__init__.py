@@ -306,6 +306,10 @@ class _Generator:
 
 
 random = types.SimpleNamespace(default_rng=_Generator)
+linalg = types.SimpleNamespace(  # the cupy.linalg functions minicnn calls (CuPy's are batched too)
+    svd=_as_device(np.linalg.svd, "linalg.svd"),
+    qr=_as_device(np.linalg.qr, "linalg.qr"),
+)
 lib = types.SimpleNamespace(
     stride_tricks=types.SimpleNamespace(
         as_strided=_as_device(np.lib.stride_tricks.as_strided),
