@@ -509,3 +509,25 @@ def test_forward_hooks_like_torch():
     with m.register_forward_hook(lambda mod, args, out: out * 2):
         assert m(mc.ones(1)).item() == 2
     assert m(mc.ones(1)).item() == 1
+
+
+def test_repr_layout_is_torchs_for_extra_repr_with_children():
+    """A one-line extra_repr is inline only without children; several lines, one per line."""
+
+    def make(nn_module, linear):
+        class Block(nn_module):
+            def __init__(self, extra, children):
+                super().__init__()
+                self.extra = extra
+                for i in range(children):
+                    setattr(self, f"l{i}", linear(2, 3))
+
+            def extra_repr(self):
+                return self.extra
+
+        return Block
+
+    ours, theirs = make(mc.nn.Module, mc.nn.Linear), make(torch.nn.Module, torch.nn.Linear)
+    for extra in ("", "k=1", "k=1\nj=2"):
+        for children in (0, 1, 2):
+            assert repr(ours(extra, children)) == repr(theirs(extra, children)), (extra, children)

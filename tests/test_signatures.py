@@ -538,6 +538,17 @@ F_KEYWORD_CALLS = {
     ),
     "max_unpool1d": dict(input=_POOLED1, indices=_INDICES1, kernel_size=2, stride=None, padding=0, output_size=None),
     "lp_pool2d": dict(input=np.abs(X4) + 0.1, norm_type=2.0, kernel_size=2, stride=1, ceil_mode=False),
+    "embedding": dict(
+        input=np.array([[0, 2], [1, 0]]),
+        weight=RNG.standard_normal((3, 4)),
+        padding_idx=1,
+        max_norm=None,
+        norm_type=2.0,
+    ),
+    "bilinear": dict(
+        input1=RNG.standard_normal((2, 3)), input2=RNG.standard_normal((2, 4)), weight=RNG.standard_normal((5, 3, 4))
+    ),
+    "rms_norm": dict(input=X4, normalized_shape=(6, 6), weight=None, eps=1e-5),
     "lp_pool1d": dict(input=np.abs(X4[:, :, 0]) + 0.1, norm_type=3, kernel_size=2, stride=None, ceil_mode=True),
     "leaky_relu": dict(input=X4, negative_slope=0.2),
     "local_response_norm": dict(input=X4, size=3, alpha=1e-2, beta=0.7, k=2.0),

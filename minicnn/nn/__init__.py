@@ -34,6 +34,7 @@ from .activation import (
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from .embedding import Bilinear, Embedding
 from .layernorm import GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .linear import Flatten, Identity, Linear
 from .loss import (
@@ -47,7 +48,7 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .module import Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from .padding import (
     CircularPad1d,
@@ -76,6 +77,7 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from .rmsnorm import RMSNorm
 from .shape_layers import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 from .unpool import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -92,6 +94,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Bilinear",
     "CELU",
     "ChannelShuffle",
     "CircularPad1d",
@@ -111,6 +114,7 @@ __all__ = [
     "Dropout2d",
     "Dropout3d",
     "ELU",
+    "Embedding",
     "FeatureAlphaDropout",
     "Flatten",
     "Fold",
@@ -148,8 +152,11 @@ __all__ = [
     "PReLU",
     "PairwiseDistance",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "PixelShuffle",
     "PixelUnshuffle",
+    "RMSNorm",
     "RReLU",
     "ReLU",
     "ReLU6",

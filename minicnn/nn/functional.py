@@ -58,6 +58,7 @@ from ..ops.activation import (
     threshold,
     threshold_,
 )
+from ..ops.bilinear import bilinear
 from ..ops.conv1d import (
     adaptive_avg_pool1d,
     adaptive_max_pool1d,
@@ -68,6 +69,7 @@ from ..ops.conv1d import (
 )
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
+from ..ops.embedding import embedding
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.loss import (
     binary_cross_entropy,
@@ -79,6 +81,7 @@ from ..ops.loss import (
 )
 from ..ops.one_hot import one_hot
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
+from ..ops.rmsnorm import rms_norm
 from ..ops.similarity import cosine_similarity, normalize, pairwise_distance
 from ..ops.unpool import lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d
 from ..ops.upsample import interpolate
@@ -161,6 +164,7 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
@@ -178,6 +182,7 @@ __all__ = [
     "dropout3d",
     "elu",
     "elu_",
+    "embedding",
     "feature_alpha_dropout",
     "flatten",
     "fold",
@@ -222,6 +227,7 @@ __all__ = [
     "relu",
     "relu6",
     "relu_",
+    "rms_norm",
     "rrelu",
     "rrelu_",
     "selu",

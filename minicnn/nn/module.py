@@ -473,14 +473,18 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            child = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {child}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        """torch's layout: a one-line extra_repr without children inline, else one line per
+        extra_repr line and per child, each child's repr indented."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        head = f"{type(self).__name__}("
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        if lines:
+            return head + "\n  " + "\n  ".join(lines) + "\n)"
+        return head + ")"
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
@@ -648,3 +652,224 @@ class ModuleDict(Module):
             if len(pair) != 2:
                 raise ValueError(f"ModuleDict update sequence element #{j} has length {len(pair)}; 2 is required")
             self[pair[0]] = pair[1]
+
+
+def _as_parameter(value: Any) -> Any:
+    """A Tensor (or a NumPy/CuPy array) that is not a Parameter yet becomes one sharing its
+    memory, as torch's ParameterList/ParameterDict do; anything else is kept as it is."""
+    if (isinstance(value, Tensor) or _is_array(value)) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _entry_repr(key: Any, value: Any) -> str:
+    """One line of a ParameterList/ParameterDict repr, torch's layout (dtype names as minicnn prints them)."""
+    if isinstance(value, Tensor):
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        size = "x".join(str(n) for n in value.shape)
+        device = "" if value.device == "cpu" else f" ({value.device})"
+        return f"  ({key}): {kind} containing: [{value.dtype} of size {size}{device}]"
+    return f"  ({key}): Object of type: {type(value).__name__}"
+
+
+class _ParameterContainer(Module):
+    """What ParameterList and ParameterDict share: torch's repr of a multi-line extra_repr
+    (one line per entry, then the submodules), and no ``forward``."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{type(self).__name__} should not be called.")
+
+
+class ParameterList(_ParameterContainer):
+    """A list of parameters, registered under ``"0"``, ``"1"``, ... (state-dict keys, names in
+    ``parameters()`` of a parent). A Tensor (or NumPy/CuPy array) put in becomes a Parameter
+    sharing its memory; other values (None, a Module, any object) are kept as they are, as
+    torch's. Supports indexing (int or slice), assignment to an existing position, ``append``,
+    ``extend``, ``+=``, ``len`` and iteration; no deletion or insertion (torch has none)."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self += values
+
+    def _key(self, idx: int) -> str:
+        return str(_abs_index(idx, len(self)))
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            out = type(self)()
+            for i in range(*idx.indices(len(self))):
+                out.append(self[i])
+            return out
+        return getattr(self, self._key(idx))
+
+    def __setitem__(self, idx: int, param: Any) -> None:
+        setattr(self, self._key(idx), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self[i] for i in range(len(self))])
+
+    def __iadd__(self, parameters: Iterable[Any]) -> ParameterList:
+        return self.extend(parameters)
+
+    def __dir__(self) -> list[str]:
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value: Any) -> ParameterList:
+        """Add ``value`` at the end (a Tensor becomes a Parameter)."""
+        self._size += 1
+        try:
+            self[self._size - 1] = value
+        except Exception:
+            self._size -= 1
+            raise
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Append each value of an iterable (not of a Tensor, which is not unpacked)."""
+        if not isinstance(values, Iterable) or isinstance(values, Tensor) or _is_array(values):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_repr(k, p) for k, p in enumerate(self))
+
+
+class ParameterDict(_ParameterContainer):
+    """An ordered dict of parameters, each registered under its (string) key. A Tensor (or
+    NumPy/CuPy array) put in becomes a Parameter sharing its memory; other values are kept as
+    they are, as torch's. Built from, and updated with, an OrderedDict or ParameterDict (their
+    order), another mapping (its keys sorted, as torch) or an iterable of (key, value) pairs.
+    A missing key raises KeyError (torch: AttributeError)."""
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        self._keys: dict[str, None] = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _check_key(key: Any) -> str:
+        if not isinstance(key, str):
+            raise TypeError(
+                "Index given to ParameterDict cannot be used as a key as it is not a string "
+                f"(type is '{type(key).__name__}')"
+            )
+        return key
+
+    def __getitem__(self, key: str) -> Any:
+        if self._check_key(key) not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        setattr(self, self._check_key(key), _as_parameter(value))
+        self._keys[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(self._keys)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._keys
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same values (the Parameters are shared, not copied)."""
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key: str, default: Any | None = None) -> Any:
+        """``self[key]``, after setting it to ``default`` if ``key`` is missing."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        for k in list(self._keys):
+            del self[k]
+
+    def pop(self, key: str) -> Any:
+        """Remove ``key`` and return its value."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove and return the last inserted (key, value) pair."""
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
+
+    def get(self, key: str, default: Any | None = None) -> Any:
+        return self[key] if key in self else default
+
+    def fromkeys(self, keys: Iterable[str], default: Any | None = None) -> ParameterDict:
+        """A new ParameterDict with each of ``keys`` set to ``default``."""
+        return ParameterDict((k, default) for k in keys)
+
+    def keys(self) -> Iterable[str]:
+        return self._keys.keys()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self) -> Iterable[Any]:
+        return (self[k] for k in self._keys)
+
+    def update(self, parameters: Any) -> None:
+        """Set the entries of ``parameters`` (see the class docstring for the order)."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            for key, value in parameters.items():
+                self[key] = value
+        elif isinstance(parameters, Mapping):
+            for key, value in sorted(parameters.items()):
+                self[key] = value
+        elif isinstance(parameters, Iterable) and not isinstance(parameters, (str, bytes, Tensor)):
+            for j, pair in enumerate(parameters):
+                if not isinstance(pair, Iterable):
+                    raise TypeError(
+                        f"ParameterDict update sequence element #{j} should be Iterable; is {type(pair).__name__}"
+                    )
+                pair = tuple(pair)
+                if len(pair) != 2:
+                    raise ValueError(
+                        f"ParameterDict update sequence element #{j} has length {len(pair)}; 2 is required"
+                    )
+                self[pair[0]] = pair[1]
+        else:
+            raise TypeError(
+                "ParameterDict.update should be called with an iterable of key/value pairs, "
+                f"but got {type(parameters).__name__}"
+            )
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_repr(k, p) for k, p in self.items())

@@ -1,0 +1,160 @@
+"""Embedding lookup: rows of a table picked by an integer index tensor (torch's F.embedding).
+
+Shapes: ``weight`` (V, D) (V = num_embeddings rows of D values), ``input`` any shape S of
+int64/int32 indices in [0, V) -> output S + (D,), ``out[s] = weight[input[s]]``.
+
+Backward: the gradient of the table is a scatter-add of the output gradient's rows into
+zeros (V, D) -- a row picked k times receives the sum of its k gradient rows. Rows at
+``padding_idx`` receive nothing; ``scale_grad_by_freq`` divides each gradient row by how
+often its index occurs in ``input``. The index itself gets no gradient.
+
+``max_norm`` (torch's ``embedding_renorm_``): before the lookup, every row that ``input``
+picks and whose ``norm_type``-norm exceeds ``max_norm`` is scaled in place, outside
+autograd, to norm ``max_norm`` (by ``max_norm / (norm + 1e-7)``), as torch does.
+
+Cost (N = number of indices): forward one gather of N*D values; backward one scatter-add of
+N*D values (``np.add.at`` / ``cupyx.scatter_add``) into a zero table of V*D; renorm O(N log N)
+for the unique rows plus their norms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor
+from .index import _INDEX_DTYPES, _add_at
+
+_RENORM_EPS = 1e-7  # torch's: scale = max_norm / (norm + 1e-7)
+
+
+class EmbeddingLookup(Function):
+    """Inputs: weight (V, D), index (S) -> (S, D). Settings: ``padding_idx`` (a row in
+    [0, V) that gets no gradient, or None) and ``scale_grad_by_freq``."""
+
+    def forward(self, weight, index):
+        idx = _flat_rows(index, weight.shape[0])
+        if self.requires_grad:
+            self.idx, self.shape = idx, weight.shape
+        return weight[idx].reshape(index.shape + weight.shape[1:])  # a copy (1-d fancy index), never a view
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        V, D = self.shape
+        idx = self.idx
+        rows = gy.reshape(idx.shape[0], D)
+        if self.padding_idx is not None:  # dropped, not multiplied by 0: an inf there stays out
+            rows = xp.where((idx != self.padding_idx)[:, None], rows, xp.zeros((), dtype=rows.dtype))
+        if self.scale_grad_by_freq:
+            counts = xp.bincount(idx, minlength=V)
+            rows = rows / counts[idx][:, None].astype(rows.dtype)
+        gw = xp.zeros(self.shape, dtype=gy.dtype)
+        _add_at(gw, (idx[:, None], xp.arange(D)[None, :]), rows)
+        return gw, None
+
+
+def _flat_rows(index: Any, V: int) -> Any:
+    """``index`` raveled as int64. On a GPU, whose bounds check is deferred (:func:`_check_index`),
+    also wrapped into [0, V), so that a bad index can never read or write outside the table."""
+    idx = index.reshape(-1).astype(np.int64, copy=False)
+    return idx % V if backend.is_cupy_array(idx) and V > 0 else idx
+
+
+def _row_norms(rows: Any, p: float) -> Any:
+    """The ``p``-norm of each row of (K, D), torch's ``Tensor.norm(p)``: inf is the largest
+    absolute value, -inf the smallest, 0 the number of nonzeros."""
+    xp = backend.get_array_module(rows)
+    a = xp.abs(rows)
+    if a.shape[1] == 0:
+        return xp.zeros(a.shape[0], dtype=a.dtype)
+    if p == float("inf"):
+        return a.max(axis=1)
+    if p == float("-inf"):
+        return a.min(axis=1)
+    if p == 0:
+        return (a != 0).sum(axis=1).astype(a.dtype)
+    if p == 1:
+        return a.sum(axis=1)
+    if p == 2:
+        return xp.sqrt((a * a).sum(axis=1))
+    return (a**p).sum(axis=1) ** (1.0 / p)
+
+
+def embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> Tensor:
+    """Scale, in place and outside autograd, each row of ``weight`` (V, D) that ``input``
+    picks and whose ``norm_type``-norm exceeds ``max_norm``, to norm ``max_norm`` (torch's
+    ``embedding_renorm_``). Indices must be in range (``embedding`` checks them first)."""
+    w = weight.array
+    xp = backend.get_array_module(w)
+    with backend.array_scope(w):
+        rows = xp.unique(_flat_rows(input.array, w.shape[0]))
+        picked = w[rows]
+        norms = _row_norms(picked, float(norm_type)).astype(np.float64)
+        scale = xp.where(norms > max_norm, max_norm / (norms + _RENORM_EPS), 1.0).astype(w.dtype)
+        w[rows] = picked * scale[:, None]
+    weight._version += 1
+    return weight
+
+
+def _check_index(input: Any, weight: Tensor, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        input = Tensor(input, device=weight.device)
+    if input.dtype not in _INDEX_DTYPES:
+        raise TypeError(f"{op}: expected an index tensor of dtype int64 or int32 as input, got {input.dtype}")
+    if input.device != weight.device:
+        raise RuntimeError(f"{op}: expected input and weight on one device, got {input.device} and {weight.device}")
+    V, index = weight.shape[0], input.array
+    if index.size == 0:
+        return input
+    bad = (index < 0) | (index >= V)
+    message = f"{op}: index out of range: the weight has {V} rows (num_embeddings), indices must be in [0, {V})"
+    if backend.is_cupy_array(index):
+        backend.raise_if(bad.any(), IndexError, message)
+    elif bad.any():
+        raise IndexError(f"{message}, got {int(index[bad].flat[0])}")
+    return input
+
+
+def normalize_padding_idx(padding_idx: int | None, num_embeddings: int, op: str) -> int | None:
+    """torch's padding_idx rule: in [-V, V), a negative one counted from the end; None stays None."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        # torch raises AssertionError("Padding_idx must be within num_embeddings")
+        raise ValueError(
+            f"{op}: padding_idx must be within num_embeddings: expected a value in "
+            f"[{-num_embeddings}, {num_embeddings}), got {padding_idx}"
+        )
+    return int(padding_idx) % num_embeddings if padding_idx < 0 else int(padding_idx)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """The rows of ``weight`` (V, D) at the integer indices ``input`` (any shape S, int64 or
+    int32, each in [0, V)) -> (S, D). ``padding_idx`` (in [-V, V)): that row gets no gradient.
+    ``max_norm``: the looked-up rows of ``weight`` whose ``norm_type``-norm exceeds it are
+    rescaled to it in place first. ``scale_grad_by_freq``: gradient rows divided by the
+    frequency of their index in ``input``. ``sparse=True`` is not supported."""
+    op = "embedding"
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: weight must be a Tensor, got {type(weight).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: expected a 2-d weight (num_embeddings, embedding_dim), got shape {weight.shape}")
+    if sparse:
+        raise NotImplementedError(
+            f"{op}: sparse=True (sparse gradients of the weight) is not supported by minicnn; use sparse=False"
+        )
+    padding_idx = normalize_padding_idx(padding_idx, weight.shape[0], op)
+    input = _check_index(input, weight, op)
+    if max_norm is not None:
+        embedding_renorm_(weight, input, float(max_norm), norm_type)
+    return EmbeddingLookup.apply(weight, input, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
