@@ -549,6 +549,27 @@ F_KEYWORD_CALLS = {
         input1=RNG.standard_normal((2, 3)), input2=RNG.standard_normal((2, 4)), weight=RNG.standard_normal((5, 3, 4))
     ),
     "rms_norm": dict(input=X4, normalized_shape=(6, 6), weight=None, eps=1e-5),
+    "margin_ranking_loss": dict(
+        input1=X4[0, 0, 0], input2=X4[0, 0, 1], target=np.sign(X4[0, 0, 2]), margin=0.1, reduction="sum"
+    ),
+    "hinge_embedding_loss": dict(input=X4[0, 0], target=np.sign(X4[0, 1]), margin=0.5, reduction="mean"),
+    "soft_margin_loss": dict(input=X4[0, 0], target=np.sign(X4[0, 1]), reduction="none"),
+    "multilabel_soft_margin_loss": dict(input=X4[0, 0], target=(X4[0, 1] > 0) * 1.0, weight=None, reduction="mean"),
+    "multi_margin_loss": dict(input=X4[0, 0], target=np.array([0, 2, 1, 5, 4, 3]), p=2, margin=0.5, weight=None),
+    "multilabel_margin_loss": dict(input=X4[0, 0], target=np.array([[1, 3, -1, 0, 0, 0]] * 6), reduction="sum"),
+    "triplet_margin_loss": dict(
+        anchor=X4[0, 0], positive=X4[0, 1], negative=X4[0, 2], margin=0.5, p=1.0, eps=1e-6, swap=True
+    ),
+    "triplet_margin_with_distance_loss": dict(
+        anchor=X4[0, 0], positive=X4[0, 1], negative=X4[0, 2], distance_function=None, margin=0.5, swap=True
+    ),
+    "cosine_embedding_loss": dict(
+        input1=X4[0, 0], input2=X4[0, 1], target=np.sign(X4[0, 2, :, 0]), margin=0.1, reduction="mean"
+    ),
+    "poisson_nll_loss": dict(
+        input=X4[0, 0], target=np.abs(X4[0, 1]), log_input=True, full=True, eps=1e-8, reduction="mean"
+    ),
+    "gaussian_nll_loss": dict(input=X4[0, 0], target=X4[0, 1], var=np.abs(X4[0, 2]) + 0.1, full=True, eps=1e-6),
     "lp_pool1d": dict(input=np.abs(X4[:, :, 0]) + 0.1, norm_type=3, kernel_size=2, stride=None, ceil_mode=True),
     "leaky_relu": dict(input=X4, negative_slope=0.2),
     "local_response_norm": dict(input=X4, size=3, alpha=1e-2, beta=0.7, k=2.0),
