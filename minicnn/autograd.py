@@ -978,8 +978,11 @@ class Tensor:
     def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
         return _ops.gather(self, dim, index, sparse_grad=sparse_grad)
 
-    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
-        return _ops.scatter(self, dim, index, src, value=value)
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
+        return _ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_reduce(self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True) -> Tensor:
+        return _ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
         return _ops.scatter_add(self, dim, index, src)
@@ -1331,6 +1334,7 @@ INPLACE = (
     "abs", "neg", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "reciprocal", "rsqrt",
     "square", "floor", "ceil", "round", "trunc", "frac", "sign", "log1p", "expm1", "log2", "log10",
     "clamp_min", "clamp_max", "fmod", "remainder", "lerp", "floor_divide", "cumsum", "scatter", "scatter_add",
+    "scatter_reduce",
     "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "exp2", "fix", "atan2", "arctan2",
     "hypot", "cumprod", "tril", "triu", "addmm",
 )  # fmt: skip

@@ -205,6 +205,89 @@ def test_scatter_add(data, dtype):
     check(mc_fn, lambda x, i, s: torch.scatter_add(x, dim, i, _cropped(s, i)), arrays, rtol=1e-13)
 
 
+def _reduce_values(rng, shape, reduce, dtype):
+    """Values that exercise each reduction's hard cases: ties for amax/amin (small integers),
+    zeros (single and repeated) for prod."""
+    if reduce in ("amax", "amin") or np.dtype(dtype).kind != "f":
+        return rng.integers(-2, 3, shape).astype(dtype)
+    v = rng.uniform(-2, 2, shape)
+    if reduce == "prod":
+        v[rng.random(shape) < 0.2] = 0.0
+    return v.astype(dtype)
+
+
+@SETTINGS
+@given(
+    data=st.data(),
+    reduce=st.sampled_from(["sum", "prod", "mean", "amax", "amin"]),
+    include_self=st.booleans(),
+    dtype=dtypes,
+)
+def test_scatter_reduce(data, reduce, include_self, dtype):
+    """Every reduction, with and without the input's own values, repeated places, ties and
+    zeros: forward and the gradients of input and src (torch's rules) against torch."""
+    shape = _shape(data)
+    dim = _dim(data, len(shape))
+    d = dim % len(shape)
+    rng = _rng(data)
+    ishape = _index_shape(data, shape, d, along=6)  # more entries than places: repeats reduce
+    index = rng.integers(0, max(shape[d], 1), ishape)
+    arrays = [_reduce_values(rng, shape, reduce, dtype), index, _reduce_values(rng, ishape, reduce, dtype)]
+    kw = dict(include_self=include_self)
+    check(
+        lambda x, i, s: ops.scatter_reduce(x, dim, i, s, reduce, **kw),
+        lambda x, i, s: torch.scatter_reduce(x, dim, i, s, reduce, **kw),
+        arrays,
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+@SETTINGS
+@given(data=st.data(), reduce=st.sampled_from(["add", "multiply"]), dtype=dtypes, number=st.booleans())
+def test_scatter_with_reduce(data, reduce, dtype, number):
+    """torch's older ``scatter(..., reduce=)``: the forward, and no derivative in either."""
+    shape = _shape(data)
+    dim = _dim(data, len(shape))
+    d = dim % len(shape)
+    rng = _rng(data)
+    ishape = _index_shape(data, shape, d, along=6)
+    index = rng.integers(0, max(shape[d], 1), ishape)
+    x, src = _values(rng, shape, dtype), _values(rng, ishape, dtype)
+    if number:
+        src = 1.5 if np.dtype(dtype).kind == "f" else 3
+        check(
+            lambda a, i: ops.scatter(a, dim, i, src, reduce=reduce),
+            lambda a, i: torch.scatter(a, dim, i, src, reduce=reduce),
+            [x, index],
+            [0, 0],
+        )
+    else:
+        check(
+            lambda a, i, s: ops.scatter(a, dim, i, s, reduce=reduce),
+            lambda a, i, s: torch.scatter(a, dim, i, s, reduce=reduce),
+            [x, index, src],
+            [0, 0, 0],
+        )
+
+
+def test_scatter_reduce_refusals_and_the_missing_derivative_of_scatter_with_reduce():
+    x, i = mc.tensor(np.zeros((2, 3)), requires_grad=True), mc.tensor([[0, 1]])
+    with pytest.raises(RuntimeError, match="reduce argument must be one of"):
+        ops.scatter_reduce(x, 1, i, mc.ones(1, 2, dtype=mc.float64), "max")
+    with pytest.raises(RuntimeError, match="reduce argument must be either add or multiply"):
+        ops.scatter(x, 1, i, 1.0, reduce="sum")
+    with pytest.raises(RuntimeError, match="dtype"):
+        ops.scatter_reduce(x, 1, i, mc.ones(1, 2), "sum")
+    with pytest.warns(UserWarning, match="reduce argument of torch.scatter with Tensor src is deprecated"):
+        y = ops.scatter(x * 1, 1, i, mc.ones(1, 2, dtype=mc.float64), reduce="add")
+    with pytest.raises(RuntimeError, match="derivative"):
+        y.sum().backward()
+    t = torch.zeros(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="derivative"):
+        torch.scatter(t * 1, 1, torch.tensor([[0, 1]]), 1.0, reduce="add").sum().backward()
+
+
 @SETTINGS
 @given(data=st.data(), dtype=dtypes, index_dtype=st.sampled_from([np.int64, np.int32]))
 def test_index_select(data, dtype, index_dtype):
@@ -579,6 +662,11 @@ GRADCHECK = {
     "scatter": (lambda x, s: ops.scatter(x, 1, np.array([[2, 0], [1, 2]]), s), [(2, 3), (2, 3)]),
     "scatter_value": (lambda x: ops.scatter(x, 0, _I, 1.5), [(3, 3)]),
     "scatter_add": (lambda x, s: ops.scatter_add(x, 0, _I, s), [(3, 3), (2, 4)]),
+    "scatter_reduce_sum": (lambda x, s: ops.scatter_reduce(x, 0, _I, s, "sum", include_self=False), [(3, 3), (2, 4)]),
+    "scatter_reduce_prod": (lambda x, s: ops.scatter_reduce(x, 0, _I, s, "prod"), [(3, 3), (2, 4)]),
+    "scatter_reduce_mean": (lambda x, s: ops.scatter_reduce(x, 1, _I, s, "mean"), [(2, 3), (2, 3)]),
+    "scatter_reduce_amax": (lambda x, s: ops.scatter_reduce(x, 1, _I, s, "amax"), [(2, 3), (2, 3)]),
+    "scatter_reduce_amin": (lambda x, s: ops.scatter_reduce(x, 0, _I, s, "amin", include_self=False), [(3, 3), (2, 3)]),
     "index_select": (lambda x: ops.index_select(x, 1, np.array([2, 0, 2, 1])), [(2, 3)]),
     "take_along_dim": (lambda x: ops.take_along_dim(x, np.array([[[-1], [0]]]), 2), [(3, 1, 4)]),
     "take_along_dim_flat": (lambda x: ops.take_along_dim(x, np.array([5, 0, 5])), [(2, 3)]),
@@ -616,6 +704,12 @@ REPRESENTATIVE = {
     "gather": (lambda o, x, i: o.gather(x, 1, i), "gather"),
     "scatter": (lambda o, x, i: o.scatter(x, 1, i[:, :1], x[:, 2:3] * 3), "scatter"),
     "scatter_add": (lambda o, x, i: o.scatter_add(x, 1, i, x * 2), "scatter_add"),
+    "scatter_reduce": (
+        lambda o, x, i: [
+            o.scatter_reduce(x, 1, i, x * 2, r, include_self=r != "mean") for r in ("prod", "mean", "amax")
+        ],
+        "scatter_reduce",
+    ),
     "index_select": (lambda o, x, i: o.index_select(x, 0, i[0] % 3), "index_select"),
     "take_along_dim": (lambda o, x, i: o.take_along_dim(x, i - 4, 1), "take_along_dim"),
     "topk": (lambda o, x, i: o.topk(x, 2, 1), "topk"),

@@ -437,6 +437,7 @@ INPLACE_CALLS = {
     "addmm": ("m1", "m2"),
     "scatter": (0, "index", "src"),
     "scatter_add": (0, "index", "src"),
+    "scatter_reduce": (0, "index", "src", "amax"),
 }
 
 

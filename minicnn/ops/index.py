@@ -7,6 +7,7 @@ and ``index`` of shape S (same number of dims):
 * ``gather``:       ``out[p] = x[p with p[dim] := index[p]]``, out shape S;
 * ``scatter``:      ``out = x.clone(); out[p with p[dim] := index[p]] = src[p]``;
 * ``scatter_add``:  the same with ``+=`` (repeated positions accumulate);
+* ``scatter_reduce``: the same with sum, prod, mean, amax or amin (``include_self`` or not);
 * ``index_select``: ``gather`` with a 1-d index broadcast over the other dims;
 * ``take_along_dim``: ``gather`` after broadcasting x and index against each other;
 * ``sort`` / ``argsort`` / ``topk``: a stable argsort along dim, then ``gather``.
@@ -25,6 +26,7 @@ bounds (on a GPU that last check is deferred: :func:`minicnn.backend.raise_if`).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -50,16 +52,23 @@ def _grid(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
     )
 
 
-def _add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
-    """``target[grid] += values`` with repeated positions accumulated, in place. ``target``
-    is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path)."""
+def _flat_positions(target: Any, grid: tuple[Any, ...], values: Any) -> Any:
+    """The flat (C-order) position in ``target`` of each element of ``values`` (grid's open
+    coordinates broadcast to values' shape), raveled."""
     xp = backend.get_array_module(target)
     flat, stride = None, 1
     for d in reversed(range(target.ndim)):
         term = grid[d] * stride
         flat = term if flat is None else flat + term
         stride *= target.shape[d]
-    flat = xp.broadcast_to(flat, values.shape).reshape(-1)
+    return xp.broadcast_to(flat, values.shape).reshape(-1)
+
+
+def _add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
+    """``target[grid] += values`` with repeated positions accumulated, in place. ``target``
+    is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path)."""
+    xp = backend.get_array_module(target)
+    flat = _flat_positions(target, grid, values)
     if xp is np:
         np.add.at(target.reshape(-1), flat, values.reshape(-1))
     elif target.dtype in _CUPY_ADD_AT_DTYPES:
@@ -73,6 +82,32 @@ def _add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
         cupyx.scatter_add(acc, flat, values.reshape(-1).astype(np.int64))
         target.reshape(-1)[...] = acc.astype(target.dtype)
 
+
+def _reduce_at(target: Any, grid: tuple[Any, ...], values: Any, reduce: str) -> None:
+    """``target[grid] = reduce(target[grid], values)`` with repeated positions reduced in turn,
+    in place: "sum" (and "mean"'s sum), "prod", "amax", "amin". NumPy's ``ufunc.at``; on CuPy
+    ``cupyx.scatter_add/max/min``, and the host's for "prod" (CuPy has no multiply.at) and
+    for max/min of other dtypes than int32, float32 and float64."""
+    if reduce in ("sum", "mean"):
+        _add_at(target, grid, values)
+        return
+    xp = backend.get_array_module(target)
+    flat, vals = _flat_positions(target, grid, values), values.reshape(-1)
+    ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+    if xp is np:
+        ufunc.at(target.reshape(-1), flat, vals)
+    elif reduce == "prod" or target.dtype not in _CUPY_MAX_AT_DTYPES:  # a host round trip: correct, not fast
+        host = xp.asnumpy(target).reshape(-1)
+        ufunc.at(host, xp.asnumpy(flat), xp.asnumpy(vals))
+        target.reshape(-1)[...] = xp.asarray(host)
+    else:
+        import cupyx  # noqa: PLC0415
+
+        (cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min)(target.reshape(-1), flat, vals)
+
+
+# the dtypes cupyx.scatter_max/min are sure to support (CuPy's own tests: int32, float32, float64)
+_CUPY_MAX_AT_DTYPES = tuple(np.dtype(t) for t in (np.int32, np.float32, np.float64))
 
 # the dtypes cupyx.scatter_add (cupy.add.at) supports
 _CUPY_ADD_AT_DTYPES = tuple(
@@ -177,6 +212,112 @@ class ScatterAdd(Function):
         return gy if self.needs_input_grad[0] else None, None, gsrc
 
 
+REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _identity(reduce: str, dtype: Any) -> Any:
+    """The value a reduction starts from when ``include_self=False``."""
+    if reduce in ("sum", "mean"):
+        return dtype.type(0)
+    if reduce == "prod":
+        return dtype.type(1)
+    if dtype.kind == "f":
+        return dtype.type(-np.inf if reduce == "amax" else np.inf)
+    info = np.iinfo(dtype)
+    return dtype.type(info.min if reduce == "amax" else info.max)
+
+
+def _scatter_reduce_forward(x: Any, grid: tuple[Any, ...], s: Any, reduce: str, include_self: bool) -> tuple:
+    """(out, count): ``x`` with ``s`` reduced into the ``grid`` places; count (x's shape) is how
+    many values each place averaged ("mean" only, at least 1)."""
+    xp = backend.get_array_module(x)
+    y = x.copy()  # C-contiguous, as the scatters need
+    if not include_self:
+        y[grid] = _identity(reduce, x.dtype)
+    _reduce_at(y, grid, s, reduce)
+    count = None
+    if reduce == "mean":
+        count = (xp.ones if include_self else xp.zeros)(x.shape, dtype=x.dtype)
+        _add_at(count, grid, xp.ones(s.shape, dtype=x.dtype))
+        count[count == 0] = 1
+        y = y // count if x.dtype.kind in "iu" else y / count  # torch floors integer means
+    return y, count
+
+
+class ScatterReduce(Function):
+    """``out = x.copy()`` with ``src[:index.shape]`` reduced into the places ``grid(index)``
+    ("sum", "prod", "mean", "amax", "amin"; with ``include_self=False`` x's values at those
+    places are left out). Backward, torch's rules per reduction (g = output gradient):
+
+    * sum:  gx = g,        gsrc = g[grid];
+    * mean: gx = g / N,    gsrc = (g / N)[grid]   (N: how many values each place averaged);
+    * prod: gx = g * (product of the others), gsrc likewise; a product with zeros is redone
+      with the zeros masked, so that a single zero still gets the product of the rest;
+    * amax/amin: g shared evenly among the values (x's and src's) equal to the result.
+
+    With ``include_self=False`` x's gradient is 0 at the scattered places."""
+
+    def forward(self, x, index, src):
+        _check_bounds(index, x.shape[self.dim], self.dim, "scatter_reduce()")
+        grid = _grid(backend.get_array_module(x), index, self.dim)
+        part = tuple(slice(0, n) for n in index.shape)
+        s = src[part]
+        y, count = _scatter_reduce_forward(x, grid, s, self.reduce, self.include_self)
+        if self.requires_grad:
+            self.saved = x, s, y, count, grid, part, src.shape
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, s, y, count, grid, part, src_shape = self.saved
+        reduce, include_self = self.reduce, self.include_self
+        if reduce == "sum":
+            gx, gs = gy.copy(), gy[grid]
+        elif reduce == "mean":
+            gx = gy / count
+            gs = gx[grid]
+        elif reduce == "prod":
+            masked_x = xp.where(x == 0, x.dtype.type(1), x)
+            gx = gy * _scatter_reduce_forward(masked_x, grid, s, reduce, include_self)[0] / masked_x
+            zero = s == 0
+            zeros_at = xp.zeros(x.shape, dtype=x.dtype)
+            _add_at(zeros_at, grid, zero.astype(x.dtype))
+            single = zero & (zeros_at[grid] == 1)
+            others = _scatter_reduce_forward(x, grid, xp.where(single, s.dtype.type(1), s), reduce, include_self)[0]
+            gs = xp.where(single, (gy * others)[grid], (gy * y)[grid] / xp.where(zero, s.dtype.type(1), s))
+        else:  # amax, amin
+            x_is = (x == y).astype(gy.dtype)
+            s_is = (s == y[grid]).astype(gy.dtype)
+            shared = x_is.copy()
+            _add_at(shared, grid, s_is)
+            g = gy / shared
+            gx, gs = x_is * g, s_is * g[grid]
+        if not include_self:
+            gx = gx.copy()
+            gx[grid] = 0
+        gsrc = xp.zeros(src_shape, dtype=gy.dtype)
+        gsrc[part] = gs
+        return gx, None, gsrc
+
+
+class ScatterWithReduce(Function):
+    """torch's ``scatter(..., reduce="add" | "multiply")``: the forward of :class:`ScatterReduce`
+    with the input included, src a tensor or the number ``value``; like torch, no derivative."""
+
+    def forward(self, x, index, src=None):
+        xp = backend.get_array_module(x)
+        _check_bounds(index, x.shape[self.dim], self.dim, "scatter()")
+        grid = _grid(xp, index, self.dim)
+        part = xp.full(index.shape, self.value, dtype=x.dtype) if src is None else src[tuple(map(slice, index.shape))]
+        return _scatter_reduce_forward(x, grid, part, self.reduce, True)[0]
+
+    def backward(self, gy):
+        raise RuntimeError(
+            "scatter(): the derivative of scatter with reduce='add'/'multiply' is not implemented (as in torch); "
+            "use scatter_reduce, which has one"
+        )
+
+
 # -- argument checks -----------------------------------------------------------------------
 def _as_index(index: Any, like: Tensor, op: str, dtypes: tuple[np.dtype, ...] = _INDEX_DTYPES) -> Tensor:
     if not isinstance(index, Tensor):
@@ -237,17 +378,41 @@ def _gather_sorted(input: Tensor, dim: int, indices: Tensor) -> Tensor:
     return Gather.apply(input, indices, dim=d, op="gather()", allow_negative=False, trusted=True)
 
 
-def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+def scatter(
+    input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None
+) -> Tensor:
     """A copy of ``input`` with ``out[... index[p] ...] = src[p]`` along ``dim`` for every
     position p of index (torch's out-of-place ``scatter``); ``src`` may be a tensor of
     input's dtype (no smaller than index) or a number (also accepted as ``value=``). Where
-    index repeats a place, which write wins is unspecified (as in torch)."""
+    index repeats a place, which write wins is unspecified (as in torch). ``reduce="add"``
+    or ``"multiply"`` accumulates instead (torch's, without a derivative: see scatter_reduce)."""
     if src is None and value is None:
         raise TypeError("scatter(): expected a tensor src or a number value")
     src = value if src is None else src
     index = _as_index(index, input, "scatter()")
     d = wrap_dim(dim, input.ndim, "scatter")
     x, idx = _at_least_1d(input), _at_least_1d(index)
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r}")
+        settings = dict(dim=d, reduce="sum" if reduce == "add" else "prod", value=None)
+        if isinstance(src, Tensor):
+            warnings.warn(
+                "The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a future "
+                "PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                UserWarning,
+                stacklevel=2,
+            )
+            if src.dtype != input.dtype:
+                raise RuntimeError(
+                    f"scatter(): expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
+                )
+            _check_fits(input, index, d, "scatter()", src)
+            out = ScatterWithReduce.apply(x, idx, _at_least_1d(src), **settings)
+        else:
+            _check_fits(input, index, d, "scatter()")
+            out = ScatterWithReduce.apply(x, idx, **{**settings, "value": input.dtype.type(src)})
+        return reshape(out, ()) if input.ndim == 0 else out
     if isinstance(src, Tensor):
         if src.dtype != input.dtype:
             raise RuntimeError(
@@ -276,6 +441,30 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     d = wrap_dim(dim, input.ndim, "scatter_add")
     _check_fits(input, index, d, "scatter_add()", src)
     out = ScatterAdd.apply(_at_least_1d(input), _at_least_1d(index), _at_least_1d(src), dim=d)
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def scatter_reduce(
+    input: Tensor, dim: int, index: Any, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """A copy of ``input`` with every ``src[p]`` reduced into ``out[... index[p] ...]`` along
+    ``dim``: ``reduce`` is "sum", "prod", "mean", "amax" or "amin"; with ``include_self=False``
+    the values of input at the scattered places take no part. Differentiable in input and src
+    (torch's gradients, see :class:`ScatterReduce`). Integer means are floored, as torch's."""
+    if reduce not in REDUCTIONS:
+        raise RuntimeError(f"scatter_reduce(): reduce argument must be one of {REDUCTIONS}, got {reduce!r}")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_reduce(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src.dtype != input.dtype:
+        raise RuntimeError(
+            f"scatter_reduce(): expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
+        )
+    index = _as_index(index, input, "scatter_reduce()")
+    d = wrap_dim(dim, input.ndim, "scatter_reduce")
+    _check_fits(input, index, d, "scatter_reduce()", src)
+    out = ScatterReduce.apply(
+        _at_least_1d(input), _at_least_1d(index), _at_least_1d(src), dim=d, reduce=reduce, include_self=include_self
+    )
     return reshape(out, ()) if input.ndim == 0 else out
 
 
