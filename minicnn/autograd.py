@@ -1616,7 +1616,8 @@ def run_backward(
                 g = _run_hooks(t, g)
             if capture and id(t) in wanted:
                 captured[id(t)] = g
-            _backward_step(t, g, grads, leaf_bases, retain_graph, store)
+            with np.errstate(all="ignore"):  # inf/nan gradients arise quietly, as in torch
+                _backward_step(t, g, grads, leaf_bases, retain_graph, store)
     return captured
 
 

@@ -356,3 +356,16 @@ def test_relu_output_written_in_place_keeps_a_correct_gradient() -> None:
         y += 10.0
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0])
+
+
+def test_backward_gives_inf_and_nan_gradients_quietly_as_torch():
+    """sqrt'(0) = inf and 0 * inf = nan arise in the backward without NumPy's RuntimeWarnings."""
+    import warnings
+
+    for fn in (mc.sqrt, lambda t: mc.sqrt(t) * 0.0):
+        x, tx = mc.tensor([0.0, 4.0], requires_grad=True), torch.tensor([0.0, 4.0], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fn(x).sum().backward()
+        (torch.sqrt(tx) * (0.0 if fn is not mc.sqrt else 1.0)).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
