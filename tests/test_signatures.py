@@ -570,6 +570,25 @@ F_KEYWORD_CALLS = {
         input=X4[0, 0], target=np.abs(X4[0, 1]), log_input=True, full=True, eps=1e-8, reduction="mean"
     ),
     "gaussian_nll_loss": dict(input=X4[0, 0], target=X4[0, 1], var=np.abs(X4[0, 2]) + 0.1, full=True, eps=1e-6),
+    "conv3d": dict(
+        input=X4[:, :, None], weight=RNG.standard_normal((4, 3, 1, 2, 2)), bias=None, stride=1, padding=1, groups=1
+    ),
+    "conv_transpose3d": dict(
+        input=X4[:, :, None],
+        weight=RNG.standard_normal((3, 2, 1, 2, 2)),
+        bias=None,
+        stride=2,
+        padding=0,
+        output_padding=1,
+        groups=1,
+        dilation=1,
+    ),
+    "max_pool3d": dict(input=X4[:, None], kernel_size=2, stride=1, padding=1, dilation=1, ceil_mode=True),
+    "max_pool3d_with_indices": dict(input=X4[:, None], kernel_size=2, stride=2, padding=0, return_indices=False),
+    "avg_pool3d": dict(input=X4[:, None], kernel_size=2, stride=1, padding=1, count_include_pad=False),
+    "adaptive_avg_pool3d": dict(input=X4[:, None], output_size=(2, 3, 2)),
+    "adaptive_max_pool3d": dict(input=X4[:, None], output_size=2, return_indices=False),
+    "adaptive_max_pool3d_with_indices": dict(input=X4[:, None], output_size=(1, 2, 3)),
     "lp_pool1d": dict(input=np.abs(X4[:, :, 0]) + 0.1, norm_type=3, kernel_size=2, stride=None, ceil_mode=True),
     "leaky_relu": dict(input=X4, negative_slope=0.2),
     "local_response_norm": dict(input=X4, size=3, alpha=1e-2, beta=0.7, k=2.0),
