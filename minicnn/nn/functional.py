@@ -80,6 +80,7 @@ from ..ops.conv3d import (
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from ..ops.embedding import embedding
+from ..ops.grid_sample import affine_grid, grid_sample
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.loss import (
     binary_cross_entropy,
@@ -186,6 +187,7 @@ __all__ = [
     "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d",
     "adaptive_max_pool3d_with_indices",
+    "affine_grid",
     "alpha_dropout",
     "avg_pool1d",
     "avg_pool2d",
@@ -219,6 +221,7 @@ __all__ = [
     "gaussian_nll_loss",
     "gelu",
     "glu",
+    "grid_sample",
     "group_norm",
     "hardshrink",
     "hardsigmoid",

@@ -25,7 +25,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from .index import _INDEX_DTYPES, _add_at
+from ..kernels.scatter import add_at
+from .index import _INDEX_DTYPES
 
 _RENORM_EPS = 1e-7  # torch's: scale = max_norm / (norm + 1e-7)
 
@@ -51,7 +52,7 @@ class EmbeddingLookup(Function):
             counts = xp.bincount(idx, minlength=V)
             rows = rows / counts[idx][:, None].astype(rows.dtype)
         gw = xp.zeros(self.shape, dtype=gy.dtype)
-        _add_at(gw, (idx[:, None], xp.arange(D)[None, :]), rows)
+        add_at(gw, (idx[:, None], xp.arange(D)[None, :]), rows)
         return gw, None
 
 

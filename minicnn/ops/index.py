@@ -16,7 +16,7 @@ The element coordinates of every position are an "open grid" (one ``arange`` per
 shaped to broadcast, with ``index`` in place of dim's), so a gather is one fancy-indexing
 read and the backward of a gather is one scatter-add. Scatter-adds go through a flat
 (C-order) position per element and ``np.add.at`` on the raveled target (``cupyx.scatter_add``
-on CuPy): O(|index|) work, no Python loop over elements. Sorting costs O(n log n) per slice
+on CuPy; ``kernels/scatter.py``): O(|index|) work, no Python loop over elements. Sorting costs O(n log n) per slice
 (topk sorts fully: simple, stable, and deterministic).
 
 Errors follow torch's types: IndexError for a dim out of range, RuntimeError for an index of
@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..kernels.scatter import add_at, reduce_at
 from .dims import wrap_dim
 from .math import clone
 from .shape import expand, reshape
@@ -50,69 +51,6 @@ def _grid(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
         index if d == dim else xp.arange(n).reshape([n if k == d else 1 for k in range(nd)])
         for d, n in enumerate(index.shape)
     )
-
-
-def _flat_positions(target: Any, grid: tuple[Any, ...], values: Any) -> Any:
-    """The flat (C-order) position in ``target`` of each element of ``values`` (grid's open
-    coordinates broadcast to values' shape), raveled."""
-    xp = backend.get_array_module(target)
-    flat, stride = None, 1
-    for d in reversed(range(target.ndim)):
-        term = grid[d] * stride
-        flat = term if flat is None else flat + term
-        stride *= target.shape[d]
-    return xp.broadcast_to(flat, values.shape).reshape(-1)
-
-
-def _add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
-    """``target[grid] += values`` with repeated positions accumulated, in place. ``target``
-    is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path)."""
-    xp = backend.get_array_module(target)
-    flat = _flat_positions(target, grid, values)
-    if xp is np:
-        np.add.at(target.reshape(-1), flat, values.reshape(-1))
-    elif target.dtype in _CUPY_ADD_AT_DTYPES:
-        import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
-
-        cupyx.scatter_add(target.reshape(-1), flat, values.reshape(-1))
-    else:  # CuPy's add.at takes no small ints or bools: add up in int64, cast back as np.add.at would
-        import cupyx  # noqa: PLC0415
-
-        acc = target.reshape(-1).astype(np.int64)
-        cupyx.scatter_add(acc, flat, values.reshape(-1).astype(np.int64))
-        target.reshape(-1)[...] = acc.astype(target.dtype)
-
-
-def _reduce_at(target: Any, grid: tuple[Any, ...], values: Any, reduce: str) -> None:
-    """``target[grid] = reduce(target[grid], values)`` with repeated positions reduced in turn,
-    in place: "sum" (and "mean"'s sum), "prod", "amax", "amin". NumPy's ``ufunc.at``; on CuPy
-    ``cupyx.scatter_add/max/min``, and the host's for "prod" (CuPy has no multiply.at) and
-    for max/min of other dtypes than int32, float32 and float64."""
-    if reduce in ("sum", "mean"):
-        _add_at(target, grid, values)
-        return
-    xp = backend.get_array_module(target)
-    flat, vals = _flat_positions(target, grid, values), values.reshape(-1)
-    ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
-    if xp is np:
-        ufunc.at(target.reshape(-1), flat, vals)
-    elif reduce == "prod" or target.dtype not in _CUPY_MAX_AT_DTYPES:  # a host round trip: correct, not fast
-        host = xp.asnumpy(target).reshape(-1)
-        ufunc.at(host, xp.asnumpy(flat), xp.asnumpy(vals))
-        target.reshape(-1)[...] = xp.asarray(host)
-    else:
-        import cupyx  # noqa: PLC0415
-
-        (cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min)(target.reshape(-1), flat, vals)
-
-
-# the dtypes cupyx.scatter_max/min are sure to support (CuPy's own tests: int32, float32, float64)
-_CUPY_MAX_AT_DTYPES = tuple(np.dtype(t) for t in (np.int32, np.float32, np.float64))
-
-# the dtypes cupyx.scatter_add (cupy.add.at) supports
-_CUPY_ADD_AT_DTYPES = tuple(
-    np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float16, np.float32, np.float64)
-)
 
 
 def _check_bounds(index: Any, n: int, dim: int, op: str, allow_negative: bool = False) -> None:
@@ -158,7 +96,7 @@ class Gather(Function):
 
     def backward(self, gy):
         gx = backend.get_array_module(gy).zeros(self.in_shape, dtype=self.dtype)
-        _add_at(gx, self.grid, gy)
+        add_at(gx, self.grid, gy)
         return gx, None
 
 
@@ -199,7 +137,7 @@ class ScatterAdd(Function):
         grid = _grid(backend.get_array_module(x), index, self.dim)
         part = tuple(slice(0, n) for n in index.shape)
         y = x.copy()  # C-contiguous, as _add_at needs
-        _add_at(y, grid, src[part])
+        add_at(y, grid, src[part])
         if self.requires_grad:
             self.grid, self.part, self.src_shape = grid, part, src.shape
         return y
@@ -234,11 +172,11 @@ def _scatter_reduce_forward(x: Any, grid: tuple[Any, ...], s: Any, reduce: str, 
     y = x.copy()  # C-contiguous, as the scatters need
     if not include_self:
         y[grid] = _identity(reduce, x.dtype)
-    _reduce_at(y, grid, s, reduce)
+    reduce_at(y, grid, s, reduce)
     count = None
     if reduce == "mean":
         count = (xp.ones if include_self else xp.zeros)(x.shape, dtype=x.dtype)
-        _add_at(count, grid, xp.ones(s.shape, dtype=x.dtype))
+        add_at(count, grid, xp.ones(s.shape, dtype=x.dtype))
         count[count == 0] = 1
         y = y // count if x.dtype.kind in "iu" else y / count  # torch floors integer means
     return y, count
@@ -281,7 +219,7 @@ class ScatterReduce(Function):
             gx = gy * _scatter_reduce_forward(masked_x, grid, s, reduce, include_self)[0] / masked_x
             zero = s == 0
             zeros_at = xp.zeros(x.shape, dtype=x.dtype)
-            _add_at(zeros_at, grid, zero.astype(x.dtype))
+            add_at(zeros_at, grid, zero.astype(x.dtype))
             single = zero & (zeros_at[grid] == 1)
             others = _scatter_reduce_forward(x, grid, xp.where(single, s.dtype.type(1), s), reduce, include_self)[0]
             gs = xp.where(single, (gy * others)[grid], (gy * y)[grid] / xp.where(zero, s.dtype.type(1), s))
@@ -289,7 +227,7 @@ class ScatterReduce(Function):
             x_is = (x == y).astype(gy.dtype)
             s_is = (s == y[grid]).astype(gy.dtype)
             shared = x_is.copy()
-            _add_at(shared, grid, s_is)
+            add_at(shared, grid, s_is)
             g = gy / shared
             gx, gs = x_is * g, s_is * g[grid]
         if not include_self:
