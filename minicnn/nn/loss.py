@@ -5,6 +5,7 @@ it sets ``self.reduction`` once, here, with torch's warning (as torch's ``_Loss`
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ..autograd import Tensor
@@ -12,7 +13,35 @@ from ..ops import loss as L
 from .module import Module
 
 
-class CrossEntropyLoss(Module):
+class _Loss(Module):
+    """torch's base of the losses: ``reduction`` ("none", "mean", "sum"), set from the deprecated
+    ``size_average``/``reduce`` when either is given."""
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__()
+        depth, frame = 2, sys._getframe(1)  # the deprecation warning points at the code building the loss
+        while (
+            frame is not None and frame.f_code.co_name == "__init__" and isinstance(frame.f_locals.get("self"), _Loss)
+        ):
+            depth, frame = depth + 1, frame.f_back
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction, stacklevel=depth + 1)
+
+
+class _WeightedLoss(_Loss):
+    """A loss with a per-class ``weight`` (a buffer: in the state dict when given, as in torch)."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Any = None,
@@ -22,10 +51,8 @@ class CrossEntropyLoss(Module):
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.register_buffer("weight", weight)  # in the state dict when given, as in torch
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
@@ -39,7 +66,7 @@ class CrossEntropyLoss(Module):
         )
 
 
-class NLLLoss(Module):
+class NLLLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Any = None,
@@ -48,41 +75,24 @@ class NLLLoss(Module):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__()
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return L.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
-class MSELoss(Module):
-    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-
+class MSELoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return L.mse_loss(input, target, reduction=self.reduction)
 
 
-class BCELoss(Module):
-    def __init__(
-        self,
-        weight: Any = None,
-        size_average: bool | None = None,
-        reduce: bool | None = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__()
-        self.register_buffer("weight", weight)
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-
+class BCELoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return L.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
-class BCEWithLogitsLoss(Module):
+class BCEWithLogitsLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Any = None,
@@ -91,10 +101,8 @@ class BCEWithLogitsLoss(Module):
         reduction: str = "mean",
         pos_weight: Any = None,
     ) -> None:
-        super().__init__()
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", pos_weight)
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return L.binary_cross_entropy_with_logits(
@@ -102,21 +110,16 @@ class BCEWithLogitsLoss(Module):
         )
 
 
-class L1Loss(Module):
-    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-
+class L1Loss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return L.l1_loss(input, target, reduction=self.reduction)
 
 
-class SmoothL1Loss(Module):
+class SmoothL1Loss(_Loss):
     def __init__(
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
@@ -133,7 +136,7 @@ class HuberLoss(Module):
         return L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
-class KLDivLoss(Module):
+class KLDivLoss(_Loss):
     def __init__(
         self,
         size_average: bool | None = None,
@@ -141,8 +144,7 @@ class KLDivLoss(Module):
         reduction: str = "mean",
         log_target: bool = False,
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
     def forward(self, input: Tensor, target: Any) -> Tensor:

@@ -10,62 +10,45 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd import Tensor
-from ..ops import loss as L
 from ..ops import loss_margin as LM
 from .distance import PairwiseDistance
+from .loss import _Loss, _WeightedLoss
 from .module import Module
 
 
-class MarginRankingLoss(Module):
+class MarginRankingLoss(_Loss):
     def __init__(
         self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
         return LM.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
 
 
-class HingeEmbeddingLoss(Module):
+class HingeEmbeddingLoss(_Loss):
     def __init__(
         self, margin: float = 1.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return LM.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
 
 
-class SoftMarginLoss(Module):
-    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-
+class SoftMarginLoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return LM.soft_margin_loss(input, target, reduction=self.reduction)
 
 
-class MultiLabelSoftMarginLoss(Module):
-    def __init__(
-        self,
-        weight: Any = None,
-        size_average: bool | None = None,
-        reduce: bool | None = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return LM.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
 
 
-class MultiMarginLoss(Module):
+class MultiMarginLoss(_WeightedLoss):
     def __init__(
         self,
         p: int = 1,
@@ -75,9 +58,7 @@ class MultiMarginLoss(Module):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         if p != 1 and p != 2:
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got p={p}")
         if weight is not None and self.weight.ndim != 1:
@@ -93,16 +74,12 @@ class MultiMarginLoss(Module):
         )
 
 
-class MultiLabelMarginLoss(Module):
-    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
-
+class MultiLabelMarginLoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return LM.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
-class TripletMarginLoss(Module):
+class TripletMarginLoss(_Loss):
     def __init__(
         self,
         margin: float = 1.0,
@@ -113,8 +90,7 @@ class TripletMarginLoss(Module):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         if margin <= 0:
             raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
         self.margin = margin
@@ -168,19 +144,18 @@ class TripletMarginWithDistanceLoss(Module):
         )
 
 
-class CosineEmbeddingLoss(Module):
+class CosineEmbeddingLoss(_Loss):
     def __init__(
         self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
         return LM.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
 
 
-class PoissonNLLLoss(Module):
+class PoissonNLLLoss(_Loss):
     def __init__(
         self,
         log_input: bool = True,
@@ -190,8 +165,7 @@ class PoissonNLLLoss(Module):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__()
-        self.reduction = L.legacy_reduction(size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
         self.log_input = log_input
         self.full = full
         self.eps = eps
