@@ -7,16 +7,16 @@ torch's rules for an axis of length n padded by (before, after) (a negative widt
 - ``circular``:  wrap around:                     ``[2 3 | 0 1 2 3 | 0 1]``; the crops are
   made first and the wrap is over what is left (m values), so positive widths are <= m.
 
-Every output position o reads one input position ``index[o]``, so the forward pass is
-``take(x, index, axis)`` and the backward pass adds each output gradient back to the
-position it was read from. The output is three runs: the left pad, a *middle* that reads a
-contiguous stretch of the input one-to-one, and the right pad. The middle goes back in one
-slice; the pad positions (a few per side, like the offsets of a kernel) are added one at a
-time, which also sums the repeated reads of ``replicate``.
+Every output position o reads one input position ``index[o]`` (a gather), and the backward
+pass adds each output gradient back to the position it was read from. The output is three
+runs: the left pad, a *middle* that reads a contiguous stretch of the input one-to-one, and
+the right pad. The middle is copied (forward) or added back (backward) as one slice; the pad
+positions, a few per side like the offsets of a kernel, one slice each, which also sums the
+repeated reads of ``replicate`` in the backward.
 
 Shapes: any array; ``pad_axis`` changes only ``axis`` (n -> n + before + after). Cost: one
-gather of the output's size forward; backward one copy of the middle plus one slice-add per
-pad position, each of the size of the array without ``axis``.
+pass over the output forward; backward one copy of the middle plus one slice-add per pad
+position, each of the size of the array without ``axis``.
 """
 
 from __future__ import annotations
@@ -60,23 +60,40 @@ def axis_plan(n: int, before: int, after: int, mode: str) -> AxisPad:
     return AxisPad(n, index.astype(np.int64), slice(o0, o1), o0 - before)
 
 
+def _at(axis: int, i: Any) -> tuple[Any, ...]:
+    """An index of position(s) ``i`` along ``axis`` (all of every other axis)."""
+    return (slice(None),) * axis + (i,)
+
+
+def _pad_positions(plan: AxisPad) -> tuple[int, ...]:
+    """The output positions outside the middle run: the left and the right pad."""
+    return (*range(plan.middle.start), *range(plan.middle.stop, plan.index.size))
+
+
 def pad_axis(x: Any, plan: AxisPad, axis: int) -> Any:
-    """x padded along ``axis`` by ``plan``: (..., n, ...) -> (..., len(plan.index), ...)."""
-    index = backend.device_constant(("pad", plan.n, plan.index.tobytes()), lambda: plan.index, x)
-    return backend.get_array_module(x).take(x, index, axis=axis)
+    """x padded along ``axis`` by ``plan``: (..., n, ...) -> (..., len(plan.index), ...). The
+    middle run is one slice copy, each pad position one more (slices keep the memory order,
+    where a gather along the last axis would not)."""
+    xp = backend.get_array_module(x)
+    y = xp.empty(x.shape[:axis] + (plan.index.size,) + x.shape[axis + 1 :], dtype=x.dtype)
+    run = plan.middle.stop - plan.middle.start
+    y[_at(axis, plan.middle)] = x[_at(axis, slice(plan.start, plan.start + run))]
+    for o in _pad_positions(plan):
+        y[_at(axis, o)] = x[_at(axis, int(plan.index[o]))]
+    return y
 
 
 def pad_axis_backward(gy: Any, plan: AxisPad, axis: int) -> Any:
     """The gradient of ``pad_axis``: each output gradient added to the input position it read.
-    (..., len(plan.index), ...) -> (..., n, ...)."""
+    (..., len(plan.index), ...) -> (..., n, ...); the middle in one slice, the pad positions
+    one slice-add each (which also sums replicate's repeated reads of the edge)."""
     xp = backend.get_array_module(gy)
-    g = xp.moveaxis(gy, axis, 0)
-    gx = xp.zeros((plan.n,) + g.shape[1:], dtype=gy.dtype)
+    gx = xp.zeros(gy.shape[:axis] + (plan.n,) + gy.shape[axis + 1 :], dtype=gy.dtype)
     run = plan.middle.stop - plan.middle.start
-    gx[plan.start : plan.start + run] = g[plan.middle]
-    for o in (*range(plan.middle.start), *range(plan.middle.stop, plan.index.size)):
-        gx[int(plan.index[o])] += g[o]
-    return xp.moveaxis(gx, 0, axis)
+    gx[_at(axis, slice(plan.start, plan.start + run))] = gy[_at(axis, plan.middle)]
+    for o in _pad_positions(plan):
+        gx[_at(axis, int(plan.index[o]))] += gy[_at(axis, o)]
+    return gx
 
 
 def pad_reference(x: np.ndarray, widths: list[tuple[int, int]], mode: str) -> np.ndarray:
