@@ -229,22 +229,31 @@ def _open_grid(xf: Any, flat: Any) -> tuple[Any, Any, Any]:
     return xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1), flat[:, None, :]
 
 
-def _gather(xf: Any, flat: Any, inside: Any) -> Any:
-    """xf (N, C, H*W) at the pixels ``flat`` (N, P) -> (N, C, P); 0 where not inside."""
-    xp = backend.get_array_module(xf)
-    return xp.where(inside[:, None], xf[_open_grid(xf, flat)], 0)
+def _pixels_last(x: Any, ct: Any) -> Any:
+    """x (N, C, H, W) as (N, H*W, C) in the compute dtype: each pixel's channels contiguous, so
+    that a gather copies whole rows of C values."""
+    n, c, h, w = x.shape
+    xp = backend.get_array_module(x)
+    return xp.ascontiguousarray(x.astype(ct, copy=False).reshape(n, c, h * w).transpose(0, 2, 1))
+
+
+def _gather(xt: Any, flat: Any, inside: Any) -> Any:
+    """xt (N, H*W, C) at the pixels ``flat`` (N, P) -> (N, P, C); 0 where not inside."""
+    xp = backend.get_array_module(xt)
+    rows = xt[xp.arange(xt.shape[0])[:, None], flat]
+    return xp.where(inside[..., None], rows, 0)
 
 
 def grid_sample(x: Any, taps: Taps2d, out_hw: tuple[int, int]) -> Any:
     """x (N, C, H_in, W_in) sampled at ``taps`` -> (N, C, H_out, W_out)."""
     xp = backend.get_array_module(x)
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     ct = compute_dtype(x.dtype)
-    xf = x.astype(ct, copy=False).reshape(n, c, h * w)
-    y = xp.zeros((n, c, out_hw[0] * out_hw[1]), ct)
+    xt = _pixels_last(x, ct)
+    y = xp.zeros((n, out_hw[0] * out_hw[1], c), ct)
     for j, i, flat, inside in _corners(taps):
-        y += _gather(xf, flat, inside) * (taps.y.weight[j] * taps.x.weight[i])[:, None]
-    return y.reshape(n, c, *out_hw).astype(x.dtype, copy=False)
+        y += _gather(xt, flat, inside) * (taps.y.weight[j] * taps.x.weight[i])[..., None]
+    return y.transpose(0, 2, 1).reshape(n, c, *out_hw).astype(x.dtype)
 
 
 def grid_sample_backward(
@@ -256,6 +265,8 @@ def grid_sample_backward(
     ct = compute_dtype(x.dtype)
     gyf = gy.astype(ct, copy=False).reshape(n, c, grid_shape[1] * grid_shape[2])
     xf = x.astype(ct, copy=False).reshape(n, c, h * w)
+    xt = _pixels_last(x, ct) if need_grid else None
+    gyt = xp.ascontiguousarray(gyf.transpose(0, 2, 1)) if need_grid else None  # (N, P, C)
     tx, ty = taps.x, taps.y
     grid_grad = need_grid and tx.dweight is not None
     gx = xp.zeros((n, c, h * w), ct) if need_input else None
@@ -266,7 +277,7 @@ def grid_sample_backward(
             weight = xp.where(inside, ty.weight[j] * tx.weight[i], 0)
             add_at(gx, _open_grid(xf, flat), gyf * weight[:, None])
         if grid_grad:
-            s = (gyf * _gather(xf, flat, inside)).sum(axis=1)  # d loss / d weight of this tap (N, P)
+            s = (gyt * _gather(xt, flat, inside)).sum(axis=-1)  # d loss / d weight of this tap (N, P)
             ggx += s * (ty.weight[j] * tx.dweight[i])
             ggy += s * (ty.dweight[j] * tx.weight[i])
     if need_input:
