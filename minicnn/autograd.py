@@ -1607,16 +1607,18 @@ def run_backward(
     store = None if wanted is None else set() if capture else wanted  # whose .grad may be written
     captured: dict[int, Any] = {}
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
-    for t in reversed(order):
-        g = grads.pop(id(t), None)
-        if g is None or (needed is not None and id(t) not in needed):
-            continue
-        with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
-            if t._hooks:
-                g = _run_hooks(t, g)
-            if capture and id(t) in wanted:
-                captured[id(t)] = g
-            with np.errstate(all="ignore"):  # inf/nan gradients arise quietly, as in torch
+    callers = np.geterr()
+    with np.errstate(all="ignore"):  # inf/nan gradients arise quietly, as in torch
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None or (needed is not None and id(t) not in needed):
+                continue
+            with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
+                if t._hooks:
+                    with np.errstate(**callers):  # the user's hooks run under the user's settings
+                        g = _run_hooks(t, g)
+                if capture and id(t) in wanted:
+                    captured[id(t)] = g
                 _backward_step(t, g, grads, leaf_bases, retain_graph, store)
     return captured
 

@@ -369,3 +369,21 @@ def test_backward_gives_inf_and_nan_gradients_quietly_as_torch():
             fn(x).sum().backward()
         (torch.sqrt(tx) * (0.0 if fn is not mc.sqrt else 1.0)).sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_hooks_run_under_the_callers_numpy_error_settings():
+    """The backward is quiet about inf/nan, but a user's hook keeps the caller's settings."""
+    import warnings
+
+    def hook(g):
+        np.log(np.zeros(1))  # divide by zero: NumPy warns under the default settings
+        return g
+
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.register_hook(hook)
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        y.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mc.sqrt(mc.tensor([0.0], requires_grad=True)).sum().backward()
