@@ -248,3 +248,13 @@ def test_conv_padding_mode_is_checked_as_torch():
             cls(1, 1, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         tnn.Conv2d(1, 1, 3, padding_mode="mirror")
+
+
+def test_api_md_positional_value():
+    """API.md lists ``pad(x, pad, value=0)``: a number in mode's place is the constant."""
+    x = np.random.default_rng(13).standard_normal((2, 3))
+    expected = TF.pad(torch.tensor(x), (1, 2), value=1.5).numpy()
+    np.testing.assert_array_equal(F.pad(mc.tensor(x), (1, 2), 1.5).numpy(), expected)
+    np.testing.assert_array_equal(F.pad(mc.tensor(x), (1, 2), value=1.5).numpy(), expected)
+    with pytest.raises(TypeError):
+        TF.pad(torch.tensor(x), (1, 2), 1.5)  # torch refuses the number: no torch call changes meaning

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.pad import MODES, AxisPad, axis_plan, pad_axis, pad_axis_backward
@@ -61,7 +63,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     negative width crops. ``mode``: "constant" (any number of dims; ``value`` fills the new
     places, None meaning 0) or "reflect", "replicate", "circular" for the last 1, 2 or 3 dims
     of a (k+1)- or (k+2)-d input (an unbatched or batched (C, *spatial)), with torch's limits:
-    reflect widths below the size, circular ones at most the size left after the crops."""
+    reflect widths below the size, circular ones at most the size left after the crops.
+    API.md's shorter form ``pad(x, pad, value)`` also works: a number in ``mode``'s place is
+    the constant (torch refuses it, so no torch call changes meaning)."""
+    if isinstance(mode, (int, float, np.number)) and not isinstance(mode, bool) and value is None:
+        mode, value = "constant", mode
     if mode not in ("constant", *MODES):
         raise NotImplementedError(f"pad: mode {mode!r} (expected 'constant', 'reflect', 'replicate' or 'circular')")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
