@@ -346,10 +346,21 @@ def resize_cases(draw):
 def test_interpolate_matches_torch(case, dtype):
     shape, mode, align, kw = case
     x = rand(np.random.default_rng(20), shape)
+    factor = kw.get("scale_factor")
+    factors = factor if isinstance(factor, tuple) else (factor, factor)
+    # bicubic with a scale factor resamples an axis that keeps its size, but torch's backward
+    # copies it (test_interpolate_sizes_that_keep_or_double): compare the forward only there
+    torch_grad_wrong = (
+        mode == "bicubic"
+        and factor is not None
+        and not kw.get("recompute_scale_factor")
+        and any(math.floor(n * f) == n and f != 1.0 for n, f in zip(shape[2:], factors))
+    )
     compare_with_torch(
         lambda t: interpolate(t, mode=mode, align_corners=align, **kw),
         lambda t: TF.interpolate(t, mode=mode, align_corners=align, **kw),
         [x],
+        grad_inputs=[not torch_grad_wrong],
         dtype=dtype,
     )
 
@@ -741,3 +752,34 @@ def test_conv1d_default_init_statistics():
     for p in (layer.weight.numpy(), layer.bias.numpy()):
         assert bound * 0.9 < np.abs(p).max() <= bound
         assert abs(p.std() - bound / math.sqrt(3)) < 0.1 * bound
+
+
+@pytest.mark.parametrize(
+    ("shape", "mode", "factor"),
+    [
+        ((1, 2, 3, 3), "bicubic", 1.2),  # an axis that keeps its size is still resampled by bicubic
+        ((1, 2, 4, 5), "bicubic", 1.1),
+        ((1, 2, 3), "nearest", 1.02),  # torch's 1-d kernel takes no same-size shortcut
+        ((1, 2, 2), "nearest", 2.16),  # ... nor a double-size one
+        ((1, 2, 5), "nearest", 1.05),
+        ((1, 2, 3, 3), "nearest", 1.2),  # its 2-d kernel does: the axis is copied
+        ((1, 2, 3, 3), "bilinear", 1.2),
+    ],
+)
+def test_interpolate_sizes_that_keep_or_double(shape, mode, factor):
+    """The forward against torch; the gradient by gradcheck. In the resampled cases torch's own
+    backward takes the shortcut its forward does not (torch's gradcheck fails there), so its
+    gradient is not the reference: minicnn's is the forward's exact adjoint."""
+    x = rand(np.random.default_rng(31), shape)
+    ours = interpolate(mc.tensor(x), scale_factor=factor, mode=mode).numpy()
+    np.testing.assert_allclose(
+        ours, TF.interpolate(torch.tensor(x), scale_factor=factor, mode=mode).numpy(), rtol=1e-12
+    )
+    assert mc.gradcheck(lambda t: interpolate(t, scale_factor=factor, mode=mode), [mc.tensor(x, requires_grad=True)])
+    resampled = mode == "bicubic" or len(shape) == 3
+    theirs_ok = torch.autograd.gradcheck(
+        lambda t: TF.interpolate(t, scale_factor=factor, mode=mode),
+        (torch.tensor(x, requires_grad=True),),
+        raise_exception=False,
+    )
+    assert theirs_ok != resampled  # torch 2.14's inconsistency, documented here

@@ -42,6 +42,7 @@ import numpy as np
 from .. import backend
 from .conv_shapes import window_slice
 from .pool import _bin_bounds, _bin_mean, _bin_mean_backward, pool_output_size
+from .scatter import add_at
 
 Triple = tuple[int, int, int]
 
@@ -325,11 +326,12 @@ def adaptive_max_pool3d_forward(x: Any, output_size: Triple) -> tuple[Any, Any]:
 
 
 def adaptive_max_pool3d_backward(gy: Any, indices: Any, x_shape: tuple) -> Any:
-    """gx (x_shape): every output gradient added at its maximum's voxel -- one ``bincount`` over
-    the flat positions (plane * D*H*W + index); overlapping bins accumulate (in float64)."""
+    """gx (x_shape): every output gradient added at its maximum's voxel -- one scatter-add over
+    the flat positions (plane * D*H*W + index); overlapping bins accumulate."""
     xp = backend.get_array_module(gy)
     planes, volume = math.prod(x_shape[:-3]), math.prod(x_shape[-3:])
     bins = math.prod(gy.shape[-3:])
     flat = indices.reshape(planes, bins) + (xp.arange(planes, dtype=xp.int64) * volume)[:, None]
-    sums = xp.bincount(flat.reshape(-1), weights=gy.reshape(-1), minlength=planes * volume)
-    return sums.astype(gy.dtype).reshape(x_shape)
+    gx = xp.zeros(planes * volume, dtype=gy.dtype)
+    add_at(gx, (flat.reshape(-1),), gy.reshape(-1))
+    return gx.reshape(x_shape)

@@ -50,9 +50,11 @@ def add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
 
 def reduce_at(target: Any, grid: tuple[Any, ...], values: Any, reduce: str) -> None:
     """``target[grid] = reduce(target[grid], values)`` with repeated positions reduced in turn,
-    in place: "sum" (and "mean"'s sum), "prod", "amax", "amin". NumPy's ``ufunc.at``; on CuPy
-    ``cupyx.scatter_add/max/min``, and the host's for "prod" (CuPy has no multiply.at) and
-    for max/min of other dtypes than int32, float32 and float64."""
+    in place: "sum" (and "mean"'s sum), "prod", "amax", "amin"; a NaN wins a max or min, as
+    in torch. NumPy's ``ufunc.at``. On CuPy: ``cupyx.scatter_add``, ``cupyx.scatter_max/min``
+    for integers (exact atomics), and a host round trip -- correct, not fast -- for "prod"
+    (CuPy has no multiply.at) and for floating max/min (CuPy's atomics for them go through
+    float32 ``fmaxf``, which rounds float64 and drops NaN)."""
     if reduce in ("sum", "mean"):
         add_at(target, grid, values)
         return
@@ -60,19 +62,22 @@ def reduce_at(target: Any, grid: tuple[Any, ...], values: Any, reduce: str) -> N
     flat, vals = flat_positions(target, grid, values), values.reshape(-1)
     ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
     if xp is np:
-        ufunc.at(target.reshape(-1), flat, vals)
-    elif reduce == "prod" or target.dtype not in _CUPY_MAX_AT_DTYPES:  # a host round trip: correct, not fast
-        host = xp.asnumpy(target).reshape(-1)
-        ufunc.at(host, xp.asnumpy(flat), xp.asnumpy(vals))
-        target.reshape(-1)[...] = xp.asarray(host)
-    else:
-        import cupyx  # noqa: PLC0415
+        with np.errstate(invalid="ignore"):  # a NaN among the values: torch is silent too
+            ufunc.at(target.reshape(-1), flat, vals)
+    elif reduce != "prod" and target.dtype in _CUPY_MAX_AT_DTYPES:
+        import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
         (cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min)(target.reshape(-1), flat, vals)
+    else:
+        host = backend.to_numpy(target).reshape(-1)  # (settles pending device checks first)
+        with np.errstate(invalid="ignore"):
+            ufunc.at(host, backend.to_numpy(flat), backend.to_numpy(vals))
+        target.reshape(-1)[...] = xp.asarray(host)
 
 
-# the dtypes cupyx.scatter_max/min are sure to support (CuPy's own tests: int32, float32, float64)
-_CUPY_MAX_AT_DTYPES = tuple(np.dtype(t) for t in (np.int32, np.float32, np.float64))
+# the dtypes cupyx.scatter_max/min handle exactly (CuPy 14: "cupy.maximum.at only supports int32,
+# int64, float32, float64, uint32, uint64"; its float atomics round through float32, so not those)
+_CUPY_MAX_AT_DTYPES = tuple(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64))
 
 # the dtypes cupyx.scatter_add (cupy.add.at) supports
 _CUPY_ADD_AT_DTYPES = tuple(

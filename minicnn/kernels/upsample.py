@@ -22,7 +22,8 @@ otherwise -- torch's ``UpSample.h``, including the float32 arithmetic of the nea
 * ``bicubic``: ``src = (o + 0.5)*scale - 0.5`` (not clamped) or ``o * (n-1)/(m-1)`` with
   align_corners; taps ``floor(src) - 1 .. floor(src) + 2`` clamped into [0, n-1], weighted by
   Keys' cubic convolution kernel with ``A = -0.75`` at the distances ``1 + t, t, 1 - t, 2 - t``
-  (``t = src - floor(src)``); an axis with m == n is copied, as in torch's CPU kernel.
+  (``t = src - floor(src)``); unlike bilinear, an axis with m == n is resampled too when a
+  scale factor was given (as torch's kernel does).
 
 Backward is the transpose: every output gradient is added back onto the input positions it
 was read from, with the same weights -- a scatter-add (repeated indices accumulate), done as
@@ -58,13 +59,17 @@ def _scale(in_size: int, out_size: int, scale_factor: float | None, dtype: Any) 
     return dtype(in_size) / dtype(out_size)
 
 
-def nearest_indices(in_size: int, out_size: int, scale_factor: float | None = None, exact: bool = False) -> Any:
+def nearest_indices(
+    in_size: int, out_size: int, scale_factor: float | None = None, exact: bool = False, shortcuts: bool = True
+) -> Any:
     """Source index (int64, shape (out_size,)) of every output position, ``nearest`` or
-    ``nearest-exact`` (float32 arithmetic, as torch's CPU and CUDA kernels)."""
+    ``nearest-exact`` (float32 arithmetic, as torch's CPU and CUDA kernels). ``shortcuts``:
+    torch's 2-d kernel copies an axis of unchanged size and halves at exactly twice the size,
+    whatever the scale factor; its 1-d kernel does not when a scale factor is given."""
     o = np.arange(out_size)
-    if not exact and out_size == in_size:
+    if not exact and shortcuts and out_size == in_size:
         return o
-    if not exact and out_size == 2 * in_size:
+    if not exact and shortcuts and out_size == 2 * in_size:
         return o >> 1
     scale = _scale(in_size, out_size, scale_factor, np.float32)
     src = (o + 0.5) * np.float64(scale) if exact else o.astype(np.float32) * scale
@@ -114,9 +119,7 @@ def cubic_indices(
     """(taps, weights), each (out_size, 4): ``y[o] = sum_k weights[o, k] * x[taps[o, k]]``."""
     ct = compute_dtype(dtype)
     o = np.arange(out_size).astype(ct)
-    if out_size == in_size:  # copied as it is (weights 0, 1, 0, 0)
-        src = o
-    elif align_corners:
+    if align_corners:  # (no same-size shortcut: torch's bicubic applies the scale factor even then)
         src = (ct(in_size - 1) / ct(out_size - 1) if out_size > 1 else ct(0)) * o
     else:
         src = _scale(in_size, out_size, scale_factor, ct) * (o + ct(0.5)) - ct(0.5)

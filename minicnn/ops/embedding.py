@@ -49,7 +49,8 @@ class EmbeddingLookup(Function):
         if self.padding_idx is not None:  # dropped, not multiplied by 0: an inf there stays out
             rows = xp.where((idx != self.padding_idx)[:, None], rows, xp.zeros((), dtype=rows.dtype))
         if self.scale_grad_by_freq:
-            counts = xp.bincount(idx, minlength=V)
+            counts = xp.zeros(V, dtype=np.int64)  # a scatter-add, not bincount: no host sync on a GPU
+            add_at(counts, (idx,), xp.ones(idx.shape, dtype=np.int64))
             rows = rows / counts[idx][:, None].astype(rows.dtype)
         gw = xp.zeros(self.shape, dtype=gy.dtype)
         add_at(gw, (idx[:, None], xp.arange(D)[None, :]), rows)
@@ -109,12 +110,13 @@ def _check_index(input: Any, weight: Tensor, op: str) -> Tensor:
     V, index = weight.shape[0], input.array
     if index.size == 0:
         return input
-    bad = (index < 0) | (index >= V)
     message = f"{op}: index out of range: the weight has {V} rows (num_embeddings), indices must be in [0, {V})"
-    if backend.is_cupy_array(index):
-        backend.raise_if(bad.any(), IndexError, message)
-    elif bad.any():
-        raise IndexError(f"{message}, got {int(index[bad].flat[0])}")
+    with backend.array_scope(index):  # the index's GPU, whichever is current
+        bad = (index < 0) | (index >= V)
+        if backend.is_cupy_array(index):
+            backend.raise_if(bad.any(), IndexError, message)
+        elif bad.any():
+            raise IndexError(f"{message}, got {int(index[bad].flat[0])}")
     return input
 
 

@@ -177,7 +177,7 @@ def _scatter_reduce_forward(x: Any, grid: tuple[Any, ...], s: Any, reduce: str, 
     if reduce == "mean":
         count = (xp.ones if include_self else xp.zeros)(x.shape, dtype=x.dtype)
         add_at(count, grid, xp.ones(s.shape, dtype=x.dtype))
-        count[count == 0] = 1
+        xp.maximum(count, 1, out=count)  # (a mask assignment would wait for the GPU)
         y = y // count if x.dtype.kind in "iu" else y / count  # torch floors integer means
     return y, count
 

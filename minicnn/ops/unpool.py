@@ -141,12 +141,14 @@ def _unpool(x: Tensor, indices: Tensor, output_hw: tuple[int, int], op: str) -> 
     An empty output plane (OH or OW 0) receives nothing and its indices are not checked, as in
     torch's forward."""
     size = output_hw[0] * output_hw[1]
-    flag = K.invalid_index(indices.array, size) if size else False
-    if backend.is_cupy_array(flag):  # read at the next host read, as torch's device-side assert
-        backend.raise_if(flag, ShapeError, f"{op}: found an invalid max index (output planes are {output_hw})")
-        # until then the result is discarded anyway: scatter in-range indices meanwhile
-        indices = Tensor(indices.xp.clip(indices.array, 0, size - 1))
-    elif flag:
+    with backend.array_scope(indices.array):  # the indices' GPU, whichever is current
+        flag = K.invalid_index(indices.array, size) if size else False
+        deferred = backend.is_cupy_array(flag)
+        if deferred:  # read at the next host read, as torch's device-side assert
+            backend.raise_if(flag, ShapeError, f"{op}: found an invalid max index (output planes are {output_hw})")
+            # until then the result is discarded anyway: scatter in-range indices meanwhile
+            indices = Tensor(indices.xp.clip(indices.array, 0, size - 1))
+    if not deferred and flag:
         a = indices.array.ravel()
         bad = int(a[np.argmax((a < 0) | (a >= size))])
         raise ShapeError(

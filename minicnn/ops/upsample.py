@@ -132,5 +132,7 @@ def interpolate(
         y = UpsampleTaps2d.apply(x, h_taps=h_taps, w_taps=w_taps)
     else:
         exact = mode == "nearest-exact"
-        y = UpsampleNearest2d.apply(x, hi=K.nearest_indices(h, oh, sh, exact), wi=K.nearest_indices(w, ow, sw, exact))
+        cut = dim == 2  # torch's 1-d kernel takes no same-size/double-size shortcut
+        hi, wi = K.nearest_indices(h, oh, sh, exact, cut), K.nearest_indices(w, ow, sw, exact, cut)
+        y = UpsampleNearest2d.apply(x, hi=hi, wi=wi)
     return reshape(y, (*y.shape[:2], y.shape[3])) if dim == 1 else y

@@ -21,21 +21,31 @@ def scatter_add(a: Any, slices: Any, value: Any) -> None:
     np.add.at(a, slices, value)
 
 
-# the dtypes CuPy's scatter_max/scatter_min take (its tests: 'iILQfd')
-SUPPORTED_MAX_MIN = tuple(np.dtype(t) for t in ("i", "I", "L", "Q", "f", "d"))
+# the dtypes CuPy's scatter_max/scatter_min take (CuPy 14's message: int32, int64, float32,
+# float64, uint32, uint64)
+SUPPORTED_MAX_MIN = tuple(np.dtype(t) for t in (np.int32, np.int64, np.float32, np.float64, np.uint32, np.uint64))
 
 
 def _max_min(ufunc: Any, a: Any, slices: Any, value: Any) -> None:
+    """``ufunc.at``, with the dtypes real CuPy takes and its float behaviour: CuPy's atomics for
+    floats use ``fmaxf``/``fminf``, so a float64 result is rounded through float32 and a NaN
+    loses (so that code relying on them for floats fails here as it would on a GPU)."""
     if np.dtype(a.dtype) not in SUPPORTED_MAX_MIN:
         raise TypeError(f"cupy.{ufunc.__name__}.at does not support {a.dtype}")
-    ufunc.at(a, slices, value)
+    if a.dtype.kind != "f":
+        ufunc.at(a, slices, value)
+        return
+    fmax = np.fmax if ufunc is np.maximum else np.fmin  # NaN loses
+    acc = a.astype(np.float32)
+    fmax.at(acc, slices, np.asarray(value).astype(np.float32))
+    a[...] = acc.astype(a.dtype)
 
 
 def scatter_max(a: Any, slices: Any, value: Any) -> None:
-    """``numpy.maximum.at``, with the dtypes real CuPy takes."""
+    """``numpy.maximum.at`` as real CuPy computes it (see :func:`_max_min`)."""
     _max_min(np.maximum, a, slices, value)
 
 
 def scatter_min(a: Any, slices: Any, value: Any) -> None:
-    """``numpy.minimum.at``, with the dtypes real CuPy takes."""
+    """``numpy.minimum.at`` as real CuPy computes it (see :func:`_max_min`)."""
     _max_min(np.minimum, a, slices, value)
