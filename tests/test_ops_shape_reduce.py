@@ -311,3 +311,36 @@ def test_dims_of_a_0d_tensor_as_torch(name):
             call(mc, mc.tensor(2.0))
         return
     assert tuple(call(mc, mc.tensor(2.0)).shape) == expected
+
+
+DIM_ARGUMENT_CALLS = {
+    "permute(3, 0)": lambda m, x: x.permute(3, 0),
+    "permute(-3, 0)": lambda m, x: x.permute(-3, 0),
+    "permute(True, 0)": lambda m, x: x.permute(True, 0),
+    "permute(1.0, 0)": lambda m, x: x.permute(1.0, 0),
+    "permute(0, 0)": lambda m, x: x.permute(0, 0),
+    "permute(1)": lambda m, x: x.permute(1),
+    "permute([1, 0])": lambda m, x: x.permute([1, 0]),
+    "flip(False)": lambda m, x: x.flip(False),
+    "roll(1, False)": lambda m, x: x.roll(1, False),
+    "movedim(True, 0)": lambda m, x: m.movedim(x, True, 0),
+    "transpose(1.0, 0)": lambda m, x: x.transpose(1.0, 0),
+    "flatten of 0-d (5)": lambda m, x: m.flatten(m.tensor(1.0), 5),
+    "cat of 0-d": lambda m, x: m.cat([m.tensor(1.0), m.tensor(2.0)]),
+    "sum(0-d int tensor)": lambda m, x: x.sum(m.tensor(1)),
+    "sum(np.int64)": lambda m, x: x.sum(np.int64(1)),
+}
+
+
+@pytest.mark.parametrize("name", list(DIM_ARGUMENT_CALLS))
+def test_dim_arguments_as_torch(name):
+    """Out-of-range, repeated, bool and float dims raise torch's error types; anything with
+    ``__index__`` is a dim (ops/dims.py)."""
+    call = DIM_ARGUMENT_CALLS[name]
+    try:
+        expected = tuple(call(torch, torch.ones(2, 3)).shape)
+    except (IndexError, RuntimeError, TypeError) as e:
+        with pytest.raises(type(e)):
+            call(mc, mc.ones(2, 3))
+        return
+    assert tuple(call(mc, mc.ones(2, 3)).shape) == expected

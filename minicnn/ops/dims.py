@@ -7,20 +7,31 @@ is not an int (a float, a bool) a TypeError.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 
+def as_dim(dim: Any, op: str) -> int:
+    """An int dim from anything with ``__index__`` (an int, a NumPy integer, a 0-d integer
+    tensor), as torch takes it; a bool or a float is a TypeError."""
+    if isinstance(dim, (bool, np.bool_)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    try:
+        return operator.index(dim)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}") from None
+
+
 def wrap_dim(dim: Any, ndim: int, op: str) -> int:
     """``dim`` as an index in [0, max(ndim, 1))."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    dim = as_dim(dim, op)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return int(dim) % n
+    return dim % n
 
 
 def wrap_dims(dims: Sequence[Any], ndim: int, op: str) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors
-from .dims import wrap_dim, wrap_dims
+from .dims import as_dim, wrap_dim, wrap_dims
 from .math import astype, clone, result_dtype
 
 
@@ -190,10 +190,14 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
 
 
 def permute(x: Tensor, *axes: Any) -> Tensor:
-    axes = _shape_arg(axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: axes {axes} are not a permutation of a {x.ndim}-d tensor's dimensions")
-    return _permuted(x, tuple(a % x.ndim for a in axes))
+    """torch's permute: ``axes`` (varargs or one sequence) names every dim once."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if len(axes) != x.ndim:
+        raise RuntimeError(
+            f"permute(): number of dims don't match: the tensor has {x.ndim} dims, got {len(axes)} ({axes})"
+        )
+    return _permuted(x, wrap_dims(axes, x.ndim, "permute") if x.ndim else ())
 
 
 def transpose(x: Tensor, *axes: Any) -> Tensor:
@@ -212,10 +216,10 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if x.ndim == 0:
-        return reshape(x, 1)
     s = wrap_dim(start_dim, x.ndim, "flatten")
     e = wrap_dim(end_dim, x.ndim, "flatten")
+    if x.ndim == 0:
+        return reshape(x, 1)
     if s > e:
         raise ValueError(
             f"flatten() has invalid args: start_dim cannot come after end_dim "
@@ -268,6 +272,9 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Ten
     ts = _common_dtype(_as_tensors(tensors, "cat"))
     if not ts:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
     nd = ts[0].ndim
     ax = wrap_dim(axis, nd, "cat")
     for t in ts:
@@ -295,11 +302,12 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
 # diagonal is a strided view of its own (see Diagonal).
 
 
-def _dims_arg(dims: Any) -> tuple[int, ...]:
-    """An int, or a sequence of ints (also as varargs: ``flip(x, 0, 1)``), as a tuple."""
-    if isinstance(dims, (int, np.integer)):
-        return (int(dims),)
-    return tuple(int(d) for d in dims)
+def _dims_arg(dims: Any, op: str = "dims") -> tuple[int, ...]:
+    """An int, or a sequence of ints (also as varargs: ``flip(x, 0, 1)``), as a tuple; a bool
+    or a float is a TypeError, as in torch."""
+    if isinstance(dims, (tuple, list)):
+        return tuple(as_dim(d, op) for d in dims)
+    return (as_dim(dims, op),)
 
 
 class Flip(Function):
@@ -390,19 +398,19 @@ class Diagonal(Function):
 def flip(input: Tensor, dims: Any, *more: int) -> Tensor:
     """A copy of ``input`` with the order of the elements along ``dims`` (an int or a
     sequence; varargs accepted like Tensor.flip) reversed."""
-    dims = wrap_dims(_dims_arg(dims) + tuple(int(d) for d in more), input.ndim, "flip")
+    dims = wrap_dims(_dims_arg(dims, "flip") + _dims_arg(tuple(more), "flip"), input.ndim, "flip")
     return Flip.apply(input, dims=dims if input.ndim else ())  # a 0-d tensor: nothing to reverse
 
 
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Shift the elements cyclically: by ``shifts[i]`` along ``dims[i]`` (ints or sequences
     of equal length); with ``dims=None`` the tensor is flattened, rolled and reshaped back."""
-    shifts = _dims_arg(shifts)
+    shifts = _dims_arg(shifts, "roll")
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0")
         return Roll.apply(input, shifts=shifts[0], dims=None)
-    dims = _dims_arg(dims)
+    dims = _dims_arg(dims, "roll")
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
     if input.ndim == 0:
@@ -426,7 +434,7 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
 
 def tile(input: Tensor, dims: Any) -> Tensor:
     """``repeat`` with ``dims`` padded by leading ones to input.ndim (torch.tile)."""
-    reps = _dims_arg(dims)
+    reps = _dims_arg(dims, "tile")
     return repeat(input, (1,) * (input.ndim - len(reps)) + reps)
 
 
@@ -508,7 +516,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """``input`` with its dims ``source`` moved to positions ``destination`` (ints or equal-
     length sequences); the other dims keep their order (a view, like permute)."""
-    src, dst = _dims_arg(source), _dims_arg(destination)
+    src, dst = _dims_arg(source, "movedim"), _dims_arg(destination, "movedim")
     if len(src) != len(dst):
         raise RuntimeError(
             f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
