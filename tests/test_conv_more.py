@@ -783,3 +783,18 @@ def test_interpolate_sizes_that_keep_or_double(shape, mode, factor):
         raise_exception=False,
     )
     assert theirs_ok != resampled  # torch 2.14's inconsistency, documented here
+
+
+def test_numpy_integer_sizes_and_1d_layers_refuse_longer_tuples():
+    x = rand(np.random.default_rng(32), (1, 2, 4, 4))
+    for size in (np.int64(3), (np.int32(3), 5)):
+        compare_with_torch(
+            lambda t, s=size: interpolate(t, size=s, mode="bilinear"),
+            lambda t, s=size: TF.interpolate(t, size=s, mode="bilinear"),
+            [x],
+        )
+    with pytest.raises(TypeError):
+        interpolate(mc.tensor(x), size=True)
+    for make in (lambda nn: nn.Conv1d(4, 2, (3, 5)), lambda nn: nn.ConvTranspose1d(4, 2, 3, stride=(2, 7))):
+        with pytest.raises(RuntimeError):
+            make(mc.nn)

@@ -915,3 +915,35 @@ def test_views_share_memory_and_copies_do_not():
     assert x.numpy()[:, 3].tolist() == [-1.0, -1.0, -1.0]
     assert x._version == 1 and all(v._version == 1 for v in views)  # one version counter, as in torch
     assert views[-1].tolist() == [0.0, 5.0, 10.0] and views[4].numpy().ravel().tolist() == [-1.0] * 3
+
+
+def test_scatter_reduce_bool_empty_index_and_float16_sums_as_torch():
+    for reduce in ("sum", "prod", "amax", "amin", "mean"):
+        for include_self in (True, False):
+            args = (0, [0, 0], [False, True], reduce)
+            try:
+                expected = torch.tensor([True, False]).scatter_reduce(
+                    args[0], torch.tensor(args[1]), torch.tensor(args[2]), reduce, include_self=include_self
+                )
+            except NotImplementedError:
+                with pytest.raises(NotImplementedError):
+                    mc.tensor([True, False]).scatter_reduce(
+                        0, mc.tensor(args[1]), mc.tensor(args[2]), reduce, include_self=include_self
+                    )
+                continue
+            ours = mc.tensor([True, False]).scatter_reduce(
+                0, mc.tensor(args[1]), mc.tensor(args[2]), reduce, include_self=include_self
+            )
+            assert ours.dtype == np.bool_ and ours.numpy().tolist() == expected.tolist()
+    empty = np.array([], dtype=np.int64)  # no shape checks when nothing is scattered, as torch
+    out = mc.ones(2, 3).scatter_reduce(1, mc.tensor(empty), mc.ones(2, 3), "sum")
+    assert (
+        out.numpy().tolist()
+        == torch.ones(2, 3).scatter_reduce(1, torch.tensor(empty), torch.ones(2, 3), "sum").tolist()
+    )
+    many = np.zeros(3000, dtype=np.int64)  # a float16 running sum would stall at 2048
+    for lib in (mc, torch):
+        got = lib.zeros(1, dtype=lib.float16).scatter_reduce(
+            0, lib.tensor(many), lib.ones(3000, dtype=lib.float16), "sum"
+        )
+        assert float(got[0]) == 3000.0

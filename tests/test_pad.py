@@ -258,3 +258,24 @@ def test_api_md_positional_value():
     np.testing.assert_array_equal(F.pad(mc.tensor(x), (1, 2), value=1.5).numpy(), expected)
     with pytest.raises(TypeError):
         TF.pad(torch.tensor(x), (1, 2), 1.5)  # torch refuses the number: no torch call changes meaning
+
+
+def test_pad_arguments_as_torch():
+    """Widths must be ints; an integer tensor's fill value is truncated and must fit; an empty
+    pad returns a copy (0-d inputs included)."""
+    for bad in ((1.5, 1), (True, 1)):
+        with pytest.raises(TypeError):
+            F.pad(mc.ones(2), bad)
+        with pytest.raises(TypeError):
+            TF.pad(torch.ones(2), bad)
+    for value in (1.5, 2, -1, 300):
+        try:
+            expected = TF.pad(torch.ones(1, 2, dtype=torch.uint8), (1, 1), value=value).numpy()
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="without overflow"):
+                F.pad(mc.ones(1, 2, dtype=mc.uint8), (1, 1), value=value)
+            continue
+        np.testing.assert_array_equal(F.pad(mc.ones(1, 2, dtype=mc.uint8), (1, 1), value=value).numpy(), expected)
+    x = mc.tensor(3.0)
+    y = F.pad(x, ())
+    assert y.shape == () and float(y) == 3.0 and y is not x

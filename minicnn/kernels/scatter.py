@@ -34,6 +34,11 @@ def add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
     is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path)."""
     xp = backend.get_array_module(target)
     flat = flat_positions(target, grid, values)
+    if target.dtype == np.float16:  # a float16 running sum stalls at 2048: add up in float32, as torch
+        acc = target.astype(np.float32)
+        add_at(acc, grid, values.astype(np.float32))
+        target[...] = acc.astype(np.float16)
+        return
     if xp is np:
         np.add.at(target.reshape(-1), flat, values.reshape(-1))
     elif target.dtype in _CUPY_ADD_AT_DTYPES:

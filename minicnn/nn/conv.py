@@ -10,7 +10,7 @@ from ..kernels.conv import ALGOS
 from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
 from ..ops.conv1d import conv1d, conv_transpose1d
-from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.conv_transpose import ShapeError, conv_transpose2d, fold, unfold
 from ..ops.pad import pad
 from .linear import register_weight_and_bias, reset_weight_and_bias
 from .module import Module
@@ -323,8 +323,12 @@ def _conv_repr(m: Module, **extra: Any) -> str:
 
 
 def _single(v: Any) -> tuple[int]:
-    """``3`` or ``(3,)`` -> (3,), the 1-d layers' stored form (torch's)."""
-    return (int(v[0]),) if isinstance(v, (tuple, list)) else (int(v),)
+    """``3`` or ``(3,)`` -> (3,), the 1-d layers' stored form (torch's); a longer tuple is an error."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ShapeError(f"a 1-d layer takes an int or a 1-tuple, got {tuple(v)}")
+        return (int(v[0]),)
+    return (int(v),)
 
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

@@ -161,6 +161,8 @@ def _identity(reduce: str, dtype: Any) -> Any:
         return dtype.type(1)
     if dtype.kind == "f":
         return dtype.type(-np.inf if reduce == "amax" else np.inf)
+    if dtype.kind == "b":
+        return dtype.type(reduce == "amin")
     info = np.iinfo(dtype)
     return dtype.type(info.min if reduce == "amax" else info.max)
 
@@ -397,8 +399,12 @@ def scatter_reduce(
         raise RuntimeError(
             f"scatter_reduce(): expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
         )
+    if reduce == "mean" and input.dtype == np.bool_:
+        raise NotImplementedError("scatter_reduce(): reduce='mean' is not implemented for bool tensors (as torch)")
     index = _as_index(index, input, "scatter_reduce()")
     d = wrap_dim(dim, input.ndim, "scatter_reduce")
+    if index.numel() == 0:  # nothing is scattered: torch checks no shapes either
+        return clone(input)
     _check_fits(input, index, d, "scatter_reduce()", src)
     out = ScatterReduce.apply(
         _at_least_1d(input), _at_least_1d(index), _at_least_1d(src), dim=d, reduce=reduce, include_self=include_self

@@ -9,12 +9,15 @@ it backward.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.pad import MODES, AxisPad, axis_plan, pad_axis, pad_axis_backward
+from .conv_transpose import ShapeError
+from .math import clone
 
 
 class Pad(Function):
@@ -70,20 +73,25 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         mode, value = "constant", mode
     if mode not in ("constant", *MODES):
         raise NotImplementedError(f"pad: mode {mode!r} (expected 'constant', 'reflect', 'replicate' or 'circular')")
+    for i, w in enumerate(pad):
+        if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, np.integer)):
+            raise TypeError(f"pad(): pad must be a tuple of ints, got {type(w).__name__} at position {i}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: padding {tuple(pad)} needs pairs for at most {input.ndim} dimensions")
+        raise ShapeError(f"pad: padding {tuple(pad)} needs pairs for at most {input.ndim} dimensions")
     k = len(pad) // 2
+    if k == 0:
+        return clone(input)
     pairs = {input.ndim - 1 - i: (int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(k)}
     if mode in ("constant", "circular"):  # these crop first, then pad
         for d, (before, after) in pairs.items():
             if max(-before, 0) + max(-after, 0) > input.shape[d]:
-                raise ValueError(
+                raise ShapeError(
                     f"pad: negative padding ({before}, {after}) of dim {d} crops more than its size "
                     f"{input.shape[d]} (input shape {input.shape}, pad {tuple(pad)})"
                 )
     if mode == "constant":
         widths = [pairs.get(d, (0, 0)) for d in range(input.ndim)]
-        return Pad.apply(input, widths=widths, value=0 if value is None else value)
+        return Pad.apply(input, widths=widths, value=_fill_value(input.dtype, 0 if value is None else value))
     if value is not None and value != 0:
         raise ValueError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
     if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
@@ -92,10 +100,21 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             f"(unbatched or batched), got shape {input.shape}"
         )
     if mode != "circular" and 0 in input.shape[input.ndim - k - 1 :]:
-        raise ValueError(
+        raise ShapeError(
             f"pad: {mode} padding takes a tensor with nonzero sizes (except a batch size), got shape {input.shape}"
         )
     return GatherPad.apply(input, plans=tuple((d, _plan(input.shape, d, *pairs[d], mode)) for d in sorted(pairs)))
+
+
+def _fill_value(dtype: np.dtype, value: Any) -> Any:
+    """``value`` in ``dtype``: torch truncates a float for an integer tensor and refuses a
+    value that does not fit (uint8 and -1, ...) instead of wrapping it."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise RuntimeError(f"pad: value {value} cannot be converted to type {dtype} without overflow")
+        return dtype.type(int(value))
+    return dtype.type(value)
 
 
 def _plan(shape: tuple[int, ...], d: int, before: int, after: int, mode: str) -> AxisPad:
@@ -105,10 +124,10 @@ def _plan(shape: tuple[int, ...], d: int, before: int, after: int, mode: str) ->
     if mode == "circular":
         left = n - max(-before, 0) - max(-after, 0)
         if max(before, after) > left:
-            raise ValueError(f"{where}: wraps around more than once (at most {left}, the size after the crops)")
+            raise ShapeError(f"{where}: wraps around more than once (at most {left}, the size after the crops)")
         return axis_plan(n, before, after, mode)
     if mode == "reflect" and max(before, after) >= n:
-        raise ValueError(f"{where}: reflect widths must be smaller than the size {n}")
+        raise ShapeError(f"{where}: reflect widths must be smaller than the size {n}")
     if n + before + after < 1:
-        raise ValueError(f"{where}: the output size {n + before + after} must be at least 1")
+        raise ShapeError(f"{where}: the output size {n + before + after} must be at least 1")
     return axis_plan(n, before, after, mode)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..kernels import upsample as K
 from .conv1d import adaptive_avg_pool1d
@@ -107,8 +109,9 @@ def interpolate(
         raise NotImplementedError(f"interpolate: expected a floating point input, got {input.dtype}")
     if size is not None:
         sizes = _per_axis(size, dim, "output size", in_sizes)
-        if not all(isinstance(s, int) for s in sizes):
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
             raise TypeError(f"interpolate: size must be an int or a tuple of ints, got {size!r}")
+        sizes = [int(s) for s in sizes]
         scales = [None] * dim
     else:
         scales = [float(s) for s in _per_axis(scale_factor, dim, "scale_factor", in_sizes)]
