@@ -10,7 +10,8 @@ from ..kernels.conv import ALGOS
 from ..kernels.conv_shapes import pair
 from ..ops.conv import conv2d
 from ..ops.conv1d import conv1d, conv_transpose1d
-from ..ops.conv_transpose import ShapeError, conv_transpose2d, fold, unfold
+from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.errors import ShapeError
 from ..ops.pad import pad
 from .linear import register_weight_and_bias, reset_weight_and_bias
 from .module import Module

@@ -9,7 +9,7 @@ from typing import Any
 from ..autograd import Tensor
 from ..kernels.vol2col import triple
 from ..ops.conv3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, conv_transpose3d, max_pool3d
-from ..ops.conv_transpose import ShapeError
+from ..ops.errors import ShapeError
 from .conv import ConvTranspose2d, _check_padding_mode, _conv_repr, _pad_by_mode, _reversed_padding
 from .layernorm import InstanceNorm2d
 from .linear import register_weight_and_bias, reset_weight_and_bias

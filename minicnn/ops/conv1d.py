@@ -14,7 +14,8 @@ from typing import Any
 from ..autograd import Tensor
 from . import pool as P
 from .conv import conv2d
-from .conv_transpose import ShapeError, conv_transpose2d
+from .conv_transpose import conv_transpose2d
+from .errors import ShapeError
 from .shape import reshape
 
 
@@ -143,7 +144,10 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any, _layer: str = "adaptive
     """Average over torch's adaptive bins: (N, C, L) or (C, L) -> (N, C, output_size)."""
     x = _as_rows(input, _layer)
     n = _single(output_size, "output_size", _layer)
-    return _as_sequence(P.adaptive_avg_pool2d(x, (1, n), _layer=_layer))
+    try:
+        return _as_sequence(P.adaptive_avg_pool2d(x, (1, n), _layer=_layer))
+    except ValueError as e:  # the 2-d op's message, as the error type torch raises
+        raise ShapeError(str(e)) from None
 
 
 def adaptive_max_pool1d(
@@ -153,7 +157,10 @@ def adaptive_max_pool1d(
     ``return_indices`` also the int64 positions in L of the maxima."""
     x = _as_rows(input, _layer)
     n = _single(output_size, "output_size", _layer)
-    out = P.adaptive_max_pool2d(x, (1, n), return_indices, _layer=_layer)
+    try:
+        out = P.adaptive_max_pool2d(x, (1, n), return_indices, _layer=_layer)
+    except ValueError as e:
+        raise ShapeError(str(e)) from None
     if return_indices:
         return _as_sequence(out[0]), _as_sequence(out[1])
     return _as_sequence(out)

@@ -23,7 +23,8 @@ from ..kernels.vol2col import (
     transposed_output_size,
     triple,
 )
-from .conv_transpose import DtypeError, ShapeError, _check_float
+from .conv_transpose import _check_float
+from .errors import DtypeError, ShapeError
 from .shape import reshape
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -22,16 +22,8 @@ from ..autograd import Function, Tensor
 from ..kernels.conv_shapes import conv_output_size
 from ..kernels.conv_transpose import conv_transpose2d_backward, conv_transpose2d_forward, output_size
 from ..kernels.im2col import col2im, im2col
+from .errors import DtypeError, ShapeError
 from .shape import reshape
-
-
-class ShapeError(ValueError, RuntimeError):
-    """A size or setting that does not fit: a ValueError (minicnn's rule) that is also the
-    RuntimeError torch raises."""
-
-
-class DtypeError(TypeError, RuntimeError):
-    """Mismatched or unsupported dtypes: a TypeError that is also torch's RuntimeError."""
 
 
 def _pair(v: Any, name: str, op: str) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..kernels import grid_sample as K
-from .conv_transpose import DtypeError, ShapeError
+from .errors import DtypeError, ShapeError
 
 _ALIGN_WARNING = (
     "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please specify "

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from .errors import ShapeError
 from .math import MatMul, _promote, unbroadcast
 from .shape import diagonal
 
@@ -321,7 +322,7 @@ def _diagonals(x: Tensor, term: str, k: int) -> tuple[Tensor, str]:
         c = next(c for c in term if term.count(c) > 1)
         i, j = term.index(c), term.index(c, term.index(c) + 1)
         if x.shape[i] != x.shape[j]:
-            raise ValueError(
+            raise ShapeError(
                 f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't match, "
                 f"{x.shape[i]} != {x.shape[j]}"
             )

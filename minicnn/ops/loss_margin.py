@@ -34,7 +34,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from .activation import _stable_sigmoid, _stable_softplus, logsigmoid
-from .conv_transpose import DtypeError, ShapeError
+from .errors import DtypeError, ShapeError
 from .index import gather
 from .loss import (
     _as_loss_tensor,

@@ -16,7 +16,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.pad import MODES, AxisPad, axis_plan, pad_axis, pad_axis_backward
-from .conv_transpose import ShapeError
+from .errors import ShapeError
 from .math import clone
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from .dims import wrap_dim, wrap_dims
+from .errors import ShapeError
 from .math import _floating, _promote, astype, clone, require_float, sub
 
 
@@ -449,12 +450,12 @@ class NuclearNorm(Function):
 def _nuclear_norm(x: Tensor, dim: Any, keepdim: bool) -> Tensor:
     """torch.norm(x, 'nuc', dim): dim None on a 2-d input, else two distinct dims."""
     if x.ndim < 2:
-        raise ValueError(f"norm: the nuclear norm needs a matrix (at least 2 dims), got shape {x.shape}")
+        raise ShapeError(f"norm: the nuclear norm needs a matrix (at least 2 dims), got shape {x.shape}")
     if dim is None:
         dim = tuple(range(x.ndim))
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     if len(dims) != 2:
-        raise ValueError(f"norm: the nuclear norm needs dim to be a 2-tuple, got {dims} for shape {x.shape}")
+        raise ShapeError(f"norm: the nuclear norm needs dim to be a 2-tuple, got {dims} for shape {x.shape}")
     return NuclearNorm.apply(x, axes=wrap_dims(dims, x.ndim, "norm"), keepdims=keepdim)
 
 

@@ -30,7 +30,7 @@ from ..kernels.pool import pair, pool_geometry
 from . import conv1d as P1
 from . import pool as P2
 from .activation import relu
-from .conv_transpose import DtypeError, ShapeError
+from .errors import DtypeError, ShapeError
 from .math import abs as abs_
 from .math import mul, neg, pow, sign
 from .shape import reshape

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..kernels import upsample as K
 from .conv1d import adaptive_avg_pool1d
-from .conv_transpose import ShapeError
+from .errors import ShapeError
 from .pool import adaptive_avg_pool2d
 from .shape import reshape
 
