@@ -1478,6 +1478,8 @@ def _writable(a: Any) -> bool:
     on one address (a stride of 0, as ``expand`` makes; CuPy has no read-only flag for it)."""
     if not getattr(getattr(a, "flags", None), "writeable", True):
         return False
+    if a.size == 0:  # nothing to write (NumPy gives empty arrays zero strides)
+        return True
     return not any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
 
 

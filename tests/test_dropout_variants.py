@@ -257,3 +257,27 @@ def test_inplace_functional_forms_match_torch(name, kw):
         return u
 
     compare_with_torch(ours, theirs, [x])
+
+
+def test_inplace_ops_on_empty_tensors_as_torch():
+    """An empty tensor has nothing to write: in-place ops return it (NumPy gives it zero strides,
+    which must not read as an expand()ed view)."""
+    for fn in (lambda t: F.dropout(t, 0.5, True, True), F.elu_, F.relu_, lambda t: t.zero_(), lambda t: t.add_(1)):
+        x = mc.zeros(0, 4)
+        assert fn(x).shape == (0, 4)
+
+
+@pytest.mark.filterwarnings("ignore:.*Received a 0-D input to dropout3d")
+def test_probability_and_rank_checks_in_torchs_order():
+    """p is checked first; in eval mode or with p = 0 any rank is returned as is, and with p = 1
+    feature alpha dropout zeros a 1-d input, as torch; rrelu refuses lower > upper."""
+    for lib, functional in ((mc, F), (torch, TF)):
+        x = lib.ones(5)
+        assert functional.feature_alpha_dropout(x, 0.5, training=False) is x
+        assert functional.feature_alpha_dropout(x, 1.0, training=True).shape == (5,)
+        assert tuple(functional.dropout3d(lib.tensor(1.0), 0.5, training=False).shape) == ()
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            functional.feature_alpha_dropout(x, 1.5, training=True)
+        with pytest.raises(RuntimeError, match="Lower bound should be less than or equal to the upper bound"):
+            functional.rrelu(lib.tensor([-1.0]), 0.3, 0.1)
+    assert repr(nn.Dropout1d(0)) == repr(tnn.Dropout1d(0)) == "Dropout1d(p=0, inplace=False)"

@@ -779,3 +779,25 @@ def test_triplet_with_distance_module_holds_its_distance():
 
     assert repr(NM.TripletMarginWithDistanceLoss(distance_function=distance)) == "TripletMarginWithDistanceLoss()"
     assert NM.TripletMarginWithDistanceLoss(distance_function=distance).distance_function is distance
+
+
+def test_loss_modules_share_torchs_bases_and_warn_at_the_building_line():
+    """Every loss module is a _Loss (as in torch); a legacy size_average warning points at the
+    line that builds the loss, also when a loss subclass builds another loss inside."""
+    import warnings
+
+    import minicnn.nn.loss as NL
+
+    for name in ("HuberLoss", "TripletMarginWithDistanceLoss", "GaussianNLLLoss", "MSELoss", "MultiMarginLoss"):
+        assert isinstance(getattr(mc.nn, name)(), NL._Loss), name
+
+    class Combo(mc.nn.MSELoss):
+        def __init__(self):
+            super().__init__()
+            self.inner = mc.nn.L1Loss(size_average=False)  # the warning's line
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        Combo()
+    assert got[0].filename == __file__
+    assert "self.inner = mc.nn.L1Loss" in open(__file__).read().splitlines()[got[0].lineno - 1]

@@ -13,7 +13,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        self.p = check_probability(p, type(self).__name__)
+        check_probability(p, type(self).__name__)
+        self.p = p  # as given (torch's repr shows p=0, not p=0.0)
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:

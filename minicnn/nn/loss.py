@@ -19,11 +19,9 @@ class _Loss(Module):
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
-        depth, frame = 2, sys._getframe(1)  # the deprecation warning points at the code building the loss
-        while (
-            frame is not None and frame.f_code.co_name == "__init__" and isinstance(frame.f_locals.get("self"), _Loss)
-        ):
-            depth, frame = depth + 1, frame.f_back
+        depth, frame = 2, sys._getframe(1)  # the deprecation warning points at the code building the loss:
+        while frame is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is self:
+            depth, frame = depth + 1, frame.f_back  # past this object's own subclass __init__s
         self.reduction = L.legacy_reduction(size_average, reduce, reduction, stacklevel=depth + 1)
 
 
@@ -126,10 +124,9 @@ class SmoothL1Loss(_Loss):
         return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
-class HuberLoss(Module):
+class HuberLoss(_Loss):
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__()
-        self.reduction = reduction
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input: Tensor, target: Any) -> Tensor:

@@ -13,7 +13,6 @@ from ..autograd import Tensor
 from ..ops import loss_margin as LM
 from .distance import PairwiseDistance
 from .loss import _Loss, _WeightedLoss
-from .module import Module
 
 
 class MarginRankingLoss(_Loss):
@@ -111,7 +110,7 @@ class TripletMarginLoss(_Loss):
         )
 
 
-class TripletMarginWithDistanceLoss(Module):
+class TripletMarginWithDistanceLoss(_Loss):
     """``distance_function`` defaults to a :class:`PairwiseDistance` child module (torch's)."""
 
     def __init__(
@@ -122,8 +121,7 @@ class TripletMarginWithDistanceLoss(Module):
         swap: bool = False,
         reduction: str = "mean",
     ) -> None:
-        super().__init__()
-        self.reduction = reduction
+        super().__init__(reduction=reduction)
         if margin <= 0:
             raise ValueError(
                 f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
@@ -176,10 +174,9 @@ class PoissonNLLLoss(_Loss):
         )
 
 
-class GaussianNLLLoss(Module):
+class GaussianNLLLoss(_Loss):
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = reduction
+        super().__init__(reduction=reduction)
         self.full = full
         self.eps = eps
 

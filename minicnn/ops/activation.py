@@ -678,6 +678,8 @@ def rrelu(
     slope drawn from U(lower, upper); otherwise leaky_relu with the mean slope (lower+upper)/2.
     ``inplace=True`` overwrites input."""
     _float_only(input, "rrelu")
+    if lower > upper:
+        raise RuntimeError(f"rrelu: Lower bound should be less than or equal to the upper bound, got {lower} > {upper}")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     return _maybe_inplace(input, inplace, lambda t: RReLU.apply(t, lower=lower, upper=upper), "rrelu")

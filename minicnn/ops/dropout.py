@@ -31,10 +31,10 @@ def _dropout(
     p = K.check_probability(p, op)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
-    if channelwise and x.ndim < 2:
-        raise ValueError(f"{op}: expected an input of shape (N, C, *), got shape {x.shape}")
     if not training or p == 0.0:
-        return x  # identity, the same tensor (as torch)
+        return x  # identity, the same tensor (as torch), whatever the rank
+    if channelwise and x.ndim < 2 and p < 1.0:
+        raise ValueError(f"{op}: expected an input of shape (N, C, *), got shape {x.shape}")
     settings = dict(p=p, channelwise=channelwise, alpha=alpha)
     if inplace:  # written into x's memory, as torch; recorded like any in-place op when needed
         x = _latest(x)
@@ -128,6 +128,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
     """Alpha dropout of whole (n, c) channels of (N, C, *)."""
-    if input.ndim < 2:
+    K.check_probability(p, "feature_alpha_dropout")
+    if input.ndim < 2 and training and 0.0 < p < 1.0:  # torch checks the rank only when it drops
         raise RuntimeError("feature_alpha_dropout: Feature dropout requires at least 2 dimensions in the input")
-    return _dropout(input, p, training, inplace, True, "feature_alpha_dropout", alpha=True)
+    return _dropout(input, p, training, inplace, input.ndim >= 2, "feature_alpha_dropout", alpha=True)

@@ -25,7 +25,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.layernorm import affine
-from .math import require_float
+from .math import astype, require_float
 from .shape import _prod
 
 
@@ -67,7 +67,9 @@ def rms_norm(
 ) -> Tensor:
     """Normalise input (*, D1, ..., Dk) by the root mean square over its last k dims,
     ``normalized_shape`` = (D1, ..., Dk) (an int means (int,)), then scale by ``weight`` of
-    shape normalized_shape (or None). ``eps`` None: ``finfo(input.dtype).eps``."""
+    shape normalized_shape (or None), cast to the input's dtype. ``eps`` None:
+    ``finfo(dtype).eps`` of the computing dtype (float32 for float16 input, whose statistics
+    are computed in float32, as torch)."""
     if isinstance(normalized_shape, numbers.Integral):
         shape: tuple[int, ...] = (int(normalized_shape),)
     else:
@@ -88,8 +90,11 @@ def rms_norm(
             raise ValueError(
                 f"{_layer}: expected weight of shape {shape} (normalized_shape), got {tuple(weight.shape)}"
             )
-        if weight.dtype != input.dtype:
-            raise TypeError(f"{_layer}: input is {input.dtype} but the weight is {weight.dtype}; convert one of them")
+        if weight.dtype != input.dtype:  # torch computes in the input's type
+            weight = astype(weight, input.dtype)
+    if input.dtype == np.float16:  # statistics in float32 (a float16 sum of squares overflows at 256), as torch
+        low = rms_norm(astype(input, np.float32), shape, None if weight is None else astype(weight, np.float32), eps)
+        return astype(low, np.float16)
     eps = float(np.finfo(input.dtype).eps) if eps is None else float(eps)
     rows = (_prod(input.shape[: input.ndim - k]), _prod(shape))
     args = (input,) if weight is None else (input, weight)
