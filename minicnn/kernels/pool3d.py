@@ -43,19 +43,9 @@ from .. import backend
 from .conv_shapes import window_slice
 from .pool import _bin_bounds, _bin_mean, _bin_mean_backward, pool_output_size
 from .scatter import add_at
+from .vol2col import triple
 
 Triple = tuple[int, int, int]
-
-
-def triple(v: Any, name: str, op: str) -> Triple:
-    """``2 -> (2, 2, 2)``, a 1- or 3-sequence -> three ints; anything else a ValueError naming ``op``."""
-    if isinstance(v, (int, np.integer)):
-        return int(v), int(v), int(v)
-    if isinstance(v, (tuple, list)) and len(v) == 1:
-        return int(v[0]), int(v[0]), int(v[0])
-    if isinstance(v, (tuple, list)) and len(v) == 3:
-        return int(v[0]), int(v[1]), int(v[2])
-    raise ValueError(f"{op}: {name} must either be a single int, or a tuple of three ints, got {v!r}")
 
 
 class Pool3dGeometry(NamedTuple):

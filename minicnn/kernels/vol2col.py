@@ -48,6 +48,7 @@ of gy, then GEMMs). Same cost as the convolution it transposes.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -59,13 +60,26 @@ Triple = tuple[int, int, int]
 Pads = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # (before, after) for D, H, W
 
 
+def _int(v: Any, name: str, op: str) -> int:
+    """An int from anything with ``__index__``; a float, a string or a bool is torch's TypeError."""
+    if isinstance(v, bool):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {v!r}") from None
+
+
 def triple(v: Any, name: str = "value", op: str = "conv3d") -> Triple:
-    """``3 -> (3, 3, 3)``; ``(1, 2, 3) -> (1, 2, 3)``; any other length is a ValueError naming ``op``."""
+    """``3 -> (3, 3, 3)``; a 1-sequence is broadcast and a 3-sequence kept (torch's rule); any
+    other length is a ValueError naming ``op``, a non-integer a TypeError."""
     if isinstance(v, (tuple, list)):
-        if len(v) != 3:
+        if len(v) not in (1, 3):
             raise ValueError(f"{op}: {name} must be an int or a tuple of 3 ints, got {v!r}")
-        return int(v[0]), int(v[1]), int(v[2])
-    return int(v), int(v), int(v)
+        a, b, c = (v[0],) * 3 if len(v) == 1 else v
+        return _int(a, name, op), _int(b, name, op), _int(c, name, op)
+    n = _int(v, name, op)
+    return n, n, n
 
 
 def resolve_padding(padding: Any, kernel: Triple, stride: Triple, dilation: Triple, op: str = "conv3d") -> Pads:

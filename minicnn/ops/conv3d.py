@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..kernels import pool3d as K
 from ..kernels.vol2col import (
@@ -57,6 +59,10 @@ def _check_conv_input(input: Any, weight: Any, op: str, layout: str) -> None:
     if input.ndim not in (4, 5):
         raise ShapeError(
             f"{op}: expected a 5-d input (N, C, D, H, W) or a 4-d unbatched input (C, D, H, W), got shape {input.shape}"
+        )
+    if 0 in input.shape[-3:] and 0 not in input.shape[:-3]:
+        raise ShapeError(
+            f"{op}: only zero batch or zero channel inputs are supported, got input of shape {input.shape}"
         )
 
 
@@ -106,8 +112,9 @@ def conv3d(
     (stride 1 only; an odd total puts the extra voxel at the end, as torch) or ``"valid"``."""
     op = _layer
     _check_conv_input(input, weight, op, "(out_channels, in_channels/groups, kd, kh, kw)")
-    if not isinstance(groups, int) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
     o, cg = weight.shape[:2]
     if o % groups:
         raise ShapeError(f"{op}: out_channels of weight {weight.shape} ({o}) must be divisible by groups={groups}")
@@ -163,8 +170,9 @@ def conv_transpose3d(
     (OH, OW alike). ``output_padding`` must be smaller than stride or dilation, per axis."""
     op = _layer
     _check_conv_input(input, weight, op, "(in_channels, out_channels/groups, kd, kh, kw)")
-    if not isinstance(groups, int) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
     cin, og = weight.shape[:2]
     if cin % groups:
         raise ShapeError(f"{op}: weight {weight.shape}: its dimension 0 ({cin}) must be divisible by groups={groups}")
@@ -284,6 +292,10 @@ def avg_pool3d(
     g = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, _layer)
     if any(n < k for n, k in zip(input.shape[-3:], g.kernel)):
         raise ShapeError(f"{_layer}: input of size {input.shape[-3:]} is smaller than the kernel {g.kernel}")
+    if divisor_override is not None and (
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer))
+    ):
+        raise TypeError(f"{_layer}: divisor_override must be an int, got {divisor_override!r}")
     if divisor_override is not None and int(divisor_override) == 0:
         raise ShapeError(f"{_layer}: divisor must be not zero")
     return AvgPool3d.apply(input, g=g, count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
@@ -300,6 +312,8 @@ def adaptive_output_size3d(x_shape: tuple, output_size: Any, op: str) -> tuple[i
         sizes = tuple(output_size)
     else:
         raise ShapeError(f"{op}: output_size must be an int or a tuple of 3, got {output_size!r}")
+    if any(isinstance(v, bool) or not (v is None or isinstance(v, (int, np.integer))) for v in sizes):
+        raise TypeError(f"{op}: output_size must be ints (or None), got {output_size!r}")
     out = tuple(int(x_shape[-3 + a]) if v is None else int(v) for a, v in enumerate(sizes))
     if min(out) <= 0:
         raise ShapeError(f"{op}: output_size must be positive, got {output_size!r}")
