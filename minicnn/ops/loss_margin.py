@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..kernels.scatter import add_at
 from .activation import _stable_sigmoid, _stable_softplus, logsigmoid
 from .errors import DtypeError, ShapeError
 from .index import gather
@@ -286,7 +287,8 @@ def multilabel_margin_loss(
     input (N, C), or unbatched (C,) or 0-d; target of the input's shape (C values for a 0-d
     input: one), integer classes, the targets being those before the first -1 (a class listed
     twice counts twice, as torch). Every entry must be in [-1, C). 'none' gives (N,), or ()
-    for an unbatched input. Cost: O(N C^2) time and memory (torch's kernel: O(N C^2) time)."""
+    for an unbatched input. Cost: O(N K C) time and memory for K, the most targets a row lists
+    (torch's kernel: O(N C^2) time); K is read on the host, one sync per call on a GPU."""
     op = "multilabel_margin_loss"
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     _check_reduction(op, reduction)
@@ -301,11 +303,15 @@ def multilabel_margin_loss(
         t = target.array.reshape(n, c)
         backend.raise_if(((t < -1) | (t >= c)).any(), RuntimeError, f"{op}: target out of range [-1, {c})")
         listed = xp.cumprod(t >= 0, axis=1).astype(bool)  # (N, C): the positions before the first -1
-        count = ((t[:, :, None] == xp.arange(c)) & listed[:, :, None]).sum(axis=1)  # (N, C): times listed
-        # pair weights (N, j, i): how often j is a target, times "i is not a target"
-        pairs = (count[:, :, None] * (count == 0)[:, None, :]).astype(input.dtype)
+        k = int(listed.sum(axis=1).max()) if n and c else 0  # the targets are a prefix of each row
+        targets, valid = xp.where(listed[:, :k], t[:, :k], 0), listed[:, :k]  # (N, K)
+        count = xp.zeros((n, c), dtype=np.int64)  # (N, C): how often each class is listed
+        add_at(count, (xp.arange(n)[:, None], targets), valid.astype(np.int64))
+        # pair weights (N, k, i): the k-th listed target against every class i that is not a target
+        pairs = (valid[:, :, None] & (count == 0)[:, None, :]).astype(input.dtype)
     x = input.reshape(n, c)
-    z = clamp(1 - x.reshape(n, c, 1) + x.reshape(n, 1, c), min=0)  # (N, j, i): 1 - x_j + x_i
+    x_target = gather(x, 1, Tensor(targets))  # (N, K)
+    z = clamp(1 - x_target.reshape(n, k, 1) + x.reshape(n, 1, c), min=0)  # (N, k, i): 1 - x_j + x_i
     loss = (z * Tensor(pairs)).sum(axis=(1, 2)) / c
     return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction)
 
