@@ -1,6 +1,6 @@
 """The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling,
-bicubic resizing, reflect padding, transposed 1-d convolution -- forward + backward in
-minicnn and in PyTorch, same process, same arrays, alternating, medians.
+bicubic resizing, reflect padding, transposed 1-d convolution, the multi-label margin loss --
+forward + backward in minicnn and in PyTorch, same process, same arrays, alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
 
@@ -45,11 +45,30 @@ def cases(np: Any) -> dict[str, tuple[list[Any], Callable[[Any, Any], Any]]]:
             lambda F, x: F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False),
         ),
         "pad reflect 3 (16,32,56,56)": ([a(16, 32, 56, 56)], lambda F, x: F.pad(x, (3, 3, 3, 3), mode="reflect")),
+        "multilabel_margin_loss (16,1000), 5 targets": (
+            [rng.random((16, 1000)).astype(np.float32)],
+            lambda F, x: F.multilabel_margin_loss(x, _targets(x, 5)),
+        ),
         "conv_transpose1d (16,64,256)->32, k4 s2": (
             [a(16, 64, 256), a(64, 32, 4) * 0.1],
             lambda F, x, w: F.conv_transpose1d(x, w, stride=2, padding=1),
         ),
     }
+
+
+def _targets(x: Any, k: int) -> Any:
+    """multilabel_margin_loss's target for x (N, C) in x's library: classes 0..k-1, then -1."""
+    import numpy as np
+
+    t = np.full(tuple(x.shape), -1, dtype=np.int64)
+    t[:, :k] = np.arange(k)
+    if type(x).__module__.startswith("torch"):
+        import torch
+
+        return torch.from_numpy(t)
+    import minicnn as mc
+
+    return mc.tensor(t)
 
 
 def main() -> None:
