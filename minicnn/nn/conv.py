@@ -17,13 +17,80 @@ from .linear import register_weight_and_bias, reset_weight_and_bias
 from .module import Module
 
 
-class Conv2d(Module):
-    """2-d convolution over (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, OH, OW).
+class _ConvNd(Module):
+    """What Conv1d, Conv2d and Conv3d share (torch's ``_ConvNd``): the checks, the stored
+    settings (tuples of ``dims`` ints), the weight (out_channels, in_channels/groups, *kernel)
+    and bias (out_channels,) with torch's init -- weight ~ kaiming_uniform(a=sqrt(5)) =
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+    fan_in = in_channels/groups * prod(kernel) -- and ``padding_mode`` (anything but "zeros"
+    pads with F.pad first, then convolves with padding 0, as torch). ``device`` and ``dtype``
+    are torch's factory arguments. A subclass gives ``dims``, ``_tuple`` (an int or a sequence
+    -> a tuple of dims ints) and ``_conv`` (the call of its functional)."""
 
-    ``weight``: (out_channels, in_channels/groups, kh, kw), ``bias``: (out_channels,).
-    Init as torch: weight ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-    bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels/groups * kh * kw.
-    ``device`` and ``dtype`` are torch's factory arguments (None: the CPU, float32).
+    dims = 2
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must be divisible by groups ({groups})"
+            )
+        _check_padding_mode(padding_mode)
+        stride = self._tuple(stride, "stride")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"{name}: padding must be 'same', 'valid', an int or a tuple of {self.dims} ints, got {padding!r}"
+                )
+            if padding == "same" and stride != (1,) * self.dims:
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+        else:
+            padding = self._tuple(padding, "padding")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = self._tuple(kernel_size, "kernel_size")
+        self.stride, self.padding, self.dilation = stride, padding, self._tuple(dilation, "dilation")
+        self.groups, self.padding_mode = groups, padding_mode
+        register_weight_and_bias(
+            self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
+        )
+        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
+
+    @staticmethod
+    def _tuple(v: Any, name: str) -> tuple[int, ...]:
+        return pair(v, name)
+
+    def _conv(self, x: Tensor, padding: Any, layer: str) -> Tensor:
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        reset_weight_and_bias(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x, padding = _pad_by_mode(self, x)
+        return self._conv(x, padding, f"{type(self).__name__}({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution over (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, OH, OW); weight
+    (out_channels, in_channels/groups, kh, kw). Everything else as :class:`_ConvNd`.
     ``algo`` ("auto", "direct", "im2col", "depthwise"; keyword-only, minicnn's own) forces a
     kernel, see :mod:`minicnn.kernels.conv`.
     """
@@ -44,46 +111,16 @@ class Conv2d(Module):
         *,
         algo: str = "auto",
     ) -> None:
-        super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
-                f"must be divisible by groups ({groups})"
-            )
-        _check_padding_mode(padding_mode)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Conv2d: padding must be 'same', 'valid', an int or a pair, got {padding!r}")
-            if padding == "same" and pair(stride) != (1, 1):
-                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
-        else:
-            padding = pair(padding, "padding")
         if algo not in ALGOS:
             raise ValueError(f"Conv2d: algo must be one of {ALGOS}, got {algo!r}")
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride, self.padding, self.dilation = pair(stride, "stride"), padding, pair(dilation, "dilation")
-        self.groups, self.padding_mode, self.algo = groups, padding_mode, algo
-        register_weight_and_bias(
-            self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
         )
-        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
+        self.algo = algo
 
-    def reset_parameters(self) -> None:
-        reset_weight_and_bias(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x, padding = _pad_by_mode(self, x)
+    def _conv(self, x: Tensor, padding: Any, layer: str) -> Tensor:
         return conv2d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            padding,
-            self.dilation,
-            self.groups,
-            algo=self.algo,
-            _layer=f"{type(self).__name__}({self.extra_repr()})",
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups, algo=self.algo, _layer=layer
         )
 
     def extra_repr(self) -> str:
@@ -241,67 +278,20 @@ class Fold(Module):
         )
 
 
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """1-d convolution over (N, C_in, L) or (C_in, L) -> (N, C_out, OL), as the 2-d one on
-    (N, C_in, 1, L). ``weight``: (out_channels, in_channels/groups, k), ``bias``: (out_channels,);
-    init as torch (as :class:`Conv2d`, fan_in = in_channels/groups * k)."""
+    (N, C_in, 1, L); weight (out_channels, in_channels/groups, k). Everything else as
+    :class:`_ConvNd`."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) "
-                f"must be divisible by groups ({groups})"
-            )
-        _check_padding_mode(padding_mode)
+    dims = 1
 
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Conv1d: padding must be 'same', 'valid', an int or a 1-tuple, got {padding!r}")
-            if padding == "same" and _single(stride) != (1,):
-                raise ValueError("Conv1d: padding='same' is not supported for strided convolutions")
-        else:
-            padding = _single(padding)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = _single(kernel_size), _single(stride), padding
-        self.dilation, self.groups, self.padding_mode = _single(dilation), groups, padding_mode
-        register_weight_and_bias(
-            self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
-        )
-        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
+    @staticmethod
+    def _tuple(v: Any, name: str) -> tuple[int, ...]:
+        return _single(v)
 
-    def reset_parameters(self) -> None:
-        reset_weight_and_bias(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x, padding = _pad_by_mode(self, x)
+    def _conv(self, x: Tensor, padding: Any, layer: str) -> Tensor:
         padding = padding if isinstance(padding, str) else padding[0]
-        return conv1d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride[0],
-            padding,
-            self.dilation[0],
-            self.groups,
-            _layer=f"{type(self).__name__}({self.extra_repr()})",
-        )
-
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
+        return conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups, _layer=layer)
 
 
 def _conv_repr(m: Module, **extra: Any) -> str:

@@ -10,70 +10,25 @@ from ..autograd import Tensor
 from ..kernels.vol2col import triple
 from ..ops.conv3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, conv_transpose3d, max_pool3d
 from ..ops.errors import ShapeError
-from .conv import ConvTranspose2d, _check_padding_mode, _conv_repr, _pad_by_mode, _reversed_padding
+from .conv import ConvTranspose2d, _ConvNd
 from .layernorm import InstanceNorm2d
-from .linear import register_weight_and_bias, reset_weight_and_bias
-from .module import Module
 from .normalization import _BatchNorm
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 
 
-class Conv3d(Module):
-    """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) -> (N, C_out, OD, OH, OW).
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) -> (N, C_out, OD, OH, OW);
+    weight (out_channels, in_channels/groups, kd, kh, kw). Everything else as
+    :class:`~minicnn.nn.conv._ConvNd` (every padding_mode included)."""
 
-    ``weight``: (out_channels, in_channels/groups, kd, kh, kw), ``bias``: (out_channels,).
-    Init as torch: weight ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)) and
-    bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels/groups * kd * kh * kw.
-    ``padding_mode`` "reflect", "replicate" or "circular" pads with ``F.pad`` first, as torch.
-    """
+    dims = 3
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        if groups < 1 or in_channels % groups:
-            raise ValueError(f"Conv3d: in_channels ({in_channels}) must be divisible by groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"Conv3d: out_channels ({out_channels}) must be divisible by groups ({groups})")
-        _check_padding_mode(padding_mode)
-        stride = triple(stride, "stride", "Conv3d")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Conv3d: invalid padding string {padding!r}, should be one of 'valid', 'same'")
-            if padding == "same" and stride != (1, 1, 1):
-                raise ValueError("Conv3d: padding='same' is not supported for strided convolutions")
-        else:
-            padding = triple(padding, "padding", "Conv3d")
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = triple(kernel_size, "kernel_size", "Conv3d")
-        self.stride, self.padding, self.dilation = stride, padding, triple(dilation, "dilation", "Conv3d")
-        self.groups, self.padding_mode = groups, padding_mode
-        register_weight_and_bias(
-            self, (out_channels, in_channels // groups, *self.kernel_size), out_channels, bias, dtype, device
-        )
-        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
+    @staticmethod
+    def _tuple(v: Any, name: str) -> tuple[int, ...]:
+        return triple(v, name, "Conv3d")
 
-    def reset_parameters(self) -> None:
-        reset_weight_and_bias(self)
-
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = _pad_by_mode(self, input)
-        name = f"{type(self).__name__}({self.extra_repr()})"
-        return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups, _layer=name)
-
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
+    def _conv(self, x: Tensor, padding: Any, layer: str) -> Tensor:
+        return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups, _layer=layer)
 
 
 class ConvTranspose3d(ConvTranspose2d):
