@@ -975,3 +975,25 @@ def test_factory_defaults_match_torch():
     ours, theirs = mc.arange(0.0, 2.0, 0.5, requires_grad=True), torch.arange(0.0, 2.0, 0.5, requires_grad=True)
     assert ours.requires_grad and theirs.requires_grad and ours.dtype == np.float32
     np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+
+
+FORWARD_CONTAINERS = {"Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList"}
+
+
+def test_module_forward_arguments_are_torchs():
+    """``layer(input=...)`` works as in torch: every module's forward has torch's parameter
+    names, order and defaults (the containers, whose forward is never called, aside)."""
+    differences = {}
+    for name in sorted(mc.nn.__all__):
+        ours, theirs = getattr(mc.nn, name), getattr(torch.nn, name, None)
+        if theirs is None or not hasattr(ours, "forward") or name in FORWARD_CONTAINERS:
+            continue
+        o = [(p.name, p.default) for p in list(inspect.signature(ours.forward).parameters.values())[1:]]
+        t = [(p.name, p.default) for p in list(inspect.signature(theirs.forward).parameters.values())[1:]]
+        if [n for n, _ in o] != [n for n, _ in t] or [_plain(d) for _, d in o] != [_plain(d) for _, d in t]:
+            differences[name] = (o, t)
+    assert not differences, differences
+
+
+def _plain(default: Any) -> Any:
+    return None if default is inspect.Parameter.empty else default

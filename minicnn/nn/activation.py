@@ -25,16 +25,16 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.relu(x)  # never in place: ``inplace`` is accepted (and printed) for torch's API
+    def forward(self, input: Tensor) -> Tensor:
+        return A.relu(input)  # never in place: ``inplace`` is accepted (and printed) for torch's API
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class ReLU6(ReLU):
-    def forward(self, x: Tensor) -> Tensor:
-        return A.relu6(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.relu6(input)
 
 
 class LeakyReLU(Module):
@@ -43,21 +43,21 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.leaky_relu(x, self.negative_slope)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return A.sigmoid(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.sigmoid(input)
 
 
 class Tanh(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return A.tanh(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.tanh(input)
 
 
 class Softmax(Module):
@@ -65,8 +65,8 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.softmax(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -75,10 +75,10 @@ class Softmax(Module):
 class Softmax2d(Module):
     """Softmax over the channels of every pixel: (N, C, H, W) or (C, H, W), along dim -3."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D instead")
-        return A.softmax(x, -3)
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+        return A.softmax(input, -3)
 
 
 class RReLU(Module):
@@ -89,16 +89,16 @@ class RReLU(Module):
         super().__init__()
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.rrelu(x, self.lower, self.upper, self.training)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.rrelu(input, self.lower, self.upper, self.training)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
 
 
 class LogSoftmax(Softmax):
-    def forward(self, x: Tensor) -> Tensor:
-        return A.log_softmax(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.log_softmax(input, self.dim)
 
 
 class Softplus(Module):
@@ -109,8 +109,8 @@ class Softplus(Module):
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.softplus(x, self.beta, self.threshold)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -127,8 +127,8 @@ class GELU(Module):
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.gelu(x, approximate=self.approximate)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -141,8 +141,8 @@ class SiLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.silu(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.silu(input)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
@@ -151,15 +151,15 @@ class SiLU(Module):
 class SELU(SiLU):
     """SELU's scaled elu (F.selu)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.selu(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.selu(input)
 
 
 class Mish(SiLU):
     """x tanh(softplus(x)) (F.mish)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.mish(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.mish(input)
 
 
 class Hardswish(Module):
@@ -169,15 +169,15 @@ class Hardswish(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.hardswish(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.hardswish(input)
 
 
 class Hardsigmoid(Hardswish):
     """relu6(x + 3) / 6 (F.hardsigmoid)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.hardsigmoid(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.hardsigmoid(input)
 
 
 class ELU(Module):
@@ -188,8 +188,8 @@ class ELU(Module):
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.elu(x, self.alpha)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.elu(input, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -198,8 +198,8 @@ class ELU(Module):
 class CELU(ELU):
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1)) (F.celu)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.celu(x, self.alpha)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.celu(input, self.alpha)
 
 
 class Hardtanh(Module):
@@ -225,8 +225,8 @@ class Hardtanh(Module):
         self.min_val, self.max_val = min_val, max_val
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.hardtanh(x, self.min_val, self.max_val)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
@@ -235,15 +235,15 @@ class Hardtanh(Module):
 class LogSigmoid(Module):
     """log(sigmoid(x)) (F.logsigmoid)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.logsigmoid(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.logsigmoid(input)
 
 
 class Softsign(Module):
     """x / (1 + |x|) (F.softsign)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.softsign(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.softsign(input)
 
 
 class Threshold(Module):
@@ -254,8 +254,8 @@ class Threshold(Module):
         self.threshold, self.value = threshold, value
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.threshold(x, self.threshold, self.value)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.threshold(input, self.threshold, self.value)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
@@ -264,8 +264,8 @@ class Threshold(Module):
 class Softmin(Softmax):
     """softmax(-x) along ``dim`` (F.softmin)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.softmin(x, self.dim, _stacklevel=5)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.softmin(input, self.dim, _stacklevel=5)
 
 
 class GLU(Module):
@@ -275,8 +275,8 @@ class GLU(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.glu(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.glu(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -299,8 +299,8 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         init.constant_(self.weight, self.init)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return A.prelu(x, self.weight)
+    def forward(self, input: Tensor) -> Tensor:
+        return A.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -80,9 +80,9 @@ class _ConvNd(Module):
     def reset_parameters(self) -> None:
         reset_weight_and_bias(self)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x, padding = _pad_by_mode(self, x)
-        return self._conv(x, padding, f"{type(self).__name__}({self.extra_repr()})")
+    def forward(self, input: Tensor) -> Tensor:
+        input, padding = _pad_by_mode(self, input)
+        return self._conv(input, padding, f"{type(self).__name__}({self.extra_repr()})")
 
     def extra_repr(self) -> str:
         return _conv_repr(self)
@@ -214,14 +214,14 @@ class ConvTranspose2d(Module):
             result.append(size[a] - low)
         return tuple(result)
 
-    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return self._conv(
-            x,
+            input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self._output_padding(x, output_size),
+            self._output_padding(input, output_size),
             self.groups,
             self.dilation,
             _layer=f"{type(self).__name__}({self.extra_repr()})",

@@ -17,8 +17,8 @@ class Dropout(Module):
         self.p = p  # as given (torch's repr shows p=0, not p=0.0)
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -29,35 +29,35 @@ class Dropout2d(Dropout):
 
     Other ranks of at least 2 warn and run, as in torch 2.14 (see ``F.dropout2d``)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim < 2:
-            raise ValueError(f"Dropout2d(p={self.p}): expected an input of shape (N, C, *), got shape {x.shape}")
-        return dropout2d(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim < 2:
+            raise ValueError(f"Dropout2d(p={self.p}): expected an input of shape (N, C, *), got shape {input.shape}")
+        return dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(Dropout):
     """Channel dropout for sequences: zero whole rows of (N, C, L) or (C, L)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return dropout1d(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(Dropout):
     """Channel dropout for volumes: zero whole maps of (N, C, D, H, W) or (C, D, H, W)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return dropout3d(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout3d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(Dropout):
     """Alpha dropout for SELU networks: keeps zero mean and unit variance (see F.alpha_dropout)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return alpha_dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class FeatureAlphaDropout(Dropout):
     """Alpha dropout of whole channels of (N, C, *)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return feature_alpha_dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return feature_alpha_dropout(input, self.p, self.training, self.inplace)

@@ -32,8 +32,8 @@ class Linear(Module):
     def reset_parameters(self) -> None:
         reset_weight_and_bias(self)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return linear(x, self.weight, self.bias, _layer=f"Linear({self.in_features}, {self.out_features})")
+    def forward(self, input: Tensor) -> Tensor:
+        return linear(input, self.weight, self.bias, _layer=f"Linear({self.in_features}, {self.out_features})")
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -44,8 +44,8 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return flatten(x, self.start_dim, self.end_dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -55,8 +55,8 @@ class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x: Any) -> Any:
-        return x
+    def forward(self, input: Any) -> Any:
+        return input
 
 
 def register_weight_and_bias(

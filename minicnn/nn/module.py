@@ -562,10 +562,10 @@ class Sequential(_Indexed):
             for i, m in enumerate(modules):
                 self.add_module(str(i), m)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, input: Any) -> Any:
         for m in self._modules.values():
-            x = m(x)
-        return x
+            input = m(input)
+        return input
 
     def __getitem__(self, idx: int | slice) -> Any:
         mods = list(self._modules.items())

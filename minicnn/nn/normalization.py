@@ -59,20 +59,20 @@ class _BatchNorm(Module):
     def _name(self) -> str:
         return f"{type(self).__name__}({self.num_features})"
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             with backend.array_scope(self.num_batches_tracked.array):  # on its GPU
                 self.num_batches_tracked.array += 1
                 if self.momentum is None:  # cumulative moving average of all batches so far
                     # a 0-d array of the statistics' dtype: no host read on a GPU
-                    momentum = (1.0 / self.num_batches_tracked.array).astype(x.dtype)
+                    momentum = (1.0 / self.num_batches_tracked.array).astype(input.dtype)
         # Batch statistics in training, and also in evaluation when no running stats exist.
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep_running = not self.training or self.track_running_stats
         return batch_norm(
-            x,
+            input,
             self.running_mean if keep_running else None,
             self.running_var if keep_running else None,
             self.weight,
@@ -121,9 +121,9 @@ class LocalResponseNorm(Module):
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         return local_response_norm(
-            x, self.size, self.alpha, self.beta, self.k, _layer=f"LocalResponseNorm({self.extra_repr()})"
+            input, self.size, self.alpha, self.beta, self.k, _layer=f"LocalResponseNorm({self.extra_repr()})"
         )
 
     def extra_repr(self) -> str:

@@ -35,9 +35,9 @@ class MaxPool2d(_Pool):
 
     _pool = staticmethod(P.max_pool2d)
 
-    def forward(self, x: Tensor) -> Any:
+    def forward(self, input: Tensor) -> Any:
         return self._pool(
-            x,
+            input,
             self.kernel_size,
             self.stride,
             self.padding,
@@ -72,9 +72,9 @@ class AvgPool2d(_Pool):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         return P.avg_pool2d(
-            x,
+            input,
             self.kernel_size,
             self.stride,
             self.padding,
@@ -97,8 +97,8 @@ class AdaptiveAvgPool2d(_Pool):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._pool(x, self.output_size, _layer=self._name())
+    def forward(self, input: Tensor) -> Tensor:
+        return self._pool(input, self.output_size, _layer=self._name())
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -113,8 +113,8 @@ class AdaptiveMaxPool2d(_Pool):
 
     _pool = staticmethod(P.adaptive_max_pool2d)
 
-    def forward(self, x: Tensor) -> Any:
-        return self._pool(x, self.output_size, self.return_indices, _layer=self._name())
+    def forward(self, input: Tensor) -> Any:
+        return self._pool(input, self.output_size, self.return_indices, _layer=self._name())
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -160,9 +160,9 @@ class AvgPool1d(_Pool):
         self.padding = single(padding)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         return avg_pool1d(
-            x,
+            input,
             self.kernel_size,
             self.stride,
             self.padding,

@@ -45,7 +45,7 @@ class RMSNorm(Module):
         if self.elementwise_affine:
             init.ones_(self.weight)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:  # torch names this one x
         return rms_norm(x, self.normalized_shape, self.weight, self.eps, _layer=f"RMSNorm({self.normalized_shape})")
 
     def extra_repr(self) -> str:

@@ -173,8 +173,8 @@ class FullyConvolutional(Module):
         self.input_size = tuple(input_size)
         self.stride = stride
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x))
+    def forward(self, input: Tensor) -> Tensor:
+        return self.classifier(self.features(input))
 
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}, stride={self.stride}"
