@@ -366,6 +366,9 @@ def test_adaptive_avg_pool2d_keeps_non_finite_values_in_their_bins(
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     assert ym.dtype == dtype
     np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), **tol)
+    # a pixel's gradient sums about (oh/h + 1)(ow/w + 1) bins' shares: float32 rounding grows with it
+    overlap = (oh / h + 1) * (ow / w + 1)
+    tol = dict(rtol=1e-5, atol=1e-6 * overlap) if dtype == np.float32 else tol
     g = rng.standard_normal(yt.shape).astype(dtype)
     if grad_inf:
         g[0, 1, rng.integers(oh), rng.integers(ow)] = np.inf
