@@ -55,6 +55,7 @@ from typing import Any, NamedTuple
 from .. import backend
 from .conv import _chunks, _workspace
 from .conv_shapes import conv_output_size, window_slice
+from .conv_transpose import output_size
 
 Triple = tuple[int, int, int]
 Pads = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # (before, after) for D, H, W
@@ -338,17 +339,12 @@ def conv3d_backward(
 # -- the transposed convolution ----------------------------------------------------------
 
 
-def transposed_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, output_padding: int) -> int:
-    """``(size - 1)*stride - 2*pad + dilation*(kernel - 1) + output_padding + 1``."""
-    return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
-
-
 def _transposed_sizes(x_shape: tuple, w_shape: tuple, s: Triple, p: Triple, op_: Triple, d: Triple) -> tuple:
     """(out, full): the output size and the size the columns reach with the after-padding kept,
     ``(in - 1)*s - p + d*(k - 1) + 1`` per axis (the convolution of that size, padded (p, 0),
     gives back the input's size)."""
     k = w_shape[2:]
-    out = tuple(transposed_output_size(x_shape[2 + a], k[a], s[a], p[a], d[a], op_[a]) for a in range(3))
+    out = tuple(output_size(x_shape[2 + a], k[a], s[a], p[a], d[a], op_[a]) for a in range(3))
     full = tuple((x_shape[2 + a] - 1) * s[a] - p[a] + d[a] * (k[a] - 1) + 1 for a in range(3))
     return out, full
 

@@ -22,10 +22,9 @@ from ..kernels.vol2col import (
     conv_transpose3d_backward,
     conv_transpose3d_forward,
     geometry3d,
-    transposed_output_size,
     triple,
 )
-from .conv_transpose import _check_float
+from .conv_transpose import _check_float, check_transposed
 from .errors import DtypeError, ShapeError
 from .shape import reshape
 
@@ -170,31 +169,11 @@ def conv_transpose3d(
     (OH, OW alike). ``output_padding`` must be smaller than stride or dilation, per axis."""
     op = _layer
     _check_conv_input(input, weight, op, "(in_channels, out_channels/groups, kd, kh, kw)")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
-    groups = int(groups)
-    cin, og = weight.shape[:2]
-    if cin % groups:
-        raise ShapeError(f"{op}: weight {weight.shape}: its dimension 0 ({cin}) must be divisible by groups={groups}")
-    if input.shape[-4] != cin:
-        raise ShapeError(f"{op}: weight {weight.shape} expects input with {cin} channels, got input {input.shape}")
-    if bias is not None and tuple(bias.shape) != (og * groups,):
-        raise ShapeError(f"{op}: bias must have shape ({og * groups},) for weight {weight.shape}, got {bias.shape}")
-    _check_float(op, input, weight, bias)
-    s, p = _triple(stride, "stride", op), _triple(padding, "padding", op)
-    op_, d = _triple(output_padding, "output_padding", op), _triple(dilation, "dilation", op)
-    if min(s) < 1 or min(d) < 1:
-        raise ShapeError(f"{op}: stride and dilation must be positive, got stride={s}, dilation={d}")
-    if min(p) < 0 or min(op_) < 0:
-        raise ShapeError(f"{op}: padding and output_padding must be non-negative, got {p} and {op_}")
-    if any(op_[a] >= max(s[a], d[a]) for a in range(3)):
-        raise ShapeError(f"{op}: output_padding {op_} must be smaller than either stride {s} or dilation {d}")
-    k = weight.shape[2:]
-    size = tuple(transposed_output_size(input.shape[-3 + a], k[a], s[a], p[a], d[a], op_[a]) for a in range(3))
-    if min(size) < 1:
-        raise ShapeError(f"{op}: input of size {input.shape[-3:]} gives an output of size {size}: too small")
+    settings, groups = check_transposed(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, _triple, op
+    )
     args = (_batched(input), weight) if bias is None else (_batched(input), weight, bias)
-    return _like_input(ConvTranspose3d.apply(*args, settings=(s, p, op_, d), groups=groups), input)
+    return _like_input(ConvTranspose3d.apply(*args, settings=settings, groups=groups), input)
 
 
 # -- pools ---------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..kernels.conv_shapes import conv_output_size
 from ..kernels.conv_transpose import conv_transpose2d_backward, conv_transpose2d_forward, output_size
@@ -187,30 +189,52 @@ def conv_transpose2d(
         raise ShapeError(f"{op}: weight must be 4-d (in_channels, out_channels/groups, kh, kw), got {weight.shape}")
     if input.ndim not in (3, 4):
         raise ShapeError(f"{op}: expected a 4-d (N, C, H, W) or 3-d unbatched (C, H, W) input, got {input.shape}")
-    if not isinstance(groups, int) or groups < 1:
+    settings, groups = check_transposed(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, _pair, op
+    )
+    unbatched = input.ndim == 3
+    x = reshape(input, (1, *input.shape)) if unbatched else input
+    args = (x, weight) if bias is None else (x, weight, bias)
+    y = ConvTranspose2d.apply(*args, settings=settings, groups=groups)
+    return reshape(y, y.shape[1:]) if unbatched else y
+
+
+def check_transposed(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: Any,
+    dilation: Any,
+    tup: Any,
+    op: str,
+) -> tuple[tuple, int]:
+    """torch's checks of a transposed convolution over the ``weight.ndim - 2`` spatial axes (the
+    ranks of input and weight checked already): ((stride, padding, output_padding, dilation),
+    groups), each setting a tuple made by ``tup(value, name, op)``."""
+    k = weight.ndim - 2
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
     cin, og = weight.shape[:2]
     if cin % groups:
         raise ShapeError(f"{op}: weight {weight.shape}: its dimension 0 ({cin}) must be divisible by groups={groups}")
-    if input.shape[-3] != cin:
+    if input.shape[-k - 1] != cin:
         raise ShapeError(f"{op}: weight {weight.shape} expects input with {cin} channels, got input {input.shape}")
     if bias is not None and tuple(bias.shape) != (og * groups,):
         raise ShapeError(f"{op}: bias must have shape ({og * groups},) for weight {weight.shape}, got {bias.shape}")
     _check_float(op, input, weight, bias)
-    s, p = _pair(stride, "stride", op), _pair(padding, "padding", op)
-    op_, d = _pair(output_padding, "output_padding", op), _pair(dilation, "dilation", op)
+    s, p = tup(stride, "stride", op), tup(padding, "padding", op)
+    op_, d = tup(output_padding, "output_padding", op), tup(dilation, "dilation", op)
     if min(s) < 1 or min(d) < 1:
         raise ShapeError(f"{op}: stride and dilation must be positive, got stride={s}, dilation={d}")
     if min(p) < 0 or min(op_) < 0:
         raise ShapeError(f"{op}: padding and output_padding must be non-negative, got {p} and {op_}")
-    if any(op_[a] >= max(s[a], d[a]) for a in range(2)):
+    if any(op_[a] >= max(s[a], d[a]) for a in range(k)):
         raise ShapeError(f"{op}: output_padding {op_} must be smaller than either stride {s} or dilation {d}")
-    size = tuple(output_size(input.shape[-2 + a], weight.shape[2 + a], s[a], p[a], d[a], op_[a]) for a in range(2))
+    size = tuple(output_size(input.shape[-k + a], weight.shape[2 + a], s[a], p[a], d[a], op_[a]) for a in range(k))
     if min(size) < 1:
-        raise ShapeError(f"{op}: input of size {input.shape[-2:]} gives an output of size {size}: too small")
-    unbatched = input.ndim == 3
-    x = reshape(input, (1, *input.shape)) if unbatched else input
-    settings = dict(settings=(s, p, op_, d), groups=groups)
-    args = (x, weight) if bias is None else (x, weight, bias)
-    y = ConvTranspose2d.apply(*args, **settings)
-    return reshape(y, y.shape[1:]) if unbatched else y
+        raise ShapeError(f"{op}: input of size {input.shape[-k:]} gives an output of size {size}: too small")
+    return (s, p, op_, d), groups
