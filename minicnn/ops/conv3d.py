@@ -26,6 +26,7 @@ from ..kernels.vol2col import (
 )
 from .conv_transpose import _check_float, check_transposed
 from .errors import DtypeError, ShapeError
+from .pool import adaptive_output_size
 from .shape import reshape
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -280,25 +281,6 @@ def avg_pool3d(
     return AvgPool3d.apply(input, g=g, count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
 
 
-def adaptive_output_size3d(x_shape: tuple, output_size: Any, op: str) -> tuple[int, int, int]:
-    """An int, or a triple whose None entries keep the input's size -> (OD, OH, OW). A bare None is
-    a TypeError, as in torch."""
-    if output_size is None:
-        raise TypeError(f"{op}: output_size must be an int or a triple (whose entries may be None), got None")
-    if isinstance(output_size, int):
-        sizes: tuple = (output_size,) * 3
-    elif isinstance(output_size, (tuple, list)) and len(output_size) == 3:
-        sizes = tuple(output_size)
-    else:
-        raise ShapeError(f"{op}: output_size must be an int or a tuple of 3, got {output_size!r}")
-    if any(isinstance(v, bool) or not (v is None or isinstance(v, (int, np.integer))) for v in sizes):
-        raise TypeError(f"{op}: output_size must be ints (or None), got {output_size!r}")
-    out = tuple(int(x_shape[-3 + a]) if v is None else int(v) for a, v in enumerate(sizes))
-    if min(out) <= 0:
-        raise ShapeError(f"{op}: output_size must be positive, got {output_size!r}")
-    return out  # type: ignore[return-value]
-
-
 class AdaptiveAvgPool3d(Function):
     def forward(self, x):
         if self.requires_grad:
@@ -326,7 +308,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any, _layer: str = "adaptive
     """``torch.nn.functional.adaptive_avg_pool3d``: the mean over torch's adaptive bins,
     (N, C, D, H, W) or (C, D, H, W) -> (N, C, *output_size)."""
     _check_pool_input(input, _layer)
-    return AdaptiveAvgPool3d.apply(input, output_size=adaptive_output_size3d(input.shape, output_size, _layer))
+    return AdaptiveAvgPool3d.apply(input, output_size=adaptive_output_size(input.shape, output_size, _layer, dims=3))
 
 
 def adaptive_max_pool3d(
@@ -337,7 +319,7 @@ def adaptive_max_pool3d(
     flat positions d*H*W + h*W + w of the maxima."""
     _check_pool_input(input, _layer)
     sink: list[Any] | None = [] if return_indices else None
-    size = adaptive_output_size3d(input.shape, output_size, _layer)
+    size = adaptive_output_size(input.shape, output_size, _layer, dims=3)
     y = AdaptiveMaxPool3d.apply(input, output_size=size, indices_out=sink)
     return (y, Tensor(sink[0])) if return_indices else y
 

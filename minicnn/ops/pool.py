@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..kernels import pool as K
+from .errors import ShapeError
 
 IntPair = int | tuple[int, int]
 
@@ -118,23 +121,27 @@ def avg_pool2d(
     return AvgPool2d.apply(input, settings=settings)
 
 
-def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str) -> tuple[int, int]:
-    """An int, or a pair whose None entries keep the input's size -> (OH, OW). A bare None is
-    a TypeError, as in torch (only the entries of a pair may be None)."""
+def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str, dims: int = 2) -> tuple[int, ...]:
+    """An int, or a ``dims``-tuple whose None entries keep the input's size -> the output size
+    of the last ``dims`` axes. A bare None is a TypeError, as in torch (only the entries of a
+    tuple may be None), and so is a non-integer entry."""
+    what = "a pair" if dims == 2 else f"a tuple of {dims}"
     if output_size is None:
-        raise TypeError(f"{op}: output_size must be an int or a pair (whose entries may be None), got None")
+        raise TypeError(f"{op}: output_size must be an int or {what} (whose entries may be None), got None")
     if isinstance(output_size, int):
-        pair: tuple[Any, Any] = (output_size, output_size)
-    elif isinstance(output_size, (tuple, list)) and len(output_size) == 2:
-        pair = tuple(output_size)  # type: ignore[assignment]
+        sizes: tuple[Any, ...] = (output_size,) * dims
+    elif isinstance(output_size, (tuple, list)) and len(output_size) == dims:
+        sizes = tuple(output_size)
     else:
-        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
-    out = tuple(int(x_shape[-2 + i]) if v is None else int(v) for i, v in enumerate(pair))
+        raise ShapeError(f"{op}: output_size must be an int or {what}, got {output_size!r}")
+    if any(isinstance(v, bool) or not (v is None or isinstance(v, (int, np.integer))) for v in sizes):
+        raise TypeError(f"{op}: output_size must be ints (or None), got {output_size!r}")
+    out = tuple(int(x_shape[-dims + i]) if v is None else int(v) for i, v in enumerate(sizes))
     if min(out) <= 0:
-        raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
-    if min(x_shape[-2:]) <= 0:
-        raise ValueError(f"{op}: input of shape {tuple(x_shape)} has an empty spatial axis")
-    return out  # type: ignore[return-value]
+        raise ShapeError(f"{op}: output_size must be positive, got {output_size!r}")
+    if min(x_shape[-dims:]) <= 0:
+        raise ShapeError(f"{op}: input of shape {tuple(x_shape)} has an empty spatial axis")
+    return out
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any, _layer: str = "adaptive_avg_pool2d") -> Tensor:
