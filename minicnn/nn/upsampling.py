@@ -10,8 +10,8 @@ from .module import Module
 
 
 class Upsample(Module):
-    """Resize (N, C, H, W) to ``size`` or by ``scale_factor`` with ``mode`` "nearest",
-    "nearest-exact" or "bilinear" (see :func:`minicnn.ops.upsample.interpolate`)."""
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size`` or by ``scale_factor`` with
+    any mode of :func:`minicnn.ops.upsample.interpolate`."""
 
     def __init__(
         self,
