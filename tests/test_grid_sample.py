@@ -1,4 +1,5 @@
-"""affine_grid and grid_sample (2-D spatial transformers) against torch, with gradchecks."""
+"""affine_grid and grid_sample (2-D spatial transformers) against torch, with gradchecks; the 3-D
+forms are in test_grid_sample_3d.py."""
 
 from __future__ import annotations
 
@@ -146,6 +147,25 @@ def test_non_finite_grid_matches_torch(mode):
             np.testing.assert_allclose(y.numpy(), t.numpy(), rtol=1e-5, equal_nan=True)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_non_finite_input_stays_in_its_pixels(mode):
+    """A NaN or inf pixel reaches only the points whose taps read it: taps outside the image read
+    0 with zeros padding, whatever the input holds (forward and input gradient)."""
+    x = np.random.default_rng(7).standard_normal((1, 2, 4, 5))
+    x[0, 0, 0, 0], x[0, 1, 3, 4] = np.nan, np.inf
+    g = np.linspace(-2.5, 2.5, 7)
+    grid = np.stack(np.meshgrid(g, g[::-1]), axis=-1)[None]
+    for align_corners in (True, False):
+        xm, xt = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y = grid_sample(xm, mc.tensor(grid), mode, "zeros", align_corners)
+        t = TF.grid_sample(xt, torch.tensor(grid), mode, "zeros", align_corners)
+        np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-9, atol=1e-12, equal_nan=True)
+        assert np.isfinite(y.numpy()).sum() > y.numpy().size // 2
+        y.sum().backward()
+        t.sum().backward()
+        np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_empty_batch_channels_and_grid():
     for x_shape, g_shape in [((0, 2, 3, 3), (0, 2, 2, 2)), ((2, 0, 3, 3), (2, 2, 2, 2)), ((2, 2, 3, 3), (2, 0, 2, 2))]:
         x, g = np.ones(x_shape), np.zeros(g_shape)
@@ -250,13 +270,6 @@ def test_errors_match_torch(case):
         with pytest.raises(type(t_err.value)) as m_err:
             ours()
     assert "grid" in str(m_err.value)
-
-
-def test_3d_forms_are_refused():
-    with pytest.raises(NotImplementedError, match="3-D"):
-        grid_sample(mc.zeros(1, 1, 2, 2, 2), mc.zeros(1, 1, 1, 1, 3), align_corners=False)
-    with pytest.raises(NotImplementedError, match="3-D"):
-        affine_grid(mc.zeros(1, 3, 4), (1, 1, 2, 2, 2), align_corners=False)
 
 
 # -- devices ------------------------------------------------------------------------------------

@@ -1,14 +1,16 @@
-"""Spatial transformers (2-D): torch's ``affine_grid`` and ``grid_sample``, as gathers.
+"""Spatial transformers, 2-D and 3-D: torch's ``affine_grid`` and ``grid_sample``, as gathers.
 
-Shapes: ``affine_grid``: theta (N, 2, 3) -> grid (N, H, W, 2). ``grid_sample``: input x
-(N, C, H_in, W_in) and grid (N, H_out, W_out, 2) -> y (N, C, H_out, W_out). ``grid[..., 0]``
-is a point's x (along W) and ``grid[..., 1]`` its y (along H), normalised: -1 and +1 are the
-centres of the corner pixels with ``align_corners=True``, their outer edges without.
+Shapes, with k = 2 spatial axes (H, W) or k = 3 (D, H, W):
+``affine_grid``: theta (N, k, k+1) -> grid (N, *out, k) (out = (H, W) or (D, H, W)).
+``grid_sample``: input x (N, C, *in) and grid (N, *out, k) -> y (N, C, *out).
+``grid[..., 0]`` is a point's x (along W), ``grid[..., 1]`` its y (along H) and ``grid[..., 2]``
+its z (along D), normalised: -1 and +1 are the centres of the corner pixels with
+``align_corners=True``, their outer edges without.
 
-affine_grid: the base grid (H, W, 3) holds (x, y, 1) per output pixel, x = ``linspace(-1, 1, W)``
-(times (W-1)/W without align_corners, so that the points are pixel centres; 0 when W == 1)
-and y likewise along H; then ``grid[n] = base @ theta[n]^T``. Backward: ``gtheta[n] =
-gy[n]^T @ base`` (over the H*W points).
+affine_grid: the base grid (*out, k+1) holds (x, y[, z], 1) per output pixel, x =
+``linspace(-1, 1, W)`` (times (W-1)/W without align_corners, so that the points are pixel
+centres; 0 when W == 1) and y, z likewise along H, D; then ``grid[n] = base @ theta[n]^T``.
+Backward: ``gtheta[n] = gy[n]^T @ base`` (over the points).
 
 grid_sample, per output point and axis (an axis of ``size`` pixels), as torch's GridSampler.h:
 
@@ -19,29 +21,41 @@ grid_sample, per output point and axis (an axis of ``size`` pixels), as torch's 
    edges -- the corner centres 0 and size-1 with align_corners, the outer edges -0.5 and
    size-0.5 without -- until it lies between them (gradient +1 or -1 by the number of
    reflections), then clips. Bilinear and nearest pad c itself; bicubic pads each integer tap.
-3. taps along the axis: ``nearest``: one, ``rint(c)`` (round half to even), weight 1;
+3. T taps along the axis: ``nearest``: one, ``rint(c)`` (round half to even), weight 1;
    ``bilinear``: ``floor(c)`` and ``floor(c)+1`` with weights ``1-t`` and ``t``, ``t = c -
    floor(c)``; ``bicubic``: ``floor(c)-1 .. floor(c)+2`` with Keys' cubic convolution weights
    (A = -0.75) at distances ``1+t, t, 1-t, 2-t``.
-4. ``y[n, :, p] = sum over taps (j, i) of wy[j] * wx[i] * x[n, :, iy[j], ix[i]]`` (a tap
-   outside the image reads 0).
+4. the point's K = T^k taps are every combination of one tap per axis, weighted by the product
+   of the axes' weights (bilinear in 3-D: the 8 corners of trilinear interpolation):
+   ``y[n, :, p] = sum over taps of weight * x[n, :, tap]``; a tap outside the image reads 0.
 
-Backward: the input gradient scatter-adds ``gy * wy * wx`` onto the taps; the grid gradient is
-``sum_c gy * x[taps] * wy * dwx/dg`` for x (and ``dwy/dg * wx`` for y), where ``dw/dg`` is the
-weight's derivative times the chain of step 1-2; nearest gives a zero grid gradient, as torch.
+Layout: the input is read "pixels last", as rows ``xt[(n, pixel)] = x[n, :, pixel]`` of C
+values, with one extra row of zeros after each sample's V = prod(in) pixels. Every tap is one
+row number (outside taps name their sample's zero row), so a tap is one ``take`` of N*P rows
+and a tap outside costs nothing special -- not even for a NaN or inf in the input.
 
-Cost, with T taps per axis (1, 2 or 4) and P = H_out*W_out: forward T^2 gathers of N*C*P
-values and ~2*T^2*N*C*P flops; backward T^2 scatter-adds of N*C*P values (input) and T^2
-more gathers with a sum over C (grid). affine_grid: a (H*W, 3) x (3, 2) product per sample,
-6*N*H*W multiply-adds, and the same for its backward.
+Backward: the input gradient scatter-adds ``gy * weight`` onto the taps' rows (the zero rows
+collect the outside taps' share and are dropped); the grid gradient is ``sum_c gy * x[tap]``
+per tap (d loss / d weight) times the weight's derivative along each grid component -- the
+product of that axis's ``dw/dg`` (the weight's derivative times the chain of steps 1-2) with
+the other axes' weights; nearest gives a zero grid gradient, as torch.
 
-Non-finite grid values: NaN or +-inf are outside the image for ``zeros`` (NaN weights make a
-NaN output, as torch's CPU kernel) and clip to the border (NaN to 0) for the other modes.
+Cost, with P = prod(out) points and K = T^k taps (bilinear: 4 in 2-D, 8 in 3-D; bicubic, 2-D
+only: 16): forward K gathers of N*P rows of C values and ~2*K*N*C*P flops; backward K
+scatter-adds of N*C*P values (input) and K more gathers with a sum over C (grid). Kept for
+the backward: the taps' rows and weights, K*N*P each, and k*K*N*P weight derivatives when the
+grid needs a gradient; the loops over the K taps keep temporaries at the output's size.
+affine_grid: a (P, k+1) x (k+1, k) product per sample, and the same for its backward.
+
+Non-finite grid values, one rule in 2-D and 3-D: NaN or +-inf are outside the image for
+``zeros`` (NaN weights make a NaN output, as torch's 2-D CPU kernel) and clip to the border
+(NaN to 0) for the other modes. (torch's 3-D CPU kernel differs: 0 for such points with
+``zeros``, NaN clipped to size-1 with ``border`` and ``reflection``.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -63,29 +77,33 @@ def linspace_from_neg_one(steps: int, align_corners: bool, dtype: Any) -> np.nda
     return r if align_corners else r * (steps - 1) / steps
 
 
-def affine_base_grid(h: int, w: int, align_corners: bool, dtype: Any, like: Any) -> Any:
-    """(H, W, 3): (x, y, 1) per output pixel, where ``like`` lives (uploaded once per setting)."""
+def affine_base_grid(size: tuple[int, ...], align_corners: bool, dtype: Any, like: Any) -> Any:
+    """(*size, k+1) for the spatial ``size`` (H, W) or (D, H, W): (x, y[, z], 1) per output
+    pixel, where ``like`` lives (uploaded once per setting)."""
+    size = tuple(int(s) for s in size)
+    k = len(size)
 
     def make() -> np.ndarray:
-        base = np.empty((h, w, 3), dtype)
-        base[..., 0] = linspace_from_neg_one(w, align_corners, dtype)
-        base[..., 1] = linspace_from_neg_one(h, align_corners, dtype)[:, None]
-        base[..., 2] = 1
+        base = np.empty((*size, k + 1), dtype)
+        for i in range(k):  # component i (x, y, z) runs along spatial axis k-1-i (W, H, D)
+            base[..., i] = linspace_from_neg_one(size[k - 1 - i], align_corners, dtype).reshape((-1,) + (1,) * i)
+        base[..., k] = 1
         return base
 
-    return backend.device_constant(("affine_base", h, w, bool(align_corners), np.dtype(dtype).str), make, like)
+    return backend.device_constant(("affine_base", size, bool(align_corners), np.dtype(dtype).str), make, like)
 
 
 def affine_grid(theta: Any, base: Any) -> Any:
-    """theta (N, 2, 3), base (H, W, 3) -> grid (N, H, W, 2)."""
-    h, w, _ = base.shape
-    return (base.reshape(1, h * w, 3) @ theta.transpose(0, 2, 1)).reshape(theta.shape[0], h, w, 2)
+    """theta (N, k, k+1), base (*out, k+1) -> grid (N, *out, k)."""
+    out, k1 = base.shape[:-1], base.shape[-1]
+    n = theta.shape[0]
+    return (base.reshape(1, -1, k1) @ theta.transpose(0, 2, 1)).reshape(n, *out, k1 - 1)
 
 
 def affine_grid_backward(gy: Any, base: Any) -> Any:
-    """gy (N, H, W, 2), base (H, W, 3) -> gtheta (N, 2, 3)."""
-    n, h, w, _ = gy.shape
-    return gy.reshape(n, h * w, 2).transpose(0, 2, 1) @ base.reshape(h * w, 3)
+    """gy (N, *out, k), base (*out, k+1) -> gtheta (N, k, k+1)."""
+    n, k = gy.shape[0], gy.shape[-1]
+    return gy.reshape(n, -1, k).transpose(0, 2, 1) @ base.reshape(-1, k + 1)
 
 
 # -- grid_sample: coordinates along one axis ------------------------------------------------
@@ -193,98 +211,97 @@ def _axis_taps(g: Any, size: int, mode: str, padding_mode: str, align_corners: b
     return AxisTaps(xp.where(inside, pos, 0).astype(np.int64), inside, weight, dweight)
 
 
-# -- grid_sample: the 2-D taps ----------------------------------------------------------------
-class Taps2d(NamedTuple):
-    x: AxisTaps  # along W
-    y: AxisTaps  # along H
-    width: int
+# -- grid_sample: the taps over all axes --------------------------------------------------------
+class Taps(NamedTuple):
+    """Every tap of every point, over the k axes: K = T^k taps, N*P points (P per sample)."""
+
+    row: Any  # (K, N*P) int64 row of the input laid out by pixels_last; an outside tap names a zero row
+    weight: Any  # (K, N*P) the product of the axes' weights
+    dweight: Any  # (k, K, N*P) d weight / d grid component (x, y[, z]); None: not asked for, or nearest
 
 
 def sample_taps(
-    grid: Any, in_hw: tuple[int, int], mode: str, padding_mode: str, align_corners: bool, need_grad: bool
-) -> Taps2d:
-    """The taps of the points of ``grid`` (N, H_out, W_out, 2) in an (H_in, W_in) image."""
-    n, ho, wo, _ = grid.shape
-    g = grid.astype(compute_dtype(grid.dtype), copy=False).reshape(n, ho * wo, 2)
-    h, w = in_hw
-    return Taps2d(
-        axis_taps(g[..., 0], w, mode, padding_mode, align_corners, need_grad),
-        axis_taps(g[..., 1], h, mode, padding_mode, align_corners, need_grad),
-        w,
-    )
+    grid: Any, in_size: tuple[int, ...], mode: str, padding_mode: str, align_corners: bool, need_grad: bool
+) -> Taps:
+    """The taps of the points of ``grid`` (N, *out, k) in an input of spatial size ``in_size``
+    ((H, W) or (D, H, W)): steps 1-4 of the module docstring."""
+    xp = backend.get_array_module(grid)
+    n, k, p = grid.shape[0], grid.shape[-1], math.prod(grid.shape[1:-1])
+    g = grid.astype(compute_dtype(grid.dtype), copy=False).reshape(n, p, k)
+    sizes = tuple(int(s) for s in in_size[::-1])  # (W, H[, D]): the axis of grid component i
+    axes = [axis_taps(g[..., i], sizes[i], mode, padding_mode, align_corners, need_grad) for i in range(k)]
+    t = axes[0].index.shape[0]
+
+    def spread(a: Any, i: int) -> Any:
+        """Component i's (T, N, P) with its T along axis i of the (T,) * k taps."""
+        return a.reshape((1,) * i + (t,) + (1,) * (k - 1 - i) + a.shape[1:])
+
+    pixel, inside, stride = 0, True, 1
+    for i, a in enumerate(axes):
+        pixel = pixel + spread(a.index, i) * stride
+        inside = inside & spread(a.inside, i)
+        stride *= sizes[i]
+    v = stride  # pixels per sample; row v of each sample is the zero row
+    row = xp.where(inside, pixel, v) + xp.arange(n).reshape(n, 1) * (v + 1)
+    weights = [spread(a.weight, i) for i, a in enumerate(axes)]
+    dweight = None
+    if axes[0].dweight is not None:  # d weight / d component i: axis i's dweight times the other axes' weights
+        dweight = xp.stack(
+            [
+                math.prod(spread(a.dweight, i) if j == i else w for j, w in enumerate(weights))
+                for i, a in enumerate(axes)
+            ]
+        ).reshape(k, t**k, n * p)
+    return Taps(row.reshape(t**k, n * p), math.prod(weights).reshape(t**k, n * p), dweight)
 
 
-def _corners(taps: Taps2d) -> Iterator[tuple[int, int, Any, Any]]:
-    """(j, i, flat index (N, P), inside (N, P)) of every 2-D tap: y tap j, x tap i."""
-    tx, ty = taps.x, taps.y
-    for j in range(len(ty.index)):
-        for i in range(len(tx.index)):
-            yield j, i, ty.index[j] * taps.width + tx.index[i], ty.inside[j] & tx.inside[i]
-
-
-def _open_grid(xf: Any, flat: Any) -> tuple[Any, Any, Any]:
-    """Index of xf (N, C, H*W) that picks (N, C, P): batch, channel, flat pixel."""
-    xp = backend.get_array_module(xf)
-    n, c, _ = xf.shape
-    return xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1), flat[:, None, :]
-
-
-def _pixels_last(x: Any, ct: Any) -> Any:
-    """x (N, C, H, W) as (N, H*W, C) in the compute dtype: each pixel's channels contiguous, so
-    that a gather copies whole rows of C values."""
-    n, c, h, w = x.shape
+def pixels_last(x: Any, dtype: Any) -> Any:
+    """x (N, C, *in) as (N*(V+1), C) rows in ``dtype``: sample n's pixel q (flat, V = prod(in)
+    per sample) is row n*(V+1) + q, and row n*(V+1) + V holds zeros."""
     xp = backend.get_array_module(x)
-    return xp.ascontiguousarray(x.astype(ct, copy=False).reshape(n, c, h * w).transpose(0, 2, 1))
+    n, c = x.shape[:2]
+    v = math.prod(x.shape[2:])
+    xt = xp.empty((n, v + 1, c), dtype)
+    xt[:, :v] = x.reshape(n, c, v).transpose(0, 2, 1)
+    xt[:, v] = 0
+    return xt.reshape(n * (v + 1), c)
 
 
-def _gather(xt: Any, flat: Any, inside: Any) -> Any:
-    """xt (N, H*W, C) at the pixels ``flat`` (N, P) -> (N, P, C); 0 where not inside."""
-    xp = backend.get_array_module(xt)
-    rows = xt[xp.arange(xt.shape[0])[:, None], flat]
-    return xp.where(inside[..., None], rows, 0)
-
-
-def grid_sample(x: Any, taps: Taps2d, out_hw: tuple[int, int]) -> Any:
-    """x (N, C, H_in, W_in) sampled at ``taps`` -> (N, C, H_out, W_out)."""
+def grid_sample(x: Any, taps: Taps, out_size: tuple[int, ...]) -> Any:
+    """x (N, C, *in) sampled at ``taps`` -> (N, C, *out)."""
     xp = backend.get_array_module(x)
     n, c = x.shape[:2]
     ct = compute_dtype(x.dtype)
-    xt = _pixels_last(x, ct)
-    y = xp.zeros((n, out_hw[0] * out_hw[1], c), ct)
-    for j, i, flat, inside in _corners(taps):
-        y += _gather(xt, flat, inside) * (taps.y.weight[j] * taps.x.weight[i])[..., None]
-    return y.transpose(0, 2, 1).reshape(n, c, *out_hw).astype(x.dtype)
+    xt = pixels_last(x, ct)
+    y = xp.zeros((taps.row.shape[1], c), ct)  # (N*P, C)
+    with np.errstate(invalid="ignore"):  # an inf pixel times a zero weight: NaN, quietly as in torch
+        for row, weight in zip(taps.row, taps.weight):
+            y += xp.take(xt, row, axis=0) * weight[:, None]
+    p = math.prod(out_size)
+    return y.reshape(n, p, c).transpose(0, 2, 1).reshape(n, c, *out_size).astype(x.dtype, copy=False)
 
 
 def grid_sample_backward(
-    gy: Any, x: Any, grid_shape: tuple, taps: Taps2d, need_input: bool, need_grid: bool
+    gy: Any, x: Any, grid_shape: tuple, taps: Taps, need_input: bool, need_grid: bool
 ) -> tuple[Any, Any]:
-    """(gx (N, C, H_in, W_in) or None, ggrid (N, H_out, W_out, 2) or None) from gy (N, C, H_out, W_out)."""
+    """(gx (N, C, *in) or None, ggrid (N, *out, k) or None) from gy (N, C, *out)."""
     xp = backend.get_array_module(gy)
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
+    v, p = math.prod(x.shape[2:]), math.prod(gy.shape[2:])
     ct = compute_dtype(x.dtype)
-    gyf = gy.astype(ct, copy=False).reshape(n, c, grid_shape[1] * grid_shape[2])
-    xf = x.astype(ct, copy=False).reshape(n, c, h * w)
-    xt = _pixels_last(x, ct) if need_grid else None
-    gyt = xp.ascontiguousarray(gyf.transpose(0, 2, 1)) if need_grid else None  # (N, P, C)
-    tx, ty = taps.x, taps.y
-    grid_grad = need_grid and tx.dweight is not None
-    gx = xp.zeros((n, c, h * w), ct) if need_input else None
-    ggx = xp.zeros(gyf.shape[::2], ct) if grid_grad else None
-    ggy = xp.zeros(gyf.shape[::2], ct) if grid_grad else None
-    for j, i, flat, inside in _corners(taps):
-        if need_input:
-            weight = xp.where(inside, ty.weight[j] * tx.weight[i], 0)
-            add_at(gx, _open_grid(xf, flat), gyf * weight[:, None])
-        if grid_grad:
-            s = (gyt * _gather(xt, flat, inside)).sum(axis=-1)  # d loss / d weight of this tap (N, P)
-            ggx += s * (ty.weight[j] * tx.dweight[i])
-            ggy += s * (ty.dweight[j] * tx.weight[i])
+    gyt = xp.ascontiguousarray(gy.astype(ct, copy=False).reshape(n, c, p).transpose(0, 2, 1)).reshape(n * p, c)
+    gx = ggrid = None
     if need_input:
+        gxt = xp.zeros((n * (v + 1), c), ct)
+        channel = xp.arange(c)
+        for row, weight in zip(taps.row, taps.weight):
+            add_at(gxt, (row[:, None], channel), gyt * weight[:, None])
+        gx = xp.ascontiguousarray(gxt.reshape(n, v + 1, c)[:, :v].transpose(0, 2, 1))  # drops the zero rows
         gx = gx.reshape(x.shape).astype(x.dtype, copy=False)
-    ggrid = None
-    if grid_grad:
-        ggrid = xp.stack([ggx, ggy], axis=-1).reshape(grid_shape).astype(x.dtype, copy=False)
+    if need_grid and taps.dweight is not None:
+        xt = pixels_last(x, ct)
+        dloss_dweight = xp.stack([xp.einsum("pc,pc->p", xp.take(xt, row, axis=0), gyt) for row in taps.row])
+        ggrid = xp.einsum("kp,ikp->pi", dloss_dweight, taps.dweight).reshape(grid_shape).astype(x.dtype, copy=False)
     elif need_grid:  # nearest: zero, as torch
         ggrid = xp.zeros(grid_shape, x.dtype)
     return gx, ggrid

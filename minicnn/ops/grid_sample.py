@@ -1,11 +1,12 @@
-"""Spatial transformers: ``affine_grid`` and ``grid_sample`` (2-D), differentiable in theta,
-input and grid.
+"""Spatial transformers: ``affine_grid`` and ``grid_sample``, 2-D and 3-D (volumetric),
+differentiable in theta, input and grid.
 
 Argument handling follows ``torch.nn.functional`` (its errors, their types and its
 ``align_corners=None`` warning); the arithmetic is in :mod:`minicnn.kernels.grid_sample`.
-Shapes: theta (N, 2, 3) and size (N, C, H, W) -> grid (N, H, W, 2); input (N, C, H_in, W_in)
-and grid (N, H_out, W_out, 2) -> (N, C, H_out, W_out). The 3-D forms (5-D sizes and inputs)
-are not implemented.
+Shapes: theta (N, 2, 3) and size (N, C, H, W) -> grid (N, H, W, 2), theta (N, 3, 4) and size
+(N, C, D, H, W) -> grid (N, D, H, W, 3); input (N, C, H_in, W_in) and grid (N, H_out, W_out, 2)
+-> (N, C, H_out, W_out), input (N, C, D_in, H_in, W_in) and grid (N, D_out, H_out, W_out, 3) ->
+(N, C, D_out, H_out, W_out). As in torch, bicubic sampling is 2-D only.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ class InputDtypeError(DtypeError, NotImplementedError):
 
 
 class AffineGrid(Function):
-    """theta (N, 2, 3) -> grid (N, H, W, 2); backward gy -> (N, 2, 3)."""
+    """theta (N, k, k+1) -> grid (N, *size, k) (k = 2 or 3); backward gy -> (N, k, k+1)."""
 
     def forward(self, theta):
-        self.base = K.affine_base_grid(*self.hw, self.align_corners, theta.dtype, theta)
+        self.base = K.affine_base_grid(self.size, self.align_corners, theta.dtype, theta)
         return K.affine_grid(theta, self.base)
 
     def backward(self, gy):
@@ -45,14 +46,14 @@ class AffineGrid(Function):
 
 
 class GridSample(Function):
-    """x (N, C, H_in, W_in), grid (N, H_out, W_out, 2) -> (N, C, H_out, W_out); backward to both."""
+    """x (N, C, *in), grid (N, *out, k) -> (N, C, *out) (k = 2 or 3 spatial axes); backward to both."""
 
     def forward(self, x, grid):
         need_grid = self.needs_input_grad[1] if self.requires_grad else False
         taps = K.sample_taps(grid, x.shape[2:], self.mode, self.padding_mode, self.align_corners, need_grid)
         if self.requires_grad:
             self.x, self.grid_shape, self.taps = x, grid.shape, taps
-        return K.grid_sample(x, taps, grid.shape[1:3])
+        return K.grid_sample(x, taps, grid.shape[1:-1])
 
     def backward(self, gy):
         need_x, need_grid = self.needs_input_grad
@@ -67,9 +68,11 @@ def _align_corners(align_corners: bool | None) -> bool:
 
 
 def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
-    """``torch.nn.functional.affine_grid`` for 2-D transforms: theta (N, 2, 3) and size
-    (N, C, H, W) -> grid (N, H, W, 2) of normalised (x, y) sampling points, ``grid[n, h, w] =
-    theta[n] @ (x_w, y_h, 1)``; ``align_corners=None`` means False, with torch's warning."""
+    """``torch.nn.functional.affine_grid``: theta (N, 2, 3) and size (N, C, H, W) -> grid
+    (N, H, W, 2) of normalised (x, y) sampling points, ``grid[n, h, w] = theta[n] @ (x_w, y_h,
+    1)``; in 3-D theta (N, 3, 4) and size (N, C, D, H, W) -> grid (N, D, H, W, 3) of (x, y, z),
+    ``grid[n, d, h, w] = theta[n] @ (x_w, y_h, z_d, 1)``. ``align_corners=None`` means False,
+    with torch's warning."""
     if not isinstance(theta, Tensor):
         raise TypeError(f"affine_grid: theta must be a Tensor, got {type(theta).__name__}")
     align_corners = _align_corners(align_corners)
@@ -78,16 +81,16 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     size = tuple(size)
     if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size):
         raise TypeError(f"affine_grid: size must be a tuple of ints, got {size!r}")
-    if len(size) == 5:
-        raise NotImplementedError("affine_grid: 3-D transforms (5-D size, theta (N, 3, 4)) are not implemented")
-    if len(size) != 4:
+    if len(size) not in (4, 5):
         raise NotImplementedError(
             "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. "
             f"Got size {size}."
         )
-    if theta.ndim != 3 or theta.shape[1:] != (2, 3):
+    k = len(size) - 2
+    if theta.ndim != 3 or theta.shape[1:] != (k, k + 1):
         raise ShapeError(
-            f"affine_grid: expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got {theta.shape}."
+            f"affine_grid: expected a batch of {k}D affine matrices of shape Nx{k}x{k + 1} for size {size}. "
+            f"Got {theta.shape}."
         )
     if align_corners and min(size[2:]) == 1:  # torch's order: this case skips the size check below
         warnings.warn(
@@ -103,7 +106,7 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
             f"affine_grid: theta holds {theta.shape[0]} matrices (shape {theta.shape}) but size asks for a batch of "
             f"{size[0]} (size {size})"
         )
-    return AffineGrid.apply(theta, hw=(int(size[2]), int(size[3])), align_corners=align_corners)
+    return AffineGrid.apply(theta, size=tuple(int(s) for s in size[2:]), align_corners=align_corners)
 
 
 def grid_sample(
@@ -113,10 +116,12 @@ def grid_sample(
     padding_mode: str = "zeros",
     align_corners: bool | None = None,
 ) -> Tensor:
-    """``torch.nn.functional.grid_sample`` in 2-D: input (N, C, H_in, W_in) read at the points
-    of grid (N, H_out, W_out, 2) (normalised (x, y), [-1, 1] spans the image) -> (N, C, H_out,
-    W_out). ``mode``: "bilinear", "nearest" or "bicubic"; ``padding_mode`` (points outside):
-    "zeros", "border" or "reflection"; ``align_corners=None`` means False, with torch's warning."""
+    """``torch.nn.functional.grid_sample``: input (N, C, H_in, W_in) read at the points of grid
+    (N, H_out, W_out, 2) (normalised (x, y), [-1, 1] spans the image) -> (N, C, H_out, W_out);
+    in 3-D input (N, C, D_in, H_in, W_in) and grid (N, D_out, H_out, W_out, 3) of (x, y, z) ->
+    (N, C, D_out, H_out, W_out). ``mode``: "bilinear" (trilinear in 3-D), "nearest" or
+    "bicubic" (2-D only); ``padding_mode`` (points outside): "zeros", "border" or "reflection";
+    ``align_corners=None`` means False, with torch's warning."""
     if mode not in K.MODES:
         raise ValueError(
             f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: '{mode}'"
@@ -131,18 +136,20 @@ def grid_sample(
         if not isinstance(t, Tensor):
             raise TypeError(f"grid_sample: {name} must be a Tensor, got {type(t).__name__}")
     shapes = f"input with sizes {tuple(input.shape)} and grid with sizes {tuple(grid.shape)}"
-    if input.ndim == 5 and grid.ndim == 5:
-        raise NotImplementedError("grid_sample: 3-D sampling (5-D input and grid) is not implemented in minicnn")
-    if input.ndim != 4 or grid.ndim != 4:
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
         raise ShapeError(
-            f"grid_sample: expected a 4-D input (N, C, H_in, W_in) and a 4-D grid (N, H_out, W_out, 2), got {shapes}"
+            "grid_sample: expected a 4-D input (N, C, H_in, W_in) and a 4-D grid (N, H_out, W_out, 2), or a 5-D "
+            f"input (N, C, D_in, H_in, W_in) and a 5-D grid (N, D_out, H_out, W_out, 3), got {shapes}"
         )
+    k = input.ndim - 2
     if input.shape[0] != grid.shape[0]:
         raise ShapeError(f"grid_sample: expected grid and input to have same batch size, but got {shapes}")
-    if grid.shape[3] != 2:
-        raise ShapeError(f"grid_sample: expected grid to have size 2 in last dimension, but got {shapes}")
+    if grid.shape[-1] != k:
+        raise ShapeError(f"grid_sample: expected grid to have size {k} in last dimension, but got {shapes}")
     if min(input.shape[2:]) == 0:
         raise ShapeError(f"grid_sample: expected input to have non-empty spatial dimensions, but got {shapes}")
+    if mode == "bicubic" and k == 3:
+        raise ShapeError(f"grid_sample: bicubic interpolation only supports 4-D input, got {shapes}")
     if input.dtype.kind != "f":
         raise InputDtypeError(f"grid_sample: expected a floating point input, got {input.dtype}")
     if grid.dtype != input.dtype:
