@@ -3,6 +3,7 @@ InstanceNorm3d (forward, gradients, indices, running statistics, modules, errors
 
 from __future__ import annotations
 
+import contextlib
 import math
 import types
 
@@ -15,6 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
+import minicnn.kernels.vol2col as V
 from minicnn.kernels.conv import get_im2col_budget, set_im2col_budget
 from minicnn.kernels.vol2col import col2vol, vol2col
 from minicnn.nn.conv3d import (
@@ -227,6 +229,166 @@ def test_conv3d_gradcheck():
     assert mc.gradcheck(
         lambda x, w: conv3d(x, w, padding="same"), [x, mc.tensor(rand(rng, (3, 2, 2, 1, 2)), requires_grad=True)]
     )
+
+
+# -- conv3d kernels: "shift" (stride 1) and "vol2col", each against torch ------------------------
+
+
+@st.composite
+def kernel_cases(draw):
+    """A conv3d with explicit (before, after) padding per axis, up to 2 beyond the kernel's reach
+    d*(k-1) (whole planes that only the padding feeds), and the algorithm to run it with."""
+    algo = draw(st.sampled_from(["shift", "vol2col", "auto"]))
+    groups = draw(st.integers(1, 3))
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    s = (1, 1, 1) if algo == "shift" else tuple(draw(st.integers(1, 2)) for _ in range(3))
+    pads = tuple(
+        (draw(st.integers(0, dd * (kk - 1) + 2)), draw(st.integers(0, dd * (kk - 1) + 2))) for kk, dd in zip(k, d)
+    )
+    sizes = tuple(draw(st.integers(max(1, dd * (kk - 1) + 1 - sum(p)), 6)) for kk, dd, p in zip(k, d, pads))
+    needs = draw(st.sampled_from([(True, True), (True, False), (False, True)]))  # (dx, dw)
+    return (draw(st.integers(1, 2)), cin, *sizes), (cout, cin // groups, *k), s, pads, d, groups, algo, needs
+
+
+def torch_conv3d_grads(x, w, b, gy, stride, pads, dilation, groups):
+    """torch's y, dx, dw, db for explicit (before, after) padding (F.pad, then conv3d)."""
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    flat_pads = [p for pair in reversed(pads) for p in pair]  # F.pad: last axis first
+    yt = TF.conv3d(TF.pad(xt, flat_pads), wt, bt, stride=stride, dilation=dilation, groups=groups)
+    yt.backward(torch.tensor(gy))
+    return yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+@FAST
+@given(kernel_cases(), st.sampled_from([np.float32, np.float64]))
+def test_conv3d_kernels_match_torch(case, dtype):
+    x_shape, w_shape, stride, pads, dilation, groups, algo, (need_dx, need_dw) = case
+    rng = np.random.default_rng(7)
+    x, w, b = (rand(rng, shape).astype(dtype) for shape in (x_shape, w_shape, w_shape[:1]))
+    y = V.conv3d_forward(x, w, b, stride, pads, dilation, groups, algo=algo)
+    gy = rand(rng, y.shape).astype(dtype)
+    expected = torch_conv3d_grads(x, w, b, gy, stride, pads, dilation, groups)
+    got = (y, *V.conv3d_backward(gy, x, w, stride, pads, dilation, groups, need_dx, need_dw, algo=algo))
+    for name, ours, theirs, needed in zip(("y", "dx", "dw", "db"), got, expected, (True, need_dx, need_dw, True)):
+        if not needed:
+            assert ours is None, name
+            continue
+        assert ours.shape == theirs.shape and ours.dtype == dtype, name
+        np.testing.assert_allclose(ours, theirs, **(LOOSE32 if dtype == np.float32 else TOL[np.float64]), err_msg=name)
+
+
+def test_conv3d_shift_in_chunks_of_positions_matches_vol2col_and_torch():
+    """A volume whose columns exceed the budget runs in runs of flat positions, image by image
+    (the forward pass and dW in runs of at least MIN_RUN positions, dX of MIN_ADD_RUN); the
+    gradients are then summed (dW) or accumulated (dX) over the runs."""
+    rng = np.random.default_rng(8)
+    x, w, b = rand(rng, (2, 3, 20, 18, 18)), rand(rng, (6, 1, 3, 2, 3)), rand(rng, (6,))
+    pads, dilation, groups = ((2, 1), (1, 1), (0, 2)), (2, 1, 1), 3
+    g = V.geometry3d(x.shape, w.shape, 1, pads, dilation, groups)
+    gy = rand(rng, (2, 6, *g.out))
+    expected = torch_conv3d_grads(x, w, b, gy, (1, 1, 1), pads, dilation, groups)
+    budget = get_im2col_budget()
+    try:
+        set_im2col_budget(1)
+        _, hp, wp = g.padded
+        for min_run in (V.MIN_RUN, V.MIN_ADD_RUN):
+            runs = list(V._position_chunks(np, 2, g, g.c * g.k * 8, min_run))
+            assert len(runs) >= 6 and {r[1] - r[0] for r in runs} == {1} and runs[-1][3] == g.span
+            assert min(r[3] - r[2] for r in runs) >= min_run
+            # most runs start and end on an output voxel, not on the grid's padding (where a lost
+            # or doubled boundary position would not show)
+            ends = [divmod(q % (hp * wp), wp) for r in runs for q in (r[2], r[3] - 1)]
+            assert sum(oh < g.out[1] and ow < g.out[2] for oh, ow in ends) > len(ends) * 3 // 4
+        for algo in ("shift", "vol2col"):
+            y = V.conv3d_forward(x, w, b, 1, pads, dilation, groups, algo=algo)
+            got = (y, *V.conv3d_backward(gy, x, w, 1, pads, dilation, groups, algo=algo))
+            for ours, theirs in zip(got, expected):
+                np.testing.assert_allclose(ours, theirs, **TOL[np.float64])
+    finally:
+        set_im2col_budget(budget)
+
+
+def test_conv3d_algo_is_checked():
+    x, w = np.zeros((1, 1, 4, 4, 4)), np.zeros((1, 1, 2, 2, 2))
+    with pytest.raises(ValueError, match="algo='shift' needs stride 1"):
+        V.conv3d_forward(x, w, stride=(1, 2, 1), algo="shift")
+    with pytest.raises(ValueError, match="algo must be one of"):
+        V.conv3d_backward(np.zeros((1, 1, 3, 3, 3)), x, w, algo="im2col")
+    geometry = V.geometry3d
+    assert V.choose_algo(geometry(x.shape, w.shape)) == "shift"
+    assert V.choose_algo(geometry(x.shape, w.shape, stride=(1, 1, 2))) == "vol2col"
+    assert V.choose_algo(geometry(x.shape, (1, 1, 1, 1, 1))) == "vol2col"  # 1x1x1: no columns at all
+    assert V.choose_algo(geometry(x.shape, (1, 1, 1, 1, 1), padding=1)) == "shift"
+
+
+ALGOS = ["auto", "vol2col"]  # the automatic choice (shift for stride 1), then vol2col everywhere
+
+
+@contextlib.contextmanager
+def forced_algo(algo: str):
+    """The 3-d convolution ops run with ``algo`` ("auto": unchanged)."""
+    with pytest.MonkeyPatch.context() as mp:
+        if algo != "auto":
+            mp.setattr(V, "choose_algo", lambda g: algo)
+        yield
+
+
+@st.composite
+def module_cases(draw):
+    groups = draw(st.integers(1, 2))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    s = tuple(draw(st.integers(1, 2)) for _ in range(3)) if draw(st.booleans()) else 1
+    mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+    p = tuple(draw(st.integers(0, dd * (kk - 1) + (2 if mode == "zeros" else 0))) for kk, dd in zip(k, d))
+    least = [dd * (kk - 1) + 1 - 2 * pp for kk, dd, pp in zip(k, d, p)]
+    if mode != "zeros":  # reflect needs padding < size (circular: <=)
+        least = [max(low, pp + 1) for low, pp in zip(least, p)]
+    sizes = tuple(draw(st.integers(max(1, low), 6)) for low in least)
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kw = dict(stride=s, padding=p, dilation=d, groups=groups, padding_mode=mode)
+    return (cin, cout, k), kw, (draw(st.integers(1, 2)), cin, *sizes)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@FAST
+@given(case=module_cases())
+def test_conv3d_module_padding_modes_match_torch_with_each_algo(algo, case):
+    """nn.Conv3d pads by padding_mode and then calls F.conv3d without padding."""
+    args, kw, x_shape = case
+    ours, theirs = Conv3d(*args, **kw).double(), torch.nn.Conv3d(*args, **kw).double()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = rand(np.random.default_rng(9), x_shape)
+    xm, xt = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    g = rand(np.random.default_rng(10), theirs(xt).shape)
+    with forced_algo(algo):
+        ym, yt = ours(xm), theirs(xt)
+        (ym * mc.tensor(g)).sum().backward()
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), **TOL[np.float64])
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), **TOL[np.float64])
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(padding=(3, 1, 0), dilation=(1, 2, 1), groups=2),  # padding beyond d*(k-1) on depth
+        dict(padding="same", dilation=(2, 1, 1)),
+        dict(stride=(2, 1, 1), padding=1),
+    ],
+)
+@pytest.mark.parametrize("algo", ALGOS)
+def test_conv3d_gradcheck_with_each_algo(algo, kw):
+    rng = np.random.default_rng(11)
+    x = mc.tensor(rand(rng, (2, 2, 3, 4, 3)), requires_grad=True)
+    w = mc.tensor(rand(rng, (4, 2 // kw.get("groups", 1), 2, 2, 2)), requires_grad=True)
+    b = mc.tensor(rand(rng, (4,)), requires_grad=True)
+    with forced_algo(algo):
+        assert mc.gradcheck(lambda x, w, b: conv3d(x, w, b, **kw), [x, w, b])
 
 
 # -- conv_transpose3d ----------------------------------------------------------------------------
@@ -746,6 +908,10 @@ DEVICE_CASES = {
     "conv3d": (
         lambda F: lambda x, w, b: F.conv3d(x, w, b, stride=(1, 2, 1), padding=1, groups=2),
         [(2, 4, 3, 4, 3), (2, 2, 2, 3, 2), (2,)],
+    ),
+    "conv3d stride 1": (  # the shift algorithm
+        lambda F: lambda x, w, b: F.conv3d(x, w, b, padding=(2, 1, 0), dilation=(1, 2, 1), groups=2),
+        [(2, 4, 3, 4, 3), (2, 2, 2, 2, 2), (2,)],
     ),
     "conv_transpose3d": (
         lambda F: lambda x, w, b: F.conv_transpose3d(x, w, b, stride=2, padding=1, output_padding=1, groups=2),

@@ -29,14 +29,45 @@ The convolutions (cross-correlation, ``torch.nn.functional.conv3d``)::
     x (N, C, D, H, W), w (O, C/groups, kd, kh, kw), b (O,) -> y (N, O, OD, OH, OW)
     y[n, o] = b[o] + sum_{c, i, j, l} w[o, c, i, j, l] * xpad[n, group(o)*C/groups + c, <offset (i, j, l)>]
 
-:func:`conv3d_forward`: vol2col, then ``W (groups, O/g, C/g*K) @ cols (n, groups, C/g*K, P)`` --
-one ``matmul`` whose (n, groups, O/g, P) result *is* the NCDHW output. Backward: ``dW = gy @
-cols^T`` and ``dcols = W^T @ gy`` (GEMMs), ``dX = col2vol(dcols)``, ``db`` a sum. A 1x1x1
-kernel with stride 1 and no padding needs no columns (the input is its own column matrix).
+:func:`conv3d_forward` and :func:`conv3d_backward`, two algorithms (``algo=``, the same numbers):
+
+* ``"vol2col"`` (any stride; the reference): vol2col, then ``W (groups, O/g, C/g*K) @ cols (n,
+  groups, C/g*K, P)`` -- one ``matmul`` whose (n, groups, O/g, P) result *is* the NCDHW output.
+  Backward: ``dW = gy @ cols^T`` and ``dcols = W^T @ gy`` (GEMMs), ``dX = col2vol(dcols)``,
+  ``db`` a sum. A 1x1x1 kernel with stride 1 and no padding needs no columns (the input is its
+  own column matrix).
+* ``"shift"`` (stride 1 only; chosen there by ``"auto"``, :func:`choose_algo`): the same GEMMs
+  on *shifted* columns. Flatten each channel of the padded volume, xflat (N, C, Dp*Hp*Wp), and
+  put output voxel (od, oh, ow) at flat position ``q = od*Hp*Wp + oh*Wp + ow`` of the padded
+  grid: with stride 1 its offset (i, j, l) reads ``xflat[q + shift]``, ``shift = i*d_d*Hp*Wp +
+  j*d_h*Wp + l*d_w``. So row block (i, j, l) of the columns is one contiguous slice
+  ``xflat[:, :, shift : shift + span]`` -- K copies of N*C long rows, where vol2col copies
+  N*C*OD*OH rows of OW voxels each (NumPy pays per row) -- and col2vol becomes K adds of long
+  rows at the same shifts. ``span = (OD-1)*Hp*Wp + (OH-1)*Wp + OW`` positions: the P output
+  voxels and the grid's gaps between them (oh >= OH or ow >= OW), a fraction
+  ``1 - OH*OW/(Hp*Wp)`` computed and cut away in the forward pass, fed zeros in the backward
+  pass (gy is first copied onto the grid). Cost: the GEMM flops times span/P (1.17 for a 24 x 24
+  map padded by 1); copies and adds at memory speed. Extra memory: the padded input, and the
+  output (forward) or gy and dX (backward) on the padded grid.
+
 Cost ``2*N*O*(C/groups)*K*P`` flops forward, twice that backward. The columns live in the
 workspace of :mod:`minicnn.kernels.conv`, bounded by its budget (``set_im2col_budget``): a batch
-whose columns exceed it (or, on the CPU, the cache-sized chunk) runs in chunks of images; the
-backward pass rebuilds the columns chunk by chunk instead of keeping them.
+whose columns exceed it (or, on the CPU, the cache-sized chunk) runs in chunks of images -- and
+with ``"shift"``, an image whose columns alone exceed it in runs of positions (equal runs of at
+least ``MIN_RUN``; ``MIN_ADD_RUN`` for dX), so that a large volume's GEMMs also work in the
+cache. The backward pass rebuilds the columns chunk by chunk instead of keeping them.
+
+Measured (float32, x (4, 16, 16, 24, 24), 32 filters 3x3x3, padding 1; medians in one process,
+ms forward / dW / dX at 1 thread): vol2col 23.0 / 21.9 / 30.7, shift 20.2 / 18.6 / 18.0, torch
+9.4 / 9.8 / 9.6; at 2 threads vol2col 22.0 / 13.7 / 22.9, shift 12.7 / 13.1 / 12.1. vol2col's
+dX was the slowest part: its inner-32 GEMM writes 16 MB of dcols per image, which col2vol reads
+back in 166k rows of 24 voxels. What is left is GEMM time: OpenBLAS runs these shapes at ~90
+GFLOP/s (its square-matrix rate here is ~100), and each of the three GEMMs is 1.2 GFLOP with
+the gaps. Tried for the input gradient and dropped: the forward correlation of gy (padded by
+d*(k-1) - p) with the flipped, channel-transposed weight, one GEMM of inner dimension O*K (24 ms
+even with shifted columns: twice the columns to copy, a wider grid); per-offset GEMMs
+``W_k^T @ gy`` added straight into dX without dcols (33 ms); vol2col in chunks of depth planes
+(28 ms).
 
 :func:`conv_transpose3d_forward` (``torch.nn.functional.conv_transpose3d``) is the convolution's
 input gradient run forward: x (N, C_in, D, H, W), w (C_in, C_out/groups, kd, kh, kw) ->
@@ -52,8 +83,11 @@ import operator
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .. import backend
-from .conv import _chunks, _workspace
+from . import conv
+from .conv import _chunks, _workspace, get_im2col_budget
 from .conv_shapes import conv_output_size, window_slice
 from .conv_transpose import output_size
 
@@ -159,6 +193,22 @@ class Geometry3d(NamedTuple):
         """The padded-volume positions that hold the unpadded input."""
         return tuple(slice(b, b + s) for s, (b, _) in zip(self.size, self.pads))  # type: ignore[return-value]
 
+    def shifts(self) -> list[int]:
+        """Stride 1: per kernel offset (i, j, l), row-major, its start in the flattened padded
+        volume, ``i*d_d*Hp*Wp + j*d_h*Wp + l*d_w``."""
+        _, hp, wp = self.padded
+        kd, kh, kw = self.kernel
+        dd, dh, dw = self.dilation
+        return [i * dd * hp * wp + j * dh * wp + l * dw for i in range(kd) for j in range(kh) for l in range(kw)]
+
+    @property
+    def span(self) -> int:
+        """Stride 1: flat positions from the first output voxel to the last one, on the padded
+        grid (an output row every Wp, a plane every Hp*Wp): ``(OD-1)*Hp*Wp + (OH-1)*Wp + OW``."""
+        _, hp, wp = self.padded
+        od, oh, ow = self.out
+        return (od - 1) * hp * wp + (oh - 1) * wp + ow
+
 
 def geometry3d(
     x_shape: tuple,
@@ -261,6 +311,31 @@ def col2vol(
 
 # -- the convolution ---------------------------------------------------------------------
 
+ALGOS = ("auto", "vol2col", "shift")
+# Shortest runs of positions for "shift" (when one image's columns exceed the chunk limit).
+# Forward and dW: cache-sized runs, but no shorter than MIN_RUN (the copies pay per row).
+# dX: longer than 2048 -- NumPy 2.4's strided in-place add runs about 3x slower per element on
+# rows of 2048 elements or fewer (measured: 6-9 ns vs 2 ns per 16-row column); with 2028-position
+# runs the bench case's dX adds took 9 ms instead of 3. (Wide layers, e.g. 64 -> 64 channels on
+# 16 x 24 x 24: forward and dW 18 % faster in cache-sized runs of ~600 than in runs of 2049.)
+MIN_RUN = 256
+MIN_ADD_RUN = 2049
+
+
+def choose_algo(g: Geometry3d) -> str:
+    """``"shift"`` for stride 1 (a 1x1x1 kernel only with padding), else ``"vol2col"``."""
+    return "shift" if g.stride == (1, 1, 1) and not g.pointwise else "vol2col"
+
+
+def _resolve_algo(algo: str, g: Geometry3d) -> str:
+    if algo not in ALGOS:
+        raise ValueError(f"conv3d: algo must be one of {ALGOS}, got {algo!r}")
+    if algo == "auto":
+        return choose_algo(g)
+    if algo == "shift" and g.stride != (1, 1, 1):
+        raise ValueError(f"conv3d: algo='shift' needs stride 1, got stride {g.stride}")
+    return algo
+
 
 def _columns(x: Any, g: Geometry3d) -> Any:
     """Column matrices (n, groups, C/g*K, P) of a chunk of n images, in the workspace."""
@@ -273,22 +348,157 @@ def _columns(x: Any, g: Geometry3d) -> Any:
     return cols.reshape(n, g.groups, g.ck, g.p)
 
 
-def conv3d_forward(
-    x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1
-) -> Any:
-    """y (N, O, OD, OH, OW) = conv3d(x (N, C, D, H, W), w (O, C/groups, kd, kh, kw)) + b (O,)."""
+def _shifted_columns(xflat: Any, g: Geometry3d, q0: int, q1: int) -> Any:
+    """Shifted columns (n, groups, C/g*K, q1 - q0) of flat positions q0 <= q < q1, in the
+    workspace: row ``c*K + k`` is ``xflat[:, c, shift_k + q0 : shift_k + q1]``."""
+    xp = backend.get_array_module(xflat)
+    n, q = xflat.shape[0], q1 - q0
+    cols = _workspace(xp, n * g.c * g.k * q, xflat.dtype).reshape(n, g.c, g.k, q)
+    for k, shift in enumerate(g.shifts()):
+        cols[:, :, k] = xflat[:, :, shift + q0 : shift + q1]
+    return cols.reshape(n, g.groups, g.ck, q)
+
+
+def _position_chunks(
+    xp: Any, n: int, g: Geometry3d, bytes_per_position: int, min_run: int
+) -> Iterator[tuple[int, int, int, int]]:
+    """(n0, n1, q0, q1): images n0 <= i < n1, flat positions q0 <= q < q1 -- whole images while
+    one image's ``span`` positions fit the chunk limit of :mod:`minicnn.kernels.conv` (budget;
+    on the CPU, cache-sized), else one image in equal runs of at least ``min_run`` positions
+    (fewer, longer runs where the limit would make them shorter; one when span < min_run)."""
+    limit = get_im2col_budget() if xp is not np else min(get_im2col_budget(), conv.CACHE_CHUNK_BYTES)
+    if g.span * bytes_per_position <= limit:
+        for n0, n1 in _chunks(xp, n, g.span * bytes_per_position):
+            yield n0, n1, 0, g.span
+        return
+    count = min(math.ceil(g.span * bytes_per_position / limit), max(1, g.span // min_run))
+    bounds = [r * g.span // count for r in range(count + 1)]  # runs of floor or ceil(span/count)
+    for i in range(n):
+        for q0, q1 in zip(bounds[:-1], bounds[1:]):
+            yield i, i + 1, q0, q1
+
+
+def _on_grid(a: Any, g: Geometry3d) -> Any:
+    """a (N, O, OD, OH, OW) on the padded grid: (N, O, OD*Hp*Wp), zero where ow >= OW or oh >= OH."""
+    xp = backend.get_array_module(a)
+    _, hp, wp = g.padded
+    out = xp.zeros((*a.shape[:3], hp, wp), dtype=a.dtype)
+    out[..., : g.out[1], : g.out[2]] = a
+    return out.reshape(*a.shape[:2], a.shape[2] * hp * wp)
+
+
+def _off_grid(a: Any, g: Geometry3d) -> Any:
+    """a (N, O, OD*Hp*Wp) on the padded grid -> the output voxels, contiguous (N, O, OD, OH, OW)."""
+    xp = backend.get_array_module(a)
+    _, hp, wp = g.padded
+    return xp.ascontiguousarray(a.reshape(*a.shape[:2], g.out[0], hp, wp)[..., : g.out[1], : g.out[2]])
+
+
+def _conv3d_forward_vol2col(x: Any, w: Any, g: Geometry3d) -> Any:
+    """y (N, O, P): vol2col of each chunk of images, then ``W @ cols`` into y."""
     xp = backend.get_array_module(x)
-    g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
-    og = g.o // groups
-    wg = w.reshape(groups, og, g.ck)
+    og = g.o // g.groups
+    wg = w.reshape(g.groups, og, g.ck)
     y = xp.empty((g.n, g.o, g.p), dtype=x.dtype)
-    col_bytes = 0 if g.pointwise else groups * g.ck * g.p * x.itemsize
+    col_bytes = 0 if g.pointwise else g.groups * g.ck * g.p * x.itemsize
     for n0, n1 in _chunks(xp, g.n, col_bytes):
         cols = _columns(x[n0:n1], g)  # (n, groups, C/g*K, P)
-        xp.matmul(wg, cols, out=y[n0:n1].reshape(n1 - n0, groups, og, g.p))
+        xp.matmul(wg, cols, out=y[n0:n1].reshape(n1 - n0, g.groups, og, g.p))
+    return y
+
+
+def _conv3d_forward_shift(x: Any, w: Any, g: Geometry3d) -> Any:
+    """y (N, O, P), stride 1: shifted columns of each chunk of positions, ``W @ cols`` onto the
+    padded grid, then the output cut out of it."""
+    xp = backend.get_array_module(x)
+    og = g.o // g.groups
+    wg = w.reshape(g.groups, og, g.ck)
+    xflat = pad3d(x, g.pads).reshape(g.n, g.c, math.prod(g.padded))
+    _, hp, wp = g.padded
+    grid = xp.empty((g.n, g.groups, og, g.out[0] * hp * wp), dtype=x.dtype)  # never read past span
+    for n0, n1, q0, q1 in _position_chunks(xp, g.n, g, g.c * g.k * x.itemsize, MIN_RUN):
+        xp.matmul(wg, _shifted_columns(xflat[n0:n1], g, q0, q1), out=grid[n0:n1, :, :, q0:q1])
+    return _off_grid(grid.reshape(g.n, g.o, grid.shape[-1]), g).reshape(g.n, g.o, g.p)
+
+
+def conv3d_forward(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    algo: str = "auto",
+) -> Any:
+    """y (N, O, OD, OH, OW) = conv3d(x (N, C, D, H, W), w (O, C/groups, kd, kh, kw)) + b (O,).
+    ``algo``: ``"vol2col"``, ``"shift"`` (stride 1 only) or ``"auto"`` (:func:`choose_algo`)."""
+    g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
+    if _resolve_algo(algo, g) == "shift":
+        y = _conv3d_forward_shift(x, w, g)
+    else:
+        y = _conv3d_forward_vol2col(x, w, g)
     if b is not None:
         y += b[:, None]
     return y.reshape(g.n, g.o, *g.out)
+
+
+def _conv3d_backward_vol2col(gy: Any, x: Any, w: Any, g: Geometry3d, need_dx: bool, need_dw: bool) -> tuple:
+    """(dx, dW^T per group (groups, C/g*K, O/g)) for gy (N, O, P): per chunk of images the
+    columns are rebuilt, ``dW^T += sum_n cols @ gy^T``, then ``dcols = W^T @ gy`` overwrites
+    them in the workspace and col2vol folds dcols into dX."""
+    xp = backend.get_array_module(gy)
+    og = g.o // g.groups
+    gx = xp.empty(x.shape, dtype=gy.dtype) if need_dx else None
+    gw = None
+    wt = w.reshape(g.groups, og, g.ck).transpose(0, 2, 1)
+    per_image = (0 if g.pointwise else g.groups * g.ck * g.p) + (g.ck * g.o if need_dw else 0)
+    for n0, n1 in _chunks(xp, g.n, per_image * gy.itemsize):
+        n = n1 - n0
+        gyc = gy[n0:n1].reshape(n, g.groups, og, g.p)
+        if need_dw:  # (n, groups, CK, P) @ (n, groups, P, O/g), summed over the images
+            part = xp.matmul(_columns(x[n0:n1], g), gyc.transpose(0, 1, 3, 2)).sum(axis=0)
+            gw = part if gw is None else gw + part
+        if need_dx:
+            if g.pointwise:  # W^T @ gy already is the input gradient
+                xp.matmul(wt, gyc, out=gx[n0:n1].reshape(n, g.groups, g.ck, g.p))
+            else:
+                buf = _workspace(xp, n * g.groups * g.ck * g.p, gy.dtype).reshape(n, g.groups, g.ck, g.p)
+                dcols = xp.matmul(wt, gyc, out=buf)
+                col2vol(dcols, (n, g.c, *g.size), g.kernel, g.stride, g.pads, g.dilation, out=gx[n0:n1])
+    return gx, gw
+
+
+def _conv3d_backward_shift(gy: Any, x: Any, w: Any, g: Geometry3d, need_dx: bool, need_dw: bool) -> tuple:
+    """(dx, dW^T per group) for gy (N, O, P), stride 1: gy goes onto the padded grid (zeros
+    where no output voxel is); per run of positions ``dW^T += cols @ gy^T`` with the shifted
+    columns; then, in runs of its own (longer, for the adds), ``dcols = W^T @ gy`` and each of
+    its K row blocks added onto the flattened padded gradient at its shift; dX is cut out of that."""
+    xp = backend.get_array_module(gy)
+    og = g.o // g.groups
+    gyg = _on_grid(gy.reshape(g.n, g.o, *g.out), g)
+    gyg = gyg.reshape(g.n, g.groups, og, gyg.shape[-1])
+    xflat = pad3d(x, g.pads).reshape(g.n, g.c, math.prod(g.padded)) if need_dw else None
+    gxflat = xp.zeros((g.n, g.c, math.prod(g.padded)), dtype=gy.dtype) if need_dx else None
+    gw = None
+    wt = w.reshape(g.groups, og, g.ck).transpose(0, 2, 1)
+    bytes_per_position = g.c * g.k * gy.itemsize
+    if need_dw:  # (n, groups, CK, q) @ (n, groups, q, O/g), summed over the images and the runs
+        for n0, n1, q0, q1 in _position_chunks(xp, g.n, g, bytes_per_position, MIN_RUN):
+            cols = _shifted_columns(xflat[n0:n1], g, q0, q1)
+            part = xp.matmul(cols, gyg[n0:n1, :, :, q0:q1].transpose(0, 1, 3, 2)).sum(axis=0)
+            gw = part if gw is None else gw + part
+    gx = None
+    if need_dx:  # dcols (n, groups, CK, q) = W^T @ gy, its K row blocks added at their shifts
+        for n0, n1, q0, q1 in _position_chunks(xp, g.n, g, bytes_per_position, MIN_ADD_RUN):
+            n, q = n1 - n0, q1 - q0
+            buf = _workspace(xp, n * g.c * g.k * q, gy.dtype).reshape(n, g.groups, g.ck, q)
+            dcols = xp.matmul(wt, gyg[n0:n1, :, :, q0:q1], out=buf).reshape(n, g.c, g.k, q)
+            for k, shift in enumerate(g.shifts()):
+                gxflat[n0:n1, :, shift + q0 : shift + q1] += dcols[:, :, k]
+        gxpad = gxflat.reshape(g.n, g.c, *g.padded)
+        gx = xp.ascontiguousarray(gxpad[(slice(None), slice(None), *g.crop())])
+    return gx, gw
 
 
 def conv3d_backward(
@@ -302,36 +512,20 @@ def conv3d_backward(
     need_dx: bool = True,
     need_dw: bool = True,
     need_db: bool = True,
+    algo: str = "auto",
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv3d_forward` for gy (N, O, OD, OH, OW); entries not asked for
-    are None. Per chunk of images: the columns are rebuilt, ``dW += sum_n gy @ cols^T``, then
-    ``dcols = W^T @ gy`` overwrites them in the workspace and col2vol folds dcols into dX."""
+    are None. ``algo`` as in :func:`conv3d_forward` (the two may differ)."""
     xp = backend.get_array_module(gy)
     g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
-    og = g.o // groups
     gy = xp.ascontiguousarray(gy).reshape(g.n, g.o, g.p)
     gb = gy.sum(axis=(0, 2)) if need_db else None
     if not (need_dx or need_dw):
         return None, None, gb
-    gx = xp.empty(x.shape, dtype=gy.dtype) if need_dx else None
-    gw = None  # (groups, C/g*K, O/g): dW^T per group, summed over the chunks
-    wt = w.reshape(groups, og, g.ck).transpose(0, 2, 1)
-    per_image = (0 if g.pointwise else groups * g.ck * g.p) + (g.ck * g.o if need_dw else 0)
-    for n0, n1 in _chunks(xp, g.n, per_image * gy.itemsize):
-        n = n1 - n0
-        gyc = gy[n0:n1].reshape(n, groups, og, g.p)
-        if need_dw:  # (n, groups, CK, P) @ (n, groups, P, O/g), summed over the images
-            part = xp.matmul(_columns(x[n0:n1], g), gyc.transpose(0, 1, 3, 2)).sum(axis=0)
-            gw = part if gw is None else gw + part
-        if need_dx:
-            if g.pointwise:  # W^T @ gy already is the input gradient
-                xp.matmul(wt, gyc, out=gx[n0:n1].reshape(n, groups, g.ck, g.p))
-            else:
-                buf = _workspace(xp, n * groups * g.ck * g.p, gy.dtype).reshape(n, groups, g.ck, g.p)
-                dcols = xp.matmul(wt, gyc, out=buf)
-                col2vol(dcols, (n, g.c, *g.size), g.kernel, g.stride, g.pads, g.dilation, out=gx[n0:n1])
+    backward = _conv3d_backward_shift if _resolve_algo(algo, g) == "shift" else _conv3d_backward_vol2col
+    gx, gw = backward(gy, x, w, g, need_dx, need_dw)
     if need_dw and gw is None:  # a batch of 0 images: dW is a sum of nothing
-        gw = xp.zeros((groups, g.ck, og), dtype=gy.dtype)
+        gw = xp.zeros((groups, g.ck, g.o // groups), dtype=gy.dtype)
     gw = gw.transpose(0, 2, 1).reshape(w.shape) if need_dw else None
     return gx, gw, gb
 
