@@ -12,6 +12,13 @@ linear                                      (N, C, L)
 bilinear, bicubic                           (N, C, H, W)
 trilinear                                   (N, C, D, H, W)
 =========================================  =====================================
+
+uint8 input, as torch's CPU kernels: nearest and nearest-exact (any rank), bilinear and bicubic
+(torch's fixed-point arithmetic); no gradient. "area" to an output with an empty axis returns
+an empty result, as torch (which checks output sizes > 0 for every mode but area). As torch, a
+scale factor whose output size is no int64 (inf, NaN) and an input with C == 0 are
+RuntimeErrors (:class:`~minicnn.ops.errors.ShapeError`) for every mode but "area", where the
+first is Python's OverflowError or ValueError and the pools decide the second.
 """
 
 from __future__ import annotations
@@ -42,7 +49,17 @@ class Resize(Function):
         return K.resize(x, self.taps)
 
     def backward(self, gy):
+        if getattr(self, "copy_backward", False):  # torch's bicubic backward when no axis changes
+            return gy.copy()
         return K.resize_backward(gy, self.taps, self.x_shape)
+
+
+class ResizeUint8(Function):
+    """Bilinear or bicubic resizing of uint8 (N, C, H, W) by torch's fixed-point passes
+    (``taps``: :func:`minicnn.kernels.upsample.uint8_taps` of H and W); no gradient."""
+
+    def forward(self, x):
+        return K.resize_uint8(x, self.taps)
 
 
 _LENGTH_ERROR = {  # torch's words when a per-axis size or scale factor has the wrong length
@@ -138,25 +155,78 @@ def interpolate(
             "and requires a 4-D tensor as input"
         )
     _check_rank(input.ndim, mode, align_corners, antialias)
-    if input.dtype.kind != "f":
-        raise NotImplementedError(f"interpolate: expected a floating point input, got {input.dtype}")
     if size is None:
-        sizes = [math.floor(n * s) for n, s in zip(in_sizes, scales)]
+        sizes = _output_sizes(in_sizes, scales, mode == "area" or bool(recompute_scale_factor))
         if recompute_scale_factor:
             scales = [None] * dim
+    if mode == "area":
+        return _area(input, in_sizes, sizes)
     if min(sizes) < 1 or min(in_sizes) < 1:
         raise ShapeError(
             "interpolate: Input and output sizes should be greater than 0, but got input "
             f"{_sizes_text(in_sizes)}{' and' if dim == 1 else ''} output {_sizes_text(sizes)}"
         )
-    if mode == "area":
-        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[dim - 1](input, sizes)
-    per_axis = zip(in_sizes, sizes, scales)
+    if input.array.size == 0 and math.prod(input.shape[1:]) == 0:
+        raise ShapeError(
+            f"interpolate: Non-empty {input.ndim}D data tensor expected but got a tensor with sizes {list(input.shape)}"
+        )
+    return _resize(input, mode, list(zip(in_sizes, sizes, scales)), align_corners)
+
+
+def _resize(input: Tensor, mode: str, per_axis: list[tuple[int, int, Any]], align_corners: bool) -> Tensor:
+    """Every mode but "area", once the sizes are checked: ``per_axis`` holds (in size, out
+    size, scale factor or None) of each spatial axis."""
+    dim = len(per_axis)
+    uint8_ok = mode in ("nearest", "nearest-exact") or (mode in ("bilinear", "bicubic") and dim == 2)
+    if input.dtype.kind != "f" and not (input.dtype == np.uint8 and uint8_ok):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented for {input.dtype} input")
+    if input.dtype == np.uint8 and mode in ("bilinear", "bicubic"):
+        taps = [K.uint8_taps(n, m, s, align_corners, mode == "bicubic") for n, m, s in per_axis]
+        return ResizeUint8.apply(input, taps=taps)
     if mode == "bicubic":
         taps = [K.cubic_indices(n, m, s, align_corners, input.dtype) for n, m, s in per_axis]
-    elif mode in ("linear", "bilinear", "trilinear"):
+        # torch's backward copies the gradient when no axis changes size; where the forward's
+        # taps are exactly the identity's too (no scale factor other than 1) that is the adjoint,
+        # but for an inf gradient: (0, 1, 0, 0) weights would make NaN of it, torch's copy does not
+        identity = all(np.array_equal(w, np.tile([0, 1, 0, 0], (len(w), 1))) for _, w in taps)
+        same = all(n == m for n, m, _ in per_axis)
+        return Resize.apply(input, taps=taps, copy_backward=identity and same)
+    if mode in ("linear", "bilinear", "trilinear"):
         taps = [K.linear_taps(n, m, s, align_corners, input.dtype) for n, m, s in per_axis]
-    else:
+    else:  # torch's small 2-d nearest kernel when OH + OW <= 128, else its generic one
+        kernel = 1 if dim == 2 and sum(m for _, m, _ in per_axis) > 128 else dim
         exact = mode == "nearest-exact"
-        taps = [K.nearest_taps(n, m, s, exact, input.dtype, dim) for n, m, s in per_axis]
+        taps = [K.nearest_taps(n, m, s, exact, input.dtype, kernel) for n, m, s in per_axis]
     return Resize.apply(input, taps=taps)
+
+
+def _output_sizes(in_sizes: list[int], scales: list[float], in_python: bool) -> list[int]:
+    """``floor(in * scale_factor)`` per axis. torch computes it in Python for "area" and with
+    recompute_scale_factor (an inf or NaN: OverflowError or ValueError there), else in C++,
+    which refuses a size beyond int64 with a RuntimeError."""
+    if in_python:
+        return [math.floor(n * s) for n, s in zip(in_sizes, scales)]
+    sizes = [n * s for n, s in zip(in_sizes, scales)]
+    if not all(-(2.0**63) <= v < 2.0**63 for v in sizes):  # (NaN fails both)
+        raise ShapeError("interpolate: value cannot be converted to type int64_t without overflow")
+    return [math.floor(v) for v in sizes]
+
+
+def _area(input: Tensor, in_sizes: list[int], sizes: list[int]) -> Tensor:
+    """Mode "area": the adaptive average pool to ``sizes``, or, when one of them is 0, the empty
+    result (torch skips the > 0 check of the other modes here; its 1-d and 2-d pools return it
+    for any dtype, its 3-d pool checks the dtype and C > 0 first)."""
+    dim = len(sizes)
+    if min(in_sizes) < 1 or (dim == 3 and input.shape[1] == 0):
+        raise ShapeError(
+            f"interpolate: area mode (adaptive_avg_pool{dim}d) expects an input of non-zero size in every "
+            f"non-batch dimension, got sizes {list(input.shape)}"
+        )
+    if min(sizes) < 0:
+        raise ShapeError(f"interpolate: area mode needs output sizes >= 0, got {_sizes_text(sizes)}")
+    if input.dtype.kind != "f" and (dim == 3 or min(sizes) > 0):
+        raise NotImplementedError(f"interpolate: mode 'area' is not implemented for {input.dtype} input")
+    if min(sizes) == 0:  # an empty output: any gather of the right shape gives it (and a zero gradient)
+        return Resize.apply(input, taps=[(np.zeros((m, 1), np.int64), None) for m in sizes])
+    with np.errstate(invalid="ignore", over="ignore"):  # an inf or NaN pixel spreads quietly, as in torch
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[dim - 1](input, sizes)
