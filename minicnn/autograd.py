@@ -760,7 +760,8 @@ class Function:
             for t in tensors:
                 if t._vc is not None and t._vc[1] > t._graph_version:
                     raise _stale(cls.__name__, t)
-        with backend.array_scope(tensors[0].array if tensors else None):  # on their GPU
+        # on their GPU; inf - inf is NaN quietly, as in torch (and in the backward pass)
+        with backend.array_scope(tensors[0].array if tensors else None), np.errstate(all="ignore"):
             y = fn.forward(*(t.array for t in tensors))
         if isinstance(y, np.generic):  # NumPy reductions give scalars: keep a (writable) 0-d array
             y = np.asarray(y)

@@ -371,6 +371,30 @@ def test_backward_gives_inf_and_nan_gradients_quietly_as_torch():
         np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
 
 
+def test_forward_gives_inf_and_nan_quietly_as_torch():
+    """inf - inf, 0 * inf, log(0), x / 0 in an op's forward give torch's values without NumPy's
+    RuntimeWarnings (torch never warns about float arithmetic); NumPy's own settings outside
+    minicnn are left alone."""
+    import warnings
+
+    a = np.array([[[[np.inf, -np.inf, 0.0, 1.0]]]], np.float32)
+    cases = {
+        "sum": lambda m, t: t.sum(),
+        "log": lambda m, t: m.log(t * 0),
+        "div": lambda m, t: t / (t * 0),
+        "softmax": lambda m, t: m.softmax(t, -1),
+        "avg_pool2d": lambda m, t: m.nn.functional.avg_pool2d(t, (1, 2)),
+    }
+    for name, f in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ours = f(mc, mc.tensor(a)).numpy()
+        theirs = f(torch, torch.tensor(a)).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=name)
+    with pytest.warns(RuntimeWarning):
+        np.log(np.zeros(1))
+
+
 def test_hooks_run_under_the_callers_numpy_error_settings():
     """The backward is quiet about inf/nan, but a user's hook keeps the caller's settings."""
     import warnings
