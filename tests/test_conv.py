@@ -590,3 +590,32 @@ def test_conv2d_and_linear_take_device_and_dtype(device, dtype):
     assert conv(x).shape == (2, 4, 5, 5) and conv(x).dtype == expected
     assert lin(mc.randn(2, 5, device=device).to(expected)).dtype == expected
     assert mc.nn.Conv2d(3, 4, 3, dtype=None).weight.dtype == np.float32
+
+
+def test_convolutions_in_two_threads_use_their_own_workspaces():
+    """The im2col workspace is per thread: NumPy releases the GIL in its copies and GEMMs, so
+    two threads sharing one buffer would overwrite each other's columns (silently wrong)."""
+    import threading
+
+    from minicnn.kernels.conv import conv2d_forward
+    from minicnn.kernels.vol2col import conv3d_forward
+
+    rng = np.random.default_rng(0)
+    for f, x_shape, w_shape in (
+        (conv2d_forward, (4, 8, 24, 24), (8, 8, 3, 3)),
+        (conv3d_forward, (2, 8, 10, 16, 16), (8, 8, 3, 3, 3)),
+    ):
+        xs, w = [rng.random(x_shape) for _ in range(2)], rng.random(w_shape)
+        expected = [f(x, w, padding=1) for x in xs]
+        wrong: list[bool] = []
+
+        def run(i: int, f=f, xs=xs, w=w, expected=expected, wrong=wrong) -> None:
+            for _ in range(10):
+                wrong.append(not np.array_equal(f(xs[i], w, padding=1), expected[i]))
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wrong) == 20 and not any(wrong), f.__name__

@@ -316,11 +316,40 @@ def test_conv3d_algo_is_checked():
         V.conv3d_forward(x, w, stride=(1, 2, 1), algo="shift")
     with pytest.raises(ValueError, match="algo must be one of"):
         V.conv3d_backward(np.zeros((1, 1, 3, 3, 3)), x, w, algo="im2col")
-    geometry = V.geometry3d
-    assert V.choose_algo(geometry(x.shape, w.shape)) == "shift"
-    assert V.choose_algo(geometry(x.shape, w.shape, stride=(1, 1, 2))) == "vol2col"
-    assert V.choose_algo(geometry(x.shape, (1, 1, 1, 1, 1))) == "vol2col"  # 1x1x1: no columns at all
-    assert V.choose_algo(geometry(x.shape, (1, 1, 1, 1, 1), padding=1)) == "shift"
+    geometry, x_shape = V.geometry3d, (1, 1, 8, 8, 8)
+    assert V.choose_algo(geometry(x_shape, w.shape)) == "shift"
+    assert V.choose_algo(geometry(x_shape, w.shape, stride=(1, 1, 2))) == "vol2col"
+    assert V.choose_algo(geometry(x_shape, (1, 1, 1, 1, 1))) == "vol2col"  # 1x1x1: no columns at all
+    assert V.choose_algo(geometry(x_shape, (1, 1, 1, 1, 1), padding=1)) == "shift"
+    # mostly gaps: a dilated kernel on a small output (span 1,260 positions for P = 64)
+    assert V.choose_algo(geometry((1, 1, 8, 8, 8), (1, 1, 3, 3, 3), padding=4, dilation=4)) == "vol2col"
+    assert V.choose_algo(geometry((1, 1, 4, 4, 4), w.shape)) == "vol2col"  # span 43 > 1.5 * 27
+    budget = get_im2col_budget()
+    try:  # the whole-batch grid arrays must fit the budget
+        set_im2col_budget(8 * 8 * 8 * 4)
+        assert V.choose_algo(geometry(x_shape, w.shape), itemsize=4) == "shift"
+        assert V.choose_algo(geometry(x_shape, w.shape, padding=1), itemsize=4) == "vol2col"
+    finally:
+        set_im2col_budget(budget)
+
+
+@pytest.mark.parametrize("algo", ["shift", "vol2col"])
+def test_conv3d_non_finite_values_like_torch(algo):
+    """An inf or NaN in x or w reaches the gradients where torch's do and nowhere else: shift's
+    gaps would multiply it by a zero gradient (NaN), so conv3d_backward takes vol2col then."""
+    rng = np.random.default_rng(3)
+    x, w, gy = rand(rng, (2, 2, 4, 5, 6)), rand(rng, (3, 2, 3, 3, 3)), rand(rng, (2, 3, 4, 5, 6))
+    for bad in ("x", "w"):
+        xb, wb = x.copy(), w.copy()
+        (xb if bad == "x" else wb)[0, 1, 1, 2, -1] = np.inf
+        (xb if bad == "x" else wb)[-1, 0, 0, 0, 0] = np.nan
+        y = V.conv3d_forward(xb, wb, None, 1, 1, algo=algo)
+        dx, dw, _ = V.conv3d_backward(gy, xb, wb, 1, 1, algo=algo)
+        expected = torch_conv3d_grads(xb, wb, np.zeros(3), gy, (1, 1, 1), ((1, 1),) * 3, (1, 1, 1), 1)
+        for name, ours, theirs in zip(("y", "dx", "dw"), (y, dx, dw), expected):
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"{bad}: {name}")
+            finite = np.isfinite(theirs)
+            np.testing.assert_allclose(ours[finite], theirs[finite], **TOL[np.float64])
 
 
 ALGOS = ["auto", "vol2col"]  # the automatic choice (shift for stride 1), then vol2col everywhere
@@ -331,7 +360,7 @@ def forced_algo(algo: str):
     """The 3-d convolution ops run with ``algo`` ("auto": unchanged)."""
     with pytest.MonkeyPatch.context() as mp:
         if algo != "auto":
-            mp.setattr(V, "choose_algo", lambda g: algo)
+            mp.setattr(V, "choose_algo", lambda g, itemsize=4: algo)
         yield
 
 

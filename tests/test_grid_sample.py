@@ -4,7 +4,9 @@ forms are in test_grid_sample_3d.py."""
 from __future__ import annotations
 
 import math
+import tracemalloc
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -15,12 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
+from minicnn.kernels import grid_sample as K
+from minicnn.kernels.rounding import fma
 from minicnn.ops.grid_sample import affine_grid, grid_sample
 
 MODES = ("bilinear", "nearest", "bicubic")
 PADDINGS = ("zeros", "border", "reflection")
 DTYPES = (np.float32, np.float64)
-# float32: torch's CPU kernel unnormalises with another formula, so pixel coordinates may differ by an ulp
+# float32: the weights and their sums round in another order than in torch's kernels
 TOLS = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-9, atol=1e-10)}
 
 
@@ -85,6 +89,242 @@ def test_identity_transform_returns_the_input(mode, align_corners):
     grid = affine_grid(mc.tensor(theta), x.shape, align_corners=align_corners)
     y = grid_sample(mc.tensor(x), grid, mode=mode, align_corners=align_corners)
     np.testing.assert_allclose(y.numpy(), x, rtol=1e-12, atol=1e-12)
+
+
+# -- bit for bit with torch: the base grid, nearest's ties ----------------------------------------
+def torch_picks_at_the_audit_tie(dims: int) -> float:
+    """torch's nearest sample at x = -1/3 of a row of 3 pixels (float64; pixel coordinate 0.5
+    up to an ulp): 1.0 where it unnormalises with a fused multiply-add, 0.0 where it rounds twice."""
+    x = torch.arange(3.0, dtype=torch.float64).reshape((1,) * (dims + 1) + (3,))
+    grid = torch.zeros((1,) * (dims + 1) + (dims,), dtype=torch.float64)
+    grid[..., 0] = -1 / 3
+    return TF.grid_sample(x, grid, "nearest", align_corners=False).item()
+
+
+def torch_sums_affine_grid_in_order() -> bool:
+    """Whether torch's affine_grid computes ``x*a + y*b + c`` product by product and sum by sum,
+    in this order, on a probe (not fused, nor reordered as other BLAS kernels do)."""
+    size = (1, 1, 5, 7)
+    theta = np.random.default_rng(0).uniform(-2, 2, (1, 2, 3)).astype(np.float32)
+    grid = TF.affine_grid(torch.tensor(theta), size, align_corners=False).numpy()[0]
+    base = TF.affine_grid(torch.tensor(np.eye(2, 3, dtype=np.float32)[None]), size, align_corners=False).numpy()[0]
+    x, y = base[..., 0], base[..., 1]
+    return all(np.array_equal(grid[..., i], x * a + y * b + c) for i, (a, b, c) in enumerate(theta[0]))
+
+
+# minicnn rounds as torch's x86 CPU kernels built for AVX2 and AVX-512 do: linspace and the 2-D
+# grid_sample with fused multiply-adds, the scalar 3-D grid_sample step by step, affine_grid's
+# sums in order. torch's baseline build (ATEN_CPU_CAPABILITY=default) rounds otherwise in all
+# four, so grids differ by an ulp and ties go elsewhere.
+TORCH_ROUNDS_AS_ITS_FMA_BUILDS = (
+    torch.linspace(-1, 1, 7, dtype=torch.float32)[3].item() != 0  # -3e-8 when fused
+    and torch_picks_at_the_audit_tie(2) == 1.0
+    and torch_picks_at_the_audit_tie(3) == 0.0
+    and torch_sums_affine_grid_in_order()
+)
+bit_for_bit = pytest.mark.skipif(
+    not TORCH_ROUNDS_AS_ITS_FMA_BUILDS,
+    reason=f"torch's CPU kernels here ({torch.backends.cpu.get_cpu_capability()}) round otherwise than its "
+    "AVX2/AVX-512 builds, which minicnn follows bit for bit",
+)
+LINSPACE_SIZES = [*range(1, 41), 63, 64, 100, 255, 1000, 4097, 10000]
+
+
+@bit_for_bit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_affine_grid_base_is_torchs_bit_for_bit(align_corners, dtype):
+    """The identity's grid equals torch's exactly, for each size along x and along y: torch's
+    linspace (two halves from -1 and from +1, one rounding each), then ``* (W-1) / W``.
+    (np.linspace's ``-1 + i*step`` was an ulp off from 7 points on, and a fused ``step*i - 1``
+    computed in longdouble is off for float64 from about 3600 points.)"""
+    theta = np.eye(2, 3, dtype=dtype)[None]
+    for w in LINSPACE_SIZES:
+        for size in [(1, 1, 2, w), (1, 1, w, 3)]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+                ours = affine_grid(mc.tensor(theta), size, align_corners).numpy()
+                theirs = TF.affine_grid(torch.tensor(theta), size, align_corners).numpy()
+            assert ours.dtype == theirs.dtype
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"size {size}")
+
+
+@bit_for_bit
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    h=st.integers(1, 70),
+    w=st.integers(1, 70),
+    align_corners=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_affine_grid_is_torchs_bit_for_bit(n, h, w, align_corners, dtype, seed):
+    """Any theta: ``x*a + y*b + c`` summed in this order, every step rounded, as torch's batched
+    product (NumPy's matmul was an ulp off in most settings)."""
+    theta = np.random.default_rng(seed).uniform(-3, 3, (n, 2, 3)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = affine_grid(mc.tensor(theta), (n, 1, h, w), align_corners).numpy()
+        theirs = TF.affine_grid(torch.tensor(theta), (n, 1, h, w), align_corners).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@bit_for_bit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_identity_warp_to_half_size_picks_torchs_pixels(align_corners, dtype):
+    """affine_grid of the identity at half the size, then nearest sampling: the points fall on
+    pixel edges, ties that an ulp of the grid decides (28 -> 14 pixels: 52 of 196 differed
+    with np.linspace's grid). Every output pixel must be the one torch picks."""
+    theta = np.eye(2, 3, dtype=dtype)[None]
+    for s in range(2, 41):
+        x = np.arange(s * (s + 3), dtype=dtype).reshape(1, 1, s, s + 3)
+        out = (1, 1, s // 2, (s + 3) // 2) if not align_corners else (1, 1, (s + 1) // 2, (s + 4) // 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+            grid = affine_grid(mc.tensor(theta), out, align_corners)
+            tgrid = TF.affine_grid(torch.tensor(theta), out, align_corners)
+        for padding_mode in PADDINGS:
+            ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
+            theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{s} -> {out}, {padding_mode}")
+
+
+@bit_for_bit
+@settings(max_examples=30, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 20), st.integers(1, 20)),
+    out=st.tuples(st.integers(1, 20), st.integers(1, 20)),
+    quarters=st.booleans(),
+    align_corners=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_affine_warp_then_nearest_picks_torchs_pixels(size, out, quarters, align_corners, dtype, seed):
+    """Any affine warp (with ``quarters``, its entries multiples of 1/4: many points on pixel
+    edges), then nearest sampling with each padding: torch's pixels."""
+    rng = np.random.default_rng(seed)
+    theta = np.eye(2, 3) + rng.uniform(-0.6, 0.6, (2, 2, 3))
+    theta = (np.round(4 * theta) / 4 if quarters else theta).astype(dtype)
+    x = rng.standard_normal((2, 2, *size)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+        grid = affine_grid(mc.tensor(theta), (2, 2, *out), align_corners)
+        tgrid = TF.affine_grid(torch.tensor(theta), (2, 2, *out), align_corners)
+    for padding_mode in PADDINGS:
+        ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
+        theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=padding_mode)
+
+
+def tie_points(width: int, align_corners: bool, dtype) -> np.ndarray:
+    """Normalised coordinates of every quarter pixel from 1 pixel before to 1 after an axis of
+    ``width`` pixels (the ties at half pixels among them), and their neighbours an ulp below
+    and above."""
+    c = np.arange(-4 * width - 4, 4 * width + 5) / 4  # pixel coordinates
+    if align_corners:
+        g = 2 * c / (width - 1) - 1 if width > 1 else 0 * c
+    else:
+        g = (2 * c + 1) / width - 1
+    g = g.astype(dtype)
+    return np.concatenate([np.nextafter(g, dtype(-9)), g, np.nextafter(g, dtype(9))])
+
+
+@bit_for_bit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_nearest_ties_pick_torchs_pixels(align_corners, dtype):
+    """At and around every half pixel, along x and y at once, each padding: the pixel torch's
+    2-D kernel picks. It unnormalises without align_corners as ``(g+1) * (W/2) - 0.5`` in one
+    fused multiply-add (one rounding); ``((g+1)*W - 1)/2`` rounds twice and moves some ties."""
+    for width in [1, 2, 3, 4, 5, 7, 8, 13, 16, 31, 64, 100, 257]:
+        g = tie_points(width, align_corners, dtype)
+        x = np.arange(width * width, dtype=dtype).reshape(1, 1, width, width)
+        grid = np.stack([g, g[::-1]], axis=-1).reshape(1, 1, -1, 2)
+        for padding_mode in PADDINGS:
+            ours = grid_sample(mc.tensor(x), mc.tensor(grid), "nearest", padding_mode, align_corners).numpy()
+            theirs = TF.grid_sample(torch.tensor(x), torch.tensor(grid), "nearest", padding_mode, align_corners).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"width {width}, {padding_mode}")
+
+
+@bit_for_bit
+def test_float64_tie_of_the_audit():
+    """x = -1/3 on a row of 3 pixels lies at pixel coordinate 0.5 up to an ulp: torch's fused
+    unnormalising lands above the tie (pixel 1), ``((g+1)*3 - 1)/2`` on it (rint: pixel 0)."""
+    x = np.arange(3.0).reshape(1, 1, 1, 3)
+    grid = np.array([-1 / 3, 0.0]).reshape(1, 1, 1, 2)
+    ours = grid_sample(mc.tensor(x), mc.tensor(grid), "nearest", align_corners=False).item()
+    assert ours == TF.grid_sample(torch.tensor(x), torch.tensor(grid), "nearest", align_corners=False).item() == 1.0
+
+
+def test_fma_rounds_once():
+    """kernels.rounding.fma against exact rational arithmetic: float64 products that (nearly)
+    cancel c, and sums a bit beside a tie, where ``a*b + c`` rounded twice is often off; float32
+    with the operands of unnormalising (every tie point of several widths); inf and NaN."""
+    rng = np.random.default_rng(0)
+    m = 3000
+
+    def exact(a, b, c) -> np.ndarray:
+        return np.array([float(Fraction(p) * Fraction(q) + Fraction(r)) for p, q, r in zip(a, b, c)])
+
+    a = rng.standard_normal(m) * 2.0 ** rng.integers(-30, 30, m)
+    b = rng.standard_normal(m) * 2.0 ** rng.integers(-30, 30, m)
+    c = -a * b * (1 + rng.standard_normal(m) * 2.0 ** rng.integers(-60, 0, m))
+    c[::3] = rng.standard_normal(m)[::3]
+    np.testing.assert_array_equal(fma(a, b, c), exact(a, b, c))
+    a, b, c = 1 + rng.integers(0, 2**20, m) * 2.0**-52, np.full(m, 1 + 2.0**-30), rng.choice([-1.0, -0.5, 1.0], m)
+    np.testing.assert_array_equal(fma(a, b, c), exact(a, b, c))
+    assert (a * b + c != exact(a, b, c)).sum() > m // 4  # the case is not vacuous
+    for width in [3, 7, 100, 1001]:
+        g1 = tie_points(width, False, np.float32) + np.float32(1)
+        half = np.float32(width / 2)
+        exact = [Fraction(float(v)) * Fraction(width, 2) - Fraction(1, 2) for v in g1]
+        ours = fma(g1, half, np.float32(-0.5))
+        assert ours.dtype == np.float32
+        # the exact value lies within half an ulp of ours (ties: ours is even)
+        ulp = np.spacing(np.abs(ours)).astype(np.float64)
+        err = np.array([abs(float(e - Fraction(float(o)))) for e, o in zip(exact, ours)])
+        assert (err <= ulp / 2).all()
+    special = np.array([np.inf, -np.inf, np.nan, 1e300, 1e308])
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(fma(special, 3.0, -0.5), special * 3.0 - 0.5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_keeps_only_the_per_axis_taps(mode):
+    """What the forward keeps for the backward (tracemalloc, output alive, input and grid not
+    counted): per axis and point, T tap offsets (int32), weights and weight derivatives -- no
+    array over the K = T^2 taps (bicubic kept 40 times the grid, now 12)."""
+    rng = np.random.default_rng(8)
+    n, h, w = 2, 64, 64
+    x = mc.tensor(rng.standard_normal((n, 3, 40, 50)).astype(np.float32), requires_grad=True)
+    for grid_grad in (True, False):
+        grid = mc.tensor(rng.uniform(-1.2, 1.2, (n, h, w, 2)).astype(np.float32), requires_grad=grid_grad)
+        grid_sample(x, grid, mode, "zeros", False)  # warm: nothing allocated on a first call counts
+        tracemalloc.start()
+        y = grid_sample(x, grid, mode, "zeros", False)
+        kept = tracemalloc.get_traced_memory()[0] - y.numpy().nbytes
+        tracemalloc.stop()
+        t = {"nearest": 1, "bilinear": 2, "bicubic": 4}[mode]
+        per_tap = 4 + (0 if mode == "nearest" else 4 * (1 + grid_grad))  # offset, weight, dweight
+        assert kept <= 2 * t * per_tap * n * h * w + 32 * 1024, (grid_grad, kept)
+        y.sum().backward()  # and the backward still runs from what was kept
+
+
+def test_int64_offsets(monkeypatch):
+    """Inputs of more rows than int32 offsets address take int64 ones (here forced): same result."""
+    monkeypatch.setattr(K, "MAX_INT32_ROWS", 0)
+    rng = np.random.default_rng(9)
+    x, grid = rng.standard_normal((2, 3, 4, 5)), make_grid(rng, 2, 3, 2, 4, 5, False)
+    assert K.sample_taps(grid, (4, 5), "bilinear", "zeros", False, True)[0].offset.dtype == np.int64
+    compare_with_torch(
+        lambda a, g: grid_sample(a, g, "bicubic", "zeros", False),
+        lambda a, g: TF.grid_sample(a, g, "bicubic", "zeros", False),
+        [x, grid],
+        rtol=1e-9,
+        atol=1e-10,
+    )
 
 
 # -- grid_sample against torch ----------------------------------------------------------------
@@ -283,13 +523,23 @@ def test_on_device(device):
         [theta],
         device=device,
     )
-    x, grid = rng.standard_normal((2, 3, 4, 5)), make_grid(rng, 2, 3, 2, 4, 5, True)
-    for mode, padding_mode in [("bilinear", "reflection"), ("nearest", "zeros"), ("bicubic", "border")]:
+    x = rng.standard_normal((2, 3, 4, 5))
+    for align_corners in (True, False):  # without: the fused unnormalising, float64 and float32
+        grid = make_grid(rng, 2, 3, 2, 4, 5, align_corners)
+        for mode, padding_mode in [("bilinear", "reflection"), ("nearest", "zeros"), ("bicubic", "border")]:
+            compare_with_torch(
+                lambda a, g, m=mode, p=padding_mode, ac=align_corners: grid_sample(a, g, m, p, ac),
+                lambda a, g, m=mode, p=padding_mode, ac=align_corners: TF.grid_sample(a, g, m, p, ac),
+                [x, grid],
+                device=device,
+                rtol=1e-9,
+                atol=1e-10,
+            )
         compare_with_torch(
-            lambda a, g, m=mode, p=padding_mode: grid_sample(a, g, m, p, True),
-            lambda a, g, m=mode, p=padding_mode: TF.grid_sample(a, g, m, p, True),
+            lambda a, g, ac=align_corners: grid_sample(a, g, "bilinear", "zeros", ac),
+            lambda a, g, ac=align_corners: TF.grid_sample(a, g, "bilinear", "zeros", ac),
             [x, grid],
+            dtype=np.float32,
             device=device,
-            rtol=1e-9,
-            atol=1e-10,
+            **TOLS[np.float32],
         )

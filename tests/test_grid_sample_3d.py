@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -11,7 +13,7 @@ import torch.nn.functional as TF
 from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_grid_sample import TOLS, away_from_kinks
+from test_grid_sample import LINSPACE_SIZES, TOLS, away_from_kinks, bit_for_bit, tie_points
 
 import minicnn as mc
 from minicnn.ops.grid_sample import affine_grid, grid_sample
@@ -65,6 +67,125 @@ def test_identity_transform_returns_the_input(mode, align_corners):
     grid = affine_grid(mc.tensor(theta), x.shape, align_corners=align_corners)
     y = grid_sample(mc.tensor(x), grid, mode=mode, align_corners=align_corners)
     np.testing.assert_allclose(y.numpy(), x, rtol=1e-12, atol=1e-12)
+
+
+# -- bit for bit with torch: the base grid, nearest's ties ----------------------------------------
+@bit_for_bit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_affine_grid_base_is_torchs_bit_for_bit(align_corners, dtype):
+    """The identity's grid equals torch's exactly along x, y and z (torch's linspace)."""
+    theta = np.eye(3, 4, dtype=dtype)[None]
+    for s in LINSPACE_SIZES:
+        for size in [(1, 1, 2, 1, s), (1, 1, 1, s, 2), (1, 1, s, 2, 1)]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+                ours = affine_grid(mc.tensor(theta), size, align_corners).numpy()
+                theirs = TF.affine_grid(torch.tensor(theta), size, align_corners).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"size {size}")
+
+
+@bit_for_bit
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    size=st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(1, 12)),
+    align_corners=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_affine_grid_is_torchs_bit_for_bit(n, size, align_corners, dtype, seed):
+    """Any theta: ``x*a + y*b + z*c + d`` summed in this order, every step rounded, as torch."""
+    theta = np.random.default_rng(seed).uniform(-3, 3, (n, 3, 4)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = affine_grid(mc.tensor(theta), (n, 1, *size), align_corners).numpy()
+        theirs = TF.affine_grid(torch.tensor(theta), (n, 1, *size), align_corners).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@bit_for_bit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_identity_warp_to_half_size_picks_torchs_pixels(align_corners, dtype):
+    """affine_grid of the identity at half the size, then nearest sampling: torch's voxels."""
+    theta = np.eye(3, 4, dtype=dtype)[None]
+    for s in range(2, 17):
+        shape = (s, s + 1, s + 3)
+        x = np.arange(math.prod(shape), dtype=dtype).reshape(1, 1, *shape)
+        out = (1, 1, *(d // 2 if not align_corners else (d + 1) // 2 for d in shape))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+            grid = affine_grid(mc.tensor(theta), out, align_corners)
+            tgrid = TF.affine_grid(torch.tensor(theta), out, align_corners)
+        for padding_mode in PADDINGS:
+            ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
+            theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{shape} -> {out}, {padding_mode}")
+
+
+@bit_for_bit
+@settings(max_examples=25, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 7), st.integers(1, 7), st.integers(1, 7)),
+    out=st.tuples(st.integers(1, 7), st.integers(1, 7), st.integers(1, 7)),
+    quarters=st.booleans(),
+    align_corners=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_affine_warp_then_nearest_picks_torchs_pixels(size, out, quarters, align_corners, dtype, seed):
+    """Any affine warp (with ``quarters``, entries multiples of 1/4), then nearest: torch's voxels."""
+    rng = np.random.default_rng(seed)
+    theta = np.eye(3, 4) + rng.uniform(-0.6, 0.6, (2, 3, 4))
+    theta = (np.round(4 * theta) / 4 if quarters else theta).astype(dtype)
+    x = rng.standard_normal((2, 2, *size)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+        grid = affine_grid(mc.tensor(theta), (2, 2, *out), align_corners)
+        tgrid = TF.affine_grid(torch.tensor(theta), (2, 2, *out), align_corners)
+    for padding_mode in PADDINGS:
+        ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
+        theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=padding_mode)
+
+
+@bit_for_bit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_nearest_ties_pick_torchs_pixels(align_corners, dtype):
+    """At and around every half voxel, along x, y and z at once, each padding: the voxel torch's
+    3-D kernel picks. Unlike its 2-D kernel it unnormalises as ``((g+1)*W - 1)/2``, rounded
+    step by step (a fused multiply-add here picks other voxels)."""
+    for width in [1, 2, 3, 4, 5, 7, 8, 13, 16, 31]:
+        g = tie_points(width, align_corners, dtype)
+        x = np.arange(width**3, dtype=dtype).reshape(1, 1, width, width, width)
+        grid = np.stack([g, g[::-1], np.roll(g, 5)], axis=-1).reshape(1, 1, 1, -1, 3)
+        for padding_mode in PADDINGS:
+            ours = grid_sample(mc.tensor(x), mc.tensor(grid), "nearest", padding_mode, align_corners).numpy()
+            theirs = TF.grid_sample(torch.tensor(x), torch.tensor(grid), "nearest", padding_mode, align_corners).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"width {width}, {padding_mode}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_keeps_only_the_per_axis_taps(mode):
+    """What the forward keeps for the backward: per axis and point T tap offsets (int32),
+    weights and weight derivatives -- no array over the K = T^3 taps (trilinear kept 16 times
+    the grid, now 6)."""
+    rng = np.random.default_rng(8)
+    n, out = 2, (16, 16, 16)
+    x = mc.tensor(rng.standard_normal((n, 3, 10, 12, 14)).astype(np.float32), requires_grad=True)
+    for grid_grad in (True, False):
+        grid = mc.tensor(rng.uniform(-1.2, 1.2, (n, *out, 3)).astype(np.float32), requires_grad=grid_grad)
+        grid_sample(x, grid, mode, "zeros", False)  # warm: nothing allocated on a first call counts
+        tracemalloc.start()
+        y = grid_sample(x, grid, mode, "zeros", False)
+        kept = tracemalloc.get_traced_memory()[0] - y.numpy().nbytes
+        tracemalloc.stop()
+        t = {"nearest": 1, "bilinear": 2}[mode]
+        per_tap = 4 + (0 if mode == "nearest" else 4 * (1 + grid_grad))  # offset, weight, dweight
+        assert kept <= 3 * t * per_tap * n * math.prod(out) + 32 * 1024, (grid_grad, kept)
+        y.sum().backward()
 
 
 # -- grid_sample against torch ----------------------------------------------------------------

@@ -36,6 +36,7 @@ Algorithms (``algo=``), all computing the same numbers:
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ KEEP_COLUMNS_BYTES = 1 * 2**20
 # GPU: no cache to block for, and launches cost more than memory: keep up to 32 MiB of columns
 # per layer (LeNet-5 at batch 128: both layers), one im2col launch fewer per layer and step.
 GPU_KEEP_COLUMNS_BYTES = 32 * 2**20
-_workspaces: dict[Any, Any] = {}
+_local = threading.local()  # one workspace per thread: NumPy releases the GIL in its copies and GEMMs
 
 
 def set_im2col_budget(nbytes: int) -> None:
@@ -78,13 +79,22 @@ def get_im2col_budget() -> int:
     return _budget
 
 
+def _workspaces() -> dict[Any, Any]:
+    """This thread's workspaces, one per dtype."""
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    return buffers
+
+
 def clear_workspace() -> None:
-    """Free the cached im2col workspace (it is re-created by the next convolution)."""
-    _workspaces.clear()
+    """Free this thread's cached im2col workspace (it is re-created by the next convolution)."""
+    _workspaces().clear()
 
 
 def _workspace(xp: Any, size: int, dtype: Any) -> Any:
-    """A 1-d scratch array of ``size`` elements, reused by every im2col convolution.
+    """A 1-d scratch array of ``size`` elements, reused by every im2col convolution of the
+    calling thread (two threads convolving at once each get their own).
 
     Why cache it: the operating system hands out fresh memory as untouched pages and
     zero-fills each one on first write, which for a large column matrix costs several times
@@ -92,11 +102,11 @@ def _workspace(xp: Any, size: int, dtype: Any) -> Any:
     """
     if xp is not np:
         return xp.empty(size, dtype=dtype)
-    key = np.dtype(dtype)
-    buf = _workspaces.get(key)
+    key, buffers = np.dtype(dtype), _workspaces()
+    buf = buffers.get(key)
     if buf is None or buf.size < size:
-        _workspaces.pop(key, None)  # drop the old buffer before allocating the larger one
-        buf = _workspaces[key] = np.empty(size, dtype=dtype)
+        buffers.pop(key, None)  # drop the old buffer before allocating the larger one
+        buf = buffers[key] = np.empty(size, dtype=dtype)
     return buf[:size]
 
 

@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .rounding import fma
 from .scatter import add_at
 
 Taps = tuple[Any, Any]  # (index (out, T) int64, weight (out, T) or None for weights 1), host arrays
@@ -97,27 +98,6 @@ SLOT_ELEMENTS = 300
 def compute_dtype(dtype: Any) -> Any:
     """torch's ``opmath`` type: index arithmetic of float16/float32 inputs in float32, of float64 in float64."""
     return np.float64 if np.dtype(dtype) == np.float64 else np.float32
-
-
-def fma(a: Any, b: Any, c: Any) -> Any:
-    """``a*b + c`` rounded once (a fused multiply-add), elementwise, in the dtype of ``a*b``
-    (float32 or float64; host arrays or scalars). float32: the product is exact in float64,
-    then one rounding there and one to float32. float64: Dekker's exact product ``p + e`` and
-    Knuth's two-sum of ``p + c``, the three parts added smallest first. Both are the correctly
-    rounded result but for rare double-rounding ties (none met in the comparisons with torch)."""
-    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
-    ct = np.result_type(a, b)
-    if ct != np.float64:
-        return (a.astype(np.float64) * b + c).astype(ct)
-    p = a * b
-    split = 134217729.0  # 2**27 + 1
-    ah = a * split - (a * split - a)
-    bh = b * split - (b * split - b)
-    e = ((ah * bh - p) + ah * (b - bh) + (a - ah) * bh) + (a - ah) * (b - bh)
-    s = p + c
-    z = s - p
-    t = (p - (s - z)) + (c - z)
-    return s + (t + e)
 
 
 def _scale(in_size: int, out_size: int, scale_factor: float | None, dtype: Any) -> Any:

@@ -322,16 +322,28 @@ MIN_RUN = 256
 MIN_ADD_RUN = 2049
 
 
-def choose_algo(g: Geometry3d) -> str:
-    """``"shift"`` for stride 1 (a 1x1x1 kernel only with padding), else ``"vol2col"``."""
-    return "shift" if g.stride == (1, 1, 1) and not g.pointwise else "vol2col"
+# "shift" computes the gaps of the padded grid too: worth it while they add at most half again
+# as many positions (a dilated kernel on a small output makes the grid mostly gaps: dilation 4
+# on 8^3 took twice vol2col's time).
+MAX_GAP_RATIO = 1.5
 
 
-def _resolve_algo(algo: str, g: Geometry3d) -> str:
+def choose_algo(g: Geometry3d, itemsize: int = 4) -> str:
+    """``"shift"`` for stride 1 (a 1x1x1 kernel only with padding) where the grid's gaps cost
+    little (``span <= MAX_GAP_RATIO * P``) and its whole-batch arrays (the padded input, the
+    output or gradients on the grid) fit the im2col budget; else ``"vol2col"``."""
+    if g.stride != (1, 1, 1) or g.pointwise or g.p == 0:
+        return "vol2col"
+    dp, hp, wp = g.padded
+    grid_bytes = g.n * max(g.c * dp, g.o * g.out[0]) * hp * wp * itemsize
+    return "shift" if g.span <= MAX_GAP_RATIO * g.p and grid_bytes <= get_im2col_budget() else "vol2col"
+
+
+def _resolve_algo(algo: str, g: Geometry3d, itemsize: int = 4) -> str:
     if algo not in ALGOS:
         raise ValueError(f"conv3d: algo must be one of {ALGOS}, got {algo!r}")
     if algo == "auto":
-        return choose_algo(g)
+        return choose_algo(g, itemsize)
     if algo == "shift" and g.stride != (1, 1, 1):
         raise ValueError(f"conv3d: algo='shift' needs stride 1, got stride {g.stride}")
     return algo
@@ -434,7 +446,7 @@ def conv3d_forward(
     """y (N, O, OD, OH, OW) = conv3d(x (N, C, D, H, W), w (O, C/groups, kd, kh, kw)) + b (O,).
     ``algo``: ``"vol2col"``, ``"shift"`` (stride 1 only) or ``"auto"`` (:func:`choose_algo`)."""
     g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
-    if _resolve_algo(algo, g) == "shift":
+    if _resolve_algo(algo, g, x.itemsize) == "shift":
         y = _conv3d_forward_shift(x, w, g)
     else:
         y = _conv3d_forward_vol2col(x, w, g)
@@ -515,14 +527,20 @@ def conv3d_backward(
     algo: str = "auto",
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv3d_forward` for gy (N, O, OD, OH, OW); entries not asked for
-    are None. ``algo`` as in :func:`conv3d_forward` (the two may differ)."""
+    are None. ``algo`` as in :func:`conv3d_forward` (the two may differ). "shift" multiplies
+    the gaps' zero gradients by real voxels (for dW) and by the weights (for dX), so an inf or
+    NaN there would spread NaN where torch has finite values: with a non-finite x (dW) or w
+    (dX) vol2col is taken instead."""
     xp = backend.get_array_module(gy)
     g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
     gy = xp.ascontiguousarray(gy).reshape(g.n, g.o, g.p)
     gb = gy.sum(axis=(0, 2)) if need_db else None
     if not (need_dx or need_dw):
         return None, None, gb
-    backward = _conv3d_backward_shift if _resolve_algo(algo, g) == "shift" else _conv3d_backward_vol2col
+    shift = _resolve_algo(algo, g, gy.itemsize) == "shift"
+    if shift and not ((not need_dw or xp.isfinite(x).all()) and (not need_dx or xp.isfinite(w).all())):
+        shift = False
+    backward = _conv3d_backward_shift if shift else _conv3d_backward_vol2col
     gx, gw = backward(gy, x, w, g, need_dx, need_dw)
     if need_dw and gw is None:  # a batch of 0 images: dW is a sum of nothing
         gw = xp.zeros((groups, g.ck, g.o // groups), dtype=gy.dtype)

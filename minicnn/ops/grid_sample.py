@@ -51,7 +51,7 @@ class GridSample(Function):
     def forward(self, x, grid):
         need_grid = self.needs_input_grad[1] if self.requires_grad else False
         taps = K.sample_taps(grid, x.shape[2:], self.mode, self.padding_mode, self.align_corners, need_grid)
-        if self.requires_grad:
+        if self.requires_grad:  # the per-axis taps (T, N*P) each: the K = T^k taps are re-formed from them
             self.x, self.grid_shape, self.taps = x, grid.shape, taps
         return K.grid_sample(x, taps, grid.shape[1:-1])
 
