@@ -1,6 +1,7 @@
-"""The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling,
-bicubic resizing, reflect padding, transposed 1-d convolution, the multi-label margin loss --
-forward + backward in minicnn and in PyTorch, same process, same arrays, alternating, medians.
+"""The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling
+(2-d and 3-d), bicubic and trilinear resizing, reflect padding, transposed 1-d convolution,
+the multi-label margin loss -- forward + backward in minicnn and in PyTorch, same process,
+same arrays, alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
 
@@ -43,6 +44,14 @@ def cases(np: Any) -> dict[str, tuple[list[Any], Callable[[Any, Any], Any]]]:
         "interpolate bicubic x2 (8,16,32,32)": (
             [a(8, 16, 32, 32)],
             lambda F, x: F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False),
+        ),
+        "interpolate trilinear x2 (4,8,16,16,16)": (
+            [a(4, 8, 16, 16, 16)],
+            lambda F, x: F.interpolate(x, scale_factor=2, mode="trilinear", align_corners=False),
+        ),
+        "grid_sample 3-d bilinear (4,8,16,16,16)": (
+            [a(4, 8, 16, 16, 16), rng.uniform(-1.1, 1.1, (4, 16, 16, 16, 3)).astype(np.float32)],
+            lambda F, x, g: F.grid_sample(x, g, align_corners=False),
         ),
         "pad reflect 3 (16,32,56,56)": ([a(16, 32, 56, 56)], lambda F, x: F.pad(x, (3, 3, 3, 3), mode="reflect")),
         "multilabel_margin_loss (16,1000), 5 targets": (

@@ -5,12 +5,14 @@ batch, alternating, medians. Before timing, one eval-mode forward of both checks
 logits agree.
 
     python benchmarks/bench_models.py [--threads 1] [--batch 4] [--size 128] [--rounds 3]
-                                      [--only resnet18 ...]
+                                      [--only resnet18 ...] [--profile mobilenet_v2]
 
 Prints milliseconds per step (median over rounds), the ratio minicnn/PyTorch (lower is better
 for minicnn) and the largest logit difference relative to the logits' scale. float32, train
 mode (batch statistics in BatchNorm, dropout on). Needs torchvision. Models without a
 torchvision twin (LeNet-5, Inception v4, Inception-ResNet, MobileNet v1) are left out.
+``--profile NAME`` instead prints where one minicnn training step of that model spends its
+time (cProfile, the functions with the most own time).
 OPENBLAS_CORETYPE is left as the machine sets it.
 """
 
@@ -40,9 +42,13 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128, help="input height and width (inception_v3: at least 75)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--profile", choices=list(MODELS), help="profile one minicnn step of this model instead")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)  # before NumPy and torch load their BLAS
+    if args.profile:
+        profile(args.profile, args.batch, args.size)
+        return
 
     import torch
 
@@ -101,6 +107,30 @@ def measure(name: str, batch: int, size: int, rounds: int) -> tuple[float, float
             f()
             times[label].append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times["minicnn"]), statistics.median(times["torch"]), diff
+
+
+def profile(name: str, batch: int, size: int) -> None:
+    """Print the 15 functions with the most own time in one minicnn training step of ``name``."""
+    import cProfile
+    import pstats
+
+    import numpy as np
+
+    import minicnn as mc
+    import minicnn.nn.functional as F
+
+    model = getattr(mc.models, name)(**MODELS[name][0])
+    rng = np.random.default_rng(0)
+    x, y = mc.tensor(rng.standard_normal((batch, 3, size, size)).astype(np.float32)), mc.tensor(np.arange(batch))
+
+    def step() -> None:
+        model.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+
+    step()  # warm-up
+    with cProfile.Profile() as prof:
+        step()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":
