@@ -32,6 +32,15 @@ def _sizes(args: tuple[Any, ...], keyword: Any) -> tuple[Any, ...]:
     return tuple(keyword) if isinstance(keyword, (tuple, list)) else (keyword,)
 
 
+def _spread_args(dim: Any, unbiased: bool, keepdim: bool, correction: Any, axis: Any, keepdims: Any) -> dict:
+    """``var``/``std``'s arguments (torch's and NumPy's spellings) as the ops' keywords."""
+    return {
+        "axis": dim if axis is None else axis,
+        "keepdims": keepdim if keepdims is None else keepdims,
+        "correction": (1 if unbiased else 0) if correction is None else correction,
+    }
+
+
 class TensorMethods:
     """Methods of :class:`Tensor` that forward to :mod:`minicnn.ops` (torch's names and signatures)."""
 
@@ -68,9 +77,7 @@ class TensorMethods:
         """Variance over ``dim``, with Bessel's correction unless ``unbiased=False``
         (``correction=``, torch's newer spelling, overrides it); positional order as torch's
         ``var(dim, unbiased, keepdim)``. ``axis``/``keepdims``: NumPy's names."""
-        ddof = (1 if unbiased else 0) if correction is None else correction
-        keep = keepdim if keepdims is None else keepdims
-        return ops.var(self, axis=dim if axis is None else axis, keepdims=keep, correction=ddof)
+        return ops.var(self, **_spread_args(dim, unbiased, keepdim, correction, axis, keepdims))
 
     def std(
         self,
@@ -84,9 +91,7 @@ class TensorMethods:
     ) -> Tensor:
         """Standard deviation: the square root of :meth:`var` (same arguments); its gradient is 0
         where all values are equal, as torch's."""
-        ddof = (1 if unbiased else 0) if correction is None else correction
-        keep = keepdim if keepdims is None else keepdims
-        return ops.std(self, axis=dim if axis is None else axis, keepdims=keep, correction=ddof)
+        return ops.std(self, **_spread_args(dim, unbiased, keepdim, correction, axis, keepdims))
 
     def _arg_extreme(self, name: str, dim: Any, keepdim: bool) -> Tensor:
         xp, a = self.xp, self.array

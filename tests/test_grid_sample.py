@@ -181,14 +181,20 @@ def test_identity_warp_to_half_size_picks_torchs_pixels(align_corners, dtype):
     for s in range(2, 41):
         x = np.arange(s * (s + 3), dtype=dtype).reshape(1, 1, s, s + 3)
         out = (1, 1, s // 2, (s + 3) // 2) if not align_corners else (1, 1, (s + 1) // 2, (s + 4) // 2)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
-            grid = affine_grid(mc.tensor(theta), out, align_corners)
-            tgrid = TF.affine_grid(torch.tensor(theta), out, align_corners)
-        for padding_mode in PADDINGS:
-            ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
-            theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
-            np.testing.assert_array_equal(ours, theirs, err_msg=f"{s} -> {out}, {padding_mode}")
+        nearest_pipeline_like_torch(theta, x, out, align_corners)
+
+
+def nearest_pipeline_like_torch(theta, x, out, align_corners) -> None:
+    """affine_grid(theta, out) then grid_sample(x, mode="nearest") equals torch's bit for bit
+    with every padding mode. (Also used by the 3-D tests.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
+        grid = affine_grid(mc.tensor(theta), out, align_corners)
+        tgrid = TF.affine_grid(torch.tensor(theta), out, align_corners)
+    for padding_mode in PADDINGS:
+        ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
+        theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{x.shape} -> {out}, {padding_mode}")
 
 
 @bit_for_bit
@@ -493,8 +499,12 @@ ERROR_CASES = {
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_errors_match_torch(case):
-    """Both raise, ours with an exception that is also torch's type (and names the op)."""
-    op, a, b, kw = ERROR_CASES[case]
+    raises_like_torch(*ERROR_CASES[case])
+
+
+def raises_like_torch(op, a, b, kw) -> None:
+    """Both raise, ours with an exception that is also torch's type (and names the op);
+    ``op`` "gs" is grid_sample(a, b), else affine_grid(a, size b). (Also used by the 3-D tests.)"""
     kw = {"align_corners": False, **kw}
     if op == "gs":
         ours, theirs = (

@@ -13,7 +13,15 @@ import torch.nn.functional as TF
 from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_grid_sample import LINSPACE_SIZES, TOLS, away_from_kinks, bit_for_bit, tie_points
+from test_grid_sample import (
+    LINSPACE_SIZES,
+    TOLS,
+    away_from_kinks,
+    bit_for_bit,
+    nearest_pipeline_like_torch,
+    raises_like_torch,
+    tie_points,
+)
 
 import minicnn as mc
 from minicnn.ops.grid_sample import affine_grid, grid_sample
@@ -114,14 +122,7 @@ def test_identity_warp_to_half_size_picks_torchs_pixels(align_corners, dtype):
         shape = (s, s + 1, s + 3)
         x = np.arange(math.prod(shape), dtype=dtype).reshape(1, 1, *shape)
         out = (1, 1, *(d // 2 if not align_corners else (d + 1) // 2 for d in shape))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
-            grid = affine_grid(mc.tensor(theta), out, align_corners)
-            tgrid = TF.affine_grid(torch.tensor(theta), out, align_corners)
-        for padding_mode in PADDINGS:
-            ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
-            theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
-            np.testing.assert_array_equal(ours, theirs, err_msg=f"{shape} -> {out}, {padding_mode}")
+        nearest_pipeline_like_torch(theta, x, out, align_corners)
 
 
 @bit_for_bit
@@ -311,23 +312,7 @@ ERROR_CASES = {
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_errors_match_torch(case):
-    """Both raise, ours with an exception that is also torch's type (and names the op)."""
-    op, a, b, kw = ERROR_CASES[case]
-    kw = {"align_corners": False, **kw}
-    if op == "gs":
-        ours, theirs = (
-            (lambda: grid_sample(mc.tensor(a), mc.tensor(b), **kw)),
-            (lambda: TF.grid_sample(torch.tensor(a), torch.tensor(b), **kw)),
-        )
-    else:
-        ours, theirs = (lambda: affine_grid(mc.tensor(a), b, **kw)), (lambda: TF.affine_grid(torch.tensor(a), b, **kw))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(Exception) as t_err:
-            theirs()
-        with pytest.raises(type(t_err.value)) as m_err:
-            ours()
-    assert "grid" in str(m_err.value)
+    raises_like_torch(*ERROR_CASES[case])
 
 
 def test_bicubic_message_names_the_rule():
