@@ -214,14 +214,7 @@ def test_affine_warp_then_nearest_picks_torchs_pixels(size, out, quarters, align
     theta = np.eye(2, 3) + rng.uniform(-0.6, 0.6, (2, 2, 3))
     theta = (np.round(4 * theta) / 4 if quarters else theta).astype(dtype)
     x = rng.standard_normal((2, 2, *size)).astype(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # unit-size grids with align_corners=True warn (both)
-        grid = affine_grid(mc.tensor(theta), (2, 2, *out), align_corners)
-        tgrid = TF.affine_grid(torch.tensor(theta), (2, 2, *out), align_corners)
-    for padding_mode in PADDINGS:
-        ours = grid_sample(mc.tensor(x), grid, "nearest", padding_mode, align_corners).numpy()
-        theirs = TF.grid_sample(torch.tensor(x), tgrid, "nearest", padding_mode, align_corners).numpy()
-        np.testing.assert_array_equal(ours, theirs, err_msg=padding_mode)
+    nearest_pipeline_like_torch(theta, x, (2, 2, *out), align_corners)
 
 
 def tie_points(width: int, align_corners: bool, dtype) -> np.ndarray:
