@@ -83,7 +83,7 @@ import numpy as np
 from .. import backend
 from .rounding import fma
 from .scatter import add_at
-from .upsample import CUBIC_A, compute_dtype
+from .upsample import CUBIC_A, compute_dtype, cubic_weights
 
 MODES = ("bilinear", "nearest", "bicubic")
 PADDING_MODES = ("zeros", "border", "reflection")
@@ -187,21 +187,8 @@ def pad_coordinates(c: Any, size: int, padding_mode: str, align_corners: bool) -
     return xp.fmin(xp.fmax(c, 0), size - 1), inside if d is None else d * inside
 
 
-def _cubic(t: Any) -> list[Any]:
-    """Keys' weights of the taps at distances 1+t, t, 1-t, 2-t."""
-    a = CUBIC_A
-
-    def near(s: Any) -> Any:  # |s| <= 1
-        return ((a + 2) * s - (a + 3)) * s * s + 1
-
-    def far(s: Any) -> Any:  # 1 < |s| < 2
-        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
-
-    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
-
-
 def _cubic_dt(t: Any) -> list[Any]:
-    """d/dt of :func:`_cubic`'s weights."""
+    """d/dt of the weights of :func:`~minicnn.kernels.upsample.cubic_weights`."""
     a = CUBIC_A
 
     def near(s: Any) -> Any:
@@ -245,7 +232,7 @@ def _axis_taps(g: Any, axis: Axis, mode: str, padding_mode: str, align_corners: 
         c0 = xp.floor(c)
         t = c - c0
         pos = xp.stack([pad_coordinates(c0 + k, size, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)])
-        weight = xp.stack(_cubic(t))
+        weight = xp.stack(cubic_weights(t, fused=False))
         if need_grad:
             dweight = xp.stack(_cubic_dt(t)) * scale
     else:

@@ -182,23 +182,28 @@ def linear_taps(in_size: int, out_size: int, scale_factor: float | None, align_c
 CUBIC_A = -0.75  # the cubic convolution parameter of torch (and OpenCV)
 
 
-def _cubic_near(x: Any, a: Any) -> Any:
-    """Keys' kernel for |x| <= 1: ``((a+2)*x - (a+3))*x*x + 1``, the first step fused as torch's build does."""
-    return fma(a + 2, x, -(a + 3)) * x * x + 1
+def _cubic_near(x: Any, a: Any, fused: bool = True) -> Any:
+    """Keys' kernel for |x| <= 1: ``((a+2)*x - (a+3))*x*x + 1``, the first step fused as torch's
+    interpolate build does (``fused``), or step by step."""
+    inner = fma(a + 2, x, -(a + 3)) if fused else (a + 2) * x - (a + 3)
+    return inner * x * x + 1
 
 
-def _cubic_far(x: Any, a: Any) -> Any:
-    """Keys' kernel for 1 < |x| < 2: ``((a*x - 5a)*x + 8a)*x - 4a``, the first two steps fused as torch's build does."""
-    return fma(fma(a, x, -5 * a), x, 8 * a) * x - 4 * a
+def _cubic_far(x: Any, a: Any, fused: bool = True) -> Any:
+    """Keys' kernel for 1 < |x| < 2: ``((a*x - 5a)*x + 8a)*x - 4a``, the first two steps fused as
+    torch's interpolate build does (``fused``), or step by step."""
+    inner = fma(fma(a, x, -5 * a), x, 8 * a) if fused else (a * x - 5 * a) * x + 8 * a
+    return inner * x - 4 * a
 
 
-def _cubic_weights(t: Any) -> Any:
-    """Keys' cubic convolution weights (..., 4) of the taps at distances 1+t, t, 1-t, 2-t
-    (torch's ``get_cubic_upsample_coefficients``)."""
+def cubic_weights(t: Any, fused: bool = True) -> list[Any]:
+    """Keys' cubic convolution weights of the taps at distances 1+t, t, 1-t, 2-t, as torch's
+    ``get_cubic_upsample_coefficients`` forms them (2-t as (1-t)+1): four arrays shaped like t.
+    ``fused``: with torch's fused multiply-adds (interpolate), else plain (grid_sample's
+    vectorised kernel)."""
     a, one = t.dtype.type(CUBIC_A), t.dtype.type(1)
-    return np.stack(
-        [_cubic_far(t + one, a), _cubic_near(t, a), _cubic_near(one - t, a), _cubic_far(one - t + one, a)], -1
-    )
+    near, far = _cubic_near, _cubic_far
+    return [far(t + one, a, fused), near(t, a, fused), near(one - t, a, fused), far(one - t + one, a, fused)]
 
 
 def cubic_indices(in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, dtype: Any) -> Taps:
@@ -206,7 +211,7 @@ def cubic_indices(in_size: int, out_size: int, scale_factor: float | None, align
     (No same-size shortcut: torch's bicubic applies a scale factor even then.)"""
     base, t = _guard(source_index(in_size, out_size, scale_factor, align_corners, compute_dtype(dtype), True), in_size)
     taps = np.clip(base[:, None] + np.arange(-1, 3), 0, in_size - 1)
-    return taps, _cubic_weights(t)
+    return taps, np.stack(cubic_weights(t), -1)
 
 
 def uint8_taps(
