@@ -42,7 +42,7 @@ def output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ou
     return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
 
 
-def _full_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+def full_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
     """Rows the columns reach, bottom padding included: ``(size-1)*stride - pad + dilation*(kernel-1) + 1``."""
     return (size - 1) * stride - pad + dilation * (kernel - 1) + 1
 
@@ -52,18 +52,19 @@ def _sizes(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any, output_pad
     s, p, op, d = pair(stride), pair(padding), pair(output_padding), pair(dilation)
     k = w_shape[2:]
     out = tuple(output_size(x_shape[2 + a], k[a], s[a], p[a], d[a], op[a]) for a in range(2))
-    full = tuple(_full_size(x_shape[2 + a], k[a], s[a], p[a], d[a]) for a in range(2))
+    full = tuple(full_size(x_shape[2 + a], k[a], s[a], p[a], d[a]) for a in range(2))
     return out, full, (s, p, d)
 
 
-def _fit(a: Any, shape: tuple[int, int]) -> Any:
-    """``a`` (N, C, h, w) cut or zero-extended at the bottom/right to (N, C, *shape)."""
+def fit(a: Any, shape: tuple) -> Any:
+    """``a`` (N, C, *spatial) cut or zero-extended at the end of each spatial axis (bottom/right)
+    to (N, C, *shape); 2-d and 3-d alike."""
     if a.shape[2:] == tuple(shape):
         return a
     xp = backend.get_array_module(a)
     out = xp.zeros((*a.shape[:2], *shape), dtype=a.dtype)
-    h, w = min(a.shape[2], shape[0]), min(a.shape[3], shape[1])
-    out[:, :, :h, :w] = a[:, :, :h, :w]
+    common = (slice(None), slice(None), *(slice(0, min(m, t)) for m, t in zip(a.shape[2:], shape)))
+    out[common] = a[common]
     return out
 
 
@@ -90,7 +91,7 @@ def conv_transpose2d_forward(
         cols = xp.matmul(wt, xp.ascontiguousarray(x).reshape(n, groups, cin // groups, h * wd))
         cols = cols.reshape(n, cout * kh * kw, h * wd)
         y = col2im(cols, (n, cout, *full), (kh, kw), s, ((p[0], 0), (p[1], 0)), d)
-        y = _fit(y, out)
+        y = fit(y, out)
     if b is not None:
         y += b[:, None, None]
     return y
@@ -120,7 +121,7 @@ def conv_transpose2d_backward(
     if min(full) < 1 or n == 0:  # the output never saw x: zero gradients
         gx = xp.zeros(x.shape, dtype=gy.dtype) if need_dx else None
         return gx, (xp.zeros(w.shape, dtype=gy.dtype) if need_dw else None), gb
-    gyf = xp.ascontiguousarray(_fit(gy, full))
+    gyf = xp.ascontiguousarray(fit(gy, full))
     cols = im2col(gyf, (kh, kw), s, ((p[0], 0), (p[1], 0)), d)  # (N, C_out*kh*kw, H*W)
     cols = cols.reshape(n, groups, og * kh * kw, h * wd)
     gx = gw = None

@@ -89,7 +89,7 @@ from .. import backend
 from . import conv
 from .conv import _chunks, _workspace, get_im2col_budget
 from .conv_shapes import conv_output_size, window_slice
-from .conv_transpose import output_size
+from .conv_transpose import fit, full_size, output_size
 
 Triple = tuple[int, int, int]
 Pads = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # (before, after) for D, H, W
@@ -557,19 +557,8 @@ def _transposed_sizes(x_shape: tuple, w_shape: tuple, s: Triple, p: Triple, op_:
     gives back the input's size)."""
     k = w_shape[2:]
     out = tuple(output_size(x_shape[2 + a], k[a], s[a], p[a], d[a], op_[a]) for a in range(3))
-    full = tuple((x_shape[2 + a] - 1) * s[a] - p[a] + d[a] * (k[a] - 1) + 1 for a in range(3))
+    full = tuple(full_size(x_shape[2 + a], k[a], s[a], p[a], d[a]) for a in range(3))
     return out, full
-
-
-def _fit(a: Any, shape: tuple) -> Any:
-    """``a`` (N, C, d, h, w) cut or zero-extended at the end of each spatial axis to (N, C, *shape)."""
-    if a.shape[2:] == tuple(shape):
-        return a
-    xp = backend.get_array_module(a)
-    out = xp.zeros((*a.shape[:2], *shape), dtype=a.dtype)
-    common = (slice(None), slice(None), *(slice(0, min(m, t)) for m, t in zip(a.shape[2:], shape)))
-    out[common] = a[common]
-    return out
 
 
 def conv_transpose3d_forward(
@@ -603,7 +592,7 @@ def conv_transpose3d_forward(
             buf = _workspace(xp, m * cout * k * v, x.dtype).reshape(m, groups, og * k, v)
             cols = xp.matmul(wt, x[n0:n1].reshape(m, groups, cin // groups, v), out=buf)
             col2vol(cols, (m, cout, *full), kernel, stride, pads, dilation, out=yfull[n0:n1])
-        y = _fit(yfull, out)
+        y = fit(yfull, out)
     if b is not None:
         y += b[:, None, None, None]
     return y
@@ -635,7 +624,7 @@ def conv_transpose3d_backward(
     if min(full) < 1 or n == 0:  # the output never saw x: zero gradients
         gx = xp.zeros(x.shape, dtype=gy.dtype) if need_dx else None
         return gx, (xp.zeros(w.shape, dtype=gy.dtype) if need_dw else None), gb
-    gyf = xp.ascontiguousarray(_fit(gy, full))
+    gyf = xp.ascontiguousarray(fit(gy, full))
     pads = tuple((p, 0) for p in padding)
     wg = w.reshape(groups, cin // groups, og * k)
     xg = xp.ascontiguousarray(x).reshape(n, groups, cin // groups, v)
