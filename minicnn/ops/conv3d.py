@@ -26,7 +26,7 @@ from ..kernels.vol2col import (
 )
 from .conv_transpose import _check_float, check_transposed
 from .errors import DtypeError, ShapeError
-from .pool import adaptive_output_size
+from .pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, adaptive_output_size
 from .shape import reshape
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -281,27 +281,14 @@ def avg_pool3d(
     return AvgPool3d.apply(input, g=g, count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
 
 
-class AdaptiveAvgPool3d(Function):
-    def forward(self, x):
-        if self.requires_grad:
-            self.x_shape = x.shape
-        return K.adaptive_avg_pool3d_forward(x, self.output_size)
-
-    def backward(self, gy):
-        return K.adaptive_avg_pool3d_backward(gy, self.x_shape)
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    forward_kernel = staticmethod(K.adaptive_avg_pool3d_forward)
+    backward_kernel = staticmethod(K.adaptive_avg_pool3d_backward)
 
 
-class AdaptiveMaxPool3d(Function):
-    def forward(self, x):
-        y, indices = K.adaptive_max_pool3d_forward(x, self.output_size)
-        if self.indices_out is not None:
-            self.indices_out.append(indices)
-        if self.requires_grad:
-            self.indices, self.x_shape = indices, x.shape
-        return y
-
-    def backward(self, gy):
-        return K.adaptive_max_pool3d_backward(gy, self.indices, self.x_shape)
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    forward_kernel = staticmethod(K.adaptive_max_pool3d_forward)
+    backward_kernel = staticmethod(K.adaptive_max_pool3d_backward)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any, _layer: str = "adaptive_avg_pool3d") -> Tensor:

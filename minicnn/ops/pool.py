@@ -54,18 +54,29 @@ class AvgPool2d(Function):
 
 
 class AdaptiveAvgPool2d(Function):
+    """The mean over adaptive bins; the 3-d op is this class with the 3-d kernels."""
+
+    forward_kernel = staticmethod(K.adaptive_avg_pool2d_forward)
+    backward_kernel = staticmethod(K.adaptive_avg_pool2d_backward)
+
     def forward(self, x):
         if self.requires_grad:
             self.x_shape = x.shape
-        return K.adaptive_avg_pool2d_forward(x, self.output_size)
+        return self.forward_kernel(x, self.output_size)
 
     def backward(self, gy):
-        return K.adaptive_avg_pool2d_backward(gy, self.x_shape)
+        return self.backward_kernel(gy, self.x_shape)
 
 
 class AdaptiveMaxPool2d(Function):
+    """The max over adaptive bins (indices for ``return_indices``); the 3-d op is this class
+    with the 3-d kernels."""
+
+    forward_kernel = staticmethod(K.adaptive_max_pool2d_forward)
+    backward_kernel = staticmethod(K.adaptive_max_pool2d_backward)
+
     def forward(self, x):
-        y, indices = K.adaptive_max_pool2d_forward(x, self.output_size)
+        y, indices = self.forward_kernel(x, self.output_size)
         if self.indices_out is not None:
             self.indices_out.append(indices)
         if self.requires_grad:
@@ -73,7 +84,7 @@ class AdaptiveMaxPool2d(Function):
         return y
 
     def backward(self, gy):
-        return K.adaptive_max_pool2d_backward(gy, self.indices, self.x_shape)
+        return self.backward_kernel(gy, self.indices, self.x_shape)
 
 
 def max_pool2d(
