@@ -35,7 +35,7 @@ from .creation import (
     zeros_like,
 )
 from .functions import *  # noqa: F403  (torch's function forms of Tensor methods: mc.sum, mc.argmax, ...)
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
 from .ops import clip as clip
@@ -137,6 +137,7 @@ __all__ = [
     "from_numpy",
     "full",
     "gradcheck",
+    "gradgradcheck",
     "int32",
     "int64",
     "is_grad_enabled",

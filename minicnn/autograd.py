@@ -739,14 +739,21 @@ class Function:
       * ``backward(self, gy) -> gx`` or a tuple with one entry per input (None where an
         input needs no gradient; ``self.needs_input_grad[i]`` says which do).
     Non-tensor settings (axis, stride, ...) are keyword arguments of ``apply``.
+
+    Higher-order gradients (``create_graph=True``) need the backward as differentiable ops on
+    tensors. An op gives it one of three ways (see :meth:`backward_graph`): ``linear = True``
+    (its backward is a linear map of ``gy`` alone), ``composite(*xs)`` (its forward written
+    in other ops), or its own ``backward_graph(gy, *xs)``.
     """
 
     inputs: tuple[Tensor, ...] = ()
     requires_grad: bool = False
     needs_input_grad: tuple[bool, ...] = ()
+    linear: bool = False  # jointly linear in its float inputs (reshape, sum, pad with 0, avg_pool...)
 
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
+        self._params = params  # the settings, to apply the op again (Adjoint, double backward)
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
@@ -790,6 +797,38 @@ class Function:
     def backward(self, gy: Any) -> Any:
         raise NotImplementedError
 
+    def backward_graph(self, gy: Tensor, *xs: Tensor) -> Tensor | tuple[Tensor | None, ...]:
+        """``backward`` in differentiable ops on tensors (``create_graph=True``): ``gy`` and the
+        inputs ``xs`` are tensors in the graph, and so is every returned gradient, which makes
+        it differentiable again. The default serves two kinds of op:
+
+          * ``linear = True``: gx_i = A_i^T gy does not depend on ``xs``; each is an
+            :class:`Adjoint` node running this op's ``backward``, whose own derivative is the
+            op applied again (d<gx_i, v>/dgy = A_i v);
+          * ``composite(self, *xs) -> y``, the forward in other ops: gx is the gradient of
+            sum(composite(xs) * gy), taken with a graph (the forward is computed again).
+
+        Other ops override it with their derivative written in ops (``Mul``: gy * b, gy * a).
+        """
+        if self.linear:
+            return tuple(
+                Adjoint.apply(gy, node=self, index=i) if need else None for i, need in enumerate(self.needs_input_grad)
+            )
+        composite = getattr(self, "composite", None)
+        if composite is None:
+            raise NotImplementedError(
+                f"{type(self).__name__}: create_graph=True (higher-order gradients) is not supported by this op: "
+                "it has no backward_graph, composite or linear form"
+            )
+        # fresh aliases, so that repeated inputs (x * x) and inputs computed from each other
+        # get one partial derivative each, not the total derivative
+        alias = [Alias.apply(x) if need else x.detach() for x, need in zip(xs, self.needs_input_grad)]
+        wanted = [a for a, need in zip(alias, self.needs_input_grad) if need]
+        with set_grad_enabled(True):
+            y = composite(*alias)
+        gs = iter(grad(y, wanted, gy, create_graph=True, allow_unused=True, materialize_grads=True))
+        return tuple(next(gs) if need else None for need in self.needs_input_grad)
+
     def release(self) -> None:
         """Drop inputs and saved arrays; the node can no longer run backward."""
         self.__dict__.clear()
@@ -797,6 +836,52 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+class Alias(Function):
+    """y = x, a new node: lets a composite's gradient name each argument apart."""
+
+    linear = True
+
+    def forward(self, x):
+        return x.view()
+
+    def backward(self, gy):
+        return gy
+
+    def backward_graph(self, gy: Tensor, x: Tensor) -> Tensor:
+        return gy
+
+
+class Adjoint(Function):
+    """gx = A^T gy for input ``index`` of a linear op ``node`` (y = A_0 x_0 + A_1 x_1 + ...),
+    by the node's own ``backward``. Linear in gy, so its derivative is A again: d<gx, v>/dgy
+    = A v, the op applied to v in slot ``index`` and zeros in its other float inputs (integer
+    inputs, such as indices, are kept). Costs what the op's backward and forward cost."""
+
+    linear = True
+
+    def forward(self, gy):
+        g = self.node.backward(gy)
+        g = g[self.index] if isinstance(g, tuple) else g
+        return g.copy() if g is gy else g
+
+    def backward(self, v):
+        with no_grad():
+            return self.backward_graph(Tensor(v), None)[0].array
+
+    def backward_graph(self, v: Tensor, gy: Any) -> tuple[Tensor]:
+        node = self.node
+        args = []
+        for j, t in enumerate(node.inputs):
+            if j == self.index:
+                args.append(v)
+            elif t.dtype.kind in _FLOAT_KINDS:
+                with backend.array_scope(t.array):
+                    args.append(Tensor(t.xp.zeros_like(t.array)))
+            else:
+                args.append(t.detach())
+        return (type(node).apply(*args, **node._params),)
 
 
 def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
@@ -966,6 +1051,7 @@ def run_backward(
     retain_graph: bool = False,
     inputs: Sequence[Tensor] | None = None,
     capture: bool = False,
+    create_graph: bool = False,
 ) -> dict[int, Any]:
     """Walk the graph from ``roots`` (seeded with ``grads_in``) backwards, summing gradients
     per tensor.
@@ -981,7 +1067,13 @@ def run_backward(
     or as a view (``Add`` hands ``gy`` to both inputs). Leaves store their gradient without
     a copy unless its memory already backs another leaf's ``.grad`` from this pass, so no
     two ``.grad`` arrays ever share memory.
+
+    With ``create_graph`` the gradients are tensors instead of arrays, computed by each op's
+    ``backward_graph`` with grad mode on, so they carry a graph of their own (and the graph
+    walked is kept, whatever ``retain_graph`` says).
     """
+    if create_graph:
+        grads_in = [g if isinstance(g, Tensor) else Tensor(g) for g in grads_in]
     grads: dict[int, Any] = {}
     for root, g in zip(roots, grads_in):
         with backend.array_scope(g):
@@ -999,18 +1091,19 @@ def run_backward(
     captured: dict[int, Any] = {}
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
     callers = np.geterr()
-    with np.errstate(all="ignore"):  # inf/nan gradients arise quietly, as in torch
+    step = _graph_step if create_graph else _backward_step
+    with np.errstate(all="ignore"), set_grad_enabled(create_graph):  # inf/nan arise quietly, as in torch
         for t in reversed(order):
             g = grads.pop(id(t), None)
             if g is None or (needed is not None and id(t) not in needed):
                 continue
-            with backend.array_scope(g):  # the GPU of this step's arrays (backend.array_scope)
+            with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
                 if t._hooks:
                     with np.errstate(**callers):  # the user's hooks run under the user's settings
                         g = _run_hooks(t, g)
                 if capture and id(t) in wanted:
                     captured[id(t)] = g
-                _backward_step(t, g, grads, leaf_bases, retain_graph, store)
+                step(t, g, grads, leaf_bases, retain_graph, store)
     return captured
 
 
@@ -1024,15 +1117,24 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
             base = id(g)
         leaf_bases.add(base)
         t._grad = Tensor(g)
-    elif _writable(t._grad.array):
+    elif _writable(t._grad.array) and t._grad._grad_fn is None:
         t._grad.array += g  # this tensor owns the memory (see above): accumulate in place
     else:
         t._grad.array = t._grad.array + g
 
 
 def _run_hooks(t: Tensor, g: Any) -> Any:
-    """``g`` after ``t``'s hooks, in registration order; each may return a replacement."""
+    """``g`` after ``t``'s hooks, in registration order; each may return a replacement. (``g``
+    is an array, or a tensor with a graph under ``create_graph``: then so is what is returned.)"""
     for hook in list(t._hooks.values()):
+        if isinstance(g, Tensor):
+            out = hook(g)
+            if out is not None:
+                out = out if isinstance(out, Tensor) else Tensor(backend.to_device(np.asarray(out), t.device))
+                if out.shape != g.shape:
+                    raise RuntimeError(f"hook returned a gradient of shape {out.shape}, expected {g.shape}")
+                g = out if out.dtype == g.dtype else out.to(g.dtype)
+            continue
         out = hook(Tensor(g))
         if out is not None:
             new = out.array if isinstance(out, Tensor) else backend.to_device(np.asarray(out), t.device)
@@ -1091,7 +1193,48 @@ def _backward_step(
         fn.release()
 
 
-def _seeds(outputs: Any, grads: Any, what: str) -> tuple[list[Tensor], list[Any]]:
+def _graph_step(
+    t: Tensor, g: Tensor, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool, store: set[int] | None
+) -> None:
+    """:func:`_backward_step` with a graph (``create_graph=True``): ``g`` is a tensor, ``.grad``
+    becomes ``.grad + g`` out of place (so it keeps the graph, as in torch), and ``t``'s op
+    passes ``g`` on through its ``backward_graph``. Ops other than linear ones read their
+    inputs' values there, so none of those may have been written in place since."""
+    fn = t._grad_fn
+    if (fn is None and store is None) or (store is not None and id(t) in store) or (fn is not None and t._retain_grad):
+        if t._grad is None and _base_id(g.array) in leaf_bases:
+            g = g.clone()  # another .grad of this pass holds that memory
+        leaf_bases.add(_base_id(g.array))
+        t._grad = g if t._grad is None else t._grad + g
+    if fn is None:
+        return
+    _check_saved(fn, t)
+    if not fn.linear:
+        for i, (x, v) in enumerate(zip(fn.inputs, fn.versions)):
+            if x._version != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: input {i} of {type(fn).__name__}, of shape {x.shape}, is at version {x._version}; "
+                    f"expected version {v} instead (create_graph=True reads every input of this op)"
+                )
+    in_grads = fn.backward_graph(g, *fn.inputs)
+    if not isinstance(in_grads, tuple):
+        in_grads = (in_grads,)
+    for inp, gi in zip(fn.inputs, in_grads):
+        if gi is None or not inp._requires_grad:
+            continue
+        if gi.shape != inp.shape:
+            raise RuntimeError(
+                f"{type(fn).__name__}.backward_graph returned a gradient of shape {gi.shape} "
+                f"for an input of shape {inp.shape}"
+            )
+        if gi.dtype != inp.dtype:
+            gi = gi.to(inp.dtype)
+        key = id(inp)
+        grads[key] = gi if key not in grads else grads[key] + gi
+
+
+def _seeds(outputs: Any, grads: Any, what: str, create_graph: bool = False) -> tuple[list[Tensor], list[Any]]:
     """The latest tensors of ``outputs`` (one or a sequence) and their seed gradients (ones
     for a one-element output given no gradient)."""
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
@@ -1113,6 +1256,12 @@ def _seeds(outputs: Any, grads: Any, what: str) -> tuple[list[Tensor], list[Any]
                 if out.array.size != 1:
                     raise RuntimeError(f"grad can be implicitly created only for scalar outputs, got shape {out.shape}")
                 seed = out.xp.ones_like(out.array)
+            elif create_graph and isinstance(g, Tensor):  # kept as it is: its graph is part of the result
+                seed = _latest(g)
+                if seed.shape != out.shape:
+                    raise ValueError(f"{what}: grad has shape {seed.shape}, expected {out.shape}")
+                if seed.dtype != out.dtype or seed.device != out.device:
+                    seed = seed.to(out.device, out.dtype)
             else:
                 seed = out.xp.array(_as_array(g, dtype=out.dtype), copy=True)
                 if seed.shape != out.array.shape:
@@ -1120,14 +1269,6 @@ def _seeds(outputs: Any, grads: Any, what: str) -> tuple[list[Tensor], list[Any]
         roots.append(out)
         seeds.append(seed)
     return roots, seeds
-
-
-def _check_graph_flags(create_graph: bool, what: str) -> None:
-    if create_graph:
-        raise NotImplementedError(
-            f"{what}: create_graph=True (higher-order gradients) is not supported: minicnn's backward "
-            "functions run on raw arrays and record no graph"
-        )
 
 
 def backward(
@@ -1139,9 +1280,12 @@ def backward(
 ) -> None:
     """torch.autograd.backward: the sum of ``tensors``' gradients (each seeded with its entry of
     ``grad_tensors``; ones for one-element tensors) accumulated into every leaf's ``.grad``, or
-    with ``inputs`` (a tensor or a sequence) only into those tensors'."""
-    _check_graph_flags(create_graph, "backward")
-    roots, seeds = _seeds(tensors, grad_tensors, "backward")
+    with ``inputs`` (a tensor or a sequence) only into those tensors'.
+
+    ``create_graph=True`` records the backward pass itself as a graph: ``.grad`` then has a
+    ``grad_fn`` and can be differentiated again. The graph walked is then always kept (the new
+    one refers to its nodes), where torch frees it if ``retain_graph=False`` is passed."""
+    roots, seeds = _seeds(tensors, grad_tensors, "backward", create_graph)
     if inputs is not None:
         inputs = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
         if not inputs:
@@ -1149,7 +1293,7 @@ def backward(
         for t in inputs:
             if not t.requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-    run_backward(roots, seeds, bool(retain_graph), inputs)
+    run_backward(roots, seeds, bool(retain_graph), inputs, create_graph=create_graph)
 
 
 def grad(
@@ -1167,7 +1311,6 @@ def grad(
     with respect to each of ``inputs``, returned as a tuple; no leaf's ``.grad`` changes.
     An input the outputs do not depend on raises, or gives None with ``allow_unused=True``
     (zeros with ``materialize_grads=True``)."""
-    _check_graph_flags(create_graph, "grad")
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True is not supported")
     if materialize_grads and allow_unused is False:
@@ -1175,12 +1318,12 @@ def grad(
             "Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False."
         )
     allow_unused = materialize_grads if allow_unused is None else allow_unused
-    roots, seeds = _seeds(outputs, grad_outputs, "grad")
+    roots, seeds = _seeds(outputs, grad_outputs, "grad", create_graph)
     wrt = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
     for t in wrt:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    captured = run_backward(roots, seeds, bool(retain_graph), wrt, capture=True)
+    captured = run_backward(roots, seeds, bool(retain_graph), wrt, capture=True, create_graph=create_graph)
     result: list[Tensor | None] = []
     for i, t in enumerate(wrt):
         g = captured.get(id(t))
@@ -1192,15 +1335,22 @@ def grad(
         with backend.array_scope(t.array):  # on t's GPU
             if g is None and materialize_grads:
                 g = t.xp.zeros_like(t.array)
-            result.append(None if g is None else Tensor(g.copy() if _shares(g, captured, id(t)) else g))
+            if isinstance(g, Tensor):  # create_graph: the gradient as it is, with its graph
+                result.append(g.clone() if _shares(g, captured, id(t)) else g)
+            else:
+                result.append(None if g is None else Tensor(g.copy() if _shares(g, captured, id(t)) else g))
     return tuple(result)
 
 
 def _shares(g: Any, captured: dict[int, Any], key: int) -> bool:
     """Whether ``g`` has memory in common with another captured gradient (then it is copied,
     so that no two returned gradients alias)."""
-    base = _base_id(g)
-    return any(k != key and _base_id(other) == base for k, other in captured.items())
+
+    def arr(a: Any) -> Any:
+        return a.array if isinstance(a, Tensor) else a
+
+    base = _base_id(arr(g))
+    return any(k != key and _base_id(arr(other)) == base for k, other in captured.items())
 
 
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)

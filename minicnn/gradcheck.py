@@ -2,7 +2,8 @@
 
 ``gradcheck(fn, inputs)`` perturbs every element of every input that requires grad by
 +-eps, estimates d(sum(fn(inputs) * v))/d(input) for a fixed random projection ``v`` and
-compares with the analytic gradient from ``backward``. Use float64 inputs.
+compares with the analytic gradient from ``backward``. ``gradgradcheck`` does the same for
+the second derivatives (``create_graph=True``). Use float64 inputs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, enable_grad, grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -106,3 +107,47 @@ def gradcheck(
                 f"(atol={atol}, rtol={rtol})"
             )
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any] | Tensor,
+    grad_outputs: Sequence[Any] | Tensor | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """``torch.autograd.gradgradcheck``: second derivatives by central differences. It runs
+    :func:`gradcheck` on the map (inputs, v) -> d<fn(inputs), v>/d inputs, the first
+    derivatives taken with ``create_graph=True``; so both the gradients with respect to the
+    inputs and those with respect to the seed ``v`` are checked. ``v`` (one per output) is
+    ``grad_outputs`` or random float64, fixed by ``seed``. Use float64 inputs."""
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    n = len(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    with enable_grad():
+        outs = _outputs(fn(*inputs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        seeds = [
+            Tensor(backend.to_device(rng.standard_normal(o.shape), o.device), requires_grad=True)
+            for o in outs
+            if o.requires_grad
+        ]
+    else:
+        given = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        seeds = [g if isinstance(g, Tensor) else Tensor(np.asarray(g, dtype=np.float64)) for g in given]
+
+    def first_derivatives(*args: Tensor) -> tuple[Tensor, ...]:
+        xs, vs = args[:n], args[n:]
+        with enable_grad():  # gradcheck evaluates under no_grad; these need the graph
+            cur = [o for o in _outputs(fn(*xs)) if o.requires_grad]
+            wrt = [xs[i] for i in checked]
+            return grad(cur, wrt, list(vs), create_graph=True, allow_unused=True, materialize_grads=True)
+
+    return gradcheck(first_derivatives, (*inputs, *seeds), eps=eps, atol=atol, rtol=rtol, seed=seed)

@@ -87,5 +87,56 @@ def compare_with_torch(
         np.testing.assert_allclose(mg, tg, **tol, err_msg=f"gradient of input {i}")
 
 
+def double_backward_like_torch(
+    mc_fn: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    arrays: Sequence[np.ndarray],
+    grad_inputs: Sequence[bool] | None = None,
+    dtype: Any = np.float64,
+    device: str = "cpu",
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int = 0,
+) -> None:
+    """Second derivatives against torch: the first gradients g_i of sum(out * v), taken with
+    ``create_graph=True``, then the gradients of sum_i sum(g_i * w_i) with respect to every
+    input flagged in ``grad_inputs`` and to ``v`` (random v, w_i). An input torch reports as
+    unused counts as a zero gradient, on either side."""
+    tol = dict(TOL[np.dtype(dtype).type])
+    if rtol is not None:
+        tol["rtol"] = rtol
+    if atol is not None:
+        tol["atol"] = atol
+    arrays = [np.asarray(a) for a in arrays]
+    if grad_inputs is None:
+        grad_inputs = [a.dtype.kind == "f" for a in arrays]
+    cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+    mt = [mc.tensor(a, requires_grad=bool(g), device=device) for a, g in zip(cast, grad_inputs)]
+    tt = [torch.tensor(a, requires_grad=bool(g)) for a, g in zip(cast, grad_inputs)]
+    mo, to = mc_fn(*mt), torch_fn(*tt)
+    np.testing.assert_allclose(mo.numpy(), to.detach().numpy(), **tol, err_msg="forward")
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal(to.shape).astype(dtype)
+    mv = mc.tensor(v, requires_grad=True, device=device)
+    tv = torch.tensor(v, requires_grad=True)
+    mx = [m for m, g in zip(mt, grad_inputs) if g]
+    tx = [t for t, g in zip(tt, grad_inputs) if g]
+    mg = mc.autograd.grad(mo, mx, mv, create_graph=True, allow_unused=True, materialize_grads=True)
+    tg = torch.autograd.grad(to, tx, tv, create_graph=True, allow_unused=True, materialize_grads=True)
+    ws = [rng.standard_normal(t.shape).astype(dtype) for t in tx]
+    for i, (m, t) in enumerate(zip(mg, tg)):
+        np.testing.assert_allclose(m.numpy(), t.detach().numpy(), **tol, err_msg=f"first gradient of input {i}")
+    m_terms = [(m * mc.tensor(w, device=device)).sum() for m, w in zip(mg, ws) if m.requires_grad]
+    t_terms = [(t * torch.tensor(w)).sum() for t, w in zip(tg, ws) if t.requires_grad]
+    assert len(m_terms) == len(t_terms), "which first gradients carry a graph differs from torch"
+    if not t_terms:
+        return
+    mgg = mc.autograd.grad(sum(m_terms), [*mx, mv], allow_unused=True, materialize_grads=True)
+    tgg = torch.autograd.grad(sum(t_terms), [*tx, tv], allow_unused=True, materialize_grads=True)
+    for i, (m, t) in enumerate(zip(mgg, tgg)):
+        what = "the seed v" if i == len(mx) else f"input {i}"
+        np.testing.assert_allclose(m.numpy(), t.detach().numpy(), **tol, err_msg=f"second derivative w.r.t. {what}")
+
+
 def rand(rng: np.random.Generator, shape: Sequence[int], low: float = -2.0, high: float = 2.0) -> np.ndarray:
     return rng.uniform(low, high, size=tuple(shape))

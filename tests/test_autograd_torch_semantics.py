@@ -593,14 +593,6 @@ def test_autograd_grad_results_do_not_alias():
     assert np.array_equal(gb.numpy(), [1.0, 1.0])
 
 
-def test_create_graph_is_refused_clearly():
-    x = mc.tensor([1.0], requires_grad=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        (x * x).sum().backward(create_graph=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        mc.autograd.grad((x * x).sum(), x, create_graph=True)
-
-
 def test_autograd_backward_sums_several_outputs_as_torch():
     grads = {}
     for lib in (mc, torch):

@@ -28,6 +28,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 
 class Add(Function):
+    linear = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -38,6 +40,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    linear = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -61,6 +65,11 @@ class Mul(Function):
         gb = unbroadcast(gy * self.a, sb) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, gy, a, b):
+        ga = unbroadcast(gy * b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * a, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 class Div(Function):
     def forward(self, a, b):
@@ -74,6 +83,11 @@ class Div(Function):
         (sa, sb), a, b = self.shapes, self.a, self.b
         ga = unbroadcast(gy / b, sa) if self.needs_input_grad[0] else None
         gb = unbroadcast(-gy * a / (b * b), sb) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):
+        ga = unbroadcast(gy / b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -101,6 +115,8 @@ class Pow(Function):
 
 
 class Neg(Function):
+    linear = True
+
     def forward(self, x):
         return -x
 
@@ -153,6 +169,9 @@ class Exp(Function):
     def backward(self, gy):  # d exp(x) = exp(x)
         return gy * self.y
 
+    def backward_graph(self, gy, x):
+        return gy * x.exp()
+
 
 class Log(Function):
     def forward(self, x):
@@ -161,6 +180,9 @@ class Log(Function):
 
     def backward(self, gy):  # d log(x) = 1/x
         return gy / self.x
+
+    def backward_graph(self, gy, x):
+        return gy / x
 
 
 class Sqrt(Function):

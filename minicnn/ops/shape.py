@@ -26,6 +26,8 @@ def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
 
 
 class Reshape(Function):
+    linear = True
+
     def forward(self, x):
         self.in_shape = x.shape
         try:
@@ -38,6 +40,8 @@ class Reshape(Function):
 
 
 class Expand(Function):
+    linear = True
+
     def forward(self, x):
         self.in_shape = x.shape
         shape = tuple(x.shape[i - (len(self.shape) - x.ndim)] if s == -1 else s for i, s in enumerate(self.shape))
@@ -50,6 +54,8 @@ class Expand(Function):
 
 
 class Permute(Function):
+    linear = True
+
     def forward(self, x):
         return x.transpose(self.axes)
 
@@ -62,6 +68,8 @@ class Permute(Function):
 
 class GetItem(Function):
     """``x[index]``; backward scatters ``gy`` into zeros, adding at repeated indices."""
+
+    linear = True
 
     def forward(self, x):
         self.in_shape, self.dtype = x.shape, x.dtype
@@ -145,6 +153,8 @@ def plain_index(index: Any) -> Any:
 
 
 class Concat(Function):
+    linear = True
+
     def forward(self, *xs):
         self.sizes = [x.shape[self.axis] for x in xs]
         return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
@@ -158,6 +168,8 @@ class Concat(Function):
 
 
 class Stack(Function):
+    linear = True
+
     def forward(self, *xs):
         self.n = len(xs)
         return backend.get_array_module(*xs).stack(xs, axis=self.axis)
