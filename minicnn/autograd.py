@@ -405,7 +405,7 @@ class Tensor(TensorMethods):
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, or with ``inputs`` only into
         those tensors' (leaves or not). ``gradient=`` is torch's name for ``grad``."""
-        backward(self, gradient if grad is None else grad, retain_graph, create_graph, inputs)
+        backward(self, gradient if grad is None else grad, retain_graph, create_graph, inputs=inputs)
 
     # -- arithmetic: defined in minicnn.ops, bound here --------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -1117,7 +1117,9 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
             base = id(g)
         leaf_bases.add(base)
         t._grad = Tensor(g)
-    elif _writable(t._grad.array) and t._grad._grad_fn is None:
+    elif t._grad._grad_fn is not None:  # a gradient with a graph (create_graph) is not written to
+        t._grad = Tensor(t._grad.array + g)
+    elif _writable(t._grad.array):
         t._grad.array += g  # this tensor owns the memory (see above): accumulate in place
     else:
         t._grad.array = t._grad.array + g
@@ -1276,15 +1278,20 @@ def backward(
     grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    grad_variables: Any = None,
     inputs: Any = None,
 ) -> None:
-    """torch.autograd.backward: the sum of ``tensors``' gradients (each seeded with its entry of
+    """torch.autograd.backward (``grad_variables``: torch's deprecated name of ``grad_tensors``): the sum of ``tensors``' gradients (each seeded with its entry of
     ``grad_tensors``; ones for one-element tensors) accumulated into every leaf's ``.grad``, or
     with ``inputs`` (a tensor or a sequence) only into those tensors'.
 
     ``create_graph=True`` records the backward pass itself as a graph: ``.grad`` then has a
     ``grad_fn`` and can be differentiated again. The graph walked is then always kept (the new
     one refers to its nodes), where torch frees it if ``retain_graph=False`` is passed."""
+    if grad_variables is not None:
+        if grad_tensors is not None:
+            raise RuntimeError("backward: pass grad_tensors or grad_variables (its deprecated name), not both")
+        grad_tensors = grad_variables
     roots, seeds = _seeds(tensors, grad_tensors, "backward", create_graph)
     if inputs is not None:
         inputs = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
@@ -1353,6 +1360,7 @@ def _shares(g: Any, captured: dict[int, Any], key: int) -> bool:
     return any(k != key and _base_id(arr(other)) == base for k, other in captured.items())
 
 
+from . import autograd_functional as functional  # noqa: E402, F401  (mc.autograd.functional, torch's)
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)
 from . import tensor_methods as _tensor_methods  # noqa: E402
 

@@ -122,7 +122,9 @@ def gradgradcheck(
     :func:`gradcheck` on the map (inputs, v) -> d<fn(inputs), v>/d inputs, the first
     derivatives taken with ``create_graph=True``; so both the gradients with respect to the
     inputs and those with respect to the seed ``v`` are checked. ``v`` (one per output) is
-    ``grad_outputs`` or random float64, fixed by ``seed``. Use float64 inputs."""
+    ``grad_outputs`` or random float64, fixed by ``seed``. Since an op's ``backward_graph`` is a
+    second implementation of its derivative, the first derivatives it gives are also compared
+    with those of ``backward``. Use float64 inputs."""
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)
@@ -142,6 +144,23 @@ def gradgradcheck(
     else:
         given = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
         seeds = [g if isinstance(g, Tensor) else Tensor(np.asarray(g, dtype=np.float64)) for g in given]
+
+    # backward_graph is a second implementation of each op's derivative: it must agree with backward
+    xs = [Tensor(inputs[i].array, requires_grad=True) if i in checked else inputs[i] for i in range(n)]
+    with enable_grad():
+        cur = [o for o in _outputs(fn(*xs)) if o.requires_grad]
+        wrt = [xs[i] for i in checked]
+        plain = grad(cur, wrt, list(seeds), retain_graph=True, allow_unused=True, materialize_grads=True)
+        graph = grad(cur, wrt, list(seeds), create_graph=True, allow_unused=True, materialize_grads=True)
+    for i, p, q in zip(checked, plain, graph):
+        a, b = backend.to_numpy(p.array), backend.to_numpy(q.array)
+        err = np.abs(b - a) - (atol + rtol * np.abs(a))
+        if err.size and err.max() > 0:
+            k = np.unravel_index(int(np.argmax(err)), a.shape)
+            raise GradcheckError(
+                f"gradgradcheck: input {i} (shape {tuple(a.shape)}) at index {tuple(int(j) for j in k)}: the first "
+                f"derivative with create_graph=True is {b[k]:.8g}, backward gives {a[k]:.8g} (atol={atol}, rtol={rtol})"
+            )
 
     def first_derivatives(*args: Tensor) -> tuple[Tensor, ...]:
         xs, vs = args[:n], args[n:]

@@ -303,6 +303,11 @@ def cases() -> list[tuple[str, Any, Any, str]]:
     for name in _ours_in(mc_sched, inspect.isclass):
         if hasattr(torch.optim.lr_scheduler, name) and name != "Optimizer":
             out.append((f"lr_scheduler.{name}", getattr(mc_sched, name), getattr(torch.optim.lr_scheduler, name), name))
+    for name in ("grad", "backward"):
+        out.append((f"autograd.{name}", getattr(mc.autograd, name), getattr(torch.autograd, name), name))
+    for name in ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"):
+        ours, theirs = getattr(mc.autograd.functional, name), getattr(torch.autograd.functional, name)
+        out.append((f"autograd.functional.{name}", ours, theirs, name))
     for name in _public(mc):
         ours, theirs = getattr(mc, name), getattr(torch, name, None)
         if not callable(ours) or theirs is None or inspect.ismodule(theirs) or name in SKIPPED_TOP_LEVEL:
@@ -331,6 +336,8 @@ def test_the_comparison_covers_what_it_should():
         "lr_scheduler.StepLR",
         "lr_scheduler.ReduceLROnPlateau",
         "nn.init.kaiming_uniform_",
+        "autograd.grad",
+        "autograd.functional.hessian",
     }
     required |= {
         f"mc.{n}"

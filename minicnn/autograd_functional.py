@@ -1,0 +1,188 @@
+"""``torch.autograd.functional`` (reached as ``mc.autograd.functional``): Jacobians, Hessians and
+their products with vectors, built on :func:`minicnn.autograd.grad`.
+
+Every function takes ``func`` (tensors in, a tensor or a tuple of tensors out) and ``inputs``
+(a tensor or a tuple of tensors), and answers in the same structure: a tensor where a tensor
+was given, a tuple where a tuple was. Results are detached unless ``create_graph=True``.
+
+Cost: ``vjp`` is one backward pass. ``jvp`` and ``hvp`` are two: ``jvp`` by the double-vjp
+trick (J v = d/du <J^T u, v>, u a dummy), ``hvp`` as the vjp of the gradient. ``jacobian``
+takes one backward pass per output element, and ``hessian`` one per input element. Each is a
+Python loop, fine for the small functions they are meant to study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .autograd import Tensor, enable_grad, grad
+
+
+def _tuple(x: Any, what: str) -> tuple[bool, tuple[Tensor, ...]]:
+    is_tuple = isinstance(x, (tuple, list))
+    items = tuple(x) if is_tuple else (x,)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: expected a Tensor or a tuple of Tensors, got {type(t).__name__} at index {i}")
+    return is_tuple, items
+
+
+def _zeros(like: Tensor, shape: tuple[int, ...] | None = None) -> Tensor:
+    return Tensor(like.xp.zeros(like.shape if shape is None else shape, dtype=like.dtype), device=like.device)
+
+
+def _untuple(is_tuple: bool, items: tuple[Any, ...]) -> Any:
+    return items if is_tuple else items[0]
+
+
+def _leaves(inputs: tuple[Tensor, ...], create_graph: bool) -> tuple[Tensor, ...]:
+    """Inputs that require grad: themselves with ``create_graph`` (the result may then depend
+    on them), else detached copies that require grad."""
+    return tuple(t if create_graph and t.requires_grad else t.detach().requires_grad_() for t in inputs)
+
+
+def _grads(outs: Any, ins: tuple[Tensor, ...], seeds: Any, create_graph: bool, strict: bool, what: str) -> tuple:
+    """d<outs, seeds>/d ins, zeros where an input is not used (an error with ``strict``)."""
+    outs = [o for o in outs if o.requires_grad]
+    if not outs:
+        if strict:
+            raise RuntimeError(f"{what}: the output does not depend on the inputs (strict=True)")
+        return tuple(_zeros(t) for t in ins)
+    gs = grad(outs, ins, seeds, create_graph=True, allow_unused=True)
+    if strict and any(g is None for g in gs):
+        raise RuntimeError(f"{what}: an input is not used to compute the output (strict=True)")
+    return tuple((_zeros(t) if g is None else g if create_graph else g.detach()) for g, t in zip(gs, ins, strict=True))
+
+
+def _seed(v: Any, like: tuple[Tensor, ...], what: str) -> list[Tensor]:
+    if v is None:
+        if len(like) != 1 or like[0].numel() != 1:
+            raise RuntimeError(f"{what}: v can be omitted only when there is one single-element tensor")
+        return [Tensor(like[0].xp.ones_like(like[0].array))]
+    _, vs = _tuple(v, what)
+    if len(vs) != len(like) or any(a.shape != b.shape for a, b in zip(vs, like)):
+        raise RuntimeError(
+            f"{what}: v has shapes {[a.shape for a in vs]}, expected {[b.shape for b in like]} to match the tensors"
+        )
+    return list(vs)
+
+
+def _call(func: Callable[..., Any], ins: tuple[Tensor, ...], what: str) -> tuple[bool, tuple[Tensor, ...]]:
+    with enable_grad():
+        return _tuple(func(*ins), f"{what} (the output of func)")
+
+
+def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
+    """(func(inputs), v^T J): the vector-Jacobian product, one backward pass."""
+    in_tuple, ins = _tuple(inputs, "vjp")
+    ins = _leaves(ins, create_graph)
+    out_tuple, outs = _call(func, ins, "vjp")
+    seeds = _seed(v, outs, "vjp")
+    result = _grads(outs, ins, seeds, create_graph, strict, "vjp")
+    outs = outs if create_graph else tuple(o.detach() for o in outs)
+    return _untuple(out_tuple, outs), _untuple(in_tuple, result)
+
+
+def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
+    """(func(inputs), J v): the Jacobian-vector product, by differentiating the vjp with respect
+    to its (dummy) seed u: J v = d<J^T u, v>/du."""
+    in_tuple, ins = _tuple(inputs, "jvp")
+    ins = _leaves(ins, create_graph)
+    out_tuple, outs = _call(func, ins, "jvp")
+    vs = _seed(v, ins, "jvp")
+    us = [(_zeros(o)).requires_grad_() for o in outs]
+    with enable_grad():
+        vjps = _grads(outs, ins, us, True, strict, "jvp")
+        dot = sum((g * w).sum() for g, w in zip(vjps, vs) if g.requires_grad)
+    if not isinstance(dot, Tensor):
+        result = tuple(_zeros(o) for o in outs)
+    else:
+        result = _grads([dot], tuple(us), None, create_graph, False, "jvp")
+    outs = outs if create_graph else tuple(o.detach() for o in outs)
+    return _untuple(out_tuple, outs), _untuple(out_tuple, result)
+
+
+def jacobian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+) -> Any:
+    """d func / d inputs: for output i and input j a tensor of shape out_i.shape + in_j.shape
+    (a tensor for one of each, a tuple for a tuple of inputs, a tuple of tuples for both).
+    One backward pass per output element (``vectorize`` is accepted and does nothing)."""
+    if strategy != "reverse-mode":
+        raise NotImplementedError(f"jacobian: only strategy='reverse-mode' is supported, got {strategy!r}")
+    in_tuple, ins = _tuple(inputs, "jacobian")
+    ins = _leaves(ins, create_graph)
+    out_tuple, outs = _call(func, ins, "jacobian")
+    from . import ops  # noqa: PLC0415  (ops load after autograd)
+
+    rows = []
+    for o in outs:
+        per_input: list[list[Tensor]] = [[] for _ in ins]
+        flat = o.reshape(-1)
+        for k in range(flat.shape[0]):
+            gs = _grads([flat[k]], ins, None, create_graph, strict, "jacobian")
+            for j, g in enumerate(gs):
+                per_input[j].append(g)
+        rows.append(
+            tuple(
+                (ops.stack(p, 0) if p else _zeros(t, (0, *t.shape))).reshape(*o.shape, *t.shape)
+                for p, t in zip(per_input, ins)
+            )
+        )
+    rows = [_untuple(in_tuple, r) for r in rows]
+    return _untuple(out_tuple, tuple(rows))
+
+
+def hessian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:
+    """The Hessian of a function with one single-element output: for inputs i, j a tensor of
+    shape in_i.shape + in_j.shape (a tensor for one input, a tuple of tuples for several)."""
+    in_tuple, ins = _tuple(inputs, "hessian")
+
+    def gradient(*xs: Tensor) -> tuple[Tensor, ...]:
+        out_tuple, outs = _call(func, xs, "hessian")
+        if out_tuple or outs[0].numel() != 1:
+            raise RuntimeError("hessian: func must return a single-element Tensor")
+        return _grads(outs, xs, None, True, strict, "hessian")
+
+    if in_tuple:
+        return jacobian(gradient, ins, create_graph, strict, vectorize, outer_jacobian_strategy)
+    return jacobian(lambda x: gradient(x)[0], ins[0], create_graph, strict, vectorize, outer_jacobian_strategy)
+
+
+def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
+    """(func(inputs), v^T H) for a function with one single-element output."""
+    in_tuple, ins = _tuple(inputs, "vhp")
+    ins = _leaves(ins, create_graph)
+    out_tuple, outs = _call(func, ins, "vhp")
+    if out_tuple or outs[0].numel() != 1:
+        raise RuntimeError("vhp: func must return a single-element Tensor")
+    vs = _seed(v, ins, "vhp")
+    with enable_grad():
+        gs = _grads(outs, ins, None, True, strict, "vhp")
+        dot = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)
+    result = (
+        tuple(_zeros(t) for t in ins)
+        if not isinstance(dot, Tensor)
+        else _grads([dot], ins, None, create_graph, strict, "vhp")
+    )
+    out = outs[0] if create_graph else outs[0].detach()
+    return out, _untuple(in_tuple, result)
+
+
+def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
+    """(func(inputs), H v); the Hessian is symmetric, so this is :func:`vhp` (torch computes it
+    another way, with the same result)."""
+    return vhp(func, inputs, v, create_graph, strict)

@@ -1,0 +1,81 @@
+"""mc.autograd.functional against torch.autograd.functional: jacobian, hessian, vjp, jvp, vhp,
+hvp, with one tensor or a tuple of tensors in and out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import minicnn as mc
+
+AF, TAF = mc.autograd.functional, torch.autograd.functional
+rng = np.random.default_rng(0)
+A, B = rng.uniform(0.5, 1.5, (2, 3)), rng.uniform(0.5, 1.5, (3,))
+
+
+def one_in_one_out(x):  # (2, 3) -> (3,)
+    return (x * x).exp().sum(0) / (x[0] + 2.0)
+
+
+def two_in_two_out(x, y):
+    return (x * y).log() + y * y, (x.sum() * y).sum()
+
+
+def scalar(x, y):
+    return (x * x * y).sum() + (y * y * y).sum()
+
+
+def assert_same(ours, theirs):
+    if isinstance(theirs, (tuple, list)):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            assert_same(a, b)
+        return
+    assert isinstance(ours, mc.Tensor) and ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def args(*arrays):
+    return tuple(mc.tensor(a) for a in arrays), tuple(torch.tensor(a) for a in arrays)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_jacobian(create_graph):
+    (x, y), (xt, yt) = args(A, B)
+    assert_same(AF.jacobian(one_in_one_out, x, create_graph), TAF.jacobian(one_in_one_out, xt, create_graph))
+    assert_same(AF.jacobian(two_in_two_out, (x, y)), TAF.jacobian(two_in_two_out, (xt, yt)))
+
+
+def test_hessian():
+    (x, y), (xt, yt) = args(A, B)
+    assert_same(AF.hessian(scalar, (x, y)), TAF.hessian(scalar, (xt, yt)))
+    assert_same(AF.hessian(lambda t: (t * t * t).sum(), y), TAF.hessian(lambda t: (t * t * t).sum(), yt))
+
+
+def test_vector_products():
+    (x, y, v), (xt, yt, vt) = args(A, B, rng.standard_normal(3))
+    (u, w), (ut, wt) = args(rng.standard_normal((2, 3)), rng.standard_normal(3))
+    assert_same(AF.vjp(one_in_one_out, x, v), TAF.vjp(one_in_one_out, xt, vt))
+    assert_same(AF.jvp(one_in_one_out, x, u), TAF.jvp(one_in_one_out, xt, ut))
+    assert_same(AF.vhp(scalar, (x, y), (u, w)), TAF.vhp(scalar, (xt, yt), (ut, wt)))
+    assert_same(AF.hvp(scalar, (x, y), (u, w)), TAF.hvp(scalar, (xt, yt), (ut, wt)))
+
+
+def test_results_are_detached_unless_create_graph():
+    x = mc.tensor(B, requires_grad=True)
+    out, g = AF.vjp(lambda t: (t * t).sum(), x)
+    assert not out.requires_grad and not g.requires_grad
+    out, g = AF.vjp(lambda t: (t * t).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (gg,) = mc.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), np.full(3, 2.0))
+
+
+def test_unused_input_gives_zeros_or_raises_when_strict():
+    (x, y), (xt, yt) = args(A, B)
+    assert_same(AF.jacobian(lambda a, b: a * 2.0, (x, y)), TAF.jacobian(lambda a, b: a * 2.0, (xt, yt)))
+    with pytest.raises(RuntimeError, match="strict"):
+        AF.jacobian(lambda a, b: a * 2.0, (x, y), strict=True)
+    with pytest.raises(RuntimeError, match="v"):
+        AF.vjp(one_in_one_out, x)  # a 3-element output needs v
