@@ -404,7 +404,8 @@ class Tensor(TensorMethods):
         gradient: Any = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, or with ``inputs`` only into
-        those tensors' (leaves or not). ``gradient=`` is torch's name for ``grad``."""
+        those tensors' (leaves or not). ``gradient=`` is torch's name for ``grad``.
+        ``create_graph=True``: the gradients get a graph of their own (:func:`backward`)."""
         backward(self, gradient if grad is None else grad, retain_graph, create_graph, inputs=inputs)
 
     # -- arithmetic: defined in minicnn.ops, bound here --------------------------------
@@ -1317,7 +1318,8 @@ def grad(
     """torch.autograd.grad: the gradients of the sum of ``outputs`` (seeded by ``grad_outputs``)
     with respect to each of ``inputs``, returned as a tuple; no leaf's ``.grad`` changes.
     An input the outputs do not depend on raises, or gives None with ``allow_unused=True``
-    (zeros with ``materialize_grads=True``)."""
+    (zeros with ``materialize_grads=True``). With ``create_graph=True`` the gradients carry a
+    graph (see :func:`backward`), so they can be differentiated again."""
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True is not supported")
     if materialize_grads and allow_unused is False:
