@@ -863,8 +863,16 @@ class Adjoint(Function):
     linear = True
 
     def forward(self, gy):
-        g = self.node.backward(gy)
+        node = self.node
+        g = node.backward(gy)
         g = g[self.index] if isinstance(g, tuple) else g
+        # what applying the op again needs: a later pass may release the node before this one
+        self.op, self.op_params = type(node), node._params
+        self.slots = [
+            None if j == self.index else (t.shape, t.dtype) if t.dtype.kind in _FLOAT_KINDS else t.detach()
+            for j, t in enumerate(node.inputs)
+        ]
+        del self.node
         return g.copy() if g is gy else g
 
     def backward(self, v):
@@ -872,17 +880,16 @@ class Adjoint(Function):
             return self.backward_graph(Tensor(v), None)[0].array
 
     def backward_graph(self, v: Tensor, gy: Any) -> tuple[Tensor]:
-        node = self.node
         args = []
-        for j, t in enumerate(node.inputs):
-            if j == self.index:
+        for slot in self.slots:
+            if slot is None:
                 args.append(v)
-            elif t.dtype.kind in _FLOAT_KINDS:
-                with backend.array_scope(t.array):
-                    args.append(Tensor(t.xp.zeros_like(t.array)))
+            elif isinstance(slot, tuple):  # another float input: zeros, on v's device
+                with backend.array_scope(v.array):
+                    args.append(Tensor(v.xp.zeros(slot[0], dtype=slot[1])))
             else:
-                args.append(t.detach())
-        return (type(node).apply(*args, **node._params),)
+                args.append(slot)
+        return (self.op.apply(*args, **self.op_params),)
 
 
 def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
@@ -1282,9 +1289,10 @@ def backward(
     grad_variables: Any = None,
     inputs: Any = None,
 ) -> None:
-    """torch.autograd.backward (``grad_variables``: torch's deprecated name of ``grad_tensors``): the sum of ``tensors``' gradients (each seeded with its entry of
+    """torch.autograd.backward: the sum of ``tensors``' gradients (each seeded with its entry of
     ``grad_tensors``; ones for one-element tensors) accumulated into every leaf's ``.grad``, or
-    with ``inputs`` (a tensor or a sequence) only into those tensors'.
+    with ``inputs`` (a tensor or a sequence) only into those tensors'. ``grad_variables`` is
+    torch's deprecated name of ``grad_tensors``.
 
     ``create_graph=True`` records the backward pass itself as a graph: ``.grad`` then has a
     ``grad_fn`` and can be differentiated again. The graph walked is then always kept (the new
@@ -1342,8 +1350,8 @@ def grad(
                 "Set allow_unused=True if this is the desired behavior."
             )
         with backend.array_scope(t.array):  # on t's GPU
-            if g is None and materialize_grads:
-                g = t.xp.zeros_like(t.array)
+            if g is None and materialize_grads:  # torch: zeros that require grad under create_graph
+                g = Tensor(t.xp.zeros_like(t.array), requires_grad=create_graph)
             if isinstance(g, Tensor):  # create_graph: the gradient as it is, with its graph
                 result.append(g.clone() if _shares(g, captured, id(t)) else g)
             else:
