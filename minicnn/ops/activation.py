@@ -29,6 +29,9 @@ class ReLU(Function):
     def backward(self, gy):  # 1 where x > 0 or x is NaN, else 0 (0 at 0, like torch)
         return _masked(gy, self.mask)
 
+    def backward_graph(self, gy, x):
+        return scale_where(gy, x, self.mask)
+
 
 class ReLU6(Function):
     def forward(self, x):
@@ -40,6 +43,9 @@ class ReLU6(Function):
     def backward(self, gy):  # 1 on the open interval (0, 6) and at NaN
         return _masked(gy, self.mask)
 
+    def backward_graph(self, gy, x):
+        return scale_where(gy, x, self.mask)
+
 
 def _masked(gy: Any, mask: Any) -> Any:
     """gy where mask, else 0 -- also where gy is inf or NaN (gy * mask would give 0 * inf = NaN
@@ -49,6 +55,57 @@ def _masked(gy: Any, mask: Any) -> Any:
     if xp is np and np.isfinite(gy).all():
         return gy * mask
     return xp.where(mask, gy, gy.dtype.type(0))
+
+
+class ScaleWhere(Function):
+    """(gy, x) -> gy * (inside where mask, else outside), for a fixed bool ``mask`` (gy's shape)
+    and numbers ``inside``, ``outside``: the backward of a piecewise-linear activation of x, in
+    ops for ``create_graph=True``. Linear in gy and diagonal, hence its own adjoint; x's
+    gradient is 0 (it only ties the result to x's graph, as torch's threshold_backward is
+    tied to its input: what comes before x then gets a zero gradient, not none). With
+    outside = 0 the masked-out places are 0 even where gy is inf or NaN (as torch's)."""
+
+    linear = True
+
+    def forward(self, gy, x):
+        self.x_shape = x.shape
+        return self._scale(gy)
+
+    def _scale(self, g):
+        inside = g if self.inside == 1 else g * g.dtype.type(self.inside)
+        if self.outside == 0:
+            return _masked(inside, self.mask)
+        return backend.get_array_module(g).where(self.mask, inside, g * g.dtype.type(self.outside))
+
+    def backward(self, gv):
+        gx = backend.get_array_module(gv).zeros(self.x_shape, gv.dtype) if self.needs_input_grad[1] else None
+        return self._scale(gv), gx
+
+
+def scale_where(gy: Tensor, x: Tensor, mask: Any, inside: float = 1.0, outside: float = 0.0) -> Tensor:
+    """gy * (inside where mask, else outside), differentiable, tied to x (see :class:`ScaleWhere`)."""
+    return ScaleWhere.apply(gy, x, mask=mask, inside=float(inside), outside=float(outside))
+
+
+class Tie(Function):
+    """(a, b) -> a; b's gradient is 0. Ties a backward result that does not depend on the
+    input b (a piecewise-constant derivative) to b's graph, as torch's backward ops are, so
+    that what comes before b gets a zero gradient, not none. Jointly linear."""
+
+    linear = True
+
+    def forward(self, a, b):
+        self.b_shape = b.shape
+        return a.view()
+
+    def backward(self, gy):
+        gb = backend.get_array_module(gy).zeros(self.b_shape, gy.dtype) if self.needs_input_grad[1] else None
+        return gy, gb
+
+
+def tie(a: Tensor, b: Tensor) -> Tensor:
+    """``a``, with a zero gradient for ``b`` (see :class:`Tie`)."""
+    return Tie.apply(a, b)
 
 
 class LeakyReLU(Function):
@@ -62,6 +119,9 @@ class LeakyReLU(Function):
         xp = backend.get_array_module(gy)
         return xp.where(self.pos, gy, gy * gy.dtype.type(self.slope))
 
+    def backward_graph(self, gy, x):
+        return scale_where(gy, x, self.pos, 1.0, self.slope)
+
 
 class Sigmoid(Function):
     def forward(self, x):
@@ -70,6 +130,10 @@ class Sigmoid(Function):
 
     def backward(self, gy):  # s (1 - s)
         return gy * self.y * (1 - self.y)
+
+    def backward_graph(self, gy, x):
+        s = Sigmoid.apply(x)
+        return gy * s * (1 - s)
 
 
 class Tanh(Function):
@@ -80,6 +144,10 @@ class Tanh(Function):
 
     def backward(self, gy):  # 1 - tanh^2
         return gy * (1 - self.y * self.y)
+
+    def backward_graph(self, gy, x):
+        th = Tanh.apply(x)
+        return gy * (1 - th * th)
 
 
 class Softmax(Function):
@@ -95,6 +163,10 @@ class Softmax(Function):
 
     def backward(self, gy):  # J^T g = y * (g - sum(g * y))
         y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+    def backward_graph(self, gy, x):
+        y = Softmax.apply(x, axis=self.axis)
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
@@ -113,6 +185,9 @@ class LogSoftmax(Function):
         xp = backend.get_array_module(gy)
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
+    def backward_graph(self, gy, x):
+        return gy - Softmax.apply(x, axis=self.axis) * gy.sum(axis=self.axis, keepdims=True)
+
 
 class Softplus(Function):
     """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold`` (torch's
@@ -126,13 +201,16 @@ class Softplus(Function):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             soft = _stable_softplus(z) / self.beta
         if self.requires_grad:
-            self.z, self.linear = z, linear
+            self.z, self.asymptote = z, linear
         return xp.where(linear, x, soft.astype(x.dtype))
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         sig = _stable_sigmoid(self.z).astype(gy.dtype, copy=False)
-        return xp.where(self.linear, gy, gy * sig)
+        return xp.where(self.asymptote, gy, gy * sig)
+
+    def backward_graph(self, gy, x):
+        return where(self.asymptote, gy, gy * Sigmoid.apply(x * self.beta))
 
 
 def _dim(x: Tensor, dim: Any, op: str, stacklevel: int) -> int:
@@ -276,6 +354,23 @@ _GELU_K = math.sqrt(2 / math.pi)  # torch's kBeta
 _GELU_C = 0.044715  # torch's kKappa
 
 
+class NormalCdf(Function):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, the standard normal CDF, elementwise (gelu's
+    derivative, as an op); d/dx = phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+
+    def forward(self, x):
+        if self.requires_grad:
+            self.x = x
+        return (0.5 * (1 + _erf(x * _SQRT1_2))).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        return gy * (_INV_SQRT_2PI * xp.exp(-0.5 * self.x * self.x))
+
+    def backward_graph(self, gy, x):
+        return gy * (_INV_SQRT_2PI * (-0.5 * x * x).exp())
+
+
 class GELU(Function):
     """'none': x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (torch's formula);
     'tanh': x (1 + tanh(k (x + c x^3))) / 2, k = sqrt(2/pi), c = 0.044715."""
@@ -298,6 +393,12 @@ class GELU(Function):
         d = 0.5 * (1 + _erf(x64 * _SQRT1_2)) + x64 * _INV_SQRT_2PI * xp.exp(-0.5 * x64 * x64)
         return gy * d.astype(gy.dtype, copy=False)
 
+    def backward_graph(self, gy, x):
+        if self.approximate == "tanh":
+            th = Tanh.apply(_GELU_K * (x + _GELU_C * x * x * x))
+            return gy * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * _GELU_K * (1 + 3 * _GELU_C * x * x))
+        return gy * (NormalCdf.apply(x) + x * _INV_SQRT_2PI * (-0.5 * x * x).exp())
+
 
 class SiLU(Function):
     """x sigmoid(x); d/dx = s (1 + x (1 - s))."""
@@ -311,6 +412,10 @@ class SiLU(Function):
     def backward(self, gy):
         s = self.s
         return gy * (s * (1 + self.x * (1 - s)))
+
+    def backward_graph(self, gy, x):
+        s = Sigmoid.apply(x)
+        return gy * (s * (1 + x * (1 - s)))
 
 
 class ELU(Function):
@@ -332,6 +437,12 @@ class ELU(Function):
         xp = backend.get_array_module(gy)
         return xp.where(self.neg_side, gy * (self.ipt * self.neg) * self.e, gy * self.pos)
 
+    def backward_graph(self, gy, x):
+        # exp of 0 on the positive side, where it is not used: an overflow there would make
+        # the second derivative 0 * inf = NaN
+        e = (where(self.neg_side, x, 0.0) * self.ipt).exp()
+        return where(self.neg_side, gy * (self.ipt * self.neg) * e, gy * self.pos)
+
 
 class Mish(Function):
     """x tanh(softplus(x)); d/dx = tsp + x sigmoid(x) (1 - tsp^2), tsp = tanh(softplus(x))."""
@@ -345,6 +456,10 @@ class Mish(Function):
     def backward(self, gy):
         x, tsp = self.x, self.tsp
         return gy * (tsp + x * _stable_sigmoid(x) * (1 - tsp * tsp))
+
+    def backward_graph(self, gy, x):
+        tsp = Tanh.apply(Softplus.apply(x, beta=1.0, threshold=math.inf))
+        return gy * (tsp + x * Sigmoid.apply(x) * (1 - tsp * tsp))
 
 
 class Hardswish(Function):
@@ -361,6 +476,9 @@ class Hardswish(Function):
         x = self.x
         return xp.where(x <= -3, gy.dtype.type(0), xp.where(x >= 3, gy, gy * (x / 3 + 0.5)))
 
+    def backward_graph(self, gy, x):
+        return where(x.array <= -3, 0.0, where(x.array >= 3, gy, gy * (x / 3 + 0.5)))
+
 
 class Hardsigmoid(Function):
     """relu6(x + 3) / 6; d/dx = 1/6 on the open interval (-3, 3), else 0 (at NaN too)."""
@@ -373,6 +491,9 @@ class Hardsigmoid(Function):
 
     def backward(self, gy):
         return _masked(gy / 6, self.mask)
+
+    def backward_graph(self, gy, x):
+        return scale_where(gy / 6, x, self.mask)
 
 
 class Hardtanh(Function):
@@ -387,6 +508,9 @@ class Hardtanh(Function):
     def backward(self, gy):
         return _masked(gy, self.mask)
 
+    def backward_graph(self, gy, x):
+        return scale_where(gy, x, self.mask)
+
 
 class LogSigmoid(Function):
     """log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)); d/dx = sigmoid(-x)."""
@@ -398,6 +522,9 @@ class LogSigmoid(Function):
 
     def backward(self, gy):
         return gy * _stable_sigmoid(-self.x)
+
+    def backward_graph(self, gy, x):
+        return gy * Sigmoid.apply(-x)
 
 
 class Softsign(Function):
@@ -411,6 +538,10 @@ class Softsign(Function):
 
     def backward(self, gy):
         return gy / (self.d * self.d)
+
+    def backward_graph(self, gy, x):
+        d = 1 + x.abs()
+        return gy / (d * d)
 
 
 class Threshold(Function):
@@ -426,6 +557,9 @@ class Threshold(Function):
     def backward(self, gy):
         return _masked(gy, self.mask)
 
+    def backward_graph(self, gy, x):
+        return scale_where(gy, x, self.mask)
+
 
 class Softmin(Softmax):
     """softmax(-x) along ``axis``; backward: -(softmax's backward)."""
@@ -435,6 +569,10 @@ class Softmin(Softmax):
 
     def backward(self, gy):
         return -super().backward(gy)
+
+    def backward_graph(self, gy, x):
+        y = Softmin.apply(x, axis=self.axis)
+        return -(y * (gy - (gy * y).sum(axis=self.axis, keepdims=True)))
 
 
 class GLU(Function):
@@ -454,6 +592,10 @@ class GLU(Function):
         a, s = self.a, self.s
         gs = gy * s
         return xp.concatenate([gs, gs * a * (1 - s)], axis=self.axis)
+
+    def composite(self, x):
+        a, b = x.chunk(2, self.axis)
+        return a * Sigmoid.apply(b)
 
 
 class PReLU(Function):
@@ -487,6 +629,18 @@ class PReLU(Function):
                 gw = gwx.sum().reshape(w.shape)
             else:
                 gw = gwx.sum(axis=tuple(i for i in range(x.ndim) if i != 1)).reshape(w.shape)
+        return gx, gw
+
+    def backward_graph(self, gy, x, w):
+        pos = x.array > 0
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            wb = w.reshape(()) if w.numel() == 1 else w.reshape((-1,) + (1,) * (x.ndim - 2))
+            gx = where(pos, gy, wb * gy)
+        if self.needs_input_grad[1]:
+            gwx = where(pos, 0.0, x * gy)
+            gw = gwx.sum() if w.numel() == 1 else gwx.sum(axis=tuple(i for i in range(x.ndim) if i != 1))
+            gw = gw.reshape(w.shape)
         return gx, gw
 
 
@@ -669,6 +823,9 @@ class RReLU(Function):
 
     def backward(self, gy):
         return gy * self.slope
+
+    def backward_graph(self, gy, x):
+        return tie(gy * Tensor(self.slope), x)
 
 
 def rrelu(

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function, Tensor
-from .linear import _rows
+from .linear import Linear, _rows
+from .shape import permute, reshape
 
 
 class Bilinear(Function):
@@ -55,6 +56,23 @@ class Bilinear(Function):
                 gw = backend.get_array_module(u).ascontiguousarray((self.a.T @ u).reshape(I, O, J).transpose(1, 0, 2))
         if len(need) > 3 and need[3]:
             gb = g.sum(axis=0)
+        return gx1, gx2, gw, gb
+
+    def backward_graph(self, gy, x1, x2, w, *maybe_b):
+        # dx1, dx2: bilinear maps of (gy, the other input) with the weight's axes permuted;
+        # dA = sum over rows of gy (x) x1 (x) x2: one Linear of gy^T and the rows' outer products x1 x2^T
+        O, I, J = w.shape
+        N = _rows(x1.shape)
+        need = self.needs_input_grad
+        gx1 = Bilinear.apply(gy, x2, permute(w, (1, 0, 2))) if need[0] else None
+        gx2 = Bilinear.apply(gy, x1, permute(w, (2, 0, 1))) if need[1] else None
+        gw = gb = None
+        g2 = reshape(gy, (N, O))
+        if need[2]:
+            outer = reshape(reshape(x1, (N, I, 1)) * reshape(x2, (N, 1, J)), (N, I * J))
+            gw = reshape(Linear.apply(g2.T, outer.T), (O, I, J))
+        if len(need) > 3 and need[3]:
+            gb = g2.sum(axis=0)
         return gx1, gx2, gw, gb
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from ..autograd import Function, Tensor
 from ..kernels.conv import ALGOS, conv2d_backward, conv2d_forward
 from ..kernels.conv_shapes import geometry
+from .conv_grad import bias_grad, bilinear_grads
 from .shape import reshape
 
 
@@ -47,6 +48,19 @@ class Conv2d(Function):
             ctx=self.ctx,
         )
         return (dx, dw, db) if self.has_bias else (dx, dw)
+
+    def backward_graph(self, gy, x, w, *maybe_b):  # through the gradient maps of ops/conv_grad.py
+        gx, gw = bilinear_grads(self, gy, x, w)
+        return (gx, gw, bias_grad(gy) if self.needs_input_grad[2] else None) if maybe_b else (gx, gw)
+
+    # the arithmetic of those gradient maps: the kernels without bias
+    def kernel_forward(self, x, w):
+        return conv2d_forward(x, w, None, self.stride, self.padding, self.dilation, self.groups, self.algo)
+
+    def kernel_backward(self, gy, x, w, need_x, need_w):
+        settings = (self.stride, self.padding, self.dilation, self.groups, self.algo)
+        dx, dw, _ = conv2d_backward(gy, x, w, *settings, need_dx=need_x, need_dw=need_w, need_db=False)
+        return dx, dw
 
 
 def conv2d(

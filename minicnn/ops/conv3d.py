@@ -24,9 +24,10 @@ from ..kernels.vol2col import (
     geometry3d,
     triple,
 )
+from .conv_grad import bias_grad, bilinear_grads
 from .conv_transpose import _check_float, check_transposed
 from .errors import DtypeError, ShapeError
-from .pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, adaptive_output_size
+from .pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, ScatterPlanes, adaptive_output_size
 from .shape import reshape
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -94,6 +95,18 @@ class Conv3d(Function):
         )
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
+    def backward_graph(self, gy, x, w, *maybe_b):  # through the gradient maps of ops/conv_grad.py
+        gx, gw = bilinear_grads(self, gy, x, w)
+        return (gx, gw, bias_grad(gy) if self.needs_input_grad[2] else None) if maybe_b else (gx, gw)
+
+    def kernel_forward(self, x, w):
+        return conv3d_forward(x, w, None, self.stride, self.padding, self.dilation, self.groups)
+
+    def kernel_backward(self, gy, x, w, need_x, need_w):
+        settings = (self.stride, self.padding, self.dilation, self.groups)
+        dx, dw, _ = conv3d_backward(gy, x, w, *settings, need_dx=need_x, need_dw=need_w, need_db=False)
+        return dx, dw
+
 
 def conv3d(
     input: Tensor,
@@ -151,6 +164,20 @@ class ConvTranspose3d(Function):
         s = self.settings
         dx, dw, db = conv_transpose3d_backward(gy, self.x, self.w, s[0], s[1], s[2], self.groups, s[3], **needs)
         return (dx, dw, db) if self.has_bias else (dx, dw)
+
+    def backward_graph(self, gy, x, w, *maybe_b):  # through the gradient maps of ops/conv_grad.py
+        gx, gw = bilinear_grads(self, gy, x, w)
+        return (gx, gw, bias_grad(gy) if self.needs_input_grad[2] else None) if maybe_b else (gx, gw)
+
+    def kernel_forward(self, x, w):
+        return conv_transpose3d_forward(x, w, None, *self.settings[:3], self.groups, self.settings[3])
+
+    def kernel_backward(self, gy, x, w, need_x, need_w):
+        s = self.settings
+        dx, dw, _ = conv_transpose3d_backward(
+            gy, x, w, s[0], s[1], s[2], self.groups, s[3], need_dx=need_x, need_dw=need_w, need_db=False
+        )
+        return dx, dw
 
 
 def conv_transpose3d(
@@ -210,6 +237,10 @@ class MaxPool3d(Function):
     def backward(self, gy):
         return K.max_pool3d_backward(gy, self.argmax, self.x_shape, self.g)
 
+    def backward_graph(self, gy, x):  # gy to the maxima: linear in gy, the argmax is a constant
+        indices = K.max_pool3d_indices(self.argmax, self.x_shape, self.g)
+        return ScatterPlanes.apply(gy, indices=indices, shape=self.x_shape, dims=3)
+
 
 def max_pool3d(
     input: Tensor,
@@ -245,6 +276,8 @@ def max_pool3d_with_indices(
 
 
 class AvgPool3d(Function):
+    linear = True
+
     def forward(self, x):
         if self.requires_grad:
             self.x_shape = x.shape

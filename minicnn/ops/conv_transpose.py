@@ -24,6 +24,7 @@ from ..autograd import Function, Tensor
 from ..kernels.conv_shapes import conv_output_size
 from ..kernels.conv_transpose import conv_transpose2d_backward, conv_transpose2d_forward, output_size
 from ..kernels.im2col import col2im, im2col
+from .conv_grad import bias_grad, bilinear_grads
 from .errors import DtypeError, ShapeError
 from .shape import reshape
 
@@ -77,6 +78,8 @@ def _check_float(op: str, *tensors: Tensor | None) -> None:
 class Unfold(Function):
     """x (N, C, H, W) -> columns (N, C*kh*kw, OH*OW); backward col2im."""
 
+    linear = True
+
     def forward(self, x):
         self.x_shape = x.shape
         return im2col(x, self.kernel_size, self.stride, self.padding, self.dilation)
@@ -88,6 +91,8 @@ class Unfold(Function):
 
 class Fold(Function):
     """columns (N, C*kh*kw, L) -> y (N, C, H, W) (overlaps summed); backward im2col."""
+
+    linear = True
 
     def forward(self, cols):
         cols = cols if cols.flags.c_contiguous else cols.copy()  # col2im reads a C-contiguous matrix
@@ -163,6 +168,21 @@ class ConvTranspose2d(Function):
         needs = dict(need_dx=need[0], need_dw=need[1], need_db=self.has_bias and need[2])
         dx, dw, db = conv_transpose2d_backward(gy, self.x, self.w, s[0], s[1], s[2], self.groups, s[3], **needs)
         return (dx, dw, db) if self.has_bias else (dx, dw)
+
+    def backward_graph(self, gy, x, w, *maybe_b):  # through the gradient maps of ops/conv_grad.py
+        gx, gw = bilinear_grads(self, gy, x, w)
+        return (gx, gw, bias_grad(gy) if self.needs_input_grad[2] else None) if maybe_b else (gx, gw)
+
+    def kernel_forward(self, x, w):
+        s = self.settings
+        return conv_transpose2d_forward(x, w, None, s[0], s[1], s[2], self.groups, s[3])
+
+    def kernel_backward(self, gy, x, w, need_x, need_w):
+        s = self.settings
+        dx, dw, _ = conv_transpose2d_backward(
+            gy, x, w, s[0], s[1], s[2], self.groups, s[3], need_dx=need_x, need_dw=need_w, need_db=False
+        )
+        return dx, dw
 
 
 def conv_transpose2d(

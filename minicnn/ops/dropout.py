@@ -24,6 +24,9 @@ class Dropout(Function):
     def backward(self, gy):
         return K.dropout_backward(gy, self.mask)
 
+    def backward_graph(self, gy, x):  # the same mask again: not a new draw
+        return gy * Tensor(self.mask)
+
 
 def _dropout(
     x: Tensor, p: float, training: bool, inplace: bool, channelwise: bool, op: str, alpha: bool = False

@@ -26,7 +26,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.scatter import add_at
-from .index import _INDEX_DTYPES
+from .index import _INDEX_DTYPES, ScatterAdd
 
 _RENORM_EPS = 1e-7  # torch's: scale = max_norm / (norm + 1e-7)
 
@@ -34,6 +34,8 @@ _RENORM_EPS = 1e-7  # torch's: scale = max_norm / (norm + 1e-7)
 class EmbeddingLookup(Function):
     """Inputs: weight (V, D), index (S) -> (S, D). Settings: ``padding_idx`` (a row in
     [0, V) that gets no gradient, or None) and ``scale_grad_by_freq``."""
+
+    linear = True  # in the weight; the index is kept (backward_graph below: padding_idx, scale_grad_by_freq)
 
     def forward(self, weight, index):
         idx = _flat_rows(index, weight.shape[0])
@@ -55,6 +57,27 @@ class EmbeddingLookup(Function):
         gw = xp.zeros(self.shape, dtype=gy.dtype)
         add_at(gw, (idx[:, None], xp.arange(D)[None, :]), rows)
         return gw, None
+
+    def backward_graph(self, gy, weight, index):
+        """Without padding_idx and scale_grad_by_freq, the default (the lookup is its gradient's
+        derivative). With them, backward as a ScatterAdd op, so that its derivative is the
+        lookup with the padding rows zeroed and divided by the counts (torch's double backward
+        leaves the division out)."""
+        if self.padding_idx is None and not self.scale_grad_by_freq:
+            return super().backward_graph(gy, weight, index)
+        xp, (V, D) = gy.xp, weight.shape
+        with backend.array_scope(gy.array):
+            idx = _flat_rows(index.array, V)
+            rows = gy.reshape(idx.shape[0], D)
+            if self.scale_grad_by_freq:
+                counts = xp.zeros(V, dtype=np.int64)
+                add_at(counts, (idx,), xp.ones(idx.shape, dtype=np.int64))
+                rows = rows / Tensor(counts[idx][:, None].astype(rows.dtype))
+            if self.padding_idx is not None:  # sent to an extra row that is dropped: an inf stays out
+                idx = xp.where(idx == self.padding_idx, V, idx)
+            target = xp.broadcast_to(idx[:, None], (idx.shape[0], D))
+            table = ScatterAdd.apply(Tensor(xp.zeros((V + 1, D), dtype=gy.dtype)), Tensor(target), rows, dim=0)
+        return table[:V], None
 
 
 def _flat_rows(index: Any, V: int) -> Any:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..kernels import grid_sample as K
+from .conv_grad import stand_in
 from .errors import DtypeError, ShapeError
 
 _ALIGN_WARNING = (
@@ -36,6 +37,8 @@ class InputDtypeError(DtypeError, NotImplementedError):
 
 class AffineGrid(Function):
     """theta (N, k, k+1) -> grid (N, *size, k) (k = 2 or 3); backward gy -> (N, k, k+1)."""
+
+    linear = True
 
     def forward(self, theta):
         self.base = K.affine_base_grid(self.size, self.align_corners, theta.dtype, theta)
@@ -58,6 +61,27 @@ class GridSample(Function):
     def backward(self, gy):
         need_x, need_grid = self.needs_input_grad
         return K.grid_sample_backward(gy, self.x, self.grid_shape, self.taps, need_x, need_grid)
+
+    def backward_graph(self, gy, x, grid):
+        if self.needs_input_grad[1]:
+            raise NotImplementedError(
+                "grid_sample: create_graph=True (higher-order gradients) is supported for the input only; "
+                "here the grid requires grad too (detach it, or leave create_graph off)"
+            )
+        return GridSampleTranspose.apply(gy, taps=self.taps, x_shape=x.shape, grid_shape=self.grid_shape), None
+
+
+class GridSampleTranspose(Function):
+    """gy (N, C, *out) -> gx (N, C, *in) (``x_shape``): grid_sample's input gradient for a fixed
+    grid (its ``taps``), as a linear op of gy; its adjoint is the sampling again."""
+
+    linear = True
+
+    def forward(self, gy):
+        return K.grid_sample_backward(gy, stand_in(gy, self.x_shape), self.grid_shape, self.taps, True, False)[0]
+
+    def backward(self, v):
+        return K.grid_sample(v, self.taps, self.grid_shape[1:-1])
 
 
 def _align_corners(align_corners: bool | None) -> bool:

@@ -35,7 +35,8 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.scatter import add_at, reduce_at
 from .dims import wrap_dim
-from .math import clone
+from .math import clone, where
+from .pad import Pad
 from .shape import expand, reshape
 
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
@@ -81,6 +82,7 @@ class Gather(Function):
     """``x[grid(index)]``: inputs x (..., n, ...) and index (same ndim; any size along dim,
     at most x's elsewhere). Backward scatter-adds ``gy`` into zeros of x's shape."""
 
+    linear = True  # in x; the index is kept
     trusted = False
 
     def forward(self, x, index):
@@ -127,10 +129,19 @@ class Scatter(Function):
             gsrc[self.part] = gy[self.grid]
         return gx, None, gsrc
 
+    def backward_graph(self, gy, x, index, src=None):  # (not linear: a number ``value`` is a constant term)
+        gx = _zero_at(gy, index, self.dim) if self.needs_input_grad[0] else None
+        gsrc = None
+        if src is not None and self.needs_input_grad[2]:
+            gsrc = _pad_to(_gather(gy, index, self.dim), src.shape)
+        return gx, None, gsrc
+
 
 class ScatterAdd(Function):
     """``out = x.copy(); out[grid(index)] += src[:index.shape]``, repeated places summed.
     Backward: x's gradient is ``gy``, src's is ``gy[grid]`` (zeros beyond index's shape)."""
+
+    linear = True  # in (x, src); the index is kept
 
     def forward(self, x, index, src):
         _check_bounds(index, x.shape[self.dim], self.dim, "scatter_add()")
@@ -239,6 +250,95 @@ class ScatterReduce(Function):
         gsrc[part] = gs
         return gx, None, gsrc
 
+    def backward_graph(self, gy, x, index, src):
+        """backward in ops, torch's formulas: sum and mean are linear; prod recomputes the
+        product with the zeros masked; amax/amin route by masks, constants like argmax."""
+        reduce, dim = self.reduce, self.dim
+        count, grid, part = self.saved[3], self.saved[4], self.saved[5]
+        s = src[part]
+        gx = gs = None
+        if reduce in ("sum", "mean"):
+            g = gy if reduce == "sum" else gy / Tensor(count)
+            gx, gs = g, _gather(g, index, dim)
+        elif reduce == "prod":
+            gx, gs = self._prod_graph(gy, x, index, src, s)
+        else:  # amax, amin
+            xa, sa, y = x.array, s.array, self.saved[2]
+            x_is, s_is = (xa == y).astype(gy.dtype), (sa == y[grid]).astype(gy.dtype)
+            shared = x_is.copy()
+            add_at(shared, grid, s_is)
+            g = gy / Tensor(shared)
+            gx, gs = g * Tensor(x_is), _gather(g, index, dim) * Tensor(s_is)
+        if gx is not None and not self.include_self:
+            gx = _zero_at(gx, index, dim)
+        return (
+            gx if self.needs_input_grad[0] else None,
+            None,
+            _pad_to(gs, src.shape) if gs is not None and self.needs_input_grad[2] else None,
+        )
+
+    def _prod_graph(self, gy, x, index, src, s):
+        """prod's gradients as torch forms them: x's from the product with x's zeros set to 1;
+        src's from the product with its lone zeros set to 1 (exact where a place has one zero
+        among the values scattered to it; the second derivative is not supported where a
+        place has two or more, as in torch)."""
+        dim, params = self.dim, self._params
+        grid = self.saved[4]
+        gx = gs = None
+        if self.needs_input_grad[0]:
+            masked_x = where(x.array == 0, 1.0, x)
+            gx = gy * ScatterReduce.apply(masked_x, index, src, **params) / masked_x
+        if self.needs_input_grad[2]:
+            sa, xp = s.array, s.xp
+            zero = sa == 0
+            zeros_at = xp.zeros(x.shape, dtype=x.dtype)
+            add_at(zeros_at, grid, zero.astype(x.dtype))
+            at = zeros_at[grid]
+            single = zero & (at == 1)
+            lone = xp.zeros(src.shape, dtype=bool)
+            lone[self.saved[5]] = single
+            others = ScatterReduce.apply(x, index, where(lone, 1.0, src), **params)
+            result = ScatterReduce.apply(x, index, src, **params)
+            gs = where(single, _gather(gy * others, index, dim), _gather(gy * result, index, dim) / where(zero, 1.0, s))
+            if bool((zero & (at > 1)).any()):
+                gs = NoDoubleBackward.apply(
+                    gs,
+                    message="scatter_reduce(): double backward is unsupported for src when two or more zeros of "
+                    "src are scattered to the same place with reduce='prod' (as in torch)",
+                )
+        return gx, gs
+
+
+class NoDoubleBackward(Function):
+    """The identity, whose derivative raises ``message`` (torch's DelayedError): marks a first
+    gradient that is right but whose formula cannot be differentiated again."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, gy):
+        raise RuntimeError(self.message)
+
+    def backward_graph(self, gy, x):
+        raise RuntimeError(self.message)
+
+
+def _gather(g: Tensor, index: Tensor, dim: int) -> Tensor:
+    """``g[grid(index)]`` as a Gather op (linear; the index is in range by construction)."""
+    return Gather.apply(g, index, dim=dim, op="gather()", allow_negative=False, trusted=True)
+
+
+def _zero_at(g: Tensor, index: Tensor, dim: int) -> Tensor:
+    """``g`` with the places ``grid(index)`` set to 0, as a Scatter op (linear with value 0)."""
+    return Scatter.apply(g, index, dim=dim, value=g.dtype.type(0))
+
+
+def _pad_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``g`` (index's shape) in the leading corner of zeros of ``shape`` (src's), as a Pad op."""
+    if g.shape == tuple(shape):
+        return g
+    return Pad.apply(g, widths=[(0, n - k) for k, n in zip(g.shape, shape)], value=g.dtype.type(0))
+
 
 class ScatterWithReduce(Function):
     """torch's ``scatter(..., reduce="add" | "multiply")``: the forward of :class:`ScatterReduce`
@@ -256,6 +356,9 @@ class ScatterWithReduce(Function):
             "scatter(): the derivative of scatter with reduce='add'/'multiply' is not implemented (as in torch); "
             "use scatter_reduce, which has one"
         )
+
+    def backward_graph(self, gy, *xs):
+        return self.backward(gy)  # (raises)
 
 
 # -- argument checks -----------------------------------------------------------------------

@@ -97,6 +97,11 @@ class Outer(Function):
         gb = self.a @ gy if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, gy, a, b):
+        ga = MatMul.apply(gy, b) if self.needs_input_grad[0] else None
+        gb = MatMul.apply(a, gy) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """(n,), (m,) -> (n, m) with y_ij = input_i vec2_j; dtypes promote as for ``*``."""
@@ -133,6 +138,17 @@ class Addmm(Function):
             gb = self.a.T @ g
         return tuple(None if x is None else xp.asarray(x, dtype=gy.dtype) for x in (gc, ga, gb))
 
+    def backward_graph(self, gy, c, a, b):
+        g = gy if self.alpha == 1 else gy * self.alpha
+        gc = ga = gb = None
+        if self.needs_input_grad[0]:
+            gc = unbroadcast(gy if self.beta == 1 else gy * self.beta, c.shape)
+        if self.needs_input_grad[1]:
+            ga = MatMul.apply(g, b.T)
+        if self.needs_input_grad[2]:
+            gb = MatMul.apply(a.T, g)
+        return gc, ga, gb
+
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``: mat1 (n, k), mat2 (k, m), input broadcastable
@@ -151,6 +167,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: 
 
 
 class Trace(Function):
+    linear = True
+
     def forward(self, x):
         self.shape = x.shape
         dtype = np.int64 if x.dtype.kind in "biu" else None  # as torch: integer sums are int64
@@ -280,6 +298,23 @@ class Einsum(Function):
             axes = tuple(i for i, (n, m) in enumerate(zip(shape, full_shape)) if n != m)
             g = g.sum(axis=axes, keepdims=True) if axes else g
             grads.append(xp.ascontiguousarray(g, dtype=gy.dtype).reshape(shape))  # (ascontiguousarray: >= 1-d)
+        return tuple(grads)
+
+    def backward_graph(self, gy, *xs):  # backward's einsums, as Einsum ops (multilinear again)
+        grads = []
+        for k, (term, x) in enumerate(zip(self.labels, xs)):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [t for j, t in enumerate(self.labels) if j != k]
+            seen = set(self.out).union(*others)
+            kept = "".join(c for c in term if c in seen)
+            operands = [gy, *(a for j, a in enumerate(xs) if j != k)]
+            g = Einsum.apply(*operands, labels=[self.out, *others], out=kept, sizes=self.sizes)
+            full_shape = tuple(self.sizes[c] for c in term)
+            g = g.reshape([self.sizes[c] if c in seen else 1 for c in term]).expand(full_shape)
+            axes = tuple(i for i, (n, m) in enumerate(zip(x.shape, full_shape)) if n != m)
+            grads.append((g.sum(axis=axes, keepdims=True) if axes else g).reshape(x.shape))
         return tuple(grads)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
+from .shape import reshape
 
 
 def _rows(shape: tuple[int, ...]) -> int:
@@ -33,6 +34,14 @@ class Linear(Function):
         gw = g2.T @ self.x2 if self.needs_input_grad[1] else None
         gb = g2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return gx, gw, gb
+
+    def backward_graph(self, gy, x, w, *maybe_b):
+        # dX = gY W and dW = gY^T X are Linear ops again: Linear(a, b) = a b^T
+        need = self.needs_input_grad
+        g2 = reshape(gy, (_rows(gy.shape), gy.shape[-1]))
+        gx = Linear.apply(gy, w.T) if need[0] else None
+        gw = Linear.apply(g2.T, reshape(x, (_rows(x.shape), x.shape[-1])).T) if need[1] else None
+        return (gx, gw, g2.sum(axis=0) if need[2] else None) if maybe_b else (gx, gw)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = "linear") -> Tensor:

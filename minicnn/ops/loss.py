@@ -18,9 +18,10 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..kernels import cross_entropy as ce
+from .activation import LogSigmoid, Softmax, tie
 from .activation import _stable_log_sigmoid as _log_sigmoid
 from .activation import _stable_sigmoid as _sigmoid
-from .math import require_float, unbroadcast
+from .math import clamp, log, log1p, require_float, unbroadcast, where
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -74,6 +75,27 @@ def _reduce(loss: Any, reduction: str, denom: Any, shape: tuple, dtype: Any, smo
     return mean.astype(dtype, copy=False)
 
 
+def _class_axis_constant(rows: Any, reduction: str, denom: Any, kept: Any, x_shape: tuple, extra: int = 0) -> Any:
+    """A per-row array (R, *k) as a constant laid out like x (the class axis where the ``extra``
+    trailing axes are, or size 1 there), with 1/denom folded in for 'mean' (0 for ignored
+    rows, as :func:`_row_scale`); for the ``create_graph`` backward of the class losses."""
+    xp = backend.get_array_module(rows)
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = xp.where(kept, 1 / denom, 0).astype(rows.dtype, copy=False)
+        rows = rows * scale.reshape((-1,) + (1,) * extra)
+    if extra:
+        return ce.classes_back(rows, x_shape)
+    axis = 0 if len(x_shape) == 1 else 1
+    return xp.expand_dims(rows.reshape(x_shape[:axis] + x_shape[axis + 1 :]), axis)
+
+
+def _per_row(gy: Tensor, reduction: str, x: Tensor) -> Tensor:
+    """The gradient of the reduced loss for each row, shaped to broadcast against x: a 0-d gy,
+    or the 'none' loss's gradient (the target's shape) with the class axis put back."""
+    return gy.unsqueeze(0 if x.ndim == 1 else 1) if reduction == "none" else gy
+
+
 def _row_scale(gy: Any, reduction: str, denom: Any, kept: Any) -> Any:
     """The gradient of the reduced loss with respect to each row's loss, shape (R,). It is 0
     for ignored rows whatever gy and 1/denom are, as in torch, which skips them: an all-ignored
@@ -118,6 +140,24 @@ class CrossEntropy(Function):
         g = ce.cross_entropy_backward(scale, self.x, self.rows, self.weight, self.label_smoothing)
         return g.astype(gy.dtype, copy=False), None, None
 
+    def backward_graph(self, gy, x, target, *maybe_weight):
+        # dx = s (p a - b), the kernel's formula with p = softmax(x) as an op and the rest constant:
+        # a = (1-eps) w[y] + eps/C sum(w), b = (1-eps) w[y] onehot(y) + eps/C w (0 for ignored rows)
+        xp = backend.get_array_module(x.array)
+        rows, eps, dtype = self.rows, self.label_smoothing, x.dtype
+        kept = rows.kept.astype(bool)
+        r, c = kept.shape[0], (x.shape[0] if x.ndim == 1 else x.shape[1])
+        w = xp.ones(c, dtype) if self.weight is None else self.weight
+        t = xp.where(kept, rows.target, 0)
+        smooth = kept * (eps / c)
+        a = ((1 - eps) * rows.wy + smooth * w.sum()).astype(dtype, copy=False)
+        b = (smooth[:, None] * w).astype(dtype, copy=False)
+        b[xp.arange(r), t] += (1 - eps) * rows.wy
+        a = _class_axis_constant(a, self.reduction, self.denom, kept, x.shape)
+        b = _class_axis_constant(b, self.reduction, self.denom, kept, x.shape, extra=1)
+        p = Softmax.apply(x, axis=0 if x.ndim == 1 else 1)
+        return _per_row(gy, self.reduction, x) * (p * Tensor(a) - Tensor(b)), None, None
+
 
 class NLLLoss(Function):
     """loss_i = -w[y_i] x_i[y_i]; the gradient is -w[y_i] at (i, y_i), 0 elsewhere."""
@@ -137,6 +177,13 @@ class NLLLoss(Function):
         with np.errstate(invalid="ignore"):  # 0 * inf = nan for a kept row of weight 0 over a zero 'mean'
             g[xp.arange(self.n), self.t] = -self.wy * _row_scale(gy, self.reduction, self.denom, self.kept)
         return ce.classes_back(g.astype(gy.dtype, copy=False), self.in_shape), None, None
+
+    def backward_graph(self, gy, x, target, *maybe_weight):  # linear in x: a constant -w[y] onehot(y)
+        xp = backend.get_array_module(x.array)
+        coef = xp.zeros((self.n, self.c), dtype=x.dtype)
+        coef[xp.arange(self.n), self.t] = -self.wy
+        coef = _class_axis_constant(coef, self.reduction, self.denom, self.kept, x.shape, extra=1)
+        return tie(_per_row(gy, self.reduction, x) * Tensor(coef), x), None, None
 
 
 def legacy_reduction(size_average: Any, reduce: Any, reduction: str, stacklevel: int = 3) -> str:
@@ -322,6 +369,11 @@ class _PointwiseLoss(Function):
     def pointwise(self, x: Any, t: Any, need_x: bool, need_t: bool) -> tuple[Any, Any, Any]:
         raise NotImplementedError
 
+    def graph(self, x: Tensor, t: Tensor) -> Tensor:
+        """l(x, t) in differentiable ops, with pointwise's dl/dx and dl/dt as its derivatives
+        (for ``create_graph=True``, through :meth:`composite`)."""
+        raise NotImplementedError
+
     def forward(self, x, t, *maybe_w):
         need = self.needs_input_grad
         loss, self.dx, self.dt = self.pointwise(x, t, need[0], need[1])
@@ -371,6 +423,19 @@ class _PointwiseLoss(Function):
                 out.append(gw)
         return tuple(out)
 
+    def composite(self, x, t, *maybe_w):
+        wl = self.graph(x, t).to(self.dtype)
+        if maybe_w:
+            wl = wl * maybe_w[0].to(self.dtype)
+        if self.reduction == "none":
+            out = wl
+        elif self.reduction == "sum":
+            out = wl.sum()
+        else:
+            by_weight = self.mean_by == "weight" and maybe_w
+            out = wl.sum() / (maybe_w[0].to(self.dtype).sum() if by_weight else wl.numel())
+        return out if self.divisor == 1 else out / self.divisor
+
 
 _BCE_EPS = float(np.float32(1e-12))  # torch's bound is a C float: 9.99999996e-13
 
@@ -388,6 +453,14 @@ class BinaryCrossEntropy(_PointwiseLoss):
             dx = (x - t) / xp.maximum((1 - x) * x, _BCE_EPS) if need_x else None
             dt = log_1mx - log_x if need_t else None
         return loss, dx, dt
+
+    def backward_graph(self, gy, x, t, *maybe_w):  # the weight is a constant (torch refuses its gradient)
+        g = gy if self.reduction != "mean" else gy / self.denom
+        if maybe_w:
+            g = g * Tensor(self.w)
+        gx = g * (x - t) / clamp(x * (1 - x), min=_BCE_EPS) if self.needs_input_grad[0] else None
+        gt = g * (log1p(-x) - log(x)) if self.needs_input_grad[1] else None
+        return gx, gt, None
 
 
 class BinaryCrossEntropyWithLogits(_PointwiseLoss):
@@ -408,6 +481,10 @@ class BinaryCrossEntropyWithLogits(_PointwiseLoss):
             dt = -x if p is None else _log_sigmoid(-x) - p * ls
         return loss, dx, dt
 
+    def graph(self, x, t):
+        big_l = 1 if self.pos_weight is None else (Tensor(self.pos_weight) - 1) * t + 1
+        return (1 - t) * x - big_l * LogSigmoid.apply(x)
+
 
 class L1(_PointwiseLoss):
     """l = |x - t|;  dl/dx = sign(x - t) (0 at x = t), dl/dt = -dl/dx."""
@@ -418,6 +495,9 @@ class L1(_PointwiseLoss):
         d = x - t
         s = backend.get_array_module(d).sign(d) if need_x or need_t else None
         return abs(d), s, None if s is None else -s
+
+    def graph(self, x, t):
+        return (x - t).abs()
 
 
 class SmoothL1(_PointwiseLoss):
@@ -432,6 +512,11 @@ class SmoothL1(_PointwiseLoss):
         g = xp.clip(d / self.beta, -1, 1) if need_x or need_t else None
         return loss, g, None if g is None else -g
 
+    def graph(self, x, t):
+        d = x - t
+        z = d.abs()
+        return where(z.array < self.beta, 0.5 * d * d / self.beta, z - 0.5 * self.beta)
+
 
 class Huber(_PointwiseLoss):
     """l = 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = x - t);
@@ -445,6 +530,11 @@ class Huber(_PointwiseLoss):
         loss = xp.where(z < self.delta, 0.5 * d * d, self.delta * (z - 0.5 * self.delta))
         g = xp.clip(d, -self.delta, self.delta) if need_x or need_t else None
         return loss, g, None if g is None else -g
+
+    def graph(self, x, t):
+        d = x - t
+        z = d.abs()
+        return where(z.array < self.delta, 0.5 * d * d, self.delta * (z - 0.5 * self.delta))
 
 
 class KLDiv(_PointwiseLoss):
@@ -466,6 +556,11 @@ class KLDiv(_PointwiseLoss):
                 dx = -t if need_x else None
                 dt = log_t + t / t - x if need_t else None
         return loss, dx, dt
+
+    def graph(self, x, t):
+        if self.log_target:
+            return t.exp() * (t - x)
+        return where(t.array == 0, 0.0, t * t.log()) - t * x
 
 
 def _same_shape_weight(op: str, x: Tensor, weight: Any) -> Tensor:

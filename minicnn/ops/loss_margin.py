@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Tensor
 from ..kernels.scatter import add_at
-from .activation import _stable_sigmoid, _stable_softplus, logsigmoid
+from .activation import Softplus, _stable_sigmoid, _stable_softplus, logsigmoid
 from .errors import DtypeError, ShapeError
 from .index import gather
 from .loss import (
@@ -47,7 +47,7 @@ from .loss import (
     legacy_reduction,
 )
 from .math import clamp, log, minimum, require_float, sqrt, where
-from .similarity import pairwise_distance
+from .similarity import ClampKeepGrad, pairwise_distance
 
 _COSINE_EPS = float(np.float32(1e-12))  # added to the squared norms (torch's: a C float, 9.99999996e-13)
 
@@ -157,6 +157,9 @@ class _SoftMargin(_PointwiseLoss):
     def pointwise(self, x, t, need_x, need_t):
         z = -t * x
         return _stable_softplus(z), (-t * _stable_sigmoid(z) if need_x else None), None
+
+    def graph(self, x, t):
+        return Softplus.apply(-t * x, beta=1.0, threshold=math.inf)
 
 
 def soft_margin_loss(
@@ -455,6 +458,13 @@ class _PoissonNLL(_PointwiseLoss):
                     dt = dt + xp.where(big, log_t + 0.5 / t, xp.where(t > 0, zero, nan))
         return loss, dx, dt
 
+    def graph(self, x, t):
+        loss = x.exp() - t * x if self.log_input else x - t * (x + self.eps).log()
+        if self.full:  # (log t is NaN for t < 0: masked here, but its derivative is NaN, as torch's)
+            stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
+            loss = loss + where(t.array > 1, stirling, 0.0)
+        return loss
+
 
 def poisson_nll_loss(
     input: Tensor,
@@ -482,17 +492,6 @@ def poisson_nll_loss(
     return _PoissonNLL.apply(
         input, target, reduction=reduction, dtype=dtype, log_input=bool(log_input), full=bool(full), eps=float(eps)
     )
-
-
-class _ClampKeepGrad(Function):
-    """max(v, eps) with the identity as gradient: torch clamps the variance in place under
-    no_grad, so a clamped entry gets the gradient at eps, passed on unchanged."""
-
-    def forward(self, v):
-        return backend.get_array_module(v).maximum(v, self.eps)
-
-    def backward(self, gy):
-        return gy
 
 
 def _gaussian_var(op: str, input: Tensor, var: Any) -> Tensor:
@@ -539,7 +538,7 @@ def gaussian_nll_loss(
     var = _gaussian_var(op, input, var)
     _check_reduction(op, reduction)
     _broadcast(op, input=input.shape, target=target.shape, var=var.shape)
-    var = _ClampKeepGrad.apply(var, eps=float(eps))
+    var = ClampKeepGrad.apply(var, eps=float(eps))  # torch clamps in place under no_grad
     loss = 0.5 * (log(var) + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)

@@ -103,14 +103,22 @@ class Pow(Function):
         xp = backend.get_array_module(gy)
         a, b, y = self.a, self.b, self.y
         ga = gb = None
-        if self.needs_input_grad[0]:  # 0 where the exponent is 0 (torch's rule; avoids 0 * inf at a = 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ga = xp.where(b == 0, 0, gy * b * xp.power(a, b - 1)).astype(y.dtype)
-            ga = unbroadcast(ga, a.shape)
+        # torch's rules: d/da is 0 where the exponent is 0, whatever gy (avoids 0 * inf at a = 0);
+        # d/db is 0 at a = 0, b >= 0, and gy multiplies afterwards (a NaN gy stays NaN there)
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(xp.where(b == 0, 0, gy * b * xp.power(a, b - 1)).astype(y.dtype), a.shape)
         if self.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                loga = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), xp.where(a == 0, -xp.inf, xp.nan))
-            gb = unbroadcast(xp.where((a == 0) & (b >= 0), 0, gy * y * loga).astype(y.dtype), b.shape)
+            loga = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), xp.where(a == 0, -xp.inf, xp.nan))
+            gb = unbroadcast((gy * xp.where((a == 0) & (b >= 0), 0, y * loga)).astype(y.dtype), b.shape)
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):  # the same rules, as torch forms them
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(where(b.array == 0, 0.0, gy * (b * pow(a, b - 1))), a.shape)
+        if self.needs_input_grad[1]:
+            at_zero = (a.array == 0) & (b.array >= 0)
+            gb = unbroadcast(gy * where(at_zero, 0.0, pow(a, b) * log(a)), b.shape)
         return ga, gb
 
 
@@ -159,6 +167,18 @@ class MatMul(Function):
             gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
 
+    def backward_graph(self, gy, a, b):
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(1) if b.ndim == 1 else b
+        g2 = gy.unsqueeze(-1) if b.ndim == 1 else gy
+        g2 = g2.unsqueeze(-2) if a.ndim == 1 else g2
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(matmul(g2, b2.transpose(-1, -2)), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(matmul(a2.transpose(-1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
 
 class Exp(Function):
     def forward(self, x):
@@ -194,6 +214,9 @@ class Sqrt(Function):
     def backward(self, gy):  # d sqrt(x) = 1 / (2 sqrt(x))
         return gy / (2 * self.y)
 
+    def backward_graph(self, gy, x):
+        return gy / (2 * sqrt(x))
+
 
 class Abs(Function):
     def forward(self, x):
@@ -203,22 +226,33 @@ class Abs(Function):
     def backward(self, gy):  # d|x| = sign(x), 0 at 0 (torch's choice)
         return gy * backend.get_array_module(gy).sign(self.x)
 
+    def backward_graph(self, gy, x):
+        return gy * sign(x)
+
 
 class Clip(Function):
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        self.pass_mask = xp.ones(x.shape, dtype=bool)
+        self.pass_mask = self._inside(x)
+        return backend.get_array_module(x).clip(x, self.lo, self.hi)
+
+    def _inside(self, x):
+        mask = backend.get_array_module(x).ones(x.shape, dtype=bool)
         if self.lo is not None:
-            self.pass_mask &= x > self.lo
+            mask &= x > self.lo
         if self.hi is not None:
-            self.pass_mask &= x < self.hi
-        return xp.clip(x, self.lo, self.hi)
+            mask &= x < self.hi
+        return mask
 
     def backward(self, gy):  # 1 strictly inside (lo, hi), 0 elsewhere (torch's subgradient)
         return gy * self.pass_mask
 
+    def backward_graph(self, gy, x):
+        return gy * Tensor(self._inside(x.array))
+
 
 class Where(Function):
+    linear = True  # in (a, b); the condition is a setting
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return backend.get_array_module(a).where(self.cond, a, b)
@@ -240,15 +274,27 @@ class MaximumMinimum(Function):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
         if self.requires_grad:
-            a_loses, b_loses = (a < b, a > b) if self.op == "maximum" else (a > b, a < b)
-            tie = a == b
-            self.share_a = xp.where(tie, 0.5, xp.where(a_loses, 0.0, 1.0)).astype(a.dtype)
-            self.share_b = xp.where(tie, 0.5, xp.where(b_loses, 0.0, 1.0)).astype(a.dtype)
+            self.share_a, self.share_b = self._shares(a, b)
         return getattr(xp, self.op)(a, b)
+
+    def _shares(self, a, b):
+        """The parts of the gradient that go to a and to b (1, 0 or 1/2 each)."""
+        xp = backend.get_array_module(a)
+        a_loses, b_loses = (a < b, a > b) if self.op == "maximum" else (a > b, a < b)
+        tie = a == b
+        share_a = xp.where(tie, 0.5, xp.where(a_loses, 0.0, 1.0)).astype(a.dtype)
+        share_b = xp.where(tie, 0.5, xp.where(b_loses, 0.0, 1.0)).astype(a.dtype)
+        return share_a, share_b
 
     def backward(self, gy):
         ga = unbroadcast(gy * self.share_a, self.shapes[0]) if self.needs_input_grad[0] else None
         gb = unbroadcast(gy * self.share_b, self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):
+        share_a, share_b = (Tensor(s) for s in self._shares(a.array, b.array))
+        ga = unbroadcast(gy * share_a, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * share_b, b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -257,6 +303,8 @@ class IndexPut(Function):
     of x is ``gy`` with the written places zeroed, v's is ``gy[index]`` summed to v's shape.
     A boolean mask with one value (torch's masked_fill) is a ``where`` instead: selecting with
     a mask needs the count of its true elements, which on a GPU waits for the device."""
+
+    linear = True  # in (x, v); the index is a setting
 
     def forward(self, x, v):
         self.v_shape = v.shape
@@ -304,6 +352,9 @@ class FloorDivide(Function):
     def backward(self, gy):
         raise RuntimeError("the derivative for 'floor_divide' is not implemented")
 
+    def backward_graph(self, gy, a, b):
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented")
+
 
 class Remainder(Function):
     """``a % b`` with the sign of b (Python's and torch's remainder): a - floor(a/b) * b.
@@ -321,8 +372,15 @@ class Remainder(Function):
         gb = unbroadcast(-gy * self.quotient, self.shapes[1]) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, gy, a, b):
+        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * DivRounded.apply(a, b, mode="floor"), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 class Clone(Function):
+    linear = True
+
     def forward(self, x):
         return x.copy()
 
@@ -331,6 +389,8 @@ class Clone(Function):
 
 
 class AsType(Function):
+    linear = True  # (only float results are differentiated)
+
     def forward(self, x):
         self.in_dtype = x.dtype
         return x.astype(self.dtype)
@@ -340,6 +400,8 @@ class AsType(Function):
 
 
 class ToDevice(Function):
+    linear = True
+
     def forward(self, x):
         self.src = backend.device_of(x)
         return backend.to_device(x, self.device)
@@ -449,6 +511,9 @@ class DivRounded(Function):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         return xp.zeros(self.shapes[0], gy.dtype), xp.zeros(self.shapes[1], gy.dtype)
+
+    def backward_graph(self, gy, a, b):  # zeros with no graph, as torch's
+        return tuple(Tensor(g) for g in self.backward(gy.array))
 
 
 def div_rounded(a: Any, b: Any, rounding_mode: str) -> Tensor:
@@ -576,6 +641,9 @@ class Sin(Function):
     def backward(self, gy):  # d sin x = cos x
         return gy * backend.get_array_module(gy).cos(self.x)
 
+    def backward_graph(self, gy, x):
+        return gy * cos(x)
+
 
 class Cos(Function):
     def forward(self, x):
@@ -585,6 +653,9 @@ class Cos(Function):
 
     def backward(self, gy):  # d cos x = -sin x
         return -gy * backend.get_array_module(gy).sin(self.x)
+
+    def backward_graph(self, gy, x):
+        return -gy * sin(x)
 
 
 class Tan(Function):
@@ -596,6 +667,9 @@ class Tan(Function):
 
     def backward(self, gy):  # d tan x = 1 + tan^2 x
         return gy * (1 + self.y * self.y)
+
+    def backward_graph(self, gy, x):
+        return gy * (1 + square(tan(x)))
 
 
 class Asin(Function):
@@ -610,6 +684,9 @@ class Asin(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return gy / xp.sqrt(1 - self.x * self.x)
 
+    def backward_graph(self, gy, x):
+        return gy / sqrt(1 - x * x)
+
 
 class Acos(Function):
     def forward(self, x):
@@ -623,6 +700,9 @@ class Acos(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return -gy / xp.sqrt(1 - self.x * self.x)
 
+    def backward_graph(self, gy, x):
+        return -gy / sqrt(1 - x * x)
+
 
 class Atan(Function):
     def forward(self, x):
@@ -632,6 +712,9 @@ class Atan(Function):
 
     def backward(self, gy):  # d atan x = 1 / (1 + x^2)
         return gy / (1 + self.x * self.x)
+
+    def backward_graph(self, gy, x):
+        return gy / (1 + x * x)
 
 
 class Sinh(Function):
@@ -643,6 +726,9 @@ class Sinh(Function):
     def backward(self, gy):  # d sinh x = cosh x
         return gy * backend.get_array_module(gy).cosh(self.x)
 
+    def backward_graph(self, gy, x):
+        return gy * cosh(x)
+
 
 class Cosh(Function):
     def forward(self, x):
@@ -652,6 +738,9 @@ class Cosh(Function):
 
     def backward(self, gy):  # d cosh x = sinh x
         return gy * backend.get_array_module(gy).sinh(self.x)
+
+    def backward_graph(self, gy, x):
+        return gy * sinh(x)
 
 
 class Reciprocal(Function):
@@ -664,6 +753,9 @@ class Reciprocal(Function):
 
     def backward(self, gy):  # d (1/x) = -1/x^2 = -y^2
         return -gy * self.y * self.y
+
+    def backward_graph(self, gy, x):
+        return -gy * square(reciprocal(x))
 
 
 class Rsqrt(Function):
@@ -678,6 +770,10 @@ class Rsqrt(Function):
     def backward(self, gy):  # d x^(-1/2) = -x^(-3/2) / 2 = -y^3 / 2
         return -0.5 * gy * self.y * self.y * self.y
 
+    def backward_graph(self, gy, x):
+        y = rsqrt(x)
+        return -0.5 * gy * y * y * y
+
 
 class Square(Function):
     def forward(self, x):
@@ -687,6 +783,9 @@ class Square(Function):
 
     def backward(self, gy):  # d x^2 = 2x
         return 2 * gy * self.x
+
+    def backward_graph(self, gy, x):
+        return 2 * gy * x
 
 
 class Log2(Function):
@@ -699,6 +798,9 @@ class Log2(Function):
     def backward(self, gy):  # d log2 x = 1 / (x ln 2)
         return gy / (self.x * _LN2)
 
+    def backward_graph(self, gy, x):
+        return gy / (x * _LN2)
+
 
 class Log10(Function):
     def forward(self, x):
@@ -709,6 +811,9 @@ class Log10(Function):
 
     def backward(self, gy):  # d log10 x = 1 / (x ln 10)
         return gy / (self.x * _LN10)
+
+    def backward_graph(self, gy, x):
+        return gy / (x * _LN10)
 
 
 class Log1p(Function):
@@ -721,6 +826,9 @@ class Log1p(Function):
     def backward(self, gy):  # d log(1 + x) = 1 / (1 + x)
         return gy / (self.x + 1)
 
+    def backward_graph(self, gy, x):
+        return gy / (x + 1)
+
 
 class Expm1(Function):
     def forward(self, x):
@@ -731,6 +839,9 @@ class Expm1(Function):
 
     def backward(self, gy):  # d (e^x - 1) = e^x = y + 1
         return gy * (self.y + 1)
+
+    def backward_graph(self, gy, x):
+        return gy * (expm1(x) + 1)
 
 
 class Exp2(Function):
@@ -743,6 +854,9 @@ class Exp2(Function):
     def backward(self, gy):  # d 2^x = 2^x ln 2
         return gy * self.y * _LN2
 
+    def backward_graph(self, gy, x):
+        return gy * exp2(x) * _LN2
+
 
 class Frac(Function):
     def forward(self, x):
@@ -750,6 +864,9 @@ class Frac(Function):
             return x - backend.get_array_module(x).trunc(x)
 
     def backward(self, gy):  # d (x - trunc x) = 1 (trunc is piecewise constant)
+        return gy
+
+    def backward_graph(self, gy, x):
         return gy
 
 
@@ -770,6 +887,9 @@ class Rounding(Function):
 
     def backward(self, gy):
         return backend.get_array_module(gy).zeros_like(gy)
+
+    def backward_graph(self, gy, x):
+        return Tensor(self.backward(gy.array))  # zeros with no graph, as torch's
 
 
 class Fmod(Function):
@@ -792,6 +912,11 @@ class Fmod(Function):
         gb = unbroadcast(-gy * self.quotient, self.shapes[1]) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, gy, a, b):
+        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * DivRounded.apply(a, b, mode="trunc"), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 class Hypot(Function):
     def forward(self, a, b):
@@ -804,6 +929,12 @@ class Hypot(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             ga = unbroadcast(gy * self.a / self.y, self.a.shape) if self.needs_input_grad[0] else None
             gb = unbroadcast(gy * self.b / self.y, self.b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):
+        y = hypot(a, b)
+        ga = unbroadcast(gy * a / y, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * b / y, b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -819,6 +950,14 @@ class Atan2(Function):
         r2 = a * a + b * b
         with np.errstate(divide="ignore"):
             inv = xp.where(r2 == 0, r2.dtype.type(0), 1 / r2)
+        ga = unbroadcast(gy * b * inv, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-gy * a * inv, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):
+        r2 = a * a + b * b
+        origin = r2.array == 0
+        inv = where(origin, 0.0, 1 / where(origin, 1.0, r2))  # (1 / 0 kept out of the graph)
         ga = unbroadcast(gy * b * inv, a.shape) if self.needs_input_grad[0] else None
         gb = unbroadcast(-gy * a * inv, b.shape) if self.needs_input_grad[1] else None
         return ga, gb
@@ -843,6 +982,12 @@ class Lerp(Function):
         g0 = unbroadcast(gy * (1 - w), self.shapes[0]) if self.needs_input_grad[0] else None
         g1 = unbroadcast(gy * w, self.shapes[1]) if self.needs_input_grad[1] else None
         g2 = unbroadcast(gy * self.diff, self.shapes[2]) if self.needs_input_grad[2] else None
+        return g0, g1, g2
+
+    def backward_graph(self, gy, start, end, weight):
+        g0 = unbroadcast(gy * (1 - weight), start.shape) if self.needs_input_grad[0] else None
+        g1 = unbroadcast(gy * weight, end.shape) if self.needs_input_grad[1] else None
+        g2 = unbroadcast(gy * (end - start), weight.shape) if self.needs_input_grad[2] else None
         return g0, g1, g2
 
 

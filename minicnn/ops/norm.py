@@ -1,10 +1,14 @@
-"""Differentiable batch norm and local response norm (kernels in kernels/batchnorm.py, lrn.py)."""
+"""Differentiable batch norm and local response norm (kernels in kernels/batchnorm.py, lrn.py).
+
+For ``create_graph=True`` both have a ``composite``: the forward again in differentiable ops
+(batch norm's never touches the running statistics, which the forward updated once)."""
 
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..kernels import batchnorm as BN
 from ..kernels import lrn as LRN
+from .pad import pad
 
 
 class BatchNorm(Function):
@@ -46,6 +50,22 @@ class BatchNorm(Function):
         if self.has_bias:
             grads.append(gb)
         return tuple(grads)
+
+    def composite(self, x, *params):
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a (C,) vector against x
+        if self.training:
+            axes = (0,) + tuple(range(2, x.ndim))
+            m = max(1, x.numel() // max(1, x.shape[1]))
+            xc = x - x.sum(axis=axes, keepdims=True) / m
+            var = (xc * xc).sum(axis=axes, keepdims=True) / m
+            y = xc / (var + self.eps).sqrt()
+        else:  # the running statistics (copied in forward) are constants
+            y = (x - Tensor(self.mean).reshape(shape)) * Tensor(self.inv_std).reshape(shape)
+        if self.has_weight:
+            y = y * params[0].reshape(shape)
+        if self.has_bias:
+            y = y + params[-1].reshape(shape)
+        return y
 
 
 def _check_channel_vector(v: Tensor | None, name: str, C: int, x_shape: tuple[int, ...], op: str) -> None:
@@ -112,6 +132,16 @@ class LocalResponseNorm(Function):
 
     def backward(self, gb):
         return LRN.lrn_backward(gb, self.a, self.b, self.s, self.s_pow, self.size, self.alpha, self.beta)
+
+    def composite(self, a):
+        N, C, M = LRN.ncm_shape(a.shape)
+        a3 = a.reshape(N, C, M)
+        padded = pad(a3 * a3, (0, 0, self.size // 2, (self.size - 1) // 2))  # zero channels around
+        window = padded[:, 0:C]
+        for o in range(1, self.size):
+            window = window + padded[:, o : o + C]
+        s = window * (self.alpha / self.size) + self.k
+        return (a3 * s ** (-self.beta)).reshape(a.shape)
 
 
 def local_response_norm(

@@ -45,10 +45,18 @@ class Pad(Function):
             g = xp.pad(g, widths)
         return g
 
+    def backward_graph(self, gy, x):  # (not linear: a nonzero ``value`` is a constant term)
+        g = gy[tuple(slice(b, gy.shape[i] - a) for i, (b, a) in enumerate(self.pos))]
+        if g.shape != x.shape:
+            g = Pad.apply(g, widths=[(max(-b, 0), max(-a, 0)) for b, a in self.widths], value=g.dtype.type(0))
+        return g
+
 
 class GatherPad(Function):
     """Reflect, replicate or circular padding: ``plans`` is ((axis, AxisPad), ...); forward
     gathers along each axis in turn, backward adds the gradient back in the reverse order."""
+
+    linear = True
 
     def forward(self, x):
         for axis, plan in self.plans:

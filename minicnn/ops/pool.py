@@ -3,16 +3,23 @@
 Inputs are (N, C, H, W) or unbatched (C, H, W), like torch. ``return_indices=True`` makes the
 max pools return ``(output, indices)``, the indices an int64 tensor (no gradient) of flat
 positions row*W + col in each input plane.
+
+Higher-order gradients (``create_graph=True``): the average pools are linear ops; a max pool's
+gradient is a scatter of gy to the maxima, whose positions are constants, and
+:class:`ScatterPlanes` (with its adjoint :class:`GatherPlanes`) makes that map an op.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import pool as K
+from ..kernels.scatter import add_at
 from .errors import ShapeError
 
 IntPair = int | tuple[int, int]
@@ -26,6 +33,61 @@ def check_pool_input(x: Tensor, op: str) -> None:
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
+
+
+# -- the max pools' gradient as ops (create_graph=True) --------------------------------------------
+
+
+def _planes(shape: tuple[int, ...], dims: int) -> tuple[int, int]:
+    """(planes, values per plane) of an array whose last ``dims`` axes are its planes."""
+    return math.prod(shape[:-dims]), math.prod(shape[-dims:])
+
+
+def scatter_planes(g: Any, indices: Any, shape: tuple[int, ...], dims: int) -> Any:
+    """zeros(``shape``) with every value of g (..., *out) added at its flat position ``indices``
+    (g's shape, int64) in its plane (the last ``dims`` axes); repeated positions accumulate."""
+    xp = backend.get_array_module(g)
+    (p, s), (_, n) = _planes(shape, dims), _planes(g.shape, dims)
+    out = xp.zeros((p, s), dtype=g.dtype)
+    add_at(out, (xp.arange(p)[:, None], indices.reshape(p, n)), g.reshape(p, n))
+    return out.reshape(shape)
+
+
+def gather_planes(v: Any, indices: Any, dims: int) -> Any:
+    """v (..., *in) read at the flat positions ``indices`` (..., *out) of each plane: the adjoint
+    of :func:`scatter_planes`."""
+    xp = backend.get_array_module(v)
+    (p, s), (_, n) = _planes(v.shape, dims), _planes(indices.shape, dims)
+    return xp.take_along_axis(v.reshape(p, s), indices.reshape(p, n), axis=1).reshape(indices.shape)
+
+
+class ScatterPlanes(Function):
+    """g (..., *out) -> (..., *in) (``shape``): :func:`scatter_planes` with constant ``indices``;
+    a max pool's backward (gy to its maxima) as a linear op, whose adjoint is the gather."""
+
+    linear = True
+
+    def forward(self, g):
+        return scatter_planes(g, self.indices, self.shape, self.dims)
+
+    def backward(self, v):
+        return gather_planes(v, self.indices, self.dims)
+
+
+class GatherPlanes(Function):
+    """v (..., *in) -> (..., *out) (indices' shape): :func:`gather_planes` with constant
+    ``indices``; max unpooling's backward as a linear op, whose adjoint is the scatter-add."""
+
+    linear = True
+
+    def forward(self, v):
+        return gather_planes(v, self.indices, self.dims)
+
+    def backward(self, g):
+        return scatter_planes(g, self.indices, self.shape, self.dims)
+
+
+# -- the pools --------------------------------------------------------------------------------------
 
 
 class MaxPool2d(Function):
@@ -42,8 +104,15 @@ class MaxPool2d(Function):
         settings = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
         return K.max_pool2d_backward(gy, self.argmax, self.x_shape, *settings)
 
+    def backward_graph(self, gy, x):  # gy to the maxima: linear in gy, the argmax is a constant
+        settings = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        indices = K.max_pool2d_indices(self.argmax, self.x_shape, *settings)
+        return ScatterPlanes.apply(gy, indices=indices, shape=self.x_shape, dims=2)
+
 
 class AvgPool2d(Function):
+    linear = True
+
     def forward(self, x):
         if self.requires_grad:
             self.x_shape = x.shape
@@ -55,6 +124,8 @@ class AvgPool2d(Function):
 
 class AdaptiveAvgPool2d(Function):
     """The mean over adaptive bins; the 3-d op is this class with the 3-d kernels."""
+
+    linear = True
 
     forward_kernel = staticmethod(K.adaptive_avg_pool2d_forward)
     backward_kernel = staticmethod(K.adaptive_avg_pool2d_backward)
@@ -85,6 +156,9 @@ class AdaptiveMaxPool2d(Function):
 
     def backward(self, gy):
         return self.backward_kernel(gy, self.indices, self.x_shape)
+
+    def backward_graph(self, gy, x):  # gy to the maxima: linear in gy, the indices are constants
+        return ScatterPlanes.apply(gy, indices=self.indices, shape=self.x_shape, dims=len(self.output_size))
 
 
 def max_pool2d(

@@ -18,7 +18,8 @@ from .. import backend
 from ..autograd import Function, Tensor
 from .dims import wrap_dim, wrap_dims
 from .errors import ShapeError
-from .math import _floating, _promote, astype, clone, require_float, sub
+from .math import _floating, _promote, astype, clone, require_float, sub, where
+from .shape import Concat, Flip, movedim, narrow, reshape, unsqueeze
 
 
 def _axes(axis: Any, ndim: int, op: str = "reduction") -> tuple[int, ...]:
@@ -37,6 +38,12 @@ def _expand(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
         return g
     xp = backend.get_array_module(g)
     return xp.expand_dims(g, axes) if axes else g
+
+
+def _expand_graph(gy: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Tensor:
+    """:func:`_expand` on a tensor in the graph (a reshape): ``gy`` with the reduced axes of an
+    input of ``shape`` back as size-1 dims."""
+    return gy if keepdims else reshape(gy, tuple(1 if i in axes else n for i, n in enumerate(shape)))
 
 
 class Sum(Function):
@@ -96,6 +103,13 @@ class MaxMin(Function):
         count = self.mask.sum(axis=self.axes, keepdims=True)
         return (self.mask * (g / count)).astype(gy.dtype)
 
+    def backward_graph(self, gy, x):  # the mask is a constant, like argmax indices: zero in x
+        g = _expand_graph(gy, x.shape, self.axes, self.keepdims)
+        mask = Tensor(self.mask.astype(gy.dtype))
+        if self.first:
+            return g * mask
+        return g / Tensor(self.mask.sum(axis=self.axes, keepdims=True).astype(gy.dtype)) * mask
+
 
 class Var(Function):
     def forward(self, x):
@@ -120,6 +134,12 @@ class Var(Function):
         g = _expand(gy, self.axes, self.keepdims)
         denom = builtins.max(self.n - self.correction, 0)
         return (g * self.centered * (2.0 / denom if denom else float("nan"))).astype(gy.dtype)
+
+    def backward_graph(self, gy, x):
+        g = _expand_graph(gy, x.shape, self.axes, self.keepdims)
+        denom = builtins.max(self.n - self.correction, 0)
+        centered = x - Mean.apply(x, axes=self.axes, keepdims=True)
+        return g * centered * (2.0 / denom if denom else float("nan"))
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
@@ -184,6 +204,11 @@ class SqrtOfVar(Function):
         safe = xp.where(self.y == 0, 1, self.y)
         return xp.where(self.y == 0, 0, gy / (2 * safe)).astype(gy.dtype, copy=False)
 
+    def backward_graph(self, gy, v):  # y again as this op (not sqrt, whose derivative at 0 is inf)
+        y = SqrtOfVar.apply(v)
+        zero = y.array == 0
+        return where(zero, 0.0, gy / (2 * where(zero, 1.0, y)))
+
 
 def std(x: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Standard deviation: the square root of :func:`var`, with torch's zero gradient where
@@ -220,6 +245,24 @@ def _reverse_cumsum(g: Any, axis: int) -> Any:
     return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
 
 
+def _exclusive_cumprod_graph(x: Tensor, axis: int, reverse: bool = False) -> Tensor:
+    """:func:`_exclusive_cumprod` in ops (Flip, Concat, Cumprod), differentiable again."""
+    n = x.shape[axis]
+    if n == 0:
+        return x
+    if reverse:
+        x = Flip.apply(x, dims=(axis,))
+    with backend.array_scope(x.array):
+        ones = Tensor(x.xp.ones([1 if i == axis else k for i, k in enumerate(x.shape)], dtype=x.dtype))
+    out = Concat.apply(ones, Cumprod.apply(narrow(x, axis, 0, n - 1), axis=axis), axis=axis)
+    return Flip.apply(out, dims=(axis,)) if reverse else out
+
+
+def _reverse_cumsum_graph(g: Tensor, axis: int) -> Tensor:
+    """:func:`_reverse_cumsum` in ops (linear: Flip and Cumsum)."""
+    return Flip.apply(Cumsum.apply(Flip.apply(g, dims=(axis,)), axis=axis), dims=(axis,))
+
+
 class Prod(Function):
     """Product over ``axes``. d y / d x_i is the product of the other elements, computed as
     (product of those before i) * (product of those after i) along the reduced axis, so zeros
@@ -243,8 +286,19 @@ class Prod(Function):
             others = _exclusive_cumprod(x, axis) * _exclusive_cumprod(x, axis, reverse=True)
         return (g * others).astype(gy.dtype)
 
+    def backward_graph(self, gy, x):  # backward in ops: Cumprod's own derivative is exact at zeros
+        g = _expand_graph(gy, x.shape, self.axes, self.keepdims)
+        if len(self.axes) == x.ndim:
+            flat = reshape(x, -1)
+            others = _exclusive_cumprod_graph(flat, 0) * _exclusive_cumprod_graph(flat, 0, reverse=True)
+            return g * reshape(others, x.shape)
+        (axis,) = self.axes
+        return g * (_exclusive_cumprod_graph(x, axis) * _exclusive_cumprod_graph(x, axis, reverse=True))
+
 
 class Cumsum(Function):
+    linear = True
+
     def forward(self, x):
         dtype = np.int64 if x.dtype.kind in "biu" else None  # as torch: integer sums are int64
         return backend.get_array_module(x).cumsum(x, axis=self.axis, dtype=dtype)
@@ -280,6 +334,23 @@ class Cumprod(Function):
         g_first = _reverse_cumsum(gy * xp.cumprod(xp.where(first, one, x), axis=axis), axis)
         return xp.where(before, g_before, xp.where(first, g_first, x.dtype.type(0)))
 
+    def backward_graph(self, gy, x):
+        axis = self.axis
+        if not bool((x.array == 0).any()):  # (a host read, as torch's)
+            return _reverse_cumsum_graph(gy * Cumprod.apply(x, axis=axis), axis) / x
+        # with zeros, torch's formula that stays differentiable: for each k, the cumulative
+        # product of x with x_k set to 1 (an (n, n) matrix per slice, O(n^2)), then
+        # dx_k = sum_{j >= k} gy_j prod_{i <= j, i != k} x_i
+        n = x.shape[axis]
+        xs, gs = movedim(x, axis, -1), movedim(gy, axis, -1)
+        with backend.array_scope(x.array):
+            eye = x.xp.eye(n, dtype=bool)
+            upper = Tensor(x.xp.triu(x.xp.ones((n, n), dtype=x.dtype)))  # [k, j] = 1 for j >= k
+        without_k = where(eye, 1.0, unsqueeze(xs, -2))  # [..., k, i]
+        prods = Cumprod.apply(without_k, axis=without_k.ndim - 1)  # [..., k, j]
+        gk = Sum.apply(prods * unsqueeze(gs, -2) * upper, axes=(prods.ndim - 1,), keepdims=False)
+        return movedim(gk, -1, axis)
+
 
 class LogSumExp(Function):
     """log(sum(exp(x))) over ``axes``, computed as m + log(sum(exp(x - m))) with m the maximum
@@ -304,6 +375,10 @@ class LogSumExp(Function):
         xp = backend.get_array_module(gy)
         with np.errstate(invalid="ignore", over="ignore"):
             return _expand(gy, self.axes, self.keepdims) * xp.exp(self.x - self.y)
+
+    def backward_graph(self, gy, x):
+        y = LogSumExp.apply(x, axes=self.axes, keepdims=True)
+        return _expand_graph(gy, x.shape, self.axes, self.keepdims) * (x - y).exp()
 
 
 class VectorNorm(Function):
@@ -358,6 +433,32 @@ class VectorNorm(Function):
             scaled = xp.sign(x) * xp.abs(x) ** (p - 1) if p < 2 else x * xp.abs(x) ** (p - 2)
             return scaled * xp.where(norm == 0, zero, g / norm ** (p - 1))
 
+    def backward_graph(self, gy, x):  # backward in ops, the norm computed again as this op
+        p = self.p
+        if p == 0:
+            return Tensor(x.xp.zeros_like(x.array))  # a constant, as torch's
+        g = _expand_graph(gy, x.shape, self.axes, self.keepdims)
+        if p == 1:
+            return x.sign() * g
+        if builtins.abs(p) == math.inf:  # the extrema's mask and count are constants
+            with backend.array_scope(x.array):
+                a = x.xp.abs(x.array)
+                extreme = a.max(axis=self.axes, keepdims=True) if p > 0 else a.min(axis=self.axes, keepdims=True)
+                mask = (a == extreme) | x.xp.isnan(a)
+                count = mask.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+            return x.sign() * (g / Tensor(count) * Tensor(mask.astype(x.dtype)))
+        norm = VectorNorm.apply(x, axes=self.axes, keepdims=True, p=p)
+        zero = norm.array == 0
+        safe = where(zero, 1.0, norm)
+        if p == 2:
+            return g * (x / safe)
+        if p < 1:
+            at_zero = x.array == 0
+            scaled = x.sign() * where(at_zero, 0.0, where(at_zero, 1.0, x).abs() ** (p - 1))
+            return scaled * g * norm ** (1 - p)
+        scaled = x.sign() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
+        return scaled * where(zero, 0.0, g / safe ** (p - 1))
+
 
 class NanSum(Function):
     def forward(self, x):
@@ -368,6 +469,11 @@ class NanSum(Function):
 
     def backward(self, gy):  # 1 where x is a number, 0 at NaN
         return _expand(gy, self.axes, self.keepdims) * self.keep
+
+    def backward_graph(self, gy, x):  # the NaN mask is a constant
+        with backend.array_scope(x.array):
+            keep = Tensor((~x.xp.isnan(x.array)).astype(x.dtype))
+        return _expand_graph(gy, x.shape, self.axes, self.keepdims) * keep
 
 
 class NanMean(Function):
@@ -384,6 +490,12 @@ class NanMean(Function):
     def backward(self, gy):  # 1/count where x is a number, 0 at NaN (NaN where all are NaN, as torch)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (_expand(gy, self.axes, self.keepdims) / self.count) * self.keep
+
+    def backward_graph(self, gy, x):  # the NaN mask and the counts are constants
+        with backend.array_scope(x.array):
+            keep = ~x.xp.isnan(x.array)
+            count = Tensor(keep.sum(axis=self.axes, keepdims=True).astype(x.dtype))
+        return (_expand_graph(gy, x.shape, self.axes, self.keepdims) / count) * Tensor(keep.astype(x.dtype))
 
 
 def _cast_to(x: Tensor, dtype: Any) -> Tensor:

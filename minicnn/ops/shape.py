@@ -308,7 +308,8 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
 # -- flip, roll, repeat/tile, views along a dim (narrow, chunk, split, unbind), movedim,
 # -- diagonals and triangles --------------------------------------------------------------
 # Copies (flip, roll, repeat, tril/triu, diag) are Functions whose backward undoes the data
-# movement: flip back, roll back, sum the tiles, mask again, take the diagonal. The views
+# movement: flip back, roll back, sum the tiles, mask again, take the diagonal; being linear
+# (``linear = True``), their gradient's own derivative is the op applied again. The views
 # (narrow, chunk, split, unbind) are basic-index getitems, so they share memory and the
 # version counter with their input and in-place writes through them are recorded on it;
 # diagonal is a strided view of its own (see Diagonal).
@@ -325,6 +326,8 @@ def _dims_arg(dims: Any, op: str = "dims") -> tuple[int, ...]:
 class Flip(Function):
     """Reverse the order of the elements along ``dims`` (a copy, as torch's)."""
 
+    linear = True
+
     def forward(self, x):
         return backend.get_array_module(x).flip(x, axis=self.dims).copy()
 
@@ -334,6 +337,8 @@ class Flip(Function):
 
 class Roll(Function):
     """Shift cyclically by ``shifts`` along ``dims`` (None: over the flattened tensor)."""
+
+    linear = True
 
     def forward(self, x):
         return backend.get_array_module(x).roll(x, self.shifts, axis=self.dims)
@@ -346,6 +351,8 @@ class Roll(Function):
 class Repeat(Function):
     """Tile ``x`` (padded with leading 1-dims to len(reps)) ``reps[i]`` times along dim i.
     Backward: view ``gy`` as (reps[0], n[0], reps[1], n[1], ...) and sum over the reps."""
+
+    linear = True
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -362,6 +369,8 @@ class Triangle(Function):
     """``tril`` (lower=True) or ``triu`` of the last two dims: entries with
     ``j - i <= diagonal`` (tril) or ``>= diagonal`` (triu) kept, the others set to 0."""
 
+    linear = True
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         rows, cols = x.shape[-2:]
@@ -375,6 +384,8 @@ class Triangle(Function):
 
 class DiagEmbed(Function):
     """A 1-d x of length n as the ``offset``-th diagonal of an (n+|offset|)^2 matrix of zeros."""
+
+    linear = True
 
     def forward(self, x):
         return backend.get_array_module(x).diag(x, self.offset)
@@ -396,6 +407,8 @@ class Diagonal(Function):
     """The elements ``x[..., i, ..., i + offset, ...]`` (i along dim1, i + offset along dim2)
     as a view: dim1 and dim2 removed, the diagonal appended as the last dim. Backward writes
     ``gy`` onto the diagonal of zeros."""
+
+    linear = True
 
     def forward(self, x):
         self.in_shape, self.dtype = x.shape, x.dtype

@@ -19,6 +19,21 @@ from .math import clip, require_float, unbroadcast
 from .reduce import norm
 
 
+class ClampKeepGrad(Function):
+    """max(v, eps) with the identity as gradient: what torch's in-place clamp under no_grad
+    leaves to autograd (cosine_similarity's norms, gaussian_nll_loss's variance), so a clamped
+    entry passes the gradient on unchanged."""
+
+    def forward(self, v):
+        return backend.get_array_module(v).maximum(v, self.eps)
+
+    def backward(self, gy):
+        return gy
+
+    def backward_graph(self, gy, v):
+        return gy
+
+
 class CosineSimilarity(Function):
     """y = sum(u1 u2, dim) with u_i = x_i / d_i, d_i = max(||x_i||_2, eps) along ``dim``.
 
@@ -57,6 +72,14 @@ class CosineSimilarity(Function):
             gx = (gu / d + x * gn).reshape(self.shape)
             grads.append(unbroadcast(gx, self.shapes[i]).astype(self.inputs[i].dtype, copy=False))
         return tuple(grads)
+
+    def composite(self, x1, x2):  # (for create_graph=True) the norm's gradient is 0 at a zero vector
+        dtype = np.result_type(x1.dtype, x2.dtype)
+        a, b = (v.to(dtype).expand(self.shape) for v in (x1, x2))
+        if a.ndim == 0:
+            a, b = a.reshape(1), b.reshape(1)
+        d1, d2 = (ClampKeepGrad.apply(norm(v, 2, self.dim, keepdim=True), eps=self.eps) for v in (a, b))
+        return ((a / d1) * (b / d2)).sum(axis=self.dim).reshape(self.out_shape)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:

@@ -47,6 +47,9 @@ class MaxUnpool2d(Function):
     def backward(self, gy):
         return K.max_unpool_backward(gy, self.indices), None
 
+    def backward_graph(self, gy, x, indices):  # gy read at the indices: linear in gy
+        return P2.GatherPlanes.apply(gy, indices=indices.array, shape=gy.shape, dims=2), None
+
 
 def _ints(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     """An int, or a sequence of ``n`` ints (a 1-sequence counts for all) -> n-tuple of ints."""

@@ -44,6 +44,8 @@ class Resize(Function):
     """x (N, C, *S) -> y (N, C, *O) through one (index, weight) taps pair per spatial axis
     (``taps``, see :func:`minicnn.kernels.upsample.resize`); backward: the transposed taps."""
 
+    linear = True
+
     def forward(self, x):
         self.x_shape = x.shape
         return K.resize(x, self.taps)
