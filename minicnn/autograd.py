@@ -751,6 +751,7 @@ class Function:
     requires_grad: bool = False
     needs_input_grad: tuple[bool, ...] = ()
     linear: bool = False  # jointly linear in its float inputs (reshape, sum, pad with 0, avg_pool...)
+    tied: bool = False  # a linear op whose gradient torch ties to its input (its backward reads it: pools)
 
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
@@ -810,11 +811,17 @@ class Function:
             sum(composite(xs) * gy), taken with a graph (the forward is computed again).
 
         Other ops override it with their derivative written in ops (``Mul``: gy * b, gy * a).
+        A linear op with ``tied = True`` returns its gradients tied to the inputs (:func:`tie`),
+        as torch does where its backward takes the input (the pools): what comes before the
+        input then gets a zero second derivative, not none.
         """
         if type(self).linear:  # the class flag: an op may keep an attribute of that name
-            return tuple(
+            grads = [
                 Adjoint.apply(gy, node=self, index=i) if need else None for i, need in enumerate(self.needs_input_grad)
-            )
+            ]
+            if self.tied:  # (a class flag, or a setting of this call)
+                grads = [None if g is None else tie(g, x) for g, x in zip(grads, xs)]
+            return tuple(grads)
         composite = getattr(self, "composite", None)
         if composite is None:
             raise NotImplementedError(
@@ -854,6 +861,27 @@ class Alias(Function):
         return gy
 
 
+class Tie(Function):
+    """(a, b) -> a; b's gradient is 0. Ties a backward result that does not depend on the
+    input b (a piecewise-constant derivative) to b's graph, as torch's backward ops are, so
+    that what comes before b gets a zero gradient, not none. Jointly linear."""
+
+    linear = True
+
+    def forward(self, a, b):
+        self.b_shape = b.shape
+        return a.view()
+
+    def backward(self, gy):
+        gb = backend.get_array_module(gy).zeros(self.b_shape, gy.dtype) if self.needs_input_grad[1] else None
+        return gy, gb
+
+
+def tie(a: Tensor, b: Tensor) -> Tensor:
+    """``a``, with a zero gradient for ``b`` (see :class:`Tie`)."""
+    return Tie.apply(a, b)
+
+
 class Adjoint(Function):
     """gx = A^T gy for input ``index`` of a linear op ``node`` (y = A_0 x_0 + A_1 x_1 + ...),
     by the node's own ``backward``. Linear in gy, so its derivative is A again: d<gx, v>/dgy
@@ -869,10 +897,11 @@ class Adjoint(Function):
         # what applying the op again needs: a later pass may release the node before this one
         self.op, self.op_params = type(node), node._params
         self.slots = [
-            None if j == self.index else (t.shape, t.dtype) if t.dtype.kind in _FLOAT_KINDS else t.detach()
+            None if j == self.index else (t.shape, t.dtype) if t.dtype.kind in _FLOAT_KINDS else Tensor(t.array.copy())
             for j, t in enumerate(node.inputs)
         ]
         del self.node
+        self._params = {}  # (which named the node too)
         return g.copy() if g is gy else g
 
     def backward(self, v):
@@ -1084,7 +1113,7 @@ def run_backward(
         grads_in = [g if isinstance(g, Tensor) else Tensor(g) for g in grads_in]
     grads: dict[int, Any] = {}
     for root, g in zip(roots, grads_in):
-        with backend.array_scope(g):
+        with backend.array_scope(g.array if isinstance(g, Tensor) else g):
             grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
     order = _topological_order(roots)
     wanted = None if inputs is None else {id(t) for t in inputs}
@@ -1212,20 +1241,17 @@ def _graph_step(
     inputs' values there, so none of those may have been written in place since."""
     fn = t._grad_fn
     if (fn is None and store is None) or (store is not None and id(t) in store) or (fn is not None and t._retain_grad):
-        if t._grad is None and _base_id(g.array) in leaf_bases:
-            g = g.clone()  # another .grad of this pass holds that memory
-        leaf_bases.add(_base_id(g.array))
-        t._grad = g if t._grad is None else t._grad + g
+        t._grad = g.clone() if t._grad is None else t._grad + g  # a copy, as torch's: g may be the caller's seed
     if fn is None:
         return
     _check_saved(fn, t)
-    if not type(fn).linear:
-        for i, (x, v) in enumerate(zip(fn.inputs, fn.versions)):
+    for i, (x, v) in enumerate(zip(fn.inputs, fn.versions)):
+        if not type(fn).linear or x.dtype.kind not in _FLOAT_KINDS:  # a linear op reads only its indices
             if x._version != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
                     f"operation: input {i} of {type(fn).__name__}, of shape {x.shape}, is at version {x._version}; "
-                    f"expected version {v} instead (create_graph=True reads every input of this op)"
+                    f"expected version {v} instead (create_graph=True reads this input)"
                 )
     in_grads = fn.backward_graph(g, *fn.inputs)
     if not isinstance(in_grads, tuple):

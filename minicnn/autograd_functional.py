@@ -43,16 +43,23 @@ def _leaves(inputs: tuple[Tensor, ...], create_graph: bool) -> tuple[Tensor, ...
 
 
 def _grads(outs: Any, ins: tuple[Tensor, ...], seeds: Any, create_graph: bool, strict: bool, what: str) -> tuple:
-    """d<outs, seeds>/d ins, zeros where an input is not used (an error with ``strict``)."""
-    outs = [o for o in outs if o.requires_grad]
-    if not outs:
-        if strict:
-            raise RuntimeError(f"{what}: the output does not depend on the inputs (strict=True)")
+    """d<outs, seeds>/d ins, zeros where an input is not used. ``strict``, as torch's: an output
+    or an input gradient independent of the inputs raises (with ``create_graph``, also a
+    gradient without a graph)."""
+    keep = [i for i, o in enumerate(outs) if o.requires_grad]
+    if strict and len(keep) < len(outs):
+        raise RuntimeError(f"{what}: an output of func is independent of the inputs (not allowed with strict=True)")
+    if not keep:
         return tuple(_zeros(t) for t in ins)
-    gs = grad(outs, ins, seeds, create_graph=True, allow_unused=True)
-    if strict and any(g is None for g in gs):
-        raise RuntimeError(f"{what}: an input is not used to compute the output (strict=True)")
-    return tuple((_zeros(t) if g is None else g if create_graph else g.detach()) for g, t in zip(gs, ins, strict=True))
+    seeds = None if seeds is None else [seeds[i] for i in keep]
+    gs = grad([outs[i] for i in keep], ins, seeds, retain_graph=True, create_graph=create_graph, allow_unused=True)
+    for i, g in enumerate(gs):
+        if strict and (g is None or (create_graph and not g.requires_grad)):
+            raise RuntimeError(
+                f"{what}: the result is independent of input {i} (not allowed with strict=True"
+                f"{' and create_graph=True' if g is not None else ''})"
+            )
+    return tuple(_zeros(t) if g is None else g for g, t in zip(gs, ins, strict=True))
 
 
 def _seed(v: Any, like: tuple[Tensor, ...], what: str) -> list[Tensor]:
@@ -173,11 +180,12 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     with enable_grad():
         gs = _grads(outs, ins, None, True, strict, "vhp")
         dot = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)
-    result = (
-        tuple(_zeros(t) for t in ins)
-        if not isinstance(dot, Tensor)
-        else _grads([dot], ins, None, create_graph, strict, "vhp")
-    )
+    if not isinstance(dot, Tensor):  # every gradient is a constant: H = 0
+        if strict:
+            raise RuntimeError("vhp: the gradient of func is independent of the inputs (not allowed with strict=True)")
+        result = tuple(_zeros(t) for t in ins)
+    else:
+        result = _grads([dot], ins, None, create_graph, strict, "vhp")
     out = outs[0] if create_graph else outs[0].detach()
     return out, _untuple(in_tuple, result)
 

@@ -79,3 +79,49 @@ def test_unused_input_gives_zeros_or_raises_when_strict():
         AF.jacobian(lambda a, b: a * 2.0, (x, y), strict=True)
     with pytest.raises(RuntimeError, match="v"):
         AF.vjp(one_in_one_out, x)  # a 3-element output needs v
+
+
+def test_constant_outputs_and_ops_without_a_graph_form():
+    def with_constant(lib):
+        return lambda x: (lib.ones(2, dtype=lib.float64), x.exp())
+
+    (x,), (xt,) = args(B[:2])
+    (u,), (ut,) = args(np.ones(2))
+    assert_same(AF.vjp(with_constant(mc), x, (u, u)), TAF.vjp(with_constant(torch), xt, (ut, ut)))
+    assert_same(AF.jvp(with_constant(mc), x, u), TAF.jvp(with_constant(torch), xt, ut))
+
+    class Square(mc.autograd.Function):  # first order only: enough for vjp and jacobian
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, gy):
+            return 2 * gy * self.a
+
+    (x,), (xt,) = args(B)
+    assert_same(AF.jacobian(Square.apply, x), TAF.jacobian(lambda t: t * t, xt))
+    assert_same(AF.vjp(Square.apply, x, x), TAF.vjp(lambda t: t * t, xt, xt))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda af, lib: af.jacobian(
+            lambda x: (x * 2).sum(), lib.ones(2, dtype=lib.float64), create_graph=True, strict=True
+        ),
+        lambda af, lib: af.vhp(
+            lambda x: (x * 2).sum(), lib.ones(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64), strict=True
+        ),
+        lambda af, lib: af.vjp(
+            lambda x: lib.ones(2, dtype=lib.float64),
+            lib.ones(2, dtype=lib.float64),
+            lib.ones(2, dtype=lib.float64),
+            strict=True,
+        ),
+    ],
+)
+def test_strict_refuses_what_torch_refuses(call):
+    with pytest.raises(RuntimeError):
+        call(TAF, torch)
+    with pytest.raises(RuntimeError, match="strict=True"):
+        call(AF, mc)

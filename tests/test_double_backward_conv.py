@@ -19,6 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
+import minicnn.nn.functional as F
 from minicnn.ops import conv as C2
 from minicnn.ops import conv1d as C1
 from minicnn.ops import conv3d as C3
@@ -489,3 +490,38 @@ def test_grid_sample_double_backward_through_the_grid_is_not_supported():
     y = G.grid_sample(x, grid, align_corners=False)
     with pytest.raises(NotImplementedError, match="grid_sample: create_graph=True .* input only"):
         mc.autograd.grad((y * y).sum(), [x], create_graph=True)
+
+
+TIED = {
+    "avg_pool2d": (lambda F, x: F.avg_pool2d(x, 2), (1, 1, 4, 4)),
+    "max_pool2d": (lambda F, x: F.max_pool2d(x, 2), (1, 1, 4, 4)),
+    "adaptive_avg_pool2d": (lambda F, x: F.adaptive_avg_pool2d(x, 3), (1, 1, 4, 4)),
+    "adaptive_max_pool2d": (lambda F, x: F.adaptive_max_pool2d(x, 3), (1, 1, 4, 4)),
+    "avg_pool3d": (lambda F, x: F.avg_pool3d(x, 2), (1, 1, 4, 4, 4)),
+    "max_pool3d": (lambda F, x: F.max_pool3d(x, 2), (1, 1, 4, 4, 4)),
+    "max_pool1d": (lambda F, x: F.max_pool1d(x, 2), (1, 1, 4)),
+    "reflect": (lambda F, x: F.pad(x, (1, 1, 1, 1), mode="reflect"), (1, 1, 4, 4)),
+    "replicate": (lambda F, x: F.pad(x, (1, 1, 1, 1), mode="replicate"), (1, 1, 4, 4)),
+    "circular": (lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular"), (1, 1, 4, 4)),
+    "area": (lambda F, x: F.interpolate(x, size=3, mode="area"), (1, 1, 4, 4)),
+    "bilinear": (lambda F, x: F.interpolate(x, size=3, mode="bilinear"), (1, 1, 4, 4)),
+    "grid_sample": (lambda F, x: F.grid_sample(x, x.new_zeros((1, 2, 2, 2)), align_corners=False), (1, 1, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TIED))
+def test_first_gradient_is_tied_to_the_input_where_torchs_is(name):
+    """torch's pool, reflect/replicate pad, area and grid_sample backward take the input, so the
+    first gradient keeps a (zero-derivative) edge to it; the others' do not. Differentiating
+    that gradient again then gives zeros (or none), not an error, on both sides."""
+    fn, shape = TIED[name]
+    x = np.random.default_rng(0).standard_normal(shape)
+    tied = []
+    for lib, F_ in ((mc, F), (torch, TF)):
+        t = lib.tensor(x, requires_grad=True)
+        (g,) = lib.autograd.grad(fn(F_, t).sum(), t, create_graph=True)
+        tied.append(g.requires_grad)
+        if g.requires_grad:  # (torch's grid_sample gradient requires grad without an edge to x)
+            (gg,) = lib.autograd.grad(g.sum(), t, allow_unused=True)
+            assert gg is None or not gg.numpy().any()
+    assert tied[0] == tied[1]

@@ -258,6 +258,8 @@ INDEXES = {
     "slice_broadcast_value": ((slice(None), 1), (1,)),
     "integer_array": ((np.array([0, 2]),), (2, 4)),
     "mask_with_one_value": (np.array([[True, False, True, False]] * 3), ()),
+    # a repeated row written with one broadcast value: the write counts it once, v's gradient twice
+    "repeated_index": ((np.array([0, 0, 2]),), (4,)),
 }
 
 

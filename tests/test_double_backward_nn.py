@@ -832,3 +832,28 @@ def test_every_function_of_these_modules_has_a_double_backward():
             elif not (cls.linear or hasattr(cls, "composite") or own):
                 missing.append(name)
     assert not missing, f"no double backward: {missing}"
+
+
+def test_elu_second_derivative_at_zero_takes_the_positive_side_as_torch():
+    x = np.array([0.0, -1.0, 2.0])
+    out = []
+    for lib in (mc, torch):
+        t = lib.tensor(x, requires_grad=True)
+        (g,) = lib.autograd.grad(lib.nn.functional.elu(t).sum(), t, create_graph=True)
+        out.append((g.detach().numpy(), lib.autograd.grad(g.sum(), t)[0].numpy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu", "hardtanh"])
+def test_third_derivative_through_piecewise_linear_activations_stays_tied(name):
+    """The seed's derivative of relu's gradient is relu's mask again, still tied to x: a third
+    pass gives zeros, as torch, not an error."""
+    out = []
+    for lib in (mc, torch):
+        x = lib.tensor([-1.0, 2.0], requires_grad=True)
+        v = lib.ones(2, requires_grad=True)
+        (g,) = lib.autograd.grad(getattr(lib.nn.functional, name)(x), x, v, create_graph=True)
+        (gv,) = lib.autograd.grad(g.sum(), v, create_graph=True)
+        out.append(lib.autograd.grad(gv.sum(), x)[0].numpy())
+    np.testing.assert_array_equal(out[0], out[1])

@@ -758,3 +758,12 @@ def test_pad_pixel_embedding_on_device(device):
         return y.sum((2, 3)) * TF.embedding(i, t * t, padding_idx=3).sum(-1).mean()
 
     double_backward_like_torch(mc_fn, torch_fn, [x, w, idx], device=device)
+
+
+def test_two_norm_at_a_zero_vector_has_the_first_orders_zero_and_no_made_up_hessian():
+    """backward gives 0 at a zero norm (torch too); the create_graph gradient is that same 0
+    with a zero derivative (torch's is NaN there: its x / norm is 0 / 0), not the identity."""
+    x = mc.zeros(3, dtype=mc.float64, requires_grad=True)
+    (g,) = mc.autograd.grad(x.norm(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), 0.0)
+    np.testing.assert_array_equal(mc.autograd.grad(g.sum(), x)[0].numpy(), 0.0)

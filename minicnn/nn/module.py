@@ -358,9 +358,13 @@ class Module:
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
-            else:
+            else:  # a fresh array (the old one may be shared); a create_graph gradient loses its graph
                 with backend.array_scope(p.grad.array):
-                    p.grad.array = p.grad.xp.zeros_like(p.grad.array)
+                    zeros = p.grad.xp.zeros_like(p.grad.array)
+                if p.grad.grad_fn is not None:
+                    p.grad = Tensor(zeros)  # as torch's detach_()
+                else:
+                    p.grad.array = zeros
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self, like torch: once per

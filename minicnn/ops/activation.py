@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, random
-from ..autograd import Function, Tensor, _latest, is_grad_enabled
+from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie
 from .dims import wrap_dim
 from .math import _floating, astype, where
 from .math import require_float as _float_only
@@ -81,31 +81,13 @@ class ScaleWhere(Function):
         gx = backend.get_array_module(gv).zeros(self.x_shape, gv.dtype) if self.needs_input_grad[1] else None
         return self._scale(gv), gx
 
+    def backward_graph(self, gv, gy, x):  # its own adjoint, still tied to x (third derivatives)
+        return scale_where(gv, x, self.mask, self.inside, self.outside), None
+
 
 def scale_where(gy: Tensor, x: Tensor, mask: Any, inside: float = 1.0, outside: float = 0.0) -> Tensor:
     """gy * (inside where mask, else outside), differentiable, tied to x (see :class:`ScaleWhere`)."""
     return ScaleWhere.apply(gy, x, mask=mask, inside=float(inside), outside=float(outside))
-
-
-class Tie(Function):
-    """(a, b) -> a; b's gradient is 0. Ties a backward result that does not depend on the
-    input b (a piecewise-constant derivative) to b's graph, as torch's backward ops are, so
-    that what comes before b gets a zero gradient, not none. Jointly linear."""
-
-    linear = True
-
-    def forward(self, a, b):
-        self.b_shape = b.shape
-        return a.view()
-
-    def backward(self, gy):
-        gb = backend.get_array_module(gy).zeros(self.b_shape, gy.dtype) if self.needs_input_grad[1] else None
-        return gy, gb
-
-
-def tie(a: Tensor, b: Tensor) -> Tensor:
-    """``a``, with a zero gradient for ``b`` (see :class:`Tie`)."""
-    return Tie.apply(a, b)
 
 
 class LeakyReLU(Function):
@@ -438,9 +420,11 @@ class ELU(Function):
         return xp.where(self.neg_side, gy * (self.ipt * self.neg) * self.e, gy * self.pos)
 
     def backward_graph(self, gy, x):
-        # exp of 0 on the positive side, where it is not used: an overflow there would make
-        # the second derivative 0 * inf = NaN
-        e = (where(self.neg_side, x, 0.0) * self.ipt).exp()
+        # exp(x * ipt) where x < 0 (or NaN), the constant 1 at 0: the first derivative takes the
+        # negative side's value at 0, its derivative the positive side's (0), as torch's. exp of
+        # 0 elsewhere: an overflow there would make the second derivative 0 * inf = NaN
+        curved = ~(x.array >= 0)
+        e = where(curved, (where(curved, x, 0.0) * self.ipt).exp(), 1.0)
         return where(self.neg_side, gy * (self.ipt * self.neg) * e, gy * self.pos)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, tie
 from ..kernels import pool3d as K
 from ..kernels.vol2col import (
     conv3d_backward,
@@ -239,7 +239,7 @@ class MaxPool3d(Function):
 
     def backward_graph(self, gy, x):  # gy to the maxima: linear in gy, the argmax is a constant
         indices = K.max_pool3d_indices(self.argmax, self.x_shape, self.g)
-        return ScatterPlanes.apply(gy, indices=indices, shape=self.x_shape, dims=3)
+        return tie(ScatterPlanes.apply(gy, indices=indices, shape=self.x_shape, dims=3), x)  # tied as torch's
 
 
 def max_pool3d(
@@ -277,6 +277,7 @@ def max_pool3d_with_indices(
 
 class AvgPool3d(Function):
     linear = True
+    tied = True  # as torch, whose backward takes the input
 
     def forward(self, x):
         if self.requires_grad:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, tie
 from ..kernels import grid_sample as K
 from .conv_grad import stand_in
 from .errors import DtypeError, ShapeError
@@ -68,7 +68,8 @@ class GridSample(Function):
                 "grid_sample: create_graph=True (higher-order gradients) is supported for the input only; "
                 "here the grid requires grad too (detach it, or leave create_graph off)"
             )
-        return GridSampleTranspose.apply(gy, taps=self.taps, x_shape=x.shape, grid_shape=self.grid_shape), None
+        gx = GridSampleTranspose.apply(gy, taps=self.taps, x_shape=x.shape, grid_shape=self.grid_shape)
+        return tie(gx, x), None  # tied to x, as torch's
 
 
 class GridSampleTranspose(Function):

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor, is_grad_enabled
+from ..autograd import Function, Tensor, is_grad_enabled, tie
 from ..kernels import cross_entropy as ce
-from .activation import LogSigmoid, Softmax, tie
+from .activation import LogSigmoid, Softmax
 from .activation import _stable_log_sigmoid as _log_sigmoid
 from .activation import _stable_sigmoid as _sigmoid
 from .math import clamp, log, log1p, require_float, unbroadcast, where

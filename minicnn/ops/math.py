@@ -331,6 +331,19 @@ class IndexPut(Function):
         gv = unbroadcast(gy[self.index], self.v_shape) if self.needs_input_grad[1] else None
         return gx, gv
 
+    def backward_graph(self, gy, x, v):
+        # x's part is linear with no repeats (an Adjoint); v's is a gather gy[index], whose
+        # adjoint is a scatter-add that counts a repeated index twice, where the forward's
+        # write counts it once: so not this op again, but GetItem's own adjoint
+        gx = Function.backward_graph(self, gy, x, v)[0] if self.needs_input_grad[0] else None
+        gv = None
+        if self.needs_input_grad[1]:
+            from .shape import GetItem  # noqa: PLC0415  (shape imports this module)
+
+            picked = where(self.mask, gy, 0.0).sum() if self.mask is not None else GetItem.apply(gy, index=self.index)
+            gv = unbroadcast(picked, v.shape).reshape(v.shape)
+        return gx, gv
+
 
 def fill_mask(index: Any, x_shape: tuple[int, ...], value_shape: tuple[int, ...]) -> Any:
     """``index`` reshaped to broadcast against x when it is one boolean mask over x's leading

@@ -111,7 +111,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         raise ShapeError(
             f"pad: {mode} padding takes a tensor with nonzero sizes (except a batch size), got shape {input.shape}"
         )
-    return GatherPad.apply(input, plans=tuple((d, _plan(input.shape, d, *pairs[d], mode)) for d in sorted(pairs)))
+    plans = tuple((d, _plan(input.shape, d, *pairs[d], mode)) for d in sorted(pairs))
+    return GatherPad.apply(input, plans=plans, tied=mode != "circular")  # torch ties reflect/replicate
 
 
 def _fill_value(dtype: np.dtype, value: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, tie
 from ..kernels import pool as K
 from ..kernels.scatter import add_at
 from .errors import ShapeError
@@ -107,11 +107,12 @@ class MaxPool2d(Function):
     def backward_graph(self, gy, x):  # gy to the maxima: linear in gy, the argmax is a constant
         settings = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
         indices = K.max_pool2d_indices(self.argmax, self.x_shape, *settings)
-        return ScatterPlanes.apply(gy, indices=indices, shape=self.x_shape, dims=2)
+        return tie(ScatterPlanes.apply(gy, indices=indices, shape=self.x_shape, dims=2), x)  # tied as torch's
 
 
 class AvgPool2d(Function):
     linear = True
+    tied = True  # as torch, whose backward takes the input
 
     def forward(self, x):
         if self.requires_grad:
@@ -126,6 +127,7 @@ class AdaptiveAvgPool2d(Function):
     """The mean over adaptive bins; the 3-d op is this class with the 3-d kernels."""
 
     linear = True
+    tied = True  # as torch, whose backward takes the input
 
     forward_kernel = staticmethod(K.adaptive_avg_pool2d_forward)
     backward_kernel = staticmethod(K.adaptive_avg_pool2d_backward)
@@ -158,7 +160,7 @@ class AdaptiveMaxPool2d(Function):
         return self.backward_kernel(gy, self.indices, self.x_shape)
 
     def backward_graph(self, gy, x):  # gy to the maxima: linear in gy, the indices are constants
-        return ScatterPlanes.apply(gy, indices=self.indices, shape=self.x_shape, dims=len(self.output_size))
+        return tie(ScatterPlanes.apply(gy, indices=self.indices, shape=self.x_shape, dims=len(self.output_size)), x)
 
 
 def max_pool2d(

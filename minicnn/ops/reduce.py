@@ -450,8 +450,8 @@ class VectorNorm(Function):
         norm = VectorNorm.apply(x, axes=self.axes, keepdims=True, p=p)
         zero = norm.array == 0
         safe = where(zero, 1.0, norm)
-        if p == 2:
-            return g * (x / safe)
+        if p == 2:  # 0 at a zero norm, as backward (and no made-up Hessian there)
+            return g * where(zero, 0.0, x / safe)
         if p < 1:
             at_zero = x.array == 0
             scaled = x.sign() * where(at_zero, 0.0, where(at_zero, 1.0, x).abs() ** (p - 1))

@@ -139,10 +139,13 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                else:
-                    # a fresh array: the old one may be shared with other tensors
+                else:  # a fresh array (the old one may be shared); a create_graph gradient loses its graph
                     with backend.array_scope(p.grad.array):
-                        p.grad.array = p.grad.xp.zeros_like(p.grad.array)
+                        zeros = p.grad.xp.zeros_like(p.grad.array)
+                    if p.grad.grad_fn is not None:
+                        p.grad = Tensor(zeros)  # as torch's detach_()
+                    else:
+                        p.grad.array = zeros
 
     # -- state dicts ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
