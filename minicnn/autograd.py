@@ -553,7 +553,7 @@ class Tensor(TensorMethods):
         """``x[index] = value`` in x's memory; recorded by autograd (see :meth:`_record_inplace`)
         when x or value requires grad, so both get their gradients, as in torch."""
         self = _latest(self)
-        index = _ops.plain_index(index)
+        index = _ops.plain_index(index, copy=_records(self, value))
         if _records(self, value):
             value = _latest(value) if isinstance(value, Tensor) else value
             if isinstance(value, Tensor) and _written_already(self, index, value):

@@ -708,3 +708,20 @@ def test_write_through_a_reshape_or_transpose_view_is_recorded_on_the_base(write
         results.append((c.detach().numpy(), a.grad.numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+def test_index_tensor_written_after_indexing_does_not_change_the_gradient():
+    """x[i] keeps i as it was: a later in-place write to i cannot redirect the gradient (torch
+    raises there; minicnn gives the gradient of what was computed)."""
+    x = mc.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    i = mc.tensor([0, 2])
+    y = x[i]
+    z = x * 1.0
+    z[i] = mc.tensor([5.0, 6.0])  # recorded: the written places get no gradient
+    with mc.no_grad():
+        i[0] = 3
+    (y * mc.tensor([1.0, 10.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 10.0, 0.0])
+    x.grad = None
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0, 1.0])

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor, _as_tensors
+from ..autograd import Function, Tensor, _as_tensors, is_grad_enabled
 from .dims import as_dim, wrap_dim, wrap_dims
 from .math import astype, clone, result_dtype
 
@@ -141,14 +141,15 @@ def _is_basic(index: Any) -> bool:
     return all(isinstance(p, (int, slice)) or p is None or p is Ellipsis for p in parts)
 
 
-def plain_index(index: Any) -> Any:
-    """Replace Tensors inside an index by their arrays."""
+def plain_index(index: Any, copy: bool = False) -> Any:
+    """Replace Tensors inside an index by their arrays; with ``copy``, copies of them (what a
+    graph node keeps must not change when the index tensor is written in place later)."""
     if isinstance(index, Tensor):
-        return index.array
+        return index.array.copy() if copy else index.array
     if isinstance(index, tuple):
-        return tuple(plain_index(i) for i in index)
+        return tuple(plain_index(i, copy) for i in index)
     if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
-        return [plain_index(i) for i in index]
+        return [plain_index(i, copy) for i in index]
     return index
 
 
@@ -263,7 +264,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    index = plain_index(index)
+    index = plain_index(index, copy=is_grad_enabled() and x.requires_grad)
     out = GetItem.apply(x, index=index)
     if out._view_of is not None and _is_basic(index):
         out._view_index = index  # an in-place write through out is also recorded on x
