@@ -45,6 +45,30 @@ def devices() -> list[Any]:
     ]
 
 
+def _inputs_for_both(
+    arrays: Sequence[np.ndarray],
+    grad_inputs: Sequence[bool] | None,
+    dtype: Any,
+    device: str,
+    rtol: float | None,
+    atol: float | None,
+) -> tuple[dict[str, float], Sequence[bool], list[mc.Tensor], list[torch.Tensor]]:
+    """(tolerances, which inputs require grad, minicnn tensors, torch tensors): float arrays cast
+    to ``dtype``, requiring grad where ``grad_inputs`` says (every float input by default)."""
+    tol = dict(TOL[np.dtype(dtype).type])
+    if rtol is not None:
+        tol["rtol"] = rtol
+    if atol is not None:
+        tol["atol"] = atol
+    arrays = [np.asarray(a) for a in arrays]
+    if grad_inputs is None:
+        grad_inputs = [a.dtype.kind == "f" for a in arrays]
+    cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+    mt = [mc.tensor(a, requires_grad=bool(g), device=device) for a, g in zip(cast, grad_inputs)]
+    tt = [torch.tensor(a, requires_grad=bool(g)) for a, g in zip(cast, grad_inputs)]
+    return tol, grad_inputs, mt, tt
+
+
 def compare_with_torch(
     mc_fn: Callable[..., Any],
     torch_fn: Callable[..., Any],
@@ -58,17 +82,7 @@ def compare_with_torch(
 ) -> None:
     """Run ``mc_fn`` and ``torch_fn`` on the same inputs; compare outputs and, for float
     inputs flagged in ``grad_inputs``, the gradients of sum(out * g) for a random g."""
-    tol = dict(TOL[np.dtype(dtype).type])
-    if rtol is not None:
-        tol["rtol"] = rtol
-    if atol is not None:
-        tol["atol"] = atol
-    arrays = [np.asarray(a) for a in arrays]
-    if grad_inputs is None:
-        grad_inputs = [a.dtype.kind == "f" for a in arrays]
-    cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
-    mt = [mc.tensor(a, requires_grad=bool(g), device=device) for a, g in zip(cast, grad_inputs)]
-    tt = [torch.tensor(a, requires_grad=bool(g)) for a, g in zip(cast, grad_inputs)]
+    tol, grad_inputs, mt, tt = _inputs_for_both(arrays, grad_inputs, dtype, device, rtol, atol)
     mo = mc_fn(*mt)
     to = torch_fn(*tt)
     assert tuple(mo.shape) == tuple(to.shape), f"shape {mo.shape} vs torch {tuple(to.shape)}"
@@ -102,17 +116,7 @@ def double_backward_like_torch(
     ``create_graph=True``, then the gradients of sum_i sum(g_i * w_i) with respect to every
     input flagged in ``grad_inputs`` and to ``v`` (random v, w_i). An input torch reports as
     unused counts as a zero gradient, on either side."""
-    tol = dict(TOL[np.dtype(dtype).type])
-    if rtol is not None:
-        tol["rtol"] = rtol
-    if atol is not None:
-        tol["atol"] = atol
-    arrays = [np.asarray(a) for a in arrays]
-    if grad_inputs is None:
-        grad_inputs = [a.dtype.kind == "f" for a in arrays]
-    cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
-    mt = [mc.tensor(a, requires_grad=bool(g), device=device) for a, g in zip(cast, grad_inputs)]
-    tt = [torch.tensor(a, requires_grad=bool(g)) for a, g in zip(cast, grad_inputs)]
+    tol, grad_inputs, mt, tt = _inputs_for_both(arrays, grad_inputs, dtype, device, rtol, atol)
     mo, to = mc_fn(*mt), torch_fn(*tt)
     np.testing.assert_allclose(mo.numpy(), to.detach().numpy(), **tol, err_msg="forward")
     rng = np.random.default_rng(seed)

@@ -281,39 +281,45 @@ class Einsum(Function):
         y = _einsum(xp, ",".join(self.labels) + "->" + self.out, *full)
         return y.copy() if getattr(y, "base", None) is not None else y  # never a view of an input
 
+    def _grad_plan(self, k: int, shape: tuple[int, ...]) -> tuple[list[str], str, list[int], tuple, tuple]:
+        """How operand k's gradient is formed: the einsum of gy with the other operands
+        (``others`` -> ``kept``, the labels of k that appear elsewhere), reshaped to ``partial``
+        (1 for the other labels of k), broadcast to ``full``, then summed over ``axes`` (where
+        the operand itself was broadcast) to ``shape``."""
+        term = self.labels[k]
+        others = [t for j, t in enumerate(self.labels) if j != k]
+        seen = set(self.out).union(*others)
+        kept = "".join(c for c in term if c in seen)
+        partial = [self.sizes[c] if c in seen else 1 for c in term]
+        full = tuple(self.sizes[c] for c in term)
+        axes = tuple(i for i, (n, m) in enumerate(zip(shape, full)) if n != m)
+        return others, kept, partial, full, axes
+
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         grads = []
-        for k, (term, shape) in enumerate(zip(self.labels, self.in_shapes)):
+        for k, shape in enumerate(self.in_shapes):
             if not self.needs_input_grad[k]:
                 grads.append(None)
                 continue
-            others = [t for j, t in enumerate(self.labels) if j != k]
-            seen = set(self.out).union(*others)
-            kept = "".join(c for c in term if c in seen)
+            others, kept, partial, full, axes = self._grad_plan(k, shape)
             spec = ",".join([self.out, *others]) + "->" + kept
             g = _einsum(xp, spec, gy, *(a for j, a in enumerate(self.full) if j != k))
-            full_shape = tuple(self.sizes[c] for c in term)
-            g = xp.broadcast_to(g.reshape([self.sizes[c] if c in seen else 1 for c in term]), full_shape)
-            axes = tuple(i for i, (n, m) in enumerate(zip(shape, full_shape)) if n != m)
+            g = xp.broadcast_to(g.reshape(partial), full)
             g = g.sum(axis=axes, keepdims=True) if axes else g
             grads.append(xp.ascontiguousarray(g, dtype=gy.dtype).reshape(shape))  # (ascontiguousarray: >= 1-d)
         return tuple(grads)
 
     def backward_graph(self, gy, *xs):  # backward's einsums, as Einsum ops (multilinear again)
         grads = []
-        for k, (term, x) in enumerate(zip(self.labels, xs)):
+        for k, x in enumerate(xs):
             if not self.needs_input_grad[k]:
                 grads.append(None)
                 continue
-            others = [t for j, t in enumerate(self.labels) if j != k]
-            seen = set(self.out).union(*others)
-            kept = "".join(c for c in term if c in seen)
+            others, kept, partial, full, axes = self._grad_plan(k, x.shape)
             operands = [gy, *(a for j, a in enumerate(xs) if j != k)]
             g = Einsum.apply(*operands, labels=[self.out, *others], out=kept, sizes=self.sizes)
-            full_shape = tuple(self.sizes[c] for c in term)
-            g = g.reshape([self.sizes[c] if c in seen else 1 for c in term]).expand(full_shape)
-            axes = tuple(i for i, (n, m) in enumerate(zip(x.shape, full_shape)) if n != m)
+            g = g.reshape(partial).expand(full)
             grads.append((g.sum(axis=axes, keepdims=True) if axes else g).reshape(x.shape))
         return tuple(grads)
 
