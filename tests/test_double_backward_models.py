@@ -112,3 +112,36 @@ def test_hessian_vector_product_through_batch_norm_and_depthwise_conv_equals_tor
     np.testing.assert_allclose(loss.item(), loss_t.item(), rtol=1e-12)
     for (name, _), h, ht in zip(ours.named_parameters(), hv, hv_t):
         np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+def test_maml_meta_gradient_through_an_inner_sgd_step_equals_torch():
+    """MAML: one inner SGD step on a support batch taken with create_graph=True, then the query
+    loss of the adapted weights differentiated back to the initial ones (through the step)."""
+    rng = np.random.default_rng(2)
+    arrays = {
+        "conv": rng.standard_normal((4, 1, 3, 3)) * 0.5,
+        "conv_b": rng.standard_normal(4) * 0.1,
+        "fc": rng.standard_normal((3, 4 * 2 * 2)) * 0.3,
+        "fc_b": rng.standard_normal(3) * 0.1,
+    }
+    support, query = rng.standard_normal((2, 6, 1, 8, 8))
+    y_support, y_query = rng.integers(0, 3, (2, 6))
+
+    def meta_grads(lib, F_):
+        params = {k: lib.tensor(v, requires_grad=True) for k, v in arrays.items()}
+
+        def net(x, p):
+            h = F_.max_pool2d(F_.tanh(F_.conv2d(x, p["conv"], p["conv_b"], padding=1)), 2)
+            h = F_.avg_pool2d(F_.leaky_relu(h, 0.1), 2, ceil_mode=True)
+            return F_.linear(h.reshape(h.shape[0], -1), p["fc"], p["fc_b"])
+
+        inner = F_.cross_entropy(net(lib.tensor(support), params), lib.tensor(y_support))
+        grads = lib.autograd.grad(inner, list(params.values()), create_graph=True)
+        fast = {k: p - 0.4 * g for (k, p), g in zip(params.items(), grads)}
+        outer = F_.cross_entropy(net(lib.tensor(query), fast), lib.tensor(y_query), label_smoothing=0.1)
+        return outer.item(), lib.autograd.grad(outer, list(params.values()))
+
+    ours, theirs = meta_grads(mc, F), meta_grads(torch, torch.nn.functional)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    for name, m, t in zip(arrays, ours[1], theirs[1]):
+        np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
