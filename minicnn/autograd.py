@@ -385,6 +385,11 @@ class Tensor(TensorMethods):
         t._hooks[key] = hook
         return _HookHandle(t._hooks, key)
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf keeps its ``.grad`` after backward (:meth:`retain_grad`)."""
+        return _latest(self)._retain_grad and self._grad_fn is not None
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward."""
         if not self.requires_grad:
@@ -1154,10 +1159,10 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
             base = id(g)
         leaf_bases.add(base)
         t._grad = Tensor(g)
-    elif t._grad._grad_fn is not None:  # a gradient with a graph (create_graph) is not written to
-        t._grad = Tensor(t._grad.array + g)
     elif _writable(t._grad.array):
         t._grad.array += g  # this tensor owns the memory (see above): accumulate in place
+        if t._grad._grad_fn is not None:  # a create_graph gradient: its graph sees the write, as torch's
+            t._grad._version += 1
     else:
         t._grad.array = t._grad.array + g
 
@@ -1172,6 +1177,7 @@ def _run_hooks(t: Tensor, g: Any) -> Any:
                 out = out if isinstance(out, Tensor) else Tensor(backend.to_device(np.asarray(out), t.device))
                 if out.shape != g.shape:
                     raise RuntimeError(f"hook returned a gradient of shape {out.shape}, expected {g.shape}")
+                _check_hook_dtype(hook, out, g.dtype)
                 g = out if out.dtype == g.dtype else out.to(g.dtype)
             continue
         out = hook(Tensor(g))
@@ -1179,8 +1185,17 @@ def _run_hooks(t: Tensor, g: Any) -> Any:
             new = out.array if isinstance(out, Tensor) else backend.to_device(np.asarray(out), t.device)
             if new.shape != g.shape:
                 raise RuntimeError(f"hook returned a gradient of shape {tuple(new.shape)}, expected {tuple(g.shape)}")
+            _check_hook_dtype(hook, out, g.dtype)
             g = new.astype(g.dtype, copy=False)
     return g
+
+
+def _check_hook_dtype(hook: Any, out: Any, dtype: Any) -> None:
+    """torch's rule: a hook may not return a tensor of another dtype (an array or a list is
+    converted to the gradient's dtype)."""
+    if isinstance(out, Tensor) and out.dtype != dtype:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {np.dtype(dtype)} got {out.dtype})")
 
 
 class _HookHandle:
@@ -1335,6 +1350,8 @@ def backward(
         for t in inputs:
             if not t.requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
+            if t._grad_fn is not None:
+                t._retain_grad = True  # as torch: a non-leaf in inputs keeps its .grad from now on
     run_backward(roots, seeds, bool(retain_graph), inputs, create_graph=create_graph)
 
 

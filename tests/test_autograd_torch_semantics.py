@@ -725,3 +725,67 @@ def test_index_tensor_written_after_indexing_does_not_change_the_gradient():
     x.grad = None
     z.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0, 1.0])
+
+
+def test_ops_keep_only_what_their_gradients_need_as_torch():
+    """An in-place write to memory an op did not need to keep is fine (torch's rule): the
+    output of a pow by a constant, the constant operand of a matmul or of F.linear."""
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x**2
+        y += 1
+        np.testing.assert_allclose(lib.autograd.grad((y * y).sum(), x)[0].numpy(), [8.0, 40.0, 120.0])
+        x = lib.tensor([[1.0, 2.0]], requires_grad=True)
+        y = x * 1
+        z = y @ lib.ones(2, 2)
+        h = lib.nn.functional.linear(y, lib.ones(3, 2))
+        y.add_(1)
+        np.testing.assert_allclose(lib.autograd.grad(z.sum(), x, retain_graph=True)[0].numpy(), [[2.0, 2.0]])
+        np.testing.assert_allclose(lib.autograd.grad(h.sum(), x)[0].numpy(), [[3.0, 3.0]])
+
+
+def test_mask_and_pos_weight_written_after_the_forward_do_not_change_gradients():
+    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    m = mc.tensor([True, False, True])
+    y = mc.where(m, x * x, -x)
+    z = (x * x).masked_fill(m, 0.0)
+    logits = mc.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    pw = mc.tensor([1.0, 2.0, 3.0])
+    loss = mc.nn.functional.binary_cross_entropy_with_logits(logits, mc.tensor(np.full((1, 3), 0.3)), pos_weight=pw)
+    (g_plain,) = mc.autograd.grad(loss, logits, retain_graph=True)
+    m[0] = False
+    pw[0] = 5.0
+    np.testing.assert_allclose(mc.autograd.grad(y.sum(), x)[0].numpy(), [2.0, -1.0, 6.0])
+    np.testing.assert_allclose(mc.autograd.grad(z.sum(), x)[0].numpy(), [0.0, 4.0, 0.0])
+    np.testing.assert_allclose(mc.autograd.grad(loss, logits, create_graph=True)[0].numpy(), g_plain.numpy(), rtol=1e-6)
+
+
+def test_backward_inputs_non_leaf_retains_its_grad_as_torch():
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        (y**2).sum().backward(inputs=[y], retain_graph=True)
+        (y**2).sum().backward()
+        assert y.retains_grad
+        np.testing.assert_allclose(y.grad.numpy(), [8.0, 16.0])
+
+
+def test_hook_changing_the_dtype_is_refused_as_torch():
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        y.register_hook(lambda g: g.float())
+        with pytest.raises(RuntimeError, match="changed the type of value"):
+            y.sum().backward()
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_plain_backward_adds_in_place_to_a_grad_with_a_graph_as_torch():
+    out = []
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (x**3).sum().backward(create_graph=True)
+        g0 = x.grad
+        (x * 1).sum().backward()
+        out.append((x.grad is g0, x.grad.requires_grad, g0.detach().numpy().tolist()))
+    assert out[0] == out[1] == (True, True, [4.0, 13.0])

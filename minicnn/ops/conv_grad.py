@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, tie
 
 
 def stand_in(like: Any, shape: tuple[int, ...]) -> Any:
@@ -40,6 +40,11 @@ def bilinear_grads(node: Function, gy: Tensor, x: Tensor, w: Tensor) -> tuple[Te
     need = node.needs_input_grad
     gx = ConvGradInput.apply(gy, w, x_shape=x.shape, **maps) if need[0] else None
     gw = ConvGradWeight.apply(x, gy, w_shape=w.shape, **maps) if need[1] else None
+    # a constant result (gy and the other operand constants) stays tied to its input, as torch's
+    if gx is not None and not gx.requires_grad:
+        gx = tie(gx, x)
+    if gw is not None and not gw.requires_grad:
+        gw = tie(gw, w)
     return gx, gw
 
 

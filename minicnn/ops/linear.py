@@ -24,8 +24,10 @@ class Linear(Function):
         y = x2 @ w.T
         if maybe_b:
             y += maybe_b[0]
-        if self.requires_grad:
-            self.x2, self.w, self.x_shape = x2, w, x.shape
+        if self.requires_grad:  # dX needs W, dW needs X: keep only what is needed
+            self.x_shape = x.shape
+            self.x2 = x2 if self.needs_input_grad[1] else None
+            self.w = w if self.needs_input_grad[0] else None
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, gy):

@@ -667,7 +667,7 @@ def binary_cross_entropy_with_logits(
                 f"input on {input.device}"
             )
         with backend.array_scope(input.array):
-            pw = pos_weight.array.astype(dtype, copy=False)
+            pw = pos_weight.array.astype(dtype, copy=True)  # the node keeps it: later writes must not reach it
     return BinaryCrossEntropyWithLogits.apply(*args, reduction=reduction, dtype=dtype, pos_weight=pw)
 
 

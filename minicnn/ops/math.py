@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Function, Tensor, scalar_like
+from ..autograd import DEFAULT_DTYPE, Function, Tensor, is_grad_enabled, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -95,8 +95,8 @@ class Pow(Function):
     def forward(self, a, b):
         xp = backend.get_array_module(a, b)
         y = xp.power(a, b)
-        if self.requires_grad:
-            self.a, self.b, self.y = a, b, y
+        if self.requires_grad:  # y only for d/db (so y += 1 afterwards is fine when b is a constant)
+            self.a, self.b, self.y = a, b, (y if self.needs_input_grad[1] else None)
         return y
 
     def backward(self, gy):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a
@@ -106,10 +106,10 @@ class Pow(Function):
         # torch's rules: d/da is 0 where the exponent is 0, whatever gy (avoids 0 * inf at a = 0);
         # d/db is 0 at a = 0, b >= 0, and gy multiplies afterwards (a NaN gy stays NaN there)
         if self.needs_input_grad[0]:
-            ga = unbroadcast(xp.where(b == 0, 0, gy * b * xp.power(a, b - 1)).astype(y.dtype), a.shape)
+            ga = unbroadcast(xp.where(b == 0, 0, gy * b * xp.power(a, b - 1)).astype(gy.dtype), a.shape)
         if self.needs_input_grad[1]:
             loga = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), xp.where(a == 0, -xp.inf, xp.nan))
-            gb = unbroadcast((gy * xp.where((a == 0) & (b >= 0), 0, y * loga)).astype(y.dtype), b.shape)
+            gb = unbroadcast((gy * xp.where((a == 0) & (b >= 0), 0, y * loga)).astype(gy.dtype), b.shape)
         return ga, gb
 
     def backward_graph(self, gy, a, b):  # the same rules, as torch forms them
@@ -144,27 +144,29 @@ class MatMul(Function):
             raise ValueError(
                 f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match (inner dimensions {ka} != {kb})"
             )
-        if self.requires_grad:
-            self.a, self.b = a, b
+        if self.requires_grad:  # each gradient needs the other operand: keep only what is needed
+            self.a_shape, self.b_shape = a.shape, b.shape
+            self.a = a if self.needs_input_grad[1] else None
+            self.b = b if self.needs_input_grad[0] else None
         return a @ b
 
     def backward(self, gy):  # dA = gY B^T, dB = A^T gY (with 1-d promotion undone)
         xp = backend.get_array_module(gy)
-        a, b = self.a, self.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        sa, sb = self.a_shape, self.b_shape
+        sa2 = (1, *sa) if len(sa) == 1 else sa  # the promoted shapes
+        sb2 = (*sb, 1) if len(sb) == 1 else sb
         g2 = gy
-        if b.ndim == 1:
+        if len(sb) == 1:
             g2 = g2[..., None]
-        if a.ndim == 1:
+        if len(sa) == 1:
             g2 = g2[..., None, :]
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape if a.ndim > 1 else (1, a.shape[0]))
-            ga = ga.reshape(a.shape)
+            b2 = self.b.reshape(sb2)
+            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), sa2).reshape(sa)
         if self.needs_input_grad[1]:
-            gb = xp.swapaxes(a2, -1, -2) @ g2
-            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+            a2 = self.a.reshape(sa2)
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, sb2).reshape(sb)
         return ga, gb
 
     def backward_graph(self, gy, a, b):
@@ -621,7 +623,10 @@ clamp = clip
 def where(condition: Any, input: Any, other: Any) -> Tensor:
     """``input`` where ``condition`` is true, else ``other`` (all three broadcast together)."""
     cond = condition.array if isinstance(condition, Tensor) else condition
-    return Where.apply(*_promote(input, other), cond=cond)
+    a, b = _promote(input, other)
+    if is_grad_enabled() and (a.requires_grad or b.requires_grad) and hasattr(cond, "copy"):
+        cond = cond.copy()  # the node keeps it: a later write to the mask must not change the gradient
+    return Where.apply(a, b, cond=cond)
 
 
 def clone(x: Tensor) -> Tensor:
