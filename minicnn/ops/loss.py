@@ -18,7 +18,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled, tie
 from ..kernels import cross_entropy as ce
-from .activation import LogSigmoid, Softmax
+from .activation import LogSigmoid, Softmax, log_softmax
 from .activation import _stable_log_sigmoid as _log_sigmoid
 from .activation import _stable_sigmoid as _sigmoid
 from .math import clamp, log, log1p, require_float, unbroadcast, where
@@ -234,17 +234,48 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits against integer class targets (torch's semantics).
+    """Cross-entropy of logits against integer class targets, or against class probabilities
+    (torch's two forms).
 
-    input (N, C) or (N, C, d1, ...) or unbatched (C,); target (N,) or (N, d1, ...) or ();
-    weight (C,). ``size_average``/``reduce``: torch's deprecated form of ``reduction``."""
+    input (N, C) or (N, C, d1, ...) or unbatched (C,); target (N,) or (N, d1, ...) or () of
+    class indices, or a floating-point target of input's shape holding probabilities (see
+    :func:`_cross_entropy_probabilities`); weight (C,). ``size_average``/``reduce``: torch's
+    deprecated form of ``reduction``."""
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    target_dtype = getattr(target, "dtype", np.asarray(target).dtype)
+    if np.dtype(target_dtype).kind == "f" and tuple(np.shape(target)) == tuple(input.shape):
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, float(label_smoothing))
     args = _ce_inputs("cross_entropy", input, target, weight, reduction)
     return CrossEntropy.apply(
         *args, ignore_index=ignore_index, reduction=reduction, label_smoothing=float(label_smoothing)
     )
+
+
+def _cross_entropy_probabilities(
+    x: Tensor, target: Any, weight: Any, ignore_index: int, reduction: str, smoothing: float
+) -> Tensor:
+    """torch's second form: per sample, loss = -sum_c w_c t_c log softmax(x)_c, the target first
+    smoothed to (1 - eps) t + eps / C. 'mean' divides by the number of samples (N times the
+    extra dims), not by the weights. Written in ops, so its gradients (of any order, for x and
+    for a target that requires grad) are theirs."""
+    if ignore_index != -100:
+        raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
+    _float_input("cross_entropy", x)
+    target = target if isinstance(target, Tensor) else Tensor(target, dtype=x.dtype, device=x.device)
+    axis = 0 if x.ndim == 1 else 1
+    c = x.shape[axis]
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / c
+    terms = target * log_softmax(x, axis)
+    if weight is not None:
+        weight = weight if isinstance(weight, Tensor) else Tensor(weight, dtype=x.dtype, device=x.device)
+        if tuple(weight.shape) != (c,):
+            raise ValueError(f"cross_entropy: weight must have shape ({c},) for {c} classes, got {weight.shape}")
+        terms = terms * weight.reshape((c,) + (1,) * (x.ndim - axis - 1))
+    loss = -terms.sum(axis)
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
 
 
 def nll_loss(
