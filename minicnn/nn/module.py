@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from .backward_hooks import hooked_call
 
 
 class Parameter(Tensor):
@@ -95,6 +96,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration by attribute assignment -----------------------------------------
@@ -231,6 +234,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            return hooked_call(self, args, kwargs, self._call_with_forward_hooks)
+        return self._call_with_forward_hooks(*args, **kwargs)
+
+    def _call_with_forward_hooks(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):
@@ -264,12 +272,28 @@ class Module:
         the output. ``with_kwargs``: ``hook(module, args, kwargs, output)``."""
         return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's
+        inputs are computed: grad_input has one entry per positional argument (None where it
+        gets no gradient), grad_output one per output that requires grad. A returned tuple
+        replaces grad_input. See :mod:`minicnn.nn.backward_hooks`."""
+        return self._add_plain_hook(self.__dict__.setdefault("_backward_hooks", OrderedDict()), hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are
+        known, before they flow into it; a returned tuple replaces grad_output."""
+        return self._add_plain_hook(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()), hook, prepend)
+
     @staticmethod
     def _add_hook(
         hooks: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool, with_kwargs: bool
     ) -> RemovableHandle:
+        return Module._add_plain_hook(hooks, (hook, with_kwargs), prepend)
+
+    @staticmethod
+    def _add_plain_hook(hooks: OrderedDict[int, Any], entry: Any, prepend: bool) -> RemovableHandle:
         handle = RemovableHandle(hooks)
-        hooks[handle.id] = (hook, with_kwargs)
+        hooks[handle.id] = entry
         if prepend:
             hooks.move_to_end(handle.id, last=False)
         return handle

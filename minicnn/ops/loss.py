@@ -244,7 +244,7 @@ def cross_entropy(
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    target_dtype = getattr(target, "dtype", np.asarray(target).dtype)
+    target_dtype = target.dtype if hasattr(target, "dtype") else np.asarray(target).dtype  # (no host read of a tensor)
     if np.dtype(target_dtype).kind == "f" and tuple(np.shape(target)) == tuple(input.shape):
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, float(label_smoothing))
     args = _ce_inputs("cross_entropy", input, target, weight, reduction)
