@@ -840,7 +840,9 @@ class Function:
         with set_grad_enabled(True):
             y = composite(*alias)
         gs = iter(grad(y, wanted, gy, create_graph=True, allow_unused=True, materialize_grads=True))
-        return tuple(next(gs) if need else None for need in self.needs_input_grad)
+        out = [next(gs) if need else None for need in self.needs_input_grad]
+        # a constant gradient (constant gy and parameters) stays tied to its input, as torch's
+        return tuple(g if g is None or g.requires_grad else tie(g, x) for g, x in zip(out, xs))
 
     def release(self) -> None:
         """Drop inputs and saved arrays; the node can no longer run backward."""

@@ -857,3 +857,28 @@ def test_third_derivative_through_piecewise_linear_activations_stays_tied(name):
         (gv,) = lib.autograd.grad(g.sum(), v, create_graph=True)
         out.append(lib.autograd.grad(gv.sum(), x)[0].numpy())
     np.testing.assert_array_equal(out[0], out[1])
+
+
+TIED_CONSTANT = {
+    "prelu_constant_weight": lambda L, x: L.nn.functional.prelu(x, L.tensor([0.25], dtype=L.float64)),
+    "batch_norm_eval": lambda L, x: L.nn.functional.batch_norm(
+        x, L.zeros(2, dtype=L.float64), L.ones(2, dtype=L.float64), training=False
+    ),
+    "instance_norm_running_stats": lambda L, x: L.nn.functional.instance_norm(
+        x, L.zeros(2, dtype=L.float64), L.ones(2, dtype=L.float64), use_input_stats=False
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TIED_CONSTANT))
+def test_constant_first_gradient_stays_tied_to_the_input_as_torch(name):
+    """With constant parameters these gradients do not depend on x; torch's still carry an
+    edge to x, so differentiating them again gives zeros, not an error."""
+    fn = TIED_CONSTANT[name]
+    x = np.random.default_rng(0).standard_normal((2, 2, 3))
+    for lib in (mc, torch):
+        t = lib.tensor(x, requires_grad=True)
+        (g,) = lib.autograd.grad(fn(lib, t).sum(), t, create_graph=True)
+        assert g.requires_grad
+        (gg,) = lib.autograd.grad((g * g).sum(), t, allow_unused=True)
+        assert gg is None or not gg.numpy().any()

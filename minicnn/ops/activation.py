@@ -621,6 +621,7 @@ class PReLU(Function):
         if self.needs_input_grad[0]:
             wb = w.reshape(()) if w.numel() == 1 else w.reshape((-1,) + (1,) * (x.ndim - 2))
             gx = where(pos, gy, wb * gy)
+            gx = gx if gx.requires_grad else tie(gx, x)  # tied to x even with a constant slope, as torch's
         if self.needs_input_grad[1]:
             gwx = where(pos, 0.0, x * gy)
             gw = gwx.sum() if w.numel() == 1 else gwx.sum(axis=tuple(i for i in range(x.ndim) if i != 1))
