@@ -842,7 +842,7 @@ class Function:
         gs = iter(grad(y, wanted, gy, create_graph=True, allow_unused=True, materialize_grads=True))
         out = [next(gs) if need else None for need in self.needs_input_grad]
         # a constant gradient (constant gy and parameters) stays tied to its input, as torch's
-        return tuple(g if g is None or g.requires_grad else tie(g, x) for g, x in zip(out, xs))
+        return tuple(tie_if_constant(g, x) for g, x in zip(out, xs))
 
     def release(self) -> None:
         """Drop inputs and saved arrays; the node can no longer run backward."""
@@ -887,6 +887,12 @@ class Tie(Function):
 def tie(a: Tensor, b: Tensor) -> Tensor:
     """``a``, with a zero gradient for ``b`` (see :class:`Tie`)."""
     return Tie.apply(a, b)
+
+
+def tie_if_constant(g: Tensor | None, x: Tensor) -> Tensor | None:
+    """A gradient with no graph of its own (constant gy and parameters) tied to its input x,
+    as torch's backward ops are; one that has a graph (or None) as it is."""
+    return g if g is None or g.requires_grad else tie(g, x)
 
 
 class Adjoint(Function):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, random
-from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie
+from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie, tie_if_constant
 from .dims import wrap_dim
 from .math import _floating, astype, where
 from .math import require_float as _float_only
@@ -620,8 +620,7 @@ class PReLU(Function):
         gx = gw = None
         if self.needs_input_grad[0]:
             wb = w.reshape(()) if w.numel() == 1 else w.reshape((-1,) + (1,) * (x.ndim - 2))
-            gx = where(pos, gy, wb * gy)
-            gx = gx if gx.requires_grad else tie(gx, x)  # tied to x even with a constant slope, as torch's
+            gx = tie_if_constant(where(pos, gy, wb * gy), x)  # tied to x even with a constant slope
         if self.needs_input_grad[1]:
             gwx = where(pos, 0.0, x * gy)
             gw = gwx.sum() if w.numel() == 1 else gwx.sum(axis=tuple(i for i in range(x.ndim) if i != 1))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..autograd import Function, Tensor, tie
+from ..autograd import Function, Tensor, tie_if_constant
 
 
 def stand_in(like: Any, shape: tuple[int, ...]) -> Any:
@@ -41,11 +41,7 @@ def bilinear_grads(node: Function, gy: Tensor, x: Tensor, w: Tensor) -> tuple[Te
     gx = ConvGradInput.apply(gy, w, x_shape=x.shape, **maps) if need[0] else None
     gw = ConvGradWeight.apply(x, gy, w_shape=w.shape, **maps) if need[1] else None
     # a constant result (gy and the other operand constants) stays tied to its input, as torch's
-    if gx is not None and not gx.requires_grad:
-        gx = tie(gx, x)
-    if gw is not None and not gw.requires_grad:
-        gw = tie(gw, w)
-    return gx, gw
+    return tie_if_constant(gx, x), tie_if_constant(gw, w)
 
 
 def bias_grad(gy: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Function, Tensor, is_grad_enabled, scalar_like
+from ..autograd import DEFAULT_DTYPE, Adjoint, Function, Tensor, is_grad_enabled, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -337,7 +337,7 @@ class IndexPut(Function):
         # x's part is linear with no repeats (an Adjoint); v's is a gather gy[index], whose
         # adjoint is a scatter-add that counts a repeated index twice, where the forward's
         # write counts it once: so not this op again, but GetItem's own adjoint
-        gx = Function.backward_graph(self, gy, x, v)[0] if self.needs_input_grad[0] else None
+        gx = Adjoint.apply(gy, node=self, index=0) if self.needs_input_grad[0] else None
         gv = None
         if self.needs_input_grad[1]:
             from .shape import GetItem  # noqa: PLC0415  (shape imports this module)
