@@ -23,9 +23,17 @@ the m values of a channel::
 Since sum(dxhat) = gamma*dbeta and sum(dxhat*xhat) = gamma*dgamma, the kernel computes
 dx = gamma*inv_std * (g - dbeta/m - xhat*dgamma/m) from the two parameter gradients.
 
-Cost (P = elements of x): forward about 6 elementwise passes over P plus two per-channel
-reductions, backward about 6 passes and two reductions. Extra memory: xhat (P) is kept for
-backward, plus per-channel vectors.
+The training kernels keep the centred input xc = x - mean rather than xhat = xc * inv_std
+(xhat enters only multiplied by per-channel numbers, so inv_std is folded into those), and
+every per-channel sum is one ``einsum`` that reads its operands once: the sum of squares and
+sum(g * xc) never write a product array.
+
+Cost (P = elements of x; a pass reads or writes P values), training: forward 2 read-only
+reductions + 3 elementwise passes (xc, y = xc * scale, y += beta), backward 2 read-only
+reductions + 4 elementwise passes. (The first version: 7 and 7 passes, xhat, xc * xc and
+g * xhat written out; MobileNet v2's 52 batch norms, batch 4, 128x128, forward + backward,
+1 thread, old and new alternating in one process under load: 31 -> 21 ms.)
+Extra memory: xc (P) is kept for backward, plus per-channel vectors.
 """
 
 from __future__ import annotations
@@ -40,32 +48,50 @@ def per_channel(v: Any, ndim: int) -> Any:
     return v.reshape((1, v.shape[0]) + (1,) * (ndim - 2))  # C spelled out: it may be 0
 
 
-def channel_sum(v: Any) -> Any:
-    """(C,) sums over every axis but 1. Summing the contiguous trailing axis first is both
-    faster and more accurate (pairwise summation) than one reduction over axes (0, 2, 3)."""
+def _ncl(v: Any) -> Any:
+    """(N, C, *) -> an (N, C, L) view, L = the pixels of a channel (sizes spelled out, not -1:
+    N or C may be 0)."""
     N, C = v.shape[:2]
-    m = 1
+    L = 1
     for d in v.shape[2:]:
-        m *= d
-    return v.reshape(N, C, m).sum(axis=2).sum(axis=0)  # sizes spelled out, not -1: N or C may be 0
+        L *= d
+    return v.reshape(N, C, L)
+
+
+def channel_sum(v: Any) -> Any:
+    """(C,) sums over every axis but 1, as one ``einsum`` (a single pass, no temporary; 3x
+    faster than ``sum(axis=(0, 2, 3))`` and as accurate here)."""
+    xp = get_array_module(v)
+    return xp.einsum("ncl->c", _ncl(v))
+
+
+def channel_dot(a: Any, b: Any) -> Any:
+    """(C,) sums of a * b over every axis but 1, as one ``einsum``: the products are never
+    stored (one read of each, instead of a product array written and read again)."""
+    xp = get_array_module(a)
+    return xp.einsum("ncl,ncl->c", _ncl(a), _ncl(b))
 
 
 def batch_norm_train_forward(
     x: Any, weight: Any | None, bias: Any | None, eps: float = 1e-5
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """(y, mean, biased var, xhat, inv_std) using this batch's statistics. An empty batch
-    (N = 0) gives an empty y, and mean = var = 0 (sums of nothing; never used, not NaN)."""
+    """(y, mean, biased var, xc, inv_std) using this batch's statistics; xc = x - mean is what
+    backward needs (xhat = xc * inv_std is never stored). An empty batch (N = 0) gives an empty
+    y, and mean = var = 0 (sums of nothing; never used, not NaN).
+
+    Passes over x-sized data: sum(x), xc = x - mean (written), sum(xc * xc) (einsum, read
+    only), y = xc * (gamma * inv_std) (written), y += beta (in place)."""
     xp = get_array_module(x)
     m = max(1, x.size // max(1, x.shape[1]))
     mean = channel_sum(x) / m
-    xhat = x - per_channel(mean, x.ndim)
-    var = channel_sum(xhat * xhat) / m
+    xc = x - per_channel(mean, x.ndim)
+    var = channel_dot(xc, xc) / m
     inv_std = 1.0 / xp.sqrt(var + eps)
-    xhat *= per_channel(inv_std, x.ndim)
-    y = xhat if weight is None else xhat * per_channel(weight, x.ndim)
+    scale = inv_std if weight is None else weight * inv_std
+    y = xc * per_channel(scale, x.ndim)
     if bias is not None:
-        y = y + per_channel(bias, x.ndim)
-    return y, mean, var, xhat, inv_std
+        y += per_channel(bias, x.ndim)
+    return y, mean, var, xc, inv_std
 
 
 def update_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, m: int, momentum: float) -> None:
@@ -91,16 +117,23 @@ def batch_norm_eval_forward(
 
 
 def batch_norm_train_backward(
-    gy: Any, xhat: Any, inv_std: Any, weight: Any | None, need_x_grad: bool = True
+    gy: Any, xc: Any, inv_std: Any, weight: Any | None, need_x_grad: bool = True
 ) -> tuple[Any, Any, Any]:
-    """(dx or None, dgamma, dbeta) for the batch-statistics forward."""
+    """(dx or None, dgamma, dbeta) for the batch-statistics forward, from the centred input
+    xc = x - mean that it returned. With xhat = xc * inv_std::
+
+        dbeta = sum(g)     dgamma = sum(g * xhat) = inv_std * sum(g * xc)
+        dx = gamma * inv_std * (g - dbeta/m - xc * (inv_std * dgamma / m))
+
+    Passes: two reductions that only read (sum(g), einsum of g and xc), then four elementwise
+    passes that build dx in one new array."""
     m = max(1, gy.size // max(1, gy.shape[1]))  # an empty batch: the sums below are 0, dx empty
     dbeta = channel_sum(gy)
-    dgamma = channel_sum(gy * xhat)
+    dgamma = channel_dot(gy, xc) * inv_std
     if not need_x_grad:
         return None, dgamma, dbeta
     nd = gy.ndim
-    dx = xhat * per_channel(dgamma / m, nd)
+    dx = xc * per_channel(inv_std * dgamma / m, nd)
     xp = get_array_module(gy)
     xp.subtract(gy, dx, out=dx)
     dx -= per_channel(dbeta / m, nd)
@@ -124,7 +157,7 @@ def batch_norm_eval_backward(
     if need_x_grad:
         dx = gy * per_channel(inv_std if weight is None else weight * inv_std, nd)
     if need_param_grads:
-        xhat = (x - per_channel(running_mean, nd)) * per_channel(inv_std, nd)
-        dgamma = channel_sum(gy * xhat)
+        xc = x - per_channel(running_mean, nd)
+        dgamma = channel_dot(gy, xc) * inv_std
         dbeta = channel_sum(gy)
     return dx, dgamma, dbeta

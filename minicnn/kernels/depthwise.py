@@ -18,24 +18,46 @@ per output pixel, a shifted (and, for stride > 1, strided) slice. Cost: N*C*m*OH
 multiply-adds each way, 1/(C/groups) of a dense convolution's. Extra memory: cache-sized
 scratch blocks only.
 
-Two tricks make the NumPy loops fast:
+Tricks that make the NumPy loops fast (the plane path):
 
 * Cache blocking: images x channels form one stack of 2-d planes, processed in blocks of
   about ``BLOCK_BYTES`` (:func:`minicnn.kernels.im2col.plane_blocks`). A block is padded into
   a small reused buffer and all kh*kw taps pass over it while it sits in the CPU cache (a
   loop over memory blocks, not over images or pixels; a GPU gets one block).
-* Flat planes (stride 1): NumPy pays per row, and a 56-wide row is short. Stored as one long
-  row of Hp*Wp values, a padded plane turns every tap into ONE contiguous run: output
+* Flat planes: NumPy pays per row, and a 56-wide row is short. Stored as one long row of
+  Hp*Wp values, a padded plane turns every stride-1 tap into ONE contiguous run: output
   (oh, ow) sits at flat position oh*Wp + ow, and tap (i, j) reads the run that starts at
   i*dilation_h*Wp + j*dilation_w. The price: each output row is computed Wp wide, and its
   last Wp-OW values (which wrap around into the next row) are garbage and dropped -- about
   (kw-1)/OW extra work. In backward the garbage columns of gy are set to zero, so they add
   nothing.
+* Stride phases (stride > 1): a strided tap would read every sh-th row and sw-th column, a
+  2-d strided slice that NumPy walks row by row without SIMD. The padded plane is instead
+  stored as its sh*sw phases xpad[a::sh, b::sw] (:class:`_Planes`), each flat as above, and
+  every tap reads one contiguous run of one phase. The split is one strided copy per phase
+  when the block is filled (dX: the inverse copy at the end), in place of the padding copy.
+* dX as a forward (stride 1, m = 1): dX is then gy, padded by d*(k-1) - pad, correlated with
+  the flipped kernel -- the forward loop, which adds into an aligned accumulator, instead of
+  adding each tap's product into a shifted run of dx (the scatter form, kept for stride > 1,
+  m > 1 and padding beyond d*(k-1)).
+* dW by dot products: each tap's dW is a dot product per plane of gy and the tap's run,
+  ``vecdot`` (BLAS, NumPy 2) or one ``einsum``: the products are never written out.
+
+Measured under load (2 cores shared with 6 other jobs; 1 BLAS thread, float32, medians of
+15-21 alternating rounds in one process; ms forward / dX / dW, before -> after phases,
+dX-as-forward and dot products):
+
+    (4, 32, 64, 64)   s1   1.27 / 1.44 / 1.40  ->  1.27 / 1.25 / 0.82
+    (4, 96, 64, 64)   s2   3.49 / 4.77 / 2.72  ->  2.78 / 3.42 / 1.46
+    (4, 144, 32, 32)  s1   2.75 / 3.65 / 1.64  ->  2.81 / 2.68 / 1.05
+    (4, 144, 32, 32)  s2   1.52 / 1.89 / 1.20  ->  1.12 / 1.43 / 0.71
+    (4, 192, 16, 16)  s1   1.08 / 1.39 / 0.60  ->  1.07 / 1.12 / 0.47
+    (32, 128, 56, 56) s1   fwd+bwd 247 -> 177 (the kernel benchmark case: about 40 cache blocks)
 
 Small maps: the channels-last path
 ----------------------------------
 
-Both tricks pay per plane: on an 8x8 or 4x4 map a plane is a few dozen values, and NumPy's
+The plane path's tricks pay per plane: on an 8x8 or 4x4 map a plane is a few dozen values, and NumPy's
 per-row and per-plane overhead, not arithmetic, is the cost (MobileNet v2, batch 4, 128x128:
 its 17 depthwise layers took 65 ms of a 158 ms training step, 2.8x torch's 22 ms). For small
 outputs the kernel therefore moves the channels to the last axis instead
@@ -48,14 +70,16 @@ with one channel per element of the innermost axis, so every NumPy inner loop is
     dW        dw[c, k, tap]        = sum over n, oh, ow of xpad[n, tap, c] * gy[n, oh, ow, c, k]
     dX        dxpad[n, tap, c]    += sum over k of gy[n, oh, ow, c, k] * w[c, k]
 
-Same multiply-adds; extra cost: the transposing copies of x, gy and the result (one pass
-each), and memory: a padded channels-last copy of x (or dx) and one output-sized scratch.
+Same multiply-adds (dW: one ``einsum`` per tap, no product array written); extra cost: the
+transposing copies of x, gy and the result (one pass each), and
+memory: a padded channels-last copy of x (or dx) and one output-sized scratch.
 It has no cache blocking, so it is only taken while the input fits in L2.
 
 Which path (:func:`uses_channels_last`): channels-last when the output has at most
 ``SMALL_OUTPUT_PIXELS`` = 64 pixels per plane (8x8), there are at least ``MIN_CHANNELS`` = 64
 input channels and the input is at most ``SMALL_INPUT_BYTES`` = 1 MiB; the plane path
-otherwise. Measured (1 thread, float32, ms forward / dX / dW, plane -> channels-last; torch):
+otherwise. Measured when the path was added, before the stride phases, dX-as-forward and dot
+products of the plane path (1 thread, float32, ms forward / dX / dW, plane -> channels-last; torch):
 
     (4, 960, 4, 4)    s1   0.80 / 1.03 / 0.49  ->  0.32 / 0.31 / 0.32    torch 0.19 / 0.23 / 0.16
     (4, 576, 8, 8)    s2   0.89 / 0.96 / 0.68  ->  0.29 / 0.34 / 0.31    torch 0.20 / 0.25 / 0.17
@@ -68,6 +92,10 @@ otherwise. Measured (1 thread, float32, ms forward / dX / dW, plane -> channels-
 
 MobileNet v2's 17 depthwise layers (batch 4, 128x128, forward + dX + dW): 67 -> 54 ms (torch 22-25);
 the training step 1.77x -> 1.70x torch. The (32, 128, 56, 56) benchmark case keeps the plane path (0.5x torch).
+Then stride phases, dX as a forward and dW by dot products (plane path) and one einsum per tap
+for the channels-last dW: the 17 layers (sum of per-layer medians, old and new alternating in
+one process, measured under load) 79 -> 62 ms; with the batch-norm changes
+(:mod:`minicnn.kernels.batchnorm`) the training step went 1.68x -> 1.45x torch.
 """
 
 from __future__ import annotations
@@ -85,49 +113,89 @@ SMALL_INPUT_BYTES = 1 << 20  # ... and an input that fits in L2: the channels-la
 
 
 class _Planes:
-    """How a block of padded planes is stored and where each kernel tap reads it."""
+    """How a block of padded planes is stored (flat, split into stride phases) and where each
+    kernel tap reads it.
+
+    Phase (a, b) of a padded plane holds the pixels xpad[a::sh, b::sw], Hq x Wq of them
+    (Hq = ceil(Hp/sh), Wq = ceil(Wp/sw)), plus one zero row; the sh*sw phases are stored one
+    after another as one flat row. Tap (i, j) reads xpad[oh*sh + i*dh, ow*sw + j*dw], which is
+    pixel (oh + ri, ow + cj) of phase (a, b) with (ri, a) = divmod(i*dh, sh) and
+    (cj, b) = divmod(j*dw, sw): the run of OH*Wq values from flat position ri*Wq + cj of that
+    phase (output (oh, ow) at oh*Wq + ow; columns OW..Wq-1 of each output row are garbage).
+    For stride 1 there is a single phase, the padded plane itself."""
 
     def __init__(self, g: Geometry, m: int) -> None:
         self.g, self.m = g, m
+        (sh, sw), (dh, dw) = g.stride, g.dilation
         self.hp, self.wp = g.h + sum(g.pads[0]), g.w + sum(g.pads[1])
-        self.flat = g.stride == (1, 1)
-        (dh, dw) = g.dilation
-        if self.flat:
-            # one extra zero row: the runs of the last taps reach (kw-1)*dw < Wp values past the end
-            self.grid = (self.hp + 1, self.wp)
-            self.out = (g.oh * self.wp,)
-            n = g.oh * self.wp
-            starts = [i * dh * self.wp + j * dw for i in range(g.kh) for j in range(g.kw)]
-            self.taps = [(slice(s, s + n),) for s in starts]
-            self.pix = "q"  # einsum letters of the pixel axes
-        else:
-            self.grid = (self.hp, self.wp)
-            self.out = (g.oh, g.ow)
-            self.taps = [g.offset(i, j) for i in range(g.kh) for j in range(g.kw)]
-            self.pix = "hw"
+        self.hq, self.wq = -(-self.hp // sh), -(-self.wp // sw)
+        # one extra zero row: the runs of the last taps reach cj < Wq values past the last row
+        self.phase_size = (self.hq + 1) * self.wq
+        self.grid = (sh * sw * self.phase_size,)
+        n = g.oh * self.wq
+        self.out = (n,)
+        self.taps = []
+        for i in range(g.kh):
+            for j in range(g.kw):
+                (ri, a), (cj, b) = divmod(i * dh, sh), divmod(j * dw, sw)
+                start = (a * sw + b) * self.phase_size + ri * self.wq + cj
+                self.taps.append(slice(start, start + n))
+        # per phase: (a, b, its rows and columns that hold x, the rows and columns of x they hold)
+        (pt, _), (pl, _) = g.pads
+        self.phases = [
+            (a, b, *_phase_part(pt, g.h, sh, a), *_phase_part(pl, g.w, sw, b)) for a in range(sh) for b in range(sw)
+        ]
 
     def buffer(self, xp: Any, planes: int, dtype: Any) -> Any:
-        """A zeroed (planes, 1, *grid) buffer; ``fill`` later writes only the interior."""
+        """A zeroed (planes, 1, sh*sw*(Hq+1)*Wq) buffer; ``fill`` later writes only where x goes."""
         return xp.zeros((planes, 1, *self.grid), dtype=dtype)
 
+    def _phase_grid(self, buf: Any) -> Any:
+        """(b, 1, flat) buffer -> a (b, sh, sw, Hq+1, Wq) view of its phases."""
+        sh, sw = self.g.stride
+        return buf.reshape(buf.shape[0], sh, sw, self.hq + 1, self.wq)
+
     def fill(self, buf: Any, x_block: Any) -> Any:
-        """Copy x planes (b, H, W) into the interior of ``buf``; return the tap-able view
-        (b, 1, Hp*Wp') for flat planes, (b, 1, Hp, Wp) otherwise."""
+        """Copy x planes (b, H, W) into their places in ``buf`` (one strided copy per phase);
+        return the tap-able (b, 1, flat) view."""
         b = x_block.shape[0]
-        rows, cols = self.g.crop()
-        buf[:b, 0, rows, cols] = x_block
-        return buf[:b].reshape(b, 1, -1) if self.flat else buf[:b]
+        grid = self._phase_grid(buf[:b])
+        for a, bb, rows, xrows, cols, xcols in self.phases:
+            grid[:, a, bb, rows, cols] = x_block[:, xrows, xcols]
+        return buf[:b]
+
+    def crop(self, buf: Any, out: Any) -> None:
+        """The inverse of ``fill``: copy the x positions of ``buf`` (b, 1, flat) into out (b, H, W)."""
+        grid = self._phase_grid(buf[: out.shape[0]])
+        for a, bb, rows, xrows, cols, xcols in self.phases:
+            out[:, xrows, xcols] = grid[:, a, bb, rows, cols]
 
     def valid(self, out_block: Any) -> Any:
-        """(b, m, *out) -> the (b, m, OH, OW) view without the garbage columns."""
-        if not self.flat:
-            return out_block
-        return out_block.reshape(out_block.shape[0], self.m, self.g.oh, self.wp)[..., : self.g.ow]
+        """(b, m, OH*Wq) -> the (b, m, OH, OW) view without the garbage columns."""
+        return out_block.reshape(out_block.shape[0], self.m, self.g.oh, self.wq)[..., : self.g.ow]
 
     def per_plane(self, v: Any) -> Any:
         """A (b, m) array of per-plane values (a tap's weights, the bias) shaped to broadcast
-        against a block's outputs: (b, m, 1[, 1])."""
-        return v.reshape(v.shape[0], self.m, *(1,) * len(self.out))
+        against a block's outputs: (b, m, 1)."""
+        return v.reshape(v.shape[0], self.m, 1)
+
+
+def _phase_part(pad: int, size: int, stride: int, a: int) -> tuple[slice, slice]:
+    """Along one axis: the indices u of phase a (padded index a + stride*u) that hold input
+    values, and the input indices (a + stride*u - pad) they hold."""
+    u0 = max(0, -(-(pad - a) // stride))  # the first u whose input index is >= 0
+    first = a + stride * u0 - pad
+    count = len(range(first, size, stride))
+    return slice(u0, u0 + count), slice(first, first + stride * count, stride)
+
+
+def _last_axis_dots(a: Any, b: Any) -> Any:
+    """Dot products along the last axis, the others broadcast: ``vecdot`` (BLAS dots, NumPy 2)
+    where the array module has it, else one ``einsum``. Neither writes the products out."""
+    xp = backend.get_array_module(a)
+    if hasattr(xp, "vecdot"):
+        return xp.vecdot(a, b)
+    return xp.einsum("...q,...q->...", a, b)
 
 
 def _check(g: Geometry) -> int:
@@ -210,18 +278,17 @@ def _backward_channels_last(
     """(dx, dw) with channels on the last axis; None where not asked for."""
     xp = backend.get_array_module(gy)
     gyt = xp.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(g.n, g.oh, g.ow, g.c, m)
-    tmp = xp.empty_like(gyt)
     dx = dw = None
     if need_dw:
         xpad = _padded_channels_last(x, g)[..., None]
         dwk = xp.empty((g.kh * g.kw, g.o), dtype=gy.dtype)
         for k in range(g.kh * g.kw):
             rows, cols = g.offset(*divmod(k, g.kw))
-            xp.multiply(xpad[:, rows, cols], gyt, out=tmp)
-            dwk[k] = tmp.reshape(-1, g.o).sum(axis=0)
+            dwk[k] = xp.einsum("nhwcm,nhwcm->cm", xpad[:, rows, cols], gyt).reshape(g.o)
         dw = xp.ascontiguousarray(dwk.T).reshape(w.shape)
     if need_dx:
         wk = _taps_channels_last(w, g, m)
+        tmp = xp.empty_like(gyt)
         dxpad = xp.zeros((g.n, g.h + sum(g.pads[0]), g.w + sum(g.pads[1]), g.c), dtype=gy.dtype)
         for k in range(g.kh * g.kw):
             rows, cols = g.offset(*divmod(k, g.kw))
@@ -244,18 +311,23 @@ def conv2d_depthwise(
     ``groups`` defaults to (and must equal) the number of channels."""
     if cuda.enabled_for(x, w, b):
         return cuda.depthwise.conv2d_depthwise(x, w, b, stride, padding, dilation, groups)
-    xp = backend.get_array_module(x)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)
     if _small(g, x.itemsize):
         return _conv2d_channels_last(x, w, b, g, m)
+    return _conv2d_planes(x, w, b, g, m)
+
+
+def _conv2d_planes(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
+    """The forward on blocks of flat planes; y (N, C*m, OH, OW)."""
+    xp = backend.get_array_module(x)
     lay = _Planes(g, m)
     planes = g.n * g.c
     xs = x.reshape(planes, g.h, g.w)
     wp = _per_plane(w, g, m)
     bp = None if b is None else _per_plane(b, g, m)[:, :, 0]
     y = xp.empty((planes, m, g.oh, g.ow), dtype=x.dtype)
-    plane_bytes = (lay.hp * lay.wp + 2 * m * g.oh * lay.wp) * x.itemsize
+    plane_bytes = (lay.grid[0] + 2 * m * lay.out[0]) * x.itemsize
     pad = acc = tmp = None
     for p0, p1 in plane_blocks(xp, planes, plane_bytes):
         if pad is None:  # scratch for the first (largest) block, reused by the others
@@ -266,14 +338,29 @@ def conv2d_depthwise(
         a, t, wb = acc[: p1 - p0], tmp[: p1 - p0], wp[p0:p1]
         for k, tap in enumerate(lay.taps):
             if k == 0:
-                xp.multiply(xb[(..., *tap)], lay.per_plane(wb[:, :, k]), out=a)
+                xp.multiply(xb[..., tap], lay.per_plane(wb[:, :, k]), out=a)
             else:
-                xp.multiply(xb[(..., *tap)], lay.per_plane(wb[:, :, k]), out=t)
+                xp.multiply(xb[..., tap], lay.per_plane(wb[:, :, k]), out=t)
                 a += t
         if bp is not None:
             a += lay.per_plane(bp[p0:p1])  # while the block is in the cache
         y[p0:p1] = lay.valid(a)
     return y.reshape(g.n, g.o, g.oh, g.ow)
+
+
+def _dx_as_convolution(g: Geometry, m: int) -> Geometry | None:
+    """For stride 1 and m = 1, dX is itself a stride-1 depthwise convolution: of gy, padded by
+    d*(k-1) - pad on each side, with the kernel flipped (a "full" correlation). Its geometry,
+    or None where that does not hold (stride > 1, m > 1, or padding beyond d*(k-1))."""
+    if g.stride != (1, 1) or m != 1:
+        return None
+    (pt, pb), (pl, pr) = g.pads
+    (dh, dw) = g.dilation
+    eh, ew = dh * (g.kh - 1), dw * (g.kw - 1)
+    pads = ((eh - pt, eh - pb), (ew - pl, ew - pr))
+    if min(min(p) for p in pads) < 0:
+        return None
+    return g._replace(h=g.oh, w=g.ow, pads=pads, oh=g.h, ow=g.w)
 
 
 def conv2d_depthwise_backward(
@@ -291,15 +378,16 @@ def conv2d_depthwise_backward(
     """(dx, dw, db) of :func:`conv2d_depthwise`; entries not asked for are None. Small maps
     take the channels-last path (:func:`uses_channels_last`), as in the forward.
 
-    Per block of planes and per tap: dW sums gy * x_ij over pixels (one ``einsum``; the
-    images are summed at the end), dX adds gy * w_ij onto the tap's slice of a zeroed padded
-    block, which is then cropped into dx.
+    On planes, per block of planes and per tap: dW sums gy * x_ij over pixels (one ``einsum``;
+    the images are summed at the end). dX, for stride 1 and m = 1, is the forward again: gy
+    correlated with the flipped kernel (:func:`_dx_as_convolution`: each output read-adds
+    into an aligned accumulator). Otherwise it scatters: it adds gy * w_ij onto the tap's run
+    of a zeroed padded block, which is then cropped into dx.
     """
     if cuda.enabled_for(gy, x, w):
         return cuda.depthwise.conv2d_depthwise_backward(
             gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db
         )
-    xp = backend.get_array_module(gy)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)
     gb = gy.sum(axis=(0, 2, 3)) if need_db else None
@@ -307,6 +395,17 @@ def conv2d_depthwise_backward(
         return None, None, gb
     if _small(g, gy.itemsize):
         return (*_backward_channels_last(gy, x, w, g, m, need_dx, need_dw), gb)
+    gt = _dx_as_convolution(g, m) if need_dx else None
+    if gt is not None:
+        dx = _conv2d_planes(gy, w[:, :, ::-1, ::-1], None, gt, 1)
+        _, dw = _backward_planes(gy, x, w, g, m, False, need_dw) if need_dw else (None, None)
+        return dx, dw, gb
+    return (*_backward_planes(gy, x, w, g, m, need_dx, need_dw), gb)
+
+
+def _backward_planes(gy: Any, x: Any, w: Any, g: Geometry, m: int, need_dx: bool, need_dw: bool) -> tuple[Any, Any]:
+    """(dx, dw) on blocks of flat planes, dx by scattering; None where not asked for."""
+    xp = backend.get_array_module(gy)
     lay = _Planes(g, m)
     planes = g.n * g.c
     gys = gy.reshape(planes, m, g.oh, g.ow)
@@ -314,40 +413,36 @@ def conv2d_depthwise_backward(
     wp = _per_plane(w, g, m) if need_dx else None
     dw_planes = xp.empty((planes, m, g.kh * g.kw), dtype=gy.dtype) if need_dw else None
     dx = xp.empty((planes, g.h, g.w), dtype=gy.dtype) if need_dx else None
-    plane_bytes = (2 * lay.hp * lay.wp + 2 * m * g.oh * lay.wp) * gy.itemsize
+    plane_bytes = (2 * lay.grid[0] + 2 * m * lay.out[0]) * gy.itemsize
     first = True
     for p0, p1 in plane_blocks(xp, planes, plane_bytes):
         n = p1 - p0
         if first:  # scratch for the first (largest) block, reused by the others
             first = False
-            gwide = xp.zeros((n, m, g.oh, lay.wp), dtype=gy.dtype) if lay.flat else None  # zero garbage columns
+            gwide = xp.zeros((n, m, g.oh, lay.wq), dtype=gy.dtype)  # its garbage columns stay zero
             xpad = lay.buffer(xp, n, gy.dtype) if need_dw else None
             dxpad = lay.buffer(xp, n, gy.dtype) if need_dx else None
             tmp = xp.empty((n, 1, *lay.out), dtype=gy.dtype) if need_dx else None
-        if lay.flat:
-            gwide[:n, :, :, : g.ow] = gys[p0:p1]
-            gyb = gwide[:n].reshape(n, m, -1)
-        else:
-            gyb = gys[p0:p1]
+        gwide[:n, :, :, : g.ow] = gys[p0:p1]
+        gyb = gwide[:n].reshape(n, m, -1)
         if need_dw:
             xb = lay.fill(xpad, xs[p0:p1])[:, 0]
         if need_dx:
-            acc = dxpad[:n].reshape(n, 1, -1) if lay.flat else dxpad[:n]
+            acc = dxpad[:n]
             acc[...] = 0
             t, wb = tmp[:n], wp[p0:p1]
         for k, tap in enumerate(lay.taps):
             if need_dw:
-                dw_planes[p0:p1, :, k] = xp.einsum(f"pm{lay.pix},p{lay.pix}->pm", gyb, xb[(..., *tap)])
+                dw_planes[p0:p1, :, k] = _last_axis_dots(gyb, xb[:, None, tap])
             if need_dx:
                 if m == 1:
                     xp.multiply(gyb, lay.per_plane(wb[:, :, k]), out=t)
                 else:  # sum the m output channels that read this input channel
-                    t[:, 0] = xp.einsum(f"pm{lay.pix},pm->p{lay.pix}", gyb, wb[:, :, k])
-                target = acc[(..., *tap)]  # a view: += adds in place
+                    t[:, 0] = xp.einsum("pmq,pm->pq", gyb, wb[:, :, k])
+                target = acc[..., tap]  # a view: += adds in place
                 target += t
         if need_dx:
-            rows, cols = g.crop()
-            dx[p0:p1] = dxpad[:n, 0, rows, cols]
+            lay.crop(acc, dx[p0:p1])
     dx = dx.reshape(x.shape) if need_dx else None
     dw = dw_planes.reshape(g.n, g.o, g.kh * g.kw).sum(axis=0).reshape(w.shape) if need_dw else None
-    return dx, dw, gb
+    return dx, dw

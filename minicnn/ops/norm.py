@@ -19,7 +19,7 @@ class BatchNorm(Function):
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
         if self.training:
-            y, mean, var, xhat, inv_std = BN.batch_norm_train_forward(x, weight, bias, self.eps)
+            y, mean, var, xc, inv_std = BN.batch_norm_train_forward(x, weight, bias, self.eps)
             # an empty batch (N = 0) leaves the running statistics as they are, as torch does
             # (the module still counts it in num_batches_tracked, as torch's does)
             if self.running_mean is not None and self.running_var is not None and x.size:
@@ -27,7 +27,7 @@ class BatchNorm(Function):
                     self.running_mean, self.running_var, mean, var, x.size // x.shape[1], self.momentum
                 )
             if self.requires_grad:
-                self.xhat, self.inv_std, self.weight = xhat, inv_std, weight
+                self.xc, self.inv_std, self.weight = xc, inv_std, weight
         else:
             y, inv_std = BN.batch_norm_eval_forward(x, self.running_mean, self.running_var, weight, bias, self.eps)
             if self.requires_grad:  # copy the mean: later training steps update it in place
@@ -38,7 +38,7 @@ class BatchNorm(Function):
     def backward(self, gy):
         need_x = self.needs_input_grad[0]
         if self.training:
-            gx, gw, gb = BN.batch_norm_train_backward(gy, self.xhat, self.inv_std, self.weight, need_x)
+            gx, gw, gb = BN.batch_norm_train_backward(gy, self.xc, self.inv_std, self.weight, need_x)
         else:
             need_params = any(self.needs_input_grad[1:])
             gx, gw, gb = BN.batch_norm_eval_backward(
