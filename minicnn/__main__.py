@@ -1,6 +1,7 @@
 """Command line: ``python -m minicnn train|eval|summary``.
 
 python -m minicnn train lenet5 --data-dir ../shared/data/mnist
+python -m minicnn train resnet18 --dataset cifar10
 python -m minicnn eval runs/lenet5-.../checkpoint-epoch5.npz
 python -m minicnn summary lenet5
 """
@@ -13,9 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 DATA_HELP = (
-    "directory holding the MNIST files (torchvision's <dir>/MNIST/raw/ layout or the four .gz files "
-    "directly); default $MINICNN_DATA or ~/.cache/minicnn, where missing files are downloaded"
+    "directory holding the dataset's files (MNIST, Fashion-MNIST, KMNIST: torchvision's <dir>/MNIST/raw/ "
+    "layout or the four .gz files directly; CIFAR: <dir>/cifar-10-batches-bin/ or <dir>/cifar-100-binary/, "
+    "or the binary .tar.gz archive in <dir>); default $MINICNN_DATA or ~/.cache/minicnn, where missing files "
+    "are downloaded"
 )
+DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100")
+"""The choices of ``train --dataset`` (the keys of :data:`minicnn.trainer.DATASETS`)."""
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:
@@ -72,7 +77,13 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on MNIST)")
     t.add_argument("model", nargs="?", default="lenet5", help="model name from mc.models (default lenet5)")
-    t.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    t.add_argument(
+        "--dataset",
+        default="mnist",
+        choices=DATASET_NAMES,
+        help="mnist (default), fashion-mnist and kmnist: 1x28x28; cifar10, cifar100: 3x32x32 colour images "
+        "(for models such as resnet18, vgg11, mobilenet_v2)",
+    )
     t.add_argument("--epochs", type=positive_int, default=5, help="epochs to train (default 5)")
     t.add_argument("--batch-size", type=positive_int, default=32, help="training batch size (default 32)")
     t.add_argument(
@@ -146,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"--workers {args.workers} splits batches among CPU processes; on --device {args.device} "
                 "leave it at 1 (one process already uses the whole GPU)"
             )
-    from .data import ChecksumError, DatasetNotFoundError, DownloadError, IDXError
+    from .data import ChecksumError, CIFARError, DatasetNotFoundError, DownloadError, IDXError
     from .serialization import CheckpointError
 
     try:
@@ -155,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatasetNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (CheckpointError, ChecksumError, IDXError, DownloadError, _CommandError, OSError) as exc:
+    except (CheckpointError, ChecksumError, IDXError, CIFARError, DownloadError, _CommandError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

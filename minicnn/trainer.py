@@ -23,17 +23,47 @@ from typing import Any
 import numpy as np
 
 from . import backend, models, nn, optim, random
-from .autograd import no_grad
-from .data import MNIST, DataLoader, FashionMNIST, Subset, transforms
+from .autograd import Tensor, no_grad
+from .data import CIFAR10, CIFAR100, KMNIST, MNIST, DataLoader, FashionMNIST, Subset, transforms
 from .nn import functional as F
 from .parallel import DataParallel
 from .serialization import CheckpointError, load, save
 
-# dataset name -> (class, normalisation mean, std, image shape)
-DATASETS: dict[str, tuple[Any, float, float, tuple[int, int, int]]] = {
-    "mnist": (MNIST, 0.1307, 0.3081, (1, 28, 28)),
-    "fashion-mnist": (FashionMNIST, 0.2860, 0.3530, (1, 28, 28)),
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the trainer needs to know of a dataset: its class (whose ``mean`` and ``std``,
+    one value per channel, normalise the images), the image shape (C, H, W) and the number
+    of classes."""
+
+    cls: Any
+    shape: tuple[int, int, int]
+    num_classes: int
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return tuple(self.cls.mean)
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return tuple(self.cls.std)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(MNIST, (1, 28, 28), 10),
+    "fashion-mnist": DatasetSpec(FashionMNIST, (1, 28, 28), 10),
+    "kmnist": DatasetSpec(KMNIST, (1, 28, 28), 10),
+    "cifar10": DatasetSpec(CIFAR10, (3, 32, 32), 10),
+    "cifar100": DatasetSpec(CIFAR100, (3, 32, 32), 100),
 }
+"""The datasets of ``--dataset``, by name."""
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """``DATASETS[name]``, or a SystemExit listing the known names."""
+    if name not in DATASETS:
+        raise SystemExit(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[name]
 
 
 @dataclass
@@ -86,23 +116,48 @@ def build_model(name: str, num_classes: int | None) -> nn.Module:
     return ctor() if num_classes is None else ctor(num_classes=num_classes)
 
 
+# Models that take each channel count, for the error message: the 3-channel ones with
+# adaptive pooling run on CIFAR's 32 x 32 too (alexnet's fixed pooling does not).
+_FITTING_MODELS = {1: "lenet5", 3: "resnet18, resnet34, vgg11, vgg11_bn, mobilenet_v1, mobilenet_v2, googlenet"}
+
+
 def _check_fit(model: nn.Module, cfg: TrainConfig) -> None:
+    """SystemExit unless the model can take the dataset's images.
+
+    A model whose native ``input_size`` is the dataset's shape fits (lenet5 on the MNIST-like
+    sets). Other channel counts never fit. Same channels, other height and width (resnet18,
+    vgg11, mobilenet_v2 ... on CIFAR's 32 x 32, thanks to their adaptive pooling): one
+    image of zeros goes through the model in eval mode, without a graph; a layer refusing it
+    is the error."""
     expected = getattr(model, "input_size", None)
-    shape = DATASETS[cfg.dataset][3]
-    if expected is not None and tuple(expected) != shape:
+    spec = dataset_spec(cfg.dataset)
+    if expected is None or tuple(expected) == spec.shape:
+        return
+    if expected[0] != spec.shape[0]:
         raise SystemExit(
-            f"model {cfg.model} expects images of shape {tuple(expected)}, dataset {cfg.dataset} gives {shape}; "
-            "pick a model that fits the dataset (lenet5 fits mnist and fashion-mnist)"
+            f"model {cfg.model} takes {expected[0]}-channel images {tuple(expected)}, dataset {cfg.dataset} has "
+            f"{spec.shape[0]}-channel images {spec.shape}; models for {spec.shape[0]}-channel images: "
+            f"{_FITTING_MODELS.get(spec.shape[0], 'see mc.models')}"
         )
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            probe = next(iter(model.parameters()))
+            model(Tensor(backend.to_device(np.zeros((1, *spec.shape), dtype=probe.dtype), cfg.device)))
+    except ValueError as exc:
+        raise SystemExit(
+            f"model {cfg.model} cannot run on {cfg.dataset}'s images {spec.shape}: {' '.join(str(exc).split())}"
+        ) from exc
+    finally:
+        model.train(was_training)
 
 
 def make_loaders(cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
-    if cfg.dataset not in DATASETS:
-        raise SystemExit(f"unknown dataset {cfg.dataset!r}; known: {', '.join(DATASETS)}")
-    cls, mean, std, _ = DATASETS[cfg.dataset]
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
-    train_set = cls(root=cfg.data_dir, train=True, download=True, transform=tf)
-    test_set = cls(root=cfg.data_dir, train=False, download=True, transform=tf)
+    spec = dataset_spec(cfg.dataset)
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(spec.mean, spec.std)])
+    train_set = spec.cls(root=cfg.data_dir, train=True, download=True, transform=tf)
+    test_set = spec.cls(root=cfg.data_dir, train=False, download=True, transform=tf)
     if cfg.limit_train is not None:
         train_set = Subset(train_set, np.arange(min(cfg.limit_train, len(train_set))))
     if cfg.limit_test is not None:
@@ -241,8 +296,7 @@ def train(
     random.manual_seed(cfg.seed)
     out = Path(cfg.out or f"runs/{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
-    num_classes = 10
-    model = build_model(cfg.model, num_classes).to(cfg.device)
+    model = build_model(cfg.model, dataset_spec(cfg.dataset).num_classes).to(cfg.device)
     _check_fit(model, cfg)
     train_loader, test_loader = make_loaders(cfg)
     opt = make_optimizer(cfg, model.parameters())
@@ -424,7 +478,7 @@ def evaluate_checkpoint(
     for name in ("limit_train", "limit_test"):  # older versions wrote 0 for "no limit"
         if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
             setattr(cfg, name, None)
-    model = build_model(cfg.model, 10).to(device)
+    model = build_model(cfg.model, dataset_spec(cfg.dataset).num_classes).to(device)
     _restore(f"model (for {cfg.model})", path, lambda: model.load_state_dict(ckpt["model"]))
     _, test_loader = make_loaders(cfg)
     loss, acc = evaluate(model, test_loader)

@@ -1,7 +1,10 @@
 """``mc.data``: datasets, batching and transforms.
 
-- :class:`MNIST`, :class:`FashionMNIST`: the standard IDX files, found locally or downloaded
-  from mirrors and verified by SHA-256 (:mod:`.datasets`, :mod:`.download`, :mod:`.idx`).
+- :class:`MNIST`, :class:`FashionMNIST`, :class:`KMNIST`: the standard IDX files, found locally
+  or downloaded from mirrors and verified by SHA-256 (:mod:`.datasets`, :mod:`.download`,
+  :mod:`.idx`).
+- :class:`CIFAR10`, :class:`CIFAR100`: the binary versions of the archives (fixed-size records,
+  no pickle), verified and safely extracted (:mod:`.cifar`).
 - :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :class:`ConcatDataset`,
   :func:`random_split`, :class:`IterableDataset`, :class:`ChainDataset`, :class:`DataLoader`:
   ``torch.utils.data``'s, with batches gathered by fancy indexing and shuffled with the library
@@ -25,6 +28,7 @@ A typical pipeline::
 """
 
 from . import transforms
+from .cifar import CIFAR10, CIFAR100, CIFARError, read_cifar_binary
 from .dataloader import DataLoader, get_worker_info
 from .dataset import (
     ChainDataset,
@@ -36,7 +40,7 @@ from .dataset import (
     default_collate,
     random_split,
 )
-from .datasets import MNIST, FashionMNIST, default_root
+from .datasets import KMNIST, MNIST, FashionMNIST, ImageArrayDataset, default_root
 from .download import download_verified
 from .errors import ChecksumError, DatasetNotFoundError, DownloadError, IDXError
 from .idx import read_idx, read_images_and_labels, write_idx
@@ -50,8 +54,12 @@ from .sampler import (
 )
 
 __all__ = [
+    "CIFAR10",
+    "CIFAR100",
+    "KMNIST",
     "MNIST",
     "BatchSampler",
+    "CIFARError",
     "ChainDataset",
     "ChecksumError",
     "ConcatDataset",
@@ -61,6 +69,7 @@ __all__ = [
     "DownloadError",
     "FashionMNIST",
     "IDXError",
+    "ImageArrayDataset",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
@@ -74,6 +83,7 @@ __all__ = [
     "download_verified",
     "get_worker_info",
     "random_split",
+    "read_cifar_binary",
     "read_idx",
     "read_images_and_labels",
     "transforms",

@@ -1,9 +1,9 @@
-"""MNIST and Fashion-MNIST, read from the four standard gzipped IDX files.
+"""MNIST, Fashion-MNIST and Kuzushiji-MNIST, read from the four standard gzipped IDX files.
 
 Where the files are looked for, in this order, each file on its own (``.gz`` or uncompressed):
 
-1. ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``): torchvision's layout, and where
-   downloads go;
+1. ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``, ``root/KMNIST/raw/``): torchvision's
+   layout, and where downloads go;
 2. ``root/`` itself: a flat directory holding the files, e.g. ``root="../shared/data/mnist"``;
 3. for Fashion-MNIST also Debian's ``/usr/share/datasets/fashion-mnist/``
    (``apt-get install dataset-fashion-mnist``).
@@ -14,7 +14,12 @@ downloaded (``download=True``, the default) from the mirrors, see
 torchvision does, its uncompressed content under the name without ``.gz``, so that
 ``torchvision.datasets.MNIST(root, download=False)`` reads the same folder. Every file's
 decompressed content must have the SHA-256 listed below, whether it was downloaded or found,
-or it is rejected with an error naming it.
+or it is rejected with an error naming it. For KMNIST only the SHA-256 of the published
+``.gz`` files is known, so its ``.gz`` files are the ones read and verified (an uncompressed
+copy alone cannot be checked and is not used).
+
+CIFAR-10 and CIFAR-100 live in :mod:`minicnn.data.cifar`; :class:`ImageArrayDataset` is the
+in-memory base all these datasets share.
 
 The whole split is held in memory as arrays, like torchvision: ``.data`` (N, 28, 28) uint8
 and ``.targets`` (N,) int64. As in torchvision, ``transform`` is a per-sample transform:
@@ -38,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from .dataset import Dataset
-from .download import download_verified, mirror_list
+from .download import check_file_sha256, download_verified, mirror_list
 from .errors import DatasetNotFoundError, DownloadError
 from .idx import read_images_and_labels
 from .transforms import apply_per_sample
@@ -55,7 +60,65 @@ def default_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "minicnn"
 
 
-class MNIST(Dataset):
+class ImageArrayDataset(Dataset):
+    """A split held in memory as ``data`` (N, ...) uint8 and ``targets`` (N,) int64, indexed
+    like torchvision's datasets: ``ds[i]`` is one ``(transform(image), target_transform(label))``.
+
+    Subclasses set ``root``, ``train``, ``transform``, ``target_transform``, ``data`` and
+    ``targets`` in their constructor.
+    """
+
+    root: Path
+    train: bool
+    transform: Callable[[np.ndarray], Any] | None
+    target_transform: Callable[[int], Any] | None
+    data: np.ndarray
+    targets: np.ndarray
+
+    @property
+    def split(self) -> str:
+        return "train" if self.train else "test"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        """``(image, label)``: one image of ``data`` (a copy) and an int, each through its transform if given."""
+        index = operator.index(index)
+        image, target = self.data[index].copy(), int(self.targets[index])  # a copy: transforms may write
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def get_batch(self, indices: np.ndarray) -> tuple[Any, Any]:
+        """The samples at ``indices``, stacked: what ``ds[i]`` gives for each, collated.
+
+        Images ``data[indices]`` ((B, 28, 28) or (B, 32, 32, 3)) and labels ``targets[indices]`` (B,) int64, each
+        through its transform by :func:`~minicnn.data.transforms.apply_per_sample`: in one
+        call for a batched transform, else sample by sample.
+        """
+        images, targets = self.data[indices], self.targets[indices]
+        if self.transform is not None:
+            images = apply_per_sample(self.transform, images)
+        if self.target_transform is not None:
+            targets = apply_per_sample(self.target_transform, targets, item=int)
+        return images, targets
+
+    def __repr__(self) -> str:
+        lines = [
+            f"Dataset {type(self).__name__}",
+            f"    Number of datapoints: {len(self)}",
+            f"    Root location: {self.root}",
+            f"    Split: {self.split.capitalize()}",
+        ]
+        if self.transform is not None:
+            lines.append(f"    Transform: {self.transform!r}")
+        return "\n".join(lines)
+
+
+class MNIST(ImageArrayDataset):
     """The MNIST handwritten digits: 60,000 training and 10,000 test images, 28 x 28.
 
     Args:
@@ -105,6 +168,9 @@ class MNIST(Dataset):
     )  # fmt: skip
     mean: tuple[float, ...] = (0.1307,)
     std: tuple[float, ...] = (0.3081,)
+    # True: ``resources`` holds the SHA-256 of each ``.gz`` file as published, not of its
+    # decompressed content; then only the ``.gz`` files are used (KMNIST).
+    gz_checksums: bool = False
 
     def __init__(
         self,
@@ -124,11 +190,11 @@ class MNIST(Dataset):
         self.target_transform = target_transform
         self.files = self._locate(download, mirrors, timeout, progress)
         (_, images_sha), (_, labels_sha) = self.resources[self.split]
+        if self.gz_checksums:
+            for path, sha in zip(self.files, (images_sha, labels_sha)):
+                check_file_sha256(path, sha)
+            images_sha = labels_sha = None
         self.data, self.targets = read_images_and_labels(*self.files, sha256=(images_sha, labels_sha))
-
-    @property
-    def split(self) -> str:
-        return "train" if self.train else "test"
 
     @property
     def raw_folder(self) -> Path:
@@ -141,9 +207,11 @@ class MNIST(Dataset):
         return list(dict.fromkeys(dirs))
 
     def _find(self, stem: str) -> Path | None:
-        """The first existing ``stem`` (uncompressed) or ``stem.gz`` in :meth:`search_dirs`."""
+        """The first existing ``stem`` (uncompressed) or ``stem.gz`` in :meth:`search_dirs`
+        (only ``stem.gz`` with ``gz_checksums``)."""
+        names = (stem + ".gz",) if self.gz_checksums else (stem, stem + ".gz")
         for directory in self.search_dirs():
-            for name in (stem, stem + ".gz"):
+            for name in names:
                 if (directory / name).is_file():
                     return directory / name
         return None
@@ -166,7 +234,8 @@ class MNIST(Dataset):
                             stem + ".gz",
                             urls,
                             self.raw_folder,
-                            sha,
+                            None if self.gz_checksums else sha,
+                            file_sha256=sha if self.gz_checksums else None,
                             timeout=timeout,
                             progress=progress,
                             uncompressed=True,  # torchvision reads only the uncompressed files
@@ -192,9 +261,14 @@ class MNIST(Dataset):
         else:
             why = "Downloading failed: " + failure.replace("\n", "\n  ")
         hint = f"\n{self.install_hint}" if self.install_hint else ""
+        alternative = (
+            " (the .gz files: their published checksums are what verifies them)"
+            if self.gz_checksums
+            else " (or the same names without .gz, uncompressed)"
+        )
         return (
-            f"{name} ({self.split} split): missing {', '.join(s + '.gz' for s in missing)} "
-            f"(or the same names without .gz, uncompressed).\n"
+            f"{name} ({self.split} split): missing {', '.join(s + '.gz' for s in missing)}"
+            f"{alternative}.\n"
             f"Looked in:\n{looked}\n"
             f"{why}\n"
             f"To use the files you have, point minicnn at the directory DIR holding them "
@@ -205,44 +279,6 @@ class MNIST(Dataset):
             f"To download from another site: export {self.mirror_env}=URL (a base URL serving the .gz files)."
             f"{hint}"
         )
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        """``(image, label)``: (28, 28) uint8 and an int, each through its transform if given."""
-        index = operator.index(index)
-        image, target = self.data[index].copy(), int(self.targets[index])  # a copy: transforms may write
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
-
-    def get_batch(self, indices: np.ndarray) -> tuple[Any, Any]:
-        """The samples at ``indices``, stacked: what ``ds[i]`` gives for each, collated.
-
-        Images ``data[indices]`` (B, 28, 28) and labels ``targets[indices]`` (B,) int64, each
-        through its transform by :func:`~minicnn.data.transforms.apply_per_sample`: in one
-        call for a batched transform, else sample by sample.
-        """
-        images, targets = self.data[indices], self.targets[indices]
-        if self.transform is not None:
-            images = apply_per_sample(self.transform, images)
-        if self.target_transform is not None:
-            targets = apply_per_sample(self.target_transform, targets, item=int)
-        return images, targets
-
-    def __repr__(self) -> str:
-        lines = [
-            f"Dataset {type(self).__name__}",
-            f"    Number of datapoints: {len(self)}",
-            f"    Root location: {self.root}",
-            f"    Split: {self.split.capitalize()}",
-        ]
-        if self.transform is not None:
-            lines.append(f"    Transform: {self.transform!r}")
-        return "\n".join(lines)
 
 
 class FashionMNIST(MNIST):
@@ -272,3 +308,36 @@ class FashionMNIST(MNIST):
     classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
     mean = (0.2860,)
     std = (0.3530,)
+
+
+class KMNIST(MNIST):
+    """Kuzushiji-MNIST (Clanuwat et al. 2018): 28 x 28 grey images of 10 cursive Japanese
+    (kuzushiji) hiragana, one per row of the syllabary; MNIST's format and split sizes.
+
+    Same arguments and attributes as :class:`MNIST`; files go to ``root/KMNIST/raw/``
+    (torchvision's layout), from CODH's site (torchvision's mirror) or
+    ``$MINICNN_KMNIST_MIRROR``. The published checksums are of the ``.gz`` files, so those
+    are what is read and verified (:attr:`gz_checksums`).
+    """
+
+    mirrors = ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",)
+    mirror_env = "MINICNN_KMNIST_MIRROR"
+    gz_checksums = True
+    # SHA-256 of the .gz files as published, from pytorch/vision
+    # torchvision/prototype/datasets/_builtin/mnist.py (class KMNIST, _CHECKSUMS) and, the same
+    # values, ankane/torchvision-ruby lib/torchvision/datasets/kmnist.rb. (torchvision's
+    # KMNIST lists MD5s of the same files: bdb82020..., e144d726..., 5c965bf0..., 7320c461....)
+    resources = {
+        "train": (
+            ("train-images-idx3-ubyte", "51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4"),
+            ("train-labels-idx1-ubyte", "e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17"),
+        ),
+        "test": (
+            ("t10k-images-idx3-ubyte", "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5"),
+            ("t10k-labels-idx1-ubyte", "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c"),
+        ),
+    }
+    classes = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")  # torchvision's names
+    # Of the training pixels in [0, 1], as most KMNIST code normalises (0.1904/0.3475 also circulates).
+    mean = (0.1918,)
+    std = (0.3483,)

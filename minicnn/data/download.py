@@ -4,7 +4,9 @@
 the destination directory (with a tqdm progress bar), checks that the server sent every byte
 it announced, decompresses it and compares the SHA-256 of the *decompressed* content (so a
 mirror that recompressed the file still verifies), and only then renames it into place,
-which is atomic. With ``uncompressed=True`` (the datasets' downloads) the verified
+which is atomic. Where only the checksum of the file as published is known (KMNIST's
+``.gz`` files, the CIFAR archives), ``file_sha256=`` checks the downloaded bytes themselves
+instead (or as well). With ``uncompressed=True`` (the datasets' downloads) the verified
 decompressed content is also written beside it, atomically too, under the name without
 ``.gz``: the layout torchvision's ``MNIST(root, download=False)`` reads. Whatever goes wrong
 (refused connection, timeout, short transfer, bad gzip, wrong checksum), the temporary file
@@ -21,6 +23,7 @@ Settings from the environment:
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import tempfile
@@ -82,8 +85,9 @@ def download_verified(
     filename: str,
     mirrors: Sequence[str],
     dest_dir: str | os.PathLike,
-    sha256: str,
+    sha256: str | None,
     *,
+    file_sha256: str | None = None,
     timeout: float | None = None,
     progress: bool = True,
     uncompressed: bool = False,
@@ -91,7 +95,9 @@ def download_verified(
     """Download ``filename`` from the first mirror that delivers a verified copy.
 
     Each URL is ``mirror.rstrip('/') + '/' + filename``. ``sha256`` is the hex SHA-256 of the
-    decompressed content (of the file itself if it is not ``.gz``). Returns
+    decompressed content (of the file itself if it is not ``.gz``); ``file_sha256`` the hex
+    SHA-256 of the file exactly as downloaded (for a published checksum of a ``.gz`` or
+    ``.tar.gz`` file). At least one must be given; every one given must hold. Returns
     ``dest_dir / filename``. Raises :class:`DownloadError` listing why each mirror failed.
 
     ``uncompressed=True`` (for a ``.gz`` file) also writes the verified decompressed content
@@ -99,6 +105,8 @@ def download_verified(
     (torchvision reads only those): ``MNIST/raw/train-images-idx3-ubyte`` beside
     ``train-images-idx3-ubyte.gz``.
     """
+    if sha256 is None and file_sha256 is None:
+        raise ValueError(f"download_verified({filename!r}): give sha256 or file_sha256, the checksum to verify")
     if not mirrors:
         raise DownloadError(f"cannot download {filename}: no mirror given")
     timeout = download_timeout(timeout)
@@ -114,10 +122,15 @@ def download_verified(
             os.close(fd)
             tmp = Path(name)
             _fetch(url, tmp, desc=filename, timeout=timeout, progress=progress)
-            content = read_idx_bytes(tmp, gzipped=filename.endswith(".gz"))
-            check_sha256(content, sha256, source=url)
-            if uncompressed and filename.endswith(".gz"):
-                write_atomic(dest_dir / filename.removesuffix(".gz"), content)
+            if file_sha256 is not None:
+                check_file_sha256(tmp, file_sha256, source=url)
+            want_content = uncompressed and filename.endswith(".gz")
+            if sha256 is not None or want_content:
+                content = read_idx_bytes(tmp, gzipped=filename.endswith(".gz"))
+                if sha256 is not None:
+                    check_sha256(content, sha256, source=url)
+                if want_content:
+                    write_atomic(dest_dir / filename.removesuffix(".gz"), content)
             os.chmod(tmp, 0o644)  # mkstemp made it private; a data file is for everyone to read
             os.replace(tmp, target)
             tmp = None
@@ -128,6 +141,28 @@ def download_verified(
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
     raise DownloadError(f"could not download {filename}:\n  " + "\n  ".join(failures))
+
+
+def file_sha256_of(path: str | os.PathLike) -> str:
+    """The hex SHA-256 of the file's bytes as stored (read in chunks: any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_file_sha256(path: str | os.PathLike, expected: str, *, source: str | None = None) -> None:
+    """Raise ChecksumError unless the file's bytes as stored hash to ``expected`` (hex SHA-256).
+
+    ``source`` names the file in the message (default: ``path``).
+    """
+    actual = file_sha256_of(path)
+    if actual != expected.lower():
+        raise ChecksumError(
+            f"{source or path}: SHA-256 of the file is {actual}, expected {expected}; "
+            "the file is corrupt or a different file: delete it and fetch it again"
+        )
 
 
 def write_atomic(path: Path, content: bytes) -> None:
