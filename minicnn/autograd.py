@@ -749,7 +749,10 @@ class Function:
     Higher-order gradients (``create_graph=True``) need the backward as differentiable ops on
     tensors. An op gives it one of three ways (see :meth:`backward_graph`): ``linear = True``
     (its backward is a linear map of ``gy`` alone), ``composite(*xs)`` (its forward written
-    in other ops), or its own ``backward_graph(gy, *xs)``.
+    in other ops), or its own ``backward_graph(gy, *xs)``. Under create_graph an input written
+    in place since the forward is refused if backward_graph reads it (``graph_reads``); one that
+    reads the op's output instead (``graph_output``: ``backward_graph(gy, *xs, out=y)``) lets
+    the input change, as torch's saved-output ops (tanh, sigmoid, softmax) do.
     """
 
     inputs: tuple[Tensor, ...] = ()
@@ -757,6 +760,12 @@ class Function:
     needs_input_grad: tuple[bool, ...] = ()
     linear: bool = False  # jointly linear in its float inputs (reshape, sum, pad with 0, avg_pool...)
     tied: bool = False  # a linear op whose gradient torch ties to its input (its backward reads it: pools)
+    # what backward_graph reads (create_graph refuses an input written in place since the forward
+    # only if it is read): the inputs whose values it reads (None: all; a linear op's float inputs
+    # never count), and whether it takes the op's output as ``out=`` (tanh: gy * (1 - out^2)),
+    # which then must not have been written either (torch checks the tensors it saved, the same)
+    graph_reads: tuple[int, ...] | None = None
+    graph_output: bool = False
 
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
@@ -821,8 +830,10 @@ class Function:
         input then gets a zero second derivative, not none.
         """
         if type(self).linear:  # the class flag: an op may keep an attribute of that name
+            shared: dict[str, Any] = {}  # one run of the raw backward for all the Adjoints (cat of k: 1, not k)
             grads = [
-                Adjoint.apply(gy, node=self, index=i) if need else None for i, need in enumerate(self.needs_input_grad)
+                Adjoint.apply(gy, node=self, index=i, shared=shared) if need else None
+                for i, need in enumerate(self.needs_input_grad)
             ]
             if self.tied:  # (a class flag, or a setting of this call)
                 grads = [None if g is None else tie(g, x) for g, x in zip(grads, xs)]
@@ -899,14 +910,22 @@ class Adjoint(Function):
     """gx = A^T gy for input ``index`` of a linear op ``node`` (y = A_0 x_0 + A_1 x_1 + ...),
     by the node's own ``backward``. Linear in gy, so its derivative is A again: d<gx, v>/dgy
     = A v, the op applied to v in slot ``index`` and zeros in its other float inputs (integer
-    inputs, such as indices, are kept). Costs what the op's backward and forward cost."""
+    inputs, such as indices, are kept). Costs what the op's backward and forward cost.
+    ``shared``: a dict given to the Adjoints of all of one node's inputs for one ``gy``: the
+    first runs the node's backward and leaves the result there for the others."""
 
     linear = True
 
     def forward(self, gy):
         node = self.node
-        g = node.backward(gy)
-        g = g[self.index] if isinstance(g, tuple) else g
+        shared = self.__dict__.pop("shared", None)
+        shared = {} if shared is None else shared
+        if "g" not in shared:
+            shared["g"], shared["taken"] = node.backward(gy), set()
+        g = shared["g"][self.index] if isinstance(shared["g"], tuple) else shared["g"]
+        if g is gy or id(g) in shared["taken"]:  # no two results share an array, nor one with gy
+            g = g.copy()
+        shared["taken"].add(id(g))
         # what applying the op again needs: a later pass may release the node before this one
         self.op, self.op_params = type(node), node._params
         self.slots = [
@@ -914,8 +933,8 @@ class Adjoint(Function):
             for j, t in enumerate(node.inputs)
         ]
         del self.node
-        self._params = {}  # (which named the node too)
-        return g.copy() if g is gy else g
+        self._params = {}  # (which named the node and the shared result too)
+        return g
 
     def backward(self, v):
         with no_grad():
@@ -1268,15 +1287,25 @@ def _graph_step(
     if fn is None:
         return
     _check_saved(fn, t)
-    for i, (x, v) in enumerate(zip(fn.inputs, fn.versions)):
-        if not type(fn).linear or x.dtype.kind not in _FLOAT_KINDS:  # a linear op reads only its indices
-            if x._version != v:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: input {i} of {type(fn).__name__}, of shape {x.shape}, is at version {x._version}; "
-                    f"expected version {v} instead (create_graph=True reads this input)"
-                )
-    in_grads = fn.backward_graph(g, *fn.inputs)
+    cls = type(fn)
+    reads = range(len(fn.inputs)) if cls.graph_reads is None else cls.graph_reads
+    for i in reads:
+        x, v = fn.inputs[i], fn.versions[i]
+        if cls.linear and x.dtype.kind in _FLOAT_KINDS:  # a linear op reads only its indices
+            continue
+        if x._version != v:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: input {i} of {cls.__name__}, of shape {x.shape}, is at version {x._version}; "
+                f"expected version {v} instead (create_graph=True reads this input)"
+            )
+    if cls.graph_output and t._version != fn.out_version:
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: the output of {cls.__name__}, of shape {t.shape}, is at version {t._version}; "
+            f"expected version {fn.out_version} instead (create_graph=True reads this output)"
+        )
+    in_grads = fn.backward_graph(g, *fn.inputs, out=t) if cls.graph_output else fn.backward_graph(g, *fn.inputs)
     if not isinstance(in_grads, tuple):
         in_grads = (in_grads,)
     for inp, gi in zip(fn.inputs, in_grads):

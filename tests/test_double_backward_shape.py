@@ -485,14 +485,6 @@ def test_reductions_on_device(device):
     double_backward_like_torch(mc_fn, torch_fn, [x], device=device)
 
 
-def test_nuclear_norm_has_no_double_backward():
-    """Not covered: the derivative of U V^T (the SVD's polar factor) has no op; the default
-    NotImplementedError names the op."""
-    x = mc.tensor(np.array([[2.0, 0.5], [0.25, 1.0]]), requires_grad=True)
-    with pytest.raises(NotImplementedError, match="NuclearNorm"):
-        mc.autograd.grad(R.norm(x, "nuc"), x, create_graph=True)
-
-
 # -- indexing along a dim ------------------------------------------------------------------
 def _index(rng, x_shape, dim, idx_shape):
     return rng.integers(0, x_shape[dim], idx_shape)

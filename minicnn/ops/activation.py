@@ -17,6 +17,8 @@ from .math import require_float as _float_only
 
 
 class ReLU(Function):
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         y = xp.maximum(x, 0)
@@ -34,6 +36,8 @@ class ReLU(Function):
 
 
 class ReLU6(Function):
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+
     def forward(self, x):
         y = backend.get_array_module(x).clip(x, 0, 6)
         if self.requires_grad:  # torch's hardtanh_backward: 0 where x <= 0 or x >= 6, so NaN passes
@@ -82,7 +86,11 @@ class ScaleWhere(Function):
         return self._scale(gv), gx
 
     def backward_graph(self, gv, gy, x):  # its own adjoint, still tied to x (third derivatives)
-        return scale_where(gv, x, self.mask, self.inside, self.outside), None
+        gx = None
+        if self.needs_input_grad[1]:  # x's: zeros, a constant (torch's zeros_like), as backward's
+            with backend.array_scope(gv.array):
+                gx = Tensor(gv.xp.zeros(self.x_shape, gv.dtype))
+        return scale_where(gv, x, self.mask, self.inside, self.outside), gx
 
 
 def scale_where(gy: Tensor, x: Tensor, mask: Any, inside: float = 1.0, outside: float = 0.0) -> Tensor:
@@ -91,6 +99,8 @@ def scale_where(gy: Tensor, x: Tensor, mask: Any, inside: float = 1.0, outside: 
 
 
 class LeakyReLU(Function):
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         if self.requires_grad:
@@ -106,6 +116,8 @@ class LeakyReLU(Function):
 
 
 class Sigmoid(Function):
+    graph_reads, graph_output = (), True  # its graph form reads only the output, as torch's
+
     def forward(self, x):
         self.y = _stable_sigmoid(x)  # never exponentiates a large positive number
         return self.y
@@ -113,12 +125,13 @@ class Sigmoid(Function):
     def backward(self, gy):  # s (1 - s)
         return gy * self.y * (1 - self.y)
 
-    def backward_graph(self, gy, x):
-        s = Sigmoid.apply(x)
-        return gy * s * (1 - s)
+    def backward_graph(self, gy, x, out):
+        return gy * out * (1 - out)
 
 
 class Tanh(Function):
+    graph_reads, graph_output = (), True
+
     def forward(self, x):
         y = backend.get_array_module(x).tanh(x)
         self.y = y
@@ -127,12 +140,13 @@ class Tanh(Function):
     def backward(self, gy):  # 1 - tanh^2
         return gy * (1 - self.y * self.y)
 
-    def backward_graph(self, gy, x):
-        th = Tanh.apply(x)
-        return gy * (1 - th * th)
+    def backward_graph(self, gy, x, out):
+        return gy * (1 - out * out)
 
 
 class Softmax(Function):
+    graph_reads, graph_output = (), True  # its graph form reads only the output, as torch's
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         if x.size == 0:  # e.g. a dimension of length 0: max() has no identity; torch returns the empty shape
@@ -147,12 +161,13 @@ class Softmax(Function):
         y = self.y
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
-    def backward_graph(self, gy, x):
-        y = Softmax.apply(x, axis=self.axis)
-        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+    def backward_graph(self, gy, x, out):
+        return out * (gy - (gy * out).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
+    graph_reads, graph_output = (), True
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         if x.size == 0:  # as in Softmax: nothing to normalise, the empty shape
@@ -167,8 +182,8 @@ class LogSoftmax(Function):
         xp = backend.get_array_module(gy)
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
-    def backward_graph(self, gy, x):
-        return gy - Softmax.apply(x, axis=self.axis) * gy.sum(axis=self.axis, keepdims=True)
+    def backward_graph(self, gy, x, out):
+        return gy - out.exp() * gy.sum(axis=self.axis, keepdims=True)
 
 
 class Softplus(Function):
@@ -467,6 +482,8 @@ class Hardswish(Function):
 class Hardsigmoid(Function):
     """relu6(x + 3) / 6; d/dx = 1/6 on the open interval (-3, 3), else 0 (at NaN too)."""
 
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         if self.requires_grad:
@@ -482,6 +499,8 @@ class Hardsigmoid(Function):
 
 class Hardtanh(Function):
     """clip(x, lo, hi); d/dx = 1 on the open interval (lo, hi), else 0 (0 at NaN)."""
+
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -531,6 +550,8 @@ class Softsign(Function):
 class Threshold(Function):
     """x <= threshold ? value : x; d/dx = 0 where x <= threshold, else 1 (so 1 at NaN)."""
 
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         below = x <= self.threshold
@@ -554,9 +575,8 @@ class Softmin(Softmax):
     def backward(self, gy):
         return -super().backward(gy)
 
-    def backward_graph(self, gy, x):
-        y = Softmin.apply(x, axis=self.axis)
-        return -(y * (gy - (gy * y).sum(axis=self.axis, keepdims=True)))
+    def backward_graph(self, gy, x, out):
+        return -(out * (gy - (gy * out).sum(axis=self.axis, keepdims=True)))
 
 
 class GLU(Function):
@@ -797,6 +817,8 @@ class RReLU(Function):
     """Randomised leaky ReLU in training: y = x for x > 0, r x otherwise with one slope
     r ~ U(lower, upper) drawn per element; dy/dx = 1 or r (the drawn slopes, kept)."""
 
+    graph_reads = ()  # its graph form reads the slopes drawn in forward, not x's values
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         r = random.generator(xp).uniform(self.lower, self.upper, x.shape).astype(x.dtype, copy=False)
@@ -831,7 +853,7 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, traini
     return rrelu(input, lower, upper, training, inplace=True)
 
 
-# -- shrinkage: compositions of differentiable ops (their gradients follow) ------------------
+# -- shrinkage -------------------------------------------------------------------------------
 
 
 def tanhshrink(input: Tensor) -> Tensor:
@@ -839,14 +861,39 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - tanh(input)
 
 
+class Shrink(Function):
+    """hardshrink (``soft`` False): x where x > lambd or x < -lambd, else 0 (NaN stays NaN);
+    softshrink: x - lambd above lambd, x + lambd below -lambd, else 0 (NaN stays NaN).
+    d/dx is 0 on [-lambd, lambd] and 1 elsewhere, NaN included (torch's formula, and its GPU's;
+    its vectorised CPU loop gives 0 at NaN). Under create_graph the gradient stays tied to x
+    (:class:`ScaleWhere`), as torch's, so differentiating it again gives zeros."""
+
+    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        lambd = x.dtype.type(self.lambd)
+        if self.requires_grad:
+            self.mask = ~((x >= -lambd) & (x <= lambd))
+        if not self.soft:
+            return xp.where((x >= -lambd) & (x <= lambd), x.dtype.type(0), x)
+        return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0))
+
+    def backward(self, gy):
+        return _masked(gy, self.mask)
+
+    def backward_graph(self, gy, x):
+        return scale_where(gy, x, self.mask)
+
+
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between (and at +-lambd): d/dx is 1
     outside [-lambd, lambd], 0 inside, as torch."""
     _float_only(input, "softshrink")
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, input * 0))
+    return Shrink.apply(input, lambd=float(lambd), soft=True)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0: d/dx is 1 where it passes, 0 elsewhere, as torch."""
     _float_only(input, "hardshrink")
-    return where((input > lambd) | (input < -lambd), input, input * 0)
+    return Shrink.apply(input, lambd=float(lambd), soft=False)

@@ -188,6 +188,50 @@ def trace(input: Tensor) -> Tensor:
     return Trace.apply(input)
 
 
+# -- the polar factor (the nuclear norm's gradient) ----------------------------------------
+
+
+class PolarFactor(Function):
+    """Q = U V^T for the reduced SVD A = U diag(s) V^T of each matrix over the last two dims,
+    (..., m, n) -> (..., m, n): the orthogonal factor of A's polar decomposition, and the
+    gradient of the nuclear norm sum(s) (:class:`minicnn.ops.reduce.NuclearNorm`).
+
+    Its derivative is the nuclear norm's Hessian, a symmetric map, so backward applies the
+    same formula to gy. For a tall or square A (m >= n), with H = U^T G V:
+        dA = U ((H - H^T) o F) V^T + (G V - U H) diag(1/s) V^T,  F_ij = 1 / (s_i + s_j), F_ii = 0,
+    the second term zero for a square A; a wide A goes through its transpose (Q(A^T) = Q(A)^T).
+    Defined wherever A has full rank, also at repeated singular values (torch, which
+    differentiates through the SVD's U and V, gives NaN there), and at a square A with one zero
+    singular value (finite, as torch); at lower rank it is inf or NaN, as torch's.
+    Cost: one batched SVD forward; backward four batched products of (m, n) by (n, n).
+    No graph form of its own: third derivatives of the nuclear norm are not supported."""
+
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        self.wide = a.shape[-2] < a.shape[-1]
+        t = xp.swapaxes(a, -1, -2) if self.wide else a  # tall: m >= n
+        u, s, vh = xp.linalg.svd(t, full_matrices=False)
+        if self.requires_grad:
+            self.u, self.s, self.vh = u, s, vh
+        q = u @ vh
+        return xp.swapaxes(q, -1, -2) if self.wide else q
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        u, s, vh = self.u, self.s, self.vh
+        g = xp.swapaxes(gy, -1, -2) if self.wide else gy
+        v = xp.swapaxes(vh, -1, -2)
+        h = xp.swapaxes(u, -1, -2) @ g @ v
+        f = 1 / (s[..., :, None] + s[..., None, :])
+        k = s.shape[-1]
+        f[..., xp.arange(k), xp.arange(k)] = 0  # (H - H^T) has a zero diagonal; s_i + s_i may be 0
+        ga = u @ ((h - xp.swapaxes(h, -1, -2)) * f) @ vh
+        if u.shape[-2] > k:  # tall: the part of dU outside span(U)
+            ga = ga + ((g @ v - u @ h) / s[..., None, :]) @ vh
+        ga = ga.astype(gy.dtype, copy=False)
+        return xp.swapaxes(ga, -1, -2) if self.wide else ga
+
+
 # -- einsum ------------------------------------------------------------------------------
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -18,8 +18,9 @@ from .. import backend
 from ..autograd import Function, Tensor
 from .dims import wrap_dim, wrap_dims
 from .errors import ShapeError
+from .linalg import PolarFactor
 from .math import _floating, _promote, astype, clone, require_float, sub, where
-from .shape import Concat, Flip, movedim, narrow, reshape, unsqueeze
+from .shape import Concat, Expand, Flip, movedim, narrow, reshape, unsqueeze
 
 
 def _axes(axis: Any, ndim: int, op: str = "reduction") -> tuple[int, ...]:
@@ -74,6 +75,13 @@ class Mean(Function):
         xp = backend.get_array_module(gy)
         return xp.broadcast_to(_expand(gy, self.axes, self.keepdims) / self.n, self.in_shape).astype(gy.dtype)
 
+    def backward_graph(self, gy, x):
+        if self.n:
+            return super().backward_graph(gy, x)
+        # an empty reduction: gy spread over no elements, whose derivative in gy is 0 (as torch);
+        # the default's (this op applied again) would be the mean of nothing, NaN
+        return Expand.apply(_expand_graph(gy, x.shape, self.axes, self.keepdims), shape=x.shape)
+
 
 class MaxMin(Function):
     """max or min. Over one dimension given as an int (``x.max(dim=1)``) the gradient goes to
@@ -112,6 +120,8 @@ class MaxMin(Function):
 
 
 class Var(Function):
+    whole = False  # reduced over all elements as torch's dim=None (its backward differs when n <= correction)
+
     def forward(self, x):
         self.n = 1
         for a in self.axes:
@@ -120,26 +130,42 @@ class Var(Function):
         self.centered = x - mean
         denom = builtins.max(self.n - self.correction, 0)
         squares = (self.centered**2).sum(axis=self.axes, keepdims=self.keepdims)
-        if denom == 0:  # torch's warning; the result is NaN (0/0), without NumPy's own warning
+        if denom == 0:  # torch's warning; the result is squares / 0 (inf, or NaN for 0 / 0), as torch's
             warnings.warn(
                 "var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
                 "(input numel divided by output numel).",
                 UserWarning,
                 stacklevel=4,
             )
-            return squares * float("nan")
-        return squares / denom
+        return squares / squares.dtype.type(denom)
 
-    def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction); NaN when n <= correction
+    def _scale(self) -> float:
+        """torch's factor 2 / (n - correction) of d var / dx, unclamped (negative when n < correction,
+        inf when equal), while the forward divides by max(n - correction, 0)."""
+        d = self.n - self.correction
+        return 2.0 / d if d else math.inf
+
+    def _degenerate(self) -> Any:
+        """torch's d var / dx over all elements when n <= correction: inf, NaN where x equals the
+        mean (a constant, with no graph); None in every other case."""
+        if not self.whole or self.n > self.correction:
+            return None
+        xp, dtype = backend.get_array_module(self.centered), self.centered.dtype
+        return xp.where(self.centered == 0, dtype.type(math.nan), dtype.type(math.inf))
+
+    def backward(self, gy):  # d var / dx = 2 (x - mean) / (n - correction), in torch's order of products
         g = _expand(gy, self.axes, self.keepdims)
-        denom = builtins.max(self.n - self.correction, 0)
-        return (g * self.centered * (2.0 / denom if denom else float("nan"))).astype(gy.dtype)
+        degenerate = self._degenerate()
+        if degenerate is not None:
+            return (g * degenerate).astype(gy.dtype)
+        return ((g * self._scale()) * self.centered).astype(gy.dtype)
 
     def backward_graph(self, gy, x):
         g = _expand_graph(gy, x.shape, self.axes, self.keepdims)
-        denom = builtins.max(self.n - self.correction, 0)
-        centered = x - Mean.apply(x, axes=self.axes, keepdims=True)
-        return g * centered * (2.0 / denom if denom else float("nan"))
+        degenerate = self._degenerate()
+        if degenerate is not None:
+            return g * Tensor(degenerate)
+        return (g * self._scale()) * (x - Mean.apply(x, axes=self.axes, keepdims=True))
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
@@ -187,7 +213,8 @@ def var(
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    return Var.apply(x, axes=_axes(axis, x.ndim, "var"), keepdims=keepdims, correction=correction)
+    whole = axis is None or x.ndim == 0
+    return Var.apply(x, axes=_axes(axis, x.ndim, "var"), keepdims=keepdims, correction=correction, whole=whole)
 
 
 class SqrtOfVar(Function):
@@ -546,7 +573,9 @@ class NuclearNorm(Function):
 
     With the reduced SVD A = U diag(s) V^T, d(sum s) = tr(U^T dA V), so dA = g U V^T: one
     batched SVD forward, one batched matrix product backward. At a rank-deficient matrix the
-    norm has no unique gradient; U V^T of the SVD found is the subgradient taken (as torch)."""
+    norm has no unique gradient; U V^T of the SVD found is the subgradient taken (as torch).
+    Under create_graph the gradient is g * PolarFactor(A) (minicnn.ops.linalg), whose own
+    derivative is the norm's Hessian in closed form: second derivatives, not third."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -561,6 +590,11 @@ class NuclearNorm(Function):
         xp = backend.get_array_module(gy)
         g = gy if not self.keepdims else xp.squeeze(gy, self.axes)
         return xp.moveaxis(g[..., None, None] * self.uvh, (-2, -1), self.axes)
+
+    def backward_graph(self, gy, x):  # g U V^T, with U V^T an op of its own (PolarFactor)
+        a = movedim(x, self.axes, (-2, -1))
+        g = reshape(gy, a.shape[:-2] + (1, 1))
+        return movedim(g * PolarFactor.apply(a), (-2, -1), self.axes)
 
 
 def _nuclear_norm(x: Tensor, dim: Any, keepdim: bool) -> Tensor:
