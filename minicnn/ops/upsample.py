@@ -13,11 +13,15 @@ bilinear, bicubic                           (N, C, H, W)
 trilinear                                   (N, C, D, H, W)
 =========================================  =====================================
 
+``antialias=True`` (bilinear and bicubic, (N, C, H, W) only, as torch): Pillow's resampling with
+a filter widened by the downscaling factor, in :mod:`minicnn.kernels.resample_aa` (a dense weight
+matrix per axis, two matrix products); float32, float64 and uint8 input, as torch's CPU kernels.
+
 uint8 input, as torch's CPU kernels: nearest and nearest-exact (any rank), bilinear and bicubic
-(torch's fixed-point arithmetic); no gradient. "area" to an output with an empty axis returns
-an empty result, as torch (which checks output sizes > 0 for every mode but area). As torch, a
-scale factor whose output size is no int64 (inf, NaN) and an input with C == 0 are
-RuntimeErrors (:class:`~minicnn.ops.errors.ShapeError`) for every mode but "area", where the
+(torch's fixed-point arithmetic, with or without antialias); no gradient. "area" to an output
+with an empty axis returns an empty result, as torch (which checks output sizes > 0 for every
+mode but area). As torch, a scale factor whose output size is no int64 (inf, NaN) and an input
+with C == 0 are RuntimeErrors (:class:`~minicnn.ops.errors.ShapeError`) for every mode but "area", where the
 first is Python's OverflowError or ValueError and the pools decide the second.
 """
 
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor
+from ..kernels import resample_aa as AA
 from ..kernels import upsample as K
 from .conv1d import adaptive_avg_pool1d
 from .conv3d import adaptive_avg_pool3d
@@ -64,6 +69,21 @@ class ResizeUint8(Function):
         return K.resize_uint8(x, self.taps)
 
 
+class ResizeAA(Function):
+    """Anti-aliased bilinear/bicubic resizing, x (N, C, H, W) -> y (N, C, OH, OW) = A_h x A_w^T
+    (:mod:`minicnn.kernels.resample_aa`); ``weights``: (A_h, A_w), None for an axis that keeps
+    its size (copied); ``taps``, ``grad_taps``: the banded forms of A and A^T (for inf/NaN).
+    Backward: gx = A_h^T gy A_w."""
+
+    linear = True
+
+    def forward(self, x):
+        return AA.resample(x, *self.weights, self.taps)
+
+    def backward(self, gy):
+        return AA.resample_backward(gy, *self.weights, self.grad_taps)
+
+
 _LENGTH_ERROR = {  # torch's words when a per-axis size or scale factor has the wrong length
     "size": ("output", "output size of", "output size", "o"),
     "scale_factor": ("scale_factor", "scale_factor of shape", "scale_factor", "s"),
@@ -94,8 +114,8 @@ def _check_rank(ndim: int, mode: str, align_corners: bool | None, antialias: boo
             raise ValueError("interpolate: Lanczos mode does not support align_corners=True")
         if not antialias:
             raise ValueError("interpolate: Lanczos mode requires antialias=True")
-    if antialias or mode == "lanczos":
-        raise NotImplementedError(f"interpolate: antialias=True (mode {mode!r}) is not implemented in minicnn")
+    if mode == "lanczos":
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in minicnn")
     if mode in ("linear", "bilinear", "trilinear") and ndim in (3, 4, 5) and _RANK[mode] != ndim:
         raise NotImplementedError(f"interpolate: Got {ndim}D input, but {mode} mode needs {_RANK[mode]}D input")
     if ndim not in (3, 4, 5) or mode not in MODES or _RANK.get(mode, ndim) != ndim:
@@ -124,7 +144,9 @@ def interpolate(
     per-axis sizes) and ``scale_factor`` (float or per-axis floats; output size
     ``floor(in * scale_factor)``). ``align_corners`` only with "linear", "bilinear", "bicubic" and
     "trilinear" (default False). With a scale factor the source indices use 1/scale_factor, as
-    torch, unless ``recompute_scale_factor=True`` (then in/out, as with ``size``)."""
+    torch, unless ``recompute_scale_factor=True`` (then in/out, as with ``size``).
+    ``antialias=True`` (bilinear, bicubic; 4-d input): the anti-aliased resampler of
+    :mod:`minicnn.kernels.resample_aa`."""
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
@@ -172,6 +194,8 @@ def interpolate(
         raise ShapeError(
             f"interpolate: Non-empty {input.ndim}D data tensor expected but got a tensor with sizes {list(input.shape)}"
         )
+    if antialias:
+        return _resize_aa(input, mode, list(zip(in_sizes, sizes, scales)), align_corners)
     return _resize(input, mode, list(zip(in_sizes, sizes, scales)), align_corners)
 
 
@@ -200,6 +224,27 @@ def _resize(input: Tensor, mode: str, per_axis: list[tuple[int, int, Any]], alig
         exact = mode == "nearest-exact"
         taps = [K.nearest_taps(n, m, s, exact, input.dtype, kernel) for n, m, s in per_axis]
     return Resize.apply(input, taps=taps)
+
+
+_TORCH_DTYPE = {"float16": "Half", "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "bool": "Bool"}
+
+
+def _resize_aa(input: Tensor, mode: str, per_axis: list[tuple[int, int, Any]], align_corners: bool) -> Tensor:
+    """antialias=True ("bilinear" or "bicubic", 4-d input, sizes checked): float32, float64 and
+    uint8, as torch's CPU kernels. As torch, an axis whose size does not change is copied."""
+    if input.dtype not in (np.float32, np.float64, np.uint8):
+        name = _TORCH_DTYPE.get(input.dtype.name, input.dtype.name)
+        raise NotImplementedError(f"interpolate: \"compute_index_ranges_weights\" not implemented for '{name}'")
+    if input.dtype == np.uint8:
+        return ResizeUint8.apply(input, taps=[AA.aa_uint8_taps(n, m, s, align_corners, mode) for n, m, s in per_axis])
+    axes = [None if n == m else AA.aa_axis(n, m, s, align_corners, mode, input.dtype.type) for n, m, s in per_axis]
+    copy = [AA.copy_taps(n) for n, _, _ in per_axis]
+    return ResizeAA.apply(
+        input,
+        weights=[None if a is None else a[0] for a in axes],
+        taps=[c if a is None else a[1] for c, a in zip(copy, axes)],
+        grad_taps=[c if a is None else a[2] for c, a in zip(copy, axes)],
+    )
 
 
 def _output_sizes(in_sizes: list[int], scales: list[float], in_python: bool) -> list[int]:

@@ -1,0 +1,187 @@
+"""Anti-aliased resizing (``F.interpolate(..., antialias=True)``, modes bilinear and bicubic):
+a separable filter whose support widens with the downscaling factor, as torch's CPU kernels
+(``UpSampleKernel.cpp``: ``_compute_indices_min_size_weights_aa``, taken from Pillow).
+
+Shapes: x (N, C, H, W) -> y (N, C, OH, OW). Each spatial axis (input size n, output size m) is
+one weight matrix ``A`` (m, n), and ``y = A_h @ x @ A_w^T`` over the last two axes (W first,
+then H, as torch). Backward: ``gx = A_h^T @ gy @ A_w``, the transposed contractions.
+
+Weights of one axis, torch's rule. ``scale`` is ``(n-1)/(m-1)`` (0 when m == 1) with
+align_corners, else ``1/scale_factor`` when one was given, else ``n/m`` (torch's
+``area_pixel_compute_scale``); the filter is the triangle ``max(0, 1 - |t|)`` (bilinear,
+``interp = 2``) or Keys' cubic with ``a = -0.5`` (bicubic, ``interp = 4``; Pillow's value: plain
+bicubic uses -0.75). For output position ``o``:
+
+* ``support = interp/2 * max(scale, 1)`` -- downscaling by s stretches the filter s times;
+* ``center = scale * (o + 0.5)`` (in input pixel units, pixel edges at integers);
+* the taps are ``i = xmin .. xmin + xsize - 1`` with ``xmin = max(trunc(center - support + 0.5), 0)``
+  and ``xmin + xsize = min(trunc(center + support + 0.5), n)`` -- the support truncated at
+  the edges, no clamped border reads;
+* ``w_i = filter((i - center + 0.5) / max(scale, 1))``, then divided by their sum (unless it is 0),
+  so that every output is a weighted mean of the taps it reads.
+
+As torch, the weights are computed in the input's float type (float32 for float32 input, the
+truncations of ``center +- support + 0.5`` in float64), and an axis whose size does not change is
+copied, whatever the scale factor.
+
+Known differences (torch 2.14's CPU kernels, not reproduced): (1) its backward applies the
+weights of an axis of unchanged size all the same, so under a scale factor with
+``floor(n * s) == n`` but ``s != 1`` its gradient is not the adjoint of its forward (and
+``torch.autograd.gradcheck`` fails); minicnn's backward is the exact adjoint (that axis copied).
+(2) For an output width of 1 its float forward applies the first output row's weights to every
+output row of the vertical (H) pass; minicnn resamples each row with its own weights (what
+torch gives for the transposed input).
+
+Dense matrices cost O(m*n) host memory and time to build per axis and a BLAS matmul of
+~2*N*C*(H*W*OW + H*OW*OH) flops forward (the same backward), whatever the filter width: fine for
+images up to a few thousand pixels per side (a 4000 -> 1000 axis is a 32 MB float64 matrix,
+~97% zeros at a factor of 4). Beyond that a banded form is needed: only the ``xsize`` taps of each
+row, as :func:`aa_axis` gives them for :func:`minicnn.kernels.upsample.resize` (gathers, cost
+~2*T*P per pass with T = 2*ceil(support)+1). The dense form also turns ``0 * inf`` into NaN
+across a whole row, where torch reads only the support; :func:`resample` therefore takes the
+banded path for input holding inf or NaN (one reduction to check, a host sync on a GPU).
+
+uint8 input (torch's fixed-point path, no gradient): :func:`aa_uint8_taps` for
+:func:`minicnn.kernels.upsample.resize_uint8` -- the float64 weights scaled to integers with the
+most bits (< 22) that keep the largest weight below 2**15, rounded half away from 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from . import upsample as U
+from .upsample import Taps
+
+INTERP_SIZE = {"bilinear": 2, "bicubic": 4}
+CUBIC_AA_A = -0.5  # Keys' a of torch's (and Pillow's) anti-aliased bicubic filter
+
+
+def aa_scale(in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, ct: Any) -> Any:
+    """torch's ``area_pixel_compute_scale`` in ``ct``."""
+    if align_corners:
+        return ct(in_size - 1) / ct(out_size - 1) if out_size > 1 else ct(0)
+    return U._scale(in_size, out_size, scale_factor, ct)
+
+
+def aa_filter(t: Any, mode: str) -> Any:
+    """The filter at distances ``t`` (array, its dtype kept): triangle or cubic (a = -0.5)."""
+    t = np.abs(t)
+    one = t.dtype.type(1)
+    if mode == "bilinear":
+        return np.where(t < one, one - t, t.dtype.type(0))
+    a = t.dtype.type(CUBIC_AA_A)
+    near = ((a + 2) * t - (a + 3)) * t * t + one
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return np.where(t < one, near, np.where(t < 2, far, t.dtype.type(0)))
+
+
+def aa_weights(in_size: int, out_size: int, scale: Any, mode: str) -> tuple[Any, Any, Any]:
+    """(xmin (m,), xsize (m,), weights (m, T)) in ``type(scale)``: row o holds the normalised
+    weights of input positions ``xmin[o] + k`` for k < xsize[o], zeros after;
+    T = 2*ceil(support) + 1."""
+    ct = type(scale)
+    s = float(scale)
+    support = ct(INTERP_SIZE[mode] * 0.5 * s) if s >= 1.0 else ct(INTERP_SIZE[mode] * 0.5)
+    width = int(math.ceil(support)) * 2 + 1
+    center = (s * (np.arange(out_size) + 0.5)).astype(ct)
+    invscale = ct(1.0 / s) if s >= 1.0 else ct(1)
+    c64, s64 = center.astype(np.float64), float(support)
+    xmin = np.maximum(np.trunc(c64 - s64 + 0.5).astype(np.int64), 0)
+    xsize = np.minimum(np.trunc(c64 + s64 + 0.5).astype(np.int64), in_size) - xmin
+    xsize = np.clip(xsize, 0, width)  # (torch: rounding can make it one too many)
+    k = np.arange(width)
+    t = ((xmin[:, None] + k).astype(ct) - center[:, None]).astype(np.float64) + 0.5
+    w = aa_filter((t * float(invscale)).astype(ct), mode)
+    w[k >= xsize[:, None]] = 0
+    total = np.zeros(out_size, ct)
+    for j in range(width):  # torch's order of summation
+        total += w[:, j]
+    w = np.where(total[:, None] != 0, w / np.where(total != 0, total, 1)[:, None], w).astype(ct)
+    return xmin, xsize, w
+
+
+def aa_axis(
+    in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, mode: str, dtype: Any
+) -> tuple[Any, Taps, Taps]:
+    """One axis' weights as host arrays in ``dtype`` (float32 or float64: torch's CPU kernels
+    take no other): the dense matrix A (out_size, in_size), and the banded taps of A and of A^T
+    for :func:`minicnn.kernels.upsample.resize` -- (index (rows, T), weight (rows, T)), index -1
+    in a row's unused slots -- which hold exactly torch's reads (zero weights at a support's
+    ends included)."""
+    scale = aa_scale(in_size, out_size, scale_factor, align_corners, dtype)
+    xmin, xsize, w = aa_weights(in_size, out_size, scale, mode)
+    rows, k = np.nonzero(np.arange(w.shape[1]) < xsize[:, None])
+    matrix = np.zeros((out_size, in_size), dtype)
+    matrix[rows, xmin[rows] + k] = w[rows, k]
+    read = np.zeros((out_size, in_size), bool)
+    read[rows, xmin[rows] + k] = True
+    return matrix, _banded(matrix, read), _banded(matrix.T, read.T)
+
+
+def _banded(matrix: Any, read: Any) -> Taps:
+    """The taps of ``matrix`` (R, n) reading where ``read``: row r's reads in slots 0, 1, ..."""
+    counts = read.sum(axis=1)
+    rows, cols = np.nonzero(read)
+    slot = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows]
+    index = np.full((matrix.shape[0], max(int(counts.max(initial=0)), 1)), -1, np.int64)
+    weight = np.zeros(index.shape, matrix.dtype)
+    index[rows, slot] = cols
+    weight[rows, slot] = matrix[rows, cols]
+    return index, weight
+
+
+def copy_taps(size: int) -> Taps:
+    """The taps of an axis that is copied (:func:`minicnn.kernels.upsample.resize` skips it)."""
+    return np.arange(size)[:, None], None
+
+
+def resample(x: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps]) -> Any:
+    """y (N, C, OH, OW) = a_h @ x @ a_w^T from x (N, C, H, W); ``a_h`` (OH, H) and ``a_w``
+    (OW, W) host matrices, or None for an axis that is copied; W first, then H, as torch.
+    Input holding inf or NaN goes through the banded ``taps`` (H's, W's) instead."""
+    xp = backend.get_array_module(x)
+    if not bool(xp.isfinite(x).all()):
+        return U.resize(x, list(taps))  # (H first: the same reads, other roundings)
+    y = x
+    if a_w is not None:
+        y = y @ xp.asarray(a_w.T.astype(x.dtype, copy=False))
+    if a_h is not None:
+        y = xp.asarray(a_h.astype(x.dtype, copy=False)) @ y
+    return y.copy() if y is x else y
+
+
+def resample_backward(gy: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps]) -> Any:
+    """gx (N, C, H, W) = a_h^T @ gy @ a_w from gy (N, C, OH, OW), the matrices of
+    :func:`resample` (None: that axis copied); through ``taps``, the banded forms of a_h^T and
+    a_w^T, where gy holds inf or NaN."""
+    xp = backend.get_array_module(gy)
+    if not bool(xp.isfinite(gy).all()):
+        return U.resize(gy, list(taps))
+    gx = gy
+    if a_h is not None:
+        gx = xp.asarray(a_h.T.astype(gy.dtype, copy=False)) @ gx
+    if a_w is not None:
+        gx = gx @ xp.asarray(a_w.astype(gy.dtype, copy=False))
+    return gx.copy() if gx is gy else gx
+
+
+def aa_uint8_taps(
+    in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, mode: str
+) -> tuple[Any, tuple[Any, int]]:
+    """torch's fixed-point anti-aliased taps of one axis for uint8 input
+    (``_compute_index_ranges_int16_weights``): (index (m, T), (weight (m, T) int32, bits));
+    the weights of :func:`aa_weights` in float64 times ``2**bits``, rounded half away from 0."""
+    scale = aa_scale(in_size, out_size, scale_factor, align_corners, np.float64)
+    xmin, _, w = aa_weights(in_size, out_size, scale, mode)
+    top = max(0.0, float(w.max(initial=0)))
+    bits = 0
+    while bits < 22 and int(0.5 + top * (1 << (bits + 1))) < 1 << 15:
+        bits += 1
+    v = w * (1 << bits)
+    index = np.minimum(xmin[:, None] + np.arange(w.shape[1]), in_size - 1)  # taps past xsize weigh 0
+    return index, (np.trunc(v + np.where(v < 0, -0.5, 0.5)).astype(np.int32), bits)
