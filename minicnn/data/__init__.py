@@ -13,7 +13,11 @@
   :class:`RandomSampler`, :class:`SubsetRandomSampler`, :class:`WeightedRandomSampler`,
   :class:`BatchSampler`; their ``generator=`` is a :class:`numpy.random.Generator`.
 - :mod:`.transforms`: ``Compose``, ``ToTensor``, ``Normalize``, ``Pad``, ``RandomCrop``,
-  ``RandomHorizontalFlip``. A transform is torchvision's per-sample one (``ds[i]`` applies
+  ``RandomHorizontalFlip``, ``CenterCrop``, ``Resize``, ``RandomResizedCrop``,
+  ``RandomVerticalFlip``, ``RandomRotation``, ``RandomAffine``, ``RandomErasing``,
+  ``ColorJitter``, ``Grayscale``, ``RandomGrayscale``, ``GaussianBlur``, ``Lambda``,
+  ``RandomApply``, and their functional forms in ``transforms.functional``
+  (:mod:`.transforms_functional`). A transform is torchvision's per-sample one (``ds[i]`` applies
   it to one image); minicnn's own also run vectorised over a whole batch
   (``batched = True``, ``apply_batch``), which the datasets and the DataLoader use, while
   any other callable is called once per sample.

@@ -21,6 +21,21 @@ Layouts of one sample:
   (B, C, H, W) treat it as a batch (one draw per sample, as ``apply_batch``), and
   ``Normalize`` broadcasts over leading axes as torchvision's does.
 
+torchvision's other common transforms, on arrays (NumPy or CuPy) in the tensor layout, float
+or uint8 (the arithmetic, as ``torchvision.transforms.functional``'s, is in
+:mod:`.transforms_functional`, also reachable as ``transforms.functional``):
+
+- deterministic, any (..., C, H, W): ``CenterCrop``, ``Resize``, ``Grayscale``; and
+  ``Lambda`` (a user function, called per sample: not batched);
+- random, a sample (C, H, W) or, called on a 4-D array, a batch: ``RandomVerticalFlip``,
+  ``RandomResizedCrop``, ``RandomRotation``, ``RandomAffine``, ``RandomErasing``,
+  ``ColorJitter``, ``RandomGrayscale``, ``GaussianBlur``. Each draws a fixed count of uniform
+  numbers per sample (its docstring says how many), so batches equal one-by-one calls as
+  below, and applies the per-sample parameters in one vectorised pass (per-sample resampling
+  taps, per-sample affine grids in one ``grid_sample``, per-sample blends and blurs). The
+  ``get_params`` static methods are torchvision's, drawing from the same generator;
+- ``RandomApply(transforms, p)``: its batched form runs the transforms on the chosen samples.
+
 So put ``ToTensor()`` first:
 ``Compose([ToTensor(), RandomCrop(28, padding=2), Normalize(MNIST.mean, MNIST.std)])``.
 
@@ -34,14 +49,21 @@ images differ from one-by-one calls, with the same distribution: independent per
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Tensor
 from ..backend import get_array_module
 from ..random import generator
+from . import transforms_functional as TF
 from .dataset import default_collate
+
+functional = TF  # torchvision.transforms.functional's place
+InterpolationMode = TF.InterpolationMode
 
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 
@@ -443,3 +465,715 @@ class RandomHorizontalFlip(BatchTransform):
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"
+
+
+# --- torchvision's other common transforms (arithmetic in .transforms_functional) --------
+
+
+def _uniforms(xp: Any, n: int, k: int) -> Any:
+    """k uniform numbers in [0, 1) per sample, (n, k): sample after sample, so that n calls for
+    one sample draw what one call for n samples does."""
+    return generator(xp).random((n, k))
+
+
+def _check_p(p: float, name: str) -> float:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: p must be in [0, 1], got {p}")
+    return float(p)
+
+
+def _range(value: Any, name: str, what: str, sizes: tuple[int, ...] = (2,)) -> tuple[float, ...]:
+    """torchvision's ``_setup_angle``: a number v -> (-v, v), else a sequence of ``sizes`` values."""
+    if isinstance(value, Real):
+        if value < 0:
+            raise ValueError(f"{name}: if {what} is a single number, it must be positive, got {value}")
+        return (-float(value), float(value))
+    if not isinstance(value, Sequence) or len(value) not in sizes:
+        raise ValueError(f"{name}: {what} should be a number or a sequence of length {' or '.join(map(str, sizes))}")
+    return tuple(float(v) for v in value)
+
+
+def _fill_list(fill: Any, channels: int, name: str) -> list[float]:
+    """torchvision's class behaviour: a number is repeated for every channel."""
+    values = [float(fill)] * channels if isinstance(fill, Real) else [float(f) for f in fill]
+    if len(values) not in (1, channels):
+        raise ValueError(f"{name}: fill has {len(values)} values for an image of {channels} channels")
+    return values
+
+
+class CenterCrop(BatchTransform):
+    """The central ``size`` (int or (height, width)) of an image (..., C, H, W), zero-padded
+    first where the image is smaller, as torchvision's ``CenterCrop``."""
+
+    def __init__(self, size: int | Sequence[int]) -> None:
+        self.size = _pair(size[0] if isinstance(size, Sequence) and len(size) == 1 else size, "CenterCrop size")
+
+    def __call__(self, x: Any) -> Any:
+        return TF.center_crop(x, self.size)
+
+    def apply_batch(self, batch: Any) -> Any:
+        _check_image_batch(batch, "CenterCrop")
+        return self(batch)
+
+    def __repr__(self) -> str:
+        return f"CenterCrop(size={self.size})"
+
+
+class Resize(BatchTransform):
+    """An image (..., C, H, W) resized to ``size`` as :func:`~.transforms_functional.resize`
+    (an int: the shorter side, keeping the aspect ratio, at most ``max_size`` for the longer)."""
+
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        interpolation: Any = TF.InterpolationMode.BILINEAR,
+        max_size: int | None = None,
+        antialias: bool | None = True,
+    ) -> None:
+        if not isinstance(size, (Integral, Sequence)) or isinstance(size, bool):
+            raise TypeError(f"Resize: size should be an int or a sequence, got {type(size).__name__}")
+        if isinstance(size, Sequence) and len(size) not in (1, 2):
+            raise ValueError(f"Resize: if size is a sequence, it should have 1 or 2 values, got {size!r}")
+        TF.resized_output_size(1, 1, size, max_size, "Resize")  # checks size and max_size now
+        self.size, self.max_size, self.antialias = size, max_size, antialias
+        self.interpolation = TF.interpolation_name(interpolation, "Resize")
+
+    def __call__(self, x: Any) -> Any:
+        return TF.resize(x, self.size, self.interpolation, self.max_size, self.antialias)
+
+    def apply_batch(self, batch: Any) -> Any:
+        _check_image_batch(batch, "Resize")
+        return self(batch)
+
+    def __repr__(self) -> str:
+        return (
+            f"Resize(size={self.size}, interpolation={self.interpolation}, max_size={self.max_size}, "
+            f"antialias={self.antialias})"
+        )
+
+
+class RandomVerticalFlip(BatchTransform):
+    """Flip a sample (C, H, W) upside down with probability ``p`` (one draw per sample); a 4-D
+    input is a batch. A Tensor gives a Tensor (a differentiable gather)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = _check_p(p, "RandomVerticalFlip")
+
+    def __call__(self, x: Any) -> Any:
+        batch, single = _as_batch(x, "RandomVerticalFlip")
+        out = self._flip(batch)
+        return out[0] if single else out
+
+    def apply_batch(self, batch: Any) -> Any:
+        _check_image_batch(batch, "RandomVerticalFlip")
+        return self._flip(batch)
+
+    def _flip(self, batch: Any) -> Any:
+        """Each sample of ``batch`` (B, C, H, W) flipped with probability p."""
+        xp = _xp(batch)
+        n, _, height, width = batch.shape
+        flip = generator(xp).random(n) < self.p
+        if isinstance(batch, Tensor):
+            ascending = xp.arange(height)
+            rows = xp.where(flip[:, None], ascending[::-1], ascending)  # (B, H)
+            cols = xp.broadcast_to(xp.arange(width), (n, width))
+            return _gather_per_sample(batch, rows, cols)
+        return xp.where(flip[:, None, None, None], batch[..., ::-1, :], batch)
+
+    def __repr__(self) -> str:
+        return f"RandomVerticalFlip(p={self.p})"
+
+
+class _RandomImageTransform(BatchTransform):
+    """A random transform of a sample (C, H, W) with per-sample parameters: ``t(sample)``,
+    ``t(batch)`` for a 4-D batch and ``t.apply_batch(batch)`` all draw the parameters of every
+    sample with :meth:`draw` (a fixed count of numbers per sample) and apply them with
+    :meth:`apply_params`, vectorised."""
+
+    name = "RandomTransform"
+
+    def __call__(self, x: Any) -> Any:
+        batch, single = _as_batch(x, self.name)
+        TF.check_image(batch, self.name)
+        out = self.apply_params(batch, self.draw(batch))
+        return out[0] if single else out
+
+    def apply_batch(self, batch: Any) -> Any:
+        _check_image_batch(batch, self.name)
+        TF.check_image(batch, self.name)
+        return self.apply_params(batch, self.draw(batch))
+
+    def draw(self, batch: Any) -> Any:
+        """The parameters of every sample of ``batch`` (B, C, H, W), drawn sample by sample."""
+        raise NotImplementedError
+
+    def apply_params(self, batch: Any, params: Any) -> Any:
+        """``batch`` (B, C, H, W) transformed by the per-sample ``params`` of :meth:`draw`."""
+        raise NotImplementedError
+
+
+def _crop_boxes(
+    uniform: Any, height: int, width: int, scale: Sequence[float], ratio: Sequence[float], strict: bool
+) -> tuple[Any, Any, Any, Any, Any]:
+    """torchvision's 10 attempts of RandomResizedCrop / RandomErasing, vectorised over samples:
+    ``uniform`` (B, 22) -> (top, left, h, w, found) (B,) each. Attempt k takes the area
+    fraction from column 2k and the log aspect ratio from column 2k+1; the box is placed by
+    columns 20 and 21. ``strict`` (erasing): a box must be smaller than the image (h < H,
+    w < W, sizes 0 allowed), else (cropping) 0 < h <= H and 0 < w <= W."""
+    xp = get_array_module(uniform)
+    area = height * width
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    target = area * (scale[0] + (scale[1] - scale[0]) * uniform[:, 0:20:2])
+    aspect = xp.exp(log_lo + (log_hi - log_lo) * uniform[:, 1:20:2])
+    first = xp.rint(xp.sqrt(target * aspect)).astype(np.int64)  # w for crops, h for erasing
+    second = xp.rint(xp.sqrt(target / aspect)).astype(np.int64)
+    w, h = (second, first) if strict else (first, second)
+    ok = (h < height) & (w < width) if strict else (h > 0) & (h <= height) & (w > 0) & (w <= width)
+    pick = xp.argmax(ok, axis=1)[:, None]
+    found = ok.any(axis=1)
+    h = xp.take_along_axis(h, pick, axis=1)[:, 0]
+    w = xp.take_along_axis(w, pick, axis=1)[:, 0]
+    top = _offsets(uniform[:, 20], xp.maximum(height - h + 1, 1))
+    left = _offsets(uniform[:, 21], xp.maximum(width - w + 1, 1))
+    return top, left, h, w, found
+
+
+class RandomResizedCrop(_RandomImageTransform):
+    """A random box of a sample (C, H, W), resized to ``size``, as torchvision's
+    ``RandomResizedCrop``: up to 10 tries of an area fraction uniform in ``scale`` and an aspect
+    ratio log-uniform in ``ratio`` until the box fits, then a uniform position (else the
+    largest central box within ``ratio``). 22 uniform numbers per sample. The per-sample
+    resizing is :func:`~.transforms_functional.resized_crop_per_sample` (the rules of
+    :func:`~.transforms_functional.resized_crop`)."""
+
+    name = "RandomResizedCrop"
+
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        scale: Sequence[float] = (0.08, 1.0),
+        ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
+        interpolation: Any = TF.InterpolationMode.BILINEAR,
+        antialias: bool | None = True,
+    ) -> None:
+        self.size = _pair(size[0] if isinstance(size, Sequence) and len(size) == 1 else size, "RandomResizedCrop size")
+        for what, value in (("scale", scale), ("ratio", ratio)):
+            if not isinstance(value, Sequence) or len(value) != 2:
+                raise TypeError(f"RandomResizedCrop: {what} should be a sequence of 2 numbers, got {value!r}")
+        if scale[0] > scale[1] or ratio[0] > ratio[1] or scale[0] < 0 or ratio[0] <= 0:
+            raise ValueError(f"RandomResizedCrop: scale and ratio should be (min, max) ranges, got {scale}, {ratio}")
+        self.scale, self.ratio = tuple(float(s) for s in scale), tuple(float(r) for r in ratio)
+        self.interpolation = TF.interpolation_name(interpolation, "RandomResizedCrop")
+        self.antialias = antialias
+
+    @staticmethod
+    def get_params(img: Any, scale: Sequence[float], ratio: Sequence[float]) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of one random box of ``img`` (..., H, W)."""
+        height, width = img.shape[-2:]
+        box = RandomResizedCrop._boxes(get_array_module(img), 1, height, width, scale, ratio)
+        return tuple(int(v[0]) for v in box)  # type: ignore[return-value]
+
+    @staticmethod
+    def _boxes(xp: Any, n: int, height: int, width: int, scale: Sequence[float], ratio: Sequence[float]) -> tuple:
+        top, left, h, w, found = _crop_boxes(_uniforms(xp, n, 22), height, width, scale, ratio, strict=False)
+        in_ratio = width / height  # no box found: torchvision's fallback, the same for every sample
+        if in_ratio < min(ratio):
+            fh, fw = int(round(width / min(ratio))), width
+        elif in_ratio > max(ratio):
+            fh, fw = height, int(round(height * max(ratio)))
+        else:
+            fh, fw = height, width
+        top = xp.where(found, top, (height - fh) // 2)
+        left = xp.where(found, left, (width - fw) // 2)
+        return top, left, xp.where(found, h, fh), xp.where(found, w, fw)
+
+    def draw(self, batch: Any) -> tuple:
+        n, _, height, width = batch.shape
+        return self._boxes(_xp(batch), n, height, width, self.scale, self.ratio)
+
+    def apply_params(self, batch: Any, params: tuple) -> Any:
+        return TF.resized_crop_per_sample(batch, *params, self.size, self.interpolation, bool(self.antialias))
+
+    def __repr__(self) -> str:
+        return (
+            f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio}, "
+            f"interpolation={self.interpolation}, antialias={self.antialias})"
+        )
+
+
+class RandomRotation(_RandomImageTransform):
+    """Rotate a sample (C, H, W) by an angle uniform in ``degrees`` ((min, max), or d for
+    (-d, d)), counter-clockwise about ``center``, as torchvision's ``RandomRotation`` (the area
+    outside the image ``fill``ed, 0 by default). One uniform number per sample. With
+    ``expand`` each sample's canvas has its own size, so the transform is not batched."""
+
+    name = "RandomRotation"
+
+    def __init__(
+        self,
+        degrees: Any,
+        interpolation: Any = TF.InterpolationMode.NEAREST,
+        expand: bool = False,
+        center: Sequence[float] | None = None,
+        fill: Any = 0,
+    ) -> None:
+        self.degrees = _range(degrees, "RandomRotation", "degrees")
+        self.interpolation = TF.interpolation_name(interpolation, "RandomRotation", ("nearest", "bilinear"))
+        if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
+            raise ValueError(f"RandomRotation: center should be a sequence of length 2, got {center!r}")
+        if not isinstance(fill, (Real, Sequence)):
+            raise TypeError(f"RandomRotation: fill should be a number or a sequence, got {type(fill).__name__}")
+        self.expand, self.center, self.fill = expand, center, 0 if fill is None else fill
+
+    @property
+    def batched(self) -> bool:  # type: ignore[override]
+        return not self.expand
+
+    @staticmethod
+    def get_params(degrees: Sequence[float]) -> float:
+        """One angle uniform in [degrees[0], degrees[1])."""
+        return float(degrees[0] + (degrees[1] - degrees[0]) * _uniforms(np, 1, 1)[0, 0])
+
+    def draw(self, batch: Any) -> Any:
+        lo, hi = self.degrees
+        return lo + (hi - lo) * _uniforms(_xp(batch), batch.shape[0], 1)[:, 0]
+
+    def apply_params(self, batch: Any, angle: Any) -> Any:
+        xp = _xp(batch)
+        n, channels, height, width = batch.shape
+        center = TF._center_offset(self.center, height, width, "RandomRotation")
+        zeros = xp.zeros((n, 2))
+        matrices = TF.inverse_affine_matrices(xp.asarray([center] * n, dtype=np.float64), -angle, zeros, 1.0, zeros)
+        out_h, out_w = height, width
+        if self.expand:
+            if n != 1:
+                raise ValueError("RandomRotation: with expand=True every sample has its own size; call it per sample")
+            out_w, out_h = TF.rotated_size([float(v) for v in matrices[0]], width, height)
+        fill = _fill_list(self.fill, channels, "RandomRotation")
+        return TF.affine_per_sample(batch, matrices, (out_h, out_w), self.interpolation, fill)
+
+    def __repr__(self) -> str:
+        return (
+            f"RandomRotation(degrees={self.degrees}, interpolation={self.interpolation}, expand={self.expand}, "
+            f"center={self.center}, fill={self.fill})"
+        )
+
+
+class RandomAffine(_RandomImageTransform):
+    """A random affine map of a sample (C, H, W) keeping its centre, as torchvision's
+    ``RandomAffine``: an angle uniform in ``degrees``; a shift uniform in
+    ``(-translate[0] * W, translate[0] * W)`` and likewise along H, rounded to pixels; a scale
+    uniform in ``scale``; shears uniform in ``shear`` (d, (min, max) along x, or 4 values for
+    x then y). Six uniform numbers per sample (those of unused parts are ignored)."""
+
+    name = "RandomAffine"
+
+    def __init__(
+        self,
+        degrees: Any,
+        translate: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
+        shear: Any = None,
+        interpolation: Any = TF.InterpolationMode.NEAREST,
+        fill: Any = 0,
+        center: Sequence[float] | None = None,
+    ) -> None:
+        self.degrees = _range(degrees, "RandomAffine", "degrees")
+        if translate is not None:
+            if not isinstance(translate, Sequence) or len(translate) != 2:
+                raise ValueError(f"RandomAffine: translate should be a sequence of length 2, got {translate!r}")
+            if not all(0.0 <= t <= 1.0 for t in translate):
+                raise ValueError(f"RandomAffine: translation values should be between 0 and 1, got {translate}")
+        if scale is not None:
+            if not isinstance(scale, Sequence) or len(scale) != 2:
+                raise ValueError(f"RandomAffine: scale should be a sequence of length 2, got {scale!r}")
+            if not all(s > 0 for s in scale):
+                raise ValueError(f"RandomAffine: scale values should be positive, got {scale}")
+        self.translate, self.scale = translate, scale
+        self.shear = None if shear is None else _range(shear, "RandomAffine", "shear", (2, 4))
+        self.interpolation = TF.interpolation_name(interpolation, "RandomAffine", ("nearest", "bilinear"))
+        if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
+            raise ValueError(f"RandomAffine: center should be a sequence of length 2, got {center!r}")
+        if not isinstance(fill, (Real, Sequence)):
+            raise TypeError(f"RandomAffine: fill should be a number or a sequence, got {type(fill).__name__}")
+        self.fill, self.center = 0 if fill is None else fill, center
+
+    @staticmethod
+    def _params(
+        uniform: Any, degrees: Any, translate: Any, scale_ranges: Any, shears: Any, img_size: Sequence[int]
+    ) -> tuple[Any, Any, Any, Any]:
+        """``uniform`` (B, 6) -> angle (B,), translations (B, 2), scale (B,), shear (B, 2)."""
+        xp = get_array_module(uniform)
+
+        def spread(column: int, lo: float, hi: float) -> Any:
+            return lo + (hi - lo) * uniform[:, column]
+
+        angle = spread(0, *degrees)
+        zeros = xp.zeros_like(angle)
+        if translate is not None:
+            max_dx, max_dy = float(translate[0] * img_size[0]), float(translate[1] * img_size[1])
+            shift = xp.stack([xp.rint(spread(1, -max_dx, max_dx)), xp.rint(spread(2, -max_dy, max_dy))], axis=1)
+        else:
+            shift = xp.stack([zeros, zeros], axis=1)
+        scale = spread(3, *scale_ranges) if scale_ranges is not None else zeros + 1.0
+        shear_x = spread(4, shears[0], shears[1]) if shears is not None else zeros
+        shear_y = spread(5, shears[2], shears[3]) if shears is not None and len(shears) == 4 else zeros
+        return angle, shift, scale, xp.stack([shear_x, shear_y], axis=1)
+
+    @staticmethod
+    def get_params(
+        degrees: Sequence[float],
+        translate: Sequence[float] | None,
+        scale_ranges: Sequence[float] | None,
+        shears: Sequence[float] | None,
+        img_size: Sequence[int],
+    ) -> tuple[float, tuple[int, int], float, tuple[float, float]]:
+        """(angle, (dx, dy), scale, (shear_x, shear_y)) for an image of ``img_size`` = (W, H)."""
+        angle, shift, scale, shear = RandomAffine._params(
+            _uniforms(np, 1, 6), degrees, translate, scale_ranges, shears, img_size
+        )
+        return float(angle[0]), (int(shift[0, 0]), int(shift[0, 1])), float(scale[0]), tuple(map(float, shear[0]))
+
+    def draw(self, batch: Any) -> tuple:
+        n, _, height, width = batch.shape
+        uniform = _uniforms(_xp(batch), n, 6)
+        return self._params(uniform, self.degrees, self.translate, self.scale, self.shear, (width, height))
+
+    def apply_params(self, batch: Any, params: tuple) -> Any:
+        xp = _xp(batch)
+        angle, shift, scale, shear = params
+        n, channels, height, width = batch.shape
+        center = xp.asarray([TF._center_offset(self.center, height, width, "RandomAffine")] * n, dtype=np.float64)
+        matrices = TF.inverse_affine_matrices(center, angle, shift, scale, shear)
+        fill = _fill_list(self.fill, channels, "RandomAffine")
+        return TF.affine_per_sample(batch, matrices, (height, width), self.interpolation, fill)
+
+    def __repr__(self) -> str:
+        return (
+            f"RandomAffine(degrees={self.degrees}, translate={self.translate}, scale={self.scale}, "
+            f"shear={self.shear}, interpolation={self.interpolation}, fill={self.fill}, center={self.center})"
+        )
+
+
+class RandomErasing(_RandomImageTransform):
+    """With probability ``p``, overwrite a random box of a sample (C, H, W) with ``value`` (a
+    number, one per channel, or ``"random"``: standard normal noise), as torchvision's
+    ``RandomErasing``: up to 10 tries of an area fraction uniform in ``scale`` and an aspect
+    ratio log-uniform in ``ratio`` until the box is smaller than the image (else nothing is
+    erased). 23 uniform numbers per sample (p, 10 tries, the position), plus C*H*W normal ones
+    (Box-Muller) for ``"random"``."""
+
+    name = "RandomErasing"
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        scale: Sequence[float] = (0.02, 0.33),
+        ratio: Sequence[float] = (0.3, 3.3),
+        value: Any = 0,
+        inplace: bool = False,
+    ) -> None:
+        if not isinstance(value, (Real, str, Sequence)):
+            raise TypeError("RandomErasing: value should be either a number or str or a sequence")
+        if isinstance(value, str) and value != "random":
+            raise ValueError(f"RandomErasing: if value is str, it should be 'random', got {value!r}")
+        for what, v in (("scale", scale), ("ratio", ratio)):
+            if not isinstance(v, Sequence) or len(v) != 2:
+                raise TypeError(f"RandomErasing: {what} should be a sequence of 2 numbers, got {v!r}")
+        if scale[0] > scale[1] or ratio[0] > ratio[1] or ratio[0] <= 0:
+            raise ValueError(f"RandomErasing: scale and ratio should be (min, max) ranges, got {scale}, {ratio}")
+        if scale[0] < 0 or scale[1] > 1:
+            raise ValueError(f"RandomErasing: scale should be between 0 and 1, got {scale}")
+        self.p = _check_p(p, "RandomErasing")
+        self.scale, self.ratio = tuple(float(s) for s in scale), tuple(float(r) for r in ratio)
+        self.value, self.inplace = value, inplace
+
+    @staticmethod
+    def _draw(xp: Any, shape: tuple, scale: Any, ratio: Any, noise: bool) -> tuple:
+        """(u (B,) the uniform number compared with p, top, left, h, w (B,), found (B,) bool: whether a
+        try fitted, noise (B, C, H, W) or None) for ``shape`` (B, C, H, W)."""
+        n, channels, height, width = shape
+        count = channels * height * width
+        uniform = _uniforms(xp, n, 23 + (2 * ((count + 1) // 2) if noise else 0))
+        top, left, h, w, found = _crop_boxes(uniform[:, 1:23], height, width, scale, ratio, strict=True)
+        field = None
+        if noise:  # Box-Muller: pairs (u1, u2) -> two standard normal numbers
+            u1, u2 = uniform[:, 23::2], uniform[:, 24::2]
+            radius = xp.sqrt(-2.0 * xp.log1p(-u1))
+            field = xp.concatenate([radius * xp.cos(2 * math.pi * u2), radius * xp.sin(2 * math.pi * u2)], axis=1)
+            field = field[:, :count].reshape(n, channels, height, width)
+        return uniform[:, 0], top, left, h, w, found, field
+
+    @staticmethod
+    def get_params(
+        img: Any, scale: Sequence[float], ratio: Sequence[float], value: Sequence[float] | None = None
+    ) -> tuple[int, int, int, int, Any]:
+        """(top, left, h, w, v) of one box of ``img`` (C, H, W), and the values to write: noise
+        (C, h, w) float32 for ``value=None``, else ``value`` as (len(value), 1, 1); no box found:
+        (0, 0, H, W, img)."""
+        xp = get_array_module(img)
+        shape = (1,) + tuple(img.shape[-3:])
+        _, top, left, h, w, found, field = RandomErasing._draw(xp, shape, scale, ratio, value is None)
+        if not bool(found[0]):
+            return 0, 0, shape[2], shape[3], img
+        i, j, hh, ww = int(top[0]), int(left[0]), int(h[0]), int(w[0])
+        v = field[0, :, :hh, :ww].astype(np.float32) if value is None else xp.asarray(value)[:, None, None]
+        return i, j, hh, ww, v
+
+    def _values(self, channels: int) -> list[float] | None:
+        if isinstance(self.value, str):
+            return None
+        values = [float(self.value)] if isinstance(self.value, Real) else [float(v) for v in self.value]
+        if len(values) not in (1, channels):
+            raise ValueError(
+                "RandomErasing: if value is a sequence, it should have either a single value or "
+                f"{channels} (number of input channels), got {len(values)}"
+            )
+        return values
+
+    def draw(self, batch: Any) -> tuple:
+        noise = self._values(batch.shape[1]) is None
+        u, top, left, h, w, found, field = self._draw(_xp(batch), batch.shape, self.scale, self.ratio, noise)
+        return u < self.p, top, left, h, w, found, field
+
+    def apply_params(self, batch: Any, params: tuple) -> Any:
+        xp = _xp(batch)
+        erase, top, left, h, w, found, field = params
+        n, channels, height, width = batch.shape
+        rows = xp.arange(height)[None, :] - top[:, None]  # (B, H): row offsets into the box
+        cols = xp.arange(width)[None, :] - left[:, None]
+        inside = (rows >= 0) & (rows < h[:, None]), (cols >= 0) & (cols < w[:, None])
+        mask = (erase & found)[:, None, None, None] & inside[0][:, None, :, None] & inside[1][:, None, None, :]
+        values = self._values(channels)
+        if values is None:  # noise[b, :, r - top, c - left] in the box
+            fill = _gather_per_sample(field, rows % height, cols % width).astype(batch.dtype)
+        else:
+            fill = xp.asarray(values, dtype=np.float64).astype(batch.dtype).reshape(1, -1, 1, 1)
+        out = xp.where(mask, fill, batch)
+        if self.inplace:
+            batch[...] = out
+            return batch
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, value={self.value}, "
+            f"inplace={self.inplace})"
+        )
+
+
+def _jitter_range(value: Any, name: str, center: float = 1.0, bound: tuple = (0, float("inf")), clip: bool = True):
+    """torchvision's ``ColorJitter._check_input``: (min, max) or None for the identity."""
+    if isinstance(value, Real):
+        if value < 0:
+            raise ValueError(f"ColorJitter: if {name} is a single number, it must be non negative, got {value}")
+        lo, hi = center - float(value), center + float(value)
+        lo = max(lo, 0.0) if clip else lo
+    elif isinstance(value, Sequence) and len(value) == 2:
+        lo, hi = float(value[0]), float(value[1])
+    else:
+        raise TypeError(f"ColorJitter: {name} should be a single number or a list/tuple with length 2, got {value!r}")
+    if not bound[0] <= lo <= hi <= bound[1]:
+        raise ValueError(f"ColorJitter: {name} values should be between {bound}, but got {(lo, hi)}")
+    return None if lo == hi == center else (lo, hi)
+
+
+class ColorJitter(_RandomImageTransform):
+    """Random brightness, contrast, saturation and hue changes of a sample (C, H, W) (C = 1 or
+    3), in a random order, as torchvision's ``ColorJitter``: each factor uniform in its range
+    (a number v: (max(0, 1 - v), 1 + v); hue: (-v, v), v <= 0.5). Eight uniform numbers per
+    sample: four whose ranks give the order, four factors."""
+
+    name = "ColorJitter"
+
+    def __init__(self, brightness: Any = 0, contrast: Any = 0, saturation: Any = 0, hue: Any = 0) -> None:
+        self.brightness = _jitter_range(brightness, "brightness")
+        self.contrast = _jitter_range(contrast, "contrast")
+        self.saturation = _jitter_range(saturation, "saturation")
+        self.hue = _jitter_range(hue, "hue", center=0, bound=(-0.5, 0.5), clip=False)
+
+    @staticmethod
+    def _params(uniform: Any, ranges: Sequence[Any]) -> tuple[Any, list[Any]]:
+        """``uniform`` (B, 8) -> order (B, 4) (a permutation of 0..3 per sample), factors (4 x (B,) or None)."""
+        xp = get_array_module(uniform)
+        order = xp.argsort(uniform[:, :4], axis=1)
+        factors = [None if r is None else r[0] + (r[1] - r[0]) * uniform[:, 4 + k] for k, r in enumerate(ranges)]
+        return order, factors
+
+    @staticmethod
+    def get_params(brightness: Any, contrast: Any, saturation: Any, hue: Any) -> tuple:
+        """(fn_idx, b, c, s, h): the order of the four adjustments and their factors (None where unused)."""
+        order, factors = ColorJitter._params(_uniforms(np, 1, 8), (brightness, contrast, saturation, hue))
+        return (order[0], *(None if f is None else float(f[0]) for f in factors))
+
+    def draw(self, batch: Any) -> tuple:
+        uniform = _uniforms(_xp(batch), batch.shape[0], 8)
+        return self._params(uniform, (self.brightness, self.contrast, self.saturation, self.hue))
+
+    def apply_params(self, batch: Any, params: tuple) -> Any:
+        xp = _xp(batch)
+        order, factors = params
+        if batch.shape[1] not in (1, 3):
+            raise ValueError(f"ColorJitter: expected samples with 1 or 3 channels, got shape {tuple(batch.shape)}")
+        ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
+        out = batch.copy()
+        for stage in range(4):  # at each stage, every sample gets the adjustment its order names there
+            for k, (op, factor) in enumerate(zip(ops, factors)):
+                if factor is None:
+                    continue
+                index = xp.flatnonzero(order[:, stage] == k)
+                if index.size:
+                    out[index] = op(out[index], factor[index].reshape(-1, 1, 1, 1))
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, saturation={self.saturation}, "
+            f"hue={self.hue})"
+        )
+
+
+class Grayscale(BatchTransform):
+    """An RGB image (..., 3, H, W) to grayscale (..., num_output_channels, H, W), as
+    :func:`~.transforms_functional.rgb_to_grayscale`."""
+
+    def __init__(self, num_output_channels: int = 1) -> None:
+        if num_output_channels not in (1, 3):
+            raise ValueError(f"Grayscale: num_output_channels should be either 1 or 3, got {num_output_channels}")
+        self.num_output_channels = num_output_channels
+
+    def __call__(self, x: Any) -> Any:
+        return TF.rgb_to_grayscale(x, self.num_output_channels)
+
+    def apply_batch(self, batch: Any) -> Any:
+        _check_image_batch(batch, "Grayscale")
+        return self(batch)
+
+    def __repr__(self) -> str:
+        return f"Grayscale(num_output_channels={self.num_output_channels})"
+
+
+class RandomGrayscale(_RandomImageTransform):
+    """With probability ``p``, a sample (C, H, W) to grayscale with its C channels (one
+    uniform number per sample), as torchvision's ``RandomGrayscale``."""
+
+    name = "RandomGrayscale"
+
+    def __init__(self, p: float = 0.1) -> None:
+        self.p = _check_p(p, "RandomGrayscale")
+
+    def draw(self, batch: Any) -> Any:
+        return _uniforms(_xp(batch), batch.shape[0], 1)[:, 0] < self.p
+
+    def apply_params(self, batch: Any, chosen: Any) -> Any:
+        if not bool(chosen.any()):
+            return batch.copy()
+        gray = TF.rgb_to_grayscale(batch, batch.shape[1])
+        return _xp(batch).where(chosen[:, None, None, None], gray, batch)
+
+    def __repr__(self) -> str:
+        return f"RandomGrayscale(p={self.p})"
+
+
+class GaussianBlur(_RandomImageTransform):
+    """Blur a sample (C, H, W) with a Gaussian of ``kernel_size`` (odd; int or (kx, ky)) and a
+    sigma uniform in ``sigma`` ((min, max), or one value), as torchvision's ``GaussianBlur``
+    (reflect padding). One uniform number per sample."""
+
+    name = "GaussianBlur"
+
+    def __init__(self, kernel_size: int | Sequence[int], sigma: Any = (0.1, 2.0)) -> None:
+        kernel = _pair(kernel_size[0] if isinstance(kernel_size, Sequence) and len(kernel_size) == 1 else kernel_size,
+                       "GaussianBlur kernel_size")  # fmt: skip
+        if any(k % 2 == 0 for k in kernel):
+            raise ValueError(f"GaussianBlur: kernel size values should be odd and positive, got {kernel_size!r}")
+        if isinstance(sigma, Real):
+            if sigma <= 0:
+                raise ValueError(f"GaussianBlur: if sigma is a single number, it must be positive, got {sigma}")
+            sigma = (float(sigma), float(sigma))
+        elif isinstance(sigma, Sequence) and len(sigma) == 2:
+            if not 0.0 < sigma[0] <= sigma[1]:
+                raise ValueError(f"GaussianBlur: sigma values should be positive and (min, max), got {sigma}")
+        else:
+            raise ValueError(f"GaussianBlur: sigma should be a number or a list/tuple of length 2, got {sigma!r}")
+        self.kernel_size, self.sigma = kernel, (float(sigma[0]), float(sigma[1]))
+
+    @staticmethod
+    def get_params(sigma_min: float, sigma_max: float) -> float:
+        """One sigma uniform in [sigma_min, sigma_max)."""
+        return float(sigma_min + (sigma_max - sigma_min) * _uniforms(np, 1, 1)[0, 0])
+
+    def draw(self, batch: Any) -> Any:
+        lo, hi = self.sigma
+        return lo + (hi - lo) * _uniforms(_xp(batch), batch.shape[0], 1)[:, 0]
+
+    def apply_params(self, batch: Any, sigma: Any) -> Any:
+        return TF.gaussian_blur_per_sample(batch, self.kernel_size, _xp(batch).stack([sigma, sigma], axis=1))
+
+    def __repr__(self) -> str:
+        return f"GaussianBlur(kernel_size={self.kernel_size}, sigma={self.sigma})"
+
+
+class Lambda:
+    """A user function as a transform, ``Lambda(f)(x) == f(x)``; called once per sample (not batched)."""
+
+    batched = False
+
+    def __init__(self, lambd: Callable[[Any], Any]) -> None:
+        if not callable(lambd):
+            raise TypeError(f"Lambda: argument should be callable, got {type(lambd).__name__}")
+        self.lambd = lambd
+
+    def __call__(self, x: Any) -> Any:
+        return self.lambd(x)
+
+    def __repr__(self) -> str:
+        return "Lambda()"
+
+
+class RandomApply(BatchTransform):
+    """Apply ``transforms`` in turn with probability ``p`` (one uniform number u per sample;
+    applied when u <= p, as torchvision's). Batched when every transform is: ``apply_batch``
+    draws u for every sample, then runs the transforms' ``apply_batch`` on the chosen samples
+    (which must keep their shape). With deterministic transforms this equals one-by-one calls;
+    with random ones the draws interleave differently (as :class:`Compose`), same distribution."""
+
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]], p: float = 0.5) -> None:
+        self.transforms = list(transforms)
+        self.p = _check_p(p, "RandomApply")
+
+    @property
+    def batched(self) -> bool:  # type: ignore[override]
+        return all(is_batched(t) for t in self.transforms)
+
+    def __call__(self, x: Any) -> Any:
+        xp = _xp(x) if hasattr(x, "dtype") else np
+        if self.p < _uniforms(xp, 1, 1)[0, 0]:
+            return x
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def apply_batch(self, batch: Any) -> Any:
+        if not self.batched:
+            raise TypeError(f"RandomApply.apply_batch: not every transform is batched: {self.transforms}")
+        xp = _xp(batch)
+        chosen = _uniforms(xp, batch.shape[0], 1)[:, 0] <= self.p
+        if not bool(chosen.any()):
+            return batch
+        index = xp.flatnonzero(chosen)
+        part = batch[index]
+        for transform in self.transforms:
+            part = transform.apply_batch(part)
+        if part.shape[1:] != batch.shape[1:]:
+            raise ValueError(
+                f"RandomApply.apply_batch: the transforms change the sample shape {tuple(batch.shape[1:])} to "
+                f"{tuple(part.shape[1:])}, so chosen and other samples cannot be stacked"
+            )
+        out = batch.astype(xp.result_type(batch, part), copy=True)
+        out[index] = part
+        return out
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n    {t!r}," for t in self.transforms)
+        return f"RandomApply(p={self.p}, transforms=[{inner}\n])"
