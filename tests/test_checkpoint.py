@@ -375,3 +375,50 @@ def test_outputs_that_are_inputs_or_views_and_no_arguments_like_torch():
         return x.grad
 
     close(run(mc, checkpoint), run(torch, tc.checkpoint))
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_weight_used_in_two_checkpoints_in_a_row_like_torch(create_graph):
+    """One weight inside two chained checkpoints (and the same module checkpointed twice):
+    the second node's recomputation must give the weight only its gradient through that
+    segment, not run (and free) the first node, nor count the path through it twice."""
+    rng = np.random.default_rng(13)
+    a, w = rng.standard_normal(4), rng.standard_normal(4)
+
+    def run(lib, ckpt):
+        x, wt = lib.tensor(a, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = ckpt(lambda x: (x * wt).sin(), x, use_reentrant=False)
+        z = ckpt(lambda y: (y * wt).cos(), y.tanh(), use_reentrant=False)
+        if create_graph:
+            gx, gw = lib.autograd.grad((z * z).sum() + y.sum(), [x, wt], create_graph=True)
+            (gx * gw).sum().backward()
+            return [gx, gw, x.grad, wt.grad]
+        (z * z).sum().backward()
+        return [x.grad, wt.grad]
+
+    for u, v in zip(run(mc, checkpoint), run(torch, tc.checkpoint)):
+        close(u, v)
+
+
+def test_dict_subclass_outputs_keep_their_type_like_torch():
+    """Outputs in a defaultdict (whose constructor takes a factory, not items) or an
+    OrderedDict come back in the same type, with gradients as torch's."""
+    import collections
+
+    a = np.random.default_rng(14).standard_normal(3)
+
+    def run(lib, ckpt):
+        x = lib.tensor(a, requires_grad=True)
+
+        def f(x):
+            d = collections.defaultdict(list)
+            d["exp"] = x.exp()
+            return d, collections.OrderedDict(sin=x.sin(), n=2)
+
+        d, o = ckpt(f, x, use_reentrant=False)
+        assert type(d) is collections.defaultdict and d.default_factory is list and d["missing"] == []
+        assert type(o) is collections.OrderedDict and list(o) == ["sin", "n"] and o["n"] == 2
+        (d["exp"] * o["sin"]).sum().backward()
+        return x.grad
+
+    close(run(mc, checkpoint), run(torch, tc.checkpoint))

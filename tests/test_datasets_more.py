@@ -327,6 +327,34 @@ def test_truncated_file_bad_label_wrong_count_wrong_checksum(tmp_path: Path, mon
     assert issubclass(CIFARError, ValueError)
 
 
+def test_a_huge_wrong_file_is_refused_by_its_size_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data file of the wrong size (here 1 GiB, sparse) is refused from its size on disk:
+    its bytes are never loaded into memory."""
+    _, folder = local_cifar10(tmp_path, monkeypatch)
+    path = folder / "test_batch.bin"
+    with open(path, "r+b") as f:
+        f.truncate(2**30)
+    reads: list[Path] = []
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        reads.append(self)
+        if self == path:
+            raise AssertionError(f"{path} was read")
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(CIFARError, match=rf"{path}: 1073741824 bytes is not a whole, non-zero number of 3073-byte"):
+        CIFAR10(tmp_path, train=False, download=False)
+    with open(path, "r+b") as f:
+        f.truncate(3073 * 10**6)  # whole records, far more than the split has
+    with pytest.raises(CIFARError, match=rf"{path}: holds 1000000 records of 3073 bytes, this file has 5"):
+        CIFAR10(tmp_path, train=False, download=False)
+    assert path not in reads
+
+
 def test_cifar100_label_bytes_are_checked_separately(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     syn = Synthetic(CIFAR100, COUNTS100, seed=4)
     syn.patch(monkeypatch, syn.write_archive(tmp_path))

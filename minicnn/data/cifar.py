@@ -68,16 +68,13 @@ def read_cifar_binary(
     """
     if len(num_classes) != label_bytes:
         raise ValueError(f"read_cifar_binary: {label_bytes} label bytes need {label_bytes} class counts")
-    buf = Path(path).read_bytes()
     size = label_bytes + PIXELS
-    n, rest = divmod(len(buf), size)
-    if rest or n == 0:
-        raise CIFARError(
-            f"{path}: {len(buf)} bytes is not a whole, non-zero number of {size}-byte records "
-            f"({label_bytes} label byte(s) + {PIXELS} pixel bytes): truncated, or not this dataset's file"
-        )
-    if records is not None and n != records:
-        raise CIFARError(f"{path}: holds {n} records of {size} bytes, this file has {records}")
+    # the size on disk is checked before anything is read: a huge wrong file is never loaded
+    n, rest = divmod(Path(path).stat().st_size, size)
+    _check_records(path, n, rest, size, label_bytes, records)
+    buf = Path(path).read_bytes()
+    n, rest = divmod(len(buf), size)  # (again: the file may have changed since)
+    _check_records(path, n, rest, size, label_bytes, records)
     rows = np.frombuffer(buf, dtype=np.uint8).reshape(n, size)
     labels = rows[:, :label_bytes]
     for j, limit in enumerate(num_classes):
@@ -98,6 +95,18 @@ def read_cifar_binary(
     # planes (N, 3, 32, 32) -> channels last (N, 32, 32, 3), contiguous
     images = np.ascontiguousarray(rows[:, label_bytes:].reshape(n, 3, 32, 32).transpose(0, 2, 3, 1))
     return images, labels.astype(np.int64)
+
+
+def _check_records(path: Any, n: int, rest: int, size: int, label_bytes: int, records: int | None) -> None:
+    """CIFARError unless a file of ``n`` records of ``size`` bytes plus ``rest`` bytes is whole,
+    non-empty and (if given) ``records`` long."""
+    if rest or n == 0:
+        raise CIFARError(
+            f"{path}: {n * size + rest} bytes is not a whole, non-zero number of {size}-byte records "
+            f"({label_bytes} label byte(s) + {PIXELS} pixel bytes): truncated, or not this dataset's file"
+        )
+    if records is not None and n != records:
+        raise CIFARError(f"{path}: holds {n} records of {size} bytes, this file has {records}")
 
 
 def extract_members(archive: str | os.PathLike, dest: str | os.PathLike, folder: str, names: Sequence[str]) -> None:

@@ -18,7 +18,9 @@ How it works here (the engine, :mod:`minicnn.autograd`, is untouched):
 * backward: the node restores the random state seen by the forward (so dropout draws the same
   masks), runs ``f`` again with a graph on fresh aliases, and takes the gradients of the
   recomputed outputs with respect to the aliases and the leaves (:func:`minicnn.autograd.grad`
-  seeded with the output gradients). Same ops on the same values: the gradients equal those
+  seeded with the output gradients; the aliases are cut from what precedes them meanwhile, so
+  a weight also used before the arguments, e.g. in the previous checkpoint, gets only its
+  gradient through ``f`` here). Same ops on the same values: the gradients equal those
   of the plain call exactly. Under ``create_graph=True`` that inner ``grad`` records a graph
   too, so second derivatives (a gradient penalty through a checkpointed block) work.
 
@@ -33,6 +35,7 @@ through its history again, keeping it), but passing it as an argument is cheaper
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import weakref
 from collections.abc import Callable, Iterator
@@ -132,8 +135,11 @@ def _rebuild(obj: Any, tensors: Iterator[Any]) -> Any:
         if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a named tuple
             return type(obj)(*items)
         return type(obj)(items)
-    if isinstance(obj, dict):
-        return type(obj)((k, _rebuild(v, tensors)) for k, v in obj.items())
+    if isinstance(obj, dict):  # a copy keeps a subclass's own state (a defaultdict's factory)
+        new = copy.copy(obj)
+        for k, v in obj.items():
+            new[k] = _rebuild(v, tensors)
+        return new
     return obj
 
 
@@ -199,14 +205,26 @@ class _Segment:
         result: list[Any] = [None] * len(xs)
         if not pairs or not wrt:
             return result
-        found = grad(
-            [o for o, _ in pairs],
-            wrt,
-            [g for _, g in pairs],
-            retain_graph=self.keeps_history or create_graph,
-            create_graph=create_graph,
-            allow_unused=True,
-        )
+        # the aliases are cut from the graph before them while the gradients are taken: a leaf
+        # used both inside f and before an argument (one weight in two checkpoints in a row) must
+        # get only its gradient through f here, and the nodes before the arguments (another
+        # checkpoint's) run in the outer pass, not in this one. (Their graph is put back so a
+        # create_graph result stays a function of the arguments, for second derivatives.)
+        cut = [(a, a._grad_fn) for a in aliases]
+        for a, _ in cut:
+            a._grad_fn = None
+        try:
+            found = grad(
+                [o for o, _ in pairs],
+                wrt,
+                [g for _, g in pairs],
+                retain_graph=self.keeps_history or create_graph,
+                create_graph=create_graph,
+                allow_unused=True,
+            )
+        finally:
+            for a, fn in cut:
+                a._grad_fn = fn
         found = iter(found)
         return [next(found) if need else None for need in node.needs_input_grad]
 
