@@ -605,3 +605,10 @@ def test_cli_refuses_lenet5_on_cifar_and_accepts_the_new_names(
     # kmnist has MNIST's shape: lenet5 fits, and the missing data is the error
     assert main(["train", "lenet5", "--dataset", "kmnist", "--out", str(tmp_path / "run2"), "--no-progress"]) == 2
     assert "KMNIST (train split): missing train-images-idx3-ubyte.gz" in capsys.readouterr().err
+
+
+def test_a_transform_in_torchvisions_third_place_is_refused(tmp_path) -> None:
+    """torchvision's MNIST family takes (root, train, transform, ...); minicnn's contract puts
+    download third, so a callable there is an error, not a silently ignored transform."""
+    with pytest.raises(TypeError, match="KMNIST: the third argument is download"):
+        KMNIST(tmp_path, True, lambda im: im)

@@ -184,6 +184,11 @@ class MNIST(ImageArrayDataset):
         timeout: float | None = None,
         progress: bool = True,
     ) -> None:
+        if callable(download):  # torchvision's order puts transform third: refuse, don't ignore it
+            raise TypeError(
+                f"{type(self).__name__}: the third argument is download (a bool), got a callable; minicnn's order "
+                "is (root, train, download, transform, target_transform): pass transform= by keyword"
+            )
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.train = bool(train)
         self.transform = transform
