@@ -11,8 +11,10 @@ import torch
 from conftest import devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.optim import swa_utils as tswa
 
 import minicnn as mc
+from minicnn.optim import lr_scheduler, swa_utils
 from minicnn.optim.adagrad import Adadelta, Adagrad
 from minicnn.optim.adam_variants import Adamax, NAdam, RAdam
 from minicnn.optim.asgd import ASGD
@@ -252,6 +254,42 @@ def test_state_dict_round_trip_resumes_exactly(cls, tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def torch_to_numpy(x):
+    """A torch state dict with every Tensor replaced by a NumPy copy (0-d ones included)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy().copy()
+    if isinstance(x, dict):
+        return {k: torch_to_numpy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(torch_to_numpy(v) for v in x)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize("cls", STEPPED, ids=lambda c: c.__name__)
+def test_resumes_from_a_torch_state_dict(cls, dtype):
+    """torch's state dict (float32 0-d 'step', 'eta', 'mu', 'mu_product') as NumPy, loaded into a
+    fresh optimiser over the same parameter: the next steps equal torch's."""
+    rng = np.random.default_rng(6)
+    tp = torch.nn.Parameter(torch.from_numpy(rng.standard_normal((3, 4))).to(dtype))
+    topt = TORCH[cls]([tp], **CASES[cls])
+    for _ in range(4):
+        tp.grad = torch.from_numpy(rng.standard_normal((3, 4))).to(dtype)
+        topt.step()
+    mp = mc.nn.Parameter(tp.detach().numpy().copy())
+    mopt = cls([mp], lr=1.0)
+    mopt.load_state_dict(torch_to_numpy(topt.state_dict()))
+    assert mopt.state[mp]["step"] == 4 and mopt.param_groups[0]["lr"] == CASES[cls]["lr"]
+    for _ in range(4):
+        tp.grad = torch.from_numpy(rng.standard_normal((3, 4))).to(dtype)
+        mp.grad = mc.Tensor(tp.grad.numpy().copy())
+        topt.step()
+        mopt.step()
+    tol = TOL if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mp.numpy(), tp.detach().numpy(), **tol)
+    assert mp.dtype == tp.detach().numpy().dtype
+
+
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("cls", STEPPED, ids=lambda c: c.__name__)
 def test_state_lives_on_param_device(cls, device):
@@ -358,6 +396,98 @@ def test_bad_settings_raise_value_error_like_torch(cls, kw, match):
         TORCH[cls]([torch.nn.Parameter(torch.ones(2))], **kw)
     with pytest.raises(ValueError, match=match):
         cls([mc.nn.Parameter(np.ones(2))], **kw)
+
+
+@pytest.mark.parametrize("cls", STEPPED, ids=lambda c: c.__name__)
+def test_tensor_lr_matches_torch(cls):
+    """lr as a one-element Tensor (torch allows it): the same steps as torch's, also after the
+    Tensor is changed in place between steps (decoupled weight decay reads it too)."""
+    kw = dict(CASES[cls])
+    if cls in (NAdam, RAdam):
+        kw.update(weight_decay=0.1, decoupled_weight_decay=True)
+    rng = np.random.default_rng(7)
+    init = rng.standard_normal((3, 4))
+    mp, tp = mc.nn.Parameter(init.copy()), torch.nn.Parameter(torch.from_numpy(init.copy()))
+    mlr, tlr = mc.tensor(np.array([kw["lr"]])), torch.tensor([kw["lr"]], dtype=torch.float64)
+    mopt, topt = cls([mp], **{**kw, "lr": mlr}), TORCH[cls]([tp], **{**kw, "lr": tlr})
+    for t in range(6):
+        if t == 3:
+            mlr.array[...] = kw["lr"] / 3
+            tlr.fill_(kw["lr"] / 3)
+        g = rng.standard_normal((3, 4))
+        mp.grad, tp.grad = mc.Tensor(g.copy()), torch.from_numpy(g.copy())
+        mopt.step()
+        topt.step()
+        np.testing.assert_allclose(mp.numpy(), tp.detach().numpy(), **TOL, err_msg=f"step {t}")
+        assert_state_equal(mopt.state[mp], topt.state[tp], f"step {t}")
+    assert np.abs(mp.numpy() - init).max() > 1e-3  # it moved
+
+
+@pytest.mark.parametrize("cls", STEPPED, ids=lambda c: c.__name__)
+def test_schedulers_drive_the_optimisers_like_torch(cls):
+    """StepLR, then ReduceLROnPlateau, then SWALR on the same optimiser (a Tensor lr, which the
+    schedulers replace by numbers): the same lrs, parameters and state as torch's."""
+    rng = np.random.default_rng(9)
+    init = rng.standard_normal(6)
+    mp, tp = mc.nn.Parameter(init.copy()), torch.nn.Parameter(torch.from_numpy(init.copy()))
+    lr = CASES[cls]["lr"]
+    mopt = cls([mp], **{**CASES[cls], "lr": mc.tensor(np.array(lr))})
+    topt = TORCH[cls]([tp], **{**CASES[cls], "lr": torch.tensor(lr, dtype=torch.float64)})
+    scheds = [
+        (lr_scheduler.StepLR(mopt, step_size=2, gamma=0.5), torch.optim.lr_scheduler.StepLR(topt, 2, gamma=0.5)),
+        (
+            lr_scheduler.ReduceLROnPlateau(mopt, patience=0),
+            torch.optim.lr_scheduler.ReduceLROnPlateau(topt, patience=0),
+        ),
+        (swa_utils.SWALR(mopt, lr / 10, anneal_epochs=2), tswa.SWALR(topt, lr / 10, anneal_epochs=2)),
+    ]
+    for t in range(12):
+        g = rng.standard_normal(6)
+        mp.grad, tp.grad = mc.Tensor(g.copy()), torch.from_numpy(g.copy())
+        mopt.step()
+        topt.step()
+        ms, ts = scheds[t // 4]
+        if isinstance(ms, lr_scheduler.ReduceLROnPlateau):
+            ms.step(1.0)
+            ts.step(1.0)
+        else:
+            ms.step()
+            ts.step()
+        assert float(mopt.param_groups[0]["lr"]) == pytest.approx(float(topt.param_groups[0]["lr"]), rel=1e-12)
+        np.testing.assert_allclose(mp.numpy(), tp.detach().numpy(), **TOL, err_msg=f"step {t}")
+        assert_state_equal(mopt.state[mp], topt.state[tp], f"step {t}")
+
+
+@pytest.mark.parametrize("cls", list(TORCH), ids=lambda c: c.__name__)
+def test_tensor_lr_must_have_one_element(cls):
+    with pytest.raises(ValueError, match="1-element"):
+        TORCH[cls]([torch.nn.Parameter(torch.ones(2))], lr=torch.tensor([0.1, 0.2]))
+    with pytest.raises(ValueError, match="1-element"):
+        cls([mc.nn.Parameter(np.ones(2))], lr=mc.tensor(np.array([0.1, 0.2])))
+    with pytest.raises(ValueError, match="learning rate"):
+        cls([mc.nn.Parameter(np.ones(2))], lr=mc.tensor(np.array(-0.1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rprop_nan_gradients_like_torch(dtype):
+    """torch's sign(NaN) is 0: a NaN gradient (or a NaN remembered in prev) leaves the step size
+    alone and moves nothing; NumPy's sign would give NaN and poison the parameter."""
+    rng = np.random.default_rng(3)
+    init = rng.standard_normal(12).astype(dtype)
+    mp, tp = mc.nn.Parameter(init.copy()), torch.nn.Parameter(torch.from_numpy(init.copy()))
+    kw = dict(lr=0.03, etas=(0.3, 1.7), step_sizes=(1e-3, 0.1))
+    mopt, topt = Rprop([mp], **kw), torch.optim.Rprop([tp], **kw)
+    for t in range(8):
+        g = rng.standard_normal(12).astype(dtype)
+        if t in (2, 3):
+            g[t : t + 4] = np.nan
+        mp.grad, tp.grad = mc.Tensor(g.copy()), torch.from_numpy(g.copy())
+        mopt.step()
+        topt.step()
+        np.testing.assert_array_equal(mp.numpy(), tp.detach().numpy(), err_msg=f"step {t}")
+        for name in ("prev", "step_size"):
+            np.testing.assert_array_equal(mopt.state[mp][name], topt.state[tp][name].numpy(), err_msg=name)
+    assert np.isfinite(mp.numpy()).all()
 
 
 # -- LBFGS ---------------------------------------------------------------------------------------------------
@@ -504,6 +634,76 @@ def test_lbfgs_checks_like_torch():
         LBFGS([a], max_iter=8).defaults["max_eval"]
         == torch.optim.LBFGS([torch.ones(2)], max_iter=8).defaults["max_eval"]
     )
+
+
+def test_lbfgs_tensor_lr_matches_torch():
+    kw = dict(lr=0.7, max_iter=4, history_size=3, line_search_fn="strong_wolfe")
+    mp, tp, _, _, _, _ = lbfgs_pair(kw, seed=2)
+    mopt = LBFGS(mp, **{**kw, "lr": mc.tensor(np.array(0.7))})
+    topt = torch.optim.LBFGS(tp, **{**kw, "lr": torch.tensor(0.7, dtype=torch.float64)})
+    for wolfe in ("strong_wolfe", None):
+        mopt.param_groups[0]["line_search_fn"] = topt.param_groups[0]["line_search_fn"] = wolfe
+        for _ in range(2):
+            mopt.step(lambda: lbfgs_step_loss(mc, mopt, mp))
+            topt.step(lambda: lbfgs_step_loss(torch, topt, tp))
+            for m, p in zip(mp, tp):
+                lbfgs_close(m.numpy(), p.detach().numpy(), f"params, line search {wolfe}")
+
+
+def lbfgs_step_loss(lib, opt, params):
+    opt.zero_grad()
+    loss = lbfgs_loss(lib, *params)
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("wolfe", [None, "strong_wolfe"])
+def test_lbfgs_float_closure_and_a_parameter_without_gradient(wolfe):
+    """A closure returning a Python float works as one returning a Tensor (step returns it as it
+    is); a parameter the loss never uses keeps a None gradient, counts as zeros and stays put."""
+    kw = dict(max_iter=5, history_size=3, line_search_fn=wolfe)
+    mp, tp, _, _, _, _ = lbfgs_pair(kw, seed=4)
+    mp.append(mc.nn.Parameter(np.ones((2, 2))))
+    tp.append(torch.nn.Parameter(torch.ones(2, 2, dtype=torch.float64)))
+    mopt, topt = LBFGS(mp, **kw), torch.optim.LBFGS(tp, **kw)
+    for _ in range(2):
+        ml = mopt.step(lambda: float(lbfgs_step_loss(mc, mopt, mp[:3]).item()))
+        tl = topt.step(lambda: float(lbfgs_step_loss(torch, topt, tp[:3]).item()))
+        assert type(ml) is float and ml == pytest.approx(tl, rel=1e-12)
+        for m, p in zip(mp, tp):
+            lbfgs_close(m.numpy(), p.detach().numpy(), "params")
+    assert mp[3].grad is None and np.array_equal(mp[3].numpy(), np.ones((2, 2)))
+    assert mopt.state[mp[0]]["func_evals"] == topt.state[tp[0]]["func_evals"]
+
+
+def test_lbfgs_without_parameters_returns_the_loss():
+    """torch skips the step of an empty group but still calls the closure for the loss."""
+    calls = []
+
+    def closure():
+        calls.append(1)
+        return 3.0
+
+    assert torch.optim.LBFGS([{"params": []}]).step(closure) == 3.0
+    assert LBFGS([{"params": []}]).step(closure) == 3.0
+    assert len(calls) == 2
+
+
+def test_lbfgs_resumes_from_a_torch_state_dict():
+    kw = dict(max_iter=3, history_size=2, line_search_fn="strong_wolfe")
+    mp, tp, _, topt, _, tclosure = lbfgs_pair(kw, seed=5)
+    topt.step(tclosure)
+    topt.step(tclosure)
+    for m, p in zip(mp, tp):
+        m.array[...] = p.detach().numpy()
+    mopt = LBFGS(mp, lr=3.0)
+    mopt.load_state_dict(torch_to_numpy(topt.state_dict()))
+    for _ in range(2):
+        mopt.step(lambda: lbfgs_step_loss(mc, mopt, mp))
+        topt.step(tclosure)
+        for m, p in zip(mp, tp):
+            lbfgs_close(m.numpy(), p.detach().numpy(), "params")
+    assert_lbfgs_state_equal(mopt.state[mp[0]], topt.state[tp[0]], "state")
 
 
 def lbfgs_on(device: str, target: np.ndarray) -> tuple[mc.nn.Parameter, LBFGS]:

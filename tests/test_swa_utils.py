@@ -106,6 +106,21 @@ def test_averaged_model_is_a_copy_and_averages_without_graph():
     assert list(mavg.state_dict()) == list(tswa.AveragedModel(t).state_dict())
 
 
+def test_averaged_model_copy_has_no_gradients_like_torch():
+    """torch's Parameter.__deepcopy__ copies data and requires_grad only: the averaged copy of a
+    model that has gradients has none (nor do later updates give it any)."""
+    t, m = model_pair()
+    x = np.random.default_rng(8).standard_normal((2, 2, 4, 4))
+    t(torch.from_numpy(x)).sum().backward()
+    m(mc.tensor(x)).sum().backward()
+    tavg, mavg = tswa.AveragedModel(t), swa.AveragedModel(m)
+    mavg.update_parameters(m)
+    assert all(p.grad is None for p in tavg.parameters())
+    assert all(p.grad is None for p in mavg.parameters())
+    assert all(p.grad is not None for p in m.parameters())  # the model keeps its own
+    assert [p.requires_grad for p in mavg.parameters()] == [p.requires_grad for p in tavg.parameters()]
+
+
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("kind", ["swa-default", "ema-avg_fn", "ema-multi"])
 def test_averaged_model_on_a_device(device, kind):
@@ -261,6 +276,36 @@ def test_update_bn_matches_torch(pairs, was_training):
     # the cumulative average equals the statistics of all batches' samples weighted per batch
     means = [x.mean(axis=(0, 2, 3)) for x in [np.asarray(t[0](torch.from_numpy(b)).detach()) for b in batches]]
     np.testing.assert_allclose(m[1].running_mean.numpy(), np.mean(means, axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bn_kw", [dict(track_running_stats=False), dict(affine=False), dict(momentum=None)], ids=str)
+def test_update_bn_batchnorm_settings_and_dict_batches_like_torch(bn_kw):
+    """BatchNorms without running statistics or affine parameters, or already cumulative; a
+    model that takes dict batches gets them as they are (torch only unpacks lists and tuples)."""
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = torch.nn.BatchNorm2d(3, **bn_kw).double()
+
+        def forward(self, batch: dict) -> torch.Tensor:
+            return self.bn(batch["x"])
+
+    class McNet(mc.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = mc.nn.BatchNorm2d(3, **bn_kw).to(dtype=np.float64)
+
+        def forward(self, batch: dict) -> mc.Tensor:
+            return self.bn(batch["x"])
+
+    t, m = TorchNet(), McNet()
+    copy_state(t, m)
+    xs = [np.random.default_rng(i).standard_normal((2, 3, 4, 4)) * (i + 1) for i in range(3)]
+    tswa.update_bn([{"x": torch.from_numpy(x)} for x in xs], t)
+    swa.update_bn([{"x": mc.tensor(x)} for x in xs], m)
+    assert_models_equal(m, t, 1e-12)
+    assert m.bn.momentum == t.bn.momentum and m.training == t.training
 
 
 def test_update_bn_without_batchnorm_does_nothing():

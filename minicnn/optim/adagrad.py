@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import backend
+from ..autograd import Tensor
 from ..backend import get_array_module
+from .adam_variants import check_lr, hyper_value
 from .optimizer import Optimizer, check_torch_flags
 
 
@@ -39,7 +41,7 @@ class Adagrad(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-2,
+        lr: float | Tensor = 1e-2,
         lr_decay: float = 0,
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
@@ -51,8 +53,7 @@ class Adagrad(Optimizer):
         fused: bool | None = None,
     ) -> None:
         check_torch_flags("Adagrad", fused=fused, differentiable=differentiable)
-        if lr < 0.0:
-            raise ValueError(f"Adagrad: invalid learning rate {lr}")
+        check_lr("Adagrad", lr)
         if lr_decay < 0.0:
             raise ValueError(f"Adagrad: invalid lr_decay value {lr_decay}")
         if weight_decay < 0.0:
@@ -90,7 +91,7 @@ class Adagrad(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * param
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        clr = hyper_value(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
         state_sum = state["sum"]
         state_sum += g * g
         std = xp.sqrt(state_sum)
@@ -105,7 +106,7 @@ class Adadelta(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1.0,
+        lr: float | Tensor = 1.0,
         rho: float = 0.9,
         eps: float = 1e-6,
         weight_decay: float = 0,
@@ -116,8 +117,7 @@ class Adadelta(Optimizer):
         differentiable: bool = False,
     ) -> None:
         check_torch_flags("Adadelta", differentiable=differentiable, capturable=capturable)
-        if lr < 0.0:
-            raise ValueError(f"Adadelta: invalid learning rate {lr}")
+        check_lr("Adadelta", lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: invalid rho value {rho} (expected 0 <= rho <= 1)")
         if eps < 0.0:
@@ -156,4 +156,4 @@ class Adadelta(Optimizer):
         delta *= g
         acc_delta *= rho
         acc_delta += (1 - rho) * delta * delta
-        param += -group["lr"] * delta
+        param += -hyper_value(group["lr"]) * delta

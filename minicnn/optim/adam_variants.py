@@ -21,6 +21,9 @@ RAdam with ``decoupled_weight_decay`` instead shrink ``p = p * (1 - lr * weight_
                             p = p - m_hat * lr * sqrt(1 - beta2**t) / (sqrt(v) + eps) * r
              else:          p = p - m_hat * lr
 
+``lr`` may be a one-element Tensor, as in torch: every update reads its current value
+(:func:`hyper_value`), so a scheduler or the user may change it in place between steps.
+
 Scalar state that torch keeps in 0-d float32 tensors (NAdam's ``mu_product``, ASGD's ``eta`` and
 ``mu``) is kept here as Python floats rounded to float32 after every update, so the steps equal
 torch's; ``step`` is an int, as in the other minicnn optimisers.
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import Tensor
 from ..backend import get_array_module
 from .adam import lerp_
 from .optimizer import Optimizer, check_torch_flags
@@ -43,10 +47,23 @@ def float32_scalar(value: Any) -> float:
     return float(np.float32(float(value)))
 
 
-def check_adam_like(name: str, lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+def hyper_value(value: Any) -> Any:
+    """A hyper-parameter as a Python number: a one-element Tensor (torch allows ``lr`` to be one)
+    gives its current value, anything else is returned as it is."""
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def check_lr(name: str, lr: Any) -> None:
+    """torch's ValueErrors for ``lr``: a number or a one-element Tensor, not negative."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {lr.shape}")
+    if hyper_value(lr) < 0.0:
+        raise ValueError(f"{name}: invalid learning rate {hyper_value(lr)}")
+
+
+def check_adam_like(name: str, lr: Any, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
     """torch's ValueErrors for the settings Adam-like optimisers share."""
-    if lr < 0.0:
-        raise ValueError(f"{name}: invalid learning rate {lr}")
+    check_lr(name, lr)
     if eps < 0.0:
         raise ValueError(f"{name}: invalid epsilon value {eps}")
     for i, b in enumerate(betas):
@@ -62,7 +79,7 @@ def _decay(param: Any, grad: Any, group: dict[str, Any]) -> Any:
     wd = group["weight_decay"]
     if wd != 0:
         if group.get("decoupled_weight_decay", False):
-            param *= 1 - group["lr"] * wd
+            param *= 1 - hyper_value(group["lr"]) * wd
         else:
             g = g + wd * param
     return g
@@ -75,7 +92,7 @@ class Adamax(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 2e-3,
+        lr: float | Tensor = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0,
@@ -112,7 +129,7 @@ class Adamax(Optimizer):
         lerp_(exp_avg, g, 1 - beta1)
         exp_inf *= beta2
         xp.maximum(exp_inf, xp.abs(g) + group["eps"], out=exp_inf)
-        clr = group["lr"] / (1 - beta1 ** state["step"])
+        clr = hyper_value(group["lr"]) / (1 - beta1 ** state["step"])
         param += -clr * (exp_avg / exp_inf)
 
 
@@ -124,7 +141,7 @@ class NAdam(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 2e-3,
+        lr: float | Tensor = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0,
@@ -156,7 +173,7 @@ class NAdam(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
+        lr, eps, psi = hyper_value(group["lr"]), group["eps"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
@@ -190,7 +207,7 @@ class RAdam(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0,
@@ -218,7 +235,7 @@ class RAdam(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr = group["lr"]
+        lr = hyper_value(group["lr"])
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..autograd import Tensor
 from ..backend import get_array_module
-from .adam_variants import float32_scalar
+from .adam_variants import check_lr, float32_scalar, hyper_value
 from .optimizer import Optimizer, check_torch_flags
 
 
@@ -30,7 +31,7 @@ class ASGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-2,
+        lr: float | Tensor = 1e-2,
         lambd: float = 1e-4,
         alpha: float = 0.75,
         t0: float = 1e6,
@@ -41,8 +42,7 @@ class ASGD(Optimizer):
         capturable: bool = False,
     ) -> None:
         check_torch_flags("ASGD", differentiable=differentiable, capturable=capturable)
-        if lr < 0.0:
-            raise ValueError(f"ASGD: invalid learning rate {lr}")
+        check_lr("ASGD", lr)
         if weight_decay < 0.0:
             raise ValueError(f"ASGD: invalid weight_decay value {weight_decay}")
         defaults = dict(
@@ -60,7 +60,7 @@ class ASGD(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr, lambd = group["lr"], group["lambd"]
+        lr, lambd = hyper_value(group["lr"]), group["lambd"]
         if not state:
             state["step"] = 0
             state["eta"] = float32_scalar(lr)

@@ -27,6 +27,7 @@ from typing import Any
 from .. import backend
 from ..autograd import Tensor, enable_grad
 from ..backend import get_array_module
+from .adam_variants import check_lr, hyper_value
 from .optimizer import Optimizer, _host_copy, _onto_param
 
 
@@ -149,7 +150,7 @@ class LBFGS(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1,
+        lr: float | Tensor = 1,
         max_iter: int = 20,
         max_eval: int | None = None,
         tolerance_grad: float = 1e-7,
@@ -159,8 +160,7 @@ class LBFGS(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"LBFGS: invalid learning rate {lr}")
+        check_lr("LBFGS", lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(
@@ -231,8 +231,10 @@ class LBFGS(Optimizer):
             with enable_grad():
                 return closure()
 
+        if not self._params:  # nothing to optimise: still a loss for the caller, as torch
+            return evaluate()
         group = self.param_groups[0]
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        lr, max_iter, max_eval = hyper_value(group["lr"]), group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size, maximize = group["line_search_fn"], group["history_size"], group["maximize"]
         if line_search_fn is not None and line_search_fn != "strong_wolfe":

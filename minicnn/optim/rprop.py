@@ -4,10 +4,10 @@ torch's algorithm, per parameter p with gradient g (``prev`` starts at zero, ``s
 cost O(numel))::
 
     g = -g                                     if maximize
-    s = sign(g * prev) -> etaplus where > 0, etaminus where < 0, 1 where 0
+    s = sign(g * prev) -> etaplus where > 0, etaminus where < 0, 1 where 0 (or NaN: torch's sign(NaN) is 0)
     size = clamp(size * s, step_size_min, step_size_max)
     g = 0 where s == etaminus                  (a sign change: no step, and forget the gradient)
-    p = p - sign(g) * size
+    p = p - sign(g) * size                     (no step where g is NaN, as sign(NaN) = 0)
     prev = g
 """
 
@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..autograd import Tensor
 from ..backend import get_array_module
+from .adam_variants import check_lr, hyper_value
 from .optimizer import Optimizer, check_torch_flags
 
 
@@ -27,7 +29,7 @@ class Rprop(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-2,
+        lr: float | Tensor = 1e-2,
         etas: tuple[float, float] = (0.5, 1.2),
         step_sizes: tuple[float, float] = (1e-6, 50),
         *,
@@ -37,8 +39,7 @@ class Rprop(Optimizer):
         differentiable: bool = False,
     ) -> None:
         check_torch_flags("Rprop", differentiable=differentiable, capturable=capturable)
-        if lr < 0.0:
-            raise ValueError(f"Rprop: invalid learning rate {lr}")
+        check_lr("Rprop", lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Rprop: invalid eta values {etas[0]}, {etas[1]} (expected 0 < etaminus < 1 < etaplus)")
         defaults = dict(
@@ -59,16 +60,20 @@ class Rprop(Optimizer):
         if not state:
             state["step"] = 0
             state["prev"] = xp.zeros_like(param)
-            state["step_size"] = xp.full_like(param, group["lr"])
+            state["step_size"] = xp.full_like(param, hyper_value(group["lr"]))
         state["step"] += 1
         prev, step_size = state["prev"], state["step_size"]
         g = -grad if group["maximize"] else grad
 
-        sign = xp.sign(g * prev)  # NaN stays NaN, as in torch
-        factor = xp.where(sign > 0, etaplus, xp.where(sign < 0, etaminus, xp.where(sign == 0, 1.0, sign)))
-        factor = factor.astype(param.dtype, copy=False)
+        gp = g * prev  # NaN compares False both ways: factor 1, as torch's sign(NaN) == 0
+        factor = xp.where(gp > 0, etaplus, xp.where(gp < 0, etaminus, 1.0)).astype(param.dtype, copy=False)
         step_size *= factor
         xp.clip(step_size, size_min, size_max, out=step_size)
         g = xp.where(factor == etaminus, 0, g).astype(param.dtype, copy=False)
-        param -= xp.sign(g) * step_size
+        param -= _torch_sign(g) * step_size
         prev[...] = g
+
+
+def _torch_sign(x: Any) -> Any:
+    """torch's ``sign``: -1, 0 or 1, and 0 for NaN (NumPy's gives NaN), in ``x``'s dtype."""
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)

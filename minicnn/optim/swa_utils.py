@@ -103,7 +103,8 @@ def get_swa_avg_fn() -> Callable[[Tensor, Tensor, Any], Tensor]:
 
 class AveragedModel(Module):
     """``AveragedModel(model, device=None, avg_fn=None, multi_avg_fn=None, use_buffers=False)``:
-    a deep copy of ``model`` (moved to ``device``) holding averaged parameters, and the int64
+    a deep copy of ``model`` (moved to ``device``; as in torch its parameters have no
+    gradients) holding averaged parameters, and the int64
     buffer ``n_averaged``. Without ``use_buffers`` the buffers are copied from the model at
     every update (then run :func:`update_bn` for BatchNorm statistics that fit the average)."""
 
@@ -119,6 +120,8 @@ class AveragedModel(Module):
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
         self.module = copy.deepcopy(model)
+        for p in self.module.parameters():  # torch's Parameter.__deepcopy__ leaves the gradient behind
+            p.grad = None
         if device is not None:
             self.module = self.module.to(device)
         self.register_buffer("n_averaged", _tensor(np.array(0, dtype=np.int64), device=device))
