@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import OFFLINE_ENV, ImageArrayDataset, default_root
+from .datasets import OFFLINE_ENV, ImageArrayDataset, default_root, not_found_message
 from .download import check_file_sha256, download_verified, mirror_list, write_atomic
 from .errors import ChecksumError, DatasetNotFoundError, DownloadError
 
@@ -290,26 +290,14 @@ class CIFAR10(ImageArrayDataset):
         return tuple(self.root / self.base_folder / name for name in names)
 
     def _not_found_message(self, missing: list[str], download: bool, failure: str) -> str:
-        name = type(self).__name__
-        looked = "\n".join(f"  {d}" for d in self.search_dirs())
-        if not download:
-            why = (
-                f"{failure}, so nothing was downloaded."
-                if failure
-                else "download=False, so nothing was downloaded (download=True fetches the archive)."
-            )
-        else:
-            why = "Downloading failed: " + failure.replace("\n", "\n  ")
-        return (
-            f"{name} ({self.split} split): missing {', '.join(missing)}, and no {self.archive} in {self.root}.\n"
-            f"Looked in:\n{looked}\n"
-            f"{why}\n"
-            f"To use the files you have, point minicnn at the directory DIR holding {self.archive} or the "
-            f"folder {self.base_folder}/ it holds:\n"
-            f'  in Python:           {name}(root="DIR")\n'
-            f"  on the command line: python -m minicnn train ... --data-dir DIR\n"
-            f"  in the environment:  export MINICNN_DATA=DIR\n"
-            f"To download from another site: export {self.mirror_env}=URL (a base URL serving {self.archive})."
+        return not_found_message(
+            self,
+            f"{', '.join(missing)}, and no {self.archive} in {self.root}",
+            download,
+            failure,
+            fetches="the archive",
+            where=f"{self.archive} or the folder {self.base_folder}/ it holds",
+            serves=self.archive,
         )
 
 

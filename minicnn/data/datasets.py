@@ -60,6 +60,31 @@ def default_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "minicnn"
 
 
+def not_found_message(
+    dataset: Any, missing: str, download: bool, failure: str, *, fetches: str, where: str, serves: str
+) -> str:
+    """The error for data files neither found nor downloaded: what is missing, where minicnn
+    looked, why nothing was downloaded, and the ways to point it at files one already has."""
+    name = type(dataset).__name__
+    looked = "\n".join(f"  {d}" for d in dataset.search_dirs())
+    if download:
+        why = "Downloading failed: " + failure.replace("\n", "\n  ")
+    elif failure:
+        why = f"{failure}, so nothing was downloaded."
+    else:
+        why = f"download=False, so nothing was downloaded (download=True fetches {fetches})."
+    return (
+        f"{name} ({dataset.split} split): missing {missing}.\n"
+        f"Looked in:\n{looked}\n"
+        f"{why}\n"
+        f"To use the files you have, point minicnn at the directory DIR holding {where}:\n"
+        f'  in Python:           {name}(root="DIR")\n'
+        f"  on the command line: python -m minicnn train ... --data-dir DIR\n"
+        f"  in the environment:  export {DATA_ENV}=DIR\n"
+        f"To download from another site: export {dataset.mirror_env}=URL (a base URL serving {serves})."
+    )
+
+
 class ImageArrayDataset(Dataset):
     """A split held in memory as ``data`` (N, ...) uint8 and ``targets`` (N,) int64, indexed
     like torchvision's datasets: ``ds[i]`` is one ``(transform(image), target_transform(label))``.
@@ -255,35 +280,21 @@ class MNIST(ImageArrayDataset):
         return images, labels
 
     def _not_found_message(self, missing: list[str], download: bool, failure: str) -> str:
-        name = type(self).__name__
-        looked = "\n".join(f"  {d}" for d in self.search_dirs())
-        if not download:
-            why = (
-                f"{failure}, so nothing was downloaded."
-                if failure
-                else "download=False, so nothing was downloaded (download=True fetches them)."
-            )
-        else:
-            why = "Downloading failed: " + failure.replace("\n", "\n  ")
-        hint = f"\n{self.install_hint}" if self.install_hint else ""
         alternative = (
             " (the .gz files: their published checksums are what verifies them)"
             if self.gz_checksums
             else " (or the same names without .gz, uncompressed)"
         )
-        return (
-            f"{name} ({self.split} split): missing {', '.join(s + '.gz' for s in missing)}"
-            f"{alternative}.\n"
-            f"Looked in:\n{looked}\n"
-            f"{why}\n"
-            f"To use the files you have, point minicnn at the directory DIR holding them "
-            f"(directly, or in DIR/{name}/raw/):\n"
-            f'  in Python:           {name}(root="DIR")\n'
-            f"  on the command line: python -m minicnn train ... --data-dir DIR\n"
-            f"  in the environment:  export {DATA_ENV}=DIR\n"
-            f"To download from another site: export {self.mirror_env}=URL (a base URL serving the .gz files)."
-            f"{hint}"
+        message = not_found_message(
+            self,
+            ", ".join(s + ".gz" for s in missing) + alternative,
+            download,
+            failure,
+            fetches="them",
+            where=f"them (directly, or in DIR/{type(self).__name__}/raw/)",
+            serves="the .gz files",
         )
+        return message + (f"\n{self.install_hint}" if self.install_hint else "")
 
 
 class FashionMNIST(MNIST):
