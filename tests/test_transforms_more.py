@@ -663,3 +663,79 @@ def test_random_transforms_batch_on_device(device) -> None:
     for tf in (T.RandomVerticalFlip(), T.RandomApply([T.Grayscale(3)]), T.CenterCrop(4), T.Resize(5)):
         out = tf.apply_batch(xd)
         assert type(out) is type(xd) and out.shape[0] == 4
+
+
+# --- review fixes (session 9) ---------------------------------------------------------------
+
+
+def test_adjust_hue_on_int16_scales_as_torchvision_and_refuses_int32() -> None:
+    x = np.random.default_rng(4).integers(0, 32768, (3, 5, 6)).astype(np.int16)
+    ours = F.adjust_hue(x, 0.2)
+    theirs = TVF.adjust_hue(_torch(x), 0.2).numpy()
+    assert ours.dtype == np.int16
+    assert np.abs(ours.astype(np.int64) - theirs.astype(np.int64)).max() <= 1
+    with pytest.raises(TypeError, match="adjust_hue: cannot convert float32 back to int32"):
+        F.adjust_hue(x.astype(np.int32), 0.2)
+
+
+@pytest.mark.parametrize("cls", [T.RandomRotation, T.RandomAffine])
+def test_fill_none_means_zero_as_torchvision(cls) -> None:
+    x = _image(6, (3, 3, 7, 9))
+    assert cls(40, fill=None).fill == getattr(TV, cls.__name__)(40, fill=None).fill == 0
+    mc.manual_seed(2)
+    with_none = cls(40, fill=None).apply_batch(x)
+    mc.manual_seed(2)
+    np.testing.assert_array_equal(with_none, cls(40, fill=0).apply_batch(x))
+
+
+def test_sizes_given_as_floats_are_truncated_as_torchvision() -> None:
+    x = _image(7, (3, 8, 10))
+    np.testing.assert_array_equal(T.CenterCrop(3.7)(x), TV.CenterCrop(3.7)(_torch(x)).numpy())
+    assert T.RandomResizedCrop(4.0).size == (4, 4) and T.RandomResizedCrop([5.0]).size == (5, 5)
+    assert T.GaussianBlur(3.0).kernel_size == TV.GaussianBlur(3.0).kernel_size == (3, 3)
+
+
+def test_affine_argument_errors_as_torchvision() -> None:
+    """Not a sequence: TypeError (as torchvision's _check_sequence_input); a (min, max) range the
+    wrong way round: ValueError at once (torchvision's uniform_ refuses it when drawing)."""
+    cases = [
+        (lambda m: m.RandomAffine(5, translate=0.1), TypeError, r"RandomAffine: translate should be a sequence"),
+        (lambda m: m.RandomAffine(5, center=5), TypeError, r"RandomAffine: center should be a sequence"),
+        (lambda m: m.RandomRotation(5, center=3), TypeError, r"RandomRotation: center should be a sequence"),
+        (lambda m: m.RandomAffine(5, translate=(0.1,)), ValueError, r"RandomAffine: translate should be a sequence"),
+        (lambda m: m.RandomAffine(5, shear=(1, 2, 3)), ValueError, r"RandomAffine: shear should be a number or"),
+    ]
+    for make, error, message in cases:
+        with pytest.raises(error, match=message):
+            make(T)
+        with pytest.raises(error):
+            make(TV)
+    with pytest.raises(TypeError, match=r"RandomAffine: shear should be a number or"):
+        T.RandomAffine(5, shear="ab")  # torchvision's ValueError comes from float("a")
+    x = _torch(_image(0, (3, 5, 5)))
+    for make, message in [
+        (lambda m: m.RandomRotation((30, 10)), r"RandomRotation: degrees should hold \(min, max\) pairs"),
+        (lambda m: m.RandomAffine(5, shear=(0, 5, 9, 2)), r"RandomAffine: shear should hold \(min, max\) pairs"),
+        (lambda m: m.RandomAffine(5, scale=(1.2, 0.8)), r"RandomAffine: scale values should be positive and"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            make(T)
+        with pytest.raises(RuntimeError, match="uniform_ expects"):
+            make(TV)(x)
+
+
+def test_random_resized_crop_batch_memory() -> None:
+    """Peak traced memory of a same-size RandomResizedCrop of a batch: the input's size for the
+    column pass, one gathered tap and the output (in-place accumulation), not a temporary per step."""
+    import tracemalloc
+
+    x = _image(8, (16, 3, 96, 96))  # 1.7 MB: the fixed costs (taps, indices) are small beside it
+    tf = T.RandomResizedCrop(96)
+    mc.manual_seed(0)
+    tracemalloc.start()
+    try:
+        tf.apply_batch(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 3.5 * x.nbytes, peak / x.nbytes

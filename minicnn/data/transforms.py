@@ -33,7 +33,9 @@ or uint8 (the arithmetic, as ``torchvision.transforms.functional``'s, is in
   numbers per sample (its docstring says how many), so batches equal one-by-one calls as
   below, and applies the per-sample parameters in one vectorised pass (per-sample resampling
   taps, per-sample affine grids in one ``grid_sample``, per-sample blends and blurs). The
-  ``get_params`` static methods are torchvision's, drawing from the same generator;
+  ``get_params`` static methods are torchvision's, drawing from the same generator. A uint8
+  sample is taken in a batch only (``t(x[None])[0]``): a 3-D uint8 array is refused as a
+  raw image (H, W, C) that ToTensor() has not seen, as by ``RandomCrop``;
 - ``RandomApply(transforms, p)``: its batched form runs the transforms on the chosen samples.
 
 So put ``ToTensor()`` first:
@@ -482,15 +484,37 @@ def _check_p(p: float, name: str) -> float:
     return float(p)
 
 
+def _check_sequence(value: Any, name: str, what: str, sizes: tuple[int, ...] = (2,), forms: str = "") -> None:
+    """torchvision's ``_check_sequence_input``: TypeError for a non-sequence, ValueError for its length."""
+    expected = f"{what} should be {forms}a sequence of length {' or '.join(map(str, sizes))}, got {value!r}"
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"{name}: {expected}")
+    if len(value) not in sizes:
+        raise ValueError(f"{name}: {expected}")
+
+
 def _range(value: Any, name: str, what: str, sizes: tuple[int, ...] = (2,)) -> tuple[float, ...]:
-    """torchvision's ``_setup_angle``: a number v -> (-v, v), else a sequence of ``sizes`` values."""
+    """torchvision's ``_setup_angle``: a number v -> (-v, v), else a sequence of ``sizes`` values,
+    (min, max) pairs (torch's ``uniform_`` refuses min > max when drawing; here at once)."""
     if isinstance(value, Real):
         if value < 0:
             raise ValueError(f"{name}: if {what} is a single number, it must be positive, got {value}")
         return (-float(value), float(value))
-    if not isinstance(value, Sequence) or len(value) not in sizes:
-        raise ValueError(f"{name}: {what} should be a number or a sequence of length {' or '.join(map(str, sizes))}")
-    return tuple(float(v) for v in value)
+    _check_sequence(value, name, what, sizes, "a number or ")
+    bounds = tuple(float(v) for v in value)
+    if any(lo > hi for lo, hi in zip(bounds[::2], bounds[1::2])):
+        raise ValueError(f"{name}: {what} should hold (min, max) pairs, got {value!r}")
+    return bounds
+
+
+def _setup_size(value: Any, name: str) -> tuple[int, int]:
+    """torchvision's ``_setup_size``: a number (truncated to an int), one value in a sequence,
+    or (height, width) -> a pair of positive ints."""
+    if isinstance(value, Sequence) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, Real) and not isinstance(value, Integral):
+        value = int(value)
+    return _pair(value, name)
 
 
 def _fill_list(fill: Any, channels: int, name: str) -> list[float]:
@@ -506,7 +530,7 @@ class CenterCrop(BatchTransform):
     first where the image is smaller, as torchvision's ``CenterCrop``."""
 
     def __init__(self, size: int | Sequence[int]) -> None:
-        self.size = _pair(size[0] if isinstance(size, Sequence) and len(size) == 1 else size, "CenterCrop size")
+        self.size = _setup_size(size, "CenterCrop size")
 
     def __call__(self, x: Any) -> Any:
         return TF.center_crop(x, self.size)
@@ -656,7 +680,7 @@ class RandomResizedCrop(_RandomImageTransform):
         interpolation: Any = TF.InterpolationMode.BILINEAR,
         antialias: bool | None = True,
     ) -> None:
-        self.size = _pair(size[0] if isinstance(size, Sequence) and len(size) == 1 else size, "RandomResizedCrop size")
+        self.size = _setup_size(size, "RandomResizedCrop size")
         for what, value in (("scale", scale), ("ratio", ratio)):
             if not isinstance(value, Sequence) or len(value) != 2:
                 raise TypeError(f"RandomResizedCrop: {what} should be a sequence of 2 numbers, got {value!r}")
@@ -719,9 +743,9 @@ class RandomRotation(_RandomImageTransform):
     ) -> None:
         self.degrees = _range(degrees, "RandomRotation", "degrees")
         self.interpolation = TF.interpolation_name(interpolation, "RandomRotation", ("nearest", "bilinear"))
-        if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
-            raise ValueError(f"RandomRotation: center should be a sequence of length 2, got {center!r}")
-        if not isinstance(fill, (Real, Sequence)):
+        if center is not None:
+            _check_sequence(center, "RandomRotation", "center")
+        if fill is not None and not isinstance(fill, (Real, Sequence)):  # None: 0, as torchvision
             raise TypeError(f"RandomRotation: fill should be a number or a sequence, got {type(fill).__name__}")
         self.expand, self.center, self.fill = expand, center, 0 if fill is None else fill
 
@@ -780,21 +804,19 @@ class RandomAffine(_RandomImageTransform):
     ) -> None:
         self.degrees = _range(degrees, "RandomAffine", "degrees")
         if translate is not None:
-            if not isinstance(translate, Sequence) or len(translate) != 2:
-                raise ValueError(f"RandomAffine: translate should be a sequence of length 2, got {translate!r}")
+            _check_sequence(translate, "RandomAffine", "translate")
             if not all(0.0 <= t <= 1.0 for t in translate):
                 raise ValueError(f"RandomAffine: translation values should be between 0 and 1, got {translate}")
         if scale is not None:
-            if not isinstance(scale, Sequence) or len(scale) != 2:
-                raise ValueError(f"RandomAffine: scale should be a sequence of length 2, got {scale!r}")
-            if not all(s > 0 for s in scale):
-                raise ValueError(f"RandomAffine: scale values should be positive, got {scale}")
+            _check_sequence(scale, "RandomAffine", "scale")
+            if not 0 < scale[0] <= scale[1]:
+                raise ValueError(f"RandomAffine: scale values should be positive and (min, max), got {scale}")
         self.translate, self.scale = translate, scale
         self.shear = None if shear is None else _range(shear, "RandomAffine", "shear", (2, 4))
         self.interpolation = TF.interpolation_name(interpolation, "RandomAffine", ("nearest", "bilinear"))
-        if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
-            raise ValueError(f"RandomAffine: center should be a sequence of length 2, got {center!r}")
-        if not isinstance(fill, (Real, Sequence)):
+        if center is not None:
+            _check_sequence(center, "RandomAffine", "center")
+        if fill is not None and not isinstance(fill, (Real, Sequence)):  # None: 0, as torchvision
             raise TypeError(f"RandomAffine: fill should be a number or a sequence, got {type(fill).__name__}")
         self.fill, self.center = 0 if fill is None else fill, center
 
@@ -1083,8 +1105,7 @@ class GaussianBlur(_RandomImageTransform):
     name = "GaussianBlur"
 
     def __init__(self, kernel_size: int | Sequence[int], sigma: Any = (0.1, 2.0)) -> None:
-        kernel = _pair(kernel_size[0] if isinstance(kernel_size, Sequence) and len(kernel_size) == 1 else kernel_size,
-                       "GaussianBlur kernel_size")  # fmt: skip
+        kernel = _setup_size(kernel_size, "GaussianBlur kernel_size")
         if any(k % 2 == 0 for k in kernel):
             raise ValueError(f"GaussianBlur: kernel size values should be odd and positive, got {kernel_size!r}")
         if isinstance(sigma, Real):

@@ -339,16 +339,18 @@ def resized_crop_per_sample(
     cols = cols + xp.asarray(left)[:, None, None]
     b = xp.arange(n)[:, None, None, None]
     ch = xp.arange(c)[None, :, None, None]
-    wide = None  # (B, C, H, OW): the columns pass
+    wide = None  # (B, C, H, OW): the columns pass; each gathered part is a new array, updated in place
     for t in range(cols.shape[-1]):
         part = x[b, ch, xp.arange(x.shape[2])[None, None, :, None], cols[:, None, None, :, t]]
-        part = part if col_w is None else part * col_w[:, None, None, :, t]
-        wide = part if wide is None else wide + part
+        if col_w is not None:
+            part *= col_w[:, None, None, :, t]
+        wide = part if wide is None else xp.add(wide, part, out=wide)
     out = None
     for t in range(rows.shape[-1]):
         part = wide[b, ch, rows[:, None, :, t, None], xp.arange(out_w)[None, None, None, :]]
-        part = part if row_w is None else part * row_w[:, None, :, t, None]
-        out = part if out is None else out + part
+        if row_w is not None:
+            part *= row_w[:, None, :, t, None]
+        out = part if out is None else xp.add(out, part, out=out)
     if mode == "bicubic" and dtype == np.uint8:
         out = xp.clip(out, 0, 255)
     return _from_compute(out, dtype, xp)
@@ -648,7 +650,8 @@ def _hsv2rgb(img: Any) -> Any:
 
 def adjust_hue(img: Any, hue_factor: float) -> Any:
     """Shift the hue by ``hue_factor`` (in [-0.5, 0.5], turns of the colour wheel), through
-    HSV in float32 (uint8 scaled by 1/255 and back as torchvision's ``convert_image_dtype``);
+    HSV in float32 (an integer image scaled by 1/max of its type and back, as torchvision's
+    ``convert_image_dtype``: uint8, int16; int32/int64 are refused, as torch refuses them);
     a one-channel image is returned as it is."""
     xp = check_image(img, "adjust_hue")
     if isinstance(hue_factor, Real) and not -0.5 <= hue_factor <= 0.5:
@@ -656,13 +659,18 @@ def adjust_hue(img: Any, hue_factor: float) -> Any:
     if _check_channels(img, "adjust_hue") == 1:
         return img
     dtype = img.dtype
-    x = img.astype(np.float32) / np.float32(255) if dtype == np.uint8 else img.astype(np.float32)
+    x = img.astype(np.float32)
+    if dtype.kind in "ui":  # torchvision's convert_image_dtype: [0, max] <-> [0, 1]
+        top = np.iinfo(dtype).max
+        if top > 2**24:  # as torch, which refuses the float32 -> int32/int64 conversion back
+            raise TypeError(f"adjust_hue: cannot convert float32 back to {dtype} safely (use uint8 or a float image)")
+        x = x / np.float32(top)
     hsv = _rgb2hsv(x)
     shift = xp.asarray(hue_factor, dtype=np.float32)
     hue = xp.mod(hsv[..., 0, :, :] + (shift[..., 0, :, :] if shift.ndim else shift), np.float32(1.0))
     rgb = _hsv2rgb(xp.stack((hue, hsv[..., 1, :, :], hsv[..., 2, :, :]), axis=-3))
-    if dtype == np.uint8:
-        return (rgb * np.float32(255 + 1.0 - 1e-3)).astype(np.uint8)
+    if dtype.kind in "ui":
+        return (rgb * np.float32(top + 1.0 - 1e-3)).astype(dtype)
     return rgb.astype(dtype)
 
 
