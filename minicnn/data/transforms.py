@@ -432,25 +432,23 @@ class RandomCrop(BatchTransform):
         return f"RandomCrop(size={self.size}, padding={self.pad.padding if self.pad else None})"
 
 
-class RandomHorizontalFlip(BatchTransform):
-    """Mirror a sample (C, H, W) left-right with probability ``p`` (one draw per sample).
+class _RandomFlip(BatchTransform):
+    """Each sample flipped along ``axis`` (-1: left-right, -2: upside down) with probability p."""
 
-    A 4-D input is a batch (each sample flipped or not on its own draw). A Tensor gives a
-    Tensor (a differentiable gather), as :class:`Normalize` does.
-    """
+    axis: int = -1
 
     def __init__(self, p: float = 0.5) -> None:
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
         self.p = p
 
     def __call__(self, x: Any) -> Any:
-        batch, single = _as_batch(x, "RandomHorizontalFlip")
+        batch, single = _as_batch(x, type(self).__name__)
         out = self._flip(batch)
         return out[0] if single else out
 
     def apply_batch(self, batch: Any) -> Any:
-        _check_image_batch(batch, "RandomHorizontalFlip")
+        _check_image_batch(batch, type(self).__name__)
         return self._flip(batch)
 
     def _flip(self, batch: Any) -> Any:
@@ -459,14 +457,26 @@ class RandomHorizontalFlip(BatchTransform):
         n, _, height, width = batch.shape
         flip = generator(xp).random(n) < self.p
         if isinstance(batch, Tensor):
-            ascending = xp.arange(width)
-            cols = xp.where(flip[:, None], ascending[::-1], ascending)  # (B, W)
-            rows = xp.broadcast_to(xp.arange(height), (n, height))
+            rows, cols = (xp.broadcast_to(xp.arange(size), (n, size)) for size in (height, width))
+            if self.axis == -1:
+                cols = xp.where(flip[:, None], cols[:, ::-1], cols)  # (B, W)
+            else:
+                rows = xp.where(flip[:, None], rows[:, ::-1], rows)  # (B, H)
             return _gather_per_sample(batch, rows, cols)
-        return xp.where(flip[:, None, None, None], batch[..., ::-1], batch)
+        return xp.where(flip[:, None, None, None], xp.flip(batch, self.axis), batch)
 
     def __repr__(self) -> str:
-        return f"RandomHorizontalFlip(p={self.p})"
+        return f"{type(self).__name__}(p={self.p})"
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirror a sample (C, H, W) left-right with probability ``p`` (one draw per sample).
+
+    A 4-D input is a batch (each sample flipped or not on its own draw). A Tensor gives a
+    Tensor (a differentiable gather), as :class:`Normalize` does.
+    """
+
+    axis = -1
 
 
 # --- torchvision's other common transforms (arithmetic in .transforms_functional) --------
@@ -576,36 +586,11 @@ class Resize(BatchTransform):
         )
 
 
-class RandomVerticalFlip(BatchTransform):
+class RandomVerticalFlip(_RandomFlip):
     """Flip a sample (C, H, W) upside down with probability ``p`` (one draw per sample); a 4-D
     input is a batch. A Tensor gives a Tensor (a differentiable gather)."""
 
-    def __init__(self, p: float = 0.5) -> None:
-        self.p = _check_p(p, "RandomVerticalFlip")
-
-    def __call__(self, x: Any) -> Any:
-        batch, single = _as_batch(x, "RandomVerticalFlip")
-        out = self._flip(batch)
-        return out[0] if single else out
-
-    def apply_batch(self, batch: Any) -> Any:
-        _check_image_batch(batch, "RandomVerticalFlip")
-        return self._flip(batch)
-
-    def _flip(self, batch: Any) -> Any:
-        """Each sample of ``batch`` (B, C, H, W) flipped with probability p."""
-        xp = _xp(batch)
-        n, _, height, width = batch.shape
-        flip = generator(xp).random(n) < self.p
-        if isinstance(batch, Tensor):
-            ascending = xp.arange(height)
-            rows = xp.where(flip[:, None], ascending[::-1], ascending)  # (B, H)
-            cols = xp.broadcast_to(xp.arange(width), (n, width))
-            return _gather_per_sample(batch, rows, cols)
-        return xp.where(flip[:, None, None, None], batch[..., ::-1, :], batch)
-
-    def __repr__(self) -> str:
-        return f"RandomVerticalFlip(p={self.p})"
+    axis = -2
 
 
 class _RandomImageTransform(BatchTransform):
