@@ -524,3 +524,61 @@ def test_a_graph_form_that_reads_the_output_gets_it_and_its_version_is_checked()
         mc.autograd.grad(y.sum(), a, create_graph=True)
     (g,) = mc.autograd.grad(y.sum(), a)  # first order reads neither (its own copy of x)
     np.testing.assert_allclose(g.numpy(), np.exp(X5), rtol=1e-14)
+
+
+# -- 6. review fixes: relu tied to its output, softshrink's lambd range ----------------------
+
+
+def relu_after_base_write(lib, relu):
+    """relu of a view x of ``base``, ``base`` written after the forward (torch's relu saves
+    only its output): the create_graph gradient and its derivative w.r.t. the leaf."""
+    a = lib.tensor(X5, requires_grad=True)
+    base = a * 1.5
+    y = relu(base[0])
+    base.add_(1.0)
+    (g,) = lib.autograd.grad((y * y).sum(), a, create_graph=True)
+    (h,) = lib.autograd.grad((g * lib.tensor(X5)).sum(), a)
+    return g.detach().numpy(), h.numpy()
+
+
+def test_relu_create_graph_after_a_write_to_its_inputs_base_like_torch():
+    # was: "ScaleWhere: a tensor ... was computed before an in-place write" (tied to the stale view)
+    for m, t in zip(relu_after_base_write(mc, A.relu), relu_after_base_write(torch, torch.relu)):
+        np.testing.assert_array_equal(m, t)
+
+
+def test_relu_third_derivative_like_torch():
+    """torch's relu gradient is tied to its output, so the zero second derivative flows back
+    through relu and stays differentiable: a third derivative of zeros, not an error."""
+    out = []
+    for lib, relu in ((mc, A.relu), (torch, torch.relu)):
+        a = lib.tensor(X5, requires_grad=True)
+        w = lib.tensor(np.cos(np.arange(X5.size)).reshape(X5.shape))
+        y = relu(a * 1.0)
+        (g1,) = lib.autograd.grad((y * w).sum(), a, create_graph=True)
+        (g2,) = lib.autograd.grad((g1 * g1 * w).sum(), a, create_graph=True)
+        assert g2.requires_grad  # was False in minicnn: "does not require grad" below
+        (g3,) = lib.autograd.grad((g2 * w).sum() + (g2 * g2).sum(), a)
+        out.append([t.detach().numpy() for t in (g1, g2, g3)])
+    for m, t in zip(*out):
+        np.testing.assert_array_equal(m, t)
+    np.testing.assert_array_equal(out[0][2], np.zeros_like(X5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shrink_lambd_range_as_torch(dtype):
+    x = np.array([0.1, -2.0, 5.0, -0.4], dtype)
+    beyond = 1e39 if dtype == np.float32 else None  # more than the dtype holds
+    for lambd in [-0.5, float("nan"), float("inf")] + ([beyond] if beyond else []):
+        with pytest.raises(RuntimeError, match="lambda must be in range"):
+            TF.softshrink(torch.tensor(x), lambd)
+        with pytest.raises(ValueError, match="softshrink: lambda must be in range"):  # was: x shifted outward
+            A.softshrink(mc.tensor(x), lambd)
+    for lambd in [-0.5, float("nan"), float("inf"), 0.0]:  # torch's hardshrink takes these
+        m, t = A.hardshrink(mc.tensor(x), lambd).numpy(), TF.hardshrink(torch.tensor(x), lambd).numpy()
+        np.testing.assert_array_equal(m, t)
+    if beyond:
+        with pytest.raises(RuntimeError, match="without overflow"):
+            TF.hardshrink(torch.tensor(x), beyond)
+        with pytest.raises(ValueError, match="hardshrink: lambd 1e\\+39 cannot be converted"):  # was: all 0
+            A.hardshrink(mc.tensor(x), beyond)

@@ -287,3 +287,41 @@ def test_devices(device):
     assert y.device == mc.tensor(x, device=device).device
     with pytest.raises(ShapeError):
         interpolate(mc.tensor(x, device=device), size=(0, 3), mode="bilinear", antialias=True)
+
+
+def test_a_large_axis_gets_only_its_taps():
+    """An axis whose dense matrix would exceed DENSE_MAX elements is built as taps alone
+    (a 4000 -> 3999 axis: 128 MB of float64, ~99.9% zeros; was built in full, with a bool
+    copy); a small one gets both, and the taps of A and A^T hold exactly A's entries."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        big, (index, weight), (gindex, _) = AA.aa_axis(4000, 3999, None, False, "bicubic", np.float64)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert big is None and peak < 8e6  # (the taps: ~4000 * 4 slots * 16 bytes, twice)
+    assert index.shape[0] == 3999 and index.shape[1] <= 5 and gindex.shape[0] == 4000
+    for n, m, mode in ((40, 10, "bicubic"), (7, 23, "bilinear"), (1, 5, "bilinear"), (9, 1, "bicubic")):
+        a, taps, grad_taps = AA.aa_axis(n, m, None, False, mode, np.float32)
+        for mat, (ix, w) in ((a, taps), (a.T, grad_taps)):
+            rebuilt = np.zeros_like(mat)
+            rows = np.nonzero(ix >= 0)[0]
+            rebuilt[rows, ix[ix >= 0]] = w[ix >= 0]
+            np.testing.assert_array_equal(rebuilt, mat)
+            assert w.dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_axis_too_large_for_a_dense_matrix_like_torch(mode):
+    """1100 -> 1000 rows (1.1e6 > DENSE_MAX): the banded path, forward and gradient, float64
+    and float32 (its sums in another order than torch's: a few float32 ulps)."""
+    x = rand(np.random.default_rng(14), (1, 1, 1100, 4))
+    kw = dict(size=(1000, 3), mode=mode, align_corners=mode == "bicubic", antialias=True)
+    compare_with_torch(lambda t: interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x])
+    compare_with_torch(
+        lambda t: interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x], dtype=np.float32, rtol=1e-5, atol=1e-5
+    )
+    assert interpolate(mc.tensor(x, requires_grad=True), **kw).grad_fn.banded
+    double_backward_like_torch(lambda t: interpolate(t, **kw) ** 2, lambda t: TF.interpolate(t, **kw) ** 2, [x], seed=3)

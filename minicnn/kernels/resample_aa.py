@@ -34,12 +34,15 @@ torch gives for the transposed input).
 
 Dense matrices cost O(m*n) host memory and time to build per axis and a BLAS matmul of
 ~2*N*C*(H*W*OW + H*OW*OH) flops forward (the same backward), whatever the filter width: fine for
-images up to a few thousand pixels per side (a 4000 -> 1000 axis is a 32 MB float64 matrix,
-~97% zeros at a factor of 4). Beyond that a banded form is needed: only the ``xsize`` taps of each
-row, as :func:`aa_axis` gives them for :func:`minicnn.kernels.upsample.resize` (gathers, cost
-~2*T*P per pass with T = 2*ceil(support)+1). The dense form also turns ``0 * inf`` into NaN
-across a whole row, where torch reads only the support; :func:`resample` therefore takes the
-banded path for input holding inf or NaN (one reduction to check, a host sync on a GPU).
+small images, so they are used only while each has at most ``DENSE_MAX`` (2**20) elements (a
+1024 -> 1024 axis, 8 MB in float64). A larger axis (a 4000 -> 3999 one would be 128 MB in
+float64 and ~99.9% zeros) takes the banded form instead: only the ``xsize`` taps of each row,
+as :func:`aa_axis` gives them (built without the dense matrix) for
+:func:`minicnn.kernels.upsample.resize` (gathers, cost ~2*T*P per pass with
+T = 2*ceil(support)+1; its sums in another order: float32 results within a few ulps of torch's).
+The dense form also turns ``0 * inf`` into NaN across a whole row, where torch reads only the
+support; :func:`resample` therefore takes the banded path for input holding inf or NaN (one
+reduction to check, a host sync on a GPU).
 
 uint8 input (torch's fixed-point path, no gradient): :func:`aa_uint8_taps` for
 :func:`minicnn.kernels.upsample.resize_uint8` -- the float64 weights scaled to integers with the
@@ -105,33 +108,40 @@ def aa_weights(in_size: int, out_size: int, scale: Any, mode: str) -> tuple[Any,
     return xmin, xsize, w
 
 
+DENSE_MAX = 1 << 20  # elements of one axis' dense matrix (8 MB in float64); a larger axis gets only its taps
+
+
 def aa_axis(
     in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, mode: str, dtype: Any
 ) -> tuple[Any, Taps, Taps]:
     """One axis' weights as host arrays in ``dtype`` (float32 or float64: torch's CPU kernels
-    take no other): the dense matrix A (out_size, in_size), and the banded taps of A and of A^T
-    for :func:`minicnn.kernels.upsample.resize` -- (index (rows, T), weight (rows, T)), index -1
+    take no other): the dense matrix A (out_size, in_size), or None when it would have more
+    than ``DENSE_MAX`` elements, and the banded taps of A and of A^T for
+    :func:`minicnn.kernels.upsample.resize` -- (index (rows, T), weight (rows, T)), index -1
     in a row's unused slots -- which hold exactly torch's reads (zero weights at a support's
-    ends included)."""
+    ends included). Cost of the taps: O(out_size * T), whatever the sizes."""
     scale = aa_scale(in_size, out_size, scale_factor, align_corners, dtype)
     xmin, xsize, w = aa_weights(in_size, out_size, scale, mode)
     rows, k = np.nonzero(np.arange(w.shape[1]) < xsize[:, None])
-    matrix = np.zeros((out_size, in_size), dtype)
-    matrix[rows, xmin[rows] + k] = w[rows, k]
-    read = np.zeros((out_size, in_size), bool)
-    read[rows, xmin[rows] + k] = True
-    return matrix, _banded(matrix, read), _banded(matrix.T, read.T)
+    cols, values = xmin[rows] + k, w[rows, k].astype(dtype, copy=False)
+    matrix = None
+    if out_size * in_size <= DENSE_MAX:
+        matrix = np.zeros((out_size, in_size), dtype)
+        matrix[rows, cols] = values
+    return matrix, _banded(rows, cols, values, out_size), _banded(cols, rows, values, in_size)
 
 
-def _banded(matrix: Any, read: Any) -> Taps:
-    """The taps of ``matrix`` (R, n) reading where ``read``: row r's reads in slots 0, 1, ..."""
-    counts = read.sum(axis=1)
-    rows, cols = np.nonzero(read)
+def _banded(rows: Any, cols: Any, values: Any, n_rows: int) -> Taps:
+    """The taps of the (n_rows, .) matrix whose entries (rows[i], cols[i]) are ``values[i]``
+    (each read once): row r's reads in slots 0, 1, ..., in the order of their columns."""
+    order = np.lexsort((cols, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    counts = np.bincount(rows, minlength=n_rows)
     slot = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows]
-    index = np.full((matrix.shape[0], max(int(counts.max(initial=0)), 1)), -1, np.int64)
-    weight = np.zeros(index.shape, matrix.dtype)
+    index = np.full((n_rows, max(int(counts.max(initial=0)), 1)), -1, np.int64)
+    weight = np.zeros(index.shape, values.dtype)
     index[rows, slot] = cols
-    weight[rows, slot] = matrix[rows, cols]
+    weight[rows, slot] = values
     return index, weight
 
 
@@ -140,12 +150,13 @@ def copy_taps(size: int) -> Taps:
     return np.arange(size)[:, None], None
 
 
-def resample(x: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps]) -> Any:
+def resample(x: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps], banded: bool = False) -> Any:
     """y (N, C, OH, OW) = a_h @ x @ a_w^T from x (N, C, H, W); ``a_h`` (OH, H) and ``a_w``
     (OW, W) host matrices, or None for an axis that is copied; W first, then H, as torch.
-    Input holding inf or NaN goes through the banded ``taps`` (H's, W's) instead."""
+    With ``banded`` (an axis too large for a dense matrix), or for input holding inf or NaN,
+    through the banded ``taps`` (H's, W's) instead."""
     xp = backend.get_array_module(x)
-    if not bool(xp.isfinite(x).all()):
+    if banded or not bool(xp.isfinite(x).all()):
         return U.resize(x, list(taps))  # (H first: the same reads, other roundings)
     y = x
     if a_w is not None:
@@ -155,12 +166,12 @@ def resample(x: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps]) -> Any:
     return y.copy() if y is x else y
 
 
-def resample_backward(gy: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps]) -> Any:
+def resample_backward(gy: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps], banded: bool = False) -> Any:
     """gx (N, C, H, W) = a_h^T @ gy @ a_w from gy (N, C, OH, OW), the matrices of
     :func:`resample` (None: that axis copied); through ``taps``, the banded forms of a_h^T and
-    a_w^T, where gy holds inf or NaN."""
+    a_w^T, with ``banded`` or where gy holds inf or NaN."""
     xp = backend.get_array_module(gy)
-    if not bool(xp.isfinite(gy).all()):
+    if banded or not bool(xp.isfinite(gy).all()):
         return U.resize(gy, list(taps))
     gx = gy
     if a_h is not None:

@@ -17,7 +17,10 @@ from .math import require_float as _float_only
 
 
 class ReLU(Function):
-    graph_reads = ()  # its graph form reads the mask made in forward, not x's values
+    # its graph form reads the mask made in forward and is tied to the output, as torch's
+    # threshold_backward(grad, result): x may change afterwards, and what comes before the output
+    # gets a zero gradient that goes on through relu (a third derivative of zeros, not none)
+    graph_reads, graph_output = (), True
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -31,8 +34,8 @@ class ReLU(Function):
     def backward(self, gy):  # 1 where x > 0 or x is NaN, else 0 (0 at 0, like torch)
         return _masked(gy, self.mask)
 
-    def backward_graph(self, gy, x):
-        return scale_where(gy, x, self.mask)
+    def backward_graph(self, gy, x, out):
+        return scale_where(gy, out, self.mask)
 
 
 class ReLU6(Function):
@@ -890,10 +893,19 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between (and at +-lambd): d/dx is 1
     outside [-lambd, lambd], 0 inside, as torch."""
     _float_only(input, "softshrink")
-    return Shrink.apply(input, lambd=float(lambd), soft=True)
+    lambd, top = float(lambd), float(np.finfo(input.dtype).max)
+    if not 0.0 <= lambd <= top:  # (NaN fails too) torch's check; a negative lambd would shift x outward
+        raise ValueError(
+            f"softshrink: lambda must be in range [0, {top:g}] for input dtype {input.dtype}, but found {lambd}"
+        )
+    return Shrink.apply(input, lambd=lambd, soft=True)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0: d/dx is 1 where it passes, 0 elsewhere, as torch."""
+    """x where |x| > lambd, else 0: d/dx is 1 where it passes, 0 elsewhere, as torch (which
+    takes any lambd its input's dtype can hold, negative, inf and NaN included)."""
     _float_only(input, "hardshrink")
-    return Shrink.apply(input, lambd=float(lambd), soft=False)
+    lambd = float(lambd)
+    if math.isfinite(lambd) and abs(lambd) > float(np.finfo(input.dtype).max):
+        raise ValueError(f"hardshrink: lambd {lambd} cannot be converted to {input.dtype} without overflow")
+    return Shrink.apply(input, lambd=lambd, soft=False)

@@ -72,16 +72,17 @@ class ResizeUint8(Function):
 class ResizeAA(Function):
     """Anti-aliased bilinear/bicubic resizing, x (N, C, H, W) -> y (N, C, OH, OW) = A_h x A_w^T
     (:mod:`minicnn.kernels.resample_aa`); ``weights``: (A_h, A_w), None for an axis that keeps
-    its size (copied); ``taps``, ``grad_taps``: the banded forms of A and A^T (for inf/NaN).
+    its size (copied); ``taps``, ``grad_taps``: the banded forms of A and A^T (for inf/NaN, and
+    with ``banded`` for all input: an axis too large for a dense matrix).
     Backward: gx = A_h^T gy A_w."""
 
     linear = True
 
     def forward(self, x):
-        return AA.resample(x, *self.weights, self.taps)
+        return AA.resample(x, *self.weights, self.taps, banded=self.banded)
 
     def backward(self, gy):
-        return AA.resample_backward(gy, *self.weights, self.grad_taps)
+        return AA.resample_backward(gy, *self.weights, self.grad_taps, banded=self.banded)
 
 
 _LENGTH_ERROR = {  # torch's words when a per-axis size or scale factor has the wrong length
@@ -242,6 +243,7 @@ def _resize_aa(input: Tensor, mode: str, per_axis: list[tuple[int, int, Any]], a
     return ResizeAA.apply(
         input,
         weights=[None if a is None else a[0] for a in axes],
+        banded=any(a is not None and a[0] is None for a in axes),  # (no dense matrix: too large)
         taps=[c if a is None else a[1] for c, a in zip(copy, axes)],
         grad_taps=[c if a is None else a[2] for c, a in zip(copy, axes)],
     )
