@@ -21,6 +21,8 @@ DATA_HELP = (
 )
 DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100")
 """The choices of ``train --dataset`` (the keys of :data:`minicnn.trainer.DATASETS`)."""
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "nadam", "radam", "adamax", "adagrad", "adadelta")
+"""The choices of ``train --optimizer`` (the keys of :data:`minicnn.trainer.OPTIMIZERS`)."""
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:
@@ -91,8 +93,13 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     )
     t.add_argument("--momentum", type=non_negative_float, default=0.9, help="for sgd and rmsprop, >= 0")
     t.add_argument("--weight-decay", type=non_negative_float, default=5e-4, help=">= 0")
-    t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "rmsprop"])
+    t.add_argument("--optimizer", default="sgd", choices=OPTIMIZER_NAMES)
     t.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
+    t.add_argument(
+        "--augment",
+        action="store_true",
+        help="random shifts by up to 1/8 of the side, and left-right flips on CIFAR (default: none)",
+    )
     t.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (cuda needs CuPy)")
     t.add_argument("--data-dir", default=None, help=DATA_HELP)
     t.add_argument("--out", default=None, help="output directory (default runs/<model>-<time>/)")
@@ -202,6 +209,7 @@ def _run(args: argparse.Namespace) -> None:
             weight_decay=args.weight_decay,
             optimizer=args.optimizer,
             schedule=args.schedule,
+            augment=args.augment,
             device=args.device,
             data_dir=args.data_dir,
             out=args.out,

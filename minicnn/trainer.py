@@ -39,6 +39,7 @@ class DatasetSpec:
     cls: Any
     shape: tuple[int, int, int]
     num_classes: int
+    flips: bool = False  # whether --augment mirrors images left-right (not digits nor characters)
 
     @property
     def mean(self) -> tuple[float, ...]:
@@ -53,8 +54,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(MNIST, (1, 28, 28), 10),
     "fashion-mnist": DatasetSpec(FashionMNIST, (1, 28, 28), 10),
     "kmnist": DatasetSpec(KMNIST, (1, 28, 28), 10),
-    "cifar10": DatasetSpec(CIFAR10, (3, 32, 32), 10),
-    "cifar100": DatasetSpec(CIFAR100, (3, 32, 32), 100),
+    "cifar10": DatasetSpec(CIFAR10, (3, 32, 32), 10, flips=True),
+    "cifar100": DatasetSpec(CIFAR100, (3, 32, 32), 100, flips=True),
 }
 """The datasets of ``--dataset``, by name."""
 
@@ -79,6 +80,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     optimizer: str = "sgd"
     schedule: str = "cosine"
+    augment: bool = False
     device: str = "cpu"
     data_dir: str | None = None
     out: str | None = None
@@ -156,7 +158,8 @@ def _check_fit(model: nn.Module, cfg: TrainConfig) -> None:
 def make_loaders(cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
     spec = dataset_spec(cfg.dataset)
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(spec.mean, spec.std)])
-    train_set = spec.cls(root=cfg.data_dir, train=True, download=True, transform=tf)
+    train_tf = transforms.Compose([tf, *augmentation(spec)]) if cfg.augment else tf
+    train_set = spec.cls(root=cfg.data_dir, train=True, download=True, transform=train_tf)
     test_set = spec.cls(root=cfg.data_dir, train=False, download=True, transform=tf)
     if cfg.limit_train is not None:
         train_set = Subset(train_set, np.arange(min(cfg.limit_train, len(train_set))))
@@ -167,16 +170,33 @@ def make_loaders(cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
     return train, test
 
 
+def augmentation(spec: DatasetSpec) -> list[Any]:
+    """``--augment``: random shifts by up to an eighth of the side (zero padding, then a random
+    crop back to the size: 4 pixels on CIFAR, 3 on 28x28), and left-right mirroring where it
+    keeps the class (CIFAR's objects, not digits or characters)."""
+    size = spec.shape[1:]
+    steps: list[Any] = [transforms.RandomCrop(size, padding=size[0] // 8)]
+    return steps + [transforms.RandomHorizontalFlip()] if spec.flips else steps
+
+
+OPTIMIZERS: dict[str, Callable[..., optim.Optimizer]] = {
+    "sgd": lambda p, c: optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
+    "adam": lambda p, c: optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adamw": lambda p, c: optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay),
+    "rmsprop": lambda p, c: optim.RMSprop(p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
+    "nadam": lambda p, c: optim.NAdam(p, lr=c.lr, weight_decay=c.weight_decay),
+    "radam": lambda p, c: optim.RAdam(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adamax": lambda p, c: optim.Adamax(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adagrad": lambda p, c: optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adadelta": lambda p, c: optim.Adadelta(p, lr=c.lr, weight_decay=c.weight_decay),
+}
+"""``--optimizer``: each built from the run's lr and weight decay (and momentum where it has one)."""
+
+
 def make_optimizer(cfg: TrainConfig, params: Any) -> optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; choose sgd, adam, adamw or rmsprop")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; choose {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[cfg.optimizer](params, cfg)
 
 
 def make_scheduler(cfg: TrainConfig, opt: optim.Optimizer, steps_per_epoch: int) -> Any:

@@ -298,3 +298,42 @@ def test_cuda_without_cupy_is_one_line(tmp_path: Path) -> None:
     _one_line_error(_cli("eval", str(tmp_path / "x.npz"), "--device", "cuda:1", env=OFFLINE), 1, "CuPy")
     r = _cli("summary", "lenet5", "--input-size", "3", "28", "28")
     _one_line_error(r, 1, "lenet5 cannot run on an input of shape (3, 28, 28)")
+
+
+def test_option_names_of_the_command_line_are_the_trainers() -> None:
+    """__main__ keeps the choices as literals (so `-h` needs no import of the trainer)."""
+    from minicnn import __main__ as cli
+    from minicnn import trainer
+
+    assert cli.DATASET_NAMES == tuple(trainer.DATASETS)
+    assert cli.OPTIMIZER_NAMES == tuple(trainer.OPTIMIZERS)
+
+
+def test_augment_shifts_and_flips_only_where_the_class_allows() -> None:
+    from minicnn import trainer
+    from minicnn.data import transforms as T
+
+    mnist = trainer.augmentation(trainer.DATASETS["mnist"])
+    cifar = trainer.augmentation(trainer.DATASETS["cifar10"])
+    assert [type(t) for t in mnist] == [T.RandomCrop]
+    assert [type(t) for t in cifar] == [T.RandomCrop, T.RandomHorizontalFlip]
+    assert (mnist[0].size, mnist[0].padding, cifar[0].size, cifar[0].padding) == ((28, 28), 3, (32, 32), 4)
+    mc.manual_seed(0)
+    batch = np.arange(2 * 3 * 32 * 32, dtype=np.float32).reshape(2, 3, 32, 32)
+    out = T.Compose(cifar)(batch)
+    assert out.shape == batch.shape and not np.array_equal(out, batch)  # shifted (and maybe mirrored)
+
+
+@pytest.mark.parametrize("optimizer", ["nadam", "adagrad"])
+def test_augmented_run_with_another_optimizer(tmp_path: Path, optimizer: str) -> None:
+    _require_mnist()
+    out = tmp_path / "run"
+    r = _cli(
+        "train", "lenet5", "--augment", "--optimizer", optimizer, "--lr", "0.001", "--limit-train", "64",
+        "--limit-test", "16", "--batch-size", "16", "--epochs", "1", "--no-progress", "--data-dir", str(MNIST_DIR),
+        "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    config = json.loads((out / "metrics.json").read_text())[0]
+    ckpt = mc.load(out / "checkpoint-epoch1.npz")
+    assert ckpt["optimizer"]["state"] and config["train_acc"] >= 0

@@ -398,6 +398,7 @@ class RandomCrop(BatchTransform):
         padding_mode: str = "constant",
     ) -> None:
         self.size = _pair(size, "RandomCrop size")
+        self.padding = padding  # (torchvision's attribute)
         self.pad = Pad(padding, fill, padding_mode) if padding is not None else None
         self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
 
