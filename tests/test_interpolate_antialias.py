@@ -1,5 +1,6 @@
-"""interpolate(..., antialias=True), modes bilinear and bicubic, against torch: forward and
-gradients (float64, float32), second derivatives, uint8, inf/NaN, errors, devices -- and the two
+"""interpolate(..., antialias=True), modes bilinear, bicubic and lanczos, against torch: forward and
+gradients (float64, float32), second derivatives, uint8, inf/NaN, errors, devices (lanczos also
+against Pillow's Image.LANCZOS and the Lanczos-3 formula) -- and the two
 places where torch 2.14's CPU kernels are not reproduced (see minicnn/kernels/resample_aa.py):
 its gradient of an axis that keeps its size under a scale factor other than 1 (not the adjoint
 of its forward), and its forward to an output width of 1 (every output row gets the first
@@ -24,20 +25,22 @@ from minicnn.ops.errors import ShapeError
 from minicnn.ops.upsample import interpolate
 
 MODES = ("bilinear", "bicubic")
+AA_MODES = (*MODES, "lanczos")  # (lanczos: antialias only, align_corners False only)
 
 
 @st.composite
 def aa_cases(draw, max_side: int = 9):
     """(shape (N, C, H, W), kwargs for interpolate): down- and upscaling, non-integer factors,
     size or scale_factor (one or per axis, recompute_scale_factor None/False/True), both
-    align_corners, a non-empty output."""
+    align_corners (but for lanczos), a non-empty output."""
     shape = (
         draw(st.integers(1, 2)),
         draw(st.integers(1, 3)),
         draw(st.integers(1, max_side)),
         draw(st.integers(1, max_side)),
     )
-    kw: dict = dict(mode=draw(st.sampled_from(MODES)), align_corners=draw(st.booleans()), antialias=True)
+    mode = draw(st.sampled_from(AA_MODES))
+    kw: dict = dict(mode=mode, align_corners=mode != "lanczos" and draw(st.booleans()), antialias=True)
     how = draw(st.sampled_from(["size", "size_int", "scale", "scale_pair"]))
     if how == "size":
         kw["size"] = (draw(st.integers(1, 12)), draw(st.integers(1, 12)))
@@ -90,11 +93,14 @@ def test_forward_and_gradient_match_torch_float32(case, seed):
     )
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize(
+    ("mode", "align_corners"),
+    [("bilinear", False), ("bilinear", True), ("bicubic", False), ("bicubic", True), ("lanczos", False)],
+)
 def test_float32_weights_are_torchs(mode, align_corners):
     """float32 weights computed in float32 as torch's kernels do: a large downscaling (wide
-    supports, many truncations of center +- support) agrees to float32 rounding."""
+    supports, many truncations of center +- support) agrees to float32 rounding (lanczos: its
+    sines in float64, torch's sinf can differ in the last bit)."""
     x = rand(np.random.default_rng(3), (1, 2, 97, 61))
     for size in [(13, 7), (31, 60), (96, 17)]:
         kw = dict(size=size, mode=mode, align_corners=align_corners, antialias=True)
@@ -116,6 +122,9 @@ def test_float32_weights_are_torchs(mode, align_corners):
         dict(scale_factor=(0.4, 1.3), mode="bicubic"),
         dict(scale_factor=1.2, mode="bilinear"),  # H: floor(4 * 1.2) == 4, kept (copied)
         dict(size=(2, 1), mode="bilinear"),
+        dict(size=(3, 2), mode="lanczos"),
+        dict(scale_factor=(0.3, 2.2), mode="lanczos"),
+        dict(size=(4, 11), mode="lanczos"),  # H kept (copied), W upscaled
     ],
 )
 def test_gradcheck(kw):
@@ -132,7 +141,12 @@ def test_double_backward_like_torch(case, seed):
 
 
 @pytest.mark.parametrize(
-    "kw", [dict(size=(2, 3), mode="bicubic"), dict(scale_factor=1.7, mode="bilinear", align_corners=True)]
+    "kw",
+    [
+        dict(size=(2, 3), mode="bicubic"),
+        dict(scale_factor=1.7, mode="bilinear", align_corners=True),
+        dict(size=(2, 6), mode="lanczos"),
+    ],
 )
 def test_gradgradcheck(kw):
     x = mc.tensor(rand(np.random.default_rng(5), (1, 1, 3, 4)), requires_grad=True)
@@ -159,7 +173,7 @@ def test_kept_axis_under_a_scale_factor_torch_gradient_is_not_the_adjoint():
     assert np.abs(xt.grad.numpy() - adjoint.grad.numpy()).max() > 0.1  # torch's (documented) difference
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", AA_MODES)
 def test_output_width_one_each_row_its_own_weights(mode):
     """torch's float forward to OW == 1 gives every output row the first one's weights; minicnn
     equals torch on the transposed input (where the rows are columns)."""
@@ -200,7 +214,7 @@ def test_uint8_matches_torch(case, seed):
     np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", AA_MODES)
 def test_inf_and_nan_spread_as_in_torch(mode):
     """Only the outputs whose support reads an inf or NaN are non-finite (the dense matrices
     would spread 0 * inf over whole rows); likewise an inf in the incoming gradient."""
@@ -233,6 +247,11 @@ def test_inf_and_nan_spread_as_in_torch(mode):
         ((1, 0, 4, 4), dict(size=2, mode="bicubic")),
         ((1, 2, 4, 4), dict(scale_factor=0.2, mode="bicubic")),
         ((1, 2, 4, 4), dict(size=2, mode="lanczos", align_corners=True)),
+        ((1, 2, 4), dict(size=3, mode="lanczos")),
+        ((1, 2, 4, 4, 4), dict(size=3, mode="lanczos")),
+        ((1, 2, 4, 4), dict(size=(3, 0), mode="lanczos")),
+        ((1, 0, 4, 4), dict(size=2, mode="lanczos")),
+        ((1, 2, 4, 4), dict(scale_factor=0.2, mode="lanczos")),
     ],
 )
 def test_errors_match_torch(shape, kw):
@@ -244,13 +263,33 @@ def test_errors_match_torch(shape, kw):
     assert str(ours.value) == f"interpolate: {theirs.value}"
 
 
+@pytest.mark.parametrize(
+    ("shape", "kw"),
+    [
+        ((1, 2, 4, 4), dict(size=2, mode="lanczos")),  # ValueError: antialias required
+        ((1, 2, 4, 4), dict(size=2, mode="lanczos", antialias=False, align_corners=True)),  # align_corners first
+        ((1, 2, 4), dict(size=2, mode="lanczos")),  # NotImplementedError: 4-d only
+        ((1, 2, 4, 4, 4), dict(size=2, mode="lanczos", align_corners=False)),
+        ((2, 4), dict(size=2, mode="lanczos")),
+    ],
+)
+def test_lanczos_without_antialias_errors_match_torch(shape, kw):
+    x = np.zeros(shape)
+    with pytest.raises(Exception) as theirs:
+        TF.interpolate(torch.tensor(x), **kw)
+    with pytest.raises(type(theirs.value)) as ours:
+        interpolate(mc.tensor(x), **kw)
+    assert str(ours.value) == f"interpolate: {theirs.value}"
+
+
+@pytest.mark.parametrize("mode", AA_MODES)
 @pytest.mark.parametrize("dtype", [np.float16, np.int64, np.int32])
-def test_dtypes_torch_refuses(dtype):
+def test_dtypes_torch_refuses(dtype, mode):
     x = np.ones((1, 1, 4, 4), dtype=dtype)
     with pytest.raises(NotImplementedError) as theirs:
-        TF.interpolate(torch.tensor(x), size=2, mode="bilinear", antialias=True)
+        TF.interpolate(torch.tensor(x), size=2, mode=mode, antialias=True)
     with pytest.raises(NotImplementedError) as ours:
-        interpolate(mc.tensor(x), size=2, mode="bilinear", antialias=True)
+        interpolate(mc.tensor(x), size=2, mode=mode, antialias=True)
     assert str(ours.value) == f"interpolate: {theirs.value}"
 
 
@@ -262,21 +301,25 @@ def test_empty_batch_and_unchanged_size():
 
 
 def test_weights_are_normalised_with_a_widened_support():
-    """Rows sum to 1; downscaling by 4 reads 2 * 4 (bilinear) or 4 * 4 (bicubic) input
-    positions per output away from the edges, and the bicubic weights have torch's a = -0.5
-    negative lobes."""
-    for mode, reads in (("bilinear", 8), ("bicubic", 16)):
+    """Rows sum to 1; downscaling by 4 reads 2 * 4 (bilinear), 4 * 4 (bicubic) or 6 * 4
+    (lanczos) input positions per output away from the edges, and the bicubic (torch's
+    a = -0.5) and lanczos weights have negative lobes."""
+    for mode, reads in (("bilinear", 8), ("bicubic", 16), ("lanczos", 24)):
         a, (index, _), _ = AA.aa_axis(40, 10, None, False, mode, np.float64)
         np.testing.assert_allclose(a.sum(axis=1), 1.0, rtol=1e-14)
         assert (np.count_nonzero(a[3:-3], axis=1) == reads).all()
-        assert (a < 0).any() if mode == "bicubic" else (a >= 0).all()
+        assert (a < 0).any() if mode != "bilinear" else (a >= 0).all()
         assert (index >= 0).sum() >= np.count_nonzero(a)
 
 
 @pytest.mark.parametrize("device", devices())
 def test_devices(device):
     x = rand(np.random.default_rng(13), (2, 3, 9, 7))
-    for kw in (dict(size=(4, 3), mode="bicubic"), dict(scale_factor=(0.6, 1.4), mode="bilinear", align_corners=True)):
+    for kw in (
+        dict(size=(4, 3), mode="bicubic"),
+        dict(scale_factor=(0.6, 1.4), mode="bilinear", align_corners=True),
+        dict(size=(3, 11), mode="lanczos"),
+    ):
         compare_with_torch(
             lambda t, kw=kw: interpolate(t, antialias=True, **kw),
             lambda t, kw=kw: TF.interpolate(t, antialias=True, **kw),
@@ -313,15 +356,42 @@ def test_a_large_axis_gets_only_its_taps():
             assert w.dtype == np.float32
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", AA_MODES)
 def test_an_axis_too_large_for_a_dense_matrix_like_torch(mode):
     """1100 -> 1000 rows (1.1e6 > DENSE_MAX): the banded path, forward and gradient, float64
     and float32 (its sums in another order than torch's: a few float32 ulps)."""
     x = rand(np.random.default_rng(14), (1, 1, 1100, 4))
     kw = dict(size=(1000, 3), mode=mode, align_corners=mode == "bicubic", antialias=True)
+    # (lanczos: 1100 -> 1000 reads ~7 rows, banded too)
     compare_with_torch(lambda t: interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x])
     compare_with_torch(
         lambda t: interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x], dtype=np.float32, rtol=1e-5, atol=1e-5
     )
     assert interpolate(mc.tensor(x, requires_grad=True), **kw).grad_fn.banded
     double_backward_like_torch(lambda t: interpolate(t, **kw) ** 2, lambda t: TF.interpolate(t, **kw) ** 2, [x], seed=3)
+
+
+def test_lanczos3_filter_is_the_formula():
+    """The filter against numpy's sinc: sinc(t) sinc(t/3) inside |t| < 3, 1 at 0, 0 at the
+    other integers (to rounding) and beyond 3 (float64 to rounding; float32 to a few ulps)."""
+    t = np.concatenate([np.linspace(-4, 4, 801), [-3, -2, -1, 0, 1, 2, 3, 2.999999, 1e-9]])
+    want = np.where(np.abs(t) < 3, np.sinc(t) * np.sinc(t / 3), 0.0)
+    np.testing.assert_allclose(AA.aa_filter(t, "lanczos"), want, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(AA.aa_filter(t.astype(np.float32), "lanczos"), want, rtol=1e-6, atol=1e-7)
+    assert AA.aa_filter(t.astype(np.float32), "lanczos").dtype == np.float32
+    assert AA.aa_filter(np.array([0.0]), "lanczos")[0] == 1.0
+    assert np.all(AA.aa_filter(np.array([3.0, 3.5, -7.0]), "lanczos") == 0.0)
+    assert np.abs(AA.aa_filter(np.array([1.0, 2.0, -2.0]), "lanczos")).max() < 1e-15  # (sin(pi k) as computed)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"), [((9, 7), (4, 5)), ((23, 17), (13, 30)), ((40, 40), (7, 9)), ((5, 6), (17, 3))]
+)
+def test_lanczos_is_pillows(shape, size):
+    """The second oracle torch's docs name: Pillow's Image.LANCZOS on a float ("F") image, up
+    and down, to its float32 storage."""
+    image = pytest.importorskip("PIL.Image")
+    x = np.random.default_rng(15).random(shape).astype(np.float32)
+    pil = np.asarray(image.fromarray(x, mode="F").resize(size[::-1], image.LANCZOS))
+    ours = interpolate(mc.tensor(x[None, None].astype(np.float64)), size=size, mode="lanczos", antialias=True)
+    np.testing.assert_allclose(ours.numpy()[0, 0], pil, rtol=0, atol=5e-7)

@@ -1,4 +1,4 @@
-"""Anti-aliased resizing (``F.interpolate(..., antialias=True)``, modes bilinear and bicubic):
+"""Anti-aliased resizing (``F.interpolate(..., antialias=True)``, modes bilinear, bicubic and lanczos):
 a separable filter whose support widens with the downscaling factor, as torch's CPU kernels
 (``UpSampleKernel.cpp``: ``_compute_indices_min_size_weights_aa``, taken from Pillow).
 
@@ -9,8 +9,10 @@ then H, as torch). Backward: ``gx = A_h^T @ gy @ A_w``, the transposed contracti
 Weights of one axis, torch's rule. ``scale`` is ``(n-1)/(m-1)`` (0 when m == 1) with
 align_corners, else ``1/scale_factor`` when one was given, else ``n/m`` (torch's
 ``area_pixel_compute_scale``); the filter is the triangle ``max(0, 1 - |t|)`` (bilinear,
-``interp = 2``) or Keys' cubic with ``a = -0.5`` (bicubic, ``interp = 4``; Pillow's value: plain
-bicubic uses -0.75). For output position ``o``:
+``interp = 2``), Keys' cubic with ``a = -0.5`` (bicubic, ``interp = 4``; Pillow's value: plain
+bicubic uses -0.75) or Lanczos-3, ``sinc(t) * sinc(t/3)`` for ``|t| < 3`` with
+``sinc(t) = sin(pi t)/(pi t)`` (lanczos, ``interp = 6``; Pillow's ``Image.LANCZOS``, torch 2.14's
+``HelperInterpLanczos``; no align_corners). For output position ``o``:
 
 * ``support = interp/2 * max(scale, 1)`` -- downscaling by s stretches the filter s times;
 * ``center = scale * (o + 0.5)`` (in input pixel units, pixel edges at integers);
@@ -22,10 +24,12 @@ bicubic uses -0.75). For output position ``o``:
 
 As torch, the weights are computed in the input's float type (float32 for float32 input, the
 truncations of ``center +- support + 0.5`` in float64), and an axis whose size does not change is
-copied, whatever the scale factor.
+copied, whatever the scale factor. (Lanczos in float32: torch takes ``sinf`` of ``pi t`` and
+the window ``sinc(t/3)`` in float64; minicnn takes both sines in float64, so a float32 weight
+may differ from torch's in its last bit.)
 
-Known differences (torch 2.14's CPU kernels, not reproduced): (1) its backward applies the
-weights of an axis of unchanged size all the same, so under a scale factor with
+Known differences (torch 2.14's CPU kernels, every filter; not reproduced): (1) its backward
+applies the weights of an axis of unchanged size all the same, so under a scale factor with
 ``floor(n * s) == n`` but ``s != 1`` its gradient is not the adjoint of its forward (and
 ``torch.autograd.gradcheck`` fails); minicnn's backward is the exact adjoint (that axis copied).
 (2) For an output width of 1 its float forward applies the first output row's weights to every
@@ -60,7 +64,7 @@ from .. import backend
 from . import upsample as U
 from .upsample import Taps
 
-INTERP_SIZE = {"bilinear": 2, "bicubic": 4}
+INTERP_SIZE = {"bilinear": 2, "bicubic": 4, "lanczos": 6}
 CUBIC_AA_A = -0.5  # Keys' a of torch's (and Pillow's) anti-aliased bicubic filter
 
 
@@ -72,15 +76,34 @@ def aa_scale(in_size: int, out_size: int, scale_factor: float | None, align_corn
 
 
 def aa_filter(t: Any, mode: str) -> Any:
-    """The filter at distances ``t`` (array, its dtype kept): triangle or cubic (a = -0.5)."""
+    """The filter at distances ``t`` (array, its dtype kept): triangle, cubic (a = -0.5) or
+    Lanczos-3."""
     t = np.abs(t)
     one = t.dtype.type(1)
     if mode == "bilinear":
         return np.where(t < one, one - t, t.dtype.type(0))
+    if mode == "lanczos":
+        return lanczos3(t)
     a = t.dtype.type(CUBIC_AA_A)
     near = ((a + 2) * t - (a + 3)) * t * t + one
     far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
     return np.where(t < one, near, np.where(t < 2, far, t.dtype.type(0)))
+
+
+def _sinc(t: Any) -> Any:
+    """sin(pi t) / (pi t), 1 at t == 0; ``pi t`` and the quotient rounded to t's dtype, the
+    sine taken in float64 (torch's ``std::sin`` of a float: the same up to its last bit)."""
+    pit = t * t.dtype.type(math.pi)
+    safe = np.where(pit == 0, t.dtype.type(1), pit)
+    return np.where(t == 0, t.dtype.type(1), np.sin(safe.astype(np.float64)).astype(t.dtype) / safe)
+
+
+def lanczos3(t: Any) -> Any:
+    """Lanczos-3 at distances ``|t|`` (array, dtype kept): ``sinc(t) * sinc(t / 3)`` for t < 3, else 0.
+    As torch's ``aa_filter<float>``, whose ``x / 3.0`` is a double: the second factor and the
+    product in float64, then rounded to t's dtype."""
+    window = _sinc(t.astype(np.float64) / 3.0)
+    return np.where(t < 3, _sinc(t).astype(np.float64) * window, 0.0).astype(t.dtype)
 
 
 def aa_weights(in_size: int, out_size: int, scale: Any, mode: str) -> tuple[Any, Any, Any]:

@@ -1,5 +1,5 @@
 """Differentiable resizing: ``interpolate`` with modes nearest, nearest-exact, linear,
-bilinear, bicubic, trilinear and area.
+bilinear, bicubic, trilinear, lanczos and area.
 
 Argument handling follows ``torch.nn.functional.interpolate`` (its errors and their types
 included); the arithmetic is in :mod:`minicnn.kernels.upsample` (one n-d code path: per-axis
@@ -9,16 +9,18 @@ takes which input, as in torch:
 =========================================  =====================================
 nearest, nearest-exact, area                (N, C, L), (N, C, H, W), (N, C, D, H, W)
 linear                                      (N, C, L)
-bilinear, bicubic                           (N, C, H, W)
+bilinear, bicubic, lanczos                  (N, C, H, W)
 trilinear                                   (N, C, D, H, W)
 =========================================  =====================================
 
-``antialias=True`` (bilinear and bicubic, (N, C, H, W) only, as torch): Pillow's resampling with
-a filter widened by the downscaling factor, in :mod:`minicnn.kernels.resample_aa` (a dense weight
-matrix per axis, two matrix products); float32, float64 and uint8 input, as torch's CPU kernels.
+``antialias=True`` (bilinear, bicubic and lanczos, (N, C, H, W) only, as torch): Pillow's
+resampling with a filter widened by the downscaling factor, in :mod:`minicnn.kernels.resample_aa`
+(a dense weight matrix per axis, two matrix products); float32, float64 and uint8 input, as
+torch's CPU kernels. "lanczos" (Lanczos-3, 6 taps) exists only this way: as torch, it requires
+``antialias=True`` and refuses ``align_corners=True`` (ValueErrors).
 
 uint8 input, as torch's CPU kernels: nearest and nearest-exact (any rank), bilinear and bicubic
-(torch's fixed-point arithmetic, with or without antialias); no gradient. "area" to an output
+(torch's fixed-point arithmetic, with or without antialias) and lanczos; no gradient. "area" to an output
 with an empty axis returns an empty result, as torch (which checks output sizes > 0 for every
 mode but area). As torch, a scale factor whose output size is no int64 (inf, NaN) and an input
 with C == 0 are RuntimeErrors (:class:`~minicnn.ops.errors.ShapeError`) for every mode but "area", where the
@@ -40,8 +42,14 @@ from .conv3d import adaptive_avg_pool3d
 from .errors import ShapeError
 from .pool import adaptive_avg_pool2d
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
-_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}  # the input rank a mode takes; the others 3, 4 or 5
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area")
+_RANK = {
+    "linear": 3,
+    "bilinear": 4,
+    "bicubic": 4,
+    "trilinear": 5,
+    "lanczos": 4,
+}  # the input rank a mode takes; the others 3, 4 or 5
 _TORCH_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 
 
@@ -70,7 +78,7 @@ class ResizeUint8(Function):
 
 
 class ResizeAA(Function):
-    """Anti-aliased bilinear/bicubic resizing, x (N, C, H, W) -> y (N, C, OH, OW) = A_h x A_w^T
+    """Anti-aliased bilinear/bicubic/lanczos resizing, x (N, C, H, W) -> y (N, C, OH, OW) = A_h x A_w^T
     (:mod:`minicnn.kernels.resample_aa`); ``weights``: (A_h, A_w), None for an axis that keeps
     its size (copied); ``taps``, ``grad_taps``: the banded forms of A and A^T (for inf/NaN, and
     with ``banded`` for all input: an axis too large for a dense matrix).
@@ -108,15 +116,12 @@ def _per_axis(value: Any, dim: int, what: str, in_sizes: list[int]) -> list[Any]
 
 def _check_rank(ndim: int, mode: str, align_corners: bool | None, antialias: bool) -> None:
     """torch's dispatch errors, in its words: lanczos' settings (ValueError), then
-    NotImplementedError for what minicnn lacks (antialias, lanczos) and for a mode given an
-    input of the wrong rank."""
+    NotImplementedError for an unknown mode and for a mode given an input of the wrong rank."""
     if mode == "lanczos" and ndim == 4:
         if align_corners:
             raise ValueError("interpolate: Lanczos mode does not support align_corners=True")
         if not antialias:
             raise ValueError("interpolate: Lanczos mode requires antialias=True")
-    if mode == "lanczos":
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in minicnn")
     if mode in ("linear", "bilinear", "trilinear") and ndim in (3, 4, 5) and _RANK[mode] != ndim:
         raise NotImplementedError(f"interpolate: Got {ndim}D input, but {mode} mode needs {_RANK[mode]}D input")
     if ndim not in (3, 4, 5) or mode not in MODES or _RANK.get(mode, ndim) != ndim:
@@ -146,8 +151,8 @@ def interpolate(
     ``floor(in * scale_factor)``). ``align_corners`` only with "linear", "bilinear", "bicubic" and
     "trilinear" (default False). With a scale factor the source indices use 1/scale_factor, as
     torch, unless ``recompute_scale_factor=True`` (then in/out, as with ``size``).
-    ``antialias=True`` (bilinear, bicubic; 4-d input): the anti-aliased resampler of
-    :mod:`minicnn.kernels.resample_aa`."""
+    ``antialias=True`` (bilinear, bicubic, lanczos; 4-d input): the anti-aliased resampler of
+    :mod:`minicnn.kernels.resample_aa`; "lanczos" needs it (and align_corners False)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
@@ -231,7 +236,7 @@ _TORCH_DTYPE = {"float16": "Half", "int64": "Long", "int32": "Int", "int16": "Sh
 
 
 def _resize_aa(input: Tensor, mode: str, per_axis: list[tuple[int, int, Any]], align_corners: bool) -> Tensor:
-    """antialias=True ("bilinear" or "bicubic", 4-d input, sizes checked): float32, float64 and
+    """antialias=True ("bilinear", "bicubic" or "lanczos", 4-d input, sizes checked): float32, float64 and
     uint8, as torch's CPU kernels. As torch, an axis whose size does not change is copied."""
     if input.dtype not in (np.float32, np.float64, np.uint8):
         name = _TORCH_DTYPE.get(input.dtype.name, input.dtype.name)
