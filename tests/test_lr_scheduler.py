@@ -384,3 +384,119 @@ def test_new_scheduler_errors():
         lr_scheduler.SequentialLR(mopt, [step, lr_scheduler.StepLR(other, 2)], [3])
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
         lr_scheduler.SequentialLR(mopt, [step, lr_scheduler.ReduceLROnPlateau(mopt)], [3])
+
+
+class Decay:
+    """A callable object as CyclicLR's scale_fn: its __dict__ goes into the state dict."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __call__(self, x: float) -> float:
+        return self.rate**x
+
+
+CYCLIC = {
+    "triangular": dict(base_lr=0.01, max_lr=0.1, step_size_up=4),
+    "triangular-asymmetric": dict(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=7),
+    "triangular2": dict(base_lr=[0.01, 0.02], max_lr=[0.1, 0.3], step_size_up=2, step_size_down=3, mode="triangular2"),
+    "exp_range": dict(base_lr=0.001, max_lr=0.05, step_size_up=5, mode="exp_range", gamma=0.97),
+    "scale_fn-cycle": dict(base_lr=0.01, max_lr=0.1, step_size_up=3, scale_fn=Decay(0.7)),
+    "scale_fn-iterations": dict(
+        base_lr=0.01, max_lr=0.1, step_size_up=3, scale_fn=Decay(0.95), scale_mode="iterations"
+    ),
+    "momenta-per-group": dict(
+        base_lr=0.01, max_lr=0.1, step_size_up=2, base_momentum=[0.7, 0.75], max_momentum=[0.95, 0.9]
+    ),
+    "no-momentum": dict(base_lr=0.01, max_lr=0.1, step_size_up=2, cycle_momentum=False),
+}
+
+
+def adam_pair():
+    mp = [mc.nn.Parameter(np.zeros(2)) for _ in range(2)]
+    tp = [torch.nn.Parameter(torch.zeros(2, dtype=torch.float64)) for _ in range(2)]
+    mopt = mc.optim.Adam([{"params": [p]} for p in mp], lr=1.0, betas=(0.9, 0.99))
+    topt = torch.optim.Adam([{"params": [p]} for p in tp], lr=1.0, betas=(0.9, 0.99))
+    return mopt, topt
+
+
+@pytest.mark.parametrize("adam", [False, True], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("name", list(CYCLIC))
+def test_cyclic_lr_and_momentum_match_torch(name, adam):
+    """Every step: the same lrs (reported and in the groups) and momenta (SGD's momentum, Adam's
+    beta1), to the last bit, over several cycles."""
+    kw = CYCLIC[name]
+    mopt, topt = adam_pair() if adam else make_optimizers()
+    ms, ts = lr_scheduler.CyclicLR(mopt, **kw), torch.optim.lr_scheduler.CyclicLR(topt, **kw)
+    for t in range(STEPS):
+        where = f"{name} step {t}"
+        assert_same_lrs(ms.get_last_lr(), ts.get_last_lr(), where)
+        assert_same_lrs([g["lr"] for g in mopt.param_groups], [g["lr"] for g in topt.param_groups], where)
+        assert momenta(mopt) == momenta(topt), where
+        for key in ("max_momentum", "base_momentum"):
+            assert [g.get(key) for g in mopt.param_groups] == [g.get(key) for g in topt.param_groups], where
+        mopt.step()
+        topt.step()
+        ms.step()
+        ts.step()
+    assert ms.base_lrs == ts.base_lrs and ms.scale_mode == ts.scale_mode
+
+
+def test_cyclic_lr_with_a_tensor_lr_writes_it_in_place_like_torch():
+    mp, tp = mc.nn.Parameter(np.zeros(2)), torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    mlr, tlr = mc.tensor(np.array(1.0)), torch.tensor(1.0, dtype=torch.float64)
+    mopt, topt = SGD([mp], lr=mlr, momentum=0.9), torch.optim.SGD([tp], lr=tlr, momentum=0.9)
+    kw = CYCLIC["triangular2"] | dict(base_lr=0.01, max_lr=0.1)
+    ms, ts = lr_scheduler.CyclicLR(mopt, **kw), torch.optim.lr_scheduler.CyclicLR(topt, **kw)
+    for t in range(12):
+        assert mopt.param_groups[0]["lr"] is mlr and topt.param_groups[0]["lr"] is tlr
+        assert mlr.item() == tlr.item(), f"step {t}"
+        assert momenta(mopt) == momenta(topt)
+        mopt.step()
+        topt.step()
+        ms.step()
+        ts.step()
+
+
+def test_cyclic_lr_state_dict_round_trip(tmp_path):
+    """Through mc.save: plain data (the scale_fn object as its __dict__), and the resumed run
+    equals the straight one; the state dict has torch's keys."""
+
+    def fresh():
+        mopt, _ = make_optimizers()
+        return mopt, lr_scheduler.CyclicLR(mopt, **CYCLIC["scale_fn-iterations"])
+
+    def advance(opt, sched, n):
+        out = []
+        for _ in range(n):
+            opt.step()
+            sched.step()
+            out.append((sched.get_last_lr(), momenta(opt)))
+        return out
+
+    assert_resumes_exactly(fresh, advance, total=17, cut=6, tmp_path=tmp_path)
+    mopt, topt = make_optimizers()
+    ours = lr_scheduler.CyclicLR(mopt, **CYCLIC["scale_fn-cycle"]).state_dict()
+    theirs = torch.optim.lr_scheduler.CyclicLR(topt, **CYCLIC["scale_fn-cycle"]).state_dict()
+    assert ours["_scale_fn_custom"] == theirs["_scale_fn_custom"] == {"rate": 0.7}
+    shared = ("base_lrs", "max_lrs", "total_size", "step_ratio", "mode", "gamma", "scale_mode", "last_epoch")
+    for key in shared:
+        assert ours[key] == theirs[key], key
+    mopt, topt = make_optimizers()
+    fn = dict(base_lr=0.01, max_lr=0.1, scale_fn=lambda x: 1.0)
+    assert lr_scheduler.CyclicLR(mopt, **fn).state_dict()["_scale_fn_custom"] is None
+    assert torch.optim.lr_scheduler.CyclicLR(topt, **fn).state_dict()["_scale_fn_custom"] is None
+
+
+def test_cyclic_lr_errors_like_torch():
+    mopt, topt = make_optimizers()
+    for lib, opt in ((lr_scheduler, mopt), (torch.optim.lr_scheduler, topt)):
+        with pytest.raises(ValueError, match="mode"):
+            lib.CyclicLR(opt, base_lr=0.01, max_lr=0.1, mode="sawtooth")
+        with pytest.raises(ValueError, match="same length|one value per param group"):
+            lib.CyclicLR(opt, base_lr=[0.01], max_lr=0.1)
+    for opt in (mc.optim.Adagrad([mc.nn.Parameter(np.zeros(2))]), torch.optim.Adagrad([torch.zeros(2)])):
+        lib = lr_scheduler if isinstance(opt, mc.optim.Optimizer) else torch.optim.lr_scheduler
+        with pytest.raises(ValueError, match="momentum"):
+            lib.CyclicLR(opt, base_lr=0.01, max_lr=0.1)
+        lib.CyclicLR(opt, base_lr=0.01, max_lr=0.1, cycle_momentum=False)  # fine without

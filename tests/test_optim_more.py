@@ -426,7 +426,7 @@ def test_tensor_lr_matches_torch(cls):
 @pytest.mark.parametrize("cls", STEPPED, ids=lambda c: c.__name__)
 def test_schedulers_drive_the_optimisers_like_torch(cls):
     """StepLR, then ReduceLROnPlateau, then SWALR on the same optimiser (a Tensor lr, which the
-    schedulers replace by numbers): the same lrs, parameters and state as torch's."""
+    schedulers write in place): the same lrs, parameters and state as torch's."""
     rng = np.random.default_rng(9)
     init = rng.standard_normal(6)
     mp, tp = mc.nn.Parameter(init.copy()), torch.nn.Parameter(torch.from_numpy(init.copy()))

@@ -31,6 +31,17 @@ class Parameter(Tensor):
         if self.array.dtype.kind == "f":
             self.requires_grad = requires_grad
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        """torch's: a new parameter of the same class, device and dtype holding a copy of the
+        data and the same ``requires_grad``; the gradient, hooks and other attributes stay behind."""
+        if id(self) in memo:
+            return memo[id(self)]
+        with backend.array_scope(self.array):
+            data = self.array.copy()
+        result = type(self)(data, self.requires_grad)
+        memo[id(self)] = result
+        return result
+
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 

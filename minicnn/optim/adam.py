@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..autograd import Tensor
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_torch_flags
+from .optimizer import Optimizer, check_lr, check_torch_flags, hyper_value
 
 
 def lerp_(start: Any, end: Any, weight: float) -> None:
@@ -39,7 +40,7 @@ class Adam(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0,
@@ -54,8 +55,9 @@ class Adam(Optimizer):
     ) -> None:
         name = type(self).__name__
         check_torch_flags(name, fused=fused, differentiable=differentiable, capturable=capturable)
-        if lr < 0.0:
-            raise ValueError(f"{name}: invalid learning rate {lr}")
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError(f"{name}: lr as a Tensor is not supported for capturable=False and foreach=True")
+        check_lr(name, lr)
         if eps < 0.0:
             raise ValueError(f"{name}: invalid epsilon value {eps}")
         betas = (float(betas[0]), float(betas[1]))
@@ -81,7 +83,7 @@ class Adam(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, wd, eps = hyper_value(group["lr"]), group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
@@ -125,7 +127,7 @@ class AdamW(Adam):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,

@@ -21,8 +21,7 @@ RAdam with ``decoupled_weight_decay`` instead shrink ``p = p * (1 - lr * weight_
                             p = p - m_hat * lr * sqrt(1 - beta2**t) / (sqrt(v) + eps) * r
              else:          p = p - m_hat * lr
 
-``lr`` may be a one-element Tensor, as in torch: every update reads its current value
-(:func:`hyper_value`), so a scheduler or the user may change it in place between steps.
+``lr`` may be a one-element Tensor (see :mod:`.optimizer`).
 
 Scalar state that torch keeps in 0-d float32 tensors (NAdam's ``mu_product``, ASGD's ``eta`` and
 ``mu``) is kept here as Python floats rounded to float32 after every update, so the steps equal
@@ -39,26 +38,12 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_array_module
 from .adam import lerp_
-from .optimizer import Optimizer, check_torch_flags
+from .optimizer import Optimizer, check_lr, check_torch_flags, hyper_value
 
 
 def float32_scalar(value: Any) -> float:
     """``value`` rounded as torch's float32 scalar state holds it (a Python float)."""
     return float(np.float32(float(value)))
-
-
-def hyper_value(value: Any) -> Any:
-    """A hyper-parameter as a Python number: a one-element Tensor (torch allows ``lr`` to be one)
-    gives its current value, anything else is returned as it is."""
-    return value.item() if isinstance(value, Tensor) else value
-
-
-def check_lr(name: str, lr: Any) -> None:
-    """torch's ValueErrors for ``lr``: a number or a one-element Tensor, not negative."""
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {lr.shape}")
-    if hyper_value(lr) < 0.0:
-        raise ValueError(f"{name}: invalid learning rate {hyper_value(lr)}")
 
 
 def check_adam_like(name: str, lr: Any, betas: tuple[float, float], eps: float, weight_decay: float) -> None:

@@ -20,8 +20,8 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..backend import get_array_module
-from .adam_variants import check_lr, float32_scalar, hyper_value
-from .optimizer import Optimizer, check_torch_flags
+from .adam_variants import float32_scalar
+from .optimizer import Optimizer, check_lr, check_torch_flags, hyper_value
 
 
 class ASGD(Optimizer):

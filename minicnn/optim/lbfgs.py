@@ -27,8 +27,7 @@ from typing import Any
 from .. import backend
 from ..autograd import Tensor, enable_grad
 from ..backend import get_array_module
-from .adam_variants import check_lr, hyper_value
-from .optimizer import Optimizer, _host_copy, _onto_param
+from .optimizer import Optimizer, _host_copy, _onto_param, check_lr, hyper_value
 
 
 def _cubic_interpolate(

@@ -4,10 +4,14 @@ A scheduler writes ``group['lr']`` of its optimiser's groups. Building one recor
 ``group['initial_lr']`` (the ``base_lrs``) and performs step 0; call ``step()`` once per epoch
 (or iteration) after ``optimizer.step()``. ``ReduceLROnPlateau.step(metric)`` instead reacts
 to a validation metric; ``SequentialLR`` hands the steps to one scheduler after another;
-``OneCycleLR`` also cycles the momentum (SGD's ``momentum``, Adam's ``beta1``). Like torch,
-most schedulers scale the *current* lr of each group, so they compose with other changes to
-it, and their values equal torch's float for float.
+``OneCycleLR`` and ``CyclicLR`` also cycle the momentum (SGD's ``momentum``, Adam's
+``beta1``). Like torch, most schedulers scale the *current* lr of each group, so they compose
+with other changes to it, and their values equal torch's float for float.
 The deprecated ``step(epoch)`` form is not supported.
+
+An lr that is a one-element Tensor stays that Tensor, as in torch: a scheduler writes the new
+value into it in place (torch's ``fill_``), so everything holding it sees the change;
+``initial_lr``, ``base_lrs`` and ``get_last_lr()`` hold copies of it.
 
 ``state_dict()`` holds plain data only (numbers, lists, dicts), ready for ``mc.save``.
 """
@@ -22,7 +26,28 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, SupportsFloat
 
-from .optimizer import Optimizer
+from ..autograd import Tensor
+from .optimizer import Optimizer, hyper_value
+
+
+def _set_group_value(group: dict[str, Any], key: str, value: Any) -> None:
+    """``group[key] = value``, except that a Tensor there gets the value written into it in
+    place (torch's ``_update_param_group_val``)."""
+    current = group[key]
+    if isinstance(current, Tensor):
+        current.array[...] = hyper_value(value)
+        current._version += 1
+    else:
+        group[key] = value
+
+
+def _group_values(optimizer: Optimizer, key: str) -> list[Any]:
+    """``group[key]`` of every group, Tensors copied (torch's ``_param_groups_val_list``)."""
+    return [_copy_value(group[key]) for group in optimizer.param_groups]
+
+
+def _copy_value(value: Any) -> Any:
+    return value.detach().clone() if isinstance(value, Tensor) else value
 
 
 class LRScheduler:
@@ -35,7 +60,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copy_value(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -43,7 +68,7 @@ class LRScheduler:
                         f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a scheduler "
                         "with last_epoch >= 0 (load the optimizer's state dict first)"
                     )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[Any] = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
 
@@ -59,8 +84,8 @@ class LRScheduler:
     def get_lr(self) -> list[float]:
         raise NotImplementedError
 
-    def _group_lrs(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
+    def _group_lrs(self) -> list[Any]:
+        return _group_values(self.optimizer, "lr")
 
     def step(self) -> None:
         """Advance one epoch and write the new learning rates into the optimiser."""
@@ -78,7 +103,7 @@ class LRScheduler:
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_group_value(group, "lr", lr)
         self._last_lr = self._group_lrs()
 
     def get_last_lr(self) -> list[float]:
@@ -370,7 +395,7 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+                _set_group_value(group, "lr", new_lr)
 
 
 class ConstantLR(LRScheduler):
@@ -455,6 +480,126 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur -= self.T_i
                 self.T_i *= self.T_mult
         self._update_lr()
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate policy (Smith 2017), stepped once per batch: the lr of each
+    group goes from ``base_lr`` up to ``max_lr`` in ``step_size_up`` steps and back in
+    ``step_size_down`` (default: the same), the height scaled per cycle by ``mode``:
+    ``'triangular'`` (1), ``'triangular2'`` (halved every cycle) or ``'exp_range'``
+    (``gamma ** iteration``), or by ``scale_fn(x)`` of the cycle number or the iteration
+    (``scale_mode``). With ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's ``beta1``)
+    moves the other way between ``max_momentum`` and ``base_momentum``. torch's formula::
+
+        cycle = floor(1 + t / (up + down));  x = 1 + t / (up + down) - cycle
+        f = x / r  if x <= r  else  (x - 1) / (r - 1)          r = up / (up + down)
+        lr = base_lr + (max_lr - base_lr) * f * scale(cycle or t)
+        momentum = max_momentum - (max_momentum - base_momentum) * f * scale(cycle or t)
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | Sequence[float],
+        max_lr: float | Sequence[float],
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.8,
+        max_momentum: float | Sequence[float] = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = [_copy_value(v) for v in _per_group("base_lr", optimizer, base_lr)]
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                _set_group_value(group, "lr", lr)
+        self.max_lrs = [_copy_value(v) for v in _per_group("max_lr", optimizer, max_lr)]
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("CyclicLR: cycle_momentum needs an optimizer with momentum or betas")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for high, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    self._set_momentum(group, high)
+                    group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self) -> None:
+        """The built-in scale of ``mode`` (which also fixes ``scale_mode``), unless ``scale_fn`` was given."""
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "exp_range":
+            self.scale_mode = "iterations"
+        elif self.mode in ("triangular", "triangular2"):
+            self.scale_mode = "cycle"
+
+    def scale_fn(self, x: float) -> float:
+        """The height factor at cycle or iteration ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma**x
+        return 1.0
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self) -> list[Any]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            factor = x / self.step_ratio
+        else:
+            factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * factor * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, high - (high - low) * factor * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, but ``scale_fn`` only as the ``__dict__`` of a callable object
+        (None for a function or lambda), as torch."""
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        fn_state = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if fn_state is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(fn_state)
+        self._init_scale_fn()
 
 
 class OneCycleLR(LRScheduler):
@@ -587,7 +732,7 @@ class SequentialLR(LRScheduler):
         self.optimizer = optimizer
         # undo the step 0 that building each scheduler did, then start the first one afresh
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_group_value(group, "lr", group["initial_lr"])
         for sched in self._schedulers:
             sched.last_epoch -= 1
         first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
@@ -632,6 +777,7 @@ __all__ = [
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",

@@ -22,6 +22,9 @@ no fused kernels for them, updates raw arrays outside autograd and has no CUDA g
 asking for them raises NotImplementedError rather than silently doing something else. They
 are kept in ``defaults`` and every param group, so state dicts have torch's keys.
 
+``lr`` may be a one-element Tensor in every optimiser, as in torch: each update reads its current
+value (:func:`hyper_value`), so the user or a scheduler may change it in place between steps.
+
 Arrays in a state dict are host NumPy copies (like ``Module.state_dict``), so it can be saved
 with ``mc.save`` and is not changed by later steps; ``load_state_dict`` moves them back onto
 each parameter's device and dtype.
@@ -222,6 +225,20 @@ def check_torch_flags(
     for flag, value in (("fused", fused), ("differentiable", differentiable), ("capturable", capturable)):
         if value:
             raise NotImplementedError(f"{name}: {flag}=True is not supported: {why[flag]}")
+
+
+def hyper_value(value: Any) -> Any:
+    """A hyper-parameter as a Python number: a one-element Tensor (torch allows ``lr`` to be one)
+    gives its current value, anything else is returned as it is."""
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def check_lr(name: str, lr: Any) -> None:
+    """torch's ValueErrors for ``lr``: a number or a one-element Tensor, not negative."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {lr.shape}")
+    if hyper_value(lr) < 0.0:
+        raise ValueError(f"{name}: invalid learning rate {hyper_value(lr)}")
 
 
 def _host_copy(value: Any) -> Any:

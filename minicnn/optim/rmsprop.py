@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..autograd import Tensor
 from ..backend import get_array_module
 from .adam import lerp_
-from .optimizer import Optimizer, check_torch_flags
+from .optimizer import Optimizer, check_lr, check_torch_flags, hyper_value
 
 
 class RMSprop(Optimizer):
@@ -35,7 +36,7 @@ class RMSprop(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-2,
+        lr: float | Tensor = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0,
@@ -47,8 +48,7 @@ class RMSprop(Optimizer):
         differentiable: bool = False,
     ) -> None:
         check_torch_flags("RMSprop", differentiable=differentiable, capturable=capturable)
-        if lr < 0.0:
-            raise ValueError(f"RMSprop: invalid learning rate {lr}")
+        check_lr("RMSprop", lr)
         if eps < 0.0:
             raise ValueError(f"RMSprop: invalid epsilon value {eps}")
         if momentum < 0.0:
@@ -73,7 +73,7 @@ class RMSprop(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        alpha, momentum, wd = group["alpha"], group["momentum"], group["weight_decay"]
+        lr, alpha, momentum, wd = hyper_value(group["lr"]), group["alpha"], group["momentum"], group["weight_decay"]
         if not state:
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(param)
@@ -100,6 +100,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += g / avg
-            param -= group["lr"] * buf
+            param -= lr * buf
         else:
-            param += -group["lr"] * g / avg
+            param += -lr * g / avg

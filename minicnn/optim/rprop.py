@@ -18,8 +18,7 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..backend import get_array_module
-from .adam_variants import check_lr, hyper_value
-from .optimizer import Optimizer, check_torch_flags
+from .optimizer import Optimizer, check_lr, check_torch_flags, hyper_value
 
 
 class Rprop(Optimizer):

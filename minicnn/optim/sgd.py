@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import backend
+from ..autograd import Tensor
 from ..backend import get_array_module
 from ..kernels import cuda
-from .optimizer import Optimizer, check_torch_flags
+from .optimizer import Optimizer, check_lr, check_torch_flags, hyper_value
 
 
 class SGD(Optimizer):
@@ -29,7 +30,7 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         momentum: float = 0,
         dampening: float = 0,
         weight_decay: float = 0,
@@ -41,8 +42,7 @@ class SGD(Optimizer):
         fused: bool | None = None,
     ) -> None:
         check_torch_flags("SGD", fused=fused, differentiable=differentiable)
-        if lr < 0.0:
-            raise ValueError(f"SGD: invalid learning rate {lr}")
+        check_lr("SGD", lr)
         if momentum < 0.0:
             raise ValueError(f"SGD: invalid momentum {momentum}")
         if weight_decay < 0.0:
@@ -63,8 +63,9 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _settings(self, group: dict[str, Any]) -> tuple:
-        names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-        return tuple(group[k] for k in names)
+        """The group's settings in :func:`sgd_step`'s order; a Tensor lr as the float it holds now."""
+        names = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
+        return (float(hyper_value(group["lr"])), *(group[k] for k in names))
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         buf = sgd_step(param, grad, state.get("momentum_buffer"), *self._settings(group))

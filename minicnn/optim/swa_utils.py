@@ -119,9 +119,7 @@ class AveragedModel(Module):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
-        self.module = copy.deepcopy(model)
-        for p in self.module.parameters():  # torch's Parameter.__deepcopy__ leaves the gradient behind
-            p.grad = None
+        self.module = copy.deepcopy(model)  # Parameter.__deepcopy__ leaves the gradients behind, as torch's
         if device is not None:
             self.module = self.module.to(device)
         self.register_buffer("n_averaged", _tensor(np.array(0, dtype=np.int64), device=device))
