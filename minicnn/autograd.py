@@ -16,6 +16,7 @@ After ``backward`` each visited node drops its inputs and saved arrays (unless
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -212,6 +213,21 @@ class Tensor(TensorMethods):
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """torch's: a leaf is copied with everything it holds (data, requires_grad, grad) and a
+        version counter of its own; a tensor with a history raises, as torch's does, rather
+        than copying the graph behind it."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at "
+                "the moment; this one has a history (grad_fn): detach() it, or copy the leaves it came from"
+            )
+        result = object.__new__(type(self))
+        memo[id(self)] = result
+        for name, value in self.__dict__.items():
+            result.__dict__[name] = None if name == "_vc" else copy.deepcopy(value, memo)
+        return result
 
     @property
     def grad_fn(self) -> Function | None:

@@ -282,3 +282,19 @@ def test_averaged_model_needs_no_gradient_workaround():
     avg = swa_utils.AveragedModel(model)
     assert all(p.grad is None for p in avg.module.parameters())
     assert isinstance(avg.module.weight, Parameter)
+
+
+def test_deepcopy_of_a_tensor_with_a_history_raises_like_torch():
+    """torch refuses to deep-copy a non-leaf (it would copy the graph behind it); a leaf's copy
+    gets its own version counter: writing the copy leaves the original alone."""
+    x = mc.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(tx * 2)
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(x * 2)
+    y = copy.deepcopy(x)
+    with mc.no_grad():
+        y.add_(1.0)
+    assert x._version == 0 and y._version == 1 and y.is_leaf and y.requires_grad
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0])
