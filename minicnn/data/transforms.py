@@ -863,6 +863,9 @@ class RandomAffine(_RandomImageTransform):
         )
 
 
+_NOISE_BLOCK = 2**18  # uniform numbers drawn per group of samples by RandomErasing(value="random")
+
+
 class RandomErasing(_RandomImageTransform):
     """With probability ``p``, overwrite a random box of a sample (C, H, W) with ``value`` (a
     number, one per channel, or ``"random"``: standard normal noise), as torchvision's
@@ -897,19 +900,35 @@ class RandomErasing(_RandomImageTransform):
         self.value, self.inplace = value, inplace
 
     @staticmethod
-    def _draw(xp: Any, shape: tuple, scale: Any, ratio: Any, noise: bool) -> tuple:
+    def _draw(xp: Any, shape: tuple, scale: Any, ratio: Any, noise: bool, dtype: Any = np.float64) -> tuple:
         """(u (B,) the uniform number compared with p, top, left, h, w (B,), found (B,) bool: whether a
-        try fitted, noise (B, C, H, W) or None) for ``shape`` (B, C, H, W)."""
+        try fitted, noise (B, C, H, W) in ``dtype`` or None) for ``shape`` (B, C, H, W). The noise is
+        made in float64 for a group of samples at a time (about :data:`_NOISE_BLOCK` numbers), drawn
+        as one call for the batch would draw them, and rounded into its preallocated array."""
         n, channels, height, width = shape
         count = channels * height * width
-        uniform = _uniforms(xp, n, 23 + (2 * ((count + 1) // 2) if noise else 0))
+        per_sample = 23 + (2 * ((count + 1) // 2) if noise else 0)
+        if not noise:
+            uniform = _uniforms(xp, n, per_sample)
+            field = None
+        else:  # Box-Muller: pairs (u1, u2) -> two standard normal numbers, cos ones first
+            uniform = xp.empty((n, 23))
+            field = xp.empty((n, count), dtype)
+            pairs = (count + 1) // 2
+            group = max(1, _NOISE_BLOCK // per_sample)
+            for start in range(0, n, group):
+                stop = min(start + group, n)
+                u = _uniforms(xp, stop - start, per_sample)
+                uniform[start:stop] = u[:, :23]
+                u1, u2 = u[:, 23::2], u[:, 24::2]
+                radius = xp.sqrt(-2.0 * xp.log1p(-u1))
+                del u1
+                u2 *= 2 * math.pi  # the angle: 2 * pi * u2, as one product
+                field[start:stop, :pairs] = radius * xp.cos(u2)
+                field[start:stop, pairs:] = (radius * xp.sin(u2))[:, : count - pairs]
+                del u, u2, radius
+            field = field.reshape(n, channels, height, width)
         top, left, h, w, found = _crop_boxes(uniform[:, 1:23], height, width, scale, ratio, strict=True)
-        field = None
-        if noise:  # Box-Muller: pairs (u1, u2) -> two standard normal numbers
-            u1, u2 = uniform[:, 23::2], uniform[:, 24::2]
-            radius = xp.sqrt(-2.0 * xp.log1p(-u1))
-            field = xp.concatenate([radius * xp.cos(2 * math.pi * u2), radius * xp.sin(2 * math.pi * u2)], axis=1)
-            field = field[:, :count].reshape(n, channels, height, width)
         return uniform[:, 0], top, left, h, w, found, field
 
     @staticmethod
@@ -941,7 +960,9 @@ class RandomErasing(_RandomImageTransform):
 
     def draw(self, batch: Any) -> tuple:
         noise = self._values(batch.shape[1]) is None
-        u, top, left, h, w, found, field = self._draw(_xp(batch), batch.shape, self.scale, self.ratio, noise)
+        u, top, left, h, w, found, field = self._draw(
+            _xp(batch), batch.shape, self.scale, self.ratio, noise, batch.dtype
+        )
         return u < self.p, top, left, h, w, found, field
 
     def apply_params(self, batch: Any, params: tuple) -> Any:
@@ -954,14 +975,16 @@ class RandomErasing(_RandomImageTransform):
         mask = (erase & found)[:, None, None, None] & inside[0][:, None, :, None] & inside[1][:, None, None, :]
         values = self._values(channels)
         if values is None:  # noise[b, :, r - top, c - left] in the box
-            fill = _gather_per_sample(field, rows % height, cols % width).astype(batch.dtype)
+            fill = _gather_per_sample(field.astype(batch.dtype, copy=False), rows % height, cols % width)
         else:
             fill = xp.asarray(values, dtype=np.float64).astype(batch.dtype).reshape(1, -1, 1, 1)
-        out = xp.where(mask, fill, batch)
         if self.inplace:
-            batch[...] = out
+            xp.copyto(batch, fill, where=mask)
             return batch
-        return out
+        if values is None:  # the gathered noise becomes the output: the batch outside the boxes
+            xp.copyto(fill, batch, where=~mask)
+            return fill
+        return xp.where(mask, fill, batch)
 
     def __repr__(self) -> str:
         return (

@@ -53,6 +53,14 @@ their weights and, when the grid needs a gradient, the weights' derivatives. The
 weights are sums and products of these, formed tap by tap in the forward and again in the
 backward (k-1 additions and multiplications of N*P values each: little beside the gather of N*P
 rows of C values). 2-D bicubic, float32: 96 bytes per point instead of 320 for all K taps.
+Without a backward nothing is kept: the taps are made and used one block of points at a time.
+
+Memory: the gathers, weightings and sums run over blocks of about ``BLOCK_VALUES`` values
+(points times channels), into buffers reused tap after tap, in place, the points in the order
+of one pass (so every bit is the same). Peaks (float32, 3 channels, bilinear, 2-D), in units of
+the input: forward without grad ~2.2 (the zero-padded copy of the input, the output rows and
+their transpose), the backward ~6.8 (the input and output gradient rows, the input rows and the
+K d loss / d weight values per point).
 
 Backward: the input gradient scatter-adds ``gy * weight`` onto the taps' rows (the zero slices
 collect the outside taps' share and are dropped); the grid gradient is ``sum_c gy * x[tap]``
@@ -63,7 +71,7 @@ the other axes' weights; nearest gives a zero grid gradient, as torch.
 Cost, with P = prod(out) points and K = T^k taps (bilinear: 4 in 2-D, 8 in 3-D; bicubic, 2-D
 only: 16): forward K gathers of N*P rows of C values and ~2*K*N*C*P flops; backward K
 scatter-adds of N*C*P values (input) and K more gathers with a sum over C (grid). The loops
-over the K taps keep temporaries at the output's size. affine_grid: 2k elementwise passes
+over the K taps and the blocks keep temporaries at a block's size. affine_grid: 2k elementwise passes
 over N*P values per grid component; its backward a (k, P) x (P, k+1) product per sample.
 
 Non-finite grid values, one rule in 2-D and 3-D: NaN or +-inf are outside the image for
@@ -88,6 +96,7 @@ from .upsample import CUBIC_A, compute_dtype, cubic_weights
 MODES = ("bilinear", "nearest", "bicubic")
 PADDING_MODES = ("zeros", "border", "reflection")
 MAX_INT32_ROWS = 2**31 - 1  # inputs of up to this many rows (of C values) keep int32 tap offsets
+BLOCK_VALUES = 2**16  # values (points times channels) of the temporaries of one block of points
 
 
 # -- affine_grid ----------------------------------------------------------------------------
@@ -149,13 +158,28 @@ def affine_grid_backward(gy: Any, base: Any) -> Any:
 
 # -- grid_sample: coordinates along one axis ------------------------------------------------
 def unnormalize(g: Any, size: int, align_corners: bool, fused: bool) -> tuple[Any, float]:
-    """Pixel coordinate of the normalised coordinate ``g``, and its derivative dc/dg; ``fused``:
-    ``(g+1) * (size/2) - 0.5`` as one multiply-add (torch's 2-D kernel), else step by step."""
+    """Pixel coordinate of the normalised coordinate ``g`` (a new array), and its derivative
+    dc/dg; ``fused``: ``(g+1) * (size/2) - 0.5`` as one multiply-add (torch's 2-D kernel), else
+    step by step. Each step in place, rounded as the expressions of the module docstring."""
+    c = g + 1
     if align_corners:
-        return (g + 1) / 2 * (size - 1), (size - 1) / 2
-    if fused:
-        return fma(g + 1, g.dtype.type(size / 2), g.dtype.type(-0.5)), size / 2
-    return ((g + 1) * size - 1) / 2, size / 2
+        c /= 2
+        c *= size - 1
+        return c, (size - 1) / 2
+    if not fused:
+        c *= size
+        c -= 1
+        c /= 2
+        return c, size / 2
+    if c.dtype == np.float64:
+        return fma(c, c.dtype.type(size / 2), c.dtype.type(-0.5)), size / 2
+    # float32: as :func:`~minicnn.kernels.rounding.fma` does it, in float64 (exact) and rounded
+    # once, with one float64 temporary
+    wide = c.astype(np.float64)
+    del c
+    wide *= size / 2
+    wide -= 0.5
+    return wide.astype(np.float32), size / 2
 
 
 def reflect_coordinates(c: Any, twice_low: int, twice_high: int) -> tuple[Any, Any]:
@@ -231,24 +255,50 @@ def _axis_taps(g: Any, axis: Axis, mode: str, padding_mode: str, align_corners: 
     if mode == "bicubic":  # padding acts on the taps, so the chain is just dc/dg
         c0 = xp.floor(c)
         t = c - c0
-        pos = xp.stack([pad_coordinates(c0 + k, size, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)])
+        del c
+        offset = xp.empty((4, t.size), axis.index_dtype)
+        for k in range(4):  # k-1 = -1, 0, 1, 2
+            _set_offsets(offset[k], pad_coordinates(c0 + (k - 1), size, padding_mode, align_corners)[0], axis)
+        del c0
         weight = xp.stack(cubic_weights(t, fused=False))
         if need_grad:
-            dweight = xp.stack(_cubic_dt(t)) * scale
-    else:
-        c, dc = pad_coordinates(c, size, padding_mode, align_corners)
-        if mode == "nearest":
-            pos = xp.rint(c)[None]
+            dweight = xp.stack(_cubic_dt(t))
+            dweight *= scale
+        return AxisTaps(offset, weight, dweight)
+    c, dc = pad_coordinates(c, size, padding_mode, align_corners)
+    if mode == "nearest":
+        offset = xp.empty((1, c.size), axis.index_dtype)
+        _set_offsets(offset[0], xp.rint(c), axis)
+        return AxisTaps(offset, None, None)
+    c0 = xp.floor(c)
+    offset = xp.empty((2, c.size), axis.index_dtype)
+    _set_offsets(offset[0], c0, axis)
+    weight = xp.empty((2, c.size), c.dtype)
+    xp.subtract(c, c0, out=weight[1])  # t
+    del c
+    c0 += 1
+    _set_offsets(offset[1], c0, axis)
+    del c0
+    xp.subtract(1, weight[1], out=weight[0])  # 1 - t
+    if need_grad:
+        dweight = xp.empty_like(weight)
+        if dc is None:
+            dweight[1] = scale
         else:
-            c0 = xp.floor(c)
-            t = c - c0
-            pos, weight = xp.stack([c0, c0 + 1]), xp.stack([1 - t, t])
-            if need_grad:
-                d = xp.full_like(t, scale) if dc is None else dc * scale
-                dweight = xp.stack([-d, d])
-    inside = (pos >= 0) & (pos < size)  # False for NaN
-    offset = xp.where(inside, pos, size).astype(axis.index_dtype) * axis.index_dtype(axis.stride)
+            xp.multiply(dc, scale, out=dweight[1])
+        xp.negative(dweight[1], out=dweight[0])
     return AxisTaps(offset, weight, dweight)
+
+
+def _set_offsets(out: Any, pos: Any, axis: Axis) -> None:
+    """``out[:] = (pos if 0 <= pos < size else size) * stride`` for the integral float tap
+    positions ``pos`` (NaN: outside), written into the int array ``out``."""
+    xp = backend.get_array_module(pos)
+    inside = pos >= 0
+    inside &= pos < axis.size  # False for NaN
+    out[...] = axis.size
+    xp.copyto(out, pos, where=inside, casting="unsafe")
+    out *= axis.index_dtype(axis.stride)
 
 
 # -- grid_sample: the taps over all axes --------------------------------------------------------
@@ -258,14 +308,24 @@ def padded_sizes(in_size: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def sample_taps(
-    grid: Any, in_size: tuple[int, ...], mode: str, padding_mode: str, align_corners: bool, need_grad: bool
+    grid: Any,
+    in_size: tuple[int, ...],
+    mode: str,
+    padding_mode: str,
+    align_corners: bool,
+    need_grad: bool,
+    points: slice | None = None,
 ) -> tuple[AxisTaps, ...]:
     """The taps of the points of ``grid`` (N, *out, k) in an input of spatial size ``in_size``
     ((H, W) or (D, H, W)), one :class:`AxisTaps` per grid component (x, y[, z]): steps 1-3 of
-    the module docstring, with offsets into the rows of :func:`pixels_last`."""
+    the module docstring, with offsets into the rows of :func:`pixels_last`. ``points``: only
+    those of the N*P points (a slice of them in order), else all."""
     xp = backend.get_array_module(grid)
     n, k, p = grid.shape[0], grid.shape[-1], math.prod(grid.shape[1:-1])
-    g = grid.astype(compute_dtype(grid.dtype), copy=False).reshape(n * p, k)
+    g = grid.reshape(n * p, k)
+    if points is not None:
+        g = g[points]
+    g = g.astype(compute_dtype(grid.dtype), copy=False)
     padded = padded_sizes(in_size)[::-1]  # (W+1, H+1[, D+1]): the axis of grid component i
     index_dtype = np.int32 if n * math.prod(padded) <= MAX_INT32_ROWS else np.int64
     axes, stride = [], 1
@@ -273,29 +333,54 @@ def sample_taps(
         axis = Axis(padded[i] - 1, stride, k == 2, index_dtype)
         axes.append(axis_taps(g[:, i], axis, mode, padding_mode, align_corners, need_grad))
         stride *= padded[i]
-    first_rows = xp.repeat(xp.arange(n, dtype=index_dtype) * index_dtype(stride), p)  # (N*P,): each sample's
-    axes[0] = axes[0]._replace(offset=axes[0].offset + first_rows)
+    offset = axes[0].offset  # the x offsets also carry each point's sample's first row
+    if points is None:
+        first_rows = xp.arange(n, dtype=index_dtype) * index_dtype(stride)  # (N,): each sample's
+        offset.reshape(offset.shape[0], n, p)[...] += first_rows[:, None]
+    else:
+        sample = xp.arange(points.start, points.stop, dtype=index_dtype) // index_dtype(p)
+        offset += sample * index_dtype(stride)
     return tuple(axes)
 
 
 def each_tap(taps: tuple[AxisTaps, ...], weights: bool = True) -> Iterator[tuple[Any, Any]]:
     """Step 4: every combination of one tap per axis, the x tap varying slowest, as (rows (N*P,)
     int64, weights (N*P,), or None for nearest or when ``weights`` is False). The sums and
-    products over the first axes are shared by the combinations that continue them."""
+    products over the first axes are shared by the combinations that continue them, and written
+    into one buffer per axis, reused: a yielded pair is overwritten by the next one."""
+    xp = backend.get_array_module(taps[0].offset)
     with_weights = weights and taps[0].weight is not None
+    m, k = taps[0].offset.shape[1], len(taps)
+    # rows: the partial sums in the offsets' type, the full ones in int64 (NumPy's take and add.at
+    # are faster with them than with int32); one axis alone: its offsets, widened
+    rows = [xp.empty(m, taps[0].offset.dtype) for _ in range(k - 2)] + [xp.empty(m, np.int64)]
+    products = [xp.empty(m, taps[0].weight.dtype) for _ in range(k - 1)] if with_weights else None
 
-    def combine(i: int, row: Any, weight: Any) -> Iterator[tuple[Any, Any]]:
-        if i == len(taps):
-            yield row, weight
-            return
-        a = taps[i]
-        for t in range(a.offset.shape[0]):
-            if i == 0:  # int64 rows: NumPy's take and add.at are faster with them than with int32
-                yield from combine(1, a.offset[t].astype(np.int64), a.weight[t] if with_weights else None)
-            else:
-                yield from combine(i + 1, row + a.offset[t], None if weight is None else weight * a.weight[t])
+    return _combine(taps, 0, None, None, rows, products)
 
-    return combine(0, None, None)
+
+def _combine(taps: tuple[AxisTaps, ...], i: int, row: Any, weight: Any, rows: list, products: list | None) -> Iterator:
+    """:func:`each_tap` from axis ``i`` on, given the partial ``row`` and ``weight`` of the axes
+    before it (a module-level function: a closure calling itself would keep its buffers in a
+    reference cycle until the garbage collector runs)."""
+    if i == len(taps):
+        yield row, weight
+        return
+    xp = backend.get_array_module(taps[i].offset)
+    a = taps[i]
+    for t in range(a.offset.shape[0]):
+        if i == 0:
+            first = a.offset[t] if len(taps) > 1 else a.offset[t].astype(np.int64)
+            yield from _combine(taps, 1, first, None if products is None else a.weight[t], rows, products)
+        else:
+            yield from _combine(
+                taps,
+                i + 1,
+                xp.add(row, a.offset[t], out=rows[i - 1]),
+                None if products is None else xp.multiply(weight, a.weight[t], out=products[i - 1]),
+                rows,
+                products,
+            )
 
 
 def pixels_last(x: Any, dtype: Any) -> Any:
@@ -310,29 +395,91 @@ def pixels_last(x: Any, dtype: Any) -> Any:
     return xt.reshape(n * math.prod(xt.shape[1:-1]), c)
 
 
+def take_rows(table: Any, rows: Any, out: Any) -> Any:
+    """``out[:] = table[rows]`` for rows of a 2-D ``table``. NumPy buffers ``take``'s ``out``
+    with its default ``mode="raise"``; the rows are always in range, so "clip" (which then
+    clips nothing) writes straight into ``out``."""
+    if backend.get_array_module(table) is np:
+        return np.take(table, rows, axis=0, out=out, mode="clip")
+    return table.take(rows, axis=0, out=out)
+
+
+def point_blocks(taps: tuple[AxisTaps, ...], channels: int) -> Iterator[tuple[slice, tuple[AxisTaps, ...]]]:
+    """The N*P points in blocks of about :data:`BLOCK_VALUES` / ``channels`` points, each as
+    (its slice, the taps of its points): the per-tap temporaries (rows, weights, gathered
+    values) then stay at a block's size, whatever the batch (a loop over blocks, not pixels)."""
+    m = taps[0].offset.shape[1]
+    step = max(1, BLOCK_VALUES // max(channels, 1))
+    for start in range(0, m, step):
+        block = slice(start, min(start + step, m))
+        yield block, tuple(AxisTaps(*(None if f is None else f[:, block] for f in a)) for a in taps)
+
+
 def grid_sample(x: Any, taps: tuple[AxisTaps, ...], out_size: tuple[int, ...]) -> Any:
-    """x (N, C, *in) sampled at ``taps`` -> (N, C, *out)."""
-    xp = backend.get_array_module(x)
+    """x (N, C, *in) sampled at ``taps`` -> (N, C, *out). Block by block of points, each tap's
+    rows are gathered into the output rows (the first tap) or into a block buffer, weighted and
+    added in place; then the (N*P, C) rows are transposed to (N, C, P)."""
     n, c = x.shape[:2]
     xt = pixels_last(x, compute_dtype(x.dtype))
-    y = None  # (N*P, C)
+    y, buffer = _sampling_buffers(xt, n * math.prod(out_size))
+    for block, block_taps in point_blocks(taps, c):
+        _sample_block(xt, block_taps, y[block], buffer)
+    del xt, buffer
+    return _channels_first(y, x, out_size)
+
+
+def grid_sample_no_grad(x: Any, grid: Any, mode: str, padding_mode: str, align_corners: bool) -> Any:
+    """x (N, C, *in) sampled at the points of grid (N, *out, k) -> (N, C, *out), as
+    :func:`sample_taps` and :func:`grid_sample`, for no backward: the taps of one block of
+    points at a time, so that no taps of all N*P points are held."""
+    n, c = x.shape[:2]
+    out_size = grid.shape[1:-1]
+    xt = pixels_last(x, compute_dtype(x.dtype))
+    y, buffer = _sampling_buffers(xt, n * math.prod(out_size))
+    step = max(1, BLOCK_VALUES // max(c, 1))
+    for start in range(0, y.shape[0], step):
+        block = slice(start, min(start + step, y.shape[0]))
+        taps = sample_taps(grid, x.shape[2:], mode, padding_mode, align_corners, False, points=block)
+        _sample_block(xt, taps, y[block], buffer)
+    del xt, buffer
+    return _channels_first(y, x, out_size)
+
+
+def _sampling_buffers(xt: Any, points: int) -> tuple[Any, Any]:
+    """The output rows (N*P, C) and a block's buffer."""
+    xp = backend.get_array_module(xt)
+    c = xt.shape[1]
+    return xp.empty((points, c), xt.dtype), xp.empty((min(points, max(1, BLOCK_VALUES // max(c, 1))), c), xt.dtype)
+
+
+def _sample_block(xt: Any, taps: tuple[AxisTaps, ...], y_block: Any, buffer: Any) -> None:
+    """``y_block`` (points, C) = the weighted sum of the rows of ``xt`` at the points' ``taps``."""
+    term = buffer[: y_block.shape[0]]
     with np.errstate(invalid="ignore"):  # an inf pixel times a zero weight: NaN, quietly as in torch
-        for row, weight in each_tap(taps):
-            term = xp.take(xt, row, axis=0)
+        for i, (row, weight) in enumerate(each_tap(taps)):
+            target = y_block if i == 0 else term
+            take_rows(xt, row, target)
             if weight is not None:
-                term *= weight[:, None]
-            if y is None:
-                y = term
-            else:
-                y += term
-    p = math.prod(out_size)
-    return y.reshape(n, p, c).transpose(0, 2, 1).reshape(n, c, *out_size).astype(x.dtype, copy=False)
+                target *= weight[:, None]
+            if i > 0:
+                y_block += term
+
+
+def _channels_first(y: Any, x: Any, out_size: tuple[int, ...]) -> Any:
+    """The rows y (N*P, C) as (N, C, *out) in x's dtype."""
+    xp = backend.get_array_module(y)
+    n, c = x.shape[:2]
+    out = xp.ascontiguousarray(y.reshape(n, math.prod(out_size), c).transpose(0, 2, 1))
+    del y
+    return out.reshape(n, c, *out_size).astype(x.dtype, copy=False)
 
 
 def grid_sample_backward(
     gy: Any, x: Any, grid_shape: tuple, taps: tuple[AxisTaps, ...], need_input: bool, need_grid: bool
 ) -> tuple[Any, Any]:
-    """(gx (N, C, *in) or None, ggrid (N, *out, k) or None) from gy (N, C, *out)."""
+    """(gx (N, C, *in) or None, ggrid (N, *out, k) or None) from gy (N, C, *out). Tap by tap,
+    in blocks of points (as the forward): the scatter-add's positions and weighted values, and
+    the gathered input rows, stay at a block's size; the points in the same order as one pass."""
     xp = backend.get_array_module(gy)
     n, c, size = x.shape[0], x.shape[1], x.shape[2:]
     p = math.prod(gy.shape[2:])
@@ -342,18 +489,31 @@ def grid_sample_backward(
     gxt = xp.zeros((n * math.prod(padded_sizes(size)), c), ct) if need_input else None
     xt = pixels_last(x, ct) if grid_grad else None
     channel = xp.arange(c)
-    dloss_dweight = []  # per tap, (N*P,)
-    for row, weight in each_tap(taps, weights=need_input):
-        if need_input:
-            add_at(gxt, (row[:, None], channel), gyt if weight is None else gyt * weight[:, None])
-        if grid_grad:
-            dloss_dweight.append(xp.einsum("pc,pc->p", xp.take(xt, row, axis=0), gyt))
+    m = n * p
+    step = max(1, BLOCK_VALUES // max(c, 1))
+    buffer = xp.empty((min(m, step), c), ct)
+    taps_count = math.prod(a.offset.shape[0] for a in taps)
+    dloss_dweight = xp.empty((taps_count, m), ct) if grid_grad else None  # per tap, (N*P,)
+    for i, (row, weight) in enumerate(each_tap(taps, weights=need_input)):
+        for start in range(0, m, step):
+            block = slice(start, min(start + step, m))
+            values = buffer[: block.stop - start]
+            if need_input:
+                if weight is None:
+                    values[...] = gyt[block]
+                else:
+                    xp.multiply(gyt[block], weight[block, None], out=values)
+                add_at(gxt, (row[block, None], channel), values)
+            if grid_grad:
+                dloss_dweight[i, block] = xp.einsum("pc,pc->p", take_rows(xt, row[block], values), gyt[block])
+    del gyt, xt, buffer
     gx = ggrid = None
     if need_input:  # drop the zero slices
         gx = gxt.reshape(n, *padded_sizes(size), c)[(slice(None), *(slice(0, s) for s in size))]
+        del gxt
         gx = xp.ascontiguousarray(xp.moveaxis(gx, -1, 1)).astype(x.dtype, copy=False)
     if grid_grad:
-        ggrid = _grid_gradient(xp.stack(dloss_dweight), taps).reshape(grid_shape).astype(x.dtype, copy=False)
+        ggrid = _grid_gradient(dloss_dweight, taps).reshape(grid_shape).astype(x.dtype, copy=False)
     elif need_grid:
         ggrid = xp.zeros(grid_shape, x.dtype)
     return gx, ggrid

@@ -52,10 +52,12 @@ class GridSample(Function):
     """x (N, C, *in), grid (N, *out, k) -> (N, C, *out) (k = 2 or 3 spatial axes); backward to both."""
 
     def forward(self, x, grid):
-        need_grid = self.needs_input_grad[1] if self.requires_grad else False
+        if not self.requires_grad:  # no taps kept: built and used block by block of points
+            return K.grid_sample_no_grad(x, grid, self.mode, self.padding_mode, self.align_corners)
+        need_grid = self.needs_input_grad[1]
         taps = K.sample_taps(grid, x.shape[2:], self.mode, self.padding_mode, self.align_corners, need_grid)
-        if self.requires_grad:  # the per-axis taps (T, N*P) each: the K = T^k taps are re-formed from them
-            self.x, self.grid_shape, self.taps = x, grid.shape, taps
+        # the per-axis taps (T, N*P) each are kept: the K = T^k taps are re-formed from them
+        self.x, self.grid_shape, self.taps = x, grid.shape, taps
         return K.grid_sample(x, taps, grid.shape[1:-1])
 
     def backward(self, gy):
