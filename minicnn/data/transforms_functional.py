@@ -436,9 +436,10 @@ def affine_per_sample(batch: Any, matrices: Any, out_size: tuple[int, int], mode
         out, mask = out[:, :-1], out[:, -1:]
         fill_img = xp.asarray(values, dtype=x.dtype).reshape(1, -1, 1, 1)
         if mode == "nearest":
-            out = xp.where(mask < 0.5, fill_img, out)
-        else:
-            out = out * mask + (1.0 - mask) * fill_img
+            xp.copyto(out, xp.broadcast_to(fill_img, out.shape), where=mask < 0.5)
+        else:  # torchvision's out * mask + (1 - mask) * fill, in place
+            out *= mask
+            out += (1.0 - mask) * fill_img
     return _from_compute(out, dtype, xp)
 
 
