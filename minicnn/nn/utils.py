@@ -1,6 +1,13 @@
 """``mc.nn.utils``: gradient clipping, flattening parameters to one vector and back, and
 model surgery.
 
+As in torch, also: the submodules ``parametrize`` (tensors computed from others on access),
+``parametrizations`` (weight_norm, spectral_norm as parametrizations) and ``fusion``
+(folding an eval BatchNorm into the conv/linear before it, whose functions are also here),
+and the older hook-based ``weight_norm`` / ``spectral_norm`` with their ``remove_*``
+(:mod:`minicnn.nn.norm_hooks`). ``import minicnn.nn.utils.parametrize`` works like
+torch's ``import torch.nn.utils.parametrize``.
+
 Gradient clipping, as ``torch.nn.utils``: ``clip_grad_norm_`` scales all gradients together
 so that their joint ``norm_type``-norm is at most ``max_norm``; ``clip_grad_value_`` clamps
 each gradient element to ``[-clip_value, clip_value]``. Both run on the gradients' own arrays
@@ -29,6 +36,7 @@ The model declares its head by its layout, the one LeNet-5 (modern), AlexNet and
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,11 +45,18 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..ops.shape import cat
+from . import fusion, parametrizations, parametrize
 from .activation import LeakyReLU, ReLU, ReLU6, Sigmoid, Tanh
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights
 from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter, Sequential
+from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
+
+# torch.nn.utils is a package: make ``import minicnn.nn.utils.parametrize`` (and the others) work too
+for _sub in (fusion, parametrizations, parametrize):
+    sys.modules[f"{__name__}.{_sub.__name__.rpartition('.')[2]}"] = _sub
 
 _ELEMENTWISE = (ReLU, ReLU6, LeakyReLU, Tanh, Sigmoid, Dropout, Dropout2d, Identity)
 
@@ -273,6 +288,17 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "fully_convolutional",
+    "fuse_conv_bn_eval",
+    "fuse_conv_bn_weights",
+    "fuse_linear_bn_eval",
+    "fuse_linear_bn_weights",
+    "fusion",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
+    "remove_spectral_norm",
+    "remove_weight_norm",
+    "spectral_norm",
     "vector_to_parameters",
+    "weight_norm",
 ]

@@ -1,0 +1,158 @@
+"""``mc.nn.utils.parametrizations``: weight normalisation and spectral normalisation as
+parametrizations (:mod:`minicnn.nn.parametrize`), as ``torch.nn.utils.parametrizations``.
+
+``weight_norm(module, "weight", dim=0)``: ``weight = g * v / ||v||``, the norm taken over
+every dim but ``dim`` (all of them for ``dim=None``), so each slice along ``dim`` (an output
+unit for dim 0) has length ``g``. Stored as ``parametrizations.weight.original0`` = g (shape
+(C, 1, ..., 1) for dim 0; 0-d for None) and ``original1`` = v (the weight's shape).
+Salimans & Kingma, 2016.
+
+``spectral_norm(module, "weight", n_power_iterations=1, eps=1e-12, dim=None)``:
+``weight = W / sigma(W)``, sigma the largest singular value of W seen as a matrix
+(``dim`` first, the other dims flattened: (C_out, C_in * kh * kw) for a conv; dim 1 by
+default for a transposed conv). sigma is estimated by power iteration with the vectors
+``_u`` (rows) and ``_v`` (columns), buffers of the parametrization (state-dict keys
+``parametrizations.weight.0._u`` / ``._v``): 15 iterations when registered, then
+``n_power_iterations`` at each access in training mode; in eval mode the stored vectors are
+used as they are. sigma = u . (W v) is differentiable in W (u, v held constant), as torch.
+Cost per access: 2 * n_power_iterations + 1 matrix-vector products with the (h, w) matrix.
+A 1-d weight is simply normalised to unit length. Miyato et al., 2018.
+
+The initial u and v are drawn from ``mc.random`` (torch draws from its own generator, so
+the two libraries agree given the same buffers, not the same seed).
+"""
+
+from __future__ import annotations
+
+from .. import backend, random
+from ..autograd import Tensor, no_grad
+from ..ops.linalg import dot, mv
+from ..ops.reduce import norm
+from ..ops.similarity import normalize
+from . import parametrize
+from .conv import ConvTranspose1d, ConvTranspose2d
+from .conv3d import ConvTranspose3d
+from .module import Module
+
+__all__ = ["spectral_norm", "weight_norm"]
+
+
+def _norm_except_dim(v: Tensor, pow: float, dim: int) -> Tensor:
+    """torch.norm_except_dim: the ``pow``-norm of ``v`` over every dim but ``dim``, kept as
+    size-1 dims (shape (1, .., v.shape[dim], .., 1)); ``dim=-1`` is the norm of all of ``v``
+    (0-d), not the last dim."""
+    if dim == -1:
+        return norm(v, pow)
+    if not -v.ndim <= dim < v.ndim:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-v.ndim}, {v.ndim - 1}], but got {dim})"
+        )
+    dim %= v.ndim
+    axes = tuple(d for d in range(v.ndim) if d != dim)
+    if not axes:  # the norm of each single element
+        return v.abs()
+    return norm(v, pow, axes, keepdim=True)
+
+
+def _weight_norm(v: Tensor, g: Tensor, dim: int) -> Tensor:
+    """torch._weight_norm: ``v * (g / norm_except_dim(v, 2, dim))``."""
+    return v * (g / _norm_except_dim(v, 2, dim))
+
+
+class _WeightNorm(Module):
+    """The weight-norm parametrization: ``forward(g, v)`` -> the weight, ``right_inverse``
+    (weight) -> (g, v)."""
+
+    def __init__(self, dim: int | None = 0) -> None:
+        super().__init__()
+        self.dim = -1 if dim is None else dim
+
+    def forward(self, weight_g: Tensor, weight_v: Tensor) -> Tensor:
+        return _weight_norm(weight_v, weight_g, self.dim)
+
+    def right_inverse(self, weight: Tensor) -> tuple[Tensor, Tensor]:
+        return _norm_except_dim(weight, 2, self.dim), weight
+
+
+def weight_norm(module: Module, name: str = "weight", dim: int = 0) -> Module:
+    """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (norm over every dim but ``dim``;
+    over all for ``dim=None``); g is ``parametrizations.<name>.original0``, v ``original1``.
+    Returns ``module``. (torch also loads old ``<name>_g`` / ``<name>_v`` checkpoints
+    through a load hook; minicnn's Module has no such hooks: rename those keys first.)"""
+    parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    return module
+
+
+class _SpectralNorm(Module):
+    """The spectral-norm parametrization of a tensor shaped like ``weight``, with its power
+    iteration vectors ``_u`` (h,) and ``_v`` (w,) for the (h, w) matrix view."""
+
+    def __init__(self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12) -> None:
+        super().__init__()
+        ndim = weight.ndim
+        if dim >= ndim or dim < -ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of [-{ndim}, {ndim - 1}] but got {dim})")
+        if n_power_iterations <= 0:
+            raise ValueError(
+                f"Expected n_power_iterations to be positive, but got n_power_iterations={n_power_iterations}"
+            )
+        self.dim = dim if dim >= 0 else dim + ndim
+        self.eps = eps
+        if ndim > 1:
+            self.n_power_iterations = n_power_iterations
+            with no_grad():
+                weight_mat = self._reshape_weight_to_matrix(weight.detach())
+                h, w = weight_mat.shape
+                xp = weight.xp
+                with backend.array_scope(weight.array):
+                    rng = random.generator(xp)
+                    u = Tensor(xp.asarray(rng.standard_normal(h), dtype=weight.dtype))
+                    v = Tensor(xp.asarray(rng.standard_normal(w), dtype=weight.dtype))
+                self.register_buffer("_u", normalize(u, dim=0, eps=self.eps))
+                self.register_buffer("_v", normalize(v, dim=0, eps=self.eps))
+            self._power_method(weight_mat, 15)
+
+    def _reshape_weight_to_matrix(self, weight: Tensor) -> Tensor:
+        """(h, w): dim ``self.dim`` first, the others flattened in order."""
+        if self.dim != 0:
+            weight = weight.permute(self.dim, *(d for d in range(weight.ndim) if d != self.dim))
+        return weight.flatten(1)
+
+    def _power_method(self, weight_mat: Tensor, n_power_iterations: int) -> None:
+        """``n_power_iterations`` steps u <- normalize(W v), v <- normalize(W^T u), written
+        into the buffers in place (torch's order and eps)."""
+        with no_grad():
+            w = weight_mat.detach()
+            for _ in range(n_power_iterations):
+                normalize(mv(w, self._v), dim=0, eps=self.eps, out=self._u)
+                normalize(mv(w.t(), self._u), dim=0, eps=self.eps, out=self._v)
+
+    def forward(self, weight: Tensor) -> Tensor:
+        if weight.ndim == 1:
+            return normalize(weight, dim=0, eps=self.eps)
+        weight_mat = self._reshape_weight_to_matrix(weight)
+        if self.training:
+            self._power_method(weight_mat, self.n_power_iterations)
+        # copies, so that a later power iteration does not rewrite what this graph saved
+        u, v = self._u.clone(), self._v.clone()
+        sigma = dot(u, mv(weight_mat, v))
+        return weight / sigma
+
+    def right_inverse(self, value: Tensor) -> Tensor:
+        return value
+
+
+def spectral_norm(
+    module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12, dim: int | None = None
+) -> Module:
+    """Reparametrize ``module.<name>`` as itself divided by its spectral norm (estimated by
+    power iteration, see the module docstring). ``dim``: the dim of the rows (None: 1 for
+    transposed convolutions, else 0). Returns ``module``; ValueError if ``module`` has no
+    tensor ``name``."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if dim is None:
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+    parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
