@@ -32,7 +32,27 @@ MODELS = {  # name -> (minicnn keyword arguments, torchvision keyword arguments)
     "resnet18": ({}, {}),
     "resnet50": ({}, {}),
     "mobilenet_v2": ({}, {}),
+    "resnext50_32x4d": ({}, {}),
+    "resnext101_32x8d": ({}, {}),
+    "resnext101_64x4d": ({}, {}),
+    "wide_resnet50_2": ({}, {}),
+    "wide_resnet101_2": ({}, {}),
+    "squeezenet1_0": ({}, {}),
+    "squeezenet1_1": ({}, {}),
+    "densenet121": ({}, {}),
+    "densenet161": ({}, {}),
+    "densenet169": ({}, {}),
+    "densenet201": ({}, {}),
+    "shufflenet_v2_x0_5": ({}, {}),
+    "shufflenet_v2_x1_0": ({}, {}),
+    "shufflenet_v2_x1_5": ({}, {}),
+    "shufflenet_v2_x2_0": ({}, {}),
+    "mobilenet_v3_large": ({}, {}),
+    "mobilenet_v3_small": ({}, {}),
 }
+# run when --only is not given: the original eight and the cheap new ones
+DEFAULT = ["alexnet", "vgg11", "vgg11_bn", "googlenet", "inception_v3", "resnet18", "resnet50", "mobilenet_v2",
+           "squeezenet1_1", "shufflenet_v2_x1_0", "mobilenet_v3_small"]  # fmt: skip
 
 
 def main() -> None:
@@ -41,7 +61,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--size", type=int, default=128, help="input height and width (inception_v3: at least 75)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--only", nargs="+", default=DEFAULT, choices=list(MODELS), help="default: " + " ".join(DEFAULT))
     ap.add_argument("--profile", choices=list(MODELS), help="profile one minicnn step of this model instead")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -57,10 +77,10 @@ def main() -> None:
         f"training step (forward + cross-entropy + backward), batch {args.batch}, {args.size}x{args.size}, "
         f"{args.threads} thread(s); median of {args.rounds} rounds"
     )
-    print(f"{'model':14s} | minicnn ms | torch ms | ratio | logits rel. diff")
+    print(f"{'model':18s} | minicnn ms | torch ms | ratio | logits rel. diff")
     for name in args.only:
         m, t, diff = measure(name, args.batch, args.size, args.rounds)
-        print(f"{name:14s} | {m:10.0f} | {t:8.0f} | {m / t:5.2f} | {diff:.1e}")
+        print(f"{name:18s} | {m:10.0f} | {t:8.0f} | {m / t:5.2f} | {diff:.1e}")
 
 
 def measure(name: str, batch: int, size: int, rounds: int) -> tuple[float, float, float]:

@@ -30,7 +30,18 @@ TORCHVISION_GMACS = {
     "alexnet": 0.714, "vgg11": 7.609, "vgg13": 11.308, "vgg16": 15.47, "vgg19": 19.632,
     "googlenet": 1.498, "inception_v3": 5.713, "resnet18": 1.814, "resnet34": 3.664,
     "resnet50": 4.089, "resnet101": 7.801, "resnet152": 11.514, "mobilenet_v2": 0.301,
+    "resnext50_32x4d": 4.23, "resnext101_32x8d": 16.414, "resnext101_64x4d": 15.46, "wide_resnet50_2": 11.398,
+    "wide_resnet101_2": 22.753, "squeezenet1_0": 0.819, "squeezenet1_1": 0.349, "densenet121": 2.834,
+    "densenet161": 7.728, "densenet169": 3.36, "densenet201": 4.291, "shufflenet_v2_x0_5": 0.04,
+    "shufflenet_v2_x1_0": 0.145, "shufflenet_v2_x1_5": 0.296, "shufflenet_v2_x2_0": 0.583,
+    "mobilenet_v3_large": 0.217, "mobilenet_v3_small": 0.057,
 }  # fmt: skip
+
+# models whose receptive field mc.summary does not follow (see architectures.md): ShuffleNet's
+# channel shuffle passes through a 5-D reshape, which drops the record; MobileNet v3's
+# squeeze-excitation multiplies the maps by a globally pooled 1x1 map, whose jump the
+# product then carries on
+RF_NOT_TRACKED = ("shufflenet", "mobilenet_v3")
 
 MODELS: list[tuple[str, Callable[[], mc.nn.Module]]] = [
     ("lenet5", lambda: M.lenet5()),
@@ -55,6 +66,23 @@ MODELS: list[tuple[str, Callable[[], mc.nn.Module]]] = [
     ("resnet152", lambda: M.resnet152()),
     ("mobilenet_v1", lambda: M.mobilenet_v1()),
     ("mobilenet_v2", lambda: M.mobilenet_v2()),
+    ("resnext50_32x4d", lambda: M.resnext50_32x4d()),
+    ("resnext101_32x8d", lambda: M.resnext101_32x8d()),
+    ("resnext101_64x4d", lambda: M.resnext101_64x4d()),
+    ("wide_resnet50_2", lambda: M.wide_resnet50_2()),
+    ("wide_resnet101_2", lambda: M.wide_resnet101_2()),
+    ("squeezenet1_0", lambda: M.squeezenet1_0()),
+    ("squeezenet1_1", lambda: M.squeezenet1_1()),
+    ("densenet121", lambda: M.densenet121()),
+    ("densenet161", lambda: M.densenet161()),
+    ("densenet169", lambda: M.densenet169()),
+    ("densenet201", lambda: M.densenet201()),
+    ("shufflenet_v2_x0_5", lambda: M.shufflenet_v2_x0_5()),
+    ("shufflenet_v2_x1_0", lambda: M.shufflenet_v2_x1_0()),
+    ("shufflenet_v2_x1_5", lambda: M.shufflenet_v2_x1_5()),
+    ("shufflenet_v2_x2_0", lambda: M.shufflenet_v2_x2_0()),
+    ("mobilenet_v3_large", lambda: M.mobilenet_v3_large()),
+    ("mobilenet_v3_small", lambda: M.mobilenet_v3_small()),
 ]
 
 
@@ -105,7 +133,7 @@ def model_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
         tv = TORCHVISION_GMACS.get(name)
         tv_s = f"{tv:.3f} G" if tv is not None else ""
         convs = [r for r in s if r["receptive_field"] is not None and ("conv" in r["kind"] or "depthwise" in r["kind"])]
-        rf = convs[-1]["receptive_field"] if convs else None
+        rf = convs[-1]["receptive_field"] if convs and not name.startswith(RF_NOT_TRACKED) else None
         lines.append(
             f"| {name} | {'x'.join(map(str, model.input_size[1:]))} | {fmt_int(t['params'])} | {macs_s} | {tv_s} "
             f"| {t['depth']} | {int(rf[0]) if rf else ''} |"

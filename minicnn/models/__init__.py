@@ -7,20 +7,48 @@ Each model class has ``input_size`` (C, H, W), its native input size.
 """
 
 from .alexnet import AlexNet, AlexNet2012, alexnet
+from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
 from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from .inception import Inception3, InceptionOutputs, inception_v3
 from .inception_resnet import InceptionResNetV1, InceptionResNetV2, inception_resnet_v1, inception_resnet_v2
 from .inception_v4 import InceptionV4, inception_v4
 from .lenet import LeNet5, LeNet5Classic, lenet5
-from .mobilenet import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2
-from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .mobilenet import (
+    MobileNetV1,
+    MobileNetV2,
+    MobileNetV3,
+    mobilenet_v1,
+    mobilenet_v2,
+    mobilenet_v3_large,
+    mobilenet_v3_small,
+)
+from .resnet import (
+    BasicBlock,
+    Bottleneck,
+    ResNet,
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+    resnext50_32x4d,
+    resnext101_32x8d,
+    resnext101_64x4d,
+    wide_resnet50_2,
+    wide_resnet101_2,
+)
+from .shufflenet import ShuffleNetV2, shufflenet_v2_x0_5, shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0
+from .squeezenet import SqueezeNet, squeezenet1_0, squeezenet1_1
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
 __all__ = [
-    "VGG", "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "GoogLeNet", "GoogLeNetOutputs",
+    "VGG", "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "DenseNet", "GoogLeNet", "GoogLeNetOutputs",
     "Inception3", "InceptionOutputs", "InceptionResNetV1", "InceptionResNetV2", "InceptionV4", "LeNet5",
-    "LeNet5Classic", "MobileNetV1", "MobileNetV2", "ResNet", "alexnet", "googlenet", "inception_resnet_v1",
+    "LeNet5Classic", "MobileNetV1", "MobileNetV2", "MobileNetV3", "ResNet", "ShuffleNetV2", "SqueezeNet",
+    "alexnet", "densenet121", "densenet161", "densenet169", "densenet201", "googlenet", "inception_resnet_v1",
     "inception_resnet_v2", "inception_v3", "inception_v4", "lenet5", "mobilenet_v1", "mobilenet_v2",
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
-    "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+    "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "squeezenet1_0", "squeezenet1_1", "vgg11", "vgg11_bn", "vgg13",
+    "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "wide_resnet50_2", "wide_resnet101_2",
 ]  # fmt: skip

@@ -23,12 +23,25 @@ blocks: a 1x1 expansion by t = 6, a 3x3 depthwise convolution, and a linear 1x1 
 (no ReLU: a narrow bottleneck loses information under ReLU) back to a thin map; the
 shortcut joins the thin bottlenecks when the shape allows. ReLU6 elsewhere. 3,504,872
 parameters at width 1.0.
+
+v3 (Howard et al., "Searching for MobileNetV3", ICCV 2019; torchvision's layout, state-dict
+keys equal torchvision's) keeps v2's inverted residual and takes its per-block settings from
+an architecture search: 3x3 or 5x5 depthwise kernels, expansion widths that vary block by
+block, a squeeze-and-excitation unit in some blocks (Hu et al. 2018: global average pool,
+1x1 conv to a quarter of the maps, ReLU, 1x1 conv back, hard sigmoid, and the maps scaled
+by the result), and the hard swish x relu6(x + 3) / 6 in the deeper half (ReLU in the
+shallower). The head pools first and then applies a 1x1 "conv" (a linear layer) to 1280
+(large) or 1024 (small) features, hard swish, dropout, the classifier. Batch norm with eps
+0.001, momentum 0.01. Tables 1 and 2 of the paper::
+
+    large: 15 blocks, conv 3x3/2 16 ... 960 -> 1280 -> classes    5,483,032 parameters
+    small: 11 blocks, conv 3x3/2 16 ... 576 -> 1024 -> classes    2,542,856 parameters
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import nn
 from ..autograd import Tensor
@@ -39,7 +52,8 @@ from ._blocks import init_torchvision_style, make_divisible
 
 
 class ConvBNReLU(nn.Sequential):
-    """Conv2d (no bias, "same" padding) -> BatchNorm2d -> activation; keys 0.*, 1.*."""
+    """Conv2d (no bias, "same" padding) -> BatchNorm2d -> activation (left out if None);
+    keys 0.*, 1.*. ``bn`` makes the batch norm (v3: eps 0.001, momentum 0.01)."""
 
     def __init__(
         self,
@@ -48,21 +62,26 @@ class ConvBNReLU(nn.Sequential):
         kernel_size: int = 3,
         stride: int = 1,
         groups: int = 1,
-        activation: Callable[[], nn.Module] = nn.ReLU,
+        activation: Callable[[], nn.Module] | None = nn.ReLU,
+        dilation: int = 1,
+        bn: Callable[[int], nn.Module] = nn.BatchNorm2d,
     ) -> None:
-        super().__init__(
+        layers: list[nn.Module] = [
             nn.Conv2d(
                 in_channels,
                 out_channels,
                 kernel_size=kernel_size,
                 stride=stride,
-                padding=(kernel_size - 1) // 2,
+                padding=(kernel_size - 1) // 2 * dilation,
+                dilation=dilation,
                 groups=groups,
                 bias=False,
             ),
-            nn.BatchNorm2d(out_channels),
-            activation(),
-        )
+            bn(out_channels),
+        ]
+        if activation is not None:
+            layers.append(activation())
+        super().__init__(*layers)
 
 
 class DepthwiseSeparable(nn.Module):
@@ -183,6 +202,184 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
+# ---------------------------------------------------------------------------------------
+# MobileNet v3
+
+
+class SqueezeExcitation(nn.Module):
+    """x * hardsigmoid(fc2(relu(fc1(avgpool(x))))), fc1/fc2 1x1 convolutions with bias
+    (torchvision.ops.SqueezeExcitation with v3's hard sigmoid). (N, C, H, W) -> same."""
+
+    def __init__(
+        self,
+        input_channels: int,
+        squeeze_channels: int,
+        activation: Callable[[], nn.Module] = nn.ReLU,
+        scale_activation: Callable[[], nn.Module] = nn.Hardsigmoid,
+    ) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
+        self.activation = activation()
+        self.scale_activation = scale_activation()
+
+    def forward(self, x: Tensor) -> Tensor:
+        scale = self.fc2(self.activation(self.fc1(self.avgpool(x))))
+        return self.scale_activation(scale) * x
+
+
+class BneckConfig(NamedTuple):
+    """One row of Tables 1/2 of the v3 paper (widths already scaled by width_mult)."""
+
+    input_channels: int
+    kernel: int
+    expanded_channels: int
+    out_channels: int
+    use_se: bool
+    use_hs: bool  # hard swish, else ReLU
+    stride: int
+    dilation: int
+
+
+class InvertedResidualV3(nn.Module):
+    """1x1 expand (if wider) -> k x k depthwise -> [squeeze-excitation] -> 1x1 linear
+    projection, activation ReLU or hard swish; adds the input when stride is 1 and the widths
+    match. Keys ``block.<i>.*`` as torchvision's."""
+
+    def __init__(self, cnf: BneckConfig, bn: Callable[[int], nn.Module]) -> None:
+        super().__init__()
+        if not 1 <= cnf.stride <= 2:
+            raise ValueError(f"InvertedResidualV3: stride must be 1 or 2, got {cnf.stride}")
+        self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
+        act = nn.Hardswish if cnf.use_hs else nn.ReLU
+        exp = cnf.expanded_channels
+        layers: list[nn.Module] = []
+        if exp != cnf.input_channels:
+            layers.append(ConvBNReLU(cnf.input_channels, exp, 1, activation=act, bn=bn))
+        stride = 1 if cnf.dilation > 1 else cnf.stride
+        layers.append(ConvBNReLU(exp, exp, cnf.kernel, stride, exp, act, cnf.dilation, bn))
+        if cnf.use_se:
+            layers.append(SqueezeExcitation(exp, make_divisible(exp // 4, 8)))
+        layers.append(ConvBNReLU(exp, cnf.out_channels, 1, activation=None, bn=bn))
+        self.block = nn.Sequential(*layers)
+        self.out_channels = cnf.out_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.block(x) + x if self.use_res_connect else self.block(x)
+
+
+# Tables 1 and 2: input, kernel, expanded, output, SE, hard swish, stride
+V3_LARGE: list[tuple[int, int, int, int, bool, bool, int]] = [
+    (16, 3, 16, 16, False, False, 1),
+    (16, 3, 64, 24, False, False, 2),
+    (24, 3, 72, 24, False, False, 1),
+    (24, 5, 72, 40, True, False, 2),
+    (40, 5, 120, 40, True, False, 1),
+    (40, 5, 120, 40, True, False, 1),
+    (40, 3, 240, 80, False, True, 2),
+    (80, 3, 200, 80, False, True, 1),
+    (80, 3, 184, 80, False, True, 1),
+    (80, 3, 184, 80, False, True, 1),
+    (80, 3, 480, 112, True, True, 1),
+    (112, 3, 672, 112, True, True, 1),
+    (112, 5, 672, 160, True, True, 2),  # the last three: the "tail"
+    (160, 5, 960, 160, True, True, 1),
+    (160, 5, 960, 160, True, True, 1),
+]
+V3_SMALL: list[tuple[int, int, int, int, bool, bool, int]] = [
+    (16, 3, 16, 16, True, False, 2),
+    (16, 3, 72, 24, False, False, 2),
+    (24, 3, 88, 24, False, False, 1),
+    (24, 5, 96, 40, True, True, 2),
+    (40, 5, 240, 40, True, True, 1),
+    (40, 5, 240, 40, True, True, 1),
+    (40, 5, 120, 48, True, True, 1),
+    (48, 5, 144, 48, True, True, 1),
+    (48, 5, 288, 96, True, True, 2),  # the last three: the "tail"
+    (96, 5, 576, 96, True, True, 1),
+    (96, 5, 576, 96, True, True, 1),
+]
+
+
+def mobilenet_v3_config(
+    arch: str, width_mult: float = 1.0, reduced_tail: bool = False, dilated: bool = False
+) -> tuple[list[BneckConfig], int]:
+    """The blocks and the head width of ``arch`` ("large" or "small") as torchvision builds
+    them: widths x width_mult rounded to multiples of 8; ``reduced_tail`` halves the widths of
+    the last three blocks and of the head, ``dilated`` gives them dilation 2 instead of stride 2."""
+    if arch not in ("large", "small"):
+        raise ValueError(f"MobileNetV3: arch must be 'large' or 'small', got {arch!r}")
+    table, last = (V3_LARGE, 1280) if arch == "large" else (V3_SMALL, 1024)
+    divider = 2 if reduced_tail else 1
+    tail = len(table) - 3
+
+    def adjust(c: int) -> int:
+        return make_divisible(c * width_mult, 8)
+
+    setting = []
+    for i, (cin, k, exp, cout, se, hs, s) in enumerate(table):
+        if i > tail:
+            cin, exp = cin // divider, exp // divider
+        if i >= tail:  # the first tail block reduces only its output
+            cout //= divider
+        dilation = 2 if dilated and i >= tail else 1
+        setting.append(BneckConfig(adjust(cin), k, adjust(exp), adjust(cout), se, hs, s, dilation))
+    return setting, adjust(last // divider)
+
+
+class MobileNetV3(nn.Module):
+    """(N, 3, H, W) -> logits (N, num_classes); native 224x224.
+
+    ``inverted_residual_setting`` and ``last_channel`` as :func:`mobilenet_v3_config` returns."""
+
+    input_size = (3, 224, 224)
+
+    def __init__(
+        self,
+        inverted_residual_setting: list[BneckConfig],
+        last_channel: int,
+        num_classes: int = 1000,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        if not inverted_residual_setting:
+            raise ValueError("MobileNetV3: inverted_residual_setting should not be empty")
+
+        def bn(c: int) -> nn.Module:
+            return nn.BatchNorm2d(c, eps=0.001, momentum=0.01)
+
+        first = inverted_residual_setting[0].input_channels
+        layers: list[nn.Module] = [ConvBNReLU(3, first, 3, stride=2, activation=nn.Hardswish, bn=bn)]
+        layers += [InvertedResidualV3(cnf, bn) for cnf in inverted_residual_setting]
+        lastconv_in = inverted_residual_setting[-1].out_channels
+        lastconv_out = 6 * lastconv_in
+        layers.append(ConvBNReLU(lastconv_in, lastconv_out, 1, activation=nn.Hardswish, bn=bn))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Sequential(
+            nn.Linear(lastconv_out, last_channel),
+            nn.Hardswish(inplace=True),
+            nn.Dropout(p=dropout, inplace=True),
+            nn.Linear(last_channel, num_classes),
+        )
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+
+
 def mobilenet_v1(num_classes: int = 1000, width_mult: float = 1.0, **kwargs: Any) -> MobileNetV1:
     """MobileNet v1 (4,231,976 parameters at width 1.0 and 1000 classes)."""
     return MobileNetV1(num_classes=num_classes, width_mult=width_mult, **kwargs)
@@ -193,4 +390,29 @@ def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0, **kwargs: Any
     return MobileNetV2(num_classes=num_classes, width_mult=width_mult, **kwargs)
 
 
-__all__ = ["MobileNetV1", "MobileNetV2", "mobilenet_v1", "mobilenet_v2"]
+def mobilenet_v3_large(
+    num_classes: int = 1000,
+    width_mult: float = 1.0,
+    reduced_tail: bool = False,
+    dilated: bool = False,
+    dropout: float = 0.2,
+) -> MobileNetV3:
+    """MobileNet v3 large in torchvision's layout (5,483,032 parameters at width 1.0)."""
+    setting, last = mobilenet_v3_config("large", width_mult, reduced_tail, dilated)
+    return MobileNetV3(setting, last, num_classes=num_classes, dropout=dropout)
+
+
+def mobilenet_v3_small(
+    num_classes: int = 1000,
+    width_mult: float = 1.0,
+    reduced_tail: bool = False,
+    dilated: bool = False,
+    dropout: float = 0.2,
+) -> MobileNetV3:
+    """MobileNet v3 small in torchvision's layout (2,542,856 parameters at width 1.0)."""
+    setting, last = mobilenet_v3_config("small", width_mult, reduced_tail, dilated)
+    return MobileNetV3(setting, last, num_classes=num_classes, dropout=dropout)
+
+
+__all__ = ["MobileNetV1", "MobileNetV2", "MobileNetV3", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
+           "mobilenet_v3_small"]  # fmt: skip

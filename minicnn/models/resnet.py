@@ -19,6 +19,29 @@ downsampling bottleneck sits on its 3x3 convolution. When a shortcut must change
 shape (stride 2 or more channels) the paper offers two options: "B" projects with a 1x1
 convolution + batch norm (torchvision's, the default), "A" keeps the identity, subsampled
 by the stride and padded with zero channels, and adds no parameters.
+
+Two variants change only the bottleneck's 3x3 convolution, the one that sees space
+(torchvision's ``groups`` and ``width_per_group``; its width is
+``planes * width_per_group / 64 * groups``, the 1x1 convolutions around it follow):
+
+- ResNeXt (Xie, Girshick, Dollar, Tu & He, "Aggregated residual transformations for deep
+  neural networks", CVPR 2017, Table 1): the 3x3 convolution is split into ``groups``
+  independent paths ("cardinality" C) of ``width_per_group`` maps each (d): ResNeXt-50
+  (32x4d) has 32 paths of 4 maps in layer1, a 128-wide grouped 3x3 where ResNet-50 has a
+  64-wide dense one, at about the same cost (a grouped convolution costs 1/C of a dense one).
+  The paper's finding: adding paths buys more accuracy than adding depth or width at the
+  same cost.
+- Wide ResNet (Zagoruyko & Komodakis, "Wide residual networks", BMVC 2016), in torchvision's
+  form: the bottleneck's inner width doubled (``width_per_group=128``), the outer 4x
+  expansion unchanged: wide_resnet50_2's layer4 bottlenecks are 1,024 wide inside where
+  ResNet-50's are 512.
+
+    model               layers         groups x width   parameters
+    resnext50_32x4d     [3, 4, 6, 3]   32 x 4           25,028,904
+    resnext101_32x8d    [3, 4, 23, 3]  32 x 8           88,791,336
+    resnext101_64x4d    [3, 4, 23, 3]  64 x 4           83,455,272
+    wide_resnet50_2     [3, 4, 6, 3]    1 x 128         68,883,240
+    wide_resnet101_2    [3, 4, 23, 3]   1 x 128        126,886,696
 """
 
 from __future__ import annotations
@@ -31,8 +54,8 @@ from ..nn import functional as F
 from ._blocks import init_torchvision_style
 
 
-def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -73,8 +96,18 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
         super().__init__()
+        if groups != 1 or base_width != 64:
+            raise ValueError(f"BasicBlock only supports groups=1 and base_width=64, got {groups} and {base_width}")
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
@@ -91,17 +124,27 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce to ``planes``, 3x3 (with the stride), 1x1 expand to 4 x planes, + shortcut."""
+    """1x1 reduce to ``width``, 3x3 (with the stride, in ``groups`` groups), 1x1 expand to
+    4 x planes, + shortcut; width = planes * base_width / 64 * groups (= planes for ResNet)."""
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
         super().__init__()
-        self.conv1 = conv1x1(inplanes, planes)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = conv1x1(planes, planes * self.expansion)
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = conv1x1(inplanes, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride, groups)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -127,11 +170,14 @@ class ResNet(nn.Module):
         num_classes: int = 1000,
         shortcut: str = "B",
         zero_init_residual: bool = False,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         if shortcut not in ("A", "B"):
             raise ValueError(f"ResNet: shortcut must be 'A' or 'B', got {shortcut!r}")
         self.shortcut = shortcut
+        self.groups, self.base_width = groups, width_per_group
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -156,9 +202,11 @@ class ResNet(nn.Module):
         self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int, stride: int = 1
     ) -> nn.Sequential:
         out = planes * block.expansion
-        layers = [block(self.inplanes, planes, stride, make_shortcut(self.shortcut, self.inplanes, out, stride))]
+        shape = {"groups": self.groups, "base_width": self.base_width}
+        shortcut = make_shortcut(self.shortcut, self.inplanes, out, stride)
+        layers = [block(self.inplanes, planes, stride, shortcut, **shape)]
         self.inplanes = out
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, **shape) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -196,4 +244,32 @@ def resnet152(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> Re
     return _resnet(Bottleneck, [3, 8, 36, 3], num_classes, shortcut, **kwargs)
 
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+def resnext50_32x4d(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNeXt-50 (32x4d): Bottleneck x [3, 4, 6, 3], 32 groups of 4 (25,028,904 parameters)."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, groups=32, width_per_group=4, **kwargs)
+
+
+def resnext101_32x8d(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNeXt-101 (32x8d): Bottleneck x [3, 4, 23, 3], 32 groups of 8 (88,791,336 parameters)."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, groups=32, width_per_group=8, **kwargs)
+
+
+def resnext101_64x4d(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """ResNeXt-101 (64x4d): Bottleneck x [3, 4, 23, 3], 64 groups of 4 (83,455,272 parameters)."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, groups=64, width_per_group=4, **kwargs)
+
+
+def wide_resnet50_2(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide (68,883,240 parameters)."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, width_per_group=128, **kwargs)
+
+
+def wide_resnet101_2(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
+    """Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide (126,886,696 parameters)."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, width_per_group=128, **kwargs)
+
+
+__all__ = [
+    "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
+]  # fmt: skip

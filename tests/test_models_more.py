@@ -1,0 +1,357 @@
+"""ResNeXt, Wide ResNet, SqueezeNet, DenseNet, ShuffleNet v2 and MobileNet v3 against
+torchvision (the oracle).
+
+- every constructor: parameter count, state-dict keys (in order) and shapes equal
+  torchvision's (torchvision built on the ``meta`` device: no memory, no init);
+- the smallest model of each family, float64, on torchvision's weights with randomised batch
+  norm: eval-mode logits, and in training mode (batch statistics) the loss, the gradients of
+  the input and of every parameter, and the updated running statistics;
+- ``mc.summary`` on each of them; the constructors' errors;
+- a small model of each family on the GPU (or the fake CuPy) against the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from conftest import devices
+
+import minicnn as mc
+from minicnn import models as M
+from minicnn.models import densenet, mobilenet, resnet, shufflenet, squeezenet
+from minicnn.nn import functional as F
+from minicnn.utils.checkpoint import checkpoint
+
+# --------------------------------------------------------------------------------------
+# helpers
+
+
+@contextlib.contextmanager
+def skipped_init() -> Iterator[None]:
+    """Every mc.nn.init function a no-op: a 127M-parameter model only allocates (lazily)."""
+    names = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "kaiming_uniform_", "kaiming_normal_",
+             "xavier_uniform_", "xavier_normal_", "trunc_normal_"]  # fmt: skip
+    saved = {n: getattr(mc.nn.init, n) for n in names}
+    try:
+        for n in names:
+            setattr(mc.nn.init, n, lambda t, *a, **k: t)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(mc.nn.init, n, f)
+
+
+def n_params(model: Any) -> int:
+    if isinstance(model, torch.nn.Module):
+        return sum(p.numel() for p in model.parameters())
+    return sum(int(p.array.size) for p in model.parameters())
+
+
+def rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
+
+
+def randomise(model: torch.nn.Module, seed: int) -> None:
+    """Batch norm's affine parameters and running statistics away from 1 and 0, so that
+    eval mode tests them; float64."""
+    g = torch.Generator().manual_seed(seed)
+    model.double()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
+                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
+                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
+
+
+def twin(build: Any, tv_build: Any, seed: int = 0) -> tuple[mc.nn.Module, torch.nn.Module]:
+    """(ours, torchvision's) with torchvision's weights, float64."""
+    torch.manual_seed(seed)
+    tv = tv_build()
+    randomise(tv, seed)
+    with skipped_init():
+        ours = build()
+    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
+        ours.to(np.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
+    assert all(v.dtype == np.float64 for k, v in ours.state_dict().items() if "num_batches" not in k)
+    return ours, tv
+
+
+def check_parity(ours: mc.nn.Module, tv: torch.nn.Module, size: int, seed: int = 0, grad_tol: float = 1e-8) -> float:
+    """Eval logits, then one training-mode forward + cross-entropy + backward: loss, input
+    gradient, every parameter gradient and the running statistics afterwards. float64 on
+    both sides, so the tolerance is tight. Returns the eval logits' relative difference."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3, size, size))
+    y = np.array([1, 7])
+    ours.eval()
+    tv.eval()
+    with mc.no_grad(), torch.no_grad():
+        a, b = ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
+    assert a.shape == b.shape == (2, 10)
+    logits_err = rel_err(a, b)
+    assert logits_err < 1e-10, "eval logits"
+
+    ours.train()
+    tv.train()
+    xm = mc.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(ours(xm), mc.tensor(y))
+    loss.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
+    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < grad_tol, "input gradient"
+    tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
+    # the bias of a batch norm followed by a 1x1 conv and another batch norm in training mode
+    # has gradient 0 (the second one subtracts any constant): rounding noise there, so the
+    # scale of an error is at least a millionth of the largest gradient anywhere
+    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values())
+    for name, p in ours.named_parameters():
+        assert p.grad is not None, name
+        g, ref_g = p.grad.numpy(), tv_grads[name]
+        assert np.abs(g - ref_g).max() / max(np.abs(ref_g).max(), floor) < grad_tol, name
+    tv_sd = tv.state_dict()
+    for name, v in ours.state_dict().items():
+        if "running" in name:
+            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
+    return logits_err
+
+
+def check_summary(model: mc.nn.Module, expected_params: int, size: int) -> None:
+    s = mc.summary(model, (3, size, size), verbose=False)
+    assert s.totals["params"] == expected_params
+    assert s.totals["output_shape"] == (1, 10)
+    assert s.totals["multiply_adds"] > 0
+
+
+# --------------------------------------------------------------------------------------
+# every constructor: counts, keys, shapes
+
+CONSTRUCTORS = [
+    ("resnext50_32x4d", {}, 25_028_904),
+    ("resnext101_32x8d", {}, 88_791_336),
+    ("resnext101_64x4d", {}, 83_455_272),
+    ("wide_resnet50_2", {}, 68_883_240),
+    ("wide_resnet101_2", {}, 126_886_696),
+    ("squeezenet1_0", {}, 1_248_424),
+    ("squeezenet1_1", {}, 1_235_496),
+    ("densenet121", {}, 7_978_856),
+    ("densenet161", {}, 28_681_000),
+    ("densenet169", {}, 14_149_480),
+    ("densenet201", {}, 20_013_928),
+    ("shufflenet_v2_x0_5", {}, 1_366_792),
+    ("shufflenet_v2_x1_0", {}, 2_278_604),
+    ("shufflenet_v2_x1_5", {}, 3_503_624),
+    ("shufflenet_v2_x2_0", {}, 7_393_996),
+    ("mobilenet_v3_large", {}, 5_483_032),
+    ("mobilenet_v3_small", {}, 2_542_856),
+    ("mobilenet_v3_large", {"width_mult": 0.75}, None),
+    ("mobilenet_v3_large", {"reduced_tail": True, "dilated": True}, None),
+    ("mobilenet_v3_small", {"width_mult": 1.3, "reduced_tail": True}, None),
+    ("squeezenet1_1", {"num_classes": 7}, None),
+    ("densenet121", {"num_classes": 7}, None),
+]
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, expected", CONSTRUCTORS, ids=[f"{n}-{'-'.join(map(str, k.values()))}" for n, k, _ in CONSTRUCTORS]
+)
+def test_counts_keys_and_shapes_equal_torchvision(name: str, kwargs: dict, expected: int | None) -> None:
+    with torch.device("meta"):
+        tv = getattr(torchvision.models, name)(**kwargs)
+    with skipped_init():
+        ours = getattr(M, name)(**kwargs)
+    if expected is not None:  # torchvision's published number (its weights' meta)
+        assert n_params(tv) == expected
+    assert n_params(ours) == n_params(tv)
+    tv_sd, our_sd = tv.state_dict(), ours.state_dict()
+    assert list(our_sd) == list(tv_sd)  # same keys in the same order
+    for k, v in tv_sd.items():
+        assert our_sd[k].shape == tuple(v.shape), k
+
+
+# --------------------------------------------------------------------------------------
+# the smallest of each family: forward and training-mode gradients equal torchvision's
+
+
+def test_resnext50_32x4d_equals_torchvision() -> None:
+    ours, tv = twin(
+        lambda: M.resnext50_32x4d(num_classes=10), lambda: torchvision.models.resnext50_32x4d(num_classes=10)
+    )
+    check_parity(ours, tv, 64)
+    check_summary(ours, n_params(tv), 64)
+
+
+def test_wide_resnet_bottleneck_equals_torchvision() -> None:
+    """wide_resnet50_2 is resnext50's code path with groups 1 and width 128 (its keys and
+    count are checked above); here the wide bottleneck in a one-block-per-stage ResNet."""
+    tv_resnet = torchvision.models.resnet
+
+    def tv_build() -> torch.nn.Module:
+        return tv_resnet.ResNet(tv_resnet.Bottleneck, [1, 1, 1, 1], num_classes=10, width_per_group=128)
+
+    ours, tv = twin(
+        lambda: resnet.ResNet(resnet.Bottleneck, [1, 1, 1, 1], num_classes=10, width_per_group=128), tv_build
+    )
+    assert ours.layer4[0].conv2.weight.shape == (1024, 1024, 3, 3)  # 2 x 512 inside the last stage
+    check_parity(ours, tv, 32)
+
+
+@pytest.mark.parametrize("name", ["squeezenet1_0", "squeezenet1_1"])
+def test_squeezenet_equals_torchvision(name: str) -> None:
+    ours, tv = twin(
+        lambda: getattr(M, name)(num_classes=10, dropout=0.0),
+        lambda: getattr(torchvision.models, name)(num_classes=10, dropout=0.0),
+    )
+    check_parity(ours, tv, 48)
+    check_summary(ours, n_params(tv), 48)
+
+
+@pytest.mark.parametrize("memory_efficient", [False, True])
+def test_densenet121_equals_torchvision(memory_efficient: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """memory_efficient=True checkpoints each layer's concatenation + BN + ReLU + 1x1 conv on
+    both sides: the same gradients, and the batch norms inside updated twice as in torch."""
+    calls = []
+
+    def counted_checkpoint(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(densenet, "checkpoint", counted_checkpoint)
+    ours, tv = twin(
+        lambda: M.densenet121(num_classes=10, memory_efficient=memory_efficient),
+        lambda: torchvision.models.densenet121(num_classes=10, memory_efficient=memory_efficient),
+    )
+    check_parity(ours, tv, 64)
+    assert len(calls) == (6 + 12 + 24 + 16 if memory_efficient else 0)  # in the training pass only
+    if not memory_efficient:
+        check_summary(ours, n_params(tv), 64)
+
+
+def test_densenet_drop_rate_draws_through_dropout() -> None:
+    """drop_rate > 0: dropout after each dense layer in training, none in eval."""
+    mc.manual_seed(0)
+    net = densenet.DenseNet(8, (2, 2, 2, 2), 16, drop_rate=0.5, num_classes=3)
+    x = mc.randn(2, 3, 32, 32)
+    with mc.no_grad():
+        net.eval()
+        assert np.array_equal(net(x).numpy(), net(x).numpy())
+        net.train()
+        assert not np.array_equal(net(x).numpy(), net(x).numpy())
+
+
+def test_shufflenet_v2_x0_5_equals_torchvision() -> None:
+    ours, tv = twin(
+        lambda: M.shufflenet_v2_x0_5(num_classes=10), lambda: torchvision.models.shufflenet_v2_x0_5(num_classes=10)
+    )
+    check_parity(ours, tv, 64)
+    check_summary(ours, n_params(tv), 64)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("mobilenet_v3_small", {}),
+        ("mobilenet_v3_large", {}),
+        ("mobilenet_v3_small", {"reduced_tail": True, "dilated": True}),
+    ],
+    ids=["small", "large", "small-reduced-dilated"],
+)
+def test_mobilenet_v3_equals_torchvision(name: str, kwargs: dict) -> None:
+    """Gradients to 1e-7: torch's float64 hard-sigmoid backward multiplies by 1/6 rounded to
+    float32 (a relative 3e-8 off; checked below), minicnn's by the float64 1/6."""
+    ours, tv = twin(
+        lambda: getattr(M, name)(num_classes=10, dropout=0.0, **kwargs),
+        lambda: getattr(torchvision.models, name)(num_classes=10, dropout=0.0, **kwargs),
+    )
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.hardsigmoid(x).backward()
+    assert x.grad.item() == float(np.float32(1 / 6)) != 1 / 6
+    check_parity(ours, tv, 64, grad_tol=1e-7)
+    check_summary(ours, n_params(tv), 64)
+
+
+# --------------------------------------------------------------------------------------
+# options and errors
+
+
+def test_resnet_groups_options() -> None:
+    with skipped_init():
+        net = M.resnext50_32x4d(num_classes=3)
+        block = net.layer1[0]
+        assert block.conv2.groups == 32 and block.conv2.weight.shape == (128, 4, 3, 3)
+        assert net.fc.out_features == 3
+        a = M.resnext50_32x4d(shortcut="A")  # the paper's option A shortcut works for the variants too
+        assert not any(".downsample." in k for k in a.state_dict())
+    with pytest.raises(ValueError, match="BasicBlock only supports groups=1 and base_width=64"):
+        resnet.ResNet(resnet.BasicBlock, [1, 1, 1, 1], groups=2)
+
+
+def test_constructor_errors() -> None:
+    with pytest.raises(ValueError, match="Unsupported SqueezeNet version 1_2"):
+        squeezenet.SqueezeNet("1_2")
+    with pytest.raises(ValueError, match="stages_repeats"):
+        shufflenet.ShuffleNetV2([4, 8], [24, 48, 96, 192, 1024])
+    with pytest.raises(ValueError, match="stages_out_channels"):
+        shufflenet.ShuffleNetV2([4, 8, 4], [24, 48, 96, 192])
+    with pytest.raises(ValueError, match="inp 24 and oup 48"):
+        shufflenet.InvertedResidual(24, 48, 1)
+    with pytest.raises(ValueError, match="arch must be 'large' or 'small'"):
+        mobilenet.mobilenet_v3_config("medium")
+    with pytest.raises(ValueError, match="should not be empty"):
+        mobilenet.MobileNetV3([], 1280)
+
+
+# --------------------------------------------------------------------------------------
+# each family on the GPU computes what it computes on the CPU
+
+GPU_CASES = [
+    (
+        "resnext",
+        lambda: resnet.ResNet(resnet.Bottleneck, [1, 1, 1, 1], num_classes=10, groups=8, width_per_group=4),
+        32,
+    ),
+    ("squeezenet1_1", lambda: M.squeezenet1_1(num_classes=10, dropout=0.0), 48),
+    ("densenet", lambda: densenet.DenseNet(8, (2, 2, 2, 2), 16, num_classes=10, memory_efficient=True), 32),
+    ("shufflenet", lambda: shufflenet.ShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], num_classes=10), 32),
+    ("mobilenet_v3_small", lambda: M.mobilenet_v3_small(num_classes=10, dropout=0.0), 32),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", devices()[1:])  # the "cuda" case only: the CPU is the reference
+@pytest.mark.parametrize("name, build, size", GPU_CASES, ids=[c[0] for c in GPU_CASES])
+def test_family_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, size: int) -> None:
+    """Loss, input gradient and every parameter gradient of one training-mode step (batch
+    norm on its running statistics) with ``model.to(device)`` equal the CPU's (float32)."""
+    mc.manual_seed(0)
+    cpu = build()
+    gpu = build()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to(device)
+    x_np = np.random.default_rng(3).standard_normal((2, 3, size, size)).astype(np.float32)
+    results = []
+    for model, dev in ((cpu, "cpu"), (gpu, device)):
+        model.train()
+        for m in model.modules():
+            if isinstance(m, mc.nn.BatchNorm2d):
+                m.eval()
+        x = mc.tensor(x_np, requires_grad=True, device=dev)
+        loss = F.cross_entropy(model(x), mc.tensor(np.array([1, 7]), device=dev))
+        loss.backward()
+        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
+    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
+    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
+    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
+    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
+        assert rel_err(a, b) < 3e-3, pname
