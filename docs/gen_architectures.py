@@ -37,11 +37,6 @@ TORCHVISION_GMACS = {
     "mobilenet_v3_large": 0.217, "mobilenet_v3_small": 0.057,
 }  # fmt: skip
 
-# models whose receptive field mc.summary does not follow (see architectures.md): ShuffleNet's
-# channel shuffle passes through a 5-D reshape, which drops the record; MobileNet v3's
-# squeeze-excitation multiplies the maps by a globally pooled 1x1 map, whose jump the
-# product then carries on
-RF_NOT_TRACKED = ("shufflenet", "mobilenet_v3")
 
 MODELS: list[tuple[str, Callable[[], mc.nn.Module]]] = [
     ("lenet5", lambda: M.lenet5()),
@@ -133,7 +128,7 @@ def model_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
         tv = TORCHVISION_GMACS.get(name)
         tv_s = f"{tv:.3f} G" if tv is not None else ""
         convs = [r for r in s if r["receptive_field"] is not None and ("conv" in r["kind"] or "depthwise" in r["kind"])]
-        rf = convs[-1]["receptive_field"] if convs and not name.startswith(RF_NOT_TRACKED) else None
+        rf = convs[-1]["receptive_field"] if convs else None
         lines.append(
             f"| {name} | {'x'.join(map(str, model.input_size[1:]))} | {fmt_int(t['params'])} | {macs_s} | {tv_s} "
             f"| {t['depth']} | {int(rf[0]) if rf else ''} |"

@@ -38,7 +38,10 @@ import numpy as np
 from . import nn
 from .autograd import Function, Tensor, no_grad
 
-_ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "Tanh", "Sigmoid", "ScaledTanh", "Softmax", "LogSoftmax")
+_ACTIVATIONS = (
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "Tanh", "Sigmoid",
+    "ScaledTanh", "Softmax", "LogSoftmax",
+)  # fmt: skip
 
 
 class Summary(list):
@@ -173,13 +176,20 @@ class _Record:
         self.rf, self.jump, self.depth = rf, jump, depth
 
 
-def _merge(records: list[_Record], out_ndim: int) -> _Record:
-    depth = max((r.depth for r in records), default=0)
-    spatial = [r for r in records if r.rf is not None]
-    if out_ndim != 4 or not spatial:
+def _merge(records: list[tuple[_Record, tuple[int, ...]]], out_shape: tuple[int, ...]) -> _Record:
+    """The record of an op's output from its inputs' (record, shape): the largest receptive
+    field among them. The last two axes stay the spatial ones through reshapes of more axes
+    (a channel shuffle's 5-D view). The jump is that of the inputs as large as the output: an
+    input broadcast from 1x1 (squeeze-excitation's pooled gate) widens the field to the whole
+    image but does not make the map coarser."""
+    depth = max((r.depth for r, _ in records), default=0)
+    spatial = [(r, shape) for r, shape in records if r.rf is not None]
+    if len(out_shape) < 4 or not spatial:
         return _Record(None, None, depth)
-    best = max(spatial, key=lambda r: r.rf[0] * r.rf[1])
-    return _Record(best.rf, best.jump, depth)
+    area = lambda r: r.rf[0] * r.rf[1]  # noqa: E731
+    best = max((r for r, _ in spatial), key=area)
+    full = [r for r, shape in spatial if tuple(shape[-2:]) == tuple(out_shape[-2:])]
+    return _Record(best.rf, max(full, key=area).jump if full else best.jump, depth)
 
 
 def _through_layer(m: nn.Module, rec: _Record, x: Any, out: Any) -> _Record:
@@ -292,9 +302,9 @@ def summary(
 
     def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
         out = apply_original.__func__(cls, *inputs, **params)
-        ins = [records[id(t)] for t in inputs if isinstance(t, Tensor) and id(t) in records]
+        ins = [(records[id(t)], t.shape) for t in inputs if isinstance(t, Tensor) and id(t) in records]
         if ins:
-            records[id(out)] = _merge(ins, out.ndim)
+            records[id(out)] = _merge(ins, out.shape)
             keep.append(out)
         return out
 

@@ -188,3 +188,41 @@ def test_summary_stays_callable_after_its_module_is_imported():
 
     assert callable(mc.summary)
     assert mc.summary(M.lenet5(), (1, 28, 28), verbose=False).totals["params"] == 61706
+
+
+class _Shuffled(mc.nn.Module):
+    """conv 3x3 / 2, a channel shuffle (through a 5-D view), conv 3x3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = mc.nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.b = mc.nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(mc.nn.functional.channel_shuffle(self.a(x), 2))
+
+
+class _Gated(mc.nn.Module):
+    """conv 3x3, a squeeze-excitation gate (global pool -> 1x1 conv -> sigmoid) times the map,
+    conv 3x3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = mc.nn.Conv2d(1, 4, 3, padding=1)
+        self.pool = mc.nn.AdaptiveAvgPool2d(1)
+        self.fc = mc.nn.Conv2d(4, 4, 1)
+        self.b = mc.nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.a(x)
+        return self.b(y * self.fc(self.pool(y)).sigmoid())
+
+
+def test_receptive_field_through_a_channel_shuffle_and_a_gate() -> None:
+    """The field goes on through a 5-D view of the maps; a gate broadcast from 1x1 widens it to
+    the whole map (3 + (8 - 1) after the pool) without coarsening the step."""
+    rows = {r["name"]: r for r in mc.summary(_Shuffled(), (1, 16, 16), verbose=False)}
+    assert rows["b"]["receptive_field"] == (7, 7) and rows["b"]["jump"] == (2, 2)
+    rows = {r["name"]: r for r in mc.summary(_Gated(), (1, 8, 8), verbose=False)}
+    assert rows["pool"]["receptive_field"] == (10, 10)
+    assert rows["b"]["receptive_field"] == (12, 12) and rows["b"]["jump"] == (1, 1)

@@ -67,8 +67,10 @@ def _masked(gy: Any, mask: Any) -> Any:
         xp is np
         and isinstance(gy, np.ndarray)
         and gy.dtype in (np.float16, np.float32, np.float64)
-        and getattr(mask, "dtype", None) == np.bool_
+        and isinstance(mask, np.ndarray)
+        and mask.dtype == np.bool_
         and gy.shape == mask.shape
+        and gy.ndim > 0  # (ufuncs turn 0-d results into scalars, which out= refuses)
     ):
         bits = np.dtype(f"i{gy.dtype.itemsize}")
         out = np.negative(mask.view(np.int8), dtype=bits)  # True -> -1: all bits set
