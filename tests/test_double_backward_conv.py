@@ -246,6 +246,18 @@ def test_linear_double_backward_on_device(device):
     double_backward_like_torch(linear, TF.linear, normal(7, (2, 3, 4), (5, 4), (5,)), device=device)
 
 
+@pytest.mark.parametrize("bias_shape", [(), (1,), (1, 1), (3, 5), (2, 3, 5)])
+def test_linear_with_a_bias_that_broadcasts_like_torch(bias_shape):
+    """torch's F.linear takes any bias that broadcasts to the output (*, out); a (2,) bias for
+    5 outputs is refused by both."""
+    x, w, b = normal(9, (2, 3, 4), (5, 4), bias_shape)
+    double_backward_like_torch(linear, TF.linear, [x, w, b])
+    with pytest.raises(RuntimeError):
+        TF.linear(torch.tensor(x), torch.tensor(w), torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="bias of shape"):
+        linear(mc.tensor(x), mc.tensor(w), mc.zeros(2, dtype=mc.float64))
+
+
 def test_linear_gradgradcheck():
     assert mc.gradgradcheck(linear, leaves(*normal(8, (2, 3), (2, 3), (2,))))
 

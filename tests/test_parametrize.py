@@ -574,3 +574,270 @@ def test_namespace_like_torch():
     assert set(P.__all__) == set(TP.__all__)
     assert set(parametrizations.__all__) < set(TPS.__all__)  # orthogonal is not here (yet)
     assert set(fusion.__all__) == set(torch.nn.utils.fusion.__all__)
+
+
+# -- session 9 review: the corners ------------------------------------------------------------
+def _pair(layer: str, dtype=torch.float64, seed: int = 0):
+    torch.manual_seed(seed)
+    make = {
+        "linear": lambda lib: lib.nn.Linear(3, 4),
+        "conv": lambda lib: lib.nn.Conv2d(3, 4, 2),
+        "convT": lambda lib: lib.nn.ConvTranspose2d(3, 4, 2),
+    }[layer]
+    theirs, ours = make(torch).to(dtype), make(mc).to(np.float64 if dtype == torch.float64 else np.float32)
+    copy_from_torch(ours, theirs)
+    x = np.random.default_rng(seed).standard_normal((2, 3) if layer == "linear" else (2, 3, 3, 3))
+    return ours, theirs, x.astype(ours.bias.dtype)
+
+
+_FORMS = {
+    "spectral": (parametrizations.spectral_norm, TPS.spectral_norm),
+    "weight": (parametrizations.weight_norm, TPS.weight_norm),
+    "weight_all": (lambda m: parametrizations.weight_norm(m, dim=None), lambda m: TPS.weight_norm(m, dim=None)),
+    "hook_spectral": (norm_hooks.spectral_norm, torch.nn.utils.spectral_norm),
+    "hook_weight": (norm_hooks.weight_norm, torch.nn.utils.weight_norm),
+}
+
+
+def _apply_form(form: str, ours, theirs) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        _FORMS[form][0](ours)
+        _FORMS[form][1](theirs)
+    copy_from_torch(ours, theirs)  # torch's u, v where there are some
+
+
+@pytest.mark.parametrize("form", list(_FORMS))
+@pytest.mark.parametrize("layer", ["conv", "convT"])
+def test_float32_forms_keep_the_dtype_and_match_torch(form, layer):
+    ours, theirs, x = _pair(layer, torch.float32)
+    _apply_form(form, ours, theirs)
+    out, ref = run_both(ours, theirs, x)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+    for k, t in theirs.named_parameters():
+        p = dict(ours.named_parameters())[k]
+        assert p.dtype == p.grad.dtype == np.float32, k
+        np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4, err_msg=k)
+    assert all(v.dtype == np.float32 for v in ours.state_dict().values())
+    assert_state_equal(ours, theirs, rtol=1e-5, atol=1e-6)  # after one power iteration in float32
+
+
+@pytest.mark.parametrize("form", ["spectral", "hook_spectral", "weight", "hook_weight"])
+def test_module_called_twice_per_forward_then_eval_like_torch(form):
+    """Training: each call (each access of the parametrized weight) runs the power
+    iteration; eval: u, v stay as they are."""
+    ours, theirs = linear_pair(3, 3, 3)
+    x = np.random.default_rng(3).standard_normal((2, 3))
+    _apply_form(form, ours, theirs)
+    opt, topt = mc.optim.SGD(ours.parameters(), lr=0.1), torch.optim.SGD(theirs.parameters(), lr=0.1)
+    for step in range(3):
+        if step == 2:
+            ours.eval()
+            theirs.eval()
+            frozen = ours.state_dict()
+        opt.zero_grad()
+        topt.zero_grad()
+        mo, to = ours(ours(mc.tensor(x))), theirs(theirs(torch.from_numpy(x)))
+        (mo * mo).sum().backward()
+        (to * to).sum().backward()
+        np.testing.assert_allclose(mo.numpy(), to.detach().numpy(), rtol=1e-9, atol=1e-11)
+        assert_grads_equal(ours, theirs, rtol=1e-8, atol=1e-10)
+        assert_state_equal(ours, theirs, rtol=1e-9, atol=1e-11)
+        opt.step()
+        topt.step()
+    if form.endswith("spectral"):
+        for k, v in frozen.items():
+            if k.endswith(("_u", "_v")):
+                np.testing.assert_array_equal(ours.state_dict()[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("lib", ["mc", "torch"])
+def test_backward_after_a_later_training_forward_as_torch(lib):
+    """The parametrization clones u, v: an eval output still backpropagates after a training
+    forward rewrote them; the hook form keeps the buffers themselves and raises, as torch's."""
+    L, PSx, H = (mc, parametrizations, norm_hooks) if lib == "mc" else (torch, TPS, torch.nn.utils)
+    for form, raises in ((PSx.spectral_norm, False), (H.spectral_norm, True)):
+        m = form(L.nn.Linear(3, 4)).eval()
+        y = m(L.ones(2, 3))
+        m.train()
+        m(L.ones(2, 3))
+        if raises:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                y.sum().backward()
+        else:
+            y.sum().backward()
+
+
+@pytest.mark.parametrize("form", ["spectral", "hook_spectral", "weight_all"])
+@pytest.mark.parametrize("layer", ["linear", "convT"])
+def test_double_backward_through_the_forms_like_torch(form, layer):
+    """Second derivatives in training mode (the power iteration inside the graph's forward)
+    w.r.t. the input and the unconstrained tensors; torch's fused weight norm (dim 0) has
+    wrong second derivatives, so dim=None only here (dim 0 is checked against torch's
+    composition in test_norm_except_dim_and_weight_norm_functions_like_torch)."""
+    ours, theirs, x = _pair(layer, seed=1)
+    _apply_form(form, ours, theirs)
+    names = [k for k, _ in theirs.named_parameters()]
+    arrays = [x] + [dict(theirs.named_parameters())[k].detach().numpy().copy() for k in names]
+
+    def functional(module):
+        def call(inp, *params):
+            for k, p in zip(names, params):
+                *path, leaf = k.split(".")
+                owner = module
+                for part in path:
+                    owner = getattr(owner, part)
+                owner._parameters[leaf] = p
+            return module(inp)
+
+        return call
+
+    double_backward_like_torch(functional(ours), functional(theirs), arrays, rtol=1e-7, atol=1e-9)
+
+
+def test_several_parametrizations_on_tuple_originals_and_unsafe_like_torch():
+    """A first parametrization with a two-tensor right_inverse, two more after it, one on
+    another tensor, an unsafe reshaping one appended; assignment, state dicts, removal."""
+
+    def kinds(lib):
+        class Split(lib.nn.Module):
+            def forward(self, a, b):
+                return a + b
+
+            def right_inverse(self, w):
+                return w * 0.25, w * 0.75
+
+        class Flat(lib.nn.Module):
+            def forward(self, x):
+                return x.reshape(-1)
+
+            def right_inverse(self, w):
+                return w.reshape(3, 3)
+
+        class Double(lib.nn.Module):
+            def forward(self, x):
+                return x * 2
+
+            def right_inverse(self, w):
+                return w / 2
+
+        return Split, Flat, Double
+
+    ours, theirs = linear_pair(3, 3, 7)
+    for m, PP, (Split, _, Double), Sym in ((ours, P, kinds(mc), Symmetric), (theirs, TP, kinds(torch), TSymmetric)):
+        for p in (Split(), Sym(), Double()):
+            PP.register_parametrization(m, "weight", p)
+        PP.register_parametrization(m, "bias", Double())
+    assert_state_equal(ours, theirs)
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
+    w = np.arange(9.0).reshape(3, 3)
+    ours.weight = mc.tensor(w)
+    with torch.no_grad():
+        theirs.weight = torch.from_numpy(w.copy())
+    assert_state_equal(ours, theirs)  # the right inverses in reverse order, split in two
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy())
+    with pytest.raises(ValueError, match="may not change the shape"):
+        P.register_parametrization(ours, "weight", kinds(mc)[1]())
+    P.register_parametrization(ours, "weight", kinds(mc)[1](), unsafe=True)
+    TP.register_parametrization(theirs, "weight", kinds(torch)[1](), unsafe=True)
+    assert ours.weight.shape == tuple(theirs.weight.shape) == (9,) and ours.parametrizations.weight.unsafe
+    with pytest.raises(ValueError, match="Cannot leave unparametrized"):
+        P.remove_parametrizations(ours, "weight", leave_parametrized=False)
+    P.remove_parametrizations(ours, "weight")
+    TP.remove_parametrizations(theirs, "weight")
+    P.remove_parametrizations(ours, "bias", leave_parametrized=False)
+    TP.remove_parametrizations(theirs, "bias", leave_parametrized=False)
+    assert type(ours) is mc.nn.Linear
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()] == ["weight", "bias"]
+    assert_state_equal(ours, theirs)
+
+
+def test_weight_norm_on_a_buffer_and_on_a_frozen_parameter_like_torch():
+    """A buffer's originals stay buffers; a frozen parameter's stay frozen parameters and,
+    removed, come back as a buffer (torch's rule: a tensor not requiring grad)."""
+    ours, theirs = linear_pair(3, 4, 2)
+    mask = np.random.default_rng(2).standard_normal((4, 3))
+    ours.register_buffer("mask", mc.tensor(mask))
+    theirs.register_buffer("mask", torch.from_numpy(mask.copy()))
+    ours.weight.requires_grad_(False)
+    theirs.weight.requires_grad_(False)
+    for name in ("mask", "weight"):
+        parametrizations.weight_norm(ours, name)
+        TPS.weight_norm(theirs, name)
+    assert [(k, p.requires_grad) for k, p in ours.named_parameters()] == [
+        (k, p.requires_grad) for k, p in theirs.named_parameters()
+    ]
+    assert [k for k, _ in ours.named_buffers()] == [k for k, _ in theirs.named_buffers()]
+    assert_state_equal(ours, theirs)
+    for name in ("mask", "weight"):
+        P.remove_parametrizations(ours, name)
+        TP.remove_parametrizations(theirs, name)
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()] == ["bias"]
+    assert [k for k, _ in ours.named_buffers()] == [k for k, _ in theirs.named_buffers()] == ["mask", "weight"]
+    assert_state_equal(ours, theirs)
+
+
+def test_optimiser_before_registration_deepcopy_and_casts():
+    """One-tensor parametrizations keep the parameter object (an optimiser made before keeps
+    working, through registration and removal, as torch's); copies and casts carry them."""
+    ours, theirs = linear_pair(3, 3, 4)
+    opt, topt = mc.optim.Adam(ours.parameters(), lr=0.1), torch.optim.Adam(theirs.parameters(), lr=0.1)
+    P.register_parametrization(ours, "weight", Symmetric())
+    TP.register_parametrization(theirs, "weight", TSymmetric())
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    for step in range(3):
+        opt.zero_grad()
+        topt.zero_grad()
+        run_both(ours, theirs, x, step)
+        opt.step()
+        topt.step()
+        if step == 1:
+            P.remove_parametrizations(ours, "weight")
+            TP.remove_parametrizations(theirs, "weight")
+    assert_state_equal(ours, theirs)
+    m = parametrizations.spectral_norm(mc.nn.Linear(3, 4))
+    twin = copy.deepcopy(m).double()
+    assert type(twin) is type(m) and twin.parametrizations.weight[0]._u.dtype == np.float64
+    assert m.weight.dtype == np.float32 and twin.weight.dtype == np.float64
+    with P.cached():  # cached per module object: the copy has its own entry
+        assert m.weight is m.weight and twin.weight is not m.weight
+
+
+@pytest.mark.parametrize("kind", ["conv", "convT", "conv_groups", "linear_bn1"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fusion_bn_without_affine_grouped_conv_and_single_feature_bn_like_torch(kind, bias):
+    torch.manual_seed(1)
+    if kind == "linear_bn1":  # a BatchNorm1d(1) broadcast over the linear outputs
+        lt, lm = torch.nn.Linear(3, 4, bias=bias), mc.nn.Linear(3, 4, bias=bias)
+        bt, bm = torch.nn.BatchNorm1d(1), mc.nn.BatchNorm1d(1)
+        shape = (5, 3)
+    else:
+        conv = "ConvTranspose2d" if kind == "convT" else "Conv2d"
+        groups = 2 if kind == "conv_groups" else 1
+        lt = getattr(torch.nn, conv)(4, 6, 2, bias=bias, groups=groups)
+        lm = getattr(mc.nn, conv)(4, 6, 2, bias=bias, groups=groups)
+        bt, bm = torch.nn.BatchNorm2d(6, affine=False), mc.nn.BatchNorm2d(6, affine=False)
+        shape = (2, 4, 3, 3)
+    for m in (lt, lm, bt, bm):
+        m.double().eval()
+    copy_from_torch(lm, lt)
+    rng = np.random.default_rng(1)
+    for k, v in (
+        ("running_mean", rng.standard_normal(bt.num_features)),
+        ("running_var", rng.uniform(0.2, 3, bt.num_features)),
+    ):
+        getattr(bm, k).array[...] = v
+        getattr(bt, k).data.copy_(torch.from_numpy(v))
+    if kind == "linear_bn1":
+        fm, ft = fusion.fuse_linear_bn_eval(lm, bm), torch.nn.utils.fuse_linear_bn_eval(lt, bt)
+    else:
+        fm = fusion.fuse_conv_bn_eval(lm, bm, transpose=kind == "convT")
+        ft = torch.nn.utils.fuse_conv_bn_eval(lt, bt, transpose=kind == "convT")
+    assert_state_equal(fm, ft, rtol=1e-12)
+    assert [p.requires_grad for p in fm.parameters()] == [p.requires_grad for p in ft.parameters()]
+    x = rng.standard_normal(shape)
+    out = fm(mc.tensor(x)).numpy()
+    np.testing.assert_allclose(out, ft(torch.from_numpy(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    if kind != "linear_bn1":  # (torch's own BatchNorm1d(1) refuses 4 features)
+        np.testing.assert_allclose(out, bt(lt(torch.from_numpy(x))).detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -80,7 +80,8 @@ def fuse_conv_bn_weights(
 def fuse_linear_bn_eval(linear: LinearT, bn: Module) -> LinearT:
     """A copy of ``linear`` that computes ``bn(linear(x))`` (BatchNorm1d over the linear
     outputs); both in eval mode and ``bn.num_features`` equal to ``linear.out_features``
-    or 1 (AssertionError otherwise, as torch)."""
+    or 1 (AssertionError otherwise, as torch; with a bias-free ``linear`` and a BatchNorm1d(1)
+    the fused bias has torch's shape (1,), which linear broadcasts)."""
     if linear.training or bn.training:
         raise AssertionError("Fusion only for eval!")
     fused_linear = copy.deepcopy(linear)
@@ -91,9 +92,10 @@ def fuse_linear_bn_eval(linear: LinearT, bn: Module) -> LinearT:
         )
     if bn.running_mean is None or bn.running_var is None:
         raise AssertionError("bn.running_mean and bn.running_var must not be None")
-    fused_linear.weight, fused_linear.bias = fuse_linear_bn_weights(
+    fused_w, fused_b = fuse_linear_bn_weights(
         fused_linear.weight, fused_linear.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
     )
+    fused_linear.weight, fused_linear.bias = fused_w, fused_b
     return fused_linear
 
 

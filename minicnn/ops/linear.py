@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from .shape import reshape
 
@@ -58,6 +60,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: st
         )
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
         raise TypeError(f"{_layer}: input is {input.dtype} but the weight is {weight.dtype}; convert one of them")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"{_layer}: bias of shape {bias.shape} does not fit weight of shape {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):  # torch: any bias that broadcasts to the output
+        out_shape = (*input.shape[:-1], weight.shape[0])
+        try:
+            fits = np.broadcast_shapes(out_shape, bias.shape) == out_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"{_layer}: bias of shape {bias.shape} does not fit weight of shape {weight.shape} "
+                f"(expected ({weight.shape[0]},) or a shape that broadcasts to the output {out_shape})"
+            )
+        return Linear.apply(input, weight) + bias
     return Linear.apply(input, weight) if bias is None else Linear.apply(input, weight, bias)
