@@ -310,6 +310,108 @@ def test_constructor_errors() -> None:
         mobilenet.mobilenet_v3_config("medium")
     with pytest.raises(ValueError, match="should not be empty"):
         mobilenet.MobileNetV3([], 1280)
+    with pytest.raises(TypeError, match="list of BneckConfig.*got elements of type tuple"):  # as torchvision
+        mobilenet.MobileNetV3([(16, 3, 16, 16, False, False, 1, 1)], 1280)
+
+
+@pytest.mark.parametrize(
+    "name, setting, value",
+    [
+        ("resnext50_32x4d", "groups", 32),
+        ("resnext101_64x4d", "width_per_group", 4),
+        ("wide_resnet50_2", "width_per_group", 128),
+    ],
+)
+def test_variant_settings_passed_again_as_torchvision(name: str, setting: str, value: int) -> None:
+    """A variant's own setting passed again: the same value is accepted, another one is a
+    ValueError with torchvision's message."""
+    message = f"The parameter '{setting}' expected value {value} but got 2 instead."
+    with torch.device("meta"):
+        getattr(torchvision.models, name)(**{setting: value})
+        with pytest.raises(ValueError, match=message):
+            getattr(torchvision.models, name)(**{setting: 2})
+    with skipped_init():
+        net = getattr(M, name)(num_classes=3, **{setting: value})
+        assert getattr(net, {"groups": "groups", "width_per_group": "base_width"}[setting]) == value
+        with pytest.raises(ValueError, match=message):
+            getattr(M, name)(**{setting: 2})
+
+
+# --------------------------------------------------------------------------------------
+# input sizes: odd ones, the smallest each family accepts, the error below it
+
+SMALL_NETS = [  # (name, build from minicnn.models or torchvision.models, smallest square input)
+    ("squeezenet1_0", lambda m: m.squeezenet1_0(num_classes=10), 21),
+    ("squeezenet1_1", lambda m: m.squeezenet1_1(num_classes=10), 17),
+    ("densenet", lambda m: m.DenseNet(8, (2, 2, 2, 2), 16, num_classes=10), 29),
+    ("shufflenet", lambda m: m.ShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], num_classes=10), 1),
+    ("mobilenet_v3_small", lambda m: m.mobilenet_v3_small(num_classes=10, reduced_tail=True, dilated=True), 1),
+    ("resnext", lambda m: m.ResNet(m.resnet.Bottleneck, [1, 1, 1, 1], num_classes=10, groups=8, width_per_group=4), 1),
+]
+
+
+@pytest.mark.parametrize("name, build, smallest", SMALL_NETS, ids=[c[0] for c in SMALL_NETS])
+def test_input_sizes_as_torchvision(name: str, build: Any, smallest: int) -> None:
+    """Eval logits on a 65x67 input (ceil-mode pools, odd maps through the strides) equal
+    torchvision's; the smallest square input both accept is ``smallest`` (the docstrings'
+    numbers), and below it both raise (ours a ValueError naming the pool)."""
+    ours, tv = twin(lambda: build(M), lambda: build(torchvision.models))
+    ours.eval()
+    tv.eval()
+
+    def run(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.random.default_rng(h).standard_normal((1, 3, h, w))
+        with mc.no_grad(), torch.no_grad():
+            return ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
+
+    a, b = run(65, 67)
+    assert rel_err(a, b) < 1e-10
+    a, b = run(smallest, smallest)
+    assert a.shape == b.shape == (1, 10) and rel_err(a, b) < 1e-10
+    if smallest > 1:
+        with pytest.raises(RuntimeError, match="Output size is too small"), torch.no_grad():
+            tv(torch.zeros(1, 3, smallest - 1, smallest - 1, dtype=torch.float64))
+        with pytest.raises(ValueError, match=r"Pool2d\(.*is too small"):
+            ours(mc.zeros(1, 3, smallest - 1, smallest - 1, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------
+# dropout in training mode: where it sits and what it does (the parity tests above use p = 0)
+
+
+@pytest.mark.parametrize("name", ["squeezenet1_1", "mobilenet_v3_small"])
+def test_classifier_dropout_in_training_equals_torchvision(name: str) -> None:
+    """Training mode with dropout 0.5 (MobileNet v3's in place, after an in-place hard swish):
+    torchvision's Dropout replays our mask; loss, input and parameter gradients agree."""
+    ours, tv = twin(
+        lambda: getattr(M, name)(num_classes=10, dropout=0.5),
+        lambda: getattr(torchvision.models, name)(num_classes=10, dropout=0.5),
+    )
+    drop = next(m for m in ours.modules() if isinstance(m, mc.nn.Dropout))
+    seen: dict[str, np.ndarray] = {}
+    drop.register_forward_pre_hook(lambda m, inputs: seen.update(x=inputs[0].numpy().copy()))
+    drop.register_forward_hook(lambda m, inputs, out: seen.update(y=out.numpy().copy()))
+    x = np.random.default_rng(0).standard_normal((2, 3, 33, 33))
+    y = np.array([1, 7])
+    ours.train()
+    tv.train()
+    mc.manual_seed(3)
+    xm = mc.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(ours(xm), mc.tensor(y))
+    loss.backward()
+    mask = np.where(seen["x"] == 0, 0.0, seen["y"] / np.where(seen["x"] == 0, 1.0, seen["x"]))
+    assert set(np.unique(mask[seen["x"] != 0])) == {0.0, 2.0}  # dropped and kept, both seen
+    tv_drop = next(m for m in tv.modules() if isinstance(m, torch.nn.Dropout))
+    tv_drop.forward = lambda t: t * torch.from_numpy(mask)
+    xt = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
+    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < 1e-7
+    floor = 1e-6 * max(float(np.abs(p.grad.numpy()).max()) for p in tv.parameters())
+    for (pname, p), q in zip(ours.named_parameters(), tv.parameters()):
+        g, ref_g = p.grad.numpy(), q.grad.numpy()
+        assert np.abs(g - ref_g).max() / max(np.abs(ref_g).max(), floor) < 1e-7, pname
 
 
 # --------------------------------------------------------------------------------------

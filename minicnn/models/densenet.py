@@ -117,7 +117,8 @@ class Transition(nn.Sequential):
 
 
 class DenseNet(nn.Module):
-    """(N, 3, H, W) -> logits (N, num_classes); native 224x224, any H, W >= 32 works.
+    """(N, 3, H, W) -> logits (N, num_classes); native 224x224, any H, W >= 29 works (conv0,
+    pool0 and two transitions halve 29 to 2, the last transition's 2x2 pool needs that).
 
     ``growth_rate`` k, ``block_config`` the layers of the four blocks, ``num_init_features``
     the maps of conv0, ``bn_size`` the bottleneck's width in units of k, ``drop_rate`` the

@@ -269,7 +269,9 @@ class InvertedResidualV3(nn.Module):
         return self.block(x) + x if self.use_res_connect else self.block(x)
 
 
-# Tables 1 and 2: input, kernel, expanded, output, SE, hard swish, stride
+# Tables 1 and 2: input, kernel, expanded, output, SE, hard swish, stride. At 224x224 the stem's
+# conv 3x3/2 gives 112x112 and each stride 2 halves it: large 112 -> 56 -> 28 -> 14 -> 7, small
+# 56 -> 28 -> 14 -> 7; then 1x1 conv to 6x the last width, global pool, the head.
 V3_LARGE: list[tuple[int, int, int, int, bool, bool, int]] = [
     (16, 3, 16, 16, False, False, 1),
     (16, 3, 64, 24, False, False, 2),
@@ -345,6 +347,12 @@ class MobileNetV3(nn.Module):
         super().__init__()
         if not inverted_residual_setting:
             raise ValueError("MobileNetV3: inverted_residual_setting should not be empty")
+        if not all(isinstance(cnf, BneckConfig) for cnf in inverted_residual_setting):
+            kinds = sorted({type(cnf).__name__ for cnf in inverted_residual_setting})
+            raise TypeError(
+                "MobileNetV3: inverted_residual_setting should be a list of BneckConfig (as mobilenet_v3_config "
+                f"returns), got elements of type {', '.join(kinds)}"
+            )
 
         def bn(c: int) -> nn.Module:
             return nn.BatchNorm2d(c, eps=0.001, momentum=0.01)

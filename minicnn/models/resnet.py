@@ -219,6 +219,15 @@ def _resnet(block: Any, layers: list[int], num_classes: int, shortcut: str, **kw
     return ResNet(block, layers, num_classes=num_classes, shortcut=shortcut, **kwargs)
 
 
+def _fixed(kwargs: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """kwargs with the variant's own settings: one passed again with the same value is fine,
+    with another a ValueError (torchvision's ``_ovewrite_named_param``)."""
+    for name, value in values.items():
+        if name in kwargs and kwargs[name] != value:
+            raise ValueError(f"The parameter '{name}' expected value {value} but got {kwargs[name]} instead.")
+    return {**kwargs, **values}
+
+
 def resnet18(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
     """ResNet-18: BasicBlock x [2, 2, 2, 2] (11,689,512 parameters with shortcut B)."""
     return _resnet(BasicBlock, [2, 2, 2, 2], num_classes, shortcut, **kwargs)
@@ -246,27 +255,27 @@ def resnet152(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> Re
 
 def resnext50_32x4d(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
     """ResNeXt-50 (32x4d): Bottleneck x [3, 4, 6, 3], 32 groups of 4 (25,028,904 parameters)."""
-    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, groups=32, width_per_group=4, **kwargs)
+    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, **_fixed(kwargs, groups=32, width_per_group=4))
 
 
 def resnext101_32x8d(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
     """ResNeXt-101 (32x8d): Bottleneck x [3, 4, 23, 3], 32 groups of 8 (88,791,336 parameters)."""
-    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, groups=32, width_per_group=8, **kwargs)
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, **_fixed(kwargs, groups=32, width_per_group=8))
 
 
 def resnext101_64x4d(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
     """ResNeXt-101 (64x4d): Bottleneck x [3, 4, 23, 3], 64 groups of 4 (83,455,272 parameters)."""
-    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, groups=64, width_per_group=4, **kwargs)
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, **_fixed(kwargs, groups=64, width_per_group=4))
 
 
 def wide_resnet50_2(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
     """Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide (68,883,240 parameters)."""
-    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, width_per_group=128, **kwargs)
+    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, shortcut, **_fixed(kwargs, width_per_group=128))
 
 
 def wide_resnet101_2(num_classes: int = 1000, shortcut: str = "B", **kwargs: Any) -> ResNet:
     """Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide (126,886,696 parameters)."""
-    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, width_per_group=128, **kwargs)
+    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, shortcut, **_fixed(kwargs, width_per_group=128))
 
 
 __all__ = [

@@ -7,9 +7,10 @@ The building block is the Fire module: a 1x1 "squeeze" convolution to s maps, th
 (e1 + e3 maps). Few squeeze maps (s < e1 + e3) feed the 3x3 filters, and half of the
 expand filters are 1x1: a 3x3 filter has 9x the weights of a 1x1 one. No fully connected
 layer: a 1x1 convolution to the classes and a global average pool end the network.
-Table 1 of the paper (v1.0, 224x224 input; Fire(s, e1, e3))::
+Table 1 of the paper (v1.0; Fire(s, e1, e3); map sizes for a 224x224 input, the paper's
+227x227 Caffe crop gives 111x111 -> 55x55 in the first row)::
 
-    conv1 7x7/2 96, max pool 3x3/2           111x111 -> 55x55
+    conv1 7x7/2 96, max pool 3x3/2           109x109 -> 54x54
     fire2 (16, 64, 64), fire3 (16, 64, 64), fire4 (32, 128, 128)
     max pool 3x3/2                           27x27
     fire5 (32, 128, 128), fire6 (48, 192, 192), fire7 (48, 192, 192), fire8 (64, 256, 256)
@@ -17,9 +18,9 @@ Table 1 of the paper (v1.0, 224x224 input; Fire(s, e1, e3))::
     fire9 (64, 256, 256), dropout 50 %, conv10 1x1 classes, ReLU, global avg pool
     1,248,424 parameters
 
-v1.1 (from the SqueezeNet repository) starts with a 3x3/2 convolution of 64 maps and pools
-earlier (after fire3 and fire5): the same accuracy for 2.4x less computation, 1,235,496
-parameters. The max pools round up (ceil mode), as in Caffe.
+v1.1 (from the SqueezeNet repository) starts with a 3x3/2 convolution of 64 maps (111x111 at
+224) and pools earlier (after conv1, fire3 and fire5: 55, 27, 13): the same accuracy for 2.4x
+less computation, 1,235,496 parameters. The max pools round up (ceil mode), as in Caffe.
 """
 
 from __future__ import annotations
