@@ -8,8 +8,10 @@ saved in the state dict but not trained) and ``_modules`` (children). Dotted nam
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -61,8 +63,8 @@ class _IncompatibleKeys(NamedTuple):
 
 
 class RemovableHandle:
-    """Returned by ``register_forward_hook`` / ``register_forward_pre_hook``: ``remove()``
-    unregisters the hook (also on leaving a ``with`` block)."""
+    """Returned by every ``register_*_hook``: ``remove()`` unregisters the hook (also on
+    leaving a ``with`` block)."""
 
     _ids = itertools.count()
 
@@ -78,6 +80,46 @@ class RemovableHandle:
 
     def __exit__(self, *exc: Any) -> None:
         self.remove()
+
+
+class _WrappedHook:
+    """torch's wrapper of a private load-state-dict pre-hook: ``hook(module, *args)`` with the
+    module held weakly when registered ``with_module``, else ``hook(*args)``."""
+
+    def __init__(self, hook: Callable[..., Any], module: Module | None = None) -> None:
+        self.hook = hook
+        functools.update_wrapper(self, hook)
+        self.with_module = module is not None
+        if module is not None:
+            self.module = weakref.ref(module)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.with_module:
+            module = self.module()
+            if module is None:
+                raise RuntimeError("You are trying to call the hook of a dead Module!")
+            return self.hook(module, *args, **kwargs)
+        return self.hook(*args, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For deepcopy and pickle: the module itself, so that a copy's hook holds the copy."""
+        state: dict[str, Any] = {"hook": self.hook, "with_module": self.with_module}
+        if self.with_module:
+            state["module"] = self.module()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.hook = state["hook"]
+        self.with_module = state["with_module"]
+        if self.with_module:
+            if state["module"] is None:
+                raise RuntimeError("You are trying to revive the hook of a dead Module!")
+            self.module = weakref.ref(state["module"])
+
+
+def _host_array(value: Any) -> np.ndarray:
+    """A checkpoint value (Tensor, NumPy/CuPy array, or anything ``np.asarray`` takes) on the host."""
+    return np.asarray(backend.to_numpy(value.array if isinstance(value, Tensor) else value))
 
 
 def _is_array(value: Any) -> bool:
@@ -99,6 +141,9 @@ class Module:
     """Base class of every layer and model. Subclasses define ``forward``."""
 
     training: bool
+    _version: int = 1
+    """Recorded as ``version`` in a state dict's ``_metadata`` (torch's; a subclass that changes
+    its state-dict layout raises it and converts older ones in ``_load_from_state_dict``)."""
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -109,6 +154,10 @@ class Module:
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_state_dict_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_state_dict_hooks", OrderedDict())
+        object.__setattr__(self, "_load_state_dict_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_load_state_dict_post_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration by attribute assignment -----------------------------------------
@@ -460,51 +509,184 @@ class Module:
             if m is not None:
                 yield from m._state_tensors(f"{prefix}{name}.")
 
+    def _save_to_state_dict(self, destination: dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        """Put this module's own parameters and persistent buffers (not its children's) into
+        ``destination`` under ``prefix + name``: host NumPy copies, or with ``keep_vars`` the
+        Parameters and buffer Tensors themselves. Subclasses may override it, as in torch."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else backend.to_numpy(p.array).copy()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                destination[prefix + name] = b if keep_vars else backend.to_numpy(b.array).copy()
+
     def state_dict(
         self, *, destination: dict[str, Any] | None = None, prefix: str = "", keep_vars: bool = False
     ) -> OrderedDict[str, Any]:
         """Ordered mapping of dotted names to host NumPy copies of parameters and buffers,
         per module: its parameters, then its buffers, then its children (torch's order).
         ``keep_vars=True`` maps to the Parameters and buffer Tensors themselves instead.
-        ``destination``: a dict to fill (and return) instead of a new OrderedDict."""
-        out: Any = OrderedDict() if destination is None else destination
-        for k, t in self._state_tensors(prefix):
-            out[k] = t if keep_vars else backend.to_numpy(t.array).copy()
-        return out
+        ``destination``: a dict to fill (and return) instead of a new OrderedDict.
+
+        As torch, a new OrderedDict carries ``_metadata``: {module prefix without the final
+        dot: {"version": module._version}}; each module runs its state-dict pre-hooks
+        ``hook(module, prefix, keep_vars)`` before saving itself, and its post-hooks
+        ``hook(module, state_dict, prefix, local_metadata)`` after its children."""
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+        local_metadata: dict[str, Any] = {"version": self._version}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, destination, prefix, local_metadata)
+            if getattr(hook, "_from_public_api", False):
+                if result is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
+            elif result is not None:  # the private form may replace it (seen at the root only)
+                destination = result
+        return destination  # type: ignore[return-value]
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, prefix, keep_vars)`` when ``state_dict`` reaches this module,
+        before it saves anything (it may change the module; its result is ignored)."""
+        return self._add_plain_hook(self._state_dict_pre_hooks, hook, False)
+
+    def register_state_dict_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` once this module and its
+        children are saved; it may edit ``state_dict`` and ``local_metadata`` in place and must
+        return None (RuntimeError otherwise)."""
+        hook._from_public_api = True  # type: ignore[attr-defined]
+        return self._add_plain_hook(self._state_dict_hooks, hook, False)
+
+    def _register_state_dict_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """torch's private post-hook: as ``register_state_dict_post_hook``, but a returned
+        dict replaces the state dict (only the root module's result reaches the caller)."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError(
+                "Cannot register the same function as the state dict post hook that was "
+                "previously registered via register_state_dict_post_hook"
+            )
+        return self._add_plain_hook(self._state_dict_hooks, hook, False)
+
+    def _register_load_state_dict_pre_hook(
+        self, hook: Callable[..., Any], with_module: bool = False
+    ) -> RemovableHandle:
+        """As ``register_load_state_dict_pre_hook``, the module left out of the call unless
+        ``with_module``: ``hook(state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)``."""
+        return self._add_plain_hook(
+            self._load_state_dict_pre_hooks, _WrappedHook(hook, self if with_module else None), False
+        )
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` when ``load_state_dict`` reaches this module, before it
+        loads anything. ``state_dict`` is this module's share of a copy of the caller's dict
+        (keys starting with ``prefix``, full dotted names): renaming or adding keys there
+        changes what this module and its children load. ``strict`` is always True here (the
+        lists are filled either way; ``load_state_dict(strict=...)`` decides what raises)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, incompatible_keys)`` once this module and its children are
+        loaded. ``incompatible_keys`` holds the lists ``missing_keys`` / ``unexpected_keys``
+        gathered so far; editing them in place changes what ``load_state_dict`` returns and,
+        with ``strict=True``, whether it raises. Must return None (AssertionError otherwise)."""
+        return self._add_plain_hook(self._load_state_dict_post_hooks, hook, False)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        """Run this module's load pre-hooks, then copy its own parameters and persistent
+        buffers from ``state_dict`` (keys ``prefix + name``), appending to ``missing_keys``,
+        ``unexpected_keys`` (those of its children are left to them) and ``error_msgs``
+        (size mismatches). Subclasses may override it to convert older layouts, as in torch."""
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        local_state = {k: v for k, v in self._parameters.items() if v is not None}
+        local_state.update((k, v) for k, v in self._buffers.items() if v is not None and k not in self._non_persistent)
+        for name, t in local_state.items():
+            key = prefix + name
+            if key not in state_dict:
+                # like torch, a BatchNorm checkpoint without num_batches_tracked (older format) loads
+                if strict and name != "num_batches_tracked":
+                    missing_keys.append(key)
+                continue
+            arr = _host_array(state_dict[key])
+            if arr.shape != t.shape:
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
+                    f"the shape in current model is {t.shape}."
+                )
+                continue
+            t.array = backend.to_device(arr.astype(t.dtype, copy=True), t.device)
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix):
+                    head, dot, _ = key[len(prefix) :].partition(".")
+                    if (head not in self._modules) if dot else (head not in local_state):
+                        unexpected_keys.append(key)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy values (Tensors or anything ``np.asarray`` takes) into parameters and buffers by name.
 
         Returns ``_IncompatibleKeys(missing_keys, unexpected_keys)``. Like torch, a RuntimeError
         ("Error(s) in loading state_dict for ...") lists missing and unexpected keys when
-        ``strict``, and shape mismatches always. Unlike torch, nothing is copied when it raises.
+        ``strict``, and shape mismatches always. Unlike torch, every parameter and buffer gets
+        its old value back when it raises. Module by module (parent first): load pre-hooks,
+        its own tensors, its children, then its load post-hooks (which may edit the key lists
+        before ``strict`` is judged); see ``register_load_state_dict_pre_hook``.
         """
-        own: dict[str, Tensor] = dict(self._state_tensors())
-        # like torch, a BatchNorm checkpoint without num_batches_tracked (older format) loads
-        missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        if strict and missing:
-            errors.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # a copy the pre-hooks may edit
+        if metadata is not None:
+            state_dict._metadata = metadata  # type: ignore[attr-defined]
+        old_values = [(t, t.array) for _, t in self._state_tensors()]
+
+        def load(module: Module, local_state_dict: dict[str, Any], prefix: str = "") -> None:
+            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True, missing, unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = f"{prefix}{name}."
+                    load(child, {k: v for k, v in local_state_dict.items() if k.startswith(child_prefix)}, child_prefix)
+            incompatible_keys = _IncompatibleKeys(missing, unexpected)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, incompatible_keys) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be modified, "
+                        "it should be done inplace."
+                    )
+
+        load(self, state_dict)
         if strict and unexpected:
-            errors.append("Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
-        arrays: dict[str, np.ndarray] = {}
-        for k, t in own.items():
-            if k not in state_dict:
-                continue
-            value = state_dict[k]
-            arr = np.asarray(backend.to_numpy(value.array if isinstance(value, Tensor) else value))
-            if arr.shape != t.shape:
-                errors.append(
-                    f"size mismatch for {k}: copying a param with shape {arr.shape} from checkpoint, "
-                    f"the shape in current model is {t.shape}."
-                )
-            arrays[k] = arr
+            errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+        if strict and missing:
+            errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         if errors:
+            for t, arr in old_values:
+                t.array = arr
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for k, arr in arrays.items():
-            t = own[k]
-            t.array = backend.to_device(arr.astype(t.dtype, copy=True), t.device)
         return _IncompatibleKeys(missing, unexpected)
 
     # -- printing -------------------------------------------------------------------------

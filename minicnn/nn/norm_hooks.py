@@ -19,13 +19,15 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from .. import backend, random
 from ..autograd import Tensor, no_grad
 from ..ops.linalg import dot, mv
 from ..ops.similarity import normalize
 from .conv import ConvTranspose1d, ConvTranspose2d
 from .conv3d import ConvTranspose3d
-from .module import Module, Parameter
+from .module import Module, Parameter, _host_array
 from .parametrizations import _norm_except_dim, _weight_norm
 
 __all__ = ["remove_spectral_norm", "remove_weight_norm", "spectral_norm", "weight_norm"]
@@ -75,6 +77,11 @@ class WeightNorm:
 class SpectralNorm:
     """The forward pre-hook of ``spectral_norm``: sets ``module.<name>`` to
     ``<name>_orig / sigma``, running the power iteration first in training mode."""
+
+    _version: int = 1
+    """Saved in the state dict's metadata (``spectral_norm`` / ``<name>.version``). Version 0
+    (torch < 1.1) saved ``<name>`` itself and no ``<name>_v``; such checkpoints are converted
+    on load by :class:`SpectralNormLoadStateDictPreHook`."""
 
     def __init__(self, name: str = "weight", n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12) -> None:
         self.name = name
@@ -141,7 +148,69 @@ class SpectralNorm:
         module.register_buffer(fn.name + "_u", u)
         module.register_buffer(fn.name + "_v", v)
         module.register_forward_pre_hook(fn)
+        module._register_state_dict_hook(SpectralNormStateDictHook(fn))
+        module._register_load_state_dict_pre_hook(SpectralNormLoadStateDictPreHook(fn))
         return fn
+
+
+class SpectralNormLoadStateDictPreHook:
+    """Loads a version-0 spectral-norm checkpoint (``<name>``, ``<name>_orig``, ``<name>_u``;
+    no ``<name>_v``), as torch: with W = ``<name>_orig`` seen as a matrix, sigma = mean(W_orig / W)
+    and v = pinv(W^T W) W^T u rescaled so that u . (W v) = sigma. Host NumPy, once per load."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        fn = self.fn
+        version = local_metadata.get("spectral_norm", {}).get(fn.name + ".version", None)
+        if version is not None and version >= 1:
+            return
+        weight_key = prefix + fn.name
+        if (
+            version is None
+            and all(weight_key + s in state_dict for s in ("_orig", "_u", "_v"))
+            and weight_key not in state_dict
+        ):
+            return  # the current layout without metadata (e.g. a dict built by hand)
+        has_missing_keys = False
+        for suffix in ("_orig", "", "_u"):
+            if weight_key + suffix not in state_dict:
+                has_missing_keys = True
+                if strict:
+                    missing_keys.append(weight_key + suffix)
+        if has_missing_keys:
+            return
+        weight_orig = _host_array(state_dict[weight_key + "_orig"])
+        weight = _host_array(state_dict.pop(weight_key))
+        u = _host_array(state_dict[weight_key + "_u"])
+        sigma = (weight_orig / weight).mean()
+        weight_mat = np.moveaxis(weight_orig, fn.dim, 0).reshape(weight_orig.shape[fn.dim], -1)
+        v = np.linalg.pinv(weight_mat.T @ weight_mat) @ weight_mat.T @ u
+        state_dict[weight_key + "_v"] = (v * (sigma / (u @ (weight_mat @ v)))).astype(weight_orig.dtype)
+
+
+class SpectralNormStateDictHook:
+    """Records ``SpectralNorm._version`` in the state dict's metadata of the module."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(self, module: Module, state_dict: dict[str, Any], prefix: str, local_metadata: dict[str, Any]) -> None:
+        versions = local_metadata.setdefault("spectral_norm", {})
+        key = self.fn.name + ".version"
+        if key in versions:
+            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {key}")
+        versions[key] = self.fn._version
 
 
 def _find_hook(module: Module, kind: type, name: str) -> int | None:
@@ -190,4 +259,11 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
     module._forward_pre_hooks[key][0].remove(module)
     del module._forward_pre_hooks[key]
+    # torch leaves the load pre-hook behind (it looks for it unwrapped), so that the plain
+    # module's own state dict no longer loads; minicnn removes both state-dict hooks
+    for hooks in (module._state_dict_hooks, module._load_state_dict_pre_hooks):
+        for k, hook in list(hooks.items()):
+            hook = getattr(hook, "hook", hook)  # a load pre-hook is wrapped
+            if isinstance(hook, (SpectralNormStateDictHook, SpectralNormLoadStateDictPreHook)) and hook.fn.name == name:
+                del hooks[k]
     return module

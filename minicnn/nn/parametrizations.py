@@ -24,6 +24,8 @@ the two libraries agree given the same buffers, not the same seed).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import backend, random
 from ..autograd import Tensor, no_grad
 from ..ops.linalg import dot, mv
@@ -77,9 +79,28 @@ class _WeightNorm(Module):
 def weight_norm(module: Module, name: str = "weight", dim: int = 0) -> Module:
     """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (norm over every dim but ``dim``;
     over all for ``dim=None``); g is ``parametrizations.<name>.original0``, v ``original1``.
-    Returns ``module``. (torch also loads old ``<name>_g`` / ``<name>_v`` checkpoints
-    through a load hook; minicnn's Module has no such hooks: rename those keys first.)"""
+    Returns ``module``. As torch, a checkpoint of the older hook-based ``weight_norm`` (keys
+    ``<name>_g`` / ``<name>_v``) loads too: a load-state-dict pre-hook renames those keys."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def _weight_norm_compat_hook(
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        g_key = f"{prefix}{name}_g"
+        v_key = f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            original0 = state_dict.pop(g_key)
+            original1 = state_dict.pop(v_key)
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = original0
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = original1
+
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
     return module
 
 
