@@ -646,7 +646,13 @@ def _hsv2rgb(img: Any) -> Any:
     q = xp.clip(v * (1.0 - s * f), 0.0, 1.0)
     t = xp.clip(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
     table = ((v, q, p, p, t, v), (t, v, v, q, p, p), (p, p, t, v, v, q))  # channel by sector i
-    return xp.stack([xp.choose(i, [xp.broadcast_to(a, i.shape) for a in row]) for row in table], axis=-3)
+    if xp is np:
+        return np.stack([np.choose(i, [np.broadcast_to(a, i.shape) for a in row]) for row in table], axis=-3)
+    # CuPy's choose takes the choices as one array (it reads choices.shape), and its default
+    # mode="raise" checks the range on the host; i is in [0, 6) already, so "clip" clips nothing
+    return xp.stack(
+        [xp.choose(i, xp.stack([xp.broadcast_to(a, i.shape) for a in row]), mode="clip") for row in table], axis=-3
+    )
 
 
 def adjust_hue(img: Any, hue_factor: float) -> Any:

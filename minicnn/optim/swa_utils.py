@@ -71,11 +71,15 @@ def get_swa_multi_avg_fn() -> Callable[[ParamList, ParamList, Any], None]:
 
     def swa_update(averaged_param_list: ParamList, current_param_list: ParamList, num_averaged: Any) -> None:
         floating = _is_floating(averaged_param_list[0])
+        # the count read once per call (a device count: one host read, not one per parameter)
+        if floating:
+            weight = _weight(num_averaged)
+        else:
+            n = int(num_averaged.item()) if isinstance(num_averaged, Tensor) else num_averaged
         for p_avg, p_model in zip(averaged_param_list, current_param_list, strict=True):
             if floating:
-                lerp_(p_avg.array, p_model.array, _weight(num_averaged))
+                lerp_(p_avg.array, p_model.array, weight)
             else:
-                n = int(num_averaged.item()) if isinstance(num_averaged, Tensor) else num_averaged
                 p_avg.array[...] = p_avg.array + (p_model.array - p_avg.array) / (n + 1)
 
     return swa_update

@@ -12,6 +12,10 @@ What it keeps of CuPy's behaviour, because minicnn's GPU code depends on it:
 * Devices: arrays belong to the device that was current when they were made
   (``cupy.cuda.Device(i)`` switches), and a kernel refuses arrays of another device.
 * Integer array indices wrap around instead of raising, as in CuPy.
+* Arguments NumPy takes and CuPy 13/14 does not are refused (TypeError, as CuPy's): ufunc
+  ``where=``/``order=``, reductions' ``initial=``/``where=``, ``take``'s ``mode=``, ``einsum``'s
+  ``out=``, ``choose`` with a list of choices, and (ValueError) a sort ``kind`` but "stable"
+  (``_UFUNC_KEYWORDS``, ``_SIGNATURES``): code that runs only on NumPy fails here, not on a GPU.
 * ``RawModule`` "compiles" the CUDA source with the host runner and launches the kernel as the
   grid it is given (one emulated thread after another) when that grid is small, and as one
   thread otherwise (every kernel is a grid-stride loop, so one thread covers all indices).
@@ -141,6 +145,7 @@ class FakeGpuArray(np.ndarray):
     __int__, __index__ = _host_read("__int__"), _host_read("__index__")
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        _check_ufunc_keywords(ufunc, method, kwargs)
         counts["kernels"] += 1
         # ufunc.at(a, indices, b): the indices may be host arrays, as in indexing
         args = [_index(a) if method == "at" and i == 1 else _host(a) for i, a in enumerate(inputs)]
@@ -159,7 +164,53 @@ class FakeGpuArray(np.ndarray):
         host array beside a device one, as CuPy's versions do."""
         if _has_host_array(args) or _has_host_array(kwargs.values()):
             raise TypeError(f"fake CuPy: numpy.{func.__name__} got a host NumPy array beside a device array")
+        _check_call(func.__name__, args, kwargs)  # CuPy calls its own function with these arguments
         return super().__array_function__(func, types, args, kwargs)
+
+    # the methods whose CuPy versions take fewer arguments than NumPy's (see _SIGNATURES)
+    def take(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("take", args, kwargs, method=True)
+        return super().take(*args, **kwargs)
+
+    def choose(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("choose", args, kwargs, method=True)
+        return super().choose(*args, **kwargs)
+
+    def argsort(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("argsort", args, kwargs, method=True)
+        return super().argsort(*args, **kwargs)
+
+    def sort(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("sort", args, kwargs, method=True)
+        return super().sort(*args, **kwargs)
+
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("sum", args, kwargs, method=True)
+        return super().sum(*args, **kwargs)
+
+    def prod(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("prod", args, kwargs, method=True)
+        return super().prod(*args, **kwargs)
+
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("mean", args, kwargs, method=True)
+        return super().mean(*args, **kwargs)
+
+    def max(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("max", args, kwargs, method=True)
+        return super().max(*args, **kwargs)
+
+    def min(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("min", args, kwargs, method=True)
+        return super().min(*args, **kwargs)
+
+    def all(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("all", args, kwargs, method=True)
+        return super().all(*args, **kwargs)
+
+    def any(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("any", args, kwargs, method=True)
+        return super().any(*args, **kwargs)
 
     def __getitem__(self, key: Any) -> Any:
         r = super().__getitem__(_wrapped(_index(key), self.shape))
@@ -171,6 +222,87 @@ class FakeGpuArray(np.ndarray):
     def __setitem__(self, key: Any, value: Any) -> None:
         _on_current_device(self)  # a copy kernel on the current device
         super().__setitem__(_index(key), _host(value))
+
+
+_UFUNC_KEYWORDS = {
+    "__call__": {"out", "dtype", "casting"},
+    "outer": {"out", "dtype", "casting"},
+    "reduce": {"axis", "dtype", "out", "keepdims"},
+    "accumulate": {"axis", "dtype", "out"},
+    "reduceat": {"axis", "dtype", "out"},
+    "at": set(),
+}
+"""The keywords CuPy's ufuncs take (``cupy.ufunc.__call__`` pops out, dtype and casting and
+raises "Wrong arguments" for any other; ``reduce(array, axis, dtype, out, keepdims)``): no
+``where=``, ``initial=``, ``order=``, ``subok=``, ``signature=``. NumPy's own methods pass
+``where=True`` and ``initial=<no value>`` to their reductions, so only other values are refused."""
+
+_SIGNATURES = {
+    "take": ("a", "indices", "axis", "out"),  # no mode= ("This function does not support mode")
+    "choose": ("a", "choices", "out", "mode"),
+    "sum": ("a", "axis", "dtype", "out", "keepdims"),  # no initial=, where=
+    "prod": ("a", "axis", "dtype", "out", "keepdims"),
+    "nansum": ("a", "axis", "dtype", "out", "keepdims"),
+    "mean": ("a", "axis", "dtype", "out", "keepdims"),
+    "max": ("a", "axis", "out", "keepdims"),
+    "amax": ("a", "axis", "out", "keepdims"),
+    "min": ("a", "axis", "out", "keepdims"),
+    "amin": ("a", "axis", "out", "keepdims"),
+    "all": ("a", "axis", "out", "keepdims"),
+    "any": ("a", "axis", "out", "keepdims"),
+    "argsort": ("a", "axis", "kind"),  # kind None or "stable" only (ValueError otherwise)
+    "sort": ("a", "axis", "kind"),
+}
+"""CuPy 13/14's parameters of functions (and, but for the first, of the ndarray methods) where
+NumPy's take more; ``einsum`` (operands, then only dtype= and optimize=) is checked apart."""
+
+
+def _check_ufunc_keywords(ufunc: np.ufunc, method: str, kwargs: dict) -> None:
+    allowed = _UFUNC_KEYWORDS.get(method, set())
+    unknown = {k for k, v in kwargs.items() if k not in allowed}
+    unknown = {k for k in unknown if not _is_default(k, kwargs[k])}
+    if unknown:
+        raise TypeError(f"fake CuPy: cupy.{ufunc.__name__}.{method} got keywords CuPy lacks: {sorted(unknown)}")
+
+
+_DEFAULTS = {"where": True, "initial": np._NoValue, "subok": False, "order": "K"}
+"""NumPy's defaults, which its own methods pass on to ufuncs: CuPy's behaviour (not refused)."""
+
+
+def _is_default(name: str, value: Any) -> bool:
+    return name in _DEFAULTS and (value is _DEFAULTS[name] or (name == "order" and value == "K"))
+
+
+def _check_call(name: str, args: tuple, kwargs: dict, method: bool = False) -> None:
+    """TypeError for an argument CuPy's ``name`` does not take (a keyword, or one positional
+    argument too many); ``choose`` also needs its choices as one device array (CuPy reads
+    ``choices.shape``: a list raises AttributeError there)."""
+    if name == "einsum":
+        unknown = set(kwargs) - {"dtype", "optimize"}
+        if unknown:
+            raise TypeError(f"fake CuPy: cupy.einsum takes no {sorted(unknown)} (only dtype= and optimize=)")
+        return
+    params = _SIGNATURES.get(name)
+    if params is None:
+        return
+    params = params[1:] if method else params
+    unknown = {k for k in set(kwargs) - set(params) if not _is_default(k, kwargs[k])}
+    if len(args) > len(params) or unknown:
+        raise TypeError(
+            f"fake CuPy: cupy.{name} takes only ({', '.join(params)}); got {len(args)} positional and {sorted(kwargs)}"
+        )
+    if name in ("argsort", "sort"):
+        at = 1 if method else 2  # kind's position
+        kind = args[at] if len(args) > at else kwargs.get("kind")
+        if kind not in (None, "stable"):
+            raise ValueError(f"fake CuPy: cupy.{name}: kind can only be None or 'stable' (got {kind!r})")
+    if name == "choose":
+        choices = args[0 if method else 1] if len(args) > (0 if method else 1) else kwargs.get("choices")
+        if not isinstance(choices, FakeGpuArray):
+            raise TypeError(
+                "fake CuPy: cupy.choose needs its choices as one device array (CuPy reads choices.shape), "
+                f"got {type(choices).__name__}"
+            )
 
 
 def _wrapped(key: Any, shape: tuple[int, ...]) -> Any:
@@ -217,6 +349,7 @@ def _as_device(fn: Any, name: str = "") -> Any:
     arrays computed on as NumPy arrays, array results returned as device arrays."""
 
     def on_device(*args: Any, **kwargs: Any) -> Any:
+        _check_call(name, args, kwargs)
         if name not in _NO_KERNEL:
             counts["kernels"] += 1
         if name not in _CONVERTERS and (_has_host_array(args) or _has_host_array(kwargs.values())):
