@@ -51,6 +51,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_array_module
+from ..kernels.resample_aa import aa_filter
 from ..kernels.rounding import fma
 from ..kernels.upsample import cubic_weights
 from ..ops.grid_sample import grid_sample
@@ -251,18 +252,6 @@ def resized_crop(
     return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
 
 
-def _aa_filter(x: Any, cubic: bool) -> Any:
-    """torch's antialiasing filters: the triangle, or Keys' cubic with a = -0.5."""
-    xp = get_array_module(x)
-    x = xp.abs(x)
-    if not cubic:
-        return xp.where(x < 1, 1 - x, 0)
-    a = -0.5
-    near = ((a + 2) * x - (a + 3)) * x * x + 1
-    far = (((x - 5) * x + 8) * x - 4) * a
-    return xp.where(x < 1, near, xp.where(x < 2, far, 0))
-
-
 def resize_taps(
     in_size: Any, out_size: int, mode: str, antialias: bool, dtype: Any, small_kernel: bool
 ) -> tuple[Any, Any]:
@@ -303,7 +292,7 @@ def resize_taps(
         xmin = xp.maximum(xp.trunc(center - support + 0.5), 0).astype(np.int64)
         xsize = xp.minimum(xp.trunc(center + support + 0.5).astype(np.int64), n_in) - xmin
         taps = xp.arange(int(xsize.max()))
-        weight = _aa_filter((taps + xmin[..., None] - center[..., None] + 0.5) * invscale[..., None], cubic)
+        weight = aa_filter((taps + xmin[..., None] - center[..., None] + 0.5) * invscale[..., None], mode)
         weight = xp.where(taps < xsize[..., None], weight, 0.0)
         total = weight.sum(-1, keepdims=True)
         weight = weight / xp.where(total == 0, 1.0, total)

@@ -77,17 +77,19 @@ def aa_scale(in_size: int, out_size: int, scale_factor: float | None, align_corn
 
 def aa_filter(t: Any, mode: str) -> Any:
     """The filter at distances ``t`` (array, its dtype kept): triangle, cubic (a = -0.5) or
-    Lanczos-3."""
-    t = np.abs(t)
+    Lanczos-3. Array code on ``t``'s module (the per-sample resizer of the transforms runs it
+    on the device; lanczos is host-only)."""
+    xp = backend.get_array_module(t)
+    t = xp.abs(t)
     one = t.dtype.type(1)
     if mode == "bilinear":
-        return np.where(t < one, one - t, t.dtype.type(0))
+        return xp.where(t < one, one - t, t.dtype.type(0))
     if mode == "lanczos":
         return lanczos3(t)
     a = t.dtype.type(CUBIC_AA_A)
     near = ((a + 2) * t - (a + 3)) * t * t + one
     far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
-    return np.where(t < one, near, np.where(t < 2, far, t.dtype.type(0)))
+    return xp.where(t < one, near, xp.where(t < 2, far, t.dtype.type(0)))
 
 
 def _sinc(t: Any) -> Any:
