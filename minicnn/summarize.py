@@ -212,7 +212,7 @@ def _through_layer(m: nn.Module, rec: _Record, x: Any, out: Any) -> _Record:
                 continue
             k = max(math.ceil((j + 1) * n_in / n_out) - (j * n_in) // n_out for j in range(n_out))
             rf_l[i] = rf[i] + (k - 1) * jump[i]
-            jump_l[i] = jump[i] * n_in / n_out
+            jump_l[i] = jump[i] * n_in // n_out if (jump[i] * n_in) % n_out == 0 else jump[i] * n_in / n_out
         rf, jump = tuple(rf_l), tuple(jump_l)
     return _Record(rf, jump, depth)
 
