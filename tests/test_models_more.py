@@ -13,6 +13,8 @@ torchvision (the oracle).
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -457,3 +459,167 @@ def test_family_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, si
     assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
     for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
         assert rel_err(a, b) < 3e-3, pname
+
+
+# --------------------------------------------------------------------------------------
+# torchvision's remaining constructor arguments: replace_stride_with_dilation, norm_layer, block
+
+
+def _stage_shapes(model: Any, x: Any) -> list[tuple[int, ...]]:
+    """The output shapes of layer1..layer4 of a ResNet (ours or torchvision's)."""
+    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    shapes = []
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        x = layer(x)
+        shapes.append(tuple(x.shape))
+    return shapes
+
+
+def test_resnet50_replace_stride_with_dilation_equals_torchvision() -> None:
+    """DeepLab's output stride 8: layer3 and layer4 keep layer2's resolution, their 3x3
+    convolutions dilated 2 (layer3 after its first block, layer4's first block) and 4."""
+    setting = [False, True, True]
+    ours, tv = twin(
+        lambda: M.resnet50(num_classes=10, replace_stride_with_dilation=setting),
+        lambda: torchvision.models.resnet50(num_classes=10, replace_stride_with_dilation=setting),
+    )
+    dilations = [b.conv2.dilation for layer in (ours.layer3, ours.layer4) for b in layer]
+    assert dilations == [b.conv2.dilation for layer in (tv.layer3, tv.layer4) for b in layer]
+    assert dilations[0] == (1, 1) and dilations[1] == dilations[6] == (2, 2) and dilations[-1] == (4, 4)
+    assert ours.layer3[0].conv2.stride == ours.layer3[0].downsample[0].stride == (1, 1)
+    x = np.random.default_rng(1).standard_normal((1, 3, 40, 40))
+    ours.eval()
+    tv.eval()
+    with mc.no_grad(), torch.no_grad():
+        shapes = _stage_shapes(ours, mc.tensor(x))
+        assert shapes == _stage_shapes(tv, torch.from_numpy(x))
+    assert shapes[1] == shapes[2][:1] + (512,) + shapes[2][2:] and shapes[3] == (1, 2048, 5, 5)
+    check_parity(ours, tv, 40)
+
+
+def _perturb_group_norms(model: torch.nn.Module, seed: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.GroupNorm):
+                m.weight.copy_(torch.rand(m.num_channels, generator=g, dtype=torch.float64) + 0.5)
+                m.bias.copy_(torch.rand(m.num_channels, generator=g, dtype=torch.float64) - 0.5)
+
+
+@pytest.mark.parametrize("norm", ["bn-eps", "group"])
+def test_resnet_norm_layer_equals_torchvision(norm: str) -> None:
+    """norm_layer builds every normalisation, the shortcut's included."""
+
+    def norm_layer(lib: Any) -> Any:
+        if norm == "bn-eps":
+            return functools.partial(lib.nn.BatchNorm2d, eps=1e-3, momentum=0.3)
+        return lambda c: lib.nn.GroupNorm(8, c, eps=1e-4)
+
+    tv_resnet = torchvision.models.resnet
+    ours, tv = twin(
+        lambda: resnet.ResNet(resnet.Bottleneck, [1, 2, 1, 1], num_classes=10, norm_layer=norm_layer(mc)),
+        lambda: tv_resnet.ResNet(tv_resnet.Bottleneck, [1, 2, 1, 1], num_classes=10, norm_layer=norm_layer(torch)),
+    )
+    if norm == "group":
+        _perturb_group_norms(tv, 0)
+        ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
+        kinds = {type(m).__name__ for m in ours.modules()}
+        assert "GroupNorm" in kinds and "BatchNorm2d" not in kinds
+        assert isinstance(ours.layer2[0].downsample[1], mc.nn.GroupNorm)
+    else:
+        bns = [m for m in ours.modules() if isinstance(m, mc.nn.BatchNorm2d)]
+        assert len(bns) == len([m for m in tv.modules() if isinstance(m, torch.nn.BatchNorm2d)]) == 1 + 3 * 5 + 4
+        assert all(m.eps == 1e-3 and m.momentum == 0.3 for m in bns)
+    check_parity(ours, tv, 32)
+
+
+def test_resnet_zero_init_residual_with_norm_layers() -> None:
+    """zero_init_residual zeroes the last norm's weight of every block, whatever the norm; one
+    without weight (affine=False) is skipped as torchvision's check does (torchvision's own
+    initialisation then fails on GroupNorm's missing weight; ours leaves it alone)."""
+    net = M.resnet18(zero_init_residual=True, norm_layer=lambda c: mc.nn.GroupNorm(4, c))
+    for layer in (net.layer1, net.layer4):
+        assert all(np.all(b.bn2.weight.numpy() == 0) and np.all(b.bn1.weight.numpy() == 1) for b in layer)
+    plain = resnet.ResNet(resnet.Bottleneck, [1, 1, 1, 1], zero_init_residual=True,
+                          norm_layer=lambda c: mc.nn.GroupNorm(4, c, affine=False))  # fmt: skip
+    assert plain.layer1[0].bn3.weight is None
+
+
+def test_resnet_dilation_errors_as_torchvision() -> None:
+    """BasicBlock has no dilated form: a dilated stage after the first of layer2-4 raises
+    NotImplementedError; a setting of the wrong length a ValueError (torchvision's texts)."""
+    for build in (torchvision.models.resnet18, M.resnet18, M.resnet34):
+        with pytest.raises(NotImplementedError, match="Dilation > 1 not supported in BasicBlock"):
+            build(replace_stride_with_dilation=[False, False, True])
+    with pytest.raises(NotImplementedError, match="Dilation > 1 not supported in BasicBlock"):
+        resnet.BasicBlock(64, 64, dilation=2)
+    with pytest.raises(NotImplementedError, match="Dilation > 1"):
+        torchvision.models.resnet.BasicBlock(64, 64, dilation=2)
+    for bad in ([True, True], [False] * 4):
+        message = "replace_stride_with_dilation should be None or a 3-element tuple"
+        with torch.device("meta"), pytest.raises(ValueError, match=message):
+            torchvision.models.resnet50(replace_stride_with_dilation=bad)
+        with pytest.raises(ValueError, match=message):
+            M.resnet50(replace_stride_with_dilation=bad)
+
+
+def test_new_arguments_have_torchvision_names_order_and_defaults() -> None:
+    """The parameters torchvision has, in its order with its defaults; ours adds only
+    ``shortcut`` (ResNet) and keeps mobilenet_v3's explicit settings (torchvision's **kwargs)."""
+    tv_resnet, tv_mobile = torchvision.models.resnet, torchvision.models.mobilenetv3
+    pairs = [
+        (resnet.ResNet, tv_resnet.ResNet),
+        (resnet.BasicBlock, tv_resnet.BasicBlock),
+        (resnet.Bottleneck, tv_resnet.Bottleneck),
+        (mobilenet.MobileNetV3, tv_mobile.MobileNetV3),
+    ]
+    for ours, theirs in pairs:
+        a = inspect.signature(ours).parameters
+        b = {k: v for k, v in inspect.signature(theirs).parameters.items() if v.kind != v.VAR_KEYWORD}
+        assert [k for k in a if k in b] == list(b), ours.__name__
+        assert all(a[k].default == b[k].default for k in b), ours.__name__
+    assert set(inspect.signature(resnet.ResNet).parameters) - set(inspect.signature(tv_resnet.ResNet).parameters) == {
+        "shortcut"
+    }
+    for name in ("mobilenet_v3_large", "mobilenet_v3_small"):
+        p = inspect.signature(getattr(M, name)).parameters
+        assert p["block"].default is None and p["norm_layer"].default is None
+
+
+def test_mobilenet_v3_norm_layer_equals_torchvision() -> None:
+    def norm_layer(lib: Any) -> Any:
+        return functools.partial(lib.nn.BatchNorm2d, eps=1e-5, momentum=0.2)
+
+    ours, tv = twin(
+        lambda: M.mobilenet_v3_small(num_classes=10, dropout=0.0, norm_layer=norm_layer(mc)),
+        lambda: torchvision.models.mobilenet_v3_small(num_classes=10, dropout=0.0, norm_layer=norm_layer(torch)),
+    )
+    bns = [m for m in ours.modules() if isinstance(m, mc.nn.BatchNorm2d)]
+    assert bns and all(m.eps == 1e-5 and m.momentum == 0.2 for m in bns)
+    check_parity(ours, tv, 32, grad_tol=1e-7)  # 1e-7: see test_mobilenet_v3_equals_torchvision
+
+
+def test_mobilenet_v3_group_norm_and_block() -> None:
+    """norm_layer=GroupNorm reaches the stem, every block and the last conv, and is
+    initialised to weight 1, bias 0; ``block`` is called as block(cnf, norm_layer) per setting."""
+    calls = []
+
+    def block(cnf: Any, norm_layer: Any) -> mc.nn.Module:
+        calls.append((cnf, norm_layer))
+        return mobilenet.InvertedResidualV3(cnf, norm_layer)
+
+    def group_norm(c: int) -> mc.nn.Module:
+        return mc.nn.GroupNorm(8, c)
+
+    net = M.mobilenet_v3_small(num_classes=10, block=block, norm_layer=group_norm)
+    setting, _ = mobilenet.mobilenet_v3_config("small")
+    assert [c for c, _ in calls] == setting and all(n is group_norm for _, n in calls)
+    norms = [m for m in net.modules() if isinstance(m, mc.nn.GroupNorm)]
+    assert not any(isinstance(m, mc.nn.BatchNorm2d) for m in net.modules())
+    assert all(np.all(m.weight.numpy() == 1) and np.all(m.bias.numpy() == 0) for m in norms)
+    with torch.device("meta"):
+        tv = torchvision.models.mobilenet_v3_small(num_classes=10, norm_layer=lambda c: torch.nn.GroupNorm(8, c))
+    assert list(net.state_dict()) == list(tv.state_dict())
+    assert len(norms) == len([m for m in tv.modules() if isinstance(m, torch.nn.GroupNorm)])
+    with mc.no_grad():
+        assert net(mc.randn(2, 3, 32, 32)).shape == (2, 10)

@@ -32,7 +32,9 @@ block, a squeeze-and-excitation unit in some blocks (Hu et al. 2018: global aver
 by the result), and the hard swish x relu6(x + 3) / 6 in the deeper half (ReLU in the
 shallower). The head pools first and then applies a 1x1 "conv" (a linear layer) to 1280
 (large) or 1024 (small) features, hard swish, dropout, the classifier. Batch norm with eps
-0.001, momentum 0.01. Tables 1 and 2 of the paper::
+0.001, momentum 0.01 (torchvision's ``norm_layer`` replaces it: any callable making the
+normalisation from a channel count; ``block`` replaces the inverted residual: a callable
+``block(cnf, norm_layer)``). Tables 1 and 2 of the paper::
 
     large: 15 blocks, conv 3x3/2 16 ... 960 -> 1280 -> classes    5,483,032 parameters
     small: 11 blocks, conv 3x3/2 16 ... 576 -> 1024 -> classes    2,542,856 parameters
@@ -41,6 +43,7 @@ shallower). The head pools first and then applies a 1x1 "conv" (a linear layer) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 from .. import nn
@@ -245,10 +248,12 @@ class BneckConfig(NamedTuple):
 class InvertedResidualV3(nn.Module):
     """1x1 expand (if wider) -> k x k depthwise -> [squeeze-excitation] -> 1x1 linear
     projection, activation ReLU or hard swish; adds the input when stride is 1 and the widths
-    match. Keys ``block.<i>.*`` as torchvision's."""
+    match. Keys ``block.<i>.*`` as torchvision's; ``norm_layer`` makes each normalisation
+    from its channel count."""
 
-    def __init__(self, cnf: BneckConfig, bn: Callable[[int], nn.Module]) -> None:
+    def __init__(self, cnf: BneckConfig, norm_layer: Callable[..., nn.Module]) -> None:
         super().__init__()
+        bn = norm_layer
         if not 1 <= cnf.stride <= 2:
             raise ValueError(f"InvertedResidualV3: stride must be 1 or 2, got {cnf.stride}")
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
@@ -333,7 +338,10 @@ def mobilenet_v3_config(
 class MobileNetV3(nn.Module):
     """(N, 3, H, W) -> logits (N, num_classes); native 224x224.
 
-    ``inverted_residual_setting`` and ``last_channel`` as :func:`mobilenet_v3_config` returns."""
+    ``inverted_residual_setting`` and ``last_channel`` as :func:`mobilenet_v3_config` returns;
+    ``block`` (default :class:`InvertedResidualV3`) is called as ``block(cnf, norm_layer)`` for
+    each setting; ``norm_layer`` (default BatchNorm2d with eps 0.001, momentum 0.01) makes every
+    normalisation from its channel count. Arguments as torchvision's."""
 
     input_size = (3, 224, 224)
 
@@ -342,6 +350,8 @@ class MobileNetV3(nn.Module):
         inverted_residual_setting: list[BneckConfig],
         last_channel: int,
         num_classes: int = 1000,
+        block: Callable[..., nn.Module] | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
@@ -353,13 +363,11 @@ class MobileNetV3(nn.Module):
                 "MobileNetV3: inverted_residual_setting should be a list of BneckConfig (as mobilenet_v3_config "
                 f"returns), got elements of type {', '.join(kinds)}"
             )
-
-        def bn(c: int) -> nn.Module:
-            return nn.BatchNorm2d(c, eps=0.001, momentum=0.01)
-
+        block = InvertedResidualV3 if block is None else block
+        bn = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) if norm_layer is None else norm_layer
         first = inverted_residual_setting[0].input_channels
         layers: list[nn.Module] = [ConvBNReLU(3, first, 3, stride=2, activation=nn.Hardswish, bn=bn)]
-        layers += [InvertedResidualV3(cnf, bn) for cnf in inverted_residual_setting]
+        layers += [block(cnf, bn) for cnf in inverted_residual_setting]
         lastconv_in = inverted_residual_setting[-1].out_channels
         lastconv_out = 6 * lastconv_in
         layers.append(ConvBNReLU(lastconv_in, lastconv_out, 1, activation=nn.Hardswish, bn=bn))
@@ -377,7 +385,7 @@ class MobileNetV3(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
@@ -404,10 +412,13 @@ def mobilenet_v3_large(
     reduced_tail: bool = False,
     dilated: bool = False,
     dropout: float = 0.2,
+    block: Callable[..., nn.Module] | None = None,
+    norm_layer: Callable[..., nn.Module] | None = None,
 ) -> MobileNetV3:
-    """MobileNet v3 large in torchvision's layout (5,483,032 parameters at width 1.0)."""
+    """MobileNet v3 large in torchvision's layout (5,483,032 parameters at width 1.0);
+    ``block`` and ``norm_layer`` as :class:`MobileNetV3`'s."""
     setting, last = mobilenet_v3_config("large", width_mult, reduced_tail, dilated)
-    return MobileNetV3(setting, last, num_classes=num_classes, dropout=dropout)
+    return MobileNetV3(setting, last, num_classes=num_classes, block=block, norm_layer=norm_layer, dropout=dropout)
 
 
 def mobilenet_v3_small(
@@ -416,10 +427,13 @@ def mobilenet_v3_small(
     reduced_tail: bool = False,
     dilated: bool = False,
     dropout: float = 0.2,
+    block: Callable[..., nn.Module] | None = None,
+    norm_layer: Callable[..., nn.Module] | None = None,
 ) -> MobileNetV3:
-    """MobileNet v3 small in torchvision's layout (2,542,856 parameters at width 1.0)."""
+    """MobileNet v3 small in torchvision's layout (2,542,856 parameters at width 1.0);
+    ``block`` and ``norm_layer`` as :class:`MobileNetV3`'s."""
     setting, last = mobilenet_v3_config("small", width_mult, reduced_tail, dilated)
-    return MobileNetV3(setting, last, num_classes=num_classes, dropout=dropout)
+    return MobileNetV3(setting, last, num_classes=num_classes, block=block, norm_layer=norm_layer, dropout=dropout)
 
 
 __all__ = ["MobileNetV1", "MobileNetV2", "MobileNetV3", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",

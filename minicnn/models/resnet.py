@@ -42,10 +42,21 @@ Two variants change only the bottleneck's 3x3 convolution, the one that sees spa
     resnext101_64x4d    [3, 4, 23, 3]  64 x 4           83,455,272
     wide_resnet50_2     [3, 4, 6, 3]    1 x 128         68,883,240
     wide_resnet101_2    [3, 4, 23, 3]   1 x 128        126,886,696
+
+Two more of torchvision's options: ``replace_stride_with_dilation`` (three bools, for
+layer2-4) keeps a stage at its input's resolution (as segmentation backbones do, e.g.
+DeepLab's output stride 8 with ``[False, True, True]``): the stage's stride-2 becomes
+stride 1, and from then on every 3x3 convolution is dilated by the product of the strides
+left out, so its receptive field grows as before (Yu & Koltun 2016; Chen et al. 2017). The
+first block of such a stage still uses the previous dilation. Only the bottleneck supports
+it (BasicBlock raises NotImplementedError, as torchvision's). ``norm_layer`` builds every
+normalisation layer from its channel count (default ``nn.BatchNorm2d``), e.g.
+``functools.partial(nn.BatchNorm2d, eps=1e-3)`` or ``lambda c: nn.GroupNorm(32, c)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import nn
@@ -54,8 +65,18 @@ from ..nn import functional as F
 from ._blocks import init_torchvision_style
 
 
-def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
+    """3x3 convolution with "same" padding (= dilation), no bias."""
+    return nn.Conv2d(
+        in_planes,
+        out_planes,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        bias=False,
+        dilation=dilation,
+    )
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -80,12 +101,16 @@ class ZeroPadShortcut(nn.Module):
         return f"{self.in_planes}, {self.out_planes}, stride={self.stride}"
 
 
-def make_shortcut(kind: str, in_planes: int, out_planes: int, stride: int) -> nn.Module | None:
-    """The shortcut of a block whose output shape differs from its input (None if not)."""
+def make_shortcut(
+    kind: str, in_planes: int, out_planes: int, stride: int, norm_layer: Callable[..., nn.Module] | None = None
+) -> nn.Module | None:
+    """The shortcut of a block whose output shape differs from its input (None if not);
+    ``norm_layer`` (default BatchNorm2d) makes option B's normalisation."""
     if stride == 1 and in_planes == out_planes:
         return None
     if kind == "B":
-        return nn.Sequential(conv1x1(in_planes, out_planes, stride), nn.BatchNorm2d(out_planes))
+        norm_layer = nn.BatchNorm2d if norm_layer is None else norm_layer
+        return nn.Sequential(conv1x1(in_planes, out_planes, stride), norm_layer(out_planes))
     if kind == "A":
         return ZeroPadShortcut(in_planes, out_planes, stride)
     raise ValueError(f"ResNet: shortcut must be 'A' or 'B', got {kind!r}")
@@ -104,15 +129,20 @@ class BasicBlock(nn.Module):
         downsample: nn.Module | None = None,
         groups: int = 1,
         base_width: int = 64,
+        dilation: int = 1,
+        norm_layer: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__()
+        norm_layer = nn.BatchNorm2d if norm_layer is None else norm_layer
         if groups != 1 or base_width != 64:
             raise ValueError(f"BasicBlock only supports groups=1 and base_width=64, got {groups} and {base_width}")
+        if dilation > 1:
+            raise NotImplementedError(f"Dilation > 1 not supported in BasicBlock, got dilation={dilation}")
         self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = norm_layer(planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = norm_layer(planes)
         self.downsample = downsample
         self.stride = stride
 
@@ -124,8 +154,9 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce to ``width``, 3x3 (with the stride, in ``groups`` groups), 1x1 expand to
-    4 x planes, + shortcut; width = planes * base_width / 64 * groups (= planes for ResNet)."""
+    """1x1 reduce to ``width``, 3x3 (with the stride and dilation, in ``groups`` groups), 1x1
+    expand to 4 x planes, + shortcut; width = planes * base_width / 64 * groups (= planes for
+    ResNet)."""
 
     expansion = 4
 
@@ -137,15 +168,18 @@ class Bottleneck(nn.Module):
         downsample: nn.Module | None = None,
         groups: int = 1,
         base_width: int = 64,
+        dilation: int = 1,
+        norm_layer: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__()
+        norm_layer = nn.BatchNorm2d if norm_layer is None else norm_layer
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(inplanes, width)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = conv3x3(width, width, stride, groups)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.bn1 = norm_layer(width)
+        self.conv2 = conv3x3(width, width, stride, groups, dilation)
+        self.bn2 = norm_layer(width)
         self.conv3 = conv1x1(width, planes * self.expansion)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.bn3 = norm_layer(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.stride = stride
@@ -159,7 +193,11 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """(N, 3, H, W) -> logits (N, num_classes); native 224x224, any H, W >= 32 works."""
+    """(N, 3, H, W) -> logits (N, num_classes); native 224x224, any H, W >= 32 works.
+
+    Arguments as torchvision's ``ResNet`` (``replace_stride_with_dilation``: three bools for
+    layer2-4, ``norm_layer``: channels -> normalisation module, default BatchNorm2d), plus
+    ``shortcut`` ("A" or "B", the paper's options) in the fourth place."""
 
     input_size = (3, 224, 224)
 
@@ -172,41 +210,63 @@ class ResNet(nn.Module):
         zero_init_residual: bool = False,
         groups: int = 1,
         width_per_group: int = 64,
+        replace_stride_with_dilation: list[bool] | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__()
         if shortcut not in ("A", "B"):
             raise ValueError(f"ResNet: shortcut must be 'A' or 'B', got {shortcut!r}")
+        if replace_stride_with_dilation is None:
+            replace_stride_with_dilation = [False, False, False]
+        if len(replace_stride_with_dilation) != 3:
+            raise ValueError(
+                f"replace_stride_with_dilation should be None or a 3-element tuple, got {replace_stride_with_dilation}"
+            )
+        self._norm_layer = nn.BatchNorm2d if norm_layer is None else norm_layer
         self.shortcut = shortcut
         self.groups, self.base_width = groups, width_per_group
         self.inplanes = 64
+        self.dilation = 1
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = self._norm_layer(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        dilate = replace_stride_with_dilation
         self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        self.layer2 = self._make_layer(block, 128, layers[1], stride=2, dilate=dilate[0])
+        self.layer3 = self._make_layer(block, 256, layers[2], stride=2, dilate=dilate[1])
+        self.layer4 = self._make_layer(block, 512, layers[3], stride=2, dilate=dilate[2])
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         init_torchvision_style(self, linear_std=None)
         if zero_init_residual:  # each block starts as the identity (Goyal et al. 2017)
             for m in self.modules():
-                if isinstance(m, Bottleneck):
+                if isinstance(m, Bottleneck) and getattr(m.bn3, "weight", None) is not None:
                     nn.init.zeros_(m.bn3.weight)
-                elif isinstance(m, BasicBlock):
+                elif isinstance(m, BasicBlock) and getattr(m.bn2, "weight", None) is not None:
                     nn.init.zeros_(m.bn2.weight)
 
     def _make_layer(
-        self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int, stride: int = 1
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        planes: int,
+        blocks: int,
+        stride: int = 1,
+        dilate: bool = False,
     ) -> nn.Sequential:
+        """``blocks`` blocks; the first one strides (or, with ``dilate``, keeps the resolution
+        and the later blocks dilate by the stride left out) and has the shortcut."""
+        previous_dilation = self.dilation
+        if dilate:
+            self.dilation *= stride
+            stride = 1
         out = planes * block.expansion
-        shape = {"groups": self.groups, "base_width": self.base_width}
-        shortcut = make_shortcut(self.shortcut, self.inplanes, out, stride)
-        layers = [block(self.inplanes, planes, stride, shortcut, **shape)]
+        shape = {"groups": self.groups, "base_width": self.base_width, "norm_layer": self._norm_layer}
+        shortcut = make_shortcut(self.shortcut, self.inplanes, out, stride, self._norm_layer)
+        layers = [block(self.inplanes, planes, stride, shortcut, dilation=previous_dilation, **shape)]
         self.inplanes = out
-        layers += [block(self.inplanes, planes, **shape) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, dilation=self.dilation, **shape) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
