@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import hypothesis
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 
 import minicnn as mc
 
@@ -148,3 +151,40 @@ def double_backward_like_torch(
 
 def rand(rng: np.random.Generator, shape: Sequence[int], low: float = -2.0, high: float = 2.0) -> np.ndarray:
     return rng.uniform(low, high, size=tuple(shape))
+
+
+# -- models: counting parameters without drawing weights -----------------------------------
+@contextlib.contextmanager
+def skipped_init() -> Iterator[None]:
+    """Make every mc.nn.init function a no-op, so that building a 140M-parameter model
+    only allocates (lazily) and costs no random draws. For counting and for models whose
+    weights are loaded afterwards."""
+    names = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "kaiming_uniform_", "kaiming_normal_",
+             "xavier_uniform_", "xavier_normal_", "trunc_normal_"]  # fmt: skip
+    saved = {n: getattr(mc.nn.init, n) for n in names}
+    try:
+        for n in names:
+            setattr(mc.nn.init, n, lambda t, *a, **k: t)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(mc.nn.init, n, f)
+
+
+def n_params(model: Any) -> int:
+    if isinstance(model, torch.nn.Module):
+        return sum(p.numel() for p in model.parameters())
+    return sum(int(p.array.size) for p in model.parameters())
+
+
+# -- depthwise convolution --------------------------------------------------------------------
+def torch_depthwise_grads(x, w, b, gy, stride, padding, dilation):
+    """torch's depthwise conv2d (groups = channels) of x, w, b and its gradients for the seed
+    gy: (y, dx, dw, db or None), as NumPy arrays."""
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tb = None if b is None else torch.tensor(b, requires_grad=True)
+    with warnings.catch_warnings():  # torch's note on padding='same' with even kernels
+        warnings.simplefilter("ignore", UserWarning)
+        y = TF.conv2d(tx, tw, tb, stride, padding, dilation, x.shape[1])
+    y.backward(torch.tensor(gy))
+    return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), None if tb is None else tb.grad.numpy()

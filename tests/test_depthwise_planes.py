@@ -6,12 +6,10 @@ gradcheck through the conv2d op."""
 from __future__ import annotations
 
 import contextlib
-import warnings
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as TF
+from conftest import torch_depthwise_grads
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -53,21 +51,11 @@ def plane_cases(draw):
     return (n, c, h, w), (c * m, 1, kh, kw), stride, padding, dilation
 
 
-def torch_reference(x, w, b, gy, stride, padding, dilation):
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tb = None if b is None else torch.tensor(b, requires_grad=True)
-    with warnings.catch_warnings():  # torch's note on padding='same' with even kernels
-        warnings.simplefilter("ignore", UserWarning)
-        y = TF.conv2d(tx, tw, tb, stride, padding, dilation, x.shape[1])
-    y.backward(torch.tensor(gy))
-    return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), None if tb is None else tb.grad.numpy()
-
-
 def check_against_torch(x, w, b, stride, padding, dilation, rtol, atol, seed=0):
     c = x.shape[1]
     y = D.conv2d_depthwise(x, w, b, stride, padding, dilation, c)
     gy = np.random.default_rng(seed).standard_normal(y.shape).astype(x.dtype)
-    refs = torch_reference(x, w, b, gy, stride, padding, dilation)
+    refs = torch_depthwise_grads(x, w, b, gy, stride, padding, dilation)
     got = (y, *D.conv2d_depthwise_backward(gy, x, w, stride, padding, dilation, c, True, True, b is not None))
     for name, g, r in zip(("forward", "dX", "dW", "db"), got, refs):
         if r is None:

@@ -5,13 +5,11 @@ choose it, float64 gradcheck, and a devices() case."""
 from __future__ import annotations
 
 import contextlib
-import warnings
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as TF
-from conftest import compare_with_torch, devices
+from conftest import compare_with_torch, devices, torch_depthwise_grads
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -57,21 +55,11 @@ def depthwise_cases(draw):
     return (n, c, h, w), (c * m, 1, kh, kw), stride, padding, dilation
 
 
-def torch_grads(x, w, b, gy, stride, padding, dilation):
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tb = None if b is None else torch.tensor(b, requires_grad=True)
-    with warnings.catch_warnings():  # torch's note on padding='same' with even kernels
-        warnings.simplefilter("ignore", UserWarning)
-        y = TF.conv2d(tx, tw, tb, stride, padding, dilation, x.shape[1])
-    y.backward(torch.tensor(gy))
-    return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), None if tb is None else tb.grad.numpy()
-
-
 def check_kernel_against_torch(x, w, b, stride, padding, dilation, rtol, atol, seed=1):
     """Forward and all three gradients of the kernel functions against torch."""
     y = D.conv2d_depthwise(x, w, b, stride, padding, dilation, x.shape[1])
     gy = np.random.default_rng(seed).standard_normal(y.shape).astype(x.dtype)
-    y_ref, dx_ref, dw_ref, db_ref = torch_grads(x, w, b, gy, stride, padding, dilation)
+    y_ref, dx_ref, dw_ref, db_ref = torch_depthwise_grads(x, w, b, gy, stride, padding, dilation)
     dx, dw, db = D.conv2d_depthwise_backward(gy, x, w, stride, padding, dilation, x.shape[1], True, True, b is not None)
     assert y.dtype == dx.dtype == dw.dtype == x.dtype
     assert y.flags.c_contiguous and dx.flags.c_contiguous

@@ -10,15 +10,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices
+from conftest import devices, n_params, skipped_init
 
 import minicnn as mc
 from minicnn import models as M
@@ -26,29 +24,6 @@ from minicnn.nn import functional as F
 
 # --------------------------------------------------------------------------------------
 # helpers
-
-
-@contextlib.contextmanager
-def skipped_init() -> Iterator[None]:
-    """Make every mc.nn.init function a no-op, so that building a 140M-parameter model
-    only allocates (lazily) and costs no random draws. For counting and for models whose
-    weights are loaded afterwards."""
-    names = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "kaiming_uniform_", "kaiming_normal_",
-             "xavier_uniform_", "xavier_normal_", "trunc_normal_"]  # fmt: skip
-    saved = {n: getattr(mc.nn.init, n) for n in names}
-    try:
-        for n in names:
-            setattr(mc.nn.init, n, lambda t, *a, **k: t)
-        yield
-    finally:
-        for n, f in saved.items():
-            setattr(mc.nn.init, n, f)
-
-
-def n_params(model: Any) -> int:
-    if isinstance(model, torch.nn.Module):
-        return sum(p.numel() for p in model.parameters())
-    return sum(int(p.array.size) for p in model.parameters())
 
 
 def tv_meta(name: str, **kwargs: Any) -> torch.nn.Module:

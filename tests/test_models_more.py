@@ -12,17 +12,15 @@ torchvision (the oracle).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices
+from conftest import devices, n_params, skipped_init
 
 import minicnn as mc
 from minicnn import models as M
@@ -32,27 +30,6 @@ from minicnn.utils.checkpoint import checkpoint
 
 # --------------------------------------------------------------------------------------
 # helpers
-
-
-@contextlib.contextmanager
-def skipped_init() -> Iterator[None]:
-    """Every mc.nn.init function a no-op: a 127M-parameter model only allocates (lazily)."""
-    names = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "kaiming_uniform_", "kaiming_normal_",
-             "xavier_uniform_", "xavier_normal_", "trunc_normal_"]  # fmt: skip
-    saved = {n: getattr(mc.nn.init, n) for n in names}
-    try:
-        for n in names:
-            setattr(mc.nn.init, n, lambda t, *a, **k: t)
-        yield
-    finally:
-        for n, f in saved.items():
-            setattr(mc.nn.init, n, f)
-
-
-def n_params(model: Any) -> int:
-    if isinstance(model, torch.nn.Module):
-        return sum(p.numel() for p in model.parameters())
-    return sum(int(p.array.size) for p in model.parameters())
 
 
 def rel_err(a: np.ndarray, b: np.ndarray) -> float:
