@@ -40,7 +40,8 @@ import numpy as np
 
 from .datasets import OFFLINE_ENV, ImageArrayDataset, default_root, not_found_message
 from .download import check_file_sha256, download_verified, mirror_list, write_atomic
-from .errors import ChecksumError, DatasetNotFoundError, DownloadError
+from .errors import DatasetNotFoundError, DownloadError
+from .idx import check_digest
 
 PIXELS = 3 * 32 * 32
 """Pixel bytes per record: three 32 x 32 planes."""
@@ -86,12 +87,7 @@ def read_cifar_binary(
                 f"{limit} ({bad.size} such records); the file is corrupt or not this dataset's file"
             )
     if sha256 is not None:
-        actual = hashlib.sha256(buf).hexdigest()
-        if actual != sha256.lower():
-            raise ChecksumError(
-                f"{path}: SHA-256 of the file is {actual}, expected {sha256}; "
-                "the file is corrupt or a different file: delete it and fetch it again"
-            )
+        check_digest(hashlib.sha256(buf).hexdigest(), sha256, source=str(path), what="the file")
     # planes (N, 3, 32, 32) -> channels last (N, 32, 32, 3), contiguous
     images = np.ascontiguousarray(rows[:, label_bytes:].reshape(n, 3, 32, 32).transpose(0, 2, 3, 1))
     return images, labels.astype(np.int64)

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ChecksumError, DownloadError, IDXError
-from .idx import check_sha256, read_idx_bytes
+from .idx import check_digest, check_sha256, read_idx_bytes
 
 DEFAULT_TIMEOUT = 15.0
 """Seconds to wait for a connection or for the next chunk of data."""
@@ -157,12 +157,7 @@ def check_file_sha256(path: str | os.PathLike, expected: str, *, source: str | N
 
     ``source`` names the file in the message (default: ``path``).
     """
-    actual = file_sha256_of(path)
-    if actual != expected.lower():
-        raise ChecksumError(
-            f"{source or path}: SHA-256 of the file is {actual}, expected {expected}; "
-            "the file is corrupt or a different file: delete it and fetch it again"
-        )
+    check_digest(file_sha256_of(path), expected, source=str(source or path), what="the file")
 
 
 def write_atomic(path: Path, content: bytes) -> None:

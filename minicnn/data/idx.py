@@ -108,14 +108,19 @@ def read_idx(path: str | os.PathLike, *, magic: int | None = None, sha256: str |
     return parse_idx(buf, source=str(path), magic=magic)
 
 
-def check_sha256(content: bytes, expected: str, *, source: str) -> None:
-    """Raise ChecksumError unless ``content`` hashes to ``expected`` (hex SHA-256)."""
-    actual = hashlib.sha256(content).hexdigest()
+def check_digest(actual: str, expected: str, *, source: str, what: str) -> None:
+    """Raise ChecksumError unless the hex SHA-256 ``actual`` (of ``what``: the file, or its
+    decompressed content) equals ``expected``."""
     if actual != expected.lower():
         raise ChecksumError(
-            f"{source}: SHA-256 of the decompressed content is {actual}, expected {expected}; "
+            f"{source}: SHA-256 of {what} is {actual}, expected {expected}; "
             "the file is corrupt or a different file: delete it and fetch it again"
         )
+
+
+def check_sha256(content: bytes, expected: str, *, source: str) -> None:
+    """Raise ChecksumError unless ``content`` hashes to ``expected`` (hex SHA-256)."""
+    check_digest(hashlib.sha256(content).hexdigest(), expected, source=source, what="the decompressed content")
 
 
 def read_images_and_labels(
