@@ -439,9 +439,8 @@ class _RandomFlip(BatchTransform):
     axis: int = -1
 
     def __init__(self, p: float = 0.5) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
-        self.p = p
+        _check_p(p, type(self).__name__)
+        self.p = p  # (as given: torchvision's repr)
 
     def __call__(self, x: Any) -> Any:
         batch, single = _as_batch(x, type(self).__name__)
