@@ -43,7 +43,7 @@ from .conv3d import (
     MaxPool3d,
 )
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout, StochasticDepth
 from .embedding import Bilinear, Embedding
 from .layernorm import GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .linear import Flatten, Identity, Linear
@@ -217,6 +217,7 @@ __all__ = [
     "Softplus",
     "Softshrink",
     "Softsign",
+    "StochasticDepth",
     "Tanh",
     "Tanhshrink",
     "Threshold",

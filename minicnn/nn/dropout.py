@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..autograd import Tensor
 from ..kernels.dropout import check_probability
 from ..ops.dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
+from ..ops.stochastic_depth import stochastic_depth
 from .module import Module
 
 
@@ -61,3 +62,19 @@ class FeatureAlphaDropout(Dropout):
 
     def forward(self, input: Tensor) -> Tensor:
         return feature_alpha_dropout(input, self.p, self.training, self.inplace)
+
+
+class StochasticDepth(Module):
+    """torchvision.ops.StochasticDepth: drop whole residual branches in training (see
+    ``F.stochastic_depth``); the identity after ``.eval()``."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return stochastic_depth(input, self.p, self.mode, self.training)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p}, mode={self.mode})"

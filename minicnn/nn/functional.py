@@ -107,6 +107,7 @@ from ..ops.one_hot import one_hot
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.rmsnorm import rms_norm
 from ..ops.similarity import cosine_similarity, normalize, pairwise_distance
+from ..ops.stochastic_depth import stochastic_depth
 from ..ops.unpool import lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d
 from ..ops.upsample import interpolate
 
@@ -283,6 +284,7 @@ __all__ = [
     "softplus",
     "softshrink",
     "softsign",
+    "stochastic_depth",
     "tanh",
     "tanhshrink",
     "threshold",
