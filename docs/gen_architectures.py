@@ -35,6 +35,12 @@ TORCHVISION_GMACS = {
     "densenet161": 7.728, "densenet169": 3.36, "densenet201": 4.291, "shufflenet_v2_x0_5": 0.04,
     "shufflenet_v2_x1_0": 0.145, "shufflenet_v2_x1_5": 0.296, "shufflenet_v2_x2_0": 0.583,
     "mobilenet_v3_large": 0.217, "mobilenet_v3_small": 0.057,
+    "convnext_tiny": 4.456, "convnext_small": 8.684, "convnext_base": 15.355, "convnext_large": 34.361,
+    "regnet_x_400mf": 0.414, "regnet_x_800mf": 0.8, "regnet_x_1_6gf": 1.603, "regnet_x_3_2gf": 3.177,
+    "regnet_x_8gf": 7.995, "regnet_x_16gf": 15.941, "regnet_x_32gf": 31.736, "regnet_y_400mf": 0.402,
+    "regnet_y_800mf": 0.834, "regnet_y_1_6gf": 1.612, "regnet_y_3_2gf": 3.176, "regnet_y_8gf": 8.473,
+    "regnet_y_16gf": 15.912, "regnet_y_32gf": 32.28, "mnasnet0_5": 0.104, "mnasnet0_75": 0.215,
+    "mnasnet1_0": 0.314, "mnasnet1_3": 0.526,
 }  # fmt: skip
 
 
@@ -78,6 +84,28 @@ MODELS: list[tuple[str, Callable[[], mc.nn.Module]]] = [
     ("shufflenet_v2_x2_0", lambda: M.shufflenet_v2_x2_0()),
     ("mobilenet_v3_large", lambda: M.mobilenet_v3_large()),
     ("mobilenet_v3_small", lambda: M.mobilenet_v3_small()),
+    ("convnext_tiny", lambda: M.convnext_tiny()),
+    ("convnext_small", lambda: M.convnext_small()),
+    ("convnext_base", lambda: M.convnext_base()),
+    ("convnext_large", lambda: M.convnext_large()),
+    ("mnasnet0_5", lambda: M.mnasnet0_5()),
+    ("mnasnet0_75", lambda: M.mnasnet0_75()),
+    ("mnasnet1_0", lambda: M.mnasnet1_0()),
+    ("mnasnet1_3", lambda: M.mnasnet1_3()),
+    ("regnet_x_400mf", lambda: M.regnet_x_400mf()),
+    ("regnet_x_800mf", lambda: M.regnet_x_800mf()),
+    ("regnet_x_1_6gf", lambda: M.regnet_x_1_6gf()),
+    ("regnet_x_3_2gf", lambda: M.regnet_x_3_2gf()),
+    ("regnet_x_8gf", lambda: M.regnet_x_8gf()),
+    ("regnet_x_16gf", lambda: M.regnet_x_16gf()),
+    ("regnet_x_32gf", lambda: M.regnet_x_32gf()),
+    ("regnet_y_400mf", lambda: M.regnet_y_400mf()),
+    ("regnet_y_800mf", lambda: M.regnet_y_800mf()),
+    ("regnet_y_1_6gf", lambda: M.regnet_y_1_6gf()),
+    ("regnet_y_3_2gf", lambda: M.regnet_y_3_2gf()),
+    ("regnet_y_8gf", lambda: M.regnet_y_8gf()),
+    ("regnet_y_16gf", lambda: M.regnet_y_16gf()),
+    ("regnet_y_32gf", lambda: M.regnet_y_32gf()),
 ]
 
 

@@ -272,7 +272,10 @@ def summary(
         def forward(*args: Any, **kwargs: Any) -> Any:
             out = original(*args, **kwargs)
             first = next((a for a in args if isinstance(a, Tensor)), None)
-            rec = _through_layer(m, record_of(first), first, out)
+            if m._modules and isinstance(out, Tensor) and id(out) in records:
+                rec = records[id(out)]  # a parent with parameters of its own: what its ops carried
+            else:
+                rec = _through_layer(m, record_of(first), first, out)
             outs = out if isinstance(out, (tuple, list)) else (out,)
             for o in outs:
                 if isinstance(o, Tensor):

@@ -7,12 +7,23 @@ Each model class has ``input_size`` (C, H, W), its native input size.
 """
 
 from .alexnet import AlexNet, AlexNet2012, alexnet
+from .convnext import (
+    CNBlock,
+    CNBlockConfig,
+    ConvNeXt,
+    LayerNorm2d,
+    convnext_base,
+    convnext_large,
+    convnext_small,
+    convnext_tiny,
+)
 from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
 from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from .inception import Inception3, InceptionOutputs, inception_v3
 from .inception_resnet import InceptionResNetV1, InceptionResNetV2, inception_resnet_v1, inception_resnet_v2
 from .inception_v4 import InceptionV4, inception_v4
 from .lenet import LeNet5, LeNet5Classic, lenet5
+from .mnasnet import MNASNet, mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3
 from .mobilenet import (
     MobileNetV1,
     MobileNetV2,
@@ -21,6 +32,24 @@ from .mobilenet import (
     mobilenet_v2,
     mobilenet_v3_large,
     mobilenet_v3_small,
+)
+from .regnet import (
+    RegNet,
+    regnet_x_1_6gf,
+    regnet_x_3_2gf,
+    regnet_x_8gf,
+    regnet_x_16gf,
+    regnet_x_32gf,
+    regnet_x_400mf,
+    regnet_x_800mf,
+    regnet_y_1_6gf,
+    regnet_y_3_2gf,
+    regnet_y_8gf,
+    regnet_y_16gf,
+    regnet_y_32gf,
+    regnet_y_128gf,
+    regnet_y_400mf,
+    regnet_y_800mf,
 )
 from .resnet import (
     BasicBlock,
@@ -42,13 +71,17 @@ from .squeezenet import SqueezeNet, squeezenet1_0, squeezenet1_1
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
 __all__ = [
-    "VGG", "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "DenseNet", "GoogLeNet", "GoogLeNetOutputs",
-    "Inception3", "InceptionOutputs", "InceptionResNetV1", "InceptionResNetV2", "InceptionV4", "LeNet5",
-    "LeNet5Classic", "MobileNetV1", "MobileNetV2", "MobileNetV3", "ResNet", "ShuffleNetV2", "SqueezeNet",
-    "alexnet", "densenet121", "densenet161", "densenet169", "densenet201", "googlenet", "inception_resnet_v1",
-    "inception_resnet_v2", "inception_v3", "inception_v4", "lenet5", "mobilenet_v1", "mobilenet_v2",
-    "mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
-    "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "squeezenet1_0", "squeezenet1_1", "vgg11", "vgg11_bn", "vgg13",
-    "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "wide_resnet50_2", "wide_resnet101_2",
+    "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "CNBlock", "CNBlockConfig", "ConvNeXt", "DenseNet",
+    "GoogLeNet", "GoogLeNetOutputs", "Inception3", "InceptionOutputs", "InceptionResNetV1", "InceptionResNetV2",
+    "InceptionV4", "LayerNorm2d", "LeNet5", "LeNet5Classic", "MNASNet", "MobileNetV1", "MobileNetV2", "MobileNetV3",
+    "RegNet", "ResNet", "ShuffleNetV2", "SqueezeNet", "VGG", "alexnet", "convnext_base", "convnext_large",
+    "convnext_small", "convnext_tiny", "densenet121", "densenet161", "densenet169", "densenet201", "googlenet",
+    "inception_resnet_v1", "inception_resnet_v2", "inception_v3", "inception_v4", "lenet5", "mnasnet0_5",
+    "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
+    "mobilenet_v3_small", "regnet_x_16gf", "regnet_x_1_6gf", "regnet_x_32gf", "regnet_x_3_2gf", "regnet_x_400mf",
+    "regnet_x_800mf", "regnet_x_8gf", "regnet_y_128gf", "regnet_y_16gf", "regnet_y_1_6gf", "regnet_y_32gf",
+    "regnet_y_3_2gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_8gf", "resnet101", "resnet152", "resnet18",
+    "resnet34", "resnet50", "resnext101_32x8d", "resnext101_64x4d", "resnext50_32x4d", "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "squeezenet1_0", "squeezenet1_1", "vgg11",
+    "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "wide_resnet101_2", "wide_resnet50_2",
 ]  # fmt: skip
