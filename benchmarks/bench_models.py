@@ -72,6 +72,17 @@ MODELS = {  # name -> (minicnn keyword arguments, torchvision keyword arguments)
     "regnet_y_16gf": ({}, {}),
     "regnet_y_32gf": ({}, {}),
     "regnet_y_128gf": ({}, {}),
+    "efficientnet_b0": ({}, {}),
+    "efficientnet_b1": ({}, {}),
+    "efficientnet_b2": ({}, {}),
+    "efficientnet_b3": ({}, {}),
+    "efficientnet_b4": ({}, {}),
+    "efficientnet_b5": ({}, {}),
+    "efficientnet_b6": ({}, {}),
+    "efficientnet_b7": ({}, {}),
+    "efficientnet_v2_s": ({}, {}),
+    "efficientnet_v2_m": ({}, {}),
+    "efficientnet_v2_l": ({}, {}),
 }
 # run when --only is not given: the original eight and the cheap new ones
 DEFAULT = ["alexnet", "vgg11", "vgg11_bn", "googlenet", "inception_v3", "resnet18", "resnet50", "mobilenet_v2",

@@ -41,6 +41,9 @@ TORCHVISION_GMACS = {
     "regnet_y_800mf": 0.834, "regnet_y_1_6gf": 1.612, "regnet_y_3_2gf": 3.176, "regnet_y_8gf": 8.473,
     "regnet_y_16gf": 15.912, "regnet_y_32gf": 32.28, "mnasnet0_5": 0.104, "mnasnet0_75": 0.215,
     "mnasnet1_0": 0.314, "mnasnet1_3": 0.526,
+    "efficientnet_b0": 0.386, "efficientnet_b1": 0.687, "efficientnet_b2": 1.088, "efficientnet_b3": 1.827,
+    "efficientnet_b4": 4.394, "efficientnet_b5": 10.266, "efficientnet_b6": 19.068, "efficientnet_b7": 37.746,
+    "efficientnet_v2_s": 8.366, "efficientnet_v2_m": 24.582, "efficientnet_v2_l": 56.08,
 }  # fmt: skip
 
 
@@ -92,6 +95,17 @@ MODELS: list[tuple[str, Callable[[], mc.nn.Module]]] = [
     ("mnasnet0_75", lambda: M.mnasnet0_75()),
     ("mnasnet1_0", lambda: M.mnasnet1_0()),
     ("mnasnet1_3", lambda: M.mnasnet1_3()),
+    ("efficientnet_b0", lambda: M.efficientnet_b0()),
+    ("efficientnet_b1", lambda: M.efficientnet_b1()),
+    ("efficientnet_b2", lambda: M.efficientnet_b2()),
+    ("efficientnet_b3", lambda: M.efficientnet_b3()),
+    ("efficientnet_b4", lambda: M.efficientnet_b4()),
+    ("efficientnet_b5", lambda: M.efficientnet_b5()),
+    ("efficientnet_b6", lambda: M.efficientnet_b6()),
+    ("efficientnet_b7", lambda: M.efficientnet_b7()),
+    ("efficientnet_v2_s", lambda: M.efficientnet_v2_s()),
+    ("efficientnet_v2_m", lambda: M.efficientnet_v2_m()),
+    ("efficientnet_v2_l", lambda: M.efficientnet_v2_l()),
     ("regnet_x_400mf", lambda: M.regnet_x_400mf()),
     ("regnet_x_800mf", lambda: M.regnet_x_800mf()),
     ("regnet_x_1_6gf", lambda: M.regnet_x_1_6gf()),

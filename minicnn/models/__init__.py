@@ -18,6 +18,20 @@ from .convnext import (
     convnext_tiny,
 )
 from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
+from .efficientnet import (
+    EfficientNet,
+    efficientnet_b0,
+    efficientnet_b1,
+    efficientnet_b2,
+    efficientnet_b3,
+    efficientnet_b4,
+    efficientnet_b5,
+    efficientnet_b6,
+    efficientnet_b7,
+    efficientnet_v2_l,
+    efficientnet_v2_m,
+    efficientnet_v2_s,
+)
 from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from .inception import Inception3, InceptionOutputs, inception_v3
 from .inception_resnet import InceptionResNetV1, InceptionResNetV2, inception_resnet_v1, inception_resnet_v2
@@ -72,10 +86,12 @@ from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, 
 
 __all__ = [
     "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "CNBlock", "CNBlockConfig", "ConvNeXt", "DenseNet",
-    "GoogLeNet", "GoogLeNetOutputs", "Inception3", "InceptionOutputs", "InceptionResNetV1", "InceptionResNetV2",
-    "InceptionV4", "LayerNorm2d", "LeNet5", "LeNet5Classic", "MNASNet", "MobileNetV1", "MobileNetV2", "MobileNetV3",
-    "RegNet", "ResNet", "ShuffleNetV2", "SqueezeNet", "VGG", "alexnet", "convnext_base", "convnext_large",
-    "convnext_small", "convnext_tiny", "densenet121", "densenet161", "densenet169", "densenet201", "googlenet",
+    "EfficientNet", "GoogLeNet", "GoogLeNetOutputs", "Inception3", "InceptionOutputs", "InceptionResNetV1",
+    "InceptionResNetV2", "InceptionV4", "LayerNorm2d", "LeNet5", "LeNet5Classic", "MNASNet", "MobileNetV1",
+    "MobileNetV2", "MobileNetV3", "RegNet", "ResNet", "ShuffleNetV2", "SqueezeNet", "VGG", "alexnet", "convnext_base",
+    "convnext_large", "convnext_small", "convnext_tiny", "densenet121", "densenet161", "densenet169", "densenet201",
+    "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+    "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_l", "efficientnet_v2_m", "efficientnet_v2_s", "googlenet",
     "inception_resnet_v1", "inception_resnet_v2", "inception_v3", "inception_v4", "lenet5", "mnasnet0_5",
     "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
     "mobilenet_v3_small", "regnet_x_16gf", "regnet_x_1_6gf", "regnet_x_32gf", "regnet_x_3_2gf", "regnet_x_400mf",
