@@ -572,7 +572,7 @@ def test_namespace_like_torch():
     assert importlib.import_module("minicnn.nn.utils.parametrize") is mc.nn.utils.parametrize is P
     assert mc.nn.utils.parametrizations is parametrizations and mc.nn.utils.fusion is fusion
     assert set(P.__all__) == set(TP.__all__)
-    assert set(parametrizations.__all__) < set(TPS.__all__)  # orthogonal is not here (yet)
+    assert set(parametrizations.__all__) == set(TPS.__all__)
     assert set(fusion.__all__) == set(torch.nn.utils.fusion.__all__)
 
 
@@ -841,3 +841,122 @@ def test_fusion_bn_without_affine_grouped_conv_and_single_feature_bn_like_torch(
     np.testing.assert_allclose(out, ft(torch.from_numpy(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
     if kind != "linear_bn1":  # (torch's own BatchNorm1d(1) refuses 4 features)
         np.testing.assert_allclose(out, bt(lt(torch.from_numpy(x))).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+# -- orthogonal ----------------------------------------------------------------------------
+
+ORTH_SHAPES = [(4, 4), (5, 3), (3, 5), (2, 4, 3), (2, 3, 3)]
+
+
+def _orth_pair(w, orthogonal_map, use_trivialization):
+    tm = torch.nn.Module()
+    tm.weight = torch.nn.Parameter(torch.tensor(w))
+    m = mc.nn.Module()
+    m.weight = mc.nn.Parameter(mc.tensor(w))
+    torch.nn.utils.parametrizations.orthogonal(tm, "weight", orthogonal_map, use_trivialization=use_trivialization)
+    parametrizations.orthogonal(m, "weight", orthogonal_map, use_trivialization=use_trivialization)
+    return m, tm
+
+
+def _householder_original(rng, shape):
+    """Reflectors below the diagonal, +-1.5 on it: the householder map reads its integer part,
+    +-1 (1.5, not 1: numerical derivatives must not cross the jump of int() at 1)."""
+    x = rng.standard_normal(shape) * 0.5
+    k = min(shape[-2:])
+    x[..., range(k), range(k)] = rng.choice([-1.5, 1.5], (*shape[:-2], k))
+    return x
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.sampled_from(ORTH_SHAPES),
+    orthogonal_map=st.sampled_from([None, "matrix_exp", "cayley", "householder"]),
+    use_trivialization=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_orthogonal_like_torch(shape, orthogonal_map, use_trivialization, seed):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(shape)
+    m, tm = _orth_pair(w, orthogonal_map, use_trivialization)
+    sd, tsd = m.state_dict(), tm.state_dict()
+    assert list(sd) == list(tsd)
+    n, k = shape[-2:]
+    q = m.weight.numpy()
+    if n == k or not use_trivialization:  # the initial weight is deterministic (else: random completion)
+        np.testing.assert_allclose(q, tm.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+        for key in sd:
+            np.testing.assert_allclose(np.asarray(sd[key]), tsd[key].numpy(), rtol=1e-10, atol=1e-12, err_msg=key)
+    if use_trivialization or (orthogonal_map or ("matrix_exp" if n == k else "householder")) == "householder":
+        gram = q @ q.swapaxes(-1, -2) if n < k else q.swapaxes(-1, -2) @ q
+        np.testing.assert_allclose(gram, np.broadcast_to(np.eye(min(n, k)), gram.shape), atol=1e-12)
+    # the same original (and base) in both: equal weights and gradients
+    omap = orthogonal_map or ("matrix_exp" if n == k else "householder")
+    x = _householder_original(rng, shape) if omap == "householder" else rng.standard_normal(shape) * 0.5
+    with torch.no_grad():
+        tm.parametrizations.weight.original.copy_(torch.tensor(x))
+    m.parametrizations.weight.original.array[...] = x
+    if use_trivialization:
+        m.parametrizations.weight[0].base.array[...] = tm.parametrizations.weight[0].base.numpy()
+    np.testing.assert_allclose(m.weight.numpy(), tm.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(shape)
+    (m.weight * mc.tensor(g)).sum().backward()
+    (tm.weight * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(
+        m.parametrizations.weight.original.grad.numpy(),
+        tm.parametrizations.weight.original.grad.numpy(),
+        rtol=1e-9,
+        atol=1e-11,
+    )
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+def test_orthogonal_maps_second_derivatives_like_torch(orthogonal_map):
+    from torch.nn.utils.parametrizations import _OrthMaps as TorchOrthMaps
+    from torch.nn.utils.parametrizations import _Orthogonal as TorchOrthogonal
+
+    shape = (4, 3)
+    rng = np.random.default_rng(5)
+    x = _householder_original(rng, shape) if orthogonal_map == "householder" else rng.standard_normal(shape)
+    ours = parametrizations._Orthogonal(
+        mc.zeros(*shape), parametrizations._OrthMaps[orthogonal_map], use_trivialization=False
+    )
+    theirs = TorchOrthogonal(torch.zeros(shape), TorchOrthMaps[orthogonal_map], use_trivialization=False)
+    double_backward_like_torch(ours, theirs, [x], rtol=1e-8, atol=1e-10)
+    assert mc.gradgradcheck(ours, [mc.tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize("device", devices())
+def test_orthogonal_on_device(device):
+    w = np.random.default_rng(2).standard_normal((3, 3))
+    m = mc.nn.Linear(3, 3).to(device)
+    with mc.no_grad():
+        m.weight.copy_(mc.tensor(w, dtype=np.float32, device=device))
+    parametrizations.orthogonal(m)
+    tm = torch.nn.Linear(3, 3)
+    with torch.no_grad():
+        tm.weight.copy_(torch.tensor(w))
+    torch.nn.utils.parametrizations.orthogonal(tm)
+    np.testing.assert_allclose(m.weight.numpy(), tm.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_orthogonal_assignment_and_errors_like_torch():
+    q = np.linalg.qr(np.random.default_rng(3).standard_normal((4, 4)))[0]
+    m, tm = _orth_pair(np.eye(4), None, True)
+    m.weight = mc.tensor(q)  # an orthogonal matrix is kept as it is
+    tm.weight = torch.tensor(q)
+    np.testing.assert_allclose(m.weight.numpy(), q, atol=1e-12)
+    np.testing.assert_allclose(m.weight.numpy(), tm.weight.detach().numpy(), atol=1e-12)
+    m, _ = _orth_pair(np.eye(4), "cayley", False)
+    with pytest.raises(NotImplementedError, match="use_trivialization=False"):
+        m.weight = mc.tensor(q)
+    with pytest.raises(ValueError, match="Expected a matrix or batch of matrices. Got a tensor of 1 dimensions"):
+        parametrizations.orthogonal(mc.nn.Linear(3, 3), "bias")
+    with pytest.raises(ValueError, match='orthogonal_map has to be one of "matrix_exp", "cayley", "householder"'):
+        parametrizations.orthogonal(mc.nn.Linear(3, 3), orthogonal_map="qr")
+    with pytest.raises(ValueError, match="has no parameter or buffer with name 'kernel'"):
+        parametrizations.orthogonal(mc.nn.Linear(3, 3), "kernel")
+    ours, theirs = (
+        inspect.signature(f).parameters.values()
+        for f in (parametrizations.orthogonal, torch.nn.utils.parametrizations.orthogonal)
+    )
+    assert [(p.name, p.default, p.kind) for p in ours] == [(p.name, p.default, p.kind) for p in theirs]

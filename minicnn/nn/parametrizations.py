@@ -18,25 +18,42 @@ used as they are. sigma = u . (W v) is differentiable in W (u, v held constant),
 Cost per access: 2 * n_power_iterations + 1 matrix-vector products with the (h, w) matrix.
 A 1-d weight is simply normalised to unit length. Miyato et al., 2018.
 
+``orthogonal(module, "weight", orthogonal_map=None, *, use_trivialization=True)``: the weight
+(..., m, n) has orthonormal columns (m >= n) or rows (m < n). It is computed from the
+unconstrained ``original`` X (the tall orientation, n <= m below) by ``"matrix_exp"``:
+exp(A), or ``"cayley"``: (I - A/2)^-1 (I + A/2), A = the skew-symmetric part made of tril(X)
+padded to (m, m), first n columns kept; or ``"householder"``: the product of the reflectors
+below X's diagonal, each column signed by X's diagonal (+-1). Default: matrix_exp for a square
+weight, householder otherwise. With ``use_trivialization`` the result is multiplied by the
+buffer ``base`` (m, m) (state-dict key ``parametrizations.weight.0.base``), set when a weight
+is assigned: the weight itself if it is orthogonal, else the Q of its QR decomposition
+(completed with random columns for a non-square weight), while ``original`` becomes -I.
+Lezcano-Casado, 2019 (dynamic trivializations).
+
 The initial u and v are drawn from ``mc.random`` (torch draws from its own generator, so
 the two libraries agree given the same buffers, not the same seed).
 """
 
 from __future__ import annotations
 
+from enum import Enum, auto
 from typing import Any
+
+import numpy as np
 
 from .. import backend, random
 from ..autograd import Tensor, no_grad
 from ..ops.linalg import dot, mv
+from ..ops.matrix_functions import householder_product, matrix_exp, solve
 from ..ops.reduce import norm
+from ..ops.shape import cat, diagonal, tril
 from ..ops.similarity import normalize
 from . import parametrize
 from .conv import ConvTranspose1d, ConvTranspose2d
 from .conv3d import ConvTranspose3d
 from .module import Module
 
-__all__ = ["spectral_norm", "weight_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 def _norm_except_dim(v: Tensor, pow: float, dim: int) -> Tensor:
@@ -176,4 +193,141 @@ def spectral_norm(
     if dim is None:
         dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# -- orthogonal ---------------------------------------------------------------------------
+
+
+class _OrthMaps(Enum):
+    matrix_exp = auto()
+    cayley = auto()
+    householder = auto()
+
+
+def _is_orthogonal(q: Any) -> bool:
+    """Q^T Q = I within 10 n eps (torch's test), Q (..., n, k) an array."""
+    xp = backend.get_array_module(q)
+    n, k = q.shape[-2:]
+    eps = 10.0 * n * float(np.finfo(q.dtype).eps)
+    return bool(xp.allclose(xp.swapaxes(q, -1, -2) @ q, xp.eye(k, dtype=q.dtype), rtol=1e-5, atol=eps))
+
+
+def _make_orthogonal(a: Any) -> Any:
+    """The Q of A = QR with diag(R) >= 0, A (..., n, k) tall (an array)."""
+    xp = backend.get_array_module(a)
+    q, r = xp.linalg.qr(a)
+    return q * xp.sign(xp.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+class _Orthogonal(Module):
+    """The orthogonal parametrization of a tensor shaped like ``weight`` (see the module
+    docstring); ``base`` is a buffer when ``use_trivialization``."""
+
+    def __init__(self, weight: Tensor, orthogonal_map: _OrthMaps, *, use_trivialization: bool = True) -> None:
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X: Tensor) -> Tensor:
+        n, k = X.shape[-2:]
+        transposed = n < k
+        if transposed:
+            X, n, k = X.mT, k, n
+        if self.orthogonal_map in (_OrthMaps.matrix_exp, _OrthMaps.cayley):
+            X = tril(X)  # n k - k (k - 1) / 2 free entries
+            if n != k:  # embed in a square matrix
+                with backend.array_scope(X.array):
+                    zeros = Tensor(X.xp.zeros((*X.shape[:-2], n, n - k), dtype=X.dtype))
+                X = cat([X, zeros], dim=-1)
+            A = X - X.mT  # skew-symmetric
+            if self.orthogonal_map == _OrthMaps.matrix_exp:
+                Q = matrix_exp(A)
+            else:  # the Cayley retraction (I + A/2)(I - A/2)^-1, as torch computes it
+                with backend.array_scope(A.array):
+                    eye = Tensor(A.xp.eye(n, dtype=A.dtype))
+                Q = solve(eye - 0.5 * A, eye + 0.5 * A)
+            if n != k:
+                Q = Q[..., :k]
+        else:
+            A = tril(X, -1)
+            tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
+            Q = householder_product(A, tau)
+            # X's diagonal holds +-1 (a constant: truncated to integers, as torch's .int())
+            signs = diagonal(X, 0, -2, -1).detach()
+            with backend.array_scope(signs.array):
+                signs = Tensor(signs.array.astype(np.int32).astype(Q.dtype))
+            Q = Q * signs.unsqueeze(-2)
+        if "base" in self._buffers:
+            Q = self.base @ Q
+        return Q.mT if transposed else Q
+
+    def right_inverse(self, Q: Tensor) -> Tensor:
+        with no_grad():
+            return self._right_inverse(Q)
+
+    def _right_inverse(self, Q: Tensor) -> Tensor:
+        if Q.shape != self.shape:
+            raise ValueError(
+                f"Expected a matrix or batch of matrices of shape {self.shape}. Got a tensor of shape {Q.shape}."
+            )
+        xp = Q.xp
+        q_init = Q
+        q = Q.array
+        n, k = q.shape[-2:]
+        transpose = n < k
+        if transpose:
+            q, n, k = xp.swapaxes(q, -1, -2), k, n
+        with backend.array_scope(q):
+            if "base" not in self._buffers:
+                if self.orthogonal_map in (_OrthMaps.cayley, _OrthMaps.matrix_exp):
+                    raise NotImplementedError(
+                        "It is not possible to assign to the matrix exponential or the Cayley parametrizations when "
+                        "use_trivialization=False."
+                    )
+                # householder: the reflectors of Q's QR (LAPACK geqrf), the diagonal set to the signs of
+                # diag(R), flipped where tau = 0 (LAPACK's marker of a skipped reflection)
+                h, tau = xp.linalg.qr(q, mode="raw")
+                a = xp.ascontiguousarray(xp.swapaxes(h, -1, -2), dtype=q.dtype)
+                i = xp.arange(k)
+                d = xp.sign(a[..., i, i])
+                a[..., i, i] = xp.where(tau == 0, -d, d)
+                return Tensor(xp.swapaxes(a, -1, -2).copy() if transpose else a)
+            if n == k:
+                q = q.copy() if _is_orthogonal(q) else _make_orthogonal(q)
+            else:  # complete Q to an (n, n) orthogonal matrix with random columns
+                rng = random.generator(xp)
+                extra = xp.asarray(rng.standard_normal((*q.shape[:-2], n, n - k)), dtype=q.dtype)
+                q = _make_orthogonal(xp.concatenate([q, extra], axis=-1))
+            self.base = Tensor(xp.ascontiguousarray(q, dtype=Q.dtype))
+            # -I, so that householder(zeros) would be eye(m, n) and matrix_exp(0) = I: the weight is base
+            neg_id = xp.zeros(q_init.shape, dtype=Q.dtype)
+            i = xp.arange(min(q_init.shape[-2:]))
+            neg_id[..., i, i] = -1.0
+            return Tensor(neg_id)
+
+
+def orthogonal(
+    module: Module, name: str = "weight", orthogonal_map: str | None = None, *, use_trivialization: bool = True
+) -> Module:
+    """Reparametrize ``module.<name>`` (a matrix or batch of matrices (..., m, n)) to be
+    orthogonal: orthonormal columns if m >= n, rows otherwise (see the module docstring).
+    ``orthogonal_map``: ``"matrix_exp"``, ``"cayley"`` or ``"householder"``; None chooses
+    matrix_exp for square matrices, householder otherwise. Returns ``module``."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+    orth_enum = _OrthMaps.__members__.get(orthogonal_map) if isinstance(orthogonal_map, str) else None
+    if orth_enum is None:
+        raise ValueError(
+            f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: {orthogonal_map}'
+        )
+    orth = _Orthogonal(weight, orth_enum, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module

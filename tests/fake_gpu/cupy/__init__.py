@@ -442,6 +442,11 @@ random = types.SimpleNamespace(default_rng=_Generator)
 linalg = types.SimpleNamespace(  # the cupy.linalg functions minicnn calls (CuPy's are batched too)
     svd=_as_device(np.linalg.svd, "linalg.svd"),
     qr=_as_device(np.linalg.qr, "linalg.qr"),
+    inv=_as_device(np.linalg.inv, "linalg.inv"),
+    solve=_as_device(np.linalg.solve, "linalg.solve"),
+    det=_as_device(np.linalg.det, "linalg.det"),
+    slogdet=_as_device(np.linalg.slogdet, "linalg.slogdet"),
+    cholesky=_as_device(np.linalg.cholesky, "linalg.cholesky"),
 )
 lib = types.SimpleNamespace(
     stride_tricks=types.SimpleNamespace(

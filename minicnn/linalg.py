@@ -1,0 +1,125 @@
+"""``mc.linalg``: the ``torch.linalg`` functions minicnn has, batched over leading dims.
+
+Matrix functions (minicnn/ops/matrix_functions.py): ``solve``, ``inv``, ``det``, ``slogdet``,
+``matrix_exp``, ``cholesky``, ``householder_product``, and the error they raise on singular
+input, :class:`LinAlgError`. Norms delegate to the existing reductions (minicnn/ops/reduce.py):
+``vector_norm`` is ``mc.norm``'s vector p-norm, ``matrix_norm`` its Frobenius and nuclear
+norms plus the max/min absolute column (ord 1, -1) and row (ord inf, -inf) sums; ``norm``
+chooses between the two as torch.linalg.norm does. ``matmul`` and ``diagonal`` are the
+existing ops with torch.linalg's defaults. Not here: the spectral norms (matrix_norm ord 2,
+-2, which need singular-value gradients), decompositions other than Cholesky (qr, eig, svd),
+lstsq, pinv and the ``out=`` keyword.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .autograd import Tensor
+from .ops.dims import wrap_dims
+from .ops.math import matmul as _matmul
+from .ops.math import require_float
+from .ops.matrix_functions import (
+    LinAlgError,
+    SlogdetResult,
+    cholesky,
+    det,
+    householder_product,
+    inv,
+    matrix_exp,
+    slogdet,
+    solve,
+)
+from .ops.reduce import _cast_to, amax, amin
+from .ops.reduce import norm as _norm
+from .ops.reduce import sum as _sum
+from .ops.shape import diagonal as _diagonal
+
+__all__ = [
+    "LinAlgError",
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "diagonal",
+    "householder_product",
+    "inv",
+    "matmul",
+    "matrix_exp",
+    "matrix_norm",
+    "norm",
+    "slogdet",
+    "solve",
+    "vector_norm",
+]
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """``input @ other`` with broadcasting (``mc.matmul``)."""
+    return _matmul(input, other)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal of each matrix over (dim1, dim2), last: ``mc.diagonal`` with the last two
+    dims as default."""
+    return _diagonal(A, offset, dim1, dim2)
+
+
+def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """The ``ord``-norm of x over ``dim`` (None: every element as one vector). ``ord``: any
+    number, inf, -inf, 0 (count of nonzeros). Floating input only; ``dtype`` converts first."""
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    return _norm(x, float(ord), dim, keepdim, dtype=dtype)
+
+
+def matrix_norm(
+    A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """A norm of each matrix over the two dims ``dim`` (..., m, n) -> (...): ``'fro'``,
+    ``'nuc'`` (sum of singular values), 1 / -1 (max / min of the absolute column sums),
+    inf / -inf (max / min of the absolute row sums). ord 2 and -2 are not supported."""
+    x = _cast_to(A, dtype)
+    require_float(x, "linalg.matrix_norm")
+    if x.ndim < 2:
+        raise ValueError(
+            f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got shape {A.shape}."
+        )
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise ValueError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    rows, cols = wrap_dims(tuple(dim), x.ndim, "linalg.matrix_norm")
+    if ord in ("fro", "nuc"):
+        return _norm(x, ord, (rows, cols), keepdim)
+    if ord in (1, -1, math.inf, -math.inf):
+        # ord +-1 sums each column's absolute values (over the rows), ord +-inf each row's
+        summed, other = (rows, cols) if abs(ord) == 1 else (cols, rows)
+        sums = _sum(x.abs(), summed, keepdims=True)
+        y = (amax if ord > 0 else amin)(sums, other, keepdim=True)
+        return y if keepdim else y.squeeze((rows, cols))
+    if ord in (2, -2):
+        raise NotImplementedError("linalg.matrix_norm: ord=2 and ord=-2 (spectral norms) are not supported in minicnn")
+    raise ValueError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """torch.linalg.norm: a vector norm when ``dim`` is an int (or one dim), a matrix norm
+    when it is a 2-tuple; with ``dim=None``, ord=None is the 2-norm of all elements, otherwise
+    input must be 1-d (vector norm) or 2-d (matrix norm)."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None:
+        dim = tuple(dim)
+        if len(dim) == 2:
+            return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+        if len(dim) != 1:
+            raise ValueError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
+    elif ord is not None:
+        if input.ndim not in (1, 2):
+            raise ValueError(
+                f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {input.ndim}D."
+            )
+        if input.ndim == 2:
+            return matrix_norm(input, ord, (-2, -1), keepdim, dtype=dtype)
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: ord {ord!r} is a matrix norm; it needs a 2-d input or a 2-tuple dim")
+    return vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
