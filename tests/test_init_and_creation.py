@@ -350,3 +350,11 @@ def test_initialisers_take_torchs_argument_names():
     w = mc.zeros(3, 4)
     init.kaiming_uniform_(tensor=w, a=1.0)
     assert (w.numpy() != 0).all()
+
+
+def test_trunc_normal_of_an_empty_tensor_is_a_no_op():
+    """torch fills a zero-element tensor without complaint (ConvNeXt(num_classes=0) initialises one)."""
+    w = mc.nn.Linear(4, 0).weight
+    mc.nn.init.trunc_normal_(w, std=0.02)
+    assert w.shape == (0, 4) and w.dtype == np.float32
+    torch.nn.init.trunc_normal_(torch.empty(0, 4), std=0.02)

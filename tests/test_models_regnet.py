@@ -366,11 +366,26 @@ def test_constructor_errors() -> None:
     with pytest.raises(ValueError, match="alpha should be greater than 0.0 instead of 0.0"):
         mnasnet.MNASNet(0.0)
     with pytest.raises(ValueError, match="stride should be 1 or 2 instead of 3"):
-        mnasnet.InvertedResidual(8, 8, 3, 3, 3)
+        mnasnet._InvertedResidual(8, 8, 3, 3, 3)
     with pytest.raises(ValueError, match="kernel_size should be 3 or 5 instead of 7"):
-        mnasnet.InvertedResidual(8, 8, 7, 1, 3)
+        mnasnet._InvertedResidual(8, 8, 7, 1, 3)
     with pytest.raises(TypeError):  # as torchvision: only RegNet's own keyword arguments
         regnet.regnet_x_400mf(bottleneck_multiplier=2.0)
+
+
+def test_reprs_as_torchvision() -> None:
+    """The models print as torchvision's: MNASNet exactly; RegNet but for the name of the
+    conv-norm-activation blocks (minicnn's ConvBNReLU, torchvision's Conv2dNormActivation).
+    RegNet calls ``activation(inplace=True)`` as torchvision does (hence ReLU(inplace=True)),
+    so an activation without ``inplace`` is refused as there."""
+    assert repr(mnasnet.MNASNet(0.5, num_classes=5)) == repr(tv_mnasnet.MNASNet(0.5, num_classes=5))
+    ours = repr(regnet.RegNet(_small_params(regnet), num_classes=5, stem_width=16))
+    theirs = repr(tv_regnet.RegNet(_small_params(tv_regnet), num_classes=5, stem_width=16))
+    assert "ReLU(inplace=True)" in ours and "flatten" not in ours
+    assert ours.replace("ConvBNReLU(", "Conv2dNormActivation(") == theirs
+    for lib, nn_lib in ((tv_regnet, torch.nn), (regnet, mc.nn)):
+        with pytest.raises(TypeError, match="inplace"):
+            lib.RegNet(_small_params(lib), activation=nn_lib.GELU)
 
 
 # --------------------------------------------------------------------------------------

@@ -44,10 +44,10 @@ from ..autograd import Tensor
 _BN_MOMENTUM = 1 - 0.9997  # TensorFlow's decay 0.9997 as a PyTorch momentum
 
 
-class InvertedResidual(nn.Module):
+class _InvertedResidual(nn.Module):
     """1x1 expand to in_ch * expansion_factor (ReLU) -> k x k depthwise (stride, ReLU) ->
     1x1 linear projection; + the input when the stride is 1 and the widths match. Keys
-    ``layers.0-7`` (torchvision's ``_InvertedResidual``).
+    ``layers.0-7``. Named as torchvision's class, so that the models print alike.
     (N, in_ch, H, W) -> (N, out_ch, ceil(H/stride), ceil(W/stride))."""
 
     def __init__(
@@ -81,8 +81,8 @@ def _stack(
     """``repeats`` inverted residuals; the first changes the width and takes the stride."""
     if repeats < 1:
         raise ValueError(f"repeats should be >= 1, instead got {repeats}")
-    first = InvertedResidual(in_ch, out_ch, kernel_size, stride, exp_factor, bn_momentum=bn_momentum)
-    rest = [InvertedResidual(out_ch, out_ch, kernel_size, 1, exp_factor, bn_momentum=bn_momentum)
+    first = _InvertedResidual(in_ch, out_ch, kernel_size, stride, exp_factor, bn_momentum=bn_momentum)
+    rest = [_InvertedResidual(out_ch, out_ch, kernel_size, 1, exp_factor, bn_momentum=bn_momentum)
             for _ in range(1, repeats)]  # fmt: skip
     return nn.Sequential(first, *rest)
 

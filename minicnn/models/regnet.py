@@ -68,7 +68,9 @@ class SimpleStemIN(ConvBNReLU):
         norm_layer: Callable[..., nn.Module],
         activation_layer: Callable[..., nn.Module],
     ) -> None:
-        super().__init__(width_in, width_out, 3, stride=2, activation=activation_layer, bn=norm_layer)
+        super().__init__(
+            width_in, width_out, 3, stride=2, activation=partial(activation_layer, inplace=True), bn=norm_layer
+        )
 
 
 class BottleneckTransform(nn.Sequential):
@@ -89,9 +91,10 @@ class BottleneckTransform(nn.Sequential):
     ) -> None:
         w_b = int(round(width_out * bottleneck_multiplier))
         groups = w_b // group_width
+        act = partial(activation_layer, inplace=True)  # torchvision's call (and repr); never in place here
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["a"] = ConvBNReLU(width_in, w_b, 1, activation=activation_layer, bn=norm_layer)
-        layers["b"] = ConvBNReLU(w_b, w_b, 3, stride, groups, activation=activation_layer, bn=norm_layer)
+        layers["a"] = ConvBNReLU(width_in, w_b, 1, activation=act, bn=norm_layer)
+        layers["b"] = ConvBNReLU(w_b, w_b, 3, stride, groups, activation=act, bn=norm_layer)
         if se_ratio:  # the squeeze width counts from the block's input, not from w_b
             squeeze = int(round(se_ratio * width_in))
             layers["se"] = SqueezeExcitation(w_b, squeeze, activation=activation_layer, scale_activation=nn.Sigmoid)
@@ -122,7 +125,7 @@ class ResBottleneckBlock(nn.Module):
         self.f = BottleneckTransform(
             width_in, width_out, stride, norm_layer, activation_layer, group_width, bottleneck_multiplier, se_ratio
         )
-        self.activation = activation_layer()
+        self.activation = activation_layer(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
         shortcut = x if self.proj is None else self.proj(x)
@@ -249,7 +252,8 @@ class RegNet(nn.Module):
     ``stem_type`` (called as ``stem_type(3, stem_width, norm_layer, activation)``, default
     :class:`SimpleStemIN`), ``block_type`` (called as :class:`ResBottleneckBlock` is, its
     default), ``norm_layer`` (channels -> normalisation module, default BatchNorm2d) and
-    ``activation`` (a module class, default ReLU)."""
+    ``activation`` (a module class, called with ``inplace=True`` as torchvision does,
+    except in the squeeze-excitation; default ReLU)."""
 
     input_size = (3, 224, 224)
 
@@ -288,7 +292,6 @@ class RegNet(nn.Module):
             current_width = width_out
         self.trunk_output = nn.Sequential(stages)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.flatten = nn.Flatten()
         self.fc = nn.Linear(current_width, num_classes)
         for m in self.modules():  # torchvision's: ResNet-style, fan_out = k*k*C_out
             if isinstance(m, nn.Conv2d):
@@ -302,7 +305,7 @@ class RegNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc(self.flatten(self.avgpool(self.trunk_output(self.stem(x)))))
+        return self.fc(self.avgpool(self.trunk_output(self.stem(x))).flatten(start_dim=1))
 
 
 def _regnet(

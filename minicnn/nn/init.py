@@ -249,6 +249,8 @@ def truncated_standard_normal(g: Any, shape: tuple[int, ...], lo: float, hi: flo
     else:  # far out (the mass underflows): the exponential accepts > 60 % of a window wider than 1/lo,
         accept = {"uniform": 0.3, "exponential": 0.6 if hi - lo > 1 / lo else 0.0}  # the uniform > 30 % otherwise
     proposal = max(accept, key=accept.get)
+    if n == 0:  # an empty tensor (e.g. Linear(4, 0)): nothing to draw
+        return xp.zeros(shape)
     parts, have = [], 0
     while have < n:
         m = int((n - have) / max(accept[proposal], 1e-3) * 1.1) + 16
