@@ -93,6 +93,9 @@ def matrix_norm(
     if ord in (1, -1, math.inf, -math.inf):
         # ord +-1 sums each column's absolute values (over the rows), ord +-inf each row's
         summed, other = (rows, cols) if abs(ord) == 1 else (cols, rows)
+        if ord > 0 and x.shape[other] == 0:  # the max of no sums: 0 (a sum over nothing), as torch
+            y = _sum(x.abs(), (rows, cols), keepdims=True)
+            return y if keepdim else y.squeeze((rows, cols))
         sums = _sum(x.abs(), summed, keepdims=True)
         y = (amax if ord > 0 else amin)(sums, other, keepdim=True)
         return y if keepdim else y.squeeze((rows, cols))

@@ -194,6 +194,44 @@ def test_householder_product_like_torch(batch, mnk, seed, dtype):
     compare_with_torch(LA.householder_product, torch.linalg.householder_product, [a, tau], dtype=dtype, **tol(dtype))
 
 
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("changed", ["upper", "lower"])
+def test_cholesky_reads_the_triangle_it_returns_like_torch(upper, changed):
+    """torch reads A's upper triangle for upper=True and the lower one otherwise; the
+    other triangle may hold anything (here: a non-symmetric A, made indefinite by it)."""
+    a = spd(np.random.default_rng(11), (2, 3, 3))
+    if changed == "upper":
+        a[..., 0, 2] += 30.0
+    else:
+        a[..., 2, 0] += 30.0
+    fn, torch_fn = (lambda x: LA.cholesky(x, upper=upper)), (lambda x: torch.linalg.cholesky(x, upper=upper))
+    if (changed == "upper") == upper:  # the triangle read is not positive-definite
+        with pytest.raises(torch.linalg.LinAlgError):
+            torch_fn(torch.tensor(a))
+        with pytest.raises(LA.LinAlgError, match="not positive-definite"):
+            fn(mc.tensor(a))
+    else:
+        a[..., 0, 2] -= 29.5 if changed == "upper" else 0.0  # still not symmetric, but mildly so
+        a[..., 2, 0] -= 29.5 if changed == "lower" else 0.0
+        compare_with_torch(fn, torch_fn, [a], rtol=1e-9, atol=1e-11)
+        double_backward_like_torch(fn, torch_fn, [a], rtol=1e-8, atol=1e-10)
+
+
+def test_det_first_derivative_with_create_graph_at_a_singular_matrix_like_torch():
+    """Under create_graph torch's det gradient at a singular matrix is the cofactor matrix
+    (as our plain backward's); our second derivative needs every matrix of the batch
+    nonsingular (it is written with A^-1): LinAlgError, where torch's goes through the SVD."""
+    a = np.stack([A3[0], np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])])
+    x, tx = leaf(a), torch.tensor(a, requires_grad=True)
+    (g,) = mc.autograd.grad(LA.det(x).sum(), [x], create_graph=True)
+    (tg,) = torch.autograd.grad(torch.linalg.det(tx).sum(), [tx], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g.numpy(), _cofactors(a), rtol=1e-10, atol=1e-12)
+    assert g.requires_grad
+    with pytest.raises(LA.LinAlgError, match="linalg.det: .*singular"):
+        mc.autograd.grad((g * g).sum(), [x])
+
+
 @pytest.mark.parametrize("device", devices())
 def test_matrix_functions_on_device(device):
     rng = np.random.default_rng(1)
@@ -319,7 +357,7 @@ def test_bad_shapes_and_dtypes_are_refused_naming_the_op():
 
 
 def test_every_new_function_has_a_graph_form():
-    for cls in (MF.Inv, MF.Solve, MF.Det, MF.LogAbsDet, MF.MatrixExp, MF.Cholesky):
+    for cls in (MF.Inv, MF.Solve, MF.Det, MF.AdjugateT, MF.LogAbsDet, MF.MatrixExp, MF.Cholesky):
         assert hasattr(cls, "composite") or cls.backward_graph is not mc.Function.backward_graph, cls
 
 
@@ -383,6 +421,17 @@ def test_norm_errors_and_unsupported_orders():
         LA.matrix_norm(mc.zeros(2, 2), 3)
     with pytest.raises(TypeError):
         LA.vector_norm(mc.tensor(np.ones(3, dtype=np.int64)))
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (0, 0), (2, 3, 0)])
+@pytest.mark.parametrize("ord", [1, math.inf, "fro", "nuc"])
+def test_matrix_norm_of_empty_matrices_like_torch(shape, ord):
+    """torch: 0 (the max of no column or row sums too)."""
+    for keepdim in (False, True):
+        ours = LA.matrix_norm(mc.zeros(*shape, dtype=np.float64), ord, keepdim=keepdim).numpy()
+        theirs = torch.linalg.matrix_norm(torch.zeros(shape, dtype=torch.float64), ord, keepdim=keepdim).numpy()
+        assert ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_matmul_and_diagonal_like_torch():

@@ -16,8 +16,10 @@ Gradients (real matrices; A^T below is the transpose of the last two dims):
                                half its diagonal (Murray 2016, as torch)
   matrix_exp                   dA = the upper-right block of exp([[A^T, G], [0, A^T]])
 Each graph form (create_graph) writes the same formula with the ops themselves (Inv, Solve,
-MatrixExp, Cholesky) and matmul, so it is differentiable again; det's is the composite
-sign * exp(logabsdet), so its second derivative needs a nonsingular A. householder_product
+MatrixExp, Cholesky) and matmul, so it is differentiable again; det's is
+gy * adj(A)^T with adj(A)^T an op (AdjugateT, through the SVD), so the first derivative
+is defined at singular A under create_graph too (as torch's) while the second needs a
+nonsingular A (its gradient is det(A) times a formula in A^-1). householder_product
 is written with minicnn ops (k rank-one updates), so autograd derives it directly.
 Singular input: inv and solve raise :class:`LinAlgError` (a ValueError naming the op), as
 torch raises its LinAlgError; cholesky does the same for a matrix that is not positive-definite.
@@ -209,9 +211,37 @@ class LogAbsDet(Function):
         return gy.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
 
 
+def _adjugate_t(a: Any) -> Any:
+    """adj(A)^T of each matrix of a (..., n, n), through the SVD A = U S V^T: adj(A)^T =
+    det(U) det(V) U diag(p) V^T, p_i the product of the singular values but s_i (no division:
+    defined at singular A too)."""
+    xp = backend.get_array_module(a)
+    u, s, vh = xp.linalg.svd(a)
+    sign = xp.linalg.det(u) * xp.linalg.det(vh)
+    return sign[..., None, None] * ((u * _exclusive_products(s)[..., None, :]) @ vh)
+
+
+class AdjugateT(Function):
+    """C = adj(A)^T = det(A) A^-T (..., n, n), the gradient of det: singular A too forward;
+    its own gradient, dA = det (<H, A^-T> A^-T - A^-T H^T A^-T), needs a nonsingular A."""
+
+    def forward(self, a):
+        if self.requires_grad:
+            self.a = a
+        return _adjugate_t(a)
+
+    def backward(self, gc):
+        xp = backend.get_array_module(gc)
+        ait = _mt(_raw_inv(self.a, "linalg.det"))
+        d = xp.linalg.det(self.a)[..., None, None]
+        return d * ((gc * ait).sum(axis=(-2, -1), keepdims=True) * ait - ait @ _mt(gc) @ ait)
+
+    def composite(self, a):
+        return Det.apply(a).unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+
+
 class Det(Function):
-    """det A (...,); d/dA = adj(A)^T. With the SVD A = U S V^T, adj(A) = det(U) det(V) V
-    diag(p) U^T, p_i the product of the singular values but s_i: defined at singular A too."""
+    """det A (...,); d/dA = adj(A)^T (:class:`AdjugateT`), defined at singular A too."""
 
     def forward(self, a):
         xp = backend.get_array_module(a)
@@ -220,15 +250,10 @@ class Det(Function):
         return xp.linalg.det(a)
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
-        u, s, vh = xp.linalg.svd(self.a)
-        sign = xp.linalg.det(u) * xp.linalg.det(vh)
-        adj_t = (u * _exclusive_products(s)[..., None, :]) @ vh  # adj(A)^T = det(U) det(V) U diag(p) V^T
-        return (gy * sign)[..., None, None] * adj_t
+        return gy[..., None, None] * _adjugate_t(self.a)
 
-    def composite(self, a):  # sign * exp(log|det|): second derivatives where A is nonsingular
-        sign = Tensor(backend.get_array_module(a.array).linalg.slogdet(a.array)[0])
-        return sign * LogAbsDet.apply(a).exp()
+    def backward_graph(self, gy, a):  # first derivative at singular A too, as torch's
+        return gy.unsqueeze(-1).unsqueeze(-1) * AdjugateT.apply(a)
 
 
 class SlogdetResult(NamedTuple):
@@ -366,11 +391,13 @@ class Cholesky(Function):
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor of each symmetric positive-definite matrix of A (..., n, n): L lower
-    triangular with A = L L^T, or (``upper=True``) U = L^T with A = U^T U. LinAlgError if a
+    triangular with A = L L^T, read from A's lower triangle, or (``upper=True``) U upper
+    triangular with A = U^T U, read from A's upper triangle (as torch). LinAlgError if a
     matrix is not positive-definite."""
     _check_square("linalg.cholesky", A)
-    low = Cholesky.apply(A)
-    return low.mT if upper else low
+    if upper:  # torch reads the upper triangle then: the lower one of A^T, and U = chol(A^T)^T
+        return Cholesky.apply(A.mT).mT
+    return Cholesky.apply(A)
 
 
 # -- householder_product -----------------------------------------------------------------
