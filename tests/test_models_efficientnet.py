@@ -263,6 +263,56 @@ def test_stochastic_depth_in_training_equals_torchvision() -> None:
     assert [m.p for m in ours_drops.values()] == pytest.approx([0.6 * i / 8 for i in range(8)] + [0.5])
 
 
+def test_float32_training_step_and_state_dict_round_trip() -> None:
+    """float32 (the default dtype): one training step on the same weights as torchvision's
+    (stochastic depth and dropout 0) gives the loss, input and parameter gradients and running
+    statistics to float32 rounding; the state dict goes back into torchvision's strict=True
+    (num_batches_tracked an int64 count, as torch's) and gives the same eval logits."""
+    torch.manual_seed(0)
+    tv = tiny(tv_eff, stochastic_depth_prob=0.0)
+    with skipped_init():
+        ours = tiny(E, stochastic_depth_prob=0.0)
+    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()}, strict=True)
+    x = np.random.default_rng(4).standard_normal((4, 3, 32, 32)).astype(np.float32)
+    y = np.array([1, 7, 0, 3])
+    ours.train()
+    tv.train()
+    xm = mc.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(ours(xm), mc.tensor(y))
+    loss.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
+    ref.backward()
+    assert loss.dtype == np.float32 and xm.grad.dtype == np.float32
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < 1e-4
+    tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
+    floor = 1e-4 * max(np.abs(g).max() for g in tv_grads.values())  # the gradient-0 biases (see train_step)
+    for name, p in ours.named_parameters():
+        assert p.grad.dtype == np.float32, name
+        assert np.abs(p.grad.numpy() - tv_grads[name]).max() / max(np.abs(tv_grads[name]).max(), floor) < 1e-3, name
+    sd = ours.state_dict()
+    assert sd["features.0.1.num_batches_tracked"].dtype == np.int64
+    tv_sd = tv.state_dict()
+    for name, v in sd.items():
+        np.testing.assert_allclose(np.asarray(v), tv_sd[name].numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+    fresh = tiny(tv_eff, stochastic_depth_prob=0.0)
+    assert not fresh.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in sd.items()}, strict=True)[0]
+    assert fresh.state_dict()["features.0.1.num_batches_tracked"].item() == 1
+    a, b = eval_logits(ours, fresh, x)
+    assert a.dtype == np.float32 and rel_err(a, b) < 1e-5
+
+
+def test_repr_as_torchvision() -> None:
+    """The module tree prints as torchvision's (SiLU(inplace=True), no extra Flatten module),
+    but for the name of the conv-norm-activation block (ConvBNReLU, shared with MobileNet)."""
+    with torch.device("meta"):
+        tv = tiny(tv_eff, stochastic_depth_prob=0.3, dropout=0.2)
+    with skipped_init():
+        ours = tiny(E, stochastic_depth_prob=0.3, dropout=0.2)
+    assert repr(ours).replace("ConvBNReLU(", "Conv2dNormActivation(") == repr(tv)
+
+
 # --------------------------------------------------------------------------------------
 # input sizes, summary, initialisation, errors
 
@@ -324,6 +374,10 @@ def test_errors() -> None:
         E.EfficientNet([], 0.2)
     with pytest.raises(TypeError, match=r"should be List\[MBConvConfig\].*got elements of type tuple"):
         E.EfficientNet([(1, 3, 1, 32, 16, 1)], 0.2)
+    with pytest.raises(TypeError, match=r"should be List\[MBConvConfig\].*got int$"):  # not a sequence at all
+        E.EfficientNet(5, 0.2)
+    with pytest.raises(TypeError, match=r"should be List\[MBConvConfig\].*got generator$"):
+        E.EfficientNet((c for c in tiny_setting(E)), 0.2)
     with pytest.raises(ValueError, match="MBConv: illegal stride value, expected 1 or 2, got 3"):
         E.EfficientNet([E.MBConvConfig(1, 3, 3, 32, 16, 1)], 0.2)
     with pytest.raises(ValueError, match="FusedMBConv: illegal stride value, expected 1 or 2, got 0"):
@@ -346,6 +400,11 @@ def test_config_scaling_as_torchvision() -> None:
             tuple(getattr(c, f) for f in fields) for c in theirs
         ]
         assert [c.block.__name__ for c in ours] == [c.block.__name__ for c in theirs]
+        if "_b" in arch:  # the named variant's multipliers by default (not B0's table)
+            assert E.efficientnet_config(arch) == (ours, last)
+    assert E.efficientnet_config("efficientnet_b9", 3.0, 4.0)[0][-1].out_channels == 960
+    with pytest.raises(ValueError, match="efficientnet_b9 needs width_mult and depth_mult"):
+        E.efficientnet_config("efficientnet_b9")
 
 
 # --------------------------------------------------------------------------------------

@@ -95,6 +95,44 @@ def test_signatures_as_torchvision() -> None:
     assert params(StochasticDepth) == params(torchvision.ops.StochasticDepth)
 
 
+@pytest.mark.parametrize("dtype, torch_dtype", [(np.int64, torch.int64), (np.uint8, torch.uint8), (bool, torch.bool)])
+def test_integer_inputs(dtype: Any, torch_dtype: Any) -> None:
+    """0 < p < 1 cannot scale an integer tensor: a TypeError naming the op (torchvision: a
+    RuntimeError from the in-place product) before any draw; p = 1 zeros it and p = 0 or eval
+    return it, in its dtype, as torchvision."""
+    x, t = mc.tensor(np.ones((3, 2), dtype=dtype)), torch.ones(3, 2, dtype=torch_dtype)
+    with pytest.raises(RuntimeError):
+        torchvision.ops.stochastic_depth(t, 0.5, "row")
+    mc.manual_seed(0)
+    with pytest.raises(TypeError, match=f"stochastic_depth: .*floating-point input, got dtype {np.dtype(dtype)}"):
+        stochastic_depth(x, 0.5, "row")
+    y = stochastic_depth(x, 1, "row")
+    ref = torchvision.ops.stochastic_depth(t, 1, "row")
+    assert y.dtype == dtype and np.array_equal(y.numpy(), ref.numpy())
+    assert stochastic_depth(x, 0, "batch") is x and stochastic_depth(x, 0.5, "row", False) is x
+
+
+@pytest.mark.parametrize(
+    "shape, mode", [((), "batch"), ((5,), "row"), ((5,), "batch"), ((0, 3), "row"), ((0,), "batch")]
+)
+def test_small_ranks_and_empty_batches_as_torchvision(shape: tuple[int, ...], mode: str) -> None:
+    """0-d ("batch"), 1-d (each entry a row) and empty inputs: torchvision's shape and dtype, a
+    new tensor (the input untouched); a 0-d input in "row" mode has no rows: IndexError in both."""
+    x_np = positive(shape, dtype=np.float32)
+    ref = torchvision.ops.stochastic_depth(torch.from_numpy(x_np.copy()), 0.5, mode)
+    x = mc.tensor(x_np)
+    mc.manual_seed(2)
+    y = stochastic_depth(x, 0.5, mode)
+    assert y.shape == tuple(ref.shape) and y.dtype == np.float32
+    assert y is not x and not np.shares_memory(y.array, x.array) and np.array_equal(x.numpy(), x_np)
+    f = factors(x_np, y.numpy()).reshape(-1)
+    assert set(np.round(f, 5)) <= {0.0, 2.0}
+    with pytest.raises(IndexError):
+        torchvision.ops.stochastic_depth(torch.tensor(1.0), 0.5, "row")
+    with pytest.raises(IndexError):
+        stochastic_depth(mc.tensor(np.float32(1.0)), 0.5, "row")
+
+
 # --------------------------------------------------------------------------------------
 # the draws
 

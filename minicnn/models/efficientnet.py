@@ -139,6 +139,11 @@ class FusedMBConvConfig(_MBConvConfig):
 # blocks
 
 
+# torchvision's Conv2dNormActivation makes its activation with inplace=True (printed so; ours
+# computes out of place)
+_SiLU = partial(nn.SiLU, inplace=True)
+
+
 def _check_stride(name: str, stride: int) -> None:
     if not 1 <= stride <= 2:
         raise ValueError(f"{name}: illegal stride value, expected 1 or 2, got {stride}")
@@ -161,13 +166,13 @@ class MBConv(nn.Module):
         _check_stride("MBConv", cnf.stride)
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
         se_layer = partial(SqueezeExcitation, scale_activation=nn.Sigmoid) if se_layer is None else se_layer
-        act, bn = nn.SiLU, norm_layer
+        act, bn = _SiLU, norm_layer
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
         layers: list[nn.Module] = []
         if expanded != cnf.input_channels:
             layers.append(ConvBNReLU(cnf.input_channels, expanded, 1, activation=act, bn=bn))
         layers.append(ConvBNReLU(expanded, expanded, cnf.kernel, cnf.stride, groups=expanded, activation=act, bn=bn))
-        layers.append(se_layer(expanded, max(1, cnf.input_channels // 4), activation=partial(nn.SiLU, inplace=True)))
+        layers.append(se_layer(expanded, max(1, cnf.input_channels // 4), activation=_SiLU))
         layers.append(ConvBNReLU(expanded, cnf.out_channels, 1, activation=None, bn=bn))
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
@@ -189,7 +194,7 @@ class FusedMBConv(nn.Module):
         super().__init__()
         _check_stride("FusedMBConv", cnf.stride)
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
-        act, bn = nn.SiLU, norm_layer
+        act, bn = _SiLU, norm_layer
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
         if expanded != cnf.input_channels:
             layers = [
@@ -240,14 +245,17 @@ class EfficientNet(nn.Module):
             isinstance(inverted_residual_setting, Sequence)
             and all(isinstance(s, _MBConvConfig) for s in inverted_residual_setting)
         ):
-            kinds = sorted({type(s).__name__ for s in inverted_residual_setting})
+            if isinstance(inverted_residual_setting, Sequence):
+                kinds = "elements of type " + ", ".join(sorted({type(s).__name__ for s in inverted_residual_setting}))
+            else:
+                kinds = type(inverted_residual_setting).__name__
             raise TypeError(
                 "EfficientNet: the inverted_residual_setting should be List[MBConvConfig] (MBConvConfig or "
-                f"FusedMBConvConfig, as efficientnet_config returns), got elements of type {', '.join(kinds)}"
+                f"FusedMBConvConfig, as efficientnet_config returns), got {kinds}"
             )
         bn = nn.BatchNorm2d if norm_layer is None else norm_layer
         first = inverted_residual_setting[0].input_channels
-        layers: list[nn.Module] = [ConvBNReLU(3, first, 3, stride=2, activation=nn.SiLU, bn=bn)]
+        layers: list[nn.Module] = [ConvBNReLU(3, first, 3, stride=2, activation=_SiLU, bn=bn)]
         total_blocks = sum(cnf.num_layers for cnf in inverted_residual_setting)
         block_id = 0
         for cnf in inverted_residual_setting:
@@ -263,10 +271,9 @@ class EfficientNet(nn.Module):
             layers.append(nn.Sequential(*stage))
         lastconv_in = inverted_residual_setting[-1].out_channels
         lastconv_out = 4 * lastconv_in if last_channel is None else last_channel
-        layers.append(ConvBNReLU(lastconv_in, lastconv_out, 1, activation=nn.SiLU, bn=bn))
+        layers.append(ConvBNReLU(lastconv_in, lastconv_out, 1, activation=_SiLU, bn=bn))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(lastconv_out, num_classes))
         for m in self.modules():  # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
@@ -282,7 +289,7 @@ class EfficientNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
 # ---------------------------------------------------------------------------------------
@@ -344,12 +351,18 @@ VARIANTS: dict[str, tuple[float, float, int]] = {
 
 
 def efficientnet_config(
-    arch: str, width_mult: float = 1.0, depth_mult: float = 1.0
+    arch: str, width_mult: float | None = None, depth_mult: float | None = None
 ) -> tuple[list[_MBConvConfig], int | None]:
     """The stages and the head width (None: 4 x the last stage's) of ``arch`` as torchvision
-    builds them: "efficientnet_b*" scales B0 by ``width_mult`` and ``depth_mult``,
-    "efficientnet_v2_s/m/l" are fixed (the multipliers are ignored, as torchvision's)."""
+    builds them: "efficientnet_b*" scales B0 by ``width_mult`` and ``depth_mult`` (by default
+    the named variant's, e.g. 2.0 and 3.1 for "efficientnet_b7"), "efficientnet_v2_s/m/l" are
+    fixed (the multipliers are ignored, as torchvision's)."""
     if arch.startswith("efficientnet_b"):
+        if width_mult is None or depth_mult is None:
+            if arch not in VARIANTS:
+                raise ValueError(f"EfficientNet: {arch} needs width_mult and depth_mult (B0-B7 have their own)")
+            width_mult = VARIANTS[arch][0] if width_mult is None else width_mult
+            depth_mult = VARIANTS[arch][1] if depth_mult is None else depth_mult
         bneck = partial(MBConvConfig, width_mult=width_mult, depth_mult=depth_mult)
         return [bneck(*row) for row in B0_SETTING], None
     for size in ("s", "m", "l"):

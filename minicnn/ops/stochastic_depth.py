@@ -23,6 +23,10 @@ def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) 
         return input
     shape = (input.shape[0],) + (1,) * (input.ndim - 1) if mode == "row" else (1,) * input.ndim
     survival = 1.0 - p
+    if survival > 0.0 and input.dtype.kind not in "fc":  # p = 1 zeros any dtype, as torchvision
+        raise TypeError(
+            f"stochastic_depth: scaling the kept rows by 1/(1-p) needs a floating-point input, got dtype {input.dtype}"
+        )
     xp = input.xp
     u = random.generator(xp).random(shape, dtype=np.float32)
     noise = (u < survival).astype(input.dtype)
