@@ -70,6 +70,8 @@ with one channel per element of the innermost axis, so every NumPy inner loop is
     dW        dw[c, k, tap]        = sum over n, oh, ow of xpad[n, tap, c] * gy[n, oh, ow, c, k]
     dX        dxpad[n, tap, c]    += sum over k of gy[n, oh, ow, c, k] * w[c, k]
 
+(dX for stride 1 and m = 1: the forward of gy with the flipped kernel, as on planes; for
+ConvNeXt's 7x7 on (2, 192, 8, 8) 0.88 -> 0.58 ms, on (2, 384, 4, 4) 0.50 -> 0.36 ms.)
 Same multiply-adds (dW: one ``einsum`` per tap, no product array written); extra cost: the
 transposing copies of x, gy and the result (one pass each), and
 memory: a padded channels-last copy of x (or dx) and one output-sized scratch.
@@ -275,10 +277,14 @@ def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
 def _backward_channels_last(
     gy: Any, x: Any, w: Any, g: Geometry, m: int, need_dx: bool, need_dw: bool
 ) -> tuple[Any, Any]:
-    """(dx, dw) with channels on the last axis; None where not asked for."""
+    """(dx, dw) with channels on the last axis; None where not asked for. dX as in the plane
+    path: for stride 1 and m = 1 the forward of gy with the flipped kernel (an aligned
+    accumulator; measured (2, 192, 8, 8), 7x7: 0.88 -> 0.60 ms), else the scatter form."""
     xp = backend.get_array_module(gy)
-    gyt = xp.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(g.n, g.oh, g.ow, g.c, m)
     dx = dw = None
+    gt = _dx_as_convolution(g, m) if need_dx else None
+    if need_dw or (need_dx and gt is None):
+        gyt = xp.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(g.n, g.oh, g.ow, g.c, m)
     if need_dw:
         xpad = _padded_channels_last(x, g)[..., None]
         dwk = xp.empty((g.kh * g.kw, g.o), dtype=gy.dtype)
@@ -286,7 +292,9 @@ def _backward_channels_last(
             rows, cols = g.offset(*divmod(k, g.kw))
             dwk[k] = xp.einsum("nhwcm,nhwcm->cm", xpad[:, rows, cols], gyt).reshape(g.o)
         dw = xp.ascontiguousarray(dwk.T).reshape(w.shape)
-    if need_dx:
+    if gt is not None:  # stride 1, m = 1: dX is the forward of gy with the flipped kernel
+        dx = _conv2d_channels_last(gy, w[:, :, ::-1, ::-1], None, gt, 1)
+    elif need_dx:
         wk = _taps_channels_last(w, g, m)
         tmp = xp.empty_like(gyt)
         dxpad = xp.zeros((g.n, g.h + sum(g.pads[0]), g.w + sum(g.pads[1]), g.c), dtype=gy.dtype)

@@ -11,6 +11,8 @@ import numpy as np
 
 from .. import backend, random
 from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie, tie_if_constant
+from ..kernels import erf as erf_kernels
+from ..kernels.erf import ndtr
 from .dims import wrap_dim
 from .math import _floating, astype, where
 from .math import require_float as _float_only
@@ -336,34 +338,7 @@ def _stable_log_sigmoid(x: Any) -> Any:
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
-# erf, which NumPy lacks: a degree-40 Chebyshev interpolant of math.erf on [0, 6] (built once,
-# from 41 values of math.erf), odd-extended; |erf(x)| rounds to 1 beyond 6 (erfc(6) ~ 2e-17).
-# Absolute error ~2e-14 in float64, which is what gelu needs (it uses 1 + erf).
-_ERF_CUT = 6.0
-_ERF_CHEB = [
-    float(c)
-    for c in np.polynomial.chebyshev.chebinterpolate(np.vectorize(lambda t: math.erf((t + 1) * _ERF_CUT / 2)), 40)
-]
-
-
-def _erf(x: Any) -> Any:
-    """erf elementwise, computed in float64 (Clenshaw's recurrence), returned in float64. On a
-    GPU, CuPy's erf: one kernel, where the recurrence would be some 170 launches."""
-    xp = backend.get_array_module(x)
-    x = x.astype(np.float64)
-    if xp is not np:
-        from cupyx.scipy.special import erf  # noqa: PLC0415  (only reached with CuPy arrays)
-
-        return erf(x)
-    t = xp.minimum(xp.abs(x), _ERF_CUT) * (2 / _ERF_CUT) - 1  # [0, 6] -> [-1, 1]
-    b1 = xp.zeros_like(t)
-    b2 = xp.zeros_like(t)
-    for c in reversed(_ERF_CHEB[1:]):
-        b1, b2 = 2 * t * b1 - b2 + c, b1
-    return xp.where(xp.abs(x) >= _ERF_CUT, xp.sign(x), xp.sign(x) * (t * b1 - b2 + _ERF_CHEB[0]))
-
-
-_SQRT1_2 = math.sqrt(0.5)
+_erf = erf_kernels.erf  # (erf, erfc and ndtr live in kernels/erf.py; this name is older)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _GELU_K = math.sqrt(2 / math.pi)  # torch's kBeta
 _GELU_C = 0.044715  # torch's kKappa
@@ -376,7 +351,7 @@ class NormalCdf(Function):
     def forward(self, x):
         if self.requires_grad:
             self.x = x
-        return (0.5 * (1 + _erf(x * _SQRT1_2))).astype(x.dtype, copy=False)
+        return ndtr(x)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -396,7 +371,11 @@ class GELU(Function):
             self.x = x
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_GELU_K * (x + _GELU_C * x * x * x)))
-        return (x * 0.5 * (1 + _erf(x * _SQRT1_2))).astype(x.dtype, copy=False)
+        wide = x if x.dtype.itemsize >= 4 else x.astype(np.float32)  # float16: in float32, one rounding
+        cdf = ndtr(wide)
+        if self.requires_grad:  # kept for backward (one array like x): no second erf there
+            self.cdf = cdf
+        return (wide * cdf).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -404,8 +383,10 @@ class GELU(Function):
         if self.approximate == "tanh":  # d/dx: (1 + th) / 2 + x/2 (1 - th^2) k (1 + 3c x^2)
             th = xp.tanh(_GELU_K * (x + _GELU_C * x * x * x))
             return gy * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * _GELU_K * (1 + 3 * _GELU_C * x * x))
-        x64 = x.astype(np.float64)  # Phi(x) + x phi(x)
-        d = 0.5 * (1 + _erf(x64 * _SQRT1_2)) + x64 * _INV_SQRT_2PI * xp.exp(-0.5 * x64 * x64)
+        x = x.astype(self.cdf.dtype, copy=False)  # Phi(x) + x phi(x)
+        d = x * xp.exp(-0.5 * x * x)
+        d *= _INV_SQRT_2PI
+        d += self.cdf
         return gy * d.astype(gy.dtype, copy=False)
 
     def backward_graph(self, gy, x):
