@@ -413,6 +413,8 @@ def _t(a: Any, lib: str) -> Any:
 
 _POOLED2, _INDICES2 = (t.numpy() for t in TF.max_pool2d(torch.tensor(X4), 2, return_indices=True))
 _POOLED1, _INDICES1 = (t.numpy() for t in TF.max_pool1d(torch.tensor(X4[:, :, 0]), 2, return_indices=True))
+X5 = np.stack([X4, X4.transpose(0, 1, 3, 2), -X4, X4 * 0.5], axis=2)  # (2, 3, 4, 6, 6)
+_POOLED3, _INDICES3 = (t.numpy() for t in TF.max_pool3d(torch.tensor(X5), 2, return_indices=True))
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
@@ -545,6 +547,26 @@ F_KEYWORD_CALLS = {
     ),
     "max_unpool1d": dict(input=_POOLED1, indices=_INDICES1, kernel_size=2, stride=None, padding=0, output_size=None),
     "lp_pool2d": dict(input=np.abs(X4) + 0.1, norm_type=2.0, kernel_size=2, stride=1, ceil_mode=False),
+    "fractional_max_pool2d": dict(
+        input=X4,
+        kernel_size=2,
+        output_size=None,
+        output_ratio=(0.5, 0.5),
+        return_indices=True,
+        _random_samples=RNG.uniform(0, 1, (2, 3, 2)),
+    ),
+    "fractional_max_pool3d": dict(
+        input=X5,
+        kernel_size=2,
+        output_size=(2, 3, 3),
+        output_ratio=None,
+        return_indices=False,
+        _random_samples=RNG.uniform(0, 1, (2, 3, 3)),
+    ),
+    "lp_pool3d": dict(input=np.abs(X5) + 0.1, norm_type=3.0, kernel_size=2, stride=1, ceil_mode=True),
+    "max_unpool3d": dict(
+        input=_POOLED3, indices=_INDICES3, kernel_size=2, stride=2, padding=0, output_size=list(X5.shape[-3:])
+    ),
     "embedding": dict(
         input=np.array([[0, 2], [1, 0]]),
         weight=RNG.standard_normal((3, 4)),

@@ -72,7 +72,7 @@ from .loss_margin import (
     TripletMarginWithDistanceLoss,
 )
 from .module import Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential
-from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from .normalization import BatchNorm1d, BatchNorm2d, CrossMapLRN2d, LocalResponseNorm
 from .padding import (
     CircularPad1d,
     CircularPad2d,
@@ -97,12 +97,14 @@ from .pooling import (
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
     MaxPool1d,
     MaxPool2d,
 )
 from .rmsnorm import RMSNorm
 from .shape_layers import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
-from .unpool import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
+from .unpool import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -139,6 +141,7 @@ __all__ = [
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "CrossEntropyLoss",
+    "CrossMapLRN2d",
     "Dropout",
     "Dropout1d",
     "Dropout2d",
@@ -148,6 +151,8 @@ __all__ = [
     "FeatureAlphaDropout",
     "Flatten",
     "Fold",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "GELU",
     "GLU",
     "GaussianNLLLoss",
@@ -166,6 +171,7 @@ __all__ = [
     "L1Loss",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -179,6 +185,7 @@ __all__ = [
     "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "Mish",
     "Module",
     "ModuleDict",

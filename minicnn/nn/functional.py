@@ -80,6 +80,7 @@ from ..ops.conv3d import (
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from ..ops.embedding import embedding
+from ..ops.fractional_pool import fractional_max_pool2d, fractional_max_pool3d
 from ..ops.grid_sample import affine_grid, grid_sample
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.loss import (
@@ -108,7 +109,7 @@ from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.rmsnorm import rms_norm
 from ..ops.similarity import cosine_similarity, normalize, pairwise_distance
 from ..ops.stochastic_depth import stochastic_depth
-from ..ops.unpool import lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d
+from ..ops.unpool import lp_pool1d, lp_pool2d, lp_pool3d, max_unpool1d, max_unpool2d, max_unpool3d
 from ..ops.upsample import interpolate
 
 
@@ -219,6 +220,8 @@ __all__ = [
     "feature_alpha_dropout",
     "flatten",
     "fold",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
     "gaussian_nll_loss",
     "gelu",
     "glu",
@@ -244,6 +247,7 @@ __all__ = [
     "logsigmoid",
     "lp_pool1d",
     "lp_pool2d",
+    "lp_pool3d",
     "margin_ranking_loss",
     "max_pool1d",
     "max_pool1d_with_indices",
@@ -253,6 +257,7 @@ __all__ = [
     "max_pool3d_with_indices",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
     "mish",
     "mse_loss",
     "multi_margin_loss",

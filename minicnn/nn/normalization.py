@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d and LocalResponseNorm, torch's signatures.
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LocalResponseNorm and CrossMapLRN2d, torch's signatures.
 
 BatchNorm registers ``weight`` and ``bias`` (ones and zeros; ``bias=False`` drops the shift,
 as in recent torch), then the buffers
@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import DEFAULT_DTYPE, Tensor
 from ..ops.norm import batch_norm, local_response_norm
+from ..ops.pool import avg_pool2d
 from . import init
 from .module import Module, Parameter
 
@@ -166,3 +167,54 @@ def reset_affine(module: Module) -> None:
         init.ones_(module.weight)
     if module.bias is not None:
         init.zeros_(module.bias)
+
+
+class CrossMapLRN2d(Module):
+    """torch's legacy cross-channel LRN (Lua torch's SpatialCrossMapLRN, as torch ports it), on
+    (N, C, H, W) only. With P = (size - 1)//2 + 1, per position::
+
+        s_c = k + alpha/size * (sum of a_j^2 over j in [c-P+1, c+P-1] ∩ [0, C)  +  [c >= P] * a_0^2)
+        b_c = a_c * s_c^(-beta)
+
+    It differs from :class:`LocalResponseNorm` in three ways, all torch's: the window has
+    2P - 1 channels (``size`` when odd, ``size - 1`` when even) while alpha is still divided by
+    ``size``; and torch's running-sum loop never removes channel 0, so a_0^2 stays in the sum of
+    every channel c >= P. The gradient is the exact derivative of this forward (composed of
+    differentiable ops, so ``create_graph=True`` works); torch's hand-written backward is not
+    (its adjoint window is shifted by one channel and ignores the a_0 term: torch's own gradcheck
+    fails for C > 1), so gradients differ from torch's wherever C > 1.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = f"CrossMapLRN2d({self.extra_repr()})"
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        if input.ndim != 4:
+            raise ValueError(f"{name}: expected a 4-D (N, C, H, W) input, got shape {input.shape}")
+        if input.dtype.kind != "f":
+            raise TypeError(f"{name}: expected a floating point input, got dtype {input.dtype}")
+        if int(self.size) < 1:
+            raise ValueError(f"{name}: size must be at least 1, got {self.size}")
+        N, C, H, W = input.shape
+        if 0 in input.shape:  # nothing to normalise (the pool below refuses empty planes)
+            return input * 1.0
+        P = (int(self.size) - 1) // 2 + 1
+        sq = input * input
+        # the window sums: a zero-padded sliding sum along C (avg_pool2d over (N, 1, C, H*W), divisor 1)
+        window = avg_pool2d(
+            sq.reshape(N, 1, C, H * W), (2 * P - 1, 1), 1, (P - 1, 0), divisor_override=1, _layer=name
+        ).reshape(N, C, H, W)
+        if C > P:  # torch keeps a_0^2 in the sums of channels P..C-1
+            keeps_first = np.arange(C) >= P
+            with backend.array_scope(input.array):
+                mask = Tensor(input.xp.asarray(keeps_first.astype(input.dtype)).reshape(1, C, 1, 1))
+            window = window + sq[:, 0:1] * mask
+        scale = window * (self.alpha / self.size) + self.k
+        return input * scale ** (-self.beta)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

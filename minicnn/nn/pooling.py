@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..autograd import Tensor
+from ..ops import fractional_pool as FP
 from ..ops import pool as P
 from ..ops.conv1d import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .module import Module
@@ -173,3 +175,60 @@ class AvgPool1d(_Pool):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class FractionalMaxPool2d(_Pool):
+    """Max over kernel-sized windows at torch's pseudo-random starts, to ``output_size`` (or
+    ``output_ratio`` times the input size): (N, C, H, W) -> (N, C, OH, OW). New samples are drawn
+    at every call unless ``_random_samples`` (N, C, 2), a buffer, fixes them."""
+
+    _n = 2
+    _pool = staticmethod(FP.fractional_max_pool2d)
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        output_size: Any = None,
+        output_ratio: Any = None,
+        return_indices: bool = False,
+        _random_samples: Any = None,
+    ) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self._n
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"{name}: output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor) -> Any:
+        return self._pool(
+            input,
+            self.kernel_size,
+            self.output_size,
+            self.output_ratio,
+            self.return_indices,
+            _random_samples=self._random_samples,
+            _layer=type(self).__name__,
+        )
+
+    def extra_repr(self) -> str:
+        return ""  # torch's repr: FractionalMaxPool2d()
+
+
+class FractionalMaxPool3d(FractionalMaxPool2d):
+    """3-d fractional max pooling: (N, C, T, H, W) -> (N, C, OT, OH, OW); samples (N, C, 3)."""
+
+    _n = 3
+    _pool = staticmethod(FP.fractional_max_pool3d)
+
+
+def _ntuple(v: Any, n: int) -> tuple:
+    """torch's ``_pair`` / ``_triple``: an iterable as a tuple, anything else repeated n times."""
+    return tuple(v) if isinstance(v, Iterable) else (v,) * n

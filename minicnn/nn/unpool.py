@@ -84,3 +84,19 @@ class LPPool1d(LPPool2d):
     of x^p)^(1/p)."""
 
     _pool = staticmethod(U.lp_pool1d)
+
+
+class MaxUnpool3d(MaxUnpool2d):
+    """The partial inverse of MaxPool3d: (N, C, D, H, W) values and their int64 indices ->
+    (N, C, OD, OH, OW), OD = (D-1)*stride - 2*padding + kernel_size (OH, OW alike) unless
+    ``output_size`` is given to forward. Stride defaults to kernel_size."""
+
+    _n = 3
+    _unpool = staticmethod(U.max_unpool3d)
+
+
+class LPPool3d(LPPool2d):
+    """Power-average pooling over D, H, W: (N, C, D, H, W) -> (N, C, OD, OH, OW), each output
+    (sum over its window of x^p)^(1/p); stride defaults to kernel_size."""
+
+    _pool = staticmethod(U.lp_pool3d)

@@ -8,7 +8,9 @@
 * ``lp_pool2d(input, norm_type, kernel_size, ...)``: (sum over each window of x^p)^(1/p),
   composed of differentiable ops exactly as torch composes it, so that values and gradients
   (0 where a window's sum is 0) are torch's.
-* the 1-d versions work on the (N, C, 1, L) view of (N, C, L), as :mod:`minicnn.ops.conv1d`.
+* the 1-d versions work on the (N, C, 1, L) view of (N, C, L), as :mod:`minicnn.ops.conv1d`;
+  ``max_unpool3d`` on the (N, C, 1, D*H*W) view of (N, C, D, H, W) (a volume's flat indices
+  are those of one long row), ``lp_pool3d`` composes the 3-d pools as lp_pool2d the 2-d ones.
 
 Errors: :class:`~minicnn.ops.conv_transpose.ShapeError` (a ValueError and torch's
 RuntimeError) for shapes, settings and out-of-range indices, ``DtypeError`` (a TypeError and a
@@ -27,7 +29,10 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import unpool as K
 from ..kernels.pool import pair, pool_geometry
+from ..kernels.pool3d import pool3d_geometry
+from ..kernels.vol2col import triple
 from . import conv1d as P1
+from . import conv3d as P3
 from . import pool as P2
 from .activation import relu
 from .errors import DtypeError, ShapeError
@@ -274,3 +279,58 @@ def lp_pool1d(
         return neg(P1.max_pool1d(neg(abs_(input)), k, stride, 0, 1, ceil_mode, _layer=op))
     mean = P1.avg_pool1d(pow(input, p), k, stride, 0, ceil_mode, _layer=op)
     return _lp_from_mean(mean, p, k)
+
+
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+    _layer: str = "max_unpool3d",
+) -> Tensor:
+    """``torch.nn.functional.max_unpool3d``: input and int64 indices (N, C, D, H, W) or
+    (C, D, H, W) -> (N, C, OD, OH, OW), zeros except each value at its flat index
+    (d*OH + h)*OW + w (as ``max_pool3d(..., return_indices=True)`` records them).
+    OD = (D-1)*stride - 2*padding + kernel_size (and OH, OW alike) unless ``output_size`` gives
+    (OD, OH, OW) or (N, C, OD, OH, OW). Stride defaults to kernel_size. Works on the
+    (..., 1, D*H*W) view: the volumes are planes of one row."""
+    op = _layer  # errors name the op or the layer calling it
+    _check_unpool_inputs(input, indices, (4, 5), "(N, C, D, H, W)", op)
+    k = _ints(kernel_size, 3, "kernel_size", op)
+    s = k if stride is None else _ints(stride, 3, "stride", op)
+    p = _ints(padding, 3, "padding", op)
+    if min(k) < 1 or min(s) < 1:
+        raise ShapeError(f"{op}: kernel_size and stride must be positive, got kernel_size={k}, stride={s}")
+    out = unpool_output_size(input.shape[-3:], k, s, p, output_size, op)
+    rows = (*input.shape[:-3], 1, math.prod(input.shape[-3:]))
+    y = _unpool(reshape(input, rows), reshape(indices, rows), (1, math.prod(out)), op)
+    return reshape(y, (*input.shape[:-3], *out))
+
+
+def lp_pool3d(
+    input: Tensor,
+    norm_type: int | float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+    _layer: str = "lp_pool3d",
+) -> Tensor:
+    """``torch.nn.functional.lp_pool3d``: (N, C, D, H, W) or (C, D, H, W) -> (N, C, OD, OH, OW),
+    each output (sum over its window of x^p)^(1/p), computed as torch: avg_pool3d(x^p) *
+    kd*kh*kw, then ^(1/p). ``norm_type`` inf / -inf: max / min of |x| over each window."""
+    op = _layer  # errors name the op or the layer calling it
+    _check_input(input, (4, 5), "(N, C, D, H, W)", op)
+    p = _norm_type(norm_type, op)
+    try:
+        k = triple(kernel_size, "kernel_size", op)
+        pool3d_geometry(input.shape, kernel_size, stride, 0, 1, ceil_mode, op)
+    except ValueError as e:  # the pool's message, as the error type torch raises
+        raise ShapeError(str(e)) from None
+    if p == math.inf:
+        return P3.max_pool3d(abs_(input), kernel_size, stride, 0, 1, ceil_mode, _layer=op)
+    if p == -math.inf:
+        return neg(P3.max_pool3d(neg(abs_(input)), kernel_size, stride, 0, 1, ceil_mode, _layer=op))
+    mean = P3.avg_pool3d(pow(input, p), kernel_size, stride, 0, ceil_mode, _layer=op)
+    return _lp_from_mean(mean, p, math.prod(k))
