@@ -1,6 +1,8 @@
 """Differentiable ops: small Function classes that call array code or kernels.
 
-``mc.nn.functional`` re-exports these with torch's signatures.
+``mc.nn.functional`` re-exports these with torch's signatures. ``mc.ops`` also holds
+torchvision.ops' forms: ``deform_conv2d`` / ``DeformConv2d``, ``stochastic_depth`` /
+``StochasticDepth`` (the module classes load on first use, from ``mc.nn``).
 """
 
 from .activation import (
@@ -30,6 +32,7 @@ from .activation import (
     threshold,
 )
 from .conv import conv2d
+from .deform_conv import deform_conv2d
 from .dropout import dropout, dropout2d
 from .index import (
     SortResult,
@@ -151,6 +154,7 @@ from .shape import (
     unbind,
     unsqueeze,
 )
+from .stochastic_depth import stochastic_depth
 
 __all__ = [
     "abs",
@@ -306,4 +310,21 @@ __all__ = [
     "unsqueeze",
     "var",
     "where",
+    "deform_conv2d",
+    "stochastic_depth",
+    "DeformConv2d",
+    "StochasticDepth",
 ]
+
+_MODULES = {  # torchvision.ops' layers, defined with the other layers in mc.nn
+    "DeformConv2d": "deform_conv",
+    "StochasticDepth": "dropout",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MODULES:
+        import importlib
+
+        return getattr(importlib.import_module(f"..nn.{_MODULES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
