@@ -30,6 +30,7 @@ training are not in the rows, though their parameters are in ``totals["params"]`
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -217,6 +218,20 @@ def _through_layer(m: nn.Module, rec: _Record, x: Any, out: Any) -> _Record:
     return _Record(rf, jump, depth)
 
 
+def _pool_window(cls: type[Function], params: dict[str, Any]) -> Any:
+    """The window of a pooling Function applied directly (not through a layer), in the form
+    :func:`_through_layer` reads (kernel_size, stride, dilation); None for other ops."""
+    from .ops import pool  # noqa: PLC0415
+
+    if cls is pool.MaxPool2d:
+        k, s, d = params["kernel_size"], params["stride"], params["dilation"]
+    elif cls is pool.AvgPool2d:
+        k, s, d = params["settings"][0], params["settings"][1], 1
+    else:
+        return None
+    return types.SimpleNamespace(kernel_size=k, stride=s if s is not None else k, dilation=d)
+
+
 def _is_layer(m: nn.Module) -> bool:
     return not m._modules or any(p is not None for p in m._parameters.values())
 
@@ -307,7 +322,11 @@ def summary(
         out = apply_original.__func__(cls, *inputs, **params)
         ins = [(records[id(t)], t.shape) for t in inputs if isinstance(t, Tensor) and id(t) in records]
         if ins:
-            records[id(out)] = _merge(ins, out.shape)
+            window = _pool_window(cls, params)
+            if window is not None:  # F.max_pool2d / F.avg_pool2d called in a forward: a window like the layers'
+                records[id(out)] = _through_layer(window, records[id(inputs[0])], inputs[0], out)
+            else:
+                records[id(out)] = _merge(ins, out.shape)
             keep.append(out)
         return out
 

@@ -52,20 +52,7 @@ import numpy as np
 from .. import nn
 from ..autograd import DEFAULT_DTYPE, Tensor
 from ..nn import functional as F
-
-
-class Permute(nn.Module):
-    """torchvision.ops.misc.Permute: the input with its dims in the order ``dims``."""
-
-    def __init__(self, dims: list[int]) -> None:
-        super().__init__()
-        self.dims = dims
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.permute(self.dims)
-
-    def extra_repr(self) -> str:
-        return f"dims={self.dims}"
+from ._blocks import Conv2dNormActivation, Permute
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -157,7 +144,9 @@ class ConvNeXt(nn.Module):
         norm_layer = partial(LayerNorm2d, eps=1e-6) if norm_layer is None else norm_layer
 
         first = block_setting[0].input_channels
-        stem = nn.Sequential(nn.Conv2d(3, first, kernel_size=4, stride=4, padding=0, bias=True), norm_layer(first))
+        stem = Conv2dNormActivation(
+            3, first, kernel_size=4, stride=4, padding=0, norm_layer=norm_layer, activation_layer=None, bias=True
+        )
         layers: list[nn.Module] = [stem]
         total = sum(cnf.num_layers for cnf in block_setting)
         block_id = 0

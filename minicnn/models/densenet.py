@@ -42,7 +42,7 @@ from ..ops import cat
 from ..utils.checkpoint import checkpoint
 
 
-class DenseLayer(nn.Module):
+class _DenseLayer(nn.Module):
     """BN-ReLU-conv 1x1 (to bn_size * k maps) on the concatenated inputs, then BN-ReLU-conv
     3x3 to k maps. list of (N, C_i, H, W) with sum C_i = num_input_features -> (N, k, H, W)."""
 
@@ -80,7 +80,7 @@ class DenseLayer(nn.Module):
         return new_features
 
 
-class DenseBlock(nn.ModuleDict):
+class _DenseBlock(nn.ModuleDict):
     """``num_layers`` dense layers ``denselayer1``...; each reads all maps so far.
     (N, C, H, W) -> (N, C + num_layers * growth_rate, H, W)."""
 
@@ -95,7 +95,7 @@ class DenseBlock(nn.ModuleDict):
     ) -> None:
         super().__init__()
         for i in range(num_layers):
-            layer = DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size, drop_rate, memory_efficient)
+            layer = _DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size, drop_rate, memory_efficient)
             self.add_module(f"denselayer{i + 1}", layer)
 
     def forward(self, init_features: Tensor) -> Tensor:
@@ -105,7 +105,7 @@ class DenseBlock(nn.ModuleDict):
         return cat(features, dim=1)
 
 
-class Transition(nn.Sequential):
+class _Transition(nn.Sequential):
     """BN-ReLU-conv 1x1 to ``num_output_features``, 2x2/2 average pool (keys norm, conv)."""
 
     def __init__(self, num_input_features: int, num_output_features: int) -> None:
@@ -144,16 +144,13 @@ class DenseNet(nn.Module):
         self.features.add_module("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
         c = num_init_features
         for i, num_layers in enumerate(block_config):
-            block = DenseBlock(num_layers, c, bn_size, growth_rate, drop_rate, memory_efficient)
+            block = _DenseBlock(num_layers, c, bn_size, growth_rate, drop_rate, memory_efficient)
             self.features.add_module(f"denseblock{i + 1}", block)
             c += num_layers * growth_rate
             if i != len(block_config) - 1:
-                self.features.add_module(f"transition{i + 1}", Transition(c, c // 2))
+                self.features.add_module(f"transition{i + 1}", _Transition(c, c // 2))
                 c //= 2
         self.features.add_module("norm5", nn.BatchNorm2d(c))
-        self.relu = nn.ReLU(inplace=True)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.flatten = nn.Flatten()
         self.classifier = nn.Linear(c, num_classes)
         for m in self.modules():  # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
@@ -165,7 +162,7 @@ class DenseNet(nn.Module):
                 nn.init.constant_(m.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.flatten(self.avgpool(self.relu(self.features(x)))))
+        return self.classifier(F.adaptive_avg_pool2d(F.relu(self.features(x)), (1, 1)).flatten(1))
 
 
 def _densenet(
@@ -193,6 +190,9 @@ def densenet201(num_classes: int = 1000, **kwargs: Any) -> DenseNet:
     """DenseNet-201 (k = 32, blocks 6, 12, 48, 32; 20,013,928 parameters)."""
     return _densenet(32, (6, 12, 48, 32), 64, num_classes, **kwargs)
 
+
+# torchvision's names (the models print alike); the public aliases stay importable
+DenseLayer, DenseBlock, Transition = _DenseLayer, _DenseBlock, _Transition
 
 __all__ = ["DenseBlock", "DenseLayer", "DenseNet", "Transition", "densenet121", "densenet161", "densenet169",
            "densenet201"]  # fmt: skip

@@ -65,8 +65,7 @@ from functools import partial
 
 from .. import nn
 from ..autograd import Tensor
-from ._blocks import make_divisible
-from .mobilenet import ConvBNReLU, SqueezeExcitation
+from ._blocks import Conv2dNormActivation, SqueezeExcitation, make_divisible
 
 # ---------------------------------------------------------------------------------------
 # stage settings
@@ -139,8 +138,8 @@ class FusedMBConvConfig(_MBConvConfig):
 # blocks
 
 
-# torchvision's Conv2dNormActivation makes its activation with inplace=True (printed so; ours
-# computes out of place)
+# torchvision passes SiLU(inplace=True) to its squeeze-excitation (printed so; ours computes
+# out of place)
 _SiLU = partial(nn.SiLU, inplace=True)
 
 
@@ -166,14 +165,18 @@ class MBConv(nn.Module):
         _check_stride("MBConv", cnf.stride)
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
         se_layer = partial(SqueezeExcitation, scale_activation=nn.Sigmoid) if se_layer is None else se_layer
-        act, bn = _SiLU, norm_layer
+        act, bn = nn.SiLU, norm_layer
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
         layers: list[nn.Module] = []
         if expanded != cnf.input_channels:
-            layers.append(ConvBNReLU(cnf.input_channels, expanded, 1, activation=act, bn=bn))
-        layers.append(ConvBNReLU(expanded, expanded, cnf.kernel, cnf.stride, groups=expanded, activation=act, bn=bn))
+            layers.append(Conv2dNormActivation(cnf.input_channels, expanded, 1, norm_layer=bn, activation_layer=act))
+        layers.append(
+            Conv2dNormActivation(
+                expanded, expanded, cnf.kernel, cnf.stride, groups=expanded, norm_layer=bn, activation_layer=act
+            )
+        )
         layers.append(se_layer(expanded, max(1, cnf.input_channels // 4), activation=_SiLU))
-        layers.append(ConvBNReLU(expanded, cnf.out_channels, 1, activation=None, bn=bn))
+        layers.append(Conv2dNormActivation(expanded, cnf.out_channels, 1, norm_layer=bn, activation_layer=None))
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
@@ -194,15 +197,21 @@ class FusedMBConv(nn.Module):
         super().__init__()
         _check_stride("FusedMBConv", cnf.stride)
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
-        act, bn = _SiLU, norm_layer
+        act, bn = nn.SiLU, norm_layer
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
         if expanded != cnf.input_channels:
             layers = [
-                ConvBNReLU(cnf.input_channels, expanded, cnf.kernel, cnf.stride, activation=act, bn=bn),
-                ConvBNReLU(expanded, cnf.out_channels, 1, activation=None, bn=bn),
+                Conv2dNormActivation(
+                    cnf.input_channels, expanded, cnf.kernel, cnf.stride, norm_layer=bn, activation_layer=act
+                ),
+                Conv2dNormActivation(expanded, cnf.out_channels, 1, norm_layer=bn, activation_layer=None),
             ]
         else:
-            layers = [ConvBNReLU(cnf.input_channels, cnf.out_channels, cnf.kernel, cnf.stride, activation=act, bn=bn)]
+            layers = [
+                Conv2dNormActivation(
+                    cnf.input_channels, cnf.out_channels, cnf.kernel, cnf.stride, norm_layer=bn, activation_layer=act
+                )
+            ]
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
@@ -255,7 +264,7 @@ class EfficientNet(nn.Module):
             )
         bn = nn.BatchNorm2d if norm_layer is None else norm_layer
         first = inverted_residual_setting[0].input_channels
-        layers: list[nn.Module] = [ConvBNReLU(3, first, 3, stride=2, activation=_SiLU, bn=bn)]
+        layers: list[nn.Module] = [Conv2dNormActivation(3, first, 3, stride=2, norm_layer=bn, activation_layer=nn.SiLU)]
         total_blocks = sum(cnf.num_layers for cnf in inverted_residual_setting)
         block_id = 0
         for cnf in inverted_residual_setting:
@@ -271,7 +280,7 @@ class EfficientNet(nn.Module):
             layers.append(nn.Sequential(*stage))
         lastconv_in = inverted_residual_setting[-1].out_channels
         lastconv_out = 4 * lastconv_in if last_channel is None else last_channel
-        layers.append(ConvBNReLU(lastconv_in, lastconv_out, 1, activation=_SiLU, bn=bn))
+        layers.append(Conv2dNormActivation(lastconv_in, lastconv_out, 1, norm_layer=bn, activation_layer=nn.SiLU))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(lastconv_out, num_classes))

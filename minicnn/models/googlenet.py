@@ -41,6 +41,7 @@ from typing import Any
 
 from .. import nn
 from ..autograd import Tensor
+from ..nn import functional as F
 from ..ops import cat
 from ._blocks import BasicConv2d, init_truncated_normal
 
@@ -98,7 +99,8 @@ class Inception(nn.Module):
 class InceptionAux(nn.Module):
     """Auxiliary classifier on a 14x14 map: average pool to 4x4, 1x1 conv to 128 maps,
     fc 1024 + ReLU, dropout, fc to the classes. (N, C, 14, 14) -> (N, num_classes).
-    ``pool`` is torchvision's adaptive 4x4 pool or the paper's 5x5/3 average pool."""
+    ``pool``: None for torchvision's adaptive 4x4 average pool (a function, as torchvision's),
+    or a module (child ``pool``; the paper's 5x5/3 average pool)."""
 
     def __init__(
         self,
@@ -109,17 +111,17 @@ class InceptionAux(nn.Module):
         pool: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d((4, 4)) if pool is None else pool
+        if pool is not None:
+            self.pool = pool
         self.conv = conv_block(in_channels, 128, kernel_size=1)
-        self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(2048, 1024)
-        self.relu = nn.ReLU()
-        self.dropout = nn.Dropout(p=dropout)
         self.fc2 = nn.Linear(1024, num_classes)
+        self.dropout = nn.Dropout(p=dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.flatten(self.conv(self.pool(x)))
-        return self.fc2(self.dropout(self.relu(self.fc1(x))))
+        x = self.pool(x) if "pool" in self._modules else F.adaptive_avg_pool2d(x, (4, 4))
+        x = self.conv(x).flatten(1)
+        return self.fc2(self.dropout(F.relu(self.fc1(x))))
 
 
 class GoogLeNet(nn.Module):
@@ -148,10 +150,12 @@ class GoogLeNet(nn.Module):
 
         self.conv1 = conv_block(3, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.lrn1 = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0) if original else nn.Identity()
+        if original:  # the paper's local response normalisations (torchvision's variant has none)
+            self.lrn1 = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
         self.conv2 = conv_block(64, 64, kernel_size=1)
         self.conv3 = conv_block(64, 192, kernel_size=3, padding=1)
-        self.lrn2 = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0) if original else nn.Identity()
+        if original:
+            self.lrn2 = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
         self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
 
         self.inception3a = inception(192, 64, 96, 128, 16, 32, 32)
@@ -181,7 +185,6 @@ class GoogLeNet(nn.Module):
             self.aux2 = None
 
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.flatten = nn.Flatten()
         self.dropout = nn.Dropout(p=(0.4 if original else 0.2) if dropout is None else dropout)
         self.fc = nn.Linear(1024, num_classes)
 
@@ -205,8 +208,11 @@ class GoogLeNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
         x = self._transform_input(x)
         x = self.maxpool1(self.conv1(x))
-        x = self.lrn1(x)
-        x = self.lrn2(self.conv3(self.conv2(x)))
+        if self.original:
+            x = self.lrn1(x)
+        x = self.conv3(self.conv2(x))
+        if self.original:
+            x = self.lrn2(x)
         x = self.maxpool2(x)
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
         x = self.inception4a(x)
@@ -216,7 +222,7 @@ class GoogLeNet(nn.Module):
         aux2 = self.aux2(x) if use_aux else None
         x = self.maxpool4(self.inception4e(x))
         x = self.inception5b(self.inception5a(x))
-        x = self.fc(self.dropout(self.flatten(self.avgpool(x))))
+        x = self.fc(self.dropout(self.avgpool(x).flatten(1)))
         if use_aux:
             return GoogLeNetOutputs(x, aux2, aux1)
         return x

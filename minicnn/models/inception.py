@@ -36,6 +36,7 @@ from typing import Any
 
 from .. import nn
 from ..autograd import Tensor
+from ..nn import functional as F
 from ..ops import cat
 from ._blocks import BasicConv2d, init_truncated_normal
 
@@ -53,14 +54,13 @@ class InceptionA(nn.Module):
         self.branch3x3dbl_1 = BasicConv2d(in_channels, 64, kernel_size=1)
         self.branch3x3dbl_2 = BasicConv2d(64, 96, kernel_size=3, padding=1)
         self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, padding=1)
-        self.pool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         self.branch_pool = BasicConv2d(in_channels, pool_features, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
         b1 = self.branch1x1(x)
         b5 = self.branch5x5_2(self.branch5x5_1(x))
         b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        bp = self.branch_pool(self.pool(x))
+        bp = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
         return cat([b1, b5, b3, bp], 1)
 
 
@@ -73,12 +73,11 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_1 = BasicConv2d(in_channels, 64, kernel_size=1)
         self.branch3x3dbl_2 = BasicConv2d(64, 96, kernel_size=3, padding=1)
         self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, stride=2)
-        self.pool = nn.MaxPool2d(kernel_size=3, stride=2)
 
     def forward(self, x: Tensor) -> Tensor:
         b3 = self.branch3x3(x)
         b3d = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return cat([b3, b3d, self.pool(x)], 1)
+        return cat([b3, b3d, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
 
 class InceptionC(nn.Module):
@@ -97,7 +96,6 @@ class InceptionC(nn.Module):
         self.branch7x7dbl_3 = BasicConv2d(c7, c7, kernel_size=(1, 7), padding=(0, 3))
         self.branch7x7dbl_4 = BasicConv2d(c7, c7, kernel_size=(7, 1), padding=(3, 0))
         self.branch7x7dbl_5 = BasicConv2d(c7, 192, kernel_size=(1, 7), padding=(0, 3))
-        self.pool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         self.branch_pool = BasicConv2d(in_channels, 192, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -106,7 +104,7 @@ class InceptionC(nn.Module):
         b7d = self.branch7x7dbl_1(x)
         b7d = self.branch7x7dbl_3(self.branch7x7dbl_2(b7d))
         b7d = self.branch7x7dbl_5(self.branch7x7dbl_4(b7d))
-        bp = self.branch_pool(self.pool(x))
+        bp = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
         return cat([b1, b7, b7d, bp], 1)
 
 
@@ -121,13 +119,12 @@ class InceptionD(nn.Module):
         self.branch7x7x3_2 = BasicConv2d(192, 192, kernel_size=(1, 7), padding=(0, 3))
         self.branch7x7x3_3 = BasicConv2d(192, 192, kernel_size=(7, 1), padding=(3, 0))
         self.branch7x7x3_4 = BasicConv2d(192, 192, kernel_size=3, stride=2)
-        self.pool = nn.MaxPool2d(kernel_size=3, stride=2)
 
     def forward(self, x: Tensor) -> Tensor:
         b3 = self.branch3x3_2(self.branch3x3_1(x))
         b7 = self.branch7x7x3_2(self.branch7x7x3_1(x))
         b7 = self.branch7x7x3_4(self.branch7x7x3_3(b7))
-        return cat([b3, b7, self.pool(x)], 1)
+        return cat([b3, b7, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
 
 class InceptionE(nn.Module):
@@ -144,7 +141,6 @@ class InceptionE(nn.Module):
         self.branch3x3dbl_2 = BasicConv2d(448, 384, kernel_size=3, padding=1)
         self.branch3x3dbl_3a = BasicConv2d(384, 384, kernel_size=(1, 3), padding=(0, 1))
         self.branch3x3dbl_3b = BasicConv2d(384, 384, kernel_size=(3, 1), padding=(1, 0))
-        self.pool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         self.branch_pool = BasicConv2d(in_channels, 192, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -153,7 +149,7 @@ class InceptionE(nn.Module):
         b3 = cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
         b3d = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         b3d = cat([self.branch3x3dbl_3a(b3d), self.branch3x3dbl_3b(b3d)], 1)
-        bp = self.branch_pool(self.pool(x))
+        bp = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
         return cat([b1, b3, b3d, bp], 1)
 
 
@@ -163,18 +159,15 @@ class InceptionAux(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
-        self.pool = nn.AvgPool2d(kernel_size=5, stride=3)
         self.conv0 = BasicConv2d(in_channels, 128, kernel_size=1)
         self.conv1 = BasicConv2d(128, 768, kernel_size=5)
         self.conv1.conv.stddev = 0.01  # init std of this conv (torchvision sets it on the block)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.flatten = nn.Flatten()
         self.fc = nn.Linear(768, num_classes)
         self.fc.stddev = 0.001
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.conv1(self.conv0(self.pool(x)))
-        return self.fc(self.flatten(self.avgpool(x)))
+        x = self.conv1(self.conv0(F.avg_pool2d(x, kernel_size=5, stride=3)))
+        return self.fc(F.adaptive_avg_pool2d(x, (1, 1)).flatten(1))
 
 
 class Inception3(nn.Module):
@@ -214,7 +207,6 @@ class Inception3(nn.Module):
         self.Mixed_7c = InceptionE(2048)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(p=dropout)
-        self.flatten = nn.Flatten()
         self.fc = nn.Linear(2048, num_classes)
         if init_weights:
             init_truncated_normal(self, default_std=0.1)
@@ -236,7 +228,7 @@ class Inception3(nn.Module):
         use_aux = self.aux_logits and self.training and self.AuxLogits is not None
         aux = self.AuxLogits(x) if use_aux else None
         x = self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x)))
-        x = self.fc(self.flatten(self.dropout(self.avgpool(x))))
+        x = self.fc(self.dropout(self.avgpool(x)).flatten(1))
         if use_aux:
             return InceptionOutputs(x, aux)
         return x

@@ -26,7 +26,13 @@ from typing import Any
 from .. import nn
 from ..autograd import Tensor
 from ..ops import cat
-from ._blocks import BasicConv2d
+from . import _blocks
+
+
+class BasicConv2d(_blocks.BasicConv2d):
+    """timm's form of the unit: the ReLU is a child ``relu`` (printed as timm's)."""
+
+    relu_child = True
 
 
 def _avg_pool() -> nn.Module:

@@ -48,43 +48,11 @@ from typing import Any, NamedTuple
 
 from .. import nn
 from ..autograd import Tensor
-from ._blocks import init_torchvision_style, make_divisible
+from ..nn import functional as F
+from ._blocks import Conv2dNormActivation, SqueezeExcitation, init_torchvision_style, make_divisible
 
 # ---------------------------------------------------------------------------------------
 # MobileNet v1
-
-
-class ConvBNReLU(nn.Sequential):
-    """Conv2d (no bias, "same" padding) -> BatchNorm2d -> activation (left out if None);
-    keys 0.*, 1.*. ``bn`` makes the batch norm (v3: eps 0.001, momentum 0.01)."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int = 3,
-        stride: int = 1,
-        groups: int = 1,
-        activation: Callable[[], nn.Module] | None = nn.ReLU,
-        dilation: int = 1,
-        bn: Callable[[int], nn.Module] = nn.BatchNorm2d,
-    ) -> None:
-        layers: list[nn.Module] = [
-            nn.Conv2d(
-                in_channels,
-                out_channels,
-                kernel_size=kernel_size,
-                stride=stride,
-                padding=(kernel_size - 1) // 2 * dilation,
-                dilation=dilation,
-                groups=groups,
-                bias=False,
-            ),
-            bn(out_channels),
-        ]
-        if activation is not None:
-            layers.append(activation())
-        super().__init__(*layers)
 
 
 class DepthwiseSeparable(nn.Module):
@@ -93,8 +61,8 @@ class DepthwiseSeparable(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.depthwise = ConvBNReLU(in_channels, in_channels, 3, stride, groups=in_channels)
-        self.pointwise = ConvBNReLU(in_channels, out_channels, 1)
+        self.depthwise = Conv2dNormActivation(in_channels, in_channels, 3, stride, groups=in_channels)
+        self.pointwise = Conv2dNormActivation(in_channels, out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.pointwise(self.depthwise(x))
@@ -119,7 +87,7 @@ class MobileNetV1(nn.Module):
         def width(c: int) -> int:
             return max(8, int(c * width_mult))
 
-        layers: list[nn.Module] = [ConvBNReLU(3, width(32), 3, stride=2)]
+        layers: list[nn.Module] = [Conv2dNormActivation(3, width(32), 3, stride=2)]
         in_channels = width(32)
         for c, s in V1_SETTING:
             layers.append(DepthwiseSeparable(in_channels, width(c), s))
@@ -152,9 +120,9 @@ class InvertedResidual(nn.Module):
         self.use_res_connect = stride == 1 and inp == oup
         layers: list[nn.Module] = []
         if expand_ratio != 1:
-            layers.append(ConvBNReLU(inp, hidden, 1, activation=nn.ReLU6))
+            layers.append(Conv2dNormActivation(inp, hidden, 1, activation_layer=nn.ReLU6))
         layers += [
-            ConvBNReLU(hidden, hidden, 3, stride, groups=hidden, activation=nn.ReLU6),
+            Conv2dNormActivation(hidden, hidden, 3, stride, groups=hidden, activation_layer=nn.ReLU6),
             nn.Conv2d(hidden, oup, kernel_size=1, bias=False),  # linear bottleneck: no ReLU
             nn.BatchNorm2d(oup),
         ]
@@ -188,48 +156,23 @@ class MobileNetV2(nn.Module):
         super().__init__()
         input_channel = make_divisible(32 * width_mult, round_nearest)
         self.last_channel = make_divisible(1280 * max(1.0, width_mult), round_nearest)
-        features: list[nn.Module] = [ConvBNReLU(3, input_channel, 3, stride=2, activation=nn.ReLU6)]
+        features: list[nn.Module] = [Conv2dNormActivation(3, input_channel, 3, stride=2, activation_layer=nn.ReLU6)]
         for t, c, n, s in V2_SETTING:
             output_channel = make_divisible(c * width_mult, round_nearest)
             for i in range(n):
                 features.append(InvertedResidual(input_channel, output_channel, s if i == 0 else 1, t))
                 input_channel = output_channel
-        features.append(ConvBNReLU(input_channel, self.last_channel, 1, activation=nn.ReLU6))
+        features.append(Conv2dNormActivation(input_channel, self.last_channel, 1, activation_layer=nn.ReLU6))
         self.features = nn.Sequential(*features)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
         init_torchvision_style(self, linear_std=0.01)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        return self.classifier(F.adaptive_avg_pool2d(self.features(x), (1, 1)).flatten(1))
 
 
 # ---------------------------------------------------------------------------------------
 # MobileNet v3
-
-
-class SqueezeExcitation(nn.Module):
-    """x * hardsigmoid(fc2(relu(fc1(avgpool(x))))), fc1/fc2 1x1 convolutions with bias
-    (torchvision.ops.SqueezeExcitation with v3's hard sigmoid). (N, C, H, W) -> same."""
-
-    def __init__(
-        self,
-        input_channels: int,
-        squeeze_channels: int,
-        activation: Callable[[], nn.Module] = nn.ReLU,
-        scale_activation: Callable[[], nn.Module] = nn.Hardsigmoid,
-    ) -> None:
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
-        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
-        self.activation = activation()
-        self.scale_activation = scale_activation()
-
-    def forward(self, x: Tensor) -> Tensor:
-        scale = self.fc2(self.activation(self.fc1(self.avgpool(x))))
-        return self.scale_activation(scale) * x
 
 
 class BneckConfig(NamedTuple):
@@ -261,17 +204,26 @@ class InvertedResidualV3(nn.Module):
         exp = cnf.expanded_channels
         layers: list[nn.Module] = []
         if exp != cnf.input_channels:
-            layers.append(ConvBNReLU(cnf.input_channels, exp, 1, activation=act, bn=bn))
+            layers.append(Conv2dNormActivation(cnf.input_channels, exp, 1, norm_layer=bn, activation_layer=act))
         stride = 1 if cnf.dilation > 1 else cnf.stride
-        layers.append(ConvBNReLU(exp, exp, cnf.kernel, stride, exp, act, cnf.dilation, bn))
+        layers.append(
+            Conv2dNormActivation(
+                exp, exp, cnf.kernel, stride, groups=exp, norm_layer=bn, activation_layer=act, dilation=cnf.dilation
+            )
+        )
         if cnf.use_se:
-            layers.append(SqueezeExcitation(exp, make_divisible(exp // 4, 8)))
-        layers.append(ConvBNReLU(exp, cnf.out_channels, 1, activation=None, bn=bn))
+            se = SqueezeExcitation(exp, make_divisible(exp // 4, 8), scale_activation=nn.Hardsigmoid)
+            layers.append(se)
+        layers.append(Conv2dNormActivation(exp, cnf.out_channels, 1, norm_layer=bn, activation_layer=None))
         self.block = nn.Sequential(*layers)
         self.out_channels = cnf.out_channels
 
     def forward(self, x: Tensor) -> Tensor:
         return self.block(x) + x if self.use_res_connect else self.block(x)
+
+    def __repr__(self) -> str:
+        # printed under torchvision's name (its v3 block is an InvertedResidual too)
+        return "InvertedResidual" + super().__repr__()[len(type(self).__name__) :]
 
 
 # Tables 1 and 2: input, kernel, expanded, output, SE, hard swish, stride. At 224x224 the stem's
@@ -366,14 +318,15 @@ class MobileNetV3(nn.Module):
         block = InvertedResidualV3 if block is None else block
         bn = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) if norm_layer is None else norm_layer
         first = inverted_residual_setting[0].input_channels
-        layers: list[nn.Module] = [ConvBNReLU(3, first, 3, stride=2, activation=nn.Hardswish, bn=bn)]
+        layers: list[nn.Module] = [
+            Conv2dNormActivation(3, first, 3, stride=2, norm_layer=bn, activation_layer=nn.Hardswish)
+        ]
         layers += [block(cnf, bn) for cnf in inverted_residual_setting]
         lastconv_in = inverted_residual_setting[-1].out_channels
         lastconv_out = 6 * lastconv_in
-        layers.append(ConvBNReLU(lastconv_in, lastconv_out, 1, activation=nn.Hardswish, bn=bn))
+        layers.append(Conv2dNormActivation(lastconv_in, lastconv_out, 1, norm_layer=bn, activation_layer=nn.Hardswish))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(
             nn.Linear(lastconv_out, last_channel),
             nn.Hardswish(inplace=True),
@@ -393,7 +346,7 @@ class MobileNetV3(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
 def mobilenet_v1(num_classes: int = 1000, width_mult: float = 1.0, **kwargs: Any) -> MobileNetV1:

@@ -53,11 +53,10 @@ import numpy as np
 
 from .. import nn
 from ..autograd import Tensor
-from ._blocks import make_divisible
-from .mobilenet import ConvBNReLU, SqueezeExcitation
+from ._blocks import Conv2dNormActivation, SqueezeExcitation, make_divisible
 
 
-class SimpleStemIN(ConvBNReLU):
+class SimpleStemIN(Conv2dNormActivation):
     """3x3/2 conv (no bias) -> norm -> activation: (N, width_in, H, W) -> (N, width_out,
     ceil(H/2), ceil(W/2)); keys 0.*, 1.*."""
 
@@ -69,7 +68,7 @@ class SimpleStemIN(ConvBNReLU):
         activation_layer: Callable[..., nn.Module],
     ) -> None:
         super().__init__(
-            width_in, width_out, 3, stride=2, activation=partial(activation_layer, inplace=True), bn=norm_layer
+            width_in, width_out, kernel_size=3, stride=2, norm_layer=norm_layer, activation_layer=activation_layer
         )
 
 
@@ -91,14 +90,14 @@ class BottleneckTransform(nn.Sequential):
     ) -> None:
         w_b = int(round(width_out * bottleneck_multiplier))
         groups = w_b // group_width
-        act = partial(activation_layer, inplace=True)  # torchvision's call (and repr); never in place here
+        act, norm = activation_layer, norm_layer  # Conv2dNormActivation passes inplace=True (never in place here)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["a"] = ConvBNReLU(width_in, w_b, 1, activation=act, bn=norm_layer)
-        layers["b"] = ConvBNReLU(w_b, w_b, 3, stride, groups, activation=act, bn=norm_layer)
+        layers["a"] = Conv2dNormActivation(width_in, w_b, 1, norm_layer=norm, activation_layer=act)
+        layers["b"] = Conv2dNormActivation(w_b, w_b, 3, stride, groups=groups, norm_layer=norm, activation_layer=act)
         if se_ratio:  # the squeeze width counts from the block's input, not from w_b
             squeeze = int(round(se_ratio * width_in))
             layers["se"] = SqueezeExcitation(w_b, squeeze, activation=activation_layer, scale_activation=nn.Sigmoid)
-        layers["c"] = ConvBNReLU(w_b, width_out, 1, activation=None, bn=norm_layer)
+        layers["c"] = Conv2dNormActivation(w_b, width_out, 1, norm_layer=norm, activation_layer=None)
         super().__init__(layers)
 
 
@@ -121,7 +120,9 @@ class ResBottleneckBlock(nn.Module):
         super().__init__()
         self.proj = None
         if width_in != width_out or stride != 1:
-            self.proj = ConvBNReLU(width_in, width_out, 1, stride, activation=None, bn=norm_layer)
+            self.proj = Conv2dNormActivation(
+                width_in, width_out, 1, stride, norm_layer=norm_layer, activation_layer=None
+            )
         self.f = BottleneckTransform(
             width_in, width_out, stride, norm_layer, activation_layer, group_width, bottleneck_multiplier, se_ratio
         )

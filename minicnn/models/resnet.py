@@ -237,7 +237,6 @@ class ResNet(nn.Module):
         self.layer3 = self._make_layer(block, 256, layers[2], stride=2, dilate=dilate[1])
         self.layer4 = self._make_layer(block, 512, layers[3], stride=2, dilate=dilate[2])
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.flatten = nn.Flatten()
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         init_torchvision_style(self, linear_std=None)
         if zero_init_residual:  # each block starts as the identity (Goyal et al. 2017)
@@ -272,7 +271,7 @@ class ResNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(self.flatten(self.avgpool(x)))
+        return self.fc(self.avgpool(x).flatten(1))
 
 
 def _resnet(block: Any, layers: list[int], num_classes: int, shortcut: str, **kwargs: Any) -> ResNet:

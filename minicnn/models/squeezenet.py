@@ -104,7 +104,6 @@ class SqueezeNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout), final_conv, nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1))
         )
-        self.flatten = nn.Flatten()
         for m in self.modules():  # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
                 if m is final_conv:
@@ -115,7 +114,7 @@ class SqueezeNet(nn.Module):
                     nn.init.constant_(m.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.flatten(self.classifier(self.features(x)))
+        return self.classifier(self.features(x)).flatten(1)
 
 
 def squeezenet1_0(num_classes: int = 1000, **kwargs: Any) -> SqueezeNet:

@@ -50,7 +50,6 @@ class VGG(nn.Module):
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
-        self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(
             nn.Linear(512 * 7 * 7, 4096),
             nn.ReLU(inplace=True),
@@ -63,7 +62,7 @@ class VGG(nn.Module):
         init_torchvision_style(self, linear_std=0.01)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
 def _vgg(config: str, batch_norm: bool, num_classes: int, **kwargs) -> VGG:
