@@ -106,6 +106,7 @@ from .rmsnorm import RMSNorm
 from .shape_layers import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 from .unpool import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .vision_layers import DropBlock2d, DropBlock3d, FrozenBatchNorm2d, RoIAlign, RoIPool
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -142,6 +143,8 @@ __all__ = [
     "CosineSimilarity",
     "CrossEntropyLoss",
     "CrossMapLRN2d",
+    "DropBlock2d",
+    "DropBlock3d",
     "Dropout",
     "Dropout1d",
     "Dropout2d",
@@ -153,6 +156,7 @@ __all__ = [
     "Fold",
     "FractionalMaxPool2d",
     "FractionalMaxPool3d",
+    "FrozenBatchNorm2d",
     "GELU",
     "GLU",
     "GaussianNLLLoss",
@@ -212,6 +216,8 @@ __all__ = [
     "ReplicationPad1d",
     "ReplicationPad2d",
     "ReplicationPad3d",
+    "RoIAlign",
+    "RoIPool",
     "SELU",
     "Sequential",
     "SiLU",

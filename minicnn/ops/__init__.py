@@ -2,7 +2,9 @@
 
 ``mc.nn.functional`` re-exports these with torch's signatures. ``mc.ops`` also holds
 torchvision.ops' forms: ``deform_conv2d`` / ``DeformConv2d``, ``stochastic_depth`` /
-``StochasticDepth`` (the module classes load on first use, from ``mc.nn``).
+``StochasticDepth``, the box functions and ``nms``, ``roi_align`` / ``RoIAlign``, ``roi_pool``,
+``drop_block2d`` / ``DropBlock2d``, ``FrozenBatchNorm2d`` (the module classes load on first use,
+from ``mc.nn``).
 """
 
 from .activation import (
@@ -31,8 +33,26 @@ from .activation import (
     tanh,
     threshold,
 )
+from .boxes import (
+    batched_nms,
+    box_area,
+    box_convert,
+    box_iou,
+    clip_boxes_to_image,
+    complete_box_iou,
+    complete_box_iou_loss,
+    distance_box_iou,
+    distance_box_iou_loss,
+    generalized_box_iou,
+    generalized_box_iou_loss,
+    masks_to_boxes,
+    nms,
+    remove_small_boxes,
+    sigmoid_focal_loss,
+)
 from .conv import conv2d
 from .deform_conv import deform_conv2d
+from .drop_block import drop_block2d, drop_block3d
 from .dropout import dropout, dropout2d
 from .index import (
     SortResult,
@@ -128,6 +148,7 @@ from .reduce import (
     sum,
     var,
 )
+from .roi import roi_align, roi_pool
 from .shape import (
     cat,
     chunk,
@@ -314,11 +335,40 @@ __all__ = [
     "stochastic_depth",
     "DeformConv2d",
     "StochasticDepth",
+    "box_area",
+    "box_iou",
+    "generalized_box_iou",
+    "distance_box_iou",
+    "complete_box_iou",
+    "box_convert",
+    "clip_boxes_to_image",
+    "remove_small_boxes",
+    "nms",
+    "batched_nms",
+    "masks_to_boxes",
+    "generalized_box_iou_loss",
+    "distance_box_iou_loss",
+    "complete_box_iou_loss",
+    "sigmoid_focal_loss",
+    "roi_align",
+    "roi_pool",
+    "drop_block2d",
+    "drop_block3d",
+    "RoIAlign",
+    "RoIPool",
+    "DropBlock2d",
+    "DropBlock3d",
+    "FrozenBatchNorm2d",
 ]
 
 _MODULES = {  # torchvision.ops' layers, defined with the other layers in mc.nn
     "DeformConv2d": "deform_conv",
     "StochasticDepth": "dropout",
+    "RoIAlign": "vision_layers",
+    "RoIPool": "vision_layers",
+    "DropBlock2d": "vision_layers",
+    "DropBlock3d": "vision_layers",
+    "FrozenBatchNorm2d": "vision_layers",
 }
 
 
