@@ -574,6 +574,16 @@ F_KEYWORD_CALLS = {
         max_norm=None,
         norm_type=2.0,
     ),
+    "embedding_bag": dict(
+        input=np.array([[0, 2], [1, 0]]),
+        weight=RNG.standard_normal((3, 4)),
+        mode="max",
+        per_sample_weights=None,
+        padding_idx=None,
+    ),
+    # the noise is random: logits 1000 apart make the sample certain (one-hot to exp(-900))
+    "gumbel_softmax": dict(logits=np.array([[0.0, 1000.0, 0.0], [1000.0, 0.0, 0.0]]), tau=1.0, hard=True, dim=-1),
+    "pdist": dict(input=RNG.standard_normal((4, 3)), p=1.5),
     "bilinear": dict(
         input1=RNG.standard_normal((2, 3)), input2=RNG.standard_normal((2, 4)), weight=RNG.standard_normal((5, 3, 4))
     ),

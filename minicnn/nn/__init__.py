@@ -44,7 +44,7 @@ from .conv3d import (
 )
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout, StochasticDepth
-from .embedding import Bilinear, Embedding
+from .embedding import Bilinear, Embedding, EmbeddingBag
 from .layernorm import GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .linear import Flatten, Identity, Linear
 from .loss import (
@@ -151,6 +151,7 @@ __all__ = [
     "Dropout3d",
     "ELU",
     "Embedding",
+    "EmbeddingBag",
     "FeatureAlphaDropout",
     "Flatten",
     "Fold",

@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import DEFAULT_DTYPE, Tensor
 from ..ops.bilinear import bilinear
-from ..ops.embedding import embedding, normalize_padding_idx
+from ..ops.embedding import embedding, embedding_bag, normalize_padding_idx
 from . import init
 from .module import Module, Parameter
 
@@ -165,3 +165,117 @@ class Bilinear(Module):
             f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
             f"out_features={self.out_features}, bias={self.bias is not None}"
         )
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embeddings, without forming the (L, D) lookups as an
+    output: forward(input, offsets=None, per_sample_weights=None) -> (B, embedding_dim). See
+    :func:`minicnn.ops.embedding.embedding_bag` for the bag layout, ``padding_idx`` (normalised
+    to [0, V) here, as torch), ``max_norm``, ``per_sample_weights`` and ``include_last_offset``.
+    ``weight`` (V, D) is drawn from N(0, 1), its ``padding_idx`` row zeroed. ``sparse=True`` is
+    not supported (NotImplementedError)."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Any = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        _no_sparse("EmbeddingBag", sparse)
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
+        self.padding_idx = normalize_padding_idx(padding_idx, num_embeddings, "EmbeddingBag")
+        if _weight is None:
+            dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+            xp = backend.xp_for_device(device)
+            with backend.device_scope(device):
+                self.weight = Parameter(xp.empty((num_embeddings, embedding_dim), dtype=dt))
+                self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"EmbeddingBag: expected _weight of shape ({num_embeddings}, {embedding_dim}) "
+                    f"(num_embeddings, embedding_dim), got {tuple(_weight.shape)}"
+                )
+            self.weight = Parameter(_weight)
+        self.mode, self.sparse, self.include_last_offset = mode, False, include_last_offset
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with backend.array_scope(self.weight.array):
+                self.weight.array[self.padding_idx] = 0
+            self.weight._version += 1
+
+    def forward(self, input: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None) -> Tensor:
+        return embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += f", mode='{self.mode}'"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Any,
+        freeze: bool = True,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> EmbeddingBag:
+        """An EmbeddingBag whose weight is ``embeddings`` (V, D) itself (shared, not copied);
+        ``freeze``: the weight does not require grad."""
+        if len(embeddings.shape) != 2:
+            raise ValueError(
+                f"EmbeddingBag.from_pretrained: expected 2-d embeddings, got shape {tuple(embeddings.shape)}"
+            )
+        rows, cols = embeddings.shape
+        bag = cls(
+            num_embeddings=rows,
+            embedding_dim=cols,
+            _weight=embeddings,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            mode=mode,
+            sparse=sparse,
+            include_last_offset=include_last_offset,
+            padding_idx=padding_idx,
+        )
+        bag.weight.requires_grad = not freeze
+        return bag

@@ -79,7 +79,7 @@ from ..ops.conv3d import (
 )
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
 from ..ops.dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
-from ..ops.embedding import embedding
+from ..ops.embedding import embedding, embedding_bag
 from ..ops.fractional_pool import fractional_max_pool2d, fractional_max_pool3d
 from ..ops.grid_sample import affine_grid, grid_sample
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
@@ -105,8 +105,10 @@ from ..ops.loss_margin import (
     triplet_margin_with_distance_loss,
 )
 from ..ops.one_hot import one_hot
+from ..ops.pdist import pdist
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.rmsnorm import rms_norm
+from ..ops.sampling import gumbel_softmax
 from ..ops.similarity import cosine_similarity, normalize, pairwise_distance
 from ..ops.stochastic_depth import stochastic_depth
 from ..ops.unpool import lp_pool1d, lp_pool2d, lp_pool3d, max_unpool1d, max_unpool2d, max_unpool3d
@@ -217,6 +219,7 @@ __all__ = [
     "elu",
     "elu_",
     "embedding",
+    "embedding_bag",
     "feature_alpha_dropout",
     "flatten",
     "fold",
@@ -227,6 +230,7 @@ __all__ = [
     "glu",
     "grid_sample",
     "group_norm",
+    "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
@@ -268,6 +272,7 @@ __all__ = [
     "one_hot",
     "pad",
     "pairwise_distance",
+    "pdist",
     "pixel_shuffle",
     "pixel_unshuffle",
     "poisson_nll_loss",

@@ -184,3 +184,144 @@ def embedding(
     if max_norm is not None:
         embedding_renorm_(weight, input, float(max_norm), norm_type)
     return EmbeddingLookup.apply(weight, input, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+# -- embedding_bag: sums, means or maxima of bags of looked-up rows -------------------------
+
+BAG_MODES = ("sum", "mean", "max")
+
+
+def _bags(offsets: Any, n_bags: int, length: int, op: str) -> Any:
+    """The bag of each of the ``length`` flat indices: bag b holds positions
+    [offsets[b], offsets[b + 1]), the last one up to the end (torch's rule, which ignores a
+    last offset given with include_last_offset)."""
+    xp = backend.get_array_module(offsets)
+    starts = offsets[:n_bags].astype(np.int64)
+    host = backend.to_numpy(starts)
+    if host.size and host[0] != 0:
+        raise ValueError(f"{op}: offsets[0] has to be 0 (the first bag starts at position 0), got {int(host[0])}")
+    if (np.diff(host) < 0).any():
+        raise ValueError(f"{op}: offsets must be non-decreasing, got {host.tolist()}")
+    if host.size and host[-1] > length:
+        raise ValueError(f"{op}: offsets[-1] can not be greater than the input's length {length}, got {int(host[-1])}")
+    return xp.searchsorted(starts, xp.arange(length), side="right") - 1
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """The sum, mean or elementwise max of each bag of rows of ``weight`` (V, D) -> (B, D).
+
+    Bags: ``input`` (B, N) of indices is B bags of N (``offsets`` must be None); a 1-d
+    ``input`` (L,) is cut at ``offsets`` (B,) (bag b: positions offsets[b] .. offsets[b+1]-1,
+    the last to the end), or at offsets (B + 1,) with ``include_last_offset``. Entries equal to
+    ``padding_idx`` are left out (not counted by the mean); an empty bag gives zeros.
+    ``per_sample_weights`` (input's shape, mode "sum" only) scales each row first.
+    ``max_norm``/``norm_type`` and ``scale_grad_by_freq`` as in :func:`embedding`. Gradients:
+    the weight (max: to the first maximum of each bag and column) and per_sample_weights.
+
+    A composition of the lookup, ``scatter_add`` and ``gather`` with constant indices, so its
+    gradients of any order come from theirs. Cost O(L D)."""
+    from .index import gather, scatter_add  # noqa: PLC0415 (index imports this module's neighbours)
+    from .math import where  # noqa: PLC0415
+    from .shape import cat  # noqa: PLC0415
+
+    op = "embedding_bag"
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: weight must be a Tensor, got {type(weight).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: expected a 2-d weight (num_embeddings, embedding_dim), got shape {weight.shape}")
+    if mode not in BAG_MODES:
+        raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError(f"{op}: max mode does not support scaling the gradient by the frequency")
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse=True (sparse gradients) is not supported by minicnn; use sparse=False")
+    padding_idx = normalize_padding_idx(padding_idx, weight.shape[0], op)
+    input = _check_index(input, weight, op)
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"{op}: per_sample_weights was not None. per_sample_weights is only supported for mode='sum' "
+                f"(got mode='{mode}'). Please open a feature request on GitHub."
+            )
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"{op}: per_sample_weights of shape {per_sample_weights.shape} must have the input's shape "
+                f"{input.shape}"
+            )
+    xp, D = weight.xp, weight.shape[1]
+    with backend.array_scope(weight.array):
+        if input.ndim == 2:
+            if offsets is not None:
+                raise ValueError(
+                    f"{op}: if input is 2-d (B, N), offsets has to be None, got offsets of shape {offsets.shape}"
+                )
+            n_bags, length = input.shape[0], input.shape[0] * input.shape[1]
+            bag = xp.repeat(xp.arange(n_bags), input.shape[1])
+        elif input.ndim == 1:
+            if offsets is None:
+                raise ValueError(f"{op}: offsets has to be a 1-d tensor when input is 1-d, got None")
+            if offsets.ndim != 1 or offsets.dtype not in _INDEX_DTYPES:
+                raise ValueError(
+                    f"{op}: offsets has to be a 1-d int64 or int32 tensor, got {offsets.dtype} {offsets.shape}"
+                )
+            n_bags = offsets.shape[0] - 1 if include_last_offset else offsets.shape[0]
+            length = input.shape[0]
+            bag = _bags(offsets.array, max(n_bags, 0), length, op)
+        else:
+            raise ValueError(f"{op}: input has to be 1-d or 2-d, got shape {input.shape}")
+        if n_bags <= 0 and length:
+            raise ValueError(f"{op}: {length} indices but no bag: offsets needs at least one start of a bag")
+        n_bags = max(n_bags, 0)
+        flat = input.reshape(-1)
+        keep = xp.ones(length, dtype=bool) if padding_idx is None else flat.array.astype(np.int64) != padding_idx
+    if max_norm is not None:
+        embedding_renorm_(weight, input, float(max_norm), norm_type)
+    rows = EmbeddingLookup.apply(weight, flat, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
+    if padding_idx is not None:
+        rows = where(keep[:, None], rows, 0.0)  # padding entries leave their bag
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    if mode == "max":
+        return _bag_max(rows, bag, keep, n_bags, gather, cat)
+    with backend.array_scope(weight.array):
+        target = xp.broadcast_to(bag[:, None], (length, D))
+        zeros = Tensor(xp.zeros((n_bags, D), dtype=rows.dtype))
+    out = scatter_add(zeros, 0, Tensor(xp.ascontiguousarray(target)), rows)
+    if mode == "mean":
+        with backend.array_scope(weight.array):
+            counts = xp.zeros(n_bags, dtype=np.int64)
+            add_at(counts, (bag[keep],), xp.ones(int(keep.sum()), dtype=np.int64))
+        out = out / Tensor(xp.maximum(counts, 1).astype(rows.dtype)[:, None])
+    return out
+
+
+def _bag_max(rows: Tensor, bag: Any, keep: Any, n_bags: int, gather: Any, cat: Any) -> Tensor:
+    """Elementwise max over each bag of ``rows`` (L, D) -> (n_bags, D): the first maximal entry
+    of each (bag, column) is found on the raw values (a constant index), then gathered, so the
+    gradient goes to it; an empty bag picks an extra zero row."""
+    from ..kernels.scatter import reduce_at  # noqa: PLC0415
+
+    xp, (length, D) = rows.xp, rows.shape
+    with backend.array_scope(rows.array):
+        values = xp.where(keep[:, None], rows.array, -xp.inf)
+        cols = xp.arange(D)[None, :]
+        best = xp.full((n_bags, D), -xp.inf, dtype=rows.dtype)
+        grid = (xp.broadcast_to(bag[:, None], (length, D)), xp.broadcast_to(cols, (length, D)))
+        reduce_at(best, grid, values, "amax")
+        positions = xp.where(keep[:, None] & (values == best[bag]), xp.arange(length)[:, None], length)
+        first = xp.full((n_bags, D), length, dtype=np.int64)
+        reduce_at(first, grid, positions.astype(np.int64), "amin")
+        zero_row = Tensor(xp.zeros((1, D), dtype=rows.dtype))
+    return gather(cat([rows, zero_row], 0), 0, Tensor(first))

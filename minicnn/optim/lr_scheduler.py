@@ -763,6 +763,91 @@ class SequentialLR(LRScheduler):
             sched.load_state_dict(s)
 
 
+class MultiplicativeLR(LRScheduler):
+    """lr = lr * lr_lambda(epoch) at every step after the first (the factor multiplies the
+    current lr); one function, or a list with one per group. state_dict as LambdaLR's."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != len(optimizer.param_groups):
+                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[Any]:
+        if self._is_initial:
+            return self._group_lrs()
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+
+    def state_dict(self) -> dict[str, Any]:
+        """As LambdaLR's: plain functions are not saved, callable objects save their ``__dict__``."""
+        return LambdaLR.state_dict(self)  # type: ignore[arg-type]
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved_lambdas = state.pop("lr_lambdas", [])
+        LRScheduler.load_state_dict(self, state)
+        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step every scheduler of ``schedulers`` in turn at each ``step()``: their changes to the
+    lr compound (e.g. ConstantLR's warm-up factor on top of ExponentialLR's decay). All must
+    drive one optimiser (``optimizer``, by default the first scheduler's)."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler to be chained, but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, sched in enumerate(schedulers):
+            if not hasattr(sched, "optimizer"):
+                raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
+            if isinstance(sched, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{name} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be "
+                    f"specified when calling `step`, but got one at index {i} in the given schedulers sequence."
+                )
+            if sched.optimizer is not optimizer:
+                raise ValueError(
+                    f"{name} expects all schedulers to belong to the same optimizer, but got scheduler "
+                    f"{type(sched).__name__} at index {i} with a different optimizer."
+                )
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
+
+    def step(self) -> None:
+        """One step of every scheduler, in order."""
+        for sched in self._schedulers:
+            sched.step()
+        self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(copy.deepcopy(state))
+        for sched, s in zip(self._schedulers, saved):
+            sched.load_state_dict(s)
+
+
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """One value per param group: ``value`` repeated, or a list/tuple of the right length."""
     n = len(optimizer.param_groups)
@@ -774,6 +859,7 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
 
 
 __all__ = [
+    "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
@@ -783,6 +869,7 @@ __all__ = [
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
     "PolynomialLR",
     "ReduceLROnPlateau",
