@@ -176,3 +176,46 @@ def test_gelu_gradcheck() -> None:
     x = np.linspace(-5, 5, 12).reshape(3, 4)
     assert mc.gradcheck(A.gelu, [mc.tensor(x, requires_grad=True)])
     assert mc.gradcheck(A.NormalCdf.apply, [mc.tensor(x, requires_grad=True)])
+
+
+def test_large_arrays_take_little_extra_memory() -> None:
+    # the branches' index lists and temporaries are per chunk: the output is the only big array
+    import tracemalloc
+
+    x = np.random.default_rng(0).standard_normal(1 << 21).astype(np.float32)
+    for fn in (E.erf, E.erfc, E.ndtr):
+        tracemalloc.start()
+        try:
+            y = fn(x)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 2 * x.nbytes, f"{fn.__name__}: peak {peak / x.nbytes:.1f} x the input"
+        np.testing.assert_array_equal(y[-1000:], fn(x[-1000:]))  # the chunks join seamlessly
+
+
+def test_gelu_tanh_float16_is_computed_in_float32_as_torch() -> None:
+    # in float16, 1 + tanh(...) cancels to 0 for x below about -3.5: torch widens to float32
+    x16 = np.linspace(-6, 6, 49).astype(np.float16)
+    t16 = mc.tensor(x16, requires_grad=True)
+    y16 = A.gelu(t16, approximate="tanh")
+    tt = torch.from_numpy(x16).requires_grad_()
+    ty = TF.gelu(tt, approximate="tanh")
+    assert y16.dtype == np.float16
+    np.testing.assert_allclose(y16.numpy(), ty.detach().numpy(), rtol=2e-3, atol=3e-7)  # float32 rounding
+    y16.sum().backward()
+    ty.sum().backward()
+    assert t16.grad.dtype == np.float16
+    np.testing.assert_allclose(t16.grad.numpy(), tt.grad.numpy(), rtol=2e-3, atol=2e-6)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_erf_keeps_the_input_dtype_on_device(device) -> None:
+    # CuPy's erf has float32 and float64 loops only: float16 would come back float32 (the fake
+    # CuPy: float64), integers float64 -- the kernel casts to the CPU path's dtypes
+    x = np.array([-2, -0.5, 0, 1, 3])
+    for dtype, want in [(np.float16, np.float16), (np.float32, np.float32), (np.int64, np.float32)]:
+        a = mc.tensor(x.astype(dtype), device=device).array
+        y = E.erf(a)
+        assert y.dtype == want
+        np.testing.assert_allclose(mc.backend.to_numpy(y), _oracle(math.erf, x.astype(dtype)), rtol=1e-3, atol=1e-3)

@@ -184,6 +184,20 @@ def test_fractional_max_pool_draws_samples_from_the_library_generator():
     np.testing.assert_array_equal(np.take_along_axis(flat, ib.numpy().reshape(3, 4, -1), 2).reshape(b.shape), b.numpy())
 
 
+@pytest.mark.parametrize("d", [2, 3])
+def test_fractional_max_pool_float16_draws_its_own_samples(d):
+    # NumPy's Generator.random draws float32/float64 only: float16 samples are drawn in float32
+    shape = (2, 3, 6, 7) if d == 2 else (2, 3, 5, 6, 7)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float16)
+    t = mc.tensor(x, requires_grad=True)
+    y, i = FRACTIONAL[d][0](t, 2, 3, return_indices=True)
+    assert y.dtype == np.float16 and y.shape == (2, 3) + (3,) * d
+    flat = x.reshape(2, 3, -1)  # each output is the input's value at its index
+    np.testing.assert_array_equal(np.take_along_axis(flat, i.numpy().reshape(2, 3, -1), 2).reshape(y.shape), y.numpy())
+    y.sum().backward()
+    assert t.grad.dtype == np.float16 and t.grad.numpy().sum() == y.numel()
+
+
 @pytest.mark.parametrize(
     "d, shape, kwargs, samples",
     [
@@ -517,3 +531,15 @@ def _params(fn) -> list[tuple[str, object]]:
 )
 def test_signatures_equal_torchs(ours, theirs):
     assert _params(ours) == _params(theirs)
+
+
+@pytest.mark.parametrize("bad", [-1, 512, 10**12])
+def test_max_unpool3d_bad_index_error_names_the_volume_as_torch(bad):
+    v = np.random.default_rng(0).standard_normal((1, 2, 2, 2, 2))
+    idx = np.zeros(v.shape, dtype=np.int64)
+    idx[0, 1, 1, 1, 1] = bad
+    _, err = torch_outcome(lambda: TF.max_unpool3d(torch.tensor(v), torch.tensor(idx), 4))
+    assert f"invalid max index: {bad} (output volumes are of size 8x8x8)" in str(err)
+    want = rf"max_unpool3d: found an invalid max index: {bad} \(output volumes are of size 8x8x8"
+    with pytest.raises(RuntimeError, match=want):
+        U.max_unpool3d(mc.tensor(v), mc.tensor(idx), 4)

@@ -13,6 +13,7 @@ Shared by im2col, the convolution kernels and the depthwise kernel. Conventions:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 Pair = tuple[int, int]
@@ -111,6 +112,11 @@ class Geometry(NamedTuple):
             window_slice(j, self.stride[1], self.dilation[1], self.ow),
         )
 
+    def offsets(self) -> tuple[tuple[slice, slice], ...]:
+        """:meth:`offset` of every tap, in the order k = i*kw + j (remembered per geometry: the
+        tap loops of the kernels ask for them on every call)."""
+        return _tap_offsets(self)
+
     def crop(self) -> tuple[slice, slice]:
         """Rows and columns of the padded input that hold the unpadded input."""
         (pt, _), (pl, _) = self.pads
@@ -127,7 +133,24 @@ def geometry(
     op: str = "conv2d",
 ) -> Geometry:
     """Check that a weight of ``w_shape`` fits an input of ``x_shape`` and resolve the settings
-    (``op`` names the caller in error messages)."""
+    (``op`` names the caller in error messages).
+
+    Remembered: a network asks for the same few geometries every step (a conv's forward and
+    backward, for every layer), and resolving the settings costs more than a small layer's
+    bookkeeping should. Settings that cannot be hashed (lists) are resolved every time.
+    """
+    key = (tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups, op)
+    try:
+        hash(key)
+    except TypeError:
+        return _resolve_geometry(*key)
+    return _cached_geometry(*key)
+
+
+def _resolve_geometry(
+    x_shape: tuple, w_shape: tuple, stride: Any, padding: Any, dilation: Any, groups: int, op: str
+) -> Geometry:
+    """:func:`geometry`, uncached."""
     n, c, h, w = x_shape
     o, cg, kh, kw = w_shape
     if groups < 1 or c % groups or o % groups or cg * groups != c:
@@ -147,3 +170,11 @@ def geometry(
             f"with dilation {dilation}: the output would be {oh}x{ow}"
         )
     return Geometry(n, c, h, w, o, kh, kw, stride, pads, dilation, groups, oh, ow)
+
+
+_cached_geometry = functools.lru_cache(maxsize=4096)(_resolve_geometry)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tap_offsets(g: Geometry) -> tuple[tuple[slice, slice], ...]:
+    return tuple(g.offset(i, j) for i in range(g.kh) for j in range(g.kw))

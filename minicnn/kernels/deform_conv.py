@@ -255,14 +255,10 @@ def deform_conv2d_backward(
         gyc = gy[n0:n1].reshape(n, g.groups, og, g.pixels)
         gcols = xp.matmul(wt, gyc).reshape(n, g.offset_groups, cg, g.taps, g.pixels)
         xr = ringed(x[n0:n1]) if (need_off or need_w or need_m) else None
-        gxr = xp.zeros((n, g.offset_groups, cg, ringed_shape[1]), dtype=gy.dtype) if need_x else None
+        gxr = xp.zeros((n * g.c, ringed_shape[1]), dtype=gy.dtype) if need_x else None  # row (image, channel)
+        plane = xp.arange(n * g.c).reshape(n, g.offset_groups, cg, 1)  # gxr's row of (image, group, channel)
         cols = xp.empty((n, g.offset_groups, cg, g.taps, g.pixels), dtype=gy.dtype) if need_w else None
         off_c = doff[n0:n1].reshape(n, g.offset_groups, g.taps, 2, g.pixels) if need_off else None
-        image_group_channel = (  # open coordinates of gxr's first three axes, after the corner axis
-            xp.arange(n)[None, :, None, None, None],
-            xp.arange(g.offset_groups)[None, None, :, None, None],
-            xp.arange(cg)[None, None, None, :, None],
-        )
         mask_c = None if mask is None else mask[n0:n1].reshape(n, g.offset_groups, g.taps, g.pixels)
         for i in range(g.kh):
             for j in range(g.kw):
@@ -270,10 +266,9 @@ def deform_conv2d_backward(
                 c = bilinear_corners(*tap_positions(offset[n0:n1], g, i, j), g.h, g.w)
                 scale = 1 if mask_c is None else mask_c[:, :, k]
                 gk = gcols[:, :, :, k]  # (n, G, C/G, P)
-                if need_x:  # all four corners in one scatter-add
-                    rows = xp.stack(c.rows)[:, :, :, None, :]  # (4, n, G, 1, P)
-                    values = xp.stack([(weight * scale)[:, :, None] * gk for weight in c.weights])
-                    add_at(gxr, (*image_group_channel, rows), values)
+                if need_x:  # a scatter-add per corner: its temporaries (values, flat positions) are n*C*P
+                    for rows, weight in zip(c.rows, c.weights):
+                        add_at(gxr, (plane, rows[:, :, None, :]), (weight * scale)[:, :, None] * gk)
                 if not (need_off or need_w or need_m):
                     continue
                 v = [gather_corner(xr, rows, g.offset_groups) for rows in c.rows]

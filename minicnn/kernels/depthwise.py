@@ -261,8 +261,7 @@ def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
     wk = _taps_channels_last(w, g, m)
     acc = xp.empty((g.n, g.oh, g.ow, g.c, m), dtype=x.dtype)
     tmp = xp.empty_like(acc)
-    for k in range(g.kh * g.kw):
-        rows, cols = g.offset(*divmod(k, g.kw))
+    for k, (rows, cols) in enumerate(g.offsets()):
         if k == 0:
             xp.multiply(xpad[:, rows, cols], wk[k], out=acc)
         else:
@@ -288,8 +287,7 @@ def _backward_channels_last(
     if need_dw:
         xpad = _padded_channels_last(x, g)[..., None]
         dwk = xp.empty((g.kh * g.kw, g.o), dtype=gy.dtype)
-        for k in range(g.kh * g.kw):
-            rows, cols = g.offset(*divmod(k, g.kw))
+        for k, (rows, cols) in enumerate(g.offsets()):
             dwk[k] = xp.einsum("nhwcm,nhwcm->cm", xpad[:, rows, cols], gyt).reshape(g.o)
         dw = xp.ascontiguousarray(dwk.T).reshape(w.shape)
     if gt is not None:  # stride 1, m = 1: dX is the forward of gy with the flipped kernel
@@ -298,8 +296,7 @@ def _backward_channels_last(
         wk = _taps_channels_last(w, g, m)
         tmp = xp.empty_like(gyt)
         dxpad = xp.zeros((g.n, g.h + sum(g.pads[0]), g.w + sum(g.pads[1]), g.c), dtype=gy.dtype)
-        for k in range(g.kh * g.kw):
-            rows, cols = g.offset(*divmod(k, g.kw))
+        for k, (rows, cols) in enumerate(g.offsets()):
             target = dxpad[:, rows, cols]  # a view: += adds in place
             if m == 1:
                 xp.multiply(gyt, wk[k], out=tmp)

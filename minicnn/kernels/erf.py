@@ -12,7 +12,9 @@ then erf(x) = sign(x) (1 - erfc(y)), erfc(x) = 1 - erf(x) near 0 and 2 - erfc(y)
 exp(-y^2) is Cody's exp(-s^2) exp(-(y - s)(y + s)), s = y rounded down to a sixteenth: s^2 is
 exact, so the rounding of y^2 (a relative error of y^2 ulp in exp(-y^2), 7e-14 at y = 26) does
 not reach erfc's tail. Each branch runs on its subset only (take / put by index lists, not
-boolean masks), the last one only when some |x| > 4.
+boolean masks), the last one only when some |x| > 4. The work goes in chunks of 65536
+elements, so that the branches' temporaries (index lists, the passes of the rational functions:
+some 40 bytes an element) take a few MiB and not ten times the input.
 
 ``ndtr(x)`` = Phi(x) = erfc(-x / sqrt 2) / 2, the standard normal CDF (gelu's factor): through
 erfc, not 1 + erf, so it keeps its relative accuracy in the negative tail (Phi(-10) ~ 7.6e-24,
@@ -112,11 +114,57 @@ def _split(x: Any) -> tuple[Any, Any, Any, Any]:
     return small, erf_small, rest, _erfc_large(y[rest])
 
 
-def _prepare(x: Any) -> tuple[Any, Any]:
-    """(x raveled in the working dtype: float64 for float64, else float32; the result dtype)."""
-    out_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+# Elements per chunk: the branches' temporaries (index lists, the rational functions' passes:
+# some 40 bytes an element) stay a few MiB however large x is, and in cache.
+_CHUNK = 1 << 16
+
+
+def _result_dtype(x: Any) -> np.dtype:
+    """x's dtype if floating, else float32 (integers, bools)."""
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+
+
+def _chunked(x: Any, kernel: Any) -> Any:
+    """``kernel`` (a raveled chunk in the working dtype -- float64 for float64, else float32 --
+    to its result) applied chunk by chunk into one output of x's shape, in x's dtype (float32
+    for integers or bools). Extra memory: the output and one chunk's temporaries."""
+    x = np.asarray(x)
+    out_dtype = _result_dtype(x)
     work = np.float64 if x.dtype == np.float64 else np.float32
-    return np.asarray(x, dtype=work).ravel(), out_dtype
+    flat = x.reshape(-1)  # a view when x is contiguous
+    out = np.empty(flat.shape, dtype=out_dtype)
+    with np.errstate(all="ignore"):
+        for start in range(0, flat.size, _CHUNK):
+            part = flat[start : start + _CHUNK].astype(work, copy=False)
+            out[start : start + _CHUNK] = kernel(part)
+    return out.reshape(x.shape)
+
+
+def _erf_chunk(xf: Any) -> Any:
+    out = np.empty_like(xf)
+    small, erf_small, rest, erfc_rest = _split(xf)
+    out[small] = erf_small
+    out[rest] = np.copysign(1 - erfc_rest, xf[rest])
+    return out
+
+
+def _erfc_chunk(xf: Any) -> Any:
+    out = np.empty_like(xf)
+    small, erf_small, rest, erfc_rest = _split(xf)
+    out[small] = 1 - erf_small
+    negative = xf[rest] < 0  # there erfc(x) = 2 - erfc(|x|): a blend, not np.where (a branch per element)
+    out[rest] = erfc_rest + negative * (2 - 2 * erfc_rest)
+    return out
+
+
+def _ndtr_chunk(xf: Any) -> Any:
+    out = np.empty_like(xf)
+    z = xf * -_SQRT1_2
+    small, erf_small, rest, erfc_rest = _split(z)
+    out[small] = 0.5 - 0.5 * erf_small
+    half = 0.5 * erfc_rest  # Phi where x < 0; 1 - half where x > 0 (blended, as in erfc)
+    out[rest] = half + (xf[rest] > 0) * (1 - 2 * half)
+    return out
 
 
 def erf(x: Any) -> Any:
@@ -124,15 +172,8 @@ def erf(x: Any) -> Any:
     if get_array_module(x) is not np:
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415  (only reached with CuPy arrays)
 
-        return cupy_erf(x)
-    shape = np.shape(x)
-    xf, out_dtype = _prepare(x)
-    out = np.empty_like(xf)
-    with np.errstate(all="ignore"):
-        small, erf_small, rest, erfc_rest = _split(xf)
-        out[small] = erf_small
-        out[rest] = np.copysign(1 - erfc_rest, xf[rest])
-    return out.reshape(shape).astype(out_dtype, copy=False)
+        return cupy_erf(x).astype(_result_dtype(x), copy=False)  # (CuPy's loops: f->f, d->d only)
+    return _chunked(x, _erf_chunk)
 
 
 def erfc(x: Any) -> Any:
@@ -140,16 +181,8 @@ def erfc(x: Any) -> Any:
     if get_array_module(x) is not np:
         from cupyx.scipy.special import erfc as cupy_erfc  # noqa: PLC0415  (only reached with CuPy arrays)
 
-        return cupy_erfc(x)
-    shape = np.shape(x)
-    xf, out_dtype = _prepare(x)
-    out = np.empty_like(xf)
-    with np.errstate(all="ignore"):
-        small, erf_small, rest, erfc_rest = _split(xf)
-        out[small] = 1 - erf_small
-        negative = xf[rest] < 0  # there erfc(x) = 2 - erfc(|x|): a blend, not np.where (a branch per element)
-        out[rest] = erfc_rest + negative * (2 - 2 * erfc_rest)
-    return out.reshape(shape).astype(out_dtype, copy=False)
+        return cupy_erfc(x).astype(_result_dtype(x), copy=False)
+    return _chunked(x, _erfc_chunk)
 
 
 def ndtr(x: Any) -> Any:
@@ -159,16 +192,7 @@ def ndtr(x: Any) -> Any:
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415  (only reached with CuPy arrays)
 
         return (0.5 * (1 + cupy_erf(x.astype(np.float64) * _SQRT1_2))).astype(x.dtype, copy=False)
-    shape = np.shape(x)
-    xf, out_dtype = _prepare(x)
-    out = np.empty_like(xf)
-    with np.errstate(all="ignore"):
-        z = xf * -_SQRT1_2
-        small, erf_small, rest, erfc_rest = _split(z)
-        out[small] = 0.5 - 0.5 * erf_small
-        half = 0.5 * erfc_rest  # Phi where x < 0; 1 - half where x > 0 (blended, as in erfc)
-        out[rest] = half + (xf[rest] > 0) * (1 - 2 * half)
-    return out.reshape(shape).astype(out_dtype, copy=False)
+    return _chunked(x, _ndtr_chunk)
 
 
 # The slow reference: a degree-40 Chebyshev interpolant of math.erf on [0, 6] (from 41 values

@@ -194,11 +194,9 @@ def col2im(
             acc = xp.empty((p1 - p0, *plane_shape), dtype=cols.dtype)
         a = acc[: p1 - p0]
         a[...] = 0
-        for i in range(g.kh):
-            for j in range(g.kw):
-                rows, columns = g.offset(i, j)
-                target = a[:, rows, columns]  # a strided view: += adds in place
-                target += cols[p0:p1, i, j]
+        for k, (rows, columns) in enumerate(g.offsets()):
+            target = a[:, rows, columns]  # a strided view: += adds in place
+            target += cols[p0:p1, k // g.kw, k % g.kw]
         if batch_last:
             out[:, p0:p1] = a[:, crop[0], crop[1]].transpose(3, 0, 1, 2)
         else:

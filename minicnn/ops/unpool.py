@@ -144,24 +144,27 @@ def _check_unpool_inputs(input: Any, indices: Any, ndims: tuple[int, int], layou
         raise ShapeError(f"{op}: expected non-empty channel and spatial axes, got input of shape {input.shape}")
 
 
-def _unpool(x: Tensor, indices: Tensor, output_hw: tuple[int, int], op: str) -> Tensor:
+def _unpool(
+    x: Tensor, indices: Tensor, output_hw: tuple[int, int], op: str, shown: tuple[int, ...] | None = None
+) -> Tensor:
     """Check the indices against the (OH, OW) planes, then scatter. x, indices: (..., H, W).
     An empty output plane (OH or OW 0) receives nothing and its indices are not checked, as in
-    torch's forward."""
+    torch's forward. ``shown``: the output's sizes as errors name them (the 3-d op's volume)."""
     size = output_hw[0] * output_hw[1]
+    kind, shown_sizes = "volumes" if shown else "planes", "x".join(str(n) for n in (shown or output_hw))
     with backend.array_scope(indices.array):  # the indices' GPU, whichever is current
         flag = K.invalid_index(indices.array, size) if size else False
         deferred = backend.is_cupy_array(flag)
         if deferred:  # read at the next host read, as torch's device-side assert
-            backend.raise_if(flag, ShapeError, f"{op}: found an invalid max index (output planes are {output_hw})")
+            backend.raise_if(flag, ShapeError, f"{op}: found an invalid max index (output {kind} are {shown_sizes})")
             # until then the result is discarded anyway: scatter in-range indices meanwhile
             indices = Tensor(indices.xp.clip(indices.array, 0, size - 1))
     if not deferred and flag:
         a = indices.array.ravel()
         bad = int(a[np.argmax((a < 0) | (a >= size))])
         raise ShapeError(
-            f"{op}: found an invalid max index: {bad} (output planes are of size "
-            f"{output_hw[0]}x{output_hw[1]}, indices must lie in [0, {size}))"
+            f"{op}: found an invalid max index: {bad} (output {kind} are of size "
+            f"{shown_sizes}, indices must lie in [0, {size}))"
         )
     return MaxUnpool2d.apply(x, indices, output_hw=tuple(output_hw))
 
@@ -305,7 +308,7 @@ def max_unpool3d(
         raise ShapeError(f"{op}: kernel_size and stride must be positive, got kernel_size={k}, stride={s}")
     out = unpool_output_size(input.shape[-3:], k, s, p, output_size, op)
     rows = (*input.shape[:-3], 1, math.prod(input.shape[-3:]))
-    y = _unpool(reshape(input, rows), reshape(indices, rows), (1, math.prod(out)), op)
+    y = _unpool(reshape(input, rows), reshape(indices, rows), (1, math.prod(out)), op, shown=out)
     return reshape(y, (*input.shape[:-3], *out))
 
 
