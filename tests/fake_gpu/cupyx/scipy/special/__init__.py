@@ -1,5 +1,6 @@
-"""The fake CuPy's ``cupyx.scipy.special``: ``erf``, one elementwise kernel on a device array
-(float32 stays float32, float64 stays float64, as CuPy's loops 'f->f' and 'd->d')."""
+"""The fake CuPy's ``cupyx.scipy.special``: ``erf`` and ``erfc``, each one elementwise kernel
+on a device array with CuPy's loops only ('f->f', 'd->d'): float16 and float32 give float32,
+everything else float64."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ import numpy as np
 from cupy import _as_device
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _loop_dtype(x: Any) -> Any:
+    return np.float32 if x.dtype in (np.float16, np.float32) else np.float64
 
 
 def _erf_host(x: Any) -> Any:
-    out_dtype = np.float32 if x.dtype == np.float32 else np.float64
-    return _erf(x).astype(out_dtype)
+    return _erf(x).astype(_loop_dtype(x))
+
+
+def _erfc_host(x: Any) -> Any:
+    return _erfc(x).astype(_loop_dtype(x))
 
 
 erf = _as_device(_erf_host, "erf")
+erfc = _as_device(_erfc_host, "erfc")
