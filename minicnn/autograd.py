@@ -782,6 +782,7 @@ class Function:
     # which then must not have been written either (torch checks the tensors it saved, the same)
     graph_reads: tuple[int, ...] | None = None
     graph_output: bool = False
+    released: bool = False  # set by release(): the node ran backward and dropped what it kept
 
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
@@ -791,17 +792,23 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         fn = cls(**params)
         tensors = _as_tensors(inputs, cls.__name__)
-        needs = tuple(t._requires_grad for t in tensors)  # (the latest tensors: _as_tensors)
-        fn.requires_grad = _grad_enabled and any(needs)
+        needs = tuple([t._requires_grad for t in tensors])  # (the latest tensors: _as_tensors)
+        fn.requires_grad = _grad_enabled and True in needs
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
-            fn.versions = tuple(0 if t._vc is None else t._vc[0] for t in tensors)
+            versions = []
             for t in tensors:
-                if t._vc is not None and t._vc[1] > t._graph_version:
+                vc = t._vc
+                if vc is None:
+                    versions.append(0)
+                    continue
+                if vc[1] > t._graph_version:
                     raise _stale(cls.__name__, t)
+                versions.append(vc[0])
+            fn.versions = tuple(versions)
         # on their GPU; inf - inf is NaN quietly, as in torch (and in the backward pass)
         with backend.array_scope(tensors[0].array if tensors else None), np.errstate(all="ignore"):
-            y = fn.forward(*(t.array for t in tensors))
+            y = fn.forward(*[t.array for t in tensors])
         if isinstance(y, np.generic):  # NumPy reductions give scalars: keep a (writable) 0-d array
             y = np.asarray(y)
         if fn.requires_grad and y.dtype.kind not in _FLOAT_KINDS:  # integer/bool results: constants
@@ -819,7 +826,7 @@ class Function:
                     break
         if fn.requires_grad:
             fn.inputs = tensors
-            fn.out_version = out._graph_version = out._version
+            fn.out_version = out._graph_version = 0 if out._vc is None else out._vc[0]
             out._grad_fn = fn
         return out
 
@@ -986,6 +993,16 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
     op wrote to stands for that op's result (``y = z = x * 2; y += 1; z * 3`` uses ``y``)."""
     if not isinstance(inputs, (tuple, list)):
         inputs = list(inputs)  # a generator (mc.cat(t for t in ...)) is read once
+    host = backend.cupy_if_loaded() is None  # then a Tensor's own device property says "cpu"
+    for x in inputs:
+        if not isinstance(x, Tensor) or x._superseded_by is not None:
+            break
+        if type(x).device is not _TENSOR_DEVICE:  # a subclass with a device of its own
+            host = False
+    else:  # all tensors, none rewritten in place: the usual case
+        if len(inputs) > 1 and not host:
+            _check_one_device(inputs, op)
+        return tuple(inputs)
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
     for x in inputs:
@@ -995,10 +1012,17 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
             out.append(Tensor(scalar_like(x, ref.dtype, ref.array)))
         else:
             out.append(Tensor(x, device=None if ref is None else ref.device))
-    devices = {t.device for t in out}
+    _check_one_device(out, op)
+    return tuple(out)
+
+
+_TENSOR_DEVICE = Tensor.device
+
+
+def _check_one_device(tensors: Sequence[Tensor], op: str) -> None:
+    devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise RuntimeError(f"{op}: expected all tensors on one device, got {', '.join(sorted(devices))}")
-    return tuple(out)
 
 
 def _stale(what: str, t: Tensor) -> RuntimeError:
@@ -1079,7 +1103,7 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         fn = t._grad_fn
         if fn is None:
             continue
-        if getattr(fn, "released", False):
+        if fn.released:
             raise RuntimeError(
                 "Trying to backward through the graph a second time; "
                 "pass retain_graph=True to the first backward() call"
@@ -1116,6 +1140,12 @@ def _check_saved(fn: Function, out: Tensor) -> None:
     after ``fn`` ran, while ``fn`` keeps that very memory for its backward, would make the
     gradient silently wrong; raise instead. Writes to memory ``fn`` did not keep are fine
     (``y = x + 1; x += 1`` still differentiates, as in torch)."""
+    for t, v in zip(fn.inputs, fn.versions):
+        if (0 if t._vc is None else t._vc[0]) != v:
+            break
+    else:
+        if (0 if out._vc is None else out._vc[0]) == fn.out_version:
+            return  # nothing written since the forward
     changed = [(i, t) for i, (t, v) in enumerate(zip(fn.inputs, fn.versions)) if t._version != v]
     if out._version != fn.out_version:
         changed.append(("output", out))
@@ -1177,18 +1207,27 @@ def run_backward(
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
     callers = np.geterr()
     step = _graph_step if create_graph else _backward_step
-    with np.errstate(all="ignore"), set_grad_enabled(create_graph):  # inf/nan arise quietly, as in torch
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None or (needed is not None and id(t) not in needed):
-                continue
-            with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
-                if t._hooks:
-                    with np.errstate(**callers):  # the user's hooks run under the user's settings
-                        g = _run_hooks(t, g)
-                if capture and id(t) in wanted:
-                    captured[id(t)] = g
-                step(t, g, grads, leaf_bases, retain_graph, store)
+    plain = not capture and backend.cupy_if_loaded() is None  # no capture, no GPU scope to enter
+    global _grad_enabled
+    grad_mode, _grad_enabled = _grad_enabled, bool(create_graph)
+    try:
+        with np.errstate(all="ignore"):  # inf/nan arise quietly, as in torch
+            for t in reversed(order):
+                g = grads.pop(id(t), None)
+                if g is None or (needed is not None and id(t) not in needed):
+                    continue
+                if plain and not t._hooks:
+                    step(t, g, grads, leaf_bases, retain_graph, store)
+                    continue
+                with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
+                    if t._hooks:
+                        with np.errstate(**callers):  # the user's hooks run under the user's settings
+                            g = _run_hooks(t, g)
+                    if capture and id(t) in wanted:
+                        captured[id(t)] = g
+                    step(t, g, grads, leaf_bases, retain_graph, store)
+    finally:
+        _grad_enabled = grad_mode
     return captured
 
 
@@ -1201,13 +1240,20 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
             g = g.copy()
             base = id(g)
         leaf_bases.add(base)
-        t._grad = Tensor(g)
+        t._grad = _wrap(g)
     elif _writable(t._grad.array):
         t._grad.array += g  # this tensor owns the memory (see above): accumulate in place
         if t._grad._grad_fn is not None:  # a create_graph gradient: its graph sees the write, as torch's
             t._grad._version += 1
     else:
         t._grad.array = t._grad.array + g
+
+
+def _wrap(a: Any) -> Tensor:
+    """``Tensor(a)`` for an array ``a`` (NumPy or CuPy) without the conversion of the constructor."""
+    t = Tensor.__new__(Tensor)
+    t.array, t._grad, t._grad_fn, t._requires_grad, t._retain_grad = a, None, None, False, False
+    return t
 
 
 def _run_hooks(t: Tensor, g: Any) -> Any:

@@ -422,3 +422,107 @@ def test_dict_subclass_outputs_keep_their_type_like_torch():
         return x.grad
 
     close(run(mc, checkpoint), run(torch, tc.checkpoint))
+
+
+def _two_outputs(lib, ckpt, main_first: bool):
+    """x -> a (through a weight w inside), y -> b, in one checkpoint; returned as (a, b, x, y, w, x1)
+    with x1 = x * 1 the (non-leaf) argument, a hook counter on a, and a.retain_grad()."""
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    y = lib.tensor([3.0, 4.0], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([0.5, -0.5], dtype=lib.float64, requires_grad=True)
+    x1 = x * 1
+
+    def f(x, y):
+        a, b = (x * w).exp(), (y * 3).sin()
+        return (a, b) if main_first else (b, a)
+
+    out = ckpt(f, x1, y, use_reentrant=False)
+    a, b = out if main_first else out[::-1]
+    calls = []
+    a.register_hook(lambda g: calls.append(g))
+    a.retain_grad()
+    return a, b, x, y, w, x1, calls
+
+
+def _same(u, v):
+    assert (u is None) == (v is None)
+    if u is not None:
+        close(u, v)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("main_first", [True, False])
+@pytest.mark.parametrize("how", ["backward", "grad_allow_unused", "backward_inputs", "materialize_grads"])
+def test_an_output_not_differentiated_gets_no_gradient_like_torch(how, main_first, create_graph):
+    """f returns (a, b) and only b is differentiated: a gets no gradient (None, its hook is not
+    called), nor do x and w, reached only through a, as torch's checkpoint (whichever of a and
+    b comes first)."""
+
+    def run(lib, ckpt):
+        a, b, x, y, w, x1, calls = _two_outputs(lib, ckpt, main_first)
+        loss = b.sum()
+        if how == "backward":
+            loss.backward(create_graph=create_graph)
+            got = [a.grad, x.grad, y.grad, w.grad]
+        elif how == "backward_inputs":
+            loss.backward(inputs=[a, x, y, w], create_graph=create_graph)
+            got = [a.grad, x.grad, y.grad, w.grad]
+        else:
+            kw = {"allow_unused": True} if how == "grad_allow_unused" else {"materialize_grads": True}
+            got = list(lib.autograd.grad(loss, [a, x, y, w, x1], create_graph=create_graph, **kw))
+        return got, len(calls)
+
+    (got_m, calls_m), (got_t, calls_t) = run(mc, checkpoint), run(torch, tc.checkpoint)
+    assert calls_m == calls_t == 0
+    for u, v in zip(got_m, got_t):
+        _same(u, v)
+
+
+def test_grad_of_an_output_not_differentiated_raises_like_torch():
+    a, b, *_ = _two_outputs(mc, checkpoint, main_first=True)
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        mc.autograd.grad(b.sum(), [a])
+
+
+def test_a_pass_that_stops_at_an_output_leaves_nothing_behind_like_torch():
+    """backward(inputs=[b]) and grad(..., [b]) stop at the output b: the checkpoint node does
+    not run, and what b handed over must not leak into a later pass that does not reach b."""
+
+    def run(lib, ckpt):
+        a, b, x, y, w, x1, _ = _two_outputs(lib, ckpt, main_first=True)
+        (b * b).sum().backward(inputs=[b], retain_graph=True)
+        (gb,) = lib.autograd.grad((b * b).sum(), [b], retain_graph=True)
+        a.sum().backward(retain_graph=True)
+        first = [b.grad.clone(), gb, x.grad.clone(), w.grad.clone(), y.grad]
+        (a.sum() + b.sum()).backward()
+        return first + [x.grad, w.grad, y.grad]
+
+    for u, v in zip(run(mc, checkpoint), run(torch, tc.checkpoint)):
+        _same(u, v)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_two_outputs_one_differentiated_on_device(device):
+    x = mc.tensor(np.array([0.2, -0.4, 0.9]), requires_grad=True, device=device)
+    y = mc.tensor(np.array([1.0, 2.0, -1.0]), requires_grad=True, device=device)
+    a, b = checkpoint(lambda x, y: (x.exp(), y * y), x, y, use_reentrant=False)
+    a.retain_grad()
+    (b * 2).sum().backward()
+    assert a.grad is None and x.grad is None
+    assert y.grad.device == y.device
+    np.testing.assert_allclose(y.grad.cpu().numpy(), 4 * y.cpu().numpy(), **F64)
+
+
+def test_outputs_that_are_views_share_the_version_counter_like_torch():
+    """An output that is a view of an argument (or of another output) sees in-place writes to
+    it, as torch's (whose checkpoint outputs are the views themselves)."""
+    for lib, ckpt in ((mc, checkpoint), (torch, tc.checkpoint)):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = ckpt(lambda x: x.reshape(2, 2), x, use_reentrant=False)
+        with pytest.raises(RuntimeError, match="view of a leaf"):
+            y.mul_(2)
+        h = x * 1
+        a, b = ckpt(lambda h: (h.reshape(2, 2), h[1:]), h, use_reentrant=False)
+        before = h._version
+        a.mul_(2)
+        assert (h._version - before, a._version, b._version) == (1, 1, 1)

@@ -48,6 +48,11 @@ The dense form also turns ``0 * inf`` into NaN across a whole row, where torch r
 support; :func:`resample` therefore takes the banded path for input holding inf or NaN (one
 reduction to check, a host sync on a GPU).
 
+The weights depend only on the sizes and settings, not on the data: :func:`axis_weights` keeps
+the last ``CACHE_SIZE`` axes' (host taps and the dense matrix where the input lives, uploaded once
+per device) in a small LRU cache, so a training loop or a data pipeline resizing to the same
+size builds and copies nothing after its first call.
+
 uint8 input (torch's fixed-point path, no gradient): :func:`aa_uint8_taps` for
 :func:`minicnn.kernels.upsample.resize_uint8` -- the float64 weights scaled to integers with the
 most bits (< 22) that keep the largest weight below 2**15, rounded half away from 0.
@@ -56,6 +61,7 @@ most bits (< 22) that keep the largest weight below 2**15, rounded half away fro
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -156,6 +162,65 @@ def aa_axis(
     return matrix, _banded(rows, cols, values, out_size), _banded(cols, rows, values, in_size)
 
 
+CACHE_SIZE = 32  # axes whose weights are kept (an entry: at most 2 * DENSE_MAX * 8 bytes + taps)
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _cached(key: tuple, build: Any) -> Any:
+    """``build()``, kept under ``key`` among the last ``CACHE_SIZE`` results (least recently
+    used dropped first); its host arrays made read-only, since every caller shares them."""
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+        return hit
+    entry = build()
+    stack = [entry]
+    while stack:
+        a = stack.pop()
+        if isinstance(a, tuple):
+            stack.extend(a)
+        elif isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    _cache[key] = entry
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return entry
+
+
+def axis_weights(
+    in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, mode: str, dtype: Any, like: Any
+) -> tuple[Any, Taps, Taps]:
+    """:func:`aa_axis`, with the dense matrix (when there is one) as an array where ``like``
+    lives, from a least-recently-used cache keyed by everything the weights depend on (sizes,
+    scale factor, align_corners, mode, dtype, device). The arrays are shared between calls:
+    read-only. (A NaN scale factor never matches: it builds anew each time.)"""
+    dtype = np.dtype(dtype)
+    on_gpu = backend.is_cupy_array(like)
+    place = ("cuda", like.device.id) if on_gpu else ("cpu",)
+
+    def build() -> tuple[Any, Taps, Taps]:
+        matrix, taps, grad_taps = aa_axis(in_size, out_size, scale_factor, align_corners, mode, dtype.type)
+        if matrix is not None and on_gpu:
+            with backend.array_scope(like):
+                matrix = backend.get_array_module(like).asarray(matrix)
+        return matrix, taps, grad_taps
+
+    return _cached((in_size, out_size, scale_factor, bool(align_corners), mode, dtype.str, place), build)
+
+
+def uint8_axis_taps(
+    in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, mode: str
+) -> tuple[Any, tuple[Any, int]]:
+    """:func:`aa_uint8_taps` from the cache of :func:`axis_weights` (host arrays, read-only)."""
+    key = (in_size, out_size, scale_factor, bool(align_corners), mode, "uint8")
+    return _cached(key, lambda: aa_uint8_taps(in_size, out_size, scale_factor, align_corners, mode))
+
+
+def clear_cache() -> None:
+    """Forget the weights :func:`axis_weights` and :func:`uint8_axis_taps` keep."""
+    _cache.clear()
+
+
 def _banded(rows: Any, cols: Any, values: Any, n_rows: int) -> Taps:
     """The taps of the (n_rows, .) matrix whose entries (rows[i], cols[i]) are ``values[i]``
     (each read once): row r's reads in slots 0, 1, ..., in the order of their columns."""
@@ -177,7 +242,7 @@ def copy_taps(size: int) -> Taps:
 
 def resample(x: Any, a_h: Any, a_w: Any, taps: tuple[Taps, Taps], banded: bool = False) -> Any:
     """y (N, C, OH, OW) = a_h @ x @ a_w^T from x (N, C, H, W); ``a_h`` (OH, H) and ``a_w``
-    (OW, W) host matrices, or None for an axis that is copied; W first, then H, as torch.
+    (OW, W) matrices (host or on x's device), or None for an axis that is copied; W first, then H, as torch.
     With ``banded`` (an axis too large for a dense matrix), or for input holding inf or NaN,
     through the banded ``taps`` (H's, W's) instead."""
     xp = backend.get_array_module(x)

@@ -294,8 +294,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+        own = self.__dict__
+        if own.get("_backward_hooks") or own.get("_backward_pre_hooks"):
             return hooked_call(self, args, kwargs, self._call_with_forward_hooks)
+        if not (self._forward_pre_hooks or self._forward_hooks):  # no hooks: straight to forward
+            return self.forward(*args, **kwargs)
         return self._call_with_forward_hooks(*args, **kwargs)
 
     def _call_with_forward_hooks(self, *args: Any, **kwargs: Any) -> Any:

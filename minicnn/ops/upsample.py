@@ -242,8 +242,11 @@ def _resize_aa(input: Tensor, mode: str, per_axis: list[tuple[int, int, Any]], a
         name = _TORCH_DTYPE.get(input.dtype.name, input.dtype.name)
         raise NotImplementedError(f"interpolate: \"compute_index_ranges_weights\" not implemented for '{name}'")
     if input.dtype == np.uint8:
-        return ResizeUint8.apply(input, taps=[AA.aa_uint8_taps(n, m, s, align_corners, mode) for n, m, s in per_axis])
-    axes = [None if n == m else AA.aa_axis(n, m, s, align_corners, mode, input.dtype.type) for n, m, s in per_axis]
+        return ResizeUint8.apply(input, taps=[AA.uint8_axis_taps(n, m, s, align_corners, mode) for n, m, s in per_axis])
+    axes = [
+        None if n == m else AA.axis_weights(n, m, s, align_corners, mode, input.dtype, input.array)
+        for n, m, s in per_axis
+    ]
     copy = [AA.copy_taps(n) for n, _, _ in per_axis]
     return ResizeAA.apply(
         input,

@@ -105,22 +105,28 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        states = self.state
         for group in self.param_groups:
-            todo = []
+            todo, items = [], []
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
-                if p.grad.shape != p.shape:
+                if g.array.shape != p.array.shape:
                     raise ValueError(
-                        f"{type(self).__name__}.step: a parameter of shape {p.shape} has a gradient of shape "
-                        f"{p.grad.shape}"
+                        f"{type(self).__name__}.step: a parameter of shape {p.shape} has a gradient of shape {g.shape}"
                     )
-                todo.append((p, self.state.get(p, {})))
-            self._update_group([(p.array, p.grad.array, state) for p, state in todo], group)
+                state = states.get(p, {})
+                todo.append((p, state))
+                items.append((p.array, g.array, state))
+            self._update_group(items, group)
             for p, state in todo:
-                p._version += 1  # an in-place write, as torch counts it
+                if p._vc is None:  # an in-place write, as torch counts it (p._version += 1)
+                    p._vc = [1, 0]
+                else:
+                    p._vc[0] += 1
                 if state:  # like torch, parameters that need no buffers (plain SGD) get no entry
-                    self.state[p] = state
+                    states[p] = state
         return loss
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -138,6 +144,8 @@ class Optimizer:
         """Drop the gradients (``set_to_none``) or replace them with zeros."""
         for group in self.param_groups:
             for p in group["params"]:
+                if p._grad is None and p._superseded_by is None:  # (p.grad is None, read quickly)
+                    continue
                 if p.grad is None:
                     continue
                 if set_to_none:

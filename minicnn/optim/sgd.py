@@ -75,20 +75,27 @@ class SGD(Optimizer):
     def _update_group(self, items: list[tuple[Any, Any, dict[str, Any]]], group: dict[str, Any]) -> None:
         """GPU parameters of one dtype and device go to the multi-tensor CUDA kernel together
         (one launch per few tensors, like torch's foreach SGD); the rest one by one."""
+        settings = self._settings(group)
         fused: dict[tuple, list] = {}
-        rest = []
-        for item in items:
-            param, grad, state = item
-            if cuda.enabled_for(param, grad, state.get("momentum_buffer")):
-                fused.setdefault((param.dtype, param.device.id), []).append(item)
-            else:
-                rest.append(item)
-        super()._update_group(rest, group)  # one by one
+        rest = items
+        if backend.cupy_if_loaded() is not None:  # (without CuPy every array is a host one)
+            rest = []
+            for item in items:
+                param, grad, state = item
+                if cuda.enabled_for(param, grad, state.get("momentum_buffer")):
+                    fused.setdefault((param.dtype, param.device.id), []).append(item)
+                else:
+                    rest.append(item)
+        for param, grad, state in rest:  # one by one (Optimizer._update_group, the settings read once)
+            with backend.array_scope(param):
+                buf = sgd_step(param, grad, state.get("momentum_buffer"), *settings)
+            if buf is not None:
+                state["momentum_buffer"] = buf
         for batch in fused.values():
             params, grads, states = zip(*batch)
             bufs = [s.get("momentum_buffer") for s in states]
             with backend.array_scope(params[0]):
-                new_bufs = cuda.sgd.sgd_step_many(params, grads, bufs, *self._settings(group))
+                new_bufs = cuda.sgd.sgd_step_many(params, grads, bufs, *settings)
             for state, buf in zip(states, new_bufs):
                 if buf is not None:
                     state["momentum_buffer"] = buf
@@ -117,7 +124,10 @@ def sgd_step(
             buf = get_array_module(param).array(g, dtype=param.dtype, copy=True)
         else:
             buf *= momentum
-            buf += (1 - dampening) * g
+            if dampening == 0:
+                buf += g  # (1 - 0) * g is g exactly: one array pass fewer
+            else:
+                buf += (1 - dampening) * g
         g = g + momentum * buf if nesterov else buf
     param -= lr * g
     return buf

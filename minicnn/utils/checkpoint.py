@@ -12,9 +12,12 @@ How it works here (the engine, :mod:`minicnn.autograd`, is untouched):
   arguments. A walk of that graph from the outputs finds what gradients flow to: the arguments
   (the aliases stop the walk) and the leaves used inside (parameters). Then the graph is
   dropped, and with it every activation it kept. One :class:`_Checkpoint` node takes its place:
-  its inputs are those arguments and leaves, its output the first output that requires grad;
-  each other such output is a :class:`_CheckpointOutput` node on top of it, whose backward only
-  hands its gradient over to the ``_Checkpoint`` node (which runs after them all).
+  its inputs are those arguments and leaves, its output a small hidden *token* (one number per
+  output); each output that requires grad is a :class:`_CheckpointOutput` node on the token,
+  whose backward hands its gradient over to the ``_Checkpoint`` node (which runs after them all)
+  and gives the token a 1 in its own slot, so the node knows which outputs have a gradient in
+  this pass. The token is never seen, so an output that was not differentiated gets no
+  gradient (None, no hook call), and what only it depends on gets none either, as in torch.
 * backward: the node restores the random state seen by the forward (so dropout draws the same
   masks), runs ``f`` again with a graph on fresh aliases, and takes the gradients of the
   recomputed outputs with respect to the aliases and the leaves (:func:`minicnn.autograd.grad`
@@ -44,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, random
-from ..autograd import Alias, Function, Tensor, enable_grad, grad, is_grad_enabled
+from ..autograd import Alias, Function, Tensor, _base_id, enable_grad, grad, is_grad_enabled
 
 __all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
 
@@ -159,8 +162,6 @@ class _Segment:
         self.outputs: list[tuple[int, tuple[int, ...], Any]] = []  # (flat index, shape, dtype)
         self.arrays: list[Any] = []  # the forward's output arrays, until the nodes take them
         self.grads: dict[int, Any] = {}  # output gradients handed over by _CheckpointOutput nodes
-        self.zeros: Any = None  # what one _CheckpointOutput per pass gives the main output (a marker)
-        self.marked = False  # whether one did in this pass
         self.keeps_history = False  # f reads a tensor with a history of its own (see the module doc)
 
     def call(self, tensors: list[Tensor]) -> Any:
@@ -182,9 +183,12 @@ class _Segment:
                     f"inplace operation: input {i} of the checkpointed function, of shape {x.shape}, is at version "
                     f"{x._version}; expected version {v} instead"
                 )
-        zero = gy is self.zeros or (isinstance(gy, Tensor) and gy.array is self.zeros)
-        self.marked = False
-        seeds = [None if zero else gy] + [self.grads.pop(k, None) for k in range(1, len(self.outputs))]
+        # gy is the token's gradient: 1 for each output whose gradient was handed over in this
+        # pass (one from an earlier pass that stopped before this node, backward(inputs=[out]),
+        # is not used)
+        reached = backend.to_numpy(gy.array if isinstance(gy, Tensor) else gy)
+        seeds = [self.grads.get(k) if reached[k] else None for k in range(len(self.outputs))]
+        self.grads.clear()
         n = len(self.keys)
         rng = self.rng.replay() if self.rng is not None else contextlib.nullcontext()
         with enable_grad(), rng:
@@ -230,11 +234,12 @@ class _Segment:
 
 
 class _Checkpoint(Function):
-    """(tensor arguments of f that require grad, leaves used inside f) -> f's first output that
-    requires grad; backward recomputes f (see the module docstring)."""
+    """(tensor arguments of f that require grad, leaves used inside f) -> a token: a host
+    vector with one zero per output of f that requires grad; backward recomputes f (see the
+    module docstring)."""
 
     def forward(self, *xs):
-        return self.segment.arrays.pop(0)
+        return np.zeros(len(self.segment.outputs), dtype=np.float32)
 
     def backward(self, gy):
         grads = self.segment.gradients(self, self.inputs, gy, create_graph=False)
@@ -245,31 +250,24 @@ class _Checkpoint(Function):
 
 
 class _CheckpointOutput(Function):
-    """Another output of f, on top of the main one; backward hands its gradient to the
-    :class:`_Checkpoint` node and passes zeros (a marker the node recognises) to the main
-    output, so that the node runs even where only this output has a gradient."""
+    """Output ``index`` of f, on the token; backward hands its gradient to the
+    :class:`_Checkpoint` node and gives the token a 1 in slot ``index`` (so that the node runs,
+    and knows this output has a gradient)."""
 
-    def forward(self, main):
-        seg = self.segment
-        if seg.zeros is None:
-            xp = backend.get_array_module(main)
-            seg.zeros = xp.broadcast_to(xp.zeros((), dtype=main.dtype), main.shape)
-        return seg.arrays.pop(0)
+    def forward(self, token):
+        return self.segment.arrays[self.index]
 
     def backward(self, gy):
         return self._hand_over(gy)
 
-    def backward_graph(self, gy, main):
-        zeros = self._hand_over(gy)
-        return None if zeros is None else Tensor(zeros)
+    def backward_graph(self, gy, token):
+        return Tensor(self._hand_over(gy))
 
     def _hand_over(self, gy: Any) -> Any:
-        seg = self.segment
-        seg.grads[self.index] = gy
-        if seg.marked:  # the main output already has its marker: nothing to add
-            return None
-        seg.marked = True
-        return seg.zeros
+        self.segment.grads[self.index] = gy
+        mark = np.zeros(len(self.segment.outputs), dtype=np.float32)
+        mark[self.index] = 1.0
+        return mark
 
 
 def _boundary(outputs: list[Tensor], aliases: list[Tensor]) -> tuple[list[Tensor], list[Any]]:
@@ -371,9 +369,27 @@ def checkpoint(
         return template
     # the forward's graph is gone now, with its activations, unless f's closure holds some of it
     seg.keeps_history = any(ref() is not None for ref in nodes)
-    main = _Checkpoint.apply(*(a for _, a in needing), *leaves, segment=seg)
-    new = [main] + [_CheckpointOutput.apply(main, segment=seg, index=k) for k in range(1, len(seg.outputs))]
+    inputs = [a for _, a in needing] + leaves
+    token = _Checkpoint.apply(*inputs, segment=seg)
+    new = [_CheckpointOutput.apply(token, segment=seg, index=k) for k in range(len(seg.outputs))]
+    seg.arrays = []
+    _share_versions(new, inputs)
     return _rebuild(template, iter([new[s.index] if isinstance(s, _Slot) else s for s in _flatten(template)]))
+
+
+def _share_versions(outputs: list[Tensor], inputs: list[Tensor]) -> None:
+    """An output that is a view of an input (``f = lambda x: x.reshape(2, 2)``), or of an earlier
+    output, shares its version counter, as :meth:`Function.apply` does for an op's views."""
+    for k, out in enumerate(outputs):
+        if getattr(out.array, "base", None) is None:
+            continue
+        base = _base_id(out.array)
+        for t in inputs + outputs[:k]:
+            if _base_id(t.array) == base:
+                out._share_version(t)
+                out._view_of = t
+                out._graph_version = out._grad_fn.out_version = out._version
+                break
 
 
 def _first_forward(seg: _Segment, needing: list[Tensor]) -> tuple[Any, list[Tensor], list[Any]]:
