@@ -254,6 +254,28 @@ def test_nms_with_identical_and_degenerate_boxes() -> None:
         np.testing.assert_array_equal(got.numpy(), ref.numpy())
 
 
+def test_nms_visits_nan_scores_first_as_torchvision() -> None:
+    """torch.sort puts NaN above every score (+inf included): those boxes are visited first."""
+    rng = np.random.default_rng(3)
+    boxes = xyxy(rng, (24,), span=4.0).astype(np.float32)
+    scores = rng.choice([np.nan, np.inf, -np.inf, 0.5, 0.2, 0.0], 24).astype(np.float32)
+    idxs = rng.integers(0, 2, 24)
+    for thr in (0.0, 0.3, 1.0):
+        got = B.nms(mc.tensor(boxes), mc.tensor(scores), thr)
+        ref = tv.nms(torch.from_numpy(boxes), torch.from_numpy(scores), thr)
+        np.testing.assert_array_equal(got.numpy(), ref.numpy())
+        got = B.batched_nms(mc.tensor(boxes), mc.tensor(scores), mc.tensor(idxs), thr)
+        ref = tv.batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(idxs), thr)
+        np.testing.assert_array_equal(got.numpy(), ref.numpy())
+
+
+def test_remove_small_boxes_of_a_single_box_as_torchvision() -> None:
+    for box in ([0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 0.5, 2.0]):
+        got = B.remove_small_boxes(mc.tensor(np.array(box)), 1.0)
+        ref = tv.remove_small_boxes(torch.tensor(box), 1.0)
+        np.testing.assert_array_equal(got.numpy(), ref.numpy())
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     n=st.integers(0, 60),

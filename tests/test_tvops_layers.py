@@ -156,6 +156,8 @@ def test_drop_block_errors_and_reprs_as_torchvision() -> None:
         drop_block2d(x, 0.1, 2)
     with pytest.raises(ValueError, match="even"):  # block_size is first cut to the map: min(5, 4) = 4
         drop_block2d(x, 0.1, 5)
+    with pytest.raises(ValueError, match="drop_block2d: block size should be a positive odd number, got -1"):
+        drop_block2d(x, 0.1, -1)  # torchvision: a RuntimeError from pad
     for ours, theirs in (
         (DropBlock2d(0.1, 3), tv.DropBlock2d(0.1, 3)),
         (DropBlock3d(0.2, 5, True), tv.DropBlock3d(0.2, 5, True)),

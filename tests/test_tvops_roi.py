@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
+from minicnn.kernels import roi as K
 from minicnn.nn.vision_layers import RoIAlign, RoIPool
 from minicnn.ops.roi import roi_align, roi_pool
 
@@ -99,6 +100,36 @@ def test_roi_align_float32(aligned: bool) -> None:
             dtype=np.float32,
             rtol=1e-5,
             atol=2e-6,
+        )
+
+
+def test_roi_align_float32_is_computed_in_float32_as_torchvision() -> None:
+    """The bilinear weights stay in the input's dtype (C++'s T): float32 results agree with
+    torchvision's to float32 rounding, not to float64 weights' (which differ by ~1e-7)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 8, 15, 13)).astype(np.float32)
+    rois = draw_rois(rng, 2, 40, 15, 13, 0.5).astype(np.float32)
+    for sampling_ratio, aligned in ((-1, True), (2, False)):
+        args = ((4, 3), 0.5, sampling_ratio, aligned)
+        weights = K._sample_axis(rois[:, 1], rois[:, 3] - rois[:, 1], np.full(40, 2), 0, 3, 13)[2]
+        assert weights.dtype == np.float32
+        got = roi_align(mc.tensor(x), mc.tensor(rois), *args).numpy()
+        ref = tv.roi_align(torch.from_numpy(x), torch.from_numpy(rois), *args).numpy()
+        np.testing.assert_allclose(got, ref, rtol=0, atol=3e-8)
+
+
+def test_roi_align_adaptive_grids_of_different_sizes() -> None:
+    """Adaptive sampling with rois of very different sizes (grids 1 x 1 up to 6 x 5, only the
+    rois having a sample offset take it), forward and gradient against torchvision."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 14, 12))
+    rois = np.array([[0, 0, 0, 11, 13], [1, 2, 3, 3, 4], [0, 1.5, 2.5, 7, 13], [1, -2, -1, 1, 1], [0, 5, 5, 5.2, 5.1]])
+    for aligned in (False, True):
+        compare_with_torch(
+            lambda a, r, aligned=aligned: roi_align(a, r, (2, 2), 1.0, -1, aligned),
+            lambda a, r, aligned=aligned: tv.roi_align(a, r, (2, 2), 1.0, -1, aligned),
+            [x, rois],
+            grad_inputs=[True, False],
         )
 
 
@@ -197,6 +228,19 @@ def test_no_rois_gives_an_empty_result() -> None:
         assert not x.grad.numpy().any()
         x.grad = None
     assert roi_align(x, [mc.zeros(0, 4, dtype=np.float64)], 2).shape == (0, 2, 2, 2)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 0, 4), (1, 2, 4, 0)])
+def test_an_empty_map_gives_zeros_and_a_zero_gradient(shape: tuple) -> None:
+    """Every bin of an empty map is empty: 0, as torchvision's rule for empty bins (whose own
+    kernels crash on such a map)."""
+    x = mc.tensor(np.ones(shape), requires_grad=True)
+    for fn in (roi_align, roi_pool):
+        y = fn(x, mc.tensor(np.array([[0, 0, 0, 3, 3.0]])), 2)
+        assert y.shape == (1, 2, 2, 2) and not y.numpy().any()
+        y.sum().backward()
+        assert x.grad.shape == shape
+        x.grad = None
 
 
 def test_bad_arguments_raise_clear_errors() -> None:

@@ -8,11 +8,12 @@ of x at a grid of gh x gw sample points, (iy + 0.5)/gh of the way through the bi
 in x. gh = sampling_ratio, or ceil(roi_h / PH) per roi when sampling_ratio <= 0 (adaptive).
 ``aligned`` shifts the box by -0.5 pixel (Detectron2); otherwise a roi is at least 1 x 1.
 A sample outside [-1, H] x [-1, W] contributes 0; one in [-1, 0] is clamped to 0 and one past
-the last pixel to it (torchvision's rules, in its order of operations). The kernel loops over
-the sample offsets (iy, ix) up to the largest grid; each step handles all rois, bins and
-channels at once (four gathers from the channels-last input), rois with a smaller grid masked.
-Backward: the transpose, four scatter-adds per sample offset (bincounts on NumPy). Cost: O(gh gw K C PH PW) both
-ways; the rois get no gradient (torchvision's neither). Linear in x.
+the last pixel to it (torchvision's rules, in its order of operations, in the input's dtype).
+The kernel loops over the sample offsets (iy, ix) up to the largest grid; each step handles
+the rois whose grid has that offset, all their bins and channels at once (four row gathers
+from the channels-last input flattened to (N H W, C)). Backward: the transpose, a scatter-add
+per sample offset (one bincount on NumPy). Cost: O(sum_k gh_k gw_k C PH PW) both ways, as
+torchvision's; the rois get no gradient (torchvision's neither). Linear in x.
 
 RoIPool: integer box corners (rounded half away from zero), at least 1 x 1; bin (ph, pw) is
 rows [floor(ph h/PH), ceil((ph+1) h/PH)) of the roi (and likewise in x), clipped to the map;
@@ -63,7 +64,8 @@ def _align_geometry(rois: Any, pooled: tuple[int, int], spatial_scale: float, sa
 
 def _sample_axis(start: Any, bin_size: Any, grid: Any, i: int, pooled: int, size: int) -> tuple[Any, ...]:
     """Sample offset i along one axis, for every roi and bin: (low, high, weight of low, weight of
-    high, in range), each (K, P). Coordinates as torchvision: start + p*bin + (i+.5)*bin/grid."""
+    high, in range), each (K, P); the weights are 0 out of range. Coordinates as torchvision:
+    start + p*bin + (i+.5)*bin/grid."""
     xp = backend.get_array_module(start)
     t = start.dtype.type
     p = xp.arange(pooled, dtype=start.dtype)
@@ -76,34 +78,42 @@ def _sample_axis(start: Any, bin_size: Any, grid: Any, i: int, pooled: int, size
     low = xp.where(last, size - 1, low)
     high = xp.where(last, size - 1, low + 1)
     c = xp.where(last, low.astype(start.dtype), c)
-    lw = c - low
-    return low, high, t(1) - lw, lw, inside
+    lw = xp.where(inside, c - low.astype(start.dtype), t(0))  # in the rois' dtype, as C++'s T
+    return low, high, xp.where(inside, t(1) - lw, t(0)), lw, inside
 
 
 def _align_samples(geometry: tuple, x_shape: tuple[int, ...], pooled: tuple[int, int]) -> Any:
-    """Yield, per sample offset (iy, ix), for every roi and bin: the batch index (K, 1, 1), the
-    four bilinear corners as (rows (K, PH, 1), cols (K, 1, PW), weight (K, PH, PW)), whether the
-    roi's grid has this offset (K, 1, 1) and whether the sample is in range (K, PH, PW).
-    Out-of-range samples point at pixel (0, 0) with weight 0, as torchvision's forward."""
+    """Yield, per sample offset (iy, ix): the rois whose grid has it (``sel``, an index array
+    (K',), or a full slice when every roi's does), and for them and every bin the four bilinear
+    corners as (flat channels-last position b*H*W + row*W + col (K', PH, PW) int64, weight
+    (K', PH, PW)), and whether the sample is in range (K', PH, PW). Out-of-range samples point
+    at pixel (0, 0) of their image with weight 0, as torchvision's forward. Rois without the
+    offset are skipped, so the work is sum_k gh_k gw_k (torchvision's), not K max(gh) max(gw)."""
+    xp = backend.get_array_module(geometry[0])
     _, _, height, width = x_shape
     batch, (sy, sx), (bh, bw), (gh, gw), _ = geometry
-    b = batch[:, None, None]
+    base = batch * (height * width)
     along_x = [_sample_axis(sx, bw, gw, ix, pooled[1], width) for ix in range(_largest(gw))]
     for iy in range(_largest(gh)):
-        yl, yh, hy, ly, y_in = _sample_axis(sy, bh, gh, iy, pooled[0], height)
-        for ix, (xl, xh, hx, lx, x_in) in enumerate(along_x):
+        along_y = _sample_axis(sy, bh, gh, iy, pooled[0], height)
+        for ix, along_x_ix in enumerate(along_x):
+            taken = (iy < gh) & (ix < gw)
+            sel = slice(None) if bool(taken.all()) else xp.nonzero(taken)[0]
+            yl, yh, hy, ly, y_in = (a[sel] for a in along_y)
+            xl, xh, hx, lx, x_in = (a[sel] for a in along_x_ix)
+            if yl.shape[0] == 0:
+                continue
             inside = y_in[:, :, None] & x_in[:, None, :]
-            taken = ((iy < gh) & (ix < gw))[:, None, None]
+            b = base[sel][:, None, None]
             corners = [
                 (
-                    _where(y_in, rows, 0)[:, :, None],
-                    _where(x_in, cols, 0)[:, None, :],
-                    _where(inside, wy[:, :, None] * wx[:, None, :], 0),
+                    xp.where(inside, b + (rows * width)[:, :, None] + cols[:, None, :], b),
+                    wy[:, :, None] * wx[:, None, :],
                 )
                 for rows, wy in ((yl, hy), (yh, ly))
                 for cols, wx in ((xl, hx), (xh, lx))
             ]
-            yield b, corners, taken, inside
+            yield sel, corners, inside
 
 
 def _largest(a: Any) -> int:
@@ -111,25 +121,28 @@ def _largest(a: Any) -> int:
     return int(a.max()) if a.size else 0
 
 
-def _where(cond: Any, a: Any, b: Any) -> Any:
-    return backend.get_array_module(a).where(cond, a, a.dtype.type(b))
-
-
 def roi_align_forward(
     x: Any, rois: Any, pooled: tuple[int, int], spatial_scale: float, sampling_ratio: int, aligned: bool
 ) -> Any:
     """x (N, C, H, W), rois (K, 5) -> (K, C, PH, PW): averages of bilinear samples per bin."""
     xp = backend.get_array_module(x)
-    k, c = rois.shape[0], x.shape[1]
-    xt = x.transpose(0, 2, 3, 1)  # channels last: one gather takes all channels of a sample
+    n, c, h, w = x.shape
+    k = rois.shape[0]
     acc = xp.zeros((k, pooled[0], pooled[1], c), dtype=x.dtype)
+    if x.size == 0:
+        return xp.ascontiguousarray(acc.transpose(0, 3, 1, 2))
+    xflat = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * w, c)  # a gather takes a whole row
     geometry = _align_geometry(rois, pooled, spatial_scale, sampling_ratio, aligned)
-    for b, corners, taken, _ in _align_samples(geometry, x.shape, pooled):
+    for sel, corners, _ in _align_samples(geometry, x.shape, pooled):
         val = None
-        for rows, cols, w in corners:  # w1 v1 + w2 v2 + w3 v3 + w4 v4, torchvision's order
-            term = w[..., None] * xt[b, rows, cols]
-            val = term if val is None else val + term
-        acc += xp.where(taken[..., None], val, x.dtype.type(0))
+        for flat, wt in corners:  # w1 v1 + w2 v2 + w3 v3 + w4 v4, torchvision's order
+            term = xflat.take(flat, axis=0)
+            term *= wt[..., None]
+            if val is None:
+                val = term
+            else:
+                val += term
+        acc[sel] += val
     acc /= geometry[-1][:, None, None, None]
     return xp.ascontiguousarray(acc.transpose(0, 3, 1, 2))
 
@@ -144,28 +157,32 @@ def roi_align_backward(
     aligned: bool,
 ) -> Any:
     """gy (K, C, PH, PW) -> gx (N, C, H, W): each sample's share gy w / count added at its corners.
-    NumPy: one ``np.bincount`` per sample offset and corner over flat channels-last positions,
-    summed in float64 (an order of magnitude faster than ``np.add.at``); CuPy: scatter-adds."""
+    NumPy: one ``np.bincount`` per sample offset over flat channels-last positions (the four
+    corners together), summed in float64 (an order of magnitude faster than ``np.add.at``);
+    CuPy: scatter-adds."""
     xp = backend.get_array_module(gy)
     n, c, h, w = x_shape
     host = xp is np
-    gxt = np.zeros(n * h * w * c) if host else xp.zeros((n, h, w, c), dtype=gy.dtype)
-    gyt = gy.transpose(0, 2, 3, 1)
-    channels = xp.arange(c)[None, None, None, :]
+    gxt = np.zeros(n * h * w * c) if host else xp.zeros((n * h * w, c), dtype=gy.dtype)
+    if gy.size == 0 or gxt.size == 0:
+        return xp.zeros(x_shape, dtype=gy.dtype)
     geometry = _align_geometry(rois, pooled, spatial_scale, sampling_ratio, aligned)
-    count = geometry[-1]  # (torchvision's backward omits the max(., 1): it differs only where nothing is added)
-    for b, corners, taken, inside in _align_samples(geometry, x_shape, pooled):
-        added = (taken & inside)[..., None]
-        for rows, cols, wt in corners:
-            share = xp.where(added, (gyt * wt[..., None]) / count[:, None, None, None], gy.dtype.type(0))
-            if host:
-                flat = (((b * h + rows) * w + cols)[..., None] * c + channels).ravel()
-                gxt += np.bincount(flat, weights=share.ravel(), minlength=gxt.size)
-            else:
-                add_at(gxt, (b[..., None], rows[..., None], cols[..., None], channels), share)
+    # each bin's share before the weights (torchvision's backward omits the max(count, 1): it
+    # differs only where nothing is added)
+    gyt = gy.transpose(0, 2, 3, 1) / geometry[-1][:, None, None, None]
+    channels = xp.arange(c)
+    for sel, corners, inside in _align_samples(geometry, x_shape, pooled):
+        g = xp.where(inside[..., None], gyt[sel], gy.dtype.type(0))  # out-of-range samples add nothing
+        if host:
+            flat = np.concatenate([(f[..., None] * c + channels).ravel() for f, _ in corners])
+            share = np.concatenate([(g * wt[..., None]).ravel() for _, wt in corners])
+            gxt += np.bincount(flat, weights=share, minlength=gxt.size)
+        else:
+            for flat, wt in corners:
+                add_at(gxt, (flat[..., None], channels), g * wt[..., None])
     if host:
-        gxt = gxt.astype(gy.dtype).reshape(n, h, w, c)
-    return xp.ascontiguousarray(gxt.transpose(0, 3, 1, 2))
+        gxt = gxt.astype(gy.dtype)
+    return xp.ascontiguousarray(gxt.reshape(n, h, w, c).transpose(0, 3, 1, 2))
 
 
 def _round_half_away(v: Any) -> Any:
@@ -200,8 +217,10 @@ def roi_pool_forward(x: Any, rois: Any, pooled: tuple[int, int], spatial_scale: 
     shape = (k, pooled[0], pooled[1], c)
     best = xp.where(empty, x.dtype.type(0), x.dtype.type(-np.finfo(np.float32).max)) * xp.ones(shape, x.dtype)
     argmax = xp.full(shape, -1, dtype=np.int64)
-    xt = x.transpose(0, 2, 3, 1)
-    b = batch[:, None, None]
+    if x.size == 0:
+        return xp.ascontiguousarray(best.transpose(0, 3, 1, 2)), xp.ascontiguousarray(argmax.transpose(0, 3, 1, 2))
+    xflat = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * height * width, c)  # a gather takes a row
+    base = (batch * (height * width))[:, None, None]
     for dh in range(_largest(h_hi - h_lo)):
         rows = h_lo + dh
         row_in = rows < h_hi
@@ -210,10 +229,11 @@ def roi_pool_forward(x: Any, rois: Any, pooled: tuple[int, int], spatial_scale: 
             cols = w_lo + dw
             inside = (row_in[:, :, None] & (cols < w_hi)[:, None, :])[..., None]
             cols = xp.minimum(cols, width - 1)[:, None, :]
-            v = xt[b, rows, cols]
+            pos = rows * width + cols
+            v = xflat.take(base + pos, axis=0)
             better = inside & (v > best)
-            best = xp.where(better, v, best)
-            argmax = xp.where(better, (rows * width + cols)[..., None], argmax)
+            xp.copyto(best, v, where=better)
+            xp.copyto(argmax, pos[..., None], where=better)
     return (
         xp.ascontiguousarray(best.transpose(0, 3, 1, 2)),
         xp.ascontiguousarray(argmax.transpose(0, 3, 1, 2)),
@@ -225,6 +245,8 @@ def roi_pool_backward(gy: Any, argmax: Any, batch: Any, x_shape: tuple[int, ...]
     xp = backend.get_array_module(gy)
     n, c, h, w = x_shape
     gx = xp.zeros((n, c, h * w), dtype=gy.dtype)
+    if gx.size == 0 or gy.size == 0:  # an empty map: every bin is empty
+        return gx.reshape(x_shape)
     grid = (batch[:, None, None, None], xp.arange(c)[None, :, None, None], xp.maximum(argmax, 0))
     add_at(gx, grid, xp.where(argmax >= 0, gy, gy.dtype.type(0)))
     return gx.reshape(x_shape)

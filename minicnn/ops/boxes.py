@@ -310,7 +310,7 @@ def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
     b = boxes.array
     xp = backend.get_array_module(b)
     keep = ((b[..., 2] - b[..., 0]) >= min_size) & ((b[..., 3] - b[..., 1]) >= min_size)
-    return Tensor(xp.nonzero(keep)[0].astype(np.int64))
+    return Tensor(xp.nonzero(xp.atleast_1d(keep))[0].astype(np.int64))
 
 
 def masks_to_boxes(masks: Tensor) -> Tensor:
@@ -333,6 +333,12 @@ def masks_to_boxes(masks: Tensor) -> Tensor:
 
 
 # -- non-maximum suppression -------------------------------------------------------------------
+def _by_score(scores: np.ndarray) -> np.ndarray:
+    """Positions by descending score, stable, NaN first (torch.sort's order: NaN above everything)."""
+    order = np.argsort(-scores, kind="stable")
+    return order[np.argsort(~np.isnan(scores[order]), kind="stable")]
+
+
 def _nms_host(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """torchvision's CPU NMS on host arrays: visit boxes by score (stable, descending); each box
     not yet suppressed is kept and suppresses the later ones with IoU > threshold. One vector
@@ -340,7 +346,7 @@ def _nms_host(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np
     in the kernel's order of operations, compared in float64 as C++ compares with a double."""
     x1, y1, x2, y2 = boxes.T
     areas = (x2 - x1) * (y2 - y1)
-    order = np.argsort(-scores, kind="stable")
+    order = _by_score(scores)
     suppressed = np.zeros(len(order), dtype=bool)
     keep = []
     zero = boxes.dtype.type(0)
@@ -402,5 +408,5 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
             members = np.nonzero(cats == c)[0]
             kept[members[_nms_host(b[members], s[members], float(iou_threshold))]] = True
         keep = np.nonzero(kept)[0]
-        keep = keep[np.argsort(-s[keep], kind="stable")]
+        keep = keep[_by_score(s[keep])]
     return Tensor(keep.astype(np.int64), device=boxes.device)

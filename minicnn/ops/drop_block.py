@@ -52,6 +52,8 @@ def _drop_block(op: str, input: Tensor, p: float, block_size: int, inplace: bool
     block_size = min(block_size, *sizes)
     if block_size % 2 == 0:
         raise ValueError(f"{op}: block size should be odd. Got {block_size} which is even.")
+    if block_size < 1:
+        raise ValueError(f"{op}: block size should be a positive odd number, got {block_size}")
     valid = [s - block_size + 1 for s in sizes]
     gamma = (p * float(np.prod(sizes))) / ((block_size**d) * float(np.prod(valid)))
     xp = input.xp
