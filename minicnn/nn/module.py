@@ -122,6 +122,11 @@ def _host_array(value: Any) -> np.ndarray:
     return np.asarray(backend.to_numpy(value.array if isinstance(value, Tensor) else value))
 
 
+def _is_uninitialized(value: Any) -> bool:
+    """An UninitializedParameter / UninitializedBuffer (:mod:`minicnn.nn.parameter`, which imports this module)."""
+    return getattr(value, "_uninitialized", False)
+
+
 def _is_array(value: Any) -> bool:
     """A NumPy or CuPy array: minicnn takes these wherever torch takes a Tensor."""
     return isinstance(value, np.ndarray) or backend.is_cupy_array(value)
@@ -468,7 +473,7 @@ class Module:
             for reg in (m._parameters, m._buffers):
                 for t in reg.values():
                     if t is not None:
-                        t.array = fn(t.array)
+                        t.array = fn(t.__dict__["array"])  # not t.array: it raises on a lazy module's
                         if t.grad is not None:
                             t.grad.array = fn(t.grad.array)
         return self
@@ -629,7 +634,12 @@ class Module:
                 if strict and name != "num_batches_tracked":
                     missing_keys.append(key)
                 continue
-            arr = _host_array(state_dict[key])
+            value = state_dict[key]
+            if _is_uninitialized(t) or _is_uninitialized(value):  # a lazy module's (minicnn.nn.lazy)
+                if not _is_uninitialized(t):
+                    value.shape  # noqa: B018 -- raises torch's RuntimeError: no shape to load from
+                continue  # both uninitialised: nothing to copy, as torch
+            arr = _host_array(value)
             if arr.shape != t.shape:
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
@@ -663,7 +673,8 @@ class Module:
         state_dict = OrderedDict(state_dict)  # a copy the pre-hooks may edit
         if metadata is not None:
             state_dict._metadata = metadata  # type: ignore[attr-defined]
-        old_values = [(t, t.array) for _, t in self._state_tensors()]
+        # the arrays and classes (a lazy module's uninitialised ones materialise as they load)
+        old_values = [(t, type(t), t.__dict__["array"]) for _, t in self._state_tensors()]
 
         def load(module: Module, local_state_dict: dict[str, Any], prefix: str = "") -> None:
             local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
@@ -687,7 +698,9 @@ class Module:
         if strict and missing:
             errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         if errors:
-            for t, arr in old_values:
+            for t, cls, arr in old_values:
+                if type(t) is not cls:
+                    t.__class__ = cls
                 t.array = arr
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         return _IncompatibleKeys(missing, unexpected)
