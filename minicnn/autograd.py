@@ -1083,11 +1083,12 @@ def _records(t: Tensor, other: Any) -> bool:
     return _grad_enabled and (t.requires_grad or (isinstance(other, Tensor) and _latest(other).requires_grad))
 
 
-def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+def _topological_order(roots: Sequence[Tensor], released: list[Tensor] | None = None) -> list[Tensor]:
     """Tensors reachable from ``roots`` that need a gradient, each after all of its inputs
     (iterative post-order depth-first search, so graph depth is not limited by Python's
     stack). A tensor's "done" marker sits below its inputs on the stack, so it is emitted
-    only once every input's subgraph has been."""
+    only once every input's subgraph has been. A node freed by an earlier pass raises, or,
+    given the list ``released``, is listed there (a pass with ``inputs`` may not need it)."""
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
@@ -1104,14 +1105,19 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         if fn is None:
             continue
         if fn.released:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time; "
-                "pass retain_graph=True to the first backward() call"
-            )
+            if released is None:
+                raise _second_time()
+            released.append(t)  # its inputs are gone (release): the walk ends here
         for inp in fn.inputs:
             if inp._requires_grad and id(inp) not in visited:
                 stack.append((inp, False))
     return order
+
+
+def _second_time() -> RuntimeError:
+    return RuntimeError(
+        "Trying to backward through the graph a second time; pass retain_graph=True to the first backward() call"
+    )
 
 
 def _base_id(a: Any) -> int:
@@ -1173,10 +1179,14 @@ def run_backward(
 
     Without ``inputs``, every leaf that requires grad gets its gradient added to ``.grad``
     (``Tensor.backward``). With ``inputs``, only those tensors get it (non-leaves too) and
-    only the part of the graph that leads to them runs (``backward(inputs=...)``). With
-    ``capture`` (``minicnn.autograd.grad``) no leaf's ``.grad`` is touched: the gradients of
-    ``inputs`` are returned, keyed by ``id``. ``retain_grad()`` tensors keep theirs in all
-    three cases, as in torch.
+    only the ops on paths to them run (and are freed; hooks elsewhere are not called), as in
+    torch: ``backward(inputs=...)`` runs a non-leaf input's own op too, ``capture``
+    (``minicnn.autograd.grad``) only where it leads to another input. With ``capture`` no
+    leaf's ``.grad`` is touched: the gradients of ``inputs`` are returned, keyed by ``id``
+    (taken after the tensor's hooks, or before them where its op runs, as torch's).
+    ``retain_grad()`` tensors that are reached keep theirs in all three cases, as in torch.
+    An op freed by an earlier pass raises, but for the one input of ``grad`` (its inputs are
+    no longer known, so a freed op elsewhere might lead to an input).
 
     Backward functions never modify their incoming gradient, but may pass it on unchanged
     or as a view (``Add`` hands ``gy`` to both inputs). Leaves store their gradient without
@@ -1193,15 +1203,25 @@ def run_backward(
     for root, g in zip(roots, grads_in):
         with backend.array_scope(g.array if isinstance(g, Tensor) else g):
             grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
-    order = _topological_order(roots)
+    released: list[Tensor] | None = None if inputs is None else []
+    order = _topological_order(roots, released)
     wanted = None if inputs is None else {id(t) for t in inputs}
     needed = None  # with inputs: the tensors whose gradient flows on to one of them
+    stops: set[int] = set()  # grad(): the inputs whose own op does not run (it leads to no other)
     if wanted is not None:
         needed = set()
         for t in order:  # inputs before the ops that use them
             fn = t._grad_fn
-            if id(t) in wanted or (fn is not None and any(id(i) in needed for i in fn.inputs)):
+            if fn is not None and any(id(i) in needed for i in fn.inputs):
                 needed.add(id(t))
+            elif id(t) in wanted:
+                needed.add(id(t))
+                if capture:  # (backward(inputs=) runs an input's op, as torch's: it frees it)
+                    stops.add(id(t))
+        # a freed node's inputs are unknown: it may lead to an input, and then torch would run it
+        # and fail; so go on only where it is the one tensor asked for by grad() (not run)
+        if released and not (capture and len(wanted) == 1 and all(id(r) in wanted for r in released)):
+            raise _second_time()
     store = None if wanted is None else set() if capture else wanted  # whose .grad may be written
     captured: dict[int, Any] = {}
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
@@ -1220,11 +1240,17 @@ def run_backward(
                     step(t, g, grads, leaf_bases, retain_graph, store)
                     continue
                 with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
+                    stop = id(t) in stops
+                    if capture and not stop and id(t) in wanted:  # torch's: an op that runs is captured
+                        captured[id(t)] = g  # before its tensor's hooks (they change what flows on)
                     if t._hooks:
                         with np.errstate(**callers):  # the user's hooks run under the user's settings
                             g = _run_hooks(t, g)
-                    if capture and id(t) in wanted:
+                    if stop:  # captured after the hooks; the op neither runs nor is freed
                         captured[id(t)] = g
+                        if t._retain_grad and t._grad_fn is not None:
+                            _retain(t, g)
+                        continue
                     step(t, g, grads, leaf_bases, retain_graph, store)
     finally:
         _grad_enabled = grad_mode
@@ -1247,6 +1273,15 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
             t._grad._version += 1
     else:
         t._grad.array = t._grad.array + g
+
+
+def _retain(t: Tensor, g: Any) -> None:
+    """A ``retain_grad()`` tensor's ``.grad += g``, out of place (``g`` is an array, or a
+    tensor under ``create_graph``; either may be the caller's or be passed on, so it is copied)."""
+    if isinstance(g, Tensor):
+        t._grad = g.clone() if t._grad is None else t._grad + g
+    else:
+        t._grad = Tensor(g.copy()) if t._grad is None else Tensor(t._grad.array + g)
 
 
 def _wrap(a: Any) -> Tensor:
