@@ -139,6 +139,23 @@ def test_gumbel_softmax_eps_warns_and_errors() -> None:
         gumbel_softmax_from_noise(x, mc.tensor(np.zeros((3, 2))))
 
 
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax_of_a_0d_logit_as_torch(hard: bool) -> None:
+    """One category: torch's soft and hard samples are 1 (the hard one with the soft gradient 0)."""
+    mc_fn, torch_fn = gumbel_pair(np.array(0.7), 0.5, hard, 0)
+    compare_with_torch(mc_fn, torch_fn, [np.array(1.5)])
+    mc.manual_seed(0)
+    assert gumbel_softmax(mc.tensor(np.array(1.5)), hard=hard, dim=-1).item() == 1.0
+
+
+def test_gumbel_softmax_hard_along_an_empty_dim_raises_as_torch() -> None:
+    with pytest.raises(IndexError):
+        TF.gumbel_softmax(torch.zeros(3, 0), hard=True)
+    with pytest.raises(IndexError, match="gumbel_softmax: hard=True needs a non-empty dim"):
+        gumbel_softmax(mc.tensor(np.zeros((3, 0))), hard=True)
+    assert gumbel_softmax(mc.tensor(np.zeros((0, 3))), hard=True).shape == (0, 3)  # (empty rows are fine)
+
+
 # --------------------------------------------------------------------------------------
 # pdist
 
@@ -210,6 +227,23 @@ def test_pdist_first_gradient_with_create_graph_is_torchs(p: float) -> None:
 def test_pdist_double_backward_like_torch(n: int, m: int, p: float, seed: int) -> None:
     x = rows_with_ties(n, m, seed)
     double_backward_like_torch(lambda t: pdist(t, p), lambda t: TF.pdist(t, p), [x], seed=seed)
+
+
+def test_pdist_second_derivatives_take_memory_linear_in_the_pairs() -> None:
+    """backward_graph gathers and scatters the rows: no (pairs x rows) incidence matrix, which
+    for 200 rows of 1 value would alone be 19900 x 200 float64 = 32 MB."""
+    import tracemalloc  # noqa: PLC0415
+
+    x = mc.tensor(np.random.default_rng(0).standard_normal((200, 1)), requires_grad=True)
+    tracemalloc.start()
+    try:
+        (g,) = mc.autograd.grad(pdist(x).sum(), [x], create_graph=True)
+        (g * g).sum().backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12e6, f"{peak / 1e6:.1f} MB"
+    assert x.grad.shape == (200, 1)
 
 
 def test_pdist_errors_and_signature() -> None:
@@ -321,6 +355,21 @@ def test_embedding_bag_max_ties_empty_bags_and_gradchecks() -> None:
     assert mc.gradgradcheck(fn, inputs)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_embedding_bag_max_with_nan_as_torch(dtype: Any) -> None:
+    """torch's max keeps a bag's first entry unless a later one is greater: a NaN wins only as
+    the first (non-padding) entry of its bag, and the gradient goes to the entry kept."""
+    w = np.array([[1.0, np.nan], [2.0, 3.0], [-np.inf, np.inf], [np.nan, -1.0], [5.0, np.nan]])
+    idx, offsets = np.array([0, 1, 1, 0, 4, 3, 1, 0, 2, 3, 4, 3, 2]), np.array([0, 2, 5, 5, 8, 10])
+    for padding in [None, 3]:
+        mc_fn, torch_fn = bag_pair(idx, offsets, mode="max", padding_idx=padding)
+        ours, theirs = mc.tensor(w.astype(dtype), requires_grad=True), torch.tensor(w.astype(dtype), requires_grad=True)
+        mc_fn(ours).sum().backward()
+        torch_fn(theirs).sum().backward()
+        np.testing.assert_array_equal(mc_fn(ours).numpy(), torch_fn(theirs).detach().numpy())
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_embedding_bag_float32_and_device(device: str, mode: str) -> None:
@@ -388,10 +437,16 @@ def test_embedding_bag_errors() -> None:
         embedding_bag(i1, w, mc.tensor(np.array([0, 2, 1])))
     with pytest.raises(ValueError, match="greater than the input's length 3"):
         embedding_bag(i1, w, mc.tensor(np.array([0, 5])))
+    with pytest.raises(ValueError, match="greater than the input's length 3"):  # (torch checks the last one too)
+        embedding_bag(i1, w, mc.tensor(np.array([0, 1, 4])), include_last_offset=True)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        embedding_bag(i1, w, mc.tensor(np.array([0, 2, 1])), include_last_offset=True)
     with pytest.raises(ValueError, match="mode"):
         embedding_bag(i1, w, mc.tensor(np.array([0])), mode="min")
     with pytest.raises(NotImplementedError, match="per_sample_weights"):
         embedding_bag(i1, w, mc.tensor(np.array([0])), per_sample_weights=mc.tensor(np.ones(3)))
+    with pytest.raises(TypeError, match="per_sample_weights of dtype float32 must have the weight's dtype float64"):
+        embedding_bag(i1, w, mc.tensor(np.array([0])), mode="sum", per_sample_weights=mc.tensor(np.ones(3, np.float32)))
     with pytest.raises(IndexError, match="index out of range"):
         embedding_bag(mc.tensor(np.array([0, 7])), w, mc.tensor(np.array([0])))
     with pytest.raises(ValueError, match="max mode does not support scaling"):

@@ -4,6 +4,7 @@ state after every step, state-dict layouts, resuming, Tensor lr, errors and sign
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,39 @@ def test_adafactor_state_dict_layout_and_resume() -> None:
         fresh.step()
     for a, b in zip(mp, mp2):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_adafactor_eps1_none_takes_the_first_parameters_dtype_for_the_group() -> None:
+    """torch sets eps1 = finfo(dtype).eps once per group from its first parameter with a
+    gradient: a float64 parameter after a float32 one is clamped at float32's eps."""
+    init = [np.full(3, 0.5, dtype=np.float32), np.full(3, 0.5), np.full((2, 2), 0.5)]
+    mp = [mc.nn.Parameter(mc.tensor(a.copy())) for a in init]
+    tp = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in init]
+    mopt = Adafactor([{"params": mp[:2]}, {"params": mp[2:]}])
+    topt = torch.optim.Adafactor([{"params": tp[:2]}, {"params": tp[2:]}])
+    for _ in range(3):
+        for m, p in zip(mp, tp):
+            g = np.full(m.shape, 1e-9, dtype=m.dtype)  # v below eps1^2 for float32's eps, above for float64's
+            m.grad, p.grad = mc.tensor(g), torch.from_numpy(g.copy())
+        mopt.step()
+        topt.step()
+        for m, p in zip(mp, tp):
+            np.testing.assert_allclose(m.numpy(), p.detach().numpy(), rtol=1e-6)
+
+
+def test_adafactor_eps1_zero_and_a_zero_gradient_give_nan_silently_as_torch() -> None:
+    shapes = [(2, 3), (3,)]
+    mp = [mc.nn.Parameter(np.ones(s)) for s in shapes]
+    tp = [torch.nn.Parameter(torch.ones(s, dtype=torch.float64)) for s in shapes]
+    mopt, topt = Adafactor(mp, eps=(0.0, 1e-3)), torch.optim.Adafactor(tp, eps=(0.0, 1e-3))
+    for m, p in zip(mp, tp):
+        m.grad, p.grad = mc.tensor(np.zeros(m.shape)), torch.zeros(p.shape, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (NumPy's divide/invalid RuntimeWarnings)
+        mopt.step()
+    topt.step()
+    for m, p in zip(mp, tp):
+        np.testing.assert_array_equal(m.numpy(), p.detach().numpy())  # NaN where torch has NaN
 
 
 def test_adafactor_errors_and_signature() -> None:

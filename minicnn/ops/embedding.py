@@ -194,10 +194,10 @@ BAG_MODES = ("sum", "mean", "max")
 def _bags(offsets: Any, n_bags: int, length: int, op: str) -> Any:
     """The bag of each of the ``length`` flat indices: bag b holds positions
     [offsets[b], offsets[b + 1]), the last one up to the end (torch's rule, which ignores a
-    last offset given with include_last_offset)."""
+    last offset given with include_last_offset; that one is still checked, as torch does)."""
     xp = backend.get_array_module(offsets)
     starts = offsets[:n_bags].astype(np.int64)
-    host = backend.to_numpy(starts)
+    host = backend.to_numpy(offsets).astype(np.int64)
     if host.size and host[0] != 0:
         raise ValueError(f"{op}: offsets[0] has to be 0 (the first bag starts at position 0), got {int(host[0])}")
     if (np.diff(host) < 0).any():
@@ -254,6 +254,11 @@ def embedding_bag(
             raise NotImplementedError(
                 f"{op}: per_sample_weights was not None. per_sample_weights is only supported for mode='sum' "
                 f"(got mode='{mode}'). Please open a feature request on GitHub."
+            )
+        if per_sample_weights.dtype != weight.dtype:
+            raise TypeError(
+                f"{op}: per_sample_weights of dtype {per_sample_weights.dtype} must have the weight's dtype "
+                f"{weight.dtype}"
             )
         if tuple(per_sample_weights.shape) != tuple(input.shape):
             raise ValueError(
@@ -316,12 +321,18 @@ def _bag_max(rows: Tensor, bag: Any, keep: Any, n_bags: int, gather: Any, cat: A
     xp, (length, D) = rows.xp, rows.shape
     with backend.array_scope(rows.array):
         values = xp.where(keep[:, None], rows.array, -xp.inf)
+        nan = xp.isnan(values)
         cols = xp.arange(D)[None, :]
         best = xp.full((n_bags, D), -xp.inf, dtype=rows.dtype)
         grid = (xp.broadcast_to(bag[:, None], (length, D)), xp.broadcast_to(cols, (length, D)))
-        reduce_at(best, grid, values, "amax")
+        reduce_at(best, grid, xp.where(nan, -xp.inf, values), "amax")
         positions = xp.where(keep[:, None] & (values == best[bag]), xp.arange(length)[:, None], length)
         first = xp.full((n_bags, D), length, dtype=np.int64)
         reduce_at(first, grid, positions.astype(np.int64), "amin")
+        # torch keeps a bag's first entry unless a later one is greater: a NaN sticks only if first
+        first_kept = xp.full(n_bags, length, dtype=np.int64)
+        reduce_at(first_kept, (bag,), xp.where(keep, xp.arange(length), length).astype(np.int64), "amin")
+        nan_first = xp.concatenate([nan, xp.zeros((1, D), dtype=bool)])[first_kept]
+        first = xp.where(nan_first, first_kept[:, None], first)
         zero_row = Tensor(xp.zeros((1, D), dtype=rows.dtype))
     return gather(cat([rows, zero_row], 0), 0, Tensor(first))

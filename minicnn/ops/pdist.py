@@ -5,7 +5,7 @@ row-major order (i, then j), as torch and scipy's condensed form. p >= 0: p = 0 
 differing entries, p = inf takes the largest |difference|.
 
 Cost: the K = N (N - 1) / 2 row differences are formed at once, O(K M) time and memory in
-forward and backward.
+forward, backward and backward_graph (which gathers the rows and scatter-adds G back).
 
 Backward is torch's ``_pdist_backward``: with d = x_i - x_j, r = dist and g its gradient,
 the pair adds G to row i and subtracts it from row j, where
@@ -26,6 +26,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from .errors import ShapeError
+from .index import gather, scatter_add
 from .math import require_float, where
 
 
@@ -96,22 +97,19 @@ class Pdist(Function):
         return _rows_from_pairs(pair, i, j, n, xp)
 
     def backward_graph(self, gy, x):  # the same G in ops; the masks (r = 0, d = 0, ties) are constants
-        p, n = self.p, x.shape[0]
+        p, (n, m), xp = self.p, x.shape, x.xp
         with backend.array_scope(x.array):
-            i, j = _pairs(n, x.xp)
-            incidence = x.xp.zeros((i.shape[0], n), dtype=x.dtype)  # +1 at i, -1 at j: diff = A x
-            rows = x.xp.arange(i.shape[0])
-            incidence[rows, i] = 1
-            incidence[rows, j] = -1
-        a = Tensor(incidence)
-        diff = a @ x
+            i, j = _pairs(n, xp)
+            at_i, at_j = (Tensor(xp.ascontiguousarray(xp.broadcast_to(k[:, None], (k.shape[0], m)))) for k in (i, j))
+            zeros = Tensor(xp.zeros(x.shape, dtype=x.dtype))
+        diff = gather(x, 0, at_i) - gather(x, 0, at_j)
         g = gy.reshape(-1, 1)
         if p == 0:  # zero, but in the graph as torch's
             pair = diff * 0.0 * g
         elif p == 1:
             pair = g * diff.sign()
         elif p == math.inf:
-            tie = x.xp.abs(diff.array) == _distance(diff.array, p, x.xp)[:, None]
+            tie = xp.abs(diff.array) == _distance(diff.array, p, xp)[:, None]
             pair = g * diff.sign() * Tensor(tie.astype(x.dtype))
         else:
             r = Pdist.apply(x, p=p).reshape(-1, 1)
@@ -127,7 +125,7 @@ class Pdist(Function):
                 else:
                     pair = diff * where(d_zero, 0.0, safe_abs ** (p - 2)) * g / safe_r ** (p - 1)
             pair = where(r_zero, 0.0, pair)
-        return a.transpose(0, 1) @ pair
+        return scatter_add(zeros, 0, at_i, pair) - scatter_add(zeros, 0, at_j, pair)  # +G at row i, -G at row j
 
 
 def pdist(input: Tensor, p: float = 2) -> Tensor:

@@ -42,6 +42,10 @@ def gumbel_softmax_from_noise(
     if not hard:
         return y_soft
     xp = y_soft.xp
+    if y_soft.ndim == 0:  # a single category: the one-hot sample is 1
+        return (Tensor(xp.ones((), dtype=y_soft.dtype)) - y_soft.detach()) + y_soft
+    if y_soft.shape[dim] == 0:
+        raise IndexError(f"gumbel_softmax: hard=True needs a non-empty dim {dim}, got logits of shape {logits.shape}")
     with backend.array_scope(y_soft.array):
         index = xp.expand_dims(xp.argmax(y_soft.array, axis=dim), dim)
         y_hard = xp.zeros(y_soft.shape, dtype=y_soft.dtype)

@@ -17,7 +17,8 @@ second-moment memory of an (..., R, C) parameter is O(R + C) per leading index):
     u = g / sqrt(max(v, eps1 ** 2))
     p = p - alpha / max(1, rms(u) / d) * u
 
-eps = (eps1, eps2); eps1 None is the machine epsilon of p's dtype. ``lr`` may be a
+eps = (eps1, eps2); eps1 None is the machine epsilon of the dtype of the group's first parameter
+with a gradient (torch's rule, also in a group of mixed dtypes). ``lr`` may be a
 one-element Tensor. State: ``step`` (an int, as the other minicnn optimisers; torch keeps a
 0-d float tensor) and ``row_var`` / ``col_var`` or ``variance``, torch's names and shapes.
 """
@@ -68,14 +69,18 @@ class Adafactor(Optimizer):
         )
         super().__init__(params, defaults)
 
+    def _update_group(self, items: list[tuple[Any, Any, dict[str, Any]]], group: dict[str, Any]) -> None:
+        eps1, eps2 = group["eps"]
+        if eps1 is None and items and items[0][0].dtype.kind == "f":  # as torch: the first one's dtype, for all
+            group = {**group, "eps": (float(np.finfo(items[0][0].dtype).eps), eps2)}
+        super()._update_group(items, group)
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         if param.dtype.kind != "f":
             raise TypeError(f"Adafactor: expected floating-point parameters, got dtype {param.dtype}")
         lr, wd, d = hyper_value(group["lr"]), group["weight_decay"], group["d"]
         eps1, eps2 = group["eps"]
-        if eps1 is None:
-            eps1 = float(np.finfo(param.dtype).eps)
         factored = grad.ndim > 1
         if not state:
             state["step"] = 0
@@ -93,15 +98,16 @@ class Adafactor(Optimizer):
         alpha = max(eps2, float(xp.sqrt((param * param).sum())) / param.size**0.5) * rho
         if wd != 0:
             param *= 1 - lr * wd
-        if factored:
-            row_var, col_var = state["row_var"], state["col_var"]
-            lerp_(row_var, (g * g).mean(axis=-1, keepdims=True), weight)
-            lerp_(col_var, (g * g).mean(axis=-2, keepdims=True), weight)
-            v = row_var @ col_var
-            v /= xp.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
-        else:
-            lerp_(state["variance"], g * g, weight)
-            v = state["variance"].copy()
-        update = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
+        with np.errstate(divide="ignore", invalid="ignore"):  # eps1 = 0 and a zero gradient: NaN, as torch
+            if factored:
+                row_var, col_var = state["row_var"], state["col_var"]
+                lerp_(row_var, (g * g).mean(axis=-1, keepdims=True), weight)
+                lerp_(col_var, (g * g).mean(axis=-2, keepdims=True), weight)
+                v = row_var @ col_var
+                v /= xp.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
+            else:
+                lerp_(state["variance"], g * g, weight)
+                v = state["variance"].copy()
+            update = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
         denom = max(1.0, float(xp.sqrt((update * update).sum())) / (update.size**0.5 * d))
         param += (-alpha / denom) * update
