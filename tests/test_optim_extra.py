@@ -433,3 +433,23 @@ def test_chained_scheduler_errors_and_signature() -> None:
     with pytest.raises(TypeError, match="`optimizer`"):
         lr_scheduler.ChainedScheduler([object()], mopt)
     assert_same_signature(lr_scheduler.ChainedScheduler, torch.optim.lr_scheduler.ChainedScheduler)
+
+
+def test_muon_refuses_a_later_non_2d_parameter_before_updating_it():
+    """torch 2.14: a 1-d parameter added by add_param_group is refused at step(), before its update."""
+    w = mc.nn.Parameter(np.ones((2, 2)))
+    b = mc.nn.Parameter(np.ones(3))
+    opt = mc.optim.Muon([w])
+    opt.add_param_group({"params": [b]})
+    w.grad = mc.tensor(np.ones((2, 2)))
+    b.grad = mc.tensor(np.ones(3))
+    with pytest.raises(ValueError, match="Param gradient must be a 2D matrix"):
+        opt.step()
+    np.testing.assert_array_equal(b.numpy(), np.ones(3))
+    tb = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    topt = torch.optim.Muon([torch.nn.Parameter(torch.ones(2, 2, dtype=torch.float64))])
+    topt.add_param_group({"params": [tb]})
+    topt.param_groups[0]["params"][0].grad = torch.ones(2, 2, dtype=torch.float64)
+    tb.grad = torch.ones(3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="Param gradient must be a 2D matrix"):
+        topt.step()

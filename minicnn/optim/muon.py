@@ -132,6 +132,8 @@ class Muon(Optimizer):
         if "momentum_buffer" not in state:
             state["momentum_buffer"] = get_array_module(grad).zeros_like(grad)
         buf = state["momentum_buffer"]
+        if grad.ndim != 2:  # (a parameter added later by add_param_group) refused before any update, as torch
+            raise ValueError(f"Muon: Param gradient must be a 2D matrix, got shape {grad.shape}")
         lerp_(buf, grad, 1 - momentum)
         if group["nesterov"]:
             update = grad.copy()
