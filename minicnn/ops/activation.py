@@ -81,6 +81,50 @@ def _masked(gy: Any, mask: Any) -> Any:
     return xp.where(mask, gy, gy.dtype.type(0))
 
 
+def _select(mask: Any, a: Any, b: Any) -> Any:
+    """``where(mask, a, b)`` for a bool ``mask`` and ``a``, ``b`` of one dtype (arrays that
+    broadcast to mask's shape, or numbers), bit for bit: NaN, inf and -0.0 are kept. On the CPU
+    ``where`` over a random mask branches (~10x a multiply), so there it is done on the bits:
+    ``b ^ ((a ^ b) & -mask)``, with each mask byte widened to an all-ones or all-zeros integer
+    of the dtype's width -- four branch-free passes. A GPU (or anything else) takes ``where``."""
+    xp = backend.get_array_module(mask)
+    dtype = next(v.dtype for v in (a, b) if hasattr(v, "dtype"))
+    if (
+        xp is np
+        and isinstance(mask, np.ndarray)
+        and mask.dtype == np.bool_
+        and mask.ndim > 0
+        and dtype.kind in "fiu"
+        and dtype.itemsize in (1, 2, 4, 8)
+        and np.broadcast_shapes(np.shape(a), np.shape(b), mask.shape) == mask.shape
+    ):
+        bits = np.dtype(f"i{dtype.itemsize}")
+        ai, bi = np.asarray(a, dtype).view(bits), np.asarray(b, dtype).view(bits)
+        out = np.negative(mask.view(np.int8), dtype=bits)  # True -> -1: all bits set
+        np.bitwise_and(out, np.bitwise_xor(ai, bi), out=out)
+        np.bitwise_xor(out, bi, out=out)
+        return out.view(dtype)
+    return xp.where(mask, dtype.type(a) if np.ndim(a) == 0 else a, dtype.type(b) if np.ndim(b) == 0 else b)
+
+
+def _two_valued(mask: Any, inside: float, outside: float, dtype: Any) -> Any:
+    """A fresh array of mask's shape: ``inside`` where mask, ``outside`` elsewhere (both rounded
+    to ``dtype``), as ``mask * (inside - outside) + outside`` -- two branch-free passes -- when
+    that sum rounds back to ``inside`` exactly (it does for the slopes met in practice), else by
+    :func:`_select`."""
+    xp = backend.get_array_module(mask)
+    dt = np.dtype(dtype).type
+    a, b = dt(inside), dt(outside)
+    with np.errstate(invalid="ignore", over="ignore"):
+        step = dt(a - b)
+        exact = bool(np.isfinite(step) and dt(step + b) == a and not np.signbit(b))  # (+0.0 + -0.0 is +0.0)
+    if not exact:
+        return _select(mask, a, b)
+    d = xp.asarray(xp.multiply(mask, step, dtype=dtype))
+    d += b
+    return d
+
+
 class ScaleWhere(Function):
     """(gy, x) -> gy * (inside where mask, else outside), for a fixed bool ``mask`` (gy's shape)
     and numbers ``inside``, ``outside``: the backward of a piecewise-linear activation of x, in
@@ -99,6 +143,10 @@ class ScaleWhere(Function):
         inside = g if self.inside == 1 else g * g.dtype.type(self.inside)
         if self.outside == 0:
             return _masked(inside, self.mask)
+        if self.inside == 1:  # g (1 or outside): no branch (LeakyReLU's)
+            d = _two_valued(self.mask, 1, self.outside, g.dtype)
+            d *= g
+            return d
         return backend.get_array_module(g).where(self.mask, inside, g * g.dtype.type(self.outside))
 
     def backward(self, gv):
@@ -123,13 +171,24 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
+        slope = x.dtype.type(self.slope)
+        pos = x > 0 if self.requires_grad or not slope > 0 else None
         if self.requires_grad:
-            self.pos = x > 0
-        return xp.where(x > 0, x, x * x.dtype.type(self.slope))
+            self.pos = pos
+        # torch's x > 0 ? x : slope x is the larger of the two for 0 < slope <= 1, the smaller
+        # for slope >= 1 (NaN stays NaN, -0.0 gives -0.0, ties are equal bits); a slope <= 0
+        # (NaN) would tie +0.0 with -0.0 or lose inf (+inf * 0 = NaN): x (1 or slope) there
+        if 0 < slope:
+            y = xp.asarray(x * slope)  # (0-d: a scalar, which out= refuses)
+            return xp.maximum(x, y, out=y) if slope <= 1 else xp.minimum(x, y, out=y)
+        d = _two_valued(pos, 1, slope, x.dtype)
+        d *= x
+        return d
 
-    def backward(self, gy):  # 1 for x > 0, slope otherwise
-        xp = backend.get_array_module(gy)
-        return xp.where(self.pos, gy, gy * gy.dtype.type(self.slope))
+    def backward(self, gy):  # 1 for x > 0, slope otherwise (at NaN too): gy (1 or slope)
+        d = _two_valued(self.pos, 1, self.slope, gy.dtype)
+        d *= gy
+        return d
 
     def backward_graph(self, gy, x):
         return scale_where(gy, x, self.pos, 1.0, self.slope)
@@ -214,19 +273,26 @@ class Softplus(Function):
     which never exponentiates a large positive number. d/dx = sigmoid(beta x), 1 past the threshold."""
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
         z = x * self.beta
         linear = z > self.threshold
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            soft = _stable_softplus(z) / self.beta
+            soft = _stable_softplus(z)
+            soft /= self.beta
         if self.requires_grad:
             self.z, self.asymptote = z, linear
-        return xp.where(linear, x, soft.astype(x.dtype))
+        return _select(linear, x, soft.astype(x.dtype, copy=False))
 
-    def backward(self, gy):
+    def backward(self, gy):  # gy sigmoid(z), gy past the threshold
         xp = backend.get_array_module(gy)
-        sig = _stable_sigmoid(self.z).astype(gy.dtype, copy=False)
-        return xp.where(self.asymptote, gy, gy * sig)
+        d = xp.asarray(_stable_sigmoid(self.z).astype(gy.dtype, copy=False))
+        if self.threshold >= 0:  # there sigmoid(z) >= 1/2, so 1 - s is exact and s + (1 - s) is 1
+            t = xp.subtract(1, d)
+            t *= self.asymptote
+            d += t
+        else:
+            d = _select(self.asymptote, gy.dtype.type(1), d)
+        d *= gy
+        return d
 
     def backward_graph(self, gy, x):
         return where(self.asymptote, gy, gy * Sigmoid.apply(x * self.beta))
@@ -341,9 +407,14 @@ def _stable_sigmoid(x: Any) -> Any:
 
 
 def _stable_softplus(x: Any) -> Any:
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); no overflow."""
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); no overflow. In place on one fresh array."""
     xp = backend.get_array_module(x)
-    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+    t = xp.asarray(xp.abs(x))  # (a 0-d result is a scalar: as an array, so that out= takes it)
+    xp.negative(t, out=t)
+    xp.exp(t, out=t)
+    xp.log1p(t, out=t)
+    t += xp.maximum(x, 0)
+    return t
 
 
 def _stable_log_sigmoid(x: Any) -> Any:
@@ -441,17 +512,44 @@ class ELU(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        neg_side = ~(x > 0)
-        with np.errstate(over="ignore", invalid="ignore"):  # exp of a large x is discarded by where
-            e = xp.exp(x * self.ipt)
-            em1 = xp.expm1(x * self.ipt)  # exp(z) - 1 without cancellation near 0, as torch
         if self.requires_grad:
-            self.neg_side, self.e = neg_side, e
-        return xp.where(neg_side, self.neg * em1, self.pos * x)
+            self.x = x
+        if not (self.neg > 0 and self.ipt > 0 and self.pos > 0):  # (a negative alpha: the rare case)
+            with np.errstate(over="ignore", invalid="ignore"):  # exp of a large x is discarded by where
+                em1 = xp.expm1(x * self.ipt)  # exp(z) - 1 without cancellation near 0, as torch
+            return xp.where(~(x > 0), self.neg * em1, self.pos * x)
+        # neg expm1(min(x, 0) ipt) + pos max(x, 0): each side is 0 on the other one (NaN stays
+        # NaN). Then the sign of x, which torch's result has, fixes the zeros' (-0.0 + 0.0 = 0.0)
+        dt = x.dtype.type
+        y = xp.asarray(xp.minimum(x, 0))  # (0-d: a scalar, which out= refuses)
+        if self.ipt != 1:
+            y *= dt(self.ipt)
+        xp.expm1(y, out=y)  # exp(z) - 1 without cancellation near 0, as torch
+        y *= dt(self.neg)
+        p = xp.maximum(x, 0)
+        if self.pos != 1:
+            p *= dt(self.pos)
+        y += p
+        return xp.copysign(y, x, out=y)
 
-    def backward(self, gy):
+    def backward(self, gy):  # ipt neg exp(x ipt) for x <= 0 (and NaN), pos for x > 0
         xp = backend.get_array_module(gy)
-        return xp.where(self.neg_side, gy * (self.ipt * self.neg) * self.e, gy * self.pos)
+        x, dt = self.x, gy.dtype.type
+        d = xp.asarray(xp.minimum(x, 0))
+        if self.ipt != 1:
+            d *= dt(self.ipt)
+        with np.errstate(over="ignore"):  # (a negative alpha: exp of a positive number)
+            xp.exp(d, out=d)  # 1 where x > 0
+        c, pos = dt(self.ipt * self.neg), dt(self.pos)
+        d *= c  # c where x > 0: add pos - c there, if that lands on pos exactly
+        if c != pos:  # (ELU with alpha 1 and CELU have c = pos)
+            step = dt(pos - c)
+            if step + c == pos:
+                d += xp.multiply(x > 0, step, dtype=d.dtype)
+            else:
+                d = _select(x > 0, pos, d)
+        d *= gy
+        return d
 
     def backward_graph(self, gy, x):
         # exp(x * ipt) where x < 0 (or NaN), the constant 1 at 0: the first derivative takes the
@@ -459,21 +557,30 @@ class ELU(Function):
         # 0 elsewhere: an overflow there would make the second derivative 0 * inf = NaN
         curved = ~(x.array >= 0)
         e = where(curved, (where(curved, x, 0.0) * self.ipt).exp(), 1.0)
-        return where(self.neg_side, gy * (self.ipt * self.neg) * e, gy * self.pos)
+        return where(~(x.array > 0), gy * (self.ipt * self.neg) * e, gy * self.pos)
 
 
 class Mish(Function):
     """x tanh(softplus(x)); d/dx = tsp + x sigmoid(x) (1 - tsp^2), tsp = tanh(softplus(x))."""
 
     def forward(self, x):
-        tsp = backend.get_array_module(x).tanh(_stable_softplus(x))
+        tsp = _stable_softplus(x)
+        backend.get_array_module(x).tanh(tsp, out=tsp)
         if self.requires_grad:
             self.x, self.tsp = x, tsp
         return x * tsp
 
-    def backward(self, gy):
+    def backward(self, gy):  # in place, in torch's order: gy (tsp + (x s) (1 - tsp^2))
+        xp = backend.get_array_module(gy)
         x, tsp = self.x, self.tsp
-        return gy * (tsp + x * _stable_sigmoid(x) * (1 - tsp * tsp))
+        d = _stable_sigmoid(x)
+        d *= x
+        t = xp.asarray(tsp * tsp)
+        xp.subtract(1, t, out=t)
+        d *= t
+        d += tsp
+        d *= gy
+        return d
 
     def backward_graph(self, gy, x):
         tsp = Tanh.apply(Softplus.apply(x, beta=1.0, threshold=math.inf))
@@ -483,16 +590,25 @@ class Mish(Function):
 class Hardswish(Function):
     """x relu6(x + 3) / 6; d/dx = 0 for x <= -3, x/3 + 1/2 for -3 < x < 3 (NaN at NaN), 1 for x >= 3."""
 
-    def forward(self, x):
+    def forward(self, x):  # in place on one temporary, in torch's order: (x relu6(x + 3)) / 6
         xp = backend.get_array_module(x)
         if self.requires_grad:
             self.x = x
-        return x * xp.clip(x + 3, 0, 6) / 6
+        y = xp.asarray(x + 3)  # (0-d: a scalar, which out= refuses)
+        xp.clip(y, 0, 6, out=y)
+        y *= x
+        y /= 6
+        return y
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         x = self.x
-        return xp.where(x <= -3, gy.dtype.type(0), xp.where(x >= 3, gy, gy * (x / 3 + 0.5)))
+        d = xp.asarray(xp.clip(x, -3, 3))  # x / 3 + 1/2 inside (-3, 3), 1.5 - 0.5 from 3 on
+        d /= 3
+        d += 0.5
+        d -= xp.multiply(x >= 3, 0.5, dtype=d.dtype)
+        d *= gy
+        return _masked(d, ~(x <= -3))  # 0 up to -3, even where gy is inf or NaN (as torch)
 
     def backward_graph(self, gy, x):
         return where(x.array <= -3, 0.0, where(x.array >= 3, gy, gy * (x / 3 + 0.5)))
@@ -506,11 +622,14 @@ class Hardsigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         if self.requires_grad:
-            self.mask = (x > -3) & (x < 3)
-        return xp.clip(x + 3, 0, 6) / 6
+            self.mask = xp.abs(x) < 3
+        y = xp.asarray(x + 3)
+        xp.clip(y, 0, 6, out=y)
+        y /= 6
+        return y
 
-    def backward(self, gy):
-        return _masked(gy / 6, self.mask)
+    def backward(self, gy):  # torch multiplies by 1/6 rounded to float32, for float64 too
+        return _masked(gy * gy.dtype.type(np.float32(1 / 6)), self.mask)
 
     def backward_graph(self, gy, x):
         return scale_where(gy / 6, x, self.mask)
@@ -572,11 +691,10 @@ class Threshold(Function):
     graph_reads = ()  # its graph form reads the mask made in forward, not x's values
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        below = x <= self.threshold
+        keep = ~(x <= self.threshold)  # (NaN is kept)
         if self.requires_grad:
-            self.mask = ~below
-        return xp.where(below, x.dtype.type(self.value), x)
+            self.mask = keep
+        return _select(keep, x, x.dtype.type(self.value))
 
     def backward(self, gy):
         return _masked(gy, self.mask)
@@ -632,7 +750,11 @@ class PReLU(Function):
         pos = x > 0
         if self.requires_grad:
             self.x, self.w, self.pos = x, w, pos
-        return xp.where(pos, x, wb * x)
+        y = xp.asarray(wb * x)
+        # the larger one for slopes in (0, 1], as LeakyReLU's (checked on the host only: no GPU sync)
+        if xp is np and x.size and bool(((w > 0) & (w <= 1)).all()):
+            return xp.maximum(x, y, out=y)
+        return _select(pos, x, y)
 
     @staticmethod
     def _broadcastable(w: Any, ndim: int) -> Any:
@@ -641,13 +763,11 @@ class PReLU(Function):
         return w.reshape((-1,) + (1,) * (ndim - 2))  # (C, 1, ..., 1) against (N, C, ...)
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
         x, w, pos = self.x, self.w, self.pos
-        zero = gy.dtype.type(0)
-        gx = xp.where(pos, gy, self._broadcastable(w, x.ndim) * gy) if self.needs_input_grad[0] else None
+        gx = _select(pos, gy, self._broadcastable(w, x.ndim) * gy) if self.needs_input_grad[0] else None
         gw = None
         if self.needs_input_grad[1]:
-            gwx = xp.where(pos, zero, x * gy)
+            gwx = _masked(x * gy, ~pos)  # 0 where x > 0, even where x * gy is inf or NaN
             if w.size == 1:
                 gw = gwx.sum().reshape(w.shape)
             else:
@@ -841,7 +961,7 @@ class RReLU(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         r = random.generator(xp).uniform(self.lower, self.upper, x.shape).astype(x.dtype, copy=False)
-        slope = xp.where(x > 0, x.dtype.type(1), r)
+        slope = _select(x > 0, x.dtype.type(1), r)
         if self.requires_grad:
             self.slope = slope
         return x * slope
@@ -892,11 +1012,18 @@ class Shrink(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         lambd = x.dtype.type(self.lambd)
+        if not self.soft:  # |x| <= lambd is x in [-lambd, lambd] (none for lambd < 0 or NaN; NaN passes)
+            keep = ~(xp.abs(x) <= lambd)
+            if self.requires_grad:
+                self.mask = keep
+            return _masked(x, keep)  # +0.0 in the band, as torch
+        if lambd == 0:  # x, with -0.0 made +0.0, as torch's x - 0
+            y = x + lambd
+        else:  # x - lambd above, x + lambd below, x - x = +0.0 in the band (NaN stays NaN)
+            y = x - xp.clip(x, -lambd, lambd)
         if self.requires_grad:
-            self.mask = ~((x >= -lambd) & (x <= lambd))
-        if not self.soft:
-            return xp.where((x >= -lambd) & (x <= lambd), x.dtype.type(0), x)
-        return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0))
+            self.mask = y != 0  # outside the band (x - lambd != 0 for x != lambd), and NaN
+        return y
 
     def backward(self, gy):
         return _masked(gy, self.mask)
