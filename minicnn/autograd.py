@@ -1285,7 +1285,10 @@ def _retain(t: Tensor, g: Any) -> None:
 
 
 def _wrap(a: Any) -> Tensor:
-    """``Tensor(a)`` for an array ``a`` (NumPy or CuPy) without the conversion of the constructor."""
+    """``Tensor(a)`` for an array ``a`` (NumPy or CuPy) without the conversion of the constructor
+    (but a NumPy scalar, what 0-d arithmetic gives, becomes a writable 0-d array as there)."""
+    if isinstance(a, np.generic):
+        a = np.asarray(a)
     t = Tensor.__new__(Tensor)
     t.array, t._grad, t._grad_fn, t._requires_grad, t._retain_grad = a, None, None, False, False
     return t

@@ -97,6 +97,9 @@ class DataParallel:
             raise ValueError(f"DataParallel: workers must be >= 1, got {workers}")
         if workers > 1 and not hasattr(os, "fork"):
             raise RuntimeError("DataParallel: more than one worker needs os.fork (Linux)")
+        for m in module.modules():  # a lazy layer has no shapes yet: torch's message
+            if getattr(m, "has_uninitialized_params", None) is not None and m.has_uninitialized_params():
+                m._replicate_for_data_parallel()
         self.module, self.loss_fn, self.workers = module, loss_fn, int(workers)
         unique: dict[int, Tensor] = {}
         for _, t in module._state_tensors():

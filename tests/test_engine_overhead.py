@@ -221,6 +221,25 @@ def test_leaf_gradients_are_fresh_tensors_that_share_no_memory():
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_gradient_of_a_0d_leaf_is_a_writable_0d_array_like_torch(dtype):
+    """0-d arithmetic gives NumPy scalars (``0-d * 0-d``); a leaf's ``.grad`` still holds a
+    writable 0-d array, so in-place gradient edits work as torch's do."""
+    x = mc.tensor(np.array(2.0, dtype), requires_grad=True)
+    w = mc.tensor(np.array(3.0, dtype), requires_grad=True)
+    (x * w).backward()
+    xt, wt = torch.tensor(2.0, dtype=torch.float64, requires_grad=True), torch.tensor(3.0, dtype=torch.float64)
+    (xt * wt).backward()
+    assert isinstance(x.grad.array, np.ndarray) and x.grad.shape == () and x.grad.dtype == dtype
+    x.grad.mul_(2)
+    xt.grad.mul_(2)
+    w.grad.zero_()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    (x * w).backward()  # accumulates into x's own memory
+    np.testing.assert_array_equal(x.grad.numpy(), 9.0)
+    assert w.grad.numpy() == 2.0
+
+
 # -- modules and optimisers -------------------------------------------------------------------------
 def test_forward_hooks_added_and_removed_after_calls_without_any():
     lin = mc.nn.Linear(2, 2)

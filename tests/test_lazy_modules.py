@@ -357,6 +357,24 @@ def test_state_dict_loading_errors_like_torch():
     assert type(m.weight) is Parameter and is_lazy(m.bias)
 
 
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_value_for_an_uninitialized_tensor_outside_a_lazy_module_is_an_error_like_torch(strict):
+    """Only a lazy module's load hook materialises an uninitialised tensor; one held by a plain
+    module cannot take a checkpoint's value, and the load says so instead of skipping it."""
+    for lib, mod, param, buf in (
+        (mc, Module(), UninitializedParameter(), UninitializedBuffer()),
+        (torch, torch.nn.Module(), torch.nn.UninitializedParameter(), torch.nn.UninitializedBuffer()),
+    ):
+        mod.w = param
+        mod.register_buffer("b", buf)
+        with pytest.raises(RuntimeError, match='While copying the parameter named "w"'):
+            mod.load_state_dict({"w": np.ones(3, np.float32) if lib is mc else torch.ones(3), "b": buf}, strict)
+        with pytest.raises(RuntimeError, match='While copying the parameter named "b"'):
+            mod.load_state_dict({"w": param, "b": np.ones(2, np.float32) if lib is mc else torch.ones(2)}, strict)
+        assert is_lazy(mod.w) if lib is mc else isinstance(mod.w, torch.nn.UninitializedParameter)
+        mod.load_state_dict({"w": param, "b": buf}, strict)  # both uninitialised: nothing to copy
+
+
 # -- errors, copies, optimisers -------------------------------------------------------------------
 
 

@@ -184,3 +184,16 @@ def test_non_finite_norm_on_the_gpu_raises_at_the_next_host_read(fake_gpu):
     assert fake_gpu.counts["host reads"] == 0
     with pytest.raises(RuntimeError, match="non-finite"):
         total.item()
+
+
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_clipped_gradient_of_a_0d_parameter_stays_a_writable_array(clip):
+    """torch: p.grad stays a 0-d tensor that in-place ops can write (NumPy's 0-d products are scalars)."""
+    p = mc.nn.Parameter(np.array(2.0))
+    (p * mc.tensor(3.0)).backward()
+    if clip == "norm":
+        mc.nn.utils.clip_grad_norm_([p], 1.0)
+    else:
+        mc.nn.utils.clip_grad_value_([p], 1.0)
+    p.grad.mul_(2)
+    assert p.grad.shape == () and float(p.grad.item()) == pytest.approx(2.0)

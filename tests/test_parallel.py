@@ -294,3 +294,11 @@ def test_a_module_changed_under_the_workers_is_refused() -> None:
         m.double()  # the workers' replicas are still float32
         with pytest.raises(RuntimeError, match="changed shape, dtype or device"):
             dp.forward_backward(x, y)
+
+
+def test_data_parallel_refuses_a_lazy_module_with_torchs_message():
+    net = mc.nn.Sequential(mc.nn.LazyLinear(3))
+    with pytest.raises(RuntimeError, match="uninitialized parameters can't be used with `DataParallel`"):
+        mc.parallel.DataParallel(net, F.cross_entropy, workers=1)
+    net(mc.tensor(np.ones((2, 4), np.float32)))  # initialised: accepted
+    mc.parallel.DataParallel(net, F.cross_entropy, workers=1)

@@ -638,6 +638,12 @@ class Module:
             if _is_uninitialized(t) or _is_uninitialized(value):  # a lazy module's (minicnn.nn.lazy)
                 if not _is_uninitialized(t):
                     value.shape  # noqa: B018 -- raises torch's RuntimeError: no shape to load from
+                if not _is_uninitialized(value):  # no lazy module's load hook materialised t: torch's error
+                    error_msgs.append(
+                        f'While copying the parameter named "{key}", whose dimensions in the model are (0,) and '
+                        f"whose dimensions in the checkpoint are {_host_array(value).shape}: the parameter or "
+                        "buffer is uninitialized (only a lazy module materializes it as it loads)."
+                    )
                 continue  # both uninitialised: nothing to copy, as torch
             arr = _host_array(value)
             if arr.shape != t.shape:

@@ -128,7 +128,7 @@ def clip_grad_norm_(
     for g in grads:
         with backend.array_scope(g.array), np.errstate(invalid="ignore"):  # inf * 0 gives nan quietly, as torch
             # a new array rather than an in-place write: a gradient array may be shared
-            g.array = g.array * backend.to_device(coef, g.device).astype(g.dtype)
+            g.array = g.xp.asarray(g.array * backend.to_device(coef, g.device).astype(g.dtype))  # 0-d: an array
     return Tensor(total)
 
 
@@ -141,7 +141,8 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, f
         if p.grad is not None:
             g = p.grad.array
             with backend.array_scope(g):
-                p.grad.array = backend.get_array_module(g).clip(g, -clip_value, clip_value).astype(g.dtype)
+                xp = backend.get_array_module(g)
+                p.grad.array = xp.asarray(xp.clip(g, -clip_value, clip_value).astype(g.dtype))  # 0-d: an array
 
 
 # -- parameters as one vector ---------------------------------------------------------------
