@@ -264,13 +264,14 @@ def summary(
     if len(shape) < 2:
         raise ValueError(f"summary: input_size must be (C, H, W) or a full input shape, got {tuple(input_size)}")
 
-    from .backend import xp_for_device
+    from .backend import device_scope, xp_for_device
 
     first = next(iter(model.parameters()), None)
     dtype = (first.dtype if first is not None else np.float32) if dtype is None else dtype
     device = (first.device if first is not None else "cpu") if device is None else device
     xp = xp_for_device(device)
-    x = Tensor(xp.zeros(shape, dtype=dtype))
+    with device_scope(device):  # made on that GPU, whichever is current
+        x = Tensor(xp.zeros(shape, dtype=dtype))
     records: dict[int, _Record] = {id(x): _Record((1, 1), (1, 1), 0) if len(shape) == 4 else _Record(None, None, 0)}
     keep: list[Any] = [x]  # keep every tensor alive so that ids stay unique during the pass
     rows: list[dict[str, Any]] = []

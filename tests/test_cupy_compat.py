@@ -6,6 +6,7 @@ These tests install the fake themselves, so they run without a GPU and without P
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,8 @@ def fake_gpu(monkeypatch):
     """The fake CuPy as minicnn's CuPy, with fresh GPU generators."""
     monkeypatch.setattr(backend, "_cupy", fake_cupy)
     monkeypatch.setitem(sys.modules, "cupyx", fake_cupyx)
+    for name in ("scipy", "scipy.special"):  # cupyx.scipy.special.erf (kernels/erf.py)
+        monkeypatch.setitem(sys.modules, f"cupyx.{name}", importlib.import_module(f"fake_gpu.cupyx.{name}"))
     monkeypatch.setattr(mc_random, "_cp_rngs", {})
     fake_cupy.counts.clear()
     return fake_cupy
@@ -51,6 +54,7 @@ REFUSED: dict[str, Callable[[Any], Any]] = {
     "einsum out=": lambda a: fake_cupy.einsum("ij->i", a, out=fake_cupy.empty(2)),
     "np.einsum out=": lambda a: np.einsum("ij->i", a, out=fake_cupy.empty(2)),
     "choose with a list": lambda a: fake_cupy.choose(_dev(np.array([0, 1, 0])), [a[0], a[1]]),
+    "asarray copy=": lambda a: fake_cupy.asarray(a, dtype=np.float32, copy=False),  # (CuPy 14 only)
 }
 
 
@@ -225,3 +229,198 @@ def test_new_kernels_on_the_gpu_equal_the_cpu(fake_gpu):
             return [y.array] + [t.grad.array for t in ts]
 
         _same_on_both(run, rtol=1e-5, atol=1e-5)
+
+
+# -- session 10: NumPy-only functions, and the new code that used one or read the host --------
+def test_fake_cupy_lacks_the_numpy_functions_cupy_13_lacks():
+    """``cupy.put_along_axis`` (CuPy 14 only), ``vecdot``... do not exist; NumPy's versions on
+    a device array find no implementation (TypeError), as CuPy's dispatch finds none."""
+    a = _dev(np.arange(6.0).reshape(2, 3))
+    for name in ("put_along_axis", "vecdot", "unstack", "cumulative_sum", "astype", "trapezoid"):
+        assert name in fake_cupy.NUMPY_ONLY
+        assert not hasattr(fake_cupy, name)
+    index = _dev(np.array([[0], [1]]))
+    calls = [
+        lambda: np.put_along_axis(a, index, 1.0, axis=1),
+        lambda: np.vecdot(a, a),  # a ufunc: through __array_ufunc__
+        lambda: np.unstack(a),
+        lambda: np.cumulative_sum(a, axis=0),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="fake CuPy"):
+            call()
+    both = np.concat([a, a])  # (an alias: CuPy dispatches it by its name, concatenate, which it has)
+    np.testing.assert_array_equal(both.view(np.ndarray), np.tile(np.arange(6.0).reshape(2, 3), (2, 1)))
+
+
+@pytest.mark.parametrize("shape,dim", [((4, 5), -1), ((4, 5), 0), ((2, 3, 4), 1), ((3,), 0)])
+def test_hard_gumbel_softmax_on_the_gpu_equals_the_cpu(fake_gpu, shape, dim):
+    """The one-hot sample was written with put_along_axis, which CuPy 13 lacks."""
+    from minicnn.ops.sampling import gumbel_softmax, gumbel_softmax_from_noise
+
+    rng = np.random.default_rng(4)
+    logits, noise = rng.standard_normal(shape), rng.standard_normal(shape)
+    logits.flat[0] = np.nan  # argmax's first NaN wins, on both
+
+    def run(device: str) -> list[Any]:
+        x = mc.tensor(logits, device=device, requires_grad=True)
+        y = gumbel_softmax_from_noise(x, mc.tensor(noise, device=device), 0.7, True, dim)
+        (y * mc.tensor(noise, device=device)).sum().backward()
+        return [y.array, x.grad.array]
+
+    _same_on_both(run)
+    y = gumbel_softmax(mc.tensor(noise, device="cuda"), hard=True, dim=dim)  # (a GPU draw: not the CPU's)
+    hot = backend.to_numpy(y.array)
+    assert set(np.unique(hot)) <= {0.0, 1.0} and np.all(hot.sum(axis=dim) == 1)
+
+
+def test_ndtr_on_the_gpu_has_the_cpus_dtype(fake_gpu):
+    from minicnn.kernels.erf import erf, erfc, ndtr
+
+    for x in (np.arange(-3, 4), np.linspace(-3, 3, 7).astype(np.float16), np.array([True, False])):
+        for fn in (erf, erfc, ndtr):
+            cpu, gpu = fn(x), fn(_dev(x))
+            assert gpu.dtype == cpu.dtype
+            np.testing.assert_allclose(gpu.view(np.ndarray), cpu, rtol=2e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_mean_reads_nothing_on_the_host(fake_gpu, padding_idx):
+    """The bag sizes were counted from a masked compress sized by a host read of keep.sum()."""
+    from minicnn.ops.embedding import embedding_bag
+
+    w = np.random.default_rng(5).standard_normal((10, 4)).astype(np.float32)
+    idx = np.array([[1, 2, 3], [4, 5, 1], [2, 2, 2]])
+
+    def run(device: str) -> list[Any]:
+        weight = mc.tensor(w, device=device, requires_grad=True)
+        fake_gpu.counts.clear()
+        y = embedding_bag(mc.tensor(idx, device=device), weight, mode="mean", padding_idx=padding_idx)
+        if device == "cuda":
+            assert fake_gpu.counts["host reads"] == 0
+        y.sum().backward()
+        return [y.array, weight.grad.array]
+
+    _same_on_both(run)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adafactor_steps_read_nothing_on_the_host(fake_gpu, dtype):
+    """rms(p) and rms(update) were read to the host for every parameter and step; on a GPU
+    they stay 0-d device arrays now, with the CPU's results."""
+    x = np.random.default_rng(6).standard_normal((8, 4)).astype(dtype)
+
+    def run(device: str) -> list[Any]:
+        model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)).to(device=device, dtype=dtype)
+        opt = optim.Adafactor(model.parameters(), lr=0.05, weight_decay=0.1)
+        inputs = mc.tensor(x, device=device)
+        for _ in range(3):
+            opt.zero_grad()
+            (model(inputs) ** 2).mean().backward()
+            fake_gpu.counts.clear()
+            opt.step()
+            if device == "cuda":
+                assert fake_gpu.counts["host reads"] == 0
+        return [p.array for p in model.parameters()]
+
+    _same_on_both(run, rtol=1e-5, atol=1e-6)
+
+
+def _on_gpu_1(make: Callable[[str], list[Any]], deterministic: bool = True) -> None:
+    """``make(device)`` on "cuda:1" while GPU 0 is current (the fake refuses a kernel on another
+    GPU's arrays, as CuPy without peer access): results on GPU 1, equal to the CPU's."""
+    mc.manual_seed(0)
+    gpu = make("cuda:1")
+    for a in gpu:
+        assert isinstance(a, fake_cupy.FakeGpuArray) and a.device.id == 1
+    if deterministic:
+        cpu = make("cpu")
+        for c, g in zip(cpu, gpu):
+            np.testing.assert_allclose(g.view(np.ndarray), c, rtol=1e-6, atol=1e-7)
+
+
+def _grads(y: Any, *inputs: Any) -> list[Any]:
+    (y * y).sum().backward()
+    return [y.array] + [t.grad.array for t in inputs]
+
+
+_rng = np.random.default_rng(7)
+_x = _rng.random((2, 3, 8, 8)).astype(np.float32)
+_boxes = [np.array([[0, 0, 4, 4], [1, 1, 6, 7]], np.float32), np.array([[2, 2, 5, 5]], np.float32)]
+
+
+def _roi_align_list(device: str) -> list[Any]:
+    from minicnn.ops.roi import roi_align
+
+    x = mc.tensor(_x, device=device, requires_grad=True)
+    return _grads(roi_align(x, [mc.tensor(b, device=device) for b in _boxes], 3), x)
+
+
+def _embedding_bag(device: str) -> list[Any]:
+    from minicnn.ops.embedding import embedding_bag
+
+    w = mc.tensor(_x.reshape(-1, 4)[:10], device=device, requires_grad=True)
+    idx, offsets = mc.tensor(np.array([1, 2, 3, 4, 2]), device=device), mc.tensor(np.array([0, 2]), device=device)
+    return _grads(embedding_bag(idx, w, offsets, mode="mean", padding_idx=2), w)
+
+
+def _fractional_pool(device: str) -> list[Any]:
+    from minicnn.ops.fractional_pool import fractional_max_pool2d
+
+    x = mc.tensor(_x, device=device, requires_grad=True)
+    return _grads(fractional_max_pool2d(x, 2, output_size=4), x)
+
+
+def _drop_block_and_stochastic_depth(device: str) -> list[Any]:
+    from minicnn.ops.drop_block import drop_block2d
+    from minicnn.ops.stochastic_depth import stochastic_depth
+
+    x = mc.tensor(_x, device=device, requires_grad=True)
+    return _grads(drop_block2d(x, 0.3, 3) + stochastic_depth(x, 0.3, "row"), x)
+
+
+def _boxes_ops(device: str) -> list[Any]:
+    from minicnn.ops.boxes import masks_to_boxes, remove_small_boxes
+
+    masks = mc.tensor(_x[0] > 0.5, device=device)
+    return [remove_small_boxes(mc.tensor(_boxes[0], device=device), 4.5).array, masks_to_boxes(masks).array]
+
+
+def _orthogonal_assign(device: str) -> list[Any]:
+    from minicnn.nn.parametrizations import orthogonal
+
+    out = []
+    for kind, trivial in (("householder", False), ("cayley", True)):
+        lin = orthogonal(nn.Linear(4, 3).to(device), orthogonal_map=kind, use_trivialization=trivial)
+        lin.weight = mc.tensor(np.linalg.qr(_x[0, 0, :4, :3])[0].T.copy(), device=device)  # right_inverse
+        out.append(lin.weight.array)
+    return out
+
+
+ON_GPU_1: dict[str, tuple[Callable[[str], list[Any]], bool]] = {
+    "roi_align boxes list": (_roi_align_list, True),
+    "embedding_bag mean": (_embedding_bag, True),
+    "fractional_max_pool2d": (_fractional_pool, False),
+    "drop_block2d, stochastic_depth": (_drop_block_and_stochastic_depth, False),
+    "remove_small_boxes, masks_to_boxes": (_boxes_ops, True),
+    "orthogonal right_inverse": (_orthogonal_assign, True),
+}
+
+
+@pytest.mark.parametrize("name", list(ON_GPU_1))
+def test_new_ops_run_on_a_gpu_that_is_not_the_current_one(fake_gpu, name):
+    """Arrays (random draws, ids, counts) were made on the current GPU, not the input's."""
+    make, deterministic = ON_GPU_1[name]
+    _on_gpu_1(make, deterministic)
+
+
+def test_summary_of_a_model_on_a_gpu_that_is_not_the_current_one(fake_gpu):
+    """summary's probe input was made on the current GPU, not the model's."""
+    from minicnn.summarize import summary
+
+    def make(device: str) -> Any:
+        mc.manual_seed(0)
+        return summary(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2)).to(device), input_size=(3, 8, 8))
+
+    gpu, cpu = make("cuda:1"), make("cpu")
+    assert list(gpu) == list(cpu) and gpu.totals == cpu.totals

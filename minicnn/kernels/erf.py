@@ -191,7 +191,7 @@ def ndtr(x: Any) -> Any:
     if get_array_module(x) is not np:
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415  (only reached with CuPy arrays)
 
-        return (0.5 * (1 + cupy_erf(x.astype(np.float64) * _SQRT1_2))).astype(x.dtype, copy=False)
+        return (0.5 * (1 + cupy_erf(x.astype(np.float64) * _SQRT1_2))).astype(_result_dtype(x), copy=False)
     return _chunked(x, _ndtr_chunk)
 
 

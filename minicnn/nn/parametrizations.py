@@ -279,7 +279,7 @@ class _Orthogonal(Module):
         n, k = q.shape[-2:]
         transpose = n < k
         if transpose:
-            q, n, k = xp.swapaxes(q, -1, -2), k, n
+            q, n, k = q.swapaxes(-1, -2), k, n  # (a view: no launch, so on any current GPU)
         with backend.array_scope(q):
             if "base" not in self._buffers:
                 if self.orthogonal_map in (_OrthMaps.cayley, _OrthMaps.matrix_exp):

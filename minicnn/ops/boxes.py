@@ -309,8 +309,9 @@ def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
     _check_boxes("remove_small_boxes", boxes)
     b = boxes.array
     xp = backend.get_array_module(b)
-    keep = ((b[..., 2] - b[..., 0]) >= min_size) & ((b[..., 3] - b[..., 1]) >= min_size)
-    return Tensor(xp.nonzero(xp.atleast_1d(keep))[0].astype(np.int64))
+    with backend.array_scope(b):  # on the boxes' GPU, whichever is current
+        keep = ((b[..., 2] - b[..., 0]) >= min_size) & ((b[..., 3] - b[..., 1]) >= min_size)
+        return Tensor(xp.nonzero(xp.atleast_1d(keep))[0].astype(np.int64))
 
 
 def masks_to_boxes(masks: Tensor) -> Tensor:
@@ -318,18 +319,19 @@ def masks_to_boxes(masks: Tensor) -> Tensor:
     corners); an empty mask gives [0, 0, 0, 0]."""
     m = masks.array
     xp = backend.get_array_module(m)
-    if m.size == 0:
-        return Tensor(xp.zeros((0, 4), dtype=np.float32))
-    if m.ndim != 3:
+    if m.size and m.ndim != 3:
         raise ValueError(f"masks_to_boxes: expected masks of shape (N, H, W), got shape {masks.shape}")
-    _, h, w = m.shape
-    rows, cols = (m != 0).any(axis=2), (m != 0).any(axis=1)
-    y1, x1 = rows.argmax(axis=1), cols.argmax(axis=1)
-    y2 = (h - 1) - rows[:, ::-1].argmax(axis=1)
-    x2 = (w - 1) - cols[:, ::-1].argmax(axis=1)
-    out = xp.stack([x1, y1, x2, y2], axis=1).astype(np.float32)
-    out[~rows.any(axis=1)] = 0
-    return Tensor(out)
+    with backend.array_scope(m):  # on the masks' GPU, whichever is current
+        if m.size == 0:
+            return Tensor(xp.zeros((0, 4), dtype=np.float32))
+        _, h, w = m.shape
+        rows, cols = (m != 0).any(axis=2), (m != 0).any(axis=1)
+        y1, x1 = rows.argmax(axis=1), cols.argmax(axis=1)
+        y2 = (h - 1) - rows[:, ::-1].argmax(axis=1)
+        x2 = (w - 1) - cols[:, ::-1].argmax(axis=1)
+        out = xp.stack([x1, y1, x2, y2], axis=1).astype(np.float32)
+        out[~rows.any(axis=1)] = 0
+        return Tensor(out)
 
 
 # -- non-maximum suppression -------------------------------------------------------------------

@@ -57,12 +57,13 @@ def _drop_block(op: str, input: Tensor, p: float, block_size: int, inplace: bool
     valid = [s - block_size + 1 for s in sizes]
     gamma = (p * float(np.prod(sizes))) / ((block_size**d) * float(np.prod(valid)))
     xp = input.xp
-    seeds = (random.generator(xp).random((n, c, *valid)) < gamma).astype(input.dtype)
-    keep = 1 - block_mask(seeds, block_size)
-    scale = keep.size / (eps + keep.sum())
+    with backend.array_scope(input.array):  # drawn and built on the input's GPU, whichever is current
+        seeds = (random.generator(xp).random((n, c, *valid)) < gamma).astype(input.dtype)
+        keep = 1 - block_mask(seeds, block_size)
+        scale = xp.asarray(keep.size / (eps + keep.sum()), dtype=input.dtype)
     if inplace:
-        return input.mul_(Tensor(keep)).mul_(Tensor(xp.asarray(scale, dtype=input.dtype)))
-    return input * Tensor(keep) * Tensor(xp.asarray(scale, dtype=input.dtype))
+        return input.mul_(Tensor(keep)).mul_(Tensor(scale))
+    return input * Tensor(keep) * Tensor(scale)
 
 
 def drop_block2d(

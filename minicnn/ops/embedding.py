@@ -300,15 +300,16 @@ def embedding_bag(
         rows = rows * per_sample_weights.reshape(-1, 1)
     if mode == "max":
         return _bag_max(rows, bag, keep, n_bags, gather, cat)
-    with backend.array_scope(weight.array):
-        target = xp.broadcast_to(bag[:, None], (length, D))
+    with backend.array_scope(weight.array):  # (on the weight's GPU, whichever is current)
+        target = Tensor(xp.ascontiguousarray(xp.broadcast_to(bag[:, None], (length, D))))
         zeros = Tensor(xp.zeros((n_bags, D), dtype=rows.dtype))
-    out = scatter_add(zeros, 0, Tensor(xp.ascontiguousarray(target)), rows)
+    out = scatter_add(zeros, 0, target, rows)
     if mode == "mean":
         with backend.array_scope(weight.array):
             counts = xp.zeros(n_bags, dtype=np.int64)
-            add_at(counts, (bag[keep],), xp.ones(int(keep.sum()), dtype=np.int64))
-        out = out / Tensor(xp.maximum(counts, 1).astype(rows.dtype)[:, None])
+            add_at(counts, (bag,), keep.astype(np.int64))  # (no mask compress: no host read of its size)
+            sizes = Tensor(xp.maximum(counts, 1).astype(rows.dtype)[:, None])
+        out = out / sizes
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from .. import random as mc_random
 from ..autograd import Function, Tensor, tie
 from ..kernels import fractional_pool as K
@@ -124,9 +125,10 @@ def fractional_max_pool(
             )
     batch = input.shape[0] if input.ndim == d + 2 else 1
     if _random_samples is None:
-        rng = mc_random.generator(input.xp)  # (Generator.random draws float32 or float64 only)
-        draw = input.dtype if input.dtype.itemsize >= 4 else np.float32
-        samples = rng.random((batch * input.shape[-d - 1], d), dtype=draw).astype(input.dtype, copy=False)
+        draw = input.dtype if input.dtype.itemsize >= 4 else np.float32  # (random: float32 or float64 only)
+        with backend.array_scope(input.array):  # the generator of the input's GPU, whichever is current
+            rng = mc_random.generator(input.xp)
+            samples = rng.random((batch * input.shape[-d - 1], d), dtype=draw).astype(input.dtype, copy=False)
     else:
         samples = _check_samples(_random_samples, input, batch, d, op)
     sink: list[Any] | None = [] if return_indices else None

@@ -40,8 +40,9 @@ def _rois(op: str, input: Tensor, boxes: Any) -> Any:
             if not isinstance(b, Tensor) or b.ndim != 2 or b.shape[1] != 4:
                 shape = b.shape if isinstance(b, Tensor) else type(b).__name__
                 raise ValueError(f"{op}: boxes as a list must hold Tensor[L, 4] per image, got {shape} at {i}")
-            ids = b.xp.full((b.shape[0], 1), i, dtype=b.dtype)
-            parts.append(b.xp.concatenate([ids, b.array], axis=1))
+            with backend.array_scope(b.array):  # on b's GPU, whichever is current
+                ids = b.xp.full((b.shape[0], 1), i, dtype=b.dtype)
+                parts.append(b.xp.concatenate([ids, b.array], axis=1))
         with backend.array_scope(input.array):
             rois = input.xp.concatenate(parts, axis=0) if parts else input.xp.zeros((0, 5), dtype=input.dtype)
         dtype = boxes[0].dtype if boxes else input.dtype

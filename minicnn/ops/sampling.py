@@ -48,8 +48,10 @@ def gumbel_softmax_from_noise(
         raise IndexError(f"gumbel_softmax: hard=True needs a non-empty dim {dim}, got logits of shape {logits.shape}")
     with backend.array_scope(y_soft.array):
         index = xp.expand_dims(xp.argmax(y_soft.array, axis=dim), dim)
-        y_hard = xp.zeros(y_soft.shape, dtype=y_soft.dtype)
-        xp.put_along_axis(y_hard, index, 1.0, axis=dim)
+        # one-hot by comparison with the positions along dim (CuPy 13 has no put_along_axis)
+        axis = dim % y_soft.ndim
+        positions = xp.arange(y_soft.shape[axis]).reshape([-1 if d == axis else 1 for d in range(y_soft.ndim)])
+        y_hard = (positions == index).astype(y_soft.dtype)
     return (Tensor(y_hard) - y_soft.detach()) + y_soft
 
 

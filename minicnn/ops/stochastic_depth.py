@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import random
+from .. import backend, random
 from ..autograd import Tensor
 
 
@@ -28,8 +28,9 @@ def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) 
             f"stochastic_depth: scaling the kept rows by 1/(1-p) needs a floating-point input, got dtype {input.dtype}"
         )
     xp = input.xp
-    u = random.generator(xp).random(shape, dtype=np.float32)
-    noise = (u < survival).astype(input.dtype)
-    if survival > 0.0:
-        noise /= survival
+    with backend.array_scope(input.array):  # drawn on the input's GPU, whichever is current
+        u = random.generator(xp).random(shape, dtype=np.float32)
+        noise = (u < survival).astype(input.dtype)
+        if survival > 0.0:
+            noise /= survival
     return input * Tensor(noise)

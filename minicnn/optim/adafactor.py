@@ -95,7 +95,7 @@ class Adafactor(Optimizer):
 
         weight = t ** group["beta2_decay"]
         rho = min(lr, 1 / t**0.5)
-        alpha = max(eps2, float(xp.sqrt((param * param).sum())) / param.size**0.5) * rho
+        alpha = _fmax(eps2, _norm_over(param, param.size**0.5, xp)) * rho  # a float; on a GPU a 0-d array
         if wd != 0:
             param *= 1 - lr * wd
         with np.errstate(divide="ignore", invalid="ignore"):  # eps1 = 0 and a zero gradient: NaN, as torch
@@ -109,5 +109,18 @@ class Adafactor(Optimizer):
                 lerp_(state["variance"], g * g, weight)
                 v = state["variance"].copy()
             update = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
-        denom = max(1.0, float(xp.sqrt((update * update).sum())) / (update.size**0.5 * d))
-        param += (-alpha / denom) * update
+        denom = _fmax(1.0, _norm_over(update, update.size**0.5 * d, xp))
+        scale = -alpha / denom
+        param += (scale if xp is np else scale.astype(update.dtype)) * update  # (as NumPy casts a float)
+
+
+def _norm_over(a: Any, divisor: float, xp: Any) -> Any:
+    """||a||_2 / divisor, the sum of squares in a's dtype, the division in float64: a Python
+    float on the CPU, a 0-d device array on a GPU (no host read per parameter and step)."""
+    norm = xp.sqrt((a * a).sum())
+    return (float(norm) if xp is np else norm.astype(np.float64)) / divisor
+
+
+def _fmax(floor: float, v: Any) -> Any:
+    """max(floor, v) as Python's max (a NaN v gives floor), for a float or a 0-d array."""
+    return max(floor, v) if isinstance(v, float) else get_array_module(v).fmax(v, floor)

@@ -14,8 +14,11 @@ What it keeps of CuPy's behaviour, because minicnn's GPU code depends on it:
 * Integer array indices wrap around instead of raising, as in CuPy.
 * Arguments NumPy takes and CuPy 13/14 does not are refused (TypeError, as CuPy's): ufunc
   ``where=``/``order=``, reductions' ``initial=``/``where=``, ``take``'s ``mode=``, ``einsum``'s
-  ``out=``, ``choose`` with a list of choices, and (ValueError) a sort ``kind`` but "stable"
+  ``out=``, ``choose`` with a list of choices, ``asarray``'s ``copy=`` (CuPy 14 only), and
+  (ValueError) a sort ``kind`` but "stable"
   (``_UFUNC_KEYWORDS``, ``_SIGNATURES``): code that runs only on NumPy fails here, not on a GPU.
+* NumPy functions CuPy 13 lacks (``put_along_axis``, ``vecdot``, ``unstack``, ... ``NUMPY_ONLY``)
+  are missing from the module (AttributeError), and NumPy's own on device arrays raise TypeError.
 * ``RawModule`` "compiles" the CUDA source with the host runner and launches the kernel as the
   grid it is given (one emulated thread after another) when that grid is small, and as one
   thread otherwise (every kernel is a grid-stride loop, so one thread covers all indices).
@@ -145,6 +148,8 @@ class FakeGpuArray(np.ndarray):
     __int__, __index__ = _host_read("__int__"), _host_read("__index__")
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if ufunc.__name__ in NUMPY_ONLY:  # CuPy's __array_ufunc__ finds no cupy.<name>
+            raise TypeError(f"fake CuPy: CuPy 13 has no ufunc {ufunc.__name__!r} (NumPy only)")
         _check_ufunc_keywords(ufunc, method, kwargs)
         counts["kernels"] += 1
         # ufunc.at(a, indices, b): the indices may be host arrays, as in indexing
@@ -162,6 +167,10 @@ class FakeGpuArray(np.ndarray):
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         """NumPy functions on device arrays run (CuPy dispatches them to its own), but refuse a
         host array beside a device one, as CuPy's versions do."""
+        if func.__name__ in NUMPY_ONLY:  # CuPy's __array_function__ finds no cupy.<name>
+            raise TypeError(
+                f"fake CuPy: no implementation of numpy.{func.__name__} for device arrays (CuPy 13 lacks it)"
+            )
         if _has_host_array(args) or _has_host_array(kwargs.values()):
             raise TypeError(f"fake CuPy: numpy.{func.__name__} got a host NumPy array beside a device array")
         _check_call(func.__name__, args, kwargs)  # CuPy calls its own function with these arguments
@@ -252,6 +261,7 @@ _SIGNATURES = {
     "any": ("a", "axis", "out", "keepdims"),
     "argsort": ("a", "axis", "kind"),  # kind None or "stable" only (ValueError otherwise)
     "sort": ("a", "axis", "kind"),
+    "asarray": ("a", "dtype", "order", "blocking"),  # no copy= (CuPy 14 adds it)
 }
 """CuPy 13/14's parameters of functions (and, but for the first, of the ndarray methods) where
 NumPy's take more; ``einsum`` (operands, then only dtype= and optimize=) is checked apart."""
@@ -371,8 +381,27 @@ def _as_device(fn: Any, name: str = "") -> Any:
     return on_device
 
 
+NUMPY_ONLY = frozenset(
+    """acos acosh asin asinh atan atan2 atanh pow apply_over_axes asmatrix astype bitwise_count bitwise_invert
+    bitwise_left_shift bitwise_right_shift block bmat busday_count busday_offset concat cumulative_prod
+    cumulative_sum datetime_as_string datetime_data einsum_path frompyfunc fromregex geomspace histogram_bin_edges
+    is_busday isdtype isnat matrix_transpose matvec nanpercentile nanquantile nested_iters permute_dims polyder
+    polydiv polyint put_along_axis spacing trapezoid unique_all unique_counts unique_inverse unique_values unstack
+    vecdot vecmat""".split()
+)
+"""NumPy (2.x) functions that CuPy 13 lacks (NumPy's public callables missing from CuPy 13.6's
+namespace; CuPy 14 adds the array-API aliases, ``astype``, ``concat``, ``cumulative_*``,
+``put_along_axis``, ``trapezoid`` and ``unique_*``, not ``vecdot``): ``cupy.<name>`` raises
+AttributeError, and NumPy's function or ufunc on a device array TypeError (CuPy's
+``__array_function__``/``__array_ufunc__`` find no implementation). Code must avoid them or
+test with ``hasattr`` (as depthwise's ``vecdot``)."""
+
+
 def __getattr__(name: str) -> Any:
-    """Any other name: NumPy's, with array results coming back as device arrays."""
+    """Any other name: NumPy's, with array results coming back as device arrays (but the
+    names CuPy 13 lacks, :data:`NUMPY_ONLY`)."""
+    if name in NUMPY_ONLY:
+        raise AttributeError(f"module 'cupy' has no attribute {name!r} (fake CuPy: NumPy has it, CuPy 13 does not)")
     attr = getattr(np, name)
     if callable(attr) and not isinstance(attr, type):
         return _as_device(attr, name)

@@ -8,7 +8,11 @@ import math
 from typing import Any
 
 import numpy as np
-from cupy import _as_device
+
+try:  # the fake on the path as `cupy` (PYTHONPATH=tests/fake_gpu), or imported as `fake_gpu.cupy`
+    from cupy import _as_device
+except ImportError:
+    from fake_gpu.cupy import _as_device
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])
