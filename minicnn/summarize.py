@@ -377,6 +377,8 @@ def _out_shape(out: Any) -> Any:
         return tuple(out.shape)
     if isinstance(out, (tuple, list)):
         return [_out_shape(o) for o in out]
+    if isinstance(out, dict):  # the segmentation models' {"out": ..., "aux": ...}
+        return {k: _out_shape(v) for k, v in out.items()}
     return None
 
 
