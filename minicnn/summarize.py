@@ -161,7 +161,7 @@ def _multiply_adds(m: nn.Module, out: Any) -> int:
         return 0
     if hasattr(m, "multiply_adds"):
         return int(m.multiply_adds(out.shape))
-    if isinstance(m, nn.Conv2d):
+    if isinstance(m, (nn.Conv2d, nn.Conv3d)):
         return int(np.prod(out.shape[2:])) * int(m.weight.array.size)
     if isinstance(m, nn.Linear):
         return int(np.prod(out.shape[1:-1])) * int(m.weight.array.size)
@@ -254,12 +254,13 @@ def summary(
     ``depth``) with ``.totals`` and ``.by_kind``; prints the table when ``verbose``.
     ``dtype`` and ``device`` default to those of the model's first parameter.
     """
-    if input_size is None:
+    own = input_size is None
+    if own:
         input_size = getattr(model, "input_size", None)
         if input_size is None:
             raise ValueError(f"summary: {type(model).__name__} has no input_size attribute; pass input_size=(C, H, W)")
     shape = tuple(int(s) for s in input_size)
-    if len(shape) in (1, 3):  # (C, H, W) or (features,): one sample
+    if own or len(shape) in (1, 3):  # (C, H, W), (C, T, H, W) of a video model, or (features,): one sample
         shape = (batch_size, *shape)
     if len(shape) < 2:
         raise ValueError(f"summary: input_size must be (C, H, W) or a full input shape, got {tuple(input_size)}")

@@ -6,7 +6,7 @@ the state-dict keys equal torchvision's, so its weights load with
 Each model class has ``input_size`` (C, H, W), its native input size.
 """
 
-from . import segmentation
+from . import segmentation, video
 from .alexnet import AlexNet, AlexNet2012, alexnet
 from .convnext import (
     CNBlock,
@@ -87,6 +87,7 @@ from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, 
 
 __all__ = [
     "segmentation",
+    "video",
     "AlexNet", "AlexNet2012", "BasicBlock", "Bottleneck", "CNBlock", "CNBlockConfig", "ConvNeXt", "DenseNet",
     "EfficientNet", "GoogLeNet", "GoogLeNetOutputs", "Inception3", "InceptionOutputs", "InceptionResNetV1",
     "InceptionResNetV2", "InceptionV4", "LayerNorm2d", "LeNet5", "LeNet5Classic", "MNASNet", "MobileNetV1",
