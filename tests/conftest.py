@@ -188,3 +188,177 @@ def torch_depthwise_grads(x, w, b, gy, stride, padding, dilation):
         y = TF.conv2d(tx, tw, tb, stride, padding, dilation, x.shape[1])
     y.backward(torch.tensor(gy))
     return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), None if tb is None else tb.grad.numpy()
+
+
+# -- models against torchvision: shared by tests/test_models*.py -------------------------------
+def rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest absolute difference of a and b relative to the largest |b| (at least 1e-12)."""
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
+
+
+def randomise_batch_norm(
+    model: torch.nn.Module,
+    seed: int,
+    norm: type | tuple[type, ...] = torch.nn.BatchNorm2d,
+    biases: tuple[type, ...] = (),
+) -> None:
+    """Make ``model`` float64 and move every ``norm`` layer's running mean and variance, weight
+    and bias away from 0, 1, 1 and 0 (so that eval mode tests them); the bias of every module
+    of a class in ``biases`` (where it has one) drawn from [-0.5, 0.5). One generator seeded
+    with ``seed``, drawn module after module."""
+    g = torch.Generator().manual_seed(seed)
+    model.double()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, norm):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
+                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
+                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
+            elif biases and isinstance(m, biases) and m.bias is not None:
+                m.bias.copy_(torch.rand(m.bias.shape, generator=g, dtype=torch.float64) - 0.5)
+
+
+def torchvision_twin(
+    build: Callable[[], Any],
+    tv_build: Callable[[], torch.nn.Module],
+    seed: int = 0,
+    randomise: Callable[[torch.nn.Module, int], None] = randomise_batch_norm,
+    state: Callable[[torch.nn.Module], Any] | None = None,
+) -> tuple[Any, torch.nn.Module]:
+    """(ours, torchvision's), float64, ours holding torchvision's weights: ``tv_build()`` after
+    ``torch.manual_seed(seed)``, then ``randomise(tv, seed)`` (which also makes it float64);
+    ``build()`` with no init draws (skipped_init), cast to float64 and loaded with
+    ``state(tv)`` (default: torchvision's state dict as NumPy arrays)."""
+    torch.manual_seed(seed)
+    tv = tv_build()
+    randomise(tv, seed)
+    with skipped_init():
+        ours = build()
+    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
+        ours.to(np.float64)
+    ours.load_state_dict(state(tv) if state is not None else {k: v.numpy() for k, v in tv.state_dict().items()})
+    return ours, tv
+
+
+def eval_logits_err(ours: Any, tv: torch.nn.Module, x: np.ndarray) -> float:
+    """Eval-mode logits of both on x (N, C, ...): asserts they are (N, 10); returns rel_err."""
+    ours.eval()
+    tv.eval()
+    with mc.no_grad(), torch.no_grad():
+        a, b = ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
+    assert a.shape == b.shape == (x.shape[0], 10)
+    return rel_err(a, b)
+
+
+def check_gradients_like_torch(
+    ours: Any,
+    tv: torch.nn.Module,
+    xm: mc.Tensor,
+    xt: torch.Tensor,
+    tol: float = 1e-8,
+    what: str = "input gradient",
+    same_names: bool = False,
+) -> None:
+    """After a backward on both: the input gradient (``what``) and every parameter gradient
+    agree to ``tol`` relative to the largest of each, and the running statistics agree
+    (rtol 1e-10, atol 1e-12). A parameter torch leaves without a gradient (not on the path)
+    must have none here either. ``same_names``: the parameter names, in order, equal torch's."""
+    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < tol, what
+    tv_grads = {k: None if v.grad is None else v.grad.numpy() for k, v in tv.named_parameters()}
+    if same_names:
+        assert [name for name, _ in ours.named_parameters()] == list(tv_grads)
+    # a batch norm's bias followed by a 1x1 conv and another batch norm in training mode has
+    # gradient 0 (the second one subtracts any constant): rounding noise there, so the scale of
+    # an error is at least a millionth of the largest gradient anywhere
+    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values() if g is not None)
+    for name, p in ours.named_parameters():
+        ref_g = tv_grads[name]
+        if ref_g is None:
+            assert p.grad is None, name
+            continue
+        assert p.grad is not None, name
+        assert np.abs(p.grad.numpy() - ref_g).max() / max(np.abs(ref_g).max(), floor) < tol, name
+    tv_sd = tv.state_dict()
+    for name, v in ours.state_dict().items():
+        if "running" in name:
+            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
+
+
+def training_step_like_torch(
+    ours: Any,
+    tv: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    tol: float = 1e-8,
+    ours_fn: Callable[[Any], Any] | None = None,
+    tv_fn: Callable[[Any], Any] | None = None,
+    what: str = "input gradient",
+    same_names: bool = False,
+) -> None:
+    """One training-mode forward of ``*_fn`` (default: the models) + cross-entropy against
+    targets y + backward on both: the loss agrees to 1e-10 (relative), then
+    check_gradients_like_torch(tol, what, same_names)."""
+    ours.train()
+    tv.train()
+    xm = mc.tensor(x, requires_grad=True)
+    loss = mc.nn.functional.cross_entropy((ours_fn or ours)(xm), mc.tensor(y))
+    loss.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    ref = TF.cross_entropy((tv_fn or tv)(xt), torch.from_numpy(y))
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
+    check_gradients_like_torch(ours, tv, xm, xt, tol, what, same_names)
+
+
+def check_parity(
+    ours: Any, tv: torch.nn.Module, size: int, seed: int = 0, grad_tol: float = 1e-8, same_names: bool = False
+) -> float:
+    """Classifier parity on x (2, 3, size, size) drawn with ``seed``, targets [1, 7]: eval
+    logits to 1e-10, then training_step_like_torch(grad_tol, same_names). float64 on both
+    sides. Returns the eval logits' relative difference."""
+    x = np.random.default_rng(seed).standard_normal((2, 3, size, size))
+    logits_err = eval_logits_err(ours, tv, x)
+    assert logits_err < 1e-10, f"eval logits {logits_err}"
+    training_step_like_torch(ours, tv, x, np.array([1, 7]), grad_tol, same_names=same_names)
+    return logits_err
+
+
+def gpu_step_equals_cpu(
+    build: Callable[[], Any],
+    device: str,
+    x_shape: Sequence[int],
+    eval_kinds: tuple[type, ...] = (),
+    loss: Callable[[Any, mc.Tensor, mc.Tensor], mc.Tensor] | None = None,
+    what: str = "input gradient",
+) -> None:
+    """Two models from ``build()`` (after mc.manual_seed(0)), the second with the first's state
+    and ``.to(device)``: one training-mode step each (modules of ``eval_kinds`` in eval mode,
+    e.g. batch norm on its running statistics) on the same float32 x of ``x_shape`` and targets
+    [1, 7]; ``loss(model, x, y)`` (default cross-entropy of model(x)). The loss (rel 1e-4), the
+    input gradient (``what``) and every parameter gradient (rel_err 3e-3) equal the CPU's:
+    float32 through many layers, GEMMs summed in another order (cuBLAS vs OpenBLAS), so errors
+    of 1e-4..1e-3 are rounding; a wrong kernel gives O(1)."""
+    mc.manual_seed(0)
+    cpu = build()
+    gpu = build()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to(device)
+    x_np = np.random.default_rng(3).standard_normal(tuple(x_shape)).astype(np.float32)
+    results = []
+    for model, dev in ((cpu, "cpu"), (gpu, device)):
+        model.train()
+        for m in model.modules():
+            if eval_kinds and isinstance(m, eval_kinds):
+                m.eval()
+        x = mc.tensor(x_np, requires_grad=True, device=dev)
+        y = mc.tensor(np.array([1, 7]), device=dev)
+        out = loss(model, x, y) if loss is not None else mc.nn.functional.cross_entropy(model(x), y)
+        out.backward()
+        results.append((out.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
+    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
+    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
+    assert rel_err(gx_gpu, gx_cpu) < 3e-3, what
+    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
+        assert rel_err(a, b) < 3e-3, pname

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices, n_params, skipped_init
+from conftest import devices, gpu_step_equals_cpu, n_params, rel_err, skipped_init
 
 import minicnn as mc
 from minicnn import models as M
@@ -46,10 +46,6 @@ def randomise_bn(model: torch.nn.Module, seed: int = 0) -> None:
 
 def load_from_torchvision(ours: mc.nn.Module, tv: torch.nn.Module) -> None:
     ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
 
 
 # --------------------------------------------------------------------------------------
@@ -493,27 +489,10 @@ def test_family_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, si
     backward (auxiliary heads on; dropout off; batch norm on its running statistics: batch
     statistics of 2 images at 1x1 resolution amplify float rounding), with
     ``model.to(device)``, equal the CPU's to float32 tolerance."""
-    mc.manual_seed(0)
-    cpu = build()
-    gpu = build()
-    gpu.load_state_dict(cpu.state_dict())
-    gpu.to(device)
-    rng = np.random.default_rng(3)
-    x_np = rng.standard_normal((2, channels, size, size)).astype(np.float32)
-    results = []
-    for model, dev in ((cpu, "cpu"), (gpu, device)):
-        model.train()
-        for m in model.modules():
-            if isinstance(m, (mc.nn.Dropout, mc.nn.Dropout2d, mc.nn.BatchNorm2d, mc.nn.BatchNorm1d)):
-                m.eval()
-        x = mc.tensor(x_np, requires_grad=True, device=dev)
-        loss = _loss(model, x, mc.tensor(np.array([1, 7]), device=dev))
-        loss.backward()
-        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
-    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
-    # float32 through up to ~100 layers, GEMMs summed in another order (cuBLAS vs OpenBLAS):
-    # relative errors of 1e-4..1e-3 are rounding; a wrong kernel gives O(1)
-    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
-    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 3e-3, pname
+    gpu_step_equals_cpu(
+        build,
+        device,
+        (2, channels, size, size),
+        eval_kinds=(mc.nn.Dropout, mc.nn.Dropout2d, mc.nn.BatchNorm2d, mc.nn.BatchNorm1d),
+        loss=_loss,
+    )

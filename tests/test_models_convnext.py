@@ -20,7 +20,16 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices, n_params, skipped_init
+from conftest import (
+    check_gradients_like_torch,
+    devices,
+    gpu_step_equals_cpu,
+    n_params,
+    rel_err,
+    skipped_init,
+    torchvision_twin,
+)
+from conftest import check_parity as conftest_check_parity
 from torchvision.models import convnext as tv_convnext
 
 import minicnn as mc
@@ -31,10 +40,6 @@ NAMES = ["convnext_tiny", "convnext_small", "convnext_base", "convnext_large"]
 # torchvision's published parameter counts (its weights' meta)
 EXPECTED_PARAMS = {"convnext_tiny": 28_589_128, "convnext_small": 50_223_688, "convnext_base": 88_591_464,
                    "convnext_large": 197_767_336}  # fmt: skip
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
 
 
 def randomise(model: torch.nn.Module, seed: int) -> None:
@@ -57,58 +62,22 @@ def randomise(model: torch.nn.Module, seed: int) -> None:
 
 def twin(build: Any, tv_build: Any, seed: int = 0) -> tuple[mc.nn.Module, torch.nn.Module]:
     """(ours, torchvision's) with torchvision's (randomised) weights, float64."""
-    torch.manual_seed(seed)
-    tv = tv_build()
-    randomise(tv, seed)
-    with skipped_init():
-        ours = build()
-    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
-        ours.to(np.float64)
-    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
+    ours, tv = torchvision_twin(build, tv_build, seed, randomise=randomise)
     assert all(v.dtype == np.float64 for v in ours.state_dict().values())
     return ours, tv
 
 
 def check_gradients(ours: mc.nn.Module, tv: torch.nn.Module, xm: mc.Tensor, xt: torch.Tensor, tol: float) -> None:
     """Input gradient and every parameter gradient (relative to the largest of each, with a
-    floor of a millionth of the largest gradient anywhere)."""
-    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < tol, "input gradient"
-    tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
-    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values())
-    names = [name for name, _ in ours.named_parameters()]
-    assert names == list(tv_grads)
-    for name, p in ours.named_parameters():
-        assert p.grad is not None, name
-        g, ref = p.grad.numpy(), tv_grads[name]
-        assert np.abs(g - ref).max() / max(np.abs(ref).max(), floor) < tol, name
+    floor of a millionth of the largest gradient anywhere), parameter names as torch's."""
+    check_gradients_like_torch(ours, tv, xm, xt, tol, same_names=True)
 
 
 def check_parity(ours: mc.nn.Module, tv: torch.nn.Module, size: int, seed: int = 0, tol: float = 1e-9) -> float:
     """Eval logits, then a training-mode forward + cross-entropy + backward (no stochastic
     depth): loss, input and parameter gradients. float64 on both sides. Returns the eval
     logits' relative difference."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, 3, size, size))
-    y = np.array([1, 7])
-    ours.eval()
-    tv.eval()
-    with mc.no_grad(), torch.no_grad():
-        a, b = ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
-    assert a.shape == b.shape == (2, 10)
-    logits_err = rel_err(a, b)
-    assert logits_err < 1e-10, f"eval logits {logits_err}"
-
-    ours.train()
-    tv.train()
-    xm = mc.tensor(x, requires_grad=True)
-    loss = F.cross_entropy(ours(xm), mc.tensor(y))
-    loss.backward()
-    xt = torch.tensor(x, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
-    ref.backward()
-    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
-    check_gradients(ours, tv, xm, xt, tol)
-    return logits_err
+    return conftest_check_parity(ours, tv, size, seed, grad_tol=tol, same_names=True)
 
 
 def small_setting(lib: Any) -> list[Any]:
@@ -376,25 +345,8 @@ def test_repr_as_torchvision() -> None:
 def test_small_convnext_on_the_gpu_equals_the_cpu(device: str) -> None:
     """Loss, input gradient and every parameter gradient of a training step (float32, layer
     scale 1, no stochastic depth) with ``model.to(device)`` equal the CPU's."""
-    mc.manual_seed(0)
 
     def build() -> convnext.ConvNeXt:
         return convnext.ConvNeXt(small_setting(convnext), layer_scale=1.0, num_classes=10)
 
-    cpu = build()
-    gpu = build()
-    gpu.load_state_dict(cpu.state_dict())
-    gpu.to(device)
-    x_np = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
-    results = []
-    for model, dev in ((cpu, "cpu"), (gpu, device)):
-        model.train()
-        x = mc.tensor(x_np, requires_grad=True, device=dev)
-        loss = F.cross_entropy(model(x), mc.tensor(np.array([1, 7]), device=dev))
-        loss.backward()
-        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
-    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
-    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
-    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 3e-3, pname
+    gpu_step_equals_cpu(build, device, (2, 3, 32, 32))

@@ -21,7 +21,15 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices, n_params, skipped_init
+from conftest import (
+    devices,
+    gpu_step_equals_cpu,
+    n_params,
+    rel_err,
+    skipped_init,
+    torchvision_twin,
+    training_step_like_torch,
+)
 from torchvision.models import efficientnet as tv_eff
 
 import minicnn as mc
@@ -30,59 +38,6 @@ from minicnn.nn import functional as F
 
 # --------------------------------------------------------------------------------------
 # helpers
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
-
-
-def twin(build: Any, tv_build: Any, seed: int = 0) -> tuple[mc.nn.Module, torch.nn.Module]:
-    """(ours, torchvision's) with torchvision's weights, float64; batch norm's affine
-    parameters and running statistics moved away from 1 and 0, so that eval mode tests them."""
-    torch.manual_seed(seed)
-    tv = tv_build().double()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in tv.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-    with skipped_init():
-        ours = build()
-    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
-        ours.to(np.float64)
-    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
-    return ours, tv
-
-
-def train_step(ours: mc.nn.Module, tv: torch.nn.Module, x: np.ndarray, y: np.ndarray, tol: float = 1e-8) -> None:
-    """One training-mode forward + cross-entropy + backward on both: loss, input gradient and
-    every parameter gradient agree; so do the running statistics afterwards."""
-    ours.train()
-    tv.train()
-    xm = mc.tensor(x, requires_grad=True)
-    loss = F.cross_entropy(ours(xm), mc.tensor(y))
-    loss.backward()
-    xt = torch.tensor(x, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
-    ref.backward()
-    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
-    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < tol, "input gradient"
-    tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
-    # a batch norm's bias followed by a 1x1 conv and another batch norm in training mode has
-    # gradient 0 (the second one subtracts any constant): rounding noise there, so the scale of
-    # an error is at least a millionth of the largest gradient anywhere
-    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values())
-    for name, p in ours.named_parameters():
-        g, ref_g = p.grad.numpy(), tv_grads[name]
-        assert np.abs(g - ref_g).max() / max(np.abs(ref_g).max(), floor) < tol, name
-    tv_sd = tv.state_dict()
-    for name, v in ours.state_dict().items():
-        if "running" in name:
-            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
 
 
 def eval_logits(ours: mc.nn.Module, tv: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +153,9 @@ def test_equals_torchvision(name: str) -> None:
     at 32x32 the last stages see 1x1 maps, batch norm over 2 values per channel is
     ill-conditioned and float64 rounding grows to 1e-5 on both sides alike."""
     x = np.random.default_rng(0).standard_normal((2, 3, 64, 64))
-    ours, tv = twin(lambda: getattr(E, name)(num_classes=10), lambda: getattr(torchvision.models, name)(num_classes=10))
+    ours, tv = torchvision_twin(
+        lambda: getattr(E, name)(num_classes=10), lambda: getattr(torchvision.models, name)(num_classes=10)
+    )
     a, b = eval_logits(ours, tv, x)
     assert a.shape == b.shape == (2, 10)
     assert rel_err(a, b) < 1e-12
@@ -209,7 +166,7 @@ def test_equals_torchvision(name: str) -> None:
     for m in tv.modules():
         if isinstance(m, torchvision.ops.StochasticDepth):
             m.p = 0.0
-    train_step(ours, tv, x, np.array([1, 7]))
+    training_step_like_torch(ours, tv, x, np.array([1, 7]))
 
 
 def test_stochastic_depth_in_training_equals_torchvision() -> None:
@@ -217,7 +174,7 @@ def test_stochastic_depth_in_training_equals_torchvision() -> None:
     StochasticDepth and Dropout modules replays the mask of ours of the same name (read off
     with forward hooks); loss, gradients and running statistics agree. The masks are one
     factor per sample, 0 or 1/(1-p) with the block's p, and both kinds are seen."""
-    ours, tv = twin(
+    ours, tv = torchvision_twin(
         lambda: tiny(E, stochastic_depth_prob=0.6, dropout=0.5),
         lambda: tiny(tv_eff, stochastic_depth_prob=0.6, dropout=0.5),
     )
@@ -249,7 +206,7 @@ def test_stochastic_depth_in_training_equals_torchvision() -> None:
         tv_drops[name].forward = lambda t, name=name: t * torch.from_numpy(masks[name])
     mc.manual_seed(5)
     x = np.random.default_rng(1).standard_normal((6, 3, 32, 32))
-    train_step(ours, tv, x, np.array([1, 7, 0, 3, 9, 2]))
+    training_step_like_torch(ours, tv, x, np.array([1, 7, 0, 3, 9, 2]))
     residual = [n for n, m in ours.named_modules() if isinstance(m, E.MBConv | E.FusedMBConv) and m.use_res_connect]
     assert sorted(masks) == sorted([f"{n}.stochastic_depth" for n in residual] + ["classifier.0"])
     seen = set()
@@ -287,7 +244,7 @@ def test_float32_training_step_and_state_dict_round_trip() -> None:
     assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
     assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < 1e-4
     tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
-    floor = 1e-4 * max(np.abs(g).max() for g in tv_grads.values())  # the gradient-0 biases (see train_step)
+    floor = 1e-4 * max(np.abs(g).max() for g in tv_grads.values())  # the gradient-0 biases (conftest)
     for name, p in ours.named_parameters():
         assert p.grad.dtype == np.float32, name
         assert np.abs(p.grad.numpy() - tv_grads[name]).max() / max(np.abs(tv_grads[name]).max(), floor) < 1e-3, name
@@ -322,9 +279,9 @@ def test_input_sizes_as_torchvision(lib_name: str) -> None:
     """Eval logits on odd inputs (33x35: odd maps through the strides) and on the smallest,
     1x1 (each stride-2 convolution with padding maps 1x1 to 1x1), equal torchvision's."""
     if lib_name == "v1":
-        ours, tv = twin(lambda: tiny(E), lambda: tiny(tv_eff))
+        ours, tv = torchvision_twin(lambda: tiny(E), lambda: tiny(tv_eff))
     else:
-        ours, tv = twin(
+        ours, tv = torchvision_twin(
             lambda: E.efficientnet_v2_s(num_classes=10), lambda: torchvision.models.efficientnet_v2_s(num_classes=10)
         )
     for h, w in [(33, 35), (1, 1)]:
@@ -416,24 +373,6 @@ def test_config_scaling_as_torchvision() -> None:
 def test_on_the_gpu_equals_the_cpu(device: str) -> None:
     """Loss, input gradient and every parameter gradient of one training-mode step (batch norm
     on its running statistics, stochastic depth 0) with ``model.to(device)`` equal the CPU's."""
-    mc.manual_seed(0)
-    cpu = tiny(E, stochastic_depth_prob=0.0)
-    gpu = tiny(E, stochastic_depth_prob=0.0)
-    gpu.load_state_dict(cpu.state_dict())
-    gpu.to(device)
-    x_np = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
-    results = []
-    for model, dev in ((cpu, "cpu"), (gpu, device)):
-        model.train()
-        for m in model.modules():
-            if isinstance(m, mc.nn.BatchNorm2d):
-                m.eval()
-        x = mc.tensor(x_np, requires_grad=True, device=dev)
-        loss = F.cross_entropy(model(x), mc.tensor(np.array([1, 7]), device=dev))
-        loss.backward()
-        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
-    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
-    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
-    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 3e-3, pname
+    gpu_step_equals_cpu(
+        lambda: tiny(E, stochastic_depth_prob=0.0), device, (2, 3, 32, 32), eval_kinds=(mc.nn.BatchNorm2d,)
+    )

@@ -20,7 +20,15 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices, n_params, skipped_init
+from conftest import (
+    check_parity,
+    devices,
+    gpu_step_equals_cpu,
+    n_params,
+    rel_err,
+    skipped_init,
+    torchvision_twin,
+)
 
 import minicnn as mc
 from minicnn import models as M
@@ -32,78 +40,11 @@ from minicnn.utils.checkpoint import checkpoint
 # helpers
 
 
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
-
-
-def randomise(model: torch.nn.Module, seed: int) -> None:
-    """Batch norm's affine parameters and running statistics away from 1 and 0, so that
-    eval mode tests them; float64."""
-    g = torch.Generator().manual_seed(seed)
-    model.double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-
-
 def twin(build: Any, tv_build: Any, seed: int = 0) -> tuple[mc.nn.Module, torch.nn.Module]:
-    """(ours, torchvision's) with torchvision's weights, float64."""
-    torch.manual_seed(seed)
-    tv = tv_build()
-    randomise(tv, seed)
-    with skipped_init():
-        ours = build()
-    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
-        ours.to(np.float64)
-    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
+    """(ours, torchvision's) with torchvision's weights (batch norm randomised), float64."""
+    ours, tv = torchvision_twin(build, tv_build, seed)
     assert all(v.dtype == np.float64 for k, v in ours.state_dict().items() if "num_batches" not in k)
     return ours, tv
-
-
-def check_parity(ours: mc.nn.Module, tv: torch.nn.Module, size: int, seed: int = 0, grad_tol: float = 1e-8) -> float:
-    """Eval logits, then one training-mode forward + cross-entropy + backward: loss, input
-    gradient, every parameter gradient and the running statistics afterwards. float64 on
-    both sides, so the tolerance is tight. Returns the eval logits' relative difference."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, 3, size, size))
-    y = np.array([1, 7])
-    ours.eval()
-    tv.eval()
-    with mc.no_grad(), torch.no_grad():
-        a, b = ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
-    assert a.shape == b.shape == (2, 10)
-    logits_err = rel_err(a, b)
-    assert logits_err < 1e-10, "eval logits"
-
-    ours.train()
-    tv.train()
-    xm = mc.tensor(x, requires_grad=True)
-    loss = F.cross_entropy(ours(xm), mc.tensor(y))
-    loss.backward()
-    xt = torch.tensor(x, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
-    ref.backward()
-    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
-    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < grad_tol, "input gradient"
-    tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
-    # the bias of a batch norm followed by a 1x1 conv and another batch norm in training mode
-    # has gradient 0 (the second one subtracts any constant): rounding noise there, so the
-    # scale of an error is at least a millionth of the largest gradient anywhere
-    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values())
-    for name, p in ours.named_parameters():
-        assert p.grad is not None, name
-        g, ref_g = p.grad.numpy(), tv_grads[name]
-        assert np.abs(g - ref_g).max() / max(np.abs(ref_g).max(), floor) < grad_tol, name
-    tv_sd = tv.state_dict()
-    for name, v in ours.state_dict().items():
-        if "running" in name:
-            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
-    return logits_err
 
 
 def check_summary(model: mc.nn.Module, expected_params: int, size: int) -> None:
@@ -415,27 +356,7 @@ GPU_CASES = [
 def test_family_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, size: int) -> None:
     """Loss, input gradient and every parameter gradient of one training-mode step (batch
     norm on its running statistics) with ``model.to(device)`` equal the CPU's (float32)."""
-    mc.manual_seed(0)
-    cpu = build()
-    gpu = build()
-    gpu.load_state_dict(cpu.state_dict())
-    gpu.to(device)
-    x_np = np.random.default_rng(3).standard_normal((2, 3, size, size)).astype(np.float32)
-    results = []
-    for model, dev in ((cpu, "cpu"), (gpu, device)):
-        model.train()
-        for m in model.modules():
-            if isinstance(m, mc.nn.BatchNorm2d):
-                m.eval()
-        x = mc.tensor(x_np, requires_grad=True, device=dev)
-        loss = F.cross_entropy(model(x), mc.tensor(np.array([1, 7]), device=dev))
-        loss.backward()
-        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
-    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
-    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
-    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 3e-3, pname
+    gpu_step_equals_cpu(build, device, (2, 3, size, size), eval_kinds=(mc.nn.BatchNorm2d,))
 
 
 # --------------------------------------------------------------------------------------

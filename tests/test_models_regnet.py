@@ -25,35 +25,24 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import devices, n_params, skipped_init
+from conftest import check_parity as conftest_check_parity
+from conftest import (
+    devices,
+    gpu_step_equals_cpu,
+    n_params,
+    randomise_batch_norm,
+    rel_err,
+    skipped_init,
+    torchvision_twin,
+)
 from torchvision.models import mnasnet as tv_mnasnet
 from torchvision.models import regnet as tv_regnet
 
 import minicnn as mc
 from minicnn.models import mnasnet, regnet
-from minicnn.nn import functional as F
 
 # --------------------------------------------------------------------------------------
 # helpers
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
-
-
-def randomise(model: torch.nn.Module, seed: int) -> None:
-    """Batch norm's affine parameters and running statistics away from 1 and 0, so that
-    eval mode tests them; float64."""
-    g = torch.Generator().manual_seed(seed)
-    model.double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
 
 
 def numpy_state(tv: torch.nn.Module) -> OrderedDict:
@@ -65,59 +54,16 @@ def numpy_state(tv: torch.nn.Module) -> OrderedDict:
 
 
 def twin(build: Any, tv_build: Any, seed: int = 0) -> tuple[mc.nn.Module, torch.nn.Module]:
-    """(ours, torchvision's) with torchvision's weights, float64."""
-    torch.manual_seed(seed)
-    tv = tv_build()
-    randomise(tv, seed)
-    with skipped_init():
-        ours = build()
-    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
-        ours.to(np.float64)
-    ours.load_state_dict(numpy_state(tv))
-    return ours, tv
+    """(ours, torchvision's) with torchvision's weights (batch norm randomised; with the state
+    dict's ``_metadata``), float64."""
+    return torchvision_twin(build, tv_build, seed, state=numpy_state)
 
 
 def check_parity(ours: mc.nn.Module, tv: torch.nn.Module, size: int, seed: int = 0) -> float:
-    """Eval logits, then one training-mode forward + cross-entropy + backward: loss, input
-    gradient, every parameter gradient and the running statistics afterwards (float64 on
-    both sides, tight tolerances). Returns the eval logits' relative difference. ``size``
-    at least 64 for a stride-32 network: training-mode batch norm over 2 samples of 1x1 maps
+    """conftest.check_parity with the parameter names checked against torch's. ``size`` at
+    least 64 for a stride-32 network: training-mode batch norm over 2 samples of 1x1 maps
     amplifies rounding block after block (1e-3 apart after regnet_x_400mf's 12 blocks at 1x1)."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, 3, size, size))
-    y = np.array([1, 7])
-    ours.eval()
-    tv.eval()
-    with mc.no_grad(), torch.no_grad():
-        a, b = ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
-    assert a.shape == b.shape == (2, 10)
-    logits_err = rel_err(a, b)
-    assert logits_err < 1e-10, "eval logits"
-
-    ours.train()
-    tv.train()
-    xm = mc.tensor(x, requires_grad=True)
-    loss = F.cross_entropy(ours(xm), mc.tensor(y))
-    loss.backward()
-    xt = torch.tensor(x, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(tv(xt), torch.from_numpy(y))
-    ref.backward()
-    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
-    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < 1e-8, "input gradient"
-    tv_grads = {k: v.grad.numpy() for k, v in tv.named_parameters()}
-    # a bias whose true gradient is 0 (batch norm followed by another one) holds rounding
-    # noise: the scale of an error is at least a millionth of the largest gradient anywhere
-    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values())
-    names = [name for name, _ in ours.named_parameters()]
-    assert names == list(tv_grads)
-    for name, p in ours.named_parameters():
-        g, ref_g = p.grad.numpy(), tv_grads[name]
-        assert np.abs(g - ref_g).max() / max(np.abs(ref_g).max(), floor) < 1e-8, name
-    tv_sd = tv.state_dict()
-    for name, v in ours.state_dict().items():
-        if "running" in name:
-            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
-    return logits_err
+    return conftest_check_parity(ours, tv, size, seed, same_names=True)
 
 
 def check_summary(model: mc.nn.Module, expected_params: int, size: int) -> None:
@@ -279,7 +225,7 @@ def test_mnasnet_version_1_state_dict_as_torchvision() -> None:
     for idx, layer in enumerate(v1_stem):
         tv.layers[idx] = layer
     tv._version = 1
-    randomise(tv, 1)
+    randomise_batch_norm(tv, 1)
     state = numpy_state(tv)
     assert state._metadata[""]["version"] == 1 and state["layers.0.weight"].shape == (32, 3, 3, 3)
     ours = mnasnet.mnasnet0_5(num_classes=10, dropout=0.0)
@@ -403,24 +349,4 @@ GPU_CASES = [
 def test_on_the_gpu_equals_the_cpu(device: str, name: str, build: Any, size: int) -> None:
     """Loss, input gradient and every parameter gradient of one training-mode step (batch
     norm on its running statistics) with ``model.to(device)`` equal the CPU's (float32)."""
-    mc.manual_seed(0)
-    cpu = build()
-    gpu = build()
-    gpu.load_state_dict(cpu.state_dict())
-    gpu.to(device)
-    x_np = np.random.default_rng(3).standard_normal((2, 3, size, size)).astype(np.float32)
-    results = []
-    for model, dev in ((cpu, "cpu"), (gpu, device)):
-        model.train()
-        for m in model.modules():
-            if isinstance(m, mc.nn.BatchNorm2d):
-                m.eval()
-        x = mc.tensor(x_np, requires_grad=True, device=dev)
-        loss = F.cross_entropy(model(x), mc.tensor(np.array([1, 7]), device=dev))
-        loss.backward()
-        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
-    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
-    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "input gradient"
-    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 3e-3, pname
+    gpu_step_equals_cpu(build, device, (2, 3, size, size), eval_kinds=(mc.nn.BatchNorm2d,))

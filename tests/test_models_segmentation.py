@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import n_params, skipped_init
+from conftest import check_gradients_like_torch, n_params, randomise_batch_norm, rel_err, skipped_init, torchvision_twin
 
 import minicnn as mc
 from minicnn.models import segmentation as MS
@@ -31,10 +31,6 @@ from minicnn.nn import functional as F
 TVS = torchvision.models.segmentation
 
 
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
-
-
 def build_torchvision(name: str, **kwargs: Any) -> torch.nn.Module:
     """torchvision's model with no weights downloaded (``weights_backbone=None``)."""
     with warnings.catch_warnings():
@@ -42,31 +38,9 @@ def build_torchvision(name: str, **kwargs: Any) -> torch.nn.Module:
         return getattr(TVS, name)(weights_backbone=None, **kwargs)
 
 
-def randomise(model: torch.nn.Module, seed: int) -> None:
-    """float64; batch norm's affine parameters and running statistics away from 1 and 0."""
-    g = torch.Generator().manual_seed(seed)
-    model.double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-
-
 def twin(name: str, seed: int = 0, **kwargs: Any) -> tuple[mc.nn.Module, torch.nn.Module]:
-    """(ours, torchvision's) with torchvision's weights, float64."""
-    torch.manual_seed(seed)
-    tv = build_torchvision(name, **kwargs)
-    randomise(tv, seed)
-    with skipped_init():
-        ours = getattr(MS, name)(**kwargs)
-    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
-        ours.to(np.float64)
-    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
-    return ours, tv
+    """(ours, torchvision's) with torchvision's weights (batch norm randomised), float64."""
+    return torchvision_twin(lambda: getattr(MS, name)(**kwargs), lambda: build_torchvision(name, **kwargs), seed)
 
 
 def no_dropout(ours: mc.nn.Module, tv: torch.nn.Module) -> None:
@@ -116,19 +90,7 @@ def check_parity(ours: mc.nn.Module, tv: torch.nn.Module, shape: tuple[int, ...]
         ref = ref + 0.5 * torch.nn.functional.cross_entropy(touts["aux"], yt)
     ref.backward()
     assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
-    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < 1e-8, "input gradient"
-    tv_grads = {name: p.grad.numpy() for name, p in tv.named_parameters()}
-    # a batch norm bias followed by a 1x1 conv and another batch norm in training mode has
-    # gradient 0 up to rounding: the scale of an error is at least 1e-6 of the largest gradient
-    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values())
-    for name, p in ours.named_parameters():
-        assert p.grad is not None, name
-        g, ref_g = p.grad.numpy(), tv_grads[name]
-        assert np.abs(g - ref_g).max() / max(np.abs(ref_g).max(), floor) < 1e-8, name
-    tv_sd = tv.state_dict()
-    for name, v in ours.state_dict().items():
-        if "running" in name:
-            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
+    check_gradients_like_torch(ours, tv, xm, xt)
     return errs
 
 
@@ -201,7 +163,7 @@ def test_heads_equal_torchvision_on_their_own() -> None:
     ]
     for build, tv_build, kind in pairs:
         tv = tv_build().double()
-        randomise(tv, 3)
+        randomise_batch_norm(tv, 3)
         ours = build().to(np.float64)
         ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
         assert repr(ours) == repr(tv)

@@ -19,90 +19,46 @@ import numpy as np
 import pytest
 import torch
 import torchvision.models.video as tv_video
-from conftest import devices, n_params, skipped_init
+from conftest import (
+    devices,
+    eval_logits_err,
+    gpu_step_equals_cpu,
+    n_params,
+    randomise_batch_norm,
+    rel_err,
+    skipped_init,
+    torchvision_twin,
+    training_step_like_torch,
+)
 
 import minicnn as mc
 from minicnn.models import video
-from minicnn.nn import functional as F
 
 # --------------------------------------------------------------------------------------
 # helpers
 
 
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
-
-
 def randomise(model: torch.nn.Module, seed: int) -> None:
     """Batch norm's affine parameters and running statistics away from 1 and 0 (so that eval
     mode tests them), S3D's classifier bias away from 0; float64."""
-    g = torch.Generator().manual_seed(seed)
-    model.double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm3d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g, dtype=torch.float64) + 0.5)
-                m.bias.copy_(torch.rand(n, generator=g, dtype=torch.float64) - 0.5)
-            elif isinstance(m, (torch.nn.Linear, torch.nn.Conv3d)) and m.bias is not None:
-                m.bias.copy_(torch.rand(m.bias.shape, generator=g, dtype=torch.float64) - 0.5)
+    randomise_batch_norm(model, seed, torch.nn.BatchNorm3d, biases=(torch.nn.Linear, torch.nn.Conv3d))
 
 
 def twin(name: str, seed: int = 0, **kwargs: Any) -> tuple[mc.nn.Module, torch.nn.Module]:
     """(ours, torchvision's) ``name`` with torchvision's weights, float64."""
-    torch.manual_seed(seed)
-    tv = getattr(tv_video, name)(**kwargs)
-    randomise(tv, seed)
-    with skipped_init():
-        ours = getattr(video, name)(**kwargs)
-    with np.errstate(invalid="ignore"):  # the uninitialised float32 arrays hold anything
-        ours.to(np.float64)
-    ours.load_state_dict({k: v.numpy() for k, v in tv.state_dict().items()})
-    return ours, tv
+    return torchvision_twin(
+        lambda: getattr(video, name)(**kwargs), lambda: getattr(tv_video, name)(**kwargs), seed, randomise
+    )
 
 
 def check_training_step(
     ours_fn: Any, tv_fn: Any, ours: mc.nn.Module, tv: torch.nn.Module, x: np.ndarray, grad_tol: float = 1e-8
 ) -> None:
     """One training-mode forward of ``*_fn`` (the model, or a path through its parts) +
-    cross-entropy + backward: loss, clip gradient, every parameter gradient, running statistics."""
+    cross-entropy + backward: loss, clip gradient, every parameter gradient (none where torch
+    has none: not on the path), running statistics."""
     y = np.arange(x.shape[0]) % 10
-    ours.train()
-    tv.train()
-    xm = mc.tensor(x, requires_grad=True)
-    loss = F.cross_entropy(ours_fn(xm), mc.tensor(y))
-    loss.backward()
-    xt = torch.tensor(x, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(tv_fn(xt), torch.from_numpy(y))
-    ref.backward()
-    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
-    assert rel_err(xm.grad.numpy(), xt.grad.numpy()) < grad_tol, "clip gradient"
-    tv_grads = {k: None if v.grad is None else v.grad.numpy() for k, v in tv.named_parameters()}
-    # a batch norm's bias before another batch norm (through a 1x1 conv) has gradient ~0 in
-    # training mode: rounding noise, so an error is measured against a millionth of the largest
-    floor = 1e-6 * max(np.abs(g).max() for g in tv_grads.values() if g is not None)
-    for name, p in ours.named_parameters():
-        ref_g = tv_grads[name]
-        if ref_g is None:  # not on the path (S3D's parts below)
-            assert p.grad is None, name
-            continue
-        assert p.grad is not None, name
-        assert np.abs(p.grad.numpy() - ref_g).max() / max(np.abs(ref_g).max(), floor) < grad_tol, name
-    tv_sd = tv.state_dict()
-    for name, v in ours.state_dict().items():
-        if "running" in name:
-            assert np.allclose(v, tv_sd[name].numpy(), rtol=1e-10, atol=1e-12), name
-
-
-def eval_logits_err(ours: mc.nn.Module, tv: torch.nn.Module, x: np.ndarray) -> float:
-    ours.eval()
-    tv.eval()
-    with mc.no_grad(), torch.no_grad():
-        a, b = ours(mc.tensor(x)).numpy(), tv(torch.from_numpy(x)).numpy()
-    assert a.shape == b.shape == (x.shape[0], 10)
-    return rel_err(a, b)
+    training_step_like_torch(ours, tv, x, y, grad_tol, ours_fn, tv_fn, what="clip gradient")
 
 
 # --------------------------------------------------------------------------------------
@@ -250,27 +206,13 @@ def test_video_resnet_on_the_gpu_equals_the_cpu(device: str, name: str) -> None:
     its running statistics) with ``model.to(device)`` equal the CPU's (float32). R(2+1)D has
     1x7x7, 3x1x1, 1x3x3 and 1x1x1 convolutions with 1- and 2-strides, and batch norm
     between the two halves of each (2+1)-d convolution."""
-    mc.manual_seed(0)
-    cpu = getattr(video, name)(num_classes=10)
-    gpu = getattr(video, name)(num_classes=10)
-    gpu.load_state_dict(cpu.state_dict())
-    gpu.to(device)
-    x_np = np.random.default_rng(3).standard_normal((2, 3, 4, 32, 32)).astype(np.float32)
-    results = []
-    for model, dev in ((cpu, "cpu"), (gpu, device)):
-        model.train()
-        for m in model.modules():
-            if isinstance(m, mc.nn.BatchNorm3d):
-                m.eval()
-        x = mc.tensor(x_np, requires_grad=True, device=dev)
-        loss = F.cross_entropy(model(x), mc.tensor(np.array([1, 7]), device=dev))
-        loss.backward()
-        results.append((loss.item(), x.grad.numpy(), [p.grad.numpy() for p in model.parameters()]))
-    (l_cpu, gx_cpu, g_cpu), (l_gpu, gx_gpu, g_gpu) = results
-    assert l_gpu == pytest.approx(l_cpu, rel=1e-4)
-    assert rel_err(gx_gpu, gx_cpu) < 3e-3, "clip gradient"
-    for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
-        assert rel_err(a, b) < 3e-3, pname
+    gpu_step_equals_cpu(
+        lambda: getattr(video, name)(num_classes=10),
+        device,
+        (2, 3, 4, 32, 32),
+        eval_kinds=(mc.nn.BatchNorm3d,),
+        what="clip gradient",
+    )
 
 
 # --------------------------------------------------------------------------------------
