@@ -118,8 +118,10 @@ class LRScheduler:
         self.__dict__.update(copy.deepcopy(dict(state_dict)))
 
 
-class LambdaLR(LRScheduler):
-    """lr = base_lr * lr_lambda(epoch); one function, or a list with one per group."""
+class _LambdaScheduler(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: ``lr_lambda`` as one function or a list with
+    one per group, and torch's state dict for them (plain functions are not saved, callable
+    objects save their ``__dict__``)."""
 
     def __init__(
         self,
@@ -133,13 +135,13 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        self._check_lambdas()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+    def _check_lambdas(self) -> None:
+        """Nothing to check (LambdaLR, as torch's); MultiplicativeLR refuses non-callables."""
 
     def state_dict(self) -> dict[str, Any]:
-        """As torch: plain functions are not saved, callable objects save their ``__dict__``."""
         state = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [
             None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__) for fn in self.lr_lambdas
@@ -153,6 +155,13 @@ class LambdaLR(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, saved_lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = base_lr * lr_lambda(epoch); one function, or a list with one per group."""
+
+    def get_lr(self) -> list[float]:
+        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
 class StepLR(LRScheduler):
@@ -763,43 +772,19 @@ class SequentialLR(LRScheduler):
             sched.load_state_dict(s)
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """lr = lr * lr_lambda(epoch) at every step after the first (the factor multiplies the
     current lr); one function, or a list with one per group. state_dict as LambdaLR's."""
 
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+    def _check_lambdas(self) -> None:
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[Any]:
         if self._is_initial:
             return self._group_lrs()
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
-
-    def state_dict(self) -> dict[str, Any]:
-        """As LambdaLR's: plain functions are not saved, callable objects save their ``__dict__``."""
-        return LambdaLR.state_dict(self)  # type: ignore[arg-type]
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        saved_lambdas = state.pop("lr_lambdas", [])
-        LRScheduler.load_state_dict(self, state)
-        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
-            if saved is not None:
-                fn.__dict__.update(saved)
 
 
 class ChainedScheduler(LRScheduler):
