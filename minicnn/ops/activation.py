@@ -11,7 +11,6 @@ import numpy as np
 
 from .. import backend, random
 from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie, tie_if_constant
-from ..kernels import erf as erf_kernels
 from ..kernels.erf import ndtr
 from .dims import wrap_dim
 from .math import _floating, astype, where
@@ -423,7 +422,6 @@ def _stable_log_sigmoid(x: Any) -> Any:
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
-_erf = erf_kernels.erf  # (erf, erfc and ndtr live in kernels/erf.py; this name is older)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _GELU_K = math.sqrt(2 / math.pi)  # torch's kBeta
 _GELU_C = 0.044715  # torch's kKappa
