@@ -747,6 +747,11 @@ INPLACE = (
     "scatter_reduce",
     "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "exp2", "fix", "atan2", "arctan2",
     "hypot", "cumprod", "tril", "triu", "addmm",
+    # h11_math
+    # h11_shape
+    # h11_stats
+    # h11_linalg
+    # h11_random
 )  # fmt: skip
 for _name in INPLACE:
     setattr(Tensor, f"{_name}_", _inplace_form(_name))

@@ -24,6 +24,11 @@ METHODS = (
     "logical_not", "logical_or", "logical_xor", "lt", "masked_fill", "mean", "mul", "multiply", "ne", "neg",
     "negative", "nonzero", "not_equal", "numel", "pow", "relu", "remainder", "sigmoid",
     "softmax", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "tanh", "unsqueeze", "var",
+    # h11_math
+    # h11_shape
+    # h11_stats
+    # h11_linalg
+    # h11_random
 )  # fmt: skip
 
 
@@ -111,6 +116,11 @@ OPS = (
     "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log1p", "log2", "log10", "reciprocal", "round",
     "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc", "cumprod", "cumsum", "dist", "logsumexp",
     "nanmean", "nansum", "norm", "prod", "addmm", "bmm", "dot", "einsum", "ger", "mm", "mv", "outer", "trace",
+    # h11_math
+    # h11_shape
+    # h11_stats
+    # h11_linalg
+    # h11_random
 )  # fmt: skip
 
 for _name in OPS:

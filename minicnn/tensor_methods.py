@@ -644,3 +644,13 @@ class TensorMethods:
 
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         return ops.transpose(self, dim0, dim1)
+
+    # --- session 11: elementwise math (h11_math) ---
+
+    # --- session 11: shape and indexing (h11_shape) ---
+
+    # --- session 11: reductions, sorting, statistics (h11_stats) ---
+
+    # --- session 11: linear algebra (h11_linalg) ---
+
+    # --- session 11: random sampling and runtime (h11_random) ---

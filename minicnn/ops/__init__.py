@@ -378,3 +378,13 @@ def __getattr__(name: str) -> object:
 
         return getattr(importlib.import_module(f"..nn.{_MODULES[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# --- session 11: h11_math ---
+
+# --- session 11: h11_shape ---
+
+# --- session 11: h11_stats ---
+
+# --- session 11: h11_linalg ---
+
+# --- session 11: h11_random ---
