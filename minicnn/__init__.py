@@ -83,10 +83,10 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # nn, optim, data, models, parallel, utils, linalg and summary load on first use, keeping `import minicnn` fast.
+    # nn, optim, data, models, parallel, utils, linalg, special and summary load on first use, keeping `import minicnn` fast.
     import importlib
 
-    if name in ("nn", "optim", "data", "models", "parallel", "utils", "linalg"):
+    if name in ("nn", "optim", "data", "models", "parallel", "utils", "linalg", "special"):
         return importlib.import_module(f".{name}", __name__)
     if name == "summary":
         from .summarize import summary
