@@ -27,6 +27,7 @@ from .creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -39,7 +40,18 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
 from .ops import clip as clip
-from .random import manual_seed
+from .random import Generator, default_generator, fork_rng, initial_seed, manual_seed, seed
+from .random import get_rng_state_tensor as get_rng_state
+from .random import set_rng_state_tensor as set_rng_state
+from .runtime import (
+    finfo,
+    get_default_dtype,
+    get_num_threads,
+    iinfo,
+    set_default_dtype,
+    set_num_threads,
+    set_printoptions,
+)
 from .serialization import load, save
 
 memory._apply_on_import()
@@ -64,11 +76,6 @@ short = int16
 concat = concatenate = cat
 
 
-def get_default_dtype() -> _np.dtype:
-    """The dtype of tensors made from Python floats: float32, as torch's default."""
-    return float32
-
-
 class inference_mode(no_grad):  # noqa: N801
     """torch.inference_mode: here the same as :class:`no_grad` (``mode=False`` records again)."""
 
@@ -83,7 +90,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # nn, optim, data, models, parallel, utils, linalg, special and summary load on first use, keeping `import minicnn` fast.
+    # nn, optim, data, models, parallel, utils, linalg, special, summary: loaded on first use (a fast import)
     import importlib
 
     if name in ("nn", "optim", "data", "models", "parallel", "utils", "linalg", "special"):
@@ -103,6 +110,20 @@ __all__ = [
     "double",
     "float",
     "get_default_dtype",
+    "Generator",
+    "default_generator",
+    "finfo",
+    "fork_rng",
+    "get_num_threads",
+    "get_rng_state",
+    "iinfo",
+    "initial_seed",
+    "randint_like",
+    "seed",
+    "set_default_dtype",
+    "set_num_threads",
+    "set_printoptions",
+    "set_rng_state",
     "half",
     "inference_mode",
     "int",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 from . import backend
 from .tensor_methods import TensorMethods
 
+_sequence = itertools.count()  # Function.seq of the next recorded node
 _grad_enabled = True
 
 
@@ -96,6 +98,12 @@ _FLOAT_KINDS = "f"
 DEFAULT_DTYPE = np.dtype(np.float32)
 
 
+def default_dtype(dtype: Any = None) -> np.dtype:
+    """``dtype``, or the default float dtype when None (float32 unless ``mc.set_default_dtype``
+    changed it), read when called: layers and factories made later follow a change."""
+    return np.dtype(DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+
+
 def _as_array(data: Any, dtype: Any = None, device: Any = None):
     """Turn ``data`` into a backend array: Python floats become float32 like torch."""
     if isinstance(data, Tensor):
@@ -158,6 +166,7 @@ class Tensor(TensorMethods):
     _view_index: Any = None  # for a view made by basic indexing (x[i], x[a:b]): the index
     _view_inverse: Any = None  # for a view of all of its input (reshape, permute): view -> input's shape
     _hooks: dict[int, Any] | None = None  # register_hook's functions
+    _post_hooks: dict[int, Any] | None = None  # register_post_accumulate_grad_hook's (leaves)
     _grad_fn: Function | None = None  # the op that made it (grad_fn)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
@@ -283,8 +292,10 @@ class Tensor(TensorMethods):
         return self.shape[0]
 
     def __repr__(self) -> str:
+        from .runtime import print_kwargs  # noqa: PLC0415  (mc.set_printoptions)
+
         self = _latest(self)
-        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(")
+        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(", **print_kwargs())
         extra = ""
         if self.device != "cpu":
             extra += f", device='{self.device}'"
@@ -400,6 +411,21 @@ class Tensor(TensorMethods):
         key = max(t._hooks, default=-1) + 1
         t._hooks[key] = hook
         return _HookHandle(t._hooks, key)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(tensor)`` on this leaf each time backward has added to its ``.grad``
+        (after its :meth:`register_hook` hooks), as torch's (e.g. to step an optimiser inside
+        backward). Returns a handle whose ``remove()`` unregisters the hook."""
+        t = _latest(self)
+        if not t.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if t._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if t._post_hooks is None:
+            t._post_hooks = {}
+        key = max(t._post_hooks, default=-1) + 1
+        t._post_hooks[key] = hook
+        return _HookHandle(t._post_hooks, key)
 
     @property
     def retains_grad(self) -> bool:
@@ -636,16 +662,6 @@ class Tensor(TensorMethods):
             return t.copy_(t.detach().masked_fill(mask, value.detach() if isinstance(value, Tensor) else value))
         return t._record_inplace(lambda old: old.masked_fill(mask, value), "masked_fill_")
 
-    def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
-        from .nn import init  # noqa: PLC0415
-
-        return init.uniform_(self._fillable("uniform_"), from_, to)
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from .nn import init  # noqa: PLC0415
-
-        return init.normal_(self._fillable("normal_"), mean, std)
-
     def _fillable(self, what: str) -> Tensor:
         """The tensor a random fill writes into; refused for one that requires grad while grad
         mode is on (a leaf: torch's error; a non-leaf: the fill would not be recorded)."""
@@ -748,10 +764,14 @@ INPLACE = (
     "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "exp2", "fix", "atan2", "arctan2",
     "hypot", "cumprod", "tril", "triu", "addmm",
     # h11_math
+    "erf", "erfc", "erfinv", "lgamma", "i0", "sinc", "logit", "deg2rad", "rad2deg", "absolute", "nan_to_num",
     # h11_shape
+    "index_add", "index_copy", "index_fill", "index_put", "masked_scatter", "put",
     # h11_stats
+    "renorm",
     # h11_linalg
     # h11_random
+    # h11_alias
 )  # fmt: skip
 for _name in INPLACE:
     setattr(Tensor, f"{_name}_", _inplace_form(_name))
@@ -788,6 +808,8 @@ class Function:
     graph_reads: tuple[int, ...] | None = None
     graph_output: bool = False
     released: bool = False  # set by release(): the node ran backward and dropped what it kept
+    seq: int = 0  # creation order of the recorded nodes (torch's sequence_nr): backward runs later ones first
+    calls_user_code: bool = False  # its backward calls the user's functions (module backward hooks)
 
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
@@ -830,6 +852,7 @@ class Function:
                     out._view_of = t
                     break
         if fn.requires_grad:
+            fn.seq = next(_sequence)
             fn.inputs = tensors
             fn.out_version = out._graph_version = 0 if out._vc is None else out._vc[0]
             out._grad_fn = fn
@@ -1119,6 +1142,87 @@ def _topological_order(roots: Sequence[Tensor], released: list[Tensor] | None = 
     return order
 
 
+def _in_torch_order(
+    roots: Sequence[Tensor], order: list[Tensor], needed: set[int] | None, stops: set[int]
+) -> list[Tensor]:
+    """The tensors of ``order`` that run, rearranged into the order torch's engine runs them
+    (reversed, as ``order``: the first to run last). Only hooks can tell the difference, so
+    :func:`run_backward` asks for this only when some are set.
+
+    torch keeps the nodes whose gradients are complete in a priority queue (a
+    ``std::priority_queue``, that is a binary max-heap) and runs the most recently created
+    one first (``Function.seq``, torch's sequence_nr); a leaf's node (AccumulateGrad) has the
+    highest priority, so a leaf's gradient is accumulated as soon as it is complete. Ties (the
+    leaves one op completes at once) come out in the heap's order, so the heap below does
+    exactly what libstdc++'s ``push_heap``/``pop_heap`` do.
+    """
+    inf = float("inf")
+    ids = {id(t) for t in order if needed is None or id(t) in needed}
+    deps: dict[int, int] = dict.fromkeys(ids, 0)
+    for t in order:
+        fn = t._grad_fn
+        if id(t) in ids and fn is not None and not fn.released and id(t) not in stops:
+            for inp in fn.inputs:
+                if id(inp) in ids:
+                    deps[id(inp)] += 1
+
+    def key(t: Tensor) -> float:
+        return t._grad_fn.seq if t._grad_fn is not None else inf
+
+    heap: list[Tensor] = []
+
+    def push(t: Tensor) -> None:  # std::push_heap: sift the new last element up
+        heap.append(t)
+        hole, k = len(heap) - 1, key(t)
+        while hole > 0 and key(heap[(hole - 1) // 2]) < k:
+            heap[hole] = heap[(hole - 1) // 2]
+            hole = (hole - 1) // 2
+        heap[hole] = t
+
+    def pop() -> Tensor:  # std::pop_heap: the top out, the last element sifted down from the top
+        top, value = heap[0], heap.pop()
+        n = len(heap)
+        if n == 0:
+            return top
+        hole = child = 0
+        while child < (n - 1) // 2:
+            child = 2 * (child + 1)
+            if key(heap[child]) < key(heap[child - 1]):
+                child -= 1
+            heap[hole] = heap[child]
+            hole = child
+        if n % 2 == 0 and child == (n - 2) // 2:
+            child = 2 * (child + 1)
+            heap[hole] = heap[child - 1]
+            hole = child - 1
+        k = key(value)
+        while hole > 0 and key(heap[(hole - 1) // 2]) < k:
+            heap[hole] = heap[(hole - 1) // 2]
+            hole = (hole - 1) // 2
+        heap[hole] = value
+        return top
+
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in ids and deps[id(root)] == 0 and id(root) not in seen:
+            seen.add(id(root))
+            push(root)
+    ran: list[Tensor] = []
+    while heap:
+        t = pop()
+        ran.append(t)
+        fn = t._grad_fn
+        if fn is None or fn.released or id(t) in stops:
+            continue
+        for inp in fn.inputs:
+            if id(inp) in deps:
+                deps[id(inp)] -= 1
+                if deps[id(inp)] == 0:
+                    push(inp)
+    ran.reverse()
+    return ran
+
+
 def _second_time() -> RuntimeError:
     return RuntimeError(
         "Trying to backward through the graph a second time; pass retain_graph=True to the first backward() call"
@@ -1227,6 +1331,9 @@ def run_backward(
         # and fail; so go on only where it is the one tensor asked for by grad() (not run)
         if released and not (capture and len(wanted) == 1 and all(id(r) in wanted for r in released)):
             raise _second_time()
+    if any(t._hooks or t._post_hooks or (t._grad_fn is not None and t._grad_fn.calls_user_code) for t in order):
+        # hooks see the order: make it torch's
+        order = _in_torch_order(roots, order, needed, stops)
     store = None if wanted is None else set() if capture else wanted  # whose .grad may be written
     captured: dict[int, Any] = {}
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
@@ -1241,7 +1348,7 @@ def run_backward(
                 g = grads.pop(id(t), None)
                 if g is None or (needed is not None and id(t) not in needed):
                     continue
-                if plain and not t._hooks:
+                if plain and not t._hooks and not t._post_hooks:
                     step(t, g, grads, leaf_bases, retain_graph, store)
                     continue
                 with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
@@ -1257,6 +1364,9 @@ def run_backward(
                             _retain(t, g)
                         continue
                     step(t, g, grads, leaf_bases, retain_graph, store)
+                    if t._post_hooks and t._grad_fn is None and not capture and (store is None or id(t) in store):
+                        with np.errstate(**callers):
+                            _run_post_hooks(t)
     finally:
         _grad_enabled = grad_mode
     return captured
@@ -1297,6 +1407,13 @@ def _wrap(a: Any) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.array, t._grad, t._grad_fn, t._requires_grad, t._retain_grad = a, None, None, False, False
     return t
+
+
+def _run_post_hooks(t: Tensor) -> None:
+    """A leaf's post-accumulate-grad hooks, in registration order, once ``t.grad`` holds this
+    pass's gradient: ``hook(t)`` (what it returns is ignored, as torch's)."""
+    for hook in list(t._post_hooks.values()):
+        hook(t)
 
 
 def _run_hooks(t: Tensor, g: Any) -> Any:

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, random
-from .autograd import DEFAULT_DTYPE, Tensor
+from . import autograd, backend, random
+from .autograd import Tensor
 
 
 def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
@@ -25,11 +25,21 @@ def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
 
 
 def _dtype(dtype: Any) -> np.dtype:
-    return DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    """``dtype``, or the default float dtype (``mc.set_default_dtype``) when None."""
+    return np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+
+
+def _draw(generator: Any, xp: Any, what: str, draw: Any) -> Any:
+    """``draw(rng)`` as an array of ``xp``: from the library generator of ``xp`` when
+    ``generator`` is None, else from the Generator's host stream, copied to the device."""
+    rng, rxp = random.host_rng(generator, xp, what)
+    a = draw(rng)
+    return a if rxp is xp else xp.asarray(a)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    """A new tensor holding a copy of ``data`` (lists of floats become float32)."""
+    """A new tensor holding a copy of ``data`` (Python floats become the default dtype, float32
+    unless ``mc.set_default_dtype`` changed it)."""
     if isinstance(data, Tensor):
         data = data.array
     arr = Tensor(data, dtype=dtype, device=device).array
@@ -60,7 +70,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = 
     (bool -> bool, int -> int64, float -> float32) unless given."""
     if dtype is None:
         kind = (fill_value.dtype if hasattr(fill_value, "dtype") else np.asarray(fill_value).dtype).kind
-        dtype = np.bool_ if kind == "b" else np.int64 if kind in "iu" else DEFAULT_DTYPE
+        dtype = np.bool_ if kind == "b" else np.int64 if kind in "iu" else autograd.DEFAULT_DTYPE
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         return Tensor(xp.full(_shape((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
@@ -80,26 +90,42 @@ def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, dev
     return out if device is None else out.to(device)
 
 
-def randn(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
-    """Standard normal samples from the library generator."""
+def randn(
+    *dims: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    size: Any = None,
+) -> Tensor:
+    """Standard normal samples from the library generator (or ``generator``, a mc.Generator)."""
     xp = backend.xp_for_device(device)
+    shape = _shape(dims, size)
     with backend.device_scope(device):
         if _dtype(dtype).kind != "f":
             raise TypeError(f"randn: needs a floating point dtype, got {_dtype(dtype)}")
-        a = random.generator(xp).standard_normal(_shape(dims, size), dtype=np.float64).astype(_dtype(dtype))
+        a = _draw(generator, xp, "randn", lambda g: g.standard_normal(shape, dtype=np.float64)).astype(_dtype(dtype))
     return Tensor(a, requires_grad=requires_grad)
 
 
-def rand(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
-    """Uniform [0, 1) samples from the library generator."""
+def rand(
+    *dims: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    size: Any = None,
+) -> Tensor:
+    """Uniform [0, 1) samples from the library generator (or ``generator``, a mc.Generator)."""
     xp = backend.xp_for_device(device)
+    shape = _shape(dims, size)
     with backend.device_scope(device):
         dt = _dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"rand: needs a floating point dtype, got {dt}")
         # float32 is drawn as float32: a float64 draw rounded to float32 can give 1.0, outside [0, 1)
-        a = random.generator(xp).random(_shape(dims, size), dtype=np.float32 if dt == np.float32 else np.float64)
-        a = a.astype(dt, copy=False)
+        draw_dt = np.float32 if dt == np.float32 else np.float64
+        a = _draw(generator, xp, "rand", lambda g: g.random(shape, dtype=draw_dt)).astype(dt, copy=False)
     return Tensor(a, requires_grad=requires_grad)
 
 
@@ -110,9 +136,11 @@ def randint(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    *,
+    generator: Any = None,
 ) -> Tensor:
     """Integers uniform in [low, high); ``randint(high, size)`` means low = 0, as in torch.
-    ``dtype`` None means int64."""
+    ``dtype`` None means int64; ``generator``: a mc.Generator (None: the library's)."""
     if size is None:  # randint(high, size): the size came second
         if high is None or isinstance(high, (int, np.integer)):
             raise TypeError("randint: a size is needed")
@@ -121,20 +149,46 @@ def randint(
         low, high = 0, low
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        a = random.generator(xp).integers(low, high, size=_shape((size,))).astype(np.int64 if dtype is None else dtype)
+        shape = _shape((size,))
+        a = _draw(generator, xp, "randint", lambda g: g.integers(low, high, size=shape))
+        a = a.astype(np.int64 if dtype is None else dtype)
     return Tensor(a, requires_grad=requires_grad)
 
 
-def randperm(n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers uniform in [low, high) with ``input``'s shape, dtype and device unless given;
+    ``randint_like(x, high)`` means low = 0, as torch."""
+    if high is None:
+        low, high = 0, low
+    dt = input.dtype if dtype is None else dtype
+    return randint(
+        low, high, input.shape, dtype=dt, device=device or input.device, requires_grad=requires_grad,
+        generator=generator,
+    )  # fmt: skip
+
+
+def randperm(
+    n: int, *, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype``), drawn from minicnn's
-    generator (seeded by ``mc.manual_seed``), as torch.randperm."""
+    generator (seeded by ``mc.manual_seed``) or ``generator``, as torch.randperm."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"randperm: n must be a non-negative integer, got {n!r}")
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        g = random.generator(xp)
+        rng, rxp = random.host_rng(generator, xp, "randperm")
         # CuPy's Generator has no permutation: the order of n random keys is one, drawn uniformly
-        a = g.permutation(int(n)) if xp is np else xp.argsort(g.random(int(n), dtype=np.float64))
+        a = rng.permutation(int(n)) if rxp is np else rxp.argsort(rng.random(int(n), dtype=np.float64))
+        a = xp.asarray(a)
         a = a.astype(np.int64 if dtype is None else dtype, copy=False)
     return Tensor(a, requires_grad=requires_grad)
 
@@ -159,7 +213,7 @@ def arange(
     xp = backend.xp_for_device(device)
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if is_int else DEFAULT_DTYPE
+        dtype = np.int64 if is_int else autograd.DEFAULT_DTYPE
     dtype = np.dtype(dtype)
     with backend.device_scope(device):
         if dtype.kind == "f":
@@ -194,18 +248,24 @@ def full_like(
     return _like(input, lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt), dtype, requires_grad, device)
 
 
-def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def rand_like(
+    input: Tensor, *, generator: Any = None, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     return rand(
         input.shape,
+        generator=generator,
         dtype=input.dtype if dtype is None else dtype,
         requires_grad=requires_grad,
         device=device or input.device,
     )
 
 
-def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def randn_like(
+    input: Tensor, *, generator: Any = None, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     return randn(
         input.shape,
+        generator=generator,
         dtype=input.dtype if dtype is None else dtype,
         requires_grad=requires_grad,
         device=device or input.device,

@@ -25,10 +25,22 @@ METHODS = (
     "negative", "nonzero", "not_equal", "numel", "pow", "relu", "remainder", "sigmoid",
     "softmax", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "tanh", "unsqueeze", "var",
     # h11_math
+    "erf", "erfc", "erfinv", "lgamma", "digamma", "mvlgamma", "i0", "sinc", "logit", "sgn", "signbit", "deg2rad",
+    "rad2deg", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "absolute", "positive", "nan_to_num",
+    "isneginf", "isposinf", "isreal", "is_floating_point", "is_complex", "is_signed", "xlogy", "logaddexp",
+    "logaddexp2", "copysign", "float_power", "fmax", "fmin", "heaviside", "nextafter", "ldexp", "gcd", "lcm",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "addcmul",
+    "addcdiv", "addmv", "addr", "baddbmm", "addbmm", "inner", "kron", "vdot", "clamp_min", "clamp_max",
     # h11_shape
+    "index_put", "is_nonzero", "is_same_size",
     # h11_stats
+    "aminmax", "bincount", "corrcoef", "cov", "cummax", "cummin", "diff", "histc", "histogram", "kthvalue",
+    "logcumsumexp", "median", "mode", "msort", "nanmedian", "nanquantile", "quantile", "renorm", "unique",
+    "unique_consecutive",
     # h11_linalg
+    "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "matrix_power", "pinverse", "cross",
     # h11_random
+    # h11_alias
 )  # fmt: skip
 
 
@@ -117,10 +129,21 @@ OPS = (
     "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc", "cumprod", "cumsum", "dist", "logsumexp",
     "nanmean", "nansum", "norm", "prod", "addmm", "bmm", "dot", "einsum", "ger", "mm", "mv", "outer", "trace",
     # h11_math
+    "polygamma",
     # h11_shape
+    "broadcast_to", "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack",
+    "vstack", "row_stack", "dstack", "column_stack", "hsplit", "vsplit", "dsplit", "tensor_split",
+    "split_with_sizes", "unflatten", "ravel", "select", "rot90", "fliplr", "flipud", "diag_embed", "diagflat",
+    "diagonal_scatter", "select_scatter", "slice_scatter", "index_add", "index_copy", "index_fill",
+    "masked_select", "masked_scatter", "take", "put", "repeat_interleave", "block_diag", "cartesian_prod",
+    "combinations", "tril_indices", "triu_indices", "meshgrid", "tensordot", "argwhere", "unravel_index", "vander",
     # h11_stats
+    "std_mean", "var_mean", "trapezoid", "trapz", "cumulative_trapezoid", "cdist", "bucketize", "searchsorted", "isin",
     # h11_linalg
+    "cholesky_solve", "cholesky_inverse", "matrix_exp",
     # h11_random
+    # h11_alias
+    "bernoulli", "multinomial", "normal", "poisson",
 )  # fmt: skip
 
 for _name in OPS:

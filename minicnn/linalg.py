@@ -2,13 +2,18 @@
 
 Matrix functions (minicnn/ops/matrix_functions.py): ``solve``, ``inv``, ``det``, ``slogdet``,
 ``matrix_exp``, ``cholesky``, ``householder_product``, and the error they raise on singular
-input, :class:`LinAlgError`. Norms delegate to the existing reductions (minicnn/ops/reduce.py):
-``vector_norm`` is ``mc.norm``'s vector p-norm, ``matrix_norm`` its Frobenius and nuclear
-norms plus the max/min absolute column (ord 1, -1) and row (ord inf, -inf) sums; ``norm``
-chooses between the two as torch.linalg.norm does. ``matmul`` and ``diagonal`` are the
-existing ops with torch.linalg's defaults. Not here: the spectral norms (matrix_norm ord 2,
--2, which need singular-value gradients), decompositions other than Cholesky (qr, eig, svd),
-lstsq, pinv and the ``out=`` keyword.
+input, :class:`LinAlgError`. Decompositions and what is built on them
+(minicnn/ops/decompositions.py): ``qr``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``,
+``solve_triangular``, ``pinv``, ``matrix_rank``, ``lstsq``, ``matrix_power``, ``multi_dot``,
+``vecdot``, ``cross``, ``cond``, ``cholesky_ex``, ``inv_ex``, ``tensorinv``, ``tensorsolve``.
+Norms delegate to the existing reductions (minicnn/ops/reduce.py): ``vector_norm`` is
+``mc.norm``'s vector p-norm, ``matrix_norm`` its Frobenius and nuclear norms plus the max/min
+absolute column (ord 1, -1) and row (ord inf, -inf) sums and the spectral norms (ord 2, -2:
+the largest / smallest singular value, through ``svdvals``); ``norm`` chooses between the two
+as torch.linalg.norm does. ``matmul`` and ``diagonal`` are the existing ops with
+torch.linalg's defaults. Not here: the general (non-symmetric) eigendecomposition
+``eig``/``eigvals`` (complex results; minicnn has no complex dtypes), ``lu``/``lu_factor``/
+``lu_solve``, and the ``out=`` keyword.
 """
 
 from __future__ import annotations
@@ -17,6 +22,32 @@ import math
 from typing import Any
 
 from .autograd import Tensor
+from .ops.decompositions import (
+    CholeskyExResult,
+    EighResult,
+    InvExResult,
+    LstsqResult,
+    QRResult,
+    SVDResult,
+    cholesky_ex,
+    cond,
+    cross,
+    eigh,
+    eigvalsh,
+    inv_ex,
+    lstsq,
+    matrix_power,
+    matrix_rank,
+    multi_dot,
+    pinv,
+    qr,
+    solve_triangular,
+    svd,
+    svdvals,
+    tensorinv,
+    tensorsolve,
+    vecdot,
+)
 from .ops.dims import wrap_dims
 from .ops.math import matmul as _matmul
 from .ops.math import require_float
@@ -37,19 +68,43 @@ from .ops.reduce import sum as _sum
 from .ops.shape import diagonal as _diagonal
 
 __all__ = [
+    "CholeskyExResult",
+    "EighResult",
+    "InvExResult",
     "LinAlgError",
+    "LstsqResult",
+    "QRResult",
+    "SVDResult",
     "SlogdetResult",
     "cholesky",
+    "cholesky_ex",
+    "cond",
+    "cross",
     "det",
     "diagonal",
+    "eigh",
+    "eigvalsh",
     "householder_product",
     "inv",
+    "inv_ex",
+    "lstsq",
     "matmul",
     "matrix_exp",
     "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
     "norm",
+    "pinv",
+    "qr",
     "slogdet",
     "solve",
+    "solve_triangular",
+    "svd",
+    "svdvals",
+    "tensorinv",
+    "tensorsolve",
+    "vecdot",
     "vector_norm",
 ]
 
@@ -78,7 +133,8 @@ def matrix_norm(
 ) -> Tensor:
     """A norm of each matrix over the two dims ``dim`` (..., m, n) -> (...): ``'fro'``,
     ``'nuc'`` (sum of singular values), 1 / -1 (max / min of the absolute column sums),
-    inf / -inf (max / min of the absolute row sums). ord 2 and -2 are not supported."""
+    inf / -inf (max / min of the absolute row sums), 2 / -2 (largest / smallest singular
+    value, through :func:`svdvals`)."""
     x = _cast_to(A, dtype)
     require_float(x, "linalg.matrix_norm")
     if x.ndim < 2:
@@ -100,7 +156,12 @@ def matrix_norm(
         y = (amax if ord > 0 else amin)(sums, other, keepdim=True)
         return y if keepdim else y.squeeze((rows, cols))
     if ord in (2, -2):
-        raise NotImplementedError("linalg.matrix_norm: ord=2 and ord=-2 (spectral norms) are not supported in minicnn")
+        s = svdvals(x.movedim((rows, cols), (-2, -1)))
+        if ord > 0 and s.shape[-1] == 0:  # the largest of no singular values: 0, as torch
+            y = _sum(s, -1)
+        else:
+            y = (amax if ord > 0 else amin)(s, -1)
+        return y.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else y
     raise ValueError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 

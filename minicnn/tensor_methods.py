@@ -646,11 +646,657 @@ class TensorMethods:
         return ops.transpose(self, dim0, dim1)
 
     # --- session 11: elementwise math (h11_math) ---
+    # (minicnn/ops/special_math.py, ops/math_extra.py)
+    def erf(self) -> Tensor:
+        return ops.erf(self)
+
+    def erfc(self) -> Tensor:
+        return ops.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return ops.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return ops.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return ops.digamma(self)
+
+    def i0(self) -> Tensor:
+        return ops.i0(self)
+
+    def sinc(self) -> Tensor:
+        return ops.sinc(self)
+
+    def sgn(self) -> Tensor:
+        return ops.sgn(self)
+
+    def signbit(self) -> Tensor:
+        return ops.signbit(self)
+
+    def deg2rad(self) -> Tensor:
+        return ops.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return ops.rad2deg(self)
+
+    def asinh(self) -> Tensor:
+        return ops.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return ops.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return ops.atanh(self)
+
+    def arcsinh(self) -> Tensor:
+        return ops.arcsinh(self)
+
+    def arccosh(self) -> Tensor:
+        return ops.arccosh(self)
+
+    def arctanh(self) -> Tensor:
+        return ops.arctanh(self)
+
+    def positive(self) -> Tensor:
+        return ops.positive(self)
+
+    def isneginf(self) -> Tensor:
+        return ops.isneginf(self)
+
+    def isposinf(self) -> Tensor:
+        return ops.isposinf(self)
+
+    def isreal(self) -> Tensor:
+        return ops.isreal(self)
+
+    def absolute(self) -> Tensor:
+        return ops.abs(self)
+
+    def bitwise_not(self) -> Tensor:
+        return ops.bitwise_not(self)
+
+    def xlogy(self, other: Any) -> Tensor:
+        return ops.xlogy(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return ops.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        return ops.logaddexp2(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        return ops.copysign(self, other)
+
+    def fmax(self, other: Any) -> Tensor:
+        return ops.fmax(self, other)
+
+    def fmin(self, other: Any) -> Tensor:
+        return ops.fmin(self, other)
+
+    def nextafter(self, other: Any) -> Tensor:
+        return ops.nextafter(self, other)
+
+    def ldexp(self, other: Any) -> Tensor:
+        return ops.ldexp(self, other)
+
+    def gcd(self, other: Any) -> Tensor:
+        return ops.gcd(self, other)
+
+    def lcm(self, other: Any) -> Tensor:
+        return ops.lcm(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(self, other)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return ops.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return ops.bitwise_right_shift(self, other)
+
+    def inner(self, other: Any) -> Tensor:
+        return ops.inner(self, other)
+
+    def kron(self, other: Any) -> Tensor:
+        return ops.kron(self, other)
+
+    def vdot(self, other: Any) -> Tensor:
+        return ops.vdot(self, other)
+
+    def polygamma(self, n: int) -> Tensor:
+        return ops.polygamma(n, self)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        return ops.mvlgamma(self, p)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return ops.logit(self, eps)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        return ops.nan_to_num(self, nan, posinf, neginf)
+
+    def float_power(self, exponent: Any) -> Tensor:
+        return ops.float_power(self, exponent)
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        return ops.heaviside(self, values)
+
+    def is_complex(self) -> bool:
+        return False  # (no complex dtypes)
+
+    def is_signed(self) -> bool:
+        return self.dtype.kind in "if"
+
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        from .ops.activation import hardshrink  # noqa: PLC0415
+
+        return hardshrink(self, lambd)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        return ops.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        return ops.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return ops.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return ops.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return ops.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_left_shift(self, other)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_right_shift(self, other)
+
+    def __rlshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_left_shift(other, self)
+
+    def __rrshift__(self, other: Any) -> Tensor:
+        return ops.bitwise_right_shift(other, self)
+
+    # in-place twins that need arguments or integer tensors, or whose torch twin has no derivative
+    # (asinh_, sgn_): kept out of autograd.INPLACE, whose generic test calls them on a float tensor
+    # without arguments; tested in tests/test_math_extra.py
+    def _inplace_twin(name: str) -> Any:  # noqa: N805  (a helper of this class body, deleted below)
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+            return ag._inplace_form(name)(self, *args, **kwargs)
+
+        method.__name__ = method.__qualname__ = f"{name}_"
+        method.__doc__ = f"In-place :meth:`{name}` (torch's ``{name}_``)."
+        return method
+
+    digamma_ = _inplace_twin("digamma")
+    polygamma_ = _inplace_twin("polygamma")
+    mvlgamma_ = _inplace_twin("mvlgamma")
+    sgn_ = _inplace_twin("sgn")
+    asinh_ = _inplace_twin("asinh")
+    acosh_ = _inplace_twin("acosh")
+    atanh_ = _inplace_twin("atanh")
+    arcsinh_ = _inplace_twin("arcsinh")
+    arccosh_ = _inplace_twin("arccosh")
+    arctanh_ = _inplace_twin("arctanh")
+    xlogy_ = _inplace_twin("xlogy")
+    copysign_ = _inplace_twin("copysign")
+    heaviside_ = _inplace_twin("heaviside")
+    nextafter_ = _inplace_twin("nextafter")
+    ldexp_ = _inplace_twin("ldexp")
+    gcd_ = _inplace_twin("gcd")
+    lcm_ = _inplace_twin("lcm")
+    bitwise_and_ = _inplace_twin("bitwise_and")
+    bitwise_or_ = _inplace_twin("bitwise_or")
+    bitwise_xor_ = _inplace_twin("bitwise_xor")
+    bitwise_not_ = _inplace_twin("bitwise_not")
+    bitwise_left_shift_ = _inplace_twin("bitwise_left_shift")
+    bitwise_right_shift_ = _inplace_twin("bitwise_right_shift")
+    addcmul_ = _inplace_twin("addcmul")
+    addcdiv_ = _inplace_twin("addcdiv")
+    addmv_ = _inplace_twin("addmv")
+    addr_ = _inplace_twin("addr")
+    baddbmm_ = _inplace_twin("baddbmm")
+    addbmm_ = _inplace_twin("addbmm")
+    del _inplace_twin
+
+    def float_power_(self, exponent: Any) -> Tensor:
+        """In-place :meth:`float_power`: float64 tensors only, as torch's."""
+        if self.dtype != np.float64:
+            raise RuntimeError(
+                f"the base given to float_power_ has dtype {self.dtype} but the operation's result requires dtype "
+                "float64"
+            )
+        return ag._inplace_form("float_power")(self, exponent)
+
 
     # --- session 11: shape and indexing (h11_shape) ---
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """All windows of ``size`` elements, ``step`` apart, along ``dimension`` as a new last
+        dim: a view, as torch's (``F.unfold`` is the image im2col, another op)."""
+        from .ops.shape_extra import unfold  # noqa: PLC0415
+
+        return unfold(self, dimension, size, step)
+
+    def ravel(self) -> Tensor:
+        return ops.ravel(self)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        return ops.select(self, dim, index)
+
+    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+        return ops.unflatten(self, dim, sizes)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return ops.tensor_split(self, indices_or_sections, dim)
+
+    def split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return ops.split_with_sizes(self, split_sizes, dim)
+
+    def hsplit(self, split_size_or_sections: Any) -> tuple[Tensor, ...]:
+        return ops.hsplit(self, split_size_or_sections)
+
+    def vsplit(self, split_size_or_sections: Any) -> tuple[Tensor, ...]:
+        return ops.vsplit(self, split_size_or_sections)
+
+    def dsplit(self, split_size_or_sections: Any) -> tuple[Tensor, ...]:
+        return ops.dsplit(self, split_size_or_sections)
+
+    def broadcast_to(self, size: Any) -> Tensor:
+        return ops.broadcast_to(self, size)
+
+    def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+        return ops.rot90(self, k, dims)
+
+    def fliplr(self) -> Tensor:
+        return ops.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        return ops.flipud(self)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        return ops.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        return ops.diagflat(self, offset)
+
+    def diagonal_scatter(self, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return ops.diagonal_scatter(self, src, offset, dim1, dim2)
+
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        return ops.select_scatter(self, src, dim, index)
+
+    def slice_scatter(
+        self, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
+    ) -> Tensor:
+        return ops.slice_scatter(self, src, dim, start, end, step)
+
+    def index_add(self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        return ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim: int, index: Any, source: Tensor) -> Tensor:
+        return ops.index_copy(self, dim, index, source)
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
+        return ops.index_fill(self, dim, index, value)
+
+    def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        from .ops.index_extra import index_put  # noqa: PLC0415  (ops.index_put is the x[index] = v op)
+
+        return index_put(self, indices, values, accumulate)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return ops.masked_select(self, mask)
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        return ops.masked_scatter(self, mask, source)
+
+    def take(self, index: Any) -> Tensor:
+        return ops.take(self, index)
+
+    def put(self, index: Any, source: Tensor, accumulate: bool = False) -> Tensor:
+        return ops.put(self, index, source, accumulate)
+
+    def repeat_interleave(
+        self, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        return ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def argwhere(self) -> Tensor:
+        return ops.argwhere(self)
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        return ops.sum_to_size(self, *size)
+
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
+        """Write ``fill_value`` on the main diagonal in place (all dims equal, or a matrix; a
+        tall matrix with ``wrap`` restarts the diagonal every cols + 1 rows, as torch)."""
+        from .ops.index_extra import diagonal_positions  # noqa: PLC0415
+
+        t = ag._latest(self)
+        index = diagonal_positions(t.shape, wrap)
+        if index is not None and index[0].size:
+            with backend.array_scope(t.array):
+                t[tuple(t.xp.asarray(i) for i in index)] = fill_value
+        return ag._latest(t)
+
+    def _metadata_(self, name: str, change: Any) -> Tensor:
+        """torch's in-place view ops (unsqueeze_, t_, ...): the tensor's array replaced by a view
+        of the same memory with the new shape/strides, its version bumped. Only for tensors
+        outside a graph: a leaf that requires grad is torch's error; minicnn does not record
+        the change on a tensor with a history (use the out-of-place form)."""
+        t = ag._latest(self)
+        if t.requires_grad and (ag.is_grad_enabled() or t.grad_fn is not None):
+            if t.grad_fn is None:
+                raise RuntimeError(
+                    f"{name}: a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            raise RuntimeError(
+                f"{name}: minicnn does not record in-place shape changes of a tensor with a history "
+                f"(grad_fn={type(t.grad_fn).__name__}); use the out-of-place form"
+            )
+        t.array = change(t.array)
+        t._view_index = t._view_inverse = None  # the new shape no longer fits how it views its base
+        t._version += 1
+        return t
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        from .ops.dims import wrap_dim  # noqa: PLC0415
+
+        d = wrap_dim(dim, self.ndim + 1, "unsqueeze_")
+        return self._metadata_("unsqueeze_", lambda a: a.reshape(a.shape[:d] + (1,) + a.shape[d:]))
+
+    def squeeze_(self, dim: Any = None) -> Tensor:
+        shape = ops.squeeze(self.detach(), dim).shape
+        return self._metadata_("squeeze_", lambda a: a.reshape(shape))
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        from .ops.dims import wrap_dim  # noqa: PLC0415
+
+        d0, d1 = (wrap_dim(d, self.ndim, "transpose_") for d in (dim0, dim1))
+        return self._metadata_("transpose_", lambda a: a.swapaxes(d0, d1) if a.ndim else a)
+
+    def t_(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._metadata_("t_", lambda a: a.T)
+
+    def swapaxes_(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose_(axis0, axis1)
+
+    def swapdims_(self, dim0: int, dim1: int) -> Tensor:
+        return self.transpose_(dim0, dim1)
+
+    # tensor metadata: strides in elements (torch's), sizes in bytes, device tests
+    def stride(self, dim: int | None = None) -> Any:
+        """Steps between neighbours along each dim, in elements (torch's unit; NumPy's strides
+        are in bytes): a tuple, or one dim's int."""
+        a = ag._latest(self).array
+        strides = tuple(s // a.itemsize for s in a.strides) if a.itemsize else (0,) * a.ndim
+        if a.size == 0:  # NumPy 2 gives an empty array zero strides; torch the row-major ones (a size-0 dim as 1)
+            strides = tuple(int(np.prod([max(n, 1) for n in a.shape[k + 1 :]])) for k in range(a.ndim))
+        from .ops.dims import wrap_dim  # noqa: PLC0415
+
+        return strides if dim is None else strides[wrap_dim(dim, a.ndim, "stride")]
+
+    def storage_offset(self) -> int:
+        """Where the first element sits in the memory the tensor views, in elements."""
+        a = base = ag._latest(self).array
+        while isinstance(getattr(base, "base", None), type(a)):
+            base = base.base
+        return (ag._data_ptr(a) - ag._data_ptr(base)) // max(a.itemsize, 1)
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Row-major (C) order with no gaps (NumPy's c_contiguous flag, which, like torch, lets size-1 dims be)."""
+        return bool(ag._latest(self).array.flags.c_contiguous)
+
+    def element_size(self) -> int:
+        return int(self.dtype.itemsize)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self.dtype.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.array.size) * int(self.dtype.itemsize)
+
+    def nelement(self) -> int:
+        return int(self.array.size)
+
+    def ndimension(self) -> int:
+        return self.ndim
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device != "cpu"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+    def get_device(self) -> int:
+        """The GPU's index, or -1 for a tensor on the CPU (torch's)."""
+        return -1 if self.device == "cpu" else backend.parse_device(self.device)[1]
+
+    def is_same_size(self, other: Tensor) -> bool:
+        return self.shape == tuple(other.shape)
+
+    def is_nonzero(self) -> bool:
+        """The one element as a bool (torch's error for no elements or more than one)."""
+        if self.numel() != 1:
+            what = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self.item())
 
     # --- session 11: reductions, sorting, statistics (h11_stats) ---
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        return ops.diff(self, n, dim, prepend, append)
+
+    def cummax(self, dim: int) -> Any:
+        return ops.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        return ops.cummin(self, dim)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        return ops.logcumsumexp(self, dim)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return ops.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return ops.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        return ops.mode(self, dim, keepdim)
+
+    def kthvalue(self, k: int, dim: int | None = None, keepdim: bool = False) -> Any:
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def quantile(self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+        return ops.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+        return ops.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
+        return ops.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def msort(self) -> Tensor:
+        return ops.msort(self)
+
+    def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        return ops.renorm(self, p, dim, maxnorm)
+
+    def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Tensor:
+        return ops.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self) -> Tensor:
+        return ops.corrcoef(self)
+
+    def unique(
+        self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim: Any = None
+    ) -> Any:
+        return ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False, dim: Any = None) -> Any:
+        return ops.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Tensor:
+        return ops.bincount(self, weights, minlength)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        return ops.histc(self, bins, min, max)
+
+    def histogram(self, bins: Any, *, range: Any = None, weight: Any = None, density: bool = False) -> Any:  # noqa: A002
+        return ops.histogram(self, bins, range=range, weight=weight, density=density)
 
     # --- session 11: linear algebra (h11_linalg) ---
+    def det(self) -> Tensor:
+        """The determinant of each matrix (..., n, n) -> (...) (``mc.linalg.det``)."""
+        from .ops.matrix_functions import det  # noqa: PLC0415
+
+        return det(self)
+
+    def logdet(self) -> Tensor:
+        """log det of each matrix: NaN where det < 0, -inf where it is 0 (torch.logdet)."""
+        from .ops.decompositions import logdet  # noqa: PLC0415
+
+        return logdet(self)
+
+    def slogdet(self) -> Any:
+        """(sign, logabsdet) of each matrix (``mc.linalg.slogdet``)."""
+        from .ops.matrix_functions import slogdet  # noqa: PLC0415
+
+        return slogdet(self)
+
+    def inverse(self) -> Tensor:
+        """The inverse of each matrix (``mc.linalg.inv``)."""
+        from .ops.matrix_functions import inv  # noqa: PLC0415
+
+        return inv(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """Removed in torch (raises as torch 2.x does): use ``mc.linalg.cholesky``."""
+        raise RuntimeError(
+            "This function was deprecated since version 1.9 and is now removed. `torch.cholesky` is deprecated in "
+            "favor of `torch.linalg.cholesky`.\nL = torch.cholesky(A) should be replaced with:\n"
+            "L = torch.linalg.cholesky(A)\nU = torch.cholesky(A, upper=True) should be replaced with:\n"
+            "U = torch.linalg.cholesky(A).mH"
+        )
+
+    def cholesky_solve(self, input2: Tensor, upper: bool = False) -> Tensor:
+        """X with (L L^T) X = self, L = ``input2`` (U^T U with ``upper``)."""
+        from .ops.decompositions import cholesky_solve  # noqa: PLC0415
+
+        return cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> Tensor:
+        """(L L^T)^-1 from the Cholesky factor L = self (U^T U with ``upper``)."""
+        from .ops.decompositions import cholesky_inverse  # noqa: PLC0415
+
+        return cholesky_inverse(self, upper)
+
+    def qr(self, some: bool = True) -> Any:
+        """Removed in torch (raises as torch 2.x does): use ``mc.linalg.qr``."""
+        mode = "reduced" if some else "complete"
+        raise RuntimeError(
+            "This function was deprecated since version 1.9 and is now removed. `torch.qr` is deprecated in favor "
+            "of `torch.linalg.qr` and the boolean parameter `some` has been replaced with a string parameter `mode`."
+            "\n\nQ, R = torch.qr(A) should be replaced with:\nQ, R = torch.linalg.qr(A, mode='reduced')\n\nand"
+            "\n\nQ, R = torch.qr(A, some=False) should be replaced with:\nQ, R = torch.linalg.qr(A, mode='complete')"
+            f"\n\nSince `some` was set to {some}, use mode='{mode}'."
+        )
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        """(U, S, V) with V = Vh^T (torch.svd's convention); ``some=False``: full U and V."""
+        from .ops.decompositions import legacy_svd  # noqa: PLC0415
+
+        return legacy_svd(self, some, compute_uv)
+
+    def matrix_exp(self) -> Tensor:
+        """exp of each square matrix (``mc.linalg.matrix_exp``)."""
+        from .ops.matrix_functions import matrix_exp  # noqa: PLC0415
+
+        return matrix_exp(self)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """Each square matrix to the integer power n (``mc.linalg.matrix_power``)."""
+        from .ops.decompositions import matrix_power  # noqa: PLC0415
+
+        return matrix_power(self, n)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """The pseudo-inverse, singular values <= rcond * s_max dropped (``linalg.pinv(rtol=rcond)``)."""
+        from .ops.decompositions import pinv  # noqa: PLC0415
+
+        return pinv(self, rtol=rcond)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim`` (None: the first dim of size 3 of the
+        broadcast shape, torch.cross's deprecated default)."""
+        from .ops.decompositions import cross  # noqa: PLC0415
+
+        if dim is None:
+            shape = np.broadcast_shapes(self.shape, other.shape)
+            dim = next((i for i, size in enumerate(shape) if size == 3), -1)
+        return cross(self, other, dim=dim)
+
 
     # --- session 11: random sampling and runtime (h11_random) ---
+    # Samplers (minicnn/ops/sampling_random.py): in-place ones write into this tensor's memory
+    # and are refused on a tensor that requires grad while grad mode is on (torch's error).
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def bernoulli(self, p: Any = None, *, generator: Any = None) -> Tensor:
+        return ops.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+        return ops.multinomial(self, num_samples, replacement, generator=generator)
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.uniform_(self, from_, to, generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.normal_(self, mean, std, generator)
+
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.bernoulli_(self, p, generator)
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.exponential_(self, lambd, generator)
+
+    def geometric_(self, p: float, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.geometric_(self, p, generator)
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.log_normal_(self, mean, std, generator)
+
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> Tensor:
+        return ops.sampling_random.cauchy_(self, median, sigma, generator)
+
+    _RANDOM_UNSET = object()  # tells random_() from random_(0) (empty [0, 0)) and random_(from, None)
+
+    def random_(self, from_: Any = _RANDOM_UNSET, to: Any = _RANDOM_UNSET, *, generator: Any = None) -> Tensor:
+        """torch's ``random_()``, ``random_(to)``, ``random_(from, to)`` (``to=None``: the dtype's range)."""
+        unset = self._RANDOM_UNSET
+        if to is unset:
+            args = () if from_ is unset else (0, from_)
+        else:
+            args = (0 if from_ is unset else from_, to)
+        return ops.sampling_random.random_(self, *args, generator=generator)
+
+    # --- session 11: torch aliases and leftovers (h11_alias) ---

@@ -415,8 +415,6 @@ def test_norm_chooses_vector_or_matrix_norm_like_torch(ord, dim, shape):
 def test_norm_errors_and_unsupported_orders():
     with pytest.raises(ValueError, match="the input must be 1D or 2D. Got 3D"):
         LA.norm(mc.zeros(2, 2, 2), 2)
-    with pytest.raises(NotImplementedError, match="ord=2 and ord=-2"):
-        LA.matrix_norm(mc.zeros(2, 2), 2)
     with pytest.raises(ValueError, match="Order 3 not supported"):
         LA.matrix_norm(mc.zeros(2, 2), 3)
     with pytest.raises(TypeError):
@@ -450,7 +448,7 @@ def _torch_params(fn):
     """(name, default) of torch.linalg's documented signature (its docstring's first line),
     without ``out``."""
     line = fn.__doc__.strip().splitlines()[0]
-    args = line[line.index("(") + 1 : line.rindex(")")].split(" -> ")[0]
+    args = line[line.index("(") + 1 :].split(" -> ")[0].strip()[:-1]  # (the return part may hold parentheses)
     out = []
     for part in args.replace("(-2, -1)", "(-2|-1)").split(","):
         part = part.strip()

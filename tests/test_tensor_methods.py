@@ -438,6 +438,13 @@ INPLACE_CALLS = {
     "scatter": (0, "index", "src"),
     "scatter_add": (0, "index", "src"),
     "scatter_reduce": (0, "index", "src", "amax"),
+    "index_add": (0, "rows_index", "rows"),
+    "index_copy": (0, "rows_index", "rows"),
+    "index_fill": (1, "rows_index", -0.5),
+    "index_put": ("index_tuple", "rows", True),
+    "masked_scatter": ("mask", "end"),
+    "put": ("flat_index", "two", True),
+    "renorm": (2, 0, 0.9),
 }
 
 
@@ -455,6 +462,12 @@ def test_inplace_forms_equal_torchs(name):
             "m2": lib.tensor(end[:2]),
             "index": lib.tensor([[2, 0, 1, 0]]),
             "src": lib.ones(1, 4, dtype=lib.float64),
+            "rows_index": lib.tensor([2, 0]),
+            "rows": lib.tensor(end[:2]),
+            "index_tuple": (lib.tensor([2, 2]),),
+            "mask": lib.tensor(a > 0.5),
+            "flat_index": lib.tensor([0, 0, 11]),
+            "two": lib.tensor(end[0, :3]),
         }
         args = [extra.get(v, v) if isinstance(v, str) else v for v in INPLACE_CALLS.get(name, ())]
         x = lib.tensor(a, requires_grad=True)

@@ -11,7 +11,7 @@
   RNG (:mod:`.dataset`, :mod:`.dataloader`).
 - Samplers (:mod:`.sampler`): :class:`Sampler`, :class:`SequentialSampler`,
   :class:`RandomSampler`, :class:`SubsetRandomSampler`, :class:`WeightedRandomSampler`,
-  :class:`BatchSampler`; their ``generator=`` is a :class:`numpy.random.Generator`.
+  :class:`BatchSampler`; their ``generator=`` is a :class:`minicnn.Generator` or :class:`numpy.random.Generator`.
 - :mod:`.transforms`: ``Compose``, ``ToTensor``, ``Normalize``, ``Pad``, ``RandomCrop``,
   ``RandomHorizontalFlip``, ``CenterCrop``, ``Resize``, ``RandomResizedCrop``,
   ``RandomVerticalFlip``, ``RandomRotation``, ``RandomAffine``, ``RandomErasing``,

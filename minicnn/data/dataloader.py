@@ -103,7 +103,7 @@ class DataLoader:
             ``sampler`` and ``drop_last``.
         collate_fn: ``collate_fn(list_of_samples) -> batch`` (with ``batch_size=None``:
             ``collate_fn(sample)``); None: the vectorised path with default collation.
-        generator: a :class:`numpy.random.Generator` for the default shuffle's
+        generator: a :class:`minicnn.Generator` or :class:`numpy.random.Generator` for the default shuffle's
             RandomSampler (a ``torch.Generator`` is refused with TypeError); None: minicnn's.
         worker_init_fn, timeout, persistent_workers, prefetch_factor, multiprocessing_context,
             pin_memory_device, in_order: torch's; validated, no effect.
@@ -133,7 +133,7 @@ class DataLoader:
         sampler: Sampler[Any] | Iterable[Any] | None = None,
         batch_sampler: Sampler[Any] | Iterable[Any] | None = None,
         collate_fn: Callable[[Any], Any] | None = None,
-        generator: np.random.Generator | None = None,
+        generator: Any = None,
         worker_init_fn: Callable[[int], None] | None = None,
         timeout: float = 0,
         persistent_workers: bool = False,
@@ -367,7 +367,7 @@ class DataLoader:
         )
 
 
-def _shuffle_sampler(dataset: Any, generator: np.random.Generator | None) -> RandomSampler:
+def _shuffle_sampler(dataset: Any, generator: Any) -> RandomSampler:
     """The default shuffle's ``RandomSampler(dataset, generator=generator)``. For an empty
     dataset it gives empty epochs, where torch's RandomSampler raises ValueError."""
     if len(dataset) > 0:

@@ -293,17 +293,15 @@ def _concat_batches(pieces: list[Any], order: np.ndarray) -> Any:
     return np.concatenate(arrays)[order]
 
 
-def random_split(
-    dataset: Any, lengths: Sequence[int | float], generator: np.random.Generator | None = None
-) -> list[Subset]:
+def random_split(dataset: Any, lengths: Sequence[int | float], generator: Any = None) -> list[Subset]:
     """``dataset`` split at random into non-overlapping :class:`Subset` s of the given lengths.
 
     ``lengths``: integers summing to ``len(dataset)``, or fractions summing to 1, which become
     ``floor(frac * len(dataset))`` with the remainder handed out one by one from the first
     split on (torch's rounding; a split of length 0 warns). One permutation of
-    ``range(len(dataset))`` is drawn from ``generator`` (a :class:`numpy.random.Generator`)
-    or minicnn's. Raises ValueError for a fraction outside [0, 1], negative or non-integer
-    lengths, or lengths whose sum is not ``len(dataset)``.
+    ``range(len(dataset))`` is drawn from ``generator`` (a :class:`minicnn.Generator` or a
+    :class:`numpy.random.Generator`) or minicnn's. Raises ValueError for a fraction outside
+    [0, 1], negative or non-integer lengths, or lengths whose sum is not ``len(dataset)``.
     """
     lengths = list(lengths)
     n = len(dataset)

@@ -12,9 +12,10 @@ A sampler is an iterable of dataset keys; ``iter(sampler)`` starts one epoch. Th
 - :class:`BatchSampler`: a sampler's keys grouped into lists of ``batch_size``.
 
 Randomness: every draw comes from ``minicnn.random.generator()`` (seeded by
-``mc.manual_seed``), or from the ``generator`` argument, which is a
-:class:`numpy.random.Generator` (e.g. ``np.random.default_rng(0)``): a ``torch.Generator``
-cannot drive NumPy draws and is refused with a TypeError. A generator passed in keeps its
+``mc.manual_seed``), or from the ``generator`` argument, which is a :class:`minicnn.Generator`
+(``mc.Generator().manual_seed(0)``, as torch's) or a :class:`numpy.random.Generator` (e.g.
+``np.random.default_rng(0)``): a ``torch.Generator`` cannot drive NumPy draws and is refused
+with a TypeError. A generator passed in keeps its
 state across epochs, as torch's does, so successive epochs differ and the sequence of
 epochs is reproducible. The epoch is drawn when ``iter(sampler)`` is called (not at the
 first ``next``), in one vectorised call: ``permutation``, ``integers`` or ``choice``.
@@ -33,6 +34,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ..autograd import Tensor
+from ..random import Generator
 from ..random import generator as library_generator
 
 __all__ = [
@@ -53,16 +55,20 @@ def _is_int(x: Any) -> bool:
 
 
 def _check_generator(generator: Any, owner: str) -> None:
-    if generator is not None and not isinstance(generator, np.random.Generator):
+    if generator is not None and not isinstance(generator, (Generator, np.random.Generator)):
         raise TypeError(
-            f"{owner}: generator must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)) or None, "
-            f"got {type(generator).__module__}.{type(generator).__name__} (a torch.Generator cannot drive NumPy draws)"
+            f"{owner}: generator must be a minicnn.Generator, a numpy.random.Generator (e.g. "
+            f"numpy.random.default_rng(0)) or None, got {type(generator).__module__}.{type(generator).__name__} "
+            "(a torch.Generator cannot drive NumPy draws)"
         )
 
 
-def _rng(generator: np.random.Generator | None) -> np.random.Generator:
-    # The library generator is looked up at every draw: mc.manual_seed replaces it.
-    return library_generator() if generator is None else generator
+def _rng(generator: Generator | np.random.Generator | None) -> np.random.Generator:
+    # The library generator is looked up at every draw: mc.manual_seed replaces it (and a
+    # Generator's stream, which manual_seed / set_state replace too).
+    if generator is None:
+        return library_generator()
+    return generator.numpy() if isinstance(generator, Generator) else generator
 
 
 class Sampler(Generic[T_co]):
@@ -131,7 +137,7 @@ class RandomSampler(_ArraySampler):
     ``num_samples`` differs from N, successive permutations are concatenated and cut to
     ``num_samples``, as torch does. With replacement: ``num_samples`` independent uniform
     draws of ``range(N)``. ``num_samples`` defaults to N, read at every epoch (the dataset
-    may grow). ``generator``: a :class:`numpy.random.Generator`, or None for minicnn's.
+    may grow). ``generator``: a :class:`minicnn.Generator` or :class:`numpy.random.Generator`, or None for minicnn's.
 
     Raises: TypeError if ``replacement`` is not a bool, ValueError if ``num_samples`` is not
     a positive integer (also for an empty ``data_source`` without ``num_samples``), TypeError
@@ -143,7 +149,7 @@ class RandomSampler(_ArraySampler):
         data_source: Sized,
         replacement: bool = False,
         num_samples: int | None = None,
-        generator: np.random.Generator | None = None,
+        generator: Generator | np.random.Generator | None = None,
     ) -> None:
         self.data_source = data_source
         self.replacement = replacement
@@ -177,7 +183,7 @@ class RandomSampler(_ArraySampler):
 class SubsetRandomSampler(_ArraySampler):
     """The given ``indices`` in a random order (one permutation per epoch), without replacement."""
 
-    def __init__(self, indices: Sequence[Any], generator: np.random.Generator | None = None) -> None:
+    def __init__(self, indices: Sequence[Any], generator: Generator | np.random.Generator | None = None) -> None:
         self.indices = indices
         self.generator = generator
         _check_generator(generator, "SubsetRandomSampler")
@@ -212,7 +218,7 @@ class WeightedRandomSampler(_ArraySampler):
         weights: Sequence[float] | np.ndarray | Tensor,
         num_samples: int,
         replacement: bool = True,
-        generator: np.random.Generator | None = None,
+        generator: Generator | np.random.Generator | None = None,
     ) -> None:
         if not _is_int(num_samples) or isinstance(num_samples, bool) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")

@@ -21,7 +21,19 @@ Algorithms (``algo=``), all computing the same numbers:
   dcols back onto the input. A 1x1 convolution with stride 1 and no padding needs no im2col
   at all: the input, viewed as (N, C, H*W), already is the column matrix -- except on tiny
   maps (squeeze-and-excitation's 1x1), where the batch is folded into one GEMM instead of N
-  thin ones (:func:`_batch_last_pays`; SE backward ~10x faster).
+  thin ones (:func:`_batch_last_pays`; SE backward ~10x faster). Strided convolutions with
+  tiny outputs and large weights (ResNet's 3x3/2 and 1x1/2 into 4x4) fold the batch alike;
+  the other strided ones keep image-major columns for the forward and dW, but on CPU their
+  dX takes the batch-last GEMM and col2im (:func:`_dx_batch_last`), whose strided scatter
+  runs on stride phases in long rows (RegNet's grouped 3x3/2 backward ~20 % faster).
+  On CPU, dX of a stride-1 convolution (kernel > 1x1) skips col2im: it is the forward
+  convolution of gy, padded by dilation*(k-1) - pad, with the flipped kernel, w^T per group
+  (:func:`_dx_as_forward`): one im2col copy of gy and a GEMM with the forward's inner
+  dimension O/g*kh*kw, instead of ``W^T @ gy`` (inner dimension only O/g) and col2im's kh*kw
+  strided read-add-writes (measured, 1 thread, CPU time, backward: ResNet-18's 3x3 on
+  (4, 64, 32, 32) 11.0 -> 9.6 ms, torch 6.9; RegNet's grouped 3x3 on (4, 400, 4, 4) 0.84 ->
+  0.65 ms, torch 0.43). Not where the flipped weight, a copy, outweighs col2im (large weights
+  on tiny maps, :func:`_dx_as_forward_pays`).
   Memory: the column matrix is kh*kw/stride^2 times larger than the input, so it lives in one
   reused *workspace* capped by a budget (:func:`set_im2col_budget`, default 256 MiB); a batch
   whose columns exceed it is processed in chunks of images (on CPU the chunks are also kept
@@ -202,9 +214,17 @@ def conv2d_direct_backward(
 
 
 def _batch_last_pays(g: Geometry) -> bool:
-    """Whether to use (C*kh*kw, OH*OW*N) columns: for small output maps (width <= 16, stride 1).
+    """Whether to use (C*kh*kw, OH*OW*N) columns: for small output maps (width <= 16, stride 1;
+    pointwise and strided convolutions by the rule below).
     NumPy pays per row it copies, and image-major rows are only OW long; the transposes that
     the batch-last layout needs instead are cheap for small maps (measured break-even: OW ~ 28).
+
+    A strided convolution follows the pointwise rule below (its batch-last columns are built
+    image-major and then transposed, see :func:`_columns`): on a tiny output its image-major dW is
+    N products with an inner dimension of only OH*OW, summed, and its forward and dX are N thin
+    products (measured, 1 thread, best of 11: ResNet-18's (4, 256, 8, 8) -> 512 3x3/2, backward
+    10.5 -> 5.1 ms, forward 3.0 -> 2.3, torch 5.8 / 2.2; RegNet's grouped ones, with small
+    weights, stay image-major: there batch-last measured no faster).
 
     A pointwise convolution needs no im2col image-major, but per image its GEMM is
     (O/g, C/g) @ (C/g, OH*OW): for a tiny map (the 1x1 maps of squeeze-and-excitation, a head
@@ -213,15 +233,17 @@ def _batch_last_pays(g: Geometry) -> bool:
     output, is smaller while ``2 * OH*OW * (C/g + O/g) < C/g * O/g`` (pixels times the two widths
     against the weight's size; measured: a 2x margin, (4, 160, 8, 8) -> 160 lost 30 % forward).
     """
-    if g.pointwise:
+    if g.pointwise or g.stride != (1, 1):
         p, og = g.oh * g.ow, g.o // g.groups
         return g.n > 1 and 2 * p * (g.ck + og) < g.ck * og
-    return g.ow <= 16 and g.stride[1] == 1
+    return g.ow <= 16
 
 
 def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False) -> Any:
     """Column matrices of a chunk of n images, in the workspace (a fresh array if ``keep``):
-    image-major (n, groups, C/groups*kh*kw, OH*OW), batch-last (groups, C/groups*kh*kw, OH*OW*n)."""
+    image-major (n, groups, C/groups*kh*kw, OH*OW), batch-last (groups, C/groups*kh*kw, OH*OW*n).
+    Strided batch-last columns are built image-major and transposed: im2col's batch-last view of
+    a strided window cannot merge OW with N, so its rows would be only N long."""
     n = x.shape[0]
     if g.pointwise:  # the input itself (image-major: no copy), or its transpose
         if not batch_last:
@@ -231,8 +253,13 @@ def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False)
         cols[...] = x.reshape(n, g.c, g.h * g.w).transpose(1, 2, 0)
         return cols.reshape(g.groups, g.ck, g.h * g.w * n)
     buf = None if keep else _workspace(xp, n * g.groups * g.ck * g.oh * g.ow, x.dtype)
-    cols = im2col(x, g.kernel, g.stride, g.pads, g.dilation, batch_last=batch_last, out=buf)
     p = g.oh * g.ow  # explicit sizes, not -1: a reshape cannot infer them when C (so g.ck) is 0
+    if batch_last and g.stride != (1, 1):  # image-major im2col (long rows), then batch last
+        cols = im2col(x, g.kernel, g.stride, g.pads, g.dilation)  # (n, C*kh*kw, OH*OW), fresh
+        out = xp.empty((g.c * g.kh * g.kw, p, n), dtype=x.dtype) if buf is None else buf.reshape(-1, p, n)
+        out[...] = cols.transpose(1, 2, 0)
+        return out.reshape(g.groups, g.ck, p * n)
+    cols = im2col(x, g.kernel, g.stride, g.pads, g.dilation, batch_last=batch_last, out=buf)
     return cols.reshape(g.groups, g.ck, p * n) if batch_last else cols.reshape(n, g.groups, g.ck, p)
 
 
@@ -315,6 +342,17 @@ def conv2d_im2col_backward(
     gb = gy.sum(axis=(0, 2)) if need_db else None
     if not (need_dx or need_dw):
         return None, None, gb
+    strided_image_major = not batch_last and g.stride != (1, 1) and g.n * groups * g.ck * p * gy.itemsize <= _budget
+    if need_dx and xp is np and (_dx_as_forward_pays(g) or strided_image_major):
+        if strided_image_major:
+            gx = _dx_batch_last(gy, w, g)
+        else:
+            gx = _dx_as_forward(gy.reshape(g.n, g.o, g.oh, g.ow), w, g)
+        if need_dw:
+            _, gw, _ = conv2d_im2col_backward(
+                gy, x, w, stride, padding, dilation, groups, False, True, False, batch_last=batch_last, ctx=ctx
+            )
+        return gx, gw if need_dw else None, gb
     if g.pointwise and not batch_last:
         x = xp.ascontiguousarray(x)
     kept = (ctx or {}).get("columns")
@@ -354,6 +392,56 @@ def conv2d_im2col_backward(
         gw = xp.zeros((groups, g.ck, og), dtype=gy.dtype)
     gw = gw.transpose(0, 2, 1).reshape(w.shape) if need_dw else None
     return gx, gw, gb
+
+
+def _dx_as_forward_pays(g: Geometry) -> bool:
+    """Whether dX is computed as the forward convolution of gy (:func:`_dx_as_forward`): for
+    stride 1, a kernel larger than 1x1, padding of at most dilation*(k-1) on every side, and a
+    weight no larger than half the column matrix (O/g <= N*OH*OW / 2): the flipped weight is a
+    copy, which on a tiny map with a large weight costs more than col2im saves (measured, 1
+    thread, CPU time: (4, 512, 4, 4) 3x3 backward 9.4 -> 11.4 ms; (4, 256, 8, 8) even)."""
+    if g.stride != (1, 1) or g.kernel == (1, 1) or 0 in (g.n, g.c, g.o, g.oh, g.ow):
+        return False
+    if 2 * (g.o // g.groups) > g.n * g.oh * g.ow:
+        return False
+    (pt, pb), (pl, pr) = g.pads
+    full_h, full_w = g.dilation[0] * (g.kh - 1), g.dilation[1] * (g.kw - 1)
+    return max(pt, pb) <= full_h and max(pl, pr) <= full_w
+
+
+def _dx_as_forward(gy: Any, w: Any, g: Geometry) -> Any:
+    """dX of a stride-1 convolution as a forward convolution (im2col + GEMM, no col2im):
+    gy (N, O, OH, OW), padded by dilation*(k-1) - pad on each side, correlated with the
+    flipped, transposed kernel w' (C, O/groups, kh, kw), ``w'[g*C/g + c, o, i, j] =
+    w[g*O/g + o, c, kh-1-i, kw-1-j]``, same groups and dilation -> (N, C, H, W).
+
+    Same multiply-adds as ``W^T @ gy`` + col2im; col2im's kh*kw strided read-add-writes of
+    the padded input gradient (the larger part of dX on CPU) become one im2col copy of gy.
+    """
+    xp = backend.get_array_module(gy)
+    cg, og = g.c // g.groups, g.o // g.groups
+    wf = w.reshape(g.groups, og, cg, g.kh, g.kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    wf = xp.ascontiguousarray(wf).reshape(g.c, og, g.kh, g.kw)
+    (pt, pb), (pl, pr) = g.pads
+    full_h, full_w = g.dilation[0] * (g.kh - 1), g.dilation[1] * (g.kw - 1)
+    pads = ((full_h - pt, full_h - pb), (full_w - pl, full_w - pr))
+    return conv2d_im2col(gy, wf, None, 1, pads, g.dilation, g.groups)
+
+
+def _dx_batch_last(gy: Any, w: Any, g: Geometry) -> Any:
+    """dX of a strided convolution whose forward and dW are image-major: gy (N, O, OH*OW)
+    transposed batch-last (a copy 1/(kh*kw) the size of the columns), ``dcols = W^T @ gy`` per
+    group into the workspace, and the batch-last col2im, which accumulates on stride phases
+    in long rows (:func:`minicnn.kernels.im2col.col2im`). Measured (1 thread, CPU time), col2im
+    alone, image-major -> batch-last: (4, 32, 64, 64) 3x3/2 1.65 -> 1.21 ms, (4, 400, 8, 8)
+    0.84 -> 0.45 ms (RegNet's grouped ones)."""
+    xp = backend.get_array_module(gy)
+    og, p = g.o // g.groups, g.oh * g.ow
+    gyt = xp.ascontiguousarray(gy.transpose(1, 2, 0)).reshape(g.groups, og, p * g.n)
+    wt = w.reshape(g.groups, og, g.ck).transpose(0, 2, 1)  # (groups, C/g*kh*kw, O/g)
+    buf = _workspace(xp, g.groups * g.ck * p * g.n, gy.dtype).reshape(g.groups, g.ck, p * g.n)
+    dcols = xp.matmul(wt, gyt, out=buf)
+    return col2im(dcols, (g.n, g.c, g.h, g.w), g.kernel, g.stride, g.pads, g.dilation, batch_last=True)
 
 
 # -- choosing and dispatching ------------------------------------------------------------

@@ -40,6 +40,13 @@ Tricks that make the NumPy loops fast (the plane path):
   the flipped kernel -- the forward loop, which adds into an aligned accumulator, instead of
   adding each tap's product into a shifted run of dx (the scatter form, kept for stride > 1,
   m > 1 and padding beyond d*(k-1)).
+* Taps stacked, one matmul (forward, and so dX as a forward): the kh*kw tap runs of a block
+  are copied into a (planes, kh*kw, OH*Wq) stack and one batched product with the
+  (planes, m, kh*kw) weights sums them -- instead of a multiply and an add through a
+  temporary per tap (:func:`_conv2d_planes`; (4, 144, 32, 32) forward 2.8 -> 1.6 ms). MobileNet
+  v2's 17 depthwise layers at batch 4, 128x128, forward + dX + dW (1 thread, CPU time, best of 9,
+  old and new alternating): 49.4 -> 42.7 ms, torch 23.4. (A scatter dX with all taps'
+  products made by one broadcast multiply or one matmul measured no faster, and slower.)
 * dW by dot products: each tap's dW is a dot product per plane of gy and the tap's run,
   ``vecdot`` (BLAS, NumPy 2) or one ``einsum``: the products are never written out.
 
@@ -107,6 +114,7 @@ from typing import Any
 from .. import backend
 from . import cuda
 from .conv_shapes import Geometry, geometry
+from .im2col import phase_part as _phase_part
 from .im2col import plane_blocks
 
 SMALL_OUTPUT_PIXELS = 64  # OH*OW at most this (8x8) ...
@@ -180,15 +188,6 @@ class _Planes:
         """A (b, m) array of per-plane values (a tap's weights, the bias) shaped to broadcast
         against a block's outputs: (b, m, 1)."""
         return v.reshape(v.shape[0], self.m, 1)
-
-
-def _phase_part(pad: int, size: int, stride: int, a: int) -> tuple[slice, slice]:
-    """Along one axis: the indices u of phase a (padded index a + stride*u) that hold input
-    values, and the input indices (a + stride*u - pad) they hold."""
-    u0 = max(0, -(-(pad - a) // stride))  # the first u whose input index is >= 0
-    first = a + stride * u0 - pad
-    count = len(range(first, size, stride))
-    return slice(u0, u0 + count), slice(first, first + stride * count, stride)
 
 
 def _last_axis_dots(a: Any, b: Any) -> Any:
@@ -324,29 +323,34 @@ def conv2d_depthwise(
 
 
 def _conv2d_planes(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
-    """The forward on blocks of flat planes; y (N, C*m, OH, OW)."""
+    """The forward on blocks of flat planes; y (N, C*m, OH, OW).
+
+    Per block: the kh*kw tap runs of every plane are copied into a (planes, kh*kw, OH*Wq)
+    stack, and one batched ``matmul`` (planes, m, kh*kw) @ (planes, kh*kw, OH*Wq) sums the taps:
+    kh*kw copies and one product in place of kh*kw multiplies and kh*kw - 1 adds through a
+    temporary (two passes per tap). Measured (1 thread, CPU time, min of 9; taps -> stack,
+    torch): (4, 144, 32, 32) 2.83 -> 1.60 ms, 1.01; (4, 192, 16, 16) 1.14 -> 0.96, 0.46;
+    (4, 96, 64, 64) stride 2 2.73 -> 2.10, 1.18; (4, 32, 64, 64) and (4, 144, 32, 32)/2 even.
+    """
     xp = backend.get_array_module(x)
     lay = _Planes(g, m)
-    planes = g.n * g.c
+    planes, taps = g.n * g.c, g.kh * g.kw
     xs = x.reshape(planes, g.h, g.w)
-    wp = _per_plane(w, g, m)
+    wp = _per_plane(w, g, m)  # (N*C, m, kh*kw)
     bp = None if b is None else _per_plane(b, g, m)[:, :, 0]
     y = xp.empty((planes, m, g.oh, g.ow), dtype=x.dtype)
-    plane_bytes = (lay.grid[0] + 2 * m * lay.out[0]) * x.itemsize
-    pad = acc = tmp = None
+    plane_bytes = (lay.grid[0] + (taps + m) * lay.out[0]) * x.itemsize
+    pad = stack = acc = None
     for p0, p1 in plane_blocks(xp, planes, plane_bytes):
         if pad is None:  # scratch for the first (largest) block, reused by the others
             pad = lay.buffer(xp, p1 - p0, x.dtype)
+            stack = xp.empty((p1 - p0, taps, *lay.out), dtype=x.dtype)
             acc = xp.empty((p1 - p0, m, *lay.out), dtype=x.dtype)
-            tmp = xp.empty_like(acc)
-        xb = lay.fill(pad, xs[p0:p1])
-        a, t, wb = acc[: p1 - p0], tmp[: p1 - p0], wp[p0:p1]
+        xb = lay.fill(pad, xs[p0:p1])[:, 0]
+        st = stack[: p1 - p0]
         for k, tap in enumerate(lay.taps):
-            if k == 0:
-                xp.multiply(xb[..., tap], lay.per_plane(wb[:, :, k]), out=a)
-            else:
-                xp.multiply(xb[..., tap], lay.per_plane(wb[:, :, k]), out=t)
-                a += t
+            st[:, k] = xb[:, tap]
+        a = xp.matmul(wp[p0:p1], st, out=acc[: p1 - p0])
         if bp is not None:
             a += lay.per_plane(bp[p0:p1])  # while the block is in the cache
         y[p0:p1] = lay.valid(a)

@@ -50,7 +50,7 @@ from functools import partial
 import numpy as np
 
 from .. import nn
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..nn import functional as F
 from ._blocks import Conv2dNormActivation, Permute
 
@@ -89,7 +89,7 @@ class CNBlock(nn.Module):
             nn.Linear(in_features=4 * dim, out_features=dim, bias=True),
             Permute([0, 3, 1, 2]),
         )
-        self.layer_scale = nn.Parameter(np.full((dim, 1, 1), layer_scale, dtype=DEFAULT_DTYPE))
+        self.layer_scale = nn.Parameter(np.full((dim, 1, 1), layer_scale, dtype=default_dtype()))
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
 
     def forward(self, input: Tensor) -> Tensor:

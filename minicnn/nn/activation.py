@@ -11,10 +11,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops import activation as A
 from . import init
 from .module import Module, Parameter
@@ -290,7 +288,7 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters = num_parameters
         self.init = init
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        dt = default_dtype(dtype)
         xp = backend.xp_for_device(device)
         with backend.device_scope(device):
             self.weight = Parameter(xp.empty(num_parameters, dtype=dt))

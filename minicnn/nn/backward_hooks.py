@@ -28,6 +28,8 @@ class Joint(Function):
     backward: ``on_grads([g_1 .. g_k])`` may replace the k gradients. Only the unchanged
     array passes through, so the cost is one copy of the group when k > 1."""
 
+    calls_user_code = True  # the engine then runs the nodes in torch's order (hooks see it)
+
     def forward(self, *xs):
         self.shapes = [x.shape for x in xs]
         if len(xs) == 1:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.bilinear import bilinear
 from ..ops.embedding import embedding, embedding_bag, normalize_padding_idx
 from . import init
@@ -55,7 +53,7 @@ class Embedding(Module):
         self.padding_idx = normalize_padding_idx(padding_idx, num_embeddings, "Embedding")
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         if _weight is None:
-            dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+            dt = default_dtype(dtype)
             xp = backend.xp_for_device(device)
             with backend.device_scope(device):
                 self.weight = Parameter(xp.empty((num_embeddings, embedding_dim), dtype=dt), requires_grad=not _freeze)
@@ -142,7 +140,7 @@ class Bilinear(Module):
     ) -> None:
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        dt = default_dtype(dtype)
         xp = backend.xp_for_device(device)
         with backend.device_scope(device):  # allocate and draw the init on that device, as torch
             self.weight = Parameter(xp.empty((out_features, in1_features, in2_features), dtype=dt))
@@ -196,7 +194,7 @@ class EmbeddingBag(Module):
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         self.padding_idx = normalize_padding_idx(padding_idx, num_embeddings, "EmbeddingBag")
         if _weight is None:
-            dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+            dt = default_dtype(dtype)
             xp = backend.xp_for_device(device)
             with backend.device_scope(device):
                 self.weight = Parameter(xp.empty((num_embeddings, embedding_dim), dtype=dt))

@@ -14,9 +14,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.shape import squeeze, unsqueeze
 from .module import Module
@@ -121,7 +119,7 @@ class InstanceNorm2d(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         register_affine(self, (num_features,), affine, bias, dtype, device)
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        dt = default_dtype(dtype)
         register_running_stats(self, num_features, track_running_stats, dt, device)
 
     def reset_running_stats(self) -> None:

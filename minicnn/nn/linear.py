@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.linear import linear
 from ..ops.shape import flatten
 from . import init
@@ -65,7 +63,7 @@ def register_weight_and_bias(
     """The parameters weight (``weight_shape``) and bias (``(out_features,)``, or None without
     ``bias``) of Linear and the convolutions, allocated on ``device`` (``dtype`` None: float32)
     and drawn there by ``module.reset_parameters()``, as torch."""
-    dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    dt = default_dtype(dtype)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):  # allocate (and draw the init) on that device, as torch
         module.register_parameter("weight", Parameter(xp.empty(weight_shape, dtype=dt)))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.norm import batch_norm, local_response_norm
 from ..ops.pool import avg_pool2d
 from . import init
@@ -38,7 +38,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        dt = default_dtype(dtype)
         register_affine(self, (num_features,), affine, bias, dt, device)
         register_running_stats(self, num_features, track_running_stats, dt, device)
 
@@ -154,7 +154,7 @@ def register_affine(module: Module, shape: tuple[int, ...], affine: bool, bias: 
     """The parameters weight (ones) and bias (zeros) of ``shape``, or None in their place
     (without ``affine``; bias alone without ``bias``): batch, layer, group and instance norm.
     ``dtype`` None: float32."""
-    dtype = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    dtype = default_dtype(dtype)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):  # allocate on that GPU
         module.register_parameter("weight", Parameter(xp.ones(shape, dtype=dtype)) if affine else None)

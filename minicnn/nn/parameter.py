@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from .module import Parameter
 
 __all__ = ["Parameter", "UninitializedBuffer", "UninitializedParameter", "UninitializedTensorMixin", "is_lazy"]
@@ -24,7 +24,7 @@ __all__ = ["Parameter", "UninitializedBuffer", "UninitializedParameter", "Uninit
 
 def _empty(device: Any, dtype: Any, shape: tuple[int, ...] = (0,)) -> Any:
     """An uninitialised array of ``shape`` on ``device`` (None: the CPU), ``dtype`` (None: float32)."""
-    dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    dt = default_dtype(dtype)
     with backend.device_scope(device):
         return backend.xp_for_device(device).empty(shape, dtype=dt)
 

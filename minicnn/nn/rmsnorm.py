@@ -6,10 +6,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.rmsnorm import rms_norm
 from . import init
 from .module import Module, Parameter
@@ -34,7 +32,7 @@ class RMSNorm(Module):
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
-            dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+            dt = default_dtype(dtype)
             with backend.device_scope(device):
                 self.weight = Parameter(backend.xp_for_device(device).empty(self.normalized_shape, dtype=dt))
         else:

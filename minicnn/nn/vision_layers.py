@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.drop_block import drop_block2d, drop_block3d
 from ..ops.roi import roi_align, roi_pool
 from .module import Module
@@ -84,10 +84,10 @@ class FrozenBatchNorm2d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.eps = eps
-        self.register_buffer("weight", Tensor(np.ones(num_features, dtype=DEFAULT_DTYPE)))
-        self.register_buffer("bias", Tensor(np.zeros(num_features, dtype=DEFAULT_DTYPE)))
-        self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=DEFAULT_DTYPE)))
-        self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=DEFAULT_DTYPE)))
+        self.register_buffer("weight", Tensor(np.ones(num_features, dtype=default_dtype())))
+        self.register_buffer("bias", Tensor(np.zeros(num_features, dtype=default_dtype())))
+        self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=default_dtype())))
+        self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=default_dtype())))
 
     def _load_from_state_dict(
         self,

@@ -380,11 +380,139 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # --- session 11: h11_math ---
+from .math_extra import (  # noqa: E402, I001
+    addbmm, addcdiv, addcmul, addmv, addr, baddbmm, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
+    bitwise_right_shift, bitwise_xor, copysign, deg2rad, entr, float_power, fmax, fmin, gcd, heaviside, inner,
+    isneginf, isposinf, isreal, kron, lcm, ldexp, logaddexp, logaddexp2, logit, nan_to_num, nextafter, positive,
+    rad2deg, sgn, signbit, vdot, xlog1py, xlogy,
+)  # fmt: skip
+from .special_math import (  # noqa: E402
+    acosh, arccosh, arcsinh, arctanh, asinh, atanh, digamma, erf, erfc, erfinv, i0, i0e, i1, i1e, lgamma, log_ndtr,
+    mvlgamma, ndtri, polygamma, sinc,
+)  # fmt: skip
+
+__all__ += [
+    "addbmm", "addcdiv", "addcmul", "addmv", "addr", "baddbmm", "bitwise_and", "bitwise_left_shift", "bitwise_not",
+    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "copysign", "deg2rad", "entr", "float_power", "fmax", "fmin",
+    "gcd", "heaviside", "inner", "isneginf", "isposinf", "isreal", "kron", "lcm", "ldexp", "logaddexp", "logaddexp2",
+    "logit", "nan_to_num", "nextafter", "positive", "rad2deg", "sgn", "signbit", "vdot", "xlog1py", "xlogy",
+    "acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "digamma", "erf", "erfc", "erfinv", "i0", "i0e", "i1",
+    "i1e", "lgamma", "log_ndtr", "mvlgamma", "ndtri", "polygamma", "sinc",
+]  # fmt: skip
 
 # --- session 11: h11_shape ---
+from .index_extra import (  # noqa: E402  (index_put with torch's signature is mc.index_put; ops.index_put is x[i] = v)
+    argwhere,
+    index_add,
+    index_copy,
+    index_fill,
+    masked_scatter,
+    masked_select,
+    put,
+    repeat_interleave,
+    sum_to_size,
+    take,
+    tril_indices,
+    triu_indices,
+    unravel_index,
+)
+from .shape_extra import (  # noqa: E402
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    diag_embed,
+    diagflat,
+    diagonal_scatter,
+    dsplit,
+    dstack,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    meshgrid,
+    ravel,
+    rot90,
+    row_stack,
+    select,
+    select_scatter,
+    slice_scatter,
+    split_with_sizes,
+    tensor_split,
+    tensordot,
+    unflatten,
+    vander,
+    vsplit,
+    vstack,
+)
+
+__all__ += [  # noqa: PLE0605
+    "argwhere", "index_add", "index_copy", "index_fill", "masked_scatter", "masked_select", "put",
+    "repeat_interleave", "sum_to_size", "take", "tril_indices", "triu_indices", "unravel_index", "atleast_1d",
+    "atleast_2d", "atleast_3d", "block_diag", "broadcast_shapes", "broadcast_tensors", "broadcast_to",
+    "cartesian_prod", "column_stack", "combinations", "diag_embed", "diagflat", "diagonal_scatter", "dsplit",
+    "dstack", "fliplr", "flipud", "hsplit", "hstack", "meshgrid", "ravel", "rot90", "row_stack", "select",
+    "select_scatter", "slice_scatter", "split_with_sizes", "tensor_split", "tensordot", "unflatten", "vander",
+    "vsplit", "vstack",
+]  # fmt: skip
 
 # --- session 11: h11_stats ---
+from .cdist import cdist  # noqa: E402
+from .search import (  # noqa: E402
+    bincount,
+    bucketize,
+    histc,
+    histogram,
+    isin,
+    searchsorted,
+    unique,
+    unique_consecutive,
+)
+from .stats import (  # noqa: E402
+    aminmax,
+    corrcoef,
+    cov,
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diff,
+    kthvalue,
+    logcumsumexp,
+    median,
+    mode,
+    msort,
+    nanmedian,
+    nanquantile,
+    quantile,
+    renorm,
+    std_mean,
+    trapezoid,
+    trapz,
+    var_mean,
+)
+
+__all__ += [
+    "aminmax", "bincount", "bucketize", "cdist", "corrcoef", "cov", "cummax", "cummin", "cumulative_trapezoid",
+    "diff", "histc", "histogram", "isin", "kthvalue", "logcumsumexp", "median", "mode", "msort", "nanmedian",
+    "nanquantile", "quantile", "renorm", "searchsorted", "std_mean", "trapezoid", "trapz", "unique",
+    "unique_consecutive", "var_mean",
+]  # fmt: skip
 
 # --- session 11: h11_linalg ---
+from .decompositions import cholesky_inverse, cholesky_solve  # noqa: E402
+from .matrix_functions import matrix_exp  # noqa: E402
+
+__all__ += ["cholesky_inverse", "cholesky_solve", "matrix_exp"]
 
 # --- session 11: h11_random ---
+from .sampling_random import bernoulli, multinomial, normal, poisson  # noqa: E402
+
+__all__ += ["bernoulli", "multinomial", "normal", "poisson"]
+
+# --- session 11: h11_alias ---

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd as _ag
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Adjoint, Function, Tensor, is_grad_enabled, scalar_like
+from ..autograd import Adjoint, Function, Tensor, is_grad_enabled, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -431,13 +432,21 @@ def _category(dt: np.dtype) -> int:
     return 0 if dt.kind == "b" else (1 if dt.kind in "iu" else 2)
 
 
-_SCALAR_DEFAULT = {0: np.dtype(bool), 1: np.dtype(np.int64), 2: np.dtype(np.float32)}
+def _default_float() -> np.dtype:
+    """The dtype Python floats and integer-to-float results take: float32 unless
+    ``mc.set_default_dtype`` changed it, as torch's default dtype."""
+    return np.dtype(_ag.DEFAULT_DTYPE)
+
+
+def _scalar_default(category: int) -> np.dtype:
+    return np.dtype(bool) if category == 0 else np.dtype(np.int64) if category == 1 else _default_float()
 
 
 def result_dtype(*operands: Any) -> np.dtype:
     """torch's type promotion. Operands with dimensions decide the dtype; a 0-d tensor or a
     Python/NumPy scalar only counts when its category (bool < integer < float) is higher:
-    then a 0-d tensor brings its own dtype and a scalar the default one (float32, int64).
+    then a 0-d tensor brings its own dtype and a scalar the default one (the default float
+    dtype, float32 unless changed; int64).
     So ``float32 tensor * 2.0`` and ``* np.float64(2)`` stay float32, ``int tensor + 0.5`` is
     float32."""
     tiers: list[list[np.dtype]] = [[], [], []]
@@ -448,7 +457,7 @@ def result_dtype(*operands: Any) -> np.dtype:
         elif isinstance(o, Tensor) or (hasattr(arr, "dtype") and not isinstance(arr, np.generic)):
             tiers[1].append(np.dtype(arr.dtype))
         else:  # a Python number or a NumPy scalar
-            tiers[2].append(_SCALAR_DEFAULT[_category(np.asarray(arr).dtype)])
+            tiers[2].append(_scalar_default(_category(np.asarray(arr).dtype)))
     result: np.dtype | None = None
     for i, tier in enumerate(tiers):
         if not tier:
@@ -456,8 +465,8 @@ def result_dtype(*operands: Any) -> np.dtype:
         top = max(_category(d) for d in tier)  # across categories the higher one wins as it is
         dt = np.result_type(*[d for d in tier if _category(d) == top])
         if result is None or _category(dt) > _category(result):
-            result = dt if result is None or i < 2 else _SCALAR_DEFAULT[_category(dt)]
-    return result if result is not None else np.dtype(np.float32)
+            result = dt if result is None or i < 2 else _scalar_default(_category(dt))
+    return result if result is not None else _default_float()
 
 
 def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
@@ -467,7 +476,7 @@ def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
         return a, b  # the common case: nothing to promote
     dt = result_dtype(a, b)
     if floating and dt.kind != "f":
-        dt = np.dtype(np.float32)
+        dt = _default_float()
     ref = a if isinstance(a, Tensor) else b
     out = []
     for x in (a, b):
@@ -567,7 +576,7 @@ def require_float(x: Any, op: str, name: str = "input") -> Tensor:
 
 def _floating(x: Tensor) -> Tensor:
     """Integer and bool inputs of float functions (exp, log, sqrt) become float32, as in torch."""
-    return x if x.dtype.kind == "f" else astype(x, DEFAULT_DTYPE)
+    return x if x.dtype.kind == "f" else astype(x, _default_float())
 
 
 def exp(input: Tensor) -> Tensor:
@@ -597,7 +606,7 @@ def clip(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A0
         out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
     if input.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
-        input = astype(input, DEFAULT_DTYPE)  # an integer tensor clamped to a float bound is float32, as in torch
+        input = astype(input, _default_float())  # an integer tensor clamped to a float bound is float32, as in torch
     return Clip.apply(input, lo=min, hi=max)
 
 

@@ -468,18 +468,32 @@ class _Generator:
 
 
 random = types.SimpleNamespace(default_rng=_Generator)
+def _linalg_without(fn: Any, *keywords: str) -> Any:
+    """A cupy.linalg function that refuses the keywords NumPy 2 has and CuPy 13 lacks."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        refused = sorted(set(kwargs) & set(keywords))
+        if refused:
+            raise TypeError(f"fake CuPy: cupy.{fn.__name__} takes no {refused} (NumPy-only)")
+        return fn(*args, **kwargs)
+
+    return call
+
+
 linalg = types.SimpleNamespace(  # the cupy.linalg functions minicnn calls (CuPy's are batched too)
-    svd=_as_device(np.linalg.svd, "linalg.svd"),
+    svd=_linalg_without(_as_device(np.linalg.svd, "linalg.svd"), "hermitian"),
     qr=_as_device(np.linalg.qr, "linalg.qr"),
+    eigh=_as_device(np.linalg.eigh, "linalg.eigh"),
+    eigvalsh=_as_device(np.linalg.eigvalsh, "linalg.eigvalsh"),
     inv=_as_device(np.linalg.inv, "linalg.inv"),
     solve=_as_device(np.linalg.solve, "linalg.solve"),
     det=_as_device(np.linalg.det, "linalg.det"),
     slogdet=_as_device(np.linalg.slogdet, "linalg.slogdet"),
-    cholesky=_as_device(np.linalg.cholesky, "linalg.cholesky"),
+    cholesky=_linalg_without(_as_device(np.linalg.cholesky, "linalg.cholesky"), "upper"),
 )
 lib = types.SimpleNamespace(
     stride_tricks=types.SimpleNamespace(
-        as_strided=_as_device(np.lib.stride_tricks.as_strided),
+        as_strided=_linalg_without(_as_device(np.lib.stride_tricks.as_strided), "subok", "writeable"),
         sliding_window_view=_as_device(np.lib.stride_tricks.sliding_window_view),
     )
 )

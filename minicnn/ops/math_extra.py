@@ -1,0 +1,421 @@
+"""More of torch's elementwise math, written with existing ops (so their gradients, of any
+order, come from those ops): logit, xlogy, logaddexp, copysign, float_power, fmax/fmin, ldexp,
+nan_to_num, addcmul/addcdiv, addmv/addr/baddbmm/addbmm, inner, kron, vdot; and the
+integer ops that have no gradient (gcd, lcm, bitwise_*, heaviside, nextafter, signbit...).
+
+Binary ops broadcast and promote dtypes as torch (``result_dtype`` of ops/math.py).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor, scalar_like, tie
+from .errors import DtypeError, ShapeError
+from .linalg import bmm, dot, mv, outer
+from .math import (
+    _floating,
+    _promote,
+    abs,
+    astype,
+    clone,
+    exp2,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    pow,
+    result_dtype,
+    unbroadcast,
+    where,
+)
+from .math import exp as _exp
+
+_LN2 = math.log(2.0)
+
+
+def _tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if like is not None:
+        return Tensor(scalar_like(x, like.dtype, like.array))
+    return Tensor(x)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(p / (1 - p)), with p = input clamped to [eps, 1 - eps] when eps is given (the
+    gradient is then 0 outside the closed interval, as torch's: eps if p < eps, else 1 - eps
+    if p > 1 - eps). Written log(p) - log1p(-p): +-inf at 0 and 1 with an infinite gradient."""
+    x = _floating(input)
+    if eps is not None:
+        xp = backend.get_array_module(x.array)
+        lo = x.dtype.type(eps)
+        hi = x.dtype.type(1) - lo
+        a = x.array
+        outside = (a < lo) | (a > hi)
+        x = where(outside, Tensor(xp.where(a < lo, lo, hi).astype(x.dtype)), x)
+    return log(x) - log1p(-x)
+
+
+def _x_times_log(x: Tensor, y: Tensor, log_fn: Any, one: float) -> Tensor:
+    """x * log_fn(y) with 0 where x is 0 and log_fn(y) is not finite (y NaN excepted): the
+    gradient to x is log_fn(y), 0 there (torch's xlogy/xlog1py rule), to y x / (y + one - 1)."""
+    xp = backend.get_array_module(x.array, y.array)
+    ya = y.array
+    with np.errstate(invalid="ignore"):
+        finite_log = (ya > one - 1) & (ya < xp.inf)
+    masked = (x.array == 0) & ~finite_log & ~xp.isnan(ya)
+    return x * where(masked, 0.0, log_fn(where(masked, one, y)))
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """input * log(other), 0 where input is 0 (unless other is NaN), broadcasting."""
+    return _x_times_log(*_promote(input, other, floating=True), log, 1.0)
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """input * log1p(other), 0 where input is 0 (unless other is NaN), broadcasting."""
+    return _x_times_log(*_promote(input, other, floating=True), log1p, 0.0)
+
+
+def entr(input: Tensor) -> Tensor:
+    """-x log x for x > 0, 0 at 0, -inf for x < 0 (torch.special.entr)."""
+    x = _floating(input)
+    pos = x.array > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = -x * log(where(pos, x, 1.0))
+    xp = backend.get_array_module(x.array)
+    outside = xp.where(x.array == 0, 0.0, xp.where(xp.isnan(x.array), xp.nan, -xp.inf)).astype(x.dtype)
+    return where(pos, inside, Tensor(outside))
+
+
+def logaddexp(input: Tensor, other: Any) -> Tensor:
+    """log(exp(input) + exp(other)) without overflow: max + log1p(exp(-|input - other|)), and
+    input itself where both are the same infinity (torch's)."""
+    a, b = _promote(input, other, floating=True)
+    same_inf = backend.get_array_module(a.array).isinf(a.array) & (a.array == b.array)
+    with np.errstate(invalid="ignore"):
+        return where(same_inf, a, maximum(a, b) + log1p(_exp(-abs(a - b))))
+
+
+def logaddexp2(input: Tensor, other: Any) -> Tensor:
+    """log2(2^input + 2^other) without overflow."""
+    a, b = _promote(input, other, floating=True)
+    return logaddexp(a * _LN2, b * _LN2) / _LN2
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    """|input| with the sign (bit) of other, broadcasting; float result. Gradient to input only
+    (other's is zero, as in torch)."""
+    a, b = _promote(input, other, floating=True)
+    xp = backend.get_array_module(b.array)
+    sign = Tensor(xp.where(xp.signbit(b.array), -1.0, 1.0).astype(a.dtype))
+    out = abs(a) * sign
+    return tie(out, b) if b.requires_grad else out
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent computed in float64 (torch.float_power)."""
+    a = astype(input, np.float64) if isinstance(input, Tensor) else Tensor(np.float64(input))
+    if isinstance(exponent, Tensor):
+        b: Any = astype(exponent, np.float64)
+        if not isinstance(input, Tensor):
+            a = Tensor(scalar_like(input, np.float64, b.array))
+    else:
+        b = float(exponent)
+    return pow(a, b)
+
+
+def _nan_ignoring(a: Tensor, b: Tensor, pick: Any) -> Tensor:
+    """pick(a, b) (maximum or minimum: a tie shares the gradient, as torch's) where neither is
+    NaN, else the other operand."""
+    if a.dtype.kind != "f":
+        return pick(a, b)
+    xp = backend.get_array_module(a.array)
+    return where(xp.isnan(b.array), a, where(xp.isnan(a.array), b, pick(a, b)))
+
+
+def fmax(input: Tensor, other: Any) -> Tensor:
+    """Elementwise maximum that ignores NaN (NaN only where both are)."""
+    return _nan_ignoring(*_promote(input, other), maximum)
+
+
+def fmin(input: Tensor, other: Any) -> Tensor:
+    """Elementwise minimum that ignores NaN (NaN only where both are)."""
+    return _nan_ignoring(*_promote(input, other), minimum)
+
+
+def ldexp(input: Tensor, other: Any) -> Tensor:
+    """input * 2 ** other (floating result: torch's promotion of the two, float32 for integers)."""
+    b = _tensor(other, input)
+    dt = result_dtype(input, b)
+    dt = dt if dt.kind == "f" else np.dtype(np.float32)
+    return mul(astype(input, dt), exp2(astype(b, dt)))
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default the
+    largest and the lowest finite value of the dtype); integer tensors are copied. The gradient
+    passes where input is finite."""
+    if input.dtype.kind != "f":
+        return clone(input)
+    info = np.finfo(input.dtype)
+    xp = backend.get_array_module(input.array)
+    a = input.array
+    fill = xp.where(xp.isnan(a), nan, xp.where(a > 0, info.max if posinf is None else posinf, 0.0))
+    fill = xp.where(a == -xp.inf, info.min if neginf is None else neginf, fill).astype(input.dtype)
+    return where(xp.isfinite(a), input, Tensor(fill))
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    return _floating(input) * (math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    return _floating(input) * (180 / math.pi)
+
+
+def positive(input: Tensor) -> Tensor:
+    """input itself (torch.positive); refused for bool, as torch's."""
+    if input.dtype == np.bool_:
+        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def sgn(input: Tensor) -> Tensor:
+    """sign for real tensors."""
+    return input.sign()
+
+
+# -- no gradient: tests and integer ops ------------------------------------------------------
+
+
+def _raw(x: Any, fn: Any) -> Tensor:
+    with backend.array_scope(x):
+        return Tensor(fn(backend.get_array_module(x)))
+
+
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set (-0.0 and NaN with the bit included)."""
+    return _raw(input.array, lambda xp: xp.signbit(input.array) if input.dtype.kind == "f" else input.array < 0)
+
+
+def isposinf(input: Tensor) -> Tensor:
+    return _raw(input.array, lambda xp: input.array == xp.inf)
+
+
+def isneginf(input: Tensor) -> Tensor:
+    return _raw(input.array, lambda xp: input.array == -xp.inf)
+
+
+def isreal(input: Tensor) -> Tensor:
+    """All True for real tensors (minicnn has no complex dtype)."""
+    return _raw(input.array, lambda xp: xp.ones(input.shape, dtype=bool))
+
+
+def _integer_pair(op: str, input: Any, other: Any, bools: bool = True) -> tuple[Any, Any, np.dtype]:
+    dt = result_dtype(input, other)
+    for t in (input, other):
+        kind = t.dtype.kind if isinstance(t, Tensor) else np.asarray(t).dtype.kind
+        if kind == "f" or (kind == "b" and not bools):
+            name = {"f": "Float", "b": "Bool"}[kind] if kind == "f" or dt.kind == "b" else str(dt)
+            kinds = "integer or bool" if bools else "integer"
+            raise DtypeError(f"\"{op}\" not implemented for '{name}' ({kinds} tensors only)")
+    ref = input if isinstance(input, Tensor) else other
+    arrays = [
+        (t.array if isinstance(t, Tensor) else scalar_like(t, dt, ref.array)).astype(dt, copy=False)
+        for t in (input, other)
+    ]
+    return arrays[0], arrays[1], dt
+
+
+def _integer_op(op: str, name: str, input: Any, other: Any, bools: bool = True) -> Tensor:
+    a, b, _ = _integer_pair(op, input, other, bools)
+    return _raw(a, lambda xp: getattr(xp, name)(a, b))
+
+
+def gcd(input: Tensor, other: Any) -> Tensor:
+    """The greatest common divisor (non-negative), integer tensors only."""
+    return _integer_op("gcd", "gcd", input, other, bools=False)
+
+
+def lcm(input: Tensor, other: Any) -> Tensor:
+    """The least common multiple (non-negative), integer tensors only."""
+    return _integer_op("lcm", "lcm", input, other, bools=False)
+
+
+def bitwise_and(input: Tensor, other: Any) -> Tensor:
+    return _integer_op("bitwise_and", "bitwise_and", input, other)
+
+
+def bitwise_or(input: Tensor, other: Any) -> Tensor:
+    return _integer_op("bitwise_or", "bitwise_or", input, other)
+
+
+def bitwise_xor(input: Tensor, other: Any) -> Tensor:
+    return _integer_op("bitwise_xor", "bitwise_xor", input, other)
+
+
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
+    """input << other (integer tensors)."""
+    return _integer_op("lshift", "left_shift", input, other, bools=False)
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
+    """input >> other, arithmetic for signed integers (integer tensors)."""
+    return _integer_op("rshift", "right_shift", input, other, bools=False)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    if input.dtype.kind not in "biu":
+        raise DtypeError(f"\"bitwise_not\" not implemented for '{input.dtype}' (integer or bool tensors only)")
+    return _raw(input.array, lambda xp: xp.invert(input.array))
+
+
+class Heaviside(Function):
+    """The step function; torch's has no derivative: backward raises, as torch's does."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a, b)
+        return xp.where(a == 0, b, (a > 0).astype(a.dtype)).astype(a.dtype)
+
+    def backward(self, gy):
+        raise RuntimeError("the derivative for 'heaviside' is not implemented")
+
+    def backward_graph(self, gy, a, b):
+        raise RuntimeError("the derivative for 'heaviside' is not implemented")
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """0 where input < 0 (and NaN, as torch), ``values`` where input == 0, 1 where input > 0. No
+    derivative (backward raises, as torch's). input and values must have one dtype, as in torch."""
+    v = _tensor(values, input)
+    if v.dtype != input.dtype:
+        raise DtypeError(
+            f"heaviside is not yet implemented for tensors with different dtypes ({input.dtype}, {v.dtype})"
+        )
+    return Heaviside.apply(input, v)
+
+
+class NextAfter(Function):
+    """The next float after a toward b; torch's gradient: gy to a, zeros to b."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return backend.get_array_module(a, b).nextafter(a, b)
+
+    def backward(self, gy):
+        ga = unbroadcast(gy, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = backend.get_array_module(gy).zeros(self.shapes[1], gy.dtype) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):
+        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
+        return ga, (tie(Tensor(backend.get_array_module(gy.array).zeros(b.shape, gy.dtype)), gy)
+                    if self.needs_input_grad[1] else None)  # fmt: skip
+
+
+def nextafter(input: Tensor, other: Any) -> Tensor:
+    """The next floating-point value after input toward other (gradient: input's passes)."""
+    a, b = _promote(input, other)
+    if a.dtype.kind != "f":
+        raise DtypeError(f"nextafter: not implemented for dtype {a.dtype} (floating tensors only)")
+    return NextAfter.apply(a, b)
+
+
+# -- fused multiply-adds and products --------------------------------------------------------
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 * tensor2, all broadcast together."""
+    return input + value * (tensor1 * tensor2) if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused, as torch)."""
+    if tensor1.dtype.kind != "f" and tensor2.dtype.kind != "f":
+        raise DtypeError(
+            "Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform "
+            "a true division of tensor1 and tensor2."
+        )
+    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+
+
+def _beta_alpha(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """beta * input + alpha * product, input broadcast to product's shape; beta = 0 ignores
+    input's values (NaN included) and gives it a zero gradient, as torch."""
+    try:
+        fits = np.broadcast_shapes(input.shape, product.shape) == product.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{op}: input of shape {input.shape} does not broadcast to the result's shape {product.shape}")
+    product = product if alpha == 1 else alpha * product
+    if beta == 0:
+        return tie(product, input) if input.requires_grad else product
+    return (input if beta == 1 else beta * input) + product
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * (mat @ vec); mat (n, m), vec (m,), input broadcast to (n,)."""
+    return _beta_alpha("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2); input broadcast to (n, m)."""
+    return _beta_alpha("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2); batch1 (b, n, m), batch2 (b, m, p)."""
+    return _beta_alpha("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcast to (n, p)."""
+    return _beta_alpha("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum over the last dims of both: shape input.shape[:-1] + other.shape[:-1] (a 0-d operand
+    multiplies)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise ShapeError(
+            f"inner() the last dimension must match on both input tensors but got shapes {input.shape} and "
+            f"{other.shape}"
+        )
+    k = input.shape[-1]
+    out = input.reshape(-1, k) @ other.reshape(-1, k).T
+    return out.reshape(*input.shape[:-1], *other.shape[:-1])
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: result[i * other.shape + j] = input[i] * other[j] (ranks aligned
+    from the right)."""
+    n = max(input.ndim, other.ndim)
+    a = input.reshape(*(1,) * (n - input.ndim), *input.shape)
+    b = other.reshape(*(1,) * (n - other.ndim), *other.shape)
+    a2 = a.reshape(*[s for d in a.shape for s in (d, 1)])
+    b2 = b.reshape(*[s for d in b.shape for s in (1, d)])
+    return (a2 * b2).reshape(*[p * q for p, q in zip(a.shape, b.shape, strict=True)])
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """The dot product of two 1-d tensors (no conjugation: minicnn's tensors are real)."""
+    return dot(input, other)
+
+
+__all__ = [
+    "addbmm", "addcdiv", "addcmul", "addmv", "addr", "baddbmm", "bitwise_and", "bitwise_left_shift", "bitwise_not",
+    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "copysign", "deg2rad", "entr", "float_power",
+    "fmax", "fmin", "gcd", "heaviside", "inner", "isneginf", "isposinf", "isreal", "kron", "lcm", "ldexp", "logaddexp",
+    "logaddexp2", "logit", "nan_to_num", "nextafter", "positive", "rad2deg", "sgn", "signbit", "vdot", "xlog1py",
+    "xlogy",
+]  # fmt: skip

@@ -1,0 +1,195 @@
+"""Runtime knobs with torch's names: the default float dtype, BLAS threads, dtype limits
+(``finfo``/``iinfo``) and print options.
+
+- ``set_default_dtype(d)`` / ``get_default_dtype()``: the dtype of Python floats made into
+  tensors and of the float factories (``mc.zeros``, ``mc.rand``...); float32 or float64.
+- ``set_num_threads(n)`` / ``get_num_threads()``: the threads of the BLAS library NumPy calls
+  (matmul, convolutions as GEMM), through ``threadpoolctl`` when it is importable. Without it
+  there is no portable way to change them at run time: ``set_num_threads`` then only records
+  the number (``get_num_threads`` returns it; the BLAS keeps its own, set by environment
+  variables such as ``OMP_NUM_THREADS`` before start-up).
+- ``finfo(dtype)`` / ``iinfo(dtype)``: torch's attributes (bits, eps, max, min, tiny,
+  smallest_normal, resolution, dtype), from NumPy's.
+- ``set_printoptions(...)``: precision, threshold, edgeitems, linewidth, profile, sci_mode for
+  ``repr(tensor)`` (:func:`print_kwargs` gives them as ``numpy.array2string`` keywords).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from typing import Any
+
+import numpy as np
+
+from . import autograd
+
+__all__ = [
+    "finfo",
+    "get_default_dtype",
+    "get_num_threads",
+    "iinfo",
+    "set_default_dtype",
+    "set_num_threads",
+    "set_printoptions",
+]
+
+
+# -- default dtype --------------------------------------------------------------------------------
+def set_default_dtype(d: Any) -> None:
+    """Make ``d`` (float32 or float64) the dtype of Python floats made into tensors and of the
+    float factories. TypeError for any other dtype, as torch for non-floating types."""
+    try:
+        if d is None:  # np.dtype(None) would be float64
+            raise TypeError
+        dt = np.dtype(d)
+    except TypeError:
+        raise TypeError(f"set_default_dtype: expected a dtype, got {d!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"only floating-point types are supported as the default type (float32, float64), got {dt}")
+    autograd.DEFAULT_DTYPE = dt
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats: float32 unless :func:`set_default_dtype`."""
+    return np.dtype(autograd.DEFAULT_DTYPE)
+
+
+# -- threads --------------------------------------------------------------------------------------
+_threads: dict[str, Any] = {"limit": None, "recorded": None}
+
+
+def _threadpoolctl() -> Any:
+    try:
+        import threadpoolctl  # noqa: PLC0415 - optional, never a dependency
+
+        return threadpoolctl
+    except ImportError:
+        return None
+
+
+def set_num_threads(int: int) -> None:  # noqa: A002 - torch's parameter name
+    """Limit the BLAS library's threads to ``int`` (a positive integer; RuntimeError otherwise,
+    as torch). Through threadpoolctl if importable, else only recorded (see the module doc)."""
+    n = int
+    if isinstance(n, bool) or not isinstance(n, (builtins.int, np.integer)) or n <= 0:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n!r}")
+    n = builtins.int(n)
+    tpc = _threadpoolctl()
+    if tpc is not None:
+        _threads["limit"] = tpc.threadpool_limits(limits=n, user_api="blas")
+    _threads["recorded"] = n
+
+
+def get_num_threads() -> int:
+    """The BLAS threads in use (the largest over the loaded BLAS libraries), as threadpoolctl
+    reports them; without it, the number :func:`set_num_threads` recorded, else the CPU count."""
+    tpc = _threadpoolctl()
+    if tpc is not None:
+        counts = [info["num_threads"] for info in tpc.threadpool_info() if info.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
+    return _threads["recorded"] or os.cpu_count() or 1
+
+
+# -- dtype limits ---------------------------------------------------------------------------------
+class finfo:  # noqa: N801 - torch's name
+    """torch.finfo: the limits of a floating point dtype (default: the default dtype)."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002 - torch's name
+        dt = get_default_dtype() if type is None else np.dtype(type)
+        if dt.kind != "f":
+            raise TypeError(f"finfo() requires a floating point input type, got {dt}. Use iinfo to handle it")
+        info = np.finfo(dt)
+        self.bits = int(info.bits)
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)
+        self.dtype = str(dt)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    def __hash__(self) -> int:
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+            f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})"
+        )
+
+
+class iinfo:  # noqa: N801 - torch's name
+    """torch.iinfo: the limits of an integer dtype."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002 - torch's name
+        dt = np.dtype(type)
+        if dt.kind not in "iu":
+            raise TypeError(f"iinfo() requires an integer input type, got {dt}. Use finfo to handle it")
+        info = np.iinfo(dt)
+        self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), str(dt)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    def __hash__(self) -> int:
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+# -- print options --------------------------------------------------------------------------------
+_PROFILES = {
+    "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+    "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+    "full": dict(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80),
+}
+_print: dict[str, Any] = {}  # empty: NumPy's formatting, minicnn's look before any set_printoptions
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """torch.set_printoptions: digits after the point, the element count above which a tensor
+    is summarised, the items kept at each edge then, the characters per line, a ``profile``
+    ("default", "short", "full") setting the first four, and ``sci_mode`` (True: always
+    scientific notation, False: never, None: as needed)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, got {profile!r}")
+        _print.update(_PROFILES[profile])
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):  # fmt: skip
+        if value is not None:
+            _print[name] = value
+    _print["sci_mode"] = sci_mode
+
+
+def print_kwargs() -> dict[str, Any]:
+    """The print options as ``numpy.array2string`` keywords ({} before any set_printoptions)."""
+    out: dict[str, Any] = {}
+    for name in ("precision", "edgeitems"):
+        if name in _print:
+            out[name] = int(_print[name])
+    if "threshold" in _print:
+        t = _print["threshold"]
+        out["threshold"] = 2**62 if t == float("inf") else int(t)
+    if "linewidth" in _print:
+        out["max_line_width"] = int(_print["linewidth"])
+    sci = _print.get("sci_mode")
+    if sci is True:
+        digits = int(_print.get("precision", 4))
+        out["formatter"] = {"float_kind": lambda v: np.format_float_scientific(v, precision=digits, unique=False)}
+    elif sci is False:  # NumPy's suppress_small still switches to scientific at 1e8: format it ourselves
+        digits = int(_print.get("precision", 4))
+        out["formatter"] = {"float_kind": lambda v: np.format_float_positional(v, precision=digits, unique=False)}
+    return out

@@ -1,0 +1,64 @@
+"""``mc.special``: torch.special's names, mapped onto minicnn's ops (same signatures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .autograd import Tensor
+from .ops import activation
+from .ops.activation import NormalCdf, sigmoid
+from .ops.math import _floating, exp2, expm1, log1p
+from .ops.math import round as _round
+from .ops.math_extra import entr, logit, xlog1py, xlogy
+from .ops.reduce import logsumexp
+from .ops.special_math import (
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    log_ndtr,
+    mvlgamma,
+    ndtri,
+    polygamma,
+    sinc,
+)
+from .ops.special_math import lgamma as gammaln
+
+psi = digamma
+expit = sigmoid
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function (torch.mvlgamma)."""
+    return mvlgamma(input, p)
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal CDF Phi(input)."""
+    return NormalCdf.apply(_floating(input))
+
+
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """softmax along ``dim`` (computed in ``dtype`` if given)."""
+    return activation.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """log_softmax along ``dim`` (computed in ``dtype`` if given)."""
+    return activation.log_softmax(input, dim, dtype=dtype)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even (torch.special.round is torch.round)."""
+    return _round(input, decimals=decimals)
+
+
+__all__ = [
+    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
+    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi",
+    "round", "sinc", "softmax", "xlog1py", "xlogy",
+]  # fmt: skip

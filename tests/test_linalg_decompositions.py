@@ -1,0 +1,593 @@
+"""mc.linalg's decompositions and what is built on them (qr, eigh, svd, pinv, lstsq,
+solve_triangular, ...) and torch's older Tensor forms (x.svd, x.qr, x.logdet, ...) against
+torch: forward and backward on drawn batched shapes, float64 gradcheck, second derivatives.
+
+Eigenvectors and singular vectors are compared through sign-invariant functions (squares,
+projectors, U diag(S) Vh), with well-separated eigenvalues / singular values, since only
+those have a well-defined gradient."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import compare_with_torch, devices, double_backward_like_torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+from minicnn import linalg as LA
+
+F32 = dict(rtol=2e-3, atol=2e-4)
+
+
+# -- inputs: well-conditioned, with separated spectra ---------------------------------------
+
+
+def orthogonal(rng, batch, n):
+    q, r = np.linalg.qr(rng.standard_normal((*batch, n, n)))
+    return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+def general(rng, batch, m, n):
+    """U diag(s) V^T with singular values 1, 1.8, 2.6, ... (shuffled): well separated."""
+    k = min(m, n)
+    s = 1 + 0.8 * rng.permutation(k)
+    return (orthogonal(rng, batch, m)[..., :k] * s) @ np.swapaxes(orthogonal(rng, batch, n)[..., :k], -1, -2)
+
+
+def symmetric(rng, batch, n):
+    """V diag(l) V^T with eigenvalues -2, -1.2, ... (shuffled): well separated."""
+    v = orthogonal(rng, batch, n)
+    return (v * (-2 + 0.8 * rng.permutation(n))) @ np.swapaxes(v, -1, -2)
+
+
+def triangular_ok(rng, batch, n):
+    return rng.uniform(-1, 1, (*batch, n, n)) + (2 + n) * np.eye(n)
+
+
+def lower_factor(rng, batch, n):
+    return np.tril(rng.uniform(-0.5, 0.5, (*batch, n, n))) + 2 * np.eye(n)
+
+
+# -- the table: name -> (minicnn fn, torch fn, inputs(rng, batch, m, n)) ----------------------
+
+
+def _sym_loss(lib):
+    """eigenvalue-weighted squared eigenvectors: invariant to each eigenvector's sign."""
+
+    def f(a):
+        lam, v = lib(a)
+        return v * v * lam.unsqueeze(-2)
+
+    return f
+
+
+def _svd_loss(svd_fn, k_of):
+    def f(a):
+        u, s, vh = svd_fn(a)
+        k = k_of(a)
+        u, vh = u[..., :, :k], vh[..., :k, :]
+        return (u * u * s.unsqueeze(-2)) @ (vh * vh) + u @ (s.unsqueeze(-1) * vh)
+
+    return f
+
+
+def _quiet(fn, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return fn(*args)
+
+
+def _k(a):
+    return min(a.shape[-2:])
+
+
+def _projector(lib):
+    def f(a):
+        _, v = lib(a)
+        w = np.linspace(0.5, 2.0, a.shape[-1])
+        wt = mc.tensor(w, dtype=a.dtype) if isinstance(a, mc.Tensor) else torch.tensor(w, dtype=a.dtype)
+        return (v * wt) @ v.mT
+
+    return f
+
+
+CASES = {
+    "qr Q": (lambda a: LA.qr(a).Q, lambda a: torch.linalg.qr(a).Q, lambda r, b, m, n: [general(r, b, m, n)]),
+    "qr R": (lambda a: LA.qr(a).R, lambda a: torch.linalg.qr(a).R, lambda r, b, m, n: [general(r, b, m, n)]),
+    "qr complete": (
+        lambda a: (lambda q, r: q @ r[..., :, :1] + r.sum(-2, keepdim=True))(*LA.qr(a, "complete")),
+        lambda a: (lambda q, r: q @ r[..., :, :1] + r.sum(-2, keepdim=True))(*torch.linalg.qr(a, "complete")),
+        lambda r, b, m, n: [general(r, b, min(m, n), max(m, n))],  # differentiable: m <= n
+    ),
+    "eigh": (
+        _sym_loss(LA.eigh),
+        _sym_loss(torch.linalg.eigh),
+        lambda r, b, m, n: [symmetric(r, b, n)],
+    ),
+    "eigh projector upper": (
+        _projector(lambda a: LA.eigh(a, "U")),
+        _projector(lambda a: torch.linalg.eigh(a, "U")),
+        lambda r, b, m, n: [symmetric(r, b, n)],
+    ),
+    "eigh values": (
+        lambda a: LA.eigh(a).eigenvalues,
+        lambda a: torch.linalg.eigh(a).eigenvalues,
+        lambda r, b, m, n: [symmetric(r, b, n)],
+    ),  # fmt: skip
+    "eigvalsh": (LA.eigvalsh, torch.linalg.eigvalsh, lambda r, b, m, n: [symmetric(r, b, n)]),
+    "svd": (
+        _svd_loss(lambda a: LA.svd(a, full_matrices=False), _k),
+        _svd_loss(lambda a: torch.linalg.svd(a, full_matrices=False), _k),
+        lambda r, b, m, n: [general(r, b, m, n)],
+    ),
+    "svd full": (_svd_loss(LA.svd, _k), _svd_loss(torch.linalg.svd, _k), lambda r, b, m, n: [general(r, b, m, n)]),
+    "svd S": (lambda a: LA.svd(a).S, lambda a: torch.linalg.svd(a).S, lambda r, b, m, n: [general(r, b, m, n)]),
+    "svdvals": (LA.svdvals, torch.linalg.svdvals, lambda r, b, m, n: [general(r, b, m, n)]),
+    "x.svd (V)": (
+        lambda a: (lambda u, s, v: u @ (s.unsqueeze(-1) * v.mT) + (v * v * s.unsqueeze(-2)).sum(-1).unsqueeze(-2))(
+            *a.svd()
+        ),
+        lambda a: (lambda u, s, v: u @ (s.unsqueeze(-1) * v.mT) + (v * v * s.unsqueeze(-2)).sum(-1).unsqueeze(-2))(
+            *a.svd()
+        ),
+        lambda r, b, m, n: [general(r, b, m, n)],
+    ),
+    "pinv": (LA.pinv, torch.linalg.pinv, lambda r, b, m, n: [general(r, b, m, n)]),
+    "pinv hermitian": (
+        lambda a: LA.pinv(a, hermitian=True),
+        lambda a: torch.linalg.pinv(a, hermitian=True),
+        lambda r, b, m, n: [symmetric(r, b, n)],
+    ),
+    "x.pinverse": (lambda a: a.pinverse(), lambda a: a.pinverse(), lambda r, b, m, n: [general(r, b, m, n)]),
+    "lstsq": (
+        lambda a, b: LA.lstsq(a, b).solution,
+        lambda a, b: torch.linalg.lstsq(a, b).solution,
+        lambda r, b, m, n: [general(r, b, m, n), r.standard_normal((*b, m, 2))],
+    ),
+    "solve_triangular": (
+        lambda a, b: LA.solve_triangular(a, b, upper=True),
+        lambda a, b: torch.linalg.solve_triangular(a, b, upper=True),
+        lambda r, b, m, n: [triangular_ok(r, b, n), r.standard_normal((*b, n, m))],
+    ),
+    "solve_triangular right unit lower": (
+        lambda a, b: LA.solve_triangular(a, b, upper=False, left=False, unitriangular=True),
+        lambda a, b: torch.linalg.solve_triangular(a, b, upper=False, left=False, unitriangular=True),
+        lambda r, b, m, n: [triangular_ok(r, b, n), r.standard_normal((*b, m, n))],
+    ),
+    "solve_triangular broadcast": (
+        lambda a, b: LA.solve_triangular(a, b, upper=False, unitriangular=False),
+        lambda a, b: torch.linalg.solve_triangular(a, b, upper=False, unitriangular=False),
+        lambda r, b, m, n: [triangular_ok(r, (), n), r.standard_normal((*b, n, m))],
+    ),
+    "matrix_power 3": (
+        lambda a: LA.matrix_power(a, 3),
+        lambda a: torch.linalg.matrix_power(a, 3),
+        lambda r, b, m, n: [general(r, b, n, n) / 2],
+    ),  # fmt: skip
+    "matrix_power -2": (
+        lambda a: a.matrix_power(-2),
+        lambda a: a.matrix_power(-2),
+        lambda r, b, m, n: [general(r, b, n, n)],
+    ),  # fmt: skip
+    "matrix_power 0": (
+        lambda a: LA.matrix_power(a, 0),
+        lambda a: torch.linalg.matrix_power(a, 0),
+        lambda r, b, m, n: [general(r, b, n, n)],
+    ),  # fmt: skip
+    "multi_dot": (
+        lambda a, b, c: LA.multi_dot([a, b, c]),
+        lambda a, b, c: torch.linalg.multi_dot([a, b, c]),
+        lambda r, b, m, n: [r.standard_normal(m), r.standard_normal((m, n)), r.standard_normal((n, 2))],
+    ),
+    "vecdot": (
+        lambda x, y: LA.vecdot(x, y, dim=-2),
+        lambda x, y: torch.linalg.vecdot(x, y, dim=-2),
+        lambda r, b, m, n: [r.standard_normal((*b, m, n)), r.standard_normal((m, 1))],
+    ),
+    "cross": (
+        lambda x, y: LA.cross(x, y, dim=-2),
+        lambda x, y: torch.linalg.cross(x, y, dim=-2),
+        lambda r, b, m, n: [r.standard_normal((*b, 3, n)), r.standard_normal((*[1] * len(b), 3, n))],
+    ),
+    "x.cross": (
+        lambda x, y: x.cross(y),
+        lambda x, y: _quiet(x.cross, y),  # dim=None: the first dim of size 3 (deprecated in torch)
+        lambda r, b, m, n: [r.standard_normal((*b, 3, n)), r.standard_normal((*b, 3, n))],
+    ),
+    "tensorinv": (
+        lambda a: LA.tensorinv(a, 1),
+        lambda a: torch.linalg.tensorinv(a, 1),
+        lambda r, b, m, n: [general(r, (), 2 * n, 2 * n).reshape(2 * n, 2, n)],
+    ),
+    "tensorsolve": (
+        lambda a, b: LA.tensorsolve(a, b, dims=(0,)),
+        lambda a, b: torch.linalg.tensorsolve(a, b, dims=(0,)),
+        lambda r, b, m, n: [general(r, (), 2 * n, 2 * n).reshape(2 * n, 2, n), r.standard_normal((2, n))],
+    ),
+    "cond": (LA.cond, torch.linalg.cond, lambda r, b, m, n: [general(r, b, m, n)]),
+    "cond -2": (lambda a: LA.cond(a, -2), lambda a: torch.linalg.cond(a, -2), lambda r, b, m, n: [general(r, b, m, n)]),
+    "matrix_norm 2": (
+        lambda a: LA.matrix_norm(a, 2, dim=(0, -1), keepdim=True),
+        lambda a: torch.linalg.matrix_norm(a, 2, dim=(0, -1), keepdim=True),
+        lambda r, b, m, n: [general(r, b, m, n)],
+    ),
+    "matrix_norm -2": (
+        lambda a: LA.matrix_norm(a, -2),
+        lambda a: torch.linalg.matrix_norm(a, -2),
+        lambda r, b, m, n: [general(r, b, m, n)],
+    ),  # fmt: skip
+    "cholesky_solve": (
+        mc.cholesky_solve,
+        torch.cholesky_solve,
+        lambda r, b, m, n: [r.standard_normal((*b, n, m)), lower_factor(r, b, n)],
+    ),
+    "cholesky_solve upper": (
+        lambda b, u: b.cholesky_solve(u, True),
+        lambda b, u: b.cholesky_solve(u, True),
+        lambda r, b, m, n: [r.standard_normal((*b, n, m)), np.swapaxes(lower_factor(r, b, n), -1, -2)],
+    ),
+    "cholesky_inverse": (mc.cholesky_inverse, torch.cholesky_inverse, lambda r, b, m, n: [lower_factor(r, b, n)]),
+    "logdet": (mc.logdet, torch.logdet, lambda r, b, m, n: [general(r, b, n, n)]),
+    "x.det x.inverse x.slogdet": (
+        lambda a: a.det().unsqueeze(-1).unsqueeze(-1) * a.inverse() + a.slogdet()[1].unsqueeze(-1).unsqueeze(-1),
+        lambda a: a.det().unsqueeze(-1).unsqueeze(-1) * a.inverse() + a.slogdet()[1].unsqueeze(-1).unsqueeze(-1),
+        lambda r, b, m, n: [general(r, b, n, n)],
+    ),
+    "x.matrix_exp": (
+        lambda a: mc.matrix_exp(a / 4) + a.matrix_exp(),
+        lambda a: torch.matrix_exp(a / 4) + a.matrix_exp(),
+        lambda r, b, m, n: [general(r, b, n, n) / 3],
+    ),  # fmt: skip
+}
+
+SECOND_ORDER = ["qr Q", "qr R", "qr complete", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq",
+                "solve_triangular", "solve_triangular right unit lower", "cholesky_solve", "logdet"]  # fmt: skip
+
+
+def _arrays(name, seed, batch, m, n):
+    return CASES[name][2](np.random.default_rng(seed), batch, m, n)
+
+
+def _square(name):
+    return not name.startswith(("qr", "svd", "pinv", "lstsq", "vecdot", "cond", "matrix_norm", "x.svd"))
+
+
+def _numerically_checkable(name):
+    """The op; on a symmetric matrix, applied to (A + A^T) / 2: eigh reads one triangle, so a
+    finite difference in the other is 0 while the gradient (torch's) is symmetric. Likewise
+    the Cholesky factor's triangle for cholesky_solve / cholesky_inverse."""
+    fn = CASES[name][0]
+    if name.startswith("eig") or name == "pinv hermitian":
+        return lambda a: fn((a + a.mT) / 2)
+    if name.startswith("cholesky"):  # the factor's other triangle is ignored, its gradient not (torch's)
+        tri = (lambda f: f.triu()) if name.endswith("upper") else (lambda f: f.tril())
+        return (lambda f: fn(tri(f))) if name == "cholesky_inverse" else (lambda b, f: fn(b, tri(f)))
+    return fn
+
+
+# -- forward and backward ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@settings(max_examples=6, deadline=None)
+@given(
+    batch=st.lists(st.integers(1, 3), max_size=2).map(tuple),
+    m=st.integers(1, 4),
+    n=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_like_torch(name, batch, m, n, seed, dtype):
+    mc_fn, torch_fn, _ = CASES[name]
+    if name.startswith("cond") or name.startswith("matrix_norm"):
+        batch = batch or (2,)
+    if name in ("x.svd (V)",) and m == n == 1:
+        n = 2
+    arrays = _arrays(name, seed, batch, m, n)
+    compare_with_torch(mc_fn, torch_fn, arrays, dtype=dtype, **(F32 if dtype == np.float32 else {}))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradcheck(name):
+    arrays = _arrays(name, 0, (2,), 3, 2)
+    inputs = [mc.tensor(a, requires_grad=True) for a in arrays]
+    assert mc.gradcheck(_numerically_checkable(name), inputs)
+
+
+@pytest.mark.parametrize("name", SECOND_ORDER)
+@pytest.mark.parametrize("shape", [((), 3, 2), ((2,), 2, 3)])
+def test_second_derivatives_like_torch(name, shape):
+    mc_fn, torch_fn, _ = CASES[name]
+    double_backward_like_torch(mc_fn, torch_fn, _arrays(name, 1, *shape), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["qr Q", "eigh", "svd", "pinv", "solve_triangular"])
+def test_gradgradcheck(name):
+    arrays = _arrays(name, 2, (), 3, 2)
+    assert mc.gradgradcheck(_numerically_checkable(name), [mc.tensor(a, requires_grad=True) for a in arrays])
+
+
+@pytest.mark.parametrize("device", devices())
+def test_decompositions_on_device(device):
+    rng = np.random.default_rng(3)
+    for name, shape in (("qr Q", (2, 4, 3)), ("eigh", (2, 3, 3)), ("svd", (2, 3, 4)), ("pinv", (2, 4, 3)),
+                        ("solve_triangular", (2, 3, 3)), ("eigvalsh", (2, 3, 3)), ("svdvals", (2, 3, 2))):  # fmt: skip
+        arrays = _arrays(name, int(rng.integers(1000)), shape[:1], *shape[1:])
+        compare_with_torch(CASES[name][0], CASES[name][1], arrays, device=device)
+    a = general(rng, (2,), 4, 3)
+    for d in ("gelsd", "gels"):
+        ours = LA.lstsq(mc.tensor(a, device=device), mc.tensor(a @ np.ones((3, 1)), device=device), driver=d)
+        np.testing.assert_allclose(ours.solution.numpy(), np.ones((2, 3, 1)), rtol=1e-10)
+    assert LA.matrix_rank(mc.tensor(a, device=device)).numpy().tolist() == [3, 3]
+
+
+# -- the other outputs, non-differentiable functions, conventions ----------------------------
+
+
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)])
+def test_lstsq_outputs_like_torch(driver, shape):
+    rng = np.random.default_rng(4)
+    a, b = general(rng, (2,), *shape), rng.standard_normal((2, shape[0], 2))
+    ours = LA.lstsq(mc.tensor(a), mc.tensor(b), driver=driver)
+    theirs = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver=driver)
+    assert type(ours).__name__ == "LstsqResult" and ours._fields == ("solution", "residuals", "rank", "singular_values")
+    for o, t in zip(ours, theirs):
+        assert o.shape == tuple(t.shape) and o.dtype == np.dtype(str(t.dtype)[6:])
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-10, atol=1e-12)
+    vector = LA.lstsq(mc.tensor(a[0]), mc.tensor(b[0, :, 0])).solution
+    np.testing.assert_allclose(
+        vector.numpy(), torch.linalg.lstsq(torch.tensor(a[0]), torch.tensor(b[0])).solution[:, 0]
+    )
+
+
+def test_matrix_rank_like_torch():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((4, 4, 5))
+    a[1, :, 2] = a[1, :, 0] + a[1, :, 1]
+    a[2] = 0
+    h = a[..., :4] + np.swapaxes(a[..., :4], -1, -2)
+    for kw in ({}, {"atol": 0.5}, {"rtol": 0.2}, {"atol": 0.1, "rtol": 0.3}):
+        for x, herm in ((a, False), (h, True)):
+            ours = LA.matrix_rank(mc.tensor(x), hermitian=herm, **kw)
+            theirs = torch.linalg.matrix_rank(torch.tensor(x), hermitian=herm, **kw)
+            assert ours.dtype == np.int64 and ours.numpy().tolist() == theirs.tolist()
+
+
+def test_qr_modes_and_signs_like_torch():
+    rng = np.random.default_rng(6)
+    for shape in ((2, 5, 3), (3, 3), (2, 3, 5)):
+        a = rng.standard_normal(shape)
+        for mode in ("reduced", "complete"):
+            ours, theirs = LA.qr(mc.tensor(a), mode), torch.linalg.qr(torch.tensor(a), mode)
+            for o, t in zip(ours, theirs):  # LAPACK's Householder QR in both: the same signs
+                np.testing.assert_allclose(o.numpy(), t.numpy(), atol=1e-12)
+        r = LA.qr(mc.tensor(a), "r")
+        assert r.Q.shape == (0,)
+        np.testing.assert_allclose(r.R.numpy(), torch.linalg.qr(torch.tensor(a), "r").R.numpy(), atol=1e-12)
+
+
+def test_svd_eigh_forward_conventions():
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((2, 4, 3))
+    u, s, vh = LA.svd(mc.tensor(a))
+    assert (u.shape, s.shape, vh.shape) == ((2, 4, 4), (2, 3), (2, 3, 3))
+    np.testing.assert_allclose((u[..., :3] * s.unsqueeze(-2) @ vh).numpy(), a, atol=1e-12)
+    lu, ls, lv = mc.tensor(a).svd(some=False)
+    assert (lu.shape, lv.shape) == ((2, 4, 4), (2, 3, 3))
+    np.testing.assert_allclose(lv.numpy(), np.swapaxes(vh.numpy(), -1, -2))
+    zu, zs, zv = mc.svd(mc.tensor(a), compute_uv=False)
+    tu, ts, tv = torch.svd(torch.tensor(a), compute_uv=False)
+    assert (zu.shape, zv.shape) == (tuple(tu.shape), tuple(tv.shape)) and not zu.numpy().any()
+    np.testing.assert_allclose(zs.numpy(), ts.numpy())
+    h = symmetric(rng, (2,), 3)
+    low = np.tril(h) + 5 * np.triu(np.ones((3, 3)), 1)  # eigh reads one triangle only
+    for uplo, x in (("L", low), ("U", np.swapaxes(low, -1, -2))):
+        lam, v = LA.eigh(mc.tensor(x), uplo)
+        np.testing.assert_allclose(lam.numpy(), np.linalg.eigvalsh(h), atol=1e-12)
+        np.testing.assert_allclose((v * lam.unsqueeze(-2) @ v.mT).numpy(), h, atol=1e-12)
+    assert LA.eigh(mc.tensor(h))._fields == ("eigenvalues", "eigenvectors")
+    assert LA.svd(mc.tensor(a))._fields == ("U", "S", "Vh")
+
+
+def test_eigenvalues_alone_stay_finite_at_repeated_values():
+    eye = mc.tensor(np.eye(3), requires_grad=True)
+    LA.eigh(eye).eigenvalues.sum().backward()
+    np.testing.assert_allclose(eye.grad.numpy(), np.eye(3), atol=1e-12)
+    eye.grad = None
+    LA.svd(eye).S.sum().backward()
+    np.testing.assert_allclose(eye.grad.numpy(), np.eye(3), atol=1e-12)
+
+
+def test_ex_forms_give_info():
+    rng = np.random.default_rng(8)
+    m = rng.standard_normal((3, 4, 4))
+    spd = m @ np.swapaxes(m, -1, -2) + np.eye(4)
+    spd[1, 2, 2] = -10.0
+    ours, theirs = LA.cholesky_ex(mc.tensor(spd)), torch.linalg.cholesky_ex(torch.tensor(spd))
+    assert ours.info.dtype == np.int32 and ours.info.numpy().tolist() == theirs.info.tolist() == [0, 3, 0]
+    np.testing.assert_allclose(ours.L.numpy()[[0, 2]], theirs.L.numpy()[[0, 2]], atol=1e-12)
+    assert np.isnan(ours.L.numpy()[1]).all()
+    upper = LA.cholesky_ex(mc.tensor(spd), upper=True)
+    assert upper.info.numpy().tolist() == torch.linalg.cholesky_ex(torch.tensor(spd), upper=True).info.tolist()
+    with pytest.raises(LA.LinAlgError, match="cholesky"):
+        LA.cholesky_ex(mc.tensor(spd), check_errors=True)
+    sing = rng.standard_normal((2, 3, 3))
+    sing[1, :, 2] = sing[1, :, 0]
+    ours, theirs = LA.inv_ex(mc.tensor(sing)), torch.linalg.inv_ex(torch.tensor(sing))
+    assert ours.info.dtype == np.int32 and (ours.info.numpy() > 0).tolist() == (theirs.info.numpy() > 0).tolist()
+    np.testing.assert_allclose(ours.inverse.numpy()[0], theirs.inverse.numpy()[0], rtol=1e-10)
+    with pytest.raises(LA.LinAlgError, match="singular"):
+        LA.inv_ex(mc.tensor(sing), check_errors=True)
+    ok = LA.inv_ex(mc.tensor(sing[:1], requires_grad=True))
+    assert ok.info.numpy().tolist() == [0] and ok.inverse.requires_grad
+
+
+def test_removed_torch_forms_raise_like_torch():
+    x = mc.tensor(np.eye(2))
+    for ours, theirs in (
+        (lambda: x.qr(some=False), lambda: torch.eye(2).qr(some=False)),
+        (x.cholesky, torch.eye(2).cholesky),
+    ):
+        with pytest.raises(RuntimeError) as ours_error:
+            ours()
+        with pytest.raises(RuntimeError) as torch_error:
+            theirs()
+        assert str(ours_error.value) == str(torch_error.value)
+
+
+def test_logdet_signs_like_torch():
+    a = np.stack([np.diag([1.0, 2.0]), np.diag([-1.0, 2.0]), np.zeros((2, 2))])
+    np.testing.assert_array_equal(mc.tensor(a).logdet().numpy(), torch.logdet(torch.tensor(a)).numpy())
+
+
+def test_errors_name_the_op():
+    a = mc.tensor(np.random.default_rng(9).standard_normal((4, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="mode='r'"):
+        LA.qr(a, "r").R.sum().backward()
+    with pytest.raises(RuntimeError, match="mode='complete' and nrows > ncols"):
+        LA.qr(a, "complete").Q.sum().backward()
+    with pytest.raises(ValueError, match="unrecognized mode"):
+        LA.qr(a, "full")
+    with pytest.raises(ValueError, match="linalg.eigh: A must be batches of square matrices"):
+        LA.eigh(a)
+    with pytest.raises(ValueError, match="UPLO"):
+        LA.eigvalsh(mc.tensor(np.eye(2)), "X")
+    with pytest.raises(TypeError, match="linalg.svd: Expected a floating point"):
+        LA.svd(mc.tensor(np.ones((2, 2), dtype=np.int64)))
+    with pytest.raises(ValueError, match="linalg.svdvals: The input tensor A must have at least 2 dimensions"):
+        LA.svdvals(mc.tensor(np.ones(3)))
+    with pytest.raises(ValueError, match="linalg.solve_triangular: Incompatible shapes"):
+        LA.solve_triangular(mc.tensor(np.eye(3)), mc.tensor(np.ones((2, 1))), upper=True)
+    with pytest.raises(ValueError, match="driver"):
+        LA.lstsq(a, a, driver="gelsx")
+    with pytest.raises(ValueError, match="linalg.cross: inputs dimension -1 must have length 3"):
+        LA.cross(a.mT, a.mT)
+    with pytest.raises(ValueError, match="multi_dot\\(\\): tensor 1 must be 2D"):
+        LA.multi_dot([a, mc.tensor(np.ones(3)), a])
+    with pytest.raises(TypeError, match="matrix_power: n must be an integer"):
+        LA.matrix_power(mc.tensor(np.eye(2)), 1.5)
+    with pytest.raises(ValueError, match="linalg.cond got an invalid norm type"):
+        LA.cond(a, 3)
+
+
+# -- review (h11_review_linalg): edge cases against torch ------------------------------------
+
+
+def _both(fn_mc, fn_torch, *arrays):
+    ours = fn_mc(*[mc.tensor(a) for a in arrays])
+    theirs = fn_torch(*[torch.tensor(a) for a in arrays])
+    return ours, theirs
+
+
+def _assert_same(ours, theirs, **tol):
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == np.dtype(str(theirs.dtype)[6:])
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 3), (0, 3, 3), (2, 0, 3, 2)])
+def test_a_batch_of_no_matrices_like_torch(shape):
+    a = np.zeros(shape)
+    cases = [(lambda x: LA.qr(x), torch.linalg.qr), (lambda x: LA.qr(x, "complete"), lambda x: torch.linalg.qr(x, "complete")),
+             (lambda x: LA.svd(x), torch.linalg.svd), (lambda x: LA.svd(x, False), lambda x: torch.linalg.svd(x, False))]  # fmt: skip
+    if shape[-1] == shape[-2]:
+        cases.append((LA.eigh, torch.linalg.eigh))
+    for i, (fn_mc, fn_torch) in enumerate(cases):
+        x = mc.tensor(a, requires_grad=True)
+        parts = fn_mc(x)
+        for o, t in zip(parts, fn_torch(torch.tensor(a))):
+            assert o.shape == tuple(t.shape)
+        if i == 1 and shape[-2] > shape[-1]:
+            continue  # QR mode='complete' of tall matrices: not differentiable (torch)
+        sum(p.sum() for p in parts).backward()
+        assert x.grad.shape == shape
+
+
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf])
+def test_cond_of_singular_and_empty_matrices_like_torch(p):
+    sing = np.array([[1.0, 2.0], [2.0, 4.0]])
+    batch = np.stack([sing, np.zeros((2, 2)), np.array([[2.0, 1.0], [0.5, 3.0]])])
+    ours, theirs = _both(lambda a: LA.cond(a, p), lambda a: torch.linalg.cond(a, p), batch)
+    if p in (None, 2, -2, "nuc"):  # s_min of a singular matrix is rounding noise: compare its size only
+        assert (ours.numpy()[0] > 1e15 and theirs[0] > 1e15) if p != -2 else (ours.numpy()[0] < 1e-15 > theirs[0])
+        ours, theirs = ours[1:], theirs[1:]
+    _assert_same(ours, theirs, rtol=1e-12)  # inf where torch's inverse fails, nan for nuc of 0
+    for shape in ((0, 0), (2, 0, 0), (0, 3, 3)) + (((0, 3), (3, 0)) if p not in ("fro", "nuc") else ()):
+        _assert_same(*_both(lambda a: LA.cond(a, p), lambda a: torch.linalg.cond(a, p), np.zeros(shape)))
+    if p in ("fro", "nuc", 1, -np.inf):
+        with pytest.raises(ValueError, match=f"linalg.cond\\(ord={p}\\): A must be batches of square"):
+            LA.cond(mc.tensor(np.ones((2, 3))), p)
+
+
+def test_matrix_norm_2_of_empty_matrices_like_torch():
+    for shape, dim in (((0, 3), (-2, -1)), ((2, 0, 3), (-2, -1)), ((3, 2, 0), (0, 2))):
+        for keepdim in (False, True):
+            _assert_same(*_both(lambda a: LA.matrix_norm(a, 2, dim, keepdim),
+                                lambda a: torch.linalg.matrix_norm(a, 2, dim, keepdim), np.zeros(shape)))  # fmt: skip
+
+
+def test_default_rtol_is_zero_only_where_atol_is_positive_like_torch():
+    a = np.stack([np.diag([1.0, 1e-17, 0.5])] * 3)
+    for atol in (np.array([0.0, 0.6, -1.0]), -1.0, 0.0):
+        t_atol = torch.tensor(atol) if isinstance(atol, np.ndarray) else atol
+        m_atol = mc.tensor(atol) if isinstance(atol, np.ndarray) else atol
+        ours = LA.matrix_rank(mc.tensor(a), atol=m_atol)
+        assert ours.numpy().tolist() == torch.linalg.matrix_rank(torch.tensor(a), atol=t_atol).tolist()
+        _assert_same(LA.pinv(mc.tensor(a), atol=m_atol), torch.linalg.pinv(torch.tensor(a), atol=t_atol))
+
+
+def test_matrix_power_of_integers_like_torch():
+    a = np.array([[[1, 2], [3, 4]], [[0, 1], [1, 1]]], dtype=np.int64)
+    for n in (0, 1, 3):
+        _assert_same(*_both(lambda x: LA.matrix_power(x, n), lambda x: torch.linalg.matrix_power(x, n), a))
+    with pytest.raises(TypeError, match="floating point"):  # the inverse needs floats (torch: RuntimeError)
+        LA.matrix_power(mc.tensor(a), -1)
+
+
+def test_vecdot_dtypes_like_torch():
+    with pytest.raises(TypeError, match="linalg.vecdot"):
+        LA.vecdot(mc.tensor(np.ones(3, dtype=np.int64)), mc.tensor(np.ones(3, dtype=np.int64)))
+    with pytest.raises(TypeError, match="linalg.vecdot: Expected x and y to have the same dtype"):
+        LA.vecdot(mc.tensor(np.ones(3, dtype=np.float32)), mc.tensor(np.ones(3)))
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_and_inverse_read_one_triangle_like_torch(upper):
+    rng = np.random.default_rng(10)
+    low = lower_factor(rng, (2,), 3)
+    factor = np.swapaxes(low, -1, -2) if upper else low
+    noisy = factor + (np.tril(np.ones((3, 3)), -1) if upper else np.triu(np.ones((3, 3)), 1))  # the ignored triangle
+    b = rng.standard_normal((2, 3, 2))
+    _assert_same(*_both(lambda x, f: mc.cholesky_solve(x, f, upper), lambda x, f: torch.cholesky_solve(x, f, upper),
+                        b, noisy), rtol=1e-10)  # fmt: skip
+    _assert_same(*_both(lambda f: mc.cholesky_inverse(f, upper), lambda f: torch.cholesky_inverse(f, upper), noisy),
+                 rtol=1e-10)  # fmt: skip
+    compare_with_torch(lambda x, f: x.cholesky_solve(f, upper), lambda x, f: x.cholesky_solve(f, upper), [b, factor])
+
+
+@pytest.mark.parametrize("device", devices())
+def test_cond_and_fake_cupy_linalg_on_device(device):
+    a = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[2.0, 1.0], [0.5, 3.0]])])
+    for p in ("fro", 1, "nuc"):
+        ours = LA.cond(mc.tensor(a, device=device), p).numpy()
+        np.testing.assert_allclose(ours[1:], torch.linalg.cond(torch.tensor(a), p).numpy()[1:], rtol=1e-12)
+    if device != "cpu":  # CuPy 13's svd has no hermitian=, its cholesky no upper= (NumPy 2's have)
+        x = mc.tensor(np.eye(2), device=device)
+        with pytest.raises(TypeError, match="hermitian"):
+            x.xp.linalg.svd(x.array, hermitian=True)
+        with pytest.raises(TypeError, match="upper"):
+            x.xp.linalg.cholesky(x.array, upper=True)
+
+
+def test_inv_ex_of_a_matrix_does_not_depend_on_its_batch_mates():
+    near = np.array([[1.0, 1.0], [1.0, 1.0 + 1e-15]])  # LU succeeds (torch: info 0, a finite inverse)
+    a = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), near])
+    ours, theirs = _both(LA.inv_ex, torch.linalg.inv_ex, a)
+    assert (ours.info.numpy() > 0).tolist() == (theirs.info.numpy() > 0).tolist() == [True, False]
+    np.testing.assert_allclose(ours.inverse.numpy()[1], theirs.inverse.numpy()[1], rtol=1e-6)
+    cond = LA.cond(mc.tensor(a), 1).numpy()
+    np.testing.assert_allclose(cond, torch.linalg.cond(torch.tensor(a), 1).numpy(), rtol=1e-6)
