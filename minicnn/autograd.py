@@ -772,6 +772,7 @@ INPLACE = (
     # h11_linalg
     # h11_random
     # h11_alias
+    "clip", "divide", "multiply", "subtract", "true_divide", "negative",
 )  # fmt: skip
 for _name in INPLACE:
     setattr(Tensor, f"{_name}_", _inplace_form(_name))

@@ -143,10 +143,34 @@ OPS = (
     "cholesky_solve", "cholesky_inverse", "matrix_exp",
     # h11_random
     # h11_alias
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "affine_grid_generator", "alpha_dropout", "alpha_dropout_",
+    "avg_pool1d", "binary_cross_entropy_with_logits", "celu_", "channel_shuffle", "constant_pad_nd",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity",
+    "dropout_", "feature_alpha_dropout", "feature_alpha_dropout_", "grid_sampler", "group_norm", "hardshrink",
+    "hinge_embedding_loss", "instance_norm", "kl_div", "layer_norm", "margin_ranking_loss", "max_pool1d",
+    "max_pool3d", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "rms_norm", "rrelu",
+    "rrelu_", "selu_", "threshold_", "triplet_margin_loss", "abs_", "acos_", "acosh_", "addmv_", "arccos_",
+    "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_",
+    "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_",
+    "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_", "index_put_", "lcm_", "ldexp_", "log10_",
+    "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_",
+    "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_",
+    "xlogy_", "zero_", "adjoint", "as_strided", "asarray", "can_cast", "chain_matmul", "detach", "fill",
+    "frobenius_norm", "from_dlpack", "frombuffer", "logspace", "nuclear_norm", "promote_types", "range",
+    "result_type", "rsub", "scalar_tensor", "conv2d", "prelu", "resize_as_", "get_device", "to_dlpack",
     "bernoulli", "multinomial", "normal", "poisson",
 )  # fmt: skip
 
 for _name in OPS:
     globals()[_name] = getattr(ops, "movedim" if _name == "moveaxis" else _name)
 
-__all__ = [*METHODS, *OPS, "max", "min", "MaxMin", "permute", "reshape", "transpose", "true_divide"]
+# torch's top-level forms whose names mc.ops gives to the nn.functional op (or a module):
+# torch.dropout(input, p, train), torch.batch_norm in ATen's order, ... (minicnn/ops/aliases.py)
+TORCH_FORMS = (
+    "batch_norm", "bilinear", "celu", "conv1d", "conv3d", "dropout", "embedding", "max_pool2d", "pdist", "selu",
+    "threshold",
+)  # fmt: skip
+for _name in TORCH_FORMS:
+    globals()[_name] = getattr(ops.aliases, _name)
+
+__all__ = [*METHODS, *OPS, *TORCH_FORMS, "max", "min", "MaxMin", "permute", "reshape", "transpose", "true_divide"]

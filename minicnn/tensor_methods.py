@@ -1300,3 +1300,105 @@ class TensorMethods:
         return ops.sampling_random.random_(self, *args, generator=generator)
 
     # --- session 11: torch aliases and leftovers (h11_alias) ---
+    # Comparisons in place write 0/1 in this tensor's dtype; in a graph the result has a zero
+    # gradient, as torch's. The logical ops in place are not seen by autograd at all in torch
+    # (even on a leaf that requires grad): written as under no_grad, the tensor keeps its history.
+    def _compare_tied(self, name: str, other: Any) -> Tensor:
+        out = getattr(self, name)(other)
+        return ag.tie(ops.astype(out, self.dtype), self) if self.requires_grad else out
+
+    def _compare_(self, name: str, other: Any) -> Tensor:
+        return ag._inplace_form("_compare_tied", f"{name}_")(self, name, other)
+
+    def eq_(self, other: Any) -> Tensor:
+        return self._compare_("eq", other)
+
+    def ne_(self, other: Any) -> Tensor:
+        return self._compare_("ne", other)
+
+    def lt_(self, other: Any) -> Tensor:
+        return self._compare_("lt", other)
+
+    def le_(self, other: Any) -> Tensor:
+        return self._compare_("le", other)
+
+    def gt_(self, other: Any) -> Tensor:
+        return self._compare_("gt", other)
+
+    def ge_(self, other: Any) -> Tensor:
+        return self._compare_("ge", other)
+
+    not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_
+
+    def _logical_(self, name: str, *args: Any) -> Tensor:
+        t = ag._latest(self)
+        out = getattr(t.detach(), name)(*args)
+        if out.shape != t.shape:
+            raise RuntimeError(f"{name}_: output with shape {t.shape} doesn't match the broadcast shape {out.shape}")
+        with ag.no_grad():
+            return t.copy_(out)
+
+    def logical_and_(self, other: Any) -> Tensor:
+        return self._logical_("logical_and", other)
+
+    def logical_or_(self, other: Any) -> Tensor:
+        return self._logical_("logical_or", other)
+
+    def logical_xor_(self, other: Any) -> Tensor:
+        return self._logical_("logical_xor", other)
+
+    def logical_not_(self) -> Tensor:
+        return self._logical_("logical_not")
+
+    def where(self, condition: Any, y: Any) -> Tensor:
+        """``self`` where ``condition`` holds, else ``y`` (torch's ``x.where(condition, y)``)."""
+        return ops.where(condition, self, y)
+
+    def byte(self) -> Tensor:
+        return self.to(np.uint8)
+
+    def char(self) -> Tensor:
+        return self.to(np.int8)
+
+    def short(self) -> Tensor:
+        return self.to(np.int16)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        return ops.activation.prelu(self, weight)
+
+    def adjoint(self) -> Tensor:
+        return ops.aliases_tensor.adjoint(self)
+
+    def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
+        """A ``size`` view of this tensor's C-order elements with element strides ``stride``
+        (see :func:`minicnn.ops.aliases_tensor.as_strided`); differentiable."""
+        return ops.aliases_tensor.as_strided(self, size, stride, storage_offset)
+
+    def resize_(self, *sizes: Any) -> Tensor:
+        """torch's ``resize_``: this tensor takes the shape ``sizes``, keeping its first elements
+        in memory order, as torch's storage (the same memory when they fit; growing moves to
+        new memory whose extra elements are uninitialised). Refused on a tensor that requires
+        grad, as torch's, and on one whose elements leave gaps in memory (a strided slice),
+        where torch would read its base's storage."""
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        shape = tuple(int(s) for s in (sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes))
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+        perm = ops.aliases_tensor._memory_order(self.array)
+        if perm is None:
+            raise RuntimeError(
+                f"resize_: the tensor's elements (shape {list(self.shape)}, strides {list(self.stride())}) do not "
+                f"fill one block of memory; minicnn does not read its base's storage as torch: resize a clone"
+            )
+        n, flat = int(np.prod(shape)), self.array.transpose(perm).reshape(-1)  # memory order, a view
+        if n <= flat.size:
+            self.array = flat[:n].reshape(shape)
+        else:
+            grown = self.xp.empty(n, dtype=self.dtype)
+            grown[: flat.size] = flat
+            self.array = grown.reshape(shape)
+        return self
+
+    def resize_as_(self, the_template: Tensor) -> Tensor:
+        return self.resize_(*the_template.shape)

@@ -592,6 +592,7 @@ def test_meshgrid_warns_like_torch_only_without_indexing():
         (lambda x: mc.repeat_interleave(mc.tensor(2)), RuntimeError, "1-dim integer tensor"),
         (lambda x: mc.cartesian_prod(x[0, 0], x[0]), RuntimeError, "Expect a 1D vector"),
         (lambda x: mc.meshgrid(indexing="ij"), RuntimeError, "non-empty TensorList"),
+        (lambda x: mc.unravel_index(mc.tensor([1]), (0, 2)), ValueError, "cannot have zero dimensions"),
     ],
 )
 def test_errors_name_the_op_and_sizes(call, error, match):
@@ -644,3 +645,37 @@ def test_on_device(device):
     ]  # fmt: skip
     for m, t in zip(fns, torch_fns):
         compare_with_torch(m, t, [rng.standard_normal((2, 3)), rng.standard_normal((2, 3))], device=device)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.bool_, np.int32])
+def test_accumulate_on_small_integer_and_bool_dtypes(device, dtype):
+    # CuPy's add.at (cupyx.scatter_add) refuses bool and 8/16-bit integers; torch accumulates them
+    x = np.array([250, 0, 1, 0]).astype(dtype)
+    src = np.array([3, 4, 1, 0]).astype(dtype)
+    index = np.array([0, 0, 2, 3])
+    got = mc.put(mc.tensor(x, device=device), mc.tensor(index, device=device), mc.tensor(src, device=device), True)
+    want = torch.put(torch.tensor(x), torch.tensor(index), torch.tensor(src), True)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    got = mc.index_put(
+        mc.tensor(x, device=device), (mc.tensor(index, device=device),), mc.tensor(src, device=device), True
+    )
+    want = torch.index_put(torch.tensor(x), (torch.tensor(index),), torch.tensor(src), True)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_expand_without_stretching_is_a_writable_view_like_torch():
+    """x.expand(shape) that stretches nothing (same sizes, or new size-1 dims) is a writable
+    view: a write through it reaches the input and its gradient; a stretched expand stays
+    read-only (torch refuses writes to it: several elements share one memory location)."""
+    grads = []
+    for lib in (mc, torch):
+        for shape in ((3,), (1, 3), (1, 1, 3)):
+            x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+            y = x * 1
+            y.expand(*shape).mul_(2)
+            (y * y).sum().backward()
+            grads.append(x.grad.tolist())
+        with pytest.raises((RuntimeError, ValueError)):
+            lib.ones(1, 3).expand(2, 3).mul_(2)
+    assert grads[:3] == grads[3:] == [[8.0, 16.0, 24.0]] * 3

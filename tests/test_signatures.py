@@ -63,6 +63,12 @@ DELIBERATE = {
     ("mc.norm", "dtype"): "torch.norm(input, p, dim, keepdim, out, dtype): minicnn has no out=, so dtype comes "
     "5th (pass it by keyword, as torch's docs do)",
     ("mc.randperm", "dtype"): "dtype=None means int64, torch's default (minicnn has no torch.int64 object to name)",
+    ("F.scaled_dot_product_attention", "scale"): "keyword-only, as torch's builtin (its doc line lists it "
+    "positionally, but torch refuses it there)",
+    ("F.scaled_dot_product_attention", "enable_gqa"): "as scale",
+    ("nn.TransformerEncoderLayer", "activation"): "the default is F.relu, minicnn's (torch's is torch's F.relu)",
+    ("nn.TransformerDecoderLayer", "activation"): "as nn.TransformerEncoderLayer",
+    ("nn.Transformer", "activation"): "as nn.TransformerEncoderLayer",
     ("mc.tril_indices", "dtype"): "as mc.randperm",
     ("mc.triu_indices", "dtype"): "as mc.randperm",
     ("mc.var", "correction"): "correction=None: the unbiased flag decides (torch's legacy overload var(dim, unbiased, "
@@ -201,6 +207,52 @@ UNDOCUMENTED_TORCH = {
     "is_signed": "is_signed(input)",
     # a (*args, **kwargs) wrapper whose docstring does not start with the signature (torch's docs give it)
     "unique_consecutive": "unique_consecutive(input, return_inverse=False, return_counts=False, dim=None)",
+    # torch's builtins of the top-level forms of F ops and in-place functions (from their ATen schemas;
+    # max_pool*d's padding/dilation written as ints, same meaning; the losses' reduction=0: torch's Python
+    # bindings leave them unreduced by default)
+    "adaptive_max_pool1d": "adaptive_max_pool1d(input, output_size)",
+    "affine_grid_generator": "affine_grid_generator(theta, size, align_corners)",
+    "alpha_dropout": "alpha_dropout(input, p, train)",
+    "batch_norm": "batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled)",
+    "binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits(input, target, weight=None, "
+    "pos_weight=None, reduction=0)",
+    "celu": "celu(input, alpha=1.0)",
+    "clamp_max_": "clamp_max_(input, max)",
+    "clamp_min_": "clamp_min_(input, min)",
+    "constant_pad_nd": "constant_pad_nd(input, pad, value=0)",
+    "cosine_embedding_loss": "cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0)",
+    "detach": "detach(input)",
+    "dropout": "dropout(input, p, train)",
+    "dropout_": "dropout_(input, p, train)",
+    "embedding": "embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False)",
+    "feature_alpha_dropout": "feature_alpha_dropout(input, p, train)",
+    "fill": "fill(input, value)",
+    "frobenius_norm": "frobenius_norm(input, dim, keepdim=False)",
+    "grid_sampler": "grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)",
+    "group_norm": "group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True)",
+    "hinge_embedding_loss": "hinge_embedding_loss(input, target, margin=1.0, reduction=0)",
+    "index_put_": "index_put_(input, indices, values, accumulate=False)",
+    "instance_norm": "instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, "
+    "cudnn_enabled)",
+    "kl_div": "kl_div(input, target, reduction=0, *, log_target=False)",
+    "layer_norm": "layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True)",
+    "margin_ranking_loss": "margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0)",
+    "max_pool1d": "max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False)",
+    "max_pool2d": "max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False)",
+    "max_pool3d": "max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False)",
+    "nuclear_norm": "nuclear_norm(input, dim, keepdim=False)",
+    "poisson_nll_loss": "poisson_nll_loss(input, target, log_input, full, eps, reduction)",
+    "rms_norm": "rms_norm(input, normalized_shape, weight=None, eps=None)",
+    "rrelu": "rrelu(input, lower=0.125, upper=0.3333333333333333, training=False, generator=None)",
+    "rsub": "rsub(input, other, *, alpha=1)",
+    "scalar_tensor": "scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=None)",
+    "selu": "selu(input)",
+    "threshold": "threshold(input, threshold, value)",
+    "triplet_margin_loss": "triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-06, "
+    "swap=False, reduction=0)",
+    "zero_": "zero_(input)",
+    "get_device": "get_device(input)",
+    "resize_as_": "resize_as_(input, the_template, *, memory_format=None)",
 }
 
 
@@ -216,6 +268,8 @@ def torch_params(obj: Any, name: str) -> list[Param]:
         return doc_params(name, obj.__doc__)
     if only_varargs and name in UNDOCUMENTED_TORCH:
         return doc_params(name, UNDOCUMENTED_TORCH[name])
+    if only_varargs and (obj.__doc__ or "").strip().startswith("__init__("):  # nn.RNN/LSTM/GRU: the documented one
+        return doc_params("__init__", obj.__doc__)
     return params
 
 
@@ -438,6 +492,32 @@ _POOLED3, _INDICES3 = (t.numpy() for t in TF.max_pool3d(torch.tensor(X5), 2, ret
 
 # name -> keyword arguments written for torch (arrays are converted for each library)
 F_KEYWORD_CALLS = {
+    "scaled_dot_product_attention": dict(
+        query=RNG.standard_normal((2, 3, 4)),
+        key=RNG.standard_normal((2, 5, 4)),
+        value=RNG.standard_normal((2, 5, 6)),
+        attn_mask=RNG.standard_normal((3, 5)),
+        is_causal=False,
+        scale=0.3,
+    ),
+    "multi_head_attention_forward": dict(
+        query=RNG.standard_normal((3, 2, 4)),
+        key=RNG.standard_normal((5, 2, 4)),
+        value=RNG.standard_normal((5, 2, 4)),
+        embed_dim_to_check=4,
+        num_heads=2,
+        in_proj_weight=RNG.standard_normal((12, 4)),
+        in_proj_bias=RNG.standard_normal(12),
+        bias_k=None,
+        bias_v=None,
+        add_zero_attn=False,
+        dropout_p=0.0,
+        out_proj_weight=RNG.standard_normal((4, 4)),
+        out_proj_bias=RNG.standard_normal(4),
+        training=False,
+        need_weights=True,
+        average_attn_weights=False,
+    ),
     "tanhshrink": dict(input=X4),
     "softshrink": dict(input=X4, lambd=0.3),
     "hardshrink": dict(input=X4, lambd=0.3),
@@ -1037,6 +1117,9 @@ def test_factory_defaults_match_torch():
 
 
 FORWARD_CONTAINERS = {"Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList"}
+# abstract bases whose forward torch leaves unimplemented (Module's ``*input``); ours hold the
+# forward their subclasses share, compared through RNN/LSTM/GRU and the cells
+FORWARD_CONTAINERS |= {"RNNBase", "RNNCellBase"}
 
 
 def test_module_forward_arguments_are_torchs():

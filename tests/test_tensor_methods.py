@@ -445,6 +445,11 @@ INPLACE_CALLS = {
     "masked_scatter": ("mask", "end"),
     "put": ("flat_index", "two", True),
     "renorm": (2, 0, 0.9),
+    "clip": (0.4, 0.8),
+    "divide": ("end",),
+    "multiply": ("end",),
+    "subtract": ("end",),
+    "true_divide": ("end",),
 }
 
 

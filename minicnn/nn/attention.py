@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.attention import multi_head_attention_forward
 from . import init
 from .linear import Linear
@@ -59,7 +57,7 @@ class MultiheadAttention(Module):
             raise ValueError(
                 f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
             )
-        dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+        dt = default_dtype(dtype)
         xp = backend.xp_for_device(device)
 
         def param(*shape: int) -> Parameter:

@@ -58,6 +58,7 @@ from ..ops.activation import (
     threshold,
     threshold_,
 )
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ..ops.bilinear import bilinear
 from ..ops.conv1d import (
     adaptive_avg_pool1d,
@@ -182,6 +183,8 @@ def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
 
 
 __all__ = [
+    "multi_head_attention_forward",
+    "scaled_dot_product_attention",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",

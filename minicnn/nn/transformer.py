@@ -17,10 +17,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from .. import backend
-from ..autograd import DEFAULT_DTYPE, Tensor
+from ..autograd import Tensor, default_dtype
 from ..ops.activation import gelu, relu
 from . import init
 from .attention import MultiheadAttention
@@ -47,7 +45,7 @@ def _get_clones(module: Module, n: int) -> ModuleList:
 def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
     """(sz, sz) float mask: 0 on and below the diagonal, -inf above (position i sees 0..i)."""
     xp = backend.xp_for_device(device)
-    dt = DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    dt = default_dtype(dtype)
     with backend.device_scope(device):
         return Tensor(xp.triu(xp.full((sz, sz), float("-inf"), dtype=dt), 1))
 

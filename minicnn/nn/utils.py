@@ -46,6 +46,7 @@ from .. import backend
 from ..autograd import Tensor, no_grad
 from ..ops.shape import cat
 from . import fusion, parametrizations, parametrize
+from . import utils_rnn as rnn
 from .activation import LeakyReLU, ReLU, ReLU6, Sigmoid, Tanh
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
@@ -57,6 +58,7 @@ from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm,
 # torch.nn.utils is a package: make ``import minicnn.nn.utils.parametrize`` (and the others) work too
 for _sub in (fusion, parametrizations, parametrize):
     sys.modules[f"{__name__}.{_sub.__name__.rpartition('.')[2]}"] = _sub
+sys.modules[f"{__name__}.rnn"] = rnn  # torch.nn.utils.rnn (minicnn/nn/utils_rnn.py)
 
 _ELEMENTWISE = (ReLU, ReLU6, LeakyReLU, Tanh, Sigmoid, Dropout, Dropout2d, Identity)
 

@@ -516,3 +516,39 @@ from .sampling_random import bernoulli, multinomial, normal, poisson  # noqa: E4
 __all__ += ["bernoulli", "multinomial", "normal", "poisson"]
 
 # --- session 11: h11_alias ---
+from .aliases import (  # noqa: E402, I001  (torch's top-level forms, mc.<name>; where ops has F's op or a module of
+    # that name -- batch_norm, dropout, conv1d, embedding... -- it stays: see functions.py)
+    adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid_generator, alpha_dropout, alpha_dropout_, avg_pool1d,
+    binary_cross_entropy_with_logits, celu_, channel_shuffle, constant_pad_nd, conv_transpose1d,
+    conv_transpose2d, conv_transpose3d, cosine_embedding_loss, cosine_similarity, dropout_,
+    feature_alpha_dropout, feature_alpha_dropout_, grid_sampler, group_norm, hardshrink, hinge_embedding_loss,
+    instance_norm, kl_div, layer_norm, margin_ranking_loss, max_pool1d, max_pool3d, pairwise_distance,
+    pixel_shuffle, pixel_unshuffle, poisson_nll_loss, rms_norm, rrelu, rrelu_, selu_, threshold_,
+    triplet_margin_loss, abs_, acos_, acosh_, addmv_, arccos_, arccosh_, arcsin_, arcsinh_, arctan_, arctanh_,
+    asin_, asinh_, atan_, atanh_, ceil_, clamp_, clamp_max_, clamp_min_, clip_, cos_, cosh_, deg2rad_, detach_,
+    erf_, erfc_, exp2_, exp_, expm1_, fill_, fix_, floor_, frac_, gcd_, i0_, index_put_, lcm_, ldexp_, log10_,
+    log1p_, log2_, log_, logit_, nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, relu_, resize_as_, round_, rsqrt_,
+    sigmoid_, sin_, sinc_, sinh_, sqrt_, square_, tan_, tanh_, trunc_, xlogy_, zero_,
+)  # fmt: skip
+from .aliases_tensor import (  # noqa: E402
+    adjoint, as_strided, asarray, can_cast, chain_matmul, detach, fill, frobenius_norm, from_dlpack, frombuffer,
+    get_device, logspace, nuclear_norm, promote_types, range, result_type, rsub, scalar_tensor, to_dlpack,
+)  # fmt: skip
+
+__all__ += [
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "affine_grid_generator", "alpha_dropout", "alpha_dropout_",
+    "avg_pool1d", "binary_cross_entropy_with_logits", "celu_", "channel_shuffle", "constant_pad_nd",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity",
+    "dropout_", "feature_alpha_dropout", "feature_alpha_dropout_", "grid_sampler", "group_norm", "hardshrink",
+    "hinge_embedding_loss", "instance_norm", "kl_div", "layer_norm", "margin_ranking_loss", "max_pool1d",
+    "max_pool3d", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "rms_norm",
+    "rrelu", "rrelu_", "selu_", "threshold_", "triplet_margin_loss", "abs_", "acos_", "acosh_", "addmv_",
+    "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_",
+    "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_",
+    "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_", "index_put_", "lcm_",
+    "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_",
+    "reciprocal_", "relu_", "resize_as_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_",
+    "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "adjoint", "as_strided", "asarray", "can_cast",
+    "chain_matmul", "detach", "fill", "frobenius_norm", "from_dlpack", "frombuffer", "logspace", "nuclear_norm",
+    "promote_types", "range", "result_type", "rsub", "scalar_tensor", "get_device", "to_dlpack",
+]  # fmt: skip

@@ -3,7 +3,8 @@
 ``torch.conv2d``, ``torch.dropout``, ``torch.batch_norm``, ``torch.kl_div`` ... are the ATen ops
 behind ``F.*``: same computation, but often another signature (``torch.dropout(input, p, train)``
 has no defaults, ``torch.batch_norm`` takes weight and bias before the running statistics and a
-``cudnn_enabled`` flag, the losses take ``reduction`` as an int: 0 none, 1 mean, 2 sum,
+``cudnn_enabled`` flag, the losses take ``reduction`` as an int: 0 none, 1 mean, 2 sum, and
+default to 0 -- ``torch.kl_div(x, y)`` is unreduced, though ATen's schema writes Mean --,
 ``torch.embedding(weight, indices)`` swaps F's operands). Each function here has torch's
 top-level signature and only delegates to minicnn's F op (no kernels of its own), so its
 gradients are that op's.
@@ -19,19 +20,44 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..autograd import Tensor
-from . import activation, grid_sample, groupnorm, loss, loss_margin, norm, pool
-from . import conv1d as conv1d_ops
-from . import conv3d as conv3d_ops
-from . import dropout as dropout_ops
-from . import embedding as embedding_ops
-from . import pad as pad_ops
+from .activation import celu as _celu
+from .activation import celu_ as _celu_
+from .activation import hardshrink, prelu
+from .activation import rrelu as _rrelu
+from .activation import rrelu_ as _rrelu_
+from .activation import selu as _selu
+from .activation import selu_ as _selu_
+from .activation import threshold as _threshold
+from .activation import threshold_ as _threshold_
 from .bilinear import bilinear
 from .conv import conv2d
 from .conv1d import adaptive_avg_pool1d, avg_pool1d, conv1d, conv_transpose1d
+from .conv1d import adaptive_max_pool1d as _adaptive_max_pool1d
+from .conv1d import max_pool1d as _max_pool1d
 from .conv3d import conv3d, conv_transpose3d
+from .conv3d import max_pool3d as _max_pool3d
 from .conv_transpose import conv_transpose2d
+from .dropout import alpha_dropout as _alpha_dropout
+from .dropout import dropout as _dropout_f
+from .dropout import feature_alpha_dropout as _feature_alpha_dropout
+from .embedding import embedding as _embedding
+from .grid_sample import affine_grid as _affine_grid
+from .grid_sample import grid_sample as _grid_sample
+from .groupnorm import group_norm as _group_norm
+from .groupnorm import instance_norm as _instance_norm
+from .groupnorm import layer_norm as _layer_norm
+from .loss import binary_cross_entropy_with_logits as _bce_with_logits
+from .loss import kl_div as _kl_div
+from .loss_margin import cosine_embedding_loss as _cosine_embedding_loss
+from .loss_margin import hinge_embedding_loss as _hinge_embedding_loss
+from .loss_margin import margin_ranking_loss as _margin_ranking_loss
+from .loss_margin import poisson_nll_loss as _poisson_nll_loss
+from .loss_margin import triplet_margin_loss as _triplet_margin_loss
+from .norm import batch_norm as _batch_norm
+from .pad import pad as _pad
 from .pdist import pdist
 from .pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
+from .pool import max_pool2d as _max_pool2d
 from .rmsnorm import rms_norm
 from .similarity import cosine_similarity, pairwise_distance
 
@@ -65,7 +91,7 @@ def max_pool1d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """torch.max_pool1d: F.max_pool1d without indices (``stride=()``: the kernel size)."""
-    return conv1d_ops.max_pool1d(input, kernel_size, _pool_stride(stride), padding, dilation, ceil_mode)
+    return _max_pool1d(input, kernel_size, _pool_stride(stride), padding, dilation, ceil_mode)
 
 
 def max_pool2d(
@@ -77,7 +103,7 @@ def max_pool2d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """torch.max_pool2d: F.max_pool2d without indices (``stride=()``: the kernel size)."""
-    return pool.max_pool2d(input, kernel_size, _pool_stride(stride), padding, dilation, ceil_mode)
+    return _max_pool2d(input, kernel_size, _pool_stride(stride), padding, dilation, ceil_mode)
 
 
 def max_pool3d(
@@ -89,12 +115,12 @@ def max_pool3d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """torch.max_pool3d: F.max_pool3d without indices (``stride=()``: the kernel size)."""
-    return conv3d_ops.max_pool3d(input, kernel_size, _pool_stride(stride), padding, dilation, ceil_mode)
+    return _max_pool3d(input, kernel_size, _pool_stride(stride), padding, dilation, ceil_mode)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
     """torch.adaptive_max_pool1d: always the pair ``(values, indices)``."""
-    return conv1d_ops.adaptive_max_pool1d(input, output_size, return_indices=True)
+    return _adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
 # --- dropout: (input, p, train), all required ----------------------------------------------
@@ -127,7 +153,8 @@ def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:  # n
 
 
 def _dropout(name: str, input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:  # noqa: A002
-    return getattr(dropout_ops, name)(input, p, training=bool(train), inplace=inplace)
+    f = {"dropout": _dropout_f, "alpha_dropout": _alpha_dropout, "feature_alpha_dropout": _feature_alpha_dropout}[name]
+    return f(input, p, training=bool(train), inplace=inplace)
 
 
 # --- normalisations: ATen's argument order --------------------------------------------------
@@ -145,7 +172,7 @@ def batch_norm(
     cudnn_enabled: bool,
 ) -> Tensor:
     """torch.batch_norm: F.batch_norm with weight and bias first (``cudnn_enabled`` is ignored)."""
-    return norm.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
 def instance_norm(
@@ -160,7 +187,7 @@ def instance_norm(
     cudnn_enabled: bool,
 ) -> Tensor:
     """torch.instance_norm: F.instance_norm with weight and bias first (``cudnn_enabled`` is ignored)."""
-    return groupnorm.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
 
 
 def layer_norm(
@@ -172,7 +199,7 @@ def layer_norm(
     cudnn_enable: bool = True,
 ) -> Tensor:
     """torch.layer_norm: F.layer_norm (``cudnn_enable`` is ignored)."""
-    return groupnorm.layer_norm(input, normalized_shape, weight, bias, eps)
+    return _layer_norm(input, normalized_shape, weight, bias, eps)
 
 
 def group_norm(
@@ -184,7 +211,7 @@ def group_norm(
     cudnn_enabled: bool = True,
 ) -> Tensor:
     """torch.group_norm: F.group_norm (``cudnn_enabled`` is ignored)."""
-    return groupnorm.group_norm(input, num_groups, weight, bias, eps)
+    return _group_norm(input, num_groups, weight, bias, eps)
 
 
 def embedding(
@@ -193,55 +220,51 @@ def embedding(
     """torch.embedding(weight, indices): F.embedding(indices, weight); ``padding_idx=-1`` is none
     (F passes a negative index already turned into ``num_embeddings + padding_idx``)."""
     pad = None if padding_idx is None or padding_idx < 0 else padding_idx
-    return embedding_ops.embedding(indices, weight, pad, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+    return _embedding(indices, weight, pad, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
 # --- activations -----------------------------------------------------------------------------
 
 
 def celu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
-    return activation.celu(input, alpha)
+    return _celu(input, alpha)
 
 
 def selu(input: Tensor) -> Tensor:  # noqa: A002
-    return activation.selu(input)
+    return _selu(input)
 
 
 def rrelu(input: Tensor, lower: float = 0.125, upper: float = 1.0 / 3.0, training: bool = False) -> Tensor:  # noqa: A002
     """torch.rrelu (no ``generator``: draws come from the library generator, ``mc.manual_seed``)."""
-    return activation.rrelu(input, lower, upper, training)
+    return _rrelu(input, lower, upper, training)
 
 
 def threshold(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
-    return activation.threshold(input, threshold, value)
+    return _threshold(input, threshold, value)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
-    return activation.celu_(input, alpha)
+    return _celu_(input, alpha)
 
 
 def selu_(input: Tensor) -> Tensor:  # noqa: A002
-    return activation.selu_(input)
+    return _selu_(input)
 
 
 def rrelu_(input: Tensor, lower: float = 0.125, upper: float = 1.0 / 3.0, training: bool = False) -> Tensor:  # noqa: A002
-    return activation.rrelu_(input, lower, upper, training)
+    return _rrelu_(input, lower, upper, training)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
-    return activation.threshold_(input, threshold, value)
-
-
-prelu = activation.prelu
-hardshrink = activation.hardshrink
+    return _threshold_(input, threshold, value)
 
 
 # --- losses: reduction as an int (0 none, 1 mean, 2 sum) -------------------------------------
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *, log_target: bool = False) -> Tensor:  # noqa: A002
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:  # noqa: A002
     """torch.kl_div: ATen's "mean" (1) is the plain mean over all elements, as F.kl_div's."""
-    return loss.kl_div(input, target, reduction=_reduction(reduction, "kl_div"), log_target=log_target)
+    return _kl_div(input, target, reduction=_reduction(reduction, "kl_div"), log_target=log_target)
 
 
 def binary_cross_entropy_with_logits(
@@ -249,29 +272,29 @@ def binary_cross_entropy_with_logits(
     target: Tensor,
     weight: Tensor | None = None,
     pos_weight: Tensor | None = None,
-    reduction: int = 1,
+    reduction: int = 0,
 ) -> Tensor:
     red = _reduction(reduction, "binary_cross_entropy_with_logits")
-    return loss.binary_cross_entropy_with_logits(input, target, weight, reduction=red, pos_weight=pos_weight)
+    return _bce_with_logits(input, target, weight, reduction=red, pos_weight=pos_weight)
 
 
 def cosine_embedding_loss(
-    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 1
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 0
 ) -> Tensor:
     red = _reduction(reduction, "cosine_embedding_loss")
-    return loss_margin.cosine_embedding_loss(input1, input2, target, margin, reduction=red)
+    return _cosine_embedding_loss(input1, input2, target, margin, reduction=red)
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 1) -> Tensor:  # noqa: A002
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 0) -> Tensor:  # noqa: A002
     red = _reduction(reduction, "hinge_embedding_loss")
-    return loss_margin.hinge_embedding_loss(input, target, margin, reduction=red)
+    return _hinge_embedding_loss(input, target, margin, reduction=red)
 
 
 def margin_ranking_loss(
-    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 1
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 0
 ) -> Tensor:
     red = _reduction(reduction, "margin_ranking_loss")
-    return loss_margin.margin_ranking_loss(input1, input2, target, margin, reduction=red)
+    return _margin_ranking_loss(input1, input2, target, margin, reduction=red)
 
 
 def poisson_nll_loss(
@@ -284,7 +307,7 @@ def poisson_nll_loss(
 ) -> Tensor:
     """torch.poisson_nll_loss: every argument required, as ATen's."""
     red = _reduction(reduction, "poisson_nll_loss")
-    return loss_margin.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=red)
+    return _poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=red)
 
 
 def triplet_margin_loss(
@@ -295,10 +318,10 @@ def triplet_margin_loss(
     p: float = 2.0,
     eps: float = 1e-06,
     swap: bool = False,
-    reduction: int = 1,
+    reduction: int = 0,
 ) -> Tensor:
     red = _reduction(reduction, "triplet_margin_loss")
-    return loss_margin.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=red)
+    return _triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=red)
 
 
 # --- padding and sampling --------------------------------------------------------------------
@@ -306,7 +329,7 @@ def triplet_margin_loss(
 
 def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:  # noqa: A002
     """torch.constant_pad_nd: F.pad(input, pad, "constant", value) (negative pads crop)."""
-    return pad_ops.pad(input, pad, "constant", value)
+    return _pad(input, pad, "constant", value)
 
 
 _INTERPOLATION = ("bilinear", "nearest", "bicubic")
@@ -328,12 +351,12 @@ def grid_sampler(
             f"got {interpolation_mode!r} and {padding_mode!r}"
         )
     mode, pmode = _INTERPOLATION[interpolation_mode], _PADDING[padding_mode]
-    return grid_sample.grid_sample(input, grid, mode, pmode, bool(align_corners))
+    return _grid_sample(input, grid, mode, pmode, bool(align_corners))
 
 
 def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
     """torch.affine_grid_generator: F.affine_grid with ``align_corners`` required."""
-    return grid_sample.affine_grid(theta, size, bool(align_corners))
+    return _affine_grid(theta, size, bool(align_corners))
 
 
 # --- in-place function forms of Tensor methods: mc.exp_(x) is x.exp_() ------------------------
@@ -343,7 +366,8 @@ INPLACE_FUNCTIONS = (
     "atan", "atanh", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "deg2rad", "detach", "erf",
     "erfc", "exp2", "exp", "expm1", "fill", "fix", "floor", "frac", "gcd", "i0", "index_put", "lcm", "ldexp",
     "log10", "log1p", "log2", "log", "logit", "nan_to_num", "neg", "negative", "rad2deg", "reciprocal", "relu",
-    "round", "rsqrt", "sigmoid", "sin", "sinc", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "xlogy", "zero",
+    "round", "resize_as", "rsqrt", "sigmoid", "sin", "sinc", "sinh", "sqrt", "square", "tan", "tanh", "trunc",
+    "xlogy", "zero",
 )  # fmt: skip
 
 

@@ -1,14 +1,16 @@
 """torch's smaller top-level tensor functions: strided views, dtype rules, makers and aliases.
 
-* :func:`as_strided` -- ``(size, stride, storage_offset)`` view of a tensor's elements, and
-  its :class:`AsStrided` op: forward ``xp.lib.stride_tricks.as_strided`` on the flat C-order
-  elements (a view sharing memory when the input is contiguous, O(1)); backward scatters the
-  output gradient back to the positions it was read from, accumulating where windows
-  overlap (torch's ``as_strided_backward``), O(numel(out) + numel(in)).
-  The "storage" here is the tensor's own elements in C order: for a contiguous tensor with
-  storage offset 0 (any freshly made one) this is torch's storage; ``storage_offset`` counts
-  from the tensor's first element (torch counts from its storage's, and a view's default is
-  its own offset, so the default call agrees there too).
+* :func:`as_strided` -- ``(size, stride, storage_offset)`` view of a tensor's memory, and
+  its :class:`AsStrided` op: forward ``xp.lib.stride_tricks.as_strided`` on the input's
+  elements in memory order (a view sharing memory, O(1)); backward scatters the output
+  gradient back to the positions it was read from, accumulating where windows overlap
+  (torch's ``as_strided_backward``), O(numel(out) + numel(in)).
+  The "storage" here is the block of memory the input's own elements fill, in memory order:
+  torch's storage for a contiguous tensor or a transposed/permuted one (``x.t()``); the
+  offset is torch's (the default: the input's own :meth:`storage_offset`). An input whose
+  elements leave gaps or share memory (a strided slice ``x[:, ::2]``, an expanded tensor) is
+  refused, as is a view reaching before the input's first element or past its last: torch
+  would read its base's storage there, which minicnn does not track.
 * :func:`result_type`, :func:`promote_types`, :func:`can_cast`: torch's promotion rules on
   minicnn's dtypes (NumPy dtypes).
 * :func:`asarray`, :func:`frombuffer`, :func:`from_dlpack`, :func:`scalar_tensor`,
@@ -40,19 +42,29 @@ def _ints(values: Any, what: str) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
+def _memory_order(a: Any) -> tuple[int, ...] | None:
+    """a's axes from the largest stride to the smallest when its elements fill one block of
+    memory with no gaps and no overlap (C order or a permutation of it); None otherwise."""
+    if a.size <= 1:
+        return tuple(builtins.range(a.ndim))
+    perm = tuple(sorted(builtins.range(a.ndim), key=lambda k: -a.strides[k]))
+    return perm if a.transpose(perm).flags.c_contiguous else None
+
+
 class AsStrided(Function):
-    """(in_shape) -> size: out[i] = flat(x)[offset + sum_k i_k * stride_k]. Linear in x; its
-    backward reads only the positions."""
+    """(in_shape) -> size: out[i] = memory(x)[offset + sum_k i_k * stride_k], memory(x) being
+    x's elements in memory order (axes ``perm``). Linear in x; its backward reads only the
+    positions."""
 
     linear = True
 
     def forward(self, x):
         xp = backend.get_array_module(x)
         self.in_shape = x.shape
-        flat = x.reshape(-1)  # a view of x's memory when x is contiguous
+        memory = x.transpose(self.perm).reshape(-1)  # a view: x's elements fill a block of memory
         offset = self.storage_offset
         return xp.lib.stride_tricks.as_strided(
-            flat[offset:], shape=self.size, strides=tuple(s * flat.itemsize for s in self.stride)
+            memory[offset:], shape=self.size, strides=tuple(s * memory.itemsize for s in self.stride)
         )
 
     def backward(self, gy):
@@ -62,16 +74,22 @@ class AsStrided(Function):
             shape = [1] * len(self.size)
             shape[k] = n
             positions = positions + xp.arange(n, dtype=np.int64).reshape(shape) * s
-        gx = xp.zeros(math.prod(self.in_shape), dtype=gy.dtype)
-        add_at(gx, (positions,), gy)  # overlapping windows read a position more than once: their grads add up
-        return gx.reshape(self.in_shape)
+        gmemory = xp.zeros(math.prod(self.in_shape), dtype=gy.dtype)
+        add_at(gmemory, (positions,), gy)  # overlapping windows read a position more than once: their grads add up
+        inverse = [0] * len(self.perm)
+        for i, k in enumerate(self.perm):
+            inverse[k] = i
+        return gmemory.reshape(tuple(self.in_shape[k] for k in self.perm)).transpose(inverse)
 
 
 def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:  # noqa: A002
-    """torch.as_strided: a ``size`` view of input's C-order elements with element strides
-    ``stride``, starting at element ``storage_offset`` (default 0). Differentiable."""
+    """torch.as_strided: a ``size`` view of input's memory with element strides ``stride``,
+    starting at element ``storage_offset`` of the storage (default: input's own
+    :meth:`storage_offset`). Differentiable. Refused for an input whose elements do not fill
+    one block of memory, or a view outside that block (see the module docstring)."""
     size, stride = _ints(size, "size"), _ints(stride, "stride")
-    offset = 0 if storage_offset is None else int(storage_offset)
+    own = input.storage_offset()
+    offset = own if storage_offset is None else int(storage_offset)
     if len(size) != len(stride):
         raise RuntimeError(f"mismatch in length of strides and shape: size {list(size)}, stride {list(stride)}")
     if any(n < 0 for n in size) or any(s < 0 for s in stride) or offset < 0:
@@ -79,13 +97,26 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storag
             f"as_strided: sizes, strides and storage offset must be non-negative, got size {list(size)}, "
             f"stride {list(stride)}, storage offset {offset}"
         )
-    needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    perm = _memory_order(input.array)
+    if perm is None:
+        raise RuntimeError(
+            f"as_strided: the input's elements (shape {list(input.shape)}, strides {list(input.stride())}) do not "
+            f"fill one block of memory (a strided slice or an expanded tensor); minicnn reads only the input's own "
+            f"elements, not its base's storage as torch: pass input.clone() instead"
+        )
+    if offset < own:
+        raise RuntimeError(
+            f"as_strided: storage offset {offset} lies before the input's first element (storage offset {own}); "
+            f"minicnn reads only the input's own elements, not its base's storage as torch"
+        )
+    needed = 0 if 0 in size else offset - own + 1 + sum((n - 1) * s for n, s in zip(size, stride))
     if needed > input.numel():
         raise RuntimeError(
-            f"as_strided: sizes {list(size)}, strides {list(stride)}, storage offset {offset} require a storage "
-            f"of {needed} elements, out of bounds for storage of size {input.numel()}"
+            f"as_strided: sizes {list(size)}, strides {list(stride)}, storage offset {offset} require "
+            f"{needed} elements from the input's storage offset {own}, out of bounds for the input's "
+            f"{input.numel()} elements"
         )
-    return AsStrided.apply(input, size=size, stride=stride, storage_offset=offset)
+    return AsStrided.apply(input, size=size, stride=stride, storage_offset=offset - own, perm=perm)
 
 
 def adjoint(input: Tensor) -> Tensor:  # noqa: A002
@@ -99,6 +130,8 @@ def adjoint(input: Tensor) -> Tensor:  # noqa: A002
 
 def rsub(input: Tensor, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
     """torch.rsub: ``other - alpha * input``."""
+    if isinstance(alpha, (float, np.floating)) and input.dtype.kind in "iub":
+        raise RuntimeError("rsub: for integral input tensors, argument alpha must not be a floating point number")
     return other - (input if alpha == 1 else input * alpha)
 
 
@@ -125,9 +158,10 @@ def chain_matmul(*matrices: Tensor) -> Tensor:
     """torch.chain_matmul (deprecated for ``mc.linalg.multi_dot``): the product of 2-D tensors."""
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        if m.ndim != 2:
+            raise RuntimeError(f"chain_matmul(): Tensor dimension is {m.ndim}, expected 2 instead.")
     if len(matrices) == 1:
-        if matrices[0].ndim != 2:
-            raise RuntimeError(f"chain_matmul(): Tensor dimension is {matrices[0].ndim}, expected 2 instead.")
         return matrices[0].clone()
     from ..linalg import multi_dot
 
@@ -146,15 +180,15 @@ def frobenius_norm(input: Tensor, dim: Sequence[int] | int, keepdim: bool = Fals
 
 def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
     """torch.nuclear_norm: the sum of singular values of the matrices over ``dim`` (default the
-    last two of a 2-D input); ``nuclear_norm(x, keepdim)`` with a bool is torch's other overload."""
+    last two dims); ``nuclear_norm(x, keepdim)`` with a bool is torch's other overload."""
     from ..linalg import matrix_norm
 
     if isinstance(dim, bool):
         dim, keepdim = None, dim
     if dim is None:
-        if input.ndim != 2:
-            raise RuntimeError(f"nuclear_norm: expected a 2-D tensor, got {input.ndim}-D")
-        dim = (0, 1)
+        if input.ndim < 2:
+            raise RuntimeError(f"nuclear_norm: expected a tensor with 2 or more dimensions, got {input.ndim}-D")
+        dim = (-2, -1)
     return matrix_norm(input, "nuc", tuple(dim), keepdim)
 
 
@@ -222,9 +256,13 @@ def range(  # noqa: A001 - torch's name
         raise RuntimeError("range: step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError(f"range: upper bound and larger bound inconsistent with step sign ({start}, {end}, {step})")
+    dt = np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+    if dt.kind in "iub":  # torch counts in int64 for an integer dtype: start, end and step truncated
+        start, end, step = (int(v) for v in (start, end, step))
+        if step == 0:
+            raise RuntimeError("range: step must be nonzero")
     n = math.floor((end - start) / step) + 1
     xp = backend.xp_for_device(device)
-    dt = np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
     with backend.device_scope(device):
         a = (start + xp.arange(n, dtype=np.float64) * step).astype(dt)
     return Tensor(a, requires_grad=requires_grad)
@@ -240,20 +278,32 @@ def logspace(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """torch.logspace: ``base ** linspace(start, end, steps)`` (computed in float64)."""
+    """torch.logspace: ``base ** linspace(start, end, steps)`` (computed in float64). For an
+    integer dtype, as torch: start and end truncated to integers, the powers truncated
+    (``logspace(0, 1, 5, dtype=int64)`` is ``[1, 1, 3, 5, 10]``); one step is ``base ** start``."""
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
-    if int(steps) < 0:
+    steps = int(steps)
+    if steps < 0:
         raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
     xp = backend.xp_for_device(device)
     dt = np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+    if dt.kind == "b":
+        raise TypeError("logspace: not implemented for dtype bool")
     with backend.device_scope(device):
-        a = xp.power(float(base), xp.linspace(start, end, int(steps), dtype=np.float64))
-        a = (xp.round(a) if dt.kind in "iub" else a).astype(dt)
+        if dt.kind in "iu" and steps > 1:
+            # torch's integer kernel: exponents from the truncated ends, the first half counted
+            # from start and the second from end
+            lo, hi = int(start), int(end)
+            step, i = (hi - lo) / (steps - 1), xp.arange(steps, dtype=np.float64)
+            a = xp.power(float(base), xp.where(i < steps // 2, lo + step * i, hi - step * (steps - 1 - i)))
+        else:
+            a = xp.power(float(base), xp.linspace(start, end, steps, dtype=np.float64))
+        a = (xp.trunc(a) if dt.kind in "iu" else a).astype(dt)
     return Tensor(a, requires_grad=requires_grad)
 
 
 def asarray(
-    obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None, requires_grad: bool = False
+    obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None, requires_grad: bool | None = None
 ) -> Tensor:
     """torch.asarray: ``obj`` as a tensor, sharing memory where it can.
 
@@ -261,13 +311,13 @@ def asarray(
     for a conversion or ``copy=True`` (a clone, in the graph); a NumPy/CuPy array (or anything
     with ``__array__``/DLPack) is wrapped without a copy when its dtype and device fit (so writes
     show on both sides); Python numbers and lists are converted (floats to the default dtype).
-    ``copy=False`` refuses a conversion that would copy (RuntimeError, as torch)."""
+    ``copy=False`` refuses a conversion that would copy (ValueError, as torch)."""
     want = None if dtype is None else np.dtype(dtype)
     if isinstance(obj, Tensor):
         same_device = device is None or backend.parse_device(device) == backend.parse_device(obj.device)
         same = (want is None or want == obj.dtype) and same_device
         if copy is False and not same:
-            raise RuntimeError(f"can't alias tensor with dtype {obj.dtype} into dtype {want} without a copy")
+            raise ValueError(f"can't alias tensor with dtype {obj.dtype} into dtype {want} without a copy")
         out = obj.to(*(a for a in (device, want) if a is not None)) if not same else obj
         if copy and out is obj:
             out = obj.clone()
@@ -277,7 +327,7 @@ def asarray(
             obj = np.from_dlpack(obj) if hasattr(obj, "__dlpack__") else np.asarray(obj)
         if is_array:
             if copy is False and want is not None and want != obj.dtype:
-                raise RuntimeError(f"can't alias array with dtype {obj.dtype} into dtype {want} without a copy")
+                raise ValueError(f"can't alias array with dtype {obj.dtype} into dtype {want} without a copy")
             arr = obj if want is None else obj.astype(want, copy=False)
             if device is not None:
                 arr = backend.to_device(arr, backend.parse_device(device))
@@ -286,25 +336,60 @@ def asarray(
             if copy and arr is obj:
                 arr = arr.copy()
             out = Tensor(arr)
+        elif _is_buffer(obj):  # torch: the raw bytes, read as ``dtype`` (default: the default float dtype)
+            shared = frombuffer(obj, dtype=np.dtype(autograd.DEFAULT_DTYPE) if want is None else want)
+            out = shared.to(device) if device is not None else shared
+            out = out.clone() if copy and out is shared else out
         else:
             if copy is False:
                 raise ValueError(f"asarray: copy=False but {type(obj).__name__} cannot be aliased")
-            out = Tensor(obj, dtype=want, device=device)
+            out = Tensor(_scalars(obj), dtype=want, device=device)
     if requires_grad:
         out.requires_grad_(True)
     return out
+
+
+def _is_buffer(obj: Any) -> bool:
+    if isinstance(obj, (str, Tensor, list, tuple)):
+        return False
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _scalars(obj: Any) -> Any:
+    """A (nested) sequence with its tensors as torch reads them: each one element (a 0-d tensor)."""
+    if isinstance(obj, Tensor):
+        if obj.numel() != 1:
+            raise ValueError("asarray: only one element tensors can be converted to Python scalars")
+        return obj.detach().reshape(())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_scalars(o) for o in obj)
+    return obj
 
 
 def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
     """torch.frombuffer: a 1-d tensor over the bytes of a Python buffer (bytearray, memoryview,
     array.array, ...), sharing its memory; ``offset`` in bytes, ``count`` elements (-1: all)."""
     dt = np.dtype(dtype)
-    size = memoryview(buffer).nbytes
+    view = memoryview(buffer)
+    size = view.nbytes
+    if size == 0 or count == 0:
+        raise ValueError(f"frombuffer: both buffer length ({size}) and count ({count}) must not be 0")
+    if view.readonly:
+        warnings.warn(
+            "frombuffer: the given buffer is not writable; the tensor shares its memory and is read-only too. "
+            "Copy the buffer (or the tensor) to write to it.",
+            UserWarning,
+            stacklevel=2,
+        )
     if offset < 0 or offset >= builtins.max(size, 1):
         raise ValueError(
             f"frombuffer: offset must be non-negative and no greater than buffer length ({size}), got {offset}"
         )
-    if count == 0 or (count > 0 and offset + count * dt.itemsize > size):
+    if count > 0 and offset + count * dt.itemsize > size:
         raise ValueError(f"frombuffer: requested buffer length ({count} * {dt.itemsize} + {offset}) exceeds {size}")
     if count < 0 and (size - offset) % dt.itemsize:
         raise ValueError(
@@ -319,6 +404,11 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None
     array, a torch tensor...); a CUDA producer gives a CuPy-backed tensor."""
     if isinstance(ext_tensor, Tensor):
         out = ext_tensor
+    elif type(ext_tensor).__name__ == "PyCapsule":  # a legacy capsule (torch.to_dlpack, mc.to_dlpack)
+        try:  # NumPy reads a capsule only through __dlpack__; it refuses a CUDA one
+            out = Tensor(np.from_dlpack(_Capsule(ext_tensor)))
+        except BufferError:
+            out = Tensor(backend.xp_for_device("cuda").from_dlpack(ext_tensor))
     else:
         kind = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") else 1
         xp = backend.xp_for_device("cuda") if kind in (2, 3, 13) else np  # kDLCUDA, kDLCUDAHost, kDLCUDAManaged
@@ -330,8 +420,32 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None
     return out
 
 
+class _Capsule:
+    """A DLPack capsule dressed as a producer for ``np.from_dlpack`` (which reads the array
+    read-only: NumPy cannot tell from a legacy capsule whether writing is safe)."""
+
+    def __init__(self, capsule: Any) -> None:
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self.capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)
+
+
+def to_dlpack(tensor: Tensor) -> Any:
+    """torch.to_dlpack: a DLPack capsule of the tensor's memory (NumPy's or CuPy's ``__dlpack__``)."""
+    return tensor.array.__dlpack__()
+
+
+def get_device(input: Tensor) -> int:  # noqa: A002
+    """torch.get_device: the CUDA device index, -1 on the CPU (``input.get_device()``)."""
+    return input.get_device()
+
+
 __all__ = [
     "AsStrided", "adjoint", "as_strided", "asarray", "can_cast", "chain_matmul", "detach", "fill", "frobenius_norm",
-    "from_dlpack", "frombuffer", "logspace", "nuclear_norm", "promote_types", "range", "result_type", "rsub",
-    "scalar_tensor",
+    "from_dlpack", "frombuffer", "get_device", "logspace", "nuclear_norm", "promote_types", "range", "result_type",
+    "rsub", "scalar_tensor", "to_dlpack",
 ]  # fmt: skip

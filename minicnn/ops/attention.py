@@ -17,6 +17,7 @@ GEMMs, 2 * L * S * (E + Ev) flops per batch entry, and the (..., L, S) weights a
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -54,10 +55,25 @@ def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | N
     if attn_mask is not None:
         if is_causal:
             raise ValueError(f"{op}: an explicit attn_mask should not be set when is_causal=True")
-        if attn_mask.dtype != np.bool_ and attn_mask.dtype != query.dtype:
+        if attn_mask.dtype not in (np.bool_, np.float32, query.dtype):
             raise TypeError(
-                f"{op}: attn_mask must be bool or of the query's dtype {query.dtype}; got {attn_mask.dtype}"
+                f"{op}: attn_mask must be bool, float32 or of the query's dtype {query.dtype}; got {attn_mask.dtype}"
             )
+
+
+def _check_broadcast(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None) -> None:
+    """The leading dims of query, key and value, and the mask with (..., L, S), must broadcast."""
+    op = "scaled_dot_product_attention"
+    try:
+        lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+        if attn_mask is not None:
+            np.broadcast_shapes((*lead, query.shape[-2], key.shape[-2]), attn_mask.shape)
+    except ValueError:
+        mask = "" if attn_mask is None else f" and attn_mask {attn_mask.shape}"
+        raise ValueError(
+            f"{op}: the batch dims of query {query.shape}, key {key.shape}, value {value.shape}{mask} "
+            "do not broadcast (attn_mask must broadcast to (..., L, S))"
+        ) from None
 
 
 def _repeat_heads(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
@@ -110,6 +126,9 @@ def scaled_dot_product_attention(
     _check_sdpa(query, key, value, attn_mask, is_causal)
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
+    _check_broadcast(query, key, value, attn_mask)
+    if attn_mask is not None and attn_mask.dtype != np.bool_ and attn_mask.dtype != query.dtype:
+        attn_mask = attn_mask.to(query.dtype)  # torch takes a float32 mask for any query dtype
     if is_causal:
         attn_mask = _causal_mask(query.xp, query.shape[-2], key.shape[-2])
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
@@ -218,6 +237,11 @@ def multi_head_attention_forward(
         raise ValueError(
             f"{op}: need attn_mask if specifying the is_causal hint; you may use "
             "Transformer.generate_square_subsequent_mask to create it"
+        )
+    if key_padding_mask is not None and attn_mask is not None and key_padding_mask.dtype != attn_mask.dtype:
+        warnings.warn(
+            "Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both instead.",
+            stacklevel=3,
         )
     key_padding_mask = _float_mask(key_padding_mask, query.dtype, "key_padding_mask")
     attn_mask = _float_mask(attn_mask, query.dtype, "attn_mask")

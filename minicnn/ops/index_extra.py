@@ -132,7 +132,12 @@ class IndexPutAccumulate(Function):
         else:
             import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
-            cupyx.scatter_add(y, self.index, picked)
+            if y.dtype.kind in "fc" or y.dtype in (np.int32, np.int64, np.uint32, np.uint64):
+                cupyx.scatter_add(y, self.index, picked)
+            else:  # bool, (u)int8, (u)int16: CuPy's add.at refuses them; add in int64, wrap back as NumPy's
+                wide = y.astype(np.int64)
+                cupyx.scatter_add(wide, self.index, picked.astype(np.int64))
+                y = (wide != 0) if y.dtype == np.bool_ else wide.astype(y.dtype)
         return y
 
     def backward(self, gy):
@@ -331,6 +336,8 @@ def unravel_index(indices: Tensor, shape: Any) -> tuple[Tensor, ...]:
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if 0 in shape and indices.numel():
+        raise ValueError(f"'shape' cannot have zero dimensions when 'indices' is non-empty, but got {shape}")
     out, rest = [], indices.array.astype(np.int64)
     with backend.array_scope(rest):
         for s in reversed(shape):

@@ -1,7 +1,9 @@
-"""More of torch's elementwise math, written with existing ops (so their gradients, of any
-order, come from those ops): logit, xlogy, logaddexp, copysign, float_power, fmax/fmin, ldexp,
-nan_to_num, addcmul/addcdiv, addmv/addr/baddbmm/addbmm, inner, kron, vdot; and the
-integer ops that have no gradient (gcd, lcm, bitwise_*, heaviside, nextafter, signbit...).
+"""More of torch's elementwise math: logit, xlogy, logaddexp, copysign, float_power, fmax/fmin,
+ldexp, nan_to_num, addcmul/addcdiv, addmv/addr/baddbmm/addbmm, inner, kron, vdot; and the
+integer ops that have no gradient (gcd, lcm, bitwise_*, signbit...). Most are written with
+existing ops (so their gradients, of any order, come from those ops); logaddexp (smooth second
+derivative at ties), heaviside (backward raises, as torch's) and nextafter (input's gradient
+passes, as torch's) are small Functions.
 
 Binary ops broadcast and promote dtypes as torch (``result_dtype`` of ops/math.py).
 """
@@ -34,7 +36,6 @@ from .math import (
     unbroadcast,
     where,
 )
-from .math import exp as _exp
 
 _LN2 = math.log(2.0)
 
@@ -70,7 +71,7 @@ def _x_times_log(x: Tensor, y: Tensor, log_fn: Any, one: float) -> Tensor:
     with np.errstate(invalid="ignore"):
         finite_log = (ya > one - 1) & (ya < xp.inf)
     masked = (x.array == 0) & ~finite_log & ~xp.isnan(ya)
-    return x * where(masked, 0.0, log_fn(where(masked, one, y)))
+    return x * where(masked, 0.0, log_fn(where(masked, one, y))) + 0.0  # (+ 0.0: -0.0 -> 0.0, torch's)
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
@@ -94,13 +95,37 @@ def entr(input: Tensor) -> Tensor:
     return where(pos, inside, Tensor(outside))
 
 
+class LogAddExp(Function):
+    """log(exp(a) + exp(b)) = max + log1p(exp(-|a - b|)) (a itself where both are the same
+    infinity, torch's); d/da = sigmoid(a - b), smooth at a = b (the second derivative too)."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a, b)
+        if self.requires_grad:
+            self.a, self.b = a, b
+        with np.errstate(invalid="ignore", over="ignore"):
+            y = xp.maximum(a, b) + xp.log1p(xp.exp(-xp.abs(a - b)))
+            return xp.where(xp.isinf(a) & (a == b), a, y)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        with np.errstate(invalid="ignore", over="ignore"):
+            sa = 1 / (1 + xp.exp(self.b - self.a))  # sigmoid(a - b): 1 at (inf, 1), NaN at (-inf, -inf) as torch
+            ga = unbroadcast(gy * sa, self.a.shape) if self.needs_input_grad[0] else None
+            gb = unbroadcast(gy * (1 - sa), self.b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, gy, a, b):
+        from .activation import sigmoid  # noqa: PLC0415  (activation imports ops that import this module)
+
+        ga = unbroadcast(gy * sigmoid(a - b), a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(gy * sigmoid(b - a), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
 def logaddexp(input: Tensor, other: Any) -> Tensor:
-    """log(exp(input) + exp(other)) without overflow: max + log1p(exp(-|input - other|)), and
-    input itself where both are the same infinity (torch's)."""
-    a, b = _promote(input, other, floating=True)
-    same_inf = backend.get_array_module(a.array).isinf(a.array) & (a.array == b.array)
-    with np.errstate(invalid="ignore"):
-        return where(same_inf, a, maximum(a, b) + log1p(_exp(-abs(a - b))))
+    """log(exp(input) + exp(other)) without overflow, broadcasting."""
+    return LogAddExp.apply(*_promote(input, other, floating=True))
 
 
 def logaddexp2(input: Tensor, other: Any) -> Tensor:
@@ -168,7 +193,8 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
     xp = backend.get_array_module(input.array)
     a = input.array
     fill = xp.where(xp.isnan(a), nan, xp.where(a > 0, info.max if posinf is None else posinf, 0.0))
-    fill = xp.where(a == -xp.inf, info.min if neginf is None else neginf, fill).astype(input.dtype)
+    with np.errstate(over="ignore"):  # (a replacement beyond the dtype's range: inf, as torch's)
+        fill = xp.where(a == -xp.inf, info.min if neginf is None else neginf, fill).astype(input.dtype)
     return where(xp.isfinite(a), input, Tensor(fill))
 
 

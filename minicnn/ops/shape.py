@@ -45,7 +45,11 @@ class Expand(Function):
     def forward(self, x):
         self.in_shape = x.shape
         shape = tuple(x.shape[i - (len(self.shape) - x.ndim)] if s == -1 else s for i, s in enumerate(self.shape))
-        return backend.get_array_module(x).broadcast_to(x, shape)
+        xp = backend.get_array_module(x)
+        out = xp.broadcast_to(x, shape)
+        if out.size == x.size:  # nothing stretched (only new size-1 dims): a writable view, as torch's
+            return x.reshape(shape)
+        return out
 
     def backward(self, gy):
         from .math import unbroadcast
@@ -199,7 +203,11 @@ def _whole_view(out: Tensor, inverse: Any) -> Tensor:
 
 
 def expand(x: Tensor, *shape: Any) -> Tensor:
-    return Expand.apply(x, shape=_shape_arg(shape))
+    out = Expand.apply(x, shape=_shape_arg(shape))
+    if out.numel() != x.numel():  # stretched: a read-only view (torch refuses writes to it too)
+        return out
+    in_shape = x.shape  # nothing stretched: a writable view of all of x, as a reshape
+    return _whole_view(out, lambda v: Reshape.apply(v, shape=in_shape))
 
 
 def permute(x: Tensor, *axes: Any) -> Tensor:

@@ -468,6 +468,8 @@ class _Generator:
 
 
 random = types.SimpleNamespace(default_rng=_Generator)
+
+
 def _linalg_without(fn: Any, *keywords: str) -> Any:
     """A cupy.linalg function that refuses the keywords NumPy 2 has and CuPy 13 lacks."""
 
