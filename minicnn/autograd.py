@@ -763,15 +763,13 @@ INPLACE = (
     "scatter_reduce",
     "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "exp2", "fix", "atan2", "arctan2",
     "hypot", "cumprod", "tril", "triu", "addmm",
-    # h11_math
+    # ops/math_extra.py, ops/special_math.py
     "erf", "erfc", "erfinv", "lgamma", "i0", "sinc", "logit", "deg2rad", "rad2deg", "absolute", "nan_to_num",
-    # h11_shape
+    # ops/shape_extra.py, ops/index_extra.py
     "index_add", "index_copy", "index_fill", "index_put", "masked_scatter", "put",
-    # h11_stats
+    # ops/stats.py, ops/search.py, ops/cdist.py
     "renorm",
-    # h11_linalg
-    # h11_random
-    # h11_alias
+    # ops/aliases.py, ops/aliases_tensor.py
     "clip", "divide", "multiply", "subtract", "true_divide", "negative",
 )  # fmt: skip
 for _name in INPLACE:

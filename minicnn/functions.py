@@ -24,23 +24,21 @@ METHODS = (
     "logical_not", "logical_or", "logical_xor", "lt", "masked_fill", "mean", "mul", "multiply", "ne", "neg",
     "negative", "nonzero", "not_equal", "numel", "pow", "relu", "remainder", "sigmoid",
     "softmax", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "tanh", "unsqueeze", "var",
-    # h11_math
+    # ops/math_extra.py, ops/special_math.py
     "erf", "erfc", "erfinv", "lgamma", "digamma", "mvlgamma", "i0", "sinc", "logit", "sgn", "signbit", "deg2rad",
     "rad2deg", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "absolute", "positive", "nan_to_num",
     "isneginf", "isposinf", "isreal", "is_floating_point", "is_complex", "is_signed", "xlogy", "logaddexp",
     "logaddexp2", "copysign", "float_power", "fmax", "fmin", "heaviside", "nextafter", "ldexp", "gcd", "lcm",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "addcmul",
     "addcdiv", "addmv", "addr", "baddbmm", "addbmm", "inner", "kron", "vdot", "clamp_min", "clamp_max",
-    # h11_shape
+    # ops/shape_extra.py, ops/index_extra.py
     "index_put", "is_nonzero", "is_same_size",
-    # h11_stats
+    # ops/stats.py, ops/search.py, ops/cdist.py
     "aminmax", "bincount", "corrcoef", "cov", "cummax", "cummin", "diff", "histc", "histogram", "kthvalue",
     "logcumsumexp", "median", "mode", "msort", "nanmedian", "nanquantile", "quantile", "renorm", "unique",
     "unique_consecutive",
-    # h11_linalg
+    # ops/decompositions.py
     "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "matrix_power", "pinverse", "cross",
-    # h11_random
-    # h11_alias
 )  # fmt: skip
 
 
@@ -128,21 +126,20 @@ OPS = (
     "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log1p", "log2", "log10", "reciprocal", "round",
     "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc", "cumprod", "cumsum", "dist", "logsumexp",
     "nanmean", "nansum", "norm", "prod", "addmm", "bmm", "dot", "einsum", "ger", "mm", "mv", "outer", "trace",
-    # h11_math
+    # ops/math_extra.py, ops/special_math.py
     "polygamma",
-    # h11_shape
+    # ops/shape_extra.py, ops/index_extra.py
     "broadcast_to", "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack",
     "vstack", "row_stack", "dstack", "column_stack", "hsplit", "vsplit", "dsplit", "tensor_split",
     "split_with_sizes", "unflatten", "ravel", "select", "rot90", "fliplr", "flipud", "diag_embed", "diagflat",
     "diagonal_scatter", "select_scatter", "slice_scatter", "index_add", "index_copy", "index_fill",
     "masked_select", "masked_scatter", "take", "put", "repeat_interleave", "block_diag", "cartesian_prod",
     "combinations", "tril_indices", "triu_indices", "meshgrid", "tensordot", "argwhere", "unravel_index", "vander",
-    # h11_stats
+    # ops/stats.py, ops/search.py, ops/cdist.py
     "std_mean", "var_mean", "trapezoid", "trapz", "cumulative_trapezoid", "cdist", "bucketize", "searchsorted", "isin",
-    # h11_linalg
+    # ops/decompositions.py
     "cholesky_solve", "cholesky_inverse", "matrix_exp",
-    # h11_random
-    # h11_alias
+    # ops/aliases.py, ops/aliases_tensor.py
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "affine_grid_generator", "alpha_dropout", "alpha_dropout_",
     "avg_pool1d", "binary_cross_entropy_with_logits", "celu_", "channel_shuffle", "constant_pad_nd",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity",
@@ -158,6 +155,7 @@ OPS = (
     "xlogy_", "zero_", "adjoint", "as_strided", "asarray", "can_cast", "chain_matmul", "detach", "fill",
     "frobenius_norm", "from_dlpack", "frombuffer", "logspace", "nuclear_norm", "promote_types", "range",
     "result_type", "rsub", "scalar_tensor", "conv2d", "prelu", "resize_as_", "get_device", "to_dlpack",
+    # ops/sampling_random.py
     "bernoulli", "multinomial", "normal", "poisson",
 )  # fmt: skip
 

@@ -210,8 +210,10 @@ class TensorMethods:
     def unsqueeze(self, dim: int) -> Tensor:
         return ops.unsqueeze(self, dim)
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """This tensor if its memory is in row-major order already (:meth:`is_contiguous`), else a
+        row-major copy (differentiable), as torch's."""
+        return self if self.is_contiguous() else ops.clone(self)
 
     # -- more elementwise math, reductions and products (ops/math.py, reduce.py, linalg.py) ----
     def sin(self) -> Tensor:
@@ -645,7 +647,7 @@ class TensorMethods:
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         return ops.transpose(self, dim0, dim1)
 
-    # --- session 11: elementwise math (h11_math) ---
+    # -- elementwise math and special functions (ops/math_extra.py, ops/special_math.py) --
     # (minicnn/ops/special_math.py, ops/math_extra.py)
     def erf(self) -> Tensor:
         return ops.erf(self)
@@ -880,8 +882,7 @@ class TensorMethods:
             )
         return ag._inplace_form("float_power")(self, exponent)
 
-
-    # --- session 11: shape and indexing (h11_shape) ---
+    # -- shape, indexing and metadata (ops/shape_extra.py, ops/index_extra.py) --
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """All windows of ``size`` elements, ``step`` apart, along ``dimension`` as a new last
         dim: a view, as torch's (``F.unfold`` is the image im2col, another op)."""
@@ -1100,7 +1101,7 @@ class TensorMethods:
             raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
         return bool(self.item())
 
-    # --- session 11: reductions, sorting, statistics (h11_stats) ---
+    # -- statistics, sorting and searching (ops/stats.py, ops/search.py, ops/cdist.py) --
     def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
         return ops.diff(self, n, dim, prepend, append)
 
@@ -1163,7 +1164,7 @@ class TensorMethods:
     def histogram(self, bins: Any, *, range: Any = None, weight: Any = None, density: bool = False) -> Any:  # noqa: A002
         return ops.histogram(self, bins, range=range, weight=weight, density=density)
 
-    # --- session 11: linear algebra (h11_linalg) ---
+    # -- linear algebra (ops/decompositions.py, ops/matrix_functions.py) --
     def det(self) -> Tensor:
         """The determinant of each matrix (..., n, n) -> (...) (``mc.linalg.det``)."""
         from .ops.matrix_functions import det  # noqa: PLC0415
@@ -1254,8 +1255,7 @@ class TensorMethods:
             dim = next((i for i, size in enumerate(shape) if size == 3), -1)
         return cross(self, other, dim=dim)
 
-
-    # --- session 11: random sampling and runtime (h11_random) ---
+    # -- random sampling and runtime (ops/sampling_random.py, random.py, runtime.py) --
     # Samplers (minicnn/ops/sampling_random.py): in-place ones write into this tensor's memory
     # and are refused on a tensor that requires grad while grad mode is on (torch's error).
     def is_floating_point(self) -> bool:
@@ -1299,7 +1299,7 @@ class TensorMethods:
             args = (0 if from_ is unset else from_, to)
         return ops.sampling_random.random_(self, *args, generator=generator)
 
-    # --- session 11: torch aliases and leftovers (h11_alias) ---
+    # -- torch's top-level forms and Tensor leftovers (ops/aliases.py, ops/aliases_tensor.py) --
     # Comparisons in place write 0/1 in this tensor's dtype; in a graph the result has a zero
     # gradient, as torch's. The logical ops in place are not seen by autograd at all in torch
     # (even on a leaf that requires grad): written as under no_grad, the tensor keeps its history.

@@ -152,6 +152,33 @@ def test_sdpa_errors():
         scaled_dot_product_attention(mc.randn(1, 3, 2, 4), mc.randn(1, 2, 2, 4), mc.randn(1, 2, 2, 4), enable_gqa=True)
     with pytest.raises(TypeError):  # scale and enable_gqa are keyword-only, as torch's
         scaled_dot_product_attention(q, q, q, None, 0.0, False, 0.5)
+    with pytest.raises(ValueError, match="scaled_dot_product_attention: .*attn_mask"):
+        scaled_dot_product_attention(q, q, q, mc.ones(4, 3).bool())  # (4, 3) does not broadcast to (3, 3)
+    with pytest.raises(ValueError, match="scaled_dot_product_attention: the batch dims"):
+        scaled_dot_product_attention(mc.randn(1, 3, 2, 4), mc.randn(1, 2, 2, 4), mc.randn(1, 2, 2, 4))
+    with pytest.raises(TypeError, match="attn_mask"):
+        scaled_dot_product_attention(q, q, q, mc.ones(3, 3).long())
+
+
+def test_sdpa_takes_a_float32_mask_for_any_query_dtype_like_torch():
+    """torch accepts a bool mask, a mask of the query's dtype, or a float32 one (added in the
+    query's dtype); the gradient reaches the float32 mask in its own dtype."""
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s) for s in [(2, 3, 4), (2, 5, 4), (2, 5, 2)])
+    m = rng.standard_normal((3, 5)).astype(np.float32)
+    for dtype in (np.float64, np.float16):
+        ours = [mc.tensor(a.astype(dtype), requires_grad=True) for a in (q, k, v)]
+        theirs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in (q, k, v)]
+        mm, tm = mc.tensor(m, requires_grad=True), torch.tensor(m, requires_grad=True)
+        a = scaled_dot_product_attention(*ours, mm)
+        b = TF.scaled_dot_product_attention(*theirs, tm)
+        assert a.dtype == dtype
+        tol = 1e-12 if dtype == np.float64 else 2e-3
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=tol, atol=tol)
+        if dtype == np.float64:
+            a.sum().backward(), b.sum().backward()
+            assert mm.grad.dtype == np.float32
+            np.testing.assert_allclose(mm.grad.numpy(), tm.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 # -- MultiheadAttention --------------------------------------------------------------------
@@ -159,18 +186,13 @@ def _load(ours, theirs) -> None:
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
 
 
-def _assert_state_like_torch(ours, theirs, whole_repr: bool = True) -> None:
-    """State-dict keys and shapes, and the repr, equal torch's. ``whole_repr`` False: the repr of
-    each layer only (torch's ModuleList prints identical children once as "(0-1): 2 x ...")."""
+def _assert_state_like_torch(ours, theirs) -> None:
+    """State-dict keys and shapes, and the repr, equal torch's (a stack of layers prints as
+    torch's ModuleList: identical children once, as "(0-1): 2 x ...")."""
     assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
         (k, tuple(v.shape)) for k, v in theirs.state_dict().items()
     ]
-    if whole_repr:
-        assert repr(ours) == repr(theirs)
-        return
-    mine = [m for m in ours.modules() if "Layer" in type(m).__name__]
-    refs = [m for m in theirs.modules() if "Layer" in type(m).__name__]
-    assert [repr(m) for m in mine] == [repr(m) for m in refs] and mine
+    assert repr(ours) == repr(theirs)
 
 
 def _grads_like_torch(ours, theirs, mine, refs, tol=1e-9) -> None:
@@ -297,6 +319,37 @@ def test_multi_head_attention_forward_gradcheck():
     assert mc.gradcheck(fn, ts)
 
 
+def test_multi_head_attention_forward_gradgradcheck():
+    rng = np.random.default_rng(7)
+    E, H = 4, 2
+    ts = [mc.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 1, E), (3, 1, E), (3 * E, E), (E, E)]]
+    bias = mc.tensor(rng.standard_normal(3 * E))
+    kpm = mc.tensor(np.array([[False, True, False]]))
+    for need_weights in (True, False):
+
+        def fn(x, mem, w_in, w_out, need=need_weights):
+            out, w = multi_head_attention_forward(
+                x, mem, mem, E, H, w_in, bias, None, None, False, 0.0, w_out, None, key_padding_mask=kpm,
+                need_weights=need,
+            )  # fmt: skip
+            return out if w is None else out.sum() + (w * w).sum()
+
+        assert mc.gradgradcheck(fn, ts)
+
+
+def test_mismatched_mask_types_warn_like_torch():
+    mha, theirs = MultiheadAttention(4, 2).double(), torch.nn.MultiheadAttention(4, 2).double()
+    _load(mha, theirs)
+    x = np.random.default_rng(8).standard_normal((3, 2, 4))
+    kpm = np.array([[False, False, True], [False, False, False]])
+    mask = np.triu(np.full((3, 3), -1e9), 1)
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        a = mha(*[mc.tensor(x)] * 3, key_padding_mask=mc.tensor(kpm), attn_mask=mc.tensor(mask))[0]
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        b = theirs(*[torch.tensor(x)] * 3, key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(mask))[0]
+    np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_multihead_attention_init_and_errors():
     mc.manual_seed(0)
     m = MultiheadAttention(8, 2, add_bias_kv=True)
@@ -342,7 +395,7 @@ def _transformer_pair(kind: str, activation, norm_first: bool, batch_first: bool
             del layer.__dict__["activation"]  # activation behind relu: undo that quirk
     theirs = theirs.double()
     ours = ours.double()
-    _assert_state_like_torch(ours, theirs, whole_repr=False)
+    _assert_state_like_torch(ours, theirs)
     _load(ours, theirs)
     return ours, theirs
 

@@ -281,6 +281,31 @@ def test_layers_on_device(device: str) -> None:
     _compare(c, tc, c(mx), tc(tx), [mx], [tx])
 
 
+def test_backward_work_grows_about_linearly_with_sequence_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taking each step's slice of the input projections must not make the backward write a
+    gradient of the whole sequence per step (O(L^2)): count what slices' backward writes."""
+    from minicnn.ops import shape as S
+
+    written: list[int] = []
+    backward = S.GetItem.backward
+
+    def counting(self: Any, gy: Any) -> Any:
+        gx = backward(self, gy)
+        written.append(gx.size)
+        return gx
+
+    monkeypatch.setattr(S.GetItem, "backward", counting)
+
+    def work(steps: int) -> int:
+        written.clear()
+        m = R.GRU(2, 3, dtype=np.float64)
+        out, h = m(mc.tensor(np.ones((steps, 2, 2))))
+        (out.sum() + h.sum()).backward()
+        return sum(written)
+
+    assert work(128) < 24 * work(16)  # 8x the steps: O(L log L) ~ 14x here, O(L^2) ~ 64x
+
+
 def test_dropout_between_layers() -> None:
     """Dropout 1 zeroes the second layer's input in training, as torch; eval ignores dropout."""
     for mode in ("LSTM", "GRU", "RNN"):
@@ -402,6 +427,10 @@ def test_setting_errors_like_torch(kind: str, args: tuple[Any, ...], kwargs: dic
 def test_dtype_error_and_dropout_warning() -> None:
     with pytest.raises(TypeError, match="does not match weight dtype"):
         R.GRU(3, 4)(mc.zeros(2, 1, 3, dtype=np.float64))
+    with pytest.raises(TypeError, match="GRU: Input and hidden tensors are not the same dtype"):
+        R.GRU(3, 4)(mc.zeros(2, 1, 3), mc.zeros(1, 1, 4, dtype=np.float64))
+    with pytest.raises(TypeError, match="LSTMCell: Input and hidden tensors are not the same dtype"):
+        R.LSTMCell(3, 4)(mc.zeros(1, 3), (mc.zeros(1, 4), mc.zeros(1, 4, dtype=np.float64)))
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         R.LSTM(3, 4, dropout=0.5)
     with warnings.catch_warnings():
@@ -495,3 +524,12 @@ def test_pack_errors_like_torch(lengths: list[int], total_length: int | None) ->
     )
     with pytest.raises(ValueError, match="padding_side"):
         U.pad_sequence([mc.zeros(2)], padding_side="mid")
+
+
+def test_packing_an_empty_batch_is_an_error_like_torch() -> None:
+    _raises_like_torch(
+        lambda: U.pack_padded_sequence(mc.zeros(3, 0, 2), []),
+        lambda: TR.pack_padded_sequence(torch.zeros(3, 0, 2), []),
+    )
+    with pytest.raises(ValueError, match="Cannot pack empty tensors"):
+        U.pack_padded_sequence(mc.zeros(3, 2, 0), [3, 1])

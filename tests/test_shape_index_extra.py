@@ -679,3 +679,17 @@ def test_expand_without_stretching_is_a_writable_view_like_torch():
         with pytest.raises((RuntimeError, ValueError)):
             lib.ones(1, 3).expand(2, 3).mul_(2)
     assert grads[:3] == grads[3:] == [[8.0, 16.0, 24.0]] * 3
+
+
+def test_contiguous_copies_only_what_is_not_contiguous_like_torch():
+    for lib in (mc, torch):
+        x = lib.arange(12.0).reshape(3, 4)
+        assert x.contiguous() is x
+        t = x.t()
+        c = t.contiguous()
+        assert not t.is_contiguous() and c.is_contiguous() and c.stride() == (3, 1)
+        assert c.tolist() == t.tolist()
+    w = mc.arange(6.0, requires_grad=True)
+    y = w.reshape(2, 3).t().contiguous()
+    (y * mc.arange(6.0).reshape(3, 2)).sum().backward()
+    assert w.grad.tolist() == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]

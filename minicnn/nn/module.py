@@ -844,8 +844,7 @@ class ModuleList(_Indexed):
         if not runs:
             return f"{type(self).__name__}()"
         lines = [
-            (f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
-            for a, b, text in runs
+            (f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ") for a, b, text in runs
         ]
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 

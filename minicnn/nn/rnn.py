@@ -134,7 +134,7 @@ class RNNCellBase(Module):
                 raise ShapeError(
                     f"{name}: hidden{k} has inconsistent hidden_size: got {s.shape[1]}, expected {self.hidden_size}"
                 )
-        _check_dtype(name, x, self.weight_ih)
+        _check_dtype(name, x, self.weight_ih, states)
         out = step(linear(x, self.weight_ih, self.bias_ih), states, self.weight_hh, self.bias_hh, None)
         return out if batched else tuple(s.reshape(-1) for s in out)
 
@@ -212,8 +212,8 @@ def _run_direction(
     reverse: bool,
 ) -> tuple[Tensor, State]:
     """One layer in one direction over time-major rows: x (sum(batch_sizes), features), step t
-    holding rows offsets[t]:offsets[t] + batch_sizes[t]; state: tensors (N, *) with N =
-    batch_sizes[0]. Returns the outputs as rows like x and the final state."""
+    holding the batch_sizes[t] rows after those of steps 0..t-1; state: tensors (N, *) with
+    N = batch_sizes[0]. Returns the outputs as rows like x and the final state."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
     gx = _split_rows(linear(x, w_ih, b_ih), batch_sizes)  # the input projections of every step: one GEMM
     n = batch_sizes[0]
@@ -354,7 +354,7 @@ class RNNBase(Module):
             raise ShapeError(
                 f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got {x.shape[-1]}"
             )
-        _check_dtype(name, x, self.weight_ih_l0)
+        _check_dtype(name, x, self.weight_ih_l0, hs or ())
         layers = self.num_layers * self._directions
         if hs is None:
             hs = tuple(zeros(layers, n, size, dtype=x.dtype, device=x.device) for size in self._state_sizes())
@@ -488,12 +488,18 @@ def _reset_uniform(module: Module) -> None:
         init.uniform_(p, -bound, bound)
 
 
-def _check_dtype(name: str, x: Tensor, weight: Tensor) -> None:
+def _check_dtype(name: str, x: Tensor, weight: Tensor, states: State = ()) -> None:
     if x.dtype != weight.dtype:
         raise TypeError(
             f"{name}: input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
             f"Convert input: input.to({weight.dtype}), or convert model: model.to({x.dtype})"
         )
+    for s in states:
+        if s.dtype != x.dtype:
+            raise TypeError(
+                f"{name}: Input and hidden tensors are not the same dtype, found input tensor with {x.dtype} "
+                f"and hidden tensor with {s.dtype}"
+            )
 
 
 def _check_settings(

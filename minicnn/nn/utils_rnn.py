@@ -98,6 +98,8 @@ def pack_padded_sequence(
     ``lengths`` (B,). ``enforce_sorted``: lengths must be decreasing (no sorted_indices);
     otherwise the batch is sorted here and the permutation kept in the result."""
     n = _lengths(lengths)
+    if input.numel() == 0:
+        raise ShapeError(f"pack_padded_sequence: Cannot pack empty tensors. (input of shape {input.shape})")
     batch = input.shape[0 if batch_first else 1] if input.ndim >= 2 else None
     if input.ndim < 2 or len(n) != batch:
         raise ShapeError(

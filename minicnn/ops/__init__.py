@@ -379,7 +379,8 @@ def __getattr__(name: str) -> object:
         return getattr(importlib.import_module(f"..nn.{_MODULES[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-# --- session 11: h11_math ---
+
+# -- elementwise math and special functions (ops/math_extra.py, ops/special_math.py) --
 from .math_extra import (  # noqa: E402, I001
     addbmm, addcdiv, addcmul, addmv, addr, baddbmm, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
     bitwise_right_shift, bitwise_xor, copysign, deg2rad, entr, float_power, fmax, fmin, gcd, heaviside, inner,
@@ -400,7 +401,7 @@ __all__ += [
     "i1e", "lgamma", "log_ndtr", "mvlgamma", "ndtri", "polygamma", "sinc",
 ]  # fmt: skip
 
-# --- session 11: h11_shape ---
+# -- shape, indexing and metadata (ops/shape_extra.py, ops/index_extra.py) --
 from .index_extra import (  # noqa: E402  (index_put with torch's signature is mc.index_put; ops.index_put is x[i] = v)
     argwhere,
     index_add,
@@ -462,7 +463,7 @@ __all__ += [  # noqa: PLE0605
     "vsplit", "vstack",
 ]  # fmt: skip
 
-# --- session 11: h11_stats ---
+# -- statistics, sorting and searching (ops/stats.py, ops/search.py, ops/cdist.py) --
 from .cdist import cdist  # noqa: E402
 from .search import (  # noqa: E402
     bincount,
@@ -504,18 +505,18 @@ __all__ += [
     "unique_consecutive", "var_mean",
 ]  # fmt: skip
 
-# --- session 11: h11_linalg ---
+# -- linear algebra (ops/decompositions.py, ops/matrix_functions.py) --
 from .decompositions import cholesky_inverse, cholesky_solve  # noqa: E402
 from .matrix_functions import matrix_exp  # noqa: E402
 
 __all__ += ["cholesky_inverse", "cholesky_solve", "matrix_exp"]
 
-# --- session 11: h11_random ---
+# -- random sampling and runtime (ops/sampling_random.py, random.py, runtime.py) --
 from .sampling_random import bernoulli, multinomial, normal, poisson  # noqa: E402
 
 __all__ += ["bernoulli", "multinomial", "normal", "poisson"]
 
-# --- session 11: h11_alias ---
+# -- torch's top-level forms and Tensor leftovers (ops/aliases.py, ops/aliases_tensor.py) --
 from .aliases import (  # noqa: E402, I001  (torch's top-level forms, mc.<name>; where ops has F's op or a module of
     # that name -- batch_norm, dropout, conv1d, embedding... -- it stays: see functions.py)
     adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid_generator, alpha_dropout, alpha_dropout_, avg_pool1d,

@@ -97,7 +97,7 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storag
             f"as_strided: sizes, strides and storage offset must be non-negative, got size {list(size)}, "
             f"stride {list(stride)}, storage offset {offset}"
         )
-    perm = _memory_order(input.array)
+    perm = _memory_order(autograd._latest(input).array)  # the array the op will read
     if perm is None:
         raise RuntimeError(
             f"as_strided: the input's elements (shape {list(input.shape)}, strides {list(input.stride())}) do not "
