@@ -73,6 +73,8 @@ from minicnn.kernels import conv as conv_kernels  # noqa: E402
 
 if ARGS.threads:
     torch.set_num_threads(ARGS.threads)
+    if THREAD_METHOD == "threadpoolctl":  # again, now that NumPy's BLAS is loaded (the first call found none)
+        _limit_threads(ARGS.threads)
 DEVICE = ARGS.device
 # MINICNN_BENCH_TORCH_DEVICE: the GPU dry run on the fake CuPy (tests/test_gpu_dry_run.py) keeps torch on the CPU
 TORCH_DEVICE = torch.device(
