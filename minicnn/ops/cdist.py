@@ -25,8 +25,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from .math import abs, require_float, where  # noqa: A004
-from .pdist import _distance
+from .math import require_float
+from .pdist import _distance, pair_grad_graph
 from .reduce import sum as reduce_sum
 from .shape import expand, reshape, unsqueeze
 
@@ -87,19 +87,7 @@ class Cdist(Function):
             tie = xp.abs(diff.array) == self.dist[..., None]
             pair = g * diff.sign() * Tensor(tie.astype(diff.dtype))
         else:
-            r = unsqueeze(Cdist.apply(x1, x2, **self._params), -1)
-            r_zero = r.array == 0
-            safe_r = where(r_zero, 1.0, r)
-            if p == 2:
-                pair = g * diff / safe_r
-            else:  # |d|^(p-1) and |d|^(p-2) taken as 0 at d = 0, with a zero derivative there
-                d_zero = diff.array == 0
-                safe_abs = where(d_zero, 1.0, abs(diff))
-                if p < 2:
-                    pair = where(d_zero, 0.0, diff.sign() * safe_abs ** (p - 1)) * g / safe_r ** (p - 1)
-                else:
-                    pair = diff * where(d_zero, 0.0, safe_abs ** (p - 2)) * g / safe_r ** (p - 1)
-            pair = where(r_zero, 0.0, pair)
+            pair = pair_grad_graph(diff, g, unsqueeze(Cdist.apply(x1, x2, **self._params), -1), p)
         return reduce_sum(pair, 2), -reduce_sum(pair, 1)
 
 

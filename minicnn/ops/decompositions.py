@@ -39,20 +39,11 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, no_grad, tie
 from .math import matmul, require_float, where
-from .matrix_functions import Cholesky, Inv, LinAlgError, _check_square, _raw_solve, inv, slogdet, solve
+from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, _raw_solve, inv, slogdet, solve
 from .reduce import amax, amin
 from .shape import cat, stack, tril, triu
 
 # -- checks and helpers ----------------------------------------------------------------
-
-
-def _check_matrix(op: str, a: Any, name: str = "A") -> None:
-    if not isinstance(a, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(a).__name__}")
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: Expected a floating point tensor (float32 or float64) as {name}. Got {a.dtype}")
-    if a.ndim < 2:
-        raise ValueError(f"{op}: The input tensor {name} must have at least 2 dimensions, got shape {a.shape}.")
 
 
 def _const(like: Tensor, array: Any) -> Tensor:

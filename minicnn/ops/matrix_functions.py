@@ -45,13 +45,18 @@ class LinAlgError(ValueError):
     as ``torch.linalg.LinAlgError``."""
 
 
-def _check_square(op: str, a: Any, name: str = "A") -> None:
+def _check_matrix(op: str, a: Any, name: str = "A") -> None:
+    """``a`` is a float32/float64 tensor of (batches of) matrices, or a TypeError/ValueError naming ``op``."""
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(a).__name__}")
     if a.dtype not in (np.float32, np.float64):
         raise TypeError(f"{op}: Expected a floating point tensor (float32 or float64) as {name}. Got {a.dtype}")
     if a.ndim < 2:
         raise ValueError(f"{op}: The input tensor {name} must have at least 2 dimensions, got shape {a.shape}.")
+
+
+def _check_square(op: str, a: Any, name: str = "A") -> None:
+    _check_matrix(op, a, name)
     if a.shape[-1] != a.shape[-2]:
         raise ValueError(
             f"{op}: {name} must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices"

@@ -59,6 +59,25 @@ def _rows_from_pairs(pair_grads, i, j, n: int, xp):
     return full.sum(axis=1) - full.sum(axis=0)
 
 
+def pair_grad_graph(diff: Tensor, g: Tensor, r: Tensor, p: float) -> Tensor:
+    """The gradient of ``g * ||d||_p`` with respect to ``d``, in ops (for second derivatives),
+    for a finite p other than 0 and 1: ``g * sign(d) |d|^(p-1) / r^(p-1)`` with r = ||d||_p
+    (broadcast against ``diff``); zero where r = 0, and |d|^(p-1), |d|^(p-2) taken as 0 at
+    d = 0 with a zero derivative there (torch's subgradients). Shared by pdist and cdist."""
+    r_zero = r.array == 0
+    safe_r = where(r_zero, 1.0, r)
+    if p == 2:
+        pair = g * diff / safe_r
+    else:
+        d_zero = diff.array == 0
+        safe_abs = where(d_zero, 1.0, abs(diff))
+        if p < 2:
+            pair = where(d_zero, 0.0, diff.sign() * safe_abs ** (p - 1)) * g / safe_r ** (p - 1)
+        else:
+            pair = diff * where(d_zero, 0.0, safe_abs ** (p - 2)) * g / safe_r ** (p - 1)
+    return where(r_zero, 0.0, pair)
+
+
 class Pdist(Function):
     """y_k = ||x_i - x_j||_p over the pairs i < j; backward as in the module docstring."""
 
@@ -112,19 +131,7 @@ class Pdist(Function):
             tie = xp.abs(diff.array) == _distance(diff.array, p, xp)[:, None]
             pair = g * diff.sign() * Tensor(tie.astype(x.dtype))
         else:
-            r = Pdist.apply(x, p=p).reshape(-1, 1)
-            r_zero = r.array == 0
-            safe_r = where(r_zero, 1.0, r)
-            if p == 2:
-                pair = g * diff / safe_r
-            else:  # |d|^(p-1) and |d|^(p-2) taken as 0 at d = 0, with a zero derivative there
-                d_zero = diff.array == 0
-                safe_abs = where(d_zero, 1.0, abs(diff))
-                if p < 2:
-                    pair = where(d_zero, 0.0, diff.sign() * safe_abs ** (p - 1)) * g / safe_r ** (p - 1)
-                else:
-                    pair = diff * where(d_zero, 0.0, safe_abs ** (p - 2)) * g / safe_r ** (p - 1)
-            pair = where(r_zero, 0.0, pair)
+            pair = pair_grad_graph(diff, g, Pdist.apply(x, p=p).reshape(-1, 1), p)
         return scatter_add(zeros, 0, at_i, pair) - scatter_add(zeros, 0, at_j, pair)  # +G at row i, -G at row j
 
 
