@@ -8,6 +8,8 @@ output tensor's graph node, remembering its input tensors. ``Tensor.backward`` o
 nodes topologically (iteratively, so a 2,000-layer chain is fine), walks them in reverse
 and asks each node's ``backward`` for the gradients of its inputs, which are summed per
 tensor exactly like PyTorch accumulates them. The engine knows nothing about any op.
+When hooks can observe the order, it is torch's own: newest node first, a leaf as soon as
+its gradient is complete (:func:`_in_torch_order` replays torch's ready queue).
 
 After ``backward`` each visited node drops its inputs and saved arrays (unless
 ``retain_graph=True``), so activations are freed as soon as their gradient is known.
