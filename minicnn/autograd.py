@@ -344,6 +344,8 @@ class Tensor(TensorMethods):
 
     def detach_(self) -> Tensor:
         self = _latest(self)
+        if self._view_of is not None:  # its base would keep a history the view no longer has
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._grad_fn = None
         self._requires_grad = False
         return self

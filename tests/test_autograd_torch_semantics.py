@@ -789,3 +789,13 @@ def test_plain_backward_adds_in_place_to_a_grad_with_a_graph_as_torch():
         (x * 1).sum().backward()
         out.append((x.grad is g0, x.grad.requires_grad, g0.detach().numpy().tolist()))
     assert out[0] == out[1] == (True, True, [4.0, 13.0])
+
+
+def test_detach_in_place_refuses_views_like_torch():
+    for lib in (mc, torch):
+        x = lib.ones(3, requires_grad=True)
+        for view in ((x * 2)[:2], lib.ones(3)[1:], (x * 2).reshape(3, 1)):
+            with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+                view.detach_()
+        y = x * 2
+        assert y.detach_() is y and not y.requires_grad and y.grad_fn is None
