@@ -1,6 +1,6 @@
 """The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling
 (2-d and 3-d), bicubic and trilinear resizing, reflect padding, transposed 1-d convolution,
-the multi-label margin loss -- forward + backward in minicnn and in PyTorch, same process,
+the multi-label margin loss, scaled dot-product attention -- forward + backward in minicnn and in PyTorch, same process,
 same arrays, alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
@@ -61,6 +61,10 @@ def cases(np: Any) -> dict[str, tuple[list[Any], Callable[[Any, Any], Any]]]:
         "conv_transpose1d (16,64,256)->32, k4 s2": (
             [a(16, 64, 256), a(64, 32, 4) * 0.1],
             lambda F, x, w: F.conv_transpose1d(x, w, stride=2, padding=1),
+        ),
+        "scaled_dot_product_attention (4,8,256,64), causal": (
+            [a(4, 8, 256, 64), a(4, 8, 256, 64), a(4, 8, 256, 64)],
+            lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         ),
     }
 
