@@ -26,7 +26,7 @@ def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
 
 def _dtype(dtype: Any) -> np.dtype:
     """``dtype``, or the default float dtype (``mc.set_default_dtype``) when None."""
-    return np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+    return autograd.default_dtype(dtype)
 
 
 def _draw(generator: Any, xp: Any, what: str, draw: Any) -> Any:

@@ -52,7 +52,7 @@ def set_default_dtype(d: Any) -> None:
 
 def get_default_dtype() -> np.dtype:
     """The dtype of tensors made from Python floats: float32 unless :func:`set_default_dtype`."""
-    return np.dtype(autograd.DEFAULT_DTYPE)
+    return autograd.default_dtype()
 
 
 # -- threads --------------------------------------------------------------------------------------

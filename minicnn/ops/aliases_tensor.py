@@ -228,7 +228,7 @@ def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_gra
     s = s.item() if isinstance(s, Tensor) else s
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        a = xp.asarray(s, dtype=np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype))
+        a = xp.asarray(s, dtype=autograd.default_dtype(dtype))
     return Tensor(a, requires_grad=requires_grad)
 
 
@@ -256,7 +256,7 @@ def range(  # noqa: A001 - torch's name
         raise RuntimeError("range: step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError(f"range: upper bound and larger bound inconsistent with step sign ({start}, {end}, {step})")
-    dt = np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+    dt = autograd.default_dtype(dtype)
     if dt.kind in "iub":  # torch counts in int64 for an integer dtype: start, end and step truncated
         start, end, step = (int(v) for v in (start, end, step))
         if step == 0:
@@ -286,7 +286,7 @@ def logspace(
     if steps < 0:
         raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
     xp = backend.xp_for_device(device)
-    dt = np.dtype(autograd.DEFAULT_DTYPE) if dtype is None else np.dtype(dtype)
+    dt = autograd.default_dtype(dtype)
     if dt.kind == "b":
         raise TypeError("logspace: not implemented for dtype bool")
     with backend.device_scope(device):
@@ -337,7 +337,7 @@ def asarray(
                 arr = arr.copy()
             out = Tensor(arr)
         elif _is_buffer(obj):  # torch: the raw bytes, read as ``dtype`` (default: the default float dtype)
-            shared = frombuffer(obj, dtype=np.dtype(autograd.DEFAULT_DTYPE) if want is None else want)
+            shared = frombuffer(obj, dtype=autograd.default_dtype(want))
             out = shared.to(device) if device is not None else shared
             out = out.clone() if copy and out is shared else out
         else:

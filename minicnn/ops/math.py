@@ -435,7 +435,7 @@ def _category(dt: np.dtype) -> int:
 def _default_float() -> np.dtype:
     """The dtype Python floats and integer-to-float results take: float32 unless
     ``mc.set_default_dtype`` changed it, as torch's default dtype."""
-    return np.dtype(_ag.DEFAULT_DTYPE)
+    return _ag.default_dtype()
 
 
 def _scalar_default(category: int) -> np.dtype:
