@@ -775,6 +775,11 @@ INPLACE = (
     "renorm",
     # ops/aliases.py, ops/aliases_tensor.py
     "clip", "divide", "multiply", "subtract", "true_divide", "negative",
+    # h12_special
+    # h12_linalg
+    # h12_ops
+    # h12_runtime
+    # h12_ctc
 )  # fmt: skip
 for _name in INPLACE:
     setattr(Tensor, f"{_name}_", _inplace_form(_name))

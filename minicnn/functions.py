@@ -39,6 +39,11 @@ METHODS = (
     "unique_consecutive",
     # ops/decompositions.py
     "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "matrix_power", "pinverse", "cross",
+    # h12_special
+    # h12_linalg
+    # h12_ops
+    # h12_runtime
+    # h12_ctc
 )  # fmt: skip
 
 
@@ -157,6 +162,11 @@ OPS = (
     "result_type", "rsub", "scalar_tensor", "conv2d", "prelu", "resize_as_", "get_device", "to_dlpack",
     # ops/sampling_random.py
     "bernoulli", "multinomial", "normal", "poisson",
+    # h12_special
+    # h12_linalg
+    # h12_ops
+    # h12_runtime
+    # h12_ctc
 )  # fmt: skip
 
 for _name in OPS:
@@ -167,6 +177,11 @@ for _name in OPS:
 TORCH_FORMS = (
     "batch_norm", "bilinear", "celu", "conv1d", "conv3d", "dropout", "embedding", "max_pool2d", "pdist", "selu",
     "threshold",
+    # h12_special
+    # h12_linalg
+    # h12_ops
+    # h12_runtime
+    # h12_ctc
 )  # fmt: skip
 for _name in TORCH_FORMS:
     globals()[_name] = getattr(ops.aliases, _name)

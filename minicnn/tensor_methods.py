@@ -1402,3 +1402,9 @@ class TensorMethods:
 
     def resize_as_(self, the_template: Tensor) -> Tensor:
         return self.resize_(*the_template.shape)
+
+    # --- session 12: (h12_special) ---
+    # --- session 12: (h12_linalg) ---
+    # --- session 12: (h12_ops) ---
+    # --- session 12: (h12_runtime) ---
+    # --- session 12: (h12_ctc) ---

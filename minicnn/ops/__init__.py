@@ -553,3 +553,9 @@ __all__ += [
     "chain_matmul", "detach", "fill", "frobenius_norm", "from_dlpack", "frombuffer", "logspace", "nuclear_norm",
     "promote_types", "range", "result_type", "rsub", "scalar_tensor", "get_device", "to_dlpack",
 ]  # fmt: skip
+
+# --- session 12: h12_special ---
+# --- session 12: h12_linalg ---
+# --- session 12: h12_ops ---
+# --- session 12: h12_runtime ---
+# --- session 12: h12_ctc ---
