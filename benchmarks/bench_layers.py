@@ -1,6 +1,6 @@
 """The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling
 (2-d and 3-d), bicubic and trilinear resizing, reflect padding, transposed 1-d convolution,
-the multi-label margin loss, scaled dot-product attention -- forward + backward in minicnn and in PyTorch, same process,
+the multi-label margin loss, scaled dot-product attention, LSTM and GRU layers -- forward + backward in minicnn and in PyTorch, same process,
 same arrays, alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
@@ -66,7 +66,34 @@ def cases(np: Any) -> dict[str, tuple[list[Any], Callable[[Any, Any], Any]]]:
             [a(4, 8, 256, 64), a(4, 8, 256, 64), a(4, 8, 256, 64)],
             lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         ),
+        "LSTM 2 layers, T=64, (32, 128)->256": ([a(64, 32, 128)], _recurrent("LSTM", 128, 256, num_layers=2)),
+        "GRU bidirectional, T=64, (32, 128)->128": (
+            [a(64, 32, 128)],
+            _recurrent("GRU", 128, 128, bidirectional=True),
+        ),
     }
+
+
+def _recurrent(kind: str, input_size: int, hidden_size: int, **kwargs: Any) -> Callable[..., Any]:
+    """fn(F, x) running one nn.<kind> layer of F's library on x (T, N, input_size): the two
+    libraries' layers are made once, minicnn's with torch's initial weights."""
+    layers: dict[str, Any] = {}
+
+    def run(F: Any, x: Any) -> Any:
+        lib = "torch" if F.__name__.startswith("torch") else "minicnn"
+        if not layers:
+            import torch
+
+            import minicnn as mc
+
+            torch.manual_seed(0)
+            layers["torch"] = getattr(torch.nn, kind)(input_size, hidden_size, **kwargs)
+            layers["minicnn"] = getattr(mc.nn, kind)(input_size, hidden_size, **kwargs)
+            state = {k: mc.tensor(v.detach().numpy()) for k, v in layers["torch"].state_dict().items()}
+            layers["minicnn"].load_state_dict(state)
+        return layers[lib](x)[0]
+
+    return run
 
 
 def _targets(x: Any, k: int) -> Any:

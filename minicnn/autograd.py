@@ -872,6 +872,13 @@ class Function:
     def backward(self, gy: Any) -> Any:
         raise NotImplementedError
 
+    def backward_part(self, gy: Any) -> tuple[Any, Any] | None:
+        """For an op of one input whose gradient is zero outside one block ``x[index]`` (a basic
+        index: slices, ints, None, ...): ``(index, block)``. The backward pass then adds
+        ``block`` into ``gx[index]`` without a zero array of x's size per op, so cutting x into k
+        pieces costs O(x.size) backward, not O(k * x.size). None (the default): use ``backward``."""
+        return None
+
     def backward_graph(self, gy: Tensor, *xs: Tensor) -> Tensor | tuple[Tensor | None, ...]:
         """``backward`` in differentiable ops on tensors (``create_graph=True``): ``gy`` and the
         inputs ``xs`` are tensors in the graph, and so is every returned gradient, which makes
@@ -1316,10 +1323,10 @@ def run_backward(
     """
     if create_graph:
         grads_in = [g if isinstance(g, Tensor) else Tensor(g) for g in grads_in]
-    grads: dict[int, Any] = {}
+    grads = _Grads()
     for root, g in zip(roots, grads_in):
         with backend.array_scope(g.array if isinstance(g, Tensor) else g):
-            grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+            grads.add(id(root), g)
     released: list[Tensor] | None = None if inputs is None else []
     order = _topological_order(roots, released)
     wanted = None if inputs is None else {id(t) for t in inputs}
@@ -1353,7 +1360,7 @@ def run_backward(
     try:
         with np.errstate(all="ignore"):  # inf/nan arise quietly, as in torch
             for t in reversed(order):
-                g = grads.pop(id(t), None)
+                g = grads.take(id(t))
                 if g is None or (needed is not None and id(t) not in needed):
                     continue
                 if plain and not t._hooks and not t._post_hooks:
@@ -1378,6 +1385,70 @@ def run_backward(
     finally:
         _grad_enabled = grad_mode
     return captured
+
+
+class _Part:
+    """A gradient that is ``block`` at ``index`` (a basic index) and zero elsewhere."""
+
+    __slots__ = ("shape", "dtype", "index", "block")
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, index: Any, block: Any) -> None:
+        self.shape, self.dtype, self.index, self.block = shape, dtype, index, block
+
+    def dense(self) -> Any:
+        out = backend.get_array_module(self.block).zeros(self.shape, dtype=self.dtype)
+        out[self.index] = self.block
+        return out
+
+
+class _Grads(dict):
+    """The gradients flowing to tensors not reached yet in a backward pass, by ``id``. A sum of
+    two gradient arrays is a new array that this pass owns (``owned``): later terms are added
+    into it in place. A :class:`_Part` waits as it is until a second term arrives (then it is
+    written into a zero array) or its tensor is reached (:meth:`take`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owned: set[int] = set()
+
+    def add(self, key: int, g: Any) -> None:
+        have = self.get(key)
+        if have is None:
+            self[key] = g
+        elif isinstance(g, Tensor) or isinstance(have, Tensor):  # create_graph: out of place, in the graph
+            self[key] = have + g
+        elif id(have) in self.owned:
+            self._add_into(have, g)
+        else:
+            if isinstance(have, _Part):
+                buf = have.dense()
+            elif isinstance(g, _Part):
+                buf = have.copy()
+            else:
+                buf = have + g
+                if isinstance(buf, np.generic):  # 0-d NumPy arithmetic gives a scalar: not owned
+                    self[key] = buf
+                    return
+                g = None
+            if g is not None:
+                self._add_into(buf, g)
+            self[key] = buf
+            self.owned.add(id(buf))
+
+    @staticmethod
+    def _add_into(buf: Any, g: Any) -> None:
+        if isinstance(g, _Part):
+            buf[g.index] += g.block
+        else:
+            buf += g
+
+    def take(self, key: int) -> Any:
+        """The whole gradient of tensor ``key`` (None if none came), which leaves the pass's care."""
+        g = self.pop(key, None)
+        if g is None:
+            return None
+        self.owned.discard(id(g))
+        return g.dense() if isinstance(g, _Part) else g
 
 
 def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
@@ -1472,7 +1543,7 @@ class _HookHandle:
 
 
 def _backward_step(
-    t: Tensor, g: Any, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool, store: set[int] | None
+    t: Tensor, g: Any, grads: _Grads, leaf_bases: set[int], retain_graph: bool, store: set[int] | None
 ) -> None:
     """Add ``g`` = dL/dt to ``t.grad`` where it belongs there (a leaf, when ``store`` is None;
     else ``t`` in ``store``; or a ``retain_grad()`` tensor), and pass it through ``t``'s op to
@@ -1485,6 +1556,15 @@ def _backward_step(
     if fn is None:
         return
     _check_saved(fn, t)
+    part = fn.backward_part(g) if len(fn.inputs) == 1 else None
+    if part is not None:
+        inp = fn.inputs[0]
+        if inp._requires_grad:
+            block = part[1] if part[1].dtype == inp.array.dtype else part[1].astype(inp.array.dtype)
+            grads.add(id(inp), _Part(inp.array.shape, inp.array.dtype, part[0], block))
+        if not retain_graph:
+            fn.release()
+        return
     in_grads = fn.backward(g)
     if not isinstance(in_grads, tuple):
         in_grads = (in_grads,)
@@ -1498,14 +1578,13 @@ def _backward_step(
             )
         if gi.dtype != inp.array.dtype:
             gi = gi.astype(inp.array.dtype)
-        key = id(inp)
-        grads[key] = gi if key not in grads else grads[key] + gi
+        grads.add(id(inp), gi)
     if not retain_graph:
         fn.release()
 
 
 def _graph_step(
-    t: Tensor, g: Tensor, grads: dict[int, Any], leaf_bases: set[int], retain_graph: bool, store: set[int] | None
+    t: Tensor, g: Tensor, grads: _Grads, leaf_bases: set[int], retain_graph: bool, store: set[int] | None
 ) -> None:
     """:func:`_backward_step` with a graph (``create_graph=True``): ``g`` is a tensor, ``.grad``
     becomes ``.grad + g`` out of place (so it keeps the graph, as in torch), and ``t``'s op
@@ -1548,8 +1627,7 @@ def _graph_step(
             )
         if gi.dtype != inp.dtype:
             gi = gi.to(inp.dtype)
-        key = id(inp)
-        grads[key] = gi if key not in grads else grads[key] + gi
+        grads.add(id(inp), gi)
 
 
 def _seeds(outputs: Any, grads: Any, what: str, create_graph: bool = False) -> tuple[list[Tensor], list[Any]]:

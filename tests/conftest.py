@@ -362,3 +362,30 @@ def gpu_step_equals_cpu(
     assert rel_err(gx_gpu, gx_cpu) < 3e-3, what
     for (pname, _), a, b in zip(cpu.named_parameters(), g_gpu, g_cpu):
         assert rel_err(a, b) < 3e-3, pname
+
+
+@contextlib.contextmanager
+def engine_writes() -> Iterator[list[int]]:
+    """Within the block, the sizes of the arrays a backward pass allocates to sum gradients:
+    each buffer it comes to own (a sum of two terms) and each partial gradient (a slice's)
+    written into a zero array."""
+    from minicnn import autograd as A
+
+    sizes: list[int] = []
+    add, dense = A._Grads.add, A._Part.dense
+
+    def counting_add(self: Any, key: int, g: Any) -> None:
+        before = set(self.owned)
+        add(self, key, g)
+        sizes.extend(self[key].size for _ in self.owned - before)
+
+    def counting_dense(self: Any) -> Any:
+        out = dense(self)
+        sizes.append(out.size)
+        return out
+
+    A._Grads.add, A._Part.dense = counting_add, counting_dense
+    try:
+        yield sizes
+    finally:
+        A._Grads.add, A._Part.dense = add, dense

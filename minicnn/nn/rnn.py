@@ -15,8 +15,9 @@ The gates in torch's order and layout (one stacked weight per kind):
         r = sigmoid(x_r + h_r);  z = sigmoid(x_z + h_z);  n = tanh(x_n + r * h_n)
         h' = (1 - z) * n + z * h
 
-Everything is built from differentiable minicnn ops (linear, sigmoid, tanh, cat...), so the
-backward pass (backpropagation through time) and higher derivatives come from autograd.
+Everything is built from differentiable minicnn ops (linear, cat, and one op for an LSTM or GRU
+step's gate arithmetic, minicnn/ops/rnn_cells.py), so the backward pass (backpropagation through
+time) and higher derivatives come from autograd.
 Cost per layer and direction: one GEMM for the input projections of all L steps
 (L * N * H_in * G flops, G = gate rows), then a Python loop over the L steps, each one
 GEMM (N * P * G) and elementwise gate arithmetic. A PackedSequence runs the same loop on the
@@ -33,11 +34,12 @@ from typing import Any
 from .. import backend
 from ..autograd import Tensor, default_dtype
 from ..creation import zeros
-from ..ops.activation import relu, sigmoid, tanh
+from ..ops.activation import relu, tanh
 from ..ops.dropout import dropout as _dropout
 from ..ops.errors import ShapeError
 from ..ops.linear import linear
-from ..ops.shape import cat, chunk, stack
+from ..ops.rnn_cells import gru_step, lstm_step
+from ..ops.shape import cat, stack
 from . import init
 from .module import Module, Parameter
 from .utils_rnn import PackedSequence
@@ -58,21 +60,12 @@ def _rnn_step(nonlinearity: str) -> Callable[..., State]:
 
 
 def _lstm_step(gx: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None) -> State:
-    h, c = state
-    i, f, g, o = chunk(gx + linear(h, w_hh, b_hh), 4, 1)
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    h = sigmoid(o) * tanh(c)
+    h, c = lstm_step(gx, linear(state[0], w_hh, b_hh), state[1])  # the gates: ops/rnn_cells.py
     return (h if w_hr is None else linear(h, w_hr), c)
 
 
 def _gru_step(gx: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None) -> State:
-    h = state[0]
-    x_r, x_z, x_n = chunk(gx, 3, 1)
-    h_r, h_z, h_n = chunk(linear(h, w_hh, b_hh), 3, 1)
-    r = sigmoid(x_r + h_r)
-    z = sigmoid(x_z + h_z)
-    n = tanh(x_n + r * h_n)
-    return ((1 - z) * n + z * h,)
+    return (gru_step(gx, linear(state[0], w_hh, b_hh), state[0]),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,14 +186,13 @@ class GRUCell(RNNCellBase):
 
 
 def _split_rows(x: Tensor, sizes: Sequence[int]) -> list[Tensor]:
-    """x (sum(sizes), *) cut into consecutive pieces of ``sizes`` rows, by halving: the backward
-    of a slice writes a gradient as large as what it was cut from, so cutting all L pieces from
-    x directly would cost O(L * numel) in the backward; halving costs O(log L * numel)."""
-    if len(sizes) == 1:
-        return [x]
-    half = len(sizes) // 2
-    rows = sum(sizes[:half])
-    return _split_rows(x[:rows], sizes[:half]) + _split_rows(x[rows:], sizes[half:])
+    """x (sum(sizes), *) cut into consecutive pieces of ``sizes`` rows (views; their gradients
+    are summed into one array of x's size in the backward, see Function.backward_part)."""
+    pieces, start = [], 0
+    for n in sizes:
+        pieces.append(x[start : start + n])
+        start += n
+    return pieces
 
 
 def _run_direction(

@@ -84,6 +84,9 @@ class GetItem(Function):
             y = x[(*self.index, Ellipsis) if isinstance(self.index, tuple) else (self.index, Ellipsis)]
         return y
 
+    def backward_part(self, gy):
+        return (self.index, gy) if _is_basic(self.index) else None
+
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         gx = xp.zeros(self.in_shape, dtype=self.dtype)
