@@ -3,7 +3,9 @@
 
 Names that do not apply to a dense real CPU/CuPy framework are set aside first (sparse,
 quantized and complex tensors, named tensors, storages, JIT/compile, autocast, device back
-ends other than CUDA, private ops); the rest are counted. Run::
+ends other than CUDA, private ops), and so are the names torch keeps only to raise "deprecated
+... and is now removed" (torch.solve, symeig, eig, lstsq, matrix_rank, cholesky, qr, found by
+calling them); the rest are counted. Run::
 
     python benchmarks/api_coverage.py            # the summary
     python benchmarks/api_coverage.py --missing  # also list what is missing
@@ -34,7 +36,7 @@ NOT_APPLICABLE = re.compile(
             r"jit|compile|script|trace|export|fork|wait$|vmap|functorch|_C|autocast|profiler|cond$|while_loop",
             r"ir$|import_ir|parse_|merge_type|unify_type|typename|classproperty|get_file_path|prepare_multiprocessing",
             r"hash_tensor|sym_|is_inference$|inference_mode|module_load|dim_order|grad_dtype|slice_inverse",
-            r"^unsafe_|_copy$|_nocopy$|nonzero_static|lobpcg|pca_lowrank|svd_lowrank|lu_unpack|geqrf|orgqr|ormqr",
+            r"^unsafe_|_copy$|_nocopy$|nonzero_static|lobpcg|pca_lowrank|svd_lowrank|geqrf|orgqr|ormqr",
             r"^is_distributed$|^is_vulkan_available$|^compiled_with|deterministic|warn_always|float32_matmul",
             r"num_interop|^device$|^dtype$|^layout$|memory_format|^Size$|^Tensor$|^bfloat16$",
             r"batch_norm_|_with_counts|cudnn_|gru|lstm|rnn_|quantized_",
@@ -43,12 +45,41 @@ NOT_APPLICABLE = re.compile(
 )
 
 
+# torch names that only raise "This function was deprecated since version 1.9 and is now removed"
+# (torch.solve, symeig, eig, lstsq, matrix_rank, cholesky, qr and their Tensor methods): checked by
+# calling each below, so a name torch brings back is counted again
+REMOVED_CANDIDATES = ("cholesky", "eig", "lstsq", "matrix_rank", "qr", "solve", "symeig")
+
+
+def removed_in_torch(owner: object) -> set[str]:
+    """The candidates that ``owner`` (torch or torch.Tensor) has but that only raise 'is now removed'."""
+    x = torch.eye(2)
+    removed = set()
+    for name in REMOVED_CANDIDATES:
+        fn = getattr(owner, name, None)
+        for args in ((x,), (x, x)):  # the tensor itself, then with a second operand (solve, lstsq)
+            try:
+                fn(*args) if fn is not None else None
+            except RuntimeError as e:
+                if "is now removed" in str(e):
+                    removed.add(name)
+                break
+            except TypeError:  # a missing argument: try the next form
+                continue
+            except Exception:  # any other failure: the name is callable, not removed
+                break
+            break
+    return removed
+
+
 def public(names: list[str]) -> list[str]:
     return sorted(n for n in names if not n.startswith("_"))
 
 
-def compare(label: str, theirs: list[str], ours: object) -> tuple[str, int, int, list[str]]:
-    applicable = [n for n in theirs if not NOT_APPLICABLE.search(n)]
+def compare(
+    label: str, theirs: list[str], ours: object, removed: set[str] = frozenset()
+) -> tuple[str, int, int, list[str]]:
+    applicable = [n for n in theirs if not NOT_APPLICABLE.search(n) and n not in removed]
     missing = [n for n in applicable if not hasattr(ours, n)]
     return label, len(applicable) - len(missing), len(applicable), missing
 
@@ -58,11 +89,12 @@ def main() -> None:
     parser.add_argument("--missing", action="store_true", help="list the missing names")
     args = parser.parse_args()
     rows = [
-        compare("Tensor methods", public(dir(torch.Tensor)), mc.Tensor),
+        compare("Tensor methods", public(dir(torch.Tensor)), mc.Tensor, removed_in_torch(torch.Tensor)),
         compare(
             "torch.* functions",
             public([n for n in dir(torch) if callable(getattr(torch, n)) and n[0].islower()]),
             mc,
+            removed_in_torch(torch),
         ),
         compare(
             "torch.linalg", public([n for n in dir(torch.linalg) if callable(getattr(torch.linalg, n))]), mc.linalg

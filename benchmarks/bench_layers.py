@@ -1,7 +1,7 @@
 """The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling
 (2-d and 3-d), bicubic and trilinear resizing, reflect padding, transposed 1-d convolution,
-the multi-label margin loss, scaled dot-product attention, LSTM and GRU layers -- forward + backward in minicnn and in PyTorch, same process,
-same arrays, alternating, medians.
+the multi-label margin loss, scaled dot-product attention, LSTM and GRU layers -- forward +
+backward in minicnn and in PyTorch, same process, same arrays, alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
 

@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from minicnn.kernels import bessel as KB  # noqa: E402
+from minicnn.kernels import polynomials as KP  # noqa: E402
 from minicnn.kernels import special as K  # noqa: E402
 
 
@@ -36,7 +38,7 @@ def _load(path: str):
 
 
 def _cases(n: int) -> dict:
-    """name -> (kernel name, its extra leading args, torch fn, float32 input)."""
+    """name -> (kernel name in special.py or a kernel function, its extra leading args, torch fn, float32 input)."""
     rng = np.random.default_rng(0)
     positive = rng.uniform(0.01, 20, n).astype(np.float32)
     mixed = rng.uniform(-10, 20, n).astype(np.float32)
@@ -53,6 +55,31 @@ def _cases(n: int) -> dict:
         "ndtri": ("ndtri", (), torch.special.ndtri, (0.5 * (unit + 1)).astype(np.float32)),
         "i0": ("i0", (), torch.i0, normal),
         "i1e": ("i1e", (), torch.special.i1e, normal),
+        # (h12_special) kernels/special.py's erfcx, zeta, gammainc; kernels/bessel.py; kernels/polynomials.py
+        "erfcx": ("erfcx", (), torch.special.erfcx, normal),
+        "zeta(3,x)": (lambda x: K.zeta(3.0, x).astype(x.dtype), (), lambda t: torch.special.zeta(3.0, t), positive),
+        "gammainc(2.5,x)": (
+            lambda x: K.gammainc(np.float32(2.5), x).astype(x.dtype),
+            (),
+            lambda t: torch.special.gammainc(torch.full_like(t, 2.5), t),
+            positive,
+        ),
+        "bessel_j0": (KB.j0, (), torch.special.bessel_j0, normal),
+        "bessel_y1": (KB.y1, (), torch.special.bessel_y1, positive),
+        "scaled_k0": (KB.k0e, (), torch.special.scaled_modified_bessel_k0, positive),
+        "airy_ai": (KB.airy_ai, (), torch.special.airy_ai, mixed),
+        "chebyshev_t(n=20)": (
+            lambda x: KP.chebyshev_t(x, 20),
+            (),
+            lambda t: torch.special.chebyshev_polynomial_t(t, 20),
+            (1.2 * unit).astype(np.float32),
+        ),
+        "legendre_p(n=10)": (
+            lambda x: KP.legendre_p(x, 10),
+            (),
+            lambda t: torch.special.legendre_polynomial_p(t, 10),
+            unit,
+        ),
     }
 
 
@@ -67,7 +94,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1_000_000, help="elements (float32)")
     p.add_argument("--repeats", type=int, default=5, help="alternating rounds per case (medians reported)")
     p.add_argument("--threads", type=int, default=1, help="torch's thread count")
-    p.add_argument("--only", default=None, help="comma-separated case names")
+    p.add_argument("--only", default=None, help="comma-separated case names (or their part before '(')")
     p.add_argument("--baseline", default=None, help="another special.py to time alongside (old column)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -76,12 +103,13 @@ def main() -> None:
     print(f"{'case':22s} {'old':>9s} {'minicnn':>9s} {'torch':>9s} {'old/torch':>10s} {'new/torch':>10s}")
     only = set(args.only.split(",")) if args.only else None
     for name, (kernel, extra, theirs, x) in _cases(args.n).items():
-        if only and name not in only:
+        if only and name not in only and name.split("(")[0] not in only:  # ("zeta" picks "zeta(3,x)")
             continue
         t = torch.from_numpy(x)
         runs = {"old": [], "new": [], "torch": []}
-        fns = {"new": lambda k=kernel, e=extra, x=x: getattr(K, k)(*e, x), "torch": lambda f=theirs, t=t: f(t)}
-        if old is not None:
+        fn = getattr(K, kernel) if isinstance(kernel, str) else kernel
+        fns = {"new": lambda k=fn, e=extra, x=x: k(*e, x), "torch": lambda f=theirs, t=t: f(t)}
+        if old is not None and isinstance(kernel, str) and hasattr(old, kernel):
             fns["old"] = lambda k=kernel, e=extra, x=x: getattr(old, k)(*e, x)
         for _ in range(args.repeats):
             for key, fn in fns.items():

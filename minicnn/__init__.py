@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as _np
 
 from . import backend, functions, memory, ops
+from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda
 from .creation import (
@@ -16,7 +17,10 @@ from .creation import (
     as_tensor,
     empty,
     empty_like,
+    empty_permuted,
+    empty_strided,
     eye,
+    from_file,
     from_numpy,
     full,
     full_like,
@@ -45,10 +49,16 @@ from .random import get_rng_state_tensor as get_rng_state
 from .random import set_rng_state_tensor as set_rng_state
 from .runtime import (
     finfo,
+    get_default_device,
     get_default_dtype,
+    get_device_module,
     get_num_threads,
     iinfo,
+    init_num_threads,
+    set_default_device,
     set_default_dtype,
+    set_default_tensor_type,
+    set_flush_denormal,
     set_num_threads,
     set_printoptions,
 )
@@ -104,6 +114,19 @@ def __getattr__(name: str):
 
 __all__ = [
     *functions.__all__,  # noqa: F405
+    # runtime.py, creation.py (default device, strided factories)
+    "empty_permuted",
+    "empty_strided",
+    "from_file",
+    "get_default_device",
+    "get_device_module",
+    "init_num_threads",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "set_anomaly_enabled",
+    "set_default_device",
+    "set_default_tensor_type",
+    "set_flush_denormal",
     "clip",
     "concat",
     "concatenate",

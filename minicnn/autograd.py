@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,8 @@ from .tensor_methods import TensorMethods
 
 _sequence = itertools.count()  # Function.seq of the next recorded node
 _grad_enabled = True
+_anomaly_enabled = False  # torch's anomaly detection (minicnn/anomaly.py): set by mc.set_anomaly_enabled
+_anomaly_check_nan = True
 
 
 def is_grad_enabled() -> bool:
@@ -113,7 +116,8 @@ def _as_array(data: Any, dtype: Any = None, device: Any = None):
     if device is not None:  # converted where it is, then copied once (host -> GPU, GPU -> GPU)
         return backend.to_device(_as_array(data, dtype), device)
     xp = backend.get_array_module(data)
-    with backend.array_scope(data):  # a GPU array is converted on its own GPU
+    # a GPU array is converted on its own GPU; values beyond the dtype's range round to inf quietly, as in torch
+    with backend.array_scope(data), np.errstate(over="ignore"):
         if dtype is not None:
             arr = xp.asarray(data, dtype=dtype)
         elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
@@ -775,11 +779,8 @@ INPLACE = (
     "renorm",
     # ops/aliases.py, ops/aliases_tensor.py
     "clip", "divide", "multiply", "subtract", "true_divide", "negative",
-    # h12_special
-    # h12_linalg
-    # h12_ops
-    # h12_runtime
-    # h12_ctc
+    # ops/ops_extra.py, ops/native.py, ops/segment.py (torch's remaining top-level ops)
+    "index_reduce",
 )  # fmt: skip
 for _name in INPLACE:
     setattr(Tensor, f"{_name}_", _inplace_form(_name))
@@ -864,6 +865,8 @@ class Function:
             fn.inputs = tensors
             fn.out_version = out._graph_version = 0 if out._vc is None else out._vc[0]
             out._grad_fn = fn
+            if _anomaly_enabled:  # torch's anomaly mode: remember where the forward ran (minicnn/anomaly.py)
+                fn.forward_stack = traceback.extract_stack()[:-1]
         return out
 
     def forward(self, *xs: Any) -> Any:
@@ -1354,6 +1357,12 @@ def run_backward(
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
     callers = np.geterr()
     step = _graph_step if create_graph else _backward_step
+    run_hooks, run_post_hooks = _run_hooks, _run_post_hooks
+    if _anomaly_enabled:  # each node's errors and NaN gradients reported with its forward traceback
+        from .anomaly import checked_hooks, checked_step  # noqa: PLC0415
+
+        step = checked_step(step)
+        run_hooks, run_post_hooks = checked_hooks(_run_hooks), checked_hooks(_run_post_hooks)
     plain = not capture and backend.cupy_if_loaded() is None  # no capture, no GPU scope to enter
     global _grad_enabled
     grad_mode, _grad_enabled = _grad_enabled, bool(create_graph)
@@ -1372,7 +1381,7 @@ def run_backward(
                         captured[id(t)] = g  # before its tensor's hooks (they change what flows on)
                     if t._hooks:
                         with np.errstate(**callers):  # the user's hooks run under the user's settings
-                            g = _run_hooks(t, g)
+                            g = run_hooks(t, g)
                     if stop:  # captured after the hooks; the op neither runs nor is freed
                         captured[id(t)] = g
                         if t._retain_grad and t._grad_fn is not None:
@@ -1381,7 +1390,7 @@ def run_backward(
                     step(t, g, grads, leaf_bases, retain_graph, store)
                     if t._post_hooks and t._grad_fn is None and not capture and (store is None or id(t) in store):
                         with np.errstate(**callers):
-                            _run_post_hooks(t)
+                            run_post_hooks(t)
     finally:
         _grad_enabled = grad_mode
     return captured
@@ -1761,5 +1770,6 @@ def _shares(g: Any, captured: dict[int, Any], key: int) -> bool:
 from . import autograd_functional as functional  # noqa: E402, F401  (mc.autograd.functional, torch's)
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)
 from . import tensor_methods as _tensor_methods  # noqa: E402
+from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402, F401  (mc.autograd.detect_anomaly, torch's)
 
 _tensor_methods.ops = _ops

@@ -51,10 +51,18 @@ def get_array_module(*arrays: Any):
     return np
 
 
+DEFAULT_DEVICE = "cpu"
+"""The device of tensors made with ``device=None`` (factories, layers' parameters and buffers):
+``mc.set_default_device`` sets it, as torch.set_default_device."""
+
+
 def parse_device(device: Any) -> tuple[str, int]:
-    """``"cpu"`` -> ("cpu", 0); ``"cuda"`` -> ("cuda", 0); ``"cuda:1"`` -> ("cuda", 1)."""
+    """``"cpu"`` -> ("cpu", 0); ``"cuda"`` -> ("cuda", 0); ``"cuda:1"`` -> ("cuda", 1); None -> the
+    default device (:data:`DEFAULT_DEVICE`)."""
     if device is None:
-        return ("cpu", 0)
+        device = DEFAULT_DEVICE
+        if device == "cpu":
+            return ("cpu", 0)
     if isinstance(device, tuple):
         return device
     s = str(device).strip().lower()

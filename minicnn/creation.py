@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,11 @@ def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
+def _device(device: Any) -> Any:
+    """``device``, or the default device (``mc.set_default_device``; the CPU unless set) when None."""
+    return backend.DEFAULT_DEVICE if device is None else device
+
+
 def _dtype(dtype: Any) -> np.dtype:
     """``dtype``, or the default float dtype (``mc.set_default_dtype``) when None."""
     return autograd.default_dtype(dtype)
@@ -42,6 +48,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     unless ``mc.set_default_dtype`` changed it)."""
     if isinstance(data, Tensor):
         data = data.array
+    if device is None and _device(None) != "cpu":  # the default device (a GPU array stays where it is otherwise)
+        device = _device(None)
     arr = Tensor(data, dtype=dtype, device=device).array
     if arr is data or (isinstance(data, np.ndarray) and not backend.is_cupy_array(arr) and np.shares_memory(arr, data)):
         arr = arr.copy()
@@ -54,12 +62,14 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def zeros(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         return Tensor(xp.zeros(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         return Tensor(xp.ones(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
@@ -71,6 +81,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = 
     if dtype is None:
         kind = (fill_value.dtype if hasattr(fill_value, "dtype") else np.asarray(fill_value).dtype).kind
         dtype = np.bool_ if kind == "b" else np.int64 if kind in "iu" else autograd.DEFAULT_DTYPE
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         return Tensor(xp.full(_shape((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
@@ -99,6 +110,7 @@ def randn(
     size: Any = None,
 ) -> Tensor:
     """Standard normal samples from the library generator (or ``generator``, a mc.Generator)."""
+    device = _device(device)
     xp = backend.xp_for_device(device)
     shape = _shape(dims, size)
     with backend.device_scope(device):
@@ -117,6 +129,7 @@ def rand(
     size: Any = None,
 ) -> Tensor:
     """Uniform [0, 1) samples from the library generator (or ``generator``, a mc.Generator)."""
+    device = _device(device)
     xp = backend.xp_for_device(device)
     shape = _shape(dims, size)
     with backend.device_scope(device):
@@ -147,6 +160,7 @@ def randint(
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         shape = _shape((size,))
@@ -183,6 +197,7 @@ def randperm(
     generator (seeded by ``mc.manual_seed``) or ``generator``, as torch.randperm."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"randperm: n must be a non-negative integer, got {n!r}")
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         rng, rxp = random.host_rng(generator, xp, "randperm")
@@ -210,6 +225,7 @@ def arange(
         raise ValueError("arange: step must be nonzero")
     if (end - start) * step < 0:
         raise ValueError(f"arange: from {start} to {end} runs against the sign of step {step}")
+    device = _device(device)
     xp = backend.xp_for_device(device)
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
@@ -225,6 +241,7 @@ def arange(
 
 def empty(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
     """An uninitialised tensor (its values are whatever the memory held)."""
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         return Tensor(xp.empty(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
@@ -278,6 +295,7 @@ def linspace(
     """``steps`` evenly spaced values from start to end inclusive (computed in float64)."""
     if int(steps) < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         a = xp.linspace(start, end, int(steps), dtype=np.float64).astype(_dtype(dtype))
@@ -286,6 +304,7 @@ def linspace(
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """The n x m identity matrix (m = n by default)."""
+    device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         return Tensor(xp.eye(int(n), None if m is None else int(m), dtype=_dtype(dtype)), requires_grad=requires_grad)
@@ -294,6 +313,8 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """A tensor sharing memory with ``data`` where it can (a NumPy array of the dtype and device
     asked for; a Tensor itself), else a converted copy, as torch.as_tensor."""
+    if device is None and _device(None) != "cpu":  # the default device, for a Tensor too (as torch's)
+        device = _device(None)
     if isinstance(data, Tensor):
         out = data
         if dtype is not None or device is not None:
@@ -304,3 +325,117 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
+
+
+# -- strided factories and raw files ------------------------------------------------
+def _layout_check(what: str, layout: Any) -> None:
+    if layout is not None and str(layout).split(".")[-1] != "strided":
+        raise RuntimeError(f"{what}: minicnn has only the strided layout, got layout={layout!r}")
+
+
+def empty_strided(
+    size: Any,
+    stride: Any,
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """An uninitialised tensor of ``size`` whose element strides are ``stride`` (``x.stride() ==
+    stride``): a view over a fresh buffer just large enough, 1 + sum((size_i - 1) * stride_i)
+    elements (none when a size is 0). Overlapping strides (a 0 stride) give a tensor whose
+    elements share memory, as torch's (writing to it is then undefined). ``pin_memory`` is
+    accepted and ignored (NumPy memory is host memory)."""
+    _layout_check("empty_strided", layout)
+    shape, strides = _shape((size,)), _shape((stride,))
+    if len(shape) != len(strides):
+        raise RuntimeError(
+            f"dimensionality of sizes ({len(shape)}) must match dimensionality of strides ({len(strides)})"
+        )
+    if any(s < 0 for s in shape) or any(s < 0 for s in strides):
+        raise RuntimeError(f"empty_strided: sizes and strides must be non-negative, got {list(shape)}, {list(strides)}")
+    dt = _dtype(dtype)
+    n = 0 if 0 in shape else 1 + sum((k - 1) * s for k, s in zip(shape, strides))
+    device = _device(device)
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):
+        buf = xp.empty(n, dtype=dt)
+        a = xp.lib.stride_tricks.as_strided(buf, shape, tuple(s * dt.itemsize for s in strides))
+    return Tensor(a, requires_grad=requires_grad)
+
+
+def empty_permuted(
+    size: Any,
+    physical_layout: Any,
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """An uninitialised dense tensor of ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first: ``(0, 2, 3, 1)`` is channels-last for NCHW), as
+    torch.empty_permuted: allocated in that order, then its dims permuted back."""
+    _layout_check("empty_permuted", layout)
+    shape, perm = _shape((size,)), _shape((physical_layout,))
+    if len(perm) != len(shape):
+        raise RuntimeError(
+            f"Number of dimensions in size does not match the length of the physical_layout; "
+            f"size {list(shape)}, physical_layout {list(perm)}"
+        )
+    seen: set[int] = set()
+    for i, p in enumerate(perm):  # torch's checks, in its order
+        if not 0 <= p < len(shape):
+            raise RuntimeError(
+                f"Dimension out of range (expected to be between 0 and {len(shape) - 1}, but got {p} at index {i}).  "
+                "NB: negative dims not currently supported; file an issue if you want it."
+            )
+        if p in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(p)
+    device = _device(device)
+    xp = backend.xp_for_device(device)
+    with backend.device_scope(device):
+        a = xp.empty([shape[p] for p in perm], dtype=_dtype(dtype)).transpose(np.argsort(perm).tolist())
+    return Tensor(a, requires_grad=requires_grad)
+
+
+def from_file(
+    filename: str,
+    shared: bool | None = None,
+    size: int | None = 0,
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    pin_memory: bool | None = False,
+) -> Tensor:
+    """A 1-d tensor of the first ``size`` elements of ``dtype`` (the default float dtype) read as
+    raw native-endian bytes from ``filename`` (never unpickled), as torch.from_file.
+    ``shared=True`` maps the file (NumPy memmap): writes to the tensor reach the file, and a
+    file shorter than needed is extended with zeros, as torch's; otherwise the bytes are
+    copied, and a file too short raises torch's RuntimeError. On the CPU unless ``device`` is
+    given (``mc.set_default_device`` does not apply, as torch's). Cost: one read of ``size``
+    elements."""
+    _layout_check("from_file", layout)
+    dt, n, path = _dtype(dtype), int(size or 0), str(filename)
+    need = n * dt.itemsize
+    mode = "read-write" if shared else "read-only"
+    try:
+        have = os.path.getsize(path)
+    except OSError as exc:
+        raise RuntimeError(f"unable to open file <{path}> in {mode} mode: {exc.strerror} ({exc.errno})") from None
+    if shared:
+        if have < need:
+            with open(path, "r+b") as f:
+                f.truncate(need)
+        a = np.memmap(path, dtype=dt, mode="r+", shape=(n,)) if n else np.empty(0, dtype=dt)
+    else:
+        if have < need:
+            raise RuntimeError(f"file <{path}> size <{have}> is smaller than the required mapping size <{need}>")
+        a = np.fromfile(path, dtype=dt, count=n)
+    device = "cpu" if device is None else device  # torch.from_file ignores the default device
+    return Tensor(a if backend.parse_device(device)[0] == "cpu" else backend.to_device(a, device))

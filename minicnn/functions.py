@@ -39,11 +39,6 @@ METHODS = (
     "unique_consecutive",
     # ops/decompositions.py
     "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "matrix_power", "pinverse", "cross",
-    # h12_special
-    # h12_linalg
-    # h12_ops
-    # h12_runtime
-    # h12_ctc
 )  # fmt: skip
 
 
@@ -162,11 +157,15 @@ OPS = (
     "result_type", "rsub", "scalar_tensor", "conv2d", "prelu", "resize_as_", "get_device", "to_dlpack",
     # ops/sampling_random.py
     "bernoulli", "multinomial", "normal", "poisson",
-    # h12_special
-    # h12_linalg
-    # h12_ops
-    # h12_runtime
-    # h12_ctc
+    # ops/special_more.py (igamma, igammac)
+    "igamma", "igammac",
+    # ops/lu.py (LU family, triangular_solve)
+    "lu", "lu_unpack", "lu_solve", "triangular_solve",
+    # ops/ops_extra.py, ops/native.py, ops/segment.py (torch's remaining top-level ops)
+    "native_batch_norm", "native_channel_shuffle", "native_dropout", "native_group_norm", "native_layer_norm",
+    "native_norm", "norm_except_dim", "as_strided_", "as_strided_scatter", "binomial", "conv_tbc", "convolution",
+    "embedding_renorm_", "feature_dropout", "feature_dropout_", "frexp", "gradient", "grid_sampler_2d",
+    "grid_sampler_3d", "histogramdd", "index_reduce", "segment_reduce",
 )  # fmt: skip
 
 for _name in OPS:
@@ -176,12 +175,7 @@ for _name in OPS:
 # torch.dropout(input, p, train), torch.batch_norm in ATen's order, ... (minicnn/ops/aliases.py)
 TORCH_FORMS = (
     "batch_norm", "bilinear", "celu", "conv1d", "conv3d", "dropout", "embedding", "max_pool2d", "pdist", "selu",
-    "threshold",
-    # h12_special
-    # h12_linalg
-    # h12_ops
-    # h12_runtime
-    # h12_ctc
+    "threshold", "ctc_loss", "embedding_bag",
 )  # fmt: skip
 for _name in TORCH_FORMS:
     globals()[_name] = getattr(ops.aliases, _name)

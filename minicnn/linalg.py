@@ -4,16 +4,19 @@ Matrix functions (minicnn/ops/matrix_functions.py): ``solve``, ``inv``, ``det``,
 ``matrix_exp``, ``cholesky``, ``householder_product``, and the error they raise on singular
 input, :class:`LinAlgError`. Decompositions and what is built on them
 (minicnn/ops/decompositions.py): ``qr``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``,
-``solve_triangular``, ``pinv``, ``matrix_rank``, ``lstsq``, ``matrix_power``, ``multi_dot``,
+``solve_triangular``, ``pinv``, ``matrix_rank``, ``lstsq``, ``matrix_power``, ``matrix_sqrth``, ``multi_dot``,
 ``vecdot``, ``cross``, ``cond``, ``cholesky_ex``, ``inv_ex``, ``tensorinv``, ``tensorsolve``.
 Norms delegate to the existing reductions (minicnn/ops/reduce.py): ``vector_norm`` is
 ``mc.norm``'s vector p-norm, ``matrix_norm`` its Frobenius and nuclear norms plus the max/min
 absolute column (ord 1, -1) and row (ord inf, -inf) sums and the spectral norms (ord 2, -2:
 the largest / smallest singular value, through ``svdvals``); ``norm`` chooses between the two
 as torch.linalg.norm does. ``matmul`` and ``diagonal`` are the existing ops with
-torch.linalg's defaults. Not here: the general (non-symmetric) eigendecomposition
-``eig``/``eigvals`` (complex results; minicnn has no complex dtypes), ``lu``/``lu_factor``/
-``lu_solve``, and the ``out=`` keyword.
+torch.linalg's defaults. LU (minicnn/ops/lu.py, on the batched partial-pivoting kernel of
+minicnn/kernels/lu.py): ``lu``, ``lu_factor``, ``lu_factor_ex``, ``lu_solve``, ``solve_ex``,
+``vander``, and the symmetric-indefinite ``ldl_factor``, ``ldl_factor_ex``, ``ldl_solve``
+(Bunch-Kaufman, LAPACK's sytrf; no gradient, as torch). Not here: the general (non-symmetric)
+eigendecomposition ``eig``/``eigvals`` (complex results; minicnn has no complex dtypes), and
+the ``out=`` keyword.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from .ops.decompositions import (
     lstsq,
     matrix_power,
     matrix_rank,
+    matrix_sqrth,
     multi_dot,
     pinv,
     qr,
@@ -49,6 +53,23 @@ from .ops.decompositions import (
     vecdot,
 )
 from .ops.dims import wrap_dims
+from .ops.lu import (
+    LDLFactorExResult,
+    LDLFactorResult,
+    LUFactorExResult,
+    LUFactorResult,
+    LUResult,
+    SolveExResult,
+    ldl_factor,
+    ldl_factor_ex,
+    ldl_solve,
+    lu_factor,
+    lu_factor_ex,
+    solve_ex,
+)
+from .ops.lu import linalg_lu as lu
+from .ops.lu import linalg_lu_solve as lu_solve
+from .ops.lu import linalg_vander as vander
 from .ops.math import matmul as _matmul
 from .ops.math import require_float
 from .ops.matrix_functions import (
@@ -71,11 +92,17 @@ __all__ = [
     "CholeskyExResult",
     "EighResult",
     "InvExResult",
+    "LDLFactorExResult",
+    "LDLFactorResult",
+    "LUFactorExResult",
+    "LUFactorResult",
+    "LUResult",
     "LinAlgError",
     "LstsqResult",
     "QRResult",
     "SVDResult",
     "SlogdetResult",
+    "SolveExResult",
     "cholesky",
     "cholesky_ex",
     "cond",
@@ -87,11 +114,19 @@ __all__ = [
     "householder_product",
     "inv",
     "inv_ex",
+    "ldl_factor",
+    "ldl_factor_ex",
+    "ldl_solve",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
     "lstsq",
     "matmul",
     "matrix_exp",
     "matrix_norm",
     "matrix_power",
+    "matrix_sqrth",
     "matrix_rank",
     "multi_dot",
     "norm",
@@ -99,11 +134,13 @@ __all__ = [
     "qr",
     "slogdet",
     "solve",
+    "solve_ex",
     "solve_triangular",
     "svd",
     "svdvals",
     "tensorinv",
     "tensorsolve",
+    "vander",
     "vecdot",
     "vector_norm",
 ]

@@ -204,7 +204,7 @@ class Generator:
     """
 
     def __init__(self, device: Any = "cpu") -> None:
-        self._device = backend.device_str(device)
+        self._device = backend.device_str("cpu" if device is None else device)
         self._initial = _fresh_seed()
         self._seeded = False
         self._rng = np.random.default_rng(self._initial)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import autograd, backend
 
 __all__ = [
     "finfo",
@@ -193,3 +193,97 @@ def print_kwargs() -> dict[str, Any]:
         digits = int(_print.get("precision", 4))
         out["formatter"] = {"float_kind": lambda v: np.format_float_positional(v, precision=digits, unique=False)}
     return out
+
+
+# -- default device, legacy tensor types, denormals, device modules -----------------
+def set_default_device(device: Any) -> None:
+    """Make ``device`` ("cpu", "cuda", "cuda:N"; None: back to the CPU) where factories
+    (``mc.zeros``, ``mc.tensor``, ``mc.randn``...) and layers' parameters made with
+    ``device=None`` are allocated, as torch.set_default_device. "cuda" without CuPy raises
+    minicnn's RuntimeError saying how to get it."""
+    name = "cpu" if device is None else backend.device_str(device)
+    if name != "cpu":
+        backend.require_cupy()
+    backend.DEFAULT_DEVICE = name
+
+
+def get_default_device() -> str:
+    """The device of tensors made with ``device=None``: "cpu" unless :func:`set_default_device`
+    ("cuda:N" then: minicnn's devices are strings, as ``x.device``)."""
+    return backend.DEFAULT_DEVICE
+
+
+_TENSOR_TYPES = {"FloatTensor": np.float32, "DoubleTensor": np.float64}
+
+
+def set_default_tensor_type(t: Any, /) -> None:
+    """Deprecated torch.set_default_tensor_type: ``t`` is a type name, "torch.FloatTensor" or
+    "torch.DoubleTensor" (also "minicnn." in front; "torch.cuda.FloatTensor" also makes "cuda"
+    the default device), which sets the default dtype. Warns as torch; TypeError for other types."""
+    import warnings  # noqa: PLC0415
+
+    warnings.warn(
+        "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use torch.set_default_dtype() "
+        "and torch.set_default_device() as alternatives.",
+        UserWarning,
+        stacklevel=2,
+    )
+    name = t if isinstance(t, str) else getattr(t, "__name__", None)
+    parts = name.split(".") if isinstance(name, str) else []
+    if not parts or parts[-1] not in _TENSOR_TYPES or parts[0] not in ("torch", "minicnn", "mc", parts[-1]):
+        raise TypeError(
+            f"invalid type object {t!r}: only floating-point types are supported as the default type "
+            "(torch.FloatTensor, torch.DoubleTensor)"
+        )
+    set_default_dtype(_TENSOR_TYPES[parts[-1]])
+    if "cuda" in parts[1:-1]:
+        set_default_device("cuda")
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """torch.set_flush_denormal: whether flushing denormal floats to zero could be set. NumPy
+    gives no control of the CPU's flush-to-zero mode, so minicnn never flushes them and
+    returns False for either mode, as torch does on a CPU without that support."""
+    return False
+
+
+def init_num_threads() -> None:
+    """torch.init_num_threads: nothing to do here (NumPy's BLAS sets up its threads itself)."""
+
+
+class _CpuModule:
+    """What ``mc.get_device_module("cpu")`` returns: torch.cpu's small interface."""
+
+    __name__ = "minicnn.cpu"
+
+    @staticmethod
+    def is_available() -> bool:
+        return True
+
+    @staticmethod
+    def device_count() -> int:
+        return 1
+
+    @staticmethod
+    def current_device() -> str:
+        return "cpu"
+
+    @staticmethod
+    def synchronize(device: Any = None) -> None:
+        """Nothing to wait for on the CPU."""
+
+    def __repr__(self) -> str:
+        return "<module 'minicnn.cpu'>"
+
+
+cpu = _CpuModule()
+
+
+def get_device_module(device: Any = None) -> Any:
+    """The module of a device, as torch.get_device_module: ``mc.cuda`` for "cuda"/"cuda:N", a
+    small cpu module (is_available, device_count, current_device, synchronize) for "cpu";
+    None: ``mc.cuda`` when a GPU is available, else the cpu module."""
+    if device is None:
+        return backend.cuda if backend.cuda.is_available() else cpu
+    kind, _ = backend.parse_device(device)
+    return cpu if kind == "cpu" else backend.cuda

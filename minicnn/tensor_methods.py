@@ -1403,8 +1403,172 @@ class TensorMethods:
     def resize_as_(self, the_template: Tensor) -> Tensor:
         return self.resize_(*the_template.shape)
 
-    # --- session 12: (h12_special) ---
-    # --- session 12: (h12_linalg) ---
-    # --- session 12: (h12_ops) ---
-    # --- session 12: (h12_runtime) ---
-    # --- session 12: (h12_ctc) ---
+    # -- incomplete gamma (ops/special_more.py) --
+    def igamma(self, other: Any) -> Tensor:
+        from .ops.special_more import igamma  # noqa: PLC0415
+
+        return igamma(self, other)
+
+    def igammac(self, other: Any) -> Tensor:
+        from .ops.special_more import igammac  # noqa: PLC0415
+
+        return igammac(self, other)
+
+    def igamma_(self, other: Any) -> Tensor:
+        return ag._inplace_form("igamma")(self, other)
+
+    def igammac_(self, other: Any) -> Tensor:
+        return ag._inplace_form("igammac")(self, other)
+
+    # -- LU and triangular solves, torch's older forms (ops/lu.py) --
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> Any:
+        """(LU, pivots), or (LU, pivots, infos) with ``get_infos`` (torch.lu; ``mc.linalg.lu_factor``)."""
+        from .ops.lu import lu  # noqa: PLC0415
+
+        return lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803 - torch's names
+        """X with A X = self, A given by its LU factorization (``mc.linalg.lu_factor``)."""
+        from .ops.lu import lu_solve  # noqa: PLC0415
+
+        return lu_solve(self, LU_data, LU_pivots)
+
+    def triangular_solve(
+        self,
+        A: Tensor,
+        upper: bool = True,
+        transpose: bool = False,
+        unitriangular: bool = False,  # noqa: N803
+    ) -> Any:
+        """(X, A copy) with T X = self, T a triangle of A (``mc.triangular_solve``)."""
+        from .ops.lu import triangular_solve  # noqa: PLC0415
+
+        return triangular_solve(self, A, upper, transpose, unitriangular)
+
+    # -- torch's remaining ops as methods (ops/ops_extra.py) --
+    def index_reduce(self, dim: int, index: Any, source: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
+        """``source`` rows reduced into rows ``index`` along ``dim`` (:func:`minicnn.ops.index_reduce`)."""
+        return ops.index_reduce(self, dim, index, source, reduce, include_self=include_self)
+
+    def frexp(self) -> Any:
+        """``(mantissa, exponent)`` with self = mantissa * 2**exponent (:func:`minicnn.ops.frexp`)."""
+        return ops.frexp(self)
+
+    def as_strided_scatter(self, src: Tensor, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
+        """A copy with ``src`` written where ``self.as_strided(size, stride, storage_offset)`` reads."""
+        return ops.as_strided_scatter(self, src, size, stride, storage_offset)
+
+    def as_strided_(self, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
+        """This tensor becomes its view ``as_strided(size, stride, storage_offset)`` (in place)."""
+        return ops.as_strided_(self, size, stride, storage_offset)
+
+    # -- legacy constructors, strided views, Python-callable maps (runtime) --
+    def new_empty_strided(
+        self, size: Any, stride: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        """:func:`minicnn.empty_strided` with self's dtype and device unless given."""
+        from .creation import empty_strided  # noqa: PLC0415
+
+        make = lambda dt, dev: empty_strided(size, stride, dtype=dt, device=dev)  # noqa: E731
+        return self._new(make, dtype, device, requires_grad)
+
+    def new(self, *args: Any, size: Any = None, device: Any = None) -> Tensor:
+        """torch's legacy constructor, with self's dtype (and device unless given): ``new()`` an
+        empty 1-d tensor, ``new(2, 3)`` or ``new(size=(2, 3))`` uninitialised sizes, ``new(data)``
+        a copy of a list, tuple or array (a tuple is data, as in torch, where sizes would be a
+        torch.Size), ``new(tensor)`` an alias of a tensor of the same dtype."""
+        dev = self.device if device is None else device
+        if size is not None:
+            if args:
+                raise TypeError("new(): pass the sizes either positionally or as size=, not both")
+            args = tuple(size)
+        elif len(args) == 1 and isinstance(args[0], (float, bool, complex, np.floating)):
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
+        if len(args) == 1 and isinstance(args[0], ag.Tensor):
+            other = args[0]
+            if other.dtype != self.dtype:
+                raise TypeError(f"new(): expected a tensor of dtype {self.dtype} (got {other.dtype})")
+            return other.detach() if device is None else other.detach().to(dev)
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return self.new_tensor(args[0], device=dev)
+        for a in args:
+            if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+                raise TypeError(f"new(): sizes must be integers, got {type(a).__name__} {a!r}")
+        return self.new_empty(*(args or (0,)), device=dev)
+
+    def _resized(self, sizes: tuple[int, ...], what: str) -> Tensor:
+        """torch's deprecated non-in-place resize: warn, then a reshape keeping the element count."""
+        import warnings  # noqa: PLC0415
+
+        warnings.warn(f"non-inplace {what} is deprecated", UserWarning, stacklevel=3)
+        n = int(np.prod(sizes, dtype=np.int64))
+        if n != self.numel():
+            raise RuntimeError(
+                f"requested resize to {'x'.join(map(str, sizes))} ({n} elements in total), but the given tensor has "
+                f"a size of {'x'.join(map(str, self.shape))} ({self.numel()} elements). autograd's resize can only "
+                "change the shape of a given tensor, while preserving the number of elements."
+            )
+        return self.reshape(sizes)
+
+    def resize(self, *sizes: Any) -> Tensor:
+        """Deprecated torch ``resize``: a differentiable reshape to ``sizes`` (the same number of
+        elements, else RuntimeError), with torch's deprecation warning. (A single tuple is read as
+        the sizes; torch fails on it.)"""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return self._resized(tuple(int(s) for s in sizes), "resize")
+
+    def resize_as(self, tensor: Tensor) -> Tensor:
+        """Deprecated torch ``resize_as``: :meth:`resize` to ``tensor``'s shape."""
+        return self._resized(tuple(tensor.shape), "resize_as")
+
+    def _elementwise_(self, what: str, fn: Any, others: tuple[Any, ...]) -> Tensor:
+        """``self[i] = fn(self[i], *(o[i] for o in others))`` for every element, in Python, as
+        torch's apply_/map_/map2_: CPU tensors only (TypeError), none requiring grad
+        (RuntimeError), ``others`` of self's dtype broadcast to self's shape."""
+        t = ag._latest(self)
+        for x in (t, *others):
+            if not isinstance(x, ag.Tensor):
+                raise TypeError(f"{what}: expected a Tensor, got {type(x).__name__}")
+            if x.device != "cpu":
+                raise TypeError(f"{what} is only implemented on CPU tensors")
+        if t.requires_grad:
+            raise RuntimeError(
+                f"Can't call {what}() on Variable that requires grad. Use var.detach().{what}() instead."
+            )
+        cols = [t.array.reshape(-1).tolist()]
+        for o in others:
+            if o.dtype != t.dtype:
+                raise TypeError(f"{what}: expected {t.dtype} for 'other' (got {o.dtype})")
+            try:
+                cols.append(np.broadcast_to(o.array, t.shape).reshape(-1).tolist())
+            except ValueError:
+                raise RuntimeError(f"{what}: other of shape {o.shape} cannot be expanded to {t.shape}") from None
+        out = []
+        for vals in zip(*cols):
+            r = fn(*vals)
+            if isinstance(r, ag.Tensor):
+                r = r.item()
+            if not isinstance(r, (int, float, bool, np.number, np.bool_)):
+                raise TypeError(f"must be real number, not {type(r).__name__}")
+            out.append(r)
+        if out:
+            values = np.asarray(out)
+            if t.dtype.kind in "iu" and values.size:
+                info = np.iinfo(t.dtype)
+                if values.min() < info.min or values.max() > info.max:
+                    raise RuntimeError(f"value cannot be converted to type {t.dtype} without overflow")
+            t[...] = values.reshape(t.shape).astype(t.dtype)
+        return ag._latest(t)
+
+    def apply_(self, callable: Any) -> Tensor:  # noqa: A002 - torch's name
+        """Each element replaced by ``callable(element)`` (a Python call per element, CPU only), as torch."""
+        return self._elementwise_("apply_", callable, ())
+
+    def map_(self, tensor: Tensor, callable: Any) -> Tensor:  # noqa: A002
+        """Each element replaced by ``callable(self_element, tensor_element)`` (``tensor`` broadcast), CPU only."""
+        return self._elementwise_("map_", callable, (tensor,))
+
+    def map2_(self, x: Tensor, y: Tensor, callable: Any) -> Tensor:  # noqa: A002
+        """Each element replaced by ``callable(self_element, x_element, y_element)``, CPU only, as torch."""
+        return self._elementwise_("map2_", callable, (x, y))

@@ -228,3 +228,20 @@ def test_linear_with_zero_features(device, x_shape, w_shape, bias):
     x = mc.tensor(arrays[0], requires_grad=True, device=device)
     F.linear(x, *(mc.tensor(a, device=device) for a in arrays[1:])).sum().backward()
     assert _grad(x).shape == x_shape
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize(("shape", "dim"), [((0, 3), 0), ((0, 3), None), ((2, 0), 1), ((2, 0), (0, 1))])
+def test_mean_of_nothing_is_nan_quietly_as_torch(device, shape, dim):
+    import warnings
+
+    x, t = mc.zeros(*shape, device=device, requires_grad=True), torch.zeros(*shape, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's "Mean of empty slice" warning must not reach the user
+        ours = x.mean() if dim is None else x.mean(dim)
+        ours.sum().backward()
+    theirs = t.mean() if dim is None else t.mean(dim)
+    theirs.sum().backward()
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(mc.backend.to_numpy(ours.array), theirs.detach().numpy())
+    assert x.grad.shape == tuple(t.grad.shape)

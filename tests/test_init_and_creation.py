@@ -358,3 +358,14 @@ def test_trunc_normal_of_an_empty_tensor_is_a_no_op():
     mc.nn.init.trunc_normal_(w, std=0.02)
     assert w.shape == (0, 4) and w.dtype == np.float32
     torch.nn.init.trunc_normal_(torch.empty(0, 4), std=0.02)
+
+
+def test_values_beyond_float32_become_inf_quietly_as_torch():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's "overflow encountered in cast" must not reach the user
+        ours = mc.tensor([-1e300, 1e300, 1.0])
+        theirs = torch.tensor([-1e300, 1e300, 1.0])
+    assert ours.dtype == mc.float32
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -455,6 +455,7 @@ def _torch_params(fn):
         if part in ("*", "") or part.startswith("out"):
             continue
         name, _, default = part.partition("=")
+        name = name.split()[-1]  # (some lines give a type: "bool pivot=True")
         out.append((name, default.replace("(-2|-1)", "(-2, -1)") or None))
     return out
 

@@ -595,3 +595,42 @@ def test_inv_ex_of_a_matrix_does_not_depend_on_its_batch_mates():
     np.testing.assert_allclose(ours.inverse.numpy()[1], theirs.inverse.numpy()[1], rtol=1e-6)
     cond = LA.cond(mc.tensor(a), 1).numpy()
     np.testing.assert_allclose(cond, torch.linalg.cond(torch.tensor(a), 1).numpy(), rtol=1e-6)
+
+
+# -- matrix_sqrth ---------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 3), max_size=2), st.integers(1, 5), st.booleans(), st.integers(0, 2**16))
+def test_matrix_sqrth_like_torch(batch, n, repeated, seed):
+    """X X = A and the gradient (symmetric, as torch's) on SPD matrices, also with repeated
+    eigenvalues (there an eigh-based composite would divide by zero), float64 and float32."""
+    rng = np.random.default_rng(seed)
+    q = orthogonal(rng, batch, n)
+    lam = np.full(n, 2.0) if repeated else 0.5 + rng.permutation(n)
+    a = (q * lam) @ np.swapaxes(q, -1, -2)
+    compare_with_torch(LA.matrix_sqrth, torch.linalg.matrix_sqrth, [a])
+    compare_with_torch(LA.matrix_sqrth, torch.linalg.matrix_sqrth, [a], dtype=np.float32, **F32)
+    x = LA.matrix_sqrth(mc.tensor(a)).numpy()
+    np.testing.assert_allclose(x @ x, a, rtol=1e-10, atol=1e-12)
+
+
+def test_matrix_sqrth_gradcheck_second_derivatives_and_semidefinite_input():
+    rng = np.random.default_rng(4)
+    a = general(rng, (2,), 3, 3)
+    spd = a @ np.swapaxes(a, -1, -2)
+    t = mc.tensor(rng.standard_normal((2, 3, 3)) * 0.1, requires_grad=True)
+    assert mc.gradcheck(lambda t: LA.matrix_sqrth(mc.tensor(spd) + t + t.mT), [t])  # symmetric perturbations
+    double_backward_like_torch(LA.matrix_sqrth, torch.linalg.matrix_sqrth, [spd], rtol=1e-7, atol=1e-9)
+    semidefinite = np.diag([4.0, 0.0, -1e-17])  # torch clamps eigenvalues below 0 to 0
+    np.testing.assert_allclose(
+        LA.matrix_sqrth(mc.tensor(semidefinite)).numpy(), torch.linalg.matrix_sqrth(torch.tensor(semidefinite)).numpy()
+    )
+    with pytest.raises(ValueError, match="matrix_sqrth"):
+        LA.matrix_sqrth(mc.ones(2, 3))
+
+
+@pytest.mark.parametrize("device", devices())
+def test_matrix_sqrth_on_each_device(device):
+    a = np.array([[4.0, 1.0], [1.0, 3.0]], dtype=np.float32)
+    compare_with_torch(LA.matrix_sqrth, torch.linalg.matrix_sqrth, [a], dtype=np.float32, device=device, **F32)

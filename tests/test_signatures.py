@@ -69,6 +69,9 @@ DELIBERATE = {
     ("nn.TransformerEncoderLayer", "activation"): "the default is F.relu, minicnn's (torch's is torch's F.relu)",
     ("nn.TransformerDecoderLayer", "activation"): "as nn.TransformerEncoderLayer",
     ("nn.Transformer", "activation"): "as nn.TransformerEncoderLayer",
+    ("nn.NLLLoss2d", "*args"): "torch's class is wrapped by @deprecated, which shows (*args, **kwargs); minicnn's has "
+    "the parameters of its __init__ (NLLLoss's, the same as torch's __init__)",
+    ("nn.NLLLoss2d", "**kwargs"): "as above",
     ("mc.tril_indices", "dtype"): "as mc.randperm",
     ("mc.triu_indices", "dtype"): "as mc.randperm",
     ("mc.var", "correction"): "correction=None: the unbiased flag decides (torch's legacy overload var(dim, unbiased, "
@@ -193,7 +196,31 @@ def signature_params(obj: Any) -> list[Param]:
 
 # torch builtins that carry no docstring: their signatures as torch's documentation gives them
 UNDOCUMENTED_TORCH = {
+    "ctc_loss": (
+        "ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False)"
+    ),
     "log_softmax": "log_softmax(input, dim, dtype=None)",
+    "binomial": "binomial(count, prob, generator=None)",
+    "embedding_bag": (
+        "embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sparse=False, "
+        "per_sample_weights=None, include_last_offset=False, padding_idx=None)"
+    ),
+    "feature_dropout": "feature_dropout(input, p, train)",
+    "native_batch_norm": "native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)",
+    "native_layer_norm": "native_layer_norm(input, normalized_shape, weight, bias, eps)",
+    "native_group_norm": "native_group_norm(input, weight, bias, N, C, HxW, group, eps)",
+    "native_dropout": "native_dropout(input, p, train)",
+    "native_norm": "native_norm(input, p=2)",
+    "norm_except_dim": "norm_except_dim(v, pow=2, dim=0)",
+    "embedding_renorm_": "embedding_renorm_(input, indices, max_norm, norm_type)",
+    "convolution": "convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)",
+    "grid_sampler_2d": "grid_sampler_2d(input, grid, interpolation_mode, padding_mode, align_corners)",
+    "grid_sampler_3d": "grid_sampler_3d(input, grid, interpolation_mode, padding_mode, align_corners)",
+    "conv_tbc": "conv_tbc(input, weight, bias, pad=0)",
+    "is_anomaly_enabled": "is_anomaly_enabled()",
+    "is_anomaly_check_nan_enabled": "is_anomaly_check_nan_enabled()",
+    "set_anomaly_enabled": "set_anomaly_enabled(enabled, check_nan=True)",
+    "lu": "lu(A, pivot=True, get_infos=False, out=None)",
     "masked_fill": "masked_fill(input, mask, value)",
     "relu": "relu(input)",
     "split_with_sizes": "split_with_sizes(input, split_sizes, dim=0)",
@@ -262,7 +289,7 @@ def torch_params(obj: Any, name: str) -> list[Param]:
     try:
         params = signature_params(obj)
     except (ValueError, TypeError):
-        return doc_params(name, obj.__doc__ or UNDOCUMENTED_TORCH.get(name))
+        return doc_params(name, UNDOCUMENTED_TORCH.get(name) or obj.__doc__)
     only_varargs = [p.kind for p in params] == [P.VAR_POSITIONAL, P.VAR_KEYWORD]
     if only_varargs and (obj.__doc__ or "").strip().startswith(f"{name}("):
         return doc_params(name, obj.__doc__)
@@ -517,6 +544,29 @@ F_KEYWORD_CALLS = {
         training=False,
         need_weights=True,
         average_attn_weights=False,
+    ),
+    "ctc_loss": dict(
+        log_probs=np.log(np.random.default_rng(4).dirichlet(np.ones(4), (6, 2))),
+        targets=np.array([[1, 2, 2], [3, 1, 0]]),
+        input_lengths=np.array([6, 5]),
+        target_lengths=np.array([3, 2]),
+        blank=0,
+        reduction="sum",
+        zero_infinity=False,
+    ),
+    "conv_tbc": dict(
+        input=RNG.standard_normal((5, 2, 3)), weight=RNG.standard_normal((3, 3, 4)), bias=RNG.standard_normal(4), pad=1
+    ),
+    "linear_cross_entropy": dict(
+        input=RNG.standard_normal((5, 3)),
+        linear_weight=RNG.standard_normal((4, 3)),
+        target=np.array([0, 3, 1, 2, 3]),
+        linear_bias=RNG.standard_normal(4),
+        weight=np.array([0.5, 1.0, 2.0, 1.5]),
+        reduction="sum",
+        ignore_index=1,
+        label_smoothing=0.1,
+        options=None,
     ),
     "tanhshrink": dict(input=X4),
     "softshrink": dict(input=X4, lambd=0.3),

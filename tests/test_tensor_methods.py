@@ -439,6 +439,7 @@ INPLACE_CALLS = {
     "scatter_add": (0, "index", "src"),
     "scatter_reduce": (0, "index", "src", "amax"),
     "index_add": (0, "rows_index", "rows"),
+    "index_reduce": (0, "rows_index", "rows", "prod"),
     "index_copy": (0, "rows_index", "rows"),
     "index_fill": (1, "rows_index", -0.5),
     "index_put": ("index_tuple", "rows", True),

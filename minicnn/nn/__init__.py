@@ -1,5 +1,6 @@
 """``mc.nn``: modules, layers, initialisation and the functional API."""
 
+from ..ops.linear_cross_entropy import LinearCrossEntropyOptions
 from . import functional, init, parameter, utils
 from .activation import (
     CELU,
@@ -43,6 +44,7 @@ from .conv3d import (
     InstanceNorm3d,
     MaxPool3d,
 )
+from .data_parallel import DataParallel
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout, StochasticDepth
 from .embedding import Bilinear, Embedding, EmbeddingBag
@@ -74,6 +76,7 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
+from .loss_extra import AdaptiveLogSoftmaxWithLoss, CTCLoss, LinearCrossEntropyLoss, NLLLoss2d
 from .loss_margin import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
@@ -87,7 +90,7 @@ from .loss_margin import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
-from .module import Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential
+from .module import Buffer, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, CrossMapLRN2d, LocalResponseNorm
 from .padding import (
     CircularPad1d,
@@ -122,6 +125,7 @@ from .pooling import (
 from .rmsnorm import RMSNorm
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .shape_layers import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
+from .syncbn import SyncBatchNorm
 from .transformer import (
     Transformer,
     TransformerDecoder,
@@ -134,6 +138,14 @@ from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .vision_layers import DropBlock2d, DropBlock3d, FrozenBatchNorm2d, RoIAlign, RoIPool
 
 __all__ = [
+    "Buffer",
+    "DataParallel",
+    "SyncBatchNorm",
+    "AdaptiveLogSoftmaxWithLoss",
+    "CTCLoss",
+    "LinearCrossEntropyLoss",
+    "LinearCrossEntropyOptions",
+    "NLLLoss2d",
     "MultiheadAttention",
     "Transformer",
     "TransformerDecoder",

@@ -79,11 +79,13 @@ from ..ops.conv3d import (
     max_pool3d_with_indices,
 )
 from ..ops.conv_transpose import conv_transpose2d, fold, unfold
+from ..ops.ctc import ctc_loss
 from ..ops.dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from ..ops.embedding import embedding, embedding_bag
 from ..ops.fractional_pool import fractional_max_pool2d, fractional_max_pool3d
 from ..ops.grid_sample import affine_grid, grid_sample
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
+from ..ops.linear_cross_entropy import linear_cross_entropy
 from ..ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -106,6 +108,7 @@ from ..ops.loss_margin import (
     triplet_margin_with_distance_loss,
 )
 from ..ops.one_hot import one_hot
+from ..ops.ops_extra import conv_tbc
 from ..ops.pdist import pdist
 from ..ops.pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.rmsnorm import rms_norm
@@ -183,6 +186,9 @@ def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
 
 
 __all__ = [
+    "conv_tbc",
+    "ctc_loss",
+    "linear_cross_entropy",
     "multi_head_attention_forward",
     "scaled_dot_product_attention",
     "adaptive_avg_pool1d",

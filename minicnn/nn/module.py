@@ -48,6 +48,31 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class _BufferMeta(type):
+    """``isinstance(t, Buffer)`` holds for the tensors Buffer made (torch's trick: they are Tensors)."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """torch.nn.Buffer: a tensor marked to become a buffer when assigned as a module attribute
+    (``self.stats = nn.Buffer(mc.zeros(3))``, saved in the state dict unless
+    ``persistent=False``). ``Buffer(data)`` returns a detached Tensor (sharing ``data``'s memory
+    and ``requires_grad``) carrying that mark; ``Buffer()`` an empty float tensor, as torch."""
+
+    def __new__(cls, data: Any = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
+        if data is None:
+            from ..creation import empty  # noqa: PLC0415 - (the default dtype and device, as torch.empty(0))
+
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer: expected a Tensor, got {type(data).__name__}")
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent, t._is_buffer = persistent, True
+        return t
+
+
 class _IncompatibleKeys(NamedTuple):
     """What ``load_state_dict`` returns, as torch: ``(missing_keys, unexpected_keys)``."""
 
@@ -175,6 +200,10 @@ class Module:
         elif isinstance(value, Module):
             self._forget(name, keep=self._modules)
             self._modules[name] = value
+        elif getattr(value, "_is_buffer", False) and name not in self._parameters and name not in self._modules:
+            # nn.Buffer: registered, as torch 2.5+ (KeyError over a plain attribute;
+            # over a parameter or a module, the TypeError below)
+            self.register_buffer(name, value, persistent=value.persistent)
         elif name in self._buffers:
             self._buffers[name] = self._as_buffer(name, value)
         elif name in self._parameters or name in self._modules:

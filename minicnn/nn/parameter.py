@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor, default_dtype
-from .module import Parameter
+from .module import Buffer, Parameter  # noqa: F401  (torch.nn.parameter.Buffer)
 
 __all__ = ["Parameter", "UninitializedBuffer", "UninitializedParameter", "UninitializedTensorMixin", "is_lazy"]
 

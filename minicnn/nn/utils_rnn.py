@@ -131,7 +131,7 @@ def pack_padded_sequence(
     b_idx = order[np.concatenate([np.arange(bs) for bs in batch_sizes]) if len(batch_sizes) else t_idx]
     xp = input.xp
     index = (xp.asarray(b_idx), xp.asarray(t_idx)) if batch_first else (xp.asarray(t_idx), xp.asarray(b_idx))
-    return PackedSequence(input[index], tensor(batch_sizes), sorted_indices)
+    return PackedSequence(input[index], tensor(batch_sizes, device="cpu"), sorted_indices)  # (torch: on the CPU)
 
 
 def pad_packed_sequence(
@@ -164,7 +164,7 @@ def pad_packed_sequence(
         index = index.T
     pad = full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     padded = cat([data, pad])[data.xp.asarray(index)]
-    return padded, tensor(lengths)
+    return padded, tensor(lengths, device="cpu")
 
 
 def pad_sequence(

@@ -554,8 +554,50 @@ __all__ += [
     "promote_types", "range", "result_type", "rsub", "scalar_tensor", "get_device", "to_dlpack",
 ]  # fmt: skip
 
-# --- session 12: h12_special ---
-# --- session 12: h12_linalg ---
-# --- session 12: h12_ops ---
-# --- session 12: h12_runtime ---
-# --- session 12: h12_ctc ---
+# -- ops/special_more.py (igamma, igammac) --
+from .special_more import igamma, igammac  # noqa: E402
+
+__all__ += ["igamma", "igammac"]
+# -- ops/lu.py (LU family, triangular_solve) --
+from .lu import lu, lu_solve, lu_unpack, triangular_solve  # noqa: E402
+
+__all__ += ["lu", "lu_solve", "lu_unpack", "triangular_solve"]
+# -- ops/ops_extra.py, ops/native.py, ops/segment.py (torch's remaining top-level ops) --
+from .native import (  # noqa: E402
+    native_batch_norm,
+    native_channel_shuffle,
+    native_dropout,
+    native_group_norm,
+    native_layer_norm,
+    native_norm,
+    norm_except_dim,
+)  # fmt: skip
+from .ops_extra import (  # noqa: E402
+    as_strided_,
+    as_strided_scatter,
+    binomial,
+    conv_tbc,
+    convolution,
+    embedding_renorm_,
+    feature_dropout,
+    feature_dropout_,
+    frexp,
+    gradient,
+    grid_sampler_2d,
+    grid_sampler_3d,
+    histogramdd,
+    index_reduce,
+)  # fmt: skip
+from .segment import segment_reduce  # noqa: E402
+
+__all__ += [
+    "native_batch_norm", "native_channel_shuffle", "native_dropout", "native_group_norm", "native_layer_norm",
+    "native_norm", "norm_except_dim", "as_strided_", "as_strided_scatter", "binomial", "conv_tbc", "convolution",
+    "embedding_renorm_", "feature_dropout", "feature_dropout_", "frexp", "gradient", "grid_sampler_2d",
+    "grid_sampler_3d", "histogramdd", "index_reduce", "segment_reduce",
+]  # fmt: skip
+# -- ops/ctc.py, ops/linear_cross_entropy.py --
+from .ctc import ctc_loss, torch_ctc_loss  # noqa: E402
+from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
+
+__all__ += ["ctc_loss", "torch_ctc_loss", "linear_cross_entropy"]

@@ -37,6 +37,7 @@ from .conv1d import max_pool1d as _max_pool1d
 from .conv3d import conv3d, conv_transpose3d
 from .conv3d import max_pool3d as _max_pool3d
 from .conv_transpose import conv_transpose2d
+from .ctc import torch_ctc_loss as ctc_loss  # noqa: F401  (torch.ctc_loss: reduction as an int)
 from .dropout import alpha_dropout as _alpha_dropout
 from .dropout import dropout as _dropout_f
 from .dropout import feature_alpha_dropout as _feature_alpha_dropout
@@ -54,6 +55,7 @@ from .loss_margin import margin_ranking_loss as _margin_ranking_loss
 from .loss_margin import poisson_nll_loss as _poisson_nll_loss
 from .loss_margin import triplet_margin_loss as _triplet_margin_loss
 from .norm import batch_norm as _batch_norm
+from .ops_extra import embedding_bag  # noqa: F401  (torch.embedding_bag: weight first, a 4-tuple)
 from .pad import pad as _pad
 from .pdist import pdist
 from .pixel import channel_shuffle, pixel_shuffle, pixel_unshuffle
@@ -376,7 +378,7 @@ def _inplace_function(name: str) -> Callable[..., Any]:
     method's (``self`` named ``input``), as torch's documentation gives it."""
     method_name = f"{name}_"
     template = getattr(Tensor, name, None)
-    if template is None or name in ("fill", "zero", "detach"):
+    if template is None or name in ("fill", "zero", "detach", "resize_as"):
         template = getattr(Tensor, method_name)
 
     def function(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A002

@@ -313,6 +313,8 @@ def asarray(
     show on both sides); Python numbers and lists are converted (floats to the default dtype).
     ``copy=False`` refuses a conversion that would copy (ValueError, as torch)."""
     want = None if dtype is None else np.dtype(dtype)
+    if device is None and backend.DEFAULT_DEVICE != "cpu":  # torch: the default device, for tensors too
+        device = backend.DEFAULT_DEVICE
     if isinstance(obj, Tensor):
         same_device = device is None or backend.parse_device(device) == backend.parse_device(obj.device)
         same = (want is None or want == obj.dtype) and same_device

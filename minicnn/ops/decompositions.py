@@ -312,6 +312,48 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     return Eigvalsh.apply(A, UPLO=UPLO)
 
 
+class MatrixSqrtH(Function):
+    """The principal square root X = V diag(sqrt(L)) V^T of each symmetric positive
+    (semi-)definite matrix of A (..., n, n) (from its lower triangle, as eigh; negative
+    eigenvalues count as 0). X A-derivative: X dX + dX X = dA, a Sylvester equation, which the
+    eigenbasis makes diagonal: dA = V ((V^T sym(G) V) / (s_i + s_j)) V^T, s = sqrt(L), with
+    sym(G) = (G + G^T) / 2 (torch's gradient is symmetric). Defined at repeated eigenvalues
+    (only s_i + s_j divides). Cost: one eigh, two (n, n) products forward, four backward."""
+
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        lam, v = xp.linalg.eigh(a)
+        s = xp.sqrt(xp.maximum(lam, 0))
+        if self.requires_grad:
+            self.v, self.s = v, s
+        return (v * s[..., None, :]) @ xp.swapaxes(v, -1, -2)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        v, s = self.v, self.s
+        vt = xp.swapaxes(v, -1, -2)
+        g = gy + xp.swapaxes(gy, -1, -2)
+        g *= 0.5
+        m = vt @ g @ v
+        m /= s[..., :, None] + s[..., None, :]
+        return v @ m @ vt
+
+    def backward_graph(self, gy, a):  # the same formula on eigh's outputs, which carry their own derivative
+        n = a.shape[-1]
+        lam, v = _unpack(Eigh.apply(a, UPLO="L"), ((n,), (n, n)))
+        s = lam.clamp_min(0).sqrt()
+        m = matmul(matmul(v.mT, (gy + gy.mT) * 0.5), v) / (s.unsqueeze(-1) + s.unsqueeze(-2))
+        return matmul(matmul(v, m), v.mT)
+
+
+def matrix_sqrth(A: Tensor) -> Tensor:
+    """The principal square root (..., n, n) of each symmetric positive-definite matrix of A
+    (..., n, n): the symmetric positive X with X X = A (torch.linalg.matrix_sqrth)."""
+    _check_square("linalg.matrix_sqrth", A)
+    require_float(A, "linalg.matrix_sqrth")
+    return MatrixSqrtH.apply(A)
+
+
 # -- svd -----------------------------------------------------------------------------------
 
 

@@ -69,6 +69,9 @@ class Mean(Function):
         self.n = 1
         for a in self.axes:
             self.n *= x.shape[a]
+        if not self.n:  # the mean of nothing is NaN, quietly as in torch (NumPy warns)
+            xp = backend.get_array_module(x)
+            return xp.full(x.sum(axis=self.axes, keepdims=self.keepdims).shape, np.nan, dtype=x.dtype)
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):  # weight 1/n each

@@ -14,7 +14,8 @@ What it keeps of CuPy's behaviour, because minicnn's GPU code depends on it:
 * Integer array indices wrap around instead of raising, as in CuPy.
 * Arguments NumPy takes and CuPy 13/14 does not are refused (TypeError, as CuPy's): ufunc
   ``where=``/``order=``, reductions' ``initial=``/``where=``, ``take``'s ``mode=``, ``einsum``'s
-  ``out=``, ``choose`` with a list of choices, ``asarray``'s ``copy=`` (CuPy 14 only), and
+  ``out=``, ``choose`` with a list of choices, ``repeat`` with a device array of counts (CuPy 13
+  takes an int or a list), ``asarray``'s ``copy=`` (CuPy 14 only), and
   (ValueError) a sort ``kind`` but "stable"
   (``_UFUNC_KEYWORDS``, ``_SIGNATURES``): code that runs only on NumPy fails here, not on a GPU.
 * NumPy functions CuPy 13 lacks (``put_along_axis``, ``vecdot``, ``unstack``, ... ``NUMPY_ONLY``)
@@ -185,6 +186,10 @@ class FakeGpuArray(np.ndarray):
         _check_call("choose", args, kwargs, method=True)
         return super().choose(*args, **kwargs)
 
+    def repeat(self, *args: Any, **kwargs: Any) -> Any:
+        _check_call("repeat", args, kwargs, method=True)
+        return super().repeat(*args, **kwargs)
+
     def argsort(self, *args: Any, **kwargs: Any) -> Any:
         _check_call("argsort", args, kwargs, method=True)
         return super().argsort(*args, **kwargs)
@@ -306,6 +311,10 @@ def _check_call(name: str, args: tuple, kwargs: dict, method: bool = False) -> N
         kind = args[at] if len(args) > at else kwargs.get("kind")
         if kind not in (None, "stable"):
             raise ValueError(f"fake CuPy: cupy.{name}: kind can only be None or 'stable' (got {kind!r})")
+    if name == "repeat":
+        repeats = args[0 if method else 1] if len(args) > (0 if method else 1) else kwargs.get("repeats")
+        if isinstance(repeats, FakeGpuArray):
+            raise ValueError("fake CuPy: cupy.ndaray cannot be specified as `repeats` argument (CuPy 13: ints only)")
     if name == "choose":
         choices = args[0 if method else 1] if len(args) > (0 if method else 1) else kwargs.get("choices")
         if not isinstance(choices, FakeGpuArray):
