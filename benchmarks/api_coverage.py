@@ -3,7 +3,8 @@
 
 Names that do not apply to a dense real CPU/CuPy framework are set aside first (sparse,
 quantized and complex tensors, named tensors, storages, JIT/compile, autocast, device back
-ends other than CUDA, private ops), and so are the names torch keeps only to raise "deprecated
+ends other than CUDA, float8 products, private ops, the helpers and typing names that
+torch.nn.functional imports), and so are the names torch keeps only to raise "deprecated
 ... and is now removed" (torch.solve, symeig, eig, lstsq, matrix_rank, cholesky, qr, found by
 calling them); the rest are counted. Run::
 
@@ -40,6 +41,8 @@ NOT_APPLICABLE = re.compile(
             r"^is_distributed$|^is_vulkan_available$|^compiled_with|deterministic|warn_always|float32_matmul",
             r"num_interop|^device$|^dtype$|^layout$|memory_format|^Size$|^Tensor$|^bfloat16$",
             r"batch_norm_|_with_counts|cudnn_|gru|lstm|rnn_|quantized_",
+            r"smm$|spmm$|^saddmm$|^hspmm$|scaled_mm|grouped_mm|ScalingType|SwizzleType",  # sparse and float8 products
+            r"torch_function|^boolean_dispatch$|^Callable$|^DType$|^Optional$",  # F's helpers and typing names
         ]
     )
 )

@@ -568,6 +568,7 @@ F_KEYWORD_CALLS = {
         label_smoothing=0.1,
         options=None,
     ),
+    "native_channel_shuffle": dict(input=X4[:, :2].copy(), groups=2),
     "tanhshrink": dict(input=X4),
     "softshrink": dict(input=X4, lambd=0.3),
     "hardshrink": dict(input=X4, lambd=0.3),

@@ -107,6 +107,7 @@ from ..ops.loss_margin import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
+from ..ops.native import native_channel_shuffle
 from ..ops.one_hot import one_hot
 from ..ops.ops_extra import conv_tbc
 from ..ops.pdist import pdist
@@ -186,6 +187,7 @@ def flatten(input: Any, start_dim: int = 1, end_dim: int = -1) -> Any:
 
 
 __all__ = [
+    "native_channel_shuffle",
     "conv_tbc",
     "ctc_loss",
     "linear_cross_entropy",
