@@ -311,6 +311,50 @@ def test_fused_steps_equal_their_composites(kind: str, n: int, hidden: int, scal
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.booleans(),
+    st.lists(st.integers(1, 4), min_size=1, max_size=5).map(lambda b: sorted(b, reverse=True)),
+    st.integers(1, 4),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_recurrence_equals_its_composite(
+    lstm: bool, batch_sizes: list[int], hidden: int, reverse: bool, bias: bool, seed: int
+) -> None:
+    """The whole-sequence op (backpropagation through time in kernels/rnn_cells.py) against the
+    same steps in ops, on packed batch sizes, both directions, with and without b_hh: every
+    output and every input gradient, float64."""
+    from minicnn.ops import rnn_cells as C
+
+    rng = np.random.default_rng(seed)
+    g, n, rows = (4 if lstm else 3) * hidden, batch_sizes[0], sum(batch_sizes)
+    arrays = [rng.standard_normal((rows, g)), rng.standard_normal((g, hidden)) * 0.5, rng.standard_normal((n, hidden))]
+    arrays += [rng.standard_normal((n, hidden))] if lstm else []
+    arrays += [rng.standard_normal(g)] if bias else []
+    settings_ = dict(lstm=lstm, batch_sizes=batch_sizes, reverse=reverse, has_bias=bias)
+    results = []
+    for fused in (True, False):
+        xs = [mc.tensor(a, requires_grad=True) for a in arrays]
+        y = C.Recurrence.apply(*xs, **settings_) if fused else C.Recurrence(**settings_).composite(*xs)
+        gy = np.random.default_rng(seed + 1).standard_normal(y.shape)
+        (y * mc.tensor(gy)).sum().backward()
+        results.append([y.numpy(), *(x.grad.numpy() for x in xs)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+
+
+def test_recurrence_second_derivatives() -> None:
+    from minicnn.ops import rnn_cells as C
+
+    rng = np.random.default_rng(2)
+    xs = [mc.tensor(rng.standard_normal(s) * 0.5, requires_grad=True) for s in ((5, 8), (8, 2), (2, 2), (2, 2))]
+    assert mc.gradgradcheck(
+        lambda *t: C.Recurrence.apply(*t, lstm=True, batch_sizes=[2, 2, 1], reverse=True, has_bias=False), xs
+    )
+
+
 @pytest.mark.parametrize("device", devices())
 def test_fused_steps_on_each_device(device: str) -> None:
     from minicnn.ops import rnn_cells as C

@@ -94,8 +94,9 @@ def gru_cell(gx: Any, gh: Any, h: Any, xp: Any) -> tuple[Any, Any]:
     return h_new, xp.concatenate([gates, n], axis=1)
 
 
-def gru_cell_backward(dh_new: Any, gates: Any, gh: Any, h: Any, xp: Any) -> tuple[Any, Any, Any]:
-    """dh' (N, H), the gates [r|z|n] and gh (N, 3H), h (N, H) -> dgx, dgh (N, 3H), dh (N, H)."""
+def gru_cell_backward(dh_new: Any, gates: Any, gh_n: Any, h: Any, xp: Any) -> tuple[Any, Any, Any]:
+    """dh' (N, H), the gates [r|z|n] (N, 3H), gh_n = W_hn h + b_hn (N, H), h (N, H) -> dgx,
+    dgh (N, 3H), dh (N, H)."""
     hidden = h.shape[1]
     r, z, n = (gates[:, k * hidden : (k + 1) * hidden] for k in range(3))
     dgx = xp.empty_like(gates)
@@ -106,8 +107,98 @@ def gru_cell_backward(dh_new: Any, gates: Any, gh: Any, h: Any, xp: Any) -> tupl
     xp.subtract(h, n, out=dz)
     dz *= dh_new
     dz *= z * (1 - z)
-    xp.multiply(dn, gh[:, 2 * hidden :], out=dr)
+    xp.multiply(dn, gh_n, out=dr)
     dr *= r * (1 - r)
     dgh = dgx.copy()
     dgh[:, 2 * hidden :] *= r
     return dgx, dgh, dh_new * z
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole layer direction: the loop over time with the recurrent GEMMs, and backpropagation
+# through time written out (what cuDNN's RNN calls do in one call).
+
+
+def _steps(batch_sizes: Any, reverse: bool) -> list[tuple[int, int]]:
+    """The (first row, end row) of each step's rows, in the order the forward runs them."""
+    starts = [0]
+    for bs in batch_sizes:
+        starts.append(starts[-1] + int(bs))
+    steps = list(zip(starts[:-1], starts[1:]))
+    return steps[::-1] if reverse else steps
+
+
+def sequence(
+    lstm: bool, gx: Any, batch_sizes: Any, reverse: bool, w_hh: Any, b_hh: Any, h0: Any, c0: Any, xp: Any
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """One direction of an LSTM or GRU layer over all its steps.
+
+    gx (R, G): the input projections W_ih x_t + b_ih of every step, as rows: step t owns the
+    batch_sizes[t] rows after those of steps 0..t-1 (a packed sequence: the sequences still
+    running at step t are its first batch_sizes[t] rows); w_hh (G, H), b_hh (G,) or None, h0,
+    c0 (N, H) (c0 None for a GRU). ``reverse`` runs the steps last to first. Returns the
+    outputs (R, H) as rows like gx, the final h and c (N, H) (each sequence's state after its
+    own last step) and what :func:`sequence_backward` reads. Cost: one (bs, H) x (H, G) GEMM and
+    one cell per step; memory: the gates and the states each step read, O(R * G)."""
+    rows, hidden = gx.shape[0], h0.shape[1]
+    h = h0.copy()
+    c = None if c0 is None else c0.copy()
+    out = xp.empty((rows, hidden), dtype=gx.dtype)
+    saved = {"h_prev": xp.empty((rows, hidden), dtype=gx.dtype)}  # the state each step read (dW_hh's GEMM)
+    if lstm:
+        saved.update(c_prev=xp.empty_like(out), act=xp.empty_like(gx), tc=xp.empty_like(out))
+    else:
+        saved.update(gates=xp.empty_like(gx), gh_n=xp.empty_like(out))
+    w_t = w_hh.T
+    for a, b in _steps(batch_sizes, reverse):
+        bs = b - a
+        saved["h_prev"][a:b] = h[:bs]
+        gh = h[:bs] @ w_t
+        if b_hh is not None:
+            gh += b_hh
+        if lstm:
+            saved["c_prev"][a:b] = c[:bs]
+            out[a:b], c[:bs], saved["act"][a:b], saved["tc"][a:b] = lstm_cell(gx[a:b], gh, c[:bs], xp)
+        else:
+            out[a:b], saved["gates"][a:b] = gru_cell(gx[a:b], gh, h[:bs], xp)
+            saved["gh_n"][a:b] = gh[:, 2 * hidden :]
+        h[:bs] = out[a:b]
+    return out, h, c, saved
+
+
+def sequence_backward(
+    lstm: bool,
+    dout: Any,
+    dh_n: Any,
+    dc_n: Any,
+    saved: dict[str, Any],
+    batch_sizes: Any,
+    reverse: bool,
+    w_hh: Any,
+    xp: Any,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Backpropagation through time for :func:`sequence`: dout (R, H), dh_n, dc_n (N, H) (the
+    gradients of the outputs and of the final states; dc_n None for a GRU) -> dgx (R, G), dW_hh
+    (G, H), db_hh (G,), dh0, dc0 (N, H). The steps run in reverse of the forward's order; a
+    state's gradient flows back through dh = da W_hh (and dc = dc'' f for an LSTM); rows of
+    sequences not running at a step keep theirs. The gradients of W_hh and b_hh are summed over
+    all steps in one GEMM at the end: dW_hh = dGh^T H_prev."""
+    dh = dh_n.copy()
+    dc = None if dc_n is None else dc_n.copy()
+    dgx = xp.empty((dout.shape[0], w_hh.shape[0]), dtype=dout.dtype)
+    dgh = dgx if lstm else xp.empty_like(dgx)  # an LSTM's gate sums take gx + gh: one gradient for both
+    for a, b in reversed(_steps(batch_sizes, reverse)):
+        bs = b - a
+        dh[:bs] += dout[a:b]
+        if lstm:
+            dgx[a:b], dc[:bs] = lstm_cell_backward(
+                dh[:bs], dc[:bs], saved["act"][a:b], saved["c_prev"][a:b], saved["tc"][a:b], xp
+            )
+            dh[:bs] = dgx[a:b] @ w_hh
+        else:
+            dgx[a:b], dgh[a:b], dh_direct = gru_cell_backward(
+                dh[:bs], saved["gates"][a:b], saved["gh_n"][a:b], saved["h_prev"][a:b], xp
+            )
+            dh[:bs] = dgh[a:b] @ w_hh
+            dh[:bs] += dh_direct
+    return dgx, dgh.T @ saved["h_prev"], dgh.sum(axis=0), dh, dc

@@ -15,9 +15,11 @@ The gates in torch's order and layout (one stacked weight per kind):
         r = sigmoid(x_r + h_r);  z = sigmoid(x_z + h_z);  n = tanh(x_n + r * h_n)
         h' = (1 - z) * n + z * h
 
-Everything is built from differentiable minicnn ops (linear, cat, and one op for an LSTM or GRU
-step's gate arithmetic, minicnn/ops/rnn_cells.py), so the backward pass (backpropagation through
-time) and higher derivatives come from autograd.
+Everything is built from differentiable minicnn ops (linear, cat, and for an LSTM or GRU one op
+that runs a layer direction's whole loop over time, minicnn/ops/rnn_cells.py, with
+backpropagation through time written out in minicnn/kernels/rnn_cells.py; with proj_size, and
+for RNN_TANH/RNN_RELU, the loop runs op by op, with a step's gate arithmetic as one op), so
+higher derivatives come from autograd.
 Cost per layer and direction: one GEMM for the input projections of all L steps
 (L * N * H_in * G flops, G = gate rows), then a Python loop over the L steps, each one
 GEMM (N * P * G) and elementwise gate arithmetic. A PackedSequence runs the same loop on the
@@ -38,7 +40,7 @@ from ..ops.activation import relu, tanh
 from ..ops.dropout import dropout as _dropout
 from ..ops.errors import ShapeError
 from ..ops.linear import linear
-from ..ops.rnn_cells import gru_step, lstm_step
+from ..ops.rnn_cells import gru_step, lstm_step, recurrence
 from ..ops.shape import cat, stack
 from . import init
 from .module import Module, Parameter
@@ -207,6 +209,10 @@ def _run_direction(
     holding the batch_sizes[t] rows after those of steps 0..t-1; state: tensors (N, *) with
     N = batch_sizes[0]. Returns the outputs as rows like x and the final state."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    if step in (_lstm_step, _gru_step) and w_hr is None:  # the loop over time as one op (ops/rnn_cells.py)
+        lstm = step is _lstm_step
+        gx = linear(x, w_ih, b_ih)
+        return recurrence(lstm, gx, w_hh, b_hh, state[0], state[1] if lstm else None, batch_sizes, reverse)
     gx = _split_rows(linear(x, w_ih, b_ih), batch_sizes)  # the input projections of every step: one GEMM
     n = batch_sizes[0]
     outputs: list[Any] = [None] * len(batch_sizes)
