@@ -1432,7 +1432,7 @@ class _Grads(dict):
             if isinstance(have, _Part):
                 buf = have.dense()
             elif isinstance(g, _Part):
-                buf = have.copy()
+                buf = np.array(have) if isinstance(have, np.generic) else have.copy()  # (0-d: an array)
             else:
                 buf = have + g
                 if isinstance(buf, np.generic):  # 0-d NumPy arithmetic gives a scalar: not owned

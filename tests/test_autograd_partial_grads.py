@@ -162,3 +162,20 @@ def test_cuts_on_each_device(device: str) -> None:
         (sum((p * (i + 1)).sum() for i, p in enumerate(lib.unbind(y, 0))) + y[::2, 1:].sum()).backward()
     assert x.grad.device == x.device
     np.testing.assert_allclose(mc.backend.to_numpy(x.grad.array), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: (x * x) + x[None].sum() + x[...] * 3,
+        lambda x: x[None].sum() + (x * x),
+        lambda x: x[...] + x[None][0] * 2 + x * x,
+    ],
+)
+def test_cuts_of_a_zero_dim_tensor(fn: Any) -> None:
+    """A 0-d gradient can arrive as a NumPy scalar (0-d arithmetic): a slice's block added to it
+    must still give torch's gradient."""
+    x, t = mc.tensor(2.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)
+    fn(x).backward()
+    fn(t).backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
