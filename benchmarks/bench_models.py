@@ -81,6 +81,10 @@ MODELS = {  # name -> (minicnn keyword arguments, torchvision keyword arguments)
     "regnet_y_16gf": ({}, {}),
     "regnet_y_32gf": ({}, {}),
     "regnet_y_128gf": ({}, {}),
+    "vit_b_16": ({"image_size": "size"}, {"image_size": "size"}),  # "size": the --size given (a multiple of 16)
+    "vit_b_32": ({"image_size": "size"}, {"image_size": "size"}),
+    "swin_t": ({}, {}),
+    "swin_v2_t": ({}, {}),
     "efficientnet_b0": ({}, {}),
     "efficientnet_b1": ({}, {}),
     "efficientnet_b2": ({}, {}),
@@ -93,6 +97,13 @@ MODELS = {  # name -> (minicnn keyword arguments, torchvision keyword arguments)
     "efficientnet_v2_m": ({}, {}),
     "efficientnet_v2_l": ({}, {}),
 }
+
+
+def _sized(kwargs: dict[str, Any], size: int) -> dict[str, Any]:
+    """A model's keyword arguments with the placeholder "size" replaced by the input size."""
+    return {k: size if v == "size" else v for k, v in kwargs.items()}
+
+
 _clock = time.perf_counter  # --cpu-time: time.process_time
 
 # run when --only is not given: the original eight and the cheap new ones
@@ -149,7 +160,7 @@ def measure(name: str, batch: int, size: int, rounds: int) -> tuple[float, float
     import minicnn as mc
     import minicnn.nn.functional as F
 
-    ours_kw, theirs_kw = MODELS[name]
+    ours_kw, theirs_kw = (_sized(kw, size) for kw in MODELS[name])
     torch.manual_seed(0)
     theirs = getattr(torchvision.models, name)(weights=None, **theirs_kw)
     ours = getattr(mc.models, name)(**ours_kw)
@@ -193,7 +204,7 @@ def layers(name: str, batch: int, size: int, rounds: int) -> None:
 
     import minicnn as mc
 
-    ours_kw, theirs_kw = MODELS[name]
+    ours_kw, theirs_kw = (_sized(kw, size) for kw in MODELS[name])
     torch.manual_seed(0)
     theirs = getattr(torchvision.models, name)(weights=None, **theirs_kw)
     ours = getattr(mc.models, name)(**ours_kw)
@@ -258,7 +269,7 @@ def profile(name: str, batch: int, size: int) -> None:
     import minicnn as mc
     import minicnn.nn.functional as F
 
-    model = getattr(mc.models, name)(**MODELS[name][0])
+    model = getattr(mc.models, name)(**_sized(MODELS[name][0], size))
     rng = np.random.default_rng(0)
     x, y = mc.tensor(rng.standard_normal((batch, 3, size, size)).astype(np.float32)), mc.tensor(np.arange(batch))
 

@@ -44,6 +44,8 @@ TORCHVISION_GMACS = {
     "efficientnet_b0": 0.386, "efficientnet_b1": 0.687, "efficientnet_b2": 1.088, "efficientnet_b3": 1.827,
     "efficientnet_b4": 4.394, "efficientnet_b5": 10.266, "efficientnet_b6": 19.068, "efficientnet_b7": 37.746,
     "efficientnet_v2_s": 8.366, "efficientnet_v2_m": 24.582, "efficientnet_v2_l": 56.08,
+    "vit_b_16": 17.564, "vit_b_32": 4.409, "vit_l_16": 61.555, "vit_l_32": 15.378, "vit_h_14": 167.295,
+    "swin_t": 4.491, "swin_s": 8.741, "swin_b": 15.431, "swin_v2_t": 5.94, "swin_v2_s": 11.546, "swin_v2_b": 20.325,
 }  # fmt: skip
 
 
@@ -120,6 +122,17 @@ MODELS: list[tuple[str, Callable[[], mc.nn.Module]]] = [
     ("regnet_y_8gf", lambda: M.regnet_y_8gf()),
     ("regnet_y_16gf", lambda: M.regnet_y_16gf()),
     ("regnet_y_32gf", lambda: M.regnet_y_32gf()),
+    ("vit_b_16", lambda: M.vit_b_16()),
+    ("vit_b_32", lambda: M.vit_b_32()),
+    ("vit_l_16", lambda: M.vit_l_16()),
+    ("vit_l_32", lambda: M.vit_l_32()),
+    ("vit_h_14", lambda: M.vit_h_14()),
+    ("swin_t", lambda: M.swin_t()),
+    ("swin_s", lambda: M.swin_s()),
+    ("swin_b", lambda: M.swin_b()),
+    ("swin_v2_t", lambda: M.swin_v2_t()),
+    ("swin_v2_s", lambda: M.swin_v2_s()),
+    ("swin_v2_b", lambda: M.swin_v2_b()),
 ]
 
 

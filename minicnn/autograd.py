@@ -1357,6 +1357,10 @@ def run_backward(
     leaf_bases: set[int] = set()  # memory given to leaves in this pass (kept alive by them)
     callers = np.geterr()
     step = _graph_step if create_graph else _backward_step
+    if needed is not None and not create_graph:
+        # (a recorded backward keeps every input's asked-for flag: a formula for one input may read
+        # another as a constant where that other one needs no gradient, which a graph must not do)
+        step = _narrowed(step, needed)
     run_hooks, run_post_hooks = _run_hooks, _run_post_hooks
     if _anomaly_enabled:  # each node's errors and NaN gradients reported with its forward traceback
         from .anomaly import checked_hooks, checked_step  # noqa: PLC0415
@@ -1394,6 +1398,31 @@ def run_backward(
     finally:
         _grad_enabled = grad_mode
     return captured
+
+
+def _narrowed(step: Any, needed: set[int]) -> Any:
+    """``step`` with each node asked only for the gradients that reach a requested tensor
+    (``needs_input_grad`` narrowed to the inputs in ``needed`` while it runs), as torch's engine
+    asks: nothing is computed in vain, and an op whose derivative for another input is not
+    implemented (gammainc's for ``a``) still gives the gradient that was asked for. First-order
+    passes only (see run_backward)."""
+
+    def run(t: Tensor, g: Any, *rest: Any) -> None:
+        fn = t._grad_fn
+        if fn is None:
+            return step(t, g, *rest)
+        old = fn.needs_input_grad
+        new = tuple([need and id(x) in needed for need, x in zip(old, fn.inputs)])
+        if new == old:
+            return step(t, g, *rest)
+        fn.needs_input_grad = new
+        try:
+            return step(t, g, *rest)
+        finally:
+            if not fn.released:
+                fn.needs_input_grad = old
+
+    return run
 
 
 class _Part:

@@ -298,7 +298,9 @@ def summary(
                 if isinstance(o, Tensor):
                     records[id(o)] = rec
                     keep.append(o)
-            own = [p for p in m._parameters.values() if p is not None]
+            # its own parameters, and those of sublayers it applies as functions rather than calls
+            # (nn.MultiheadAttention's out_proj, Swin's qkv): the called ones have counted theirs
+            own = list(m.parameters())
             new = [p for p in own if id(p) not in seen_params]
             seen_params.update(id(p) for p in own)
             rows.append(

@@ -1045,18 +1045,24 @@ class TensorMethods:
         are in bytes): a tuple, or one dim's int."""
         a = ag._latest(self).array
         strides = tuple(s // a.itemsize for s in a.strides) if a.itemsize else (0,) * a.ndim
-        if a.size == 0:  # NumPy 2 gives an empty array zero strides; torch the row-major ones (a size-0 dim as 1)
+        if a.size == 0 and not any(strides):
+            # NumPy 2 creates an empty array with zero strides, torch with the row-major ones (a size-0 dim
+            # counted as 1); views of it keep zero strides, so only these are known (a view of a non-empty
+            # array, or empty_strided's, keeps its strides in NumPy too, as in torch)
             strides = tuple(int(np.prod([max(n, 1) for n in a.shape[k + 1 :]])) for k in range(a.ndim))
         from .ops.dims import wrap_dim  # noqa: PLC0415
 
         return strides if dim is None else strides[wrap_dim(dim, a.ndim, "stride")]
 
     def storage_offset(self) -> int:
-        """Where the first element sits in the memory the tensor views, in elements."""
-        a = base = ag._latest(self).array
-        while isinstance(getattr(base, "base", None), type(a)):
-            base = base.base
-        return (ag._data_ptr(a) - ag._data_ptr(base)) // max(a.itemsize, 1)
+        """Where the first element sits in the memory the tensor views, in elements: from the
+        start of the array that owns that memory (as_strided views reach it through NumPy's
+        stride_tricks wrapper, which is not an array)."""
+        a = root = node = ag._latest(self).array
+        while (node := getattr(node, "base", None)) is not None:
+            if isinstance(node, type(a)):
+                root = node
+        return (ag._data_ptr(a) - ag._data_ptr(root)) // max(a.itemsize, 1)
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         """Row-major (C) order with no gaps (NumPy's c_contiguous flag, which, like torch, lets size-1 dims be)."""

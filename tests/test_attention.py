@@ -504,3 +504,33 @@ def test_mha_module_copy_is_independent():
     m = MultiheadAttention(4, 2)
     c = copy.deepcopy(m)
     assert c.in_proj_weight is not m.in_proj_weight and repr(c) == repr(m)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_self_attention_projects_q_k_v_in_one_gemm_as_torch(batch_first, monkeypatch):
+    """query is key is value: one linear with the packed (3E, E) weight (torch's
+    _in_projection_packed); key is value: one for q and one for k and v. Values and gradients
+    as torch's either way."""
+    from minicnn.ops import attention as A
+
+    calls = []
+    linear = A.linear
+    monkeypatch.setattr(A, "linear", lambda x, w, b=None: calls.append(tuple(w.shape)) or linear(x, w, b))
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first).double()
+    ours = mc.nn.MultiheadAttention(8, 2, batch_first=batch_first, dtype=mc.float64)
+    ours.load_state_dict({k: mc.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x0, m0 = np.random.default_rng(1).standard_normal((2, 3, 5, 8))
+    for kind in ("self", "key is value"):
+        calls.clear()
+        x, t = mc.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+        m, tm = mc.tensor(m0, requires_grad=True), torch.tensor(m0, requires_grad=True)
+        out = ours(x, x, x)[0] if kind == "self" else ours(x, m, m)[0]
+        ref = theirs(t, t, t)[0] if kind == "self" else theirs(t, tm, tm)[0]
+        assert calls[:-1] == ([(24, 8)] if kind == "self" else [(8, 8), (16, 8)])  # (the last: out_proj)
+        (out * out).sum().backward()
+        (ref * ref).sum().backward()
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+        if kind != "self":
+            np.testing.assert_allclose(m.grad.numpy(), tm.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -799,3 +799,42 @@ def test_detach_in_place_refuses_views_like_torch():
                 view.detach_()
         y = x * 2
         assert y.detach_() is y and not y.requires_grad and y.grad_fn is None
+
+
+class _OnlySecondDerivable(mc.autograd.Function):
+    """y = a * b whose derivative for ``a`` is "not implemented": asked for it, backward raises."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        if self.needs_input_grad[0]:
+            raise NotImplementedError("the derivative for 'a' is not implemented")
+        return None, gy * self.a
+
+    def backward_graph(self, gy, a, b):
+        if self.needs_input_grad[0]:
+            raise NotImplementedError("the derivative for 'a' is not implemented")
+        return None, gy * a
+
+
+def test_a_node_is_asked_only_for_the_gradients_that_lead_to_the_inputs():
+    """torch's engine asks each node only for the gradients that reach a requested tensor:
+    grad(y, b) works though a also requires grad and y's derivative for a is not implemented.
+    (First-order passes: with create_graph=True every input that requires grad is asked for, so
+    that the recorded formulas never treat one of them as a constant.)"""
+    a, b = mc.tensor([2.0, 3.0], requires_grad=True), mc.tensor([5.0, 7.0], requires_grad=True)
+    y = (_OnlySecondDerivable.apply(a, b) * 2).sum()
+    (gb,) = mc.autograd.grad(y, b, retain_graph=True)
+    np.testing.assert_allclose(gb.numpy(), [4.0, 6.0])
+    y.backward(inputs=[b], retain_graph=True)
+    np.testing.assert_allclose(b.grad.numpy(), [4.0, 6.0])
+    assert a.grad is None
+    with pytest.raises(NotImplementedError, match="not implemented"):
+        y.backward()
+    ta, tx = torch.tensor([2.0, 3.0], requires_grad=True), torch.tensor([1.0, 4.0], requires_grad=True)
+    ma, mx = mc.tensor([2.0, 3.0], requires_grad=True), mc.tensor([1.0, 4.0], requires_grad=True)
+    (theirs,) = torch.autograd.grad(torch.special.gammainc(ta, tx).sum(), tx)
+    (ours,) = mc.autograd.grad(mc.special.gammainc(ma, mx).sum(), mx)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6)

@@ -501,3 +501,19 @@ def test_ldl_on_device(device):
     np.testing.assert_allclose(ld.numpy(), t.LD.numpy(), rtol=1e-10, atol=1e-12)
     x = LA.ldl_solve(ld, piv, mc.tensor(b, device=device))
     np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-9)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_lu_factor_skips_the_permutation_matrix_and_keeps_its_gradient(device):
+    from minicnn.ops.lu import LUDecomp
+
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3, 4, 4))[:, ::-1].copy()  # rows whose largest entries come late: pivoting swaps
+    packed = LUDecomp.apply(mc.tensor(a), pivot=True, with_p=False)
+    assert packed.shape == (3, 4 * 4 + 4 * 4 + 4 + 1)  # L, U, pivots, info: no (4, 4) P
+    assert packed.shape[-1] + 16 == LUDecomp.apply(mc.tensor(a), pivot=True).shape[-1]
+    compare_with_torch(lambda x: LA.lu_factor(x).LU, lambda x: torch.linalg.lu_factor(x).LU, [a], device=device)
+    compare_with_torch(
+        lambda x: LA.lu_factor_ex(x).LU, lambda x: torch.linalg.lu_factor_ex(x).LU, [a[:, :3]], device=device
+    )
+    double_backward_like_torch(lambda x: mc.lu(x)[0], lambda x: torch_quiet(torch.lu, x)[0], [a[:1]])

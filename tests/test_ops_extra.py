@@ -5,6 +5,8 @@ embedding_renorm_, convolution, conv_tbc and grid_sampler_2d/3d."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -213,10 +215,52 @@ def test_binomial_moments_and_generator():
     a, b = mc.binomial(c, q, generator=g1), mc.binomial(c, q, generator=g2)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert a.numpy()[1] == 10.0 and a.numpy()[2] == 0.0
-    with pytest.raises(RuntimeError, match="binomial"):
-        mc.binomial(c, mc.tensor([0.5, 1.5, 0.2]))
+    with pytest.raises(RuntimeError, match="binomial"):  # torch's sampler never returns there
+        mc.binomial(mc.tensor([0.5, np.nan, 0.2]), q)
     with pytest.raises(TypeError, match="binomial"):
         mc.binomial(mc.tensor([1, 2]), mc.tensor([0.5, 0.5]))
+
+
+@pytest.mark.parametrize("shapes", [((3,), (1,)), ((1,), (3,)), ((2, 1), (3,)), ((3,), (2, 1)), ((), (3,)), ((3,), ())])
+def test_binomial_broadcasts_like_torch(shapes):
+    c, p = shapes
+    results = []
+    for lib in (mc, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = lib.binomial(lib.full(c, 3.0), lib.full(p, 0.5))
+        resized = [w for w in caught if "resized" in str(w.message)]
+        results.append((tuple(r.shape), len(resized), set(np.unique(np.asarray(r.tolist()))) <= {0.0, 1.0, 2.0, 3.0}))
+    assert results[0] == results[1]
+    with pytest.raises(RuntimeError, match="binomial.*broadcast"):
+        mc.binomial(mc.ones(2), mc.ones(3))
+
+
+def test_binomial_edge_values_and_fractional_counts_like_torch():
+    count = [-1.0, 3.0, 3.0, 3.0, 0.0, -np.inf, 2.7, 2.7, 0.0]
+    prob = [0.5, np.nan, 1.5, -0.5, np.nan, 0.5, 1.0, 0.0, 1.0]
+    ours = mc.binomial(mc.tensor(count), mc.tensor(prob)).numpy()
+    np.testing.assert_array_equal(ours, torch.binomial(torch.tensor(count), torch.tensor(prob)).numpy())
+    # a fractional count at 0 < p < 1: k ~ Binomial(floor(count), q), count - k above p = 0.5 (torch's sampler)
+    mc.manual_seed(1)
+    torch.manual_seed(1)
+    c = np.float32(2.7)
+    for p, law in ((0.9, {c - 2: 0.01, c - 1: 0.18, c: 0.81}), (0.3, {0.0: 0.49, 1.0: 0.42, 2.0: 0.09})):
+        ours = mc.binomial(mc.full((20000,), 2.7), mc.full((20000,), p)).numpy()
+        theirs = torch.binomial(torch.full((20000,), 2.7), torch.full((20000,), p)).numpy()
+        assert set(np.unique(ours)) == set(np.unique(theirs)) == {np.float32(v) for v in law}
+        for v, f in law.items():  # standard errors < 0.004
+            assert abs((ours == np.float32(v)).mean() - f) < 0.015 and abs((theirs == np.float32(v)).mean() - f) < 0.015
+
+
+def test_binomial_result_requires_grad_but_has_no_derivative_like_torch():
+    for lib in (mc, torch):
+        count = lib.tensor([3.0, 4.0], requires_grad=True)
+        r = lib.binomial(count, lib.tensor([0.5, 0.5]))
+        assert r.requires_grad
+        with pytest.raises(RuntimeError, match="derivative for .*binomial.* is not implemented"):
+            r.sum().backward()
+        assert not lib.binomial(lib.tensor([3.0]), lib.tensor([0.5])).requires_grad
 
 
 # --- feature_dropout, as_strided_scatter, as_strided_ -----------------------------------------

@@ -693,3 +693,62 @@ def test_contiguous_copies_only_what_is_not_contiguous_like_torch():
     y = w.reshape(2, 3).t().contiguous()
     (y * mc.arange(6.0).reshape(3, 2)).sum().backward()
     assert w.grad.tolist() == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
+
+
+# -- h12_loose: strides of empty tensors, storage offsets of as_strided views ---------------------
+
+EMPTY_STRIDE_CASES: dict[str, Callable[[Any], Any]] = {
+    "empty(0, 3)": lambda lib: lib.empty(0, 3),
+    "empty(2, 0, 4)": lambda lib: lib.empty(2, 0, 4),
+    "empty(0)": lambda lib: lib.empty(0),
+    "empty_strided((0, 3), (5, 1))": lambda lib: lib.empty_strided((0, 3), (5, 1)),
+    "empty_strided((2, 0), (1, 7))": lambda lib: lib.empty_strided((2, 0), (1, 7)),
+    "x[:, :0] of a (2, 3)": lambda lib: lib.zeros(2, 3)[:, :0],
+    "x[:0] of a (2, 3)": lambda lib: lib.zeros(2, 3)[:0],
+    "x[::2, :0] of a (4, 3)": lambda lib: lib.zeros(4, 3)[::2, :0],
+    "x.t()[:0] of a (2, 3)": lambda lib: lib.zeros(2, 3).t()[:0],
+    "x[:, :0].permute(1, 0) of a (2, 3)": lambda lib: lib.zeros(2, 3)[:, :0].permute(1, 0),
+    "empty(2, 0, 4).reshape(0, 8)": lambda lib: lib.empty(2, 0, 4).reshape(0, 8),
+    "empty(0, 3).unsqueeze(1)": lambda lib: lib.empty(0, 3).unsqueeze(1),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_STRIDE_CASES))
+def test_strides_of_tensors_with_a_size_0_dim_like_torch(name):
+    ours, want = EMPTY_STRIDE_CASES[name](mc), EMPTY_STRIDE_CASES[name](torch)
+    assert tuple(ours.shape) == tuple(want.shape)
+    assert ours.stride() == want.stride()
+    assert [ours.stride(d) for d in range(-ours.ndim, ours.ndim)] == [
+        want.stride(d) for d in range(-want.ndim, want.ndim)
+    ]
+
+
+AS_STRIDED_OFFSET_CASES: dict[str, Callable[[Any], Any]] = {
+    "b.as_strided(.., 3)": lambda lib: lib.arange(10.0)[2:8].as_strided((2,), (1,), 3),
+    "b.as_strided(..) (default offset)": lambda lib: lib.arange(10.0)[2:8].as_strided((2,), (1,)),
+    "as_strided(b, (2, 2), (1, 2), 4)": lambda lib: lib.as_strided(lib.arange(10.0)[2:8], (2, 2), (1, 2), 4),
+    "as_strided(x, ..., 1)": lambda lib: lib.as_strided(lib.arange(6.0), (2,), (2,), 1),
+    "as_strided of an as_strided": lambda lib: (
+        lib.arange(12.0)[1:].as_strided((2, 3), (3, 1), 3).as_strided((2,), (1,), 5)
+    ),
+    "a slice of an as_strided": lambda lib: lib.arange(12.0).as_strided((3, 3), (3, 1), 2)[1:, 1:],
+}
+
+
+@pytest.mark.parametrize("name", list(AS_STRIDED_OFFSET_CASES))
+def test_storage_offset_of_as_strided_views_counts_from_the_base_like_torch(name):
+    ours, want = AS_STRIDED_OFFSET_CASES[name](mc), AS_STRIDED_OFFSET_CASES[name](torch)
+    assert ours.tolist() == want.tolist()
+    assert ours.storage_offset() == want.storage_offset()
+    assert ours.stride() == want.stride()
+
+
+def test_storage_offset_after_as_strided_in_place_like_torch():
+    offsets = []
+    for lib in (mc, torch):
+        b = lib.arange(10.0)[2:8]
+        c = b.clone()
+        c.as_strided_((2,), (1,), 1)
+        b.as_strided_((2,), (2,))
+        offsets.append((c.storage_offset(), c.tolist(), b.storage_offset(), b.tolist()))
+    assert offsets[0] == offsets[1] == (1, [3.0, 4.0], 2, [2.0, 4.0])

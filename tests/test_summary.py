@@ -226,3 +226,13 @@ def test_receptive_field_through_a_channel_shuffle_and_a_gate() -> None:
     rows = {r["name"]: r for r in mc.summary(_Gated(), (1, 8, 8), verbose=False)}
     assert rows["pool"]["receptive_field"] == (10, 10)
     assert rows["b"]["receptive_field"] == (12, 12) and rows["b"]["jump"] == (1, 1)
+
+
+def test_parameters_of_sublayers_applied_as_functions_count_as_used() -> None:
+    """nn.MultiheadAttention applies its out_proj's weight without calling it, as torch's; Swin's
+    attention applies qkv and proj so: their parameters are used in the pass all the same."""
+    from minicnn.models import swin, vit
+
+    for model in (vit.VisionTransformer(32, 8, 2, 4, 48, 96), swin.SwinTransformer([4, 4], 16, [2, 2], [2, 4], [4, 4])):
+        totals = mc.summary(model, (1, 3, 32, 32)).totals
+        assert totals["params_in_pass"] == totals["params"] == sum(p.numel() for p in model.parameters())

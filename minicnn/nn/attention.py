@@ -108,8 +108,13 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         batched = query.ndim == 3
-        if self.batch_first and batched:
-            query, key, value = (x.transpose(1, 0) for x in (query, key, value))
+        if self.batch_first and batched:  # (kept one tensor where they were: the packed in-projection sees it)
+            if key is value:
+                same = query is key
+                key = value = key.transpose(1, 0)
+                query = key if same else query.transpose(1, 0)
+            else:
+                query, key, value = (x.transpose(1, 0) for x in (query, key, value))
         separate = {}
         if not self._qkv_same_embed_dim:
             separate = dict(

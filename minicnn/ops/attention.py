@@ -26,7 +26,7 @@ from ..autograd import Tensor
 from .dropout import dropout
 from .linear import linear
 from .pad import pad
-from .shape import cat
+from .shape import cat, chunk
 
 _NEG_INF = float("-inf")
 
@@ -162,6 +162,22 @@ def _in_projection(
     return linear(query, weights[0], bq), linear(key, weights[1], bk), linear(value, weights[2], bv)
 
 
+def _in_projection_packed(
+    query: Tensor, key: Tensor, value: Tensor, weight: Tensor, bias: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """q, k, v from the packed in_proj weight (3E, E), as torch's ``_in_projection_packed``:
+    self-attention (query, key and value one tensor) is one GEMM with all 3E rows, cut in
+    three; key is value (encoder-decoder attention) is one for q and one with the 2E rows of
+    k and v; otherwise three."""
+    e = weight.shape[0] // 3
+    if key is value:
+        if query is key:
+            return chunk(linear(query, weight, bias), 3, -1)
+        bq, bkv = (None, None) if bias is None else (bias[:e], bias[e:])
+        return (linear(query, weight[:e], bq), *chunk(linear(key, weight[e:], bkv), 2, -1))
+    return _in_projection(query, key, value, (weight[:e], weight[e : 2 * e], weight[2 * e :]), bias)
+
+
 def _check_mha(query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None) -> bool:
     """True for batched (L, N, E) inputs, False for unbatched (L, E); errors otherwise."""
     op = "multi_head_attention_forward"
@@ -263,9 +279,7 @@ def multi_head_attention_forward(
             raise ValueError(f"{op}: key shape {key.shape} does not match value shape {value.shape}")
         if in_proj_weight is None:
             raise ValueError(f"{op}: use_separate_proj_weight is False but in_proj_weight is None")
-        e = embed_dim
-        w = (in_proj_weight[:e], in_proj_weight[e : 2 * e], in_proj_weight[2 * e :])
-        q, k, v = _in_projection(query, key, value, w, in_proj_bias)
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
     src_len = key.shape[0]
     if attn_mask is not None:
         if attn_mask.ndim == 2:

@@ -38,8 +38,9 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, no_grad, tie
+from ..kernels import triangular as triangular_kernel
 from .math import matmul, require_float, where
-from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, _raw_solve, inv, slogdet, solve
+from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, inv, slogdet, solve
 from .reduce import amax, amin
 from .shape import cat, stack, tril, triu
 
@@ -108,17 +109,15 @@ class _Packed(Function):
 
 class SolveTriangular(Function):
     """X = T^-1 B, T the upper or lower triangle of A (..., n, n) (unit diagonal if
-    ``unitriangular``), B (..., n, k). dB = T^-T G, dA = -triangle(dB X^T)."""
+    ``unitriangular``), B (..., n, k). dB = T^-T G, dA = -triangle(dB X^T); ``full_grad``:
+    dA = -dB X^T, the gradient of A^-1 B for a full A at a triangular one (torch's
+    cholesky_solve, whose factor's other triangle gets a gradient though not read)."""
 
     graph_output = True
+    full_grad = False
 
     def forward(self, a, b):
-        xp = backend.get_array_module(a)
-        t = xp.triu(a) if self.upper else xp.tril(a)
-        if self.unitriangular:
-            n = a.shape[-1]
-            t = t * (1 - xp.eye(n, dtype=a.dtype)) + xp.eye(n, dtype=a.dtype)
-        x = _raw_solve(t, b, "linalg.solve_triangular")
+        x = triangular_kernel.solve_triangular(a, b, self.upper, self.unitriangular)
         if self.requires_grad:
             self.a, self.x = a, x
         return x
@@ -129,18 +128,21 @@ class SolveTriangular(Function):
         return None if ga is None else ga.array, None if gb is None else gb.array
 
     def backward_graph(self, gy, a, b, out):
-        gb = SolveTriangular.apply(a.mT, gy, upper=not self.upper, unitriangular=self.unitriangular)
+        gb = SolveTriangular.apply(
+            a.mT, gy, upper=not self.upper, unitriangular=self.unitriangular, full_grad=self.full_grad
+        )
         ga = None
         if self.needs_input_grad[0]:
             ga = -matmul(gb, out.mT)
-            ga = triu(ga, int(self.unitriangular)) if self.upper else tril(ga, -int(self.unitriangular))
+            if not self.full_grad:
+                ga = triu(ga, int(self.unitriangular)) if self.upper else tril(ga, -int(self.unitriangular))
         return ga, gb if self.needs_input_grad[1] else None
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
     """X with T X = B (``left=False``: X T = B), T the upper (``upper``) or lower triangle of A
     (..., n, n), with ones on the diagonal if ``unitriangular``. B (..., n, k) (left) or
-    (..., k, n); batch dims broadcast. A zero on T's diagonal raises LinAlgError (torch: inf)."""
+    (..., k, n); batch dims broadcast. A zero on T's diagonal gives inf/nan, as torch (no error)."""
     op = "linalg.solve_triangular"
     _check_square(op, A)
     _check_matrix(op, B, "B")
@@ -878,11 +880,25 @@ def _cholesky_product(factor: Tensor, upper: bool) -> Tensor:
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803 - torch's names
     """X with A X = B, A = L L^T (or U^T U with ``upper``) given its Cholesky factor L
-    (..., n, n); B (..., n, k), batch dims broadcast. Solved with A rebuilt from the factor's
-    triangle (the other one is ignored, as torch)."""
-    _check_square("cholesky_solve", L, "L")
-    _check_matrix("cholesky_solve", B, "B")
-    return solve(_cholesky_product(L, upper), B)
+    (..., n, n); B (..., n, k), batch dims broadcast. Two triangular solves on the factor's
+    triangle (the other one is ignored, as torch's potrs; a zero on the diagonal gives
+    inf/nan); the gradient is torch's, -(G X^T + X G^T) L, over the whole factor."""
+    op = "cholesky_solve"
+    _check_square(op, L, "L")
+    _check_matrix(op, B, "B")
+    if B.dtype != L.dtype:
+        raise TypeError(f"{op}: Expected b and A to have the same dtype, but found b of {B.dtype} and A of {L.dtype}")
+    n = L.shape[-1]
+    if B.shape[-2] != n:
+        raise ValueError(f"{op}: Incompatible matrix sizes for the Cholesky factor {L.shape} and B {B.shape}")
+    try:
+        batch = np.broadcast_shapes(L.shape[:-2], B.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{op}: the batch dims of B {B.shape} and L {L.shape} do not broadcast") from None
+    f, b = L.expand(*batch, n, n), B.expand(*batch, *B.shape[-2:])
+    first, second = (f.mT, f) if upper else (f, f.mT)  # A = first second, first lower
+    y = SolveTriangular.apply(first, b, upper=False, unitriangular=False, full_grad=True)
+    return SolveTriangular.apply(second, y, upper=True, unitriangular=False, full_grad=True)
 
 
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803

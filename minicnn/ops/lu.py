@@ -38,6 +38,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import lu as lu_kernels
 from .decompositions import SolveTriangular, _const, _eye, _pack, _Packed, _unpack, solve_triangular
+from .index import gather
 from .math import matmul, where
 from .matrix_functions import LinAlgError, _check_matrix, _check_square, _is_vector_rhs, solve
 from .reduce import cumprod
@@ -123,9 +124,22 @@ def _lu_grad(gl: Tensor, gu: Tensor, p: Tensor, low: Tensor, up: Tensor) -> Tens
     return matmul(p, g) if p.shape[-1] else g
 
 
+def _permute_rows(g: Tensor, pivots: Tensor) -> Tensor:
+    """P g for the P of LAPACK's ``pivots`` (..., k) (floats, constant), without forming P:
+    (P g)[perm[i]] = g[i], a gather of g's rows."""
+    xp = g.xp
+    with backend.array_scope(g.array):
+        inverse = xp.argsort(lu_kernels.permutation(pivots.array, g.shape[-2]), axis=-1)  # P g = g[inverse]
+        index = Tensor(xp.ascontiguousarray(xp.broadcast_to(inverse[..., :, None], g.shape)))
+    return gather(g, -2, index)
+
+
 class LUDecomp(_Packed):
     """(P, L, U, pivots, info) of A = P L U, packed (pivots and info as floats: exact); P,
-    pivots and info are constants."""
+    pivots and info are constants. ``with_p=False`` (lu_factor's): P is left out (an empty
+    (..., m, 0) part) and the gradient permutes rows by the pivots instead."""
+
+    with_p = True
 
     def forward(self, a):
         xp = backend.get_array_module(a)
@@ -134,14 +148,16 @@ class LUDecomp(_Packed):
         lu, pivots, info = lu_kernels.lu_factor(a, self.pivot)
         low = xp.tril(lu[..., :, :k], -1) + xp.eye(m, k, dtype=a.dtype)
         up = xp.triu(lu[..., :k, :])
-        if self.pivot:
+        if self.pivot and self.with_p:
             p = lu_kernels.permutation_matrix(lu_kernels.permutation(pivots, m), a.dtype)
         else:
             p = xp.zeros((*a.shape[:-2], m, 0), dtype=a.dtype)
         return self._store(a, p, low, up, pivots.astype(a.dtype), info.astype(a.dtype))
 
     def _grad(self, g, parts):
-        (_, gl, gu, _, _), (p, low, up, _, _) = g, parts
+        (_, gl, gu, _, _), (p, low, up, pivots, _) = g, parts
+        if self.pivot and not self.with_p:
+            return _permute_rows(_lu_grad(gl, gu, p.detach(), low, up), pivots)
         return _lu_grad(gl, gu, p.detach(), low, up)
 
 
@@ -150,13 +166,13 @@ def _int32(t: Tensor) -> Tensor:
         return Tensor(t.array.astype(np.int32))
 
 
-def _factor(A: Tensor, pivot: bool, op: str) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """(P, L, U, pivots int32, info int32); P is (..., m, 0) without pivoting."""
+def _factor(A: Tensor, pivot: bool, op: str, with_p: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:  # noqa: N803
+    """(P, L, U, pivots int32, info int32); P is (..., m, 0) without pivoting or ``with_p``."""
     _check_matrix(op, A)
     m, n = A.shape[-2:]
     k = min(m, n)
-    out = LUDecomp.apply(A, pivot=bool(pivot))
-    p, low, up, piv, info = _unpack(out, ((m, m if pivot else 0), (m, k), (k, n), (k,), ()))
+    out = LUDecomp.apply(A, pivot=bool(pivot), with_p=bool(with_p))
+    p, low, up, piv, info = _unpack(out, ((m, m if pivot and with_p else 0), (m, k), (k, n), (k,), ()))
     return p, low, up, _int32(piv), _int32(info)
 
 
@@ -205,7 +221,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     """(LU, pivots, info): LU (..., m, n) with L's multipliers below the diagonal and U on and
     above it, pivots (..., k) int32 1-based (LAPACK's getrf), info (...) int32: 0, or the
     1-based index of the first zero pivot (``check_errors=True`` raises there)."""
-    _, low, up, piv, info = _factor(A, pivot, "linalg.lu_factor_ex")
+    _, low, up, piv, info = _factor(A, pivot, "linalg.lu_factor_ex", with_p=False)
     if check_errors:
         _check_info("linalg.lu_factor_ex", info, A.ndim > 2)
     return LUFactorExResult(_compact(low, up), piv, info)
@@ -213,7 +229,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """(LU, pivots) of :func:`lu_factor_ex`; LinAlgError naming U[i,i] if a pivot is zero."""
-    _, low, up, piv, info = _factor(A, pivot, "torch.linalg.lu_factor")
+    _, low, up, piv, info = _factor(A, pivot, "torch.linalg.lu_factor", with_p=False)
     _check_info("torch.linalg.lu_factor", info, A.ndim > 2)
     return LUFactorResult(_compact(low, up), piv)
 
@@ -452,7 +468,7 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple[Tensor, ...]:  # noqa: N803
     """torch.lu (deprecated there): (LU, pivots), or (LU, pivots, infos) with ``get_infos``;
     without it a zero pivot raises, as torch."""
-    _, low, up, piv, info = _factor(A, pivot, "torch.linalg.lu_factor_ex")
+    _, low, up, piv, info = _factor(A, pivot, "torch.linalg.lu_factor_ex", with_p=False)
     if not get_infos:
         _check_info("torch.linalg.lu_factor_ex", info, A.ndim > 2)
         return LUFactorResult(_compact(low, up), piv)
@@ -464,8 +480,7 @@ def triangular_solve(
 ) -> TriangularSolveResult:  # noqa: N803
     """torch.triangular_solve: X with T X = b (``transpose``: T^T X = b), T the upper (or lower)
     triangle of A (..., n, n); b (..., n, k); batch dims broadcast. Returns (X, a copy of A
-    broadcast to the batch shape). A zero on T's diagonal raises LinAlgError, as
-    :func:`linalg.solve_triangular` (torch: inf/NaN)."""
+    broadcast to the batch shape). A zero on T's diagonal gives inf/NaN, as torch (no error)."""
     op = "triangular_solve"
     _check_square(op, A)
     _check_matrix(op, b, "b")

@@ -11,7 +11,8 @@ non-differentiable array computation), so their gradients of any order are those
   exponent int32; the mantissa is ``input * 2**-exponent`` so its gradient is ``2**-exponent``.
 * :func:`histogramdd` -- counts of the rows of ``input`` (..., D) in a D-dimensional grid of bins.
   Not differentiable. Cost O(N D) plus one bincount over prod(bins).
-* :func:`binomial` -- Binomial(count, prob) samples (float, count's dtype). Not differentiable.
+* :func:`binomial` -- Binomial(count, prob) samples (float, count's dtype; broadcast), torch's rules for
+  edge values and non-integer counts. No derivative (the result requires grad as torch's).
 * :func:`feature_dropout` / :func:`feature_dropout_` -- channel dropout of (N, C, *).
 * :func:`as_strided_scatter` -- ``input`` with the elements an ``as_strided`` view would show
   replaced by ``src``; :func:`as_strided_` -- the tensor's own metadata changed to that view.
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import autograd, backend, random
-from ..autograd import Tensor
+from ..autograd import Function, Tensor
 from ..kernels.scatter import reduce_at
 from . import aliases_tensor
 from .conv import conv2d
@@ -352,10 +354,46 @@ def histogramdd(
 # --- binomial ----------------------------------------------------------------------------------
 
 
+class Binomial(Function):
+    """Binomial(count, prob) samples of the broadcast (count, prob) (the ``generator`` setting:
+    a minicnn Generator or None). Torch's sampler, elementwise: 0 where count <= 0 or
+    prob <= 0, count where prob >= 1, NaN where prob is NaN; otherwise, with q = min(prob,
+    1 - prob), k ~ Binomial(floor(count), q) and the sample is k (prob <= 0.5) or count - k
+    (so a non-integer count keeps its fraction: 2.7 at prob 0.9 gives 0.7, 1.7 or 2.7).
+    No derivative, but the result requires grad when an input does, as torch's (whose
+    backward raises the same error)."""
+
+    def forward(self, n, p):
+        xp = backend.get_array_module(n)
+        n, p = xp.broadcast_arrays(n, p)
+        valid = (n > 0) & (p > 0) & (p < 1)
+        q = xp.where(p > 0.5, 1 - p, p)
+        trials = xp.where(valid, xp.floor(n), 0).astype(np.int64)
+        q = xp.where(valid, q, 0).astype(np.float64)
+        rng, rxp = random.host_rng(self.generator, xp, "binomial")
+        if rxp is np:
+            trials, q = backend.to_numpy(trials), backend.to_numpy(q)
+        k = xp.asarray(rng.binomial(trials, q)).astype(n.dtype)
+        k = xp.where(p > 0.5, n - k, k)
+        nan = xp.asarray(np.nan, dtype=n.dtype)
+        edge = xp.where((n > 0) & (p >= 1), n, xp.where((n > 0) & xp.isnan(p), nan, xp.zeros_like(n)))
+        return xp.where(valid, k, edge)
+
+    def backward(self, gy):
+        raise RuntimeError("the derivative for 'binomial' is not implemented")
+
+    def backward_graph(self, gy, n, p):
+        raise RuntimeError("the derivative for 'binomial' is not implemented")
+
+
 def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
-    """Samples of Binomial(count, prob), elementwise (count and prob of one float dtype and
-    shape), as floats of that dtype. Not differentiable. Draws from ``generator`` or the library
-    generator (``mc.manual_seed``)."""
+    """Samples of Binomial(count, prob), elementwise on the broadcast shape, floats of count's
+    dtype (count and prob of one float dtype), as torch (see :class:`Binomial`; torch also
+    warns when count's shape is not the result's). Draws from ``generator`` or the library
+    generator (``mc.manual_seed``). A NaN, infinite or >= 2**63 count is refused (torch's
+    sampler never returns there). Where count * q >= 10 torch samples by BTRS rejection, exact
+    for integer counts; for a non-integer count there its law is a continuous extension, here
+    Binomial(floor(count), q) (means differ by at most q * frac(count))."""
     for name, t in (("count", count), ("prob", prob)):
         if not isinstance(t, Tensor):
             raise TypeError(f"binomial(): argument '{name}' must be Tensor, not {type(t).__name__}")
@@ -363,22 +401,28 @@ def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
             raise TypeError(f"binomial(): expected a floating point {name} tensor, got dtype {t.dtype}")
     if count.dtype != prob.dtype:
         raise RuntimeError(f"binomial(): count ({count.dtype}) and prob ({prob.dtype}) must have the same dtype")
-    if count.shape != prob.shape:
-        raise RuntimeError(f"binomial(): count of shape {list(count.shape)} and prob of {list(prob.shape)} differ")
-    xp = count.xp
-    with backend.array_scope(count.array):
-        n, p = count.array, prob.array
-        backend.raise_if(
-            xp.any(~((n >= 0) & (n < 2.0**63))) | xp.any(~((p >= 0) & (p <= 1))),
-            RuntimeError,
-            "binomial(): expected 0 <= count < 2**63 and 0 <= prob <= 1 (torch leaves these unchecked)",
+    try:
+        shape = tuple(np.broadcast_shapes(count.shape, prob.shape))
+    except ValueError:
+        raise RuntimeError(
+            f"binomial(): count of shape {list(count.shape)} and prob of {list(prob.shape)} do not broadcast"
+        ) from None
+    if tuple(count.shape) != shape and count.numel() > 0:
+        warnings.warn(
+            f"binomial(): an output with one or more elements was resized since it had shape {list(count.shape)}, "
+            f"which does not match the required output shape {list(shape)} (torch's deprecation warning: it "
+            f"allocates the result in count's shape)",
+            UserWarning,
+            stacklevel=2,
         )
-        rng, rxp = random.host_rng(generator, xp, "binomial")
-        n64, p64 = n.astype(np.int64), p.astype(np.float64)
-        if rxp is np:
-            n64, p64 = backend.to_numpy(n64), backend.to_numpy(p64)
-        k = rng.binomial(n64, p64)
-        return Tensor(xp.asarray(k).astype(count.dtype))
+    n = count.array
+    with backend.array_scope(n):
+        backend.raise_if(
+            count.xp.any(~(n < 2.0**63)),  # NaN, inf, too large (-inf: 0, as torch)
+            RuntimeError,
+            "binomial(): expected a finite count below 2**63 (torch's sampler does not return for NaN or inf)",
+        )
+    return Binomial.apply(count, prob, generator=generator)
 
 
 # --- feature_dropout ---------------------------------------------------------------------------

@@ -9,8 +9,10 @@ Dtypes: integer and bool inputs give the default float dtype; two inputs promote
 Shapes: elementwise, broadcasting for the two-input functions.
 
 Derivatives, where torch has them, as torch's: erfcx; gammainc / gammaincc with respect to
-``other`` (x), exp(-x) x^(a-1) / Gamma(a); zeta with respect to ``other`` (q), -s zeta(s + 1, q)
-(with respect to ``input``: NotImplementedError, torch's words). Beyond torch: the Bessel
+``other`` (x), exp(-x) x^(a-1) / Gamma(a) (torch's values; for a >= 10 computed in log space from
+the prefactor of kernels/special.py, accurate where torch's formula loses ~a eps); zeta with
+respect to ``other`` (q), -s zeta(s + 1, q) (with respect to ``input``: NotImplementedError,
+torch's words). Beyond torch: the Bessel
 functions' closed forms (torch's have no gradient): J0' = -J1, J1' = J0 - J1/x, Y0' = -Y1,
 Y1' = Y0 - Y1/x, K0' = -K1, K1' = -K0 - K1/x, the scaled K0e' = K0e - K1e, K1e' = K1e - K0e - K1e/x,
 j0' = (cos x - j0)/x. airy_ai and the polynomials give results without a gradient (constants), as
@@ -29,8 +31,8 @@ from ..autograd import Function, Tensor
 from ..kernels import bessel as KB
 from ..kernels import polynomials as KP
 from ..kernels import special as K
-from .math import _floating, _promote, cos, exp, log, unbroadcast, where
-from .special_math import i0, i1, lgamma
+from .math import _floating, _promote, cos, log, unbroadcast, where
+from .special_math import digamma, i0, i1
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 # J1'(x) = 1/2 - 3 x^2 / 16 + ... is 1/2 in float64 below this; J0 - J1/x is not among subnormals
@@ -80,8 +82,8 @@ class Zeta(Function):
 
 
 class Gammainc(Function):
-    """P(a, x) (``upper``: Q(a, x) = 1 - P); d/dx P = exp(-x) x^(a-1) / Gamma(a) = -d/dx Q, as
-    torch's formula exp((a - 1) log x - x - lgamma(a)); d/da not implemented (torch's neither)."""
+    """P(a, x) (``upper``: Q(a, x) = 1 - P); d/dx P = x^(a-1) e^-x / Gamma(a) = -d/dx Q
+    (:class:`GammaincDensity`); d/da not implemented (torch's neither)."""
 
     def forward(self, a, x):
         if self.requires_grad:
@@ -96,16 +98,42 @@ class Gammainc(Function):
 
     def backward(self, gy):
         self._refuse_a()
-        xp = backend.get_array_module(gy)
-        a, x = self.a, self.x
-        with np.errstate(all="ignore"):
-            d = xp.exp((a - 1) * xp.log(x) - x - K.lgamma(a))
-        return None, unbroadcast(gy * (-d if self.upper else d), x.shape)
+        d = K.gammainc_density(self.a, self.x).astype(gy.dtype, copy=False)
+        return None, unbroadcast(gy * (-d if self.upper else d), self.x.shape)
 
     def backward_graph(self, gy, a, x):
         self._refuse_a()
-        d = exp((a - 1) * log(x) - x - lgamma(a))
+        d = GammaincDensity.apply(a, x)
         return None, unbroadcast(gy * (-d if self.upper else d), x.shape)
+
+
+class GammaincDensity(Function):
+    """d = x^(a-1) e^-x / Gamma(a) on broadcast a, x: torch's formula exp((a - 1) log x - x -
+    lgamma(a)) and its values, but accurate for large a (K.gammainc_density); its derivatives
+    are those of torch's formula: d/dx = d ((a - 1)/x - 1), d/da = d (log x - digamma(a))."""
+
+    def forward(self, a, x):
+        y = K.gammainc_density(a, x).astype(a.dtype, copy=False)
+        if self.requires_grad:
+            self.a, self.x, self.y = a, x, y
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        a, x, gd = self.a, self.x, gy * self.y
+        with np.errstate(all="ignore"):
+            ga = gd * (xp.log(x) - K.digamma(a)) if self.needs_input_grad[0] else None
+            gx = gd * ((a - 1) / x - 1) if self.needs_input_grad[1] else None
+        return (
+            None if ga is None else unbroadcast(ga, a.shape),
+            None if gx is None else unbroadcast(gx, x.shape),
+        )
+
+    def backward_graph(self, gy, a, x):
+        gd = gy * GammaincDensity.apply(a, x)
+        ga = unbroadcast(gd * (log(x) - digamma(a)), a.shape) if self.needs_input_grad[0] else None
+        gx = unbroadcast(gd * ((a - 1) / x - 1), x.shape) if self.needs_input_grad[1] else None
+        return ga, gx
 
 
 _BESSEL_KERNELS = {
