@@ -282,6 +282,7 @@ class ShiftedWindowAttention(nn.Module):
             dropout=self.dropout,
             qkv_bias=self.qkv.bias,
             proj_bias=self.proj.bias,
+            logit_scale=getattr(self, "logit_scale", None),  # V2's cosine attention
             training=self.training,
         )
 
@@ -327,23 +328,6 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
         table = self.cpb_mlp(self.relative_coords_table).reshape(-1, self.num_heads)
         bias = _get_relative_position_bias(table, self.relative_position_index, self.window_size)
         return 16 * bias.sigmoid()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return shifted_window_attention(
-            x,
-            self.qkv.weight,
-            self.proj.weight,
-            self.get_relative_position_bias(),
-            self.window_size,
-            self.num_heads,
-            shift_size=self.shift_size,
-            attention_dropout=self.attention_dropout,
-            dropout=self.dropout,
-            qkv_bias=self.qkv.bias,
-            proj_bias=self.proj.bias,
-            logit_scale=self.logit_scale,
-            training=self.training,
-        )
 
 
 class SwinTransformerBlock(nn.Module):
