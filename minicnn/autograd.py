@@ -1434,8 +1434,9 @@ class _Part:
         self.shape, self.dtype, self.index, self.block = shape, dtype, index, block
 
     def dense(self) -> Any:
-        out = backend.get_array_module(self.block).zeros(self.shape, dtype=self.dtype)
-        out[self.index] = self.block
+        with backend.array_scope(self.block):  # on the block's GPU, whichever is current
+            out = backend.get_array_module(self.block).zeros(self.shape, dtype=self.dtype)
+            out[self.index] = self.block
         return out
 
 

@@ -1307,3 +1307,27 @@ def test_a_lenet_training_step_on_the_gpu_launches_few_kernels_and_never_waits(f
     assert fc.counts["kernels"] <= 60, fc.counts
     assert np.isfinite(loss.item())  # reads the loss and the two steps' pending target checks
     assert fc.counts["host reads"] == 3
+
+
+def test_slices_and_recurrences_on_a_second_gpu(fake_gpu):
+    """A slice's gradient block, written into a zero array when its tensor is reached, and a
+    recurrent layer's whole-sequence op run on "cuda:1" while GPU 0 stays current (the fake
+    refuses a kernel on one GPU over arrays of another); gradients equal the CPU's."""
+    mc.manual_seed(0)
+    cpu = mc.nn.LSTM(3, 4)
+    gpu = mc.nn.LSTM(3, 4)
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to("cuda:1")
+    x0 = np.random.default_rng(2).standard_normal((5, 2, 3)).astype(np.float32)
+    grads = []
+    for model, device in ((cpu, "cpu"), (gpu, "cuda:1")):
+        x = mc.tensor(x0, device=device, requires_grad=True)
+        out, (h, c) = model(x)
+        pieces = x.unbind(0)
+        only_cut = (x * 2)[1:3]  # a tensor whose whole gradient is one slice's block
+        loss = out.sum() + h.sum() + sum((p * (i + 1)).sum() for i, p in enumerate(pieces)) + only_cut.sum()
+        loss.backward()
+        assert x.grad.device == device and model.weight_hh_l0.grad.device == device
+        grads.append([backend.to_numpy(t.array) for t in (x.grad, model.weight_hh_l0.grad, model.bias_ih_l0.grad)])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
