@@ -1,7 +1,8 @@
 """The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling
 (2-d and 3-d), bicubic and trilinear resizing, reflect padding, transposed 1-d convolution,
-the multi-label margin loss, scaled dot-product attention, LSTM and GRU layers -- forward +
-backward in minicnn and in PyTorch, same process, same arrays, alternating, medians.
+the multi-label margin loss, scaled dot-product attention, a batched triangular solve, LSTM and
+GRU layers -- forward + backward in minicnn and in PyTorch, same process, same arrays,
+alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
 
@@ -66,12 +67,27 @@ def cases(np: Any) -> dict[str, tuple[list[Any], Callable[[Any, Any], Any]]]:
             [a(4, 8, 256, 64), a(4, 8, 256, 64), a(4, 8, 256, 64)],
             lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         ),
+        "solve_triangular (64,256,256), upper": (
+            [np.triu(a(64, 256, 256)) + 16 * np.eye(256, dtype=np.float32), a(64, 256, 256)],
+            lambda F, t, b: _linalg(F).solve_triangular(t, b, upper=True),
+        ),
         "LSTM 2 layers, T=64, (32, 128)->256": ([a(64, 32, 128)], _recurrent("LSTM", 128, 256, num_layers=2)),
         "GRU bidirectional, T=64, (32, 128)->128": (
             [a(64, 32, 128)],
             _recurrent("GRU", 128, 128, bidirectional=True),
         ),
     }
+
+
+def _linalg(F: Any) -> Any:
+    """torch.linalg or mc.linalg, for F's library."""
+    if F.__name__.startswith("torch"):
+        import torch
+
+        return torch.linalg
+    import minicnn as mc
+
+    return mc.linalg
 
 
 def _recurrent(kind: str, input_size: int, hidden_size: int, **kwargs: Any) -> Callable[..., Any]:
