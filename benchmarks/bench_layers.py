@@ -1,8 +1,8 @@
 """The layers added after the classic CNN set -- 3-d convolution and pooling, grid sampling
 (2-d and 3-d), bicubic and trilinear resizing, reflect padding, transposed 1-d convolution,
-the multi-label margin loss, scaled dot-product attention, a batched triangular solve, LSTM and
-GRU layers -- forward + backward in minicnn and in PyTorch, same process, same arrays,
-alternating, medians.
+the multi-label margin loss, scaled dot-product attention, a batched triangular solve and LU
+factorization, LSTM and GRU layers -- forward + backward in minicnn and in PyTorch, same
+process, same arrays, alternating, medians.
 
     python benchmarks/bench_layers.py [--threads 1] [--rounds 7] [--only NAME ...]
 
@@ -71,6 +71,7 @@ def cases(np: Any) -> dict[str, tuple[list[Any], Callable[[Any, Any], Any]]]:
             [np.triu(a(64, 256, 256)) + 16 * np.eye(256, dtype=np.float32), a(64, 256, 256)],
             lambda F, t, b: _linalg(F).solve_triangular(t, b, upper=True),
         ),
+        "lu_factor (100,64,64)": ([a(100, 64, 64)], lambda F, x: _linalg(F).lu_factor(x)[0]),
         "LSTM 2 layers, T=64, (32, 128)->256": ([a(64, 32, 128)], _recurrent("LSTM", 128, 256, num_layers=2)),
         "GRU bidirectional, T=64, (32, 128)->128": (
             [a(64, 32, 128)],
