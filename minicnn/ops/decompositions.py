@@ -872,7 +872,7 @@ def legacy_svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Leg
 def _cholesky_product(factor: Tensor, upper: bool) -> Tensor:
     """A = L L^T (or U^T U) from the factor's triangle (torch ignores the other one), with a
     gradient that reaches all of the factor, not confined to the triangle (torch's
-    cholesky_solve and cholesky_inverse gradients)."""
+    cholesky_inverse gradient; cholesky_solve gets the same from SolveTriangular's full_grad)."""
     tri = triu(factor) if upper else tril(factor)
     factor = factor - (factor - tri).detach()  # the triangle's values, an identity gradient
     return matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
