@@ -1,10 +1,12 @@
 """How much of torch's tensor API minicnn has: Tensor methods, ``torch.*`` functions and
-``torch.linalg`` / ``torch.special``, by name, against the torch installed beside it.
+``torch.linalg`` / ``torch.special``, F and nn's layers, and the ``__all__`` of torch's submodules
+(autograd, func, distributions, amp, nn.init, nn.utils, optim, utils.data, accelerator), by
+name, against the torch installed beside it.
 
 Names that do not apply to a dense real CPU/CuPy framework are set aside first (sparse,
-quantized and complex tensors, named tensors, storages, JIT/compile, autocast, device back
-ends other than CUDA, float8 products, private ops, the helpers and typing names that
-torch.nn.functional imports), and so are the names torch keeps only to raise "deprecated
+quantized and complex tensors, named tensors, storages, JIT, device back ends other than
+CUDA, float8 products, private ops, the helpers and typing names that torch.nn.functional
+imports), and so are the names torch keeps only to raise "deprecated
 ... and is now removed" (torch.solve, symeig, eig, lstsq, matrix_rank, cholesky, qr, found by
 calling them); the rest are counted. Run::
 
@@ -32,16 +34,16 @@ NOT_APPLICABLE = re.compile(
             r"complex|conj|imag$|^real$|isreal_|polar|angle|view_as_real|view_as_complex|resolve_neg|is_neg$|chalf",
             r"cfloat|cdouble|fft|stft|istft|window$",
             r"^name$|names|refine_names|align_to|align_as|rename",
-            r"storage|data_ptr|share_memory|is_shared|pin_memory|is_pinned|record_stream|untyped|set_$|is_set_to",
+            r"storage|data_ptr|pin_memory|is_pinned|record_stream|untyped|set_$|is_set_to",
             r"mkldnn|miopen|cudnn|vulkan|xla|ipu|xpu|mps|mtia|maia|hpu|meta$|is_meta|nested|to_padded",
-            r"jit|compile|script|trace|export|fork|wait$|vmap|functorch|_C|autocast|profiler|cond$|while_loop",
+            r"jit|compiled|script|trace|export|fork|wait$|functorch|_C|profiler|cond$|while_loop",
             r"ir$|import_ir|parse_|merge_type|unify_type|typename|classproperty|get_file_path|prepare_multiprocessing",
             r"hash_tensor|sym_|is_inference$|inference_mode|module_load|dim_order|grad_dtype|slice_inverse",
             r"^unsafe_|_copy$|_nocopy$|nonzero_static|lobpcg|pca_lowrank|svd_lowrank|geqrf|orgqr|ormqr",
-            r"^is_distributed$|^is_vulkan_available$|^compiled_with|deterministic|warn_always|float32_matmul",
-            r"num_interop|^device$|^dtype$|^layout$|memory_format|^Size$|^Tensor$|^bfloat16$",
+            r"^is_distributed$|^is_vulkan_available$|^compiled_with|warn_always",
+            r"num_interop|^dtype$|^layout$|memory_format|^Tensor$|^bfloat16$",
             r"batch_norm_|_with_counts|cudnn_|gru|lstm|rnn_|quantized_",
-            r"smm$|spmm$|^saddmm$|^hspmm$|scaled_mm|grouped_mm|ScalingType|SwizzleType",  # sparse and float8 products
+            r"smm$|spmm$|^saddmm$|^sspaddmm$|^hspmm$|scaled_mm|grouped_mm|ScalingType|SwizzleType",  # sparse, float8
             r"torch_function|^boolean_dispatch$|^Callable$|^DType$|^Optional$",  # F's helpers and typing names
         ]
     )
@@ -87,6 +89,36 @@ def compare(
     return label, len(applicable) - len(missing), len(applicable), missing
 
 
+# torch's submodules counted by their ``__all__`` (what ``from torch.x import *`` gives), with
+# minicnn's module of the same role
+SUBMODULES = (
+    ("torch.autograd", "autograd"),
+    ("torch.autograd.functional", "autograd.functional"),
+    ("torch.func", "func"),
+    ("torch.distributions", "distributions"),
+    ("torch.amp", "amp"),
+    ("torch.nn.init", "nn.init"),
+    ("torch.nn.utils", "nn.utils"),
+    ("torch.nn.utils.parametrize", "nn.utils.parametrize"),
+    ("torch.nn.utils.rnn", "nn.utils.rnn"),
+    ("torch.optim", "optim"),
+    ("torch.optim.lr_scheduler", "optim.lr_scheduler"),
+    ("torch.utils.data", "utils.data"),
+    ("torch.accelerator", "accelerator"),
+)
+
+
+def submodule_row(torch_name: str, ours: str) -> tuple[str, int, int, list[str]]:
+    import importlib  # noqa: PLC0415
+
+    theirs = importlib.import_module(torch_name)
+    mine: object = mc
+    for part in ours.split("."):
+        mine = getattr(mine, part)
+    names = sorted(set(getattr(theirs, "__all__", None) or public(dir(theirs))))
+    return compare(torch_name, [n for n in names if not n.startswith("_")], mine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--missing", action="store_true", help="list the missing names")
@@ -115,10 +147,11 @@ def main() -> None:
             public([n for n in dir(torch.nn) if isinstance(getattr(torch.nn, n), type) and n[0].isupper()]),
             mc.nn,
         ),
+        *[submodule_row(theirs, ours) for theirs, ours in SUBMODULES],
     ]
     print(f"torch {torch.__version__}: names minicnn has, of those that apply to a dense real framework")
     for label, have, total, missing in rows:
-        print(f"  {label:22s} {have:4d} / {total:4d}  ({100 * have / max(total, 1):5.1f} %)")
+        print(f"  {label:26s} {have:4d} / {total:4d}  ({100 * have / max(total, 1):5.1f} %)")
         if args.missing and missing:
             print("      missing: " + " ".join(missing))
 

@@ -11,7 +11,7 @@ import numpy as _np
 from . import backend, functions, memory, ops
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import cuda
+from .backend import cuda, device
 from .creation import (
     arange,
     as_tensor,
@@ -41,6 +41,19 @@ from .creation import (
 )
 from .functions import *  # noqa: F403  (torch's function forms of Tensor methods: mc.sum, mc.argmax, ...)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+# torch's legacy typed tensor classes (mc.LongTensor(ids), isinstance(x, mc.FloatTensor))
+from .legacy_types import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
 from .ops import clip as clip
@@ -48,19 +61,24 @@ from .random import Generator, default_generator, fork_rng, initial_seed, manual
 from .random import get_rng_state_tensor as get_rng_state
 from .random import set_rng_state_tensor as set_rng_state
 from .runtime import (
+    are_deterministic_algorithms_enabled,
     finfo,
     get_default_device,
     get_default_dtype,
+    get_deterministic_debug_mode,
     get_device_module,
     get_num_threads,
     iinfo,
     init_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
     set_default_device,
     set_default_dtype,
     set_default_tensor_type,
+    set_deterministic_debug_mode,
     set_flush_denormal,
     set_num_threads,
     set_printoptions,
+    use_deterministic_algorithms,
 )
 from .serialization import load, save
 
@@ -99,16 +117,33 @@ class inference_mode(no_grad):  # noqa: N801
 __version__ = "0.1.0"
 
 
+# loaded on first use, so that ``import minicnn`` stays fast: subpackages (mc.nn, ...) and names
+# that live in one (mc.vmap is mc.func.vmap, mc.autocast is mc.amp.autocast, ...)
+_SUBMODULES = (
+    "nn", "optim", "data", "models", "parallel", "utils", "linalg", "special", "accelerator",
+    "func", "distributions", "backends", "testing", "amp", "compiler",
+)  # fmt: skip
+_LAZY_NAMES = {
+    "summary": "summarize",
+    "vmap": "func",  # torch.vmap
+    "autocast": "amp",
+    "is_autocast_enabled": "amp",
+    "get_autocast_dtype": "amp",
+    "compile": "compiler",  # returns its argument: minicnn has no compiler
+    "set_float32_matmul_precision": "backends",
+    "get_float32_matmul_precision": "backends",
+    "cpu": "runtime",  # torch.cpu (is_available, synchronize, amp)
+    "Size": "size",
+}
+
+
 def __getattr__(name: str):
-    # nn, optim, data, models, parallel, utils, linalg, special, summary: loaded on first use (a fast import)
     import importlib
 
-    if name in ("nn", "optim", "data", "models", "parallel", "utils", "linalg", "special"):
+    if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
-    if name == "summary":
-        from .summarize import summary
-
-        return summary
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
 
 
@@ -127,6 +162,11 @@ __all__ = [
     "set_default_device",
     "set_default_tensor_type",
     "set_flush_denormal",
+    "are_deterministic_algorithms_enabled",
+    "get_deterministic_debug_mode",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "set_deterministic_debug_mode",
+    "use_deterministic_algorithms",
     "clip",
     "concat",
     "concatenate",
@@ -168,11 +208,22 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    # legacy typed tensor classes
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
     "arange",
     "backend",
     "cat",
     "clamp",
     "cuda",
+    "device",
     "enable_grad",
     "exp",
     "float16",

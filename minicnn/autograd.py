@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import sys
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +28,10 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .size import Size
 from .tensor_methods import TensorMethods
+
+_new_tuple = tuple.__new__  # Size(a.shape) without its checks: NumPy's dims are ints already
 
 _sequence = itertools.count()  # Function.seq of the next recorded node
 _grad_enabled = True
@@ -176,6 +180,10 @@ class Tensor(TensorMethods):
     _grad_fn: Function | None = None  # the op that made it (grad_fn)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
+        """Wraps ``data`` (an array keeps its dtype; a Python list or tuple becomes the default
+        float dtype, as ``torch.Tensor([0])`` is ``tensor([0.])``: mc.tensor infers it instead)."""
+        if dtype is None and isinstance(data, (list, tuple)):  # torch.Tensor([0]) is tensor([0.])
+            dtype = default_dtype()
         self.array = _as_array(data, dtype, device)
         self._grad: Tensor | None = None
         self._grad_fn: Function | None = None
@@ -255,11 +263,13 @@ class Tensor(TensorMethods):
         return _latest(self)._grad_fn is None
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.array.shape)
+    def shape(self) -> Size:
+        """The dims as an ``mc.Size`` (a tuple: ``x.shape == (2, 3)`` holds; ``x.shape.numel()``)."""
+        return _new_tuple(Size, self.array.shape)
 
     def size(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
+        """``mc.Size`` of the dims, or the size of dim ``dim`` (an int)."""
+        return _new_tuple(Size, self.array.shape) if dim is None else self.array.shape[dim]
 
     @property
     def ndim(self) -> int:
@@ -298,20 +308,13 @@ class Tensor(TensorMethods):
         return self.shape[0]
 
     def __repr__(self) -> str:
-        from .runtime import print_kwargs  # noqa: PLC0415  (mc.set_printoptions)
+        from .tensor_str import format_tensor  # noqa: PLC0415  (torch's look; mc.set_printoptions)
 
         self = _latest(self)
-        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(", **print_kwargs())
-        extra = ""
-        if self.device != "cpu":
-            extra += f", device='{self.device}'"
-        if self.dtype != DEFAULT_DTYPE and self.dtype.kind == "f":
-            extra += f", dtype={self.dtype}"
-        if self.grad_fn is not None:
-            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        return format_tensor(
+            backend.to_numpy(self.array), device=self.device, default_dtype=default_dtype(),
+            grad_fn=self.grad_fn, requires_grad=self.requires_grad,
+        )  # fmt: skip
 
     # -- conversion ---------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -403,8 +406,12 @@ class Tensor(TensorMethods):
     def bool(self) -> Tensor:
         return self.to(np.bool_)
 
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """torch's ``type()``: with no ``dtype`` the type string ("torch.FloatTensor"); else this
+        tensor converted to ``dtype`` (a dtype, ``mc.LongTensor``, or "torch.LongTensor")."""
+        from .legacy_types import tensor_type  # noqa: PLC0415
+
+        return tensor_type(self, dtype, non_blocking, **kwargs)
 
     # -- autograd -----------------------------------------------------------------------
     def register_hook(self, hook: Any) -> Any:
@@ -824,6 +831,17 @@ class Function:
         self.__dict__.update(params)
         self._params = params  # the settings, to apply the op again (Adjoint, double backward)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass written as torch's (``forward(ctx, ...)`` a staticmethod on tensors) is
+        applied by :mod:`minicnn.custom_function` instead of the array-level ``apply`` below."""
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            from . import custom_function  # noqa: PLC0415
+
+            cls.apply = classmethod(custom_function.apply)
+            if "vjp" in cls.__dict__ and "backward" not in cls.__dict__:  # torch's other name for it
+                cls.backward = cls.__dict__["vjp"]
+
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         fn = cls(**params)
@@ -929,8 +947,42 @@ class Function:
         self.__dict__.clear()
         self.released = True
 
+    def name(self) -> str:
+        """torch's name of this node: ``MulBackward0``, ``AddmmBackward0``, ... (minicnn/tensor_str.py)."""
+        from .tensor_str import grad_fn_name  # noqa: PLC0415
+
+        return grad_fn_name(self)
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """torch's edges to the nodes of this op's inputs: ``(node, 0)`` per input, the input's
+        ``grad_fn``, an :class:`AccumulateGrad` for a leaf that requires grad, None for an input
+        that needs no gradient. Empty for a node that ran its backward and was freed (minicnn
+        drops the inputs then, where torch keeps the edges)."""
+        return tuple(
+            (t._grad_fn if t._grad_fn is not None else AccumulateGrad(t) if t._requires_grad else None, 0)
+            for t in self.__dict__.get("inputs", ())
+        )
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad:
+    """torch's node at a leaf that requires grad (``next_functions`` shows it): ``variable`` is
+    the leaf, whose ``.grad`` backward adds to. minicnn's engine does this itself; the node is
+    only a view of the graph for those who walk it."""
+
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Tensor) -> None:  # noqa: F811 - torch's attribute name
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
 class Alias(Function):
@@ -1047,7 +1099,7 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
             host = False
     else:  # all tensors, none rewritten in place: the usual case
         if len(inputs) > 1 and not host:
-            _check_one_device(inputs, op)
+            return _check_one_device(inputs, op)
         return tuple(inputs)
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
@@ -1058,17 +1110,25 @@ def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:
             out.append(Tensor(scalar_like(x, ref.dtype, ref.array)))
         else:
             out.append(Tensor(x, device=None if ref is None else ref.device))
-    _check_one_device(out, op)
-    return tuple(out)
+    return _check_one_device(out, op)
 
 
 _TENSOR_DEVICE = Tensor.device
 
 
-def _check_one_device(tensors: Sequence[Tensor], op: str) -> None:
+def _check_one_device(tensors: Sequence[Tensor], op: str) -> tuple[Tensor, ...]:
+    """``tensors``, all on one device, or RuntimeError naming the devices. As in torch, a 0-d
+    CPU tensor may join an op on a GPU (a scalar such as ``torch.tensor(2.0)``): it is moved."""
     devices = {t.device for t in tensors}
     if len(devices) > 1:
+        gpus = devices - {"cpu"}
+        if len(gpus) == 1:
+            gpu = next(iter(gpus))
+            moved = tuple(t.to(gpu) if t.device == "cpu" and t.ndim == 0 else t for t in tensors)
+            if all(t.device == gpu for t in moved):
+                return moved
         raise RuntimeError(f"{op}: expected all tensors on one device, got {', '.join(sorted(devices))}")
+    return tuple(tensors)
 
 
 def _stale(what: str, t: Tensor) -> RuntimeError:
@@ -1798,6 +1858,14 @@ def _shares(g: Any, captured: dict[int, Any], key: int) -> bool:
 
 
 from . import autograd_functional as functional  # noqa: E402, F401  (mc.autograd.functional, torch's)
+from . import custom_function as function  # noqa: E402  (mc.autograd.function: FunctionCtx, once_differentiable)
+
+sys.modules.setdefault(f"{__name__}.functional", functional)  # import minicnn.autograd.functional works
+sys.modules.setdefault(f"{__name__}.function", function)
+from . import grad_mode  # noqa: E402  (mc.autograd.grad_mode, torch's module)
+from .autograd_compat import Variable, gradcheck, gradgradcheck, set_multithreading_enabled, variable  # noqa: E402, F401, F811
+
+sys.modules.setdefault(f"{__name__}.grad_mode", grad_mode)
 from . import ops as _ops  # noqa: E402  (ops subclass Function, so they load after it)
 from . import tensor_methods as _tensor_methods  # noqa: E402
 from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402, F401  (mc.autograd.detect_anomaly, torch's)

@@ -7,7 +7,8 @@ was given, a tuple where a tuple was. Results are detached unless ``create_graph
 
 Cost: ``vjp`` is one backward pass. ``jvp`` and ``hvp`` are two: ``jvp`` by the double-vjp
 trick (J v = d/du <J^T u, v>, u a dummy), ``hvp`` as the vjp of the gradient. ``jacobian``
-takes one backward pass per output element, and ``hessian`` one per input element. Each is a
+takes one backward pass per output element (``strategy="forward-mode"``: one jvp per input
+element), and ``hessian`` one per input element. Each is a
 Python loop, fine for the small functions they are meant to study.
 """
 
@@ -120,9 +121,16 @@ def jacobian(
 ) -> Any:
     """d func / d inputs: for output i and input j a tensor of shape out_i.shape + in_j.shape
     (a tensor for one of each, a tuple for a tuple of inputs, a tuple of tuples for both).
-    One backward pass per output element (``vectorize`` is accepted and does nothing)."""
-    if strategy != "reverse-mode":
-        raise NotImplementedError(f"jacobian: only strategy='reverse-mode' is supported, got {strategy!r}")
+    ``strategy="reverse-mode"``: one backward pass per output element (``vectorize`` is accepted
+    and changes nothing). ``"forward-mode"`` (torch requires ``vectorize=True`` with it): one
+    :func:`jvp` per input element, i.e. column by column, each by the double-vjp trick."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function has more '
+            'outputs than inputs, "forward-mode" tends to be more performant. Otherwise, prefer to use "reverse-mode".'
+        )
+    if strategy == "forward-mode":
+        return _jacobian_by_columns(func, inputs, create_graph, strict, vectorize)
     in_tuple, ins = _tuple(inputs, "jacobian")
     ins = _leaves(ins, create_graph)
     out_tuple, outs = _call(func, ins, "jacobian")
@@ -146,6 +154,52 @@ def jacobian(
     return _untuple(out_tuple, tuple(rows))
 
 
+def _jacobian_by_columns(
+    func: Callable[..., Any], inputs: Any, create_graph: bool, strict: bool, vectorize: bool
+) -> Any:
+    """jacobian(strategy="forward-mode"): column k of input j is J e_k, one jvp each."""
+    if not vectorize:
+        raise NotImplementedError(
+            "Computing Jacobian using forward-AD or forward-over-reverse Hessian isonly implemented for "
+            "`vectorize=True`."
+        )
+    if create_graph:  # as torch, which refuses it
+        raise NotImplementedError(
+            'torch.autograd.functional.jacobian: `create_graph=True` and `strategy="forward-mode"` are not supported '
+            'together (yet). Please either set `create_graph=False` or `strategy="reverse-mode"`.'
+        )
+    if strict:
+        raise RuntimeError(
+            'torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"` are not supported '
+            'together (yet). Please either set `strict=False` or `strategy="reverse-mode"`.'
+        )
+    from . import ops  # noqa: PLC0415  (ops load after autograd)
+
+    in_tuple, ins = _tuple(inputs, "jacobian")
+    columns: list[list[tuple[Tensor, ...]]] = []  # per input j, per element k: J e_k for every output
+    out_tuple, outs = False, ()
+    for j, t in enumerate(ins):
+        cols = []
+        for k in range(t.numel()):
+            v = [_zeros(u) for u in ins]
+            v[j] = Tensor(t.xp.eye(1, t.numel(), k, dtype=t.dtype).reshape(t.shape))
+            result = jvp(func, ins if in_tuple else ins[0], tuple(v) if in_tuple else v[0])
+            out_tuple = isinstance(result[0], tuple)
+            outs = result[0] if out_tuple else (result[0],)
+            cols.append(result[1] if out_tuple else (result[1],))
+        columns.append(cols)
+    if not any(t.numel() for t in ins):  # no column to learn the outputs from: one plain call
+        out_tuple, outs = _call(func, ins, "jacobian")
+    rows = []
+    for i, o in enumerate(outs):
+        blocks = []
+        for cols, t in zip(columns, ins, strict=True):
+            block = ops.stack([c[i] for c in cols], -1) if cols else _zeros(o, (*o.shape, 0))
+            blocks.append(block.reshape(*o.shape, *t.shape))
+        rows.append(_untuple(in_tuple, tuple(blocks)))
+    return _untuple(out_tuple, tuple(rows))
+
+
 def hessian(
     func: Callable[..., Any],
     inputs: Any,
@@ -155,7 +209,10 @@ def hessian(
     outer_jacobian_strategy: str = "reverse-mode",
 ) -> Any:
     """The Hessian of a function with one single-element output: for inputs i, j a tensor of
-    shape in_i.shape + in_j.shape (a tensor for one input, a tuple of tuples for several)."""
+    shape in_i.shape + in_j.shape (a tensor for one input, a tuple of tuples for several): the
+    Jacobian of the gradient, by ``outer_jacobian_strategy`` (see :func:`jacobian`)."""
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
     in_tuple, ins = _tuple(inputs, "hessian")
 
     def gradient(*xs: Tensor) -> tuple[Tensor, ...]:

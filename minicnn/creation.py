@@ -50,7 +50,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
         data = data.array
     if device is None and _device(None) != "cpu":  # the default device (a GPU array stays where it is otherwise)
         device = _device(None)
-    arr = Tensor(data, dtype=dtype, device=device).array
+    arr = autograd._as_array(data, dtype, device)  # torch.tensor's inference (Tensor(list) is float)
     if arr is data or (isinstance(data, np.ndarray) and not backend.is_cupy_array(arr) and np.shares_memory(arr, data)):
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
@@ -320,7 +320,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         if dtype is not None or device is not None:
             out = out.to(*(a for a in (device, dtype) if a is not None))
         return out
-    return Tensor(data, dtype=dtype, device=device)
+    return Tensor(autograd._as_array(data, dtype, device))
 
 
 def is_tensor(obj: Any) -> bool:

@@ -45,10 +45,20 @@ METHODS = (
 def _function_form(name: str) -> Callable[..., Any]:
     method = getattr(Tensor, name)
 
-    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - torch's name
-        return getattr(input if isinstance(input, Tensor) else Tensor(input), name)(*args, **kwargs)
-
     params = list(inspect.signature(method).parameters.values())
+    takes_out = "out" in {p.name for p in params}  # (not any(): METHODS rebinds it in this module)
+
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - torch's name
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        out = None if takes_out else kwargs.pop("out", None)
+        if out is None:
+            return getattr(x, name)(*args, **kwargs)
+        return ops.math.write_out(name, out, lambda: getattr(x, name)(*args, **kwargs), x, *args, *kwargs.values())
+
+    if not takes_out:  # torch's out= (ops.math.write_out), shown in the signature as torch's
+        out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+        at = next((i for i, p in enumerate(params) if p.kind == p.VAR_KEYWORD), len(params))
+        params.insert(at, out_param)
     function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [params[0].replace(name="input"), *params[1:]]
     )

@@ -29,6 +29,8 @@ _np_rng: np.random.Generator = np.random.default_rng(_unseeded_initial)
 _cp_rngs: dict[int, Any] = {}  # CuPy generators by GPU (each keeps its state on its device)
 _epoch: int | None = None  # set by begin_epoch: the CuPy generators are derived from (seed, epoch)
 _generation = 0  # counts manual_seed / set_rng_state calls (DataParallel's workers follow them)
+_vmap_levels: list[str] = []  # the randomness= of the mc.func.vmap calls running, innermost last
+_cp_base: int | None = None  # vmap(randomness='same'): the CuPy generators come from this seed
 
 
 def manual_seed(seed: int) -> Generator:
@@ -71,15 +73,21 @@ def derived_seed(*key: int) -> int:
 def generator(xp: Any = np):
     """The library generator for array module ``xp`` (numpy or cupy). For CuPy, the one of
     the current GPU (ops run on their inputs' GPU): GPU 0 draws from the seed itself, GPU k
-    from a stream derived from (seed, k)."""
+    from a stream derived from (seed, k). Inside ``mc.func.vmap(randomness='error')`` it raises
+    torch's error: every random draw in minicnn asks for its generator here."""
+    if _vmap_levels and "error" in _vmap_levels:
+        _random_in_vmap()
     if xp is np:
         return _np_rng
     device = xp.cuda.runtime.getDevice()
     rng = _cp_rngs.get(device)
     if rng is None:
-        seed = _seed if _seed is not None else int(_np_rng.integers(2**63))
-        if _epoch is not None:
-            seed = derived_seed(seed, _epoch)
+        if _cp_base is not None:
+            seed = _cp_base
+        else:
+            seed = _seed if _seed is not None else int(_np_rng.integers(2**63))
+            if _epoch is not None:
+                seed = derived_seed(seed, _epoch)
         if device:
             seed = derived_seed(seed, 2**32 + device)
         rng = _cp_rngs[device] = xp.random.default_rng(seed)
@@ -282,6 +290,8 @@ def host_rng(gen: Generator | None, xp: Any = np, what: str = "generator") -> tu
     """The generator a sampler draws from and the array module of its draws: the library
     generator of ``xp`` (on the device) when ``gen`` is None, else the Generator's NumPy
     stream (on the host; the caller copies the draws to the device)."""
+    if _vmap_levels and "error" in _vmap_levels:
+        _random_in_vmap()
     if gen is None:
         return generator(xp), xp
     if not isinstance(gen, Generator):
@@ -333,3 +343,41 @@ def fork_rng(devices: Any = None, enabled: bool = True, _caller: str = "fork_rng
         _np_rng.bit_generator.state = bit_state
         _cp_rngs.clear()
         _cp_rngs.update(cp_rngs)
+
+
+def _random_in_vmap() -> None:
+    raise RuntimeError(
+        "vmap: called random operation while in randomness error mode. Please either use the 'same' or "
+        "'different' randomness flags on vmap or perform the randomness operation out of vmap"
+    )
+
+
+@contextlib.contextmanager
+def vmap_randomness(randomness: str) -> Iterator[Any]:
+    """The random streams for one ``mc.func.vmap`` call; yields ``rewind()``, called before each
+    slice. 'error': a draw raises. 'different': the slices draw one after the other. 'same':
+    ``rewind`` puts the host stream back where it was at the start, and re-creates the CuPy
+    generators from one seed drawn at the start, so that every slice draws the same numbers;
+    afterwards the host stream is where the last slice left it and the CuPy generators of
+    before are back."""
+    global _cp_base
+    _vmap_levels.append(randomness)
+    saved_cp = (dict(_cp_rngs), _cp_base)
+    try:
+        if randomness != "same":
+            yield lambda: None
+            return
+        bit_state = _np_rng.bit_generator.state
+        _cp_base = derived_seed(int(bit_state["state"]["state"]) % 2**63, 0x5A3E)  # without drawing from the host
+
+        def rewind() -> None:
+            _np_rng.bit_generator.state = bit_state
+            _cp_rngs.clear()
+
+        yield rewind
+    finally:
+        _vmap_levels.pop()
+        if randomness == "same":
+            _cp_rngs.clear()
+            _cp_rngs.update(saved_cp[0])
+            _cp_base = saved_cp[1]

@@ -11,7 +11,8 @@
 - ``finfo(dtype)`` / ``iinfo(dtype)``: torch's attributes (bits, eps, max, min, tiny,
   smallest_normal, resolution, dtype), from NumPy's.
 - ``set_printoptions(...)``: precision, threshold, edgeitems, linewidth, profile, sci_mode for
-  ``repr(tensor)`` (:func:`print_kwargs` gives them as ``numpy.array2string`` keywords).
+  ``repr(tensor)``, which prints as torch does (minicnn/tensor_str.py: torch's defaults, then these);
+  :func:`print_kwargs` gives the options set as ``numpy.array2string`` keywords.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ _PROFILES = {
     "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
     "full": dict(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80),
 }
-_print: dict[str, Any] = {}  # empty: NumPy's formatting, minicnn's look before any set_printoptions
+_print: dict[str, Any] = {}  # the options set; repr(tensor) uses torch's defaults for the others
 
 
 def set_printoptions(
@@ -207,10 +208,10 @@ def set_default_device(device: Any) -> None:
     backend.DEFAULT_DEVICE = name
 
 
-def get_default_device() -> str:
-    """The device of tensors made with ``device=None``: "cpu" unless :func:`set_default_device`
-    ("cuda:N" then: minicnn's devices are strings, as ``x.device``)."""
-    return backend.DEFAULT_DEVICE
+def get_default_device() -> backend.device:
+    """The device of tensors made with ``device=None``: ``device("cpu")`` unless
+    :func:`set_default_device` ("cuda:N" then; a :class:`minicnn.device` is its string)."""
+    return backend.device(backend.DEFAULT_DEVICE)
 
 
 _TENSOR_TYPES = {"FloatTensor": np.float32, "DoubleTensor": np.float64}
@@ -251,10 +252,80 @@ def init_num_threads() -> None:
     """torch.init_num_threads: nothing to do here (NumPy's BLAS sets up its threads itself)."""
 
 
+# -- deterministic algorithms ---------------------------------------------------------------------
+_deterministic = {"mode": False, "warn_only": False}  # as torch keeps them: two flags
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """torch.use_deterministic_algorithms: with ``mode=True`` an op that has no deterministic
+    implementation raises a RuntimeError naming it (a UserWarning with ``warn_only=True``).
+
+    minicnn's CPU kernels are all deterministic (NumPy's scatter-adds run in order), as are its
+    CUDA kernels (gathers, no atomics: docs/gpu.md). The exceptions are the floating-point
+    scatter-adds on a GPU, CuPy's atomic ``cupyx.scatter_add``: ``index_put_(...,
+    accumulate=True)``, ``scatter_add_``/``index_add_`` and the backward passes built on them
+    (advanced indexing, gather, embedding, grid_sample, interpolate, ROI ops, CTC...) alert on
+    CUDA tensors. torch has deterministic CUDA versions of some of these (indexing, gather,
+    embedding, ``scatter_add_``), so there minicnn raises where torch does not.
+    """
+    if not isinstance(mode, (bool, np.bool_)):
+        raise TypeError(f"use_deterministic_algorithms(): argument 'mode' must be bool, not {type(mode).__name__}")
+    _deterministic.update(mode=bool(mode), warn_only=bool(warn_only))
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """Whether :func:`use_deterministic_algorithms` is on (also in ``warn_only`` mode)."""
+    return _deterministic["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """The ``warn_only`` flag last given to :func:`use_deterministic_algorithms` (as torch, also when it is off)."""
+    return _deterministic["warn_only"]
+
+
+def set_deterministic_debug_mode(debug_mode: str | int) -> None:
+    """torch.set_deterministic_debug_mode: "default"/0 (off), "warn"/1 or "error"/2; the same
+    switch as :func:`use_deterministic_algorithms`."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(
+                f"invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got {debug_mode}"
+            )
+        debug_mode = _DEBUG_MODES[debug_mode]
+    if not isinstance(debug_mode, int) or debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode!r}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0, 1 or 2: see :func:`set_deterministic_debug_mode`."""
+    return 0 if not _deterministic["mode"] else 1 if _deterministic["warn_only"] else 2
+
+
+def alert_not_deterministic(caller: str) -> None:
+    """Raise (or warn, in ``warn_only`` mode) where ``caller``, an op without a deterministic
+    implementation, runs while :func:`use_deterministic_algorithms` is on; torch's message."""
+    if not _deterministic["mode"]:
+        return
+    message = (
+        f"{caller} does not have a deterministic implementation, but you set "
+        "'minicnn.use_deterministic_algorithms(True)'. You can turn off determinism just for this operation, "
+        "or you can use the 'warn_only=True' option, if that's acceptable for your application."
+    )
+    if _deterministic["warn_only"]:
+        import warnings  # noqa: PLC0415
+
+        warnings.warn(message, UserWarning, stacklevel=3)
+    else:
+        raise RuntimeError(message)
+
+
 class _CpuModule:
     """What ``mc.get_device_module("cpu")`` returns: torch.cpu's small interface."""
 
     __name__ = "minicnn.cpu"
+    amp = backend._LazyModule("minicnn.amp.cpu")  # torch.cpu.amp (autocast, GradScaler)
 
     @staticmethod
     def is_available() -> bool:

@@ -20,7 +20,9 @@ What comes back: NumPy arrays as NumPy arrays (dtype, shape, 0-d and empty ones 
 scalars as NumPy scalars, CuPy arrays as host NumPy arrays, ``mc.Tensor`` / ``mc.nn.Parameter``
 as CPU Tensors / Parameters (data and ``requires_grad``; not ``.grad``), ``OrderedDict`` as
 ``OrderedDict``, other dict subclasses as ``dict``. An object reached twice is stored twice.
-Anything else (functions, sets, object arrays, ...) is a TypeError at save time.
+Anything else (functions, sets, object arrays, ...) is a TypeError at save time; so is a whole
+Module or Optimizer (``torch.save(model, path)``, which pickles): the error says to save its
+``state_dict()`` and ``load_state_dict`` it into a new instance.
 
 Safety: ``mc.load`` reads with ``np.load(..., allow_pickle=False)`` and builds only the types
 above, so a crafted file cannot run code; anything unexpected raises :class:`CheckpointError`
@@ -137,6 +139,13 @@ def _encode(obj: Any, entries: dict[str, np.ndarray], where: str, active: set[in
             return {"type": "tuple" if isinstance(obj, tuple) else "list", "items": items}
         finally:
             active.discard(id(obj))
+    if callable(getattr(obj, "state_dict", None)):  # torch.save(model, path): a whole Module, Optimizer...
+        raise TypeError(
+            f"mc.save: cannot save {where}, a whole {type(obj).__name__} object: saving one needs pickle, which "
+            f"minicnn never uses (a pickled file can run code when loaded). Save its state instead, "
+            f"mc.save(obj.state_dict(), path), and load it into a new instance: "
+            f"obj = {type(obj).__name__}(...); obj.load_state_dict(mc.load(path))"
+        )
     raise TypeError(
         f"mc.save: cannot save {where} of type {type(obj).__name__}; a checkpoint holds dicts, lists, tuples, "
         "arrays, Tensors, NumPy scalars and None/bool/int/float/str"

@@ -606,7 +606,13 @@ class TensorMethods:
         return self._new(make, dtype, device, requires_grad)
 
     def type_as(self, other: Tensor) -> Tensor:
-        return self.to(other.dtype)
+        """``self.type(other.type())``, as torch: ``other``'s dtype, and the GPU if ``other`` is on
+        one (the CPU if it is not); differentiable."""
+        out = self.to(other.dtype)
+        on_gpu = other.device.startswith("cuda")
+        if on_gpu != out.device.startswith("cuda"):  # the device kind comes along, as in torch
+            out = out.to("cuda" if on_gpu else "cpu")
+        return out
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(*other.shape)
@@ -1578,3 +1584,43 @@ class TensorMethods:
     def map2_(self, x: Tensor, y: Tensor, callable: Any) -> Tensor:  # noqa: A002
         """Each element replaced by ``callable(self_element, x_element, y_element)``, CPU only, as torch."""
         return self._elementwise_("map2_", callable, (x, y))
+
+    # -- shared memory (torch.multiprocessing's Hogwild training) --
+    def share_memory_(self) -> Tensor:
+        """Move the storage into memory shared between processes, as torch's; returns self.
+
+        A CPU array is copied into an anonymous shared mapping (nothing happens if it is shared
+        already, or for a CUDA tensor, as in torch), so processes forked afterwards (the "fork"
+        start method of ``multiprocessing``, Linux's default) see one another's in-place writes
+        such as optimiser steps: what Hogwild training (pytorch/examples mnist_hogwild) relies on.
+        Unlike torch's, the sharing does not survive pickling: under the "spawn" and "forkserver"
+        start methods each process gets a copy. Other tensors viewing the old array keep it.
+        """
+        if self.device != "cpu" or self.is_shared():
+            return self
+        import mmap  # noqa: PLC0415
+
+        a = self.array
+        shared = np.frombuffer(mmap.mmap(-1, max(a.nbytes, 1)), dtype=a.dtype, count=a.size).reshape(a.shape)
+        shared[...] = a
+        ag._latest(self).array = shared
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether the storage is in shared memory (after :meth:`share_memory_`); always True on CUDA, as torch."""
+        if self.device != "cpu":
+            return True
+        import mmap  # noqa: PLC0415
+
+        base = self.array
+        while isinstance(base, np.ndarray):
+            base = base.base
+        return isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)
+
+    # -- formatting --
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``, one value read back from
+        the device), as torch; any other tensor, and a Parameter, only with an empty spec."""
+        if self.ndim == 0 and type(self) is ag.Tensor:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)

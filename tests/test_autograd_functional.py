@@ -125,3 +125,36 @@ def test_strict_refuses_what_torch_refuses(call):
         call(TAF, torch)
     with pytest.raises(RuntimeError, match="strict=True"):
         call(AF, mc)
+
+
+def test_forward_mode_jacobian_and_hessian_like_torch():
+    """strategy="forward-mode" (torch: with vectorize=True): the same Jacobians, column by column."""
+    (x, y), (xt, yt) = args(A, B)
+    kw = dict(vectorize=True, strategy="forward-mode")
+    assert_same(AF.jacobian(one_in_one_out, x, **kw), TAF.jacobian(one_in_one_out, xt, **kw))
+    assert_same(AF.jacobian(two_in_two_out, (x, y), **kw), TAF.jacobian(two_in_two_out, (xt, yt), **kw))
+    kw = dict(vectorize=True, outer_jacobian_strategy="forward-mode")
+    assert_same(AF.hessian(scalar, (x, y), **kw), TAF.hessian(scalar, (xt, yt), **kw))
+    assert_same(AF.hessian(lambda t: (t * t * t).sum(), y, **kw), TAF.hessian(lambda t: (t * t * t).sum(), yt, **kw))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda F, x: F.jacobian(torch.sin if F is TAF else mc.sin, x, strategy="forward-mode"),
+        lambda F, x: F.jacobian(
+            torch.sin if F is TAF else mc.sin, x, vectorize=True, strict=True, strategy="forward-mode"
+        ),
+        lambda F, x: F.jacobian(torch.sin if F is TAF else mc.sin, x, strategy="sideways"),
+        lambda F, x: F.jacobian(torch.sin if F is TAF else mc.sin, x, True, vectorize=True, strategy="forward-mode"),
+        lambda F, x: F.hessian(lambda t: t.sin().sum(), x, outer_jacobian_strategy="forward-mode"),
+        lambda F, x: F.hessian(lambda t: t.sin().sum(), x, vectorize=True, outer_jacobian_strategy="sideways"),
+    ],
+)
+def test_jacobian_strategy_errors_like_torch(call):
+    (x,), (xt,) = args(B)
+    with pytest.raises(Exception) as want:
+        call(TAF, xt)
+    with pytest.raises(type(want.value)) as got:
+        call(AF, x)
+    assert str(got.value) == str(want.value)

@@ -838,3 +838,27 @@ def test_a_node_is_asked_only_for_the_gradients_that_lead_to_the_inputs():
     (theirs,) = torch.autograd.grad(torch.special.gammainc(ta, tx).sum(), tx)
     (ours,) = mc.autograd.grad(mc.special.gammainc(ma, mx).sum(), mx)
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6)
+
+
+def _walk(fn, depth: int = 0) -> list:
+    """A graph as nested (name, children) from grad_fn through next_functions."""
+    if fn is None:
+        return [None]
+    return [fn.name(), [_walk(f, depth + 1) for f, _ in fn.next_functions]]
+
+
+def test_grad_fn_names_and_next_functions_as_torch() -> None:
+    """The Blitz's ``loss.grad_fn.next_functions[0][0]`` walk: the same nodes, names and edges
+    (AccumulateGrad at leaves that require grad, None at constants) as torch's graph."""
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=3)
+    graphs = []
+    for lib, F in ((mc, mc.nn.functional), (torch, torch.nn.functional)):
+        tw, tb = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = F.relu(lib.tensor(x) @ tw.t() + tb[:2])
+        loss = ((out * out).sum() + tw.exp().mean()).sqrt()
+        graphs.append(_walk(loss.grad_fn))
+        leaf = loss.grad_fn.next_functions[0][0].next_functions[1][0].next_functions[0][0].next_functions[0][0]
+        assert leaf.variable is tw and repr(leaf).startswith("<AccumulateGrad object at 0x")
+        assert repr(loss.grad_fn).startswith("<SqrtBackward0 object at 0x")
+    assert graphs[0] == graphs[1]

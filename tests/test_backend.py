@@ -146,3 +146,62 @@ def test_zeros_like_and_ones_like_take_a_device(device) -> None:
         out = fn(t, device=device)
         assert out.device.startswith(device) and out.shape == (2, 3) and out.dtype == t.dtype
         np.testing.assert_array_equal(out.numpy(), np.full((2, 3), value, np.float32))
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [(("cpu",), {}), (("cuda",), {}), (("cuda:1",), {}), (("cuda", 2), {}), ((3,), {}),
+     ((), {"type": "cuda", "index": 0}), (("cpu", 0), {}), (("cpu:0",), {})],
+)  # fmt: skip
+def test_device_is_torchs(args, kwargs) -> None:
+    """mc.device has torch.device's forms, str, repr, type and index, and is its own string."""
+    import torch
+
+    ours, theirs = mc.device(*args, **kwargs), torch.device(*args, **kwargs)
+    assert (str(ours), repr(ours), ours.type, ours.index) == (str(theirs), repr(theirs), theirs.type, theirs.index)
+    assert ours == str(theirs) and mc.device(ours) is ours and isinstance(ours, str)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [(("tpu",), "Expected one of cpu, cuda device type"), (("cuda:0", 1), "must not include an index"),
+     (("cuda:x",), "Expected one of cpu, cuda device type")],
+)  # fmt: skip
+def test_device_refuses_what_torch_refuses(args, match) -> None:
+    import torch
+
+    with pytest.raises(RuntimeError):
+        torch.device(*args)
+    with pytest.raises(RuntimeError, match=match):
+        mc.device(*args)
+
+
+def test_tensor_device_is_a_device_and_the_default_device_context() -> None:
+    import torch
+
+    x = mc.zeros(2)
+    assert x.device == "cpu" and x.device.type == "cpu" and x.device.index is None
+    assert isinstance(x.device, mc.device) and mc.get_default_device() == str(torch.get_default_device()) == "cpu"
+    assert mc.zeros(1, device=mc.device("cpu")).device == "cpu" and x.to(mc.device("cpu")).device == "cpu"
+    with mc.device("cpu"), mc.device("cpu"):
+        assert mc.get_default_device() == "cpu"
+    assert mc.get_default_device() == "cpu"
+    if not mc.cuda.is_available():
+        with pytest.raises(RuntimeError, match="needs CuPy"), mc.device("cuda"):
+            pass
+        assert mc.get_default_device() == "cpu"
+
+
+@pytest.mark.parametrize("device", devices())
+def test_a_cpu_scalar_tensor_joins_an_op_on_the_gpu_as_in_torch(device) -> None:
+    """torch lets a 0-d CPU tensor (``torch.tensor(2.0)``) take part in a CUDA op; a CPU tensor
+    with elements still raises, naming both devices. The scalar's gradient comes back to it."""
+    x = mc.ones(3, device=device, requires_grad=True)
+    s = mc.tensor(2.0, requires_grad=True)
+    y = (x * s).sum()
+    assert y.device == x.device
+    y.backward()
+    assert s.grad.device == "cpu" and s.grad.item() == 3.0 and x.grad.device == x.device
+    if device != "cpu":
+        with pytest.raises(RuntimeError, match="expected all tensors on one device, got cpu, cuda:0"):
+            x * mc.ones(3)

@@ -254,12 +254,12 @@ def test_solve_ex_singular_batch_element():
 
 
 def test_solve_ex_info_is_getrfs_not_numpys():
-    """Exactly singular by construction (last row from the others): NumPy's solver and getrf
-    disagree on whether the last pivot rounds to zero. solve_ex must not raise without
-    check_errors, and its info is getrf's (torch's)."""
-    getrf_nonzero = np.array([[-0.1, 0.0, 0.7], [-0.1, 0.3, 1.0], [-0.04, 0.09, 0.37]])
-    getrf_zero = np.array([[0.2, 0.1, -0.1], [0.3, 1.0, 0.7], [0.06, 0.03, -0.03]])
-    a, b = np.stack([getrf_nonzero, getrf_zero, draw(2, (3, 3))]), draw(3, (3, 2))
+    """A batch with a singular matrix: solve_ex must not raise without check_errors (NumPy's
+    solver raises for the whole batch), and its info is getrf's (torch's). The singular one
+    reaches its zero pivot exactly in any rounding order, so that every LAPACK agrees (whether a
+    matrix singular only in exact arithmetic gets an exact zero pivot depends on the CPU's FMAs)."""
+    exactly_singular = np.array([[2.0, 4.0, 6.0], [1.0, 3.0, 5.0], [1.5, 3.5, 5.5]])
+    a, b = np.stack([draw(1, (3, 3)), exactly_singular, draw(2, (3, 3))]), draw(3, (3, 2))
     for check_errors in (False, True):
         if check_errors:
             with pytest.raises(LA.LinAlgError, match=r"linalg.solve_ex: \(Batch element 1\): The solver failed"):

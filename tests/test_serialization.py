@@ -532,3 +532,18 @@ def test_load_refuses_mmap_clearly():
         mc.load(buf, mmap=True)
     buf.seek(0)
     assert mc.load(buf, mmap=None)["x"].shape == (2,)
+
+
+# -- torch.save(model, path) (the Save & Load tutorial) ------------------------------------
+def test_saving_a_whole_module_or_optimizer_names_the_state_dict_route(tmp_path):
+    # torch pickles the whole object; minicnn never pickles: a TypeError saying what to do instead
+    model = mc.nn.Sequential(mc.nn.Linear(2, 3))
+    opt = mc.optim.SGD(model.parameters(), lr=0.1)
+    for obj, name in ((model, "Sequential"), (opt, "SGD"), ({"model": model}, "Sequential")):
+        with pytest.raises(TypeError, match=rf"a whole {name} object.*pickle.*state_dict\(\).*load_state_dict"):
+            mc.save(obj, tmp_path / "whole.mc")
+        assert not (tmp_path / "whole.mc").exists()
+    mc.save(model.state_dict(), tmp_path / "weights.mc")  # the route the message names
+    fresh = mc.nn.Sequential(mc.nn.Linear(2, 3))
+    fresh.load_state_dict(mc.load(tmp_path / "weights.mc", weights_only=True))
+    assert all((a == b).all() for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))

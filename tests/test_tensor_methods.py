@@ -647,3 +647,28 @@ def test_mixed_devices_in_losses_and_norms_raise_clearly(device):
     assert np.array_equal(rm.numpy(), np.zeros(3))  # untouched
     with pytest.raises(RuntimeError, match="num_classes"):
         F.one_hot(mc.tensor([0, 1], device=device), num_classes=-2)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("other_dtype", ["float64", "int64", "float32"])
+def test_type_as_takes_the_other_tensors_device_kind_like_torch(device: str, other_dtype: str) -> None:
+    """torch's ``x.type_as(y)`` is ``x.type(y.type())``: y's dtype and, from the type string, the
+    GPU or the CPU (the translation tutorial's ``torch.ones(1, 1).type_as(src.data)`` on a GPU)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3))
+    other = mc.zeros(1, dtype=getattr(np, other_dtype), device=device)
+    out = mc.tensor(a).type_as(other)
+    assert out.device == other.device
+    back = mc.tensor(a, device=device).type_as(mc.zeros(1, dtype=getattr(np, other_dtype)))
+    assert back.device == "cpu"
+    want = torch.tensor(a).type_as(torch.zeros(1, dtype=getattr(torch, other_dtype)))
+    np.testing.assert_array_equal(out.cpu().numpy(), want.numpy())
+    np.testing.assert_array_equal(back.numpy(), want.numpy())
+    if other_dtype.startswith("float"):
+        compare_with_torch(
+            lambda x: x.type_as(other) * 3, lambda x: x.type_as(torch.zeros(1, dtype=getattr(torch, other_dtype))) * 3,
+            [a], dtype=np.float32, device=device,
+        )  # fmt: skip
+    if other_dtype == "float64":
+        x = mc.tensor(a, requires_grad=True)
+        assert mc.gradcheck(lambda t: t.type_as(other).sin(), [x])

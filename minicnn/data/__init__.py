@@ -12,8 +12,8 @@
 - Samplers (:mod:`.sampler`): :class:`Sampler`, :class:`SequentialSampler`,
   :class:`RandomSampler`, :class:`SubsetRandomSampler`, :class:`WeightedRandomSampler`,
   :class:`BatchSampler`; their ``generator=`` is a :class:`minicnn.Generator` or :class:`numpy.random.Generator`.
-- :mod:`.transforms`: ``Compose``, ``ToTensor``, ``Normalize``, ``Pad``, ``RandomCrop``,
-  ``RandomHorizontalFlip``, ``CenterCrop``, ``Resize``, ``RandomResizedCrop``,
+- :mod:`.transforms`: ``Compose``, ``ToTensor``, ``PILToTensor``, ``ConvertImageDtype``,
+  ``Normalize``, ``Pad``, ``RandomCrop``, ``RandomHorizontalFlip``, ``CenterCrop``, ``Resize``, ``RandomResizedCrop``,
   ``RandomVerticalFlip``, ``RandomRotation``, ``RandomAffine``, ``RandomErasing``,
   ``ColorJitter``, ``Grayscale``, ``RandomGrayscale``, ``GaussianBlur``, ``Lambda``,
   ``RandomApply``, and their functional forms in ``transforms.functional``
@@ -21,6 +21,10 @@
   it to one image); minicnn's own also run vectorised over a whole batch
   (``batched = True``, ``apply_batch``), which the datasets and the DataLoader use, while
   any other callable is called once per sample.
+- :class:`ImageFolder`, :class:`DatasetFolder` (:mod:`.folder`): torchvision's datasets of files in
+  one folder per class, read with Pillow (:func:`default_loader`, :func:`pil_loader`,
+  :data:`IMG_EXTENSIONS`; the optional ``images`` extra, :mod:`.pil`).
+- :func:`make_grid` (:mod:`.image_grid`): torchvision.utils.make_grid, images tiled for display.
 
 A typical pipeline::
 
@@ -39,15 +43,21 @@ from .dataset import (
     ConcatDataset,
     Dataset,
     IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     default_collate,
+    default_convert,
     random_split,
 )
 from .datasets import KMNIST, MNIST, FashionMNIST, ImageArrayDataset, default_root
+from .distributed import DistributedSampler
 from .download import download_verified
 from .errors import ChecksumError, DatasetNotFoundError, DownloadError, IDXError
+from .folder import DatasetFolder, ImageFolder, find_classes, has_file_allowed_extension, is_image_file, make_dataset
 from .idx import read_idx, read_images_and_labels, write_idx
+from .image_grid import make_grid
+from .pil import IMG_EXTENSIONS, default_loader, pil_loader
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -60,6 +70,7 @@ from .sampler import (
 __all__ = [
     "CIFAR10",
     "CIFAR100",
+    "IMG_EXTENSIONS",
     "KMNIST",
     "MNIST",
     "BatchSampler",
@@ -69,23 +80,35 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DatasetFolder",
     "DatasetNotFoundError",
+    "DistributedSampler",
     "DownloadError",
     "FashionMNIST",
     "IDXError",
+    "ImageFolder",
     "ImageArrayDataset",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
+    "StackDataset",
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
+    "default_convert",
+    "default_loader",
     "default_root",
     "download_verified",
+    "find_classes",
     "get_worker_info",
+    "has_file_allowed_extension",
+    "is_image_file",
+    "make_dataset",
+    "make_grid",
+    "pil_loader",
     "random_split",
     "read_cifar_binary",
     "read_idx",

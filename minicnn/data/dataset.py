@@ -6,8 +6,9 @@ A dataset has ``__len__`` and ``__getitem__(i) -> sample``. It may also have
 it with one fancy-indexing operation per array, so batching costs no Python work per sample;
 the :class:`Dataset` default falls back to ``default_collate([self[i] for i in indices])``.
 
-Samples and batches are host arrays (NumPy), never Tensors: the DataLoader wraps batches into
-:class:`~minicnn.Tensor` at the very end, on the device asked for.
+Batches are host arrays (NumPy): the DataLoader wraps them into :class:`~minicnn.Tensor` at the
+very end, on the device asked for. Samples may be Tensors (``transforms.ToTensor()`` gives one,
+as torchvision's); :func:`default_collate` stacks their arrays.
 
 Also here, as in ``torch.utils.data``: :class:`ConcatDataset` (``ds1 + ds2``),
 :func:`random_split`, and :class:`IterableDataset` / :class:`ChainDataset` for streams of
@@ -375,3 +376,74 @@ class ChainDataset(IterableDataset):
 
     def __len__(self) -> int:
         return sum(len(d) for d in self._checked())
+
+
+class StackDataset(Dataset):
+    """torch.utils.data.StackDataset: equally long datasets zipped sample by sample.
+
+    ``StackDataset(a, b)[i] == (a[i], b[i])``; ``StackDataset(x=a, y=b)[i] == {"x": a[i], "y": b[i]}``.
+    ValueError (torch's messages) if both forms, no dataset, or different lengths are given."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/output, "
+                "but both types are given."
+            )
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])
+        if any(self._length != len(d) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets: tuple[Any, ...] | dict[str, Any] = args if args else kwargs
+
+    def __getitem__(self, index: int) -> tuple[Any, ...] | dict[str, Any]:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list[int]) -> list[Any]:
+        """The samples at ``indices`` (each part through its own ``__getitems__`` if it has one)."""
+        named = self.datasets if isinstance(self.datasets, dict) else dict(enumerate(self.datasets))
+        columns = {}
+        for k, d in named.items():
+            items = samples_at(d, indices)
+            if len(items) != len(indices):
+                raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}")
+            columns[k] = items
+        rows = [{k: col[j] for k, col in columns.items()} for j in range(len(indices))]
+        return rows if isinstance(self.datasets, dict) else [tuple(r.values()) for r in rows]
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def default_convert(data: Any) -> Any:
+    """torch.utils.data.default_convert (the DataLoader's ``collate_fn`` when batching is off):
+    NumPy arrays and scalars become Tensors (arrays of strings or objects stay), recursively
+    through mappings, namedtuples, tuples (which become lists, as torch) and other sequences;
+    Tensors and anything else are returned as they are."""
+    if isinstance(data, Tensor):
+        return data
+    if type(data).__module__ == "numpy" and type(data).__name__ not in ("str_", "bytes_", "string_"):
+        if isinstance(data, np.ndarray) and data.dtype.kind in "OSUV":
+            return data
+        from ..creation import as_tensor  # noqa: PLC0415
+
+        return as_tensor(data)
+    if isinstance(data, Mapping):
+        try:
+            return type(data)({k: default_convert(v) for k, v in data.items()})
+        except TypeError:
+            return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # a namedtuple
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        try:
+            return type(data)([default_convert(d) for d in data])
+        except TypeError:
+            return [default_convert(d) for d in data]
+    return data

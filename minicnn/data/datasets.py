@@ -28,8 +28,9 @@ copy) and one label (a Python int), or the raw pair without transforms.
 :meth:`MNIST.get_batch` (the DataLoader's path) gives the same samples, stacked: it applies a
 transform that declares ``batched = True`` (minicnn's own transforms and ``Compose`` of
 them, see :mod:`minicnn.data.transforms`) to the whole batch (B, 28, 28) at once, and calls
-any other callable once per sample. So ``transforms.ToTensor()`` makes each image float32
-(1, 28, 28) in [0, 1], and ``lambda im: im.reshape(-1)`` makes it (784,).
+any other callable once per sample. So ``transforms.ToTensor()`` makes ``ds[i][0]`` a float32
+Tensor (1, 28, 28) in [0, 1] (as torchvision), batches a float32 (B, 1, 28, 28) array that the
+DataLoader makes a Tensor, and ``lambda im: im.reshape(-1)`` makes each image (784,).
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ and otherwise call the transform once per sample, so any user callable works too
 
 Layouts of one sample:
 
-- ``ToTensor`` takes an image as stored, (H, W) or (H, W, C), and returns the tensor layout
-  (C, H, W): uint8 becomes float32 in [0, 1], other dtypes are kept and not scaled (as
-  torchvision). Its ``apply_batch`` takes (B, H, W) or (B, H, W, C).
+- ``ToTensor`` takes an image as stored, a PIL image or an array (H, W) or (H, W, C), and
+  returns a Tensor in the tensor layout (C, H, W), as torchvision's: uint8 becomes float32 in
+  [0, 1], other dtypes are kept and not scaled. ``PILToTensor`` keeps the values (uint8). Their
+  ``apply_batch`` takes arrays (B, H, W) or (B, H, W, C) and returns the array (B, C, H, W): the
+  batched path of the datasets stays on arrays, and the DataLoader makes each batch a Tensor once.
 - ``Normalize``, ``RandomCrop`` and ``RandomHorizontalFlip`` take the tensor layout
   (C, H, W). ``Pad`` pads the last two axes of any array.
 - As a minicnn extension, ``RandomCrop`` and ``RandomHorizontalFlip`` called on a 4-D array
@@ -41,6 +43,16 @@ or uint8 (the arithmetic, as ``torchvision.transforms.functional``'s, is in
 So put ``ToTensor()`` first:
 ``Compose([ToTensor(), RandomCrop(28, padding=2), Normalize(MNIST.mean, MNIST.std)])``.
 
+Tensors and PIL images, as torchvision's transforms take them: every image transform also takes a
+Tensor (one that does not require grad; a uint8 one is (C, H, W)) and gives the Tensor of what it
+gives for the array, on the same device; a Tensor that requires grad keeps the differentiable
+paths of ``Normalize``, ``RandomCrop`` and the flips (the others say they are not differentiable).
+``Resize``, ``CenterCrop``, ``RandomResizedCrop``, the flips, ``Grayscale``, ``Pad`` and
+``RandomCrop`` take PIL images and return PIL images, through PIL's own resize, crop, flip and
+convert as torchvision (the random ones draw what they draw for the array); the others refuse a
+PIL image with a TypeError asking for ``ToTensor()`` first (:mod:`.pil`; Pillow is optional:
+``pip install minicnn[images]``).
+
 The random transforms draw from ``minicnn.random.generator()`` (seeded by
 ``mc.manual_seed``), independently for each sample, in sample order: on the CPU, one random
 transform's ``apply_batch`` on B stacked samples consumes the generator exactly as B calls on
@@ -51,6 +63,7 @@ images differ from one-by-one calls, with the same distribution: independent per
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from numbers import Integral, Real
@@ -58,11 +71,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, _wrap
 from ..backend import get_array_module
 from ..random import generator
+from . import pil
 from . import transforms_functional as TF
 from .dataset import default_collate
+from .pil import is_pil_image
 
 functional = TF  # torchvision.transforms.functional's place
 InterpolationMode = TF.InterpolationMode
@@ -113,6 +128,33 @@ def _check_batch_ndim(batch: Any, min_ndim: int, name: str) -> None:
             f"{name}.apply_batch: expected a stack of samples with at least {min_ndim - 1} dimensions each, "
             f"got an array of shape {tuple(batch.shape)}"
         )
+
+
+def _takes_images(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A transform's ``__call__`` or ``apply_batch`` on arrays, also taking what torchvision's
+    take: a Tensor that does not require grad (the result for its array, as a Tensor; the Tensor
+    itself when the array was changed in place and returned), and a PIL image (the transform's
+    ``_pil(img)``; a clear TypeError for a transform without one). A Tensor that requires grad
+    goes to the method itself: the differentiable paths of Normalize, RandomCrop and the flips."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, x: Any) -> Any:
+        if isinstance(x, Tensor) and not x.requires_grad:
+            if x.ndim == 3 and x.dtype.kind == "u":  # a Tensor is (C, H, W), never a raw image (H, W, C)
+                return _wrap(method(self, x.array[None])[0])
+            out = method(self, x.array)
+            return x if out is x.array else _wrap(out)
+        if is_pil_image(x):
+            on_pil = getattr(self, "_pil", None)
+            if on_pil is None:
+                raise TypeError(
+                    f"{type(self).__name__}: minicnn takes image arrays and Tensors here, got a PIL image; "
+                    "apply ToTensor() first"
+                )
+            return on_pil(x)
+        return method(self, x)
+
+    return wrapper
 
 
 def is_batched(transform: Any) -> bool:
@@ -179,55 +221,68 @@ class Compose(BatchTransform):
 
 
 class ToTensor(BatchTransform):
-    """An image array as stored -> the tensor layout (C, H, W), as torchvision's ``ToTensor``.
+    """An image as stored -> a Tensor in the layout (C, H, W), as torchvision's ``ToTensor``.
 
-    (H, W) -> (1, H, W) and (H, W, C) -> (C, H, W). uint8 is converted to float32 and scaled
+    Takes a PIL image or an array (H, W) / (H, W, C). uint8 is converted to float32 and scaled
     by 1/255 into [0, 1]; any other dtype is kept as it is, unscaled (torchvision 0.29: float64
-    stays float64, int32 int32, bool bool). The result is a new array (never a view of the
-    input), which the DataLoader wraps into a Tensor. :meth:`apply_batch` takes (B, H, W) or
-    (B, H, W, C) and returns (B, C, H, W).
+    stays float64, int32 int32, bool bool). The result is a new array (never a view of the input)
+    in a Tensor. :meth:`apply_batch` takes an array (B, H, W) or (B, H, W, C) and returns the
+    array (B, C, H, W) (the datasets' batched path: the DataLoader makes the batch a Tensor).
     """
 
-    def __call__(self, pic: Any) -> Any:
-        if isinstance(pic, Tensor):
-            raise TypeError("ToTensor: expected an image array (H, W) or (H, W, C), got a Tensor")
-        xp = get_array_module(pic)
-        pic = xp.asarray(pic)
-        if pic.ndim == 2:
-            chw = pic[None]
-        elif pic.ndim == 3:
-            chw = pic.transpose(2, 0, 1)
-        else:
-            raise ValueError(
-                f"ToTensor: expected an image (H, W) or (H, W, C), got shape {tuple(pic.shape)} "
-                "(ToTensor().apply_batch takes a batch (B, H, W) or (B, H, W, C))"
-            )
-        return self._convert(chw, xp)
+    def __call__(self, pic: Any) -> Tensor:
+        return TF.image_to_tensor(pic, True, "ToTensor")
 
     def apply_batch(self, images: Any) -> Any:
-        xp = get_array_module(images)
-        images = xp.asarray(images)
-        if images.ndim == 3:
-            bchw = images[:, None]
-        elif images.ndim == 4:
-            bchw = images.transpose(0, 3, 1, 2)
-        else:
+        images = get_array_module(images).asarray(images)
+        if images.ndim not in (3, 4):
             raise ValueError(
                 f"ToTensor.apply_batch: expected images (B, H, W) or (B, H, W, C), got shape {tuple(images.shape)}"
             )
-        return self._convert(bchw, xp)
-
-    @staticmethod
-    def _convert(x: Any, xp: Any) -> Any:
-        """A C-contiguous copy of ``x``; uint8 as float32 / 255, other dtypes unchanged."""
-        if x.dtype != xp.uint8:
-            return xp.array(x, order="C", copy=True)
-        out = xp.ascontiguousarray(x, dtype=xp.float32)  # a fresh copy: uint8 -> float32
-        out /= 255  # division as torch does it, bit for bit
-        return out
+        return TF.to_channels_first(images if images.ndim == 4 else images[..., None], scale=True)
 
     def __repr__(self) -> str:
         return "ToTensor()"
+
+
+class PILToTensor(BatchTransform):
+    """A PIL image -> a Tensor (C, H, W) of its values, unscaled, as torchvision's ``PILToTensor``
+    (uint8 for 8-bit images). Also takes what minicnn's datasets give where torchvision's give PIL
+    images: an array (H, W) or (H, W, C); :meth:`apply_batch` takes arrays (B, H, W) or
+    (B, H, W, C) -> (B, C, H, W)."""
+
+    def __call__(self, pic: Any) -> Tensor:
+        return TF.image_to_tensor(pic, False, "PILToTensor")
+
+    def apply_batch(self, images: Any) -> Any:
+        images = get_array_module(images).asarray(images)
+        if images.ndim not in (3, 4):
+            raise ValueError(
+                f"PILToTensor.apply_batch: expected images (B, H, W) or (B, H, W, C), got shape {tuple(images.shape)}"
+            )
+        return TF.to_channels_first(images if images.ndim == 4 else images[..., None], scale=False)
+
+    def __repr__(self) -> str:
+        return "PILToTensor()"
+
+
+class ConvertImageDtype(BatchTransform):
+    """An image (array or Tensor) as ``dtype``, its values rescaled between the two types' ranges,
+    as torchvision's ``ConvertImageDtype`` (:func:`~.transforms_functional.convert_image_dtype`)."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = np.dtype(dtype)
+
+    @_takes_images
+    def __call__(self, image: Any) -> Any:
+        return TF.convert_image_dtype(image, self.dtype)
+
+    @_takes_images
+    def apply_batch(self, batch: Any) -> Any:
+        return TF.convert_image_dtype(batch, self.dtype)
+
+    def __repr__(self) -> str:
+        return f"ConvertImageDtype(dtype={self.dtype})"
 
 
 class Normalize(BatchTransform):
@@ -244,6 +299,7 @@ class Normalize(BatchTransform):
             raise ValueError(f"Normalize: std must not be zero, got {self.std}")
         self.inplace = inplace
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         xp = _xp(x)
         if x.dtype.kind != "f":
@@ -262,6 +318,7 @@ class Normalize(BatchTransform):
         x /= std
         return x
 
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_batch_ndim(batch, 4, "Normalize")  # samples (C, H, W): a 3-D stack would read B as C
         return self(batch)
@@ -304,6 +361,7 @@ class Pad(BatchTransform):
         self.fill = fill
         self.padding_mode = padding_mode
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         xp = get_array_module(x)
         if x.ndim < 2:
@@ -342,6 +400,10 @@ class Pad(BatchTransform):
             return xp.pad(x, widths, mode="constant", constant_values=self.fill)
         return xp.pad(x, widths, mode=self.padding_mode)
 
+    def _pil(self, img: Any) -> Any:
+        return pil.apply_as_array(img, self)
+
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_batch_ndim(batch, 3, "Pad")
         return self(batch)
@@ -402,11 +464,16 @@ class RandomCrop(BatchTransform):
         self.pad = Pad(padding, fill, padding_mode) if padding is not None else None
         self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         batch, single = _as_batch(x, "RandomCrop")
         out = self._crop(batch)
         return out[0] if single else out
 
+    def _pil(self, img: Any) -> Any:
+        return pil.apply_as_array(img, self._crop)
+
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_image_batch(batch, "RandomCrop")
         return self._crop(batch)
@@ -442,11 +509,17 @@ class _RandomFlip(BatchTransform):
         _check_p(p, type(self).__name__)
         self.p = p  # (as given: torchvision's repr)
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         batch, single = _as_batch(x, type(self).__name__)
         out = self._flip(batch)
         return out[0] if single else out
 
+    def _pil(self, img: Any) -> Any:
+        flip = bool(generator(np).random(1)[0] < self.p)  # the draw of a batch of one
+        return pil.flip(img, self.axis) if flip else img
+
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_image_batch(batch, type(self).__name__)
         return self._flip(batch)
@@ -542,9 +615,14 @@ class CenterCrop(BatchTransform):
     def __init__(self, size: int | Sequence[int]) -> None:
         self.size = _setup_size(size, "CenterCrop size")
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         return TF.center_crop(x, self.size)
 
+    def _pil(self, img: Any) -> Any:
+        return TF.center_crop(img, self.size)
+
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_image_batch(batch, "CenterCrop")
         return self(batch)
@@ -572,9 +650,14 @@ class Resize(BatchTransform):
         self.size, self.max_size, self.antialias = size, max_size, antialias
         self.interpolation = TF.interpolation_name(interpolation, "Resize")
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         return TF.resize(x, self.size, self.interpolation, self.max_size, self.antialias)
 
+    def _pil(self, img: Any) -> Any:
+        return TF.resize(img, self.size, self.interpolation, self.max_size, self.antialias)
+
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_image_batch(batch, "Resize")
         return self(batch)
@@ -601,12 +684,14 @@ class _RandomImageTransform(BatchTransform):
 
     name = "RandomTransform"
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         batch, single = _as_batch(x, self.name)
         TF.check_image(batch, self.name)
         out = self.apply_params(batch, self.draw(batch))
         return out[0] if single else out
 
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_image_batch(batch, self.name)
         TF.check_image(batch, self.name)
@@ -695,6 +780,10 @@ class RandomResizedCrop(_RandomImageTransform):
         top = xp.where(found, top, (height - fh) // 2)
         left = xp.where(found, left, (width - fw) // 2)
         return top, left, xp.where(found, h, fh), xp.where(found, w, fw)
+
+    def _pil(self, img: Any) -> Any:
+        top, left, h, w = (int(v[0]) for v in self._boxes(np, 1, img.height, img.width, self.scale, self.ratio))
+        return TF.resized_crop(img, top, left, h, w, self.size, self.interpolation, self.antialias)
 
     def draw(self, batch: Any) -> tuple:
         n, _, height, width = batch.shape
@@ -1072,9 +1161,15 @@ class Grayscale(BatchTransform):
             raise ValueError(f"Grayscale: num_output_channels should be either 1 or 3, got {num_output_channels}")
         self.num_output_channels = num_output_channels
 
+    @_takes_images
     def __call__(self, x: Any) -> Any:
         return TF.rgb_to_grayscale(x, self.num_output_channels)
 
+    def _pil(self, img: Any) -> Any:
+        gray = img.convert("L")  # torchvision's PIL path
+        return gray if self.num_output_channels == 1 else gray.convert("RGB")
+
+    @_takes_images
     def apply_batch(self, batch: Any) -> Any:
         _check_image_batch(batch, "Grayscale")
         return self(batch)

@@ -35,27 +35,36 @@ the batched product otherwise, a tie may go to the other neighbour). uint8 resam
 bilinear/bicubic blend of integers often puts at k + 1/2: torchvision and minicnn may then
 round apart (by 1). Antialiased resizing to an output width of 1: torch 2.14's CPU kernel
 ignores the vertical pass when the height changes (5 equal rows); the per-sample resizer
-here gives the separable result, as :func:`~minicnn.nn.functional.interpolate`. Tensors are
-not taken (TypeError): transforms run on the data's arrays, before batches become Tensors.
+here gives the separable result, as :func:`~minicnn.nn.functional.interpolate`.
+
+As torchvision's, every function here also takes a :class:`~minicnn.Tensor` (one that does not
+require grad), giving the same result as for its array, as a Tensor; and :func:`to_tensor`,
+:func:`pil_to_tensor`, :func:`crop`, :func:`center_crop`, :func:`hflip`, :func:`vflip`,
+:func:`resize` and :func:`resized_crop` take PIL images as torchvision does (the geometric ones
+with PIL's own operations, returning PIL images: :mod:`.pil`; Pillow is the ``images`` extra).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from enum import Enum
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, _wrap
 from ..backend import get_array_module
 from ..kernels.resample_aa import aa_filter
 from ..kernels.rounding import fma
 from ..kernels.upsample import cubic_weights
 from ..ops.grid_sample import grid_sample
 from ..ops.upsample import interpolate
+from . import pil as _pil
+from .pil import is_pil_image
 
 
 class InterpolationMode(Enum):
@@ -86,7 +95,12 @@ def interpolation_name(interpolation: Any, name: str, allowed: Sequence[str] | N
 def check_image(img: Any, name: str) -> Any:
     """The array module of an image array (..., C, H, W); a clear error for anything else."""
     if isinstance(img, Tensor):
-        raise TypeError(f"{name}: expected an image array (..., C, H, W), got a Tensor (pass its .array)")
+        raise TypeError(
+            f"{name}: got a Tensor that requires grad; minicnn's image transforms are not differentiable "
+            "(pass x.detach())"
+        )
+    if is_pil_image(img):
+        raise TypeError(f"{name}: minicnn takes image arrays and Tensors here, got a PIL image; apply ToTensor() first")
     if not hasattr(img, "ndim") or not hasattr(img, "dtype"):
         raise TypeError(f"{name}: expected an image array (..., C, H, W), got {type(img).__name__}")
     if img.ndim < 3:
@@ -94,6 +108,21 @@ def check_image(img: Any, name: str) -> Any:
     if img.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected a float or integer (uint8) image, got {img.dtype}")
     return get_array_module(img)
+
+
+def tensor_io(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function(img, ...)`` of an image array, also taking a Tensor ``img`` (one that does not
+    require grad): the result for its array, as a Tensor (the Tensor itself where the function
+    wrote into its array and returned it, as the ``inplace`` forms)."""
+
+    @functools.wraps(function)
+    def wrapper(img: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(img, Tensor) and not img.requires_grad:
+            out = function(img.array, *args, **kwargs)
+            return img if out is img.array else _wrap(out)
+        return function(img, *args, **kwargs)
+
+    return wrapper
 
 
 def _size_pair(size: int | Sequence[int], name: str, what: str = "size") -> tuple[int, int]:
@@ -124,11 +153,104 @@ def _from_compute(img: Any, dtype: Any, xp: Any) -> Any:
     return img.astype(dtype)
 
 
+# --- conversion ---------------------------------------------------------------------------
+
+
+def _image_array(pic: Any, name: str, native: bool) -> Any:
+    """A PIL image (copied, as :func:`~.pil.to_array` with ``native``) or an image array, as an
+    array (H, W, C) or (H, W)."""
+    if is_pil_image(pic):
+        return _pil.to_array(pic, native)
+    if isinstance(pic, Tensor) or not hasattr(pic, "ndim"):
+        raise TypeError(f"{name}: pic should be PIL Image or ndarray. Got {type(pic)}")
+    if pic.ndim not in (2, 3):
+        raise ValueError(
+            f"{name}: expected an image (H, W) or (H, W, C), got shape {tuple(pic.shape)} "
+            "(ToTensor().apply_batch takes a batch (B, H, W) or (B, H, W, C))"
+        )
+    return pic
+
+
+def to_channels_first(images: Any, scale: bool) -> Any:
+    """Images (..., H, W, C) -> a new C-contiguous array (..., C, H, W); with ``scale``, uint8
+    becomes float32 / 255 (dividing as torch does, bit for bit), other dtypes stay as they are."""
+    xp = get_array_module(images)
+    lead = tuple(range(images.ndim - 3))
+    out = images.transpose(*lead, images.ndim - 1, images.ndim - 3, images.ndim - 2)
+    if not scale or out.dtype != xp.uint8:
+        return xp.array(out, order="C", copy=True)
+    out = xp.ascontiguousarray(out, dtype=xp.float32)  # a fresh copy: uint8 -> float32
+    out /= 255
+    return out
+
+
+def image_to_tensor(pic: Any, scale: bool, name: str) -> Tensor:
+    """A PIL image or an array (H, W) / (H, W, C) -> a Tensor (C, H, W) of a new array: with
+    ``scale`` as :func:`to_tensor`, else as :func:`pil_to_tensor`; errors name ``name``."""
+    array = _image_array(pic, name, native=not scale)
+    if scale and is_pil_image(pic) and pic.mode == "1":
+        array = array * np.uint8(255)  # as torchvision: mode 1 becomes 0 or 1.0
+    return _wrap(to_channels_first(array if array.ndim == 3 else array[..., None], scale))
+
+
+def to_tensor(pic: Any) -> Tensor:
+    """torchvision's ``to_tensor``: a PIL image or an array (H, W) / (H, W, C) -> a Tensor
+    (C, H, W); uint8 as float32 in [0, 1], other dtypes kept unscaled (PIL mode ``1``: 0 or 1.0)."""
+    return image_to_tensor(pic, True, "to_tensor")
+
+
+def pil_to_tensor(pic: Any) -> Tensor:
+    """torchvision's ``pil_to_tensor``: a PIL image -> a Tensor (C, H, W) of its values, unscaled
+    (uint8 for 8-bit modes). As a minicnn extension, an array image (H, W) or (H, W, C) (what
+    minicnn's datasets give where torchvision's give PIL images) is taken too."""
+    return image_to_tensor(pic, False, "pil_to_tensor")
+
+
+@tensor_io
+def convert_image_dtype(image: Any, dtype: Any = np.float32) -> Any:
+    """torchvision's ``convert_image_dtype``: ``image`` as ``dtype``, its values rescaled between
+    the ranges of the two types (floats [0, 1], integers [0, max of the type]): int -> float
+    divides by the input's max; float -> int multiplies by ``max + 1 - 1e-3`` and truncates
+    (RuntimeError for float32 -> int32/int64 and float64 -> int64, as torchvision); int -> int
+    shifts by the ratio of the ranges (floor division or product)."""
+    if is_pil_image(image) or not hasattr(image, "dtype"):
+        raise TypeError(f"convert_image_dtype: Input img should be Tensor Image, got {type(image)}")
+    dtype = np.dtype(dtype)
+    if image.dtype == dtype:
+        return image
+    if image.dtype.kind == "f":
+        if dtype.kind == "f":
+            return image.astype(dtype)
+        wide = (np.int32, np.int64) if image.dtype == np.float32 else (np.int64,) if image.dtype == np.float64 else ()
+        if dtype in wide:
+            raise RuntimeError(f"convert_image_dtype: the cast from {image.dtype} to {dtype} cannot be done safely")
+        return (image * image.dtype.type(np.iinfo(dtype).max + 1.0 - 1e-3)).astype(dtype)
+    input_max = float(np.iinfo(image.dtype).max)
+    if dtype.kind == "f":
+        return image.astype(dtype) / dtype.type(input_max)
+    output_max = float(np.iinfo(dtype).max)
+    if input_max > output_max:
+        return (image // int((input_max + 1) // (output_max + 1))).astype(dtype)
+    return image.astype(dtype) * dtype.type(int((output_max + 1) // (input_max + 1)))
+
+
+def normalize(tensor: Any, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> Any:
+    """torchvision's ``normalize``: ``(tensor - mean[c]) / std[c]`` per channel of a float
+    (..., C, H, W) Tensor or array (:class:`~minicnn.data.transforms.Normalize`)."""
+    from .transforms import Normalize  # the class holds the arithmetic (and its differentiable path)
+
+    return Normalize(mean, std, inplace)(tensor)
+
+
 # --- crops and flips ----------------------------------------------------------------------
 
 
+@tensor_io
 def crop(img: Any, top: int, left: int, height: int, width: int) -> Any:
-    """``img[..., top:top+height, left:left+width]``; parts outside the image are zeros."""
+    """``img[..., top:top+height, left:left+width]``; parts outside the image are zeros (a PIL
+    image: PIL's crop)."""
+    if is_pil_image(img):
+        return _pil.crop(img, top, left, height, width)
     xp = check_image(img, "crop")
     h, w = img.shape[-2:]
     bottom, right = top + height, left + width
@@ -143,11 +265,16 @@ def crop(img: Any, top: int, left: int, height: int, width: int) -> Any:
     return img[..., top:bottom, left:right]
 
 
+@tensor_io
 def center_crop(img: Any, output_size: int | Sequence[int]) -> Any:
     """The central (height, width) of ``img``; an image smaller than that is padded with zeros
     first (as torchvision: the extra pixel of an odd shortfall goes right/bottom)."""
-    check_image(img, "center_crop")
     crop_h, crop_w = _size_pair(output_size, "center_crop", "output_size")
+    if is_pil_image(img):  # torchvision pads with zeros, then crops: one PIL crop reaching outside
+        sides = zip((img.height, img.width), (crop_h, crop_w))
+        top, left = (-((c - s) // 2) if c > s else int(round((s - c) / 2.0)) for s, c in sides)
+        return _pil.crop(img, top, left, crop_h, crop_w)
+    check_image(img, "center_crop")
     h, w = img.shape[-2:]
     if crop_w > w or crop_h > h:
         left, top = max(crop_w - w, 0) // 2, max(crop_h - h, 0) // 2
@@ -160,18 +287,25 @@ def center_crop(img: Any, output_size: int | Sequence[int]) -> Any:
     return crop(img, int(round((h - crop_h) / 2.0)), int(round((w - crop_w) / 2.0)), crop_h, crop_w)
 
 
+@tensor_io
 def vflip(img: Any) -> Any:
-    """Upside down: ``img[..., ::-1, :]``."""
+    """Upside down: ``img[..., ::-1, :]`` (a PIL image: PIL's flip)."""
+    if is_pil_image(img):
+        return _pil.flip(img, -2)
     check_image(img, "vflip")
     return img[..., ::-1, :]
 
 
+@tensor_io
 def hflip(img: Any) -> Any:
-    """Mirrored left-right: ``img[..., ::-1]``."""
+    """Mirrored left-right: ``img[..., ::-1]`` (a PIL image: PIL's flip)."""
+    if is_pil_image(img):
+        return _pil.flip(img, -1)
     check_image(img, "hflip")
     return img[..., ::-1]
 
 
+@tensor_io
 def erase(img: Any, i: int, j: int, h: int, w: int, v: Any, inplace: bool = False) -> Any:
     """``img[..., i:i+h, j:j+w] = v`` (v broadcasts to (C, h, w)), on a copy unless ``inplace``."""
     xp = check_image(img, "erase")
@@ -209,6 +343,7 @@ def resized_output_size(
     return new_h, new_w
 
 
+@tensor_io
 def resize(
     img: Any,
     size: int | Sequence[int],
@@ -220,9 +355,19 @@ def resize(
     one) for the shorter side, keeping the aspect ratio (the longer side truncated, at most
     ``max_size``). Modes nearest, nearest-exact, bilinear, bicubic (F.interpolate,
     ``align_corners=False``); ``antialias`` only for bilinear and bicubic (None means False).
-    An image of the requested size is returned as it is."""
-    xp = check_image(img, "resize")
+    An image of the requested size is returned as it is. A PIL image is resized by PIL (whose
+    bilinear and bicubic filters always antialias), as torchvision's."""
     mode = interpolation_name(interpolation, "resize")
+    if is_pil_image(img):
+        out_h, out_w = resized_output_size(img.height, img.width, size, max_size, "resize")
+        if (out_h, out_w) == (img.height, img.width):
+            return img
+        if antialias is False:
+            warnings.warn(
+                "Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.", stacklevel=2
+            )
+        return _pil.resize(img, (out_h, out_w), mode)
+    xp = check_image(img, "resize")
     h, w = img.shape[-2:]
     out_h, out_w = resized_output_size(h, w, size, max_size, "resize")
     if (out_h, out_w) == (h, w):
@@ -238,6 +383,7 @@ def resize(
     return _from_compute(out.reshape(lead + out.shape[1:]), dtype, xp)
 
 
+@tensor_io
 def resized_crop(
     img: Any,
     top: int,
@@ -465,6 +611,7 @@ def rotated_size(matrix: list[float], width: int, height: int) -> tuple[int, int
     return int(size[0]), int(size[1])
 
 
+@tensor_io
 def rotate(
     img: Any,
     angle: float,
@@ -495,6 +642,7 @@ def _shear_pair(shear: Any, name: str) -> list[float]:
     return [float(shear[0])] * 2 if len(shear) == 1 else [float(s) for s in shear]
 
 
+@tensor_io
 def affine(
     img: Any,
     angle: float,
@@ -553,6 +701,7 @@ def blend(img1: Any, img2: Any, ratio: Any) -> Any:
     return xp.clip(mixed, 0, _bound(img1.dtype)).astype(img1.dtype)
 
 
+@tensor_io
 def rgb_to_grayscale(img: Any, num_output_channels: int = 1) -> Any:
     """``0.2989 R + 0.587 G + 0.114 B`` (..., 3, H, W) -> (..., 1, H, W), cast back to the
     image's dtype (truncating), repeated to 3 channels if ``num_output_channels == 3``; a
@@ -577,6 +726,7 @@ def _check_factor(factor: Any, name: str, what: str) -> None:
         raise ValueError(f"{name}: {what} ({factor}) is not non-negative.")
 
 
+@tensor_io
 def adjust_brightness(img: Any, brightness_factor: float) -> Any:
     """``img * brightness_factor``, clamped (0 gives black, 1 the image)."""
     xp = check_image(img, "adjust_brightness")
@@ -585,6 +735,7 @@ def adjust_brightness(img: Any, brightness_factor: float) -> Any:
     return blend(img, xp.zeros_like(img), brightness_factor)
 
 
+@tensor_io
 def adjust_contrast(img: Any, contrast_factor: float) -> Any:
     """A blend with the mean of the image's grayscale (per image: over C, H, W)."""
     check_image(img, "adjust_contrast")
@@ -596,6 +747,7 @@ def adjust_contrast(img: Any, contrast_factor: float) -> Any:
     return blend(img, mean, contrast_factor)
 
 
+@tensor_io
 def adjust_saturation(img: Any, saturation_factor: float) -> Any:
     """A blend with the image's grayscale (0: gray, 1: the image); a one-channel image is
     returned as it is."""
@@ -644,6 +796,7 @@ def _hsv2rgb(img: Any) -> Any:
     )
 
 
+@tensor_io
 def adjust_hue(img: Any, hue_factor: float) -> Any:
     """Shift the hue by ``hue_factor`` (in [-0.5, 0.5], turns of the colour wheel), through
     HSV in float32 (an integer image scaled by 1/max of its type and back, as torchvision's
@@ -724,6 +877,7 @@ def _blur_arguments(kernel_size: Any, sigma: Any) -> tuple[tuple[int, int], tupl
     return (int(kernel_size[0]), int(kernel_size[1])), (sigma[0], sigma[1])
 
 
+@tensor_io
 def gaussian_blur(img: Any, kernel_size: int | Sequence[int], sigma: Any = None) -> Any:
     """``img`` (..., C, H, W) blurred by a Gaussian of ``kernel_size`` (kx, ky) (odd ints, or
     one int) and ``sigma`` (sigma_x, sigma_y) (or one value; None: ``0.15 * k + 0.35``), with

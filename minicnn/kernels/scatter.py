@@ -44,6 +44,12 @@ def add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
     elif target.dtype in _CUPY_ADD_AT_DTYPES:
         import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
+        if target.dtype.kind in "fc":
+            from .. import runtime  # noqa: PLC0415
+
+            runtime.alert_not_deterministic(
+                "an atomic scatter-add (scatter_add_, index_add_, gather's backward...) on a CUDA tensor"
+            )
         cupyx.scatter_add(target.reshape(-1), flat, values.reshape(-1))
     else:  # CuPy's add.at takes no small ints or bools: add up in int64, cast back as np.add.at would
         import cupyx  # noqa: PLC0415

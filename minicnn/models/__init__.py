@@ -3,7 +3,9 @@
 Constructors take ``num_classes`` (default 1000; LeNet 10). Where torchvision has the model,
 the state-dict keys equal torchvision's, so its weights load with
 ``model.load_state_dict({k: v.numpy() for k, v in tv_model.state_dict().items()})``.
-Each model class has ``input_size`` (C, H, W), its native input size.
+Each model class has ``input_size`` (C, H, W), its native input size. The constructors also take
+torchvision's ``weights=None`` and ``progress``; minicnn downloads no weights, so any other
+``weights`` is a ValueError that says how to load torchvision's (``_weights.py``).
 """
 
 from . import segmentation, video
@@ -137,3 +139,11 @@ __all__ = [
     "ConvStemConfig", "Encoder", "EncoderBlock", "MLPBlock", "VisionTransformer", "vit_b_16", "vit_b_32", "vit_h_14",
     "vit_l_16", "vit_l_32",
 ]  # fmt: skip
+
+# torchvision's weights=None / progress= keywords on every constructor (models/_weights.py)
+from ._weights import accepts_weights  # noqa: E402
+
+for _name in __all__:
+    if _name[0].islower() and _name not in ("segmentation", "video", "shifted_window_attention"):
+        globals()[_name] = accepts_weights(globals()[_name])
+del _name

@@ -1,7 +1,7 @@
 """``mc.nn``: modules, layers, initialisation and the functional API."""
 
 from ..ops.linear_cross_entropy import LinearCrossEntropyOptions
-from . import functional, init, parameter, utils
+from . import functional, init, modules, parameter, utils
 from .activation import (
     CELU,
     ELU,
@@ -313,6 +313,7 @@ __all__ = [
     "ZeroPad3d",
     "functional",
     "init",
+    "modules",
     "parameter",
     "utils",
 ]

@@ -16,11 +16,17 @@ passes; with ``create_graph=True`` a hooked module raises (Joint has no graph fo
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from .. import backend
 from ..autograd import Function, Tensor
+
+GLOBAL_BACKWARD_HOOKS: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+"""``register_module_full_backward_hook``'s hooks: run for every module, before its own."""
+GLOBAL_BACKWARD_PRE_HOOKS: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+"""``register_module_full_backward_pre_hook``'s hooks: run for every module, before its own."""
 
 
 class Joint(Function):
@@ -89,8 +95,9 @@ def _unwrap(values: Any, like: list[Any], what: str) -> list[Any]:
 def hooked_call(module: Any, args: tuple, kwargs: dict, run: Callable[..., Any]) -> Any:
     """``run(*args, **kwargs)`` (the module's forward, with its forward hooks) with the
     module's backward hooks and pre-hooks attached to its inputs and outputs."""
-    hooks = list(module._backward_hooks.values())
-    pre_hooks = list(module._backward_pre_hooks.values())
+    own = module.__dict__
+    hooks = [*GLOBAL_BACKWARD_HOOKS.values(), *own.get("_backward_hooks", {}).values()]
+    pre_hooks = [*GLOBAL_BACKWARD_PRE_HOOKS.values(), *own.get("_backward_pre_hooks", {}).values()]
     positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
     state: dict[str, Any] = {}
 

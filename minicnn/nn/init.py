@@ -268,3 +268,34 @@ def truncated_standard_normal(g: Any, shape: tuple[int, ...], lo: float, hi: flo
         have += int(z.size)
     out = xp.concatenate(parts)[:n].reshape(shape)
     return -out if flip else out
+
+
+def _deprecated(meth: Any) -> Any:
+    """torch's deprecated non-underscore alias of the initialiser ``meth``: a FutureWarning, then ``meth``."""
+    old_name, new_name = meth.__name__[:-1], meth.__name__
+
+    def deprecated_init(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(
+            f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning, stacklevel=2
+        )
+        return meth(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = f"""
+    {old_name}(...)
+
+    Deprecated (a FutureWarning, as torch) in favor of :func:`{new_name}`, which it calls."""
+    return deprecated_init
+
+
+# torch's deprecated spellings
+normal = _deprecated(normal_)
+uniform = _deprecated(uniform_)
+constant = _deprecated(constant_)
+xavier_normal = _deprecated(xavier_normal_)
+xavier_uniform = _deprecated(xavier_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+orthogonal = _deprecated(orthogonal_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)

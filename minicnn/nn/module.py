@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,7 +21,12 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
-from .backward_hooks import hooked_call
+from .backward_hooks import GLOBAL_BACKWARD_HOOKS, GLOBAL_BACKWARD_PRE_HOOKS, hooked_call
+
+_global_forward_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_forward_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_forward_hooks_with_kwargs: OrderedDict[int, bool] = OrderedDict()
+_global_forward_hooks_always_called: OrderedDict[int, bool] = OrderedDict()
 
 
 class Parameter(Tensor):
@@ -93,12 +99,19 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks: OrderedDict[int, Any]) -> None:
+    def __init__(
+        self, hooks: OrderedDict[int, Any], extra_dict: dict[int, Any] | Iterable[dict[int, Any]] | None = None
+    ) -> None:
         self.hooks = hooks
+        # torch's: the per-hook flag tables (``with_kwargs``, ``always_call``), cleared with it
+        extra = () if extra_dict is None else (extra_dict,) if isinstance(extra_dict, dict) else extra_dict
+        self.extra_dicts: tuple[dict[int, Any], ...] = tuple(extra)
         self.id = next(RemovableHandle._ids)
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+        for flags in self.extra_dicts:
+            flags.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -181,7 +194,10 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_always_called", OrderedDict())
         object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "_state_dict_pre_hooks", OrderedDict())
@@ -300,6 +316,21 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target`` (``"layer1.0.conv1"``), replacing what is
+        there (which must be a module) or, unless ``strict``, adding it to the parent."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target: str) -> Parameter:
         """The Parameter at the dotted path ``target`` (``"features.0.weight"``); AttributeError if none."""
         mod, name = self._owner_of(target)
@@ -329,30 +360,63 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         own = self.__dict__
-        if own.get("_backward_hooks") or own.get("_backward_pre_hooks"):
+        if (
+            own.get("_backward_hooks")
+            or own.get("_backward_pre_hooks")
+            or GLOBAL_BACKWARD_HOOKS
+            or GLOBAL_BACKWARD_PRE_HOOKS
+        ):
             return hooked_call(self, args, kwargs, self._call_with_forward_hooks)
-        if not (self._forward_pre_hooks or self._forward_hooks):  # no hooks: straight to forward
-            return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks):
+            return self.forward(*args, **kwargs)  # no hooks: straight to forward
         return self._call_with_forward_hooks(*args, **kwargs)
 
     def _call_with_forward_hooks(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks):
             return self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
-            if with_kwargs:
-                result = hook(self, args, kwargs)
+        # the global hooks (register_module_forward_*hook) run first, as torch's
+        output, called = None, set()
+        try:
+            for key, hook in [*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()]:
+                if key in self._forward_pre_hooks_with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        args, kwargs = result
+                else:
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            output = self.forward(*args, **kwargs)
+            for key, hook in [*_global_forward_hooks.items(), *self._forward_hooks.items()]:
+                if key in self._forward_hooks_always_called or key in _global_forward_hooks_always_called:
+                    called.add(key)
+                result = self._run_forward_hook(key, hook, args, kwargs, output)
                 if result is not None:
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_hooks.values()):
-            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
-            if result is not None:
-                output = result
+                    output = result
+        except Exception:
+            # ``always_call`` hooks that have not run yet run now (output None if forward raised)
+            for key, hook in [*_global_forward_hooks.items(), *self._forward_hooks.items()]:
+                if key in called or not (
+                    key in self._forward_hooks_always_called or key in _global_forward_hooks_always_called
+                ):
+                    continue
+                try:
+                    result = self._run_forward_hook(key, hook, args, kwargs, output)
+                    if result is not None:
+                        output = result
+                except Exception as e:
+                    warnings.warn(
+                        "module forward hook with ``always_call=True`` raised an exception that was silenced as "
+                        f"another error was raised in forward: {e}",
+                        stacklevel=2,
+                    )
+            raise
         return output
+
+    def _run_forward_hook(self, key: int, hook: Callable[..., Any], args: tuple, kwargs: dict, output: Any) -> Any:
+        if key in self._forward_hooks_with_kwargs or key in _global_forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, output)
+        return hook(self, args, output)
 
     def register_forward_pre_hook(
         self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
@@ -360,14 +424,20 @@ class Module:
         """Call ``hook(module, args)`` before each ``forward``; a non-None result replaces the
         positional arguments (a non-tuple is wrapped in one). ``with_kwargs``:
         ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``."""
-        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+        return self._add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend, with_kwargs)
 
     def register_forward_hook(
-        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
     ) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after each ``forward``; a non-None result replaces
-        the output. ``with_kwargs``: ``hook(module, args, kwargs, output)``."""
-        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+        the output. ``with_kwargs``: ``hook(module, args, kwargs, output)``. ``always_call``:
+        also when the forward (or a hook) raises, with output None if forward did not return;
+        the exception then propagates."""
+        handle = self._add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
+        handle.extra_dicts += (self._forward_hooks_always_called,)
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        return handle
 
     def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's
@@ -383,13 +453,27 @@ class Module:
 
     @staticmethod
     def _add_hook(
-        hooks: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool, with_kwargs: bool
+        hooks: OrderedDict[int, Any],
+        with_kwargs_ids: OrderedDict[int, bool],
+        hook: Callable[..., Any],
+        prepend: bool,
+        with_kwargs: bool,
     ) -> RemovableHandle:
-        return Module._add_plain_hook(hooks, (hook, with_kwargs), prepend)
+        """As torch: ``hooks[id] = hook`` (so ``module._forward_pre_hooks.values()`` are the hooks
+        themselves) and ``with_kwargs_ids[id] = True`` for a hook that takes the kwargs."""
+        handle = Module._add_plain_hook(hooks, hook, prepend, with_kwargs_ids)
+        if with_kwargs:
+            with_kwargs_ids[handle.id] = True
+        return handle
 
     @staticmethod
-    def _add_plain_hook(hooks: OrderedDict[int, Any], entry: Any, prepend: bool) -> RemovableHandle:
-        handle = RemovableHandle(hooks)
+    def _add_plain_hook(
+        hooks: OrderedDict[int, Any],
+        entry: Any,
+        prepend: bool,
+        extra_dict: dict[int, Any] | Iterable[dict[int, Any]] | None = None,
+    ) -> RemovableHandle:
+        handle = RemovableHandle(hooks, extra_dict)
         hooks[handle.id] = entry
         if prepend:
             hooks.move_to_end(handle.id, last=False)
@@ -475,6 +559,18 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
+    def share_memory(self) -> Module:
+        """Move every parameter, gradient and buffer into shared memory (:meth:`Tensor.share_memory_`),
+        so processes forked afterwards train one model (Hogwild); returns self, as torch's."""
+        for p in self.parameters():
+            p.share_memory_()
+            if p.grad is not None:
+                p.grad.share_memory_()
+        for b in self.buffers():
+            if b is not None:
+                b.share_memory_()
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if set_to_none or p.grad is None:
@@ -508,9 +604,15 @@ class Module:
         return self
 
     def to(self, device: Any = None, dtype: Any = None) -> Module:
-        """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``."""
+        """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``.
+        ``device='meta'`` drops the data, keeping shapes and dtypes: the module then runs only
+        through :func:`minicnn.func.functional_call` (torch's stateless base copy)."""
         if device is not None and not isinstance(device, str):
             device, dtype = None, device
+        if device is not None and device.strip().lower() == "meta":  # shapes and dtypes only
+            from ..func import meta_array  # noqa: PLC0415
+
+            return self.to(dtype=dtype)._map_tensors(meta_array) if dtype is not None else self._map_tensors(meta_array)
         if device is not None:
             backend.parse_device(device)
             self._map_tensors(lambda a: backend.to_device(a, device))
@@ -1161,3 +1263,36 @@ class ParameterDict(_ParameterContainer):
 
     def extra_repr(self) -> str:
         return "\n".join(_entry_repr(k, p) for k, p in self.items())
+
+
+# -- global hooks (torch.nn.modules.module's register_module_*) ------------------------------------
+def register_module_forward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """Call ``hook(module, args)`` before the ``forward`` of every module (before the module's
+    own pre-hooks); a non-None result replaces the positional arguments. For debugging and
+    profiling: while one is registered, every module call goes through the hook path."""
+    return Module._add_plain_hook(_global_forward_pre_hooks, hook, False)
+
+
+def register_module_forward_hook(
+    hook: Callable[..., Any], *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs, output)``)
+    after the ``forward`` of every module, before the module's own forward hooks; a non-None
+    result replaces the output. ``always_call``: as ``Module.register_forward_hook``'s."""
+    flags = (_global_forward_hooks_with_kwargs, _global_forward_hooks_always_called)
+    handle = Module._add_plain_hook(_global_forward_hooks, hook, False, flags)
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``Module.register_full_backward_pre_hook`` for every module (run before the module's own)."""
+    return Module._add_plain_hook(GLOBAL_BACKWARD_PRE_HOOKS, hook, False)
+
+
+def register_module_full_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``Module.register_full_backward_hook`` for every module (run before the module's own)."""
+    return Module._add_plain_hook(GLOBAL_BACKWARD_HOOKS, hook, False)

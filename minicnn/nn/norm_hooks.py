@@ -215,7 +215,7 @@ class SpectralNormStateDictHook:
 
 def _find_hook(module: Module, kind: type, name: str) -> int | None:
     """The key in ``module._forward_pre_hooks`` of the ``kind`` hook for ``name``, or None."""
-    for key, (hook, _) in module._forward_pre_hooks.items():
+    for key, hook in module._forward_pre_hooks.items():
         if isinstance(hook, kind) and hook.name == name:
             return key
     return None
@@ -234,7 +234,7 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     key = _find_hook(module, WeightNorm, name)
     if key is None:
         raise ValueError(f"weight_norm of '{name}' not found in {module}")
-    module._forward_pre_hooks[key][0].remove(module)
+    module._forward_pre_hooks[key].remove(module)
     del module._forward_pre_hooks[key]
     return module
 
@@ -257,7 +257,7 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     key = _find_hook(module, SpectralNorm, name)
     if key is None:
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    module._forward_pre_hooks[key][0].remove(module)
+    module._forward_pre_hooks[key].remove(module)
     del module._forward_pre_hooks[key]
     # torch leaves the load pre-hook behind (it looks for it unwrapped), so that the plain
     # module's own state dict no longer loads; minicnn removes both state-dict hooks

@@ -2,11 +2,12 @@
 model surgery.
 
 As in torch, also: the submodules ``parametrize`` (tensors computed from others on access),
-``parametrizations`` (weight_norm, spectral_norm as parametrizations) and ``fusion``
+``parametrizations`` (weight_norm, spectral_norm as parametrizations), ``fusion``
 (folding an eval BatchNorm into the conv/linear before it, whose functions are also here),
-and the older hook-based ``weight_norm`` / ``spectral_norm`` with their ``remove_*``
-(:mod:`minicnn.nn.norm_hooks`). ``import minicnn.nn.utils.parametrize`` works like
-torch's ``import torch.nn.utils.parametrize``.
+``prune`` (zeroing weights through masks, :mod:`minicnn.nn.prune`) and ``stateless`` (the
+deprecated ``functional_call``, :mod:`minicnn.func`'s), and the older hook-based
+``weight_norm`` / ``spectral_norm`` with their ``remove_*`` (:mod:`minicnn.nn.norm_hooks`).
+``import minicnn.nn.utils.parametrize`` works like torch's ``import torch.nn.utils.parametrize``.
 
 Gradient clipping, as ``torch.nn.utils``: ``clip_grad_norm_`` scales all gradients together
 so that their joint ``norm_type``-norm is at most ``max_norm``; ``clip_grad_value_`` clamps
@@ -35,8 +36,10 @@ The model declares its head by its layout, the one LeNet-5 (modern), AlexNet and
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,7 +48,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..ops.shape import cat
-from . import fusion, parametrizations, parametrize
+from . import fusion, parametrizations, parametrize, prune, stateless
 from . import utils_rnn as rnn
 from .activation import LeakyReLU, ReLU, ReLU6, Sigmoid, Tanh
 from .conv import Conv2d
@@ -56,7 +59,7 @@ from .module import Module, Parameter, Sequential
 from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 # torch.nn.utils is a package: make ``import minicnn.nn.utils.parametrize`` (and the others) work too
-for _sub in (fusion, parametrizations, parametrize):
+for _sub in (fusion, parametrizations, parametrize, prune, stateless):
     sys.modules[f"{__name__}.{_sub.__name__.rpartition('.')[2]}"] = _sub
 sys.modules[f"{__name__}.rnn"] = rnn  # torch.nn.utils.rnn (minicnn/nn/utils_rnn.py)
 
@@ -86,34 +89,26 @@ def _vector_norm(x: Any, norm_type: float) -> Any:
     return (a**norm_type).sum() ** (1.0 / norm_type)
 
 
-def clip_grad_norm_(
-    parameters: Tensor | Iterable[Tensor],
-    max_norm: float,
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
-    """Scale the gradients of ``parameters`` (one tensor or an iterable; those without a
-    gradient are skipped) in place so that their total norm is at most ``max_norm``.
-
-    The total norm is the ``norm_type``-norm of the per-gradient norms (``inf`` for the largest
-    magnitude), i.e. the norm of all gradients concatenated. Every gradient is multiplied by
-    ``min(max_norm / (total_norm + 1e-6), 1)``. Returns the total norm (before clipping) as a
-    0-d Tensor on the gradients' device (float32 0 when there is no gradient). With
-    ``error_if_nonfinite`` a nan/inf total norm raises RuntimeError, on a GPU at the next host
-    read (``mc.backend.raise_if``) rather than by stopping the GPU now. ``foreach`` is accepted
-    for torch compatibility and ignored.
-    """
-    del foreach  # an implementation hint in torch; one path here
-    grads = [p.grad for p in _tensor_list(parameters) if p.grad is not None]
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not grads:
+    """The ``norm_type``-norm of ``tensors`` (one tensor or an iterable) viewed as one vector: the
+    norm of the per-tensor norms, as a 0-d Tensor on the first tensor's device (float32 0 for no
+    tensors). With ``error_if_nonfinite`` a nan/inf norm raises RuntimeError, on a GPU at the next
+    host read (``mc.backend.raise_if``). ``foreach`` is accepted and ignored (one path here)."""
+    del foreach
+    arrays = [t.array for t in _tensor_list(tensors)]
+    norm_type = float(norm_type)
+    if not arrays:
         return Tensor(np.array(0.0, dtype=np.float32))
-    first = grads[0].device
+    first = backend.device_of(arrays[0])
     norms = []
-    for g in grads:
-        with backend.array_scope(g.array):
-            norms.append(backend.to_device(_vector_norm(g.array, norm_type), first))
+    for a in arrays:
+        with backend.array_scope(a):
+            norms.append(backend.to_device(_vector_norm(a, norm_type), first))
     with backend.device_scope(first):
         xp = backend.get_array_module(norms[0])
         total = _vector_norm(xp.stack(norms), norm_type)
@@ -125,13 +120,69 @@ def clip_grad_norm_(
                 "be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
                 "`error_if_nonfinite=False`",
             )
+    return Tensor(total)
+
+
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor], max_norm: float, total_norm: Tensor, foreach: bool | None = None
+) -> None:
+    """Scale the gradients of ``parameters`` in place by ``min(max_norm / (total_norm + 1e-6), 1)``,
+    ``total_norm`` being a 0-d Tensor (or a number), e.g. from :func:`get_total_norm` of the
+    gradients. Parameters without a gradient are skipped; ``foreach`` is accepted and ignored."""
+    del foreach
+    grads = [p.grad for p in _tensor_list(parameters) if p.grad is not None]
+    if not grads:
+        return
+    total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(float(total_norm))
+    with backend.array_scope(total):
+        xp = backend.get_array_module(total)
         # xp.minimum propagates nan as torch's clamp does
-        coef = xp.minimum(max_norm / (total + 1e-6), xp.asarray(1.0, dtype=total.dtype))
+        coef = xp.minimum(float(max_norm) / (total + 1e-6), xp.asarray(1.0, dtype=total.dtype))
     for g in grads:
         with backend.array_scope(g.array), np.errstate(invalid="ignore"):  # inf * 0 gives nan quietly, as torch
             # a new array rather than an in-place write: a gradient array may be shared
             g.array = g.xp.asarray(g.array * backend.to_device(coef, g.device).astype(g.dtype))  # 0-d: an array
-    return Tensor(total)
+
+
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """Scale the gradients of ``parameters`` (one tensor or an iterable; those without a
+    gradient are skipped) in place so that their total norm is at most ``max_norm``:
+    :func:`get_total_norm` of the gradients, then :func:`clip_grads_with_norm_`.
+
+    The total norm is the ``norm_type``-norm of the per-gradient norms (``inf`` for the largest
+    magnitude), i.e. the norm of all gradients concatenated. Every gradient is multiplied by
+    ``min(max_norm / (total_norm + 1e-6), 1)``. Returns the total norm (before clipping) as a
+    0-d Tensor on the gradients' device (float32 0 when there is no gradient). With
+    ``error_if_nonfinite`` a nan/inf total norm raises RuntimeError, on a GPU at the next host
+    read (``mc.backend.raise_if``) rather than by stopping the GPU now. ``foreach`` is accepted
+    for torch compatibility and ignored.
+    """
+    params = _tensor_list(parameters)
+    total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def clip_grad_norm(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """Deprecated (a FutureWarning, as torch): :func:`clip_grad_norm_`."""
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
@@ -148,6 +199,18 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, f
 
 
 # -- parameters as one vector ---------------------------------------------------------------
+def skip_init(module_cls: type[Module], *args: Any, **kwargs: Any) -> Module:
+    """torch.nn.utils.skip_init: ``module_cls(*args, **kwargs)`` with its parameters left for the
+    caller to fill. torch builds the module on the meta device and then ``to_empty``; minicnn has
+    no meta device, so here the module is simply constructed (its parameters are initialised; the
+    caller overwrites them anyway). As torch: the class must be a Module taking ``device``."""
+    if not issubclass(module_cls, Module):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    return module_cls(*args, **kwargs)
+
+
 def _check_one_device(tensors: list[Tensor], name: str) -> None:
     devices = {t.device for t in tensors}
     if len(devices) > 1:
@@ -288,20 +351,26 @@ def fully_convolutional(model: Module, input_size: Sequence[int] | None = None) 
 
 __all__ = [
     "FullyConvolutional",
+    "clip_grad_norm",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "clip_grads_with_norm_",
     "fully_convolutional",
     "fuse_conv_bn_eval",
     "fuse_conv_bn_weights",
     "fuse_linear_bn_eval",
     "fuse_linear_bn_weights",
     "fusion",
+    "get_total_norm",
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
+    "prune",
     "remove_spectral_norm",
     "remove_weight_norm",
+    "skip_init",
     "spectral_norm",
+    "stateless",
     "vector_to_parameters",
     "weight_norm",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, random
+from .. import autocast_state, backend, random
 from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie, tie_if_constant
 from ..kernels.erf import ndtr
 from .dims import wrap_dim
@@ -357,11 +357,15 @@ def _cast(input: Tensor, dtype: Any) -> Tensor:
 def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """exp(input) / sum(exp(input)) along ``dim`` (computed stably), any shape. ``dtype``: cast
     the input to it first. ``_stacklevel`` places the implicit-dim warning, as in torch."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        (input,) = autocast_state.widen(input, cuda_only=True)
     return Softmax.apply(_as_float(_cast(input, dtype)), axis=_dim(input, dim, "softmax", _stacklevel))
 
 
 def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """input - logsumexp(input) along ``dim``, any shape; ``dtype`` and ``_stacklevel`` as softmax."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        (input,) = autocast_state.widen(input, cuda_only=True)
     return LogSoftmax.apply(_as_float(_cast(input, dtype)), axis=_dim(input, dim, "log_softmax", _stacklevel))
 
 
@@ -903,6 +907,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """input where input > 0, else weight * input; weight: one slope (numel 1, at most 1-d) or
     one per channel, shape (C,) for input (N, C, *)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight = autocast_state.lower(input, weight)
     _float_only(input, "prelu")
     if weight.dtype != input.dtype:
         raise TypeError(f"prelu: type promoting not supported, got input {input.dtype} and weight {weight.dtype}")

@@ -345,7 +345,7 @@ def asarray(
         else:
             if copy is False:
                 raise ValueError(f"asarray: copy=False but {type(obj).__name__} cannot be aliased")
-            out = Tensor(_scalars(obj), dtype=want, device=device)
+            out = Tensor(autograd._as_array(_scalars(obj), want, device))
     if requires_grad:
         out.requires_grad_(True)
     return out

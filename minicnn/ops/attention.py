@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autocast_state
 from ..autograd import Tensor
 from .dropout import dropout
 from .linear import linear
@@ -123,6 +124,8 @@ def scaled_dot_product_attention(
     triangle). ``scale`` None: 1/sqrt(E). ``dropout_p`` > 0 drops weights (always, as torch's
     function: pass 0.0 in eval). ``enable_gqa``: key/value heads (dim -3) repeat to the
     query's. A row whose keys are all masked gives zeros, as torch's."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        query, key, value, attn_mask = autocast_state.lower(query, key, value, attn_mask)
     _check_sdpa(query, key, value, attn_mask, is_causal)
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)

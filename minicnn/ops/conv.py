@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import autocast_state
 from ..autograd import Function, Tensor
 from ..kernels.conv import ALGOS, conv2d_backward, conv2d_forward
 from ..kernels.conv_shapes import geometry
@@ -86,6 +87,8 @@ def conv2d(
     (N, 0, OH, OW) there -- not the O output channels of its own weight (its backward still gives
     db O zeros) -- a quirk minicnn does not copy: it returns the mathematically sensible result.
     """
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(
             f"{_layer}: input and weight must be Tensors, got {type(input).__name__} and {type(weight).__name__}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import autocast_state
 from ..autograd import Tensor
 from . import pool as P
 from .conv import conv2d
@@ -55,6 +56,8 @@ def conv1d(
     """``torch.nn.functional.conv1d``: input (N, C, L) or (C, L), weight (O, C/groups, k),
     bias (O,) -> (N, O, OL), ``OL = floor((L + 2*padding - dilation*(k-1) - 1)/stride) + 1``.
     ``padding``: an int, a 1-tuple, ``"same"`` or ``"valid"``."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     x = _as_rows(input, _layer)
     if not isinstance(weight, Tensor) or weight.ndim != 3:
         got = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
@@ -130,6 +133,8 @@ def conv_transpose1d(
     """``torch.nn.functional.conv_transpose1d``: input (N, C_in, L) or (C_in, L), weight
     (C_in, C_out/groups, k), bias (C_out,) -> (N, C_out, OL) with
     ``OL = (L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     x = _as_rows(input, _layer)
     if not isinstance(weight, Tensor) or weight.ndim != 3:
         got = weight.shape if isinstance(weight, Tensor) else type(weight).__name__

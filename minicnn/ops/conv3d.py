@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autocast_state
 from ..autograd import Function, Tensor, tie
 from ..kernels import pool3d as K
 from ..kernels.vol2col import (
@@ -123,6 +124,8 @@ def conv3d(
     ``OD = floor((D + 2*padding - dilation*(kd-1) - 1)/stride) + 1`` (OH, OW alike).
     ``stride``, ``padding``, ``dilation``: an int or a triple; ``padding`` also ``"same"``
     (stride 1 only; an odd total puts the extra voxel at the end, as torch) or ``"valid"``."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     op = _layer
     _check_conv_input(input, weight, op, "(out_channels, in_channels/groups, kd, kh, kw)")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -195,6 +198,8 @@ def conv_transpose3d(
     (C_in, D, H, W), weight (C_in, C_out/groups, kd, kh, kw), bias (C_out,) or None ->
     (N, C_out, OD, OH, OW), ``OD = (D-1)*stride - 2*padding + dilation*(kd-1) + output_padding + 1``
     (OH, OW alike). ``output_padding`` must be smaller than stride or dilation, per axis."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     op = _layer
     _check_conv_input(input, weight, op, "(in_channels, out_channels/groups, kd, kh, kw)")
     settings, groups = check_transposed(

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autocast_state
 from ..autograd import Function, Tensor
 from ..kernels.conv_shapes import conv_output_size
 from ..kernels.conv_transpose import conv_transpose2d_backward, conv_transpose2d_forward, output_size
@@ -200,6 +201,8 @@ def conv_transpose2d(
     weight (C_in, C_out/groups, kh, kw), bias (C_out,) or None -> (N, C_out, OH, OW) with
     ``OH = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1``.
     ``output_padding`` must be smaller than stride or dilation (per axis), as in torch."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     op = _layer
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(

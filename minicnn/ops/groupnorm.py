@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import autocast_state
 from ..autograd import Function, Tensor
 from ..kernels import layernorm as LN
 from .math import require_float as _check_float
@@ -107,6 +108,14 @@ def layer_norm(
     """Normalise input (*, D1, ..., Dk) over its last k dims, ``normalized_shape`` = (D1, ..., Dk),
     then ``weight * xhat + bias`` with weight and bias of shape normalized_shape (or None).
     An int normalized_shape means (int,)."""
+    if autocast_state.active:  # mc.autocast (minicnn/amp): float32 on "cuda", mixed float16/float32 on "cpu"
+
+        def again(x: Tensor, w: Tensor | None, b: Tensor | None) -> Tensor:
+            return layer_norm(x, normalized_shape, w, b, eps, _layer)
+
+        out = autocast_state.norm(again, input, weight, bias)
+        if out is not None:
+            return out
     shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(int(d) for d in normalized_shape)
     if not shape:
         raise ValueError(f"{_layer}: expected normalized_shape with at least one dimension, got {shape}")
@@ -136,6 +145,10 @@ def group_norm(
     """Split the C channels of input (N, C, *) into ``num_groups`` groups of C/num_groups
     consecutive channels; normalise each group of each sample over its channels and ``*``; then
     ``weight[c] * xhat + bias[c]`` with weight, bias of shape (C,) (or None)."""
+    if autocast_state.active:  # mc.autocast (minicnn/amp): float32 on "cuda", mixed float16/float32 on "cpu"
+        out = autocast_state.norm(lambda x, w, b: group_norm(x, num_groups, w, b, eps, _layer), input, weight, bias)
+        if out is not None:
+            return out
     if input.ndim < 2:
         raise ValueError(f"{_layer}: expected an input of shape (N, C, *), got shape {input.shape}")
     _check_float(input, _layer)

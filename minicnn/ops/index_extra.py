@@ -132,6 +132,10 @@ class IndexPutAccumulate(Function):
         else:
             import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
+            from .. import runtime  # noqa: PLC0415
+
+            if y.dtype.kind in "fc":
+                runtime.alert_not_deterministic("index_put_ with accumulate=True on a CUDA tensor")
             if y.dtype.kind in "fc" or y.dtype in (np.int32, np.int64, np.uint32, np.uint64):
                 cupyx.scatter_add(y, self.index, picked)
             else:  # bool, (u)int8, (u)int16: CuPy's add.at refuses them; add in int64, wrap back as NumPy's

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autocast_state, backend
 from ..autograd import Function, Tensor
 from .errors import ShapeError
 from .math import MatMul, _promote, unbroadcast
@@ -44,6 +44,8 @@ def _need_ndim(op: str, name: str, t: Any, ndim: int) -> None:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """(n, k) @ (k, m) -> (n, m); both 2-d and of one dtype."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, mat2 = autocast_state.lower(input, mat2)
     _need_ndim("mm", "input", input, 2)
     _need_ndim("mm", "mat2", mat2, 2)
     if input.shape[1] != mat2.shape[0]:
@@ -54,6 +56,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """(b, n, k) @ (b, k, m) -> (b, n, m); both 3-d with equal batch sizes (no broadcasting)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, mat2 = autocast_state.lower(input, mat2)
     _need_ndim("bmm", "input", input, 3)
     _need_ndim("bmm", "mat2", mat2, 3)
     b, _, k = input.shape
@@ -67,6 +71,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """(n, k) @ (k,) -> (n,)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, vec = autocast_state.lower(input, vec, cuda_only=True)
     _need_ndim("mv", "input", input, 2)
     _need_ndim("mv", "vec", vec, 1)
     if input.shape[1] != vec.shape[0]:
@@ -153,6 +159,8 @@ class Addmm(Function):
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``: mat1 (n, k), mat2 (k, m), input broadcastable
     to (n, m); all of one dtype. With beta = 0 input is ignored (its NaNs do not propagate)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, mat1, mat2 = autocast_state.lower(input, mat1, mat2)
     if not isinstance(input, Tensor):
         raise TypeError(f"addmm: input must be a Tensor, got {type(input).__name__}")
     _need_ndim("addmm", "mat1", mat1, 2)
@@ -389,6 +397,8 @@ def einsum(*args: Any) -> Tensor:
     for i, t in enumerate(operands):
         if not isinstance(t, Tensor):
             raise TypeError(f"einsum(): operand {i} must be a Tensor, got {type(t).__name__}")
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        operands = list(autocast_state.lower(*operands))
     _same_dtype("einsum", *operands)
     shapes = [t.shape for t in operands]
     labels, out = _parse_einsum(equation, shapes)

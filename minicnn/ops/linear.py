@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import autocast_state
 from ..autograd import Function, Tensor
 from .shape import reshape
 
@@ -51,6 +52,8 @@ class Linear(Function):
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = "linear") -> Tensor:
     """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,) -> (*, out); a
     1-d weight (in,) without bias gives (*), as torch's."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, weight, bias = autocast_state.lower(input, weight, bias)
     if weight.ndim == 1 and bias is None and input.ndim >= 1 and input.shape[-1] == weight.shape[0]:
         return linear(input, weight.reshape(1, weight.shape[0]), None, _layer).reshape(input.shape[:-1])
     if input.ndim < 1 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autocast_state, backend
 from ..autograd import Function, Tensor, is_grad_enabled, tie
 from ..kernels import cross_entropy as ce
 from .activation import LogSigmoid, Softmax, log_softmax
@@ -241,6 +241,8 @@ def cross_entropy(
     class indices, or a floating-point target of input's shape holding probabilities (see
     :func:`_cross_entropy_probabilities`); weight (C,). ``size_average``/``reduce``: torch's
     deprecated form of ``reduction``."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target, weight = autocast_state.widen(input, target, weight)
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -289,6 +291,8 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities against integer class targets (shapes as
     :func:`cross_entropy`)."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target, weight = autocast_state.widen(input, target, weight)
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     args = _ce_inputs("nll_loss", input, target, weight, reduction)
     return NLLLoss.apply(*args, ignore_index=ignore_index, reduction=reduction)
@@ -312,6 +316,8 @@ def mse_loss(
     (broadcast with it to the loss's shape); then 'mean' is sum(weight * (input - target)^2) /
     sum(weight) -- the sum of ``weight`` itself, not of its broadcast -- and 'sum', 'none' as
     usual. ``weight`` gets a gradient too when it requires one."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target, weight = autocast_state.widen(input, target, weight)
     target = _as_loss_tensor(target, input)
     _size_warning(input, target, "mse_loss")
     reduction = _weighted_reduction("mse_loss", legacy_reduction(size_average, reduce, reduction), weight)
@@ -631,6 +637,8 @@ def binary_cross_entropy(
     probabilities 0 and 1 give finite losses. An input or target outside [0, 1] (or nan) raises
     RuntimeError with torch's message. ``weight`` is not differentiable (torch refuses one that
     requires grad); ``target`` is."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target, weight = autocast_state.widen(input, target, weight)
     op = "binary_cross_entropy"
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     _check_reduction(op, reduction)
@@ -673,6 +681,8 @@ def binary_cross_entropy_with_logits(
     loss = w ((1 - t) x - (1 + (p - 1) t) log sigmoid(x)). The loss has the result dtype of
     input and target. Gradients for input and target; torch refuses a weight or pos_weight that
     requires grad, and so does this."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target, weight, pos_weight = autocast_state.widen(input, target, weight, pos_weight)
     op = "binary_cross_entropy_with_logits"
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     _check_reduction(op, reduction)
@@ -729,6 +739,8 @@ def l1_loss(
     """Mean absolute error over the broadcast of ``input`` and ``target`` (torch warns when
     their shapes differ, as here). ``weight`` (the input's shape exactly) scales each error;
     'mean' is then sum(w |x - t|) / sum(w), as torch. Gradients for input, target and weight."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target, weight = autocast_state.widen(input, target, weight)
     op = "l1_loss"
     input, target = _regression_args(op, input, target)
     reduction = _weighted_reduction(op, legacy_reduction(size_average, reduce, reduction), weight)
@@ -747,6 +759,8 @@ def smooth_l1_loss(
 ) -> Tensor:
     """Smooth L1 over the broadcast of ``input`` and ``target``: 0.5 d^2 / beta where
     |d| < beta, |d| - 0.5 beta elsewhere; beta = 0 is the L1 loss; beta < 0 raises."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target = autocast_state.widen(input, target)
     op = "smooth_l1_loss"
     input, target = _regression_args(op, input, target)
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
@@ -770,6 +784,8 @@ def huber_loss(
     delta (|d| - 0.5 delta) elsewhere; delta must be positive. The loss has the input's dtype
     (as torch's). ``weight`` (the input's shape exactly) scales each term; 'mean' is then the
     plain mean of w l over its elements (torch's choice, unlike :func:`l1_loss`)."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target = autocast_state.widen(input, target)
     op = "huber_loss"
     input, target = _regression_args(op, input, target)
     reduction = _weighted_reduction(op, reduction, weight)
@@ -795,6 +811,8 @@ def kl_div(
     for a 0-d input); 'mean' (over every element) warns that it will become 'batchmean'. As
     torch, the division for 'batchmean' follows the ``reduction`` argument even when the legacy
     ``size_average``/``reduce`` pair set the reduction. Gradients for input and target."""
+    if autocast_state.active:  # mc.autocast: torch's float32 list (minicnn/amp)
+        input, target = autocast_state.widen(input, target)
     op = "kl_div"
     _float_input(op, input)
     target = _float_target(input, _as_loss_tensor(target, input))

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import autocast_state, backend
 from .. import autograd as _ag
-from .. import backend
-from ..autograd import Adjoint, Function, Tensor, is_grad_enabled, scalar_like
+from ..autograd import Adjoint, Function, Tensor, is_grad_enabled, no_grad, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -559,9 +561,48 @@ def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
-def matmul(input: Any, other: Any) -> Tensor:
-    """Matrix product with NumPy's/torch's rules: 1-d operands are promoted, leading dims broadcast."""
+def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """Matrix product with NumPy's/torch's rules: 1-d operands are promoted, leading dims broadcast.
+    ``out``: the result is written into it (see :func:`write_out`)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, other = autocast_state.lower(input, other)
+    if out is not None:
+        return write_out("matmul", out, lambda: MatMul.apply(input, other), input, other)
     return MatMul.apply(input, other)
+
+
+def write_out(op: str, out: Tensor, compute: Callable[[], Tensor], *inputs: Any) -> Tensor:
+    """torch's ``out=`` argument: ``compute()`` written into ``out``, which is returned.
+
+    As in torch the op is then not differentiable (an input that requires grad while grad mode
+    is on raises RuntimeError), the result must cast to ``out``'s dtype (same kind or safer),
+    and an ``out`` of another shape is resized (with torch's UserWarning when it held elements).
+    """
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad for x in (*inputs, out)):
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic differentiation, "
+            "but one of the arguments requires grad."
+        )
+    with no_grad():
+        result = compute()
+    if not isinstance(result, Tensor):
+        raise TypeError(f"{op}(): out= is supported for ops returning one Tensor")
+    if not np.can_cast(result.dtype, out.dtype, casting="same_kind"):
+        raise RuntimeError(f"{op}(): result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    if out.shape == result.shape:
+        out.copy_(result)
+        return out
+    if out.numel() > 0:
+        warnings.warn(
+            f"{op}(): an output with one or more elements was resized since it had shape {out.shape}, "
+            f"which does not match the required output shape {result.shape}.",
+            UserWarning,
+            stacklevel=3,
+        )
+    out.data = result.to(out.dtype) if result.dtype != out.dtype else result.detach().clone()
+    return out
 
 
 def require_float(x: Any, op: str, name: str = "input") -> Tensor:

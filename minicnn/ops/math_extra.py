@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autocast_state, backend
 from ..autograd import Function, Tensor, scalar_like, tie
 from .errors import DtypeError, ShapeError
 from .linalg import bmm, dot, mv, outer
@@ -389,21 +389,29 @@ def _beta_alpha(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta * input + alpha * (mat @ vec); mat (n, m), vec (m,), input broadcast to (n,)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, mat, vec = autocast_state.lower(input, mat, vec, cuda_only=True)
     return _beta_alpha("addmv", input, mv(mat, vec), beta, alpha)
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2); input broadcast to (n, m)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, vec1, vec2 = autocast_state.lower(input, vec1, vec2, cuda_only=True)
     return _beta_alpha("addr", input, outer(vec1, vec2), beta, alpha)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2); batch1 (b, n, m), batch2 (b, m, p)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, batch1, batch2 = autocast_state.lower(input, batch1, batch2)
     return _beta_alpha("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcast to (n, p)."""
+    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
+        input, batch1, batch2 = autocast_state.lower(input, batch1, batch2)
     return _beta_alpha("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 

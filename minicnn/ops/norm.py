@@ -5,6 +5,7 @@ For ``create_graph=True`` both have a ``composite``: the forward again in differ
 
 from __future__ import annotations
 
+from .. import autocast_state
 from ..autograd import Function, Tensor
 from ..kernels import batchnorm as BN
 from ..kernels import lrn as LRN
@@ -90,6 +91,14 @@ def batch_norm(
     """Normalise each channel of input (N, C, *) with batch statistics (training) or the running
     ones (evaluation), then scale by weight and shift by bias. In training the running
     statistics, when given, are updated in place (unbiased variance), like torch."""
+    if autocast_state.active:  # mc.autocast (minicnn/amp): a float16 input with float32 weights, as torch
+
+        def again(x: Tensor, w: Tensor | None, b: Tensor | None) -> Tensor:
+            return batch_norm(x, running_mean, running_var, w, b, training, momentum, eps, _layer)
+
+        out = autocast_state.norm(again, input, weight, bias, widen_on_cuda=False)
+        if out is not None:
+            return out
     if input.ndim < 2:
         raise ValueError(f"{_layer}: expected an input of shape (N, C, *), got shape {input.shape}")
     if input.dtype.kind != "f":

@@ -97,6 +97,9 @@ class GetItem(Function):
         else:
             import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
+            from .. import runtime  # noqa: PLC0415
+
+            runtime.alert_not_deterministic("index backward (x[index] with an array index) on a CUDA tensor")
             cupyx.scatter_add(gx, self.index, gy)
         return gx
 

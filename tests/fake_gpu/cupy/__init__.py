@@ -67,6 +67,10 @@ class _Device:
     def synchronize(self) -> None:
         return None
 
+    def use(self) -> None:
+        """Make this device current (CuPy's ``Device.use``)."""
+        _current[0] = self.id
+
     def __enter__(self) -> _Device:
         self._saved.append(_current[0])
         _current[0] = self.id
@@ -513,6 +517,45 @@ cuda = types.SimpleNamespace(
     runtime=types.SimpleNamespace(
         getDeviceCount=lambda: DEVICES,
         getDevice=lambda: _current[0],
-        getDeviceProperties=lambda i: {"name": b"fake GPU (NumPy arrays, kernels through g++)"},
+        getDeviceProperties=lambda i: {
+            "name": b"fake GPU (NumPy arrays, kernels through g++)",
+            "major": 9,
+            "minor": 0,
+            "totalGlobalMem": 2**30,
+            "multiProcessorCount": 2,
+        },
+        memGetInfo=lambda: (2**29, 2**30),
     ),
 )
+
+
+class _MemoryPool:
+    """CuPy's memory pool interface (per device, the current one). The fake does not count the
+    bytes of its arrays: tests set ``used``/``total`` (device index -> bytes); ``free_all_blocks``
+    drops the cached part (total becomes used) and counts its calls."""
+
+    def __init__(self) -> None:
+        self.used: dict[int, int] = {}
+        self.total: dict[int, int] = {}
+        self.freed = 0
+
+    def used_bytes(self) -> int:
+        return self.used.get(_current[0], 0)
+
+    def total_bytes(self) -> int:
+        return self.total.get(_current[0], 0)
+
+    def free_all_blocks(self) -> None:
+        self.freed += 1
+        self.total = dict(self.used)
+
+
+_memory_pool, _pinned_memory_pool = _MemoryPool(), _MemoryPool()
+
+
+def get_default_memory_pool() -> _MemoryPool:
+    return _memory_pool
+
+
+def get_default_pinned_memory_pool() -> _MemoryPool:
+    return _pinned_memory_pool

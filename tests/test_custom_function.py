@@ -1,0 +1,343 @@
+"""torch-style custom autograd Functions (minicnn/custom_function.py): each case is the same class
+body run on torch and on minicnn (``lib`` is the module: ``torch`` or ``mc``), compared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import devices
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+
+once_differentiable = mc.autograd.function.once_differentiable
+
+shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+
+
+def make_legendre(lib):
+    class LegendreP3(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return 0.5 * (5 * x**3 - 3 * x)
+
+        @staticmethod
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            return gy * 1.5 * (5 * x**2 - 1)
+
+    return LegendreP3
+
+
+def make_scaled_mul(lib):
+    """Two tensors and a non-tensor argument; the gradient for ``b`` only where asked."""
+
+    class ScaledMul(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, scale):
+            ctx.save_for_backward(a, b)
+            ctx.scale = scale
+            return a * b * scale
+
+        @staticmethod
+        def backward(ctx, gy):
+            a, b = ctx.saved_tensors
+            ga = gy * b * ctx.scale if ctx.needs_input_grad[0] else None
+            gb = gy * a * ctx.scale if ctx.needs_input_grad[1] else None
+            return ga, gb, None
+
+    return ScaledMul
+
+
+def make_sort_like(lib):
+    """Several outputs: the sorted values, their indices (not differentiable) and the sum."""
+
+    class SortAndSum(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            values, idx = lib.sort(x, dim=-1)
+            ctx.mark_non_differentiable(idx)
+            ctx.save_for_backward(idx)
+            ctx.shape = x.shape
+            return values, idx, x.sum()
+
+        @staticmethod
+        def backward(ctx, g_values, g_idx, g_sum):
+            (idx,) = ctx.saved_tensors
+            gx = lib.zeros(ctx.shape, dtype=g_values.dtype, device=g_values.device).scatter(-1, idx, g_values)
+            return gx + g_sum
+
+    return SortAndSum
+
+
+def both(x: np.ndarray, device: str = "cpu", requires_grad: bool = True):
+    return mc.tensor(x, requires_grad=requires_grad, device=device), torch.tensor(x, requires_grad=requires_grad)
+
+
+def check_close(m, t, **tol) -> None:
+    np.testing.assert_allclose(m.numpy() if isinstance(m, mc.Tensor) else m, t.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("device", devices())
+@settings(max_examples=10)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_one_output_matches_torch(device: str, shape: tuple[int, ...], seed: int) -> None:
+    x = np.random.default_rng(seed).uniform(-1, 1, shape)
+    mx, tx = both(x, device)
+    my, ty = make_legendre(mc).apply(mx), make_legendre(torch).apply(tx)
+    check_close(my, ty, rtol=1e-12)
+    gy = np.random.default_rng(seed + 1).normal(size=shape)
+    my.backward(mc.tensor(gy, device=device))
+    ty.backward(torch.tensor(gy))
+    check_close(mx.grad, tx.grad, rtol=1e-12)
+    assert type(my.grad_fn).__name__ == type(ty.grad_fn).__name__ == "LegendreP3Backward"
+
+
+@pytest.mark.parametrize("device", devices())
+@settings(max_examples=10)
+@given(shape=shapes, seed=st.integers(0, 2**16), which=st.sampled_from([(1, 1), (1, 0), (0, 1)]))
+def test_non_tensor_argument_and_needs_input_grad(device: str, shape, seed: int, which) -> None:
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=shape), rng.normal(size=shape)
+    (ma, ta), (mb, tb) = both(a, device, bool(which[0])), both(b, device, bool(which[1]))
+    my, ty = make_scaled_mul(mc).apply(ma, mb, 2.5), make_scaled_mul(torch).apply(ta, tb, 2.5)
+    check_close(my, ty, rtol=1e-12)
+    my.sum().backward()
+    ty.sum().backward()
+    for m, t in ((ma, ta), (mb, tb)):
+        assert (m.grad is None) == (t.grad is None)
+        if t.grad is not None:
+            check_close(m.grad, t.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", devices())
+@settings(max_examples=10)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_several_outputs_one_non_differentiable(device: str, shape, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    mx, tx = both(x, device)
+    mv, mi, ms = make_sort_like(mc).apply(mx)
+    tv, ti, ts = make_sort_like(torch).apply(tx)
+    check_close(mv, tv, rtol=1e-12)
+    np.testing.assert_array_equal(mi.numpy(), ti.numpy())
+    assert not mi.requires_grad and mv.requires_grad and ms.requires_grad
+    w = rng.normal(size=shape)
+    (mv * mc.tensor(w, device=device)).sum().backward(retain_graph=True)  # the sum gets no gradient: zeros
+    (tv * torch.tensor(w)).sum().backward(retain_graph=True)
+    check_close(mx.grad, tx.grad, rtol=1e-12)
+    mx.grad = None
+    tx.grad = None
+    (ms * 3 + mv.sum()).backward()
+    (ts * 3 + tv.sum()).backward()
+    check_close(mx.grad, tx.grad, rtol=1e-12)
+
+
+def test_gradcheck_and_gradgradcheck_float64() -> None:
+    x = mc.tensor(np.random.default_rng(0).uniform(-1, 1, (3, 4)), requires_grad=True)
+    assert mc.gradcheck(make_legendre(mc).apply, (x,))
+    assert mc.gradgradcheck(make_legendre(mc).apply, (x,))
+    a = mc.tensor(np.random.default_rng(1).normal(size=(2, 3)), requires_grad=True)
+    b = mc.tensor(np.random.default_rng(2).normal(size=(2, 3)), requires_grad=True)
+    assert mc.gradcheck(lambda a, b: make_scaled_mul(mc).apply(a, b, -1.5), (a, b))
+    assert mc.gradcheck(lambda x: make_sort_like(mc).apply(x)[0] * 2 + make_sort_like(mc).apply(x)[2], (a,))
+
+
+def test_second_derivative_through_a_differentiable_backward() -> None:
+    x = np.linspace(-1, 1, 7)
+    mx, tx = both(x)
+    (mg,) = mc.autograd.grad(make_legendre(mc).apply(mx).sum(), mx, create_graph=True)
+    (tg,) = torch.autograd.grad(make_legendre(torch).apply(tx).sum(), tx, create_graph=True)
+    check_close(mg, tg, rtol=1e-12)
+    (mgg,) = mc.autograd.grad((mg**2).sum(), mx)
+    (tgg,) = torch.autograd.grad((tg**2).sum(), tx)
+    check_close(mgg, tgg, rtol=1e-12)
+
+
+def make_setup_context(lib):
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(x, power=3):
+            return x**power
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, power = inputs
+            ctx.save_for_backward(x)
+            ctx.power = power
+
+        @staticmethod
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            return gy * ctx.power * x ** (ctx.power - 1), None
+
+    return Cube
+
+
+def test_setup_context_style() -> None:
+    x = np.array([0.5, -2.0, 3.0])
+    mx, tx = both(x)
+    my, ty = make_setup_context(mc).apply(mx, 4), make_setup_context(torch).apply(tx, 4)
+    check_close(my, ty)
+    my.sum().backward()
+    ty.sum().backward()
+    check_close(mx.grad, tx.grad)
+
+
+def make_once(lib, decorator):
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @decorator
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            return 2 * x * gy
+
+    return Square
+
+
+def test_once_differentiable_refuses_a_second_derivative() -> None:
+    from torch.autograd.function import once_differentiable as torch_once
+
+    x = np.array([1.0, 2.0])
+    for lib, deco, t in ((mc, once_differentiable, mc.tensor(x, requires_grad=True)),
+                         (torch, torch_once, torch.tensor(x, requires_grad=True))):  # fmt: skip
+        # (times t: the gradient reaching the backward requires grad, so its result must too)
+        (g,) = lib.autograd.grad((make_once(lib, deco).apply(t) * t).sum(), t, create_graph=True)
+        np.testing.assert_allclose(g.detach().numpy(), 3 * x**2)  # the first derivative is fine
+        with pytest.raises(RuntimeError, match="differentiate twice a function that was marked with @once_diff"):
+            g.sum().backward()
+
+
+def test_saved_tensor_written_in_place_raises() -> None:
+    for lib in (mc, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 1
+        y = make_legendre(lib).apply(h)
+        with lib.no_grad():
+            h.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def make_double_in_place(lib):
+    class DoubleInPlace(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy * 2
+
+    return DoubleInPlace
+
+
+def test_mark_dirty() -> None:
+    x = np.array([1.0, -2.0, 3.0])
+    mx, tx = both(x)
+    mh, th = mx * 1, tx * 1  # not leaves: may be written in place
+    my, ty = make_double_in_place(mc).apply(mh), make_double_in_place(torch).apply(th)
+    check_close(mh, th)  # the input itself holds the result
+    check_close(my, ty)
+    (my * mh).sum().backward()  # mh stands for the result now, as in torch
+    (ty * th).sum().backward()
+    check_close(mx.grad, tx.grad)
+    for lib in (mc, torch):
+        leaf = lib.tensor([1.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            make_double_in_place(lib).apply(leaf)
+
+
+def make_broadcast_grad(lib, shape):
+    class Expand(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.expand(*shape).clone()
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy  # the output's shape: summed down to the input's, as torch does
+
+    return Expand
+
+
+def test_gradient_of_a_broadcast_shape_is_summed_and_others_raise() -> None:
+    x = np.array([[1.0], [2.0]])
+    mx, tx = both(x)
+    make_broadcast_grad(mc, (3, 2, 4)).apply(mx).sum().backward()
+    make_broadcast_grad(torch, (3, 2, 4)).apply(tx).sum().backward()
+    check_close(mx.grad, tx.grad)
+
+    class Wrong(mc.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy[:1]
+
+    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[1, 1\] but expected shape compatible"):
+        Wrong.apply(mc.tensor(x, requires_grad=True)).sum().backward()
+
+
+def test_wrong_number_of_gradients_raises_as_torch() -> None:
+    for lib in (mc, torch):
+
+        class Two(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                return a + b
+
+            @staticmethod
+            def backward(ctx, gy):
+                return gy
+
+        a = lib.tensor([1.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match=r"returned an incorrect number of gradients \(expected 2, got 1\)"):
+            Two.apply(a, lib.tensor([2.0])).backward()
+
+
+def test_input_returned_unchanged_and_materialize_grads() -> None:
+    seen = {}
+    for lib in (mc, torch):
+
+        class Identity(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.set_materialize_grads(False)
+                return x, (x > 0)
+
+            @staticmethod
+            def backward(ctx, gy, g_mask, name=lib.__name__):
+                seen[name] = g_mask
+                return gy * 3
+
+        x = lib.tensor([1.0, -1.0], requires_grad=True)
+        y, mask = Identity.apply(x)
+        assert y is not x and y.requires_grad and not mask.requires_grad
+        y.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    assert seen["minicnn"] is None and seen["torch"] is None
+
+
+def test_no_graph_without_grad_and_ctx_type() -> None:
+    x = mc.tensor([0.5, 1.0], requires_grad=True)
+    with mc.no_grad():
+        y = make_legendre(mc).apply(x)
+    assert y.grad_fn is None and not y.requires_grad
+    y = make_legendre(mc).apply(mc.tensor([0.5]))
+    assert y.grad_fn is None
+    from minicnn.autograd.function import FunctionCtx  # torch's import path works too
+
+    assert FunctionCtx is mc.autograd.function.FunctionCtx
