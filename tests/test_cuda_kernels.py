@@ -157,16 +157,18 @@ def test_nvrtc_compiles_every_kernel(module):
             # the options CuPy's RawModule compiles with: ours, -ftz=true, and an architecture
             options = [o.encode() for o in (*launch.NVRTC_OPTIONS, "-ftz=true", "--gpu-architecture=compute_80")]
             (result,) = nvrtc.nvrtcCompileProgram(prog, len(options), options)
+            # (writable buffers: NVRTC writes into them, and ``b" " * 1`` would be Python's one
+            # shared b" " object, which every later b" " in the process would then read as b"\0")
             _, size = nvrtc.nvrtcGetProgramLogSize(prog)
-            log = b" " * size
+            log = bytearray(size)
             nvrtc.nvrtcGetProgramLog(prog, log)
-            log = log.rstrip(b"\0 ").decode()
+            log = bytes(log).rstrip(b"\0 ").decode()
             assert result == nvrtc.nvrtcResult.NVRTC_SUCCESS, log
             assert log == "", f"NVRTC diagnostics for {bound}:\n{log}"
             _, size = nvrtc.nvrtcGetPTXSize(prog)
-            ptx = b" " * size
+            ptx = bytearray(size)
             nvrtc.nvrtcGetPTX(prog, ptx)
-            ptx = ptx.rstrip(b"\0 ").decode()
+            ptx = bytes(ptx).rstrip(b"\0 ").decode()
         finally:
             nvrtc.nvrtcDestroyProgram(prog)
         entries = dict(re.findall(r"\.entry\s+(\w+)\s*\(([^)]*)\)", ptx))
