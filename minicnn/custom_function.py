@@ -38,6 +38,7 @@ output, hands the node all output gradients at once.
 from __future__ import annotations
 
 import functools
+import math
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -138,13 +139,6 @@ class _DifferentiatedTwice(Function):
         return self.backward(gy)
 
 
-def is_torch_style(cls: type) -> bool:
-    """Whether ``cls`` (a Function subclass) is written as torch's: a static ``forward``."""
-    import inspect  # noqa: PLC0415
-
-    return isinstance(inspect.getattr_static(cls, "forward", None), staticmethod)
-
-
 _NODE_CLASSES: dict[type, type] = {}
 
 
@@ -205,9 +199,7 @@ def apply(cls: type, *args: Any, **kwargs: Any) -> Any:
 
 def _alias(x: Tensor, view: bool) -> Tensor:
     """A new tensor object on ``x``'s memory (a view of x sharing its version counter)."""
-    out = Tensor.__new__(Tensor)
-    out.array, out._grad, out._retain_grad, out._requires_grad = x.array, None, False, False
-    out._grad_fn = None
+    out = ag._wrap(x.array)
     if view:
         out._share_version(x)
         out._view_of = x
@@ -310,9 +302,7 @@ class _CustomNode(Function):
             start = 0
             for k in diff:
                 shape, dtype = self.outs[k]
-                n = 1
-                for s in shape:
-                    n *= s
+                n = math.prod(shape)
                 piece = gy[start : start + n].reshape(shape)
                 pieces[k] = piece.to(dtype) if as_tensor else piece.astype(dtype, copy=False)
                 start += n
@@ -321,11 +311,11 @@ class _CustomNode(Function):
         for k, meta in enumerate(self.outs):
             if k in pieces:
                 g = pieces[k]
-                grads.append(g if as_tensor else Tensor(g))
+                grads.append(g if as_tensor else ag._wrap(g))
             elif meta is None or not self.ctx.materialize_grads:
                 grads.append(None)
             else:
-                grads.append(Tensor(xp.zeros(meta[0], dtype=meta[1])))
+                grads.append(ag._wrap(xp.zeros(meta[0], dtype=meta[1])))
         return grads
 
     def _input_grads(self, result: Any) -> list[Any]:
