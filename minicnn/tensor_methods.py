@@ -95,6 +95,8 @@ class TensorMethods:
 
     def _arg_extreme(self, name: str, dim: Any, keepdim: bool) -> Tensor:
         xp, a = self.xp, self.array
+        if a.ndim:
+            ops.reduce._check_nonempty(name, a.shape, None if dim is None else (dim % a.ndim,), IndexError)
         with backend.array_scope(a):
             index = getattr(xp, name)(a, axis=dim, keepdims=keepdim)
             if xp is not np and a.dtype.kind == "f":  # CuPy's reduction may pick any NaN: the first, as NumPy

@@ -229,7 +229,10 @@ def grad_fn_name(fn: Any) -> str:
         whole = len(attrs["axes"]) == len(attrs["in_shape"]) and not attrs.get("keepdims")
         return f"{name}Backward{0 if whole else 1}"
     if name == "MaxMin":
-        return "MaxBackward1" if attrs.get("op", "max") == "max" else "MinBackward1"
+        label = attrs.get("label", attrs.get("op", "max"))
+        if label in ("amax", "amin"):
+            return f"{label.capitalize()}Backward0"
+        return f"{label.capitalize()}Backward{1 if attrs.get('whole', True) else 0}"
     if name == "Permute" and "axes" in attrs:
         axes = tuple(attrs["axes"])
         moved = [i for i, a in enumerate(axes) if a != i]

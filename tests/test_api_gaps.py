@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
@@ -140,11 +140,15 @@ norm_types = st.sampled_from([2.0, 1.0, 3.0, 0.5, math.inf, -math.inf, 0.0])
     max_norm=st.floats(0.01, 10.0),
     seed=st.integers(0, 2**16),
 )
+@example(sizes=[0, 3], norm_type=math.inf, max_norm=1.0, seed=0)
 def test_get_total_norm_and_clip_grads_with_norm_like_torch(device, sizes, norm_type, max_norm, seed):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(n).astype(np.float32) for n in sizes]
-    if norm_type == -math.inf and any(n == 0 for n in sizes):
-        arrays = [a for a in arrays if a.size]  # torch: min of an empty tensor raises
+    if abs(norm_type) == math.inf and any(n == 0 for n in sizes):  # max/min of nothing: both raise
+        for lib in (torch, mc):
+            with pytest.raises(RuntimeError, match="norm on an empty tensor|norm of an empty tensor"):
+                lib.nn.utils.get_total_norm([lib.tensor(a) for a in arrays], norm_type)
+        arrays = [a for a in arrays if a.size]
     ref = torch.nn.utils.get_total_norm([torch.tensor(a) for a in arrays], norm_type)
     got = mc.nn.utils.get_total_norm([mc.tensor(a, device=device) for a in arrays], norm_type)
     assert got.dtype == mc.float32 and got.shape == ()

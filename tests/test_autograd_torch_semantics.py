@@ -862,3 +862,48 @@ def test_grad_fn_names_and_next_functions_as_torch() -> None:
         assert leaf.variable is tw and repr(leaf).startswith("<AccumulateGrad object at 0x")
         assert repr(loss.grad_fn).startswith("<SqrtBackward0 object at 0x")
     assert graphs[0] == graphs[1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: x.max(),
+        lambda lib, x: x.min(),
+        lambda lib, x: x.amax(1),
+        lambda lib, x: x.amin(()),
+        lambda lib, x: lib.max(x, 1, True)[0],
+        lambda lib, x: lib.min(x, 0)[0],
+        lambda lib, x: x.sum(),
+        lambda lib, x: x.sum(1),
+        lambda lib, x: x.mean(),
+    ],
+)
+def test_reduction_node_names_as_torch(call) -> None:
+    names = []
+    for lib in (mc, torch):
+        x = lib.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+        out = call(lib, x)
+        names.append(out.grad_fn.name())
+    assert names[0] == names[1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.zeros(0).max(),
+        lambda lib: lib.zeros(0, 3).amin(),
+        lambda lib: lib.zeros(0).amax(0),
+        lambda lib: lib.zeros(2, 0).max(1),
+        lambda lib: lib.zeros(2, 0).min(-1),
+        lambda lib: lib.zeros(0).argmax(),
+        lambda lib: lib.zeros(2, 0).argmin(1),
+        lambda lib: lib.zeros(0, 3).amax((0, 1)),
+    ],
+)
+def test_empty_max_min_raise_as_torch(call) -> None:
+    """max/min/argmax have no identity: an empty reduction raises torch's error type and words."""
+    with pytest.raises(Exception) as ref:
+        call(torch)
+    with pytest.raises(type(ref.value)) as err:
+        call(mc)
+    assert str(err.value).split(" to ")[0] == str(ref.value).split(" to ")[0]

@@ -74,7 +74,9 @@ def test_checkpoint_sequential_like_torch(depth, channels, batch, size, seed, da
     (yt * torch.tensor(v)).sum().backward()
     close(xm.grad, xt.grad)
     for p, q in zip(mm.parameters(), tm.parameters()):
-        close(p.grad, q.grad)
+        # a conv bias before batch norm has a zero gradient in exact arithmetic: both give
+        # rounding noise there, so the absolute tolerance is set by the O(1) gradients around it
+        close(p.grad, q.grad, rtol=1e-10, atol=1e-10)
     for (name, b), (tname, c) in zip(mm.named_buffers(), tm.named_buffers()):
         assert name == tname
         np.testing.assert_allclose(b.numpy(), c.numpy(), **F64)

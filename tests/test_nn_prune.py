@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.utils.prune as TP
 from conftest import TOL, devices
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 import minicnn as mc
 from minicnn.nn.utils import prune as P
@@ -44,6 +44,20 @@ def assert_pruned_like_torch(ours: mc.nn.Module, theirs: torch.nn.Module, x: np.
     to.sum().backward()
     for name, p in theirs.named_parameters():
         np.testing.assert_allclose(ours.get_parameter(name).grad.numpy(), p.grad.numpy(), **TOL[np.float64])
+
+
+def prune_both(call) -> bool:
+    """``call(prune_module, module)`` on torch's twin, then on ours; where torch raises (an integer
+    amount above the number of units), ours must raise the same error. True when both pruned."""
+    try:
+        call(TP, "theirs")
+    except ValueError as ref:
+        with pytest.raises(ValueError) as err:
+            call(P, "ours")
+        assert str(err.value) == str(ref)
+        return False
+    call(P, "ours")
+    return True
 
 
 def sample_input(kind: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -77,11 +91,13 @@ def test_l1_unstructured_like_torch(layer, amount, name, seed):
     dim=st.integers(-2, 1),
     seed=st.integers(0, 2**16),
 )
+@example(layer=("linear", (2, 1)), amount=2, n=1, dim=1, seed=0)
 def test_ln_structured_like_torch(layer, amount, n, dim, seed):
     kind, shape = layer
-    ours, theirs = twins(kind, shape, seed)
-    P.ln_structured(ours, "weight", amount=amount, n=n, dim=dim)
-    TP.ln_structured(theirs, "weight", amount=amount, n=n, dim=dim)
+    twin = dict(zip(("ours", "theirs"), twins(kind, shape, seed)))
+    if not prune_both(lambda p, m: p.ln_structured(twin[m], "weight", amount=amount, n=n, dim=dim)):
+        return
+    ours, theirs = twin["ours"], twin["theirs"]
     assert_pruned_like_torch(ours, theirs, sample_input(kind, shape, seed))
 
 

@@ -183,7 +183,7 @@ def test_zeta_like_torch_and_scipy(shapes, seed):
 
 def test_zeta_negative_q_edges_and_dtypes_like_torch():
     s = np.array([1.0, 0.5, 2, 2, 2.5, 2, np.inf, 2, np.nan, 3, 4, 2, 5, 2])
-    q = np.array([1.0, 1, 0, -1.5, -1.5, np.inf, 2, -np.inf, 1, -2.25, -7.6, -1.0, -0.3, np.nan])
+    q = np.array([1.0, 1, 0, -1.5, -1.5, np.inf, 0.5, -np.inf, 1, -2.25, -7.6, -1.0, -0.3, np.nan])
     got = M.zeta(mc.tensor(s), mc.tensor(q)).numpy()
     want = TS.zeta(torch.tensor(s), torch.tensor(q)).numpy()
     finite = np.isfinite(want)
@@ -193,6 +193,25 @@ def test_zeta_negative_q_edges_and_dtypes_like_torch():
     assert M.zeta(mc.tensor([2]), 3).dtype == np.float32
     assert M.zeta(2, mc.tensor([3.0], dtype=mc.float64)).dtype == np.float64
     np.testing.assert_allclose(M.zeta(mc.tensor([2]), mc.tensor([3])).numpy(), TS.zeta(torch.tensor([2]), 3).numpy())
+
+
+def test_zeta_extreme_orders_like_torch():
+    """Huge and infinite s, and the poles q = 0, -1, ..., -inf under any s (torch: +inf there, even
+    for a non-integer or NaN s), return at once: a huge integer s used to loop building the
+    reflection polynomial, and s = inf raised OverflowError. Where the first term is all of the sum
+    (q <= 1, or q > 0 with s log(1 + 1/q) > 37) both give q^-s; for q > 1 torch (Cephes) gives NaN
+    from 0 / 0, minicnn the limit 0."""
+    big = [100.0, 1e30, np.inf, 1e300, 66.0, 65.0]
+    qs = [-7.0, -2.25, -1.0, -0.0, 0.0, 1e-30, 0.5, 1.0, -np.inf, np.nan, -0.3, -7.6]
+    s = np.array([a for a in big for _ in qs] + [1.5, 1.5, np.nan, np.nan, 2.5])
+    q = np.array(qs * len(big) + [-7.0, 0.0, -1.0, -0.0, -np.inf])
+    got = M.zeta(mc.tensor(s), mc.tensor(q)).numpy()
+    want = TS.zeta(torch.tensor(s), torch.tensor(q)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)  # (NaN where NaN, inf where inf)
+    over = np.array([2.0, 3.0, 1e30])
+    for order in (1e30, np.inf, 1e300):
+        assert np.isnan(TS.zeta(torch.tensor(order, dtype=torch.float64), torch.tensor(over)).numpy()).all()
+        np.testing.assert_array_equal(M.zeta(mc.tensor(order, dtype=mc.float64), mc.tensor(over)).numpy(), 0.0)
 
 
 def test_zeta_gradient_in_q_and_refusal_in_s():
@@ -358,6 +377,17 @@ def test_polynomials_dtypes_and_scalar_input_like_torch():
             got, want = ours(mx, mc.tensor(args[1])), theirs(tx, torch.tensor(args[1]))
             assert got.dtype == np.dtype(str(want.dtype).replace("torch.", "")), name
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+def test_polynomial_degree_beyond_int64_is_negative_like_torch(name):
+    """torch casts a float degree to int64; NaN, +-inf and |n| >= 2^63 become INT64_MIN (x86), a
+    negative degree, so 0 at once (minicnn clipped 1e30 to 2^62 and ran the recurrence forever)."""
+    x = np.array([0.0, 0.5, 1.0, -1.0, 2.0, 0.3, 0.7])
+    n = np.array([1e30, -1e30, 9.3e18, np.inf, np.nan, -np.inf, 5.0])
+    got = getattr(M, name)(mc.tensor(x), mc.tensor(n)).numpy()
+    want = getattr(TS, name)(torch.tensor(x), torch.tensor(n)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_chebyshev_trig_branch_against_mpmath():

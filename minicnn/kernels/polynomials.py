@@ -36,8 +36,8 @@ _SHIFTED_TRIG = {"t": 6, "u": 6, "v": 6, "w": 4}
 def _broadcast(x: Any, n: Any) -> tuple[Any, Any, Any]:
     xp = get_array_module(x, n)
     x, n = xp.broadcast_arrays(xp.asarray(x), xp.asarray(n))
-    if n.dtype.kind == "f":  # truncated, as torch's cast; NaN and +-inf as n < 0 (torch's: INT64_MIN)
-        n = xp.where(xp.isfinite(n), xp.clip(xp.trunc(n), -1.0, float(2**62)), -1.0)
+    if n.dtype.kind == "f":  # truncated, as torch's cast; NaN, +-inf and |n| >= 2^63 as n < 0 (x86: INT64_MIN)
+        n = xp.where(xp.isfinite(n) & (xp.abs(n) < 2.0**63), xp.clip(xp.trunc(n), -1.0, float(2**62)), -1.0)
     return xp, x.copy(), n.astype(np.int64)
 
 

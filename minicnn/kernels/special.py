@@ -292,7 +292,8 @@ def _zeta_positive(xp: Any, s: Any, q: Any) -> Any:
     for c in _ZETA_A:
         fac = fac * (s + k)
         b = b / a
-        total = total + fac * b / c
+        # (a huge s: fac overflows while b underflows to 0; the term is 0, not inf * 0)
+        total = total + (fac * b / c if isinstance(s, int) else xp.where(b == 0, 0.0, fac * b / c))
         k += 1
         fac = fac * (s + k)
         b = b / a
@@ -329,20 +330,47 @@ def _zeta_int(xp: Any, s: int, x: Any) -> Any:
     return total
 
 
+def _zeta_near_terms(xp: Any, s: Any, x: Any) -> Any:
+    """zeta(s, x) for x < 0 not an integer and an integer s > _ZETA_REFLECT_MAX (or +inf): the
+    terms whose base lies in (-2, 2), k = k0 - 1 .. k0 + 1 with x + k0 in (-1, 0), and the positive
+    rest zeta(s, x + k0 + 2). The other terms have |x + k| >= 2, at most 2^-s each against one
+    term of at least 2^s: below float64's resolution. Fixed cost however large s is."""
+    k0 = xp.floor(-x)
+    total = _zeta_positive(xp, s, x + k0 + 2)
+    for k in (-1.0, 0.0, 1.0):
+        base = x + k0 + k
+        total = total + xp.where(k0 + k >= 0, xp.power(base, -s), 0.0)  # (k >= 0 only)
+    return total
+
+
+_ZETA_REFLECT_MAX = 64  # integer orders up to this by the reflection formula (its polynomial has s terms)
+
+
 def zeta(s: Any, q: Any) -> Any:
     """The Hurwitz zeta function sum_k (q + k)^-s (s > 1), elementwise on broadcast s and q, in
-    float64; +inf at q = 0, -1, -2, ...; NaN for s < 1 or non-integer s with q <= 0."""
+    float64; torch's (Cephes') cases: +inf at s = 1 and at q = 0, -1, -2, ..., -inf; NaN for s < 1
+    and for a non-integer s with q < 0. Where the first term alone is exact in float64 (s log(1 +
+    1/q) > 37: a huge s) the result is q^-s, so s = +inf gives inf, 1 or 0 (Cephes: NaN for q > 1,
+    from 0 / 0)."""
     xp = get_array_module(s, q)
     s, q = (a.copy() for a in xp.broadcast_arrays(xp.asarray(s, dtype=np.float64), xp.asarray(q, dtype=np.float64)))
     with np.errstate(all="ignore"):
         pos = q > 0
+        pole = ~pos & (q == xp.floor(q))  # 0, -1, -2, ..., -inf
         total = _zeta_positive(xp, s, xp.minimum(xp.where(pos, q, 1.0), 1e300))
+        first = xp.where(pos, q, 1.0) ** -s
+        total = xp.where(s * xp.log1p(1 / xp.where(pos, q, 1.0)) > 37.0, first, total)  # the rest < eps * first
         total = xp.where(q == xp.inf, 0.0, total)
-        negative = ~pos & (s == xp.floor(s)) & (s > 1)
-        for order in np.unique(to_numpy(s[negative])):  # (the distinct integer orders: few)
-            idx = negative & (s == order)
+        negative = ~pos & ~pole & (s == xp.floor(s)) & (s > 1)
+        far = negative & (s > _ZETA_REFLECT_MAX)
+        if far.any():
+            total[far] = _zeta_near_terms(xp, s[far], q[far])
+        near = negative & ~far
+        for order in np.unique(to_numpy(s[near])):  # (the distinct integer orders: few)
+            idx = near & (s == order)
             total[idx] = _zeta_int(xp, int(order), q[idx])
         total = xp.where(~pos & ~negative, xp.nan, total)
+        total = xp.where(pole, xp.inf, total)
         total = xp.where(s < 1, xp.nan, total)
         return xp.where(s == 1, xp.inf, total)
 

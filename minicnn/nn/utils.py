@@ -76,6 +76,11 @@ def _vector_norm(x: Any, norm_type: float) -> Any:
     max |x| for inf, min |x| for -inf, the count of nonzeros for 0, else (sum |x|^p)^(1/p)."""
     xp = backend.get_array_module(x)
     a = xp.abs(x)
+    if abs(norm_type) == math.inf and a.size == 0:
+        raise RuntimeError(
+            f"get_total_norm: cannot compute the {norm_type} norm of an empty tensor: the operation does not have an "
+            "identity"
+        )
     if norm_type == math.inf:
         return a.max()
     if norm_type == -math.inf:

@@ -1,8 +1,8 @@
 """More of torch's elementwise math: logit, xlogy, logaddexp, copysign, float_power, fmax/fmin,
 ldexp, nan_to_num, addcmul/addcdiv, addmv/addr/baddbmm/addbmm, inner, kron, vdot; and the
 integer ops that have no gradient (gcd, lcm, bitwise_*, signbit...). Most are written with
-existing ops (so their gradients, of any order, come from those ops); logaddexp (smooth second
-derivative at ties), heaviside (backward raises, as torch's) and nextafter (input's gradient
+existing ops (so their gradients, of any order, come from those ops); xlogy/xlog1py (torch's
+masked derivatives), logaddexp (smooth second derivative at ties), heaviside (backward raises, as torch's) and nextafter (input's gradient
 passes, as torch's) are small Functions.
 
 Binary ops broadcast and promote dtypes as torch (``result_dtype`` of ops/math.py).
@@ -63,25 +63,64 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     return log(x) - log1p(-x)
 
 
-def _x_times_log(x: Tensor, y: Tensor, log_fn: Any, one: float) -> Tensor:
-    """x * log_fn(y) with 0 where x is 0 and log_fn(y) is not finite (y NaN excepted): the
-    gradient to x is log_fn(y), 0 there (torch's xlogy/xlog1py rule), to y x / (y + one - 1)."""
-    xp = backend.get_array_module(x.array, y.array)
-    ya = y.array
-    with np.errstate(invalid="ignore"):
-        finite_log = (ya > one - 1) & (ya < xp.inf)
-    masked = (x.array == 0) & ~finite_log & ~xp.isnan(ya)
-    return x * where(masked, 0.0, log_fn(where(masked, one, y))) + 0.0  # (+ 0.0: -0.0 -> 0.0, torch's)
+class Xlogy(Function):
+    """x * log(y), with 0 where x is 0 (NaN where y is NaN), broadcasting; torch's xlogy:
+    d/dx = log(y), 0 where x = 0 and y <= 0 (the masked -inf or NaN); d/dy = x / y. The subclass
+    :class:`SpecialXlog1Py` is the same with log1p(y) (mask y <= -1, d/dy = x / (1 + y))."""
+
+    shift = 0.0  # log(y + shift) in the derivative: x / (y + shift); the mask is y <= -shift
+
+    @staticmethod
+    def log(xp: Any, y: Any) -> Any:
+        return xp.log(y)
+
+    def forward(self, x, y):
+        xp = backend.get_array_module(x, y)
+        if self.requires_grad:
+            self.x, self.y = x, y
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return xp.where((x == 0) & ~xp.isnan(y), 0.0, x * self.log(xp, y)).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, y = self.x, self.y
+        gx = gyy = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.needs_input_grad[0]:  # xlogy(gy, y) with the mask
+                g = xp.where((gy == 0) & ~xp.isnan(y), 0.0, gy * self.log(xp, y))
+                gx = unbroadcast(xp.where((x == 0) & (y <= -self.shift), 0.0, g).astype(gy.dtype, copy=False), x.shape)
+            if self.needs_input_grad[1]:
+                gyy = unbroadcast(gy * x / (y + self.shift), y.shape)
+        return gx, gyy
+
+    def backward_graph(self, gy, x, y):
+        gx = gyy = None
+        if self.needs_input_grad[0]:  # the same op on (gy, y): its own derivatives again
+            zero = Tensor((x.array == 0) & (y.array <= -self.shift))
+            gx = unbroadcast(where(zero, 0.0, type(self).apply(gy, y)), x.shape)
+        if self.needs_input_grad[1]:
+            gyy = unbroadcast(gy * x / (y + self.shift), y.shape)
+        return gx, gyy
+
+
+class SpecialXlog1Py(Xlogy):
+    """x * log1p(y), 0 where x is 0 (torch.special.xlog1py); see :class:`Xlogy`."""
+
+    shift = 1.0
+
+    @staticmethod
+    def log(xp: Any, y: Any) -> Any:
+        return xp.log1p(y)
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
     """input * log(other), 0 where input is 0 (unless other is NaN), broadcasting."""
-    return _x_times_log(*_promote(input, other, floating=True), log, 1.0)
+    return Xlogy.apply(*_promote(input, other, floating=True))
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:
     """input * log1p(other), 0 where input is 0 (unless other is NaN), broadcasting."""
-    return _x_times_log(*_promote(input, other, floating=True), log1p, 0.0)
+    return SpecialXlog1Py.apply(*_promote(input, other, floating=True))
 
 
 def entr(input: Tensor) -> Tensor:

@@ -86,6 +86,18 @@ class Mean(Function):
         return Expand.apply(_expand_graph(gy, x.shape, self.axes, self.keepdims), shape=x.shape)
 
 
+def _check_nonempty(op: str, shape: tuple[int, ...], axes: tuple[int, ...] | None, error: type = RuntimeError) -> None:
+    """max/min/argmax have no identity: torch's errors for an empty reduction, IndexError for an
+    empty reduced dim, ``error`` for all elements (``axes`` None) of an empty tensor."""
+    if axes is None:
+        if math.prod(shape) == 0:
+            raise error(f"{op}(): Expected reduction dim to be specified for input.numel() == 0")
+        return
+    for a in axes:
+        if shape[a] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size, got shape {shape}")
+
+
 class MaxMin(Function):
     """max or min. Over one dimension given as an int (``x.max(dim=1)``) the gradient goes to
     the first extremum along it, as with torch's ``max(dim)``, whose index picks one element;
@@ -93,8 +105,7 @@ class MaxMin(Function):
     rule for ``max()`` and ``amax``."""
 
     def forward(self, x):
-        if any(x.shape[a] == 0 for a in self.axes) or (x.size == 0 and not self.axes):
-            raise RuntimeError(f"{self.op}: cannot reduce an empty tensor")
+        _check_nonempty(self.label, x.shape, None if self.whole else self.axes)
         y = getattr(x, self.op)(axis=self.axes, keepdims=True)
         if self.first:  # one-hot of the first extremum (NaN counts as one, as in torch)
             (axis,) = self.axes
@@ -184,23 +195,31 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, k
 def max(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     first = isinstance(axis, (int, np.integer)) and x.ndim > 0
-    return MaxMin.apply(x, axes=_axes(axis, x.ndim, "max"), keepdims=keepdims, op="max", first=first)
+    axes = _axes(axis, x.ndim, "max")
+    return MaxMin.apply(x, axes=axes, keepdims=keepdims, op="max", first=first, label="max", whole=axis is None)
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:  # noqa: A001
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     first = isinstance(axis, (int, np.integer)) and x.ndim > 0
-    return MaxMin.apply(x, axes=_axes(axis, x.ndim, "min"), keepdims=keepdims, op="min", first=first)
+    axes = _axes(axis, x.ndim, "min")
+    return MaxMin.apply(x, axes=axes, keepdims=keepdims, op="min", first=first, label="min", whole=axis is None)
 
 
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (every dim when empty); tied maxima share the gradient."""
-    return MaxMin.apply(x, axes=_axes(dim, x.ndim, "amax"), keepdims=keepdim, op="max", first=False)
+    whole = dim is None or (isinstance(dim, (tuple, list)) and not dim)
+    return MaxMin.apply(
+        x, axes=_axes(dim, x.ndim, "amax"), keepdims=keepdim, op="max", first=False, label="amax", whole=whole
+    )
 
 
 def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (every dim when empty); tied minima share the gradient."""
-    return MaxMin.apply(x, axes=_axes(dim, x.ndim, "amin"), keepdims=keepdim, op="min", first=False)
+    whole = dim is None or (isinstance(dim, (tuple, list)) and not dim)
+    return MaxMin.apply(
+        x, axes=_axes(dim, x.ndim, "amin"), keepdims=keepdim, op="min", first=False, label="amin", whole=whole
+    )
 
 
 def var(
