@@ -123,7 +123,13 @@ def _as_array(data: Any, dtype: Any = None, device: Any = None):
     # a GPU array is converted on its own GPU; values beyond the dtype's range round to inf quietly, as in torch
     with backend.array_scope(data), np.errstate(over="ignore"):
         if dtype is not None:
-            arr = xp.asarray(data, dtype=dtype)
+            try:
+                arr = xp.asarray(data, dtype=dtype)
+            except OverflowError:  # torch's rule: a negative int wraps into an unsigned dtype, else an error
+                arr, dt = np.asarray(data), np.dtype(dtype)
+                if dt.kind != "u" or arr.dtype.kind != "i" or arr.max() > np.iinfo(dt).max:
+                    raise RuntimeError(f"value cannot be converted to type {dt} without overflow") from None
+                arr = xp.asarray(arr.astype(dt))
         elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
             arr = xp.asarray(data)
         else:
@@ -527,7 +533,11 @@ class Tensor(TensorMethods):
         if not _records(self, other):
             _check_writable(self.array, f"__i{op}__")
             with backend.array_scope(self.array):  # on the tensor's GPU, whichever is current
-                getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+                try:
+                    getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
+                except (TypeError, ValueError, OverflowError):  # NumPy's rules refused: torch's decide
+                    out = getattr(self.detach(), f"__{op}__")(other.detach() if isinstance(other, Tensor) else other)
+                    self.array[...] = _inplace_result(out, self, f"__i{op}__").array
             self._version += 1
             return self
         return self._record_inplace(lambda old: getattr(old, f"__{op}__")(other), f"__i{op}__")
@@ -547,13 +557,7 @@ class Tensor(TensorMethods):
                 kind = "a leaf Tensor" if base is self else "a view of a leaf Tensor"
                 raise RuntimeError(f"{what}: {kind} that requires grad is being used in an in-place operation")
             base = base._view_of
-        out = compute(_ops.clone(self))
-        if out.shape != self.shape:
-            raise RuntimeError(f"{what}: output with shape {self.shape} doesn't match the broadcast shape {out.shape}")
-        if out.dtype != self.dtype:
-            if not np.can_cast(out.dtype, self.dtype, "same_kind"):
-                raise RuntimeError(f"{what}: result type {out.dtype} can't be cast to the output type {self.dtype}")
-            out = _ops.astype(out, self.dtype)
+        out = _inplace_result(compute(_ops.clone(self)), self, what)
         if not written:
             _check_writable(self.array, what)
             with backend.array_scope(self.array):
@@ -633,7 +637,10 @@ class Tensor(TensorMethods):
             if mask is not None:  # x[mask] = 0: no count of the mask's true elements (a GPU wait)
                 self.xp.copyto(self.array, self.xp.asarray(value, dtype=self.dtype), where=mask)
             else:
-                self.array[index] = value
+                try:
+                    self.array[index] = value
+                except ValueError as e:  # NumPy's broadcast refusal: torch's RuntimeError
+                    raise _ops.errors.ShapeError(f"setitem: {e}") from None
         self._version += 1
 
     # in-place methods (torch's trailing underscore), recorded like ``x += y``
@@ -691,9 +698,12 @@ class Tensor(TensorMethods):
 
     # comparisons and bitwise ops give non-differentiable tensors
     def _compare(self, other: Any, op: str) -> Tensor:
-        b = other.array if isinstance(other, Tensor) else other
+        a, b = self.array, other.array if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor) and a.dtype != b.dtype and "f" in (a.dtype.kind, b.dtype.kind):
+            dt = _ops.math.result_dtype(self, other)  # compared in torch's promoted dtype (float16 vs a float64 0-d)
+            a, b = a.astype(dt, copy=False), b.astype(dt, copy=False)
         with backend.array_scope(self.array):
-            return Tensor(getattr(self.array, op)(b))
+            return Tensor(getattr(a, op)(b))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, "__eq__")
@@ -713,19 +723,14 @@ class Tensor(TensorMethods):
     def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, "__ge__")
 
-    def _bitwise(self, other: Any, op: str) -> Tensor:
-        if self.dtype.kind not in "biu" or (isinstance(other, Tensor) and other.dtype.kind not in "biu"):
-            raise TypeError(f"{op.strip('_')}: only bool and integer tensors, got {self.dtype}")
-        return self._compare(other, op)
-
     def __and__(self, other: Any) -> Tensor:
-        return self._bitwise(other, "__and__")
+        return _ops.bitwise_and(self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return self._bitwise(other, "__or__")
+        return _ops.bitwise_or(self, other)
 
     def __xor__(self, other: Any) -> Tensor:
-        return self._bitwise(other, "__xor__")
+        return _ops.bitwise_xor(self, other)
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -748,6 +753,27 @@ class Tensor(TensorMethods):
     __hash__ = object.__hash__
 
 
+def can_cast(src: Any, dst: Any) -> bool:
+    """torch's rule for writing a result into a tensor (in-place ops, ``out=``): no float into an
+    integer or bool tensor, no integer into a bool one; all else casts (int64 into uint8 wraps)."""
+    src, dst = np.dtype(src), np.dtype(dst)
+    return not ((src.kind == "f" and dst.kind in "biu") or (src.kind in "iu" and dst.kind == "b"))
+
+
+def _inplace_result(out: Tensor, t: Tensor, what: str) -> Tensor:
+    """``out``, the result of an in-place op on ``t``, checked as torch does (same shape, a dtype
+    that :func:`can_cast` into t's) and cast to t's dtype."""
+    if out.shape != t.shape:
+        raise RuntimeError(
+            f"{what}: output with shape {list(t.shape)} doesn't match the broadcast shape {list(out.shape)}"
+        )
+    if out.dtype == t.dtype:
+        return out
+    if not can_cast(out.dtype, t.dtype):
+        raise RuntimeError(f"{what}: result type {out.dtype} can't be cast to the desired output type {t.dtype}")
+    return _ops.astype(out, t.dtype)
+
+
 def _inplace_form(name: str, public: str | None = None) -> Any:
     """``t.<name>_(...)``: ``t.<name>(...)`` written into t's memory, recorded in the graph when
     t or a tensor argument requires grad (see :meth:`Tensor._record_inplace`), as torch's.
@@ -758,12 +784,7 @@ def _inplace_form(name: str, public: str | None = None) -> Any:
         t = _latest(self)
         if any(_records(t, a) for a in (*args, *kwargs.values(), None)):
             return t._record_inplace(lambda old: getattr(old, name)(*args, **kwargs), label)
-        out = getattr(t.detach(), name)(*args, **kwargs)
-        if out.shape != t.shape:
-            raise RuntimeError(f"{label}: output with shape {t.shape} doesn't match the broadcast shape {out.shape}")
-        if not np.can_cast(out.dtype, t.dtype, "same_kind"):
-            raise RuntimeError(f"{label}: result type {out.dtype} can't be cast to the desired output type {t.dtype}")
-        return t.copy_(out)
+        return t.copy_(_inplace_result(getattr(t.detach(), name)(*args, **kwargs), t, label))
 
     method.__name__ = method.__qualname__ = f"{name}_"
     method.__doc__ = f"In-place :meth:`{name}` (torch's ``{name}_``)."
@@ -1082,7 +1103,18 @@ def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
     if not isinstance(value, (int, float, bool, np.generic)):  # an array or a list: converted, not cached
         with backend.array_scope(like):
             return backend.get_array_module(like).asarray(value, dtype=dtype)
-    return backend.device_constant(("scalar", type(value), value, dtype.str), lambda: np.asarray(value, dtype), like)
+    return backend.device_constant(("scalar", type(value), value, dtype.str), lambda: _scalar_array(value, dtype), like)
+
+
+def _scalar_array(value: Any, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a 0-d array of ``dtype``; an integer out of the dtype's range wraps around as
+    in torch (``uint8 tensor + -1`` adds 255), where NumPy raises OverflowError."""
+    try:
+        return np.asarray(value, dtype)
+    except OverflowError:
+        if not isinstance(value, (int, np.integer)) or not -(2**63) <= value < 2**64:
+            raise
+        return np.asarray(np.uint64(value % 2**64)).astype(dtype)
 
 
 def _as_tensors(inputs: Sequence[Any], op: str) -> tuple[Tensor, ...]:

@@ -9,10 +9,12 @@ import numpy as np
 
 from . import autograd, backend, random
 from .autograd import Tensor
+from .ops.errors import DtypeError, ShapeError
 
 
-def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
-    """The shape from varargs ``(2, 3)``, one sequence ``((2, 3),)`` or torch's ``size=``."""
+def _shape(size: tuple[Any, ...], keyword: Any = None, dims: bool = False) -> tuple[int, ...]:
+    """The shape from varargs ``(2, 3)``, one sequence ``((2, 3),)`` or torch's ``size=``
+    (``dims``: a sequence of dims, which may be negative, not sizes)."""
     if keyword is not None:
         if size:
             raise TypeError("give the size either positionally or as size=, not both")
@@ -22,7 +24,10 @@ def _shape(size: tuple[Any, ...], keyword: Any = None) -> tuple[int, ...]:
     for s in size:
         if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.dtype.kind in "iu"):
             raise TypeError(f"a size must be a sequence of integers, got {s!r}")
-    return tuple(int(s) for s in size)
+    shape = tuple(int(s) for s in size)
+    if not dims and any(s < 0 for s in shape):
+        raise ShapeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    return shape
 
 
 def _device(device: Any) -> Any:
@@ -115,7 +120,7 @@ def randn(
     shape = _shape(dims, size)
     with backend.device_scope(device):
         if _dtype(dtype).kind != "f":
-            raise TypeError(f"randn: needs a floating point dtype, got {_dtype(dtype)}")
+            raise DtypeError(f"randn: needs a floating point dtype, got {_dtype(dtype)}")
         a = _draw(generator, xp, "randn", lambda g: g.standard_normal(shape, dtype=np.float64)).astype(_dtype(dtype))
     return Tensor(a, requires_grad=requires_grad)
 
@@ -135,7 +140,7 @@ def rand(
     with backend.device_scope(device):
         dt = _dtype(dtype)
         if dt.kind != "f":
-            raise TypeError(f"rand: needs a floating point dtype, got {dt}")
+            raise DtypeError(f"rand: needs a floating point dtype, got {dt}")
         # float32 is drawn as float32: a float64 draw rounded to float32 can give 1.0, outside [0, 1)
         draw_dt = np.float32 if dt == np.float32 else np.float64
         a = _draw(generator, xp, "rand", lambda g: g.random(shape, dtype=draw_dt)).astype(dt, copy=False)
@@ -164,6 +169,8 @@ def randint(
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
         shape = _shape((size,))
+        if low >= high:
+            raise ShapeError(f"randint: expects 'low' to be less than 'high', but got low={low} >= high={high}")
         a = _draw(generator, xp, "randint", lambda g: g.integers(low, high, size=shape))
         a = a.astype(np.int64 if dtype is None else dtype)
     return Tensor(a, requires_grad=requires_grad)
@@ -221,10 +228,12 @@ def arange(
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
+    if any(isinstance(v, (float, np.floating)) and not np.isfinite(v) for v in (start, end, step)):
+        raise ShapeError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ShapeError("arange: step must be nonzero")
     if (end - start) * step < 0:
-        raise ValueError(f"arange: from {start} to {end} runs against the sign of step {step}")
+        raise ShapeError(f"arange: from {start} to {end} runs against the sign of step {step}")
     device = _device(device)
     xp = backend.xp_for_device(device)
     if dtype is None:
@@ -294,7 +303,7 @@ def linspace(
 ) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive (computed in float64)."""
     if int(steps) < 0:
-        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+        raise ShapeError(f"linspace: number of steps must be non-negative, got {steps}")
     device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
@@ -304,6 +313,8 @@ def linspace(
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """The n x m identity matrix (m = n by default)."""
+    if int(n) < 0 or (m is not None and int(m) < 0):
+        raise ShapeError(f"eye: n and m must be greater or equal to 0, got n={n}, m={m}")
     device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
@@ -380,7 +391,7 @@ def empty_permuted(
     ``physical_layout`` (outermost first: ``(0, 2, 3, 1)`` is channels-last for NCHW), as
     torch.empty_permuted: allocated in that order, then its dims permuted back."""
     _layout_check("empty_permuted", layout)
-    shape, perm = _shape((size,)), _shape((physical_layout,))
+    shape, perm = _shape((size,)), _shape((physical_layout,), dims=True)
     if len(perm) != len(shape):
         raise RuntimeError(
             f"Number of dimensions in size does not match the length of the physical_layout; "

@@ -53,6 +53,7 @@ from .ops.decompositions import (
     vecdot,
 )
 from .ops.dims import wrap_dims
+from .ops.errors import ShapeError
 from .ops.lu import (
     LDLFactorExResult,
     LDLFactorResult,
@@ -161,7 +162,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     """The ``ord``-norm of x over ``dim`` (None: every element as one vector). ``ord``: any
     number, inf, -inf, 0 (count of nonzeros). Floating input only; ``dtype`` converts first."""
     if isinstance(ord, str):
-        raise ValueError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+        raise TypeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
     return _norm(x, float(ord), dim, keepdim, dtype=dtype)
 
 
@@ -175,11 +176,11 @@ def matrix_norm(
     x = _cast_to(A, dtype)
     require_float(x, "linalg.matrix_norm")
     if x.ndim < 2:
-        raise ValueError(
+        raise ShapeError(
             f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got shape {A.shape}."
         )
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
-        raise ValueError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+        raise ShapeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
     rows, cols = wrap_dims(tuple(dim), x.ndim, "linalg.matrix_norm")
     if ord in ("fro", "nuc"):
         return _norm(x, ord, (rows, cols), keepdim)
@@ -199,7 +200,7 @@ def matrix_norm(
         else:
             y = (amax if ord > 0 else amin)(s, -1)
         return y.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else y
-    raise ValueError(f"linalg.matrix_norm: Order {ord} not supported.")
+    raise ShapeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -213,14 +214,14 @@ def norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,
         if len(dim) == 2:
             return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
         if len(dim) != 1:
-            raise ValueError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
+            raise ShapeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
     elif ord is not None:
         if input.ndim not in (1, 2):
-            raise ValueError(
+            raise ShapeError(
                 f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {input.ndim}D."
             )
         if input.ndim == 2:
             return matrix_norm(input, ord, (-2, -1), keepdim, dtype=dtype)
     if isinstance(ord, str):
-        raise ValueError(f"linalg.norm: ord {ord!r} is a matrix norm; it needs a 2-d input or a 2-tuple dim")
+        raise ShapeError(f"linalg.norm: ord {ord!r} is a matrix norm; it needs a 2-d input or a 2-tuple dim")
     return vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype)

@@ -47,9 +47,11 @@ class TensorMethods:
     def sum(
         self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None, *, dtype: Any = None
     ) -> Tensor:
-        """Sum over ``axis`` (``dim``); with ``dtype`` the tensor is cast first, as torch's."""
+        """Sum over ``axis`` (``dim``); with ``dtype`` the tensor is cast first, as torch's, and an
+        integer ``dtype`` is the result's too."""
         x = self if dtype is None else self.to(dtype)
-        return ops.sum(x, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
+        y = ops.sum(x, axis=axis if dim is None else dim, keepdims=keepdims if keepdim is None else keepdim)
+        return ops.reduce._to_int_dtype(y, dtype)
 
     def mean(
         self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None, *, dtype: Any = None
@@ -119,13 +121,27 @@ class TensorMethods:
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return ops.amin(self, () if dim is None else dim, keepdim)
 
-    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def _checked_dims(self, dim: Any, op: str) -> tuple[int, ...]:
+        """``dim`` (an int or a sequence) as a tuple of axes by torch's rules (its IndexError for
+        a dim out of range, RuntimeError for one named twice); () for a 0-d tensor."""
+        dims = ops.dims.wrap_dims(tuple(dim) if isinstance(dim, (tuple, list)) else (dim,), self.ndim, op)
+        return () if self.ndim == 0 else dims
+
+    def _logical_reduce(self, op: str, dim: Any, keepdim: bool) -> Tensor:
+        """all/any over ``dim`` (None: every dim; a tuple, () reducing none, as torch's): bool,
+        or uint8 for a uint8 input (torch's rule); dims checked by torch's rules."""
+        axis = None if dim is None else self._checked_dims(dim, op)
         with backend.array_scope(self.array):
-            return ag.Tensor(self.xp.all(self.array, axis=dim, keepdims=keepdim))
+            out = getattr(self.xp, op)(self.array, axis=axis, keepdims=keepdim)
+            return ag.Tensor(out.astype(np.uint8) if self.dtype == np.uint8 else out)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """True where every element along ``dim`` is nonzero (see :meth:`_logical_reduce`)."""
+        return self._logical_reduce("all", dim, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        with backend.array_scope(self.array):
-            return ag.Tensor(self.xp.any(self.array, axis=dim, keepdims=keepdim))
+        """True where some element along ``dim`` is nonzero (see :meth:`_logical_reduce`)."""
+        return self._logical_reduce("any", dim, keepdim)
 
     def pow(self, exponent: Any) -> Tensor:
         return ops.pow(self, exponent)
@@ -558,8 +574,11 @@ class TensorMethods:
             return ag.Tensor(self.xp.stack(idx, axis=1).astype(np.int64))
 
     def count_nonzero(self, dim: Any = None) -> Tensor:
+        """The number of nonzero elements over ``dim`` (None or (): all), int64."""
+        every = dim is None or (isinstance(dim, (tuple, list)) and not dim)
+        axis = None if every else self._checked_dims(dim, "count_nonzero")
         with backend.array_scope(self.array):
-            return ag.Tensor(self.xp.asarray(self.xp.count_nonzero(self.array, axis=dim), dtype=np.int64))
+            return ag.Tensor(self.xp.asarray(self.xp.count_nonzero(self.array, axis=axis), dtype=np.int64))
 
     def _new(self, make: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
         out = make(self.dtype if dtype is None else dtype, self.device if device is None else device)

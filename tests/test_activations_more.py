@@ -321,6 +321,26 @@ def test_bad_arguments() -> None:
         A.prelu(x, mc.tensor(np.ones(3, dtype=np.float32)))
 
 
+@pytest.mark.parametrize(
+    ("f", "tf", "shapes"),
+    [
+        (A.glu, TF.glu, [(2, 3)]),
+        (A.glu, TF.glu, [()]),
+        (A.prelu, TF.prelu, [(2, 3), (2,)]),
+        (A.prelu, TF.prelu, [(2, 3), (1, 1)]),
+        (A.prelu, TF.prelu, [(), (2,)]),
+        (lambda x, w: A.prelu(x, w.float()), lambda x, w: TF.prelu(x, w.float()), [(2, 3), (3,)]),
+    ],
+)
+def test_shape_errors_are_torchs_runtime_error(f, tf, shapes) -> None:
+    """Where torch raises RuntimeError, so does minicnn (its ValueError being one too)."""
+    arrays = [np.ones(s) for s in shapes]
+    with pytest.raises(RuntimeError) as theirs:
+        tf(*[torch.tensor(a) for a in arrays])
+    with pytest.raises(type(theirs.value)):
+        f(*[mc.tensor(a) for a in arrays])
+
+
 def test_softmin_dtype_and_implicit_dim() -> None:
     x = rand(np.random.default_rng(9), (2, 3)).astype(np.float32)
     y = A.softmin(mc.tensor(x), 1, dtype=np.float64)

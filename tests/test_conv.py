@@ -469,8 +469,37 @@ def test_conv2d_errors(x_shape, w_shape, kwargs, error, match):
         mc.nn.functional.conv2d(x, w, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs",
+    [
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"stride": 0}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"padding": -1}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"dilation": 0}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"padding": "foo"}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"padding": "same", "stride": 2}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"groups": 0}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"groups": 3}),
+        ((1, 2, 5, 2), (2, 2, 3, 3), {}),
+        ((1, 2, 5, 5), (2, 2, 3, 3), {"dilation": 3}),
+        ((1, 2, 5, 5), (2, 1, 3, 3), {}),
+        ((5, 5), (2, 2, 3, 3), {}),
+        ((1, 2, 5, 5), (2, 2, 3), {}),
+    ],
+)
+def test_conv2d_bad_settings_raise_torchs_runtime_error(x_shape, w_shape, kwargs):
+    """Where torch raises RuntimeError, so does minicnn (a ShapeError, also a ValueError)."""
+    with pytest.raises(RuntimeError):
+        F.conv2d(torch.zeros(x_shape), torch.zeros(w_shape), **kwargs)
+    with pytest.raises(RuntimeError, match="conv2d"):
+        mc.nn.functional.conv2d(mc.zeros(*x_shape), mc.zeros(*w_shape), **kwargs)
+
+
 def test_conv2d_bias_and_dtype_errors():
     x, w = mc.zeros(1, 2, 5, 5), mc.zeros(3, 2, 3, 3)
+    with pytest.raises(RuntimeError):  # torch: "expected scalar type Double but found Float"
+        F.conv2d(torch.zeros(1, 2, 5, 5), torch.zeros(3, 2, 3, 3, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="float64"):
+        mc.nn.functional.conv2d(x, w.double())
     with pytest.raises(ValueError, match=r"bias must have shape \(3,\)"):
         mc.nn.functional.conv2d(x, w, mc.zeros(4))
     with pytest.raises(TypeError, match="float64"):

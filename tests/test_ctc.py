@@ -188,6 +188,26 @@ def test_errors_name_the_op(call, error, message):
         call(lp, mc.tensor([[1, 2, 3], [3, 2, 1]]))
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        (np.zeros((5, 0, 4)), np.zeros((0, 3), np.int64), [], []),  # empty batch
+        (None, [[1, 2, 3], [3, 2, 1]], [6, 5], [2, 2]),  # input_lengths beyond T
+        (None, [[1, 2, 3], [3, 2, 1]], [5, 5], [2, 4]),
+        (None, [[1, 2, 3], [3, 2, 1]], [5], [2, 2]),
+        (None, [[1, 2, 3], [3, 2, 1]], [5.0, 5.0], [2, 2]),
+    ],
+)
+def test_errors_are_torchs_runtime_error(args):
+    """Where torch raises RuntimeError, so does minicnn (its ValueError/TypeError being one too)."""
+    lp, targets, il, tl = args
+    lp = log_probs(np.random.default_rng(7), 5, 2, 4) if lp is None else lp
+    with pytest.raises(RuntimeError) as theirs:
+        TF.ctc_loss(torch.tensor(lp), torch.tensor(targets), torch.tensor(il), torch.tensor(tl))
+    with pytest.raises(type(theirs.value)):
+        ctc_loss(mc.tensor(lp), mc.tensor(np.array(targets)), mc.tensor(np.array(il)), mc.tensor(np.array(tl)))
+
+
 def test_module_like_torch():
     rng = np.random.default_rng(8)
     lp = log_probs(rng, 6, 3, 5)

@@ -150,6 +150,26 @@ def test_invalid_probability_and_shapes():
         F.dropout(mc.tensor(np.ones(4, dtype=np.int64)), 0.5)
 
 
+@pytest.mark.parametrize("shape", [(3,), (0,)])
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("layer", [True, False])
+def test_dropout2d_of_a_1d_input_like_torch(shape, p, layer):
+    """torch's feature dropout refuses a 1-D input (RuntimeError) only when it would draw a mask:
+    p = 0 is the identity, p = 1 zeros, an empty input passes."""
+    fn = nn.Dropout2d(p) if layer else (lambda t: F.dropout2d(t, p))
+    tfn = torch.nn.Dropout2d(p) if layer else (lambda t: TF.dropout2d(t, p))
+    x = np.arange(1.0, 1.0 + shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the rank warning of dropout2d
+        try:
+            expected = tfn(torch.tensor(x)).numpy()
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match=r"(?i)dropout2d"):
+                fn(mc.tensor(x))
+            return
+        np.testing.assert_array_equal(fn(mc.tensor(x)).numpy(), expected)
+
+
 @pytest.mark.parametrize("shape", [(6, 40), (4, 6, 3, 2, 2), (8, 16, 10)])
 @pytest.mark.parametrize("layer", [True, False])
 def test_dropout2d_other_ranks_warn_and_drop_whole_channels_like_torch(shape, layer):

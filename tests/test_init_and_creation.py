@@ -369,3 +369,34 @@ def test_values_beyond_float32_become_inf_quietly_as_torch():
         theirs = torch.tensor([-1e300, 1e300, 1.0])
     assert ours.dtype == mc.float32
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L: L.zeros(2, -1),
+        lambda L: L.ones(-3),
+        lambda L: L.full((-1,), 2.0),
+        lambda L: L.eye(-1),
+        lambda L: L.arange(5, 1),
+        lambda L: L.arange(0, 5, 0),
+        lambda L: L.arange(0, float("inf")),
+        lambda L: L.arange(0, float("nan")),
+        lambda L: L.linspace(0, 1, -1),
+        lambda L: L.randint(5, 5, (2,)),
+        lambda L: L.rand(2, dtype=L.int64),
+        lambda L: L.tensor([300], dtype=L.uint8),
+        lambda L: L.tensor([-129], dtype=L.int8),
+    ],
+)
+def test_bad_creation_arguments_raise_torchs_runtime_error(make):
+    with pytest.raises(RuntimeError):
+        make(torch)
+    with pytest.raises(RuntimeError):
+        make(mc)
+
+
+def test_negative_ints_wrap_into_unsigned_tensors_as_torch():
+    data = [-1, -129, 255, 0]
+    expected = torch.tensor(data, dtype=torch.uint8).numpy()
+    np.testing.assert_array_equal(mc.tensor(data, dtype=mc.uint8).numpy(), expected)

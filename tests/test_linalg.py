@@ -419,6 +419,25 @@ def test_norm_errors_and_unsupported_orders():
         LA.matrix_norm(mc.zeros(2, 2), 3)
     with pytest.raises(TypeError):
         LA.vector_norm(mc.tensor(np.ones(3, dtype=np.int64)))
+    # torch's exception types (minicnn's size errors are ValueErrors that are also RuntimeErrors)
+    cases = [
+        (RuntimeError, "norm", (np.ones(3), "fro")),
+        (RuntimeError, "norm", (np.ones(3), "nuc")),
+        (RuntimeError, "norm", (np.ones((2, 2, 2)), 1)),
+        (RuntimeError, "matrix_norm", (np.ones(3),)),
+        (RuntimeError, "matrix_norm", (np.ones((2, 2)), 3)),
+        (TypeError, "vector_norm", (np.ones(3), "fro")),
+    ]
+    for error, name, (a, *args) in cases:
+        with pytest.raises(error):
+            getattr(torch.linalg, name)(torch.tensor(a), *args)
+        with pytest.raises(error):
+            getattr(LA, name)(mc.tensor(a), *args)
+    with pytest.raises(RuntimeError):
+        LA.norm(mc.ones(2, 3), dim=(0, 1, 1))
+    for lib in (torch, mc):  # torch's RuntimeError; minicnn's DtypeError is a TypeError too
+        with pytest.raises(RuntimeError):
+            lib.dist(lib.tensor([1, 2]), lib.tensor([3, 4]))
 
 
 @pytest.mark.parametrize("shape", [(3, 0), (0, 3), (0, 0), (2, 3, 0)])

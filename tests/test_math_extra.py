@@ -315,7 +315,7 @@ def test_bitwise_operators_not_and_errors():
     m = np.array([True, False])
     np.testing.assert_array_equal(E.bitwise_xor(mc.tensor(m), mc.tensor(m[::-1].copy())).numpy(), [True, True])
     for fn in (E.bitwise_and, E.gcd, E.bitwise_left_shift):
-        with pytest.raises(TypeError, match="not implemented for 'Float'"):
+        with pytest.raises(TypeError, match="not implemented for 'Double'"):  # torch's name of float64
             fn(mc.tensor(np.ones(2)), mc.tensor(np.ones(2)))
     with pytest.raises(TypeError, match="bitwise_not"):
         E.bitwise_not(mc.tensor(np.ones(2)))
@@ -645,3 +645,79 @@ def test_second_derivatives_gradgradcheck():
     for fn in (E.xlogy, E.xlog1py):  # (input 0: d/dinput = log(other), was 0)
         assert mc.gradcheck(fn, [t(0.0, 0.6, -0.9), t(0.3, 1.5, 2.0)])
         assert mc.gradgradcheck(fn, [t(0.0, 0.6, -0.9), t(0.3, 1.5, 2.0)])
+
+
+def _grads_both(fn_mc, fn_torch, x, create_graph):
+    """First gradients of sum(out * w) (w random), and the second ones of their sum, both libraries."""
+    w = _rng(3).uniform(0.5, 1.5, x.shape).astype(x.dtype)
+    xm, xt = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (gm,) = mc.autograd.grad((fn_mc(xm) * mc.tensor(w)).sum(), xm, create_graph=create_graph)
+    (gt,) = torch.autograd.grad((fn_torch(xt) * torch.tensor(w)).sum(), xt, create_graph=create_graph)
+    if not create_graph:
+        return (gm.numpy(),), (gt.numpy(),)
+    (hm,), (ht,) = mc.autograd.grad(gm.sum(), xm), torch.autograd.grad(gt.sum(), xt)
+    return (gm.numpy(), hm.numpy()), (gt.detach().numpy(), ht.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logit_and_entr_gradients_outside_the_domain_like_torch(dtype):
+    """torch's derivatives of logit, dy / (x (1 - x)), are NaN outside [0, 1] (and at +-inf)
+    without eps, 0 outside [eps, 1 - eps] with it; entr's, -(1 + log x), are +inf at 0, NaN for
+    x < 0, -inf at inf (they were 0, 0 and NaN), its second -1/x. (A NaN input: below; torch's
+    logit with eps gives it a 0 gradient (as ours) in its vectorized loop, NaN in the scalar tail.)"""
+    x = np.array([-0.5, 1.5, np.inf, -np.inf, 0.0, 1.0, 0.2, 0.8, 0.5, 1e-30, -2.0, 3.0], dtype)
+    cases = [(lambda t, e=eps: E.logit(t, e), lambda t, e=eps: torch.logit(t, e)) for eps in (None, 0.0, 0.2)]
+    cases.append((E.entr, torch.special.entr))
+    for ours, theirs in cases:
+        for create_graph in (False, True):
+            got, want = _grads_both(ours, theirs, x, create_graph)
+            rtol = 1e-5 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(got[0], want[0], rtol=rtol)
+            sign = [np.signbit(g) & ~np.isnan(g) for g in (got[0], want[0])]  # (a NaN's sign bit means nothing)
+            np.testing.assert_array_equal(*sign)
+            if create_graph:  # (torch's second derivative of logit is NaN at 0 and 1, -1/x^2 differs: compare inside)
+                keep = slice(None) if ours is E.entr else slice(6, 9)
+                np.testing.assert_allclose(got[1][keep], want[1][keep], rtol=rtol)
+    xt = mc.tensor(np.array([0.3, 1.7, 0.05]), requires_grad=True)
+    assert mc.gradcheck(E.entr, [xt]) and mc.gradgradcheck(E.entr, [xt])
+    nan = np.resize(np.array([np.nan, 0.3, -1.0], dtype), 64)  # (a multiple of any SIMD loop's step: no tail)
+    for eps in (None, 0.1):
+        got, want = _grads_both(lambda t, e=eps: E.logit(t, e), lambda t, e=eps: torch.logit(t, e), nan, False)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-5)
+
+
+def test_nextafter_gradient_is_zero_where_input_equals_other_like_torch():
+    a = np.array([0.0, 1.0, 2.0, 0.0, -0.0, 1.0, np.nan, np.inf, np.inf])
+    b = np.array([1.0, 1.0, 1.0, -0.0, 0.0, np.nan, 1.0, np.inf, 0.0])
+    got, want = _both(E.nextafter, torch.nextafter, [a, b])
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    double_backward_like_torch(E.nextafter, torch.nextafter, [a[:6], b[:6]], grad_inputs=(True, False))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_i1_and_sinc_derivatives_near_zero_against_mpmath(dtype):
+    """i1' = i0 - i1/x and sinc' = (cos(pi x) - sinc x) / x cancel near 0: the second
+    derivative of i1 was inf at a tiny x (NaN in float32), sinc's was -8 at 1e-8 (-pi^2/3)."""
+    x = np.array([0.0, 1e-30, -1e-8, 1e-3, 0.02, -0.05, 0.0999, 0.1001, 0.7, -3.0], dtype)
+    refs = [
+        (S.i1, lambda v: mpmath.besseli(1, v)),
+        (S.i1e, lambda v: mpmath.besseli(1, v) * mpmath.exp(-abs(v))),
+        (S.sinc, lambda v: mpmath.sinc(mpmath.pi * v) if v else mpmath.mpf(1)),
+    ]
+    for ours, ref in refs:
+        xm = mc.tensor(x, requires_grad=True)
+        (g0,) = mc.autograd.grad(ours(xm).sum(), xm)
+        (g,) = mc.autograd.grad(ours(xm).sum(), xm, create_graph=True)
+        (h,) = mc.autograd.grad(g.sum(), xm)
+        side = [1 if v >= 0 else -1 for v in x]  # (i1e has a kink at 0: one-sided derivatives)
+        want1 = [float(mpmath.diff(ref, mpmath.mpf(float(v)), 1, direction=s)) for v, s in zip(x, side)]
+        want2 = [float(mpmath.diff(ref, mpmath.mpf(float(v)), 2, direction=s)) for v, s in zip(x, side)]
+        tol = dict(rtol=1e-4, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(g0.numpy(), want1, **tol)
+        np.testing.assert_allclose(g.numpy(), want1, **tol)
+        kink = ours is S.i1e  # (at 0 its second derivative jumps from 1 to -1: 0 there, by sign(0) = 0)
+        np.testing.assert_allclose(h.numpy()[kink:], want2[kink:], **tol)
+    xt = mc.tensor(np.array([0.0, 0.05, -0.08, 0.4]), requires_grad=True)
+    for ours in (S.i1, S.i1e, S.sinc):
+        assert mc.gradgradcheck(ours, [xt])

@@ -351,6 +351,20 @@ def test_prod_cumsum_dtypes_as_torch():
         lambda t: R.prod(t, dtype=np.float64), lambda t: torch.prod(t, dtype=torch.float64), [np.array([2, 3])]
     )
     compare_with_torch(lambda t: R.cumsum(t, 0), lambda t: torch.cumsum(t, 0), [np.array(3.0)])  # 0-d
+    # an integer dtype= is the result's dtype (wrapping as torch's narrower accumulation), not int64
+    a = np.array([[1, 2], [3, 200]])
+    for dtype in ("int32", "uint8", "int16", "bool"):
+        md, td = getattr(mc, dtype), getattr(torch, dtype)
+        for f, tf in [
+            (lambda t, md=md: t.sum(dtype=md), lambda t, td=td: t.sum(dtype=td)),
+            (lambda t, md=md: mc.sum(t, 0, dtype=md), lambda t, td=td: torch.sum(t, 0, dtype=td)),
+            (lambda t, md=md: R.prod(t, dtype=md), lambda t, td=td: torch.prod(t, dtype=td)),
+            (lambda t, md=md: t.cumsum(0, dtype=md), lambda t, td=td: t.cumsum(0, dtype=td)),
+            (lambda t, md=md: t.cumprod(1, dtype=md), lambda t, td=td: t.cumprod(1, dtype=td)),
+            (lambda t, md=md: R.nansum(t, 1, dtype=md), lambda t, td=td: torch.nansum(t, 1, dtype=td)),
+            (lambda t, md=md: R.cumsum(t[0, 0], 0, dtype=md), lambda t, td=td: torch.cumsum(t[0, 0], 0, dtype=td)),
+        ][: 3 if dtype == "bool" else None]:  # (torch's cumulative ops and nansum have no bool)
+            compare_with_torch(f, tf, [a])
     with pytest.raises(TypeError):
         R.prod(mc.tensor([1.0, 2.0]), (0,))  # one dim, as torch's
 

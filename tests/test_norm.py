@@ -210,3 +210,25 @@ def test_batch_norm_errors_name_the_layer():
         F.batch_norm(mc.randn(2, 4), mc.zeros(3), mc.ones(3))
     with pytest.raises(ValueError, match="evaluation mode"):
         F.batch_norm(mc.randn(2, 4), None, None, training=False)
+
+
+@pytest.mark.parametrize("training, eps", [(True, 0.0), (True, -1e-5), (False, -1e-5)])
+def test_batch_norm_eps_checks_like_torch(training, eps):
+    """F.batch_norm and the layers: eps > 0 in training, eps >= 0 in evaluation (ValueError in
+    torch); torch.batch_norm, the unchecked low-level op, runs."""
+    x = np.random.default_rng(0).standard_normal((3, 2, 4))
+    rm, rv = np.zeros(2), np.ones(2)
+    with pytest.raises(ValueError, match="eps"):
+        TF.batch_norm(torch.tensor(x), torch.tensor(rm), torch.tensor(rv), training=training, eps=eps)
+    with pytest.raises(ValueError, match=r"batch_norm: eps must be"):
+        F.batch_norm(mc.tensor(x), mc.tensor(rm), mc.tensor(rv), training=training, eps=eps)
+    if training:
+        with pytest.raises(ValueError, match=r"BatchNorm1d\(2\): eps must be positive"):
+            nn.BatchNorm1d(2, eps=eps).double()(mc.tensor(x))
+    args = (None, None, mc.tensor(rm), mc.tensor(rv), training, 0.1, eps, False)
+    targs = (None, None, torch.tensor(rm), torch.tensor(rv), training, 0.1, eps, False)
+    ours, theirs = mc.batch_norm(mc.tensor(x), *args), torch.batch_norm(torch.tensor(x), *targs)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9, atol=1e-11)
+    ours = mc.native_batch_norm(mc.tensor(x), *args[:-1])[0]
+    theirs = torch.native_batch_norm(torch.tensor(x), *targs[:-1])[0]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9, atol=1e-11)

@@ -118,6 +118,19 @@ def test_activation_special_values_match_torch(device, dtype, name):
         np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())
 
 
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("value", [-0.7, 0.0, 2.5, 6.0, 7.0])
+def test_relu6_of_a_0d_tensor_matches_torch(device, value):
+    """A 0-d input: its mask was a NumPy bool scalar, which ``out=`` refused (a TypeError)."""
+    compare_with_torch(F.relu6, TF.relu6, [np.array(value)], device=device)
+    compare_with_torch(
+        lambda t: mc.nn.ReLU6(inplace=True)(t * 1),
+        lambda t: torch.nn.ReLU6(inplace=True)(t * 1),
+        [np.array(value)],
+        device=device,
+    )
+
+
 def test_softmax_is_stable_for_huge_logits():
     x = mc.tensor([[1000.0, 0.0, -1000.0]])
     assert np.isfinite(F.softmax(x, 1).numpy()).all()
@@ -222,3 +235,98 @@ def test_activation_layer_reprs_match_torch():
         lambda m: m.LeakyReLU(),
     ):
         assert repr(make(mc.nn)) == repr(make(torch.nn))
+
+
+def _outcome(f, lib):
+    """(dtype name, values) of ``f(lib)``, or the exception raised."""
+    try:
+        r = f(lib)
+    except Exception as e:  # noqa: BLE001  (the type is what is compared)
+        return e
+    return str(r.dtype).split(".")[-1], np.asarray(r.numpy() if lib is mc else r.detach().numpy()).tolist()
+
+
+INT_CASES = {
+    "uint8 + -1 wraps": lambda L: L.tensor([1, 2], dtype=L.uint8) + -1,
+    "-1 * uint8 wraps": lambda L: -1 * L.tensor([1, 2], dtype=L.uint8),
+    "int8 + 1000 wraps": lambda L: L.tensor([1, -2], dtype=L.int8) + 1000,
+    "uint8 0-d & int8": lambda L: L.tensor(3, dtype=L.uint8) & L.tensor([1, 6], dtype=L.int8),
+    "uint8 | int8 0-d": lambda L: L.tensor([1, 6], dtype=L.uint8) | L.tensor(3, dtype=L.int8),
+    "bool ^ int16": lambda L: L.tensor([True, False]) ^ L.tensor([3, 5], dtype=L.int16),
+    "bool << int8": lambda L: L.tensor([True, False]) << L.tensor([1, 2], dtype=L.int8),
+    "int tensor ** negative int tensor": lambda L: L.tensor([2, 1, -1, -1, 0]) ** L.tensor([-1, -3, -1, -2, 2]),
+    "bool ** True": lambda L: L.tensor([True, False]) ** True,
+    "float16 == float64 0-d": lambda L: L.tensor([0.1, 2.0], dtype=L.float16) == L.tensor(0.1, dtype=L.float64),
+    "float32 < int64 0-d": lambda L: L.tensor([16777216.0]) < L.tensor(16777217),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INT_CASES))
+def test_integer_and_bool_promotion_as_torch(name):
+    f = INT_CASES[name]
+    assert _outcome(f, mc) == _outcome(f, torch)
+
+
+ERROR_CASES = {
+    "int // 0": (lambda L: L.tensor([1, 2]) // 0, ZeroDivisionError),
+    "int % int 0": (lambda L: L.tensor([1, 2], dtype=L.int8) % L.tensor([1, 0], dtype=L.int8), ZeroDivisionError),
+    "bool // int with 0": (lambda L: L.tensor([True]) // L.tensor([0]), ZeroDivisionError),
+    "int ** -1": (lambda L: L.tensor([2]) ** -1, None),
+    "bool - int": (lambda L: L.tensor([True]) - L.tensor([1]), None),
+    "float - True": (lambda L: L.tensor([1.0]) - True, None),
+    "-bool": (lambda L: -L.tensor([True]), None),
+    "bool // bool": (lambda L: L.tensor([True]) // L.tensor([True]), None),
+    "bool ** bool": (lambda L: L.tensor([True]) ** L.tensor([True]), None),
+    "bool & 2.5": (lambda L: L.tensor([True]) & 2.5, None),
+    "int32 | float32": (lambda L: L.tensor([1], dtype=L.int32) | L.tensor([1.0]), None),
+    "bool << bool": (lambda L: L.tensor([True]) << L.tensor([True]), None),
+    "int mean": (lambda L: L.tensor([1, 2]).mean(), None),
+    "int var": (lambda L: L.tensor([1, 2]).var(), None),
+    "int += 0.5": (lambda L: L.tensor([1, 2]).__iadd__(0.5), None),
+    "int /= 2": (lambda L: L.tensor([1, 2]).__itruediv__(2), None),
+    "bool += int tensor": (lambda L: L.tensor([True]).__iadd__(L.tensor([2])), None),
+    "int mul_ float tensor": (lambda L: L.tensor([1, 2]).mul_(L.tensor([1.5, 2.0])), None),
+    "0-d += 1-d": (lambda L: L.tensor(1.0).__iadd__(L.tensor([1.0, 2.0])), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_CASES))
+def test_refused_dtypes_raise_torchs_runtime_error(name):
+    f, also = ERROR_CASES[name]
+    with pytest.raises(RuntimeError):
+        f(torch)
+    with pytest.raises(RuntimeError) as info:
+        f(mc)
+    if also is not None:
+        assert isinstance(info.value, also)
+
+
+def test_inplace_casts_as_torch():
+    for f in (
+        lambda L: L.tensor([1, 2], dtype=L.uint8).__iadd__(L.tensor([-3, 300])),  # int64 into uint8 wraps
+        lambda L: L.tensor([1, 2], dtype=L.int8).__imul__(200),
+        lambda L: L.tensor([1.0, 2.0], dtype=L.float16).add_(L.tensor([1.0, 2.0], dtype=L.float64)),
+        lambda L: L.tensor([7, -7], dtype=L.uint8).floor_divide_(L.tensor([2, 3])),
+    ):
+        assert _outcome(f, mc) == _outcome(f, torch)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_abs_and_div_gradients_at_special_values_like_torch(device, dtype):
+    """abs' is 0 at NaN (torch's sign(NaN) is 0), and div's divisor gradient is formed
+    -gy (a / b) / b as torch's: b * b underflowed to 0 for a tiny b (NaN or inf before)."""
+    tiny = np.finfo(dtype).tiny / 4  # (a subnormal: its square is 0)
+    a = np.array([np.nan, 0.0, -0.0, tiny, 1.0, -2.0, np.inf, 3.0, 0.0, 1e-3], dtype)
+    b = np.array([2.0, tiny, tiny, tiny, np.inf, 0.0, 2.0, 1e-3, np.inf, -4.0], dtype)
+    for second in (False, True):
+        xm = [mc.tensor(v, requires_grad=True, device=device) for v in (a, b)]
+        xt = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+        gm = mc.autograd.grad((xm[0].abs() + xm[0] / xm[1]).sum(), xm, create_graph=second)
+        gt = torch.autograd.grad((xt[0].abs() + xt[0] / xt[1]).sum(), xt, create_graph=second)
+        for m, t in zip(gm, gt, strict=True):
+            np.testing.assert_allclose(m.numpy(), t.detach().numpy(), rtol=1e-6)
+            np.testing.assert_array_equal(np.signbit(m.numpy()), np.signbit(t.detach().numpy()))
+    if dtype == np.float64:
+        pair = [mc.tensor(np.array(v), requires_grad=True) for v in ([0.5, -2.0, 0.0], [0.3, 1.7, -0.9])]
+        assert mc.gradgradcheck(mc.div, pair)

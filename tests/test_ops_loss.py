@@ -220,6 +220,58 @@ def test_cross_entropy_errors():
         F.mse_loss(x, mc.randn(4))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize(
+    ("shape", "target"), [((0, 0), []), ((3, 0), [-100, -100, -100]), ((0, 0, 2), np.zeros((0, 2)))]
+)
+def test_class_losses_with_no_classes_match_torch(shape, target, reduction):
+    """C = 0: NumPy's reshape(-1, 0) and the maximum over no class leaked out; every row is
+    ignored here (nan 'mean', 0 'sum')."""
+    target = np.array(target, np.int64)
+    for f, tf in [(F.cross_entropy, TF.cross_entropy), (F.nll_loss, TF.nll_loss)]:
+        compare_with_torch(
+            lambda x, f=f: f(x, mc.tensor(target), reduction=reduction),
+            lambda x, tf=tf: tf(x, torch.tensor(target), reduction=reduction),
+            [np.zeros(shape)],
+        )
+
+
+@pytest.mark.parametrize(
+    ("f", "tf", "args"),
+    [
+        (F.cross_entropy, TF.cross_entropy, [np.ones((3, 0)), np.array([0, 1, 0])]),  # IndexError
+        (F.cross_entropy, TF.cross_entropy, [np.ones((4, 3)), np.array([0, 1, 2])]),
+        (F.cross_entropy, TF.cross_entropy, [np.ones((4, 3)), np.ones((4, 2))]),
+        (F.cross_entropy, TF.cross_entropy, [np.ones(()), np.array(0)]),
+        (
+            lambda x, t: F.cross_entropy(x, t, weight=mc.ones(2)),
+            lambda x, t: TF.cross_entropy(x, t, weight=torch.ones(2)),
+            [np.ones((4, 3)), np.array([0, 1, 2, 0])],
+        ),
+        (
+            lambda x, t: F.cross_entropy(x, t, label_smoothing=1.5),
+            lambda x, t: TF.cross_entropy(x, t, label_smoothing=1.5),
+            [np.ones((4, 3)), np.array([0, 1, 2, 0])],
+        ),
+        (F.nll_loss, TF.nll_loss, [np.ones((4, 3)), np.array([0, 1, 2])]),
+        (F.mse_loss, TF.mse_loss, [np.ones((4, 3)), np.ones((4, 2))]),
+        (F.l1_loss, TF.l1_loss, [np.ones((4, 3)), np.ones((4, 2))]),
+        (F.kl_div, TF.kl_div, [np.ones((4, 3)), np.ones((4, 2))]),
+        (F.binary_cross_entropy, TF.binary_cross_entropy, [np.ones(3) / 2, np.ones(3, np.float32)]),
+        (F.cosine_similarity, TF.cosine_similarity, [np.ones((4, 3)), np.ones((4, 2))]),
+    ],
+)
+def test_loss_errors_are_torchs(f, tf, args):
+    """Where torch raises (mostly RuntimeError), minicnn raises that type (its ValueError or
+    TypeError being a RuntimeError too)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(Exception) as theirs:
+            tf(*[torch.tensor(a) for a in args])
+        with pytest.raises(type(theirs.value)):
+            f(*[mc.tensor(a) for a in args])
+
+
 def test_cross_entropy_is_stable_for_huge_logits():
     x = mc.tensor([[1e4, -1e4, 0.0]], requires_grad=True)
     loss = F.cross_entropy(x, mc.tensor([1]))

@@ -344,3 +344,43 @@ def test_dim_arguments_as_torch(name):
             call(mc, mc.ones(2, 3))
         return
     assert tuple(call(mc, mc.ones(2, 3)).shape) == expected
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda L: L.arange(6.0).reshape(-2, 3),
+        lambda L: L.arange(6.0).view(7),
+        lambda L: L.arange(6.0).reshape(-1, -1),
+        lambda L: L.ones(1, 3).expand(-1, -1, 3),
+        lambda L: L.ones(1, 3).expand(2, 1, 0),
+        lambda L: L.cat([L.ones(2, 3), L.ones(2, 4)]),
+        lambda L: L.stack([L.ones(2), L.ones(3)]),
+        lambda L: L.ones(2, 3).gather(1, L.tensor([[0, 3]])),
+        lambda L: L.ones(2, 3).__setitem__(0, L.ones(2)),
+    ],
+)
+def test_bad_shapes_and_indices_raise_torchs_error_types(f):
+    with pytest.raises(RuntimeError) as theirs:
+        f(torch)
+    with pytest.raises(type(theirs.value)):
+        f(mc)
+
+
+def test_cat_skips_legacy_empty_1d_tensors_and_promotes_as_torch():
+    for f in (
+        lambda L: L.cat([L.tensor([]), L.arange(6).reshape(2, 3)]),
+        lambda L: L.cat([L.arange(6).reshape(2, 3), L.tensor([])], dim=1),
+        lambda L: L.cat([L.tensor([]), L.tensor([])]),
+    ):
+        ours, theirs = f(mc), f(torch)
+        assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).split(".")[-1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_where_with_only_a_condition_is_nonzero_as_tuple():
+    c = np.array([[0.0, 1.5], [2.0, 0.0]])
+    ours, theirs = mc.where(mc.tensor(c)), torch.where(torch.tensor(c))
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

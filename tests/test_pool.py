@@ -494,3 +494,29 @@ def test_pool_shape_errors_name_the_layer():
         F.max_pool2d(mc.randn(1, 1, 8, 8), 3, stride=0)
     with pytest.raises(TypeError, match="floating point"):
         F.max_pool2d(mc.tensor(np.ones((1, 1, 4, 4), dtype=np.int64)), 2)
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize(
+    "shape, args",
+    [
+        ((1, 1, 8, 8), (3, 1, 2)),  # padding above half the kernel
+        ((1, 1, 8, 8), ((2, 3), 1, (0, 2))),
+        ((1, 1, 8, 8), (3, 0)),  # stride 0
+        ((1, 1, 6, 1), ((1, 3), (3, 2))),  # kernel wider than the input: an empty output
+        ((1, 1, 1, 5, 5), (2,)),  # rank
+    ],
+)
+def test_pool2d_bad_settings_raise_torchs_runtime_error(name, shape, args):
+    """torch raises RuntimeError for these; minicnn's ShapeError is one (and a ValueError)."""
+    with pytest.raises(RuntimeError):
+        getattr(TF, name)(torch.zeros(shape), *args)
+    with pytest.raises(RuntimeError, match=name):
+        getattr(F, name)(mc.zeros(*shape), *args)
+
+
+def test_avg_pool2d_zero_divisor_override_is_torchs_runtime_error():
+    with pytest.raises(RuntimeError):
+        TF.avg_pool2d(torch.zeros(1, 1, 4, 4), 2, divisor_override=0)
+    with pytest.raises(RuntimeError, match="divisor_override"):
+        F.avg_pool2d(mc.zeros(1, 1, 4, 4), 2, divisor_override=0)

@@ -78,6 +78,17 @@ def test_logcumsumexp_no_underflow_and_double_backward():
     assert mc.gradgradcheck(lambda x: S.logcumsumexp(x, 0), [mc.tensor(b[:, :2], requires_grad=True)])
 
 
+def test_logcumsumexp_infinities_keep_other_gradients_finite():
+    # an infinite element makes only its own gradient NaN, as torch's (it used to reach every earlier element)
+    a = np.array([[1.0, np.nan, 3.0, 2.0], [2.0, 2.0, 2.0, 2.0], [-0.0, 0.0, -1.0, np.inf]])
+    compare_with_torch(lambda x: mc.logcumsumexp(x, 0), lambda x: torch.logcumsumexp(x, 0), [a])
+    b = np.array([[np.inf, np.inf], [-np.inf, -np.inf], [np.inf, -np.inf], [2.0, -np.inf]])
+    compare_with_torch(lambda x: mc.logcumsumexp(x, 0), lambda x: torch.logcumsumexp(x, 0), [b])
+    x = mc.tensor(a[:, 3], requires_grad=True)
+    mc.logcumsumexp(x, 0).sum().backward()
+    assert np.isfinite(x.grad.numpy()[:2]).all()
+
+
 @SETTINGS
 @given(shape=SHAPES, data=st.data(), seed=st.integers(0, 99))
 def test_diff_like_torch(shape, data, seed):
@@ -567,6 +578,21 @@ def test_search_errors():
         mc.bincount(mc.tensor(np.array([1, -1])))
     with pytest.raises(RuntimeError, match="larger than min"):
         mc.histc(mc.tensor(np.zeros(3)), 4, 2.0, 1.0)
+    # torch's exception types: NotImplementedError (a RuntimeError) for an unsupported dtype
+    cases = [
+        (NotImplementedError, "bincount", np.array([1.0, 2.0]), ()),
+        (NotImplementedError, "bincount", np.array([True, False]), ()),
+        (RuntimeError, "bincount", np.array([[1, 2]]), ()),
+        (NotImplementedError, "histc", np.array([1, 2]), (3,)),
+        (NotImplementedError, "histc", np.array([1, 2], dtype=np.uint8), (3,)),
+        (RuntimeError, "quantile", np.array([1.0, 2.0]), (0.5, None, False)),
+    ]
+    for error, name, a, args in cases:
+        kwargs = {"interpolation": "cubic"} if name == "quantile" else {}
+        with pytest.raises(error):
+            getattr(torch, name)(torch.tensor(a), *args, **kwargs)
+        with pytest.raises(error):
+            getattr(mc, name)(mc.tensor(a), *args, **kwargs)
 
 
 # -- one small case per family on every device ---------------------------------------------------------
@@ -627,14 +653,23 @@ def test_remaining_gradchecks():
 
 def test_empty_and_integer_inputs():
     assert np.isnan(mc.median(mc.zeros(0)).item()) and np.isnan(torch.median(torch.zeros(0)).item())
+    for name in ("median", "nanmedian"):  # NaN in the graph: backward gives an empty gradient, as torch's
+        ours, theirs = mc.zeros(2, 0, requires_grad=True), torch.zeros(2, 0, requires_grad=True)
+        for x, lib in ((ours, mc), (theirs, torch)):
+            out = getattr(lib, name)(x)
+            assert out.requires_grad and np.isnan(out.item())
+            out.backward()
+        assert ours.grad.shape == tuple(theirs.grad.shape) and ours.grad.dtype == np.float32
     i = np.array([[3, 1, 2], [1, 1, 0]])
     for name in ("median", "nanmedian"):
         both(getattr(mc, name)(mc.tensor(i), 1), getattr(torch, name)(torch.tensor(i), 1))
         assert getattr(mc, name)(mc.tensor(i)).item() == getattr(torch, name)(torch.tensor(i)).item()
     both(mc.cummax(mc.tensor(i), 1), torch.cummax(torch.tensor(i), 1))
     both(mc.mode(mc.tensor(i), 1), torch.mode(torch.tensor(i), 1))
-    with pytest.raises(RuntimeError, match="floating point"):
+    with pytest.raises(NotImplementedError, match="floating point"):  # torch's type (a RuntimeError)
         mc.logcumsumexp(mc.tensor(i), 0)
+    with pytest.raises(NotImplementedError):
+        torch.logcumsumexp(torch.tensor(i), 0)
 
 
 # -- review h11_review_stats: edge cases against torch ----------------------------------------------

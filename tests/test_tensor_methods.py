@@ -154,6 +154,29 @@ def test_comparisons_and_tests_equal_torch(shapes, seed):
         np.testing.assert_array_equal(ma.count_nonzero(dim=0).numpy(), ta.count_nonzero(dim=0).numpy())
 
 
+def test_all_any_count_nonzero_dims_and_dtypes_as_torch():
+    a = np.array([[1, 0, 3], [0, 0, 2]], dtype=np.uint8)
+    for arr in (a, a.astype(np.float64), np.array(2.5), np.zeros((2, 0, 3))):
+        ma, ta = mc.tensor(arr), torch.tensor(arr)
+        dims = [None, (), 0, -1, (0,), (-1, 0)] if arr.ndim else [None, (), 0, -1, (0,)]
+        for dim in dims:
+            kw = {} if dim is None else {"dim": dim}
+            for name in ("all", "any"):
+                ours, theirs = getattr(ma, name)(**kw), getattr(ta, name)(**kw)
+                assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", "")), (name, dim)  # uint8 stays
+                np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=f"{name} {dim}")
+            ours, theirs = ma.count_nonzero(dim), ta.count_nonzero(dim)
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=f"count_nonzero {dim}")
+            assert ours.shape == tuple(theirs.shape)
+    for name in ("all", "any", "count_nonzero"):  # torch's errors, not NumPy's
+        for arr, dim, error in ((a, (0, 0), RuntimeError), (a, (1, -1), RuntimeError), (a, 2, IndexError),
+                                (np.array(2.5), (0, -1), RuntimeError), (np.array(2.5), 1, IndexError)):  # fmt: skip
+            with pytest.raises(error):
+                getattr(torch.tensor(arr), name)(dim)
+            with pytest.raises(error):
+                getattr(mc.tensor(arr), name)(dim)
+
+
 def test_nonzero_of_0d_tensors_as_torch():
     for v in (0.0, 3.0):
         assert mc.tensor(v).nonzero().shape == tuple(torch.tensor(v).nonzero().shape)

@@ -31,6 +31,7 @@ about twenty passes).
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -56,7 +57,7 @@ def classes_last(x: Any) -> Any:
     if x.ndim == 1:
         return x[None]
     xp = get_array_module(x)
-    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    return xp.moveaxis(x, 1, -1).reshape(x.shape[0] * math.prod(x.shape[2:]), x.shape[1])  # (-1 fails for C = 0)
 
 
 def classes_back(g2: Any, shape: tuple[int, ...]) -> Any:
@@ -76,6 +77,8 @@ def class_indices(target: Any, c: int, ignore_index: int) -> tuple[Any, Any, Any
     xp = get_array_module(target)
     t = target.reshape(-1)
     kept = t != ignore_index
+    if c == 0:  # no classes: every row that is not ignored is out of bounds
+        return xp.zeros_like(t), xp.zeros_like(kept), kept.any()
     t = xp.where(kept, t, 0)
     if t.dtype.kind == "i":  # negative indices become huge: one comparison finds both ends
         t = t.view(np.dtype(f"u{t.dtype.itemsize}"))
@@ -91,6 +94,12 @@ def cross_entropy_forward(
     x: Any, target: Any, weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0
 ) -> Rows:
     """Per-row losses of logits ``x`` against ``target`` (see the module docstring)."""
+    if x.size == 0:  # no rows, or no classes (every row ignored or bad): no maximum to take
+        xp = get_array_module(x)
+        x2 = classes_last(x)
+        t, kept, bad = class_indices(target, x2.shape[1], ignore_index)
+        zeros = xp.zeros(x2.shape[0], x.dtype)
+        return Rows(zeros, zeros, xp.full(x2.shape[0], -np.inf, x.dtype), t, kept, bad)
     if cuda.enabled_for(x, weight, target) and target.dtype in cuda.cross_entropy.TARGET_DTYPES:
         return cuda.cross_entropy.cross_entropy_forward(x, target, weight, ignore_index, label_smoothing)
     xp = get_array_module(x)
@@ -111,6 +120,8 @@ def cross_entropy_forward(
 
 def cross_entropy_backward(scale: Any, x: Any, rows: Rows, weight: Any = None, label_smoothing: float = 0.0) -> Any:
     """dx (x's shape) for the per-row gradient ``scale``: a 0-d array, or (R,) for 'none'."""
+    if x.size == 0:
+        return get_array_module(x).zeros_like(x)
     if cuda.enabled_for(scale, x, weight, rows.target) and rows.target.dtype in cuda.cross_entropy.TARGET_DTYPES:
         return cuda.cross_entropy.cross_entropy_backward(scale, x, rows, weight, label_smoothing)
     xp = get_array_module(x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..autograd import Tensor
 from ..kernels.dropout import check_probability
 from ..ops.dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
+from ..ops.errors import ShapeError
 from ..ops.stochastic_depth import stochastic_depth
 from .module import Module
 
@@ -28,11 +29,12 @@ class Dropout(Module):
 class Dropout2d(Dropout):
     """Channel dropout: zero whole feature maps of (N, C, H, W) with probability p.
 
-    Other ranks of at least 2 warn and run, as in torch 2.14 (see ``F.dropout2d``)."""
+    Other ranks of at least 2 warn and run, as in torch 2.14 (see ``F.dropout2d``); a 1-D input is
+    an error only where torch's feature dropout would draw a mask (training, 0 < p < 1, not empty)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim < 2:
-            raise ValueError(f"Dropout2d(p={self.p}): expected an input of shape (N, C, *), got shape {input.shape}")
+        if input.ndim < 2 and self.training and 0.0 < self.p < 1.0 and input.numel():
+            raise ShapeError(f"Dropout2d(p={self.p}): expected an input of shape (N, C, *), got shape {input.shape}")
         return dropout2d(input, self.p, self.training, self.inplace)
 
 

@@ -13,6 +13,7 @@ from .. import autocast_state, backend, random
 from ..autograd import Function, Tensor, _latest, is_grad_enabled, tie, tie_if_constant
 from ..kernels.erf import ndtr
 from .dims import wrap_dim
+from .errors import DtypeError, ShapeError
 from .math import _floating, astype, where
 from .math import require_float as _float_only
 
@@ -46,7 +47,7 @@ class ReLU6(Function):
         xp = backend.get_array_module(x)
         y = xp.clip(x, 0, 6)
         if self.requires_grad:  # torch's hardtanh_backward: 0 where x <= 0 or x >= 6, so NaN passes
-            self.mask = y != 0
+            self.mask = xp.asarray(y != 0)  # (a 0-d input gives a NumPy bool scalar, which out= refuses)
             xp.logical_and(self.mask, y != 6, out=self.mask)
         return y
 
@@ -894,10 +895,10 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b) for the halves a, b of input along ``dim``; that dimension's size halves."""
     _float_only(input, "glu")
     if input.ndim == 0:
-        raise ValueError("glu: does not support scalars because halving size must be even")
+        raise ShapeError("glu: does not support scalars because halving size must be even")
     axis = wrap_dim(dim, input.ndim, "glu")
     if input.shape[axis] % 2:
-        raise ValueError(
+        raise ShapeError(
             f"glu: halving dimension must be even, but dimension {axis} is size {input.shape[axis]} "
             f"(input shape {tuple(input.shape)})"
         )
@@ -911,15 +912,15 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         input, weight = autocast_state.lower(input, weight)
     _float_only(input, "prelu")
     if weight.dtype != input.dtype:
-        raise TypeError(f"prelu: type promoting not supported, got input {input.dtype} and weight {weight.dtype}")
+        raise DtypeError(f"prelu: type promoting not supported, got input {input.dtype} and weight {weight.dtype}")
     if weight.ndim > 1:
-        raise ValueError(f"prelu: expected weight to be a scalar or 1-d tensor, got shape {tuple(weight.shape)}")
+        raise ShapeError(f"prelu: expected weight to be a scalar or 1-d tensor, got shape {tuple(weight.shape)}")
     if weight.numel() != 1:
         if input.ndim == 0:
-            raise ValueError(f"prelu: a 0-d input takes a single slope, got weight of shape {tuple(weight.shape)}")
+            raise ShapeError(f"prelu: a 0-d input takes a single slope, got weight of shape {tuple(weight.shape)}")
         channels = input.shape[1] if input.ndim > 1 else 1
         if weight.numel() != channels:
-            raise ValueError(
+            raise ShapeError(
                 f"prelu: weight has {weight.numel()} slopes but the input (shape {tuple(input.shape)}) "
                 f"has {channels} channels"
             )

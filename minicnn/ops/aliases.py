@@ -174,7 +174,7 @@ def batch_norm(
     cudnn_enabled: bool,
 ) -> Tensor:
     """torch.batch_norm: F.batch_norm with weight and bias first (``cudnn_enabled`` is ignored)."""
-    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, _check_eps=False)
 
 
 def instance_norm(

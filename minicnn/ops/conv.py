@@ -13,6 +13,7 @@ from ..autograd import Function, Tensor
 from ..kernels.conv import ALGOS, conv2d_backward, conv2d_forward
 from ..kernels.conv_shapes import geometry
 from .conv_grad import bias_grad, bilinear_grads
+from .errors import DtypeError, ShapeError
 from .shape import reshape
 
 
@@ -94,39 +95,42 @@ def conv2d(
             f"{_layer}: input and weight must be Tensors, got {type(input).__name__} and {type(weight).__name__}"
         )
     if weight.ndim != 4:
-        raise ValueError(
+        raise ShapeError(
             f"{_layer}: weight must be 4-d (out_channels, in_channels/groups, kh, kw), got shape {weight.shape}"
         )
     if input.ndim not in (3, 4):
-        raise ValueError(
+        raise ShapeError(
             f"{_layer}: expected a 4-d input (N, C, H, W) or a 3-d unbatched input (C, H, W), got shape {input.shape}"
         )
     if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{_layer}: groups must be a positive int, got {groups!r}")
+        raise ShapeError(f"{_layer}: groups must be a positive int, got {groups!r}")
     o, cg = weight.shape[:2]
     if o % groups:
-        raise ValueError(f"{_layer}: out_channels ({o}) must be divisible by groups ({groups})")
+        raise ShapeError(f"{_layer}: out_channels ({o}) must be divisible by groups ({groups})")
     channels = input.shape[-3]
     if channels != cg * groups:
         batch = "N, " if input.ndim == 4 else ""
-        raise ValueError(
+        raise ShapeError(
             f"{_layer}: expected input of shape ({batch}{cg * groups}, H, W) "
             f"(weight {weight.shape} with groups={groups} needs {cg * groups} input channels), "
             f"got input of shape {input.shape}"
         )
     if bias is not None and tuple(bias.shape) != (o,):
-        raise ValueError(f"{_layer}: bias must have shape ({o},) to match weight {weight.shape}, got {bias.shape}")
+        raise ShapeError(f"{_layer}: bias must have shape ({o},) to match weight {weight.shape}, got {bias.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype != input.dtype:
-            raise TypeError(f"{_layer}: input is {input.dtype} but {name} is {t.dtype}; convert one of them")
+            raise DtypeError(f"{_layer}: input is {input.dtype} but {name} is {t.dtype}; convert one of them")
     if input.dtype.kind != "f":
-        raise TypeError(f"{_layer}: expected a floating point input, got {input.dtype}")
+        raise DtypeError(f"{_layer}: expected a floating point input, got {input.dtype}")
     if algo not in ALGOS:
         raise ValueError(f"{_layer}: algo must be one of {ALGOS}, got {algo!r}")
     unbatched = input.ndim == 3
     if unbatched:
         input = reshape(input, (1, *input.shape))
-    geometry(input.shape, weight.shape, stride, padding, dilation, groups, op=_layer)  # raises on a bad fit
+    try:
+        geometry(input.shape, weight.shape, stride, padding, dilation, groups, op=_layer)  # raises on a bad fit
+    except ValueError as e:
+        raise ShapeError(str(e)) from None
     settings = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, algo=algo)
     y = Conv2d.apply(input, weight, **settings) if bias is None else Conv2d.apply(input, weight, bias, **settings)
     return reshape(y, y.shape[1:]) if unbatched else y

@@ -17,6 +17,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import ctc as kernel
+from .errors import DtypeError, ShapeError
 from .loss import _check_reduction, _reduction
 
 _ENUM_REDUCTIONS = ("none", "mean", "sum")  # torch.nn._reduction.get_enum's order
@@ -62,12 +63,12 @@ def _lengths(name: str, value: Any, n: int) -> np.ndarray:
     """Lengths as a host int64 array (N,) (torch reads them on the host too)."""
     raw = backend.to_numpy(value.array) if isinstance(value, Tensor) else np.asarray(value)
     if raw.dtype.kind not in "iu" and raw.size:
-        raise TypeError(f"ctc_loss: {name} must hold integers, got dtype {raw.dtype}")
+        raise DtypeError(f"ctc_loss: {name} must hold integers, got dtype {raw.dtype}")
     lengths = raw.astype(np.int64).reshape(-1)
     if lengths.shape != (n,):
-        raise ValueError(f"ctc_loss: {name} must be of size batch_size ({n}), got {lengths.shape[0]} values")
+        raise ShapeError(f"ctc_loss: {name} must be of size batch_size ({n}), got {lengths.shape[0]} values")
     if lengths.size and lengths.min() < 0:
-        raise ValueError(f"ctc_loss: expected {name} to have value at least 0, but got value {lengths.min()}")
+        raise ShapeError(f"ctc_loss: expected {name} to have value at least 0, but got value {lengths.min()}")
     return lengths
 
 
@@ -105,36 +106,36 @@ def ctc_loss(
     reduction = _reduction(reduction)  # torch's deprecated 'elementwise_mean', with its warning
     _check_reduction(op, reduction)
     if not isinstance(log_probs, Tensor) or log_probs.dtype.kind != "f":
-        raise TypeError(
+        raise DtypeError(
             f"{op}: log_probs must be a floating-point tensor, got {getattr(log_probs, 'dtype', log_probs)}"
         )
     targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets), device=log_probs.device)
     if targets.dtype.kind not in "iuf":
-        raise TypeError(f"{op}: targets must hold integer labels, got dtype {targets.dtype}")
+        raise DtypeError(f"{op}: targets must hold integer labels, got dtype {targets.dtype}")
     unbatched = log_probs.ndim == 2
     if log_probs.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected log_probs of shape (T, N, C) or (T, C), got {log_probs.shape}")
+        raise ShapeError(f"{op}: expected log_probs of shape (T, N, C) or (T, C), got {log_probs.shape}")
     if log_probs.array.size == 0:
-        raise ValueError(f"{op}: log_probs tensor must not be empty, got shape {log_probs.shape}")
+        raise ShapeError(f"{op}: log_probs tensor must not be empty, got shape {log_probs.shape}")
     t_max, c = log_probs.shape[0], log_probs.shape[-1]
     n = 1 if unbatched else log_probs.shape[1]
     if not 0 <= blank < c:
-        raise ValueError(f"{op}: blank must be in label range [0, {c}), got {blank}")
+        raise ShapeError(f"{op}: blank must be in label range [0, {c}), got {blank}")
     tgt = targets.array
     if tgt.ndim not in (1, 2):  # unbatched: (S,) is the concatenated form of one sample, as in torch
-        raise ValueError(f"{op}: expected targets of shape (N, S) or (sum(target_lengths),), got {targets.shape}")
+        raise ShapeError(f"{op}: expected targets of shape (N, S) or (sum(target_lengths),), got {targets.shape}")
     il = _lengths("input_lengths", input_lengths, n)
     tl = _lengths("target_lengths", target_lengths, n)
     if il.size and il.max() > t_max:
-        raise ValueError(f"{op}: expected input_lengths to have value at most {t_max}, but got value {il.max()}")
+        raise ShapeError(f"{op}: expected input_lengths to have value at most {t_max}, but got value {il.max()}")
     padded = tgt.ndim == 2
     if padded and tl.size and tl.max() > tgt.shape[1]:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: expected targets to have size at least {tl.max()} at dimension 1 "
             f"(the longest target_length), but got size {tgt.shape[1]}"
         )
     if not padded and tgt.shape[0] != tl.sum():
-        raise ValueError(
+        raise ShapeError(
             f"{op}: concatenated targets must have size {tl.sum()} (the sum of target_lengths), got {tgt.shape[0]}"
         )
     labels = _padded_targets(tgt.astype(np.int64), tl, padded)

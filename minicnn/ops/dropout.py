@@ -8,6 +8,7 @@ import warnings
 from .. import backend
 from ..autograd import Function, Tensor, _check_writable, _latest, is_grad_enabled
 from ..kernels import dropout as K
+from .errors import ShapeError
 from .shape import squeeze, unsqueeze
 
 
@@ -36,8 +37,8 @@ def _dropout(
         raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
     if not training or p == 0.0:
         return x  # identity, the same tensor (as torch), whatever the rank
-    if channelwise and x.ndim < 2 and p < 1.0:
-        raise ValueError(f"{op}: expected an input of shape (N, C, *), got shape {x.shape}")
+    if channelwise and x.ndim < 2 and p < 1.0 and x.numel():  # torch passes p=1 and empty inputs
+        raise ShapeError(f"{op}: expected an input of shape (N, C, *), got shape {x.shape}")
     settings = dict(p=p, channelwise=channelwise, alpha=alpha)
     if inplace:  # written into x's memory, as torch; recorded like any in-place op when needed
         x = _latest(x)

@@ -11,3 +11,8 @@ class ShapeError(ValueError, RuntimeError):
 
 class DtypeError(TypeError, RuntimeError):
     """Mismatched or unsupported dtypes: a TypeError that is also torch's RuntimeError."""
+
+
+class IntegerDivisionError(ZeroDivisionError, RuntimeError):
+    """Integer division or remainder by zero: Python's ZeroDivisionError that is also the
+    RuntimeError("ZeroDivisionError") torch raises."""

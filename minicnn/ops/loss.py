@@ -21,6 +21,7 @@ from ..kernels import cross_entropy as ce
 from .activation import LogSigmoid, Softmax, log_softmax
 from .activation import _stable_log_sigmoid as _log_sigmoid
 from .activation import _stable_sigmoid as _sigmoid
+from .errors import DtypeError, ShapeError
 from .math import clamp, log, log1p, require_float, unbroadcast, where
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -30,17 +31,17 @@ def _check(op: str, x: Tensor, target: Tensor, weight: Tensor | None, reduction:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+        raise DtypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     if x.ndim < 1 or (x.ndim == 1 and target.ndim != 0):
-        raise ValueError(f"{op}: input of shape {x.shape} and target of shape {target.shape} do not match")
+        raise ShapeError(f"{op}: input of shape {x.shape} and target of shape {target.shape} do not match")
     expected = () if x.ndim == 1 else (x.shape[0],) + x.shape[2:]
     if target.shape != expected:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: input of shape {x.shape} needs a target of shape {expected}, got target of shape {target.shape}"
         )
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
     if weight is not None and weight.shape != (c,):
-        raise ValueError(f"{op}: weight must have shape ({c},), got {weight.shape}")
+        raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")
 
 
 def _flat_targets(op: str, x: Any, target: Any, maybe_weight: tuple, ignore_index: int) -> tuple[Any, ...]:
@@ -152,7 +153,8 @@ class CrossEntropy(Function):
         smooth = kept * (eps / c)
         a = ((1 - eps) * rows.wy + smooth * w.sum()).astype(dtype, copy=False)
         b = (smooth[:, None] * w).astype(dtype, copy=False)
-        b[xp.arange(r), t] += (1 - eps) * rows.wy
+        if c:  # (no classes: every row is ignored)
+            b[xp.arange(r), t] += (1 - eps) * rows.wy
         a = _class_axis_constant(a, self.reduction, self.denom, kept, x.shape)
         b = _class_axis_constant(b, self.reduction, self.denom, kept, x.shape, extra=1)
         p = Softmax.apply(x, axis=0 if x.ndim == 1 else 1)
@@ -167,21 +169,24 @@ class NLLLoss(Function):
         self.in_shape = x.shape
         x2, self.t, self.wy, self.kept = _flat_targets("nll_loss", x, target, maybe_weight, self.ignore_index)
         self.n, self.c = x2.shape
+        if self.c == 0:  # no classes: every row is ignored (else _flat_targets raised); a column to index
+            x2 = xp.zeros((self.n, 1), x.dtype)
         loss = -self.wy * x2[xp.arange(self.n), self.t]
         self.denom = self.wy.sum()
         return _reduce(loss, self.reduction, self.denom, target.shape, x.dtype)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
-        g = xp.zeros((self.n, self.c), dtype=gy.dtype)
+        g = xp.zeros((self.n, max(self.c, 1)), dtype=gy.dtype)
         with np.errstate(invalid="ignore"):  # 0 * inf = nan for a kept row of weight 0 over a zero 'mean'
             g[xp.arange(self.n), self.t] = -self.wy * _row_scale(gy, self.reduction, self.denom, self.kept)
-        return ce.classes_back(g.astype(gy.dtype, copy=False), self.in_shape), None, None
+        return ce.classes_back(g[:, : self.c].astype(gy.dtype, copy=False), self.in_shape), None, None
 
     def backward_graph(self, gy, x, target, *maybe_weight):  # linear in x: a constant -w[y] onehot(y)
         xp = backend.get_array_module(x.array)
-        coef = xp.zeros((self.n, self.c), dtype=x.dtype)
+        coef = xp.zeros((self.n, max(self.c, 1)), dtype=x.dtype)
         coef[xp.arange(self.n), self.t] = -self.wy
+        coef = coef[:, : self.c]
         coef = _class_axis_constant(coef, self.reduction, self.denom, self.kept, x.shape, extra=1)
         return tie(_per_row(gy, self.reduction, x) * Tensor(coef), x), None, None
 
@@ -245,7 +250,7 @@ def cross_entropy(
         input, target, weight = autocast_state.widen(input, target, weight)
     reduction = _reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise ShapeError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     target_dtype = target.dtype if hasattr(target, "dtype") else np.asarray(target).dtype  # (no host read of a tensor)
     if np.dtype(target_dtype).kind == "f" and tuple(np.shape(target)) == tuple(input.shape):
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, float(label_smoothing))
@@ -274,7 +279,7 @@ def _cross_entropy_probabilities(
     if weight is not None:
         weight = weight if isinstance(weight, Tensor) else Tensor(weight, dtype=x.dtype, device=x.device)
         if tuple(weight.shape) != (c,):
-            raise ValueError(f"cross_entropy: weight must have shape ({c},) for {c} classes, got {weight.shape}")
+            raise ShapeError(f"cross_entropy: weight must have shape ({c},) for {c} classes, got {weight.shape}")
         terms = terms * weight.reshape((c,) + (1,) * (x.ndim - axis - 1))
     loss = -terms.sum(axis)
     return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
@@ -367,7 +372,7 @@ def _size_warning(x: Tensor, t: Tensor, op: str, stacklevel: int = 3) -> None:
     try:
         np.broadcast_shapes(x.shape, t.shape)
     except ValueError:
-        raise ValueError(f"{op}: input of shape {x.shape} and target of shape {t.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: input of shape {x.shape} and target of shape {t.shape} do not broadcast") from None
     warnings.warn(
         f"Using a target size {t.shape} that is different to the input size {x.shape}. "
         "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
@@ -603,7 +608,7 @@ class KLDiv(_PointwiseLoss):
 def _same_shape_weight(op: str, x: Tensor, weight: Any) -> Tensor:
     weight = _as_loss_tensor(weight, x)
     if weight.shape != x.shape:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: weight of shape {weight.shape} must have the input's shape {x.shape} "
             "(torch: Weights and input must have the same size.)"
         )
@@ -619,7 +624,7 @@ def _broadcast_to_input(op: str, name: str, x: Tensor, value: Tensor, *others: T
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{op}: {name} of shape {value.shape} does not broadcast to the input's shape {x.shape}")
+        raise ShapeError(f"{op}: {name} of shape {value.shape} does not broadcast to the input's shape {x.shape}")
 
 
 def binary_cross_entropy(
@@ -650,7 +655,7 @@ def binary_cross_entropy(
             "is deprecated. Please ensure they have the same size."
         )
     if target.dtype != input.dtype:
-        raise TypeError(f"{op}: target dtype {target.dtype} must equal the input's dtype {input.dtype}")
+        raise DtypeError(f"{op}: target dtype {target.dtype} must equal the input's dtype {input.dtype}")
     args = [input, target]
     if weight is not None:
         weight = _as_loss_tensor(weight, input)
@@ -819,7 +824,7 @@ def kl_div(
     try:
         np.broadcast_shapes(input.shape, target.shape)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: input of shape {input.shape} and target of shape {target.shape} do not broadcast"
         ) from None
     if size_average is not None or reduce is not None:

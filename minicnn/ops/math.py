@@ -17,6 +17,7 @@ import numpy as np
 from .. import autocast_state, backend
 from .. import autograd as _ag
 from ..autograd import Adjoint, Function, Tensor, is_grad_enabled, no_grad, scalar_like
+from .errors import DtypeError, IntegerDivisionError
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -82,22 +83,29 @@ class Div(Function):
             self.b = b
         return a / b
 
-    def backward(self, gy):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+    def backward(self, gy):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, formed (a/b)/b as torch (b^2 may underflow)
         (sa, sb), a, b = self.shapes, self.a, self.b
         ga = unbroadcast(gy / b, sa) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-gy * a / (b * b), sb) if self.needs_input_grad[1] else None
+        gb = unbroadcast(-gy * (a / b / b), sb) if self.needs_input_grad[1] else None
         return ga, gb
 
     def backward_graph(self, gy, a, b):
         ga = unbroadcast(gy / b, a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        gb = unbroadcast(-gy * (a / b / b), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Pow(Function):
     def forward(self, a, b):
         xp = backend.get_array_module(a, b)
-        y = xp.power(a, b)
+        if b.dtype.kind == "i":  # torch's integer rule for a negative exponent: 1 / a truncated (1, -1 or 0)
+            neg = b < 0
+            y = xp.power(a, xp.where(neg, 0, b))
+            y = xp.where(neg, xp.where(abs(a) == 1, xp.where(b % 2 == 0, 1, a), 0), y).astype(y.dtype, copy=False)
+        else:
+            y = xp.power(a, b)
+            if a.dtype.kind == "b":  # NumPy's int8
+                y = y.astype(bool)
         if self.requires_grad:  # y only for d/db (so y += 1 afterwards is fine when b is a constant)
             self.a, self.b, self.y = a, b, (y if self.needs_input_grad[1] else None)
         return y
@@ -230,8 +238,10 @@ class Abs(Function):
         self.x = x
         return backend.get_array_module(x).abs(x)
 
-    def backward(self, gy):  # d|x| = sign(x), 0 at 0 (torch's choice)
-        return gy * backend.get_array_module(gy).sign(self.x)
+    def backward(self, gy):  # d|x| = sign(x), 0 at 0 and at NaN (torch's choice: its sign(NaN) is 0)
+        xp = backend.get_array_module(gy)
+        s = xp.sign(self.x)
+        return gy * (xp.where(s != s, 0, s) if s.dtype.kind == "f" else s)
 
     def backward_graph(self, gy, x):
         return gy * sign(x)
@@ -367,7 +377,10 @@ class FloorDivide(Function):
     its backward raises."""
 
     def forward(self, a, b):
-        return backend.get_array_module(a).floor_divide(a, b)
+        xp = backend.get_array_module(a)
+        if a.dtype.kind in "iu":  # NumPy's 0 would hide it (on a GPU checked later, see backend.raise_if)
+            backend.raise_if((b == 0).any(), IntegerDivisionError, "floor_divide: integer division by zero")
+        return xp.floor_divide(a, b)
 
     def backward(self, gy):
         raise RuntimeError("the derivative for 'floor_divide' is not implemented")
@@ -383,6 +396,8 @@ class Remainder(Function):
     def forward(self, a, b):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
+        if a.dtype.kind in "iu":
+            backend.raise_if((b == 0).any(), IntegerDivisionError, "remainder: integer division by zero")
         if self.requires_grad and self.needs_input_grad[1]:
             self.quotient = xp.floor_divide(a, b)
         return xp.remainder(a, b)
@@ -496,7 +511,18 @@ def add(a: Any, b: Any) -> Tensor:
     return Add.apply(*_promote(a, b))
 
 
+def _is_bool(x: Any) -> bool:
+    return x.array.dtype.kind == "b" if isinstance(x, Tensor) else x.__class__ is bool
+
+
 def sub(a: Any, b: Any) -> Tensor:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and a.dtype.kind == "f":
+        return Sub.apply(a, b)  # the common case: nothing to promote or refuse
+    if _is_bool(a) or _is_bool(b):  # refused by torch, a tensor or a Python bool
+        raise DtypeError(
+            "sub: subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     return Sub.apply(*_promote(a, b))
 
 
@@ -510,11 +536,24 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
-    return Pow.apply(*_promote(a, b))
+    """``a ** b``; an integer or bool tensor to a negative Python integer raises RuntimeError as
+    in torch (a negative integer tensor exponent gives 1 / a truncated)."""
+    if isinstance(b, (int, np.integer)) and b < 0 and isinstance(a, Tensor) and a.dtype.kind in "biu":
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    pa, pb = _promote(a, b)
+    if pa.dtype.kind == "b" and isinstance(b, Tensor):
+        raise DtypeError("\"pow\" not implemented for 'Bool'")
+    return Pow.apply(pa, pb)
+
+
+def _bool_refused(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    if a.dtype.kind == "b":
+        raise DtypeError(f"\"{op}\" not implemented for 'Bool'")
+    return a, b
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:
-    return FloorDivide.apply(*_promote(a, b))
+    return FloorDivide.apply(*_bool_refused("floor_divide", *_promote(a, b)))
 
 
 class DivRounded(Function):
@@ -527,7 +566,7 @@ class DivRounded(Function):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
         if a.dtype.kind in "iub":
-            backend.raise_if((b == 0).any(), ZeroDivisionError, "div: integer division by zero")
+            backend.raise_if((b == 0).any(), IntegerDivisionError, "div: integer division by zero")
             b = xp.where(b == 0, 1, b)  # (the values are discarded by the error)
             q = xp.floor_divide(a, b)
             if self.mode == "trunc":  # floor rounded toward 0 where the quotient is negative and inexact
@@ -554,10 +593,15 @@ def div_rounded(a: Any, b: Any, rounding_mode: str) -> Tensor:
 
 
 def remainder(a: Any, b: Any) -> Tensor:
-    return Remainder.apply(*_promote(a, b))
+    return Remainder.apply(*_bool_refused("remainder", *_promote(a, b)))
 
 
 def neg(x: Tensor) -> Tensor:
+    if x.dtype.kind == "b":
+        raise DtypeError(
+            "neg: negation, the `-` operator, on a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     return Neg.apply(x)
 
 
@@ -589,7 +633,7 @@ def write_out(op: str, out: Tensor, compute: Callable[[], Tensor], *inputs: Any)
         result = compute()
     if not isinstance(result, Tensor):
         raise TypeError(f"{op}(): out= is supported for ops returning one Tensor")
-    if not np.can_cast(result.dtype, out.dtype, casting="same_kind"):
+    if not _ag.can_cast(result.dtype, out.dtype):
         raise RuntimeError(f"{op}(): result type {result.dtype} can't be cast to the desired output type {out.dtype}")
     if out.shape == result.shape:
         out.copy_(result)
@@ -611,7 +655,7 @@ def require_float(x: Any, op: str, name: str = "input") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point {name}, got dtype {x.dtype}")
+        raise DtypeError(f"{op}: expected a floating point {name}, got dtype {x.dtype}")
     return x
 
 
@@ -672,8 +716,11 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
 clamp = clip
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:
-    """``input`` where ``condition`` is true, else ``other`` (all three broadcast together)."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` is true, else ``other`` (all three broadcast together).
+    ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``, as torch's."""
+    if input is None and other is None:
+        return (condition if isinstance(condition, Tensor) else Tensor(condition)).nonzero(as_tuple=True)
     cond = condition.array if isinstance(condition, Tensor) else condition
     a, b = _promote(input, other)
     if is_grad_enabled() and (a.requires_grad or b.requires_grad) and hasattr(cond, "copy"):
@@ -970,7 +1017,7 @@ class Fmod(Function):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
         if a.dtype.kind in "iu":  # (on a GPU checked later: no host sync, see backend.raise_if)
-            backend.raise_if((b == 0).any(), ZeroDivisionError, "fmod: integer division by zero")
+            backend.raise_if((b == 0).any(), IntegerDivisionError, "fmod: integer division by zero")
         if self.requires_grad and self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 self.quotient = xp.trunc(a / b)
@@ -1140,7 +1187,7 @@ def _not_bool(input: Tensor, op: str, integers: bool = True) -> None:
     """torch implements the rounding functions for numbers but not for bool (and frac and
     round with decimals not for integers either)."""
     if input.dtype == np.bool_ or (not integers and input.dtype.kind != "f"):
-        raise TypeError(f"{op}: not implemented for dtype {input.dtype}")
+        raise DtypeError(f"{op}: not implemented for dtype {input.dtype}")
 
 
 def floor(input: Tensor) -> Tensor:

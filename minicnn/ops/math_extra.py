@@ -2,8 +2,9 @@
 ldexp, nan_to_num, addcmul/addcdiv, addmv/addr/baddbmm/addbmm, inner, kron, vdot; and the
 integer ops that have no gradient (gcd, lcm, bitwise_*, signbit...). Most are written with
 existing ops (so their gradients, of any order, come from those ops); xlogy/xlog1py (torch's
-masked derivatives), logaddexp (smooth second derivative at ties), heaviside (backward raises, as torch's) and nextafter (input's gradient
-passes, as torch's) are small Functions.
+masked derivatives), logaddexp (smooth second derivative at ties), heaviside (backward raises,
+as torch's), nextafter (input's gradient passes where input != other, as torch's), logit and entr
+(torch's derivatives outside the domain) are small Functions.
 
 Binary ops broadcast and promote dtypes as torch (``result_dtype`` of ops/math.py).
 """
@@ -27,7 +28,6 @@ from .math import (
     clone,
     exp2,
     log,
-    log1p,
     maximum,
     minimum,
     mul,
@@ -48,19 +48,49 @@ def _tensor(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(x)
 
 
+class Logit(Function):
+    """log(p) - log1p(-p), p = x clamped to [eps, 1 - eps] when ``eps`` is given (+-inf at 0 and
+    1). torch's derivative: dy / (x (1 - x)); without eps NaN outside [0, 1], with eps 0 outside
+    the closed [eps, 1 - eps] (the clamped places) and at NaN, as clamp's gradient (torch's
+    vectorized kernel, on 16 elements or more; its scalar one gives NaN there)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.x = x
+        if self.eps is not None:  # (not clip: for eps > 0.5 torch takes eps below eps, 1 - eps above 1 - eps)
+            lo, hi = self._bounds(x)
+            x = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.log(x) - xp.log1p(-x)
+
+    def _bounds(self, x: Any) -> tuple[Any, Any]:
+        lo = x.dtype.type(self.eps)
+        return lo, x.dtype.type(1) - lo
+
+    def _fixed(self, x: Any) -> tuple[Any, float]:
+        """Where the derivative is not dy / (x (1 - x)), and its value there."""
+        if self.eps is None:
+            return (x < 0) | (x > 1), math.nan
+        lo, hi = self._bounds(x)
+        return ~((x >= lo) & (x <= hi)), 0.0
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        fixed, value = self._fixed(self.x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return xp.where(fixed, value, gy / (self.x * (1 - self.x))).astype(gy.dtype, copy=False)
+
+    def backward_graph(self, gy, x):
+        fixed, value = self._fixed(x.array)
+        return where(Tensor(fixed), value, gy / (x * (1 - x)))
+
+
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """log(p / (1 - p)), with p = input clamped to [eps, 1 - eps] when eps is given (the
-    gradient is then 0 outside the closed interval, as torch's: eps if p < eps, else 1 - eps
-    if p > 1 - eps). Written log(p) - log1p(-p): +-inf at 0 and 1 with an infinite gradient."""
-    x = _floating(input)
-    if eps is not None:
-        xp = backend.get_array_module(x.array)
-        lo = x.dtype.type(eps)
-        hi = x.dtype.type(1) - lo
-        a = x.array
-        outside = (a < lo) | (a > hi)
-        x = where(outside, Tensor(xp.where(a < lo, lo, hi).astype(x.dtype)), x)
-    return log(x) - log1p(-x)
+    gradient is then 0 outside the closed interval, as torch's); +-inf at 0 and 1 with an
+    infinite gradient, NaN gradient outside [0, 1] without eps (see :class:`Logit`)."""
+    return Logit.apply(_floating(input), eps=eps)
 
 
 class Xlogy(Function):
@@ -123,15 +153,31 @@ def xlog1py(input: Any, other: Any) -> Tensor:
     return SpecialXlog1Py.apply(*_promote(input, other, floating=True))
 
 
+class SpecialEntr(Function):
+    """-x log x for x > 0, 0 at 0, -inf for x < 0; torch's derivative everywhere:
+    -(1 + log x) (+inf at 0, NaN for x < 0), and -1/x the second."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.requires_grad:
+            self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside = -x * xp.log(xp.where(x > 0, x, 1))
+        return xp.where(x > 0, inside, xp.where(x == 0, 0.0, xp.where(x < 0, -xp.inf, x))).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return gy * -(1 + xp.log(self.x))
+
+    def backward_graph(self, gy, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return gy * -(1 + log(x))
+
+
 def entr(input: Tensor) -> Tensor:
     """-x log x for x > 0, 0 at 0, -inf for x < 0 (torch.special.entr)."""
-    x = _floating(input)
-    pos = x.array > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inside = -x * log(where(pos, x, 1.0))
-    xp = backend.get_array_module(x.array)
-    outside = xp.where(x.array == 0, 0.0, xp.where(xp.isnan(x.array), xp.nan, -xp.inf)).astype(x.dtype)
-    return where(pos, inside, Tensor(outside))
+    return SpecialEntr.apply(_floating(input))
 
 
 class LogAddExp(Function):
@@ -285,12 +331,10 @@ def isreal(input: Tensor) -> Tensor:
 
 def _integer_pair(op: str, input: Any, other: Any, bools: bool = True) -> tuple[Any, Any, np.dtype]:
     dt = result_dtype(input, other)
-    for t in (input, other):
-        kind = t.dtype.kind if isinstance(t, Tensor) else np.asarray(t).dtype.kind
-        if kind == "f" or (kind == "b" and not bools):
-            name = {"f": "Float", "b": "Bool"}[kind] if kind == "f" or dt.kind == "b" else str(dt)
-            kinds = "integer or bool" if bools else "integer"
-            raise DtypeError(f"\"{op}\" not implemented for '{name}' ({kinds} tensors only)")
+    if dt.kind == "f" or (dt.kind == "b" and not bools):  # as torch, the promoted dtype decides: bool << int8 is fine
+        name = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}.get(dt.name, str(dt))
+        kinds = "integer or bool" if bools else "integer"
+        raise DtypeError(f"\"{op}\" not implemented for '{name}' ({kinds} tensors only)")
     ref = input if isinstance(input, Tensor) else other
     arrays = [
         (t.array if isinstance(t, Tensor) else scalar_like(t, dt, ref.array)).astype(dt, copy=False)
@@ -368,19 +412,25 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
 
 
 class NextAfter(Function):
-    """The next float after a toward b; torch's gradient: gy to a, zeros to b."""
+    """The next float after a toward b; torch's gradient: gy to a, except 0 where a == b (the
+    result is b there, even for a NaN gy), zeros to b."""
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
+        if self.needs_input_grad[0]:
+            self.same = a == b
         return backend.get_array_module(a, b).nextafter(a, b)
 
     def backward(self, gy):
-        ga = unbroadcast(gy, self.shapes[0]) if self.needs_input_grad[0] else None
-        gb = backend.get_array_module(gy).zeros(self.shapes[1], gy.dtype) if self.needs_input_grad[1] else None
+        xp = backend.get_array_module(gy)
+        ga = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(xp.where(self.same, 0, gy).astype(gy.dtype, copy=False), self.shapes[0])
+        gb = xp.zeros(self.shapes[1], gy.dtype) if self.needs_input_grad[1] else None
         return ga, gb
 
     def backward_graph(self, gy, a, b):
-        ga = unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
+        ga = unbroadcast(where(Tensor(a.array == b.array), 0.0, gy), a.shape) if self.needs_input_grad[0] else None
         return ga, (tie(Tensor(backend.get_array_module(gy.array).zeros(b.shape, gy.dtype)), gy)
                     if self.needs_input_grad[1] else None)  # fmt: skip
 

@@ -55,7 +55,9 @@ def native_batch_norm(
     mixed-type kernel): out float16, the statistics float32."""
     if training and input.ndim >= 2 and input.numel() == input.shape[1] and input.numel() > 0:
         return _one_value_per_channel(input, weight, bias, running_mean, running_var, momentum, eps)
-    out = batch_norm(input, running_mean, running_var, weight, bias, bool(training), momentum, eps, "native_batch_norm")
+    out = batch_norm(
+        input, running_mean, running_var, weight, bias, bool(training), momentum, eps, "native_batch_norm", False
+    )
     if out.dtype != input.dtype:  # a float16 input with float32 parameters: torch's mixed-type kernel
         out = out.to(input.dtype)
     params = [t for t in (weight, bias, running_mean, running_var) if t is not None]

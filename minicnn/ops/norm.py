@@ -87,14 +87,18 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
     _layer: str = "batch_norm",
+    _check_eps: bool = True,
 ) -> Tensor:
     """Normalise each channel of input (N, C, *) with batch statistics (training) or the running
     ones (evaluation), then scale by weight and shift by bias. In training the running
-    statistics, when given, are updated in place (unbiased variance), like torch."""
+    statistics, when given, are updated in place (unbiased variance), like torch.
+
+    ``eps`` must be positive in training and non-negative in evaluation (torch's F.batch_norm
+    checks; ``_check_eps=False`` for torch.batch_norm and torch.native_batch_norm, which have none)."""
     if autocast_state.active:  # mc.autocast (minicnn/amp): a float16 input with float32 weights, as torch
 
         def again(x: Tensor, w: Tensor | None, b: Tensor | None) -> Tensor:
-            return batch_norm(x, running_mean, running_var, w, b, training, momentum, eps, _layer)
+            return batch_norm(x, running_mean, running_var, w, b, training, momentum, eps, _layer, _check_eps)
 
         out = autocast_state.norm(again, input, weight, bias, widen_on_cuda=False)
         if out is not None:
@@ -111,6 +115,10 @@ def batch_norm(
         raise ValueError(
             f"{_layer}: expected more than 1 value per channel when training, got input of shape {input.shape}"
         )
+    if _check_eps and training and eps <= 0:  # a constant channel would divide by zero
+        raise ValueError(f"{_layer}: eps must be positive during training, but got {eps}")
+    if _check_eps and eps < 0:
+        raise ValueError(f"{_layer}: eps must be non-negative, but got {eps}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError(f"{_layer}: running_mean and running_var must be given in evaluation mode (training=False)")
     if training and momentum is None:

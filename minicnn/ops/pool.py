@@ -20,19 +20,29 @@ from .. import backend
 from ..autograd import Function, Tensor, tie
 from ..kernels import pool as K
 from ..kernels.scatter import add_at
-from .errors import ShapeError
+from .errors import DtypeError, ShapeError
 
 IntPair = int | tuple[int, int]
 
 
 def check_pool_input(x: Tensor, op: str) -> None:
-    """ValueError unless x is (C, H, W) or (N, C, H, W); TypeError unless floating point."""
+    """ShapeError unless x is (C, H, W) or (N, C, H, W); DtypeError unless floating point."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
+        raise DtypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
+
+
+def _check_pool_geometry(
+    x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool, op: str
+) -> None:
+    """The kernel's setting checks (ValueError) as the ShapeError that is also torch's RuntimeError."""
+    try:
+        K.pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, op)
+    except ValueError as e:
+        raise ShapeError(str(e)) from None
 
 
 # -- the max pools' gradient as ops (create_graph=True) --------------------------------------------
@@ -175,7 +185,7 @@ def max_pool2d(
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Max over each (dilated) window: input (N, C, H, W) -> (N, C, OH, OW); see kernels/pool.py."""
     check_pool_input(input, _layer)
-    K.pool_geometry(input.shape, kernel_size, stride, padding, dilation, ceil_mode, _layer)
+    _check_pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, _layer)
     sink: list[Any] | None = [] if return_indices else None
     y = MaxPool2d.apply(
         input,
@@ -201,9 +211,9 @@ def avg_pool2d(
 ) -> Tensor:
     """Mean over each window: input (N, C, H, W) -> (N, C, OH, OW), torch's divisor rules."""
     check_pool_input(input, _layer)
-    K.pool_geometry(input.shape, kernel_size, stride, padding, 1, ceil_mode, _layer)
+    _check_pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, _layer)
     if divisor_override is not None and int(divisor_override) <= 0:
-        raise ValueError(f"{_layer}: divisor_override must be positive, got {divisor_override}")
+        raise ShapeError(f"{_layer}: divisor_override must be positive, got {divisor_override}")
     settings = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     return AvgPool2d.apply(input, settings=settings)
 

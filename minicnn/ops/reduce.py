@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from .dims import wrap_dim, wrap_dims
-from .errors import ShapeError
+from .errors import DtypeError, ShapeError
 from .linalg import PolarFactor
 from .math import _floating, _promote, astype, clone, require_float, sub, where
 from .shape import Concat, Expand, Flip, movedim, narrow, reshape, unsqueeze
@@ -189,6 +189,11 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, ke
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: Any = None) -> Tensor:
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+    if x.dtype.kind != "f":
+        raise DtypeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
+            f"Got: {x.dtype} (cast it with .float() or pass dtype=)"
+        )
     return Mean.apply(x, axes=_axes(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
@@ -235,6 +240,8 @@ def var(
     axis, keepdims = (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
     if unbiased is not None:
         correction = 1 if unbiased else 0
+    if x.dtype.kind != "f":
+        raise DtypeError(f"std and var only support floating point and complex dtypes, got {x.dtype}")
     whole = axis is None or x.ndim == 0
     return Var.apply(x, axes=_axes(axis, x.ndim, "var"), keepdims=keepdims, correction=correction, whole=whole)
 
@@ -552,6 +559,15 @@ def _cast_to(x: Tensor, dtype: Any) -> Tensor:
     return x if dtype is None or np.dtype(dtype) == x.dtype else astype(x, dtype)
 
 
+def _to_int_dtype(y: Tensor, dtype: Any) -> Tensor:
+    """An integer (or bool) ``dtype=`` of a sum, product or cumulative op is torch's result dtype
+    too, where minicnn accumulates integers in int64: the int64 result cast (wrapping as the
+    narrower accumulation would)."""
+    if dtype is None or np.dtype(dtype).kind not in "biu" or y.dtype == np.dtype(dtype):
+        return y
+    return astype(y, dtype)
+
+
 def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Product of all elements (``dim=None``) or along the one dimension ``dim``.
     Integer and bool inputs give int64, as in torch; ``dtype`` converts the input first.
@@ -562,7 +578,7 @@ def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     else:
         axis = wrap_dim(dim, x.ndim, "prod")
         axes = (axis,) if x.ndim else ()  # dim 0 of a 0-d tensor reduces nothing
-    return Prod.apply(x, axes=axes, keepdims=keepdim)
+    return _to_int_dtype(Prod.apply(x, axes=axes, keepdims=keepdim), dtype)
 
 
 def _cumulative(fn: type[Function], input: Tensor, dim: Any, dtype: Any, op: str) -> Tensor:
@@ -575,12 +591,12 @@ def _cumulative(fn: type[Function], input: Tensor, dim: Any, dtype: Any, op: str
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim`` (same shape); integer and bool inputs give int64, as in torch."""
-    return _cumulative(Cumsum, input, dim, dtype, "cumsum")
+    return _to_int_dtype(_cumulative(Cumsum, input, dim, dtype, "cumsum"), dtype)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim`` (same shape); exact gradient with zeros (see :class:`Cumprod`)."""
-    return _cumulative(Cumprod, input, dim, dtype, "cumprod")
+    return _to_int_dtype(_cumulative(Cumprod, input, dim, dtype, "cumprod"), dtype)
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
@@ -655,7 +671,7 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The p-norm of ``input - other`` (broadcast), over all elements; floating inputs only."""
     a, b = _promote(input, other)
     if a.dtype.kind != "f":
-        raise TypeError(f"dist: expected floating point inputs, got dtype {a.dtype}")
+        raise DtypeError(f"dist: expected floating point inputs, got dtype {a.dtype}")
     d = sub(a, b)
     return VectorNorm.apply(d, axes=_axes(None, d.ndim, "dist"), keepdims=False, p=float(p))
 
@@ -664,7 +680,8 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     """Sum treating NaN as zero (its gradient there is 0); integer inputs are summed as int64."""
     x = _cast_to(input, dtype)
     if x.dtype.kind != "f":
-        return Sum.apply(_cast_to(x, np.int64), axes=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
+        y = Sum.apply(_cast_to(x, np.int64), axes=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
+        return _to_int_dtype(y, dtype)
     return NanSum.apply(x, axes=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
 
 

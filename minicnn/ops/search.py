@@ -122,9 +122,10 @@ def bincount(input: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
     least ``minlength``); with ``weights`` (input's shape) their sums instead (the weights'
     float dtype; float64 for integer weights)."""
     a = input.array
-    if input.ndim != 1 or a.dtype.kind not in "iu":
-        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got shape {input.shape} "
-                           f"of dtype {input.dtype}")  # fmt: skip
+    if a.dtype.kind not in "iu":  # torch's NotImplementedError (a RuntimeError) for other dtypes
+        raise NotImplementedError(f"bincount: not implemented for dtype {input.dtype}; expected an integral input")
+    if input.ndim != 1:
+        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got shape {input.shape}")
     if minlength < 0:
         raise RuntimeError(f"bincount(): minlength should be >= 0, got {minlength}")
     with backend.array_scope(a):
@@ -183,7 +184,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     """Counts in ``bins`` equal bins on [min, max] (both 0, or equal: the data's range; elements
     outside are left out; the last bin includes max). A float tensor of input's dtype."""
     if input.dtype.kind != "f":
-        raise RuntimeError(f"torch.histc: expected a floating point input, got {input.dtype}")
+        raise NotImplementedError(f"torch.histc: not implemented for dtype {input.dtype} (floating inputs only)")
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
     a = input.array.reshape(-1)

@@ -8,6 +8,7 @@ permutation, scatter-add into the indexed positions, split a concatenation. Padd
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors, is_grad_enabled
 from .dims import as_dim, wrap_dim, wrap_dims
+from .errors import ShapeError
 from .math import astype, clone, result_dtype
 
 
@@ -31,9 +33,11 @@ class Reshape(Function):
     def forward(self, x):
         self.in_shape = x.shape
         try:
+            if builtins.min(self.shape, default=0) < -1:  # NumPy takes any negative size for -1
+                raise ValueError
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f"reshape: shape {self.shape} is invalid for input of shape {tuple(x.shape)}") from None
+            raise ShapeError(f"reshape: shape {self.shape} is invalid for input of shape {tuple(x.shape)}") from None
 
     def backward(self, gy):
         return gy.reshape(self.in_shape)
@@ -44,9 +48,18 @@ class Expand(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
-        shape = tuple(x.shape[i - (len(self.shape) - x.ndim)] if s == -1 else s for i, s in enumerate(self.shape))
+        lead = len(self.shape) - x.ndim
+        if lead < 0 or builtins.min(self.shape[:lead], default=0) < 0:
+            raise ShapeError(f"expand: size {list(self.shape)} does not fit the tensor's shape {list(x.shape)}")
+        shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(self.shape))
         xp = backend.get_array_module(x)
-        out = xp.broadcast_to(x, shape)
+        try:
+            out = xp.broadcast_to(x, shape)
+        except ValueError:
+            raise ShapeError(
+                f"expand: the expanded size {list(self.shape)} must match the existing size {list(x.shape)} "
+                "at non-singleton dimensions"
+            ) from None
         if out.size == x.size:  # nothing stretched (only new size-1 dims): a writable view, as torch's
             return x.reshape(shape)
         return out
@@ -298,15 +311,19 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Ten
     axis = axis if dim is None else dim
     ts = _common_dtype(_as_tensors(tensors, "cat"))
     if not ts:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise ShapeError("cat: expected a non-empty sequence of tensors")
     for i, t in enumerate(ts):
         if t.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
-    nd = ts[0].ndim
+    like = next((t for t in ts if t.shape != (0,)), ts[0])
+    nd = like.ndim
     ax = wrap_dim(axis, nd, "cat")
+    if nd > 1:  # torch's legacy rule: a 1-d empty tensor joins anything (cat([tensor([]), x])): as 0 along ax
+        empty = tuple(0 if i == ax else n for i, n in enumerate(like.shape))
+        ts = tuple(reshape(t, empty) if t.shape == (0,) else t for t in ts)
     for t in ts:
-        if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != ax):
-            raise ValueError(f"cat: shapes {[t.shape for t in ts]} differ outside dimension {ax}")
+        if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, like.shape)) if i != ax):
+            raise ShapeError(f"cat: shapes {[t.shape for t in ts]} differ outside dimension {ax}")
     return Concat.apply(*ts, axis=ax)
 
 
@@ -314,9 +331,9 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> T
     axis = axis if dim is None else dim
     ts = _common_dtype(_as_tensors(tensors, "stack"))
     if not ts:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise ShapeError("stack: expected a non-empty sequence of tensors")
     if any(t.shape != ts[0].shape for t in ts):
-        raise ValueError(f"stack: all tensors need one shape, got {[t.shape for t in ts]}")
+        raise ShapeError(f"stack: all tensors need one shape, got {[t.shape for t in ts]}")
     return Stack.apply(*ts, axis=wrap_dim(axis, ts[0].ndim + 1, "stack"))
 
 

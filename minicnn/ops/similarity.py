@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled, no_grad
 from .dims import wrap_dim
+from .errors import ShapeError
 from .math import clip, require_float, unbroadcast
 from .reduce import norm
 
@@ -94,7 +95,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     try:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
-        raise ValueError(f"{op}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast") from None
     dim = wrap_dim(dim, len(shape), op)
     out_shape = shape[:dim] + shape[dim + 1 :]
     return CosineSimilarity.apply(x1, x2, dim=dim, eps=float(eps), shape=shape, out_shape=out_shape)

@@ -19,11 +19,26 @@ from ..autograd import Function, Tensor
 from ..kernels import erf as erf_kernels
 from ..kernels import special as K
 from .errors import ShapeError
-from .math import _floating, cos, exp, sin, sqrt, where
+from .math import _floating, abs, cos, exp, sin, sqrt, where
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 _SQRT_2PI = math.sqrt(2 * math.pi)
+_SERIES_BELOW = 0.1  # |x| (sinc: |pi x|) under which a derivative is taken from its Taylor series
+
+
+def _i1_prime_series(x: Any) -> Any:
+    """i1'(x) = i0(x) - i1(x)/x = sum_k (2k+1) (x/2)^(2k) / (2 k! (k+1)!), to x^8 (exact to
+    rounding for |x| < 0.1), on arrays or tensors: no cancellation, so its derivative is right too."""
+    x2 = x * x
+    return 0.5 + x2 * (3 / 16 + x2 * (5 / 384 + x2 * (7 / 18432 + x2 * (9 / 1474560))))
+
+
+def _sinc_prime_series(x: Any) -> Any:
+    """sinc'(x) = pi f'(pi x), f(t) = sin(t)/t, to t^9 (exact to rounding for |t| < 0.1)."""
+    t = math.pi * x
+    t2 = t * t
+    return (math.pi * t) * (-1 / 3 + t2 * (1 / 30 + t2 * (-1 / 840 + t2 * (1 / 45360 + t2 * (-1 / 3991680)))))
 
 
 class Erf(Function):
@@ -143,17 +158,20 @@ class Bessel(Function):
         f1 = Bessel.apply(x, order=1, scaled=self.scaled)
         if self.order == 0:
             d = f1
-        else:
-            zero = x.array == 0
-            d = where(zero, 0.5, f0 - f1 / where(zero, 1.0, x))
+        else:  # i0 - i1/x loses the digits of its derivative near 0 (inf at tiny x): the series there
+            small = backend.get_array_module(x.array).abs(x.array) < _SERIES_BELOW
+            xs = where(small, x, 0.0)  # (the series of a huge x would overflow, and NaN its gradient)
+            near = _i1_prime_series(xs) * exp(-abs(xs)) if self.scaled else _i1_prime_series(xs)
+            d = where(small, near, f0 - f1 / where(small, 1.0, x))
         if self.scaled:
             d = d - Tensor(backend.get_array_module(x.array).sign(x.array)) * (f1 if self.order else f0)
         return gy * d
 
 
 class Sinc(Function):
-    """sin(pi x) / (pi x), 1 at 0; d/dx = (cos(pi x) - sinc(x)) / x, 0 at 0 (and the second
-    derivative -pi^2/3 there, where torch's is NaN)."""
+    """sin(pi x) / (pi x), 1 at 0; d/dx = (cos(pi x) - sinc(x)) / x, from its Taylor series for
+    |pi x| < 0.1 (the formula cancels there): 0 at 0, and the second derivative -pi^2/3 there, where
+    torch's is NaN."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -166,16 +184,17 @@ class Sinc(Function):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         x = self.x
+        small = xp.abs(x) < _SERIES_BELOW / math.pi
         with np.errstate(divide="ignore", invalid="ignore"):
-            safe = xp.where(x == 0, 1.0, x)
+            safe = xp.where(small, 1.0, x)
             d = (xp.cos(math.pi * safe) - xp.sin(math.pi * safe) / (math.pi * safe)) / safe
-        return gy * xp.where(x == 0, 0.0, d).astype(gy.dtype, copy=False)
+        return gy * xp.where(small, _sinc_prime_series(xp.where(small, x, 0.0)), d).astype(gy.dtype, copy=False)
 
     def backward_graph(self, gy, x):
-        zero = x.array == 0
-        safe = where(zero, 1.0, x)
+        small = backend.get_array_module(x.array).abs(x.array) < _SERIES_BELOW / math.pi
+        safe = where(small, 1.0, x)
         d = (cos(math.pi * safe) - sin(math.pi * safe) / (math.pi * safe)) / safe
-        return gy * where(zero, (-(math.pi**2) / 3) * x, d)  # sinc'(x) ~ -pi^2/3 x at 0: sinc''(0) right
+        return gy * where(small, _sinc_prime_series(where(small, x, 0.0)), d)
 
 
 class InverseHyperbolic(Function):

@@ -29,6 +29,7 @@ doubling scans, log2(n) vectorised steps of O(numel) each.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, NamedTuple
 
@@ -37,6 +38,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from .dims import wrap_dim
+from .errors import ShapeError
 from .index import Gather, _sort_order, sort
 from .math import clip, exp, lerp, log, sqrt, where
 from .reduce import amax, amin, mean, norm
@@ -149,8 +151,10 @@ class EvenShare(Function):
 
 
 def _whole(x: Tensor, op: str, ignore_nan: bool) -> Tensor:
+    if x.numel() == 0 and x.dtype.kind == "f":  # NaN in the graph (an empty gradient), as torch's
+        return reduce_sum(x) + math.nan
     if x.numel() == 0:
-        nan = np.asarray(np.nan, dtype=x.dtype if x.dtype.kind == "f" else np.float32)
+        nan = np.asarray(np.nan, dtype=np.float32)
         return Tensor(backend.to_device(nan, x.device) if x.device != "cpu" else nan)
     a = x.array.reshape(-1)
     with backend.array_scope(a):
@@ -217,20 +221,58 @@ def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
     return log(exp(a - shift) + exp(b - shift)) + shift
 
 
+def _logcumsumexp_scan(a: Any, axis: int, reverse: bool = False) -> Any:
+    """The array ``log(cumsum(exp(a), axis))`` (from the end with ``reverse``): a doubling scan
+    of logaddexp, exact for infinities."""
+    xp = backend.get_array_module(a)
+    v = xp.moveaxis(a, axis, -1)
+    v = (v[..., ::-1] if reverse else v).copy()
+    n, s = v.shape[-1], 1
+    while s < n:
+        v[..., s:] = xp.logaddexp(v[..., :-s], v[..., s:])
+        s *= 2
+    return xp.moveaxis(v[..., ::-1] if reverse else v, -1, axis)
+
+
+class LogCumSumExp(Function):
+    """log(cumsum(exp(x))) along ``axis``. Backward by torch's formula: dx_j = sum over i >= j of
+    g_i exp(x_j - y_i), the positive and the negative g apart, each a reverse scan in log space,
+    so an infinite element makes only its own gradient NaN (a chain of logaddexp nodes would
+    carry 0 * NaN to every element before it)."""
+
+    def forward(self, x):
+        y = _logcumsumexp_scan(x, self.axis)
+        if self.requires_grad:
+            self.x, self.y = x, y
+        return y
+
+    def backward(self, gy):
+        xp, x, y = backend.get_array_module(gy), self.x, self.y
+        lowest = gy.dtype.type(np.finfo(gy.dtype).min)  # torch's log of a zero gradient
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_g = xp.log(xp.abs(gy))
+            parts = [xp.where(sign * gy > 0, log_g, lowest) - y for sign in (1, -1)]
+            pos, neg = (xp.exp(_logcumsumexp_scan(p, self.axis, reverse=True) + x) for p in parts)
+        return (pos - neg).astype(gy.dtype, copy=False)
+
+    def composite(self, x):  # the same scan in ops, for higher derivatives
+        d, n, s, v = self.axis, x.shape[self.axis], 1, x
+        while s < n:
+            v = cat([narrow(v, d, 0, s), _logaddexp(narrow(v, d, 0, n - s), narrow(v, d, s, n - s))], dim=d)
+            s *= 2
+        return v * 1.0 if v is x else v
+
+
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input), dim))`` without overflow or underflow: a doubling scan of
     logaddexp (log2(n) steps, each O(numel)). Floating inputs only."""
     x = _tensor_input(input, "logcumsumexp")
     if x.dtype.kind != "f":
-        raise RuntimeError(f"logcumsumexp(): expected a floating point input, got {x.dtype}")
+        raise NotImplementedError(f"logcumsumexp(): expected a floating point input, got {x.dtype}")  # as torch
     d = wrap_dim(dim, x.ndim, "logcumsumexp")
     if x.ndim == 0:
         return x * 1.0
-    n, s, v = x.shape[d], 1, x
-    while s < n:
-        v = cat([narrow(v, d, 0, s), _logaddexp(narrow(v, d, 0, n - s), narrow(v, d, s, n - s))], dim=d)
-        s *= 2
-    return v * 1.0 if v is x else v
+    return LogCumSumExp.apply(x, axis=d)
 
 
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
@@ -356,7 +398,7 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str, ig
     if x.dtype not in (np.float32, np.float64):
         raise RuntimeError(f"{op}() input tensor must be either float or double dtype, got {x.dtype}")
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{op}() interpolation must be one of {_INTERPOLATIONS}, got '{interpolation}'")
+        raise ShapeError(f"{op}() interpolation must be one of {_INTERPOLATIONS}, got '{interpolation}'")
     if x.numel() == 0:
         raise RuntimeError(f"{op}() input tensor must be non-empty")
     xp = x.xp
