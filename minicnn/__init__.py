@@ -6,6 +6,8 @@ whose kernels are plain array code meant to be read.
 
 from __future__ import annotations
 
+from typing import Any as _Any
+
 import numpy as _np
 
 from . import backend, functions, memory, ops
@@ -104,14 +106,37 @@ short = int16
 concat = concatenate = cat
 
 
-class inference_mode(no_grad):  # noqa: N801
-    """torch.inference_mode: here the same as :class:`no_grad` (``mode=False`` records again)."""
+_inference_mode_enabled = False
 
-    def __new__(cls, mode: bool = True) -> inference_mode:
+
+class inference_mode(no_grad):  # noqa: N801
+    """torch.inference_mode: here the same as :class:`no_grad` (``mode=False`` records again),
+    seen by :func:`is_inference_mode_enabled`. A decorator too, with or without parentheses."""
+
+    def __new__(cls, mode: _Any = True) -> _Any:
+        if callable(mode):  # bare @inference_mode
+            return cls()(mode)
         return set_grad_enabled.__new__(cls)
 
-    def __init__(self, mode: bool = True) -> None:
+    def __init__(self, mode: _Any = True) -> None:
         set_grad_enabled.__init__(self, not mode)
+        self._inference_saved: list[_Any] = []
+
+    def __enter__(self) -> None:
+        global _inference_mode_enabled
+        self._inference_saved.append(_inference_mode_enabled)
+        _inference_mode_enabled = not self.mode
+        super().__enter__()
+
+    def __exit__(self, *exc: _Any) -> None:
+        global _inference_mode_enabled
+        super().__exit__(*exc)
+        _inference_mode_enabled = self._inference_saved.pop()
+
+
+def is_inference_mode_enabled() -> _Any:
+    """Whether an :class:`inference_mode` block is active (torch's)."""
+    return _inference_mode_enabled
 
 
 __version__ = "0.1.0"
@@ -189,6 +214,7 @@ __all__ = [
     "set_rng_state",
     "half",
     "inference_mode",
+    "is_inference_mode_enabled",
     "int",
     "long",
     "randperm",

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import inspect
 import itertools
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,7 +53,9 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's nam
 
     def __init__(self, mode: bool) -> None:
         global _grad_enabled
-        self.mode = bool(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' must be bool, not {type(mode).__name__}")
+        self.mode = mode
         self._saved: list[bool] = []
         self._before: bool | None = None
         if type(self) is set_grad_enabled:  # the plain call takes effect now (no_grad() does not)
@@ -60,6 +65,8 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's nam
         global _grad_enabled
         if self._before is not None:
             _grad_enabled, self._before = self._before, None
+        if inspect.isgeneratorfunction(func):
+            return _wrap_generator(self, func)
         return super().__call__(func)
 
     def __enter__(self) -> None:
@@ -70,6 +77,35 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's nam
     def __exit__(self, *exc: Any) -> None:
         global _grad_enabled
         _grad_enabled = self._saved.pop()
+
+
+def _wrap_generator(mode: Any, func: Any) -> Any:
+    """A generator function whose body runs inside ``mode`` at each resumption (torch's): the
+    caller's setting holds between its yields."""
+
+    @functools.wraps(func)
+    def generator(*args: Any, **kwargs: Any) -> Any:
+        gen = func(*args, **kwargs)
+        try:
+            with mode:
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with mode:
+                        gen.close()
+                    raise
+                except BaseException:
+                    with mode:
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with mode:
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return generator
 
 
 class _GradMode(set_grad_enabled):
@@ -220,11 +256,31 @@ class Tensor(TensorMethods):
     @property
     def grad(self) -> Tensor | None:
         """The gradient accumulated by backward (leaves, and tensors that retain_grad()). Read
-        through an alias of a tensor that a recorded in-place op rewrote, it is the result's."""
-        return self._grad if self._superseded_by is None else _latest(self)._grad
+        through an alias of a tensor that a recorded in-place op rewrote, it is the result's. A
+        non-leaf that does not retain its gradient has none: reading it warns, as torch."""
+        t = self if self._superseded_by is None else _latest(self)
+        if t._grad is None and t._grad_fn is not None and not t._retain_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return t._grad
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        if value is not None:  # torch's checks: a tensor of this tensor's dtype, shape and device
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None, got {type(value).__name__}")
+            for what, got, own in (
+                ("dtype", value.dtype, self.dtype),
+                ("size", list(value.shape), list(self.shape)),
+                ("device", value.device, self.device),
+            ):
+                if got != own:
+                    raise RuntimeError(f"attempting to assign a gradient of {what} {got} to a tensor of {what} {own}")
         self._grad = value
 
     @property
@@ -637,10 +693,7 @@ class Tensor(TensorMethods):
             if mask is not None:  # x[mask] = 0: no count of the mask's true elements (a GPU wait)
                 self.xp.copyto(self.array, self.xp.asarray(value, dtype=self.dtype), where=mask)
             else:
-                try:
-                    self.array[index] = value
-                except ValueError as e:  # NumPy's broadcast refusal: torch's RuntimeError
-                    raise _ops.errors.ShapeError(f"setitem: {e}") from None
+                _ops.write_index(self.array, index, value)
         self._version += 1
 
     # in-place methods (torch's trailing underscore), recorded like ``x += y``
@@ -1631,7 +1684,7 @@ def _run_hooks(t: Tensor, g: Any) -> Any:
     is an array, or a tensor with a graph under ``create_graph``: then so is what is returned.)"""
     for hook in list(t._hooks.values()):
         if isinstance(g, Tensor):
-            out = hook(g)
+            out = _hook_result(hook, g)
             if out is not None:
                 out = out if isinstance(out, Tensor) else Tensor(backend.to_device(np.asarray(out), t.device))
                 if out.shape != g.shape:
@@ -1639,7 +1692,7 @@ def _run_hooks(t: Tensor, g: Any) -> Any:
                 _check_hook_dtype(hook, out, g.dtype)
                 g = out if out.dtype == g.dtype else out.to(g.dtype)
             continue
-        out = hook(Tensor(g))
+        out = _hook_result(hook, Tensor(g))
         if out is not None:
             new = out.array if isinstance(out, Tensor) else backend.to_device(np.asarray(out), t.device)
             if new.shape != g.shape:
@@ -1647,6 +1700,15 @@ def _run_hooks(t: Tensor, g: Any) -> Any:
             _check_hook_dtype(hook, out, g.dtype)
             g = new.astype(g.dtype, copy=False)
     return g
+
+
+def _hook_result(hook: Any, g: Tensor) -> Any:
+    """``hook(g)``: None, a tensor, or an array or list that is converted; a number raises
+    torch's TypeError."""
+    out = hook(g)
+    if isinstance(out, (bool, int, float, complex)):
+        raise TypeError(f"expected Tensor, but hook returned '{type(out).__name__}'")
+    return out
 
 
 def _check_hook_dtype(hook: Any, out: Any, dtype: Any) -> None:
@@ -1761,6 +1823,13 @@ def _graph_step(
         grads.add(id(inp), gi)
 
 
+def _shape_mismatch(i: int, got: Any, expected: Any) -> RuntimeError:
+    return RuntimeError(
+        f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(got)} "
+        f"and output[{i}] has a shape of {tuple(expected)}."
+    )
+
+
 def _seeds(outputs: Any, grads: Any, what: str, create_graph: bool = False) -> tuple[list[Tensor], list[Any]]:
     """The latest tensors of ``outputs`` (one or a sequence) and their seed gradients (ones
     for a one-element output given no gradient)."""
@@ -1786,16 +1855,25 @@ def _seeds(outputs: Any, grads: Any, what: str, create_graph: bool = False) -> t
             elif create_graph and isinstance(g, Tensor):  # kept as it is: its graph is part of the result
                 seed = _latest(g)
                 if seed.shape != out.shape:
-                    raise ValueError(f"{what}: grad has shape {seed.shape}, expected {out.shape}")
+                    raise _shape_mismatch(i, seed.shape, out.shape)
                 if seed.dtype != out.dtype or seed.device != out.device:
                     seed = seed.to(out.device, out.dtype)
             else:
                 seed = out.xp.array(_as_array(g, dtype=out.dtype), copy=True)
                 if seed.shape != out.array.shape:
-                    raise ValueError(f"{what}: grad has shape {seed.shape}, expected {out.shape}")
+                    raise _shape_mismatch(i, seed.shape, out.shape)
         roots.append(out)
         seeds.append(seed)
     return roots, seeds
+
+
+def _input_tensors(inputs: Any) -> list[Tensor]:
+    """The latest tensors of ``inputs`` (one tensor or a sequence) of backward / grad."""
+    ts = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for t in ts:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors, but got {type(t).__name__}")
+    return [_latest(t) for t in ts]
 
 
 def backward(
@@ -1820,7 +1898,7 @@ def backward(
         grad_tensors = grad_variables
     roots, seeds = _seeds(tensors, grad_tensors, "backward", create_graph)
     if inputs is not None:
-        inputs = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
+        inputs = _input_tensors(inputs)
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:
@@ -1846,16 +1924,21 @@ def grad(
     with respect to each of ``inputs``, returned as a tuple; no leaf's ``.grad`` changes.
     An input the outputs do not depend on raises, or gives None with ``allow_unused=True``
     (zeros with ``materialize_grads=True``). With ``create_graph=True`` the gradients carry a
-    graph (see :func:`backward`), so they can be differentiated again."""
-    if is_grads_batched:
-        raise NotImplementedError("grad: is_grads_batched=True is not supported")
+    graph (see :func:`backward`), so they can be differentiated again. ``is_grads_batched=True``:
+    the first dimension of each grad_output is a batch of seeds, the gradients come stacked."""
     if materialize_grads and allow_unused is False:
         raise ValueError(
             "Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False."
         )
     allow_unused = materialize_grads if allow_unused is None else allow_unused
+    if is_grads_batched:
+        return _grads_batched(
+            outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads
+        )
     roots, seeds = _seeds(outputs, grad_outputs, "grad", create_graph)
-    wrt = [_latest(t) for t in ([inputs] if isinstance(inputs, Tensor) else list(inputs))]
+    wrt = _input_tensors(inputs)
+    if not wrt:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     for t in wrt:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -1876,6 +1959,59 @@ def grad(
             else:
                 result.append(None if g is None else Tensor(g.copy() if _shares(g, captured, id(t)) else g))
     return tuple(result)
+
+
+def _grads_batched(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any,
+    retain_graph: bool | None,
+    create_graph: bool,
+    allow_unused: bool,
+    materialize_grads: bool,
+) -> tuple[Tensor | None, ...]:
+    """grad(is_grads_batched=True): the first dimension of every grad_output is a batch of seeds;
+    one backward pass per seed (torch vmaps them), the gradients stacked along a new first
+    dimension. As torch's, an unused input's materialized gradient is zeros of its own shape."""
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    gos = [grad_outputs] * len(outs) if grad_outputs is None else _as_list(grad_outputs)
+    if len(gos) != len(outs):
+        raise RuntimeError(f"grad: got {len(gos)} gradients for {len(outs)} outputs")
+    sizes = []
+    for i, (o, g) in enumerate(zip(outs, gos)):
+        if g is None:
+            raise RuntimeError(f"grad: is_grads_batched=True needs a batch of grad_outputs for output {i}")
+        if not isinstance(g, Tensor) or g.ndim == 0 or tuple(g.shape[1:]) != tuple(o.shape):
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch "
+                f"dimension. grad_output[{i}] has a shape of {tuple(getattr(g, 'shape', ()))} and output[{i}] "
+                f"has a shape of {tuple(o.shape)}."
+            )
+        sizes.append(g.shape[0])
+    if len(set(sizes)) > 1:
+        raise ValueError(f"grad: expected all grad_outputs to have the same batch size, got sizes {sizes}")
+    if sizes[0] == 0:
+        raise IndexError("grad: is_grads_batched=True with a batch of no grad_outputs")
+    n = sizes[0]
+    per = [
+        grad(outs, inputs, [g[b] for g in gos], retain_graph if b == n - 1 else True, create_graph, True, allow_unused)
+        for b in range(n)
+    ]
+    wrt = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    result: list[Tensor | None] = []
+    for j, t in enumerate(wrt):
+        if per[0][j] is not None:
+            result.append(_ops.stack([p[j] for p in per], 0))
+        elif materialize_grads:
+            with backend.array_scope(t.array):
+                result.append(Tensor(t.xp.zeros_like(t.array), requires_grad=create_graph))
+        else:
+            result.append(None)
+    return tuple(result)
+
+
+def _as_list(x: Any) -> list[Any]:
+    return [x] if isinstance(x, Tensor) or not isinstance(x, (tuple, list)) else list(x)
 
 
 def _shares(g: Any, captured: dict[int, Any], key: int) -> bool:

@@ -21,8 +21,10 @@ from .autograd import Tensor, enable_grad, grad
 
 
 def _tuple(x: Any, what: str) -> tuple[bool, tuple[Tensor, ...]]:
-    is_tuple = isinstance(x, (tuple, list))
-    items = tuple(x) if is_tuple else (x,)
+    is_tuple = isinstance(x, tuple)
+    if isinstance(x, list):  # torch's: a list is refused, only a tuple stands for several tensors
+        raise TypeError(f"{what}: expected a Tensor or a tuple of Tensors, got a list")
+    items = x if is_tuple else (x,)
     for i, t in enumerate(items):
         if not isinstance(t, Tensor):
             raise TypeError(f"{what}: expected a Tensor or a tuple of Tensors, got {type(t).__name__} at index {i}")
@@ -131,6 +133,11 @@ def jacobian(
         )
     if strategy == "forward-mode":
         return _jacobian_by_columns(func, inputs, create_graph, strict, vectorize)
+    if strict and vectorize:
+        raise RuntimeError(
+            "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not supported together. "
+            "Please either set `strict=False` or `vectorize=False`."
+        )
     in_tuple, ins = _tuple(inputs, "jacobian")
     ins = _leaves(ins, create_graph)
     out_tuple, outs = _call(func, ins, "jacobian")

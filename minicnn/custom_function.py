@@ -337,9 +337,10 @@ class _CustomNode(Function):
                     )
                 continue
             if g is not None:
-                if not isinstance(g, Tensor):
-                    raise TypeError(
-                        f"function {name} returned a gradient of type {type(g).__name__} at position {i + 1}"
+                if not isinstance(g, Tensor):  # torch: a RuntimeError
+                    raise RuntimeError(
+                        f"function {name} returned a gradient of type {type(g).__name__} at position {i + 1}: "
+                        "expected Variable or None"
                     )
                 if g.shape != a.shape:
                     g = _sum_to(g, a.shape, name, i)

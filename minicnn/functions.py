@@ -129,8 +129,8 @@ def _extreme(input: Any, dim: Any, keepdim: bool, kind: str) -> Any:  # noqa: A0
 # ops that are torch functions as they stand (minicnn/ops/index.py, ops/shape.py)
 OPS = (
     "argsort", "chunk", "diag", "diagonal", "flip", "gather", "index_select", "moveaxis", "movedim", "narrow",
-    "roll", "scatter", "scatter_add", "scatter_reduce", "sort", "split", "take_along_dim", "tile", "topk", "tril",
-    "triu", "unbind",
+    "narrow_copy", "roll", "scatter", "scatter_add", "scatter_reduce", "sort", "split", "take_along_dim", "tile",
+    "topk", "tril", "triu", "unbind",
     # ops/math.py, reduce.py, linalg.py
     "acos", "arccos", "arcsin", "arctan", "arctan2", "asin", "atan", "atan2", "ceil", "cos", "cosh", "exp2",
     "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log1p", "log2", "log10", "reciprocal", "round",

@@ -18,8 +18,9 @@ from . import backend
 from .autograd import Tensor, enable_grad, grad, no_grad
 
 
-class GradcheckError(AssertionError):
-    """Raised when an analytic gradient disagrees with the numerical one."""
+class GradcheckError(RuntimeError, AssertionError):
+    """Raised when an analytic gradient disagrees with the numerical one: a RuntimeError, as
+    torch's, and an AssertionError, as a failed check is in a test."""
 
 
 def _outputs(out: Any) -> list[Tensor]:

@@ -417,6 +417,9 @@ class TensorMethods:
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
         return ops.narrow(self, dim, start, length)
 
+    def narrow_copy(self, dim: int, start: Any, length: int) -> Tensor:
+        return ops.narrow_copy(self, dim, start, length)
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return ops.chunk(self, chunks, dim)
 

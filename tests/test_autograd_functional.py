@@ -149,6 +149,8 @@ def test_forward_mode_jacobian_and_hessian_like_torch():
         lambda F, x: F.jacobian(torch.sin if F is TAF else mc.sin, x, True, vectorize=True, strategy="forward-mode"),
         lambda F, x: F.hessian(lambda t: t.sin().sum(), x, outer_jacobian_strategy="forward-mode"),
         lambda F, x: F.hessian(lambda t: t.sin().sum(), x, vectorize=True, outer_jacobian_strategy="sideways"),
+        lambda F, x: F.jacobian(torch.sin if F is TAF else mc.sin, x, vectorize=True, strict=True),
+        lambda F, x: F.hessian(lambda t: t.sin().sum(), x, vectorize=True, strict=True),
     ],
 )
 def test_jacobian_strategy_errors_like_torch(call):
@@ -158,3 +160,18 @@ def test_jacobian_strategy_errors_like_torch(call):
     with pytest.raises(type(want.value)) as got:
         call(AF, x)
     assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("name", ["jacobian", "vjp", "jvp", "hessian"])
+def test_a_list_of_inputs_is_refused_like_torch(name):
+    """Only a tuple stands for several inputs (torch raises TypeError for a list)."""
+
+    def call(af, lib):
+        ins = [lib.ones(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64)]
+        func = (lambda x, y: (x * y).sum()) if name == "hessian" else (lambda x, y: x * y)
+        return getattr(af, name)(func, ins, *([tuple(ins)] if name == "jvp" else []))
+
+    with pytest.raises(TypeError):
+        call(TAF, torch)
+    with pytest.raises(TypeError, match="tuple"):
+        call(AF, mc)

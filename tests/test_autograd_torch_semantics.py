@@ -246,11 +246,19 @@ def _no_negative_steps(index) -> bool:  # torch has none
 @SETTINGS
 @given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
 def test_assignment_of_values_that_require_grad_against_torch(device, data, dtype):
-    shape = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    shape = data.draw(array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4))
     index = data.draw(basic_indices(shape, allow_newaxis=False, allow_ellipsis=True).filter(_no_negative_steps))
     target_shape = np.empty(shape)[index].shape
     value_shape = data.draw(
-        st.sampled_from([target_shape, target_shape[1:] if target_shape else (), (1,) * len(target_shape)])
+        st.sampled_from(
+            [
+                target_shape,
+                target_shape[1:] if target_shape else (),
+                (1,) * len(target_shape),
+                (1, *target_shape),  # leading size-1 dims, which the write drops
+                (1, 1, *target_shape),
+            ]
+        )
     )
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     x, v = rng.standard_normal(shape), rng.standard_normal(value_shape)
@@ -907,3 +915,152 @@ def test_empty_max_min_raise_as_torch(call) -> None:
     with pytest.raises(type(ref.value)) as err:
         call(mc)
     assert str(err.value).split(" to ")[0] == str(ref.value).split(" to ")[0]
+
+
+def _f64(lib, data, grad=True):
+    return lib.tensor(data, dtype=lib.float64, requires_grad=grad)
+
+
+def _hook_returns_a_number(lib):
+    x = _f64(lib, [1.0, 2.0])
+    x.register_hook(lambda g: 5.0)
+    (x * 2).sum().backward()
+
+
+def _unused_input(lib):
+    x, z = _f64(lib, [1.0, 2.0]), _f64(lib, [1.0])
+    return lib.autograd.grad((x * 2).sum(), [x, z])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: (_f64(lib, [1.0, 2.0]) * 2).backward(lib.ones(3, dtype=lib.float64)),
+        lambda lib: lib.autograd.grad(_f64(lib, [1.0, 2.0]) * 2, [], lib.ones(2, dtype=lib.float64)),
+        lambda lib: lib.autograd.grad(_f64(lib, [1.0, 2.0]).sum(), [3.0]),
+        lambda lib: setattr(_f64(lib, [1.0, 2.0]), "grad", lib.zeros(2, dtype=lib.float32)),
+        lambda lib: setattr(_f64(lib, [1.0, 2.0]), "grad", lib.zeros(3, dtype=lib.float64)),
+        lambda lib: setattr(_f64(lib, [1.0, 2.0]), "grad", [1.0, 2.0]),
+        _unused_input,
+        _hook_returns_a_number,
+    ],
+)
+def test_backward_and_grad_argument_errors_as_torch(call) -> None:
+    """A seed of the wrong shape, no inputs, a non-tensor input, a hand-set .grad of another
+    dtype, shape or type, a hook returning a number: torch's exception types (its words for the
+    shape mismatch)."""
+    with pytest.raises(Exception) as ref:
+        call(torch)
+    with pytest.raises(type(ref.value)) as err:
+        call(mc)
+    if "Mismatch in shape" in str(ref.value):
+        assert str(err.value).replace("torch.Size([", "(").replace("])", ",)") == str(ref.value).replace(
+            "torch.Size([", "("
+        ).replace("])", ",)")
+
+
+def test_hand_set_grad_of_the_right_kind_accumulates_as_torch() -> None:
+    grads = []
+    for lib in (mc, torch):
+        x = _f64(lib, [1.0, 2.0])
+        x.grad = lib.ones(2, dtype=lib.float64)
+        (x * x).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(*grads)
+
+
+@pytest.mark.parametrize("materialize", [False, True])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_is_grads_batched_as_torch(materialize, create_graph) -> None:
+    """is_grads_batched: every grad_output's first dim is a batch of seeds, the gradients come
+    stacked; an unused input gives None (or torch's unbatched zeros with materialize_grads)."""
+    go = np.random.default_rng(1).standard_normal((3, 2))
+    res = []
+    for lib in (mc, torch):
+        x, w, z = _f64(lib, [1.0, 2.0]), _f64(lib, [[1.0, 2.0], [3.0, 4.0]]), _f64(lib, [1.0])
+        seeds = lib.tensor(go, dtype=lib.float64)
+        gs = lib.autograd.grad(
+            [w @ x, x**3], [x, w, z], [seeds, seeds * 2], create_graph=create_graph, allow_unused=True,
+            is_grads_batched=True, materialize_grads=materialize,
+        )  # fmt: skip
+        second = lib.autograd.grad(gs[0].sum(), x)[0].detach().numpy() if create_graph else None
+        res.append(([None if g is None else g.detach().numpy() for g in gs], second))
+    for a, b in zip(res[0][0], res[1][0]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+    if create_graph:
+        np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "go", [lambda lib: lib.ones(2, dtype=lib.float64), lambda lib: lib.ones(3, 3, dtype=lib.float64)]
+)
+def test_grad_is_grads_batched_refuses_seeds_without_a_batch_as_torch(go) -> None:
+    for lib in (torch, mc):
+        x = _f64(lib, [1.0, 2.0])
+        with pytest.raises(RuntimeError, match="is_grads_batched=True"):
+            lib.autograd.grad(x * x, x, go(lib), is_grads_batched=True)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode"])
+def test_grad_mode_decorated_generators_switch_at_each_resumption_as_torch(mode) -> None:
+    """A decorated generator runs its body in the mode, and the caller's mode holds between
+    its yields (torch wraps generator functions so)."""
+    seen = []
+    for lib, outside in ((torch, True), (torch, False), (mc, True), (mc, False)):
+        deco = getattr(lib, mode)(mode == "enable_grad") if mode == "set_grad_enabled" else getattr(lib, mode)()
+
+        @deco
+        def gen(lib=lib):
+            yield lib.is_grad_enabled()
+            yield lib.is_grad_enabled()
+            return "done"
+
+        with lib.set_grad_enabled(outside):
+            it = gen()
+            got = [next(it), lib.is_grad_enabled(), next(it)]
+            with pytest.raises(StopIteration) as stop:
+                next(it)
+            seen.append((got, stop.value.value, lib.is_grad_enabled()))
+    assert seen[2:] == seen[:2]
+
+
+def test_inference_mode_is_seen_and_decorates_bare_as_torch() -> None:
+    seen = []
+    for lib in (torch, mc):
+
+        @lib.inference_mode
+        def f(x, lib=lib):
+            return (x * 2).requires_grad, lib.is_inference_mode_enabled(), lib.is_grad_enabled()
+
+        x = _f64(lib, [1.0])
+        with lib.inference_mode():
+            inside = lib.is_inference_mode_enabled()
+            with lib.inference_mode(False):
+                off = lib.is_inference_mode_enabled(), lib.is_grad_enabled()
+        seen.append((f(x), inside, off, lib.is_inference_mode_enabled()))
+    assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("mode", [1, None, np.True_])
+def test_set_grad_enabled_takes_only_a_bool_as_torch(mode) -> None:
+    for lib in (torch, mc):
+        with pytest.raises(TypeError, match="must be bool"):
+            lib.set_grad_enabled(mode)
+        assert lib.is_grad_enabled()
+
+
+def test_reading_grad_of_a_non_leaf_warns_as_torch() -> None:
+    """A non-leaf's .grad is None and reading it warns, unless it retains its gradient."""
+    seen = []
+    for lib in (torch, mc):
+        x = _f64(lib, [1.0, 2.0])
+        h, k = x * 2, x * 3
+        k.retain_grad()
+        (h * k).sum().backward()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            grads = h.grad, k.grad.numpy().tolist(), x.grad.numpy().tolist()
+        seen.append((grads, [(w.category, "not a leaf" in str(w.message)) for w in caught]))
+    assert seen[0] == seen[1]

@@ -308,6 +308,23 @@ def test_wrong_number_of_gradients_raises_as_torch() -> None:
             Two.apply(a, lib.tensor([2.0])).backward()
 
 
+def test_a_gradient_that_is_not_a_tensor_raises_as_torch() -> None:
+    for lib in (mc, torch):
+
+        class Number(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a * 2
+
+            @staticmethod
+            def backward(ctx, gy):
+                return 2.0
+
+        a = lib.tensor([1.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="expected Variable or None"):
+            Number.apply(a).sum().backward()
+
+
 def test_input_returned_unchanged_and_materialize_grads() -> None:
     seen = {}
     for lib in (mc, torch):

@@ -260,6 +260,7 @@ INDEXES = {
     "mask_with_one_value": (np.array([[True, False, True, False]] * 3), ()),
     # a repeated row written with one broadcast value: the write counts it once, v's gradient twice
     "repeated_index": ((np.array([0, 0, 2]),), (4,)),
+    "value_with_leading_size_1_dims": ((1,), (1, 1, 4)),
 }
 
 

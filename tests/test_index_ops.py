@@ -779,6 +779,10 @@ ERRORS = {
         lambda o, t: o.index_select(_x(t), 1, _i(t, [4])),
         "out of (range|bounds|data bounds)",
     ),
+    "index_select dim 0 out of range": (  # torch: IndexError along dim 0, RuntimeError along dim 1
+        lambda o, t: o.index_select(_x(t), 0, _i(t, [-1])),
+        "out of (range|bounds)",
+    ),
     "index_select scalar": (lambda o, t: o.index_select(_x(t)[0, 0], 0, _i(t, [0, 0])), "only 1 value"),
     "take_along_dim int32": (lambda o, t: o.take_along_dim(_x(t), _i(t, [[0]], np.int32), 1), "dtype"),
     "take_along_dim ndim": (lambda o, t: o.take_along_dim(_x(t), _i(t, [0]), 1), "same number of dimensions"),

@@ -356,6 +356,72 @@ def test_bad_shapes_and_dtypes_are_refused_naming_the_op():
         LA.householder_product(mc.zeros(2, 4, 2), mc.zeros(3, 2))
 
 
+def test_errors_are_torchs_runtime_error_types():
+    """torch raises RuntimeError (its LinAlgError is one) for bad shapes, dtypes and singular
+    input across the matmul family and linalg; minicnn's errors are those too."""
+    sing, eye = np.array([[1.0, 2.0], [2.0, 4.0]]), np.eye(2)
+    cases = [
+        (lambda m, a, b: m.matmul(a, b), np.ones(()), np.ones(3)),
+        (lambda m, a, b: m.matmul(a, b), np.ones((2, 3)), np.ones((4, 2))),
+        (lambda m, a, b: m.matmul(a, b), np.ones((2, 3)), np.ones((3, 2), np.float32)),
+        (lambda m, a, b: m.matmul(a, b), np.ones((2, 3), np.int64), np.ones((3, 2))),
+        (lambda m, a, b: m.linalg.cross(a, b), np.ones(3), np.ones(3, np.float32)),
+        (lambda m, a, b: m.mm(a, b), np.ones(3), np.ones((3, 2))),
+        (lambda m, a, b: m.mm(a, b), eye, eye.astype(np.float32)),
+        (lambda m, a, b: m.bmm(a, b), np.ones((2, 2, 3)), np.ones((3, 3, 4))),
+        (lambda m, a, b: m.mv(a, b), np.ones((3, 2)), np.ones(3)),
+        (lambda m, a, b: m.dot(a, b), np.ones(2), np.ones(3)),
+        (lambda m, a, b: m.outer(a, b), eye, np.ones(3)),
+        (lambda m, a, b: m.einsum("ij,jk->ik", a, b), np.ones((2, 3)), np.ones((4, 2))),
+        (lambda m, a, b: m.linalg.solve(a, b), eye, np.ones((2, 1), np.float32)),
+        (lambda m, a, b: m.linalg.solve(a, b), sing, np.ones((2, 1))),
+        (lambda m, a: m.linalg.inv(a), sing, None),
+        (lambda m, a: m.linalg.det(a), np.ones((2, 3)), None),
+        (lambda m, a: m.linalg.det(a), np.eye(2, dtype=np.int64), None),
+        (lambda m, a: m.linalg.cholesky(a), -eye, None),
+    ]
+    for f, a, b in cases:
+        args = [a] if b is None else [a, b]
+        with pytest.raises(RuntimeError):
+            f(torch, *[torch.tensor(x) for x in args])
+        with pytest.raises(RuntimeError):
+            f(mc, *[mc.tensor(x) for x in args])
+
+
+def test_inner_of_empty_vectors_like_torch():
+    a, b = np.zeros((2, 0)), np.zeros((4, 0))
+    compare_with_torch(mc.inner, torch.inner, [a, b])
+    compare_with_torch(mc.inner, torch.inner, [np.zeros((0, 3)), np.ones((2, 3))])
+
+
+def test_logabsdet_gradient_at_a_singular_matrix_is_infinite_like_torch():
+    """torch's gradient of log|det| at a singular matrix is +-inf (NaN where the cofactor is 0);
+    the backward used to raise LinAlgError. The nonsingular matrix of the batch is unaffected."""
+    a = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[2.0, 1.0], [1.0, 3.0]])])
+    grads = []
+    for lib in (mc, torch):
+        x = lib.tensor(a, requires_grad=True)
+        lib.linalg.slogdet(x)[1].sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(np.isinf(grads[0]), np.isinf(grads[1]))
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12)
+    z = mc.zeros(2, 2, dtype=mc.float64, requires_grad=True)
+    LA.slogdet(z)[1].backward()
+    assert not np.isfinite(z.grad.numpy()).any()
+
+
+def test_det_gradient_of_a_matrix_with_nan_is_nan_like_torch():
+    """NumPy's SVD (behind det's gradient) refuses non-finite input; torch's gradient is NaN."""
+    a = np.stack([np.array([[1.0, np.nan], [0.0, 1.0]]), np.array([[2.0, 1.0], [1.0, 3.0]])])
+    grads = []
+    for lib in (mc, torch):
+        x = lib.tensor(a, requires_grad=True)
+        lib.linalg.det(x).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    assert np.isnan(grads[0][0]).all()
+
+
 def test_every_new_function_has_a_graph_form():
     for cls in (MF.Inv, MF.Solve, MF.Det, MF.AdjugateT, MF.LogAbsDet, MF.MatrixExp, MF.Cholesky):
         assert hasattr(cls, "composite") or cls.backward_graph is not mc.Function.backward_graph, cls

@@ -408,6 +408,21 @@ def test_eigenvalues_alone_stay_finite_at_repeated_values():
 EXACTLY_SINGULAR = np.array([[2.0, 4.0, 6.0], [1.0, 3.0, 5.0], [1.5, 3.5, 5.5]])
 
 
+def test_cholesky_of_a_matrix_with_nan_fails_like_torch():
+    """LAPACK's potrf (torch's) stops at a NaN pivot: cholesky raises, cholesky_ex reports the
+    order; NumPy's cholesky returned NaN silently."""
+    nan = np.nan
+    a = np.stack([np.eye(3), np.diag([4.0, 1, 1]), np.eye(3)])
+    a[0, 1, 1] = a[2, 1, 0] = nan  # a NaN pivot; a NaN below the diagonal (read: spreads to the next pivot)
+    with pytest.raises(RuntimeError):
+        torch.linalg.cholesky(torch.tensor(a[0]))
+    with pytest.raises(LA.LinAlgError, match="not positive-definite"):
+        LA.cholesky(mc.tensor(a[0]))
+    ours, theirs = LA.cholesky_ex(mc.tensor(a)), torch.linalg.cholesky_ex(torch.tensor(a))
+    assert ours.info.numpy().tolist() == theirs.info.tolist() == [2, 0, 2]
+    np.testing.assert_allclose(ours.L.numpy()[1], theirs.L.numpy()[1], atol=1e-12)
+
+
 def test_ex_forms_give_info():
     rng = np.random.default_rng(8)
     m = rng.standard_normal((3, 4, 4))

@@ -386,6 +386,23 @@ def test_new_scheduler_errors():
         lr_scheduler.SequentialLR(mopt, [step, lr_scheduler.ReduceLROnPlateau(mopt)], [3])
 
 
+@pytest.mark.parametrize("T_mult", [1, 2])
+def test_warm_restarts_step_to_fractional_epoch(T_mult):
+    """torch's per-batch form ``step(epoch + i / iters)``, interleaved with plain steps."""
+    mopt, topt = make_optimizers()
+    ours = lr_scheduler.CosineAnnealingWarmRestarts(mopt, T_0=3, T_mult=T_mult, eta_min=0.001)
+    theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, T_0=3, T_mult=T_mult, eta_min=0.001)
+    for epoch in [0.3, 1.0, 2.75, None, None, 4.5, 9, 26, None, 0.1, None, 3]:
+        ours.step(epoch)
+        theirs.step(epoch)
+        assert_same_lrs(ours.get_last_lr(), theirs.get_last_lr(), f"epoch {epoch}")
+        assert ours.last_epoch == theirs.last_epoch
+    with pytest.raises(ValueError, match="epoch"):
+        ours.step(-1)
+    with pytest.raises(ValueError):
+        theirs.step(-1)
+
+
 class Decay:
     """A callable object as CyclicLR's scale_fn: its __dict__ goes into the state dict."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -358,6 +360,8 @@ def test_dim_arguments_as_torch(name):
         lambda L: L.stack([L.ones(2), L.ones(3)]),
         lambda L: L.ones(2, 3).gather(1, L.tensor([[0, 3]])),
         lambda L: L.ones(2, 3).__setitem__(0, L.ones(2)),
+        lambda L: (L.ones(2, 3, requires_grad=True) * 1).__setitem__(0, L.ones(2)),  # a recorded write
+        lambda L: L.index_put(L.ones(2, 3), (L.tensor([0, 1]),), L.ones(3, 3)),
     ],
 )
 def test_bad_shapes_and_indices_raise_torchs_error_types(f):
@@ -365,6 +369,22 @@ def test_bad_shapes_and_indices_raise_torchs_error_types(f):
         f(torch)
     with pytest.raises(type(theirs.value)):
         f(mc)
+
+
+def test_uint8_index_is_a_mask_like_torch():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    mask = np.array([1, 0, 1], dtype=np.uint8)
+    grads = []
+    for lib in (mc, torch):
+        t = lib.tensor(x, requires_grad=True)
+        with pytest.warns(UserWarning, match="uint8"):
+            picked = t[:, lib.tensor(mask)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns again in backward
+            (picked * picked).sum().backward()
+        grads.append((np.asarray(picked.detach().numpy()), np.asarray(t.grad.numpy())))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_cat_skips_legacy_empty_1d_tensors_and_promotes_as_torch():

@@ -290,7 +290,9 @@ def test_params_without_grad_are_skipped():
 
 def test_gradient_of_wrong_shape_raises():
     p = mc.nn.Parameter(np.ones((2, 3)))
-    p.grad = mc.Tensor(np.ones(3))
+    with pytest.raises(RuntimeError, match="assign a gradient of size"):  # torch's check on assignment
+        p.grad = mc.Tensor(np.ones(3))
+    p._grad = mc.Tensor(np.ones(3))  # past that check, step has its own
     with pytest.raises(ValueError, match=r"SGD.step: a parameter of shape \(2, 3\) has a gradient of shape \(3,\)"):
         SGD([p], lr=0.1).step()
 
@@ -357,6 +359,21 @@ def test_bad_construction_raises_value_error(make, match):
     p = mc.nn.Parameter(np.ones(2))
     with pytest.raises(ValueError, match=match):
         make(p)
+
+
+def test_non_leaf_that_retains_grad_is_accepted_as_torch():
+    """torch optimises a non-leaf whose gradient is retained (and refuses one that is not)."""
+    values = {}
+    for lib in (mc, torch):
+        leaf = lib.tensor([1.0, -2.0], requires_grad=True)
+        mid = leaf * 3
+        mid.retain_grad()
+        opt = lib.optim.SGD([mid], lr=0.1, momentum=0.5)
+        for _ in range(2):
+            (mid * mid).sum().backward(retain_graph=True)
+            opt.step()
+        values[lib.__name__] = np.array(mid.detach().tolist())
+    np.testing.assert_allclose(values["minicnn"], values["torch"], rtol=1e-6)
 
 
 @pytest.mark.parametrize("params", [lambda p: p, lambda p: {p}, lambda p: [np.ones(2)]])

@@ -169,6 +169,22 @@ def case_unfold(data, rng):
     return (lambda x: x.unfold(dim, size, step) * 1.0), [rng.standard_normal(shape)]
 
 
+def case_narrow_copy(data, rng):
+    shape = _shape(data, max_side=5)
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[dim]
+    start = data.draw(st.integers(0, n))  # torch's backward takes a negative start as is (wrong gradient)
+    length = data.draw(st.integers(0, n - start))
+    method = data.draw(st.booleans())
+
+    def fn(x):
+        y = x.narrow_copy(dim, start, length) if method else _lib(x).narrow_copy(x, dim, start, length)
+        x.detach().mul_(0.0)  # a copy: the write does not reach y
+        return y
+
+    return fn, [rng.standard_normal(shape)]
+
+
 def case_products(data, rng):
     kind = data.draw(st.sampled_from(["block_diag", "cartesian_prod", "combinations", "meshgrid", "vander"]))
     a, b = rng.standard_normal(data.draw(st.integers(1, 4))), rng.standard_normal((2, 3))
@@ -374,6 +390,7 @@ def test_gradcheck_float64():
         (lambda x: mc.combinations(x, 2, True), [t(3)]),
         (lambda x: mc.vander(x, 4), [t(3)]),
         (lambda x: mc.rot90(x, 3, (1, 0)), [t(2, 3)]),
+        (lambda x: mc.narrow_copy(x, -1, -2, 2) ** 2, [t(2, 3)]),
         (lambda x: x.sum_to_size(1, 3), [t(2, 3)]),
         (lambda a, b: mc.column_stack([a, b]), [t(2), t(2, 2)]),
     ]
@@ -531,6 +548,11 @@ def test_integer_functions_like_torch():
             mc.index_fill(mc.tensor(x), dim, mc.tensor(index), -2.0).numpy(),
             torch.index_fill(torch.tensor(x), dim, torch.tensor(index), -2.0).numpy(),
         )
+    for dtype, alpha in [(np.int64, -1.7), (np.int64, 2.5), (np.bool_, 0.5)]:  # alpha in the input's dtype
+        x, s = np.array([1, 0, 3], dtype=dtype), np.array([5, 1], dtype=dtype)
+        ours = mc.index_add(mc.tensor(x), 0, mc.tensor([0, 1]), mc.tensor(s), alpha=alpha)
+        theirs = torch.index_add(torch.tensor(x), 0, torch.tensor([0, 1]), torch.tensor(s), alpha=alpha)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     a = np.array([[0, 1.5], [2, 0]])
     np.testing.assert_array_equal(mc.argwhere(mc.tensor(a)).numpy(), torch.argwhere(torch.tensor(a)).numpy())
     r = np.array([2, 0, 3])
@@ -566,7 +588,7 @@ def test_meshgrid_warns_like_torch_only_without_indexing():
         (lambda x: mc.index_add(x, 2, mc.tensor([0]), mc.ones(1, 4)), IndexError, "index_add.*range"),
         (lambda x: mc.take(x, mc.tensor([12])), IndexError, r"take\(\).*12.*12 elements"),
         (lambda x: mc.put(x, mc.tensor([-13]), mc.ones(1)), IndexError, r"put_\(\).*-13"),
-        (lambda x: mc.put(x, mc.tensor([0, 1]), mc.ones(1)), RuntimeError, "same number of elements"),
+        (lambda x: mc.put(x, mc.tensor([0, 1]), mc.ones(1)), IndexError, "same number of elements"),
         (lambda x: x.select(0, 3), IndexError, r"select\(\): index 3 out of range for tensor of size \[3, 4\]"),
         (lambda x: x.unfold(1, 5, 1), RuntimeError, "maximum size for tensor at dimension 1 is 4 but size is 5"),
         (lambda x: x.unfold(1, 2, 0), RuntimeError, "step is 0"),
@@ -604,6 +626,11 @@ def test_review_edge_cases_like_torch():
     # strides of an empty tensor: torch's row-major ones (NumPy 2 gives zeros)
     for shape in [(2, 0, 3), (0,), (3, 0)]:
         assert mc.zeros(*shape).stride() == torch.zeros(*shape).stride()
+    # narrow_copy's negative start counts from the end (forward only: torch's backward ignores the wrap)
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(
+        mc.narrow_copy(mc.tensor(x), 1, -2, 2).numpy(), torch.narrow_copy(torch.tensor(x), 1, -2, 2).numpy()
+    )
     # unfold of a 0-d tensor: (size,), a view
     for size in (0, 1):
         x, xt = mc.tensor(5.0), torch.tensor(5.0)

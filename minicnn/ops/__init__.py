@@ -126,6 +126,7 @@ from .math import (
     trunc,
     unbroadcast,
     where,
+    write_index,
 )
 from .norm import batch_norm, local_response_norm
 from .pad import pad
@@ -160,6 +161,7 @@ from .shape import (
     getitem,
     movedim,
     narrow,
+    narrow_copy,
     permute,
     plain_index,
     repeat,
@@ -271,6 +273,7 @@ __all__ = [
     "nanmean",
     "nansum",
     "narrow",
+    "narrow_copy",
     "neg",
     "nll_loss",
     "norm",
@@ -331,6 +334,7 @@ __all__ = [
     "unsqueeze",
     "var",
     "where",
+    "write_index",
     "deform_conv2d",
     "stochastic_depth",
     "DeformConv2d",

@@ -39,6 +39,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, no_grad, tie
 from ..kernels import triangular as triangular_kernel
+from .errors import DtypeError, ShapeError
 from .math import matmul, require_float, where
 from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, inv, slogdet, solve
 from .reduce import amax, amin
@@ -147,14 +148,14 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     _check_square(op, A)
     _check_matrix(op, B, "B")
     if B.dtype != A.dtype:
-        raise TypeError(f"{op}: Expected A and B to have the same dtype, but found A of {A.dtype} and B of {B.dtype}")
+        raise DtypeError(f"{op}: Expected A and B to have the same dtype, but found A of {A.dtype} and B of {B.dtype}")
     n = A.shape[-1]
     if (B.shape[-2] if left else B.shape[-1]) != n:
-        raise ValueError(f"{op}: Incompatible shapes of A and B for the equation ({A.shape} and {B.shape})")
+        raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation ({A.shape} and {B.shape})")
     try:
         batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
     a, b = A.expand(*batch, n, n), B.expand(*batch, *B.shape[-2:])
     if left:
         return SolveTriangular.apply(a, b, upper=upper, unitriangular=unitriangular)
@@ -211,7 +212,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     torch). Not differentiable for mode='r', nor for 'complete' with m > n (torch's rules)."""
     _check_matrix("linalg.qr", A)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(
+        raise ShapeError(
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'"
         )
     if mode == "r":
@@ -292,7 +293,7 @@ class Eigvalsh(Function):
 
 def _check_uplo(op: str, UPLO: str) -> None:  # noqa: N803 - torch's name
     if UPLO not in ("L", "U"):
-        raise ValueError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+        raise ShapeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803
@@ -437,7 +438,7 @@ class Svdvals(Function):
 
 def _check_driver(op: str, driver: Any) -> None:
     if driver is not None:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: driver= chooses a cuSOLVER routine in torch (CUDA only); minicnn has one, got {driver!r}"
         )
 
@@ -574,19 +575,19 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     if not isinstance(B, Tensor):
         raise TypeError(f"{op}: B must be a Tensor, got {type(B).__name__}")
     if B.dtype != A.dtype:
-        raise TypeError(f"{op}: Expected A and B to have the same dtype, but found A of {A.dtype} and B of {B.dtype}")
+        raise DtypeError(f"{op}: Expected A and B to have the same dtype, but found A of {A.dtype} and B of {B.dtype}")
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
-        raise ValueError(f"{op}: parameter `driver` should be one of {_DRIVERS}, got {driver!r}")
+        raise ShapeError(f"{op}: parameter `driver` should be one of {_DRIVERS}, got {driver!r}")
     vector = B.ndim == A.ndim - 1
     b = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
     if b.ndim < 2 or b.shape[-2] != m:
-        raise ValueError(f"{op}: input.size(-2) should match other.size(-2), got A {A.shape} and B {B.shape}")
+        raise ShapeError(f"{op}: input.size(-2) should match other.size(-2), got A {A.shape} and B {B.shape}")
     try:
         batch = np.broadcast_shapes(A.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
     a, b = A.expand(*batch, m, n), b.expand(*batch, *b.shape[-2:])
     rtol = np.finfo(A.dtype).eps * max(m, n) if rcond is None or rcond < 0 else rcond
     x = matmul(pinv(a, rtol=rtol), b)
@@ -617,7 +618,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     n = int(n)
     if isinstance(A, Tensor) and A.dtype.kind in "iu" and n >= 0:  # integer powers stay integers, as torch
         if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-            raise ValueError(f"{op}: A must be batches of square matrices, got shape {A.shape}")
+            raise ShapeError(f"{op}: A must be batches of square matrices, got shape {A.shape}")
     else:
         _check_square(op, A)
     if n == 0:
@@ -640,23 +641,23 @@ def multi_dot(tensors: Any) -> Tensor:
     cheapest order; the result is the same up to rounding.)"""
     tensors = list(tensors)
     if len(tensors) < 2:
-        raise ValueError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+        raise ShapeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"multi_dot(): tensor {i} must be a Tensor, got {type(t).__name__}")
         edge = i in (0, len(tensors) - 1)
         if t.ndim != 2 and not (edge and t.ndim == 1):
             what = "1D or 2D" if edge else "2D"
-            raise ValueError(f"multi_dot(): tensor {i} must be {what} but got {t.ndim}D")
+            raise ShapeError(f"multi_dot(): tensor {i} must be {what} but got {t.ndim}D")
         if t.dtype != tensors[0].dtype:
-            raise TypeError(f"multi_dot(): all tensors must have the same dtype, got {tensors[0].dtype} and {t.dtype}")
+            raise DtypeError(f"multi_dot(): all tensors must have the same dtype, got {tensors[0].dtype} and {t.dtype}")
     first, last = tensors[0].ndim == 1, tensors[-1].ndim == 1
     ts = [tensors[0].unsqueeze(0) if first else tensors[0], *tensors[1:-1]]
     ts.append(tensors[-1].unsqueeze(-1) if last else tensors[-1])
     y = ts[0]
     for i, t in enumerate(ts[1:], 1):
         if y.shape[-1] != t.shape[0]:
-            raise ValueError(f"multi_dot(): tensors {i - 1} and {i} cannot be multiplied ({y.shape} and {t.shape})")
+            raise ShapeError(f"multi_dot(): tensors {i - 1} and {i} cannot be multiplied ({y.shape} and {t.shape})")
         y = matmul(y, t)
     if last:
         y = y.squeeze(-1)
@@ -670,7 +671,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     require_float(x, "linalg.vecdot", "x")
     require_float(y, "linalg.vecdot", "y")
     if x.dtype != y.dtype:
-        raise TypeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found {x.dtype} and {y.dtype}")
+        raise DtypeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found {x.dtype} and {y.dtype}")
     return (x * y).sum(dim)
 
 
@@ -680,11 +681,13 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # noqa: A0
         if not isinstance(t, Tensor):
             raise TypeError(f"linalg.cross: {name} must be a Tensor, got {type(t).__name__}")
     if input.ndim != other.ndim:
-        raise ValueError(
+        raise ShapeError(
             f"linalg.cross: inputs must have the same number of dimensions, got {input.shape} and {other.shape}"
         )
+    if input.dtype != other.dtype:
+        raise DtypeError(f"linalg.cross: expected scalar type {input.dtype} but found {other.dtype}")
     if input.shape[dim] != 3 or other.shape[dim] != 3:
-        raise ValueError(
+        raise ShapeError(
             f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim]} and {other.shape[dim]}"
         )
     a, b = input.movedim(dim, -1), other.movedim(dim, -1)
@@ -700,7 +703,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
     inf, -inf norm(A) * norm(A^-1) (square A), inf where A is singular. 0 for empty A."""
     _check_matrix("linalg.cond", A)
     if p not in (None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf):
-        raise ValueError(f"linalg.cond got an invalid norm type: {p}")
+        raise ShapeError(f"linalg.cond got an invalid norm type: {p}")
     if p in ("fro", "nuc"):
         _check_square(f"linalg.cond(ord={p})", A)
     if A.numel() == 0:  # torch's (and NumPy's) 0 for empty matrices, whatever p
@@ -727,11 +730,11 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of A seen as a map from its last dims to its first ``ind`` dims: A
     (*out, *in) with prod(out) = prod(in) -> (*in, *out), through :func:`inv`."""
     if not isinstance(ind, int) or ind <= 0:
-        raise ValueError(f"linalg.tensorinv: Expected a strictly positive integer for 'ind', but got {ind}")
+        raise ShapeError(f"linalg.tensorinv: Expected a strictly positive integer for 'ind', but got {ind}")
     out_shape, in_shape = A.shape[:ind], A.shape[ind:]
     rows, cols = math.prod(out_shape), math.prod(in_shape)
     if rows != cols:
-        raise ValueError(
+        raise ShapeError(
             f"linalg.tensorinv: Expected self to satisfy the requirement prod(self.shape[ind:]) == "
             f"prod(self.shape[:ind]), but got {cols} != {rows}"
         )
@@ -746,7 +749,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
         A = A.movedim(dims, list(range(A.ndim - len(dims), A.ndim)))
     x_shape = A.shape[B.ndim :]
     if A.shape[: B.ndim] != B.shape or math.prod(x_shape) != B.numel():
-        raise ValueError(
+        raise ShapeError(
             f"linalg.tensorsolve: Expected A.shape[:B.ndim] == B.shape and prod(A.shape[B.ndim:]) == B.numel(), "
             f"got A {A.shape} and B {B.shape}"
         )
@@ -778,7 +781,8 @@ def _first_failing_minor(a: Any, ok: Any) -> Any:
     n = a.shape[-1]
     info = xp.zeros(a.shape[:-2], dtype=np.int32)
     for j in range(n, 0, -1):  # the smallest failing order wins
-        bad = xp.linalg.det(a[..., :j, :j]) <= 0
+        with np.errstate(invalid="ignore"):
+            bad = ~(xp.linalg.det(a[..., :j, :j]) > 0)  # a NaN minor fails too
         info = xp.where(bad & ~ok, np.int32(j), info)
     return info
 
@@ -802,9 +806,11 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         a = xp.swapaxes(A.array, -1, -2) if upper else A.array
         tri = xp.tril(a)
         sym = tri + xp.swapaxes(xp.tril(a, -1), -1, -2)
-        ok = xp.linalg.eigvalsh(sym).min(axis=-1) > 0 if a.shape[-1] else xp.ones(a.shape[:-2], dtype=bool)
-        info = _first_failing_minor(sym, ok)
         eye = xp.eye(a.shape[-1], dtype=a.dtype)
+        finite = xp.isfinite(sym).all(axis=(-2, -1))  # NaN/inf fail (LAPACK's potrf), NumPy's eigvalsh refuses them
+        ok = xp.linalg.eigvalsh(xp.where(finite[..., None, None], sym, eye)).min(axis=-1) > 0 if a.shape[-1] else finite
+        ok &= finite
+        info = _first_failing_minor(sym, ok)
         safe = Tensor(xp.where(ok[..., None, None], sym, eye))
     keep = ok[..., None, None]
     low = Cholesky.apply(where(keep, A.mT if upper else A, safe))
@@ -887,14 +893,14 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa
     _check_square(op, L, "L")
     _check_matrix(op, B, "B")
     if B.dtype != L.dtype:
-        raise TypeError(f"{op}: Expected b and A to have the same dtype, but found b of {B.dtype} and A of {L.dtype}")
+        raise DtypeError(f"{op}: Expected b and A to have the same dtype, but found b of {B.dtype} and A of {L.dtype}")
     n = L.shape[-1]
     if B.shape[-2] != n:
-        raise ValueError(f"{op}: Incompatible matrix sizes for the Cholesky factor {L.shape} and B {B.shape}")
+        raise ShapeError(f"{op}: Incompatible matrix sizes for the Cholesky factor {L.shape} and B {B.shape}")
     try:
         batch = np.broadcast_shapes(L.shape[:-2], B.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of B {B.shape} and L {L.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: the batch dims of B {B.shape} and L {L.shape} do not broadcast") from None
     f, b = L.expand(*batch, n, n), B.expand(*batch, *B.shape[-2:])
     first, second = (f.mT, f) if upper else (f, f.mT)  # A = first second, first lower
     y = SolveTriangular.apply(first, b, upper=False, unitriangular=False, full_grad=True)

@@ -54,16 +54,18 @@ def _grid(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
     )
 
 
-def _check_bounds(index: Any, n: int, dim: int, op: str, allow_negative: bool = False) -> None:
-    """Raise RuntimeError if an entry of ``index`` is outside [0, n) (or [-n, n))."""
+def _check_bounds(
+    index: Any, n: int, dim: int, op: str, allow_negative: bool = False, error: type[Exception] = RuntimeError
+) -> None:
+    """Raise ``error`` (torch's RuntimeError by default) if an entry of ``index`` is outside [0, n) (or [-n, n))."""
     if index.size == 0:
         return
     low = -n if allow_negative else 0
     bad = (index < low) | (index >= n)
     if backend.is_cupy_array(index):
-        backend.raise_if(bad.any(), RuntimeError, f"{op}: an index is out of bounds for dimension {dim} with size {n}")
+        backend.raise_if(bad.any(), error, f"{op}: an index is out of bounds for dimension {dim} with size {n}")
     elif bad.any():
-        raise RuntimeError(f"{op}: index {int(index[bad].flat[0])} is out of bounds for dimension {dim} with size {n}")
+        raise error(f"{op}: index {int(index[bad].flat[0])} is out of bounds for dimension {dim} with size {n}")
 
 
 def _sort_order(a: Any, axis: int, descending: bool) -> Any:
@@ -84,11 +86,12 @@ class Gather(Function):
 
     linear = True  # in x; the index is kept
     trusted = False
+    error: type[Exception] = RuntimeError  # (index_select along dim 0: torch's IndexError)
 
     def forward(self, x, index):
         xp, n = backend.get_array_module(x), x.shape[self.dim]
         if not self.trusted:  # sort/topk's own indices are in range by construction
-            _check_bounds(index, n, self.dim, self.op, self.allow_negative)
+            _check_bounds(index, n, self.dim, self.op, self.allow_negative, self.error)
         if self.allow_negative:  # counted from the end; the scatter-add of backward needs them >= 0
             index = xp.where(index < 0, index + n, index)
         grid = _grid(xp, index, self.dim)
@@ -529,7 +532,8 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
         return reshape(gather(reshape(input, 1), 0, reshape(index, 1)), ())
     index = reshape(index, [-1 if k == d else 1 for k in range(input.ndim)])
     shape = tuple(index.shape[d] if k == d else n for k, n in enumerate(input.shape))
-    return Gather.apply(input, expand(index, shape), dim=d, op="index_select()", allow_negative=False)
+    error = IndexError if d == 0 else RuntimeError  # torch's types (its kernels differ by dim)
+    return Gather.apply(input, expand(index, shape), dim=d, op="index_select()", allow_negative=False, error=error)
 
 
 def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:

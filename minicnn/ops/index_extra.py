@@ -89,6 +89,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     x, d, idx = _along(input, dim, index, "index_add()")
     src = _source(input, source, d, idx.shape[0], "index_add()")
     _check_index(idx.array, x.shape[d], d, "index_add()", error=IndexError if x.ndim == 1 else RuntimeError)
+    if np.dtype(input.dtype).kind in "biu":  # torch casts alpha to an integer input's dtype (1.5 -> 1)
+        alpha = np.asarray(alpha).astype(input.dtype).item()
     if alpha != 1:
         src = src * alpha
     return _back(ScatterAdd.apply(x, _spread(idx, d, src.shape), src, dim=d), input)
@@ -256,7 +258,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     (as many), or with ``source`` added (``accumulate``; repeats add up)."""
     index = _as_long(index, input, "put()")
     if index.numel() != source.numel():
-        raise RuntimeError(
+        raise IndexError(
             f"put_(): Expected source and index to have the same number of elements, but got "
             f"source.numel() = {source.numel()}, index.numel() = {index.numel()}"
         )

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import autocast_state, backend
 from ..autograd import Function, Tensor
-from .errors import ShapeError
+from .errors import DtypeError, ShapeError
 from .math import MatMul, _promote, unbroadcast
 from .shape import diagonal
 
@@ -31,7 +31,7 @@ from .shape import diagonal
 def _same_dtype(op: str, *tensors: Tensor) -> None:
     dtypes = [t.dtype for t in tensors]
     if any(d != dtypes[0] for d in dtypes):
-        raise TypeError(f"{op}: expected operands of one dtype, got {', '.join(str(d) for d in dtypes)}")
+        raise DtypeError(f"{op}: expected operands of one dtype, got {', '.join(str(d) for d in dtypes)}")
 
 
 def _need_ndim(op: str, name: str, t: Any, ndim: int) -> None:
@@ -39,7 +39,7 @@ def _need_ndim(op: str, name: str, t: Any, ndim: int) -> None:
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
     if t.ndim != ndim:
         what = {1: "a 1-d vector", 2: "a 2-d matrix", 3: "a 3-d batch of matrices"}[ndim]
-        raise ValueError(f"{op}: {name} must be {what}, got shape {t.shape}")
+        raise ShapeError(f"{op}: {name} must be {what}, got shape {t.shape}")
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -49,7 +49,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     _need_ndim("mm", "input", input, 2)
     _need_ndim("mm", "mat2", mat2, 2)
     if input.shape[1] != mat2.shape[0]:
-        raise ValueError(f"mm: shapes {input.shape} and {mat2.shape} cannot be multiplied")
+        raise ShapeError(f"mm: shapes {input.shape} and {mat2.shape} cannot be multiplied")
     _same_dtype("mm", input, mat2)
     return MatMul.apply(input, mat2)
 
@@ -62,7 +62,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     _need_ndim("bmm", "mat2", mat2, 3)
     b, _, k = input.shape
     if mat2.shape[:2] != (b, k):
-        raise ValueError(
+        raise ShapeError(
             f"bmm: expected mat2 of shape ({b}, {k}, m) for input of shape {input.shape}, got {mat2.shape}"
         )
     _same_dtype("bmm", input, mat2)
@@ -76,7 +76,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     _need_ndim("mv", "input", input, 2)
     _need_ndim("mv", "vec", vec, 1)
     if input.shape[1] != vec.shape[0]:
-        raise ValueError(f"mv: size mismatch, matrix {input.shape} and vector {vec.shape}")
+        raise ShapeError(f"mv: size mismatch, matrix {input.shape} and vector {vec.shape}")
     _same_dtype("mv", input, vec)
     return MatMul.apply(input, vec)
 
@@ -86,7 +86,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     _need_ndim("dot", "input", input, 1)
     _need_ndim("dot", "tensor", tensor, 1)
     if input.shape != tensor.shape:
-        raise ValueError(f"dot: vectors of different lengths, {input.shape[0]} and {tensor.shape[0]}")
+        raise ShapeError(f"dot: vectors of different lengths, {input.shape[0]} and {tensor.shape[0]}")
     _same_dtype("dot", input, tensor)
     return MatMul.apply(input, tensor)
 
@@ -166,10 +166,10 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: 
     _need_ndim("addmm", "mat1", mat1, 2)
     _need_ndim("addmm", "mat2", mat2, 2)
     if mat1.shape[1] != mat2.shape[0]:
-        raise ValueError(f"addmm: mat1 {mat1.shape} and mat2 {mat2.shape} cannot be multiplied")
+        raise ShapeError(f"addmm: mat1 {mat1.shape} and mat2 {mat2.shape} cannot be multiplied")
     out = (mat1.shape[0], mat2.shape[1])
     if input.ndim > 2 or any(n not in (1, m) for n, m in zip(input.shape[::-1], out[::-1])):
-        raise ValueError(f"addmm: input of shape {input.shape} does not broadcast to the product's shape {out}")
+        raise ShapeError(f"addmm: input of shape {input.shape} does not broadcast to the product's shape {out}")
     _same_dtype("addmm", input, mat1, mat2)
     return Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha)
 
@@ -254,23 +254,23 @@ def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[st
     terms = lhs.split(",")
     if len(terms) != len(shapes):
         more = "more" if len(shapes) > len(terms) else "fewer"
-        raise ValueError(f"einsum(): {more} operands were provided than specified in the equation {equation!r}")
+        raise ShapeError(f"einsum(): {more} operands were provided than specified in the equation {equation!r}")
     for part in [*terms, rhs]:
         for c in part.replace("...", ""):
             if c not in _LETTERS:
-                raise ValueError(f"einsum(): invalid subscript {c!r} in {equation!r}: subscripts must be in [a-zA-Z]")
+                raise ShapeError(f"einsum(): invalid subscript {c!r} in {equation!r}: subscripts must be in [a-zA-Z]")
     unused = [c for c in _LETTERS if c not in eq]
     ell_ndim = 0
     for term, shape in zip(terms, shapes):
         named = len(term.replace("...", ""))
         if term.count("...") > 1:
-            raise ValueError(f"einsum(): more than one '...' in operand term {term!r}")
+            raise ShapeError(f"einsum(): more than one '...' in operand term {term!r}")
         if "..." in term:
             if named > len(shape):
-                raise ValueError(f"einsum(): operand term {term!r} names more dimensions than the {len(shape)} it has")
+                raise ShapeError(f"einsum(): operand term {term!r} names more dimensions than the {len(shape)} it has")
             ell_ndim = max(ell_ndim, len(shape) - named)
         elif named != len(shape):
-            raise ValueError(
+            raise ShapeError(
                 f"einsum(): the number of subscripts in {term!r} ({named}) does not match the number of "
                 f"dimensions ({len(shape)}) of its operand and no ellipsis was given"
             )
@@ -283,13 +283,13 @@ def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[st
         labels.append(term)
     if arrow:
         if rhs.count("...") > 1:
-            raise ValueError(f"einsum(): more than one '...' in the output of {equation!r}")
+            raise ShapeError(f"einsum(): more than one '...' in the output of {equation!r}")
         out = rhs.replace("...", ell)
         for c in out:
             if out.count(c) > 1:
-                raise ValueError(f"einsum(): output subscript {c} appears more than once in the output")
+                raise ShapeError(f"einsum(): output subscript {c} appears more than once in the output")
             if not any(c in t for t in labels):
-                raise ValueError(f"einsum(): output subscript {c} does not appear in the equation for any input")
+                raise ShapeError(f"einsum(): output subscript {c} does not appear in the equation for any input")
     else:  # implicit: broadcast dims first, then the labels seen once, in alphabetical (ASCII) order
         once = sorted(c for c in set(lhs) if c in _LETTERS and lhs.count(c) == 1)
         out = ell + "".join(once)
@@ -302,7 +302,7 @@ def _label_sizes(labels: list[str], shapes: list[tuple[int, ...]]) -> dict[str, 
         for c, n in zip(term, shape):
             seen = sizes.get(c, 1)
             if n != 1 and seen != 1 and n != seen:
-                raise ValueError(
+                raise ShapeError(
                     f"einsum(): subscript {c} has size {n} for operand {i} which does not broadcast with "
                     f"previously seen size {seen}"
                 )
@@ -393,7 +393,7 @@ def einsum(*args: Any) -> Tensor:
     if not isinstance(equation, str):
         raise TypeError(f"einsum(): the equation must be a string, got {type(equation).__name__}")
     if not operands:
-        raise ValueError("einsum(): must provide at least one operand")
+        raise ShapeError("einsum(): must provide at least one operand")
     for i, t in enumerate(operands):
         if not isinstance(t, Tensor):
             raise TypeError(f"einsum(): operand {i} must be a Tensor, got {type(t).__name__}")
@@ -438,7 +438,7 @@ def _sublist_equation(args: tuple[Any, ...]) -> tuple[str, list[Tensor]]:
             elif isinstance(s, (int, np.integer)) and 0 <= s < len(_LETTERS):
                 parts.append(_LETTERS[s])
             else:
-                raise ValueError(f"einsum(): subscript in a sublist must be in [0, {len(_LETTERS)}), got {s!r}")
+                raise ShapeError(f"einsum(): subscript in a sublist must be in [0, {len(_LETTERS)}), got {s!r}")
         return "".join(parts)
 
     operands = pairs[0::2]

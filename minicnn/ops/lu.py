@@ -38,6 +38,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import lu as lu_kernels
 from .decompositions import SolveTriangular, _const, _eye, _pack, _Packed, _unpack, solve_triangular
+from .errors import DtypeError, ShapeError
 from .index import gather
 from .math import matmul, where
 from .matrix_functions import LinAlgError, _check_matrix, _check_square, _is_vector_rhs, solve
@@ -238,17 +239,17 @@ def _check_pivots(op: str, LU: Tensor, pivots: Any) -> None:  # noqa: N803 - tor
     if not isinstance(pivots, Tensor):
         raise TypeError(f"{op}: pivots must be a Tensor, got {type(pivots).__name__}")
     if pivots.dtype != np.int32:
-        raise TypeError(f"{op}: Expected pivots to be int32, got {pivots.dtype}")
+        raise DtypeError(f"{op}: Expected pivots to be int32, got {pivots.dtype}")
     k = min(LU.shape[-2:])
     if pivots.shape != (*LU.shape[:-2], k):
-        raise ValueError(f"{op}: Expected pivots of shape {(*LU.shape[:-2], k)} for LU {LU.shape}, got {pivots.shape}")
+        raise ShapeError(f"{op}: Expected pivots of shape {(*LU.shape[:-2], k)} for LU {LU.shape}, got {pivots.shape}")
 
 
 def _permutation(op: str, LU: Tensor, pivots: Tensor) -> Tensor:  # noqa: N803
     """The constant P (..., m, m) of LU's pivots; ValueError for a pivot outside 1..m."""
     m = LU.shape[-2]
     if pivots.numel() and bool(pivots.xp.any((pivots.array < 1) | (pivots.array > m))):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: pivots must be between 1 and LU.size(-2) = {m} inclusive; did you pass the result of lu_factor?"
         )
     with backend.array_scope(LU.array):
@@ -265,17 +266,17 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     _check_matrix(op, B, "B")
     _check_pivots(op, LU, pivots)
     if B.dtype != LU.dtype:
-        raise TypeError(
+        raise DtypeError(
             f"{op}: Expected LU and B to have the same dtype, but found LU of {LU.dtype} and B of {B.dtype}"
         )
     n = LU.shape[-1]
     if (B.shape[-2] if left else B.shape[-1]) != n:
         side = "LU.size(-1) == B.size(-2)" if left else "LU.size(-2) == B.size(-1)"
-        raise ValueError(f"{op}: Incompatible shapes of LU and B for the equation {side} ({LU.shape} and {B.shape})")
+        raise ShapeError(f"{op}: Incompatible shapes of LU and B for the equation {side} ({LU.shape} and {B.shape})")
     try:
         np.broadcast_shapes(LU.shape[:-2], B.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of LU {LU.shape} and B {B.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: the batch dims of LU {LU.shape} and B {B.shape} do not broadcast") from None
     if not left:  # X A = B  <=>  A^T X^T = B^T
         return linalg_lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
     p = _permutation(op, LU, pivots)
@@ -322,12 +323,12 @@ def linalg_vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 -
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg.vander: x must be a Tensor, got {type(x).__name__}")
     if x.ndim < 1:
-        raise ValueError("linalg.vander: x must have at least one dimension, got a 0-d tensor")
+        raise ShapeError("linalg.vander: x must have at least one dimension, got a 0-d tensor")
     if x.dtype == np.bool_:
-        raise TypeError("linalg.vander supports floating point and integer tensors, but got bool")
+        raise DtypeError("linalg.vander supports floating point and integer tensors, but got bool")
     n = x.shape[-1] if N is None else int(N)
     if n <= 1:
-        raise ValueError("linalg.vander: N must be greater than 1.")
+        raise ShapeError("linalg.vander: N must be greater than 1.")
     x = x if x.dtype.kind == "f" else x.to(np.int64)
     ones = _const(x, x.xp.ones((*x.shape, 1), dtype=x.dtype))
     return cat([ones, cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)], dim=-1)
@@ -421,20 +422,20 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     _check_square(op, LD, "LD")
     _check_matrix(op, B, "B")
     if not isinstance(pivots, Tensor) or pivots.dtype.kind not in "iu":
-        raise TypeError(f"{op}: Expected pivots to be integers, got {getattr(pivots, 'dtype', type(pivots))}")
+        raise DtypeError(f"{op}: Expected pivots to be integers, got {getattr(pivots, 'dtype', type(pivots))}")
     n = LD.shape[-1]
     if pivots.shape != LD.shape[:-1]:
-        raise ValueError(f"{op}: Expected pivots of shape {LD.shape[:-1]} for LD {LD.shape}, got {pivots.shape}")
+        raise ShapeError(f"{op}: Expected pivots of shape {LD.shape[:-1]} for LD {LD.shape}, got {pivots.shape}")
     if B.dtype != LD.dtype:
-        raise TypeError(
+        raise DtypeError(
             f"{op}: Expected LD and B to have the same dtype, but found LD of {LD.dtype} and B of {B.dtype}"
         )
     if B.shape[-2] != n:
-        raise ValueError(f"{op}: Incompatible shapes of LD and B for the equation ({LD.shape} and {B.shape})")
+        raise ShapeError(f"{op}: Incompatible shapes of LD and B for the equation ({LD.shape} and {B.shape})")
     try:
         batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of LD {LD.shape} and B {B.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: the batch dims of LD {LD.shape} and B {B.shape} do not broadcast") from None
     return LDLSolve.apply(LD.expand(*batch, n, n), pivots.expand(*batch, n), B.expand(*batch, *B.shape[-2:]))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import autocast_state, backend
 from .. import autograd as _ag
 from ..autograd import Adjoint, Function, Tensor, is_grad_enabled, no_grad, scalar_like
-from .errors import DtypeError, IntegerDivisionError
+from .errors import DtypeError, IntegerDivisionError, ShapeError
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -148,11 +148,11 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul: both operands need at least one dimension")
+            raise ShapeError("matmul: both operands need at least one dimension")
         ka = a.shape[-1]
         kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if ka != kb:
-            raise ValueError(
+            raise ShapeError(
                 f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match (inner dimensions {ka} != {kb})"
             )
         if self.requires_grad:  # each gradient needs the other operand: keep only what is needed
@@ -329,7 +329,7 @@ class IndexPut(Function):
         if self.mask is not None:
             return xp.where(self.mask, v, x)
         y = x.copy()
-        y[self.index] = v
+        write_index(y, self.index, v)
         return y
 
     def backward(self, gy):
@@ -343,9 +343,12 @@ class IndexPut(Function):
                 gv = xp.where(self.mask, gy, zero).sum().reshape(self.v_shape)
             return gx, gv
         if self.needs_input_grad[0]:
-            gx = gy.copy()
+            gx = xp.array(gy)  # a copy, also of a 0-d gy that arrives as a NumPy scalar
             gx[self.index] = 0
-        gv = unbroadcast(gy[self.index], self.v_shape) if self.needs_input_grad[1] else None
+        if self.needs_input_grad[1]:
+            picked = gy[self.index]
+            extra = len(self.v_shape) - picked.ndim  # v's leading size-1 dims, which the write drops
+            gv = unbroadcast(picked, self.v_shape[max(extra, 0) :]).reshape(self.v_shape)
         return gx, gv
 
     def backward_graph(self, gy, x, v):
@@ -358,8 +361,26 @@ class IndexPut(Function):
             from .shape import GetItem  # noqa: PLC0415  (shape imports this module)
 
             picked = where(self.mask, gy, 0.0).sum() if self.mask is not None else GetItem.apply(gy, index=self.index)
-            gv = unbroadcast(picked, v.shape).reshape(v.shape)
+            gv = unbroadcast(picked, v.shape[max(v.ndim - picked.ndim, 0) :]).reshape(v.shape)
         return gx, gv
+
+
+def write_index(y: Any, index: Any, v: Any) -> None:
+    """``y[index] = v`` in place, with torch's broadcasting: a value with leading size-1 dims is
+    also taken for a single element (NumPy refuses ``y[()] = ones(1)``); a value that does not
+    fit raises torch's RuntimeError (a ShapeError), not NumPy's ValueError."""
+    try:
+        y[index] = v
+    except ValueError as e:
+        shape = np.shape(v)
+        lead = next((k for k, n in enumerate(shape) if n != 1), len(shape))
+        if lead and hasattr(v, "reshape"):
+            try:
+                y[index] = v.reshape(shape[lead:])
+                return
+            except ValueError:
+                pass
+        raise ShapeError(f"setitem: {e}") from None
 
 
 def fill_mask(index: Any, x_shape: tuple[int, ...], value_shape: tuple[int, ...]) -> Any:
@@ -610,6 +631,8 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     ``out``: the result is written into it (see :func:`write_out`)."""
     if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
         input, other = autocast_state.lower(input, other)
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype != other.dtype:
+        raise DtypeError(f"matmul: expected m1 and m2 to have the same dtype, but got: {input.dtype} != {other.dtype}")
     if out is not None:
         return write_out("matmul", out, lambda: MatMul.apply(input, other), input, other)
     return MatMul.apply(input, other)

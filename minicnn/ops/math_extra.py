@@ -515,7 +515,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
             f"{other.shape}"
         )
     k = input.shape[-1]
-    out = input.reshape(-1, k) @ other.reshape(-1, k).T
+    out = input.reshape(math.prod(input.shape[:-1]), k) @ other.reshape(math.prod(other.shape[:-1]), k).T
     return out.reshape(*input.shape[:-1], *other.shape[:-1])
 
 

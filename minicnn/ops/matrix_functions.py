@@ -34,15 +34,16 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, tie
+from .errors import DtypeError, ShapeError
 from .math import matmul
 from .shape import cat, tril
 
 # -- checks ------------------------------------------------------------------------------
 
 
-class LinAlgError(ValueError):
+class LinAlgError(ValueError, RuntimeError):
     """A matrix function met a matrix it cannot handle (singular, not positive-definite),
-    as ``torch.linalg.LinAlgError``."""
+    as ``torch.linalg.LinAlgError`` (a RuntimeError there; a ValueError too, minicnn's rule)."""
 
 
 def _check_matrix(op: str, a: Any, name: str = "A") -> None:
@@ -50,15 +51,15 @@ def _check_matrix(op: str, a: Any, name: str = "A") -> None:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(a).__name__}")
     if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: Expected a floating point tensor (float32 or float64) as {name}. Got {a.dtype}")
+        raise DtypeError(f"{op}: Expected a floating point tensor (float32 or float64) as {name}. Got {a.dtype}")
     if a.ndim < 2:
-        raise ValueError(f"{op}: The input tensor {name} must have at least 2 dimensions, got shape {a.shape}.")
+        raise ShapeError(f"{op}: The input tensor {name} must have at least 2 dimensions, got shape {a.shape}.")
 
 
 def _check_square(op: str, a: Any, name: str = "A") -> None:
     _check_matrix(op, a, name)
     if a.shape[-1] != a.shape[-2]:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: {name} must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices"
         )
 
@@ -160,28 +161,28 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg.solve: B must be a Tensor, got {type(B).__name__}")
     if B.dtype != A.dtype:
-        raise TypeError(
+        raise DtypeError(
             f"linalg.solve: Expected A and B to have the same dtype, but found A of {A.dtype} and B of {B.dtype}"
         )
     vector = _is_vector_rhs(A, B)
     if vector and not left:
-        raise ValueError(
+        raise ShapeError(
             "linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. In this case "
             "linalg.solve is equivalent to B / A.squeeze(-1)"
         )
     b = B.unsqueeze(-1) if vector else B
     if b.ndim < 2:
-        raise ValueError(f"linalg.solve: The input tensor B must have at least 2 dimensions, got shape {B.shape}.")
+        raise ShapeError(f"linalg.solve: The input tensor B must have at least 2 dimensions, got shape {B.shape}.")
     n = A.shape[-1]
     if (b.shape[-2] if left else b.shape[-1]) != n:
         side = "A.size(-1) == B.size(-2)" if left else "A.size(-2) == B.size(-1)"
-        raise ValueError(
+        raise ShapeError(
             f"linalg.solve: Incompatible shapes of A and B for the equation {side} ({A.shape} and {B.shape})"
         )
     try:
         batch = np.broadcast_shapes(A.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"linalg.solve: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
+        raise ShapeError(f"linalg.solve: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
     a = A.expand(*batch, n, n)
     b = b.expand(*batch, *b.shape[-2:])
     x = Solve.apply(a, b) if left else Solve.apply(a.mT, b.mT).mT  # X A = B  <=>  A^T X^T = B^T
@@ -210,7 +211,12 @@ class LogAbsDet(Function):
         return xp.linalg.slogdet(a)[1]
 
     def backward(self, gy):
-        return gy[..., None, None] * _mt(_raw_inv(self.a, "linalg.slogdet"))
+        try:
+            ait = _mt(_raw_inv(self.a, "linalg.slogdet"))
+        except LinAlgError:  # singular: adj(A)^T / det A, infinite (or NaN) as torch's, not an error
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ait = _adjugate_t(self.a) / backend.get_array_module(self.a).linalg.det(self.a)[..., None, None]
+        return gy[..., None, None] * ait
 
     def backward_graph(self, gy, a):
         return gy.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
@@ -221,7 +227,11 @@ def _adjugate_t(a: Any) -> Any:
     det(U) det(V) U diag(p) V^T, p_i the product of the singular values but s_i (no division:
     defined at singular A too)."""
     xp = backend.get_array_module(a)
-    u, s, vh = xp.linalg.svd(a)
+    try:
+        u, s, vh = xp.linalg.svd(a)
+    except np.linalg.LinAlgError:  # NumPy's SVD refuses NaN/inf: those matrices get NaN, as torch's gradient
+        bad = ~xp.isfinite(a).all(axis=(-2, -1))[..., None, None]
+        return xp.where(bad, xp.nan, _adjugate_t(xp.where(bad, 0, a)))
     sign = xp.linalg.det(u) * xp.linalg.det(vh)
     return sign[..., None, None] * ((u * _exclusive_products(s)[..., None, :]) @ vh)
 
@@ -373,6 +383,9 @@ class Cholesky(Function):
         try:
             with _raising(xp):
                 low = xp.linalg.cholesky(a)
+            # a NaN pivot (LAPACK's potrf refuses it, as torch) spreads to the last diagonal entry
+            if a.shape[-1] and bool(xp.isnan(low[..., -1, -1]).any()):
+                raise np.linalg.LinAlgError
         except np.linalg.LinAlgError:
             raise LinAlgError(
                 "linalg.cholesky: The factorization could not be completed because the input is not positive-definite"
@@ -418,23 +431,23 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
         if t.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{op}: Expected a floating point tensor (float32 or float64) as {name}. Got {t.dtype}")
+            raise DtypeError(f"{op}: Expected a floating point tensor (float32 or float64) as {name}. Got {t.dtype}")
         if t.ndim < ndim:
-            raise ValueError(f"{op}: {name} must have at least {ndim} dimensions, got shape {t.shape}.")
+            raise ShapeError(f"{op}: {name} must have at least {ndim} dimensions, got shape {t.shape}.")
     m, n = A.shape[-2:]
     k = tau.shape[-1]
     if m < n:
-        raise ValueError(f"{op}: input.shape[-2] must be greater than or equal to input.shape[-1], got shape {A.shape}")
+        raise ShapeError(f"{op}: input.shape[-2] must be greater than or equal to input.shape[-1], got shape {A.shape}")
     if n < k:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: input.shape[-1] must be greater than or equal to tau.shape[-1], got {A.shape} and {tau.shape}"
         )
     if tau.shape[:-1] != A.shape[:-2]:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: Expected batch dimensions of tau to be equal to input.shape[:-2], got {A.shape} and {tau.shape}"
         )
     if tau.dtype != A.dtype:
-        raise TypeError(f"{op}: tau dtype {tau.dtype} does not match input dtype {A.dtype}")
+        raise DtypeError(f"{op}: tau dtype {tau.dtype} does not match input dtype {A.dtype}")
     with backend.array_scope(A.array):
         eye = Tensor(A.xp.eye(m, n, dtype=A.dtype))
     v = tril(A, -1) + eye  # column i: the reflector v_i

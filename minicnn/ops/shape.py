@@ -9,6 +9,7 @@ permutation, scatter-add into the indexed positions, split a concatenation. Padd
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -168,6 +169,13 @@ def plain_index(index: Any, copy: bool = False) -> Any:
     """Replace Tensors inside an index by their arrays; with ``copy``, copies of them (what a
     graph node keeps must not change when the index tensor is written in place later)."""
     if isinstance(index, Tensor):
+        if index.dtype == np.uint8:  # torch's deprecated byte mask: a boolean mask, not positions
+            warnings.warn(
+                "indexing with dtype uint8 is now deprecated, please use a dtype bool instead",
+                UserWarning,
+                stacklevel=3,
+            )
+            return index.array.astype(bool)
         return index.array.copy() if copy else index.array
     if isinstance(index, tuple):
         return tuple(plain_index(i, copy) for i in index)
@@ -515,6 +523,11 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     if start + length > n:
         raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return getitem(input, _slice_along(d, slice(start, start + length)))
+
+
+def narrow_copy(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """:func:`narrow` as a new tensor (torch's ``narrow_copy``): a copy, not a view."""
+    return clone(narrow(input, dim, start, length))
 
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:

@@ -7,7 +7,8 @@ to a validation metric; ``SequentialLR`` hands the steps to one scheduler after 
 ``OneCycleLR`` and ``CyclicLR`` also cycle the momentum (SGD's ``momentum``, Adam's
 ``beta1``). Like torch, most schedulers scale the *current* lr of each group, so they compose
 with other changes to it, and their values equal torch's float for float.
-The deprecated ``step(epoch)`` form is not supported.
+The deprecated ``step(epoch)`` form is not supported, except by
+``CosineAnnealingWarmRestarts``, where torch does not deprecate it (fractional epochs per batch).
 
 An lr that is a one-element Tensor stays that Tensor, as in torch: a scheduler writes the new
 value into it in place (torch's ``fill_``), so everything holding it sees the change;
@@ -478,17 +479,30 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         cos = 1 + math.cos(math.pi * self.T_cur / self.T_i)
         return [self.eta_min + (base_lr - self.eta_min) * cos / 2 for base_lr in self.base_lrs]
 
-    def step(self) -> None:
-        """Advance one epoch (restarting when the period is over) and write the new lrs."""
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch (restarting when the period is over) and write the new lrs; or, as
+        torch, jump to ``epoch``, which may be fractional (``step(epoch + i / iters)`` per batch)."""
         self._step_count += 1
-        if self.last_epoch < 0:  # step 0
-            self.T_i, self.T_cur = self.T_0, 0
-        else:
+        if epoch is None and self.last_epoch < 0:  # step 0
+            epoch = 0
+        if epoch is None:
             self.T_cur += 1
             if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
+                self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
-        self._update_lr()
+            self._update_lr()
+            return
+        if epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: expected a non-negative epoch, got {epoch}")
+        if epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        else:  # the restart n with T_0 (T_mult**n - 1) / (T_mult - 1) <= epoch
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult**n
+        self._update_lr(math.floor(epoch))
 
 
 class CyclicLR(LRScheduler):

@@ -86,7 +86,7 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__} can only optimize Tensors, got {type(p).__name__}")
-            if not p.is_leaf:
+            if not (p.is_leaf or p.retains_grad):  # as torch: a retained non-leaf gradient is one to follow
                 raise ValueError(f"{type(self).__name__} can't optimize a non-leaf Tensor")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{type(self).__name__}: a parameter group contains the same parameter twice")
