@@ -278,17 +278,21 @@ def test_gradient_of_a_broadcast_shape_is_summed_and_others_raise() -> None:
     make_broadcast_grad(torch, (3, 2, 4)).apply(tx).sum().backward()
     check_close(mx.grad, tx.grad)
 
-    class Wrong(mc.autograd.Function):
+    wrong = times_two(mc, lambda ctx, gy: gy[:1])
+    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[1, 1\] but expected shape compatible"):
+        wrong.apply(mc.tensor(x, requires_grad=True)).sum().backward()
+
+
+def times_two(lib, backward):
+    """A custom Function of ``lib`` (minicnn or torch) computing 2 x, with the given backward."""
+
+    class TimesTwo(lib.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             return x * 2
 
-        @staticmethod
-        def backward(ctx, gy):
-            return gy[:1]
-
-    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[1, 1\] but expected shape compatible"):
-        Wrong.apply(mc.tensor(x, requires_grad=True)).sum().backward()
+    TimesTwo.backward = staticmethod(backward)
+    return TimesTwo
 
 
 def test_wrong_number_of_gradients_raises_as_torch() -> None:
@@ -310,19 +314,9 @@ def test_wrong_number_of_gradients_raises_as_torch() -> None:
 
 def test_a_gradient_that_is_not_a_tensor_raises_as_torch() -> None:
     for lib in (mc, torch):
-
-        class Number(lib.autograd.Function):
-            @staticmethod
-            def forward(ctx, a):
-                return a * 2
-
-            @staticmethod
-            def backward(ctx, gy):
-                return 2.0
-
         a = lib.tensor([1.0], requires_grad=True)
         with pytest.raises(RuntimeError, match="expected Variable or None"):
-            Number.apply(a).sum().backward()
+            times_two(lib, lambda ctx, gy: 2.0).apply(a).sum().backward()
 
 
 def test_input_returned_unchanged_and_materialize_grads() -> None:
