@@ -203,8 +203,9 @@ def test_zeta_extreme_orders_like_torch():
     from 0 / 0, minicnn the limit 0."""
     big = [100.0, 1e30, np.inf, 1e300, 66.0, 65.0]
     qs = [-7.0, -2.25, -1.0, -0.0, 0.0, 1e-30, 0.5, 1.0, -np.inf, np.nan, -0.3, -7.6]
-    s = np.array([a for a in big for _ in qs] + [1.5, 1.5, np.nan, np.nan, 2.5])
-    q = np.array(qs * len(big) + [-7.0, 0.0, -1.0, -0.0, -np.inf])
+    low = [(a, b) for a in (0.0, 0.5, 1.0, -1.0, np.nan) for b in (np.inf, -np.inf, np.nan)]  # s <= 1 decides first
+    s = np.array([a for a in big for _ in qs] + [1.5, 1.5, np.nan, np.nan, 2.5] + [a for a, _ in low])
+    q = np.array(qs * len(big) + [-7.0, 0.0, -1.0, -0.0, -np.inf] + [b for _, b in low])
     got = M.zeta(mc.tensor(s), mc.tensor(q)).numpy()
     want = TS.zeta(torch.tensor(s), torch.tensor(q)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-12)  # (NaN where NaN, inf where inf)

@@ -64,7 +64,7 @@ class Zeta(Function):
             self.s, self.q = s, q
         xp = backend.get_array_module(s, q)
         y = K.zeta(s, q)
-        y = xp.where(q == xp.inf, xp.nan, xp.where(q == -xp.inf, xp.inf, y))  # (torch's, Cephes' edges)
+        y = xp.where((q == xp.inf) & ~(s <= 1), xp.nan, y)  # (torch's, Cephes': its sum is 0/0 there; s <= 1 first)
         return y.astype(s.dtype, copy=False)
 
     def _refuse_s(self) -> None:
