@@ -41,7 +41,7 @@ from .dims import wrap_dim
 from .errors import ShapeError
 from .index import Gather, _sort_order, sort
 from .math import clip, exp, lerp, log, sqrt, where
-from .reduce import amax, amin, mean, norm
+from .reduce import _check_nonempty, amax, amin, mean, norm
 from .reduce import sum as reduce_sum
 from .shape import cat, diagonal, movedim, narrow, reshape, squeeze
 
@@ -103,8 +103,7 @@ def _selection(x: Tensor, dim: int, keepdim: bool, op: str, choose: Any, result:
     scalar = x.ndim == 0
     xs = reshape(x, 1) if scalar else x
     d = wrap_dim(dim, max(x.ndim, 1), op)
-    if xs.shape[d] == 0:
-        raise IndexError(f"{op}(): expected reduction dim {d} to have non-zero size, got shape {x.shape}")
+    _check_nonempty(op, xs.shape, (d,))
     with backend.array_scope(xs.array):
         index = choose(xs.array, d).astype(np.int64, copy=False)
     values = _pick(xs, index, d, f"{op}()")
@@ -380,8 +379,8 @@ def aminmax(input: Tensor, *, dim: Any = None, keepdim: bool = False) -> Aminmax
     x = _tensor_input(input, "aminmax")
     if x.numel() == 0 and dim is None:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity")
-    if dim is not None and x.ndim and x.shape[wrap_dim(dim, x.ndim, "aminmax")] == 0:
-        raise IndexError(f"aminmax(): expected reduction dim {dim} to have non-zero size, got shape {x.shape}")
+    if dim is not None and x.ndim:
+        _check_nonempty("aminmax", x.shape, (wrap_dim(dim, x.ndim, "aminmax"),))
     dims = () if dim is None else dim
     lo, hi = amin(x, dims, keepdim), amax(x, dims, keepdim)
     return AminmaxResult(lo, hi)
