@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .. import creation
@@ -243,6 +243,20 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
+def _unstructured_mask(
+    amount: int | float, t: Tensor, default_mask: Tensor, scores: Callable[[], Tensor], largest: bool
+) -> Tensor:
+    """``default_mask`` with the ``amount`` entries of t that ``topk`` picks from ``scores()``
+    (computed only when there is something to prune, as torch's) set to 0."""
+    size = t.nelement()
+    k = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(k, size)
+    mask = default_mask.clone()
+    if k != 0:
+        mask.view(-1)[topk(scores().reshape(-1), k, largest=largest).indices] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries chosen uniformly at random."""
 
@@ -253,13 +267,7 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        size = t.nelement()
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
-        mask = default_mask.clone()
-        if k != 0:
-            mask.view(-1)[topk(creation.rand_like(t).view(-1), k).indices] = 0
-        return mask
+        return _unstructured_mask(self.amount, t, default_mask, lambda: creation.rand_like(t), largest=True)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: int | float) -> BasePruningMethod:  # type: ignore[override]
@@ -276,13 +284,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        size = t.nelement()
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
-        mask = default_mask.clone()
-        if k != 0:
-            mask.view(-1)[topk(t.abs().reshape(-1), k, largest=False).indices] = 0
-        return mask
+        return _unstructured_mask(self.amount, t, default_mask, t.abs, largest=False)
 
     @classmethod
     def apply(  # type: ignore[override]
