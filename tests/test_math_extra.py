@@ -606,6 +606,16 @@ def test_fmax_fmin_ties_share_the_gradient_like_torch():
         np.testing.assert_array_equal(got[2][:3], want[2][:3])  # (torch also gives the NaN operand a gradient)
 
 
+def test_maximum_minimum_ties_of_signed_zeros_return_the_first_operand_like_torch():
+    a = np.array([0.0, -0.0, 0.0, -0.0, np.nan, 1.0])
+    b = np.array([-0.0, 0.0, 0.0, -0.0, 1.0, np.nan])
+    for name in ("maximum", "minimum", "fmax", "fmin"):
+        got = getattr(mc, name)(mc.tensor(a), mc.tensor(b)).numpy()
+        want = getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy()
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 def test_sinc_second_derivative_at_zero():
     x = mc.tensor(np.array([0.0, 0.3, -1.2]), requires_grad=True)
     assert mc.gradgradcheck(S.sinc, [x])

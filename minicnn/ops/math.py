@@ -292,7 +292,7 @@ class MaximumMinimum(Function):
         self.shapes = a.shape, b.shape
         if self.requires_grad:
             self.share_a, self.share_b = self._shares(a, b)
-        return getattr(xp, self.op)(a, b)
+        return getattr(xp, self.op)(b, a)  # NumPy returns its second operand at a tie: a, as torch (0.0 vs -0.0)
 
     def _shares(self, a, b):
         """The parts of the gradient that go to a and to b (1, 0 or 1/2 each)."""
