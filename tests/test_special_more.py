@@ -103,6 +103,26 @@ def test_float64_accuracy_against_scipy_and_mpmath():
     assert np.max(np.abs(ai - want) / np.abs(x) ** -0.25) < 2e-14  # (the oscillating side: absolute)
 
 
+def test_sincos_kernel_against_numpy():
+    # bessel.py's sin and cos from tan(x/2): every quadrant, next to the zeros, large arguments; NaN at +-inf
+    x = np.concatenate([_rng(9).uniform(-1e5, 1e5, 4000), _rng(10).uniform(5, 40, 4000),
+                        np.arange(-40, 41) * (np.pi / 4), np.array([0.0, 1e-300, 7.9e5, -8.1e5, 1e200])])  # fmt: skip
+    s, c = K._sincos(np, x)
+    assert np.max(np.abs(s - np.sin(x))) <= 4e-16 and np.max(np.abs(c - np.cos(x))) <= 4e-16
+    with np.errstate(invalid="ignore"):
+        s, c = K._sincos(np, np.array([np.inf, -np.inf, np.nan]))
+    assert np.isnan(s).all() and np.isnan(c).all()
+
+
+def test_i1_sign_at_zero_and_minus_inf_like_torch():
+    x = np.array([-0.0, 0.0, -np.inf, -3.0, 9.0, -25.0])
+    for ours, theirs in [(K.i1, torch.special.i1), (K.i1e, torch.special.i1e)]:
+        got, want = ours(x), theirs(torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-15)
+        num = ~np.isnan(want)  # (i1(-inf) is NaN)
+        assert np.array_equal(np.signbit(got[num]), np.signbit(want[num]))
+
+
 def test_bessel_edges_like_torch():
     x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, 1e-310, 5.0, -5.0, 2.0, 2.09, -2.09, 103.9, 1e300, -1e300,
                   -1e206, -1e205])  # fmt: skip
@@ -265,6 +285,17 @@ def test_gammainc_accuracy_against_scipy_and_mpmath():
             want_q = float(mpmath.gammainc(a0, x0, mpmath.inf, regularized=True))
             np.testing.assert_allclose(K.gammainc(np.array(a0), np.array(x0)), want_p, rtol=1e-13)
             np.testing.assert_allclose(K.gammainc(np.array(a0), np.array(x0), upper=True), want_q, rtol=5e-14)
+
+
+def test_gammainc_fraction_small_a_near_one_against_mpmath():
+    # the continued fraction needs ~100 steps for small a next to x = 1 (40 + 9 sqrt(max a) steps left
+    # 5e-12 here; 6e-11 at Q(0.01, 1.1) alone)
+    a = np.array([0.01, 1e-6, 0.3, 0.7, 0.9, 0.99, 0.5, 0.01])
+    x = np.array([1.1, 1.1, 1.2, 1.1, 1.01, 1.001, 1.5, 2.0])
+    with mpmath.workdps(30):
+        want = np.array([float(mpmath.gammainc(a0, x0, mpmath.inf, regularized=True)) for a0, x0 in zip(a, x)])
+    np.testing.assert_allclose(K.gammainc(a, x, upper=True), want, rtol=5e-15)
+    np.testing.assert_allclose(K.gammainc(a, x), 1 - want, rtol=5e-15)
 
 
 def test_gammainc_large_a_against_mpmath():
