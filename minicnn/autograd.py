@@ -25,6 +25,7 @@ import itertools
 import sys
 import traceback
 import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,7 @@ _sequence = itertools.count()  # Function.seq of the next recorded node
 _grad_enabled = True
 _anomaly_enabled = False  # torch's anomaly detection (minicnn/anomaly.py): set by mc.set_anomaly_enabled
 _anomaly_check_nan = True
+_inference_enabled = False  # inside mc.inference_mode() (set there): new tensors are inference tensors
 
 
 def is_grad_enabled() -> bool:
@@ -220,6 +222,7 @@ class Tensor(TensorMethods):
     _hooks: dict[int, Any] | None = None  # register_hook's functions
     _post_hooks: dict[int, Any] | None = None  # register_post_accumulate_grad_hook's (leaves)
     _grad_fn: Function | None = None  # the op that made it (grad_fn)
+    _inference = False  # made inside inference_mode (or a view of such a tensor): torch's inference tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         """Wraps ``data`` (an array keeps its dtype; a Python list or tuple becomes the default
@@ -232,6 +235,8 @@ class Tensor(TensorMethods):
         self._requires_grad = False
         self._retain_grad = False
         self.requires_grad = requires_grad
+        if _inference_enabled:
+            self._inference = True
 
     # -- version counter ----------------------------------------------------------------
     @property
@@ -293,11 +298,19 @@ class Tensor(TensorMethods):
             raise RuntimeError(f"only floating point tensors can require gradients, got dtype {self.array.dtype}")
         if not flag and self.grad_fn is not None:
             raise RuntimeError("requires_grad can only be switched off on leaf tensors; use .detach()")
+        if flag and self._inference and not _inference_enabled:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
+
+    def is_inference(self) -> bool:
+        """Whether this is an inference tensor (torch's): made inside ``mc.inference_mode()``, or a
+        view of one. Outside inference mode it cannot require grad, be written in place, or be
+        kept for backward by a recorded op."""
+        return self._inference
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         """torch's: a leaf is copied with everything it holds (data, requires_grad, grad) and a
@@ -586,6 +599,8 @@ class Tensor(TensorMethods):
         so every alias and view of x sees it. With no graph to record (an optimiser step under
         ``no_grad``) that is all; otherwise see :meth:`_record_inplace`."""
         self = _latest(self)
+        if self._inference and not _inference_enabled:
+            raise _inference_write()
         if not _records(self, other):
             _check_writable(self.array, f"__i{op}__")
             with backend.array_scope(self.array):  # on the tensor's GPU, whichever is current
@@ -607,6 +622,8 @@ class Tensor(TensorMethods):
         leaf that requires grad, or a view of one; a result of another shape, or of a dtype
         that cannot be cast back. ``written``: the memory already holds the result (a base
         re-described after a write through its view), only the graph changes."""
+        if self._inference and not _inference_enabled:
+            raise _inference_write()
         base = self
         while base is not None:
             if base.is_leaf and base.requires_grad:
@@ -675,6 +692,8 @@ class Tensor(TensorMethods):
         """``x[index] = value`` in x's memory; recorded by autograd (see :meth:`_record_inplace`)
         when x or value requires grad, so both get their gradients, as in torch."""
         self = _latest(self)
+        if self._inference and not _inference_enabled:
+            raise _inference_write()
         index = _ops.plain_index(index, copy=_records(self, value))
         if _records(self, value):
             value = _latest(value) if isinstance(value, Tensor) else value
@@ -926,6 +945,8 @@ class Function:
         if fn.requires_grad:
             versions = []
             for t in tensors:
+                if t._inference and not cls.linear:  # (an op that is not linear keeps its inputs)
+                    raise _inference_saved()
                 vc = t._vc
                 if vc is None:
                     versions.append(0)
@@ -945,12 +966,15 @@ class Function:
         out.array, out._grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
         out._grad_fn = None
+        if _inference_enabled:
+            out._inference = True
         if getattr(y, "base", None) is not None:  # a view of an input shares its version counter
             base = _base_id(y)
             for t in tensors:
                 if _base_id(t.array) == base:  # the same memory behind both (no device call)
                     out._share_version(t)
                     out._view_of = t
+                    out._inference = t._inference
                     break
         if fn.requires_grad:
             fn.seq = next(_sequence)
@@ -1017,8 +1041,19 @@ class Function:
         return tuple(tie_if_constant(g, x) for g, x in zip(out, xs))
 
     def release(self) -> None:
-        """Drop inputs and saved arrays; the node can no longer run backward."""
-        self.__dict__.clear()
+        """After a backward pass without retain_graph: drop inputs and saved arrays, so the node
+        can no longer run backward. As torch frees only saved tensors, a linear op that kept only
+        settings (sizes, dims, slices, dtypes: add, sum, view, cat, expand...) stays usable: its
+        inputs become :class:`_StubTensor` s, which hold no values."""
+        attrs = self.__dict__
+        if type(self).linear and not self.tied:  # (the pools keep their input, as torch's do)
+            for key, value in attrs.items():
+                if key not in _NODE_KEYS and not _plain(value):
+                    break
+            else:
+                self.inputs = tuple([_stub(t) for t in attrs.get("inputs", ())])
+                return
+        attrs.clear()
         self.released = True
 
     def name(self) -> str:
@@ -1040,6 +1075,91 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+# what Function.apply (and anomaly mode) put on every node: not values saved for backward
+_NODE_KEYS = frozenset(
+    ("inputs", "_params", "requires_grad", "needs_input_grad", "versions", "seq", "out_version", "forward_stack")
+    + ("backward", "backward_graph", "backward_part")
+)
+_SCALAR_TYPES = frozenset((type(None), bool, int, float, complex, str, slice, type(Ellipsis)))
+
+
+def _plain(value: Any) -> bool:
+    """Whether a node's attribute is a setting, not a saved value: a number, string, slice,
+    dtype, or a tuple, list or dict of those (an array, a tensor or any other object is not)."""
+    kind = type(value)
+    if kind in _SCALAR_TYPES:
+        return True
+    if kind is tuple or kind is list or kind is Size:  # (shapes, axes: the common case, checked flat first)
+        for item in value:
+            if type(item) not in _SCALAR_TYPES and not _plain(item):
+                return False
+        return True
+    if kind is dict:
+        return all(map(_plain, value.values()))
+    if isinstance(value, (tuple, list)):
+        return all(map(_plain, value))
+    return isinstance(value, (np.dtype, np.generic, type))
+
+
+class _StubTensor(Tensor):
+    """Stands in for a tensor ``t`` among the inputs of a released node that saved nothing: the
+    engine sees t's op, shape, dtype, version counter and (while t lives) t's hooks and retained
+    gradient, but not its values, which are freed with t, as after torch's backward."""
+
+    _ref: Any = None  # weakref.ref(t)
+    _meta: Any = None  # (shape, dtype) of t, for the array made when it is first asked for (NumPy)
+
+    @property
+    def array(self) -> Any:  # type: ignore[override]
+        """One zero element seen through zero strides: t's shape and dtype, no memory."""
+        a = self.__dict__.get("_array")
+        if a is None:
+            shape, dtype = self._meta
+            a = self.__dict__["_array"] = np.ndarray(shape, dtype, np.zeros((), dtype), 0, (0,) * len(shape))
+        return a
+
+    @property
+    def _hooks(self) -> dict[int, Any] | None:  # type: ignore[override]
+        t = self._ref()
+        return None if t is None else t._hooks
+
+    @property
+    def _retain_grad(self) -> bool:  # type: ignore[override]
+        t = self._ref()
+        return t is not None and t._retain_grad
+
+    @property
+    def _grad(self) -> Tensor | None:  # type: ignore[override]
+        t = self._ref()
+        return None if t is None else t._grad
+
+    @_grad.setter
+    def _grad(self, value: Tensor | None) -> None:
+        t = self._ref()
+        if t is not None:
+            t._grad = value
+
+
+def _stub(t: Tensor) -> Tensor:
+    """``t`` itself for a leaf that requires grad (torch's AccumulateGrad keeps it too); else one
+    :class:`_StubTensor` per tensor (shared by all of its consumers: its gradient is summed once)."""
+    if (t._grad_fn is None and t._requires_grad) or type(t) is _StubTensor:  # (a later pass releases it again)
+        return t
+    stub = t.__dict__.get("_stub")
+    if stub is None:
+        stub = object.__new__(_StubTensor)
+        a = t.array
+        if isinstance(a, np.ndarray):
+            stub._meta = (a.shape, a.dtype)
+        else:  # a GPU array: the stand-in on its device now
+            with backend.array_scope(a):
+                stub.__dict__["_array"] = t.xp.broadcast_to(t.xp.zeros((), a.dtype), a.shape)
+        stub._grad_fn, stub._requires_grad, stub._vc = t._grad_fn, t._requires_grad, t._vc
+        stub._graph_version, stub._ref = t._graph_version, weakref.ref(t)
+        t._stub = stub
+    return stub
 
 
 class AccumulateGrad:
@@ -1386,9 +1506,27 @@ def _in_torch_order(
     return ran
 
 
+def _inference_write() -> RuntimeError:
+    return RuntimeError(  # torch's words
+        "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+        "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
+    )
+
+
+def _inference_saved() -> RuntimeError:
+    return RuntimeError(  # torch's words
+        "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in "
+        "computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and use "
+        "it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`."
+    )
+
+
 def _second_time() -> RuntimeError:
-    return RuntimeError(
-        "Trying to backward through the graph a second time; pass retain_graph=True to the first backward() call"
+    return RuntimeError(  # torch's words
+        "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+        "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+        "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
+        "you need to access saved tensors after calling backward."
     )
 
 
@@ -1478,6 +1616,8 @@ def run_backward(
     released: list[Tensor] | None = None if inputs is None else []
     order = _topological_order(roots, released)
     wanted = None if inputs is None else {id(t) for t in inputs}
+    if wanted is not None:  # a released graph that saved nothing reaches an input through its stub
+        wanted.update(id(t._stub) for t in inputs if "_stub" in t.__dict__)
     needed = None  # with inputs: the tensors whose gradient flows on to one of them
     stops: set[int] = set()  # grad(): the inputs whose own op does not run (it leads to no other)
     if wanted is not None:
@@ -1492,7 +1632,7 @@ def run_backward(
                     stops.add(id(t))
         # a freed node's inputs are unknown: it may lead to an input, and then torch would run it
         # and fail; so go on only where it is the one tensor asked for by grad() (not run)
-        if released and not (capture and len(wanted) == 1 and all(id(r) in wanted for r in released)):
+        if released and not (capture and len(inputs) == 1 and all(id(r) in wanted for r in released)):
             raise _second_time()
     if any(t._hooks or t._post_hooks or (t._grad_fn is not None and t._grad_fn.calls_user_code) for t in order):
         # hooks see the order: make it torch's
@@ -1946,6 +2086,8 @@ def grad(
     result: list[Tensor | None] = []
     for i, t in enumerate(wrt):
         g = captured.get(id(t))
+        if g is None and "_stub" in t.__dict__:  # reached through a released graph (Function.release)
+            g = captured.get(id(t._stub))
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"The differentiated Tensor at index {i} appears to not have been used in the graph. "

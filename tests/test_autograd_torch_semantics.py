@@ -1064,3 +1064,115 @@ def test_reading_grad_of_a_non_leaf_warns_as_torch() -> None:
             grads = h.grad, k.grad.numpy().tolist(), x.grad.numpy().tolist()
         seen.append((grads, [(w.category, "not a leaf" in str(w.message)) for w in caught]))
     assert seen[0] == seen[1]
+
+
+_SECOND_BACKWARD_GRAPHS = {  # torch frees only saved tensors: ops that saved none run backward again
+    "add": lambda lib, x, y: (x + y).sum(),
+    "sub_neg": lambda lib, x, y: (-(x - y)).sum(),
+    "add_scalar": lambda lib, x, y: (x + 1).sum(),
+    "mul_scalar": lambda lib, x, y: (x * 2).sum(),
+    "expand_slice": lambda lib, x, y: x[:, :1].expand(2, 5).sum() + x[1:, ::2].sum(),
+    "views": lambda lib, x, y: x.reshape(6).view(3, 2).t().permute(1, 0).unsqueeze(0).flatten().mean(),
+    "cat_stack": lambda lib, x, y: lib.cat([x, y]).sum() + lib.stack([x, y]).sum(1).sum(),
+    "int_index_clone_cast": lambda lib, x, y: x[1].clone().double().sum(),
+    "array_index": lambda lib, x, y: x[[0, 1, 1]].sum(),
+    "mul": lambda lib, x, y: (x * y).sum(),
+    "exp": lambda lib, x, y: x.exp().sum(),
+    "matmul": lambda lib, x, y: (x @ y.t()).sum(),
+    "linear_after_saved": lambda lib, x, y: ((x + y) * 3).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SECOND_BACKWARD_GRAPHS))
+def test_second_backward_raises_only_where_saved_tensors_were_freed_as_torch(name) -> None:
+    """A second backward without retain_graph: fine (grads accumulate) through ops that saved no
+    tensor, else torch's RuntimeError; the same for autograd.grad twice."""
+    graph, seen = _SECOND_BACKWARD_GRAPHS[name], []
+    for lib in (torch, mc):
+        x, y = (lib.tensor(np.arange(1.0, 7.0).reshape(2, 3) * k, requires_grad=True) for k in (1, 2))
+        out = graph(lib, x, y)
+        out.backward()
+        try:
+            out.backward()
+            second = "ok"
+        except RuntimeError as exc:
+            second = str(exc)
+        out = graph(lib, x, y)
+        try:
+            twice = [lib.autograd.grad(out, [x, y], allow_unused=True) for _ in range(2)][1]
+            twice = [None if g is None else g.detach().numpy().tolist() for g in twice]
+        except RuntimeError as exc:
+            twice = str(exc)
+        seen.append((second, x.grad.numpy().tolist(), y.grad is None, twice))
+    assert seen[0] == seen[1]
+
+
+def test_second_backward_frees_values_and_keeps_hooks_and_retained_grads() -> None:
+    """A node kept for a second backward holds none of its inputs' values; the tensors' hooks
+    and retain_grad still act on the second pass, as torch's."""
+    import gc  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    x = mc.randn(50, 50, requires_grad=True)
+    h, d = x.exp(), mc.randn(50, 50)
+    alive = weakref.ref(h.array), weakref.ref(d.array)
+    out = (h + d).reshape(-1)[::2].sum()
+    out.backward()
+    del h, d
+    gc.collect()
+    assert [r() for r in alive] == [None, None]
+    seen = []
+    for lib in (torch, mc):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        b = x + 0.5
+        b.retain_grad()
+        calls = []
+        b.register_hook(lambda g, calls=calls: calls.append(g.tolist()))
+        c = b.reshape(3, 1).expand(3, 2).sum()
+        for _ in range(3):
+            c.backward()
+        seen.append((x.grad.tolist(), b.grad.tolist(), calls, lib.autograd.grad(c, [b])[0].tolist()))
+    assert seen[0] == seen[1]
+
+
+def _inference_scenarios(lib):
+    """What torch allows an inference tensor (made inside inference_mode) and what it refuses."""
+
+    def outcome(f):
+        try:
+            out = f()
+        except RuntimeError as exc:
+            return str(exc)
+        return out.is_inference() if isinstance(out, lib.Tensor) else out
+
+    with lib.inference_mode():
+        x, y = lib.ones(2), lib.tensor([1.0, 2.0]) * 2
+        view = x[0:1]
+        inside = [outcome(lambda: x.add_(1)), outcome(lambda: x.requires_grad_(False))]
+    with lib.inference_mode(False):
+        made_off = lib.ones(1).is_inference()
+    with lib.no_grad():
+        made_no_grad = lib.ones(1).is_inference()
+    w = lib.ones(2, requires_grad=True)
+    flags = [t.is_inference() for t in (x, y, view, x[0], x + 1, x.clone(), w)] + [lib.is_inference(x)]
+    refused = [
+        outcome(lambda: x.requires_grad_()),
+        outcome(lambda: x * w),  # saves x for w's gradient
+        outcome(lambda: x @ w),
+        outcome(lambda: x + w),  # saves nothing: allowed
+        outcome(lambda: lib.cat([x, w])),
+        outcome(lambda: x.clone() * w),
+    ]
+    writes = [outcome(f) for f in (lambda: x.add_(1), lambda: x.__setitem__(0, 2.0), lambda: x.zero_())]
+    writes += [outcome(lambda: x.exp_()), outcome(lambda: x.copy_(lib.zeros(2)))]
+    return inside, made_off, made_no_grad, flags, refused, writes, x
+
+
+def test_inference_tensors_as_torch() -> None:
+    """is_inference, and the RuntimeErrors (torch's words) for requires_grad_, saving for
+    backward and in-place writes outside inference mode; inference_mode(False) and no_grad make
+    normal tensors. A refused write leaves the tensor as it was (torch's zero_ and exp_ write
+    before they raise; minicnn checks first)."""
+    ours, theirs = _inference_scenarios(mc), _inference_scenarios(torch)
+    assert ours[:-1] == theirs[:-1]
+    assert ours[-1].tolist() == [2.0, 2.0]

@@ -171,6 +171,26 @@ def test_indexing_with_tensor_index():
     compare_with_torch(lambda t: t[mc.tensor([3, 0, 3])], lambda t: t[torch.tensor([3, 0, 3])], [x])
 
 
+@pytest.mark.parametrize(
+    "index", [np.s_[::-1], np.s_[::0], np.s_[:, ::-2], np.s_[..., ::0], np.s_[1:0:-1]], ids=lambda i: str(i)
+)
+def test_slice_step_not_positive_raises_like_torch(index):
+    """torch has no reversing or zero-step slices: getitem and setitem raise ValueError."""
+    for lib in (torch, mc):
+        t = lib.zeros(3, 4, requires_grad=True)
+        messages = []
+        for target, write in ((t, False), (t.detach(), True), (t, True)):
+            with pytest.raises(ValueError) as info:
+                if write:
+                    target[index] = 1.0
+                else:
+                    target[index]  # noqa: B018
+            messages.append(str(info.value))
+        if lib is torch:
+            expected = messages
+    assert messages == expected
+
+
 @SETTINGS
 @given(
     shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),

@@ -293,7 +293,7 @@ def vflip(img: Any) -> Any:
     if is_pil_image(img):
         return _pil.flip(img, -2)
     check_image(img, "vflip")
-    return img[..., ::-1, :]
+    return img.flip(-2) if isinstance(img, Tensor) else img[..., ::-1, :]  # (a tensor takes no [::-1])
 
 
 @tensor_io
@@ -302,7 +302,7 @@ def hflip(img: Any) -> Any:
     if is_pil_image(img):
         return _pil.flip(img, -1)
     check_image(img, "hflip")
-    return img[..., ::-1]
+    return img.flip(-1) if isinstance(img, Tensor) else img[..., ::-1]
 
 
 @tensor_io

@@ -98,6 +98,13 @@ class GetItem(Function):
             y = x[(*self.index, Ellipsis) if isinstance(self.index, tuple) else (self.index, Ellipsis)]
         return y
 
+    def release(self) -> None:
+        if not _is_basic(self.index):  # torch saves an array index for backward (IndexBackward0): freed
+            self.__dict__.clear()
+            self.released = True
+        else:
+            super().release()
+
     def backward_part(self, gy):
         return (self.index, gy) if _is_basic(self.index) else None
 
@@ -167,7 +174,8 @@ def _is_basic(index: Any) -> bool:
 
 def plain_index(index: Any, copy: bool = False) -> Any:
     """Replace Tensors inside an index by their arrays; with ``copy``, copies of them (what a
-    graph node keeps must not change when the index tensor is written in place later)."""
+    graph node keeps must not change when the index tensor is written in place later). A slice
+    step <= 0 raises ValueError, as torch's (``x[::-1]``: use ``flip``)."""
     if isinstance(index, Tensor):
         if index.dtype == np.uint8:  # torch's deprecated byte mask: a boolean mask, not positions
             warnings.warn(
@@ -181,6 +189,8 @@ def plain_index(index: Any, copy: bool = False) -> Any:
         return tuple(plain_index(i, copy) for i in index)
     if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
         return [plain_index(i, copy) for i in index]
+    if isinstance(index, slice) and index.step is not None and index.step <= 0:  # torch's: no reversing slices
+        raise ValueError("slice step cannot be zero" if index.step == 0 else "step must be greater than zero")
     return index
 
 
