@@ -290,6 +290,8 @@ def test_distributions_on_the_fake_gpu(fake_gpu) -> None:
         lambda T: D.MultivariateNormal(T([0.0, 1.0]), T([[2.0, 0.5], [0.5, 1.0]])),
         lambda T: D.Exponential(T([0.3, 6.0])),
         lambda T: D.Dirichlet(T([0.3, 6.0])),
+        lambda T: D.VonMises(T([0.3, -2.0]), T([0.5, 8.0])),
+        lambda T: D.GeneralizedPareto(T([0.3, -2.0]), T([0.5, 2.0]), T([0.4, -0.3])),
     ]
     for build in dists:
         d = build(g)
@@ -305,3 +307,6 @@ def test_distributions_on_the_fake_gpu(fake_gpu) -> None:
             assert isinstance(r.array, fake_cupy.FakeGpuArray)
     kl = D.kl_divergence(D.Normal(g([0.0]), g([1.0])), D.Normal(g([1.0]), g([2.0])))
     assert isinstance(kl.array, fake_cupy.FakeGpuArray)
+    bregman = D.kl.__dict__["_kl_expfamily_expfamily"](D.Gamma(g([0.5]), g([1.0])), D.Gamma(g([2.0]), g([3.0])))
+    assert isinstance(bregman.array, fake_cupy.FakeGpuArray)
+    assert isinstance(D.ExponentialFamily.entropy(D.Gamma(g([0.5]), g([1.0]))).array, fake_cupy.FakeGpuArray)

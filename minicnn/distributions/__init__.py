@@ -10,7 +10,9 @@ from CuPy's generator). Layout: ``distribution.py`` (the base class), ``constrai
 Independent), ``transformed.py`` (TransformedDistribution and the distributions built on it),
 ``mixture.py``, ``more.py`` (ContinuousBernoulli, FisherSnedecor, Kumaraswamy, HalfCauchy,
 Pareto, Weibull, InverseGamma, LogisticNormal, NegativeBinomial,
-OneHotCategoricalStraightThrough), ``kl.py``, ``constraint_registry.py``
+OneHotCategoricalStraightThrough), ``exp_family.py`` (ExponentialFamily: the base of Bernoulli,
+Beta, ContinuousBernoulli, Dirichlet, Exponential, Gamma, Normal, Poisson and Wishart, as torch),
+``von_mises.py``, ``generalized_pareto.py``, ``kl.py``, ``constraint_registry.py``
 (biject_to, transform_to), ``utils.py``.
 
 Gamma, Chi2, Beta, Dirichlet, StudentT and InverseGamma have ``rsample`` through implicit
@@ -27,7 +29,10 @@ from .constraint_registry import biject_to, transform_to
 from .continuous import Beta, Cauchy, Chi2, Dirichlet, Exponential, Gamma, Gumbel, Laplace, Normal, StudentT, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, Multinomial, OneHotCategorical, Poisson
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
+from .generalized_pareto import GeneralizedPareto
 from .kl import kl_divergence, register_kl
+from .matrix import LKJCholesky, Wishart
 from .mixture import MixtureSameFamily
 from .more import (
     ContinuousBernoulli,
@@ -54,19 +59,26 @@ from .transformed import (
 from .transforms import (
     AbsTransform,
     AffineTransform,
+    CatTransform,
     ComposeTransform,
+    CorrCholeskyTransform,
+    CumulativeDistributionTransform,
     ExpTransform,
     IndependentTransform,
     LowerCholeskyTransform,
+    PositiveDefiniteTransform,
     PowerTransform,
+    ReshapeTransform,
     SigmoidTransform,
     SoftmaxTransform,
     SoftplusTransform,
+    StackTransform,
     StickBreakingTransform,
     TanhTransform,
     Transform,
     identity_transform,
 )
+from .von_mises import VonMises
 
 __all__ = [
     "ContinuousBernoulli",
@@ -90,6 +102,9 @@ __all__ = [
     "ComposeTransform",
     "Dirichlet",
     "Distribution",
+    "ExponentialFamily",
+    "GeneralizedPareto",
+    "VonMises",
     "ExpRelaxedCategorical",
     "ExpTransform",
     "Exponential",
@@ -122,6 +137,14 @@ __all__ = [
     "LowerCholeskyTransform",
     "SoftplusTransform",
     "StickBreakingTransform",
+    "CorrCholeskyTransform",
+    "LKJCholesky",
+    "PositiveDefiniteTransform",
+    "Wishart",
+    "CatTransform",
+    "CumulativeDistributionTransform",
+    "ReshapeTransform",
+    "StackTransform",
     "biject_to",
     "constraints",
     "identity_transform",
@@ -152,6 +175,7 @@ def _torch_module_paths() -> None:
         "relaxed_bernoulli": ["LogitRelaxedBernoulli", "RelaxedBernoulli"],
         "relaxed_categorical": ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"], "studentT": ["StudentT"],
         "poisson": ["Poisson"], "uniform": ["Uniform"], "weibull": ["Weibull"],
+        "wishart": ["Wishart"], "lkj_cholesky": ["LKJCholesky"],
         "transformed_distribution": ["TransformedDistribution"],
     }  # fmt: skip
     here = sys.modules[__name__]

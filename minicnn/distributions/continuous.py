@@ -12,6 +12,7 @@ from ..autograd import Tensor
 from ..runtime import finfo
 from . import constraints
 from .distribution import Distribution, _shape
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, euler_constant, standard_gamma
 
 __all__ = ["Beta", "Cauchy", "Chi2", "Dirichlet", "Exponential", "Gamma", "Gumbel", "Laplace", "Normal", "StudentT",
@@ -46,7 +47,7 @@ def expand_params(self: Distribution, cls: type, names: tuple[str, ...], batch_s
     return new
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """N(loc, scale**2): ``loc`` and ``scale`` (> 0) broadcast to the batch shape."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -100,6 +101,15 @@ class Normal(Distribution):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
 
 class Uniform(Distribution):
@@ -162,7 +172,7 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exp(rate): density rate * exp(-rate * x) on x >= 0."""
 
     arg_constraints = {"rate": constraints.positive}
@@ -213,6 +223,15 @@ class Exponential(Distribution):
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return -(-x).log()
 
 
 class Laplace(Distribution):
@@ -369,7 +388,7 @@ class Gumbel(Distribution):
         return self.scale.log() + (1 + euler_constant)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma(concentration, rate): density rate^a x^(a-1) e^(-rate x) / Gamma(a). ``rsample``
     is differentiable w.r.t. both parameters (implicit reparameterisation, as torch)."""
 
@@ -415,6 +434,15 @@ class Gamma(Distribution):
     def entropy(self) -> Tensor:
         a = self.concentration
         return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
 
     def cdf(self, value: Tensor) -> Tensor:
         if self._validate_args:
@@ -506,7 +534,7 @@ class StudentT(Distribution):
         )
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration) on the simplex of the last dim (event shape (K,)). ``rsample``
     normalises Gamma draws, differentiable through their implicit reparameterisation (torch
     differentiates through the Beta marginals instead: the same expected gradients)."""
@@ -571,8 +599,15 @@ class Dirichlet(Distribution):
         a0 = c.sum(-1)
         return c.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - ((c - 1.0) * c.digamma()).sum(-1)
 
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.concentration,)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
+
+
+class Beta(ExponentialFamily):
     """Beta(concentration1, concentration0) on [0, 1] (a Dirichlet of two, as torch)."""
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
@@ -619,6 +654,13 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
 
     @property
     def concentration1(self) -> Tensor:

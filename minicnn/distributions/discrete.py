@@ -13,6 +13,7 @@ from ..runtime import finfo
 from . import constraints
 from .continuous import expand_params, uniform
 from .distribution import Distribution, _shape
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial", "OneHotCategorical", "Poisson"]
@@ -55,7 +56,7 @@ class _ProbsLogits(Distribution):
         return self._param.shape
 
 
-class Bernoulli(_ProbsLogits):
+class Bernoulli(_ProbsLogits, ExponentialFamily):
     """Bernoulli(probs) on {0, 1} (``probs`` or ``logits``); samples in the parameter's dtype."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -107,6 +108,15 @@ class Bernoulli(_ProbsLogits):
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         return _enumerate(2, self._param.dtype, self._param.device, self._batch_shape, expand)
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()
 
 
 class Geometric(_ProbsLogits):
@@ -167,7 +177,7 @@ class Geometric(_ProbsLogits):
         return _bce_with_logits(self.logits, self.probs) / self.probs
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson(rate), rate >= 0; samples in rate's dtype."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -204,6 +214,13 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp()
 
 
 class Binomial(_ProbsLogits):

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import Tensor
 from .continuous import Beta, Cauchy, Dirichlet, Exponential, Gamma, Gumbel, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .more import ContinuousBernoulli
 from .multivariate import (
     Independent,
@@ -182,6 +184,26 @@ def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
 def _kl_exponential_exponential(p: Exponential, q: Exponential) -> Tensor:
     rate_ratio = q.rate / p.rate
     return -rate_ratio.log() + rate_ratio - 1
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
+    """The Bregman divergence of the log normalizer F: F(q) - F(p) - <q - p, grad F(p)> in the
+    natural parameters, grad F by autograd (p's parameters detached, as torch). Only within one family."""
+    if type(p) is not type(q):
+        raise NotImplementedError(
+            "The cross KL-divergence between different exponential families cannot be computed using Bregman "
+            "divergences"
+        )
+    with autograd.enable_grad():
+        p_nparams = [nparam.detach().requires_grad_() for nparam in p._natural_params]
+        lg_normal = p._log_normalizer(*p_nparams)
+        gradients = autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
+    q_nparams = q._natural_params
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        result = result - sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+    return result
 
 
 @register_kl(Gamma, Gamma)

@@ -14,6 +14,7 @@ from . import constraints
 from .continuous import Cauchy, Exponential, Gamma, Normal, Uniform, uniform
 from .discrete import OneHotCategorical, _one_of, _ProbsLogits
 from .distribution import Distribution, _shape
+from .exp_family import ExponentialFamily
 from .transformed import TransformedDistribution
 from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform, StickBreakingTransform
 from .utils import broadcast_all, clamp_probs, euler_constant, logits_to_probs
@@ -305,7 +306,7 @@ class LogisticNormal(TransformedDistribution):
         return self.base_dist.base_dist.scale
 
 
-class ContinuousBernoulli(_ProbsLogits):
+class ContinuousBernoulli(_ProbsLogits, ExponentialFamily):
     """The continuous Bernoulli on [0, 1] (density proportional to p^x (1 - p)^(1 - x)), the
     likelihood for [0, 1]-valued data in VAEs; near p = 1/2 (``lims``) Taylor expansions keep
     it stable, as torch."""
@@ -428,6 +429,22 @@ class ContinuousBernoulli(_ProbsLogits):
         log_probs0 = (-self.probs).log1p()
         log_probs1 = self.probs.log()
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """log((e^x - 1) / x), by its Taylor series near x = 0 (the natural parameter's ``lims``)."""
+        from ..ops import where  # noqa: PLC0415
+
+        out_unst_reg = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut_nat_params = where(out_unst_reg, x, self._lims[0] - 0.5)
+        log_norm = cut_nat_params.expm1().abs().log() - cut_nat_params.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return where(out_unst_reg, log_norm, taylor)
 
 
 def _kumaraswamy_moments(a: Tensor, b: Tensor, n: int) -> Tensor:

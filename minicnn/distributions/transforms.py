@@ -15,14 +15,20 @@ from .utils import clamp_probs, sum_rightmost
 __all__ = [
     "AbsTransform",
     "AffineTransform",
+    "CatTransform",
     "ComposeTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
     "ExpTransform",
     "IndependentTransform",
     "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
     "PowerTransform",
+    "ReshapeTransform",
     "SigmoidTransform",
     "SoftmaxTransform",
     "SoftplusTransform",
+    "StackTransform",
     "StickBreakingTransform",
     "TanhTransform",
     "Transform",
@@ -289,6 +295,11 @@ class IndependentTransform(Transform):
         super().__init__(cache_size=cache_size)
         self.base_transform = base_transform.with_cache(cache_size)
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self) -> constraints.Constraint:
@@ -643,3 +654,335 @@ class LowerCholeskyTransform(Transform):
 
     def _inverse(self, y: Tensor) -> Tensor:
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(Transform):
+    """From square matrices to positive-definite ones: x -> L L^T with L the lower triangle of x
+    and its diagonal exp'ed (:class:`LowerCholeskyTransform`); the inverse takes the Cholesky
+    factor back. Not bijective (no log |det J|), as torch."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        L = LowerCholeskyTransform()(x)
+        return L @ L.mT
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        from .. import linalg  # noqa: PLC0415
+
+        return LowerCholeskyTransform().inv(linalg.cholesky(y))
+
+
+class CorrCholeskyTransform(Transform):
+    """From R^(D(D-1)/2) to Cholesky factors of D x D correlation matrices (lower triangular,
+    positive diagonal, rows of unit norm), bijective: x fills the strictly-lower triangle row by
+    row as r = tanh(x), and each row is a signed stick breaking of r^2, y_ij = r_ij sqrt(prod_{k<j}
+    (1 - r_ik^2)), with the diagonal completing the unit norm. Shapes (..., N) <-> (..., D, D);
+    cost O(D^2) per matrix. ``log_abs_det_jacobian`` is that of x -> the flattened strictly-lower
+    part of y, as torch."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x: Tensor) -> Tensor:
+        import minicnn.nn.functional as F  # noqa: PLC0415
+
+        from ..creation import eye  # noqa: PLC0415
+        from ..runtime import finfo  # noqa: PLC0415
+        from .utils import vec_to_tril_matrix  # noqa: PLC0415
+
+        x = x.tanh()
+        eps = finfo(x.dtype).eps
+        x = x.clamp(min=-1 + eps, max=1 - eps)
+        r = vec_to_tril_matrix(x, diag=-1)
+        # y = sign(r) sqrt(z * z1m_cumprod) = r sqrt(z1m_cumprod) with z = r^2
+        z1m_cumprod_sqrt = (1 - r.pow(2)).sqrt().cumprod(-1)
+        r = r + eye(r.shape[-1], dtype=r.dtype, device=r.device)
+        return r * F.pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        import minicnn.nn.functional as F  # noqa: PLC0415
+
+        from .utils import tril_matrix_to_vec  # noqa: PLC0415
+
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = F.pad(y_cumsum[..., :-1], [1, 0], value=1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(y_cumsum_shifted, diag=-1).sqrt()
+        return (t.log1p() - (-t).log1p()) / 2
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor, intermediates: Any = None) -> Tensor:
+        from .utils import tril_matrix_to_vec  # noqa: PLC0415
+
+        y1m_cumsum = 1 - (y * y).cumsum(-1)
+        # diag=-2 takes the cumulative products already shifted one column right (also for D = 2)
+        stick_breaking_logdet = 0.5 * tril_matrix_to_vec(y1m_cumsum, diag=-2).log().sum(-1)
+        tanh_logdet = -2 * (x + _softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        N = shape[-1]
+        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
+        if D * (D - 1) // 2 != N:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return tuple(shape[:-1]) + (D, D)
+
+    def inverse_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        D = shape[-1]
+        return tuple(shape[:-2]) + (D * (D - 1) // 2,)
+
+
+def _check_dim_size(name: str, op: str, z: Tensor, dim: int, length: int, what: str) -> None:
+    """torch's AssertionError when ``dim`` is outside z's dims or z.size(dim) != length."""
+    if not -z.ndim <= dim < z.ndim:
+        raise AssertionError(f"{op}: dim {dim} out of range for {name} with {z.ndim} dimensions")
+    if z.shape[dim] != length:
+        raise AssertionError(f"{op}: {name}.size({dim}) = {z.shape[dim]} must equal {what} {length}")
+
+
+class CatTransform(Transform):
+    """The transforms ``tseq`` applied to consecutive pieces of ``dim`` of sizes ``lengths``
+    (default 1 each), the results joined as :func:`cat` would: torch's CatTransform."""
+
+    def __init__(
+        self, tseq: list[Transform], dim: int = 0, lengths: list[int] | None = None, cache_size: int = 0
+    ) -> None:
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("CatTransform: all elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(
+                f"CatTransform: lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})"
+            )
+        self.dim = dim
+
+    @property
+    def event_dim(self) -> int:
+        return max(t.event_dim for t in self.transforms)
+
+    @property
+    def length(self) -> int:
+        """The size along ``dim`` that inputs and outputs must have (sum of ``lengths``)."""
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _map(self, z: Tensor, name: str, inverse: bool) -> Tensor:
+        from ..ops import cat as _cat  # noqa: PLC0415
+
+        _check_dim_size(name, "CatTransform", z, self.dim, self.length, "length")
+        pieces, start = [], 0
+        for trans, length in zip(self.transforms, self.lengths):
+            piece = z.narrow(self.dim, start, length)
+            pieces.append(trans.inv(piece) if inverse else trans(piece))
+            start += length
+        return _cat(pieces, self.dim)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self._map(x, "x", inverse=False)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self._map(y, "y", inverse=True)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        from ..ops import cat as _cat  # noqa: PLC0415
+
+        _check_dim_size("x", "CatTransform", x, self.dim, self.length, "length")
+        _check_dim_size("y", "CatTransform", y, self.dim, self.length, "length")
+        event_dim = self.event_dim
+        terms, start = [], 0
+        for trans, length in zip(self.transforms, self.lengths):
+            term = trans.log_abs_det_jacobian(x.narrow(self.dim, start, length), y.narrow(self.dim, start, length))
+            if trans.event_dim < event_dim:
+                term = sum_rightmost(term, event_dim - trans.event_dim)
+            terms.append(term)
+            start += length
+        # dim inside the event: the pieces' terms add up; in the batch: they are joined along it
+        dim = (self.dim - x.ndim if self.dim >= 0 else self.dim) + event_dim
+        if dim < 0:
+            return _cat(terms, dim)
+        result = terms[0]
+        for term in terms[1:]:
+            result = result + term
+        return result
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self) -> constraints.Constraint:
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self) -> constraints.Constraint:
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """The transforms ``tseq`` applied to the slices ``select(dim, i)``, the results stacked
+    as :func:`stack` would: torch's StackTransform."""
+
+    def __init__(self, tseq: list[Transform], dim: int = 0, cache_size: int = 0) -> None:
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("StackTransform: all elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slice(self, z: Tensor) -> list[Tensor]:
+        return [z.select(self.dim, i) for i in range(z.shape[self.dim])]
+
+    def _map(self, z: Tensor, name: str, inverse: bool) -> Tensor:
+        from ..ops import stack as _stack  # noqa: PLC0415
+
+        _check_dim_size(name, "StackTransform", z, self.dim, len(self.transforms), "len(transforms)")
+        pieces = [t.inv(s) if inverse else t(s) for s, t in zip(self._slice(z), self.transforms)]
+        return _stack(pieces, self.dim)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self._map(x, "x", inverse=False)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self._map(y, "y", inverse=True)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        from ..ops import stack as _stack  # noqa: PLC0415
+
+        _check_dim_size("x", "StackTransform", x, self.dim, len(self.transforms), "len(transforms)")
+        _check_dim_size("y", "StackTransform", y, self.dim, len(self.transforms), "len(transforms)")
+        terms = [t.log_abs_det_jacobian(xs, ys) for xs, ys, t in zip(self._slice(x), self._slice(y), self.transforms)]
+        return _stack(terms, self.dim)
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self) -> constraints.Constraint:
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self) -> constraints.Constraint:
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class ReshapeTransform(Transform):
+    """Reshapes the rightmost ``in_shape`` dims to ``out_shape`` (same number of elements);
+    log |det J| = 0 over the batch shape."""
+
+    bijective = True
+
+    def __init__(self, in_shape: Any, out_shape: Any, cache_size: int = 0) -> None:
+        from ..size import Size  # noqa: PLC0415
+
+        self.in_shape = Size(in_shape)
+        self.out_shape = Size(out_shape)
+        if math.prod(self.in_shape) != math.prod(self.out_shape):
+            raise ValueError(
+                f"ReshapeTransform: in_shape {tuple(self.in_shape)} and out_shape {tuple(self.out_shape)} "
+                "have different numbers of elements"
+            )
+        super().__init__(cache_size=cache_size)
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self) -> constraints.Constraint:
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self) -> constraints.Constraint:
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    def _call(self, x: Tensor) -> Tensor:
+        batch_shape = tuple(x.shape[: x.ndim - len(self.in_shape)])
+        return x.reshape(batch_shape + tuple(self.out_shape))
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        batch_shape = tuple(y.shape[: y.ndim - len(self.out_shape)])
+        return y.reshape(batch_shape + tuple(self.in_shape))
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return x.new_zeros(tuple(x.shape[: x.ndim - len(self.in_shape)]))
+
+    @staticmethod
+    def _move(shape: tuple[int, ...], src: tuple[int, ...], dst: tuple[int, ...]) -> tuple[int, ...]:
+        from ..size import Size  # noqa: PLC0415
+
+        shape = tuple(shape)
+        if len(shape) < len(src):
+            raise ValueError("Too few dimensions on input")
+        cut = len(shape) - len(src)
+        if shape[cut:] != tuple(src):
+            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {tuple(src)}")
+        return Size(shape[:cut] + tuple(dst))
+
+    def forward_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return self._move(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return self._move(shape, self.out_shape, self.in_shape)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(in_shape={tuple(self.in_shape)}, out_shape={tuple(self.out_shape)})"
+
+
+class CumulativeDistributionTransform(Transform):
+    """y = distribution.cdf(x), onto the unit interval (inverse: ``icdf``; log |det J| =
+    ``log_prob(x)``), e.g. for copulas."""
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution: Any, cache_size: int = 0) -> None:
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self) -> constraints.Constraint:  # type: ignore[override]
+        return self.distribution.support
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
