@@ -1,6 +1,6 @@
 """How much of torch's tensor API minicnn has: Tensor methods, ``torch.*`` functions and
 ``torch.linalg`` / ``torch.special``, F and nn's layers, and the ``__all__`` of torch's submodules
-(autograd, func, distributions, amp, nn.init, nn.utils, optim, utils.data, accelerator), by
+(autograd, func, distributions, amp, nn.init, nn.utils, optim, utils.data, accelerator, signal.windows), by
 name, against the torch installed beside it.
 
 Names that do not apply to a dense real CPU/CuPy framework are set aside first (sparse,
@@ -29,20 +29,20 @@ import minicnn as mc
 NOT_APPLICABLE = re.compile(
     "|".join(
         [
-            r"sparse|coalesce|indices$|values$|crow_|ccol_|col_indices|row_indices|to_dense|dense_dim|_csr|_csc|_bsr",
+            r"sparse|coalesce|indices$|values$|indices_copy$|values_copy$|crow_|ccol_|col_indices|row_indices|to_dense|dense_dim|_csr|_csc|_bsr",
             r"quantiz|q_|qscheme|int_repr|dequantize|fake_quant|fbgemm|choose_qparams|_qint|^qint|^quint",
             r"complex|conj|imag$|^real$|isreal_|polar|angle|view_as_real|view_as_complex|resolve_neg|is_neg$|chalf",
-            r"cfloat|cdouble|fft|stft|istft|window$",
+            r"cfloat|cdouble|fft|stft|istft",
             r"^name$|names|refine_names|align_to|align_as|rename",
             r"storage|data_ptr|pin_memory|is_pinned|record_stream|untyped|set_$|is_set_to",
             r"mkldnn|miopen|cudnn|vulkan|xla|ipu|xpu|mps|mtia|maia|hpu|meta$|is_meta|nested|to_padded",
             r"jit|compiled|script|trace|export|fork|wait$|functorch|_C|profiler|cond$|while_loop",
-            r"ir$|import_ir|parse_|merge_type|unify_type|typename|classproperty|get_file_path|prepare_multiprocessing",
-            r"hash_tensor|sym_|is_inference$|inference_mode|module_load|dim_order|grad_dtype|slice_inverse",
-            r"^unsafe_|_copy$|_nocopy$|nonzero_static|lobpcg|pca_lowrank|svd_lowrank|geqrf|orgqr|ormqr",
-            r"^is_distributed$|^is_vulkan_available$|^compiled_with|warn_always",
+            r"ir$|import_ir|parse_|merge_type|unify_type|classproperty|get_file_path|prepare_multiprocessing",
+            r"hash_tensor|sym_|inference_mode|module_load|dim_order|grad_dtype",
+            r"_nocopy$|lobpcg",
+            r"^is_distributed$|^is_vulkan_available$|^compiled_with",
             r"num_interop|^dtype$|^layout$|memory_format|^Tensor$|^bfloat16$",
-            r"batch_norm_|_with_counts|cudnn_|gru|lstm|rnn_|quantized_",
+            r"batch_norm_|_with_counts|cudnn_|quantized_",
             r"smm$|spmm$|^saddmm$|^sspaddmm$|^hspmm$|scaled_mm|grouped_mm|ScalingType|SwizzleType",  # sparse, float8
             r"torch_function|^boolean_dispatch$|^Callable$|^DType$|^Optional$",  # F's helpers and typing names
         ]
@@ -105,6 +105,7 @@ SUBMODULES = (
     ("torch.optim.lr_scheduler", "optim.lr_scheduler"),
     ("torch.utils.data", "utils.data"),
     ("torch.accelerator", "accelerator"),
+    ("torch.signal.windows", "signal.windows"),
 )
 
 

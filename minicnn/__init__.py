@@ -10,6 +10,7 @@ from typing import Any as _Any
 
 import numpy as _np
 
+from . import autograd as _autograd
 from . import backend, functions, memory, ops
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -73,6 +74,7 @@ from .runtime import (
     iinfo,
     init_num_threads,
     is_deterministic_algorithms_warn_only_enabled,
+    is_warn_always_enabled,
     set_default_device,
     set_default_dtype,
     set_default_tensor_type,
@@ -80,9 +82,12 @@ from .runtime import (
     set_flush_denormal,
     set_num_threads,
     set_printoptions,
+    set_warn_always,
+    typename,
     use_deterministic_algorithms,
 )
 from .serialization import load, save
+from .signal.windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
 
 memory._apply_on_import()
 
@@ -125,13 +130,20 @@ class inference_mode(no_grad):  # noqa: N801
     def __enter__(self) -> None:
         global _inference_mode_enabled
         self._inference_saved.append(_inference_mode_enabled)
-        _inference_mode_enabled = not self.mode
+        _inference_mode_enabled = _autograd._inference_enabled = not self.mode
         super().__enter__()
 
     def __exit__(self, *exc: _Any) -> None:
         global _inference_mode_enabled
         super().__exit__(*exc)
-        _inference_mode_enabled = self._inference_saved.pop()
+        _inference_mode_enabled = _autograd._inference_enabled = self._inference_saved.pop()
+
+
+def is_inference(input: _Any) -> bool:  # noqa: A002 - torch's name
+    """Whether ``input`` is an inference tensor (torch.is_inference; see :meth:`Tensor.is_inference`)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.is_inference()
 
 
 def is_inference_mode_enabled() -> _Any:
@@ -146,7 +158,7 @@ __version__ = "0.1.0"
 # that live in one (mc.vmap is mc.func.vmap, mc.autocast is mc.amp.autocast, ...)
 _SUBMODULES = (
     "nn", "optim", "data", "models", "parallel", "utils", "linalg", "special", "accelerator",
-    "func", "distributions", "backends", "testing", "amp", "compiler",
+    "func", "distributions", "backends", "testing", "amp", "compiler", "signal",
 )  # fmt: skip
 _LAZY_NAMES = {
     "summary": "summarize",
@@ -211,9 +223,13 @@ __all__ = [
     "set_default_dtype",
     "set_num_threads",
     "set_printoptions",
+    "set_warn_always",
+    "is_warn_always_enabled",
+    "typename",
     "set_rng_state",
     "half",
     "inference_mode",
+    "is_inference",
     "is_inference_mode_enabled",
     "int",
     "long",
@@ -225,6 +241,11 @@ __all__ = [
     "randn_like",
     "rand_like",
     "linspace",
+    "bartlett_window",
+    "blackman_window",
+    "hamming_window",
+    "hann_window",
+    "kaiser_window",
     "is_tensor",
     "full_like",
     "eye",

@@ -147,8 +147,8 @@ OPS = (
     "combinations", "tril_indices", "triu_indices", "meshgrid", "tensordot", "argwhere", "unravel_index", "vander",
     # ops/stats.py, ops/search.py, ops/cdist.py
     "std_mean", "var_mean", "trapezoid", "trapz", "cumulative_trapezoid", "cdist", "bucketize", "searchsorted", "isin",
-    # ops/decompositions.py
-    "cholesky_solve", "cholesky_inverse", "matrix_exp",
+    # ops/decompositions.py, ops/householder.py, ops/lowrank.py
+    "cholesky_solve", "cholesky_inverse", "matrix_exp", "geqrf", "orgqr", "ormqr", "pca_lowrank", "svd_lowrank",
     # ops/aliases.py, ops/aliases_tensor.py
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "affine_grid_generator", "alpha_dropout", "alpha_dropout_",
     "avg_pool1d", "binary_cross_entropy_with_logits", "celu_", "channel_shuffle", "constant_pad_nd",
@@ -176,6 +176,13 @@ OPS = (
     "native_norm", "norm_except_dim", "as_strided_", "as_strided_scatter", "binomial", "conv_tbc", "convolution",
     "embedding_renorm_", "feature_dropout", "feature_dropout_", "frexp", "gradient", "grid_sampler_2d",
     "grid_sampler_3d", "histogramdd", "index_reduce", "segment_reduce",
+    # ops/copies.py (view ops' copy variants, unsafe_ splits)
+    "alias_copy", "as_strided_copy", "detach_copy", "diagonal_copy", "expand_copy", "max_pool1d_with_indices",
+    "nonzero_static", "permute_copy", "select_copy", "slice_copy", "slice_inverse", "split_copy",
+    "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy", "unsafe_chunk",
+    "unsafe_split", "unsafe_split_with_sizes", "unsqueeze_copy", "view_copy",
+    # ops/rnn_functional.py
+    "gru", "gru_cell", "lstm", "lstm_cell", "rnn_relu", "rnn_relu_cell", "rnn_tanh", "rnn_tanh_cell",
 )  # fmt: skip
 
 for _name in OPS:

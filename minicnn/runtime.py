@@ -358,3 +358,39 @@ def get_device_module(device: Any = None) -> Any:
         return backend.cuda if backend.cuda.is_available() else cpu
     kind, _ = backend.parse_device(device)
     return cpu if kind == "cpu" else backend.cuda
+
+
+# -- warnings, type names -------------------------------------------------------------------------
+_warn_always = False
+
+
+def set_warn_always(b: bool, /) -> None:
+    """Record torch's warn_always flag (False by default; :func:`is_warn_always_enabled` reads it).
+    In torch it makes warnings that are issued once per process issue every time; Python's
+    ``warnings`` filters already decide that for minicnn's warnings, so here it is a flag only.
+    RuntimeError for anything but a bool, as torch."""
+    global _warn_always
+    if not isinstance(b, bool):
+        raise RuntimeError(f"set_warn_always expects a bool, but got {type(b).__name__}")
+    _warn_always = b
+
+
+def is_warn_always_enabled() -> bool:
+    """Whether :func:`set_warn_always` turned the warn_always flag on."""
+    return _warn_always
+
+
+def typename(obj: object, /) -> str:
+    """torch.typename: a tensor's legacy type name (``"torch.FloatTensor"``, as ``obj.type()``),
+    else the object's qualified name: ``module.qualname`` of a class or function, of the class of
+    any other object; builtins without their module (``"int"``, ``"list"``)."""
+    if isinstance(obj, autograd.Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module, qualname = obj.__class__.__module__ or "", obj.__class__.__qualname__
+    return qualname if module in {"", "builtins"} else f"{module}.{qualname}"

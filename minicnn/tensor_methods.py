@@ -420,6 +420,26 @@ class TensorMethods:
     def narrow_copy(self, dim: int, start: Any, length: int) -> Tensor:
         return ops.narrow_copy(self, dim, start, length)
 
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """:meth:`chunk` as new tensors (torch's ``unsafe_chunk``; :func:`minicnn.ops.unsafe_chunk`)."""
+        return ops.unsafe_chunk(self, chunks, dim)
+
+    def unsafe_split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """:meth:`split` as new tensors (torch's ``unsafe_split``)."""
+        return ops.unsafe_split(self, split_size, dim)
+
+    def unsafe_split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """:meth:`split_with_sizes` as new tensors (torch's ``unsafe_split_with_sizes``)."""
+        return ops.unsafe_split_with_sizes(self, split_sizes, dim)
+
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> Tensor:
+        """:meth:`nonzero` cut or padded with ``fill_value`` to ``size`` rows (:func:`minicnn.ops.nonzero_static`)."""
+        return ops.nonzero_static(self, size=size, fill_value=fill_value)
+
+    def slice_inverse(self, src: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1) -> Tensor:
+        """``src`` with its slice along ``dim`` replaced by this tensor (:func:`minicnn.ops.slice_inverse`)."""
+        return ops.slice_inverse(self, src, dim, start, end, step)
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return ops.chunk(self, chunks, dim)
 
@@ -1245,6 +1265,24 @@ class TensorMethods:
         from .ops.decompositions import cholesky_inverse  # noqa: PLC0415
 
         return cholesky_inverse(self, upper)
+
+    def geqrf(self) -> Any:
+        """LAPACK's compact QR (a, tau) of each matrix (``mc.geqrf``)."""
+        from .ops.householder import geqrf  # noqa: PLC0415
+
+        return geqrf(self)
+
+    def orgqr(self, input2: Tensor) -> Tensor:
+        """Q from geqrf's (self, tau=input2) (``mc.linalg.householder_product``)."""
+        from .ops.householder import orgqr  # noqa: PLC0415
+
+        return orgqr(self, input2)
+
+    def ormqr(self, input2: Tensor, input3: Tensor, left: bool = True, transpose: bool = False) -> Tensor:
+        """Q @ input3 (or input3 @ Q; Q^T with ``transpose``), Q from geqrf's (self, tau=input2) (``mc.ormqr``)."""
+        from .ops.householder import ormqr  # noqa: PLC0415
+
+        return ormqr(self, input2, input3, left, transpose)
 
     def qr(self, some: bool = True) -> Any:
         """Removed in torch (raises as torch 2.x does): use ``mc.linalg.qr``."""

@@ -345,6 +345,47 @@ def test_lstsq_outputs_like_torch(driver, shape):
     )
 
 
+@pytest.mark.parametrize("driver", ["gelsy", "gelsd", "gelss", "gels"])
+@pytest.mark.parametrize("rcond", [None, 0.0, 1e-6, 0.01, 0.3, 2.0, -1.0])
+def test_lstsq_rcond_like_torch(driver, rcond):
+    """rcond as each LAPACK driver reads it: gelsy truncates its pivoted QR (not the SVD), gelsd
+    takes rcond <= 0 or >= 1 as eps, gelss rcond < 0 as eps, gels ignores it. A batch of an
+    ill-conditioned full-rank A, a rank-2 A (not for gels and rcond <= 0: LAPACK solves the
+    singular system then) and a well-conditioned one."""
+    rng = np.random.default_rng(6)
+    u, v = orthogonal(rng, (3,), 6)[..., :4], orthogonal(rng, (3,), 4)
+    s = np.array([[3.0, 1.0, 0.05, 1e-4], [3.0, 1.0, 0.0, 0.0], [2.0, 1.8, 1.4, 1.0]])
+    a, b = (u * s[:, None, :]) @ np.swapaxes(v, -1, -2), rng.standard_normal((3, 6, 2))
+    if driver == "gels" or rcond is not None and rcond <= 0:
+        a, b = a[[0, 2]], b[[0, 2]]
+    ours = LA.lstsq(mc.tensor(a), mc.tensor(b), rcond, driver=driver)
+    theirs = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), rcond, driver=driver)
+    for name, o, t in zip(ours._fields, ours, theirs):
+        assert o.shape == tuple(t.shape), name
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("shapes", [((0, 3), (0, 2)), ((2, 0, 3, 2), (2, 0, 3, 1)), ((2, 4, 3), (2, 4, 0))])
+def test_lstsq_gelsy_empty_like_torch(shapes):
+    a, b = np.ones(shapes[0]), np.ones(shapes[1])  # no right-hand side: LAPACK's quick return, rank 0
+    ours, theirs = LA.lstsq(mc.tensor(a), mc.tensor(b)), torch.linalg.lstsq(torch.tensor(a), torch.tensor(b))
+    for o, t in zip(ours, theirs):
+        assert o.shape == tuple(t.shape)
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("driver", ["gelsy", "gelss"])
+def test_lstsq_gradient_ignores_rcond_as_torch(driver):
+    """torch's lstsq backward is pinv(A) B's with pinv's default cutoff, whatever rcond truncated."""
+    rng = np.random.default_rng(7)
+    a, b = general(rng, (), 5, 3) @ np.diag([1.0, 1.0, 0.1]), rng.standard_normal((5, 2))
+    compare_with_torch(
+        lambda x, y: LA.lstsq(x, y, 0.5, driver=driver).solution,
+        lambda x, y: torch.linalg.lstsq(x, y, 0.5, driver=driver).solution,
+        [a, b],
+    )
+
+
 def test_matrix_rank_like_torch():
     rng = np.random.default_rng(5)
     a = rng.standard_normal((4, 4, 5))
@@ -421,6 +462,17 @@ def test_cholesky_of_a_matrix_with_nan_fails_like_torch():
     ours, theirs = LA.cholesky_ex(mc.tensor(a)), torch.linalg.cholesky_ex(torch.tensor(a))
     assert ours.info.numpy().tolist() == theirs.info.tolist() == [2, 0, 2]
     np.testing.assert_allclose(ours.L.numpy()[1], theirs.L.numpy()[1], atol=1e-12)
+
+
+def test_cholesky_ex_of_a_matrix_singular_to_rounding():
+    """A rank-2 3x3 B B^T whose eigenvalues all come out positive (the smallest ~1e-16) but
+    that potrf refuses: cholesky_ex reports it (torch: info 3) next to a good matrix, not raise."""
+    b = np.random.default_rng(3).standard_normal((3, 2))
+    a = np.stack([b @ b.T, np.eye(3)])
+    assert np.linalg.eigvalsh(a[0]).min() > 0
+    ours, theirs = LA.cholesky_ex(mc.tensor(a)), torch.linalg.cholesky_ex(torch.tensor(a))
+    assert ours.info.numpy().tolist() == theirs.info.tolist() == [3, 0]
+    np.testing.assert_allclose(ours.L.numpy()[1], np.eye(3))
 
 
 def test_ex_forms_give_info():

@@ -295,6 +295,38 @@ UNDOCUMENTED_TORCH = {
     "zero_": "zero_(input)",
     "get_device": "get_device(input)",
     "resize_as_": "resize_as_(input, the_template, *, memory_format=None)",
+    # the copy variants of view ops and the functional RNNs (minicnn/ops/copies.py, ops/rnn_functional.py):
+    # ATen schemas, self written input; unsafe_split's docstring says split_size_or_sections, its binding split_size
+    "alias_copy": "alias_copy(input)",
+    "as_strided_copy": "as_strided_copy(input, size, stride, storage_offset=None)",
+    "detach_copy": "detach_copy(input)",
+    "diagonal_copy": "diagonal_copy(input, offset=0, dim1=0, dim2=1)",
+    "expand_copy": "expand_copy(input, size, *, implicit=False)",
+    "permute_copy": "permute_copy(input, dims)",
+    "select_copy": "select_copy(input, dim, index)",
+    "slice_copy": "slice_copy(input, dim=0, start=None, end=None, step=1)",
+    "slice_inverse": "slice_inverse(input, src, dim=0, start=None, end=None, step=1)",
+    "split_copy": "split_copy(input, split_size, dim=0)",
+    "split_with_sizes_copy": "split_with_sizes_copy(input, split_sizes, dim=0)",
+    "squeeze_copy": "squeeze_copy(input, dim=None)",
+    "t_copy": "t_copy(input)",
+    "transpose_copy": "transpose_copy(input, dim0, dim1)",
+    "unbind_copy": "unbind_copy(input, dim=0)",
+    "unfold_copy": "unfold_copy(input, dimension, size, step)",
+    "unsqueeze_copy": "unsqueeze_copy(input, dim)",
+    "view_copy": "view_copy(input, size)",
+    "unsafe_split": "unsafe_split(tensor, split_size, dim=0)",
+    "unsafe_split_with_sizes": "unsafe_split_with_sizes(input, split_sizes, dim=0)",
+    "max_pool1d_with_indices": "max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1, "
+    "ceil_mode=False)",
+    **{
+        f"{kind}_cell": f"{kind}_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None)"
+        for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu")
+    },
+    **{
+        kind: f"{kind}(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)"
+        for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu")
+    },
 }
 
 

@@ -305,6 +305,22 @@ def test_renorm_gradchecks_and_inplace():
     np.testing.assert_allclose(x.numpy(), torch.tensor(a).renorm_(2, 0, 1.0).numpy())
 
 
+@pytest.mark.parametrize("p", [0.5, 1.0, 2.0, math.inf])
+@pytest.mark.parametrize("maxnorm", [0.0, 1.0, 10.0])
+def test_renorm_special_rows_like_torch(p, maxnorm):
+    """Rows with NaN (kept, gradient passed through as torch's), +-inf, zero norm, and ordinary ones."""
+    nan, inf = math.nan, math.inf
+    a = np.array([[1.0, nan, 2.0], [3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [inf, 1.0, 2.0], [0.1, 0.2, 0.1], [-inf, 1, nan]])
+    g = np.arange(18.0).reshape(6, 3) / 7 - 1
+    t = torch.tensor(a, requires_grad=True)
+    torch.renorm(t, p, 0, maxnorm).backward(torch.tensor(g))
+    x = mc.tensor(a, requires_grad=True)
+    y = mc.renorm(x, p, 0, maxnorm)
+    y.backward(mc.tensor(g))
+    np.testing.assert_allclose(y.numpy(), torch.renorm(torch.tensor(a), p, 0, maxnorm).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
 # -- cov / corrcoef -----------------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore:cov\\(\\). degrees of freedom:UserWarning")
 @SETTINGS

@@ -515,6 +515,12 @@ from .matrix_functions import matrix_exp  # noqa: E402
 
 __all__ += ["cholesky_inverse", "cholesky_solve", "matrix_exp"]
 
+# -- Householder QR and randomized low-rank SVD (ops/householder.py, ops/lowrank.py) --
+from .householder import geqrf, orgqr, ormqr  # noqa: E402
+from .lowrank import pca_lowrank, svd_lowrank  # noqa: E402
+
+__all__ += ["geqrf", "orgqr", "ormqr", "pca_lowrank", "svd_lowrank"]
+
 # -- random sampling and runtime (ops/sampling_random.py, random.py, runtime.py) --
 from .sampling_random import bernoulli, multinomial, normal, poisson  # noqa: E402
 
@@ -605,3 +611,49 @@ from .ctc import ctc_loss, torch_ctc_loss  # noqa: E402
 from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
 
 __all__ += ["ctc_loss", "torch_ctc_loss", "linear_cross_entropy"]
+# -- ops/copies.py (torch's *_copy variants of view ops, unsafe_ splits, nonzero_static, ...) --
+from .copies import (  # noqa: E402
+    alias_copy,
+    as_strided_copy,
+    detach_copy,
+    diagonal_copy,
+    expand_copy,
+    max_pool1d_with_indices,
+    nonzero_static,
+    permute_copy,
+    select_copy,
+    slice_copy,
+    slice_inverse,
+    split_copy,
+    split_with_sizes_copy,
+    squeeze_copy,
+    t_copy,
+    transpose_copy,
+    unbind_copy,
+    unfold_copy,
+    unsafe_chunk,
+    unsafe_split,
+    unsafe_split_with_sizes,
+    unsqueeze_copy,
+    view_copy,
+)
+
+__all__ += [
+    "alias_copy", "as_strided_copy", "detach_copy", "diagonal_copy", "expand_copy", "max_pool1d_with_indices",
+    "nonzero_static", "permute_copy", "select_copy", "slice_copy", "slice_inverse", "split_copy",
+    "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy", "unsafe_chunk",
+    "unsafe_split", "unsafe_split_with_sizes", "unsqueeze_copy", "view_copy",
+]  # fmt: skip
+# -- ops/rnn_functional.py (torch.lstm_cell, torch.lstm, ...) --
+from .rnn_functional import (  # noqa: E402
+    gru,
+    gru_cell,
+    lstm,
+    lstm_cell,
+    rnn_relu,
+    rnn_relu_cell,
+    rnn_tanh,
+    rnn_tanh_cell,
+)
+
+__all__ += ["gru", "gru_cell", "lstm", "lstm_cell", "rnn_relu", "rnn_relu_cell", "rnn_tanh", "rnn_tanh_cell"]

@@ -39,6 +39,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, no_grad, tie
 from ..kernels import triangular as triangular_kernel
+from . import householder
 from .errors import DtypeError, ShapeError
 from .math import matmul, require_float, where
 from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, inv, slogdet, solve
@@ -562,14 +563,43 @@ class LstsqResult(NamedTuple):
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+class _LstsqSolution(Function):
+    """(x) -> the driver's solution ``self.value``, with the gradient of x = pinv(A) B (torch's
+    lstsq backward, whatever the driver and rcond)."""
+
+    def forward(self, x):
+        return self.value
+
+    def backward(self, gy):
+        return gy
+
+    def backward_graph(self, gy, x):
+        return gy
+
+
+def _lstsq_rtol(driver: str, rcond: float | None, eps: float, m: int, n: int) -> float:
+    """The relative cutoff of the SVD drivers as LAPACK applies torch's rcond: None is torch's
+    eps * max(m, n); gelss takes rcond < 0 as eps; gelsd (dlalsd) rcond <= 0 or >= 1 as the
+    unit roundoff eps / 2; gels has none (full rank assumed): the default guards a singular A."""
+    if rcond is None or driver == "gels":
+        return eps * max(m, n)
+    if driver == "gelss":
+        return eps if rcond < 0 else rcond
+    return eps / 2 if rcond <= 0 or rcond >= 1 else rcond
+
+
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
     """The least-squares solution X (..., n, k) of A X = B, A (..., m, n), B (..., m, k) (batch
-    dims broadcast): pinv(A) B, with singular values <= rcond * s_max taken as 0 (rcond default
-    eps * max(m, n)). As torch's on CPU: ``driver`` 'gelsy' (default), 'gels', 'gelsd',
-    'gelss' decide which extra outputs are filled: residuals (squared residual norms (..., k),
-    when m > n, every A has full rank and driver is not 'gelsy'), rank (not for 'gels'),
-    singular_values ('gelsd', 'gelss'); the others are empty. Only the solution has a gradient
-    (torch's rule), through pinv's."""
+    dims broadcast), as torch's on CPU. ``driver`` 'gelsy' (default): QR with column pivoting,
+    rank r from the leading R11 blocks (smax * rcond <= smin), the minimum-norm solution of
+    the first r rows (minicnn/ops/householder.py); 'gelsd', 'gelss': pinv(A) B, singular
+    values <= rcond * s_max taken as 0 (LAPACK's readings of rcond, :func:`_lstsq_rtol`);
+    'gels': full rank assumed, rcond ignored (minicnn still drops singular values <=
+    eps * max(m, n) * s_max, where LAPACK's result would be garbage). rcond None:
+    eps * max(m, n). The driver decides which extra outputs are filled: residuals (squared
+    residual norms (..., k) when m > n, driver 'gels', or 'gelsd'/'gelss' with every A of full
+    rank), rank (not for 'gels'), singular_values ('gelsd', 'gelss'); the others are empty.
+    Only the solution has a gradient, torch's: that of pinv(A) B with pinv's default cutoff."""
     op = "linalg.lstsq"
     _check_matrix(op, A)
     if not isinstance(B, Tensor):
@@ -589,15 +619,28 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     except ValueError:
         raise ShapeError(f"{op}: the batch dims of A {A.shape} and B {B.shape} do not broadcast") from None
     a, b = A.expand(*batch, m, n), b.expand(*batch, *b.shape[-2:])
-    rtol = np.finfo(A.dtype).eps * max(m, n) if rcond is None or rcond < 0 else rcond
-    x = matmul(pinv(a, rtol=rtol), b)
+    eps = float(np.finfo(A.dtype).eps)
+    default = eps * max(m, n)
     xp = A.xp
     with backend.array_scope(A.array):
-        s = xp.linalg.svd(a.array, compute_uv=False)
-        rank = (s > _cutoff(xp, s, None, rtol, m, n)).sum(axis=-1).astype(np.int64)
         empty = xp.zeros((0,), dtype=A.dtype)
+        s = None if driver == "gelsy" else xp.linalg.svd(a.array, compute_uv=False)
+        if driver == "gelsy":
+            rc = default if rcond is None else float(rcond)
+            value, rank = householder.gelsy_solution(a.array, b.array, rc)
+        else:
+            rtol = _lstsq_rtol(driver, rcond, eps, m, n)
+            rank = (s > _cutoff(xp, s, None, rtol, m, n)).sum(axis=-1).astype(np.int64)
+            value = None if rtol == default else matmul(pinv(a.detach(), rtol=rtol), b.detach()).array
+    if value is None:  # the default cutoff: the solution is pinv(A) B itself, with its graph
+        x = matmul(pinv(a), b)
+    elif A.requires_grad or B.requires_grad:
+        x = _LstsqSolution.apply(matmul(pinv(a), b), value=value)
+    else:
+        x = _const(A, value)
+    with backend.array_scope(A.array):
         residuals = empty
-        if driver != "gelsy" and m > n and bool((rank == n).all()):
+        if m > n and (driver == "gels" or driver in ("gelsd", "gelss") and bool((rank == n).all())):
             r = a.array @ x.array - b.array
             residuals = (r * r).sum(axis=-2)
         rank_t = Tensor(rank if driver != "gels" else xp.zeros((0,), dtype=np.int64))
@@ -808,12 +851,21 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         sym = tri + xp.swapaxes(xp.tril(a, -1), -1, -2)
         eye = xp.eye(a.shape[-1], dtype=a.dtype)
         finite = xp.isfinite(sym).all(axis=(-2, -1))  # NaN/inf fail (LAPACK's potrf), NumPy's eigvalsh refuses them
-        ok = xp.linalg.eigvalsh(xp.where(finite[..., None, None], sym, eye)).min(axis=-1) > 0 if a.shape[-1] else finite
+        eig = xp.linalg.eigvalsh(xp.where(finite[..., None, None], sym, eye)) if a.shape[-1] else None
+        ok = eig.min(axis=-1) > 0 if a.shape[-1] else finite
         ok &= finite
         info = _first_failing_minor(sym, ok)
         safe = Tensor(xp.where(ok[..., None, None], sym, eye))
     keep = ok[..., None, None]
-    low = Cholesky.apply(where(keep, A.mT if upper else A, safe))
+    try:
+        low = Cholesky.apply(where(keep, A.mT if upper else A, safe))
+    except LinAlgError:  # singular to rounding (eigenvalues ~ eps * |A|, positive ones too): potrf refuses them
+        with backend.array_scope(A.array):
+            ok &= eig.min(axis=-1) > a.shape[-1] * np.finfo(a.dtype).eps * xp.abs(eig).max(axis=-1)
+            info = xp.where(ok | (info > 0), info, np.int32(a.shape[-1]))
+            safe = Tensor(xp.where(ok[..., None, None], sym, eye))
+        keep = ok[..., None, None]
+        low = Cholesky.apply(where(keep, A.mT if upper else A, safe))
     with backend.array_scope(A.array):
         nan = Tensor(xp.full(A.shape, np.nan, dtype=A.dtype))
     low = where(keep, low, nan)

@@ -495,7 +495,13 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     d = wrap_dim(dim, x.ndim, "renorm")
     others = tuple(i for i in range(x.ndim) if i != d)
     size = norm(x, p, dim=others, keepdim=True)
-    factor = where(size.array > maxnorm, maxnorm / (size + 1e-7), 1.0)
+    exceeds = size.array > maxnorm
+    if bool(x.xp.isnan(size.array).any()):
+        # a NaN slice is kept as it is, with gradient ``grad`` (torch's where(norm > maxnorm, ..., grad)):
+        # its norm must not enter the graph, or 0 * NaN would reach it through the norm's backward
+        kept = where(exceeds, x, 0.0)
+        return where(exceeds, kept * (maxnorm / (norm(kept, p, dim=others, keepdim=True) + 1e-7)), x)
+    factor = where(exceeds, maxnorm / (size + 1e-7), 1.0)
     return x * factor
 
 
