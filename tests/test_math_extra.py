@@ -731,3 +731,46 @@ def test_i1_and_sinc_derivatives_near_zero_against_mpmath(dtype):
     xt = mc.tensor(np.array([0.0, 0.05, -0.08, 0.4]), requires_grad=True)
     for ours in (S.i1, S.i1e, S.sinc):
         assert mc.gradgradcheck(ours, [xt])
+
+
+def _float32_ulps(got: np.ndarray, want64: np.ndarray) -> np.ndarray:
+    """Distance in float32 ulps between float32 results and the correctly rounded float64 values."""
+    with np.errstate(over="ignore"):  # (callers drop the values past float32's range)
+        ints = [a.view(np.int32).astype(np.int64) for a in (got, want64.astype(np.float32))]
+    ints = [np.where(i < 0, -(i & 0x7FFFFFFF), i) for i in ints]
+    return np.abs(ints[0] - ints[1])
+
+
+def test_float32_path_within_one_ulp():
+    """float32 input takes shorter approximations (erfinv / ndtri, i0 / i0e / i1 / i1e, polygamma,
+    gammainc / gammaincc): each result within 1 ulp of the correctly rounded value (scipy's float64,
+    rounded), the hard regions included: next to +-1 and 0 for erfinv, p in the far tail for ndtri,
+    the series / Chebyshev cut at |x| = 8, the poles of polygamma, x next to a for gammainc."""
+    rng = np.random.default_rng(0)
+    near_one = np.arange(np.float32(0.999).view(np.int32), np.float32(1).view(np.int32), dtype=np.int32)
+    y = np.concatenate([rng.uniform(-1, 1, 20000), 10 ** rng.uniform(-45, 0, 5000)]).astype(np.float32)
+    y = np.concatenate([y, near_one.view(np.float32)])
+    assert _float32_ulps(K.erfinv(y), ss.erfinv(y.astype(np.float64))).max() <= 1
+    p = np.abs(y[y != 0]) / 2
+    assert _float32_ulps(K.ndtri(p), ss.ndtri(p.astype(np.float64))).max() <= 1
+    cut = np.arange(np.float32(7.99).view(np.int32), np.float32(8.01).view(np.int32), dtype=np.int32)
+    x = np.concatenate([rng.uniform(-40, 40, 20000), 10 ** rng.uniform(-40, 2, 5000), cut.view(np.float32)])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    for name in ("i0", "i0e", "i1", "i1e"):
+        want = getattr(ss, name)(x.astype(np.float64))
+        ok = np.isfinite(want) & (np.abs(want) > 1e-37)  # (float32 subnormals: double rounding)
+        assert _float32_ulps(getattr(K, name)(x)[ok], want[ok]).max() <= 1, name
+    q = np.concatenate([rng.uniform(-20, 30, 20000), 10 ** rng.uniform(-20, 6, 5000)]).astype(np.float32)
+    for n in (1, 2, 5):
+        want = ss.polygamma(n, q.astype(np.float64))
+        ok = np.isfinite(want) & (np.abs(want) < 3e38) & (np.abs(want) > 1e-37)
+        assert _float32_ulps(K.polygamma(n, q)[ok], want[ok]).max() <= 1, n
+    a = np.concatenate([10 ** rng.uniform(-6, 3.5, 6000), rng.uniform(0.5, 20, 6000)]).astype(np.float32)
+    x = np.concatenate([a * 10 ** rng.uniform(-3, 1.5, a.size), a * (1 + 10 ** rng.uniform(-7, 0, a.size))])
+    a, x = np.concatenate([a, a]), x.astype(np.float32)
+    for ours, oracle in ((mc.special.gammainc, ss.gammainc), (mc.special.gammaincc, ss.gammaincc)):
+        want = oracle(a.astype(np.float64), x.astype(np.float64))
+        ok = np.abs(want) > 1e-37
+        got = ours(mc.tensor(a), mc.tensor(x))
+        assert got.dtype == mc.float32
+        assert _float32_ulps(got.numpy()[ok], want[ok]).max() <= 1, oracle

@@ -88,7 +88,8 @@ class Gammainc(Function):
     def forward(self, a, x):
         if self.requires_grad:
             self.a, self.x = a, x
-        return K.gammainc(a, x, upper=self.upper).astype(a.dtype, copy=False)
+        single = a.dtype.itemsize < 8  # (a float32 result: the shorter series and fraction)
+        return K.gammainc(a, x, upper=self.upper, single=single).astype(a.dtype, copy=False)
 
     def _refuse_a(self) -> None:
         if self.needs_input_grad[0]:
