@@ -182,6 +182,7 @@ _TORCH_NODE = {
     "GroupNorm": "NativeGroupNormBackward0", "Concat": "CatBackward0", "AsType": "ToCopyBackward0",
     "Clip": "ClampBackward1", "Dropout": "NativeDropoutBackward0", "Reshape": "ViewBackward0",
     "Pad": "ConstantPadNdBackward0", "MSELoss": "MseLossBackward0", "L1": "MeanBackward0",
+    "LUFactor": "LinalgLuFactorExBackward0",
 }  # fmt: skip
 
 

@@ -89,6 +89,30 @@ def test_kernel_matches_the_loop_reference_and_reports_zero_pivots(batch, m, n, 
     np.testing.assert_array_equal(piv, t.pivots.numpy())
 
 
+def test_zero_pivots_in_later_panels_and_the_row_permutation_as_torch():
+    """info is the first zero pivot wherever its panel is; ``permutation`` is the perm of torch's P."""
+    a = draw(5, (4, 9, 8))
+    a[1, :, 5] = 0.0  # a zero column: a zero pivot at step 5 (third panel of 2)
+    a[2, :, 6] = a[2, :, 1] = 0.0  # two: info is the first
+    lu, piv, info = lu_kernels.lu_factor(a, block=2)
+    t = torch.linalg.lu_factor_ex(tt(a))
+    np.testing.assert_array_equal(info, t.info.numpy())
+    np.testing.assert_array_equal(info, [0, 6, 2, 0])
+    np.testing.assert_array_equal(piv, t.pivots.numpy())
+    p_torch = torch.lu_unpack(t.LU, t.pivots)[0].numpy()  # A = P L U, P[perm[i], i] = 1
+    np.testing.assert_array_equal(lu_kernels.permutation(piv, 9), p_torch.argmax(axis=-2))
+    assert lu_kernels.permutation(np.zeros((2, 0), dtype=np.int32), 3).tolist() == [[0, 1, 2]] * 2
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 0), (0, 3, 3), (3, 0, 4), (3, 4, 0)])
+def test_lu_factor_gradient_of_empty_matrices_as_torch(shape):
+    """The backward's row permutation on a batch of empty matrices (no -1 in its reshapes)."""
+    x, t = mc.tensor(np.ones(shape), requires_grad=True), tt(np.ones(shape), grad=True)
+    LA.lu_factor_ex(x)[0].sum().backward()
+    torch.linalg.lu_factor_ex(t)[0].sum().backward()
+    assert tuple(x.grad.shape) == tuple(t.grad.shape)
+
+
 def test_singular_matrix_as_torch():
     s = np.array([[1.0, 2, 3], [2, 4, 6], [1, 1, 1]])
     ours, theirs = LA.lu_factor_ex(mc.tensor(s)), torch.linalg.lu_factor_ex(tt(s))
@@ -200,6 +224,7 @@ def test_gradcheck_float64(shape):
     a = mc.tensor(draw(7, (2, *shape)), requires_grad=True)
     assert mc.gradcheck(lambda x: LA.lu(x)[1:], [a])
     assert mc.gradcheck(lambda x: LA.lu_factor(x).LU, [a])
+    assert mc.gradgradcheck(lambda x: LA.lu_factor_ex(x).LU, [a])
     n = shape[0]
     sq = mc.tensor(draw(8, (2, n, n)), requires_grad=True)
     b = mc.tensor(draw(9, (n, 2)), requires_grad=True)
@@ -504,16 +529,50 @@ def test_ldl_on_device(device):
 
 
 @pytest.mark.parametrize("device", devices())
-def test_lu_factor_skips_the_permutation_matrix_and_keeps_its_gradient(device):
-    from minicnn.ops.lu import LUDecomp
-
+def test_lu_factor_is_one_op_with_torchs_gradient(device):
+    """lu_factor, lu_factor_ex and torch.lu are one node (torch's name), whose backward on arrays is
+    torch's: square, wide, tall and unbatched, with row swaps; second derivatives by its graph form."""
     rng = np.random.default_rng(4)
     a = rng.standard_normal((3, 4, 4))[:, ::-1].copy()  # rows whose largest entries come late: pivoting swaps
-    packed = LUDecomp.apply(mc.tensor(a), pivot=True, with_p=False)
-    assert packed.shape == (3, 4 * 4 + 4 * 4 + 4 + 1)  # L, U, pivots, info: no (4, 4) P
-    assert packed.shape[-1] + 16 == LUDecomp.apply(mc.tensor(a), pivot=True).shape[-1]
-    compare_with_torch(lambda x: LA.lu_factor(x).LU, lambda x: torch.linalg.lu_factor(x).LU, [a], device=device)
+    assert (torch.linalg.lu_factor(tt(a)).pivots.numpy() != np.arange(1, 5)).any()
+    lu = LA.lu_factor(mc.tensor(a, requires_grad=True, device=device)).LU
+    assert lu.grad_fn.name() == torch.linalg.lu_factor(tt(a, grad=True)).LU.grad_fn.name()
+    for x in (a, a[:, :3], a[:, :, :3], a[0]):
+        compare_with_torch(
+            lambda x: LA.lu_factor_ex(x).LU, lambda x: torch.linalg.lu_factor_ex(x).LU, [x], device=device
+        )
     compare_with_torch(
-        lambda x: LA.lu_factor_ex(x).LU, lambda x: torch.linalg.lu_factor_ex(x).LU, [a[:, :3]], device=device
+        lambda x: LA.lu_factor(x).LU,
+        lambda x: torch.linalg.lu_factor(x).LU,
+        [a],
+        dtype=np.float32,
+        device=device,
+        **F32,
     )
-    double_backward_like_torch(lambda x: mc.lu(x)[0], lambda x: torch_quiet(torch.lu, x)[0], [a[:1]])
+    double_backward_like_torch(lambda x: mc.lu(x)[0], lambda x: torch_quiet(torch.lu, x)[0], [a[:1]], device=device)
+    double_backward_like_torch(
+        lambda x: LA.lu_factor(x).LU, lambda x: torch.linalg.lu_factor(x).LU, [a[:2, :3]], device=device
+    )
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 4), (2, 3, 5), (2, 5, 3)])
+def test_lu_factor_without_pivoting_has_torchs_gradient_where_no_row_swaps(shape):
+    """pivot=False (torch: CUDA only) against torch's pivoted factorization of a matrix on which
+    partial pivoting swaps no rows: the same LU, so the same gradient."""
+    rng = np.random.default_rng(2)
+    a = rng.uniform(-1, 1, shape) + 8 * np.eye(*shape[-2:])
+    t = torch.linalg.lu_factor_ex(tt(a))
+    np.testing.assert_array_equal(t.pivots.numpy(), np.broadcast_to(np.arange(1, min(shape[-2:]) + 1), t.pivots.shape))
+    compare_with_torch(lambda x: LA.lu_factor_ex(x, pivot=False).LU, lambda x: torch.linalg.lu_factor_ex(x).LU, [a])
+    x = mc.tensor(a[..., :3, :3], requires_grad=True)
+    assert mc.gradcheck(lambda x: LA.lu_factor_ex(x, pivot=False).LU, [x])
+    assert mc.gradgradcheck(lambda x: LA.lu_factor_ex(x, pivot=False).LU, [x])
+
+
+def test_lu_factor_backward_refuses_a_written_lu_as_torch():
+    a = draw(3, (3, 3))
+    for lib, x in ((torch, tt(a, grad=True)), (mc, mc.tensor(a, requires_grad=True))):
+        lu = lib.linalg.lu_factor(x)[0]
+        lu.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            lu.sum().backward()

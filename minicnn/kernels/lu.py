@@ -16,8 +16,10 @@ column below by 1 / pivot and subtracts the rank-one update, for all matrices of
 once. A zero pivot leaves its column unscaled and sets info, as getrf (the factorization goes on).
 Blocked right-looking, as getrf: the steps of a panel of ``block`` columns update the panel
 only (and the panel's rows of U to its right, one dot product each); then the trailing block
-gets one matmul, A22 -= L21 U12. The last panel updates every column to its right, so a matrix
-with k <= block is factored by the plain unblocked steps (LAPACK's getf2).
+gets one matmul, A22 -= L21 U12. The steps work on a transposed copy of the panel, so that a
+column's pivot search, scaling and rank-one update run along contiguous memory. The last
+panel updates every column to its right, so a matrix with k <= block is factored by the
+plain unblocked steps (LAPACK's getf2).
 An exactly singular matrix (a repeated row) has an exactly zero pivot for k <= block (as
 getf2); beyond, rounding decides (as in LAPACK's blocked getrf, whose info differs too).
 Cost: O(m n k) per matrix, most of it in the matmuls; the Python loop runs over the k
@@ -45,25 +47,33 @@ def lu_factor(a: Any, pivot: bool = True, block: int = 16) -> tuple[Any, Any, An
     lu = a.reshape(math.prod(batch), m, n).copy()  # one batch dim: rows are picked by index
     at = xp.arange(lu.shape[0])
     pivots = xp.broadcast_to(xp.arange(1, k + 1, dtype=np.int32), (lu.shape[0], k)).copy()
-    info = xp.zeros(lu.shape[0], dtype=np.int32)
     for j0 in range(0, k, block):
         j1 = min(j0 + block, k)
         c1 = j1 if j1 < k else n  # the columns the steps update: the panel, or all in the last one
+        pt = xp.swapaxes(lu[:, j0:, j0:c1], -1, -2).copy()  # the panel, transposed: its columns contiguous
         for j in range(j0, j1):
+            jj = j - j0  # column j of the matrix is row jj of pt
             if pivot:
-                p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=-1)  # (B,): the first largest |.|
-                row_j = lu[:, j].copy()
+                q = jj + xp.argmax(xp.abs(pt[:, jj, jj:]), axis=-1)  # (B,): the first largest |.|
+                p = q + j0
+                row_j = lu[:, j].copy()  # the whole rows (the panel's part is rewritten from pt below)
                 lu[:, j] = lu[at, p]
                 lu[at, p] = row_j
+                col_j = pt[:, :, jj].copy()
+                pt[:, :, jj] = pt[at, :, q]
+                pt[at, :, q] = col_j
                 pivots[:, j] = p + 1
-            d = lu[:, j, j]
-            zero = d == 0
-            info = xp.where((info == 0) & zero, np.int32(j + 1), info)
-            lu[:, j + 1 :, j] *= (1 / xp.where(zero, 1, d)).astype(a.dtype)[:, None]
-            lu[:, j + 1 :, j + 1 : c1] -= lu[:, j + 1 :, j, None] * lu[:, j, None, j + 1 : c1]
-            if j > j0:  # row j of U right of the panel: its row minus L[j, j0:j] U[j0:j]
-                lu[:, j, c1:] -= (lu[:, j, None, j0:j] @ lu[:, j0:j, c1:])[:, 0]
+            d = pt[:, jj, jj]
+            pt[:, jj, jj + 1 :] *= (1 / xp.where(d == 0, 1, d)).astype(a.dtype, copy=False)[:, None]
+            pt[:, jj + 1 :, jj + 1 :] -= pt[:, jj + 1 :, jj, None] * pt[:, jj, None, jj + 1 :]
+            if jj > 0:  # row j of U right of the panel: its row minus L[j, j0:j] U[j0:j]
+                lu[:, j, c1:] -= (pt[:, None, :jj, jj] @ lu[:, j0:j, c1:])[:, 0]
+        lu[:, j0:, j0:c1] = xp.swapaxes(pt, -1, -2)
         lu[:, j1:, c1:] -= lu[:, j1:, j0:j1] @ lu[:, j0:j1, c1:]
+    info = xp.zeros(lu.shape[0], dtype=np.int32)
+    if k:  # the first zero on U's diagonal (a step's pivot stays there unchanged)
+        zero = xp.diagonal(lu, axis1=-2, axis2=-1) == 0
+        info = xp.where(zero.any(axis=-1), zero.argmax(axis=-1) + 1, 0).astype(np.int32)
     return lu.reshape(a.shape), pivots.reshape(*batch, k), info.reshape(batch)
 
 
@@ -71,15 +81,15 @@ def permutation(pivots: Any, m: int) -> Any:
     """perm (..., m) from LAPACK pivots (..., k): the row swaps applied to 0..m-1 in order."""
     xp = backend.get_array_module(pivots)
     batch, k = pivots.shape[:-1], pivots.shape[-1]
-    rows = xp.arange(m)
-    perm = xp.broadcast_to(rows, (*batch, m)).copy()
-    for j in range(k):
-        p = pivots[..., j].astype(np.int64) - 1
-        at_j = perm[..., j].copy()
-        at_p = xp.take_along_axis(perm, p[..., None], axis=-1)[..., 0]
-        perm = xp.where(rows == p[..., None], at_j[..., None], perm)
-        perm[..., j] = at_p
-    return perm
+    piv = pivots.reshape(math.prod(batch), k).astype(np.int64) - 1
+    perm = xp.broadcast_to(xp.arange(m), (piv.shape[0], m)).copy()
+    at = xp.arange(piv.shape[0])
+    for j in range(k):  # swap entries j and p of each row (p = j: a no-op)
+        p = piv[:, j]
+        at_p = perm[at, p]
+        perm[at, p] = perm[:, j]
+        perm[:, j] = at_p
+    return perm.reshape(*batch, m)
 
 
 def permutation_matrix(perm: Any, dtype: Any) -> Any:

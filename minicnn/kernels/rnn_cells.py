@@ -41,36 +41,46 @@ def _sigmoid_(a: Any, xp: Any) -> Any:
     return a
 
 
-def lstm_cell(gx: Any, gh: Any, c: Any, xp: Any) -> tuple[Any, Any, Any, Any]:
-    """gx, gh (N, 4H), c (N, H) -> h' (N, H), c' (N, H), the activated gates [i|f|g|o] (N, 4H)
-    and tanh(c') (N, H) (the last two are what the backward reads)."""
+def _lstm_activate_(act: Any, c: Any, h_out: Any, tc_out: Any, xp: Any) -> None:
+    """In place: act (N, 4H), the gate sums a, becomes the activated gates [i|f|g|o]; c (N, H)
+    becomes c'; tanh(c') is written into tc_out and h' = o tanh(c') into h_out (each (N, H))."""
     hidden = c.shape[1]
-    act = gx + gh
     _sigmoid_(act[:, : 2 * hidden], xp)
     xp.tanh(act[:, 2 * hidden : 3 * hidden], out=act[:, 2 * hidden : 3 * hidden])
     _sigmoid_(act[:, 3 * hidden :], xp)
     i, f, g, o = (act[:, k * hidden : (k + 1) * hidden] for k in range(4))
-    c_new = f * c
-    c_new += i * g
-    tc = xp.tanh(c_new)
-    return o * tc, c_new, act, tc
+    c *= f
+    c += i * g
+    xp.tanh(c, out=tc_out)
+    xp.multiply(o, tc_out, out=h_out)
 
 
-def lstm_cell_backward(dh: Any, dc_new: Any, act: Any, c: Any, tc: Any, xp: Any) -> tuple[Any, Any]:
+def lstm_cell(gx: Any, gh: Any, c: Any, xp: Any) -> tuple[Any, Any, Any, Any]:
+    """gx, gh (N, 4H), c (N, H) -> h' (N, H), c' (N, H), the activated gates [i|f|g|o] (N, 4H)
+    and tanh(c') (N, H) (the last two are what the backward reads)."""
+    act = gx + gh
+    c_new, h_new, tc = c.copy(), xp.empty_like(c), xp.empty_like(c)
+    _lstm_activate_(act, c_new, h_new, tc, xp)
+    return h_new, c_new, act, tc
+
+
+def lstm_cell_backward(dh: Any, dc_new: Any, act: Any, c: Any, tc: Any, xp: Any, out: Any = None) -> tuple[Any, Any]:
     """dh', dc' (N, H) and what :func:`lstm_cell` kept -> da (N, 4H) (the gradient of gx and
-    of gh alike) and dc (N, H)."""
+    of gh alike; written into ``out`` when given) and dc (N, H)."""
     hidden = c.shape[1]
     i, f, g, o = (act[:, k * hidden : (k + 1) * hidden] for k in range(4))
     dcc = 1 - tc * tc
     dcc *= o
     dcc *= dh
     dcc += dc_new  # the whole gradient of c'
-    da = xp.empty_like(act)
+    da = xp.empty_like(act) if out is None else out
     da_i, da_f, da_g, da_o = (da[:, k * hidden : (k + 1) * hidden] for k in range(4))
     xp.multiply(dcc, g, out=da_i)
-    da_i *= i * (1 - i)
     xp.multiply(dcc, c, out=da_f)
-    da_f *= f * (1 - f)
+    sig = act[:, : 2 * hidden]  # i and f side by side: their sigmoid derivatives in one pass
+    d_sig = 1 - sig
+    d_sig *= sig
+    da[:, : 2 * hidden] *= d_sig
     xp.multiply(dcc, i, out=da_g)
     da_g *= 1 - g * g
     xp.multiply(dh, tc, out=da_o)
@@ -149,17 +159,22 @@ def sequence(
         saved.update(c_prev=xp.empty_like(out), act=xp.empty_like(gx), tc=xp.empty_like(out))
     else:
         saved.update(gates=xp.empty_like(gx), gh_n=xp.empty_like(out))
-    w_t = w_hh.T
+    w_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs h W^T faster from a contiguous W^T
+    if lstm and b_hh is not None:
+        gx = gx + b_hh  # an LSTM's gates take gx + gh whole: b_hh once, not once per step
     for a, b in _steps(batch_sizes, reverse):
         bs = b - a
         saved["h_prev"][a:b] = h[:bs]
-        gh = h[:bs] @ w_t
-        if b_hh is not None:
-            gh += b_hh
-        if lstm:
+        if lstm:  # the gate sums go straight into the saved gates, activated there in place
+            act = saved["act"][a:b]
+            xp.matmul(h[:bs], w_t, out=act)
+            act += gx[a:b]
             saved["c_prev"][a:b] = c[:bs]
-            out[a:b], c[:bs], saved["act"][a:b], saved["tc"][a:b] = lstm_cell(gx[a:b], gh, c[:bs], xp)
+            _lstm_activate_(act, c[:bs], out[a:b], saved["tc"][a:b], xp)
         else:
+            gh = h[:bs] @ w_t
+            if b_hh is not None:
+                gh += b_hh
             out[a:b], saved["gates"][a:b] = gru_cell(gx[a:b], gh, h[:bs], xp)
             saved["gh_n"][a:b] = gh[:, 2 * hidden :]
         h[:bs] = out[a:b]
@@ -191,10 +206,10 @@ def sequence_backward(
         bs = b - a
         dh[:bs] += dout[a:b]
         if lstm:
-            dgx[a:b], dc[:bs] = lstm_cell_backward(
-                dh[:bs], dc[:bs], saved["act"][a:b], saved["c_prev"][a:b], saved["tc"][a:b], xp
-            )
-            dh[:bs] = dgx[a:b] @ w_hh
+            dc[:bs] = lstm_cell_backward(
+                dh[:bs], dc[:bs], saved["act"][a:b], saved["c_prev"][a:b], saved["tc"][a:b], xp, out=dgx[a:b]
+            )[1]
+            xp.matmul(dgx[a:b], w_hh, out=dh[:bs])
         else:
             dgx[a:b], dgh[a:b], dh_direct = gru_cell_backward(
                 dh[:bs], saved["gates"][a:b], saved["gh_n"][a:b], saved["h_prev"][a:b], xp

@@ -25,11 +25,11 @@ import numpy as np
 from .. import backend
 
 
-def solve_triangular(a: Any, b: Any, upper: bool, unitriangular: bool = False, block: int = 64) -> Any:
+def solve_triangular(a: Any, b: Any, upper: bool, unitriangular: bool = False, block: int = 32) -> Any:
     """x (..., n, k) with T x = b for a (..., n, n), b (..., n, k) (see the module docstring)."""
     xp = backend.get_array_module(a, b)
     n = a.shape[-1]
-    x = xp.array(b, dtype=xp.result_type(a, b), copy=True)
+    x = xp.array(b, dtype=xp.result_type(a, b), order="C", copy=True)  # rows contiguous (b may be a transpose)
     starts = list(range(0, n, block))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for s in reversed(starts) if upper else starts:

@@ -16,8 +16,11 @@ Gradients (torch's linalg_lu_backward; A^T the transpose of the last two dims, P
   m > n:  L = [L1; L2]:   X = L1^-T triu(gU U^T - L^T tril(gL, -1)),
           dA = P [X + tril(gL1, -1); gL2] U^-T
 written once on tensors (SolveTriangular, matmul, tril/triu, cat), so ``backward_graph`` is
-the same formula with a graph and is differentiable again. ``lu_factor``'s LU is tril(L, -1)
-+ U (zero-padded) on the op's outputs: its gradient is torch's lu_factor_ex_backward.
+the same formula with a graph and is differentiable again. ``lu_factor`` (and ``lu_factor_ex``,
+Tensor.lu) is one op, :class:`LUFactor`: its forward is the kernel (LU as it comes), and its
+first-order backward is torch's lu_factor_ex_backward (the formula above with gL = tril(gLU, -1),
+gU = triu(gLU)) on arrays, by the triangular-solve kernel on LU's triangles; its
+``backward_graph`` is the tensor formula on L and U cut from the op's output.
 ``lu_solve`` is two triangular solves on LU's triangles (and P^T B), so its gradients with
 respect to LU and B come from autograd. ``vander`` is a cumulative product.
 A zero pivot: ``lu_factor`` raises LinAlgError naming U[i,i] (as torch); ``lu`` and the
@@ -30,6 +33,7 @@ no derivative, as torch (differentiating through them raises).
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,6 +41,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import lu as lu_kernels
+from ..kernels import triangular as triangular_kernel
 from .decompositions import SolveTriangular, _const, _eye, _pack, _Packed, _unpack, solve_triangular
 from .errors import DtypeError, ShapeError
 from .index import gather
@@ -106,7 +111,7 @@ def _solve_right(t: Tensor, b: Tensor, upper: bool, unit: bool = False) -> Tenso
     return SolveTriangular.apply(t.mT, b.mT, upper=not upper, unitriangular=unit).mT
 
 
-def _lu_grad(gl: Tensor, gu: Tensor, p: Tensor, low: Tensor, up: Tensor) -> Tensor:
+def _lu_grad(gl: Tensor, gu: Tensor, p: Tensor | None, low: Tensor, up: Tensor) -> Tensor:
     """dA for A = P L U (torch's linalg_lu_backward, real case)."""
     m, n = low.shape[-2], up.shape[-1]
     if m == n:
@@ -122,7 +127,7 @@ def _lu_grad(gl: Tensor, gu: Tensor, p: Tensor, low: Tensor, up: Tensor) -> Tens
         g = _solve_left(low[..., :n, :].mT, triu(g), upper=True, unit=True)
         g = cat([g + tril(gl[..., :n, :], -1), gl[..., n:, :]], dim=-2)
         g = _solve_right(up.mT, g, upper=False)
-    return matmul(p, g) if p.shape[-1] else g
+    return g if p is None or not p.shape[-1] else matmul(p, g)
 
 
 def _permute_rows(g: Tensor, pivots: Tensor) -> Tensor:
@@ -131,16 +136,18 @@ def _permute_rows(g: Tensor, pivots: Tensor) -> Tensor:
     xp = g.xp
     with backend.array_scope(g.array):
         inverse = xp.argsort(lu_kernels.permutation(pivots.array, g.shape[-2]), axis=-1)  # P g = g[inverse]
+        if not g.requires_grad:  # no graph to record (the first-order backward): gather the rows directly
+            m, n = g.shape[-2:]
+            rows = int(np.prod(g.shape[:-2]))  # the batch as one dim (-1 is ambiguous when m or n is 0)
+            flat = inverse.reshape(rows, m)
+            return Tensor(g.array.reshape(rows, m, n)[xp.arange(rows)[:, None], flat].reshape(g.shape))
         index = Tensor(xp.ascontiguousarray(xp.broadcast_to(inverse[..., :, None], g.shape)))
     return gather(g, -2, index)
 
 
 class LUDecomp(_Packed):
-    """(P, L, U, pivots, info) of A = P L U, packed (pivots and info as floats: exact); P,
-    pivots and info are constants. ``with_p=False`` (lu_factor's): P is left out (an empty
-    (..., m, 0) part) and the gradient permutes rows by the pivots instead."""
-
-    with_p = True
+    """(P, L, U, pivots, info) of A = P L U (linalg.lu's), packed (pivots and info as floats:
+    exact); P, pivots and info are constants. Without pivoting P is an empty (..., m, 0) part."""
 
     def forward(self, a):
         xp = backend.get_array_module(a)
@@ -149,17 +156,88 @@ class LUDecomp(_Packed):
         lu, pivots, info = lu_kernels.lu_factor(a, self.pivot)
         low = xp.tril(lu[..., :, :k], -1) + xp.eye(m, k, dtype=a.dtype)
         up = xp.triu(lu[..., :k, :])
-        if self.pivot and self.with_p:
+        if self.pivot:
             p = lu_kernels.permutation_matrix(lu_kernels.permutation(pivots, m), a.dtype)
         else:
             p = xp.zeros((*a.shape[:-2], m, 0), dtype=a.dtype)
         return self._store(a, p, low, up, pivots.astype(a.dtype), info.astype(a.dtype))
 
     def _grad(self, g, parts):
-        (_, gl, gu, _, _), (p, low, up, pivots, _) = g, parts
-        if self.pivot and not self.with_p:
-            return _permute_rows(_lu_grad(gl, gu, p.detach(), low, up), pivots)
+        (_, gl, gu, _, _), (p, low, up, _, _) = g, parts
         return _lu_grad(gl, gu, p.detach(), low, up)
+
+
+def _lu_factor_grad(glu: Any, lu: Any, pivots: Any, pivot: bool) -> Any:
+    """dA (..., m, n) from dLU for getrf's LU (..., m, n) and pivots (..., k), on arrays: torch's
+    lu_factor_ex_backward, i.e. :func:`_lu_grad` with gL = tril(dLU, -1), gU = triu(dLU), and P
+    applied as a row scatter. The triangular solves read LU's triangles in place (the kernel
+    reads only the triangle asked for). Cost: two triangular solves and two matmuls, O(m n k)
+    per matrix."""
+    xp = backend.get_array_module(glu)
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    if glu.size == 0:
+        return xp.zeros(lu.shape, dtype=glu.dtype)
+    solve = triangular_kernel.solve_triangular
+    lower, upper = xp.tri(m, k, -1, dtype=bool), ~xp.tri(k, n, -1, dtype=bool)  # strictly lower, upper (masks)
+    lu_t = xp.ascontiguousarray(xp.swapaxes(lu, -1, -2))  # (..., n, m): row-major L^T and U^T for the matmuls
+    low_t = xp.where(lower.T, lu_t[..., :k, :], xp.eye(k, m, dtype=lu.dtype))  # L^T (..., k, m)
+    up_t = xp.where(upper.T, lu_t[..., :, :k], 0)  # U^T (..., n, k)
+    lu_t = lu_t[..., :k, :k]  # L1^T above its diagonal
+    gl, gu = xp.where(lower, glu[..., :, :k], 0), xp.where(upper, glu[..., :k, :], 0)
+    if m == n:  # L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T
+        g = xp.where(lower, low_t @ gl, gu @ up_t)
+        g = xp.swapaxes(solve(lu, xp.swapaxes(g, -1, -2), upper=True), -1, -2)
+        g = solve(lu_t, g, upper=True, unitriangular=True)
+    elif m < n:  # L^-T [tril(L^T gL - gU U^T, -1) U1^-T + gU1 | gU2]
+        g = xp.where(lower, low_t @ gl - gu @ up_t, 0)
+        g = xp.swapaxes(solve(lu[..., :, :m], xp.swapaxes(g, -1, -2), upper=True), -1, -2)
+        g = xp.concatenate([g + gu[..., :, :m], gu[..., :, m:]], axis=-1)
+        g = solve(lu_t, g, upper=True, unitriangular=True)
+    else:  # [L1^-T triu(gU U^T - L^T gL) + gL1; gL2] U^-T
+        g = solve(lu_t, xp.where(upper, gu @ up_t - low_t @ gl, 0), upper=True, unitriangular=True)
+        g = xp.concatenate([g + gl[..., :n, :], glu[..., n:, :]], axis=-2)
+        g = xp.swapaxes(solve(lu[..., :n, :], xp.swapaxes(g, -1, -2), upper=True), -1, -2)
+    if not pivot:
+        return g
+    rows = math.prod(g.shape[:-2])
+    perm = lu_kernels.permutation(pivots, m).reshape(rows, m)
+    out = xp.empty((rows, m, n), dtype=g.dtype)
+    out[xp.arange(rows)[:, None], perm] = g.reshape(rows, m, n)  # (P g)[perm[i]] = g[i]
+    return out.reshape(g.shape)
+
+
+class LUFactor(Function):
+    """LU (..., m, n) of A (..., m, n) as getrf's (L's multipliers below the diagonal, U on and
+    above it), one op: forward is the kernel, and (pivots, info) go to the caller's list
+    ``sink`` (constants). Backward: :func:`_lu_factor_grad` on arrays; ``backward_graph`` the
+    same formula on tensors (:func:`_lu_grad`, L and U cut from the op's output), so that it
+    is differentiable again. An in-place write to LU makes backward raise, as torch (it keeps
+    LU)."""
+
+    graph_reads = ()
+    graph_output = True
+
+    def forward(self, a):
+        lu, pivots, info = lu_kernels.lu_factor(a, self.pivot)
+        self.sink.extend((pivots, info))
+        if self.requires_grad:
+            self.lu, self.pivots = lu, pivots
+        return lu
+
+    def backward(self, gy):
+        return _lu_factor_grad(gy, self.lu, self.pivots, self.pivot)
+
+    def backward_graph(self, gy, a, out):
+        m, n = out.shape[-2:]
+        k = min(m, n)
+        low = tril(out[..., :, :k], -1) + _eye(out, m, k)
+        gl, gu = tril(gy[..., :, :k], -1), triu(gy[..., :k, :])
+        g = _lu_grad(gl, gu, None, low, triu(out[..., :k, :]))
+        if not self.pivot:
+            return g
+        with backend.array_scope(out.array):
+            return _permute_rows(g, Tensor(self.pivots))
 
 
 def _int32(t: Tensor) -> Tensor:
@@ -167,14 +245,22 @@ def _int32(t: Tensor) -> Tensor:
         return Tensor(t.array.astype(np.int32))
 
 
-def _factor(A: Tensor, pivot: bool, op: str, with_p: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:  # noqa: N803
-    """(P, L, U, pivots int32, info int32); P is (..., m, 0) without pivoting or ``with_p``."""
+def _factor(A: Tensor, pivot: bool, op: str) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:  # noqa: N803
+    """(P, L, U, pivots int32, info int32); P is (..., m, 0) without pivoting."""
     _check_matrix(op, A)
     m, n = A.shape[-2:]
     k = min(m, n)
-    out = LUDecomp.apply(A, pivot=bool(pivot), with_p=bool(with_p))
-    p, low, up, piv, info = _unpack(out, ((m, m if pivot and with_p else 0), (m, k), (k, n), (k,), ()))
+    out = LUDecomp.apply(A, pivot=bool(pivot))
+    p, low, up, piv, info = _unpack(out, ((m, m if pivot else 0), (m, k), (k, n), (k,), ()))
     return p, low, up, _int32(piv), _int32(info)
+
+
+def _lu_factor(A: Tensor, pivot: bool, op: str) -> tuple[Tensor, Tensor, Tensor]:  # noqa: N803
+    """(LU, pivots int32, info int32) of :class:`LUFactor`."""
+    _check_matrix(op, A)
+    sink: list[Any] = []
+    lu = LUFactor.apply(A, pivot=bool(pivot), sink=sink)
+    return lu, Tensor(sink[0]), Tensor(sink[1])
 
 
 def _zero_pivot_error(op: str, info: Tensor, batched: bool) -> LinAlgError:
@@ -207,32 +293,21 @@ def linalg_lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     return LUResult(p, low, up)
 
 
-def _compact(low: Tensor, up: Tensor) -> Tensor:
-    """LU (..., m, n): tril(L, -1) and U in one matrix (zero-padded to (m, n))."""
-    m, n = low.shape[-2], up.shape[-1]
-    strict = tril(low, -1)
-    if m >= n:
-        zeros = _const(up, up.xp.zeros((*up.shape[:-2], m - n, n), dtype=up.dtype))
-        return strict + cat([up, zeros], dim=-2)
-    zeros = _const(low, low.xp.zeros((*low.shape[:-2], m, n - m), dtype=low.dtype))
-    return cat([strict, zeros], dim=-1) + up
-
-
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
     """(LU, pivots, info): LU (..., m, n) with L's multipliers below the diagonal and U on and
     above it, pivots (..., k) int32 1-based (LAPACK's getrf), info (...) int32: 0, or the
     1-based index of the first zero pivot (``check_errors=True`` raises there)."""
-    _, low, up, piv, info = _factor(A, pivot, "linalg.lu_factor_ex", with_p=False)
+    lu, piv, info = _lu_factor(A, pivot, "linalg.lu_factor_ex")
     if check_errors:
         _check_info("linalg.lu_factor_ex", info, A.ndim > 2)
-    return LUFactorExResult(_compact(low, up), piv, info)
+    return LUFactorExResult(lu, piv, info)
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """(LU, pivots) of :func:`lu_factor_ex`; LinAlgError naming U[i,i] if a pivot is zero."""
-    _, low, up, piv, info = _factor(A, pivot, "torch.linalg.lu_factor", with_p=False)
+    lu, piv, info = _lu_factor(A, pivot, "torch.linalg.lu_factor")
     _check_info("torch.linalg.lu_factor", info, A.ndim > 2)
-    return LUFactorResult(_compact(low, up), piv)
+    return LUFactorResult(lu, piv)
 
 
 def _check_pivots(op: str, LU: Tensor, pivots: Any) -> None:  # noqa: N803 - torch's name
@@ -469,11 +544,11 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple[Tensor, ...]:  # noqa: N803
     """torch.lu (deprecated there): (LU, pivots), or (LU, pivots, infos) with ``get_infos``;
     without it a zero pivot raises, as torch."""
-    _, low, up, piv, info = _factor(A, pivot, "torch.linalg.lu_factor_ex", with_p=False)
+    lu, piv, info = _lu_factor(A, pivot, "torch.linalg.lu_factor_ex")
     if not get_infos:
         _check_info("torch.linalg.lu_factor_ex", info, A.ndim > 2)
-        return LUFactorResult(_compact(low, up), piv)
-    return LUFactorExResult(_compact(low, up), piv, info)
+        return LUFactorResult(lu, piv)
+    return LUFactorExResult(lu, piv, info)
 
 
 def triangular_solve(
