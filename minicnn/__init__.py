@@ -60,7 +60,7 @@ from .legacy_types import (
 from .ops import cat, exp, log, matmul, maximum, minimum, sqrt, stack, where
 from .ops import clip as clamp
 from .ops import clip as clip
-from .random import Generator, default_generator, fork_rng, initial_seed, manual_seed, seed
+from .random import Generator, default_generator, fork_rng, initial_seed, manual_seed, seed, thread_safe_generator
 from .random import get_rng_state_tensor as get_rng_state
 from .random import set_rng_state_tensor as set_rng_state
 from .runtime import (
@@ -166,6 +166,24 @@ _LAZY_NAMES = {
     "autocast": "amp",
     "is_autocast_enabled": "amp",
     "get_autocast_dtype": "amp",
+    **dict.fromkeys(  # torch's low-level autocast state functions
+        (
+            "set_autocast_enabled",
+            "set_autocast_dtype",
+            "is_autocast_cpu_enabled",
+            "set_autocast_cpu_enabled",
+            "get_autocast_cpu_dtype",
+            "set_autocast_cpu_dtype",
+            "get_autocast_gpu_dtype",
+            "set_autocast_gpu_dtype",
+            "autocast_increment_nesting",
+            "autocast_decrement_nesting",
+            "clear_autocast_cache",
+            "is_autocast_cache_enabled",
+            "set_autocast_cache_enabled",
+        ),
+        "amp.state",
+    ),
     "compile": "compiler",  # returns its argument: minicnn has no compiler
     "set_float32_matmul_precision": "backends",
     "get_float32_matmul_precision": "backends",
@@ -218,6 +236,7 @@ __all__ = [
     "get_rng_state",
     "iinfo",
     "initial_seed",
+    "thread_safe_generator",
     "randint_like",
     "seed",
     "set_default_dtype",

@@ -160,3 +160,38 @@ def _count(was: bool, now: bool) -> None:
         with _lock:
             _enabled_threads += 1 if now else -1
             active = _enabled_threads > 0
+
+
+# -- torch's low-level state functions (mc.set_autocast_enabled, ...: minicnn/amp/state.py) -----------
+def set_enabled(device_type: str, enabled: bool) -> None:
+    """Switch autocast on or off for ``device_type`` in this thread, outside any region (the dtype
+    and the nesting depth stay as they are)."""
+    state = _state()
+    was = _any_enabled(state)
+    state[device_type][0] = enabled
+    _count(was, _any_enabled(state))
+
+
+def set_dtype(device_type: str, dtype: np.dtype) -> None:
+    """The dtype that autocast casts to on ``device_type`` in this thread from now on."""
+    _state()[device_type][1] = dtype
+
+
+def is_cache_enabled() -> bool:
+    return bool(_state()["cache_enabled"])
+
+
+def set_cache_enabled(enabled: bool) -> None:
+    _state()["cache_enabled"] = enabled
+
+
+def clear_cache() -> None:
+    """Forget the cached casts of parameters (an autocast region's exit does this at depth 0)."""
+    _state()["cache"].clear()
+
+
+def change_nesting(step: int) -> int:
+    """Add ``step`` to this thread's autocast nesting depth; the new depth (may go below 0, as torch's)."""
+    state = _state()
+    state["depth"] += step
+    return state["depth"]

@@ -599,8 +599,7 @@ class Tensor(TensorMethods):
         so every alias and view of x sees it. With no graph to record (an optimiser step under
         ``no_grad``) that is all; otherwise see :meth:`_record_inplace`."""
         self = _latest(self)
-        if self._inference and not _inference_enabled:
-            raise _inference_write()
+        _check_inference_write(self)
         if not _records(self, other):
             _check_writable(self.array, f"__i{op}__")
             with backend.array_scope(self.array):  # on the tensor's GPU, whichever is current
@@ -622,8 +621,7 @@ class Tensor(TensorMethods):
         leaf that requires grad, or a view of one; a result of another shape, or of a dtype
         that cannot be cast back. ``written``: the memory already holds the result (a base
         re-described after a write through its view), only the graph changes."""
-        if self._inference and not _inference_enabled:
-            raise _inference_write()
+        _check_inference_write(self)
         base = self
         while base is not None:
             if base.is_leaf and base.requires_grad:
@@ -692,8 +690,7 @@ class Tensor(TensorMethods):
         """``x[index] = value`` in x's memory; recorded by autograd (see :meth:`_record_inplace`)
         when x or value requires grad, so both get their gradients, as in torch."""
         self = _latest(self)
-        if self._inference and not _inference_enabled:
-            raise _inference_write()
+        _check_inference_write(self)
         index = _ops.plain_index(index, copy=_records(self, value))
         if _records(self, value):
             value = _latest(value) if isinstance(value, Tensor) else value
@@ -758,8 +755,10 @@ class Tensor(TensorMethods):
 
     def _fillable(self, what: str) -> Tensor:
         """The tensor a random fill writes into; refused for one that requires grad while grad
-        mode is on (a leaf: torch's error; a non-leaf: the fill would not be recorded)."""
+        mode is on (a leaf: torch's error; a non-leaf: the fill would not be recorded), and for an
+        inference tensor outside inference mode."""
         t = _latest(self)
+        _check_inference_write(t)
         if _grad_enabled and t.requires_grad:
             if t._grad_fn is None:
                 raise RuntimeError(
@@ -1506,11 +1505,15 @@ def _in_torch_order(
     return ran
 
 
-def _inference_write() -> RuntimeError:
-    return RuntimeError(  # torch's words
-        "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
-        "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
-    )
+def _check_inference_write(t: Tensor) -> None:
+    """Refuse an in-place write into an inference tensor outside inference mode (torch's error),
+    before anything is written: in-place ops, setitem, and the writers that write a tensor's
+    array directly (nn.init, the random fills, in-place dropout, in-place shape changes)."""
+    if t._inference and not _inference_enabled:
+        raise RuntimeError(  # torch's words
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+            "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."
+        )
 
 
 def _inference_saved() -> RuntimeError:

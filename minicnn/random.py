@@ -381,3 +381,11 @@ def vmap_randomness(randomness: str) -> Iterator[Any]:
             _cp_rngs.clear()
             _cp_rngs.update(saved_cp[0])
             _cp_base = saved_cp[1]
+
+
+def thread_safe_generator() -> Generator | None:
+    """torch.random.thread_safe_generator: the generator of the DataLoader thread worker this runs
+    in, None elsewhere (the default stream). minicnn's DataLoader loads in the calling thread
+    (``get_worker_info()`` is None: it has no thread workers), so this is always None, as torch's
+    in its main process."""
+    return None

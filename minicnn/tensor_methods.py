@@ -187,8 +187,16 @@ class TensorMethods:
     def reshape(self, *args: Any, shape: Any = None) -> Tensor:
         return ops.reshape(self, *_sizes(args, shape))
 
-    def view(self, *args: Any, size: Any = None) -> Tensor:
-        """``reshape`` that never copies (torch's rule): a shape the strides cannot express raises."""
+    def view(self, *args: Any, size: Any = None, dtype: Any = None) -> Tensor:
+        """``reshape`` that never copies (torch's rule): a shape the strides cannot express raises.
+        ``view(dtype)``: the same memory read as ``dtype`` (:func:`minicnn.ops.copies.view_dtype`)."""
+        if dtype is not None or (len(args) == 1 and isinstance(args[0], (np.dtype, type))):  # (a cheap first test)
+            from .ops.copies import is_dtype, view_dtype  # noqa: PLC0415
+
+            if dtype is not None or is_dtype(args[0]):
+                if size is not None or (dtype is not None and args):
+                    raise TypeError("view() takes either a size or a dtype, not both")
+                return view_dtype(self, args[0] if dtype is None else dtype)
         out = ops.reshape(self, *_sizes(args, size))
         if out.array.size and out.array is not self.array and ag._base_id(out.array) != ag._base_id(self.array):
             raise RuntimeError(
@@ -1048,6 +1056,7 @@ class TensorMethods:
         outside a graph: a leaf that requires grad is torch's error; minicnn does not record
         the change on a tensor with a history (use the out-of-place form)."""
         t = ag._latest(self)
+        ag._check_inference_write(t)
         if t.requires_grad and (ag.is_grad_enabled() or t.grad_fn is not None):
             if t.grad_fn is None:
                 raise RuntimeError(
@@ -1456,6 +1465,7 @@ class TensorMethods:
         where torch would read its base's storage."""
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
+        ag._check_inference_write(self)
         shape = tuple(int(s) for s in (sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes))
         if any(s < 0 for s in shape):
             raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")

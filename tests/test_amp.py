@@ -507,3 +507,76 @@ def test_cuda_lists_on_the_fake_gpu(monkeypatch):
         assert str(m.dtype) == str(t.dtype).replace("torch.", ""), name
         assert m.device.type == ("cpu" if name == "cpu_matmul" else "cuda"), name
         np.testing.assert_allclose(m.numpy().astype(np.float64), t.double().numpy(), rtol=2e-3, atol=2e-3, err_msg=name)
+
+
+def test_low_level_state_functions_switch_autocast_as_torch():
+    """mc.set_autocast_enabled / set_autocast_dtype / the nesting and cache functions, as torch's:
+    switching autocast on really casts the ops that follow (torch: bfloat16 on the CPU, minicnn float16)."""
+    a, b = mc.randn(2, 3), mc.randn(3, 2)
+    ta, tb = torch.randn(2, 3), torch.randn(3, 2)
+    try:
+        for lib, x, y in ((torch, ta, tb), (mc, a, b)):
+            lib.set_autocast_enabled("cpu", True)
+            assert lib.is_autocast_enabled("cpu") and (x @ y).dtype == lib.get_autocast_dtype("cpu") != lib.float32
+            lib.set_autocast_enabled("cpu", False)
+            assert not lib.is_autocast_enabled("cpu") and (x @ y).dtype == lib.float32
+            lib.set_autocast_enabled(True)  # the deprecated one-argument form: "cuda"
+            assert lib.is_autocast_enabled() and lib.is_autocast_enabled("cuda") and not lib.is_autocast_enabled("cpu")
+            lib.set_autocast_enabled(False)
+            assert [lib.autocast_increment_nesting() for _ in range(2)] == [1, 2]
+            assert [lib.autocast_decrement_nesting() for _ in range(3)] == [1, 0, -1]
+            lib.autocast_increment_nesting()
+            assert lib.is_autocast_cache_enabled()
+            lib.set_autocast_cache_enabled(False)
+            assert not lib.is_autocast_cache_enabled()
+            lib.set_autocast_cache_enabled(True)
+            lib.clear_autocast_cache()
+            for bad_args in ((1,), ("cpu", 1)):
+                with pytest.raises(TypeError):
+                    lib.set_autocast_enabled(*bad_args)
+            with pytest.raises(RuntimeError):
+                lib.set_autocast_enabled("foo", True)
+        assert not autocast_state.active
+        mc.set_autocast_dtype("cpu", mc.float32)  # casts to float32: the lower-precision list stays float32
+        mc.set_autocast_enabled("cpu", True)
+        assert (a @ b).dtype == mc.float32
+        mc.set_autocast_enabled("cpu", False)
+        param = mc.randn(3, 2, requires_grad=True)
+        mc.set_autocast_dtype("cpu", mc.float16)
+        mc.set_autocast_enabled("cpu", True)
+        assert (a @ param).dtype == mc.float16 and autocast_state._state()["cache"]  # the parameter's cast is cached
+        mc.clear_autocast_cache()
+        assert not autocast_state._state()["cache"]
+    finally:
+        for lib in (torch, mc):
+            lib.set_autocast_enabled("cpu", False)
+            lib.set_autocast_dtype("cpu", torch.bfloat16 if lib is torch else mc.float16)
+    assert not autocast_state.active
+
+
+@pytest.mark.parametrize(
+    "name, args, now",
+    [
+        ("is_autocast_cpu_enabled", (), "is_autocast_enabled('cpu')"),
+        ("set_autocast_cpu_enabled", (False,), "set_autocast_enabled('cpu', enabled)"),
+        ("get_autocast_cpu_dtype", (), "get_autocast_dtype('cpu')"),
+        ("set_autocast_cpu_dtype", ("float16",), "set_autocast_dtype('cpu', dtype)"),
+        ("get_autocast_gpu_dtype", (), "get_autocast_dtype('cuda')"),
+        ("set_autocast_gpu_dtype", ("float16",), "set_autocast_dtype('cuda', dtype)"),
+    ],
+)
+def test_deprecated_cpu_gpu_state_forms_warn_as_torch(name: str, args: tuple, now: str):
+    for lib in (torch, mc):
+        before = lib.get_autocast_dtype("cpu"), lib.get_autocast_dtype("cuda")
+        with pytest.warns(DeprecationWarning, match=rf"\.{now.split('(')[0]}\("):
+            got = getattr(lib, name)(*(getattr(lib, a) if isinstance(a, str) else a for a in args))
+        if name.startswith("get"):
+            assert got == (before[0] if "cpu" in name else before[1])
+        lib.set_autocast_dtype("cpu", before[0])
+        lib.set_autocast_dtype("cuda", before[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        mc.set_autocast_cpu_enabled(True)
+        assert mc.is_autocast_enabled("cpu") and mc.is_autocast_cpu_enabled()
+        mc.set_autocast_cpu_enabled(False)
+    assert not autocast_state.active

@@ -340,3 +340,70 @@ def test_rnn_sequence_gradcheck() -> None:
     weights = [rng.standard_normal(s) * 0.5 for s in ((9, 2), (9, 3), (9,), (9,))] * 2
     inputs = tuple(mc.tensor(a, requires_grad=True) for a in (x, h0, *weights))
     assert mc.gradcheck(lambda x, h, *w: mc.gru(x, h, list(w), True, 1, 0.0, False, True, False)[0], inputs)
+
+
+# -- Tensor.view(dtype) / view_copy(input, dtype): the bits read as another dtype --------------------------
+VIEW_DTYPES = ["float32", "float64", "float16", "int8", "uint8", "int16", "int32", "int64", "bool"]
+
+
+@pytest.mark.parametrize("src", ["float32", "float64", "int8", "int16", "float16"])
+@given(shape=array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4), which=st.sampled_from(VIEW_DTYPES))
+@settings(max_examples=12, deadline=None)
+def test_view_dtype_matches_torch(src: str, shape: tuple[int, ...], which: str) -> None:
+    x = (np.arange(int(np.prod(shape))) % 7).reshape(shape).astype(src)  # 0..6: every bit pattern a valid bool
+    t = torch.empty(shape, dtype=getattr(torch, src)).copy_(torch.from_numpy(x))  # torch's strides, also when empty
+    try:
+        expected = t.view(getattr(torch, which))
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError, match=str(e).split(" to view")[0].replace("(", r"\(").replace(")", r"\)")):
+            mc.tensor(x).view(getattr(mc, which))
+        with pytest.raises(RuntimeError):
+            mc.view_copy(mc.tensor(x), getattr(mc, which))
+        return
+    ours = mc.tensor(x).view(getattr(mc, which))
+    assert tuple(ours.shape) == tuple(expected.shape) and ours.dtype == np.dtype(which)
+    np.testing.assert_array_equal(ours.numpy(), expected.numpy())
+    copied = mc.view_copy(mc.tensor(x), dtype=getattr(mc, which))
+    np.testing.assert_array_equal(copied.numpy(), torch.view_copy(t, dtype=getattr(torch, which)).numpy())
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda z: z[:, 1:5],  # storage offset 1
+        lambda z: z[:, ::2][:, :2],  # stride(-1) 2
+        lambda z: z[:, :3].t(),
+        lambda z: z[:, 2:6],  # fits: offset 2, strides (8, 1)
+        lambda z: z.reshape(4, 4)[:, :3],  # size(-1) 3
+    ],
+)
+def test_view_dtype_on_strided_views_matches_torch(cut: Any) -> None:
+    x = np.arange(16, dtype=np.int8).reshape(2, 8)
+    ours, theirs = cut(mc.tensor(x)), cut(torch.tensor(x))
+    try:
+        expected = theirs.view(torch.int16)
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError, match=str(e).split(" to view")[0].replace("(", r"\(").replace(")", r"\)")):
+            ours.view(mc.int16)
+        return
+    got = ours.view(mc.int16)
+    assert tuple(got.shape) == tuple(expected.shape) and got.stride() == expected.stride()
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("device", devices())
+def test_view_dtype_shares_memory_and_version_and_is_outside_autograd(device: str) -> None:
+    x = mc.zeros(4, device=device)
+    y = x.view(mc.int32)
+    y += 1  # 1 as an int32 is float32's smallest subnormal, as in torch
+    np.testing.assert_array_equal(x.numpy(), torch.zeros(4).view(torch.int32).add_(1).view(torch.float32).numpy())
+    assert x._version == y._version == 1
+    x.add_(1.0)
+    assert y._version == 2 and int(y.numpy()[0]) == int(torch.tensor([1.0]).view(torch.int32)[0])
+    a = mc.randn(3, requires_grad=True, device=device)
+    for dt in (mc.float32, mc.int32, mc.float16):  # torch: view(dtype) is not differentiable, even to its own dtype
+        assert not a.view(dt).requires_grad and a.view(dt).grad_fn is None
+        assert not (a * 2).view(dt).requires_grad
+    assert mc.view_copy(a, mc.float32).array is not a.array
+    with pytest.raises(TypeError):
+        mc.ones(2, 3).view(mc.float16, 3)

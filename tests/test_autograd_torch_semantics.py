@@ -1176,3 +1176,41 @@ def test_inference_tensors_as_torch() -> None:
     ours, theirs = _inference_scenarios(mc), _inference_scenarios(torch)
     assert ours[:-1] == theirs[:-1]
     assert ours[-1].tolist() == [2.0, 2.0]
+
+
+# the writers that write a tensor's array directly (not through x[...] = v or x += v)
+_DIRECT_WRITERS = {
+    "uniform_": lambda lib, t: t.uniform_(),
+    "normal_": lambda lib, t: t.normal_(),
+    "bernoulli_": lambda lib, t: t.bernoulli_(0.5),
+    "exponential_": lambda lib, t: t.exponential_(),
+    "random_": lambda lib, t: t.random_(0, 5),
+    "cauchy_": lambda lib, t: t.cauchy_(),
+    "init.uniform_": lambda lib, t: lib.nn.init.uniform_(t),
+    "init.kaiming_normal_": lambda lib, t: lib.nn.init.kaiming_normal_(t),
+    "init.constant_": lambda lib, t: lib.nn.init.constant_(t, 2.0),
+    "init.zeros_": lambda lib, t: lib.nn.init.zeros_(t),
+    "init.eye_": lambda lib, t: lib.nn.init.eye_(t),
+    "init.dirac_": lambda lib, t: lib.nn.init.dirac_(t.unsqueeze(-1)),
+    "unsqueeze_": lambda lib, t: t.unsqueeze_(0),
+    "t_": lambda lib, t: t.t_(),
+    "resize_": lambda lib, t: t.resize_(2),
+    "dropout(inplace)": lambda lib, t: lib.nn.functional.dropout(t, 0.5, True, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DIRECT_WRITERS))
+def test_direct_writers_refuse_inference_tensors_as_torch(name: str) -> None:
+    """nn.init, the random fills, in-place dropout and in-place shape changes refuse an inference
+    tensor outside inference mode with torch's RuntimeError (and leave it as it was), and write
+    it inside inference mode, as torch's."""
+    for lib in (torch, mc):
+        with lib.inference_mode():
+            t = lib.ones(3, 3)
+        with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside InferenceMode"):
+            _DIRECT_WRITERS[name](lib, t)
+        if lib is mc:
+            assert t.shape == (3, 3) and t.tolist() == [[1.0] * 3] * 3 and t._version == 0
+        with lib.inference_mode():
+            _DIRECT_WRITERS[name](lib, t)
+    _DIRECT_WRITERS[name](mc, mc.ones(3, 3))  # a normal tensor is written as before

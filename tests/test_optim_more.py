@@ -3,6 +3,7 @@ state after every step, state dicts (layout and resuming), devices, flags and er
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -732,3 +733,76 @@ def test_lbfgs_state_lives_on_param_device(device):
     np.testing.assert_allclose(p.numpy(), cpu.numpy(), rtol=1e-4, atol=1e-5)
     sd = opt.state_dict()
     assert all(isinstance(v, np.ndarray) for v in sd["state"][0]["old_dirs"])
+
+
+def _swap_setup(lib, opt_cls, w0: np.ndarray, b0: np.ndarray, x: np.ndarray):
+    """A linear layer (float64 w0, b0) and ``opt_cls`` of ``lib`` after one step on ``x``."""
+    w, b = lib.tensor(w0, requires_grad=True), lib.tensor(b0, requires_grad=True)
+    opt = opt_cls([{"params": [w]}, {"params": [b], "lr": 0.05}], lr=0.1)
+    ((lib.tensor(x) @ w.T + b) ** 2).sum().backward()
+    opt.step()
+    return w, b, opt
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD"])
+def test_swap_in_optimizer_params_and_state_matches_torch(name: str) -> None:
+    rng = np.random.default_rng(3)
+    w0, b0, x = rng.standard_normal((3, 2)), rng.standard_normal(3), rng.standard_normal((4, 2))
+    kw = {"momentum": 0.9} if name == "SGD" else {}
+    results = {}
+    for lib in (torch, mc):
+        w, b, opt = _swap_setup(lib, functools.partial(getattr(lib.optim, name), **kw), w0, b0, x)
+        saved = opt.state_dict()  # torch's holds the live tensors: the swap-in state gets copies
+        osd = {
+            "state": {
+                k: {n: v.clone() if lib is torch else v for n, v in s.items()} for k, s in saved["state"].items()
+            },
+            "param_groups": [dict(g) for g in saved["param_groups"]],
+        }
+        osd["param_groups"][0]["lr"] = 0.5
+        params = {"w": lib.tensor(w0 + 1, requires_grad=True), "b": lib.tensor(b0 - 1, requires_grad=True)}
+        for p in params.values():
+            p.grad = lib.ones_like(p)
+        live_groups, live_w = [g["params"] for g in opt.param_groups], w.detach().numpy().copy()
+        with lib.optim.swap_in_optimizer_params_and_state(opt, params, osd):
+            assert opt.param_groups[0]["lr"] == 0.5 and opt.param_groups[0]["params"][0] is params["w"]
+            opt.step()
+        assert opt.param_groups[0]["lr"] == 0.1 and [g["params"] for g in opt.param_groups] == live_groups
+        assert all(p in opt.state for p in (w, b)) and len(opt.state) == 2
+        np.testing.assert_array_equal(w.detach().numpy(), live_w)  # the live parameters are untouched
+        results[lib] = (params, osd)
+    (tp, tosd), (mp, mosd) = results[torch], results[mc]
+    for n in tp:
+        np.testing.assert_allclose(mp[n].detach().numpy(), tp[n].detach().numpy(), rtol=1e-12, atol=1e-12)
+    for k, state in tosd["state"].items():  # the step's edits reached the given state, as torch's
+        assert state.keys() == mosd["state"][k].keys()
+        for n, v in state.items():
+            np.testing.assert_allclose(np.asarray(mosd["state"][k][n]), v.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_swap_in_optimizer_params_and_state_errors_as_torch() -> None:
+    rng = np.random.default_rng(4)
+    w0, b0, x = rng.standard_normal((3, 2)), rng.standard_normal(3), rng.standard_normal((4, 2))
+    for lib in (torch, mc):
+        fresh = lib.optim.Adam([lib.zeros(2, requires_grad=True)])
+        with pytest.raises(RuntimeError, match="requires initialized optimizer state"):
+            with lib.optim.swap_in_optimizer_params_and_state(fresh, {}, {"state": {}, "param_groups": []}):
+                pass
+        w, b, opt = _swap_setup(lib, lib.optim.Adam, w0, b0, x)
+        params = {"w": w.detach().clone(), "b": b.detach().clone()}
+        good = opt.state_dict()
+        bad_cases = [
+            ("not a dict", "DCP-style"),
+            ({"state": [], "param_groups": good["param_groups"]}, "be a dict mapping"),
+            ({"state": good["state"], "param_groups": good["param_groups"][:1]}, "different number of parameter"),
+            ({"state": {**good["state"], 7: {}}, "param_groups": good["param_groups"]}, "extra keys"),
+            ({"state": good["state"], "param_groups": [{**good["param_groups"][0], "x": 1}, good["param_groups"][1]]},
+             "Keys only in swap-in"),
+        ]  # fmt: skip
+        for osd, match in bad_cases:
+            with pytest.raises(RuntimeError, match=match):
+                with lib.optim.swap_in_optimizer_params_and_state(opt, params, osd):
+                    pass
+        with pytest.raises(RuntimeError, match="match optimizer.param_groups ordering"):
+            with lib.optim.swap_in_optimizer_params_and_state(opt, {"w": params["w"]}, good):
+                pass

@@ -554,3 +554,10 @@ def test_layers_and_promotion_follow_the_default_dtype_like_torch():
         made.append([str(lib.nn.Linear(2, 3).weight.dtype).replace("torch.", ""), str((ints / 2).dtype).split(".")[-1]])
     assert made[0] == made[2] == ["float64"] * 10
     assert made[1] == made[3] == ["float32", "float32"]
+
+
+def test_thread_safe_generator_is_none_outside_thread_workers():
+    """torch's thread_safe_generator: None in the main process (minicnn's DataLoader has no thread workers)."""
+    assert torch.random.thread_safe_generator() is None and torch.thread_safe_generator() is None
+    assert mc.random.thread_safe_generator() is None and mc.thread_safe_generator() is None
+    assert mc.data.get_worker_info() is None

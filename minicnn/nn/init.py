@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, random
-from ..autograd import Tensor
+from ..autograd import Tensor, _check_inference_write
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -51,6 +51,7 @@ def _fill(tensor: Tensor, draw: Any) -> Tensor:
     a backward that kept the old values."""
     if tensor.dtype.kind != "f":
         raise TypeError(f"random initialisation needs a floating point tensor, got {tensor.dtype}")
+    _check_inference_write(tensor)
     with backend.array_scope(tensor.array):  # draws and allocates on the tensor's GPU
         tensor.array[...] = tensor.xp.asarray(draw(random.generator(tensor.xp)), dtype=tensor.dtype)
     tensor._version += 1
@@ -73,6 +74,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    _check_inference_write(tensor)
     with backend.array_scope(tensor.array):  # written on the tensor's GPU
         tensor.array[...] = val
     tensor._version += 1
@@ -159,6 +161,7 @@ def eye_(tensor: Tensor) -> Tensor:
     """The identity of a 2-D tensor: W[i, j] = 1 if i == j else 0 (also when it is not square)."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    _check_inference_write(tensor)
     with backend.array_scope(tensor.array):
         tensor.array[...] = tensor.xp.eye(*tensor.shape, dtype=tensor.dtype)
     tensor._version += 1
@@ -175,6 +178,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     if out % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
     out_g = out // groups
+    _check_inference_write(tensor)
     xp = tensor.xp
     with backend.array_scope(tensor.array):
         tensor.array[...] = 0

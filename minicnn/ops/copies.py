@@ -12,6 +12,8 @@ return copies too, so writing into one piece never reaches ``input``.
   storage with ``src``'s shape; on a piece cut from ``src`` both give ``src``'s values and gradients).
 * :func:`nonzero_static` -- :meth:`Tensor.nonzero` cut or padded with ``fill_value`` to ``size`` rows.
 * :func:`max_pool1d_with_indices` -- ``F.max_pool1d(..., return_indices=True)``.
+* :func:`view_dtype` -- ``Tensor.view(dtype)``: the memory read as another dtype, a view outside
+  autograd (``view_copy(input, dtype)`` copies it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
 from ..autograd import Tensor
 from .aliases import _pool_stride
 from .aliases_tensor import as_strided
@@ -163,9 +165,59 @@ def unsqueeze_copy(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     return _fresh(input.unsqueeze(dim))
 
 
-def view_copy(input: Tensor, size: Any) -> Tensor:  # noqa: A002
-    """torch.view_copy: ``input.view(size)`` (a shape, one of whose sizes may be -1) as a new tensor."""
+def view_copy(input: Tensor, size: Any = None, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """torch.view_copy: ``input.view(size)`` (a shape, one of whose sizes may be -1) or
+    ``input.view(dtype)`` (its bits read as ``dtype``: see :func:`view_dtype`) as a new tensor."""
+    if dtype is not None or is_dtype(size):
+        if dtype is not None and size is not None:
+            raise TypeError("view_copy(): give either a size or a dtype, not both")
+        return clone(view_dtype(input, size if dtype is None else dtype))
     return _fresh(input.view(*size) if isinstance(size, (tuple, list)) else input.view(size))
+
+
+def is_dtype(value: Any) -> bool:
+    """Whether ``value`` names a dtype (a NumPy dtype or scalar type, as ``mc.float32`` / ``np.int8``)."""
+    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+
+
+def view_dtype(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
+    """torch's ``Tensor.view(dtype)``: the memory of ``input`` read as ``dtype``, with no copy.
+
+    Same element size: the same shape and strides. A different one: the last dim (which must
+    have stride 1, a size divisible by the ratio when the new elements are larger, and the other
+    strides and the offset in memory must fit whole new elements) is scaled by the size ratio;
+    a 0-d tensor cannot change element size. torch's RuntimeErrors otherwise. The result shares
+    ``input``'s memory and version counter, and is outside autograd (requires_grad False, as
+    torch's view(dtype)). Cost O(1).
+    """
+    t = autograd._latest(input)
+    a, new = t.array, np.dtype(dtype)
+    old_size, new_size = a.dtype.itemsize, new.itemsize
+    if old_size != new_size:
+        what = f"to view {a.dtype} as {new} (different element sizes)"
+        if a.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        # a size-1 dim's stride (or an empty tensor's) means nothing: NumPy's, unlike torch's, may be any number
+        if a.size and a.shape[-1] != 1 and a.strides[-1] != old_size:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old_size}")
+        if new_size > old_size:
+            ratio = new_size // old_size
+            if a.shape[-1] % ratio:
+                raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got {a.shape[-1]}")
+            offset = t.storage_offset() if a.size else 0
+            if offset % ratio:
+                raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
+            for d in range(a.ndim - 1):
+                if a.size and a.shape[d] != 1 and (a.strides[d] // old_size) % ratio:
+                    raise RuntimeError(
+                        f"self.stride({d}) must be divisible by {ratio} {what}, but got {a.strides[d] // old_size}"
+                    )
+    with backend.array_scope(a):
+        view = a.view(new)
+    out = Tensor(view)
+    out._share_version(t)
+    out._inference = t._inference
+    return out
 
 
 def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002

@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 
 from .. import backend
-from ..autograd import Function, Tensor, _check_writable, _latest, is_grad_enabled
+from ..autograd import Function, Tensor, _check_inference_write, _check_writable, _latest, is_grad_enabled
 from ..kernels import dropout as K
 from .errors import ShapeError
 from .shape import squeeze, unsqueeze
@@ -44,6 +44,7 @@ def _dropout(
         x = _latest(x)
         if is_grad_enabled() and x.requires_grad:
             return x._record_inplace(lambda old: Dropout.apply(old, **settings), f"{op}_")
+        _check_inference_write(x)
         _check_writable(x.array, f"{op}_")
         with backend.array_scope(x.array):
             if alpha:

@@ -1,6 +1,7 @@
 """``mc.optim``: optimisers with PyTorch's update rules, learning-rate schedulers and weight averaging."""
 
 from . import lr_scheduler, swa_utils
+from ._stateless import swap_in_optimizer_params_and_state
 from .adafactor import Adafactor
 from .adagrad import Adadelta, Adagrad
 from .adam import Adam, AdamW
@@ -31,4 +32,5 @@ __all__ = [
     "Rprop",
     "lr_scheduler",
     "swa_utils",
+    "swap_in_optimizer_params_and_state",
 ]
