@@ -197,9 +197,10 @@ def view_dtype(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
         what = f"to view {a.dtype} as {new} (different element sizes)"
         if a.ndim == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {what}")
-        # a size-1 dim's stride (or an empty tensor's) means nothing: NumPy's, unlike torch's, may be any number
-        if a.size and a.shape[-1] != 1 and a.strides[-1] != old_size:
-            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old_size}")
+        strides = t.stride()  # torch's (also for an empty tensor, where NumPy's may be zeros)
+        # a size-1 dim's stride means nothing: NumPy's, unlike torch's, may be any number
+        if a.shape[-1] != 1 and strides[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
         if new_size > old_size:
             ratio = new_size // old_size
             if a.shape[-1] % ratio:
@@ -208,10 +209,8 @@ def view_dtype(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
             if offset % ratio:
                 raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
             for d in range(a.ndim - 1):
-                if a.size and a.shape[d] != 1 and (a.strides[d] // old_size) % ratio:
-                    raise RuntimeError(
-                        f"self.stride({d}) must be divisible by {ratio} {what}, but got {a.strides[d] // old_size}"
-                    )
+                if a.shape[d] != 1 and strides[d] % ratio:
+                    raise RuntimeError(f"self.stride({d}) must be divisible by {ratio} {what}, but got {strides[d]}")
     with backend.array_scope(a):
         view = a.view(new)
     out = Tensor(view)
