@@ -7,8 +7,8 @@ from typing import Any
 
 from ..autograd import Tensor
 from . import constraints
-from .continuous import uniform
-from .distribution import Distribution, _shape
+from .continuous import expand_params, uniform
+from .distribution import Distribution
 from .utils import broadcast_all
 
 __all__ = ["GeneralizedPareto"]
@@ -35,14 +35,7 @@ class GeneralizedPareto(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> GeneralizedPareto:
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = _shape(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, GeneralizedPareto, ("loc", "scale", "concentration"), batch_shape, _instance)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         return self.icdf(uniform(self._extended_shape(sample_shape), self.loc))
