@@ -916,6 +916,7 @@ class Function:
     graph_reads: tuple[int, ...] | None = None
     graph_output: bool = False
     released: bool = False  # set by release(): the node ran backward and dropped what it kept
+    stubbed: bool = False  # set by keep_edges(): its inputs are value-less stubs (_StubTensor)
     seq: int = 0  # creation order of the recorded nodes (torch's sequence_nr): backward runs later ones first
     calls_user_code: bool = False  # its backward calls the user's functions (module backward hooks)
 
@@ -1040,20 +1041,35 @@ class Function:
         return tuple(tie_if_constant(g, x) for g, x in zip(out, xs))
 
     def release(self) -> None:
-        """After a backward pass without retain_graph: drop inputs and saved arrays, so the node
-        can no longer run backward. As torch frees only saved tensors, a linear op that kept only
-        settings (sizes, dims, slices, dtypes: add, sum, view, cat, expand...) stays usable: its
-        inputs become :class:`_StubTensor` s, which hold no values."""
+        """After a backward pass without retain_graph: drop inputs and saved arrays. As torch frees
+        only saved tensors, a linear op that kept only settings (sizes, dims, slices, dtypes: add,
+        sum, view, cat, expand...) stays usable; any other is freed (:meth:`free`)."""
         attrs = self.__dict__
         if type(self).linear and not self.tied:  # (the pools keep their input, as torch's do)
             for key, value in attrs.items():
                 if key not in _NODE_KEYS and not _plain(value):
                     break
             else:
-                self.inputs = tuple([_stub(t) for t in attrs.get("inputs", ())])
+                self.keep_edges()
                 return
+        self.free()
+
+    def keep_edges(self) -> None:
+        """Replace the inputs by :class:`_StubTensor` s, which hold no values: the node keeps its
+        edges (torch's next_functions) and can run again if its backward reads no input."""
+        self.inputs = tuple([_stub(t) for t in self.__dict__.get("inputs", ())])
+        self.stubbed = True
+
+    def free(self) -> None:
+        """Drop everything but ``seq`` and the edges (torch's next_functions: a leaf input itself,
+        an :class:`_Edge` for another): the node can no longer run backward (torch's freed saved
+        tensors), but a pass with ``inputs`` that needs no gradient through it walks past it, as
+        torch's does."""
+        attrs = self.__dict__
+        inputs, seq = attrs.get("inputs", ()), attrs.get("seq", 0)
         attrs.clear()
-        self.released = True
+        self.inputs = tuple([(t if t._grad_fn is None else _Edge(t)) if t._requires_grad else _NO_EDGE for t in inputs])
+        self.seq, self.released = seq, True
 
     def name(self) -> str:
         """torch's name of this node: ``MulBackward0``, ``AddmmBackward0``, ... (minicnn/tensor_str.py)."""
@@ -1065,8 +1081,7 @@ class Function:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """torch's edges to the nodes of this op's inputs: ``(node, 0)`` per input, the input's
         ``grad_fn``, an :class:`AccumulateGrad` for a leaf that requires grad, None for an input
-        that needs no gradient. Empty for a node that ran its backward and was freed (minicnn
-        drops the inputs then, where torch keeps the edges)."""
+        that needs no gradient (a freed node keeps them too, as torch's)."""
         return tuple(
             (t._grad_fn if t._grad_fn is not None else AccumulateGrad(t) if t._requires_grad else None, 0)
             for t in self.__dict__.get("inputs", ())
@@ -1159,6 +1174,23 @@ def _stub(t: Tensor) -> Tensor:
         stub._graph_version, stub._ref = t._graph_version, weakref.ref(t)
         t._stub = stub
     return stub
+
+
+class _Edge:
+    """What a freed node (:meth:`Function.free`) keeps of an input that is not a leaf: its op, for
+    the walk of a later pass. No values, shape or hooks: a freed node's inputs never get a
+    gradient (a pass that would give them one raises first)."""
+
+    __slots__ = ("_grad_fn", "_requires_grad")
+    _hooks = _post_hooks = None
+    _retain_grad = False
+
+    def __init__(self, t: Any = None) -> None:
+        self._grad_fn = None if t is None else t._grad_fn
+        self._requires_grad = t is not None
+
+
+_NO_EDGE = _Edge()  # an input that needs no gradient
 
 
 class AccumulateGrad:
@@ -1393,12 +1425,19 @@ def _records(t: Tensor, other: Any) -> bool:
     return _grad_enabled and (t.requires_grad or (isinstance(other, Tensor) and _latest(other).requires_grad))
 
 
-def _topological_order(roots: Sequence[Tensor], released: list[Tensor] | None = None) -> list[Tensor]:
+def _topological_order(
+    roots: Sequence[Tensor],
+    released: list[Tensor] | None = None,
+    swapped: list[tuple[Function, tuple[Tensor, ...]]] | None = None,
+) -> list[Tensor]:
     """Tensors reachable from ``roots`` that need a gradient, each after all of its inputs
     (iterative post-order depth-first search, so graph depth is not limited by Python's
     stack). A tensor's "done" marker sits below its inputs on the stack, so it is emitted
     only once every input's subgraph has been. A node freed by an earlier pass raises, or,
-    given the list ``released``, is listed there (a pass with ``inputs`` may not need it)."""
+    given the list ``released``, is listed there and walked on through its edges (a pass with
+    ``inputs`` may not need it). Given ``swapped``, a released node's stub inputs whose tensors
+    still live are replaced by them for the pass (the node and its old inputs listed there), so
+    that a tensor reached both through a released node and a live one is one vertex."""
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
@@ -1417,11 +1456,28 @@ def _topological_order(roots: Sequence[Tensor], released: list[Tensor] | None = 
         if fn.released:
             if released is None:
                 raise _second_time()
-            released.append(t)  # its inputs are gone (release): the walk ends here
-        for inp in fn.inputs:
+            released.append(t)
+        inputs = fn.inputs if swapped is None or not fn.stubbed else _originals(fn, swapped)
+        for inp in inputs:
             if inp._requires_grad and id(inp) not in visited:
                 stack.append((inp, False))
     return order
+
+
+def _originals(fn: Function, swapped: list[tuple[Function, tuple[Tensor, ...]]]) -> tuple[Tensor, ...]:
+    """``fn.inputs`` with each stub whose tensor still lives and is still that node's result put
+    back (``fn`` and its stubs are listed in ``swapped``, for :func:`run_backward` to restore)."""
+    edges = fn.inputs
+    new = list(edges)
+    for k, s in enumerate(edges):
+        if type(s) is _StubTensor:
+            t = s._ref()
+            if t is not None and t._grad_fn is s._grad_fn:
+                new[k] = t
+    if any(a is not b for a, b in zip(new, edges)):
+        swapped.append((fn, edges))
+        fn.inputs = tuple(new)
+    return fn.inputs
 
 
 def _in_torch_order(
@@ -1598,8 +1654,8 @@ def run_backward(
     leaf's ``.grad`` is touched: the gradients of ``inputs`` are returned, keyed by ``id``
     (taken after the tensor's hooks, or before them where its op runs, as torch's).
     ``retain_grad()`` tensors that are reached keep theirs in all three cases, as in torch.
-    An op freed by an earlier pass raises, but for the one input of ``grad`` (its inputs are
-    no longer known, so a freed op elsewhere might lead to an input).
+    An op freed by an earlier pass raises where it would run (always without ``inputs``; with
+    them, where it lies on the way to one, or is a ``backward(inputs=)`` input's own op), as torch's.
 
     Backward functions never modify their incoming gradient, but may pass it on unchanged
     or as a view (``Add`` hands ``gy`` to both inputs). Leaves store their gradient without
@@ -1609,7 +1665,29 @@ def run_backward(
     With ``create_graph`` the gradients are tensors instead of arrays, computed by each op's
     ``backward_graph`` with grad mode on, so they carry a graph of their own (and the graph
     walked is kept, whatever ``retain_graph`` says).
+
+    A node that went through :meth:`Function.release` holds stubs of its inputs; where such an
+    input still lives (and is still that node of the graph), the pass uses it instead, so that
+    its gradient is summed once (see :func:`_topological_order`).
     """
+    swapped: list[tuple[Function, tuple[Tensor, ...]]] = []
+    try:
+        return _run_backward(roots, grads_in, retain_graph, inputs, capture, create_graph, swapped)
+    finally:
+        for fn, edges in swapped:  # the stubs back: the node must not keep its inputs' values
+            fn.inputs = edges
+
+
+def _run_backward(
+    roots: Sequence[Tensor],
+    grads_in: Sequence[Any],
+    retain_graph: bool,
+    inputs: Sequence[Tensor] | None,
+    capture: bool,
+    create_graph: bool,
+    swapped: list[tuple[Function, tuple[Tensor, ...]]],
+) -> dict[int, Any]:
+    """:func:`run_backward`'s pass (``swapped``: see :func:`_topological_order`)."""
     if create_graph:
         grads_in = [g if isinstance(g, Tensor) else Tensor(g) for g in grads_in]
     grads = _Grads()
@@ -1617,7 +1695,7 @@ def run_backward(
         with backend.array_scope(g.array if isinstance(g, Tensor) else g):
             grads.add(id(root), g)
     released: list[Tensor] | None = None if inputs is None else []
-    order = _topological_order(roots, released)
+    order = _topological_order(roots, released, swapped)
     wanted = None if inputs is None else {id(t) for t in inputs}
     if wanted is not None:  # a released graph that saved nothing reaches an input through its stub
         wanted.update(id(t._stub) for t in inputs if "_stub" in t.__dict__)
@@ -1633,9 +1711,9 @@ def run_backward(
                 needed.add(id(t))
                 if capture:  # (backward(inputs=) runs an input's op, as torch's: it frees it)
                     stops.add(id(t))
-        # a freed node's inputs are unknown: it may lead to an input, and then torch would run it
-        # and fail; so go on only where it is the one tensor asked for by grad() (not run)
-        if released and not (capture and len(inputs) == 1 and all(id(r) in wanted for r in released)):
+        # a freed node fails only where it would run, as torch's: on the way to an input (or an input
+        # of backward(inputs=), whose own op runs)
+        if any(id(r) in needed and id(r) not in stops for r in released):
             raise _second_time()
     if any(t._hooks or t._post_hooks or (t._grad_fn is not None and t._grad_fn.calls_user_code) for t in order):
         # hooks see the order: make it torch's

@@ -74,11 +74,8 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple[Tensor | None, ...]:
         """What ``save_for_backward`` kept, as torch refusing a tensor written in place since."""
-        if self._saved is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved tensors after they "
-                "have already been freed). Specify retain_graph=True if you need to backward a second time."
-            )
+        if self._saved is None:  # freed by a backward without retain_graph (saved or not): torch's error
+            raise ag._second_time()
         for i, (t, version) in enumerate(self._saved):
             if t is not None and t._version != version:
                 raise RuntimeError(
@@ -361,8 +358,13 @@ class _CustomNode(Function):
         return tuple(self._input_grads(result))
 
     def release(self) -> None:
+        """torch's rule for a custom Function after a backward without retain_graph: only what
+        ``save_for_backward`` kept is freed (``ctx.saved_tensors`` raises from then on, even if
+        nothing was saved); ``ctx`` and its other attributes stay, and so does the node, whose
+        backward runs again in a later pass (its inputs become stubs: :meth:`Function.keep_edges`)."""
         self.ctx._saved = None
-        super().release()
+        self.args = tuple([ag._stub(a) if isinstance(a, Tensor) else a for a in self.args])
+        self.keep_edges()
 
 
 def _sum_to(g: Tensor, shape: tuple[int, ...], name: str, i: int) -> Tensor:

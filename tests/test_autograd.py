@@ -155,7 +155,12 @@ def test_nodes_drop_saved_arrays_after_backward():
     node = y.grad_fn
     assert hasattr(node, "y")
     y.sum().backward()
-    assert not hasattr(node, "y") and not getattr(node, "inputs", ())
+    # the freed node keeps only its edges, as torch's: the leaf itself (AccumulateGrad's), the op of another
+    assert not hasattr(node, "y") and node.released and len(node.inputs) == 1 and node.inputs[0] is x
+    z = mc.exp(x * 2)
+    z.sum().backward()
+    (edge,) = z.grad_fn.inputs
+    assert not isinstance(edge, mc.Tensor) and [f.name() for f, _ in z.grad_fn.next_functions] == ["MulBackward0"]
 
 
 def test_tensor_basics():

@@ -1214,3 +1214,80 @@ def test_direct_writers_refuse_inference_tensors_as_torch(name: str) -> None:
         with lib.inference_mode():
             _DIRECT_WRITERS[name](lib, t)
     _DIRECT_WRITERS[name](mc, mc.ones(3, 3))  # a normal tensor is written as before
+
+
+def _partly_freed(lib, case: str):
+    """A graph whose first part an earlier backward freed (exp saves its result, mul its inputs),
+    then a pass with inputs through it: torch keeps a freed node's edges and fails only where
+    that node would run."""
+    x = lib.tensor([0.5, 1.5], requires_grad=True)
+    w = lib.tensor([3.0, 4.0], requires_grad=True)
+    k = lib.tensor([1.0, -2.0], requires_grad=True)
+    h, q = x.exp(), x * w + 1
+    h.sum().backward()
+    q.sum().backward()
+    hw = (h * w).sum()
+    h.retain_grad()
+    runs = {
+        "exp_other_input": lambda: hw.backward(inputs=[w]),  # the freed exp is not on the way to w
+        "exp_to_leaf": lambda: hw.backward(inputs=[x]),
+        "exp_input_own_op": lambda: hw.backward(inputs=[h]),  # backward(inputs=) runs h's own op
+        "grad_stops_at_freed": lambda: lib.autograd.grad(hw, [w, h]),
+        "grad_through_freed": lambda: lib.autograd.grad(hw, [w, x]),
+        "mul_behind_add": lambda: (q * k).sum().backward(inputs=[k]),
+        "mul_behind_add_to_w": lambda: (q * 2).sum().backward(inputs=[w]),
+        "linear_again": lambda: (q * k).sum().backward(inputs=[k, q]),
+    }
+    try:
+        out = runs[case]()
+    except RuntimeError as exc:
+        return str(exc)
+    if out is not None:
+        return [g.tolist() for g in out]
+    return [None if t.grad is None else t.grad.tolist() for t in (x, w, k, h)]
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["exp_other_input", "exp_to_leaf", "exp_input_own_op", "grad_stops_at_freed", "grad_through_freed"]
+    + ["mul_behind_add", "mul_behind_add_to_w", "linear_again"],
+)
+def test_a_pass_with_inputs_walks_past_freed_nodes_as_torch(case) -> None:
+    assert _partly_freed(mc, case) == _partly_freed(torch, case)
+
+
+def test_a_tensor_reached_through_a_released_node_and_a_live_one_is_one_vertex() -> None:
+    """grad() stops at p and frees only the sum behind it (p's mul not run); a later backward
+    reaching p both through that sum and a new op runs p's mul once, with the summed gradient."""
+    seen = []
+    for lib in (torch, mc):
+        x, w = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0, 4.0], requires_grad=True)
+        p = x * w
+        q = p.sum()
+        lib.autograd.grad(q, p)
+        (q + (p * 3).sum()).backward()
+        seen.append((x.grad.tolist(), w.grad.tolist(), [f is None for f, _ in q.grad_fn.next_functions]))
+    assert seen[0] == seen[1]
+
+
+def test_a_freed_node_keeps_its_edges_and_no_values_as_torch() -> None:
+    import gc  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    names = []
+    for lib in (torch, mc):
+        x, w = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0, 4.0], requires_grad=True)
+        p = x * w
+        y = (p.exp() + 1).sum()
+        y.backward()
+        fn, chain = y.grad_fn, []
+        while fn is not None and fn.next_functions:
+            chain.append(type(fn).__name__ if lib is torch else fn.name())
+            fn = fn.next_functions[0][0]
+        names.append(chain)
+        if lib is mc:
+            alive = weakref.ref(p.array)
+            del p
+            gc.collect()
+            assert alive() is None
+    assert names[0] == names[1]

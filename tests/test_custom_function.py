@@ -352,3 +352,91 @@ def test_no_graph_without_grad_and_ctx_type() -> None:
     from minicnn.autograd.function import FunctionCtx  # torch's import path works too
 
     assert FunctionCtx is mc.autograd.function.FunctionCtx
+
+
+def _second_backward_of_a_custom_function(lib, case: str):
+    """torch's rule: a backward without retain_graph frees only what save_for_backward kept, so a
+    custom Function's backward runs again (grads accumulate) unless it reads ctx.saved_tensors
+    (then torch's error, even if nothing was saved); ctx's other attributes stay."""
+    saves = {
+        "nothing": lambda ctx, x: None,
+        "empty": lambda ctx, x: ctx.save_for_backward(),
+        "input": lambda ctx, x: ctx.save_for_backward(x),
+        "none": lambda ctx, x: ctx.save_for_backward(None),
+        "attribute": lambda ctx, x: setattr(ctx, "t", x * 2),
+    }
+    save, read = saves[case.split("/")[0]], case.endswith("/read")
+
+    class Twice(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            save(ctx, x)
+            ctx.scale = scale
+            return x * scale, x.argmax()
+
+        @staticmethod
+        def backward(ctx, gy, gi):
+            if read:
+                ctx.saved_tensors  # noqa: B018
+            return gy * (ctx.t if hasattr(ctx, "t") else ctx.scale), None
+
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y, i = Twice.apply(x, 3.0)
+    out = y.sum() + y[0]
+    results = []
+    for _ in range(2):
+        try:
+            out.backward()
+            results.append(x.grad.tolist())
+        except RuntimeError as exc:
+            results.append(str(exc))
+    return results, i.requires_grad
+
+
+@pytest.mark.parametrize(
+    "case", ["nothing", "nothing/read", "empty", "empty/read", "input", "input/read", "none/read", "attribute"]
+)
+def test_second_backward_runs_a_custom_function_again_unless_it_reads_freed_saved_tensors(case: str) -> None:
+    assert _second_backward_of_a_custom_function(mc, case) == _second_backward_of_a_custom_function(torch, case)
+
+
+def test_a_custom_function_run_again_keeps_no_input_values_as_torch() -> None:
+    """Two outputs, a once_differentiable backward, a non-leaf input: the second backward runs
+    the node again (its input a value-less stub) and stops at exp's freed result, as torch's."""
+    import gc  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    seen = []
+    for lib in (mc, torch):
+
+        class Double(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2, x * 3
+
+            @staticmethod
+            @lib.autograd.function.once_differentiable
+            def backward(ctx, ga, gb):
+                return ga * 2 + gb * 3
+
+        x = lib.tensor([1.0, -2.0], dtype=lib.float64, requires_grad=True)
+        h = x + 1
+        a, b = Double.apply(h)
+        out = (a + b).sum()
+        out.backward()
+        if lib is mc:
+            alive = weakref.ref(h.array)
+            del h
+            gc.collect()
+            assert alive() is None  # the node runs again without h's values
+        out.backward()
+        grads = [x.grad.tolist()]
+        a, b = Double.apply(x.exp())
+        out = (a * b.detach()).sum()
+        out.backward()
+        try:
+            out.backward()
+        except RuntimeError as exc:
+            grads.append(str(exc))  # exp saved its result: freed
+        seen.append(grads)
+    assert seen[0] == seen[1]

@@ -100,8 +100,7 @@ class GetItem(Function):
 
     def release(self) -> None:
         if not _is_basic(self.index):  # torch saves an array index for backward (IndexBackward0): freed
-            self.__dict__.clear()
-            self.released = True
+            self.free()
         else:
             super().release()
 
