@@ -140,6 +140,28 @@ def test_cuda_only_lower_ops_stay_float32_on_the_cpu(fn):
     _like_torch(fn, [_f32(rng, 3, 4), _f32(rng, 4)])
 
 
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("bij,jk->bik", [(2, 3, 1), (1, 4)]),  # size-1 contraction: torch multiplies, float32
+        ("ij,jk->ik", [(2, 0), (0, 4)]),  # size 0 is no size 1: bmm, float16
+        ("ij,ij->ij", [(2, 3), (2, 3)]),
+        ("ij,ij->i", [(2, 3), (2, 3)]),
+        ("ij,kl->ijkl", [(2, 3), (4, 5)]),
+        ("ii,ij->j", [(3, 3), (3, 2)]),
+        ("ij->j", [(2, 3)]),
+        ("ij,jk,kl->il", [(2, 1), (1, 4), (4, 5)]),  # the last contraction decides
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (1, 5)]),
+        ("...j,j", [(2, 3), (3,)]),
+    ],
+)
+def test_einsum_is_float16_where_torchs_reaches_bmm(equation, shapes):
+    """torch's einsum is not on the autocast list itself; its bmm is, so the result is float16
+    only where the (last) pairwise contraction sums a label of size other than 1 on both sides."""
+    rng = np.random.default_rng(3)
+    _like_torch(lambda lib, *ops: lib.einsum(equation, *ops), [_f32(rng, *s) for s in shapes])
+
+
 FLOAT32_OPS = {
     "cross_entropy": lambda lib, x: _fn(lib, "cross_entropy")(x, lib.tensor([0, 2, 1, 2])),
     "nll_loss": lambda lib, x: _fn(lib, "nll_loss")(x, lib.tensor([0, 2, 1, 2])),

@@ -5,6 +5,7 @@ errors; the copies never share memory with their input."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -365,6 +366,15 @@ def test_view_dtype_matches_torch(src: str, shape: tuple[int, ...], which: str) 
     np.testing.assert_array_equal(ours.numpy(), expected.numpy())
     copied = mc.view_copy(mc.tensor(x), dtype=getattr(mc, which))
     np.testing.assert_array_equal(copied.numpy(), torch.view_copy(t, dtype=getattr(torch, which)).numpy())
+
+
+@pytest.mark.parametrize("shape", [(1, 0), (1, 0, 0), (1, 1, 0)])
+def test_view_dtype_of_empty_checks_size_one_strides_as_torch(shape: tuple[int, ...]) -> None:
+    """Empty: torch's strides of the size-1 dims are 1, not a multiple of the element-size ratio."""
+    with pytest.raises(RuntimeError) as e:
+        torch.zeros(shape, dtype=torch.int8).view(torch.float32)
+    with pytest.raises(RuntimeError, match=re.escape(str(e.value).split(" to view")[0])):
+        mc.zeros(shape, dtype=mc.int8).view(mc.float32)
 
 
 @pytest.mark.parametrize(

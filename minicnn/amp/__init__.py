@@ -2,10 +2,11 @@
 
 Inside ``with mc.autocast(device_type):`` the ops of torch's "lower precision" list cast their
 float32 inputs to float16 and compute in float16: matmul (``@``), mm, bmm, addmm, baddbmm,
-addbmm, einsum, linear, conv1d/2d/3d, conv_transpose1d/2d/3d, prelu and
+addbmm, linear, conv1d/2d/3d, conv_transpose1d/2d/3d, prelu and
 scaled_dot_product_attention, on both device types (and what is built on them: the layers,
-multi_dot, chain_matmul); on "cuda" also mv, addmv and addr (torch's CPU list keeps these in
-float32). The ops of torch's "float32" list run in float32 when given float16 inputs: the
+multi_dot, chain_matmul, and einsum where torch's reaches bmm: its last pairwise contraction
+sums a label of size other than 1 in both operands); on "cuda" also mv, addmv and addr (torch's
+CPU list keeps these in float32). The ops of torch's "float32" list run in float32 when given float16 inputs: the
 losses (cross_entropy, nll_loss, mse_loss, l1_loss, smooth_l1_loss, huber_loss,
 binary_cross_entropy(_with_logits), kl_div) on both device types, and on "cuda" also softmax,
 log_softmax, layer_norm and group_norm. On "cpu", layer_norm, group_norm and batch_norm take a

@@ -208,8 +208,8 @@ def view_dtype(input: Tensor, dtype: Any) -> Tensor:  # noqa: A002
             offset = t.storage_offset() if a.size else 0
             if offset % ratio:
                 raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
-            for d in range(a.ndim - 1):
-                if a.shape[d] != 1 and strides[d] % ratio:
+            for d in range(a.ndim - 1):  # (torch checks a size-1 dim too: its stride is torch's when empty)
+                if (a.shape[d] != 1 or not a.size) and strides[d] % ratio:
                     raise RuntimeError(f"self.stride({d}) must be divisible by {ratio} {what}, but got {strides[d]}")
     with backend.array_scope(a):
         view = a.view(new)

@@ -397,16 +397,30 @@ def einsum(*args: Any) -> Tensor:
     for i, t in enumerate(operands):
         if not isinstance(t, Tensor):
             raise TypeError(f"einsum(): operand {i} must be a Tensor, got {type(t).__name__}")
-    if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
-        operands = list(autocast_state.lower(*operands))
-    _same_dtype("einsum", *operands)
-    shapes = [t.shape for t in operands]
-    labels, out = _parse_einsum(equation, shapes)
+    labels, out = _parse_einsum(equation, [t.shape for t in operands])
     for k in range(len(operands)):
         operands[k], labels[k] = _diagonals(operands[k], labels[k], k)
     shapes = [t.shape for t in operands]
+    if autocast_state.active and (
+        _ends_in_bmm(labels, out, shapes) or len({t.dtype for t in operands}) > 1
+    ):  # mc.autocast: float16 where torch's einsum reaches its (lower precision list) bmm
+        operands = list(autocast_state.lower(*operands))
+    _same_dtype("einsum", *operands)
     sizes = _label_sizes(labels, shapes)
     return Einsum.apply(*operands, labels=labels, out=out, sizes=sizes)
+
+
+def _ends_in_bmm(labels: list[str], out: str, shapes: list[tuple[int, ...]]) -> bool:
+    """Whether torch's einsum (left to right, no opt_einsum) makes its last pairwise contraction
+    a bmm, so that autocast computes it, and the result, in float16: some label of the last
+    operand is summed away (not in ``out``) and is of size other than 1 both there and in an
+    earlier operand. Otherwise torch multiplies and sums (one operand: sums only) in float32."""
+    if len(labels) < 2:
+        return False
+    *earlier, (term, shape) = zip(labels, shapes)
+    return any(
+        c not in out and n != 1 and any(c in t and s[t.index(c)] != 1 for t, s in earlier) for c, n in zip(term, shape)
+    )
 
 
 def _diagonals(x: Tensor, term: str, k: int) -> tuple[Tensor, str]:
