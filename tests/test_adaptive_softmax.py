@@ -232,6 +232,13 @@ def test_linear_cross_entropy_like_torch(case, dtype):
 @given(linear_ce_cases())
 def test_linear_cross_entropy_double_backward_like_torch(case):
     arrays, target, weight, kw, chunk = case
+    ignored = -100 if kw["ignore_index"] is None else kw["ignore_index"]
+    if kw["reduction"] == "mean" and (target == ignored).all():
+        # every row ignored: the 'mean' is 0/0, where torch's second derivative w.r.t. the seed is
+        # NaN although its first gradient is 0 for every seed; minicnn's is that 0's, 0 (a
+        # deliberate difference, see test_double_backward_nn._ignored). Keep one row (class 1).
+        target = target.copy()
+        target[-1] = 1
     ours, theirs = lce_pair(target, weight, kw, chunk)
     double_backward_like_torch(ours, theirs, arrays)
 

@@ -71,7 +71,11 @@ def test_unary_like_torch_and_scipy(name, ours, theirs, scipy_fn, lo, hi, atol, 
     compare_with_torch(ours, theirs, [x], rtol=1e-13 if atol == 0 else 0, atol=atol or floor)
     got = ours(mc.tensor(x)).numpy()
     want = scipy_fn(x)
-    np.testing.assert_allclose(got, want, rtol=2e-13, atol=1e-15 if name.startswith(("bessel", "airy")) else 0)
+    if name == "airy_ai":  # the oscillating side: absolute against the envelope (as torch's, the phase ~|x|^1.5 rounds)
+        bound = 2e-13 * np.abs(want) + np.where(x < -2.09, 2e-14 * np.abs(x) ** -0.25, 1e-15)
+        assert np.all(np.abs(got - want) <= bound)
+        return
+    np.testing.assert_allclose(got, want, rtol=2e-13, atol=1e-15 if name.startswith("bessel") else 0)
 
 
 def _max_rel(got: np.ndarray, want: np.ndarray) -> float:
