@@ -14,7 +14,7 @@ from . import constraints
 from .continuous import Beta, Chi2, standard_normal
 from .distribution import Distribution, _shape
 from .exp_family import ExponentialFamily
-from .multivariate import _precision_to_scale_tril
+from .multivariate import _scale_tril_of
 from .utils import broadcast_all, lazy_property, vec_to_tril_matrix
 
 __all__ = ["LKJCholesky", "Wishart"]
@@ -75,8 +75,6 @@ class Wishart(ExponentialFamily):
         scale_tril: Tensor | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        from .. import linalg  # noqa: PLC0415
-
         if (covariance_matrix is not None) + (scale_tril is not None) + (precision_matrix is not None) != 1:
             raise AssertionError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
         param = next(p for p in (covariance_matrix, precision_matrix, scale_tril) if p is not None)
@@ -107,12 +105,7 @@ class Wishart(ExponentialFamily):
                 stacklevel=2,
             )
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(covariance_matrix, precision_matrix, scale_tril)
         self._dist_chi2 = Chi2(_chi2_dfs(self.df.expand(self._batch_shape), p), validate_args=False)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Wishart:

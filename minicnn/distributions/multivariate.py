@@ -45,6 +45,19 @@ def _precision_to_scale_tril(P: Tensor) -> Tensor:
     return linalg.solve_triangular(L_inv, Id.expand(tuple(L_inv.shape)), upper=False)
 
 
+def _scale_tril_of(
+    covariance_matrix: Tensor | None, precision_matrix: Tensor | None, scale_tril: Tensor | None
+) -> Tensor:
+    """The lower Cholesky factor of the covariance, from whichever one of the three is given."""
+    from .. import linalg  # noqa: PLC0415
+
+    if scale_tril is not None:
+        return scale_tril
+    if covariance_matrix is not None:
+        return linalg.cholesky(covariance_matrix)
+    return _precision_to_scale_tril(precision_matrix)
+
+
 class MultivariateNormal(Distribution):
     """N(loc, Sigma) over the last dim, Sigma given as exactly one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (its lower Cholesky factor). Shapes: loc (..., n),
@@ -67,8 +80,6 @@ class MultivariateNormal(Distribution):
         scale_tril: Tensor | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        from .. import linalg  # noqa: PLC0415
-
         if loc.ndim < 1:
             raise ValueError("loc must be at least one-dimensional.")
         given = [m is not None for m in (covariance_matrix, scale_tril, precision_matrix)]
@@ -87,12 +98,7 @@ class MultivariateNormal(Distribution):
         setattr(self, name, matrix.expand(batch_shape + tuple(matrix.shape[-2:])))
         self.loc = loc.expand(batch_shape + (loc.shape[-1],))
         super().__init__(batch_shape, tuple(self.loc.shape[-1:]), validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(covariance_matrix, precision_matrix, scale_tril)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> MultivariateNormal:
         new = self._get_checked_instance(MultivariateNormal, _instance)
