@@ -774,3 +774,36 @@ def test_float32_path_within_one_ulp():
         got = ours(mc.tensor(a), mc.tensor(x))
         assert got.dtype == mc.float32
         assert _float32_ulps(got.numpy()[ok], want[ok]).max() <= 1, oracle
+
+
+def test_erfinv_float32_evaluation_within_one_ulp_and_special_values():
+    """float32 erfinv is computed in float32 (log and Horner; the last step in float64): within 1 ulp of
+    scipy's float64 rounded on a dense grid, every float32 next to the switch to the float64 tails
+    ((1 - y)(1 + y) = exp(-6.25)), tiny and subnormal y; -0.0, +-1, |y| > 1, NaN and dtypes like torch."""
+    edge = np.float32(math.sqrt(-math.expm1(-6.25))).view(np.int32)
+    around = np.arange(edge - 300, edge + 300, dtype=np.int32).view(np.float32)
+    y = np.concatenate([np.linspace(-1, 1, 400001), 10.0 ** np.linspace(-45, -1, 5000), around])
+    y = np.concatenate([y, -y]).astype(np.float32)
+    assert _float32_ulps(K.erfinv(y), ss.erfinv(y.astype(np.float64))).max() <= 1
+    special = np.array([0.0, -0.0, 1.0, -1.0, 1.0000001, -2.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45], np.float32)
+    want = torch.erfinv(torch.from_numpy(special)).numpy()
+    got = K.erfinv(special)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got[:4]), np.signbit(want[:4]))  # (-0.0; NaN's sign aside)
+    inputs = (np.array([0.5, -0.9, 1], np.float16), np.array([-1, 0, 1]), np.float32(0.25), np.zeros((0, 3), "f4"))
+    for x in inputs:
+        want = torch.erfinv(torch.as_tensor(x)).numpy()
+        got = mc.erfinv(mc.tensor(x)).numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-3 if x.dtype == np.float16 else 1e-7)
+
+
+def test_lgamma_next_to_the_negative_integers_against_mpmath():
+    """The reflection's log|sin(pi x)| folds x mod 2 to [0, 1/2] exactly: accurate next to the odd negative
+    integers too (sin(pi x) of x reduced to 1 + d lost up to 4e-4 relative at x = -15 + 1e-13)."""
+    d = np.array([1e-13, -1e-13, 1e-9, -1e-9, 1e-6, -1e-6, 0.25])
+    x = (-np.array([1.0, 2.0, 3.0, 15.0, 16.0, 17.0, 101.0])[:, None] + d).ravel()
+    want = _mp(lambda v: mpmath.log(abs(mpmath.gamma(v))), x)
+    got = K.lgamma(x)
+    assert np.all(np.abs(got - want) / np.maximum(np.abs(want), 1) < 2e-14)
+    np.testing.assert_array_equal(K.lgamma(np.array([-15.0, -0.0, -np.inf, np.nan])), [np.inf, np.inf, np.inf, np.nan])

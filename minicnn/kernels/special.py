@@ -11,7 +11,8 @@ of 65536 elements (``_elementwise``), so that a kernel's dozens of passes run on
 temporaries (2-3x faster than whole-array passes); CuPy takes the whole array at once. A float32
 or float16 result takes, where a kernel has one, a shorter approximation (``_elementwise``'s
 ``by_precision``: fewer terms, still in float64, ~1e-10 relative: within 1 ulp of the correctly
-rounded float32; erfinv / ndtri, i0 / i1 and scaled, polygamma, gammainc). The common
+rounded float32; ndtri, i0 / i1 and scaled, polygamma, gammainc); erfinv's is computed in float32
+itself (``float32_kernel``), its last step in float64, within 1 ulp too. The common
 branch runs on every element; a branch that only some elements need (a reflection for x < 1/2,
 an asymptotic expansion, a far tail) runs on those only, gathered and scattered by index
 (``flatnonzero``: one device sync on a GPU). Every pass count is fixed: no loop runs a
@@ -23,9 +24,11 @@ measured against mpmath / scipy.special in tests/test_math_extra.py):
 * ``lgamma``: Lanczos' approximation (g = 7, 9 terms, Godfrey's coefficients) for x >= 0.5,
   log Gamma(x) = log(sqrt(2 pi)) + (z + 1/2)(log t - 1) - g + log A(z), z = x - 1,
   t = z + g + 1/2 (~30 passes on n); the reflection log(pi / |sin(pi x)|) - lgamma(1 - x) on
-  the m elements below 0.5 (~45 on m; sin(pi x) with x reduced mod 2, so the poles 0, -1, ...
-  give +inf exactly). Relative error ~1e-15 for x > 0, absolute ~1e-15 near the zeros 1 and 2
-  (exact 0 there); for x < 0 the reflection's difference of two large logs costs up to ~4e-14.
+  the m elements below 0.5 (~45 on m; x reduced mod 2 and folded to s in [0, 1/2], both exact, so
+  the poles 0, -1, ... give +inf exactly and the odd ones keep their accuracy; sin(pi s) from
+  tan(pi s / 2), as NumPy's float64 sin is not vectorised). Relative error ~1e-15 for x > 0,
+  absolute ~1e-15 near the zeros 1 and 2 (exact 0 there); for x < 0 the reflection's difference of
+  two large logs costs up to ~4e-14.
 * ``digamma``: psi(z) = psi(z + 10) - sum_{k<10} 1/(z + k) for every z >= 0.5 (a fixed shift,
   no stepping), psi(z + 10) by the asymptotic series log w - 1/(2w) - sum B_2k / (2k w^2k)
   (7 terms, error < 1e-18; ~45 passes on n); psi(x) = psi(1 - x) - pi cot(pi x) on the m
@@ -47,10 +50,14 @@ measured against mpmath / scipy.special in tests/test_math_extra.py):
   on n), degree 18 / 16 in sqrt(w) on the m elements beyond (1 - |y| < 0.002); relative error
   <= 1.3e-15 down to 1 - |y| = 1e-16, which covers every float below 1. Below that (only
   ``ndtri``'s lower tail reaches it) the fixed point of erfc's asymptotic form and three Halley
-  steps on erfc(z) = 1 - a (each cubes the relative error). float32 / float16 results: degree 12
-  for w < 6.25 (a fit of Giles' polynomial, 5.7e-10 relative; ~30 passes), the same tails; every
-  float32 result within 1 ulp of the correctly rounded one. ``ndtri(p)`` = sqrt(2) erfinv(2p - 1),
-  through 1 - a = 2p for p < 0.5 (exact): accurate in the lower tail too (ndtri(1e-300)).
+  steps on erfc(z) = 1 - a (each cubes the relative error). float32 / float16 results of ``erfinv``:
+  computed in float32, y P(log((1 - y)(1 + y))) with P a degree-10 fit (6.8e-9 relative), its last
+  Horner step and the product by y in float64 (~25 passes, twice as fast), Giles' first tail
+  polynomial in float64 for 1 - |y| < 0.001 (a float32 below 1 has 1 - |y| >= 2^-24); ``ndtri``:
+  degree 12 for w < 6.25 (a fit of Giles' polynomial, 5.7e-10 relative; ~30 passes), in float64.
+  Every float32 result within 1 ulp of the correctly rounded one.
+  ``ndtri(p)`` = sqrt(2) erfinv(2p - 1), through 1 - a = 2p for p < 0.5 (exact): accurate in the
+  lower tail too (ndtri(1e-300)).
 * ``log_ndtr``: log(Phi(x)) for -20 < x <= 0, log1p(-Phi(-x)) above, and the asymptotic series
   -x^2/2 - log(-x) - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4 - 15/x^6 + 105/x^8) below -20
   (all three computed everywhere: two erfc evaluations, ~100 passes).
@@ -58,8 +65,8 @@ measured against mpmath / scipy.special in tests/test_math_extra.py):
   sum (x/2)^(2k+nu) / (k! (k+nu)!) by Horner in (x/2)^2 (24 positive terms, ~55 passes on n)
   for |x| <= 8, and Cephes' Chebyshev series for e^-x sqrt(x) I_nu(x) in 32/x - 2 (25 terms,
   Clenshaw in place, ~80 passes) on the m elements above: 4.7e-16 relative against mpmath. float32 /
-  float16 results: 16 series terms (~35 passes) and the last 8 Chebyshev terms (~30), 1.2e-10
-  relative: within 1 ulp of the correctly rounded float32.
+  float16 results: fitted polynomials of degree 10 in x^2 (~30 passes) and 7 in 8/x (~20), 2.9e-10
+  relative, in float64: within 1 ulp of the correctly rounded float32.
 
 * ``erfcx`` = exp(x^2) erfc(x): W. J. Cody's rational functions (kernels/erf.py's coefficients)
   give erfc(y) = exp(-y^2) R(y) for y > 0.46875, so erfcx(y) = R(y) with no exp (no overflow, no
@@ -159,6 +166,16 @@ _GILES_CENTRAL_SINGLE = (
     -2.919599399779993e-08, 4.2690190388863763e-07, -1.3646157081617365e-06, -1.3891784996347305e-05,
     0.00018673188277670068, -0.000740691655219867, -0.006033668687351017, 0.24015817875232134, 1.6536545623611525,
 )  # fmt: skip
+# float32 results computed in float32 (_erfinv_float32): erfinv(y) = y P(l), l = log((1 - y)(1 + y)) in [-6.25, 0],
+# P of degree 10 (highest first): the Chebyshev fit (weights 1 / value) of erfinv(a) / a in l, converted to powers of
+# l, 6.8e-9 relative; all but the constant rounded to float32 (Horner in float32), the constant and the last step in
+# float64: within 1 float32 ulp of the correctly rounded value (2 ulp with that step in float32 too)
+_ERFINV_FLOAT32 = (
+    6.582038247771038e-10, 2.51708840437459e-08, 3.940106694244605e-07, 2.9860038921469823e-06, 7.536181328759994e-06,
+    -3.684502007672563e-05, -0.0001172960182884708, 0.002341995481401682, 0.011551604606211185, -0.23201337456703186,
+    0.886226931440744,
+)  # fmt: skip
+_ERFINV_FLOAT32_EDGE = math.exp(-6.25)  # (1 - y)(1 + y) below this (1 - |y| < 0.001): Giles' tail polynomial
 _GILES_END = 1e-16  # 1 - a below this (only ndtri's lower tail: a float a < 1 is <= 1 - 1.1e-16): Halley on erfc
 
 _BESSEL_CUT = 8.0
@@ -167,9 +184,31 @@ _BESSEL_CUT = 8.0
 _BESSEL_SERIES = tuple(
     tuple(1 / (math.factorial(k) * math.factorial(k + nu)) / 4**k / 2**nu for k in range(23, -1, -1)) for nu in (0, 1)
 )
-# float32 results: the series' first 16 terms (1e-10 relative at |x| = 8) and the Chebyshev series' last 8
-_BESSEL_SINGLE_SERIES = 16
-_BESSEL_SINGLE_CHEB = 8
+# float32 results (highest first; float64 evaluation): for |x| <= 8 the Chebyshev fit (weights 1 / value) of
+# I_nu(x) / x^nu in q = x^2 on [0, 64], degree 10, in powers of q (2.9e-10 relative, against 16 series terms); for
+# x > 8 that of e^-x sqrt(x) I_nu(x) in s = 8 / x on (0, 1], degree 7 (1.2e-10): each float32 result within 1 ulp
+_BESSEL_SERIES_SINGLE = (
+    (
+        1.3554930446560943e-19, 1.9944774333729337e-17, 1.0065984868717495e-14, 2.372358773172507e-12,
+        4.717919404510827e-10, 6.780252189169468e-08, 6.781828567742864e-06, 0.00043402697596657737,
+        0.015625002117881964, 0.2499999980137155, 1.0000000002732772,
+    ),
+    (
+        5.9630092296297434e-21, 1.05406011979116e-18, 5.523875425741694e-16, 1.4872111832913275e-13,
+        3.36818977188921e-11, 5.650626779411909e-09, 6.781769284677593e-07, 5.425341980420663e-05,
+        0.0026041668239861876, 0.06249999982669839, 0.5000000000292569,
+    ),
+)  # fmt: skip
+_BESSEL_FAR_SINGLE = (
+    (
+        4.046556329174938e-06, -7.207468708528692e-06, 1.0212962099539087e-05, 7.4097719820084966e-06,
+        5.793336295731349e-05, 0.00043818920110288235, 0.006233477633098795, 0.39894228036918217,
+    ),
+    (
+        -4.58281170844e-06, 8.184977580687002e-06, -1.1963311747113852e-05, -9.946635411789163e-06,
+        -8.091833936109588e-05, -0.0007303628461336967, -0.018700424893786868, 0.39894228044165536,
+    ),
+)  # fmt: skip
 # Cephes' i0.c / i1.c: Chebyshev coefficients (highest first) of e^-x sqrt(x) I_nu(x) in 32/x - 2, x > 8
 _BESSEL_CHEB = (
     (
@@ -201,19 +240,24 @@ _BESSEL_CHEB = (
 _CHUNK = 1 << 16
 
 
-def _elementwise(x: Any, kernel: Any, by_precision: bool = False) -> Any:
+def _elementwise(x: Any, kernel: Any, by_precision: bool = False, float32_kernel: Any = None) -> Any:
     """``kernel(xp, v)`` (a raveled float64 piece of x -> its float64 result) over all of x,
     returned in x's shape and dtype (float32 for integer or bool input). With ``by_precision`` the
     kernel is called as ``kernel(xp, v, single)``, ``single`` true for a float32 or float16 result:
-    it may then use shorter approximations, accurate to ~1e-9 relative (a float32 ulp is 6e-8)."""
+    it may then use shorter approximations, accurate to ~1e-9 relative (a float32 ulp is 6e-8).
+    ``float32_kernel(xp, v)``, where given, takes a float32 or float16 result instead, on the
+    float32 piece: it computes (mostly) in float32, each float32 result within 1 ulp."""
     xp = get_array_module(x)
     flat = x.reshape(-1)
     out = xp.empty(flat.shape, dtype=x.dtype if x.dtype.kind == "f" else np.dtype(np.float32))
     step = _CHUNK if xp is np else max(flat.size, 1)
     extra = (out.dtype.itemsize < 8,) if by_precision else ()
+    work = np.float64
+    if float32_kernel is not None and out.dtype.itemsize < 8:
+        kernel, extra, work = float32_kernel, (), np.float32
     with np.errstate(all="ignore"):
         for start in range(0, flat.size, step):
-            out[start : start + step] = kernel(xp, flat[start : start + step].astype(np.float64, copy=False), *extra)
+            out[start : start + step] = kernel(xp, flat[start : start + step].astype(work, copy=False), *extra)
     return out.reshape(x.shape)
 
 
@@ -244,12 +288,6 @@ def _sincos(xp: Any, x: Any) -> tuple[Any, Any]:
     cos *= t
     cos *= inv
     return sin, cos
-
-
-def _sinpi(xp: Any, x: Any) -> Any:
-    """sin(pi x), exactly 0 at the integers: x is reduced mod 2 first (exact)."""
-    r = x - 2 * xp.round(x / 2)
-    return xp.where(r == xp.floor(r), 0.0, xp.sin(math.pi * r))
 
 
 def _cotpi(xp: Any, x: Any) -> Any:
@@ -292,14 +330,36 @@ def _lgamma_right(xp: Any, x: Any) -> Any:
     return t
 
 
+def _log_abs_sinpi(xp: Any, x: Any) -> Any:
+    """log |sin(pi x)| (-inf at the integers, NaN at +-inf): x reduced mod 2 and folded to s in [0, 1/2]
+    (both exact), sin(pi s) = 2t / (1 + t^2) with t = tan(pi s / 2) (NumPy's float64 tan is vectorised, its
+    sin is not: ~8x faster; relative error ~3e-16); log(pi s) for s < 1e-8 (no subnormal rounding). ~12 passes."""
+    s = x * 0.5
+    xp.round(s, out=s)
+    s *= -2
+    s += x
+    xp.abs(s, out=s)
+    xp.minimum(s, 1 - s, out=s)
+    t = s * (math.pi / 2)
+    xp.tan(t, out=t)
+    sin = t * t
+    sin += 1
+    xp.divide(t, sin, out=sin)
+    sin *= 2
+    xp.log(sin, out=sin)
+    tiny = xp.flatnonzero(s < 1e-8)
+    if tiny.size:
+        sin[tiny] = _LOG_PI + xp.log(s[tiny])
+    return sin
+
+
 def _lgamma(xp: Any, x: Any) -> Any:
     left = xp.flatnonzero(x < 0.5)
     y = _lgamma_right(xp, _reflected(xp, x, left))  # once on every element: lgamma(1 - x) below 0.5
     if left.size:  # the rest of the reflection, on those elements only
         xl = x[left]
-        # log|sin(pi x)|, as log(pi |x|) at tiny x (no overflow of pi / sin, no subnormal rounding)
-        log_sin = xp.where(xp.abs(xl) < 1e-8, _LOG_PI + xp.log(xp.abs(xl)), xp.log(xp.abs(_sinpi(xp, xl))))
-        yl = _LOG_PI - log_sin - y[left]
+        yl = _LOG_PI - _log_abs_sinpi(xp, xl)
+        yl -= y[left]
         y[left] = xp.where(xp.isinf(xl), xp.inf, yl)
     y[(x == 1) | (x == 2)] = 0.0  # the zeros exactly (Lanczos leaves ~1e-15)
     return y
@@ -584,9 +644,28 @@ def _erfinv(xp: Any, y: Any, single: bool = False) -> Any:
     return _erfinv_core(xp, a, 1 - a, single, signed=y)  # (erfinv(-0.0) = -0.0)
 
 
+def _erfinv_float32(xp: Any, y: Any) -> Any:
+    """erfinv of a float32 piece: y P(l), l = log((1 - y)(1 + y)) in float32 (no abs: accurate for
+    either sign; -0.0 kept by the product), P's Horner steps in float32 but the last, which with the
+    product by y is float64 (~25 passes, 3 of them float64); returns float64. The m elements with
+    1 - |y| < 0.001 (+-1, |y| > 1) by Giles' tail polynomial in float64."""
+    t = 1 - y
+    t *= 1 + y
+    edge = xp.flatnonzero(t < _ERFINV_FLOAT32_EDGE)  # (NaN stays NaN on the main path)
+    xp.log(t, out=t)
+    z = xp.multiply(_horner(t, _ERFINV_FLOAT32[:-1]), t, dtype=np.float64)
+    z += _ERFINV_FLOAT32[-1]
+    z *= y
+    if edge.size:  # (1 - |y| >= 2^-24 in float32: w <= 15.95, Giles' first tail polynomial; +-inf at +-1)
+        ye = y[edge].astype(np.float64)
+        root = xp.sqrt(-xp.log((1 - ye) * (1 + ye)))
+        z[edge] = _horner(root - 3.25, _GILES_TAIL) * ye
+    return z
+
+
 def erfinv(y: Any) -> Any:
     """The inverse of erf on [-1, 1] elementwise: +-inf at +-1, NaN outside."""
-    return _elementwise(y, _erfinv, by_precision=True)
+    return _elementwise(y, _erfinv, by_precision=True, float32_kernel=_erfinv_float32)
 
 
 def _ndtri(xp: Any, p: Any, single: bool = False) -> Any:
@@ -641,11 +720,14 @@ def _clenshaw(xp: Any, t: Any, coeffs: tuple[float, ...]) -> Any:
 
 def _bessel_i_far(xp: Any, ax: Any, nu: int, scaled: bool, single: bool = False) -> Any:
     """I_nu(ax) (times exp(-ax) if ``scaled``) for ax > 8: Cephes' Chebyshev series for
-    e^-x sqrt(x) I_nu(x) in 32/x - 2 (25 terms; with ``single`` its last 8, 1.2e-10 relative),
-    over sqrt(x)."""
-    t = 32 / ax
-    t -= 2
-    y = _clenshaw(xp, t, _BESSEL_CHEB[nu][-_BESSEL_SINGLE_CHEB:] if single else _BESSEL_CHEB[nu])
+    e^-x sqrt(x) I_nu(x) in 32/x - 2 (25 terms; with ``single`` a degree-7 polynomial in 8/x instead,
+    1.2e-10 relative, 16 passes against 77), over sqrt(x)."""
+    if single:
+        y = _horner(8 / ax, _BESSEL_FAR_SINGLE[nu])
+    else:
+        t = 32 / ax
+        t -= 2
+        y = _clenshaw(xp, t, _BESSEL_CHEB[nu])
     y /= xp.sqrt(ax)
     if scaled:
         return y
@@ -655,12 +737,12 @@ def _bessel_i_far(xp: Any, ax: Any, nu: int, scaled: bool, single: bool = False)
 def _bessel_i(xp: Any, x: Any, nu: int, scaled: bool, single: bool = False) -> Any:
     """I_nu(|x|) for nu in {0, 1} in float64, times exp(-|x|) if ``scaled``: the power series in
     (x/2)^2 by Horner (24 positive terms) for |x| <= 8, Cephes' Chebyshev series above. ``single``
-    (float32 results): 16 series terms and 8 Chebyshev terms, 1.2e-10 relative (~35 passes on n,
-    ~30 on m, against ~55 and ~80)."""
+    (float32 results): fitted polynomials of degree 10 in x^2 and 7 in 8/x, 2.9e-10 relative (~30
+    passes on n, ~20 on m, against ~55 and ~80)."""
     ax = xp.abs(x)
     small = xp.minimum(ax, _BESSEL_CUT)
     q = small * small
-    y = _horner(q, _BESSEL_SERIES[nu][-_BESSEL_SINGLE_SERIES:] if single else _BESSEL_SERIES[nu])
+    y = _horner(q, _BESSEL_SERIES_SINGLE[nu] if single else _BESSEL_SERIES[nu])
     if nu:  # I_1 is odd: times x (= +-small where the series holds), -0 taken as +0 (as torch's: its test is x < 0)
         y *= x
         y += 0.0
