@@ -32,7 +32,8 @@ def test_float32_training_matches_torch(shape):
     bias = rng.standard_normal(c).astype(np.float32)
     gy = rng.standard_normal(shape).astype(np.float32)
     y, mean, var, xc, inv_std = BN.batch_norm_train_forward(x, weight, bias)
-    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xc, inv_std, weight)
+    assert xc is x or x.shape == (6, 4)  # |mean| ~ 2.5 std: the raw sums (6 values: by chance either)
+    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xc, inv_std, weight, True, mean if xc is x else None)
     for a in (y, mean, var, xc, inv_std, dx, dgamma, dbeta):
         assert a.dtype == np.float32
     y_ref, dx_ref, dg_ref, db_ref = torch_train(x, weight, bias, gy)
@@ -46,12 +47,50 @@ def test_float32_training_matches_torch(shape):
     np.testing.assert_allclose(dbeta, db_ref, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "offset,raw",
+    [(0.0, True), (3.5, True), (4.5, False), (1e4, False)],  # mean(x^2)/var = 1 + offset^2 against 16
+)
+def test_raw_sums_and_two_pass_statistics_match_torch(dtype, offset, raw):
+    """Where every channel's mean is within ~3.9 standard deviations the statistics come from
+    the raw sums (one array written; backward from x and the mean), else from the centred x;
+    both against torch. One channel beyond the threshold takes the whole batch to two passes."""
+    rng = np.random.default_rng(5)
+    shape = (4, 6, 16, 16)
+    x = rng.standard_normal(shape)
+    x = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / x.std(axis=(0, 2, 3), keepdims=True)  # exactly standard
+    x[:, 0] += offset  # channel 0 decides the path; the others stay centred
+    x = x.astype(dtype)
+    weight, bias = rng.standard_normal(6).astype(dtype), rng.standard_normal(6).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    y, mean, var, xs, inv_std = BN.batch_norm_train_forward(x, weight, bias)
+    assert (xs is x) is raw
+    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xs, inv_std, weight, True, mean if raw else None)
+    y_ref, dx_ref, dg_ref, db_ref = torch_train(x, weight, bias, gy)
+    tol = 2e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx, dx_ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dgamma, dg_ref, rtol=tol, atol=tol * 32)
+    np.testing.assert_allclose(dbeta, db_ref, rtol=tol, atol=tol * 32)
+    assert y.dtype == dx.dtype == mean.dtype == var.dtype == dtype
+
+
+def test_non_finite_input_takes_the_two_pass_statistics():
+    x = np.random.default_rng(6).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    x[0, 1, 2, 2] = np.nan
+    y, mean, var, xs, _ = BN.batch_norm_train_forward(x, None, None)
+    assert xs is not x
+    ref = TF.batch_norm(torch.tensor(x), None, None, training=True).numpy()
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)  # NaN in channel 1 only, as torch
+
+
 def test_non_contiguous_input_and_no_affine():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 6, 3, 4)).transpose(0, 1, 3, 2)  # (5, 6, 4, 3), not contiguous
     gy = rng.standard_normal(x.shape)
-    y, _, _, xc, inv_std = BN.batch_norm_train_forward(x, None, None)
-    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xc, inv_std, None)
+    y, mean, _, xc, inv_std = BN.batch_norm_train_forward(x, None, None)
+    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xc, inv_std, None, True, mean if xc is x else None)
     y_ref, dx_ref, dg_ref, db_ref = torch_train(x, np.ones(6), np.zeros(6), gy)
     np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-10)
@@ -63,9 +102,10 @@ def test_backward_without_dx_gives_the_parameter_gradients():
     rng = np.random.default_rng(2)
     x, gy = rng.standard_normal((3, 4, 5, 5)), rng.standard_normal((3, 4, 5, 5))
     weight = rng.standard_normal(4)
-    _, _, _, xc, inv_std = BN.batch_norm_train_forward(x, weight, None)
-    full = BN.batch_norm_train_backward(gy, xc, inv_std, weight)
-    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xc, inv_std, weight, need_x_grad=False)
+    _, mean, _, xc, inv_std = BN.batch_norm_train_forward(x, weight, None)
+    mean = mean if xc is x else None
+    full = BN.batch_norm_train_backward(gy, xc, inv_std, weight, mean=mean)
+    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xc, inv_std, weight, need_x_grad=False, mean=mean)
     assert dx is None
     np.testing.assert_array_equal(dgamma, full[1])
     np.testing.assert_array_equal(dbeta, full[2])
@@ -79,3 +119,27 @@ def test_channel_sums_of_empty_batches_are_zero():
     np.testing.assert_array_equal(BN.channel_sum(x), np.zeros(3, np.float32))
     np.testing.assert_array_equal(BN.channel_dot(x, x), np.zeros(3, np.float32))
     assert BN.channel_sum(np.zeros((2, 0, 3))).shape == (0,)
+
+
+def test_raw_path_gradcheck_and_in_place_write_refused():
+    """Through F.batch_norm in training on the raw-sum path (it keeps x itself): a float64
+    gradcheck, and, as torch, an error when that input is written in place before backward."""
+    import minicnn as mc
+    from minicnn.nn import functional as F
+
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((3, 2, 4, 4)) + 1.0
+    assert BN.batch_norm_train_forward(a, None, None)[3] is a
+    x = mc.tensor(a, requires_grad=True)
+    w, b = mc.tensor(rng.standard_normal(2), requires_grad=True), mc.tensor(rng.standard_normal(2), requires_grad=True)
+    assert mc.gradcheck(lambda x_, w_, b_: F.batch_norm(x_, None, None, w_, b_, training=True), [x, w, b])
+    h = x * 1.0
+    y = F.batch_norm(h, None, None, w, b, training=True)
+    h.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        y.sum().backward()
+    th = torch.tensor(a, requires_grad=True) * 1.0
+    ty = TF.batch_norm(th, None, None, training=True)
+    th.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        ty.sum().backward()

@@ -119,7 +119,7 @@ def test_partial_gradients_equal_full_ones(case, need):
         ((2, 3, 9, 8), 3, 1, 4, 2, 1, True),  # dilation 2: d*(k-1) = 4
         ((2, 3, 9, 8), 3, 1, (0, 3), 1, 1, False),  # one side beyond
         ((2, 3, 9, 8), 3, 1, 1, 1, 2, False),  # channel multiplier 2: scatter
-        ((2, 3, 9, 8), 3, 2, 1, 1, 1, False),  # stride 2: scatter on phases
+        ((2, 3, 9, 8), 3, 2, 1, 1, 1, False),  # stride 2: gathered per phase (_dx_planes_gather)
         ((2, 3, 9, 8), 2, 1, "same", 1, 1, True),  # even kernel: asymmetric padding
     ],
 )
@@ -146,6 +146,28 @@ def test_mobilenet_v2_plane_layers_match_torch(x_shape, stride):
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
     check_against_torch(x, w, None, stride, 1, 1, rtol=1e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    "x_shape,k,stride,padding,dilation,blocks",
+    [
+        ((2, 3, 9, 8), 1, 2, 0, 1, None),  # 1x1 kernel, stride 2: phases no tap reads are zero
+        ((2, 3, 10, 7), 2, 3, (1, 0), 1, 1),  # kernel smaller than the stride, one plane per block
+        ((2, 3, 9, 8), 3, 2, 2, 2, 600),  # dilation 2 on stride 2: taps of one phase only
+        ((2, 3, 9, 8), 3, 1, 3, 1, None),  # stride 1, padding beyond d*(k-1): gathered too
+        ((1, 2, 8, 8), 4, (2, 3), (3, 1), 1, None),
+    ],
+)
+def test_strided_dx_gather_matches_torch(x_shape, k, stride, padding, dilation, blocks):
+    """dX by phases (m = 1, no dX-as-forward), float64 against torch, with zero phases, several
+    blocks and uneven strides."""
+    c = x_shape[1]
+    g = geometry(x_shape, (c, 1, k, k), stride, padding, dilation, c)
+    assert D._dx_as_convolution(g, 1) is None
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal((c, 1, k, k))
+    with plane_path(blocks):
+        check_against_torch(x, w, rng.standard_normal(c), stride, padding, dilation, *TOLS[np.float64])
 
 
 def test_phase_parts_cover_the_input_once():

@@ -151,6 +151,27 @@ def test_mobilenet_v2_small_layers_take_channels_last():
 
 
 @pytest.mark.parametrize(
+    "x_shape,m,stride,padding,dilation",
+    [
+        ((4, 576, 8, 8), 1, 1, 1, 1),  # MobileNet v2's layers: the m = 1 einsum
+        ((4, 576, 8, 8), 1, 2, 1, 1),
+        ((4, 960, 4, 4), 1, 1, 1, 1),
+        ((2, 96, 7, 6), 2, (2, 1), (1, 2), (1, 2)),  # m = 2, uneven stride and dilation over the window view
+    ],
+)
+def test_channels_last_window_einsum_matches_torch(x_shape, m, stride, padding, dilation):
+    """The forward's single einsum over a window view of the padded input (and dX, a forward of
+    gy for stride 1), float32 at MobileNet sizes, against torch."""
+    rng = np.random.default_rng(6)
+    c = x_shape[1]
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((c * m, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(c * m).astype(np.float32)
+    with always_channels_last():
+        check_kernel_against_torch(x, w, b, stride, padding, dilation, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
     "stride,padding,dilation,m", [(1, 1, 1, 1), (2, 1, 1, 2), (1, "same", 2, 1), ((2, 1), 0, 1, 3)]
 )
 def test_channels_last_gradcheck(stride, padding, dilation, m):

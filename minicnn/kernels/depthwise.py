@@ -21,9 +21,14 @@ scratch blocks only.
 Tricks that make the NumPy loops fast (the plane path):
 
 * Cache blocking: images x channels form one stack of 2-d planes, processed in blocks of
-  about ``BLOCK_BYTES`` (:func:`minicnn.kernels.im2col.plane_blocks`). A block is padded into
-  a small reused buffer and all kh*kw taps pass over it while it sits in the CPU cache (a
-  loop over memory blocks, not over images or pixels; a GPU gets one block).
+  about ``BLOCK_BYTES / BLOCK_SHRINK`` = 1 MiB (:func:`minicnn.kernels.im2col.plane_blocks`).
+  A block is padded into a small reused buffer and all kh*kw taps pass over it while it sits
+  in the CPU cache (a loop over memory blocks, not over images or pixels; a GPU gets one
+  block). The block, its kh*kw-tap stack and its output must stay in L2: with im2col's 4 MiB
+  they did not (MobileNet v2's plane layers, 1 thread, CPU time, medians of 7 alternating
+  rounds under load, forward / dX / dW ms, 4 -> 1 MiB: (4, 144, 32, 32) 4.8 / 3.9 / 2.7 ->
+  2.8 / 2.8 / 2.2; (4, 32, 64, 64) 3.8 / 3.3 / 2.3 -> 2.2 / 2.2 / 1.7; (4, 96, 64, 64)
+  stride 2 5.2 / 9.0 / 3.9 -> 3.5 / 8.6 / 3.4; 2 and 0.5 MiB were slower than 1).
 * Flat planes: NumPy pays per row, and a 56-wide row is short. Stored as one long row of
   Hp*Wp values, a padded plane turns every stride-1 tap into ONE contiguous run: output
   (oh, ow) sits at flat position oh*Wp + ow, and tap (i, j) reads the run that starts at
@@ -38,8 +43,10 @@ Tricks that make the NumPy loops fast (the plane path):
   when the block is filled (dX: the inverse copy at the end), in place of the padding copy.
 * dX as a forward (stride 1, m = 1): dX is then gy, padded by d*(k-1) - pad, correlated with
   the flipped kernel -- the forward loop, which adds into an aligned accumulator, instead of
-  adding each tap's product into a shifted run of dx (the scatter form, kept for stride > 1,
-  m > 1 and padding beyond d*(k-1)).
+  adding each tap's product into a shifted run of dx (the scatter form, kept for m > 1).
+  Other m = 1 cases (stride > 1, padding beyond d*(k-1)) gather per stride phase: the taps
+  of a phase stacked and summed by one matmul, each phase of dx written once
+  (:func:`_dx_planes_gather`; (4, 96, 64, 64) stride 2: 8.1 -> 6.0 ms).
 * Taps stacked, one matmul (forward, and so dX as a forward): the kh*kw tap runs of a block
   are copied into a (planes, kh*kw, OH*Wq) stack and one batched product with the
   (planes, m, kh*kw) weights sums them -- instead of a multiply and an add through a
@@ -79,9 +86,10 @@ with one channel per element of the innermost axis, so every NumPy inner loop is
 
 (dX for stride 1 and m = 1: the forward of gy with the flipped kernel, as on planes; for
 ConvNeXt's 7x7 on (2, 192, 8, 8) 0.88 -> 0.58 ms, on (2, 384, 4, 4) 0.50 -> 0.36 ms.)
-Same multiply-adds (dW: one ``einsum`` per tap, no product array written); extra cost: the
-transposing copies of x, gy and the result (one pass each), and
-memory: a padded channels-last copy of x (or dx) and one output-sized scratch.
+Same multiply-adds (dW: one ``einsum`` per tap, no product array written; the forward: one
+``einsum`` over a window view of the padded input, see :func:`_conv2d_channels_last`); extra
+cost: the transposing copies of x, gy and the result (one pass each), and memory: a padded
+channels-last copy of x (or dx).
 It has no cache blocking, so it is only taken while the input fits in L2.
 
 Which path (:func:`uses_channels_last`): channels-last when the output has at most
@@ -120,6 +128,7 @@ from .im2col import plane_blocks
 SMALL_OUTPUT_PIXELS = 64  # OH*OW at most this (8x8) ...
 MIN_CHANNELS = 64  # ... at least this many input channels ...
 SMALL_INPUT_BYTES = 1 << 20  # ... and an input that fits in L2: the channels-last path (measured)
+BLOCK_SHRINK = 4  # the plane path's cache blocks: im2col's BLOCK_BYTES / this (1 MiB, in L2; measured)
 
 
 class _Planes:
@@ -253,19 +262,33 @@ def _taps_channels_last(w: Any, g: Geometry, m: int) -> Any:
     return xp.ascontiguousarray(w.reshape(g.c, m, g.kh * g.kw).transpose(2, 0, 1))
 
 
+def _windows_channels_last(xpad: Any, g: Geometry) -> Any:
+    """A view (no copy) of the padded channels-last input (N, Hp, Wp, C, ...) as
+    (N, OH, OW, C, kh, kw): element [n, oh, ow, c, i, j] is the pixel that tap (i, j) of output
+    (oh, ow) multiplies -- every tap's shifted, strided slice of the same buffer."""
+    xp = backend.get_array_module(xpad)
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    sn, sy, sx, sc = xpad.strides[:4]
+    return xp.lib.stride_tricks.as_strided(
+        xpad, (g.n, g.oh, g.ow, g.c, g.kh, g.kw), (sn, sy * sh, sx * sw, sc, sy * dh, sx * dw)
+    )
+
+
 def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
-    """The forward with channels on the last axis; y (N, C*m, OH, OW)."""
+    """The forward with channels on the last axis; y (N, C*m, OH, OW).
+
+    One ``einsum`` over a window view of the padded input (:func:`_windows_channels_last`)
+    sums the kh*kw taps: its inner loops run along the channels (contiguous in the input, the
+    weights and the output) and add every product straight into the output, one pass over the
+    output per tap -- no temporary. (The first version: a multiply into a temporary and an add
+    per tap. (4, 576, 8, 8), 3x3, 1 thread: the tap sums 1.0 -> 0.3 ms.)"""
     xp = backend.get_array_module(x)
-    xpad = _padded_channels_last(x, g)[..., None]  # (N, Hp, Wp, C, 1)
-    wk = _taps_channels_last(w, g, m)
-    acc = xp.empty((g.n, g.oh, g.ow, g.c, m), dtype=x.dtype)
-    tmp = xp.empty_like(acc)
-    for k, (rows, cols) in enumerate(g.offsets()):
-        if k == 0:
-            xp.multiply(xpad[:, rows, cols], wk[k], out=acc)
-        else:
-            xp.multiply(xpad[:, rows, cols], wk[k], out=tmp)
-            acc += tmp
+    xpad = _padded_channels_last(x, g)  # (N, Hp, Wp, C)
+    wk = xp.ascontiguousarray(w.reshape(g.c, m, g.kh, g.kw).transpose(2, 3, 0, 1))  # (kh, kw, C, m)
+    if m == 1:
+        acc = xp.einsum("nhwcij,ijc->nhwc", _windows_channels_last(xpad, g), wk[..., 0])
+    else:
+        acc = xp.einsum("nhwcij,ijcm->nhwcm", _windows_channels_last(xpad, g), wk)
     acc = acc.reshape(g.n, g.oh, g.ow, g.o)
     if b is not None:
         acc += b
@@ -341,7 +364,7 @@ def _conv2d_planes(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
     y = xp.empty((planes, m, g.oh, g.ow), dtype=x.dtype)
     plane_bytes = (lay.grid[0] + (taps + m) * lay.out[0]) * x.itemsize
     pad = stack = acc = None
-    for p0, p1 in plane_blocks(xp, planes, plane_bytes):
+    for p0, p1 in plane_blocks(xp, planes, plane_bytes * BLOCK_SHRINK):
         if pad is None:  # scratch for the first (largest) block, reused by the others
             pad = lay.buffer(xp, p1 - p0, x.dtype)
             stack = xp.empty((p1 - p0, taps, *lay.out), dtype=x.dtype)
@@ -390,7 +413,8 @@ def conv2d_depthwise_backward(
     On planes, per block of planes and per tap: dW sums gy * x_ij over pixels (one ``einsum``;
     the images are summed at the end). dX, for stride 1 and m = 1, is the forward again: gy
     correlated with the flipped kernel (:func:`_dx_as_convolution`: each output read-adds
-    into an aligned accumulator). Otherwise it scatters: it adds gy * w_ij onto the tap's run
+    into an aligned accumulator). Other m = 1 cases gather per stride phase
+    (:func:`_dx_planes_gather`). For m > 1 it scatters: it adds gy * w_ij onto the tap's run
     of a zeroed padded block, which is then cropped into dx.
     """
     if cuda.enabled_for(gy, x, w):
@@ -409,7 +433,57 @@ def conv2d_depthwise_backward(
         dx = _conv2d_planes(gy, w[:, :, ::-1, ::-1], None, gt, 1)
         _, dw = _backward_planes(gy, x, w, g, m, False, need_dw) if need_dw else (None, None)
         return dx, dw, gb
+    if need_dx and m == 1:  # strided: dX gathered per stride phase
+        dx = _dx_planes_gather(gy, w, g)
+        _, dw = _backward_planes(gy, x, w, g, m, False, need_dw) if need_dw else (None, None)
+        return dx, dw, gb
     return (*_backward_planes(gy, x, w, g, m, need_dx, need_dw), gb)
+
+
+def _dx_planes_gather(gy: Any, w: Any, g: Geometry) -> Any:
+    """dX (m = 1, any stride) on blocks of flat planes in the gather form: each stride phase
+    of the padded dx is written once, as a sum over the taps that fall in that phase.
+
+    The scatter form adds gy * w_k onto the run of phase position off_k + q (q: gy's flat wide
+    position) for every tap k; so phase position r receives sum_k w_k * gy[r - off_k]. With gy
+    copied behind F = max(off_k) zeros (``gext``), tap k's terms for all r are the contiguous
+    run gext[F - off_k :][: phase_size]: per phase its taps' runs are stacked and one batched
+    ``matmul`` with the (planes, 1, taps) weights sums them, as in the forward
+    (:func:`_conv2d_planes`) -- no zeroed dx, no multiply-and-add through a temporary per tap.
+    Measured (1 thread, CPU time, medians of alternating rounds under load): (4, 96, 64, 64)
+    stride 2, 3x3, dX 8.1 -> 6.0 ms; (4, 144, 32, 32) 3.3 -> 2.6; (32, 128, 56, 56) 74 -> 53 (both
+    forms with 1 MiB blocks)."""
+    xp = backend.get_array_module(gy)
+    lay = _Planes(g, 1)
+    planes, size = g.n * g.c, lay.phase_size
+    gys = gy.reshape(planes, g.oh, g.ow)
+    wp = _per_plane(w, g, 1)  # (N*C, 1, kh*kw)
+    by_phase: dict[int, list[tuple[int, int]]] = {}
+    for k, tap in enumerate(lay.taps):
+        ph, off = divmod(tap.start, size)
+        by_phase.setdefault(ph, []).append((k, off))
+    front = max(off for taps in by_phase.values() for _, off in taps)
+    dx = xp.empty((planes, g.h, g.w), dtype=gy.dtype)
+    plane_bytes = (2 * lay.grid[0] + front + size + len(lay.taps) * size) * gy.itemsize
+    gext = pad = stack = None
+    for p0, p1 in plane_blocks(xp, planes, plane_bytes * BLOCK_SHRINK):
+        n = p1 - p0
+        if gext is None:  # scratch for the first (largest) block, reused by the others; zeros stay zero
+            gext = xp.zeros((n, front + size), dtype=gy.dtype)
+            pad = lay.buffer(xp, n, gy.dtype)
+            stack = xp.empty((n, max(len(t) for t in by_phase.values()), size), dtype=gy.dtype)
+        gext[:n, front : front + lay.out[0]].reshape(n, g.oh, lay.wq)[:, :, : g.ow] = gys[p0:p1]
+        acc = pad[:n]
+        if len(by_phase) < len(lay.phases):  # a phase no tap reads (kernel smaller than the stride)
+            acc[...] = 0
+        for ph, taps in by_phase.items():
+            st = stack[:n, : len(taps)]
+            for t, (_, off) in enumerate(taps):
+                st[:, t] = gext[:n, front - off : front - off + size]
+            wk = wp[p0:p1][:, :, [k for k, _ in taps]]
+            xp.matmul(wk, st, out=acc[:, :, ph * size : (ph + 1) * size])
+        lay.crop(acc, dx[p0:p1])
+    return dx.reshape(g.n, g.c, g.h, g.w)
 
 
 def _backward_planes(gy: Any, x: Any, w: Any, g: Geometry, m: int, need_dx: bool, need_dw: bool) -> tuple[Any, Any]:
@@ -424,7 +498,7 @@ def _backward_planes(gy: Any, x: Any, w: Any, g: Geometry, m: int, need_dx: bool
     dx = xp.empty((planes, g.h, g.w), dtype=gy.dtype) if need_dx else None
     plane_bytes = (2 * lay.grid[0] + 2 * m * lay.out[0]) * gy.itemsize
     first = True
-    for p0, p1 in plane_blocks(xp, planes, plane_bytes):
+    for p0, p1 in plane_blocks(xp, planes, plane_bytes * BLOCK_SHRINK):
         n = p1 - p0
         if first:  # scratch for the first (largest) block, reused by the others
             first = False

@@ -27,8 +27,9 @@ class BatchNorm(Function):
                 BN.update_running_stats(
                     self.running_mean, self.running_var, mean, var, x.size // x.shape[1], self.momentum
                 )
-            if self.requires_grad:
+            if self.requires_grad:  # xc may be x itself: backward then needs the mean
                 self.xc, self.inv_std, self.weight = xc, inv_std, weight
+                self.xs_mean = mean if xc is x else None
         else:
             y, inv_std = BN.batch_norm_eval_forward(x, self.running_mean, self.running_var, weight, bias, self.eps)
             if self.requires_grad:  # copy the mean: later training steps update it in place
@@ -39,7 +40,7 @@ class BatchNorm(Function):
     def backward(self, gy):
         need_x = self.needs_input_grad[0]
         if self.training:
-            gx, gw, gb = BN.batch_norm_train_backward(gy, self.xc, self.inv_std, self.weight, need_x)
+            gx, gw, gb = BN.batch_norm_train_backward(gy, self.xc, self.inv_std, self.weight, need_x, self.xs_mean)
         else:
             need_params = any(self.needs_input_grad[1:])
             gx, gw, gb = BN.batch_norm_eval_backward(
