@@ -78,7 +78,8 @@ def conv_transpose2d_forward(
     groups: int = 1,
     dilation: Any = 1,
 ) -> Any:
-    """y (N, C_out, OH, OW) = conv_transpose2d(x (N, C_in, H, W), w (C_in, C_out/g, kh, kw)) + b."""
+    """y (N, C_out, OH, OW) = conv_transpose2d(x (N, C_in, H, W), w (C_in, C_out/g, kh, kw)) + b.
+    Cost: one GEMM per group, 2*N*C_in*(C_out/g)*kh*kw*H*W flops, then col2im of the columns."""
     xp = backend.get_array_module(x)
     n, cin, h, wd = x.shape
     og, kh, kw = w.shape[1:]
@@ -110,7 +111,8 @@ def conv_transpose2d_backward(
     need_dw: bool = True,
     need_db: bool = True,
 ) -> tuple[Any, Any, Any]:
-    """(dx, dw, db) for gy (N, C_out, OH, OW); entries not asked for are None."""
+    """(dx, dw, db) for gy (N, C_out, OH, OW); entries not asked for are None.
+    Cost: im2col of gy, then up to two GEMMs of the forward's flops each (dx is a convolution)."""
     xp = backend.get_array_module(gy)
     n, cin, h, wd = x.shape
     og, kh, kw = w.shape[1:]

@@ -93,7 +93,9 @@ def class_indices(target: Any, c: int, ignore_index: int) -> tuple[Any, Any, Any
 def cross_entropy_forward(
     x: Any, target: Any, weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0
 ) -> Rows:
-    """Per-row losses of logits ``x`` against ``target`` (see the module docstring)."""
+    """Per-row losses of logits ``x`` (N, C, d...) against ``target`` (N, d...) (see the module
+    docstring): the ``Rows`` of (R,) arrays, R = N*d1*d2*.... Cost: x is read twice (the maximum,
+    then the exp-sum; once more with label smoothing) and 3 values are kept per row."""
     if x.size == 0:  # no rows, or no classes (every row ignored or bad): no maximum to take
         xp = get_array_module(x)
         x2 = classes_last(x)
@@ -119,7 +121,8 @@ def cross_entropy_forward(
 
 
 def cross_entropy_backward(scale: Any, x: Any, rows: Rows, weight: Any = None, label_smoothing: float = 0.0) -> Any:
-    """dx (x's shape) for the per-row gradient ``scale``: a 0-d array, or (R,) for 'none'."""
+    """dx (x's shape) for the per-row gradient ``scale``: a 0-d array, or (R,) for 'none'.
+    Cost: one read of x (p recomputed from x and the saved lse) and one write of dx."""
     if x.size == 0:
         return get_array_module(x).zeros_like(x)
     if cuda.enabled_for(scale, x, weight, rows.target) and rows.target.dtype in cuda.cross_entropy.TARGET_DTYPES:

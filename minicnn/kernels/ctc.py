@@ -60,7 +60,8 @@ def _emissions(log_probs: Any, ext: Any) -> Any:
 
 
 def ctc_forward(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any, blank: int) -> tuple[Any, Any]:
-    """Per-sample negative log-likelihoods (N,) and log alpha (T, N, 2S+1)."""
+    """Per-sample negative log-likelihoods (N,) and log alpha (T, N, 2S+1). Cost: O(T N S) time
+    and the (T, N, 2S+1) alpha; a Python loop over the T steps, vectorised over batch and states."""
     xp = backend.get_array_module(log_probs)
     t_max, n, _ = log_probs.shape
     ext, valid, skip = extended_labels(targets, target_lengths, blank)

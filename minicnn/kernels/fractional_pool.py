@@ -90,7 +90,9 @@ def fractional_max_pool_backward(gy: Any, indices: Any, x_shape: tuple[int, ...]
 def fractional_max_pool_reference(
     x: np.ndarray, samples: np.ndarray, kernel: tuple[int, ...], out: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The slow reference: torch's loops over planes and windows, NumPy only (for tests)."""
+    """The slow reference: torch's loops over planes and windows, NumPy only (for tests).
+    x (P, *size) planes, samples (P, d) -> (y, int64 indices), each (P, *out). Cost: a Python
+    step per output element (P * prod(out) windows), for study and tests only."""
     d = len(kernel)
     size = x.shape[1:]
     sample_of_axis = (1, 0) if d == 2 else (0, 1, 2)

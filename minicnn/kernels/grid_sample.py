@@ -183,8 +183,9 @@ def unnormalize(g: Any, size: int, align_corners: bool, fused: bool) -> tuple[An
 
 
 def reflect_coordinates(c: Any, twice_low: int, twice_high: int) -> tuple[Any, Any]:
-    """``c`` reflected about low and high until it lies between them, and dc'/dc (+-1).
-    The bounds come doubled so that half-pixel edges stay integers."""
+    """``c`` reflected about low and high until it lies between them, and dc'/dc (+-1), both
+    shaped like c (any shape). The bounds come doubled so that half-pixel edges stay integers.
+    Cost: about 10 elementwise passes over c."""
     xp = backend.get_array_module(c)
     if twice_low == twice_high:
         return xp.zeros_like(c), xp.zeros_like(c)
@@ -248,6 +249,10 @@ def axis_taps(g: Any, axis: Axis, mode: str, padding_mode: str, align_corners: b
 
 
 def _axis_taps(g: Any, axis: Axis, mode: str, padding_mode: str, align_corners: bool, need_grad: bool) -> AxisTaps:
+    """:func:`axis_taps` without the error state: for g (M,) the (T, M) offsets, weights and
+    d(weight)/dg of the T taps along ``axis`` (T = 1 nearest, 2 bilinear, 4 bicubic; weights None
+    for nearest, d(weight)/dg None without ``need_grad``). Cost: about 3T + 10 elementwise passes
+    over M; the only loop is over the 4 bicubic taps."""
     xp = backend.get_array_module(g)
     size = axis.size
     c, scale = unnormalize(g, size, align_corners, axis.fused)
@@ -396,7 +401,8 @@ def pixels_last(x: Any, dtype: Any) -> Any:
 
 
 def take_rows(table: Any, rows: Any, out: Any) -> Any:
-    """``out[:] = table[rows]`` for rows of a 2-D ``table``. NumPy buffers ``take``'s ``out``
+    """``out[:] = table[rows]`` for rows of a 2-D ``table`` (R, K), rows (M,), out (M, K): one
+    gather, one pass over out. NumPy buffers ``take``'s ``out``
     with its default ``mode="raise"``; the rows are always in range, so "clip" (which then
     clips nothing) writes straight into ``out``."""
     if backend.get_array_module(table) is np:

@@ -24,7 +24,8 @@ from .. import backend
 
 
 def householder_qr(a: Any, pivot: bool = False) -> tuple[Any, Any, Any]:
-    """(h, tau, perm) of a (..., m, n): the compact QR (see the module docstring)."""
+    """(h, tau, perm) of a (..., m, n): the compact QR (see the module docstring). Cost: 2 m n k -
+    2 k^3 / 3 multiply-adds per matrix, a Python loop over the k = min(m, n) columns."""
     xp = backend.get_array_module(a)
     h = xp.array(a, copy=True)
     *batch, m, n = h.shape
@@ -62,7 +63,8 @@ def householder_qr(a: Any, pivot: bool = False) -> tuple[Any, Any, Any]:
 
 
 def apply_householder(h: Any, tau: Any, c: Any, left: bool = True, transpose: bool = False) -> Any:
-    """Q c / Q^T c (``left``) or c Q / c Q^T, Q the product of h's reflectors (module docstring)."""
+    """Q c / Q^T c (``left``) or c Q / c Q^T, Q the product of h's reflectors (module docstring).
+    Cost: 2 k mq p multiply-adds per matrix, a loop over the k reflectors."""
     xp = backend.get_array_module(h, tau, c)
     out = xp.array(c, dtype=xp.result_type(h, c), copy=True)
     mq, k = h.shape[-2], tau.shape[-1]

@@ -131,6 +131,8 @@ def im2col(
     Returns (N, C*kh*kw, OH*OW), or (C*kh*kw, OH*OW*N) when ``batch_last``. ``padding`` is
     an int, a pair (ph, pw) or ((top, bottom), (left, right)). ``out``: optional buffer with
     at least that many elements, written in place (the conv kernels reuse one workspace).
+    Cost: one write of each of the N*C*kh*kw*OH*OW column entries (kh*kw strided copies), plus a
+    zero-padded copy of x when there is padding.
     """
     if not batch_last and cuda.enabled_for(x):
         return cuda.im2col.im2col(x, kernel_size, stride, padding, dilation, out=out)
@@ -173,6 +175,8 @@ def col2im(
     ``cols``: (N, C*kh*kw, OH*OW), or (C*kh*kw, OH*OW*N) when ``batch_last``. Returns an
     array of ``x_shape`` (N, C, H, W) (written into ``out`` if given). Pixels covered by
     several windows receive the sum of their columns; padding positions are dropped.
+    Cost: one read of each column entry and one read-add-write pass over the (padded) gradient
+    per kernel offset (kh*kw passes over N*C*Hp*Wp).
     """
     if not batch_last and cuda.enabled_for(cols, out):
         return cuda.im2col.col2im(cols, x_shape, kernel_size, stride, padding, dilation, out=out)

@@ -57,7 +57,8 @@ def row_stats(x: Any, rows: tuple[int, int], eps: float) -> tuple[Any, Any, Any,
 
 
 def affine(xhat: Any, weight: Any | None, bias: Any | None, layout: tuple[int, int, int]) -> Any:
-    """y = weight[p] * xhat + bias[p] on xhat seen as (A, P, B); xhat itself when both are None."""
+    """y = weight[p] * xhat + bias[p] on xhat seen as (A, P, B), weight and bias (P,) or None; xhat
+    itself (no copy) when both are None. Cost: one elementwise pass over xhat per parameter given."""
     if weight is None and bias is None:
         return xhat
     A, P, B = layout
@@ -77,7 +78,9 @@ def norm_forward(
     bias: Any | None = None,
     eps: float = 1e-5,
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """(y, xhat, mean, var, inv_std): normalise each row of x (R, M), then the affine map."""
+    """(y, xhat, mean, var, inv_std): normalise each row of x (R, M), then the affine map; y and
+    xhat shaped like x, the statistics (R,). Cost: about 6 elementwise passes over x and two row
+    reductions; xhat is kept for backward."""
     xhat, mean, var, inv_std = row_stats(x, rows, eps)
     return affine(xhat, weight, bias, layout), xhat, mean, var, inv_std
 
@@ -92,7 +95,8 @@ def norm_backward(
     need_x_grad: bool = True,
     need_param_grads: bool = True,
 ) -> tuple[Any, Any, Any]:
-    """(dx, dweight, dbias), each None when not asked for; dweight and dbias are (P,)."""
+    """(dx, dweight, dbias), each None when not asked for; dx like x, dweight and dbias (P,).
+    Cost: about 8 elementwise passes and four reductions (two per row, two per parameter)."""
     A, P, B = layout
     R, M = rows
     dx = dweight = dbias = None

@@ -74,7 +74,8 @@ def _negative_power(s: Any, beta: float) -> Any:
 
 
 def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> tuple[Any, Any, Any]:
-    """b (shape of a), and the scale s and s^(-beta) (both (N, C, M)) that backward reuses."""
+    """b (shape of a), and the scale s and s^(-beta) (both (N, C, M)) that backward reuses.
+    Cost: about n + 6 elementwise passes over N*C*M, one padded (N, C + n - 1, M) buffer."""
     if cuda.enabled_for(a):
         return cuda.lrn.lrn_forward(a, size, alpha, beta, k)
     xp = get_array_module(a)
@@ -92,7 +93,8 @@ def lrn_forward(a: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: f
 def lrn_backward(
     gb: Any, a: Any, b: Any, s: Any, s_pow: Any, size: int, alpha: float = 1e-4, beta: float = 0.75
 ) -> Any:
-    """grad_a (shape of a) from grad_b, the input a, the output b, and s, s^(-beta) of forward."""
+    """grad_a (shape of a) from grad_b, the input a, the output b, and s, s^(-beta) of forward.
+    Cost: about n + 6 elementwise passes over N*C*M (the adjoint window sum, then the formula)."""
     if cuda.enabled_for(gb, a, b, s, s_pow):
         return cuda.lrn.lrn_backward(gb, a, b, s, s_pow, size, alpha, beta)
     xp = get_array_module(gb)

@@ -39,7 +39,8 @@ from .. import backend
 
 def lu_factor(a: Any, pivot: bool = True, block: int = 16) -> tuple[Any, Any, Any]:
     """(lu, pivots, info) of each matrix of a (..., m, n); ``pivot=False``: no row swaps
-    (pivots are 1..k). ``block``: the panel width."""
+    (pivots are 1..k). ``block``: the panel width. Cost: O(m n k) per matrix, mostly in the
+    trailing matmuls; the Python loop runs over the k columns."""
     xp = backend.get_array_module(a)
     m, n = a.shape[-2:]
     k = min(m, n)

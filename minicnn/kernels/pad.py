@@ -40,7 +40,10 @@ class AxisPad(NamedTuple):
 
 
 def axis_plan(n: int, before: int, after: int, mode: str) -> AxisPad:
-    """The gather plan of one axis (validated by the caller against torch's limits)."""
+    """The gather plan of one axis of size n padded by ``before`` / ``after`` (negative: cropped):
+    the int64 source index (n + before + after,) of every output position, and the slice of
+    outputs that read one contiguous run of the input (see AxisPad). Host (NumPy) arrays of the
+    output's length, built once per call; validated by the caller against torch's limits."""
     if mode == "circular":
         lo, hi = max(-before, 0), n - max(-after, 0)  # the crops, made first
         left = max(before, 0)

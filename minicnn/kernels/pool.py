@@ -32,8 +32,9 @@ Adaptive pooling splits an axis of length ``in`` into ``out`` bins, bin i coveri
 [floor(i*in/out), ceil((i+1)*in/out)); neighbouring bins overlap when ``out`` does not divide
 ``in``. Adaptive average pooling reshapes and averages when the bins tile the input, and
 otherwise sums each axis's bins over the few offsets within a bin (separable: rows, then
-columns), so that a non-finite pixel stays in its bins; adaptive max pooling loops over the
-OH*OW bins (few), vectorised over N and C.
+columns), so that a non-finite pixel stays in its bins; adaptive max pooling is the separable
+scan of :mod:`minicnn.kernels.pool3d` (columns, then rows; one argmax for a single bin), and its
+backward one scatter-add.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import numpy as np
 from .. import backend
 from ..backend import get_array_module
 from . import cuda
+from .scatter import add_at
 
 IntPair = int | tuple[int, int]
 
@@ -190,6 +192,9 @@ def max_pool2d_forward(
     first *real* pixel, so a window whose real pixels are all -inf points at its first real
     pixel, never into the padding: with padding, outputs equal to -inf get that offset
     (:func:`_first_real_offsets`; on the CPU only when some output is -inf).
+
+    Cost (M = N*C*OH*OW outputs, K = kh*kw offsets): O(K) elementwise passes over M (a compare and
+    selects per offset), no loop over pixels; a padded copy of x when padding or ceil_mode need one.
     """
     if cuda.enabled_for(x):
         return cuda.pool.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode, with_argmax)
@@ -285,7 +290,10 @@ def max_pool2d_backward(
     """gx (x_shape): each output gradient goes to the input pixel its window's maximum came from.
 
     For each kernel offset k, the outputs whose argmax is k add their gradient into the strided
-    view of gx at that offset; overlapping windows accumulate.
+    view of gx at that offset; overlapping windows accumulate. Cost: K masked passes over the M
+    outputs plus a zeroed (padded) gx; tiling windows write gx once per offset with no zero fill
+    (:func:`_max_pool2d_backward_tiles`), and overlapping ones on the CPU take a single bincount
+    (:func:`_max_pool2d_backward_scatter`).
     """
     if cuda.enabled_for(gy, argmax):
         return cuda.pool.max_pool2d_backward(gy, argmax, x_shape, kernel_size, stride, padding, dilation, ceil_mode)
@@ -418,7 +426,8 @@ def avg_pool2d_forward(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Any:
-    """y (N, C, OH, OW): the sum of each zero-padded window divided by torch's divisor."""
+    """y (N, C, OH, OW): the sum of each zero-padded window divided by torch's divisor.
+    Cost: K = kh*kw adds of strided views over the N*C*OH*OW outputs, then one divide."""
     g = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     x_pad = _pad(x, g, 0.0)
     y = _window_view(x_pad, g, 0, 0).copy()
@@ -438,7 +447,8 @@ def avg_pool2d_backward(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Any:
-    """gx (x_shape): every pixel of a window receives the window's gradient / divisor."""
+    """gx (x_shape): every pixel of a window receives the window's gradient / divisor.
+    Cost: one divide of gy, then K = kh*kw strided adds of it (N*C*OH*OW values each) into gx."""
     xp = get_array_module(gy)
     g = pool_geometry(x_shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     g_share = gy / _divisor(x_shape, g, count_include_pad, divisor_override, gy)
@@ -450,7 +460,8 @@ def avg_pool2d_backward(
 
 # -- adaptive pooling ---------------------------------------------------------------------------
 def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
-    """torch's bins along one axis: bin i is [floor(i*size/out), ceil((i+1)*size/out))."""
+    """torch's bins along one axis: bin i is [floor(i*size/out), ceil((i+1)*size/out)), as a list
+    of ``out`` (start, stop) pairs (host integers; no array work)."""
     return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
 
 
@@ -588,15 +599,26 @@ def adaptive_avg_pool2d_backward(gy: Any, x_shape: tuple[int, ...]) -> Any:
 def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[Any, Any]:
     """y (N, C, OH, OW) and int64 indices (flat row*W + col in each input plane, as torch).
 
-    One iteration per output bin: flatten the bin's (N, C, bh, bw) block to (N, C, bh*bw) and
-    take argmax, which returns the first maximum in row-major order (torch's tie rule; a
-    block of -inf gives its first pixel, as torch). A block holding NaN takes its *last* NaN,
-    as torch's scan ``val > max || isnan(val)`` does (argmax would give the first): two more
-    passes over the block (isnan, and an argmax over it reversed).
+    Several bins: the separable scan of :func:`minicnn.kernels.pool3d.adaptive_max_pool3d_forward`
+    on x seen as (N, C, 1, H, W) -- along W, then H, one gather per position t within a bin (at most
+    ceil(in/out) + 1 per axis), never a loop over bins; it picks the same winner as torch's
+    row-major scan. Cost: about 8 elementwise passes per position t over the reduced array:
+    (ceil(W/OW) + 1) positions over N*C*H*OW values, then (ceil(H/OH) + 1) over N*C*OH*OW.
+
+    One bin (global pooling): flatten x to (N, C, H*W) and take argmax, which returns the first
+    maximum in row-major order (torch's tie rule; a block of -inf gives its first pixel, as torch).
+    A block holding NaN takes its *last* NaN, as torch's scan ``val > max || isnan(val)`` does
+    (argmax would give the first): two more passes over the block (isnan, and an argmax over it
+    reversed). About 3 passes over x, several times faster than the scan for one bin.
     """
     xp = get_array_module(x)
     (H, W), (OH, OW) = x.shape[-2:], output_size
     lead = x.shape[:-2]
+    if OH * OW != 1:
+        from .pool3d import adaptive_max_pool3d_forward  # noqa: PLC0415  (pool3d imports this module)
+
+        y, idx = adaptive_max_pool3d_forward(x.reshape(lead + (1, H, W)), (1, OH, OW))
+        return y.reshape(lead + (OH, OW)), idx.reshape(lead + (OH, OW))
     y = xp.empty(lead + (OH, OW), dtype=x.dtype)
     idx = xp.empty(lead + (OH, OW), dtype=xp.int64)
     for a, (h0, h1) in enumerate(adaptive_bins(H, OH)):
@@ -611,19 +633,14 @@ def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[A
 
 
 def adaptive_max_pool2d_backward(gy: Any, indices: Any, x_shape: tuple[int, ...]) -> Any:
-    """gx (x_shape): scatter each output gradient to its argmax, one output bin at a time.
-
-    Within one bin every (n, c) plane receives exactly one gradient, so the fancy-indexed ``+=``
-    has no repeated targets; overlapping bins accumulate across iterations.
-    """
+    """gx (x_shape): every output gradient gy (N, C, OH, OW) added at its argmax -- one scatter-add
+    over the flat positions (plane * H*W + index); overlapping bins accumulate. Cost: one pass
+    over gy plus a zeroed gx; no loop over bins (as adaptive_max_pool3d_backward)."""
     xp = get_array_module(gy)
     H, W = x_shape[-2:]
     planes = int(np.prod(x_shape[:-2]))
-    gx = xp.zeros((planes, H * W), dtype=gy.dtype)
     bins = gy.shape[-2] * gy.shape[-1]  # spelled out, not -1: there may be no planes (N or C 0)
-    g2 = gy.reshape(planes, bins)
-    i2 = indices.reshape(planes, bins)
-    rows = xp.arange(planes)
-    for b in range(g2.shape[1]):
-        gx[rows, i2[:, b]] += g2[:, b]
+    flat = indices.reshape(planes, bins) + (xp.arange(planes, dtype=xp.int64) * (H * W))[:, None]
+    gx = xp.zeros(planes * H * W, dtype=gy.dtype)
+    add_at(gx, (flat.reshape(-1),), gy.reshape(-1))
     return gx.reshape(x_shape)

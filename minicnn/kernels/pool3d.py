@@ -148,7 +148,8 @@ def _first_real_offsets(g: Pool3dGeometry, dtype: Any) -> np.ndarray:
 
 def max_pool3d_forward(x: Any, g: Pool3dGeometry, with_argmax: bool = False) -> tuple[Any, Any]:
     """y (..., OD, OH, OW) and, if ``with_argmax``, the offset k = (i*kh + j)*kw + l of each output's
-    maximum (else None). The padding holds -inf, which never wins the scan."""
+    maximum (else None). The padding holds -inf, which never wins the scan. Cost: O(K)
+    elementwise passes over the outputs (K = kd*kh*kw), a padded copy of x when needed."""
     xp = backend.get_array_module(x)
     x_pad = _pad(x, g, -np.inf)
     if not with_argmax:  # values only: a running maximum (which propagates NaN, as torch)
@@ -175,7 +176,8 @@ def max_pool3d_forward(x: Any, g: Pool3dGeometry, with_argmax: bool = False) -> 
 
 def max_pool3d_backward(gy: Any, argmax: Any, x_shape: tuple, g: Pool3dGeometry) -> Any:
     """gx (x_shape): each output gradient goes to the voxel its window's maximum came from.
-    ``where``, not ``gy * mask``: an inf gradient must not become NaN (0 * inf) elsewhere."""
+    ``where``, not ``gy * mask``: an inf gradient must not become NaN (0 * inf) elsewhere.
+    Cost: one masked add per offset, K passes over the outputs, plus a zeroed (padded) gx."""
     xp = backend.get_array_module(gy)
     gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)
     zero = gy.dtype.type(0)
@@ -226,7 +228,8 @@ def _divisor(x_shape: tuple, g: Pool3dGeometry, count_include_pad: bool, divisor
 
 
 def avg_pool3d_forward(x: Any, g: Pool3dGeometry, count_include_pad: bool = True, divisor_override: Any = None) -> Any:
-    """y (..., OD, OH, OW): the sum of each zero-padded window over torch's divisor."""
+    """y (..., OD, OH, OW): the sum of each zero-padded window over torch's divisor.
+    Cost: K = kd*kh*kw adds of strided views over the outputs, then one divide."""
     x_pad = _pad(x, g, 0.0)
     views = (x_pad[(..., *slices)] for _, slices in g.offsets())
     y = next(views).copy()
@@ -239,7 +242,8 @@ def avg_pool3d_forward(x: Any, g: Pool3dGeometry, count_include_pad: bool = True
 def avg_pool3d_backward(
     gy: Any, x_shape: tuple, g: Pool3dGeometry, count_include_pad: bool = True, divisor_override: Any = None
 ) -> Any:
-    """gx (x_shape): every voxel of a window receives the window's gradient / divisor."""
+    """gx (x_shape): every voxel of a window receives the window's gradient / divisor.
+    Cost: one divide of gy, then K strided adds of it into a zeroed (padded) gx."""
     xp = backend.get_array_module(gy)
     share = gy / _divisor(x_shape, g, count_include_pad, divisor_override, gy)
     gx_pad = _grad_buffer(x_shape, g, xp, gy.dtype)

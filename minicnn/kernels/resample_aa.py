@@ -75,7 +75,8 @@ CUBIC_AA_A = -0.5  # Keys' a of torch's (and Pillow's) anti-aliased bicubic filt
 
 
 def aa_scale(in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, ct: Any) -> Any:
-    """torch's ``area_pixel_compute_scale`` in ``ct``."""
+    """torch's ``area_pixel_compute_scale`` in ``ct``: the input step per output step along one
+    axis, a scalar (no arrays, no cost)."""
     if align_corners:
         return ct(in_size - 1) / ct(out_size - 1) if out_size > 1 else ct(0)
     return U._scale(in_size, out_size, scale_factor, ct)
@@ -236,7 +237,8 @@ def _banded(rows: Any, cols: Any, values: Any, n_rows: int) -> Taps:
 
 
 def copy_taps(size: int) -> Taps:
-    """The taps of an axis that is copied (:func:`minicnn.kernels.upsample.resize` skips it)."""
+    """The taps of an axis that is copied: (index (size, 1), None) -- a host table,
+    :func:`minicnn.kernels.upsample.resize` skips the axis (no pass over the data)."""
     return np.arange(size)[:, None], None
 
 

@@ -57,7 +57,8 @@ def _lstm_activate_(act: Any, c: Any, h_out: Any, tc_out: Any, xp: Any) -> None:
 
 def lstm_cell(gx: Any, gh: Any, c: Any, xp: Any) -> tuple[Any, Any, Any, Any]:
     """gx, gh (N, 4H), c (N, H) -> h' (N, H), c' (N, H), the activated gates [i|f|g|o] (N, 4H)
-    and tanh(c') (N, H) (the last two are what the backward reads)."""
+    and tanh(c') (N, H) (the last two are what the backward reads). Cost: about 12 elementwise
+    passes over N*H."""
     act = gx + gh
     c_new, h_new, tc = c.copy(), xp.empty_like(c), xp.empty_like(c)
     _lstm_activate_(act, c_new, h_new, tc, xp)
@@ -90,7 +91,8 @@ def lstm_cell_backward(dh: Any, dc_new: Any, act: Any, c: Any, tc: Any, xp: Any,
 
 
 def gru_cell(gx: Any, gh: Any, h: Any, xp: Any) -> tuple[Any, Any]:
-    """gx, gh (N, 3H), h (N, H) -> h' (N, H) and the gates [r|z|n] (N, 3H), kept for the backward."""
+    """gx, gh (N, 3H), h (N, H) -> h' (N, H) and the gates [r|z|n] (N, 3H), kept for the backward.
+    Cost: about 14 elementwise passes over N*H."""
     hidden = h.shape[1]
     gates = gx[:, : 2 * hidden] + gh[:, : 2 * hidden]
     _sigmoid_(gates, xp)
@@ -197,7 +199,9 @@ def sequence_backward(
     (G, H), db_hh (G,), dh0, dc0 (N, H). The steps run in reverse of the forward's order; a
     state's gradient flows back through dh = da W_hh (and dc = dc'' f for an LSTM); rows of
     sequences not running at a step keep theirs. The gradients of W_hh and b_hh are summed over
-    all steps in one GEMM at the end: dW_hh = dGh^T H_prev."""
+    all steps in one GEMM at the end: dW_hh = dGh^T H_prev. Cost: per step the cell's backward
+    (~12-14 passes over N*H) and one (N, G) x (G, H) GEMM for dh; the loop runs over the T steps
+    only (inherent to the recursion), never over the batch."""
     dh = dh_n.copy()
     dc = None if dc_n is None else dc_n.copy()
     dgx = xp.empty((dout.shape[0], w_hh.shape[0]), dtype=dout.dtype)

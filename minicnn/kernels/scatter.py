@@ -31,7 +31,8 @@ def flat_positions(target: Any, grid: tuple[Any, ...], values: Any) -> Any:
 
 def add_at(target: Any, grid: tuple[Any, ...], values: Any) -> None:
     """``target[grid] += values`` with repeated positions accumulated, in place. ``target``
-    is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path)."""
+    is C-contiguous; its flat positions make one 1-d scatter-add (NumPy's fast ``add.at`` path).
+    Cost: O(|values|): the flat positions (one pass per dim of target) and the scatter-add."""
     xp = backend.get_array_module(target)
     flat = flat_positions(target, grid, values)
     if target.dtype == np.float16:  # a float16 running sum stalls at 2048: add up in float32, as torch

@@ -26,7 +26,8 @@ from .. import backend
 
 
 def solve_triangular(a: Any, b: Any, upper: bool, unitriangular: bool = False, block: int = 32) -> Any:
-    """x (..., n, k) with T x = b for a (..., n, n), b (..., n, k) (see the module docstring)."""
+    """x (..., n, k) with T x = b for a (..., n, n), b (..., n, k) (see the module docstring).
+    Cost: n^2 k multiply-adds per matrix; the loop runs over the n rows, vectorised over the batch."""
     xp = backend.get_array_module(a, b)
     n = a.shape[-1]
     x = xp.array(b, dtype=xp.result_type(a, b), order="C", copy=True)  # rows contiguous (b may be a transpose)

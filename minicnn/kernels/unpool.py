@@ -40,7 +40,7 @@ def invalid_index(indices: Any, plane_size: int) -> Any:
 def max_unpool_forward(x: Any, indices: Any, output_hw: tuple[int, int]) -> Any:
     """y (..., OH, OW): zeros, with x (..., H, W) written at its flat per-plane ``indices``
     (same shape as x, int64, each in [0, OH*OW) -- checked by the caller; not read when
-    OH*OW is 0)."""
+    OH*OW is 0). Cost: P*OH*OW zeros written, one scatter of x's values (P planes)."""
     xp = get_array_module(x)
     lead = x.shape[:-2]
     planes = math.prod(lead)
@@ -55,7 +55,8 @@ def max_unpool_forward(x: Any, indices: Any, output_hw: tuple[int, int]) -> Any:
 
 
 def max_unpool_backward(gy: Any, indices: Any) -> Any:
-    """gx (indices' shape (..., H, W)): the output gradient gy (..., OH, OW) read at each index."""
+    """gx (indices' shape (..., H, W)): the output gradient gy (..., OH, OW) read at each index.
+    Cost: one gather of x's size."""
     xp = get_array_module(gy)
     lead = gy.shape[:-2]
     planes = math.prod(lead)

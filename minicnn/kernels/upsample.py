@@ -156,7 +156,8 @@ def nearest_indices(
 
 
 def nearest_taps(in_size: int, out_size: int, scale_factor: float | None, exact: bool, dtype: Any, dims: int) -> Taps:
-    """:func:`nearest_indices` as taps: (index (out_size, 1), None)."""
+    """:func:`nearest_indices` as taps: (index (out_size, 1), None), a host table of out_size
+    entries (the data is read by :func:`resize`: one gather pass)."""
     return nearest_indices(in_size, out_size, scale_factor, exact, dtype, dims)[:, None], None
 
 
@@ -174,7 +175,8 @@ def linear_indices(
 
 
 def linear_taps(in_size: int, out_size: int, scale_factor: float | None, align_corners: bool, dtype: Any) -> Taps:
-    """:func:`linear_indices` as taps: (index, weight), each (out_size, 2)."""
+    """:func:`linear_indices` as taps: (index, weight), each (out_size, 2), host tables (the data is
+    read by :func:`resize`: two gathers and multiply-adds per axis)."""
     i0, i1, lam = linear_indices(in_size, out_size, scale_factor, align_corners, dtype)
     return np.stack([i0, i1], axis=-1), np.stack([1 - lam, lam], axis=-1)
 
@@ -271,7 +273,8 @@ def transpose_taps(taps: Taps, in_size: int) -> Taps:
     """The taps of the adjoint map, (index (in_size, F), weight (in_size, F) or None): input
     position i gathers every (output position o, tap k) that reads it, one slot each with its
     weight (F: the largest such count); the slots beyond a position's own count hold index -1
-    (absent taps, see :func:`resize`)."""
+    (absent taps, see :func:`resize`). Host work only: an argsort of the m*t reads, O(m t log(m t))
+    on the (small) tables, never on the data."""
     index, weight = taps
     m, t = index.shape
     order = np.argsort(index.reshape(-1), kind="stable")  # the reads, grouped by what they read
@@ -337,7 +340,9 @@ def _along(axis: int, rows: Any) -> tuple:
 def resize(x: Any, taps: Sequence[Taps]) -> Any:
     """y (N, C, *O) from x (N, C, *S) and one (index (O_a, T), weight (O_a, T) or None) per
     spatial axis a, applied first axis to last: ``sum_k weight[:, k] * take(., index[:, k], axis)``
-    (an index -1: an absent tap). An inf or NaN input spreads quietly, as in torch."""
+    (an index -1: an absent tap). An inf or NaN input spreads quietly, as in torch.
+    Cost: per axis T gathers and multiply-adds over the array after that axis's pass (~2*T*P
+    flops; nearest: one gather)."""
     y = x
     with np.errstate(invalid="ignore", over="ignore"):
         for axis, (index, weight) in enumerate(taps, start=x.ndim - len(taps)):
@@ -363,7 +368,7 @@ def _scatter(gy: Any, axis: int, taps: Taps, in_size: int) -> Any:
 def resize_backward(gy: Any, taps: Sequence[Taps], x_shape: tuple) -> Any:
     """gx (N, C, *S) of :func:`resize`: per axis the gather of the transposed taps, or
     scatter-adds where a position has many readers and the gathers would be tiny (see
-    ``SLOT_ELEMENTS``)."""
+    ``SLOT_ELEMENTS``). Cost: about the forward's, ~T*P multiply-adds per axis."""
     gx = gy
     with np.errstate(invalid="ignore", over="ignore"):
         for axis, (t, n) in enumerate(zip(taps, x_shape[-len(taps) :]), start=gy.ndim - len(taps)):

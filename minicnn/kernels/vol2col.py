@@ -265,7 +265,8 @@ def pad3d(x: Any, pads: Pads) -> Any:
 def vol2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, *, out: Any = None) -> Any:
     """Columns of all windows of ``x`` (N, C, D, H, W): (N, C*K, P). ``padding``: an int, a
     triple or ((before, after),) * 3. ``out``: optional buffer with at least that many elements
-    (the workspace), written in place."""
+    (the workspace), written in place. Cost: one write of each of the N*C*K*P column entries (K
+    strided copies), plus a zero-padded copy of x when there is padding."""
     xp = backend.get_array_module(x)
     g = _window_geometry(x.shape, kernel_size, stride, padding, dilation)
     xpad = pad3d(x, g.pads)
@@ -288,7 +289,8 @@ def col2vol(
 ) -> Any:
     """Adjoint of :func:`vol2col`: cols (N, C*K, P) -> an array of ``x_shape`` (N, C, D, H, W)
     (written into ``out`` if given) in which every voxel holds the sum of the column entries
-    that came from it; entries from the padding are dropped."""
+    that came from it; entries from the padding are dropped. Cost: one read of each column entry
+    and one read-add-write pass over the padded gradient per offset (K passes)."""
     xp = backend.get_array_module(cols)
     g = _window_geometry(x_shape, kernel_size, stride, padding, dilation)
     cols = cols.reshape(g.n, g.c, *g.kernel, *g.out)
@@ -444,7 +446,8 @@ def conv3d_forward(
     algo: str = "auto",
 ) -> Any:
     """y (N, O, OD, OH, OW) = conv3d(x (N, C, D, H, W), w (O, C/groups, kd, kh, kw)) + b (O,).
-    ``algo``: ``"vol2col"``, ``"shift"`` (stride 1 only) or ``"auto"`` (:func:`choose_algo`)."""
+    ``algo``: ``"vol2col"``, ``"shift"`` (stride 1 only) or ``"auto"`` (:func:`choose_algo`).
+    Cost: 2*N*O*(C/groups)*K*P flops (K = kd*kh*kw, P = OD*OH*OW), columns bounded by the budget."""
     g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
     if _resolve_algo(algo, g, x.itemsize) == "shift":
         y = _conv3d_forward_shift(x, w, g)
@@ -530,7 +533,7 @@ def conv3d_backward(
     are None. ``algo`` as in :func:`conv3d_forward` (the two may differ). "shift" multiplies
     the gaps' zero gradients by real voxels (for dW) and by the weights (for dX), so an inf or
     NaN there would spread NaN where torch has finite values: with a non-finite x (dW) or w
-    (dX) vol2col is taken instead."""
+    (dX) vol2col is taken instead. Cost: twice the forward's flops (dW and dX, one GEMM each)."""
     xp = backend.get_array_module(gy)
     g = geometry3d(x.shape, w.shape, stride, padding, dilation, groups)
     gy = xp.ascontiguousarray(gy).reshape(g.n, g.o, g.p)
@@ -574,7 +577,8 @@ def conv_transpose3d_forward(
     """y (N, C_out, OD, OH, OW) = conv_transpose3d(x (N, C_in, D, H, W), w (C_in, C_out/g, kd, kh, kw)) + b.
 
     Per chunk of images: ``cols = W^T (g, C_out/g*K, C_in/g) @ x (n, g, C_in/g, D*H*W)`` in the
-    workspace, col2vol onto the full output (after-padding kept), then cut to size."""
+    workspace, col2vol onto the full output (after-padding kept), then cut to size. Cost: the
+    flops of the convolution it transposes, 2*N*C_in*(C_out/g)*K*D*H*W, plus the col2vol passes."""
     xp = backend.get_array_module(x)
     n, cin = x.shape[:2]
     og, kernel = w.shape[1], tuple(w.shape[2:])
@@ -612,7 +616,8 @@ def conv_transpose3d_backward(
     need_db: bool = True,
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) for gy (N, C_out, OD, OH, OW): per chunk, ``cols = vol2col(gy)``,
-    ``dX = W (g, C_in/g, C_out/g*K) @ cols``, ``dW += sum_n x @ cols^T``; ``db`` sums gy."""
+    ``dX = W (g, C_in/g, C_out/g*K) @ cols``, ``dW += sum_n x @ cols^T``; ``db`` sums gy.
+    Cost: the vol2col of gy, then twice the forward's flops."""
     xp = backend.get_array_module(gy)
     n, cin = x.shape[:2]
     og, kernel = w.shape[1], tuple(w.shape[2:])

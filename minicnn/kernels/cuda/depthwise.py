@@ -158,7 +158,8 @@ def _geometry(x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: 
 def conv2d_depthwise(
     x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int | None = None
 ) -> Any:
-    """y (N, C*m, OH, OW) of a depthwise convolution; ``groups`` defaults to (and must equal) C."""
+    """y (N, C*m, OH, OW) of a depthwise convolution; ``groups`` defaults to (and must equal) C.
+    One launch, one thread per output: kh*kw multiply-adds (N*C*m*OH*OW*kh*kw in all)."""
     xp = backend.get_array_module(x)
     check_float_dtype("conv2d (depthwise)", x, w, b)
     g, m = _geometry(x, w, stride, padding, dilation, groups)
@@ -193,7 +194,9 @@ def conv2d_depthwise_backward(
     need_dw: bool = True,
     need_db: bool = True,
 ) -> tuple[Any, Any, Any]:
-    """(dx, dw, db) of :func:`conv2d_depthwise`; entries not asked for are None."""
+    """(dx, dw, db) of :func:`conv2d_depthwise` for gy (N, C*m, OH, OW); entries not asked for are
+    None. dx: one thread per input pixel, gathering; dw: a two-stage per-band reduction (an
+    (N, C*m, kh*kw, bands) buffer); each does the forward's N*C*m*OH*OW*kh*kw multiply-adds."""
     xp = backend.get_array_module(gy)
     check_float_dtype("conv2d (depthwise) backward", gy, x, w)
     g, m = _geometry(x, w, stride, padding, dilation, groups)

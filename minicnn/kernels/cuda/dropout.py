@@ -50,7 +50,8 @@ KERNEL = Kernel(SOURCE)
 
 
 def dropout_forward(x: Any, p: float, channelwise: bool = False) -> tuple[Any, Any]:
-    """(y, mask) with mask of x's shape (0 or 1/(1-p), x's dtype)."""
+    """(y, mask) with mask of x's shape (0 or 1/(1-p), x's dtype). One launch, one thread per
+    element: reads u and x, writes y and the mask."""
     if channelwise or p >= 1.0:
         return array_code(twin.dropout_forward, x, p, channelwise)
     xp = backend.get_array_module(x)

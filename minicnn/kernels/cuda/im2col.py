@@ -113,7 +113,8 @@ def im2col(
     out: Any = None,
 ) -> Any:
     """:func:`minicnn.kernels.im2col.im2col` as a kernel: (N, C, H, W) -> (N, C*kh*kw, OH*OW),
-    written into the first elements of ``out`` when given."""
+    written into the first elements of ``out`` when given. One launch, one thread per (n, c, oh, ow)
+    looping over the kh*kw taps: each column entry is written once."""
     if batch_last or (out is not None and (out.dtype != x.dtype or not out.flags.c_contiguous)):
         return array_code(twin.im2col, x, kernel_size, stride, padding, dilation, batch_last=batch_last, out=out)
     xp = backend.get_array_module(x)
@@ -142,7 +143,8 @@ def col2im(
     out: Any = None,
 ) -> Any:
     """:func:`minicnn.kernels.im2col.col2im` as a kernel: (N, C*kh*kw, OH*OW) -> x_shape,
-    written into ``out`` (C-contiguous) when given."""
+    written into ``out`` (C-contiguous) when given. One launch, one thread per input pixel gathering
+    its <= kh*kw column entries: each entry read once, each pixel written once, no atomics."""
     x_shape = tuple(int(s) for s in x_shape)
     if batch_last or (out is not None and (out.dtype != cols.dtype or out.shape != x_shape)):
         return array_code(

@@ -126,7 +126,8 @@ def max_pool2d_forward(
     ceil_mode: bool = False,
     with_argmax: bool = False,
 ) -> tuple[Any, Any]:
-    """y (N, C, OH, OW) and, if ``with_argmax``, the kernel offset of each maximum (else None)."""
+    """y (N, C, OH, OW) and, if ``with_argmax``, the kernel offset of each maximum (else None).
+    One launch, one thread per output scanning its kh*kw taps; writes y and one small integer each."""
     xp = backend.get_array_module(x)
     check_float_dtype("max_pool2d", x)
     g = twin.pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -149,7 +150,8 @@ def max_pool2d_backward(
     dilation: twin.IntPair = 1,
     ceil_mode: bool = False,
 ) -> Any:
-    """gx (x_shape): each input pixel gathers the gradients of the windows whose maximum it is."""
+    """gx (x_shape): each input pixel gathers the gradients of the windows whose maximum it is.
+    One launch, one thread per input pixel reading at most kh*kw argmax values and gy; gx written once."""
     xp = backend.get_array_module(gy)
     check_float_dtype("max_pool2d backward", gy)
     x_shape = tuple(int(s) for s in x_shape)

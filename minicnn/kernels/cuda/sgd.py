@@ -146,5 +146,7 @@ def sgd_step(
     nesterov: bool = False,
     maximize: bool = False,
 ) -> Any:
-    """Update ``param`` in place; the momentum buffer (updated, new at the first step, or None)."""
+    """Update ``param`` in place; the momentum buffer (updated, new at the first step, or None).
+    param, grad and buf share the parameter's shape (any); one launch of :func:`sgd_step_many`,
+    one thread per element: a read of g, a read and write of p (and of b with momentum)."""
     return sgd_step_many([param], [grad], [buf], lr, momentum, dampening, weight_decay, nesterov, maximize)[0]
