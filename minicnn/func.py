@@ -52,6 +52,8 @@ AD; minicnn has neither, so every transform reduces to its reverse-mode engine):
   buffers. ``Module.to('meta')`` (the ensembling tutorial's stateless base copy) drops the
   module's data, keeping shapes and dtypes in memory-free placeholders that raise when
   computed with, so a meta module runs only through ``functional_call``.
+- ``rearrange`` (:mod:`minicnn.einops`): einops' pattern-driven transpose/reshape/stack, as
+  reshape + permute + reshape, so its gradient is theirs.
 - ``functionalize`` returns ``func`` unchanged in behaviour: its contract is that the
   functionalized program computes the same results and applies the same input mutations, and
   in eager minicnn (no graph capture) there is nothing to rewrite.
@@ -68,6 +70,7 @@ import numpy as np
 
 from . import random as mc_random
 from .autograd import Alias, Tensor, enable_grad, is_grad_enabled
+from .einops import rearrange
 from .autograd import grad as _autograd_grad
 
 __all__ = [
@@ -81,6 +84,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linearize",
+    "rearrange",
     "replace_all_batch_norm_modules_",
     "stack_module_state",
     "vjp",

@@ -41,6 +41,18 @@ def _spread_args(dim: Any, unbiased: bool, keepdim: bool, correction: Any, axis:
     }
 
 
+def number_outputs(outs: Any, first: int = 0) -> Any:
+    """Record ``outs[i]``'s place ``first + i`` among the outputs of the torch op that made them,
+    for :attr:`Tensor.output_nr` (minicnn gives each output a node of its own: split's pieces,
+    eigh's packed parts). The record names the node by its ``seq``, so an in-place write, which
+    gives the tensor another node, turns it back to 0. Returns ``outs``."""
+    for i, t in enumerate(outs):
+        fn = t._grad_fn
+        if fn is not None:
+            t._output_of = (fn.seq, first + i)
+    return outs
+
+
 class TensorMethods:
     """Methods of :class:`Tensor` that forward to :mod:`minicnn.ops` (torch's names and signatures)."""
 
@@ -456,6 +468,34 @@ class TensorMethods:
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         return ops.unbind(self, dim)
+
+    @property
+    def output_nr(self) -> int:
+        """torch's ``Tensor.output_nr``: which output of its ``grad_fn`` this tensor is (piece i of
+        ``split``/``chunk``/``unbind``, eigenvectors 1 of ``linalg.eigh``, ...); 0 for a leaf, a
+        tensor outside the graph, and every single-output op."""
+        t = ag._latest(self)  # (a tensor a recorded in-place op rewrote: the result's node)
+        fn = t._grad_fn
+        if fn is None:
+            return 0
+        shown_as = getattr(fn, "shown_as", None)  # (an output of a custom Function: (node, k))
+        if shown_as is not None:
+            return shown_as[1]
+        record = getattr(t, "_output_of", None)
+        return record[1] if record is not None and fn.seq == record[0] else 0
+
+    def as_subclass(self, cls: type) -> Any:
+        """torch's ``Tensor.as_subclass(cls)``: this tensor as an instance of ``cls`` (a subclass of
+        Tensor), sharing its memory and version counter; it stays in the graph, through an alias
+        node (``AliasBackward0``) when this tensor requires grad, as torch's does."""
+        if not (isinstance(cls, type) and issubclass(cls, ag.Tensor)):
+            raise TypeError(
+                "Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
+                "Make sure your class inherits from Tensor."
+            )
+        out = ag.Alias.apply(self)
+        out.__class__ = cls
+        return out
 
     def movedim(self, source: Any, destination: Any) -> Tensor:
         return ops.movedim(self, source, destination)

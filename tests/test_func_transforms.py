@@ -551,14 +551,14 @@ def test_stack_module_state_and_meta_like_torch() -> None:
 
 
 def test_signatures_like_torch_func() -> None:
-    """Every torch.func name but ``rearrange`` (einops patterns: not provided), with torch's
-    parameter names, kinds and defaults; the deprecated stateless.functional_call too."""
+    """Every torch.func name, with torch's parameter names, kinds and defaults; the deprecated
+    stateless.functional_call too."""
     import inspect
 
     def params(f: Any) -> list[tuple[str, Any, Any]]:
         return [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
 
-    names = [n for n in tfunc.__all__ if n != "rearrange"]
+    names = list(tfunc.__all__)
     assert sorted(names) == sorted(mfunc.__all__)
     for name in names:
         assert params(getattr(mfunc, name)) == params(getattr(tfunc, name)), name

@@ -103,8 +103,25 @@ def test_det_and_slogdet_like_torch(b, dtype):
         lambda x: LA.slogdet(x).logabsdet, lambda x: torch.linalg.slogdet(x).logabsdet, [a], dtype=dtype, **tol(dtype)
     )
     sign = LA.slogdet(mc.tensor(a.astype(dtype), requires_grad=True)).sign
-    assert not sign.requires_grad
-    np.testing.assert_array_equal(sign.numpy(), torch.linalg.slogdet(torch.tensor(a)).sign.numpy())
+    tsign = torch.linalg.slogdet(torch.tensor(a, requires_grad=True)).sign
+    assert sign.requires_grad == tsign.requires_grad  # True for real input: a zero gradient, as torch's
+    np.testing.assert_array_equal(sign.numpy(), tsign.detach().numpy())
+
+
+def test_slogdet_sign_requires_grad_without_a_gradient_as_torch():
+    a = np.array([[2.0, 1.0], [1.0, -3.0]])
+    x, t = mc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    sign, tsign = LA.slogdet(x).sign, torch.linalg.slogdet(t).sign
+    assert (sign.requires_grad, sign.grad_fn is None, sign.is_leaf) == (True, False, False)
+    assert (tsign.requires_grad, tsign.grad_fn is None, tsign.is_leaf) == (True, False, False)
+    # no gradient from the sign alone (undefined, not zeros), as torch's
+    ours = mc.autograd.grad(sign.sum(), [x], allow_unused=True)
+    assert ours == torch.autograd.grad(tsign.sum(), [t], allow_unused=True) == (None,)
+    with pytest.raises(RuntimeError, match="not have been used"):
+        mc.autograd.grad(LA.slogdet(x).sign.sum(), [x])
+    with mc.no_grad(), torch.no_grad():
+        assert LA.slogdet(x).sign.requires_grad == torch.linalg.slogdet(t).sign.requires_grad
+    assert LA.slogdet(x.detach()).sign.requires_grad == torch.linalg.slogdet(t.detach()).sign.requires_grad
 
 
 def _cofactors(a):

@@ -386,6 +386,45 @@ def test_lstsq_gradient_ignores_rcond_as_torch(driver):
     )
 
 
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 99), driver=st.sampled_from(["gelsd", "gelss", "gels"]), m=st.integers(4, 6))
+def test_lstsq_residuals_gradient_like_torch(seed, driver, m):
+    rng = np.random.default_rng(seed)
+    a, b = general(rng, (2,), m, 3), rng.standard_normal((2, m, 2))
+    compare_with_torch(
+        lambda x, y: LA.lstsq(x, y, driver=driver).residuals,
+        lambda x, y: torch.linalg.lstsq(x, y, driver=driver).residuals,
+        [a, b],
+    )
+
+
+def test_lstsq_residuals_require_grad_as_torch():
+    rng = np.random.default_rng(3)
+    a, b = general(rng, (), 5, 3), rng.standard_normal((5, 2))
+    x, y = mc.tensor(a, requires_grad=True), mc.tensor(b, requires_grad=True)
+    assert mc.gradcheck(lambda p, q: LA.lstsq(p, q, driver="gelsd").residuals, [x, y])
+    for driver in ("gelsy", "gelsd"):  # empty residuals (gelsy) require grad too
+        for grads in ((True, True), (False, True), (False, False)):
+            ours = LA.lstsq(mc.tensor(a, requires_grad=grads[0]), mc.tensor(b, requires_grad=grads[1]), driver=driver)
+            theirs = torch.linalg.lstsq(
+                torch.tensor(a, requires_grad=grads[0]), torch.tensor(b, requires_grad=grads[1]), driver=driver
+            )
+            flags = [(o.requires_grad, o.grad_fn is None, o.is_leaf) for o in ours]
+            assert flags == [(t.requires_grad, t.grad_fn is None, t.is_leaf) for t in theirs], (driver, grads)
+    with mc.no_grad():
+        assert not LA.lstsq(x, y, driver="gelsd").residuals.requires_grad
+
+
+def test_matrix_power_one_is_a_new_tensor_as_torch():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    x, t = mc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = LA.matrix_power(x, 1), torch.linalg.matrix_power(t, 1)
+    assert (y is x, y.grad_fn is None, y.is_leaf) == (ty is t, ty.grad_fn is None, ty.is_leaf) == (False, False, False)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 def test_matrix_rank_like_torch():
     rng = np.random.default_rng(5)
     a = rng.standard_normal((4, 4, 5))

@@ -113,6 +113,14 @@ def test_lu_factor_gradient_of_empty_matrices_as_torch(shape):
     assert tuple(x.grad.shape) == tuple(t.grad.shape)
 
 
+def test_lu_permutation_does_not_require_grad_as_torch():
+    a = np.array([[1.0, 2.0, 0.5], [4.0, 1.0, 2.0]])
+    ours, theirs = LA.lu(mc.tensor(a, requires_grad=True)), torch.linalg.lu(tt(a, grad=True))
+    flags = [(o.requires_grad, o.grad_fn is None, o.is_leaf) for o in ours]
+    assert flags == [(t.requires_grad, t.grad_fn is None, t.is_leaf) for t in theirs]
+    assert flags[0] == (False, True, True)
+
+
 def test_singular_matrix_as_torch():
     s = np.array([[1.0, 2, 3], [2, 4, 6], [1, 1, 1]])
     ours, theirs = LA.lu_factor_ex(mc.tensor(s)), torch.linalg.lu_factor_ex(tt(s))

@@ -262,6 +262,14 @@ def test_flatten_start_after_end_raises_like_torch(start, end):
     assert x.flatten(0, -2).shape == tuple(torch.ones(2, 3, 4).flatten(0, -2).shape)
 
 
+@pytest.mark.parametrize("shape,start,end", [((4,), 0, -1), ((3, 4), 1, -1), ((2, 3, 4), 1, 1), ((), 0, -1)])
+def test_flatten_of_no_dims_is_the_input_itself_as_torch(shape, start, end):
+    x, t = mc.ones(shape, requires_grad=True), torch.ones(shape, requires_grad=True)
+    y, ty = x.flatten(start, end), t.flatten(start, end)
+    assert (y is x, y.shape, y.grad_fn is None) == (ty is t, tuple(ty.shape), ty.grad_fn is None)
+    assert (mc.flatten(x, start, end) is x) == (torch.flatten(t, start, end) is t)
+
+
 def test_shape_errors():
     x = mc.randn(2, 3)
     with pytest.raises(ValueError, match="reshape"):

@@ -72,6 +72,8 @@ DELIBERATE = {
     ("nn.NLLLoss2d", "*args"): "torch's class is wrapped by @deprecated, which shows (*args, **kwargs); minicnn's has "
     "the parameters of its __init__ (NLLLoss's, the same as torch's __init__)",
     ("nn.NLLLoss2d", "**kwargs"): "as above",
+    ("nn.Container", "*args"): "as nn.NLLLoss2d: torch's @deprecated wrapper shows (*args, **kwargs); its __init__ "
+    "takes **kwargs only, as minicnn's",
     ("mc.tril_indices", "dtype"): "as mc.randperm",
     ("mc.triu_indices", "dtype"): "as mc.randperm",
     ("mc.var", "correction"): "correction=None: the unbiased flag decides (torch's legacy overload var(dim, unbiased, "
@@ -1215,7 +1217,7 @@ def test_factory_defaults_match_torch():
     np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
 
 
-FORWARD_CONTAINERS = {"Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList"}
+FORWARD_CONTAINERS = {"Container", "Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList"}
 # abstract bases whose forward torch leaves unimplemented (Module's ``*input``); ours hold the
 # forward their subclasses share, compared through RNN/LSTM/GRU and the cells
 FORWARD_CONTAINERS |= {"RNNBase", "RNNCellBase"}

@@ -114,6 +114,18 @@ def test_diff_bool_and_errors():
         mc.diff(mc.tensor(1.0))
 
 
+def test_diff_order_zero_is_a_new_tensor_with_a_graph_as_torch():
+    a = np.array([[1.0, 3.0], [2.0, 5.0]])
+    x, t = mc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = mc.diff(x, 0), torch.diff(t, 0)
+    assert (y is x, y.requires_grad, y.grad_fn is None, y.is_leaf) == (ty is t, True, ty.grad_fn is None, ty.is_leaf)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    with mc.no_grad(), torch.no_grad():
+        assert mc.diff(x, 0).requires_grad == torch.diff(t, 0).requires_grad
+
+
 # -- median / nanmedian / kthvalue / mode / msort ------------------------------------------------
 @SETTINGS
 @given(shape=SHAPES, data=st.data(), seed=st.integers(0, 99), keepdim=st.booleans())
@@ -215,7 +227,7 @@ def test_quantile_like_torch(shape, data, seed, keepdim, interpolation, vector):
                 lambda x, q, n=name: getattr(mc, n)(x, q, dim, keepdim, interpolation=interpolation),
                 lambda x, q, n=name: getattr(torch, n)(x, q, dim, keepdim, interpolation=interpolation),
                 [a, np.array(qs)],
-                grad_inputs=[True, False],
+                grad_inputs=[True, True],  # q's gradient too (linear: the rank's slope times the gap)
             )
         else:
             compare_with_torch(
@@ -246,6 +258,9 @@ def test_quantile_gradcheck_and_double_backward():
     a = distinct((3, 5), 2)
     q = mc.tensor(np.array([0.2, 0.5, 0.9]))
     assert mc.gradcheck(lambda x: mc.quantile(x, q, 1), [mc.tensor(a, requires_grad=True)])
+    qs = mc.tensor(np.array([0.2, 0.55, 0.9]), requires_grad=True)  # ranks 0.8, 2.2, 3.6: away from the kinks
+    assert mc.gradcheck(lambda q: mc.quantile(mc.tensor(a), q, 1), [qs])
+    assert mc.gradcheck(lambda q: mc.nanquantile(mc.tensor(a), q, 1), [qs])
     double_backward_like_torch(lambda x: mc.quantile(x, 0.3, 0) ** 2, lambda x: torch.quantile(x, 0.3, 0) ** 2, [a])
 
 

@@ -90,7 +90,17 @@ from .loss_margin import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
-from .module import Buffer, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential
+from .module import (
+    Buffer,
+    Container,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from .normalization import BatchNorm1d, BatchNorm2d, CrossMapLRN2d, LocalResponseNorm
 from .padding import (
     CircularPad1d,
@@ -184,6 +194,7 @@ __all__ = [
     "ConstantPad1d",
     "ConstantPad2d",
     "ConstantPad3d",
+    "Container",
     "Conv1d",
     "Conv2d",
     "Conv3d",

@@ -980,6 +980,22 @@ class ModuleList(_Indexed):
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+class Container(Module):
+    """torch's deprecated ``nn.Container(**kwargs)``: a Module with each keyword argument added as a
+    child (``add_module(name, module)``, in order); constructing one gives torch's FutureWarning."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warnings.warn(
+            "`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+            "Subclass that instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
+
+
 class ModuleDict(Module):
     """An ordered dict of modules, each registered as a child under its key."""
 

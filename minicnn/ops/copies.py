@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..autograd import Tensor
+from ..tensor_methods import number_outputs
 from .aliases import _pool_stride
 from .aliases_tensor import as_strided
 from .conv1d import max_pool1d
@@ -36,7 +37,7 @@ from .shape_extra import slice_scatter, split_with_sizes, unfold
 
 def _fresh(out: Any) -> Any:
     """``out`` (a tensor or a tuple of tensors) copied into new memory; the gradient passes through."""
-    return tuple(clone(t) for t in out) if isinstance(out, (tuple, list)) else clone(out)
+    return number_outputs(tuple(clone(t) for t in out)) if isinstance(out, (tuple, list)) else clone(out)
 
 
 def _slice(input: Tensor, dim: int, start: int | None, end: int | None, step: int, name: str) -> Tensor:  # noqa: A002

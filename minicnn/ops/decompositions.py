@@ -39,9 +39,10 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, no_grad, tie
 from ..kernels import triangular as triangular_kernel
+from ..tensor_methods import number_outputs
 from . import householder
 from .errors import DtypeError, ShapeError
-from .math import matmul, require_float, where
+from .math import clone, matmul, require_float, where
 from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, inv, slogdet, solve
 from .reduce import amax, amin
 from .shape import cat, stack, tril, triu
@@ -80,6 +81,7 @@ def _unpack(out: Any, shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
         size = math.prod(shape)
         parts.append(out[..., start : start + size].reshape(*batch, *shape))
         start += size
+    number_outputs(parts)  # (torch's output_nr: the parts are one op's outputs)
     return parts
 
 
@@ -462,7 +464,7 @@ def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
     """The singular values (..., min(m, n)), descending, of each matrix of A (..., m, n)."""
     _check_matrix("linalg.svdvals", A)
     _check_driver("linalg.svdvals", driver)
-    return Svdvals.apply(A)
+    return number_outputs((Svdvals.apply(A),), first=1)[0]  # (torch's S, output 1 of its svd node)
 
 
 # -- pinv, matrix_rank ----------------------------------------------------------------------
@@ -577,6 +579,20 @@ class _LstsqSolution(Function):
         return gy
 
 
+class _NoGradient(Function):
+    """(inputs) -> the constant ``self.value``, which requires grad where an input does but
+    gives them no gradient (undefined, not zeros: torch's empty lstsq residuals)."""
+
+    def forward(self, *arrays):
+        return self.value
+
+    def backward(self, gy):
+        return (None,) * len(self.needs_input_grad)
+
+    def backward_graph(self, gy, *inputs):
+        return (None,) * len(inputs)
+
+
 def _lstsq_rtol(driver: str, rcond: float | None, eps: float, m: int, n: int) -> float:
     """The relative cutoff of the SVD drivers as LAPACK applies torch's rcond: None is torch's
     eps * max(m, n); gelss takes rcond < 0 as eps; gelsd (dlalsd) rcond <= 0 or >= 1 as the
@@ -599,7 +615,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     eps * max(m, n). The driver decides which extra outputs are filled: residuals (squared
     residual norms (..., k) when m > n, driver 'gels', or 'gelsd'/'gelss' with every A of full
     rank), rank (not for 'gels'), singular_values ('gelsd', 'gelss'); the others are empty.
-    Only the solution has a gradient, torch's: that of pinv(A) B with pinv's default cutoff."""
+    The solution and the residuals have gradients, torch's: those of pinv(A) B with pinv's
+    default cutoff (and of |A X - B|^2 through it); rank and singular_values do not."""
     op = "linalg.lstsq"
     _check_matrix(op, A)
     if not isinstance(B, Tensor):
@@ -638,14 +655,14 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
         x = _LstsqSolution.apply(matmul(pinv(a), b), value=value)
     else:
         x = _const(A, value)
+    if m > n and (driver == "gels" or driver in ("gelsd", "gelss") and bool((rank == n).all())):
+        r = matmul(a, x) - b  # residuals |A X - B|^2 with torch's gradient (that of X = pinv(A) B)
+        residuals_t = (r * r).sum(axis=-2)
+    else:  # empty, but requires grad where A or B does, as torch's
+        residuals_t = _NoGradient.apply(A, B, value=empty)
     with backend.array_scope(A.array):
-        residuals = empty
-        if m > n and (driver == "gels" or driver in ("gelsd", "gelss") and bool((rank == n).all())):
-            r = a.array @ x.array - b.array
-            residuals = (r * r).sum(axis=-2)
         rank_t = Tensor(rank if driver != "gels" else xp.zeros((0,), dtype=np.int64))
         sv = Tensor(s if driver in ("gelsd", "gelss") else empty)
-        residuals_t = Tensor(residuals)
     return LstsqResult(x.squeeze(-1) if vector else x, residuals_t, rank_t, sv)
 
 
@@ -675,7 +692,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         n >>= 1
         if n:
             base = matmul(base, base)
-    return result
+    return clone(result) if result is A else result  # n = 1: a new tensor, as torch's (not A itself)
 
 
 def multi_dot(tensors: Any) -> Tensor:

@@ -23,6 +23,7 @@ from .. import backend
 from ..autograd import Function, Tensor, tie
 from ..kernels import householder as kernel
 from ..kernels import triangular as triangular_kernel
+from ..tensor_methods import number_outputs
 from .errors import DtypeError, ShapeError
 from .math import matmul
 from .matrix_functions import _check_matrix, householder_product
@@ -62,7 +63,7 @@ def geqrf(input: Tensor) -> GeqrfResult:  # noqa: A002 - torch's name
     _check_matrix("geqrf", input, "input")
     m, n = input.shape[-2:]
     out = _Geqrf.apply(input)
-    return GeqrfResult(out[..., :, :n], out[..., : min(m, n), n])
+    return GeqrfResult(*number_outputs((out[..., :, :n], out[..., : min(m, n), n])))
 
 
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:  # noqa: A002

@@ -42,6 +42,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import lu as lu_kernels
 from ..kernels import triangular as triangular_kernel
+from ..tensor_methods import number_outputs
 from .decompositions import SolveTriangular, _const, _eye, _pack, _Packed, _unpack, solve_triangular
 from .errors import DtypeError, ShapeError
 from .index import gather
@@ -252,6 +253,7 @@ def _factor(A: Tensor, pivot: bool, op: str) -> tuple[Tensor, Tensor, Tensor, Te
     k = min(m, n)
     out = LUDecomp.apply(A, pivot=bool(pivot))
     p, low, up, piv, info = _unpack(out, ((m, m if pivot else 0), (m, k), (k, n), (k,), ()))
+    number_outputs((low, up))  # (torch's output_nr: P is not differentiable there, L and U are outputs 0, 1)
     return p, low, up, _int32(piv), _int32(info)
 
 
@@ -290,7 +292,7 @@ def linalg_lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     p, low, up, _, _ = _factor(A, pivot, "linalg.lu")
     if not pivot:
         p = _const(A, A.xp.zeros((0,), dtype=A.dtype))
-    return LUResult(p, low, up)
+    return LUResult(p.detach(), low, up)  # P is a constant: it does not require grad (torch's)
 
 
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
@@ -533,7 +535,7 @@ def lu_unpack(
     if not unpack_data:
         return LUUnpackResult(p, empty, empty)
     low = tril(LU_data[..., :, :k], -1) + _eye(LU_data, m, k)
-    return LUUnpackResult(p, low, triu(LU_data[..., :k, :]))
+    return LUUnpackResult(p, *number_outputs((low, triu(LU_data[..., :k, :]))))
 
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803

@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, tie
+from ..tensor_methods import number_outputs
 from .errors import DtypeError, ShapeError
 from .math import matmul
 from .shape import cat, tril
@@ -271,6 +272,20 @@ class Det(Function):
         return gy.unsqueeze(-1).unsqueeze(-1) * AdjugateT.apply(a)
 
 
+class SlogdetSign(Function):
+    """The sign of det A (...,), slogdet's: it requires grad where A does but has no gradient
+    (torch's for real input: A's gradient from it alone is undefined, not zeros)."""
+
+    def forward(self, a):
+        return backend.get_array_module(a).linalg.slogdet(a)[0]
+
+    def backward(self, gy):
+        return None
+
+    def backward_graph(self, gy, a):
+        return None
+
+
 class SlogdetResult(NamedTuple):
     """``torch.return_types.linalg_slogdet``: (sign, logabsdet)."""
 
@@ -286,11 +301,9 @@ def det(A: Tensor) -> Tensor:
 
 def slogdet(A: Tensor) -> SlogdetResult:
     """(sign, log|det|) of each matrix of A (..., n, n), each (...); a singular matrix gives
-    (0, -inf). The sign is a constant (no gradient, as torch's for real input)."""
+    (0, -inf). The sign requires grad when A does but has no gradient, as torch's for real input."""
     _check_square("linalg.slogdet", A)
-    with backend.array_scope(A.array):
-        sign = Tensor(A.xp.linalg.slogdet(A.array)[0])
-    return SlogdetResult(sign, LogAbsDet.apply(A))
+    return SlogdetResult(*number_outputs((SlogdetSign.apply(A), LogAbsDet.apply(A))))
 
 
 # -- matrix_exp ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, _as_tensors, is_grad_enabled
+from ..tensor_methods import number_outputs
 from .dims import as_dim, wrap_dim, wrap_dims
 from .errors import ShapeError
 from .math import astype, clone, result_dtype
@@ -282,6 +283,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
             f"flatten() has invalid args: start_dim cannot come after end_dim "
             f"(start_dim={start_dim}, end_dim={end_dim} for a {x.ndim}-d tensor)"
         )
+    if s == e:  # no dims flattened: the input itself, as torch documents
+        return x
     shape = x.shape[:s] + (-1 if x.numel() else _prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shape)
 
@@ -567,7 +570,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
     for s in sizes:
         out.append(getitem(tensor, _slice_along(d, slice(start, start + s))))
         start += s
-    return tuple(out)
+    return number_outputs(tuple(out))
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
@@ -589,7 +592,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input.ndim, "unbind")
-    return tuple(getitem(input, _slice_along(d, i)) for i in range(input.shape[d]))
+    return number_outputs(tuple(getitem(input, _slice_along(d, i)) for i in range(input.shape[d])))
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:

@@ -37,10 +37,11 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..tensor_methods import number_outputs
 from .dims import wrap_dim
 from .errors import ShapeError
 from .index import Gather, _sort_order, sort
-from .math import clip, exp, lerp, log, sqrt, where
+from .math import clip, clone, exp, lerp, log, sqrt, where
 from .reduce import _check_nonempty, amax, amin, mean, norm
 from .reduce import sum as reduce_sum
 from .shape import cat, diagonal, movedim, narrow, reshape, squeeze
@@ -283,8 +284,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     d = wrap_dim(dim, x.ndim, "diff")
-    if n == 0:  # torch returns the input, without prepend or append
-        return x
+    if n == 0:  # torch returns a copy of the input, without prepend or append
+        return clone(x)
     parts = [p if isinstance(p, Tensor) else Tensor(p, device=x.device) for p in (prepend, x, append) if p is not None]
     for p in parts:
         if p.ndim != x.ndim:
@@ -383,7 +384,7 @@ def aminmax(input: Tensor, *, dim: Any = None, keepdim: bool = False) -> Aminmax
         _check_nonempty("aminmax", x.shape, (wrap_dim(dim, x.ndim, "aminmax"),))
     dims = () if dim is None else dim
     lo, hi = amin(x, dims, keepdim), amax(x, dims, keepdim)
-    return AminmaxResult(lo, hi)
+    return AminmaxResult(*number_outputs((lo, hi)))
 
 
 # -- quantiles -------------------------------------------------------------------------------
@@ -422,11 +423,14 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str, ig
         a, n = values.array, values.shape[-1]
         nan = xp.isnan(a)
         if ignore_nan:
-            ranks = qa * ((~nan).sum(axis=-1, keepdims=True) - 1).astype(x.dtype)
-            ranks = xp.where(ranks < 0, x.dtype.type(0), ranks)
+            slope = ((~nan).sum(axis=-1, keepdims=True) - 1).astype(x.dtype)  # d ranks / d q
+            ranks = qa * slope
+            clipped = ranks < 0
+            ranks = xp.where(clipped, x.dtype.type(0), ranks)
         else:
             ranks = xp.broadcast_to(qa * x.dtype.type(n - 1), a.shape[:-1] + (qa.shape[0],))
-            ranks = xp.where(nan.any(axis=-1, keepdims=True), x.dtype.type(n - 1), ranks)
+            slope, clipped = x.dtype.type(n - 1), nan.any(axis=-1, keepdims=True)
+            ranks = xp.where(clipped, x.dtype.type(n - 1), ranks)
         if interpolation == "lower":
             ranks = xp.floor(ranks)
         elif interpolation == "higher":
@@ -438,7 +442,13 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str, ig
         weights = xp.full(ranks.shape, 0.5, dtype=x.dtype) if interpolation == "midpoint" else ranks - below
     out = _take(values, below)
     if interpolation in ("linear", "midpoint"):
-        out = lerp(out, _take(values, above), Tensor(weights.astype(x.dtype)))
+        w = Tensor(weights.astype(x.dtype))
+        if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad and q.device == x.device:
+            # the weight's gradient in q, torch's: d weight / d q = the rank's slope, 0 where the rank was
+            # replaced (NaN in the slice; an all-NaN slice for nanquantile); the added term is 0
+            dq = (reshape(q, -1) - reshape(q, -1).detach()) * Tensor(xp.asarray(slope, dtype=x.dtype))
+            w = w + where(Tensor(xp.broadcast_to(clipped, ranks.shape)), 0.0, dq)
+        out = lerp(out, _take(values, above), w)
     out = movedim(out, -1, 0)  # (Q, ...)
     if keepdim:
         kept = (1,) * x.ndim if dim is None else tuple(1 if i == d else s for i, s in enumerate(x.shape))
@@ -471,7 +481,7 @@ def var_mean(
 ) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` over ``dim`` (arguments as :meth:`Tensor.var`)."""
     x = _tensor_input(input, "var_mean")
-    return x.var(dim, unbiased, keepdim, correction=correction), mean(x, dim=dim, keepdim=keepdim)
+    return number_outputs((x.var(dim, unbiased, keepdim, correction=correction), mean(x, dim=dim, keepdim=keepdim)))
 
 
 def std_mean(
@@ -479,7 +489,7 @@ def std_mean(
 ) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` over ``dim`` (arguments as :meth:`Tensor.std`)."""
     x = _tensor_input(input, "std_mean")
-    return x.std(dim, unbiased, keepdim, correction=correction), mean(x, dim=dim, keepdim=keepdim)
+    return number_outputs((x.std(dim, unbiased, keepdim, correction=correction), mean(x, dim=dim, keepdim=keepdim)))
 
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
