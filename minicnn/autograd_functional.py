@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .autograd import Tensor, enable_grad, grad
+from .autograd import Tensor, enable_grad
+from .engine import grad
 
 
 def _tuple(x: Any, what: str) -> tuple[bool, tuple[Tensor, ...]]:

@@ -71,7 +71,7 @@ import numpy as np
 from . import random as mc_random
 from .autograd import Alias, Tensor, enable_grad, is_grad_enabled
 from .einops import rearrange
-from .autograd import grad as _autograd_grad
+from .engine import grad as _autograd_grad
 
 __all__ = [
     "debug_unwrap",

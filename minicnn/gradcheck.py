@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .autograd import Tensor, enable_grad, grad, no_grad
+from .autograd import Tensor, enable_grad, no_grad
+from .engine import grad
 
 
 class GradcheckError(RuntimeError, AssertionError):

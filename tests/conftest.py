@@ -369,7 +369,7 @@ def engine_writes() -> Iterator[list[int]]:
     """Within the block, the sizes of the arrays a backward pass allocates to sum gradients:
     each buffer it comes to own (a sum of two terms) and each partial gradient (a slice's)
     written into a zero array."""
-    from minicnn import autograd as A
+    from minicnn import engine as A
 
     sizes: list[int] = []
     add, dense = A._Grads.add, A._Part.dense

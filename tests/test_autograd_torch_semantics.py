@@ -718,6 +718,61 @@ def test_write_through_a_reshape_or_transpose_view_is_recorded_on_the_base(write
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
 
 
+def _views_of(lib, c):
+    a = c[1:]
+    b = a[1:]
+    return [a, b, b.view(-1)[:3]]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda lib, c: [c[:2].mul_(2)],
+        lambda lib, c: [c[0].zero_()],
+        lambda lib, c: [c.view(12).add_(1)],
+        lambda lib, c: [c.T.mul_(2)],
+        lambda lib, c: [c.permute(1, 0)[0].mul_(2), c[1:].clamp_(0.0, 0.5)],
+        lambda lib, c: [v.__setitem__(0, 5.0) or v for v in [c[1]]],
+        lambda lib, c: [v for v in _views_of(lib, c)] + [_views_of(lib, c)[2].add_(1)],
+        lambda lib, c: [c[1:].copy_(lib.ones(2, 4, dtype=lib.float64)), c[:1].fill_(3.0), c[0].relu_()],
+        lambda lib, c: [c.__setitem__(slice(1, 3), c[1:3] + 1) or c],  # c[1:3] = ... on the base: one write
+        lambda lib, c: [c.__setitem__(slice(1, 3), c[1:3].__iadd__(1)) or c],  # Python's c[1:3] += 1: two
+    ],
+)
+def test_version_counter_of_writes_through_views_as_torch(write):
+    """torch counts one write through a view of a recorded tensor once, on the counter the view
+    shares with its base (minicnn re-describes the base too, which must not count again)."""
+    a_np = np.random.default_rng(0).standard_normal((3, 4))
+    results = []
+    for lib in (mc, torch):
+        a = lib.tensor(a_np, requires_grad=True)
+        c = a * 1.0
+        versions = [c._version]
+        for v in write(lib, c):
+            versions += [c._version, v._version]
+        (c * c).sum().backward()
+        results.append((versions, c.detach().numpy(), a.grad.numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-12)
+
+
+def test_version_counter_of_plain_writes_through_views_as_torch():
+    """Without a graph to record (no grad, or under no_grad), each write also counts once."""
+    out = []
+    for lib in (mc, torch):
+        x = lib.ones(4, requires_grad=True)
+        h = lib.ones(2, 3)
+        with lib.no_grad():
+            x[:2].mul_(2)
+            x.view(2, 2)[1].add_(1)
+        h[0].zero_()
+        h.t().mul_(2)
+        h[1, :2] = 4.0
+        out.append([x._version, h._version])
+    assert out[0] == out[1]
+
+
 def test_index_tensor_written_after_indexing_does_not_change_the_gradient():
     """x[i] keeps i as it was: a later in-place write to i cannot redirect the gradient (torch
     raises there; minicnn gives the gradient of what was computed)."""

@@ -440,3 +440,313 @@ def test_a_custom_function_run_again_keeps_no_input_values_as_torch() -> None:
             grads.append(str(exc))  # exp saved its result: freed
         seen.append(grads)
     assert seen[0] == seen[1]
+
+
+def make_scale(lib):
+    """One tensor and one non-tensor argument; an attribute and a saved tensor on ctx."""
+
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.k = k
+            ctx.save_for_backward(x)
+            return x * k
+
+        @staticmethod
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            return gy * ctx.k, None
+
+    return Scale
+
+
+def _grad_fn_is_the_ctx(lib):
+    """torch's grad_fn of a custom Function's output is its ctx (a ``<Name>Backward``)."""
+    seen = {}
+
+    class Twice(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            seen["ctx"], seen["type"] = ctx, type(ctx).__name__
+            seen["functionctx"] = isinstance(ctx, lib.autograd.function.FunctionCtx)
+            seen["saved_in_forward"] = ctx.saved_tensors
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, gy):
+            seen["backward_ctx"] = ctx
+            return gy * 2
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = Twice.apply(x)
+    out = [y.grad_fn is seen["ctx"], seen["type"], seen["functionctx"], seen["saved_in_forward"]]
+    y.sum().backward()
+    out.append(seen["backward_ctx"] is seen["ctx"])
+    with lib.no_grad():
+        Twice.apply(x)
+    out.append(seen["type"])
+    Scale = make_scale(lib)
+    y = Scale.apply(x, 3.0)
+    fn = y.grad_fn
+    out += [type(fn).__name__, fn.name(), fn.k, fn.saved_tensors[0] is x, fn.needs_input_grad, fn.requires_grad]
+    out += [fn._forward_cls is Scale, [(type(n).__name__, i) for n, i in fn.next_functions]]
+    out.append(isinstance(fn, lib.autograd.function.BackwardCFunction))
+    out.append(repr(fn).split(" object")[0].replace(lib.__name__, "LIB"))
+    fn.metadata["tag"] = 1
+    out.append(dict(fn.metadata))
+    out.append([None if g is None else g.tolist() for g in fn.apply(lib.ones(2))])  # the user's backward on ctx
+    for name in ("next_functions", "saved_tensors", "metadata", "requires_grad"):
+        with pytest.raises(AttributeError):
+            setattr(fn, name, 1)
+    with pytest.raises(AttributeError):
+        fn.materialize_grads  # noqa: B018  (write-only, as torch's)
+    with pytest.raises(TypeError):
+        fn.materialize_grads = 1
+    y.sum().backward()
+    out.append(fn.k)  # attributes stay after backward; saved tensors are freed
+    with pytest.raises(RuntimeError, match="second time"):
+        fn.saved_tensors  # noqa: B018
+    with pytest.raises(RuntimeError, match="second time"):
+        fn.apply(lib.ones(2))
+    h = x * 1
+    fn = Scale.apply(h, 3.0).grad_fn
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        fn.saved_tensors  # noqa: B018
+    return out
+
+
+def test_grad_fn_is_the_ctx_as_torch() -> None:
+    assert _grad_fn_is_the_ctx(mc) == _grad_fn_is_the_ctx(torch)
+
+
+def _node_hooks(lib):
+    log = []
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = make_scale(lib).apply(x, 3.0)
+    y.grad_fn.register_prehook(lambda go: log.append(("pre", [g.tolist() for g in go])) or (go[0] * 2,))
+    y.grad_fn.register_hook(lambda gi, go: log.append(("post", [g.tolist() for g in gi], [g.tolist() for g in go])))
+    y.grad_fn.register_hook(lambda gi, go: (gi[0] + 1,))
+    y.grad_fn.register_prehook(lambda go: log.append("removed")).remove()
+    y.sum().backward()
+    log.append(x.grad.tolist())
+    y = make_scale(lib).apply(x, 3.0)
+    y.grad_fn.register_hook(lambda gi, go: (gi[0], None))
+    with pytest.raises(RuntimeError, match="incorrect number of values"):
+        y.sum().backward()
+    return log
+
+
+def test_grad_fn_register_hook_and_prehook_as_torch() -> None:
+    assert _node_hooks(mc) == _node_hooks(torch)
+
+
+def _several_outputs(lib):
+    seen = []
+
+    class Pair(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.tag = "t"
+            ctx.set_materialize_grads(False)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            seen.append([None if g is None else g.tolist() for g in (ga, gb)])
+            return (ga if ga is not None else 0) * 2 + (gb * 3 if gb is not None else 0)
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    a, b = Pair.apply(x)
+    out = [type(a.grad_fn).__name__, a.grad_fn is b.grad_fn, a.grad_fn.tag, str(a)]
+    out.append([(type(n).__name__, i, n is a.grad_fn) for n, i in (a + b).grad_fn.next_functions])
+    a.sum().backward(retain_graph=True)  # b gets no gradient: None under set_materialize_grads(False)
+    (a + b).sum().backward()
+    a, b = Pair.apply(x)
+    a.mul_(2)  # separate tensors, not views of one another: b stays usable
+    (a + b).sum().backward()
+    return out, seen, x.grad.tolist(), b._version
+
+
+def _input_returned_as_is(lib):
+    class Same(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    y = Same.apply(h)
+    with pytest.raises(RuntimeError, match="Output 0 of Same is a view and is being modified inplace"):
+        y.add_(1)
+    y.sum().backward()
+    return [h.tolist(), h._version, x.grad.tolist()]
+
+
+def test_input_returned_as_is_refuses_in_place_writes_as_torch() -> None:
+    assert _input_returned_as_is(mc) == _input_returned_as_is(torch)
+
+
+def test_several_outputs_share_one_grad_fn_and_unused_ones_get_none() -> None:
+    assert _several_outputs(mc) == _several_outputs(torch)
+
+
+def _torch_rules_of_apply(lib):
+    out = []
+    seen = []
+
+    class Needs(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, c):
+            seen.append(ctx.needs_input_grad)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(ctx.needs_input_grad)
+            return g, g, None
+
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    b = lib.tensor([3.0, 4.0], requires_grad=True)
+    lib.autograd.grad(Needs.apply(a, b, 3).sum(), [a])  # asked for a only: still (True, True, False)
+    with lib.no_grad():
+        Needs.apply(a, lib.ones(2), 3)
+    out.append(seen)
+
+    class NotReturned(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(RuntimeError, match="marked as dirty"):
+        NotReturned.apply(a * 1)
+    h = a * 1
+    make_double_in_place(lib).apply(h)
+    out.append(h._version)  # mul_ and mark_dirty: 2, as torch's
+
+    class Rule(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.n = len(inputs)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    y = Rule.apply(a)
+    out.append(y.grad_fn.n)
+    with pytest.raises(RuntimeError, match="does not have vmap support"):
+        lib.vmap(Rule.apply)(lib.ones(3, 2))
+    Rule.generate_vmap_rule = True
+    out.append(lib.vmap(Rule.apply)(lib.ones(3, 2)).tolist())
+    return out
+
+
+def test_needs_input_grad_mark_dirty_and_vmap_as_torch() -> None:
+    assert _torch_rules_of_apply(mc) == _torch_rules_of_apply(torch)
+
+
+def _nested(lib):
+    Inner = make_scale(lib)
+
+    class Outer(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = Inner.apply(x, 2.0)
+            ctx.inner_has_graph = y.grad_fn is not None
+            ctx.save_for_backward(x)
+            return y * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            with lib.enable_grad():
+                xx = x.detach().requires_grad_()
+                (gi,) = lib.autograd.grad(Inner.apply(xx, 2.0), xx, g * 3)
+            return gi
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = Outer.apply(x)
+    y.sum().backward()
+    return x.grad.tolist(), y.grad_fn.inner_has_graph, type(y.grad_fn).__name__
+
+
+def test_nested_custom_functions_keep_their_ctx() -> None:
+    assert _nested(mc) == _nested(torch)
+
+
+def test_ctx_attribute_that_the_engine_keeps_is_refused() -> None:
+    """minicnn's difference: ctx is the graph node, whose ``inputs`` (and a few more) the engine uses."""
+
+    class Clash(mc.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.inputs = (x,)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(AttributeError, match="ctx.inputs"):
+        Clash.apply(mc.ones(2, requires_grad=True))
+
+
+def _mark_dirty_through_a_view(lib):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x + 0
+    y = make_double_in_place(lib).apply(h[:2])  # the base h is rebuilt around the node, as torch's CopySlices
+    (y.sum() + h.sum()).backward()
+    out = [x.grad.tolist(), h.tolist(), h._version]  # mul_ and mark_dirty through the view: 2, as torch's
+    with lib.no_grad():
+        g = x + 0
+        make_double_in_place(lib).apply(g)
+    return out + [g._version]
+
+
+def test_mark_dirty_through_a_view_and_version_as_torch() -> None:
+    assert _mark_dirty_through_a_view(mc) == _mark_dirty_through_a_view(torch)
+
+
+def _backward_order(lib):
+    """The user's backward runs are side effects: they come in torch's order (latest node first)."""
+    log = []
+
+    def make(name):
+        class Step(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                log.append(name)
+                return g * 2
+
+        return Step
+
+    A, B, C, D = (make(n) for n in "ABCD")
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    a, b = A.apply(x), B.apply(x * 3)
+    ((C.apply(a + 1) * 2 + D.apply(b) + a).sum()).backward()
+    a, b = A.apply(x), B.apply(x)
+    (C.apply(b) + D.apply(a)).sum().backward()
+    return log
+
+
+def test_custom_backwards_run_in_torch_order() -> None:
+    assert _backward_order(mc) == _backward_order(torch)

@@ -47,7 +47,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend, random
-from ..autograd import Alias, Function, Tensor, _base_id, enable_grad, grad, is_grad_enabled
+from ..autograd import Alias, Function, Tensor, _base_id, enable_grad, is_grad_enabled
+from ..engine import grad
 
 __all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
 
