@@ -85,6 +85,62 @@ def test_non_finite_input_takes_the_two_pass_statistics():
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)  # NaN in channel 1 only, as torch
 
 
+@pytest.mark.parametrize("shape,offset", [((2, 3, 16, 16), 1e4), ((4, 3, 4, 4), 1e6)])
+def test_float32_large_mean_is_recentred_to_float64_accuracy(shape, offset):
+    """A mean of 1e4..1e6 against a spread of 1 (the two-pass route): float32 sums per image
+    put the mean off by many ulps of it (before: y off by 7e-4 and 2.8e-2, dgamma by 7e-3 and
+    0.35); the residual mean of xc takes it back. Against torch in float64 on the same input."""
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal(shape) + offset).astype(np.float32)
+    weight, bias = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    gy = rng.standard_normal(shape).astype(np.float32)
+    y, mean, var, xs, inv_std = BN.batch_norm_train_forward(x, weight, bias)
+    assert xs is not x
+    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xs, inv_std, weight)
+    y_ref, dx_ref, dg_ref, db_ref = torch_train(x, weight, bias, gy)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(var, x64.var(axis=(0, 2, 3)), rtol=1e-5)
+    ulp = np.spacing(np.float32(offset))
+    assert np.all(np.abs(mean - x64.mean(axis=(0, 2, 3))) <= ulp)  # the float32 rounding of the mean only
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dgamma, dg_ref, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(dbeta, db_ref, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("spread,offset", [(30.0, 0.0), (1.0, 200.0)])
+def test_float16_statistics_do_not_overflow(spread, offset):
+    """float16: x*x and its sums pass 65504 at |x| ~ 30 on 16x16 maps (before: var inf, y all
+    zero); the statistics in float32 as torch's CPU kernel. Against torch in float64 on the same
+    float16 values, within float16 rounding; dtypes stay float16."""
+    import minicnn as mc
+    from minicnn.nn import functional as F
+
+    rng = np.random.default_rng(11)
+    a = (rng.standard_normal((2, 3, 16, 16)) * spread + offset).astype(np.float16)
+    g, w, b = rng.standard_normal(a.shape).astype(np.float16), *rng.standard_normal((2, 3)).astype(np.float16)
+    x, tw, tb = (mc.tensor(v, requires_grad=True) for v in (a, w, b))
+    y = F.batch_norm(x, None, None, tw, tb, training=True)
+    y.backward(mc.tensor(g))
+    assert y.dtype == x.grad.dtype == tw.grad.dtype == tb.grad.dtype == mc.float16
+    y_ref, dx_ref, dg_ref, db_ref = torch_train(a, w, b, g)
+    np.testing.assert_allclose(y.numpy(), y_ref, rtol=2e-3, atol=5e-3)
+    np.testing.assert_allclose(x.grad.numpy(), dx_ref, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(tw.grad.numpy(), dg_ref, rtol=2e-3, atol=2e-2)
+    np.testing.assert_allclose(tb.grad.numpy(), db_ref, rtol=2e-3, atol=2e-2)
+
+
+def test_infinite_value_gives_an_infinite_channel_mean_as_torch():
+    x = np.random.default_rng(10).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    x[1, 1, 2, 2] = np.inf
+    with np.errstate(invalid="ignore"):  # inf - inf in channel 1
+        y, mean, var, xs, _ = BN.batch_norm_train_forward(x, None, None)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    ref = TF.batch_norm(torch.tensor(x), rm, rv, training=True, momentum=1.0).numpy()
+    np.testing.assert_allclose(mean, rm.numpy(), rtol=1e-5, atol=1e-6)  # inf in channel 1, not NaN
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
 def test_non_contiguous_input_and_no_affine():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 6, 3, 4)).transpose(0, 1, 3, 2)  # (5, 6, 4, 3), not contiguous

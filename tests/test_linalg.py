@@ -208,7 +208,14 @@ def test_householder_product_like_torch(batch, mnk, seed, dtype):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((*batch, m, n))
     tau = rng.uniform(0, 2, (*batch, k))
-    compare_with_torch(LA.householder_product, torch.linalg.householder_product, [a, tau], dtype=dtype, **tol(dtype))
+    # float32: torch in float64 on the same float32 values, rounded once (torch's own float32
+    # backward loses up to 2e-4: batch [3], 3x3, seed 9054, d tau 2.0e-4 off, ours 8e-8)
+    def theirs(a_, t_):
+        if dtype != np.float32:
+            return torch.linalg.householder_product(a_, t_)
+        return torch.linalg.householder_product(a_.double(), t_.double()).float()
+
+    compare_with_torch(LA.householder_product, theirs, [a, tau], dtype=dtype, **tol(dtype))
 
 
 @pytest.mark.parametrize("upper", [False, True])

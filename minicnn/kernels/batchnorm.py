@@ -95,14 +95,24 @@ def batch_norm_train_forward(
     most log2(16) = 4 bits to cancellation, and y = x * scale + shift follows in two passes:
     4 in all, one array written. Otherwise (a large mean; NaN or inf) the two-pass statistics:
     xc = x - mean (written), sum(xc * xc), y = xc * scale, y += beta: 6 passes, two arrays
-    written. MobileNet v2's (4, 96, 64, 64), float32, 1 thread: 6.2 -> 3.1 ms (CPU time,
-    medians of 9 alternating rounds under load)."""
+    written; on the CPU 2 more, sum(xc) and xc -= that residual mean, to take the mean to
+    float64 accuracy (the sums of a large mean in float32 are not). MobileNet v2's (4, 96, 64, 64),
+    float32, 1 thread: 6.2 -> 3.1 ms (CPU time, medians of 9 alternating rounds under load)."""
     xp = get_array_module(x)
     nd = x.ndim
+    if x.dtype.itemsize < 4:  # float16: x*x and its sums overflow at 65504; in float32, as torch's CPU kernel
+        f32, x32 = xp.float32, x.astype(xp.float32)
+        w32, b32 = (None if v is None else v.astype(f32) for v in (weight, bias))
+        y, mean, var, xs, inv_std = batch_norm_train_forward(x32, w32, b32, eps)
+        if xs is x32:  # backward takes float32 xs centred (never x itself, which is float16)
+            xs -= per_channel(mean, nd)
+        return y.astype(x.dtype), mean.astype(x.dtype), var.astype(x.dtype), xs, inv_std
     m = max(1, x.size // max(1, x.shape[1]))
     x3 = _ncl(x)
     sum_x = xp.einsum("ncl->nc", x3).sum(axis=0, dtype=xp.float64)
+    recentre = False
     if xp is np:  # (on a GPU the test below would wait for the sums: keep the two passes)
+        recentre = True  # a mean large against the spread: see below
         mean_sq = xp.einsum("ncl,ncl->nc", x3, x3).sum(axis=0, dtype=xp.float64) / m
         mean64 = sum_x / m
         var64 = mean_sq - mean64 * mean64
@@ -116,6 +126,15 @@ def batch_norm_train_forward(
             return y, mean, var, x, inv_std
     mean = (sum_x / m).astype(x.dtype)
     xc = x - per_channel(mean, nd)
+    if recentre:
+        # The per-image sums in x's dtype (and the rounding of mean to it) leave a large mean off
+        # by up to L ulps of it (float32, mean 1e4 +- 1, 64x64: 1.6e-3, so dgamma 1.5e-3
+        # relative): the mean of xc is that residual, accurate since xc is of the order of the
+        # spread. One more reduction and one pass in place, on this rare CPU path only.
+        resid = channel_sum(xc) / m
+        resid[~xp.isfinite(resid)] = 0  # inf - inf in a channel with an infinity: its mean stays inf, as torch's
+        xc -= per_channel(resid, nd)
+        mean = (mean.astype(xp.float64) + resid).astype(x.dtype)
     var = channel_dot(xc, xc) / m
     inv_std = 1.0 / xp.sqrt(var + eps)
     scale = inv_std if weight is None else weight * inv_std
@@ -165,6 +184,11 @@ def batch_norm_train_backward(
 
     Passes: two reductions that only read (sum(g), einsum of g and xs), then four elementwise
     passes that build dx in one new array."""
+    if gy.dtype.itemsize < 4:  # float16: sums in float32 (xs and inv_std are float32 already), as the forward
+        f32 = get_array_module(gy).float32
+        w32 = None if weight is None else weight.astype(f32)
+        grads = batch_norm_train_backward(gy.astype(f32), xs, inv_std, w32, need_x_grad, mean)
+        return tuple(None if g is None else g.astype(gy.dtype) for g in grads)  # type: ignore[return-value]
     m = max(1, gy.size // max(1, gy.shape[1]))  # an empty batch: the sums below are 0, dx empty
     dbeta = channel_sum(gy)
     dot = channel_dot(gy, xs)

@@ -219,7 +219,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'"
         )
     if mode == "r":
-        r = _RAlone.apply(A)
+        r = number_outputs((_RAlone.apply(A),), first=1)[0]  # (torch's output_nr: R is output 1)
         return QRResult(_const(A, A.xp.zeros((0,), dtype=A.dtype)), r)
     out = QR.apply(A, mode=mode)
     m, n = A.shape[-2:]
@@ -660,6 +660,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
         residuals_t = (r * r).sum(axis=-2)
     else:  # empty, but requires grad where A or B does, as torch's
         residuals_t = _NoGradient.apply(A, B, value=empty)
+    number_outputs((residuals_t,), first=1)  # (torch's output_nr: output 1 of lstsq's node)
     with backend.array_scope(A.array):
         rank_t = Tensor(rank if driver != "gels" else xp.zeros((0,), dtype=np.int64))
         sv = Tensor(s if driver in ("gelsd", "gelss") else empty)
