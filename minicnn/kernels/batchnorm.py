@@ -110,27 +110,22 @@ def batch_norm_train_forward(
     m = max(1, x.size // max(1, x.shape[1]))
     x3 = _ncl(x)
     sum_x = xp.einsum("ncl->nc", x3).sum(axis=0, dtype=xp.float64)
-    recentre = False
     if xp is np:  # (on a GPU the test below would wait for the sums: keep the two passes)
-        recentre = True  # a mean large against the spread: see below
         mean_sq = xp.einsum("ncl,ncl->nc", x3, x3).sum(axis=0, dtype=xp.float64) / m
         mean64 = sum_x / m
         var64 = mean_sq - mean64 * mean64
         if bool(xp.all(var64 * UNCENTRED_RATIO >= mean_sq)):  # False at NaN
             mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
-            inv_std = 1.0 / xp.sqrt(var + eps)
-            scale = inv_std if weight is None else weight * inv_std
-            shift = -mean * scale if bias is None else bias - mean * scale
-            y = x * per_channel(scale, nd)
-            y += per_channel(shift, nd)
+            y, inv_std = batch_norm_eval_forward(x, mean, var, weight, bias, eps)  # (the same scale and shift)
             return y, mean, var, x, inv_std
     mean = (sum_x / m).astype(x.dtype)
     xc = x - per_channel(mean, nd)
-    if recentre:
-        # The per-image sums in x's dtype (and the rounding of mean to it) leave a large mean off
-        # by up to L ulps of it (float32, mean 1e4 +- 1, 64x64: 1.6e-3, so dgamma 1.5e-3
-        # relative): the mean of xc is that residual, accurate since xc is of the order of the
-        # spread. One more reduction and one pass in place, on this rare CPU path only.
+    if xp is np:
+        # A mean large against the spread (the test above failed). The per-image sums in x's
+        # dtype (and the rounding of mean to it) leave a large mean off by up to L ulps of it
+        # (float32, mean 1e4 +- 1, 64x64: 1.6e-3, so dgamma 1.5e-3 relative): the mean of xc is
+        # that residual, accurate since xc is of the order of the spread. One more reduction and
+        # one pass in place, on this rare CPU path only.
         resid = channel_sum(xc) / m
         resid[~xp.isfinite(resid)] = 0  # inf - inf in a channel with an infinity: its mean stays inf, as torch's
         xc -= per_channel(resid, nd)
