@@ -284,7 +284,7 @@ def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
     per tap. (4, 576, 8, 8), 3x3, 1 thread: the tap sums 1.0 -> 0.3 ms.)"""
     xp = backend.get_array_module(x)
     xpad = _padded_channels_last(x, g)  # (N, Hp, Wp, C)
-    wk = xp.ascontiguousarray(w.reshape(g.c, m, g.kh, g.kw).transpose(2, 3, 0, 1))  # (kh, kw, C, m)
+    wk = _taps_channels_last(w, g, m).reshape(g.kh, g.kw, g.c, m)
     if m == 1:
         acc = xp.einsum("nhwcij,ijc->nhwc", _windows_channels_last(xpad, g), wk[..., 0])
     else:
