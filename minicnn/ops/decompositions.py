@@ -43,7 +43,17 @@ from ..tensor_methods import number_outputs
 from . import householder
 from .errors import DtypeError, ShapeError
 from .math import clone, matmul, require_float, where
-from .matrix_functions import Cholesky, Inv, LinAlgError, _check_matrix, _check_square, inv, slogdet, solve
+from .matrix_functions import (
+    Cholesky,
+    Inv,
+    LinAlgError,
+    NoGradient,
+    _check_matrix,
+    _check_square,
+    inv,
+    slogdet,
+    solve,
+)
 from .reduce import amax, amin
 from .shape import cat, stack, tril, triu
 
@@ -579,20 +589,6 @@ class _LstsqSolution(Function):
         return gy
 
 
-class _NoGradient(Function):
-    """(inputs) -> the constant ``self.value``, which requires grad where an input does but
-    gives them no gradient (undefined, not zeros: torch's empty lstsq residuals)."""
-
-    def forward(self, *arrays):
-        return self.value
-
-    def backward(self, gy):
-        return (None,) * len(self.needs_input_grad)
-
-    def backward_graph(self, gy, *inputs):
-        return (None,) * len(inputs)
-
-
 def _lstsq_rtol(driver: str, rcond: float | None, eps: float, m: int, n: int) -> float:
     """The relative cutoff of the SVD drivers as LAPACK applies torch's rcond: None is torch's
     eps * max(m, n); gelss takes rcond < 0 as eps; gelsd (dlalsd) rcond <= 0 or >= 1 as the
@@ -659,7 +655,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
         r = matmul(a, x) - b  # residuals |A X - B|^2 with torch's gradient (that of X = pinv(A) B)
         residuals_t = (r * r).sum(axis=-2)
     else:  # empty, but requires grad where A or B does, as torch's
-        residuals_t = _NoGradient.apply(A, B, value=empty)
+        residuals_t = NoGradient.apply(A, B, value=empty)
     number_outputs((residuals_t,), first=1)  # (torch's output_nr: output 1 of lstsq's node)
     with backend.array_scope(A.array):
         rank_t = Tensor(rank if driver != "gels" else xp.zeros((0,), dtype=np.int64))

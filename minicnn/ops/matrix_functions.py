@@ -272,18 +272,19 @@ class Det(Function):
         return gy.unsqueeze(-1).unsqueeze(-1) * AdjugateT.apply(a)
 
 
-class SlogdetSign(Function):
-    """The sign of det A (...,), slogdet's: it requires grad where A does but has no gradient
-    (torch's for real input: A's gradient from it alone is undefined, not zeros)."""
+class NoGradient(Function):
+    """(inputs) -> the constant ``self.value``, which requires grad where an input does but
+    gives them no gradient (undefined, not zeros): torch's slogdet sign for real input, its
+    empty lstsq residuals."""
 
-    def forward(self, a):
-        return backend.get_array_module(a).linalg.slogdet(a)[0]
+    def forward(self, *arrays):
+        return self.value
 
     def backward(self, gy):
-        return None
+        return (None,) * len(self.needs_input_grad)
 
-    def backward_graph(self, gy, a):
-        return None
+    def backward_graph(self, gy, *inputs):
+        return (None,) * len(inputs)
 
 
 class SlogdetResult(NamedTuple):
@@ -303,7 +304,9 @@ def slogdet(A: Tensor) -> SlogdetResult:
     """(sign, log|det|) of each matrix of A (..., n, n), each (...); a singular matrix gives
     (0, -inf). The sign requires grad when A does but has no gradient, as torch's for real input."""
     _check_square("linalg.slogdet", A)
-    return SlogdetResult(*number_outputs((SlogdetSign.apply(A), LogAbsDet.apply(A))))
+    with backend.array_scope(A.array):
+        sign = A.xp.linalg.slogdet(A.array)[0]
+    return SlogdetResult(*number_outputs((NoGradient.apply(A, value=sign), LogAbsDet.apply(A))))
 
 
 # -- matrix_exp ----------------------------------------------------------------------------
