@@ -46,7 +46,6 @@ import numpy as np
 from .. import backend
 from ..backend import get_array_module
 from . import cuda
-from .scatter import add_at
 
 IntPair = int | tuple[int, int]
 
@@ -635,12 +634,11 @@ def adaptive_max_pool2d_forward(x: Any, output_size: tuple[int, int]) -> tuple[A
 def adaptive_max_pool2d_backward(gy: Any, indices: Any, x_shape: tuple[int, ...]) -> Any:
     """gx (x_shape): every output gradient gy (N, C, OH, OW) added at its argmax -- one scatter-add
     over the flat positions (plane * H*W + index); overlapping bins accumulate. Cost: one pass
-    over gy plus a zeroed gx; no loop over bins (as adaptive_max_pool3d_backward)."""
-    xp = get_array_module(gy)
-    H, W = x_shape[-2:]
-    planes = int(np.prod(x_shape[:-2]))
-    bins = gy.shape[-2] * gy.shape[-1]  # spelled out, not -1: there may be no planes (N or C 0)
-    flat = indices.reshape(planes, bins) + (xp.arange(planes, dtype=xp.int64) * (H * W))[:, None]
-    gx = xp.zeros(planes * H * W, dtype=gy.dtype)
-    add_at(gx, (flat.reshape(-1),), gy.reshape(-1))
-    return gx.reshape(x_shape)
+    over gy plus a zeroed gx; no loop over bins. It is
+    :func:`minicnn.kernels.pool3d.adaptive_max_pool3d_backward` on x seen as (N, C, 1, H, W), as
+    the forward is the 3-d scan."""
+    from .pool3d import adaptive_max_pool3d_backward  # noqa: PLC0415  (pool3d imports this module)
+
+    lead = tuple(x_shape[:-2])
+    gy3 = gy.reshape(lead + (1,) + tuple(gy.shape[-2:]))
+    return adaptive_max_pool3d_backward(gy3, indices, lead + (1,) + tuple(x_shape[-2:])).reshape(x_shape)
