@@ -1088,17 +1088,19 @@ class Function:
         """torch's edges to the nodes of this op's inputs: ``(node, 0)`` per input, the input's
         ``grad_fn``, an :class:`AccumulateGrad` for a leaf that requires grad, None for an input
         that needs no gradient (a freed node keeps them too, as torch's); ``shown_as`` where a node has it."""
-        return tuple(
-            (t._grad_fn, 0)
-            if t._grad_fn is not None and t._grad_fn.shown_as is None
-            else t._grad_fn.shown_as
-            if t._grad_fn is not None
-            else (AccumulateGrad(t) if t._requires_grad else None, 0)
-            for t in self.__dict__.get("inputs", ())
-        )
+        return tuple(_edge_shown(t) for t in self.__dict__.get("inputs", ()))
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+def _edge_shown(t: Tensor) -> tuple[Any, int]:
+    """One entry of :attr:`Function.next_functions`: ``t``'s node (or what it is shown as), an
+    :class:`AccumulateGrad` for a leaf that requires grad, else None."""
+    fn = t._grad_fn
+    if fn is not None:
+        return fn.shown_as or (fn, 0)
+    return (AccumulateGrad(t) if t._requires_grad else None, 0)
 
 
 # what Function.apply (and anomaly mode) put on every node: not values saved for backward
