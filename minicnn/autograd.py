@@ -502,9 +502,7 @@ class Tensor(TensorMethods):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if t._hooks is None:
             t._hooks = {}
-        key = max(t._hooks, default=-1) + 1
-        t._hooks[key] = hook
-        return _HookHandle(t._hooks, key)
+        return _add_hook(t._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
         """Call ``hook(tensor)`` on this leaf each time backward has added to its ``.grad``
@@ -517,9 +515,7 @@ class Tensor(TensorMethods):
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if t._post_hooks is None:
             t._post_hooks = {}
-        key = max(t._post_hooks, default=-1) + 1
-        t._post_hooks[key] = hook
-        return _HookHandle(t._post_hooks, key)
+        return _add_hook(t._post_hooks, hook)
 
     @property
     def retains_grad(self) -> bool:
@@ -1485,6 +1481,13 @@ class _HookHandle:
 
     def __exit__(self, *exc: Any) -> None:
         self.remove()
+
+
+def _add_hook(hooks: dict[int, Any], hook: Any) -> _HookHandle:
+    """Register ``hook`` in ``hooks`` under the next key (hooks run in registration order)."""
+    key = max(hooks, default=-1) + 1
+    hooks[key] = hook
+    return _HookHandle(hooks, key)
 
 
 from . import autograd_functional as functional  # noqa: E402, F401  (mc.autograd.functional, torch's)

@@ -397,12 +397,12 @@ class _CustomNode(FunctionCtx, Function):
     def register_hook(self, hook: Callable[..., Any]) -> Any:
         """``hook(grad_inputs, grad_outputs)`` after the node's backward (one gradient per tensor
         input, None where none); a returned tuple of as many replaces ``grad_inputs``."""
-        return _add_hook(self.__dict__.setdefault("_post", {}), hook)
+        return ag._add_hook(self.__dict__.setdefault("_post", {}), hook)
 
     def register_prehook(self, hook: Callable[..., Any]) -> Any:
         """``hook(grad_outputs)`` before the node's backward (one per output); a returned tuple of
         as many replaces them."""
-        return _add_hook(self.__dict__.setdefault("_pre", {}), hook)
+        return ag._add_hook(self.__dict__.setdefault("_pre", {}), hook)
 
     def apply(self, *grads: Any) -> Any:  # type: ignore[override]
         """The user's ``backward`` on this ctx with ``grads`` (torch's ``grad_fn.apply``)."""
@@ -497,12 +497,6 @@ class _CustomNode(FunctionCtx, Function):
 
 
 BackwardCFunction = _CustomNode  # torch's name of the base of every custom Function's node (ctx)
-
-
-def _add_hook(hooks: dict[int, Any], hook: Callable[..., Any]) -> Any:
-    key = max(hooks, default=-1) + 1
-    hooks[key] = hook
-    return ag._HookHandle(hooks, key)
 
 
 def _run_hooks(hooks: dict[int, Any], args: tuple[Any, ...], n: int) -> list[Any]:
