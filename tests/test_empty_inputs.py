@@ -122,6 +122,40 @@ def test_adaptive_max_pool2d_batch_of_zero_images_indices(device):
     assert y.shape == idx.shape == (0, 4, 2, 2)
 
 
+ADAPTIVE_EMPTY = {
+    "avg1d": (lambda m, x: m.adaptive_avg_pool1d(x[0, :, 0], 0), (2, 4, 0)),
+    "max1d": (lambda m, x: m.adaptive_max_pool1d(x[0, :, 0], 0, return_indices=True), (2, 4, 0)),
+    "avg2d": (lambda m, x: m.adaptive_avg_pool2d(x[0], (0, 2)), (2, 4, 0, 2)),
+    "max2d": (lambda m, x: m.adaptive_max_pool2d(x[0], (2, 0), return_indices=True), (2, 4, 2, 0)),
+    "avg3d": (lambda m, x: m.adaptive_avg_pool3d(x, 0), (1, 2, 0, 0, 0)),
+    "max3d": (lambda m, x: m.adaptive_max_pool3d(x, (0, 1, 1), return_indices=True), (1, 2, 0, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("name", ADAPTIVE_EMPTY)
+def test_adaptive_pools_with_an_output_size_of_zero_give_empty_results(device, name):
+    """torch returns empty outputs (and indices) for an output size of 0; its backward then
+    refuses ("Expected grad_output to have non-zero size"), where minicnn gives the exact
+    gradient of an empty result: zeros."""
+    fn, shape = ADAPTIVE_EMPTY[name]
+    xt = torch.randn(1, 2, 4, 4, 4, requires_grad=True)
+    xm = mc.tensor(xt.detach().numpy(), requires_grad=True, device=device)
+    outs_t, outs_m = fn(TF, xt), fn(F, xm)
+    outs_t, outs_m = (outs_t, outs_m) if isinstance(outs_t, tuple) else ((outs_t,), (outs_m,))
+    for t, m in zip(outs_t, outs_m, strict=True):
+        assert tuple(m.shape) == tuple(t.shape) == shape
+        assert str(m.dtype).removeprefix("torch.") == str(t.dtype).removeprefix("torch.")
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        outs_t[0].sum().backward()
+    outs_m[0].sum().backward()
+    assert xm.grad.shape == (1, 2, 4, 4, 4) and not xm.grad.numpy().any()
+    with pytest.raises(RuntimeError):
+        TF.adaptive_avg_pool2d(xt[0], -1)
+    with pytest.raises(RuntimeError, match=">= 0"):
+        F.adaptive_avg_pool2d(xm[0], -1)
+
+
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("shape", [(0, 4, 6, 6), (2, 0, 6, 6), (0, 0, 5), (0, 3, 2, 2, 2)])
 @pytest.mark.parametrize("size", [1, 3])

@@ -133,6 +133,11 @@ class AvgPool2d(Function):
         return K.avg_pool2d_backward(gy, self.x_shape, *self.settings)
 
 
+def _bins_shape(x_shape: tuple[int, ...], output_size: tuple[int, ...]) -> tuple[int, ...]:
+    """x's leading axes followed by the adaptive output size."""
+    return tuple(x_shape[: -len(output_size)]) + tuple(output_size)
+
+
 class AdaptiveAvgPool2d(Function):
     """The mean over adaptive bins; the 3-d op is this class with the 3-d kernels."""
 
@@ -145,9 +150,13 @@ class AdaptiveAvgPool2d(Function):
     def forward(self, x):
         if self.requires_grad:
             self.x_shape = x.shape
+        if 0 in self.output_size:  # no bins: an empty result, as torch's
+            return backend.get_array_module(x).zeros(_bins_shape(x.shape, self.output_size), x.dtype)
         return self.forward_kernel(x, self.output_size)
 
     def backward(self, gy):
+        if 0 in self.output_size:
+            return backend.get_array_module(gy).zeros(self.x_shape, gy.dtype)
         return self.backward_kernel(gy, self.x_shape)
 
 
@@ -159,7 +168,11 @@ class AdaptiveMaxPool2d(Function):
     backward_kernel = staticmethod(K.adaptive_max_pool2d_backward)
 
     def forward(self, x):
-        y, indices = self.forward_kernel(x, self.output_size)
+        if 0 in self.output_size:  # no bins: empty results, as torch's (its backward then adds nothing)
+            xp, shape = backend.get_array_module(x), _bins_shape(x.shape, self.output_size)
+            y, indices = xp.zeros(shape, x.dtype), xp.zeros(shape, xp.int64)
+        else:
+            y, indices = self.forward_kernel(x, self.output_size)
         if self.indices_out is not None:
             self.indices_out.append(indices)
         if self.requires_grad:
@@ -234,8 +247,8 @@ def adaptive_output_size(x_shape: tuple[int, ...], output_size: Any, op: str, di
     if any(isinstance(v, bool) or not (v is None or isinstance(v, (int, np.integer))) for v in sizes):
         raise TypeError(f"{op}: output_size must be ints (or None), got {output_size!r}")
     out = tuple(int(x_shape[-dims + i]) if v is None else int(v) for i, v in enumerate(sizes))
-    if min(out) <= 0:
-        raise ShapeError(f"{op}: output_size must be positive, got {output_size!r}")
+    if min(out) < 0:
+        raise ShapeError(f"{op}: output_size must be >= 0, got {output_size!r}")
     if min(x_shape[-dims:]) <= 0:
         raise ShapeError(f"{op}: input of shape {tuple(x_shape)} has an empty spatial axis")
     return out
