@@ -407,6 +407,26 @@ def test_kept_columns_give_the_same_gradients(restore_budget, layout):
             np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_wide_kept_columns_built_in_chunks_match_torch(restore_budget, layout, stride):
+    # O/g >= KEEP_WIDE_MIN_OUT: columns kept; image-major ones filled one image per chunk
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((K.KEEP_WIDE_MIN_OUT, 2, 3, 3))
+    b = rng.standard_normal(K.KEEP_WIDE_MIN_OUT)
+    K.CACHE_CHUNK_BYTES = 1
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = F.conv2d(tx, tw, tb, stride, 1)
+    gy = rng.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(gy))
+    ctx: dict = {}
+    y = K.conv2d_im2col(x, w, b, stride, 1, ctx=ctx)
+    assert "columns" in ctx
+    for _ in range(2):  # backward twice (retain_graph) reads the same kept columns
+        got = (y, *K.conv2d_im2col_backward(gy, x, w, stride, 1, ctx=ctx))
+        for a, r in zip(got, (ty, tx.grad, tw.grad, tb.grad)):
+            np.testing.assert_allclose(a, r.detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
 def test_retain_graph_backward_twice_accumulates():
     x = mc.randn(2, 3, 6, 6, requires_grad=True)
     conv = mc.nn.Conv2d(3, 4, 3)

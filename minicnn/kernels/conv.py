@@ -39,8 +39,9 @@ Algorithms (``algo=``), all computing the same numbers:
   whose columns exceed it is processed in chunks of images (on CPU the chunks are also kept
   cache-sized, ``CACHE_CHUNK_BYTES``, which is faster). Backward rebuilds the columns instead
   of keeping them, so a deep network does not hold one column matrix per layer -- except small
-  ones (up to ``KEEP_COLUMNS_BYTES``, ``GPU_KEEP_COLUMNS_BYTES`` on a GPU), which are kept
-  to save the second im2col.
+  ones (up to ``KEEP_COLUMNS_BYTES``, ``GPU_KEEP_COLUMNS_BYTES`` on a GPU; on CPU up to
+  ``KEEP_WIDE_COLUMNS_BYTES`` where O/groups >= ``KEEP_WIDE_MIN_OUT``, whose GEMM is compute-bound),
+  which are kept to save the second im2col.
 * ``"depthwise"`` -- :mod:`minicnn.kernels.depthwise` for groups == C (MobileNet): each
   channel has its own kh x kw filter, so there is nothing to gain from a GEMM; a loop over the
   kernel offsets multiplies shifted slices by per-channel weights (never building columns).
@@ -75,6 +76,13 @@ _budget = 256 * 2**20
 # 1.9 MB: step -3 to -5 % CPU time at 1 thread against 1 MiB; at batch 128 neither is kept).
 CACHE_CHUNK_BYTES = 4 * 2**20
 KEEP_COLUMNS_BYTES = 4 * 2**20
+# Where the GEMM reuses every column entry for many output channels (O/g >= KEEP_WIDE_MIN_OUT), it
+# is compute-bound and reads kept columns from memory at no cost: up to KEEP_WIDE_COLUMNS_BYTES are
+# kept, saving backward's im2col (ResNet-18's 3x3 on (4, 64, 32, 32), 9.4 MB of columns, forward +
+# backward 13.4 -> 12.0 ms; its 7x7/2 stem 11.2 -> 9.3 ms; 1 thread, min of 15). The forward still
+# builds them in cache-sized chunks (image-major), into the kept array.
+KEEP_WIDE_MIN_OUT = 32
+KEEP_WIDE_COLUMNS_BYTES = 16 * 2**20
 # GPU: no cache to block for, and launches cost more than memory: keep up to 32 MiB of columns
 # per layer (LeNet-5 at batch 128: both layers), one im2col launch fewer per layer and step.
 GPU_KEEP_COLUMNS_BYTES = 32 * 2**20
@@ -245,8 +253,9 @@ def _batch_last_pays(g: Geometry) -> bool:
     return g.ow <= 16
 
 
-def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False) -> Any:
-    """Column matrices of a chunk of n images, in the workspace (a fresh array if ``keep``):
+def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False, out: Any = None) -> Any:
+    """Column matrices of a chunk of n images, in the workspace (a fresh array if ``keep``; in
+    ``out``, C-contiguous, if given: image-major and not pointwise only):
     image-major (n, groups, C/groups*kh*kw, OH*OW), batch-last (groups, C/groups*kh*kw, OH*OW*n).
     Strided batch-last columns are built image-major and transposed: im2col's batch-last view of
     a strided window cannot merge OW with N, so its rows would be only N long."""
@@ -258,7 +267,9 @@ def _columns(x: Any, g: Geometry, xp: Any, batch_last: bool, keep: bool = False)
         cols = cols.reshape(g.c, g.h * g.w, n)
         cols[...] = x.reshape(n, g.c, g.h * g.w).transpose(1, 2, 0)
         return cols.reshape(g.groups, g.ck, g.h * g.w * n)
-    buf = None if keep else _workspace(xp, n * g.groups * g.ck * g.oh * g.ow, x.dtype)
+    buf = out
+    if buf is None and not keep:
+        buf = _workspace(xp, n * g.groups * g.ck * g.oh * g.ow, x.dtype)
     p = g.oh * g.ow  # explicit sizes, not -1: a reshape cannot infer them when C (so g.ck) is 0
     if batch_last and g.stride != (1, 1):  # image-major im2col (long rows), then batch last
         cols = im2col(x, g.kernel, g.stride, g.pads, g.dilation)  # (n, C*kh*kw, OH*OW), fresh
@@ -301,10 +312,15 @@ def conv2d_im2col(
     wg = w.reshape(groups, og, g.ck)
     y = xp.empty((g.n, g.o, p), dtype=x.dtype)
     col_bytes = 0 if g.pointwise and not batch_last else groups * g.ck * p * x.itemsize
-    keep = ctx is not None and 0 < g.n * col_bytes <= (KEEP_COLUMNS_BYTES if xp is np else GPU_KEEP_COLUMNS_BYTES)
-    for n0, n1 in [(0, g.n)] if keep else _chunks(xp, g.n, col_bytes):
+    keep_limit = GPU_KEEP_COLUMNS_BYTES
+    if xp is np:
+        keep_limit = KEEP_WIDE_COLUMNS_BYTES if og >= KEEP_WIDE_MIN_OUT else KEEP_COLUMNS_BYTES
+    keep = ctx is not None and 0 < g.n * col_bytes <= keep_limit
+    # image-major kept columns: one array, filled chunk by chunk (cache-sized, as when not kept)
+    kept = xp.empty((g.n, groups, g.ck, p), dtype=x.dtype) if keep and not batch_last else None
+    for n0, n1 in [(0, g.n)] if keep and kept is None else _chunks(xp, g.n, col_bytes):
         n = n1 - n0
-        cols = _columns(x[n0:n1], g, xp, batch_last, keep)
+        cols = _columns(x[n0:n1], g, xp, batch_last, keep, None if kept is None else kept[n0:n1])
         # the bias is added chunk by chunk, while the chunk's output is still in the cache (batch-last:
         # by the transposing copy itself), not in one more pass over the whole output at the end
         if batch_last:
@@ -318,7 +334,7 @@ def conv2d_im2col(
             if b is not None:
                 y[n0:n1] += b[:, None]
         if keep:
-            ctx["columns"] = cols
+            ctx["columns"] = cols if kept is None else kept
     return y.reshape(g.n, g.o, g.oh, g.ow)
 
 
