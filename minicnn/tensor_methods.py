@@ -1012,8 +1012,9 @@ class TensorMethods:
     def dsplit(self, split_size_or_sections: Any) -> tuple[Tensor, ...]:
         return ops.dsplit(self, split_size_or_sections)
 
-    def broadcast_to(self, size: Any) -> Tensor:
-        return ops.broadcast_to(self, size)
+    def broadcast_to(self, *args: Any, size: Any = None) -> Tensor:
+        sizes = _sizes(args, size)  # x.broadcast_to(2, 3) too, as torch's method (its function takes one size)
+        return ops.broadcast_to(self, sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)
 
     def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Tensor:
         return ops.rot90(self, k, dims)

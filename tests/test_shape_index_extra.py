@@ -644,6 +644,12 @@ def test_review_edge_cases_like_torch():
         (y * y).sum().backward()
         grads.append(np.asarray(w.grad.array if lib is mc else w.grad))
     np.testing.assert_allclose(grads[0], grads[1])
+    # the method takes the sizes spread out or by keyword too (torch's function takes one size only)
+    shapes = [
+        [tuple(f(lib.ones(3)).shape) for f in (lambda x: x.broadcast_to(2, 3), lambda x: x.broadcast_to(size=[2, -1]))]
+        for lib in (mc, torch)
+    ]
+    assert shapes[0] == shapes[1] == [(2, 3), (2, 3)]
 
 
 # -- devices -----------------------------------------------------------------------------------
