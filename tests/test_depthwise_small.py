@@ -134,6 +134,26 @@ def test_threshold_both_sides_match_torch(x_shape, stride, small):
     check_kernel_against_torch(x, w, b, stride, 1, 1, rtol=2e-4, atol=2e-4)
 
 
+WIDE_BOUNDARY = [
+    ((2, 64, 16, 16), 5, True),  # 5x5: up to 16x16 = 256 output pixels
+    ((2, 64, 17, 16), 5, False),  # 17x16 = 272
+    ((2, 64, 16, 16), 3, False),  # 3x3: 64
+    ((2, 63, 16, 16), 5, False),  # one channel short
+]
+
+
+@pytest.mark.parametrize("x_shape,k,small", WIDE_BOUNDARY)
+def test_wide_kernel_threshold_both_sides_match_torch(x_shape, k, small):
+    """Kernels of 25 taps (5x5) and more take channels-last up to 4x the output pixels."""
+    c = x_shape[1]
+    assert D.uses_channels_last(x_shape, (c, 1, k, k), 1, k // 2, 1, itemsize=4) is small
+    assert D.uses_channels_last((4, 240, 16, 16), (240, 1, 5, 5), 1, 2, 1)  # EfficientNet-B0's, batch 4
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((c, 1, k, k)).astype(np.float32)
+    check_kernel_against_torch(x, w, None, 1, k // 2, 1, rtol=2e-4, atol=2e-4)
+
+
 def test_float64_input_bytes_threshold():
     """The 1 MiB limit counts bytes: the float32 case at the limit is over it in float64."""
     assert D.uses_channels_last((64, 64, 8, 8), (64, 1, 3, 3), 1, 1, 1, itemsize=4)
@@ -169,6 +189,19 @@ def test_channels_last_window_einsum_matches_torch(x_shape, m, stride, padding, 
     b = rng.standard_normal(c * m).astype(np.float32)
     with always_channels_last():
         check_kernel_against_torch(x, w, b, stride, padding, dilation, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 2 * 5 * 4 * 4, 1 << 20])  # one channel, uneven blocks of 2, all
+@pytest.mark.parametrize("m,stride", [(1, 1), (2, 1), (1, 2)])
+def test_channels_last_copies_in_channel_blocks_match_torch(block_bytes, m, stride):
+    """The transposing copies of x and gy into channels-last go in blocks of channels
+    (TRANSPOSE_BLOCK_BYTES); dX as a forward (stride 1, m = 1) pads the transposed gy of dW."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 7, 5, 4)).astype(np.float32)
+    w = rng.standard_normal((7 * m, 1, 3, 3)).astype(np.float32)
+    with always_channels_last(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(D, "TRANSPOSE_BLOCK_BYTES", block_bytes)
+        check_kernel_against_torch(x, w, None, stride, 1, 1, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(

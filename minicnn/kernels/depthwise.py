@@ -86,16 +86,21 @@ with one channel per element of the innermost axis, so every NumPy inner loop is
 
 (dX for stride 1 and m = 1: the forward of gy with the flipped kernel, as on planes; for
 ConvNeXt's 7x7 on (2, 192, 8, 8) 0.88 -> 0.58 ms, on (2, 384, 4, 4) 0.50 -> 0.36 ms.)
-Same multiply-adds (dW: one ``einsum`` per tap, no product array written; the forward: one
-``einsum`` over a window view of the padded input, see :func:`_conv2d_channels_last`); extra
+Same multiply-adds (the forward: one ``einsum`` over a window view of the padded input, see
+:func:`_conv2d_channels_last`; dW: one over the same view, no product array written); extra
 cost: the transposing copies of x, gy and the result (one pass each), and memory: a padded
 channels-last copy of x (or dx).
 It has no cache blocking, so it is only taken while the input fits in L2.
 
 Which path (:func:`uses_channels_last`): channels-last when the output has at most
-``SMALL_OUTPUT_PIXELS`` = 64 pixels per plane (8x8), there are at least ``MIN_CHANNELS`` = 64
-input channels and the input is at most ``SMALL_INPUT_BYTES`` = 1 MiB; the plane path
-otherwise. Measured when the path was added, before the stride phases, dX-as-forward and dot
+``SMALL_OUTPUT_PIXELS`` = 64 pixels per plane (8x8; ``WIDE_KERNEL_FACTOR`` = 4 times that, 16x16,
+for kernels of ``WIDE_KERNEL_TAPS`` = 25 taps (5x5) and more), there are at least ``MIN_CHANNELS`` =
+64 input channels and the input is at most ``SMALL_INPUT_BYTES`` = 1 MiB; the plane path
+otherwise. (A 5x5 kernel's 25-tap stacks make the plane path dearer: 1 thread, min of 9, forward /
+backward ms, plane -> channels-last: EfficientNet-B0's (4, 240, 16, 16) 4.2 / 6.8 -> 2.7 / 5.1,
+(4, 96, 16, 16) 1.7 / 2.9 -> 1.5 / 2.6, (4, 64, 16, 16) 1.2 / 2.0 -> 1.3 / 2.2; 3x3 on
+(4, 192, 16, 16) 0.9 / 1.6 -> 1.0 / 1.6 and 5x5 on 32x32 maps stay on planes.)
+Measured when the path was added, before the stride phases, dX-as-forward and dot
 products of the plane path (1 thread, float32, ms forward / dX / dW, plane -> channels-last; torch):
 
     (4, 960, 4, 4)    s1   0.80 / 1.03 / 0.49  ->  0.32 / 0.31 / 0.32    torch 0.19 / 0.23 / 0.16
@@ -126,9 +131,11 @@ from .im2col import phase_part as _phase_part
 from .im2col import plane_blocks
 
 SMALL_OUTPUT_PIXELS = 64  # OH*OW at most this (8x8) ...
+WIDE_KERNEL_TAPS, WIDE_KERNEL_FACTOR = 25, 4  # ... or this many times that for kh*kw >= 25 taps (5x5) ...
 MIN_CHANNELS = 64  # ... at least this many input channels ...
 SMALL_INPUT_BYTES = 1 << 20  # ... and an input that fits in L2: the channels-last path (measured)
 BLOCK_SHRINK = 4  # the plane path's cache blocks: im2col's BLOCK_BYTES / this (1 MiB, in L2; measured)
+TRANSPOSE_BLOCK_BYTES = 32 << 10  # channels-last copies: blocks of channels this large (L1; measured)
 
 
 class _Planes:
@@ -239,20 +246,36 @@ def uses_channels_last(
 
 
 def _small(g: Geometry, itemsize: int) -> bool:
-    return (
-        g.oh * g.ow <= SMALL_OUTPUT_PIXELS
-        and g.c >= MIN_CHANNELS
-        and g.n * g.c * g.h * g.w * itemsize <= SMALL_INPUT_BYTES
-    )
+    pixels = SMALL_OUTPUT_PIXELS * (WIDE_KERNEL_FACTOR if g.kh * g.kw >= WIDE_KERNEL_TAPS else 1)
+    return g.oh * g.ow <= pixels and g.c >= MIN_CHANNELS and g.n * g.c * g.h * g.w * itemsize <= SMALL_INPUT_BYTES
 
 
-def _padded_channels_last(x: Any, g: Geometry) -> Any:
-    """x (N, C, H, W) -> zero-padded (N, Hp, Wp, C): one transposing copy."""
+def _to_channels_last(x: Any, out: Any) -> None:
+    """Copy x (N, C, H, W) into out (N, H, W, C) (a view: the inside of a padded buffer, say).
+
+    On the CPU in blocks of about ``TRANSPOSE_BLOCK_BYTES`` of channels: a copy that writes
+    along the channels reads one value from every H*W-long input row, and while a block's rows
+    stay in L1 it reads each cache line once. (1 thread, medians: zero-padded (4, 384, 8, 8)
+    0.165 -> 0.083 ms, (4, 672, 8, 8) 0.33 -> 0.19, (4, 192, 16, 16) 0.36 -> 0.21, (4, 960, 4, 4)
+    0.067 -> 0.054; 16 KiB about as fast, 64 KiB slower.) A GPU copies all channels at once."""
+    c, src = x.shape[1], x.transpose(0, 2, 3, 1)
+    row_bytes = max(1, x.shape[2] * x.shape[3] * x.itemsize)
+    step = c if backend.is_cupy_array(x) else max(1, TRANSPOSE_BLOCK_BYTES // row_bytes)
+    for c0 in range(0, c, step):  # a loop over memory blocks (one when the channels fit)
+        out[..., c0 : c0 + step] = src[..., c0 : c0 + step]
+
+
+def _padded_channels_last(x: Any, g: Geometry, x_last: Any = None) -> Any:
+    """x (N, C, H, W) -> zero-padded (N, Hp, Wp, C): one transposing copy (a plain copy where
+    ``x_last``, x already as (N, H, W, C), is given)."""
     xp = backend.get_array_module(x)
     hp, wp = g.h + sum(g.pads[0]), g.w + sum(g.pads[1])
     out = xp.zeros((g.n, hp, wp, g.c), dtype=x.dtype)
     rows, cols = g.crop()
-    out[:, rows, cols, :] = x.transpose(0, 2, 3, 1)
+    if x_last is not None:
+        out[:, rows, cols, :] = x_last
+    else:
+        _to_channels_last(x, out[:, rows, cols, :])
     return out
 
 
@@ -274,8 +297,9 @@ def _windows_channels_last(xpad: Any, g: Geometry) -> Any:
     )
 
 
-def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
-    """The forward with channels on the last axis; y (N, C*m, OH, OW).
+def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int, x_last: Any = None) -> Any:
+    """The forward with channels on the last axis; y (N, C*m, OH, OW). ``x_last``: x already
+    as (N, H, W, C), if the caller has it (then it is not transposed again).
 
     One ``einsum`` over a window view of the padded input (:func:`_windows_channels_last`)
     sums the kh*kw taps: its inner loops run along the channels (contiguous in the input, the
@@ -283,7 +307,7 @@ def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
     output per tap -- no temporary. (The first version: a multiply into a temporary and an add
     per tap. (4, 576, 8, 8), 3x3, 1 thread: the tap sums 1.0 -> 0.3 ms.)"""
     xp = backend.get_array_module(x)
-    xpad = _padded_channels_last(x, g)  # (N, Hp, Wp, C)
+    xpad = _padded_channels_last(x, g, x_last)  # (N, Hp, Wp, C)
     wk = _taps_channels_last(w, g, m).reshape(g.kh, g.kw, g.c, m)
     if m == 1:
         acc = xp.einsum("nhwcij,ijc->nhwc", _windows_channels_last(xpad, g), wk[..., 0])
@@ -300,20 +324,26 @@ def _backward_channels_last(
 ) -> tuple[Any, Any]:
     """(dx, dw) with channels on the last axis; None where not asked for. dX as in the plane
     path: for stride 1 and m = 1 the forward of gy with the flipped kernel (an aligned
-    accumulator; measured (2, 192, 8, 8), 7x7: 0.88 -> 0.60 ms), else the scatter form."""
+    accumulator; measured (2, 192, 8, 8), 7x7: 0.88 -> 0.60 ms), else the scatter form. dW: one
+    ``einsum`` over the window view of the padded x, as the forward's, straight into w's layout
+    (one per tap before: 1 thread, medians, (4, 384, 8, 8) 0.27 -> 0.17 ms, (4, 672, 8, 8) 5x5
+    0.96 -> 0.75, (4, 960, 4, 4) 0.14 -> 0.10)."""
     xp = backend.get_array_module(gy)
     dx = dw = None
     gt = _dx_as_convolution(g, m) if need_dx else None
-    if need_dw or (need_dx and gt is None):
-        gyt = xp.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(g.n, g.oh, g.ow, g.c, m)
-    if need_dw:
-        xpad = _padded_channels_last(x, g)[..., None]
-        dwk = xp.empty((g.kh * g.kw, g.o), dtype=gy.dtype)
-        for k, (rows, cols) in enumerate(g.offsets()):
-            dwk[k] = xp.einsum("nhwcm,nhwcm->cm", xpad[:, rows, cols], gyt).reshape(g.o)
-        dw = xp.ascontiguousarray(dwk.T).reshape(w.shape)
+    gyt = None
+    if need_dw or (need_dx and gt is None):  # gy as (N, OH, OW, C, m); dX as a forward reuses it
+        gyt = xp.empty((g.n, g.oh, g.ow, g.o), dtype=gy.dtype)
+        _to_channels_last(gy, gyt)
+        gyt = gyt.reshape(g.n, g.oh, g.ow, g.c, m)
+    if need_dw:  # no product array written; the result is (C, m, kh, kw), w's layout
+        windows = _windows_channels_last(_padded_channels_last(x, g), g)  # (N, OH, OW, C, kh, kw)
+        if m == 1:
+            dw = xp.einsum("nhwcij,nhwc->cij", windows, gyt[..., 0]).reshape(w.shape)
+        else:
+            dw = xp.einsum("nhwcij,nhwcm->cmij", windows, gyt).reshape(w.shape)
     if gt is not None:  # stride 1, m = 1: dX is the forward of gy with the flipped kernel
-        dx = _conv2d_channels_last(gy, w[:, :, ::-1, ::-1], None, gt, 1)
+        dx = _conv2d_channels_last(gy, w[:, :, ::-1, ::-1], None, gt, 1, None if gyt is None else gyt[..., 0])
     elif need_dx:
         wk = _taps_channels_last(w, g, m)
         tmp = xp.empty_like(gyt)
