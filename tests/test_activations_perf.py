@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from conftest import devices
+from conftest import compare_with_torch, devices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,6 +213,23 @@ def test_zero_dim_inputs(fn, value):
     y.backward()
     assert y.shape == () and x.grad.shape == ()
     assert np.isfinite(y.numpy()) and np.isfinite(x.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5, 7), (4, 70), (), (0, 4)])
+@pytest.mark.parametrize("name", ["silu", "relu6", "relu", "hardsigmoid"])
+def test_chains_in_blocks_match_torch(name, shape, dtype):
+    """SiLU's and ReLU6's forward chains and the masked gradient (ReLU, ReLU6, Hardsigmoid) go
+    block by block on large arrays (CHAIN_BLOCK): here with tiny blocks (an uneven last one), also
+    on a transposed (non-contiguous) input, 0-d and empty, against torch."""
+    f, tf = getattr(A, name), getattr(TF, name)
+    x = np.random.default_rng(3).standard_normal(shape) * 6
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(A, "CHAIN_BLOCK", 16)
+        mp.setattr(A, "CHAIN_BLOCKED_FROM", 1)
+        compare_with_torch(f, tf, [x], dtype=dtype)
+        if x.ndim >= 2:
+            compare_with_torch(lambda t: f(t.transpose(0, 1)), lambda t: tf(t.transpose(0, 1)), [x], dtype=dtype)
 
 
 _SOFTSHRINK = (lambda t: A.softshrink(t, 0.3), lambda t: TF.softshrink(t, 0.3))

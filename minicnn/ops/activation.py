@@ -45,10 +45,14 @@ class ReLU6(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        y = xp.clip(x, 0, 6)
-        if self.requires_grad:  # torch's hardtanh_backward: 0 where x <= 0 or x >= 6, so NaN passes
-            self.mask = xp.asarray(y != 0)  # (a 0-d input gives a NumPy bool scalar, which out= refuses)
-            xp.logical_and(self.mask, y != 6, out=self.mask)
+        if not self.requires_grad:  # (so x is floating below)
+            return xp.clip(x, 0, 6)
+        # torch's hardtanh_backward: 0 where x <= 0 or x >= 6, so NaN passes; by blocks (see CHAIN_BLOCK)
+        y, self.mask = xp.empty(x.shape, x.dtype), xp.empty(x.shape, bool)
+        for xb, yb, mb in _chain_blocks(x, y, self.mask):
+            xp.clip(xb, 0, 6, out=yb)
+            xp.not_equal(yb, 0, out=mb)
+            mb &= yb != 6
         return y
 
     def backward(self, gy):  # 1 on the open interval (0, 6) and at NaN
@@ -63,7 +67,8 @@ def _masked(gy: Any, mask: Any) -> Any:
     NaN there; torch gives 0). On the CPU ``where`` over a random mask branches and takes ~10x a
     multiply, so a float gy of the mask's shape keeps its bits where the mask is set: each mask
     byte widened to an all-ones or all-zeros integer of gy's width (``-mask``), ANDed with gy's
-    bits -- two branch-free passes, no finiteness check; a GPU takes ``where``."""
+    bits -- two branch-free passes (by blocks on a large array, see CHAIN_BLOCK), no finiteness
+    check; a GPU takes ``where``."""
     xp = backend.get_array_module(gy)
     if (
         xp is np
@@ -75,8 +80,14 @@ def _masked(gy: Any, mask: Any) -> Any:
         and gy.ndim > 0  # (ufuncs turn 0-d results into scalars, which out= refuses)
     ):
         bits = np.dtype(f"i{gy.dtype.itemsize}")
-        out = np.negative(mask.view(np.int8), dtype=bits)  # True -> -1: all bits set
-        np.bitwise_and(gy.view(bits), out, out=out)
+        if gy.size < CHAIN_BLOCKED_FROM:  # (ReLU's backward: not even a generator's cost)
+            out = np.negative(mask.view(np.int8), dtype=bits)  # True -> -1: all bits set
+            np.bitwise_and(gy.view(bits), out, out=out)
+            return out.view(gy.dtype)
+        out = np.empty(gy.shape, bits)
+        for gb, mb, ob in _chain_blocks(gy.view(bits), mask.view(np.int8), out):
+            np.negative(mb, dtype=bits, out=ob)
+            np.bitwise_and(gb, ob, out=ob)
         return out.view(gy.dtype)
     return xp.where(mask, gy, gy.dtype.type(0))
 
@@ -401,13 +412,44 @@ def _stable_sigmoid(x: Any) -> Any:
     xp = backend.get_array_module(x)
     floating = x.dtype.kind == "f"
     wide = x.dtype if floating and x.dtype.itemsize >= 4 else np.dtype(np.float32)
-    s = xp.asarray(x).astype(wide)  # a fresh array (bool and integers: as float32)
-    xp.negative(s, out=s)
+    if floating:  # -x into a fresh array in one pass (not a copy, then a negation)
+        s = xp.asarray(xp.negative(x, dtype=wide))  # (0-d: a scalar, which out= refuses)
+    else:  # bool and integers: as float32
+        s = xp.asarray(x).astype(wide)
+        xp.negative(s, out=s)
+    _sigmoid_of_negated(s)
+    return s.astype(x.dtype, copy=False) if floating else s
+
+
+def _sigmoid_of_negated(s: Any) -> None:
+    """s = -x (a float array) -> sigmoid(x) = 1 / (1 + exp(-x)), in place: three passes."""
+    xp = backend.get_array_module(s)
     with np.errstate(over="ignore"):
         xp.exp(s, out=s)
     s += 1
     xp.divide(1, s, out=s)
-    return s.astype(x.dtype, copy=False) if floating else s
+
+
+# Elementwise chains of several passes over one large CPU array go block by block (a loop over
+# memory blocks, not elements), so that every pass after the first finds the block in L2 and no
+# temporary is as large as the array. SiLU, float32, 1 thread, min of 15, forward / backward ms:
+# (4, 96, 64, 64) 3.2 / 2.6 -> 2.7 / 1.7, (4, 144, 32, 32) 1.13 / 0.95 -> 0.94 / 0.60; on 250K
+# elements and less nothing gained (16K-element blocks slower, 128K and 256K no better).
+CHAIN_BLOCK = 1 << 16  # elements per block
+CHAIN_BLOCKED_FROM = 1 << 19  # arrays with at least this many elements (on the CPU)
+
+
+def _chain_blocks(*arrays: Any) -> Any:
+    """Equal-shape arrays, block by block for an elementwise chain: for a large CPU array flat
+    views of ``CHAIN_BLOCK`` elements (outputs must be C-contiguous, so that theirs are views; an
+    input that is not is flattened by a copy), else the arrays themselves, as one block."""
+    n = arrays[0].size
+    if n < CHAIN_BLOCKED_FROM or backend.is_cupy_array(arrays[0]):
+        yield arrays
+        return
+    flats = [a.reshape(-1) for a in arrays]
+    for i in range(0, n, CHAIN_BLOCK):
+        yield [f[i : i + CHAIN_BLOCK] for f in flats]
 
 
 def _stable_softplus(x: Any) -> Any:
@@ -491,17 +533,36 @@ class SiLU(Function):
     """x sigmoid(x); d/dx = s (1 + x (1 - s))."""
 
     def forward(self, x):
-        s = _stable_sigmoid(x)
+        xp = backend.get_array_module(x)
+        if x.dtype not in (np.float32, np.float64):  # (float16: the sigmoid in float32)
+            s = _stable_sigmoid(x)
+            y = x * s
+        else:  # -x, sigmoid, x s: block by block on a large array (see CHAIN_BLOCK)
+            s, y = xp.empty(x.shape, x.dtype), xp.empty(x.shape, x.dtype)
+            for xb, sb, yb in _chain_blocks(x, s, y):
+                xp.negative(xb, out=sb)
+                _sigmoid_of_negated(sb)
+                xp.multiply(xb, sb, out=yb)
         if self.requires_grad:
             self.x, self.s = x, s
-        return x * s
+        return y
 
-    def backward(self, gy):  # in place on one temporary: (((1 - s) x + 1) s) gy
-        d = 1 - self.s
-        d *= self.x
-        d += 1
-        d *= self.s
-        return gy * d
+    def backward(self, gy):  # in place on one array: (((1 - s) x + 1) s) gy, by blocks (see CHAIN_BLOCK)
+        xp = backend.get_array_module(gy)
+        if gy.shape != self.s.shape or gy.dtype != self.s.dtype:
+            d = 1 - self.s
+            d *= self.x
+            d += 1
+            d *= self.s
+            return gy * d
+        d = xp.empty(gy.shape, gy.dtype)
+        for sb, xb, gb, db in _chain_blocks(self.s, self.x, gy, d):
+            xp.subtract(1, sb, out=db)
+            db *= xb
+            db += 1
+            db *= sb
+            db *= gb
+        return d
 
     def backward_graph(self, gy, x):
         s = Sigmoid.apply(x)
@@ -603,15 +664,21 @@ class Hardswish(Function):
         y /= 6
         return y
 
-    def backward(self, gy):
+    def backward(self, gy):  # no mask on ordinary input: the two ends come from trunc(clip(x, -3, 3) / 3)
         xp = backend.get_array_module(gy)
         x = self.x
-        d = xp.asarray(xp.clip(x, -3, 3))  # x / 3 + 1/2 inside (-3, 3), 1.5 - 0.5 from 3 on
-        d /= 3
+        d = xp.asarray(xp.clip(x, -3, 3))  # (0-d: as an array, for out=)
+        d /= 3  # x/3 in [-1, 1]; +-1 only from +-3 on (for |x| < 3, x/3 rounds to |x/3| < 1)
+        t = xp.trunc(d)  # -1 up to -3, 1 from 3 on, +-0 inside
         d += 0.5
-        d -= xp.multiply(x >= 3, 0.5, dtype=d.dtype)
-        d *= gy
-        return _masked(d, ~(x <= -3))  # 0 up to -3, even where gy is inf or NaN (as torch)
+        t *= 0.5
+        d -= t  # x/3 + 1/2 inside (bit for bit: t is +-0 there), 0 up to -3, 1 from 3 on
+        with np.errstate(invalid="ignore", over="ignore"):
+            d *= gy
+            finite = xp is np and np.isfinite(d.sum())  # one read, no mask, on ordinary input
+        if not finite:  # 0 up to -3 even where gy is inf or NaN (as torch)
+            d = _masked(d, ~(x <= -3))
+        return d
 
     def backward_graph(self, gy, x):
         return where(x.array <= -3, 0.0, where(x.array >= 3, gy, gy * (x / 3 + 0.5)))
