@@ -224,9 +224,10 @@ def layers(name: str, batch: int, size: int, rounds: int) -> None:
     ours_by_name = dict(ours.named_modules())
     rows = []
     for i, (n, tm, a) in enumerate(calls):
-        if getattr(tm, "inplace", False):
-            tm.inplace = False  # an in-place ReLU cannot take a leaf tensor
         om, needs_grad = ours_by_name[n], i > 0  # the image needs no gradient
+        for m in (tm, om):  # an in-place layer (ReLU, Dropout) cannot take a leaf tensor
+            if getattr(m, "inplace", False):
+                m.inplace = False
 
         def step_t(tm: Any = tm, a: Any = a, needs_grad: bool = needs_grad) -> None:
             y = tm(torch.tensor(a, requires_grad=needs_grad))
