@@ -927,7 +927,8 @@ class Function:
     shown_as: tuple[Any, int] | None = None  # (node, output index) that grad_fn/next_functions show instead
 
     def __init__(self, **params: Any) -> None:
-        self.__dict__.update(params)
+        for key, value in params.items():  # (not self.__dict__.update: touching __dict__ turns the node's
+            setattr(self, key, value)  # compact attribute storage into a plain dict, slower on every later access)
         self._params = params  # the settings, to apply the op again (Adjoint, double backward)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -961,9 +962,12 @@ class Function:
                     raise _stale(cls.__name__, t)
                 versions.append(vc[0])
             fn.versions = tuple(versions)
-        # on their GPU; inf - inf is NaN quietly, as in torch (and in the backward pass)
-        with backend.array_scope(tensors[0].array if tensors else None), np.errstate(all="ignore"):
-            y = fn.forward(*[t.array for t in tensors])
+        # inf - inf is NaN quietly, as in torch (and in the backward pass); ops on GPU arrays run on their GPU
+        if backend.cupy_if_loaded() is None:  # (no GPU: no device to enter, a third of a microsecond saved)
+            y = _quiet_forward(fn, [t.array for t in tensors])
+        else:
+            with backend.array_scope(tensors[0].array if tensors else None):
+                y = _quiet_forward(fn, [t.array for t in tensors])
         if isinstance(y, np.generic):  # NumPy reductions give scalars: keep a (writable) 0-d array
             y = np.asarray(y)
         if fn.requires_grad and y.dtype.kind not in _FLOAT_KINDS:  # integer/bool results: constants
@@ -1088,6 +1092,21 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+
+    @np.errstate(all="ignore")  # (NumPy 2's errstate as a decorator: its state per call, half a with block's cost)
+    def _quiet_forward(fn: Function, arrays: list[Any]) -> Any:
+        """``fn.forward(*arrays)`` with NumPy's floating-point warnings off: torch makes inf and NaN quietly."""
+        return fn.forward(*arrays)
+
+else:  # NumPy 1's decorator shares one state between nested calls
+
+    def _quiet_forward(fn: Function, arrays: list[Any]) -> Any:
+        """``fn.forward(*arrays)`` with NumPy's floating-point warnings off: torch makes inf and NaN quietly."""
+        with np.errstate(all="ignore"):
+            return fn.forward(*arrays)
 
 
 def _edge_shown(t: Tensor) -> tuple[Any, int]:
@@ -1318,9 +1337,11 @@ def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
 
 def _scalar_array(value: Any, dtype: np.dtype) -> np.ndarray:
     """``value`` as a 0-d array of ``dtype``; an integer out of the dtype's range wraps around as
-    in torch (``uint8 tensor + -1`` adds 255), where NumPy raises OverflowError."""
+    in torch (``uint8 tensor + -1`` adds 255), where NumPy raises OverflowError; a float out of
+    range becomes inf quietly, as in torch (``float32 tensor * 1e300``)."""
     try:
-        return np.asarray(value, dtype)
+        with np.errstate(over="ignore"):
+            return np.asarray(value, dtype)
     except OverflowError:
         if not isinstance(value, (int, np.integer)) or not -(2**63) <= value < 2**64:
             raise

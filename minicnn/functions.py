@@ -50,6 +50,8 @@ def _function_form(name: str) -> Callable[..., Any]:
 
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - torch's name
         x = input if isinstance(input, Tensor) else Tensor(input)
+        if not kwargs:  # (the usual call, mc.relu(x): nothing to unpack)
+            return getattr(x, name)(*args)
         out = None if takes_out else kwargs.pop("out", None)
         if out is None:
             return getattr(x, name)(*args, **kwargs)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -198,6 +200,35 @@ def test_a_tensor_rewritten_in_place_stands_for_its_result_and_scalars_are_wrapp
     np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
     assert mc.cat((y, y)).shape == (4,)
     assert mc.cat(t for t in (y, x)).shape == (4,)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_a_float_tensor_and_a_python_number_take_the_tensors_dtype_like_torch(dtype, shape):
+    """The fast path for ``x * 2``, ``1 - x`` (ops.math._promote) gives torch's dtypes, values and
+    gradients, on either side, for Python ints and floats (an int tensor takes the general rule:
+    checked too)."""
+    a = np.array([0.5, -2.0, 3.0], dtype)[: shape[0] if shape else 1].reshape(shape)
+    ops = [lambda x, s: x + s, lambda x, s: s - x, lambda x, s: x * s, lambda x, s: s / x, lambda x, s: x**s]
+    for scalar in (2, -3, 0.25):
+        for op in ops:
+            x, xt = mc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+            y, yt = op(x, scalar), op(xt, scalar)
+            assert str(y.dtype) == str(yt.dtype).removeprefix("torch.")
+            np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-3)
+            y.sum().backward()
+            yt.sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-3)
+    i, it = mc.tensor(np.array([1, 2], np.int32)), torch.tensor([1, 2], dtype=torch.int32)
+    for scalar in (2, 0.5):
+        assert str((i * scalar).dtype) == str((it * scalar).dtype).removeprefix("torch.")
+    # a Python float beyond the dtype's range: inf, quietly (NumPy's cast used to warn). (float16:
+    # torch multiplies in float32 and rounds the product, minicnn rounds the number first)
+    big = 1e300 if dtype != "float16" else 1e6
+    x, xt = mc.tensor(a), torch.tensor(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal((x * big).numpy(), (xt * big).numpy())
 
 
 @pytest.mark.parametrize("device", devices())

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import autocast_state, backend
 from .. import autograd as _ag
-from ..autograd import Adjoint, Function, Tensor, is_grad_enabled, no_grad, scalar_like
+from ..autograd import Adjoint, Function, Tensor, _wrap, is_grad_enabled, no_grad, scalar_like
 from .errors import DtypeError, IntegerDivisionError, ShapeError
 
 
@@ -507,11 +507,20 @@ def result_dtype(*operands: Any) -> np.dtype:
     return result if result is not None else _default_float()
 
 
+_PY_NUMBERS = (int, float)  # (not bool, a subclass of int)
+
+
 def _promote(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
     """Both operands as tensors of :func:`result_dtype` (float32 if ``floating`` and the
     result would be an integer or bool: true division, powers with a negative exponent)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
-        return a, b  # the common case: nothing to promote
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a.array.dtype == b.array.dtype and (a.array.dtype.kind == "f" or not floating):
+                return a, b  # the common case: nothing to promote
+        elif type(b) in _PY_NUMBERS and a.array.dtype.kind == "f":  # x * 2, x + 0.5: the float tensor's dtype
+            return a, _wrap(scalar_like(b, a.array.dtype, a.array))  # (result_dtype's answer, without its cost)
+    elif type(a) in _PY_NUMBERS and isinstance(b, Tensor) and b.array.dtype.kind == "f":  # 1 - x, as above
+        return _wrap(scalar_like(a, b.array.dtype, b.array)), b
     dt = result_dtype(a, b)
     if floating and dt.kind != "f":
         dt = _default_float()
