@@ -226,6 +226,7 @@ class Tensor(TensorMethods):
     _grad_fn: Function | None = None  # the op that made it (grad_fn)
     _inference = False  # made inside inference_mode (or a view of such a tensor): torch's inference tensor
     _no_inplace: str | None = None  # why a recorded in-place write to it is refused (torch's error message)
+    _cut_write = False  # written through an as_strided/unfold view by a recorded write its history lacks
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         """Wraps ``data`` (an array keeps its dtype; a Python list or tuple becomes the default
@@ -340,6 +341,23 @@ class Tensor(TensorMethods):
     @property
     def is_leaf(self) -> bool:
         return _latest(self)._grad_fn is None
+
+    @property
+    def _base(self) -> Tensor | None:
+        """torch's ``_base``: for a view (made by a view op: slicing, reshape, transpose...), the
+        tensor whose memory it views, the first one of a chain of views; None for a tensor that
+        is not a view. (A tensor that a recorded in-place op rewrote is a new object in minicnn:
+        ``v._base`` is the object the view was taken from.)"""
+        t = _latest(self)._view_of
+        if t is None:
+            return None
+        while t._view_of is not None:
+            t = t._view_of
+        return t
+
+    def _is_view(self) -> bool:
+        """torch's ``_is_view()``: whether this tensor is a view of another (see :attr:`_base`)."""
+        return _latest(self)._view_of is not None
 
     @property
     def shape(self) -> Size:
@@ -661,6 +679,11 @@ class Tensor(TensorMethods):
             base._graph_version = base._vc[1]  # the rebuilt node below describes the new values
             base._record_inplace(rebuild, what, written=True, counted=True)
             out._graph_version = out._version
+        elif self._view_of is not None:  # (as_strided, unfold) no history of the bases is rebuilt: their later
+            base = self._view_of  # use, or that of their older views, is refused (_view_in_graph), not cut off
+            while base is not None:
+                _latest(base)._cut_write = True
+                base = base._view_of
         return out
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -962,6 +985,11 @@ class Function:
                     raise _stale(cls.__name__, t)
                 versions.append(vc[0])
             fn.versions = tuple(versions)
+        elif _grad_enabled:  # a view that a recorded write to its memory put in the graph (torch regenerates it)
+            for t in tensors:
+                vc = t._vc
+                if vc is not None and vc[1] > t._graph_version and _view_in_graph(t):
+                    raise _stale(cls.__name__, t)
         # inf - inf is NaN quietly, as in torch (and in the backward pass); ops on GPU arrays run on their GPU
         if backend.cupy_if_loaded() is None:  # (no GPU: no device to enter, a third of a microsecond saved)
             y = _quiet_forward(fn, [t.array for t in tensors])
@@ -985,6 +1013,11 @@ class Function:
                     out._share_version(t)
                     out._view_of = t
                     out._inference = t._inference
+                    out._graph_version = out._vc[0]  # (for one that needs no grad: see _view_in_graph)
+                    if not _grad_enabled:  # torch's view made under no_grad: refuses a recorded in-place write;
+                        out._requires_grad, out._no_inplace = t._requires_grad, NO_GRAD_VIEW  # a leaf, given no grad
+                    elif t._no_inplace is not None:  # (torch's creation meta: a view of such a view inherits it)
+                        out._no_inplace = t._no_inplace
                     break
         if fn.requires_grad:
             fn.seq = next(_sequence)
@@ -1115,7 +1148,7 @@ def _edge_shown(t: Tensor) -> tuple[Any, int]:
     fn = t._grad_fn
     if fn is not None:
         return fn.shown_as or (fn, 0)
-    return (AccumulateGrad(t) if t._requires_grad else None, 0)
+    return (AccumulateGrad(t) if t._requires_grad and t._no_inplace is not NO_GRAD_VIEW else None, 0)
 
 
 # what Function.apply (and anomaly mode) put on every node: not values saved for backward
@@ -1394,6 +1427,16 @@ def _check_one_device(tensors: Sequence[Tensor], op: str) -> tuple[Tensor, ...]:
     return tuple(tensors)
 
 
+# why a recorded in-place write into a view taken under no_grad (or inference_mode) of a tensor that requires grad
+# is refused (torch's words); such a view requires grad but is given no gradient (engine._accumulate)
+NO_GRAD_VIEW = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use "
+    "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+    "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if "
+    "you want the inplace to be tracked)."
+)
+
+
 def _stale(what: str, t: Tensor) -> RuntimeError:
     return RuntimeError(
         f"{what}: a tensor of shape {t.shape} was computed before an in-place write, recorded by autograd, to "
@@ -1401,6 +1444,20 @@ def _stale(what: str, t: Tensor) -> RuntimeError:
         "regenerates such a view's history; minicnn refuses: take the view again after the write (y[1:], not "
         "an older v = y[1:]), or clone() before writing"
     )
+
+
+def _view_in_graph(t: Tensor) -> bool:
+    """Whether ``t``, a tensor that needs no grad whose memory a recorded in-place write has changed
+    since it was made, is a view of a tensor that requires grad now (torch's view would, with a
+    history regenerated from its base's; minicnn refuses it rather than lose that gradient), or is
+    (a view of) a tensor written through a view whose write could not be recorded on it (``_cut_write``)."""
+    if t._cut_write:
+        return True
+    while t._view_of is not None:
+        t = _latest(t._view_of)
+        if t._requires_grad or t._cut_write:
+            return True
+    return False
 
 
 def _latest(t: Tensor) -> Tensor:

@@ -465,7 +465,10 @@ class _Grads(dict):
 
 def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
     """``t.grad += g``; a first gradient is kept without a copy unless its memory already
-    backs another ``.grad`` from this pass (``leaf_bases``)."""
+    backs another ``.grad`` from this pass (``leaf_bases``). A view taken under no_grad of a
+    tensor that requires grad gets nothing (torch gives it no grad accumulator)."""
+    if t._no_inplace is ag.NO_GRAD_VIEW:
+        return
     if t._grad is None:
         base = _base_id(g)
         if base in leaf_bases:
@@ -595,6 +598,8 @@ def _graph_step(
     inputs' values there, so none of those may have been written in place since."""
     fn = t._grad_fn
     if (fn is None and store is None) or (store is not None and id(t) in store) or (fn is not None and t._retain_grad):
+        if t._no_inplace is ag.NO_GRAD_VIEW:  # (a view taken under no_grad: see _accumulate)
+            return
         t._grad = g.clone() if t._grad is None else t._grad + g  # a copy, as torch's: g may be the caller's seed
     if fn is None:
         return

@@ -1346,3 +1346,121 @@ def test_a_freed_node_keeps_its_edges_and_no_values_as_torch() -> None:
             gc.collect()
             assert alive() is None
     assert names[0] == names[1]
+
+
+def _raises(f, *args) -> str | None:
+    """The type of the exception f(*args) raises, or None."""
+    try:
+        f(*args)
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__
+    return None
+
+
+def test_views_taken_under_no_grad_like_torch() -> None:
+    seen = []
+    for lib in (torch, mc):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        with lib.no_grad():
+            v = x[1:]
+        facts = [v.requires_grad, v.is_leaf, v.grad_fn is None, v._base is x, v._is_view()]
+        y = (v * 2).sum()  # in the graph, but no gradient reaches v or x
+        y.backward()
+        facts += [y.requires_grad, v.grad is None, x.grad is None, [f is None for f, _ in y.grad_fn.next_functions]]
+        w = v.view(3)  # a view of it in grad mode has a grad_fn and refuses the write too
+        facts += [w.requires_grad, w.grad_fn is None, _raises(w.mul_, 2), _raises(v.mul_, 2)]
+        with lib.no_grad():
+            v.mul_(2)  # inside no_grad the write is fine
+        facts += [x.tolist(), v._version]
+        p = lib.tensor([1.0, 2.0, 3.0])
+        with lib.no_grad():
+            q = p[1:]
+        q.add_(1.0)  # not recorded: fine; with a source that requires grad it would be: refused, as torch
+        s = lib.tensor(1.0, requires_grad=True)
+        facts += [q.requires_grad, _raises(q.add_, s), p.tolist()]
+        with lib.inference_mode():
+            u = x[1:]  # a view of a normal tensor: a normal tensor, as under no_grad
+        facts += [u.requires_grad, u.is_inference(), _raises(u.add_, 1.0)]
+        seen.append(facts)
+    assert seen[0] == seen[1]
+    assert seen[1][:5] == [True, True, True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("take", "alone", "torch_refuses"),
+    [
+        (lambda x: x.split(2)[0], lambda x: x.narrow(0, 0, 2), True),
+        (lambda x: x.chunk(1)[0], lambda x: x.narrow(0, 0, 4), True),
+        (lambda x: x.unbind()[1], lambda x: x.select(0, 1), True),
+        (lambda x: x.split(2)[1][1:], lambda x: x.narrow(0, 2, 2)[1:], True),
+        (lambda x: x.unbind()[0].view(1), lambda x: x.select(0, 0).view(1), True),
+        (lambda x: x.tensor_split(2)[0], lambda x: x.narrow(0, 0, 2), False),  # plain slices in torch
+        (lambda x: x.hsplit(2)[1], lambda x: x.narrow(0, 2, 2), False),
+    ],
+)
+def test_in_place_writes_into_the_outputs_of_split_and_unbind(take, alone, torch_refuses) -> None:
+    """torch refuses an in-place write that autograd records into an output of a function that
+    returns several views (split, chunk, unbind); minicnn records it as a write through the same
+    view taken alone (narrow, select), and must give what torch gives for that view."""
+
+    def run(lib, take):
+        w = lib.tensor([1.0, 2.0, 3.0, 4.0])
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = x * 2
+        take(y).mul_(2)  # a recorded write into a view of a non-leaf
+        (y * w).sum().backward()
+        p, s = lib.tensor([1.0, 2.0, 3.0, 4.0]), lib.tensor(5.0, requires_grad=True)
+        take(p).copy_(s)  # a source that requires grad puts the plain base into the graph
+        (p * w).sum().backward()
+        return y.tolist(), x.grad.tolist(), p.tolist(), s.grad.item()
+
+    if torch_refuses:
+        with pytest.raises(RuntimeError, match="returns multiple views"):
+            run(torch, take)
+    assert run(mc, take) == run(torch, alone)
+    plain = [lib.tensor([1.0, 2.0, 3.0, 4.0]) for lib in (torch, mc)]
+    for q in plain:
+        take(q).mul_(2)  # no graph to record: written, in torch too
+    assert plain[0].tolist() == plain[1].tolist() != [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_view_that_a_recorded_write_put_in_the_graph_is_refused_not_cut_from_it() -> None:
+    # torch regenerates v's history (v * 2 requires grad and reaches s); minicnn used to compute
+    # v * 2 as a constant, silently losing s's gradient; now it refuses, as for a view of a
+    # tensor that required grad already
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    v = x.view(2, 2)
+    s = torch.tensor(5.0, requires_grad=True)
+    x[3] = s
+    assert (v * 2).requires_grad
+    x = mc.tensor([1.0, 2.0, 3.0, 4.0])
+    v, d = x.view(2, 2), x.detach()[1:]
+    s = mc.tensor(5.0, requires_grad=True)
+    x[3] = s
+    with pytest.raises(RuntimeError, match="take the view again after the write"):
+        v * 2
+    assert not (d * 2).requires_grad  # a view of a detached alias is no view of x: as torch, not in the graph
+    (x.view(2, 2)[1, 1] * 2).backward()
+    assert s.grad.item() == 2.0
+
+
+@pytest.mark.parametrize("take", [lambda b: b.as_strided((2,), (5,), 0), lambda b: b.unfold(1, 2, 2)])
+def test_a_base_written_through_an_as_strided_or_unfold_view_is_refused_not_cut_from_the_graph(take) -> None:
+    # torch records the write on the base (s.grad 9 for as_strided: 2 * 1 from v * 2, 0 + 5 from
+    # b * w); minicnn cannot rebuild the base's history there, and used to leave the base out of
+    # the graph (s.grad 4, silently); now its use is refused
+    w = np.arange(16.0).reshape(4, 4)
+    grads = []
+    for lib in (torch, mc):
+        b = lib.ones(4, 4, dtype=lib.float64)
+        s = lib.tensor(3.0, dtype=lib.float64, requires_grad=True)
+        v = take(b)
+        v.mul_(s)
+        if lib is torch:
+            assert (b * lib.tensor(w)).requires_grad
+        else:
+            with pytest.raises(RuntimeError, match="take the view again after the write"):
+                b * lib.tensor(w)
+        (v * 2).sum().backward()  # the view itself is in the graph
+        grads.append(s.grad.item())
+    assert grads[0] == grads[1]
