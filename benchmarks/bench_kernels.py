@@ -108,6 +108,7 @@ CONV_CASES = {
     "LeNet conv1": (128, 1, 28, 28, 6, 5, 1, 2, 1),
     "LeNet conv2": (128, 6, 14, 14, 16, 5, 1, 0, 1),
     "VGG 3x3": (32, 64, 56, 56, 64, 3, 1, 1, 1),
+    "VGG 3x3 256": (4, 256, 32, 32, 256, 3, 1, 1, 1),  # auto: Winograd F(2x2, 3x3) on the CPU
     "ResNet 3x3/2": (32, 128, 28, 28, 256, 3, 2, 1, 1),
     "AlexNet conv1": (16, 3, 227, 227, 96, 11, 4, 0, 1),
     "AlexNet conv2 g2": (16, 96, 27, 27, 256, 5, 1, 2, 2),
@@ -228,7 +229,7 @@ def bench_conv(name: str, case: tuple, repeats: int) -> dict:
     )
     fwd = _median_pair(runs[0], runs[1], repeats)
     fb = _median_pair(runs[2], runs[3], repeats)
-    algo = conv_kernels.choose_algo(x.shape, wt_np.shape, g)
+    algo = conv_kernels.choose_algo(x.shape, wt_np.shape, g, s, on_gpu=ON_GPU)
     flops = _conv_flops(case) * (3 if needs_dx else 2)
     row = {"case": name, "shape": case, "algo": algo, "fwd": fwd, "fwd_bwd": fb, "gflops_fwd_bwd": flops / fb[0] / 1e9}
     if algo == "im2col" and not ON_GPU:

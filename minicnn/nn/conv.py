@@ -91,8 +91,8 @@ class _ConvNd(Module):
 class Conv2d(_ConvNd):
     """2-d convolution over (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, OH, OW); weight
     (out_channels, in_channels/groups, kh, kw). Everything else as :class:`_ConvNd`.
-    ``algo`` ("auto", "direct", "im2col", "depthwise"; keyword-only, minicnn's own) forces a
-    kernel, see :mod:`minicnn.kernels.conv`.
+    ``algo`` ("auto", "direct", "im2col", "depthwise", "winograd"; keyword-only, minicnn's own)
+    forces a kernel, see :mod:`minicnn.kernels.conv`.
     """
 
     def __init__(

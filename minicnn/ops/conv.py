@@ -1,7 +1,8 @@
 """Differentiable 2-d convolution: checks the arguments, then calls the kernels.
 
-The arithmetic lives in :mod:`minicnn.kernels.conv` (direct, im2col + GEMM) and
-:mod:`minicnn.kernels.depthwise`; this module adds the graph node and clear errors.
+The arithmetic lives in :mod:`minicnn.kernels.conv` (direct, im2col + GEMM),
+:mod:`minicnn.kernels.depthwise` and :mod:`minicnn.kernels.winograd`; this module adds the graph
+node and clear errors.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def conv2d(
     """``torch.nn.functional.conv2d``: input (N, C, H, W) or unbatched (C, H, W), weight
     (O, C/groups, kh, kw), bias (O,) or None. ``padding``: int, pair, ``"same"`` or ``"valid"``.
 
-    ``algo``: ``"auto"`` (default), ``"direct"``, ``"im2col"`` or ``"depthwise"`` (see
+    ``algo``: ``"auto"`` (default), ``"direct"``, ``"im2col"``, ``"depthwise"`` or ``"winograd"``
+    (3x3, stride 1, dilation 1, groups 1 only; a ValueError otherwise) (see
     :mod:`minicnn.kernels.conv`); all give the same result up to rounding.
 
     Empty inputs: a batch of 0 images gives an empty output and zero dW, db. With 0 input
