@@ -613,15 +613,18 @@ class Tensor(TensorMethods):
         return _ops.matmul(other, self)
 
     def _inplace(self, other: Any, op: str) -> Tensor:
-        """``x += y`` (and -=, *=, /=, **=), as in torch: the result is written into x's memory,
+        """``x += y`` (and -=, *=, /=, //=, %=, **=), as in torch: the result is written into x's memory,
         so every alias and view of x sees it. With no graph to record (an optimiser step under
         ``no_grad``) that is all; otherwise see :meth:`_record_inplace`."""
         self = _latest(self)
         _check_inference_write(self)
         if not _records(self, other):
             _check_writable(self.array, f"__i{op}__")
-            with backend.array_scope(self.array):  # on the tensor's GPU, whichever is current
+            # on the tensor's GPU, whichever is current; overflow to inf, inf - inf, x / 0 quietly, as in torch
+            with backend.array_scope(self.array), np.errstate(all="ignore"):
                 try:
+                    if op in ("floordiv", "mod"):  # torch's rules, not NumPy's: an integer division by 0 raises
+                        raise TypeError
                     getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
                 except (TypeError, ValueError, OverflowError):  # NumPy's rules refused: torch's decide
                     out = getattr(self.detach(), f"__{op}__")(other.detach() if isinstance(other, Tensor) else other)
@@ -700,6 +703,12 @@ class Tensor(TensorMethods):
 
     def __ipow__(self, other: Any) -> Tensor:
         return self._inplace(other, "pow")
+
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self._inplace(other, "floordiv")
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self._inplace(other, "mod")
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
@@ -1365,7 +1374,10 @@ def scalar_like(value: Any, dtype: Any, like: Any) -> Any:
     if not isinstance(value, (int, float, bool, np.generic)):  # an array or a list: converted, not cached
         with backend.array_scope(like):
             return backend.get_array_module(like).asarray(value, dtype=dtype)
-    return backend.device_constant(("scalar", type(value), value, dtype.str), lambda: _scalar_array(value, dtype), like)
+    if not backend.is_cupy_array(like):
+        return _scalar_array(value, dtype)
+    key = ("scalar", type(value), repr(value), dtype.str)  # (repr: 0.0 and -0.0, equal keys, stay apart; NaN hits)
+    return backend.device_constant(key, lambda: _scalar_array(value, dtype), like)
 
 
 def _scalar_array(value: Any, dtype: np.dtype) -> np.ndarray:

@@ -352,6 +352,8 @@ def _run_backward(
                 if plain and not t._hooks and not t._post_hooks:
                     step(t, g, grads, leaf_bases, retain_graph, store)
                     continue
+                if t._no_inplace is ag.NO_GRAD_VIEW:  # a view taken under no_grad: torch gives it no grad
+                    continue  # accumulator, so it is neither captured by grad() nor shown to its hooks
                 with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
                     stop = id(t) in stops
                     if capture and not stop and id(t) in wanted:  # torch's: an op that runs is captured

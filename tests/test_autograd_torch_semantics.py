@@ -1386,6 +1386,24 @@ def test_views_taken_under_no_grad_like_torch() -> None:
     assert seen[1][:5] == [True, True, True, True, True]
 
 
+def test_a_view_taken_under_no_grad_is_not_captured_by_grad_nor_shown_to_its_hooks() -> None:
+    """torch gives such a view no grad accumulator: grad() with it as an input finds it unused,
+    and a hook registered on it never runs (the gradient is lost, not passed to the hook)."""
+    seen = []
+    for lib in (torch, mc):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        with lib.no_grad():
+            v = x[1:]
+        calls = []
+        v.register_hook(lambda g, calls=calls: calls.append(g))
+        u = v * 2
+        gu, gv = lib.autograd.grad((u * u).sum(), [u, v], allow_unused=True)
+        refused = _raises(lib.autograd.grad, (v * 3).sum(), v)
+        seen.append((gu.tolist(), gv, refused, len(calls), x.grad))
+    assert seen[0] == seen[1]
+    assert seen[0][1:] == (None, "RuntimeError", 0, None)
+
+
 @pytest.mark.parametrize(
     ("take", "alone", "torch_refuses"),
     [

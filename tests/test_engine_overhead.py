@@ -231,6 +231,25 @@ def test_a_float_tensor_and_a_python_number_take_the_tensors_dtype_like_torch(dt
         np.testing.assert_array_equal((x * big).numpy(), (xt * big).numpy())
 
 
+def test_in_place_arithmetic_without_a_graph_makes_inf_and_nan_quietly_like_torch():
+    """``x *= 1e300``, ``x.add_(np.float64(1e300))``, ``x /= 0``, ``x -= inf`` after ``x += inf``:
+    the plain in-place path (nothing recorded) gives torch's values without NumPy's warnings."""
+    writes = [
+        lambda x: x.__imul__(1e300),
+        lambda x: x.add_(np.float64(1e300)),
+        lambda x: x.div_(0.0),
+        lambda x: x.__ipow__(1e10),
+        lambda x: (x.__iadd__(float("inf")), x.__isub__(float("inf"))),
+    ]
+    for write in writes:
+        x, xt = mc.tensor([1.0, 0.0, -2.0]), torch.tensor([1.0, 0.0, -2.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            write(x)
+        write(xt)
+        np.testing.assert_array_equal(x.numpy(), xt.numpy())
+
+
 @pytest.mark.parametrize("device", devices())
 def test_tensors_on_two_devices_are_refused(device):
     a = mc.tensor(np.ones(2), device=device)
@@ -330,3 +349,13 @@ def test_optimizer_step_checks_and_skips():
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0])
     assert b.grad is None
+
+
+@pytest.mark.parametrize("device", devices())
+def test_scalars_uploaded_once_keep_the_sign_of_zero_and_nan(device):
+    # a GPU caches each Python number's device array; 0.0 and -0.0 are equal keys, so -0.0
+    # reused +0.0's array (x * -0.0 gave +0.0 where x > 0); NaN, never equal to itself, missed
+    x, xt = mc.tensor([1.0, -2.0], device=device), torch.tensor([1.0, -2.0])
+    for s in (0.0, -0.0, float("nan"), 0.0):
+        np.testing.assert_array_equal(np.signbit((x * s).numpy()), np.signbit((xt * s).numpy()))
+        np.testing.assert_array_equal((x + s).numpy(), (xt + s).numpy())

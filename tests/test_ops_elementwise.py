@@ -284,6 +284,9 @@ ERROR_CASES = {
     "int var": (lambda L: L.tensor([1, 2]).var(), None),
     "int += 0.5": (lambda L: L.tensor([1, 2]).__iadd__(0.5), None),
     "int /= 2": (lambda L: L.tensor([1, 2]).__itruediv__(2), None),
+    "int //= 0": (lambda L: L.tensor([1, 2]).__ifloordiv__(0), ZeroDivisionError),
+    "int %= 0": (lambda L: L.tensor([1, 2]).__imod__(0), ZeroDivisionError),
+    "int //= 2.5": (lambda L: L.tensor([1, 2]).__ifloordiv__(2.5), None),
     "bool += int tensor": (lambda L: L.tensor([True]).__iadd__(L.tensor([2])), None),
     "int mul_ float tensor": (lambda L: L.tensor([1, 2]).mul_(L.tensor([1.5, 2.0])), None),
     "0-d += 1-d": (lambda L: L.tensor(1.0).__iadd__(L.tensor([1.0, 2.0])), None),
@@ -299,6 +302,28 @@ def test_refused_dtypes_raise_torchs_runtime_error(name):
         f(mc)
     if also is not None:
         assert isinstance(info.value, also)
+
+
+def test_floor_division_and_remainder_in_place_write_through_every_view_as_torch():
+    # x //= s and x %= s write into x's memory (they rebound the name before: views kept the old values)
+    seen = []
+    for lib in (mc, torch):
+        for a, s in (([5, -7], 2), ([5.5, -7.0], 1.5), ([5.0, -7.0], -0.0), ([5, -7], lib.tensor([2, -3]))):
+            for op in ("floordiv", "mod"):
+                x = lib.tensor(a)
+                v, before = x[:], x
+                x = getattr(x, f"__i{op}__")(s)
+                seen.append(repr((x is before, v.tolist(), x.tolist(), x._version)))  # (repr: NaN equals NaN)
+    half = len(seen) // 2
+    assert seen[:half] == seen[half:]
+    grads = []
+    for lib in (mc, torch):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 3
+        y %= 2  # recorded in the graph
+        (y * lib.tensor([1.0, 4.0])).sum().backward()
+        grads.append(w.grad.tolist())
+    assert grads[0] == grads[1] == [3.0, 12.0]
 
 
 def test_inplace_casts_as_torch():
