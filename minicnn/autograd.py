@@ -810,7 +810,7 @@ class Tensor(TensorMethods):
         if isinstance(other, Tensor) and a.dtype != b.dtype and "f" in (a.dtype.kind, b.dtype.kind):
             dt = _ops.math.result_dtype(self, other)  # compared in torch's promoted dtype (float16 vs a float64 0-d)
             a, b = a.astype(dt, copy=False), b.astype(dt, copy=False)
-        with backend.array_scope(self.array):
+        with backend.array_scope(self.array), np.errstate(over="ignore"):  # (x < 1e300: the number cast to inf)
             return Tensor(getattr(a, op)(b))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]

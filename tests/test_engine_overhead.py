@@ -229,6 +229,8 @@ def test_a_float_tensor_and_a_python_number_take_the_tensors_dtype_like_torch(dt
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal((x * big).numpy(), (xt * big).numpy())
+        for cmp in (lambda t: t == big, lambda t: t < big, lambda t: t != -big):
+            np.testing.assert_array_equal(cmp(x).numpy(), cmp(xt).numpy())
 
 
 def test_in_place_arithmetic_without_a_graph_makes_inf_and_nan_quietly_like_torch():
