@@ -260,6 +260,23 @@ def test_binary_specials():
         M.fmod(mc.tensor([1, 2]), mc.tensor([1, 0]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_remainder_at_special_values_bit_for_bit_as_torch(dtype):
+    # torch's remainder is fmod moved into b's sign, so a zero result keeps a's sign (-4 % 2 is -0.0);
+    # NumPy's remainder gives a zero b's sign
+    # (no 1e30 % 1e-30: torch's float32 kernel overflows a / b there and gives NaN, minicnn fmod's exact value)
+    vals = np.array([-4.0, 4.0, -0.0, 0.0, -3.0, 3.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 5.5, -5.5, 1e6])
+    a, b = (v.ravel().astype(dtype) for v in np.meshgrid(vals, vals))
+    got = (mc.tensor(a) % mc.tensor(b)).numpy()
+    want = (torch.tensor(a) % torch.tensor(b)).numpy()
+    np.testing.assert_array_equal(got, want)
+    number = ~np.isnan(want)  # (a NaN's sign bit is not specified)
+    np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
+    got, want = (mc.tensor(a) % -2.0).numpy(), (torch.tensor(a) % -2.0).numpy()
+    number = ~np.isnan(want)
+    np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
+
+
 weights = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, -0.5, 2.0]), st.just("tensor"), st.just("0-d"))
 
 

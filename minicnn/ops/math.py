@@ -421,7 +421,12 @@ class Remainder(Function):
             backend.raise_if((b == 0).any(), IntegerDivisionError, "remainder: integer division by zero")
         if self.requires_grad and self.needs_input_grad[1]:
             self.quotient = xp.floor_divide(a, b)
-        return xp.remainder(a, b)
+        if a.dtype.kind != "f":
+            return xp.remainder(a, b)
+        # torch's: fmod, moved into b's sign where it is not; so a zero keeps a's sign (-4 % 2 is
+        # -0.0; NumPy's remainder gives a zero b's sign)
+        r = xp.fmod(a, b)
+        return xp.where((r != 0) & ((r < 0) != (b < 0)), r + b, r)
 
     def backward(self, gy):
         ga = unbroadcast(gy, self.shapes[0]) if self.needs_input_grad[0] else None
