@@ -193,3 +193,74 @@ def test_plane_path_gradcheck(stride, padding, dilation, m):
         assert mc.gradcheck(
             lambda x, w, b: conv2d(x, w, b, stride, padding, dilation, groups=3, algo="depthwise"), (x, w, b)
         )
+
+
+@pytest.mark.parametrize(
+    "x_shape,k,stride,padding,dilation,m,small",
+    [
+        ((2, 3, 9, 8), 3, 2, 1, 1, 1, False),  # planes, stride 2: dX gathered
+        ((2, 3, 9, 8), 3, 1, 1, 1, 1, False),  # planes, stride 1: dX as a forward
+        ((2, 3, 10, 7), 3, (2, 3), (1, 0), 2, 2, False),  # m = 2 (scatter), dilation, asymmetric padding
+        ((2, 8, 5, 6), 3, 2, (0, 2), (1, 2), 2, True),  # channels-last: kept padded (N, Hp, Wp, C)
+        ((2, 8, 5, 6), 2, 1, "same", 1, 1, True),
+    ],
+)
+@pytest.mark.parametrize("limit", [0, 1 << 20])  # both sides of KEEP_PADDED_BYTES
+def test_padded_x_kept_for_dw(x_shape, k, stride, padding, dilation, m, small, limit):
+    """The channels-last forward keeps its padded x in ctx (up to KEEP_PADDED_BYTES) for dW:
+    gradients equal torch's, kept or not (and with a ctx on the plane path), on a non-contiguous
+    input, across several blocks, and a second backward (retain_graph) reads the kept x unchanged."""
+    c = x_shape[1]
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((*x_shape[:3], 2 * x_shape[3]))[..., ::2]  # non-contiguous
+    w = rng.standard_normal((c * m, 1, k, k))
+    ctx: dict = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(D, "KEEP_PADDED_BYTES", limit)
+        mp.setattr(D, "SMALL_OUTPUT_PIXELS", 100 if small else 0)
+        mp.setattr(D, "MIN_CHANNELS", 1)
+        mp.setattr(I, "BLOCK_BYTES", 600)
+        assert D.uses_channels_last(x.shape, w.shape, stride, padding, dilation, 8) is small
+        y = D.conv2d_depthwise(x, w, None, stride, padding, dilation, c, ctx)
+        assert (len(ctx) == 1) is (limit > 0 and small)  # the plane path keeps nothing
+        gy = rng.standard_normal(y.shape)
+        refs = torch_depthwise_grads(x, w, None, gy, stride, padding, dilation)
+        for _ in range(2):
+            got = (y, *D.conv2d_depthwise_backward(gy, x, w, stride, padding, dilation, c, True, True, False, ctx)[:2])
+            for name, g, r in zip(("forward", "dX", "dW"), got, refs):
+                np.testing.assert_allclose(g, r, *TOLS[np.float64], err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "x_shape,kh,kw,padding,dilation,m,bias",
+    [
+        ((2, 3, 9, 8), 3, 3, 1, 1, 1, True),  # the MobileNet case (also dX as a forward)
+        ((2, 3, 9, 8), 3, 2, "same", (2, 1), 2, True),  # m = 2, asymmetric padding, dilation
+        ((1, 2, 7, 9), 1, 3, (0, 2), (1, 3), 1, False),  # one kernel row
+        ((2, 3, 6, 5), 4, 1, (3, 0), 1, 3, False),  # one kernel column, m = 3
+    ],
+)
+@pytest.mark.parametrize("min_width", [1, 100])  # both sides of ROWS_MIN_WIDTH
+def test_stride1_rows_form_matches_torch(x_shape, kh, kw, padding, dilation, m, bias, min_width):
+    """Stride 1 with the taps split into kernel rows (_conv2d_planes_rows) or stacked, forward
+    and gradients (dX as the same forward where it holds) against torch, several blocks, on a
+    non-contiguous input."""
+    c = x_shape[1]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((*x_shape[:3], 2 * x_shape[3]))[..., ::2]
+    w, b = rng.standard_normal((c * m, 1, kh, kw)), rng.standard_normal(c * m) if bias else None
+    with plane_path(600), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(D, "ROWS_MIN_WIDTH", min_width)
+        calls = []
+        mp.setattr(D, "_conv2d_planes_rows", lambda *a, f=D._conv2d_planes_rows: calls.append(1) or f(*a))
+        check_against_torch(x, w, b, 1, padding, dilation, *TOLS[np.float64])
+    assert bool(calls) is (min_width == 1)
+
+
+def test_stride1_rows_form_gradcheck():
+    rng = np.random.default_rng(6)
+    x = mc.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    w = mc.tensor(rng.standard_normal((6, 1, 3, 2)), requires_grad=True)
+    with plane_path(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(D, "ROWS_MIN_WIDTH", 1)
+        assert mc.gradcheck(lambda x, w: conv2d(x, w, None, 1, (1, 0), (1, 2), groups=3, algo="depthwise"), (x, w))

@@ -547,8 +547,9 @@ def conv2d_forward(
         return conv2d_im2col(x, w, b, stride, padding, dilation, groups, ctx=ctx)
     if algo == "winograd":
         return conv2d_winograd(x, w, b, geometry(x.shape, w.shape, stride, padding, dilation, groups).pads, ctx)
-    kernel = conv2d_direct if algo == "direct" else conv2d_depthwise
-    return kernel(x, w, b, stride, padding, dilation, groups)
+    if algo == "depthwise":
+        return conv2d_depthwise(x, w, b, stride, padding, dilation, groups, ctx)
+    return conv2d_direct(x, w, b, stride, padding, dilation, groups)
 
 
 def conv2d_backward(
@@ -572,5 +573,6 @@ def conv2d_backward(
     if algo == "winograd":
         pads = geometry(x.shape, w.shape, stride, padding, dilation, groups).pads
         return conv2d_winograd_backward(gy, x, w, pads, need_dx, need_dw, need_db, ctx)
-    kernel = conv2d_direct_backward if algo == "direct" else conv2d_depthwise_backward
-    return kernel(gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db)
+    if algo == "depthwise":
+        return conv2d_depthwise_backward(gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db, ctx)
+    return conv2d_direct_backward(gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db)

@@ -56,6 +56,13 @@ Tricks that make the NumPy loops fast (the plane path):
   products made by one broadcast multiply or one matmul measured no faster, and slower.)
 * dW by dot products: each tap's dW is a dot product per plane of gy and the tap's run,
   ``vecdot`` (BLAS, NumPy 2) or one ``einsum``: the products are never written out.
+* Kernel rows (stride 1, outputs at least ``ROWS_MIN_WIDTH`` = 56 wide, so also dX as a
+  forward): a tap's run starts at a row offset plus a column offset, so only the kw
+  column-shifted runs are copied, one matmul gives each kernel row's partial sums and kh - 1
+  shifted adds finish (:func:`_conv2d_planes_rows`; (4, 32, 64, 64) forward and dX 2.0 -> 1.7 ms).
+* In the stride-phase dX, a phase that only one tap reads (3x3, stride 2: phase (1, 1)) is a
+  product, not a one-term matmul, which NumPy runs several times slower ((4, 96, 64, 64)/2 dX
+  5.0 -> 4.4 ms, (4, 144, 32, 32)/2 2.0 -> 1.7).
 
 Measured under load (2 cores shared with 6 other jobs; 1 BLAS thread, float32, medians of
 15-21 alternating rounds in one process; ms forward / dX / dW, before -> after phases,
@@ -90,7 +97,9 @@ Same multiply-adds (the forward: one ``einsum`` over a window view of the padded
 :func:`_conv2d_channels_last`; dW: one over the same view, no product array written); extra
 cost: the transposing copies of x, gy and the result (one pass each), and memory: a padded
 channels-last copy of x (or dx).
-It has no cache blocking, so it is only taken while the input fits in L2.
+It has no cache blocking, so it is only taken while the input fits in L2. Its padded x is kept
+in the ``ctx`` dict that conv.py passes (forward to backward) for dW ((4, 192, 16, 16)/2 forward +
+backward 1.59 -> 1.32 ms; see ``KEEP_PADDED_BYTES``).
 
 Which path (:func:`uses_channels_last`): channels-last when the output has at most
 ``SMALL_OUTPUT_PIXELS`` = 64 pixels per plane (8x8; ``WIDE_KERNEL_FACTOR`` = 4 times that, 16x16,
@@ -118,6 +127,9 @@ Then stride phases, dX as a forward and dW by dot products (plane path) and one 
 for the channels-last dW: the 17 layers (sum of per-layer medians, old and new alternating in
 one process, measured under load) 79 -> 62 ms; with the batch-norm changes
 (:mod:`minicnn.kernels.batchnorm`) the training step went 1.68x -> 1.45x torch.
+Then kernel rows, one-tap phases as products and the kept channels-last x: the 17 layers (forward
++ backward, medians of 21 alternating rounds, under load) 62.4 -> 58.7 ms, torch 34.5; the training
+step (kernel rows and keeping toggled in one process, medians of 15) 206 -> 197 ms, torch 154.
 """
 
 from __future__ import annotations
@@ -135,7 +147,15 @@ WIDE_KERNEL_TAPS, WIDE_KERNEL_FACTOR = 25, 4  # ... or this many times that for 
 MIN_CHANNELS = 64  # ... at least this many input channels ...
 SMALL_INPUT_BYTES = 1 << 20  # ... and an input that fits in L2: the channels-last path (measured)
 BLOCK_SHRINK = 4  # the plane path's cache blocks: im2col's BLOCK_BYTES / this (1 MiB, in L2; measured)
+ROWS_MIN_WIDTH = 56  # stride 1 on planes: tap rows summed by one matmul from output rows this wide (measured)
 TRANSPOSE_BLOCK_BYTES = 32 << 10  # channels-last copies: blocks of channels this large (L1; measured)
+# The channels-last forward's padded x is kept in ``ctx`` for dW up to this size (about 1.3-2.3 times
+# the input's; the path takes inputs up to SMALL_INPUT_BYTES), as conv.py keeps im2col columns. The
+# plane path's padded stride phases are not: writing them to fresh memory in the forward cost what
+# dW saves (forward + backward, 1 thread, medians of 61: (4, 96, 64, 64)/2 11.8 -> 11.7 ms,
+# (4, 144, 32, 32)/2 4.19 -> 4.17), while the kept channels-last x saves its transposing copy
+# ((4, 192, 16, 16)/2 1.59 -> 1.32 ms, (4, 576, 8, 8) 1.62 -> 1.45).
+KEEP_PADDED_BYTES = 16 << 20
 
 
 class _Planes:
@@ -297,9 +317,12 @@ def _windows_channels_last(xpad: Any, g: Geometry) -> Any:
     )
 
 
-def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int, x_last: Any = None) -> Any:
+def _conv2d_channels_last(
+    x: Any, w: Any, b: Any, g: Geometry, m: int, x_last: Any = None, keep: dict | None = None
+) -> Any:
     """The forward with channels on the last axis; y (N, C*m, OH, OW). ``x_last``: x already
-    as (N, H, W, C), if the caller has it (then it is not transposed again).
+    as (N, H, W, C), if the caller has it (then it is not transposed again). ``keep``: a dict
+    that receives the padded channels-last x (``"padded_last"``) for dW.
 
     One ``einsum`` over a window view of the padded input (:func:`_windows_channels_last`)
     sums the kh*kw taps: its inner loops run along the channels (contiguous in the input, the
@@ -308,6 +331,8 @@ def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int, x_last: A
     per tap. (4, 576, 8, 8), 3x3, 1 thread: the tap sums 1.0 -> 0.3 ms.)"""
     xp = backend.get_array_module(x)
     xpad = _padded_channels_last(x, g, x_last)  # (N, Hp, Wp, C)
+    if keep is not None and xpad.nbytes <= KEEP_PADDED_BYTES:
+        keep["padded_last"] = xpad
     wk = _taps_channels_last(w, g, m).reshape(g.kh, g.kw, g.c, m)
     if m == 1:
         acc = xp.einsum("nhwcij,ijc->nhwc", _windows_channels_last(xpad, g), wk[..., 0])
@@ -320,14 +345,14 @@ def _conv2d_channels_last(x: Any, w: Any, b: Any, g: Geometry, m: int, x_last: A
 
 
 def _backward_channels_last(
-    gy: Any, x: Any, w: Any, g: Geometry, m: int, need_dx: bool, need_dw: bool
+    gy: Any, x: Any, w: Any, g: Geometry, m: int, need_dx: bool, need_dw: bool, kept: Any = None
 ) -> tuple[Any, Any]:
     """(dx, dw) with channels on the last axis; None where not asked for. dX as in the plane
     path: for stride 1 and m = 1 the forward of gy with the flipped kernel (an aligned
     accumulator; measured (2, 192, 8, 8), 7x7: 0.88 -> 0.60 ms), else the scatter form. dW: one
     ``einsum`` over the window view of the padded x, as the forward's, straight into w's layout
     (one per tap before: 1 thread, medians, (4, 384, 8, 8) 0.27 -> 0.17 ms, (4, 672, 8, 8) 5x5
-    0.96 -> 0.75, (4, 960, 4, 4) 0.14 -> 0.10)."""
+    0.96 -> 0.75, (4, 960, 4, 4) 0.14 -> 0.10). ``kept``: the forward's padded channels-last x, if kept."""
     xp = backend.get_array_module(gy)
     dx = dw = None
     gt = _dx_as_convolution(g, m) if need_dx else None
@@ -337,7 +362,8 @@ def _backward_channels_last(
         _to_channels_last(gy, gyt)
         gyt = gyt.reshape(g.n, g.oh, g.ow, g.c, m)
     if need_dw:  # no product array written; the result is (C, m, kh, kw), w's layout
-        windows = _windows_channels_last(_padded_channels_last(x, g), g)  # (N, OH, OW, C, kh, kw)
+        xpad = _padded_channels_last(x, g) if kept is None else kept
+        windows = _windows_channels_last(xpad, g)  # (N, OH, OW, C, kh, kw)
         if m == 1:
             dw = xp.einsum("nhwcij,nhwc->cij", windows, gyt[..., 0]).reshape(w.shape)
         else:
@@ -361,17 +387,26 @@ def _backward_channels_last(
 
 
 def conv2d_depthwise(
-    x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int | None = None
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int | None = None,
+    ctx: dict | None = None,
 ) -> Any:
     """Depthwise convolution forward: a sum over kernel taps of shifted slices times
     per-channel weights, on planes or (small maps, :func:`uses_channels_last`) channels-last.
-    ``groups`` defaults to (and must equal) the number of channels."""
+    ``groups`` defaults to (and must equal) the number of channels. ``ctx``: a dict to pass on
+    to :func:`conv2d_depthwise_backward` (given where dW will be needed); the channels-last
+    path keeps its padded x in it, up to ``KEEP_PADDED_BYTES``, so that dW does not rebuild it."""
     if cuda.enabled_for(x, w, b):
         return cuda.depthwise.conv2d_depthwise(x, w, b, stride, padding, dilation, groups)
     g = geometry(x.shape, w.shape, stride, padding, dilation, x.shape[1] if groups is None else groups)
     m = _check(g)
     if _small(g, x.itemsize):
-        return _conv2d_channels_last(x, w, b, g, m)
+        return _conv2d_channels_last(x, w, b, g, m, keep=ctx)
     return _conv2d_planes(x, w, b, g, m)
 
 
@@ -384,7 +419,10 @@ def _conv2d_planes(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
     temporary (two passes per tap). Measured (1 thread, CPU time, min of 9; taps -> stack,
     torch): (4, 144, 32, 32) 2.83 -> 1.60 ms, 1.01; (4, 192, 16, 16) 1.14 -> 0.96, 0.46;
     (4, 96, 64, 64) stride 2 2.73 -> 2.10, 1.18; (4, 32, 64, 64) and (4, 144, 32, 32)/2 even.
+    Stride 1 on wide maps: :func:`_conv2d_planes_rows`.
     """
+    if g.stride == (1, 1) and g.ow >= ROWS_MIN_WIDTH:
+        return _conv2d_planes_rows(x, w, b, g, m)
     xp = backend.get_array_module(x)
     lay = _Planes(g, m)
     planes, taps = g.n * g.c, g.kh * g.kw
@@ -406,6 +444,58 @@ def _conv2d_planes(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
         a = xp.matmul(wp[p0:p1], st, out=acc[: p1 - p0])
         if bp is not None:
             a += lay.per_plane(bp[p0:p1])  # while the block is in the cache
+        y[p0:p1] = lay.valid(a)
+    return y.reshape(g.n, g.o, g.oh, g.ow)
+
+
+def _conv2d_planes_rows(x: Any, w: Any, b: Any, g: Geometry, m: int) -> Any:
+    """The stride-1 forward on blocks of flat planes, the taps split into kernel rows and columns.
+
+    On a stride-1 flat plane tap (i, j) reads the run that starts at i*dh*Wq + j*dw: a row
+    offset plus a column offset. So the kw column-shifted runs S_j (of OH*Wq + (kh-1)*dh*Wq
+    values, the output run plus the rows the lower taps reach) are copied once, one batched
+    ``matmul`` (planes, m*kh, kw) @ (planes, kw, ...) gives every kernel row's partial sums
+    h_i = sum_j w_ij S_j, and y = sum_i h_i shifted by i*dh*Wq: kw copies, a product writing
+    kh runs and kh - 1 adds, against :func:`_conv2d_planes`' kh*kw copies and a product
+    reading kh*kw runs. Same multiply-adds plus (kh-1)*dh/OH of them for the extra rows.
+    Measured (1 thread, CPU time, medians of 31-41 alternating under load; stack -> rows, 3x3):
+    (4, 32, 64, 64) 2.03 -> 1.69 ms, (32, 128, 56, 56) 77 -> 72; even on (4, 96, 48, 48),
+    (4, 144, 32, 32) (forward + backward 7.5 -> 7.8 in one run), (4, 192, 24, 24); slower on
+    16x16 maps ((4, 192, 16, 16) 0.84 -> 0.95: a matmul per plane for fewer pixels), hence
+    ``ROWS_MIN_WIDTH``.
+    """
+    xp = backend.get_array_module(x)
+    lay = _Planes(g, m)
+    planes, (dh, dw) = g.n * g.c, g.dilation
+    xs = x.reshape(planes, g.h, g.w)
+    wp = _per_plane(w, g, m).reshape(planes, m * g.kh, g.kw)  # rows (k, i), columns j
+    bp = None if b is None else _per_plane(b, g, m)[:, :, 0]
+    n_out, row = lay.out[0], dh * lay.wq
+    n_rows = n_out + (g.kh - 1) * row  # ends at most (kw-1)*dw < Wq past the padded plane: in its zero row
+    y = xp.empty((planes, m, g.oh, g.ow), dtype=x.dtype)
+    plane_bytes = (lay.grid[0] + (g.kw + m * g.kh) * n_rows + m * n_out) * x.itemsize
+    pad = None
+    for p0, p1 in plane_blocks(xp, planes, plane_bytes * BLOCK_SHRINK):
+        n = p1 - p0
+        if pad is None:  # scratch for the first (largest) block, reused by the others
+            pad = lay.buffer(xp, n, x.dtype)
+            cols = xp.empty((n, g.kw, n_rows), dtype=x.dtype)
+            rows = xp.empty((n, m * g.kh, n_rows), dtype=x.dtype)
+            acc = xp.empty((n, m, n_out), dtype=x.dtype)
+        xb = lay.fill(pad, xs[p0:p1])[:, 0]
+        s = cols[:n]
+        for j in range(g.kw):
+            s[:, j] = xb[:, j * dw : j * dw + n_rows]
+        h = xp.matmul(wp[p0:p1], s, out=rows[:n]).reshape(n, m, g.kh, n_rows)
+        a = acc[:n]
+        if g.kh == 1:
+            a[...] = h[:, :, 0, :n_out]
+        else:
+            xp.add(h[:, :, 0, :n_out], h[:, :, 1, row : row + n_out], out=a)
+            for i in range(2, g.kh):
+                a += h[:, :, i, i * row : i * row + n_out]
+        if bp is not None:
+            a += lay.per_plane(bp[p0:p1])
         y[p0:p1] = lay.valid(a)
     return y.reshape(g.n, g.o, g.oh, g.ow)
 
@@ -436,9 +526,12 @@ def conv2d_depthwise_backward(
     need_dx: bool = True,
     need_dw: bool = True,
     need_db: bool = True,
+    ctx: dict | None = None,
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv2d_depthwise`; entries not asked for are None. Small maps
-    take the channels-last path (:func:`uses_channels_last`), as in the forward.
+    take the channels-last path (:func:`uses_channels_last`), as in the forward. ``ctx``: the
+    dict given to the forward; channels-last dW reads the padded x kept there (read only:
+    backward may run twice).
 
     On planes, per block of planes and per tap: dW sums gy * x_ij over pixels (one ``einsum``;
     the images are summed at the end). dX, for stride 1 and m = 1, is the forward again: gy
@@ -457,7 +550,8 @@ def conv2d_depthwise_backward(
     if not (need_dx or need_dw):
         return None, None, gb
     if _small(g, gy.itemsize):
-        return (*_backward_channels_last(gy, x, w, g, m, need_dx, need_dw), gb)
+        kept = None if ctx is None else ctx.get("padded_last")
+        return (*_backward_channels_last(gy, x, w, g, m, need_dx, need_dw, kept), gb)
     gt = _dx_as_convolution(g, m) if need_dx else None
     if gt is not None:
         dx = _conv2d_planes(gy, w[:, :, ::-1, ::-1], None, gt, 1)
@@ -507,11 +601,15 @@ def _dx_planes_gather(gy: Any, w: Any, g: Geometry) -> Any:
         if len(by_phase) < len(lay.phases):  # a phase no tap reads (kernel smaller than the stride)
             acc[...] = 0
         for ph, taps in by_phase.items():
+            out = acc[:, :, ph * size : (ph + 1) * size]
+            if len(taps) == 1:  # a product, not a 1-term matmul (NumPy's is several times slower)
+                ((k, off),) = taps
+                xp.multiply(gext[:n, None, front - off : front - off + size], wp[p0:p1, :, k : k + 1], out=out)
+                continue
             st = stack[:n, : len(taps)]
             for t, (_, off) in enumerate(taps):
                 st[:, t] = gext[:n, front - off : front - off + size]
-            wk = wp[p0:p1][:, :, [k for k, _ in taps]]
-            xp.matmul(wk, st, out=acc[:, :, ph * size : (ph + 1) * size])
+            xp.matmul(wp[p0:p1][:, :, [k for k, _ in taps]], st, out=out)
         lay.crop(acc, dx[p0:p1])
     return dx.reshape(g.n, g.c, g.h, g.w)
 
