@@ -227,6 +227,7 @@ class Tensor(TensorMethods):
     _inference = False  # made inside inference_mode (or a view of such a tensor): torch's inference tensor
     _no_inplace: str | None = None  # why a recorded in-place write to it is refused (torch's error message)
     _cut_write = False  # written through an as_strided/unfold view by a recorded write its history lacks
+    _stub: Tensor | None = None  # what a released node that saved nothing keeps of it (autograd._stub)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
         """Wraps ``data`` (an array keeps its dtype; a Python list or tuple becomes the default
@@ -1230,7 +1231,7 @@ def _stub(t: Tensor) -> Tensor:
     :class:`_StubTensor` per tensor (shared by all of its consumers: its gradient is summed once)."""
     if (t._grad_fn is None and t._requires_grad) or type(t) is _StubTensor:  # (a later pass releases it again)
         return t
-    stub = t.__dict__.get("_stub")
+    stub = t._stub  # (not t.__dict__.get: that would turn t's attribute storage into a dict)
     if stub is None:
         stub = t._stub = object.__new__(_StubTensor)
         a = t.array

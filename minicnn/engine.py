@@ -66,27 +66,30 @@ def _topological_order(
 ) -> list[Tensor]:
     """Tensors reachable from ``roots`` that need a gradient, each after all of its inputs
     (iterative post-order depth-first search, so graph depth is not limited by Python's
-    stack). A tensor's "done" marker sits below its inputs on the stack, so it is emitted
-    only once every input's subgraph has been. A node freed by an earlier pass raises, or,
-    given the list ``released``, is listed there and walked on through its edges (a pass with
-    ``inputs`` may not need it). Given ``swapped``, a released node's stub inputs whose tensors
-    still live are replaced by them for the pass (the node and its old inputs listed there), so
-    that a tensor reached both through a released node and a live one is one vertex."""
+    stack). A tensor's "done" marker (``_DONE`` above the tensor, no tuple per entry) sits below
+    its inputs on the stack, so it is emitted only once every input's subgraph has been. A node
+    freed by an earlier pass raises, or, given the list ``released``, is listed there and walked
+    on through its edges (a pass with ``inputs`` may not need it). Given ``swapped``, a released
+    node's stub inputs whose tensors still live are replaced by them for the pass (the node and
+    its old inputs listed there), so that a tensor reached both through a released node and a
+    live one is one vertex."""
     order: list[Tensor] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
+    stack: list[Any] = list(reversed(roots))  # tensors to visit; _DONE above a tensor whose inputs are pushed
     while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
+        t = stack.pop()
+        if t is _DONE:
+            order.append(stack.pop())
             continue
         if id(t) in visited:
             continue
         visited.add(id(t))
-        stack.append((t, True))
         fn = t._grad_fn
         if fn is None:
+            order.append(t)
             continue
+        stack.append(t)
+        stack.append(_DONE)
         if fn.released:
             if released is None:
                 raise _second_time()
@@ -94,8 +97,11 @@ def _topological_order(
         inputs = fn.inputs if swapped is None or not fn.stubbed else _originals(fn, swapped)
         for inp in inputs:
             if inp._requires_grad and id(inp) not in visited:
-                stack.append((inp, False))
+                stack.append(inp)
     return order
+
+
+_DONE = object()  # _topological_order's marker: the tensor below it on the stack is complete
 
 
 def _originals(fn: Function, swapped: list[tuple[Function, tuple[Tensor, ...]]]) -> tuple[Tensor, ...]:
@@ -306,7 +312,7 @@ def _run_backward(
     order = _topological_order(roots, released, swapped)
     wanted = None if inputs is None else {id(t) for t in inputs}
     if wanted is not None:  # a released graph that saved nothing reaches an input through its stub
-        wanted.update(id(t._stub) for t in inputs if "_stub" in t.__dict__)
+        wanted.update(id(t._stub) for t in inputs if t._stub is not None)
     needed = None  # with inputs: the tensors whose gradient flows on to one of them
     stops: set[int] = set()  # grad(): the inputs whose own op does not run (it leads to no other)
     if wanted is not None:
@@ -763,7 +769,7 @@ def grad(
     result: list[Tensor | None] = []
     for i, t in enumerate(wrt):
         g = captured.get(id(t))
-        if g is None and "_stub" in t.__dict__:  # reached through a released graph (Function.release)
+        if g is None and t._stub is not None:  # reached through a released graph (Function.release)
             g = captured.get(id(t._stub))
         if g is None and not allow_unused:
             raise RuntimeError(
