@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import devices
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import broadcastable_shapes
 
@@ -111,6 +111,7 @@ def _compare(mo: mc.Tensor, to: torch.Tensor, leaves: list[tuple[Any, Any]], see
     sample=st.sampled_from([(), (2,), (2, 1)]),
     seed=st.integers(0, 2**16),
 )
+@example(shapes=(1, 2), sample=(), seed=7555)  # Gumbel.cdf underflows to 0 for one value
 def test_univariate_like_torch(name: str, device: str, shapes: tuple, sample: tuple, seed: int) -> None:
     gens, value_gen, has_cdf = UNIVARIATE[name]
     rng = np.random.default_rng(seed)
@@ -152,6 +153,9 @@ def test_univariate_like_torch(name: str, device: str, shapes: tuple, sample: tu
             _compare(a, b, params, seed, f"{name}.{what}")
     if has_cdf:
         m, t = both()
+        # torch validates its transforms' intermediates: a Gumbel cdf that underflows to 0 (value far
+        # below loc) fails its Uniform(tiny, 1) support check and raises; the value 0 is right
+        t = getattr(TD, name)(*tt, validate_args=False)
         _compare(m.cdf(mv), t.cdf(tv), leaves, seed, f"{name}.cdf")
         q = rng.uniform(0.05, 0.95, size=sample + tuple(m.batch_shape))
         mq, tq = mc.tensor(q, requires_grad=True, device=device), torch.tensor(q, requires_grad=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import compare_with_torch, devices, double_backward_like_torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
@@ -503,6 +503,7 @@ def test_unique_nan_and_scalar():
 @given(
     n=st.integers(0, 20), seed=st.integers(0, 99), minlength=st.integers(0, 12), w=st.sampled_from([None, "f32", "i"])
 )
+@example(n=15, seed=71, minlength=0, w="f32")  # float32 weights that cancel in one bin
 def test_bincount_like_torch(n, seed, minlength, w):
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 8, size=n)
@@ -510,7 +511,11 @@ def test_bincount_like_torch(n, seed, minlength, w):
     m = mc.bincount(mc.tensor(a), None if weights is None else mc.tensor(weights), minlength)
     t = torch.bincount(torch.tensor(a), None if weights is None else torch.tensor(weights), minlength)
     assert m.dtype == np.dtype(str(t.dtype).replace("torch.", ""))
-    np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-6)
+    # torch adds float32 weights one by one in float32; minicnn sums in float64 and rounds once. A bin
+    # whose weights cancel (seed 71, n 15: 0.0554620623 vs torch's 0.0554621220) differs by up to
+    # n * eps32 * sum|w| absolutely, far above rtol times the small result.
+    atol = 0.0 if w != "f32" else n * np.finfo(np.float32).eps * float(np.abs(weights).sum())
+    np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-6, atol=atol)
 
 
 @SETTINGS
