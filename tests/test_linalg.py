@@ -208,6 +208,7 @@ def test_householder_product_like_torch(batch, mnk, seed, dtype):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((*batch, m, n))
     tau = rng.uniform(0, 2, (*batch, k))
+
     # float32: torch in float64 on the same float32 values, rounded once (torch's own float32
     # backward loses up to 2e-4: batch [3], 3x3, seed 9054, d tau 2.0e-4 off, ours 8e-8)
     def theirs(a_, t_):
