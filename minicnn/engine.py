@@ -353,13 +353,12 @@ def _run_backward(
         with np.errstate(all="ignore"):  # inf/nan arise quietly, as in torch
             for t in reversed(order):
                 g = grads.take(id(t))
-                if g is None or (needed is not None and id(t) not in needed):
-                    continue
+                if g is None or (needed is not None and id(t) not in needed) or t._no_inplace is ag.NO_GRAD_VIEW:
+                    continue  # (a view taken under no_grad: torch gives it no grad accumulator, so nothing is
+                    # accumulated into it, captured by grad() or shown to its hooks)
                 if plain and not t._hooks and not t._post_hooks:
                     step(t, g, grads, leaf_bases, retain_graph, store)
                     continue
-                if t._no_inplace is ag.NO_GRAD_VIEW:  # a view taken under no_grad: torch gives it no grad
-                    continue  # accumulator, so it is neither captured by grad() nor shown to its hooks
                 with backend.array_scope(g.array if create_graph else g):  # this step's GPU (backend.array_scope)
                     stop = id(t) in stops
                     if capture and not stop and id(t) in wanted:  # torch's: an op that runs is captured
@@ -473,10 +472,7 @@ class _Grads(dict):
 
 def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
     """``t.grad += g``; a first gradient is kept without a copy unless its memory already
-    backs another ``.grad`` from this pass (``leaf_bases``). A view taken under no_grad of a
-    tensor that requires grad gets nothing (torch gives it no grad accumulator)."""
-    if t._no_inplace is ag.NO_GRAD_VIEW:
-        return
+    backs another ``.grad`` from this pass (``leaf_bases``)."""
     if t._grad is None:
         base = _base_id(g)
         if base in leaf_bases:
@@ -606,8 +602,6 @@ def _graph_step(
     inputs' values there, so none of those may have been written in place since."""
     fn = t._grad_fn
     if (fn is None and store is None) or (store is not None and id(t) in store) or (fn is not None and t._retain_grad):
-        if t._no_inplace is ag.NO_GRAD_VIEW:  # (a view taken under no_grad: see _accumulate)
-            return
         t._grad = g.clone() if t._grad is None else t._grad + g  # a copy, as torch's: g may be the caller's seed
     if fn is None:
         return
