@@ -542,7 +542,7 @@ def conv2d_forward(
 ) -> Any:
     """y = conv2d(x, w) + b with the chosen algorithm; see the module docstring. ``ctx``: a dict
     in which a kernel may leave intermediates for :func:`conv2d_backward` (pass the same one)."""
-    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, not isinstance(x, np.ndarray))
+    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, backend.is_cupy_array(x))
     if algo == "im2col":
         return conv2d_im2col(x, w, b, stride, padding, dilation, groups, ctx=ctx)
     if algo == "winograd":
@@ -567,7 +567,7 @@ def conv2d_backward(
     ctx: dict | None = None,
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) for ``gy`` = dL/dy; entries not asked for are None."""
-    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, not isinstance(x, np.ndarray))
+    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, backend.is_cupy_array(x))
     if algo == "im2col":
         return conv2d_im2col_backward(gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db, ctx=ctx)
     if algo == "winograd":
