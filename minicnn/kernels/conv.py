@@ -152,14 +152,16 @@ def _accumulate(total: Any, part: Any) -> Any:
     return total
 
 
-def _chunks(xp: Any, n: int, bytes_per_image: int):
-    """(start, stop) ranges of images whose scratch fits the budget -- and, on CPU, the cache.
+def _chunks(xp: Any, n: int, bytes_per_image: int, cpu_bytes: int | None = None):
+    """(start, stop) ranges of images whose scratch fits the budget -- and, on CPU, the cache
+    (``CACHE_CHUNK_BYTES``, or ``cpu_bytes`` for another kernel's scratch: Winograd's).
 
     The CPU limit is cache blocking: the columns of a small chunk are still in the cache when
     the GEMM reads them (and when col2im reads the GEMM's output), which makes a VGG-sized
     layer about 15 % faster than one pass over a 200 MB column matrix.
     """
-    limit = _budget if xp is not np else min(_budget, CACHE_CHUNK_BYTES)
+    cpu = CACHE_CHUNK_BYTES if cpu_bytes is None else cpu_bytes
+    limit = _budget if xp is not np else min(_budget, cpu)
     step = max(1, min(n, limit // max(1, bytes_per_image)))
     for n0 in range(0, n, step):
         yield n0, min(n, n0 + step)

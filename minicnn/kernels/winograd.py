@@ -226,11 +226,11 @@ def _budget() -> int:
 
 
 def _chunks(xp: Any, n: int, bytes_per_image: int):
-    """(start, stop) ranges of images whose workspace fits CHUNK_BYTES (CPU) or the im2col budget."""
-    limit = min(CHUNK_BYTES, _budget()) if xp is np else _budget()
-    step = max(1, min(n, limit // max(1, bytes_per_image)))
-    for n0 in range(0, n, step):
-        yield n0, min(n, n0 + step)
+    """(start, stop) ranges of images whose workspace fits CHUNK_BYTES (CPU) or the im2col budget
+    (:func:`minicnn.kernels.conv._chunks`)."""
+    from .conv import _chunks as conv_chunks
+
+    return conv_chunks(xp, n, bytes_per_image, CHUNK_BYTES)
 
 
 def _workspace(xp: Any, size: int, dtype: Any) -> Any:
