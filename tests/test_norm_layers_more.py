@@ -465,6 +465,37 @@ def test_channel_shuffle_matches_torch(n, groups_and_per, rest, seed):
     compare_with_torch(ChannelShuffle(g), tnn.ChannelShuffle(g), [x], seed=seed)
 
 
+@pytest.mark.parametrize("groups", [2, 3])
+@pytest.mark.parametrize("device", devices())
+def test_channel_shuffle_on_each_device(device, groups):
+    x = _rng(0).standard_normal((2, 6, 2, 3)).astype(np.float32)
+    compare_with_torch(
+        lambda t: channel_shuffle(t, groups),
+        lambda t: TF.channel_shuffle(t, groups),
+        [x],
+        device=device,
+        dtype=np.float32,
+    )
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 6])
+def test_channel_shuffle_is_one_node_with_a_new_output_and_gradchecks(groups):
+    x = _rng(groups).standard_normal((2, 6, 2, 3))
+    a, t = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = channel_shuffle(a, groups), TF.channel_shuffle(t, groups)
+    assert y.grad_fn.name() == ty.grad_fn.name() == "ChannelShuffleBackward0"
+    # torch's output never shares the input's memory, even where the shuffle is the identity
+    assert not np.shares_memory(y.detach().numpy(), x) and ty.data_ptr() != t.data_ptr()
+    assert mc.gradcheck(lambda v: channel_shuffle(v, groups), [mc.tensor(x, requires_grad=True)])
+    # no channels: torch's forward gives the empty tensor (its backward raises, shuffling with 0 groups);
+    # minicnn's backward gives the empty gradient
+    e = mc.tensor(np.zeros((2, 0, 3)), requires_grad=True)
+    y0 = channel_shuffle(e, groups)
+    assert y0.shape == tuple(TF.channel_shuffle(torch.zeros((2, 0, 3)), groups).shape)
+    y0.sum().backward()
+    assert e.grad.shape == (2, 0, 3)
+
+
 @SETTINGS
 @given(
     shape=st.lists(st.integers(1, 3), min_size=1, max_size=3),

@@ -215,6 +215,24 @@ def test_cat_stack(device, shape, n, seed, data):
     compare_with_torch(lambda *ts: mc.stack(ts, dim=ax), lambda *ts: torch.stack(ts, ax), same, device=device)
 
 
+def test_cat_backward_gives_each_input_its_own_gradient():
+    # cat's backward hands each input its slice of the output's gradient: the leaves' .grad must
+    # still be independent tensors, accumulate over two backward passes, and equal torch's
+    x = np.random.default_rng(0).standard_normal((2, 5))
+    g = np.random.default_rng(1).standard_normal((2, 8))
+    a, b = mc.tensor(x[:, :2], requires_grad=True), mc.tensor(x, requires_grad=True)
+    ta, tb = torch.tensor(x[:, :2], requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = mc.cat([a, b, a[:, :1]], dim=1), torch.cat([ta, tb, ta[:, :1]], dim=1)
+    for _ in range(2):
+        out.backward(mc.tensor(g), retain_graph=True)
+        tout.backward(torch.tensor(g), retain_graph=True)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+    a.grad.array[...] = 0.0
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(g, np.random.default_rng(1).standard_normal((2, 8)))  # the seed was not written
+
+
 @pytest.mark.parametrize("device", devices())
 @SETTINGS
 @given(shape=array_shapes(min_dims=1, max_dims=4, min_side=2, max_side=4), data=st.data(), seed=st.integers(0, 99))

@@ -1,18 +1,22 @@
 """Rearrangements of pixels and channels: pixel_shuffle, pixel_unshuffle, channel_shuffle, and
 unflatten (one dim split into several).
 
-Each is a composition of reshape and permute from ops/shape.py, so the gradient is those
-ops' backward (reshape back, inverse permutation): no Function of its own. Errors follow
-torch's types (RuntimeError for a shape that does not fit, TypeError for a non-int factor).
+Each but channel_shuffle is a composition of reshape and permute from ops/shape.py, so the
+gradient is those ops' backward (reshape back, inverse permutation). channel_shuffle, one copy
+in a training step's every ShuffleNet block, is one Function (:class:`ChannelShuffle`) instead
+of three nodes. Errors follow torch's types (RuntimeError for a shape that does not fit,
+TypeError for a non-int factor).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
+from .. import backend
+from ..autograd import Function, Tensor
 from .dims import wrap_dim
 from .shape import permute, reshape
 
@@ -79,12 +83,36 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
         raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
     if input.ndim <= 2:
         raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(input.shape)}")
-    N, C, *rest = input.shape
+    C = input.shape[1]
     if C % groups:
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {C} channels and {groups} groups.")
-    x = reshape(input, (N, int(groups), C // int(groups), *rest))
-    x = permute(x, (0, 2, 1, *range(3, x.ndim)))
-    return reshape(x, input.shape)
+    return ChannelShuffle.apply(input, groups=int(groups))
+
+
+def shuffle_channels(x: Any, groups: int) -> Any:
+    """A new array: x (N, C, *) with its channels seen as (groups, C/groups) transposed, i.e.
+    ``out[:, k*groups + g] = x[:, g*(C/groups) + k]``. One copy of x (always a new array, as
+    torch's, even where the shuffle is the identity)."""
+    N, C, *rest = x.shape
+    xp = backend.get_array_module(x)
+    out = xp.empty_like(x)
+    out.reshape(N, C // groups, groups, *rest)[...] = x.reshape(N, groups, C // groups, *rest).swapaxes(1, 2)
+    return out
+
+
+class ChannelShuffle(Function):
+    """channel_shuffle as one node (torch's ChannelShuffleBackward0): the gradient is gy
+    shuffled back, which is the shuffle with C/groups groups."""
+
+    linear = True
+
+    def forward(self, x):
+        self.channels = x.shape[1]
+        return shuffle_channels(x, self.groups)
+
+    def backward(self, gy):
+        # (no channels: an empty gradient, where torch's backward raises for its 0 groups)
+        return shuffle_channels(gy, max(self.channels // self.groups, 1))
 
 
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:

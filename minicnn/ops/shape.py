@@ -202,11 +202,12 @@ class Concat(Function):
         return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
-        bounds = [0]
+        # each input's gradient is its slice of gy, a view (no copy; the engine copies a view before writing to it)
+        lead, start, grads = (slice(None),) * self.axis, 0, []
         for s in self.sizes:
-            bounds.append(bounds[-1] + s)
-        return tuple(xp.take(gy, xp.arange(a, b), axis=self.axis) for a, b in zip(bounds, bounds[1:]))
+            grads.append(gy[(*lead, slice(start, start + s))])
+            start += s
+        return tuple(grads)
 
 
 class Stack(Function):
@@ -332,17 +333,19 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, dim: int | None = None) -> Ten
     ts = _common_dtype(_as_tensors(tensors, "cat"))
     if not ts:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
-    for i, t in enumerate(ts):
-        if t.ndim == 0:
-            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
-    like = next((t for t in ts if t.shape != (0,)), ts[0])
-    nd = like.ndim
+    shapes = [t.array.shape for t in ts]  # (plain tuples: cheaper than Tensor.shape's Size)
+    if () in shapes:
+        raise RuntimeError(f"cat: zero-dimensional tensor (at position {shapes.index(())}) cannot be concatenated")
+    like = next((s for s in shapes if s != (0,)), shapes[0])
+    nd = len(like)
     ax = wrap_dim(axis, nd, "cat")
-    if nd > 1:  # torch's legacy rule: a 1-d empty tensor joins anything (cat([tensor([]), x])): as 0 along ax
-        empty = tuple(0 if i == ax else n for i, n in enumerate(like.shape))
-        ts = tuple(reshape(t, empty) if t.shape == (0,) else t for t in ts)
-    for t in ts:
-        if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, like.shape)) if i != ax):
+    if nd > 1 and (0,) in shapes:  # torch's legacy rule: a 1-d empty tensor joins anything (cat([tensor([]), x]))
+        empty = tuple(0 if i == ax else n for i, n in enumerate(like))  # as 0 along ax
+        ts = tuple(reshape(t, empty) if s == (0,) else t for t, s in zip(ts, shapes))
+        shapes = [t.array.shape for t in ts]
+    rest = like[:ax] + like[ax + 1 :]
+    for s in shapes:
+        if len(s) != nd or s[:ax] + s[ax + 1 :] != rest:
             raise ShapeError(f"cat: shapes {[t.shape for t in ts]} differ outside dimension {ax}")
     return Concat.apply(*ts, axis=ax)
 
@@ -567,8 +570,12 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
                 f"but got split_sizes={sizes}"
             )
     out, start = [], 0
-    for s in sizes:
-        out.append(getitem(tensor, _slice_along(d, slice(start, start + s))))
+    for s in sizes:  # getitem's work without its checks: the index is int slices
+        index = _slice_along(d, slice(start, start + s))
+        piece = GetItem.apply(tensor, index=index)
+        if piece._view_of is not None:
+            piece._view_index = index  # an in-place write through the piece is also recorded on tensor
+        out.append(piece)
         start += s
     return number_outputs(tuple(out))
 
