@@ -113,6 +113,7 @@ CONV_CASES = {
     "AlexNet conv1": (16, 3, 227, 227, 96, 11, 4, 0, 1),
     "AlexNet conv2 g2": (16, 96, 27, 27, 256, 5, 1, 2, 2),
     "MobileNet dw": (32, 128, 56, 56, 128, 3, 1, 1, 128),
+    "MobileNet dw/2": (32, 128, 56, 56, 128, 3, 2, 1, 128),  # the plane path's stride phases
     "pointwise 1x1": (32, 128, 56, 56, 128, 1, 1, 0, 1),
 }
 OTHER_CASES = {"max_pool2d 3x3/2": (32, 96, 55, 55), "LRN(5)": (32, 96, 55, 55)}

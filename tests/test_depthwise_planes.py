@@ -156,6 +156,7 @@ def test_mobilenet_v2_plane_layers_match_torch(x_shape, stride):
         ((2, 3, 9, 8), 3, 2, 2, 2, 600),  # dilation 2 on stride 2: taps of one phase only
         ((2, 3, 9, 8), 3, 1, 3, 1, None),  # stride 1, padding beyond d*(k-1): gathered too
         ((1, 2, 8, 8), 4, (2, 3), (3, 1), 1, None),
+        ((2, 3, 11, 10), 5, 2, 2, 1, 700),  # 5x5/2: 9 runs shared by the 4 phases (one matmul), blocks
     ],
 )
 def test_strided_dx_gather_matches_torch(x_shape, k, stride, padding, dilation, blocks):
@@ -183,7 +184,9 @@ def test_phase_parts_cover_the_input_once():
         assert sorted(seen) == list(range(size))
 
 
-@pytest.mark.parametrize("stride,padding,dilation,m", [(2, 1, 1, 1), (3, (1, 2), 1, 2), (1, 1, 2, 1), (1, 3, 1, 1)])
+@pytest.mark.parametrize(
+    "stride,padding,dilation,m", [(2, 1, 1, 1), (3, (1, 2), 1, 2), (1, 1, 2, 1), (1, 3, 1, 1), ((3, 2), 1, 1, 1)]
+)
 def test_plane_path_gradcheck(stride, padding, dilation, m):
     rng = np.random.default_rng(4)
     x = mc.tensor(rng.standard_normal((2, 3, 7, 6)), requires_grad=True)
@@ -264,3 +267,32 @@ def test_stride1_rows_form_gradcheck():
     with plane_path(), pytest.MonkeyPatch.context() as mp:
         mp.setattr(D, "ROWS_MIN_WIDTH", 1)
         assert mc.gradcheck(lambda x, w: conv2d(x, w, None, 1, (1, 0), (1, 2), groups=3, algo="depthwise"), (x, w))
+
+
+@pytest.mark.parametrize(
+    "x_shape,k,stride,padding,dilation,m,shared",
+    [
+        ((2, 3, 9, 8), 3, 2, 1, 1, 1, False),  # MobileNet's 3x3/2: dW on column pairs, taps stacked
+        ((2, 3, 11, 10), 5, 2, 2, 1, 1, True),  # EfficientNet's 5x5/2: forward by shared offsets
+        ((2, 3, 10, 9), 3, 3, (1, 2), 1, 1, True),  # stride 3: one offset for all taps (no sum)
+        ((1, 2, 9, 11), 3, (3, 2), 1, (2, 1), 2, False),  # m = 2, three row phases, dilation
+        ((2, 2, 8, 12), 4, (1, 2), (2, 1), (1, 3), 1, False),  # column dilation 3: one tap per pair run
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_strided_pairs_and_shared_offsets_match_torch(x_shape, k, stride, padding, dilation, m, shared, dtype):
+    """Column stride 2: dW from row phases read as column pairs (_dw_pairs); strided m = 1
+    forwards with few shared offsets (_conv2d_planes_shared): against torch, several blocks,
+    with bias, both paths checked to be taken."""
+    c = x_shape[1]
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w, b = rng.standard_normal((c * m, 1, k, k)).astype(dtype), rng.standard_normal(c * m).astype(dtype)
+    calls = {"pairs": 0, "shared": 0}
+    with plane_path(700), pytest.MonkeyPatch.context() as mp:
+        for name, f in (("pairs", D._dw_pairs), ("shared", D._conv2d_planes_shared)):
+            mp.setattr(D, f.__name__, lambda *a, f=f, name=name: calls.__setitem__(name, calls[name] + 1) or f(*a))
+        check_against_torch(x, w, b, stride, padding, dilation, *TOLS[dtype])
+    sw = stride if isinstance(stride, int) else stride[1]
+    assert calls == {"pairs": int(sw == 2), "shared": int(shared)}
+
