@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -517,3 +519,25 @@ def test_cyclic_lr_errors_like_torch():
         with pytest.raises(ValueError, match="momentum"):
             lib.CyclicLR(opt, base_lr=0.01, max_lr=0.1)
         lib.CyclicLR(opt, base_lr=0.01, max_lr=0.1, cycle_momentum=False)  # fine without
+
+
+def test_warning_when_the_scheduler_steps_before_the_optimizer_like_torch():
+    """torch's UserWarning at the first scheduler step when no optimizer.step() ran before it
+    (a subclass's own step counts too); none once the optimiser has stepped."""
+
+    class MySGD(mc.optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    for make, step_first in ((SGD, False), (SGD, True), (MySGD, True)):
+        opt = make([mc.nn.Parameter(np.zeros(2))], lr=0.1)
+        sched = lr_scheduler.StepLR(opt, 2)
+        if step_first:
+            opt.step()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sched.step()
+            sched.step()
+        assert len(caught) == (0 if step_first else 1), make
+        if caught:
+            assert caught[0].category is UserWarning and "before `optimizer.step()`" in str(caught[0].message)

@@ -531,3 +531,127 @@ def test_repr_layout_is_torchs_for_extra_repr_with_children():
     for extra in ("", "k=1", "k=1\nj=2"):
         for children in (0, 1, 2):
             assert repr(ours(extra, children)) == repr(theirs(extra, children)), (extra, children)
+
+
+def test_sequential_and_modulelist_operators_dir_and_insert_like_torch():
+    """Sequential +, +=, *, *=, rmul and ModuleList + (modules shared, not copied); dir leaves
+    the digit names out; Sequential.insert: IndexError outside [-n, n], at n the names stay."""
+
+    def run(lib):
+        a = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh())
+        b = lib.nn.Sequential(lib.nn.Identity())
+        out = [repr(a + b), repr(a * 2), repr(2 * a), (a * 2)[2] is a[0]]
+        c = lib.nn.Sequential(lib.nn.ReLU())
+        c += b
+        c *= 2
+        out.append([type(m).__name__ for m in c])
+        errs = []
+        bads = (lambda: a + lib.nn.ModuleList(), lambda: a * 0, lambda: a * 1.5, lambda: a.insert(5, lib.nn.ReLU()))
+        for bad in bads:
+            try:
+                bad()
+                errs.append(None)
+            except Exception as e:  # noqa: BLE001 - the type is compared
+                errs.append(type(e).__name__)
+        out.append(errs)
+        ml = lib.nn.ModuleList([lib.nn.ReLU()]) + [lib.nn.Tanh()]
+        out += [type(ml).__name__, repr(ml), [k for k in dir(a) if k.isdigit()], [k for k in dir(ml) if k.isdigit()]]
+        named = lib.nn.Sequential(OrderedDict(x=lib.nn.ReLU(), y=lib.nn.Tanh()))
+        named.insert(2, lib.nn.Identity())
+        named.insert(-1, lib.nn.Sigmoid())
+        out.append([(k, type(m).__name__) for k, m in named._modules.items()])
+        seq = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh())
+        seq.insert(-2, lib.nn.Identity())
+        seq.insert(-1, lib.nn.Sigmoid())
+        out.append([(k, type(m).__name__) for k, m in seq._modules.items()])
+        return out
+
+    ours, theirs = run(mc), run(torch)
+    assert ours == theirs
+
+
+def test_load_state_dict_assign_takes_the_values_like_torch():
+    """assign=True: parameters become the given tensors (their dtype and memory, Parameters
+    keeping requires_grad), buffers too; missing keys and errors as without it."""
+
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        m[0].bias.requires_grad_(False)
+        src = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3)).double()
+        sd = src.state_dict(keep_vars=False)
+        sd = {k: (torch.as_tensor(np.asarray(v)) if lib is torch else mc.tensor(np.asarray(v))) for k, v in sd.items()}
+        res = m.load_state_dict(sd, assign=True)
+        w = m[0].weight
+        out = [repr(res), type(w).__name__, str(w.dtype).replace("torch.", "")]
+        out += [w.requires_grad, m[0].bias.requires_grad]
+        out.append(str(m[1].running_mean.dtype).replace("torch.", ""))
+        sd["0.weight"][0, 0] = 5.0  # the module holds the given tensor itself
+        out.append(float(m[0].weight.detach()[0, 0]))
+        del sd["1.bias"]
+        out.append(repr(m.load_state_dict(sd, strict=False, assign=True)))
+        sd["1.weight"] = sd["0.bias"][:2]
+        try:
+            m.load_state_dict(sd, strict=False, assign=True)
+        except RuntimeError as e:
+            out.append("size mismatch for 1.weight" in str(e))
+        return out
+
+    ours, theirs = run(mc), run(torch)
+    assert ours == theirs
+
+
+def test_extra_state_is_saved_and_loaded_like_torch():
+    """get_extra_state / set_extra_state: the ``_extra_state`` key, after the buffers; missing
+    and unexpected when only one side has it."""
+
+    def make(lib):
+        class WithState(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = lib.nn.Linear(1, 1)
+                self.register_buffer("b", lib.zeros(1))
+                self.counter = 0
+
+            def get_extra_state(self):
+                return {"counter": self.counter}
+
+            def set_extra_state(self, state):
+                self.counter = state["counter"]
+
+        return WithState
+
+    def run(lib):
+        cls = make(lib)
+        src, dst = cls(), cls()
+        src.counter = 7
+        sd = src.state_dict()
+        out = [list(sd), sd["_extra_state"]]
+        dst.load_state_dict(sd)
+        out.append(dst.counter)
+        plain = lib.nn.Sequential(lib.nn.Linear(1, 1))
+        keys = {"0.weight": sd["lin.weight"], "0.bias": sd["lin.bias"], "0._extra_state": 1}
+        out.append(repr(plain.load_state_dict(keys, strict=False)))
+        wrapped = lib.nn.Sequential(cls())
+        keys = {"0.lin.weight": sd["lin.weight"], "0.lin.bias": sd["lin.bias"], "0.b": sd["b"]}
+        out.append(repr(wrapped.load_state_dict(keys, strict=False)))
+        for name in ("get_extra_state", "set_extra_state"):
+            try:
+                getattr(lib.nn.Module(), name)(*([] if name == "get_extra_state" else [1]))
+            except RuntimeError:
+                out.append("RuntimeError")
+        return out
+
+    ours, theirs = run(mc), run(torch)
+    assert ours == theirs
+
+
+def test_half_and_type_cast_like_torch():
+    """half(): floating parameters and buffers to float16 (integer buffers stay); type(dtype): all of them."""
+
+    def run(lib):
+        m = lib.nn.BatchNorm1d(2).half()
+        out = [str(t.dtype).replace("torch.", "") for t in [*m.parameters(), *m.buffers()]]
+        m.type(lib.float64)
+        return out + [str(t.dtype).replace("torch.", "") for t in [*m.parameters(), *m.buffers()]] + [m._get_name()]
+
+    assert run(mc) == run(torch)

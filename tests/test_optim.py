@@ -503,3 +503,117 @@ def test_old_state_dict_without_torch_flags_loads():
     assert opt.param_groups[0]["decoupled_weight_decay"] is False and opt.param_groups[0]["fused"] is None
     p.grad = mc.tensor(np.ones(2))
     opt.step()
+
+
+def test_named_parameters_and_repr_like_torch():
+    """torch 2.6+: (name, parameter) pairs give each group 'param_names' (in the state dict too;
+    saved names win on loading, else the optimiser's stay); mixing named and unnamed raises
+    ValueError; repr separates the groups by a blank line."""
+
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Linear(2, 1))
+        opt = lib.optim.Adam(m[0].named_parameters(prefix="0"), lr=0.1)
+        for bad in (
+            lambda: opt.add_param_group({"params": list(m[1].parameters())}),
+            lambda: lib.optim.SGD([("a", m[0].weight), m[0].bias], lr=0.1),
+        ):
+            with pytest.raises(ValueError):
+                bad()
+        opt.add_param_group({"params": list(m[1].named_parameters()), "lr": 0.5})
+        for p in m.parameters():
+            p.grad = lib.ones(*p.shape)
+        opt.step()
+        sd = opt.state_dict()
+        plain = lib.optim.Adam([{"params": list(m[0].parameters())}, {"params": list(m[1].parameters())}])
+        plain.load_state_dict(sd)
+        saved = plain.state_dict()
+        for g in saved["param_groups"]:
+            del g["param_names"]
+        named = lib.optim.Adam([{"params": list(c.named_parameters(prefix="x"))} for c in m])
+        named.load_state_dict(saved)
+        return [
+            sd["param_groups"],
+            sorted(sd["state"]),
+            [g.get("param_names") for g in plain.param_groups],
+            [g.get("param_names") for g in named.param_groups],
+            repr(named),
+        ]
+
+    assert run(mc) == run(torch)
+
+
+def test_step_hooks_like_torch():
+    """register_step_pre_hook / register_step_post_hook and the global
+    register_optimizer_step_*_hook: call order, ``args`` (starting with the optimiser) and
+    ``kwargs``, a pre-hook's (args, kwargs) replacement, removal, RuntimeError on a bad result."""
+    import importlib  # noqa: PLC0415
+
+    def run(lib):
+        module = importlib.import_module(f"{lib.__name__}.optim.optimizer")
+        calls = []
+        p = lib.nn.Parameter(lib.ones(2))
+        out = []
+        for cls in (lib.optim.SGD, lib.optim.LBFGS):
+            opt = cls([p], lr=0.1)
+
+            def closure():
+                opt.zero_grad()  # noqa: B023
+                loss = (p * p).sum()
+                loss.backward()
+                return loss
+
+            handles = [
+                module.register_optimizer_step_pre_hook(lambda o, a, k: calls.append(("gpre", len(a), sorted(k)))),
+                opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", a[0] is o))),
+                opt.register_step_post_hook(lambda o, a, k: calls.append(("post", len(a), sorted(k)))),
+                module.register_optimizer_step_post_hook(lambda o, a, k: calls.append("gpost")),
+                opt.register_step_pre_hook(lambda o, a, k: (a, {"closure": closure}) if not k else None),  # noqa: B023
+            ]
+            p.grad = lib.ones(2)
+            out.append(opt.step() is None)
+            for h in handles:
+                h.remove()
+            p.grad = lib.ones(2)
+            opt.step(closure)
+            out.append(list(calls))
+            calls.clear()
+            opt.register_step_pre_hook(lambda o, a, k: 5)
+            with pytest.raises(RuntimeError):
+                opt.step(closure)
+        return out
+
+    assert run(mc) == run(torch)
+
+
+def test_step_hooks_run_once_for_a_subclass_calling_super_step():
+    """A subclass's step that calls ``super().step()`` runs the hooks once (torch: twice once an
+    instance of the parent class has been built, since it then wraps both steps)."""
+    calls = []
+
+    class MyAdam(mc.optim.Adam):
+        def step(self, closure=None):
+            calls.append("own")
+            return super().step(closure)
+
+    p = mc.nn.Parameter(mc.ones(2))
+    mc.optim.Adam([mc.nn.Parameter(mc.ones(1))])  # the parent class used too
+    opt = MyAdam([p], lr=0.1)
+    opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+    p.grad = mc.ones(2)
+    opt.step()
+    assert calls == ["pre", "own", "post"]
+
+
+def test_adafactor_groups_added_after_loading_have_torchs_keys():
+    """torch's load_state_dict gives an optimiser without a 'differentiable' default (Adafactor)
+    one, so groups added afterwards carry the key."""
+
+    def run(lib):
+        p, q = lib.nn.Parameter(lib.ones(2, 2)), lib.nn.Parameter(lib.ones(2, 2))
+        opt = lib.optim.Adafactor([p])
+        opt.load_state_dict(opt.state_dict())
+        opt.add_param_group({"params": [q]})
+        return [sorted(g) for g in opt.param_groups], sorted(opt.defaults)
+
+    assert run(mc) == run(torch)

@@ -155,6 +155,9 @@ class _WrappedHook:
             self.module = weakref.ref(state["module"])
 
 
+_EXTRA_STATE_KEY = "_extra_state"
+
+
 def _host_array(value: Any) -> np.ndarray:
     """A checkpoint value (Tensor, NumPy/CuPy array, or anything ``np.asarray`` takes) on the host."""
     return np.asarray(backend.to_numpy(value.array if isinstance(value, Tensor) else value))
@@ -633,6 +636,19 @@ class Module:
     def double(self) -> Module:
         return self.to(np.float64)
 
+    def half(self) -> Module:
+        """Cast floating parameters and buffers to float16 (torch's ``half``)."""
+        return self.to(np.float16)
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast every parameter and buffer, integer ones included, to ``dst_type`` (torch's ``Module.type``)."""
+        dt = np.dtype(dst_type)
+        return self._map_tensors(lambda a: a.astype(dt))
+
+    def _get_name(self) -> str:
+        """The class name, as ``repr`` prints it (torch's)."""
+        return type(self).__name__
+
     # -- state dict -------------------------------------------------------------------------
     def _state_tensors(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """(dotted name, tensor) of every parameter and persistent buffer in torch's order:
@@ -658,6 +674,22 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent:
                 destination[prefix + name] = b if keep_vars else backend.to_numpy(b.array).copy()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
+
+    def get_extra_state(self) -> Any:
+        """Extra state (any picklable object) that ``state_dict`` saves under ``"_extra_state"``;
+        a subclass that defines it must also define :meth:`set_extra_state`, which
+        ``load_state_dict`` calls with it. The base versions raise RuntimeError, as torch's."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. Please file an issue."
+        )
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore the extra state that :meth:`get_extra_state` returned (see there)."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. Please file an issue."
+        )
 
     def state_dict(
         self, *, destination: dict[str, Any] | None = None, prefix: str = "", keep_vars: bool = False
@@ -753,9 +785,13 @@ class Module:
         """Run this module's load pre-hooks, then copy its own parameters and persistent
         buffers from ``state_dict`` (keys ``prefix + name``), appending to ``missing_keys``,
         ``unexpected_keys`` (those of its children are left to them) and ``error_msgs``
-        (size mismatches). Subclasses may override it to convert older layouts, as in torch."""
+        (size mismatches). Subclasses may override it to convert older layouts, as in torch.
+        ``local_metadata["assign_to_params_buffers"]`` (set by ``load_state_dict(assign=True)``):
+        the tensors are put in place of the module's instead of copied into them. The key
+        ``prefix + "_extra_state"`` goes to :meth:`set_extra_state` where a subclass defines it."""
         for hook in self._load_state_dict_pre_hooks.values():
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        assign = local_metadata.get("assign_to_params_buffers", False)
         local_state = {k: v for k, v in self._parameters.items() if v is not None}
         local_state.update((k, v) for k, v in self._buffers.items() if v is not None and k not in self._non_persistent)
         for name, t in local_state.items():
@@ -776,23 +812,49 @@ class Module:
                         "buffer is uninitialized (only a lazy module materializes it as it loads)."
                     )
                 continue  # both uninitialised: nothing to copy, as torch
-            arr = _host_array(value)
-            if arr.shape != t.shape:
+            if assign and (isinstance(value, Tensor) or _is_array(value)):
+                shape = tuple(value.shape)  # the value itself is kept, on its device
+            else:
+                value = arr = _host_array(value)
+                shape = arr.shape
+            if shape != t.shape:
                 error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
+                    f"size mismatch for {key}: copying a param with shape {shape} from checkpoint, "
                     f"the shape in current model is {t.shape}."
                 )
                 continue
+            if assign:  # torch's assign=True: the module takes the value itself (its dtype, its memory)
+                if isinstance(t, Parameter):
+                    new = value if isinstance(value, Parameter) else Parameter(value)
+                    new.requires_grad = t.requires_grad
+                else:
+                    new = value if isinstance(value, Tensor) else Tensor(value)
+                registry = self._parameters if name in self._parameters else self._buffers
+                registry[name] = new
+                continue
             t.array = backend.to_device(arr.astype(t.dtype, copy=True), t.device)
+        extra_key = prefix + _EXTRA_STATE_KEY
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
         if strict:
             for key in state_dict:
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key != extra_key:
                     head, dot, _ = key[len(prefix) :].partition(".")
                     if (head not in self._modules) if dot else (head not in local_state):
                         unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
         """Copy values (Tensors or anything ``np.asarray`` takes) into parameters and buffers by name.
+        ``assign=True`` (torch's): instead of copying, each parameter and buffer becomes the value
+        itself, with its dtype and memory (a NumPy/CuPy array is wrapped, a Tensor kept; parameters
+        stay Parameters with their ``requires_grad``).
 
         Returns ``_IncompatibleKeys(missing_keys, unexpected_keys)``. Like torch, a RuntimeError
         ("Error(s) in loading state_dict for ...") lists missing and unexpected keys when
@@ -812,9 +874,12 @@ class Module:
             state_dict._metadata = metadata  # type: ignore[attr-defined]
         # the arrays and classes (a lazy module's uninitialised ones materialise as they load)
         old_values = [(t, type(t), t.__dict__["array"]) for _, t in self._state_tensors()]
+        old_entries = [(reg, dict(reg)) for m in self.modules() for reg in (m._parameters, m._buffers)]
 
         def load(module: Module, local_state_dict: dict[str, Any], prefix: str = "") -> None:
             local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+            if assign:
+                local_metadata = {**local_metadata, "assign_to_params_buffers": True}
             module._load_from_state_dict(local_state_dict, prefix, local_metadata, True, missing, unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
@@ -839,6 +904,8 @@ class Module:
                 if type(t) is not cls:
                     t.__class__ = cls
                 t.array = arr
+            for reg, entries in old_entries:
+                reg.update(entries)
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         return _IncompatibleKeys(missing, unexpected)
 
@@ -898,12 +965,29 @@ class _Indexed(Module):
         self._modules.clear()
         self._modules.update((str(i), m) for i, m in enumerate(modules))
 
+    def __dir__(self) -> list[str]:
+        """torch's: the children's names ``0``, ``1``, ... are left out."""
+        return [k for k in super().__dir__() if not k.isdigit()]
+
     def insert(self, index: int, module: Module) -> _Indexed:
-        """Insert ``module`` before position ``index`` (like ``list.insert``) and renumber."""
+        """Insert ``module`` before position ``index`` (``-len <= index <= len``, else IndexError
+        as torch's Sequential). As torch, the children named ``index``..``len-1`` move one name up;
+        where those names are not all there (torch: KeyError), all children are renumbered 0..n."""
         if not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         modules = list(self._modules.values())
-        modules.insert(operator.index(index), module)
+        index = operator.index(index)
+        if not -len(modules) <= index <= len(modules):
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for length {len(modules)}")
+        if index < 0:
+            index += len(modules)
+        if all(str(i) in self._modules for i in range(index, len(modules))):
+            # torch's: the modules under the names index..n-1 move one name up; other names stay
+            for i in range(len(modules), index, -1):
+                self._modules[str(i)] = self._modules[str(i - 1)]
+            self._modules[str(index)] = module
+            return self
+        modules.insert(index, module)  # (torch: KeyError)
         self._renumber(modules)
         return self
 
@@ -925,7 +1009,7 @@ class _Indexed(Module):
 
 class Sequential(_Indexed):
     """Modules applied in order; ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``.
-    Deleting or inserting renumbers the children 0..n-1, names given by a dict included (torch)."""
+    Deleting renumbers the children 0..n-1, names given by a dict included (torch); see ``insert``."""
 
     def __init__(self, *modules: Any) -> None:
         super().__init__()
@@ -947,6 +1031,33 @@ class Sequential(_Indexed):
             return Sequential(OrderedDict(mods[idx]))
         return mods[_abs_index(idx, len(mods))][1]
 
+    def __add__(self, other: Sequential) -> Sequential:
+        """A new Sequential of this one's modules then ``other``'s (shared, not copied), numbered 0..n-1."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return self.extend(list(other))  # type: ignore[return-value]
+
+    def _repeats(self, other: Any) -> int:
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return other
+
+    def __mul__(self, other: int) -> Sequential:
+        """A new Sequential holding this one's modules ``other`` times over (the same module objects)."""
+        return Sequential(*(list(self) * self._repeats(other)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other: int) -> Sequential:
+        return self.extend(list(self) * (self._repeats(other) - 1))  # type: ignore[return-value]
+
 
 class ModuleList(_Indexed):
     """A list of modules, registered as children ``0``, ``1``, ..."""
@@ -962,6 +1073,10 @@ class ModuleList(_Indexed):
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        """A new ModuleList of this one's modules then ``other``'s (shared, not copied)."""
+        return ModuleList([*self, *other])
 
     def __repr__(self) -> str:
         """torch's: a run of children that print alike is one line, ``(0-5): 6 x Block(...)``."""

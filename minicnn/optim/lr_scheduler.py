@@ -23,6 +23,7 @@ import bisect
 import copy
 import math
 import types
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, SupportsFloat
@@ -90,6 +91,14 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance one epoch and write the new learning rates into the optimiser."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should call them in the "
+                "opposite order: `optimizer.step()` before `lr_scheduler.step()`. Failure to do this will skip the "
+                "first value of the learning rate schedule.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         self._update_lr()
 

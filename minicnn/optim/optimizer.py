@@ -32,7 +32,8 @@ each parameter's device and dtype.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -41,13 +42,72 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, enable_grad
 
+_global_step_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_step_post_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+
+
+def _hooked_step(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` with torch's step hooks around it: ``hook(optimizer, args, kwargs)``, ``args``
+    starting with the optimiser; a pre-hook may return ``(new_args, new_kwargs)``. It also
+    records that a step ran (``_opt_called``, read by the schedulers' warning). A step called
+    from inside another (a subclass's ``super().step()``) runs the hooks once, not twice."""
+
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        self = args[0]
+        self._opt_called = True
+        own = self.__dict__
+        pre, post = own.get("_optimizer_step_pre_hooks"), own.get("_optimizer_step_post_hooks")
+        if own.get("_in_hooked_step") or not (pre or post or _global_step_pre_hooks or _global_step_post_hooks):
+            return step(*args, **kwargs)
+        self._in_hooked_step = True
+        try:
+            for hook in [*_global_step_pre_hooks.values(), *(pre or {}).values()]:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"{step} must return None or a tuple of (new_args, new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+            out = step(*args, **kwargs)
+            for hook in [*(post or {}).values(), *_global_step_post_hooks.values()]:
+                hook(self, args, kwargs)
+            return out
+        finally:
+            self._in_hooked_step = False
+
+    wrapper._hooked_step = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> Any:
+    """torch's: call ``hook(optimizer, args, kwargs)`` before the step of every optimiser (before
+    its own pre-hooks); returns a handle whose ``remove()`` unregisters it."""
+    from ..nn.module import RemovableHandle  # noqa: PLC0415 - (nn imports optim's users)
+
+    handle = RemovableHandle(_global_step_pre_hooks)
+    _global_step_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> Any:
+    """torch's: call ``hook(optimizer, args, kwargs)`` after the step of every optimiser (after its own post-hooks)."""
+    from ..nn.module import RemovableHandle  # noqa: PLC0415
+
+    handle = RemovableHandle(_global_step_post_hooks)
+    _global_step_post_hooks[handle.id] = hook
+    return handle
+
 
 class Optimizer:
     """Base class of all optimisers.
 
     Args:
-        params: an iterable of Parameters (Tensors), or of dicts with a ``'params'`` entry and
-            per-group hyper-parameters that override ``defaults``.
+        params: an iterable of Parameters (Tensors), of (name, Parameter) pairs (such as
+            ``model.named_parameters()``: each group then also holds ``'param_names'``, as in
+            torch), or of dicts with a ``'params'`` entry and per-group hyper-parameters that
+            override ``defaults``.
         defaults: the hyper-parameters of groups that do not set them.
     """
 
@@ -69,6 +129,33 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own ``step`` runs the step hooks too (see :func:`_hooked_step`)."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_hooked_step", False):
+            cls.step = _hooked_step(step)  # type: ignore[method-assign]
+
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> Any:
+        """Call ``hook(optimizer, args, kwargs)`` before each ``step`` (``args`` starts with the
+        optimiser); a non-None result must be ``(new_args, new_kwargs)``. Returns a handle
+        whose ``remove()`` unregisters it."""
+        from ..nn.module import RemovableHandle  # noqa: PLC0415
+
+        hooks = self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> Any:
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``; returns a removable handle."""
+        from ..nn.module import RemovableHandle  # noqa: PLC0415
+
+        hooks = self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
     # -- groups ------------------------------------------------------------------------
     def add_param_group(self, param_group: Mapping[str, Any]) -> None:
         """Append a group: ``{'params': [...], 'lr': ..., ...}``; missing settings take the defaults."""
@@ -83,6 +170,17 @@ class Optimizer:
         elif isinstance(params, (set, frozenset)):
             raise TypeError(f"{type(self).__name__}: params must be an ordered collection (list, generator), not a set")
         params = list(params)
+        if any(isinstance(p, tuple) for p in params):  # torch 2.6+: (name, parameter) pairs, e.g. named_parameters()
+            names = [p[0] for p in params if isinstance(p, tuple)]
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            params = [p[1] for p in params]
+            group["param_names"] = names
+        if self.param_groups and ("param_names" in group) != ("param_names" in self.param_groups[0]):
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param group "
+                f"{'with' if 'param_names' in group else 'without'} names to the optimizer"
+            )
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__} can only optimize Tensors, got {type(p).__name__}")
@@ -99,6 +197,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     # -- the update ----------------------------------------------------------------------
+    @_hooked_step
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
         loss = None
@@ -207,13 +306,19 @@ class Optimizer:
             for k, v in self.defaults.items():  # settings newer than the state dict
                 new.setdefault(k, v)
             new["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new:  # torch's: saved names win
+                new["param_names"] = group["param_names"]
             new_groups.append(new)
         self.param_groups = new_groups
         self.state = state
+        # as torch's __setstate__: an optimiser without the flag (Adafactor) has it from now on, in later groups too
+        self.defaults.setdefault("differentiable", False)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
+            if i:
+                lines.append("")  # torch's blank line between groups
             lines.append(f"Parameter Group {i}")
             for key in sorted(k for k in group if k != "params"):
                 lines.append(f"    {key}: {group[key]}")
