@@ -111,12 +111,10 @@ short = int16
 concat = concatenate = cat
 
 
-_inference_mode_enabled = False
-
-
 class inference_mode(no_grad):  # noqa: N801
     """torch.inference_mode: here the same as :class:`no_grad` (``mode=False`` records again),
-    seen by :func:`is_inference_mode_enabled`. A decorator too, with or without parentheses."""
+    seen by :func:`is_inference_mode_enabled`; tensors made inside are inference tensors. Per
+    thread, as torch's. A decorator too, with or without parentheses."""
 
     def __new__(cls, mode: _Any = True) -> _Any:
         if callable(mode):  # bare @inference_mode
@@ -128,15 +126,23 @@ class inference_mode(no_grad):  # noqa: N801
         self._inference_saved: list[_Any] = []
 
     def __enter__(self) -> None:
-        global _inference_mode_enabled
-        self._inference_saved.append(_inference_mode_enabled)
-        _inference_mode_enabled = _autograd._inference_enabled = not self.mode
+        mode = _autograd._mode
+        self._inference_saved.append(mode.inference)
+        if not self.mode:  # (counted before it is on)
+            _autograd._count_inference_block(True)
+        mode.inference = not self.mode
         super().__enter__()
 
     def __exit__(self, *exc: _Any) -> None:
-        global _inference_mode_enabled
         super().__exit__(*exc)
-        _inference_mode_enabled = _autograd._inference_enabled = self._inference_saved.pop()
+        _autograd._mode.inference = self._inference_saved.pop()
+        if not self.mode:
+            _autograd._count_inference_block(False)
+
+    def _recreate_cm(self) -> inference_mode:
+        cm = super()._recreate_cm()
+        cm._inference_saved = []
+        return cm
 
 
 def is_inference(input: _Any) -> bool:  # noqa: A002 - torch's name
@@ -147,8 +153,8 @@ def is_inference(input: _Any) -> bool:  # noqa: A002 - torch's name
 
 
 def is_inference_mode_enabled() -> _Any:
-    """Whether an :class:`inference_mode` block is active (torch's)."""
-    return _inference_mode_enabled
+    """Whether an :class:`inference_mode` block is active in the calling thread (torch's)."""
+    return _autograd._mode.inference
 
 
 __version__ = "0.1.0"

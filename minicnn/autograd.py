@@ -10,7 +10,7 @@ graph to the engine, which orders the nodes topologically, walks them in reverse
 each node's ``backward`` for the gradients of its inputs, summed per tensor exactly like
 PyTorch accumulates them.
 
-Also here: grad modes (``no_grad``, ``enable_grad``, ``set_grad_enabled``), the version
+Also here: grad modes (``no_grad``, ``enable_grad``, ``set_grad_enabled``; per thread), the version
 counters and the recording of in-place writes (``Tensor._record_inplace``), inference
 tensors, and what a node keeps after a pass (``Function.release``: unless
 ``retain_graph=True``, its inputs and saved arrays are dropped, so activations are freed
@@ -25,6 +25,7 @@ import functools
 import inspect
 import itertools
 import sys
+import threading
 import traceback
 import warnings
 import weakref
@@ -40,14 +41,49 @@ from .tensor_methods import TensorMethods
 _new_tuple = tuple.__new__  # Size(a.shape) without its checks: NumPy's dims are ints already
 
 _sequence = itertools.count()  # Function.seq of the next recorded node
-_grad_enabled = True
 _anomaly_enabled = False  # torch's anomaly detection (minicnn/anomaly.py): set by mc.set_anomaly_enabled
 _anomaly_check_nan = True
-_inference_enabled = False  # inside mc.inference_mode() (set there): new tensors are inference tensors
+
+
+class _Mode(threading.local):
+    """The calling thread's grad mode, per thread as torch's: a mode switched in one thread
+    leaves the others as they are, and a new thread starts from these class attributes (grad
+    on, inference mode off), whatever its parent's mode. (Anomaly mode is process-wide, as
+    torch's; autocast's per-thread state is :mod:`minicnn.autocast_state`'s.)"""
+
+    grad = True  # graph recording: no_grad, enable_grad, set_grad_enabled, a backward pass (engine)
+    inference = False  # inside mc.inference_mode(): new tensors are inference tensors
+
+
+_mode = _Mode()
+# process-wide tallies that spare an op its thread-local reads while no thread has switched: one
+# entry per switch, added and removed by list.append and list.pop (atomic: no lock). A thread
+# that ends with grad off stays counted: ops then read _mode.grad, which is still right.
+_grad_off: list[None] = []  # one entry per thread whose grad mode is off: while empty, grad is on everywhere
+_inference_blocks: list[None] = []  # one per open inference_mode block: while empty, inference mode is off
+
+
+def _set_grad(on: bool) -> None:
+    """Switch the calling thread's grad mode (every switch comes here, to keep ``_grad_off``)."""
+    if on != _mode.grad:
+        if on:
+            _grad_off.pop()
+        else:
+            _grad_off.append(None)
+    _mode.grad = on
+
+
+def _count_inference_block(opens: bool) -> None:
+    """Count an ``inference_mode`` block that turns inference mode on, as it opens or closes."""
+    if opens:
+        _inference_blocks.append(None)
+    else:
+        _inference_blocks.pop()
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops record a graph in the calling thread (torch.is_grad_enabled)."""
+    return _mode.grad
 
 
 class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's name
@@ -56,31 +92,38 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - torch's nam
     decorator inside the function only."""
 
     def __init__(self, mode: bool) -> None:
-        global _grad_enabled
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(): argument 'enabled' must be bool, not {type(mode).__name__}")
         self.mode = mode
         self._saved: list[bool] = []
         self._before: bool | None = None
         if type(self) is set_grad_enabled:  # the plain call takes effect now (no_grad() does not)
-            self._before, _grad_enabled = _grad_enabled, self.mode
+            self._before = _mode.grad
+            _set_grad(mode)
 
     def __call__(self, func: Any) -> Any:  # used as a decorator: undo the switch made by __init__
-        global _grad_enabled
         if self._before is not None:
-            _grad_enabled, self._before = self._before, None
+            _set_grad(self._before)
+            self._before = None
         if inspect.isgeneratorfunction(func):
             return _wrap_generator(self, func)
         return super().__call__(func)
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._saved.append(_grad_enabled if self._before is None else self._before)
-        self._before, _grad_enabled = None, self.mode
+        self._saved.append(_mode.grad if self._before is None else self._before)
+        self._before = None
+        _set_grad(self.mode)
 
     def __exit__(self, *exc: Any) -> None:
-        global _grad_enabled
-        _grad_enabled = self._saved.pop()
+        _set_grad(self._saved.pop())
+
+    def _recreate_cm(self) -> set_grad_enabled:
+        """A fresh copy for each call of a decorated function (as torch's decorators): its stack
+        of saved modes is then the calling thread's alone, when threads call it at once."""
+        cm = object.__new__(type(self))
+        cm.__dict__.update(self.__dict__)
+        cm._saved = []
+        return cm
 
 
 def _wrap_generator(mode: Any, func: Any) -> Any:
@@ -89,22 +132,23 @@ def _wrap_generator(mode: Any, func: Any) -> Any:
 
     @functools.wraps(func)
     def generator(*args: Any, **kwargs: Any) -> Any:
+        mode_here = mode._recreate_cm()  # (this generator's own, as a decorated function's call)
         gen = func(*args, **kwargs)
         try:
-            with mode:
+            with mode_here:
                 response = gen.send(None)
             while True:
                 try:
                     request = yield response
                 except GeneratorExit:
-                    with mode:
+                    with mode_here:
                         gen.close()
                     raise
                 except BaseException:
-                    with mode:
+                    with mode_here:
                         response = gen.throw(*sys.exc_info())
                 else:
-                    with mode:
+                    with mode_here:
                         response = gen.send(request)
         except StopIteration as e:
             return e.value
@@ -240,7 +284,7 @@ class Tensor(TensorMethods):
         self._requires_grad = False
         self._retain_grad = False
         self.requires_grad = requires_grad
-        if _inference_enabled:
+        if _inference_blocks and _mode.inference:
             self._inference = True
 
     # -- version counter ----------------------------------------------------------------
@@ -303,7 +347,7 @@ class Tensor(TensorMethods):
             raise RuntimeError(f"only floating point tensors can require gradients, got dtype {self.array.dtype}")
         if not flag and self.grad_fn is not None:
             raise RuntimeError("requires_grad can only be switched off on leaf tensors; use .detach()")
-        if flag and self._inference and not _inference_enabled:
+        if flag and self._inference and not _mode.inference:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(flag)
 
@@ -797,7 +841,7 @@ class Tensor(TensorMethods):
         inference tensor outside inference mode."""
         t = _latest(self)
         _check_inference_write(t)
-        if _grad_enabled and t.requires_grad:
+        if _mode.grad and t.requires_grad:
             if t._grad_fn is None:
                 raise RuntimeError(
                     f"{what}: a leaf Variable that requires grad is being used in an in-place operation."
@@ -980,7 +1024,8 @@ class Function:
         fn = cls(**params)
         tensors = _as_tensors(inputs, cls.__name__)
         needs = tuple([t._requires_grad for t in tensors])  # (the latest tensors: _as_tensors)
-        fn.requires_grad = _grad_enabled and True in needs
+        grad_enabled = not _grad_off or _mode.grad
+        fn.requires_grad = grad_enabled and True in needs
         fn.needs_input_grad = needs if fn.requires_grad else (False,) * len(needs)
         if fn.requires_grad:
             versions = []
@@ -995,7 +1040,7 @@ class Function:
                     raise _stale(cls.__name__, t)
                 versions.append(vc[0])
             fn.versions = tuple(versions)
-        elif _grad_enabled:  # a view that a recorded write to its memory put in the graph (torch regenerates it)
+        elif grad_enabled:  # a view that a recorded write to its memory put in the graph (torch regenerates it)
             for t in tensors:
                 vc = t._vc
                 if vc is not None and vc[1] > t._graph_version and _view_in_graph(t):
@@ -1014,7 +1059,7 @@ class Function:
         out.array, out._grad, out._retain_grad = y, None, False
         out._requires_grad = fn.requires_grad
         out._grad_fn = None
-        if _inference_enabled:
+        if _inference_blocks and _mode.inference:
             out._inference = True
         if getattr(y, "base", None) is not None:  # a view of an input shares its version counter
             base = _base_id(y)
@@ -1024,7 +1069,7 @@ class Function:
                     out._view_of = t
                     out._inference = t._inference
                     out._graph_version = out._vc[0]  # (for one that needs no grad: see _view_in_graph)
-                    if not _grad_enabled:  # torch's view made under no_grad: refuses a recorded in-place write;
+                    if not grad_enabled:  # torch's view made under no_grad: refuses a recorded in-place write;
                         out._requires_grad, out._no_inplace = t._requires_grad, NO_GRAD_VIEW  # a leaf, given no grad
                     elif t._no_inplace is not None:  # (torch's creation meta: a view of such a view inherits it)
                         out._no_inplace = t._no_inplace
@@ -1519,14 +1564,14 @@ def _data_ptr(a: Any) -> int:
 
 def _records(t: Tensor, other: Any) -> bool:
     """Whether an in-place write of ``other`` into ``t`` must be recorded in the graph."""
-    return _grad_enabled and (t.requires_grad or (isinstance(other, Tensor) and _latest(other).requires_grad))
+    return _mode.grad and (t.requires_grad or (isinstance(other, Tensor) and _latest(other).requires_grad))
 
 
 def _check_inference_write(t: Tensor) -> None:
     """Refuse an in-place write into an inference tensor outside inference mode (torch's error),
     before anything is written: in-place ops, setitem, and the writers that write a tensor's
     array directly (nn.init, the random fills, in-place dropout, in-place shape changes)."""
-    if t._inference and not _inference_enabled:
+    if t._inference and not _mode.inference:
         raise RuntimeError(  # torch's words
             "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
             "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details."

@@ -348,7 +348,8 @@ def _run_backward(
         step = checked_step(step)
         run_hooks, run_post_hooks = checked_hooks(_run_hooks), checked_hooks(_run_post_hooks)
     plain = not capture and backend.cupy_if_loaded() is None  # no capture, no GPU scope to enter
-    grad_mode, ag._grad_enabled = ag._grad_enabled, bool(create_graph)
+    grad_mode = ag.is_grad_enabled()
+    ag._set_grad(bool(create_graph))
     try:
         with np.errstate(all="ignore"):  # inf/nan arise quietly, as in torch
             for t in reversed(order):
@@ -376,7 +377,7 @@ def _run_backward(
                         with np.errstate(**callers):
                             run_post_hooks(t)
     finally:
-        ag._grad_enabled = grad_mode
+        ag._set_grad(grad_mode)
     return captured
 
 

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, random
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, is_grad_enabled, no_grad, set_grad_enabled
 
 ALIGN = 64
 
@@ -174,7 +174,8 @@ class DataParallel:
                 self.module.train(header["training"])
                 for p in self._params:
                     p.grad = None
-                loss, out = self._compute(x, target, header["op"] == "forward_backward")
+                with set_grad_enabled(header["grad_enabled"]):
+                    loss, out = self._compute(x, target, header["op"] == "forward_backward")
                 if header["op"] == "forward_backward":
                     for p, g in zip(self._params, grads):
                         if p.grad is None:
@@ -220,6 +221,7 @@ class DataParallel:
             header = {
                 "op": op,
                 "training": self.module.training,
+                "grad_enabled": is_grad_enabled(),  # the caller's, as torch's parallel_apply gives its threads
                 "epoch": self._epoch,
                 "draws": draws,
                 "x": _spec(x[a:b]),

@@ -296,6 +296,20 @@ def test_a_module_changed_under_the_workers_is_refused() -> None:
             dp.forward_backward(x, y)
 
 
+def test_workers_run_with_the_callers_grad_mode_not_the_one_at_fork() -> None:
+    """Started inside no_grad (the forked workers inherit it), the workers still record when the
+    caller does, as torch's parallel_apply sets each replica's thread to the caller's mode."""
+    m, ref = _model(), _model()
+    x, y = _batch(6)
+    F.cross_entropy(ref(mc.tensor(x.astype(np.float32))), mc.tensor(y)).backward()
+    with mc.no_grad():
+        dp = DataParallel(m, F.cross_entropy, workers=2)
+    with dp:
+        dp.forward_backward(x.astype(np.float32), y)
+    for p, q in zip(m.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_data_parallel_refuses_a_lazy_module_with_torchs_message():
     net = mc.nn.Sequential(mc.nn.LazyLinear(3))
     with pytest.raises(RuntimeError, match="uninitialized parameters can't be used with `DataParallel`"):
