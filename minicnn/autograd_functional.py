@@ -154,7 +154,7 @@ def jacobian(
                 per_input[j].append(g)
         rows.append(
             tuple(
-                (ops.stack(p, 0) if p else _zeros(t, (0, *t.shape))).reshape(*o.shape, *t.shape)
+                (ops.stack(p, 0) if p else _zeros(t, (0, *t.shape))).reshape((*o.shape, *t.shape))
                 for p, t in zip(per_input, ins)
             )
         )
@@ -203,7 +203,7 @@ def _jacobian_by_columns(
         blocks = []
         for cols, t in zip(columns, ins, strict=True):
             block = ops.stack([c[i] for c in cols], -1) if cols else _zeros(o, (*o.shape, 0))
-            blocks.append(block.reshape(*o.shape, *t.shape))
+            blocks.append(block.reshape((*o.shape, *t.shape)))
         rows.append(_untuple(in_tuple, tuple(blocks)))
     return _untuple(out_tuple, tuple(rows))
 

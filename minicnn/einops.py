@@ -223,13 +223,13 @@ def rearrange(tensor: Tensor | Sequence[Tensor], pattern: str, **axes_lengths: i
     order = [n for g in left for n in g]
     position = {n: i for i, n in enumerate(order)}
     axes = [position[n] for g in right for n in g]
-    out = tensor.reshape(*[lengths[n] for n in order])
+    out = tensor.reshape([lengths[n] for n in order])
     if axes != sorted(axes):
-        out = out.permute(*axes)
+        out = out.permute(axes)
     shape = []
     for g in right:
         size = 1
         for n in g:
             size *= lengths[n]
         shape.append(size)
-    return out.reshape(*shape)
+    return out.reshape(shape)

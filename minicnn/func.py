@@ -414,7 +414,7 @@ def jacrev(
                 blocks.append(
                     [
                         (ops.stack([r[j] for r in rows], 0) if rows else v.detach().new_zeros((0, *v.shape))).reshape(
-                            *o.shape, *v.shape
+                            (*o.shape, *v.shape)
                         )
                         for j, v in enumerate(t.vars)
                     ]
@@ -546,7 +546,7 @@ def jacfwd(
             [
                 (
                     ops.stack([c[i] for c in columns[j]], -1) if columns[j] else o.detach().new_zeros((*o.shape, 0))
-                ).reshape(*o.shape, *v.shape)
+                ).reshape((*o.shape, *v.shape))
                 for j, v in enumerate(t.vars)
             ]
             for i, o in enumerate(t.out_leaves)

@@ -75,12 +75,12 @@ for _name in METHODS:
 
 def reshape(input: Any, shape: Any) -> Tensor:  # noqa: A002 - torch's names
     """torch.reshape(input, shape): ``input.reshape(*shape)``."""
-    return _tensor(input).reshape(*shape) if isinstance(shape, (tuple, list)) else _tensor(input).reshape(shape)
+    return _tensor(input).reshape(tuple(shape) if isinstance(shape, (tuple, list)) else shape)
 
 
 def permute(input: Any, dims: Any) -> Tensor:  # noqa: A002
     """torch.permute(input, dims): ``input.permute(*dims)``."""
-    return _tensor(input).permute(*dims)
+    return _tensor(input).permute(tuple(dims))
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:  # noqa: A002

@@ -23,13 +23,20 @@ if TYPE_CHECKING:
 ops: Any = None  # minicnn.ops, bound by minicnn.autograd once the ops are loaded (they subclass its Function)
 
 
-def _sizes(args: tuple[Any, ...], keyword: Any) -> tuple[Any, ...]:
-    """The sizes of ``x.m(*sizes)``, or of torch's keyword form ``x.m(name=sizes)``."""
+def _sizes(args: tuple[Any, ...], keyword: Any, method: str, name: str) -> tuple[Any, ...]:
+    """The sizes of ``x.method(*sizes)``, or of torch's keyword form ``x.method(name=sizes)``. No
+    sizes at all is torch's TypeError of a missing argument (``x.reshape(())`` is a 0-d shape)."""
     if keyword is None:
+        if not args:
+            raise _missing(method, name)
         return args
     if args:
         raise TypeError("sizes given both positionally and by keyword")
     return tuple(keyword) if isinstance(keyword, (tuple, list)) else (keyword,)
+
+
+def _missing(method: str, name: str) -> TypeError:
+    return TypeError(f'{method}() missing 1 required positional arguments: "{name}"')  # torch's words
 
 
 def _spread_args(dim: Any, unbiased: bool, keepdim: bool, correction: Any, axis: Any, keepdims: Any) -> dict:
@@ -197,7 +204,7 @@ class TensorMethods:
         return ops.log_softmax(self, dim, dtype=dtype)
 
     def reshape(self, *args: Any, shape: Any = None) -> Tensor:
-        return ops.reshape(self, *_sizes(args, shape))
+        return ops.reshape(self, *_sizes(args, shape, "reshape", "shape"))
 
     def view(self, *args: Any, size: Any = None, dtype: Any = None) -> Tensor:
         """``reshape`` that never copies (torch's rule): a shape the strides cannot express raises.
@@ -209,7 +216,7 @@ class TensorMethods:
                 if size is not None or (dtype is not None and args):
                     raise TypeError("view() takes either a size or a dtype, not both")
                 return view_dtype(self, args[0] if dtype is None else dtype)
-        out = ops.reshape(self, *_sizes(args, size))
+        out = ops.reshape(self, *_sizes(args, size, "view", "size"))
         if out.array.size and out.array is not self.array and ag._base_id(out.array) != ag._base_id(self.array):
             raise RuntimeError(
                 f"view size is not compatible with input tensor's size and stride (shape {self.shape} -> "
@@ -221,7 +228,7 @@ class TensorMethods:
         return ops.reshape(self, other.shape)
 
     def expand(self, *args: Any, size: Any = None) -> Tensor:
-        return ops.expand(self, *_sizes(args, size))
+        return ops.expand(self, *_sizes(args, size, "expand", "size"))
 
     def transpose(self, *axes: Any, dim0: int | None = None, dim1: int | None = None) -> Tensor:
         """``transpose(d0, d1)`` swaps two dims (torch; also as ``dim0=, dim1=``); ``transpose()``
@@ -233,7 +240,7 @@ class TensorMethods:
         return ops.transpose(self, *axes)
 
     def permute(self, *args: Any, dims: Any = None) -> Tensor:
-        return ops.permute(self, *_sizes(args, dims))
+        return ops.permute(self, *_sizes(args, dims, "permute", "dims"))
 
     @property
     def T(self) -> Tensor:  # noqa: N802
@@ -422,16 +429,16 @@ class TensorMethods:
         return ops.argsort(self, dim, descending, stable)
 
     def flip(self, *args: Any, dims: Any = None) -> Tensor:
-        return ops.flip(self, *_sizes(args, dims))
+        return ops.flip(self, *_sizes(args, dims, "flip", "dims"))
 
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         return ops.roll(self, shifts, dims)
 
     def repeat(self, *args: Any, repeats: Any = None) -> Tensor:
-        return ops.repeat(self, *_sizes(args, repeats))
+        return ops.repeat(self, *_sizes(args, repeats, "repeat", "repeats"))
 
     def tile(self, *args: Any, dims: Any = None) -> Tensor:
-        dims = _sizes(args, dims)
+        dims = _sizes(args, dims, "tile", "dims")
         return ops.tile(self, dims[0] if len(dims) == 1 else dims)
 
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
@@ -660,7 +667,7 @@ class TensorMethods:
     ) -> Tensor:
         from .creation import zeros  # noqa: PLC0415
 
-        shape = _sizes(sizes, size)
+        shape = _sizes(sizes, size, "new_zeros", "size")
         return self._new(lambda dt, dev: zeros(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_ones(
@@ -668,7 +675,7 @@ class TensorMethods:
     ) -> Tensor:
         from .creation import ones  # noqa: PLC0415
 
-        shape = _sizes(sizes, size)
+        shape = _sizes(sizes, size, "new_ones", "size")
         return self._new(lambda dt, dev: ones(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_empty(
@@ -676,7 +683,7 @@ class TensorMethods:
     ) -> Tensor:
         from .creation import empty  # noqa: PLC0415
 
-        shape = _sizes(sizes, size)
+        shape = _sizes(sizes, size, "new_empty", "size")
         return self._new(lambda dt, dev: empty(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_full(
@@ -707,10 +714,10 @@ class TensorMethods:
         return out
 
     def expand_as(self, other: Tensor) -> Tensor:
-        return self.expand(*other.shape)
+        return self.expand(other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
-        return self.reshape(*other.shape)
+        return self.reshape(other.shape)
 
     def maximum(self, other: Any) -> Tensor:
         return ops.maximum(self, other)
@@ -1013,7 +1020,7 @@ class TensorMethods:
         return ops.dsplit(self, split_size_or_sections)
 
     def broadcast_to(self, *args: Any, size: Any = None) -> Tensor:
-        sizes = _sizes(args, size)  # x.broadcast_to(2, 3) too, as torch's method (its function takes one size)
+        sizes = _sizes(args, size, "broadcast_to", "size")  # x.broadcast_to(2, 3) too (torch's function: one size)
         return ops.broadcast_to(self, sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)
 
     def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Tensor:
@@ -1071,12 +1078,16 @@ class TensorMethods:
     def repeat_interleave(
         self, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
     ) -> Tensor:
+        if repeats is None:  # (the function's one-tensor form is mc.repeat_interleave(counts))
+            raise TypeError("repeat_interleave() missing 1 required argument: 'repeats' (a Tensor or an int)")
         return ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def argwhere(self) -> Tensor:
         return ops.argwhere(self)
 
     def sum_to_size(self, *size: Any) -> Tensor:
+        if not size:
+            raise _missing("sum_to_size", "size")
         return ops.sum_to_size(self, *size)
 
     def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
@@ -1504,6 +1515,8 @@ class TensorMethods:
         new memory whose extra elements are uninitialised). Refused on a tensor that requires
         grad, as torch's, and on one whose elements leave gaps in memory (a strided slice),
         where torch would read its base's storage."""
+        if not sizes:
+            raise _missing("resize_", "size")
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
         ag._check_inference_write(self)
@@ -1526,7 +1539,7 @@ class TensorMethods:
         return self
 
     def resize_as_(self, the_template: Tensor) -> Tensor:
-        return self.resize_(*the_template.shape)
+        return self.resize_(the_template.shape)
 
     # -- incomplete gamma (ops/special_more.py) --
     def igamma(self, other: Any) -> Tensor:

@@ -695,3 +695,37 @@ def test_type_as_takes_the_other_tensors_device_kind_like_torch(device: str, oth
     if other_dtype == "float64":
         x = mc.tensor(a, requires_grad=True)
         assert mc.gradcheck(lambda t: t.type_as(other).sin(), [x])
+
+
+_SIZE_METHODS = [
+    "reshape", "view", "expand", "permute", "repeat", "tile", "flip", "new_zeros", "new_ones", "new_empty",
+    "broadcast_to", "sum_to_size", "resize_", "repeat_interleave",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _SIZE_METHODS)
+@pytest.mark.parametrize("shape", [(2, 3), ()])
+def test_size_taking_methods_called_with_no_sizes_raise_typeerror_as_torch(name: str, shape: tuple) -> None:
+    """A missing size is torch's TypeError (not an empty shape); an empty tuple is a 0-d shape."""
+    got = {}
+    for lib in (torch, mc):
+        with pytest.raises(Exception) as caught:  # noqa: PT011 - the type is what is compared
+            getattr(lib.ones(shape), name)()
+        got[lib.__name__] = caught.type
+    assert got["minicnn"] is got["torch"] is TypeError
+    if shape == () and name not in ("tile", "flip", "repeat_interleave", "resize_"):  # (those take no ())
+        for lib in (torch, mc):
+            assert getattr(lib.ones(()), name)(()).shape == ()
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, x: lib.reshape(x, ()), lambda lib, x: lib.permute(x, ()), lambda lib, x: x.expand_as(x),
+    lambda lib, x: x.reshape_as(x), lambda lib, x: x.view_as(x), lambda lib, x: lib.kron(x, x),
+    lambda lib, x: x.clone().resize_as_(x), lambda lib, x: lib.expand_copy(x, ()),
+    lambda lib, x: lib.permute_copy(x, ()), lambda lib, x: lib.view_copy(x, ()),
+])  # fmt: skip
+def test_zero_d_shapes_passed_on_inside_keep_working_as_torch(call) -> None:
+    """Ops that hand a 0-d input's empty shape on to reshape/permute/expand still give 0-d."""
+    out = {lib.__name__: call(lib, lib.tensor(2.5, dtype=lib.float64)) for lib in (torch, mc)}
+    assert tuple(out["minicnn"].shape) == tuple(out["torch"].shape) == ()
+    assert out["minicnn"].item() == out["torch"].item()

@@ -148,7 +148,7 @@ def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
             raise RuntimeError(
                 f"fill only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
             )
-        out = value.to(input.dtype).expand(*input.shape).clone()
+        out = value.to(input.dtype).expand(input.shape).clone()
     else:
         out = input.detach().clone().fill_(value)
     return autograd.tie(out, input) if input.requires_grad and autograd.is_grad_enabled() else out

@@ -79,12 +79,12 @@ def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) 
 def expand_copy(input: Tensor, size: Sequence[int], *, implicit: bool = False) -> Tensor:  # noqa: A002
     """torch.expand_copy: ``input.expand(size)`` as a new tensor (each repeated element stored;
     ``implicit`` is accepted and ignored, as torch does)."""
-    return _fresh(input.expand(*size) if isinstance(size, (tuple, list)) else input.expand(size))
+    return _fresh(input.expand(tuple(size) if isinstance(size, (tuple, list)) else size))
 
 
 def permute_copy(input: Tensor, dims: Sequence[int]) -> Tensor:  # noqa: A002
     """torch.permute_copy: ``input.permute(dims)`` as a new tensor."""
-    return _fresh(input.permute(*dims))
+    return _fresh(input.permute(tuple(dims)))
 
 
 def select_copy(input: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
@@ -173,7 +173,7 @@ def view_copy(input: Tensor, size: Any = None, *, dtype: Any = None) -> Tensor: 
         if dtype is not None and size is not None:
             raise TypeError("view_copy(): give either a size or a dtype, not both")
         return clone(view_dtype(input, size if dtype is None else dtype))
-    return _fresh(input.view(*size) if isinstance(size, (tuple, list)) else input.view(size))
+    return _fresh(input.view(tuple(size) if isinstance(size, (tuple, list)) else size))
 
 
 def is_dtype(value: Any) -> bool:

@@ -89,7 +89,7 @@ def _unpack(out: Any, shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
     batch, parts, start = out.shape[:-1], [], 0
     for shape in shapes:
         size = math.prod(shape)
-        parts.append(out[..., start : start + size].reshape(*batch, *shape))
+        parts.append(out[..., start : start + size].reshape((*batch, *shape)))
         start += size
     number_outputs(parts)  # (torch's output_nr: the parts are one op's outputs)
     return parts
@@ -795,7 +795,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
             f"linalg.tensorinv: Expected self to satisfy the requirement prod(self.shape[ind:]) == "
             f"prod(self.shape[:ind]), but got {cols} != {rows}"
         )
-    return inv(A.reshape(rows, cols)).reshape(*in_shape, *out_shape)
+    return inv(A.reshape(rows, cols)).reshape((*in_shape, *out_shape))
 
 
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
@@ -811,7 +811,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
             f"got A {A.shape} and B {B.shape}"
         )
     n = B.numel()
-    return solve(A.reshape(n, n), B.reshape(n)).reshape(*x_shape)
+    return solve(A.reshape(n, n), B.reshape(n)).reshape(tuple(x_shape))
 
 
 # -- the _ex forms: an info tensor instead of an error ---------------------------------------

@@ -516,18 +516,18 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
         )
     k = input.shape[-1]
     out = input.reshape(math.prod(input.shape[:-1]), k) @ other.reshape(math.prod(other.shape[:-1]), k).T
-    return out.reshape(*input.shape[:-1], *other.shape[:-1])
+    return out.reshape((*input.shape[:-1], *other.shape[:-1]))
 
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """The Kronecker product: result[i * other.shape + j] = input[i] * other[j] (ranks aligned
     from the right)."""
     n = max(input.ndim, other.ndim)
-    a = input.reshape(*(1,) * (n - input.ndim), *input.shape)
-    b = other.reshape(*(1,) * (n - other.ndim), *other.shape)
-    a2 = a.reshape(*[s for d in a.shape for s in (d, 1)])
-    b2 = b.reshape(*[s for d in b.shape for s in (1, d)])
-    return (a2 * b2).reshape(*[p * q for p, q in zip(a.shape, b.shape, strict=True)])
+    a = input.reshape((*(1,) * (n - input.ndim), *input.shape))
+    b = other.reshape((*(1,) * (n - other.ndim), *other.shape))
+    a2 = a.reshape([s for d in a.shape for s in (d, 1)])
+    b2 = b.reshape([s for d in b.shape for s in (1, d)])
+    return (a2 * b2).reshape([p * q for p, q in zip(a.shape, b.shape, strict=True)])
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:

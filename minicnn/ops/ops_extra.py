@@ -486,12 +486,12 @@ def as_strided_scatter(
     offset = own if storage_offset is None else int(storage_offset)
     with backend.array_scope(input.array):
         positions = _positions(input.xp, view.shape, tuple(int(k) for k in stride), offset - own)
-    memory = input.permute(*perm).reshape(-1)
+    memory = input.permute(tuple(perm)).reshape(-1)
     written = index_put(memory, (positions,), src)
     inverse = [0] * len(perm)
     for i, k in enumerate(perm):
         inverse[k] = i
-    return written.reshape(*(input.shape[k] for k in perm)).permute(*inverse)
+    return written.reshape(tuple(input.shape[k] for k in perm)).permute(tuple(inverse))
 
 
 def as_strided_(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:  # noqa: A002
