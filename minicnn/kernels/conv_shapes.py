@@ -139,12 +139,17 @@ def geometry(
     backward, for every layer), and resolving the settings costs more than a small layer's
     bookkeeping should. Settings that cannot be hashed (lists) are resolved every time.
     """
-    key = (tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups, op)
+    key = (tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups)  # (op only names errors)
     try:
-        hash(key)
+        return _GEOMETRIES[key]
+    except KeyError:
+        pass
     except TypeError:
-        return _resolve_geometry(*key)
-    return _cached_geometry(*key)
+        return _resolve_geometry(*key, op)
+    if len(_GEOMETRIES) >= 4096:
+        _GEOMETRIES.clear()
+    g = _GEOMETRIES[key] = _resolve_geometry(*key, op)  # (an error raises: nothing is kept)
+    return g
 
 
 def _resolve_geometry(
@@ -172,7 +177,7 @@ def _resolve_geometry(
     return Geometry(n, c, h, w, o, kh, kw, stride, pads, dilation, groups, oh, ow)
 
 
-_cached_geometry = functools.lru_cache(maxsize=4096)(_resolve_geometry)
+_GEOMETRIES: dict[tuple, Geometry] = {}  # geometry's memory, by the settings
 
 
 @functools.lru_cache(maxsize=4096)

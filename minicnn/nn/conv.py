@@ -82,7 +82,7 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         input, padding = _pad_by_mode(self, input)
-        return self._conv(input, padding, f"{type(self).__name__}({self.extra_repr()})")
+        return self._conv(input, padding, _LayerName(self))
 
     def extra_repr(self) -> str:
         return _conv_repr(self)
@@ -224,7 +224,7 @@ class ConvTranspose2d(Module):
             self._output_padding(input, output_size),
             self.groups,
             self.dilation,
-            _layer=f"{type(self).__name__}({self.extra_repr()})",
+            _layer=_LayerName(self),
         )
 
     def extra_repr(self) -> str:
@@ -292,6 +292,22 @@ class Conv1d(_ConvNd):
     def _conv(self, x: Tensor, padding: Any, layer: str) -> Tensor:
         padding = padding if isinstance(padding, str) else padding[0]
         return conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups, _layer=layer)
+
+
+class _LayerName:
+    """A layer's name in error messages, ``Conv2d(3, 8, kernel_size=(3, 3), ...)``, built only
+    when a message is (in an f-string): its repr costs more than a small layer's forward."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+
+    def __str__(self) -> str:
+        return f"{type(self.module).__name__}({self.module.extra_repr()})"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def _conv_repr(m: Module, **extra: Any) -> str:
