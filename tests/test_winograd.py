@@ -96,7 +96,7 @@ def test_keeps_the_transformed_input_for_small_layers():
     x, w = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((5, 4, 3, 3))
     ctx = {}
     K.conv2d_forward(x, w, None, padding=1, algo="winograd", ctx=ctx)
-    assert ctx["winograd_v"].shape == (4, 4, 2, 4, 3 * 4)  # (4, 4, N, C, TH*(TW + 1))
+    assert ctx["winograd_v"].shape == (4, 4, 4, 2, 4 * 4)  # (4, 4, C, N, (TH + 1)*(TW + 1))
 
 
 def test_empty_batch_and_no_input_channels():
@@ -181,9 +181,13 @@ def test_auto_takes_winograd_only_for_wide_layers_on_large_maps():
     assert K.choose_algo(*wide, dilation=2) == "im2col"
     assert K.choose_algo((4, 256, 32, 32), (256, 128, 3, 3), groups=2) == "im2col"
     assert K.choose_algo((4, 256, 32, 32), (256, 256, 5, 5)) == "im2col"
-    assert K.choose_algo((32, 64, 56, 56), (64, 64, 3, 3)) == "im2col"  # VGG's 64 channels: no gain
+    assert K.choose_algo((32, 64, 56, 56), (64, 64, 3, 3)) == "winograd"  # VGG's 64 channels
+    assert K.choose_algo((4, 64, 32, 32), (64, 64, 3, 3)) == "winograd"  # ResNet-18's layer1
+    assert K.choose_algo((4, 64, 16, 16), (64, 64, 3, 3)) == "im2col"  # 64 channels want 32x32
+    assert K.choose_algo((4, 32, 32, 32), (32, 32, 3, 3)) == "im2col"  # narrow: no gain
     assert K.choose_algo((4, 512, 8, 8), (512, 512, 3, 3)) == "im2col"  # tiny maps: slower
-    assert K.choose_algo((4, 128, 16, 16), (128, 128, 3, 3)) == "im2col"  # 128 channels want 32x32
+    assert K.choose_algo((4, 128, 16, 16), (128, 128, 3, 3)) == "winograd"  # ResNet-18's layer2
+    assert K.choose_algo((4, 128, 14, 14), (128, 128, 3, 3)) == "im2col"  # 128 channels want 16x16
     assert K.choose_algo((4, 128, 32, 32), (128, 128, 3, 3)) == "winograd"
     assert K.choose_algo((16, 256, 14, 14), (256, 256, 3, 3)) == "winograd"
     assert K.choose_algo((128, 6, 14, 14), (16, 6, 5, 5)) == "im2col"  # LeNet

@@ -49,12 +49,12 @@ Algorithms (``algo=``), all computing the same numbers:
 * ``"winograd"`` -- :mod:`minicnn.kernels.winograd` for 3x3, stride 1, dilation 1, groups 1
   (any padding): Winograd's F(2x2, 3x3), 16 multiplies per 2x2 output tile and channel pair
   instead of 36, in 16 GEMMs between additions-only transforms; dX is the same forward on gy,
-  dW the gradient of the transform chain. Fewer flops, more elementwise passes: it pays for wide
-  layers on large maps only.
+  dW the gradient of the transform chain. Fewer flops, more elementwise passes: it pays for layers
+  of 64+ channels on large maps only.
 
 ``algo="auto"`` (:func:`choose_algo`) takes depthwise when groups == C > 1; on the CPU winograd
-for 3x3 stride-1 layers with at least 256 input and output channels on maps of at least 14x14 or
-128 on 32x32 (:func:`_winograd_pays`); else im2col.
+for 3x3 stride-1 layers with at least 256 input and output channels on maps of at least 14x14,
+128 on 16x16 or 64 on 32x32 (:func:`_winograd_pays`); else im2col.
 """
 
 from __future__ import annotations
@@ -506,15 +506,17 @@ def choose_algo(
 
 def _winograd_pays(x_shape: tuple, w_shape: tuple) -> bool:
     """Whether F(2x2, 3x3) beats im2col (CPU, 1 thread, forward + backward, CPU time): at least 256
-    input and output channels on maps of at least 14x14, or 128 on maps of at least 32x32. Its GEMMs
-    do 4/9 of im2col's flops, but its transforms cost O(C + O) elementwise passes per pixel and its
-    filter transform O*C*16 per call. Measured (Winograd / im2col): (4, 256, 32, 32) -> 256 0.74,
-    (4, 512, 16, 16) -> 512 0.83, (4, 128, 32, 32) -> 256 0.86, (4, 128, 32, 32) -> 128 0.87,
-    (16, 256, 14, 14) -> 256 0.89, (4, 256, 16, 16) -> 512 0.91; not taken: (16, 128, 28, 28) -> 128
-    1.01, (4, 128, 16, 16) -> 128 1.10, 64 channels (VGG's (32, 64, 56, 56) 1.14, ResNet-18's
-    (4, 64, 32, 32) 1.05), 8x8 maps ((4, 256, 8, 8) 1.55, (4, 512, 8, 8) 2.1)."""
+    input and output channels on maps of at least 14x14, 128 on maps of at least 16x16, or 64 on
+    maps of at least 32x32. Its GEMMs do 4/9 of im2col's flops, but its transforms cost O(C + O)
+    elementwise passes per pixel and its filter transform O*C*16 per call. Measured (Winograd /
+    im2col, medians of 5 alternating runs): (4, 64, 32, 32) -> 64 0.83-0.89 (ResNet-18's layer1),
+    (4, 64, 64, 64) -> 128 0.90, (32, 64, 56, 56) -> 64 0.94 (VGG), (4, 128, 16, 16) -> 128 0.87-0.90,
+    (16, 128, 28, 28) -> 128 0.90, (4, 128, 32, 32) -> 256 0.82, (16, 256, 14, 14) -> 256 0.87,
+    (4, 512, 16, 16) -> 512 0.81; not taken: (4, 64, 16, 16) 0.99-1.05, (16, 64, 28, 28) 1.09,
+    (4, 128, 14, 14) 1.00, (4, 128, 12, 12) 1.05, (4, 32, 32, 32) 0.96 (too close to call), 8x8 maps
+    ((4, 256, 8, 8) 1.4-1.7)."""
     channels, side = min(x_shape[1], w_shape[0]), min(x_shape[2:])
-    return (channels >= 256 and side >= 14) or (channels >= 128 and side >= 32)
+    return (channels >= 256 and side >= 14) or (channels >= 128 and side >= 16) or (channels >= 64 and side >= 32)
 
 
 def _resolve_algo(

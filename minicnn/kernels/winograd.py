@@ -25,24 +25,26 @@ Tile layout: the input is padded once (with one more zero row / column at the bo
 when OH or OW is odd); tile (i, j) starts at padded pixel (2i, 2j), so the tiles overlap by two
 rows and columns: ``TH = ceil(OH / 2)``, ``TW = ceil(OW / 2)``. The padded input is first split
 by row and column parity (:func:`split_phases`), so that every tile offset is a plain shift of
-contiguous rows; tiles are stored in "wide rows" of TW + 1 (one garbage tile per row, never
-written out) so that each transform line is one long elementwise pass. V is (4, 4, n, C, L),
-``L = TH*(TW + 1)``, the GEMMs are (O, C) @ (C, L) per image and tile position, M is
-(4, 4, n, O, L), and the output transform is one product (4, 16) @ (16, n*O*L) followed by four
-strided copies into y (an odd map's last tile drops its extra row / column there).
+contiguous rows. The split input is phase-major and flat: per phase, the (channel, image) planes
+of (TH + 1) x (TW + 1) one after another, so a tile offset is a shift of the whole chunk and each
+transform line is ONE elementwise pass over all channels and images; every plane's last tile
+row and column are garbage (they read the next row or plane), never written out. V is
+(4, 4, C, n, S), ``S = (TH + 1)*(TW + 1)``, the GEMMs are (O, C) @ (C, n*S), one per tile
+position, M is (4, 4, O, n, S), and the output transform is one product (4, 16) @ (16, O*n*S)
+followed by four strided copies into y (an odd map's last tile drops its extra row / column there).
 
 Backward. dX is the full correlation of gy with the 180-degree-rotated, channel-transposed
 filter ``w'[c, o] = w[o, c, ::-1, ::-1]``, with padding ``2 - p`` per side (a cropped gy where
 p > 2): the same Winograd forward. dW is the gradient of the Winograd formula itself:
 ``dM = A gy A^T`` per tile (zero where the odd tile's extra row / column lies, and in the
-garbage tiles), ``dU[a, b] = dM[a, b] (O, tiles) @ V[a, b]^T (tiles, C)`` -- 16 GEMMs over the
+garbage tiles), ``dU[a, b] = dM[a, b] (O, tiles) @ V[a, b]^T (tiles, C)`` (V as kept, no copy) -- 16 GEMMs over the
 chunk's tiles, summed over the chunks -- and ``dW = G^T dU G``. V of a small layer is kept from
 the forward (:data:`KEEP_BYTES`), saving dW the input transform. db sums gy.
 
 Cost against im2col (per output pixel, per (O, C) pair): im2col's GEMM does 9 multiply-adds,
-Winograd's 16 / 4 = 4 (times (TW + 1)/TW for the garbage tiles), so about 2.2x fewer GEMM flops
-in forward, dX and dW. The transforms add some 30 elementwise passes of ``C*L`` (input) and a
-(4, 16) product over M (output) per image -- independent of O resp. C -- and the filter
+Winograd's 16 / 4 = 4 (times S / (TH*TW) for the garbage tiles), so about 2x fewer GEMM flops
+in forward, dX and dW. The transforms add 20 elementwise passes of ``n*C*S`` (input) and a
+(4, 16) product over M (output) per chunk -- independent of O resp. C -- and the filter
 transform a (16, 9) @ (9, O*C) product per call: negligible for wide layers on large maps,
 dominant for narrow layers and tiny maps (those stay on im2col, see
 :func:`minicnn.kernels.conv.choose_algo`). Memory: V holds 16 values per 4 output pixels per
@@ -139,41 +141,45 @@ def filter_transform(w: Any) -> Any:
     return xp.matmul(_kron_g(xp, w.dtype), w.reshape(o * c, 9).T).reshape(16, o, c)
 
 
-# Tiles are stored in "wide rows": TH rows of TW + 1 tiles, the last one of each row garbage (it
-# mixes the row's end with the next row's start). Every tile offset is then a plain shift of one
-# flat row of TH*(TW + 1) values, so each transform line is one long contiguous pass (NumPy's
-# inner loops over rows only TW long were 2-3x slower); the garbage tiles cost 1/(TW + 1) more
-# GEMM work and are never written to y (in dW their dM is zero).
+# Tiles are stored in "wide rows": TH + 1 rows of TW + 1 tiles per (channel, image) plane, the last
+# tile of each row and the last row garbage (they mix a row's end with the next row's start, a
+# plane's end with the next plane's). Every tile offset is then a plain shift of one flat array of
+# n*C*(TH + 1)*(TW + 1) values, so each transform line is one long contiguous pass (NumPy's inner
+# loops over rows only TW long were 2-3x slower; over one plane's TH*(TW + 1), as before, the
+# input transform of (4, 64, 32, 32) took 1.24 ms, flat 0.79). The garbage tiles cost
+# S / (TH*TW) - 1 more GEMM work and are never written to y (in dW their dM is zero).
 
 
 def split_phases(x: Any, pads: tuple, th: int, tw: int, out: Any) -> None:
     """The zero-padded input, split by row and column parity: x (n, C, H, W), pads
     ((top, bottom), (left, right)) non-negative with H + top + bottom = 2*TH + 2 (W alike) ->
-    out (n, C, 2, 2, (TH + 1)*(TW + 1)), ``out[:, :, p, q, k*(TW + 1) + l] = xpad[:, :, 2k + p, 2l + q]``."""
+    out (2, 2, n*C*(TH + 1)*(TW + 1) + TW + 2), phase-major and flat,
+    ``out[p, q, ((c*n + i)*(TH + 1) + k)*(TW + 1) + l] = xpad[i, c, 2k + p, 2l + q]`` (channel-major planes), zero
+    past the planes."""
     (pt, _), (pl, _) = pads
-    h, w = x.shape[2:]
+    n, c, h, w = x.shape
     out[...] = 0
-    grid = out.reshape(*out.shape[:4], th + 1, tw + 1)
+    grid = out[:, :, : n * c * (th + 1) * (tw + 1)].reshape(2, 2, c, n, th + 1, tw + 1)
     for p in range(2):
         r0 = (p - pt) % 2  # the first input row of row parity p
         kr, nr = (r0 + pt) // 2, len(range(r0, h, 2))
         for q in range(2):
             c0 = (q - pl) % 2
             kc, nc = (c0 + pl) // 2, len(range(c0, w, 2))
-            grid[:, :, p, q, kr : kr + nr, kc : kc + nc] = x[:, :, r0::2, c0::2]
+            grid[p, q, :, :, kr : kr + nr, kc : kc + nc] = x[:, :, r0::2, c0::2].transpose(1, 0, 2, 3)
 
 
 def input_transform(d: Any, th: int, tw: int, v: Any, t: Any) -> None:
-    """V = B^T d B for every 4x4 tile: d (n, C, 2, 2, (TH + 1)*(TW + 1)) from :func:`split_phases`
-    -> v (4, 4, C, n, TH*(TW + 1)) (wide rows); t (4, n, C, 2, TH*(TW + 1) + 1) is scratch for
-    the row pass. Tile row i reads padded row 2k + i: phase i % 2, shifted by i // 2 rows."""
+    """V = B^T d B for every 4x4 tile: d (2, 2, F + TW + 2) from :func:`split_phases`, F = n*C*(TH + 1)*(TW + 1)
+    -> v (4, 4, F) (the planes' tiles in wide rows, one garbage row and column per plane); t (4, 2, F + 1)
+    is scratch for the row pass. Tile row i reads padded row 2k + i: phase i % 2, shifted by i // 2
+    rows; every line is one pass over the whole chunk (rows of F values)."""
     xp = backend.get_array_module(d)
     w1 = tw + 1
-    size = th * w1
-    _bt([d[:, :, i % 2, :, (i // 2) * w1 : (i // 2) * w1 + size] for i in range(4)], [r[..., :size] for r in t], xp)
-    t[..., size] = 0  # the last garbage tile reads one value past the rows
+    f = v.shape[-1]
+    _bt([d[i % 2, :, (i // 2) * w1 : (i // 2) * w1 + f + 1] for i in range(4)], list(t), xp)
     for a in range(4):  # tile column j: phase j % 2, shifted by j // 2 columns
-        _bt([t[a][:, :, j % 2, j // 2 : j // 2 + size] for j in range(4)], list(v[a]), xp)
+        _bt([t[a][j % 2, j // 2 : j // 2 + f] for j in range(4)], list(v[a]), xp)
 
 
 def _kron_a(xp: Any, dtype: Any) -> Any:
@@ -183,23 +189,23 @@ def _kron_a(xp: Any, dtype: Any) -> Any:
 
 
 def _output_transform(m: Any, y: Any, scratch: Any, th: int, tw: int, xp: Any) -> None:
-    """y (n, O, OH, OW) = A^T M A per tile, M (4, 4, n, O, TH*(TW + 1)) in wide rows; the garbage
-    tiles, and the extra row / column of an odd output's last tile, are not written.
-    ``scratch``: at least 4*O*n*TH*(TW + 1) free elements.
+    """y (n, O, OH, OW) = A^T M A per tile, M (4, 4, O, n, (TH + 1)*(TW + 1)) in wide rows; the
+    garbage tiles, and the extra row / column of an odd output's last tile, are not written.
+    ``scratch``: at least 4*O*n*(TH + 1)*(TW + 1) free elements.
 
-    All 16 -> 4 combinations at once as one product (4, 16) @ (16, n*O*TH*(TW + 1)): a single
+    All 16 -> 4 combinations at once as one product (4, 16) @ (16, O*n*(TH + 1)*(TW + 1)): a single
     read of M (memory-bound), against some 24 elementwise passes."""
-    n, o, size = m.shape[2:]
+    o, n, size = m.shape[2:]
     oh, ow = y.shape[2:]
     outs = scratch[: 4 * o * n * size].reshape(4, o * n * size)
     xp.matmul(_kron_a(xp, m.dtype), m.reshape(16, -1), out=outs)
-    outs = outs.reshape(2, 2, n, o, th, tw + 1)
+    outs = outs.reshape(2, 2, o, n, th + 1, tw + 1)
     for r in range(2):
         rr = (oh - r + 1) // 2  # output rows r, r + 2, ...: an odd map's last tile has no second row
         for s in range(2):
             cc = (ow - s + 1) // 2
             if rr and cc:
-                y[:, :, r::2, s::2] = outs[r, s, :, :, :rr, :cc]
+                y[:, :, r::2, s::2] = outs[r, s, :, :, :rr, :cc].transpose(1, 0, 2, 3)
 
 
 # -- workspace and chunks ---------------------------------------------------------------------
@@ -210,11 +216,12 @@ def _tiles(oh: int, ow: int) -> tuple[int, int]:
 
 
 def _layout(c: int, o: int, th: int, tw: int) -> tuple[int, int]:
-    """Workspace elements per image: (front, back). The front holds V (16*C*L, L = TH*(TW + 1)),
-    the split input (4*C*(TH + 1)*(TW + 1)) and the row pass (8*C*(L + 1)), later the output
-    transform's scratch (4*O*L); the back holds M (16*O*L)."""
-    size = th * (tw + 1)
-    return max(16 * c * size + 4 * c * (th + 1) * (tw + 1) + 8 * c * (size + 1), 4 * o * size), 16 * o * size
+    """Workspace elements per image: (front, back). The front holds V (16*C*S, S = (TH + 1)*(TW + 1)),
+    the split input (4*(C*S + TW + 2)) and the row pass (8*(C*S + 1)) -- the tails of one
+    chunk counted once per image -- later the output transform's scratch (4*O*S); the back holds
+    M (16*O*S)."""
+    size = (th + 1) * (tw + 1)
+    return max(16 * c * size + 4 * (c * size + tw + 2) + 8 * (c * size + 1), 4 * o * size), 16 * o * size
 
 
 def _budget() -> int:
@@ -241,20 +248,20 @@ def _workspace(xp: Any, size: int, dtype: Any) -> Any:
 
 
 def _transformed_input(x: Any, pads: tuple, th: int, tw: int, front: Any, v: Any = None) -> Any:
-    """V (4, 4, C, n, TH*(TW + 1)) of x (n, C, H, W) padded by ``pads`` (negative amounts crop),
+    """V (4, 4, C, n, (TH + 1)*(TW + 1)) of x (n, C, H, W) padded by ``pads`` (negative amounts crop),
     in ``v`` if given, else at the start of ``front`` (followed there by the split input and the
     row pass)."""
     (pt, pb), (pl, pr) = pads
     x = x[:, :, max(0, -pt) : x.shape[2] - max(0, -pb), max(0, -pl) : x.shape[3] - max(0, -pr)]
     n, c = x.shape[:2]
-    size = th * (tw + 1)
-    sizes = (16 * c * n * size, 4 * n * c * (th + 1) * (tw + 1), 8 * n * c * (size + 1))
+    f = n * c * (th + 1) * (tw + 1)
+    sizes = (16 * f, 4 * (f + tw + 2), 8 * (f + 1))
     if v is None:
-        v = front[: sizes[0]].reshape(4, 4, n, c, size)
-    d = front[sizes[0] : sizes[0] + sizes[1]].reshape(n, c, 2, 2, (th + 1) * (tw + 1))
-    t = front[sizes[0] + sizes[1] : sum(sizes)].reshape(4, n, c, 2, size + 1)
+        v = front[: sizes[0]].reshape(4, 4, c, n, (th + 1) * (tw + 1))
+    d = front[sizes[0] : sizes[0] + sizes[1]].reshape(2, 2, f + tw + 2)
+    t = front[sizes[0] + sizes[1] : sum(sizes)].reshape(4, 2, f + 1)
     split_phases(x, ((max(0, pt), max(0, pb)), (max(0, pl), max(0, pr))), th, tw, d)
-    input_transform(d, th, tw, v, t)
+    input_transform(d, th, tw, v.reshape(4, 4, f), t)
     return v
 
 
@@ -267,8 +274,8 @@ def conv2d_winograd(x: Any, w: Any, b: Any = None, padding: Any = 0, ctx: dict |
     a pair, or ((top, bottom), (left, right)); negative amounts crop) -> y (N, O, OH, OW).
 
     Per chunk of images: split the padded input by parity, input transform into V, 16 GEMMs
-    (O, C) @ (C, n*TH*(TW + 1)), output transform into y. Flops: 2*N*O*C*16*TH*(TW + 1) in the
-    GEMMs (about 4/9 of im2col's) plus the transforms (O(N*(C + O)*H*W)).
+    (O, C) @ (C, n*(TH + 1)*(TW + 1)), output transform into y. Flops: 2*N*O*C*16*(TH + 1)*(TW + 1) in
+    the GEMMs (about 4/9 of im2col's, times the garbage tiles' share) plus the transforms (O(N*(C + O)*H*W)).
     ``ctx``: a dict for :func:`conv2d_winograd_backward`; a V of at most ``KEEP_BYTES``
     (``GPU_KEEP_BYTES``) is kept there (one chunk, a fresh array), saving dW its input transform.
     """
@@ -287,19 +294,19 @@ def conv2d_winograd(x: Any, w: Any, b: Any = None, padding: Any = 0, ctx: dict |
     pads = ((pt, pb + 2 * th - oh), (pl, pr + 2 * tw - ow))  # one more zero row / column for an odd output
     u = filter_transform(w)
     front, back = _layout(c, o, th, tw)
-    size = th * (tw + 1)
+    size = (th + 1) * (tw + 1)
     keep = ctx is not None and 16 * c * n_img * size * x.itemsize <= (KEEP_BYTES if xp is np else GPU_KEEP_BYTES)
     keep = keep and n_img * (front + back) * x.itemsize <= _budget()  # kept: one chunk, its workspace bounded too
     for n0, n1 in [(0, n_img)] if keep else _chunks(xp, n_img, (front + back) * x.itemsize):
         n = n1 - n0
         buf = _workspace(xp, n * (front + back), x.dtype)
-        kept = xp.empty((4, 4, n, c, size), dtype=x.dtype) if keep else None
+        kept = xp.empty((4, 4, c, n, size), dtype=x.dtype) if keep else None
         v = _transformed_input(x[n0:n1], pads, th, tw, buf[: n * front], kept)
         if keep:
             ctx["winograd_v"] = v
-        m = buf[n * front :].reshape(16, n, o, size)
-        xp.matmul(u[:, None], v.reshape(16, n, c, size), out=m)
-        _output_transform(m.reshape(4, 4, n, o, size), y[n0:n1], buf[: n * front], th, tw, xp)
+        m = buf[n * front :].reshape(16, o, n * size)
+        xp.matmul(u, v.reshape(16, c, n * size), out=m)
+        _output_transform(m.reshape(4, 4, o, n, size), y[n0:n1], buf[: n * front], th, tw, xp)
         if b is not None:
             y[n0:n1] += b[:, None, None]
     return y
@@ -347,15 +354,16 @@ def _weight_grad(gy: Any, x: Any, w_shape: tuple, pads: tuple, xp: Any, kept: An
     xpads = ((pt, pb + 2 * th - oh), (pl, pr + 2 * tw - ow))
     du = None
     front, back = _layout(c, o, th, tw)
-    size = th * (tw + 1)
+    size = (th + 1) * (tw + 1)
     per_image = front + back + 4 * o * size
     for n0, n1 in [(0, n_img)] if kept is not None else _chunks(xp, n_img, per_image * gy.itemsize):
         n = n1 - n0
         buf = _workspace(xp, n * per_image, gy.dtype)
         v = kept if kept is not None else _transformed_input(x[n0:n1], xpads, th, tw, buf[: n * front])
         dm = buf[n * front : n * (front + back)].reshape(16, o, n * size)
-        # gy split by parity into wide rows (zero in the garbage tiles and an odd map's extra row / column)
-        g = buf[n * (front + back) : n * (front + back + 4 * o * size)].reshape(2, 2, o, n, th, tw + 1)
+        # gy split by parity into wide rows (zero in the garbage tiles, the planes' extra row and an odd map's
+        # extra row / column), channel-major like V
+        g = buf[n * (front + back) : n * (front + back + 4 * o * size)].reshape(2, 2, o, n, th + 1, tw + 1)
         g[...] = 0
         for r in range(2):
             for s in range(2):
@@ -363,9 +371,8 @@ def _weight_grad(gy: Any, x: Any, w_shape: tuple, pads: tuple, xp: Any, kept: An
                 g[r, s, :, :, : phase.shape[2], : phase.shape[3]] = phase.transpose(1, 0, 2, 3)
         # dM = A g A^T per tile: vec(dM) = K_A^T vec(g), one product (16, 4) @ (4, O*n*L)
         xp.matmul(_kron_a(xp, gy.dtype).T, g.reshape(4, -1), out=dm.reshape(16, -1))  # (16, O, n*L)
-        # one product per tile position over all the chunk's tiles (V's (n, C) axes swapped: a copy unless n = 1)
-        vt = v.reshape(16, n, c, size).transpose(0, 2, 1, 3).reshape(16, c, n * size)
-        part = xp.matmul(dm, vt.transpose(0, 2, 1))
+        # one product per tile position over all the chunk's tiles: (O, n*L) @ (n*L, C)
+        part = xp.matmul(dm, v.reshape(16, c, n * size).transpose(0, 2, 1))
         du = part if du is None else xp.add(du, part, out=du)
     # dW = G^T dU G per (o, c), i.e. K^T vec(dU): one GEMM (O*C, 16) @ (16, 9)
     return xp.matmul(du.reshape(16, o * c).T, _kron_g(xp, gy.dtype)).reshape(w_shape)
