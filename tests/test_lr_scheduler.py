@@ -541,3 +541,22 @@ def test_warning_when_the_scheduler_steps_before_the_optimizer_like_torch():
         assert len(caught) == (0 if step_first else 1), make
         if caught:
             assert caught[0].category is UserWarning and "before `optimizer.step()`" in str(caught[0].message)
+
+
+def test_sequential_lr_undoes_the_steps_of_nested_schedulers_like_torch():
+    """SequentialLR.recursive_undo: building it takes back the construction step of the
+    schedulers inside a ChainedScheduler it holds (which has no epoch of its own), as torch's."""
+
+    def build(lib, opt):
+        sched = lib.optim.lr_scheduler
+        chained = sched.ChainedScheduler([sched.StepLR(opt, 2, 0.5), sched.ExponentialLR(opt, 0.9)])
+        seq = sched.SequentialLR(opt, [chained, sched.LinearLR(opt, 0.5, total_iters=3)], [4])
+        return seq, [s.last_epoch for s in chained._schedulers]
+
+    mopt, topt = make_optimizers()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn alike about the chained schedulers' step order
+        (ms, mepochs), (ts, tepochs) = build(mc, mopt), build(torch, topt)
+        assert mepochs == tepochs
+        step_side_by_side("chained-then-linear", mopt, topt, ms, ts)
+    assert callable(ms.recursive_undo) and callable(ts.recursive_undo)

@@ -655,3 +655,70 @@ def test_half_and_type_cast_like_torch():
         return out + [str(t.dtype).replace("torch.", "") for t in [*m.parameters(), *m.buffers()]] + [m._get_name()]
 
     assert run(mc) == run(torch)
+
+
+def test_to_empty_like_torch():
+    """to_empty(device=...): the same Parameter and gradient objects (requires_grad kept) with new
+    data of the same shapes and dtypes; keyword-only device; recurse=False leaves the children."""
+
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3)).double()
+        w, bias = m[0].weight, m[0].bias
+        w.grad = lib.ones(3, 2, dtype=lib.float64)
+        grad = w.grad
+        bias.requires_grad_(False)
+        out = [m.to_empty(device="cpu") is m, m[0].weight is w, w.grad is grad, bias.requires_grad]
+        tensors = [*m.named_parameters(), *m.named_buffers()]
+        out += [(k, type(t).__name__, tuple(t.shape), str(t.dtype).replace("torch.", "")) for k, t in tensors]
+        for call in (lambda: m.to_empty("cpu"), lambda: m.to_empty()):
+            with pytest.raises(TypeError):
+                call()
+        return out
+
+    assert run(mc) == run(torch)
+
+
+def test_to_empty_materialises_a_meta_module():
+    """The meta-device recipe: build on 'meta', to_empty(device='cpu'), initialise, run; with
+    recurse=False only the module's own tensors get data; device=None keeps each one's device."""
+    from minicnn.func import _MetaArray  # noqa: PLC0415
+
+    def is_meta(t):
+        return isinstance(t.__dict__["array"], _MetaArray)
+
+    model = nn.Sequential(nn.Linear(2, 3)).to("meta")
+    model.to_empty(device="cpu", recurse=False)
+    assert is_meta(model[0].weight)  # a child: untouched
+    model.to_empty(device=None)
+    assert is_meta(model[0].weight)
+    model.to_empty(device="cpu")
+    assert not is_meta(model[0].weight) and model[0].weight.device == "cpu"
+    model[0].reset_parameters()
+    x = mc.ones(4, 2)
+    expected = x.detach().numpy() @ model[0].weight.detach().numpy().T + model[0].bias.detach().numpy()
+    np.testing.assert_allclose(model(x).detach().numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="device"):
+        model.to_empty(device="nowhere")
+    assert is_meta(model.to_empty(device="meta")[0].weight)
+
+
+def test_register_backward_hook_refused_with_the_full_hook_named():
+    """torch's deprecated non-full backward hook sees its last autograd node's gradients, which
+    minicnn's graph does not reproduce: NotImplementedError pointing at the full hook."""
+    with pytest.raises(NotImplementedError, match="register_full_backward_hook"):
+        nn.Linear(2, 2).register_backward_hook(lambda module, gin, gout: None)
+    with pytest.raises(NotImplementedError, match="register_module_full_backward_hook"):
+        mc.nn.modules.module.register_module_backward_hook(lambda module, gin, gout: None)
+    assert callable(torch.nn.Linear(2, 2).register_backward_hook)  # torch has both names
+    assert callable(torch.nn.modules.module.register_module_backward_hook)
+
+
+def test_module_compile_and_class_flags_like_torch():
+    """Module.compile() returns None and the module still runs (eagerly); call_super_init and
+    dump_patches are False, as torch's."""
+    assert torch.nn.Module.call_super_init is False and torch.nn.Module.dump_patches is False
+    assert nn.Module.call_super_init is False and nn.Module.dump_patches is False
+    m = nn.Linear(2, 2)
+    before = m(mc.ones(1, 2)).detach().numpy()
+    assert m.compile() is None and m.compile(mode="max-autotune", fullgraph=True) is None
+    np.testing.assert_array_equal(m(mc.ones(1, 2)).detach().numpy(), before)

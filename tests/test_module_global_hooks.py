@@ -180,3 +180,62 @@ def test_set_submodule_like_torch():
             errors.append((type(e.value), str(e.value)))
         results.append((repr(s), errors))
     assert results[0] == results[1]
+
+
+def _registration_hook_calls(lib):
+    """Every registration path (layers' constructors, containers, attribute assignment, the
+    register_* methods, None values) as the three global registration hooks see it, and a
+    hook's replacement value stored instead."""
+    import importlib  # noqa: PLC0415
+
+    mod = importlib.import_module(f"{lib.__name__}.nn.modules.module")
+    calls = []
+
+    def rec(kind):
+        def hook(m, name, v):
+            calls.append((kind, type(m).__name__, name, None if v is None else type(v).__name__))
+
+        return hook
+
+    handles = [
+        mod.register_module_buffer_registration_hook(rec("buffer")),
+        mod.register_module_module_registration_hook(rec("module")),
+        mod.register_module_parameter_registration_hook(rec("param")),
+    ]
+    lib.nn.Linear(2, 3, bias=False)
+    bn = lib.nn.BatchNorm1d(2)
+    bn.running_mean = lib.zeros(2)
+    seq = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh())
+    seq[0] = lib.nn.ReLU()
+    ml = lib.nn.ModuleList([lib.nn.ReLU()])
+    ml.append(lib.nn.ReLU())
+    ml.insert(0, lib.nn.ReLU())  # torch's insert writes _modules directly: no call
+    md = lib.nn.ModuleDict({"a": lib.nn.ReLU()})
+    md["b"] = lib.nn.ReLU()
+    lib.nn.ParameterList([lib.nn.Parameter(lib.ones(1))]).append(lib.nn.Parameter(lib.ones(1)))
+    m = lib.nn.Module()
+    m.a = lib.nn.ReLU()
+    m.a = None
+    m.register_parameter("p", None)  # no call for a None parameter
+    m.p = lib.nn.Parameter(lib.ones(1))
+    m.register_buffer("b", None)
+    m.b = lib.ones(1)
+    m.c = lib.nn.Buffer(lib.ones(1))
+    m.add_module("d", None)
+    for h in handles:
+        h.remove()
+    lib.nn.Linear(1, 1)  # removed: no calls
+    swap = mod.register_module_parameter_registration_hook(lambda m, n, p: lib.nn.Parameter(p.detach() * 2))
+    shift = mod.register_module_buffer_registration_hook(lambda m, n, b: b + 1)
+    m2 = lib.nn.Module()
+    m2.w = lib.nn.Parameter(lib.ones(2))
+    m2.register_buffer("r", lib.zeros(1))
+    swap.remove()
+    shift.remove()
+    return calls, m2.w.tolist(), m2.r.tolist(), type(m2.w).__name__
+
+
+def test_registration_hooks_like_torch():
+    """register_module_{buffer,module,parameter}_registration_hook against torch's: which
+    registrations call them, with what, and that a returned value replaces the registered one."""
+    assert _registration_hook_calls(mc) == _registration_hook_calls(torch)

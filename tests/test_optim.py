@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -617,3 +619,117 @@ def test_adafactor_groups_added_after_loading_have_torchs_keys():
         return [sorted(g) for g in opt.param_groups], sorted(opt.defaults)
 
     assert run(mc) == run(torch)
+
+
+def _state_dict_hook_calls(lib, cls):
+    """State-dict and load-state-dict hooks on ``cls``: what each receives, in which order
+    (``prepend``), what their results replace, removal; the calls and the loaded lrs."""
+    p = lib.nn.Parameter(lib.tensor([1.0, 2.0, 3.0]))
+    opt = cls([p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    calls = []
+    first = opt.register_state_dict_pre_hook(lambda o: calls.append(("pre", o is opt)))
+    opt.register_state_dict_pre_hook(lambda o: calls.append("pre-first"), prepend=True)
+
+    def post(o, sd):
+        calls.append(("post", sorted(sd)))
+        sd["mark"] = 1  # in place
+
+    def replace(o, sd):
+        calls.append(("replace", sd.get("mark")))
+        return {"state": sd["state"], "param_groups": sd["param_groups"], "new": True}
+
+    opt.register_state_dict_post_hook(post)
+    opt.register_state_dict_post_hook(replace)
+    sd = opt.state_dict()
+    calls.append(sorted(sd))
+    first.remove()
+    opt.state_dict()
+    given = {"state": sd["state"], "param_groups": sd["param_groups"]}
+
+    def load_pre(o, d):  # a shallow copy of the dict given, changed in place
+        calls.append(("load-pre", d is given, sorted(d)))
+        d["param_groups"] = [dict(g, lr=0.5) for g in d["param_groups"]]
+
+    def load_replace(o, d):
+        calls.append(("load-replace", d["param_groups"][0]["lr"]))
+        return {"state": d["state"], "param_groups": [dict(g, lr=0.25) for g in d["param_groups"]]}
+
+    opt.register_load_state_dict_pre_hook(load_pre)
+    opt.register_load_state_dict_pre_hook(load_replace)
+    opt.register_load_state_dict_post_hook(lambda o: calls.append(("load-post", o.param_groups[0]["lr"])))
+    handle = opt.register_load_state_dict_post_hook(lambda o: calls.append("load-post-first"), prepend=True)
+    opt.load_state_dict(given)
+    handle.remove()
+    opt.load_state_dict(given)
+    calls.append(("given lr", given["param_groups"][0]["lr"]))
+    calls.append(sorted(copy.deepcopy(opt).state_dict()))  # a copy leaves the hooks behind
+    return calls
+
+
+@pytest.mark.parametrize("name", ["Adam", "LBFGS"])
+def test_state_dict_hooks_like_torch(name):
+    """register_(load_)state_dict_pre/post_hook against torch's: arguments, order, prepend,
+    results that replace the dict, removal; LBFGS (which extends the state dict) the same."""
+    assert _state_dict_hook_calls(mc, getattr(mc.optim, name)) == _state_dict_hook_calls(
+        torch, getattr(torch.optim, name)
+    )
+
+
+def test_state_dict_post_hook_result_is_what_state_dict_returns_and_loads_back():
+    """A post hook's new dict is returned; a load pre-hook's converts it back, and the buffers load."""
+    p = mc.nn.Parameter(mc.tensor([1.0, -2.0]))
+    opt = mc.optim.Adam([p], lr=0.1)
+    p.grad = mc.tensor([0.5, 0.25])
+    opt.step()
+    opt.register_state_dict_post_hook(lambda o, sd: {"wrapped": sd})
+    saved = opt.state_dict()
+    assert list(saved) == ["wrapped"]
+    fresh = mc.optim.Adam([p], lr=0.1)
+    fresh.register_load_state_dict_pre_hook(lambda o, d: d["wrapped"])
+    fresh.load_state_dict(saved)
+    np.testing.assert_array_equal(fresh.state[p]["exp_avg"], opt.state[p]["exp_avg"])
+    assert fresh.state[p]["step"] == 1
+
+
+def test_optimizer_hook_type_names_and_profile_hook_step_like_torch():
+    """torch's class-level names: OptimizerPreHook / OptimizerPostHook, and profile_hook_step
+    (a step wrapper that runs the step hooks)."""
+    for name in ("OptimizerPreHook", "OptimizerPostHook", "profile_hook_step"):
+        assert hasattr(mc.optim.Optimizer, name) and hasattr(torch.optim.Optimizer, name)
+    calls = []
+
+    class Plain(mc.optim.Optimizer):
+        def _update(self, param, grad, state, group):
+            param -= group["lr"] * grad
+
+    p = mc.nn.Parameter(mc.ones(2))
+    opt = Plain([p], {"lr": 0.5})
+    opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    stepped = mc.optim.Optimizer.profile_hook_step(lambda self: calls.append("step"))
+    stepped(opt)
+    assert calls == ["pre", "step"]
+
+
+def test_adagrad_share_memory_like_torch():
+    """Adagrad.share_memory: every ``sum`` accumulator in shared memory, values kept, and the
+    step still updates it in place (returns None, as torch's)."""
+    p, tp = mc.nn.Parameter(mc.tensor([1.0, 2.0])), torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    opt = mc.optim.Adagrad([p], initial_accumulator_value=0.5)
+    topt = torch.optim.Adagrad([tp], initial_accumulator_value=0.5)
+    assert opt.share_memory() is None and topt.share_memory() is None
+    assert mc.Tensor(opt.state[p]["sum"]).is_shared() and topt.state[tp]["sum"].is_shared()
+    shared = opt.state[p]["sum"]
+    p.grad, tp.grad = mc.tensor([1.0, -1.0]), torch.tensor([1.0, -1.0])
+    opt.step()
+    topt.step()
+    assert opt.state[p]["sum"] is shared
+    np.testing.assert_allclose(shared, topt.state[tp]["sum"].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6)

@@ -27,6 +27,19 @@ _global_forward_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
 _global_forward_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
 _global_forward_hooks_with_kwargs: OrderedDict[int, bool] = OrderedDict()
 _global_forward_hooks_always_called: OrderedDict[int, bool] = OrderedDict()
+# register_module_{buffer,module,parameter}_registration_hook's: hook(module, name, value) -> None or a new value
+_global_buffer_registration_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_module_registration_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_parameter_registration_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+
+
+def _registered(hooks: OrderedDict[int, Callable[..., Any]], module: Any, name: str, value: Any) -> Any:
+    """``value`` after the registration hooks ``hooks`` (each may return a replacement)."""
+    for hook in list(hooks.values()) if hooks else ():
+        result = hook(module, name, value)
+        if result is not None:
+            value = result
+    return value
 
 
 class Parameter(Tensor):
@@ -190,6 +203,11 @@ class Module:
     _version: int = 1
     """Recorded as ``version`` in a state dict's ``_metadata`` (torch's; a subclass that changes
     its state-dict layout raises it and converts older ones in ``_load_from_state_dict``)."""
+    dump_patches: bool = False
+    """torch's (unused there too since serialisation stopped pickling module source)."""
+    call_super_init: bool = False
+    """torch's flag for forwarding ``__init__``'s extra arguments to the next base class; minicnn's
+    ``Module.__init__`` takes none, so it is kept for subclasses that read it."""
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -218,18 +236,22 @@ class Module:
             self.register_parameter(name, value)
         elif isinstance(value, Module):
             self._forget(name, keep=self._modules)
-            self._modules[name] = value
+            self._modules[name] = _registered(_global_module_registration_hooks, self, name, value)
         elif getattr(value, "_is_buffer", False) and name not in self._parameters and name not in self._modules:
             # nn.Buffer: registered, as torch 2.5+ (KeyError over a plain attribute;
             # over a parameter or a module, the TypeError below)
             self.register_buffer(name, value, persistent=value.persistent)
         elif name in self._buffers:
-            self._buffers[name] = self._as_buffer(name, value)
+            value = self._as_buffer(name, value)
+            self._buffers[name] = _registered(_global_buffer_registration_hooks, self, name, value)
         elif name in self._parameters or name in self._modules:
             if value is not None:
                 kind = "parameter" if name in self._parameters else "module"
                 raise TypeError(f"cannot assign {type(value).__name__} as {kind} {name!r} (expected a {kind} or None)")
-            (self._parameters if name in self._parameters else self._modules)[name] = None
+            if name in self._parameters:
+                self._parameters[name] = None
+            else:  # as torch: the module hooks see a child set to None (the parameter hooks do not)
+                self._modules[name] = _registered(_global_module_registration_hooks, self, name, None)
         else:
             object.__setattr__(self, name, value)
 
@@ -285,13 +307,16 @@ class Module:
             raise TypeError(
                 f"cannot assign '{type(param).__name__}' object to parameter '{name}' (Parameter or None required)"
             )
+        if param is not None:
+            param = _registered(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """A named array saved in the state dict (unless ``persistent=False``) but not trained
         (e.g. running_mean). ``tensor`` is a Tensor, a NumPy/CuPy array or None."""
         self._check_new("buffer", name, self._buffers)
-        self._buffers[name] = self._as_buffer(name, tensor)
+        tensor = self._as_buffer(name, tensor)
+        self._buffers[name] = _registered(_global_buffer_registration_hooks, self, name, tensor)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -302,7 +327,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_new("module", name, self._modules)
-        self._modules[name] = module
+        self._modules[name] = _registered(_global_module_registration_hooks, self, name, module)
 
     add_module = register_module
 
@@ -373,6 +398,13 @@ class Module:
         if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks):
             return self.forward(*args, **kwargs)  # no hooks: straight to forward
         return self._call_with_forward_hooks(*args, **kwargs)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:  # noqa: A003 - torch's name
+        """torch's ``Module.compile``: compile this module's calls in place with :func:`minicnn.compile`,
+        which accepts torch.compile's arguments and, having no compiler, keeps eager execution."""
+        from ..compiler import compile as compile_  # noqa: PLC0415
+
+        compile_(self, *args, **kwargs)
 
     def _call_with_forward_hooks(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks):
@@ -453,6 +485,20 @@ class Module:
         """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are
         known, before they flow into it; a returned tuple replaces grad_output."""
         return self._add_plain_hook(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()), hook, prepend)
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """torch's deprecated non-full backward hook, which is not supported: NotImplementedError.
+
+        torch calls it with the gradients of the inputs and outputs of the autograd node that
+        made the module's output (``Linear``'s ``AddmmBackward0``: bias, input, weight.T), so what
+        it sees depends on torch's own node layout, which minicnn's graph does not copy (and
+        whose node hooks it does not have). :meth:`register_full_backward_hook` is the replacement
+        torch recommends: its ``grad_input`` holds the module's inputs' gradients."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.register_backward_hook: the deprecated non-full backward hook is not supported "
+            "(its grad_input is that of torch's last autograd node); use register_full_backward_hook(hook), called "
+            "as hook(module, grad_input, grad_output) with the gradients of the module's inputs"
+        )
 
     @staticmethod
     def _add_hook(
@@ -596,8 +642,8 @@ class Module:
         return self
 
     # -- devices and dtypes ---------------------------------------------------------------
-    def _map_tensors(self, fn: Callable[[Any], Any]) -> Module:
-        for m in self.modules():
+    def _map_tensors(self, fn: Callable[[Any], Any], recurse: bool = True) -> Module:
+        for m in self.modules() if recurse else (self,):
             for reg in (m._parameters, m._buffers):
                 for t in reg.values():
                     if t is not None:
@@ -623,6 +669,28 @@ class Module:
             dt = np.dtype(dtype)
             self._map_tensors(lambda a: a.astype(dt) if a.dtype.kind == "f" else a)
         return self
+
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
+        """Replace every parameter's and buffer's data (and gradient's) by an uninitialised array
+        of the same shape and dtype on ``device`` (None: each one's own device; ``'meta'``: no
+        data), as torch's: the Parameter objects stay, with their ``requires_grad``. The way to
+        materialise a module built on the meta device before initialising it. ``recurse=False``:
+        this module's own tensors only. Returns self."""
+        from ..func import _MetaArray, meta_array  # noqa: PLC0415
+
+        if device is not None and str(device).strip().lower() == "meta":
+            return self._map_tensors(meta_array, recurse)
+        if device is not None:
+            backend.parse_device(device)
+
+        def empty(a: Any) -> Any:
+            if device is None and isinstance(a, _MetaArray):
+                return meta_array(a)
+            target = backend.device_of(a) if device is None else device
+            with backend.device_scope(target):
+                return backend.xp_for_device(target).empty(a.shape, dtype=a.dtype)
+
+        return self._map_tensors(empty, recurse)
 
     def cpu(self) -> Module:
         return self.to("cpu")
@@ -1427,3 +1495,31 @@ def register_module_full_backward_pre_hook(hook: Callable[..., Any]) -> Removabl
 def register_module_full_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """``Module.register_full_backward_hook`` for every module (run before the module's own)."""
     return Module._add_plain_hook(GLOBAL_BACKWARD_HOOKS, hook, False)
+
+
+def register_module_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """torch's deprecated global non-full backward hook: NotImplementedError, as
+    :meth:`Module.register_backward_hook`; use :func:`register_module_full_backward_hook`."""
+    raise NotImplementedError(
+        "register_module_backward_hook: the deprecated non-full backward hook is not supported (its grad_input is "
+        "that of torch's last autograd node); use register_module_full_backward_hook(hook)"
+    )
+
+
+def register_module_buffer_registration_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """Call ``hook(module, name, buffer)`` whenever any module registers or assigns a buffer
+    (``register_buffer``, ``module.name = tensor`` for a buffer, ``nn.Buffer``); a non-None result
+    is stored instead. Returns a handle whose ``remove()`` unregisters it."""
+    return Module._add_plain_hook(_global_buffer_registration_hooks, hook, False)
+
+
+def register_module_module_registration_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """Call ``hook(module, name, submodule)`` whenever any module registers or assigns a child
+    (``add_module``, attribute assignment, also of None); a non-None result is stored instead."""
+    return Module._add_plain_hook(_global_module_registration_hooks, hook, False)
+
+
+def register_module_parameter_registration_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """Call ``hook(module, name, param)`` whenever any module registers a Parameter (not None:
+    ``register_parameter`` or attribute assignment); a non-None result is stored instead."""
+    return Module._add_plain_hook(_global_parameter_registration_hooks, hook, False)

@@ -78,6 +78,14 @@ class Adagrad(Optimizer):
                 with backend.array_scope(p.array):
                     self._init_state(p.array, self.state[p])
 
+    def share_memory(self) -> None:
+        """Move every ``sum`` accumulator into memory shared between processes (as
+        :meth:`Tensor.share_memory_`), so processes forked afterwards update one (Hogwild)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["sum"] = Tensor(state["sum"]).share_memory_().array
+
     def _init_state(self, param: Any, state: dict[str, Any]) -> None:
         state["step"] = 0
         state["sum"] = get_array_module(param).full_like(param, self.defaults["initial_accumulator_value"])

@@ -350,18 +350,18 @@ class LBFGS(Optimizer):
         return orig_loss
 
     # -- state dicts: the history lists hold arrays too -------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def _pack_state(self) -> dict[str, Any]:
         """As :meth:`Optimizer.state_dict`, with the arrays inside the history lists copied to the host."""
-        sd = super().state_dict()
+        sd = super()._pack_state()
         for buffers in sd["state"].values():
             for k, v in buffers.items():
                 if isinstance(v, list):
                     buffers[k] = [None if a is None else _host_copy(a) for a in v]
         return sd
 
-    def load_state_dict(self, state_dict: Any) -> None:
+    def _unpack_state(self, state_dict: Any) -> None:
         """As :meth:`Optimizer.load_state_dict`, also moving the history lists onto the parameters' device."""
-        super().load_state_dict(state_dict)
+        super()._unpack_state(state_dict)
         for p, buffers in self.state.items():
             for k, v in buffers.items():
                 if isinstance(v, list):

@@ -765,11 +765,20 @@ class SequentialLR(LRScheduler):
         # undo the step 0 that building each scheduler did, then start the first one afresh
         for group in optimizer.param_groups:
             _set_group_value(group, "lr", group["initial_lr"])
-        for sched in self._schedulers:
-            sched.last_epoch -= 1
+        self.recursive_undo()
         first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
+
+    def recursive_undo(self, sched: LRScheduler | None = None) -> None:
+        """Take back the step that building ``sched`` (None: this one) made: one epoch off its
+        ``last_epoch``, or off those of the schedulers it chains (recursively), as torch's."""
+        scheds = self if sched is None else sched
+        if hasattr(scheds, "_schedulers"):
+            for s in scheds._schedulers:
+                self.recursive_undo(s)
+        elif hasattr(scheds, "last_epoch"):
+            scheds.last_epoch -= 1
 
     def step(self) -> None:
         """Advance one epoch with the scheduler whose turn it is (restarting it at its milestone)."""

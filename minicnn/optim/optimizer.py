@@ -156,6 +156,49 @@ class Optimizer:
         hooks[handle.id] = hook
         return handle
 
+    # torch's names for the step hooks' types, and its step wrapper (here: the hooks, no profiler)
+    OptimizerPreHook = Callable[..., Any]
+    OptimizerPostHook = Callable[..., Any]
+    profile_hook_step = staticmethod(_hooked_step)
+
+    def _add_state_hook(self, kind: str, hook: Callable[..., Any], prepend: bool) -> Any:
+        """Register ``hook`` in ``self._optimizer_<kind>_hooks`` (first if ``prepend``); returns its handle."""
+        from ..nn.module import RemovableHandle  # noqa: PLC0415
+
+        hooks = self.__dict__.setdefault(f"_optimizer_{kind}_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def _state_hooks(self, kind: str) -> list[Callable[..., Any]]:
+        hooks = self.__dict__.get(f"_optimizer_{kind}_hooks")
+        return list(hooks.values()) if hooks else []
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
+        """Call ``hook(optimizer)`` at the start of each :meth:`state_dict` (before the hooks
+        already registered if ``prepend``); returns a handle whose ``remove()`` unregisters it."""
+        return self._add_state_hook("state_dict_pre", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
+        """Call ``hook(optimizer, state_dict)`` on the dict :meth:`state_dict` made; it may change
+        it in place or return a new one, which is passed on and returned instead."""
+        return self._add_state_hook("state_dict_post", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
+        """Call ``hook(optimizer, state_dict)`` at the start of each :meth:`load_state_dict`, with a
+        shallow copy of the dict given; a non-None result is loaded instead."""
+        return self._add_state_hook("load_state_dict_pre", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
+        """Call ``hook(optimizer)`` after each :meth:`load_state_dict` has loaded the state."""
+        return self._add_state_hook("load_state_dict_post", hook, prepend)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """As torch's, a pickled or copied optimiser leaves its hooks behind."""
+        return {k: v for k, v in self.__dict__.items() if not (k.startswith("_optimizer_") or k == "_in_hooked_step")}
+
     # -- groups ------------------------------------------------------------------------
     def add_param_group(self, param_group: Mapping[str, Any]) -> None:
         """Append a group: ``{'params': [...], 'lr': ..., ...}``; missing settings take the defaults."""
@@ -259,7 +302,19 @@ class Optimizer:
 
     # -- state dicts ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` (host copies)."""
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` (host copies),
+        with the state-dict hooks run around it (see :meth:`register_state_dict_post_hook`)."""
+        for hook in self._state_hooks("state_dict_pre"):
+            hook(self)
+        state_dict = self._pack_state()
+        for hook in self._state_hooks("state_dict_post"):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    def _pack_state(self) -> dict[str, Any]:
+        """The state dict itself, without the hooks (an optimiser with more state extends this)."""
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -275,8 +330,21 @@ class Optimizer:
         """Restore hyper-parameters and buffers saved by :meth:`state_dict`.
 
         The optimiser must have been built with the same number of groups and group sizes.
-        Buffers are copied onto each parameter's device; floating ones take its dtype.
+        Buffers are copied onto each parameter's device; floating ones take its dtype. The
+        load-state-dict hooks run around it (see :meth:`register_load_state_dict_pre_hook`).
         """
+        if isinstance(state_dict, Mapping):
+            state_dict = dict(state_dict)  # torch's shallow copy: a pre-hook may change it in place
+        for hook in self._state_hooks("load_state_dict_pre"):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        self._unpack_state(state_dict)
+        for hook in self._state_hooks("load_state_dict_post"):
+            hook(self)
+
+    def _unpack_state(self, state_dict: Mapping[str, Any]) -> None:
+        """:meth:`load_state_dict` without the hooks (an optimiser with more state extends this)."""
         name = type(self).__name__
         if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
