@@ -295,4 +295,3 @@ def test_strided_pairs_and_shared_offsets_match_torch(x_shape, k, stride, paddin
         check_against_torch(x, w, b, stride, padding, dilation, *TOLS[dtype])
     sw = stride if isinstance(stride, int) else stride[1]
     assert calls == {"pairs": int(sw == 2), "shared": int(shared)}
-
