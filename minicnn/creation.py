@@ -12,9 +12,12 @@ from .autograd import Tensor
 from .ops.errors import DtypeError, ShapeError
 
 
-def _shape(size: tuple[Any, ...], keyword: Any = None, dims: bool = False) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], keyword: Any = None, dims: bool = False, what: str = "") -> tuple[int, ...]:
     """The shape from varargs ``(2, 3)``, one sequence ``((2, 3),)`` or torch's ``size=``
-    (``dims``: a sequence of dims, which may be negative, not sizes)."""
+    (``dims``: a sequence of dims, which may be negative, not sizes). ``what``: the factory
+    whose varargs these are; no size at all is then torch's TypeError (``zeros(())`` is 0-d)."""
+    if what and keyword is None and not size:
+        raise TypeError(f'{what}() missing 1 required positional arguments: "size"')  # torch's words
     if keyword is not None:
         if size:
             raise TypeError("give the size either positionally or as size=, not both")
@@ -67,17 +70,21 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def zeros(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
+    """A tensor of 0s of the size ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``; ``()``
+    is 0-d, and no size at all torch's TypeError."""
     device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(xp.zeros(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+        return Tensor(xp.zeros(_shape(dims, size, what="zeros"), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, size: Any = None) -> Tensor:
+    """A tensor of 1s of the size ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``; ``()``
+    is 0-d, and no size at all torch's TypeError."""
     device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(xp.ones(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+        return Tensor(xp.ones(_shape(dims, size, what="ones"), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -117,7 +124,7 @@ def randn(
     """Standard normal samples from the library generator (or ``generator``, a mc.Generator)."""
     device = _device(device)
     xp = backend.xp_for_device(device)
-    shape = _shape(dims, size)
+    shape = _shape(dims, size, what="randn")
     with backend.device_scope(device):
         if _dtype(dtype).kind != "f":
             raise DtypeError(f"randn: needs a floating point dtype, got {_dtype(dtype)}")
@@ -136,7 +143,7 @@ def rand(
     """Uniform [0, 1) samples from the library generator (or ``generator``, a mc.Generator)."""
     device = _device(device)
     xp = backend.xp_for_device(device)
-    shape = _shape(dims, size)
+    shape = _shape(dims, size, what="rand")
     with backend.device_scope(device):
         dt = _dtype(dtype)
         if dt.kind != "f":
@@ -253,7 +260,7 @@ def empty(*dims: Any, dtype: Any = None, requires_grad: bool = False, device: An
     device = _device(device)
     xp = backend.xp_for_device(device)
     with backend.device_scope(device):
-        return Tensor(xp.empty(_shape(dims, size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+        return Tensor(xp.empty(_shape(dims, size, what="empty"), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def _like(t: Tensor, make: Any, dtype: Any, requires_grad: bool, device: Any) -> Tensor:

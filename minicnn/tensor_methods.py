@@ -665,26 +665,26 @@ class TensorMethods:
     def new_zeros(
         self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
     ) -> Tensor:
-        from .creation import zeros  # noqa: PLC0415
+        from .creation import _shape, zeros  # noqa: PLC0415
 
-        shape = _sizes(sizes, size, "new_zeros", "size")
-        return self._new(lambda dt, dev: zeros(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
+        shape = _shape(_sizes(sizes, size, "new_zeros", "size"))  # () is 0-d: passed whole, not unpacked
+        return self._new(lambda dt, dev: zeros(shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_ones(
         self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
     ) -> Tensor:
-        from .creation import ones  # noqa: PLC0415
+        from .creation import _shape, ones  # noqa: PLC0415
 
-        shape = _sizes(sizes, size, "new_ones", "size")
-        return self._new(lambda dt, dev: ones(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
+        shape = _shape(_sizes(sizes, size, "new_ones", "size"))  # () is 0-d: passed whole, not unpacked
+        return self._new(lambda dt, dev: ones(shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_empty(
         self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
     ) -> Tensor:
-        from .creation import empty  # noqa: PLC0415
+        from .creation import _shape, empty  # noqa: PLC0415
 
-        shape = _sizes(sizes, size, "new_empty", "size")
-        return self._new(lambda dt, dev: empty(*shape, dtype=dt, device=dev), dtype, device, requires_grad)
+        shape = _shape(_sizes(sizes, size, "new_empty", "size"))  # () is 0-d: passed whole, not unpacked
+        return self._new(lambda dt, dev: empty(shape, dtype=dt, device=dev), dtype, device, requires_grad)
 
     def new_full(
         self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
@@ -1203,6 +1203,14 @@ class TensorMethods:
     @property
     def is_cpu(self) -> bool:
         return self.device == "cpu"
+
+    @property
+    def is_meta(self) -> bool:
+        """Whether this tensor is on torch's 'meta' device: shapes and dtypes only, no data (the
+        parameters and buffers of a ``Module.to('meta')``)."""
+        from .func import _MetaArray  # noqa: PLC0415 - func imports the tensor classes
+
+        return not getattr(self, "_uninitialized", False) and isinstance(self.array, _MetaArray)  # lazy: False
 
     def get_device(self) -> int:
         """The GPU's index, or -1 for a tensor on the CPU (torch's)."""

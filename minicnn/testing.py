@@ -423,7 +423,7 @@ def make_tensor(
         span = high - low
         scale = 2.0 if span >= np.finfo(real_dt).max else 1.0  # torch halves a range wider than the dtype's max
         parts = [
-            creation.rand(*draw_shape, dtype=real_dt, device=device).array for _ in range(2 if dt.kind == "c" else 1)
+            creation.rand(draw_shape, dtype=real_dt, device=device).array for _ in range(2 if dt.kind == "c" else 1)
         ]
         parts = [(p * (high / scale - low / scale) + low / scale) * scale for p in parts]
         a = (parts[0] + 1j * parts[1] if dt.kind == "c" else parts[0]).astype(dt)

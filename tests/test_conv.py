@@ -484,7 +484,7 @@ def test_non_contiguous_input():
     ],
 )
 def test_conv2d_errors(x_shape, w_shape, kwargs, error, match):
-    x, w = mc.zeros(*x_shape), mc.zeros(*w_shape)
+    x, w = mc.zeros(x_shape), mc.zeros(w_shape)
     with pytest.raises(error, match=match):
         mc.nn.functional.conv2d(x, w, **kwargs)
 
@@ -511,7 +511,7 @@ def test_conv2d_bad_settings_raise_torchs_runtime_error(x_shape, w_shape, kwargs
     with pytest.raises(RuntimeError):
         F.conv2d(torch.zeros(x_shape), torch.zeros(w_shape), **kwargs)
     with pytest.raises(RuntimeError, match="conv2d"):
-        mc.nn.functional.conv2d(mc.zeros(*x_shape), mc.zeros(*w_shape), **kwargs)
+        mc.nn.functional.conv2d(mc.zeros(x_shape), mc.zeros(w_shape), **kwargs)
 
 
 def test_conv2d_bias_and_dtype_errors():

@@ -178,9 +178,9 @@ def test_dropout2d_other_ranks_warn_and_drop_whole_channels_like_torch(shape, la
     fn = nn.Dropout2d(0.5) if layer else (lambda t: F.dropout2d(t, 0.5))
     tfn = torch.nn.Dropout2d(0.5) if layer else (lambda t: TF.dropout2d(t, 0.5))
     with pytest.warns(UserWarning, match="dropout2d: Received a") as ours:
-        y = fn(mc.ones(*shape)).numpy()
+        y = fn(mc.ones(shape)).numpy()
     with pytest.warns(UserWarning, match="dropout2d: Received a") as theirs:
-        tfn(torch.ones(*shape))
+        tfn(torch.ones(shape))
     assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
     per_channel = y.reshape(shape[0], shape[1], -1)
     assert (per_channel == per_channel[..., :1]).all() and set(np.unique(y)) == {0.0, 2.0}

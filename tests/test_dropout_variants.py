@@ -39,7 +39,7 @@ def test_alpha_dropout_algebra_and_gradient(device, p, feature):
     x_np = np.random.default_rng(0).standard_normal((50, 40, 6))
     x = mc.tensor(x_np, requires_grad=True, device=device)
     y = (F.feature_alpha_dropout if feature else F.alpha_dropout)(x, p, training=True)
-    y.backward(mc.ones(*y.shape, dtype=mc.float64, device=device))
+    y.backward(mc.ones(y.shape, dtype=mc.float64, device=device))
     a, shift, dropped = alpha_constants(p)
     got, grad = y.numpy(), x.grad.numpy()
     kept = grad != 0
@@ -119,7 +119,7 @@ def test_channel_dropout_zeroes_whole_channels(device, fn, shape):
     mc.manual_seed(5)
     x = mc.tensor(np.random.default_rng(5).uniform(1, 2, shape), requires_grad=True, device=device)
     y = fn(x, 0.5)
-    y.backward(mc.ones(*shape, dtype=mc.float64, device=device))
+    y.backward(mc.ones(shape, dtype=mc.float64, device=device))
     batched = len(shape) in (3, 5)
     spatial = tuple(range(2 if batched else 1, len(shape)))
     zero = (y.numpy() == 0).all(axis=spatial)
@@ -133,12 +133,12 @@ def test_channel_dropout_zeroes_whole_channels(device, fn, shape):
 def test_channel_dropout_ranks_as_torch():
     for shape in ((5,), (2, 3, 4, 5)):
         with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input"):
-            F.dropout1d(mc.zeros(*shape))
+            F.dropout1d(mc.zeros(shape))
         with pytest.raises(RuntimeError, match="Expected 2D or 3D input"):
             TF.dropout1d(torch.zeros(shape))
     for shape in ((2, 3), (2, 3, 4)):
         with pytest.warns(UserWarning, match="Received a .*-D input to dropout3d"):
-            y = F.dropout3d(mc.ones(*shape), 0.5)
+            y = F.dropout3d(mc.ones(shape), 0.5)
         assert y.shape == shape
     with warnings.catch_warnings():
         warnings.simplefilter("error")

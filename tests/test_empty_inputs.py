@@ -269,7 +269,7 @@ def test_linear_with_zero_features(device, x_shape, w_shape, bias):
 def test_mean_of_nothing_is_nan_quietly_as_torch(device, shape, dim):
     import warnings
 
-    x, t = mc.zeros(*shape, device=device, requires_grad=True), torch.zeros(*shape, requires_grad=True)
+    x, t = mc.zeros(shape, device=device, requires_grad=True), torch.zeros(shape, requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy's "Mean of empty slice" warning must not reach the user
         ours = x.mean() if dim is None else x.mean(dim)

@@ -565,7 +565,7 @@ def apply_operation(lib: Any, root: Any, pool: list[Any], op: tuple[Any, ...]) -
         return nothing(getattr(root, kind)())
     if kind == "zero_grad":
         for p in root.parameters():
-            p.grad = lib.ones(*p.shape, dtype=p.dtype)
+            p.grad = lib.ones(p.shape, dtype=p.dtype)
         root.zero_grad(set_to_none=op[1])
         return [None if p.grad is None else float(p.grad.sum()) for p in root.parameters()]
     if kind == "apply":

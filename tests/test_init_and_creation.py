@@ -174,15 +174,15 @@ def _gram(w: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3, 3), (4, 4)])
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_orthogonal_is_semi_orthogonal_like_torch(shape, gain):
-    ours = init.orthogonal_(mc.zeros(*shape, dtype=mc.float64), gain=gain).numpy().reshape(shape[0], -1)
-    theirs = torch.nn.init.orthogonal_(torch.zeros(*shape, dtype=torch.float64), gain=gain).numpy()
+    ours = init.orthogonal_(mc.zeros(shape, dtype=mc.float64), gain=gain).numpy().reshape(shape[0], -1)
+    theirs = torch.nn.init.orthogonal_(torch.zeros(shape, dtype=torch.float64), gain=gain).numpy()
     theirs = theirs.reshape(shape[0], -1)
     for w in (ours, theirs):
         np.testing.assert_allclose(_gram(w), gain**2 * np.eye(min(w.shape)), atol=1e-12)
-    w32 = init.orthogonal_(mc.zeros(*shape), gain=gain).numpy().reshape(shape[0], -1)  # float32: drawn in float32
+    w32 = init.orthogonal_(mc.zeros(shape), gain=gain).numpy().reshape(shape[0], -1)  # float32: drawn in float32
     np.testing.assert_allclose(_gram(w32), gain**2 * np.eye(min(w32.shape)), atol=1e-5)
     assert not np.allclose(
-        ours, init.orthogonal_(mc.zeros(*shape, dtype=mc.float64), gain=gain).numpy().reshape(ours.shape)
+        ours, init.orthogonal_(mc.zeros(shape, dtype=mc.float64), gain=gain).numpy().reshape(ours.shape)
     )
 
 
@@ -194,9 +194,9 @@ def test_orthogonal_of_an_empty_tensor_is_a_no_op_like_torch():
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4), (1, 6), (0, 2)])
 @pytest.mark.parametrize("dtype", ["float32", "int64"])
 def test_eye_equals_torchs(shape, dtype):
-    t = mc.ones(*shape, dtype=getattr(mc, dtype))
+    t = mc.ones(shape, dtype=getattr(mc, dtype))
     assert init.eye_(t) is t
-    expected = torch.nn.init.eye_(torch.ones(*shape, dtype=getattr(torch, dtype))).numpy()
+    expected = torch.nn.init.eye_(torch.ones(shape, dtype=getattr(torch, dtype))).numpy()
     np.testing.assert_array_equal(t.numpy(), expected)
     assert t.dtype == expected.dtype
 
@@ -215,9 +215,9 @@ def test_eye_equals_torchs(shape, dtype):
     ],
 )
 def test_dirac_equals_torchs(shape, groups):
-    t = mc.ones(*shape, dtype=mc.float64)
+    t = mc.ones(shape, dtype=mc.float64)
     assert init.dirac_(t, groups) is t
-    np.testing.assert_array_equal(t.numpy(), torch.nn.init.dirac_(torch.ones(*shape, dtype=torch.float64), groups))
+    np.testing.assert_array_equal(t.numpy(), torch.nn.init.dirac_(torch.ones(shape, dtype=torch.float64), groups))
 
 
 def test_dirac_is_the_identity_convolution():
@@ -231,9 +231,9 @@ def test_dirac_is_the_identity_convolution():
     "shape, sparsity", [((10, 7), 0.25), ((6, 4), 0.5), ((5, 3), 0.0), ((4, 3), 1.5), ((4, 3), -0.5)]
 )
 def test_sparse_zeros_per_column_like_torch(shape, sparsity):
-    t = mc.zeros(*shape, dtype=mc.float64)
+    t = mc.zeros(shape, dtype=mc.float64)
     assert init.sparse_(t, sparsity, std=0.5) is t
-    theirs = torch.nn.init.sparse_(torch.zeros(*shape, dtype=torch.float64), sparsity, std=0.5).numpy()
+    theirs = torch.nn.init.sparse_(torch.zeros(shape, dtype=torch.float64), sparsity, std=0.5).numpy()
     np.testing.assert_array_equal((t.numpy() == 0).sum(0), (theirs == 0).sum(0))
 
 
@@ -314,7 +314,7 @@ def test_new_random_inits_are_reproducible_under_manual_seed(fn, kwargs):
 @pytest.mark.parametrize("device", devices())
 def test_new_inits_on_the_device(device):
     for shape in ((3, 5), (5, 3), (4, 2, 3, 3)):
-        t = mc.zeros(*shape, device=device)
+        t = mc.zeros(shape, device=device)
         w = init.orthogonal_(t, gain=2.0).numpy().reshape(shape[0], -1)
         np.testing.assert_allclose(_gram(w), 4 * np.eye(min(w.shape)), atol=1e-5)
         assert str(t.device).startswith(device)
@@ -400,3 +400,66 @@ def test_negative_ints_wrap_into_unsigned_tensors_as_torch():
     data = [-1, -129, 255, 0]
     expected = torch.tensor(data, dtype=torch.uint8).numpy()
     np.testing.assert_array_equal(mc.tensor(data, dtype=mc.uint8).numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L: L.zeros(),
+        lambda L: L.ones(),
+        lambda L: L.empty(),
+        lambda L: L.rand(),
+        lambda L: L.randn(),
+        lambda L: L.rand(dtype=L.float64),
+        lambda L: L.zeros(dtype=L.float64, requires_grad=True),
+        lambda L: L.full(),
+        lambda L: L.randint(),
+        lambda L: L.randint(5),
+        lambda L: L.randperm(),
+        lambda L: L.empty_strided(),
+        lambda L: L.normal(),
+        lambda L: L.eye(),
+        lambda L: L.tensor(),
+        lambda L: L.ones(2).new_zeros(),
+        lambda L: L.ones(2).new_ones(),
+        lambda L: L.ones(2).new_empty(),
+        lambda L: L.ones(2).new_full(),
+        lambda L: L.ones(2).new_tensor(),
+    ],
+)
+def test_factories_without_a_size_raise_torchs_type_error(make):
+    """No size at all is a missing argument in torch (not a 0-d tensor)."""
+    with pytest.raises(TypeError):
+        make(torch)
+    with pytest.raises(TypeError):
+        make(mc)
+
+
+def test_factories_name_the_missing_size_in_torchs_words():
+    for name in ("zeros", "ones", "empty", "rand", "randn"):
+        with pytest.raises(TypeError) as theirs:
+            getattr(torch, name)(dtype=torch.float64)
+        with pytest.raises(TypeError) as ours:
+            getattr(mc, name)(dtype=mc.float64)
+        assert str(ours.value) == str(theirs.value) == f'{name}() missing 1 required positional arguments: "size"'
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn", "new_zeros", "new_ones", "new_empty"])
+@pytest.mark.parametrize("args, kwargs", [(((),), {}), (([],), {}), ((), {"size": ()}), ((), {"size": []})])
+def test_an_explicit_empty_size_is_0d_as_torch(name, args, kwargs):
+    def make(L):
+        f = getattr(L.ones(2, dtype=L.float64), name) if name.startswith("new_") else getattr(L, name)
+        return f(*args, **kwargs)
+
+    ours, theirs = make(mc), make(torch)
+    assert tuple(ours.shape) == tuple(theirs.shape) == ()
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+
+
+def test_is_meta_as_torch():
+    for L in (mc, torch):
+        meta = L.nn.Linear(2, 3).to("meta")
+        assert meta.weight.is_meta and meta.bias.is_meta
+        assert not L.ones(2).is_meta and not L.nn.Linear(2, 3).weight.is_meta
+        assert not L.nn.LazyLinear(3).weight.is_meta
+        assert meta.to_empty(device="cpu").weight.is_meta is False

@@ -637,7 +637,7 @@ def test_non_finite_scale_factors_and_empty_channels_raise_like_torch(shape, kw)
 def test_empty_batch_with_channels_is_not_an_empty_channel_error():
     """torch refuses only an input whose C or spatial size is 0: N = 0 with C > 0 is fine."""
     for mode, shape in (("linear", (0, 2, 4)), ("bicubic", (0, 2, 4, 4)), ("nearest", (0, 1, 2, 2, 2))):
-        ours = interpolate(mc.zeros(*shape), size=3, mode=mode)
+        ours = interpolate(mc.zeros(shape), size=3, mode=mode)
         assert ours.shape == tuple(TF.interpolate(torch.zeros(shape), size=3, mode=mode).shape)
 
 

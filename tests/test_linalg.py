@@ -536,7 +536,7 @@ def test_norm_errors_and_unsupported_orders():
 def test_matrix_norm_of_empty_matrices_like_torch(shape, ord):
     """torch: 0 (the max of no column or row sums too)."""
     for keepdim in (False, True):
-        ours = LA.matrix_norm(mc.zeros(*shape, dtype=np.float64), ord, keepdim=keepdim).numpy()
+        ours = LA.matrix_norm(mc.zeros(shape, dtype=np.float64), ord, keepdim=keepdim).numpy()
         theirs = torch.linalg.matrix_norm(torch.zeros(shape, dtype=torch.float64), ord, keepdim=keepdim).numpy()
         assert ours.shape == theirs.shape
         np.testing.assert_array_equal(ours, theirs)

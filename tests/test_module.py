@@ -180,7 +180,7 @@ def test_init_distributions_match_torch(name, kwargs):
     """Moments of a large draw agree with torch's draw of the same init."""
     shape = (256, 128, 3, 3)
     mc.manual_seed(1)
-    ours = getattr(nn.init, name)(mc.zeros(*shape), **kwargs).numpy()
+    ours = getattr(nn.init, name)(mc.zeros(shape), **kwargs).numpy()
     torch.manual_seed(1)
     theirs = getattr(torch.nn.init, name)(torch.zeros(shape), **kwargs).numpy()
     stats = [np.mean, np.std, lambda a: np.quantile(a, 0.01), lambda a: np.quantile(a, 0.99)]

@@ -523,7 +523,7 @@ def test_named_parameters_and_repr_like_torch():
                 bad()
         opt.add_param_group({"params": list(m[1].named_parameters()), "lr": 0.5})
         for p in m.parameters():
-            p.grad = lib.ones(*p.shape)
+            p.grad = lib.ones(p.shape)
         opt.step()
         sd = opt.state_dict()
         plain = lib.optim.Adam([{"params": list(m[0].parameters())}, {"params": list(m[1].parameters())}])

@@ -141,7 +141,7 @@ def test_circular_and_zero_batch_sizes_as_torch():
         ((2, 0, 5), (1, 2), "circular"),
         ((3, 0), (0, 0), "circular"),
     ):
-        ours = F.pad(mc.zeros(*shape), pad, mode=mode)
+        ours = F.pad(mc.zeros(shape), pad, mode=mode)
         assert ours.shape == tuple(TF.pad(torch.zeros(shape), pad, mode=mode).shape)
 
 

@@ -918,7 +918,7 @@ def test_orthogonal_maps_second_derivatives_like_torch(orthogonal_map):
     rng = np.random.default_rng(5)
     x = _householder_original(rng, shape) if orthogonal_map == "householder" else rng.standard_normal(shape)
     ours = parametrizations._Orthogonal(
-        mc.zeros(*shape), parametrizations._OrthMaps[orthogonal_map], use_trivialization=False
+        mc.zeros(shape), parametrizations._OrthMaps[orthogonal_map], use_trivialization=False
     )
     theirs = TorchOrthogonal(torch.zeros(shape), TorchOrthMaps[orthogonal_map], use_trivialization=False)
     double_backward_like_torch(ours, theirs, [x], rtol=1e-8, atol=1e-10)

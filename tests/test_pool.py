@@ -512,7 +512,7 @@ def test_pool2d_bad_settings_raise_torchs_runtime_error(name, shape, args):
     with pytest.raises(RuntimeError):
         getattr(TF, name)(torch.zeros(shape), *args)
     with pytest.raises(RuntimeError, match=name):
-        getattr(F, name)(mc.zeros(*shape), *args)
+        getattr(F, name)(mc.zeros(shape), *args)
 
 
 def test_avg_pool2d_zero_divisor_override_is_torchs_runtime_error():

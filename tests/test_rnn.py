@@ -483,11 +483,11 @@ def test_shape_errors_like_torch(kind: str, kwargs: dict[str, Any], x_shape: tup
     mh: Any = None
     th: Any = None
     if hx_shapes:
-        mh = tuple(mc.zeros(*s) for s in hx_shapes)
-        th = tuple(torch.zeros(*s) for s in hx_shapes)
+        mh = tuple(mc.zeros(s) for s in hx_shapes)
+        th = tuple(torch.zeros(s) for s in hx_shapes)
         if len(hx_shapes) == 1:
             mh, th = mh[0], th[0]
-    _raises_like_torch(lambda: m(mc.zeros(*x_shape), mh), lambda: t(torch.zeros(*x_shape), th))
+    _raises_like_torch(lambda: m(mc.zeros(x_shape), mh), lambda: t(torch.zeros(x_shape), th))
 
 
 @pytest.mark.parametrize(

@@ -467,7 +467,7 @@ def test_inplace_twins_match_torch_and_record_gradients():
 
 def test_fill_diagonal_like_torch():
     for shape, wrap in [((7, 3), True), ((7, 3), False), ((3, 5), True), ((3, 3, 3), False), ((2, 0), False)]:
-        m, t = mc.zeros(*shape), torch.zeros(shape)
+        m, t = mc.zeros(shape), torch.zeros(shape)
         m.fill_diagonal_(2.5, wrap=wrap)
         t.fill_diagonal_(2.5, wrap=wrap)
         np.testing.assert_array_equal(m.numpy(), t.numpy())
@@ -625,7 +625,7 @@ def test_errors_name_the_op_and_sizes(call, error, match):
 def test_review_edge_cases_like_torch():
     # strides of an empty tensor: torch's row-major ones (NumPy 2 gives zeros)
     for shape in [(2, 0, 3), (0,), (3, 0)]:
-        assert mc.zeros(*shape).stride() == torch.zeros(*shape).stride()
+        assert mc.zeros(shape).stride() == torch.zeros(shape).stride()
     # narrow_copy's negative start counts from the end (forward only: torch's backward ignores the wrap)
     x = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(

@@ -144,7 +144,7 @@ def test_float32_error_on_wide_layers_within_the_conv_tolerance():
 def test_unsupported_settings_raise(w_shape, settings, what):
     x = mc.randn(1, 2, 8, 8)
     with pytest.raises(ValueError, match=f"winograd.*{what}"):
-        mc.nn.functional.conv2d(x, mc.randn(*w_shape), algo="winograd", **settings)
+        mc.nn.functional.conv2d(x, mc.randn(w_shape), algo="winograd", **settings)
 
 
 def test_layer_takes_the_algo():
