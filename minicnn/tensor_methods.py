@@ -429,7 +429,7 @@ class TensorMethods:
         return ops.argsort(self, dim, descending, stable)
 
     def flip(self, *args: Any, dims: Any = None) -> Tensor:
-        return ops.flip(self, *_sizes(args, dims, "flip", "dims"))
+        return ops.flip(self, *(_sizes(args, dims, "flip", "dims") or ((),)))  # (dims=(): no dim, as torch)
 
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         return ops.roll(self, shifts, dims)

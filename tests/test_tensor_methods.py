@@ -718,6 +718,16 @@ def test_size_taking_methods_called_with_no_sizes_raise_typeerror_as_torch(name:
             assert getattr(lib.ones(()), name)(()).shape == ()
 
 
+@pytest.mark.parametrize("shape", [(2, 3), ()])
+@pytest.mark.parametrize("dims", [(), []])
+def test_flip_with_an_empty_dims_keyword_flips_nothing_as_torch(shape: tuple, dims: tuple | list) -> None:
+    """``x.flip(dims=())`` is an empty set of dims (a copy), not a missing argument."""
+    a = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    got, want = mc.tensor(a).flip(dims=dims), torch.tensor(a).flip(dims=dims)
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 @pytest.mark.parametrize("call", [
     lambda lib, x: lib.reshape(x, ()), lambda lib, x: lib.permute(x, ()), lambda lib, x: x.expand_as(x),
     lambda lib, x: x.reshape_as(x), lambda lib, x: x.view_as(x), lambda lib, x: lib.kron(x, x),

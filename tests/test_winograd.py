@@ -191,6 +191,18 @@ def test_auto_takes_winograd_only_for_wide_layers_on_large_maps():
     assert K.choose_algo((4, 128, 32, 32), (128, 128, 3, 3)) == "winograd"
     assert K.choose_algo((16, 256, 14, 14), (256, 256, 3, 3)) == "winograd"
     assert K.choose_algo((128, 6, 14, 14), (16, 6, 5, 5)) == "im2col"  # LeNet
+    assert K.choose_algo(*wide, itemsize=2) == "im2col"  # float16: the transforms' rounding is too coarse
+
+
+def test_auto_keeps_float16_on_im2col_within_torchs_error():
+    # float16 through Winograd's transforms: mean error ~4x torch's; auto keeps im2col, which matches torch's
+    rng = np.random.default_rng(18)
+    x, w = rng.standard_normal((2, 64, 32, 32)), rng.standard_normal((64, 64, 3, 3)) / 24
+    exact = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+    ours = mc.nn.functional.conv2d(mc.tensor(x, dtype=mc.float16), mc.tensor(w, dtype=mc.float16), padding=1)
+    theirs = F.conv2d(torch.from_numpy(x).half(), torch.from_numpy(w).half(), padding=1).float().numpy()
+    err, torch_err = np.abs(ours.numpy().astype(np.float64) - exact).mean(), np.abs(theirs - exact).mean()
+    assert err <= 1.5 * torch_err
 
 
 def test_auto_on_a_wide_layer_matches_torch():

@@ -491,15 +491,28 @@ def _dx_batch_last(gy: Any, w: Any, g: Geometry) -> Any:
 
 
 def choose_algo(
-    x_shape: tuple, w_shape: tuple, groups: int = 1, stride: Any = 1, dilation: Any = 1, on_gpu: bool = False
+    x_shape: tuple,
+    w_shape: tuple,
+    groups: int = 1,
+    stride: Any = 1,
+    dilation: Any = 1,
+    on_gpu: bool = False,
+    itemsize: int = 4,
 ) -> str:
     """``"depthwise"`` when every input channel is its own group (groups == C > 1); on the CPU
-    ``"winograd"`` for wide 3x3 stride-1 layers on large maps (:func:`_winograd_pays`);
-    else ``"im2col"``. (``"direct"`` is never the fastest; it is there to be read and compared.)"""
+    ``"winograd"`` for wide 3x3 stride-1 layers on large maps (:func:`_winograd_pays`) in float32
+    or float64 (``itemsize`` >= 4: float16's error through the transforms is several times
+    im2col's); else ``"im2col"``. (``"direct"`` is never the fastest; it is there to be read and
+    compared.)"""
     c, o = x_shape[1], w_shape[0]
     if groups == c > 1 and o % c == 0:
         return "depthwise"
-    if not on_gpu and _winograd_pays(x_shape, w_shape) and supports(w_shape, stride, dilation, groups) is None:
+    if (
+        not on_gpu
+        and itemsize >= 4
+        and _winograd_pays(x_shape, w_shape)
+        and supports(w_shape, stride, dilation, groups) is None
+    ):
         return "winograd"
     return "im2col"
 
@@ -520,12 +533,19 @@ def _winograd_pays(x_shape: tuple, w_shape: tuple) -> bool:
 
 
 def _resolve_algo(
-    algo: str, x_shape: tuple, w_shape: tuple, groups: int, stride: Any = 1, dilation: Any = 1, on_gpu: bool = False
+    algo: str,
+    x_shape: tuple,
+    w_shape: tuple,
+    groups: int,
+    stride: Any = 1,
+    dilation: Any = 1,
+    on_gpu: bool = False,
+    itemsize: int = 4,
 ) -> str:
     if algo not in ALGOS:
         raise ValueError(f"conv2d: algo must be one of {ALGOS}, got {algo!r}")
     if algo == "auto":
-        return choose_algo(x_shape, w_shape, groups, stride, dilation, on_gpu)
+        return choose_algo(x_shape, w_shape, groups, stride, dilation, on_gpu, itemsize)
     if algo == "depthwise" and not (groups == x_shape[1] and w_shape[0] % groups == 0):
         raise ValueError(f"conv2d: algo='depthwise' needs groups == input channels ({x_shape[1]}), got groups={groups}")
     if algo == "winograd" and (unfit := supports(w_shape, stride, dilation, groups)) is not None:
@@ -546,7 +566,7 @@ def conv2d_forward(
 ) -> Any:
     """y = conv2d(x, w) + b with the chosen algorithm; see the module docstring. ``ctx``: a dict
     in which a kernel may leave intermediates for :func:`conv2d_backward` (pass the same one)."""
-    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, backend.is_cupy_array(x))
+    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, backend.is_cupy_array(x), x.itemsize)
     if algo == "im2col":
         return conv2d_im2col(x, w, b, stride, padding, dilation, groups, ctx=ctx)
     if algo == "winograd":
@@ -571,7 +591,7 @@ def conv2d_backward(
     ctx: dict | None = None,
 ) -> tuple[Any, Any, Any]:
     """(dx, dw, db) for ``gy`` = dL/dy; entries not asked for are None."""
-    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, backend.is_cupy_array(x))
+    algo = _resolve_algo(algo, x.shape, w.shape, groups, stride, dilation, backend.is_cupy_array(x), x.itemsize)
     if algo == "im2col":
         return conv2d_im2col_backward(gy, x, w, stride, padding, dilation, groups, need_dx, need_dw, need_db, ctx=ctx)
     if algo == "winograd":
