@@ -1222,7 +1222,14 @@ def _plain(value: Any) -> bool:
         return True
     if kind is tuple or kind is list or kind is Size:  # (shapes, axes: the common case, checked flat first)
         for item in value:
-            if type(item) not in _SCALAR_TYPES and not _plain(item):
+            inner = type(item)
+            if inner in _SCALAR_TYPES:
+                continue
+            if inner is tuple:  # (a tuple of shapes: Add's, Mul's; one level without a call)
+                for sub in item:
+                    if type(sub) not in _SCALAR_TYPES and not _plain(sub):
+                        return False
+            elif not _plain(item):
                 return False
         return True
     if kind is dict:

@@ -14,10 +14,10 @@ run, so its gradient is complete; ``_backward_step`` asks its node's ``backward`
 gradients of the inputs. Gradients flowing to the same tensor are summed (:class:`_Grads`: a
 sum of two terms is a new array the pass owns, and later terms are added into it in place; a
 slice hands over only its block, :class:`_Part`, written into one zero array when a second
-term arrives). A leaf's finished gradient is added to ``.grad`` (:func:`_accumulate`), as
-torch accumulates. Where hooks could tell the difference, the order is torch's own
-(:func:`_in_torch_order` replays torch's ready queue: newest node first, a leaf as soon as
-its gradient is complete).
+term arrives, or beside a second block that does not overlap it: :func:`_disjoint_sum`). A
+leaf's finished gradient is added to ``.grad`` (:func:`_accumulate`), as torch accumulates.
+Where hooks could tell the difference, the order is torch's own (:func:`_in_torch_order`
+replays torch's ready queue: newest node first, a leaf as soon as its gradient is complete).
 
 Before a node runs, :func:`_check_saved` compares the version counters of the tensors it kept
 with the versions it saw in the forward (torch's "modified by an inplace operation" error).
@@ -38,6 +38,7 @@ instead of writing ``.grad``. The engine knows nothing about any op.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,20 +77,22 @@ def _topological_order(
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[Any] = list(reversed(roots))  # tensors to visit; _DONE above a tensor whose inputs are pushed
+    push, pop, emit, visit, done = stack.append, stack.pop, order.append, visited.add, _DONE
     while stack:
-        t = stack.pop()
-        if t is _DONE:
-            order.append(stack.pop())
+        t = pop()
+        if t is done:
+            emit(pop())
             continue
-        if id(t) in visited:
+        key = id(t)
+        if key in visited:
             continue
-        visited.add(id(t))
+        visit(key)
         fn = t._grad_fn
         if fn is None:
-            order.append(t)
+            emit(t)
             continue
-        stack.append(t)
-        stack.append(_DONE)
+        push(t)
+        push(done)
         if fn.released:
             if released is None:
                 raise _second_time()
@@ -97,7 +100,7 @@ def _topological_order(
         inputs = fn.inputs if swapped is None or not fn.stubbed else _originals(fn, swapped)
         for inp in inputs:
             if inp._requires_grad and id(inp) not in visited:
-                stack.append(inp)
+                push(inp)
     return order
 
 
@@ -329,8 +332,8 @@ def _run_backward(
         # of backward(inputs=), whose own op runs)
         if any(id(r) in needed and id(r) not in stops for r in released):
             raise _second_time()
-    if any(t._hooks or t._post_hooks or (t._grad_fn is not None and t._grad_fn.calls_user_code) for t in order):
-        # hooks see the order: make it torch's
+    user_code = _user_code_in(order)
+    if user_code:  # hooks see the order: make it torch's
         order = _in_torch_order(roots, order, needed, stops)
     store = None if wanted is None else set() if capture else wanted  # whose .grad may be written
     captured: dict[int, Any] = {}
@@ -381,6 +384,18 @@ def _run_backward(
     return captured
 
 
+def _user_code_in(order: list[Tensor]) -> bool:
+    """Whether a tensor of ``order`` has hooks or a node calls the user's code (module backward
+    hooks, custom Functions): then the order of the pass can be seen, and must be torch's."""
+    for t in order:
+        if t._hooks or t._post_hooks:
+            return True
+        fn = t._grad_fn
+        if fn is not None and fn.calls_user_code:
+            return True
+    return False
+
+
 def _narrowed(step: Any, needed: set[int]) -> Any:
     """``step`` with each node asked only for the gradients that reach a requested tensor
     (``needs_input_grad`` narrowed to the inputs in ``needed`` while it runs), as torch's engine
@@ -421,11 +436,55 @@ class _Part:
         return out
 
 
+def _span(i: Any, n: int) -> tuple[int, int] | None:
+    """The half-open range that index entry ``i`` (an int or a slice of step 1) takes of an
+    axis of length ``n``; None for any other entry."""
+    if type(i) is slice:
+        start, stop, step = i.indices(n)
+        return (start, max(start, stop)) if step == 1 else None
+    if type(i) is int:
+        k = i + n if i < 0 else i
+        return k, k + 1
+    return None
+
+
+def _disjoint_sum(p: _Part, q: _Part) -> Any:
+    """The sum of two parts of one tensor's gradient as a new array, where their blocks do not
+    overlap: each block is written, not added, and where together they cover the whole array
+    (a tensor's two chunks) nothing is zero-filled. None where either index is not ints and
+    slices of step 1, or the blocks overlap (the caller then adds)."""
+    shape, full = p.shape, slice(None)
+    a = p.index if type(p.index) is tuple else (p.index,)
+    b = q.index if type(q.index) is tuple else (q.index,)
+    if len(a) > len(shape) or len(b) > len(shape):
+        return None
+    apart, size_a, size_b = False, 1, 1
+    for k in range(max(len(a), len(b))):  # (the axes after both indices are whole in both blocks)
+        sa = _span(a[k] if k < len(a) else full, shape[k])
+        sb = _span(b[k] if k < len(b) else full, shape[k])
+        if sa is None or sb is None:
+            return None
+        apart = apart or sa[0] >= sb[1] or sb[0] >= sa[1]
+        size_a *= sa[1] - sa[0]
+        size_b *= sb[1] - sb[0]
+    if not apart:
+        return None
+    covered = size_a + size_b == math.prod(shape[: max(len(a), len(b))])
+    with backend.array_scope(p.block):  # on the blocks' GPU, whichever is current
+        xp = backend.get_array_module(p.block)
+        out = (xp.empty if covered else xp.zeros)(shape, dtype=p.dtype)
+        out[p.index] = p.block
+        out[q.index] = q.block
+    return out
+
+
 class _Grads(dict):
     """The gradients flowing to tensors not reached yet in a backward pass, by ``id``. A sum of
     two gradient arrays is a new array that this pass owns (``owned``): later terms are added
     into it in place. A :class:`_Part` waits as it is until a second term arrives (then it is
-    written into a zero array) or its tensor is reached (:meth:`take`)."""
+    written into a zero array; a second part that does not overlap it is written beside it, into
+    an array left unfilled where the two cover it: :func:`_disjoint_sum`) or its tensor is
+    reached (:meth:`take`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -441,7 +500,11 @@ class _Grads(dict):
             self._add_into(have, g)
         else:
             if isinstance(have, _Part):
-                buf = have.dense()
+                buf = _disjoint_sum(have, g) if isinstance(g, _Part) else None
+                if buf is None:
+                    buf = have.dense()
+                else:
+                    g = None
             elif isinstance(g, _Part):
                 buf = np.array(have) if isinstance(have, np.generic) else have.copy()  # (0-d: an array)
             else:
@@ -473,11 +536,12 @@ class _Grads(dict):
 
 def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
     """``t.grad += g``; a first gradient is kept without a copy unless its memory already
-    backs another ``.grad`` from this pass (``leaf_bases``)."""
+    backs another ``.grad`` from this pass (``leaf_bases``), or it is strided where ``t`` is
+    contiguous (then it is copied into ``t``'s layout, as torch's AccumulateGrad does)."""
     if t._grad is None:
         base = _base_id(g)
-        if base in leaf_bases:
-            g = g.copy()
+        if base in leaf_bases or (not g.flags.c_contiguous and t.array.flags.c_contiguous):
+            g = g.copy()  # (a strided view, e.g. cat's backward: torch's .grad takes the parameter's layout)
             base = id(g)
         leaf_bases.add(base)
         t._grad = _wrap(g)
@@ -545,6 +609,9 @@ def _check_hook_dtype(hook: Any, out: Any, dtype: Any) -> None:
         raise RuntimeError(f"hook '{name}' has changed the type of value (was {np.dtype(dtype)} got {out.dtype})")
 
 
+_NO_PARTS = Function.backward_part  # a node whose class keeps this passes its gradient on whole
+
+
 def _backward_step(
     t: Tensor, g: Any, grads: _Grads, leaf_bases: set[int], retain_graph: bool, store: set[int] | None
 ) -> None:
@@ -561,7 +628,7 @@ def _backward_step(
     if not fn.stubbed:  # (a stubbed node keeps no arrays that a write could have changed)
         _check_saved(fn, t)
     inputs = fn.inputs
-    part = fn.backward_part(g) if len(inputs) == 1 else None
+    part = fn.backward_part(g) if len(inputs) == 1 and type(fn).backward_part is not _NO_PARTS else None
     if part is not None:
         inp = inputs[0]
         if inp._requires_grad:
@@ -583,7 +650,7 @@ def _backward_step(
                 f"{type(fn).__name__}.backward returned a gradient of shape {tuple(gi.shape)} "
                 f"for an input of shape {inp.shape}"
             )
-        if gi.dtype != a.dtype:
+        if gi.dtype is not a.dtype and gi.dtype != a.dtype:  # (identity first: the common case, cheaply)
             gi = gi.astype(a.dtype)
         key = id(inp)
         if key in grads:

@@ -179,3 +179,34 @@ def test_cuts_of_a_zero_dim_tensor(fn: Any) -> None:
     fn(x).backward()
     fn(t).backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ((slice(None), slice(0, 3)), (slice(None), slice(3, None))),  # two chunks: they cover x
+        ((slice(None), slice(None, 2)), (slice(None), slice(4, None))),  # apart, a gap between them
+        ((slice(None), slice(None, 4)), (slice(None), slice(2, None))),  # overlapping
+        (0, 1),  # ints: covering
+        ((0, 1), (1, -1)),  # ints: apart, most of x left out
+        ((slice(None), slice(None, None, 2)), (slice(None), slice(1, None, 2))),  # steps: added, not written
+        ((-1,), (slice(None), slice(3, 3))),  # an empty block
+        ((Ellipsis, 0), (Ellipsis, slice(1, None))),  # (Ellipsis: added)
+    ],
+)
+def test_two_blocks_of_one_gradient_meet(a: Any, b: Any) -> None:
+    """Two slices' blocks of one tensor's gradient meet (engine._disjoint_sum): blocks apart are
+    written side by side, left unfilled only where they cover the tensor. NumPy hands the freed
+    garbage arrays below back to the pass, so a gap left unzeroed would show."""
+    x0 = np.random.default_rng(1).standard_normal((2, 6, 3))
+    w = {k: np.random.default_rng(k).standard_normal(np.empty(x0.shape)[i].shape) for k, i in ((0, a), (1, b))}
+    grads = []
+    for lib in (mc, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 1.5  # a non-leaf: its two parts meet in the pass
+        loss = (y[a] * lib.tensor(w[0])).sum() + (y[b] * lib.tensor(w[1])).sum()
+        garbage = [np.full(x0.shape, np.nan) for _ in range(4)]
+        del garbage
+        loss.backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=0)

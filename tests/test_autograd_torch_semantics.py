@@ -1482,3 +1482,15 @@ def test_a_base_written_through_an_as_strided_or_unfold_view_is_refused_not_cut_
         (v * 2).sum().backward()  # the view itself is in the graph
         grads.append(s.grad.item())
     assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("make", [lambda lib, w: lib.cat([w, lib.zeros(2, 3)], 1), lambda lib, w: w.t() * 1.0])
+def test_a_leafs_first_gradient_takes_its_layout_as_torch(make):
+    # cat's backward hands out a strided view of gy, t()'s a transposed one: .grad is contiguous as torch's
+    grads = []
+    for lib in (mc, torch):
+        w = lib.ones(2, 3, requires_grad=True)
+        (make(lib, w) * 2).sum().backward()
+        assert w.grad.is_contiguous()
+        grads.append(w.grad.view(-1).numpy())
+    np.testing.assert_array_equal(*grads)

@@ -190,6 +190,55 @@ def test_in_place_writes_and_a_second_backward_still_raise():
         v * 2
 
 
+class _WrongShape(mc.autograd.Function):
+    def forward(self, x):
+        return x.sum()
+
+    def backward(self, gy):
+        return np.ones(3)
+
+
+class _Wider(mc.autograd.Function):
+    """Its backward hands back float64 for a float32 input: the pass casts it, as torch's engine."""
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, gy):
+        return gy.astype(np.float64) * 2
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+def test_a_pass_with_and_without_hooks_agrees_with_torch(hooked):
+    """A pass with no hooks takes the loop's plain branch; one hook (that changes nothing) puts it
+    in torch's order with the hook step: the same gradients, torch's, either way."""
+    x0 = np.random.default_rng(3).standard_normal((4, 6)).astype(np.float32)
+    grads = []
+    for lib in (mc, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        w = lib.tensor(x0[::-1].copy(), requires_grad=True)
+        y = (x * w + 0.5).relu()
+        y.retain_grad()
+        a, b = y.chunk(2, 1)  # two blocks of y's gradient (backward_part) meet
+        z = (a.exp() * 0.5).sum() + (b * b).sum() + y[1:, 2].sum()
+        if lib is mc:
+            z = z + _Wider.apply(x).sum()
+        else:
+            z = z + (x * 2).sum()
+        if hooked:
+            y.register_hook(lambda g: None)
+        z.backward()
+        grads.append([x.grad.numpy(), w.grad.numpy(), y.grad.numpy()])
+    for ours, theirs in zip(*grads):
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    x = mc.tensor(np.zeros((2, 3)), requires_grad=True)
+    if hooked:
+        x.register_hook(lambda g: None)
+    with pytest.raises(RuntimeError, match=r"_WrongShape.backward returned a gradient of shape \(3,\)"):
+        _WrongShape.apply(x).backward()
+
+
 def test_a_tensor_rewritten_in_place_stands_for_its_result_and_scalars_are_wrapped():
     x = mc.tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = z = x * 2
