@@ -215,7 +215,8 @@ def _as_array(data: Any, dtype: Any = None, device: Any = None):
                     raise RuntimeError(f"value cannot be converted to type {dt} without overflow") from None
                 arr = xp.asarray(arr.astype(dt))
         elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
-            arr = xp.asarray(data)
+            # (a 'meta' stand-in, func._MetaArray, stays one: as a plain array its one zero would be computed with)
+            arr = data if type(data) is not np.ndarray and getattr(data, "is_meta_array", False) else xp.asarray(data)
         else:
             arr = np.asarray(data)
             if arr.dtype == np.float64:

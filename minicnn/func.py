@@ -891,6 +891,8 @@ class _MetaArray(np.ndarray):
     """The data of a tensor on torch's 'meta' device: its shape and dtype, no memory (a
     zero-stride view of one element), and an error where anything computes with it."""
 
+    is_meta_array = True  # (what Tensor's constructor looks for, to keep it one: see autograd._as_array)
+
     def __array_ufunc__(self, *args: Any, **kwargs: Any) -> Any:
         raise _meta_error()
 

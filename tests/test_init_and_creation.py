@@ -463,3 +463,13 @@ def test_is_meta_as_torch():
         assert not L.ones(2).is_meta and not L.nn.Linear(2, 3).weight.is_meta
         assert not L.nn.LazyLinear(3).weight.is_meta
         assert meta.to_empty(device="cpu").weight.is_meta is False
+
+
+def test_a_detached_meta_tensor_stays_meta():
+    # torch's detach of a meta tensor is meta; minicnn's kept it until now as a plain array of zeros,
+    # so arithmetic on it computed (with zeros) instead of refusing
+    for L in (mc, torch):
+        w = L.nn.Linear(2, 3).to("meta").weight
+        assert w.detach().is_meta
+    with pytest.raises(RuntimeError, match="meta"):
+        mc.nn.Linear(2, 3).to("meta").weight.detach() * 2
