@@ -100,8 +100,8 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     to its (dummy) seed u: J v = d<J^T u, v>/du."""
     in_tuple, ins = _tuple(inputs, "jvp")
     ins = _leaves(ins, create_graph)
-    out_tuple, outs = _call(func, ins, "jvp")
     vs = _seed(v, ins, "jvp")
+    out_tuple, outs = _call(func, ins, "jvp")
     us = [(_zeros(o)).requires_grad_() for o in outs]
     with enable_grad():
         vjps = _grads(outs, ins, us, True, strict, "jvp")
@@ -109,7 +109,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     if not isinstance(dot, Tensor):
         result = tuple(_zeros(o) for o in outs)
     else:
-        result = _grads([dot], tuple(us), None, create_graph, False, "jvp")
+        result = _grads([dot], tuple(us), None, create_graph, strict, "jvp")
     outs = outs if create_graph else tuple(o.detach() for o in outs)
     return _untuple(out_tuple, outs), _untuple(out_tuple, result)
 
@@ -238,10 +238,10 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     """(func(inputs), v^T H) for a function with one single-element output."""
     in_tuple, ins = _tuple(inputs, "vhp")
     ins = _leaves(ins, create_graph)
+    vs = _seed(v, ins, "vhp")
     out_tuple, outs = _call(func, ins, "vhp")
     if out_tuple or outs[0].numel() != 1:
         raise RuntimeError("vhp: func must return a single-element Tensor")
-    vs = _seed(v, ins, "vhp")
     with enable_grad():
         gs = _grads(outs, ins, None, True, strict, "vhp")
         dot = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)

@@ -137,6 +137,19 @@ def _spec_str(spec: Any) -> str:
     return f"{kind.__name__}({inner})"
 
 
+def _spec_pprint(spec: Any) -> str:
+    """A spec as torch's error messages print a pytree: ``(*, [*], {'a': *})``, ``(*,)``."""
+    if spec is None:
+        return "*"
+    kind, keys, children = spec
+    if kind is dict:
+        return "{" + ", ".join(f"{k!r}: {_spec_pprint(c)}" for k, c in zip(keys, children, strict=True)) + "}"
+    inner = ", ".join(_spec_pprint(c) for c in children)
+    if issubclass(kind, list):
+        return f"[{inner}]"
+    return f"({inner},)" if len(children) == 1 else f"({inner})"
+
+
 def _broadcast_prefix(prefix: Any, tree: Any) -> list[Any] | None:
     """One entry of ``prefix`` per leaf of ``tree`` (a leaf of ``prefix`` covers the subtree
     below it), or None where ``prefix`` is not a prefix of ``tree``'s structure."""
@@ -349,10 +362,10 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
 
     def vjp_fn(cotangents: Any) -> tuple:
         leaves, spec = _flatten(cotangents)
-        if spec != t.out_spec and not (t.out_spec is None and len(leaves) == 1):
+        if spec != t.out_spec:
             raise RuntimeError(
                 "Expected pytree structure of cotangents to be the same as pytree structure of outputs to the "
-                f"function. cotangents: {_spec_str(spec)}, primal output: {_spec_str(t.out_spec)}"
+                f"function. cotangents: {_spec_pprint(spec)}, primal output: {_spec_pprint(t.out_spec)}"
             )
         for i, (c, o) in enumerate(zip(leaves, t.out_leaves, strict=True)):
             if not isinstance(c, Tensor) or c.shape != o.shape:

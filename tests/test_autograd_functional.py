@@ -118,6 +118,10 @@ def test_constant_outputs_and_ops_without_a_graph_form():
             lib.ones(2, dtype=lib.float64),
             strict=True,
         ),
+        lambda af, lib: af.jvp(  # linear func: J v independent of the input
+            lambda x: x.sum(), lib.ones(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64),
+            create_graph=True, strict=True,
+        ),
     ],
 )
 def test_strict_refuses_what_torch_refuses(call):
@@ -175,3 +179,18 @@ def test_a_list_of_inputs_is_refused_like_torch(name):
         call(TAF, torch)
     with pytest.raises(TypeError, match="tuple"):
         call(AF, mc)
+
+
+@pytest.mark.parametrize("name", ["jvp", "vhp", "hvp"])
+def test_a_missing_v_is_refused_before_func_runs_like_torch(name):
+    """v=None needs one single-element input; torch checks it before calling func."""
+    calls = []
+
+    def call(af, lib):
+        return getattr(af, name)(lambda x: calls.append(1) or x.sum(), lib.ones(3, dtype=lib.float64))
+
+    with pytest.raises(RuntimeError):
+        call(TAF, torch)
+    with pytest.raises(RuntimeError, match="v can be omitted"):
+        call(AF, mc)
+    assert not calls

@@ -253,6 +253,8 @@ def test_transform_errors_like_torch() -> None:
         lambda lib, fn: fn.grad(lambda a: a.sum(), argnums=1.5)(lib.tensor(x)),
         lambda lib, fn: fn.grad(lambda a: a.sum(), argnums=(0, "a"))(lib.tensor(x)),
         lambda lib, fn: fn.jacrev(lambda a: a.argmax())(lib.tensor(x)),
+        lambda lib, fn: fn.vjp(lambda a: a * 2, lib.tensor(x))[1]((lib.tensor(x),)),  # cotangent (t,) for t
+        lambda lib, fn: fn.vjp(lambda a: a * 2, lib.tensor(x))[1]([lib.tensor(x)]),
     ]
     for case in cases:
         with pytest.raises(Exception) as want:
