@@ -225,6 +225,12 @@ COLLATE_CASES = [
     [(1, ("a", 2.0)), (3, ("b", 4.0))],
     [[1, 2], [3, 4]],
     [POINT(1, 2.0), POINT(3, 4.0)],
+    [np.int64(0), 0.5],  # NumPy scalars with Python numbers: torch's promotion, not NumPy's
+    [np.int32(1), 2],
+    [np.uint8(1), -1],
+    [np.int32(1), np.float32(2)],
+    [np.uint8(1), np.int8(2)],
+    [np.float16(1), 2],
 ]
 
 
@@ -256,6 +262,27 @@ def test_default_collate_keeps_structure_types() -> None:
 )
 def test_default_collate_refuses_what_torch_refuses(samples: list, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
+        default_collate(samples)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [(1, 2), (3,)],
+        [[1], [2, 3]],
+        [np.zeros(2), np.zeros(3)],
+        [{"x": 1, "y": 2}, {"x": 2}],
+        [(1, 2), 5],
+        [{"x": 1}, (1,)],
+        [np.zeros((2, 1)), np.zeros((1, 2))],
+        [],
+    ],
+    ids=repr,
+)
+def test_default_collate_mismatch_errors_are_torchs_types(samples: list) -> None:
+    with pytest.raises(Exception) as expected:
+        torch.utils.data.default_collate(samples)
+    with pytest.raises(type(expected.value)):
         default_collate(samples)
 
 

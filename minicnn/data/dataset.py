@@ -30,6 +30,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from ..ops.aliases_tensor import promote_types
+from ..ops.errors import ShapeError
 from .sampler import _check_generator, _rng
 
 T_co = TypeVar("T_co", covariant=True)
@@ -43,6 +45,18 @@ def _host_array(x: Any) -> np.ndarray:
 
 
 _BAD_KINDS = "SaUO"  # NumPy dtype kinds of strings and Python objects: no Tensor holds them
+
+
+class _KeyMismatchError(KeyError, ValueError):
+    """Dict samples with different keys: the KeyError torch raises for a missing one, and a
+    ValueError (minicnn's rule for mismatched samples)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class _EmptyBatchError(IndexError, ValueError):
+    """No samples to collate: the IndexError torch raises, and a ValueError (minicnn's rule)."""
 
 
 def _collate_error(found: Any) -> TypeError:
@@ -64,18 +78,26 @@ def default_collate(samples: Sequence[Any]) -> Any:
     - tuple or list: a tuple with one collated batch per field (a namedtuple stays one);
       nested ones recursively.
 
+    A str in place of the list (one unbatched sample) is returned as it is, as torch's.
     Arrays of strings or Python objects are refused (TypeError), as torch does: no Tensor
-    can hold them.
+    can hold them. Mismatched samples raise what torch raises: arrays of different shapes or
+    sequences of different lengths a ``ShapeError`` (a ValueError that is also torch's
+    RuntimeError), dicts with different keys a KeyError (also a ValueError; torch ignores a
+    later sample's extra keys, minicnn refuses them), a sample of another kind a TypeError.
     """
+    if isinstance(samples, str):  # one str sample (batch_size=None): torch returns it as it is
+        return samples
+    if isinstance(samples, bytes):
+        raise TypeError("default_collate: samples must be a sequence of samples, got bytes")
     if len(samples) == 0:
-        raise ValueError("default_collate: cannot collate an empty list of samples")
+        raise _EmptyBatchError("default_collate: cannot collate an empty list of samples")
     first = samples[0]
     if isinstance(first, (Tensor, np.ndarray)) or backend.is_cupy_array(first):
         return _stack(samples)
     if isinstance(first, (str, bytes)):
         return list(samples)
     if isinstance(first, np.generic):
-        batch = np.asarray(samples)
+        batch = np.asarray(samples, dtype=_scalars_dtype(samples))
         if batch.dtype.kind in _BAD_KINDS:
             raise _collate_error(f"a mix of {type(first).__name__} and other types (dtype {batch.dtype})")
         return batch
@@ -84,14 +106,18 @@ def default_collate(samples: Sequence[Any]) -> Any:
     if isinstance(first, Mapping):
         keys = list(first)
         for s in samples:
-            if not isinstance(s, Mapping) or set(s) != set(keys):
-                got = sorted(map(str, s)) if isinstance(s, Mapping) else type(s).__name__
-                expected = sorted(map(str, keys))
-                raise ValueError(f"default_collate: dict samples need the same keys: {expected} and {got}")
+            if not isinstance(s, Mapping):
+                raise _collate_error(f"{type(s).__name__} among dicts")
+            if set(s) != set(keys):
+                expected, got = sorted(map(str, keys)), sorted(map(str, s))
+                raise _KeyMismatchError(f"default_collate: dict samples need the same keys: {expected} and {got}")
         return {key: default_collate([s[key] for s in samples]) for key in keys}
     if isinstance(first, (tuple, list)):
-        if any(not isinstance(s, (tuple, list)) or len(s) != len(first) for s in samples):
-            raise ValueError("default_collate: samples have different numbers of fields")
+        if any(not isinstance(s, (tuple, list)) for s in samples):
+            bad = next(type(s).__name__ for s in samples if not isinstance(s, (tuple, list)))
+            raise _collate_error(f"{bad} among tuples or lists")
+        if any(len(s) != len(first) for s in samples):
+            raise ShapeError("default_collate: samples have different numbers of fields")
         fields = [default_collate(field) for field in zip(*samples)]
         if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple
             return type(first)(*fields)
@@ -107,8 +133,29 @@ def _stack(samples: Sequence[Any]) -> np.ndarray:
             raise _collate_error(f"an array of dtype {a.dtype}")
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
-        raise ValueError(f"default_collate: samples of different shapes cannot be stacked: {sorted(shapes)}")
+        raise ShapeError(f"default_collate: samples of different shapes cannot be stacked: {sorted(shapes)}")
     return np.stack(arrays)
+
+
+def _scalars_dtype(samples: Sequence[Any]) -> Any:
+    """The dtype ``torch.as_tensor(samples)`` gives NumPy scalars mixed with Python numbers
+    (torch's promotion: int with float is float32, not NumPy's float64; Python ints make
+    integers int64); None (NumPy's inference) if all share one dtype. TypeError (as torch) if
+    anything but numbers is among them."""
+    dtype = samples[0].dtype
+    if all(isinstance(s, np.generic) and s.dtype == dtype for s in samples):
+        return None
+    if not all(isinstance(s, (np.integer, np.floating, np.bool_, int, float)) for s in samples):
+        bad = next(s for s in samples if not isinstance(s, (np.integer, np.floating, np.bool_, int, float)))
+        raise _collate_error(f"{type(bad).__name__} among NumPy scalars")
+    for s in samples:
+        if isinstance(s, np.generic):
+            dtype = promote_types(dtype, s.dtype)
+    if dtype.kind in "biu" and any(isinstance(s, float) for s in samples):
+        return np.float32  # torch's default float
+    if dtype.kind in "biu" and any(isinstance(s, int) and not isinstance(s, bool) for s in samples):
+        return np.int64  # torch infers int64 for Python ints, whatever NumPy integers are with them
+    return dtype
 
 
 def _collate_python_numbers(samples: Sequence[Any]) -> np.ndarray:
@@ -281,7 +328,7 @@ def _concat_batches(pieces: list[Any], order: np.ndarray) -> Any:
         return {key: _concat_batches([p[key] for p in pieces], order) for key in first}
     if isinstance(first, tuple):
         if any(not isinstance(p, tuple) or len(p) != len(first) for p in pieces):
-            raise ValueError("ConcatDataset: the datasets give batches with different numbers of fields")
+            raise ShapeError("ConcatDataset: the datasets give batches with different numbers of fields")
         fields = [_concat_batches(list(f), order) for f in zip(*pieces)]
         return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
     if isinstance(first, list):  # of str or bytes
@@ -290,7 +337,7 @@ def _concat_batches(pieces: list[Any], order: np.ndarray) -> Any:
     arrays = [_host_array(p) for p in pieces]
     if len({a.shape[1:] for a in arrays}) > 1:
         shapes = sorted({a.shape[1:] for a in arrays})
-        raise ValueError(f"ConcatDataset: the datasets give samples of different shapes: {shapes}")
+        raise ShapeError(f"ConcatDataset: the datasets give samples of different shapes: {shapes}")
     return np.concatenate(arrays)[order]
 
 
