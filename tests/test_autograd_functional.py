@@ -119,8 +119,11 @@ def test_constant_outputs_and_ops_without_a_graph_form():
             strict=True,
         ),
         lambda af, lib: af.jvp(  # linear func: J v independent of the input
-            lambda x: x.sum(), lib.ones(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64),
-            create_graph=True, strict=True,
+            lambda x: x.sum(),
+            lib.ones(2, dtype=lib.float64),
+            lib.ones(2, dtype=lib.float64),
+            create_graph=True,
+            strict=True,
         ),
     ],
 )
