@@ -101,13 +101,19 @@ FUNC_KINDS = [
 ]  # fmt: skip
 
 
-def _func_case(seed: int) -> None:
+def _draw(seed: int) -> tuple[random.Random, Any, list[np.ndarray], str]:
+    """A case's random program, its input arrays and dtype; the generator goes on drawing the rest."""
     rng = random.Random(seed)
     nargs = rng.randint(1, 3)
     f = _program(rng, nargs)
     gen = np.random.default_rng(seed)
     arrays = [gen.standard_normal(rng.choice(SHAPES)) for _ in range(nargs)]
-    dtype = rng.choice(["float32", "float64"])
+    return rng, f, arrays, rng.choice(["float32", "float64"])
+
+
+def _func_case(seed: int) -> None:
+    rng, f, arrays, dtype = _draw(seed)
+    nargs = len(arrays)
     kind = rng.choice(FUNC_KINDS)
     choices = random.Random(seed + 1)
     an = choices.choice([0, nargs - 1, tuple(range(nargs))])
@@ -147,12 +153,8 @@ def _func_case(seed: int) -> None:
 
 
 def _functional_case(seed: int) -> None:
-    rng = random.Random(seed)
-    nargs = rng.randint(1, 3)
-    f = _program(rng, nargs)
-    gen = np.random.default_rng(seed)
-    arrays = [gen.standard_normal(rng.choice(SHAPES)) for _ in range(nargs)]
-    dtype = rng.choice(["float32", "float64"])
+    rng, f, arrays, dtype = _draw(seed)
+    nargs = len(arrays)
     kind = rng.choice(["jacobian", "hessian", "vjp", "jvp", "vhp"])
     strict, vectorize, create_graph = rng.random() < 0.3, rng.random() < 0.3, rng.random() < 0.3
     single = nargs == 1 and rng.random() < 0.5

@@ -81,23 +81,22 @@ def _hooked_step(step: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _register(hooks: OrderedDict[int, Callable[..., Any]], hook: Callable[..., Any], prepend: bool = False) -> Any:
+    """Add ``hook`` to ``hooks`` (first if ``prepend``) as the modules' hooks are; returns its removable handle."""
+    from ..nn.module import Module  # noqa: PLC0415 - (nn imports optim's users)
+
+    return Module._add_plain_hook(hooks, hook, prepend)
+
+
 def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> Any:
     """torch's: call ``hook(optimizer, args, kwargs)`` before the step of every optimiser (before
     its own pre-hooks); returns a handle whose ``remove()`` unregisters it."""
-    from ..nn.module import RemovableHandle  # noqa: PLC0415 - (nn imports optim's users)
-
-    handle = RemovableHandle(_global_step_pre_hooks)
-    _global_step_pre_hooks[handle.id] = hook
-    return handle
+    return _register(_global_step_pre_hooks, hook)
 
 
 def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> Any:
     """torch's: call ``hook(optimizer, args, kwargs)`` after the step of every optimiser (after its own post-hooks)."""
-    from ..nn.module import RemovableHandle  # noqa: PLC0415
-
-    handle = RemovableHandle(_global_step_post_hooks)
-    _global_step_post_hooks[handle.id] = hook
-    return handle
+    return _register(_global_step_post_hooks, hook)
 
 
 class Optimizer:
@@ -140,37 +139,20 @@ class Optimizer:
         """Call ``hook(optimizer, args, kwargs)`` before each ``step`` (``args`` starts with the
         optimiser); a non-None result must be ``(new_args, new_kwargs)``. Returns a handle
         whose ``remove()`` unregisters it."""
-        from ..nn.module import RemovableHandle  # noqa: PLC0415
-
-        hooks = self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        return handle
+        return self._add_hook("step_pre", hook, False)
 
     def register_step_post_hook(self, hook: Callable[..., Any]) -> Any:
         """Call ``hook(optimizer, args, kwargs)`` after each ``step``; returns a removable handle."""
-        from ..nn.module import RemovableHandle  # noqa: PLC0415
-
-        hooks = self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        return handle
+        return self._add_hook("step_post", hook, False)
 
     # torch's names for the step hooks' types, and its step wrapper (here: the hooks, no profiler)
     OptimizerPreHook = Callable[..., Any]
     OptimizerPostHook = Callable[..., Any]
     profile_hook_step = staticmethod(_hooked_step)
 
-    def _add_state_hook(self, kind: str, hook: Callable[..., Any], prepend: bool) -> Any:
+    def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool) -> Any:
         """Register ``hook`` in ``self._optimizer_<kind>_hooks`` (first if ``prepend``); returns its handle."""
-        from ..nn.module import RemovableHandle  # noqa: PLC0415
-
-        hooks = self.__dict__.setdefault(f"_optimizer_{kind}_hooks", OrderedDict())
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        if prepend:
-            hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _register(self.__dict__.setdefault(f"_optimizer_{kind}_hooks", OrderedDict()), hook, prepend)
 
     def _state_hooks(self, kind: str) -> list[Callable[..., Any]]:
         hooks = self.__dict__.get(f"_optimizer_{kind}_hooks")
@@ -179,21 +161,21 @@ class Optimizer:
     def register_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
         """Call ``hook(optimizer)`` at the start of each :meth:`state_dict` (before the hooks
         already registered if ``prepend``); returns a handle whose ``remove()`` unregisters it."""
-        return self._add_state_hook("state_dict_pre", hook, prepend)
+        return self._add_hook("state_dict_pre", hook, prepend)
 
     def register_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
         """Call ``hook(optimizer, state_dict)`` on the dict :meth:`state_dict` made; it may change
         it in place or return a new one, which is passed on and returned instead."""
-        return self._add_state_hook("state_dict_post", hook, prepend)
+        return self._add_hook("state_dict_post", hook, prepend)
 
     def register_load_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
         """Call ``hook(optimizer, state_dict)`` at the start of each :meth:`load_state_dict`, with a
         shallow copy of the dict given; a non-None result is loaded instead."""
-        return self._add_state_hook("load_state_dict_pre", hook, prepend)
+        return self._add_hook("load_state_dict_pre", hook, prepend)
 
     def register_load_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> Any:
         """Call ``hook(optimizer)`` after each :meth:`load_state_dict` has loaded the state."""
-        return self._add_state_hook("load_state_dict_post", hook, prepend)
+        return self._add_hook("load_state_dict_post", hook, prepend)
 
     def __getstate__(self) -> dict[str, Any]:
         """As torch's, a pickled or copied optimiser leaves its hooks behind."""
