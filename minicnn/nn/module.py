@@ -1099,16 +1099,18 @@ class Sequential(_Indexed):
             return Sequential(OrderedDict(mods[idx]))
         return mods[_abs_index(idx, len(mods))][1]
 
+    @staticmethod
+    def _addend(other: Any) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return other
+
     def __add__(self, other: Sequential) -> Sequential:
         """A new Sequential of this one's modules then ``other``'s (shared, not copied), numbered 0..n-1."""
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
-        return Sequential(*self, *other)
+        return Sequential(*self, *self._addend(other))
 
     def __iadd__(self, other: Sequential) -> Sequential:
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
-        return self.extend(list(other))  # type: ignore[return-value]
+        return self.extend(list(self._addend(other)))  # type: ignore[return-value]
 
     def _repeats(self, other: Any) -> int:
         if not isinstance(other, int):
