@@ -10,6 +10,7 @@ import numpy as np
 from . import autograd, backend, random
 from .autograd import Tensor
 from .ops.errors import DtypeError, ShapeError
+from .tensor_methods import _missing
 
 
 def _shape(size: tuple[Any, ...], keyword: Any = None, dims: bool = False, what: str = "") -> tuple[int, ...]:
@@ -17,7 +18,7 @@ def _shape(size: tuple[Any, ...], keyword: Any = None, dims: bool = False, what:
     (``dims``: a sequence of dims, which may be negative, not sizes). ``what``: the factory
     whose varargs these are; no size at all is then torch's TypeError (``zeros(())`` is 0-d)."""
     if what and keyword is None and not size:
-        raise TypeError(f'{what}() missing 1 required positional arguments: "size"')  # torch's words
+        raise _missing(what, "size")
     if keyword is not None:
         if size:
             raise TypeError("give the size either positionally or as size=, not both")
