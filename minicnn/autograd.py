@@ -1594,11 +1594,16 @@ def _inference_saved() -> RuntimeError:
     )
 
 
-def _base_id(a: Any) -> int:
-    """Identity of the memory behind ``a`` (the array a chain of views ends in)."""
+def _root_array(a: Any) -> Any:
+    """The array a chain of views of ``a`` ends in (``a`` itself if it owns its memory)."""
     while getattr(a, "base", None) is not None:
         a = a.base
-    return id(a)
+    return a
+
+
+def _base_id(a: Any) -> int:
+    """Identity of the memory behind ``a`` (the array a chain of views ends in)."""
+    return id(_root_array(a))
 
 
 def _wrap(a: Any) -> Tensor:

@@ -53,6 +53,7 @@ from .autograd import (
     _as_array,
     _base_id,
     _latest,
+    _root_array,
     _stale,
     _StubTensor,
     _wrap,
@@ -541,9 +542,7 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
     does not keep the rest alive). A whole array seen transposed (im2col's dW, ``t()``) is kept as
     it is: copying conv weights' dW into their layout took 16 ms a step on ResNet-18's widest layer."""
     if t._grad is None:
-        root = g
-        while getattr(root, "base", None) is not None:
-            root = root.base
+        root = _root_array(g)
         base = id(root)
         if base in leaf_bases or (root.size > g.size and not g.flags.c_contiguous):
             g = g.copy()  # (a strided cut of a larger array, cat's backward: torch's layout, and the rest freed)
