@@ -313,9 +313,15 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     index = plain_index(index, copy=is_grad_enabled() and x.requires_grad)
+    return _basic_view(x, index) if _is_basic(index) else GetItem.apply(x, index=index)
+
+
+def _basic_view(x: Tensor, index: Any) -> Tensor:
+    """``x[index]`` for a plain basic index (no checks): a view, and an in-place write through it
+    is also recorded on x."""
     out = GetItem.apply(x, index=index)
-    if out._view_of is not None and _is_basic(index):
-        out._view_index = index  # an in-place write through out is also recorded on x
+    if out._view_of is not None:
+        out._view_index = index
     return out
 
 
@@ -571,11 +577,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
             )
     out, start = [], 0
     for s in sizes:  # getitem's work without its checks: the index is int slices
-        index = _slice_along(d, slice(start, start + s))
-        piece = GetItem.apply(tensor, index=index)
-        if piece._view_of is not None:
-            piece._view_index = index  # an in-place write through the piece is also recorded on tensor
-        out.append(piece)
+        out.append(_basic_view(tensor, _slice_along(d, slice(start, start + s))))
         start += s
     return number_outputs(tuple(out))
 
