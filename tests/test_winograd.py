@@ -91,6 +91,15 @@ def test_chunked_and_kept_paths_agree(monkeypatch):
     assert "winograd_v" not in ctx
 
 
+def test_column_blocks_of_the_transform_products_against_torch(monkeypatch):
+    """The output transform's and dW's (4, 16) / (16, 4) products in column blocks (CPU): blocks of 43
+    columns, which divide none of the products' widths (O*N*(TH + 1)*(TW + 1) = 5*3*20), against torch."""
+    monkeypatch.setattr(W, "BLOCK_COLUMNS", 43)
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((5, 4, 3, 3)), rng.standard_normal(5)]
+    compare_with_torch(lambda x, w, b: wino(x, w, b, 1), lambda x, w, b: F.conv2d(x, w, b, padding=1), arrays)
+
+
 def test_keeps_the_transformed_input_for_small_layers():
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((5, 4, 3, 3))
