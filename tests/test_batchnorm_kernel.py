@@ -199,3 +199,33 @@ def test_raw_path_gradcheck_and_in_place_write_refused():
     th.mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an inplace"):
         ty.sum().backward()
+
+
+@pytest.mark.parametrize(
+    "shape,flat",
+    [((3, 5, 4, 4), True), ((2, 3, 7), True), ((1, 5, 4, 4), False), ((2, 1, 2**17 + 1), False), ((4, 6), False)],
+)
+@pytest.mark.parametrize("gy_contiguous", [True, False])
+def test_flat_and_broadcast_layouts_match_torch(shape, flat, gy_contiguous):
+    """The per-channel passes on the (N, C*L) view with repeated vectors (several images, small
+    maps, C-contiguous operands) and in the (1, C, 1, ...) broadcast form (one image, more than
+    FLAT_MAX_IMAGE values an image, a gy of other strides, 2-d input) give torch's training and
+    evaluation results."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape)
+    c = shape[1]
+    weight, bias, gy = rng.standard_normal(c), rng.standard_normal(c), rng.standard_normal(shape)
+    if not gy_contiguous:
+        gy = np.asfortranarray(gy)
+    views, _ = BN.channel_views((x, gy), weight)
+    assert (views[0].ndim == 2 and x.ndim > 2) is (flat and gy_contiguous)
+    y, mean, _, xs, inv_std = BN.batch_norm_train_forward(x, weight, bias)
+    dx, dgamma, dbeta = BN.batch_norm_train_backward(gy, xs, inv_std, weight, True, mean if xs is x else None)
+    y_ref, dx_ref, dg_ref, db_ref = torch_train(x, weight, bias, gy)
+    for a, ref in ((y, y_ref), (dx, dx_ref), (dgamma, dg_ref), (dbeta, db_ref)):
+        assert a.shape == ref.shape
+        np.testing.assert_allclose(a, ref, rtol=1e-10, atol=1e-10)
+    rm, rv = rng.standard_normal(c), rng.random(c) + 0.5
+    y_eval, _ = BN.batch_norm_eval_forward(x, rm, rv, weight, bias)
+    ref = TF.batch_norm(*(torch.tensor(v) for v in (x, rm, rv, weight, bias)), training=False)
+    np.testing.assert_allclose(y_eval, ref.numpy(), rtol=1e-12, atol=1e-12)

@@ -63,6 +63,30 @@ def _ncl(v: Any) -> Any:
     return v.reshape(N, C, L)
 
 
+FLAT_MAX_IMAGE = 1 << 17  # the (N, C*L) layout of channel_views up to this C*L (values per image)
+
+
+def channel_views(arrays: tuple[Any, ...], *vectors: Any) -> tuple[list[Any], list[Any]]:
+    """Equal-shape (N, C, *) arrays and (C,) vectors as the operands of per-channel elementwise
+    passes: on the CPU, for C-contiguous arrays of N > 1 images with L > 1 pixels per channel
+    and C*L <= ``FLAT_MAX_IMAGE``, each array as its (N, C*L) view and each vector repeated L
+    times to (C*L,) (broadcast over the images only); else the arrays themselves and the vectors
+    shaped (1, C, 1, ...). A result shaped like the views goes back with ``.reshape(shape)``.
+
+    NumPy runs a (1, C, 1, 1) broadcast as N*C inner loops of L elements each, the vector's
+    stride 0: 1.3-1.5x the time of the flat form with its C*L-element inner loops, repeats
+    included (1 thread, (4, 232, 4, 4) to (4, 24, 64, 64), alternating). With one image, or
+    images of more than 2^17 values ((4, 64, 64, 64): even), the repeated vectors (C*L values
+    each, read from memory on every pass) cost as much as they save; a GPU broadcasts at no cost."""
+    x = arrays[0]
+    xp = get_array_module(x)
+    N = x.shape[0] if x.ndim > 2 else 0
+    L = x.size // max(1, N * x.shape[1]) if N else 0
+    if xp is np and N > 1 and L > 1 and x.size // N <= FLAT_MAX_IMAGE and all(a.flags.c_contiguous for a in arrays):
+        return [a.reshape(N, x.size // N) for a in arrays], [xp.repeat(v, L) for v in vectors]
+    return list(arrays), [per_channel(v, x.ndim) for v in vectors]
+
+
 def channel_sum(v: Any) -> Any:
     """(C,) sums over every axis but 1, as one ``einsum`` (a single pass, no temporary; 3x
     faster than ``sum(axis=(0, 2, 3))`` and as accurate here)."""
@@ -158,9 +182,10 @@ def batch_norm_eval_forward(
     inv_std = 1.0 / xp.sqrt(running_var + eps)
     scale = inv_std if weight is None else weight * inv_std
     shift = -running_mean * scale if bias is None else bias - running_mean * scale
-    y = x * per_channel(scale, x.ndim)
-    y += per_channel(shift, x.ndim)
-    return y, inv_std
+    (xv,), (scale, shift) = channel_views((x,), scale, shift)
+    y = xv * scale
+    y += shift
+    return y.reshape(x.shape), inv_std
 
 
 def batch_norm_train_backward(
@@ -192,14 +217,16 @@ def batch_norm_train_backward(
     dgamma = dot * inv_std
     if not need_x_grad:
         return None, dgamma, dbeta
-    nd = gy.ndim
     k = inv_std * dgamma / m
-    dx = xs * per_channel(k, nd)
+    shift = dbeta / m if mean is None else dbeta / m - k * mean
+    scale = inv_std if weight is None else weight * inv_std
+    (gv, xv), (k, shift, scale) = channel_views((gy, xs), k, shift, scale)
+    dx = xv * k
     xp = get_array_module(gy)
-    xp.subtract(gy, dx, out=dx)
-    dx -= per_channel(dbeta / m if mean is None else dbeta / m - k * mean, nd)
-    dx *= per_channel(inv_std if weight is None else weight * inv_std, nd)
-    return dx, dgamma, dbeta
+    xp.subtract(gv, dx, out=dx)
+    dx -= shift
+    dx *= scale
+    return dx.reshape(gy.shape), dgamma, dbeta
 
 
 def batch_norm_eval_backward(
