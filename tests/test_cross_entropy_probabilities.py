@@ -72,6 +72,8 @@ def test_module_and_errors_as_torch():
     for lib, F_ in ((mc, F), (torch, TF)):
         with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point target"):
             F_.cross_entropy(lib.tensor(x), lib.tensor(t), ignore_index=1)
+        with pytest.raises(ValueError):  # the reduction is checked first, with probabilities too
+            F_.cross_entropy(lib.tensor(x), lib.tensor(t), reduction="bogus", ignore_index=1)
 
 
 @pytest.mark.parametrize("device", devices())

@@ -131,6 +131,22 @@ def test_embedding_errors():
         Embedding.from_pretrained(mc.zeros(3))
 
 
+def test_embedding_padding_idx_out_of_range_raises_torchs_types():
+    """torch: AssertionError from the Embedding layers and F.embedding, RuntimeError from F.embedding_bag."""
+    calls = [
+        (AssertionError, lambda L: L.nn.Embedding(3, 2, padding_idx=3)),
+        (AssertionError, lambda L: L.nn.EmbeddingBag(3, 2, padding_idx=-4)),
+        (AssertionError, lambda L: L.nn.Embedding.from_pretrained(L.ones(3, 2), padding_idx=3)),
+        (AssertionError, lambda L: L.nn.functional.embedding(L.tensor([0]), L.ones(3, 2), padding_idx=-4)),
+        (RuntimeError, lambda L: L.nn.functional.embedding_bag(L.tensor([[0]]), L.ones(3, 2), padding_idx=5)),
+    ]
+    for kind, call in calls:
+        with pytest.raises(kind):
+            call(torch)
+        with pytest.raises(kind, match="padding_idx must be within num_embeddings"):
+            call(mc)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -208,6 +208,19 @@ def test_regression_losses(name, device, shapes, same, reduction, param, dtype, 
     )
 
 
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_l1_loss_gradient_at_nan_is_zero_like_torch(shape):
+    """torch's sign(NaN) is 0: l1_loss's input and target gradients are 0 where x - t is NaN."""
+    x, t = np.full(shape, np.nan), np.full(shape, 0.5)
+    grads = []
+    for lib in (torch, mc):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(t, requires_grad=True)
+        lib.nn.functional.l1_loss(a, b, reduction="sum").backward()
+        grads.append((a.grad.numpy(), b.grad.numpy()))
+    np.testing.assert_array_equal(grads[1][0], grads[0][0])
+    np.testing.assert_array_equal(grads[1][1], grads[0][1])
+
+
 @SETTINGS
 @given(
     shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=3, max_side=4),

@@ -445,6 +445,9 @@ def test_embedding_bag_errors() -> None:
         embedding_bag(i1, w, mc.tensor(np.array([0])), mode="min")
     with pytest.raises(NotImplementedError, match="per_sample_weights"):
         embedding_bag(i1, w, mc.tensor(np.array([0])), per_sample_weights=mc.tensor(np.ones(3)))
+    for lib in (mc, torch):  # torch's order: the shape of per_sample_weights before the mode
+        with pytest.raises(ValueError, match="per_sample_weights"):
+            lib.nn.functional.embedding_bag(lib.tensor([[0]]), lib.zeros(4, 2), per_sample_weights=lib.ones(1, 2))
     with pytest.raises(TypeError, match="per_sample_weights of dtype float32 must have the weight's dtype float64"):
         embedding_bag(i1, w, mc.tensor(np.array([0])), mode="sum", per_sample_weights=mc.tensor(np.ones(3, np.float32)))
     with pytest.raises(IndexError, match="index out of range"):

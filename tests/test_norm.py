@@ -212,6 +212,21 @@ def test_batch_norm_errors_name_the_layer():
         F.batch_norm(mc.randn(2, 4), None, None, training=False)
 
 
+@pytest.mark.parametrize(
+    "kind, shape", [("BatchNorm1d", (3, 2, 4)), ("BatchNorm2d", (3, 2, 2, 2)), ("BatchNorm3d", (3, 2, 1, 2, 2))]
+)
+def test_batch_norm_checks_num_features_only_where_used_like_torch(kind, shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    expected = getattr(torch.nn, kind)(5, affine=False, track_running_stats=False)(torch.tensor(x)).numpy()
+    out = getattr(nn, kind)(5, affine=False, track_running_stats=False)(mc.tensor(x))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+    for kwargs in (dict(affine=False), dict(track_running_stats=False)):  # a weight or running stats: RuntimeError
+        with pytest.raises(RuntimeError):
+            getattr(torch.nn, kind)(5, **kwargs)(torch.tensor(x))
+        with pytest.raises(RuntimeError, match=rf"{kind}\(5\): expected input of shape"):
+            getattr(nn, kind)(5, **kwargs)(mc.tensor(x))
+
+
 @pytest.mark.parametrize("training, eps", [(True, 0.0), (True, -1e-5), (False, -1e-5)])
 def test_batch_norm_eps_checks_like_torch(training, eps):
     """F.batch_norm and the layers: eps > 0 in training, eps >= 0 in evaluation (ValueError in

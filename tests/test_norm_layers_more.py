@@ -137,6 +137,34 @@ def test_group_norm_errors():
         GroupNorm(2, 4)(x)
 
 
+def test_norm_shape_errors_are_torchs_runtime_error():
+    """A misfit input or weight: torch's layer_norm, rms_norm and group_norm raise RuntimeError (minicnn's
+    ShapeError, a ValueError too)."""
+    x = np.zeros((2, 6, 3), np.float32)
+    calls = [
+        lambda L, t: L.nn.functional.layer_norm(t, (4,)),
+        lambda L, t: L.nn.functional.layer_norm(t, (3,), weight=L.ones(2)),
+        lambda L, t: L.nn.functional.rms_norm(t, (4,)),
+        lambda L, t: L.nn.functional.rms_norm(t, (3,), weight=L.ones(2)),
+        lambda L, t: L.nn.functional.group_norm(t, 4),
+        lambda L, t: L.nn.functional.group_norm(t[0, 0], 3),
+        lambda L, t: L.nn.functional.group_norm(t, 3, weight=L.ones(5)),
+        lambda L, t: L.nn.LayerNorm(4)(t),
+        lambda L, t: L.nn.GroupNorm(2, 4)(t),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError):
+            call(torch, torch.tensor(x))
+        with pytest.raises(RuntimeError):
+            call(mc, mc.tensor(x))
+
+
+def test_group_norm_without_affine_ignores_num_channels_like_torch():
+    x = np.random.default_rng(0).standard_normal((2, 4, 3))
+    expected = tnn.GroupNorm(2, 6, affine=False)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(GroupNorm(2, 6, affine=False)(mc.tensor(x)).numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
 # -- instance norm -------------------------------------------------------------------------------
 @SETTINGS
 @given(

@@ -214,6 +214,9 @@ def test_cross_entropy_errors():
         F.cross_entropy(x, mc.tensor([0, 1, 2, 0, 1]))
     with pytest.raises(TypeError, match="cross_entropy.*integer"):
         F.cross_entropy(x, mc.tensor([0.0, 1.0, 2.0, 0.0]))
+    for lib in (torch, mc):  # a float target of another batch size: torch's batch-size ValueError comes first
+        with pytest.raises(ValueError, match="batch_size"):
+            lib.nn.functional.cross_entropy(lib.zeros(1, 3, 1), lib.zeros(2, 3, 1))
     with pytest.raises(IndexError):
         F.cross_entropy(x, mc.tensor([0, 1, 3, 0]))
     with pytest.raises(ValueError, match="mse_loss"):

@@ -215,6 +215,9 @@ def test_fractional_max_pool_float16_draws_its_own_samples(d):
         (3, (1, 1, 1, 5, 5), dict(kernel_size=(1, 2, 2), output_size=(1, 2, 2)), (1, 1, 3)),
         (3, (1, 1, 3, 5, 5), dict(kernel_size=2, output_size=(1, 3, 3)), (1, 1, 2)),
         (3, (3, 5, 5), dict(kernel_size=2, output_size=(1, 3, 3)), None),
+        (2, (1, 1, 7, 9), dict(kernel_size=3, output_size=0.5), None),  # a float size: TypeError, not size 0
+        (2, (1, 1, 7, 9), dict(kernel_size=2.0, output_size=3), None),
+        (3, (1, 1, 1, 3, 6, 2), dict(kernel_size=1, output_size=(1, 0.7, 1)), None),  # the type before the dims
     ],
 )
 def test_fractional_max_pool_errors_where_torch_raises(d, shape, kwargs, samples):

@@ -98,7 +98,7 @@ class BatchNorm3d(_BatchNorm):
             raise ValueError(
                 f"{self._name()}: expected 5D input (N, {self.num_features}, D, H, W), got shape {x.shape}"
             )
-        if x.shape[1] != self.num_features:
+        if self._misfit(x):
             raise ShapeError(
                 f"{self._name()}: expected input of shape (N, {self.num_features}, D, H, W), got {x.shape}"
             )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..autograd import Tensor, default_dtype
+from ..ops.errors import ShapeError
 from ..ops.groupnorm import group_norm, instance_norm, layer_norm
 from ..ops.shape import squeeze, unsqueeze
 from .module import Module
@@ -84,8 +85,8 @@ class GroupNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         name = f"GroupNorm({self.num_groups}, {self.num_channels})"
-        if input.ndim < 2 or input.shape[1] != self.num_channels:
-            raise ValueError(f"{name}: expected input of shape (N, {self.num_channels}, *), got {input.shape}")
+        if input.ndim < 2 or (input.shape[1] != self.num_channels and self.weight is not None):  # torch: unused
+            raise ShapeError(f"{name}: expected input of shape (N, {self.num_channels}, *), got {input.shape}")
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps, _layer=name)
 
     def extra_repr(self) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor, default_dtype
+from ..ops.errors import ShapeError
 from ..ops.norm import batch_norm, local_response_norm
 from ..ops.pool import avg_pool2d
 from . import init
@@ -53,12 +54,17 @@ class _BatchNorm(Module):
         raise NotImplementedError
 
     def _shape_error(self, x: Tensor) -> ValueError:
-        return ValueError(
+        # torch: ValueError for the number of dims, RuntimeError for the channels; ShapeError is both
+        return ShapeError(
             f"{self._name()}: expected input of shape {self._expected.format(C=self.num_features)}, got {x.shape}"
         )
 
     def _name(self) -> str:
         return f"{type(self).__name__}({self.num_features})"
+
+    def _misfit(self, x: Tensor) -> bool:
+        """The input's channels differ from num_features where something uses it (torch checks only there)."""
+        return x.shape[1] != self.num_features and (self.weight is not None or self.running_mean is not None)
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
@@ -97,7 +103,7 @@ class BatchNorm1d(_BatchNorm):
     _expected = "(N, {C}) or (N, {C}, L)"
 
     def _check_input(self, x: Tensor) -> None:
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if x.ndim not in (2, 3) or self._misfit(x):
             raise self._shape_error(x)
 
 
@@ -107,7 +113,7 @@ class BatchNorm2d(_BatchNorm):
     _expected = "(N, {C}, H, W)"
 
     def _check_input(self, x: Tensor) -> None:
-        if x.ndim != 4 or x.shape[1] != self.num_features:
+        if x.ndim != 4 or self._misfit(x):
             raise self._shape_error(x)
 
 

@@ -143,13 +143,17 @@ def _check_index(input: Any, weight: Tensor, op: str) -> Tensor:
     return input
 
 
+class PaddingIdxError(ValueError, AssertionError, RuntimeError):
+    """A padding_idx outside [-V, V): minicnn's ValueError, and what torch raises there (AssertionError from
+    the Embedding layers and F.embedding, RuntimeError from F.embedding_bag)."""
+
+
 def normalize_padding_idx(padding_idx: int | None, num_embeddings: int, op: str) -> int | None:
     """torch's padding_idx rule: in [-V, V), a negative one counted from the end; None stays None."""
     if padding_idx is None:
         return None
     if not -num_embeddings <= padding_idx < num_embeddings:
-        # torch raises AssertionError("Padding_idx must be within num_embeddings")
-        raise ValueError(
+        raise PaddingIdxError(
             f"{op}: padding_idx must be within num_embeddings: expected a value in "
             f"[{-num_embeddings}, {num_embeddings}), got {padding_idx}"
         )
@@ -249,7 +253,12 @@ def embedding_bag(
         raise NotImplementedError(f"{op}: sparse=True (sparse gradients) is not supported by minicnn; use sparse=False")
     padding_idx = normalize_padding_idx(padding_idx, weight.shape[0], op)
     input = _check_index(input, weight, op)
-    if per_sample_weights is not None:
+    if per_sample_weights is not None:  # torch's order: the shape, the mode, the dtype
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"{op}: per_sample_weights of shape {per_sample_weights.shape} must have the input's shape "
+                f"{input.shape}"
+            )
         if mode != "sum":
             raise NotImplementedError(
                 f"{op}: per_sample_weights was not None. per_sample_weights is only supported for mode='sum' "
@@ -259,11 +268,6 @@ def embedding_bag(
             raise TypeError(
                 f"{op}: per_sample_weights of dtype {per_sample_weights.dtype} must have the weight's dtype "
                 f"{weight.dtype}"
-            )
-        if tuple(per_sample_weights.shape) != tuple(input.shape):
-            raise ValueError(
-                f"{op}: per_sample_weights of shape {per_sample_weights.shape} must have the input's shape "
-                f"{input.shape}"
             )
     xp, D = weight.xp, weight.shape[1]
     with backend.array_scope(weight.array):

@@ -60,10 +60,17 @@ def _sizes(v: Any, d: int, name: str, op: str, kind: type = int) -> tuple:
         if len(v) == 1:
             v = v[0]
         elif len(v) == d:
-            return tuple(kind(a) for a in v)
+            return tuple(_size(a, name, op, kind) for a in v)
         else:
             raise ValueError(f"{op}: {name} must be a number or a sequence of {d}, got {v!r}")
-    return (kind(v),) * d
+    return (_size(v, name, op, kind),) * d
+
+
+def _size(v: Any, name: str, op: str, kind: type) -> Any:
+    """One entry of a size as ``kind``; a size (int kind) must be an integer, as torch's TypeError says."""
+    if kind is int and not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {type(v).__name__} {v!r}")
+    return kind(v)
 
 
 def _check_samples(samples: Any, x: Tensor, batch: int, d: int, op: str) -> Any:
@@ -97,18 +104,19 @@ def fractional_max_pool(
     """The 2-d (d=2) or 3-d (d=3) op; see the module docstring."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    kernel = _sizes(kernel_size, d, "kernel_size", op)  # the arguments' types first, as torch's parser
+    sizes = None if output_size is None else _sizes(output_size, d, "output_size", op)
     if input.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{op}: expected a {d + 1}-d or {d + 2}-d input, got shape {input.shape}")
     if input.dtype.kind != "f":
         raise DtypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
     if 0 in input.shape[-d - 1 :]:
         raise ShapeError(f"{op}: expected non-empty channel and spatial axes, got input of shape {input.shape}")
-    kernel = _sizes(kernel_size, d, "kernel_size", op)
     if min(kernel) <= 0:
         raise ShapeError(f"{op}: kernel size should be greater than zero, got {kernel}")
     size = input.shape[-d:]
-    if output_size is not None:
-        out = _sizes(output_size, d, "output_size", op)
+    if sizes is not None:
+        out = sizes
     elif output_ratio is not None:
         ratio = _sizes(output_ratio, d, "output_ratio", op, float)
         out = tuple(int(n * r) for n, r in zip(size, ratio))

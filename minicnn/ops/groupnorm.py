@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from .. import autocast_state
 from ..autograd import Function, Tensor
 from ..kernels import layernorm as LN
+from .errors import ShapeError
 from .math import require_float as _check_float
 from .norm import _check_channel_vector, batch_norm
 from .shape import _prod
@@ -122,13 +123,13 @@ def layer_norm(
     _check_float(input, _layer)
     k = len(shape)
     if input.ndim < k or tuple(input.shape[-k:]) != shape:
-        raise ValueError(
+        raise ShapeError(
             f"{_layer}: given normalized_shape={shape}, expected input of shape (*, {', '.join(map(str, shape))}), "
             f"got {input.shape}"
         )
     for v, name in ((weight, "weight"), (bias, "bias")):
         if v is not None and tuple(v.shape) != shape:
-            raise ValueError(f"{_layer}: expected {name} of shape {shape} (normalized_shape), got {tuple(v.shape)}")
+            raise ShapeError(f"{_layer}: expected {name} of shape {shape} (normalized_shape), got {tuple(v.shape)}")
     M = _prod(shape)
     R = _prod(input.shape[: input.ndim - k])
     return _normalize(input, weight, bias, (R, M), (R, M, 1), eps, shape, _layer)
@@ -150,12 +151,12 @@ def group_norm(
         if out is not None:
             return out
     if input.ndim < 2:
-        raise ValueError(f"{_layer}: expected an input of shape (N, C, *), got shape {input.shape}")
+        raise ShapeError(f"{_layer}: expected an input of shape (N, C, *), got shape {input.shape}")
     _check_float(input, _layer)
     N, C = input.shape[:2]
     G = int(num_groups)
     if G <= 0 or C % G:
-        raise ValueError(
+        raise ShapeError(
             f"{_layer}: expected the number of channels to be divisible by a positive num_groups, "
             f"got input of shape {input.shape} and num_groups={num_groups}"
         )

@@ -30,6 +30,11 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _check(op: str, x: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if x.ndim >= 2 and target.ndim >= 1 and target.shape[0] != x.shape[0]:  # torch checks this before the dtype
+        raise ValueError(
+            f"{op}: expected input batch_size ({x.shape[0]}) to match target batch_size ({target.shape[0]}): "
+            f"input of shape {x.shape}, target of shape {target.shape}"
+        )
     if target.dtype.kind not in "iu":
         raise DtypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     if x.ndim < 1 or (x.ndim == 1 and target.ndim != 0):
@@ -267,6 +272,8 @@ def _cross_entropy_probabilities(
     smoothed to (1 - eps) t + eps / C. 'mean' divides by the number of samples (N times the
     extra dims), not by the weights. Written in ops, so its gradients (of any order, for x and
     for a target that requires grad) are theirs."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if ignore_index != -100:
         raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
     _float_input("cross_entropy", x)
@@ -535,7 +542,10 @@ class L1(_PointwiseLoss):
 
     def pointwise(self, x, t, need_x, need_t):
         d = x - t
-        s = backend.get_array_module(d).sign(d) if need_x or need_t else None
+        xp = backend.get_array_module(d)
+        s = xp.sign(d) if need_x or need_t else None
+        if s is not None and s.dtype.kind == "f":
+            s = xp.where(s != s, 0, s)  # torch's sign(NaN) is 0 (as abs's backward)
         return abs(d), s, None if s is None else -s
 
     def graph(self, x, t):

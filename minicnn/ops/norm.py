@@ -9,6 +9,7 @@ from .. import autocast_state
 from ..autograd import Function, Tensor
 from ..kernels import batchnorm as BN
 from ..kernels import lrn as LRN
+from .errors import ShapeError
 from .pad import pad
 
 
@@ -72,7 +73,7 @@ class BatchNorm(Function):
 
 def _check_channel_vector(v: Tensor | None, name: str, C: int, x_shape: tuple[int, ...], op: str) -> None:
     if v is not None and tuple(v.shape) != (C,):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: {name} of shape {tuple(v.shape)} does not fit input of shape {x_shape} "
             f"(expected ({C},), one value per channel)"
         )

@@ -25,6 +25,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.layernorm import affine
+from .errors import ShapeError
 from .math import astype, require_float
 from .shape import _prod
 
@@ -87,7 +88,7 @@ def rms_norm(
     require_float(input, _layer)
     k = len(shape)
     if input.ndim < k or tuple(input.shape[-k:]) != shape:
-        raise ValueError(
+        raise ShapeError(
             f"{_layer}: given normalized_shape={shape}, expected input of shape (*, {', '.join(map(str, shape))}), "
             f"got {input.shape}"
         )
@@ -95,7 +96,7 @@ def rms_norm(
         if not isinstance(weight, Tensor):
             raise TypeError(f"{_layer}: weight must be a Tensor or None, got {type(weight).__name__}")
         if tuple(weight.shape) != shape:
-            raise ValueError(
+            raise ShapeError(
                 f"{_layer}: expected weight of shape {shape} (normalized_shape), got {tuple(weight.shape)}"
             )
         if weight.dtype != input.dtype:  # torch computes in the input's type
