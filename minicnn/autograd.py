@@ -353,7 +353,7 @@ class Tensor(TensorMethods):
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        self.requires_grad = requires_grad
+        _latest(self).requires_grad = requires_grad  # (on the leaf that detach_ left, where it did)
         return self
 
     def is_inference(self) -> bool:
@@ -487,15 +487,22 @@ class Tensor(TensorMethods):
 
     def detach(self) -> Tensor:
         """A new leaf sharing the data (and its version counter: an in-place write to either is
-        seen by backward through the other), cut from the graph."""
+        seen by backward through the other), cut from the graph. Having no history, it never goes
+        stale: a write autograd records into the memory, before or after, does not refuse it (torch's)."""
         out = Tensor(self.array)
         out._share_version(self)
+        out._graph_version = np.inf
         return out
 
     def detach_(self) -> Tensor:
         self = _latest(self)
         if self._view_of is not None:  # its base would keep a history the view no longer has
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        if self._grad_fn is not None:  # nodes recorded before (a view's) keep its history, as torch's edges do:
+            out = self.detach()  # a new leaf on its memory stands for it from now on (as after an in-place op)
+            out._retain_grad, self._retain_grad = self._retain_grad, False
+            self._superseded_by = out
+            return self  # (torch's own object; reads through it see the new leaf)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -583,14 +590,17 @@ class Tensor(TensorMethods):
 
     @property
     def retains_grad(self) -> bool:
-        """Whether this non-leaf keeps its ``.grad`` after backward (:meth:`retain_grad`)."""
-        return _latest(self)._retain_grad and self._grad_fn is not None
+        """Whether this non-leaf keeps its ``.grad`` after backward (:meth:`retain_grad`); as torch's flag, it
+        stays set on a tensor that ``detach_`` made a leaf."""
+        return _latest(self)._retain_grad
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        """Keep ``.grad`` on a non-leaf tensor after backward (a leaf keeps it anyway: a no-op, as torch's)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        _latest(self)._retain_grad = True
+        t = _latest(self)
+        if t._grad_fn is not None:
+            t._retain_grad = True
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -669,8 +679,8 @@ class Tensor(TensorMethods):
             # on the tensor's GPU, whichever is current; overflow to inf, inf - inf, x / 0 quietly, as in torch
             with backend.array_scope(self.array), np.errstate(all="ignore"):
                 try:
-                    if op in ("floordiv", "mod"):  # torch's rules, not NumPy's: an integer division by 0 raises
-                        raise TypeError
+                    if op in ("floordiv", "mod") or (op == "sub" and _is_bool(other)):
+                        raise TypeError  # torch's rules, not NumPy's: an integer division by 0 raises, a bool - refused
                     getattr(self.array, f"__i{op}__")(other.array if isinstance(other, Tensor) else other)
                 except (TypeError, ValueError, OverflowError):  # NumPy's rules refused: torch's decide
                     out = getattr(self.detach(), f"__{op}__")(other.detach() if isinstance(other, Tensor) else other)
@@ -693,8 +703,8 @@ class Tensor(TensorMethods):
         if self._no_inplace is not None:
             raise RuntimeError(self._no_inplace)
         base = self
-        while base is not None:
-            if base.is_leaf and base.requires_grad:
+        while base is not None:  # torch's test for a view: it requires grad and its base is a leaf
+            if base.is_leaf and (base.requires_grad or (base is not self and self._requires_grad)):
                 kind = "a leaf Tensor" if base is self else "a view of a leaf Tensor"
                 raise RuntimeError(f"{what}: {kind} that requires grad is being used in an in-place operation")
             base = base._view_of
@@ -857,7 +867,10 @@ class Tensor(TensorMethods):
             dt = _ops.math.result_dtype(self, other)  # compared in torch's promoted dtype (float16 vs a float64 0-d)
             a, b = a.astype(dt, copy=False), b.astype(dt, copy=False)
         with backend.array_scope(self.array), np.errstate(over="ignore"):  # (x < 1e300: the number cast to inf)
-            return Tensor(getattr(a, op)(b))
+            try:
+                return Tensor(getattr(a, op)(b))
+            except ValueError as e:
+                raise _broadcast_error(op.strip("_"), [a, b], e) from e
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, "__eq__")
@@ -912,6 +925,11 @@ def can_cast(src: Any, dst: Any) -> bool:
     integer or bool tensor, no integer into a bool one; all else casts (int64 into uint8 wraps)."""
     src, dst = np.dtype(src), np.dtype(dst)
     return not ((src.kind == "f" and dst.kind in "biu") or (src.kind in "iu" and dst.kind == "b"))
+
+
+def _is_bool(v: Any) -> bool:
+    """``v`` is a Python bool or a bool tensor (which torch refuses to subtract)."""
+    return type(v) is bool or (isinstance(v, Tensor) and v.dtype == np.bool_)
 
 
 def _inplace_result(out: Tensor, t: Tensor, what: str) -> Tensor:
@@ -995,9 +1013,13 @@ class Function:
     # what backward_graph reads (create_graph refuses an input written in place since the forward
     # only if it is read): the inputs whose values it reads (None: all; a linear op's float inputs
     # never count), and whether it takes the op's output as ``out=`` (tanh: gy * (1 - out^2)),
-    # which then must not have been written either (torch checks the tensors it saved, the same)
+    # which then must not have been written either (torch checks the tensors it saved, the same);
+    # a node may set its own graph_reads in forward (max(dim) reads no input)
     graph_reads: tuple[int, ...] | None = None
     graph_output: bool = False
+    # a binary op whose backward_graph reads each input only for the other's gradient (mul, matmul), as torch
+    # saves it: then graph_reads is the inputs whose partner needs a gradient
+    graph_reads_crossed: bool = False
     released: bool = False  # set by release(): the node ran backward and dropped what it kept
     stubbed: bool = False  # set by keep_edges(): its inputs are value-less stubs (_StubTensor)
     seq: int = 0  # creation order of the recorded nodes (torch's sequence_nr): backward runs later ones first
@@ -1188,14 +1210,31 @@ if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
     @np.errstate(all="ignore")  # (NumPy 2's errstate as a decorator: its state per call, half a with block's cost)
     def _quiet_forward(fn: Function, arrays: list[Any]) -> Any:
         """``fn.forward(*arrays)`` with NumPy's floating-point warnings off: torch makes inf and NaN quietly."""
-        return fn.forward(*arrays)
+        try:
+            return fn.forward(*arrays)
+        except ValueError as e:
+            raise _broadcast_error(type(fn).__name__, arrays, e) from e
 
 else:  # NumPy 1's decorator shares one state between nested calls
 
     def _quiet_forward(fn: Function, arrays: list[Any]) -> Any:
         """``fn.forward(*arrays)`` with NumPy's floating-point warnings off: torch makes inf and NaN quietly."""
         with np.errstate(all="ignore"):
-            return fn.forward(*arrays)
+            try:
+                return fn.forward(*arrays)
+            except ValueError as e:
+                raise _broadcast_error(type(fn).__name__, arrays, e) from e
+
+
+def _broadcast_error(op: str, arrays: list[Any], e: ValueError) -> ValueError:
+    """NumPy's "could not be broadcast" ValueError in an op's forward as torch's RuntimeError (a
+    ShapeError, also a ValueError) naming the op and the shapes; any other ValueError as it is."""
+    if isinstance(e, RuntimeError) or "broadcast" not in str(e):
+        return e
+    from .ops.errors import ShapeError  # (ops load after this module)
+
+    shapes = " and ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape"))
+    return ShapeError(f"{op}: operands of shapes {shapes} do not broadcast ({e})")
 
 
 def _edge_shown(t: Tensor) -> tuple[Any, int]:

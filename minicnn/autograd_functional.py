@@ -14,6 +14,7 @@ Python loop, fine for the small functions they are meant to study.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -256,6 +257,33 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
 
 
 def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
-    """(func(inputs), H v); the Hessian is symmetric, so this is :func:`vhp` (torch computes it
-    another way, with the same result)."""
-    return vhp(func, inputs, v, create_graph, strict)
+    """(func(inputs), H v); the Hessian is symmetric, so this is :func:`vhp`. With ``strict``,
+    torch's double-backward trick (H v = d<d<g, u>/dx, v>/du, g the gradient, u a dummy), whose
+    checks decide: a product that is structurally independent of u (relu, abs: a Hessian that is
+    zero by construction) raises, where vhp returns zeros."""
+    if not strict:
+        return vhp(func, inputs, v, create_graph, strict)
+    in_tuple, ins = _tuple(inputs, "hvp")
+    ins = _leaves(ins, create_graph)
+    vs = _seed(v, ins, "hvp")
+    out_tuple, outs = _call(func, ins, "hvp")
+    if out_tuple or outs[0].numel() != 1:
+        raise RuntimeError("hvp: func must return a single-element Tensor")
+    with enable_grad():
+        jac = _grads(outs, ins, None, True, True, "hvp")
+        us = [_zeros(t).requires_grad_() for t in ins]
+        back = grad(list(jac), ins, us, retain_graph=True, create_graph=True, allow_unused=True)
+        keep = [i for i, b in enumerate(back) if b is not None and b.requires_grad]
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        gs = (None,) * len(ins)
+        if keep:
+            seeds = [vs[i] for i in keep]
+            gs = grad([back[i] for i in keep], us, seeds, create_graph=create_graph, allow_unused=True)
+    for i, g in enumerate(gs):
+        if g is None or (create_graph and not g.requires_grad):
+            raise RuntimeError(
+                f"hvp: the Hessian of func is independent of input {i} (not allowed with strict=True"
+                f"{' and create_graph=True' if g is not None else ''})"
+            )
+    out = outs[0] if create_graph else outs[0].detach()
+    return out, _untuple(in_tuple, tuple(gs))

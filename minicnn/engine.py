@@ -679,7 +679,9 @@ def _graph_step(
         return
     _check_saved(fn, t)
     cls = type(fn)
-    reads = range(len(fn.inputs)) if cls.graph_reads is None else cls.graph_reads
+    reads = range(len(fn.inputs)) if fn.graph_reads is None else fn.graph_reads  # (a node may set its own)
+    if cls.graph_reads_crossed:
+        reads = [i for i in (0, 1) if fn.needs_input_grad[1 - i]]
     for i in reads:
         x, v = fn.inputs[i], fn.versions[i]
         if cls.linear and x.dtype.kind in _FLOAT_KINDS:  # a linear op reads only its indices

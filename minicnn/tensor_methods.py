@@ -936,6 +936,23 @@ class TensorMethods:
     def __rrshift__(self, other: Any) -> Tensor:
         return ops.bitwise_right_shift(other, self)
 
+    # ``x &= y`` and the other in-place bitwise operators write into x, as torch's (without them Python
+    # would rebind x to a new tensor and leave its memory and aliases unchanged)
+    def __iand__(self, other: Any) -> Tensor:
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other: Any) -> Tensor:
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other: Any) -> Tensor:
+        return self.bitwise_right_shift_(other)
+
     # in-place twins that need arguments or integer tensors, or whose torch twin has no derivative
     # (asinh_, sgn_): kept out of autograd.INPLACE, whose generic test calls them on a float tensor
     # without arguments; tested in tests/test_math_extra.py

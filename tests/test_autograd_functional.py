@@ -134,6 +134,24 @@ def test_strict_refuses_what_torch_refuses(call):
         call(AF, mc)
 
 
+@pytest.mark.parametrize("f", [lambda x: x.relu().sum(), lambda x: x.abs().sum(), lambda x: (x * x.sign()).sum()])
+def test_hvp_strict_refuses_a_hessian_zero_by_construction_like_torch(f):
+    # torch's hvp (double-backward trick) finds H v independent of its dummy seed and raises
+    x, v = np.array([1.0, -2.0]), np.array([1.0, 3.0])
+    for cg in (False, True):
+        with pytest.raises(RuntimeError):
+            TAF.hvp(f, torch.tensor(x), torch.tensor(v), create_graph=cg, strict=True)
+        with pytest.raises(RuntimeError, match="hvp.*strict=True"):
+            AF.hvp(f, mc.tensor(x), mc.tensor(v), create_graph=cg, strict=True)
+    assert_same(AF.hvp(f, mc.tensor(x), mc.tensor(v)), TAF.hvp(f, torch.tensor(x), torch.tensor(v)))
+    (a, b), (at, bt) = args(A, B)  # strict with a Hessian that is not zero: the values, tuple in and out
+    g = lambda x, y: (x * x).sum() * (y * y * y).sum()  # noqa: E731
+    assert_same(
+        AF.hvp(g, (a, b), (b.sum() * a, a.sum() * b), strict=True),
+        TAF.hvp(g, (at, bt), (bt.sum() * at, at.sum() * bt), strict=True),
+    )
+
+
 def test_forward_mode_jacobian_and_hessian_like_torch():
     """strategy="forward-mode" (torch: with vectorize=True): the same Jacobians, column by column."""
     (x, y), (xt, yt) = args(A, B)

@@ -1494,3 +1494,71 @@ def test_a_leafs_first_gradient_cut_from_a_larger_one_is_contiguous_as_torch(dim
         assert w.grad.is_contiguous()
         grads.append(w.grad.view(-1).numpy())
     np.testing.assert_array_equal(*grads)
+
+
+# -- found by the differential fuzzer (tests/test_fuzz_autograd.py) ----------------------------------------
+
+
+def test_detach_in_place_keeps_the_history_of_graphs_recorded_before_as_torch() -> None:
+    # torch's nodes keep their edges: a view or an op taken from y before y.detach_() still reaches x
+    seen = {}
+    for lib in (torch, mc):
+        x = lib.tensor([0.5, 1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = lib.stack([x, x * 2])
+        y.retain_grad()
+        v, e = y.view(-1), y.exp()
+        assert y.detach_() is y and y.is_leaf and not y.requires_grad and y.grad_fn is None and y.retains_grad
+        (v.sum() + e.sum()).backward()
+        y.requires_grad_()  # on the leaf detach_ left
+        seen[lib] = x.grad.numpy().copy(), y.requires_grad, y.is_leaf, v.requires_grad
+    (theirs, *flags), (ours, *ours_flags) = seen[torch], seen[mc]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert ours_flags == flags
+
+
+def test_in_place_on_a_view_of_a_leaf_that_stopped_requiring_grad_raises_as_torch() -> None:
+    # torch's test is the view's requires_grad and its base being a leaf
+    for lib in (torch, mc):
+        x = lib.ones(3, 4, dtype=lib.float64, requires_grad=True)
+        v = x.unsqueeze(0)
+        x.requires_grad_(False)
+        with pytest.raises(RuntimeError, match="view of a leaf"):
+            v.mul_(2.0)
+
+
+def test_retains_grad_of_a_leaf_and_of_a_tensor_an_in_place_op_put_in_the_graph_as_torch() -> None:
+    seen = {}
+    for lib in (torch, mc):
+        a = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        a.retain_grad()  # a no-op on a leaf
+        x = lib.zeros(4, dtype=lib.float64)
+        x.index_add_(0, lib.tensor([0, 2]), a)  # x is a leaf no more
+        x.retain_grad()
+        flags = a.retains_grad, x.retains_grad, x.is_leaf
+        (x * lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64)).sum().backward()
+        seen[lib] = flags, x.grad.numpy().copy(), a.grad.numpy().copy()
+    assert seen[mc][0] == seen[torch][0]
+    for ours, theirs in zip(seen[mc][1:], seen[torch][1:]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_create_graph_refuses_only_a_written_input_its_formula_reads_as_torch() -> None:
+    # b * c (c constant) keeps c alone, max(b, dim) its indices alone: a later write to b does not matter;
+    # y * y keeps y, so a write to y is refused
+    seen = {}
+    for lib in (torch, mc):
+        a = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        b = a * 1.0
+        m, top = b * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64), lib.max(b, 0)[0]
+        mm = b @ lib.tensor([[1.0], [2.0], [3.0]], dtype=lib.float64)
+        with lib.no_grad():
+            b.mul_(3.0)
+        (g,) = lib.autograd.grad(m.sum() + top + mm.sum(), a, create_graph=True)
+        seen[lib] = g.detach().numpy().copy()
+        y = a * 1.0
+        z = y * y
+        with lib.no_grad():
+            y.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            lib.autograd.grad(z.sum(), a, create_graph=True)
+    np.testing.assert_allclose(seen[mc], seen[torch], rtol=1e-12)

@@ -784,6 +784,23 @@ ERRORS = {
         "out of (range|bounds)",
     ),
     "index_select scalar": (lambda o, t: o.index_select(_x(t)[0, 0], 0, _i(t, [0, 0])), "only 1 value"),
+    "index_select scalar out of range": (lambda o, t: o.index_select(_x(t)[0, 0], 0, _i(t, [1])), "out of"),
+    "index_select last of 3 dims out of range": (  # torch: IndexError (RuntimeError only along dim 1)
+        lambda o, t: o.index_select(_x(t)[None], 2, _i(t, [9])),
+        "out of (range|bounds)",
+    ),
+    "index_add middle dim out of range": (  # torch: IndexError, RuntimeError along the first or last of 2+ dims
+        lambda o, t: t.index_add(_x(t)[None], 1, _i(t, [7]), _x(t)[None, :1]),
+        "out of (range|bounds)",
+    ),
+    "index_add last dim out of range": (
+        lambda o, t: t.index_add(_x(t)[None], 2, _i(t, [-1]), _x(t)[None, :, :1]),
+        "out of (range|bounds)",
+    ),
+    "index_add alpha 2 out of range": (  # torch: IndexError with an alpha other than 1
+        lambda o, t: t.index_add(_x(t), 0, _i(t, [7]), _x(t)[:1], alpha=2),
+        "out of (range|bounds)",
+    ),
     "take_along_dim int32": (lambda o, t: o.take_along_dim(_x(t), _i(t, [[0]], np.int32), 1), "dtype"),
     "take_along_dim ndim": (lambda o, t: o.take_along_dim(_x(t), _i(t, [0]), 1), "same number of dimensions"),
     "take_along_dim broadcast": (lambda o, t: o.take_along_dim(_x(t), _i(t, [[0], [1]]), 1), "must match"),

@@ -382,6 +382,11 @@ def test_prod_cumsum_dtypes_as_torch():
             (lambda t, md=md: R.cumsum(t[0, 0], 0, dtype=md), lambda t, td=td: torch.cumsum(t[0, 0], 0, dtype=td)),
         ][: 3 if dtype == "bool" else None]:  # (torch's cumulative ops and nansum have no bool)
             compare_with_torch(f, tf, [a])
+    f = np.array([[1.5, np.nan, -2.7], [np.nan, 3.0, 4.0]])  # NaNs are dropped before an integer dtype= casts
+    for dtype, dim in (("int64", 0), ("int32", None), ("uint8", 1)):
+        ours = R.nansum(mc.tensor(f), dim, dtype=getattr(mc, dtype))
+        theirs = torch.nansum(torch.tensor(f), dim, dtype=getattr(torch, dtype))
+        assert ours.dtype == theirs.numpy().dtype and ours.tolist() == theirs.tolist()
     with pytest.raises(TypeError):
         R.prod(mc.tensor([1.0, 2.0]), (0,))  # one dim, as torch's
 
@@ -499,6 +504,9 @@ def test_norm_options_and_refusals():
             R.norm(mc.tensor(x), "nuc", **bad)
     with pytest.raises(ValueError, match="at least 2 dims"):
         R.norm(mc.tensor(x[0, 0]), "nuc")
+    for lib in (mc, torch):  # torch's RuntimeError (minicnn's a ValueError too)
+        with pytest.raises(RuntimeError):
+            lib.norm(lib.tensor(x), "fro", (0, 1, 2))
     with pytest.raises(ValueError, match="fro"):
         R.norm(mc.tensor(x), "fro", (0, 1, 2))
     with pytest.raises(ValueError, match="order"):

@@ -258,6 +258,11 @@ INT_CASES = {
     "bool ** True": lambda L: L.tensor([True, False]) ** True,
     "float16 == float64 0-d": lambda L: L.tensor([0.1, 2.0], dtype=L.float16) == L.tensor(0.1, dtype=L.float64),
     "float32 < int64 0-d": lambda L: L.tensor([16777216.0]) < L.tensor(16777217),
+    # an empty dividend divides nothing: no ZeroDivisionError (it raised)
+    "empty int % 0": lambda L: L.zeros((0, 2), dtype=L.int32) % L.tensor([0, 1], dtype=L.int32),
+    "empty int // bool False": lambda L: L.zeros((0, 1), dtype=L.int64) // L.tensor(False),
+    "empty int fmod 0": lambda L: L.fmod(L.zeros((2, 0), dtype=L.int64), 0),
+    "empty int div trunc 0": lambda L: L.div(L.zeros(0, dtype=L.int32), L.tensor(0), rounding_mode="trunc"),
 }
 
 
@@ -290,6 +295,16 @@ ERROR_CASES = {
     "bool += int tensor": (lambda L: L.tensor([True]).__iadd__(L.tensor([2])), None),
     "int mul_ float tensor": (lambda L: L.tensor([1, 2]).mul_(L.tensor([1.5, 2.0])), None),
     "0-d += 1-d": (lambda L: L.tensor(1.0).__iadd__(L.tensor([1.0, 2.0])), None),
+    "fmod bool": (lambda L: L.fmod(L.tensor([True]), L.tensor([True])), None),  # (NumPy's answer: int8)
+    "hypot int": (lambda L: L.hypot(L.tensor([3]), L.tensor([4])), None),
+    "lerp int": (lambda L: L.lerp(L.tensor([1]), L.tensor([2]), 0.5), None),
+    "lerp float32 with float64": (lambda L: L.lerp(L.tensor([1.0]), L.tensor([2.0], dtype=L.float64), 0.5), None),
+    "float -= True": (lambda L: L.tensor([1.0]).__isub__(True), None),  # (NumPy's in-place fast path computes it)
+    "float -= bool tensor": (lambda L: L.tensor([1.0, 2.0]).__isub__(L.tensor([True, False])), None),
+    "(2,) + (3,)": (lambda L: L.ones(2) + L.ones(3), None),  # NumPy's broadcast ValueError is torch's RuntimeError
+    "(2, 3) * (2,)": (lambda L: L.ones(2, 3) * L.ones(2), None),
+    "where (2,) (3,)": (lambda L: L.where(L.ones(2) > 0, L.ones(2), L.ones(3)), None),
+    "atan2 (4, 1) (3, 2)": (lambda L: L.atan2(L.ones(4, 1), L.ones(3, 2)), None),
 }
 
 
@@ -324,6 +339,31 @@ def test_floor_division_and_remainder_in_place_write_through_every_view_as_torch
         (y * lib.tensor([1.0, 4.0])).sum().backward()
         grads.append(w.grad.tolist())
     assert grads[0] == grads[1] == [3.0, 12.0]
+
+
+def test_bitwise_in_place_operators_write_through_every_view_as_torch():
+    # x &= y, |=, ^=, <<=, >>= write into x's memory (Python rebound x to a new tensor before: x and views unchanged)
+    seen = []
+    for lib in (mc, torch):
+        for a, s in (([5, -7], lib.tensor(True)), ([True, False], lib.tensor([True, True])), ([5, 12], 3)):
+            for op in ("and", "or", "xor", "lshift", "rshift"):
+                x = lib.tensor(a)
+                v, before = x[:], x
+                try:
+                    x = getattr(x, f"__i{op}__")(s)
+                except RuntimeError:  # bool <<= bool: refused by both
+                    seen.append("refused")
+                    continue
+                seen.append(repr((x is before, v.tolist(), x.tolist(), x._version)))
+    half = len(seen) // 2
+    assert seen[:half] == seen[half:]
+    for lib in (mc, torch):
+        x = lib.tensor([True, False])
+        with pytest.raises(RuntimeError):  # int64 result into a bool tensor
+            x |= lib.tensor([3, 0])
+        with pytest.raises(RuntimeError):  # a float tensor
+            y = lib.tensor([1.0])
+            y &= 1
 
 
 def test_inplace_casts_as_torch():

@@ -152,6 +152,10 @@ INDEXES = [
     (np.array([True, False, True]),),
     ([0, 2], [1, 1]),
     (slice(None, 2), 1),
+    # torch applies the ints first (basic indexing), so the array dims stay in place; NumPy puts them first
+    (0, slice(None), [1, 0]),
+    (slice(None), [0, 2], Ellipsis, [1, 0]),  # an Ellipsis of no dims separates nothing in torch
+    (1, slice(None), np.array(True)),
 ]
 
 
@@ -169,6 +173,34 @@ def test_indexing_with_scatter_add_backward(device, index, dtype):
 def test_indexing_with_tensor_index():
     x = np.arange(12.0).reshape(4, 3)
     compare_with_torch(lambda t: t[mc.tensor([3, 0, 3])], lambda t: t[torch.tensor([3, 0, 3])], [x])
+
+
+def test_ints_beside_array_indices_select_and_write_as_torch():
+    """torch drops the ints' dims first and counts a 0-d integer tensor as an int: ``x[0, :, [1, 2]]``
+    of a (2, 3, 4) tensor is (3, 2) there, (2, 3) in NumPy; the same places are written by setitem."""
+    x = np.arange(24.0).reshape(2, 3, 4)
+    cases = [
+        lambda L: (0, slice(None), [1, 2]),
+        lambda L: (L.tensor(1), slice(None), L.tensor([[3], [0]])),
+        lambda L: (slice(1, None), L.tensor([2, 0]), -1),  # (adjacent: the same in NumPy)
+        lambda L: (None, 1, Ellipsis, L.tensor([True, False, True, True])),
+        lambda L: (0, slice(None), L.tensor(True), 2, None),
+        lambda L: (0, slice(None), []),
+    ]
+    for make in cases:
+        compare_with_torch(lambda t, f=make: t[f(mc)], lambda t, f=make: t[f(torch)], [x])
+        written = []
+        for L in (mc, torch):
+            t, w = L.tensor(x), L.tensor(x, requires_grad=True)
+            y = w * 1
+            shape = tuple(t[make(L)].shape)
+            t[make(L)] = L.arange(float(np.prod(shape)), dtype=L.float64).reshape(shape) + 100
+            y[make(L)] = L.tensor(-1.0, dtype=L.float64)
+            (y * L.tensor(x)).sum().backward()
+            written.append((t.tolist(), y.tolist(), w.grad.tolist()))
+        assert written[0] == written[1]
+    with pytest.raises(IndexError):  # the int is checked also where the array index selects nothing
+        mc.tensor(x)[0, :, mc.tensor(False), 5]
 
 
 @pytest.mark.parametrize(
@@ -450,3 +482,14 @@ def test_where_with_only_a_condition_is_nonzero_as_tuple():
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("take", [lambda t: t.expand(2, 3), lambda t: t.expand(3, 3).t()[:2]])
+@pytest.mark.parametrize("op", ["cat", "stack"])
+def test_cat_and_stack_of_strided_inputs_are_contiguous_as_torch(take, op):
+    # found by tests/test_fuzz_autograd.py: NumPy's result kept its inputs' layout, so as_strided read elsewhere
+    a = np.array([[0.5, 1.5, -2.0]])
+    ours, theirs = (getattr(lib, op)([take(lib.tensor(a))] * 2, 1) for lib in (mc, torch))
+    assert ours.is_contiguous() and theirs.is_contiguous() and ours.stride() == theirs.stride()
+    np.testing.assert_array_equal(ours.as_strided((5,), (1,)).numpy(), theirs.as_strided((5,), (1,)).numpy())
+    np.testing.assert_array_equal(ours.view(-1).numpy(), theirs.view(-1).numpy())

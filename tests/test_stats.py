@@ -712,6 +712,15 @@ def test_empty_and_integer_inputs():
         torch.logcumsumexp(torch.tensor(i), 0)
 
 
+def test_median_of_empty_integer_tensor_keeps_its_dtype():
+    # torch's NaN converted to the integer dtype (it was a float32 NaN here)
+    for dt in ("uint8", "int8", "int16", "int32", "int64"):
+        for name in ("median", "nanmedian"):
+            ours = getattr(mc, name)(mc.zeros((1, 0), dtype=getattr(mc, dt)))
+            theirs = getattr(torch, name)(torch.zeros((1, 0), dtype=getattr(torch, dt)))
+            assert (str(ours.dtype), ours.shape, ours.item()) == (dt, (), theirs.item()), (dt, name)
+
+
 # -- review h11_review_stats: edge cases against torch ----------------------------------------------
 def _raises_like_torch(error, ours, theirs) -> None:
     """Both callables raise ``error`` (torch's exception type)."""
@@ -740,6 +749,9 @@ def test_unique_dim_on_empty_and_0d_like_torch():
                 assert o.shape == tuple(t.shape) and o.dtype == t.numpy().dtype
     for shape, dim in (((0, 3), 1), ((2, 0, 3), 0)):  # an empty dim that is not the selected one
         _op_raises_like_torch(RuntimeError, "unique", np.zeros(shape), dim=dim)
+    for shape, dim in (((0, 0), 0), ((2, 0, 0), 1)):  # two empty dims: refused, the selected one among them too
+        _op_raises_like_torch(RuntimeError, "unique", np.zeros(shape), dim=dim)
+        _op_raises_like_torch(RuntimeError, "unique_consecutive", np.zeros(shape), dim=dim)
     for dim in (0, -1):
         _op_raises_like_torch(IndexError, "unique", np.array(3.0), dim=dim)
         _op_raises_like_torch(IndexError, "unique_consecutive", np.array(3.0), dim=dim)

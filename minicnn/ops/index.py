@@ -529,10 +529,12 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     if input.ndim == 0:
         if index.numel() != 1:
             raise RuntimeError(f"index_select(): index to scalar can have only 1 value, got {index.numel()} value(s)")
-        return reshape(gather(reshape(input, 1), 0, reshape(index, 1)), ())
+        index = reshape(index, 1)
+        out = Gather.apply(reshape(input, 1), index, dim=0, op="index_select()", allow_negative=False, error=IndexError)
+        return reshape(out, ())
     index = reshape(index, [-1 if k == d else 1 for k in range(input.ndim)])
     shape = tuple(index.shape[d] if k == d else n for k, n in enumerate(input.shape))
-    error = IndexError if d == 0 else RuntimeError  # torch's types (its kernels differ by dim)
+    error = RuntimeError if d == 1 else IndexError  # torch's types (its kernels differ by dim)
     return Gather.apply(input, expand(index, shape), dim=d, op="index_select()", allow_negative=False, error=error)
 
 

@@ -88,7 +88,9 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     along ``dim`` (repeated indices add up). Differentiable in input and source."""
     x, d, idx = _along(input, dim, index, "index_add()")
     src = _source(input, source, d, idx.shape[0], "index_add()")
-    _check_index(idx.array, x.shape[d], d, "index_add()", error=IndexError if x.ndim == 1 else RuntimeError)
+    # torch's types, which its kernels decide: RuntimeError along the first or last of 2+ dims with alpha 1
+    error = RuntimeError if x.ndim > 1 and d in (0, x.ndim - 1) and alpha == 1 else IndexError
+    _check_index(idx.array, x.shape[d], d, "index_add()", error=error)
     if np.dtype(input.dtype).kind in "biu":  # torch casts alpha to an integer input's dtype (1.5 -> 1)
         alpha = np.asarray(alpha).astype(input.dtype).item()
     if alpha != 1:

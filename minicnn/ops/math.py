@@ -56,6 +56,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    graph_reads_crossed = True  # create_graph reads a only for b's gradient, and b only for a's
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         if self.requires_grad:  # each gradient needs the other input: keep only what is needed
@@ -145,6 +147,8 @@ class Neg(Function):
 
 class MatMul(Function):
     """``a @ b`` with NumPy's rules: 1-d operands are promoted, leading dims broadcast."""
+
+    graph_reads_crossed = True  # create_graph reads a only for b's gradient, and b only for a's
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -365,10 +369,113 @@ class IndexPut(Function):
         return gx, gv
 
 
+def torch_index(index: Any, x: Any) -> Any:
+    """``index`` (of the array ``x``, tensors already made arrays) as NumPy (or CuPy) must see it to select
+    what torch's indexing selects. They differ where array indices stand beside ints (0-d integer
+    tensors count as ints in torch) or an Ellipsis: torch applies the ints first, as basic indexing that
+    drops their dims, and an Ellipsis of no dims separates nothing, where NumPy counts the ints among
+    the array indices and lets any Ellipsis separate them. So ``x[0, :, [1, 2]]`` of shape (m, n, k) is
+    (n, 2) in torch, (2, n) in NumPy. Only such an index is rewritten (:func:`_torch_layout`); any
+    other is returned as it is, after one scan of a tuple index."""
+    if type(index) is not tuple or len(index) < 2:
+        return index
+    ints = arrays = False
+    for p in index:
+        t = type(p)
+        if t is slice or p is None:
+            continue
+        if t is int or p is Ellipsis or isinstance(p, np.integer):
+            ints = True
+        elif t is not bool and getattr(p, "ndim", 1) == 0 and p.dtype.kind in "iu":
+            ints = True
+        else:
+            arrays = True
+    return _torch_layout(index, x) if ints and arrays else index
+
+
+def _torch_layout(index: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
+    """``index`` (array indices beside ints or an Ellipsis) as array indices alone, one per dim of x,
+    broadcast into torch's layout: the ints dropped, then the array indices' broadcast dims in place if
+    they are adjacent (ints between them do not separate them), else first; a slice becomes an arange
+    on its own output dim, a None a size-1 dim. Where NumPy places the dims as torch does, and for what
+    this does not cover (a Python bool, a misshapen mask, float indices), ``index`` itself, whose
+    errors NumPy raises. Cost: small index arrays, made only for such an index."""
+    xp, shape = backend.get_array_module(x), x.shape
+    parts = [(xp.asarray(p) if p else xp.zeros(0, dtype=np.int64)) if isinstance(p, list) else p for p in index]
+    if any(isinstance(p, bool) or (hasattr(p, "dtype") and p.dtype.kind not in "biu") for p in parts):
+        return index
+    consumed = sum(
+        p.ndim if getattr(p, "dtype", None) == np.bool_ else p is not None and p is not Ellipsis for p in parts
+    )
+    n_ellipsis = sum(p is Ellipsis for p in parts)
+    if n_ellipsis > 1 or consumed > len(shape):
+        return index
+    fill = [slice(None)] * (len(shape) - consumed)
+    at = next((i for i, p in enumerate(parts) if p is Ellipsis), len(parts))
+    parts = parts[:at] + fill + parts[at + n_ellipsis :]
+    layout: list[Any] = []  # per output entry: an arange (a slice's dim), None (a new dim) or "adv"
+    fixed: list[tuple[str, Any]] = []  # per dim of x: ("int", i), ("slice", its layout entry) or ("adv", array)
+    adv_at: list[int] = []
+    block_shapes = []
+    for p in parts:
+        if p is None:
+            layout.append(None)
+        elif isinstance(p, slice):
+            fixed.append(("slice", len(layout)))
+            layout.append(xp.arange(*p.indices(shape[len(fixed) - 1])))
+        elif not hasattr(p, "dtype") or (p.ndim == 0 and p.dtype.kind in "iu"):
+            n = shape[len(fixed)]
+            if not backend.is_cupy_array(p) and not -n <= int(p) < n:  # (torch's select: also when nothing is selected)
+                raise IndexError(f"index {int(p)} is out of bounds for dimension {len(fixed)} with size {n}")
+            fixed.append(("int", p))
+        else:
+            if p.dtype == np.bool_:
+                d = len(fixed)
+                if tuple(p.shape) != tuple(shape[d : d + p.ndim]):
+                    return index
+                if p.ndim == 0:  # a dim of size 1 (True) or 0 (False), indexing no dim of x
+                    block_shapes.append((int(p),))
+                else:
+                    fixed.extend(("adv", a) for a in p.nonzero())
+            else:
+                fixed.append(("adv", p))
+            adv_at.append(len(layout))
+            layout.append("adv")
+    if adv_at != list(range(adv_at[0], adv_at[0] + len(adv_at))) or adv_at[0] == 0:
+        return index  # the array dims first, where NumPy also places them
+    try:
+        block = np.broadcast_shapes(*block_shapes, *(a.shape for kind, a in fixed if kind == "adv"))
+    except ValueError:
+        return index
+    first = adv_at[0]
+    layout = [*layout[:first], "adv", *layout[adv_at[-1] + 1 :]]
+    axis_of, axis = [], 0  # each layout entry's first output axis
+    for e in layout:
+        axis_of.append(axis)
+        axis += len(block) if isinstance(e, str) else 1
+    out_ndim = axis
+    b1 = axis_of[first] + len(block)  # where the block ends
+    result = []
+    for kind, f in fixed:
+        if kind == "int":
+            result.append(f)
+        elif kind == "slice":
+            entry = f if f < first else f - len(adv_at) + 1  # (the entries after the block move up)
+            ax = axis_of[entry]
+            result.append(layout[entry].reshape((1,) * ax + (-1,) + (1,) * (out_ndim - ax - 1)))
+        else:
+            result.append(f.reshape((1,) * (b1 - f.ndim) + tuple(f.shape) + (1,) * (out_ndim - b1)))
+    if block_shapes:  # a 0-d bool's dim, which no index array has: one of them spans the whole output
+        out_shape = [n for e in layout for n in (block if isinstance(e, str) else (1 if e is None else len(e),))]
+        result[0] = xp.broadcast_to(xp.asarray(result[0]), out_shape)
+    return tuple(result)
+
+
 def write_index(y: Any, index: Any, v: Any) -> None:
     """``y[index] = v`` in place, with torch's broadcasting: a value with leading size-1 dims is
     also taken for a single element (NumPy refuses ``y[()] = ones(1)``); a value that does not
     fit raises torch's RuntimeError (a ShapeError), not NumPy's ValueError."""
+    index = torch_index(index, y)
     try:
         y[index] = v
     except ValueError as e:
@@ -399,7 +506,7 @@ class FloorDivide(Function):
 
     def forward(self, a, b):
         xp = backend.get_array_module(a)
-        if a.dtype.kind in "iu":  # NumPy's 0 would hide it (on a GPU checked later, see backend.raise_if)
+        if a.dtype.kind in "iu" and a.size:  # NumPy's 0 would hide it (on a GPU checked later, see backend.raise_if)
             backend.raise_if((b == 0).any(), IntegerDivisionError, "floor_divide: integer division by zero")
         return xp.floor_divide(a, b)
 
@@ -417,7 +524,7 @@ class Remainder(Function):
     def forward(self, a, b):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
-        if a.dtype.kind in "iu":
+        if a.dtype.kind in "iu" and a.size:  # (an empty a: an empty result, no division)
             backend.raise_if((b == 0).any(), IntegerDivisionError, "remainder: integer division by zero")
         if self.requires_grad and self.needs_input_grad[1]:
             self.quotient = xp.floor_divide(a, b)
@@ -601,7 +708,8 @@ class DivRounded(Function):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
         if a.dtype.kind in "iub":
-            backend.raise_if((b == 0).any(), IntegerDivisionError, "div: integer division by zero")
+            if a.size:  # (an empty a: an empty result, no division)
+                backend.raise_if((b == 0).any(), IntegerDivisionError, "div: integer division by zero")
             b = xp.where(b == 0, 1, b)  # (the values are discarded by the error)
             q = xp.floor_divide(a, b)
             if self.mode == "trunc":  # floor rounded toward 0 where the quotient is negative and inexact
@@ -747,6 +855,7 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     v = value if isinstance(value, Tensor) else Tensor(value, dtype=x.dtype, device=x.device)
     if v.dtype != x.dtype:
         v = astype(v, x.dtype)
+    index = torch_index(index, x.array)
     return IndexPut.apply(x, v, index=index, mask=fill_mask(index, x.shape, v.shape))
 
 
@@ -1053,7 +1162,7 @@ class Fmod(Function):
     def forward(self, a, b):
         xp = backend.get_array_module(a)
         self.shapes = a.shape, b.shape
-        if a.dtype.kind in "iu":  # (on a GPU checked later: no host sync, see backend.raise_if)
+        if a.dtype.kind in "iu" and a.size:  # (on a GPU checked later: no host sync, see backend.raise_if)
             backend.raise_if((b == 0).any(), IntegerDivisionError, "fmod: integer division by zero")
         if self.requires_grad and self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -1272,15 +1381,16 @@ def frac(input: Tensor) -> Tensor:
 
 def fmod(input: Any, other: Any) -> Tensor:
     """The C remainder ``input - trunc(input / other) * other`` (sign of input; ``remainder``
-    has the sign of other), broadcasting; integer division by zero raises, as in torch."""
-    return Fmod.apply(*_promote(input, other))
+    has the sign of other), broadcasting; integer division by zero raises, as in torch (and bool
+    operands, which NumPy would compute as int8)."""
+    return Fmod.apply(*_bool_refused("fmod", *_promote(input, other)))
 
 
 def hypot(input: Any, other: Any) -> Tensor:
     """sqrt(input^2 + other^2) elementwise, broadcasting; floating inputs only, as in torch."""
     a, b = _promote(input, other)
     if a.dtype.kind != "f":
-        raise TypeError(f"hypot: not implemented for dtype {a.dtype}")
+        raise DtypeError(f"hypot: not implemented for dtype {a.dtype}")
     return Hypot.apply(a, b)
 
 
@@ -1299,9 +1409,9 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(end, Tensor):
         raise TypeError("lerp: input and end must be tensors")
     if input.dtype.kind != "f":
-        raise TypeError(f"lerp: not implemented for dtype {input.dtype}")
+        raise DtypeError(f"lerp: not implemented for dtype {input.dtype}")
     if end.dtype != input.dtype:
-        raise TypeError(f"lerp: expected dtype {input.dtype} for `end` but got dtype {end.dtype}")
+        raise DtypeError(f"lerp: expected dtype {input.dtype} for `end` but got dtype {end.dtype}")
     if isinstance(weight, Tensor):
         if weight.dtype != input.dtype:
             if weight.ndim > 0 or weight.dtype.kind != "f":

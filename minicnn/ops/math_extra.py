@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import autocast_state, backend
-from ..autograd import Function, Tensor, scalar_like, tie
+from ..autograd import Function, Tensor, _broadcast_error, scalar_like, tie
 from .errors import DtypeError, ShapeError
 from .linalg import bmm, dot, mv, outer
 from .math import (
@@ -306,9 +306,12 @@ def sgn(input: Tensor) -> Tensor:
 # -- no gradient: tests and integer ops ------------------------------------------------------
 
 
-def _raw(x: Any, fn: Any) -> Tensor:
+def _raw(x: Any, fn: Any, name: str = "op") -> Tensor:
     with backend.array_scope(x):
-        return Tensor(fn(backend.get_array_module(x)))
+        try:
+            return Tensor(fn(backend.get_array_module(x)))
+        except ValueError as e:  # (NumPy's broadcast failure: torch's RuntimeError)
+            raise _broadcast_error(name, [x], e) from e
 
 
 def signbit(input: Tensor) -> Tensor:
@@ -345,7 +348,7 @@ def _integer_pair(op: str, input: Any, other: Any, bools: bool = True) -> tuple[
 
 def _integer_op(op: str, name: str, input: Any, other: Any, bools: bool = True) -> Tensor:
     a, b, _ = _integer_pair(op, input, other, bools)
-    return _raw(a, lambda xp: getattr(xp, name)(a, b))
+    return _raw(a, lambda xp: getattr(xp, name)(a, b), op)
 
 
 def gcd(input: Tensor, other: Any) -> Tensor:

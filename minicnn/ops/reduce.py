@@ -113,6 +113,7 @@ class MaxMin(Function):
             index = getattr(xp, f"arg{self.op}")(x, axis=axis, keepdims=True)
             positions = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
             self.mask = positions == index
+            self.graph_reads = ()  # as torch's max(dim), which keeps only the indices: x may be written later
         else:  # every extremum; where the result is NaN, the NaNs are
             xp = backend.get_array_module(x)
             self.mask = (x == y) | (xp.isnan(x) & xp.isnan(y)) if x.dtype.kind == "f" else x == y
@@ -661,7 +662,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
         if p != "fro":
             raise ValueError(f"norm: order {p!r} is not supported (a number, None, 'fro' or 'nuc')")
         if isinstance(dim, (tuple, list)) and len(dim) > 2:
-            raise ValueError(f"norm: p='fro' needs at most 2 dims, got dim={tuple(dim)}")
+            raise ShapeError(f"norm: p='fro' needs at most 2 dims, got dim={tuple(dim)}")  # (torch's RuntimeError)
         p = 2
     p = 2.0 if p is None else float(p)
     return VectorNorm.apply(x, axes=_axes(dim, x.ndim, "norm"), keepdims=keepdim, p=p)
@@ -678,6 +679,8 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Sum treating NaN as zero (its gradient there is 0); integer inputs are summed as int64."""
+    if dtype is not None and input.dtype.kind == "f" and np.dtype(dtype).kind != "f":  # NaNs dropped before the cast
+        input = where(input.isnan(), 0.0, input)
     x = _cast_to(input, dtype)
     if x.dtype.kind != "f":
         y = Sum.apply(_cast_to(x, np.int64), axes=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)

@@ -81,6 +81,9 @@ def _unique(input: Tensor, dim: Any, consecutive: bool, want: tuple[bool, bool],
             raise IndexError(f"{op}(): dimension specified as {dim} but tensor has no dimensions")
         d = wrap_dim(dim, input.ndim, op)
         if a.size == 0:  # torch: only the selected dim may be empty; then nothing to do
+            if a.shape.count(0) > 1:
+                raise RuntimeError(f"{op}(): number of zero sized dimensions is more than one, so unique cannot be "
+                                   f"applied (shape {input.shape})")  # fmt: skip
             if a.shape[d] != 0:
                 raise RuntimeError(f"{op}(): there are 0 sized dimensions, and they aren't selected, so unique "
                                    f"cannot be applied (shape {input.shape}, dim {d})")  # fmt: skip

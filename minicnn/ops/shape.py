@@ -20,7 +20,7 @@ from ..autograd import Function, Tensor, _as_tensors, is_grad_enabled
 from ..tensor_methods import number_outputs
 from .dims import as_dim, wrap_dim, wrap_dims
 from .errors import ShapeError
-from .math import astype, clone, result_dtype
+from .math import astype, clone, result_dtype, torch_index
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
@@ -199,7 +199,9 @@ class Concat(Function):
 
     def forward(self, *xs):
         self.sizes = [x.shape[self.axis] for x in xs]
-        return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
+        xp = backend.get_array_module(*xs)
+        y = xp.concatenate(xs, axis=self.axis)  # in the inputs' layout: torch's result is always contiguous
+        return y if y.flags.c_contiguous else xp.ascontiguousarray(y)
 
     def backward(self, gy):
         # each input's gradient is its slice of gy, a view (no copy; the engine copies a view before writing to it)
@@ -215,7 +217,9 @@ class Stack(Function):
 
     def forward(self, *xs):
         self.n = len(xs)
-        return backend.get_array_module(*xs).stack(xs, axis=self.axis)
+        xp = backend.get_array_module(*xs)
+        y = xp.stack(xs, axis=self.axis)  # in the inputs' layout: torch's result is always contiguous
+        return y if y.flags.c_contiguous else xp.ascontiguousarray(y)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -313,7 +317,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     index = plain_index(index, copy=is_grad_enabled() and x.requires_grad)
-    return _basic_view(x, index) if _is_basic(index) else GetItem.apply(x, index=index)
+    return _basic_view(x, index) if _is_basic(index) else GetItem.apply(x, index=torch_index(index, x.array))
 
 
 def _basic_view(x: Tensor, index: Any) -> Tensor:

@@ -153,8 +153,9 @@ class EvenShare(Function):
 def _whole(x: Tensor, op: str, ignore_nan: bool) -> Tensor:
     if x.numel() == 0 and x.dtype.kind == "f":  # NaN in the graph (an empty gradient), as torch's
         return reduce_sum(x) + math.nan
-    if x.numel() == 0:
-        nan = np.asarray(np.nan, dtype=np.float32)
+    if x.numel() == 0:  # torch's NaN converted to the integer dtype (x86's conversion: the lowest 32/64-bit value)
+        wide = x.dtype.kind == "i" and x.dtype.itemsize >= 4
+        nan = np.asarray(np.iinfo(x.dtype).min if wide else 0, dtype=x.dtype)
         return Tensor(backend.to_device(nan, x.device) if x.device != "cpu" else nan)
     a = x.array.reshape(-1)
     with backend.array_scope(a):
