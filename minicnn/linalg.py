@@ -14,7 +14,8 @@ as torch.linalg.norm does. ``matmul`` and ``diagonal`` are the existing ops with
 torch.linalg's defaults. LU (minicnn/ops/lu.py, on the batched partial-pivoting kernel of
 minicnn/kernels/lu.py): ``lu``, ``lu_factor``, ``lu_factor_ex``, ``lu_solve``, ``solve_ex``,
 ``vander``, and the symmetric-indefinite ``ldl_factor``, ``ldl_factor_ex``, ``ldl_solve``
-(Bunch-Kaufman, LAPACK's sytrf; no gradient, as torch). Not here: the general (non-symmetric)
+(Bunch-Kaufman, LAPACK's sytrf; no gradient, as torch). ``polar`` (A = U H, on the orthogonal
+factor of minicnn/ops/linalg.py). Not here: the general (non-symmetric)
 eigendecomposition ``eig``/``eigvals`` (complex results; minicnn has no complex dtypes), and
 the ``out=`` keyword.
 """
@@ -22,7 +23,9 @@ the ``out=`` keyword.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from .autograd import Tensor
 from .ops.decompositions import (
@@ -54,6 +57,7 @@ from .ops.decompositions import (
 )
 from .ops.dims import wrap_dims
 from .ops.errors import ShapeError
+from .ops.linalg import PolarFactor
 from .ops.lu import (
     LDLFactorExResult,
     LDLFactorResult,
@@ -76,6 +80,7 @@ from .ops.math import require_float
 from .ops.matrix_functions import (
     LinAlgError,
     SlogdetResult,
+    _check_matrix,
     cholesky,
     det,
     householder_product,
@@ -99,6 +104,7 @@ __all__ = [
     "LUFactorResult",
     "LUResult",
     "LinAlgError",
+    "PolarResult",
     "LstsqResult",
     "QRResult",
     "SVDResult",
@@ -132,6 +138,7 @@ __all__ = [
     "multi_dot",
     "norm",
     "pinv",
+    "polar",
     "qr",
     "slogdet",
     "solve",
@@ -145,6 +152,33 @@ __all__ = [
     "vecdot",
     "vector_norm",
 ]
+
+
+class PolarResult(NamedTuple):
+    """``torch.return_types.linalg_polar``: (U, H)."""
+
+    U: Tensor
+    H: Tensor
+
+
+def polar(A: Tensor) -> PolarResult:
+    """The polar decomposition A = U H of each matrix of A (..., m, n), m >= n: U (..., m, n) with
+    orthonormal columns (W V^T for the reduced SVD A = W diag(S) V^T), H = V diag(S) V^T
+    (..., n, n) symmetric positive semi-definite, here sym(U^T A), equal in exact arithmetic.
+    Differentiable where A has full column rank (torch's rule). Cost: one batched SVD, one
+    (n, m) by (m, n) product."""
+    _check_matrix("linalg.polar", A)
+    m, n = A.shape[-2:]
+    if m < n:
+        raise ShapeError(f"linalg.polar: input must have at least as many rows as columns, but got {m} by {n} matrices")
+    try:
+        u = PolarFactor.apply(A)
+    except np.linalg.LinAlgError:  # NumPy's SVD refuses a NaN / inf: torch's LinAlgError
+        raise LinAlgError(
+            "linalg.polar: The algorithm failed to converge because the input matrix contained non-finite values."
+        ) from None
+    h = _matmul(u.mT, A)
+    return PolarResult(u, (h + h.mT) * 0.5)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:

@@ -503,6 +503,33 @@ def test_cholesky_of_a_matrix_with_nan_fails_like_torch():
     np.testing.assert_allclose(ours.L.numpy()[1], theirs.L.numpy()[1], atol=1e-12)
 
 
+NON_CONVERGING = {
+    "svd": lambda L, a, b: L.linalg.svd(a),
+    "svdvals": lambda L, a, b: L.linalg.svdvals(a),
+    "torch.svd": lambda L, a, b: L.svd(a),
+    "eigh": lambda L, a, b: L.linalg.eigh(a),
+    "eigvalsh": lambda L, a, b: L.linalg.eigvalsh(a),
+    "pinv": lambda L, a, b: L.linalg.pinv(a),
+    "pinv hermitian": lambda L, a, b: L.linalg.pinv(a, hermitian=True),
+    "matrix_rank": lambda L, a, b: L.linalg.matrix_rank(a),
+    "cond": lambda L, a, b: L.linalg.cond(a),
+    "lstsq gelsy": lambda L, a, b: L.linalg.lstsq(a, b),
+    "lstsq gelsd": lambda L, a, b: L.linalg.lstsq(a, b, driver="gelsd"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NON_CONVERGING))
+def test_svd_and_eigh_of_a_matrix_with_nan_raise_linalg_error_like_torch(name):
+    """NumPy's SVD / eigensolver refuse a NaN with numpy.linalg.LinAlgError (a ValueError only);
+    torch raises its LinAlgError (a RuntimeError; lstsq: a RuntimeError), so minicnn raises its own."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, np.nan, 1.0], [0.5, 1.0, 3.0]])
+    f = NON_CONVERGING[name]
+    with pytest.raises(RuntimeError):
+        f(torch, torch.tensor(a), torch.ones(3, 2, dtype=torch.float64))
+    with pytest.raises(LA.LinAlgError, match="failed to converge"):
+        f(mc, mc.tensor(a), mc.ones(3, 2, dtype=mc.float64))
+
+
 def test_cholesky_ex_of_a_matrix_singular_to_rounding():
     """A rank-2 3x3 B B^T whose eigenvalues all come out positive (the smallest ~1e-16) but
     that potrf refuses: cholesky_ex reports it (torch: info 3) next to a good matrix, not raise."""
@@ -708,6 +735,18 @@ def test_inv_ex_of_a_matrix_does_not_depend_on_its_batch_mates():
     np.testing.assert_allclose(cond, torch.linalg.cond(torch.tensor(a), 1).numpy(), rtol=1e-6)
 
 
+def test_inv_ex_info_is_the_first_zero_pivot_like_torch():
+    """A zero column j (exactly singular: LU's pivot j is exactly 0) gives info j + 1, as torch's
+    getrf; minicnn used to give the rank + 1 (3 for each of these)."""
+    a = np.random.RandomState(0).randn(4, 3, 3) + 3 * np.eye(3)
+    a[0, :, 2] = a[1, :, 0] = a[2, :, 1] = 0
+    ours, theirs = _both(LA.inv_ex, torch.linalg.inv_ex, a)
+    assert ours.info.numpy().tolist() == theirs.info.tolist() == [3, 1, 2, 0]
+    assert ours.info.dtype == np.int32
+    assert np.isnan(ours.inverse.numpy()[:3]).all()
+    np.testing.assert_allclose(ours.inverse.numpy()[3], theirs.inverse.numpy()[3], rtol=1e-10)
+
+
 # -- matrix_sqrth ---------------------------------------------------------------------------
 
 
@@ -745,3 +784,39 @@ def test_matrix_sqrth_gradcheck_second_derivatives_and_semidefinite_input():
 def test_matrix_sqrth_on_each_device(device):
     a = np.array([[4.0, 1.0], [1.0, 3.0]], dtype=np.float32)
     compare_with_torch(LA.matrix_sqrth, torch.linalg.matrix_sqrth, [a], dtype=np.float32, device=device, **F32)
+
+
+# -- polar ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(1, 3), max_size=2), st.integers(1, 4), st.integers(0, 2), st.integers(0, 2**16))
+def test_polar_like_torch(batch, n, extra_rows, seed):
+    """U and H (values and gradients of each) against torch.linalg.polar on full-rank tall and
+    square matrices, float64 and float32; U^T U = I and U H = A."""
+    a = general(np.random.default_rng(seed), tuple(batch), n + extra_rows, n)
+    for part in (0, 1):
+        ours, theirs = (lambda x, p=part: LA.polar(x)[p]), (lambda x, p=part: torch.linalg.polar(x)[p])
+        compare_with_torch(ours, theirs, [a])
+        compare_with_torch(ours, theirs, [a], dtype=np.float32, **F32)
+    u, h = LA.polar(mc.tensor(a))
+    np.testing.assert_allclose((u.mT @ u).numpy(), np.broadcast_to(np.eye(n), (*batch, n, n)), atol=1e-12)
+    np.testing.assert_allclose((u @ h).numpy(), a, atol=1e-12)
+
+
+def test_polar_gradcheck_names_empty_and_errors_like_torch():
+    a = general(np.random.default_rng(1), (2,), 4, 3)
+    assert mc.gradcheck(lambda t: LA.polar(t).U, [mc.tensor(a, requires_grad=True)])
+    assert mc.gradcheck(lambda t: LA.polar(t).H, [mc.tensor(a, requires_grad=True)])
+    assert LA.polar(mc.tensor(a))._fields == type(torch.linalg.polar(torch.tensor(a))).__match_args__
+    for shape in [(3, 0), (0, 0), (2, 0, 0)]:
+        ours, theirs = LA.polar(mc.zeros(*shape)), torch.linalg.polar(torch.zeros(*shape))
+        assert [tuple(t.shape) for t in ours] == [tuple(t.shape) for t in theirs]
+    wide, vector, integer = mc.ones(2, 3), mc.ones(3), mc.ones(3, 3, dtype=mc.int64)
+    for bad, error in [(wide, ValueError), (vector, ValueError), (integer, TypeError)]:
+        with pytest.raises(RuntimeError):
+            torch.linalg.polar(torch.tensor(bad.numpy()))
+        with pytest.raises(error, match="linalg.polar"):
+            LA.polar(bad)
+    with pytest.raises(LA.LinAlgError, match="failed to converge"):
+        LA.polar(mc.tensor([[1.0, np.nan], [0.0, 1.0]]))

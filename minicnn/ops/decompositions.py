@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, no_grad, tie
+from ..kernels import lu as lu_kernels
 from ..kernels import triangular as triangular_kernel
 from ..tensor_methods import number_outputs
 from . import householder
@@ -58,6 +59,17 @@ from .reduce import amax, amin
 from .shape import cat, stack, tril, triu
 
 # -- checks and helpers ----------------------------------------------------------------
+
+
+def _lapack(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` (an ``xp.linalg`` SVD or eigensolver), NumPy's LinAlgError (no
+    convergence: a NaN or inf in the input) raised as minicnn's :class:`LinAlgError`, as torch."""
+    try:
+        return fn(*args, **kwargs)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(
+            f"{op}: The algorithm failed to converge because the input matrix contained non-finite values."
+        ) from None
 
 
 def _const(like: Tensor, array: Any) -> Tensor:
@@ -277,7 +289,7 @@ class Eigh(_Packed):
     """(eigenvalues, eigenvectors) packed, from the ``UPLO`` triangle of A."""
 
     def forward(self, a):
-        lam, v = backend.get_array_module(a).linalg.eigh(a, UPLO=self.UPLO)
+        lam, v = _lapack("linalg.eigh", backend.get_array_module(a).linalg.eigh, a, UPLO=self.UPLO)
         return self._store(a, lam, v)
 
     def _grad(self, g, parts):
@@ -290,8 +302,8 @@ class Eigvalsh(Function):
     def forward(self, a):
         xp = backend.get_array_module(a)
         if not self.requires_grad:
-            return xp.linalg.eigvalsh(a, UPLO=self.UPLO)
-        lam, self.v = xp.linalg.eigh(a, UPLO=self.UPLO)
+            return _lapack("linalg.eigh", xp.linalg.eigvalsh, a, UPLO=self.UPLO)
+        lam, self.v = _lapack("linalg.eigh", xp.linalg.eigh, a, UPLO=self.UPLO)
         return lam
 
     def backward(self, gl):
@@ -338,7 +350,7 @@ class MatrixSqrtH(Function):
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        lam, v = xp.linalg.eigh(a)
+        lam, v = _lapack("linalg.matrix_sqrth", xp.linalg.eigh, a)
         s = xp.sqrt(xp.maximum(lam, 0))
         if self.requires_grad:
             self.v, self.s = v, s
@@ -420,7 +432,7 @@ class SVD(_Packed):
     their first k columns / rows (torch's rule: the rest is arbitrary)."""
 
     def forward(self, a):
-        u, s, vh = backend.get_array_module(a).linalg.svd(a, full_matrices=self.full_matrices)
+        u, s, vh = _lapack("linalg.svd", backend.get_array_module(a).linalg.svd, a, full_matrices=self.full_matrices)
         return self._store(a, u, s, vh)
 
     def _grad(self, g, parts):
@@ -435,8 +447,8 @@ class Svdvals(Function):
     def forward(self, a):
         xp = backend.get_array_module(a)
         if not self.requires_grad:
-            return xp.linalg.svd(a, compute_uv=False)
-        self.u, s, self.vh = xp.linalg.svd(a, full_matrices=False)
+            return _lapack("linalg.svd", xp.linalg.svd, a, compute_uv=False)
+        self.u, s, self.vh = _lapack("linalg.svd", xp.linalg.svd, a, full_matrices=False)
         return s
 
     def backward(self, gs):
@@ -508,12 +520,12 @@ class Pinv(Function):
         xp = backend.get_array_module(a)
         m, n = a.shape[-2:]
         if self.hermitian:
-            lam, v = xp.linalg.eigh(a)
+            lam, v = _lapack("linalg.eigh", xp.linalg.eigh, a)
             keep = xp.abs(lam) > _cutoff(xp, xp.abs(lam), self.atol, self.rtol, m, n)
             inv_s = xp.where(keep, 1 / xp.where(keep, lam, 1), 0).astype(a.dtype)
             y = (v * inv_s[..., None, :]) @ xp.swapaxes(v, -1, -2)
         else:
-            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+            u, s, vh = _lapack("linalg.svd", xp.linalg.svd, a, full_matrices=False)
             keep = s > _cutoff(xp, s, self.atol, self.rtol, m, n)
             inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
             y = (xp.swapaxes(vh, -1, -2) * inv_s[..., None, :]) @ xp.swapaxes(u, -1, -2)
@@ -555,7 +567,11 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     m, n = A.shape[-2:]
     with backend.array_scope(A.array):
         a = A.array
-        s = xp.abs(xp.linalg.eigvalsh(a)) if hermitian else xp.linalg.svd(a, compute_uv=False)
+        s = (
+            xp.abs(_lapack("linalg.eigh", xp.linalg.eigvalsh, a))
+            if hermitian
+            else _lapack("linalg.svd", xp.linalg.svd, a, compute_uv=False)
+        )
         rank = (s > _cutoff(xp, s, atol, rtol, m, n)).sum(axis=-1).astype(np.int64)
         return Tensor(rank)
 
@@ -637,10 +653,10 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     xp = A.xp
     with backend.array_scope(A.array):
         empty = xp.zeros((0,), dtype=A.dtype)
-        s = None if driver == "gelsy" else xp.linalg.svd(a.array, compute_uv=False)
+        s = None if driver == "gelsy" else _lapack("linalg.lstsq", xp.linalg.svd, a.array, compute_uv=False)
         if driver == "gelsy":
             rc = default if rcond is None else float(rcond)
-            value, rank = householder.gelsy_solution(a.array, b.array, rc)
+            value, rank = _lapack("linalg.lstsq", householder.gelsy_solution, a.array, b.array, rc)
         else:
             rtol = _lstsq_rtol(driver, rcond, eps, m, n)
             rank = (s > _cutoff(xp, s, None, rtol, m, n)).sum(axis=-1).astype(np.int64)
@@ -887,9 +903,9 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
-    """:func:`inv` with an int32 ``info`` (...): 0 where A is invertible, else its rank + 1
-    (torch: the 1-based index of the first zero pivot of its LU factorization; both are
-    positive). A singular matrix's inverse is NaN."""
+    """:func:`inv` with an int32 ``info`` (...): 0 where A is invertible, else the 1-based index
+    of the first zero pivot of its LU factorization (minicnn/kernels/lu.py, as torch's getrf;
+    n where only NumPy's inverse met one). A singular matrix's inverse is NaN."""
     _check_square("linalg.inv_ex", A)
     try:
         y = Inv.apply(A)
@@ -905,9 +921,8 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
         # singular as LAPACK sees it (an exact zero pivot of the LU factorization: torch's and
         # inv's test), each matrix on its own, not through a tolerance that a batch-mate trips
         ok = xp.linalg.slogdet(A.array)[0] != 0
-        s = xp.linalg.svd(A.array, compute_uv=False)
-        rank = (s > s.max(axis=-1, keepdims=True) * n * np.finfo(A.dtype).eps).sum(axis=-1)
-        info = Tensor(xp.where(ok, 0, xp.minimum(rank, n - 1) + 1).astype(np.int32))
+        pivot = lu_kernels.lu_factor(A.array)[2]
+        info = Tensor(xp.where(ok, 0, xp.where(pivot > 0, pivot, n)).astype(np.int32))
         safe = Tensor(xp.eye(n, dtype=A.dtype))
         nan = Tensor(xp.full(A.shape, np.nan, dtype=A.dtype))
         okt = Tensor(ok[..., None, None])
