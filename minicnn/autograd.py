@@ -336,7 +336,7 @@ class Tensor(TensorMethods):
             ):
                 if got != own:
                     raise RuntimeError(f"attempting to assign a gradient of {what} {got} to a tensor of {what} {own}")
-        self._grad = value
+        (self if self._superseded_by is None else _latest(self))._grad = value  # (the getter's tensor)
 
     @property
     def requires_grad(self) -> bool:
@@ -350,7 +350,7 @@ class Tensor(TensorMethods):
             raise RuntimeError("requires_grad can only be switched off on leaf tensors; use .detach()")
         if flag and self._inference and not _mode.inference:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
-        self._requires_grad = bool(flag)
+        (self if self._superseded_by is None else _latest(self))._requires_grad = bool(flag)  # (the getter's)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         _latest(self).requires_grad = requires_grad  # (on the leaf that detach_ left, where it did)
@@ -440,7 +440,8 @@ class Tensor(TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
-        _latest(self).array = value.array if isinstance(value, Tensor) else _as_array(value)
+        a = value.array if isinstance(value, Tensor) else _as_array(value)
+        self.array = _latest(self).array = a  # (also the alias's own, which its reads use)
 
     def numel(self) -> int:
         return int(self.array.size)
@@ -500,7 +501,7 @@ class Tensor(TensorMethods):
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         if self._grad_fn is not None:  # nodes recorded before (a view's) keep its history, as torch's edges do:
             out = self.detach()  # a new leaf on its memory stands for it from now on (as after an in-place op)
-            out._retain_grad, self._retain_grad = self._retain_grad, False
+            out._retain_grad = self._retain_grad  # (kept on self too: its old node still fills .grad, the leaf's)
             self._superseded_by = out
             return self  # (torch's own object; reads through it see the new leaf)
         self._grad_fn = None
@@ -810,7 +811,7 @@ class Tensor(TensorMethods):
         return self._inplace(other if alpha == 1 else other * alpha, "add")
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace(other if alpha == 1 else other * alpha, "sub")
+        return self._inplace(other if alpha == 1 or _is_bool(other) else other * alpha, "sub")  # (a bool: refused)
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(other, "mul")

@@ -559,7 +559,9 @@ def _accumulate(t: Tensor, g: Any, leaf_bases: set[int]) -> None:
 
 def _retain(t: Tensor, g: Any) -> None:
     """A ``retain_grad()`` tensor's ``.grad += g``, out of place (``g`` is an array, or a
-    tensor under ``create_graph``; either may be the caller's or be passed on, so it is copied)."""
+    tensor under ``create_graph``; either may be the caller's or be passed on, so it is copied). Of a
+    tensor that ``detach_`` made a leaf, it is the leaf's ``.grad`` (as torch's, which it reads)."""
+    t = _latest(t)
     if isinstance(g, Tensor):
         t._grad = g.clone() if t._grad is None else t._grad + g
     else:
@@ -626,7 +628,7 @@ def _backward_step(
     if (fn is None and store is None) or (store is not None and id(t) in store):
         _accumulate(t, g, leaf_bases)
     elif fn is not None and t._retain_grad:
-        t._grad = Tensor(g.copy()) if t._grad is None else Tensor(t._grad.array + g)
+        _retain(t, g)
     if fn is None:
         return
     if not fn.stubbed:  # (a stubbed node keeps no arrays that a write could have changed)
@@ -673,8 +675,10 @@ def _graph_step(
     passes ``g`` on through its ``backward_graph``. Ops other than linear ones read their
     inputs' values there, so none of those may have been written in place since."""
     fn = t._grad_fn
-    if (fn is None and store is None) or (store is not None and id(t) in store) or (fn is not None and t._retain_grad):
+    if (fn is None and store is None) or (store is not None and id(t) in store):
         t._grad = g.clone() if t._grad is None else t._grad + g  # a copy, as torch's: g may be the caller's seed
+    elif fn is not None and t._retain_grad:
+        _retain(t, g)
     if fn is None:
         return
     _check_saved(fn, t)

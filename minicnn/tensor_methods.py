@@ -526,7 +526,7 @@ class TensorMethods:
         return self + (other if alpha == 1 else other * alpha)
 
     def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return self - (other if alpha == 1 else other * alpha)
+        return self - (other if alpha == 1 or ag._is_bool(other) else other * alpha)  # (a bool: refused unscaled)
 
     def mul(self, other: Any) -> Tensor:
         return self * other

@@ -1516,6 +1516,33 @@ def test_detach_in_place_keeps_the_history_of_graphs_recorded_before_as_torch() 
     assert ours_flags == flags
 
 
+def test_leaf_that_detach_made_of_a_non_leaf_takes_grad_requires_grad_and_data_writes_as_torch() -> None:
+    # the alias the user holds is the leaf: .grad = None (zero_grad), requires_grad = True and .data = reach it,
+    # and the retained gradient its old node computes lands in its .grad
+    seen = {}
+    for lib in (torch, mc):
+        a = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        y = a * 2
+        y.retain_grad()
+        z = y * 3
+        y.detach_()
+        z.sum().backward()
+        retained = y.grad.numpy().copy()
+        w = a * 2
+        w.detach_()
+        w.requires_grad = True
+        opt = lib.optim.SGD([w], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+        w.data = lib.zeros(2, dtype=lib.float64)
+        w.data.add_(1.0)
+        seen[lib] = retained, w.detach().numpy().copy(), w.grad.numpy().copy(), w.requires_grad, w.is_leaf
+    for ours, theirs in zip(seen[mc], seen[torch]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_in_place_on_a_view_of_a_leaf_that_stopped_requiring_grad_raises_as_torch() -> None:
     # torch's test is the view's requires_grad and its base being a leaf
     for lib in (torch, mc):

@@ -301,6 +301,11 @@ ERROR_CASES = {
     "lerp float32 with float64": (lambda L: L.lerp(L.tensor([1.0]), L.tensor([2.0], dtype=L.float64), 0.5), None),
     "float -= True": (lambda L: L.tensor([1.0]).__isub__(True), None),  # (NumPy's in-place fast path computes it)
     "float -= bool tensor": (lambda L: L.tensor([1.0, 2.0]).__isub__(L.tensor([True, False])), None),
+    # torch 2.14's type for a bool subtraction is NotImplementedError; alpha does not make the bool a number
+    "float - bool, alpha": (lambda L: L.tensor([1.0]).sub(L.tensor([True]), alpha=2), NotImplementedError),
+    "float sub_ True, alpha": (lambda L: L.tensor([1.0]).sub_(True, alpha=2), NotImplementedError),
+    "rsub bool, alpha": (lambda L: L.rsub(L.tensor([True]), 1, alpha=2), NotImplementedError),
+    "torch.sub bool, alpha": (lambda L: L.sub(L.tensor([1.0]), True, alpha=2), NotImplementedError),
     "(2,) + (3,)": (lambda L: L.ones(2) + L.ones(3), None),  # NumPy's broadcast ValueError is torch's RuntimeError
     "(2, 3) * (2,)": (lambda L: L.ones(2, 3) * L.ones(2), None),
     "where (2,) (3,)": (lambda L: L.where(L.ones(2) > 0, L.ones(2), L.ones(3)), None),

@@ -186,6 +186,10 @@ def test_ints_beside_array_indices_select_and_write_as_torch():
         lambda L: (None, 1, Ellipsis, L.tensor([True, False, True, True])),
         lambda L: (0, slice(None), L.tensor(True), 2, None),
         lambda L: (0, slice(None), []),
+        lambda L: (0, slice(None), True),  # a Python bool is a 0-d mask, an array index, also without arrays
+        lambda L: (0, slice(None), True, L.tensor([1, 2])),
+        lambda L: (0, slice(None), False),
+        lambda L: (1, Ellipsis, True),
     ]
     for make in cases:
         compare_with_torch(lambda t, f=make: t[f(mc)], lambda t, f=make: t[f(torch)], [x])
@@ -201,6 +205,17 @@ def test_ints_beside_array_indices_select_and_write_as_torch():
         assert written[0] == written[1]
     with pytest.raises(IndexError):  # the int is checked also where the array index selects nothing
         mc.tensor(x)[0, :, mc.tensor(False), 5]
+    # torch refuses an index into a dim of size 0 also where another dim leaves the result empty (NumPy checks
+    # no index of an empty result), unless the broadcast index itself is empty
+    e = np.zeros((1, 3, 0, 2))
+    for make in (lambda L: (slice(0, 0), 0, L.tensor([0, 0])), lambda L: (slice(0, 0), 0, L.tensor([0]), False)):
+        outcome = []
+        for L in (torch, mc):
+            try:
+                outcome.append(tuple(L.tensor(e)[make(L)].shape))
+            except IndexError:
+                outcome.append("IndexError")
+        assert outcome[0] == outcome[1]
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ def rsub(input: Tensor, other: Any, alpha: float = 1) -> Tensor:  # noqa: A002
     """torch.rsub: ``other - alpha * input``."""
     if isinstance(alpha, (float, np.floating)) and input.dtype.kind in "iub":
         raise RuntimeError("rsub: for integral input tensors, argument alpha must not be a floating point number")
-    return other - (input if alpha == 1 else input * alpha)
+    return other - (input if alpha == 1 or input.dtype == np.bool_ else input * alpha)  # (a bool: refused)
 
 
 def detach(input: Tensor) -> Tensor:  # noqa: A002

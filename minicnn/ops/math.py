@@ -398,11 +398,16 @@ def _torch_layout(index: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
     broadcast into torch's layout: the ints dropped, then the array indices' broadcast dims in place if
     they are adjacent (ints between them do not separate them), else first; a slice becomes an arange
     on its own output dim, a None a size-1 dim. Where NumPy places the dims as torch does, and for what
-    this does not cover (a Python bool, a misshapen mask, float indices), ``index`` itself, whose
-    errors NumPy raises. Cost: small index arrays, made only for such an index."""
+    this does not cover (a misshapen mask, float indices), ``index`` itself, whose errors NumPy raises
+    (a Python bool is a 0-d mask). Cost: small index arrays, made only for such an index."""
     xp, shape = backend.get_array_module(x), x.shape
-    parts = [(xp.asarray(p) if p else xp.zeros(0, dtype=np.int64)) if isinstance(p, list) else p for p in index]
-    if any(isinstance(p, bool) or (hasattr(p, "dtype") and p.dtype.kind not in "biu") for p in parts):
+    parts = [
+        (xp.asarray(p) if p else xp.zeros(0, dtype=np.int64)) if isinstance(p, list)
+        else xp.asarray(p) if type(p) is bool  # (a 0-d mask, as torch takes it)
+        else p
+        for p in index
+    ]  # fmt: skip
+    if any(hasattr(p, "dtype") and p.dtype.kind not in "biu" for p in parts):
         return index
     consumed = sum(
         p.ndim if getattr(p, "dtype", None) == np.bool_ else p is not None and p is not Ellipsis for p in parts
@@ -447,6 +452,10 @@ def _torch_layout(index: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
         block = np.broadcast_shapes(*block_shapes, *(a.shape for kind, a in fixed if kind == "adv"))
     except ValueError:
         return index
+    if 0 not in block:  # (NumPy checks no index of an empty result, torch any into a dim of size 0)
+        for d, (kind, _) in enumerate(fixed):
+            if kind == "adv" and shape[d] == 0:
+                raise IndexError(f"index is out of bounds for dimension {d} with size 0")
     first = adv_at[0]
     layout = [*layout[:first], "adv", *layout[adv_at[-1] + 1 :]]
     axis_of, axis = [], 0  # each layout entry's first output axis
@@ -657,11 +666,15 @@ def _is_bool(x: Any) -> bool:
     return x.array.dtype.kind == "b" if isinstance(x, Tensor) else x.__class__ is bool
 
 
+class BoolSubtractionError(DtypeError, NotImplementedError):
+    """A bool operand of a subtraction: torch 2.14 raises NotImplementedError (a RuntimeError)."""
+
+
 def sub(a: Any, b: Any) -> Tensor:
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and a.dtype.kind == "f":
         return Sub.apply(a, b)  # the common case: nothing to promote or refuse
     if _is_bool(a) or _is_bool(b):  # refused by torch, a tensor or a Python bool
-        raise DtypeError(
+        raise BoolSubtractionError(
             "sub: subtraction, the `-` operator, with a bool tensor is not supported. "
             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )

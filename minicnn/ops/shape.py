@@ -129,7 +129,7 @@ def index_axes(index: Any, ndim: int) -> list[tuple[Any, int | None]]:
     """Each part of an index with the axis of x it applies to (None for ``None``, ``...``
     and boolean masks, which are not checked)."""
     parts = index if isinstance(index, tuple) else (index,)
-    consumed = sum(p.ndim if _is_mask(p) else 0 if p is None or p is Ellipsis else 1 for p in parts)
+    consumed = sum(np.ndim(p) if _is_mask(p) else 0 if p is None or p is Ellipsis else 1 for p in parts)
     out, axis = [], 0
     for p in parts:
         if p is Ellipsis:
@@ -139,7 +139,7 @@ def index_axes(index: Any, ndim: int) -> list[tuple[Any, int | None]]:
             out.append((p, None))
         elif _is_mask(p):
             out.append((p, None))
-            axis += p.ndim
+            axis += np.ndim(p)
         else:
             out.append((p, axis))
             axis += 1
@@ -148,7 +148,7 @@ def index_axes(index: Any, ndim: int) -> list[tuple[Any, int | None]]:
 
 def _is_mask(p: Any) -> bool:
     dtype = getattr(p, "dtype", None)
-    return dtype is not None and np.dtype(dtype).kind == "b"
+    return type(p) is bool or (dtype is not None and np.dtype(dtype).kind == "b")
 
 
 def _check_array_indices(index: Any, shape: tuple[int, ...]) -> None:
@@ -169,7 +169,8 @@ def _check_array_indices(index: Any, shape: tuple[int, ...]) -> None:
 
 def _is_basic(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, slice)) or p is None or p is Ellipsis for p in parts)
+    # (a Python bool is an advanced index, a 0-d mask: x[0, :, True] is (n, 1, k) in torch, (1, n, k) in NumPy)
+    return all((isinstance(p, (int, slice)) and type(p) is not bool) or p is None or p is Ellipsis for p in parts)
 
 
 def plain_index(index: Any, copy: bool = False) -> Any:
