@@ -515,6 +515,7 @@ NON_CONVERGING = {
     "cond": lambda L, a, b: L.linalg.cond(a),
     "lstsq gelsy": lambda L, a, b: L.linalg.lstsq(a, b),
     "lstsq gelsd": lambda L, a, b: L.linalg.lstsq(a, b, driver="gelsd"),
+    "matrix_norm nuc": lambda L, a, b: L.linalg.matrix_norm(a, "nuc"),
 }
 
 

@@ -537,6 +537,17 @@ def test_add_family_refuses_an_input_that_does_not_broadcast_to_the_result():
             getattr(E, name)(*[mc.tensor(a) for a in arrays])
 
 
+@pytest.mark.parametrize("name", ["addmv", "baddbmm", "addbmm"])
+@pytest.mark.parametrize("input_dtype", ["float64", "int64"])
+@pytest.mark.parametrize("input_shape", [(), (2,)])
+def test_add_family_refuses_an_input_of_another_dtype_as_torch(name, input_dtype, input_shape):
+    mats = {"addmv": [(2, 2), (2,)]}.get(name, [(1, 2, 2), (1, 2, 2)])
+    for lib in (torch, mc):
+        args = [lib.ones(input_shape, dtype=getattr(lib, input_dtype))] + [lib.ones(s) for s in mats]
+        with pytest.raises(RuntimeError):
+            getattr(lib, name)(*args)
+
+
 def test_heaviside_backward_raises_and_nextafter_passes_the_gradient_like_torch():
     x = np.array([1.0, -1.0, 0.0])
     v = np.array([0.5])

@@ -19,7 +19,7 @@ import numpy as np
 from .. import autocast_state, backend
 from ..autograd import Function, Tensor, _broadcast_error, scalar_like, tie
 from .errors import DtypeError, ShapeError
-from .linalg import bmm, dot, mv, outer
+from .linalg import _same_dtype, bmm, dot, mv, outer
 from .math import (
     _floating,
     _promote,
@@ -483,6 +483,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     """beta * input + alpha * (mat @ vec); mat (n, m), vec (m,), input broadcast to (n,)."""
     if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
         input, mat, vec = autocast_state.lower(input, mat, vec, cuda_only=True)
+    _same_dtype("addmv", input, mat, vec)  # (torch refuses mixed dtypes, a 0-d input's too)
     return _beta_alpha("addmv", input, mv(mat, vec), beta, alpha)
 
 
@@ -497,6 +498,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     """beta * input + alpha * bmm(batch1, batch2); batch1 (b, n, m), batch2 (b, m, p)."""
     if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
         input, batch1, batch2 = autocast_state.lower(input, batch1, batch2)
+    _same_dtype("baddbmm", input, batch1, batch2)  # (torch refuses mixed dtypes, a 0-d input's too)
     return _beta_alpha("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
@@ -504,6 +506,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcast to (n, p)."""
     if autocast_state.active:  # mc.autocast: torch's lower precision list (minicnn/amp)
         input, batch1, batch2 = autocast_state.lower(input, batch1, batch2)
+    _same_dtype("addbmm", input, batch1, batch2)  # (torch refuses mixed dtypes, a 0-d input's too)
     return _beta_alpha("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
