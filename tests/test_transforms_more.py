@@ -75,6 +75,28 @@ def test_crops_and_flips_match_torchvision(shape, ch, cw, top, left, uint8) -> N
     np.testing.assert_array_equal(F.vflip(x[None]), TVF.vflip(t[None]).numpy())  # leading axes too
 
 
+@settings(max_examples=10, deadline=None)
+@given(shapes, st.integers(1, 11), st.integers(1, 11), st.booleans(), st.booleans())
+def test_five_crop_ten_crop_and_pad_match_torchvision(shape, ch, cw, vertical, uint8) -> None:
+    x = _image(ch * 13 + cw, shape, np.uint8 if uint8 else np.float32)
+    t = _torch(x)
+    for ours, theirs in ((F.five_crop, TVF.five_crop), (F.ten_crop, TVF.ten_crop)):
+        args = (vertical,) if ours is F.ten_crop else ()
+        if ch > shape[1] or cw > shape[2]:
+            with pytest.raises(ValueError):
+                theirs(t, (ch, cw), *args)
+            with pytest.raises(ValueError, match=r"five_crop: requested crop size .* is bigger than input size"):
+                ours(x, (ch, cw), *args)
+            continue
+        crops = ours(mc.tensor(x), (ch, cw), *args)
+        expected = theirs(t, (ch, cw), *args)
+        assert len(crops) == len(expected) and all(isinstance(c, mc.Tensor) for c in crops)
+        for c, e in zip(crops, expected):
+            np.testing.assert_array_equal(c.numpy(), e.numpy())
+    for mode in ("constant", "edge", "reflect", "symmetric"):
+        np.testing.assert_array_equal(F.pad(x, [1, 1], 3, mode), TVF.pad(t, [1, 1], 3, mode).numpy())
+
+
 @SETTINGS
 @given(shapes, st.integers(0, 10), st.integers(0, 10), st.integers(0, 6), st.integers(0, 6), st.booleans())
 def test_erase_matches_torchvision(shape, i, j, h, w, per_channel) -> None:
@@ -123,6 +145,14 @@ def test_resize_short_side_max_size_and_same_size() -> None:
         F.resize(x, 4, "lanczos")
     with pytest.raises(ValueError, match=r"resize: size must hold positive ints"):
         F.resize(x, (0, 3))
+    for size in (2.0, (2.0, 3), "ab"):  # as torchvision: TypeError for a size that is not ints
+        with pytest.raises(TypeError):
+            TVF.resize(_torch(x), size)
+        with pytest.raises(TypeError, match=r"resize: size should"):
+            F.resize(x, size)
+    with pytest.raises(TypeError, match=r"Resize: size should be an int or a sequence"):
+        T.Resize(2.0)
+    _assert_close(F.resize(x, True), TVF.resize(_torch(x), True))  # a bool is an int to torchvision
 
 
 def check_resize_antialias(seed: int, mode: str, dtype: type = np.float32) -> None:
@@ -282,6 +312,17 @@ def test_rotate_quarter_turns_match_torchvision_ties_included() -> None:
                 np.testing.assert_array_equal(ours, theirs.numpy())
 
 
+def test_rotate_float64_and_large_canvases_break_ties_as_torchvision() -> None:
+    """torchvision's grid is a bmm: torch's naive kernel below 400 multiply-adds (6 * OH * OW),
+    a fused BLAS product above it, so ties on larger canvases (here float64) fall as that product
+    rounds (a 45-degree turn of (6, 8) onto a 10 x 10 canvas; quarter turns of (17, 12))."""
+    x = _image(3, (1, 6, 8), np.float64)
+    np.testing.assert_array_equal(F.rotate(x, 45.0, expand=True), TVF.rotate(_torch(x), 45.0, expand=True).numpy())
+    x = _image(4, (2, 17, 12), np.float64)
+    for angle in (90.0, -90.0, 270.0):
+        np.testing.assert_array_equal(F.rotate(x, angle), TVF.rotate(_torch(x), angle).numpy())
+
+
 # --- colour and blur ----------------------------------------------------------------------
 
 COLOUR = [
@@ -335,7 +376,7 @@ def test_functional_errors_name_the_function() -> None:
         F.adjust_brightness(x, -1)
     with pytest.raises(ValueError, match=r"adjust_hue: hue_factor \(0.7\) is not in \[-0.5, 0.5\]"):
         F.adjust_hue(x, 0.7)
-    with pytest.raises(ValueError, match=r"adjust_contrast: expected an image with 1 or 3 channels"):
+    with pytest.raises(TypeError, match=r"adjust_contrast: expected an image with 1 or 3 channels"):  # as torchvision
         F.adjust_contrast(_image(0, (2, 4, 4)), 0.5)
     with pytest.raises(ValueError, match=r"gaussian_blur: kernel_size should have odd and positive"):
         F.gaussian_blur(x, 4)
@@ -606,7 +647,7 @@ def test_errors_name_the_transform() -> None:
         T.RandomResizedCrop(3).apply_batch(x[0])
     with pytest.raises(ValueError, match=r"RandomErasing: if value is a sequence, it should have either"):
         T.RandomErasing(value=(1, 2)).apply_batch(x)
-    with pytest.raises(ValueError, match=r"ColorJitter: expected samples with 1 or 3 channels"):
+    with pytest.raises(TypeError, match=r"ColorJitter: expected samples with 1 or 3 channels"):  # as torchvision
         T.ColorJitter(0.5).apply_batch(_image(0, (2, 2, 5, 5)))
     with pytest.raises(ValueError, match=r"RandomRotation: fill has 2 values for an image of 3 channels"):
         T.RandomRotation(5, fill=(1, 2)).apply_batch(x)

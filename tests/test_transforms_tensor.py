@@ -235,6 +235,18 @@ def test_transforms_of_a_pil_image_match_torchvision(make, mode: str) -> None:
     np.testing.assert_allclose(_np(out), _np(expected), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB", "F"])
+def test_pad_of_a_pil_image_crops_first_and_reflects_beyond_its_size_as_torchvision(mode: str) -> None:
+    """torchvision's PIL path crops the negative sides, then np.pad, whose reflect / symmetric
+    modes reflect again where a side is longer than the image."""
+    image = _pil(12, mode, (2, 3))
+    for padding, padding_mode in [(2, "symmetric"), ((1, 3), "reflect"), ((4, -1, 0, 2), "reflect"), (5, "edge")]:
+        out = T.Pad(padding, padding_mode=padding_mode)(image)
+        expected = tvt.Pad(padding, padding_mode=padding_mode)(image)
+        assert (out.mode, out.size) == (expected.mode, expected.size)
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(expected))
+
+
 def test_random_transforms_of_a_pil_image() -> None:
     """RandomResizedCrop on a PIL image: the box drawn as for its array, cropped and resized by PIL
     (torchvision's resized_crop); RandomCrop: the array's crop."""

@@ -401,7 +401,16 @@ class Pad(BatchTransform):
         return xp.pad(x, widths, mode=self.padding_mode)
 
     def _pil(self, img: Any) -> Any:
-        return pil.apply_as_array(img, self)
+        """torchvision's PIL path: crop the negative sides first, then NumPy's ``np.pad`` (whose
+        reflect / symmetric modes reflect again where a side is longer than the image)."""
+        if self.padding_mode == "constant":
+            return pil.apply_as_array(img, self)
+        crop_l, crop_t, crop_r, crop_b = (max(-p, 0) for p in self.padding)
+        if img.height - crop_t - crop_b < 1 or img.width - crop_l - crop_r < 1:
+            raise ValueError(f"Pad: padding {self.padding} crops the image {(img.height, img.width)} to nothing")
+        hwc = pil.to_array(pil.crop(img, crop_t, crop_l, img.height - crop_t - crop_b, img.width - crop_l - crop_r))
+        left, top, right, bottom = (max(p, 0) for p in self.padding)
+        return pil.from_array(np.pad(hwc, [(top, bottom), (left, right), (0, 0)], mode=self.padding_mode), img)
 
     @_takes_images
     def apply_batch(self, batch: Any) -> Any:
@@ -642,7 +651,7 @@ class Resize(BatchTransform):
         max_size: int | None = None,
         antialias: bool | None = True,
     ) -> None:
-        if not isinstance(size, (Integral, Sequence)) or isinstance(size, bool):
+        if not isinstance(size, (Integral, Sequence)):
             raise TypeError(f"Resize: size should be an int or a sequence, got {type(size).__name__}")
         if isinstance(size, Sequence) and len(size) not in (1, 2):
             raise ValueError(f"Resize: if size is a sequence, it should have 1 or 2 values, got {size!r}")
@@ -1133,7 +1142,7 @@ class ColorJitter(_RandomImageTransform):
         xp = _xp(batch)
         order, factors = params
         if batch.shape[1] not in (1, 3):
-            raise ValueError(f"ColorJitter: expected samples with 1 or 3 channels, got shape {tuple(batch.shape)}")
+            raise TypeError(f"ColorJitter: expected samples with 1 or 3 channels, got shape {tuple(batch.shape)}")
         ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
         out = batch.copy()
         for stage in range(4):  # at each stage, every sample gets the adjustment its order names there

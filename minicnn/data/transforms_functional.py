@@ -7,7 +7,8 @@ torchvision, geometric ops on uint8 compute in float32 and round back (``torch.r
 to even), colour ops clamp and truncate. The results are new arrays (flips and crops may be
 views of the input, as torchvision's).
 
-- :func:`crop`, :func:`center_crop`, :func:`vflip`, :func:`hflip`, :func:`erase`: indexing.
+- :func:`crop`, :func:`center_crop`, :func:`vflip`, :func:`hflip`, :func:`erase`,
+  :func:`five_crop`, :func:`ten_crop`: indexing; :func:`pad`: :class:`~.transforms.Pad`.
 - :func:`resize`, :func:`resized_crop`: :func:`minicnn.nn.functional.interpolate`
   (``align_corners=False``, ``antialias`` passed on for bilinear and bicubic).
 - :func:`rotate`, :func:`affine`: torchvision's inverse affine matrix, its sampling grid, and
@@ -28,10 +29,12 @@ a blur kx + ky multiply-adds per pixel.
 Agreement with torchvision 0.29 (tests/test_transforms_more.py): float32 within 1e-5. The
 affine grid is torchvision's own (``_gen_affine_grid``: pixel offsets from the centre times
 the matrix, then normalised), not :func:`~minicnn.nn.functional.affine_grid` (which
-normalises first): the same float32 terms summed in the same order, so nearest-neighbour
+normalises first): the same terms summed in the same order (torch's bmm: its naive kernel
+below 400 multiply-adds, 6 * OH * OW, else the BLAS's fused product), so nearest-neighbour
 sampling picks torchvision's pixels, even at exact half-pixel ties (a quarter turn of an
-image with H + W odd is all ties), on torch's CPU builds as tested (where another BLAS sums
-the batched product otherwise, a tie may go to the other neighbour). uint8 resampling rounds a float32 result, which a
+image with H + W odd is all ties), on torch's CPU builds as tested (the BLAS's blocking may
+still round a few grid points of a larger canvas otherwise, where a tie may then go to the
+other neighbour). uint8 resampling rounds a float32 result, which a
 bilinear/bicubic blend of integers often puts at k + 1/2: torchvision and minicnn may then
 round apart (by 1). Antialiased resizing to an output width of 1: torch 2.14's CPU kernel
 ignores the vertical pass when the height changes (5 equal rows); the per-sample resizer
@@ -315,18 +318,67 @@ def erase(img: Any, i: int, j: int, h: int, w: int, v: Any, inplace: bool = Fals
     return img
 
 
+def pad(img: Any, padding: int | Sequence[int], fill: float = 0, padding_mode: str = "constant") -> Any:
+    """torchvision's ``pad``: the (H, W) of ``img`` (an array, Tensor or PIL image) padded by
+    ``padding`` (all sides, (left/right, top/bottom) or (left, top, right, bottom); negative
+    amounts crop) in ``padding_mode`` constant (``fill``), edge, reflect or symmetric, as
+    :class:`~minicnn.data.transforms.Pad`."""
+    from .transforms import Pad  # the class holds the arithmetic (and its PIL path)
+
+    return Pad(padding, fill, padding_mode)(img)
+
+
+def five_crop(img: Any, size: int | Sequence[int]) -> tuple[Any, Any, Any, Any, Any]:
+    """torchvision's ``five_crop``: the four corner crops of ``size`` (height, width) of ``img``
+    (..., C, H, W) or a PIL image, and its central crop: (top-left, top-right, bottom-left,
+    bottom-right, centre). ValueError if ``size`` exceeds the image."""
+    if isinstance(size, Real):
+        size = (int(size), int(size))
+    elif isinstance(size, Sequence) and len(size) == 1:
+        size = (size[0], size[0])
+    if not isinstance(size, Sequence) or len(size) != 2:
+        raise ValueError(f"five_crop: please provide only two dimensions (h, w) for size, got {size!r}")
+    if is_pil_image(img):
+        height, width = img.height, img.width
+    else:
+        check_image(img.array if isinstance(img, Tensor) else img, "five_crop")
+        height, width = img.shape[-2:]
+    crop_h, crop_w = size
+    if crop_w > width or crop_h > height:
+        raise ValueError(f"five_crop: requested crop size {tuple(size)} is bigger than input size {(height, width)}")
+    return (
+        crop(img, 0, 0, crop_h, crop_w),
+        crop(img, 0, width - crop_w, crop_h, crop_w),
+        crop(img, height - crop_h, 0, crop_h, crop_w),
+        crop(img, height - crop_h, width - crop_w, crop_h, crop_w),
+        center_crop(img, [crop_h, crop_w]),
+    )
+
+
+def ten_crop(img: Any, size: int | Sequence[int], vertical_flip: bool = False) -> tuple[Any, ...]:
+    """torchvision's ``ten_crop``: :func:`five_crop` of ``img``, then of ``img`` flipped
+    (left-right, or upside down with ``vertical_flip``)."""
+    flipped = vflip(img) if vertical_flip else hflip(img)
+    return five_crop(img, size) + five_crop(flipped, size)
+
+
 # --- resizing -----------------------------------------------------------------------------
 
 
 def resized_output_size(
     height: int, width: int, size: int | Sequence[int], max_size: int | None, name: str
 ) -> tuple[int, int]:
-    """torchvision's ``_compute_resized_output_size``: (new height, new width)."""
-    if isinstance(size, Integral) and not isinstance(size, bool):
+    """torchvision's ``_compute_resized_output_size``: (new height, new width). As torchvision, a
+    size that is no int or sequence of ints is a TypeError (a bool is an int there, as in Python)."""
+    if isinstance(size, Integral):
         size = [int(size)]
-    if not isinstance(size, Sequence) or len(size) not in (1, 2):
+    if not isinstance(size, Sequence) or isinstance(size, str):
+        raise TypeError(f"{name}: size should be an int or a sequence of 1 or 2 ints, got {type(size).__name__}")
+    if len(size) not in (1, 2):
         raise ValueError(f"{name}: size must be an int or a sequence of 1 or 2 ints, got {size!r}")
-    if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in size):
+    if not all(isinstance(s, Integral) for s in size):
+        raise TypeError(f"{name}: size should hold ints, got {size!r}")
+    if any(s < 1 for s in size):
         raise ValueError(f"{name}: size must hold positive ints, got {size!r}")
     if len(size) == 2:
         if max_size is not None:
@@ -562,7 +614,11 @@ def affine_per_sample(batch: Any, matrices: Any, out_size: tuple[int, int], mode
     xs = xp.arange(out_w, dtype=x.dtype) - ct(out_w * 0.5 - 0.5)  # torchvision's linspace, exact
     ys = xp.arange(out_h, dtype=x.dtype) - ct(out_h * 0.5 - 0.5)
     r = rescaled[:, None, None]  # (B, 1, 1, 3, 2)
-    grid = xs[None, None, :, None] * r[..., 0, :] + ys[None, :, None, None] * r[..., 1, :] + r[..., 2, :]
+    x_term = xs[None, None, :, None] * r[..., 0, :]
+    if 6 * out_h * out_w < 400:  # torch's bmm: its naive kernel below 400 multiply-adds, else BLAS (fused)
+        grid = x_term + ys[None, :, None, None] * r[..., 1, :] + r[..., 2, :]
+    else:
+        grid = fma(ys[None, :, None, None], r[..., 1, :], x_term) + r[..., 2, :]
     values = _fill_values(fill, c, "affine")
     if values is not None:
         x = xp.concatenate([x, xp.ones((n, 1, h, w), x.dtype)], axis=1)
@@ -681,7 +737,8 @@ def _bound(dtype: Any) -> float:
 def _check_channels(img: Any, name: str) -> int:
     channels = img.shape[-3]
     if channels not in (1, 3):
-        raise ValueError(f"{name}: expected an image with 1 or 3 channels (..., C, H, W), got shape {tuple(img.shape)}")
+        # TypeError as torchvision's _assert_channels
+        raise TypeError(f"{name}: expected an image with 1 or 3 channels (..., C, H, W), got shape {tuple(img.shape)}")
     return channels
 
 
