@@ -160,6 +160,27 @@ def test_sdpa_errors():
         scaled_dot_product_attention(q, q, q, mc.ones(3, 3).long())
 
 
+def test_sdpa_errors_are_torchs_runtime_error_too():
+    """torch raises RuntimeError for misfit sizes and dtypes: minicnn's errors are that and ValueError /
+    TypeError (found by tests/test_fuzz_attention.py). A value longer or shorter than the key is one too
+    here; torch 2.14's CPU kernel runs it unchecked and returns garbage."""
+    q = mc.randn(2, 3, 4, dtype=mc.float64)
+    cases = [
+        (lambda lib, x: lib.nn.functional.scaled_dot_product_attention(x, x, x, x[0, :, :3] > 0, is_causal=True)),
+        (lambda lib, x: lib.nn.functional.scaled_dot_product_attention(x, x[..., :3], x)),
+        (lambda lib, x: lib.nn.functional.scaled_dot_product_attention(x, x, x.float())),
+        (lambda lib, x: lib.nn.functional.scaled_dot_product_attention(x, x, x, x[0, :, :3].long())),
+        (lambda lib, x: lib.nn.functional.scaled_dot_product_attention(x[:1], x, x, x[0, :2, :3] > 0)),
+    ]
+    for fn in cases:
+        with pytest.raises(RuntimeError):
+            fn(torch, torch.tensor(q.numpy()))
+        with pytest.raises(RuntimeError):
+            fn(mc, q)
+    with pytest.raises(RuntimeError, match="value"):
+        mc.nn.functional.scaled_dot_product_attention(q, q, mc.cat([q, q], 1))
+
+
 def test_sdpa_takes_a_float32_mask_for_any_query_dtype_like_torch():
     """torch accepts a bool mask, a mask of the query's dtype, or a float32 one (added in the
     query's dtype); the gradient reaches the float32 mask in its own dtype."""
@@ -369,6 +390,32 @@ def test_multihead_attention_init_and_errors():
         m(x, x, x, is_causal=True)
     with pytest.raises(ValueError, match="batch size"):
         m(x, mc.randn(3, 1, 8), mc.randn(3, 1, 8))
+
+
+def test_multihead_attention_mask_errors_and_dtypes_like_torch():
+    """A misshapen attn_mask and is_causal without a mask are RuntimeErrors in torch (and ValueErrors here);
+    an integer mask is refused; a float32 mask for a float64 layer is taken (cast), as torch's sdpa path
+    (need_weights=False) takes it (found by tests/test_fuzz_attention.py)."""
+    mha, theirs = MultiheadAttention(4, 2).double(), torch.nn.MultiheadAttention(4, 2).double()
+    _load(mha, theirs)
+    x = np.random.default_rng(9).standard_normal((3, 2, 4))
+    for lib, m in ((mc, mha), (torch, theirs)):
+        t = lib.tensor(x)
+        with pytest.raises(RuntimeError, match="2D attn_mask"):
+            m(t, t, t, attn_mask=lib.zeros(3, 4, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match="3D attn_mask"):
+            m(t, t, t, attn_mask=lib.zeros(3, 3, 3, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match="is_causal"):
+            m(t, t, t, is_causal=True, need_weights=False)
+    with pytest.raises(TypeError, match="attn_mask must be bool or floating"):
+        mha(*[mc.tensor(x)] * 3, attn_mask=mc.zeros(3, 3, dtype=mc.int64))
+    mask = np.random.default_rng(10).standard_normal((3, 3)).astype(np.float32)
+    kpm = np.array([[0.0, -np.inf, 0.0], [0.0, 0.0, -1.5]], dtype=np.float32)
+    a = mha(*[mc.tensor(x)] * 3, attn_mask=mc.tensor(mask), key_padding_mask=mc.tensor(kpm), need_weights=False)[0]
+    t_masks = dict(attn_mask=torch.tensor(mask), key_padding_mask=torch.tensor(kpm))
+    b = theirs(*[torch.tensor(x)] * 3, need_weights=False, **t_masks)[0]
+    assert a.dtype == mc.float64
+    np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 # -- Transformer layers ----------------------------------------------------------------------

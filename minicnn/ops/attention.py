@@ -25,6 +25,7 @@ import numpy as np
 from .. import autocast_state
 from ..autograd import Tensor
 from .dropout import dropout
+from .errors import DtypeError, ShapeError
 from .linear import linear
 from .pad import pad
 from .shape import cat, chunk
@@ -40,24 +41,24 @@ def _causal_mask(xp: Any, length: int, source_length: int) -> Tensor:
 def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, is_causal: bool) -> None:
     op = "scaled_dot_product_attention"
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: query, key and value need at least 2 dims (..., L, E), (..., S, E), (..., S, Ev); "
             f"got {query.shape}, {key.shape}, {value.shape}"
         )
     if not (query.dtype == key.dtype == value.dtype) or query.dtype.kind != "f":
-        raise TypeError(
+        raise DtypeError(
             f"{op}: query, key and value must have one floating dtype; got {query.dtype}, {key.dtype}, {value.dtype}"
         )
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: expected query (..., L, E), key (..., S, E), value (..., S, Ev); "
             f"got {query.shape}, {key.shape}, {value.shape}"
         )
     if attn_mask is not None:
         if is_causal:
-            raise ValueError(f"{op}: an explicit attn_mask should not be set when is_causal=True")
+            raise ShapeError(f"{op}: an explicit attn_mask should not be set when is_causal=True")
         if attn_mask.dtype not in (np.bool_, np.float32, query.dtype):
-            raise TypeError(
+            raise DtypeError(
                 f"{op}: attn_mask must be bool, float32 or of the query's dtype {query.dtype}; got {attn_mask.dtype}"
             )
 
@@ -71,7 +72,7 @@ def _check_broadcast(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tenso
             np.broadcast_shapes((*lead, query.shape[-2], key.shape[-2]), attn_mask.shape)
     except ValueError:
         mask = "" if attn_mask is None else f" and attn_mask {attn_mask.shape}"
-        raise ValueError(
+        raise ShapeError(
             f"{op}: the batch dims of query {query.shape}, key {key.shape}, value {value.shape}{mask} "
             "do not broadcast (attn_mask must broadcast to (..., L, S))"
         ) from None
@@ -142,14 +143,16 @@ def scaled_dot_product_attention(
 
 
 def _float_mask(mask: Tensor | None, dtype: Any, name: str) -> Tensor | None:
-    """torch's _canonical_mask: a bool mask (True = masked out) as a float mask with -inf there."""
+    """torch's _canonical_mask: a bool mask (True = masked out) as a float mask with -inf there; a float
+    mask stays as it is (one of another float dtype is cast to the query's once merged, as torch's sdpa
+    path takes it)."""
     if mask is None:
         return None
     if mask.dtype == np.bool_:
         xp = mask.xp
         return Tensor(xp.where(mask.array, xp.asarray(_NEG_INF, dtype=dtype), xp.asarray(0.0, dtype=dtype)))
-    if mask.dtype != dtype:
-        raise TypeError(f"multi_head_attention_forward: {name} must be bool or {dtype}; got {mask.dtype}")
+    if mask.dtype.kind != "f":
+        raise DtypeError(f"multi_head_attention_forward: {name} must be bool or floating; got {mask.dtype}")
     return mask
 
 
@@ -253,7 +256,7 @@ def multi_head_attention_forward(
             f"{op}: query (L, N, E) {query.shape}, key {key.shape} and value {value.shape} must share the batch size N"
         )
     if is_causal and attn_mask is None:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: need attn_mask if specifying the is_causal hint; you may use "
             "Transformer.generate_square_subsequent_mask to create it"
         )
@@ -287,18 +290,18 @@ def multi_head_attention_forward(
     if attn_mask is not None:
         if attn_mask.ndim == 2:
             if attn_mask.shape != (tgt_len, src_len):
-                raise ValueError(
+                raise ShapeError(
                     f"{op}: the shape of the 2D attn_mask is {attn_mask.shape}, but should be {(tgt_len, src_len)}"
                 )
             attn_mask = attn_mask.unsqueeze(0)
         elif attn_mask.ndim == 3:
             if attn_mask.shape != (bsz * num_heads, tgt_len, src_len):
-                raise ValueError(
+                raise ShapeError(
                     f"{op}: the shape of the 3D attn_mask is {attn_mask.shape}, "
                     f"but should be {(bsz * num_heads, tgt_len, src_len)}"
                 )
         else:
-            raise ValueError(f"{op}: attn_mask's dimension {attn_mask.ndim} is not supported")
+            raise ShapeError(f"{op}: attn_mask's dimension {attn_mask.ndim} is not supported")
     if (bias_k is None) != (bias_v is None):
         raise ValueError(f"{op}: bias_k and bias_v must both be given or both be None")
     if bias_k is not None and bias_v is not None:
@@ -327,6 +330,8 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
+    if attn_mask is not None and attn_mask.dtype != q.dtype:
+        attn_mask = attn_mask.to(q.dtype)  # a float32 mask for a float64 query, merged in float32 as torch's
     scores = (q * math.sqrt(1.0 / head_dim)) @ k.transpose(-2, -1)
     weights = attention_weights(scores, attn_mask, safe=not need_weights)
     if dropout_p > 0.0:
