@@ -443,6 +443,9 @@ def test_parameters_init_and_repr_like_torch(kind: str, args: tuple[int, ...], k
         assert [[tuple(p.shape) for p in ws] for ws in m.all_weights] == [
             [tuple(p.shape) for p in ws] for ws in t.all_weights
         ]
+        assert m._flat_weights_names == t._flat_weights_names
+        assert [tuple(p.shape) for p in m._flat_weights] == [tuple(p.shape) for p in t._flat_weights]
+        assert m._flat_weights[1] is m.weight_hh_l0
 
 
 def _raises_like_torch(m_call: Any, t_call: Any) -> None:
@@ -509,9 +512,11 @@ def test_setting_errors_like_torch(kind: str, args: tuple[Any, ...], kwargs: dic
 
 
 def test_dtype_error_and_dropout_warning() -> None:
-    with pytest.raises(TypeError, match="does not match weight dtype"):
+    with pytest.raises(ValueError, match="does not match weight dtype"):  # torch's layers: a ValueError
         R.GRU(3, 4)(mc.zeros(2, 1, 3, dtype=np.float64))
-    with pytest.raises(TypeError, match="GRU: Input and hidden tensors are not the same dtype"):
+    with pytest.raises(RuntimeError, match="does not match weight dtype"):  # torch's cells: a RuntimeError
+        R.GRUCell(3, 4)(mc.zeros(2, 3, dtype=np.float64))
+    with pytest.raises(RuntimeError, match="GRU: Input and hidden tensors are not the same dtype"):
         R.GRU(3, 4)(mc.zeros(2, 1, 3), mc.zeros(1, 1, 4, dtype=np.float64))
     with pytest.raises(TypeError, match="LSTMCell: Input and hidden tensors are not the same dtype"):
         R.LSTMCell(3, 4)(mc.zeros(1, 3), (mc.zeros(1, 4), mc.zeros(1, 4, dtype=np.float64)))
@@ -617,3 +622,46 @@ def test_packing_an_empty_batch_is_an_error_like_torch() -> None:
     )
     with pytest.raises(ValueError, match="Cannot pack empty tensors"):
         U.pack_padded_sequence(mc.zeros(3, 2, 0), [3, 1])
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "LSTMCell"])
+def test_float32_lstm_of_hidden_size_one_like_torch(kind: str) -> None:
+    """The o gate of a (N, 4) gate array is a view with a 16-byte step in float32, which NumPy 2.4's in-place
+    ``negative`` read as contiguous (the fuzzer's seed 727: outputs off by 0.1)."""
+    t = getattr(torch.nn, kind)(2, 1)
+    m = getattr(R, kind)(2, 1)
+    m.load_state_dict({k: mc.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((3, 2, 2) if kind == "LSTM" else (3, 2)).astype(np.float32)
+    m_out, t_out = _flat(m(mc.tensor(x))), _flat(t(torch.tensor(x)))
+    for a, b in zip(m_out, t_out):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, hx_shape", [("GRU", (1, 3)), ("RNN", (1, 2, 4)), ("RNN", (2, 3, 4))])
+def test_packed_input_with_a_misshapen_hx_is_a_runtime_error_like_torch(kind: str, hx_shape: tuple[int, ...]) -> None:
+    """torch's index_select of hx by the sorted order fails with a RuntimeError; minicnn checks the shape first
+    (it raised an IndexError from the permutation)."""
+    x = np.zeros((2, 3, 3))
+    mp = U.pack_padded_sequence(mc.tensor(x, dtype=np.float32), [1, 2, 2], enforce_sorted=False)
+    tp = TR.pack_padded_sequence(torch.tensor(x, dtype=torch.float32), [1, 2, 2], enforce_sorted=False)
+    m, t = getattr(R, kind)(3, 4), getattr(torch.nn, kind)(3, 4)
+    with pytest.raises(RuntimeError):
+        t(tp, torch.zeros(hx_shape))
+    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 3, 4\)"):
+        m(mp, mc.zeros(hx_shape))
+
+
+@pytest.mark.parametrize(
+    "kind, x_shape, hx_shape", [("GRUCell", (4,), (4, 1)), ("LSTMCell", (3, 4), (4,)), ("RNNCell", (2, 4), (4,))]
+)
+def test_cell_hx_of_other_dims_than_the_input_raises_like_torch(
+    kind: str, x_shape: tuple[int, ...], hx_shape: tuple[int, ...]
+) -> None:
+    """torch raises a RuntimeError (a size check or its matmul's); minicnn reshaped such an hx and ran."""
+    m, t = getattr(R, kind)(4, 4), getattr(torch.nn, kind)(4, 4)
+    mh, th = mc.zeros(hx_shape), torch.zeros(hx_shape)
+    with pytest.raises(RuntimeError):
+        t(torch.zeros(x_shape), (th, th) if kind == "LSTMCell" else th)
+    with pytest.raises(RuntimeError, match=f"{kind}: for a {len(x_shape)}D input, hx must be {len(x_shape)}D"):
+        m(mc.zeros(x_shape), (mh, mh) if kind == "LSTMCell" else mh)

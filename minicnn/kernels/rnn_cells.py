@@ -33,7 +33,9 @@ import numpy as np
 
 def _sigmoid_(a: Any, xp: Any) -> Any:
     """sigmoid in place: 1 / (1 + exp(-a)) (exp(-a) = inf gives 0, the rounded value)."""
-    xp.negative(a, out=a)
+    # not xp.negative: NumPy 2.4's negative of a view with a 16-byte step (a float32 LSTM's o gate when
+    # hidden_size is 1) into itself reads the elements as if contiguous
+    xp.multiply(a, -1, out=a)
     with np.errstate(over="ignore"):
         xp.exp(a, out=a)
     a += 1

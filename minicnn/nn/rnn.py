@@ -38,7 +38,7 @@ from ..autograd import Tensor, default_dtype
 from ..creation import zeros
 from ..ops.activation import relu, tanh
 from ..ops.dropout import dropout as _dropout
-from ..ops.errors import ShapeError
+from ..ops.errors import DtypeError, ShapeError
 from ..ops.linear import linear
 from ..ops.rnn_cells import gru_step, lstm_step, recurrence
 from ..ops.shape import cat, stack
@@ -112,6 +112,8 @@ class RNNCellBase(Module):
             if s.ndim not in (1, 2):
                 what = "hidden" if n_states == 1 else f"hx[{k}]"
                 raise ShapeError(f"{name}: Expected {what} to be 1D or 2D, got {s.ndim}D instead")
+            if s.ndim != input.ndim:  # torch: a size mismatch (or, where the sizes broadcast, a misshapen output)
+                raise ShapeError(f"{name}: for a {input.ndim}D input, hx must be {input.ndim}D, got {s.ndim}D")
         batched = input.ndim == 2
         x = input if batched else input.reshape(1, -1)
         if x.shape[1] != self.input_size:
@@ -273,6 +275,11 @@ class RNNBase(Module):
         return 2 if self.bidirectional else 1
 
     @property
+    def _flat_weights(self) -> list[Parameter]:
+        """The parameters in ``_flat_weights_names``' order (torch's list, read by weight-dropping wrappers)."""
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
     def all_weights(self) -> list[list[Parameter]]:
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
@@ -322,8 +329,6 @@ class RNNBase(Module):
             n, batched = batch_sizes[0], True
             if x.ndim != 2:
                 raise ShapeError(f"{name}: input must have 2 dimensions, got {x.ndim}")
-            if hs is not None and input.sorted_indices is not None:  # hx follows the caller's batch order
-                hs = tuple(h[:, input.sorted_indices] for h in hs)
         else:
             if input.ndim not in (2, 3):
                 what = f"{input.ndim}D tensor" if name == "RNN" else f"{input.ndim}D"  # torch's two wordings
@@ -360,6 +365,8 @@ class RNNBase(Module):
             if tuple(h.shape) != (layers, n, size):
                 which = f"hidden[{k}] size" if lstm else "hidden size"
                 raise ShapeError(f"{name}: Expected {which} {(layers, n, size)}, got {list(h.shape)}")
+        if packed and hx is not None and input.sorted_indices is not None:  # hx follows the caller's batch order
+            hs = tuple(h[:, input.sorted_indices] for h in hs)
         rows, finals = self._run_layers(x, batch_sizes, hs)
         final = tuple(stack(f) for f in finals)
         if packed:
@@ -486,15 +493,19 @@ def _reset_uniform(module: Module) -> None:
         init.uniform_(p, -bound, bound)
 
 
+class _InputDtypeError(DtypeError, ValueError):
+    """An input whose dtype is not the weights': torch's layers raise a ValueError, its cells a RuntimeError."""
+
+
 def _check_dtype(name: str, x: Tensor, weight: Tensor, states: State = ()) -> None:
     if x.dtype != weight.dtype:
-        raise TypeError(
+        raise _InputDtypeError(
             f"{name}: input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
             f"Convert input: input.to({weight.dtype}), or convert model: model.to({x.dtype})"
         )
     for s in states:
         if s.dtype != x.dtype:
-            raise TypeError(
+            raise DtypeError(
                 f"{name}: Input and hidden tensors are not the same dtype, found input tensor with {x.dtype} "
                 f"and hidden tensor with {s.dtype}"
             )
