@@ -127,15 +127,6 @@ def _at(m: list, out: list, xp: Any) -> None:
     out[1] -= m3
 
 
-def _a(g: list, out: list, xp: Any) -> None:
-    """out = A g for two rows g0, g1: (g0, g0 + g1, g0 - g1, -g1)."""
-    g0, g1 = g
-    out[0][...] = g0
-    xp.add(g0, g1, out=out[1])
-    xp.subtract(g0, g1, out=out[2])
-    xp.negative(g1, out=out[3])
-
-
 def _kron_g(xp: Any, dtype: Any) -> Any:
     """K (16, 9) with ``K[a*4 + b, i*3 + j] = G[a, i] * G[b, j]``: ``vec(G g G^T) = K vec(g)``."""
     g = np.asarray(_G)
