@@ -389,3 +389,37 @@ def engine_writes() -> Iterator[list[int]]:
         yield sizes
     finally:
         A._Grads.add, A._Part.dense = add, dense
+
+
+# -- shared by the differential fuzzers (tests/test_fuzz_*.py) -----------------------------------------
+
+
+def as_numpy(t: Any) -> np.ndarray:
+    """A torch or minicnn tensor (or anything array-like) as a NumPy array on the host."""
+    if isinstance(t, torch.Tensor):
+        return t.detach().numpy()
+    return np.asarray(t.numpy() if isinstance(t, mc.Tensor) else t)
+
+
+def attempt(fn: Callable[[], Any]) -> tuple[Any, Exception | None]:
+    """``(fn(), None)``, or ``(None, the exception)`` it raised; warnings silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(), None
+    except Exception as e:  # noqa: BLE001 - the type is compared
+        return None, e
+
+
+def same_builtin_error(t: Exception | None, m: Exception | None) -> bool:
+    """Both None, or minicnn's exception an instance of the builtin class torch raised (minicnn's
+    ShapeError is a ValueError and a RuntimeError)."""
+    if t is None or m is None:
+        return t is None and m is None
+    base = next(c for c in type(t).__mro__ if c.__module__ == "builtins")
+    return isinstance(m, base)
+
+
+def error_names(t: Exception | None, m: Exception | None) -> str:
+    """torch's and minicnn's exceptions, named for a mismatch report."""
+    return f"{type(t).__name__}({str(t)[:90]!r}) vs {type(m).__name__}({str(m)[:90]!r})"

@@ -21,7 +21,6 @@ A failure names the seed: ``run_attention(seed)`` replays it.
 from __future__ import annotations
 
 import random
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from conftest import as_numpy, attempt, error_names, same_builtin_error
 
 import minicnn as mc
 
@@ -385,17 +385,11 @@ def outputs(out: Any) -> list[Any]:
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def array(t: Any) -> np.ndarray:
-    if isinstance(t, torch.Tensor):
-        return t.detach().numpy()
-    return np.asarray(t.numpy() if isinstance(t, mc.Tensor) else t)
-
-
 def differ(a: Any, b: Any, rtol: float) -> str | None:
     """Where two tensors (or None) differ: shape, dtype or values (NaN where the other has NaN)."""
     if a is None or b is None:
         return None if a is None and b is None else f"{type(a).__name__} vs {type(b).__name__}"
-    x, y = array(a), array(b)
+    x, y = as_numpy(a), as_numpy(b)
     if x.shape != y.shape:
         return f"shape {x.shape} vs {y.shape}"
     if x.dtype != y.dtype:
@@ -407,27 +401,12 @@ def differ(a: Any, b: Any, rtol: float) -> str | None:
     return None
 
 
-def attempt(fn: Callable[[], Any]) -> tuple[Any, Exception | None]:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn(), None
-    except Exception as e:  # noqa: BLE001 - the type is compared
-        return None, e
-
-
 def same_error(t: Exception | None, m: Exception | None) -> bool:
-    """Both None, or minicnn's exception an instance of the builtin class torch raised."""
-    if t is None or m is None:
-        return t is None and m is None
-    if isinstance(t, AssertionError):  # torch's MultiheadAttention checks sizes and dtypes with assert
+    """:func:`same_builtin_error`, where torch's assert (its MultiheadAttention checks sizes and dtypes
+    with assert) is minicnn's ValueError or TypeError."""
+    if isinstance(t, AssertionError) and m is not None:
         return isinstance(m, (ValueError, TypeError))
-    base = next(c for c in type(t).__mro__ if c.__module__ == "builtins")
-    return isinstance(m, base)
-
-
-def error_names(t: Exception | None, m: Exception | None) -> str:
-    return f"{type(t).__name__}({str(t)[:90]!r}) vs {type(m).__name__}({str(m)[:90]!r})"
+    return same_builtin_error(t, m)
 
 
 def draw(seed: int) -> tuple[Case, str]:

@@ -18,7 +18,6 @@ A failure names the seed: ``run_nn(seed)`` replays it.
 from __future__ import annotations
 
 import random
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from conftest import as_numpy, attempt, error_names, same_builtin_error
 
 import minicnn as mc
 
@@ -395,17 +395,11 @@ def outputs(out: Any) -> list[Any]:
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def array(t: Any) -> np.ndarray:
-    return (
-        t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.numpy() if isinstance(t, mc.Tensor) else t)
-    )
-
-
 def differ(a: Any, b: Any, rtol: float = 1e-7) -> str | None:
     """Where two tensors (or None) differ: shape, dtype kind or values."""
     if a is None or b is None:
         return None if a is None and b is None else f"None vs {type(b).__name__}"
-    x, y = array(a), array(b)
+    x, y = as_numpy(a), as_numpy(b)
     if x.shape != y.shape:
         return f"shape {x.shape} vs {y.shape}"
     if x.dtype != y.dtype:
@@ -415,28 +409,6 @@ def differ(a: Any, b: Any, rtol: float = 1e-7) -> str | None:
     if not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
         return f"values, max err {np.nanmax(np.abs(x.astype(float) - y.astype(float)))}"
     return None
-
-
-def attempt(fn: Callable[[], Any]) -> tuple[Any, Exception | None]:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn(), None
-    except Exception as e:  # noqa: BLE001 - the type is compared
-        return None, e
-
-
-def same_error(t: Exception | None, m: Exception | None) -> bool:
-    """Both None, or minicnn's exception an instance of the builtin class torch raised (minicnn's ShapeError
-    is a ValueError and a RuntimeError)."""
-    if t is None or m is None:
-        return t is None and m is None
-    base = next(c for c in type(t).__mro__ if c.__module__ == "builtins")
-    return isinstance(m, base)
-
-
-def error_names(t: Exception | None, m: Exception | None) -> str:
-    return f"{type(t).__name__}({str(t)[:80]!r}) vs {type(m).__name__}({str(m)[:80]!r})"
 
 
 def draw(seed: int) -> Case:
@@ -470,7 +442,7 @@ def run_nn(seed: int) -> str | None:
     tmods, terr = attempt(lambda: build(torch, case))
     mmods, merr = attempt(lambda: build(mc, case))
     if terr or merr:
-        return None if same_error(terr, merr) else f"{where}: construction {error_names(terr, merr)}"
+        return None if same_builtin_error(terr, merr) else f"{where}: construction {error_names(terr, merr)}"
     for tm, mm in zip(tmods, mmods):
         state = OrderedDict((k, mc.tensor(v.detach().numpy().copy())) for k, v in tm.state_dict().items())
         mm.load_state_dict(state, strict=False)
@@ -487,7 +459,7 @@ def run_nn(seed: int) -> str | None:
         if case.dtype == "float32" and terr is None and case.family.startswith("ConvTranspose") and merr:
             return None  # torch's float32 (mkldnn) path returns an empty output where its float64 one raises
         if terr or merr:
-            return None if same_error(terr, merr) else f"{where}: forward {error_names(terr, merr)}"
+            return None if same_builtin_error(terr, merr) else f"{where}: forward {error_names(terr, merr)}"
         if case.note.get("antialias") and tout[0].ndim == 4 and tout[0].shape[-1] == 1 and tout[0].shape[-2] > 1:
             return None  # torch 2.14's antialias kernel repeats row 0 when the output is one column wide (H, 1)
         if len(tout) != len(mout):
@@ -500,7 +472,7 @@ def run_nn(seed: int) -> str | None:
                 None  # a window all in padding: -inf, and torch 2.14's backward writes out of bounds (heap corruption)
             )
         if tout[0].requires_grad:
-            w = np.asarray(rs.randn(*tout[0].shape)).astype(array(tout[0]).dtype)
+            w = np.asarray(rs.randn(*tout[0].shape)).astype(as_numpy(tout[0]).dtype)
             _, terr = attempt(lambda: tout[0].backward(torch.tensor(w)))  # noqa: B023
             _, merr = attempt(lambda: mout[0].backward(mc.tensor(w.copy())))  # noqa: B023
             # torch's adaptive pooling and unpooling backward refuse an empty grad_output: minicnn's gives zeros
@@ -508,7 +480,7 @@ def run_nn(seed: int) -> str | None:
                 return None
             if case.strided and merr is None and "must be contiguous" in str(terr):
                 return None
-            if not same_error(terr, merr):
+            if not same_builtin_error(terr, merr):
                 return f"{where}: backward {error_names(terr, merr)}"
             for i, (a, b) in enumerate(zip(tx, mx)):
                 if a.requires_grad and differ(a.grad, b.grad, tol):

@@ -20,14 +20,13 @@ A failure names the seed: ``run_rnn(seed)`` replays it.
 from __future__ import annotations
 
 import random
-import warnings
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+from conftest import as_numpy, attempt, error_names, same_builtin_error
 
 import minicnn as mc
 
@@ -166,15 +165,11 @@ def draw(seed: int) -> Case:
 
 
 # -- runner -------------------------------------------------------------------------------------------
-def array(t: Any) -> np.ndarray:
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.numpy())
-
-
 def differ(a: Any, b: Any, rtol: float) -> str | None:
     """Where two tensors (or None) differ: shape, dtype or values."""
     if a is None or b is None:
         return None if a is None and b is None else f"{type(a).__name__} vs {type(b).__name__}"
-    x, y = array(a), array(b)
+    x, y = as_numpy(a), as_numpy(b)
     if x.shape != y.shape:
         return f"shape {x.shape} vs {y.shape}"
     if x.dtype != y.dtype:
@@ -182,28 +177,6 @@ def differ(a: Any, b: Any, rtol: float) -> str | None:
     if not np.allclose(x, y, rtol=rtol, atol=rtol, equal_nan=True):
         return f"values, max err {np.nanmax(np.abs(x.astype(float) - y.astype(float)))}"
     return None
-
-
-def attempt(fn: Callable[[], Any]) -> tuple[Any, Exception | None]:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn(), None
-    except Exception as e:  # noqa: BLE001 - the type is compared
-        return None, e
-
-
-def same_error(t: Exception | None, m: Exception | None) -> bool:
-    """Both None, or minicnn's exception an instance of the builtin class torch raised (minicnn's ShapeError
-    is a ValueError and a RuntimeError)."""
-    if t is None or m is None:
-        return t is None and m is None
-    base = next(c for c in type(t).__mro__ if c.__module__ == "builtins")
-    return isinstance(m, base)
-
-
-def error_names(t: Exception | None, m: Exception | None) -> str:
-    return f"{type(t).__name__}({str(t)[:90]!r}) vs {type(m).__name__}({str(m)[:90]!r})"
 
 
 def leaf(lib: Any, a: np.ndarray, dtype: str) -> Any:
@@ -268,7 +241,7 @@ def run_rnn(seed: int) -> str | None:
     tm, terr = attempt(lambda: getattr(torch.nn, case.kind)(*case.args, **case.kwargs))
     mm, merr = attempt(lambda: getattr(mc.nn, case.kind)(*case.args, **case.kwargs))
     if terr or merr:
-        return None if same_error(terr, merr) else f"{where}: construction {error_names(terr, merr)}"
+        return None if same_builtin_error(terr, merr) else f"{where}: construction {error_names(terr, merr)}"
     cast = "double" if case.dtype == "float64" else "float"
     tm, mm = getattr(tm, cast)().train(case.train), getattr(mm, cast)().train(case.train)
     mm.load_state_dict(OrderedDict((k, mc.tensor(v.detach().numpy().copy())) for k, v in tm.state_dict().items()))
@@ -297,7 +270,7 @@ def run_rnn(seed: int) -> str | None:
     if isinstance(terr, IndexError) and "index out of range" in str(terr) and "len(lengths)" in str(merr):
         return None  # more lengths than sequences, not sorted: torch's index_select fails before its own check
     if terr or merr:
-        return None if same_error(terr, merr) else f"{where}: forward {error_names(terr, merr)}"
+        return None if same_builtin_error(terr, merr) else f"{where}: forward {error_names(terr, merr)}"
     (tout, tfields), (mout, mfields) = tres, mres
     if len(tout) != len(mout) or len(tfields) != len(mfields):
         return f"{where}: {len(tout)}, {len(tfields)} outputs vs {len(mout)}, {len(mfields)}"
@@ -309,7 +282,7 @@ def run_rnn(seed: int) -> str | None:
     _, terr = attempt(lambda: sum((t * torch.tensor(w)).sum() for t, w in zip(tout, ws)).backward())
     _, merr = attempt(lambda: sum((t * mc.tensor(w)).sum() for t, w in zip(mout, ws)).backward())
     if terr or merr:
-        return None if same_error(terr, merr) else f"{where}: backward {error_names(terr, merr)}"
+        return None if same_builtin_error(terr, merr) else f"{where}: backward {error_names(terr, merr)}"
     for name, a, b in [("input", tx, mx)] + [(f"state {k}", a, b) for k, (a, b) in enumerate(zip(th or [], mh or []))]:
         if differ(a.grad, b.grad, tol):
             return f"{where}: {name} grad {differ(a.grad, b.grad, tol)}"
