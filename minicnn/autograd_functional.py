@@ -235,14 +235,21 @@ def hessian(
     return jacobian(lambda x: gradient(x)[0], ins[0], create_graph, strict, vectorize, outer_jacobian_strategy)
 
 
+def _scalar_call(func: Callable[..., Any], inputs: Any, v: Any, create_graph: bool, op: str) -> tuple:
+    """vhp's and hvp's common start: (whether inputs was a tuple, the input leaves, the seeds v, func's
+    outputs), func's one output checked to be a single element."""
+    in_tuple, ins = _tuple(inputs, op)
+    ins = _leaves(ins, create_graph)
+    vs = _seed(v, ins, op)
+    out_tuple, outs = _call(func, ins, op)
+    if out_tuple or outs[0].numel() != 1:
+        raise RuntimeError(f"{op}: func must return a single-element Tensor")
+    return in_tuple, ins, vs, outs
+
+
 def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
     """(func(inputs), v^T H) for a function with one single-element output."""
-    in_tuple, ins = _tuple(inputs, "vhp")
-    ins = _leaves(ins, create_graph)
-    vs = _seed(v, ins, "vhp")
-    out_tuple, outs = _call(func, ins, "vhp")
-    if out_tuple or outs[0].numel() != 1:
-        raise RuntimeError("vhp: func must return a single-element Tensor")
+    in_tuple, ins, vs, outs = _scalar_call(func, inputs, v, create_graph, "vhp")
     with enable_grad():
         gs = _grads(outs, ins, None, True, strict, "vhp")
         dot = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)
@@ -263,12 +270,7 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     zero by construction) raises, where vhp returns zeros."""
     if not strict:
         return vhp(func, inputs, v, create_graph, strict)
-    in_tuple, ins = _tuple(inputs, "hvp")
-    ins = _leaves(ins, create_graph)
-    vs = _seed(v, ins, "hvp")
-    out_tuple, outs = _call(func, ins, "hvp")
-    if out_tuple or outs[0].numel() != 1:
-        raise RuntimeError("hvp: func must return a single-element Tensor")
+    in_tuple, ins, vs, outs = _scalar_call(func, inputs, v, create_graph, "hvp")
     with enable_grad():
         jac = _grads(outs, ins, None, True, True, "hvp")
         us = [_zeros(t).requires_grad_() for t in ins]
