@@ -690,6 +690,93 @@ def case_random_params(r: random.Random, rng: np.random.Generator) -> str | None
     )
 
 
+TRIPLES = [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)]
+
+
+def case_photometric(r: random.Random, rng: np.random.Generator) -> str | None:
+    """invert, posterize, solarize, adjust_gamma, adjust_sharpness, autocontrast, equalize (the
+    functional forms, or the Random* class with p = 1), perspective, and to_pil_image / the Five- and
+    TenCrop classes."""
+    ops = ["invert", "posterize", "solarize", "adjust_gamma", "adjust_sharpness", "autocontrast", "equalize"]
+    which = r.choice([*ops, "to_pil_image", "crops", "perspective"])
+    if which == "perspective":
+        x = make_array(r, rng)
+        mine, theirs = both(r, x)
+        start, end = TT.RandomPerspective.get_params(x.shape[-1], x.shape[-2], r.choice([0.2, 0.5, 1.0]))
+        p = np.asarray(end)
+        if any((p[j] - p[i])[0] * (p[k] - p[i])[1] == (p[j] - p[i])[1] * (p[k] - p[i])[0] for i, j, k in TRIPLES):
+            if x.shape[-1] > 1 and x.shape[-2] > 1:
+                return None  # three corners on a line: torch's gels answers rounding noise (test_transforms_more)
+        mode = r.choice(["nearest", "bilinear"])
+        if mode == "nearest" and any(0 < abs(c) < 1e-9 for c in TVF._get_perspective_coeffs(start, end)):
+            return None  # a coefficient 0 in exact arithmetic is the solver's rounding noise: it may break ties
+        fill = _fill(r, x.shape[-3])
+        if x.dtype == np.uint8 and isinstance(fill, (int, float)) and not float(fill).is_integer():
+            fill = 0
+        return check(
+            f"perspective {x.dtype} {x.shape} {end} {mode} {fill}",
+            lambda: MF.perspective(mine, start, end, mine_mode(r, mode), fill),
+            lambda: TVF.perspective(theirs, start, end, TV_MODES[mode], fill),
+            types=False,
+        )
+    if which == "to_pil_image":
+        hwc = make_array(r, rng)
+        hwc = hwc[0] if hwc.ndim == 4 and r.random() < 0.8 else hwc
+        hwc = np.moveaxis(hwc, -3, -1) if r.random() < 0.7 else hwc[..., 0, :, :]
+        if r.random() < 0.2:
+            hwc = np.nan_to_num(hwc * 100, posinf=0, neginf=0).astype(r.choice([np.int16, np.int32]))
+        mode = r.choice([None, None, "L", "F", "RGB", "RGBA", "LA", "YCbCr", "I"])
+
+        def pil_tuple(f: Any) -> Any:
+            img = f()
+            return np.frombuffer(img.tobytes(), np.uint8), np.array([*img.size, ord(img.mode[0])])
+
+        return check(
+            f"to_pil_image {hwc.dtype} {hwc.shape} {mode}",
+            lambda: pil_tuple(lambda: MF.to_pil_image(hwc.copy(), mode)),
+            lambda: pil_tuple(lambda: TVF.to_pil_image(hwc.copy(), mode)),
+        )
+    x = make_array(r, rng, colour=r.random() < 0.9)
+    if which in ("posterize", "equalize") and r.random() < 0.8:
+        x = (np.nan_to_num(x.astype(np.float64), posinf=1, neginf=0) * (255 if x.dtype.kind == "f" else 1)).clip(0, 255)
+        x = x.astype(np.uint8)
+    if which == "crops":
+        size = r.choice([1, 2, [3], (2, 1), [9, 9]])
+        vertical = r.random() < 0.5
+        img = make_pil(r, rng) if r.random() < 0.2 else None
+        mine = img if img is not None else both(r, x)[0]
+        theirs = img if img is not None else torch.from_numpy(x.copy())
+        return check(
+            f"FiveCrop/TenCrop {x.dtype} {x.shape} {size} {vertical} PIL={img is not None}",
+            lambda: (MT.FiveCrop(size)(mine), MT.TenCrop(size, vertical)(mine)),
+            lambda: (TT.FiveCrop(size)(theirs), TT.TenCrop(size, vertical)(theirs)),
+        )
+    args: tuple[Any, ...] = {
+        "posterize": (r.choice([0, 1, 4, 8, 9]),),
+        "solarize": (r.choice([0, 0.5, 1.0, 128, 255.5]),),
+        "adjust_gamma": (r.choice([0.0, 0.5, 1.0, 2.5, -1.0]), r.choice([1, 0.8, 1.5])),
+        "adjust_sharpness": (r.choice([0.0, 0.5, 1.0, 2.0, -0.5]),),
+    }.get(which, ())
+    mine, theirs = both(r, x)
+    classes = {"invert": "RandomInvert", "posterize": "RandomPosterize", "solarize": "RandomSolarize"}
+    classes |= {"adjust_sharpness": "RandomAdjustSharpness", "autocontrast": "RandomAutocontrast"}
+    if which in classes or which == "equalize" and r.random() < 0.3 and x.ndim == 4 and x.dtype == np.uint8:
+        name = classes.get(which, "RandomEqualize")
+        if x.ndim == 4 and r.random() < 0.5:
+            t = getattr(MT, name)(*args, p=1.0)
+            chosen = rng.random(x.shape[0]) < 0.5
+            return check(
+                f"{name}.apply_params {x.dtype} {x.shape} {args} {chosen}",
+                lambda: t.apply_params(x.copy(), chosen),
+                lambda: torch.stack([getattr(TVF, which)(s, *args) if c else s for s, c in zip(theirs, chosen)]),
+            )
+    return check(
+        f"{which} {x.dtype} {x.shape} {args}",
+        lambda: getattr(MF, which)(mine, *args),
+        lambda: getattr(TVF, which)(theirs, *args),
+    )
+
+
 def t_fill(fill: Any, s: torch.Tensor) -> Any:
     """torchvision's classes repeat a number fill for every channel: its functional form is given that list."""
     return [float(fill)] * s.shape[0] if isinstance(fill, (int, float)) else fill
@@ -714,6 +801,7 @@ CASES = [
     case_resized_crop,
     case_classes,
     case_pad_and_multi_crops,
+    case_photometric,
 ]
 
 

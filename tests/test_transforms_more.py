@@ -533,6 +533,11 @@ RANDOM = [
     T.ColorJitter(0.4, 0.4, 0.4, 0.1),
     T.RandomGrayscale(0.5),
     T.GaussianBlur(5, (0.5, 2.0)),
+    T.RandomInvert(),
+    T.RandomSolarize(0.6),
+    T.RandomAdjustSharpness(2.0),
+    T.RandomAutocontrast(),
+    T.RandomPerspective(0.6, p=0.7, fill=(0.1, 0.2, 0.3)),
     T.RandomApply([T.Grayscale(3), T.CenterCrop((9, 11))], p=0.5),
 ]
 
@@ -780,3 +785,274 @@ def test_random_resized_crop_batch_memory() -> None:
     finally:
         tracemalloc.stop()
     assert peak <= 3.5 * x.nbytes, peak / x.nbytes
+
+
+# --- photometric ops, FiveCrop / TenCrop, to_pil_image (session 19) -------------------------
+
+PHOTOMETRIC = [
+    ("invert", st.just(())),
+    ("solarize", st.tuples(st.sampled_from([0.0, 0.3, 0.5, 1.0]))),
+    ("adjust_gamma", st.tuples(st.sampled_from([0.0, 0.4, 1.0, 2.2]), st.sampled_from([1, 0.7, 1.3]))),
+    ("adjust_sharpness", st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5]))),
+    ("autocontrast", st.just(())),
+]
+
+
+@pytest.mark.parametrize("name, arguments", PHOTOMETRIC, ids=[c[0] for c in PHOTOMETRIC])
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_photometric_ops_match_torchvision(name, arguments, data) -> None:
+    """uint8 exactly (solarize's threshold scaled to 255), float32/float64 within 1e-5, batches too,
+    few-valued and constant images (autocontrast's degenerate channels) included."""
+    shape = data.draw(st.sampled_from([(), (2,)])) + data.draw(shapes)
+    dtype = data.draw(st.sampled_from([np.uint8, np.float32, np.float64]))
+    args = data.draw(arguments)
+    x = _image(int(np.prod(shape)), shape, dtype)
+    kind = data.draw(st.sampled_from(["random", "few", "constant"]))
+    if kind == "few":
+        x = (x // 64 * 64).astype(dtype) if dtype == np.uint8 else np.round(x * 3).astype(dtype) / 3
+    elif kind == "constant":
+        x[..., :, :] = x[..., :1, :1]
+    if name == "solarize" and dtype == np.uint8:
+        args = (args[0] * 255,)
+    ours = getattr(F, name)(mc.tensor(x.copy()) if data.draw(st.booleans()) else x.copy(), *args)
+    ours = ours.numpy() if isinstance(ours, mc.Tensor) else ours
+    _assert_close(ours, getattr(TVF, name)(_torch(x.copy()), *args))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([(), (1,), (3,)]), shapes, st.integers(0, 8), st.sampled_from(["random", "few", "constant"]))
+def test_posterize_and_equalize_match_torchvision(lead, shape, bits, kind) -> None:
+    """uint8 exactly; equalize's kept channels (too few values below the top one) included."""
+    x = _image(bits + shape[1], lead + shape, np.uint8)
+    if kind == "few":
+        x = x // 100 * 100 + (x % 7 == 0)
+    elif kind == "constant":
+        x[..., :, :] = x[..., :1, :1]
+    _assert_close(F.posterize(x, bits), TVF.posterize(_torch(x), bits))
+    _assert_close(F.equalize(x), TVF.equalize(_torch(x)))
+
+
+def test_equalize_of_a_large_image_matches_torchvision() -> None:
+    """Bins that need the floor divisions of torchvision's lookup table, per channel and image."""
+    rng = np.random.default_rng(1)
+    x = np.clip(rng.normal(90, 25, (2, 3, 40, 50)), 0, 255).astype(np.uint8)
+    _assert_close(F.equalize(x), TVF.equalize(_torch(x)))
+
+
+def test_photometric_errors_as_torchvision() -> None:
+    u = np.zeros((3, 4, 4), np.uint8)
+    cases = [
+        ("invert", np.zeros((2, 4, 4), np.uint8), (), TypeError, r"invert: expected an image with 1 or 3 channels"),
+        ("invert", np.zeros((4,), np.uint8), (), TypeError, r"invert: expected an image tensor with at least 3"),
+        ("posterize", u.astype(np.float32), (3,), TypeError, r"posterize: only uint8 images are supported"),
+        ("posterize", u, (9,), ValueError, r"posterize: the number of bits should be between 0 and 8, got 9"),
+        ("solarize", u, (256,), TypeError, r"solarize: threshold \(256\) should be at most the bound"),
+        ("solarize", u.astype(np.float32), (1.5,), TypeError, r"solarize: threshold"),
+        ("adjust_gamma", u, (-1,), ValueError, r"adjust_gamma: gamma should be a non-negative real number"),
+        ("adjust_gamma", u.astype(np.int32), (0.5,), RuntimeError, r"cannot be done safely"),
+        ("adjust_sharpness", u, (-1,), ValueError, r"adjust_sharpness: sharpness_factor \(-1\) is not non-negative"),
+        ("autocontrast", np.zeros((4, 4, 4), np.uint8), (), TypeError, r"autocontrast: expected an image with 1 or 3"),
+        ("equalize", u.astype(np.float32), (), TypeError, r"equalize: only uint8 images are supported"),
+        ("equalize", np.zeros((1, 1, 3, 4, 4), np.uint8), (), TypeError, r"equalize: expected an image \(C, H, W\)"),
+    ]
+    for name, x, args, error, message in cases:
+        with pytest.raises(error, match=message):
+            getattr(F, name)(x, *args)
+        with pytest.raises(error):
+            getattr(TVF, name)(_torch(x), *args)
+    with pytest.raises(TypeError, match="apply ToTensor"):
+        F.invert(TVF.to_pil_image(_torch(u)))
+
+
+def test_adjust_sharpness_keeps_images_of_two_rows_or_columns() -> None:
+    x = _image(3, (3, 2, 7))
+    assert F.adjust_sharpness(x, 2.0) is x and TVF.adjust_sharpness(_torch(x), 2.0).shape == (3, 2, 7)
+
+
+PHOTOMETRIC_CLASSES = [
+    (lambda p: T.RandomInvert(p), lambda p: TV.RandomInvert(p)),
+    (lambda p: T.RandomPosterize(3, p), lambda p: TV.RandomPosterize(3, p)),
+    (lambda p: T.RandomSolarize(100, p), lambda p: TV.RandomSolarize(100, p)),
+    (lambda p: T.RandomAdjustSharpness(2.5, p), lambda p: TV.RandomAdjustSharpness(2.5, p)),
+    (lambda p: T.RandomAutocontrast(p), lambda p: TV.RandomAutocontrast(p)),
+    (lambda p: T.RandomEqualize(p), lambda p: TV.RandomEqualize(p)),
+]
+
+
+@pytest.mark.parametrize("ours, theirs", PHOTOMETRIC_CLASSES, ids=[type(c[0](0)).__name__ for c in PHOTOMETRIC_CLASSES])
+def test_random_photometric_classes_match_torchvision(ours, theirs) -> None:
+    """p = 1: torchvision's class on every sample (a Tensor (C, H, W), a batch); p = 0: unchanged;
+    apply_params with a per-sample choice: the op on the chosen samples only; one draw per sample."""
+    x = _image(9, (5, 3, 6, 7), np.uint8)
+    tf = ours(1.0)
+    assert repr(tf) == repr(theirs(1.0))
+    np.testing.assert_array_equal(tf(x), theirs(1.0)(_torch(x)).numpy())
+    np.testing.assert_array_equal(tf(mc.tensor(x[1])).numpy(), theirs(1.0)(_torch(x[1])).numpy())
+    np.testing.assert_array_equal(ours(0.0).apply_batch(x), x)
+    chosen = np.array([True, False, True, True, False])
+    expected = np.stack([theirs(1.0)(_torch(s)).numpy() if c else s for s, c in zip(x, chosen)])
+    np.testing.assert_array_equal(tf.apply_params(x, chosen), expected)
+    mc.manual_seed(3)
+    batch = ours(0.5).apply_batch(x)
+    mc.manual_seed(3)
+    np.testing.assert_array_equal(batch, np.stack([ours(0.5).apply_batch(s[None])[0] for s in x]))
+    mc.manual_seed(3)
+    drawn = mc.random.generator(np).random((5, 1))[:, 0] < 0.5
+    np.testing.assert_array_equal(batch, ours(1.0).apply_params(x, drawn))
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        ours(1.5)
+
+
+def test_five_crop_and_ten_crop_classes_match_torchvision() -> None:
+    x = _image(4, (2, 3, 7, 9), np.uint8)
+    for ours, theirs in [(T.FiveCrop(3), TV.FiveCrop(3)), (T.TenCrop((2, 5), True), TV.TenCrop((2, 5), True))]:
+        assert repr(ours) == repr(theirs)
+        got, expected = ours.apply_batch(x), theirs(_torch(x))
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            _assert_close(a, b)
+        for a, b in zip(ours(mc.tensor(x[0])), theirs(_torch(x[0]))):
+            _assert_close(a.numpy(), b)
+        pil = TVF.to_pil_image(_torch(x[0]))
+        assert [c.tobytes() for c in ours(pil)] == [c.tobytes() for c in theirs(pil)]
+    batch = T.TenCrop(3).apply_batch(x)
+    singles = [T.TenCrop(3)(s) for s in x]
+    for k in range(10):
+        np.testing.assert_array_equal(batch[k], np.stack([s[k] for s in singles]))
+    with pytest.raises(ValueError):
+        T.FiveCrop((1, 2, 3))
+    with pytest.raises(ValueError):
+        TV.FiveCrop((1, 2, 3))
+    with pytest.raises(ValueError, match="five_crop: requested crop size"):
+        T.FiveCrop(8)(x)
+
+
+TO_PIL = [
+    (np.uint8, (4, 5), None), (np.uint8, (4, 5, 1), "L"), (np.uint8, (4, 5, 2), None), (np.uint8, (4, 5, 3), None),
+    (np.uint8, (4, 5, 3), "YCbCr"), (np.uint8, (4, 5, 4), None), (np.uint8, (4, 5, 4), "CMYK"),
+    (np.float32, (4, 5, 1), None), (np.float32, (4, 5, 1), "F"), (np.float32, (4, 5, 3), None),
+    (np.float64, (4, 5), None), (np.int16, (4, 5), None), (np.int32, (4, 5, 1), None),
+    (np.uint8, (4, 5, 3), "L"), (np.uint8, (4, 5, 1), "RGB"), (np.uint8, (4, 5, 6), None),
+    (np.uint8, (2, 4, 5, 3), None),
+    (np.float64, (4, 5, 1), "F"), (np.int32, (4, 5, 3), None), (np.uint8, (4, 5, 2), "RGBA"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype, shape, mode", TO_PIL)
+def test_to_pil_image_matches_torchvision(dtype, shape, mode) -> None:
+    """Arrays (H, W, C) and Tensors (C, H, W): the same PIL mode, size and bytes, or the same error type."""
+    x = (_image(7, shape, np.float64) * (1.1 if np.dtype(dtype).kind == "f" else 255)).astype(dtype)
+    chw = np.ascontiguousarray(np.moveaxis(x, -1, 0)) if x.ndim == 3 else x
+    for ours_in, theirs_in in [(x, x), (mc.tensor(chw), _torch(chw))]:
+        try:
+            expected = TVF.to_pil_image(theirs_in, mode)
+        except (TypeError, ValueError) as exc:
+            with pytest.raises(type(exc), match="to_pil_image: "):
+                F.to_pil_image(ours_in, mode)
+            continue
+        for got in (F.to_pil_image(ours_in, mode), T.ToPILImage(mode)(ours_in)):
+            assert (got.mode, got.size, got.tobytes()) == (expected.mode, expected.size, expected.tobytes())
+    with pytest.raises(TypeError, match="to_pil_image: pic should be Tensor or ndarray"):
+        F.to_pil_image([[1, 2]])
+    assert repr(T.ToPILImage()) == repr(TV.ToPILImage()) and not T.is_batched(T.ToPILImage())
+
+
+def test_photometric_signatures_match_torchvision() -> None:
+    def described(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    names = ["invert", "posterize", "solarize", "adjust_gamma", "adjust_sharpness", "autocontrast", "equalize"]
+    for name in [*names, "to_pil_image"]:
+        assert described(getattr(F, name)) == described(getattr(TVF, name)), name
+    classes = ["RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness", "RandomAutocontrast"]
+    for name in [*classes, "RandomEqualize", "FiveCrop", "TenCrop", "ToPILImage"]:
+        assert described(getattr(T, name)) == described(getattr(TV, name)), name
+    assert [(p[0], p[1], getattr(p[2], "value", p[2])) for p in described(F.perspective)] == [
+        (p[0], p[1], getattr(p[2], "value", p[2])) for p in described(TVF.perspective)
+    ]
+    ours, theirs = T.RandomPerspective, TV.RandomPerspective
+    assert [(p[0], getattr(p[2], "value", p[2])) for p in described(ours)] == [
+        (p[0], getattr(p[2], "value", p[2])) for p in described(theirs)
+    ]
+    assert described(ours.get_params) == described(theirs.get_params)
+
+
+def _collinear_three(points) -> bool:
+    p = np.asarray(points, np.int64)
+    return any(
+        (p[j, 0] - p[i, 0]) * (p[k, 1] - p[i, 1]) == (p[j, 1] - p[i, 1]) * (p[k, 0] - p[i, 0])
+        for i, j, k in [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)]
+    )
+
+
+@SETTINGS
+@given(
+    st.sampled_from([(), (2,)]),
+    st.tuples(st.sampled_from([1, 3]), st.integers(2, 24), st.integers(2, 24)),
+    st.floats(0.1, 1.0),
+    st.sampled_from(["nearest", "bilinear"]),
+    st.sampled_from([None, 0, 0.5, [0.25], "per channel"]),
+    st.sampled_from([np.uint8, np.float32, np.float64]),
+    st.integers(0, 2**16),
+)
+def test_perspective_matches_torchvision(lead, shape, distortion, mode, fill, dtype, seed) -> None:
+    """Corners from torchvision's get_params; uint8 and nearest exactly (the grid is torchvision's
+    float32 products, including canvases past its bmm's 400 multiply-adds), floats within 1e-5."""
+    torch.manual_seed(seed)
+    start, end = TV.RandomPerspective.get_params(shape[2], shape[1], distortion)
+    if _collinear_three(end):
+        return  # a degenerate transform: torch's gels answers rounding noise (tested below)
+    if mode == "nearest" and any(0 < abs(c) < 1e-9 for c in TVF._get_perspective_coeffs(start, end)):
+        return  # a coefficient 0 in exact arithmetic is the solver's rounding noise, which may break a tie
+    fill = [0.1 * (c + 1) for c in range(shape[0])] if fill == "per channel" else fill
+    if dtype == np.uint8 and fill is not None:
+        fill = [7.0] * shape[0] if fill == 0.5 else fill
+    x = _image(seed, lead + shape, dtype)
+    ours = F.perspective(x, start, end, mode, fill)
+    theirs = TVF.perspective(_torch(x), start, end, TVMode(mode), fill)
+    _assert_close(ours, theirs)
+
+
+def test_perspective_of_degenerate_corners_and_errors() -> None:
+    """A row or column image (every corner on a line): RuntimeError, as torch's gels (LinAlgError)."""
+    x = _image(1, (3, 1, 6))
+    start, end = [[0, 0], [5, 0], [5, 0], [0, 0]], [[1, 0], [4, 0], [5, 0], [0, 0]]
+    with pytest.raises(RuntimeError, match="perspective: the corners"):
+        F.perspective(x, start, end)
+    with pytest.raises(RuntimeError):
+        TVF.perspective(_torch(x), start, end)
+    with pytest.raises(ValueError, match="perspective: please provide exactly four corners"):
+        F.perspective(_image(1, (3, 4, 4)), start[:3], end[:3])
+    with pytest.raises(ValueError):
+        TVF.perspective(_torch(_image(1, (3, 4, 4))), start[:3], end[:3])
+    with pytest.raises(ValueError, match="perspective: interpolation must be one of"):
+        F.perspective(_image(1, (3, 4, 4)), start, end, "bicubic")
+    with pytest.raises(TypeError, match="RandomPerspective: fill should be a number or a sequence"):
+        T.RandomPerspective(fill={1})
+    with pytest.raises(TypeError):
+        TV.RandomPerspective(fill={1})
+
+
+def test_random_perspective_params_through_torchvision() -> None:
+    """apply_params with torchvision's corners and a per-sample choice: torchvision's perspective on
+    the chosen samples (its class's fill: a number repeated per channel); get_params' ranges."""
+    x = _image(2, (6, 3, 9, 11), np.uint8)
+    for mode, fill in [("bilinear", 0), ("nearest", 9), ("bilinear", (10, 20, 30))]:
+        torch.manual_seed(0)
+        params = [TV.RandomPerspective.get_params(11, 9, 0.6) for _ in range(6)]
+        chosen = np.array([True, False, True, True, False, True])
+        ours = T.RandomPerspective(0.6, 1.0, mode, fill).apply_params(x, (chosen, np.array([p[1] for p in params])))
+        tv_fill = [float(fill)] * 3 if isinstance(fill, int) else list(fill)
+        expected = [
+            TVF.perspective(_torch(s), *p, TVMode(mode), tv_fill).numpy() if c else s
+            for s, p, c in zip(x, params, chosen)
+        ]
+        np.testing.assert_array_equal(ours, np.stack(expected))
+    mc.manual_seed(5)
+    ours = np.array([T.RandomPerspective.get_params(11, 9, 0.6)[1] for _ in range(400)])
+    theirs = np.array([TV.RandomPerspective.get_params(11, 9, 0.6)[1] for _ in range(400)])
+    np.testing.assert_array_equal(ours.min(axis=0), theirs.min(axis=0))
+    np.testing.assert_array_equal(ours.max(axis=0), theirs.max(axis=0))
+    assert T.RandomPerspective.get_params(11, 9, 0.6)[0] == TV.RandomPerspective.get_params(11, 9, 0.6)[0]
+    assert repr(T.RandomPerspective(p=0.3)) == repr(TV.RandomPerspective(p=0.3))

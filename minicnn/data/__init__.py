@@ -15,7 +15,9 @@
 - :mod:`.transforms`: ``Compose``, ``ToTensor``, ``PILToTensor``, ``ConvertImageDtype``,
   ``Normalize``, ``Pad``, ``RandomCrop``, ``RandomHorizontalFlip``, ``CenterCrop``, ``Resize``, ``RandomResizedCrop``,
   ``RandomVerticalFlip``, ``RandomRotation``, ``RandomAffine``, ``RandomErasing``,
-  ``ColorJitter``, ``Grayscale``, ``RandomGrayscale``, ``GaussianBlur``, ``Lambda``,
+  ``ColorJitter``, ``Grayscale``, ``RandomGrayscale``, ``GaussianBlur``, ``RandomInvert``,
+  ``RandomPosterize``, ``RandomSolarize``, ``RandomAdjustSharpness``, ``RandomAutocontrast``,
+  ``RandomEqualize``, ``RandomPerspective``, ``FiveCrop``, ``TenCrop``, ``ToPILImage``, ``Lambda``,
   ``RandomApply``, and their functional forms in ``transforms.functional``
   (:mod:`.transforms_functional`). A transform is torchvision's per-sample one (``ds[i]`` applies
   it to one image); minicnn's own also run vectorised over a whole batch

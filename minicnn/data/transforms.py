@@ -27,11 +27,14 @@ torchvision's other common transforms, on arrays (NumPy or CuPy) in the tensor l
 or uint8 (the arithmetic, as ``torchvision.transforms.functional``'s, is in
 :mod:`.transforms_functional`, also reachable as ``transforms.functional``):
 
-- deterministic, any (..., C, H, W): ``CenterCrop``, ``Resize``, ``Grayscale``; and
-  ``Lambda`` (a user function, called per sample: not batched);
+- deterministic, any (..., C, H, W): ``CenterCrop``, ``Resize``, ``Grayscale``, ``FiveCrop`` and
+  ``TenCrop`` (a tuple of crops; a batch gives the tuple of batched crops); ``Lambda`` (a user
+  function, called per sample: not batched) and ``ToPILImage`` (per sample);
 - random, a sample (C, H, W) or, called on a 4-D array, a batch: ``RandomVerticalFlip``,
   ``RandomResizedCrop``, ``RandomRotation``, ``RandomAffine``, ``RandomErasing``,
-  ``ColorJitter``, ``RandomGrayscale``, ``GaussianBlur``. Each draws a fixed count of uniform
+  ``ColorJitter``, ``RandomGrayscale``, ``GaussianBlur``, ``RandomInvert``, ``RandomPosterize``,
+  ``RandomSolarize``, ``RandomAdjustSharpness``, ``RandomAutocontrast``, ``RandomEqualize``
+  (posterize and equalize: uint8 only, as torchvision's), ``RandomPerspective``. Each draws a fixed count of uniform
   numbers per sample (its docstring says how many), so batches equal one-by-one calls as
   below, and applies the per-sample parameters in one vectorised pass (per-sample resampling
   taps, per-sample affine grids in one ``grid_sample``, per-sample blends and blurs). The
@@ -1245,6 +1248,231 @@ class GaussianBlur(_RandomImageTransform):
 
     def __repr__(self) -> str:
         return f"GaussianBlur(kernel_size={self.kernel_size}, sigma={self.sigma})"
+
+
+class RandomPerspective(_RandomImageTransform):
+    """With probability ``p``, a random perspective warp of a sample (C, H, W), as torchvision's
+    ``RandomPerspective``: each corner moves inwards by a random whole number of pixels, up to
+    ``distortion_scale`` times half the width / height (the area outside ``fill``ed, 0 by default).
+    Nine uniform numbers per sample: one for ``p``, eight for the corners; the coefficients of the
+    chosen samples are solved as one batch, and one grid_sample warps them all."""
+
+    name = "RandomPerspective"
+
+    def __init__(
+        self,
+        distortion_scale: float = 0.5,
+        p: float = 0.5,
+        interpolation: Any = TF.InterpolationMode.BILINEAR,
+        fill: Any = 0,
+    ) -> None:
+        self.p = _check_p(p, "RandomPerspective")
+        self.interpolation = TF.interpolation_name(interpolation, "RandomPerspective", ("nearest", "bilinear"))
+        self.distortion_scale = distortion_scale
+        if fill is not None and not isinstance(fill, (Real, Sequence)):  # None: 0, as torchvision
+            raise TypeError(f"RandomPerspective: fill should be a number or a sequence, got {type(fill).__name__}")
+        self.fill = 0 if fill is None else fill
+
+    @staticmethod
+    def _corners(uniform: Any, width: int, height: int, distortion_scale: float) -> Any:
+        """``uniform`` (B, 8) -> endpoints (B, 4, 2): torchvision's randint ranges, corner by corner."""
+        xp = get_array_module(uniform)
+        dw, dh = int(distortion_scale * (width // 2)), int(distortion_scale * (height // 2))
+        base = xp.asarray([[0, 0], [width - dw - 1, 0], [width - dw - 1, height - dh - 1], [0, height - dh - 1]])
+        return base + xp.floor(uniform.reshape(-1, 4, 2) * xp.asarray([dw + 1, dh + 1])).astype(np.int64)
+
+    @staticmethod
+    def get_params(width: int, height: int, distortion_scale: float) -> tuple[list[list[int]], list[list[int]]]:
+        """(startpoints, endpoints): the image's corners (top-left, top-right, bottom-right,
+        bottom-left) and where they go, drawn as torchvision's (eight uniform numbers)."""
+        endpoints = RandomPerspective._corners(_uniforms(np, 1, 8), width, height, distortion_scale)[0]
+        startpoints = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+        return startpoints, endpoints.tolist()
+
+    def draw(self, batch: Any) -> tuple[Any, Any]:
+        uniform = _uniforms(_xp(batch), batch.shape[0], 9)
+        height, width = batch.shape[-2:]
+        return uniform[:, 0] < self.p, self._corners(uniform[:, 1:], width, height, self.distortion_scale)
+
+    def apply_params(self, batch: Any, params: tuple[Any, Any]) -> Any:
+        chosen, endpoints = params
+        xp = _xp(batch)
+        n, channels, height, width = batch.shape
+        out = batch.copy()
+        index = xp.flatnonzero(chosen)
+        if index.size:
+            start = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+            host_ends = endpoints if isinstance(endpoints, np.ndarray) else endpoints.get()  # an 8 x 8 solve each
+            coeffs = TF.perspective_coefficients(start, host_ends[_host_index(index)])
+            fill = _fill_list(self.fill, channels, "RandomPerspective")
+            out[index] = TF.perspective_per_sample(batch[index], xp.asarray(coeffs), self.interpolation, fill)
+        return out
+
+    def __repr__(self) -> str:
+        return f"RandomPerspective(p={self.p})"
+
+
+def _host_index(index: Any) -> np.ndarray:
+    return index if isinstance(index, np.ndarray) else index.get()
+
+
+class _RandomPhotometric(_RandomImageTransform):
+    """With probability ``p``, a photometric op of :mod:`.transforms_functional` on a sample (C, H, W)
+    (one uniform number per sample: applied when it is below ``p``, as torchvision's), the others
+    kept as they are; the op runs once, on the chosen samples of a batch."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = _check_p(p, self.name)
+
+    def _op(self, batch: Any) -> Any:
+        raise NotImplementedError
+
+    def draw(self, batch: Any) -> Any:
+        return _uniforms(_xp(batch), batch.shape[0], 1)[:, 0] < self.p
+
+    def apply_params(self, batch: Any, chosen: Any) -> Any:
+        out = batch.copy()
+        index = _xp(batch).flatnonzero(chosen)
+        if index.size:
+            out[index] = self._op(batch[index])
+        return out
+
+    def _args(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self._args()}p={self.p})"
+
+
+class RandomInvert(_RandomPhotometric):
+    """With probability ``p``, :func:`~.transforms_functional.invert` (``max - x``), as torchvision's."""
+
+    name = "RandomInvert"
+
+    def _op(self, batch: Any) -> Any:
+        return TF.invert(batch)
+
+
+class RandomPosterize(_RandomPhotometric):
+    """With probability ``p``, :func:`~.transforms_functional.posterize` to ``bits`` bits (uint8)."""
+
+    name = "RandomPosterize"
+
+    def __init__(self, bits: int, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.bits = bits
+
+    def _op(self, batch: Any) -> Any:
+        return TF.posterize(batch, self.bits)
+
+    def _args(self) -> str:
+        return f"bits={self.bits},"
+
+
+class RandomSolarize(_RandomPhotometric):
+    """With probability ``p``, :func:`~.transforms_functional.solarize` above ``threshold``."""
+
+    name = "RandomSolarize"
+
+    def __init__(self, threshold: float, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.threshold = threshold
+
+    def _op(self, batch: Any) -> Any:
+        return TF.solarize(batch, self.threshold)
+
+    def _args(self) -> str:
+        return f"threshold={self.threshold},"
+
+
+class RandomAdjustSharpness(_RandomPhotometric):
+    """With probability ``p``, :func:`~.transforms_functional.adjust_sharpness` by ``sharpness_factor``."""
+
+    name = "RandomAdjustSharpness"
+
+    def __init__(self, sharpness_factor: float, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.sharpness_factor = sharpness_factor
+
+    def _op(self, batch: Any) -> Any:
+        return TF.adjust_sharpness(batch, self.sharpness_factor)
+
+    def _args(self) -> str:
+        return f"sharpness_factor={self.sharpness_factor},"
+
+
+class RandomAutocontrast(_RandomPhotometric):
+    """With probability ``p``, :func:`~.transforms_functional.autocontrast` (per channel)."""
+
+    name = "RandomAutocontrast"
+
+    def _op(self, batch: Any) -> Any:
+        return TF.autocontrast(batch)
+
+
+class RandomEqualize(_RandomPhotometric):
+    """With probability ``p``, :func:`~.transforms_functional.equalize` (uint8, per channel)."""
+
+    name = "RandomEqualize"
+
+    def _op(self, batch: Any) -> Any:
+        return TF.equalize(batch)
+
+
+class FiveCrop(BatchTransform):
+    """The four corner crops and the central crop of ``size`` (int or (height, width)) of an image
+    (..., C, H, W) or a PIL image: a tuple of 5, as :func:`~.transforms_functional.five_crop`.
+    ``apply_batch`` gives the tuple of the 5 crops of the whole batch, which is what collating the
+    samples' tuples gives."""
+
+    def __init__(self, size: int | Sequence[int]) -> None:
+        self.size = _setup_size(size, "FiveCrop size")
+
+    def __call__(self, x: Any) -> tuple[Any, ...]:
+        return TF.five_crop(x, self.size)
+
+    def apply_batch(self, batch: Any) -> tuple[Any, ...]:
+        _check_image_batch(batch.array if isinstance(batch, Tensor) else batch, "FiveCrop")
+        return self(batch)
+
+    def __repr__(self) -> str:
+        return f"FiveCrop(size={self.size})"
+
+
+class TenCrop(BatchTransform):
+    """:class:`FiveCrop` of an image and of its mirror image (left-right, or upside down with
+    ``vertical_flip``): a tuple of 10, as :func:`~.transforms_functional.ten_crop`."""
+
+    def __init__(self, size: int | Sequence[int], vertical_flip: bool = False) -> None:
+        self.size = _setup_size(size, "TenCrop size")
+        self.vertical_flip = vertical_flip
+
+    def __call__(self, x: Any) -> tuple[Any, ...]:
+        return TF.ten_crop(x, self.size, self.vertical_flip)
+
+    def apply_batch(self, batch: Any) -> tuple[Any, ...]:
+        _check_image_batch(batch.array if isinstance(batch, Tensor) else batch, "TenCrop")
+        return self(batch)
+
+    def __repr__(self) -> str:
+        return f"TenCrop(size={self.size}, vertical_flip={self.vertical_flip})"
+
+
+class ToPILImage:
+    """A Tensor (C, H, W) or an array (H, W, C) as a PIL image, as
+    :func:`~.transforms_functional.to_pil_image` (``mode`` None: from the channels and dtype).
+    Called per sample (not batched: a PIL image holds one)."""
+
+    batched = False
+
+    def __init__(self, mode: str | None = None) -> None:
+        self.mode = mode
+
+    def __call__(self, pic: Any) -> Any:
+        return TF.to_pil_image(pic, self.mode)
+
+    def __repr__(self) -> str:
+        return "ToPILImage()" if self.mode is None else f"ToPILImage(mode={self.mode})"
 
 
 class Lambda:

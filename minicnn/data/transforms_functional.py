@@ -11,12 +11,19 @@ views of the input, as torchvision's).
   :func:`five_crop`, :func:`ten_crop`: indexing; :func:`pad`: :class:`~.transforms.Pad`.
 - :func:`resize`, :func:`resized_crop`: :func:`minicnn.nn.functional.interpolate`
   (``align_corners=False``, ``antialias`` passed on for bilinear and bicubic).
+- :func:`perspective`: torchvision's coefficients (its 8 x 8 least-squares system, solved by
+  Householder QR as its gels; three corners on a line: RuntimeError where R is singular, else
+  coefficients of rounding noise, which may differ) and its grid; sampled as rotate/affine.
 - :func:`rotate`, :func:`affine`: torchvision's inverse affine matrix, its sampling grid, and
   :func:`minicnn.nn.functional.grid_sample` (nearest or bilinear, zeros padding; a ``fill``
   is blended in through an extra all-ones channel, as torchvision).
 - :func:`rgb_to_grayscale`, :func:`adjust_brightness`, :func:`adjust_contrast`,
   :func:`adjust_saturation`, :func:`adjust_hue`: torchvision's blends and HSV round trip.
 - :func:`gaussian_blur`: reflect padding and a separable Gaussian.
+- :func:`invert`, :func:`posterize`, :func:`solarize`, :func:`adjust_gamma`,
+  :func:`adjust_sharpness`, :func:`autocontrast`, :func:`equalize`: torchvision's tensor
+  arithmetic (AutoAugment's ops), uint8 bit for bit; equalize's per-channel histograms in one
+  bincount. :func:`to_pil_image`: an array or Tensor as a PIL image, as torchvision's.
 
 The random transforms of :mod:`minicnn.data.transforms` apply the same arithmetic to a batch
 (B, C, H, W) with one set of parameters per sample, vectorised: the ``*_per_sample`` helpers
@@ -51,6 +58,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -207,6 +215,56 @@ def pil_to_tensor(pic: Any) -> Tensor:
     (uint8 for 8-bit modes). As a minicnn extension, an array image (H, W) or (H, W, C) (what
     minicnn's datasets give where torchvision's give PIL images) is taken too."""
     return image_to_tensor(pic, False, "pil_to_tensor")
+
+
+_ONE_CHANNEL_MODES = {np.dtype(np.uint8): "L", np.dtype(np.int32): "I", np.dtype(np.float32): "F"}
+_ONE_CHANNEL_MODES[np.dtype(np.int16)] = "I;16" if sys.byteorder == "little" else "I;16B"
+_MULTI_CHANNEL_MODES = {2: ("LA",), 3: ("RGB", "YCbCr", "HSV"), 4: ("RGBA", "CMYK", "RGBX")}
+
+
+def to_pil_image(pic: Any, mode: str | None = None) -> Any:
+    """torchvision's ``to_pil_image``: a Tensor (C, H, W) or (H, W), or an array (H, W, C) or
+    (H, W) (NumPy or CuPy), as a PIL image. Float data becomes uint8 as ``(pic * 255)`` truncated
+    unless ``mode`` is ``"F"``; with no ``mode``, one channel gives L (uint8), I;16 (int16), I
+    (int32) or F (float32), 2 / 3 / 4 channels of uint8 give LA / RGB / RGBA. ValueError for
+    other shapes or a ``mode`` the data cannot take, TypeError for a dtype with no mode."""
+    if isinstance(pic, Tensor):
+        array = pic.array
+        if array.ndim == 3:
+            array = array.transpose(1, 2, 0)
+    elif hasattr(pic, "ndim") and hasattr(pic, "dtype") and not is_pil_image(pic):
+        array = pic
+    else:
+        raise TypeError(f"to_pil_image: pic should be Tensor or ndarray, got {type(pic)}")
+    array = array if isinstance(array, np.ndarray) else array.get()  # CuPy: to the host
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3:
+        raise ValueError(f"to_pil_image: pic should be 2/3 dimensional, got {array.ndim} dimensions")
+    if array.shape[-1] > 4:
+        raise ValueError(f"to_pil_image: pic should not have > 4 channels, got {array.shape[-1]} channels")
+    if array.dtype.kind == "f" and mode != "F":
+        array = (array * 255).astype(np.uint8)
+    channels = array.shape[2]
+    if channels == 1:
+        array = array[:, :, 0]
+        expected = _ONE_CHANNEL_MODES.get(array.dtype)
+        if mode is not None and mode != expected:
+            raise ValueError(
+                f"to_pil_image: incorrect mode ({mode}) for input type {array.dtype}, should be {expected}"
+            )
+        mode = expected
+    else:
+        permitted = _MULTI_CHANNEL_MODES[channels]
+        if mode is not None and mode not in permitted:
+            raise ValueError(f"to_pil_image: only modes {list(permitted)} are supported for {channels} channels")
+        if mode is None and array.dtype == np.uint8:
+            mode = permitted[0]
+    if mode is None:
+        raise TypeError(f"to_pil_image: input type {array.dtype} is not supported")
+    size = (array.shape[1], array.shape[0])
+    # Image.frombuffer reads the bytes in ``mode`` as torchvision's (Image.fromarray's mode is deprecated)
+    return _pil.require_pil().frombuffer(mode, size, np.ascontiguousarray(array).tobytes(), "raw", mode, 0, 1)
 
 
 @tensor_io
@@ -619,7 +677,14 @@ def affine_per_sample(batch: Any, matrices: Any, out_size: tuple[int, int], mode
         grid = x_term + ys[None, :, None, None] * r[..., 1, :] + r[..., 2, :]
     else:
         grid = fma(ys[None, :, None, None], r[..., 1, :], x_term) + r[..., 2, :]
-    values = _fill_values(fill, c, "affine")
+    return _sample_grid(x, grid, mode, _fill_values(fill, c, "affine"), dtype)
+
+
+def _sample_grid(x: Any, grid: Any, mode: str, values: list[float] | None, dtype: Any) -> Any:
+    """torchvision's ``_apply_grid_transform``: ``x`` (B, C, H, W) in its compute dtype sampled at
+    ``grid`` (B, OH, OW, 2), ``values`` (or None) filling the outside, cast back to ``dtype``."""
+    xp = get_array_module(x)
+    n, _, h, w = x.shape
     if values is not None:
         x = xp.concatenate([x, xp.ones((n, 1, h, w), x.dtype)], axis=1)
     out = grid_sample(Tensor(x), Tensor(grid), mode=mode, padding_mode="zeros", align_corners=False).array
@@ -725,6 +790,85 @@ def affine(
     translate_f = [1.0 * t for t in translate]
     matrix = inverse_affine_matrix(center_f, float(angle), translate_f, scale, _shear_pair(shear, "affine"))
     return _grid_transform(img, matrix, (h, w), mode, fill)
+
+
+def perspective_coefficients(startpoints: Any, endpoints: Any) -> np.ndarray:
+    """torchvision's ``_get_perspective_coeffs`` for one or a batch of point sets: ``startpoints``
+    and ``endpoints`` (..., 4, 2) ((x, y) of the corners top-left, top-right, bottom-right,
+    bottom-left) -> (..., 8) (a, b, c, d, e, f, g, h) mapping an output pixel (x, y) to the input
+    ((a x + b y + c) / (g x + h y + 1), (d x + e y + f) / (g x + h y + 1)): the 8 x 8 system
+    solved in float64 (batched), rounded to float32 as torchvision's. On the host (NumPy)."""
+    start = np.asarray(startpoints, np.float64)
+    end = np.asarray(endpoints, np.float64)
+    if start.shape[-2:] != (4, 2) or end.shape[-2:] != (4, 2):
+        raise ValueError(
+            f"perspective: please provide exactly four corners (x, y), got startpoints of shape {start.shape} "
+            f"and endpoints of shape {end.shape}"
+        )
+    start, end = np.broadcast_arrays(start, end)
+    ex, ey, sx, sy = end[..., 0], end[..., 1], start[..., 0], start[..., 1]  # (..., 4)
+    one, zero = np.ones_like(ex), np.zeros_like(ex)
+    rows_x = np.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], axis=-1)  # (..., 4, 8)
+    rows_y = np.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], axis=-1)
+    a = np.stack([rows_x, rows_y], axis=-2).reshape(start.shape[:-2] + (8, 8))
+    b = start.reshape(start.shape[:-2] + (8,))
+    # LAPACK's gels, as torchvision's lstsq: Householder QR, then R x = Q^T b (R upper triangular, so
+    # solve's partial pivoting keeps its rows); three corners on a line make R singular (or nearly)
+    q, r = np.linalg.qr(a)
+    if not np.all(np.diagonal(r, axis1=-2, axis2=-1)):
+        raise RuntimeError(
+            f"perspective: the corners {end.tolist()} do not define a perspective transform (three on a line)"
+        )
+    coeffs = np.linalg.solve(r, np.swapaxes(q, -1, -2) @ b[..., None])[..., 0]
+    return coeffs.astype(np.float32).astype(np.float64)
+
+
+def perspective_per_sample(batch: Any, coeffs: Any, mode: str, fill: list[float] | None) -> Any:
+    """Sample b of ``batch`` (B, C, H, W) resampled through its own perspective ``coeffs[b]`` (8
+    values, :func:`perspective_coefficients`): torchvision's ``_perspective_grid`` (two products
+    of the pixel centres (x + 0.5, y + 0.5, 1), divided) and one
+    :func:`~minicnn.nn.functional.grid_sample` (nearest or bilinear, zeros padding, ``fill`` blended
+    in as :func:`affine_per_sample`). Cost: one grid_sample (4 taps bilinear) and 10 flops per pixel."""
+    xp = get_array_module(batch)
+    x, dtype = _to_compute(batch, xp)
+    n, _, h, w = x.shape
+    k = xp.asarray(coeffs, dtype=x.dtype).reshape(n, 8)[:, None, None, :]  # (B, 1, 1, 8)
+    half = xp.asarray([0.5 * w, 0.5 * h], dtype=x.dtype)
+    r0, r1, r2 = (xp.stack([k[..., i], k[..., i + 3]], axis=-1) / half for i in range(3))  # (B, 1, 1, 2)
+    t0, t1 = (xp.stack([k[..., i], k[..., i]], axis=-1) for i in (6, 7))
+    xs = (xp.arange(w, dtype=x.dtype) + x.dtype.type(0.5))[None, None, :, None]  # torchvision's linspace, exact
+    ys = (xp.arange(h, dtype=x.dtype) + x.dtype.type(0.5))[None, :, None, None]
+    if 6 * h * w < 400:  # torch's bmm: its naive kernel below 400 multiply-adds, else BLAS (fused)
+        grid1 = xs * r0 + ys * r1 + r2
+        grid2 = xs * t0 + ys * t1 + x.dtype.type(1)
+    else:
+        grid1 = fma(ys, r1, xs * r0) + r2
+        grid2 = fma(ys, t1, xs * t0) + x.dtype.type(1)
+    grid = grid1 / grid2 - x.dtype.type(1)
+    return _sample_grid(x, grid, mode, fill, dtype)
+
+
+@tensor_io
+def perspective(
+    img: Any,
+    startpoints: Sequence[Sequence[int]],
+    endpoints: Sequence[Sequence[int]],
+    interpolation: Any = InterpolationMode.BILINEAR,
+    fill: Any = None,
+) -> Any:
+    """``img`` (..., C, H, W) warped so that the corners ``startpoints`` (4 (x, y): top-left,
+    top-right, bottom-right, bottom-left) go to ``endpoints``: each output pixel samples the
+    input through :func:`perspective_coefficients` (nearest or bilinear; ``fill`` outside, None:
+    zeros), as torchvision's."""
+    check_image(img, "perspective")
+    mode = interpolation_name(interpolation, "perspective", ("nearest", "bilinear"))
+    coeffs = perspective_coefficients(startpoints, endpoints)
+    if coeffs.ndim != 1:
+        raise ValueError(f"perspective: expected one set of four corners, got coefficients of shape {coeffs.shape}")
+    batch = img.reshape((-1,) + img.shape[-3:])
+    fill_values = _fill_values(fill, img.shape[-3], "perspective")
+    tiled = get_array_module(img).asarray(np.tile(coeffs, (batch.shape[0], 1)))
+    return perspective_per_sample(batch, tiled, mode, fill_values).reshape(img.shape)
 
 
 # --- colour -------------------------------------------------------------------------------
@@ -878,6 +1022,134 @@ def adjust_hue(img: Any, hue_factor: float) -> Any:
     if dtype.kind in "ui":
         return (rgb * np.float32(top + 1.0 - 1e-3)).astype(dtype)
     return rgb.astype(dtype)
+
+
+# --- photometric ops of AutoAugment / RandAugment ------------------------------------------
+
+
+def _check_photometric(img: Any, name: str, uint8_only: bool = False) -> Any:
+    """The array module of an image (..., 1 or 3, H, W) for the photometric ops below; torchvision's
+    TypeError for fewer than 3 dimensions, other channel counts and (``uint8_only``) other dtypes."""
+    if hasattr(img, "ndim") and not isinstance(img, Tensor) and img.ndim < 3:
+        raise TypeError(f"{name}: expected an image tensor with at least 3 dimensions (..., C, H, W), got {img.ndim}")
+    xp = check_image(img, name)
+    if uint8_only and img.dtype != np.uint8:
+        raise TypeError(f"{name}: only uint8 images are supported, got {img.dtype}")
+    _check_channels(img, name)
+    return xp
+
+
+def _max_value(dtype: Any) -> Any:
+    """torchvision's ``_max_value``: 1.0 for floats, the type's max for integers (as that type)."""
+    dtype = np.dtype(dtype)
+    return dtype.type(1.0) if dtype.kind == "f" else dtype.type(np.iinfo(dtype).max)
+
+
+@tensor_io
+def invert(img: Any) -> Any:
+    """``max - img`` (max 1.0 for floats, 255 for uint8, the type's max for other ints)."""
+    _check_photometric(img, "invert")
+    return _max_value(img.dtype) - img
+
+
+@tensor_io
+def posterize(img: Any, bits: int) -> Any:
+    """A uint8 image with only the ``bits`` (0 to 8) high bits of each value kept."""
+    if not 0 <= bits <= 8:
+        raise ValueError(f"posterize: the number of bits should be between 0 and 8, got {bits}")
+    _check_photometric(img, "posterize", uint8_only=True)
+    return img & np.uint8((256 - 2 ** (8 - int(bits))) & 0xFF)
+
+
+@tensor_io
+def solarize(img: Any, threshold: float) -> Any:
+    """``img`` with the values at or above ``threshold`` inverted (:func:`invert`); TypeError
+    for a threshold above the dtype's max, as torchvision's."""
+    xp = _check_photometric(img, "solarize")
+    if threshold > _max_value(img.dtype):
+        raise TypeError(f"solarize: threshold ({threshold}) should be at most the bound of the image ({img.dtype})")
+    return xp.where(img >= threshold, _max_value(img.dtype) - img, img)
+
+
+@tensor_io
+def adjust_gamma(img: Any, gamma: float, gain: float = 1) -> Any:
+    """``gain * img ** gamma`` clamped to [0, 1] on the image scaled to [0, 1] (an integer image
+    as :func:`convert_image_dtype` to float32 and back)."""
+    xp = _check_photometric(img, "adjust_gamma")
+    if gamma < 0:
+        raise ValueError(f"adjust_gamma: gamma should be a non-negative real number, got {gamma}")
+    dtype = img.dtype
+    x = img if dtype.kind == "f" else convert_image_dtype(img, np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = xp.clip(gain * x**gamma, 0, 1).astype(x.dtype, copy=False)
+    return convert_image_dtype(x, dtype)
+
+
+def _blurred_degenerate(img: Any, xp: Any) -> Any:
+    """torchvision's ``_blurred_degenerate_image``: the inner pixels (H - 2, W - 2) smoothed by the
+    3x3 kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 (valid, per channel; an integer image in
+    float32, rounded back), the border pixels kept. Cost: 9 multiply-adds per inner pixel."""
+    x, dtype = _to_compute(img, xp)
+    weights = np.ones((3, 3), x.dtype)
+    weights[1, 1] = 5
+    weights /= weights.sum()
+    height, width = x.shape[-2:]
+    inner = sum(weights[i, j] * x[..., i : i + height - 2, j : j + width - 2] for i in range(3) for j in range(3))
+    out = img.copy()
+    out[..., 1:-1, 1:-1] = _from_compute(inner, dtype, xp)
+    return out
+
+
+@tensor_io
+def adjust_sharpness(img: Any, sharpness_factor: float) -> Any:
+    """A blend of ``img`` with its :func:`_blurred_degenerate` (0: blurred, 1: the image, 2:
+    sharper); an image of height or width at most 2 is returned as it is (torchvision's)."""
+    if sharpness_factor < 0:
+        raise ValueError(f"adjust_sharpness: sharpness_factor ({sharpness_factor}) is not non-negative.")
+    xp = _check_photometric(img, "adjust_sharpness")
+    if img.shape[-1] <= 2 or img.shape[-2] <= 2:
+        return img
+    return blend(img, _blurred_degenerate(img, xp), sharpness_factor)
+
+
+@tensor_io
+def autocontrast(img: Any) -> Any:
+    """Each channel stretched linearly so that its minimum becomes 0 and its maximum the dtype's max
+    (a constant channel, or one with a non-finite scale, is kept), clamped and cast back."""
+    xp = _check_photometric(img, "autocontrast")
+    bound = _bound(img.dtype)
+    wd = _work_dtype(img.dtype)
+    minimum = img.min(axis=(-2, -1), keepdims=True).astype(wd)
+    maximum = img.max(axis=(-2, -1), keepdims=True).astype(wd)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = wd.type(1) / (maximum - minimum) * wd.type(bound)  # torch's bound / t: t.reciprocal() * bound
+        degenerate = ~xp.isfinite(scale)
+        minimum = xp.where(degenerate, wd.type(0), minimum)
+        scale = xp.where(degenerate, wd.type(1), scale)
+        return xp.clip((img - minimum) * scale, 0, bound).astype(img.dtype)
+
+
+@tensor_io
+def equalize(img: Any) -> Any:
+    """Histogram equalisation of a uint8 image (C, H, W) or batch (B, C, H, W), per channel as
+    torchvision's ``_scale_channel``: one bincount of every channel's values offset by 256 * its
+    index, a cumulative-histogram lookup table per channel (a channel whose values but its top one
+    number fewer than 255 is kept). Cost: two passes over the image and 256 entries per channel."""
+    if hasattr(img, "ndim") and not isinstance(img, Tensor) and not 3 <= img.ndim <= 4:
+        raise TypeError(f"equalize: expected an image (C, H, W) or a batch (B, C, H, W), got {img.ndim} dimensions")
+    xp = _check_photometric(img, "equalize", uint8_only=True)
+    if img.size == 0:
+        return img.copy()
+    channels = img.reshape(-1, img.shape[-2] * img.shape[-1])
+    n = channels.shape[0]
+    offsets = channels.astype(np.int64) + 256 * xp.arange(n, dtype=np.int64)[:, None]
+    hist = xp.bincount(offsets.ravel(), minlength=256 * n).reshape(n, 256)
+    top = channels.max(axis=1).astype(np.int64)
+    step = (channels.shape[1] - xp.take_along_axis(hist, top[:, None], axis=1)) // 255  # (n, 1)
+    lut = (xp.cumsum(hist, axis=1) + step // 2) // xp.maximum(step, 1)
+    lut = xp.clip(xp.concatenate([xp.zeros_like(lut[:, :1]), lut[:, :-1]], axis=1), 0, 255)
+    out = xp.take_along_axis(lut, channels.astype(np.int64), axis=1).astype(np.uint8)
+    return xp.where(step == 0, channels, out).reshape(img.shape)
 
 
 # --- blur ---------------------------------------------------------------------------------
