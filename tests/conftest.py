@@ -423,3 +423,25 @@ def same_builtin_error(t: Exception | None, m: Exception | None) -> bool:
 def error_names(t: Exception | None, m: Exception | None) -> str:
     """torch's and minicnn's exceptions, named for a mismatch report."""
     return f"{type(t).__name__}({str(t)[:90]!r}) vs {type(m).__name__}({str(m)[:90]!r})"
+
+
+def finite_scale(x: np.ndarray) -> float:
+    """The largest finite magnitude of a float array (at least 1); 1 for other dtypes."""
+    return float(np.abs(x).max(initial=1.0, where=np.isfinite(x))) if x.dtype.kind == "f" else 1.0
+
+
+def tensors_differ(a: Any, b: Any, rtol: float, atol: Callable[[np.ndarray], float] | None = None) -> str | None:
+    """Where torch's ``a`` and minicnn's ``b`` (tensors, or None) differ: None-ness, shape, dtype or values
+    (NaN where the other has NaN; ``atol(x)`` of torch's array, default ``rtol``); None if they agree."""
+    if a is None or b is None:
+        return None if a is None and b is None else f"{type(a).__name__} vs {type(b).__name__}"
+    x, y = as_numpy(a), as_numpy(b)
+    if x.shape != y.shape:
+        return f"shape {x.shape} vs {y.shape}"
+    if x.dtype != y.dtype:
+        return f"dtype {x.dtype} vs {y.dtype}"
+    if not np.allclose(x, y, rtol=rtol, atol=rtol if atol is None else atol(x), equal_nan=True):
+        nan = x.dtype.kind == "f" and bool((np.isnan(x) != np.isnan(y)).any())
+        err = np.nanmax(np.abs(x.astype(float) - y.astype(float)), initial=0.0)
+        return f"values, max err {err}" + (" (NaN pattern)" if nan else "")
+    return None

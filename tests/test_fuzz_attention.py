@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from conftest import as_numpy, attempt, error_names, same_builtin_error
+from conftest import attempt, error_names, finite_scale, same_builtin_error, tensors_differ
 
 import minicnn as mc
 
@@ -386,19 +386,8 @@ def outputs(out: Any) -> list[Any]:
 
 
 def differ(a: Any, b: Any, rtol: float) -> str | None:
-    """Where two tensors (or None) differ: shape, dtype or values (NaN where the other has NaN)."""
-    if a is None or b is None:
-        return None if a is None and b is None else f"{type(a).__name__} vs {type(b).__name__}"
-    x, y = as_numpy(a), as_numpy(b)
-    if x.shape != y.shape:
-        return f"shape {x.shape} vs {y.shape}"
-    if x.dtype != y.dtype:
-        return f"dtype {x.dtype} vs {y.dtype}"
-    scale = float(np.abs(x).max(initial=1.0, where=np.isfinite(x)))
-    if not np.allclose(x, y, rtol=rtol, atol=rtol * scale, equal_nan=True):
-        bad = np.isnan(x) != np.isnan(y)
-        return f"values, max err {np.nanmax(np.abs(x - y), initial=0.0)}" + (" (NaN pattern)" if bad.any() else "")
-    return None
+    """:func:`tensors_differ` with an absolute tolerance scaled by the largest finite value."""
+    return tensors_differ(a, b, rtol, lambda x: rtol * finite_scale(x))
 
 
 def same_error(t: Exception | None, m: Exception | None) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from conftest import as_numpy, attempt, error_names, same_builtin_error
+from conftest import as_numpy, attempt, error_names, finite_scale, same_builtin_error, tensors_differ
 
 import minicnn as mc
 
@@ -396,19 +396,9 @@ def outputs(out: Any) -> list[Any]:
 
 
 def differ(a: Any, b: Any, rtol: float = 1e-7) -> str | None:
-    """Where two tensors (or None) differ: shape, dtype kind or values."""
-    if a is None or b is None:
-        return None if a is None and b is None else f"None vs {type(b).__name__}"
-    x, y = as_numpy(a), as_numpy(b)
-    if x.shape != y.shape:
-        return f"shape {x.shape} vs {y.shape}"
-    if x.dtype != y.dtype:
-        return f"dtype {x.dtype} vs {y.dtype}"
-    scale = float(np.abs(x).max(initial=1.0, where=np.isfinite(x))) if x.dtype.kind == "f" else 1.0
-    atol = rtol * 1e-3 if x.dtype != np.float32 else rtol * scale  # float32: cancellation in the norms' grads
-    if not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
-        return f"values, max err {np.nanmax(np.abs(x.astype(float) - y.astype(float)))}"
-    return None
+    """:func:`tensors_differ`; float32 with an absolute tolerance scaled by the largest finite value
+    (cancellation in the norms' gradients), other dtypes with rtol / 1000."""
+    return tensors_differ(a, b, rtol, lambda x: rtol * finite_scale(x) if x.dtype == np.float32 else rtol * 1e-3)
 
 
 def draw(seed: int) -> Case:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from conftest import as_numpy, attempt, error_names, same_builtin_error
+from conftest import attempt, error_names, same_builtin_error, tensors_differ
 
 import minicnn as mc
 
@@ -166,17 +166,8 @@ def draw(seed: int) -> Case:
 
 # -- runner -------------------------------------------------------------------------------------------
 def differ(a: Any, b: Any, rtol: float) -> str | None:
-    """Where two tensors (or None) differ: shape, dtype or values."""
-    if a is None or b is None:
-        return None if a is None and b is None else f"{type(a).__name__} vs {type(b).__name__}"
-    x, y = as_numpy(a), as_numpy(b)
-    if x.shape != y.shape:
-        return f"shape {x.shape} vs {y.shape}"
-    if x.dtype != y.dtype:
-        return f"dtype {x.dtype} vs {y.dtype}"
-    if not np.allclose(x, y, rtol=rtol, atol=rtol, equal_nan=True):
-        return f"values, max err {np.nanmax(np.abs(x.astype(float) - y.astype(float)))}"
-    return None
+    """:func:`tensors_differ` with atol = rtol."""
+    return tensors_differ(a, b, rtol)
 
 
 def leaf(lib: Any, a: np.ndarray, dtype: str) -> Any:
