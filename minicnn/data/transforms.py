@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, _wrap
-from ..backend import get_array_module
+from ..backend import get_array_module, to_numpy
 from ..random import generator
 from . import pil
 from . import transforms_functional as TF
@@ -1296,24 +1296,29 @@ class RandomPerspective(_RandomImageTransform):
 
     def apply_params(self, batch: Any, params: tuple[Any, Any]) -> Any:
         chosen, endpoints = params
-        xp = _xp(batch)
-        n, channels, height, width = batch.shape
-        out = batch.copy()
-        index = xp.flatnonzero(chosen)
-        if index.size:
+        _, channels, height, width = batch.shape
+
+        def warp(part: Any, index: Any) -> Any:
             start = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
-            host_ends = endpoints if isinstance(endpoints, np.ndarray) else endpoints.get()  # an 8 x 8 solve each
-            coeffs = TF.perspective_coefficients(start, host_ends[_host_index(index)])
+            ends = to_numpy(endpoints)[to_numpy(index)]  # (an 8 x 8 solve each, on the host)
+            coeffs = _xp(batch).asarray(TF.perspective_coefficients(start, ends))
             fill = _fill_list(self.fill, channels, "RandomPerspective")
-            out[index] = TF.perspective_per_sample(batch[index], xp.asarray(coeffs), self.interpolation, fill)
-        return out
+            return TF.perspective_per_sample(part, coeffs, self.interpolation, fill)
+
+        return _on_chosen(batch, chosen, warp)
 
     def __repr__(self) -> str:
         return f"RandomPerspective(p={self.p})"
 
 
-def _host_index(index: Any) -> np.ndarray:
-    return index if isinstance(index, np.ndarray) else index.get()
+def _on_chosen(batch: Any, chosen: Any, op: Callable[[Any, Any], Any]) -> Any:
+    """A copy of ``batch`` (B, ...) with the samples where ``chosen`` (B,) is True replaced by
+    ``op(batch[index], index)``, run once on them all."""
+    out = batch.copy()
+    index = _xp(batch).flatnonzero(chosen)
+    if index.size:
+        out[index] = op(batch[index], index)
+    return out
 
 
 class _RandomPhotometric(_RandomImageTransform):
@@ -1331,11 +1336,7 @@ class _RandomPhotometric(_RandomImageTransform):
         return _uniforms(_xp(batch), batch.shape[0], 1)[:, 0] < self.p
 
     def apply_params(self, batch: Any, chosen: Any) -> Any:
-        out = batch.copy()
-        index = _xp(batch).flatnonzero(chosen)
-        if index.size:
-            out[index] = self._op(batch[index])
-        return out
+        return _on_chosen(batch, chosen, lambda part, _: self._op(part))
 
     def _args(self) -> str:
         return ""

@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, _wrap
-from ..backend import get_array_module
+from ..backend import get_array_module, to_numpy
 from ..kernels.resample_aa import aa_filter
 from ..kernels.rounding import fma
 from ..kernels.upsample import cubic_weights
@@ -236,7 +236,7 @@ def to_pil_image(pic: Any, mode: str | None = None) -> Any:
         array = pic
     else:
         raise TypeError(f"to_pil_image: pic should be Tensor or ndarray, got {type(pic)}")
-    array = array if isinstance(array, np.ndarray) else array.get()  # CuPy: to the host
+    array = to_numpy(array)  # (CuPy: to the host)
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3:
