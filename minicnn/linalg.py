@@ -25,8 +25,6 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from .autograd import Tensor
 from .ops.decompositions import (
     CholeskyExResult,
@@ -35,6 +33,7 @@ from .ops.decompositions import (
     LstsqResult,
     QRResult,
     SVDResult,
+    _lapack,
     cholesky_ex,
     cond,
     cross,
@@ -171,12 +170,7 @@ def polar(A: Tensor) -> PolarResult:
     m, n = A.shape[-2:]
     if m < n:
         raise ShapeError(f"linalg.polar: input must have at least as many rows as columns, but got {m} by {n} matrices")
-    try:
-        u = PolarFactor.apply(A)
-    except np.linalg.LinAlgError:  # NumPy's SVD refuses a NaN / inf: torch's LinAlgError
-        raise LinAlgError(
-            "linalg.polar: The algorithm failed to converge because the input matrix contained non-finite values."
-        ) from None
+    u = _lapack("linalg.polar", PolarFactor.apply, A)  # (NumPy's SVD refuses a NaN / inf: torch's LinAlgError)
     h = _matmul(u.mT, A)
     return PolarResult(u, (h + h.mT) * 0.5)
 
